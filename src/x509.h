@@ -1,0 +1,85 @@
+/*
+ * x509.h - building and checking certificates through GnuTLS.
+ *
+ * Owns: every certificate lanca makes (root, issuing CA, device and gateway
+ * leaves) and the checks a new certificate passes before anyone sees it.
+ * Never copies extensions from a request: each builder sets the whole
+ * extension list itself. No ASN.1 by hand.
+ * Callers: sign.c (leaves), state.c (the CA hierarchy at init), anything
+ * that needs a fingerprint or a certificate's dates.
+ */
+#ifndef LANCA_X509_H
+#define LANCA_X509_H
+
+#include <stddef.h>
+#include <time.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
+#include "lerr.h"
+#include "names.h"
+
+#define X509_SERIAL_LEN	17	/* bytes; first byte 0x01..0x7f: positive, minimal DER, >= 127 random bits */
+
+/* What a CA certificate needs. */
+struct x509_ca_params {
+	const char *cn;			/* subject CN, e.g. "lanca root CA (gw.local)" */
+	const char *org;		/* subject O, may be NULL */
+	const struct names *permitted;	/* critical nameConstraints permitted subtrees */
+	unsigned pathlen;		/* basicConstraints pathLenConstraint */
+	time_t not_before, not_after;
+	const unsigned char *serial;	/* X509_SERIAL_LEN bytes */
+};
+
+/* What a leaf needs; every field was checked by policy.c first. */
+struct x509_leaf_params {
+	gnutls_pubkey_t pubkey;		/* the subject's key */
+	const char *cn;			/* device id */
+	const struct names *sans;	/* already filtered by policy */
+	time_t not_before, not_after;
+	const unsigned char *serial;	/* X509_SERIAL_LEN bytes */
+	const char *crl_url;		/* CRL distribution point, may be NULL */
+};
+
+/* A self-signed root: CA:TRUE critical with pathlen, keyUsage
+ * keyCertSign+cRLSign critical, SKI, critical nameConstraints.
+ * *out is a new certificate the caller frees. */
+int x509_make_root(const struct x509_ca_params *p, gnutls_privkey_t key,
+		   gnutls_x509_crt_t *out, struct lerr *e);
+/* An intermediate signed by issuer/issuer_key for subject_key (same
+ * extensions as a root, plus AKI). */
+int x509_make_ca(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
+		 gnutls_x509_crt_t issuer, gnutls_privkey_t issuer_key,
+		 gnutls_x509_crt_t *out, struct lerr *e);
+/* A leaf: CA:FALSE critical, keyUsage digitalSignature (+keyEncipherment
+ * for RSA) critical, EKU serverAuth+clientAuth, SAN (critical when the
+ * subject is empty... never here: CN is always set), AKI, SKI, CRL DP.
+ * Signs with issuer_key and returns the DER in *der (gnutls_free it). */
+int x509_make_leaf(const struct x509_leaf_params *p, gnutls_x509_crt_t issuer,
+		   gnutls_privkey_t issuer_key, gnutls_datum_t *der, struct lerr *e);
+
+/* Parses der and checks that it is what a leaf must be: it parses, is
+ * CA:FALSE, has the expected serial and validity inside every CA in chain
+ * (issuer first, root last), is signed by chain[0], and that every CA's
+ * name constraints accept it (gnutls_x509_name_constraints_check_crt).
+ * Returns 0 or -1 with e (LERR_INVARIANT). */
+int x509_check_leaf(const gnutls_datum_t *der, const struct x509_leaf_params *p,
+		    gnutls_x509_crt_t *chain, size_t nchain, struct lerr *e);
+
+/* Helpers. */
+int x509_import(const unsigned char *data, size_t len, gnutls_x509_crt_t *out, struct lerr *e); /* PEM or DER */
+int x509_export_der(gnutls_x509_crt_t crt, gnutls_datum_t *out);  /* gnutls_free out->data */
+int x509_export_pem(gnutls_x509_crt_t crt, gnutls_datum_t *out);
+int x509_fingerprint(gnutls_x509_crt_t crt, char hex[65]);	/* SHA-256 of DER, lower-case hex */
+/* "AB:CD:..." form (95 bytes + NUL) as browsers show it. */
+int x509_fingerprint_colon(gnutls_x509_crt_t crt, char out[96]);
+/* Fills the subject DN as text (RFC 4514) into out. */
+int x509_subject(gnutls_x509_crt_t crt, char *out, size_t n);
+/* Reads a certificate's SANs into n (after names_init). */
+int x509_sans(gnutls_x509_crt_t crt, struct names *n);
+/* Serial as lower-case hex. */
+int x509_serial_hex(gnutls_x509_crt_t crt, char *out, size_t n);
+/* SHA-256 of the certificate's SubjectPublicKeyInfo (the device key id). */
+int x509_key_id(gnutls_x509_crt_t crt, unsigned char out[32]);
+
+#endif
