@@ -60,6 +60,19 @@ buf_append(struct buf *b, const void *p, size_t n)
 	return 0;
 }
 
+unsigned char *
+buf_extend(struct buf *b, size_t n)
+{
+	unsigned char *p;
+
+	if (buf_reserve(b, n) != 0)
+		return NULL;
+	p = b->data + b->len;
+	b->len += n;
+	b->data[b->len] = '\0';
+	return p;
+}
+
 int
 buf_puts(struct buf *b, const char *s)
 {

@@ -30,6 +30,9 @@ int buf_append(struct buf *b, const void *p, size_t n) LANCA_WUR;
 int buf_puts(struct buf *b, const char *s) LANCA_WUR;
 int buf_printf(struct buf *b, const char *fmt, ...) LANCA_WUR __attribute__((format(printf, 2, 3)));
 int buf_vprintf(struct buf *b, const char *fmt, va_list ap) LANCA_WUR;
+/* Appends n bytes left for the caller to fill and returns where they
+ * start (NULL past the cap; sticky). */
+unsigned char *buf_extend(struct buf *b, size_t n) LANCA_WUR;
 /* Gives the caller ownership of the bytes (malloc'd, NUL-terminated); resets b. */
 unsigned char *buf_steal(struct buf *b, size_t *len);
 /* Frees the bytes; buf_free_secret wipes them first. NULL-safe. */

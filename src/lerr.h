@@ -23,6 +23,7 @@
 #define LERR_BAD_VALIDITY	"bad_validity"	/* requested lifetime not allowed */
 #define LERR_INVARIANT		"invariant"	/* produced certificate failed a check */
 #define LERR_NOT_FOUND		"not_found"
+#define LERR_METHOD		"method_not_allowed"
 #define LERR_CONFLICT		"conflict"
 #define LERR_STORE		"store"		/* database failure */
 #define LERR_SIGNER		"signer"	/* signer process unavailable */

@@ -46,7 +46,9 @@ void policy_free(struct policy *p);
 int policy_check_dns(const struct policy *p, const char *name, enum policy_profile prof, struct lerr *e);
 int policy_check_ip(const struct policy *p, const struct ipnet *ip, enum policy_profile prof, struct lerr *e);
 /* Checks every SAN the request asked for and copies the allowed set into
- * out (after names_init). A single refused entry refuses the request. */
+ * out (after names_init). A single refused entry refuses the request.
+ * A request without a DNS SAN gets "<device id>.local" (GnuTLS would
+ * otherwise check the CN against the name constraints as a DNS name). */
 int policy_names(const struct policy *p, const struct csr *c, enum policy_profile prof,
 		 struct names *out, struct lerr *e);
 /* Computes [not_before, not_after] for a leaf: days 0 means the default.

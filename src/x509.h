@@ -23,8 +23,9 @@
 
 /* What a CA certificate needs. */
 struct x509_ca_params {
-	const char *cn;			/* subject CN, e.g. "lanca root CA (gw.local)" */
+	const char *cn;			/* subject CN, may be NULL (see below) */
 	const char *org;		/* subject O, may be NULL */
+	const char *ou;			/* subject OU, may be NULL */
 	const struct names *permitted;	/* critical nameConstraints permitted subtrees */
 	unsigned pathlen;		/* basicConstraints pathLenConstraint */
 	time_t not_before, not_after;
@@ -47,7 +48,12 @@ struct x509_leaf_params {
 int x509_make_root(const struct x509_ca_params *p, gnutls_privkey_t key,
 		   gnutls_x509_crt_t *out, struct lerr *e);
 /* An intermediate signed by issuer/issuer_key for subject_key (same
- * extensions as a root, plus AKI). */
+ * extensions as a root, plus AKI). GnuTLS checks the CN of a certificate
+ * without DNS SANs or EKU against its issuers' name constraints as if it
+ * were a DNS name, CAs included: an intermediate under a constrained root
+ * must have no CN (name it with O/OU) or a CN inside the constraints.
+ * x509_make_ca checks the new CA against the issuer's constraints and
+ * refuses (LERR_INVARIANT) one that would not verify. */
 int x509_make_ca(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
 		 gnutls_x509_crt_t issuer, gnutls_privkey_t issuer_key,
 		 gnutls_x509_crt_t *out, struct lerr *e);

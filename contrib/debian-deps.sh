@@ -1,0 +1,45 @@
+#!/bin/sh
+# debian-deps.sh - install what lanca needs to build, test and run on
+# Debian 12 (bookworm).
+#
+# Runs apt-get only when at least one package is missing, so that CI re-runs
+# are fast and work without a network. Needs root; a non-root user goes
+# through sudo.
+set -eu
+
+PACKAGES="build-essential autoconf automake autoconf-archive pkg-config
+libgnutls28-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev
+libjansson-dev check gnutls-bin openssl curl sqlite3 python3 faketime
+libcsv-dev ca-certificates"
+
+# "ii" in dpkg's abbreviated status means wanted "install" and installed.
+missing=""
+for p in $PACKAGES; do
+	status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$p" 2>/dev/null || true)
+	case "$status" in
+	ii*) ;;
+	*) missing="$missing $p" ;;
+	esac
+done
+
+if [ -z "$missing" ]; then
+	echo "debian-deps: all build and test packages are installed"
+	exit 0
+fi
+echo "debian-deps: installing:$missing"
+
+if [ "$(id -u)" -eq 0 ]; then
+	as_root=""
+elif command -v sudo >/dev/null 2>&1; then
+	as_root="sudo"
+else
+	echo "debian-deps: not root and sudo not found; run as root:" >&2
+	echo "  apt-get install$missing" >&2
+	exit 1
+fi
+
+# Only the missing packages are named, so nothing installed is upgraded.
+$as_root apt-get update
+# shellcheck disable=SC2086 # $missing is a list of package names
+$as_root env DEBIAN_FRONTEND=noninteractive \
+	apt-get install -y --no-install-recommends $missing

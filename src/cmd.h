@@ -1,0 +1,25 @@
+/*
+ * cmd.h - the `lanca` subcommands and what they share.
+ *
+ * Each command is `int cmd_<name>(int argc, char *argv[])` in its own
+ * file, parses its own options with getopt_long and returns the exit
+ * status: 0 ok, 1 the operation failed, 2 usage. main.c holds the table.
+ */
+#ifndef LANCA_CMD_H
+#define LANCA_CMD_H
+
+#define CMD_OK		0
+#define CMD_FAILED	1
+#define CMD_USAGE	2
+
+int cmd_init(int argc, char *argv[]);
+int cmd_serve(int argc, char *argv[]);
+int cmd_status(int argc, char *argv[]);
+int cmd_sign(int argc, char *argv[]);
+
+/* The state directory: the --dir value, else $LANCA_DIR, else the default. */
+const char *cmd_dir(const char *opt);
+/* Prints "lanca <cmd>: <message>" to stderr. */
+void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

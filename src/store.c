@@ -1,0 +1,1622 @@
+/*
+ * store.c - the SQLite store (see store.h).
+ *
+ * Connections: one write connection, owned by one writer thread, and a pool
+ * of up to STORE_READERS read connections (query_only) opened on first use
+ * and handed out under a mutex. Every connection is opened NOMUTEX: this
+ * file guarantees that one thread at a time uses it.
+ *
+ * Writes: a caller wraps its work in a job and waits. The writer takes
+ * every job queued at that moment, runs them in one BEGIN IMMEDIATE ...
+ * COMMIT with a SAVEPOINT around each (a failing job is rolled back alone)
+ * and wakes the callers only after COMMIT returned, so with
+ * synchronous=FULL nobody hears of success before the row is durable and
+ * concurrent callers share one fsync (group commit).
+ *
+ * Statements: every SQL text is in store_sql[] below, prepared once per
+ * connection (SQLITE_PREPARE_PERSISTENT) on first use and reset after each
+ * use.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "db_migrate.h"
+#include "lerr.h"
+#include "log.h"
+#include "store.h"
+
+#define STORE_READERS		4	/* read connections in the pool */
+#define STORE_BATCH_MAX		256	/* jobs per group commit */
+#define STORE_SERIAL_BATCH	32	/* serials reserved per write */
+#define STORE_SERIAL_ATTEMPTS	(STORE_SERIAL_BATCH * 8)
+#define STORE_BUSY_MS		5000
+#define STORE_ACTOR		"lanca"
+
+enum store_q {
+	Q_BEGIN,
+	Q_COMMIT,
+	Q_ROLLBACK,
+	Q_SAVEPOINT,
+	Q_RELEASE,
+	Q_ROLLBACK_TO,
+	Q_SERIAL_INSERT,
+	Q_SERIAL_USE,
+	Q_CERT_INSERT,
+	Q_AUDIT_INSERT,
+	Q_CA_INSERT,
+	Q_SETTING_SET,
+	Q_CA_ACTIVE,
+	Q_CERT_BY_SERIAL,
+	Q_CERT_EACH,
+	Q_CERT_COUNT,
+	Q_SETTING_GET,
+	Q_AUDIT_EACH,
+	Q_SCHEMA_VERSION,
+	Q_COUNT
+};
+
+#define STORE_CERT_COLS \
+	"id, serial, ca_id, device_id, subject, sans, profile, status, " \
+	"not_before, not_after, issued_at, revoked_at, key_id, request_id, der"
+
+static const char *const store_sql[Q_COUNT] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SAVEPOINT] = "SAVEPOINT job",
+	[Q_RELEASE] = "RELEASE job",
+	[Q_ROLLBACK_TO] = "ROLLBACK TO job",
+	[Q_SERIAL_INSERT] =
+		"INSERT OR IGNORE INTO serials (serial, reserved_at) VALUES (?, ?)",
+	[Q_SERIAL_USE] =
+		"UPDATE serials SET used = 1 WHERE serial = ? AND used = 0",
+	[Q_CERT_INSERT] =
+		"INSERT INTO certificates (serial, ca_id, device_id, subject, sans, "
+		"profile, status, not_before, not_after, issued_at, revoked_at, "
+		"key_id, request_id, der) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	[Q_AUDIT_INSERT] =
+		"INSERT INTO audit (at, actor, event, subject, detail) "
+		"VALUES (?, ?, ?, ?, ?)",
+	[Q_CA_INSERT] =
+		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
+		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?)",
+	[Q_SETTING_SET] =
+		"INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+	[Q_CA_ACTIVE] =
+		"SELECT id, role, state, subject, fingerprint, not_before, not_after, "
+		"der FROM cas WHERE role = ? AND state = 'active' "
+		"ORDER BY id DESC LIMIT 1",
+	[Q_CERT_BY_SERIAL] =
+		"SELECT " STORE_CERT_COLS " FROM certificates WHERE serial = ?",
+	[Q_CERT_EACH] =
+		"SELECT " STORE_CERT_COLS " FROM certificates ORDER BY id DESC LIMIT ?",
+	[Q_CERT_COUNT] = "SELECT count(*) FROM certificates",
+	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
+	[Q_AUDIT_EACH] =
+		"SELECT id, at, actor, event, subject, detail FROM audit "
+		"ORDER BY id DESC LIMIT ?",
+	[Q_SCHEMA_VERSION] =
+		"SELECT coalesce(max(version), 0) FROM schema_version",
+};
+
+/* One database connection and its cache of prepared statements. */
+struct store_conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[Q_COUNT];
+	int busy;			/* readers: handed out to a thread */
+};
+
+/* A unit of work for the writer; lives on the caller's stack. */
+struct store_job {
+	int (*run)(struct store_conn *w, void *arg, struct lerr *e);
+	void *arg;
+	struct lerr err;
+	int rc;
+	int done;			/* under qlock */
+	pthread_cond_t cond;		/* signalled (under qlock) once done */
+	struct store_job *next;
+};
+
+struct store {
+	char *path;
+	unsigned flags;
+	int sync_init;			/* mutexes and condvars below exist */
+
+	/* The writer: only its thread touches writer once it runs. */
+	struct store_conn writer;
+	pthread_t thread;
+	int thread_started;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;		/* jobs queued, or stopping */
+	struct store_job *qhead, *qtail;
+	int stopping;
+
+	/* Read pool. */
+	pthread_mutex_t rlock;
+	pthread_cond_t rcond;		/* a reader came back */
+	struct store_conn readers[STORE_READERS];
+
+	/* Serials reserved durably but not handed out yet. */
+	pthread_mutex_t slock;
+	pthread_cond_t scond;		/* a refill finished */
+	unsigned char pool[STORE_SERIAL_BATCH][STORE_SERIAL_LEN];
+	size_t pool_n;
+	int refilling;
+	void (*fill)(void *buf, size_t n);
+};
+
+/* ---- helpers ---- */
+
+/*
+ * Fills e from the connection's last error: LERR_CONFLICT for a UNIQUE or
+ * PRIMARY KEY violation (someone else holds that value), LERR_STORE
+ * otherwise. Returns -1.
+ */
+static int
+store_sqlerr(sqlite3 *db, struct lerr *e, const char *what)
+{
+	int x = sqlite3_extended_errcode(db);
+
+	if (x == SQLITE_CONSTRAINT_UNIQUE || x == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return lerr_set(e, 409, LERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(db));
+	return lerr_set(e, 500, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+/* Writes n bytes of p as lowercase hex into out (NUL-terminated, cut to fit). */
+static void
+store_hex(const unsigned char *p, size_t n, char *out, size_t outsz)
+{
+	static const char digits[] = "0123456789abcdef";
+	size_t i;
+
+	if (outsz == 0)
+		return;
+	for (i = 0; i < n && 2 * i + 2 < outsz; i++) {
+		out[2 * i] = digits[p[i] >> 4];
+		out[2 * i + 1] = digits[p[i] & 0x0f];
+	}
+	out[2 * i] = '\0';
+}
+
+/* A LIMIT value: 0 (no limit) and anything too large read as -1 (all). */
+static sqlite3_int64
+store_limit(size_t limit)
+{
+	if (limit == 0 || (uint64_t)limit > (uint64_t)INT64_MAX)
+		return -1;
+	return (sqlite3_int64)limit;
+}
+
+/* True if the fixed-size char array holds a NUL-terminated string. */
+static int
+store_fits(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+/*
+ * Returns connection c's prepared statement for q, preparing it on first
+ * use; NULL with e set on failure. The statement stays owned by c.
+ */
+static sqlite3_stmt *
+store_stmt(struct store_conn *c, enum store_q q, struct lerr *e)
+{
+	if (c->st[q] == NULL &&
+	    sqlite3_prepare_v3(c->db, store_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+			       &c->st[q], NULL) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "preparing a statement");
+		c->st[q] = NULL;
+		return NULL;
+	}
+	return c->st[q];
+}
+
+/* Makes a cached statement ready for its next use. NULL-safe. */
+static void
+store_stmt_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Runs a statement without parameters or rows (BEGIN, COMMIT...). */
+static int
+store_run(struct store_conn *c, enum store_q q, struct lerr *e)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if ((st = store_stmt(c, q, e)) == NULL)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(c->db, e, store_sql[q]);
+		goto out;
+	}
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/* Binds s as text, or NULL when s is NULL. */
+static int
+store_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* Copies a text column into a fixed array; NULL reads as "". */
+static int
+store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size, struct lerr *e)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (t == NULL) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (n < 0 || (size_t)n >= size)
+		return lerr_set(e, 500, LERR_STORE, "stored %s is too long",
+				sqlite3_column_name(st, col));
+	memcpy(dst, t, (size_t)n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* Copies a text column into a new string (caller frees); NULL reads as "". */
+static int
+store_col_text_dup(sqlite3_stmt *st, int col, char **dst, struct lerr *e)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (n < 0)
+		n = 0;
+	if ((*dst = malloc((size_t)n + 1)) == NULL)
+		return lerr_set(e, 500, LERR_STORE, "out of memory");
+	if (t != NULL)
+		memcpy(*dst, t, (size_t)n);
+	(*dst)[t != NULL ? n : 0] = '\0';
+	return 0;
+}
+
+/* Copies a blob column into a new buffer (caller frees); empty is refused. */
+static int
+store_col_blob_dup(sqlite3_stmt *st, int col, unsigned char **dst, size_t *len,
+		   struct lerr *e)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (p == NULL || n <= 0)
+		return lerr_set(e, 500, LERR_STORE, "stored %s is empty",
+				sqlite3_column_name(st, col));
+	if ((*dst = malloc((size_t)n)) == NULL)
+		return lerr_set(e, 500, LERR_STORE, "out of memory");
+	memcpy(*dst, p, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Copies a blob column into a fixed array of at most size bytes. */
+static int
+store_col_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t size,
+	       size_t *len, struct lerr *e)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (n < 0 || (size_t)n > size || (n > 0 && p == NULL))
+		return lerr_set(e, 500, LERR_STORE, "stored %s has a bad length",
+				sqlite3_column_name(st, col));
+	if (n > 0)
+		memcpy(dst, p, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+/* ---- connections ---- */
+
+/* Finalizes c's statements and closes it. NULL-safe, idempotent. */
+static void
+store_conn_close(struct store_conn *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < Q_COUNT; i++) {
+		sqlite3_finalize(c->st[i]);
+		c->st[i] = NULL;
+	}
+	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
+		log_err("closing the database: %s", sqlite3_errmsg(c->db));
+	c->db = NULL;
+}
+
+/*
+ * Runs a constant PRAGMA and, when want is non-NULL, checks that the first
+ * column of its answer equals want (case-insensitively).
+ */
+static int
+store_pragma(sqlite3 *db, const char *sql, const char *want, struct lerr *e)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *v;
+	int rc = -1;
+	int src;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		store_sqlerr(db, e, sql);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		store_sqlerr(db, e, sql);
+		goto out;
+	}
+	if (want != NULL && (src != SQLITE_ROW ||
+	    (v = sqlite3_column_text(st, 0)) == NULL ||
+	    sqlite3_stricmp((const char *)v, want) != 0)) {
+		lerr_set(e, 500, LERR_STORE, "%s: not accepted by the database", sql);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Opens c on the store's file (never creating it). The write connection
+ * gets WAL, foreign keys and synchronous=FULL; a read connection is made
+ * query_only. On failure c is left closed.
+ */
+static int
+store_conn_open(struct store *s, struct store_conn *c, int writer, struct lerr *e)
+{
+	int rc = -1;
+
+	memset(c->st, 0, sizeof(c->st));
+	if (sqlite3_open_v2(s->path, &c->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		lerr_set(e, 500, LERR_STORE, "opening %s: %s", s->path,
+			 c->db != NULL ? sqlite3_errmsg(c->db) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_busy_timeout(c->db, STORE_BUSY_MS) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "setting the busy timeout");
+		goto out;
+	}
+	if (writer) {
+		/* A read-only store may sit on a file it cannot write: it
+		 * accepts whatever journal mode the file already has. */
+		if (store_pragma(c->db, "PRAGMA journal_mode = WAL",
+		    (s->flags & STORE_READONLY) ? NULL : "wal", e) != 0 ||
+		    store_pragma(c->db, "PRAGMA foreign_keys = ON", NULL, e) != 0 ||
+		    store_pragma(c->db, "PRAGMA synchronous = FULL", NULL, e) != 0)
+			goto out;
+	} else {
+		if (store_pragma(c->db, "PRAGMA query_only = ON", NULL, e) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		store_conn_close(c);
+	return rc;
+}
+
+/*
+ * Hands out a read connection, opening it on first use and waiting while
+ * all STORE_READERS are busy. Give it back with store_reader_put().
+ */
+static struct store_conn *
+store_reader_get(struct store *s, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&s->rlock);
+	for (;;) {
+		/* An idle open connection first; a new one only if none. */
+		for (i = 0; c == NULL && i < STORE_READERS; i++)
+			if (!s->readers[i].busy && s->readers[i].db != NULL)
+				c = &s->readers[i];
+		for (i = 0; c == NULL && i < STORE_READERS; i++)
+			if (!s->readers[i].busy)
+				c = &s->readers[i];
+		if (c != NULL)
+			break;
+		pthread_cond_wait(&s->rcond, &s->rlock);
+	}
+	c->busy = 1;
+	pthread_mutex_unlock(&s->rlock);
+
+	/* Opened outside the lock: it touches the disk. */
+	if (c->db == NULL && store_conn_open(s, c, 0, e) != 0) {
+		pthread_mutex_lock(&s->rlock);
+		c->busy = 0;
+		pthread_cond_signal(&s->rcond);
+		pthread_mutex_unlock(&s->rlock);
+		return NULL;
+	}
+	return c;
+}
+
+/* Gives a read connection back to the pool. NULL-safe. */
+static void
+store_reader_put(struct store *s, struct store_conn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&s->rlock);
+	c->busy = 0;
+	pthread_cond_signal(&s->rcond);
+	pthread_mutex_unlock(&s->rlock);
+}
+
+/* ---- the writer ---- */
+
+/*
+ * Runs one batch of jobs in one transaction, each inside its own savepoint.
+ * Sets every job's rc and err; if the transaction itself fails (BEGIN,
+ * COMMIT, or SQLite abandoning it), every job of the batch fails.
+ */
+static void
+store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
+{
+	struct store_conn *w = &s->writer;
+	struct lerr batch;
+	struct store_job *j;
+	size_t i;
+	int failed = 1;
+
+	lerr_clear(&batch);
+	if (store_run(w, Q_BEGIN, &batch) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		j = jobs[i];
+		lerr_clear(&j->err);
+		if (store_run(w, Q_SAVEPOINT, &batch) != 0)
+			goto out;
+		j->rc = j->run(w, j->arg, &j->err);
+		if (sqlite3_get_autocommit(w->db)) {
+			/* An I/O error or a full disk made SQLite roll back the
+			 * whole transaction: the earlier jobs are gone too. */
+			lerr_set(&batch, 500, LERR_STORE, "transaction rolled back: %s",
+				 j->rc != 0 ? j->err.msg : sqlite3_errmsg(w->db));
+			goto out;
+		}
+		if (j->rc == 0) {
+			if (store_run(w, Q_RELEASE, &j->err) == 0)
+				continue;
+			j->rc = -1;
+		}
+		if (j->err.code == NULL)
+			lerr_set(&j->err, 500, LERR_INTERNAL, "write failed");
+		if (store_run(w, Q_ROLLBACK_TO, &batch) != 0 ||
+		    store_run(w, Q_RELEASE, &batch) != 0)
+			goto out;
+	}
+	if (store_run(w, Q_COMMIT, &batch) != 0)
+		goto out;
+	failed = 0;
+out:
+	if (!failed)
+		return;
+	if (!sqlite3_get_autocommit(w->db) && store_run(w, Q_ROLLBACK, NULL) != 0)
+		log_err("rolling back a failed batch: %s", sqlite3_errmsg(w->db));
+	log_err("database write failed: %s", batch.msg);
+	for (i = 0; i < n; i++) {
+		jobs[i]->rc = -1;
+		jobs[i]->err = batch;
+	}
+}
+
+/*
+ * The writer thread: takes every queued job (up to STORE_BATCH_MAX), runs
+ * them as one transaction and wakes their callers after COMMIT. Exits once
+ * stopping is set and the queue is empty, so store_close() drains it.
+ */
+static void *
+store_writer_main(void *arg)
+{
+	struct store *s = arg;
+	struct store_job *batch[STORE_BATCH_MAX];
+	size_t n, i;
+
+	pthread_mutex_lock(&s->qlock);
+	for (;;) {
+		while (s->qhead == NULL && !s->stopping)
+			pthread_cond_wait(&s->qcond, &s->qlock);
+		if (s->qhead == NULL)
+			break;
+		for (n = 0; n < STORE_BATCH_MAX && s->qhead != NULL; n++) {
+			batch[n] = s->qhead;
+			s->qhead = s->qhead->next;
+		}
+		if (s->qhead == NULL)
+			s->qtail = NULL;
+		pthread_mutex_unlock(&s->qlock);
+
+		store_writer_batch(s, batch, n);
+
+		pthread_mutex_lock(&s->qlock);
+		/* A caller may return (and its job vanish) as soon as we
+		 * unlock, so nothing touches batch[] after this loop. */
+		for (i = 0; i < n; i++) {
+			batch[i]->done = 1;
+			pthread_cond_signal(&batch[i]->cond);
+		}
+	}
+	pthread_mutex_unlock(&s->qlock);
+	return NULL;
+}
+
+/*
+ * Queues run(conn, arg, e) for the writer and waits until its transaction
+ * committed (0) or failed (-1, e set). arg stays owned by the caller.
+ */
+static int
+store_submit(struct store *s, int (*run)(struct store_conn *, void *, struct lerr *),
+	     void *arg, struct lerr *e)
+{
+	struct store_job job;
+	int rc = -1;
+
+	if (s == NULL)
+		return lerr_set(e, 500, LERR_STORE, "no store");
+	if (!s->thread_started)
+		return lerr_set(e, 500, LERR_STORE, "the store was opened read-only");
+	memset(&job, 0, sizeof(job));
+	job.run = run;
+	job.arg = arg;
+	if (pthread_cond_init(&job.cond, NULL) != 0)
+		return lerr_set(e, 500, LERR_STORE, "out of resources");
+
+	pthread_mutex_lock(&s->qlock);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->qlock);
+		lerr_set(e, 500, LERR_STORE, "the store is closing");
+		goto out;
+	}
+	if (s->qtail != NULL)
+		s->qtail->next = &job;
+	else
+		s->qhead = &job;
+	s->qtail = &job;
+	pthread_cond_signal(&s->qcond);
+	while (!job.done)
+		pthread_cond_wait(&job.cond, &s->qlock);
+	pthread_mutex_unlock(&s->qlock);
+
+	if (job.rc != 0) {
+		if (e != NULL)
+			*e = job.err;
+		goto out;
+	}
+	rc = 0;
+out:
+	pthread_cond_destroy(&job.cond);
+	return rc;
+}
+
+/* Appends one audit row on the writer's connection (inside a job). */
+static int
+store_audit_row(struct store_conn *w, int64_t at, const char *actor,
+		const char *event, const char *subject, const char *detail,
+		struct lerr *e)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if ((st = store_stmt(w, Q_AUDIT_INSERT, e)) == NULL)
+		goto out;
+	if (sqlite3_bind_int64(st, 1, at) != SQLITE_OK ||
+	    store_bind_text(st, 2, actor) != SQLITE_OK ||
+	    store_bind_text(st, 3, event) != SQLITE_OK ||
+	    store_bind_text(st, 4, subject) != SQLITE_OK ||
+	    store_bind_text(st, 5, detail) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "appending to the audit log");
+		goto out;
+	}
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/* ---- open / close ---- */
+
+/*
+ * Flushes the directory holding path, so that a database file just created
+ * survives a crash (SQLite syncs the file's contents, not its name).
+ */
+static int
+store_sync_dir(const char *path, struct lerr *e)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL;
+	int fd = -1;
+	int rc = -1;
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {
+		lerr_set(e, 500, LERR_STORE, "syncing %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
+/*
+ * Makes sure path exists as a regular file: refuses a missing one unless
+ * create, in which case it is created empty with mode 0600 (SQLite gives
+ * its -wal and -shm files the same mode).
+ */
+static int
+store_ensure_file(const char *path, int create, struct lerr *e)
+{
+	struct stat sb;
+	int fd;
+
+	if (stat(path, &sb) == 0) {
+		if (!S_ISREG(sb.st_mode))
+			return lerr_set(e, 500, LERR_STORE, "%s is not a regular file", path);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return lerr_set(e, 500, LERR_STORE, "%s: %s", path, strerror(errno));
+	if (!create)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no database at %s: run lanca init",
+				path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno != EEXIST)
+		return lerr_set(e, 500, LERR_STORE, "creating %s: %s", path, strerror(errno));
+	if (fd >= 0) {
+		close(fd);
+		return store_sync_dir(path, e);
+	}
+	return 0;
+}
+
+/* Starts the writer thread with every signal blocked in it, so that signals
+ * go to the threads that handle them. */
+static int
+store_start_writer(struct store *s, struct lerr *e)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&s->thread, NULL, store_writer_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0)
+		return lerr_set(e, 500, LERR_STORE, "starting the writer: %s", strerror(err));
+	s->thread_started = 1;
+	return 0;
+}
+
+/*
+ * Opens (or with STORE_CREATE creates) the database, migrates it and, unless
+ * STORE_READONLY, starts the writer. *out is owned by the caller
+ * (store_close).
+ */
+int
+store_open(const char *path, unsigned flags, struct store **out, struct lerr *e)
+{
+	struct store *s = NULL;
+	int rc = -1;
+
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || out == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_open: no path");
+		goto out;
+	}
+	if (sodium_init() < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "libsodium failed to initialise");
+		goto out;
+	}
+	if (store_ensure_file(path, (flags & STORE_CREATE) != 0, e) != 0)
+		goto out;
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	s->flags = flags;
+	if (pthread_mutex_init(&s->qlock, NULL) != 0)
+		goto nosync;
+	if (pthread_cond_init(&s->qcond, NULL) != 0)
+		goto nosync_q;
+	if (pthread_mutex_init(&s->rlock, NULL) != 0)
+		goto nosync_qc;
+	if (pthread_cond_init(&s->rcond, NULL) != 0)
+		goto nosync_r;
+	if (pthread_mutex_init(&s->slock, NULL) != 0)
+		goto nosync_rc;
+	if (pthread_cond_init(&s->scond, NULL) != 0)
+		goto nosync_s;
+	s->sync_init = 1;
+
+	/* Migrations run on the write connection before anyone else uses
+	 * the database; a read-only store closes it afterwards. */
+	if (store_conn_open(s, &s->writer, 1, e) != 0)
+		goto out;
+	if (db_migrate(s->writer.db, db_migrations, db_migrations_count, NULL, e) != 0)
+		goto out;
+	if (flags & STORE_READONLY)
+		store_conn_close(&s->writer);
+	else if (store_start_writer(s, e) != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+	rc = 0;
+	goto out;
+
+	/* Unwinds a partial set-up of the locks (store_close only destroys
+	 * them all together). */
+nosync_s:
+	pthread_mutex_destroy(&s->slock);
+nosync_rc:
+	pthread_cond_destroy(&s->rcond);
+nosync_r:
+	pthread_mutex_destroy(&s->rlock);
+nosync_qc:
+	pthread_cond_destroy(&s->qcond);
+nosync_q:
+	pthread_mutex_destroy(&s->qlock);
+nosync:
+	lerr_set(e, 500, LERR_STORE, "out of resources");
+out:
+	store_close(s);
+	return rc;
+}
+
+/*
+ * Lets the writer finish every queued job, stops it, then closes every
+ * connection and frees s. The caller makes sure no other thread still uses
+ * s. NULL-safe.
+ */
+void
+store_close(struct store *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	if (s->thread_started) {
+		pthread_mutex_lock(&s->qlock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->qcond);
+		pthread_mutex_unlock(&s->qlock);
+		pthread_join(s->thread, NULL);
+	}
+	for (i = 0; i < STORE_READERS; i++)
+		store_conn_close(&s->readers[i]);
+	/* Last, so that its close checkpoints the WAL into the file. */
+	store_conn_close(&s->writer);
+	if (s->sync_init) {
+		pthread_mutex_destroy(&s->qlock);
+		pthread_cond_destroy(&s->qcond);
+		pthread_mutex_destroy(&s->rlock);
+		pthread_cond_destroy(&s->rcond);
+		pthread_mutex_destroy(&s->slock);
+		pthread_cond_destroy(&s->scond);
+	}
+	free(s->path);
+	free(s);
+}
+
+/* Reads the schema version the database is at; -1 on failure. */
+int
+store_schema_version(struct store *s, int *version)
+{
+	struct store_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	sqlite3_int64 v;
+	struct lerr e;
+	int rc = -1;
+
+	if (s == NULL || version == NULL)
+		goto out;
+	if ((c = store_reader_get(s, &e)) == NULL ||
+	    (st = store_stmt(c, Q_SCHEMA_VERSION, &e)) == NULL)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW)
+		goto out;
+	v = sqlite3_column_int64(st, 0);
+	if (v < 0 || v > INT_MAX)
+		goto out;
+	*version = (int)v;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/* ---- CAs ---- */
+
+void
+store_ca_free(struct store_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	free(ca->der);
+	free(ca);
+}
+
+struct store_ca_job {
+	const char *role, *subject, *fingerprint;
+	int64_t not_before, not_after, now;
+	const unsigned char *der;
+	size_t der_len;
+	const char *detail;
+	int64_t id;			/* out */
+};
+
+/* Writer job: the CA row and its "ca-create" audit row. */
+static int
+store_ca_insert_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_ca_job *j = arg;
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if ((st = store_stmt(w, Q_CA_INSERT, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, j->role) != SQLITE_OK ||
+	    store_bind_text(st, 2, j->subject) != SQLITE_OK ||
+	    store_bind_text(st, 3, j->fingerprint) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 4, j->not_before) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 5, j->not_after) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 6, j->der, (int)j->der_len, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 7, j->now) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "recording the CA");
+		goto out;
+	}
+	j->id = sqlite3_last_insert_rowid(w->db);
+	if (store_audit_row(w, j->now, STORE_ACTOR, "ca-create", j->subject,
+			    j->detail, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/*
+ * Records a CA certificate as active and audits it; durable on return.
+ * *id (may be NULL) receives the row id.
+ */
+int
+store_ca_insert(struct store *s, const char *role, const char *subject,
+		const char *fingerprint, int64_t not_before, int64_t not_after,
+		const unsigned char *der, size_t der_len, int64_t *id, struct lerr *e)
+{
+	struct store_ca_job j;
+	json_t *o = NULL;
+	char *detail = NULL;
+	int rc = -1;
+
+	if (role == NULL || fingerprint == NULL || der == NULL || der_len == 0 ||
+	    der_len > INT_MAX) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "incomplete CA record");
+		goto out;
+	}
+	memset(&j, 0, sizeof(j));
+	j.role = role;
+	j.subject = subject;
+	j.fingerprint = fingerprint;
+	j.not_before = not_before;
+	j.not_after = not_after;
+	j.der = der;
+	j.der_len = der_len;
+	j.now = (int64_t)time(NULL);
+	/* json_pack refuses invalid UTF-8, so the audit detail is valid JSON. */
+	o = json_pack("{s:s, s:s, s:I, s:I}", "role", role, "fingerprint", fingerprint,
+		      "not_before", (json_int_t)not_before,
+		      "not_after", (json_int_t)not_after);
+	if (o == NULL || (detail = json_dumps(o, JSON_COMPACT)) == NULL) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "CA record is not valid text");
+		goto out;
+	}
+	j.detail = detail;
+	if (store_submit(s, store_ca_insert_run, &j, e) != 0)
+		goto out;
+	if (id != NULL)
+		*id = j.id;
+	rc = 0;
+out:
+	free(detail);
+	json_decref(o);
+	return rc;
+}
+
+/*
+ * The newest active CA of role; -1 with LERR_NOT_FOUND if none. *out is the
+ * caller's (store_ca_free).
+ */
+int
+store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	struct store_ca *ca = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	int src;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || role == NULL || out == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_ca_active: bad arguments");
+		goto out;
+	}
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, Q_CA_ACTIVE, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, role) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "looking up the CA");
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no active %s CA", role);
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		store_sqlerr(c->db, e, "looking up the CA");
+		goto out;
+	}
+	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	ca->id = sqlite3_column_int64(st, 0);
+	if (store_col_text(st, 1, ca->role, sizeof(ca->role), e) != 0 ||
+	    store_col_text(st, 2, ca->state, sizeof(ca->state), e) != 0 ||
+	    store_col_text(st, 3, ca->subject, sizeof(ca->subject), e) != 0 ||
+	    store_col_text(st, 4, ca->fingerprint, sizeof(ca->fingerprint), e) != 0)
+		goto out;
+	ca->not_before = sqlite3_column_int64(st, 5);
+	ca->not_after = sqlite3_column_int64(st, 6);
+	if (store_col_blob_dup(st, 7, &ca->der, &ca->der_len, e) != 0)
+		goto out;
+	*out = ca;
+	ca = NULL;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	store_ca_free(ca);
+	return rc;
+}
+
+/* ---- serials ---- */
+
+struct store_refill {
+	void (*fill)(void *buf, size_t n);
+	int64_t now;
+	unsigned char serials[STORE_SERIAL_BATCH][STORE_SERIAL_LEN];
+	size_t n;			/* out: serials reserved */
+};
+
+/*
+ * Writer job: draws candidates until STORE_SERIAL_BATCH of them were new to
+ * the serials table. INSERT OR IGNORE changes nothing for a serial that is
+ * already there (drawn before, by anyone, ever): that one is dropped and
+ * another drawn. A random source that keeps repeating itself ends in an
+ * error instead of a loop.
+ */
+static int
+store_refill_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_refill *r = arg;
+	unsigned char *cand;
+	sqlite3_stmt *st;
+	unsigned attempts = 0;
+	int rc = -1;
+
+	r->n = 0;
+	if ((st = store_stmt(w, Q_SERIAL_INSERT, e)) == NULL)
+		goto out;
+	while (r->n < STORE_SERIAL_BATCH) {
+		if (attempts++ >= STORE_SERIAL_ATTEMPTS) {
+			lerr_set(e, 500, LERR_STORE, "no fresh serial number after %u "
+				 "draws: the random source repeats itself", attempts - 1);
+			goto out;
+		}
+		cand = r->serials[r->n];
+		r->fill(cand, STORE_SERIAL_LEN);
+		/* Positive (DER INTEGER) and exactly STORE_SERIAL_LEN bytes
+		 * long (no leading zero byte to strip). */
+		cand[0] &= 0x7f;
+		if (cand[0] == 0)
+			cand[0] = 1;
+		if (sqlite3_bind_blob(st, 1, cand, STORE_SERIAL_LEN, SQLITE_STATIC) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 2, r->now) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE) {
+			store_sqlerr(w->db, e, "reserving serial numbers");
+			goto out;
+		}
+		store_stmt_done(st);
+		if (sqlite3_changes(w->db) == 1)
+			r->n++;
+	}
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/*
+ * Hands out one serial from the pool, refilling it with one durable batch
+ * when empty. Only one caller refills at a time; the others wait for it.
+ */
+int
+store_serial_reserve(struct store *s, unsigned char serial[STORE_SERIAL_LEN],
+		     struct lerr *e)
+{
+	struct store_refill r;
+	int locked = 0;
+	int rc = -1;
+	int frc;
+	size_t i;
+
+	if (s == NULL || serial == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_serial_reserve: bad arguments");
+		goto out;
+	}
+	pthread_mutex_lock(&s->slock);
+	locked = 1;
+	for (;;) {
+		if (s->pool_n > 0) {
+			s->pool_n--;
+			memcpy(serial, s->pool[s->pool_n], STORE_SERIAL_LEN);
+			rc = 0;
+			goto out;
+		}
+		if (!s->refilling)
+			break;
+		pthread_cond_wait(&s->scond, &s->slock);
+	}
+	s->refilling = 1;
+	memset(&r, 0, sizeof(r));
+	r.fill = s->fill != NULL ? s->fill : randombytes_buf;
+	r.now = (int64_t)time(NULL);
+	pthread_mutex_unlock(&s->slock);
+	locked = 0;
+
+	frc = store_submit(s, store_refill_run, &r, e);
+
+	pthread_mutex_lock(&s->slock);
+	locked = 1;
+	s->refilling = 0;
+	pthread_cond_broadcast(&s->scond);
+	if (frc != 0)
+		goto out;
+	/* Only the refiller adds to the pool, so it is empty here; keep the
+	 * bound check anyway. Serials are handed out in the order drawn. */
+	memcpy(serial, r.serials[0], STORE_SERIAL_LEN);
+	for (i = r.n; i > 1 && s->pool_n < STORE_SERIAL_BATCH; i--)
+		memcpy(s->pool[s->pool_n++], r.serials[i - 1], STORE_SERIAL_LEN);
+	rc = 0;
+out:
+	if (locked)
+		pthread_mutex_unlock(&s->slock);
+	return rc;
+}
+
+/*
+ * Tests only. Also drops the serials already in the pool (they stay
+ * reserved, unused) so that the next reservation draws from fill.
+ */
+void
+store_set_random(struct store *s, void (*fill)(void *buf, size_t n))
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->slock);
+	s->fill = fill;
+	s->pool_n = 0;
+	pthread_mutex_unlock(&s->slock);
+}
+
+/* ---- certificates ---- */
+
+void
+store_cert_free(struct store_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->sans);
+	free(c->der);
+	free(c);
+}
+
+struct store_cert_job {
+	const struct store_cert *c;
+	const char *actor;
+	const char *status;
+	const char *detail;
+	int64_t now;
+	char hex[2 * STORE_SERIAL_MAX + 1];
+};
+
+/*
+ * Writer job: marks the serial used (it must be reserved and unused), adds
+ * the certificate row and its "issue" audit row.
+ */
+static int
+store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_cert_job *j = arg;
+	const struct store_cert *c = j->c;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if ((st = store_stmt(w, Q_SERIAL_USE, e)) == NULL)
+		goto out;
+	if (sqlite3_bind_blob(st, 1, c->serial, (int)c->serial_len, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "marking the serial used");
+		goto out;
+	}
+	store_stmt_done(st);
+	st = NULL;
+	if (sqlite3_changes(w->db) != 1) {
+		lerr_set(e, 409, LERR_CONFLICT, "serial %s not reserved or already used",
+			 j->hex);
+		goto out;
+	}
+
+	if ((st = store_stmt(w, Q_CERT_INSERT, e)) == NULL)
+		goto out;
+	if (sqlite3_bind_blob(st, 1, c->serial, (int)c->serial_len, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, c->ca_id) != SQLITE_OK ||
+	    store_bind_text(st, 3, c->device_id) != SQLITE_OK ||
+	    store_bind_text(st, 4, c->subject) != SQLITE_OK ||
+	    store_bind_text(st, 5, c->sans != NULL ? c->sans : "") != SQLITE_OK ||
+	    store_bind_text(st, 6, c->profile) != SQLITE_OK ||
+	    store_bind_text(st, 7, j->status) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 8, c->not_before) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 9, c->not_after) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 10, c->issued_at != 0 ? c->issued_at : j->now) != SQLITE_OK ||
+	    (c->revoked_at != 0 ? sqlite3_bind_int64(st, 11, c->revoked_at)
+				: sqlite3_bind_null(st, 11)) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 12, c->key_id, (int)sizeof(c->key_id), SQLITE_STATIC) != SQLITE_OK ||
+	    store_bind_text(st, 13, c->request_id[0] != '\0' ? c->request_id : NULL) != SQLITE_OK ||
+	    sqlite3_bind_blob(st, 14, c->der, (int)c->der_len, SQLITE_STATIC) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "recording the certificate");
+		goto out;
+	}
+	if (store_audit_row(w, j->now, j->actor, "issue", c->device_id, j->detail, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/*
+ * Records an issued certificate, uses up its serial and audits the issue,
+ * all in one transaction; returns once durable. c stays the caller's.
+ */
+int
+store_cert_insert(struct store *s, const struct store_cert *c, const char *actor,
+		  struct lerr *e)
+{
+	struct store_cert_job j;
+	json_t *o = NULL;
+	char *detail = NULL;
+	int rc = -1;
+
+	if (c == NULL || actor == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_cert_insert: bad arguments");
+		goto out;
+	}
+	if (c->serial_len == 0 || c->serial_len > STORE_SERIAL_MAX ||
+	    c->der == NULL || c->der_len == 0 || c->der_len > INT_MAX ||
+	    !store_fits(c->device_id, sizeof(c->device_id)) ||
+	    !store_fits(c->subject, sizeof(c->subject)) ||
+	    !store_fits(c->profile, sizeof(c->profile)) ||
+	    !store_fits(c->status, sizeof(c->status)) ||
+	    !store_fits(c->request_id, sizeof(c->request_id))) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "malformed certificate record");
+		goto out;
+	}
+	if (strcmp(c->profile, "device") != 0 && strcmp(c->profile, "gateway") != 0) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "unknown certificate profile");
+		goto out;
+	}
+	memset(&j, 0, sizeof(j));
+	j.c = c;
+	j.actor = actor;
+	j.status = c->status[0] != '\0' ? c->status : "valid";
+	j.now = (int64_t)time(NULL);
+	store_hex(c->serial, c->serial_len, j.hex, sizeof(j.hex));
+	o = json_pack("{s:s, s:s, s:I}", "serial", j.hex, "profile", c->profile,
+		      "not_after", (json_int_t)c->not_after);
+	if (o == NULL || (detail = json_dumps(o, JSON_COMPACT)) == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	j.detail = detail;
+	if (store_submit(s, store_cert_insert_run, &j, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(detail);
+	json_decref(o);
+	return rc;
+}
+
+/*
+ * Fills c from a row of STORE_CERT_COLS; c->sans and c->der are allocated
+ * (freed by the caller, also on failure).
+ */
+static int
+store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
+{
+	size_t key_len = 0;
+
+	c->id = sqlite3_column_int64(st, 0);
+	if (store_col_blob(st, 1, c->serial, sizeof(c->serial), &c->serial_len, e) != 0)
+		return -1;
+	c->ca_id = sqlite3_column_int64(st, 2);
+	if (store_col_text(st, 3, c->device_id, sizeof(c->device_id), e) != 0 ||
+	    store_col_text(st, 4, c->subject, sizeof(c->subject), e) != 0 ||
+	    store_col_text_dup(st, 5, &c->sans, e) != 0 ||
+	    store_col_text(st, 6, c->profile, sizeof(c->profile), e) != 0 ||
+	    store_col_text(st, 7, c->status, sizeof(c->status), e) != 0)
+		return -1;
+	c->not_before = sqlite3_column_int64(st, 8);
+	c->not_after = sqlite3_column_int64(st, 9);
+	c->issued_at = sqlite3_column_int64(st, 10);
+	c->revoked_at = sqlite3_column_int64(st, 11);	/* NULL reads as 0 */
+	if (store_col_blob(st, 12, c->key_id, sizeof(c->key_id), &key_len, e) != 0 ||
+	    store_col_text(st, 13, c->request_id, sizeof(c->request_id), e) != 0 ||
+	    store_col_blob_dup(st, 14, &c->der, &c->der_len, e) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Looks a certificate up by serial; -1 with LERR_NOT_FOUND if unknown.
+ * *out is the caller's (store_cert_free).
+ */
+int
+store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
+		     struct store_cert **out, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	struct store_cert *cert = NULL;
+	sqlite3_stmt *st = NULL;
+	char hex[2 * STORE_SERIAL_MAX + 1];
+	int rc = -1;
+	int src;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || serial == NULL || out == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_serial: bad arguments");
+		goto out;
+	}
+	store_hex(serial, len, hex, sizeof(hex));
+	if (len == 0 || len > STORE_SERIAL_MAX) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+		goto out;
+	}
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, Q_CERT_BY_SERIAL, e)) == NULL)
+		goto out;
+	if (sqlite3_bind_blob(st, 1, serial, (int)len, SQLITE_STATIC) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "looking up the certificate");
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		store_sqlerr(c->db, e, "looking up the certificate");
+		goto out;
+	}
+	if ((cert = calloc(1, sizeof(*cert))) == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	if (store_cert_from_row(st, cert, e) != 0)
+		goto out;
+	*out = cert;
+	cert = NULL;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	store_cert_free(cert);
+	return rc;
+}
+
+/*
+ * Calls fn for each certificate, newest first, at most limit (0 = all).
+ * fn holds one of the read connections meanwhile: it should not call back
+ * into the store more than the pool can serve.
+ */
+int
+store_cert_each(struct store *s, size_t limit,
+		int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	struct store_cert row;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	int src;
+
+	memset(&row, 0, sizeof(row));
+	if (s == NULL || fn == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_cert_each: bad arguments");
+		goto out;
+	}
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, Q_CERT_EACH, e)) == NULL)
+		goto out;
+	if (sqlite3_bind_int64(st, 1, store_limit(limit)) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "listing certificates");
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (store_cert_from_row(st, &row, e) != 0)
+			goto out;
+		if (fn(&row, arg) != 0)
+			break;
+		free(row.sans);
+		free(row.der);
+		memset(&row, 0, sizeof(row));
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		store_sqlerr(c->db, e, "listing certificates");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(row.sans);
+	free(row.der);
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/* Counts the certificate rows. */
+int
+store_cert_count(struct store *s, int64_t *n, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+
+	if (s == NULL || n == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_cert_count: bad arguments");
+		goto out;
+	}
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, Q_CERT_COUNT, e)) == NULL)
+		goto out;
+	if (sqlite3_step(st) != SQLITE_ROW) {
+		store_sqlerr(c->db, e, "counting certificates");
+		goto out;
+	}
+	*n = sqlite3_column_int64(st, 0);
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/* ---- settings ---- */
+
+struct store_setting_job {
+	const char *key, *value;
+};
+
+/* Writer job: one setting. */
+static int
+store_setting_set_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_setting_job *j = arg;
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if ((st = store_stmt(w, Q_SETTING_SET, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, j->key) != SQLITE_OK ||
+	    store_bind_text(st, 2, j->value) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "saving a setting");
+		goto out;
+	}
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/* Sets (or replaces) a setting; durable on return. */
+int
+store_setting_set(struct store *s, const char *key, const char *value, struct lerr *e)
+{
+	struct store_setting_job j;
+
+	if (key == NULL || value == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_setting_set: bad arguments");
+	j.key = key;
+	j.value = value;
+	return store_submit(s, store_setting_set_run, &j, e);
+}
+
+/* Reads a setting into a new string (caller frees); LERR_NOT_FOUND if unset. */
+int
+store_setting_get(struct store *s, const char *key, char **value, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	int src;
+
+	if (value != NULL)
+		*value = NULL;
+	if (s == NULL || key == NULL || value == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_setting_get: bad arguments");
+		goto out;
+	}
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, Q_SETTING_GET, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, key) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "reading a setting");
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "setting %s is not set", key);
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		store_sqlerr(c->db, e, "reading a setting");
+		goto out;
+	}
+	if (store_col_text_dup(st, 0, value, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/* ---- audit ---- */
+
+struct store_audit_job {
+	int64_t at;
+	const char *actor, *event, *subject, *detail;
+};
+
+/* Writer job: one audit row. */
+static int
+store_audit_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_audit_job *j = arg;
+
+	return store_audit_row(w, j->at, j->actor, j->event, j->subject, j->detail, e);
+}
+
+/* Appends one audit event; durable on return. */
+int
+store_audit(struct store *s, const char *actor, const char *event,
+	    const char *subject, const char *detail_json, struct lerr *e)
+{
+	struct store_audit_job j;
+
+	if (actor == NULL || event == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_audit: bad arguments");
+	j.at = (int64_t)time(NULL);
+	j.actor = actor;
+	j.event = event;
+	j.subject = subject;
+	j.detail = detail_json;
+	return store_submit(s, store_audit_run, &j, e);
+}
+
+/*
+ * Calls fn for each audit row, newest first, at most limit (0 = all); the
+ * strings in the row are only valid during the call.
+ */
+int
+store_audit_each(struct store *s, size_t limit,
+		 int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
+		 struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	struct store_audit_row row;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	int src;
+
+	if (s == NULL || fn == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_audit_each: bad arguments");
+		goto out;
+	}
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, Q_AUDIT_EACH, e)) == NULL)
+		goto out;
+	if (sqlite3_bind_int64(st, 1, store_limit(limit)) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "reading the audit log");
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		row.id = sqlite3_column_int64(st, 0);
+		row.at = sqlite3_column_int64(st, 1);
+		row.actor = (const char *)sqlite3_column_text(st, 2);
+		row.event = (const char *)sqlite3_column_text(st, 3);
+		row.subject = (const char *)sqlite3_column_text(st, 4);
+		row.detail = (const char *)sqlite3_column_text(st, 5);
+		if (row.actor == NULL || row.event == NULL) {
+			lerr_set(e, 500, LERR_STORE, "audit row %lld is incomplete",
+				 (long long)row.id);
+			goto out;
+		}
+		if (fn(&row, arg) != 0)
+			break;
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		store_sqlerr(c->db, e, "reading the audit log");
+		goto out;
+	}
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}

@@ -1,0 +1,375 @@
+/*
+ * bench-sign.c - what a certificate costs lanca.
+ *
+ * Generates N P-256 requests up front, then measures:
+ *   (a) the signing core in-process, durable commits, 1 and 2 threads
+ *       (and 8 concurrent callers, to show what group commit buys);
+ *   (b) the same through the signer process over its socketpairs;
+ *   (c) `lanca sign` as one process per certificate;
+ * and prints certificates/s, CPU microseconds per certificate, p50/p99
+ * latency, database bytes per certificate, the idle daemon's RSS and the
+ * stripped binary's size. Figures are printed, never asserted.
+ *
+ * usage: bench-sign [-n N] [-c PROCS]     (LANCA names the lanca binary)
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
+#include <sodium.h>
+
+#include "fileio.h"
+#include "issue.h"
+#include "signer.h"
+#include "state.h"
+#include "store.h"
+
+struct csrs {
+	gnutls_datum_t *der;
+	size_t n;
+};
+
+struct run {
+	const struct issuer *is;
+	const struct csrs *csrs;
+	atomic_size_t next;
+	size_t limit;
+	double *lat_us;
+	atomic_int errors;
+};
+
+static double
+now_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+static double
+cpu_s(int who)
+{
+	struct rusage ru;
+
+	getrusage(who, &ru);
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+/* CPU seconds a process has used so far (utime + stime from /proc). */
+static double
+proc_cpu_s(pid_t pid)
+{
+	char path[64], buf[1024], *p;
+	unsigned long ut = 0, st = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return 0;
+	if (fgets(buf, sizeof(buf), f) == NULL) {
+		fclose(f);
+		return 0;
+	}
+	fclose(f);
+	p = strrchr(buf, ')');
+	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return 0;
+	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
+}
+
+/* "VmRSS" or "VmHWM" of pid in KiB. */
+static long
+proc_mem_kb(pid_t pid, const char *field)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, strlen(field)) == 0)
+			sscanf(line + strlen(field) + 1, "%ld", &kb);
+	fclose(f);
+	return kb;
+}
+
+static int
+make_csrs(struct csrs *c, size_t n)
+{
+	size_t i;
+
+	c->der = calloc(n, sizeof(*c->der));
+	c->n = n;
+	for (i = 0; i < n; i++) {
+		gnutls_x509_privkey_t key;
+		gnutls_privkey_t pk;
+		gnutls_x509_crq_t crq;
+		char cn[64], san[80];
+
+		snprintf(cn, sizeof(cn), "bench-%zu", i);
+		snprintf(san, sizeof(san), "bench-%zu.local", i);
+		if (gnutls_x509_privkey_init(&key) || gnutls_x509_privkey_generate2(key, GNUTLS_PK_ECDSA,
+		    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0) ||
+		    gnutls_privkey_init(&pk) || gnutls_privkey_import_x509(pk, key, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE) ||
+		    gnutls_x509_crq_init(&crq) ||
+		    gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn)) ||
+		    gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_DNSNAME, san, strlen(san), GNUTLS_FSAN_APPEND) ||
+		    gnutls_x509_crq_set_key(crq, key) || gnutls_x509_crq_privkey_sign(crq, pk, GNUTLS_DIG_SHA256, 0) ||
+		    gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, &c->der[i]))
+			return -1;
+		gnutls_x509_crq_deinit(crq);
+		gnutls_privkey_deinit(pk);
+	}
+	return 0;
+}
+
+static void *
+worker(void *arg)
+{
+	struct run *r = arg;
+	struct store_cert *cert;
+	struct issue_req req;
+	struct lerr e;
+	size_t i;
+	double t0;
+
+	for (;;) {
+		i = atomic_fetch_add(&r->next, 1);
+		if (i >= r->limit)
+			break;
+		memset(&req, 0, sizeof(req));
+		req.csr = r->csrs->der[i % r->csrs->n].data;
+		req.csr_len = r->csrs->der[i % r->csrs->n].size;
+		req.profile = POLICY_DEVICE;
+		req.actor = "bench";
+		t0 = now_s();
+		if (issue_cert(r->is, &req, &cert, &e) != 0) {
+			if (atomic_fetch_add(&r->errors, 1) == 0)
+				fprintf(stderr, "bench: %s\n", e.msg);
+			continue;
+		}
+		r->lat_us[i] = (now_s() - t0) * 1e6;
+		store_cert_free(cert);
+	}
+	return NULL;
+}
+
+static int
+cmp_double(const void *a, const void *b)
+{
+	double x = *(const double *)a, y = *(const double *)b;
+
+	return x < y ? -1 : x > y;
+}
+
+/* Runs count issuances on threads callers; prints one result line. */
+static void
+bench_issue(const char *label, const struct issuer *is, const struct csrs *c, size_t count,
+	    int threads, pid_t signer)
+{
+	pthread_t tid[64];
+	struct run r;
+	double t0, c0, s0, wall, cpu;
+	int i;
+
+	memset(&r, 0, sizeof(r));
+	r.is = is;
+	r.csrs = c;
+	r.limit = count;
+	r.lat_us = calloc(count, sizeof(double));
+	atomic_init(&r.next, 0);
+	atomic_init(&r.errors, 0);
+	c0 = cpu_s(RUSAGE_SELF);
+	s0 = signer > 0 ? proc_cpu_s(signer) : 0;
+	t0 = now_s();
+	for (i = 0; i < threads; i++)
+		pthread_create(&tid[i], NULL, worker, &r);
+	for (i = 0; i < threads; i++)
+		pthread_join(tid[i], NULL);
+	wall = now_s() - t0;
+	cpu = cpu_s(RUSAGE_SELF) - c0 + (signer > 0 ? proc_cpu_s(signer) - s0 : 0);
+	qsort(r.lat_us, count, sizeof(double), cmp_double);
+	printf("%-44s %2d thr  %7.0f certs/s  %6.0f us CPU/cert  p50 %7.0f us  p99 %7.0f us  errors %d\n",
+	       label, threads, (double)count / wall, cpu * 1e6 / (double)count,
+	       r.lat_us[count / 2], r.lat_us[count * 99 / 100], atomic_load(&r.errors));
+	fflush(stdout);
+	free(r.lat_us);
+}
+
+/* (c): `lanca sign` as its own process, procs times. */
+static void
+bench_cli(const char *lanca, const char *dir, const char *csr_path, int procs)
+{
+	double t0, c0, *lat = calloc((size_t)procs, sizeof(double));
+	int i, st;
+	pid_t p;
+
+	c0 = cpu_s(RUSAGE_CHILDREN);
+	t0 = now_s();
+	for (i = 0; i < procs; i++) {
+		double s = now_s();
+
+		p = fork();
+		if (p == 0) {
+			freopen("/dev/null", "w", stdout);
+			execl(lanca, lanca, "sign", csr_path, "--dir", dir, (char *)NULL);
+			_exit(127);
+		}
+		waitpid(p, &st, 0);
+		lat[i] = (now_s() - s) * 1e6;
+		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
+			fprintf(stderr, "bench: lanca sign failed\n");
+	}
+	qsort(lat, (size_t)procs, sizeof(double), cmp_double);
+	printf("%-44s %2d thr  %7.0f certs/s  %6.0f us CPU/cert  p50 %7.0f us  p99 %7.0f us\n",
+	       "(c) lanca sign, one process per cert", 1, procs / (now_s() - t0),
+	       (cpu_s(RUSAGE_CHILDREN) - c0) * 1e6 / procs, lat[procs / 2], lat[procs * 99 / 100]);
+	free(lat);
+}
+
+/* The idle daemon's memory, measured on a real `lanca serve`. */
+static void
+bench_daemon_rss(const char *lanca, const char *dir)
+{
+	char https[64], http[64], path[STATE_PATH_MAX];
+	pid_t p, signer = 0;
+	int st, port = 20000 + (int)(getpid() % 20000);
+	FILE *f;
+
+	snprintf(https, sizeof(https), "127.0.0.1:%d", port);
+	snprintf(http, sizeof(http), "127.0.0.1:%d", port + 1);
+	p = fork();
+	if (p == 0) {
+		freopen("/dev/null", "w", stderr);
+		execl(lanca, lanca, "serve", "--dir", dir, "--https", https, "--http", http, (char *)NULL);
+		_exit(127);
+	}
+	sleep(2);
+	snprintf(path, sizeof(path), "/proc/%ld/task/%ld/children", (long)p, (long)p);
+	f = fopen(path, "r");
+	if (f != NULL) {
+		long c;
+
+		if (fscanf(f, "%ld", &c) == 1)
+			signer = (pid_t)c;
+		fclose(f);
+	}
+	printf("idle daemon RSS: %ld KiB (serve) + %ld KiB (signer); peak %ld + %ld KiB\n",
+	       proc_mem_kb(p, "VmRSS:"), signer ? proc_mem_kb(signer, "VmRSS:") : -1,
+	       proc_mem_kb(p, "VmHWM:"), signer ? proc_mem_kb(signer, "VmHWM:") : -1);
+	kill(p, SIGTERM);
+	waitpid(p, &st, 0);
+}
+
+int
+main(int argc, char *argv[])
+{
+	const char *lanca = getenv("LANCA");
+	char dir[] = "/tmp/lanca-bench.XXXXXX", state[STATE_PATH_MAX], path[STATE_PATH_MAX];
+	char cmd[STATE_PATH_MAX * 2];
+	struct state_init_opts o;
+	struct signer *local = NULL, *remote = NULL;
+	struct signer_config sc;
+	struct store *s = NULL;
+	struct ca_set ca;
+	struct policy pol;
+	struct issuer is;
+	struct csrs c;
+	struct lerr e;
+	struct stat st;
+	int64_t count = 0;
+	size_t n = 20000;
+	int procs = 50, opt;
+
+	while ((opt = getopt(argc, argv, "n:c:")) != -1) {
+		if (opt == 'n')
+			n = strtoul(optarg, NULL, 10);
+		else if (opt == 'c')
+			procs = atoi(optarg);
+		else
+			return 2;
+	}
+	if (sodium_init() < 0 || gnutls_global_init() < 0 || mkdtemp(dir) == NULL)
+		return 1;
+	snprintf(state, sizeof(state), "%s/state", dir);
+	memset(&o, 0, sizeof(o));
+	o.dir = state;
+	o.name = "bench";
+	o.key_type = KEYSTORE_ECDSA_P256;
+	if (state_init(&o, &e) != 0) {
+		fprintf(stderr, "bench: init: %s\n", e.msg);
+		return 1;
+	}
+	printf("generating %zu P-256 requests...\n", n);
+	if (make_csrs(&c, n) != 0)
+		return 1;
+	snprintf(path, sizeof(path), "%s/%s", state, STORE_FILE);
+	if (store_open(path, 0, &s, &e) != 0 || ca_set_load(s, &ca, &e) != 0 ||
+	    policy_from_ca(&pol, ca.issuing, &e) != 0 ||
+	    signer_open_local(state, NULL, &local, &e) != 0) {
+		fprintf(stderr, "bench: %s\n", e.msg);
+		return 1;
+	}
+	is.store = s;
+	is.policy = &pol;
+	is.ca_id = ca.issuing_id;
+	is.signer = local;
+	bench_issue("(a) signing core in-process, durable", &is, &c, n, 1, 0);
+	bench_issue("(a) signing core in-process, durable", &is, &c, n, 2, 0);
+	bench_issue("(a) signing core in-process, durable", &is, &c, n, 8, 0);
+	signer_stop(local);
+
+	memset(&sc, 0, sizeof(sc));
+	sc.dir = state;
+	sc.threads = 2;
+	if (signer_start(&sc, &remote, &e) != 0) {
+		fprintf(stderr, "bench: signer: %s\n", e.msg);
+		return 1;
+	}
+	is.signer = remote;
+	bench_issue("(b) through the signer process, durable", &is, &c, n, 1, signer_pid(remote));
+	bench_issue("(b) through the signer process, durable", &is, &c, n, 2, signer_pid(remote));
+	bench_issue("(b) through the signer process, durable", &is, &c, n, 8, signer_pid(remote));
+	signer_stop(remote);
+
+	store_cert_count(s, &count, &e);
+	store_close(s);	/* checkpoints the WAL into the main file */
+	if (stat(path, &st) == 0 && count > 0)
+		printf("database: %lld certificates, %.0f bytes per certificate\n",
+		       (long long)count, (double)st.st_size / (double)count);
+	if (lanca != NULL) {
+		snprintf(path, sizeof(path), "%s/one.csr", dir);
+		fileio_write_atomic(path, c.der[0].data, c.der[0].size, 0644, 0, &e);
+		bench_cli(lanca, state, path, procs);
+		bench_daemon_rss(lanca, state);
+		snprintf(cmd, sizeof(cmd), "cp '%s' '%s/lanca' && strip '%s/lanca'", lanca, dir, dir);
+		snprintf(path, sizeof(path), "%s/lanca", dir);
+		if (system(cmd) == 0 && stat(path, &st) == 0)
+			printf("stripped lanca binary: %lld bytes\n", (long long)st.st_size);
+	} else {
+		printf("(set LANCA to the lanca binary for (c), daemon RSS and binary size)\n");
+	}
+	ca_set_free(&ca);
+	policy_free(&pol);
+	fileio_remove_tree(dir);
+	return 0;
+}

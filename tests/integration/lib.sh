@@ -1,0 +1,107 @@
+# lib.sh - shared set-up for the integration tests (sourced, POSIX sh).
+#
+# Gives each test a private temporary directory, free loopback ports, a
+# lanca binary ($LANCA, set by make check), and helpers to start and stop
+# the real daemon. Everything started here is stopped by the EXIT trap.
+
+set -eu
+
+: "${LANCA:?run through make check, or set LANCA to the lanca binary}"
+: "${TOP_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
+
+T=$(mktemp -d "${TMPDIR:-/tmp}/lanca-test.XXXXXX")
+SERVE_PID=
+n_ok=0
+
+cleanup() {
+	if [ -n "$SERVE_PID" ] && kill -0 "$SERVE_PID" 2>/dev/null; then
+		kill -TERM "$SERVE_PID" 2>/dev/null || true
+		wait "$SERVE_PID" 2>/dev/null || true
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT INT TERM
+
+ok() {
+	n_ok=$((n_ok + 1))
+	echo "ok $n_ok - $*"
+}
+
+fail() {
+	echo "not ok - $*" >&2
+	if [ -f "$T/serve.log" ]; then
+		echo "--- serve.log" >&2
+		tail -n 40 "$T/serve.log" >&2
+	fi
+	exit 1
+}
+
+# A free TCP port on 127.0.0.1 (the kernel picks it).
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Makes a P-256 key and CSR: make_csr NAME CN [SAN-extension]
+make_csr() {
+	if [ -n "${3:-}" ]; then
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$T/$1.key" -subj "/CN=$2" -addext "subjectAltName=$3" \
+			-out "$T/$1.csr" 2>/dev/null
+	else
+		openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
+			-keyout "$T/$1.key" -subj "/CN=$2" -out "$T/$1.csr" 2>/dev/null
+	fi
+}
+
+# Splits a PEM chain file into FILE.1.pem, FILE.2.pem, ...
+split_chain() {
+	awk -v base="$1" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (base "." n ".pem") }' "$1"
+}
+
+# Starts `lanca serve` on fresh loopback ports; sets HTTP_PORT, HTTPS_PORT,
+# HTTP_URL, HTTPS_URL, SERVE_PID and waits until HTTPS answers.
+start_serve() {
+	dir=$1
+	shift
+	HTTP_PORT=$(free_port)
+	HTTPS_PORT=$(free_port)
+	HTTP_URL="http://127.0.0.1:$HTTP_PORT"
+	HTTPS_URL="https://localhost:$HTTPS_PORT"
+	"$LANCA" serve --dir "$dir" --https "127.0.0.1:$HTTPS_PORT" --http "127.0.0.1:$HTTP_PORT" \
+		--web-dir "$TOP_SRCDIR/web" "$@" >"$T/serve.log" 2>&1 &
+	SERVE_PID=$!
+	i=0
+	while [ $i -lt 100 ]; do
+		if curl -s -o /dev/null --max-time 2 --resolve "localhost:$HTTPS_PORT:127.0.0.1" \
+			--cacert "$dir/root.pem" "$HTTPS_URL/api/v1/status"; then
+			return 0
+		fi
+		kill -0 "$SERVE_PID" 2>/dev/null || fail "lanca serve exited while starting"
+		sleep 0.1
+		i=$((i + 1))
+	done
+	fail "lanca serve did not answer within 10 s"
+}
+
+# curl against the HTTPS port, verifying with the root (never -k).
+tcurl() {
+	curl -s --max-time 10 --resolve "localhost:$HTTPS_PORT:127.0.0.1" --cacert "$ROOT_PEM" "$@"
+}
+
+# Stops the daemon with SIGTERM and returns its exit status.
+stop_serve() {
+	kill -TERM "$SERVE_PID"
+	st=0
+	wait "$SERVE_PID" || st=$?
+	SERVE_PID=
+	return $st
+}
+
+# The children of a process (the signer is serve's only child).
+child_pids() {
+	for p in /proc/[0-9]*; do
+		pp=$(awk '/^PPid:/ { print $2 }' "$p/status" 2>/dev/null || true)
+		[ "$pp" = "$1" ] && basename "$p"
+	done
+	return 0
+}

@@ -1,0 +1,97 @@
+#!/usr/bin/env bash
+# run-all.sh - the whole test run, exactly as CI does it (.ci/run calls this).
+#
+# Installs the Debian packages lanca needs (a no-op when they are there),
+# regenerates the build system, builds out of tree in _build/ with
+# AddressSanitizer, UndefinedBehaviorSanitizer and -Werror, runs `make check`,
+# then `make distcheck` (a release tarball that builds and passes its tests
+# on its own, with -Werror and no sanitizers). Exits non-zero on any failure.
+set -euo pipefail
+
+cd "$(dirname "$0")/.."
+top=$(pwd)
+build="$top/_build"
+
+say() { printf 'run-all: %s\n' "$*"; }
+
+# Counts the results the automake harness recorded in DIR's .trs files and
+# prints the closing line "run-all: N passed, N failed, N skipped".
+summary() {
+	local dir=$1 pass=0 fail=0 skip=0 res
+	while IFS= read -r res; do
+		case "$res" in
+		PASS | XFAIL) pass=$((pass + 1)) ;;
+		SKIP) skip=$((skip + 1)) ;;
+		*) fail=$((fail + 1)) ;;
+		esac
+	done < <(find "$dir" -name '*.trs' -exec sed -n 's/^:test-result: //p' {} +)
+	say "$pass passed, $fail failed, $skip skipped"
+}
+
+# Prints the harness's test-suite.log (it holds the log of every test that
+# failed) and names the failed tests, so a CI log explains itself.
+show_failures() {
+	local dir=$1 log trs
+	while IFS= read -r trs; do
+		if grep -Eq '^:test-result: (FAIL|ERROR|XPASS)' "$trs"; then
+			say "FAILED: ${trs%.trs}"
+		fi
+	done < <(find "$dir" -name '*.trs' | sort)
+	while IFS= read -r log; do
+		printf '\n===== %s =====\n' "$log"
+		cat "$log"
+	done < <(find "$dir" -name test-suite.log | sort)
+}
+
+say "installing build dependencies"
+bash contrib/debian-deps.sh
+
+# A VPATH build needs a source tree that was never configured in place:
+# configure refuses otherwise, and make would pick up stale in-tree objects.
+if [ -f config.status ]; then
+	say "removing the in-tree build (make distclean) so _build/ starts clean"
+	if ! make distclean >/dev/null 2>&1; then
+		rm -f config.status config.h config.log stamp-h1 src/schema_sql.c
+		find src tests -name '*.o' -delete
+	fi
+fi
+
+say "autoreconf -fi"
+autoreconf -fi
+
+# A failed distcheck leaves a read-only tree behind; make it removable.
+if [ -d "$build" ]; then
+	chmod -R u+w "$build"
+	rm -rf "$build"
+fi
+mkdir -p "$build"
+cd "$build"
+
+say "configure --enable-sanitizers --enable-werror (in _build/)"
+../configure --enable-sanitizers --enable-werror
+
+say "make"
+make -j2
+
+say "make check"
+if ! make -j2 check; then
+	show_failures "$build"
+	summary "$build"
+	exit 1
+fi
+for log in "$build"/tests/unit/test_*.log; do
+	[ -f "$log" ] || continue
+	printf '%s: %s\n' "${log#"$build"/}" "$(grep -E '^[0-9]+%: Checks:' "$log" | tail -n 1)"
+done
+summary "$build"
+
+say "make distcheck (-Werror, no sanitizers)"
+if ! make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror; then
+	# distcheck builds in lanca-VERSION/_build/sub; keep its logs visible.
+	show_failures "$build"/lanca-*/ 2>/dev/null || true
+	say "make distcheck failed"
+	exit 1
+fi
+
+summary "$build"
+say "all checks passed"

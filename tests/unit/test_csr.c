@@ -1,0 +1,505 @@
+/*
+ * test_csr.c - csr.c over the committed requests in tests/data/csr/ (made
+ * by tests/data/make-csr-fixtures.sh): the accepted key types and both PEM
+ * labels, then one test per hostile input, each asserting its error code.
+ */
+#include "config.h"
+
+#include <check.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "csr.h"
+#include "lerr.h"
+
+#define FIXTURE_MAX	(64 * 1024)
+
+/* Reads tests/data/csr/<name> into a malloc'd buffer; fails the test if absent. */
+static unsigned char *
+fixture(const char *name, size_t *len)
+{
+	char path[512];
+	unsigned char *data;
+	FILE *f;
+	int w;
+
+	w = snprintf(path, sizeof(path), "%s/tests/data/csr/%s", TEST_SRCDIR, name);
+	ck_assert(w > 0 && (size_t)w < sizeof(path));
+	f = fopen(path, "rb");
+	ck_assert_msg(f != NULL, "cannot open %s", path);
+	data = malloc(FIXTURE_MAX);
+	ck_assert_ptr_nonnull(data);
+	*len = fread(data, 1, FIXTURE_MAX, f);
+	ck_assert(ferror(f) == 0 && *len < FIXTURE_MAX);
+	fclose(f);
+	return data;
+}
+
+/* Parses a fixture that must be accepted; the caller frees the result. */
+static struct csr *
+parse_ok(const char *name)
+{
+	struct csr *c = NULL;
+	struct lerr e;
+	unsigned char *data;
+	size_t len;
+	int rc;
+
+	lerr_clear(&e);
+	data = fixture(name, &len);
+	rc = csr_parse(data, len, &c, &e);
+	free(data);
+	ck_assert_msg(rc == 0, "%s refused: %s: %s", name, e.code ? e.code : "?", e.msg);
+	ck_assert_ptr_nonnull(c);
+	return c;
+}
+
+/* Parses a fixture that must be refused with code/http and a message containing want. */
+static void
+parse_bad(const char *name, const char *code, int http, const char *want)
+{
+	struct csr *c = (struct csr *)&c;	/* must be reset to NULL */
+	struct lerr e;
+	unsigned char *data;
+	size_t len;
+
+	lerr_clear(&e);
+	data = fixture(name, &len);
+	ck_assert_int_eq(csr_parse(data, len, &c, &e), -1);
+	free(data);
+	ck_assert_ptr_null(c);
+	ck_assert_ptr_nonnull(e.code);
+	ck_assert_msg(strcmp(e.code, code) == 0, "%s: want %s, got %s (%s)", name, code, e.code, e.msg);
+	ck_assert_int_eq(e.http, http);
+	if (want != NULL)
+		ck_assert_msg(strstr(e.msg, want) != NULL, "%s: message \"%s\" lacks \"%s\"",
+			      name, e.msg, want);
+}
+
+START_TEST(p256_pem)
+{
+	struct csr *c = parse_ok("p256.pem");
+	static const unsigned char ip[4] = { 192, 168, 1, 10 };
+
+	ck_assert_str_eq(c->cn, "dev-p256");
+	ck_assert_int_eq(c->key_type, CSR_KEY_ECDSA_P256);
+	ck_assert_uint_eq(c->key_bits, 256);
+	ck_assert_uint_eq(c->sans.ndns, 1);
+	ck_assert_str_eq(c->sans.dns[0], "x.local");
+	ck_assert_uint_eq(c->sans.nip, 1);
+	ck_assert_uint_eq(c->sans.ip[0].len, 4);
+	ck_assert_uint_eq(c->sans.ip[0].prefix, 32);
+	ck_assert_mem_eq(c->sans.ip[0].addr, ip, 4);
+	ck_assert_int_eq(c->asked_ca, 0);
+	ck_assert_ptr_nonnull(c->pubkey);
+	csr_free(c);
+}
+END_TEST
+
+/* key_id is the SHA-256 of the SPKI exactly as openssl computed it. */
+START_TEST(p256_key_id)
+{
+	struct csr *c = parse_ok("p256.pem");
+	char hex[65], want[80];
+	unsigned char *data;
+	size_t len;
+
+	data = fixture("p256.keyid", &len);
+	ck_assert_uint_ge(len, 64);
+	memcpy(want, data, 64);
+	want[64] = '\0';
+	free(data);
+	csr_key_id_hex(c, hex);
+	ck_assert_str_eq(hex, want);
+	csr_free(c);
+}
+END_TEST
+
+/* DER and PEM of one request give the same result; export gives the DER back. */
+START_TEST(p256_der_and_export)
+{
+	struct csr *pem = parse_ok("p256.pem");
+	struct csr *der = parse_ok("p256.der");
+	gnutls_datum_t out = { NULL, 0 };
+	unsigned char *orig;
+	size_t len;
+
+	ck_assert_str_eq(der->cn, pem->cn);
+	ck_assert_mem_eq(der->key_id, pem->key_id, sizeof(der->key_id));
+	ck_assert_uint_eq(der->sans.ndns, 1);
+	ck_assert_uint_eq(der->sans.nip, 1);
+	ck_assert_int_eq(csr_export_der(der, &out), 0);
+	orig = fixture("p256.der", &len);
+	ck_assert_uint_eq(out.size, len);
+	ck_assert_mem_eq(out.data, orig, len);
+	free(orig);
+	gnutls_free(out.data);
+	csr_free(der);
+	csr_free(pem);
+}
+END_TEST
+
+START_TEST(new_header_pem)
+{
+	struct csr *c = parse_ok("new-header.pem");
+	struct csr *ref = parse_ok("p256.pem");
+
+	ck_assert_str_eq(c->cn, "dev-p256");
+	ck_assert_mem_eq(c->key_id, ref->key_id, sizeof(c->key_id));
+	csr_free(c);
+	csr_free(ref);
+}
+END_TEST
+
+/* certtool writes a text dump, then a NEW CERTIFICATE REQUEST block. */
+START_TEST(certtool_request)
+{
+	struct csr *c = parse_ok("certtool.pem");
+	static const unsigned char ip[4] = { 10, 1, 2, 3 };
+
+	ck_assert_str_eq(c->cn, "dev-certtool");
+	ck_assert_uint_eq(c->sans.ndns, 1);
+	ck_assert_str_eq(c->sans.dns[0], "printer.local");
+	ck_assert_uint_eq(c->sans.nip, 1);
+	ck_assert_mem_eq(c->sans.ip[0].addr, ip, 4);
+	csr_free(c);
+}
+END_TEST
+
+START_TEST(p384)
+{
+	struct csr *c = parse_ok("p384.pem");
+
+	ck_assert_int_eq(c->key_type, CSR_KEY_ECDSA_P384);
+	ck_assert_uint_eq(c->key_bits, 384);
+	ck_assert_str_eq(c->sans.dns[0], "sensor.home.arpa");
+	ck_assert_uint_eq(c->sans.nip, 1);
+	ck_assert_uint_eq(c->sans.ip[0].len, 16);
+	ck_assert_uint_eq(c->sans.ip[0].prefix, 128);
+	ck_assert_uint_eq(c->sans.ip[0].addr[0], 0xfd);
+	ck_assert_uint_eq(c->sans.ip[0].addr[15], 0x10);
+	csr_free(c);
+}
+END_TEST
+
+START_TEST(ed25519)
+{
+	struct csr *c = parse_ok("ed25519.pem");
+
+	ck_assert_int_eq(c->key_type, CSR_KEY_ED25519);
+	ck_assert_str_eq(c->cn, "dev-ed25519");
+	csr_free(c);
+}
+END_TEST
+
+START_TEST(rsa2048)
+{
+	struct csr *c = parse_ok("rsa2048.pem");
+
+	ck_assert_int_eq(c->key_type, CSR_KEY_RSA);
+	ck_assert_uint_eq(c->key_bits, 2048);
+	csr_free(c);
+}
+END_TEST
+
+START_TEST(no_san)
+{
+	struct csr *c = parse_ok("no-san.pem");
+
+	ck_assert_uint_eq(c->sans.ndns, 0);
+	ck_assert_uint_eq(c->sans.nip, 0);
+	csr_free(c);
+}
+END_TEST
+
+START_TEST(max_cn)
+{
+	struct csr *c = parse_ok("max-cn.pem");
+
+	ck_assert_uint_eq(strlen(c->cn), CSR_CN_MAX);
+	csr_free(c);
+}
+END_TEST
+
+/* Requests that parse, but whose names policy.c must refuse (test_policy). */
+START_TEST(policy_names_still_parse)
+{
+	struct csr *c;
+
+	c = parse_ok("public-san.pem");
+	ck_assert_uint_eq(c->sans.ndns, 2);
+	ck_assert_str_eq(c->sans.dns[1], "www.example.com");
+	csr_free(c);
+	c = parse_ok("public-ip.pem");
+	ck_assert_uint_eq(c->sans.nip, 1);
+	ck_assert_uint_eq(c->sans.ip[0].addr[0], 8);
+	csr_free(c);
+	c = parse_ok("localhost.pem");
+	ck_assert_str_eq(c->sans.dns[0], "localhost");
+	csr_free(c);
+	c = parse_ok("loopback.pem");
+	ck_assert_uint_eq(c->sans.ip[0].addr[0], 127);
+	csr_free(c);
+}
+END_TEST
+
+/* CA:TRUE in the extension request is reported, not refused. */
+START_TEST(ca_true)
+{
+	struct csr *c = parse_ok("ca-true.pem");
+
+	ck_assert_int_eq(c->asked_ca, 1);
+	csr_free(c);
+}
+END_TEST
+
+/* ---- one test per hostile input ---- */
+
+START_TEST(rsa1024_weak)
+{
+	parse_bad("rsa1024.pem", LERR_WEAK_KEY, 400,
+		  "RSA key of 1024 bits is too weak: at least 2048 required");
+}
+END_TEST
+
+START_TEST(p224_weak)
+{
+	parse_bad("p224.pem", LERR_WEAK_KEY, 400, "SECP224R1");
+}
+END_TEST
+
+START_TEST(p521_refused)
+{
+	parse_bad("p521.pem", LERR_UNSUPPORTED_KEY, 400, "SECP521R1");
+}
+END_TEST
+
+START_TEST(secp256k1_refused)
+{
+	parse_bad("secp256k1.pem", LERR_UNSUPPORTED_KEY, 400, "curve");
+}
+END_TEST
+
+START_TEST(dsa_unsupported)
+{
+	parse_bad("dsa.pem", LERR_UNSUPPORTED_KEY, 400, "DSA");
+}
+END_TEST
+
+START_TEST(ed448_unsupported)
+{
+	parse_bad("ed448.pem", LERR_UNSUPPORTED_KEY, 400, "Ed448");
+}
+END_TEST
+
+START_TEST(garbage)
+{
+	parse_bad("garbage.bin", LERR_BAD_CSR, 400, "not a PKCS#10 certificate request");
+}
+END_TEST
+
+START_TEST(pem_garbage)
+{
+	parse_bad("pem-garbage.pem", LERR_BAD_CSR, 400, "not a PKCS#10 certificate request");
+}
+END_TEST
+
+START_TEST(truncated_der)
+{
+	parse_bad("truncated.der", LERR_BAD_CSR, 400, "truncated or malformed DER");
+}
+END_TEST
+
+START_TEST(bad_signature)
+{
+	parse_bad("badsig.der", LERR_BAD_SIGNATURE, 400, "signature");
+}
+END_TEST
+
+START_TEST(long_cn)
+{
+	parse_bad("long-cn.pem", LERR_BAD_NAME, 400, "CN is too long");
+}
+END_TEST
+
+START_TEST(bad_cn_chars)
+{
+	parse_bad("bad-cn.pem", LERR_BAD_NAME, 400, "dev?one");
+}
+END_TEST
+
+START_TEST(no_cn)
+{
+	parse_bad("no-cn.pem", LERR_BAD_NAME, 400, "no subject CN");
+}
+END_TEST
+
+START_TEST(two_cn)
+{
+	parse_bad("two-cn.pem", LERR_BAD_NAME, 400, "more than one CN");
+}
+END_TEST
+
+START_TEST(email_san)
+{
+	parse_bad("email-san.pem", LERR_FORBIDDEN_NAME, 400, "email");
+}
+END_TEST
+
+START_TEST(uri_san)
+{
+	parse_bad("uri-san.pem", LERR_FORBIDDEN_NAME, 400, "URI");
+}
+END_TEST
+
+START_TEST(wildcard_san)
+{
+	parse_bad("wildcard.pem", LERR_FORBIDDEN_NAME, 400, "*.w.local");
+}
+END_TEST
+
+START_TEST(bad_dns_san)
+{
+	parse_bad("bad-dns.pem", LERR_BAD_NAME, 400, "-bad-.local");
+}
+END_TEST
+
+START_TEST(many_sans)
+{
+	parse_bad("many-sans.pem", LERR_TOO_LARGE, 400, "more than 32");
+}
+END_TEST
+
+START_TEST(oversized)
+{
+	parse_bad("oversized.pem", LERR_TOO_LARGE, 413, "too large");
+}
+END_TEST
+
+/* Inputs made in memory: empty, one byte, a lone PEM header, a certificate. */
+START_TEST(tiny_inputs)
+{
+	static const unsigned char one[1] = { 0x30 };
+	static const char hdr[] = "-----BEGIN CERTIFICATE REQUEST-----\n";
+	static const char cert[] = "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n";
+	struct csr *c = NULL;
+	struct lerr e;
+
+	ck_assert_int_eq(csr_parse(one, 0, &c, &e), -1);
+	ck_assert_str_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(csr_parse(NULL, 0, &c, &e), -1);
+	ck_assert_str_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(csr_parse(one, 1, &c, &e), -1);
+	ck_assert_str_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(csr_parse((const unsigned char *)hdr, sizeof(hdr) - 1, &c, &e), -1);
+	ck_assert_str_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(csr_parse((const unsigned char *)cert, sizeof(cert) - 1, &c, &e), -1);
+	ck_assert_str_eq(e.code, LERR_BAD_CSR);
+	ck_assert_ptr_null(c);
+	csr_free(NULL);
+}
+END_TEST
+
+/* The size cap is checked before anything else looks at the bytes. */
+START_TEST(size_cap_exact)
+{
+	unsigned char *data, *big;
+	struct csr *c = NULL;
+	struct lerr e;
+	size_t len;
+
+	data = fixture("p256.der", &len);
+	big = calloc(1, CSR_MAX_BYTES + 1);
+	ck_assert_ptr_nonnull(big);
+	memcpy(big, data, len);
+	ck_assert_int_eq(csr_parse(big, CSR_MAX_BYTES + 1, &c, &e), -1);
+	ck_assert_str_eq(e.code, LERR_TOO_LARGE);
+	ck_assert_int_eq(e.http, 413);
+	/* at the cap the size is fine; GnuTLS decides about the trailing zeros */
+	if (csr_parse(big, CSR_MAX_BYTES, &c, &e) == 0)
+		csr_free(c);
+	else
+		ck_assert_str_ne(e.code, LERR_TOO_LARGE);
+	free(big);
+	free(data);
+}
+END_TEST
+
+/* Every prefix of a valid DER request is refused cleanly (no crash, no leak). */
+START_TEST(every_prefix)
+{
+	unsigned char *data;
+	struct csr *c = NULL;
+	struct lerr e;
+	size_t len, i;
+
+	data = fixture("p256.der", &len);
+	for (i = 0; i < len; i++) {
+		ck_assert_int_eq(csr_parse(data, i, &c, &e), -1);
+		ck_assert_ptr_null(c);
+	}
+	free(data);
+}
+END_TEST
+
+static Suite *
+csr_suite(void)
+{
+	Suite *s = suite_create("csr");
+	TCase *ok = tcase_create("accepted");
+	TCase *bad = tcase_create("refused");
+
+	tcase_add_test(ok, p256_pem);
+	tcase_add_test(ok, p256_key_id);
+	tcase_add_test(ok, p256_der_and_export);
+	tcase_add_test(ok, new_header_pem);
+	tcase_add_test(ok, certtool_request);
+	tcase_add_test(ok, p384);
+	tcase_add_test(ok, ed25519);
+	tcase_add_test(ok, rsa2048);
+	tcase_add_test(ok, no_san);
+	tcase_add_test(ok, max_cn);
+	tcase_add_test(ok, policy_names_still_parse);
+	tcase_add_test(ok, ca_true);
+	suite_add_tcase(s, ok);
+
+	tcase_add_test(bad, rsa1024_weak);
+	tcase_add_test(bad, p224_weak);
+	tcase_add_test(bad, p521_refused);
+	tcase_add_test(bad, secp256k1_refused);
+	tcase_add_test(bad, dsa_unsupported);
+	tcase_add_test(bad, ed448_unsupported);
+	tcase_add_test(bad, garbage);
+	tcase_add_test(bad, pem_garbage);
+	tcase_add_test(bad, truncated_der);
+	tcase_add_test(bad, bad_signature);
+	tcase_add_test(bad, long_cn);
+	tcase_add_test(bad, bad_cn_chars);
+	tcase_add_test(bad, no_cn);
+	tcase_add_test(bad, two_cn);
+	tcase_add_test(bad, email_san);
+	tcase_add_test(bad, uri_san);
+	tcase_add_test(bad, wildcard_san);
+	tcase_add_test(bad, bad_dns_san);
+	tcase_add_test(bad, many_sans);
+	tcase_add_test(bad, oversized);
+	tcase_add_test(bad, tiny_inputs);
+	tcase_add_test(bad, size_cap_exact);
+	tcase_add_test(bad, every_prefix);
+	tcase_set_timeout(bad, 30);
+	suite_add_tcase(s, bad);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(csr_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}

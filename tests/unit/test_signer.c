@@ -1,0 +1,305 @@
+/*
+ * test_signer.c - the signer process, driven through its client handle
+ * and directly over its channel: it answers what it should, refuses what
+ * breaks an invariant, and ends itself on anything that breaks framing.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <errno.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <gnutls/gnutls.h>
+#include <sodium.h>
+
+#include "csr.h"
+#include "ipc.h"
+#include "signer.h"
+#include "x509.h"
+#include "fixture.h"
+
+static const unsigned char serial[X509_SERIAL_LEN] = { 0x22, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6 };
+static struct signer *sg;
+
+static void
+setup(void)
+{
+	struct signer_config c;
+	struct lerr e;
+
+	fx_make_ca();
+	memset(&c, 0, sizeof(c));
+	c.dir = fx_dir;
+	c.threads = 2;
+	if (signer_start(&c, &sg, &e) != 0)
+		ck_abort_msg("signer_start: %s", e.msg);
+}
+
+static void
+teardown(void)
+{
+	signer_stop(sg);
+	fx_remove_ca();
+}
+
+/* Waits up to 5 s for the signer to exit; returns its exit status or -1. */
+static int
+signer_exit_status(void)
+{
+	int st, i;
+	pid_t pid = signer_pid(sg);
+
+	for (i = 0; i < 500; i++) {
+		if (waitpid(pid, &st, WNOHANG) == pid)
+			return WIFEXITED(st) ? WEXITSTATUS(st) : 128 + WTERMSIG(st);
+		usleep(10000);
+	}
+	return -1;
+}
+
+/* Sends one ISSUE for fixture name via the handle; the error code or NULL. */
+static const char *
+issue(const char *name, enum policy_profile prof, unsigned days, gnutls_x509_crt_t *crt)
+{
+	struct sign_req r = { prof, days, serial };
+	struct sign_out out;
+	struct csr *c = NULL;
+	struct lerr e;
+	unsigned char *p;
+	const char *code = NULL;
+	size_t n;
+
+	p = fx_csr(name, &n);
+	ck_assert_int_eq(csr_parse(p, n, &c, &e), 0);
+	if (signer_issue(sg, p, n, c, &r, &out, &e) != 0)
+		code = e.code;
+	else if (crt != NULL)
+		ck_assert_int_eq(x509_import(out.der.data, out.der.size, crt, &e), 0);
+	sign_out_free(&out);
+	csr_free(c);
+	free(p);
+	return code;
+}
+
+START_TEST(test_issue_over_channel)
+{
+	gnutls_x509_crt_t crt = NULL;
+	unsigned char got[32];
+	size_t len = sizeof(got);
+	unsigned ca = 9;
+
+	ck_assert_ptr_null(issue("p256.pem", POLICY_DEVICE, 0, &crt));
+	ck_assert_int_eq(gnutls_x509_crt_get_serial(crt, got, &len), 0);
+	ck_assert_uint_eq(len, X509_SERIAL_LEN);
+	ck_assert_int_eq(memcmp(got, serial, len), 0);
+	gnutls_x509_crt_get_basic_constraints(crt, NULL, &ca, NULL);
+	ck_assert_uint_eq(ca, 0);
+	gnutls_x509_crt_deinit(crt);
+}
+END_TEST
+
+/* Requests that break an invariant are refused with the reason, and the
+ * signer goes on serving. */
+START_TEST(test_invariants_refused)
+{
+	gnutls_x509_crt_t crt = NULL;
+	unsigned ca = 9;
+
+	ck_assert_str_eq(issue("public-san.pem", POLICY_DEVICE, 0, NULL), LERR_FORBIDDEN_NAME);
+	ck_assert_str_eq(issue("public-ip.pem", POLICY_DEVICE, 0, NULL), LERR_FORBIDDEN_NAME);
+	ck_assert_str_eq(issue("localhost.pem", POLICY_DEVICE, 0, NULL), LERR_FORBIDDEN_NAME);
+	ck_assert_str_eq(issue("p256.pem", POLICY_DEVICE, 5000, NULL), LERR_BAD_VALIDITY);
+	ck_assert_str_eq(issue("rsa1024.pem", POLICY_DEVICE, 0, NULL), LERR_WEAK_KEY);
+	/* A request for CA:TRUE still gets a CA:FALSE certificate. */
+	ck_assert_ptr_null(issue("ca-true.pem", POLICY_DEVICE, 0, &crt));
+	gnutls_x509_crt_get_basic_constraints(crt, NULL, &ca, NULL);
+	ck_assert_uint_eq(ca, 0);
+	gnutls_x509_crt_deinit(crt);
+	ck_assert_int_eq(signer_exit_status() == -1, 1);	/* still running */
+}
+END_TEST
+
+/* The signer re-parses: a bad signature sent raw (bypassing the client's
+ * parse) is refused by the signer itself. */
+START_TEST(test_signer_reparses)
+{
+	struct buf b, in;
+	uint16_t type, flags;
+	unsigned char *p;
+	size_t n;
+	int fd = signer_channel_fd(sg, 0);
+
+	buf_init(&b, IPC_MAX);
+	buf_init(&in, IPC_MAX);
+	p = fx_csr("badsig.der", &n);
+	ck_assert_int_eq(ipc_put_u8(&b, POLICY_DEVICE) | ipc_put_u32(&b, 0) |
+			 ipc_put_bytes(&b, serial, sizeof(serial)) | ipc_put_bytes(&b, p, n), 0);
+	ck_assert_int_eq(ipc_send(fd, SIGNER_MSG_ISSUE, 0, b.data, b.len), 0);
+	ck_assert_int_eq(ipc_recv(fd, &type, &flags, &in), 0);
+	ck_assert_uint_eq(type, SIGNER_MSG_ERROR);
+	ck_assert_ptr_nonnull(strstr((char *)in.data + 4, LERR_BAD_SIGNATURE));
+	free(p);
+	buf_free(&b);
+	buf_free(&in);
+}
+END_TEST
+
+START_TEST(test_unknown_operation_ends_signer)
+{
+	struct lerr e;
+	struct sign_out out;
+	struct sign_req r = { POLICY_DEVICE, 0, serial };
+
+	ck_assert_int_eq(ipc_send(signer_channel_fd(sg, 0), 99, 0, "x", 1), 0);
+	ck_assert_int_eq(signer_exit_status(), 3);
+	/* The handle now reports the signer as gone. */
+	ck_assert_int_eq(signer_issue(sg, (const unsigned char *)"x", 1, NULL, &r, &out, &e), -1);
+	ck_assert_str_eq(e.code, LERR_SIGNER);
+}
+END_TEST
+
+START_TEST(test_flags_end_signer)
+{
+	ck_assert_int_eq(ipc_send(signer_channel_fd(sg, 1), SIGNER_MSG_ISSUE, 1, "x", 1), 0);
+	ck_assert_int_eq(signer_exit_status(), 3);
+}
+END_TEST
+
+START_TEST(test_truncated_frame_ends_signer)
+{
+	unsigned char h[8] = { 0, 0, 0, 100, 0, SIGNER_MSG_ISSUE, 0, 0 };
+	int fd = signer_channel_fd(sg, 0);
+
+	ck_assert_int_eq(write(fd, h, sizeof(h)), 8);
+	ck_assert_int_eq(write(fd, "short", 5), 5);
+	shutdown(fd, SHUT_WR);
+	ck_assert_int_eq(signer_exit_status(), 3);
+}
+END_TEST
+
+START_TEST(test_oversized_frame_ends_signer)
+{
+	unsigned char h[8] = { 0x7f, 0xff, 0xff, 0xff, 0, SIGNER_MSG_ISSUE, 0, 0 };
+
+	ck_assert_int_eq(write(signer_channel_fd(sg, 0), h, sizeof(h)), 8);
+	ck_assert_int_eq(signer_exit_status(), 3);
+}
+END_TEST
+
+/* A well-framed ISSUE whose fields are wrong is a protocol violation. */
+START_TEST(test_malformed_issue_ends_signer)
+{
+	struct buf b;
+
+	buf_init(&b, IPC_MAX);
+	/* profile 7 does not exist */
+	ck_assert_int_eq(ipc_put_u8(&b, 7) | ipc_put_u32(&b, 0) |
+			 ipc_put_bytes(&b, serial, sizeof(serial)) | ipc_put_bytes(&b, "x", 1), 0);
+	ck_assert_int_eq(ipc_send(signer_channel_fd(sg, 0), SIGNER_MSG_ISSUE, 0, b.data, b.len), 0);
+	ck_assert_int_eq(signer_exit_status(), 3);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_short_serial_ends_signer)
+{
+	struct buf b;
+
+	buf_init(&b, IPC_MAX);
+	ck_assert_int_eq(ipc_put_u8(&b, POLICY_DEVICE) | ipc_put_u32(&b, 0) |
+			 ipc_put_bytes(&b, serial, 8) | ipc_put_bytes(&b, "x", 1), 0);
+	ck_assert_int_eq(ipc_send(signer_channel_fd(sg, 0), SIGNER_MSG_ISSUE, 0, b.data, b.len), 0);
+	ck_assert_int_eq(signer_exit_status(), 3);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_trailing_bytes_end_signer)
+{
+	struct buf b;
+	unsigned char *p;
+	size_t n;
+
+	buf_init(&b, IPC_MAX);
+	p = fx_csr("p256.der", &n);
+	ck_assert_int_eq(ipc_put_u8(&b, POLICY_DEVICE) | ipc_put_u32(&b, 0) |
+			 ipc_put_bytes(&b, serial, sizeof(serial)) | ipc_put_bytes(&b, p, n) |
+			 ipc_put_u8(&b, 0), 0);
+	ck_assert_int_eq(ipc_send(signer_channel_fd(sg, 0), SIGNER_MSG_ISSUE, 0, b.data, b.len), 0);
+	ck_assert_int_eq(signer_exit_status(), 3);
+	free(p);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_clean_stop)
+{
+	int st = signer_stop(sg);
+
+	sg = NULL;
+	ck_assert_int_eq(st, 0);
+}
+END_TEST
+
+START_TEST(test_missing_key_reported)
+{
+	struct signer_config c;
+	struct signer *other = NULL;
+	char pass[STATE_PATH_MAX];
+	struct lerr e;
+
+	snprintf(pass, sizeof(pass), "%s/pass", fx_tmp);
+	ck_assert_int_eq(fileio_write_atomic(pass, "nope\n", 5, 0600, 0, &e), 0);
+	memset(&c, 0, sizeof(c));
+	c.dir = fx_dir;
+	c.pass_file = pass;
+	/* A start-up failure in the signer reaches the caller as a reason. */
+	snprintf(pass, sizeof(pass), "%s/%s", fx_dir, STATE_ISSUING_KEY);
+	ck_assert_int_eq(unlink(pass), 0);
+	ck_assert_int_eq(signer_start(&c, &other, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "issuing.key"));
+}
+END_TEST
+
+static Suite *
+signer_suite(void)
+{
+	Suite *s = suite_create("signer");
+	TCase *tc = tcase_create("channel");
+
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_set_timeout(tc, 30);
+	tcase_add_test(tc, test_issue_over_channel);
+	tcase_add_test(tc, test_invariants_refused);
+	tcase_add_test(tc, test_signer_reparses);
+	tcase_add_test(tc, test_unknown_operation_ends_signer);
+	tcase_add_test(tc, test_flags_end_signer);
+	tcase_add_test(tc, test_truncated_frame_ends_signer);
+	tcase_add_test(tc, test_oversized_frame_ends_signer);
+	tcase_add_test(tc, test_malformed_issue_ends_signer);
+	tcase_add_test(tc, test_short_serial_ends_signer);
+	tcase_add_test(tc, test_trailing_bytes_end_signer);
+	tcase_add_test(tc, test_clean_stop);
+	tcase_add_test(tc, test_missing_key_reported);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr;
+	int failed;
+
+	if (sodium_init() < 0 || gnutls_global_init() < 0)
+		return 1;
+	signal(SIGPIPE, SIG_IGN);
+	sr = srunner_create(signer_suite());
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? 0 : 1;
+}
