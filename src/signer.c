@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
 #include <sys/wait.h>
@@ -174,6 +175,27 @@ signer_serve(void *arg)
 	return NULL;
 }
 
+/*
+ * Keeps the signer's pages out of swap. Locking future mappings too is
+ * only safe when the lock limit cannot be hit later (an allocation would
+ * then fail in the middle of a signature): root lifts the limit before it
+ * drops privileges; a user with a finite limit locks what is mapped now
+ * (the key files are read into sodium's locked buffers either way).
+ */
+static void
+signer_lock_memory(void)
+{
+	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
+	int flags = MCL_CURRENT;
+
+	if (geteuid() == 0)
+		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY)
+		flags |= MCL_FUTURE;
+	if (mlockall(flags) != 0)
+		log_warn("cannot lock memory (%s): key pages may be swapped", strerror(errno));
+}
+
 /* Reports a start-up failure to the daemon on channel 0. */
 static int
 signer_child_fail(int fd, const struct lerr *e)
@@ -202,8 +224,7 @@ signer_child_main(int *fds, int n, void *arg)
 	/* No core dumps and no ptrace by same-uid processes: key memory
 	 * stays in this process. */
 	prctl(PR_SET_DUMPABLE, 0);
-	if (mlockall(MCL_CURRENT | MCL_FUTURE) != 0)
-		log_warn("cannot lock memory (%s): key pages may be swapped", strerror(errno));
+	signer_lock_memory();
 
 	lerr_clear(&e);
 	if (ch.cfg->pass_file != NULL && keystore_pass_read(ch.cfg->pass_file, &pass, &e) != 0)

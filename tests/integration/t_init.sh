@@ -51,7 +51,7 @@ IP:100.64.0.0/255.192.0.0
 IP:127.0.0.0/255.0.0.0
 IP:172.16.0.0/255.240.0.0
 IP:192.168.0.0/255.255.0.0
-IP:::1/FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF
+IP:0:0:0:0:0:0:0:1/FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF:FFFF
 IP:FC00:0:0:0:0:0:0:0/FE00:0:0:0:0:0:0:0
 NC
 diff "$T/nc.want" "$T/nc.txt" >&2 || fail "root name constraints differ from SPEC.md"
@@ -156,13 +156,19 @@ ok "a failed init leaves nothing; init fills an empty directory; --key-type ecds
 
 # A passphrase-protected CA: keys encrypted, the passphrase needed to sign.
 printf 'correct horse battery staple\n' >"$T/pass"
+chmod 600 "$T/pass"
 "$LANCA" init --dir "$T/enc" --passphrase-file "$T/pass" >/dev/null || fail "init with a passphrase"
 grep -q "BEGIN ENCRYPTED PRIVATE KEY" "$T/enc/keys/issuing.key" || fail "issuing key not encrypted"
-"$LANCA" sign "$T/dev1.csr" --dir "$T/enc" --passphrase-file "$T/pass" >/dev/null ||
+make_csr dev2 sensor-2
+"$LANCA" sign "$T/dev2.csr" --dir "$T/enc" --passphrase-file "$T/pass" >"$T/enc.pem" ||
 	fail "sign with the passphrase"
 printf 'wrong\n' >"$T/wrong"
-st=0; "$LANCA" sign "$T/dev1.csr" --dir "$T/enc" --passphrase-file "$T/wrong" >/dev/null 2>"$T/err" || st=$?
+chmod 600 "$T/wrong"
+grep -q "DNS:sensor-2.local" <<EOF2 || fail "a request without SANs did not get its .local name"
+$(openssl x509 -in "$T/enc.pem" -noout -ext subjectAltName)
+EOF2
+st=0; "$LANCA" sign "$T/dev2.csr" --dir "$T/enc" --passphrase-file "$T/wrong" >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -qi "passphrase" "$T/err" || fail "wrong passphrase: $st $(cat "$T/err")"
-ok "an encrypted CA key needs its passphrase; a wrong one is refused by name"
+ok "an encrypted CA key needs its passphrase; a wrong one is refused by name; a request without SANs gets DEVICE.local"
 
 echo "t_init: $n_ok passed, 0 failed"

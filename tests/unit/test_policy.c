@@ -269,8 +269,11 @@ START_TEST(names_allowed)
 	ck_assert_uint_eq(out.nip, 1);
 	ck_assert_uint_eq(out.ip[0].addr[3], 10);
 	names_free(&out);
+	/* No DNS SAN asked for: the device's mDNS name, from its id. */
 	ck_assert_int_eq(names_of("no-san.pem", POLICY_DEVICE, &out, &e), 0);
-	ck_assert_uint_eq(out.ndns + out.nip, 0);
+	ck_assert_uint_eq(out.ndns, 1);
+	ck_assert_uint_eq(out.nip, 0);
+	ck_assert_int_eq(strcmp(out.dns[0] + strlen(out.dns[0]) - 6, ".local"), 0);
 	names_free(&out);
 	ck_assert_int_eq(names_of("p384.pem", POLICY_DEVICE, &out, &e), 0);
 	names_free(&out);

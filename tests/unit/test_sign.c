@@ -134,8 +134,8 @@ START_TEST(test_wrong_key_refused)
 
 	/* Put the root key where the issuing key belongs: the signer must
 	 * notice that it does not match the issuing certificate. */
-	snprintf(path, sizeof(path), "%s/%s", fx_dir, STATE_ISSUING_KEY);
-	snprintf(root, sizeof(root), "%s/%s", fx_dir, STATE_ROOT_KEY);
+	ck_assert_int_eq(state_path(path, fx_dir, STATE_ISSUING_KEY), 0);
+	ck_assert_int_eq(state_path(root, fx_dir, STATE_ROOT_KEY), 0);
 	ck_assert_int_eq(rename(root, path), 0);
 	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), -1);
 	ck_assert_str_eq(e.code, LERR_INVARIANT);
@@ -158,7 +158,7 @@ START_TEST(test_issue_records)
 	size_t n;
 	int64_t count;
 
-	snprintf(path, sizeof(path), "%s/%s", fx_dir, STORE_FILE);
+	ck_assert_int_eq(state_path(path, fx_dir, STORE_FILE), 0);
 	ck_assert_int_eq(store_open(path, 0, &s, &e), 0);
 	ck_assert_int_eq(ca_set_load(s, &ca, &e), 0);
 	ck_assert_int_eq(policy_from_ca(&pol, ca.issuing, &e), 0);

@@ -73,7 +73,10 @@ issue(const char *name, enum policy_profile prof, unsigned days, gnutls_x509_crt
 	size_t n;
 
 	p = fx_csr(name, &n);
-	ck_assert_int_eq(csr_parse(p, n, &c, &e), 0);
+	/* The remote signer parses the bytes itself; a request our side
+	 * would refuse (RSA-1024) still goes over to show the signer refuses
+	 * it too. */
+	(void)csr_parse(p, n, &c, &e);
 	if (signer_issue(sg, p, n, c, &r, &out, &e) != 0)
 		code = e.code;
 	else if (crt != NULL)
@@ -251,13 +254,13 @@ START_TEST(test_missing_key_reported)
 	char pass[STATE_PATH_MAX];
 	struct lerr e;
 
-	snprintf(pass, sizeof(pass), "%s/pass", fx_tmp);
+	ck_assert_int_eq(state_path(pass, fx_tmp, "pass"), 0);
 	ck_assert_int_eq(fileio_write_atomic(pass, "nope\n", 5, 0600, 0, &e), 0);
 	memset(&c, 0, sizeof(c));
 	c.dir = fx_dir;
 	c.pass_file = pass;
 	/* A start-up failure in the signer reaches the caller as a reason. */
-	snprintf(pass, sizeof(pass), "%s/%s", fx_dir, STATE_ISSUING_KEY);
+	ck_assert_int_eq(state_path(pass, fx_dir, STATE_ISSUING_KEY), 0);
 	ck_assert_int_eq(unlink(pass), 0);
 	ck_assert_int_eq(signer_start(&c, &other, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "issuing.key"));
