@@ -66,7 +66,8 @@ int x509_make_leaf(const struct x509_leaf_params *p, gnutls_x509_crt_t issuer,
 
 /* Parses der and checks that it is what a leaf must be: it parses, is
  * CA:FALSE, has the expected serial and validity inside every CA in chain
- * (issuer first, root last), is signed by chain[0], and that every CA's
+ * (issuer first, root last), names chain[0] as its issuer, carries the
+ * expected subject key, and that every CA's
  * name constraints accept it (gnutls_x509_name_constraints_check_crt).
  * Returns 0 or -1 with e (LERR_INVARIANT). */
 int x509_check_leaf(const gnutls_datum_t *der, const struct x509_leaf_params *p,

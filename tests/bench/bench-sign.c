@@ -228,9 +228,11 @@ bench_cli(const char *lanca, const char *dir, const char *csr_path, int procs)
 	for (i = 0; i < procs; i++) {
 		double s = now_s();
 
+		fflush(stdout);
 		p = fork();
 		if (p == 0) {
-			freopen("/dev/null", "w", stdout);
+			if (freopen("/dev/null", "w", stdout) == NULL)
+				_exit(127);
 			execl(lanca, lanca, "sign", csr_path, "--dir", dir, (char *)NULL);
 			_exit(127);
 		}
@@ -257,9 +259,11 @@ bench_daemon_rss(const char *lanca, const char *dir)
 
 	snprintf(https, sizeof(https), "127.0.0.1:%d", port);
 	snprintf(http, sizeof(http), "127.0.0.1:%d", port + 1);
+	fflush(stdout);
 	p = fork();
 	if (p == 0) {
-		freopen("/dev/null", "w", stderr);
+		if (freopen("/dev/null", "w", stderr) == NULL)
+			_exit(127);
 		execl(lanca, lanca, "serve", "--dir", dir, "--https", https, "--http", http, (char *)NULL);
 		_exit(127);
 	}
@@ -285,7 +289,7 @@ main(int argc, char *argv[])
 {
 	const char *lanca = getenv("LANCA");
 	char dir[] = "/tmp/lanca-bench.XXXXXX", state[STATE_PATH_MAX], path[STATE_PATH_MAX];
-	char cmd[STATE_PATH_MAX * 2];
+	char cmd[STATE_PATH_MAX * 3];
 	struct state_init_opts o;
 	struct signer *local = NULL, *remote = NULL;
 	struct signer_config sc;
@@ -310,7 +314,8 @@ main(int argc, char *argv[])
 	}
 	if (sodium_init() < 0 || gnutls_global_init() < 0 || mkdtemp(dir) == NULL)
 		return 1;
-	snprintf(state, sizeof(state), "%s/state", dir);
+	if (state_path(state, dir, "state") != 0)
+		return 1;
 	memset(&o, 0, sizeof(o));
 	o.dir = state;
 	o.name = "bench";
@@ -319,10 +324,20 @@ main(int argc, char *argv[])
 		fprintf(stderr, "bench: init: %s\n", e.msg);
 		return 1;
 	}
+	/* The signer is forked before this process opens the database, as
+	 * in `lanca serve`: SQLite connections must not cross a fork. */
+	memset(&sc, 0, sizeof(sc));
+	sc.dir = state;
+	sc.threads = 2;
+	if (signer_start(&sc, &remote, &e) != 0) {
+		fprintf(stderr, "bench: signer: %s\n", e.msg);
+		return 1;
+	}
 	printf("generating %zu P-256 requests...\n", n);
 	if (make_csrs(&c, n) != 0)
 		return 1;
-	snprintf(path, sizeof(path), "%s/%s", state, STORE_FILE);
+	if (state_path(path, state, STORE_FILE) != 0)
+		return 1;
 	if (store_open(path, 0, &s, &e) != 0 || ca_set_load(s, &ca, &e) != 0 ||
 	    policy_from_ca(&pol, ca.issuing, &e) != 0 ||
 	    signer_open_local(state, NULL, &local, &e) != 0) {
@@ -338,13 +353,6 @@ main(int argc, char *argv[])
 	bench_issue("(a) signing core in-process, durable", &is, &c, n, 8, 0);
 	signer_stop(local);
 
-	memset(&sc, 0, sizeof(sc));
-	sc.dir = state;
-	sc.threads = 2;
-	if (signer_start(&sc, &remote, &e) != 0) {
-		fprintf(stderr, "bench: signer: %s\n", e.msg);
-		return 1;
-	}
 	is.signer = remote;
 	bench_issue("(b) through the signer process, durable", &is, &c, n, 1, signer_pid(remote));
 	bench_issue("(b) through the signer process, durable", &is, &c, n, 2, signer_pid(remote));
@@ -357,12 +365,14 @@ main(int argc, char *argv[])
 		printf("database: %lld certificates, %.0f bytes per certificate\n",
 		       (long long)count, (double)st.st_size / (double)count);
 	if (lanca != NULL) {
-		snprintf(path, sizeof(path), "%s/one.csr", dir);
+		if (state_path(path, dir, "one.csr") != 0)
+			return 1;
 		fileio_write_atomic(path, c.der[0].data, c.der[0].size, 0644, 0, &e);
 		bench_cli(lanca, state, path, procs);
 		bench_daemon_rss(lanca, state);
 		snprintf(cmd, sizeof(cmd), "cp '%s' '%s/lanca' && strip '%s/lanca'", lanca, dir, dir);
-		snprintf(path, sizeof(path), "%s/lanca", dir);
+		if (state_path(path, dir, "lanca") != 0)
+			return 1;
 		if (system(cmd) == 0 && stat(path, &st) == 0)
 			printf("stripped lanca binary: %lld bytes\n", (long long)st.st_size);
 	} else {
