@@ -186,7 +186,9 @@ static void
 signer_lock_memory(void)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
-	int flags = MCL_CURRENT;
+	/* ONFAULT: lock pages as they are touched instead of reading every
+	 * mapped library into memory (12 MB of RSS for pages never used). */
+	int flags = MCL_CURRENT | MCL_ONFAULT;
 
 	if (geteuid() == 0)
 		(void)setrlimit(RLIMIT_MEMLOCK, &rl);

@@ -93,7 +93,7 @@ proc_cpu_s(pid_t pid)
 	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
 }
 
-/* "VmRSS" or "VmHWM" of pid in KiB. */
+/* A "Field:" of /proc/PID/status (VmRSS, VmHWM) or smaps_rollup (Pss) in KiB. */
 static long
 proc_mem_kb(pid_t pid, const char *field)
 {
@@ -101,7 +101,8 @@ proc_mem_kb(pid_t pid, const char *field)
 	long kb = -1;
 	FILE *f;
 
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid,
+		 strcmp(field, "Pss:") == 0 ? "smaps_rollup" : "status");
 	f = fopen(path, "r");
 	if (f == NULL)
 		return -1;
@@ -277,9 +278,11 @@ bench_daemon_rss(const char *lanca, const char *dir)
 			signer = (pid_t)c;
 		fclose(f);
 	}
-	printf("idle daemon RSS: %ld KiB (serve) + %ld KiB (signer); peak %ld + %ld KiB\n",
+	printf("idle daemon RSS: %ld KiB (serve) + %ld KiB (signer); peak %ld + %ld KiB; "
+	       "PSS (shared pages counted once) %ld + %ld KiB\n",
 	       proc_mem_kb(p, "VmRSS:"), signer ? proc_mem_kb(signer, "VmRSS:") : -1,
-	       proc_mem_kb(p, "VmHWM:"), signer ? proc_mem_kb(signer, "VmHWM:") : -1);
+	       proc_mem_kb(p, "VmHWM:"), signer ? proc_mem_kb(signer, "VmHWM:") : -1,
+	       proc_mem_kb(p, "Pss:"), signer ? proc_mem_kb(signer, "Pss:") : -1);
 	kill(p, SIGTERM);
 	waitpid(p, &st, 0);
 }
