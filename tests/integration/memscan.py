@@ -22,13 +22,35 @@ def scalar(path):
     return raw.lstrip(b"\0")
 
 
+CHUNK = 1 << 20
+HUGE = 1 << 32  # sanitizer shadow and reserve mappings: terabytes, never key memory
+
+
 def regions(pid):
     with open(f"/proc/{pid}/maps") as f:
         for line in f:
             fields = line.split()
             lo, hi = (int(x, 16) for x in fields[0].split("-"))
-            if "r" in fields[1] and not (len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]")):
-                yield lo, hi
+            if "r" not in fields[1] or hi - lo > HUGE:
+                continue
+            if len(fields) > 5 and fields[5] in ("[vvar]", "[vsyscall]"):
+                continue
+            yield lo, hi
+
+
+def chunks(mem, lo, hi, overlap):
+    """Reads [lo, hi) a megabyte at a time; consecutive chunks overlap so a
+    pattern that straddles a boundary is still seen whole."""
+    pos = lo
+    while pos < hi:
+        end = min(hi, pos + CHUNK)
+        try:
+            mem.seek(pos)
+            data = mem.read(end - pos + (overlap if end < hi else 0))
+        except (OSError, ValueError):
+            return
+        yield data
+        pos = end
 
 
 def main():
@@ -38,16 +60,13 @@ def main():
     found = set()
     read_any = False
     with open(f"/proc/{pid}/mem", "rb", 0) as mem:
+        overlap = max(len(k) for k in keys.values())
         for lo, hi in regions(pid):
-            try:
-                mem.seek(lo)
-                data = mem.read(hi - lo)
-            except OSError:
-                continue
-            read_any = True
-            for p, pats in patterns.items():
-                if any(x in data for x in pats):
-                    found.add(p)
+            for data in chunks(mem, lo, hi, overlap):
+                read_any = True
+                for p, pats in patterns.items():
+                    if any(x in data for x in pats):
+                        found.add(p)
     if not read_any:
         print("memscan: could not read any memory", file=sys.stderr)
         return 2

@@ -64,6 +64,8 @@ if command -v faketime >/dev/null 2>&1; then
 	old=$(openssl x509 -in "$D/gateway.pem" -noout -serial)
 	oldkey=$(sha256sum <"$D/gateway.key")
 	HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port)
+	# libfaketime is preloaded ahead of the ASan runtime in sanitizer builds.
+	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
 	faketime -f "+300d" "$LANCA" serve --dir "$D" --https "127.0.0.1:$HTTPS_PORT" \
 		--http "127.0.0.1:$HTTP_PORT" --web-dir "$TOP_SRCDIR/web" >"$T/serve.log" 2>&1 &
 	SERVE_PID=$!
