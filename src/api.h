@@ -24,6 +24,26 @@ enum MHD_Result api_ca_redirect(struct http_req *r);	/* anything else on plain H
 enum MHD_Result api_status(struct http_req *r);		/* GET /api/v1/status */
 
 /* web.c */
+/* Enrollment (api_enroll.c). */
+enum MHD_Result api_enroll(struct http_req *r);		/* POST /api/v1/enroll */
+enum MHD_Result api_request_get(struct http_req *r);	/* GET /api/v1/requests/{id} */
+enum MHD_Result api_renew(struct http_req *r);		/* POST /api/v1/renew (mTLS) */
+/* Admin actions (api_enroll.c), behind api_admin_session(). */
+enum MHD_Result api_press(struct http_req *r);		/* POST /api/v1/press */
+enum MHD_Result api_requests_list(struct http_req *r);	/* GET /api/v1/requests */
+enum MHD_Result api_request_approve(struct http_req *r); /* POST /api/v1/requests/{id}/approve */
+enum MHD_Result api_request_deny(struct http_req *r);	/* POST /api/v1/requests/{id}/deny */
+
+/* Admin sessions (api_admin.c). */
+enum MHD_Result api_login(struct http_req *r);		/* POST /api/v1/login */
+enum MHD_Result api_logout(struct http_req *r);		/* POST /api/v1/logout */
+/* Checks the request's session cookie (and, when state_changing, its
+ * X-CSRF-Token header against the session's token, compared in constant
+ * time). Returns 0 with user filled; otherwise queues the 401/403 reply,
+ * stores libmicrohttpd's verdict in *reply and returns -1. */
+int api_admin_session(struct http_req *r, int state_changing, char user[65],
+		      enum MHD_Result *reply);
+
 #define WEB_FILE_MAX	(1024 * 1024)
 #define WEB_NAME_MAX	128
 enum MHD_Result web_index(struct http_req *r);		/* GET / on HTTPS */

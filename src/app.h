@@ -15,12 +15,14 @@
 
 struct store;
 struct signer;
+struct enroll;
 
 struct app {
 	const char *dir;		/* state directory */
 	const char *web_dir;		/* static files for GET / */
 	struct store *store;
 	struct signer *signer;
+	struct enroll *enroll;		/* onboarding: window, requests, decisions */
 	struct ca_set ca;		/* root and issuing CA, read-only */
 	struct policy policy;		/* from the issuing CA's constraints */
 	uint16_t https_port;		/* for redirects from plain HTTP */

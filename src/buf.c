@@ -3,10 +3,10 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sodium.h>
 
 #include "buf.h"
 
@@ -144,6 +144,6 @@ buf_free_secret(struct buf *b)
 	if (b == NULL)
 		return;
 	if (b->data != NULL)
-		sodium_memzero(b->data, b->alloc);
+		explicit_bzero(b->data, b->alloc);	/* not optimised away */
 	buf_free(b);
 }

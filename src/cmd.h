@@ -16,6 +16,13 @@ int cmd_init(int argc, char *argv[]);
 int cmd_serve(int argc, char *argv[]);
 int cmd_status(int argc, char *argv[]);
 int cmd_sign(int argc, char *argv[]);
+int cmd_press(int argc, char *argv[]);
+int cmd_pending(int argc, char *argv[]);
+int cmd_approve(int argc, char *argv[]);
+int cmd_deny(int argc, char *argv[]);
+int cmd_admin(int argc, char *argv[]);
+int cmd_preauth(int argc, char *argv[]);
+int cmd_vendor(int argc, char *argv[]);
 
 /* The state directory: the --dir value, else $LANCA_DIR, else the default. */
 const char *cmd_dir(const char *opt);

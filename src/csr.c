@@ -18,6 +18,7 @@
 #include <gnutls/x509.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
+#include <gnutls/x509-ext.h>
 
 #include "csr.h"
 
@@ -123,7 +124,6 @@ out:
 static int
 csr_check_key(struct csr *c, struct lerr *e)
 {
-	gnutls_datum_t x = { NULL, 0 }, y = { NULL, 0 };
 	gnutls_ecc_curve_t curve = GNUTLS_ECC_CURVE_INVALID;
 	unsigned bits = 0;
 	const char *name;
@@ -177,7 +177,8 @@ csr_check_key(struct csr *c, struct lerr *e)
 		bits = 256;
 		break;
 	default:	/* ECDSA */
-		ret = gnutls_pubkey_export_ecc_raw2(c->pubkey, &curve, &x, &y, 0);
+		/* Only the curve is wanted: NULL coordinates are not copied. */
+		ret = gnutls_pubkey_export_ecc_raw2(c->pubkey, &curve, NULL, NULL, 0);
 		if (ret < 0) {
 			lerr_set(e, 400, LERR_BAD_CSR, "the request's public key is malformed");
 			goto out;
@@ -201,8 +202,6 @@ csr_check_key(struct csr *c, struct lerr *e)
 	c->key_bits = bits;
 	rc = 0;
 out:
-	gnutls_free(x.data);
-	gnutls_free(y.data);
 	return rc;
 }
 
@@ -273,92 +272,122 @@ csr_san_type_name(int type)
 	}
 }
 
+/* Adds one DNS SAN value (size bytes, not NUL-terminated) to c->sans:
+ * no NUL byte, no wildcard, a well-formed name. Returns 0 or -1 with e. */
+static int
+csr_add_dns(struct csr *c, const unsigned char *val, size_t size, struct lerr *e)
+{
+	char name[NAMES_DNS_MAX + 1], show[CSR_SHOW_MAX + 4];
+
+	if (memchr(val, '\0', size) != NULL)
+		return lerr_set(e, 400, LERR_BAD_NAME, "DNS name with a NUL byte in it");
+	if (size > 2 && val[0] == '*' && val[1] == '.') {
+		csr_show((const char *)val, size, show);
+		return lerr_set(e, 400, LERR_FORBIDDEN_NAME, "wildcard names are not issued: %s",
+				show);
+	}
+	if (size <= NAMES_DNS_MAX) {
+		memcpy(name, val, size);
+		name[size] = '\0';
+		if (names_add_dns(&c->sans, name) == 0)
+			return 0;
+	}
+	csr_show((const char *)val, size, show);
+	return lerr_set(e, 400, LERR_BAD_NAME, "malformed DNS name \"%s\"", show);
+}
+
+/* Adds one IP SAN value (4 or 16 bytes) to c->sans. 0 or -1 with e. */
+static int
+csr_add_ip(struct csr *c, const unsigned char *val, size_t size, struct lerr *e)
+{
+	struct ipnet ip;
+
+	if (size != 4 && size != 16)
+		return lerr_set(e, 400, LERR_BAD_NAME,
+				"IP address SAN of %zu bytes (4 or 16 expected)", size);
+	memset(&ip, 0, sizeof(ip));
+	memcpy(ip.addr, val, size);
+	ip.len = (unsigned)size;
+	ip.prefix = ip.len * 8;
+	if (names_add_ip(&c->sans, &ip) < 0)
+		return lerr_set(e, 400, LERR_TOO_LARGE, "too many IP address SANs");
+	return 0;
+}
+
 /*
  * Reads the subjectAltName of the extension request into c->sans: DNS
  * names (syntax-checked, lower-cased) and IP addresses. Any other name type
- * is refused, as is more than NAMES_MAX names. Returns 0 or -1 with e.
+ * is refused, as is more than NAMES_MAX names. The extension is fetched
+ * and decoded once (asking GnuTLS name by name decodes the whole
+ * extension request again for every name). Returns 0 or -1 with e.
  */
 static int
 csr_read_sans(struct csr *c, struct lerr *e)
 {
-	char show[CSR_SHOW_MAX + 4];
-	unsigned char *val = NULL;
-	unsigned critical, seq;
-	size_t size;
+	gnutls_subject_alt_names_t sn = NULL;
+	gnutls_datum_t ext = { NULL, 0 }, val;
+	unsigned critical = 0, seq, type;
 	int rc = -1, ret;
 
-	/* No SAN can be longer than the request that holds it. */
-	val = malloc(CSR_MAX_BYTES + 1);
-	if (val == NULL) {
+	ret = gnutls_x509_crq_get_extension_by_oid2(c->crq, GNUTLS_X509EXT_OID_SAN, 0, &ext,
+						    &critical);
+	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+		rc = 0;
+		goto out;
+	}
+	if (ret < 0) {
+		lerr_set(e, 400, LERR_BAD_CSR, "the request's extensions are malformed");
+		goto out;
+	}
+	if (gnutls_subject_alt_names_init(&sn) < 0) {
+		sn = NULL;
 		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
+	ret = gnutls_x509_ext_import_subject_alt_names(&ext, sn, 0);
+	if (ret == GNUTLS_E_X509_UNKNOWN_SAN) {
+		lerr_set(e, 400, LERR_FORBIDDEN_NAME,
+			 "subject alternative name of an unknown type: only DNS and IP are issued");
+		goto out;
+	}
+	if (ret < 0) {
+		lerr_set(e, 400, LERR_BAD_CSR, "the request's subjectAltName is malformed");
+		goto out;
+	}
 	for (seq = 0;; seq++) {
-		size = CSR_MAX_BYTES;
-		ret = gnutls_x509_crq_get_subject_alt_name(c->crq, seq, val, &size, NULL, &critical);
+		ret = gnutls_subject_alt_names_get(sn, seq, &type, &val, NULL);
 		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			break;
+		if (ret < 0) {
+			lerr_set(e, 400, LERR_BAD_CSR, "the request's subjectAltName is malformed");
+			goto out;
+		}
 		if (seq >= NAMES_MAX) {
 			lerr_set(e, 400, LERR_TOO_LARGE,
 				 "the request asks for more than %d subject alternative names", NAMES_MAX);
 			goto out;
 		}
-		if (ret == GNUTLS_E_X509_UNKNOWN_SAN) {
-			lerr_set(e, 400, LERR_FORBIDDEN_NAME,
-				 "subject alternative name of an unknown type: only DNS and IP are issued");
-			goto out;
-		}
-		if (ret < 0) {
-			lerr_set(e, 400, LERR_BAD_CSR, "the request's subjectAltName is malformed");
-			goto out;
-		}
-		switch (ret) {
+		switch (type) {
 		case GNUTLS_SAN_DNSNAME:
-			val[size] = '\0';
-			if (strlen((char *)val) != size) {
-				lerr_set(e, 400, LERR_BAD_NAME, "DNS name with a NUL byte in it");
+			if (csr_add_dns(c, val.data, val.size, e) != 0)
 				goto out;
-			}
-			if (size > 2 && val[0] == '*' && val[1] == '.') {
-				csr_show((char *)val, size, show);
-				lerr_set(e, 400, LERR_FORBIDDEN_NAME,
-					 "wildcard names are not issued: %s", show);
-				goto out;
-			}
-			if (names_add_dns(&c->sans, (char *)val) < 0) {
-				csr_show((char *)val, size, show);
-				lerr_set(e, 400, LERR_BAD_NAME, "malformed DNS name \"%s\"", show);
-				goto out;
-			}
 			break;
-		case GNUTLS_SAN_IPADDRESS: {
-			struct ipnet ip;
-
-			if (size != 4 && size != 16) {
-				lerr_set(e, 400, LERR_BAD_NAME,
-					 "IP address SAN of %zu bytes (4 or 16 expected)", size);
+		case GNUTLS_SAN_IPADDRESS:
+			if (csr_add_ip(c, val.data, val.size, e) != 0)
 				goto out;
-			}
-			memset(&ip, 0, sizeof(ip));
-			memcpy(ip.addr, val, size);
-			ip.len = (unsigned)size;
-			ip.prefix = ip.len * 8;
-			if (names_add_ip(&c->sans, &ip) < 0) {
-				lerr_set(e, 400, LERR_TOO_LARGE, "too many IP address SANs");
-				goto out;
-			}
 			break;
-		}
 		default:
 			lerr_set(e, 400, LERR_FORBIDDEN_NAME,
 				 "subject alternative name of type %s is not issued: only DNS and IP",
-				 csr_san_type_name(ret));
+				 csr_san_type_name((int)type));
 			goto out;
 		}
 	}
 	rc = 0;
 out:
-	free(val);
+	if (sn != NULL)
+		gnutls_subject_alt_names_deinit(sn);
+	gnutls_free(ext.data);
 	return rc;
 }
 
@@ -409,6 +438,15 @@ out:
 int
 csr_parse(const unsigned char *data, size_t len, struct csr **out, struct lerr *e)
 {
+	return csr_parse_flags(data, len, 0, out, e);
+}
+
+/* See csr.h: csr_parse, without the self-signature check when flags has
+ * CSR_PARSE_NO_VERIFY. */
+int
+csr_parse_flags(const unsigned char *data, size_t len, unsigned flags,
+		struct csr **out, struct lerr *e)
+{
 	struct csr *c = NULL;
 	int rc = -1;
 
@@ -448,10 +486,13 @@ csr_parse(const unsigned char *data, size_t len, struct csr **out, struct lerr *
 		goto out;
 	if (csr_check_key(c, e) < 0)
 		goto out;
-	if (gnutls_x509_crq_verify(c->crq, 0) < 0) {
-		lerr_set(e, 400, LERR_BAD_SIGNATURE,
-			 "the request's self-signature does not verify");
-		goto out;
+	if (!(flags & CSR_PARSE_NO_VERIFY)) {
+		if (gnutls_x509_crq_verify(c->crq, 0) < 0) {
+			lerr_set(e, 400, LERR_BAD_SIGNATURE,
+				 "the request's self-signature does not verify");
+			goto out;
+		}
+		c->sig_verified = 1;
 	}
 	if (csr_read_cn(c, e) < 0)
 		goto out;

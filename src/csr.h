@@ -39,13 +39,24 @@ struct csr {
 	enum csr_key key_type;
 	unsigned key_bits;
 	int asked_ca;			/* the request asked for CA:TRUE (ignored) */
+	int sig_verified;		/* the self-signature was verified here */
 };
+
+/* csr_parse_flags flags. */
+#define CSR_PARSE_NO_VERIFY	0x1u	/* leave the self-signature unchecked */
 
 /* Parses and checks a request. Accepts PEM ("CERTIFICATE REQUEST" or "NEW
  * CERTIFICATE REQUEST") or DER. Verifies the self-signature.
  * On success *out is a new struct csr the caller frees with csr_free().
  * Returns 0, or -1 with e filled (http 400 or 413). */
 int csr_parse(const unsigned char *data, size_t len, struct csr **out, struct lerr *e);
+/* csr_parse with flags. CSR_PARSE_NO_VERIFY skips the proof of
+ * possession (the one costly step) for a caller that only forwards the
+ * bytes to a remote signer, which parses and verifies them itself before
+ * signing anything; such a csr has sig_verified == 0 and sign_leaf()
+ * refuses it. Every other check runs as in csr_parse. */
+int csr_parse_flags(const unsigned char *data, size_t len, unsigned flags,
+		    struct csr **out, struct lerr *e);
 void csr_free(struct csr *c);
 
 /* Lower-case hex of c->key_id into out (65 bytes). */

@@ -23,6 +23,13 @@ static const struct command {
 	{ "serve", cmd_serve, "run the signer and the HTTP/HTTPS service" },
 	{ "status", cmd_status, "show the CAs, their fingerprints and expiry dates" },
 	{ "sign", cmd_sign, "sign a PKCS#10 request by hand and print the chain" },
+	{ "press", cmd_press, "open the onboarding window in the running daemon" },
+	{ "pending", cmd_pending, "list enrollment requests waiting for a decision" },
+	{ "approve", cmd_approve, "issue a pending request" },
+	{ "deny", cmd_deny, "refuse a pending request, with a reason" },
+	{ "preauth", cmd_preauth, "import pre-authorised devices from CSV" },
+	{ "vendor", cmd_vendor, "register a manufacturer CA for factory certificates" },
+	{ "admin", cmd_admin, "manage administrator accounts" },
 };
 
 static void

@@ -91,6 +91,9 @@ sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr
 			 "%s does not match the issuing CA certificate", path);
 		goto out;
 	}
+	if (x509_issuer_new(c->chain, 2, c->key, c->crl_url, &c->issuer, e) != 0)
+		goto out;
+	c->ca_not_after = gnutls_x509_crt_get_expiration_time(c->chain[0]);
 	rc = 0;
 out:
 	gnutls_pubkey_deinit(pub);
@@ -104,6 +107,8 @@ sign_ctx_free(struct sign_ctx *c)
 {
 	if (c == NULL)
 		return;
+	/* The issuer borrows key and chain: it goes first. */
+	x509_issuer_free(c->issuer);
 	if (c->key != NULL)
 		gnutls_privkey_deinit(c->key);
 	if (c->chain[0] != NULL)
@@ -119,12 +124,18 @@ sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req
 	  struct sign_out *out, struct lerr *e)
 {
 	struct x509_leaf_params p;
-	time_t now = time(NULL), ca_end;
+	time_t now = time(NULL);
 	unsigned days = r->days;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	names_init(&out->sans);
+	/* The proof of possession is checked once per issuance, and here
+	 * that is by whoever parsed csr: never sign for one skipped. */
+	if (!csr->sig_verified) {
+		lerr_set(e, 500, LERR_INTERNAL, "the request's signature was not verified");
+		goto out;
+	}
 	if (r->profile != POLICY_DEVICE && r->profile != POLICY_GATEWAY) {
 		lerr_set(e, 400, LERR_BAD_REQUEST, "unknown certificate profile %d", (int)r->profile);
 		goto out;
@@ -133,22 +144,22 @@ sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req
 		goto out;
 	if (days == 0 && r->profile == POLICY_GATEWAY)
 		days = POLICY_GATEWAY_DAYS;
-	ca_end = gnutls_x509_crt_get_expiration_time(c->chain[0]);
-	if (policy_validity(&c->policy, days, now, ca_end, &out->not_before,
+	if (policy_validity(&c->policy, days, now, c->ca_not_after, &out->not_before,
 			    &out->not_after, e) != 0)
 		goto out;
 
 	memset(&p, 0, sizeof(p));
 	p.pubkey = csr->pubkey;
+	p.key_id = csr->key_id;
 	p.cn = csr->cn;
 	p.sans = &out->sans;
 	p.not_before = out->not_before;
 	p.not_after = out->not_after;
 	p.serial = r->serial;
 	p.crl_url = c->crl_url[0] != '\0' ? c->crl_url : NULL;
-	if (x509_make_leaf(&p, c->chain[0], c->key, &out->der, e) != 0)
+	if (x509_issuer_make_leaf(c->issuer, &p, &out->der, e) != 0)
 		goto out;
-	if (x509_check_leaf(&out->der, &p, (gnutls_x509_crt_t *)c->chain, 2, e) != 0)
+	if (x509_issuer_check_leaf(c->issuer, &out->der, &p, e) != 0)
 		goto out;
 	rc = 0;
 out:

@@ -21,11 +21,17 @@
 
 #define SIGN_CRL_URL_MAX	256
 
+struct x509_issuer;
+
 struct sign_ctx {
 	gnutls_privkey_t key;		/* issuing CA private key (owned) */
 	gnutls_x509_crt_t chain[2];	/* issuing CA, root (owned) */
 	struct policy policy;		/* from the issuing CA's nameConstraints */
 	char crl_url[SIGN_CRL_URL_MAX];	/* "" for none */
+	/* What every leaf takes from key, chain and crl_url, prepared once
+	 * at load (owned; x509.h). */
+	struct x509_issuer *issuer;
+	time_t ca_not_after;		/* chain[0]'s notAfter */
 };
 
 /* What the caller asks for; the serial was reserved in the store. */
@@ -46,8 +52,10 @@ struct sign_out {
 int sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr *e);
 void sign_ctx_free(struct sign_ctx *c);	/* wipes and frees; NULL-safe */
 
-/* Issues a leaf for csr. Safe to call from several threads at once with
- * the same ctx. On success out holds the DER; free with sign_out_free. */
+/* Issues a leaf for csr, which must have been parsed with its
+ * self-signature verified (csr_parse; a CSR_PARSE_NO_VERIFY parse is
+ * refused). Safe to call from several threads at once with the same ctx.
+ * On success out holds the DER; free with sign_out_free. */
 int sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req *r,
 	      struct sign_out *out, struct lerr *e);
 void sign_out_free(struct sign_out *o);

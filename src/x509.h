@@ -32,15 +32,51 @@ struct x509_ca_params {
 	const unsigned char *serial;	/* X509_SERIAL_LEN bytes */
 };
 
+#define X509_KEY_ID_LEN	32	/* SHA-256 key id of a SubjectPublicKeyInfo */
+#define X509_SKI_LEN	20	/* leaf SKI: leftmost 160 bits of the key id */
+#define X509_CHAIN_MAX	4	/* CAs an x509_issuer holds, issuer first */
+
 /* What a leaf needs; every field was checked by policy.c first. */
 struct x509_leaf_params {
 	gnutls_pubkey_t pubkey;		/* the subject's key */
+	/* SHA-256 of pubkey's DER SubjectPublicKeyInfo (X509_KEY_ID_LEN
+	 * bytes, as csr.c computes it), or NULL to compute it here. The
+	 * leaf's SKI is its first X509_SKI_LEN bytes, and the check compares
+	 * the new certificate's key against it. */
+	const unsigned char *key_id;
 	const char *cn;			/* device id */
 	const struct names *sans;	/* already filtered by policy */
 	time_t not_before, not_after;
 	const unsigned char *serial;	/* X509_SERIAL_LEN bytes */
 	const char *crl_url;		/* CRL distribution point, may be NULL */
 };
+
+/*
+ * An issuer: a CA chain (issuer first, root last), optionally the issuing
+ * key, and everything a leaf takes from them that is the same for every
+ * leaf, prepared once: the DER of the shared extensions (basicConstraints,
+ * keyUsage, EKU, AKI, CRL distribution point), the issuer's raw DN, each
+ * CA's validity and its parsed nameConstraints. Read-only once made, so
+ * several threads may sign and check with one issuer at once.
+ */
+struct x509_issuer;
+
+/* Makes an issuer for chain[0..nchain) (at most X509_CHAIN_MAX; the
+ * certificates and key are borrowed and must outlive it). key may be NULL
+ * for an issuer that only checks; otherwise it must be chain[0]'s key
+ * (LERR_INVARIANT if not). crl_url may be NULL or "" for none. *out is
+ * freed with x509_issuer_free. Returns 0 or -1 with e. */
+int x509_issuer_new(gnutls_x509_crt_t *chain, size_t nchain, gnutls_privkey_t key,
+		    const char *crl_url, struct x509_issuer **out, struct lerr *e);
+void x509_issuer_free(struct x509_issuer *is);	/* NULL-safe */
+
+/* x509_make_leaf and x509_check_leaf with a prepared issuer (the fast
+ * path: nothing about the CAs is computed again). p->crl_url is honoured:
+ * the prepared extension is used when it names the issuer's URL. */
+int x509_issuer_make_leaf(const struct x509_issuer *is, const struct x509_leaf_params *p,
+			  gnutls_datum_t *der, struct lerr *e);
+int x509_issuer_check_leaf(const struct x509_issuer *is, const gnutls_datum_t *der,
+			   const struct x509_leaf_params *p, struct lerr *e);
 
 /* A self-signed root: CA:TRUE critical with pathlen, keyUsage
  * keyCertSign+cRLSign critical, SKI, critical nameConstraints.
@@ -59,8 +95,11 @@ int x509_make_ca(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
 		 gnutls_x509_crt_t *out, struct lerr *e);
 /* A leaf: CA:FALSE critical, keyUsage digitalSignature (+keyEncipherment
  * for RSA) critical, EKU serverAuth+clientAuth, SAN (critical when the
- * subject is empty... never here: CN is always set), AKI, SKI, CRL DP.
- * Signs with issuer_key and returns the DER in *der (gnutls_free it). */
+ * subject is empty... never here: CN is always set), SKI (the first
+ * X509_SKI_LEN bytes of the SHA-256 key id), AKI, CRL DP.
+ * Signs with issuer_key, which must be issuer's key (LERR_INVARIANT
+ * otherwise), and returns the DER in *der (gnutls_free it). Prepares the
+ * issuer on every call: repeated issuance uses x509_issuer_make_leaf. */
 int x509_make_leaf(const struct x509_leaf_params *p, gnutls_x509_crt_t issuer,
 		   gnutls_privkey_t issuer_key, gnutls_datum_t *der, struct lerr *e);
 
@@ -69,7 +108,9 @@ int x509_make_leaf(const struct x509_leaf_params *p, gnutls_x509_crt_t issuer,
  * (issuer first, root last), names chain[0] as its issuer, carries the
  * expected subject key, and that every CA's
  * name constraints accept it (gnutls_x509_name_constraints_check_crt).
- * Returns 0 or -1 with e (LERR_INVARIANT). */
+ * The signature is not verified: the issuer's key was matched with
+ * chain[0] when the issuer was made. Returns 0 or -1 with e
+ * (LERR_INVARIANT). Repeated checks use x509_issuer_check_leaf. */
 int x509_check_leaf(const gnutls_datum_t *der, const struct x509_leaf_params *p,
 		    gnutls_x509_crt_t *chain, size_t nchain, struct lerr *e);
 

@@ -1,0 +1,2 @@
+-- 0002: placeholder, being written
+SELECT 1;

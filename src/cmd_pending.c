@@ -1,0 +1,15 @@
+/* cmd_pending.c - placeholder: being written. */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "cmd.h"
+
+int
+cmd_pending(int argc, char *argv[])
+{
+	(void)argc;
+	(void)argv;
+	cmd_error("pending", "not implemented yet");
+	return CMD_FAILED;
+}

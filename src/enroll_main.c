@@ -1,0 +1,3 @@
+/* placeholder: being written */
+#include "config.h"
+int main(void) { return 1; }

@@ -1,0 +1,117 @@
+/*
+ * window.h - the onboarding window: button-press admission with session
+ * overlap detection, after Wi-Fi Protected Setup's push-button rules.
+ *
+ * Owns: the window's state and every decision it makes. It does no I/O:
+ * the caller (enroll.c) tells it what happened (a press, a device asking
+ * to enroll) together with the set of keys waiting at that moment (from
+ * the store), and gets back what to do (admit this request, mark these
+ * admissions contested, leave everything pending because of overlap).
+ * All functions lock the window's mutex, so one decision is made at a
+ * time: two devices asking at once can never both be admitted by one
+ * press.
+ *
+ * The rules (SPEC.md, "Button-press onboarding"):
+ * - A device is the SHA-256 of its request's SubjectPublicKeyInfo. A key
+ *   is waiting if it asked without other authorisation within the monitor
+ *   time (default 120 s) and holds no certificate (the caller computes
+ *   the waiting set; the window only counts distinct keys in it).
+ * - A press opens the window for `seconds` (default 120) to admit up to
+ *   `count` devices (default 1), one at a time. At the press, exactly one
+ *   waiting key is admitted at once; more than one is overlap.
+ * - While the window is open, a key that asks (POSTs a request) is
+ *   admitted at once, unless more than one distinct key (not yet admitted
+ *   in this window) is waiting then: overlap.
+ * - Overlap admits nothing: the window closes in state "overlap" (with
+ *   the time and the number of keys) until the next press.
+ * - When the last admission closes the window early, a different key that
+ *   asks before the window would have run out marks every admission of
+ *   that press "contested". Repeats from an admitted key never count.
+ */
+#ifndef LANCA_WINDOW_H
+#define LANCA_WINDOW_H
+
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#define WINDOW_SECONDS_DEFAULT	120
+#define WINDOW_SECONDS_MAX	3600
+#define WINDOW_MONITOR_DEFAULT	120
+#define WINDOW_COUNT_MAX	64
+#define WINDOW_ID_LEN		32	/* = STORE_REQUEST_ID_LEN */
+
+enum window_state {
+	WINDOW_CLOSED = 0,
+	WINDOW_OPEN,
+	WINDOW_OVERLAP,
+};
+
+/* The keys waiting at a moment (distinct keys; the caller dedups by key). */
+struct window_waiting {
+	size_t n;
+	const unsigned char (*keys)[32];
+	const char (*ids)[WINDOW_ID_LEN + 1];	/* their request ids */
+};
+
+enum window_verdict {
+	WINDOW_WAIT = 0,	/* nothing to do: the request stays pending */
+	WINDOW_ADMIT,		/* issue admit_id now */
+	WINDOW_OVERLAPPED,	/* overlap detected: everything stays pending */
+	WINDOW_CONTESTED,	/* mark contest_ids contested; the asker stays pending */
+};
+
+struct window_decision {
+	enum window_verdict verdict;
+	char admit_id[WINDOW_ID_LEN + 1];
+	unsigned char admit_key[32];
+	char contest_ids[WINDOW_COUNT_MAX][WINDOW_ID_LEN + 1];
+	size_t ncontest;
+	unsigned overlap_keys;		/* distinct keys seen at the overlap */
+	int changed;			/* the window's state changed (persist and audit it) */
+};
+
+struct window_status {
+	enum window_state state;
+	int64_t opened_at, ends_at;	/* of the last press (0 if none) */
+	int64_t seconds_left;		/* while open */
+	unsigned count, admitted;	/* of the last press */
+	int64_t overlap_since;		/* while in overlap */
+	unsigned overlap_keys;
+	int contested;			/* an admission of the last press was contested */
+};
+
+struct window {
+	pthread_mutex_t mu;
+	enum window_state state;
+	int64_t opened_at, ends_at;
+	unsigned count, admitted;
+	int64_t overlap_since;
+	unsigned overlap_keys;
+	int contested;
+	unsigned char admitted_keys[WINDOW_COUNT_MAX][32];
+	char admitted_ids[WINDOW_COUNT_MAX][WINDOW_ID_LEN + 1];
+};
+
+void window_init(struct window *w);
+void window_destroy(struct window *w);
+
+/* A press at now. seconds 1..WINDOW_SECONDS_MAX, count 1..WINDOW_COUNT_MAX
+ * (0 takes the defaults). Returns 0, or -1 for an out-of-range argument. */
+int window_press(struct window *w, unsigned seconds, unsigned count,
+		 const struct window_waiting *waiting, int64_t now, struct window_decision *d);
+
+/* key (request id) asks to enroll without other authorisation at now;
+ * waiting is the waiting set at now, which includes key. */
+void window_request(struct window *w, const unsigned char key[32], const char *id,
+		    const struct window_waiting *waiting, int64_t now, struct window_decision *d);
+
+/* The caller could not issue an admitted request after all (a name owned
+ * by another device, a store error): the admission is given back, and
+ * the window reopens if it had closed because of it. */
+void window_admission_failed(struct window *w, const unsigned char key[32], int64_t now);
+
+void window_get_status(struct window *w, int64_t now, struct window_status *st);
+const char *window_state_name(enum window_state s);	/* "closed", "open", "overlap" */
+
+#endif
