@@ -359,6 +359,7 @@ static enum MHD_Result
 reply_queue(struct http_req *r, unsigned status, const char *ctype, struct MHD_Response *resp)
 {
 	enum MHD_Result ret = MHD_NO;
+	size_t i;
 	int bad = 0;
 
 	if (resp == NULL) {
@@ -382,10 +383,27 @@ reply_queue(struct http_req *r, unsigned status, const char *ctype, struct MHD_R
 					       "no-store") != MHD_YES;
 	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && r->allow[0] != '\0')
 		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES;
+	for (i = 0; i < r->nextra; i++)
+		bad |= MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value) != MHD_YES;
 	if (!bad)
 		ret = MHD_queue_response(r->conn, status, resp);
 	MHD_destroy_response(resp);
 	return ret;
+}
+
+int
+http_req_add_header(struct http_req *r, const char *name, const char *value)
+{
+	size_t nl = strlen(name), vl = strlen(value);
+
+	if (r->nextra >= HTTP_EXTRA_HEADERS || nl == 0 || nl >= sizeof(r->extra[0].name) ||
+	    vl >= sizeof(r->extra[0].value) || strpbrk(name, "\r\n:") != NULL ||
+	    strpbrk(value, "\r\n") != NULL)
+		return -1;
+	memcpy(r->extra[r->nextra].name, name, nl + 1);
+	memcpy(r->extra[r->nextra].value, value, vl + 1);
+	r->nextra++;
+	return 0;
 }
 
 enum MHD_Result

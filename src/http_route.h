@@ -38,6 +38,8 @@ struct http_server {
 
 struct http_route;
 
+#define HTTP_EXTRA_HEADERS	4
+
 /* Per-request state, made on the first callback and freed on completion. */
 struct http_req {
 	struct MHD_Connection *conn;
@@ -56,6 +58,13 @@ struct http_req {
 	int redirect;		/* plain HTTP fallback: 301 to HTTPS */
 	uint64_t discarded;	/* body bytes thrown away after a refusal */
 	int queued;		/* a response is queued: ignore the rest */
+	/* Headers a handler adds to its answer (Location, Retry-After,
+	 * Set-Cookie), set with http_req_add_header before replying. */
+	struct {
+		char name[32];
+		char value[512];
+	} extra[HTTP_EXTRA_HEADERS];
+	size_t nextra;
 };
 
 /* A handler answers with one of the http_reply_* helpers and returns what
@@ -103,6 +112,10 @@ enum MHD_Result http_reply_error(struct http_req *r, unsigned status, const char
 				 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The error a check filled in (e->http 0 is taken as 500). */
 enum MHD_Result http_reply_lerr(struct http_req *r, const struct lerr *e);
+/* Adds a header to the response the handler is about to queue. Refuses
+ * (-1) a name or value that is too long or holds CR/LF, or a fifth header. */
+int http_req_add_header(struct http_req *r, const char *name, const char *value);
+
 /* 301 to location (which must already be a safe URL). */
 enum MHD_Result http_reply_redirect(struct http_req *r, const char *location);
 
