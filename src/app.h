@@ -16,6 +16,7 @@
 struct store;
 struct signer;
 struct enroll;
+struct ratelimit;
 
 struct app {
 	const char *dir;		/* state directory */
@@ -23,6 +24,7 @@ struct app {
 	struct store *store;
 	struct signer *signer;
 	struct enroll *enroll;		/* onboarding: window, requests, decisions */
+	struct ratelimit *ratelimit;	/* per-address limit on enrollment requests */
 	struct ca_set ca;		/* root and issuing CA, read-only */
 	struct policy policy;		/* from the issuing CA's constraints */
 	uint16_t https_port;		/* for redirects from plain HTTP */

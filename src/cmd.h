@@ -24,6 +24,25 @@ int cmd_admin(int argc, char *argv[]);
 int cmd_preauth(int argc, char *argv[]);
 int cmd_vendor(int argc, char *argv[]);
 
+#include "issue.h"
+#include "lerr.h"
+#include "policy.h"
+#include "state.h"
+
+/* The handles a command needs to issue in-process (cmd_ca.c). */
+struct cmd_ca {
+	struct store *store;
+	struct signer *signer;		/* NULL unless asked for */
+	struct ca_set ca;
+	struct policy policy;
+	struct issuer is;
+};
+/* Opens the store and CA of dir; with_signer also loads the issuing key
+ * (reading the passphrase from pass_file when given). */
+int cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_ca *c,
+		struct lerr *e);
+void cmd_ca_close(struct cmd_ca *c);
+
 /* The state directory: the --dir value, else $LANCA_DIR, else the default. */
 const char *cmd_dir(const char *opt);
 /* Prints "lanca <cmd>: <message>" to stderr. */

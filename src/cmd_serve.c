@@ -23,22 +23,29 @@
 #include <unistd.h>
 
 #include "cmd.h"
+#include "control.h"
+#include "enroll.h"
 #include "fileio.h"
 #include "gateway.h"
 #include "httpd.h"
 #include "issue.h"
 #include "log.h"
 #include "proc.h"
+#include "ratelimit.h"
 #include "signer.h"
 #include "state.h"
 #include "store.h"
 
 #define SERVE_TLS_MAX		(256 * 1024)
-#define SERVE_TICK_S		3600	/* how often the gateway certificate is looked at */
+#define SERVE_TICK_S		60	/* how often expiry and renewal are looked at */
+#define SERVE_RATE_PER_S	2.0	/* enrollment requests per address: 2/s ... */
+#define SERVE_RATE_BURST	20.0	/* ... after a burst of 20 */
+#define SERVE_RATE_ADDRS	4096
 
 struct serve_opts {
 	const char *dir, *https, *http, *user, *web_dir, *pass_file;
 	unsigned threads;
+	struct enroll_config enroll;
 };
 
 static void
@@ -46,7 +53,8 @@ serve_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lanca serve [--dir DIR] [--https ADDR:PORT] [--http ADDR:PORT] [--user USER]\n"
-		"                   [--web-dir DIR] [--passphrase-file FILE] [--signer-threads N]\n");
+		"                   [--web-dir DIR] [--passphrase-file FILE] [--signer-threads N]\n"
+		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n");
 }
 
 /* Hands the files the daemon writes to user, so it can keep writing them
@@ -125,19 +133,40 @@ serve_renew_gateway(struct app *app, struct httpd *h)
 	fileio_free_secret(key, key_len);
 }
 
-/* Waits for a signal to stop; returns the exit status. */
+/* Housekeeping on every tick: expired requests, the gateway certificate. */
+static void
+serve_tick(struct app *app, struct httpd *h)
+{
+	struct lerr e;
+	size_t n = 0;
+
+	if (store_request_expire(app->store, time(NULL), &n, &e) != 0)
+		log_warn("cannot expire old requests: %s", e.msg);
+	serve_renew_gateway(app, h);
+}
+
+/* Waits for a signal to stop; returns the exit status. SIGUSR1 is the
+ * button with its defaults (for GPIO scripts and `kill -USR1`). */
 static int
 serve_wait(struct app *app, struct httpd *h, const sigset_t *set)
 {
 	struct timespec tick = { SERVE_TICK_S, 0 };
 	siginfo_t si;
+	struct lerr e;
 	int sig, status;
 	pid_t pid = signer_pid(app->signer);
 
 	for (;;) {
 		sig = sigtimedwait(set, &si, &tick);
 		if (sig < 0 && errno == EAGAIN) {
-			serve_renew_gateway(app, h);
+			serve_tick(app, h);
+			continue;
+		}
+		if (sig == SIGUSR1) {
+			if (enroll_press(app->enroll, 0, 0, "signal SIGUSR1", &e) != 0)
+				log_err("press: %s", e.msg);
+			else
+				log_info("onboarding window opened by SIGUSR1");
 			continue;
 		}
 		if (sig < 0 && errno == EINTR)
@@ -166,6 +195,9 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "web-dir", required_argument, NULL, 'w' },
 		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ "signer-threads", required_argument, NULL, 't' },
+		{ "monitor", required_argument, NULL, 'm' },
+		{ "renew-grace", required_argument, NULL, 'g' },
+		{ "pending-days", required_argument, NULL, 'D' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -196,6 +228,27 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 			}
 			o->threads = (unsigned)n;
 			break;
+		case 'm':
+		case 'g':
+		case 'D':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] == '-' ||
+			    (c == 'm' && (n < 1 || n > 3600)) || (c == 'g' && n > 3650) ||
+			    (c == 'D' && (n < 1 || n > 365))) {
+				cmd_error("serve", "--%s %s: out of range (monitor 1-3600 s, "
+					  "renew-grace 0-3650 days, pending-days 1-365)",
+					  c == 'm' ? "monitor" : c == 'g' ? "renew-grace" : "pending-days",
+					  optarg);
+				return CMD_USAGE;
+			}
+			if (c == 'm')
+				o->enroll.monitor_s = (unsigned)n;
+			else if (c == 'g')
+				o->enroll.renew_grace_days = (unsigned)n;
+			else
+				o->enroll.pending_days = (unsigned)n;
+			break;
 		case 'h':
 			serve_usage(stdout);
 			return -1;
@@ -220,12 +273,15 @@ cmd_serve(int argc, char *argv[])
 	struct signer_config sc;
 	struct httpd_config hc;
 	struct httpd *h = NULL;
+	struct control *ctl = NULL;
+	struct window window;
+	struct issuer is;
 	struct serve_opts o;
 	struct app app;
 	sigset_t set;
 	char path[STATE_PATH_MAX], why[256];
 	struct lerr e;
-	int rc = CMD_FAILED, stop;
+	int rc = CMD_FAILED, stop, window_ready = 0;
 
 	memset(&app, 0, sizeof(app));
 	rc = serve_parse(argc, argv, &o);
@@ -240,6 +296,7 @@ cmd_serve(int argc, char *argv[])
 	sigaddset(&set, SIGINT);
 	sigaddset(&set, SIGCHLD);
 	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
@@ -266,6 +323,18 @@ cmd_serve(int argc, char *argv[])
 		goto out;
 	}
 	serve_renew_gateway(&app, NULL);
+	window_init(&window);
+	window_ready = 1;
+	is.store = app.store;
+	is.signer = app.signer;
+	is.policy = &app.policy;
+	is.ca_id = app.ca.issuing_id;
+	app.ratelimit = ratelimit_new(SERVE_RATE_PER_S, SERVE_RATE_BURST, SERVE_RATE_ADDRS);
+	if (app.ratelimit == NULL ||
+	    enroll_new(&is, &app.ca, &window, &o.enroll, &app.enroll, &e) != 0) {
+		cmd_error("serve", "%s", app.ratelimit == NULL ? "out of memory" : e.msg);
+		goto out;
+	}
 	if (serve_read_tls(o.dir, &chain, &chain_len, &key, &key_len, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
@@ -293,7 +362,7 @@ cmd_serve(int argc, char *argv[])
 			goto out;
 		}
 	}
-	if (httpd_start(h, &app, &e) != 0) {
+	if (httpd_start(h, &app, &e) != 0 || control_start(o.dir, app.enroll, &ctl, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}
@@ -303,13 +372,18 @@ cmd_serve(int argc, char *argv[])
 		 o.http ? ", http on " : "", o.http ? o.http : "", (long)signer_pid(app.signer));
 	rc = serve_wait(&app, h, &set);
 out:
+	control_stop(ctl);
 	httpd_stop(h);
+	enroll_free(app.enroll);
+	ratelimit_free(app.ratelimit);
 	store_close(app.store);
 	stop = signer_stop(app.signer);
 	if (rc == CMD_OK && stop != 0) {
 		log_err("the signer exited with status %d", stop);
 		rc = CMD_FAILED;
 	}
+	if (window_ready)
+		window_destroy(&window);
 	ca_set_free(&app.ca);
 	policy_free(&app.policy);
 	free(chain);

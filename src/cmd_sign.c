@@ -35,25 +35,19 @@ cmd_sign(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char path[STATE_PATH_MAX], *end;
 	const char *dir = NULL, *pass_file = NULL;
 	unsigned char *csr = NULL;
 	size_t csr_len = 0;
-	char *pass = NULL;
 	unsigned long days = 0;
-	struct store *s = NULL;
-	struct signer *signer = NULL;
 	struct store_cert *cert = NULL;
-	struct policy pol;
-	struct ca_set ca;
-	struct issuer is;
 	struct issue_req req;
+	struct cmd_ca ca;
 	struct buf out;
 	struct lerr e;
+	char *end;
 	int c, rc = CMD_FAILED;
 
 	memset(&ca, 0, sizeof(ca));
-	memset(&pol, 0, sizeof(pol));
 	buf_init(&out, 64 * 1024);
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -85,31 +79,21 @@ cmd_sign(int argc, char *argv[])
 		cmd_error("sign", "%s", e.msg);
 		goto out;
 	}
-	if (pass_file != NULL && keystore_pass_read(pass_file, &pass, &e) != 0) {
+	if (cmd_ca_open(dir, pass_file, 1, &ca, &e) != 0) {
 		cmd_error("sign", "%s", e.msg);
 		goto out;
 	}
-	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, 0, &s, &e) != 0 ||
-	    ca_set_load(s, &ca, &e) != 0 || policy_from_ca(&pol, ca.issuing, &e) != 0 ||
-	    signer_open_local(dir, pass, &signer, &e) != 0) {
-		cmd_error("sign", "%s", e.msg);
-		goto out;
-	}
-	is.store = s;
-	is.signer = signer;
-	is.policy = &pol;
-	is.ca_id = ca.issuing_id;
 	memset(&req, 0, sizeof(req));
 	req.csr = csr;
 	req.csr_len = csr_len;
 	req.profile = POLICY_DEVICE;
 	req.days = (unsigned)days;
 	req.actor = "cli";
-	if (issue_cert(&is, &req, &cert, &e) != 0) {
+	if (issue_cert(&ca.is, &req, &cert, &e) != 0) {
 		cmd_error("sign", "%s: %s", argv[optind], e.msg);
 		goto out;
 	}
-	if (issue_chain_pem(cert, &ca, &out) != 0 ||
+	if (issue_chain_pem(cert, &ca.ca, &out) != 0 ||
 	    fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
 		cmd_error("sign", "cannot write the chain");
 		goto out;
@@ -117,11 +101,7 @@ cmd_sign(int argc, char *argv[])
 	rc = CMD_OK;
 out:
 	store_cert_free(cert);
-	signer_stop(signer);
-	ca_set_free(&ca);
-	policy_free(&pol);
-	store_close(s);
-	keystore_pass_free(pass);
+	cmd_ca_close(&ca);
 	free(csr);
 	buf_free(&out);
 	return rc;

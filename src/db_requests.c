@@ -1,2 +1,772 @@
-/* placeholder: being written */
+/*
+ * db_requests.c - the store's enrollment requests (see store.h, "enrollment
+ * requests"): recording a device's ask (one request per key however often
+ * it asks), polling, denial, notes, contest, the keys waiting for a button
+ * press, listing and expiry.
+ *
+ * Runs on the store engine (store_int.h): writes are writer jobs, reads use
+ * the read pool; every statement is in db_requests_sql[] below. Issuing a
+ * request (pending -> issued) happens in store_cert_insert(), in the same
+ * transaction as the certificate.
+ */
 #include "config.h"
+
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "lerr.h"
+#include "store.h"
+#include "store_int.h"
+
+#define DB_REQ_COLS \
+	"id, key_id, device_id, csr, state, auth, source, reason, created_at, " \
+	"last_seen, expires_at, cert_id, contested"
+
+const char *const db_requests_sql[Q_COUNT] = {
+	/* The request a device asking again with key ?1 gets back. */
+	[Q_REQ_FIND_KEY] =
+		"SELECT id FROM requests WHERE key_id = ? "
+		"AND state IN ('pending', 'issued') "
+		"ORDER BY created_at DESC, rowid DESC LIMIT 1",
+	[Q_REQ_REFRESH] =
+		"UPDATE requests SET last_seen = max(last_seen, ?2), "
+		"source = coalesce(?3, source), updated_at = ?2 WHERE id = ?1",
+	[Q_REQ_INSERT] =
+		"INSERT INTO requests (id, key_id, device_id, csr, state, auth, source, "
+		"reason, created_at, updated_at, last_seen, expires_at) "
+		"VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, NULL, ?7, ?7, ?7, ?8)",
+	[Q_REQ_GET] = "SELECT " DB_REQ_COLS " FROM requests WHERE id = ?",
+	/* A poll is not a change of the row: updated_at stays. */
+	[Q_REQ_TOUCH] =
+		"UPDATE requests SET last_seen = max(last_seen, ?2) WHERE id = ?1",
+	[Q_REQ_DENY] =
+		"UPDATE requests SET state = 'denied', reason = ?2, updated_at = ?3 "
+		"WHERE id = ?1 AND state = 'pending'",
+	[Q_REQ_NOTE] =
+		"UPDATE requests SET reason = ?2, updated_at = ?3 "
+		"WHERE id = ?1 AND state = 'pending'",
+	[Q_REQ_CONTEST] =
+		"UPDATE requests SET contested = 1, updated_at = ?2 "
+		"WHERE id = ?1 AND state = 'issued' AND contested = 0",
+	/*
+	 * Keys waiting at ?2: a pending request with no authentication, asked
+	 * for since ?1, and no certificate for the key that is valid at ?2.
+	 * One row per key (its newest request), in order of the key's first
+	 * ask; the third column is the number of such keys.
+	 */
+	[Q_REQ_WAITING] =
+		"WITH w AS ("
+		" SELECT r.id, r.key_id,"
+		"  row_number() OVER (PARTITION BY r.key_id"
+		"   ORDER BY r.created_at DESC, r.rowid DESC) AS rn,"
+		"  min(r.created_at) OVER (PARTITION BY r.key_id) AS first"
+		" FROM requests r"
+		" WHERE r.state = 'pending' AND r.auth = 'none' AND r.last_seen >= ?1"
+		" AND NOT EXISTS (SELECT 1 FROM certificates c"
+		"  WHERE c.key_id = r.key_id AND c.status = 'valid'"
+		"  AND c.not_after > ?2)) "
+		"SELECT id, key_id, count(*) OVER () FROM w WHERE rn = 1 "
+		"ORDER BY first, key_id",
+	[Q_REQ_EACH] =
+		"SELECT " DB_REQ_COLS " FROM requests WHERE ?1 IS NULL OR state = ?1 "
+		"ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+	[Q_REQ_EXPIRE] =
+		"UPDATE requests SET state = 'expired', updated_at = ?1 "
+		"WHERE state = 'pending' AND expires_at <= ?1",
+};
+
+/* Frees r and what it owns. NULL-safe. */
+void
+store_request_free(struct store_request *r)
+{
+	if (r == NULL)
+		return;
+	free(r->csr);
+	free(r);
+}
+
+/*
+ * Fills r from a row of DB_REQ_COLS; r->csr is allocated (the caller frees
+ * it, also on failure).
+ */
+static int
+db_req_from_row(sqlite3_stmt *st, struct store_request *r, struct lerr *e)
+{
+	size_t key_len = 0;
+
+	if (store_col_text(st, 0, r->id, sizeof(r->id), e) != 0 ||
+	    store_col_blob(st, 1, r->key_id, sizeof(r->key_id), &key_len, e) != 0 ||
+	    store_col_text(st, 2, r->device_id, sizeof(r->device_id), e) != 0 ||
+	    store_col_blob_dup(st, 3, &r->csr, &r->csr_len, e) != 0 ||
+	    store_col_text(st, 4, r->state, sizeof(r->state), e) != 0 ||
+	    store_col_text(st, 5, r->auth, sizeof(r->auth), e) != 0 ||
+	    store_col_text(st, 6, r->source, sizeof(r->source), e) != 0 ||
+	    store_col_text(st, 7, r->reason, sizeof(r->reason), e) != 0)
+		return -1;
+	if (key_len != sizeof(r->key_id))
+		return lerr_set(e, 500, LERR_STORE, "request %s has a bad key id", r->id);
+	r->created_at = sqlite3_column_int64(st, 8);
+	r->last_seen = sqlite3_column_int64(st, 9);
+	r->expires_at = sqlite3_column_int64(st, 10);
+	r->cert_id = sqlite3_column_int64(st, 11);	/* NULL reads as 0 */
+	r->contested = sqlite3_column_int(st, 12) != 0;
+	return 0;
+}
+
+/*
+ * Reads request id on connection c into a new struct (the caller's).
+ * 1 if there is none, 0 found, -1 on error.
+ */
+static int
+db_req_read(struct store_conn *c, const char *id, struct store_request **out,
+	    struct lerr *e)
+{
+	struct store_request *r = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	int src;
+
+	*out = NULL;
+	if ((st = store_stmt(c, Q_REQ_GET, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, id) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "reading a request");
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		store_sqlerr(c->db, e, "reading a request");
+		goto out;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	if (db_req_from_row(st, r, e) != 0)
+		goto out;
+	*out = r;
+	r = NULL;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_request_free(r);
+	return rc;
+}
+
+/*
+ * Runs an UPDATE that names the request by ?1; *changed receives how many
+ * rows it changed. bind_more binds the other parameters (may be NULL).
+ */
+static int
+db_req_update(struct store_conn *w, enum store_q q, const char *id,
+	      int (*bind_more)(sqlite3_stmt *st, void *arg), void *arg,
+	      int *changed, struct lerr *e)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if ((st = store_stmt(w, q, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, id) != SQLITE_OK ||
+	    (bind_more != NULL && bind_more(st, arg) != SQLITE_OK) ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "updating a request");
+		goto out;
+	}
+	*changed = sqlite3_changes(w->db);
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/*
+ * After an update that changed nothing: fills e with why, LERR_NOT_FOUND
+ * for an unknown id, LERR_CONFLICT naming the state it is in otherwise.
+ * Returns -1; *r (when not NULL) receives the row if there is one.
+ */
+static int
+db_req_refused(struct store_conn *w, const char *id, struct store_request **r,
+	       struct lerr *e)
+{
+	struct store_request *cur = NULL;
+	int lrc;
+
+	if ((lrc = db_req_read(w, id, &cur, e)) < 0)
+		return -1;
+	if (lrc > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no request %s", id);
+	lerr_set(e, 409, LERR_CONFLICT, "request %s is %s", id, cur->state);
+	if (r != NULL)
+		*r = cur;
+	else
+		store_request_free(cur);
+	return -1;
+}
+
+/* ---- upsert ---- */
+
+struct db_req_upsert_job {
+	const struct store_request *in;
+	int64_t at;			/* when the device asked */
+	const char *source;		/* NULL: unknown */
+	struct store_request *out;	/* out, the caller's */
+	int created;			/* out */
+};
+
+/* The refresh's parameters: ?2 when, ?3 source. */
+static int
+db_req_bind_refresh(sqlite3_stmt *st, void *arg)
+{
+	struct db_req_upsert_job *j = arg;
+	int rc;
+
+	if ((rc = sqlite3_bind_int64(st, 2, j->at)) != SQLITE_OK)
+		return rc;
+	return store_bind_text(st, 3, j->source);
+}
+
+/*
+ * Writer job: finds the pending or issued request for the key and
+ * refreshes it, or inserts a new pending one with a fresh id and its
+ * "enroll" audit row. Reads the resulting row back in the same job.
+ */
+static int
+db_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct db_req_upsert_job *j = arg;
+	const struct store_request *in = j->in;
+	unsigned char rnd[STORE_REQUEST_ID_LEN / 2];
+	char id[STORE_REQUEST_ID_LEN + 1];
+	char keyhex[2 * sizeof(in->key_id) + 1];
+	sqlite3_stmt *st = NULL;
+	char *detail = NULL;
+	int changed = 0;
+	int rc = -1;
+	int src;
+
+	if ((st = store_stmt(w, Q_REQ_FIND_KEY, e)) == NULL)
+		goto out;
+	if (store_bind_blob(st, 1, in->key_id, sizeof(in->key_id)) != SQLITE_OK) {
+		store_sqlerr(w->db, e, "looking up the key's request");
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "looking up the key's request");
+		goto out;
+	}
+	if (src == SQLITE_ROW) {
+		if (store_col_text(st, 0, id, sizeof(id), e) != 0)
+			goto out;
+		store_stmt_done(st);
+		st = NULL;
+		if (db_req_update(w, Q_REQ_REFRESH, id, db_req_bind_refresh, j,
+				  &changed, e) != 0)
+			goto out;
+		j->created = 0;
+	} else {
+		store_stmt_done(st);
+		st = NULL;
+		randombytes_buf(rnd, sizeof(rnd));
+		store_hex(rnd, sizeof(rnd), id, sizeof(id));
+		if ((st = store_stmt(w, Q_REQ_INSERT, e)) == NULL)
+			goto out;
+		if (store_bind_text(st, 1, id) != SQLITE_OK ||
+		    store_bind_blob(st, 2, in->key_id, sizeof(in->key_id)) != SQLITE_OK ||
+		    store_bind_text(st, 3, in->device_id) != SQLITE_OK ||
+		    store_bind_blob(st, 4, in->csr, in->csr_len) != SQLITE_OK ||
+		    store_bind_text(st, 5, in->auth[0] != '\0' ? in->auth : "none") != SQLITE_OK ||
+		    store_bind_text(st, 6, j->source) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 7, j->at) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 8, in->expires_at) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE) {
+			store_sqlerr(w->db, e, "recording the request");
+			goto out;
+		}
+		store_stmt_done(st);
+		st = NULL;
+		store_hex(in->key_id, sizeof(in->key_id), keyhex, sizeof(keyhex));
+		if (store_json_detail(json_pack("{s:s, s:s}", "request", id, "key_id", keyhex),
+				      &detail, e) != 0 ||
+		    store_audit_row(w, j->at, j->source != NULL ? j->source : "device",
+				    "enroll", in->device_id, detail, e) != 0)
+			goto out;
+		j->created = 1;
+	}
+	if (db_req_read(w, id, &j->out, e) != 0) {
+		if (e != NULL && e->code == NULL)
+			lerr_set(e, 500, LERR_STORE, "request %s vanished", id);
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(rnd, sizeof(rnd));
+	store_stmt_done(st);
+	free(detail);
+	return rc;
+}
+
+/*
+ * Records a device's request, or refreshes the one its key already has
+ * (pending or issued): see store.h. The time of the ask is in->last_seen,
+ * else in->created_at, else now. *out (the caller's) is the full row.
+ */
+int
+store_request_upsert(struct store *s, const struct store_request *in,
+		     struct store_request **out, int *created, struct lerr *e)
+{
+	struct db_req_upsert_job j;
+	int rc = -1;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || in == NULL || out == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_request_upsert: bad arguments");
+		goto out;
+	}
+	if (in->csr == NULL || in->csr_len == 0 || in->csr_len > INT_MAX ||
+	    !store_fits(in->device_id, sizeof(in->device_id)) ||
+	    !store_fits(in->auth, sizeof(in->auth)) ||
+	    !store_fits(in->source, sizeof(in->source))) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "malformed request record");
+		goto out;
+	}
+	memset(&j, 0, sizeof(j));
+	j.in = in;
+	j.at = in->last_seen != 0 ? in->last_seen :
+	       in->created_at != 0 ? in->created_at : (int64_t)time(NULL);
+	j.source = in->source[0] != '\0' ? in->source : NULL;
+	if (store_submit(s, db_req_upsert_run, &j, e) != 0) {
+		/* A job that failed after reading its row back is rolled
+		 * back: the row is not the caller's to see. */
+		store_request_free(j.out);
+		goto out;
+	}
+	*out = j.out;
+	if (created != NULL)
+		*created = j.created;
+	rc = 0;
+out:
+	return rc;
+}
+
+/* Reads request id; -1 with LERR_NOT_FOUND if unknown. *out is the caller's. */
+int
+store_request_get(struct store *s, const char *id, struct store_request **out,
+		  struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	int rc = -1;
+	int lrc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || id == NULL || out == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_request_get: bad arguments");
+		goto out;
+	}
+	if ((c = store_reader_get(s, e)) == NULL)
+		goto out;
+	if ((lrc = db_req_read(c, id, out, e)) < 0)
+		goto out;
+	if (lrc > 0) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no request %s", id);
+		goto out;
+	}
+	rc = 0;
+out:
+	store_reader_put(s, c);
+	return rc;
+}
+
+/* ---- small state changes ---- */
+
+struct db_req_change_job {
+	const char *id;
+	const char *reason;
+	const char *actor;
+	const char *detail;
+	int64_t now;
+};
+
+/* ?2 now (touch, contest). */
+static int
+db_req_bind_now2(sqlite3_stmt *st, void *arg)
+{
+	struct db_req_change_job *j = arg;
+
+	return sqlite3_bind_int64(st, 2, j->now);
+}
+
+/* ?2 reason, ?3 now (deny, note). */
+static int
+db_req_bind_reason(sqlite3_stmt *st, void *arg)
+{
+	struct db_req_change_job *j = arg;
+	int rc;
+
+	if ((rc = store_bind_text(st, 2, j->reason)) != SQLITE_OK)
+		return rc;
+	return sqlite3_bind_int64(st, 3, j->now);
+}
+
+/* Writer job: last_seen of an existing request moves forward. */
+static int
+db_req_touch_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct db_req_change_job *j = arg;
+	int changed = 0;
+
+	if (db_req_update(w, Q_REQ_TOUCH, j->id, db_req_bind_now2, j, &changed, e) != 0)
+		return -1;
+	if (changed == 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no request %s", j->id);
+	return 0;
+}
+
+/* Records a poll: last_seen becomes now (never goes back). */
+int
+store_request_touch(struct store *s, const char *id, int64_t now, struct lerr *e)
+{
+	struct db_req_change_job j;
+
+	if (id == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_request_touch: bad arguments");
+	memset(&j, 0, sizeof(j));
+	j.id = id;
+	j.now = now;
+	return store_submit(s, db_req_touch_run, &j, e);
+}
+
+/*
+ * Writer job: pending -> denied with its reason, audited "deny" under the
+ * device id. LERR_CONFLICT naming the state when it is not pending.
+ */
+static int
+db_req_deny_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct db_req_change_job *j = arg;
+	struct store_request *r = NULL;
+	int changed = 0;
+	int rc = -1;
+
+	if (db_req_update(w, Q_REQ_DENY, j->id, db_req_bind_reason, j, &changed, e) != 0)
+		goto out;
+	if (changed == 0) {
+		db_req_refused(w, j->id, NULL, e);
+		goto out;
+	}
+	if (db_req_read(w, j->id, &r, e) != 0)
+		goto out;
+	if (store_audit_row(w, j->now, j->actor, "deny", r->device_id, j->detail, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_request_free(r);
+	return rc;
+}
+
+/* Denies a pending request (reason shown to the device); durable on return. */
+int
+store_request_deny(struct store *s, const char *id, const char *reason,
+		   const char *actor, struct lerr *e)
+{
+	struct db_req_change_job j;
+	char *detail = NULL;
+	int rc = -1;
+
+	if (id == NULL || actor == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_request_deny: bad arguments");
+		goto out;
+	}
+	if (reason != NULL && strlen(reason) >= sizeof(((struct store_request *)0)->reason)) {
+		lerr_set(e, 400, LERR_TOO_LARGE, "the reason is too long");
+		goto out;
+	}
+	if (store_json_detail(reason != NULL ?
+	    json_pack("{s:s, s:s}", "request", id, "reason", reason) :
+	    json_pack("{s:s}", "request", id), &detail, e) != 0)
+		goto out;
+	memset(&j, 0, sizeof(j));
+	j.id = id;
+	j.reason = reason;
+	j.actor = actor;
+	j.detail = detail;
+	j.now = (int64_t)time(NULL);
+	if (store_submit(s, db_req_deny_run, &j, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(detail);
+	return rc;
+}
+
+/* Writer job: the reason a pending request waits. */
+static int
+db_req_note_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct db_req_change_job *j = arg;
+	int changed = 0;
+
+	if (db_req_update(w, Q_REQ_NOTE, j->id, db_req_bind_reason, j, &changed, e) != 0)
+		return -1;
+	if (changed == 0)
+		return db_req_refused(w, j->id, NULL, e);
+	return 0;
+}
+
+/* Sets (NULL: clears) why a pending request waits; LERR_CONFLICT when it
+ * is not pending any more. */
+int
+store_request_note(struct store *s, const char *id, const char *reason, struct lerr *e)
+{
+	struct db_req_change_job j;
+
+	if (id == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_request_note: bad arguments");
+	if (reason != NULL && strlen(reason) >= sizeof(((struct store_request *)0)->reason))
+		return lerr_set(e, 400, LERR_TOO_LARGE, "the reason is too long");
+	memset(&j, 0, sizeof(j));
+	j.id = id;
+	j.reason = reason;
+	j.now = (int64_t)time(NULL);
+	return store_submit(s, db_req_note_run, &j, e);
+}
+
+/*
+ * Writer job: an issued request becomes contested, audited "contested".
+ * Contesting one that is contested already changes nothing and succeeds
+ * (one audit row per request); any other state is LERR_CONFLICT.
+ */
+static int
+db_req_contest_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct db_req_change_job *j = arg;
+	struct store_request *r = NULL;
+	int changed = 0;
+	int rc = -1;
+
+	if (db_req_update(w, Q_REQ_CONTEST, j->id, db_req_bind_now2, j, &changed, e) != 0)
+		goto out;
+	if (changed == 0) {
+		if (db_req_refused(w, j->id, &r, e) == 0 || r == NULL)
+			goto out;
+		if (strcmp(r->state, "issued") != 0 || !r->contested)
+			goto out;
+		lerr_clear(e);
+		rc = 0;
+		goto out;
+	}
+	if (db_req_read(w, j->id, &r, e) != 0)
+		goto out;
+	if (store_audit_row(w, j->now, j->actor, "contested", r->device_id, j->detail, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_request_free(r);
+	return rc;
+}
+
+/* Marks an issued request contested; durable on return. */
+int
+store_request_contest(struct store *s, const char *id, const char *actor, struct lerr *e)
+{
+	struct db_req_change_job j;
+	char *detail = NULL;
+	int rc = -1;
+
+	if (id == NULL || actor == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_request_contest: bad arguments");
+		goto out;
+	}
+	if (store_json_detail(json_pack("{s:s}", "request", id), &detail, e) != 0)
+		goto out;
+	memset(&j, 0, sizeof(j));
+	j.id = id;
+	j.actor = actor;
+	j.detail = detail;
+	j.now = (int64_t)time(NULL);
+	if (store_submit(s, db_req_contest_run, &j, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(detail);
+	return rc;
+}
+
+/* ---- waiting keys, listing, expiry ---- */
+
+/*
+ * The keys waiting at now (see store.h): fills up to max request ids and
+ * key ids (either array may be NULL when max is 0) in order of the key's
+ * first ask; *n is how many keys wait in all.
+ */
+int
+store_waiting(struct store *s, int64_t since, int64_t now,
+	      char (*ids)[STORE_REQUEST_ID_LEN + 1], unsigned char (*keys)[32],
+	      size_t max, size_t *n, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t i = 0, key_len;
+	sqlite3_int64 total = 0;
+	int rc = -1;
+	int src;
+
+	if (s == NULL || n == NULL || (max > 0 && (ids == NULL || keys == NULL))) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_waiting: bad arguments");
+		goto out;
+	}
+	*n = 0;
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, Q_REQ_WAITING, e)) == NULL)
+		goto out;
+	if (sqlite3_bind_int64(st, 1, since) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "listing waiting keys");
+		goto out;
+	}
+	/* Every row carries the total; rows past max are not read. */
+	while (i < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		total = sqlite3_column_int64(st, 2);
+		if (store_col_text(st, 0, ids[i], sizeof(ids[i]), e) != 0 ||
+		    store_col_blob(st, 1, keys[i], sizeof(keys[i]), &key_len, e) != 0)
+			goto out;
+		if (key_len != sizeof(keys[i])) {
+			lerr_set(e, 500, LERR_STORE, "request %s has a bad key id", ids[i]);
+			goto out;
+		}
+		i++;
+	}
+	if (i == max && (src = sqlite3_step(st)) == SQLITE_ROW)
+		total = sqlite3_column_int64(st, 2);
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		store_sqlerr(c->db, e, "listing waiting keys");
+		goto out;
+	}
+	if (total < 0 || (uint64_t)total > SIZE_MAX) {
+		lerr_set(e, 500, LERR_STORE, "bad count of waiting keys");
+		goto out;
+	}
+	*n = (size_t)total;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/*
+ * Calls fn for each request in state (NULL: every state), newest first,
+ * at most limit (0 = all); fn returns non-zero to stop. The row is only
+ * valid during the call, and fn holds a read connection meanwhile.
+ */
+int
+store_request_each(struct store *s, const char *state, size_t limit,
+		   int (*fn)(const struct store_request *r, void *arg), void *arg,
+		   struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	struct store_request row;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	int src;
+
+	memset(&row, 0, sizeof(row));
+	if (s == NULL || fn == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_request_each: bad arguments");
+		goto out;
+	}
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, Q_REQ_EACH, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, state) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, store_limit(limit)) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "listing requests");
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if (db_req_from_row(st, &row, e) != 0)
+			goto out;
+		if (fn(&row, arg) != 0)
+			break;
+		free(row.csr);
+		memset(&row, 0, sizeof(row));
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		store_sqlerr(c->db, e, "listing requests");
+		goto out;
+	}
+	rc = 0;
+out:
+	free(row.csr);
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}
+
+struct db_req_expire_job {
+	int64_t now;
+	size_t n;			/* out */
+};
+
+/* Writer job: every pending request past its expiry becomes expired; one
+ * "expire" audit row for the batch when there were any. */
+static int
+db_req_expire_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct db_req_expire_job *j = arg;
+	sqlite3_stmt *st;
+	char *detail = NULL;
+	int rc = -1;
+	int changed;
+
+	if ((st = store_stmt(w, Q_REQ_EXPIRE, e)) == NULL)
+		goto out;
+	if (sqlite3_bind_int64(st, 1, j->now) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "expiring requests");
+		goto out;
+	}
+	changed = sqlite3_changes(w->db);
+	j->n = changed > 0 ? (size_t)changed : 0;
+	if (j->n > 0 &&
+	    (store_json_detail(json_pack("{s:I}", "count", (json_int_t)j->n), &detail, e) != 0 ||
+	     store_audit_row(w, j->now, STORE_ACTOR, "expire", NULL, detail, e) != 0))
+		goto out;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	free(detail);
+	return rc;
+}
+
+/* Expires the pending requests whose time is up at now; *n (may be NULL)
+ * receives how many. */
+int
+store_request_expire(struct store *s, int64_t now, size_t *n, struct lerr *e)
+{
+	struct db_req_expire_job j;
+
+	if (n != NULL)
+		*n = 0;
+	memset(&j, 0, sizeof(j));
+	j.now = now;
+	if (store_submit(s, db_req_expire_run, &j, e) != 0)
+		return -1;
+	if (n != NULL)
+		*n = j.n;
+	return 0;
+}

@@ -13,6 +13,18 @@
  * callback returned until the handshake ends and tells us nothing when it
  * does, so replaced material is retired, not freed, until httpd_stop()
  * (renewals come months apart; the list stays tiny).
+ *
+ * Client certificates: /api/v1/renew and /api/v1/enroll read the chain the
+ * client presented, so every handshake asks for one (GNUTLS_CERT_REQUEST,
+ * set per session when libmicrohttpd announces the connection, before the
+ * handshake thread starts). MHD_OPTION_HTTPS_MEM_TRUST is not used: it
+ * would do the same request but also load a trust list that GnuTLS sends
+ * as certificate_authorities, and lanca has no list worth sending (factory
+ * certificates come from vendor CAs). Neither GnuTLS (no verify function,
+ * no gnutls_session_set_verify_cert) nor libmicrohttpd (it only looks at
+ * gnutls_handshake's result) judges the presented chain; GnuTLS still
+ * checks the client's CertificateVerify signature, so a presented leaf is
+ * one whose key the client holds. Handlers verify chains themselves.
  */
 #include "config.h"
 
@@ -42,6 +54,10 @@
 #define HTTPD_CHAIN_MAX		8
 #define HTTPD_STACK_SIZE	(256 * 1024)
 #define HTTPD_BACKLOG		128
+/* Largest handshake message GnuTLS buffers per connection (its default is
+ * 128 KiB). Now that clients send certificate chains: ten certificates
+ * and a ClientHello fit well within 64 KiB. */
+#define HTTPD_HANDSHAKE_MAX	(64 * 1024)
 
 /* TLS 1.2 and 1.3 only; forward-secret key exchange (ECDHE, or TLS 1.3's
  * own) and AEAD ciphers only; no SHA-1 handshake signatures; the server's
@@ -209,6 +225,118 @@ httpd_set_tls(struct httpd *h, const char *chain_pem, const char *key_pem, struc
 	pthread_mutex_unlock(&httpd_tls_lock);
 	log_info("httpd: TLS certificate replaced");
 	return 0;
+}
+
+/*
+ * libmicrohttpd announces each new HTTPS connection here, after it made
+ * the GnuTLS session and before any handshake byte is read: ask for a
+ * client certificate without requiring one, and send no
+ * certificate_authorities list (any CA is welcome; see the top comment).
+ */
+static void
+httpd_tls_conn_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+		  enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	gnutls_session_t session;
+
+	(void)cls;
+	(void)socket_context;
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return;
+	session = (gnutls_session_t)ci->tls_session;
+	gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
+	gnutls_certificate_send_x509_rdn_sequence(session, 1);
+	gnutls_handshake_set_max_packet_length(session, HTTPD_HANDSHAKE_MAX);
+}
+
+int
+httpd_peer_chain(struct MHD_Connection *c, gnutls_x509_crt_t *out, unsigned max, unsigned *n)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *peers;
+	gnutls_session_t session;
+	unsigned i, got = 0, np = 0;
+	int rc = -1;
+
+	*n = 0;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL) {
+		rc = 0;			/* plain HTTP */
+		goto out;
+	}
+	session = (gnutls_session_t)ci->tls_session;
+	peers = gnutls_certificate_get_peers(session, &np);
+	if (peers == NULL || np == 0) {
+		rc = 0;			/* the client sent no certificate */
+		goto out;
+	}
+	/* Only X.509 is in our priorities; anything else is not a chain. */
+	if (gnutls_certificate_type_get2(session, GNUTLS_CTYPE_PEERS) != GNUTLS_CRT_X509)
+		goto out;
+	if (np > max)
+		goto out;
+	for (got = 0; got < np; got++) {
+		if (gnutls_x509_crt_init(&out[got]) < 0)
+			goto out;
+		if (gnutls_x509_crt_import(out[got], &peers[got], GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(out[got]);
+			goto out;
+		}
+	}
+	*n = np;
+	rc = 0;
+out:
+	if (rc != 0)
+		for (i = 0; i < got; i++) {
+			gnutls_x509_crt_deinit(out[i]);
+			out[i] = NULL;
+		}
+	return rc;
+}
+
+int
+httpd_client_addr(struct MHD_Connection *c, char *out, size_t n)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+	const unsigned char *a6;
+	const void *addr;
+	int af, rc = -1;
+
+	if (n == 0)
+		return -1;
+	out[0] = '\0';
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		goto out;
+	if (sa->sa_family == AF_INET) {
+		af = AF_INET;
+		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		a6 = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		/* A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d. */
+		if (memcmp(a6, mapped, sizeof(mapped)) == 0) {
+			af = AF_INET;
+			addr = a6 + 12;
+		} else {
+			af = AF_INET6;
+			addr = a6;
+		}
+	} else {
+		goto out;
+	}
+	if (n > INT32_MAX || inet_ntop(af, addr, out, (socklen_t)n) == NULL) {
+		out[0] = '\0';
+		goto out;
+	}
+	rc = 0;
+out:
+	return rc;
 }
 
 /* ---- addresses and sockets ---- */
@@ -440,6 +568,7 @@ httpd_daemon(struct httpd_listener *l, struct app *app, unsigned on, struct lerr
 			MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1,
 			MHD_OPTION_HTTPS_PRIORITIES, HTTPD_TLS_PRIORITIES,
 			MHD_OPTION_HTTPS_CERT_CALLBACK, httpd_cert_cb,
+			MHD_OPTION_NOTIFY_CONNECTION, httpd_tls_conn_cb, (void *)NULL,
 			MHD_OPTION_END);
 	} else {
 		l->d = MHD_start_daemon(flags, 0, NULL, NULL, http_route_access, &l->srv,

@@ -7,6 +7,12 @@
  * address, per-connection memory, timeouts, header and URL sizes, body caps
  * (413). Requests are dispatched through http_route.c's table.
  *
+ * The HTTPS server asks every client for a certificate but never requires
+ * one and never judges it: GnuTLS and libmicrohttpd accept any chain the
+ * client can prove it holds the key for (factory certificates come from
+ * vendor CAs that are in no TLS trust store). Handlers that care fetch it
+ * with httpd_peer_chain() and verify it themselves.
+ *
  * Order of use in `lanca serve`: httpd_bind() (as root, may bind :443),
  * drop privileges, httpd_start(), ..., httpd_stop().
  */
@@ -16,6 +22,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/socket.h>
+#include <gnutls/x509.h>
 #include "lerr.h"
 #include "app.h"
 
@@ -25,8 +32,10 @@
 #define HTTPD_CONN_PER_IP	32
 #define HTTPD_TIMEOUT_S		30
 #define HTTPD_CONN_MEMORY	(128 * 1024)
+#define HTTPD_PEER_CHAIN_MAX	10	/* certificates a client may present */
 
 struct httpd;
+struct MHD_Connection;
 
 struct httpd_config {
 	const char *https_addr;		/* "127.0.0.1:8443", "[::1]:8443", ":443" */
@@ -47,5 +56,23 @@ int httpd_start(struct httpd *h, struct app *app, struct lerr *e);
 int httpd_set_tls(struct httpd *h, const char *chain_pem, const char *key_pem, struct lerr *e);
 /* Stops both servers and closes the sockets. NULL-safe. */
 void httpd_stop(struct httpd *h);
+
+/*
+ * The certificates the TLS client presented, leaf first, as sent and NOT
+ * verified (the handshake only proved the client holds the leaf's key).
+ * On success out[0..*n-1] are new and the caller deinits each; *n = 0 on
+ * a plain HTTP connection or when the client sent none. Returns 0, or -1
+ * (nothing to free) when the chain is longer than max, a certificate does
+ * not parse, or the peer used a non-X.509 certificate type.
+ */
+int httpd_peer_chain(struct MHD_Connection *c, gnutls_x509_crt_t *out, unsigned max,
+		     unsigned *n);
+
+/*
+ * The client's address as text into out (n bytes; 46 is enough):
+ * "192.0.2.1", "2001:db8::1"; an IPv4-mapped IPv6 address (dual-stack
+ * socket) is shown as IPv4. 0, or -1 if unknown or out is too small.
+ */
+int httpd_client_addr(struct MHD_Connection *c, char *out, size_t n);
 
 #endif

@@ -13,9 +13,11 @@
  * synchronous=FULL nobody hears of success before the row is durable and
  * concurrent callers share one fsync (group commit).
  *
- * Statements: every SQL text is in store_sql[] below, prepared once per
- * connection (SQLITE_PREPARE_PERSISTENT) on first use and reset after each
- * use.
+ * Statements: every query has a value in enum store_q (store_int.h); its
+ * text is in store_sql[] below (engine, CAs, serials, certificates,
+ * settings, audit) or in the table of its family file (db_requests.c,
+ * db_devices.c, db_admin.c). Each is prepared once per connection
+ * (SQLITE_PREPARE_PERSISTENT) on first use and reset after each use.
  */
 #include "config.h"
 
@@ -39,42 +41,20 @@
 #include "lerr.h"
 #include "log.h"
 #include "store.h"
+#include "store_int.h"
 
 #define STORE_READERS		4	/* read connections in the pool */
 #define STORE_BATCH_MAX		256	/* jobs per group commit */
 #define STORE_SERIAL_BATCH	32	/* serials reserved per write */
 #define STORE_SERIAL_ATTEMPTS	(STORE_SERIAL_BATCH * 8)
 #define STORE_BUSY_MS		5000
-#define STORE_ACTOR		"lanca"
-
-enum store_q {
-	Q_BEGIN,
-	Q_COMMIT,
-	Q_ROLLBACK,
-	Q_SAVEPOINT,
-	Q_RELEASE,
-	Q_ROLLBACK_TO,
-	Q_SERIAL_INSERT,
-	Q_SERIAL_USE,
-	Q_CERT_INSERT,
-	Q_AUDIT_INSERT,
-	Q_CA_INSERT,
-	Q_SETTING_SET,
-	Q_CA_ACTIVE,
-	Q_CERT_BY_SERIAL,
-	Q_CERT_EACH,
-	Q_CERT_COUNT,
-	Q_SETTING_GET,
-	Q_AUDIT_EACH,
-	Q_SCHEMA_VERSION,
-	Q_COUNT
-};
 
 #define STORE_CERT_COLS \
 	"id, serial, ca_id, device_id, subject, sans, profile, status, " \
-	"not_before, not_after, issued_at, revoked_at, key_id, request_id, der"
+	"not_before, not_after, issued_at, revoked_at, key_id, request_id, der, " \
+	"preauth_id"
 
-static const char *const store_sql[Q_COUNT] = {
+const char *const store_sql[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
@@ -88,8 +68,31 @@ static const char *const store_sql[Q_COUNT] = {
 	[Q_CERT_INSERT] =
 		"INSERT INTO certificates (serial, ca_id, device_id, subject, sans, "
 		"profile, status, not_before, not_after, issued_at, revoked_at, "
-		"key_id, request_id, der) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"key_id, request_id, der, preauth_id) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* ?1 the certificate, ?2 its sans ("DNS:a,IP:10.0.0.2"): one row per
+	 * comma-separated name, the same split as schema/0002. */
+	[Q_CERT_NAMES_INSERT] =
+		"WITH RECURSIVE split (name, rest) AS ("
+		" SELECT '', ?2 || ','"
+		" UNION ALL"
+		" SELECT substr(rest, 1, instr(rest, ',') - 1),"
+		" substr(rest, instr(rest, ',') + 1) FROM split WHERE rest <> '') "
+		"INSERT OR IGNORE INTO cert_names (cert_id, name) "
+		"SELECT ?1, name FROM split WHERE name <> ''",
+	[Q_CERT_REQUEST_CLAIM] =
+		"UPDATE requests SET state = 'issued', updated_at = ?2 "
+		"WHERE id = ?1 AND state = 'pending'",
+	[Q_CERT_REQUEST_STATE] = "SELECT state FROM requests WHERE id = ?",
+	[Q_CERT_REQUEST_LINK] = "UPDATE requests SET cert_id = ?2 WHERE id = ?1",
+	[Q_CERT_PREAUTH_USE] =
+		"UPDATE preauth SET used_at = ?2 WHERE device_id = ?1 AND used_at IS NULL",
+	[Q_CERT_PREAUTH_STATE] = "SELECT used_at FROM preauth WHERE device_id = ?",
+	[Q_CERT_REVOKE_FIND] =
+		"SELECT device_id, status FROM certificates WHERE serial = ?",
+	[Q_CERT_REVOKE] =
+		"UPDATE certificates SET status = 'revoked', revoked_at = ?2, "
+		"revoke_reason = ?3 WHERE serial = ?1 AND status = 'valid'",
 	[Q_AUDIT_INSERT] =
 		"INSERT INTO audit (at, actor, event, subject, detail) "
 		"VALUES (?, ?, ?, ?, ?)",
@@ -104,9 +107,21 @@ static const char *const store_sql[Q_COUNT] = {
 		"ORDER BY id DESC LIMIT 1",
 	[Q_CERT_BY_SERIAL] =
 		"SELECT " STORE_CERT_COLS " FROM certificates WHERE serial = ?",
+	[Q_CERT_BY_KEY] =
+		"SELECT " STORE_CERT_COLS " FROM certificates WHERE key_id = ? "
+		"ORDER BY id DESC LIMIT 1",
 	[Q_CERT_EACH] =
 		"SELECT " STORE_CERT_COLS " FROM certificates ORDER BY id DESC LIMIT ?",
 	[Q_CERT_COUNT] = "SELECT count(*) FROM certificates",
+	[Q_NAME_OWNER] =
+		"SELECT c.device_id FROM cert_names n "
+		"JOIN certificates c ON c.id = n.cert_id "
+		"WHERE n.name = ?1 AND c.status = 'valid' AND c.not_after > ?2 "
+		"AND c.device_id <> ?3 ORDER BY c.id DESC LIMIT 1",
+	[Q_KEY_OWNER] =
+		"SELECT device_id FROM certificates "
+		"WHERE key_id = ?1 AND status = 'valid' AND not_after > ?2 "
+		"AND device_id <> ?3 ORDER BY id DESC LIMIT 1",
 	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
 	[Q_AUDIT_EACH] =
 		"SELECT id, at, actor, event, subject, detail FROM audit "
@@ -115,16 +130,14 @@ static const char *const store_sql[Q_COUNT] = {
 		"SELECT coalesce(max(version), 0) FROM schema_version",
 };
 
-/* One database connection and its cache of prepared statements. */
-struct store_conn {
-	sqlite3 *db;
-	sqlite3_stmt *st[Q_COUNT];
-	int busy;			/* readers: handed out to a thread */
+/* Every family's table; a query's text is in exactly one of them. */
+static const char *const *const store_sql_tables[] = {
+	store_sql, db_requests_sql, db_devices_sql, db_admin_sql,
 };
 
 /* A unit of work for the writer; lives on the caller's stack. */
 struct store_job {
-	int (*run)(struct store_conn *w, void *arg, struct lerr *e);
+	store_job_fn run;
 	void *arg;
 	struct lerr err;
 	int rc;
@@ -168,7 +181,7 @@ struct store {
  * PRIMARY KEY violation (someone else holds that value), LERR_STORE
  * otherwise. Returns -1.
  */
-static int
+int
 store_sqlerr(sqlite3 *db, struct lerr *e, const char *what)
 {
 	int x = sqlite3_extended_errcode(db);
@@ -179,7 +192,7 @@ store_sqlerr(sqlite3 *db, struct lerr *e, const char *what)
 }
 
 /* Writes n bytes of p as lowercase hex into out (NUL-terminated, cut to fit). */
-static void
+void
 store_hex(const unsigned char *p, size_t n, char *out, size_t outsz)
 {
 	static const char digits[] = "0123456789abcdef";
@@ -195,7 +208,7 @@ store_hex(const unsigned char *p, size_t n, char *out, size_t outsz)
 }
 
 /* A LIMIT value: 0 (no limit) and anything too large read as -1 (all). */
-static sqlite3_int64
+sqlite3_int64
 store_limit(size_t limit)
 {
 	if (limit == 0 || (uint64_t)limit > (uint64_t)INT64_MAX)
@@ -204,21 +217,62 @@ store_limit(size_t limit)
 }
 
 /* True if the fixed-size char array holds a NUL-terminated string. */
-static int
+int
 store_fits(const char *s, size_t size)
 {
 	return memchr(s, '\0', size) != NULL;
+}
+
+/* The SQL text of q from whichever family table holds it; NULL if none. */
+static const char *
+store_sql_text(enum store_q q)
+{
+	size_t i;
+
+	if ((int)q < 0 || q >= Q_COUNT)
+		return NULL;
+	for (i = 0; i < sizeof(store_sql_tables) / sizeof(store_sql_tables[0]); i++)
+		if (store_sql_tables[i][q] != NULL)
+			return store_sql_tables[i][q];
+	return NULL;
+}
+
+/*
+ * Checks that every query has its text in exactly one family table: a
+ * query added to the enum but to no table (or to two) is a programming
+ * error, caught when the store opens rather than on first use.
+ */
+static int
+store_sql_check(struct lerr *e)
+{
+	size_t i, q, n;
+
+	for (q = 0; q < Q_COUNT; q++) {
+		n = 0;
+		for (i = 0; i < sizeof(store_sql_tables) / sizeof(store_sql_tables[0]); i++)
+			n += store_sql_tables[i][q] != NULL;
+		if (n != 1)
+			return lerr_set(e, 500, LERR_INTERNAL,
+					"store query %zu has %zu SQL texts", q, n);
+	}
+	return 0;
 }
 
 /*
  * Returns connection c's prepared statement for q, preparing it on first
  * use; NULL with e set on failure. The statement stays owned by c.
  */
-static sqlite3_stmt *
+sqlite3_stmt *
 store_stmt(struct store_conn *c, enum store_q q, struct lerr *e)
 {
+	const char *sql;
+
+	if ((sql = store_sql_text(q)) == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store query %d has no SQL", (int)q);
+		return NULL;
+	}
 	if (c->st[q] == NULL &&
-	    sqlite3_prepare_v3(c->db, store_sql[q], -1, SQLITE_PREPARE_PERSISTENT,
+	    sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
 			       &c->st[q], NULL) != SQLITE_OK) {
 		store_sqlerr(c->db, e, "preparing a statement");
 		c->st[q] = NULL;
@@ -228,7 +282,7 @@ store_stmt(struct store_conn *c, enum store_q q, struct lerr *e)
 }
 
 /* Makes a cached statement ready for its next use. NULL-safe. */
-static void
+void
 store_stmt_done(sqlite3_stmt *st)
 {
 	if (st == NULL)
@@ -257,7 +311,7 @@ out:
 }
 
 /* Binds s as text, or NULL when s is NULL. */
-static int
+int
 store_bind_text(sqlite3_stmt *st, int i, const char *s)
 {
 	if (s == NULL)
@@ -265,8 +319,43 @@ store_bind_text(sqlite3_stmt *st, int i, const char *s)
 	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
 }
 
+/* Binds n bytes at p as a blob (SQLITE_STATIC: p must outlive the step);
+ * a length SQLite cannot take is SQLITE_TOOBIG. */
+int
+store_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+	if (n > INT_MAX)
+		return SQLITE_TOOBIG;
+	return sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
+}
+
+/*
+ * Serialises an audit detail object. Takes o's reference whatever happens;
+ * *out is the caller's (free). json_pack gives NULL for text that is not
+ * UTF-8, which is the caller's input at fault.
+ */
+int
+store_json_detail(json_t *o, char **out, struct lerr *e)
+{
+	int rc = -1;
+
+	*out = NULL;
+	if (o == NULL) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "record is not valid UTF-8 text");
+		goto out;
+	}
+	if ((*out = json_dumps(o, JSON_COMPACT)) == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
 /* Copies a text column into a fixed array; NULL reads as "". */
-static int
+int
 store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size, struct lerr *e)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -285,7 +374,7 @@ store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size, struct lerr *e
 }
 
 /* Copies a text column into a new string (caller frees); NULL reads as "". */
-static int
+int
 store_col_text_dup(sqlite3_stmt *st, int col, char **dst, struct lerr *e)
 {
 	const unsigned char *t = sqlite3_column_text(st, col);
@@ -302,7 +391,7 @@ store_col_text_dup(sqlite3_stmt *st, int col, char **dst, struct lerr *e)
 }
 
 /* Copies a blob column into a new buffer (caller frees); empty is refused. */
-static int
+int
 store_col_blob_dup(sqlite3_stmt *st, int col, unsigned char **dst, size_t *len,
 		   struct lerr *e)
 {
@@ -320,7 +409,7 @@ store_col_blob_dup(sqlite3_stmt *st, int col, unsigned char **dst, size_t *len,
 }
 
 /* Copies a blob column into a fixed array of at most size bytes. */
-static int
+int
 store_col_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t size,
 	       size_t *len, struct lerr *e)
 {
@@ -432,7 +521,7 @@ out:
  * Hands out a read connection, opening it on first use and waiting while
  * all STORE_READERS are busy. Give it back with store_reader_put().
  */
-static struct store_conn *
+struct store_conn *
 store_reader_get(struct store *s, struct lerr *e)
 {
 	struct store_conn *c = NULL;
@@ -466,7 +555,7 @@ store_reader_get(struct store *s, struct lerr *e)
 }
 
 /* Gives a read connection back to the pool. NULL-safe. */
-static void
+void
 store_reader_put(struct store *s, struct store_conn *c)
 {
 	if (c == NULL)
@@ -579,9 +668,8 @@ store_writer_main(void *arg)
  * Queues run(conn, arg, e) for the writer and waits until its transaction
  * committed (0) or failed (-1, e set). arg stays owned by the caller.
  */
-static int
-store_submit(struct store *s, int (*run)(struct store_conn *, void *, struct lerr *),
-	     void *arg, struct lerr *e)
+int
+store_submit(struct store *s, store_job_fn run, void *arg, struct lerr *e)
 {
 	struct store_job job;
 	int rc = -1;
@@ -624,7 +712,7 @@ out:
 }
 
 /* Appends one audit row on the writer's connection (inside a job). */
-static int
+int
 store_audit_row(struct store_conn *w, int64_t at, const char *actor,
 		const char *event, const char *subject, const char *detail,
 		struct lerr *e)
@@ -751,6 +839,8 @@ store_open(const char *path, unsigned flags, struct store **out, struct lerr *e)
 		lerr_set(e, 500, LERR_INTERNAL, "store_open: no path");
 		goto out;
 	}
+	if (store_sql_check(e) != 0)
+		goto out;
 	if (sodium_init() < 0) {
 		lerr_set(e, 500, LERR_INTERNAL, "libsodium failed to initialise");
 		goto out;
@@ -1183,20 +1273,121 @@ struct store_cert_job {
 };
 
 /*
- * Writer job: marks the serial used (it must be reserved and unused), adds
- * the certificate row and its "issue" audit row.
+ * Inside a certificate job: turns request id from pending into issued.
+ * LERR_CONFLICT (naming its state) when it is not pending or unknown.
+ */
+static int
+store_cert_claim_request(struct store_conn *w, const char *id, int64_t now,
+			 struct lerr *e)
+{
+	sqlite3_stmt *st = NULL;
+	char state[16];
+	int rc = -1;
+	int src;
+
+	if ((st = store_stmt(w, Q_CERT_REQUEST_CLAIM, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, id) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "claiming the request");
+		goto out;
+	}
+	store_stmt_done(st);
+	st = NULL;
+	if (sqlite3_changes(w->db) == 1) {
+		rc = 0;
+		goto out;
+	}
+	/* Not claimed: say why. */
+	if ((st = store_stmt(w, Q_CERT_REQUEST_STATE, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, id) != SQLITE_OK) {
+		store_sqlerr(w->db, e, "reading the request");
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		lerr_set(e, 409, LERR_CONFLICT, "no request %s", id);
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		store_sqlerr(w->db, e, "reading the request");
+		goto out;
+	}
+	if (store_col_text(st, 0, state, sizeof(state), e) != 0)
+		goto out;
+	lerr_set(e, 409, LERR_CONFLICT, "request %s is %s", id, state);
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/*
+ * Inside a certificate job: marks pre-authorisation id used.
+ * LERR_CONFLICT when it was used already or is unknown.
+ */
+static int
+store_cert_use_preauth(struct store_conn *w, const char *id, int64_t now,
+		       struct lerr *e)
+{
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	int src;
+
+	if ((st = store_stmt(w, Q_CERT_PREAUTH_USE, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, id) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "consuming the pre-authorisation");
+		goto out;
+	}
+	store_stmt_done(st);
+	st = NULL;
+	if (sqlite3_changes(w->db) == 1) {
+		rc = 0;
+		goto out;
+	}
+	if ((st = store_stmt(w, Q_CERT_PREAUTH_STATE, e)) == NULL)
+		goto out;
+	if (store_bind_text(st, 1, id) != SQLITE_OK) {
+		store_sqlerr(w->db, e, "reading the pre-authorisation");
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_ROW)
+		lerr_set(e, 409, LERR_CONFLICT, "pre-authorisation %s was used already", id);
+	else if (src == SQLITE_DONE)
+		lerr_set(e, 409, LERR_CONFLICT, "no pre-authorisation for %s", id);
+	else
+		store_sqlerr(w->db, e, "reading the pre-authorisation");
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/*
+ * Writer job: marks the serial used (it must be reserved and unused),
+ * claims the request and consumes the pre-authorisation when given, adds
+ * the certificate row, one cert_names row per name, links the request to
+ * the certificate and appends the "issue" audit row. Any failure rolls the
+ * whole job back (savepoint).
  */
 static int
 store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct store_cert_job *j = arg;
 	const struct store_cert *c = j->c;
+	const char *request = c->request_id[0] != '\0' ? c->request_id : NULL;
+	const char *preauth = c->preauth_id[0] != '\0' ? c->preauth_id : NULL;
 	sqlite3_stmt *st = NULL;
+	int64_t cert_id;
 	int rc = -1;
 
 	if ((st = store_stmt(w, Q_SERIAL_USE, e)) == NULL)
 		goto out;
-	if (sqlite3_bind_blob(st, 1, c->serial, (int)c->serial_len, SQLITE_STATIC) != SQLITE_OK ||
+	if (store_bind_blob(st, 1, c->serial, c->serial_len) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE) {
 		store_sqlerr(w->db, e, "marking the serial used");
 		goto out;
@@ -1208,10 +1399,14 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 			 j->hex);
 		goto out;
 	}
+	if (request != NULL && store_cert_claim_request(w, request, j->now, e) != 0)
+		goto out;
+	if (preauth != NULL && store_cert_use_preauth(w, preauth, j->now, e) != 0)
+		goto out;
 
 	if ((st = store_stmt(w, Q_CERT_INSERT, e)) == NULL)
 		goto out;
-	if (sqlite3_bind_blob(st, 1, c->serial, (int)c->serial_len, SQLITE_STATIC) != SQLITE_OK ||
+	if (store_bind_blob(st, 1, c->serial, c->serial_len) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 2, c->ca_id) != SQLITE_OK ||
 	    store_bind_text(st, 3, c->device_id) != SQLITE_OK ||
 	    store_bind_text(st, 4, c->subject) != SQLITE_OK ||
@@ -1223,12 +1418,40 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 	    sqlite3_bind_int64(st, 10, c->issued_at != 0 ? c->issued_at : j->now) != SQLITE_OK ||
 	    (c->revoked_at != 0 ? sqlite3_bind_int64(st, 11, c->revoked_at)
 				: sqlite3_bind_null(st, 11)) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 12, c->key_id, (int)sizeof(c->key_id), SQLITE_STATIC) != SQLITE_OK ||
-	    store_bind_text(st, 13, c->request_id[0] != '\0' ? c->request_id : NULL) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 14, c->der, (int)c->der_len, SQLITE_STATIC) != SQLITE_OK ||
+	    store_bind_blob(st, 12, c->key_id, sizeof(c->key_id)) != SQLITE_OK ||
+	    store_bind_text(st, 13, request) != SQLITE_OK ||
+	    store_bind_blob(st, 14, c->der, c->der_len) != SQLITE_OK ||
+	    store_bind_text(st, 15, preauth) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE) {
 		store_sqlerr(w->db, e, "recording the certificate");
 		goto out;
+	}
+	cert_id = sqlite3_last_insert_rowid(w->db);
+	store_stmt_done(st);
+	st = NULL;
+
+	if ((st = store_stmt(w, Q_CERT_NAMES_INSERT, e)) == NULL)
+		goto out;
+	if (sqlite3_bind_int64(st, 1, cert_id) != SQLITE_OK ||
+	    store_bind_text(st, 2, c->sans != NULL ? c->sans : "") != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "recording the certificate's names");
+		goto out;
+	}
+	store_stmt_done(st);
+	st = NULL;
+
+	if (request != NULL) {
+		if ((st = store_stmt(w, Q_CERT_REQUEST_LINK, e)) == NULL)
+			goto out;
+		if (store_bind_text(st, 1, request) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 2, cert_id) != SQLITE_OK ||
+		    sqlite3_step(st) != SQLITE_DONE) {
+			store_sqlerr(w->db, e, "linking the request");
+			goto out;
+		}
+		store_stmt_done(st);
+		st = NULL;
 	}
 	if (store_audit_row(w, j->now, j->actor, "issue", c->device_id, j->detail, e) != 0)
 		goto out;
@@ -1239,15 +1462,17 @@ out:
 }
 
 /*
- * Records an issued certificate, uses up its serial and audits the issue,
- * all in one transaction; returns once durable. c stays the caller's.
+ * Records an issued certificate, uses up its serial, records its names,
+ * issues its request and consumes its pre-authorisation (when set) and
+ * audits the issue, all in one transaction; returns once durable. c stays
+ * the caller's.
  */
 int
 store_cert_insert(struct store *s, const struct store_cert *c, const char *actor,
 		  struct lerr *e)
 {
 	struct store_cert_job j;
-	json_t *o = NULL;
+	json_t *o;
 	char *detail = NULL;
 	int rc = -1;
 
@@ -1261,7 +1486,8 @@ store_cert_insert(struct store *s, const struct store_cert *c, const char *actor
 	    !store_fits(c->subject, sizeof(c->subject)) ||
 	    !store_fits(c->profile, sizeof(c->profile)) ||
 	    !store_fits(c->status, sizeof(c->status)) ||
-	    !store_fits(c->request_id, sizeof(c->request_id))) {
+	    !store_fits(c->request_id, sizeof(c->request_id)) ||
+	    !store_fits(c->preauth_id, sizeof(c->preauth_id))) {
 		lerr_set(e, 400, LERR_BAD_REQUEST, "malformed certificate record");
 		goto out;
 	}
@@ -1277,17 +1503,24 @@ store_cert_insert(struct store *s, const struct store_cert *c, const char *actor
 	store_hex(c->serial, c->serial_len, j.hex, sizeof(j.hex));
 	o = json_pack("{s:s, s:s, s:I}", "serial", j.hex, "profile", c->profile,
 		      "not_after", (json_int_t)c->not_after);
-	if (o == NULL || (detail = json_dumps(o, JSON_COMPACT)) == NULL) {
-		lerr_set(e, 500, LERR_STORE, "out of memory");
-		goto out;
+	if (o != NULL && c->request_id[0] != '\0' &&
+	    json_object_set_new(o, "request", json_string(c->request_id)) != 0) {
+		json_decref(o);
+		o = NULL;
 	}
+	if (o != NULL && c->preauth_id[0] != '\0' &&
+	    json_object_set_new(o, "preauth", json_string(c->preauth_id)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	if (store_json_detail(o, &detail, e) != 0)
+		goto out;
 	j.detail = detail;
 	if (store_submit(s, store_cert_insert_run, &j, e) != 0)
 		goto out;
 	rc = 0;
 out:
 	free(detail);
-	json_decref(o);
 	return rc;
 }
 
@@ -1316,47 +1549,38 @@ store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
 	c->revoked_at = sqlite3_column_int64(st, 11);	/* NULL reads as 0 */
 	if (store_col_blob(st, 12, c->key_id, sizeof(c->key_id), &key_len, e) != 0 ||
 	    store_col_text(st, 13, c->request_id, sizeof(c->request_id), e) != 0 ||
-	    store_col_blob_dup(st, 14, &c->der, &c->der_len, e) != 0)
+	    store_col_blob_dup(st, 14, &c->der, &c->der_len, e) != 0 ||
+	    store_col_text(st, 15, c->preauth_id, sizeof(c->preauth_id), e) != 0)
 		return -1;
 	return 0;
 }
 
 /*
- * Looks a certificate up by serial; -1 with LERR_NOT_FOUND if unknown.
- * *out is the caller's (store_cert_free).
+ * Runs query q (one blob parameter: a serial or a key id) and reads its
+ * first row into a new certificate. 0 with *out set (the caller's), 1 when
+ * there is no such row, -1 on error.
  */
-int
-store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
-		     struct store_cert **out, struct lerr *e)
+static int
+store_cert_lookup(struct store *s, enum store_q q, const unsigned char *blob,
+		  size_t len, struct store_cert **out, struct lerr *e)
 {
 	struct store_conn *c = NULL;
 	struct store_cert *cert = NULL;
 	sqlite3_stmt *st = NULL;
-	char hex[2 * STORE_SERIAL_MAX + 1];
 	int rc = -1;
 	int src;
 
-	if (out != NULL)
-		*out = NULL;
-	if (s == NULL || serial == NULL || out == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_serial: bad arguments");
-		goto out;
-	}
-	store_hex(serial, len, hex, sizeof(hex));
-	if (len == 0 || len > STORE_SERIAL_MAX) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
-		goto out;
-	}
+	*out = NULL;
 	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_CERT_BY_SERIAL, e)) == NULL)
+	    (st = store_stmt(c, q, e)) == NULL)
 		goto out;
-	if (sqlite3_bind_blob(st, 1, serial, (int)len, SQLITE_STATIC) != SQLITE_OK) {
+	if (store_bind_blob(st, 1, blob, len) != SQLITE_OK) {
 		store_sqlerr(c->db, e, "looking up the certificate");
 		goto out;
 	}
 	src = sqlite3_step(st);
 	if (src == SQLITE_DONE) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+		rc = 1;
 		goto out;
 	}
 	if (src != SQLITE_ROW) {
@@ -1376,6 +1600,68 @@ out:
 	store_stmt_done(st);
 	store_reader_put(s, c);
 	store_cert_free(cert);
+	return rc;
+}
+
+/*
+ * Looks a certificate up by serial; -1 with LERR_NOT_FOUND if unknown.
+ * *out is the caller's (store_cert_free).
+ */
+int
+store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
+		     struct store_cert **out, struct lerr *e)
+{
+	char hex[2 * STORE_SERIAL_MAX + 1];
+	int rc = -1;
+	int lrc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || serial == NULL || out == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_serial: bad arguments");
+		goto out;
+	}
+	store_hex(serial, len, hex, sizeof(hex));
+	if (len == 0 || len > STORE_SERIAL_MAX) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+		goto out;
+	}
+	if ((lrc = store_cert_lookup(s, Q_CERT_BY_SERIAL, serial, len, out, e)) < 0)
+		goto out;
+	if (lrc > 0) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+		goto out;
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+/*
+ * The newest certificate (any status) for a key; -1 with LERR_NOT_FOUND if
+ * the key never had one. *out is the caller's (store_cert_free).
+ */
+int
+store_cert_by_key(struct store *s, const unsigned char key_id[32],
+		  struct store_cert **out, struct lerr *e)
+{
+	int rc = -1;
+	int lrc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || key_id == NULL || out == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_key: bad arguments");
+		goto out;
+	}
+	if ((lrc = store_cert_lookup(s, Q_CERT_BY_KEY, key_id, 32, out, e)) < 0)
+		goto out;
+	if (lrc > 0) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate for this key");
+		goto out;
+	}
+	rc = 0;
+out:
 	return rc;
 }
 
@@ -1452,6 +1738,179 @@ store_cert_count(struct store *s, int64_t *n, struct lerr *e)
 out:
 	store_stmt_done(st);
 	store_reader_put(s, c);
+	return rc;
+}
+
+/*
+ * Runs an ownership query q: ?1 is bound by the caller's bind (a name or
+ * a key id), ?2 now and ?3 the asking device. Returns 1 with owner filled
+ * when another device holds it, 0 when none does, -1 on error.
+ */
+static int
+store_owner_query(struct store *s, enum store_q q, const char *name,
+		  const unsigned char *key_id, const char *device_id, int64_t now,
+		  char owner[65], struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	int src, brc;
+
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, q, e)) == NULL)
+		goto out;
+	brc = name != NULL ? store_bind_text(st, 1, name) : store_bind_blob(st, 1, key_id, 32);
+	if (brc != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
+	    store_bind_text(st, 3, device_id) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "looking up an owner");
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		owner[0] = '\0';
+		rc = 0;
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		store_sqlerr(c->db, e, "looking up an owner");
+		goto out;
+	}
+	if (store_col_text(st, 0, owner, 65, e) != 0)
+		goto out;
+	rc = 1;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/*
+ * Which device other than device_id holds name ("DNS:x", "IP:a.b.c.d") in
+ * a certificate valid and unexpired at now: 1 with owner filled, 0 when
+ * none, -1 on error. DNS names compare case-insensitively.
+ */
+int
+store_name_owner(struct store *s, const char *name, const char *device_id, int64_t now,
+		 char owner[65], struct lerr *e)
+{
+	if (s == NULL || name == NULL || device_id == NULL || owner == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_name_owner: bad arguments");
+	return store_owner_query(s, Q_NAME_OWNER, name, NULL, device_id, now, owner, e);
+}
+
+/* Likewise for a key: 1 with owner filled, 0 when none, -1 on error. */
+int
+store_key_owner(struct store *s, const unsigned char key_id[32], const char *device_id,
+		int64_t now, char owner[65], struct lerr *e)
+{
+	if (s == NULL || key_id == NULL || device_id == NULL || owner == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_key_owner: bad arguments");
+	return store_owner_query(s, Q_KEY_OWNER, NULL, key_id, device_id, now, owner, e);
+}
+
+struct store_revoke_job {
+	const unsigned char *serial;
+	size_t len;
+	const char *reason, *actor, *detail;
+	char hex[2 * STORE_SERIAL_MAX + 1];
+	int64_t now;
+};
+
+/*
+ * Writer job: valid -> revoked, with its "revoke" audit row naming the
+ * device. LERR_NOT_FOUND for an unknown serial, LERR_CONFLICT when it is
+ * revoked already.
+ */
+static int
+store_cert_revoke_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_revoke_job *j = arg;
+	sqlite3_stmt *st = NULL;
+	char device[65], status[16];
+	int rc = -1;
+	int src;
+
+	if ((st = store_stmt(w, Q_CERT_REVOKE_FIND, e)) == NULL)
+		goto out;
+	if (store_bind_blob(st, 1, j->serial, j->len) != SQLITE_OK) {
+		store_sqlerr(w->db, e, "looking up the certificate");
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", j->hex);
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		store_sqlerr(w->db, e, "looking up the certificate");
+		goto out;
+	}
+	if (store_col_text(st, 0, device, sizeof(device), e) != 0 ||
+	    store_col_text(st, 1, status, sizeof(status), e) != 0)
+		goto out;
+	store_stmt_done(st);
+	st = NULL;
+	if (strcmp(status, "valid") != 0) {
+		lerr_set(e, 409, LERR_CONFLICT, "certificate %s is %s already", j->hex, status);
+		goto out;
+	}
+	if ((st = store_stmt(w, Q_CERT_REVOKE, e)) == NULL)
+		goto out;
+	if (store_bind_blob(st, 1, j->serial, j->len) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, j->now) != SQLITE_OK ||
+	    store_bind_text(st, 3, j->reason) != SQLITE_OK ||
+	    sqlite3_step(st) != SQLITE_DONE) {
+		store_sqlerr(w->db, e, "revoking the certificate");
+		goto out;
+	}
+	if (sqlite3_changes(w->db) != 1) {
+		lerr_set(e, 409, LERR_CONFLICT, "certificate %s changed meanwhile", j->hex);
+		goto out;
+	}
+	if (store_audit_row(w, j->now, j->actor, "revoke", device, j->detail, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/* Marks the certificate with serial revoked (reason may be NULL); durable
+ * on return. */
+int
+store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
+		  const char *reason, const char *actor, struct lerr *e)
+{
+	struct store_revoke_job j;
+	char *detail = NULL;
+	int rc = -1;
+
+	if (s == NULL || serial == NULL || actor == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_cert_revoke: bad arguments");
+		goto out;
+	}
+	memset(&j, 0, sizeof(j));
+	store_hex(serial, len, j.hex, sizeof(j.hex));
+	if (len == 0 || len > STORE_SERIAL_MAX) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", j.hex);
+		goto out;
+	}
+	if (store_json_detail(reason != NULL ?
+	    json_pack("{s:s, s:s}", "serial", j.hex, "reason", reason) :
+	    json_pack("{s:s}", "serial", j.hex), &detail, e) != 0)
+		goto out;
+	j.serial = serial;
+	j.len = len;
+	j.reason = reason;
+	j.actor = actor;
+	j.detail = detail;
+	j.now = (int64_t)time(NULL);
+	if (store_submit(s, store_cert_revoke_run, &j, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(detail);
 	return rc;
 }
 

@@ -5,7 +5,8 @@
  * root, issuing CA and gateway certificate with certtool in a fresh
  * temporary directory, fills a struct app by hand (no store, no signer),
  * adds a POST route that accepts a body (no real route takes one yet) and
- * serves until SIGTERM or SIGINT. SIGHUP re-issues the gateway certificate
+ * GET /test/peer (the client's address and certificate chain as the
+ * handlers see them) and serves until SIGTERM or SIGINT. SIGHUP re-issues the gateway certificate
  * and hot-swaps it with httpd_set_tls().
  *
  *   [BIND=ADDR] httpd_harness HTTPS_PORT HTTP_PORT WEB_DIR
@@ -197,8 +198,42 @@ harness_body(struct http_req *r)
 			       json_pack("{s:I}", "received", (json_int_t)r->body.len));
 }
 
+/*
+ * GET /test/peer: what httpd_peer_chain() and httpd_client_addr() see:
+ * {"addr": "127.0.0.1", "n": 2, "chain": ["CN=leaf", "CN=ca"]} (subject
+ * DNs, leaf first), or 400 {"error": "bad_chain"} if it refused the chain.
+ */
+static enum MHD_Result
+harness_peer(struct http_req *r)
+{
+	gnutls_x509_crt_t chain[HTTPD_PEER_CHAIN_MAX];
+	gnutls_datum_t dn;
+	json_t *arr = json_array();
+	char addr[64];
+	unsigned n = 0, i;
+
+	if (httpd_client_addr(r->conn, addr, sizeof(addr)) != 0)
+		snprintf(addr, sizeof(addr), "?");
+	if (httpd_peer_chain(r->conn, chain, HTTPD_PEER_CHAIN_MAX, &n) != 0) {
+		json_decref(arr);
+		return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_chain",
+					"the client certificate chain was refused");
+	}
+	for (i = 0; i < n; i++) {
+		if (gnutls_x509_crt_get_dn3(chain[i], &dn, 0) >= 0) {
+			json_array_append_new(arr, json_string((const char *)dn.data));
+			gnutls_free(dn.data);
+		}
+		gnutls_x509_crt_deinit(chain[i]);
+	}
+	return http_reply_json(r, MHD_HTTP_OK,
+			       json_pack("{s:s, s:I, s:o}", "addr", addr, "n", (json_int_t)n,
+					 "chain", arr));
+}
+
 static const struct http_route harness_routes[] = {
 	{ "POST", "/test/body", HTTPD_BODY_MAX, harness_body, HTTP_ON_BOTH },
+	{ "GET", "/test/peer", 0, harness_peer, HTTP_ON_BOTH },
 };
 
 int

@@ -1,7 +1,9 @@
 /*
  * test_csr.c - csr.c over the committed requests in tests/data/csr/ (made
  * by tests/data/make-csr-fixtures.sh): the accepted key types and both PEM
- * labels, then one test per hostile input, each asserting its error code.
+ * labels, then one test per hostile input, each asserting its error code;
+ * the unverified parse a daemon uses before a remote signer; SANs read
+ * from requests made in memory.
  */
 #include "config.h"
 
@@ -9,6 +11,9 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
 
 #include "csr.h"
 #include "lerr.h"
@@ -443,6 +448,175 @@ START_TEST(every_prefix)
 }
 END_TEST
 
+/* The proof of possession is verified once, by csr_parse, and marked. */
+START_TEST(verified_flag)
+{
+	struct csr *c = parse_ok("p256.pem");
+
+	ck_assert_int_eq(c->sig_verified, 1);
+	csr_free(c);
+}
+END_TEST
+
+/* CSR_PARSE_NO_VERIFY leaves a bad signature for the remote signer to
+ * find: the request parses, unmarked, with everything else read. */
+START_TEST(no_verify_leaves_bad_signature)
+{
+	unsigned char *data;
+	struct csr *c = NULL;
+	struct lerr e;
+	size_t len;
+
+	data = fixture("badsig.der", &len);
+	ck_assert_int_eq(csr_parse_flags(data, len, 0, &c, &e), -1);
+	ck_assert_str_eq(e.code, LERR_BAD_SIGNATURE);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(csr_parse_flags(data, len, CSR_PARSE_NO_VERIFY, &c, &e), 0);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(c->sig_verified, 0);
+	ck_assert_str_eq(c->cn, "dev-p256");
+	ck_assert_uint_eq(c->sans.ndns, 1);
+	ck_assert_str_eq(c->sans.dns[0], "x.local");
+	csr_free(c);
+	free(data);
+}
+END_TEST
+
+/* Without the signature check every other check still runs. */
+START_TEST(no_verify_other_checks_run)
+{
+	static const struct {
+		const char *name, *code;
+	} bad[] = {
+		{ "rsa1024.pem", LERR_WEAK_KEY },
+		{ "p521.pem", LERR_UNSUPPORTED_KEY },
+		{ "truncated.der", LERR_BAD_CSR },
+		{ "no-cn.pem", LERR_BAD_NAME },
+		{ "email-san.pem", LERR_FORBIDDEN_NAME },
+		{ "wildcard.pem", LERR_FORBIDDEN_NAME },
+		{ "bad-dns.pem", LERR_BAD_NAME },
+		{ "many-sans.pem", LERR_TOO_LARGE },
+	};
+	unsigned char *data;
+	struct csr *c = NULL;
+	struct lerr e;
+	size_t len, i;
+
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		data = fixture(bad[i].name, &len);
+		ck_assert_int_eq(csr_parse_flags(data, len, CSR_PARSE_NO_VERIFY, &c, &e), -1);
+		ck_assert_ptr_null(c);
+		ck_assert_msg(strcmp(e.code, bad[i].code) == 0, "%s: want %s, got %s",
+			      bad[i].name, bad[i].code, e.code);
+		free(data);
+	}
+}
+END_TEST
+
+/* key_id is the SHA-256 key id GnuTLS computes for the same key, for
+ * every accepted key type (x509.c compares certificates against it). */
+START_TEST(key_id_is_gnutls_sha256_key_id)
+{
+	static const char *const names[] = { "p256.pem", "p384.pem", "ed25519.pem", "rsa2048.pem" };
+	unsigned char id[64];
+	size_t i, n;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct csr *c = parse_ok(names[i]);
+
+		n = sizeof(id);
+		ck_assert_int_eq(gnutls_pubkey_get_key_id(c->pubkey, GNUTLS_KEYID_USE_SHA256, id, &n), 0);
+		ck_assert_uint_eq(n, sizeof(c->key_id));
+		ck_assert_mem_eq(id, c->key_id, n);
+		csr_free(c);
+	}
+}
+END_TEST
+
+/* A request made here with the given DNS names, then IP addresses
+ * (4-byte values); DER in *der (gnutls_free). */
+static void
+make_request(const char *const *dns, size_t ndns, const unsigned char (*ips)[4], size_t nip,
+	     gnutls_datum_t *der)
+{
+	gnutls_x509_privkey_t key;
+	gnutls_privkey_t pk;
+	gnutls_x509_crq_t crq;
+	size_t i;
+
+	ck_assert_int_eq(gnutls_x509_privkey_init(&key), 0);
+	ck_assert_int_eq(gnutls_x509_privkey_generate2(key, GNUTLS_PK_ECDSA,
+			GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0), 0);
+	ck_assert_int_eq(gnutls_privkey_init(&pk), 0);
+	ck_assert_int_eq(gnutls_privkey_import_x509(pk, key, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE), 0);
+	ck_assert_int_eq(gnutls_x509_crq_init(&crq), 0);
+	ck_assert_int_eq(gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, "dev-m", 5), 0);
+	for (i = 0; i < nip; i++)
+		ck_assert_int_eq(gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_IPADDRESS,
+				ips[i], 4, GNUTLS_FSAN_APPEND), 0);
+	for (i = 0; i < ndns; i++)
+		ck_assert_int_eq(gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_DNSNAME,
+				dns[i], (unsigned)strlen(dns[i]), GNUTLS_FSAN_APPEND), 0);
+	ck_assert_int_eq(gnutls_x509_crq_set_key(crq, key), 0);
+	ck_assert_int_eq(gnutls_x509_crq_privkey_sign(crq, pk, GNUTLS_DIG_SHA256, 0), 0);
+	ck_assert_int_eq(gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, der), 0);
+	gnutls_x509_crq_deinit(crq);
+	gnutls_privkey_deinit(pk);
+}
+
+/* SANs read from one decode of the extension: every name, in order, of
+ * both types mixed; exactly NAMES_MAX is fine; an over-long DNS name is
+ * refused as malformed, not truncated. */
+START_TEST(sans_decoded_once)
+{
+	static const unsigned char ips[2][4] = { { 10, 0, 0, 1 }, { 192, 168, 7, 9 } };
+	static const char *const dns[] = { "A.Local", "b.home.arpa" };
+	const char *many[NAMES_MAX];
+	char names_buf[NAMES_MAX][16], longname[300];
+	gnutls_datum_t der;
+	struct csr *c = NULL;
+	struct lerr e;
+	const char *one[1];
+	size_t i;
+
+	make_request(dns, 2, ips, 2, &der);
+	ck_assert_int_eq(csr_parse(der.data, der.size, &c, &e), 0);
+	ck_assert_uint_eq(c->sans.ndns, 2);
+	ck_assert_str_eq(c->sans.dns[0], "a.local");
+	ck_assert_str_eq(c->sans.dns[1], "b.home.arpa");
+	ck_assert_uint_eq(c->sans.nip, 2);
+	ck_assert_mem_eq(c->sans.ip[0].addr, ips[0], 4);
+	ck_assert_mem_eq(c->sans.ip[1].addr, ips[1], 4);
+	csr_free(c);
+	gnutls_free(der.data);
+
+	for (i = 0; i < NAMES_MAX; i++) {
+		snprintf(names_buf[i], sizeof(names_buf[i]), "d%zu.local", i);
+		many[i] = names_buf[i];
+	}
+	make_request(many, NAMES_MAX, NULL, 0, &der);
+	ck_assert_int_eq(csr_parse(der.data, der.size, &c, &e), 0);
+	ck_assert_uint_eq(c->sans.ndns, NAMES_MAX);
+	ck_assert_str_eq(c->sans.dns[NAMES_MAX - 1], "d31.local");
+	csr_free(c);
+	gnutls_free(der.data);
+
+	memset(longname, 'a', sizeof(longname) - 1);
+	longname[sizeof(longname) - 1] = '\0';
+	for (i = 60; i < sizeof(longname) - 1; i += 61)
+		longname[i] = '.';
+	one[0] = longname;
+	make_request(one, 1, NULL, 0, &der);
+	c = (struct csr *)&c;
+	ck_assert_int_eq(csr_parse(der.data, der.size, &c, &e), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_str_eq(e.code, LERR_BAD_NAME);
+	ck_assert_ptr_nonnull(strstr(e.msg, "malformed DNS name \"aaaa"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "...\""));
+	gnutls_free(der.data);
+}
+END_TEST
+
 static Suite *
 csr_suite(void)
 {
@@ -462,6 +636,9 @@ csr_suite(void)
 	tcase_add_test(ok, max_cn);
 	tcase_add_test(ok, policy_names_still_parse);
 	tcase_add_test(ok, ca_true);
+	tcase_add_test(ok, verified_flag);
+	tcase_add_test(ok, key_id_is_gnutls_sha256_key_id);
+	tcase_add_test(ok, sans_decoded_once);
 	suite_add_tcase(s, ok);
 
 	tcase_add_test(bad, rsa1024_weak);
@@ -487,6 +664,8 @@ csr_suite(void)
 	tcase_add_test(bad, tiny_inputs);
 	tcase_add_test(bad, size_cap_exact);
 	tcase_add_test(bad, every_prefix);
+	tcase_add_test(bad, no_verify_leaves_bad_signature);
+	tcase_add_test(bad, no_verify_other_checks_run);
 	tcase_set_timeout(bad, 30);
 	suite_add_tcase(s, bad);
 	return s;

@@ -2,7 +2,8 @@
  * test_sign.c - the signing core and the issuance path in-process: policy
  * is re-applied, requests never widen what is issued, the final check
  * stops a certificate even when policy was wrong, and issue_cert records
- * before it returns.
+ * before it returns, verifying a request's signature exactly once (here,
+ * or in the signer process when there is one).
  */
 #include "config.h"
 
@@ -201,6 +202,133 @@ START_TEST(test_issue_records)
 }
 END_TEST
 
+/* The leaf is for the request's key: GnuTLS's SHA-256 key id of the
+ * certificate is csr->key_id, and the SKI is its first 160 bits. */
+START_TEST(test_leaf_key_ids)
+{
+	static const char *const names[] = { "p256.pem", "p384.pem", "ed25519.pem", "rsa2048.pem" };
+	struct sign_ctx ctx;
+	struct sign_req r = { POLICY_DEVICE, 0, serial };
+	struct sign_out out;
+	gnutls_x509_crt_t crt;
+	unsigned char id[64], ski[64];
+	size_t i, n, m;
+	unsigned critical;
+	struct lerr e;
+
+	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), 0);
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		struct csr *c = parse(names[i]);
+
+		if (sign_leaf(&ctx, c, &r, &out, &e) != 0)
+			ck_abort_msg("%s: %s", names[i], e.msg);
+		ck_assert_int_eq(gnutls_x509_crt_init(&crt), 0);
+		ck_assert_int_eq(gnutls_x509_crt_import(crt, &out.der, GNUTLS_X509_FMT_DER), 0);
+		n = sizeof(id);
+		ck_assert_int_eq(gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, id, &n), 0);
+		ck_assert_uint_eq(n, sizeof(c->key_id));
+		ck_assert_mem_eq(id, c->key_id, n);
+		m = sizeof(ski);
+		ck_assert_int_eq(gnutls_x509_crt_get_subject_key_id(crt, ski, &m, &critical), 0);
+		ck_assert_uint_eq(m, X509_SKI_LEN);
+		ck_assert_mem_eq(ski, c->key_id, X509_SKI_LEN);
+		gnutls_x509_crt_deinit(crt);
+		sign_out_free(&out);
+		csr_free(c);
+	}
+	sign_ctx_free(&ctx);
+}
+END_TEST
+
+/* sign_leaf never signs for a request whose signature nobody verified. */
+START_TEST(test_unverified_request_refused)
+{
+	struct sign_ctx ctx;
+	struct sign_req r = { POLICY_DEVICE, 0, serial };
+	struct sign_out out;
+	struct csr *c = NULL;
+	unsigned char *p;
+	struct lerr e;
+	size_t n;
+
+	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), 0);
+	p = fx_csr("p256.pem", &n);
+	ck_assert_int_eq(csr_parse_flags(p, n, CSR_PARSE_NO_VERIFY, &c, &e), 0);
+	ck_assert_int_eq(sign_leaf(&ctx, c, &r, &out, &e), -1);
+	ck_assert_str_eq(e.code, LERR_INTERNAL);
+	ck_assert_ptr_null(out.der.data);
+	csr_free(c);
+	/* The same bytes parsed with the check sign. */
+	ck_assert_int_eq(csr_parse(p, n, &c, &e), 0);
+	ck_assert_int_eq(sign_leaf(&ctx, c, &r, &out, &e), 0);
+	sign_out_free(&out);
+	csr_free(c);
+	free(p);
+	sign_ctx_free(&ctx);
+}
+END_TEST
+
+/* Through a signer process, issue_cert does not verify the request's
+ * signature itself; the signer does, so a forged request is still
+ * refused (and audited), and nothing is recorded for it. */
+START_TEST(test_issue_remote_verifies_once)
+{
+	char path[STATE_PATH_MAX];
+	struct signer_config sc;
+	struct store *s = NULL;
+	struct signer *signer = NULL;
+	struct store_cert *cert = NULL, *refused = NULL;
+	struct policy pol;
+	struct ca_set ca;
+	struct issuer is;
+	struct issue_req r;
+	struct lerr e;
+	unsigned char *p;
+	size_t n;
+	int64_t count;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.dir = fx_dir;
+	sc.threads = 1;
+	ck_assert_int_eq(signer_start(&sc, &signer, &e), 0);
+	ck_assert_int_ne(signer_pid(signer), 0);
+	ck_assert_int_eq(state_path(path, fx_dir, STORE_FILE), 0);
+	ck_assert_int_eq(store_open(path, 0, &s, &e), 0);
+	ck_assert_int_eq(ca_set_load(s, &ca, &e), 0);
+	ck_assert_int_eq(policy_from_ca(&pol, ca.issuing, &e), 0);
+	is.store = s;
+	is.signer = signer;
+	is.policy = &pol;
+	is.ca_id = ca.issuing_id;
+	memset(&r, 0, sizeof(r));
+	r.profile = POLICY_DEVICE;
+	r.actor = "unit";
+
+	p = fx_csr("badsig.der", &n);
+	r.csr = p;
+	r.csr_len = n;
+	ck_assert_int_eq(issue_cert(&is, &r, &refused, &e), -1);
+	ck_assert_ptr_null(refused);
+	ck_assert_str_eq(e.code, LERR_BAD_SIGNATURE);
+	ck_assert_int_eq(e.http, 400);
+	free(p);
+
+	p = fx_csr("p256.pem", &n);
+	r.csr = p;
+	r.csr_len = n;
+	ck_assert_int_eq(issue_cert(&is, &r, &cert, &e), 0);
+	free(p);
+	ck_assert_int_eq(store_cert_count(s, &count, &e), 0);
+	ck_assert_int_eq(count, 2);	/* the gateway's and the good one */
+
+	store_cert_free(cert);
+	ck_assert_int_eq(signer_stop(signer), 0);
+	policy_free(&pol);
+	ca_set_free(&ca);
+	store_close(s);
+}
+END_TEST
+
 static Suite *
 sign_suite(void)
 {
@@ -215,6 +343,9 @@ sign_suite(void)
 	tcase_add_test(tc, test_final_check_catches_bad_policy);
 	tcase_add_test(tc, test_wrong_key_refused);
 	tcase_add_test(tc, test_issue_records);
+	tcase_add_test(tc, test_leaf_key_ids);
+	tcase_add_test(tc, test_unverified_request_refused);
+	tcase_add_test(tc, test_issue_remote_verifies_once);
 	suite_add_tcase(s, tc);
 	return s;
 }

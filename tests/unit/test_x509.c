@@ -6,7 +6,9 @@
  * path validation accepts a good leaf, and that x509_check_leaf refuses
  * leaves GnuTLS signs without complaint but that break an invariant (names
  * outside the constraints, validity past the CA, wrong serial, key or
- * issuer). Prints, never asserts, what make_leaf and check_leaf cost.
+ * issuer), with and without a prepared x509_issuer (shared extensions
+ * encoded and every CA's constraints parsed once, then used from several
+ * threads). Prints, never asserts, what make_leaf and check_leaf cost.
  */
 #include "config.h"
 
@@ -492,11 +494,14 @@ START_TEST(test_good_leaf)
 	ck_assert_str_eq(text, "192.168.1.10");
 	names_free(&back);
 
-	/* SKI from the subject key, AKI = the issuing CA's SKI. */
+	/* SKI: the leftmost 160 bits of the SHA-256 key id of the subject
+	 * key, AKI = the issuing CA's SKI. */
 	ck_assert_int_eq(gnutls_x509_crt_get_subject_key_id(leaf, ski, &ski_len, &critical), 0);
-	ck_assert_int_eq(gnutls_pubkey_get_key_id(leaf_pub, GNUTLS_KEYID_USE_SHA1, kid, &kid_len), 0);
-	ck_assert_uint_eq(ski_len, kid_len);
-	ck_assert_mem_eq(ski, kid, kid_len);
+	ck_assert_uint_eq(critical, 0);
+	ck_assert_int_eq(gnutls_pubkey_get_key_id(leaf_pub, GNUTLS_KEYID_USE_SHA256, kid, &kid_len), 0);
+	ck_assert_uint_eq(kid_len, X509_KEY_ID_LEN);
+	ck_assert_uint_eq(ski_len, X509_SKI_LEN);
+	ck_assert_mem_eq(ski, kid, X509_SKI_LEN);
 	ck_assert_int_eq(gnutls_x509_crt_get_authority_key_id(leaf, aki, &aki_len, &critical), 0);
 	ski_len = sizeof(ski);
 	ck_assert_int_eq(gnutls_x509_crt_get_subject_key_id(ca, ski, &ski_len, &critical), 0);
@@ -723,6 +728,8 @@ START_TEST(test_invariants_refused)
 	unsigned char serial[X509_SERIAL_LEN], other[X509_SERIAL_LEN];
 	gnutls_x509_crt_t wrong_chain[2] = { root, ca };
 	gnutls_datum_t junk = { (unsigned char *)"\x30\x03\x02\x01\x01", 5 };
+	gnutls_datum_t der = { NULL, 0 };
+	struct x509_issuer *is = NULL;
 	struct lerr e;
 
 	names_init(&sans);
@@ -767,10 +774,16 @@ START_TEST(test_invariants_refused)
 	ck_assert_int_eq(check_params(&lp, &lp, root, root_key, chain, 2, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "issuer is not"));
 
-	/* Right issuer name, wrong key: the signature does not verify. */
-	ck_assert_int_eq(check_params(&lp, &lp, ca, root_key, chain, 2, &e), -1);
+	/* Right issuer name, wrong key: the signature would not verify, and
+	 * no leaf is made (the key is matched with the issuer's certificate
+	 * before anything is signed; check_leaf does not verify signatures). */
+	ck_assert_int_eq(x509_make_leaf(&lp, ca, root_key, &der, &e), -1);
+	ck_assert_ptr_null(der.data);
 	ck_assert_str_eq(e.code, LERR_INVARIANT);
-	ck_assert_ptr_nonnull(strstr(e.msg, "does not verify"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "signing key does not match"));
+	ck_assert_int_eq(x509_issuer_new(chain, 2, root_key, NULL, &is, &e), -1);
+	ck_assert_ptr_null(is);
+	ck_assert_str_eq(e.code, LERR_INVARIANT);
 
 	/* Chain in the wrong order. */
 	ck_assert_int_eq(check_params(&lp, &lp, ca, ca_key, wrong_chain, 2, &e), -1);
@@ -872,6 +885,254 @@ START_TEST(test_helpers)
 }
 END_TEST
 
+/* A prepared issuer makes the same leaf the one-shot builder does, with
+ * the extensions in a fixed order and criticality, the SKI taken from the
+ * caller's key id, which is the SHA-256 of the DER SPKI and the very key
+ * id GnuTLS reports for the certificate's key. */
+START_TEST(test_issuer_leaf)
+{
+	static const char *const want_oid[] = {
+		"2.5.29.19", "2.5.29.15", "2.5.29.37", "2.5.29.17", "2.5.29.14", "2.5.29.35",
+		"2.5.29.31",
+	};
+	static const unsigned want_crit[] = { 1, 1, 0, 0, 0, 0, 0 };
+	struct x509_issuer *is = NULL;
+	struct x509_leaf_params lp;
+	struct names sans;
+	unsigned char serial[X509_SERIAL_LEN], kid[X509_KEY_ID_LEN], crt_kid[64];
+	unsigned char ski[64], aki[64], ca_ski[64], buf[256];
+	size_t crt_kid_len = sizeof(crt_kid), ski_len = sizeof(ski), aki_len = sizeof(aki);
+	size_t ca_ski_len = sizeof(ca_ski), len;
+	unsigned critical, reason, i;
+	gnutls_datum_t der, spki;
+	gnutls_x509_crt_t leaf;
+	char oid[128];
+	struct lerr e;
+	int ret;
+
+	ck_assert_int_eq(x509_issuer_new(chain, 2, ca_key, "http://gw.local/crl", &is, &e), 0);
+	names_init(&sans);
+	ck_assert_int_eq(names_add_dns(&sans, "dev1.local"), 0);
+	add_ip(&sans, "10.0.0.7");
+	leaf_params(&lp, &sans, serial);
+	ck_assert_int_eq(gnutls_pubkey_export2(leaf_pub, GNUTLS_X509_FMT_DER, &spki), 0);
+	ck_assert_int_eq(gnutls_hash_fast(GNUTLS_DIG_SHA256, spki.data, spki.size, kid), 0);
+	gnutls_free(spki.data);
+	lp.key_id = kid;
+	ck_assert_int_eq(x509_issuer_make_leaf(is, &lp, &der, &e), 0);
+	if (x509_issuer_check_leaf(is, &der, &lp, &e) != 0)
+		ck_abort_msg("issuer check refused a good leaf: %s", e.msg);
+	leaf = import_der(&der);
+	ck_assert_uint_eq(trust_verify(leaf, "dev1.local"), 0);
+
+	/* The SHA-256 key id csr.c computes is what GnuTLS reports. */
+	ck_assert_int_eq(gnutls_x509_crt_get_key_id(leaf, GNUTLS_KEYID_USE_SHA256, crt_kid,
+						    &crt_kid_len), 0);
+	ck_assert_uint_eq(crt_kid_len, X509_KEY_ID_LEN);
+	ck_assert_mem_eq(crt_kid, kid, X509_KEY_ID_LEN);
+	ck_assert_int_eq(gnutls_x509_crt_get_subject_key_id(leaf, ski, &ski_len, &critical), 0);
+	ck_assert_uint_eq(ski_len, X509_SKI_LEN);
+	ck_assert_mem_eq(ski, kid, X509_SKI_LEN);
+	ck_assert_int_eq(gnutls_x509_crt_get_authority_key_id(leaf, aki, &aki_len, &critical), 0);
+	ck_assert_int_eq(gnutls_x509_crt_get_subject_key_id(ca, ca_ski, &ca_ski_len, &critical), 0);
+	ck_assert_uint_eq(aki_len, ca_ski_len);
+	ck_assert_mem_eq(aki, ca_ski, ca_ski_len);
+	len = sizeof(buf);
+	ck_assert_int_eq(gnutls_x509_crt_get_crl_dist_points(leaf, 0, buf, &len, &reason, &critical),
+			 GNUTLS_SAN_URI);
+	ck_assert_uint_eq(len, strlen("http://gw.local/crl"));
+	ck_assert_mem_eq(buf, "http://gw.local/crl", len);
+
+	for (i = 0;; i++) {
+		len = sizeof(oid);
+		ret = gnutls_x509_crt_get_extension_info(leaf, i, oid, &len, &critical);
+		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		ck_assert_int_eq(ret, 0);
+		ck_assert_uint_lt(i, 7);
+		ck_assert_str_eq(oid, want_oid[i]);
+		ck_assert_uint_eq(critical, want_crit[i]);
+	}
+	ck_assert_uint_eq(i, 7);
+	gnutls_x509_crt_deinit(leaf);
+	gnutls_free(der.data);
+
+	/* Another URL than the prepared one is honoured; none means no CRL DP. */
+	lp.crl_url = "http://other.local/x.crl";
+	ck_assert_int_eq(x509_issuer_make_leaf(is, &lp, &der, &e), 0);
+	leaf = import_der(&der);
+	len = sizeof(buf);
+	ck_assert_int_eq(gnutls_x509_crt_get_crl_dist_points(leaf, 0, buf, &len, &reason, &critical),
+			 GNUTLS_SAN_URI);
+	ck_assert_uint_eq(len, strlen(lp.crl_url));
+	ck_assert_mem_eq(buf, lp.crl_url, len);
+	gnutls_x509_crt_deinit(leaf);
+	gnutls_free(der.data);
+	lp.crl_url = NULL;
+	ck_assert_int_eq(x509_issuer_make_leaf(is, &lp, &der, &e), 0);
+	leaf = import_der(&der);
+	len = sizeof(buf);
+	ck_assert_int_eq(gnutls_x509_crt_get_crl_dist_points(leaf, 0, buf, &len, &reason, &critical),
+			 GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE);
+	gnutls_x509_crt_deinit(leaf);
+
+	/* A key id that is not the leaf's: refused as the wrong key. */
+	kid[5] ^= 1;
+	ck_assert_int_eq(x509_issuer_check_leaf(is, &der, &lp, &e), -1);
+	ck_assert_str_eq(e.code, LERR_INVARIANT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "requested key"));
+	kid[5] ^= 1;
+	ck_assert_int_eq(x509_issuer_check_leaf(is, &der, &lp, &e), 0);
+	gnutls_free(der.data);
+
+	/* A check-only issuer cannot sign. */
+	x509_issuer_free(is);
+	ck_assert_int_eq(x509_issuer_new(chain, 2, NULL, NULL, &is, &e), 0);
+	ck_assert_int_eq(x509_issuer_make_leaf(is, &lp, &der, &e), -1);
+	ck_assert_ptr_null(der.data);
+	x509_issuer_free(is);
+	names_free(&sans);
+}
+END_TEST
+
+/* Makes a leaf for dns with is (bypassing policy); is's check verdict. */
+static int
+issuer_check_dns(const struct x509_issuer *is, const char *dns, struct lerr *e)
+{
+	struct x509_leaf_params lp;
+	struct names sans;
+	unsigned char serial[X509_SERIAL_LEN];
+	gnutls_datum_t der;
+	int rc;
+
+	names_init(&sans);
+	ck_assert_int_eq(names_add_dns(&sans, dns), 0);
+	leaf_params(&lp, &sans, serial);
+	ck_assert_int_eq(x509_issuer_make_leaf(is, &lp, &der, e), 0);
+	lerr_clear(e);
+	rc = x509_issuer_check_leaf(is, &der, &lp, e);
+	gnutls_free(der.data);
+	names_free(&sans);
+	return rc;
+}
+
+/* The constraints parsed once still refuse, and every CA's count: an
+ * issuing CA whose own constraints are wider than the root's (x509 lets
+ * one be made: only its own names are checked) cannot get a name past
+ * the root's. */
+START_TEST(test_issuer_constraints_every_ca)
+{
+	struct x509_ca_params p;
+	struct names wide;
+	struct x509_issuer *is = NULL;
+	gnutls_x509_crt_t wide_ca = NULL, ch[2];
+	unsigned char s[X509_SERIAL_LEN];
+	struct lerr e;
+
+	ck_assert_int_eq(x509_issuer_new(chain, 2, ca_key, NULL, &is, &e), 0);
+	ck_assert_int_eq(issuer_check_dns(is, "www.example.com", &e), -1);
+	ck_assert_str_eq(e.code, LERR_INVARIANT);
+	ck_assert_str_eq(e.msg, "certificate for www.example.com violates the name constraints "
+				"of CN=issuing-ca.gw.local,O=lanca test");
+	ck_assert_int_eq(issuer_check_dns(is, "dev1.local", &e), 0);
+	x509_issuer_free(is);
+
+	names_init(&wide);
+	ck_assert_int_eq(names_add_dns(&wide, "local"), 0);
+	ck_assert_int_eq(names_add_dns(&wide, "example.com"), 0);
+	random_serial(s);
+	memset(&p, 0, sizeof(p));
+	p.cn = "wide-ca.gw.local";
+	p.org = "lanca test";
+	p.permitted = &wide;
+	p.not_before = now - 3600;
+	p.not_after = now + 365 * (time_t)DAY;
+	p.serial = s;
+	ck_assert_int_eq(x509_make_ca(&p, ca_pub, root, root_key, &wide_ca, &e), 0);
+	ch[0] = wide_ca;
+	ch[1] = root;
+	ck_assert_int_eq(x509_issuer_new(ch, 2, ca_key, NULL, &is, &e), 0);
+	ck_assert_int_eq(issuer_check_dns(is, "www.example.com", &e), -1);
+	ck_assert_str_eq(e.msg, "certificate for www.example.com violates the name constraints "
+				"of CN=lanca root CA (gw.local),O=lanca test");
+	ck_assert_int_eq(issuer_check_dns(is, "dev1.local", &e), 0);
+	/* With the root left out, only the issuing CA's constraints apply. */
+	x509_issuer_free(is);
+	ck_assert_int_eq(x509_issuer_new(ch, 1, ca_key, NULL, &is, &e), 0);
+	ck_assert_int_eq(issuer_check_dns(is, "www.example.com", &e), 0);
+	x509_issuer_free(is);
+	gnutls_x509_crt_deinit(wide_ca);
+	names_free(&wide);
+}
+END_TEST
+
+struct issuer_worker {
+	const struct x509_issuer *is;
+	gnutls_datum_t good, bad;
+	const struct x509_leaf_params *good_lp, *bad_lp;
+	int failures;
+};
+
+static void *
+issuer_worker_run(void *arg)
+{
+	struct issuer_worker *w = arg;
+	struct lerr e;
+	int i;
+
+	for (i = 0; i < 300; i++) {
+		if (x509_issuer_check_leaf(w->is, &w->good, w->good_lp, &e) != 0)
+			w->failures++;
+		if (x509_issuer_check_leaf(w->is, &w->bad, w->bad_lp, &e) != -1 ||
+		    strstr(e.msg, "www.example.com violates") == NULL)
+			w->failures++;
+	}
+	return NULL;
+}
+
+/* One issuer, its parsed constraints shared read-only by four threads
+ * checking good and bad leaves at once. */
+START_TEST(test_issuer_concurrent)
+{
+	struct x509_issuer *is = NULL;
+	struct x509_leaf_params good_lp, bad_lp;
+	struct names good_sans, bad_sans;
+	unsigned char s1[X509_SERIAL_LEN], s2[X509_SERIAL_LEN];
+	struct issuer_worker w[4];
+	pthread_t t[4];
+	struct lerr e;
+	int i;
+
+	ck_assert_int_eq(x509_issuer_new(chain, 2, ca_key, "http://gw.local/crl", &is, &e), 0);
+	names_init(&good_sans);
+	names_init(&bad_sans);
+	ck_assert_int_eq(names_add_dns(&good_sans, "dev1.local"), 0);
+	add_ip(&good_sans, "10.0.0.7");
+	ck_assert_int_eq(names_add_dns(&bad_sans, "www.example.com"), 0);
+	leaf_params(&good_lp, &good_sans, s1);
+	leaf_params(&bad_lp, &bad_sans, s2);
+	for (i = 0; i < 4; i++) {
+		w[i].is = is;
+		w[i].good_lp = &good_lp;
+		w[i].bad_lp = &bad_lp;
+		w[i].failures = 0;
+		ck_assert_int_eq(x509_issuer_make_leaf(is, &good_lp, &w[i].good, &e), 0);
+		ck_assert_int_eq(x509_issuer_make_leaf(is, &bad_lp, &w[i].bad, &e), 0);
+	}
+	for (i = 0; i < 4; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, issuer_worker_run, &w[i]), 0);
+	for (i = 0; i < 4; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		ck_assert_int_eq(w[i].failures, 0);
+		gnutls_free(w[i].good.data);
+		gnutls_free(w[i].bad.data);
+	}
+	x509_issuer_free(is);
+	names_free(&good_sans);
+	names_free(&bad_sans);
+}
+END_TEST
+
 struct worker {
 	gnutls_datum_t der;
 	const struct x509_leaf_params *lp;
@@ -939,6 +1200,7 @@ START_TEST(test_cost)
 	struct names sans;
 	unsigned char serial[X509_SERIAL_LEN];
 	gnutls_datum_t der[N];
+	struct x509_issuer *is = NULL;
 	double t0, t1, t2;
 	struct lerr e;
 	int i;
@@ -958,6 +1220,19 @@ START_TEST(test_cost)
 	       N, (t1 - t0) / N, (t2 - t1) / N);
 	for (i = 0; i < N; i++)
 		gnutls_free(der[i].data);
+	ck_assert_int_eq(x509_issuer_new(chain, 2, ca_key, lp.crl_url, &is, &e), 0);
+	t0 = now_us();
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(x509_issuer_make_leaf(is, &lp, &der[i], &e), 0);
+	t1 = now_us();
+	for (i = 0; i < N; i++)
+		ck_assert_int_eq(x509_issuer_check_leaf(is, &der[i], &lp, &e), 0);
+	t2 = now_us();
+	printf("x509 cost with a prepared issuer: make_leaf %.1f us/call, check_leaf %.1f us/call\n",
+	       (t1 - t0) / N, (t2 - t1) / N);
+	for (i = 0; i < N; i++)
+		gnutls_free(der[i].data);
+	x509_issuer_free(is);
 	names_free(&sans);
 }
 END_TEST
@@ -983,6 +1258,9 @@ x509_suite(void)
 	tcase_add_test(tc, test_ca_as_leaf_refused);
 	tcase_add_test(tc, test_helpers);
 	tcase_add_test(tc, test_concurrent_check);
+	tcase_add_test(tc, test_issuer_leaf);
+	tcase_add_test(tc, test_issuer_constraints_every_ca);
+	tcase_add_test(tc, test_issuer_concurrent);
 	tcase_add_test(tc, test_cost);
 	suite_add_tcase(s, tc);
 	return s;

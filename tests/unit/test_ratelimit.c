@@ -1,0 +1,320 @@
+/*
+ * test_ratelimit.c - per-address token buckets: bursts, refill,
+ * Retry-After, address grouping, a full table under address cycling, and
+ * many threads on one table.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <check.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/un.h>
+
+#include "ratelimit.h"
+
+/* A sockaddr for text (IPv4 or IPv6) and port. */
+static struct sockaddr_storage
+sa_of(const char *text, unsigned port)
+{
+	struct sockaddr_storage ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+
+	memset(&ss, 0, sizeof(ss));
+	if (inet_pton(AF_INET, text, &s4->sin_addr) == 1) {
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)port);
+	} else {
+		ck_assert_int_eq(inet_pton(AF_INET6, text, &s6->sin6_addr), 1);
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)port);
+	}
+	return ss;
+}
+
+static int
+take(struct ratelimit *rl, const char *addr, double now, double *retry)
+{
+	struct sockaddr_storage ss = sa_of(addr, 40000);
+
+	return ratelimit_take(rl, (struct sockaddr *)&ss, now, retry);
+}
+
+/* n takes in a row at now; returns how many were allowed. */
+static int
+take_n(struct ratelimit *rl, const char *addr, double now, int n)
+{
+	int i, got = 0;
+
+	for (i = 0; i < n; i++)
+		got += take(rl, addr, now, NULL) == 1;
+	return got;
+}
+
+START_TEST(test_bad_args)
+{
+	struct sockaddr_un un;
+	struct ratelimit *rl;
+
+	ck_assert_ptr_null(ratelimit_new(0, 5, 10));
+	ck_assert_ptr_null(ratelimit_new(-1, 5, 10));
+	ck_assert_ptr_null(ratelimit_new(1, 0.5, 10));
+	ck_assert_ptr_null(ratelimit_new(1, 5, 0));
+	ck_assert_ptr_null(ratelimit_new(0.0 / 0.0, 5, 10));
+	rl = ratelimit_new(1, 5, 10);
+	ck_assert_ptr_nonnull(rl);
+	memset(&un, 0, sizeof(un));
+	un.sun_family = AF_UNIX;
+	ck_assert_int_eq(ratelimit_take(rl, (struct sockaddr *)&un, 1, NULL), -1);
+	ck_assert_int_eq(ratelimit_take(rl, NULL, 1, NULL), -1);
+	ck_assert_int_eq(take(rl, "192.0.2.1", 0.0 / 0.0, NULL), -1);
+	ck_assert_uint_eq(ratelimit_count(rl), 0);
+	ratelimit_free(rl);
+	ratelimit_free(NULL);
+}
+END_TEST
+
+START_TEST(test_burst_then_refuse)
+{
+	struct ratelimit *rl = ratelimit_new(1, 5, 100);
+	double retry = -1;
+
+	ck_assert_int_eq(take_n(rl, "192.0.2.1", 100, 5), 5);
+	ck_assert_int_eq(take(rl, "192.0.2.1", 100, &retry), 0);
+	ck_assert_double_eq_tol(retry, 1.0, 1e-9);
+	/* Refusals take nothing: the wait does not grow with the flood. */
+	ck_assert_int_eq(take_n(rl, "192.0.2.1", 100, 1000), 0);
+	ck_assert_int_eq(take(rl, "192.0.2.1", 100, &retry), 0);
+	ck_assert_double_eq_tol(retry, 1.0, 1e-9);
+	ratelimit_free(rl);
+}
+END_TEST
+
+START_TEST(test_refill)
+{
+	struct ratelimit *rl = ratelimit_new(2, 4, 100);
+	double retry = -1;
+
+	ck_assert_int_eq(take_n(rl, "192.0.2.1", 10, 4), 4);
+	ck_assert_int_eq(take(rl, "192.0.2.1", 10, &retry), 0);
+	ck_assert_double_eq_tol(retry, 0.5, 1e-9);
+	/* A quarter of a second gives half a token: still refused, and the
+	 * wait is the other half's time. */
+	ck_assert_int_eq(take(rl, "192.0.2.1", 10.25, &retry), 0);
+	ck_assert_double_eq_tol(retry, 0.25, 1e-9);
+	ck_assert_int_eq(take(rl, "192.0.2.1", 10.5, &retry), 1);
+	ck_assert_int_eq(take(rl, "192.0.2.1", 10.5, &retry), 0);
+	/* 1.5 s later: three tokens, not more. */
+	ck_assert_int_eq(take_n(rl, "192.0.2.1", 12, 10), 3);
+	/* A long idle period refills to burst, never beyond. */
+	ck_assert_int_eq(take_n(rl, "192.0.2.1", 1e6, 100), 4);
+	/* Time going backwards gives nothing. */
+	ck_assert_int_eq(take(rl, "192.0.2.1", 5, &retry), 0);
+	ck_assert_int_eq(take(rl, "192.0.2.1", 1e6 + 0.5, &retry), 1);
+	ratelimit_free(rl);
+}
+END_TEST
+
+START_TEST(test_fractional_rate)
+{
+	/* One enrollment a minute, three at once. */
+	struct ratelimit *rl = ratelimit_new(1.0 / 60, 3, 100);
+	double retry = -1;
+
+	ck_assert_int_eq(take_n(rl, "198.51.100.7", 0, 3), 3);
+	ck_assert_int_eq(take(rl, "198.51.100.7", 20, &retry), 0);
+	ck_assert_double_eq_tol(retry, 40, 1e-6);
+	ck_assert_int_eq(take(rl, "198.51.100.7", 60, &retry), 1);
+	ratelimit_free(rl);
+}
+END_TEST
+
+START_TEST(test_independent)
+{
+	struct ratelimit *rl = ratelimit_new(1, 3, 100);
+
+	ck_assert_int_eq(take_n(rl, "192.0.2.1", 0, 10), 3);
+	ck_assert_int_eq(take_n(rl, "192.0.2.2", 0, 10), 3);
+	ck_assert_int_eq(take_n(rl, "2001:db8::1", 0, 10), 3);
+	/* Same address, other port: same bucket. */
+	ck_assert_int_eq(take_n(rl, "192.0.2.1", 0, 1), 0);
+	ck_assert_uint_eq(ratelimit_count(rl), 3);
+	ratelimit_free(rl);
+}
+END_TEST
+
+START_TEST(test_ipv6_grouping)
+{
+	struct ratelimit *rl = ratelimit_new(1, 4, 100);
+
+	/* One /64: the host picks any interface id it likes. */
+	ck_assert_int_eq(take_n(rl, "2001:db8:1:2::1", 0, 2), 2);
+	ck_assert_int_eq(take_n(rl, "2001:db8:1:2:ffff:ffff:ffff:fffe", 0, 2), 2);
+	ck_assert_int_eq(take_n(rl, "2001:db8:1:2:abcd::9", 0, 1), 0);
+	/* The neighbouring /64 is someone else. */
+	ck_assert_int_eq(take_n(rl, "2001:db8:1:3::1", 0, 4), 4);
+	/* IPv4-mapped IPv6 is the IPv4 address (dual-stack sockets). */
+	ck_assert_int_eq(take_n(rl, "::ffff:192.0.2.9", 0, 3), 3);
+	ck_assert_int_eq(take_n(rl, "192.0.2.9", 0, 2), 1);
+	/* ... but 192.0.2.9 is not 192.0.2.10. */
+	ck_assert_int_eq(take_n(rl, "192.0.2.10", 0, 1), 1);
+	ck_assert_uint_eq(ratelimit_count(rl), 4);
+	ratelimit_free(rl);
+}
+END_TEST
+
+/*
+ * An attacker cycling through 100000 addresses against a 64-entry table:
+ * the table never holds more than 64, and a throttled address stays
+ * throttled, because every newcomer's bucket is fuller than its own.
+ */
+START_TEST(test_table_full_cycling)
+{
+	struct ratelimit *rl = ratelimit_new(0.1, 5, 64);
+	char addr[64];
+	double retry = -1;
+	int i;
+
+	ck_assert_int_eq(take_n(rl, "192.0.2.1", 0, 5), 5);
+	ck_assert_int_eq(take(rl, "192.0.2.1", 0, NULL), 0);
+	for (i = 0; i < 100000; i++) {
+		snprintf(addr, sizeof(addr), "10.%d.%d.%d", (i >> 16) & 255, (i >> 8) & 255,
+			 i & 255);
+		ck_assert_int_eq(take(rl, addr, 1, NULL), 1);
+		ck_assert_uint_le(ratelimit_count(rl), 64);
+		/* Fresh /64s each time too. */
+		snprintf(addr, sizeof(addr), "2001:db8:%x:%x::1", (i >> 16) & 0xffff, i & 0xffff);
+		ck_assert_int_eq(take(rl, addr, 1, NULL), 1);
+	}
+	ck_assert_uint_eq(ratelimit_count(rl), 64);
+	ck_assert_int_eq(take(rl, "192.0.2.1", 1, &retry), 0);
+	ck_assert_double_eq_tol(retry, 9, 1e-6);
+	ratelimit_free(rl);
+}
+END_TEST
+
+/*
+ * With the table full of idle (refilled) buckets, a newcomer replaces one:
+ * forgetting a full bucket is harmless, and new clients are not locked out.
+ */
+START_TEST(test_table_full_idle)
+{
+	struct ratelimit *rl = ratelimit_new(1, 2, 16);
+	char addr[32];
+	int i;
+
+	for (i = 0; i < 200; i++) {
+		snprintf(addr, sizeof(addr), "10.0.%d.%d", i / 256, i % 256);
+		ck_assert_int_eq(take(rl, addr, 0, NULL), 1);
+	}
+	ck_assert_uint_eq(ratelimit_count(rl), 16);
+	/* Much later every bucket is full again: newcomers get a full burst. */
+	ck_assert_int_eq(take_n(rl, "192.0.2.50", 100, 3), 2);
+	ck_assert_uint_eq(ratelimit_count(rl), 16);
+	ratelimit_free(rl);
+}
+END_TEST
+
+/*
+ * Eviction order, seen in a table of 2 (one window): the fullest bucket
+ * goes first, so the drained one survives a newcomer.
+ */
+START_TEST(test_eviction_prefers_fullest)
+{
+	struct ratelimit *rl = ratelimit_new(1, 10, 2);
+
+	ck_assert_int_eq(take_n(rl, "192.0.2.1", 0, 10), 10);	/* drained */
+	ck_assert_int_eq(take_n(rl, "192.0.2.2", 0, 1), 1);	/* 9 left */
+	ck_assert_int_eq(take_n(rl, "192.0.2.3", 0, 1), 1);	/* evicts .2 */
+	ck_assert_int_eq(take(rl, "192.0.2.1", 0, NULL), 0);
+	ck_assert_int_eq(take_n(rl, "192.0.2.4", 0, 1), 1);	/* evicts .3 */
+	ck_assert_int_eq(take(rl, "192.0.2.1", 0, NULL), 0);
+	ck_assert_uint_eq(ratelimit_count(rl), 2);
+	ratelimit_free(rl);
+}
+END_TEST
+
+#define CONC_THREADS	8
+#define CONC_TAKES	20000
+
+struct conc_arg {
+	struct ratelimit *rl;
+	int id;
+	int shared_ok, own_ok;
+};
+
+static void *
+conc_main(void *p)
+{
+	struct conc_arg *a = p;
+	char own[32];
+	int i;
+
+	snprintf(own, sizeof(own), "203.0.113.%d", a->id + 1);
+	for (i = 0; i < CONC_TAKES; i++) {
+		a->shared_ok += take(a->rl, "192.0.2.77", 5, NULL) == 1;
+		a->own_ok += take(a->rl, own, 5, NULL) == 1;
+	}
+	return NULL;
+}
+
+/* Eight threads on one table: exactly burst tokens leave each bucket. */
+START_TEST(test_concurrency)
+{
+	struct ratelimit *rl = ratelimit_new(1e-9, 1000, 256);
+	struct conc_arg a[CONC_THREADS];
+	pthread_t t[CONC_THREADS];
+	int i, shared = 0;
+
+	for (i = 0; i < CONC_THREADS; i++) {
+		a[i] = (struct conc_arg){ .rl = rl, .id = i };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, conc_main, &a[i]), 0);
+	}
+	for (i = 0; i < CONC_THREADS; i++) {
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+		shared += a[i].shared_ok;
+		ck_assert_int_eq(a[i].own_ok, 1000);
+	}
+	ck_assert_int_eq(shared, 1000);
+	ck_assert_uint_eq(ratelimit_count(rl), CONC_THREADS + 1);
+	ratelimit_free(rl);
+}
+END_TEST
+
+static Suite *
+ratelimit_suite(void)
+{
+	Suite *s = suite_create("ratelimit");
+	TCase *tc = tcase_create("core");
+
+	tcase_add_test(tc, test_bad_args);
+	tcase_add_test(tc, test_burst_then_refuse);
+	tcase_add_test(tc, test_refill);
+	tcase_add_test(tc, test_fractional_rate);
+	tcase_add_test(tc, test_independent);
+	tcase_add_test(tc, test_ipv6_grouping);
+	tcase_add_test(tc, test_table_full_cycling);
+	tcase_add_test(tc, test_table_full_idle);
+	tcase_add_test(tc, test_eviction_prefers_fullest);
+	tcase_add_test(tc, test_concurrency);
+	tcase_set_timeout(tc, 60);
+	suite_add_tcase(s, tc);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(ratelimit_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
