@@ -28,6 +28,7 @@
 
 #include "api.h"
 #include "auth.h"
+#include "httpd.h"
 #include "log.h"
 #include "store.h"
 
@@ -157,94 +158,31 @@ admin_fail_clear(const char *addr)
 	pthread_mutex_unlock(&admin_fail_lock);
 }
 
-/* The client's address as text ("192.0.2.7", "2001:db8::1"; an IPv4
- * address reached over a dual-stack socket without its ::ffff: prefix),
- * or "unknown". */
+/* The client's address as text (httpd_client_addr), or "unknown". */
 static void
 admin_client_addr(const struct http_req *r, char out[ADMIN_ADDR_MAX])
 {
-	const union MHD_ConnectionInfo *ci;
-	const struct sockaddr *sa;
-	const struct sockaddr_in6 *s6;
-	const char *p = NULL;
-
-	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	sa = ci != NULL ? ci->client_addr : NULL;
-	if (sa != NULL && sa->sa_family == AF_INET) {
-		p = inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr,
-			      out, ADMIN_ADDR_MAX);
-	} else if (sa != NULL && sa->sa_family == AF_INET6) {
-		s6 = (const struct sockaddr_in6 *)(const void *)sa;
-		if (IN6_IS_ADDR_V4MAPPED(&s6->sin6_addr))
-			p = inet_ntop(AF_INET, &s6->sin6_addr.s6_addr[12], out, ADMIN_ADDR_MAX);
-		else
-			p = inet_ntop(AF_INET6, &s6->sin6_addr, out, ADMIN_ADDR_MAX);
-	}
-	if (p == NULL)
+	if (httpd_client_addr(r->conn, out, ADMIN_ADDR_MAX) != 0)
 		snprintf(out, ADMIN_ADDR_MAX, "unknown");
 }
 
-/* Frees a NUL-terminated reply body after wiping it. */
+/* What failed logins are counted against: the address itself, except
+ * that an IPv6 client counts as its /64 (one host usually holds a whole
+ * /64 and could otherwise try from a fresh address each time), as
+ * ratelimit.c does. */
 static void
-admin_free_wiped(void *p)
+admin_fail_key(const char *addr, char out[ADMIN_ADDR_MAX])
 {
-	if (p != NULL) {
-		sodium_memzero(p, strlen(p));
-		free(p);
-	}
-}
+	unsigned char a6[16];
+	char text[ADMIN_ADDR_MAX];
 
-/*
- * Queues j (reference stolen; NULL = out of memory) with one extra header
- * (name NULL for none) and the headers http_route.c's replies carry.
- * http_route.h has no way to add a header to a JSON reply, and Set-Cookie
- * and Retry-After need one, so this mirrors its reply_queue().
- */
-static enum MHD_Result
-admin_reply(struct http_req *r, unsigned status, json_t *j, const char *name, const char *value)
-{
-	struct MHD_Response *resp = NULL;
-	enum MHD_Result ret = MHD_NO;
-	char *s = NULL, *t;
-	size_t len;
-	int bad = 0;
-
-	if (j == NULL)
-		return http_reply_json(r, status, NULL);
-	s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(j);
-	if (s == NULL)
-		return http_reply_json(r, status, NULL);
-	len = strlen(s);
-	t = realloc(s, len + 2);
-	if (t == NULL) {
-		free(s);
-		return http_reply_json(r, status, NULL);
+	if (strchr(addr, ':') != NULL && inet_pton(AF_INET6, addr, a6) == 1) {
+		memset(a6 + 8, 0, 8);
+		if (inet_ntop(AF_INET6, a6, text, sizeof(text)) != NULL &&
+		    snprintf(out, ADMIN_ADDR_MAX, "%s/64", text) < ADMIN_ADDR_MAX)
+			return;
 	}
-	t[len++] = '\n';
-	t[len] = '\0';
-	/* The login answer holds the CSRF token: wiped when libmicrohttpd is
-	 * done with it. */
-	resp = MHD_create_response_from_buffer_with_free_callback(len, t, admin_free_wiped);
-	if (resp == NULL) {
-		admin_free_wiped(t);
-		return MHD_NO;
-	}
-	bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE,
-				       "application/json") != MHD_YES;
-	bad |= MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES;
-	bad |= MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") != MHD_YES;
-	bad |= MHD_add_response_header(resp, "X-Frame-Options", "DENY") != MHD_YES;
-	if (r->tls)
-		bad |= MHD_add_response_header(resp, "Strict-Transport-Security",
-					       "max-age=31536000") != MHD_YES;
-	bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES;
-	if (name != NULL)
-		bad |= MHD_add_response_header(resp, name, value) != MHD_YES;
-	if (!bad)
-		ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	snprintf(out, ADMIN_ADDR_MAX, "%s", addr);
 }
 
 /* 1 if the request says its body is JSON ("application/json", any
@@ -275,8 +213,8 @@ admin_cookie_sha(const struct http_req *r, unsigned char sha[32])
 	return auth_token_sha(v, sha);
 }
 
-/* Appends an audit row with actor "api ADDR"; logs (never fails) when the
- * store refuses, so callers decide whether that matters. */
+/* Appends an audit row with actor "api ADDR". 0, or -1 after logging why:
+ * each caller decides whether a missing row must stop what it does. */
 static int
 admin_audit(struct http_req *r, const char *addr, const char *event, const char *subject,
 	    const char *detail)
@@ -323,6 +261,23 @@ admin_wipe_json_string(json_t *s)
 		sodium_memzero((void *)(uintptr_t)json_string_value(s), json_string_length(s));
 }
 
+/* 1 if the request's Origin header is absent or names this server
+ * ("https://HOST[:PORT]" as the request's Host gives it). */
+static int
+admin_origin_ok(const struct http_req *r)
+{
+	char own[320];
+	const char *origin;
+
+	origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
+	if (origin == NULL)
+		return 1;
+	if (http_https_url(r, "", own, sizeof(own)) != 0)
+		return 0;
+	/* Scheme and host compare without case; browsers send them lowercase. */
+	return strcasecmp(origin, own) == 0;
+}
+
 /*
  * POST /api/v1/login: checks {"user", "password"} and on success opens a
  * session (cookie + CSRF token). A missing user and a wrong password get
@@ -332,7 +287,8 @@ admin_wipe_json_string(json_t *s)
 enum MHD_Result
 api_login(struct http_req *r)
 {
-	char addr[ADMIN_ADDR_MAX], token[AUTH_TOKEN_HEX + 1], csrf[AUTH_TOKEN_HEX + 1];
+	char addr[ADMIN_ADDR_MAX], key[ADMIN_ADDR_MAX];
+	char token[AUTH_TOKEN_HEX + 1], csrf[AUTH_TOKEN_HEX + 1];
 	char cookie[192], when[32], retry[24];
 	unsigned char sha[32];
 	const char *user = NULL, *pw = NULL;
@@ -348,17 +304,26 @@ api_login(struct http_req *r)
 
 	lerr_clear(&e);
 	admin_client_addr(r, addr);
+	admin_fail_key(addr, key);
 	if (!admin_is_json(r)) {
 		ret = http_reply_error(r, 415, ADMIN_E_MEDIA_TYPE,
 				       "the body must be JSON (Content-Type: application/json)");
 		goto out;
 	}
-	wait = admin_fail_wait(addr);
+	/* Another site's page must not log the browser in either (login
+	 * CSRF); JSON bodies already need a CORS preflight, this is belt and
+	 * braces. */
+	if (!admin_origin_ok(r)) {
+		ret = http_reply_error(r, 403, ADMIN_E_FORBIDDEN,
+				       "the request comes from another origin");
+		goto out;
+	}
+	wait = admin_fail_wait(key);
 	if (wait > 0) {
 		snprintf(retry, sizeof(retry), "%ld", wait);
-		ret = admin_reply(r, 429, json_pack("{s:s, s:s}", "error", ADMIN_E_TOO_MANY,
-						    "message", "too many failed logins; try again later"),
-				  MHD_HTTP_HEADER_RETRY_AFTER, retry);
+		(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+		ret = http_reply_error(r, 429, ADMIN_E_TOO_MANY,
+				       "too many failed logins; try again in %ld s", wait);
 		goto out;
 	}
 	if (r->body.len > 0)
@@ -413,24 +378,24 @@ api_login(struct http_req *r)
 		ret = http_reply_error(r, 500, LERR_STORE, "cannot record the login");
 		goto out;
 	}
-	admin_fail_clear(addr);
+	admin_fail_clear(key);
 	log_info("admin: %s logged in from %s", user, addr);
 	w = snprintf(cookie, sizeof(cookie), ADMIN_COOKIE "=%s" ADMIN_COOKIE_ATTRS "; Max-Age=%d",
 		     token, AUTH_SESSION_TTL);
-	if (w < 0 || (size_t)w >= sizeof(cookie)) {
+	if (w < 0 || (size_t)w >= sizeof(cookie) ||
+	    http_req_add_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie) != 0) {
 		lerr_clear(&e);
 		(void)store_session_delete(r->app->store, sha, &e);
 		ret = http_reply_error(r, 500, LERR_INTERNAL, "session cookie too long");
 		goto out;
 	}
 	admin_time(expires, when);
-	ret = admin_reply(r, 200, json_pack("{s:s, s:s, s:s}", "user", user, "csrf", csrf,
-					    "expires_at", when),
-			  MHD_HTTP_HEADER_SET_COOKIE, cookie);
+	ret = http_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "user", user, "csrf", csrf,
+						"expires_at", when));
 	goto out;
 
 refuse:
-	admin_fail_note(addr);
+	admin_fail_note(key);
 	/* An unknown name is not recorded: people type their password into
 	 * the user field, and the audit log must never hold one. */
 	(void)admin_audit(r, addr, "login-failed", known ? user : NULL,
@@ -445,6 +410,8 @@ out:
 	sodium_memzero(csrf, sizeof(csrf));
 	sodium_memzero(cookie, sizeof(cookie));
 	sodium_memzero(sha, sizeof(sha));
+	/* libmicrohttpd has its own copy of the cookie by now. */
+	sodium_memzero(r->extra, sizeof(r->extra));
 	return ret;
 }
 
@@ -468,28 +435,15 @@ api_logout(struct http_req *r)
 		goto out;
 	}
 	(void)admin_audit(r, addr, "logout", user, NULL);
-	ret = admin_reply(r, 200, json_object(), MHD_HTTP_HEADER_SET_COOKIE,
-			  ADMIN_COOKIE "=" ADMIN_COOKIE_ATTRS "; Max-Age=0");
+	if (http_req_add_header(r, MHD_HTTP_HEADER_SET_COOKIE,
+				ADMIN_COOKIE "=" ADMIN_COOKIE_ATTRS "; Max-Age=0") != 0) {
+		ret = http_reply_error(r, 500, LERR_INTERNAL, "cannot clear the cookie");
+		goto out;
+	}
+	ret = http_reply_json(r, 200, json_object());
 out:
 	sodium_memzero(sha, sizeof(sha));
 	return ret;
-}
-
-/* 1 if the request's Origin header is absent or names this server
- * ("https://HOST[:PORT]" as the request's Host gives it). */
-static int
-admin_origin_ok(const struct http_req *r)
-{
-	char own[320];
-	const char *origin;
-
-	origin = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "Origin");
-	if (origin == NULL)
-		return 1;
-	if (http_https_url(r, "", own, sizeof(own)) != 0)
-		return 0;
-	/* Scheme and host compare without case; browsers send them lowercase. */
-	return strcasecmp(origin, own) == 0;
 }
 
 int

@@ -57,7 +57,7 @@ api_csr_type_ok(struct http_req *r)
 	n = strcspn(ct, ";");
 	while (n > 0 && ct[n - 1] == ' ')
 		n--;
-	return (n == 16 && strncasecmp(ct, "application/pkcs10", 16) == 0) ||
+	return (n == 18 && strncasecmp(ct, "application/pkcs10", 18) == 0) ||
 	       (n == 22 && strncasecmp(ct, "application/x-pem-file", 22) == 0);
 }
 
@@ -261,19 +261,6 @@ api_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret)
 	return 0;
 }
 
-static json_t *
-api_window_json(struct enroll *en)
-{
-	struct window_status st;
-
-	enroll_window(en, &st);
-	return json_pack("{s:s, s:I, s:i, s:i, s:I, s:i, s:b}", "state",
-			 window_state_name(st.state), "seconds_left", (json_int_t)st.seconds_left,
-			 "admitted", (int)st.admitted, "count", (int)st.count,
-			 "overlap_since", (json_int_t)st.overlap_since,
-			 "overlap_keys", (int)st.overlap_keys, "contested", st.contested);
-}
-
 /* Reads an integer member in [0, max] (absent: 0). */
 static int
 api_json_uint(json_t *body, const char *key, unsigned max, unsigned *out)
@@ -311,7 +298,7 @@ api_press(struct http_req *r)
 	snprintf(actor, sizeof(actor), "admin %s", user);
 	if (enroll_press(r->app->enroll, seconds, count, actor, &e) != 0)
 		return http_reply_lerr(r, &e);
-	return http_reply_json(r, 200, json_pack("{s:o}", "window", api_window_json(r->app->enroll)));
+	return http_reply_json(r, 200, json_pack("{s:o}", "window", enroll_window_json(r->app->enroll)));
 }
 
 static int
@@ -360,7 +347,7 @@ api_requests_list(struct http_req *r)
 		return http_reply_lerr(r, &e);
 	}
 	return http_reply_json(r, 200, json_pack("{s:o, s:o}", "requests", list,
-						 "window", api_window_json(r->app->enroll)));
+						 "window", enroll_window_json(r->app->enroll)));
 }
 
 enum MHD_Result

@@ -9,6 +9,7 @@
 #include <time.h>
 
 #include "api.h"
+#include "enroll.h"
 
 /* RFC 3339 UTC ("2025-01-31T12:00:00Z") into out; "" if t is unusable. */
 static void
@@ -47,9 +48,10 @@ api_status(struct http_req *r)
 		json_decref(issuing);
 		return http_reply_error(r, 500, LERR_INTERNAL, "cannot encode the CA status");
 	}
-	/* "o" steals root and issuing, also when json_pack fails. The window
-	 * is always closed until the onboarding window lands. */
+	/* "o" steals root, issuing and the window, also when json_pack fails. */
 	return http_reply_json(r, MHD_HTTP_OK,
-		json_pack("{s:s, s:o, s:o, s:{s:s}}", "version", PACKAGE_VERSION,
-			  "root", root, "issuing", issuing, "window", "state", "closed"));
+		json_pack("{s:s, s:o, s:o, s:o}", "version", PACKAGE_VERSION,
+			  "root", root, "issuing", issuing,
+			  "window", r->app->enroll != NULL ? enroll_window_json(r->app->enroll) :
+				    json_pack("{s:s}", "state", "closed")));
 }

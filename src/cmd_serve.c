@@ -38,13 +38,14 @@
 
 #define SERVE_TLS_MAX		(256 * 1024)
 #define SERVE_TICK_S		60	/* how often expiry and renewal are looked at */
-#define SERVE_RATE_PER_S	2.0	/* enrollment requests per address: 2/s ... */
-#define SERVE_RATE_BURST	20.0	/* ... after a burst of 20 */
+#define SERVE_RATE_PER_S	2	/* enrollment requests per address: 2/s ... */
+#define SERVE_RATE_BURST	20	/* ... after a burst of 20 */
 #define SERVE_RATE_ADDRS	4096
 
 struct serve_opts {
 	const char *dir, *https, *http, *user, *web_dir, *pass_file;
 	unsigned threads;
+	unsigned rate, burst;		/* enrollment requests per second and burst, per address */
 	struct enroll_config enroll;
 };
 
@@ -54,7 +55,8 @@ serve_usage(FILE *f)
 	fprintf(f,
 		"usage: lanca serve [--dir DIR] [--https ADDR:PORT] [--http ADDR:PORT] [--user USER]\n"
 		"                   [--web-dir DIR] [--passphrase-file FILE] [--signer-threads N]\n"
-		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n");
+		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n"
+		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n");
 }
 
 /* Hands the files the daemon writes to user, so it can keep writing them
@@ -198,6 +200,8 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "monitor", required_argument, NULL, 'm' },
 		{ "renew-grace", required_argument, NULL, 'g' },
 		{ "pending-days", required_argument, NULL, 'D' },
+		{ "enroll-rate", required_argument, NULL, 'r' },
+		{ "enroll-burst", required_argument, NULL, 'b' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -209,6 +213,8 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 	o->https = "0.0.0.0:443";
 	o->http = "0.0.0.0:80";
 	o->web_dir = LANCA_WEBDIR;
+	o->rate = SERVE_RATE_PER_S;
+	o->burst = SERVE_RATE_BURST;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -227,6 +233,20 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 				return CMD_USAGE;
 			}
 			o->threads = (unsigned)n;
+			break;
+		case 'r':
+		case 'b':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] == '-' || n < 1 || n > 100000) {
+				cmd_error("serve", "--enroll-%s %s: from 1 to 100000",
+					  c == 'r' ? "rate" : "burst", optarg);
+				return CMD_USAGE;
+			}
+			if (c == 'r')
+				o->rate = (unsigned)n;
+			else
+				o->burst = (unsigned)n;
 			break;
 		case 'm':
 		case 'g':
@@ -329,7 +349,7 @@ cmd_serve(int argc, char *argv[])
 	is.signer = app.signer;
 	is.policy = &app.policy;
 	is.ca_id = app.ca.issuing_id;
-	app.ratelimit = ratelimit_new(SERVE_RATE_PER_S, SERVE_RATE_BURST, SERVE_RATE_ADDRS);
+	app.ratelimit = ratelimit_new((double)o.rate, (double)o.burst, SERVE_RATE_ADDRS);
 	if (app.ratelimit == NULL ||
 	    enroll_new(&is, &app.ca, &window, &o.enroll, &app.enroll, &e) != 0) {
 		cmd_error("serve", "%s", app.ratelimit == NULL ? "out of memory" : e.msg);

@@ -106,7 +106,6 @@ control_dispatch(struct control *c, json_t *cmd)
 	const char *id = json_string_value(json_object_get(cmd, "id"));
 	const char *actor = json_string_value(json_object_get(cmd, "actor"));
 	struct enroll_result res;
-	struct window_status st;
 	struct lerr e;
 	json_t *out = NULL;
 	char who[96];
@@ -127,12 +126,10 @@ control_dispatch(struct control *c, json_t *cmd)
 		}
 		if (enroll_press(c->en, (unsigned)s, (unsigned)n, who, &e) != 0)
 			return control_error(&e);
-		enroll_window(c->en, &st);
-		return json_pack("{s:b, s:s, s:I, s:i, s:i, s:i}", "ok", 1,
-				 "state", window_state_name(st.state),
-				 "seconds_left", (json_int_t)st.seconds_left,
-				 "admitted", (int)st.admitted, "count", (int)st.count,
-				 "overlap_keys", (int)st.overlap_keys);
+		out = enroll_window_json(c->en);
+		if (out != NULL)
+			json_object_set_new(out, "ok", json_true());
+		return out;
 	}
 	if (id == NULL || strlen(id) != STORE_REQUEST_ID_LEN) {
 		lerr_set(&e, 400, LERR_BAD_REQUEST, "a request id is 32 hex characters");

@@ -12,6 +12,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -219,7 +220,8 @@ db_req_refused(struct store_conn *w, const char *id, struct store_request **r,
 
 struct db_req_upsert_job {
 	const struct store_request *in;
-	int64_t at;			/* when the device asked */
+	int64_t at;			/* when the device asked (a refresh) */
+	int64_t first;			/* created_at = last_seen of a new one */
 	const char *source;		/* NULL: unknown */
 	struct store_request *out;	/* out, the caller's */
 	int created;			/* out */
@@ -289,7 +291,7 @@ db_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 		    store_bind_blob(st, 4, in->csr, in->csr_len) != SQLITE_OK ||
 		    store_bind_text(st, 5, in->auth[0] != '\0' ? in->auth : "none") != SQLITE_OK ||
 		    store_bind_text(st, 6, j->source) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 7, j->at) != SQLITE_OK ||
+		    sqlite3_bind_int64(st, 7, j->first) != SQLITE_OK ||
 		    sqlite3_bind_int64(st, 8, in->expires_at) != SQLITE_OK ||
 		    sqlite3_step(st) != SQLITE_DONE) {
 			store_sqlerr(w->db, e, "recording the request");
@@ -300,7 +302,7 @@ db_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 		store_hex(in->key_id, sizeof(in->key_id), keyhex, sizeof(keyhex));
 		if (store_json_detail(json_pack("{s:s, s:s}", "request", id, "key_id", keyhex),
 				      &detail, e) != 0 ||
-		    store_audit_row(w, j->at, j->source != NULL ? j->source : "device",
+		    store_audit_row(w, j->first, j->source != NULL ? j->source : "device",
 				    "enroll", in->device_id, detail, e) != 0)
 			goto out;
 		j->created = 1;
@@ -312,7 +314,6 @@ db_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 	}
 	rc = 0;
 out:
-	sodium_memzero(rnd, sizeof(rnd));
 	store_stmt_done(st);
 	free(detail);
 	return rc;
@@ -320,8 +321,10 @@ out:
 
 /*
  * Records a device's request, or refreshes the one its key already has
- * (pending or issued): see store.h. The time of the ask is in->last_seen,
- * else in->created_at, else now. *out (the caller's) is the full row.
+ * (pending or issued): see store.h. A new request is created (and last
+ * seen) at in->created_at, or now when 0; a refresh is seen at
+ * in->last_seen, else in->created_at, else now. *out (the caller's) is the
+ * full row.
  */
 int
 store_request_upsert(struct store *s, const struct store_request *in,
@@ -347,6 +350,7 @@ store_request_upsert(struct store *s, const struct store_request *in,
 	j.in = in;
 	j.at = in->last_seen != 0 ? in->last_seen :
 	       in->created_at != 0 ? in->created_at : (int64_t)time(NULL);
+	j.first = in->created_at != 0 ? in->created_at : (int64_t)time(NULL);
 	j.source = in->source[0] != '\0' ? in->source : NULL;
 	if (store_submit(s, db_req_upsert_run, &j, e) != 0) {
 		/* A job that failed after reading its row back is rolled
@@ -622,8 +626,8 @@ store_waiting(struct store *s, int64_t since, int64_t now,
 	sqlite3_stmt *st = NULL;
 	size_t i = 0, key_len;
 	sqlite3_int64 total = 0;
+	int src = SQLITE_DONE;
 	int rc = -1;
-	int src;
 
 	if (s == NULL || n == NULL || (max > 0 && (ids == NULL || keys == NULL))) {
 		lerr_set(e, 500, LERR_INTERNAL, "store_waiting: bad arguments");

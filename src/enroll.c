@@ -190,24 +190,32 @@ enroll_names_taken(struct enroll *en, const char *device_id, const struct names 
 	return 0;
 }
 
-/* Persists the window's state for `lanca status` and audits a change. */
+json_t *
+enroll_window_json(struct enroll *en)
+{
+	struct window_status st;
+
+	enroll_window(en, &st);
+	return json_pack("{s:s, s:I, s:I, s:I, s:i, s:i, s:I, s:i, s:b}",
+			 "state", window_state_name(st.state),
+			 "seconds_left", (json_int_t)st.seconds_left,
+			 "opened_at", (json_int_t)st.opened_at, "ends_at", (json_int_t)st.ends_at,
+			 "count", (int)st.count, "admitted", (int)st.admitted,
+			 "overlap_since", (json_int_t)st.overlap_since,
+			 "overlap_keys", (int)st.overlap_keys, "contested", st.contested);
+}
+
+/* Persists the window's state for `lanca status` and audits an overlap. */
 static void
 enroll_window_changed(struct enroll *en, const char *actor, const struct window_decision *d)
 {
-	struct window_status st;
 	json_t *j;
 	char *text;
 	struct lerr e;
 
 	if (en->w == NULL)
 		return;
-	window_get_status(en->w, time(NULL), &st);
-	j = json_pack("{s:s, s:I, s:I, s:i, s:i, s:I, s:i, s:b}",
-		      "state", window_state_name(st.state),
-		      "opened_at", (json_int_t)st.opened_at, "ends_at", (json_int_t)st.ends_at,
-		      "count", (int)st.count, "admitted", (int)st.admitted,
-		      "overlap_since", (json_int_t)st.overlap_since,
-		      "overlap_keys", (int)st.overlap_keys, "contested", st.contested);
+	j = enroll_window_json(en);
 	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (text == NULL || store_setting_set(en->is->store, "window", text, &e) != 0)
 		log_warn("cannot record the window state");
@@ -358,6 +366,9 @@ enroll_authority(struct enroll *en, const struct enroll_ask *a, const struct csr
 		r = vendor_check_chain(en->is->store, a->peer, a->npeer, time(NULL), &vm, e);
 		if (r < 0)
 			return NULL;
+		if (r == 0 && e->code != NULL)	/* a vendor's chain that failed: say why */
+			log_info("factory certificate from %s not accepted: %s", a->source, e->msg);
+		lerr_clear(e);
 		if (r > 0 && vm.auto_register)
 			return "vendor";
 		if (r > 0)
@@ -555,28 +566,28 @@ enroll_renew_check(struct enroll *en, gnutls_x509_crt_t peer, const struct csr *
 	if (gnutls_x509_crt_verify(peer, chain, 2, GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
 				   GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS, &status) < 0 ||
 	    status != 0) {
-		lerr_set(e, 403, LERR_BAD_REQUEST,
+		lerr_set(e, 403, LERR_FORBIDDEN,
 			 "the client certificate was not issued by this gateway");
 		goto out;
 	}
 	if (gnutls_x509_crt_get_serial(peer, serial, &serial_len) < 0 ||
 	    store_cert_by_serial(en->is->store, serial, serial_len, &cur, e) != 0) {
-		lerr_set(e, 403, LERR_BAD_REQUEST, "the client certificate is not on record");
+		lerr_set(e, 403, LERR_FORBIDDEN, "the client certificate is not on record");
 		goto out;
 	}
 	if (strcmp(cur->status, "valid") != 0) {
-		lerr_set(e, 403, LERR_BAD_REQUEST, "the client certificate has been revoked");
+		lerr_set(e, 403, LERR_FORBIDDEN, "the client certificate has been revoked");
 		goto out;
 	}
 	if (cur->not_after + grace < now) {
-		lerr_set(e, 403, LERR_BAD_REQUEST,
+		lerr_set(e, 403, LERR_FORBIDDEN,
 			 en->c.renew_grace_days > 0 ?
 			 "the client certificate expired more than the grace period ago" :
 			 "the client certificate has expired");
 		goto out;
 	}
 	if (strcmp(cur->device_id, csr->cn) != 0) {
-		lerr_set(e, 403, LERR_BAD_REQUEST,
+		lerr_set(e, 403, LERR_FORBIDDEN,
 			 "the request is for device %s but the client certificate is %s's",
 			 csr->cn, cur->device_id);
 		goto out;
@@ -600,7 +611,7 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 
 	names_init(&sans);
 	if (a->npeer == 0) {
-		lerr_set(e, 403, LERR_BAD_REQUEST,
+		lerr_set(e, 403, LERR_FORBIDDEN,
 			 "renewal needs the current certificate as the TLS client certificate");
 		goto out;
 	}

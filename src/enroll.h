@@ -15,6 +15,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <gnutls/x509.h>
+#include <jansson.h>
 #include "buf.h"
 #include "issue.h"
 #include "lerr.h"
@@ -87,7 +88,10 @@ int enroll_approve(struct enroll *en, const char *id, const char *actor,
 		   struct enroll_result *res, struct lerr *e);
 int enroll_deny(struct enroll *en, const char *id, const char *reason, const char *actor,
 		struct lerr *e);
-/* The window as it is now (closed when there is none). */
+/* The window as it is now (closed when there is none), and as JSON:
+ * {"state", "seconds_left", "opened_at", "ends_at", "count", "admitted",
+ *  "overlap_since", "overlap_keys", "contested"} (a new reference). */
 void enroll_window(struct enroll *en, struct window_status *st);
+json_t *enroll_window_json(struct enroll *en);
 
 #endif

@@ -22,6 +22,7 @@
 #include <strings.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
 
@@ -30,9 +31,9 @@
 
 #include "httpc.h"
 
-/* The raw bytes of one response: headers, body and chunk framing. Chunk
- * framing of a capped body is bounded by the chunk-size line cap times the
- * number of chunks, so allow the body twice over. */
+/* The raw bytes of one response: headers, body and chunk framing. A body
+ * under its cap sent in sensible chunks fits in twice the cap; a server
+ * that pads with tiny chunks or long extensions runs into this bound. */
 #define HTTPC_MAX_RAW		(HTTPC_MAX_HEADERS + 2 * HTTPC_MAX_BODY)
 #define HTTPC_MAX_CHUNK_LINE	1024
 
@@ -802,36 +803,70 @@ httpc_write(struct httpc_conn *c, const unsigned char *p, size_t n, struct lerr 
 	return 0;
 }
 
+/* Waits until fd is readable or ms pass; 1 readable, 0 timeout, -1 error. */
+static int
+httpc_wait_readable(int fd, int ms)
+{
+	struct pollfd pfd;
+	int r;
+
+	pfd.fd = fd;
+	pfd.events = POLLIN;
+	pfd.revents = 0;
+	do
+		r = poll(&pfd, 1, ms);
+	while (r < 0 && errno == EINTR);
+	return r;
+}
+
 /* Reads up to n bytes; returns the count, 0 at the peer's close, -1 with e
  * on error or timeout. A TLS peer that closes without close_notify is taken
- * as a close: the parser still refuses a response it cut short. */
+ * as a close: the parser still refuses a response it cut short. GnuTLS may
+ * answer "again" after a record that carried no data (a TLS 1.3 session
+ * ticket), so each read waits on the socket itself, up to the timeout. */
 static ssize_t
 httpc_read(struct httpc_conn *c, unsigned char *p, size_t n, struct lerr *e)
 {
+	struct timespec t0, t1;
+	long spent;
 	ssize_t r;
+	int w;
 
+	clock_gettime(CLOCK_MONOTONIC, &t0);
 	for (;;) {
+		clock_gettime(CLOCK_MONOTONIC, &t1);
+		spent = (long)(t1.tv_sec - t0.tv_sec) * 1000 + (t1.tv_nsec - t0.tv_nsec) / 1000000;
+		if (c->session == NULL || gnutls_record_check_pending(c->session) == 0) {
+			w = spent >= (long)c->timeout_s * 1000 ? 0 :
+			    httpc_wait_readable(c->fd, (int)((long)c->timeout_s * 1000 - spent));
+			if (w == 0) {
+				lerr_set(e, 0, LERR_BAD_REQUEST, "read: timed out after %d s", c->timeout_s);
+				return -1;
+			}
+			if (w < 0) {
+				lerr_set(e, 0, LERR_BAD_REQUEST, "read: %s", strerror(errno));
+				return -1;
+			}
+		}
 		if (c->session != NULL) {
 			r = gnutls_record_recv(c->session, p, n);
-			if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_REHANDSHAKE)
+			if (r == GNUTLS_E_INTERRUPTED || r == GNUTLS_E_AGAIN || r == GNUTLS_E_REHANDSHAKE)
 				continue;
 			if (r == GNUTLS_E_PREMATURE_TERMINATION)
 				return 0;
 			if (r < 0) {
-				lerr_set(e, 0, LERR_BAD_REQUEST, "TLS read: %s",
-					 r == GNUTLS_E_AGAIN ? "timed out" : gnutls_strerror((int)r));
+				lerr_set(e, 0, LERR_BAD_REQUEST, "TLS read: %s", gnutls_strerror((int)r));
 				return -1;
 			}
 			return r;
 		}
 		r = recv(c->fd, p, n, 0);
-		if (r < 0 && errno == EINTR)
+		if (r < 0 && (errno == EINTR || errno == EAGAIN))
 			continue;
 		if (r < 0 && errno == ECONNRESET)
 			return 0;
 		if (r < 0) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "read: %s",
-				 errno == EAGAIN ? "timed out" : strerror(errno));
+			lerr_set(e, 0, LERR_BAD_REQUEST, "read: %s", strerror(errno));
 			return -1;
 		}
 		return r;

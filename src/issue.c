@@ -67,6 +67,8 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 	memcpy(row->key_id, csr->key_id, sizeof(row->key_id));
 	if (r->request_id != NULL)
 		snprintf(row->request_id, sizeof(row->request_id), "%s", r->request_id);
+	if (r->preauth_id != NULL)
+		snprintf(row->preauth_id, sizeof(row->preauth_id), "%s", r->preauth_id);
 	/* The row takes the DER over from the signer's answer. */
 	row->der = signed_cert->der.data;
 	row->der_len = signed_cert->der.size;

@@ -37,6 +37,7 @@ struct issue_req {
 	unsigned days;			/* 0 = the profile's default */
 	const char *actor;		/* who asked, for the audit log: "cli", "api 10.0.0.5" */
 	const char *request_id;		/* enrollment request, may be NULL */
+	const char *preauth_id;		/* pre-authorisation consumed with it, may be NULL */
 };
 
 /* Issues a certificate. On success *out is the committed row (with the

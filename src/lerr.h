@@ -25,6 +25,7 @@
 #define LERR_NOT_FOUND		"not_found"
 #define LERR_METHOD		"method_not_allowed"
 #define LERR_CONFLICT		"conflict"
+#define LERR_FORBIDDEN		"forbidden"	/* authenticated but not allowed */
 #define LERR_STORE		"store"		/* database failure */
 #define LERR_SIGNER		"signer"	/* signer process unavailable */
 #define LERR_INTERNAL		"internal"

@@ -1,6 +1,8 @@
 /*
  * store.h - the SQLite store: every SQL statement lanca runs lives in
- * store.c (and db_migrate.c for the schema), all of them prepared.
+ * store.c (the engine, CAs, serials, certificates, settings, audit),
+ * db_requests.c, db_devices.c (pre-authorisations, vendors), db_admin.c
+ * and db_migrate.c (the schema), all of them prepared.
  *
  * Owns: the database connections, the single writer thread and its group
  * commit, serial reservation, and the rows for CAs, certificates, requests,

@@ -355,15 +355,17 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 		gnutls_free(der.data);
 		nca++;
 	}
+	/* From here tl owns the copies and frees them. (GnuTLS does not say
+	 * which ones it kept when an add fails part-way, out of memory: the
+	 * rest then leak rather than risk a double free.) */
 	ret = gnutls_x509_trust_list_add_cas(tl, cas, (unsigned)nca, 0);
-	if (ret < 0 || (size_t)ret != nca) {
+	k = nca;
+	nca = 0;
+	if (ret < 0 || (size_t)ret != k) {
 		lerr_set(e, 500, LERR_INTERNAL, "trust list: %s",
 			 ret < 0 ? gnutls_strerror(ret) : "not every CA was added");
 		goto out;
 	}
-	/* Ownership moved to tl even on a partial add: it frees what it
-	 * holds, and a partial add was refused above. */
-	nca = 0;
 
 	ret = gnutls_x509_trust_list_verify_crt2(tl, path, npath, NULL, 0, flags, &status, NULL);
 	if (ret < 0) {
@@ -374,6 +376,9 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 		if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509,
 								  &pr, 0) < 0)
 			pr.data = NULL;
+		/* GnuTLS ends its sentences with a blank. */
+		while (pr.data != NULL && pr.size > 0 && pr.data[pr.size - 1] == ' ')
+			pr.data[--pr.size] = '\0';
 		lerr_set(e, 403, LERR_BAD_REQUEST, "factory certificate chain rejected: %s",
 			 pr.data != NULL ? (const char *)pr.data : "verification failed");
 		rc = 0;
@@ -407,11 +412,10 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 		rc = 1;
 		goto out;
 	}
-	if (why.code != NULL)
+	if (why.code != NULL && e != NULL)
 		*e = why;
 	else
 		lerr_set(e, 403, LERR_BAD_REQUEST, "no registered vendor CA signed the chain");
-	memset(out, 0, sizeof(*out));
 	rc = 0;
 out:
 	if (rc != 1)

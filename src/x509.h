@@ -108,9 +108,9 @@ int x509_make_leaf(const struct x509_leaf_params *p, gnutls_x509_crt_t issuer,
  * (issuer first, root last), names chain[0] as its issuer, carries the
  * expected subject key, and that every CA's
  * name constraints accept it (gnutls_x509_name_constraints_check_crt).
- * The signature is not verified: the issuer's key was matched with
- * chain[0] when the issuer was made. Returns 0 or -1 with e
- * (LERR_INVARIANT). Repeated checks use x509_issuer_check_leaf. */
+ * The signature is not verified: leaves are only signed through an issuer
+ * whose key was matched with chain[0] (x509_issuer_new). Returns 0 or -1
+ * with e (LERR_INVARIANT). Repeated checks use x509_issuer_check_leaf. */
 int x509_check_leaf(const gnutls_datum_t *der, const struct x509_leaf_params *p,
 		    gnutls_x509_crt_t *chain, size_t nchain, struct lerr *e);
 

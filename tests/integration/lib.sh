@@ -105,3 +105,39 @@ child_pids() {
 	done
 	return 0
 }
+
+# ---- enrollment helpers (curl as the device) ----
+
+# post_csr NAME [curl options...]: POSTs $T/NAME.csr as DER; prints the
+# status; the body goes to $T/NAME.resp, the headers to $T/NAME.hdr.
+post_csr() {
+	n=$1
+	shift
+	openssl req -in "$T/$n.csr" -outform der -out "$T/$n.der"
+	tcurl -o "$T/$n.resp" -D "$T/$n.hdr" -w '%{http_code}' \
+		-H 'Content-Type: application/pkcs10' --data-binary @"$T/$n.der" "$@" \
+		"$HTTPS_URL/api/v1/enroll"
+}
+
+# The request id from NAME's last answer (its Location header).
+req_id() {
+	sed -n 's|^[Ll]ocation: /api/v1/requests/\([0-9a-f]*\).*|\1|p' "$T/$1.hdr" | tr -d '\r' | tail -n 1
+}
+
+# poll NAME: polls NAME's request for its chain; prints the status; the
+# body goes to $T/NAME.poll.
+poll() {
+	tcurl -o "$T/$1.poll" -w '%{http_code}' -H 'Accept: application/pem-certificate-chain' \
+		"$HTTPS_URL/api/v1/requests/$(req_id "$1")"
+}
+
+# verify_chain FILE: the PEM chain (leaf, issuing) verifies against the root.
+verify_chain() {
+	split_chain "$1"
+	openssl verify -CAfile "$ROOT_PEM" -untrusted "$1.2.pem" "$1.1.pem" >/dev/null 2>&1
+}
+
+# sql QUERY: one value from the state directory's database.
+sql() {
+	sqlite3 "$D/lanca.db" "$1"
+}

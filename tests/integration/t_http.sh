@@ -8,12 +8,16 @@
 #   BODY_URL   optional: a POST route that takes a body of up to 64 KiB
 #              (the harness's $HTTPS_URL/test/body); without it the body
 #              limits are checked on GET /api/v1/status, which takes none.
+#   PEER_URL   optional: a GET route answering what the handler sees of the
+#              client certificate chain (the harness's $HTTPS_URL/test/peer:
+#              {"addr": ..., "n": N, "chain": [subject DNs, leaf first]}).
 # Prints "ok N - what" per check and exits non-zero on the first failure.
 # Uses curl, and gnutls-cli (or openssl) for the TLS version checks.
 set -u
 
 : "${HTTP_URL:?set HTTP_URL}" "${HTTPS_URL:?set HTTPS_URL}" "${ROOT_PEM:?set ROOT_PEM}"
 BODY_URL=${BODY_URL:-}
+PEER_URL=${PEER_URL:-}
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/t_http.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT INT TERM
@@ -198,6 +202,62 @@ elif command -v openssl >/dev/null 2>&1; then
 	openssl s_client -connect "$hp" -tls1_1 </dev/null >"$T/tls" 2>&1 &&
 		grep -q 'Cipher is [A-Z]' "$T/tls" && fail "TLS 1.1 refused"
 	ok "TLS 1.1 refused (openssl)"
+fi
+
+# ---- client certificates (requested, never required, never judged) ----
+if command -v certtool >/dev/null 2>&1; then
+	# A "factory" CA that is in no trust store of the server, a device
+	# certificate from it, and an 11-certificate chain (one too many).
+	printf 'cn = "t_http vendor CA"\nca\ncert_signing_key\nexpiration_days = 30\n' >"$T/vca.tmpl"
+	printf 'cn = "t_http device"\ntls_www_client\nsigning_key\nexpiration_days = 30\n' >"$T/dev.tmpl"
+	certtool --generate-privkey --key-type ecdsa --outfile "$T/vca.key" 2>/dev/null &&
+	certtool --generate-self-signed --load-privkey "$T/vca.key" --template "$T/vca.tmpl" \
+		--outfile "$T/vca.pem" 2>/dev/null &&
+	certtool --generate-privkey --key-type ecdsa --outfile "$T/dev.key" 2>/dev/null &&
+	certtool --generate-certificate --load-privkey "$T/dev.key" --load-ca-certificate "$T/vca.pem" \
+		--load-ca-privkey "$T/vca.key" --template "$T/dev.tmpl" --outfile "$T/dev.pem" 2>/dev/null ||
+		fail "certtool: make a client certificate"
+	cat "$T/dev.pem" "$T/vca.pem" >"$T/chain.pem"
+	cp "$T/dev.pem" "$T/long.pem"
+	for i in 1 2 3 4 5 6 7 8 9 10; do cat "$T/vca.pem" >>"$T/long.pem"; done
+
+	CC="--cert $T/chain.pem --key $T/dev.key"
+	req $TLS $CC "$HTTPS_URL/api/v1/status"
+	[ "$code" = 200 ] || fail "a client certificate from an unknown CA is accepted (TLS 1.3)"
+	ok "a client certificate from an unknown CA is accepted (TLS 1.3)"
+	req $TLS $CC --tlsv1.2 --tls-max 1.2 "$HTTPS_URL/api/v1/status"
+	[ "$code" = 200 ] || fail "a client certificate from an unknown CA is accepted (TLS 1.2)"
+	ok "a client certificate from an unknown CA is accepted (TLS 1.2)"
+	curl -sS -v $TLS $CC -o /dev/null -o /dev/null "$HTTPS_URL/api/v1/status" "$HTTPS_URL/ca.pem" \
+		>"$T/ka" 2>&1 && grep -q 'Re-using existing connection' "$T/ka" ||
+		fail "keep-alive with a client certificate"
+	ok "keep-alive with a client certificate"
+
+	if command -v openssl >/dev/null 2>&1; then
+		for v in -tls1_2 -tls1_3; do
+			echo | openssl s_client -connect "$hp" $v -CAfile "$ROOT_PEM" >"$T/sc" 2>&1
+			grep -q 'Requested Signature Algorithms' "$T/sc" ||
+				fail "openssl s_client $v: the server requests a client certificate"
+			grep -q 'No client certificate CA names sent' "$T/sc" ||
+				fail "openssl s_client $v: no certificate_authorities list"
+		done
+		ok "every handshake requests a client certificate, with no CA names"
+	fi
+
+	if [ -n "$PEER_URL" ]; then
+		req $TLS $CC "$PEER_URL"
+		[ "$code" = 200 ] && body_has '"n":2' &&
+			body_has '"chain":\["CN=t_http device","CN=t_http vendor CA"\]' &&
+			body_has '"addr":"' || fail "the handler sees the presented chain, leaf first"
+		ok "the handler sees the presented chain, leaf first"
+		req $TLS "$PEER_URL"
+		[ "$code" = 200 ] && body_has '"n":0' || fail "no client certificate: the handler sees none"
+		ok "no client certificate: the request works and the handler sees none"
+		req $TLS --cert "$T/long.pem" --key "$T/dev.key" "$PEER_URL"
+		[ "$code" = 400 ] && body_has '"error":"bad_chain"' ||
+			fail "a chain of 11 certificates is refused by httpd_peer_chain"
+		ok "a chain of 11 certificates is refused by httpd_peer_chain"
+	fi
 fi
 
 exit 0

@@ -147,6 +147,14 @@ add_ca(struct store *s, const char *role, const char *fp)
 
 static char sans[] = "DNS:dev.local,IP:10.0.0.2";
 
+/* The schema version this binary brings a database to. */
+static int
+newest_version(void)
+{
+	ck_assert_uint_ge(db_migrations_count, 2);
+	return db_migrations[db_migrations_count - 1].version;
+}
+
 /* Fills c with a plausible row for serial; der points into derbuf. */
 static void
 make_cert(struct store_cert *c, int64_t ca_id, const unsigned char *serial, int n,
@@ -187,7 +195,8 @@ START_TEST(test_open_creates_and_migrates)
 {
 	static const char *const tables[] = {
 		"schema_version", "settings", "cas", "serials", "certificates",
-		"requests", "audit",
+		"requests", "audit", "cert_names", "preauth", "vendors", "admins",
+		"sessions",
 	};
 	struct store *s = open_new();
 	struct stat sb;
@@ -196,10 +205,12 @@ START_TEST(test_open_creates_and_migrates)
 	size_t i;
 
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
-	ck_assert_int_eq(version, 1);
+	ck_assert_int_eq(version, newest_version());
+	ck_assert_int_eq(version, 2);
 	store_close(s);
 
-	ck_assert_int_eq(raw_int("SELECT max(version) FROM schema_version"), 1);
+	ck_assert_int_eq(raw_int("SELECT max(version) FROM schema_version"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM schema_version"), 2);
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master "
 			 "WHERE type = 'table' AND name = '%s'", tables[i]);
@@ -226,12 +237,13 @@ START_TEST(test_reopen_idempotent)
 	store_close(s);
 	ck_assert_int_eq(store_open(dbpath, 0, &s, &e), 0);
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
-	ck_assert_int_eq(version, 1);
+	ck_assert_int_eq(version, newest_version());
 	ck_assert_int_eq(store_setting_get(s, "name", &v, &e), 0);
 	ck_assert_str_eq(v, "home");
 	free(v);
 	store_close(s);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM schema_version"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM schema_version"),
+			 (int64_t)db_migrations_count);
 }
 END_TEST
 
@@ -239,9 +251,11 @@ START_TEST(test_newer_schema_refused)
 {
 	struct store *s = open_new();
 	struct lerr e;
-	char err[256];
+	char err[256], want[128];
 
 	store_close(s);
+	snprintf(want, sizeof(want), "database schema version 999 is newer than this "
+		 "lanca (knows up to %d): upgrade lanca", newest_version());
 	ck_assert_int_eq(raw_exec("INSERT INTO schema_version (version, name, applied_at) "
 				  "VALUES (999, 'future', 0)", err, sizeof(err)), SQLITE_OK);
 	s = NULL;
@@ -249,8 +263,7 @@ START_TEST(test_newer_schema_refused)
 	ck_assert_int_eq(store_open(dbpath, 0, &s, &e), -1);
 	ck_assert_ptr_null(s);
 	ck_assert_str_eq(e.code, LERR_STORE);
-	ck_assert_msg(strstr(e.msg, "database schema version 999 is newer than this lanca "
-			     "(knows up to 1): upgrade lanca") != NULL, "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, want) != NULL, "%s", e.msg);
 	/* Not even a read-only open gets past it. */
 	ck_assert_int_eq(store_open(dbpath, STORE_READONLY, &s, &e), -1);
 	ck_assert_ptr_null(s);
@@ -261,8 +274,8 @@ START_TEST(test_failed_migration_rolled_back)
 {
 	const struct db_migration migs[] = {
 		db_migrations[0],
-		{ 2, "second", "CREATE TABLE t2 (a); INSERT INTO t2 VALUES (1);" },
-		{ 3, "broken", "CREATE TABLE t3 (a); INSERT INTO nosuch VALUES (1);" },
+		{ 1000, "second", "CREATE TABLE t2 (a); INSERT INTO t2 VALUES (1);" },
+		{ 1001, "broken", "CREATE TABLE t3 (a); INSERT INTO nosuch VALUES (1);" },
 	};
 	struct store *s = open_new();
 	sqlite3 *db = NULL;
@@ -276,10 +289,10 @@ START_TEST(test_failed_migration_rolled_back)
 	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	lerr_clear(&e);
 	ck_assert_int_eq(db_migrate(db, migs, 3, &version, &e), -1);
-	ck_assert_msg(strstr(e.msg, "schema migration 0003-broken failed") != NULL &&
+	ck_assert_msg(strstr(e.msg, "schema migration 1001-broken failed") != NULL &&
 		      strstr(e.msg, "nosuch") != NULL, "%s", e.msg);
 	ck_assert_int_eq(db_migrate_version(db, &version, &e), 0);
-	ck_assert_int_eq(version, 2);		/* 2 applied, 3 left no trace */
+	ck_assert_int_eq(version, 1000);	/* 1000 applied, 1001 left no trace */
 	ck_assert(sqlite3_get_autocommit(db));
 	/* Out of order lists are a programming error, caught. */
 	ck_assert_int_eq(db_migrate(db, migs + 1, 1, NULL, &e), 0);
@@ -291,10 +304,10 @@ START_TEST(test_failed_migration_rolled_back)
 	sqlite3_close(db);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 't2'"), 1);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 't3'"), 0);
-	ck_assert_int_eq(raw_int("SELECT max(version) FROM schema_version"), 2);
-	/* This binary only knows version 1: the database is now too new. */
+	ck_assert_int_eq(raw_int("SELECT max(version) FROM schema_version"), 1000);
+	/* This binary knows no version 1000: the database is now too new. */
 	ck_assert_int_eq(store_open(dbpath, 0, &s, &e), -1);
-	ck_assert_msg(strstr(e.msg, "version 2 is newer") != NULL, "%s", e.msg);
+	ck_assert_msg(strstr(e.msg, "version 1000 is newer") != NULL, "%s", e.msg);
 }
 END_TEST
 
@@ -474,13 +487,14 @@ START_TEST(test_cert_roundtrip)
 	ca_id = add_ca(s, "issuing", "aa");
 	ck_assert_int_eq(store_serial_reserve(s, serial, &e), 0);
 	make_cert(&c, ca_id, serial, 1, der, sizeof(der));
-	/* request_id is a foreign key: unknown, the insert is refused. */
+	/* An unknown request is refused, and nothing is written. */
 	snprintf(c.request_id, sizeof(c.request_id), "req-1");
 	ck_assert_int_eq(store_cert_insert(s, &c, "test", &e), -1);
-	ck_assert_msg(strstr(e.msg, "FOREIGN KEY") != NULL, "%s", e.msg);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_msg(strstr(e.msg, "no request req-1") != NULL, "%s", e.msg);
 	ck_assert_int_eq(raw_exec("INSERT INTO requests (id, key_id, device_id, csr, "
 				  "state, created_at, updated_at, expires_at) VALUES "
-				  "('req-1', x'01', 'dev-1', x'30', 'issued', 1, 1, 2)",
+				  "('req-1', x'01', 'dev-1', x'30', 'pending', 1, 1, 2)",
 				  err, sizeof(err)), SQLITE_OK);
 	ck_assert_msg(store_cert_insert(s, &c, "test", &e) == 0, "%s", e.msg);
 
@@ -500,6 +514,7 @@ START_TEST(test_cert_roundtrip)
 	ck_assert_int_eq(got->revoked_at, 0);
 	ck_assert_mem_eq(got->key_id, c.key_id, sizeof(c.key_id));
 	ck_assert_str_eq(got->request_id, "req-1");
+	ck_assert_str_eq(got->preauth_id, "");
 	ck_assert_uint_eq(got->der_len, sizeof(der));
 	ck_assert_mem_eq(got->der, der, sizeof(der));
 	store_cert_free(got);
@@ -514,6 +529,13 @@ START_TEST(test_cert_roundtrip)
 	store_close(s);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM serials WHERE used = 1"), 1);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates WHERE request_id = 'req-1'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM requests r JOIN certificates c "
+				 "ON c.id = r.cert_id WHERE r.id = 'req-1' "
+				 "AND r.state = 'issued'"), 1);
+	/* The certificate's names, one row each, as names_format writes them. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM cert_names"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM cert_names "
+				 "WHERE name IN ('DNS:dev.local', 'IP:10.0.0.2')"), 2);
 }
 END_TEST
 
@@ -877,6 +899,747 @@ START_TEST(test_ca_list_settings)
 }
 END_TEST
 
+/* ---- enrollment requests ---- */
+
+static unsigned char csr_bytes[] = { 0x30, 0x82, 0x01, 0x0a, 0x02, 0x01, 0x00 };
+
+/* Fills in with a request from key k (all 32 bytes = k) at time t. */
+static void
+make_req(struct store_request *in, int k, const char *device, const char *auth,
+	 int64_t t, int64_t expires_at)
+{
+	memset(in, 0, sizeof(*in));
+	memset(in->key_id, k, sizeof(in->key_id));
+	snprintf(in->device_id, sizeof(in->device_id), "%s", device);
+	snprintf(in->auth, sizeof(in->auth), "%s", auth);
+	snprintf(in->source, sizeof(in->source), "192.0.2.%d", k);
+	in->csr = csr_bytes;
+	in->csr_len = sizeof(csr_bytes);
+	in->created_at = t;
+	in->expires_at = expires_at;
+}
+
+/* Upserts a request and returns it (the caller frees). */
+static struct store_request *
+upsert(struct store *s, int k, const char *device, const char *auth, int64_t t,
+       int64_t expires_at, int *created)
+{
+	struct store_request in, *out = NULL;
+	struct lerr e;
+	int c = -1;
+
+	make_req(&in, k, device, auth, t, expires_at);
+	lerr_clear(&e);
+	ck_assert_msg(store_request_upsert(s, &in, &out, &c, &e) == 0, "upsert: %s", e.msg);
+	ck_assert_ptr_nonnull(out);
+	ck_assert(c == 0 || c == 1);
+	if (created != NULL)
+		*created = c;
+	return out;
+}
+
+/*
+ * Issues a certificate for device with key k (all bytes k), the given
+ * names and expiry, optionally for a request or a pre-authorisation.
+ * Returns the store's answer; serial receives the serial used.
+ */
+static int
+issue(struct store *s, int64_t ca_id, const char *device, int k, char *names,
+      int64_t not_after, const char *request_id, const char *preauth_id,
+      unsigned char serial[STORE_SERIAL_LEN], struct lerr *e)
+{
+	static unsigned char der[48];
+	struct store_cert c;
+
+	ck_assert_int_eq(store_serial_reserve(s, serial, e), 0);
+	make_cert(&c, ca_id, serial, k, der, sizeof(der));
+	snprintf(c.device_id, sizeof(c.device_id), "%s", device);
+	memset(c.key_id, k, sizeof(c.key_id));
+	c.sans = names;
+	c.not_before = 1000;
+	c.not_after = not_after;
+	if (request_id != NULL)
+		snprintf(c.request_id, sizeof(c.request_id), "%s", request_id);
+	if (preauth_id != NULL)
+		snprintf(c.preauth_id, sizeof(c.preauth_id), "%s", preauth_id);
+	lerr_clear(e);
+	return store_cert_insert(s, &c, "test", e);
+}
+
+static int
+is_hex_id(const char *id)
+{
+	size_t i;
+
+	if (strlen(id) != STORE_REQUEST_ID_LEN)
+		return 0;
+	for (i = 0; i < STORE_REQUEST_ID_LEN; i++)
+		if (!((id[i] >= '0' && id[i] <= '9') || (id[i] >= 'a' && id[i] <= 'f')))
+			return 0;
+	return 1;
+}
+
+START_TEST(test_request_upsert)
+{
+	struct store *s = open_new();
+	struct store_request *a1, *a2, *b, *got = NULL;
+	unsigned char key_a[32];
+	struct lerr e;
+	int created = -1;
+
+	a1 = upsert(s, 0xa1, "dev-a", "none", 100, 10000, &created);
+	ck_assert_int_eq(created, 1);
+	ck_assert_msg(is_hex_id(a1->id), "%s", a1->id);
+	ck_assert_str_eq(a1->state, "pending");
+	ck_assert_str_eq(a1->auth, "none");
+	ck_assert_str_eq(a1->device_id, "dev-a");
+	ck_assert_str_eq(a1->source, "192.0.2.161");
+	ck_assert_str_eq(a1->reason, "");
+	ck_assert_int_eq(a1->created_at, 100);
+	ck_assert_int_eq(a1->last_seen, 100);
+	ck_assert_int_eq(a1->expires_at, 10000);
+	ck_assert_int_eq(a1->cert_id, 0);
+	ck_assert_int_eq(a1->contested, 0);
+	ck_assert_uint_eq(a1->csr_len, sizeof(csr_bytes));
+	ck_assert_mem_eq(a1->csr, csr_bytes, sizeof(csr_bytes));
+	memset(key_a, 0xa1, sizeof(key_a));
+	ck_assert_mem_eq(a1->key_id, key_a, sizeof(key_a));
+
+	/* The same key asks again: the same request, seen later. */
+	a2 = upsert(s, 0xa1, "dev-a", "none", 250, 20000, &created);
+	ck_assert_int_eq(created, 0);
+	ck_assert_str_eq(a2->id, a1->id);
+	ck_assert_int_eq(a2->created_at, 100);
+	ck_assert_int_eq(a2->last_seen, 250);
+	ck_assert_int_eq(a2->expires_at, 10000);	/* not extended by asking */
+	ck_assert_str_eq(a2->state, "pending");
+
+	/* Another key: another request with another id. */
+	b = upsert(s, 0xb2, "dev-b", "none", 300, 10000, &created);
+	ck_assert_int_eq(created, 1);
+	ck_assert_msg(is_hex_id(b->id), "%s", b->id);
+	ck_assert_str_ne(b->id, a1->id);
+
+	/* A poll moves last_seen forward, never back. */
+	ck_assert_int_eq(store_request_touch(s, a1->id, 400, &e), 0);
+	ck_assert_int_eq(store_request_touch(s, a1->id, 350, &e), 0);
+	ck_assert_int_eq(store_request_get(s, a1->id, &got, &e), 0);
+	ck_assert_int_eq(got->last_seen, 400);
+	ck_assert_str_eq(got->id, a1->id);
+	ck_assert_mem_eq(got->csr, csr_bytes, sizeof(csr_bytes));
+	store_request_free(got);
+	got = NULL;
+	ck_assert_int_eq(store_request_touch(s, "nosuch", 1, &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(store_request_get(s, "nosuch", &got, &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_ptr_null(got);
+
+	/* Once denied, the key asking again makes a new request. */
+	ck_assert_int_eq(store_request_deny(s, a1->id, "not mine", "admin", &e), 0);
+	store_request_free(a2);
+	a2 = upsert(s, 0xa1, "dev-a", "none", 500, 10000, &created);
+	ck_assert_int_eq(created, 1);
+	ck_assert_str_ne(a2->id, a1->id);
+	store_request_free(NULL);
+	store_close(s);
+
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM requests"), 3);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM requests WHERE key_id = "
+				 "x'a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1a1'"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(DISTINCT id) FROM requests"), 3);
+	/* One "enroll" audit row per new request, by the client address,
+	 * naming the request and key. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'enroll'"), 3);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit a JOIN requests r "
+				 "ON json_extract(a.detail, '$.request') = r.id "
+				 "AND json_extract(a.detail, '$.key_id') = lower(hex(r.key_id)) "
+				 "AND a.subject = r.device_id AND a.actor = r.source "
+				 "WHERE a.event = 'enroll'"), 3);
+	store_request_free(a1);
+	store_request_free(a2);
+	store_request_free(b);
+}
+END_TEST
+
+/* Fills a 64-digit hex string of 32 bytes of k. */
+static void
+key_hex(int k, char out[65])
+{
+	int i;
+
+	for (i = 0; i < 32; i++)
+		snprintf(out + 2 * i, 3, "%02x", k);
+}
+
+START_TEST(test_waiting)
+{
+	struct store *s = open_new();
+	struct store_request *r[8];
+	char ids[8][STORE_REQUEST_ID_LEN + 1];
+	unsigned char keys[8][32], want[32], serial[STORE_SERIAL_LEN];
+	char sql[400], kh[65], err[256];
+	struct lerr e;
+	size_t n = 99;
+	int64_t ca_id;
+	int i;
+
+	ca_id = add_ca(s, "issuing", "aa");
+	r[1] = upsert(s, 1, "k1", "none", 1100, 99999, NULL);
+	r[2] = upsert(s, 2, "k2", "none", 1200, 99999, NULL);
+	store_request_free(upsert(s, 2, "k2", "none", 1250, 99999, NULL));	/* asks again */
+	r[3] = upsert(s, 3, "k3", "preauth", 1300, 99999, NULL);	/* authenticated */
+	r[4] = upsert(s, 4, "k4", "none", 900, 99999, NULL);		/* before since */
+	r[5] = upsert(s, 5, "k5", "none", 1500, 99999, NULL);		/* holds a valid cert */
+	r[6] = upsert(s, 6, "k6", "none", 1600, 99999, NULL);		/* its cert revoked */
+	r[7] = upsert(s, 7, "k7", "none", 1700, 99999, NULL);		/* its cert expired */
+	ck_assert_int_eq(issue(s, ca_id, "k5", 5, sans, 6000, NULL, NULL, serial, &e), 0);
+	ck_assert_int_eq(issue(s, ca_id, "k6", 6, sans, 6000, NULL, NULL, serial, &e), 0);
+	ck_assert_int_eq(store_cert_revoke(s, serial, sizeof(serial), "keyCompromise",
+					   "admin", &e), 0);
+	ck_assert_int_eq(issue(s, ca_id, "k7", 7, sans, 5000, NULL, NULL, serial, &e), 0);
+	/* An older second pending request for key 1 (written behind the
+	 * store's back): key 1 still counts once, through its newest. */
+	key_hex(1, kh);
+	snprintf(sql, sizeof(sql), "INSERT INTO requests (id, key_id, device_id, csr, "
+		 "state, auth, created_at, updated_at, last_seen, expires_at) VALUES "
+		 "('old-k1', x'%s', 'k1', x'30', 'pending', 'none', 1050, 1050, 1050, 99999)",
+		 kh);
+	ck_assert_int_eq(raw_exec(sql, err, sizeof(err)), SQLITE_OK);
+
+	ck_assert_int_eq(store_waiting(s, 1000, 5000, ids, keys, 8, &n, &e), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(ids[0], r[1]->id);
+	ck_assert_str_eq(ids[1], r[2]->id);
+	ck_assert_str_eq(ids[2], r[6]->id);
+	ck_assert_str_eq(ids[3], r[7]->id);
+	memset(want, 7, sizeof(want));
+	ck_assert_mem_eq(keys[3], want, sizeof(want));
+	memset(want, 1, sizeof(want));
+	ck_assert_mem_eq(keys[0], want, sizeof(want));
+
+	/* Fewer slots than keys: the first ones, and the full count. */
+	memset(ids, 0, sizeof(ids));
+	ck_assert_int_eq(store_waiting(s, 1000, 5000, ids, keys, 2, &n, &e), 0);
+	ck_assert_uint_eq(n, 4);
+	ck_assert_str_eq(ids[0], r[1]->id);
+	ck_assert_str_eq(ids[1], r[2]->id);
+	ck_assert_str_eq(ids[2], "");
+	ck_assert_int_eq(store_waiting(s, 1000, 5000, NULL, NULL, 0, &n, &e), 0);
+	ck_assert_uint_eq(n, 4);
+	/* Key 7's certificate is still valid at 4000; key 5's is expired at
+	 * 7000. Nobody asked since 2000. */
+	ck_assert_int_eq(store_waiting(s, 1000, 4000, ids, keys, 8, &n, &e), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_int_eq(store_waiting(s, 1000, 7000, ids, keys, 8, &n, &e), 0);
+	ck_assert_uint_eq(n, 5);
+	ck_assert_int_eq(store_waiting(s, 2000, 5000, ids, keys, 8, &n, &e), 0);
+	ck_assert_uint_eq(n, 0);
+	/* A denied request no longer waits. */
+	ck_assert_int_eq(store_request_deny(s, r[2]->id, "no", "admin", &e), 0);
+	ck_assert_int_eq(store_waiting(s, 1000, 5000, ids, keys, 8, &n, &e), 0);
+	ck_assert_uint_eq(n, 3);
+	ck_assert_str_eq(ids[1], r[6]->id);
+	for (i = 1; i < 8; i++)
+		store_request_free(r[i]);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_cert_issues_request)
+{
+	unsigned char serial[STORE_SERIAL_LEN], serial2[STORE_SERIAL_LEN];
+	struct store *s = open_new();
+	struct store_request *r, *got = NULL;
+	struct store_cert *c = NULL;
+	struct lerr e;
+	int64_t ca_id, n = -1;
+	int created = -1;
+
+	ca_id = add_ca(s, "issuing", "aa");
+	r = upsert(s, 9, "dev-9", "none", 100, 99999, NULL);
+	ck_assert_msg(issue(s, ca_id, "dev-9", 9, sans, 99999, r->id, NULL, serial, &e) == 0,
+		      "%s", e.msg);
+	ck_assert_int_eq(store_request_get(s, r->id, &got, &e), 0);
+	ck_assert_str_eq(got->state, "issued");
+	ck_assert_int_eq(store_cert_by_serial(s, serial, sizeof(serial), &c, &e), 0);
+	ck_assert_int_eq(got->cert_id, c->id);
+	ck_assert_str_eq(c->request_id, r->id);
+	store_cert_free(c);
+	store_request_free(got);
+	got = NULL;
+
+	/* A second certificate for the same request: refused, nothing kept. */
+	ck_assert_int_eq(issue(s, ca_id, "dev-9", 9, sans, 99999, r->id, NULL, serial2, &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(e.http, 409);
+	ck_assert_msg(strstr(e.msg, "is issued") != NULL, "%s", e.msg);
+	ck_assert_int_eq(store_cert_count(s, &n, &e), 0);
+	ck_assert_int_eq(n, 1);
+
+	/* The key asking again gets its issued request back. */
+	got = upsert(s, 9, "dev-9", "none", 200, 99999, &created);
+	ck_assert_int_eq(created, 0);
+	ck_assert_str_eq(got->id, r->id);
+	ck_assert_str_eq(got->state, "issued");
+	ck_assert_int_eq(got->last_seen, 200);
+	store_request_free(got);
+	got = NULL;
+	/* store_cert_by_key: the newest for the key; unknown key: not found. */
+	ck_assert_int_eq(store_cert_by_key(s, (const unsigned char *)"zzzzzzzzzzzzzzzzzzzzzzzzzzzzzzzz",
+					   &c, &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(store_cert_by_key(s, got == NULL ? r->key_id : NULL, &c, &e), 0);
+	ck_assert_mem_eq(c->serial, serial, sizeof(serial));
+	store_cert_free(c);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'issue'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM serials WHERE used = 1"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'issue' AND "
+				 "json_extract(detail, '$.request') IS NOT NULL"), 1);
+	store_request_free(r);
+}
+END_TEST
+
+START_TEST(test_request_deny_note_contest)
+{
+	unsigned char serial[STORE_SERIAL_LEN];
+	struct store *s = open_new();
+	struct store_request *p, *i, *got = NULL;
+	struct lerr e;
+	int64_t ca_id;
+
+	ca_id = add_ca(s, "issuing", "aa");
+	p = upsert(s, 1, "dev-p", "none", 100, 99999, NULL);
+	i = upsert(s, 2, "dev-i", "none", 100, 99999, NULL);
+	ck_assert_int_eq(issue(s, ca_id, "dev-i", 2, sans, 99999, i->id, NULL, serial, &e), 0);
+
+	/* note: only while pending. */
+	ck_assert_int_eq(store_request_note(s, p->id, "overlap", &e), 0);
+	ck_assert_int_eq(store_request_get(s, p->id, &got, &e), 0);
+	ck_assert_str_eq(got->reason, "overlap");
+	store_request_free(got);
+	got = NULL;
+	ck_assert_int_eq(store_request_note(s, i->id, "overlap", &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+
+	/* deny: pending -> denied with its reason, once. */
+	ck_assert_int_eq(store_request_deny(s, p->id, "unknown device", "admin", &e), 0);
+	ck_assert_int_eq(store_request_get(s, p->id, &got, &e), 0);
+	ck_assert_str_eq(got->state, "denied");
+	ck_assert_str_eq(got->reason, "unknown device");
+	store_request_free(got);
+	got = NULL;
+	lerr_clear(&e);
+	ck_assert_int_eq(store_request_deny(s, p->id, "again", "admin", &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_msg(strstr(e.msg, "is denied") != NULL, "%s", e.msg);
+	ck_assert_int_eq(store_request_deny(s, i->id, "too late", "admin", &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_msg(strstr(e.msg, "is issued") != NULL, "%s", e.msg);
+	ck_assert_int_eq(store_request_deny(s, "nosuch", "x", "admin", &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(store_request_get(s, i->id, &got, &e), 0);
+	ck_assert_str_eq(got->state, "issued");
+	ck_assert_str_eq(got->reason, "");
+	store_request_free(got);
+	got = NULL;
+
+	/* contest: only an issued request; twice is one contest. */
+	ck_assert_int_eq(store_request_contest(s, p->id, "window", &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(store_request_contest(s, i->id, "window", &e), 0);
+	ck_assert_int_eq(store_request_contest(s, i->id, "window", &e), 0);
+	ck_assert_int_eq(store_request_get(s, i->id, &got, &e), 0);
+	ck_assert_int_eq(got->contested, 1);
+	store_request_free(got);
+	store_close(s);
+
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'deny' "
+				 "AND actor = 'admin' AND subject = 'dev-p' "
+				 "AND json_extract(detail, '$.reason') = 'unknown device'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'deny'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'contested' "
+				 "AND actor = 'window' AND subject = 'dev-i'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM requests WHERE contested = 1"), 1);
+	store_request_free(p);
+	store_request_free(i);
+}
+END_TEST
+
+struct req_seen {
+	int n;
+	char states[8][16];
+};
+
+static int
+req_cb(const struct store_request *r, void *arg)
+{
+	struct req_seen *seen = arg;
+
+	if (seen->n < 8)
+		snprintf(seen->states[seen->n], sizeof(seen->states[0]), "%s", r->state);
+	seen->n++;
+	return 0;
+}
+
+START_TEST(test_request_expire_each)
+{
+	unsigned char serial[STORE_SERIAL_LEN];
+	struct store *s = open_new();
+	struct store_request *r[5];
+	struct req_seen seen;
+	struct lerr e;
+	int64_t ca_id;
+	size_t n = 99;
+	int k;
+
+	ca_id = add_ca(s, "issuing", "aa");
+	for (k = 1; k <= 4; k++)
+		r[k] = upsert(s, k, "dev", "none", 10 * k, 100 * k, NULL);
+	/* Key 1 (expires at 100) is issued: expiry leaves it alone. */
+	ck_assert_int_eq(issue(s, ca_id, "dev", 1, sans, 99999, r[1]->id, NULL, serial, &e), 0);
+	ck_assert_int_eq(store_request_expire(s, 300, &n, &e), 0);
+	ck_assert_uint_eq(n, 2);			/* keys 2 and 3 */
+	ck_assert_int_eq(store_request_expire(s, 300, &n, &e), 0);
+	ck_assert_uint_eq(n, 0);
+
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(store_request_each(s, NULL, 0, req_cb, &seen, &e), 0);
+	ck_assert_int_eq(seen.n, 4);
+	ck_assert_str_eq(seen.states[0], "pending");	/* newest first: key 4 */
+	ck_assert_str_eq(seen.states[1], "expired");
+	ck_assert_str_eq(seen.states[2], "expired");
+	ck_assert_str_eq(seen.states[3], "issued");
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(store_request_each(s, "expired", 0, req_cb, &seen, &e), 0);
+	ck_assert_int_eq(seen.n, 2);
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(store_request_each(s, "expired", 1, req_cb, &seen, &e), 0);
+	ck_assert_int_eq(seen.n, 1);
+	/* An expired request's key asking again starts afresh. */
+	store_request_free(r[4]);
+	r[4] = upsert(s, 2, "dev", "none", 400, 999, &k);
+	ck_assert_int_eq(k, 1);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'expire'"), 1);
+	ck_assert_int_eq(raw_int("SELECT json_extract(detail, '$.count') FROM audit "
+				 "WHERE event = 'expire'"), 2);
+	for (k = 1; k <= 4; k++)
+		store_request_free(r[k]);
+}
+END_TEST
+
+/* ---- ownership ---- */
+
+START_TEST(test_name_key_owner)
+{
+	static char names_a[] = "DNS:a.local,DNS:b.local,IP:10.0.0.7";
+	unsigned char serial[STORE_SERIAL_LEN], key[32];
+	struct store *s = open_new();
+	struct store_cert *c = NULL;
+	char owner[65];
+	struct lerr e;
+	int64_t ca_id;
+
+	ca_id = add_ca(s, "issuing", "aa");
+	ck_assert_int_eq(issue(s, ca_id, "dev-a", 0x0a, names_a, 5000, NULL, NULL, serial, &e), 0);
+	memset(key, 0x0a, sizeof(key));
+
+	ck_assert_int_eq(store_name_owner(s, "DNS:a.local", "dev-b", 4000, owner, &e), 1);
+	ck_assert_str_eq(owner, "dev-a");
+	ck_assert_int_eq(store_name_owner(s, "DNS:b.local", "dev-b", 4000, owner, &e), 1);
+	ck_assert_int_eq(store_name_owner(s, "IP:10.0.0.7", "dev-b", 4000, owner, &e), 1);
+	ck_assert_str_eq(owner, "dev-a");
+	ck_assert_int_eq(store_name_owner(s, "DNS:A.Local", "dev-b", 4000, owner, &e), 1);
+	/* Not for its own holder, not for other names, not once expired. */
+	ck_assert_int_eq(store_name_owner(s, "DNS:a.local", "dev-a", 4000, owner, &e), 0);
+	ck_assert_int_eq(store_name_owner(s, "DNS:c.local", "dev-b", 4000, owner, &e), 0);
+	ck_assert_int_eq(store_name_owner(s, "IP:10.0.0.70", "dev-b", 4000, owner, &e), 0);
+	ck_assert_int_eq(store_name_owner(s, "DNS:a", "dev-b", 4000, owner, &e), 0);
+	ck_assert_int_eq(store_name_owner(s, "DNS:a.local", "dev-b", 5000, owner, &e), 0);
+	ck_assert_int_eq(store_key_owner(s, key, "dev-b", 4000, owner, &e), 1);
+	ck_assert_str_eq(owner, "dev-a");
+	ck_assert_int_eq(store_key_owner(s, key, "dev-a", 4000, owner, &e), 0);
+	ck_assert_int_eq(store_key_owner(s, key, "dev-b", 5000, owner, &e), 0);
+
+	/* Revoked: nobody holds them any more. */
+	ck_assert_int_eq(store_cert_revoke(s, serial, sizeof(serial), "superseded", "admin", &e), 0);
+	ck_assert_int_eq(store_name_owner(s, "DNS:a.local", "dev-b", 4000, owner, &e), 0);
+	ck_assert_int_eq(store_name_owner(s, "IP:10.0.0.7", "dev-b", 4000, owner, &e), 0);
+	ck_assert_int_eq(store_key_owner(s, key, "dev-b", 4000, owner, &e), 0);
+	ck_assert_int_eq(store_cert_by_key(s, key, &c, &e), 0);
+	ck_assert_str_eq(c->status, "revoked");
+	ck_assert_int_gt(c->revoked_at, 0);
+	store_cert_free(c);
+	lerr_clear(&e);
+	ck_assert_int_eq(store_cert_revoke(s, serial, sizeof(serial), NULL, "admin", &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	serial[3] ^= 0xff;
+	ck_assert_int_eq(store_cert_revoke(s, serial, sizeof(serial), NULL, "admin", &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+
+	/* A newer certificate for b.local by dev-c: dev-c owns it now. */
+	ck_assert_int_eq(issue(s, ca_id, "dev-c", 0x0c, names_a, 9000, NULL, NULL, serial, &e), 0);
+	ck_assert_int_eq(store_name_owner(s, "DNS:b.local", "dev-a", 4000, owner, &e), 1);
+	ck_assert_str_eq(owner, "dev-c");
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM cert_names"), 6);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'revoke' "
+				 "AND subject = 'dev-a' AND actor = 'admin' "
+				 "AND json_extract(detail, '$.reason') = 'superseded'"), 1);
+}
+END_TEST
+
+/* A database at version 1 with a certificate gets its names on upgrade. */
+START_TEST(test_upgrade_fills_names)
+{
+	char err[256], owner[65];
+	struct store *s = NULL;
+	sqlite3 *db = NULL;
+	struct lerr e;
+	int version = 0;
+
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE |
+					 SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	ck_assert_int_eq(db_migrate(db, db_migrations, 1, &version, &e), 0);
+	ck_assert_int_eq(version, 1);
+	sqlite3_close(db);
+	ck_assert_int_eq(raw_exec("INSERT INTO cas (role, fingerprint, der, created_at) "
+				  "VALUES ('issuing', 'f', x'30', 1);"
+				  "INSERT INTO serials VALUES (x'01', 1, 1);"
+				  "INSERT INTO requests (id, key_id, device_id, csr, state, "
+				  "created_at, updated_at, expires_at) VALUES "
+				  "('r1', x'01', 'old', x'30', 'pending', 5, 7, 9);"
+				  "INSERT INTO certificates (serial, ca_id, device_id, subject, "
+				  "sans, profile, not_before, not_after, issued_at, key_id, der) "
+				  "VALUES (x'01', 1, 'old', 'CN=old', 'DNS:old.local,IP:10.1.1.1', "
+				  "'device', 1, 5000, 1, x'01', x'30')", err, sizeof(err)),
+			 SQLITE_OK);
+	ck_assert_msg(store_open(dbpath, 0, &s, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(store_schema_version(s, &version), 0);
+	ck_assert_int_eq(version, 2);
+	ck_assert_int_eq(store_name_owner(s, "DNS:old.local", "new", 100, owner, &e), 1);
+	ck_assert_str_eq(owner, "old");
+	ck_assert_int_eq(store_name_owner(s, "IP:10.1.1.1", "new", 100, owner, &e), 1);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM cert_names"), 2);
+	/* last_seen starts as the last change. */
+	ck_assert_int_eq(raw_int("SELECT last_seen FROM requests WHERE id = 'r1'"), 7);
+}
+END_TEST
+
+/* ---- pre-authorised devices ---- */
+
+static void
+make_preauth(struct store_preauth *p, const char *id, char *hash)
+{
+	memset(p, 0, sizeof(*p));
+	snprintf(p->device_id, sizeof(p->device_id), "%s", id);
+	snprintf(p->name, sizeof(p->name), "name of %s", id);
+	snprintf(p->auth_type, sizeof(p->auth_type), "CERTIFICATES");
+	p->secret_hash = hash;
+}
+
+START_TEST(test_preauth)
+{
+	static char hash[] = "$argon2id$v=19$m=65536,t=2,p=1$c2FsdA$aGFzaA";
+	unsigned char serial[STORE_SERIAL_LEN];
+	struct store_preauth rows[3], *got = NULL;
+	struct store *s = open_new();
+	struct store_cert *c = NULL;
+	struct lerr e;
+	int64_t ca_id, n = -1;
+
+	ca_id = add_ca(s, "issuing", "aa");
+	make_preauth(&rows[0], "p1", hash);
+	make_preauth(&rows[1], "p2", NULL);
+	make_preauth(&rows[2], "p3", NULL);
+	ck_assert_int_eq(store_preauth_import(s, rows, 3, "admin", &e), 0);
+	ck_assert_int_eq(store_preauth_get(s, "p1", &got, &e), 0);
+	ck_assert_str_eq(got->device_id, "p1");
+	ck_assert_str_eq(got->name, "name of p1");
+	ck_assert_str_eq(got->auth_type, "CERTIFICATES");
+	ck_assert_str_eq(got->secret_hash, hash);
+	ck_assert_int_gt(got->created_at, 0);
+	ck_assert_int_eq(got->used_at, 0);
+	store_preauth_free(got);
+	ck_assert_int_eq(store_preauth_get(s, "p2", &got, &e), 0);
+	ck_assert_ptr_null(got->secret_hash);
+	store_preauth_free(got);
+	got = NULL;
+	store_preauth_free(NULL);
+	ck_assert_int_eq(store_preauth_get(s, "p9", &got, &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+
+	/* A device already listed: conflict naming it, nothing written. */
+	make_preauth(&rows[0], "p4", NULL);
+	make_preauth(&rows[1], "p2", NULL);
+	lerr_clear(&e);
+	ck_assert_int_eq(store_preauth_import(s, rows, 2, "admin", &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_msg(strstr(e.msg, "p2") != NULL, "%s", e.msg);
+	ck_assert_int_eq(store_preauth_get(s, "p4", &got, &e), -1);
+	/* Listed twice in one import: the same. */
+	make_preauth(&rows[0], "p5", NULL);
+	make_preauth(&rows[1], "p6", NULL);
+	make_preauth(&rows[2], "p5", NULL);
+	ck_assert_int_eq(store_preauth_import(s, rows, 3, "admin", &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_msg(strstr(e.msg, "p5") != NULL, "%s", e.msg);
+	ck_assert_int_eq(store_preauth_get(s, "p6", &got, &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+	/* An empty device id is refused before any SQL. */
+	make_preauth(&rows[0], "", NULL);
+	ck_assert_int_eq(store_preauth_import(s, rows, 1, "admin", &e), -1);
+	ck_assert_str_eq(e.code, LERR_BAD_REQUEST);
+
+	/* Consumed by the certificate issued on its strength, once. */
+	ck_assert_msg(issue(s, ca_id, "p1", 1, sans, 99999, NULL, "p1", serial, &e) == 0,
+		      "%s", e.msg);
+	ck_assert_int_eq(store_preauth_get(s, "p1", &got, &e), 0);
+	ck_assert_int_gt(got->used_at, 0);
+	store_preauth_free(got);
+	got = NULL;
+	ck_assert_int_eq(store_cert_by_serial(s, serial, sizeof(serial), &c, &e), 0);
+	ck_assert_str_eq(c->preauth_id, "p1");
+	store_cert_free(c);
+	ck_assert_int_eq(issue(s, ca_id, "p1", 1, sans, 99999, NULL, "p1", serial, &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_msg(strstr(e.msg, "used already") != NULL, "%s", e.msg);
+	ck_assert_int_eq(issue(s, ca_id, "p9", 1, sans, 99999, NULL, "p9", serial, &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(store_cert_count(s, &n, &e), 0);
+	ck_assert_int_eq(n, 1);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM preauth"), 3);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM preauth WHERE used_at IS NOT NULL"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'preauth-import' "
+				 "AND json_extract(detail, '$.count') = 3"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'preauth-import'"), 1);
+}
+END_TEST
+
+/* ---- vendors ---- */
+
+struct vendor_seen {
+	int n;
+	int64_t ids[4];
+	char fp[4][65];
+	int auto_register[4];
+	size_t der_len[4];
+};
+
+static int
+vendor_cb(const struct store_vendor *v, void *arg)
+{
+	struct vendor_seen *seen = arg;
+
+	if (seen->n < 4) {
+		seen->ids[seen->n] = v->id;
+		snprintf(seen->fp[seen->n], sizeof(seen->fp[0]), "%s", v->fingerprint);
+		seen->auto_register[seen->n] = v->auto_register;
+		seen->der_len[seen->n] = v->der_len;
+	}
+	seen->n++;
+	return 0;
+}
+
+START_TEST(test_vendors)
+{
+	static const unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x05 };
+	struct vendor_seen seen;
+	struct store *s = open_new();
+	struct lerr e;
+
+	memset(&seen, 0, sizeof(seen));
+	ck_assert_int_eq(store_vendor_each(s, vendor_cb, &seen, &e), 0);
+	ck_assert_int_eq(seen.n, 0);
+	ck_assert_int_eq(store_vendor_add(s, "CN=Acme", "f1", 1, der, sizeof(der), "admin", &e), 0);
+	ck_assert_int_eq(store_vendor_add(s, "CN=Other", "f2", 0, der, 3, "admin", &e), 0);
+	lerr_clear(&e);
+	ck_assert_int_eq(store_vendor_add(s, "CN=Again", "f1", 0, der, 3, "admin", &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(store_vendor_add(s, "CN=x", "f3", 0, NULL, 0, "admin", &e), -1);
+	ck_assert_str_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(store_vendor_each(s, vendor_cb, &seen, &e), 0);
+	ck_assert_int_eq(seen.n, 2);
+	ck_assert_str_eq(seen.fp[0], "f1");
+	ck_assert_int_eq(seen.auto_register[0], 1);
+	ck_assert_uint_eq(seen.der_len[0], sizeof(der));
+	ck_assert_str_eq(seen.fp[1], "f2");
+	ck_assert_int_eq(seen.auto_register[1], 0);
+	ck_assert_uint_eq(seen.der_len[1], 3);
+	ck_assert_int_lt(seen.ids[0], seen.ids[1]);
+	store_vendor_free(NULL);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM vendors"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'vendor-add'"), 2);
+}
+END_TEST
+
+/* ---- administrators and sessions ---- */
+
+START_TEST(test_admin_sessions)
+{
+	unsigned char tok[32], tok2[32], old[32];
+	char user[65], csrf[65], err[256];
+	struct store *s = open_new();
+	char *hash = NULL;
+	struct lerr e;
+	int64_t now = (int64_t)time(NULL);
+
+	ck_assert_int_eq(store_admin_hash(s, "root", &hash, &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_ptr_null(hash);
+	ck_assert_int_eq(store_admin_set(s, "root", "$argon2id$one", "init", &e), 0);
+	ck_assert_int_eq(store_admin_hash(s, "root", &hash, &e), 0);
+	ck_assert_str_eq(hash, "$argon2id$one");
+	free(hash);
+	ck_assert_int_eq(store_admin_set(s, "root", "$argon2id$two", "root", &e), 0);
+	ck_assert_int_eq(store_admin_hash(s, "root", &hash, &e), 0);
+	ck_assert_str_eq(hash, "$argon2id$two");
+	free(hash);
+
+	memset(tok, 0x11, sizeof(tok));
+	memset(tok2, 0x22, sizeof(tok2));
+	memset(old, 0x33, sizeof(old));
+	lerr_clear(&e);
+	ck_assert_int_eq(store_session_add(s, tok, "nobody", "c0", now + 100, &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_add(s, old, "root", "c-old", now - 1, &e), 0);
+	ck_assert_int_eq(store_session_add(s, tok, "root", "c1", now + 100, &e), 0);
+	ck_assert_int_eq(store_session_get(s, tok, now, user, csrf, &e), 0);
+	ck_assert_str_eq(user, "root");
+	ck_assert_str_eq(csrf, "c1");
+	/* Expired, unknown: the same answer. */
+	ck_assert_int_eq(store_session_get(s, tok, now + 100, user, csrf, &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_str_eq(user, "");
+	ck_assert_str_eq(csrf, "");
+	ck_assert_int_eq(store_session_get(s, old, now - 10, user, csrf, &e), -1);
+	ck_assert_int_eq(store_session_get(s, tok2, now, user, csrf, &e), -1);
+	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+	/* The same token twice is refused. */
+	ck_assert_int_eq(store_session_add(s, tok, "root", "c2", now + 100, &e), -1);
+	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(store_session_delete(s, tok, &e), 0);
+	ck_assert_int_eq(store_session_get(s, tok, now, user, csrf, &e), -1);
+	ck_assert_int_eq(store_session_delete(s, tok, &e), 0);
+	store_close(s);
+	/* The expired session was dropped when a later one was added; only
+	 * hashes are stored. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM admins"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'admin-set' "
+				 "AND subject = 'root' AND detail IS NULL"), 2);
+	ck_assert_int_ne(raw_exec("INSERT INTO sessions VALUES (x'01', 'root', 'c', 1, 2)",
+				  err, sizeof(err)), SQLITE_OK);
+}
+END_TEST
+
 static Suite *
 store_suite(void)
 {
@@ -902,6 +1665,16 @@ store_suite(void)
 	tcase_add_test(tc, test_audit_append_only);
 	tcase_add_test(tc, test_every_insert_audited);
 	tcase_add_test(tc, test_ca_list_settings);
+	tcase_add_test(tc, test_request_upsert);
+	tcase_add_test(tc, test_waiting);
+	tcase_add_test(tc, test_cert_issues_request);
+	tcase_add_test(tc, test_request_deny_note_contest);
+	tcase_add_test(tc, test_request_expire_each);
+	tcase_add_test(tc, test_name_key_owner);
+	tcase_add_test(tc, test_upgrade_fills_names);
+	tcase_add_test(tc, test_preauth);
+	tcase_add_test(tc, test_vendors);
+	tcase_add_test(tc, test_admin_sessions);
 	suite_add_tcase(s, tc);
 	return s;
 }

@@ -1,0 +1,299 @@
+#!/bin/sh
+# lanca-enroll.sh - enroll a device with a lanca gateway using only curl and
+# openssl, for devices that cannot run lanca-enroll.
+#
+# The same flow as `lanca-enroll enroll`: make a P-256 key that never leaves
+# the device, fetch the gateway's root over plain HTTP and check its SHA-256
+# fingerprint (or trust it on first use and say so), then talk HTTPS with
+# that root as the only trust anchor: POST the CSR, wait out "pending"
+# answers (honouring Retry-After) until a button press or an admin approves
+# it, check the chain, and write key.pem, cert.pem, chain.pem, root.pem and
+# gateway.url into the output directory, each atomically.
+#
+# Exit: 0 issued, 1 refused or failed, 2 usage, 3 still pending at --timeout.
+set -eu
+
+prog=lanca-enroll.sh
+
+usage() {
+	cat >&2 <<EOF
+usage: $prog --gateway https://HOST[:PORT] --id DEVICE_ID --out DIR
+              (--fingerprint SHA256 | --trust-on-first-use)
+              [--name NAME.local]... [--ip IP]... [--http URL] [--timeout S]
+EOF
+	exit 2
+}
+
+die() {
+	echo "$prog: $*" >&2
+	exit 1
+}
+
+# The value of the last header NAME (any case) in a curl -D file.
+header() {
+	awk -v want="$1" '
+		BEGIN { want = tolower(want) }
+		{ sub(/\r$/, "") }
+		index($0, ":") > 1 {
+			name = tolower(substr($0, 1, index($0, ":") - 1))
+			if (name == want) {
+				v = substr($0, index($0, ":") + 1)
+				sub(/^[ \t]+/, "", v); sub(/[ \t]+$/, "", v)
+				found = v
+			}
+		}
+		END { print found }' "$2"
+}
+
+# A string member of a JSON error body, printable characters only.
+json_str() {
+	sed -n "s/.*\"$1\"[[:space:]]*:[[:space:]]*\"\\([^\"]*\\)\".*/\\1/p" "$2" 2>/dev/null |
+		head -n 1 | tr -cd '[:print:]'
+}
+
+# "message (code)" from a JSON error body, else the HTTP status.
+refusal() {
+	msg=$(json_str message "$1")
+	[ -n "$msg" ] || msg=$(json_str reason "$1")
+	[ -n "$msg" ] || msg="HTTP status $2"
+	code=$(json_str error "$1")
+	[ -n "$code" ] || code=$2
+	echo "$msg ($code)"
+}
+
+# Writes stdin to DIR/NAME atomically: a temporary file in the same
+# directory, synced, renamed, and the directory synced.
+put() {
+	tmp="$1/.$2.tmp.$$"
+	cat >"$tmp" || { rm -f "$tmp"; die "cannot write $1/$2"; }
+	chmod "$3" "$tmp"
+	sync "$tmp" 2>/dev/null || sync
+	mv -f "$tmp" "$1/$2" || { rm -f "$tmp"; die "cannot rename into $1/$2"; }
+	sync "$1" 2>/dev/null || sync
+}
+
+GATEWAY='' ID='' OUT='' FP='' TOFU=0 HTTP_URL='' TIMEOUT=300 SAN=''
+while [ $# -gt 0 ]; do
+	case $1 in
+	--gateway | --id | --out | --fingerprint | --http | --timeout | --name | --ip)
+		[ $# -ge 2 ] || usage
+		opt=$1 val=$2
+		shift 2
+		;;
+	--trust-on-first-use)
+		TOFU=1
+		shift
+		continue
+		;;
+	-h | --help) usage ;;
+	*) echo "$prog: unknown argument $1" >&2; usage ;;
+	esac
+	case $opt in
+	--gateway) GATEWAY=$val ;;
+	--id) ID=$val ;;
+	--out) OUT=$val ;;
+	--fingerprint) FP=$val ;;
+	--http) HTTP_URL=$val ;;
+	--timeout) TIMEOUT=$val ;;
+	--name)
+		case $val in
+		'' | *[!A-Za-z0-9.-]*) echo "$prog: --name $val: not a DNS name" >&2; usage ;;
+		esac
+		SAN="${SAN:+$SAN,}DNS:$val"
+		;;
+	--ip)
+		case $val in
+		'' | *[!0-9A-Fa-f:.]*) echo "$prog: --ip $val: not an address" >&2; usage ;;
+		esac
+		SAN="${SAN:+$SAN,}IP:$val"
+		;;
+	esac
+done
+
+if [ -z "$GATEWAY" ] || [ -z "$ID" ] || [ -z "$OUT" ]; then
+	usage
+fi
+if { [ -n "$FP" ] && [ $TOFU = 1 ]; } || { [ -z "$FP" ] && [ $TOFU = 0 ]; }; then
+	echo "$prog: give exactly one of --fingerprint and --trust-on-first-use" >&2
+	usage
+fi
+case $ID in
+'' | *[!A-Za-z0-9._-]*) echo "$prog: --id: letters, digits, '.', '_' and '-' only" >&2; usage ;;
+esac
+case $TIMEOUT in
+'' | *[!0-9]*) usage ;;
+esac
+if [ ${#TIMEOUT} -gt 5 ] || [ "$TIMEOUT" -lt 1 ] || [ "$TIMEOUT" -gt 86400 ]; then
+	usage
+fi
+if [ -n "$FP" ]; then
+	WANT=$(printf '%s' "$FP" | tr -d ': ' | tr 'A-F' 'a-f')
+	case $WANT in
+	*[!0-9a-f]*) usage ;;
+	esac
+	[ ${#WANT} -eq 64 ] || { echo "$prog: --fingerprint: want 64 hex digits" >&2; usage; }
+fi
+
+# https://HOST[:PORT][/...] -> ORIGIN https://HOST[:PORT] and HOST (with
+# brackets for IPv6) for the default root URL on port 80.
+case $GATEWAY in
+https://*) ;;
+*) echo "$prog: --gateway must be an https:// URL" >&2; usage ;;
+esac
+rest=${GATEWAY#https://}
+hostport=${rest%%/*}
+[ -n "$hostport" ] || usage
+ORIGIN="https://$hostport"
+case $hostport in
+\[*\]*) HOST="${hostport%%]*}]" ;;
+*) HOST=${hostport%%:*} ;;
+esac
+if [ -z "$HTTP_URL" ]; then
+	HTTP_URL="http://$HOST/ca.crt"
+else
+	case $HTTP_URL in
+	http://*) ;;
+	*) echo "$prog: --http must be an http:// URL" >&2; usage ;;
+	esac
+	while [ "${HTTP_URL%/}" != "$HTTP_URL" ]; do HTTP_URL=${HTTP_URL%/}; done
+	case $HTTP_URL in
+	*.crt | *.pem) ;;
+	*) HTTP_URL="$HTTP_URL/ca.crt" ;;
+	esac
+fi
+IO=$TIMEOUT
+[ "$IO" -le 30 ] || IO=30
+
+umask 077
+mkdir -p "$OUT" || die "cannot create $OUT"
+[ ! -e "$OUT/key.pem" ] || die "$OUT already holds key.pem: this device is enrolled, or choose another --out"
+W=$(mktemp -d "$OUT/.enroll.XXXXXX") || die "cannot make a temporary directory in $OUT"
+trap 'rm -rf "$W"' EXIT
+trap 'exit 1' INT TERM
+START=$(date +%s)
+
+# The root, over plain HTTP, checked before anything is sent.
+curl -fsS --max-time "$IO" --proto =http -o "$W/ca.der" "$HTTP_URL" ||
+	die "cannot fetch the root from $HTTP_URL"
+openssl x509 -inform der -in "$W/ca.der" -out "$W/root.pem" 2>/dev/null ||
+	openssl x509 -in "$W/ca.der" -out "$W/root.pem" 2>/dev/null ||
+	die "$HTTP_URL is not a certificate"
+GOT=$(openssl x509 -in "$W/root.pem" -noout -fingerprint -sha256 | sed 's/.*=//' | tr -d ':' | tr 'A-F' 'a-f')
+if [ -n "$FP" ]; then
+	[ "$GOT" = "$WANT" ] || die "root fingerprint mismatch: expected $WANT, got $GOT"
+else
+	echo "$prog: trusting the root on first use: SHA-256 fingerprint $GOT" >&2
+	echo "$prog: compare it with the one the gateway shows; pass --fingerprint next time" >&2
+fi
+openssl x509 -in "$W/root.pem" -noout -text | grep -q 'CA:TRUE' || die "the root is not a CA certificate"
+
+# The key: kept as key.pem.new until issued, and used again by a later run
+# so that the request an admin approves is the one we ask about.
+if [ -f "$OUT/key.pem.new" ]; then
+	echo "$prog: using the key from the earlier attempt ($OUT/key.pem.new)" >&2
+else
+	openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
+		openssl pkcs8 -topk8 -nocrypt >"$W/key.pem" || die "key generation failed"
+	put "$OUT" key.pem.new 600 <"$W/key.pem"
+	rm -f "$W/key.pem"
+fi
+if [ -n "$SAN" ]; then
+	openssl req -new -key "$OUT/key.pem.new" -subj "/CN=$ID" -addext "subjectAltName=$SAN" \
+		-outform der -out "$W/csr.der" 2>"$W/err" || die "CSR: $(cat "$W/err")"
+else
+	openssl req -new -key "$OUT/key.pem.new" -subj "/CN=$ID" \
+		-outform der -out "$W/csr.der" 2>"$W/err" || die "CSR: $(cat "$W/err")"
+fi
+
+# HTTPS with the fetched root as the only anchor: --capath points at a
+# directory without hashed certificates so that no system CA is consulted.
+https() {
+	curl -sS --max-time "$IO" --proto =https --cacert "$W/root.pem" --capath "$W" \
+		-o "$W/body" -D "$W/headers" -w '%{http_code}' \
+		-H 'Accept: application/pem-certificate-chain' "$@"
+}
+
+POLL='' RID=''
+while :; do
+	: >"$W/body"
+	: >"$W/headers"
+	if [ -z "$POLL" ]; then
+		code=$(https -H 'Content-Type: application/pkcs10' --data-binary "@$W/csr.der" \
+			"$ORIGIN/api/v1/enroll" 2>"$W/err") || die "POST $ORIGIN/api/v1/enroll: $(cat "$W/err")"
+	else
+		code=$(https "$POLL" 2>"$W/err") || die "GET $POLL: $(cat "$W/err")"
+	fi
+	case $code in
+	200 | 201) break ;;
+	202)
+		loc=$(header location "$W/headers")
+		if [ -n "$loc" ]; then
+			case $loc in
+			/*) POLL="$ORIGIN$loc" ;;
+			"$ORIGIN"/*) POLL=$loc ;;
+			*) die "the server points the pending request at another place: $loc" ;;
+			esac
+			RID=${loc##*/}
+		fi
+		[ -n "$RID" ] || RID=$(json_str id "$W/body")
+		;;
+	429) ;;
+	403)
+		[ -n "$POLL" ] && die "denied: $(refusal "$W/body" "$code")"
+		die "refused: $(refusal "$W/body" "$code")"
+		;;
+	410) [ -n "$POLL" ] && die "request $RID expired before anyone approved it"
+		die "refused: $(refusal "$W/body" "$code")" ;;
+	404) [ -n "$POLL" ] && die "request $RID is unknown to the gateway"
+		die "refused: $(refusal "$W/body" "$code")" ;;
+	*) die "refused: $(refusal "$W/body" "$code")" ;;
+	esac
+	left=$((START + TIMEOUT - $(date +%s)))
+	if [ $left -le 0 ]; then
+		echo "$prog: still pending after $TIMEOUT s: request ${RID:-(no id)}" >&2
+		[ -z "$POLL" ] || echo "$prog: approve it on the gateway (lanca approve $RID, or press its button), then run this again; it polls $POLL" >&2
+		exit 3
+	fi
+	wait=$(header retry-after "$W/headers")
+	case $wait in
+	'' | *[!0-9]*) wait=5 ;;
+	*) [ ${#wait} -le 5 ] || wait=60 ;;
+	esac
+	[ "$wait" -ge 1 ] || wait=1
+	[ "$wait" -le 60 ] || wait=60
+	[ "$wait" -le $left ] || wait=$left
+	[ "$code" != 202 ] || echo "$prog: pending${RID:+: request $RID}; asking again in $wait s" >&2
+	sleep "$wait"
+done
+
+# Check what came back before writing it: leaf first, our key, not a CA,
+# and the chain verifies against the root alone.
+awk -v d="$W" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (d "/c" n ".pem") } END { print n + 0 > (d "/count") }' "$W/body"
+n=$(cat "$W/count")
+if [ "$n" -lt 1 ] || [ "$n" -gt 8 ]; then
+	die "the server's answer is not a PEM certificate chain"
+fi
+: >"$W/chain.pem"
+i=1
+while [ $i -le "$n" ]; do
+	openssl x509 -in "$W/c$i.pem" -out "$W/x$i.pem" 2>/dev/null || die "certificate $i of the chain does not parse"
+	cat "$W/x$i.pem" >>"$W/chain.pem"
+	i=$((i + 1))
+done
+[ "$(openssl x509 -in "$W/x1.pem" -noout -pubkey)" = "$(openssl pkey -in "$OUT/key.pem.new" -pubout)" ] ||
+	die "the certificate the server sent is not for this device's key"
+if openssl x509 -in "$W/x1.pem" -noout -text | grep -q 'CA:TRUE'; then
+	die "the server sent a CA certificate as the device's"
+fi
+openssl verify -trusted "$W/root.pem" -untrusted "$W/chain.pem" "$W/x1.pem" >"$W/err" 2>&1 ||
+	die "the chain does not verify against the root: $(cat "$W/err")"
+
+put "$OUT" cert.pem 644 <"$W/x1.pem"
+put "$OUT" chain.pem 644 <"$W/chain.pem"
+put "$OUT" root.pem 644 <"$W/root.pem"
+printf '%s\n' "$GATEWAY" | put "$OUT" gateway.url 644
+mv -f "$OUT/key.pem.new" "$OUT/key.pem" || die "cannot rename the key"
+sync "$OUT" 2>/dev/null || sync
+serial=$(openssl x509 -in "$OUT/cert.pem" -noout -serial | sed 's/.*=//')
+until=$(openssl x509 -in "$OUT/cert.pem" -noout -enddate | sed 's/.*=//')
+echo "$prog: issued $ID, serial $serial, valid until $until; files in $OUT"

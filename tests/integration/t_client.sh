@@ -1,0 +1,184 @@
+#!/bin/sh
+# t_client.sh - the device clients against the real daemon: lanca-enroll
+# and contrib/lanca-enroll.sh enroll after a press (root trusted on first
+# use or by fingerprint), wait as pending without one and succeed once an
+# admin approves, refuse a wrong root, and lanca-enroll renews over mTLS.
+. "$(dirname "$0")/lib.sh"
+
+: "${TOP_BUILDDIR:=$TOP_SRCDIR}"
+ENROLL="$TOP_BUILDDIR/src/lanca-enroll"
+ENROLL_SH="$TOP_SRCDIR/contrib/lanca-enroll.sh"
+[ -x "$ENROLL" ] || fail "no $ENROLL"
+
+D="$T/state"
+"$LANCA" init --dir "$D" --name client >/dev/null || fail "init"
+ROOT_PEM="$D/root.pem"
+start_serve "$D"
+GW="https://localhost:$HTTPS_PORT"
+FP=$(openssl x509 -in "$ROOT_PEM" -noout -fingerprint -sha256 | sed 's/.*=//')
+FP_LOWER=$(printf '%s' "$FP" | tr 'A-F' 'a-f')
+
+# Checks an output directory: files and modes, the chain verifies against
+# the gateway's root, the key is the certificate's, gateway.url is right.
+check_out() {
+	out=$1
+	for f in key.pem cert.pem chain.pem root.pem gateway.url; do
+		[ -f "$out/$f" ] || fail "$out/$f missing"
+	done
+	[ ! -e "$out/key.pem.new" ] || fail "$out/key.pem.new left behind"
+	[ "$(stat -c %a "$out")" = 700 ] || fail "$out mode $(stat -c %a "$out")"
+	[ "$(stat -c %a "$out/key.pem")" = 600 ] || fail "$out/key.pem mode $(stat -c %a "$out/key.pem")"
+	for f in "$out"/*tmp* "$out"/.*tmp* "$out"/.enroll.*; do
+		[ ! -e "$f" ] || fail "temporary file $f left in $out"
+	done
+	cmp -s "$out/root.pem" "$ROOT_PEM" || fail "$out/root.pem is not the gateway's root"
+	[ "$(cat "$out/gateway.url")" = "$GW" ] || fail "$out/gateway.url: $(cat "$out/gateway.url")"
+	split_chain "$out/chain.pem"
+	[ -f "$out/chain.pem.2.pem" ] && [ ! -f "$out/chain.pem.3.pem" ] || fail "$out/chain.pem is not leaf + issuing"
+	cmp -s "$out/chain.pem.1.pem" "$out/cert.pem" || fail "$out/chain.pem does not start with cert.pem"
+	openssl verify -CAfile "$ROOT_PEM" -untrusted "$out/chain.pem.2.pem" "$out/cert.pem" >/dev/null ||
+		fail "openssl verify of $out/cert.pem"
+	[ "$(openssl pkey -in "$out/key.pem" -pubout)" = "$(openssl x509 -in "$out/cert.pem" -noout -pubkey)" ] ||
+		fail "$out/key.pem is not the key of $out/cert.pem"
+	rm -f "$out"/chain.pem.*.pem
+}
+
+# The id of the pending request for device (CSR common name) $1.
+pending_id() {
+	"$LANCA" pending --dir "$D" --json >"$T/pending.json" || fail "lanca pending --json"
+	python3 - "$T/pending.json" "$1" <<'PY' || fail "no pending request for $1: $(cat "$T/pending.json")"
+import json, sys
+reqs = json.load(open(sys.argv[1]))
+mine = [r for r in reqs if sys.argv[2] in [v for v in r.values() if isinstance(v, str)]]
+if not mine and len(reqs) == 1:
+    mine = reqs
+assert len(mine) == 1, reqs
+print(mine[0]["id"])
+PY
+}
+
+# ---- lanca-enroll ----
+"$LANCA" press --dir "$D" >/dev/null || fail "press"
+"$ENROLL" enroll --gateway "$GW" --id dev-a --name dev-a.local --ip 192.168.1.50 --out "$T/a" \
+	--trust-on-first-use --http "$HTTP_URL" --timeout 30 >"$T/out" 2>"$T/err" ||
+	fail "enroll after a press: $(cat "$T/err")"
+grep -qi "$(printf '%s' "$FP" | tr -d : | tr 'A-F' 'a-f')" "$T/err" ||
+	fail "--trust-on-first-use did not print the root's fingerprint"
+check_out "$T/a"
+openssl x509 -in "$T/a/cert.pem" -noout -subject | grep -q "CN = dev-a" || fail "dev-a subject"
+openssl x509 -in "$T/a/cert.pem" -noout -ext subjectAltName | grep -q "DNS:dev-a.local, IP Address:192.168.1.50" ||
+	fail "dev-a SANs: $(openssl x509 -in "$T/a/cert.pem" -noout -ext subjectAltName)"
+ok "lanca-enroll after a press, trusting on first use: files, modes, chain, key, names"
+
+"$LANCA" press --dir "$D" >/dev/null || fail "second press"
+"$ENROLL" enroll --gateway "$GW" --id dev-b --out "$T/b" --fingerprint "$FP_LOWER" \
+	--http "$HTTP_URL/ca.crt" --timeout 30 >/dev/null 2>"$T/err" ||
+	fail "enroll with --fingerprint: $(cat "$T/err")"
+check_out "$T/b"
+openssl x509 -in "$T/b/cert.pem" -noout -ext subjectAltName | grep -q "DNS:dev-b.local" ||
+	fail "a request without names did not get dev-b.local"
+ok "lanca-enroll --fingerprint (lower case, colons); no --name gives DEVICE.local"
+
+bad=$(printf '%064d' 0)
+st=0
+"$ENROLL" enroll --gateway "$GW" --id dev-c --out "$T/c" --fingerprint "$bad" --http "$HTTP_URL" \
+	--timeout 5 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] || fail "wrong fingerprint exited $st"
+grep -q "root fingerprint mismatch: expected $bad, got" "$T/err" || fail "mismatch message: $(cat "$T/err")"
+[ ! -e "$T/c/key.pem" ] && [ ! -e "$T/c/cert.pem" ] || fail "a wrong fingerprint left files"
+ok "a wrong root fingerprint exits 1 before anything is sent"
+
+st=0
+"$ENROLL" enroll --gateway "$GW" --id dev-d --name www.example.com --out "$T/pub" --fingerprint "$FP" \
+	--http "$HTTP_URL" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "refused: .*www.example.com" "$T/err" || fail "public name: $st $(cat "$T/err")"
+ok "a refused request exits 1 with the server's message"
+
+st=0
+"$ENROLL" enroll --gateway "$GW" --id dev-e --out "$T/e" --fingerprint "$FP" --http "$HTTP_URL" \
+	--timeout 3 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 3 ] || fail "without a press: exit $st, want 3: $(cat "$T/err")"
+grep -q "still pending after 3 s: request" "$T/err" || fail "pending message: $(cat "$T/err")"
+[ -f "$T/e/key.pem.new" ] && [ ! -e "$T/e/key.pem" ] || fail "pending: key.pem.new expected"
+[ "$(stat -c %a "$T/e/key.pem.new")" = 600 ] || fail "key.pem.new mode"
+id=$(pending_id dev-e)
+grep -q "$id" "$T/err" || fail "the pending message does not name request $id"
+"$LANCA" approve --dir "$D" "$id" >/dev/null || fail "approve $id"
+"$ENROLL" enroll --gateway "$GW" --id dev-e --out "$T/e" --fingerprint "$FP" --http "$HTTP_URL" \
+	--timeout 30 >/dev/null 2>"$T/err" || fail "enroll after approve: $(cat "$T/err")"
+check_out "$T/e"
+ok "without a press: exit 3 at --timeout; after lanca approve the same key is issued"
+
+st=0
+"$ENROLL" enroll --gateway "$GW" --id dev-e --out "$T/e" --fingerprint "$FP" --http "$HTTP_URL" \
+	>/dev/null 2>&1 || st=$?
+[ $st -eq 1 ] || fail "enroll over an enrolled directory exited $st"
+st=0; "$ENROLL" enroll --gateway "$GW" --id x --out "$T/x" >/dev/null 2>&1 || st=$?
+[ $st -eq 2 ] || fail "enroll without a trust choice exited $st"
+st=0; "$ENROLL" frobnicate >/dev/null 2>&1 || st=$?
+[ $st -eq 2 ] || fail "unknown command exited $st"
+ok "an enrolled directory is not overwritten; usage errors exit 2"
+
+# ---- contrib/lanca-enroll.sh ----
+"$LANCA" press --dir "$D" >/dev/null || fail "press for the sh client"
+sh "$ENROLL_SH" --gateway "$GW" --id sh-a --name sh-a.local --out "$T/sa" --fingerprint "$FP" \
+	--http "$HTTP_URL" --timeout 30 >/dev/null 2>"$T/err" || fail "lanca-enroll.sh: $(cat "$T/err")"
+check_out "$T/sa"
+openssl x509 -in "$T/sa/cert.pem" -noout -ext subjectAltName | grep -q "DNS:sh-a.local" || fail "sh-a SAN"
+ok "contrib/lanca-enroll.sh after a press"
+
+st=0
+sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --fingerprint "$bad" --http "$HTTP_URL" \
+	--timeout 5 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "root fingerprint mismatch" "$T/err" || fail "sh wrong fingerprint: $st"
+st=0
+sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --trust-on-first-use --http "$HTTP_URL" \
+	--timeout 3 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 3 ] && grep -q "still pending" "$T/err" || fail "sh without a press: $st $(cat "$T/err")"
+id=$(pending_id sh-b)
+"$LANCA" approve --dir "$D" "$id" >/dev/null || fail "approve $id"
+sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --trust-on-first-use --http "$HTTP_URL" \
+	--timeout 30 >/dev/null 2>"$T/err" || fail "sh after approve: $(cat "$T/err")"
+check_out "$T/sb"
+ok "lanca-enroll.sh: wrong fingerprint exits 1, pending exits 3, approved gets issued"
+
+# ---- renew ----
+old_serial=$(openssl x509 -in "$T/a/cert.pem" -noout -serial)
+old_key=$(sha256sum <"$T/a/key.pem")
+"$ENROLL" renew --dir "$T/a" --timeout 30 >/dev/null 2>"$T/err" || fail "renew: $(cat "$T/err")"
+check_out "$T/a"
+[ "$(openssl x509 -in "$T/a/cert.pem" -noout -serial)" != "$old_serial" ] || fail "renew kept the serial"
+[ "$(sha256sum <"$T/a/key.pem")" != "$old_key" ] || fail "renew kept the key"
+openssl x509 -in "$T/a/cert.pem" -noout -ext subjectAltName | grep -q "DNS:dev-a.local, IP Address:192.168.1.50" ||
+	fail "renewal changed the names"
+for f in key.pem.new cert.pem.new chain.pem.new; do
+	[ ! -e "$T/a/$f" ] || fail "renew left $f"
+done
+ok "renew over mTLS: new key and serial, same names, files replaced"
+
+# A certificate from another CA does not renew.
+"$LANCA" init --dir "$T/other" --name other >/dev/null || fail "init other"
+make_csr stranger dev-a "DNS:dev-a.local"
+"$LANCA" sign "$T/stranger.csr" --dir "$T/other" >"$T/stranger.pem" 2>/dev/null || fail "sign stranger"
+mkdir -m 700 "$T/s"
+cp "$T/a/root.pem" "$T/a/gateway.url" "$T/s/"
+split_chain "$T/stranger.pem"
+cp "$T/stranger.pem.1.pem" "$T/s/cert.pem"
+cp "$T/stranger.pem" "$T/s/chain.pem"
+cp "$T/stranger.key" "$T/s/key.pem"
+st=0; "$ENROLL" renew --dir "$T/s" --timeout 10 >/dev/null 2>&1 || st=$?
+[ $st -eq 1 ] || fail "renew with a foreign certificate exited $st"
+cmp -s "$T/stranger.pem.1.pem" "$T/s/cert.pem" || fail "a failed renew replaced cert.pem"
+ok "renew with a certificate from another CA fails and changes nothing"
+
+# --when-due on a fresh certificate contacts nobody: the daemon is gone.
+stop_serve || true
+cp "$T/a/cert.pem" "$T/cert.before"
+"$ENROLL" renew --dir "$T/a" --when-due >"$T/out" 2>"$T/err" || fail "--when-due: $(cat "$T/err")"
+grep -q "not due" "$T/out" || fail "--when-due did not say not due"
+cmp -s "$T/cert.before" "$T/a/cert.pem" || fail "--when-due changed cert.pem"
+st=0; "$ENROLL" renew --dir "$T/a" --timeout 3 >/dev/null 2>&1 || st=$?
+[ $st -eq 1 ] || fail "renew with the gateway down exited $st"
+ok "renew --when-due on a fresh certificate exits 0 without contacting the gateway"
+
+echo "t_client: $n_ok passed, 0 failed"
