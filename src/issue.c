@@ -77,11 +77,19 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 	return 0;
 }
 
+/* A signed certificate whose row is on its way to the disk. */
+struct issue_pending {
+	struct store_cert *row;
+	struct store_ticket *ticket;
+	char actor[128];
+};
+
 int
-issue_cert(const struct issuer *is, const struct issue_req *r,
-	   struct store_cert **out, struct lerr *e)
+issue_cert_submit(const struct issuer *is, const struct issue_req *r,
+		  struct issue_pending **out, struct lerr *e)
 {
 	unsigned char serial[X509_SERIAL_LEN];
+	struct issue_pending *p = NULL;
 	struct store_cert *row = NULL;
 	struct csr *csr = NULL;
 	struct sign_out signed_cert;
@@ -119,20 +127,56 @@ issue_cert(const struct issuer *is, const struct issue_req *r,
 	}
 	if (issue_fill_row(row, is, r, csr, &sans, serial, &signed_cert, e) != 0)
 		goto out;
-	/* Durable before anybody sees the bytes. */
-	if (store_cert_insert(is->store, row, r->actor, e) != 0)
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
 		goto out;
-	*out = row;
+	}
+	snprintf(p->actor, sizeof(p->actor), "%s", r->actor != NULL ? r->actor : "?");
+	if (store_cert_submit(is->store, row, p->actor, &p->ticket, e) != 0)
+		goto out;
+	p->row = row;
 	row = NULL;
+	*out = p;
+	p = NULL;
 	rc = 0;
 out:
 	if (rc != 0 && refused)
 		issue_audit_refusal(is, r, csr, e);
+	free(p);
 	store_cert_free(row);
 	sign_out_free(&signed_cert);
 	names_free(&sans);
 	csr_free(csr);
 	return rc;
+}
+
+int
+issue_cert_finish(struct issue_pending *p, struct store_cert **out, struct lerr *e)
+{
+	int rc;
+
+	*out = NULL;
+	/* Durable before anybody sees the bytes. */
+	rc = store_ticket_wait(p->ticket, e);
+	if (rc == 0)
+		*out = p->row;
+	else
+		store_cert_free(p->row);
+	free(p);
+	return rc;
+}
+
+int
+issue_cert(const struct issuer *is, const struct issue_req *r,
+	   struct store_cert **out, struct lerr *e)
+{
+	struct issue_pending *p;
+
+	*out = NULL;
+	if (issue_cert_submit(is, r, &p, e) != 0)
+		return -1;
+	return issue_cert_finish(p, out, e);
 }
 
 int

@@ -45,6 +45,16 @@ struct issue_req {
 int issue_cert(const struct issuer *is, const struct issue_req *r,
 	       struct store_cert **out, struct lerr *e);
 
+/* The same in two halves, so that one thread can sign the next
+ * certificate while the previous one is being committed: submit parses,
+ * reserves, signs and queues the commit; finish waits until the row is
+ * durable, then hands it over (*out, as issue_cert) and frees p. Every
+ * submitted certificate must be finished. */
+struct issue_pending;
+int issue_cert_submit(const struct issuer *is, const struct issue_req *r,
+		      struct issue_pending **p, struct lerr *e);
+int issue_cert_finish(struct issue_pending *p, struct store_cert **out, struct lerr *e);
+
 /* Appends the PEM chain a client gets: the leaf, then the issuing CA. */
 int issue_chain_pem(const struct store_cert *c, const struct ca_set *ca, struct buf *out) LANCA_WUR;
 

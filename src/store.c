@@ -664,6 +664,51 @@ store_writer_main(void *arg)
 	return NULL;
 }
 
+/* Queues job for the writer (job->run and job->arg set by the caller). */
+static int
+store_enqueue(struct store *s, struct store_job *job, struct lerr *e)
+{
+	if (s == NULL)
+		return lerr_set(e, 500, LERR_STORE, "no store");
+	if (!s->thread_started)
+		return lerr_set(e, 500, LERR_STORE, "the store was opened read-only");
+	job->done = 0;
+	job->next = NULL;
+	if (pthread_cond_init(&job->cond, NULL) != 0)
+		return lerr_set(e, 500, LERR_STORE, "out of resources");
+	pthread_mutex_lock(&s->qlock);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->qlock);
+		pthread_cond_destroy(&job->cond);
+		return lerr_set(e, 500, LERR_STORE, "the store is closing");
+	}
+	if (s->qtail != NULL)
+		s->qtail->next = job;
+	else
+		s->qhead = job;
+	s->qtail = job;
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	return 0;
+}
+
+/* Waits until the transaction holding job committed (0) or failed (-1). */
+static int
+store_wait(struct store *s, struct store_job *job, struct lerr *e)
+{
+	pthread_mutex_lock(&s->qlock);
+	while (!job->done)
+		pthread_cond_wait(&job->cond, &s->qlock);
+	pthread_mutex_unlock(&s->qlock);
+	pthread_cond_destroy(&job->cond);
+	if (job->rc != 0) {
+		if (e != NULL)
+			*e = job->err;
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Queues run(conn, arg, e) for the writer and waits until its transaction
  * committed (0) or failed (-1, e set). arg stays owned by the caller.
@@ -672,43 +717,13 @@ int
 store_submit(struct store *s, store_job_fn run, void *arg, struct lerr *e)
 {
 	struct store_job job;
-	int rc = -1;
 
-	if (s == NULL)
-		return lerr_set(e, 500, LERR_STORE, "no store");
-	if (!s->thread_started)
-		return lerr_set(e, 500, LERR_STORE, "the store was opened read-only");
 	memset(&job, 0, sizeof(job));
 	job.run = run;
 	job.arg = arg;
-	if (pthread_cond_init(&job.cond, NULL) != 0)
-		return lerr_set(e, 500, LERR_STORE, "out of resources");
-
-	pthread_mutex_lock(&s->qlock);
-	if (s->stopping) {
-		pthread_mutex_unlock(&s->qlock);
-		lerr_set(e, 500, LERR_STORE, "the store is closing");
-		goto out;
-	}
-	if (s->qtail != NULL)
-		s->qtail->next = &job;
-	else
-		s->qhead = &job;
-	s->qtail = &job;
-	pthread_cond_signal(&s->qcond);
-	while (!job.done)
-		pthread_cond_wait(&job.cond, &s->qlock);
-	pthread_mutex_unlock(&s->qlock);
-
-	if (job.rc != 0) {
-		if (e != NULL)
-			*e = job.err;
-		goto out;
-	}
-	rc = 0;
-out:
-	pthread_cond_destroy(&job.cond);
-	return rc;
+	if (store_enqueue(s, &job, e) != 0)
+		return -1;
+	return store_wait(s, &job, e);
 }
 
 /* Appends one audit row on the writer's connection (inside a job). */
@@ -1461,25 +1476,24 @@ out:
 	return rc;
 }
 
-/*
- * Records an issued certificate, uses up its serial, records its names,
- * issues its request and consumes its pre-authorisation (when set) and
- * audits the issue, all in one transaction; returns once durable. c stays
- * the caller's.
- */
-int
-store_cert_insert(struct store *s, const struct store_cert *c, const char *actor,
-		  struct lerr *e)
-{
-	struct store_cert_job j;
-	json_t *o;
-	char *detail = NULL;
-	int rc = -1;
+/* An insertion on its way to the disk (see store_cert_submit). */
+struct store_ticket {
+	struct store *s;
+	struct store_job job;
+	struct store_cert_job cj;
+	char *detail;
+};
 
-	if (c == NULL || actor == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_cert_insert: bad arguments");
-		goto out;
-	}
+/* Checks c and builds its job and audit detail into t. */
+static int
+store_cert_prepare(const struct store_cert *c, const char *actor, struct store_ticket *t,
+		   struct lerr *e)
+{
+	struct store_cert_job *j = &t->cj;
+	json_t *o;
+
+	if (c == NULL || actor == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_insert: bad arguments");
 	if (c->serial_len == 0 || c->serial_len > STORE_SERIAL_MAX ||
 	    c->der == NULL || c->der_len == 0 || c->der_len > INT_MAX ||
 	    !store_fits(c->device_id, sizeof(c->device_id)) ||
@@ -1487,21 +1501,16 @@ store_cert_insert(struct store *s, const struct store_cert *c, const char *actor
 	    !store_fits(c->profile, sizeof(c->profile)) ||
 	    !store_fits(c->status, sizeof(c->status)) ||
 	    !store_fits(c->request_id, sizeof(c->request_id)) ||
-	    !store_fits(c->preauth_id, sizeof(c->preauth_id))) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "malformed certificate record");
-		goto out;
-	}
-	if (strcmp(c->profile, "device") != 0 && strcmp(c->profile, "gateway") != 0) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "unknown certificate profile");
-		goto out;
-	}
-	memset(&j, 0, sizeof(j));
-	j.c = c;
-	j.actor = actor;
-	j.status = c->status[0] != '\0' ? c->status : "valid";
-	j.now = (int64_t)time(NULL);
-	store_hex(c->serial, c->serial_len, j.hex, sizeof(j.hex));
-	o = json_pack("{s:s, s:s, s:I}", "serial", j.hex, "profile", c->profile,
+	    !store_fits(c->preauth_id, sizeof(c->preauth_id)))
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "malformed certificate record");
+	if (strcmp(c->profile, "device") != 0 && strcmp(c->profile, "gateway") != 0)
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "unknown certificate profile");
+	j->c = c;
+	j->actor = actor;
+	j->status = c->status[0] != '\0' ? c->status : "valid";
+	j->now = (int64_t)time(NULL);
+	store_hex(c->serial, c->serial_len, j->hex, sizeof(j->hex));
+	o = json_pack("{s:s, s:s, s:I}", "serial", j->hex, "profile", c->profile,
 		      "not_after", (json_int_t)c->not_after);
 	if (o != NULL && c->request_id[0] != '\0' &&
 	    json_object_set_new(o, "request", json_string(c->request_id)) != 0) {
@@ -1513,15 +1522,62 @@ store_cert_insert(struct store *s, const struct store_cert *c, const char *actor
 		json_decref(o);
 		o = NULL;
 	}
-	if (store_json_detail(o, &detail, e) != 0)
-		goto out;
-	j.detail = detail;
-	if (store_submit(s, store_cert_insert_run, &j, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	free(detail);
+	if (store_json_detail(o, &t->detail, e) != 0)
+		return -1;
+	j->detail = t->detail;
+	t->job.run = store_cert_insert_run;
+	t->job.arg = j;
+	return 0;
+}
+
+/*
+ * Queues the insertion store_cert_insert() makes and returns at once with
+ * a ticket; the row is durable only once store_ticket_wait() returned 0.
+ * c and actor must stay valid until then. Lets one thread sign the next
+ * certificate while the previous one is being committed.
+ */
+int
+store_cert_submit(struct store *s, const struct store_cert *c, const char *actor,
+		  struct store_ticket **out, struct lerr *e)
+{
+	struct store_ticket *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (t == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+	t->s = s;
+	if (store_cert_prepare(c, actor, t, e) != 0 || store_enqueue(s, &t->job, e) != 0) {
+		free(t->detail);
+		free(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+int
+store_ticket_wait(struct store_ticket *t, struct lerr *e)
+{
+	int rc = store_wait(t->s, &t->job, e);
+
+	free(t->detail);
+	free(t);
 	return rc;
+}
+
+/*
+ * Inserts a certificate row (see store.h); returns once durable. c stays
+ * the caller's.
+ */
+int
+store_cert_insert(struct store *s, const struct store_cert *c, const char *actor,
+		  struct lerr *e)
+{
+	struct store_ticket *t;
+
+	if (store_cert_submit(s, c, actor, &t, e) != 0)
+		return -1;
+	return store_ticket_wait(t, e);
 }
 
 /*

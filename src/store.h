@@ -99,6 +99,14 @@ void store_cert_free(struct store_cert *c);
  * or is used, the request is no longer pending, or the pre-authorisation
  * was used already: nothing is written then. */
 int store_cert_insert(struct store *s, const struct store_cert *c, const char *actor, struct lerr *e);
+/* The same, in two halves: submit queues the insertion and returns at once;
+ * the row is durable (or refused) when store_ticket_wait returns, which
+ * also frees the ticket. c and actor must stay valid until then. One
+ * thread may keep several certificates in flight this way. */
+struct store_ticket;
+int store_cert_submit(struct store *s, const struct store_cert *c, const char *actor,
+		      struct store_ticket **t, struct lerr *e);
+int store_ticket_wait(struct store_ticket *t, struct lerr *e);
 int store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
 			 struct store_cert **out, struct lerr *e);
 /* Calls fn for each certificate, newest first (at most limit, 0 = all);
