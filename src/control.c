@@ -229,8 +229,14 @@ control_start(const char *dir, struct enroll *en, struct control **out, struct l
 	mode_t old;
 	int probe, rc = -1;
 
-	if (control_addr(dir, &sa, e) != 0)
-		return -1;
+	*out = NULL;
+	if (control_addr(dir, &sa, e) != 0) {
+		/* Serving matters more than the shell's button. */
+		log_warn("%s: lanca press/approve/deny will not reach this daemon "
+			 "(SIGUSR1 and the admin API still work)", e->msg);
+		lerr_clear(e);
+		return 0;
+	}
 	/* A socket that answers belongs to a daemon that is running. */
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {

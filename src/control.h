@@ -20,7 +20,9 @@
 struct control;
 struct enroll;
 
-/* Listens on DIR/control.sock; refuses if another daemon answers there. */
+/* Listens on DIR/control.sock; refuses if another daemon answers there.
+ * A state directory whose path is too long for a Unix socket gets no
+ * control socket (a warning; *out NULL, 0 returned). */
 int control_start(const char *dir, struct enroll *en, struct control **out, struct lerr *e);
 void control_stop(struct control *c);	/* NULL-safe; removes the socket */
 

@@ -141,3 +141,31 @@ verify_chain() {
 sql() {
 	sqlite3 "$D/lanca.db" "$1"
 }
+
+# ---- a daemon with its clock moved (libfaketime) ----
+
+# The libfaketime preload library, or "" when it is not installed. The
+# daemon is started with the library itself rather than through the
+# faketime wrapper, which does not pass SIGTERM on to its child: then
+# SERVE_PID is the daemon.
+LIBFAKETIME=
+for f in /usr/lib/*/faketime/libfaketimeMT.so.1 /usr/lib/faketime/libfaketimeMT.so.1 \
+	/usr/lib64/faketime/libfaketimeMT.so.1; do
+	if [ -f "$f" ]; then LIBFAKETIME=$f; break; fi
+done
+
+# faked_lanca OFFSET: writes a lanca that runs with its clock OFFSET ahead
+# (e.g. +100d) and prints its path. Clients keep the real time.
+faked_lanca() {
+	cat >"$T/lanca-faked$1" <<EOF
+#!/bin/sh
+LD_PRELOAD="$LIBFAKETIME"
+FAKETIME="$1"
+# libfaketime is preloaded ahead of the ASan runtime in sanitizer builds.
+ASAN_OPTIONS="\${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+export LD_PRELOAD FAKETIME ASAN_OPTIONS
+exec "$LANCA" "\$@"
+EOF
+	chmod 755 "$T/lanca-faked$1"
+	echo "$T/lanca-faked$1"
+}

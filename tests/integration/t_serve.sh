@@ -60,13 +60,11 @@ ok "a dead signer stops serve with a non-zero status ($st)"
 
 # Renewal: 300 days on, a third of the gateway certificate's life is left,
 # so serve renews it (new key, new serial) before it starts serving.
-if command -v faketime >/dev/null 2>&1; then
+if [ -n "$LIBFAKETIME" ]; then
 	old=$(openssl x509 -in "$D/gateway.pem" -noout -serial)
 	oldkey=$(sha256sum <"$D/gateway.key")
 	HTTP_PORT=$(free_port); HTTPS_PORT=$(free_port)
-	# libfaketime is preloaded ahead of the ASan runtime in sanitizer builds.
-	ASAN_OPTIONS="${ASAN_OPTIONS:-}:verify_asan_link_order=0" \
-	faketime -f "+300d" "$LANCA" serve --dir "$D" --https "127.0.0.1:$HTTPS_PORT" \
+	"$(faked_lanca +300d)" serve --dir "$D" --https "127.0.0.1:$HTTPS_PORT" \
 		--http "127.0.0.1:$HTTP_PORT" --web-dir "$TOP_SRCDIR/web" >"$T/serve.log" 2>&1 &
 	SERVE_PID=$!
 	i=0
