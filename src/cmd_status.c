@@ -87,7 +87,7 @@ status_window_text(json_t *w, time_t now)
 	} else {
 		printf("window:          closed%s\n",
 		       json_is_true(json_object_get(w, "contested")) ?
-		       " (the last admission was contested: see lanca pending)" : "");
+		       " (the last admission was contested: check the audit log)" : "");
 	}
 	(void)now;
 }

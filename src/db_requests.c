@@ -70,6 +70,7 @@ const char *const db_requests_sql[Q_COUNT] = {
 		"  min(r.created_at) OVER (PARTITION BY r.key_id) AS first"
 		" FROM requests r"
 		" WHERE r.state = 'pending' AND r.auth = 'none' AND r.last_seen >= ?1"
+		" AND r.expires_at > ?2"
 		" AND NOT EXISTS (SELECT 1 FROM certificates c"
 		"  WHERE c.key_id = r.key_id AND c.status = 'valid'"
 		"  AND c.not_after > ?2)) "

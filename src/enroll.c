@@ -262,6 +262,31 @@ enroll_note_overlap(struct enroll *en, const struct enroll_waiting *wt)
 			log_warn("cannot note overlap on %s: %s", wt->ids[i], e.msg);
 }
 
+/* 0 when none of the request's names is another device's; -1 (e says
+ * why) otherwise: such a request is never admitted without an admin. */
+static int
+enroll_names_free(struct enroll *en, const struct store_request *rq, struct lerr *e)
+{
+	struct csr *csr = NULL;
+	struct names sans;
+	char why[256];
+	int r = -1;
+
+	names_init(&sans);
+	if (csr_parse_flags(rq->csr, rq->csr_len, CSR_PARSE_NO_VERIFY, &csr, e) != 0 ||
+	    policy_names(en->is->policy, csr, POLICY_DEVICE, &sans, e) != 0)
+		goto out;
+	r = enroll_names_taken(en, csr->cn, &sans, why, sizeof(why), e);
+	if (r > 0) {
+		lerr_set(e, 409, LERR_CONFLICT, "%s", why);
+		r = -1;
+	}
+out:
+	names_free(&sans);
+	csr_free(csr);
+	return r;
+}
+
 /* Issues an admitted request; on failure gives the admission back. */
 static void
 enroll_admit(struct enroll *en, const struct window_decision *d, const char *actor,
@@ -275,6 +300,7 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 	if (res == &tmp)
 		enroll_result_init(&tmp);
 	if (store_request_get(en->is->store, d->admit_id, &rq, &e) != 0 ||
+	    enroll_names_free(en, rq, &e) != 0 ||
 	    enroll_issue(en, rq, actor, NULL, res, &e) != 0) {
 		log_warn("admitted request %s could not be issued: %s", d->admit_id, e.msg);
 		window_admission_failed(en->w, d->admit_key, time(NULL));
@@ -320,7 +346,7 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq, const ch
 	case WINDOW_WAIT:
 		break;
 	}
-	if (d.changed)
+	if (d.changed || d.verdict == WINDOW_ADMIT)
 		enroll_window_changed(en, actor, &d);
 }
 
@@ -434,9 +460,12 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 				  res, e);
 		goto out;
 	}
-	if (vendor_pending)
+	if (vendor_pending) {
 		snprintf(res->reason, sizeof(res->reason),
 			 "factory certificate recognised; waiting for an admin or a press");
+		(void)store_request_note(en->is->store, rq->id, res->reason, e);
+		lerr_clear(e);
+	}
 	enroll_window_decide(en, rq, actor, res);
 	if (res->outcome == ENROLL_PENDING && res->reason[0] == '\0') {
 		struct store_request *now_rq = NULL;

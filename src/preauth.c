@@ -638,7 +638,7 @@ preauth_check(struct store *s, const char *device_id, const char *secret,
 	}
 	if (p->secret_hash != NULL && p->secret_hash[0] != '\0' &&
 	    (secret == NULL || auth_verify_secret(p->secret_hash, secret) != 0)) {
-		lerr_set(e, 403, LERR_BAD_REQUEST,
+		lerr_set(e, 403, LERR_FORBIDDEN,
 			 "%s is pre-authorised with a secret: missing or wrong secret", device_id);
 		goto out;
 	}

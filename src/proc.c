@@ -74,7 +74,7 @@ proc_start(int nchan, int (*child)(int *fds, int n, void *arg), void *arg,
 		signal(SIGTERM, SIG_DFL);
 		signal(SIGINT, SIG_DFL);
 		signal(SIGCHLD, SIG_DFL);
-		prctl(PR_SET_PDEATHSIG, SIGTERM);
+		prctl(PR_SET_PDEATHSIG, SIGKILL);
 		if (getppid() == 1)
 			_exit(1);	/* the parent is already gone */
 		rc = child(child_fds, nchan, arg);

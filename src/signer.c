@@ -222,7 +222,16 @@ signer_child_main(int *fds, int n, void *arg)
 	memset(&ch, 0, sizeof(ch));
 	ch.cfg = arg;
 	log_set_tag("lanca-signer");
+	/* Signals are the daemon's business: `kill -USR1` or a terminal's
+	 * Ctrl-C reaching the whole process group must not take the keys
+	 * away mid-request. The signer ends when its channels close, or
+	 * with its parent (PR_SET_PDEATHSIG, SIGKILL). */
 	signal(SIGPIPE, SIG_IGN);
+	signal(SIGUSR1, SIG_IGN);
+	signal(SIGUSR2, SIG_IGN);
+	signal(SIGHUP, SIG_IGN);
+	signal(SIGINT, SIG_IGN);
+	signal(SIGTERM, SIG_IGN);
 	/* No core dumps and no ptrace by same-uid processes: key memory
 	 * stays in this process. */
 	prctl(PR_SET_DUMPABLE, 0);

@@ -386,6 +386,7 @@ bench_tls_probe(int port, const char *root, size_t root_len)
 	desc = gnutls_session_get_desc(s);
 	printf("TLS as negotiated by a GnuTLS client with default priorities: %s\n",
 	       desc != NULL ? desc : "?");
+	fflush(stdout);
 	gnutls_free(desc);
 	gnutls_bye(s, GNUTLS_SHUT_WR);
 	rc = 0;

@@ -113,8 +113,11 @@ make_csr j dev-j "DNS:dev-a.local"
 st=$(post_csr j); [ "$st" = 409 ] || fail "a name owned by dev-a: $st $(cat "$T/j.resp")"
 grep -q "dev-a" "$T/j.resp" || fail "409 does not name the owner"
 [ "$(poll j)" = 202 ] || fail "the conflicting request is not pending for the admin"
+# It is the only key waiting now, but a press never issues it either.
+"$LANCA" press --dir "$D" >/dev/null || fail "press"
+[ "$(poll j)" = 202 ] || fail "a press issued a name that another device holds"
 "$LANCA" approve --dir "$D" "$(req_id j)" >/dev/null || fail "an admin may still approve it"
-ok "a name owned by another device: 409, pending for the admin, who may approve"
+ok "a name owned by another device: 409, pending for the admin (a press never issues it), who may approve"
 
 # 11. key ownership: a key holding a certificate for another device id.
 openssl req -new -key "$T/a.key" -subj /CN=dev-z -out "$T/z.csr" 2>/dev/null

@@ -45,9 +45,16 @@ ok "HTTP behaviour (t_http.sh)"
 stop_serve || fail "SIGTERM: serve exited non-zero"
 ok "SIGTERM stops serve with status 0"
 
-# The signer dies: serve must notice and exit non-zero, not hang.
+# The signer dies: serve must notice and exit non-zero, not hang. Signals
+# meant for the daemon (a GPIO script's USR1, a terminal's Ctrl-C to the
+# process group) do not kill it.
 start_serve "$D"
 signer=$(child_pids "$SERVE_PID")
+kill -USR1 "$signer"; kill -HUP "$signer"; kill -INT "$signer"
+sleep 0.3
+kill -0 "$signer" 2>/dev/null && kill -0 "$SERVE_PID" 2>/dev/null ||
+	fail "USR1/HUP/INT sent to the signer stopped it"
+tcurl -o /dev/null "$HTTPS_URL/api/v1/status" || fail "serve stopped answering"
 kill -KILL "$signer"
 i=0
 while kill -0 "$SERVE_PID" 2>/dev/null && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
