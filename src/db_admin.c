@@ -42,55 +42,29 @@ const char *const db_admin_sql[Q_COUNT] = {
 
 /* ---- administrators ---- */
 
-struct db_admin_job {
-	const char *user, *hash, *actor;
-	int64_t now;
-};
-
-/* Writer job: creates or replaces the admin's hash; audited "admin-set". */
-static int
-db_admin_set_run(struct store_conn *w, void *arg, struct lerr *e)
-{
-	struct db_admin_job *j = arg;
-	sqlite3_stmt *st;
-	int rc = -1;
-
-	if ((st = store_stmt(w, Q_ADMIN_SET, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, j->user) != SQLITE_OK ||
-	    store_bind_text(st, 2, j->hash) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, j->now) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "saving the administrator");
-		goto out;
-	}
-	/* The audit row names the user, never the hash. */
-	if (store_audit_row(w, j->now, j->actor, "admin-set", j->user, NULL, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
-}
-
-/* Creates the admin user or replaces their password hash; durable on
- * return. */
+/* Creates the admin user or replaces their password hash, audited
+ * "admin-set"; durable on return. */
 int
 store_admin_set(struct store *s, const char *user, const char *hash, const char *actor,
 		struct lerr *e)
 {
-	struct db_admin_job j;
+	struct store_write wr;
 
 	if (s == NULL || user == NULL || hash == NULL || actor == NULL)
 		return lerr_set(e, 500, LERR_INTERNAL, "store_admin_set: bad arguments");
 	if (user[0] == '\0' || strlen(user) > DB_ADMIN_USER_MAX || hash[0] == '\0')
 		return lerr_set(e, 400, LERR_BAD_REQUEST, "bad administrator name or hash");
-	memset(&j, 0, sizeof(j));
-	j.user = user;
-	j.hash = hash;
-	j.actor = actor;
-	j.now = (int64_t)time(NULL);
-	return store_submit(s, db_admin_set_run, &j, e);
+	memset(&wr, 0, sizeof(wr));
+	wr.at = (int64_t)time(NULL);
+	wr.x = (struct store_query){
+		Q_ADMIN_SET, "saving the administrator",
+		{ store_arg_text(user), store_arg_text(hash), store_arg_int(wr.at) },
+	};
+	/* The audit row names the user, never the hash. */
+	wr.actor = actor;
+	wr.event = "admin-set";
+	wr.subject = user;
+	return store_write(s, &wr, e);
 }
 
 /* The admin's password hash in a new string (caller frees); -1 with
@@ -98,40 +72,18 @@ store_admin_set(struct store *s, const char *user, const char *hash, const char 
 int
 store_admin_hash(struct store *s, const char *user, char **hash, struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src;
+	const struct store_query x = {
+		Q_ADMIN_HASH, "reading the administrator", { store_arg_text(user) },
+	};
+	int lrc;
 
 	if (hash != NULL)
 		*hash = NULL;
-	if (s == NULL || user == NULL || hash == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_admin_hash: bad arguments");
-		goto out;
-	}
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_ADMIN_HASH, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, user) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "reading the administrator");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no administrator %s", user);
-		goto out;
-	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(c->db, e, "reading the administrator");
-		goto out;
-	}
-	if (store_col_text_dup(st, 0, hash, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
+	if (s == NULL || user == NULL || hash == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_admin_hash: bad arguments");
+	if ((lrc = store_lookup(s, &x, store_row_text_dup, hash, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no administrator %s", user);
+	return lrc;
 }
 
 /* ---- sessions ---- */
@@ -151,38 +103,22 @@ static int
 db_session_add_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct db_session_job *j = arg;
-	sqlite3_stmt *st;
-	int rc = -1;
+	const struct store_query purge = {
+		Q_SESSION_PURGE, "dropping expired sessions", { store_arg_int(j->now) },
+	};
+	const struct store_query insert = {
+		Q_SESSION_INSERT, "recording the session",
+		{ store_arg_blob(j->token_hash, 32), store_arg_text(j->user),
+		  store_arg_text(j->csrf), store_arg_int(j->now),
+		  store_arg_int(j->expires_at) },
+	};
+	int xrc;
 
-	if ((st = store_stmt(w, Q_SESSION_PURGE, e)) == NULL)
-		goto out;
-	if (sqlite3_bind_int64(st, 1, j->now) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "dropping expired sessions");
-		goto out;
-	}
-	store_stmt_done(st);
-	if ((st = store_stmt(w, Q_SESSION_INSERT, e)) == NULL)
-		goto out;
-	if (store_bind_blob(st, 1, j->token_hash, 32) != SQLITE_OK ||
-	    store_bind_text(st, 2, j->user) != SQLITE_OK ||
-	    store_bind_text(st, 3, j->csrf) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, j->now) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 5, j->expires_at) != SQLITE_OK) {
-		store_sqlerr(w->db, e, "recording the session");
-		goto out;
-	}
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(w->db) == SQLITE_CONSTRAINT_FOREIGNKEY)
-			lerr_set(e, 404, LERR_NOT_FOUND, "no administrator %s", j->user);
-		else
-			store_sqlerr(w->db, e, "recording the session");
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
+	if (store_exec(w, &purge, NULL, e) != 0)
+		return -1;
+	if ((xrc = store_exec_constraint(w, &insert, SQLITE_CONSTRAINT_FOREIGNKEY, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no administrator %s", j->user);
+	return xrc;
 }
 
 /* Records a session of user until expires_at, keyed by the hash of its
@@ -207,6 +143,18 @@ store_session_add(struct store *s, const unsigned char token_hash[32], const cha
 	return store_submit(s, db_session_add_run, &j, e);
 }
 
+/* Row reader: a session's user and csrf into the two char[65] of arg. */
+static int
+db_session_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	char **dst = arg;
+
+	if (store_col_text(st, 0, dst[0], 65, e) != 0 ||
+	    store_col_text(st, 1, dst[1], 65, e) != 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Fills user and csrf for the session whose token hashes to token_hash,
  * if it is unexpired at now; -1 with LERR_NOT_FOUND otherwise (an expired
@@ -216,10 +164,13 @@ int
 store_session_get(struct store *s, const unsigned char token_hash[32], int64_t now,
 		  char user[65], char csrf[65], struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	sqlite3_stmt *st = NULL;
+	const struct store_query x = {
+		Q_SESSION_GET, "reading the session",
+		{ store_arg_blob(token_hash, 32), store_arg_int(now) },
+	};
+	char *dst[2] = { user, csrf };
 	int rc = -1;
-	int src;
+	int lrc;
 
 	if (user != NULL)
 		user[0] = '\0';
@@ -229,55 +180,18 @@ store_session_get(struct store *s, const unsigned char token_hash[32], int64_t n
 		lerr_set(e, 500, LERR_INTERNAL, "store_session_get: bad arguments");
 		goto out;
 	}
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_SESSION_GET, e)) == NULL)
+	if ((lrc = store_lookup(s, &x, db_session_row, dst, e)) < 0)
 		goto out;
-	if (store_bind_blob(st, 1, token_hash, 32) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "reading the session");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
+	if (lrc > 0) {
 		lerr_set(e, 404, LERR_NOT_FOUND, "no such session");
 		goto out;
 	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(c->db, e, "reading the session");
-		goto out;
-	}
-	if (store_col_text(st, 0, user, 65, e) != 0 ||
-	    store_col_text(st, 1, csrf, 65, e) != 0)
-		goto out;
 	rc = 0;
 out:
 	if (rc != 0 && csrf != NULL)
 		sodium_memzero(csrf, 65);
 	if (rc != 0 && user != NULL)
 		user[0] = '\0';
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
-}
-
-/* Writer job: forgets one session; an unknown one is not an error. */
-static int
-db_session_delete_run(struct store_conn *w, void *arg, struct lerr *e)
-{
-	struct db_session_job *j = arg;
-	sqlite3_stmt *st;
-	int rc = -1;
-
-	if ((st = store_stmt(w, Q_SESSION_DELETE, e)) == NULL)
-		goto out;
-	if (store_bind_blob(st, 1, j->token_hash, 32) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "ending the session");
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(st);
 	return rc;
 }
 
@@ -285,11 +199,13 @@ out:
 int
 store_session_delete(struct store *s, const unsigned char token_hash[32], struct lerr *e)
 {
-	struct db_session_job j;
+	struct store_write wr;
 
 	if (s == NULL || token_hash == NULL)
 		return lerr_set(e, 500, LERR_INTERNAL, "store_session_delete: bad arguments");
-	memset(&j, 0, sizeof(j));
-	j.token_hash = token_hash;
-	return store_submit(s, db_session_delete_run, &j, e);
+	memset(&wr, 0, sizeof(wr));
+	wr.x = (struct store_query){
+		Q_SESSION_DELETE, "ending the session", { store_arg_blob(token_hash, 32) },
+	};
+	return store_write(s, &wr, e);
 }

@@ -73,42 +73,26 @@ db_preauth_import_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct db_preauth_job *j = arg;
 	const struct store_preauth *p;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	struct store_query x;
 	size_t i;
+	int xrc;
 
-	if ((st = store_stmt(w, Q_PREAUTH_INSERT, e)) == NULL)
-		goto out;
 	for (i = 0; i < j->n; i++) {
 		p = &j->rows[i];
-		if (store_bind_text(st, 1, p->device_id) != SQLITE_OK ||
-		    store_bind_text(st, 2, p->name) != SQLITE_OK ||
-		    store_bind_text(st, 3, p->auth_type) != SQLITE_OK ||
-		    store_bind_text(st, 4, p->secret_hash) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 5, p->created_at != 0 ? p->created_at : j->now) != SQLITE_OK ||
-		    (p->used_at != 0 ? sqlite3_bind_int64(st, 6, p->used_at)
-				     : sqlite3_bind_null(st, 6)) != SQLITE_OK) {
-			store_sqlerr(w->db, e, "importing pre-authorised devices");
-			goto out;
-		}
-		if (sqlite3_step(st) != SQLITE_DONE) {
-			if (sqlite3_extended_errcode(w->db) == SQLITE_CONSTRAINT_PRIMARYKEY)
-				lerr_set(e, 409, LERR_CONFLICT,
-					 "device %s is already pre-authorised", p->device_id);
-			else
-				store_sqlerr(w->db, e, "importing pre-authorised devices");
-			goto out;
-		}
-		store_stmt_done(st);
+		x = (struct store_query){
+			Q_PREAUTH_INSERT, "importing pre-authorised devices",
+			{ store_arg_text(p->device_id), store_arg_text(p->name),
+			  store_arg_text(p->auth_type), store_arg_text(p->secret_hash),
+			  store_arg_int(p->created_at != 0 ? p->created_at : j->now),
+			  p->used_at != 0 ? store_arg_int(p->used_at) : store_arg_null() },
+		};
+		if ((xrc = store_exec_constraint(w, &x, SQLITE_CONSTRAINT_PRIMARYKEY, e)) > 0)
+			return lerr_set(e, 409, LERR_CONFLICT,
+					"device %s is already pre-authorised", p->device_id);
+		if (xrc < 0)
+			return -1;
 	}
-	store_stmt_done(st);
-	st = NULL;
-	if (store_audit_row(w, j->now, j->actor, "preauth-import", NULL, j->detail, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
+	return store_audit_row(w, j->now, j->actor, "preauth-import", NULL, j->detail, e);
 }
 
 /*
@@ -156,40 +140,14 @@ out:
 	return rc;
 }
 
-/* Reads one pre-authorisation; -1 with LERR_NOT_FOUND if the device id is
- * not listed. *out is the caller's (store_preauth_free). */
-int
-store_preauth_get(struct store *s, const char *device_id, struct store_preauth **out,
-		  struct lerr *e)
+/* Row reader: a row of Q_PREAUTH_GET into a new pre-authorisation at
+ * *(struct store_preauth **)arg. */
+static int
+db_preauth_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	struct store_preauth *p = NULL;
-	sqlite3_stmt *st = NULL;
+	struct store_preauth *p;
 	int rc = -1;
-	int src;
 
-	if (out != NULL)
-		*out = NULL;
-	if (s == NULL || device_id == NULL || out == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_preauth_get: bad arguments");
-		goto out;
-	}
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_PREAUTH_GET, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, device_id) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "reading a pre-authorisation");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "device %s is not pre-authorised", device_id);
-		goto out;
-	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(c->db, e, "reading a pre-authorisation");
-		goto out;
-	}
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
 		lerr_set(e, 500, LERR_STORE, "out of memory");
 		goto out;
@@ -203,14 +161,33 @@ store_preauth_get(struct store *s, const char *device_id, struct store_preauth *
 		goto out;
 	p->created_at = sqlite3_column_int64(st, 4);
 	p->used_at = sqlite3_column_int64(st, 5);	/* NULL reads as 0 */
-	*out = p;
+	*(struct store_preauth **)arg = p;
 	p = NULL;
 	rc = 0;
 out:
-	store_stmt_done(st);
-	store_reader_put(s, c);
 	store_preauth_free(p);
 	return rc;
+}
+
+/* Reads one pre-authorisation; -1 with LERR_NOT_FOUND if the device id is
+ * not listed. *out is the caller's (store_preauth_free). */
+int
+store_preauth_get(struct store *s, const char *device_id, struct store_preauth **out,
+		  struct lerr *e)
+{
+	const struct store_query x = {
+		Q_PREAUTH_GET, "reading a pre-authorisation", { store_arg_text(device_id) },
+	};
+	int lrc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || device_id == NULL || out == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_preauth_get: bad arguments");
+	if ((lrc = store_lookup(s, &x, db_preauth_row, out, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "device %s is not pre-authorised",
+				device_id);
+	return lrc;
 }
 
 /* ---- vendor CAs ---- */
@@ -238,33 +215,20 @@ static int
 db_vendor_add_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct db_vendor_job *j = arg;
-	sqlite3_stmt *st;
-	int rc = -1;
+	const struct store_query x = {
+		Q_VENDOR_INSERT, "recording the vendor CA",
+		{ store_arg_text(j->subject), store_arg_text(j->fingerprint),
+		  store_arg_int(j->auto_register), store_arg_blob(j->der, j->der_len),
+		  store_arg_int(j->now) },
+	};
+	int xrc;
 
-	if ((st = store_stmt(w, Q_VENDOR_INSERT, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, j->subject) != SQLITE_OK ||
-	    store_bind_text(st, 2, j->fingerprint) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 3, j->auto_register) != SQLITE_OK ||
-	    store_bind_blob(st, 4, j->der, j->der_len) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 5, j->now) != SQLITE_OK) {
-		store_sqlerr(w->db, e, "recording the vendor CA");
-		goto out;
-	}
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		if (sqlite3_extended_errcode(w->db) == SQLITE_CONSTRAINT_UNIQUE)
-			lerr_set(e, 409, LERR_CONFLICT, "vendor CA %s is already known",
-				 j->fingerprint);
-		else
-			store_sqlerr(w->db, e, "recording the vendor CA");
-		goto out;
-	}
-	if (store_audit_row(w, j->now, j->actor, "vendor-add", j->subject, j->detail, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
+	if ((xrc = store_exec_constraint(w, &x, SQLITE_CONSTRAINT_UNIQUE, e)) > 0)
+		return lerr_set(e, 409, LERR_CONFLICT, "vendor CA %s is already known",
+				j->fingerprint);
+	if (xrc < 0)
+		return -1;
+	return store_audit_row(w, j->now, j->actor, "vendor-add", j->subject, j->detail, e);
 }
 
 /* Adds a vendor CA (its fingerprint must be new: LERR_CONFLICT otherwise);
@@ -311,6 +275,35 @@ out:
 	return rc;
 }
 
+/* store_vendor_each's fn and its argument. */
+struct db_vendor_visit {
+	int (*fn)(const struct store_vendor *v, void *arg);
+	void *arg;
+};
+
+/* Row reader for store_vendor_each: hands one vendor CA to the caller's fn
+ * (1 when it asks to stop). */
+static int
+db_vendor_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct db_vendor_visit *v = arg;
+	struct store_vendor row;
+	int rc = -1;
+
+	memset(&row, 0, sizeof(row));
+	row.id = sqlite3_column_int64(st, 0);
+	if (store_col_text(st, 1, row.subject, sizeof(row.subject), e) != 0 ||
+	    store_col_text(st, 2, row.fingerprint, sizeof(row.fingerprint), e) != 0 ||
+	    store_col_blob_dup(st, 4, &row.der, &row.der_len, e) != 0)
+		goto out;
+	row.auto_register = sqlite3_column_int(st, 3) != 0;
+	row.created_at = sqlite3_column_int64(st, 5);
+	rc = v->fn(&row, v->arg) != 0;
+out:
+	free(row.der);
+	return rc;
+}
+
 /*
  * Calls fn for each vendor CA, oldest first; fn returns non-zero to stop.
  * The row is only valid during the call.
@@ -319,41 +312,10 @@ int
 store_vendor_each(struct store *s, int (*fn)(const struct store_vendor *v, void *arg),
 		  void *arg, struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	struct store_vendor row;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src;
+	const struct store_query x = { .q = Q_VENDOR_EACH, .what = "listing vendor CAs" };
+	struct db_vendor_visit v = { fn, arg };
 
-	memset(&row, 0, sizeof(row));
-	if (s == NULL || fn == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_vendor_each: bad arguments");
-		goto out;
-	}
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_VENDOR_EACH, e)) == NULL)
-		goto out;
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		row.id = sqlite3_column_int64(st, 0);
-		if (store_col_text(st, 1, row.subject, sizeof(row.subject), e) != 0 ||
-		    store_col_text(st, 2, row.fingerprint, sizeof(row.fingerprint), e) != 0 ||
-		    store_col_blob_dup(st, 4, &row.der, &row.der_len, e) != 0)
-			goto out;
-		row.auto_register = sqlite3_column_int(st, 3) != 0;
-		row.created_at = sqlite3_column_int64(st, 5);
-		if (fn(&row, arg) != 0)
-			break;
-		free(row.der);
-		memset(&row, 0, sizeof(row));
-	}
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		store_sqlerr(c->db, e, "listing vendor CAs");
-		goto out;
-	}
-	rc = 0;
-out:
-	free(row.der);
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
+	if (s == NULL || fn == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_vendor_each: bad arguments");
+	return store_each(s, &x, db_vendor_each_row, &v, e);
 }

@@ -122,6 +122,23 @@ db_req_from_row(sqlite3_stmt *st, struct store_request *r, struct lerr *e)
 	return 0;
 }
 
+/* Row reader: a row of DB_REQ_COLS into a new request at
+ * *(struct store_request **)arg (the caller's). */
+static int
+db_req_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_request *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return lerr_set(e, 500, LERR_STORE, "out of memory");
+	if (db_req_from_row(st, r, e) != 0) {
+		store_request_free(r);
+		return -1;
+	}
+	*(struct store_request **)arg = r;
+	return 0;
+}
+
 /*
  * Reads request id on connection c into a new struct (the caller's).
  * 1 if there is none, 0 found, -1 on error.
@@ -130,67 +147,12 @@ static int
 db_req_read(struct store_conn *c, const char *id, struct store_request **out,
 	    struct lerr *e)
 {
-	struct store_request *r = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src;
+	const struct store_query x = {
+		Q_REQ_GET, "reading a request", { store_arg_text(id) },
+	};
 
 	*out = NULL;
-	if ((st = store_stmt(c, Q_REQ_GET, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, id) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "reading a request");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(c->db, e, "reading a request");
-		goto out;
-	}
-	if ((r = calloc(1, sizeof(*r))) == NULL) {
-		lerr_set(e, 500, LERR_STORE, "out of memory");
-		goto out;
-	}
-	if (db_req_from_row(st, r, e) != 0)
-		goto out;
-	*out = r;
-	r = NULL;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	store_request_free(r);
-	return rc;
-}
-
-/*
- * Runs an UPDATE that names the request by ?1; *changed receives how many
- * rows it changed. bind_more binds the other parameters (may be NULL).
- */
-static int
-db_req_update(struct store_conn *w, enum store_q q, const char *id,
-	      int (*bind_more)(sqlite3_stmt *st, void *arg), void *arg,
-	      int *changed, struct lerr *e)
-{
-	sqlite3_stmt *st;
-	int rc = -1;
-
-	if ((st = store_stmt(w, q, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, id) != SQLITE_OK ||
-	    (bind_more != NULL && bind_more(st, arg) != SQLITE_OK) ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "updating a request");
-		goto out;
-	}
-	*changed = sqlite3_changes(w->db);
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
+	return store_conn_lookup(c, &x, db_req_row, out, e);
 }
 
 /*
@@ -228,18 +190,6 @@ struct db_req_upsert_job {
 	int created;			/* out */
 };
 
-/* The refresh's parameters: ?2 when, ?3 source. */
-static int
-db_req_bind_refresh(sqlite3_stmt *st, void *arg)
-{
-	struct db_req_upsert_job *j = arg;
-	int rc;
-
-	if ((rc = sqlite3_bind_int64(st, 2, j->at)) != SQLITE_OK)
-		return rc;
-	return store_bind_text(st, 3, j->source);
-}
-
 /*
  * Writer job: finds the pending or issued request for the key and
  * refreshes it, or inserts a new pending one with a fresh id and its
@@ -253,53 +203,38 @@ db_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 	unsigned char rnd[STORE_REQUEST_ID_LEN / 2];
 	char id[STORE_REQUEST_ID_LEN + 1];
 	char keyhex[2 * sizeof(in->key_id) + 1];
-	sqlite3_stmt *st = NULL;
+	struct store_text_buf b = { id, sizeof(id) };
+	struct store_query x = {
+		Q_REQ_FIND_KEY, "looking up the key's request",
+		{ store_arg_blob(in->key_id, sizeof(in->key_id)) },
+	};
 	char *detail = NULL;
-	int changed = 0;
 	int rc = -1;
-	int src;
+	int lrc;
 
-	if ((st = store_stmt(w, Q_REQ_FIND_KEY, e)) == NULL)
+	if ((lrc = store_conn_lookup(w, &x, store_row_text, &b, e)) < 0)
 		goto out;
-	if (store_bind_blob(st, 1, in->key_id, sizeof(in->key_id)) != SQLITE_OK) {
-		store_sqlerr(w->db, e, "looking up the key's request");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "looking up the key's request");
-		goto out;
-	}
-	if (src == SQLITE_ROW) {
-		if (store_col_text(st, 0, id, sizeof(id), e) != 0)
-			goto out;
-		store_stmt_done(st);
-		st = NULL;
-		if (db_req_update(w, Q_REQ_REFRESH, id, db_req_bind_refresh, j,
-				  &changed, e) != 0)
+	if (lrc == 0) {
+		x = (struct store_query){
+			Q_REQ_REFRESH, "updating a request",
+			{ store_arg_text(id), store_arg_int(j->at), store_arg_text(j->source) },
+		};
+		if (store_exec(w, &x, NULL, e) != 0)
 			goto out;
 		j->created = 0;
 	} else {
-		store_stmt_done(st);
-		st = NULL;
 		randombytes_buf(rnd, sizeof(rnd));
 		store_hex(rnd, sizeof(rnd), id, sizeof(id));
-		if ((st = store_stmt(w, Q_REQ_INSERT, e)) == NULL)
+		x = (struct store_query){
+			Q_REQ_INSERT, "recording the request",
+			{ store_arg_text(id), store_arg_blob(in->key_id, sizeof(in->key_id)),
+			  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
+			  store_arg_text(in->auth[0] != '\0' ? in->auth : "none"),
+			  store_arg_text(j->source), store_arg_int(j->first),
+			  store_arg_int(in->expires_at) },
+		};
+		if (store_exec(w, &x, NULL, e) != 0)
 			goto out;
-		if (store_bind_text(st, 1, id) != SQLITE_OK ||
-		    store_bind_blob(st, 2, in->key_id, sizeof(in->key_id)) != SQLITE_OK ||
-		    store_bind_text(st, 3, in->device_id) != SQLITE_OK ||
-		    store_bind_blob(st, 4, in->csr, in->csr_len) != SQLITE_OK ||
-		    store_bind_text(st, 5, in->auth[0] != '\0' ? in->auth : "none") != SQLITE_OK ||
-		    store_bind_text(st, 6, j->source) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 7, j->first) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 8, in->expires_at) != SQLITE_OK ||
-		    sqlite3_step(st) != SQLITE_DONE) {
-			store_sqlerr(w->db, e, "recording the request");
-			goto out;
-		}
-		store_stmt_done(st);
-		st = NULL;
 		store_hex(in->key_id, sizeof(in->key_id), keyhex, sizeof(keyhex));
 		if (store_json_detail(json_pack("{s:s, s:s}", "request", id, "key_id", keyhex),
 				      &detail, e) != 0 ||
@@ -315,7 +250,6 @@ db_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 	}
 	rc = 0;
 out:
-	store_stmt_done(st);
 	free(detail);
 	return rc;
 }
@@ -406,25 +340,68 @@ struct db_req_change_job {
 	int64_t now;
 };
 
-/* ?2 now (touch, contest). */
+/*
+ * Inside a job: runs the update q (touch, deny, note, contest) on request
+ * j->id: ?2 is j->reason and ?3 j->now for deny and note, ?2 j->now for
+ * the others. *changed receives how many rows it changed.
+ */
 static int
-db_req_bind_now2(sqlite3_stmt *st, void *arg)
+db_req_change(struct store_conn *w, enum store_q q, const struct db_req_change_job *j,
+	      int *changed, struct lerr *e)
 {
-	struct db_req_change_job *j = arg;
+	struct store_query x = { q, "updating a request", { store_arg_text(j->id) } };
 
-	return sqlite3_bind_int64(st, 2, j->now);
+	if (q == Q_REQ_DENY || q == Q_REQ_NOTE) {
+		x.args[1] = store_arg_text(j->reason);
+		x.args[2] = store_arg_int(j->now);
+	} else {
+		x.args[1] = store_arg_int(j->now);
+	}
+	return store_exec(w, &x, changed, e);
 }
 
-/* ?2 reason, ?3 now (deny, note). */
+/* Inside a job: appends event's audit row for request j->id, under the
+ * request's device id. */
 static int
-db_req_bind_reason(sqlite3_stmt *st, void *arg)
+db_req_audit(struct store_conn *w, const struct db_req_change_job *j, const char *event,
+	     struct lerr *e)
 {
-	struct db_req_change_job *j = arg;
-	int rc;
+	struct store_request *r = NULL;
+	int rc = -1;
 
-	if ((rc = store_bind_text(st, 2, j->reason)) != SQLITE_OK)
-		return rc;
-	return sqlite3_bind_int64(st, 3, j->now);
+	if (db_req_read(w, j->id, &r, e) != 0)
+		goto out;
+	if (store_audit_row(w, j->now, j->actor, event, r->device_id, j->detail, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_request_free(r);
+	return rc;
+}
+
+/*
+ * Runs run(j) as a writer job at the current time, with o (its reference
+ * taken, see store_json_detail) as the audit detail. 0 once durable, or -1
+ * with e set.
+ */
+static int
+db_req_submit(struct store *s, store_job_fn run, struct db_req_change_job *j, json_t *o,
+	      struct lerr *e)
+{
+	char *detail = NULL;
+	int rc = -1;
+
+	if (store_json_detail(o, &detail, e) != 0)
+		goto out;
+	j->detail = detail;
+	j->now = (int64_t)time(NULL);
+	if (store_submit(s, run, j, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	j->detail = NULL;
+	free(detail);
+	return rc;
 }
 
 /* Writer job: last_seen of an existing request moves forward. */
@@ -432,9 +409,9 @@ static int
 db_req_touch_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct db_req_change_job *j = arg;
-	int changed = 0;
+	int changed;
 
-	if (db_req_update(w, Q_REQ_TOUCH, j->id, db_req_bind_now2, j, &changed, e) != 0)
+	if (db_req_change(w, Q_REQ_TOUCH, j, &changed, e) != 0)
 		return -1;
 	if (changed == 0)
 		return lerr_set(e, 404, LERR_NOT_FOUND, "no request %s", j->id);
@@ -463,24 +440,13 @@ static int
 db_req_deny_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct db_req_change_job *j = arg;
-	struct store_request *r = NULL;
-	int changed = 0;
-	int rc = -1;
+	int changed;
 
-	if (db_req_update(w, Q_REQ_DENY, j->id, db_req_bind_reason, j, &changed, e) != 0)
-		goto out;
-	if (changed == 0) {
-		db_req_refused(w, j->id, NULL, e);
-		goto out;
-	}
-	if (db_req_read(w, j->id, &r, e) != 0)
-		goto out;
-	if (store_audit_row(w, j->now, j->actor, "deny", r->device_id, j->detail, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_request_free(r);
-	return rc;
+	if (db_req_change(w, Q_REQ_DENY, j, &changed, e) != 0)
+		return -1;
+	if (changed == 0)
+		return db_req_refused(w, j->id, NULL, e);
+	return db_req_audit(w, j, "deny", e);
 }
 
 /* Denies a pending request (reason shown to the device); durable on return. */
@@ -489,33 +455,18 @@ store_request_deny(struct store *s, const char *id, const char *reason,
 		   const char *actor, struct lerr *e)
 {
 	struct db_req_change_job j;
-	char *detail = NULL;
-	int rc = -1;
 
-	if (id == NULL || actor == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_request_deny: bad arguments");
-		goto out;
-	}
-	if (reason != NULL && strlen(reason) >= sizeof(((struct store_request *)0)->reason)) {
-		lerr_set(e, 400, LERR_TOO_LARGE, "the reason is too long");
-		goto out;
-	}
-	if (store_json_detail(reason != NULL ?
-	    json_pack("{s:s, s:s}", "request", id, "reason", reason) :
-	    json_pack("{s:s}", "request", id), &detail, e) != 0)
-		goto out;
+	if (id == NULL || actor == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_request_deny: bad arguments");
+	if (reason != NULL && strlen(reason) >= sizeof(((struct store_request *)0)->reason))
+		return lerr_set(e, 400, LERR_TOO_LARGE, "the reason is too long");
 	memset(&j, 0, sizeof(j));
 	j.id = id;
 	j.reason = reason;
 	j.actor = actor;
-	j.detail = detail;
-	j.now = (int64_t)time(NULL);
-	if (store_submit(s, db_req_deny_run, &j, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	free(detail);
-	return rc;
+	return db_req_submit(s, db_req_deny_run, &j, reason != NULL ?
+			     json_pack("{s:s, s:s}", "request", id, "reason", reason) :
+			     json_pack("{s:s}", "request", id), e);
 }
 
 /* Writer job: the reason a pending request waits. */
@@ -523,9 +474,9 @@ static int
 db_req_note_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct db_req_change_job *j = arg;
-	int changed = 0;
+	int changed;
 
-	if (db_req_update(w, Q_REQ_NOTE, j->id, db_req_bind_reason, j, &changed, e) != 0)
+	if (db_req_change(w, Q_REQ_NOTE, j, &changed, e) != 0)
 		return -1;
 	if (changed == 0)
 		return db_req_refused(w, j->id, NULL, e);
@@ -560,24 +511,19 @@ db_req_contest_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct db_req_change_job *j = arg;
 	struct store_request *r = NULL;
-	int changed = 0;
+	int changed;
 	int rc = -1;
 
-	if (db_req_update(w, Q_REQ_CONTEST, j->id, db_req_bind_now2, j, &changed, e) != 0)
+	if (db_req_change(w, Q_REQ_CONTEST, j, &changed, e) != 0)
 		goto out;
 	if (changed == 0) {
-		if (db_req_refused(w, j->id, &r, e) == 0 || r == NULL)
-			goto out;
-		if (strcmp(r->state, "issued") != 0 || !r->contested)
+		if (db_req_refused(w, j->id, &r, e) == 0 || r == NULL ||
+		    strcmp(r->state, "issued") != 0 || !r->contested)
 			goto out;
 		lerr_clear(e);
-		rc = 0;
+	} else if (db_req_audit(w, j, "contested", e) != 0) {
 		goto out;
 	}
-	if (db_req_read(w, j->id, &r, e) != 0)
-		goto out;
-	if (store_audit_row(w, j->now, j->actor, "contested", r->device_id, j->detail, e) != 0)
-		goto out;
 	rc = 0;
 out:
 	store_request_free(r);
@@ -589,26 +535,13 @@ int
 store_request_contest(struct store *s, const char *id, const char *actor, struct lerr *e)
 {
 	struct db_req_change_job j;
-	char *detail = NULL;
-	int rc = -1;
 
-	if (id == NULL || actor == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_request_contest: bad arguments");
-		goto out;
-	}
-	if (store_json_detail(json_pack("{s:s}", "request", id), &detail, e) != 0)
-		goto out;
+	if (id == NULL || actor == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_request_contest: bad arguments");
 	memset(&j, 0, sizeof(j));
 	j.id = id;
 	j.actor = actor;
-	j.detail = detail;
-	j.now = (int64_t)time(NULL);
-	if (store_submit(s, db_req_contest_run, &j, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	free(detail);
-	return rc;
+	return db_req_submit(s, db_req_contest_run, &j, json_pack("{s:s}", "request", id), e);
 }
 
 /* ---- waiting keys, listing, expiry ---- */
@@ -673,6 +606,30 @@ out:
 	return rc;
 }
 
+/* store_request_each's fn and its argument. */
+struct db_req_visit {
+	int (*fn)(const struct store_request *r, void *arg);
+	void *arg;
+};
+
+/* Row reader for store_request_each: hands one request to the caller's fn
+ * (1 when it asks to stop). */
+static int
+db_req_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct db_req_visit *v = arg;
+	struct store_request row;
+	int rc = -1;
+
+	memset(&row, 0, sizeof(row));
+	if (db_req_from_row(st, &row, e) != 0)
+		goto out;
+	rc = v->fn(&row, v->arg) != 0;
+out:
+	free(row.csr);
+	return rc;
+}
+
 /*
  * Calls fn for each request in state (NULL: every state), newest first,
  * at most limit (0 = all); fn returns non-zero to stop. The row is only
@@ -683,43 +640,15 @@ store_request_each(struct store *s, const char *state, size_t limit,
 		   int (*fn)(const struct store_request *r, void *arg), void *arg,
 		   struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	struct store_request row;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src;
+	const struct store_query x = {
+		Q_REQ_EACH, "listing requests",
+		{ store_arg_text(state), store_arg_int(store_limit(limit)) },
+	};
+	struct db_req_visit v = { fn, arg };
 
-	memset(&row, 0, sizeof(row));
-	if (s == NULL || fn == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_request_each: bad arguments");
-		goto out;
-	}
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_REQ_EACH, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, state) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, store_limit(limit)) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "listing requests");
-		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (db_req_from_row(st, &row, e) != 0)
-			goto out;
-		if (fn(&row, arg) != 0)
-			break;
-		free(row.csr);
-		memset(&row, 0, sizeof(row));
-	}
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		store_sqlerr(c->db, e, "listing requests");
-		goto out;
-	}
-	rc = 0;
-out:
-	free(row.csr);
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
+	if (s == NULL || fn == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_request_each: bad arguments");
+	return store_each(s, &x, db_req_each_row, &v, e);
 }
 
 struct db_req_expire_job {
@@ -733,19 +662,15 @@ static int
 db_req_expire_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct db_req_expire_job *j = arg;
-	sqlite3_stmt *st;
+	const struct store_query x = {
+		Q_REQ_EXPIRE, "expiring requests", { store_arg_int(j->now) },
+	};
 	char *detail = NULL;
 	int rc = -1;
 	int changed;
 
-	if ((st = store_stmt(w, Q_REQ_EXPIRE, e)) == NULL)
+	if (store_exec(w, &x, &changed, e) != 0)
 		goto out;
-	if (sqlite3_bind_int64(st, 1, j->now) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "expiring requests");
-		goto out;
-	}
-	changed = sqlite3_changes(w->db);
 	j->n = changed > 0 ? (size_t)changed : 0;
 	if (j->n > 0 &&
 	    (store_json_detail(json_pack("{s:I}", "count", (json_int_t)j->n), &detail, e) != 0 ||
@@ -753,7 +678,6 @@ db_req_expire_run(struct store_conn *w, void *arg, struct lerr *e)
 		goto out;
 	rc = 0;
 out:
-	store_stmt_done(st);
 	free(detail);
 	return rc;
 }

@@ -11,31 +11,34 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
-#include <sys/resource.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
 #include "proc.h"
 
-/* Closes every descriptor above 2 that is not in keep[0..n). */
+/* Closes every descriptor above 2 that is not in keep[0..n), with one
+ * close_range() per gap instead of a close() per possible number. */
 static void
 proc_close_others(const int *keep, int n)
 {
-	struct rlimit rl;
-	long maxfd = 1024;
-	int fd, i, kept;
+	int sorted[PROC_CHAN_MAX], i, j, t;
+	unsigned from = 3;
 
-	if (getrlimit(RLIMIT_NOFILE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
-	    rl.rlim_cur < 65536)
-		maxfd = (long)rl.rlim_cur;
-	for (fd = 3; fd < maxfd; fd++) {
-		kept = 0;
-		for (i = 0; i < n; i++)
-			if (keep[i] == fd)
-				kept = 1;
-		if (!kept)
-			close(fd);
+	for (i = 0; i < n; i++)
+		sorted[i] = keep[i];
+	for (i = 1; i < n; i++)	/* n <= 16: insertion sort */
+		for (j = i; j > 0 && sorted[j - 1] > sorted[j]; j--) {
+			t = sorted[j];
+			sorted[j] = sorted[j - 1];
+			sorted[j - 1] = t;
+		}
+	for (i = 0; i < n; i++) {
+		if ((unsigned)sorted[i] > from)
+			(void)close_range(from, (unsigned)sorted[i] - 1, 0);
+		if ((unsigned)sorted[i] >= from)
+			from = (unsigned)sorted[i] + 1;
 	}
+	(void)close_range(from, ~0U, 0);
 }
 
 int

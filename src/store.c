@@ -291,25 +291,6 @@ store_stmt_done(sqlite3_stmt *st)
 	sqlite3_clear_bindings(st);
 }
 
-/* Runs a statement without parameters or rows (BEGIN, COMMIT...). */
-static int
-store_run(struct store_conn *c, enum store_q q, struct lerr *e)
-{
-	sqlite3_stmt *st;
-	int rc = -1;
-
-	if ((st = store_stmt(c, q, e)) == NULL)
-		goto out;
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(c->db, e, store_sql[q]);
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
-}
-
 /* Binds s as text, or NULL when s is NULL. */
 int
 store_bind_text(sqlite3_stmt *st, int i, const char *s)
@@ -423,6 +404,205 @@ store_col_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t size,
 		memcpy(dst, p, (size_t)n);
 	*len = (size_t)n;
 	return 0;
+}
+
+/* ---- running one statement ---- */
+
+/* Binds x's parameters to ?1, ?2... up to the first STORE_ARG_END;
+ * SQLITE_OK or the first failure's code. */
+static int
+store_bind_query(sqlite3_stmt *st, const struct store_query *x)
+{
+	const struct store_arg *a;
+	int i, src = SQLITE_OK;
+
+	for (i = 0; i < STORE_ARGS_MAX && src == SQLITE_OK; i++) {
+		a = &x->args[i];
+		switch (a->type) {
+		case STORE_ARG_END:
+			return SQLITE_OK;
+		case STORE_ARG_NULL:
+			src = sqlite3_bind_null(st, i + 1);
+			break;
+		case STORE_ARG_INT:
+			src = sqlite3_bind_int64(st, i + 1, a->i);
+			break;
+		case STORE_ARG_TEXT:
+			src = store_bind_text(st, i + 1, a->p);
+			break;
+		case STORE_ARG_BLOB:
+			src = store_bind_blob(st, i + 1, a->p, a->len);
+			break;
+		default:
+			src = SQLITE_MISUSE;
+			break;
+		}
+	}
+	return src;
+}
+
+/*
+ * Runs x on c expecting no row. A step failing on constraint (an extended
+ * code; 0: none) returns 1 with e untouched; any other failure -1 with e
+ * set. *changed (may be NULL) receives how many rows x changed.
+ */
+static int
+store_exec_run(struct store_conn *c, const struct store_query *x, int constraint,
+	       int *changed, struct lerr *e)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if ((st = store_stmt(c, x->q, e)) == NULL)
+		goto out;
+	if (store_bind_query(st, x) != SQLITE_OK) {
+		store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		/* Read before the reset, which may replace the error. */
+		if (constraint != 0 && sqlite3_extended_errcode(c->db) == constraint)
+			rc = 1;
+		else
+			store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	if (changed != NULL)
+		*changed = sqlite3_changes(c->db);
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/* Runs x on c expecting no row (an INSERT, UPDATE, DELETE...). */
+int
+store_exec(struct store_conn *c, const struct store_query *x, int *changed,
+	   struct lerr *e)
+{
+	return store_exec_run(c, x, 0, changed, e) == 0 ? 0 : -1;
+}
+
+/* store_exec() for a statement whose breaking constraint the caller names
+ * itself: 1 (e untouched) when it did. */
+int
+store_exec_constraint(struct store_conn *c, const struct store_query *x, int constraint,
+		      struct lerr *e)
+{
+	return store_exec_run(c, x, constraint, NULL, e);
+}
+
+/*
+ * Runs x on c and hands its first row to row(st, arg, e), when row is not
+ * NULL. 0 when there was a row, 1 when there was none (e untouched), -1
+ * with e set.
+ */
+int
+store_conn_lookup(struct store_conn *c, const struct store_query *x,
+		  store_row_fn row, void *arg, struct lerr *e)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+	int src;
+
+	if ((st = store_stmt(c, x->q, e)) == NULL)
+		goto out;
+	if (store_bind_query(st, x) != SQLITE_OK) {
+		store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	if (row != NULL && row(st, arg, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/* store_conn_lookup() on a read connection borrowed for the call. */
+int
+store_lookup(struct store *s, const struct store_query *x, store_row_fn row,
+	     void *arg, struct lerr *e)
+{
+	struct store_conn *c;
+	int rc;
+
+	if ((c = store_reader_get(s, e)) == NULL)
+		return -1;
+	rc = store_conn_lookup(c, x, row, arg, e);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/*
+ * Runs x on a read connection and hands each row to row(st, arg, e): a
+ * negative answer fails, a positive one stops early. 0, or -1 with e set.
+ */
+int
+store_each(struct store *s, const struct store_query *x, store_row_fn row,
+	   void *arg, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	int src, rrc;
+
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, x->q, e)) == NULL)
+		goto out;
+	if (store_bind_query(st, x) != SQLITE_OK) {
+		store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rrc = row(st, arg, e)) < 0)
+			goto out;
+		if (rrc > 0)
+			break;
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/* Row reader: column 0 into the fixed array arg (a struct store_text_buf). */
+int
+store_row_text(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_text_buf *b = arg;
+
+	return store_col_text(st, 0, b->p, b->size, e);
+}
+
+/* Row reader: column 0 into a new string at *(char **)arg (caller frees). */
+int
+store_row_text_dup(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	return store_col_text_dup(st, 0, arg, e);
+}
+
+/* Runs a statement without parameters or rows (BEGIN, COMMIT...). */
+static int
+store_run(struct store_conn *c, enum store_q q, struct lerr *e)
+{
+	const struct store_query x = { .q = q, .what = store_sql[q] };
+
+	return store_exec(c, &x, NULL, e);
 }
 
 /* ---- connections ---- */
@@ -732,24 +912,37 @@ store_audit_row(struct store_conn *w, int64_t at, const char *actor,
 		const char *event, const char *subject, const char *detail,
 		struct lerr *e)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	const struct store_query x = {
+		Q_AUDIT_INSERT, "appending to the audit log",
+		{ store_arg_int(at), store_arg_text(actor), store_arg_text(event),
+		  store_arg_text(subject), store_arg_text(detail) },
+	};
 
-	if ((st = store_stmt(w, Q_AUDIT_INSERT, e)) == NULL)
-		goto out;
-	if (sqlite3_bind_int64(st, 1, at) != SQLITE_OK ||
-	    store_bind_text(st, 2, actor) != SQLITE_OK ||
-	    store_bind_text(st, 3, event) != SQLITE_OK ||
-	    store_bind_text(st, 4, subject) != SQLITE_OK ||
-	    store_bind_text(st, 5, detail) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "appending to the audit log");
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
+	return store_exec(w, &x, NULL, e);
+}
+
+/* Writer job: wr's statement, then its audit row when it has an event. */
+static int
+store_write_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_write *wr = arg;
+
+	if (store_exec(w, &wr->x, NULL, e) != 0)
+		return -1;
+	/* Before the audit row, which is an insertion too. */
+	wr->id = sqlite3_last_insert_rowid(w->db);
+	if (wr->event != NULL &&
+	    store_audit_row(w, wr->at, wr->actor, wr->event, wr->subject, wr->detail,
+			    e) != 0)
+		return -1;
+	return 0;
+}
+
+/* Runs wr (see store_int.h) as one writer job; durable on return. */
+int
+store_write(struct store *s, struct store_write *wr, struct lerr *e)
+{
+	return store_submit(s, store_write_run, wr, e);
 }
 
 /* ---- open / close ---- */
@@ -950,32 +1143,30 @@ store_close(struct store *s)
 	free(s);
 }
 
+/* Row reader: column 0 as an integer into *(int64_t *)arg. */
+static int
+store_row_int(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	(void)e;
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
 /* Reads the schema version the database is at; -1 on failure. */
 int
 store_schema_version(struct store *s, int *version)
 {
-	struct store_conn *c = NULL;
-	sqlite3_stmt *st = NULL;
-	sqlite3_int64 v;
+	const struct store_query x = {
+		.q = Q_SCHEMA_VERSION, .what = "reading the schema version",
+	};
+	int64_t v;
 	struct lerr e;
-	int rc = -1;
 
-	if (s == NULL || version == NULL)
-		goto out;
-	if ((c = store_reader_get(s, &e)) == NULL ||
-	    (st = store_stmt(c, Q_SCHEMA_VERSION, &e)) == NULL)
-		goto out;
-	if (sqlite3_step(st) != SQLITE_ROW)
-		goto out;
-	v = sqlite3_column_int64(st, 0);
-	if (v < 0 || v > INT_MAX)
-		goto out;
+	if (s == NULL || version == NULL ||
+	    store_lookup(s, &x, store_row_int, &v, &e) != 0 || v < 0 || v > INT_MAX)
+		return -1;
 	*version = (int)v;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
+	return 0;
 }
 
 /* ---- CAs ---- */
@@ -989,58 +1180,19 @@ store_ca_free(struct store_ca *ca)
 	free(ca);
 }
 
-struct store_ca_job {
-	const char *role, *subject, *fingerprint;
-	int64_t not_before, not_after, now;
-	const unsigned char *der;
-	size_t der_len;
-	const char *detail;
-	int64_t id;			/* out */
-};
-
-/* Writer job: the CA row and its "ca-create" audit row. */
-static int
-store_ca_insert_run(struct store_conn *w, void *arg, struct lerr *e)
-{
-	struct store_ca_job *j = arg;
-	sqlite3_stmt *st;
-	int rc = -1;
-
-	if ((st = store_stmt(w, Q_CA_INSERT, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, j->role) != SQLITE_OK ||
-	    store_bind_text(st, 2, j->subject) != SQLITE_OK ||
-	    store_bind_text(st, 3, j->fingerprint) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 4, j->not_before) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 5, j->not_after) != SQLITE_OK ||
-	    sqlite3_bind_blob(st, 6, j->der, (int)j->der_len, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 7, j->now) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "recording the CA");
-		goto out;
-	}
-	j->id = sqlite3_last_insert_rowid(w->db);
-	if (store_audit_row(w, j->now, STORE_ACTOR, "ca-create", j->subject,
-			    j->detail, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
-}
-
 /*
- * Records a CA certificate as active and audits it; durable on return.
- * *id (may be NULL) receives the row id.
+ * Records a CA certificate as active and audits it ("ca-create"); durable
+ * on return. *id (may be NULL) receives the row id.
  */
 int
 store_ca_insert(struct store *s, const char *role, const char *subject,
 		const char *fingerprint, int64_t not_before, int64_t not_after,
 		const unsigned char *der, size_t der_len, int64_t *id, struct lerr *e)
 {
-	struct store_ca_job j;
+	struct store_write wr;
 	json_t *o = NULL;
 	char *detail = NULL;
+	int64_t now;
 	int rc = -1;
 
 	if (role == NULL || fingerprint == NULL || der == NULL || der_len == 0 ||
@@ -1048,15 +1200,7 @@ store_ca_insert(struct store *s, const char *role, const char *subject,
 		lerr_set(e, 400, LERR_BAD_REQUEST, "incomplete CA record");
 		goto out;
 	}
-	memset(&j, 0, sizeof(j));
-	j.role = role;
-	j.subject = subject;
-	j.fingerprint = fingerprint;
-	j.not_before = not_before;
-	j.not_after = not_after;
-	j.der = der;
-	j.der_len = der_len;
-	j.now = (int64_t)time(NULL);
+	now = (int64_t)time(NULL);
 	/* json_pack refuses invalid UTF-8, so the audit detail is valid JSON. */
 	o = json_pack("{s:s, s:s, s:I, s:I}", "role", role, "fingerprint", fingerprint,
 		      "not_before", (json_int_t)not_before,
@@ -1065,11 +1209,23 @@ store_ca_insert(struct store *s, const char *role, const char *subject,
 		lerr_set(e, 400, LERR_BAD_REQUEST, "CA record is not valid text");
 		goto out;
 	}
-	j.detail = detail;
-	if (store_submit(s, store_ca_insert_run, &j, e) != 0)
+	memset(&wr, 0, sizeof(wr));
+	wr.x = (struct store_query){
+		Q_CA_INSERT, "recording the CA",
+		{ store_arg_text(role), store_arg_text(subject),
+		  store_arg_text(fingerprint), store_arg_int(not_before),
+		  store_arg_int(not_after), store_arg_blob(der, der_len),
+		  store_arg_int(now) },
+	};
+	wr.at = now;
+	wr.actor = STORE_ACTOR;
+	wr.event = "ca-create";
+	wr.subject = subject;
+	wr.detail = detail;
+	if (store_write(s, &wr, e) != 0)
 		goto out;
 	if (id != NULL)
-		*id = j.id;
+		*id = wr.id;
 	rc = 0;
 out:
 	free(detail);
@@ -1077,41 +1233,13 @@ out:
 	return rc;
 }
 
-/*
- * The newest active CA of role; -1 with LERR_NOT_FOUND if none. *out is the
- * caller's (store_ca_free).
- */
-int
-store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e)
+/* Row reader: a row of Q_CA_ACTIVE into a new CA at *(struct store_ca **)arg. */
+static int
+store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	struct store_ca *ca = NULL;
-	sqlite3_stmt *st = NULL;
+	struct store_ca *ca;
 	int rc = -1;
-	int src;
 
-	if (out != NULL)
-		*out = NULL;
-	if (s == NULL || role == NULL || out == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_ca_active: bad arguments");
-		goto out;
-	}
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_CA_ACTIVE, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, role) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "looking up the CA");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no active %s CA", role);
-		goto out;
-	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(c->db, e, "looking up the CA");
-		goto out;
-	}
 	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
 		lerr_set(e, 500, LERR_STORE, "out of memory");
 		goto out;
@@ -1126,14 +1254,33 @@ store_ca_active(struct store *s, const char *role, struct store_ca **out, struct
 	ca->not_after = sqlite3_column_int64(st, 6);
 	if (store_col_blob_dup(st, 7, &ca->der, &ca->der_len, e) != 0)
 		goto out;
-	*out = ca;
+	*(struct store_ca **)arg = ca;
 	ca = NULL;
 	rc = 0;
 out:
-	store_stmt_done(st);
-	store_reader_put(s, c);
 	store_ca_free(ca);
 	return rc;
+}
+
+/*
+ * The newest active CA of role; -1 with LERR_NOT_FOUND if none. *out is the
+ * caller's (store_ca_free).
+ */
+int
+store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e)
+{
+	const struct store_query x = {
+		Q_CA_ACTIVE, "looking up the CA", { store_arg_text(role) },
+	};
+	int lrc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || role == NULL || out == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_ca_active: bad arguments");
+	if ((lrc = store_lookup(s, &x, store_ca_row, out, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no active %s CA", role);
+	return lrc;
 }
 
 /* ---- serials ---- */
@@ -1156,20 +1303,19 @@ static int
 store_refill_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct store_refill *r = arg;
+	struct store_query x = {
+		Q_SERIAL_INSERT, "reserving serial numbers",
+		{ store_arg_null(), store_arg_int(r->now) },
+	};
 	unsigned char *cand;
-	sqlite3_stmt *st;
 	unsigned attempts = 0;
-	int rc = -1;
+	int changed;
 
 	r->n = 0;
-	if ((st = store_stmt(w, Q_SERIAL_INSERT, e)) == NULL)
-		goto out;
 	while (r->n < STORE_SERIAL_BATCH) {
-		if (attempts++ >= STORE_SERIAL_ATTEMPTS) {
-			lerr_set(e, 500, LERR_STORE, "no fresh serial number after %u "
-				 "draws: the random source repeats itself", attempts - 1);
-			goto out;
-		}
+		if (attempts++ >= STORE_SERIAL_ATTEMPTS)
+			return lerr_set(e, 500, LERR_STORE, "no fresh serial number after %u "
+					"draws: the random source repeats itself", attempts - 1);
 		cand = r->serials[r->n];
 		r->fill(cand, STORE_SERIAL_LEN);
 		/* Positive (DER INTEGER) and exactly STORE_SERIAL_LEN bytes
@@ -1177,20 +1323,13 @@ store_refill_run(struct store_conn *w, void *arg, struct lerr *e)
 		cand[0] &= 0x7f;
 		if (cand[0] == 0)
 			cand[0] = 1;
-		if (sqlite3_bind_blob(st, 1, cand, STORE_SERIAL_LEN, SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 2, r->now) != SQLITE_OK ||
-		    sqlite3_step(st) != SQLITE_DONE) {
-			store_sqlerr(w->db, e, "reserving serial numbers");
-			goto out;
-		}
-		store_stmt_done(st);
-		if (sqlite3_changes(w->db) == 1)
+		x.args[0] = store_arg_blob(cand, STORE_SERIAL_LEN);
+		if (store_exec(w, &x, &changed, e) != 0)
+			return -1;
+		if (changed == 1)
 			r->n++;
 	}
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
+	return 0;
 }
 
 /*
@@ -1295,47 +1434,27 @@ static int
 store_cert_claim_request(struct store_conn *w, const char *id, int64_t now,
 			 struct lerr *e)
 {
-	sqlite3_stmt *st = NULL;
+	const struct store_query claim = {
+		Q_CERT_REQUEST_CLAIM, "claiming the request",
+		{ store_arg_text(id), store_arg_int(now) },
+	};
+	const struct store_query find = {
+		Q_CERT_REQUEST_STATE, "reading the request", { store_arg_text(id) },
+	};
 	char state[16];
-	int rc = -1;
-	int src;
+	struct store_text_buf b = { state, sizeof(state) };
+	int changed, lrc;
 
-	if ((st = store_stmt(w, Q_CERT_REQUEST_CLAIM, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, id) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "claiming the request");
-		goto out;
-	}
-	store_stmt_done(st);
-	st = NULL;
-	if (sqlite3_changes(w->db) == 1) {
-		rc = 0;
-		goto out;
-	}
+	if (store_exec(w, &claim, &changed, e) != 0)
+		return -1;
+	if (changed == 1)
+		return 0;
 	/* Not claimed: say why. */
-	if ((st = store_stmt(w, Q_CERT_REQUEST_STATE, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, id) != SQLITE_OK) {
-		store_sqlerr(w->db, e, "reading the request");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		lerr_set(e, 409, LERR_CONFLICT, "no request %s", id);
-		goto out;
-	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(w->db, e, "reading the request");
-		goto out;
-	}
-	if (store_col_text(st, 0, state, sizeof(state), e) != 0)
-		goto out;
-	lerr_set(e, 409, LERR_CONFLICT, "request %s is %s", id, state);
-out:
-	store_stmt_done(st);
-	return rc;
+	if ((lrc = store_conn_lookup(w, &find, store_row_text, &b, e)) < 0)
+		return -1;
+	if (lrc > 0)
+		return lerr_set(e, 409, LERR_CONFLICT, "no request %s", id);
+	return lerr_set(e, 409, LERR_CONFLICT, "request %s is %s", id, state);
 }
 
 /*
@@ -1346,40 +1465,26 @@ static int
 store_cert_use_preauth(struct store_conn *w, const char *id, int64_t now,
 		       struct lerr *e)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src;
+	const struct store_query use = {
+		Q_CERT_PREAUTH_USE, "consuming the pre-authorisation",
+		{ store_arg_text(id), store_arg_int(now) },
+	};
+	const struct store_query find = {
+		Q_CERT_PREAUTH_STATE, "reading the pre-authorisation",
+		{ store_arg_text(id) },
+	};
+	int changed, lrc;
 
-	if ((st = store_stmt(w, Q_CERT_PREAUTH_USE, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, id) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "consuming the pre-authorisation");
-		goto out;
-	}
-	store_stmt_done(st);
-	st = NULL;
-	if (sqlite3_changes(w->db) == 1) {
-		rc = 0;
-		goto out;
-	}
-	if ((st = store_stmt(w, Q_CERT_PREAUTH_STATE, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, id) != SQLITE_OK) {
-		store_sqlerr(w->db, e, "reading the pre-authorisation");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_ROW)
-		lerr_set(e, 409, LERR_CONFLICT, "pre-authorisation %s was used already", id);
-	else if (src == SQLITE_DONE)
-		lerr_set(e, 409, LERR_CONFLICT, "no pre-authorisation for %s", id);
-	else
-		store_sqlerr(w->db, e, "reading the pre-authorisation");
-out:
-	store_stmt_done(st);
-	return rc;
+	if (store_exec(w, &use, &changed, e) != 0)
+		return -1;
+	if (changed == 1)
+		return 0;
+	if ((lrc = store_conn_lookup(w, &find, NULL, NULL, e)) < 0)
+		return -1;
+	if (lrc == 0)
+		return lerr_set(e, 409, LERR_CONFLICT,
+				"pre-authorisation %s was used already", id);
+	return lerr_set(e, 409, LERR_CONFLICT, "no pre-authorisation for %s", id);
 }
 
 /*
@@ -1396,84 +1501,55 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 	const struct store_cert *c = j->c;
 	const char *request = c->request_id[0] != '\0' ? c->request_id : NULL;
 	const char *preauth = c->preauth_id[0] != '\0' ? c->preauth_id : NULL;
-	sqlite3_stmt *st = NULL;
+	const char *sans = c->sans != NULL ? c->sans : "";
+	struct store_query x = {
+		Q_SERIAL_USE, "marking the serial used",
+		{ store_arg_blob(c->serial, c->serial_len) },
+	};
 	int64_t cert_id;
-	int rc = -1;
+	int changed;
 
-	if ((st = store_stmt(w, Q_SERIAL_USE, e)) == NULL)
-		goto out;
-	if (store_bind_blob(st, 1, c->serial, c->serial_len) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "marking the serial used");
-		goto out;
-	}
-	store_stmt_done(st);
-	st = NULL;
-	if (sqlite3_changes(w->db) != 1) {
-		lerr_set(e, 409, LERR_CONFLICT, "serial %s not reserved or already used",
-			 j->hex);
-		goto out;
-	}
+	if (store_exec(w, &x, &changed, e) != 0)
+		return -1;
+	if (changed != 1)
+		return lerr_set(e, 409, LERR_CONFLICT,
+				"serial %s not reserved or already used", j->hex);
 	if (request != NULL && store_cert_claim_request(w, request, j->now, e) != 0)
-		goto out;
+		return -1;
 	if (preauth != NULL && store_cert_use_preauth(w, preauth, j->now, e) != 0)
-		goto out;
+		return -1;
 
-	if ((st = store_stmt(w, Q_CERT_INSERT, e)) == NULL)
-		goto out;
-	if (store_bind_blob(st, 1, c->serial, c->serial_len) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, c->ca_id) != SQLITE_OK ||
-	    store_bind_text(st, 3, c->device_id) != SQLITE_OK ||
-	    store_bind_text(st, 4, c->subject) != SQLITE_OK ||
-	    store_bind_text(st, 5, c->sans != NULL ? c->sans : "") != SQLITE_OK ||
-	    store_bind_text(st, 6, c->profile) != SQLITE_OK ||
-	    store_bind_text(st, 7, j->status) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 8, c->not_before) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 9, c->not_after) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 10, c->issued_at != 0 ? c->issued_at : j->now) != SQLITE_OK ||
-	    (c->revoked_at != 0 ? sqlite3_bind_int64(st, 11, c->revoked_at)
-				: sqlite3_bind_null(st, 11)) != SQLITE_OK ||
-	    store_bind_blob(st, 12, c->key_id, sizeof(c->key_id)) != SQLITE_OK ||
-	    store_bind_text(st, 13, request) != SQLITE_OK ||
-	    store_bind_blob(st, 14, c->der, c->der_len) != SQLITE_OK ||
-	    store_bind_text(st, 15, preauth) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "recording the certificate");
-		goto out;
-	}
+	x = (struct store_query){
+		Q_CERT_INSERT, "recording the certificate",
+		{ store_arg_blob(c->serial, c->serial_len), store_arg_int(c->ca_id),
+		  store_arg_text(c->device_id), store_arg_text(c->subject),
+		  store_arg_text(sans), store_arg_text(c->profile),
+		  store_arg_text(j->status), store_arg_int(c->not_before),
+		  store_arg_int(c->not_after),
+		  store_arg_int(c->issued_at != 0 ? c->issued_at : j->now),
+		  c->revoked_at != 0 ? store_arg_int(c->revoked_at) : store_arg_null(),
+		  store_arg_blob(c->key_id, sizeof(c->key_id)), store_arg_text(request),
+		  store_arg_blob(c->der, c->der_len), store_arg_text(preauth) },
+	};
+	if (store_exec(w, &x, NULL, e) != 0)
+		return -1;
 	cert_id = sqlite3_last_insert_rowid(w->db);
-	store_stmt_done(st);
-	st = NULL;
 
-	if ((st = store_stmt(w, Q_CERT_NAMES_INSERT, e)) == NULL)
-		goto out;
-	if (sqlite3_bind_int64(st, 1, cert_id) != SQLITE_OK ||
-	    store_bind_text(st, 2, c->sans != NULL ? c->sans : "") != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "recording the certificate's names");
-		goto out;
-	}
-	store_stmt_done(st);
-	st = NULL;
-
+	x = (struct store_query){
+		Q_CERT_NAMES_INSERT, "recording the certificate's names",
+		{ store_arg_int(cert_id), store_arg_text(sans) },
+	};
+	if (store_exec(w, &x, NULL, e) != 0)
+		return -1;
 	if (request != NULL) {
-		if ((st = store_stmt(w, Q_CERT_REQUEST_LINK, e)) == NULL)
-			goto out;
-		if (store_bind_text(st, 1, request) != SQLITE_OK ||
-		    sqlite3_bind_int64(st, 2, cert_id) != SQLITE_OK ||
-		    sqlite3_step(st) != SQLITE_DONE) {
-			store_sqlerr(w->db, e, "linking the request");
-			goto out;
-		}
-		store_stmt_done(st);
-		st = NULL;
+		x = (struct store_query){
+			Q_CERT_REQUEST_LINK, "linking the request",
+			{ store_arg_text(request), store_arg_int(cert_id) },
+		};
+		if (store_exec(w, &x, NULL, e) != 0)
+			return -1;
 	}
-	if (store_audit_row(w, j->now, j->actor, "issue", c->device_id, j->detail, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
+	return store_audit_row(w, j->now, j->actor, "issue", c->device_id, j->detail, e);
 }
 
 /* An insertion on its way to the disk (see store_cert_submit). */
@@ -1612,51 +1688,22 @@ store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
 }
 
 /*
- * Runs query q (one blob parameter: a serial or a key id) and reads its
- * first row into a new certificate. 0 with *out set (the caller's), 1 when
- * there is no such row, -1 on error.
+ * Row reader: a row of STORE_CERT_COLS into a new certificate at
+ * *(struct store_cert **)arg (the caller's).
  */
 static int
-store_cert_lookup(struct store *s, enum store_q q, const unsigned char *blob,
-		  size_t len, struct store_cert **out, struct lerr *e)
+store_cert_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	struct store_cert *cert = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src;
+	struct store_cert *cert;
 
-	*out = NULL;
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, q, e)) == NULL)
-		goto out;
-	if (store_bind_blob(st, 1, blob, len) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "looking up the certificate");
-		goto out;
+	if ((cert = calloc(1, sizeof(*cert))) == NULL)
+		return lerr_set(e, 500, LERR_STORE, "out of memory");
+	if (store_cert_from_row(st, cert, e) != 0) {
+		store_cert_free(cert);
+		return -1;
 	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(c->db, e, "looking up the certificate");
-		goto out;
-	}
-	if ((cert = calloc(1, sizeof(*cert))) == NULL) {
-		lerr_set(e, 500, LERR_STORE, "out of memory");
-		goto out;
-	}
-	if (store_cert_from_row(st, cert, e) != 0)
-		goto out;
-	*out = cert;
-	cert = NULL;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	store_cert_free(cert);
-	return rc;
+	*(struct store_cert **)arg = cert;
+	return 0;
 }
 
 /*
@@ -1667,30 +1714,23 @@ int
 store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
 		     struct store_cert **out, struct lerr *e)
 {
+	const struct store_query x = {
+		Q_CERT_BY_SERIAL, "looking up the certificate",
+		{ store_arg_blob(serial, len) },
+	};
 	char hex[2 * STORE_SERIAL_MAX + 1];
-	int rc = -1;
 	int lrc;
 
 	if (out != NULL)
 		*out = NULL;
-	if (s == NULL || serial == NULL || out == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_serial: bad arguments");
-		goto out;
-	}
+	if (s == NULL || serial == NULL || out == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_serial: bad arguments");
 	store_hex(serial, len, hex, sizeof(hex));
-	if (len == 0 || len > STORE_SERIAL_MAX) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
-		goto out;
-	}
-	if ((lrc = store_cert_lookup(s, Q_CERT_BY_SERIAL, serial, len, out, e)) < 0)
-		goto out;
-	if (lrc > 0) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
-		goto out;
-	}
-	rc = 0;
-out:
-	return rc;
+	if (len == 0 || len > STORE_SERIAL_MAX)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+	if ((lrc = store_lookup(s, &x, store_cert_row, out, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+	return lrc;
 }
 
 /*
@@ -1701,23 +1741,43 @@ int
 store_cert_by_key(struct store *s, const unsigned char key_id[32],
 		  struct store_cert **out, struct lerr *e)
 {
-	int rc = -1;
+	const struct store_query x = {
+		Q_CERT_BY_KEY, "looking up the certificate",
+		{ store_arg_blob(key_id, 32) },
+	};
 	int lrc;
 
 	if (out != NULL)
 		*out = NULL;
-	if (s == NULL || key_id == NULL || out == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_key: bad arguments");
+	if (s == NULL || key_id == NULL || out == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_key: bad arguments");
+	if ((lrc = store_lookup(s, &x, store_cert_row, out, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate for this key");
+	return lrc;
+}
+
+/* store_cert_each's fn and its argument. */
+struct store_cert_visit {
+	int (*fn)(const struct store_cert *c, void *arg);
+	void *arg;
+};
+
+/* Row reader for store_cert_each: hands one certificate to the caller's fn
+ * (1 when it asks to stop). */
+static int
+store_cert_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_cert_visit *v = arg;
+	struct store_cert row;
+	int rc = -1;
+
+	memset(&row, 0, sizeof(row));
+	if (store_cert_from_row(st, &row, e) != 0)
 		goto out;
-	}
-	if ((lrc = store_cert_lookup(s, Q_CERT_BY_KEY, key_id, 32, out, e)) < 0)
-		goto out;
-	if (lrc > 0) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate for this key");
-		goto out;
-	}
-	rc = 0;
+	rc = v->fn(&row, v->arg) != 0;
 out:
+	free(row.sans);
+	free(row.der);
 	return rc;
 }
 
@@ -1730,115 +1790,51 @@ int
 store_cert_each(struct store *s, size_t limit,
 		int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	struct store_cert row;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src;
+	const struct store_query x = {
+		Q_CERT_EACH, "listing certificates",
+		{ store_arg_int(store_limit(limit)) },
+	};
+	struct store_cert_visit v = { fn, arg };
 
-	memset(&row, 0, sizeof(row));
-	if (s == NULL || fn == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_cert_each: bad arguments");
-		goto out;
-	}
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_CERT_EACH, e)) == NULL)
-		goto out;
-	if (sqlite3_bind_int64(st, 1, store_limit(limit)) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "listing certificates");
-		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if (store_cert_from_row(st, &row, e) != 0)
-			goto out;
-		if (fn(&row, arg) != 0)
-			break;
-		free(row.sans);
-		free(row.der);
-		memset(&row, 0, sizeof(row));
-	}
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		store_sqlerr(c->db, e, "listing certificates");
-		goto out;
-	}
-	rc = 0;
-out:
-	free(row.sans);
-	free(row.der);
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
+	if (s == NULL || fn == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_each: bad arguments");
+	return store_each(s, &x, store_cert_each_row, &v, e);
 }
 
 /* Counts the certificate rows. */
 int
 store_cert_count(struct store *s, int64_t *n, struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
+	const struct store_query x = {
+		.q = Q_CERT_COUNT, .what = "counting certificates",
+	};
+	int lrc;
 
-	if (s == NULL || n == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_cert_count: bad arguments");
-		goto out;
-	}
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_CERT_COUNT, e)) == NULL)
-		goto out;
-	if (sqlite3_step(st) != SQLITE_ROW) {
-		store_sqlerr(c->db, e, "counting certificates");
-		goto out;
-	}
-	*n = sqlite3_column_int64(st, 0);
-	rc = 0;
-out:
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
+	if (s == NULL || n == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_count: bad arguments");
+	/* count(*) always answers one row; none would be the database's fault. */
+	if ((lrc = store_lookup(s, &x, store_row_int, n, e)) > 0)
+		return lerr_set(e, 500, LERR_STORE, "counting certificates: no answer");
+	return lrc;
 }
 
 /*
- * Runs an ownership query q: ?1 is bound by the caller's bind (a name or
- * a key id), ?2 now and ?3 the asking device. Returns 1 with owner filled
- * when another device holds it, 0 when none does, -1 on error.
+ * Runs an ownership query x (?1 a name or a key id, ?2 now, ?3 the asking
+ * device). Returns 1 with owner filled when another device holds it, 0
+ * when none does, -1 on error.
  */
 static int
-store_owner_query(struct store *s, enum store_q q, const char *name,
-		  const unsigned char *key_id, const char *device_id, int64_t now,
-		  char owner[65], struct lerr *e)
+store_owner_query(struct store *s, const struct store_query *x, char owner[65],
+		  struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src, brc;
+	struct store_text_buf b = { owner, 65 };
+	int lrc;
 
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, q, e)) == NULL)
-		goto out;
-	brc = name != NULL ? store_bind_text(st, 1, name) : store_bind_blob(st, 1, key_id, 32);
-	if (brc != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK ||
-	    store_bind_text(st, 3, device_id) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "looking up an owner");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
+	if ((lrc = store_lookup(s, x, store_row_text, &b, e)) < 0)
+		return -1;
+	if (lrc > 0)
 		owner[0] = '\0';
-		rc = 0;
-		goto out;
-	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(c->db, e, "looking up an owner");
-		goto out;
-	}
-	if (store_col_text(st, 0, owner, 65, e) != 0)
-		goto out;
-	rc = 1;
-out:
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
+	return lrc == 0;
 }
 
 /*
@@ -1850,9 +1846,14 @@ int
 store_name_owner(struct store *s, const char *name, const char *device_id, int64_t now,
 		 char owner[65], struct lerr *e)
 {
+	const struct store_query x = {
+		Q_NAME_OWNER, "looking up an owner",
+		{ store_arg_text(name), store_arg_int(now), store_arg_text(device_id) },
+	};
+
 	if (s == NULL || name == NULL || device_id == NULL || owner == NULL)
 		return lerr_set(e, 500, LERR_INTERNAL, "store_name_owner: bad arguments");
-	return store_owner_query(s, Q_NAME_OWNER, name, NULL, device_id, now, owner, e);
+	return store_owner_query(s, &x, owner, e);
 }
 
 /* Likewise for a key: 1 with owner filled, 0 when none, -1 on error. */
@@ -1860,9 +1861,14 @@ int
 store_key_owner(struct store *s, const unsigned char key_id[32], const char *device_id,
 		int64_t now, char owner[65], struct lerr *e)
 {
+	const struct store_query x = {
+		Q_KEY_OWNER, "looking up an owner",
+		{ store_arg_blob(key_id, 32), store_arg_int(now), store_arg_text(device_id) },
+	};
+
 	if (s == NULL || key_id == NULL || device_id == NULL || owner == NULL)
 		return lerr_set(e, 500, LERR_INTERNAL, "store_key_owner: bad arguments");
-	return store_owner_query(s, Q_KEY_OWNER, NULL, key_id, device_id, now, owner, e);
+	return store_owner_query(s, &x, owner, e);
 }
 
 struct store_revoke_job {
@@ -1871,7 +1877,20 @@ struct store_revoke_job {
 	const char *reason, *actor, *detail;
 	char hex[2 * STORE_SERIAL_MAX + 1];
 	int64_t now;
+	char device[65], status[16];	/* the certificate's, as found */
 };
+
+/* Row reader: Q_CERT_REVOKE_FIND's device and status into the job. */
+static int
+store_revoke_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_revoke_job *j = arg;
+
+	if (store_col_text(st, 0, j->device, sizeof(j->device), e) != 0 ||
+	    store_col_text(st, 1, j->status, sizeof(j->status), e) != 0)
+		return -1;
+	return 0;
+}
 
 /*
  * Writer job: valid -> revoked, with its "revoke" audit row naming the
@@ -1882,54 +1901,31 @@ static int
 store_cert_revoke_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct store_revoke_job *j = arg;
-	sqlite3_stmt *st = NULL;
-	char device[65], status[16];
-	int rc = -1;
-	int src;
+	struct store_query x = {
+		Q_CERT_REVOKE_FIND, "looking up the certificate",
+		{ store_arg_blob(j->serial, j->len) },
+	};
+	int changed, lrc;
 
-	if ((st = store_stmt(w, Q_CERT_REVOKE_FIND, e)) == NULL)
-		goto out;
-	if (store_bind_blob(st, 1, j->serial, j->len) != SQLITE_OK) {
-		store_sqlerr(w->db, e, "looking up the certificate");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", j->hex);
-		goto out;
-	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(w->db, e, "looking up the certificate");
-		goto out;
-	}
-	if (store_col_text(st, 0, device, sizeof(device), e) != 0 ||
-	    store_col_text(st, 1, status, sizeof(status), e) != 0)
-		goto out;
-	store_stmt_done(st);
-	st = NULL;
-	if (strcmp(status, "valid") != 0) {
-		lerr_set(e, 409, LERR_CONFLICT, "certificate %s is %s already", j->hex, status);
-		goto out;
-	}
-	if ((st = store_stmt(w, Q_CERT_REVOKE, e)) == NULL)
-		goto out;
-	if (store_bind_blob(st, 1, j->serial, j->len) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, j->now) != SQLITE_OK ||
-	    store_bind_text(st, 3, j->reason) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "revoking the certificate");
-		goto out;
-	}
-	if (sqlite3_changes(w->db) != 1) {
-		lerr_set(e, 409, LERR_CONFLICT, "certificate %s changed meanwhile", j->hex);
-		goto out;
-	}
-	if (store_audit_row(w, j->now, j->actor, "revoke", device, j->detail, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
+	if ((lrc = store_conn_lookup(w, &x, store_revoke_row, j, e)) < 0)
+		return -1;
+	if (lrc > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s",
+				j->hex);
+	if (strcmp(j->status, "valid") != 0)
+		return lerr_set(e, 409, LERR_CONFLICT, "certificate %s is %s already",
+				j->hex, j->status);
+	x = (struct store_query){
+		Q_CERT_REVOKE, "revoking the certificate",
+		{ store_arg_blob(j->serial, j->len), store_arg_int(j->now),
+		  store_arg_text(j->reason) },
+	};
+	if (store_exec(w, &x, &changed, e) != 0)
+		return -1;
+	if (changed != 1)
+		return lerr_set(e, 409, LERR_CONFLICT, "certificate %s changed meanwhile",
+				j->hex);
+	return store_audit_row(w, j->now, j->actor, "revoke", j->device, j->detail, e);
 }
 
 /* Marks the certificate with serial revoked (reason may be NULL); durable
@@ -1972,83 +1968,36 @@ out:
 
 /* ---- settings ---- */
 
-struct store_setting_job {
-	const char *key, *value;
-};
-
-/* Writer job: one setting. */
-static int
-store_setting_set_run(struct store_conn *w, void *arg, struct lerr *e)
-{
-	struct store_setting_job *j = arg;
-	sqlite3_stmt *st;
-	int rc = -1;
-
-	if ((st = store_stmt(w, Q_SETTING_SET, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, j->key) != SQLITE_OK ||
-	    store_bind_text(st, 2, j->value) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		store_sqlerr(w->db, e, "saving a setting");
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
-}
-
 /* Sets (or replaces) a setting; durable on return. */
 int
 store_setting_set(struct store *s, const char *key, const char *value, struct lerr *e)
 {
-	struct store_setting_job j;
+	struct store_write wr = {
+		.x = { Q_SETTING_SET, "saving a setting",
+		       { store_arg_text(key), store_arg_text(value) } },
+	};
 
 	if (key == NULL || value == NULL)
 		return lerr_set(e, 500, LERR_INTERNAL, "store_setting_set: bad arguments");
-	j.key = key;
-	j.value = value;
-	return store_submit(s, store_setting_set_run, &j, e);
+	return store_write(s, &wr, e);
 }
 
 /* Reads a setting into a new string (caller frees); LERR_NOT_FOUND if unset. */
 int
 store_setting_get(struct store *s, const char *key, char **value, struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src;
+	const struct store_query x = {
+		Q_SETTING_GET, "reading a setting", { store_arg_text(key) },
+	};
+	int lrc;
 
 	if (value != NULL)
 		*value = NULL;
-	if (s == NULL || key == NULL || value == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_setting_get: bad arguments");
-		goto out;
-	}
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_SETTING_GET, e)) == NULL)
-		goto out;
-	if (store_bind_text(st, 1, key) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "reading a setting");
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "setting %s is not set", key);
-		goto out;
-	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(c->db, e, "reading a setting");
-		goto out;
-	}
-	if (store_col_text_dup(st, 0, value, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
+	if (s == NULL || key == NULL || value == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_setting_get: bad arguments");
+	if ((lrc = store_lookup(s, &x, store_row_text_dup, value, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "setting %s is not set", key);
+	return lrc;
 }
 
 /* ---- audit ---- */
@@ -2084,6 +2033,32 @@ store_audit(struct store *s, const char *actor, const char *event,
 	return store_submit(s, store_audit_run, &j, e);
 }
 
+/* store_audit_each's fn and its argument. */
+struct store_audit_visit {
+	int (*fn)(const struct store_audit_row *r, void *arg);
+	void *arg;
+};
+
+/* Row reader for store_audit_each: hands one audit row to the caller's fn
+ * (1 when it asks to stop). */
+static int
+store_audit_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_audit_visit *v = arg;
+	struct store_audit_row row;
+
+	row.id = sqlite3_column_int64(st, 0);
+	row.at = sqlite3_column_int64(st, 1);
+	row.actor = (const char *)sqlite3_column_text(st, 2);
+	row.event = (const char *)sqlite3_column_text(st, 3);
+	row.subject = (const char *)sqlite3_column_text(st, 4);
+	row.detail = (const char *)sqlite3_column_text(st, 5);
+	if (row.actor == NULL || row.event == NULL)
+		return lerr_set(e, 500, LERR_STORE, "audit row %lld is incomplete",
+				(long long)row.id);
+	return v->fn(&row, v->arg) != 0;
+}
+
 /*
  * Calls fn for each audit row, newest first, at most limit (0 = all); the
  * strings in the row are only valid during the call.
@@ -2093,45 +2068,13 @@ store_audit_each(struct store *s, size_t limit,
 		 int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
 		 struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	struct store_audit_row row;
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src;
+	const struct store_query x = {
+		Q_AUDIT_EACH, "reading the audit log",
+		{ store_arg_int(store_limit(limit)) },
+	};
+	struct store_audit_visit v = { fn, arg };
 
-	if (s == NULL || fn == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_audit_each: bad arguments");
-		goto out;
-	}
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_AUDIT_EACH, e)) == NULL)
-		goto out;
-	if (sqlite3_bind_int64(st, 1, store_limit(limit)) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "reading the audit log");
-		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		row.id = sqlite3_column_int64(st, 0);
-		row.at = sqlite3_column_int64(st, 1);
-		row.actor = (const char *)sqlite3_column_text(st, 2);
-		row.event = (const char *)sqlite3_column_text(st, 3);
-		row.subject = (const char *)sqlite3_column_text(st, 4);
-		row.detail = (const char *)sqlite3_column_text(st, 5);
-		if (row.actor == NULL || row.event == NULL) {
-			lerr_set(e, 500, LERR_STORE, "audit row %lld is incomplete",
-				 (long long)row.id);
-			goto out;
-		}
-		if (fn(&row, arg) != 0)
-			break;
-	}
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		store_sqlerr(c->db, e, "reading the audit log");
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
+	if (s == NULL || fn == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_audit_each: bad arguments");
+	return store_each(s, &x, store_audit_each_row, &v, e);
 }

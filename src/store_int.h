@@ -13,9 +13,16 @@
  *
  * Writes: a family hands a job to store_submit(); the job runs on the
  * writer's connection inside a savepoint of a group-committed transaction
- * (see store.c) and must use only that connection. Reads take a pooled
- * connection with store_reader_get() and give it back with
- * store_reader_put().
+ * (see store.c) and must use only that connection. A write of one
+ * statement and its audit row needs no job of its own: store_write().
+ * Reads take a pooled connection with store_reader_get() and give it back
+ * with store_reader_put(); store_lookup() and store_each() do both around
+ * one query.
+ *
+ * Queries: a struct store_query names the statement, what it is for (the
+ * start of its error messages) and its parameters; store_exec() runs one
+ * that returns no row, store_conn_lookup() / store_lookup() one whose
+ * first row is read by a row callback, store_each() one with many rows.
  */
 #ifndef LANCA_STORE_INT_H
 #define LANCA_STORE_INT_H
@@ -137,6 +144,114 @@ int store_audit_row(struct store_conn *w, int64_t at, const char *actor,
  * reference. LERR_BAD_REQUEST when o is NULL (json_pack refused a string
  * that is not UTF-8, or ran out of memory). */
 int store_json_detail(json_t *o, char **out, struct lerr *e);
+
+/*
+ * One statement and its parameters, run by store_exec(), store_lookup(),
+ * store_conn_lookup() or store_each(). Parameters are built with the
+ * store_arg_*() constructors below and bound to ?1, ?2... up to the first
+ * STORE_ARG_END; text and blobs are bound SQLITE_STATIC, so what they
+ * point to must outlive the run. what names the work in error messages
+ * ("reading a setting: <SQLite's message>").
+ */
+enum store_arg_type {
+	STORE_ARG_END = 0,		/* no more parameters */
+	STORE_ARG_NULL,
+	STORE_ARG_INT,
+	STORE_ARG_TEXT,			/* NUL-terminated; a NULL pointer binds NULL */
+	STORE_ARG_BLOB,
+};
+
+struct store_arg {
+	enum store_arg_type type;
+	int64_t i;			/* STORE_ARG_INT */
+	const void *p;			/* STORE_ARG_TEXT, STORE_ARG_BLOB */
+	size_t len;			/* STORE_ARG_BLOB */
+};
+
+#define STORE_ARGS_MAX		15	/* the most any query takes (Q_CERT_INSERT) */
+
+struct store_query {
+	enum store_q q;
+	const char *what;
+	struct store_arg args[STORE_ARGS_MAX];
+};
+
+static inline struct store_arg
+store_arg_null(void)
+{
+	return (struct store_arg){ .type = STORE_ARG_NULL };
+}
+
+static inline struct store_arg
+store_arg_int(int64_t i)
+{
+	return (struct store_arg){ .type = STORE_ARG_INT, .i = i };
+}
+
+static inline struct store_arg
+store_arg_text(const char *s)
+{
+	return (struct store_arg){ .type = STORE_ARG_TEXT, .p = s };
+}
+
+static inline struct store_arg
+store_arg_blob(const void *p, size_t len)
+{
+	return (struct store_arg){ .type = STORE_ARG_BLOB, .p = p, .len = len };
+}
+
+/* Reads the row st stands on into arg: 0, 1 to stop (store_each only), or
+ * -1 with e set. */
+typedef int (*store_row_fn)(sqlite3_stmt *st, void *arg, struct lerr *e);
+
+/* Runs x on c expecting no row; *changed (may be NULL) receives how many
+ * rows it changed. 0, or -1 with e set. */
+int store_exec(struct store_conn *c, const struct store_query *x, int *changed,
+	       struct lerr *e);
+
+/* Likewise for a statement that may break one constraint the caller wants
+ * to name itself: 1 (e untouched) when the step failed on constraint (an
+ * extended code, e.g. SQLITE_CONSTRAINT_UNIQUE), else as store_exec(). */
+int store_exec_constraint(struct store_conn *c, const struct store_query *x,
+			  int constraint, struct lerr *e);
+
+/* Runs x on c and hands its first row to row(st, arg, e) (row may be NULL:
+ * only whether there is one matters). 0 when a row was read, 1 when there
+ * is none (e untouched: the caller says what is missing), -1 with e set. */
+int store_conn_lookup(struct store_conn *c, const struct store_query *x,
+		      store_row_fn row, void *arg, struct lerr *e);
+/* Likewise on a read connection borrowed from s for the call. */
+int store_lookup(struct store *s, const struct store_query *x, store_row_fn row,
+		 void *arg, struct lerr *e);
+
+/* Runs x on a read connection and hands each row to row(st, arg, e) until
+ * it returns non-zero (1 stops: 0 returned; -1 fails) or the rows end. */
+int store_each(struct store *s, const struct store_query *x, store_row_fn row,
+	       void *arg, struct lerr *e);
+
+/* Row readers for one-column answers: column 0 as text into a fixed array
+ * (arg is a struct store_text_buf), or into a new string (arg is a char **
+ * the caller frees). NULL reads as "". */
+struct store_text_buf {
+	char *p;
+	size_t size;
+};
+int store_row_text(sqlite3_stmt *st, void *arg, struct lerr *e);
+int store_row_text_dup(sqlite3_stmt *st, void *arg, struct lerr *e);
+
+/*
+ * A write of one statement and, when event is set, its audit row (at,
+ * actor, event, subject, detail), as one writer job: store_write() returns
+ * once both are durable (0), or -1 with e set. id receives the row id the
+ * statement inserted. Everything pointed to stays the caller's.
+ */
+struct store_write {
+	struct store_query x;
+	int64_t at;
+	const char *actor, *event, *subject, *detail;
+	int64_t id;			/* out */
+};
+int store_write(struct store *s, struct store_write *wr, struct lerr *e);
 
 /* Small helpers. */
 void store_hex(const unsigned char *p, size_t n, char *out, size_t outsz);
