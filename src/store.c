@@ -684,7 +684,10 @@ store_conn_open(struct store *s, struct store_conn *c, int writer, struct lerr *
 		if (store_pragma(c->db, "PRAGMA journal_mode = WAL",
 		    (s->flags & STORE_READONLY) ? NULL : "wal", e) != 0 ||
 		    store_pragma(c->db, "PRAGMA foreign_keys = ON", NULL, e) != 0 ||
-		    store_pragma(c->db, "PRAGMA synchronous = FULL", NULL, e) != 0)
+		    store_pragma(c->db, "PRAGMA synchronous = FULL", NULL, e) != 0 ||
+		    /* Statement journals inside a batch stay in memory instead
+		     * of a file created and unlinked in /var/tmp each time. */
+		    store_pragma(c->db, "PRAGMA temp_store = MEMORY", NULL, e) != 0)
 			goto out;
 	} else {
 		if (store_pragma(c->db, "PRAGMA query_only = ON", NULL, e) != 0)
