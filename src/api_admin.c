@@ -32,7 +32,7 @@
 #include "log.h"
 #include "store.h"
 
-#define ADMIN_COOKIE		"lanca_session"
+#define ADMIN_COOKIE		"__Host-lanca_session"	/* Secure, Path=/, no Domain */
 #define ADMIN_CSRF_HEADER	"X-CSRF-Token"
 #define ADMIN_COOKIE_ATTRS	"; Path=/; Secure; HttpOnly; SameSite=Strict"
 

@@ -304,8 +304,9 @@ api_press(struct http_req *r)
 static int
 api_request_row_json(const struct store_request *rq, void *arg)
 {
-	char key[65];
 	static const char digits[] = "0123456789abcdef";
+	char key[65];
+	json_t *row;
 	size_t i;
 
 	for (i = 0; i < 32; i++) {
@@ -313,16 +314,12 @@ api_request_row_json(const struct store_request *rq, void *arg)
 		key[2 * i + 1] = digits[rq->key_id[i] & 15];
 	}
 	key[64] = '\0';
-	json_array_append_new((json_t *)arg,
-			      json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}",
-					"id", rq->id, "device_id", rq->device_id, "state", rq->state,
-					"auth", rq->auth, "source", rq->source, "reason", rq->reason,
-					"created_at", (json_int_t)rq->created_at,
-					"last_seen", (json_int_t)rq->last_seen,
-					"contested", rq->contested));
-	json_object_set_new(json_array_get((json_t *)arg, json_array_size((json_t *)arg) - 1),
-			    "key", json_string(key));
-	return 0;
+	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}",
+			"id", rq->id, "device_id", rq->device_id, "key", key, "state", rq->state,
+			"auth", rq->auth, "source", rq->source, "reason", rq->reason,
+			"created_at", (json_int_t)rq->created_at,
+			"last_seen", (json_int_t)rq->last_seen, "contested", rq->contested);
+	return row != NULL && json_array_append_new((json_t *)arg, row) == 0 ? 0 : -1;
 }
 
 /* GET /api/v1/requests[?state=pending] */

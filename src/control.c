@@ -168,7 +168,7 @@ control_serve(struct control *c, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
-		lerr_set(&e, 403, LERR_BAD_REQUEST, "only root or the daemon's user may do that");
+		lerr_set(&e, 403, LERR_FORBIDDEN, "only root or the daemon's user may do that");
 		reply = control_error(&e);
 		goto out;
 	}

@@ -31,14 +31,30 @@
 	"last_seen, expires_at, cert_id, contested"
 
 const char *const db_requests_sql[Q_COUNT] = {
-	/* The request a device asking again with key ?1 gets back. */
+	/*
+	 * The request a device asking again with key ?1 at ?2 gets back: one
+	 * still pending, or one issued whose key holds a certificate that is
+	 * still valid. A revoked or expired certificate, or an expired
+	 * request, makes the next ask a new request.
+	 */
 	[Q_REQ_FIND_KEY] =
-		"SELECT id FROM requests WHERE key_id = ? "
-		"AND state IN ('pending', 'issued') "
-		"ORDER BY created_at DESC, rowid DESC LIMIT 1",
+		"SELECT id FROM requests r WHERE r.key_id = ?1 AND ("
+		" (r.state = 'pending' AND r.expires_at > ?2) OR"
+		" (r.state = 'issued' AND EXISTS (SELECT 1 FROM certificates c"
+		"  WHERE c.key_id = r.key_id AND c.status = 'valid' AND c.not_after > ?2))) "
+		"ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1",
+	/*
+	 * Asking again: a pending request takes the request just sent (device
+	 * id ?4, bytes ?5, authority ?6), which is the one every check of this
+	 * ask was made on; an issued one only notes that it was seen.
+	 */
 	[Q_REQ_REFRESH] =
 		"UPDATE requests SET last_seen = max(last_seen, ?2), "
-		"source = coalesce(?3, source), updated_at = ?2 WHERE id = ?1",
+		"source = coalesce(?3, source), updated_at = ?2, "
+		"device_id = CASE WHEN state = 'pending' THEN ?4 ELSE device_id END, "
+		"csr = CASE WHEN state = 'pending' THEN ?5 ELSE csr END, "
+		"auth = CASE WHEN state = 'pending' THEN ?6 ELSE auth END "
+		"WHERE id = ?1",
 	[Q_REQ_INSERT] =
 		"INSERT INTO requests (id, key_id, device_id, csr, state, auth, source, "
 		"reason, created_at, updated_at, last_seen, expires_at) "
@@ -206,7 +222,7 @@ db_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 	struct store_text_buf b = { id, sizeof(id) };
 	struct store_query x = {
 		Q_REQ_FIND_KEY, "looking up the key's request",
-		{ store_arg_blob(in->key_id, sizeof(in->key_id)) },
+		{ store_arg_blob(in->key_id, sizeof(in->key_id)), store_arg_int(j->at) },
 	};
 	char *detail = NULL;
 	int rc = -1;
@@ -217,7 +233,9 @@ db_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 	if (lrc == 0) {
 		x = (struct store_query){
 			Q_REQ_REFRESH, "updating a request",
-			{ store_arg_text(id), store_arg_int(j->at), store_arg_text(j->source) },
+			{ store_arg_text(id), store_arg_int(j->at), store_arg_text(j->source),
+			  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
+			  store_arg_text(in->auth[0] != '\0' ? in->auth : "none") },
 		};
 		if (store_exec(w, &x, NULL, e) != 0)
 			goto out;

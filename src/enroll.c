@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,9 @@ struct enroll {
 	const struct ca_set *ca;
 	struct window *w;
 	struct enroll_config c;
+	/* Held from reading the waiting set to the window's decision, so a
+	 * key recorded in between cannot go uncounted. */
+	pthread_mutex_t decide;
 };
 
 void
@@ -58,6 +62,10 @@ enroll_new(const struct issuer *is, const struct ca_set *ca, struct window *w,
 
 	if (en == NULL)
 		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+	if (pthread_mutex_init(&en->decide, NULL) != 0) {
+		free(en);
+		return lerr_set(e, 500, LERR_INTERNAL, "out of resources");
+	}
 	en->is = is;
 	en->ca = ca;
 	en->w = w;
@@ -76,6 +84,9 @@ enroll_new(const struct issuer *is, const struct ca_set *ca, struct window *w,
 void
 enroll_free(struct enroll *en)
 {
+	if (en == NULL)
+		return;
+	pthread_mutex_destroy(&en->decide);
 	free(en);
 }
 
@@ -205,6 +216,28 @@ enroll_window_json(struct enroll *en)
 			 "overlap_keys", (int)st.overlap_keys, "contested", st.contested);
 }
 
+/*
+ * Conflicts an admin must settle: a name held by another device, or a new
+ * key claiming a device id that holds a valid certificate under another
+ * key (a reinstalled device, or an impostor: a device renews with its
+ * current key over mTLS instead). 1 with why filled, 0 none, -1 error.
+ */
+static int
+enroll_conflict(struct enroll *en, const struct csr *csr, const struct names *sans,
+		char *why, size_t whylen, struct lerr *e)
+{
+	int r = store_device_holder(en->is->store, csr->cn, csr->key_id, time(NULL), e);
+
+	if (r < 0)
+		return -1;
+	if (r > 0) {
+		snprintf(why, whylen, "device %s already holds a certificate for another key: "
+			 "renew with that certificate, or an admin must decide", csr->cn);
+		return 1;
+	}
+	return enroll_names_taken(en, csr->cn, sans, why, whylen, e);
+}
+
 /* Persists the window's state for `lanca status` and audits an overlap. */
 static void
 enroll_window_changed(struct enroll *en, const char *actor, const struct window_decision *d)
@@ -241,8 +274,9 @@ enroll_get_waiting(struct enroll *en, int64_t now, struct enroll_waiting *wt, st
 	if (store_waiting(en->is->store, now - (int64_t)en->c.monitor_s, now, wt->ids, wt->keys,
 			  ENROLL_WAITING_MAX, &n, e) != 0)
 		return -1;
-	/* More keys than fit still means overlap: the window only counts. */
-	wt->ww.n = n;
+	/* Only what was filled is handed on; more keys than fit are still
+	 * more than one, which is all the window needs to see overlap. */
+	wt->ww.n = n < ENROLL_WAITING_MAX ? n : ENROLL_WAITING_MAX;
 	wt->ww.keys = (const unsigned char (*)[32])wt->keys;
 	wt->ww.ids = (const char (*)[WINDOW_ID_LEN + 1])wt->ids;
 	return 0;
@@ -276,7 +310,7 @@ enroll_names_free(struct enroll *en, const struct store_request *rq, struct lerr
 	if (csr_parse_flags(rq->csr, rq->csr_len, CSR_PARSE_NO_VERIFY, &csr, e) != 0 ||
 	    policy_names(en->is->policy, csr, POLICY_DEVICE, &sans, e) != 0)
 		goto out;
-	r = enroll_names_taken(en, csr->cn, &sans, why, sizeof(why), e);
+	r = enroll_conflict(en, csr, &sans, why, sizeof(why), e);
 	if (r > 0) {
 		lerr_set(e, 409, LERR_CONFLICT, "%s", why);
 		r = -1;
@@ -326,11 +360,14 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq, const ch
 
 	if (en->w == NULL)
 		return;
+	pthread_mutex_lock(&en->decide);
 	if (enroll_get_waiting(en, now, &wt, &e) != 0) {
+		pthread_mutex_unlock(&en->decide);
 		log_warn("cannot read the waiting keys: %s", e.msg);
 		return;
 	}
 	window_request(en->w, rq->key_id, rq->id, &wt.ww, now, &d);
+	pthread_mutex_unlock(&en->decide);
 	switch (d.verdict) {
 	case WINDOW_ADMIT:
 		enroll_admit(en, &d, actor, res);
@@ -395,6 +432,12 @@ enroll_authority(struct enroll *en, const struct enroll_ask *a, const struct csr
 		if (r == 0 && e->code != NULL)	/* a vendor's chain that failed: say why */
 			log_info("factory certificate from %s not accepted: %s", a->source, e->msg);
 		lerr_clear(e);
+		/* A factory certificate vouches for its own device only. */
+		if (r > 0 && strcmp(vm.leaf_cn, csr->cn) != 0) {
+			log_info("factory certificate for %s used to ask for %s: not vouched for",
+				 vm.leaf_cn, csr->cn);
+			return "none";
+		}
 		if (r > 0 && vm.auto_register)
 			return "vendor";
 		if (r > 0)
@@ -444,7 +487,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		goto out;
 	}
 	res->outcome = ENROLL_PENDING;
-	taken = enroll_names_taken(en, csr->cn, &sans, res->reason, sizeof(res->reason), e);
+	taken = enroll_conflict(en, csr, &sans, res->reason, sizeof(res->reason), e);
 	if (taken < 0)
 		goto out;
 	if (taken > 0) {
@@ -485,6 +528,14 @@ out:
 	return rc;
 }
 
+static int64_t
+enroll_touch_every(const struct enroll *en)
+{
+	int64_t t = (int64_t)en->c.monitor_s / 4;
+
+	return t < 1 ? 1 : t > 10 ? 10 : t;
+}
+
 int
 enroll_poll(struct enroll *en, const char *id, struct enroll_result *res, struct lerr *e)
 {
@@ -507,8 +558,11 @@ enroll_poll(struct enroll *en, const char *id, struct enroll_result *res, struct
 		res->outcome = ENROLL_EXPIRED;
 	} else {
 		res->outcome = ENROLL_PENDING;
-		/* A poll keeps the key waiting, but is not a new ask. */
-		if (store_request_touch(en->is->store, rq->id, now, e) != 0)
+		/* A poll keeps the key waiting, but is not a new ask. A write
+		 * per poll would let a device wear the disk: the mark is
+		 * refreshed at most every quarter of the monitor time. */
+		if (now - rq->last_seen >= enroll_touch_every(en) &&
+		    store_request_touch(en->is->store, rq->id, now, e) != 0)
 			goto out;
 	}
 	rc = 0;
@@ -524,12 +578,18 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 	struct enroll_waiting wt;
 	struct window_decision d;
 	int64_t now = time(NULL);
+	int r;
 
 	if (en->w == NULL)
 		return lerr_set(e, 503, LERR_INTERNAL, "no onboarding window here");
-	if (enroll_get_waiting(en, now, &wt, e) != 0)
+	pthread_mutex_lock(&en->decide);
+	if (enroll_get_waiting(en, now, &wt, e) != 0) {
+		pthread_mutex_unlock(&en->decide);
 		return -1;
-	if (window_press(en->w, seconds, count, &wt.ww, now, &d) != 0)
+	}
+	r = window_press(en->w, seconds, count, &wt.ww, now, &d);
+	pthread_mutex_unlock(&en->decide);
+	if (r != 0)
 		return lerr_set(e, 400, LERR_BAD_REQUEST,
 				"the window is 1 to %d seconds and admits 1 to %d devices",
 				WINDOW_SECONDS_MAX, WINDOW_COUNT_MAX);
@@ -559,8 +619,14 @@ enroll_approve(struct enroll *en, const char *id, const char *actor,
 		lerr_set(e, 409, LERR_CONFLICT, "request %s is %s, not pending", rq->id, rq->state);
 		goto out;
 	}
-	enroll_audit(en, actor, "approve", rq->device_id, json_pack("{s:s}", "request", rq->id));
+	if (rq->expires_at <= time(NULL)) {
+		lerr_set(e, 410, LERR_CONFLICT, "request %s has expired", rq->id);
+		goto out;
+	}
 	rc = enroll_issue(en, rq, actor, NULL, res, e);
+	if (rc == 0)
+		enroll_audit(en, actor, "approve", rq->device_id,
+			     json_pack("{s:s, s:s}", "request", rq->id, "serial", res->serial));
 out:
 	store_request_free(rq);
 	return rc;
@@ -635,8 +701,8 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	struct csr *csr = NULL;
 	struct names sans;
 	struct issue_req ir;
-	char actor[96];
-	int rc = -1;
+	char actor[96], why[256];
+	int rc = -1, taken;
 
 	names_init(&sans);
 	if (a->npeer == 0) {
@@ -647,6 +713,12 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	if (enroll_check(en, a, &csr, &sans, e) != 0 ||
 	    enroll_renew_check(en, a->peer[0], csr, e) != 0)
 		goto out;
+	taken = enroll_names_taken(en, csr->cn, &sans, why, sizeof(why), e);
+	if (taken != 0) {
+		if (taken > 0)
+			lerr_set(e, 409, LERR_CONFLICT, "%s", why);
+		goto out;
+	}
 	snprintf(actor, sizeof(actor), "renew %s", a->source != NULL ? a->source : "?");
 	memset(&ir, 0, sizeof(ir));
 	ir.csr = a->csr;

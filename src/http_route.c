@@ -514,7 +514,10 @@ http_reply_redirect(struct http_req *r, const char *location)
 		MHD_destroy_response(resp);
 		return MHD_NO;
 	}
-	return reply_queue(r, MHD_HTTP_MOVED_PERMANENTLY, "text/plain; charset=utf-8", resp);
+	/* 308 keeps the method and body: a POST must not come back as a GET. */
+	return reply_queue(r, strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0 ?
+			   MHD_HTTP_MOVED_PERMANENTLY : MHD_HTTP_PERMANENT_REDIRECT,
+			   "text/plain; charset=utf-8", resp);
 }
 
 /* ---- host and URL helpers ---- */

@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/time.h>
+#include <sys/pidfd.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -37,6 +38,7 @@ struct signer {
 	int local;
 	struct sign_ctx ctx;			/* local handle only */
 	pid_t pid;				/* remote handle only */
+	int pidfd;				/* the same process, safe from PID reuse */
 	unsigned nchan;
 	int fds[SIGNER_THREADS_MAX];
 	int busy[SIGNER_THREADS_MAX];
@@ -249,6 +251,12 @@ signer_child_main(int *fds, int n, void *arg)
 		sign_ctx_free(&ch.ctx);
 		return signer_child_fail(fds[0], &e);
 	}
+	/* Changing credentials cleared the parent-death signal: set it again. */
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (getppid() == 1) {
+		sign_ctx_free(&ch.ctx);
+		return 1;
+	}
 	if (ipc_send(fds[0], SIGNER_MSG_READY, 0, NULL, 0) != 0) {
 		sign_ctx_free(&ch.ctx);
 		return 1;
@@ -289,6 +297,7 @@ signer_new(void)
 		return NULL;
 	for (i = 0; i < SIGNER_THREADS_MAX; i++)
 		s->fds[i] = -1;
+	s->pidfd = -1;
 	pthread_mutex_init(&s->mu, NULL);
 	pthread_cond_init(&s->cv, NULL);
 	return s;
@@ -343,6 +352,7 @@ signer_start(const struct signer_config *c, struct signer **out, struct lerr *e)
 		goto out;
 	}
 	s->nchan = cfg.threads;
+	s->pidfd = pidfd_open(s->pid, 0);
 	for (i = 0; i < s->nchan; i++)
 		setsockopt(s->fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (ipc_recv(s->fds[0], &type, &flags, &in) != 0) {
@@ -412,6 +422,11 @@ signer_release(struct signer *s, unsigned slot, int dead)
 {
 	pthread_mutex_lock(&s->mu);
 	s->busy[slot] = 0;
+	/* A signer that stopped answering or broke the protocol is ended:
+	 * `serve` sees it exit and stops too, instead of living on unable
+	 * to issue (a supervisor then restarts both). */
+	if (dead && !s->dead && s->pidfd >= 0)
+		(void)pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
 	if (dead)
 		s->dead = 1;
 	pthread_cond_broadcast(&s->cv);
@@ -518,6 +533,8 @@ signer_stop(struct signer *s)
 	for (i = 0; i < SIGNER_THREADS_MAX; i++)
 		if (s->fds[i] >= 0)
 			close(s->fds[i]);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
 	if (s->pid > 0) {
 		while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
 			;

@@ -122,6 +122,11 @@ const char *const store_sql[Q_COUNT] = {
 		"SELECT device_id FROM certificates "
 		"WHERE key_id = ?1 AND status = 'valid' AND not_after > ?2 "
 		"AND device_id <> ?3 ORDER BY id DESC LIMIT 1",
+	/* A valid certificate for device ?3 under another key than ?1. */
+	[Q_DEVICE_HOLDER] =
+		"SELECT device_id FROM certificates "
+		"WHERE device_id = ?3 AND status = 'valid' AND not_after > ?2 "
+		"AND key_id <> ?1 ORDER BY id DESC LIMIT 1",
 	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
 	[Q_AUDIT_EACH] =
 		"SELECT id, at, actor, event, subject, detail FROM audit "
@@ -1871,6 +1876,21 @@ store_key_owner(struct store *s, const unsigned char key_id[32], const char *dev
 
 	if (s == NULL || key_id == NULL || device_id == NULL || owner == NULL)
 		return lerr_set(e, 500, LERR_INTERNAL, "store_key_owner: bad arguments");
+	return store_owner_query(s, &x, owner, e);
+}
+
+int
+store_device_holder(struct store *s, const char *device_id, const unsigned char key_id[32],
+		    int64_t now, struct lerr *e)
+{
+	const struct store_query x = {
+		Q_DEVICE_HOLDER, "looking up a device",
+		{ store_arg_blob(key_id, 32), store_arg_int(now), store_arg_text(device_id) },
+	};
+	char owner[65];
+
+	if (s == NULL || key_id == NULL || device_id == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_device_holder: bad arguments");
 	return store_owner_query(s, &x, owner, e);
 }
 

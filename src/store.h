@@ -127,6 +127,11 @@ int store_name_owner(struct store *s, const char *name, const char *device_id, i
  * certificate for key_id. */
 int store_key_owner(struct store *s, const unsigned char key_id[32], const char *device_id,
 		    int64_t now, char owner[65], struct lerr *e);
+/* 1 when device_id holds a valid, unexpired certificate under a key other
+ * than key_id (a new key claiming a known device id), 0 when not, -1 on
+ * error. */
+int store_device_holder(struct store *s, const char *device_id, const unsigned char key_id[32],
+			int64_t now, struct lerr *e);
 /* Marks a certificate revoked (tests and, later, `lanca revoke`). */
 int store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
 		      const char *reason, const char *actor, struct lerr *e);

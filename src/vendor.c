@@ -226,16 +226,16 @@ vd_valid_at(gnutls_x509_crt_t crt, const char *what, time_t now, struct lerr *e)
 	na = gnutls_x509_crt_get_expiration_time(crt);
 	if (nb == (time_t)-1 || na == (time_t)-1) {
 		vd_subject(crt, name, sizeof(name));
-		return lerr_set(e, 403, LERR_BAD_REQUEST, "%s %s: unreadable validity", what, name);
+		return lerr_set(e, 403, LERR_FORBIDDEN, "%s %s: unreadable validity", what, name);
 	}
 	if (now < nb) {
 		vd_subject(crt, name, sizeof(name));
-		return lerr_set(e, 403, LERR_BAD_REQUEST, "%s %s is not valid before %s", what,
+		return lerr_set(e, 403, LERR_FORBIDDEN, "%s %s is not valid before %s", what,
 				name, vd_time(nb, when));
 	}
 	if (now > na) {
 		vd_subject(crt, name, sizeof(name));
-		return lerr_set(e, 403, LERR_BAD_REQUEST, "%s %s expired on %s", what, name,
+		return lerr_set(e, 403, LERR_FORBIDDEN, "%s %s expired on %s", what, name,
 				vd_time(na, when));
 	}
 	return 0;
@@ -254,10 +254,10 @@ vd_leaf_info(gnutls_x509_crt_t leaf, struct vendor_match *out, struct lerr *e)
 	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 		out->leaf_cn[0] = '\0';
 	else if (ret < 0)
-		return lerr_set(e, 403, LERR_BAD_REQUEST,
+		return lerr_set(e, 403, LERR_FORBIDDEN,
 				"factory certificate: CN unreadable or longer than 64 bytes");
 	if (x509_serial_hex(leaf, out->leaf_serial, sizeof(out->leaf_serial)) != 0)
-		return lerr_set(e, 403, LERR_BAD_REQUEST,
+		return lerr_set(e, 403, LERR_FORBIDDEN,
 				"factory certificate: serial number longer than 20 bytes");
 	return 0;
 }
@@ -328,7 +328,7 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 	/* From here on a registered vendor is involved, so a failure says
 	 * why (in e, for the log) although it is still a plain "no". */
 	if (gnutls_x509_crt_get_basic_constraints(peer[0], &critical, &ca, NULL) >= 0 && ca) {
-		lerr_set(e, 403, LERR_BAD_REQUEST,
+		lerr_set(e, 403, LERR_FORBIDDEN,
 			 "the client certificate is a CA certificate, not a device's");
 		rc = 0;
 		goto out;
@@ -379,7 +379,7 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 		/* GnuTLS ends its sentences with a blank. */
 		while (pr.data != NULL && pr.size > 0 && pr.data[pr.size - 1] == ' ')
 			pr.data[--pr.size] = '\0';
-		lerr_set(e, 403, LERR_BAD_REQUEST, "factory certificate chain rejected: %s",
+		lerr_set(e, 403, LERR_FORBIDDEN, "factory certificate chain rejected: %s",
 			 pr.data != NULL ? (const char *)pr.data : "verification failed");
 		rc = 0;
 		goto out;
@@ -415,7 +415,7 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 	if (why.code != NULL && e != NULL)
 		*e = why;
 	else
-		lerr_set(e, 403, LERR_BAD_REQUEST, "no registered vendor CA signed the chain");
+		lerr_set(e, 403, LERR_FORBIDDEN, "no registered vendor CA signed the chain");
 	rc = 0;
 out:
 	if (rc != 1)

@@ -81,15 +81,15 @@ ok "login refuses other media types (415), malformed JSON (400), other origins (
 
 login admin "$PW"
 [ "$code" = 200 ] || fail "right password: $code, not 200: $(cat "$T/b")"
-cookie=$(hdr 'Set-Cookie: lanca_session=')
-[ -n "$cookie" ] || fail "no lanca_session cookie: $(cat "$T/h")"
+cookie=$(hdr 'Set-Cookie: __Host-lanca_session=')
+[ -n "$cookie" ] || fail "no __Host-lanca_session cookie: $(cat "$T/h")"
 for flag in '; Secure' '; HttpOnly' '; SameSite=Strict' '; Path=/' '; Max-Age=28800'; do
 	case "$cookie" in
 	*"$flag"*) ;;
 	*) fail "the session cookie lacks '$flag': $cookie" ;;
 	esac
 done
-TOKEN=$(printf '%s\n' "$cookie" | sed -n 's/^[^=]*: lanca_session=\([0-9a-f]*\);.*/\1/p')
+TOKEN=$(printf '%s\n' "$cookie" | sed -n 's/^[^=]*: __Host-lanca_session=\([0-9a-f]*\);.*/\1/p')
 [ ${#TOKEN} = 64 ] || fail "the session token is not 64 hex digits: $cookie"
 CSRF=$(python3 - "$T/b" <<'PY'
 import json, re, sys
@@ -104,15 +104,15 @@ PY
 ok "login: 200 with a Secure, HttpOnly, SameSite=Strict session cookie and a CSRF token"
 
 # ---- an admin action: session and CSRF checks ----
-C="lanca_session=$TOKEN"
+C="__Host-lanca_session=$TOKEN"
 J='Content-Type: application/json'
 req /api/v1/press -H "$J" --data-binary '{"seconds": 30}'
 [ "$code" = 401 ] || fail "press without a cookie: $code, not 401"
 grep -q 'login required' "$T/b" || fail "press without a cookie: $(cat "$T/b")"
 bad=$(printf '%s' "$TOKEN" | tr '0-9a-f' '1-9a-f0')
-req /api/v1/press -H "$J" -b "lanca_session=$bad" -H "X-CSRF-Token: $CSRF" --data-binary '{"seconds": 30}'
+req /api/v1/press -H "$J" -b "__Host-lanca_session=$bad" -H "X-CSRF-Token: $CSRF" --data-binary '{"seconds": 30}'
 [ "$code" = 401 ] || fail "press with an unknown session: $code, not 401"
-req /api/v1/press -H "$J" -b "lanca_session=${TOKEN}0" -H "X-CSRF-Token: $CSRF" --data-binary '{}'
+req /api/v1/press -H "$J" -b "__Host-lanca_session=${TOKEN}0" -H "X-CSRF-Token: $CSRF" --data-binary '{}'
 [ "$code" = 401 ] || fail "press with a 65-digit token: $code, not 401"
 ok "an admin action without a valid session cookie: 401"
 
@@ -139,9 +139,9 @@ ok "an admin action with the session cookie and its CSRF token: 200"
 # A second session is independent of the first.
 login second "$PW2"
 [ "$code" = 200 ] || fail "second admin login: $code"
-T2=$(hdr 'Set-Cookie: lanca_session=' | sed -n 's/^[^=]*: lanca_session=\([0-9a-f]*\);.*/\1/p')
+T2=$(hdr 'Set-Cookie: __Host-lanca_session=' | sed -n 's/^[^=]*: __Host-lanca_session=\([0-9a-f]*\);.*/\1/p')
 [ ${#T2} = 64 ] && [ "$T2" != "$TOKEN" ] || fail "second session token"
-req /api/v1/press -H "$J" -b "lanca_session=$T2" -H "X-CSRF-Token: $CSRF" --data-binary '{}'
+req /api/v1/press -H "$J" -b "__Host-lanca_session=$T2" -H "X-CSRF-Token: $CSRF" --data-binary '{}'
 [ "$code" = 403 ] || fail "one session's CSRF token accepted for another: $code"
 ok "a CSRF token belongs to its own session"
 
@@ -150,7 +150,7 @@ req /api/v1/logout -b "$C"
 [ "$code" = 403 ] || fail "logout without X-CSRF-Token: $code, not 403"
 req /api/v1/logout -b "$C" -H "X-CSRF-Token: $CSRF"
 [ "$code" = 200 ] || fail "logout: $code, not 200: $(cat "$T/b")"
-case "$(hdr 'Set-Cookie: lanca_session=')" in
+case "$(hdr 'Set-Cookie: __Host-lanca_session=')" in
 *'Max-Age=0'*) ;;
 *) fail "logout does not clear the cookie: $(cat "$T/h")" ;;
 esac

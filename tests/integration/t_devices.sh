@@ -129,11 +129,14 @@ verify_chain "$T/pa1.resp" || fail "the pre-authorised chain does not verify"
 ok "a pre-authorised device id enrolls without a press: 201, chain verifies"
 
 make_csr pa1b pa-1
-st=$(enroll pa1b); [ "$st" = 202 ] || fail "pre-authorisation used twice: $st"
+# A new key for a device id that holds a certificate waits for an admin
+# (409: renew with the current certificate, or an admin decides).
+st=$(enroll pa1b); [ "$st" = 409 ] || fail "pre-authorisation used twice: $st"
+[ "$(poll pa1b)" = 202 ] || fail "the second key's request is not pending"
 [ "$(sql "SELECT count(*) FROM certificates WHERE device_id='pa-1'")" = 1 ] ||
 	fail "a second certificate for a used pre-authorisation"
 cli_deny pa1b
-ok "a pre-authorisation is used once: the same id with a new key is pending (202)"
+ok "a pre-authorisation is used once: the same id with a new key is pending for an admin (409)"
 
 make_csr pa2 pa-2
 st=$(enroll pa2); [ "$st" = 403 ] || fail "secret missing: $st"
@@ -160,9 +163,10 @@ verify_chain "$T/n1.poll" || fail "norm-1 chain"
 ok "a pre-authorised device enrolling while one device waits: no overlap, the press admits the waiting one"
 
 # ---- vendor CAs and factory certificates ----
-mkca va "Vendor A Root CA"; mkfactory fa va "a-serial-0001"
-mkca vb "Vendor B Root CA"; mkfactory fb vb "b-serial-0001"
-mkca vc "Vendor C Root CA"; mkfactory fc vc "c-serial-0001"
+# A factory certificate names its device: the device asks under that id.
+mkca va "Vendor A Root CA"; mkfactory fa va "vdev-a"
+mkca vb "Vendor B Root CA"; mkfactory fb vb "vdev-b"
+mkca vc "Vendor C Root CA"; mkfactory fc vc "vdev-c"
 "$LANCA" vendor add "$T/va.pem" --auto-register --dir "$D" >"$T/out" 2>&1 || fail "vendor add A: $(cat "$T/out")"
 grep -q "auto-register: on" "$T/out" || fail "vendor add A said: $(cat "$T/out")"
 "$LANCA" vendor add "$T/vb.pem" --dir "$D" >"$T/out" 2>&1 || fail "vendor add B: $(cat "$T/out")"
@@ -177,7 +181,12 @@ st=$(enroll v1 --cert "$T/fa.pem" --key "$T/fa.key"); [ "$st" = 201 ] ||
 verify_chain "$T/v1.resp" || fail "vdev-a chain"
 [ "$(cn_of "$T/v1.resp.1.pem")" = vdev-a ] || fail "vdev-a device id"
 [ "$(sql "SELECT auth FROM requests WHERE device_id='vdev-a'")" = vendor ] || fail "vdev-a auth"
-ok "a factory certificate of an auto-register vendor over mTLS: 201 without a press"
+# The same factory certificate cannot vouch for another device id.
+make_csr v1x vdev-other
+st=$(enroll v1x --cert "$T/fa.pem" --key "$T/fa.key"); [ "$st" = 202 ] ||
+	fail "vdev-a's factory certificate asking for vdev-other: $st"
+cli_deny v1x
+ok "a factory certificate of an auto-register vendor over mTLS: 201 without a press, for its own device only"
 
 make_csr v2 vdev-b
 st=$(enroll v2 --cert "$T/fb.pem" --key "$T/fb.key"); [ "$st" = 202 ] ||
