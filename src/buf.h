@@ -29,7 +29,7 @@ void buf_init(struct buf *b, size_t max);
 int buf_append(struct buf *b, const void *p, size_t n) LANCA_WUR;
 int buf_puts(struct buf *b, const char *s) LANCA_WUR;
 int buf_printf(struct buf *b, const char *fmt, ...) LANCA_WUR __attribute__((format(printf, 2, 3)));
-int buf_vprintf(struct buf *b, const char *fmt, va_list ap) LANCA_WUR;
+int buf_vprintf(struct buf *b, const char *fmt, va_list ap) LANCA_WUR __attribute__((format(printf, 2, 0)));
 /* Appends n bytes left for the caller to fill and returns where they
  * start (NULL past the cap; sticky). */
 unsigned char *buf_extend(struct buf *b, size_t n) LANCA_WUR;
