@@ -262,6 +262,30 @@ vd_leaf_info(gnutls_x509_crt_t leaf, struct vendor_match *out, struct lerr *e)
 	return 0;
 }
 
+/* 1 when crt may authenticate a TLS client: no extendedKeyUsage, or one
+ * that lists clientAuth or anyExtendedKeyUsage. */
+static int
+vd_client_purpose(gnutls_x509_crt_t crt)
+{
+	char oid[128];
+	size_t len;
+	unsigned i, critical;
+	int ret, any = 0;
+
+	for (i = 0;; i++) {
+		len = sizeof(oid);
+		ret = gnutls_x509_crt_get_key_purpose_oid(crt, i, oid, &len, &critical);
+		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (ret < 0)
+			return 0;
+		any = 1;
+		if (strcmp(oid, GNUTLS_KP_TLS_WWW_CLIENT) == 0 || strcmp(oid, GNUTLS_KP_ANY) == 0)
+			return 1;
+	}
+	return !any;
+}
+
 /*
  * See vendor.h. Ownership: peer is borrowed; the vendor CAs are parsed
  * twice, once for the trust list (which owns and frees its copies) and
@@ -330,6 +354,14 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 	if (gnutls_x509_crt_get_basic_constraints(peer[0], &critical, &ca, NULL) >= 0 && ca) {
 		lerr_set(e, 403, LERR_FORBIDDEN,
 			 "the client certificate is a CA certificate, not a device's");
+		rc = 0;
+		goto out;
+	}
+	/* A factory certificate made for TLS clients (or for any purpose):
+	 * a vendor's server or code-signing certificate vouches for nothing. */
+	if (!vd_client_purpose(peer[0])) {
+		lerr_set(e, 403, LERR_FORBIDDEN,
+			 "the client certificate is not meant for TLS client authentication");
 		rc = 0;
 		goto out;
 	}

@@ -989,6 +989,8 @@ out:
 	return rc;
 }
 
+static int x509_sans_equal(gnutls_x509_crt_t leaf, const struct names *want, struct lerr *e);
+
 /* See x509.h. Thread-safe: reads the issuer only, keeps no state between
  * calls. Every check runs on the bytes parsed back from der. */
 int
@@ -1072,6 +1074,11 @@ x509_issuer_check_leaf(const struct x509_issuer *is, const gnutls_datum_t *der,
 		if (is->nc[i] != NULL && x509_nc_verdict(is->nc[i], leaf, is->subject[i], e) != 0)
 			goto out;
 
+	/* Exactly the names policy allowed: the constraints permit more
+	 * (localhost, loopback) than a device may have. */
+	if (x509_sans_equal(leaf, p->sans, e) != 0)
+		goto out;
+
 	/*
 	 * The signature itself is not verified again here: the key was
 	 * matched to chain[0]'s certificate when the issuer was made
@@ -1085,6 +1092,44 @@ out:
 	gnutls_free(issuer_dn.data);
 	if (leaf != NULL)
 		gnutls_x509_crt_deinit(leaf);
+	return rc;
+}
+
+/* 0 when leaf's SANs are exactly the set want, else -1 (LERR_INVARIANT). */
+static int
+x509_sans_equal(gnutls_x509_crt_t leaf, const struct names *want, struct lerr *e)
+{
+	struct names got;
+	size_t i, j;
+	int rc = -1;
+
+	names_init(&got);
+	if (x509_sans(leaf, &got) != 0) {
+		lerr_set(e, 500, LERR_INVARIANT, "new certificate's names cannot be read back");
+		goto out;
+	}
+	if (got.ndns != want->ndns || got.nip != want->nip)
+		goto differ;
+	for (i = 0; i < got.ndns; i++) {
+		for (j = 0; j < want->ndns && strcmp(got.dns[i], want->dns[j]) != 0; j++)
+			;
+		if (j == want->ndns)
+			goto differ;
+	}
+	for (i = 0; i < got.nip; i++) {
+		for (j = 0; j < want->nip; j++)
+			if (got.ip[i].len == want->ip[j].len &&
+			    memcmp(got.ip[i].addr, want->ip[j].addr, got.ip[i].len) == 0)
+				break;
+		if (j == want->nip)
+			goto differ;
+	}
+	rc = 0;
+	goto out;
+differ:
+	lerr_set(e, 500, LERR_INVARIANT, "new certificate's names differ from those policy allowed");
+out:
+	names_free(&got);
 	return rc;
 }
 

@@ -59,10 +59,11 @@ mkca() {
 		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || fail "making CA $1"
 }
 
-# mkfactory NAME CA CN: a factory (IDevID-like) client certificate from CA.
+# mkfactory NAME CA CN [EKU]: a factory (IDevID-like) certificate from CA,
+# for TLS clients unless EKU says otherwise.
 mkfactory() {
 	printf '%s\n' "basicConstraints=critical,CA:FALSE" \
-		"keyUsage=critical,digitalSignature" "extendedKeyUsage=clientAuth" >"$T/leaf.ext"
+		"keyUsage=critical,digitalSignature" "extendedKeyUsage=${4:-clientAuth}" >"$T/leaf.ext"
 	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
 		-keyout "$T/$1.key" -subj "/O=Vendor/CN=$3" -out "$T/$1.req" 2>/dev/null &&
 	openssl x509 -req -in "$T/$1.req" -CA "$T/$2.pem" -CAkey "$T/$2.key" \
@@ -186,7 +187,13 @@ make_csr v1x vdev-other
 st=$(enroll v1x --cert "$T/fa.pem" --key "$T/fa.key"); [ "$st" = 202 ] ||
 	fail "vdev-a's factory certificate asking for vdev-other: $st"
 cli_deny v1x
-ok "a factory certificate of an auto-register vendor over mTLS: 201 without a press, for its own device only"
+# A vendor's certificate made for servers vouches for no device.
+mkfactory fs va "vdev-srv" serverAuth
+make_csr vs vdev-srv
+st=$(enroll vs --cert "$T/fs.pem" --key "$T/fs.key"); [ "$st" = 202 ] ||
+	fail "a vendor's server certificate as a factory certificate: $st"
+cli_deny vs
+ok "a factory certificate of an auto-register vendor over mTLS: 201 without a press, for its own device only, if made for TLS clients"
 
 make_csr v2 vdev-b
 st=$(enroll v2 --cert "$T/fb.pem" --key "$T/fb.key"); [ "$st" = 202 ] ||

@@ -758,6 +758,27 @@ START_TEST(test_invariants_refused)
 	ck_assert_str_eq(e.code, LERR_INVARIANT);
 	ck_assert_ptr_nonnull(strstr(e.msg, "serial"));
 
+	/* Names other than those policy allowed: a name inside the
+	 * constraints (localhost is permitted to the gateway) but not asked
+	 * for must still stop the certificate. */
+	{
+		struct names more;
+
+		names_init(&more);
+		ck_assert_int_eq(names_add_dns(&more, "dev1.local"), 0);
+		ck_assert_int_eq(names_add_dns(&more, "localhost"), 0);
+		want = lp;
+		want.sans = &more;
+		ck_assert_int_eq(check_params(&lp, &want, ca, ca_key, chain, 2, &e), -1);
+		ck_assert_ptr_nonnull(strstr(e.msg, "names differ"));
+		lp.sans = &more;
+		want.sans = &sans;
+		ck_assert_int_eq(check_params(&lp, &want, ca, ca_key, chain, 2, &e), -1);
+		ck_assert_ptr_nonnull(strstr(e.msg, "names differ"));
+		lp.sans = &sans;
+		names_free(&more);
+	}
+
 	/* Wrong expected dates. */
 	want = lp;
 	want.not_after = lp.not_after + 1;
