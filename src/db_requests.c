@@ -55,6 +55,7 @@ const char *const db_requests_sql[Q_COUNT] = {
 		"csr = CASE WHEN state = 'pending' THEN ?5 ELSE csr END, "
 		"auth = CASE WHEN state = 'pending' THEN ?6 ELSE auth END "
 		"WHERE id = ?1",
+	[Q_REQ_COUNT_PENDING] = "SELECT count(*) FROM requests WHERE state = 'pending'",
 	[Q_REQ_INSERT] =
 		"INSERT INTO requests (id, key_id, device_id, csr, state, auth, source, "
 		"reason, created_at, updated_at, last_seen, expires_at) "
@@ -206,6 +207,15 @@ struct db_req_upsert_job {
 	int created;			/* out */
 };
 
+/* Row reader: a count into the int64_t at arg. */
+static int
+db_row_count(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	(void)e;
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
 /*
  * Writer job: finds the pending or issued request for the key and
  * refreshes it, or inserts a new pending one with a fresh id and its
@@ -225,6 +235,7 @@ db_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 		{ store_arg_blob(in->key_id, sizeof(in->key_id)), store_arg_int(j->at) },
 	};
 	char *detail = NULL;
+	int64_t pending = 0;
 	int rc = -1;
 	int lrc;
 
@@ -241,6 +252,17 @@ db_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 			goto out;
 		j->created = 0;
 	} else {
+		/* Pending requests hold up to 16 KiB each and nobody asked for
+		 * them: their number is bounded, checked in the same job. */
+		x = (struct store_query){ Q_REQ_COUNT_PENDING, "counting pending requests", { { 0 } } };
+		if (store_conn_lookup(w, &x, db_row_count, &pending, e) < 0)
+			goto out;
+		if (pending >= STORE_PENDING_MAX) {
+			lerr_set(e, 503, LERR_TOO_LARGE,
+				 "%lld requests are waiting for a decision already: try again later",
+				 (long long)pending);
+			goto out;
+		}
 		randombytes_buf(rnd, sizeof(rnd));
 		store_hex(rnd, sizeof(rnd), id, sizeof(id));
 		x = (struct store_query){

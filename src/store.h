@@ -138,6 +138,7 @@ int store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
 
 /* ---- enrollment requests ---- */
 #define STORE_REQUEST_ID_LEN	32	/* hex of 128 random bits */
+#define STORE_PENDING_MAX	10000	/* pending requests at most; more: 503 */
 
 struct store_request {
 	char id[STORE_REQUEST_ID_LEN + 1];

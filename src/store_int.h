@@ -75,6 +75,7 @@ enum store_q {
 	/* requests (db_requests.c) */
 	Q_REQ_FIND_KEY,
 	Q_REQ_REFRESH,
+	Q_REQ_COUNT_PENDING,
 	Q_REQ_INSERT,
 	Q_REQ_GET,
 	Q_REQ_TOUCH,

@@ -979,6 +979,40 @@ is_hex_id(const char *id)
 	return 1;
 }
 
+/* The number of pending requests is bounded: past STORE_PENDING_MAX a new
+ * key is refused (503) and nothing is written; a known key still asks. */
+START_TEST(test_request_pending_cap)
+{
+	struct store *s = open_new();
+	struct store_request in, *out = NULL, *a;
+	char err[256], sql[512];
+	struct lerr e;
+	int created = -1;
+
+	a = upsert(s, 0x11, "dev-a", "none", 100, 1000000, &created);
+	/* Fill the table up to the cap with rows made directly. */
+	snprintf(sql, sizeof(sql),
+		 "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < %d) "
+		 "INSERT INTO requests (id, key_id, device_id, csr, state, auth, created_at, "
+		 "updated_at, last_seen, expires_at) SELECT printf('%%032x', i), randomblob(32), "
+		 "'filler', x'00', 'pending', 'none', 100, 100, 100, 1000000 FROM n",
+		 STORE_PENDING_MAX - 1);
+	ck_assert_msg(raw_exec(sql, err, sizeof(err)) == SQLITE_OK, "%s", err);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM requests WHERE state='pending'"),
+			 STORE_PENDING_MAX);
+	make_req(&in, 0x22, "dev-b", "none", 200, 1000000);
+	ck_assert_int_eq(store_request_upsert(s, &in, &out, &created, &e), -1);
+	ck_assert_int_eq(e.http, 503);
+	ck_assert_ptr_null(out);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM requests WHERE device_id='dev-b'"), 0);
+	/* The key already recorded is not a new request: it is answered. */
+	store_request_free(upsert(s, 0x11, "dev-a", "none", 300, 1000000, &created));
+	ck_assert_int_eq(created, 0);
+	store_request_free(a);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_request_upsert)
 {
 	struct store *s = open_new();
@@ -1666,6 +1700,7 @@ store_suite(void)
 	tcase_add_test(tc, test_every_insert_audited);
 	tcase_add_test(tc, test_ca_list_settings);
 	tcase_add_test(tc, test_request_upsert);
+	tcase_add_test(tc, test_request_pending_cap);
 	tcase_add_test(tc, test_waiting);
 	tcase_add_test(tc, test_cert_issues_request);
 	tcase_add_test(tc, test_request_deny_note_contest);
