@@ -218,7 +218,8 @@ out:
 }
 
 /* Opens a secret file for reading: no symlink at the last component, a
- * regular file, not accessible to group or others, at most max bytes.
+ * regular file owned by us, not accessible to group or others, at most
+ * max bytes.
  * Returns the descriptor (and its size in *size) or -1 with e. */
 static int
 keystore_open_secret(const char *path, const char *what, size_t max, size_t *size,
@@ -240,6 +241,14 @@ keystore_open_secret(const char *path, const char *what, size_t max, size_t *siz
 	}
 	if (!S_ISREG(st.st_mode)) {
 		lerr_set(e, 400, LERR_BAD_REQUEST, "%s %s is not a regular file", what, path);
+		goto fail;
+	}
+	/* Someone else's file is not ours to trust: under `serve --user`
+	 * that user may write the state directory, and must not be able to
+	 * hand root's signer a key (or a passphrase) of its choosing. */
+	if (st.st_uid != geteuid()) {
+		lerr_set(e, 403, LERR_FORBIDDEN, "%s %s belongs to uid %ld, not to uid %ld",
+			 what, path, (long)st.st_uid, (long)geteuid());
 		goto fail;
 	}
 	if (st.st_mode & 077) {

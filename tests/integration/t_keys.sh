@@ -59,4 +59,17 @@ sleep 0.2
 kill -0 "$signer" 2>/dev/null && fail "the signer outlived serve"
 ok "SIGTERM stops serve and its signer cleanly"
 
+# The daemon's user may write the state directory; a key it planted (or
+# took over) is refused by root's signer, and serve does not start.
+if [ -n "$user_opt" ]; then
+	chown nobody "$D/keys/issuing.key"
+	st=0
+	"$LANCA" serve --dir "$D" --https "127.0.0.1:$(free_port)" --http "127.0.0.1:$(free_port)" \
+		--user nobody >"$T/planted.log" 2>&1 || st=$?
+	[ $st -ne 0 ] || fail "serve started with a key owned by nobody"
+	grep -q "belongs to uid" "$T/planted.log" || fail "no clear refusal: $(cat "$T/planted.log")"
+	chown root "$D/keys/issuing.key"
+	ok "a CA key file owned by another user is refused; serve does not start"
+fi
+
 echo "t_keys: $n_ok passed, 0 failed"
