@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <gnutls/x509.h>
 
+#include "hex.h"
 #include "api.h"
 #include "enroll.h"
 #include "httpd.h"
@@ -304,16 +305,10 @@ api_press(struct http_req *r)
 static int
 api_request_row_json(const struct store_request *rq, void *arg)
 {
-	static const char digits[] = "0123456789abcdef";
 	char key[65];
 	json_t *row;
-	size_t i;
 
-	for (i = 0; i < 32; i++) {
-		key[2 * i] = digits[rq->key_id[i] >> 4];
-		key[2 * i + 1] = digits[rq->key_id[i] & 15];
-	}
-	key[64] = '\0';
+	hex_encode(rq->key_id, sizeof(rq->key_id), key);
 	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}",
 			"id", rq->id, "device_id", rq->device_id, "key", key, "state", rq->state,
 			"auth", rq->auth, "source", rq->source, "reason", rq->reason,

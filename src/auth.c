@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <sodium.h>
 
+#include "hex.h"
 #include "auth.h"
 
 /* Each Argon2id run holds AUTH_MEMLIMIT bytes; a burst of logins on the
@@ -181,29 +182,13 @@ auth_verify_secret(const char *hash, const char *secret)
 	return auth_verify(hash, secret, len);
 }
 
-/* Lowercase hex of n bytes into out (2n + 1 bytes). */
-static void
-auth_hex(const unsigned char *in, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	/* Written out rather than sodium_bin2hex only to keep the output
-	 * lowercase by contract, not by library version. */
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[in[i] >> 4];
-		out[2 * i + 1] = digits[in[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 void
 auth_token_new(char hex[AUTH_TOKEN_HEX + 1], unsigned char sha[32])
 {
 	unsigned char raw[AUTH_TOKEN_BYTES];
 
 	randombytes_buf(raw, sizeof(raw));
-	auth_hex(raw, sizeof(raw), hex);
+	hex_encode(raw, sizeof(raw), hex);
 	crypto_hash_sha256(sha, raw, sizeof(raw));
 	sodium_memzero(raw, sizeof(raw));
 }
@@ -234,7 +219,7 @@ auth_csrf_new(char hex[AUTH_TOKEN_HEX + 1])
 	unsigned char raw[AUTH_TOKEN_BYTES];
 
 	randombytes_buf(raw, sizeof(raw));
-	auth_hex(raw, sizeof(raw), hex);
+	hex_encode(raw, sizeof(raw), hex);
 	sodium_memzero(raw, sizeof(raw));
 }
 

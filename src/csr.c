@@ -20,6 +20,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509-ext.h>
 
+#include "hex.h"
 #include "csr.h"
 
 #define CSR_RSA_MIN	2048
@@ -526,14 +527,7 @@ csr_free(struct csr *c)
 void
 csr_key_id_hex(const struct csr *c, char out[65])
 {
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < sizeof(c->key_id); i++) {
-		out[2 * i] = hex[c->key_id[i] >> 4];
-		out[2 * i + 1] = hex[c->key_id[i] & 0x0f];
-	}
-	out[64] = '\0';
+	hex_encode(c->key_id, sizeof(c->key_id), out);
 }
 
 /* The request's DER into d (gnutls_free d->data). 0 or -1. */

@@ -18,6 +18,7 @@
 #include <jansson.h>
 #include <gnutls/gnutls.h>
 
+#include "hex.h"
 #include "csr.h"
 #include "enroll.h"
 #include "log.h"
@@ -104,26 +105,13 @@ enroll_audit(struct enroll *en, const char *actor, const char *event, const char
 	json_decref(detail);
 }
 
-static void
-enroll_hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* Fills res for an issued certificate row. */
 static int
 enroll_fill_issued(struct enroll *en, const struct store_cert *c, struct enroll_result *res,
 		   struct lerr *e)
 {
 	res->outcome = ENROLL_ISSUED;
-	enroll_hex(c->serial, c->serial_len, res->serial);
+	hex_encode(c->serial, c->serial_len, res->serial);
 	buf_free(&res->chain);
 	buf_init(&res->chain, 64 * 1024);
 	if (issue_chain_pem(c, en->ca, &res->chain) != 0)

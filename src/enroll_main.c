@@ -34,6 +34,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "hex.h"
 #include "buf.h"
 #include "httpc.h"
 #include "lerr.h"
@@ -404,20 +405,6 @@ enroll_print_refusal(const char *what, const struct httpc_response *r)
 	enroll_msg("%s: %s (%s)", what, msg, code);
 }
 
-/* Lower-case hex of n bytes into out (2n+1 bytes). */
-static void
-enroll_hex(const unsigned char *p, size_t n, char *out)
-{
-	static const char hex[] = "0123456789abcdef";
-	size_t i;
-
-	for (i = 0; i < n; i++) {
-		out[2 * i] = hex[p[i] >> 4];
-		out[2 * i + 1] = hex[p[i] & 15];
-	}
-	out[2 * n] = '\0';
-}
-
 /* Normalises a SHA-256 fingerprint (hex, colons allowed, any case) into
  * 64 lower-case hex digits; -1 if it is not one. */
 static int
@@ -668,7 +655,7 @@ enroll_report(const struct enroll_chain *c, const char *dir, const char *verb)
 
 	if (gnutls_x509_crt_get_serial(c->crts[0], serial, &sl) < 0)
 		sl = 0;
-	enroll_hex(serial, sl, hex);
+	hex_encode(serial, sl, hex);
 	if (gnutls_x509_crt_get_dn_by_oid(c->crts[0], GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &cl) < 0)
 		snprintf(cn, sizeof(cn), "?");
 	t = gnutls_x509_crt_get_expiration_time(c->crts[0]);
@@ -935,7 +922,7 @@ enroll_fetch_root(const struct enroll_opts *o, const struct httpc_url *gw, gnutl
 		enroll_msg("cannot fingerprint the root");
 		goto out;
 	}
-	enroll_hex(fp, fl, got);
+	hex_encode(fp, fl, got);
 	if (o->fingerprint != NULL) {
 		if (enroll_norm_fp(o->fingerprint, want) != 0 || strcmp(want, got) != 0) {
 			enroll_msg("root fingerprint mismatch: expected %s, got %s", want, got);

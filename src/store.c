@@ -37,6 +37,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "hex.h"
 #include "db_migrate.h"
 #include "lerr.h"
 #include "log.h"
@@ -200,16 +201,11 @@ store_sqlerr(sqlite3 *db, struct lerr *e, const char *what)
 void
 store_hex(const unsigned char *p, size_t n, char *out, size_t outsz)
 {
-	static const char digits[] = "0123456789abcdef";
-	size_t i;
-
 	if (outsz == 0)
 		return;
-	for (i = 0; i < n && 2 * i + 2 < outsz; i++) {
-		out[2 * i] = digits[p[i] >> 4];
-		out[2 * i + 1] = digits[p[i] & 0x0f];
-	}
-	out[2 * i] = '\0';
+	if (n > (outsz - 1) / 2)
+		n = (outsz - 1) / 2;
+	hex_encode(p, n, out);
 }
 
 /* A LIMIT value: 0 (no limit) and anything too large read as -1 (all). */

@@ -24,6 +24,7 @@
 #include <gnutls/crypto.h>
 #include <gnutls/x509-ext.h>
 
+#include "hex.h"
 #include "lerr.h"
 #include "names.h"
 #include "x509.h"
@@ -1221,17 +1222,11 @@ x509_sha256(gnutls_x509_crt_t crt, unsigned char md[32])
 int
 x509_fingerprint(gnutls_x509_crt_t crt, char hex[65])
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char md[32];
-	size_t i;
 
 	if (x509_sha256(crt, md) != 0)
 		return -1;
-	for (i = 0; i < 32; i++) {
-		hex[2 * i] = digits[md[i] >> 4];
-		hex[2 * i + 1] = digits[md[i] & 0x0f];
-	}
-	hex[64] = '\0';
+	hex_encode(md, sizeof(md), hex);
 	return 0;
 }
 
@@ -1313,18 +1308,13 @@ x509_sans(gnutls_x509_crt_t crt, struct names *n)
 int
 x509_serial_hex(gnutls_x509_crt_t crt, char *out, size_t n)
 {
-	static const char digits[] = "0123456789abcdef";
 	unsigned char serial[64];
-	size_t len = sizeof(serial), i;
+	size_t len = sizeof(serial);
 
 	if (gnutls_x509_crt_get_serial(crt, serial, &len) < 0 || len == 0 ||
 	    n < 2 * len + 1)
 		return -1;
-	for (i = 0; i < len; i++) {
-		out[2 * i] = digits[serial[i] >> 4];
-		out[2 * i + 1] = digits[serial[i] & 0x0f];
-	}
-	out[2 * len] = '\0';
+	hex_encode(serial, len, out);
 	return 0;
 }
 
