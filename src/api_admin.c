@@ -54,6 +54,7 @@
 struct admin_fail {
 	char addr[ADMIN_ADDR_MAX];	/* "" = free slot */
 	unsigned fails;
+	unsigned inflight;		/* attempts being checked right now */
 	time_t last;			/* monotonic seconds of the last failure */
 	time_t until;			/* refused until then (monotonic) */
 };
@@ -84,20 +85,71 @@ admin_fail_find(const char *addr)
 	return NULL;
 }
 
-/* Seconds addr must still wait before it may try again; 0 if it may now. */
+/* The slot for addr, claimed if it has none: a free one, else the one
+ * whose last failure is oldest. Caller holds admin_fail_lock. */
+static struct admin_fail *
+admin_fail_slot(const char *addr)
+{
+	struct admin_fail *f, *oldest = NULL;
+	size_t i;
+
+	f = admin_fail_find(addr);
+	if (f != NULL)
+		return f;
+	for (i = 0; i < ADMIN_FAIL_SLOTS; i++) {
+		if (admin_fails[i].addr[0] == '\0') {
+			f = &admin_fails[i];
+			break;
+		}
+		if (oldest == NULL || admin_fails[i].last < oldest->last)
+			oldest = &admin_fails[i];
+	}
+	if (f == NULL)
+		f = oldest;
+	memset(f, 0, sizeof(*f));
+	snprintf(f->addr, sizeof(f->addr), "%s", addr);
+	return f;
+}
+
+/*
+ * Starts a login attempt from addr: 0 if it may go ahead (it then counts
+ * as in flight until admin_fail_note, admin_fail_clear or
+ * admin_attempt_end), else the seconds to wait. Attempts in flight count
+ * against the limit like failures, so parallel guesses cannot slip
+ * through while earlier ones are still being hashed.
+ */
 static long
-admin_fail_wait(const char *addr)
+admin_attempt_begin(const char *addr)
 {
 	struct admin_fail *f;
 	time_t now = admin_mono();
+	unsigned recent;
 	long wait = 0;
 
 	pthread_mutex_lock(&admin_fail_lock);
-	f = admin_fail_find(addr);
-	if (f != NULL && f->until > now)
+	f = admin_fail_slot(addr);
+	recent = now - f->last <= ADMIN_FAIL_WINDOW ? f->fails : 0;
+	if (f->until > now)
 		wait = (long)(f->until - now);
+	else if (recent + f->inflight >= ADMIN_FAIL_MAX)
+		wait = 1;	/* the budget is taken by attempts still running */
+	else
+		f->inflight++;
 	pthread_mutex_unlock(&admin_fail_lock);
 	return wait;
+}
+
+/* An attempt that ended neither in success nor in a wrong password. */
+static void
+admin_attempt_end(const char *addr)
+{
+	struct admin_fail *f;
+
+	pthread_mutex_lock(&admin_fail_lock);
+	f = admin_fail_find(addr);
+	if (f != NULL && f->inflight > 0)
+		f->inflight--;
+	pthread_mutex_unlock(&admin_fail_lock);
 }
 
 /* Counts a failed login from addr; past ADMIN_FAIL_MAX failures inside the
@@ -108,30 +160,17 @@ admin_fail_wait(const char *addr)
 static void
 admin_fail_note(const char *addr)
 {
-	struct admin_fail *f, *oldest = NULL;
+	struct admin_fail *f;
 	time_t now = admin_mono();
 	unsigned shift;
 	long block;
-	size_t i;
 
 	pthread_mutex_lock(&admin_fail_lock);
-	f = admin_fail_find(addr);
-	if (f == NULL) {
-		for (i = 0; i < ADMIN_FAIL_SLOTS; i++) {
-			if (admin_fails[i].addr[0] == '\0') {
-				f = &admin_fails[i];
-				break;
-			}
-			if (oldest == NULL || admin_fails[i].last < oldest->last)
-				oldest = &admin_fails[i];
-		}
-		if (f == NULL)
-			f = oldest;
-		memset(f, 0, sizeof(*f));
-		snprintf(f->addr, sizeof(f->addr), "%s", addr);
-	} else if (now - f->last > ADMIN_FAIL_WINDOW && f->until <= now) {
+	f = admin_fail_slot(addr);
+	if (f->inflight > 0)
+		f->inflight--;
+	if (now - f->last > ADMIN_FAIL_WINDOW && f->until <= now)
 		f->fails = 0;
-	}
 	if (f->fails < 1000)
 		f->fails++;
 	f->last = now;
@@ -300,7 +339,7 @@ api_login(struct http_req *r)
 	size_t pwlen = 0;
 	long wait;
 	time_t now, expires;
-	int known = 0, w;
+	int known = 0, w, attempting = 0;
 
 	lerr_clear(&e);
 	admin_client_addr(r, addr);
@@ -318,7 +357,7 @@ api_login(struct http_req *r)
 				       "the request comes from another origin");
 		goto out;
 	}
-	wait = admin_fail_wait(key);
+	wait = admin_attempt_begin(key);
 	if (wait > 0) {
 		snprintf(retry, sizeof(retry), "%ld", wait);
 		(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
@@ -326,6 +365,7 @@ api_login(struct http_req *r)
 				       "too many failed logins; try again in %ld s", wait);
 		goto out;
 	}
+	attempting = 1;
 	if (r->body.len > 0)
 		j = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
 	/* The body held the password: wipe it now rather than at completion. */
@@ -379,6 +419,7 @@ api_login(struct http_req *r)
 		goto out;
 	}
 	admin_fail_clear(key);
+	attempting = 0;
 	log_info("admin: %s logged in from %s", user, addr);
 	w = snprintf(cookie, sizeof(cookie), ADMIN_COOKIE "=%s" ADMIN_COOKIE_ATTRS "; Max-Age=%d",
 		     token, AUTH_SESSION_TTL);
@@ -396,6 +437,7 @@ api_login(struct http_req *r)
 
 refuse:
 	admin_fail_note(key);
+	attempting = 0;
 	/* An unknown name is not recorded: people type their password into
 	 * the user field, and the audit log must never hold one. */
 	(void)admin_audit(r, addr, "login-failed", known ? user : NULL,
@@ -403,6 +445,8 @@ refuse:
 	log_info("admin: failed login from %s", addr);
 	ret = http_reply_error(r, 401, ADMIN_E_UNAUTHORIZED, "wrong user or password");
 out:
+	if (attempting)
+		admin_attempt_end(key);
 	admin_wipe_json_string(jp);
 	json_decref(j);
 	free(hash);

@@ -184,6 +184,26 @@ login admin "$PW"
 [ "$code" = 429 ] || fail "the right password during the backoff: $code, not 429"
 ok "five failed logins make the address wait (429, Retry-After: $ra)"
 
+# Guesses sent all at once from another address: attempts still being
+# checked count against the limit, so at most five are even tried.
+i=0
+pids=
+while [ $i -lt 16 ]; do
+	curl -s --max-time 20 --interface 127.0.3.1 --resolve "localhost:$HTTPS_PORT:127.0.0.1" \
+		--cacert "$ROOT_PEM" -o /dev/null -w '%{http_code}\n' -H 'Content-Type: application/json' \
+		-H "Origin: $ORIGIN" --data-binary "{\"user\": \"admin\", \"password\": \"$WRONG\"}" \
+		"$HTTPS_URL/api/v1/login" >"$T/par.$i" &
+	pids="$pids $!"
+	i=$((i + 1))
+done
+# shellcheck disable=SC2086
+wait $pids	# not the daemon, which is a background job too
+tried=$(cat "$T"/par.* | grep -c '^401$' || true)
+refused=$(cat "$T"/par.* | grep -c '^429$' || true)
+[ "$tried" -le 5 ] && [ $((tried + refused)) = 16 ] ||
+	fail "16 parallel guesses: $tried tried (401), $refused refused (429)"
+ok "16 parallel guesses from one address: $tried checked, $refused refused at once"
+
 # ---- no password anywhere ----
 stop_serve || fail "serve exited non-zero"
 sqlite3 "$D/lanca.db" .dump >"$T/dump.sql" || fail "sqlite3 .dump"
