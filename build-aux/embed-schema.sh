@@ -3,8 +3,8 @@
 #
 # Usage: sh embed-schema.sh schema/0001-initial.sql [schema/0002-x.sql ...] > schema_sql.c
 #
-# Writes to stdout a C file defining db_migrations[] and db_migrations_count
-# (declared in src/db_migrate.h): one {version, name, sql} per file, in the
+# Writes to stdout a C file defining store_migrations[] and store_migrations_count
+# (declared in src/store/migrate.h): one {version, name, sql} per file, in the
 # order given. The version comes from the NNNN- prefix of the file name and
 # must increase strictly from one file to the next. The SQL is escaped byte
 # by byte (od + awk) into C string literals, so any byte survives and
@@ -54,12 +54,12 @@ for f in "$@"; do
 	printf ' %s' "${f##*/}"
 done
 printf ': do not edit. */\n'
-printf '#include "config.h"\n\n#include <stddef.h>\n\n#include "db_migrate.h"\n'
+printf '#include "config.h"\n\n#include <stddef.h>\n\n#include "store/migrate.h"\n'
 
 for f in "$@"; do
 	base=${f##*/}
 	version=$(printf '%s\n' "${base%%-*}" | sed 's/^0*//')
-	printf '\nstatic const char db_migration_sql_%s[] =\n' "$version"
+	printf '\nstatic const char store_migration_sql_%s[] =\n' "$version"
 	# One literal per source line; quote, backslash and '?' (trigraphs)
 	# escaped, anything outside printable ASCII as a 3-digit octal escape.
 	od -An -v -tu1 "$f" | awk '
@@ -87,13 +87,13 @@ for f in "$@"; do
 	' || die "$f: conversion failed"
 done
 
-printf '\nconst struct db_migration db_migrations[] = {\n'
+printf '\nconst struct store_migration store_migrations[] = {\n'
 for f in "$@"; do
 	base=${f##*/}
 	version=$(printf '%s\n' "${base%%-*}" | sed 's/^0*//')
 	name=${base#*-}
 	name=${name%.sql}
-	printf '\t{ %s, "%s", db_migration_sql_%s },\n' "$version" "$name" "$version"
+	printf '\t{ %s, "%s", store_migration_sql_%s },\n' "$version" "$name" "$version"
 done
-printf '};\n\nconst size_t db_migrations_count =\n'
-printf '\tsizeof(db_migrations) / sizeof(db_migrations[0]);\n'
+printf '};\n\nconst size_t store_migrations_count =\n'
+printf '\tsizeof(store_migrations) / sizeof(store_migrations[0]);\n'

@@ -42,7 +42,7 @@
 #include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 
-#include "httpc.h"
+#include "client/httpc.h"
 
 #define BENCH_THREADS_MAX	256
 #define BENCH_N_MAX		1000000

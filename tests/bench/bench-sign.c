@@ -33,11 +33,11 @@
 #include <gnutls/abstract.h>
 #include <sodium.h>
 
-#include "fileio.h"
-#include "issue.h"
-#include "signer.h"
-#include "state.h"
-#include "store.h"
+#include "common/fileio.h"
+#include "daemon/issue.h"
+#include "signer/signer.h"
+#include "daemon/state.h"
+#include "store/store.h"
 
 struct csrs {
 	gnutls_datum_t *der;

@@ -18,10 +18,10 @@
 
 #include <gnutls/gnutls.h>
 
-#include "csr.h"
-#include "lerr.h"
-#include "names.h"
-#include "policy.h"
+#include "ca/csr.h"
+#include "common/lerr.h"
+#include "ca/names.h"
+#include "ca/policy.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

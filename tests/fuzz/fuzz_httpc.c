@@ -20,8 +20,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "httpc.h"
-#include "lerr.h"
+#include "client/httpc.h"
+#include "common/lerr.h"
 
 #define FUZZ_HTTPC_MAX_RESPONSES	16	/* per stream and case */
 

@@ -28,10 +28,10 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "buf.h"
-#include "csr.h"
-#include "ipc.h"
-#include "x509.h"
+#include "common/buf.h"
+#include "ca/csr.h"
+#include "signer/ipc.h"
+#include "ca/x509.h"
 
 #define FUZZ_IPC_MAX_MESSAGES	64	/* per input */
 

@@ -24,10 +24,10 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "auth.h"
-#include "lerr.h"
-#include "preauth.h"
-#include "store.h"
+#include "daemon/auth.h"
+#include "common/lerr.h"
+#include "daemon/preauth.h"
+#include "store/store.h"
 
 #define FUZZ_PREAUTH_HASH	"$argon2id$fuzz"	/* what the stand-in returns */
 

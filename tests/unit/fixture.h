@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "fileio.h"
-#include "state.h"
+#include "common/fileio.h"
+#include "daemon/state.h"
 
 static char fx_tmp[64];
 static char fx_dir[STATE_PATH_MAX];

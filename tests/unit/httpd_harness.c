@@ -37,9 +37,9 @@
 #include <gnutls/x509.h>
 
 #include <sys/socket.h>	/* httpd.h uses struct sockaddr_storage */
-#include "httpd.h"
-#include "http_route.h"
-#include "log.h"
+#include "http/httpd.h"
+#include "http/route.h"
+#include "common/log.h"
 
 static char harness_dir[64];
 #define HARNESS_KEYGEN \

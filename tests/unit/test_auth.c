@@ -11,7 +11,7 @@
 #include <time.h>
 #include <sodium.h>
 
-#include "auth.h"
+#include "daemon/auth.h"
 
 static char *
 hash_of(const char *pw)

@@ -15,8 +15,8 @@
 #include <gnutls/x509.h>
 #include <gnutls/abstract.h>
 
-#include "csr.h"
-#include "lerr.h"
+#include "ca/csr.h"
+#include "common/lerr.h"
 
 #define FIXTURE_MAX	(64 * 1024)
 

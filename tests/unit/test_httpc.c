@@ -11,9 +11,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "httpc.h"
-#include "lerr.h"
+#include "common/buf.h"
+#include "client/httpc.h"
+#include "common/lerr.h"
 
 /* Runs the parser over a C string; returns its result, resp filled on 1. */
 static int

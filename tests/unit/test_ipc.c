@@ -10,7 +10,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
-#include "ipc.h"
+#include "signer/ipc.h"
 
 static int sv[2];
 

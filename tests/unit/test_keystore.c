@@ -21,8 +21,8 @@
 #include <gnutls/abstract.h>
 #include <sodium.h>
 
-#include "keystore.h"
-#include "lerr.h"
+#include "ca/keystore.h"
+#include "common/lerr.h"
 
 static char tmpdir[64];
 

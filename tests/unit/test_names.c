@@ -9,8 +9,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "buf.h"
-#include "names.h"
+#include "common/buf.h"
+#include "ca/names.h"
 
 /* A name of n bytes: labels of 63 'a's separated by dots, then a filler. */
 static char *

@@ -14,10 +14,10 @@
 #include <gnutls/x509.h>
 #include <gnutls/abstract.h>
 
-#include "csr.h"
-#include "lerr.h"
-#include "names.h"
-#include "policy.h"
+#include "ca/csr.h"
+#include "common/lerr.h"
+#include "ca/names.h"
+#include "ca/policy.h"
 
 #define DAY 86400
 

@@ -17,12 +17,12 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
-#include "auth.h"
-#include "buf.h"
-#include "fileio.h"
-#include "lerr.h"
-#include "preauth.h"
-#include "store.h"
+#include "daemon/auth.h"
+#include "common/buf.h"
+#include "common/fileio.h"
+#include "common/lerr.h"
+#include "daemon/preauth.h"
+#include "store/store.h"
 
 #ifndef TEST_SRCDIR
 #define TEST_SRCDIR "."

@@ -15,7 +15,7 @@
 #include <string.h>
 #include <sys/un.h>
 
-#include "ratelimit.h"
+#include "daemon/ratelimit.h"
 
 /* A sockaddr for text (IPv4 or IPv6) and port. */
 static struct sockaddr_storage

@@ -12,12 +12,12 @@
 #include <gnutls/x509.h>
 #include <sodium.h>
 
-#include "csr.h"
-#include "issue.h"
-#include "sign.h"
-#include "signer.h"
-#include "store.h"
-#include "x509.h"
+#include "ca/csr.h"
+#include "daemon/issue.h"
+#include "signer/sign.h"
+#include "signer/signer.h"
+#include "store/store.h"
+#include "ca/x509.h"
 #include "fixture.h"
 
 static const unsigned char serial[X509_SERIAL_LEN] = { 0x11, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12, 13, 14, 15, 16 };

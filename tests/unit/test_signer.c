@@ -15,10 +15,10 @@
 #include <gnutls/gnutls.h>
 #include <sodium.h>
 
-#include "csr.h"
-#include "ipc.h"
-#include "signer.h"
-#include "x509.h"
+#include "ca/csr.h"
+#include "signer/ipc.h"
+#include "signer/signer.h"
+#include "ca/x509.h"
 #include "fixture.h"
 
 static const unsigned char serial[X509_SERIAL_LEN] = { 0x22, 9, 8, 7, 6, 5, 4, 3, 2, 1, 0, 1, 2, 3, 4, 5, 6 };

@@ -1,5 +1,5 @@
 /*
- * test_store.c - unit tests for the SQLite store (store.c, db_migrate.c).
+ * test_store.c - unit tests for the SQLite store (store.c, store_migrate.c).
  *
  * Each test works in a fresh temporary directory, removed afterwards. The
  * database is also inspected directly through SQLite, so that what the
@@ -21,9 +21,9 @@
 #include <check.h>
 #include <sqlite3.h>
 
-#include "db_migrate.h"
-#include "lerr.h"
-#include "store.h"
+#include "store/migrate.h"
+#include "common/lerr.h"
+#include "store/store.h"
 
 static char tmpdir[256];
 static char dbpath[320];
@@ -151,8 +151,8 @@ static char sans[] = "DNS:dev.local,IP:10.0.0.2";
 static int
 newest_version(void)
 {
-	ck_assert_uint_ge(db_migrations_count, 2);
-	return db_migrations[db_migrations_count - 1].version;
+	ck_assert_uint_ge(store_migrations_count, 2);
+	return store_migrations[store_migrations_count - 1].version;
 }
 
 /* Fills c with a plausible row for serial; der points into derbuf. */
@@ -243,7 +243,7 @@ START_TEST(test_reopen_idempotent)
 	free(v);
 	store_close(s);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM schema_version"),
-			 (int64_t)db_migrations_count);
+			 (int64_t)store_migrations_count);
 }
 END_TEST
 
@@ -272,8 +272,8 @@ END_TEST
 
 START_TEST(test_failed_migration_rolled_back)
 {
-	const struct db_migration migs[] = {
-		db_migrations[0],
+	const struct store_migration migs[] = {
+		store_migrations[0],
 		{ 1000, "second", "CREATE TABLE t2 (a); INSERT INTO t2 VALUES (1);" },
 		{ 1001, "broken", "CREATE TABLE t3 (a); INSERT INTO nosuch VALUES (1);" },
 	};
@@ -283,23 +283,23 @@ START_TEST(test_failed_migration_rolled_back)
 	int version = -1;
 
 	store_close(s);
-	ck_assert_uint_ge(db_migrations_count, 1);
-	ck_assert_int_eq(db_migrations[0].version, 1);
-	ck_assert_str_eq(db_migrations[0].name, "initial");
+	ck_assert_uint_ge(store_migrations_count, 1);
+	ck_assert_int_eq(store_migrations[0].version, 1);
+	ck_assert_str_eq(store_migrations[0].name, "initial");
 	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	lerr_clear(&e);
-	ck_assert_int_eq(db_migrate(db, migs, 3, &version, &e), -1);
+	ck_assert_int_eq(store_migrate(db, migs, 3, &version, &e), -1);
 	ck_assert_msg(strstr(e.msg, "schema migration 1001-broken failed") != NULL &&
 		      strstr(e.msg, "nosuch") != NULL, "%s", e.msg);
-	ck_assert_int_eq(db_migrate_version(db, &version, &e), 0);
+	ck_assert_int_eq(store_migrate_version(db, &version, &e), 0);
 	ck_assert_int_eq(version, 1000);	/* 1000 applied, 1001 left no trace */
 	ck_assert(sqlite3_get_autocommit(db));
 	/* Out of order lists are a programming error, caught. */
-	ck_assert_int_eq(db_migrate(db, migs + 1, 1, NULL, &e), 0);
+	ck_assert_int_eq(store_migrate(db, migs + 1, 1, NULL, &e), 0);
 	{
-		const struct db_migration bad[] = { migs[1], migs[0] };
+		const struct store_migration bad[] = { migs[1], migs[0] };
 
-		ck_assert_int_eq(db_migrate(db, bad, 2, NULL, &e), -1);
+		ck_assert_int_eq(store_migrate(db, bad, 2, NULL, &e), -1);
 	}
 	sqlite3_close(db);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 't2'"), 1);
@@ -1438,7 +1438,7 @@ START_TEST(test_upgrade_fills_names)
 
 	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE |
 					 SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
-	ck_assert_int_eq(db_migrate(db, db_migrations, 1, &version, &e), 0);
+	ck_assert_int_eq(store_migrate(db, store_migrations, 1, &version, &e), 0);
 	ck_assert_int_eq(version, 1);
 	sqlite3_close(db);
 	ck_assert_int_eq(raw_exec("INSERT INTO cas (role, fingerprint, der, created_at) "

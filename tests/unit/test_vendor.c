@@ -22,11 +22,11 @@
 #include <check.h>
 #include <gnutls/gnutls.h>
 
-#include "fileio.h"
-#include "lerr.h"
-#include "store.h"
-#include "vendor.h"
-#include "x509.h"
+#include "common/fileio.h"
+#include "common/lerr.h"
+#include "store/store.h"
+#include "daemon/vendor.h"
+#include "ca/x509.h"
 
 #ifndef TEST_SRCDIR
 #define TEST_SRCDIR "."

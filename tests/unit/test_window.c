@@ -13,7 +13,7 @@
 #include <string.h>
 #include <time.h>
 
-#include "window.h"
+#include "daemon/window.h"
 
 #define T0 1000000	/* the fake clock's press time */
 

@@ -26,10 +26,10 @@
 #include <gnutls/crypto.h>
 #include <sodium.h>
 
-#include "keystore.h"
-#include "lerr.h"
-#include "names.h"
-#include "x509.h"
+#include "ca/keystore.h"
+#include "common/lerr.h"
+#include "ca/names.h"
+#include "ca/x509.h"
 
 #define DAY	(24 * 3600)
 

@@ -1,0 +1,470 @@
+/*
+ * keystore.c - CA private keys on disk and in memory (see keystore.h).
+ *
+ * Key files are PKCS#8 PEM, mode 0600, written once and never replaced.
+ * Loading reads the file into sodium_malloc'd (locked, guarded) memory,
+ * hands it to GnuTLS and wipes it on every path, so the key's encoding and
+ * the passphrase never sit in ordinary heap memory on our side.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
+#include <sodium.h>
+
+#include "common/lerr.h"
+#include "ca/keystore.h"
+
+#define KEYSTORE_FILE_MAX	(64 * 1024)	/* a key file larger than this is not ours */
+
+static const struct {
+	const char *name;
+	enum keystore_type type;
+} keystore_types[] = {
+	{ "ecdsa-p256", KEYSTORE_ECDSA_P256 },
+	{ "ecdsa-p384", KEYSTORE_ECDSA_P384 },
+	{ "rsa-3072", KEYSTORE_RSA_3072 },
+};
+
+int
+keystore_type_parse(const char *s, enum keystore_type *t)
+{
+	size_t i;
+
+	if (s == NULL)
+		return -1;
+	for (i = 0; i < sizeof(keystore_types) / sizeof(keystore_types[0]); i++) {
+		if (strcmp(s, keystore_types[i].name) == 0) {
+			*t = keystore_types[i].type;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+/* See keystore.h. */
+int
+keystore_generate(enum keystore_type t, gnutls_x509_privkey_t *out, struct lerr *e)
+{
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_pk_algorithm_t pk;
+	unsigned bits;
+	int ret, rc = -1;
+
+	*out = NULL;
+	switch (t) {
+	case KEYSTORE_ECDSA_P256:
+		pk = GNUTLS_PK_ECDSA;
+		bits = GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1);
+		break;
+	case KEYSTORE_ECDSA_P384:
+		pk = GNUTLS_PK_ECDSA;
+		bits = GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1);
+		break;
+	case KEYSTORE_RSA_3072:
+		pk = GNUTLS_PK_RSA;
+		bits = 3072;
+		break;
+	default:
+		lerr_set(e, 500, LERR_INTERNAL, "unknown key type %d", (int)t);
+		goto out;
+	}
+	if ((ret = gnutls_x509_privkey_init(&key)) < 0 ||
+	    (ret = gnutls_x509_privkey_generate2(key, pk, bits, 0, NULL, 0)) < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "generating key: %s", gnutls_strerror(ret));
+		goto out;
+	}
+	*out = key;
+	key = NULL;
+	rc = 0;
+out:
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	return rc;
+}
+
+/* fsyncs the directory holding path, so that a new file's name is as
+ * durable as its bytes. 0 or -1 with errno. */
+static int
+keystore_sync_dir(const char *path)
+{
+	char dir[PATH_MAX];
+	const char *slash;
+	size_t len;
+	int fd, ret, saved;
+
+	slash = strrchr(path, '/');
+	if (slash == NULL) {
+		dir[0] = '.';
+		dir[1] = '\0';
+	} else {
+		len = slash == path ? 1 : (size_t)(slash - path);
+		if (len >= sizeof(dir)) {
+			errno = ENAMETOOLONG;
+			return -1;
+		}
+		memcpy(dir, path, len);
+		dir[len] = '\0';
+	}
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	ret = fsync(fd);
+	saved = errno;
+	close(fd);
+	errno = saved;
+	return ret;
+}
+
+/* Creates path (it must not exist; a symlink there is not followed) with
+ * mode 0600 and writes len bytes to it durably. A file this call created
+ * is removed again if anything fails, so a failed write never leaves a
+ * half key behind that would block the next attempt. 0 or -1 with e. */
+static int
+keystore_write_new(const char *path, const unsigned char *data, size_t len, struct lerr *e)
+{
+	size_t done = 0;
+	ssize_t w;
+	int fd = -1, created = 0, rc = -1;
+
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+	if (fd < 0) {
+		if (errno == EEXIST)
+			lerr_set(e, 409, LERR_CONFLICT, "key file %s already exists: not replacing it",
+				 path);
+		else
+			lerr_set(e, 500, LERR_INTERNAL, "creating key file %s: %s", path,
+				 strerror(errno));
+		goto out;
+	}
+	created = 1;
+	/* The umask may have taken bits away; the mode must be exactly 0600. */
+	if (fchmod(fd, 0600) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "chmod %s: %s", path, strerror(errno));
+		goto out;
+	}
+	while (done < len) {
+		w = write(fd, data + done, len - done);
+		if (w < 0) {
+			if (errno == EINTR)
+				continue;
+			lerr_set(e, 500, LERR_INTERNAL, "writing %s: %s", path, strerror(errno));
+			goto out;
+		}
+		done += (size_t)w;
+	}
+	if (fsync(fd) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "fsync %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		lerr_set(e, 500, LERR_INTERNAL, "closing %s: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (keystore_sync_dir(path) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "fsync of the directory of %s: %s", path,
+			 strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0 && created)
+		unlink(path);
+	return rc;
+}
+
+/* See keystore.h. The PEM export is wiped before it is freed. */
+int
+keystore_write(const char *path, gnutls_x509_privkey_t key, const char *pass, struct lerr *e)
+{
+	gnutls_datum_t pem = { NULL, 0 };
+	unsigned flags;
+	int ret, rc = -1;
+
+	if (pass != NULL && pass[0] == '\0') {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "empty passphrase for %s", path);
+		goto out;
+	}
+	flags = pass != NULL ? GNUTLS_PKCS_PBES2_AES_256 : GNUTLS_PKCS_PLAIN;
+	if ((ret = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, pass, flags,
+						     &pem)) < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "encoding key for %s: %s", path,
+			 gnutls_strerror(ret));
+		goto out;
+	}
+	if (keystore_write_new(path, pem.data, pem.size, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (pem.data != NULL) {
+		gnutls_memset(pem.data, 0, pem.size);
+		gnutls_free(pem.data);
+	}
+	return rc;
+}
+
+/* Opens a secret file for reading: no symlink at the last component, a
+ * regular file owned by us, not accessible to group or others, at most
+ * max bytes.
+ * Returns the descriptor (and its size in *size) or -1 with e. */
+static int
+keystore_open_secret(const char *path, const char *what, size_t max, size_t *size,
+		     struct lerr *e)
+{
+	struct stat st;
+	int fd;
+
+	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		lerr_set(e, errno == ENOENT ? 404 : 500,
+			 errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL,
+			 "opening %s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "stat %s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (!S_ISREG(st.st_mode)) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "%s %s is not a regular file", what, path);
+		goto fail;
+	}
+	/* Someone else's file is not ours to trust: under `serve --user`
+	 * that user may write the state directory, and must not be able to
+	 * hand root's signer a key (or a passphrase) of its choosing. */
+	if (st.st_uid != geteuid()) {
+		lerr_set(e, 403, LERR_FORBIDDEN, "%s %s belongs to uid %ld, not to uid %ld",
+			 what, path, (long)st.st_uid, (long)geteuid());
+		goto fail;
+	}
+	if (st.st_mode & 077) {
+		lerr_set(e, 400, LERR_BAD_REQUEST,
+			 "%s %s is readable by group or others: chmod 600", what, path);
+		goto fail;
+	}
+	if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
+		lerr_set(e, 413, LERR_TOO_LARGE, "%s %s is larger than %zu bytes", what, path, max);
+		goto fail;
+	}
+	*size = (size_t)st.st_size;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
+/* Reads up to cap bytes from fd into buf; *got is how many. Stops at EOF.
+ * 0 or -1 with errno. */
+static int
+keystore_read_all(int fd, unsigned char *buf, size_t cap, size_t *got)
+{
+	ssize_t r;
+
+	*got = 0;
+	while (*got < cap) {
+		r = read(fd, buf + *got, cap - *got);
+		if (r < 0) {
+			if (errno == EINTR)
+				continue;
+			return -1;
+		}
+		if (r == 0)
+			break;
+		*got += (size_t)r;
+	}
+	return 0;
+}
+
+/* See keystore.h. The file's bytes live in sodium_malloc'd memory and are
+ * wiped and freed on every path; *out is new, the caller deinits it. */
+int
+keystore_load(const char *path, const char *pass, gnutls_privkey_t *out, struct lerr *e)
+{
+	gnutls_x509_privkey_t xkey = NULL;
+	gnutls_privkey_t key = NULL;
+	unsigned char *data = NULL;
+	size_t size = 0, alloc = 0, got;
+	gnutls_x509_crt_fmt_t fmt;
+	gnutls_datum_t d;
+	int fd = -1, ret, rc = -1;
+
+	*out = NULL;
+	if (sodium_init() < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "libsodium failed to initialise");
+		goto out;
+	}
+	fd = keystore_open_secret(path, "key file", KEYSTORE_FILE_MAX, &size, e);
+	if (fd < 0)
+		goto out;
+	/* One byte more than fstat said, to notice a file that grew. */
+	alloc = size + 1;
+	if ((data = sodium_malloc(alloc)) == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "out of locked memory reading %s", path);
+		goto out;
+	}
+	if (keystore_read_all(fd, data, alloc, &got) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "reading %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (got != size) {
+		lerr_set(e, 500, LERR_INTERNAL, "key file %s changed while it was read", path);
+		goto out;
+	}
+	if (got == 0) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "key file %s is empty", path);
+		goto out;
+	}
+	fmt = got >= 5 && memcmp(data, "-----", 5) == 0 ? GNUTLS_X509_FMT_PEM
+							 : GNUTLS_X509_FMT_DER;
+	d.data = data;
+	d.size = (unsigned)got;
+	if ((ret = gnutls_x509_privkey_init(&xkey)) < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "key: %s", gnutls_strerror(ret));
+		goto out;
+	}
+	ret = gnutls_x509_privkey_import2(xkey, &d, fmt, pass, 0);
+	if (ret == GNUTLS_E_DECRYPTION_FAILED && pass != NULL) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "wrong passphrase for %s", path);
+		goto out;
+	}
+	if (ret == GNUTLS_E_DECRYPTION_FAILED) {
+		lerr_set(e, 400, LERR_BAD_REQUEST,
+			 "key file %s is encrypted and no passphrase was given", path);
+		goto out;
+	}
+	if (ret < 0) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "key file %s is not a usable private key: %s",
+			 path, gnutls_strerror(ret));
+		goto out;
+	}
+	if ((ret = gnutls_privkey_init(&key)) < 0 ||
+	    (ret = gnutls_privkey_import_x509(key, xkey,
+					      GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE)) < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "key from %s: %s", path, gnutls_strerror(ret));
+		goto out;
+	}
+	xkey = NULL;	/* key owns it now */
+	*out = key;
+	key = NULL;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (data != NULL) {
+		sodium_memzero(data, alloc);
+		sodium_free(data);
+	}
+	if (key != NULL)
+		gnutls_privkey_deinit(key);
+	if (xkey != NULL)
+		gnutls_x509_privkey_deinit(xkey);
+	return rc;
+}
+
+/* See keystore.h. The passphrase file gets the same checks as a key file
+ * (regular, no symlink, mode without group/other bits). The line is cut
+ * in place: *pass is the sodium_malloc'd buffer itself, with everything
+ * after the first line wiped. */
+int
+keystore_pass_read(const char *path, char **pass, struct lerr *e)
+{
+	/* The longest passphrase, its "\r\n", and one byte to see more. */
+	const size_t cap = KEYSTORE_PASS_MAX + 3;
+	unsigned char *buf = NULL;
+	unsigned char *nl;
+	size_t size, got, len;
+	int fd = -1, rc = -1;
+
+	*pass = NULL;
+	if (sodium_init() < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "libsodium failed to initialise");
+		goto out;
+	}
+	/* Only the first line counts, so a long file is not an error by
+	 * itself; still, a passphrase file is never large. */
+	fd = keystore_open_secret(path, "passphrase file", KEYSTORE_FILE_MAX, &size, e);
+	if (fd < 0)
+		goto out;
+	if ((buf = sodium_malloc(cap + 1)) == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "out of locked memory reading %s", path);
+		goto out;
+	}
+	if (keystore_read_all(fd, buf, cap, &got) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "reading %s: %s", path, strerror(errno));
+		goto out;
+	}
+	nl = memchr(buf, '\n', got);
+	len = nl != NULL ? (size_t)(nl - buf) : got;
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len > KEYSTORE_PASS_MAX) {
+		lerr_set(e, 413, LERR_TOO_LARGE, "passphrase in %s is longer than %d bytes",
+			 path, KEYSTORE_PASS_MAX);
+		goto out;
+	}
+	if (len == 0) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "passphrase file %s is empty", path);
+		goto out;
+	}
+	if (memchr(buf, '\0', len) != NULL) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "passphrase in %s contains a NUL byte", path);
+		goto out;
+	}
+	sodium_memzero(buf + len, cap + 1 - len);
+	*pass = (char *)buf;
+	buf = NULL;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (buf != NULL) {
+		sodium_memzero(buf, cap + 1);
+		sodium_free(buf);
+	}
+	return rc;
+}
+
+void
+keystore_pass_free(char *pass)
+{
+	if (pass == NULL)
+		return;
+	sodium_memzero(pass, strlen(pass));
+	sodium_free(pass);
+}
+
+/* See keystore.h. */
+int
+keystore_pubkey(gnutls_privkey_t key, gnutls_pubkey_t *out, struct lerr *e)
+{
+	gnutls_pubkey_t pub = NULL;
+	int ret, rc = -1;
+
+	*out = NULL;
+	if ((ret = gnutls_pubkey_init(&pub)) < 0 ||
+	    (ret = gnutls_pubkey_import_privkey(pub, key, 0, 0)) < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "public key: %s", gnutls_strerror(ret));
+		goto out;
+	}
+	*out = pub;
+	pub = NULL;
+	rc = 0;
+out:
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	return rc;
+}

@@ -1,0 +1,48 @@
+/*
+ * keystore.h - CA private keys on disk and in memory.
+ *
+ * Owns: key generation, the PKCS#8 files (mode 0600, encrypted with
+ * PKCS#5 v2 / AES-256 when a passphrase is given) and loading them so that
+ * the file bytes and the passphrase live only in locked memory
+ * (sodium_malloc) and are wiped as soon as GnuTLS has imported them.
+ * Callers: the signer process and, in-process, `lanca init` and `lanca sign`.
+ * The network-facing daemon never calls keystore_load on a CA key.
+ */
+#ifndef LANCA_KEYSTORE_H
+#define LANCA_KEYSTORE_H
+
+#include <stddef.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
+#include "common/lerr.h"
+
+#define KEYSTORE_PASS_MAX	1024
+
+enum keystore_type {
+	KEYSTORE_ECDSA_P256 = 1,
+	KEYSTORE_ECDSA_P384,
+	KEYSTORE_RSA_3072,
+};
+
+/* "ecdsa-p256" | "ecdsa-p384" | "rsa-3072"; -1 if unknown. */
+int keystore_type_parse(const char *s, enum keystore_type *t);
+
+/* Generates a key; *out is new, caller frees with gnutls_x509_privkey_deinit. */
+int keystore_generate(enum keystore_type t, gnutls_x509_privkey_t *out, struct lerr *e);
+/* Writes key as PKCS#8 PEM to path, mode 0600, never replacing a file.
+ * pass may be NULL (unencrypted). */
+int keystore_write(const char *path, gnutls_x509_privkey_t key, const char *pass, struct lerr *e);
+/* Loads a PKCS#8 key. *out is new, caller frees with gnutls_privkey_deinit.
+ * Refuses a file that is group- or world-readable. */
+int keystore_load(const char *path, const char *pass, gnutls_privkey_t *out, struct lerr *e);
+
+/* Reads a passphrase (first line, at most KEYSTORE_PASS_MAX bytes) from a
+ * file into sodium_malloc'd memory; free with keystore_pass_free. */
+int keystore_pass_read(const char *path, char **pass, struct lerr *e);
+void keystore_pass_free(char *pass);
+
+/* The public half of a private key (new, caller frees). */
+int keystore_pubkey(gnutls_privkey_t key, gnutls_pubkey_t *out, struct lerr *e);
+
+#endif

@@ -1,0 +1,47 @@
+/*
+ * names.h - lists of DNS names and IP addresses (SANs, name constraints).
+ *
+ * Owns: the one in-memory form of "a set of names" that csr.c fills from a
+ * request, policy.c checks, x509.c writes into certificates and reads back
+ * out of them, and the store records. Bounded: at most NAMES_MAX entries,
+ * each DNS name at most NAMES_DNS_MAX bytes.
+ */
+#ifndef LANCA_NAMES_H
+#define LANCA_NAMES_H
+
+#include <stddef.h>
+#include "common/buf.h"
+
+#define NAMES_MAX	32	/* SANs per certificate, subtrees per constraint */
+#define NAMES_DNS_MAX	253	/* RFC 1035 presentation length */
+
+struct ipnet {
+	unsigned char addr[16];	/* network byte order */
+	unsigned len;		/* 4 or 16 */
+	unsigned prefix;	/* prefix bits; 32 or 128 for a single address */
+};
+
+struct names {
+	char *dns[NAMES_MAX];	/* lower-case, no trailing dot, malloc'd */
+	size_t ndns;
+	struct ipnet ip[NAMES_MAX];
+	size_t nip;
+};
+
+void names_init(struct names *n);
+void names_free(struct names *n);	/* frees the strings; n may be reused after names_init */
+/* Adds a copy of a DNS name (lower-cased); -1 if full, too long or malformed. */
+int names_add_dns(struct names *n, const char *name) LANCA_WUR;
+/* Adds an address or network; -1 if full. */
+int names_add_ip(struct names *n, const struct ipnet *ip) LANCA_WUR;
+/* Parses "10.0.0.0/8", "fc00::/7", "192.168.1.5", "::1" (prefix defaults to
+ * the full length); 0 or -1. */
+int ipnet_parse(const char *text, struct ipnet *out) LANCA_WUR;
+/* Formats an address (with "/prefix" when it is a network) into out. */
+int ipnet_format(const struct ipnet *ip, char *out, size_t n);
+/* 1 if addr (len 4 or 16) lies inside net. */
+int ipnet_contains(const struct ipnet *net, const unsigned char *addr, unsigned len);
+/* Appends "DNS:a,DNS:b,IP:10.0.0.1" to b (the store's and CLI's text form). */
+int names_format(const struct names *n, struct buf *b) LANCA_WUR;
+
+#endif

@@ -1,0 +1,133 @@
+/*
+ * x509.h - building and checking certificates through GnuTLS.
+ *
+ * Owns: every certificate lanca makes (root, issuing CA, device and gateway
+ * leaves) and the checks a new certificate passes before anyone sees it.
+ * Never copies extensions from a request: each builder sets the whole
+ * extension list itself. No ASN.1 by hand.
+ * Callers: sign.c (leaves), state.c (the CA hierarchy at init), anything
+ * that needs a fingerprint or a certificate's dates.
+ */
+#ifndef LANCA_X509_H
+#define LANCA_X509_H
+
+#include <stddef.h>
+#include <time.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
+#include "common/lerr.h"
+#include "ca/names.h"
+
+#define X509_SERIAL_LEN	17	/* bytes; first byte 0x01..0x7f: positive, minimal DER, >= 127 random bits */
+
+/* What a CA certificate needs. */
+struct x509_ca_params {
+	const char *cn;			/* subject CN, may be NULL (see below) */
+	const char *org;		/* subject O, may be NULL */
+	const char *ou;			/* subject OU, may be NULL */
+	const struct names *permitted;	/* critical nameConstraints permitted subtrees */
+	unsigned pathlen;		/* basicConstraints pathLenConstraint */
+	time_t not_before, not_after;
+	const unsigned char *serial;	/* X509_SERIAL_LEN bytes */
+};
+
+#define X509_KEY_ID_LEN	32	/* SHA-256 key id of a SubjectPublicKeyInfo */
+#define X509_SKI_LEN	20	/* leaf SKI: leftmost 160 bits of the key id */
+#define X509_CHAIN_MAX	4	/* CAs an x509_issuer holds, issuer first */
+
+/* What a leaf needs; every field was checked by policy.c first. */
+struct x509_leaf_params {
+	gnutls_pubkey_t pubkey;		/* the subject's key */
+	/* SHA-256 of pubkey's DER SubjectPublicKeyInfo (X509_KEY_ID_LEN
+	 * bytes, as csr.c computes it), or NULL to compute it here. The
+	 * leaf's SKI is its first X509_SKI_LEN bytes, and the check compares
+	 * the new certificate's key against it. */
+	const unsigned char *key_id;
+	const char *cn;			/* device id */
+	const struct names *sans;	/* already filtered by policy */
+	time_t not_before, not_after;
+	const unsigned char *serial;	/* X509_SERIAL_LEN bytes */
+	const char *crl_url;		/* CRL distribution point, may be NULL */
+};
+
+/*
+ * An issuer: a CA chain (issuer first, root last), optionally the issuing
+ * key, and everything a leaf takes from them that is the same for every
+ * leaf, prepared once: the DER of the shared extensions (basicConstraints,
+ * keyUsage, EKU, AKI, CRL distribution point), the issuer's raw DN, each
+ * CA's validity and its parsed nameConstraints. Read-only once made, so
+ * several threads may sign and check with one issuer at once.
+ */
+struct x509_issuer;
+
+/* Makes an issuer for chain[0..nchain) (at most X509_CHAIN_MAX; the
+ * certificates and key are borrowed and must outlive it). key may be NULL
+ * for an issuer that only checks; otherwise it must be chain[0]'s key
+ * (LERR_INVARIANT if not). crl_url may be NULL or "" for none. *out is
+ * freed with x509_issuer_free. Returns 0 or -1 with e. */
+int x509_issuer_new(gnutls_x509_crt_t *chain, size_t nchain, gnutls_privkey_t key,
+		    const char *crl_url, struct x509_issuer **out, struct lerr *e);
+void x509_issuer_free(struct x509_issuer *is);	/* NULL-safe */
+
+/* x509_make_leaf and x509_check_leaf with a prepared issuer (the fast
+ * path: nothing about the CAs is computed again). p->crl_url is honoured:
+ * the prepared extension is used when it names the issuer's URL. */
+int x509_issuer_make_leaf(const struct x509_issuer *is, const struct x509_leaf_params *p,
+			  gnutls_datum_t *der, struct lerr *e);
+int x509_issuer_check_leaf(const struct x509_issuer *is, const gnutls_datum_t *der,
+			   const struct x509_leaf_params *p, struct lerr *e);
+
+/* A self-signed root: CA:TRUE critical with pathlen, keyUsage
+ * keyCertSign+cRLSign critical, SKI, critical nameConstraints.
+ * *out is a new certificate the caller frees. */
+int x509_make_root(const struct x509_ca_params *p, gnutls_privkey_t key,
+		   gnutls_x509_crt_t *out, struct lerr *e);
+/* An intermediate signed by issuer/issuer_key for subject_key (same
+ * extensions as a root, plus AKI). GnuTLS checks the CN of a certificate
+ * without DNS SANs or EKU against its issuers' name constraints as if it
+ * were a DNS name, CAs included: an intermediate under a constrained root
+ * must have no CN (name it with O/OU) or a CN inside the constraints.
+ * x509_make_ca checks the new CA against the issuer's constraints and
+ * refuses (LERR_INVARIANT) one that would not verify. */
+int x509_make_ca(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
+		 gnutls_x509_crt_t issuer, gnutls_privkey_t issuer_key,
+		 gnutls_x509_crt_t *out, struct lerr *e);
+/* A leaf: CA:FALSE critical, keyUsage digitalSignature (+keyEncipherment
+ * for RSA) critical, EKU serverAuth+clientAuth, SAN (critical when the
+ * subject is empty... never here: CN is always set), SKI (the first
+ * X509_SKI_LEN bytes of the SHA-256 key id), AKI, CRL DP.
+ * Signs with issuer_key, which must be issuer's key (LERR_INVARIANT
+ * otherwise), and returns the DER in *der (gnutls_free it). Prepares the
+ * issuer on every call: repeated issuance uses x509_issuer_make_leaf. */
+int x509_make_leaf(const struct x509_leaf_params *p, gnutls_x509_crt_t issuer,
+		   gnutls_privkey_t issuer_key, gnutls_datum_t *der, struct lerr *e);
+
+/* Parses der and checks that it is what a leaf must be: it parses, is
+ * CA:FALSE, has the expected serial and validity inside every CA in chain
+ * (issuer first, root last), names chain[0] as its issuer, carries the
+ * expected subject key, and that every CA's
+ * name constraints accept it (gnutls_x509_name_constraints_check_crt).
+ * The signature is not verified: leaves are only signed through an issuer
+ * whose key was matched with chain[0] (x509_issuer_new). Returns 0 or -1
+ * with e (LERR_INVARIANT). Repeated checks use x509_issuer_check_leaf. */
+int x509_check_leaf(const gnutls_datum_t *der, const struct x509_leaf_params *p,
+		    gnutls_x509_crt_t *chain, size_t nchain, struct lerr *e);
+
+/* Helpers. */
+int x509_import(const unsigned char *data, size_t len, gnutls_x509_crt_t *out, struct lerr *e); /* PEM or DER */
+int x509_export_der(gnutls_x509_crt_t crt, gnutls_datum_t *out);  /* gnutls_free out->data */
+int x509_export_pem(gnutls_x509_crt_t crt, gnutls_datum_t *out);
+int x509_fingerprint(gnutls_x509_crt_t crt, char hex[65]);	/* SHA-256 of DER, lower-case hex */
+/* "AB:CD:..." form (95 bytes + NUL) as browsers show it. */
+int x509_fingerprint_colon(gnutls_x509_crt_t crt, char out[96]);
+/* Fills the subject DN as text (RFC 4514) into out. */
+int x509_subject(gnutls_x509_crt_t crt, char *out, size_t n);
+/* Reads a certificate's SANs into n (after names_init). */
+int x509_sans(gnutls_x509_crt_t crt, struct names *n);
+/* Serial as lower-case hex. */
+int x509_serial_hex(gnutls_x509_crt_t crt, char *out, size_t n);
+/* SHA-256 of the certificate's SubjectPublicKeyInfo (the device key id). */
+int x509_key_id(gnutls_x509_crt_t crt, unsigned char out[32]);
+
+#endif

@@ -1,0 +1,57 @@
+/*
+ * cmd_ca.c - what a command needs to issue in-process: the store, the
+ * CA certificates, the policy and a local signer (see cmd.h). Used by
+ * `lanca sign` and by `lanca approve` when no daemon is running.
+ */
+#include "config.h"
+
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "ca/keystore.h"
+#include "signer/signer.h"
+#include "store/store.h"
+
+int
+cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_ca *c,
+	    struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	char *pass = NULL;
+	int rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (state_path(path, dir, STORE_FILE) != 0) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "state directory path too long");
+		goto out;
+	}
+	if (store_open(path, 0, &c->store, e) != 0 || ca_set_load(c->store, &c->ca, e) != 0 ||
+	    policy_from_ca(&c->policy, c->ca.issuing, e) != 0)
+		goto out;
+	if (with_signer) {
+		if (pass_file != NULL && keystore_pass_read(pass_file, &pass, e) != 0)
+			goto out;
+		if (signer_open_local(dir, pass, &c->signer, e) != 0)
+			goto out;
+	}
+	c->is.store = c->store;
+	c->is.signer = c->signer;
+	c->is.policy = &c->policy;
+	c->is.ca_id = c->ca.issuing_id;
+	rc = 0;
+out:
+	keystore_pass_free(pass);
+	if (rc != 0)
+		cmd_ca_close(c);
+	return rc;
+}
+
+void
+cmd_ca_close(struct cmd_ca *c)
+{
+	signer_stop(c->signer);
+	ca_set_free(&c->ca);
+	policy_free(&c->policy);
+	store_close(c->store);
+	memset(c, 0, sizeof(*c));
+}

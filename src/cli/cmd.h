@@ -1,0 +1,51 @@
+/*
+ * cmd.h - the `lanca` subcommands and what they share.
+ *
+ * Each command is `int cmd_<name>(int argc, char *argv[])` in its own
+ * file, parses its own options with getopt_long and returns the exit
+ * status: 0 ok, 1 the operation failed, 2 usage. main.c holds the table.
+ */
+#ifndef LANCA_CMD_H
+#define LANCA_CMD_H
+
+#define CMD_OK		0
+#define CMD_FAILED	1
+#define CMD_USAGE	2
+
+int cmd_init(int argc, char *argv[]);
+int cmd_serve(int argc, char *argv[]);
+int cmd_status(int argc, char *argv[]);
+int cmd_sign(int argc, char *argv[]);
+int cmd_press(int argc, char *argv[]);
+int cmd_pending(int argc, char *argv[]);
+int cmd_approve(int argc, char *argv[]);
+int cmd_deny(int argc, char *argv[]);
+int cmd_admin(int argc, char *argv[]);
+int cmd_preauth(int argc, char *argv[]);
+int cmd_vendor(int argc, char *argv[]);
+
+#include "daemon/issue.h"
+#include "common/lerr.h"
+#include "ca/policy.h"
+#include "daemon/state.h"
+
+/* The handles a command needs to issue in-process (cmd_ca.c). */
+struct cmd_ca {
+	struct store *store;
+	struct signer *signer;		/* NULL unless asked for */
+	struct ca_set ca;
+	struct policy policy;
+	struct issuer is;
+};
+/* Opens the store and CA of dir; with_signer also loads the issuing key
+ * (reading the passphrase from pass_file when given). */
+int cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_ca *c,
+		struct lerr *e);
+void cmd_ca_close(struct cmd_ca *c);
+
+/* The state directory: the --dir value, else $LANCA_DIR, else the default. */
+const char *cmd_dir(const char *opt);
+/* Prints "lanca <cmd>: <message>" to stderr. */
+void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+#endif

@@ -1,0 +1,142 @@
+/*
+ * cmd_init.c - `lanca init`: create the CA hierarchy and state directory.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli/cmd.h"
+#include "ca/keystore.h"
+#include "daemon/state.h"
+#include "store/store.h"
+
+#define INIT_LIST_MAX	16
+
+static void
+init_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lanca init [--dir DIR] [--name NAME] [--domain DOMAIN]... [--san NAME|IP]...\n"
+		"                  [--net CIDR]... [--key-type ecdsa-p256|ecdsa-p384|rsa-3072]\n"
+		"                  [--passphrase-file FILE] [--crl-url URL]\n");
+}
+
+/* Prints what a person needs to trust the new root. */
+static int
+init_report(const char *dir)
+{
+	char path[STATE_PATH_MAX];
+	struct store *s = NULL;
+	struct ca_set ca;
+	struct lerr e;
+	int rc = CMD_FAILED;
+
+	memset(&ca, 0, sizeof(ca));
+	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, STORE_READONLY, &s, &e) != 0 ||
+	    ca_set_load(s, &ca, &e) != 0) {
+		cmd_error("init", "created %s but cannot read it back: %s", dir, e.msg);
+		goto out;
+	}
+	printf("created %s\n", dir);
+	printf("root CA:    %s\n", ca.root_subject);
+	printf("issuing CA: %s\n", ca.issuing_subject);
+	printf("root SHA-256 fingerprint: %s\n", ca.root_fp_colon);
+	rc = CMD_OK;
+out:
+	ca_set_free(&ca);
+	store_close(s);
+	return rc;
+}
+
+int
+cmd_init(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "domain", required_argument, NULL, 'D' },
+		{ "san", required_argument, NULL, 's' },
+		{ "net", required_argument, NULL, 'N' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "crl-url", required_argument, NULL, 'c' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *domains[INIT_LIST_MAX], *sans[INIT_LIST_MAX];
+	struct ipnet nets[INIT_LIST_MAX];
+	struct state_init_opts o;
+	const char *dir = NULL, *pass_file = NULL;
+	char *pass = NULL;
+	struct lerr e;
+	int c, rc = CMD_FAILED;
+
+	memset(&o, 0, sizeof(o));
+	o.key_type = KEYSTORE_ECDSA_P256;
+	o.domains = domains;
+	o.sans = sans;
+	o.nets = nets;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'n': o.name = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'c': o.crl_url = optarg; break;
+		case 'D':
+		case 's':
+		case 'N':
+			if (o.ndomains >= INIT_LIST_MAX || o.nsans >= INIT_LIST_MAX ||
+			    o.nnets >= INIT_LIST_MAX) {
+				cmd_error("init", "at most %d --domain, --san and --net values", INIT_LIST_MAX);
+				return CMD_USAGE;
+			}
+			if (c == 'D')
+				domains[o.ndomains++] = optarg;
+			else if (c == 's')
+				sans[o.nsans++] = optarg;
+			else if (ipnet_parse(optarg, &nets[o.nnets++]) != 0) {
+				cmd_error("init", "--net %s: not an address range like 10.1.0.0/16", optarg);
+				return CMD_USAGE;
+			}
+			break;
+		case 'k':
+			if (keystore_type_parse(optarg, &o.key_type) != 0) {
+				cmd_error("init", "--key-type %s: use ecdsa-p256, ecdsa-p384 or rsa-3072", optarg);
+				return CMD_USAGE;
+			}
+			break;
+		case 'h':
+			init_usage(stdout);
+			return CMD_OK;
+		default:
+			init_usage(stderr);
+			return CMD_USAGE;
+		}
+	}
+	if (optind != argc) {
+		init_usage(stderr);
+		return CMD_USAGE;
+	}
+	o.dir = cmd_dir(dir);
+	if (o.crl_url != NULL && strncmp(o.crl_url, "http://", 7) != 0) {
+		cmd_error("init", "--crl-url must be an http:// URL (CRLs are fetched over plain HTTP)");
+		return CMD_USAGE;
+	}
+	if (pass_file != NULL && keystore_pass_read(pass_file, &pass, &e) != 0) {
+		cmd_error("init", "%s", e.msg);
+		goto out;
+	}
+	o.passphrase = pass;
+	if (state_init(&o, &e) != 0) {
+		cmd_error("init", "%s", e.msg);
+		goto out;
+	}
+	rc = init_report(o.dir);
+out:
+	keystore_pass_free(pass);
+	return rc;
+}

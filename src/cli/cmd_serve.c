@@ -1,0 +1,413 @@
+/*
+ * cmd_serve.c - `lanca serve`: the signer, the store, the HTTP and HTTPS
+ * servers, and the main thread that waits for signals.
+ *
+ * Start-up order matters: signals are blocked first (every thread made
+ * later inherits the mask, and the main thread sigwait()s for them); the
+ * signer is forked before anything else opens a file or a socket, so it
+ * inherits nothing of the daemon; the ports are bound as root, then root
+ * is dropped; only then do requests arrive.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "cli/cmd.h"
+#include "daemon/control.h"
+#include "daemon/enroll.h"
+#include "common/fileio.h"
+#include "daemon/gateway.h"
+#include "http/httpd.h"
+#include "daemon/issue.h"
+#include "common/log.h"
+#include "signer/proc.h"
+#include "daemon/ratelimit.h"
+#include "signer/signer.h"
+#include "daemon/state.h"
+#include "store/store.h"
+
+#define SERVE_TLS_MAX		(256 * 1024)
+#define SERVE_TICK_S		60	/* how often expiry and renewal are looked at */
+#define SERVE_RATE_PER_S	2	/* enrollment requests per address: 2/s ... */
+#define SERVE_RATE_BURST	20	/* ... after a burst of 20 */
+#define SERVE_RATE_ADDRS	4096
+
+struct serve_opts {
+	const char *dir, *https, *http, *user, *web_dir, *pass_file;
+	unsigned threads;
+	unsigned rate, burst;		/* enrollment requests per second and burst, per address */
+	struct enroll_config enroll;
+};
+
+static void
+serve_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lanca serve [--dir DIR] [--https ADDR:PORT] [--http ADDR:PORT] [--user USER]\n"
+		"                   [--web-dir DIR] [--passphrase-file FILE] [--signer-threads N]\n"
+		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n"
+		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n");
+}
+
+/* Hands the files the daemon writes to user, so it can keep writing them
+ * after dropping root. The CA keys (keys/) stay root's. */
+static int
+serve_chown(const char *dir, const char *user, struct lerr *e)
+{
+	static const char *const files[] = {
+		"", STORE_FILE, STORE_FILE "-wal", STORE_FILE "-shm",
+		STATE_GATEWAY_KEY, STATE_GATEWAY_PEM, STATE_ROOT_PEM,
+	};
+	char path[STATE_PATH_MAX];
+	struct passwd *pw;
+	size_t i;
+
+	pw = getpwnam(user);
+	if (pw == NULL)
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "no such user: %s", user);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (state_path(path, dir, files[i]) != 0)
+			return lerr_set(e, 500, LERR_INTERNAL, "path too long");
+		if (chown(path, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT)
+			return lerr_set(e, 500, LERR_INTERNAL, "cannot chown %s: %s", path,
+					strerror(errno));
+	}
+	return 0;
+}
+
+/* Reads the gateway's chain and key (the key into locked memory). */
+static int
+serve_read_tls(const char *dir, unsigned char **chain, size_t *chain_len,
+	       unsigned char **key, size_t *key_len, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+
+	*chain = *key = NULL;
+	if (state_path(path, dir, STATE_GATEWAY_PEM) != 0 ||
+	    fileio_read(path, SERVE_TLS_MAX, 0, chain, chain_len, e) != 0)
+		return -1;
+	if (state_path(path, dir, STATE_GATEWAY_KEY) != 0 ||
+	    fileio_read(path, SERVE_TLS_MAX, 1, key, key_len, e) != 0) {
+		free(*chain);
+		*chain = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Renews the gateway's certificate when due and, if h is running, hands
+ * the new one to it. Failures are logged: the old certificate still works. */
+static void
+serve_renew_gateway(struct app *app, struct httpd *h)
+{
+	unsigned char *chain = NULL, *key = NULL;
+	size_t chain_len = 0, key_len = 0;
+	struct issuer is;
+	struct lerr e;
+
+	if (!gateway_due(app->dir, time(NULL)))
+		return;
+	is.store = app->store;
+	is.signer = app->signer;
+	is.policy = &app->policy;
+	is.ca_id = app->ca.issuing_id;
+	if (gateway_issue(&is, app->dir, &app->ca, &e) != 0) {
+		log_err("cannot renew the gateway certificate: %s", e.msg);
+		return;
+	}
+	log_info("renewed the gateway certificate");
+	if (h == NULL)
+		return;
+	if (serve_read_tls(app->dir, &chain, &chain_len, &key, &key_len, &e) != 0 ||
+	    httpd_set_tls(h, (const char *)chain, (const char *)key, &e) != 0)
+		log_err("cannot load the renewed gateway certificate: %s", e.msg);
+	free(chain);
+	fileio_free_secret(key, key_len);
+}
+
+/* Housekeeping on every tick: expired requests, the gateway certificate. */
+static void
+serve_tick(struct app *app, struct httpd *h)
+{
+	struct lerr e;
+	size_t n = 0;
+
+	if (store_request_expire(app->store, time(NULL), &n, &e) != 0)
+		log_warn("cannot expire old requests: %s", e.msg);
+	serve_renew_gateway(app, h);
+}
+
+/* Waits for a signal to stop; returns the exit status. SIGUSR1 is the
+ * button with its defaults (for GPIO scripts and `kill -USR1`). */
+static int
+serve_wait(struct app *app, struct httpd *h, const sigset_t *set)
+{
+	struct timespec tick = { SERVE_TICK_S, 0 };
+	siginfo_t si;
+	struct lerr e;
+	int sig, status;
+	pid_t pid = signer_pid(app->signer);
+
+	for (;;) {
+		sig = sigtimedwait(set, &si, &tick);
+		if (sig < 0 && errno == EAGAIN) {
+			serve_tick(app, h);
+			continue;
+		}
+		if (sig == SIGUSR1) {
+			if (enroll_press(app->enroll, 0, 0, "signal SIGUSR1", &e) != 0)
+				log_err("press: %s", e.msg);
+			else
+				log_info("onboarding window opened by SIGUSR1");
+			continue;
+		}
+		if (sig < 0 && errno == EINTR)
+			continue;
+		if (sig == SIGTERM || sig == SIGINT) {
+			log_info("stopping on signal %d", sig);
+			return CMD_OK;
+		}
+		if (sig == SIGCHLD && pid > 0 && waitpid(pid, &status, WNOHANG) == pid) {
+			log_err("the signer process stopped (%s %d): stopping",
+				WIFEXITED(status) ? "exit status" : "signal",
+				WIFEXITED(status) ? WEXITSTATUS(status) : WTERMSIG(status));
+			return CMD_FAILED;
+		}
+	}
+}
+
+static int
+serve_parse(int argc, char *argv[], struct serve_opts *o)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "https", required_argument, NULL, 's' },
+		{ "http", required_argument, NULL, 'p' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "web-dir", required_argument, NULL, 'w' },
+		{ "passphrase-file", required_argument, NULL, 'P' },
+		{ "signer-threads", required_argument, NULL, 't' },
+		{ "monitor", required_argument, NULL, 'm' },
+		{ "renew-grace", required_argument, NULL, 'g' },
+		{ "pending-days", required_argument, NULL, 'D' },
+		{ "enroll-rate", required_argument, NULL, 'r' },
+		{ "enroll-burst", required_argument, NULL, 'b' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	unsigned long n;
+	char *end;
+	int c;
+
+	memset(o, 0, sizeof(*o));
+	o->https = "0.0.0.0:443";
+	o->http = "0.0.0.0:80";
+	o->web_dir = LANCA_WEBDIR;
+	o->rate = SERVE_RATE_PER_S;
+	o->burst = SERVE_RATE_BURST;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o->dir = optarg; break;
+		case 's': o->https = optarg; break;
+		case 'p': o->http = optarg[0] != '\0' ? optarg : NULL; break;
+		case 'u': o->user = optarg; break;
+		case 'w': o->web_dir = optarg; break;
+		case 'P': o->pass_file = optarg; break;
+		case 't':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || n < 1 || n > SIGNER_THREADS_MAX) {
+				cmd_error("serve", "--signer-threads %s: from 1 to %d", optarg,
+					  SIGNER_THREADS_MAX);
+				return CMD_USAGE;
+			}
+			o->threads = (unsigned)n;
+			break;
+		case 'r':
+		case 'b':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] == '-' || n < 1 || n > 100000) {
+				cmd_error("serve", "--enroll-%s %s: from 1 to 100000",
+					  c == 'r' ? "rate" : "burst", optarg);
+				return CMD_USAGE;
+			}
+			if (c == 'r')
+				o->rate = (unsigned)n;
+			else
+				o->burst = (unsigned)n;
+			break;
+		case 'm':
+		case 'g':
+		case 'D':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] == '-' ||
+			    (c == 'm' && (n < 1 || n > 3600)) || (c == 'g' && n > 3650) ||
+			    (c == 'D' && (n < 1 || n > 365))) {
+				cmd_error("serve", "--%s %s: out of range (monitor 1-3600 s, "
+					  "renew-grace 0-3650 days, pending-days 1-365)",
+					  c == 'm' ? "monitor" : c == 'g' ? "renew-grace" : "pending-days",
+					  optarg);
+				return CMD_USAGE;
+			}
+			if (c == 'm')
+				o->enroll.monitor_s = (unsigned)n;
+			else if (c == 'g')
+				o->enroll.renew_grace_days = (unsigned)n;
+			else
+				o->enroll.pending_days = (unsigned)n;
+			break;
+		case 'h':
+			serve_usage(stdout);
+			return -1;
+		default:
+			serve_usage(stderr);
+			return CMD_USAGE;
+		}
+	}
+	if (optind != argc) {
+		serve_usage(stderr);
+		return CMD_USAGE;
+	}
+	o->dir = cmd_dir(o->dir);
+	return 0;
+}
+
+int
+cmd_serve(int argc, char *argv[])
+{
+	unsigned char *chain = NULL, *key = NULL;
+	size_t chain_len = 0, key_len = 0;
+	struct signer_config sc;
+	struct httpd_config hc;
+	struct httpd *h = NULL;
+	struct control *ctl = NULL;
+	struct window window;
+	struct issuer is;
+	struct serve_opts o;
+	struct app app;
+	sigset_t set;
+	char path[STATE_PATH_MAX], why[256];
+	struct lerr e;
+	int rc = CMD_FAILED, stop, window_ready = 0;
+
+	memset(&app, 0, sizeof(app));
+	rc = serve_parse(argc, argv, &o);
+	if (rc != 0)
+		return rc < 0 ? CMD_OK : rc;
+	rc = CMD_FAILED;
+	log_set_tag("lanca");
+
+	/* Blocked here, inherited by every thread; the signer unblocks them. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGTERM);
+	sigaddset(&set, SIGINT);
+	sigaddset(&set, SIGCHLD);
+	sigaddset(&set, SIGHUP);
+	sigaddset(&set, SIGUSR1);
+	sigaddset(&set, SIGUSR2);	/* reserved: ignored, never fatal */
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	signal(SIGPIPE, SIG_IGN);
+
+	if (o.user != NULL && geteuid() == 0 && serve_chown(o.dir, o.user, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	memset(&sc, 0, sizeof(sc));
+	sc.dir = o.dir;
+	sc.pass_file = o.pass_file;
+	sc.user = o.user;
+	sc.threads = o.threads;
+	if (signer_start(&sc, &app.signer, &e) != 0) {
+		cmd_error("serve", "cannot start the signer: %s", e.msg);
+		goto out;
+	}
+	app.dir = o.dir;
+	app.web_dir = o.web_dir;
+	app.started = time(NULL);
+	if (state_path(path, o.dir, STORE_FILE) != 0 || store_open(path, 0, &app.store, &e) != 0 ||
+	    ca_set_load(app.store, &app.ca, &e) != 0 ||
+	    policy_from_ca(&app.policy, app.ca.issuing, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	serve_renew_gateway(&app, NULL);
+	window_init(&window);
+	window_ready = 1;
+	is.store = app.store;
+	is.signer = app.signer;
+	is.policy = &app.policy;
+	is.ca_id = app.ca.issuing_id;
+	app.ratelimit = ratelimit_new((double)o.rate, (double)o.burst, SERVE_RATE_ADDRS);
+	if (app.ratelimit == NULL ||
+	    enroll_new(&is, &app.ca, &window, &o.enroll, &app.enroll, &e) != 0) {
+		cmd_error("serve", "%s", app.ratelimit == NULL ? "out of memory" : e.msg);
+		goto out;
+	}
+	if (serve_read_tls(o.dir, &chain, &chain_len, &key, &key_len, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	memset(&hc, 0, sizeof(hc));
+	hc.https_addr = o.https;
+	hc.http_addr = o.http;
+	hc.tls_chain_pem = (const char *)chain;
+	hc.tls_key_pem = (const char *)key;
+	if (httpd_bind(&hc, &h, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	if (proc_drop_privileges(o.user, why, sizeof(why)) != 0) {
+		cmd_error("serve", "%s", why);
+		goto out;
+	}
+	{
+		struct sockaddr_storage ss;
+		socklen_t sl;
+
+		if (httpd_parse_addr(o.https, &ss, &sl, &app.https_port, &e) != 0 ||
+		    (o.http != NULL && httpd_parse_addr(o.http, &ss, &sl, &app.http_port, &e) != 0)) {
+			cmd_error("serve", "%s", e.msg);
+			goto out;
+		}
+	}
+	if (httpd_start(h, &app, &e) != 0 || control_start(o.dir, app.enroll, &ctl, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	fileio_free_secret(key, key_len);
+	key = NULL;
+	log_info("serving https on %s%s%s (signer pid %ld)", o.https,
+		 o.http ? ", http on " : "", o.http ? o.http : "", (long)signer_pid(app.signer));
+	rc = serve_wait(&app, h, &set);
+out:
+	control_stop(ctl);
+	httpd_stop(h);
+	enroll_free(app.enroll);
+	ratelimit_free(app.ratelimit);
+	store_close(app.store);
+	stop = signer_stop(app.signer);
+	if (rc == CMD_OK && stop != 0) {
+		log_err("the signer exited with status %d", stop);
+		rc = CMD_FAILED;
+	}
+	if (window_ready)
+		window_destroy(&window);
+	ca_set_free(&app.ca);
+	policy_free(&app.policy);
+	free(chain);
+	fileio_free_secret(key, key_len);
+	return rc;
+}

@@ -1,0 +1,170 @@
+/*
+ * cmd_status.c - `lanca status`: the CAs, fingerprints, dates, counts.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <jansson.h>
+
+#include "cli/cmd.h"
+#include "daemon/state.h"
+#include "store/store.h"
+
+/* RFC 3339 UTC. */
+static const char *
+status_time(time_t t, char *out, size_t n)
+{
+	struct tm tm;
+
+	if (gmtime_r(&t, &tm) == NULL || strftime(out, n, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+		snprintf(out, n, "?");
+	return out;
+}
+
+static json_t *
+status_ca_json(const char *subject, const char *fp, time_t nb, time_t na)
+{
+	char a[32], b[32];
+
+	return json_pack("{s:s, s:s, s:s, s:s}", "subject", subject, "sha256", fp,
+			 "not_before", status_time(nb, a, sizeof(a)),
+			 "not_after", status_time(na, b, sizeof(b)));
+}
+
+/* The window as the daemon last recorded it, brought up to now: an open
+ * window whose time ran out is closed. A new reference; never NULL. */
+static json_t *
+status_window(struct store *s, time_t now)
+{
+	json_error_t je;
+	struct lerr e;
+	char *text = NULL;
+	json_t *w = NULL;
+	json_int_t ends;
+	const char *state;
+
+	if (store_setting_get(s, "window", &text, &e) == 0)
+		w = json_loads(text, 0, &je);
+	free(text);
+	if (!json_is_object(w)) {
+		json_decref(w);
+		return json_pack("{s:s}", "state", "closed");
+	}
+	state = json_string_value(json_object_get(w, "state"));
+	ends = json_integer_value(json_object_get(w, "ends_at"));
+	if (state != NULL && strcmp(state, "open") == 0) {
+		if (ends <= now) {
+			json_object_set_new(w, "state", json_string("closed"));
+			json_object_set_new(w, "seconds_left", json_integer(0));
+		} else {
+			json_object_set_new(w, "seconds_left", json_integer(ends - now));
+		}
+	}
+	return w;
+}
+
+/* One line for people. */
+static void
+status_window_text(json_t *w, time_t now)
+{
+	const char *state = json_string_value(json_object_get(w, "state"));
+	char when[32];
+
+	if (state != NULL && strcmp(state, "open") == 0) {
+		printf("window:          open, %lld s left, %lld of %lld device(s) admitted\n",
+		       (long long)json_integer_value(json_object_get(w, "seconds_left")),
+		       (long long)json_integer_value(json_object_get(w, "admitted")),
+		       (long long)json_integer_value(json_object_get(w, "count")));
+	} else if (state != NULL && strcmp(state, "overlap") == 0) {
+		printf("window:          overlap since %s: %lld devices asked; an admin must decide\n",
+		       status_time((time_t)json_integer_value(json_object_get(w, "overlap_since")),
+				   when, sizeof(when)),
+		       (long long)json_integer_value(json_object_get(w, "overlap_keys")));
+	} else {
+		printf("window:          closed%s\n",
+		       json_is_true(json_object_get(w, "contested")) ?
+		       " (the last admission was contested: check the audit log)" : "");
+	}
+	(void)now;
+}
+
+int
+cmd_status(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char path[STATE_PATH_MAX], a[32], b[32];
+	const char *dir = NULL;
+	struct store *s = NULL;
+	struct ca_set ca;
+	struct lerr e;
+	int64_t count = 0;
+	json_t *j = NULL, *w;
+	int c, json = 0, rc = CMD_FAILED;
+
+	memset(&ca, 0, sizeof(ca));
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'j': json = 1; break;
+		case 'h':
+			printf("usage: lanca status [--dir DIR] [--json]\n");
+			return CMD_OK;
+		default:
+			fprintf(stderr, "usage: lanca status [--dir DIR] [--json]\n");
+			return CMD_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "usage: lanca status [--dir DIR] [--json]\n");
+		return CMD_USAGE;
+	}
+	dir = cmd_dir(dir);
+	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, STORE_READONLY, &s, &e) != 0 ||
+	    ca_set_load(s, &ca, &e) != 0 || store_cert_count(s, &count, &e) != 0) {
+		cmd_error("status", "%s", e.msg);
+		goto out;
+	}
+	if (json) {
+		j = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o}", "version", PACKAGE_VERSION, "dir", dir,
+			      "root", status_ca_json(ca.root_subject, ca.root_fp,
+						     ca.root_not_before, ca.root_not_after),
+			      "issuing", status_ca_json(ca.issuing_subject, ca.issuing_fp,
+							ca.issuing_not_before, ca.issuing_not_after),
+			      "certificates", (json_int_t)count, "window", status_window(s, time(NULL)));
+		if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
+			cmd_error("status", "cannot encode JSON");
+			goto out;
+		}
+		putchar('\n');
+	} else {
+		printf("state directory: %s\n", dir);
+		printf("root CA:         %s\n", ca.root_subject);
+		printf("  SHA-256:       %s\n", ca.root_fp_colon);
+		printf("  valid:         %s to %s\n", status_time(ca.root_not_before, a, sizeof(a)),
+		       status_time(ca.root_not_after, b, sizeof(b)));
+		printf("issuing CA:      %s\n", ca.issuing_subject);
+		printf("  SHA-256:       %s\n", ca.issuing_fp);
+		printf("  valid:         %s to %s\n", status_time(ca.issuing_not_before, a, sizeof(a)),
+		       status_time(ca.issuing_not_after, b, sizeof(b)));
+		printf("certificates:    %lld\n", (long long)count);
+		w = status_window(s, time(NULL));
+		status_window_text(w, time(NULL));
+		json_decref(w);
+	}
+	rc = CMD_OK;
+out:
+	json_decref(j);
+	ca_set_free(&ca);
+	store_close(s);
+	return rc;
+}

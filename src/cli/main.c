@@ -1,0 +1,98 @@
+/*
+ * main.c - the `lanca` command table: one row per subcommand, and the
+ * usage text printed from it.
+ */
+#include "config.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gnutls/gnutls.h>
+#include <sodium.h>
+
+#include "cli/cmd.h"
+#include "daemon/state.h"
+
+static const struct command {
+	const char *name;
+	int (*run)(int argc, char *argv[]);
+	const char *help;
+} commands[] = {
+	{ "init", cmd_init, "create the CA hierarchy and the state directory" },
+	{ "serve", cmd_serve, "run the signer and the HTTP/HTTPS service" },
+	{ "status", cmd_status, "show the CAs, their fingerprints and expiry dates" },
+	{ "sign", cmd_sign, "sign a PKCS#10 request by hand and print the chain" },
+	{ "press", cmd_press, "open the onboarding window in the running daemon" },
+	{ "pending", cmd_pending, "list enrollment requests waiting for a decision" },
+	{ "approve", cmd_approve, "issue a pending request" },
+	{ "deny", cmd_deny, "refuse a pending request, with a reason" },
+	{ "preauth", cmd_preauth, "import pre-authorised devices from CSV" },
+	{ "vendor", cmd_vendor, "register a manufacturer CA for factory certificates" },
+	{ "admin", cmd_admin, "manage administrator accounts" },
+};
+
+static void
+usage(FILE *f)
+{
+	size_t i;
+
+	fprintf(f, "usage: lanca COMMAND [options]   (lanca COMMAND --help for its options)\n\n");
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
+	fprintf(f, "\nThe state directory is --dir DIR, else $LANCA_DIR, else %s.\n",
+		STATE_DIR_DEFAULT);
+}
+
+const char *
+cmd_dir(const char *opt)
+{
+	const char *env;
+
+	if (opt != NULL)
+		return opt;
+	env = getenv("LANCA_DIR");
+	return env != NULL && env[0] != '\0' ? env : STATE_DIR_DEFAULT;
+}
+
+void
+cmd_error(const char *cmd, const char *fmt, ...)
+{
+	va_list ap;
+
+	fprintf(stderr, "lanca %s: ", cmd);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+}
+
+int
+main(int argc, char *argv[])
+{
+	size_t i;
+
+	if (argc < 2) {
+		usage(stderr);
+		return CMD_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 ||
+	    strcmp(argv[1], "help") == 0) {
+		usage(stdout);
+		return CMD_OK;
+	}
+	if (strcmp(argv[1], "--version") == 0) {
+		printf("lanca %s\n", PACKAGE_VERSION);
+		return CMD_OK;
+	}
+	if (sodium_init() < 0 || gnutls_global_init() < 0) {
+		fprintf(stderr, "lanca: cannot initialise the crypto libraries\n");
+		return CMD_FAILED;
+	}
+	for (i = 0; i < sizeof(commands) / sizeof(commands[0]); i++)
+		if (strcmp(argv[1], commands[i].name) == 0)
+			return commands[i].run(argc - 1, argv + 1);
+	fprintf(stderr, "lanca: unknown command '%s'\n\n", argv[1]);
+	usage(stderr);
+	return CMD_USAGE;
+}

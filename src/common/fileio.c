@@ -1,0 +1,215 @@
+/*
+ * fileio.c - bounded reads and atomic, durable writes (see fileio.h).
+ */
+#include "config.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "common/fileio.h"
+
+int
+fileio_join(char *out, size_t n, const char *dir, const char *name)
+{
+	int w = snprintf(out, n, "%s/%s", dir, name);
+
+	return (w < 0 || (size_t)w >= n) ? -1 : 0;
+}
+
+void
+fileio_free_secret(unsigned char *p, size_t len)
+{
+	if (p == NULL)
+		return;
+	sodium_memzero(p, len + 1);
+	sodium_free(p);
+}
+
+/*
+ * Reads all of path (regular file, at most max bytes). The buffer is one
+ * byte longer than the content and NUL-terminated, so text callers may
+ * treat it as a string. Secret buffers come from sodium_malloc (guarded,
+ * locked) and must go back through fileio_free_secret.
+ */
+int
+fileio_read(const char *path, size_t max, int secret,
+	    unsigned char **out, size_t *len, struct lerr *e)
+{
+	unsigned char *p = NULL;
+	struct stat st;
+	size_t size, got = 0;
+	ssize_t n;
+	int fd = -1, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0) {
+		lerr_set(e, errno == ENOENT ? 404 : 500,
+			 errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL,
+			 "cannot open %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "%s is not a regular file", path);
+		goto out;
+	}
+	if ((uintmax_t)st.st_size > max) {
+		lerr_set(e, 413, LERR_TOO_LARGE, "%s is %jd bytes, more than the limit of %zu",
+			 path, (intmax_t)st.st_size, max);
+		goto out;
+	}
+	size = (size_t)st.st_size;
+	p = secret ? sodium_malloc(size + 1) : malloc(size + 1);
+	if (p == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "out of memory reading %s", path);
+		goto out;
+	}
+	while (got < size) {
+		n = read(fd, p + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			lerr_set(e, 500, LERR_INTERNAL, "cannot read %s: %s", path,
+				 n < 0 ? strerror(errno) : "file shrank while reading");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	p[size] = '\0';
+	*out = p;
+	*len = size;
+	p = NULL;
+	rc = 0;
+out:
+	if (p != NULL) {
+		if (secret)
+			fileio_free_secret(p, size);
+		else
+			free(p);
+	}
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+/* fsync the directory holding path, so a rename in it is durable. */
+static int
+fileio_sync_dir(const char *path)
+{
+	char tmp[4096];
+	int fd, rc;
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -1;
+	fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (fd < 0)
+		return -1;
+	rc = fsync(fd);
+	close(fd);
+	return rc;
+}
+
+int
+fileio_write_atomic(const char *path, const void *data, size_t len,
+		    mode_t mode, int excl, struct lerr *e)
+{
+	char tmp[4096];
+	const unsigned char *p = data;
+	size_t off = 0;
+	ssize_t n;
+	int fd = -1, rc = -1, made = 0;
+
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
+		lerr_set(e, 500, LERR_INTERNAL, "path too long: %s", path);
+		goto out;
+	}
+	if (excl && access(path, F_OK) == 0) {
+		lerr_set(e, 409, LERR_CONFLICT, "%s already exists", path);
+		goto out;
+	}
+	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (fd < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "cannot create %s: %s", tmp, strerror(errno));
+		goto out;
+	}
+	made = 1;
+	if (fchmod(fd, mode) != 0)	/* the umask may have narrowed it */
+		goto io_error;
+	while (off < len) {
+		n = write(fd, p + off, len - off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			goto io_error;
+		off += (size_t)n;
+	}
+	if (fsync(fd) != 0)
+		goto io_error;
+	if (close(fd) != 0) {
+		fd = -1;
+		goto io_error;
+	}
+	fd = -1;
+	if (excl) {
+		/* link() fails if path appeared meanwhile: never replace. */
+		if (link(tmp, path) != 0)
+			goto io_error;
+		unlink(tmp);
+	} else if (rename(tmp, path) != 0) {
+		goto io_error;
+	}
+	made = 0;
+	if (fileio_sync_dir(path) != 0)
+		goto io_error;
+	rc = 0;
+	goto out;
+io_error:
+	lerr_set(e, 500, LERR_INTERNAL, "cannot write %s: %s", path, strerror(errno));
+out:
+	if (fd >= 0)
+		close(fd);
+	if (made)
+		unlink(tmp);
+	return rc;
+}
+
+/* Removes what lies below dirfd's directory, then the directory itself. */
+static int
+fileio_remove_at(int parent, const char *name)
+{
+	struct dirent *d;
+	DIR *dir;
+	int fd, rc = 0;
+
+	fd = openat(parent, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0)
+		return unlinkat(parent, name, 0) == 0 || errno == ENOENT ? 0 : -1;
+	dir = fdopendir(fd);
+	if (dir == NULL) {
+		close(fd);
+		return -1;
+	}
+	while ((d = readdir(dir)) != NULL) {
+		if (strcmp(d->d_name, ".") == 0 || strcmp(d->d_name, "..") == 0)
+			continue;
+		if (fileio_remove_at(dirfd(dir), d->d_name) != 0)
+			rc = -1;
+	}
+	closedir(dir);
+	if (unlinkat(parent, name, AT_REMOVEDIR) != 0)
+		rc = -1;
+	return rc;
+}
+
+int
+fileio_remove_tree(const char *path)
+{
+	return fileio_remove_at(AT_FDCWD, path);
+}

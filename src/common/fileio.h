@@ -1,0 +1,36 @@
+/*
+ * fileio.h - bounded reads and atomic, durable writes of small files.
+ *
+ * Owns: how lanca puts bytes on disk. Every file it writes (keys,
+ * certificates, exported PEM) goes through fileio_write_atomic(): written to
+ * a temporary name in the same directory with the final mode from the start,
+ * fsync'd, renamed, and the directory fsync'd, so a reader sees the old file
+ * or the new one, never half of either.
+ */
+#ifndef LANCA_FILEIO_H
+#define LANCA_FILEIO_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "common/lerr.h"
+
+/* Reads a whole regular file of at most max bytes into malloc'd memory
+ * (NUL-terminated, not counted in *len). secret != 0 reads into
+ * sodium_malloc'd memory, to be released with fileio_free_secret().
+ * Returns 0, or -1 with e filled (missing file, too large, not regular). */
+int fileio_read(const char *path, size_t max, int secret,
+		unsigned char **out, size_t *len, struct lerr *e);
+void fileio_free_secret(unsigned char *p, size_t len);
+
+/* Writes len bytes to path atomically with the given mode.
+ * excl != 0 refuses to replace an existing file. Returns 0 or -1 with e. */
+int fileio_write_atomic(const char *path, const void *data, size_t len,
+			mode_t mode, int excl, struct lerr *e);
+
+/* snprintf into out (size n) of "dir/name"; -1 if it does not fit. */
+int fileio_join(char *out, size_t n, const char *dir, const char *name);
+
+/* Removes a directory tree that lanca created (no symlinks followed). */
+int fileio_remove_tree(const char *path);
+
+#endif

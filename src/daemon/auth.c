@@ -1,0 +1,240 @@
+/*
+ * auth.c - administrator passwords, enrollment secrets, session and CSRF
+ * tokens (see auth.h for the parameters and why).
+ */
+#include "config.h"
+
+#include <pthread.h>
+#include <string.h>
+#include <stdlib.h>
+#include <sodium.h>
+
+#include "common/hex.h"
+#include "daemon/auth.h"
+
+/* Each Argon2id run holds AUTH_MEMLIMIT bytes; a burst of logins on the
+ * daemon's per-connection threads must not add up to more than a few of
+ * those, so runs wait here for one of AUTH_HASHES_AT_ONCE slots. */
+static pthread_mutex_t auth_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t auth_cond = PTHREAD_COND_INITIALIZER;
+static unsigned auth_running;
+
+static void
+auth_slot_take(void)
+{
+	pthread_mutex_lock(&auth_lock);
+	while (auth_running >= AUTH_HASHES_AT_ONCE)
+		pthread_cond_wait(&auth_cond, &auth_lock);
+	auth_running++;
+	pthread_mutex_unlock(&auth_lock);
+}
+
+static void
+auth_slot_give(void)
+{
+	pthread_mutex_lock(&auth_lock);
+	auth_running--;
+	pthread_cond_signal(&auth_cond);
+	pthread_mutex_unlock(&auth_lock);
+}
+
+int
+auth_user_ok(const char *user)
+{
+	size_t i;
+
+	if (user == NULL || user[0] == '\0' || user[0] == '-' || user[0] == '.')
+		return 0;
+	for (i = 0; user[i] != '\0'; i++) {
+		char c = user[i];
+
+		if (i >= AUTH_USER_MAX)
+			return 0;
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-' || c == '@'))
+			return 0;
+	}
+	return 1;
+}
+
+int
+auth_password_ok(const char *pw, size_t len, struct lerr *e)
+{
+	if (pw == NULL || len < AUTH_PASSWORD_MIN)
+		return lerr_set(e, 400, LERR_BAD_REQUEST,
+				"the password must have at least %d characters", AUTH_PASSWORD_MIN);
+	if (len > AUTH_PASSWORD_MAX)
+		return lerr_set(e, 400, LERR_TOO_LARGE,
+				"the password must have at most %d characters", AUTH_PASSWORD_MAX);
+	/* A NUL inside would be cut off by any C caller that re-reads it. */
+	if (memchr(pw, '\0', len) != NULL)
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "the password contains a NUL byte");
+	return 0;
+}
+
+/* Hashes len bytes of pw into a malloc'd Argon2id string. No shape
+ * checks: the callers made them. 0, or -1 with e. */
+static int
+auth_hash(const char *pw, size_t len, char **hash, struct lerr *e)
+{
+	char out[crypto_pwhash_STRBYTES];
+	int rc = -1, st;
+
+	*hash = NULL;
+	auth_slot_take();
+	st = crypto_pwhash_str_alg(out, pw, len, AUTH_OPSLIMIT, AUTH_MEMLIMIT,
+				   crypto_pwhash_ALG_ARGON2ID13);
+	auth_slot_give();
+	if (st != 0) {
+		/* libsodium's only failure here is running out of memory. */
+		lerr_set(e, 500, LERR_INTERNAL, "cannot hash: out of memory");
+		goto out;
+	}
+	*hash = strdup(out);
+	if (*hash == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	/* The string is not secret, but it is derived from one. */
+	sodium_memzero(out, sizeof(out));
+	return rc;
+}
+
+/* 0 if len bytes of pw match hash (an Argon2id string, nothing else), -1
+ * otherwise. */
+static int
+auth_verify(const char *hash, const char *pw, size_t len)
+{
+	int st;
+
+	if (hash == NULL || pw == NULL || strnlen(hash, AUTH_HASH_MAX) >= AUTH_HASH_MAX ||
+	    strncmp(hash, crypto_pwhash_argon2id_STRPREFIX,
+		    strlen(crypto_pwhash_argon2id_STRPREFIX)) != 0)
+		return -1;
+	auth_slot_take();
+	st = crypto_pwhash_argon2id_str_verify(hash, pw, len);
+	auth_slot_give();
+	return st == 0 ? 0 : -1;
+}
+
+int
+auth_hash_password(const char *pw, size_t len, char **hash, struct lerr *e)
+{
+	*hash = NULL;
+	if (auth_password_ok(pw, len, e) != 0)
+		return -1;
+	return auth_hash(pw, len, hash, e);
+}
+
+int
+auth_verify_password(const char *hash, const char *pw, size_t len)
+{
+	/* No length check here: a stored hash decides, and a too-long
+	 * candidate was refused by the caller's input bound already. */
+	return auth_verify(hash, pw, len);
+}
+
+int
+auth_verify_dummy(const char *pw, size_t len)
+{
+	unsigned char salt[crypto_pwhash_SALTBYTES], out[32];
+
+	/* A verification is one Argon2id run with the stored parameters and a
+	 * compare; a run with ours on a throwaway salt costs the same. */
+	randombytes_buf(salt, sizeof(salt));
+	auth_slot_take();
+	if (crypto_pwhash(out, sizeof(out), pw != NULL ? pw : "", pw != NULL ? len : 0, salt,
+			  AUTH_OPSLIMIT, AUTH_MEMLIMIT, crypto_pwhash_ALG_ARGON2ID13) != 0) {
+		/* Out of memory: nothing to hide then, the request fails anyway. */
+	}
+	auth_slot_give();
+	sodium_memzero(out, sizeof(out));
+	return -1;
+}
+
+int
+auth_hash_secret(const char *secret, char **hash, struct lerr *e)
+{
+	size_t len;
+
+	*hash = NULL;
+	if (secret == NULL || secret[0] == '\0')
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "the secret is empty");
+	len = strnlen(secret, AUTH_PASSWORD_MAX + 1);
+	if (len > AUTH_PASSWORD_MAX)
+		return lerr_set(e, 400, LERR_TOO_LARGE,
+				"the secret must have at most %d characters", AUTH_PASSWORD_MAX);
+	return auth_hash(secret, len, hash, e);
+}
+
+int
+auth_verify_secret(const char *hash, const char *secret)
+{
+	size_t len;
+
+	if (secret == NULL)
+		return -1;
+	len = strnlen(secret, AUTH_PASSWORD_MAX + 1);
+	if (len == 0 || len > AUTH_PASSWORD_MAX)
+		return auth_verify_dummy(secret, 0);
+	return auth_verify(hash, secret, len);
+}
+
+void
+auth_token_new(char hex[AUTH_TOKEN_HEX + 1], unsigned char sha[32])
+{
+	unsigned char raw[AUTH_TOKEN_BYTES];
+
+	randombytes_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), hex);
+	crypto_hash_sha256(sha, raw, sizeof(raw));
+	sodium_memzero(raw, sizeof(raw));
+}
+
+int
+auth_token_sha(const char *hex, unsigned char sha[32])
+{
+	unsigned char raw[AUTH_TOKEN_BYTES];
+	const char *end = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (hex == NULL || strnlen(hex, AUTH_TOKEN_HEX + 1) != AUTH_TOKEN_HEX)
+		goto out;
+	if (sodium_hex2bin(raw, sizeof(raw), hex, AUTH_TOKEN_HEX, NULL, &n, &end) != 0 ||
+	    n != sizeof(raw) || end != hex + AUTH_TOKEN_HEX)
+		goto out;
+	crypto_hash_sha256(sha, raw, sizeof(raw));
+	rc = 0;
+out:
+	sodium_memzero(raw, sizeof(raw));
+	return rc;
+}
+
+void
+auth_csrf_new(char hex[AUTH_TOKEN_HEX + 1])
+{
+	unsigned char raw[AUTH_TOKEN_BYTES];
+
+	randombytes_buf(raw, sizeof(raw));
+	hex_encode(raw, sizeof(raw), hex);
+	sodium_memzero(raw, sizeof(raw));
+}
+
+int
+auth_equal(const char *a, const char *b)
+{
+	size_t la, lb;
+
+	if (a == NULL || b == NULL)
+		return 0;
+	la = strlen(a);
+	lb = strlen(b);
+	/* Tokens have a fixed, public length: only their contents need the
+	 * constant-time compare. */
+	if (la != lb)
+		return 0;
+	return sodium_memcmp(a, b, la) == 0;
+}

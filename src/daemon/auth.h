@@ -1,0 +1,85 @@
+/*
+ * auth.h - administrator passwords, enrollment secrets, session and CSRF
+ * tokens.
+ *
+ * Owns: the password-hashing parameters (Argon2id through libsodium), the
+ * shape of passwords, user names and tokens, and a cap on how many hashes
+ * run at once in this process (each one holds AUTH_MEMLIMIT bytes).
+ * Callers: api_admin.c (login, sessions), cmd_admin.c (`lanca admin
+ * passwd`), preauth.c (enrollment secrets of pre-authorised devices).
+ *
+ * Secrets: every buffer here that held a password, secret or token is
+ * wiped before it is freed or goes out of scope. A session token leaves
+ * this module only as hex for the cookie and as its SHA-256 for the
+ * store: the store never sees the token itself.
+ *
+ * Cost: Argon2id, t=3, m=32 MiB, one lane. libsodium's INTERACTIVE preset
+ * is t=2, m=64 MiB (56 ms on the 2-core x86 build host) and MODERATE is
+ * t=3, m=256 MiB (370 ms): a gateway with 256-512 MiB of RAM cannot give
+ * a quarter of it to one login. 32 MiB with one more pass costs about the
+ * same per guess (33 ms on the build host, a few hundred ms on a small ARM
+ * board) while staying above OWASP's floor (19 MiB, t=2). Verification
+ * reads the parameters from the stored string, so hashes made with other
+ * parameters keep working if these change.
+ */
+#ifndef LANCA_AUTH_H
+#define LANCA_AUTH_H
+
+#include <stddef.h>
+#include "common/lerr.h"
+
+#define AUTH_OPSLIMIT		3ULL
+#define AUTH_MEMLIMIT		((size_t)32 * 1024 * 1024)
+#define AUTH_HASH_MAX		128	/* = crypto_pwhash_STRBYTES, with the NUL */
+#define AUTH_HASHES_AT_ONCE	2	/* concurrent Argon2id runs per process */
+
+#define AUTH_PASSWORD_MIN	8
+#define AUTH_PASSWORD_MAX	1024
+#define AUTH_USER_MAX		64	/* bytes, without the NUL */
+
+#define AUTH_TOKEN_BYTES	32
+#define AUTH_TOKEN_HEX		(2 * AUTH_TOKEN_BYTES)	/* without the NUL */
+#define AUTH_SESSION_TTL	(8 * 3600)		/* seconds */
+
+/* 1 if user is a plausible administrator name: 1..AUTH_USER_MAX bytes of
+ * [A-Za-z0-9._@-], not starting with '-' or '.'. */
+int auth_user_ok(const char *user);
+
+/* 0 if a password of len bytes is acceptable: AUTH_PASSWORD_MIN ..
+ * AUTH_PASSWORD_MAX bytes and no NUL byte; -1 with e (400) otherwise. */
+int auth_password_ok(const char *pw, size_t len, struct lerr *e);
+
+/* Hashes a password (checked with auth_password_ok) into a new Argon2id
+ * string ("$argon2id$v=19$..."), malloc'd into *hash for the caller to
+ * free. 0, or -1 with e. */
+int auth_hash_password(const char *pw, size_t len, char **hash, struct lerr *e);
+
+/* 0 if pw matches hash, -1 if it does not or hash is not a valid Argon2id
+ * string. Takes as long as hashing pw with hash's parameters. */
+int auth_verify_password(const char *hash, const char *pw, size_t len);
+
+/* Spends the work of a verification against a fixed hash made with our
+ * parameters and always returns -1: called when the user does not exist,
+ * so that a wrong user name costs what a wrong password costs. */
+int auth_verify_dummy(const char *pw, size_t len);
+
+/* The same for enrollment secrets of pre-authorised devices, which are
+ * NUL-terminated and may be of any length from 1 to AUTH_PASSWORD_MAX. */
+int auth_hash_secret(const char *secret, char **hash, struct lerr *e);
+/* 0 if secret matches hash, -1 otherwise (as auth_verify_password). */
+int auth_verify_secret(const char *hash, const char *secret);
+
+/* A new session token: 32 random bytes, as lowercase hex into hex (for
+ * the cookie) and as their SHA-256 into sha (for the store). */
+void auth_token_new(char hex[AUTH_TOKEN_HEX + 1], unsigned char sha[32]);
+/* The SHA-256 of the token a cookie carries. 0, or -1 unless hex is
+ * exactly AUTH_TOKEN_HEX hex digits (either case). */
+int auth_token_sha(const char *hex, unsigned char sha[32]);
+/* A new CSRF token: 32 random bytes as lowercase hex. */
+void auth_csrf_new(char hex[AUTH_TOKEN_HEX + 1]);
+/* 1 if the two strings are equal, 0 if not. When their lengths match the
+ * comparison takes the same time wherever they differ (sodium_memcmp);
+ * NULL never equals anything. */
+int auth_equal(const char *a, const char *b);
+
+#endif

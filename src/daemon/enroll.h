@@ -1,0 +1,97 @@
+/*
+ * enroll.h - onboarding: what happens when a device asks for a
+ * certificate, when the button is pressed, and when an admin decides.
+ *
+ * Owns: the decisions that tie the pieces together — the request record
+ * (store), the window (window.c), pre-authorisation (preauth.c), vendor
+ * factory certificates (vendor.c), name and key ownership, renewal — and
+ * hands every certificate to issue_cert(). The HTTP handlers, EST, the
+ * control socket and the CLI call these functions and only translate
+ * their results.
+ */
+#ifndef LANCA_ENROLL_H
+#define LANCA_ENROLL_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <gnutls/x509.h>
+#include <jansson.h>
+#include "common/buf.h"
+#include "daemon/issue.h"
+#include "common/lerr.h"
+#include "daemon/state.h"
+#include "store/store.h"
+#include "daemon/window.h"
+
+#define ENROLL_RETRY_AFTER_S	5
+#define ENROLL_PENDING_DAYS	7
+#define ENROLL_PEER_MAX		10
+
+struct enroll_config {
+	unsigned monitor_s;		/* how long a key counts as waiting (120) */
+	unsigned pending_days;		/* a pending request expires after (7) */
+	unsigned retry_after_s;		/* what pending devices are told (5) */
+	unsigned renew_grace_days;	/* renewal after expiry allowed for (0) */
+};
+
+enum enroll_outcome {
+	ENROLL_ISSUED = 1,
+	ENROLL_PENDING,
+	ENROLL_DENIED,
+	ENROLL_EXPIRED,
+};
+
+struct enroll_result {
+	enum enroll_outcome outcome;
+	char request_id[STORE_REQUEST_ID_LEN + 1];	/* "" when there is none (renewal) */
+	char reason[256];		/* why pending or denied */
+	int conflict;			/* pending because a name or key is another device's */
+	unsigned retry_after;		/* seconds, when pending */
+	struct buf chain;		/* PEM: leaf then issuing CA, when issued */
+	char serial[2 * STORE_SERIAL_MAX + 1];	/* hex, when issued */
+};
+void enroll_result_init(struct enroll_result *r);
+void enroll_result_free(struct enroll_result *r);
+
+/* What a device sent. */
+struct enroll_ask {
+	const unsigned char *csr;	/* PEM or DER, untrusted */
+	size_t csr_len;
+	const char *source;		/* client address, for records */
+	const char *secret;		/* pre-authorisation secret, may be NULL */
+	const gnutls_x509_crt_t *peer;	/* TLS client chain, leaf first (may be empty) */
+	unsigned npeer;
+};
+
+struct enroll;
+
+/* is, ca and the window must outlive the enroll context. w may be NULL
+ * (the CLI: no window, only decisions). */
+int enroll_new(const struct issuer *is, const struct ca_set *ca, struct window *w,
+	       const struct enroll_config *c, struct enroll **out, struct lerr *e);
+void enroll_free(struct enroll *en);
+
+/* A device asks for a certificate. */
+int enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_result *res,
+		  struct lerr *e);
+/* A device polls its request. */
+int enroll_poll(struct enroll *en, const char *id, struct enroll_result *res, struct lerr *e);
+/* A device renews over mTLS with its current certificate (a->peer[0]). */
+int enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result *res,
+		 struct lerr *e);
+/* The button. seconds/count 0 take the defaults. */
+int enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *actor,
+		 struct lerr *e);
+/* An admin's decisions. approve issues even where a name is another
+ * device's (that is the admin's decision to make). */
+int enroll_approve(struct enroll *en, const char *id, const char *actor,
+		   struct enroll_result *res, struct lerr *e);
+int enroll_deny(struct enroll *en, const char *id, const char *reason, const char *actor,
+		struct lerr *e);
+/* The window as it is now (closed when there is none), and as JSON:
+ * {"state", "seconds_left", "opened_at", "ends_at", "count", "admitted",
+ *  "overlap_since", "overlap_keys", "contested"} (a new reference). */
+void enroll_window(struct enroll *en, struct window_status *st);
+json_t *enroll_window_json(struct enroll *en);
+
+#endif

@@ -1,0 +1,181 @@
+/*
+ * gateway.c - the gateway's own TLS certificate (see gateway.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
+
+#include "common/fileio.h"
+#include "daemon/gateway.h"
+#include "ca/keystore.h"
+#include "ca/names.h"
+#include "daemon/state.h"
+#include "store/store.h"
+#include "ca/x509.h"
+
+/* Parses the "DNS:a,IP:b" setting into n. */
+static int
+gateway_parse_names(const char *text, struct names *n, struct lerr *e)
+{
+	char *copy = strdup(text), *item, *next;
+	struct ipnet ip;
+	int rc = -1;
+
+	if (copy == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+	for (item = copy; item != NULL; item = next) {
+		next = strchr(item, ',');
+		if (next != NULL)
+			*next++ = '\0';
+		if (strncmp(item, "DNS:", 4) == 0) {
+			if (names_add_dns(n, item + 4) != 0) {
+				lerr_set(e, 500, LERR_BAD_NAME, "bad gateway name %s", item + 4);
+				goto out;
+			}
+		} else if (strncmp(item, "IP:", 3) == 0) {
+			if (ipnet_parse(item + 3, &ip) != 0 || names_add_ip(n, &ip) != 0) {
+				lerr_set(e, 500, LERR_BAD_NAME, "bad gateway address %s", item + 3);
+				goto out;
+			}
+		}
+	}
+	rc = 0;
+out:
+	free(copy);
+	return rc;
+}
+
+/* Builds a signed PKCS#10 request (DER) for key with CN cn and names n. */
+static int
+gateway_make_csr(gnutls_x509_privkey_t key, const char *cn, const struct names *n,
+		 gnutls_datum_t *der, struct lerr *e)
+{
+	gnutls_x509_crq_t crq = NULL;
+	gnutls_privkey_t pk = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (gnutls_x509_crq_init(&crq) != 0 || gnutls_privkey_init(&pk) != 0 ||
+	    gnutls_privkey_import_x509(pk, key, 0) != 0 ||
+	    gnutls_x509_crq_set_version(crq, 1) != 0 ||
+	    gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn)) != 0 ||
+	    gnutls_x509_crq_set_key(crq, key) != 0)
+		goto fail;
+	for (i = 0; i < n->ndns; i++)
+		if (gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_DNSNAME, n->dns[i],
+							 strlen(n->dns[i]), GNUTLS_FSAN_APPEND) != 0)
+			goto fail;
+	for (i = 0; i < n->nip; i++)
+		if (gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_IPADDRESS, n->ip[i].addr,
+							 n->ip[i].len, GNUTLS_FSAN_APPEND) != 0)
+			goto fail;
+	if (gnutls_x509_crq_privkey_sign(crq, pk, GNUTLS_DIG_SHA256, 0) != 0 ||
+	    gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, der) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	lerr_set(e, 500, LERR_INTERNAL, "cannot build the gateway's certificate request");
+out:
+	gnutls_privkey_deinit(pk);
+	gnutls_x509_crq_deinit(crq);
+	return rc;
+}
+
+int
+gateway_issue(const struct issuer *is, const char *dir, const struct ca_set *ca,
+	      struct lerr *e)
+{
+	char keypath[STATE_PATH_MAX], newkey[STATE_PATH_MAX], pempath[STATE_PATH_MAX];
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_datum_t csr = { NULL, 0 };
+	struct store_cert *cert = NULL;
+	struct issue_req req;
+	char *sans_text = NULL, *cn = NULL;
+	struct names n;
+	struct buf chain;
+	int rc = -1, key_written = 0;
+
+	names_init(&n);
+	buf_init(&chain, 64 * 1024);
+	if (state_path(keypath, dir, STATE_GATEWAY_KEY) != 0 ||
+	    state_path(newkey, dir, STATE_GATEWAY_KEY ".new") != 0 ||
+	    state_path(pempath, dir, STATE_GATEWAY_PEM) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "state directory path too long");
+		goto out;
+	}
+	if (store_setting_get(is->store, "gateway_sans", &sans_text, e) != 0 ||
+	    store_setting_get(is->store, "gateway_cn", &cn, e) != 0 ||
+	    gateway_parse_names(sans_text, &n, e) != 0)
+		goto out;
+	if (keystore_generate(KEYSTORE_ECDSA_P256, &key, e) != 0 ||
+	    gateway_make_csr(key, cn, &n, &csr, e) != 0)
+		goto out;
+	unlink(newkey);	/* a leftover from an interrupted renewal */
+	if (keystore_write(newkey, key, NULL, e) != 0)
+		goto out;
+	key_written = 1;
+	memset(&req, 0, sizeof(req));
+	req.csr = csr.data;
+	req.csr_len = csr.size;
+	req.profile = POLICY_GATEWAY;
+	req.actor = "gateway";
+	if (issue_cert(is, &req, &cert, e) != 0)
+		goto out;
+	if (issue_chain_pem(cert, ca, &chain) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "cannot encode the gateway chain");
+		goto out;
+	}
+	if (rename(newkey, keypath) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "cannot install %s: %s", keypath, strerror(errno));
+		goto out;
+	}
+	key_written = 0;
+	if (fileio_write_atomic(pempath, chain.data, chain.len, 0644, 0, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (key_written)
+		unlink(newkey);
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	gnutls_free(csr.data);
+	store_cert_free(cert);
+	buf_free(&chain);
+	names_free(&n);
+	free(sans_text);
+	free(cn);
+	return rc;
+}
+
+int
+gateway_due(const char *dir, time_t now)
+{
+	char path[STATE_PATH_MAX];
+	gnutls_x509_crt_t crt = NULL;
+	unsigned char *pem = NULL;
+	size_t len;
+	time_t nb, na;
+	struct lerr e;
+	int due = 1;
+
+	if (state_path(path, dir, STATE_GATEWAY_PEM) != 0 ||
+	    fileio_read(path, 256 * 1024, 0, &pem, &len, &e) != 0 ||
+	    x509_import(pem, len, &crt, &e) != 0)
+		goto out;
+	nb = gnutls_x509_crt_get_activation_time(crt);
+	na = gnutls_x509_crt_get_expiration_time(crt);
+	due = na - now <= (na - nb) / 3;
+out:
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	free(pem);
+	return due;
+}

@@ -1,0 +1,195 @@
+/*
+ * issue.c - the issuance path (see issue.h).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <jansson.h>
+#include <gnutls/gnutls.h>
+
+#include "ca/csr.h"
+#include "daemon/issue.h"
+#include "common/log.h"
+#include "signer/signer.h"
+#include "store/store.h"
+#include "ca/x509.h"
+
+/* Records a refusal in the audit log; a failure to do so is only logged,
+ * the caller's error is what the client must see. */
+static void
+issue_audit_refusal(const struct issuer *is, const struct issue_req *r,
+		    const struct csr *csr, const struct lerr *why)
+{
+	json_t *d = json_pack("{s:s, s:s}", "error", why->code ? why->code : LERR_INTERNAL,
+			      "message", why->msg);
+	char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
+	struct lerr e;
+
+	if (store_audit(is->store, r->actor, "refuse", csr ? csr->cn : NULL, text, &e) != 0)
+		log_warn("cannot audit a refusal: %s", e.msg);
+	free(text);
+	json_decref(d);
+}
+
+/* Fills the row from what was asked for and what the signer produced. */
+static int
+issue_fill_row(struct store_cert *row, const struct issuer *is, const struct issue_req *r,
+	       const struct csr *csr, const struct names *sans, const unsigned char *serial,
+	       struct sign_out *signed_cert, struct lerr *e)
+{
+	struct buf b;
+	int n;
+
+	memset(row, 0, sizeof(*row));
+	memcpy(row->serial, serial, X509_SERIAL_LEN);
+	row->serial_len = X509_SERIAL_LEN;
+	row->ca_id = is->ca_id;
+	n = snprintf(row->device_id, sizeof(row->device_id), "%s", csr->cn);
+	if (n < 0 || (size_t)n >= sizeof(row->device_id))
+		return lerr_set(e, 400, LERR_BAD_NAME, "device id too long");
+	n = snprintf(row->subject, sizeof(row->subject), "CN=%s", csr->cn);
+	if (n < 0 || (size_t)n >= sizeof(row->subject))
+		return lerr_set(e, 400, LERR_BAD_NAME, "subject too long");
+	buf_init(&b, 16 * 1024);
+	if (names_format(sans, &b) != 0) {
+		buf_free(&b);
+		return lerr_set(e, 500, LERR_INTERNAL, "cannot format names");
+	}
+	row->sans = (char *)buf_steal(&b, NULL);
+	snprintf(row->profile, sizeof(row->profile), "%s",
+		 r->profile == POLICY_GATEWAY ? "gateway" : "device");
+	snprintf(row->status, sizeof(row->status), "valid");
+	row->not_before = signed_cert->not_before;
+	row->not_after = signed_cert->not_after;
+	row->issued_at = time(NULL);
+	memcpy(row->key_id, csr->key_id, sizeof(row->key_id));
+	if (r->request_id != NULL)
+		snprintf(row->request_id, sizeof(row->request_id), "%s", r->request_id);
+	if (r->preauth_id != NULL)
+		snprintf(row->preauth_id, sizeof(row->preauth_id), "%s", r->preauth_id);
+	/* The row takes the DER over from the signer's answer. */
+	row->der = signed_cert->der.data;
+	row->der_len = signed_cert->der.size;
+	signed_cert->der.data = NULL;
+	signed_cert->der.size = 0;
+	return 0;
+}
+
+/* A signed certificate whose row is on its way to the disk. */
+struct issue_pending {
+	struct store_cert *row;
+	struct store_ticket *ticket;
+	char actor[128];
+};
+
+int
+issue_cert_submit(const struct issuer *is, const struct issue_req *r,
+		  struct issue_pending **out, struct lerr *e)
+{
+	unsigned char serial[X509_SERIAL_LEN];
+	struct issue_pending *p = NULL;
+	struct store_cert *row = NULL;
+	struct csr *csr = NULL;
+	struct sign_out signed_cert;
+	struct sign_req sr;
+	struct names sans;
+	int rc = -1, refused = 1;
+
+	memset(&signed_cert, 0, sizeof(signed_cert));
+	names_init(&sans);
+	*out = NULL;
+	/* Parse and check here as well as in the signer: the client gets a
+	 * clear answer without a serial or a signature being spent. A remote
+	 * signer parses the bytes again and verifies the self-signature
+	 * before it signs anything, so only a local one (which signs this
+	 * very parse) needs it verified here: a forged request then costs a
+	 * reserved serial, never a certificate. */
+	if (csr_parse_flags(r->csr, r->csr_len,
+			    signer_pid(is->signer) != 0 ? CSR_PARSE_NO_VERIFY : 0, &csr, e) != 0 ||
+	    policy_names(is->policy, csr, r->profile, &sans, e) != 0)
+		goto out;
+	refused = 0;
+	if (store_serial_reserve(is->store, serial, e) != 0)
+		goto out;
+	sr.profile = r->profile;
+	sr.days = r->days;
+	sr.serial = serial;
+	if (signer_issue(is->signer, r->csr, r->csr_len, csr, &sr, &signed_cert, e) != 0) {
+		refused = e->code == NULL || strcmp(e->code, LERR_SIGNER) != 0;
+		goto out;
+	}
+	row = calloc(1, sizeof(*row));
+	if (row == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (issue_fill_row(row, is, r, csr, &sans, serial, &signed_cert, e) != 0)
+		goto out;
+	p = calloc(1, sizeof(*p));
+	if (p == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	snprintf(p->actor, sizeof(p->actor), "%s", r->actor != NULL ? r->actor : "?");
+	if (store_cert_submit(is->store, row, p->actor, &p->ticket, e) != 0)
+		goto out;
+	p->row = row;
+	row = NULL;
+	*out = p;
+	p = NULL;
+	rc = 0;
+out:
+	if (rc != 0 && refused)
+		issue_audit_refusal(is, r, csr, e);
+	free(p);
+	store_cert_free(row);
+	sign_out_free(&signed_cert);
+	names_free(&sans);
+	csr_free(csr);
+	return rc;
+}
+
+int
+issue_cert_finish(struct issue_pending *p, struct store_cert **out, struct lerr *e)
+{
+	int rc;
+
+	*out = NULL;
+	/* Durable before anybody sees the bytes. */
+	rc = store_ticket_wait(p->ticket, e);
+	if (rc == 0)
+		*out = p->row;
+	else
+		store_cert_free(p->row);
+	free(p);
+	return rc;
+}
+
+int
+issue_cert(const struct issuer *is, const struct issue_req *r,
+	   struct store_cert **out, struct lerr *e)
+{
+	struct issue_pending *p;
+
+	*out = NULL;
+	if (issue_cert_submit(is, r, &p, e) != 0)
+		return -1;
+	return issue_cert_finish(p, out, e);
+}
+
+int
+issue_chain_pem(const struct store_cert *c, const struct ca_set *ca, struct buf *out)
+{
+	gnutls_datum_t der = { c->der, (unsigned)c->der_len }, pem = { NULL, 0 };
+	int rc;
+
+	if (gnutls_pem_base64_encode2("CERTIFICATE", &der, &pem) != 0)
+		return -1;
+	rc = buf_append(out, pem.data, pem.size);
+	gnutls_free(pem.data);
+	if (rc == 0)
+		rc = buf_append(out, ca->issuing_pem.data, ca->issuing_pem.size);
+	return rc;
+}

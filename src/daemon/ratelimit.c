@@ -1,0 +1,214 @@
+/*
+ * ratelimit.c - per-client-address token buckets (see ratelimit.h).
+ *
+ * The table is open addressing without deletion: an address may live only
+ * in the RATELIMIT_WINDOW slots that follow its hash, so a lookup reads at
+ * most that many slots and an insert replaces one of them (an empty one if
+ * there is one, else the fullest bucket). Nothing ever moves, so there are
+ * no tombstones and no rehashing, and memory is fixed at creation.
+ */
+#include "config.h"
+
+#include <math.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <sodium.h>
+
+#include "daemon/ratelimit.h"
+
+/* Family byte, then 4 bytes of IPv4 or the 8 bytes of an IPv6 /64. */
+#define RATELIMIT_KEY_LEN	9
+#define RATELIMIT_FAM_V4	4
+#define RATELIMIT_FAM_V6	6
+
+struct ratelimit_entry {
+	unsigned char key[RATELIMIT_KEY_LEN];
+	unsigned char used;
+	double tokens;		/* as of last */
+	double last;		/* monotonic seconds of the last refill */
+};
+
+struct ratelimit {
+	pthread_mutex_t lock;
+	double rate, burst;
+	size_t n, window, used;
+	unsigned char hkey[crypto_shorthash_KEYBYTES];
+	struct ratelimit_entry *tab;
+};
+
+struct ratelimit *
+ratelimit_new(double rate_per_s, double burst, size_t max_addrs)
+{
+	struct ratelimit *rl = NULL, *ret = NULL;
+
+	/* !(x > 0) also refuses NaN. */
+	if (!(rate_per_s > 0) || !isfinite(rate_per_s) || !(burst >= 1) || !isfinite(burst) ||
+	    max_addrs == 0)
+		goto out;
+	if (sodium_init() < 0)
+		goto out;
+	rl = calloc(1, sizeof(*rl));
+	if (rl == NULL)
+		goto out;
+	/* calloc checks max_addrs * size for overflow. */
+	rl->tab = calloc(max_addrs, sizeof(*rl->tab));
+	if (rl->tab == NULL)
+		goto out;
+	if (pthread_mutex_init(&rl->lock, NULL) != 0) {
+		free(rl->tab);
+		rl->tab = NULL;
+		goto out;
+	}
+	rl->rate = rate_per_s;
+	rl->burst = burst;
+	rl->n = max_addrs;
+	rl->window = max_addrs < RATELIMIT_WINDOW ? max_addrs : RATELIMIT_WINDOW;
+	/* A secret hash key: addresses cannot be chosen to collide. */
+	randombytes_buf(rl->hkey, sizeof(rl->hkey));
+	ret = rl;
+	rl = NULL;
+out:
+	if (rl != NULL) {
+		free(rl->tab);
+		free(rl);
+	}
+	return ret;
+}
+
+void
+ratelimit_free(struct ratelimit *rl)
+{
+	if (rl == NULL)
+		return;
+	pthread_mutex_destroy(&rl->lock);
+	free(rl->tab);
+	free(rl);
+}
+
+double
+ratelimit_now(void)
+{
+	struct timespec ts;
+
+	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
+		return 0;
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/*
+ * The table key for sa: IPv4 (also when written IPv4-mapped in IPv6) or
+ * the IPv6 /64. 0, or -1 for another family.
+ */
+static int
+ratelimit_key(const struct sockaddr *sa, unsigned char key[RATELIMIT_KEY_LEN])
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const unsigned char *a;
+
+	memset(key, 0, RATELIMIT_KEY_LEN);
+	if (sa->sa_family == AF_INET) {
+		key[0] = RATELIMIT_FAM_V4;
+		memcpy(key + 1, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, 4);
+		return 0;
+	}
+	if (sa->sa_family != AF_INET6)
+		return -1;
+	a = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+	if (memcmp(a, mapped, sizeof(mapped)) == 0) {
+		key[0] = RATELIMIT_FAM_V4;
+		memcpy(key + 1, a + 12, 4);
+	} else {
+		key[0] = RATELIMIT_FAM_V6;
+		memcpy(key + 1, a, 8);
+	}
+	return 0;
+}
+
+/* e's tokens at now (not stored). */
+static double
+ratelimit_level(const struct ratelimit *rl, const struct ratelimit_entry *e, double now)
+{
+	double t = e->tokens;
+
+	if (now > e->last)
+		t += (now - e->last) * rl->rate;
+	return t < rl->burst ? t : rl->burst;
+}
+
+int
+ratelimit_take(struct ratelimit *rl, const struct sockaddr *sa, double now, double *retry_after)
+{
+	unsigned char key[RATELIMIT_KEY_LEN], h[crypto_shorthash_BYTES];
+	struct ratelimit_entry *e, *hit = NULL, *empty = NULL, *victim = NULL;
+	double lvl, vlvl = -1;
+	uint64_t hv;
+	size_t i, start;
+	int rc = -1;
+
+	if (rl == NULL || sa == NULL || !isfinite(now) || ratelimit_key(sa, key) != 0)
+		return -1;
+	crypto_shorthash(h, key, sizeof(key), rl->hkey);
+	memcpy(&hv, h, sizeof(hv));
+	start = (size_t)(hv % rl->n);
+
+	pthread_mutex_lock(&rl->lock);
+	for (i = 0; i < rl->window; i++) {
+		e = &rl->tab[(start + i) % rl->n];
+		if (!e->used) {
+			if (empty == NULL)
+				empty = e;
+			continue;
+		}
+		if (memcmp(e->key, key, sizeof(key)) == 0) {
+			hit = e;
+			break;
+		}
+		/* The fullest bucket is the cheapest to forget; among equals
+		 * the one idle longest. */
+		lvl = ratelimit_level(rl, e, now);
+		if (victim == NULL || lvl > vlvl || (lvl == vlvl && e->last < victim->last)) {
+			victim = e;
+			vlvl = lvl;
+		}
+	}
+	if (hit == NULL) {
+		hit = empty != NULL ? empty : victim;
+		if (!hit->used)
+			rl->used++;
+		memcpy(hit->key, key, sizeof(key));
+		hit->used = 1;
+		hit->tokens = rl->burst;
+		hit->last = now;
+	}
+	hit->tokens = ratelimit_level(rl, hit, now);
+	if (now > hit->last)
+		hit->last = now;
+	if (hit->tokens >= 1) {
+		hit->tokens -= 1;
+		rc = 1;
+	} else {
+		if (retry_after != NULL)
+			*retry_after = (1 - hit->tokens) / rl->rate;
+		rc = 0;
+	}
+	pthread_mutex_unlock(&rl->lock);
+	return rc;
+}
+
+size_t
+ratelimit_count(struct ratelimit *rl)
+{
+	size_t n;
+
+	if (rl == NULL)
+		return 0;
+	pthread_mutex_lock(&rl->lock);
+	n = rl->used;
+	pthread_mutex_unlock(&rl->lock);
+	return n;
+}

@@ -1,0 +1,336 @@
+/*
+ * window.c - the onboarding window (see window.h for the rules).
+ *
+ * Every decision is made under w->mu, so the state a decision reads is the
+ * state it leaves behind: two devices asking at once are serialised, and
+ * the second sees the first one's admission (and is contested, not
+ * admitted). Time is only ever the caller's `now`; the window never reads
+ * a clock, which keeps it testable and makes expiry lazy: an open window
+ * whose time has run out is closed by whichever call next looks at it.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "daemon/window.h"
+
+void
+window_init(struct window *w)
+{
+	memset(w, 0, sizeof(*w));
+	/* A default mutex cannot fail to initialise on the platforms we build
+	 * for; if it ever did, running without the lock would let one press
+	 * admit two devices, so stopping is the only safe answer. */
+	if (pthread_mutex_init(&w->mu, NULL) != 0)
+		abort();
+	w->state = WINDOW_CLOSED;
+}
+
+void
+window_destroy(struct window *w)
+{
+	if (w == NULL)
+		return;
+	pthread_mutex_destroy(&w->mu);
+}
+
+const char *
+window_state_name(enum window_state s)
+{
+	switch (s) {
+	case WINDOW_CLOSED:
+		return "closed";
+	case WINDOW_OPEN:
+		return "open";
+	case WINDOW_OVERLAP:
+		return "overlap";
+	}
+	return "unknown";
+}
+
+/* Copies a request id into a WINDOW_ID_LEN + 1 buffer, cutting it at
+ * WINDOW_ID_LEN bytes; a NULL id becomes "". */
+static void
+window_copy_id(char dst[WINDOW_ID_LEN + 1], const char *src)
+{
+	size_t n = 0;
+
+	if (src != NULL)
+		n = strnlen(src, WINDOW_ID_LEN);
+	memcpy(dst, src != NULL ? src : "", n);
+	dst[n] = '\0';
+}
+
+/* Closes an open window whose time has run out (now >= ends_at). Called
+ * with w->mu held. Returns 1 if it closed the window, else 0. */
+static int
+window_expire(struct window *w, int64_t now)
+{
+	if (w->state == WINDOW_OPEN && now >= w->ends_at) {
+		w->state = WINDOW_CLOSED;
+		return 1;
+	}
+	return 0;
+}
+
+/* Index of key among this press's admissions, or -1. Called with w->mu held. */
+static int
+window_admitted_index(const struct window *w, const unsigned char key[32])
+{
+	unsigned i;
+
+	for (i = 0; i < w->admitted; i++)
+		if (memcmp(w->admitted_keys[i], key, 32) == 0)
+			return (int)i;
+	return -1;
+}
+
+/* Records an admission of key/id and closes the window once count devices
+ * have been admitted. Called with w->mu held and admitted < count. */
+static void
+window_admit(struct window *w, const unsigned char key[32], const char *id,
+	     struct window_decision *d)
+{
+	memcpy(w->admitted_keys[w->admitted], key, 32);
+	window_copy_id(w->admitted_ids[w->admitted], id);
+	w->admitted++;
+	d->verdict = WINDOW_ADMIT;
+	memcpy(d->admit_key, key, 32);
+	window_copy_id(d->admit_id, id);
+	if (w->admitted >= w->count) {
+		w->state = WINDOW_CLOSED;
+		d->changed = 1;
+	}
+}
+
+/* Puts the window in overlap with nkeys distinct keys seen at now. Called
+ * with w->mu held. */
+static void
+window_overlap(struct window *w, unsigned nkeys, int64_t now, struct window_decision *d)
+{
+	w->state = WINDOW_OVERLAP;
+	w->overlap_since = now;
+	w->overlap_keys = nkeys;
+	d->verdict = WINDOW_OVERLAPPED;
+	d->overlap_keys = nkeys;
+	d->changed = 1;
+}
+
+/*
+ * Counts the distinct keys that count towards overlap: those in waiting,
+ * plus `self` if given and absent from waiting, leaving out keys already
+ * admitted by this press; stops counting at `limit`. Called with w->mu
+ * held.
+ *
+ * The caller already dedups, so the set is normally all distinct; we
+ * dedup again because counting one device twice would be a false
+ * overlap. Deciding (limit 2) stops at the second distinct key, so on a
+ * deduped set it costs little whatever its size; the exact count for the
+ * audit is quadratic, but is only taken when overlap is entered, at most
+ * once per press (overlap then holds until the next press).
+ */
+static unsigned
+window_count_contenders(const struct window *w, const unsigned char *self,
+			const struct window_waiting *waiting, unsigned limit)
+{
+	size_t n = 0, i, j;
+	unsigned count = 0;
+	int self_seen = 0, dup;
+
+	if (self != NULL && window_admitted_index(w, self) < 0) {
+		count = 1;	/* the asker, whether or not it is in the set */
+		self_seen = 1;
+	}
+	if (waiting != NULL && waiting->keys != NULL)
+		n = waiting->n;
+	for (i = 0; i < n && count < limit; i++) {
+		const unsigned char *k = waiting->keys[i];
+
+		if (self_seen && memcmp(k, self, 32) == 0)
+			continue;
+		if (window_admitted_index(w, k) >= 0)
+			continue;
+		dup = 0;
+		for (j = 0; j < i && !dup; j++)
+			dup = memcmp(waiting->keys[j], k, 32) == 0;
+		if (!dup)
+			count++;
+	}
+	return count;
+}
+
+/* Enters overlap if more than one distinct key contends; returns 1 if it
+ * did. Called with w->mu held. */
+static int
+window_check_overlap(struct window *w, const unsigned char *self,
+		     const struct window_waiting *waiting, int64_t now,
+		     struct window_decision *d)
+{
+	if (window_count_contenders(w, self, waiting, 2) < 2)
+		return 0;
+	window_overlap(w, window_count_contenders(w, self, waiting, UINT_MAX), now, d);
+	return 1;
+}
+
+/*
+ * A press at now: replaces whatever the window held (an overlap included)
+ * and applies the at-press rule to the waiting set. Fills *d; returns 0,
+ * or -1 with the window untouched for an out-of-range seconds or count,
+ * a window end that cannot be represented, or a waiting set without keys.
+ */
+int
+window_press(struct window *w, unsigned seconds, unsigned count,
+	     const struct window_waiting *waiting, int64_t now, struct window_decision *d)
+{
+	size_t n = 0;
+	int rc = -1;
+
+	memset(d, 0, sizeof(*d));
+	d->verdict = WINDOW_WAIT;
+	if (seconds == 0)
+		seconds = WINDOW_SECONDS_DEFAULT;
+	if (count == 0)
+		count = 1;
+	if (seconds > WINDOW_SECONDS_MAX || count > WINDOW_COUNT_MAX)
+		goto out;
+	if (now > INT64_MAX - (int64_t)seconds)
+		goto out;
+	if (waiting != NULL)
+		n = waiting->n;
+	if (n > 0 && (waiting->keys == NULL || waiting->ids == NULL))
+		goto out;
+
+	pthread_mutex_lock(&w->mu);
+	w->state = WINDOW_OPEN;
+	w->opened_at = now;
+	w->ends_at = now + (int64_t)seconds;
+	w->count = count;
+	w->admitted = 0;
+	w->overlap_since = 0;
+	w->overlap_keys = 0;
+	w->contested = 0;
+	memset(w->admitted_keys, 0, sizeof(w->admitted_keys));
+	memset(w->admitted_ids, 0, sizeof(w->admitted_ids));
+	d->changed = 1;
+
+	/* One waiting key (n may exceed 1 only through duplicates of it) is
+	 * admitted at once; more than one is overlap. */
+	if (!window_check_overlap(w, NULL, waiting, now, d) && n > 0)
+		window_admit(w, waiting->keys[0], waiting->ids[0], d);
+	pthread_mutex_unlock(&w->mu);
+	rc = 0;
+out:
+	return rc;
+}
+
+/*
+ * key asks at now with no other authorisation; waiting is the waiting set
+ * at now. Decides admit / overlap / contest / wait into *d (see window.h).
+ */
+void
+window_request(struct window *w, const unsigned char key[32], const char *id,
+	       const struct window_waiting *waiting, int64_t now, struct window_decision *d)
+{
+	unsigned i;
+
+	memset(d, 0, sizeof(*d));
+	d->verdict = WINDOW_WAIT;
+	if (key == NULL)
+		return;
+
+	pthread_mutex_lock(&w->mu);
+	if (window_expire(w, now))
+		d->changed = 1;
+
+	switch (w->state) {
+	case WINDOW_OPEN:
+		/* A repeat from an admitted key is neither a new device nor a
+		 * second admission. */
+		if (window_admitted_index(w, key) >= 0)
+			break;
+		if (!window_check_overlap(w, key, waiting, now, d))
+			window_admit(w, key, id, d);
+		break;
+	case WINDOW_CLOSED:
+		/* Contest: the press's admissions closed the window early and a
+		 * different device turned up while it would still have been
+		 * open, so the admitted device may not be the one the user
+		 * meant. After the window's time, arrivals are just pending. */
+		if (w->admitted == 0 || now >= w->ends_at ||
+		    window_admitted_index(w, key) >= 0)
+			break;
+		d->verdict = WINDOW_CONTESTED;
+		for (i = 0; i < w->admitted; i++)
+			memcpy(d->contest_ids[i], w->admitted_ids[i], WINDOW_ID_LEN + 1);
+		d->ncontest = w->admitted;
+		if (!w->contested) {
+			w->contested = 1;
+			d->changed = 1;
+		}
+		break;
+	case WINDOW_OVERLAP:
+		/* Everything stays pending for the admin until the next press. */
+		break;
+	}
+	pthread_mutex_unlock(&w->mu);
+}
+
+/*
+ * The admission of key could not be carried out: forget it, and reopen
+ * the window if it closed only because this admission filled it and its
+ * time has not run out.
+ */
+void
+window_admission_failed(struct window *w, const unsigned char key[32], int64_t now)
+{
+	int idx;
+	unsigned i, was;
+
+	if (key == NULL)
+		return;
+	pthread_mutex_lock(&w->mu);
+	window_expire(w, now);
+	idx = window_admitted_index(w, key);
+	if (idx < 0)
+		goto out;
+	was = w->admitted;
+	for (i = (unsigned)idx; i + 1 < w->admitted; i++) {
+		memcpy(w->admitted_keys[i], w->admitted_keys[i + 1], 32);
+		memcpy(w->admitted_ids[i], w->admitted_ids[i + 1], WINDOW_ID_LEN + 1);
+	}
+	w->admitted--;
+	memset(w->admitted_keys[w->admitted], 0, 32);
+	memset(w->admitted_ids[w->admitted], 0, WINDOW_ID_LEN + 1);
+	if (w->state == WINDOW_CLOSED && was >= w->count && now < w->ends_at)
+		w->state = WINDOW_OPEN;
+out:
+	pthread_mutex_unlock(&w->mu);
+}
+
+/* Fills *st with the window as it stands at now (expiring it if due). */
+void
+window_get_status(struct window *w, int64_t now, struct window_status *st)
+{
+	memset(st, 0, sizeof(*st));
+	pthread_mutex_lock(&w->mu);
+	window_expire(w, now);
+	st->state = w->state;
+	st->opened_at = w->opened_at;
+	st->ends_at = w->ends_at;
+	if (w->state == WINDOW_OPEN) {
+		/* A clock set back before the press must not show more time
+		 * than the window was opened for (nor overflow). */
+		if (now < w->opened_at)
+			st->seconds_left = w->ends_at - w->opened_at;
+		else
+			st->seconds_left = w->ends_at - now;
+	}
+	st->count = w->count;
+	st->admitted = w->admitted;
+	st->overlap_since = w->overlap_since;
+	st->overlap_keys = w->overlap_keys;
+	st->contested = w->contested;
+	pthread_mutex_unlock(&w->mu);
+}

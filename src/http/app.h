@@ -1,0 +1,35 @@
+/*
+ * app.h - what the network-facing daemon's request handlers share.
+ *
+ * Owns: nothing; it is the bag of handles `lanca serve` builds once and
+ * hands to httpd.c. Every member is safe to use from any request thread
+ * (the store and the signer client do their own locking; the rest is
+ * read-only after start-up).
+ */
+#ifndef LANCA_APP_H
+#define LANCA_APP_H
+
+#include <stdint.h>
+#include "daemon/state.h"
+#include "ca/policy.h"
+
+struct store;
+struct signer;
+struct enroll;
+struct ratelimit;
+
+struct app {
+	const char *dir;		/* state directory */
+	const char *web_dir;		/* static files for GET / */
+	struct store *store;
+	struct signer *signer;
+	struct enroll *enroll;		/* onboarding: window, requests, decisions */
+	struct ratelimit *ratelimit;	/* per-address limit on enrollment requests */
+	struct ca_set ca;		/* root and issuing CA, read-only */
+	struct policy policy;		/* from the issuing CA's constraints */
+	uint16_t https_port;		/* for redirects from plain HTTP */
+	uint16_t http_port;
+	time_t started;
+};
+
+#endif

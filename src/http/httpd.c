@@ -1,0 +1,652 @@
+/*
+ * httpd.c - the HTTP and HTTPS servers: sockets, TLS, limits (see httpd.h).
+ *
+ * Both servers are libmicrohttpd daemons in thread-per-connection mode with
+ * poll(): handlers block on the store and the signer, so each connection
+ * gets its own thread, bounded by the connection limits below. epoll is
+ * avoided on purpose: with TLS, libmicrohttpd's epoll mode spins during
+ * handshakes.
+ *
+ * TLS material is not handed to libmicrohttpd as PEM. A certificate
+ * callback returns the current chain and key, so httpd_set_tls() can
+ * replace them on renewal without a restart. GnuTLS keeps using what the
+ * callback returned until the handshake ends and tells us nothing when it
+ * does, so replaced material is retired, not freed, until httpd_stop()
+ * (renewals come months apart; the list stays tiny).
+ *
+ * Client certificates: /api/v1/renew and /api/v1/enroll read the chain the
+ * client presented, so every handshake asks for one (GNUTLS_CERT_REQUEST,
+ * set per session when libmicrohttpd announces the connection, before the
+ * handshake thread starts). MHD_OPTION_HTTPS_MEM_TRUST is not used: it
+ * would do the same request but also load a trust list that GnuTLS sends
+ * as certificate_authorities, and lanca has no list worth sending (factory
+ * certificates come from vendor CAs). Neither GnuTLS (no verify function,
+ * no gnutls_session_set_verify_cert) nor libmicrohttpd (it only looks at
+ * gnutls_handshake's result) judges the presented chain; GnuTLS still
+ * checks the client's CertificateVerify signature, so a presented leaf is
+ * one whose key the client holds. Handlers verify chains themselves.
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
+#include <gnutls/x509.h>
+#include <microhttpd.h>
+
+#include "http/httpd.h"
+#include "http/route.h"
+#include "common/log.h"
+
+#define HTTPD_CHAIN_MAX		8
+#define HTTPD_STACK_SIZE	(256 * 1024)
+#define HTTPD_BACKLOG		128
+/* Largest handshake message GnuTLS buffers per connection (its default is
+ * 128 KiB). Now that clients send certificate chains: ten certificates
+ * and a ClientHello fit well within 64 KiB. */
+#define HTTPD_HANDSHAKE_MAX	(64 * 1024)
+
+/* TLS 1.2 and 1.3 only; forward-secret key exchange (ECDHE, or TLS 1.3's
+ * own) and AEAD ciphers only; no SHA-1 handshake signatures; the server's
+ * preference order wins. `gnutls-cli -l --priority '...'` lists the result. */
+#define HTTPD_TLS_PRIORITIES \
+	"NONE:+VERS-TLS1.3:+VERS-TLS1.2:+ECDHE-ECDSA:+ECDHE-RSA:" \
+	"+AES-256-GCM:+AES-128-GCM:+CHACHA20-POLY1305:+AEAD:" \
+	"+SIGN-ALL:-SIGN-RSA-SHA1:-SIGN-ECDSA-SHA1:-SIGN-DSA-SHA1:" \
+	"+GROUP-X25519:+GROUP-SECP256R1:+GROUP-SECP384R1:+CTYPE-X509:" \
+	"%SERVER_PRECEDENCE"
+
+/* One certificate chain and its key, as GnuTLS wants them in a handshake. */
+struct httpd_tls {
+	gnutls_pcert_st pcert[HTTPD_CHAIN_MAX];
+	unsigned npcert;
+	gnutls_privkey_t key;
+	struct httpd_tls *next;		/* retired list */
+};
+
+struct httpd_listener {
+	int fd;				/* -1 once libmicrohttpd owns it */
+	int v6, dual;
+	uint16_t port;
+	struct MHD_Daemon *d;
+	struct http_server srv;
+};
+
+struct httpd {
+	struct httpd_listener https, http;
+	int have_http;
+	struct httpd_tls *tls;		/* current; guarded by httpd_tls_lock */
+	struct httpd_tls *retired;
+};
+
+/*
+ * The certificate callback gets no user pointer, so the daemon whose
+ * material it serves is process-wide. One `lanca serve` runs one HTTPS
+ * server; httpd_start refuses a second.
+ */
+static pthread_mutex_t httpd_tls_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct httpd *httpd_tls_owner;
+
+/* ---- TLS material ---- */
+
+static void
+httpd_tls_free(struct httpd_tls *t)
+{
+	unsigned i;
+
+	if (t == NULL)
+		return;
+	for (i = 0; i < t->npcert; i++)
+		gnutls_pcert_deinit(&t->pcert[i]);
+	/* gnutls_privkey_deinit wipes the key's parameters. */
+	gnutls_privkey_deinit(t->key);
+	free(t);
+}
+
+/*
+ * Imports a PEM chain (leaf first) and a PEM private key and checks that
+ * the key belongs to the leaf. On success *out is new and owned by the
+ * caller (httpd_tls_free). The PEM inputs are not kept.
+ */
+static int
+httpd_tls_load(const char *chain_pem, const char *key_pem, struct httpd_tls **out,
+	       struct lerr *e)
+{
+	struct httpd_tls *t = NULL;
+	gnutls_datum_t d;
+	gnutls_pubkey_t pub = NULL;
+	unsigned char id1[64], id2[64];
+	size_t l1 = sizeof(id1), l2 = sizeof(id2);
+	unsigned n = HTTPD_CHAIN_MAX;
+	int rc = -1, grc;
+
+	if (chain_pem == NULL || key_pem == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "no TLS certificate or key");
+		goto out;
+	}
+	t = calloc(1, sizeof(*t));
+	if (t == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	d.data = (unsigned char *)(uintptr_t)chain_pem;
+	d.size = (unsigned)strlen(chain_pem);
+	grc = gnutls_pcert_list_import_x509_raw(t->pcert, &n, &d, GNUTLS_X509_FMT_PEM,
+						GNUTLS_X509_CRT_LIST_FAIL_IF_UNSORTED);
+	if (grc < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "TLS certificate chain: %s", gnutls_strerror(grc));
+		goto out;
+	}
+	t->npcert = n;
+	if ((grc = gnutls_privkey_init(&t->key)) < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "TLS key: %s", gnutls_strerror(grc));
+		goto out;
+	}
+	d.data = (unsigned char *)(uintptr_t)key_pem;
+	d.size = (unsigned)strlen(key_pem);
+	grc = gnutls_privkey_import_x509_raw(t->key, &d, GNUTLS_X509_FMT_PEM, NULL, 0);
+	if (grc < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "TLS key: %s", gnutls_strerror(grc));
+		goto out;
+	}
+	/* A renewal that pairs the wrong key would fail every handshake. */
+	if ((grc = gnutls_pubkey_init(&pub)) < 0 ||
+	    (grc = gnutls_pubkey_import_privkey(pub, t->key, 0, 0)) < 0 ||
+	    (grc = gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, id1, &l1)) < 0 ||
+	    (grc = gnutls_pubkey_get_key_id(t->pcert[0].pubkey, GNUTLS_KEYID_USE_SHA256,
+					    id2, &l2)) < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "TLS key: %s", gnutls_strerror(grc));
+		goto out;
+	}
+	if (l1 != l2 || memcmp(id1, id2, l1) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "the TLS key does not match the certificate");
+		goto out;
+	}
+	*out = t;
+	t = NULL;
+	rc = 0;
+out:
+	gnutls_pubkey_deinit(pub);
+	httpd_tls_free(t);
+	return rc;
+}
+
+/* GnuTLS asks for our certificate: hand out the current material. */
+static int
+httpd_cert_cb(gnutls_session_t session, const gnutls_datum_t *req_ca_rdn, int nreqs,
+	      const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+	      gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *privkey)
+{
+	struct httpd_tls *t = NULL;
+
+	(void)session;
+	(void)req_ca_rdn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	pthread_mutex_lock(&httpd_tls_lock);
+	if (httpd_tls_owner != NULL)
+		t = httpd_tls_owner->tls;
+	pthread_mutex_unlock(&httpd_tls_lock);
+	if (t == NULL)
+		return -1;
+	*pcert = t->pcert;
+	*pcert_length = t->npcert;
+	*privkey = t->key;
+	return 0;
+}
+
+int
+httpd_set_tls(struct httpd *h, const char *chain_pem, const char *key_pem, struct lerr *e)
+{
+	struct httpd_tls *t = NULL;
+
+	if (httpd_tls_load(chain_pem, key_pem, &t, e) != 0)
+		return -1;
+	pthread_mutex_lock(&httpd_tls_lock);
+	if (h->tls != NULL) {
+		h->tls->next = h->retired;
+		h->retired = h->tls;
+	}
+	h->tls = t;
+	pthread_mutex_unlock(&httpd_tls_lock);
+	log_info("httpd: TLS certificate replaced");
+	return 0;
+}
+
+/*
+ * libmicrohttpd announces each new HTTPS connection here, after it made
+ * the GnuTLS session and before any handshake byte is read: ask for a
+ * client certificate without requiring one, and send no
+ * certificate_authorities list (any CA is welcome; see the top comment).
+ */
+static void
+httpd_tls_conn_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+		  enum MHD_ConnectionNotificationCode toe)
+{
+	const union MHD_ConnectionInfo *ci;
+	gnutls_session_t session;
+
+	(void)cls;
+	(void)socket_context;
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+		return;
+	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return;
+	session = (gnutls_session_t)ci->tls_session;
+	gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
+	gnutls_certificate_send_x509_rdn_sequence(session, 1);
+	gnutls_handshake_set_max_packet_length(session, HTTPD_HANDSHAKE_MAX);
+}
+
+int
+httpd_peer_chain(struct MHD_Connection *c, gnutls_x509_crt_t *out, unsigned max, unsigned *n)
+{
+	const union MHD_ConnectionInfo *ci;
+	const gnutls_datum_t *peers;
+	gnutls_session_t session;
+	unsigned i, got = 0, np = 0;
+	int rc = -1;
+
+	*n = 0;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL) {
+		rc = 0;			/* plain HTTP */
+		goto out;
+	}
+	session = (gnutls_session_t)ci->tls_session;
+	peers = gnutls_certificate_get_peers(session, &np);
+	if (peers == NULL || np == 0) {
+		rc = 0;			/* the client sent no certificate */
+		goto out;
+	}
+	/* Only X.509 is in our priorities; anything else is not a chain. */
+	if (gnutls_certificate_type_get2(session, GNUTLS_CTYPE_PEERS) != GNUTLS_CRT_X509)
+		goto out;
+	if (np > max)
+		goto out;
+	for (got = 0; got < np; got++) {
+		if (gnutls_x509_crt_init(&out[got]) < 0)
+			goto out;
+		if (gnutls_x509_crt_import(out[got], &peers[got], GNUTLS_X509_FMT_DER) < 0) {
+			gnutls_x509_crt_deinit(out[got]);
+			goto out;
+		}
+	}
+	*n = np;
+	rc = 0;
+out:
+	if (rc != 0)
+		for (i = 0; i < got; i++) {
+			gnutls_x509_crt_deinit(out[i]);
+			out[i] = NULL;
+		}
+	return rc;
+}
+
+int
+httpd_client_addr(struct MHD_Connection *c, char *out, size_t n)
+{
+	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+	const union MHD_ConnectionInfo *ci;
+	const struct sockaddr *sa;
+	const unsigned char *a6;
+	const void *addr;
+	int af, rc = -1;
+
+	if (n == 0)
+		return -1;
+	out[0] = '\0';
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	if (ci == NULL || (sa = ci->client_addr) == NULL)
+		goto out;
+	if (sa->sa_family == AF_INET) {
+		af = AF_INET;
+		addr = &((const struct sockaddr_in *)(const void *)sa)->sin_addr;
+	} else if (sa->sa_family == AF_INET6) {
+		a6 = ((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr.s6_addr;
+		/* A dual-stack socket reports IPv4 clients as ::ffff:a.b.c.d. */
+		if (memcmp(a6, mapped, sizeof(mapped)) == 0) {
+			af = AF_INET;
+			addr = a6 + 12;
+		} else {
+			af = AF_INET6;
+			addr = a6;
+		}
+	} else {
+		goto out;
+	}
+	if (n > INT32_MAX || inet_ntop(af, addr, out, (socklen_t)n) == NULL) {
+		out[0] = '\0';
+		goto out;
+	}
+	rc = 0;
+out:
+	return rc;
+}
+
+/* ---- addresses and sockets ---- */
+
+int
+httpd_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
+		 uint16_t *port, struct lerr *e)
+{
+	struct sockaddr_in *s4 = (struct sockaddr_in *)ss;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)ss;
+	const char *hs, *he, *ps;
+	char host[64], *end;
+	unsigned long p;
+	size_t hl;
+	int bracket = 0;
+
+	if (text == NULL)
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "no address given");
+	if (text[0] == '[') {
+		hs = text + 1;
+		he = strchr(hs, ']');
+		if (he == NULL || he[1] != ':')
+			return lerr_set(e, 400, LERR_BAD_REQUEST,
+					"bad address \"%s\": expected [V6]:PORT", text);
+		ps = he + 2;
+		bracket = 1;
+	} else {
+		hs = text;
+		he = strrchr(text, ':');
+		if (he == NULL)
+			return lerr_set(e, 400, LERR_BAD_REQUEST,
+					"bad address \"%s\": expected HOST:PORT", text);
+		if (memchr(hs, ':', (size_t)(he - hs)) != NULL)
+			return lerr_set(e, 400, LERR_BAD_REQUEST,
+					"bad address \"%s\": write IPv6 addresses as [V6]:PORT", text);
+		ps = he + 1;
+	}
+	if (ps[0] < '0' || ps[0] > '9')
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "bad port in \"%s\"", text);
+	errno = 0;
+	p = strtoul(ps, &end, 10);
+	if (errno != 0 || *end != '\0' || p > 65535)
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "bad port in \"%s\"", text);
+	hl = (size_t)(he - hs);
+	if (hl >= sizeof(host))
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "bad address \"%s\": host too long", text);
+	memcpy(host, hs, hl);
+	host[hl] = '\0';
+
+	memset(ss, 0, sizeof(*ss));
+	if (hl == 0 && !bracket) {
+		/* ":PORT": every address; httpd_bind falls back to IPv4 if
+		 * the kernel has no IPv6. */
+		s6->sin6_family = AF_INET6;
+		s6->sin6_addr = in6addr_any;
+		s6->sin6_port = htons((uint16_t)p);
+		*len = sizeof(*s6);
+	} else if (bracket) {
+		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
+			return lerr_set(e, 400, LERR_BAD_REQUEST,
+					"bad address \"%s\": not an IPv6 address", text);
+		s6->sin6_family = AF_INET6;
+		s6->sin6_port = htons((uint16_t)p);
+		*len = sizeof(*s6);
+	} else {
+		if (strcmp(host, "localhost") == 0) {
+			s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		} else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
+			return lerr_set(e, 400, LERR_BAD_REQUEST,
+					"bad address \"%s\": not a numeric IPv4 address", text);
+		}
+		s4->sin_family = AF_INET;
+		s4->sin_port = htons((uint16_t)p);
+		*len = sizeof(*s4);
+	}
+	*port = (uint16_t)p;
+	return 0;
+}
+
+/* Makes one listening socket for text into l. 0 or -1 with e. */
+static int
+httpd_listen(const char *text, struct httpd_listener *l, struct lerr *e)
+{
+	struct sockaddr_storage ss, got;
+	struct sockaddr_in6 *s6 = (struct sockaddr_in6 *)&ss;
+	struct sockaddr_in *s4 = (struct sockaddr_in *)&ss;
+	socklen_t len, glen = sizeof(got);
+	uint16_t port;
+	int fd = -1, one = 1, v6only, rc = -1, fl;
+
+	if (httpd_parse_addr(text, &ss, &len, &port, e) != 0)
+		goto out;
+	fd = socket(ss.ss_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (fd < 0 && ss.ss_family == AF_INET6 && errno == EAFNOSUPPORT &&
+	    memcmp(&s6->sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0) {
+		memset(&ss, 0, sizeof(ss));
+		s4->sin_family = AF_INET;
+		s4->sin_addr.s_addr = htonl(INADDR_ANY);
+		s4->sin_port = htons(port);
+		len = sizeof(*s4);
+		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	}
+	if (fd < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "socket for %s: %s", text, strerror(errno));
+		goto out;
+	}
+	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "SO_REUSEADDR for %s: %s", text, strerror(errno));
+		goto out;
+	}
+	l->v6 = ss.ss_family == AF_INET6;
+	l->dual = 0;
+	if (l->v6) {
+		/* The wildcard also takes IPv4 (dual stack); a specific
+		 * address takes only itself. */
+		l->dual = memcmp(&s6->sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0;
+		v6only = !l->dual;
+		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) != 0) {
+			lerr_set(e, 500, LERR_INTERNAL, "IPV6_V6ONLY for %s: %s", text,
+				 strerror(errno));
+			goto out;
+		}
+	}
+	if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "bind %s: %s", text, strerror(errno));
+		goto out;
+	}
+	if (listen(fd, HTTPD_BACKLOG) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "listen %s: %s", text, strerror(errno));
+		goto out;
+	}
+	fl = fcntl(fd, F_GETFL);
+	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "O_NONBLOCK for %s: %s", text, strerror(errno));
+		goto out;
+	}
+	/* Port 0 asks the kernel to choose; report what it chose. */
+	if (getsockname(fd, (struct sockaddr *)&got, &glen) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "getsockname %s: %s", text, strerror(errno));
+		goto out;
+	}
+	l->port = got.ss_family == AF_INET6 ?
+		ntohs(((struct sockaddr_in6 *)&got)->sin6_port) :
+		ntohs(((struct sockaddr_in *)&got)->sin_port);
+	l->fd = fd;
+	fd = -1;
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+int
+httpd_bind(const struct httpd_config *c, struct httpd **out, struct lerr *e)
+{
+	struct httpd *h;
+	int rc = -1;
+
+	h = calloc(1, sizeof(*h));
+	if (h == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+	h->https.fd = h->http.fd = -1;
+	/* TLS first: a bad certificate should fail before any socket exists. */
+	if (httpd_tls_load(c->tls_chain_pem, c->tls_key_pem, &h->tls, e) != 0)
+		goto out;
+	if (httpd_listen(c->https_addr, &h->https, e) != 0)
+		goto out;
+	if (c->http_addr != NULL) {
+		if (httpd_listen(c->http_addr, &h->http, e) != 0)
+			goto out;
+		h->have_http = 1;
+	}
+	*out = h;
+	h = NULL;
+	rc = 0;
+out:
+	httpd_stop(h);
+	return rc;
+}
+
+/* ---- the daemons ---- */
+
+/* libmicrohttpd's diagnostics. Most are about peers (failed handshakes,
+ * malformed requests), so they are informational, not errors of ours. */
+static void httpd_mhd_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void
+httpd_mhd_log(void *cls, const char *fmt, va_list ap)
+{
+	char line[512];
+	size_t n;
+
+	(void)cls;
+	vsnprintf(line, sizeof(line), fmt, ap);
+	n = strlen(line);
+	while (n > 0 && (line[n - 1] == '\n' || line[n - 1] == '\r'))
+		line[--n] = '\0';
+	log_info("httpd: %s", line);
+}
+
+/* Starts one daemon on l. The listening socket belongs to libmicrohttpd
+ * from here on, whether or not it starts. */
+static int
+httpd_daemon(struct httpd_listener *l, struct app *app, unsigned on, struct lerr *e)
+{
+	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
+			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	int fd = l->fd;
+
+	if (l->v6)
+		flags |= l->dual ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
+	l->srv.app = app;
+	l->srv.on = on;
+	l->fd = -1;
+	if (on == HTTP_ON_TLS) {
+		flags |= MHD_USE_TLS;
+		l->d = MHD_start_daemon(flags, 0, NULL, NULL, http_route_access, &l->srv,
+			/* First, or libmicrohttpd logs the other options' issues itself. */
+			MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, (void *)NULL,
+			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_MAX,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_PER_IP,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_TIMEOUT_S,
+			MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTPD_STACK_SIZE,
+			MHD_OPTION_NOTIFY_COMPLETED, http_route_completed, (void *)NULL,
+			MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1,
+			MHD_OPTION_HTTPS_PRIORITIES, HTTPD_TLS_PRIORITIES,
+			MHD_OPTION_HTTPS_CERT_CALLBACK, httpd_cert_cb,
+			MHD_OPTION_NOTIFY_CONNECTION, httpd_tls_conn_cb, (void *)NULL,
+			MHD_OPTION_END);
+	} else {
+		l->d = MHD_start_daemon(flags, 0, NULL, NULL, http_route_access, &l->srv,
+			/* First, or libmicrohttpd logs the other options' issues itself. */
+			MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, (void *)NULL,
+			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_MAX,
+			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_PER_IP,
+			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
+			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_TIMEOUT_S,
+			MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTPD_STACK_SIZE,
+			MHD_OPTION_NOTIFY_COMPLETED, http_route_completed, (void *)NULL,
+			MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1,
+			MHD_OPTION_END);
+	}
+	if (l->d == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "cannot start the %s server on port %u",
+				on == HTTP_ON_TLS ? "HTTPS" : "HTTP", (unsigned)l->port);
+	return 0;
+}
+
+int
+httpd_start(struct httpd *h, struct app *app, struct lerr *e)
+{
+	int rc = -1;
+
+	pthread_mutex_lock(&httpd_tls_lock);
+	if (httpd_tls_owner != NULL && httpd_tls_owner != h) {
+		pthread_mutex_unlock(&httpd_tls_lock);
+		return lerr_set(e, 500, LERR_INTERNAL, "an HTTPS server is already running");
+	}
+	httpd_tls_owner = h;
+	pthread_mutex_unlock(&httpd_tls_lock);
+
+	/* Writes to a peer that went away must fail with EPIPE, not kill the
+	 * daemon; we tell libmicrohttpd so below. */
+	signal(SIGPIPE, SIG_IGN);
+	/* Redirects name the HTTPS port; a caller that left it 0 (or bound
+	 * port 0) gets the real one. */
+	if (app->https_port == 0)
+		app->https_port = h->https.port;
+	if (app->http_port == 0 && h->have_http)
+		app->http_port = h->http.port;
+	if (httpd_daemon(&h->https, app, HTTP_ON_TLS, e) != 0)
+		goto out;
+	if (h->have_http && httpd_daemon(&h->http, app, HTTP_ON_PLAIN, e) != 0)
+		goto out;
+	log_info("httpd: serving HTTPS on port %u%s", (unsigned)h->https.port,
+		 h->have_http ? ", plain HTTP for first contact" : "");
+	rc = 0;
+out:
+	return rc;
+}
+
+void
+httpd_stop(struct httpd *h)
+{
+	struct httpd_tls *t;
+
+	if (h == NULL)
+		return;
+	/* Daemons first: after this no handshake can use the material. */
+	if (h->http.d != NULL)
+		MHD_stop_daemon(h->http.d);
+	if (h->https.d != NULL)
+		MHD_stop_daemon(h->https.d);
+	if (h->http.fd >= 0)
+		close(h->http.fd);
+	if (h->https.fd >= 0)
+		close(h->https.fd);
+	pthread_mutex_lock(&httpd_tls_lock);
+	if (httpd_tls_owner == h)
+		httpd_tls_owner = NULL;
+	pthread_mutex_unlock(&httpd_tls_lock);
+	httpd_tls_free(h->tls);
+	while ((t = h->retired) != NULL) {
+		h->retired = t->next;
+		httpd_tls_free(t);
+	}
+	free(h);
+}

@@ -1,0 +1,78 @@
+/*
+ * httpd.h - the network-facing HTTP and HTTPS servers (libmicrohttpd).
+ *
+ * Owns: listening sockets, TLS set-up (TLS 1.2/1.3, forward-secret AEAD
+ * suites only, the gateway certificate with the issuing CA in the chain,
+ * hot-swappable on renewal), and every limit: connections in total and per
+ * address, per-connection memory, timeouts, header and URL sizes, body caps
+ * (413). Requests are dispatched through http_route.c's table.
+ *
+ * The HTTPS server asks every client for a certificate but never requires
+ * one and never judges it: GnuTLS and libmicrohttpd accept any chain the
+ * client can prove it holds the key for (factory certificates come from
+ * vendor CAs that are in no TLS trust store). Handlers that care fetch it
+ * with httpd_peer_chain() and verify it themselves.
+ *
+ * Order of use in `lanca serve`: httpd_bind() (as root, may bind :443),
+ * drop privileges, httpd_start(), ..., httpd_stop().
+ */
+#ifndef LANCA_HTTPD_H
+#define LANCA_HTTPD_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/socket.h>
+#include <gnutls/x509.h>
+#include "common/lerr.h"
+#include "http/app.h"
+
+#define HTTPD_BODY_MAX		(64 * 1024)
+#define HTTPD_URL_MAX		1024
+#define HTTPD_CONN_MAX		256
+#define HTTPD_CONN_PER_IP	32
+#define HTTPD_TIMEOUT_S		30
+#define HTTPD_CONN_MEMORY	(128 * 1024)
+#define HTTPD_PEER_CHAIN_MAX	10	/* certificates a client may present */
+
+struct httpd;
+struct MHD_Connection;
+
+struct httpd_config {
+	const char *https_addr;		/* "127.0.0.1:8443", "[::1]:8443", ":443" */
+	const char *http_addr;		/* plain HTTP; NULL = none */
+	const char *tls_chain_pem;	/* gateway cert then issuing CA (PEM, NUL-terminated) */
+	const char *tls_key_pem;	/* gateway key (PEM, NUL-terminated) */
+};
+
+/* Parses "HOST:PORT" / "[V6]:PORT" / ":PORT"; 0 or -1 with e. */
+int httpd_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
+		     uint16_t *port, struct lerr *e);
+
+/* Creates and binds both listening sockets. */
+int httpd_bind(const struct httpd_config *c, struct httpd **out, struct lerr *e);
+/* Starts serving on the bound sockets with the handlers' shared state. */
+int httpd_start(struct httpd *h, struct app *app, struct lerr *e);
+/* Replaces the TLS certificate and key for new handshakes. */
+int httpd_set_tls(struct httpd *h, const char *chain_pem, const char *key_pem, struct lerr *e);
+/* Stops both servers and closes the sockets. NULL-safe. */
+void httpd_stop(struct httpd *h);
+
+/*
+ * The certificates the TLS client presented, leaf first, as sent and NOT
+ * verified (the handshake only proved the client holds the leaf's key).
+ * On success out[0..*n-1] are new and the caller deinits each; *n = 0 on
+ * a plain HTTP connection or when the client sent none. Returns 0, or -1
+ * (nothing to free) when the chain is longer than max, a certificate does
+ * not parse, or the peer used a non-X.509 certificate type.
+ */
+int httpd_peer_chain(struct MHD_Connection *c, gnutls_x509_crt_t *out, unsigned max,
+		     unsigned *n);
+
+/*
+ * The client's address as text into out (n bytes; 46 is enough):
+ * "192.0.2.1", "2001:db8::1"; an IPv4-mapped IPv6 address (dual-stack
+ * socket) is shown as IPv4. 0, or -1 if unknown or out is too small.
+ */
+int httpd_client_addr(struct MHD_Connection *c, char *out, size_t n);
+
+#endif

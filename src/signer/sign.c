@@ -1,0 +1,180 @@
+/*
+ * sign.c - the signing core (see sign.h).
+ *
+ * The order inside sign_leaf() is the point of this file: policy first
+ * (on the request as parsed here, never on what a caller claims), then
+ * the certificate is built from our own parameters only, then the bytes
+ * just produced are parsed again and checked against every CA above
+ * them. GnuTLS would sign a name outside the constraints without a word;
+ * x509_check_leaf() is what stops it.
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "signer/sign.h"
+#include "daemon/state.h"
+#include "store/store.h"
+#include "ca/x509.h"
+#include "ca/keystore.h"
+
+/* Loads the CA chain and the CRL URL through a read-only store. */
+static int
+sign_ctx_load_public(struct sign_ctx *c, const char *dir, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	struct store *s = NULL;
+	struct ca_set ca;
+	char *url = NULL;
+	struct lerr ignored;
+	int rc = -1;
+
+	memset(&ca, 0, sizeof(ca));
+	if (state_path(path, dir, STORE_FILE) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "state directory path too long");
+		goto out;
+	}
+	if (store_open(path, STORE_READONLY, &s, e) != 0)
+		goto out;
+	if (ca_set_load(s, &ca, e) != 0)
+		goto out;
+	if (store_setting_get(s, "crl_url", &url, &ignored) == 0) {
+		if (strlen(url) >= sizeof(c->crl_url)) {
+			lerr_set(e, 500, LERR_INTERNAL, "crl_url setting too long");
+			goto out;
+		}
+		memcpy(c->crl_url, url, strlen(url) + 1);
+	}
+	if (policy_from_ca(&c->policy, ca.issuing, e) != 0)
+		goto out;
+	/* Take the two certificates out of the set; the rest is dropped. */
+	c->chain[0] = ca.issuing;
+	c->chain[1] = ca.root;
+	ca.issuing = ca.root = NULL;
+	rc = 0;
+out:
+	free(url);
+	ca_set_free(&ca);
+	store_close(s);
+	return rc;
+}
+
+int
+sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	gnutls_pubkey_t pub = NULL;
+	unsigned char a[32], b[32];
+	size_t alen = sizeof(a), blen = sizeof(b);
+	int rc = -1;
+
+	memset(c, 0, sizeof(*c));
+	if (sign_ctx_load_public(c, dir, e) != 0)
+		goto out;
+	if (state_path(path, dir, STATE_ISSUING_KEY) != 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "state directory path too long");
+		goto out;
+	}
+	if (keystore_load(path, pass, &c->key, e) != 0)
+		goto out;
+	/* The key on disk must be the one the issuing certificate names. */
+	if (keystore_pubkey(c->key, &pub, e) != 0)
+		goto out;
+	if (gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a, &alen) != 0 ||
+	    gnutls_x509_crt_get_key_id(c->chain[0], GNUTLS_KEYID_USE_SHA256, b, &blen) != 0 ||
+	    alen != blen || memcmp(a, b, alen) != 0) {
+		lerr_set(e, 500, LERR_INVARIANT,
+			 "%s does not match the issuing CA certificate", path);
+		goto out;
+	}
+	if (x509_issuer_new(c->chain, 2, c->key, c->crl_url, &c->issuer, e) != 0)
+		goto out;
+	c->ca_not_after = gnutls_x509_crt_get_expiration_time(c->chain[0]);
+	rc = 0;
+out:
+	gnutls_pubkey_deinit(pub);
+	if (rc != 0)
+		sign_ctx_free(c);
+	return rc;
+}
+
+void
+sign_ctx_free(struct sign_ctx *c)
+{
+	if (c == NULL)
+		return;
+	/* The issuer borrows key and chain: it goes first. */
+	x509_issuer_free(c->issuer);
+	if (c->key != NULL)
+		gnutls_privkey_deinit(c->key);
+	if (c->chain[0] != NULL)
+		gnutls_x509_crt_deinit(c->chain[0]);
+	if (c->chain[1] != NULL)
+		gnutls_x509_crt_deinit(c->chain[1]);
+	policy_free(&c->policy);
+	memset(c, 0, sizeof(*c));
+}
+
+int
+sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req *r,
+	  struct sign_out *out, struct lerr *e)
+{
+	struct x509_leaf_params p;
+	time_t now = time(NULL);
+	unsigned days = r->days;
+	int rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	names_init(&out->sans);
+	/* The proof of possession is checked once per issuance, and here
+	 * that is by whoever parsed csr: never sign for one skipped. */
+	if (!csr->sig_verified) {
+		lerr_set(e, 500, LERR_INTERNAL, "the request's signature was not verified");
+		goto out;
+	}
+	if (r->profile != POLICY_DEVICE && r->profile != POLICY_GATEWAY) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "unknown certificate profile %d", (int)r->profile);
+		goto out;
+	}
+	if (policy_names(&c->policy, csr, r->profile, &out->sans, e) != 0)
+		goto out;
+	if (days == 0 && r->profile == POLICY_GATEWAY)
+		days = POLICY_GATEWAY_DAYS;
+	if (policy_validity(&c->policy, days, now, c->ca_not_after, &out->not_before,
+			    &out->not_after, e) != 0)
+		goto out;
+
+	memset(&p, 0, sizeof(p));
+	p.pubkey = csr->pubkey;
+	p.key_id = csr->key_id;
+	p.cn = csr->cn;
+	p.sans = &out->sans;
+	p.not_before = out->not_before;
+	p.not_after = out->not_after;
+	p.serial = r->serial;
+	p.crl_url = c->crl_url[0] != '\0' ? c->crl_url : NULL;
+	if (x509_issuer_make_leaf(c->issuer, &p, &out->der, e) != 0)
+		goto out;
+	if (x509_issuer_check_leaf(c->issuer, &out->der, &p, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		sign_out_free(out);
+	return rc;
+}
+
+void
+sign_out_free(struct sign_out *o)
+{
+	if (o == NULL)
+		return;
+	gnutls_free(o->der.data);
+	o->der.data = NULL;
+	o->der.size = 0;
+	names_free(&o->sans);
+}

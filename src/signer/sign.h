@@ -1,0 +1,63 @@
+/*
+ * sign.h - the signing core: from a parsed request and checked parameters
+ * to a certificate that has passed every check.
+ *
+ * Owns: the issuing CA's private key while it is loaded, and the one
+ * function that uses it for leaves. Every path that issues (the signer
+ * process serving the daemon, and `lanca init` / `lanca sign` in-process)
+ * ends in sign_leaf(), which re-applies policy to the request itself,
+ * builds the certificate (x509.c), and checks the bytes it produced
+ * against the name constraints of every CA above it before returning them.
+ */
+#ifndef LANCA_SIGN_H
+#define LANCA_SIGN_H
+
+#include <time.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
+#include "ca/csr.h"
+#include "common/lerr.h"
+#include "ca/policy.h"
+
+#define SIGN_CRL_URL_MAX	256
+
+struct x509_issuer;
+
+struct sign_ctx {
+	gnutls_privkey_t key;		/* issuing CA private key (owned) */
+	gnutls_x509_crt_t chain[2];	/* issuing CA, root (owned) */
+	struct policy policy;		/* from the issuing CA's nameConstraints */
+	char crl_url[SIGN_CRL_URL_MAX];	/* "" for none */
+	/* What every leaf takes from key, chain and crl_url, prepared once
+	 * at load (owned; x509.h). */
+	struct x509_issuer *issuer;
+	time_t ca_not_after;		/* chain[0]'s notAfter */
+};
+
+/* What the caller asks for; the serial was reserved in the store. */
+struct sign_req {
+	enum policy_profile profile;
+	unsigned days;			/* 0 = the profile's default */
+	const unsigned char *serial;	/* X509_SERIAL_LEN bytes */
+};
+
+struct sign_out {
+	gnutls_datum_t der;		/* the certificate (gnutls_free) */
+	time_t not_before, not_after;
+	struct names sans;		/* the names it carries (names_free) */
+};
+
+/* Loads the issuing CA key (with pass, may be NULL) and the CA chain and
+ * settings from the state directory dir. Returns 0 or -1 with e. */
+int sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr *e);
+void sign_ctx_free(struct sign_ctx *c);	/* wipes and frees; NULL-safe */
+
+/* Issues a leaf for csr, which must have been parsed with its
+ * self-signature verified (csr_parse; a CSR_PARSE_NO_VERIFY parse is
+ * refused). Safe to call from several threads at once with the same ctx.
+ * On success out holds the DER; free with sign_out_free. */
+int sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req *r,
+	      struct sign_out *out, struct lerr *e);
+void sign_out_free(struct sign_out *o);
+
+#endif

@@ -1,0 +1,70 @@
+/*
+ * signer.h - the signer: the only process that holds a CA private key,
+ * and the handle the rest of lanca uses to ask it for certificates.
+ *
+ * Owns: the signer process (started by `lanca serve` through proc_start
+ * before anything touches the network), its table of operations, and the
+ * client side of its channels. The signer is not a signing oracle: it is
+ * sent the request's bytes and a few parameters, parses the request
+ * itself, re-applies policy, builds the certificate itself and checks it
+ * (sign.c) before answering.
+ *
+ * A handle is either remote (a signer process with one channel per
+ * signing thread; callers borrow a free channel, so N requests sign on N
+ * cores at once) or local (the same core in this process, for `lanca
+ * init`, `lanca sign` and benchmarks). Callers cannot tell the difference.
+ */
+#ifndef LANCA_SIGNER_H
+#define LANCA_SIGNER_H
+
+#include <stddef.h>
+#include <sys/types.h>
+#include "ca/csr.h"
+#include "common/lerr.h"
+#include "signer/sign.h"
+
+/* Message types on the channel. */
+enum signer_msg {
+	SIGNER_MSG_READY = 1,		/* signer -> daemon, once: keys loaded */
+	SIGNER_MSG_ISSUE = 2,		/* daemon -> signer: issue a leaf */
+	SIGNER_MSG_OK = 0x100,		/* signer -> daemon: the certificate */
+	SIGNER_MSG_ERROR = 0x101,	/* signer -> daemon: refused, with reason */
+};
+
+#define SIGNER_THREADS_MAX	8
+#define SIGNER_TIMEOUT_S	30
+
+struct signer;
+
+struct signer_config {
+	const char *dir;		/* state directory */
+	const char *pass_file;		/* CA key passphrase file, may be NULL */
+	const char *user;		/* drop to this user when root, may be NULL */
+	unsigned threads;		/* signing threads (0 = one per core, max 8) */
+};
+
+/* Starts the signer process and waits until it has loaded its keys (or
+ * failed to: e then says why, e.g. a wrong passphrase). */
+int signer_start(const struct signer_config *c, struct signer **out, struct lerr *e);
+/* Loads the signing core into this process (init, sign, benchmarks). */
+int signer_open_local(const char *dir, const char *pass, struct signer **out, struct lerr *e);
+
+/* Issues a certificate for the request in csr_der (csr is the caller's
+ * parse of the same bytes; a remote signer parses them again itself).
+ * out->der is the certificate; free out with sign_out_free. Safe to call
+ * from many threads. A dead signer gives LERR_SIGNER (503). */
+int signer_issue(struct signer *s, const unsigned char *csr_der, size_t csr_len,
+		 const struct csr *csr, const struct sign_req *r, struct sign_out *out,
+		 struct lerr *e);
+
+/* The signer process id (0 for a local handle). */
+pid_t signer_pid(const struct signer *s);
+/* Closes the channels (the signer exits when it sees them close), waits
+ * for the process and returns its exit status (0 clean); NULL-safe. */
+int signer_stop(struct signer *s);
+
+/* Tests only: the raw channel fds of a remote signer, to speak the
+ * protocol directly. */
+int signer_channel_fd(const struct signer *s, unsigned i);
+
+#endif

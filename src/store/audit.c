@@ -1,0 +1,106 @@
+/*
+ * audit.c - the store's audit family: appending an event and reading the
+ * newest ones back (see store.h). Other families write their audit rows
+ * inside their own jobs with store_audit_row() (internal.h).
+ */
+#include "config.h"
+
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "common/lerr.h"
+#include "store/store.h"
+#include "store/internal.h"
+
+const char *const store_sql_audit[Q_COUNT] = {
+	[Q_AUDIT_INSERT] =
+		"INSERT INTO audit (at, actor, event, subject, detail) "
+		"VALUES (?, ?, ?, ?, ?)",
+	[Q_AUDIT_EACH] =
+		"SELECT id, at, actor, event, subject, detail FROM audit "
+		"ORDER BY id DESC LIMIT ?",
+};
+
+/* ---- audit ---- */
+
+struct store_audit_job {
+	int64_t at;
+	const char *actor, *event, *subject, *detail;
+};
+
+/* Writer job: one audit row. */
+static int
+store_audit_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_audit_job *j = arg;
+
+	return store_audit_row(w, j->at, j->actor, j->event, j->subject, j->detail, e);
+}
+
+/* Appends one audit event; durable on return. */
+int
+store_audit(struct store *s, const char *actor, const char *event,
+	    const char *subject, const char *detail_json, struct lerr *e)
+{
+	struct store_audit_job j;
+
+	if (actor == NULL || event == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_audit: bad arguments");
+	j.at = (int64_t)time(NULL);
+	j.actor = actor;
+	j.event = event;
+	j.subject = subject;
+	j.detail = detail_json;
+	return store_submit(s, store_audit_run, &j, e);
+}
+
+/* store_audit_each's fn and its argument. */
+struct store_audit_visit {
+	int (*fn)(const struct store_audit_row *r, void *arg);
+	void *arg;
+};
+
+/* Row reader for store_audit_each: hands one audit row to the caller's fn
+ * (1 when it asks to stop). */
+static int
+store_audit_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_audit_visit *v = arg;
+	struct store_audit_row row;
+
+	row.id = sqlite3_column_int64(st, 0);
+	row.at = sqlite3_column_int64(st, 1);
+	row.actor = (const char *)sqlite3_column_text(st, 2);
+	row.event = (const char *)sqlite3_column_text(st, 3);
+	row.subject = (const char *)sqlite3_column_text(st, 4);
+	row.detail = (const char *)sqlite3_column_text(st, 5);
+	if (row.actor == NULL || row.event == NULL)
+		return lerr_set(e, 500, LERR_STORE, "audit row %lld is incomplete",
+				(long long)row.id);
+	return v->fn(&row, v->arg) != 0;
+}
+
+/*
+ * Calls fn for each audit row, newest first, at most limit (0 = all); the
+ * strings in the row are only valid during the call.
+ */
+int
+store_audit_each(struct store *s, size_t limit,
+		 int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
+		 struct lerr *e)
+{
+	const struct store_query x = {
+		Q_AUDIT_EACH, "reading the audit log",
+		{ store_arg_int(store_limit(limit)) },
+	};
+	struct store_audit_visit v = { fn, arg };
+
+	if (s == NULL || fn == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_audit_each: bad arguments");
+	return store_each(s, &x, store_audit_each_row, &v, e);
+}
+

@@ -1,0 +1,775 @@
+/*
+ * certs.c - the store's CA and certificate family: CA rows, certificate
+ * insertion (with its request and pre-authorisation claims and audit row,
+ * in one job), lookups by serial and key, name and key ownership, and
+ * revocation (see store.h).
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "common/lerr.h"
+#include "store/store.h"
+#include "store/internal.h"
+
+#define STORE_CERT_COLS \
+	"id, serial, ca_id, device_id, subject, sans, profile, status, " \
+	"not_before, not_after, issued_at, revoked_at, key_id, request_id, der, " \
+	"preauth_id"
+
+const char *const store_sql_certs[Q_COUNT] = {
+	[Q_CERT_INSERT] =
+		"INSERT INTO certificates (serial, ca_id, device_id, subject, sans, "
+		"profile, status, not_before, not_after, issued_at, revoked_at, "
+		"key_id, request_id, der, preauth_id) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+	/* ?1 the certificate, ?2 its sans ("DNS:a,IP:10.0.0.2"): one row per
+	 * comma-separated name, the same split as schema/0002. */
+	[Q_CERT_NAMES_INSERT] =
+		"WITH RECURSIVE split (name, rest) AS ("
+		" SELECT '', ?2 || ','"
+		" UNION ALL"
+		" SELECT substr(rest, 1, instr(rest, ',') - 1),"
+		" substr(rest, instr(rest, ',') + 1) FROM split WHERE rest <> '') "
+		"INSERT OR IGNORE INTO cert_names (cert_id, name) "
+		"SELECT ?1, name FROM split WHERE name <> ''",
+	[Q_CERT_REQUEST_CLAIM] =
+		"UPDATE requests SET state = 'issued', updated_at = ?2 "
+		"WHERE id = ?1 AND state = 'pending'",
+	[Q_CERT_REQUEST_STATE] = "SELECT state FROM requests WHERE id = ?",
+	[Q_CERT_REQUEST_LINK] = "UPDATE requests SET cert_id = ?2 WHERE id = ?1",
+	[Q_CERT_PREAUTH_USE] =
+		"UPDATE preauth SET used_at = ?2 WHERE device_id = ?1 AND used_at IS NULL",
+	[Q_CERT_PREAUTH_STATE] = "SELECT used_at FROM preauth WHERE device_id = ?",
+	[Q_CERT_REVOKE_FIND] =
+		"SELECT device_id, status FROM certificates WHERE serial = ?",
+	[Q_CERT_REVOKE] =
+		"UPDATE certificates SET status = 'revoked', revoked_at = ?2, "
+		"revoke_reason = ?3 WHERE serial = ?1 AND status = 'valid'",
+	[Q_CA_INSERT] =
+		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
+		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?)",
+	[Q_CA_ACTIVE] =
+		"SELECT id, role, state, subject, fingerprint, not_before, not_after, "
+		"der FROM cas WHERE role = ? AND state = 'active' "
+		"ORDER BY id DESC LIMIT 1",
+	[Q_CERT_BY_SERIAL] =
+		"SELECT " STORE_CERT_COLS " FROM certificates WHERE serial = ?",
+	[Q_CERT_BY_KEY] =
+		"SELECT " STORE_CERT_COLS " FROM certificates WHERE key_id = ? "
+		"ORDER BY id DESC LIMIT 1",
+	[Q_CERT_EACH] =
+		"SELECT " STORE_CERT_COLS " FROM certificates ORDER BY id DESC LIMIT ?",
+	[Q_CERT_COUNT] = "SELECT count(*) FROM certificates",
+	[Q_NAME_OWNER] =
+		"SELECT c.device_id FROM cert_names n "
+		"JOIN certificates c ON c.id = n.cert_id "
+		"WHERE n.name = ?1 AND c.status = 'valid' AND c.not_after > ?2 "
+		"AND c.device_id <> ?3 ORDER BY c.id DESC LIMIT 1",
+	[Q_KEY_OWNER] =
+		"SELECT device_id FROM certificates "
+		"WHERE key_id = ?1 AND status = 'valid' AND not_after > ?2 "
+		"AND device_id <> ?3 ORDER BY id DESC LIMIT 1",
+	/* A valid certificate for device ?3 under another key than ?1. */
+	[Q_DEVICE_HOLDER] =
+		"SELECT device_id FROM certificates "
+		"WHERE device_id = ?3 AND status = 'valid' AND not_after > ?2 "
+		"AND key_id <> ?1 ORDER BY id DESC LIMIT 1",
+};
+
+/* ---- CAs ---- */
+
+void
+store_ca_free(struct store_ca *ca)
+{
+	if (ca == NULL)
+		return;
+	free(ca->der);
+	free(ca);
+}
+
+/*
+ * Records a CA certificate as active and audits it ("ca-create"); durable
+ * on return. *id (may be NULL) receives the row id.
+ */
+int
+store_ca_insert(struct store *s, const char *role, const char *subject,
+		const char *fingerprint, int64_t not_before, int64_t not_after,
+		const unsigned char *der, size_t der_len, int64_t *id, struct lerr *e)
+{
+	struct store_write wr;
+	json_t *o = NULL;
+	char *detail = NULL;
+	int64_t now;
+	int rc = -1;
+
+	if (role == NULL || fingerprint == NULL || der == NULL || der_len == 0 ||
+	    der_len > INT_MAX) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "incomplete CA record");
+		goto out;
+	}
+	now = (int64_t)time(NULL);
+	/* json_pack refuses invalid UTF-8, so the audit detail is valid JSON. */
+	o = json_pack("{s:s, s:s, s:I, s:I}", "role", role, "fingerprint", fingerprint,
+		      "not_before", (json_int_t)not_before,
+		      "not_after", (json_int_t)not_after);
+	if (o == NULL || (detail = json_dumps(o, JSON_COMPACT)) == NULL) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "CA record is not valid text");
+		goto out;
+	}
+	memset(&wr, 0, sizeof(wr));
+	wr.x = (struct store_query){
+		Q_CA_INSERT, "recording the CA",
+		{ store_arg_text(role), store_arg_text(subject),
+		  store_arg_text(fingerprint), store_arg_int(not_before),
+		  store_arg_int(not_after), store_arg_blob(der, der_len),
+		  store_arg_int(now) },
+	};
+	wr.at = now;
+	wr.actor = STORE_ACTOR;
+	wr.event = "ca-create";
+	wr.subject = subject;
+	wr.detail = detail;
+	if (store_write(s, &wr, e) != 0)
+		goto out;
+	if (id != NULL)
+		*id = wr.id;
+	rc = 0;
+out:
+	free(detail);
+	json_decref(o);
+	return rc;
+}
+
+/* Row reader: a row of Q_CA_ACTIVE into a new CA at *(struct store_ca **)arg. */
+static int
+store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_ca *ca;
+	int rc = -1;
+
+	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	ca->id = sqlite3_column_int64(st, 0);
+	if (store_col_text(st, 1, ca->role, sizeof(ca->role), e) != 0 ||
+	    store_col_text(st, 2, ca->state, sizeof(ca->state), e) != 0 ||
+	    store_col_text(st, 3, ca->subject, sizeof(ca->subject), e) != 0 ||
+	    store_col_text(st, 4, ca->fingerprint, sizeof(ca->fingerprint), e) != 0)
+		goto out;
+	ca->not_before = sqlite3_column_int64(st, 5);
+	ca->not_after = sqlite3_column_int64(st, 6);
+	if (store_col_blob_dup(st, 7, &ca->der, &ca->der_len, e) != 0)
+		goto out;
+	*(struct store_ca **)arg = ca;
+	ca = NULL;
+	rc = 0;
+out:
+	store_ca_free(ca);
+	return rc;
+}
+
+/*
+ * The newest active CA of role; -1 with LERR_NOT_FOUND if none. *out is the
+ * caller's (store_ca_free).
+ */
+int
+store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e)
+{
+	const struct store_query x = {
+		Q_CA_ACTIVE, "looking up the CA", { store_arg_text(role) },
+	};
+	int lrc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || role == NULL || out == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_ca_active: bad arguments");
+	if ((lrc = store_lookup(s, &x, store_ca_row, out, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no active %s CA", role);
+	return lrc;
+}
+
+/* ---- certificates ---- */
+
+void
+store_cert_free(struct store_cert *c)
+{
+	if (c == NULL)
+		return;
+	free(c->sans);
+	free(c->der);
+	free(c);
+}
+
+struct store_cert_job {
+	const struct store_cert *c;
+	const char *actor;
+	const char *status;
+	const char *detail;
+	int64_t now;
+	char hex[2 * STORE_SERIAL_MAX + 1];
+};
+
+/*
+ * Inside a certificate job: turns request id from pending into issued.
+ * LERR_CONFLICT (naming its state) when it is not pending or unknown.
+ */
+static int
+store_cert_claim_request(struct store_conn *w, const char *id, int64_t now,
+			 struct lerr *e)
+{
+	const struct store_query claim = {
+		Q_CERT_REQUEST_CLAIM, "claiming the request",
+		{ store_arg_text(id), store_arg_int(now) },
+	};
+	const struct store_query find = {
+		Q_CERT_REQUEST_STATE, "reading the request", { store_arg_text(id) },
+	};
+	char state[16];
+	struct store_text_buf b = { state, sizeof(state) };
+	int changed, lrc;
+
+	if (store_exec(w, &claim, &changed, e) != 0)
+		return -1;
+	if (changed == 1)
+		return 0;
+	/* Not claimed: say why. */
+	if ((lrc = store_conn_lookup(w, &find, store_row_text, &b, e)) < 0)
+		return -1;
+	if (lrc > 0)
+		return lerr_set(e, 409, LERR_CONFLICT, "no request %s", id);
+	return lerr_set(e, 409, LERR_CONFLICT, "request %s is %s", id, state);
+}
+
+/*
+ * Inside a certificate job: marks pre-authorisation id used.
+ * LERR_CONFLICT when it was used already or is unknown.
+ */
+static int
+store_cert_use_preauth(struct store_conn *w, const char *id, int64_t now,
+		       struct lerr *e)
+{
+	const struct store_query use = {
+		Q_CERT_PREAUTH_USE, "consuming the pre-authorisation",
+		{ store_arg_text(id), store_arg_int(now) },
+	};
+	const struct store_query find = {
+		Q_CERT_PREAUTH_STATE, "reading the pre-authorisation",
+		{ store_arg_text(id) },
+	};
+	int changed, lrc;
+
+	if (store_exec(w, &use, &changed, e) != 0)
+		return -1;
+	if (changed == 1)
+		return 0;
+	if ((lrc = store_conn_lookup(w, &find, NULL, NULL, e)) < 0)
+		return -1;
+	if (lrc == 0)
+		return lerr_set(e, 409, LERR_CONFLICT,
+				"pre-authorisation %s was used already", id);
+	return lerr_set(e, 409, LERR_CONFLICT, "no pre-authorisation for %s", id);
+}
+
+/*
+ * Writer job: marks the serial used (it must be reserved and unused),
+ * claims the request and consumes the pre-authorisation when given, adds
+ * the certificate row, one cert_names row per name, links the request to
+ * the certificate and appends the "issue" audit row. Any failure rolls the
+ * whole job back (savepoint).
+ */
+static int
+store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_cert_job *j = arg;
+	const struct store_cert *c = j->c;
+	const char *request = c->request_id[0] != '\0' ? c->request_id : NULL;
+	const char *preauth = c->preauth_id[0] != '\0' ? c->preauth_id : NULL;
+	const char *sans = c->sans != NULL ? c->sans : "";
+	struct store_query x = {
+		Q_SERIAL_USE, "marking the serial used",
+		{ store_arg_blob(c->serial, c->serial_len) },
+	};
+	int64_t cert_id;
+	int changed;
+
+	if (store_exec(w, &x, &changed, e) != 0)
+		return -1;
+	if (changed != 1)
+		return lerr_set(e, 409, LERR_CONFLICT,
+				"serial %s not reserved or already used", j->hex);
+	if (request != NULL && store_cert_claim_request(w, request, j->now, e) != 0)
+		return -1;
+	if (preauth != NULL && store_cert_use_preauth(w, preauth, j->now, e) != 0)
+		return -1;
+
+	x = (struct store_query){
+		Q_CERT_INSERT, "recording the certificate",
+		{ store_arg_blob(c->serial, c->serial_len), store_arg_int(c->ca_id),
+		  store_arg_text(c->device_id), store_arg_text(c->subject),
+		  store_arg_text(sans), store_arg_text(c->profile),
+		  store_arg_text(j->status), store_arg_int(c->not_before),
+		  store_arg_int(c->not_after),
+		  store_arg_int(c->issued_at != 0 ? c->issued_at : j->now),
+		  c->revoked_at != 0 ? store_arg_int(c->revoked_at) : store_arg_null(),
+		  store_arg_blob(c->key_id, sizeof(c->key_id)), store_arg_text(request),
+		  store_arg_blob(c->der, c->der_len), store_arg_text(preauth) },
+	};
+	if (store_exec(w, &x, NULL, e) != 0)
+		return -1;
+	cert_id = sqlite3_last_insert_rowid(w->db);
+
+	x = (struct store_query){
+		Q_CERT_NAMES_INSERT, "recording the certificate's names",
+		{ store_arg_int(cert_id), store_arg_text(sans) },
+	};
+	if (store_exec(w, &x, NULL, e) != 0)
+		return -1;
+	if (request != NULL) {
+		x = (struct store_query){
+			Q_CERT_REQUEST_LINK, "linking the request",
+			{ store_arg_text(request), store_arg_int(cert_id) },
+		};
+		if (store_exec(w, &x, NULL, e) != 0)
+			return -1;
+	}
+	return store_audit_row(w, j->now, j->actor, "issue", c->device_id, j->detail, e);
+}
+
+/* An insertion on its way to the disk (see store_cert_submit). */
+struct store_ticket {
+	struct store *s;
+	struct store_job job;
+	struct store_cert_job cj;
+	char *detail;
+};
+
+/* Checks c and builds its job and audit detail into t. */
+static int
+store_cert_prepare(const struct store_cert *c, const char *actor, struct store_ticket *t,
+		   struct lerr *e)
+{
+	struct store_cert_job *j = &t->cj;
+	json_t *o;
+
+	if (c == NULL || actor == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_insert: bad arguments");
+	if (c->serial_len == 0 || c->serial_len > STORE_SERIAL_MAX ||
+	    c->der == NULL || c->der_len == 0 || c->der_len > INT_MAX ||
+	    !store_fits(c->device_id, sizeof(c->device_id)) ||
+	    !store_fits(c->subject, sizeof(c->subject)) ||
+	    !store_fits(c->profile, sizeof(c->profile)) ||
+	    !store_fits(c->status, sizeof(c->status)) ||
+	    !store_fits(c->request_id, sizeof(c->request_id)) ||
+	    !store_fits(c->preauth_id, sizeof(c->preauth_id)))
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "malformed certificate record");
+	if (strcmp(c->profile, "device") != 0 && strcmp(c->profile, "gateway") != 0)
+		return lerr_set(e, 400, LERR_BAD_REQUEST, "unknown certificate profile");
+	j->c = c;
+	j->actor = actor;
+	j->status = c->status[0] != '\0' ? c->status : "valid";
+	j->now = (int64_t)time(NULL);
+	store_hex(c->serial, c->serial_len, j->hex, sizeof(j->hex));
+	o = json_pack("{s:s, s:s, s:I}", "serial", j->hex, "profile", c->profile,
+		      "not_after", (json_int_t)c->not_after);
+	if (o != NULL && c->request_id[0] != '\0' &&
+	    json_object_set_new(o, "request", json_string(c->request_id)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	if (o != NULL && c->preauth_id[0] != '\0' &&
+	    json_object_set_new(o, "preauth", json_string(c->preauth_id)) != 0) {
+		json_decref(o);
+		o = NULL;
+	}
+	if (store_json_detail(o, &t->detail, e) != 0)
+		return -1;
+	j->detail = t->detail;
+	t->job.run = store_cert_insert_run;
+	t->job.arg = j;
+	return 0;
+}
+
+/*
+ * Queues the insertion store_cert_insert() makes and returns at once with
+ * a ticket; the row is durable only once store_ticket_wait() returned 0.
+ * c and actor must stay valid until then. Lets one thread sign the next
+ * certificate while the previous one is being committed.
+ */
+int
+store_cert_submit(struct store *s, const struct store_cert *c, const char *actor,
+		  struct store_ticket **out, struct lerr *e)
+{
+	struct store_ticket *t = calloc(1, sizeof(*t));
+
+	*out = NULL;
+	if (t == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+	t->s = s;
+	if (store_cert_prepare(c, actor, t, e) != 0 || store_enqueue(s, &t->job, e) != 0) {
+		free(t->detail);
+		free(t);
+		return -1;
+	}
+	*out = t;
+	return 0;
+}
+
+int
+store_ticket_wait(struct store_ticket *t, struct lerr *e)
+{
+	int rc = store_wait(t->s, &t->job, e);
+
+	free(t->detail);
+	free(t);
+	return rc;
+}
+
+/*
+ * Inserts a certificate row (see store.h); returns once durable. c stays
+ * the caller's.
+ */
+int
+store_cert_insert(struct store *s, const struct store_cert *c, const char *actor,
+		  struct lerr *e)
+{
+	struct store_ticket *t;
+
+	if (store_cert_submit(s, c, actor, &t, e) != 0)
+		return -1;
+	return store_ticket_wait(t, e);
+}
+
+/*
+ * Fills c from a row of STORE_CERT_COLS; c->sans and c->der are allocated
+ * (freed by the caller, also on failure).
+ */
+static int
+store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
+{
+	size_t key_len = 0;
+
+	c->id = sqlite3_column_int64(st, 0);
+	if (store_col_blob(st, 1, c->serial, sizeof(c->serial), &c->serial_len, e) != 0)
+		return -1;
+	c->ca_id = sqlite3_column_int64(st, 2);
+	if (store_col_text(st, 3, c->device_id, sizeof(c->device_id), e) != 0 ||
+	    store_col_text(st, 4, c->subject, sizeof(c->subject), e) != 0 ||
+	    store_col_text_dup(st, 5, &c->sans, e) != 0 ||
+	    store_col_text(st, 6, c->profile, sizeof(c->profile), e) != 0 ||
+	    store_col_text(st, 7, c->status, sizeof(c->status), e) != 0)
+		return -1;
+	c->not_before = sqlite3_column_int64(st, 8);
+	c->not_after = sqlite3_column_int64(st, 9);
+	c->issued_at = sqlite3_column_int64(st, 10);
+	c->revoked_at = sqlite3_column_int64(st, 11);	/* NULL reads as 0 */
+	if (store_col_blob(st, 12, c->key_id, sizeof(c->key_id), &key_len, e) != 0 ||
+	    store_col_text(st, 13, c->request_id, sizeof(c->request_id), e) != 0 ||
+	    store_col_blob_dup(st, 14, &c->der, &c->der_len, e) != 0 ||
+	    store_col_text(st, 15, c->preauth_id, sizeof(c->preauth_id), e) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Row reader: a row of STORE_CERT_COLS into a new certificate at
+ * *(struct store_cert **)arg (the caller's).
+ */
+static int
+store_cert_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_cert *cert;
+
+	if ((cert = calloc(1, sizeof(*cert))) == NULL)
+		return lerr_set(e, 500, LERR_STORE, "out of memory");
+	if (store_cert_from_row(st, cert, e) != 0) {
+		store_cert_free(cert);
+		return -1;
+	}
+	*(struct store_cert **)arg = cert;
+	return 0;
+}
+
+/*
+ * Looks a certificate up by serial; -1 with LERR_NOT_FOUND if unknown.
+ * *out is the caller's (store_cert_free).
+ */
+int
+store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
+		     struct store_cert **out, struct lerr *e)
+{
+	const struct store_query x = {
+		Q_CERT_BY_SERIAL, "looking up the certificate",
+		{ store_arg_blob(serial, len) },
+	};
+	char hex[2 * STORE_SERIAL_MAX + 1];
+	int lrc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || serial == NULL || out == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_serial: bad arguments");
+	store_hex(serial, len, hex, sizeof(hex));
+	if (len == 0 || len > STORE_SERIAL_MAX)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+	if ((lrc = store_lookup(s, &x, store_cert_row, out, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+	return lrc;
+}
+
+/*
+ * The newest certificate (any status) for a key; -1 with LERR_NOT_FOUND if
+ * the key never had one. *out is the caller's (store_cert_free).
+ */
+int
+store_cert_by_key(struct store *s, const unsigned char key_id[32],
+		  struct store_cert **out, struct lerr *e)
+{
+	const struct store_query x = {
+		Q_CERT_BY_KEY, "looking up the certificate",
+		{ store_arg_blob(key_id, 32) },
+	};
+	int lrc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || key_id == NULL || out == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_key: bad arguments");
+	if ((lrc = store_lookup(s, &x, store_cert_row, out, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate for this key");
+	return lrc;
+}
+
+/* store_cert_each's fn and its argument. */
+struct store_cert_visit {
+	int (*fn)(const struct store_cert *c, void *arg);
+	void *arg;
+};
+
+/* Row reader for store_cert_each: hands one certificate to the caller's fn
+ * (1 when it asks to stop). */
+static int
+store_cert_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_cert_visit *v = arg;
+	struct store_cert row;
+	int rc = -1;
+
+	memset(&row, 0, sizeof(row));
+	if (store_cert_from_row(st, &row, e) != 0)
+		goto out;
+	rc = v->fn(&row, v->arg) != 0;
+out:
+	free(row.sans);
+	free(row.der);
+	return rc;
+}
+
+/*
+ * Calls fn for each certificate, newest first, at most limit (0 = all).
+ * fn holds one of the read connections meanwhile: it should not call back
+ * into the store more than the pool can serve.
+ */
+int
+store_cert_each(struct store *s, size_t limit,
+		int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e)
+{
+	const struct store_query x = {
+		Q_CERT_EACH, "listing certificates",
+		{ store_arg_int(store_limit(limit)) },
+	};
+	struct store_cert_visit v = { fn, arg };
+
+	if (s == NULL || fn == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_each: bad arguments");
+	return store_each(s, &x, store_cert_each_row, &v, e);
+}
+
+/* Counts the certificate rows. */
+int
+store_cert_count(struct store *s, int64_t *n, struct lerr *e)
+{
+	const struct store_query x = {
+		.q = Q_CERT_COUNT, .what = "counting certificates",
+	};
+	int lrc;
+
+	if (s == NULL || n == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_count: bad arguments");
+	/* count(*) always answers one row; none would be the database's fault. */
+	if ((lrc = store_lookup(s, &x, store_row_int, n, e)) > 0)
+		return lerr_set(e, 500, LERR_STORE, "counting certificates: no answer");
+	return lrc;
+}
+
+/*
+ * Runs an ownership query x (?1 a name or a key id, ?2 now, ?3 the asking
+ * device). Returns 1 with owner filled when another device holds it, 0
+ * when none does, -1 on error.
+ */
+static int
+store_owner_query(struct store *s, const struct store_query *x, char owner[65],
+		  struct lerr *e)
+{
+	struct store_text_buf b = { owner, 65 };
+	int lrc;
+
+	if ((lrc = store_lookup(s, x, store_row_text, &b, e)) < 0)
+		return -1;
+	if (lrc > 0)
+		owner[0] = '\0';
+	return lrc == 0;
+}
+
+/*
+ * Which device other than device_id holds name ("DNS:x", "IP:a.b.c.d") in
+ * a certificate valid and unexpired at now: 1 with owner filled, 0 when
+ * none, -1 on error. DNS names compare case-insensitively.
+ */
+int
+store_name_owner(struct store *s, const char *name, const char *device_id, int64_t now,
+		 char owner[65], struct lerr *e)
+{
+	const struct store_query x = {
+		Q_NAME_OWNER, "looking up an owner",
+		{ store_arg_text(name), store_arg_int(now), store_arg_text(device_id) },
+	};
+
+	if (s == NULL || name == NULL || device_id == NULL || owner == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_name_owner: bad arguments");
+	return store_owner_query(s, &x, owner, e);
+}
+
+/* Likewise for a key: 1 with owner filled, 0 when none, -1 on error. */
+int
+store_key_owner(struct store *s, const unsigned char key_id[32], const char *device_id,
+		int64_t now, char owner[65], struct lerr *e)
+{
+	const struct store_query x = {
+		Q_KEY_OWNER, "looking up an owner",
+		{ store_arg_blob(key_id, 32), store_arg_int(now), store_arg_text(device_id) },
+	};
+
+	if (s == NULL || key_id == NULL || device_id == NULL || owner == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_key_owner: bad arguments");
+	return store_owner_query(s, &x, owner, e);
+}
+
+int
+store_device_holder(struct store *s, const char *device_id, const unsigned char key_id[32],
+		    int64_t now, struct lerr *e)
+{
+	const struct store_query x = {
+		Q_DEVICE_HOLDER, "looking up a device",
+		{ store_arg_blob(key_id, 32), store_arg_int(now), store_arg_text(device_id) },
+	};
+	char owner[65];
+
+	if (s == NULL || key_id == NULL || device_id == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_device_holder: bad arguments");
+	return store_owner_query(s, &x, owner, e);
+}
+
+struct store_revoke_job {
+	const unsigned char *serial;
+	size_t len;
+	const char *reason, *actor, *detail;
+	char hex[2 * STORE_SERIAL_MAX + 1];
+	int64_t now;
+	char device[65], status[16];	/* the certificate's, as found */
+};
+
+/* Row reader: Q_CERT_REVOKE_FIND's device and status into the job. */
+static int
+store_revoke_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_revoke_job *j = arg;
+
+	if (store_col_text(st, 0, j->device, sizeof(j->device), e) != 0 ||
+	    store_col_text(st, 1, j->status, sizeof(j->status), e) != 0)
+		return -1;
+	return 0;
+}
+
+/*
+ * Writer job: valid -> revoked, with its "revoke" audit row naming the
+ * device. LERR_NOT_FOUND for an unknown serial, LERR_CONFLICT when it is
+ * revoked already.
+ */
+static int
+store_cert_revoke_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_revoke_job *j = arg;
+	struct store_query x = {
+		Q_CERT_REVOKE_FIND, "looking up the certificate",
+		{ store_arg_blob(j->serial, j->len) },
+	};
+	int changed, lrc;
+
+	if ((lrc = store_conn_lookup(w, &x, store_revoke_row, j, e)) < 0)
+		return -1;
+	if (lrc > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s",
+				j->hex);
+	if (strcmp(j->status, "valid") != 0)
+		return lerr_set(e, 409, LERR_CONFLICT, "certificate %s is %s already",
+				j->hex, j->status);
+	x = (struct store_query){
+		Q_CERT_REVOKE, "revoking the certificate",
+		{ store_arg_blob(j->serial, j->len), store_arg_int(j->now),
+		  store_arg_text(j->reason) },
+	};
+	if (store_exec(w, &x, &changed, e) != 0)
+		return -1;
+	if (changed != 1)
+		return lerr_set(e, 409, LERR_CONFLICT, "certificate %s changed meanwhile",
+				j->hex);
+	return store_audit_row(w, j->now, j->actor, "revoke", j->device, j->detail, e);
+}
+
+/* Marks the certificate with serial revoked (reason may be NULL); durable
+ * on return. */
+int
+store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
+		  const char *reason, const char *actor, struct lerr *e)
+{
+	struct store_revoke_job j;
+	char *detail = NULL;
+	int rc = -1;
+
+	if (s == NULL || serial == NULL || actor == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_cert_revoke: bad arguments");
+		goto out;
+	}
+	memset(&j, 0, sizeof(j));
+	store_hex(serial, len, j.hex, sizeof(j.hex));
+	if (len == 0 || len > STORE_SERIAL_MAX) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", j.hex);
+		goto out;
+	}
+	if (store_json_detail(reason != NULL ?
+	    json_pack("{s:s, s:s}", "serial", j.hex, "reason", reason) :
+	    json_pack("{s:s}", "serial", j.hex), &detail, e) != 0)
+		goto out;
+	j.serial = serial;
+	j.len = len;
+	j.reason = reason;
+	j.actor = actor;
+	j.detail = detail;
+	j.now = (int64_t)time(NULL);
+	if (store_submit(s, store_cert_revoke_run, &j, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(detail);
+	return rc;
+}
+

@@ -1,0 +1,1254 @@
+/*
+ * engine.c - the SQLite engine behind store.h: connections, the writer
+ * thread and group commit, the helpers every family uses, serials and
+ * settings. The query families live beside it (certs.c, requests.c,
+ * devices.c, admins.c, audit.c); migrations in migrate.c.
+ *
+ * Connections: one write connection, owned by one writer thread, and a pool
+ * of up to STORE_READERS read connections (query_only) opened on first use
+ * and handed out under a mutex. Every connection is opened NOMUTEX: this
+ * file guarantees that one thread at a time uses it.
+ *
+ * Writes: a caller wraps its work in a job and waits. The writer takes
+ * every job queued at that moment, runs them in one BEGIN IMMEDIATE ...
+ * COMMIT with a SAVEPOINT around each (a failing job is rolled back alone)
+ * and wakes the callers only after COMMIT returned, so with
+ * synchronous=FULL nobody hears of success before the row is durable and
+ * concurrent callers share one fsync (group commit).
+ *
+ * Statements: every query has a value in enum store_q (internal.h); its
+ * text is in the table of the file that runs it (store_sql_engine below,
+ * or a family's table). Each is prepared once per connection
+ * (SQLITE_PREPARE_PERSISTENT) on first use and reset after each use.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "common/hex.h"
+#include "store/migrate.h"
+#include "common/lerr.h"
+#include "common/log.h"
+#include "store/store.h"
+#include "store/internal.h"
+
+#define STORE_READERS		4	/* read connections in the pool */
+#define STORE_BATCH_MAX		256	/* jobs per group commit */
+#define STORE_SERIAL_BATCH	32	/* serials reserved per write */
+#define STORE_SERIAL_ATTEMPTS	(STORE_SERIAL_BATCH * 8)
+#define STORE_BUSY_MS		5000
+
+const char *const store_sql_engine[Q_COUNT] = {
+	[Q_BEGIN] = "BEGIN IMMEDIATE",
+	[Q_COMMIT] = "COMMIT",
+	[Q_ROLLBACK] = "ROLLBACK",
+	[Q_SAVEPOINT] = "SAVEPOINT job",
+	[Q_RELEASE] = "RELEASE job",
+	[Q_ROLLBACK_TO] = "ROLLBACK TO job",
+	[Q_SERIAL_INSERT] =
+		"INSERT OR IGNORE INTO serials (serial, reserved_at) VALUES (?, ?)",
+	[Q_SERIAL_USE] =
+		"UPDATE serials SET used = 1 WHERE serial = ? AND used = 0",
+	[Q_SETTING_SET] =
+		"INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
+	[Q_SCHEMA_VERSION] =
+		"SELECT coalesce(max(version), 0) FROM schema_version",
+};
+
+/* Every family's table; a query's text is in exactly one of them. */
+static const char *const *const store_sql_tables[] = {
+	store_sql_engine, store_sql_certs, store_sql_requests, store_sql_devices,
+	store_sql_admins, store_sql_audit,
+};
+
+struct store {
+	char *path;
+	unsigned flags;
+	int sync_init;			/* mutexes and condvars below exist */
+
+	/* The writer: only its thread touches writer once it runs. */
+	struct store_conn writer;
+	pthread_t thread;
+	int thread_started;
+	pthread_mutex_t qlock;
+	pthread_cond_t qcond;		/* jobs queued, or stopping */
+	struct store_job *qhead, *qtail;
+	int stopping;
+
+	/* Read pool. */
+	pthread_mutex_t rlock;
+	pthread_cond_t rcond;		/* a reader came back */
+	struct store_conn readers[STORE_READERS];
+
+	/* Serials reserved durably but not handed out yet. */
+	pthread_mutex_t slock;
+	pthread_cond_t scond;		/* a refill finished */
+	unsigned char pool[STORE_SERIAL_BATCH][STORE_SERIAL_LEN];
+	size_t pool_n;
+	int refilling;
+	void (*fill)(void *buf, size_t n);
+};
+
+/* ---- helpers ---- */
+
+/*
+ * Fills e from the connection's last error: LERR_CONFLICT for a UNIQUE or
+ * PRIMARY KEY violation (someone else holds that value), LERR_STORE
+ * otherwise. Returns -1.
+ */
+int
+store_sqlerr(sqlite3 *db, struct lerr *e, const char *what)
+{
+	int x = sqlite3_extended_errcode(db);
+
+	if (x == SQLITE_CONSTRAINT_UNIQUE || x == SQLITE_CONSTRAINT_PRIMARYKEY)
+		return lerr_set(e, 409, LERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(db));
+	return lerr_set(e, 500, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
+}
+
+/* Writes n bytes of p as lowercase hex into out (NUL-terminated, cut to fit). */
+void
+store_hex(const unsigned char *p, size_t n, char *out, size_t outsz)
+{
+	if (outsz == 0)
+		return;
+	if (n > (outsz - 1) / 2)
+		n = (outsz - 1) / 2;
+	hex_encode(p, n, out);
+}
+
+/* A LIMIT value: 0 (no limit) and anything too large read as -1 (all). */
+sqlite3_int64
+store_limit(size_t limit)
+{
+	if (limit == 0 || (uint64_t)limit > (uint64_t)INT64_MAX)
+		return -1;
+	return (sqlite3_int64)limit;
+}
+
+/* True if the fixed-size char array holds a NUL-terminated string. */
+int
+store_fits(const char *s, size_t size)
+{
+	return memchr(s, '\0', size) != NULL;
+}
+
+/* The SQL text of q from whichever family table holds it; NULL if none. */
+static const char *
+store_sql_text(enum store_q q)
+{
+	size_t i;
+
+	if ((int)q < 0 || q >= Q_COUNT)
+		return NULL;
+	for (i = 0; i < sizeof(store_sql_tables) / sizeof(store_sql_tables[0]); i++)
+		if (store_sql_tables[i][q] != NULL)
+			return store_sql_tables[i][q];
+	return NULL;
+}
+
+/*
+ * Checks that every query has its text in exactly one family table: a
+ * query added to the enum but to no table (or to two) is a programming
+ * error, caught when the store opens rather than on first use.
+ */
+static int
+store_sql_check(struct lerr *e)
+{
+	size_t i, q, n;
+
+	for (q = 0; q < Q_COUNT; q++) {
+		n = 0;
+		for (i = 0; i < sizeof(store_sql_tables) / sizeof(store_sql_tables[0]); i++)
+			n += store_sql_tables[i][q] != NULL;
+		if (n != 1)
+			return lerr_set(e, 500, LERR_INTERNAL,
+					"store query %zu has %zu SQL texts", q, n);
+	}
+	return 0;
+}
+
+/*
+ * Returns connection c's prepared statement for q, preparing it on first
+ * use; NULL with e set on failure. The statement stays owned by c.
+ */
+sqlite3_stmt *
+store_stmt(struct store_conn *c, enum store_q q, struct lerr *e)
+{
+	const char *sql;
+
+	if ((sql = store_sql_text(q)) == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store query %d has no SQL", (int)q);
+		return NULL;
+	}
+	if (c->st[q] == NULL &&
+	    sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
+			       &c->st[q], NULL) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "preparing a statement");
+		c->st[q] = NULL;
+		return NULL;
+	}
+	return c->st[q];
+}
+
+/* Makes a cached statement ready for its next use. NULL-safe. */
+void
+store_stmt_done(sqlite3_stmt *st)
+{
+	if (st == NULL)
+		return;
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+}
+
+/* Binds s as text, or NULL when s is NULL. */
+int
+store_bind_text(sqlite3_stmt *st, int i, const char *s)
+{
+	if (s == NULL)
+		return sqlite3_bind_null(st, i);
+	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
+}
+
+/* Binds n bytes at p as a blob (SQLITE_STATIC: p must outlive the step);
+ * a length SQLite cannot take is SQLITE_TOOBIG. */
+int
+store_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+	if (n > INT_MAX)
+		return SQLITE_TOOBIG;
+	return sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
+}
+
+/*
+ * Serialises an audit detail object. Takes o's reference whatever happens;
+ * *out is the caller's (free). json_pack gives NULL for text that is not
+ * UTF-8, which is the caller's input at fault.
+ */
+int
+store_json_detail(json_t *o, char **out, struct lerr *e)
+{
+	int rc = -1;
+
+	*out = NULL;
+	if (o == NULL) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "record is not valid UTF-8 text");
+		goto out;
+	}
+	if ((*out = json_dumps(o, JSON_COMPACT)) == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
+/* Copies a text column into a fixed array; NULL reads as "". */
+int
+store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size, struct lerr *e)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (t == NULL) {
+		dst[0] = '\0';
+		return 0;
+	}
+	if (n < 0 || (size_t)n >= size)
+		return lerr_set(e, 500, LERR_STORE, "stored %s is too long",
+				sqlite3_column_name(st, col));
+	memcpy(dst, t, (size_t)n);
+	dst[n] = '\0';
+	return 0;
+}
+
+/* Copies a text column into a new string (caller frees); NULL reads as "". */
+int
+store_col_text_dup(sqlite3_stmt *st, int col, char **dst, struct lerr *e)
+{
+	const unsigned char *t = sqlite3_column_text(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (n < 0)
+		n = 0;
+	if ((*dst = malloc((size_t)n + 1)) == NULL)
+		return lerr_set(e, 500, LERR_STORE, "out of memory");
+	if (t != NULL)
+		memcpy(*dst, t, (size_t)n);
+	(*dst)[t != NULL ? n : 0] = '\0';
+	return 0;
+}
+
+/* Copies a blob column into a new buffer (caller frees); empty is refused. */
+int
+store_col_blob_dup(sqlite3_stmt *st, int col, unsigned char **dst, size_t *len,
+		   struct lerr *e)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (p == NULL || n <= 0)
+		return lerr_set(e, 500, LERR_STORE, "stored %s is empty",
+				sqlite3_column_name(st, col));
+	if ((*dst = malloc((size_t)n)) == NULL)
+		return lerr_set(e, 500, LERR_STORE, "out of memory");
+	memcpy(*dst, p, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+/* Copies a blob column into a fixed array of at most size bytes. */
+int
+store_col_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t size,
+	       size_t *len, struct lerr *e)
+{
+	const void *p = sqlite3_column_blob(st, col);
+	int n = sqlite3_column_bytes(st, col);
+
+	if (n < 0 || (size_t)n > size || (n > 0 && p == NULL))
+		return lerr_set(e, 500, LERR_STORE, "stored %s has a bad length",
+				sqlite3_column_name(st, col));
+	if (n > 0)
+		memcpy(dst, p, (size_t)n);
+	*len = (size_t)n;
+	return 0;
+}
+
+/* ---- running one statement ---- */
+
+/* Binds x's parameters to ?1, ?2... up to the first STORE_ARG_END;
+ * SQLITE_OK or the first failure's code. */
+static int
+store_bind_query(sqlite3_stmt *st, const struct store_query *x)
+{
+	const struct store_arg *a;
+	int i, src = SQLITE_OK;
+
+	for (i = 0; i < STORE_ARGS_MAX && src == SQLITE_OK; i++) {
+		a = &x->args[i];
+		switch (a->type) {
+		case STORE_ARG_END:
+			return SQLITE_OK;
+		case STORE_ARG_NULL:
+			src = sqlite3_bind_null(st, i + 1);
+			break;
+		case STORE_ARG_INT:
+			src = sqlite3_bind_int64(st, i + 1, a->i);
+			break;
+		case STORE_ARG_TEXT:
+			src = store_bind_text(st, i + 1, a->p);
+			break;
+		case STORE_ARG_BLOB:
+			src = store_bind_blob(st, i + 1, a->p, a->len);
+			break;
+		default:
+			src = SQLITE_MISUSE;
+			break;
+		}
+	}
+	return src;
+}
+
+/*
+ * Runs x on c expecting no row. A step failing on constraint (an extended
+ * code; 0: none) returns 1 with e untouched; any other failure -1 with e
+ * set. *changed (may be NULL) receives how many rows x changed.
+ */
+static int
+store_exec_run(struct store_conn *c, const struct store_query *x, int constraint,
+	       int *changed, struct lerr *e)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+
+	if ((st = store_stmt(c, x->q, e)) == NULL)
+		goto out;
+	if (store_bind_query(st, x) != SQLITE_OK) {
+		store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	if (sqlite3_step(st) != SQLITE_DONE) {
+		/* Read before the reset, which may replace the error. */
+		if (constraint != 0 && sqlite3_extended_errcode(c->db) == constraint)
+			rc = 1;
+		else
+			store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	if (changed != NULL)
+		*changed = sqlite3_changes(c->db);
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/* Runs x on c expecting no row (an INSERT, UPDATE, DELETE...). */
+int
+store_exec(struct store_conn *c, const struct store_query *x, int *changed,
+	   struct lerr *e)
+{
+	return store_exec_run(c, x, 0, changed, e) == 0 ? 0 : -1;
+}
+
+/* store_exec() for a statement whose breaking constraint the caller names
+ * itself: 1 (e untouched) when it did. */
+int
+store_exec_constraint(struct store_conn *c, const struct store_query *x, int constraint,
+		      struct lerr *e)
+{
+	return store_exec_run(c, x, constraint, NULL, e);
+}
+
+/*
+ * Runs x on c and hands its first row to row(st, arg, e), when row is not
+ * NULL. 0 when there was a row, 1 when there was none (e untouched), -1
+ * with e set.
+ */
+int
+store_conn_lookup(struct store_conn *c, const struct store_query *x,
+		  store_row_fn row, void *arg, struct lerr *e)
+{
+	sqlite3_stmt *st;
+	int rc = -1;
+	int src;
+
+	if ((st = store_stmt(c, x->q, e)) == NULL)
+		goto out;
+	if (store_bind_query(st, x) != SQLITE_OK) {
+		store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src == SQLITE_DONE) {
+		rc = 1;
+		goto out;
+	}
+	if (src != SQLITE_ROW) {
+		store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	if (row != NULL && row(st, arg, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	return rc;
+}
+
+/* store_conn_lookup() on a read connection borrowed for the call. */
+int
+store_lookup(struct store *s, const struct store_query *x, store_row_fn row,
+	     void *arg, struct lerr *e)
+{
+	struct store_conn *c;
+	int rc;
+
+	if ((c = store_reader_get(s, e)) == NULL)
+		return -1;
+	rc = store_conn_lookup(c, x, row, arg, e);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/*
+ * Runs x on a read connection and hands each row to row(st, arg, e): a
+ * negative answer fails, a positive one stops early. 0, or -1 with e set.
+ */
+int
+store_each(struct store *s, const struct store_query *x, store_row_fn row,
+	   void *arg, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	int rc = -1;
+	int src, rrc;
+
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, x->q, e)) == NULL)
+		goto out;
+	if (store_bind_query(st, x) != SQLITE_OK) {
+		store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rrc = row(st, arg, e)) < 0)
+			goto out;
+		if (rrc > 0)
+			break;
+	}
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		store_sqlerr(c->db, e, x->what);
+		goto out;
+	}
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/* Row reader: column 0 into the fixed array arg (a struct store_text_buf). */
+int
+store_row_text(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_text_buf *b = arg;
+
+	return store_col_text(st, 0, b->p, b->size, e);
+}
+
+/* Row reader: column 0 into a new string at *(char **)arg (caller frees). */
+int
+store_row_text_dup(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	return store_col_text_dup(st, 0, arg, e);
+}
+
+/* Runs a statement without parameters or rows (BEGIN, COMMIT...). */
+static int
+store_run(struct store_conn *c, enum store_q q, struct lerr *e)
+{
+	const struct store_query x = { .q = q, .what = store_sql_text(q) };
+
+	return store_exec(c, &x, NULL, e);
+}
+
+/* ---- connections ---- */
+
+/* Finalizes c's statements and closes it. NULL-safe, idempotent. */
+static void
+store_conn_close(struct store_conn *c)
+{
+	size_t i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; i < Q_COUNT; i++) {
+		sqlite3_finalize(c->st[i]);
+		c->st[i] = NULL;
+	}
+	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
+		log_err("closing the database: %s", sqlite3_errmsg(c->db));
+	c->db = NULL;
+}
+
+/*
+ * Runs a constant PRAGMA and, when want is non-NULL, checks that the first
+ * column of its answer equals want (case-insensitively).
+ */
+static int
+store_pragma(sqlite3 *db, const char *sql, const char *want, struct lerr *e)
+{
+	sqlite3_stmt *st = NULL;
+	const unsigned char *v;
+	int rc = -1;
+	int src;
+
+	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
+		store_sqlerr(db, e, sql);
+		goto out;
+	}
+	src = sqlite3_step(st);
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		store_sqlerr(db, e, sql);
+		goto out;
+	}
+	if (want != NULL && (src != SQLITE_ROW ||
+	    (v = sqlite3_column_text(st, 0)) == NULL ||
+	    sqlite3_stricmp((const char *)v, want) != 0)) {
+		lerr_set(e, 500, LERR_STORE, "%s: not accepted by the database", sql);
+		goto out;
+	}
+	rc = 0;
+out:
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * Opens c on the store's file (never creating it). The write connection
+ * gets WAL, foreign keys and synchronous=FULL; a read connection is made
+ * query_only. On failure c is left closed.
+ */
+static int
+store_conn_open(struct store *s, struct store_conn *c, int writer, struct lerr *e)
+{
+	int rc = -1;
+
+	memset(c->st, 0, sizeof(c->st));
+	if (sqlite3_open_v2(s->path, &c->db,
+	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
+		lerr_set(e, 500, LERR_STORE, "opening %s: %s", s->path,
+			 c->db != NULL ? sqlite3_errmsg(c->db) : "out of memory");
+		goto out;
+	}
+	if (sqlite3_busy_timeout(c->db, STORE_BUSY_MS) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "setting the busy timeout");
+		goto out;
+	}
+	if (writer) {
+		/* A read-only store may sit on a file it cannot write: it
+		 * accepts whatever journal mode the file already has. */
+		if (store_pragma(c->db, "PRAGMA journal_mode = WAL",
+		    (s->flags & STORE_READONLY) ? NULL : "wal", e) != 0 ||
+		    store_pragma(c->db, "PRAGMA foreign_keys = ON", NULL, e) != 0 ||
+		    store_pragma(c->db, "PRAGMA synchronous = FULL", NULL, e) != 0 ||
+		    /* Statement journals inside a batch stay in memory instead
+		     * of a file created and unlinked in /var/tmp each time. */
+		    store_pragma(c->db, "PRAGMA temp_store = MEMORY", NULL, e) != 0)
+			goto out;
+	} else {
+		if (store_pragma(c->db, "PRAGMA query_only = ON", NULL, e) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		store_conn_close(c);
+	return rc;
+}
+
+/*
+ * Hands out a read connection, opening it on first use and waiting while
+ * all STORE_READERS are busy. Give it back with store_reader_put().
+ */
+struct store_conn *
+store_reader_get(struct store *s, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	size_t i;
+
+	pthread_mutex_lock(&s->rlock);
+	for (;;) {
+		/* An idle open connection first; a new one only if none. */
+		for (i = 0; c == NULL && i < STORE_READERS; i++)
+			if (!s->readers[i].busy && s->readers[i].db != NULL)
+				c = &s->readers[i];
+		for (i = 0; c == NULL && i < STORE_READERS; i++)
+			if (!s->readers[i].busy)
+				c = &s->readers[i];
+		if (c != NULL)
+			break;
+		pthread_cond_wait(&s->rcond, &s->rlock);
+	}
+	c->busy = 1;
+	pthread_mutex_unlock(&s->rlock);
+
+	/* Opened outside the lock: it touches the disk. */
+	if (c->db == NULL && store_conn_open(s, c, 0, e) != 0) {
+		pthread_mutex_lock(&s->rlock);
+		c->busy = 0;
+		pthread_cond_signal(&s->rcond);
+		pthread_mutex_unlock(&s->rlock);
+		return NULL;
+	}
+	return c;
+}
+
+/* Gives a read connection back to the pool. NULL-safe. */
+void
+store_reader_put(struct store *s, struct store_conn *c)
+{
+	if (c == NULL)
+		return;
+	pthread_mutex_lock(&s->rlock);
+	c->busy = 0;
+	pthread_cond_signal(&s->rcond);
+	pthread_mutex_unlock(&s->rlock);
+}
+
+/* ---- the writer ---- */
+
+/*
+ * Runs one batch of jobs in one transaction, each inside its own savepoint.
+ * Sets every job's rc and err; if the transaction itself fails (BEGIN,
+ * COMMIT, or SQLite abandoning it), every job of the batch fails.
+ */
+static void
+store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
+{
+	struct store_conn *w = &s->writer;
+	struct lerr batch;
+	struct store_job *j;
+	size_t i;
+	int failed = 1;
+
+	lerr_clear(&batch);
+	if (store_run(w, Q_BEGIN, &batch) != 0)
+		goto out;
+	for (i = 0; i < n; i++) {
+		j = jobs[i];
+		lerr_clear(&j->err);
+		if (store_run(w, Q_SAVEPOINT, &batch) != 0)
+			goto out;
+		j->rc = j->run(w, j->arg, &j->err);
+		if (sqlite3_get_autocommit(w->db)) {
+			/* An I/O error or a full disk made SQLite roll back the
+			 * whole transaction: the earlier jobs are gone too. */
+			lerr_set(&batch, 500, LERR_STORE, "transaction rolled back: %s",
+				 j->rc != 0 ? j->err.msg : sqlite3_errmsg(w->db));
+			goto out;
+		}
+		if (j->rc == 0) {
+			if (store_run(w, Q_RELEASE, &j->err) == 0)
+				continue;
+			j->rc = -1;
+		}
+		if (j->err.code == NULL)
+			lerr_set(&j->err, 500, LERR_INTERNAL, "write failed");
+		if (store_run(w, Q_ROLLBACK_TO, &batch) != 0 ||
+		    store_run(w, Q_RELEASE, &batch) != 0)
+			goto out;
+	}
+	if (store_run(w, Q_COMMIT, &batch) != 0)
+		goto out;
+	failed = 0;
+out:
+	if (!failed)
+		return;
+	if (!sqlite3_get_autocommit(w->db) && store_run(w, Q_ROLLBACK, NULL) != 0)
+		log_err("rolling back a failed batch: %s", sqlite3_errmsg(w->db));
+	log_err("database write failed: %s", batch.msg);
+	for (i = 0; i < n; i++) {
+		jobs[i]->rc = -1;
+		jobs[i]->err = batch;
+	}
+}
+
+/*
+ * The writer thread: takes every queued job (up to STORE_BATCH_MAX), runs
+ * them as one transaction and wakes their callers after COMMIT. Exits once
+ * stopping is set and the queue is empty, so store_close() drains it.
+ */
+static void *
+store_writer_main(void *arg)
+{
+	struct store *s = arg;
+	struct store_job *batch[STORE_BATCH_MAX];
+	size_t n, i;
+
+	pthread_mutex_lock(&s->qlock);
+	for (;;) {
+		while (s->qhead == NULL && !s->stopping)
+			pthread_cond_wait(&s->qcond, &s->qlock);
+		if (s->qhead == NULL)
+			break;
+		for (n = 0; n < STORE_BATCH_MAX && s->qhead != NULL; n++) {
+			batch[n] = s->qhead;
+			s->qhead = s->qhead->next;
+		}
+		if (s->qhead == NULL)
+			s->qtail = NULL;
+		pthread_mutex_unlock(&s->qlock);
+
+		store_writer_batch(s, batch, n);
+
+		pthread_mutex_lock(&s->qlock);
+		/* A caller may return (and its job vanish) as soon as we
+		 * unlock, so nothing touches batch[] after this loop. */
+		for (i = 0; i < n; i++) {
+			batch[i]->done = 1;
+			pthread_cond_signal(&batch[i]->cond);
+		}
+	}
+	pthread_mutex_unlock(&s->qlock);
+	return NULL;
+}
+
+/* Queues job for the writer (job->run and job->arg set by the caller). */
+int
+store_enqueue(struct store *s, struct store_job *job, struct lerr *e)
+{
+	if (s == NULL)
+		return lerr_set(e, 500, LERR_STORE, "no store");
+	if (!s->thread_started)
+		return lerr_set(e, 500, LERR_STORE, "the store was opened read-only");
+	job->done = 0;
+	job->next = NULL;
+	if (pthread_cond_init(&job->cond, NULL) != 0)
+		return lerr_set(e, 500, LERR_STORE, "out of resources");
+	pthread_mutex_lock(&s->qlock);
+	if (s->stopping) {
+		pthread_mutex_unlock(&s->qlock);
+		pthread_cond_destroy(&job->cond);
+		return lerr_set(e, 500, LERR_STORE, "the store is closing");
+	}
+	if (s->qtail != NULL)
+		s->qtail->next = job;
+	else
+		s->qhead = job;
+	s->qtail = job;
+	pthread_cond_signal(&s->qcond);
+	pthread_mutex_unlock(&s->qlock);
+	return 0;
+}
+
+/* Waits until the transaction holding job committed (0) or failed (-1). */
+int
+store_wait(struct store *s, struct store_job *job, struct lerr *e)
+{
+	pthread_mutex_lock(&s->qlock);
+	while (!job->done)
+		pthread_cond_wait(&job->cond, &s->qlock);
+	pthread_mutex_unlock(&s->qlock);
+	pthread_cond_destroy(&job->cond);
+	if (job->rc != 0) {
+		if (e != NULL)
+			*e = job->err;
+		return -1;
+	}
+	return 0;
+}
+
+/*
+ * Queues run(conn, arg, e) for the writer and waits until its transaction
+ * committed (0) or failed (-1, e set). arg stays owned by the caller.
+ */
+int
+store_submit(struct store *s, store_job_fn run, void *arg, struct lerr *e)
+{
+	struct store_job job;
+
+	memset(&job, 0, sizeof(job));
+	job.run = run;
+	job.arg = arg;
+	if (store_enqueue(s, &job, e) != 0)
+		return -1;
+	return store_wait(s, &job, e);
+}
+
+/* Appends one audit row on the writer's connection (inside a job). */
+int
+store_audit_row(struct store_conn *w, int64_t at, const char *actor,
+		const char *event, const char *subject, const char *detail,
+		struct lerr *e)
+{
+	const struct store_query x = {
+		Q_AUDIT_INSERT, "appending to the audit log",
+		{ store_arg_int(at), store_arg_text(actor), store_arg_text(event),
+		  store_arg_text(subject), store_arg_text(detail) },
+	};
+
+	return store_exec(w, &x, NULL, e);
+}
+
+/* Writer job: wr's statement, then its audit row when it has an event. */
+static int
+store_write_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_write *wr = arg;
+
+	if (store_exec(w, &wr->x, NULL, e) != 0)
+		return -1;
+	/* Before the audit row, which is an insertion too. */
+	wr->id = sqlite3_last_insert_rowid(w->db);
+	if (wr->event != NULL &&
+	    store_audit_row(w, wr->at, wr->actor, wr->event, wr->subject, wr->detail,
+			    e) != 0)
+		return -1;
+	return 0;
+}
+
+/* Runs wr (see internal.h) as one writer job; durable on return. */
+int
+store_write(struct store *s, struct store_write *wr, struct lerr *e)
+{
+	return store_submit(s, store_write_run, wr, e);
+}
+
+/* ---- open / close ---- */
+
+/*
+ * Flushes the directory holding path, so that a database file just created
+ * survives a crash (SQLite syncs the file's contents, not its name).
+ */
+static int
+store_sync_dir(const char *path, struct lerr *e)
+{
+	const char *slash = strrchr(path, '/');
+	char *dir = NULL;
+	int fd = -1;
+	int rc = -1;
+
+	if (slash == NULL)
+		dir = strdup(".");
+	else if (slash == path)
+		dir = strdup("/");
+	else
+		dir = strndup(path, (size_t)(slash - path));
+	if (dir == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {
+		lerr_set(e, 500, LERR_STORE, "syncing %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	free(dir);
+	return rc;
+}
+
+/*
+ * Makes sure path exists as a regular file: refuses a missing one unless
+ * create, in which case it is created empty with mode 0600 (SQLite gives
+ * its -wal and -shm files the same mode).
+ */
+static int
+store_ensure_file(const char *path, int create, struct lerr *e)
+{
+	struct stat sb;
+	int fd;
+
+	if (stat(path, &sb) == 0) {
+		if (!S_ISREG(sb.st_mode))
+			return lerr_set(e, 500, LERR_STORE, "%s is not a regular file", path);
+		return 0;
+	}
+	if (errno != ENOENT)
+		return lerr_set(e, 500, LERR_STORE, "%s: %s", path, strerror(errno));
+	if (!create)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no database at %s: run lanca init",
+				path);
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd < 0 && errno != EEXIST)
+		return lerr_set(e, 500, LERR_STORE, "creating %s: %s", path, strerror(errno));
+	if (fd >= 0) {
+		close(fd);
+		return store_sync_dir(path, e);
+	}
+	return 0;
+}
+
+/* Starts the writer thread with every signal blocked in it, so that signals
+ * go to the threads that handle them. */
+static int
+store_start_writer(struct store *s, struct lerr *e)
+{
+	sigset_t all, old;
+	int err;
+
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	err = pthread_create(&s->thread, NULL, store_writer_main, s);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (err != 0)
+		return lerr_set(e, 500, LERR_STORE, "starting the writer: %s", strerror(err));
+	s->thread_started = 1;
+	return 0;
+}
+
+/*
+ * Opens (or with STORE_CREATE creates) the database, migrates it and, unless
+ * STORE_READONLY, starts the writer. *out is owned by the caller
+ * (store_close).
+ */
+int
+store_open(const char *path, unsigned flags, struct store **out, struct lerr *e)
+{
+	struct store *s = NULL;
+	int rc = -1;
+
+	if (out != NULL)
+		*out = NULL;
+	if (path == NULL || out == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_open: no path");
+		goto out;
+	}
+	if (store_sql_check(e) != 0)
+		goto out;
+	if (sodium_init() < 0) {
+		lerr_set(e, 500, LERR_INTERNAL, "libsodium failed to initialise");
+		goto out;
+	}
+	if (store_ensure_file(path, (flags & STORE_CREATE) != 0, e) != 0)
+		goto out;
+	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL) {
+		lerr_set(e, 500, LERR_STORE, "out of memory");
+		goto out;
+	}
+	s->flags = flags;
+	if (pthread_mutex_init(&s->qlock, NULL) != 0)
+		goto nosync;
+	if (pthread_cond_init(&s->qcond, NULL) != 0)
+		goto nosync_q;
+	if (pthread_mutex_init(&s->rlock, NULL) != 0)
+		goto nosync_qc;
+	if (pthread_cond_init(&s->rcond, NULL) != 0)
+		goto nosync_r;
+	if (pthread_mutex_init(&s->slock, NULL) != 0)
+		goto nosync_rc;
+	if (pthread_cond_init(&s->scond, NULL) != 0)
+		goto nosync_s;
+	s->sync_init = 1;
+
+	/* Migrations run on the write connection before anyone else uses
+	 * the database; a read-only store closes it afterwards. */
+	if (store_conn_open(s, &s->writer, 1, e) != 0)
+		goto out;
+	if (store_migrate(s->writer.db, store_migrations, store_migrations_count, NULL, e) != 0)
+		goto out;
+	if (flags & STORE_READONLY)
+		store_conn_close(&s->writer);
+	else if (store_start_writer(s, e) != 0)
+		goto out;
+	*out = s;
+	s = NULL;
+	rc = 0;
+	goto out;
+
+	/* Unwinds a partial set-up of the locks (store_close only destroys
+	 * them all together). */
+nosync_s:
+	pthread_mutex_destroy(&s->slock);
+nosync_rc:
+	pthread_cond_destroy(&s->rcond);
+nosync_r:
+	pthread_mutex_destroy(&s->rlock);
+nosync_qc:
+	pthread_cond_destroy(&s->qcond);
+nosync_q:
+	pthread_mutex_destroy(&s->qlock);
+nosync:
+	lerr_set(e, 500, LERR_STORE, "out of resources");
+out:
+	store_close(s);
+	return rc;
+}
+
+/*
+ * Lets the writer finish every queued job, stops it, then closes every
+ * connection and frees s. The caller makes sure no other thread still uses
+ * s. NULL-safe.
+ */
+void
+store_close(struct store *s)
+{
+	size_t i;
+
+	if (s == NULL)
+		return;
+	if (s->thread_started) {
+		pthread_mutex_lock(&s->qlock);
+		s->stopping = 1;
+		pthread_cond_signal(&s->qcond);
+		pthread_mutex_unlock(&s->qlock);
+		pthread_join(s->thread, NULL);
+	}
+	for (i = 0; i < STORE_READERS; i++)
+		store_conn_close(&s->readers[i]);
+	/* Last, so that its close checkpoints the WAL into the file. */
+	store_conn_close(&s->writer);
+	if (s->sync_init) {
+		pthread_mutex_destroy(&s->qlock);
+		pthread_cond_destroy(&s->qcond);
+		pthread_mutex_destroy(&s->rlock);
+		pthread_cond_destroy(&s->rcond);
+		pthread_mutex_destroy(&s->slock);
+		pthread_cond_destroy(&s->scond);
+	}
+	free(s->path);
+	free(s);
+}
+
+/* Row reader: column 0 as an integer into *(int64_t *)arg. */
+int
+store_row_int(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	(void)e;
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+/* Reads the schema version the database is at; -1 on failure. */
+int
+store_schema_version(struct store *s, int *version)
+{
+	const struct store_query x = {
+		.q = Q_SCHEMA_VERSION, .what = "reading the schema version",
+	};
+	int64_t v;
+	struct lerr e;
+
+	if (s == NULL || version == NULL ||
+	    store_lookup(s, &x, store_row_int, &v, &e) != 0 || v < 0 || v > INT_MAX)
+		return -1;
+	*version = (int)v;
+	return 0;
+}
+
+/* ---- serials ---- */
+
+struct store_refill {
+	void (*fill)(void *buf, size_t n);
+	int64_t now;
+	unsigned char serials[STORE_SERIAL_BATCH][STORE_SERIAL_LEN];
+	size_t n;			/* out: serials reserved */
+};
+
+/*
+ * Writer job: draws candidates until STORE_SERIAL_BATCH of them were new to
+ * the serials table. INSERT OR IGNORE changes nothing for a serial that is
+ * already there (drawn before, by anyone, ever): that one is dropped and
+ * another drawn. A random source that keeps repeating itself ends in an
+ * error instead of a loop.
+ */
+static int
+store_refill_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_refill *r = arg;
+	struct store_query x = {
+		Q_SERIAL_INSERT, "reserving serial numbers",
+		{ store_arg_null(), store_arg_int(r->now) },
+	};
+	unsigned char *cand;
+	unsigned attempts = 0;
+	int changed;
+
+	r->n = 0;
+	while (r->n < STORE_SERIAL_BATCH) {
+		if (attempts++ >= STORE_SERIAL_ATTEMPTS)
+			return lerr_set(e, 500, LERR_STORE, "no fresh serial number after %u "
+					"draws: the random source repeats itself", attempts - 1);
+		cand = r->serials[r->n];
+		r->fill(cand, STORE_SERIAL_LEN);
+		/* Positive (DER INTEGER) and exactly STORE_SERIAL_LEN bytes
+		 * long (no leading zero byte to strip). */
+		cand[0] &= 0x7f;
+		if (cand[0] == 0)
+			cand[0] = 1;
+		x.args[0] = store_arg_blob(cand, STORE_SERIAL_LEN);
+		if (store_exec(w, &x, &changed, e) != 0)
+			return -1;
+		if (changed == 1)
+			r->n++;
+	}
+	return 0;
+}
+
+/*
+ * Hands out one serial from the pool, refilling it with one durable batch
+ * when empty. Only one caller refills at a time; the others wait for it.
+ */
+int
+store_serial_reserve(struct store *s, unsigned char serial[STORE_SERIAL_LEN],
+		     struct lerr *e)
+{
+	struct store_refill r;
+	int locked = 0;
+	int rc = -1;
+	int frc;
+	size_t i;
+
+	if (s == NULL || serial == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_serial_reserve: bad arguments");
+		goto out;
+	}
+	pthread_mutex_lock(&s->slock);
+	locked = 1;
+	for (;;) {
+		if (s->pool_n > 0) {
+			s->pool_n--;
+			memcpy(serial, s->pool[s->pool_n], STORE_SERIAL_LEN);
+			rc = 0;
+			goto out;
+		}
+		if (!s->refilling)
+			break;
+		pthread_cond_wait(&s->scond, &s->slock);
+	}
+	s->refilling = 1;
+	memset(&r, 0, sizeof(r));
+	r.fill = s->fill != NULL ? s->fill : randombytes_buf;
+	r.now = (int64_t)time(NULL);
+	pthread_mutex_unlock(&s->slock);
+	locked = 0;
+
+	frc = store_submit(s, store_refill_run, &r, e);
+
+	pthread_mutex_lock(&s->slock);
+	locked = 1;
+	s->refilling = 0;
+	pthread_cond_broadcast(&s->scond);
+	if (frc != 0)
+		goto out;
+	/* Only the refiller adds to the pool, so it is empty here; keep the
+	 * bound check anyway. Serials are handed out in the order drawn. */
+	memcpy(serial, r.serials[0], STORE_SERIAL_LEN);
+	for (i = r.n; i > 1 && s->pool_n < STORE_SERIAL_BATCH; i--)
+		memcpy(s->pool[s->pool_n++], r.serials[i - 1], STORE_SERIAL_LEN);
+	rc = 0;
+out:
+	if (locked)
+		pthread_mutex_unlock(&s->slock);
+	return rc;
+}
+
+/*
+ * Tests only. Also drops the serials already in the pool (they stay
+ * reserved, unused) so that the next reservation draws from fill.
+ */
+void
+store_set_random(struct store *s, void (*fill)(void *buf, size_t n))
+{
+	if (s == NULL)
+		return;
+	pthread_mutex_lock(&s->slock);
+	s->fill = fill;
+	s->pool_n = 0;
+	pthread_mutex_unlock(&s->slock);
+}
+
+/* ---- settings ---- */
+
+/* Sets (or replaces) a setting; durable on return. */
+int
+store_setting_set(struct store *s, const char *key, const char *value, struct lerr *e)
+{
+	struct store_write wr = {
+		.x = { Q_SETTING_SET, "saving a setting",
+		       { store_arg_text(key), store_arg_text(value) } },
+	};
+
+	if (key == NULL || value == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_setting_set: bad arguments");
+	return store_write(s, &wr, e);
+}
+
+/* Reads a setting into a new string (caller frees); LERR_NOT_FOUND if unset. */
+int
+store_setting_get(struct store *s, const char *key, char **value, struct lerr *e)
+{
+	const struct store_query x = {
+		Q_SETTING_GET, "reading a setting", { store_arg_text(key) },
+	};
+	int lrc;
+
+	if (value != NULL)
+		*value = NULL;
+	if (s == NULL || key == NULL || value == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_setting_get: bad arguments");
+	if ((lrc = store_lookup(s, &x, store_row_text_dup, value, e)) > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "setting %s is not set", key);
+	return lrc;
+}

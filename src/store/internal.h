@@ -1,0 +1,291 @@
+/*
+ * internal.h - what the store's query families share with its engine.
+ *
+ * Internal to the store: only the files of src/store/ include it.
+ * Everyone else uses store.h.
+ *
+ * Statements: every query of every family has one value in enum store_q.
+ * Each family file defines a table indexed by that enum holding the SQL
+ * of its own queries only (NULL elsewhere); store_stmt() finds the text in
+ * whichever table has it and prepares it once per connection. store_open()
+ * checks that each query has its text in exactly one table.
+ *
+ * Writes: a family hands a job to store_submit(); the job runs on the
+ * writer's connection inside a savepoint of a group-committed transaction
+ * (see engine.c) and must use only that connection. A write of one
+ * statement and its audit row needs no job of its own: store_write().
+ * Reads take a pooled connection with store_reader_get() and give it back
+ * with store_reader_put(); store_lookup() and store_each() do both around
+ * one query.
+ *
+ * Queries: a struct store_query names the statement, what it is for (the
+ * start of its error messages) and its parameters; store_exec() runs one
+ * that returns no row, store_conn_lookup() / store_lookup() one whose
+ * first row is read by a row callback, store_each() one with many rows.
+ */
+#ifndef LANCA_STORE_INT_H
+#define LANCA_STORE_INT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+#include <sqlite3.h>
+
+#include "common/lerr.h"
+#include "store/store.h"
+
+#define STORE_ACTOR		"lanca"		/* actor of the store's own audit rows */
+
+enum store_q {
+	/* engine (engine.c), certificates (certs.c), audit (audit.c) */
+	Q_BEGIN,
+	Q_COMMIT,
+	Q_ROLLBACK,
+	Q_SAVEPOINT,
+	Q_RELEASE,
+	Q_ROLLBACK_TO,
+	Q_SERIAL_INSERT,
+	Q_SERIAL_USE,
+	Q_CERT_INSERT,
+	Q_CERT_NAMES_INSERT,
+	Q_CERT_REQUEST_CLAIM,
+	Q_CERT_REQUEST_STATE,
+	Q_CERT_REQUEST_LINK,
+	Q_CERT_PREAUTH_USE,
+	Q_CERT_PREAUTH_STATE,
+	Q_CERT_REVOKE_FIND,
+	Q_CERT_REVOKE,
+	Q_AUDIT_INSERT,
+	Q_CA_INSERT,
+	Q_SETTING_SET,
+	Q_CA_ACTIVE,
+	Q_CERT_BY_SERIAL,
+	Q_CERT_BY_KEY,
+	Q_CERT_EACH,
+	Q_CERT_COUNT,
+	Q_NAME_OWNER,
+	Q_KEY_OWNER,
+	Q_DEVICE_HOLDER,
+	Q_SETTING_GET,
+	Q_AUDIT_EACH,
+	Q_SCHEMA_VERSION,
+
+	/* requests (requests.c) */
+	Q_REQ_FIND_KEY,
+	Q_REQ_REFRESH,
+	Q_REQ_COUNT_PENDING,
+	Q_REQ_INSERT,
+	Q_REQ_GET,
+	Q_REQ_TOUCH,
+	Q_REQ_DENY,
+	Q_REQ_NOTE,
+	Q_REQ_CONTEST,
+	Q_REQ_WAITING,
+	Q_REQ_EACH,
+	Q_REQ_EXPIRE,
+
+	/* pre-authorised devices and vendor CAs (devices.c) */
+	Q_PREAUTH_INSERT,
+	Q_PREAUTH_GET,
+	Q_VENDOR_INSERT,
+	Q_VENDOR_EACH,
+
+	/* administrators and sessions (admins.c) */
+	Q_ADMIN_SET,
+	Q_ADMIN_HASH,
+	Q_SESSION_PURGE,
+	Q_SESSION_INSERT,
+	Q_SESSION_GET,
+	Q_SESSION_DELETE,
+
+	Q_COUNT
+};
+
+/* The SQL of each family, indexed by enum store_q (NULL: another family's). */
+extern const char *const store_sql_engine[Q_COUNT];	/* engine.c */
+extern const char *const store_sql_certs[Q_COUNT];	/* certs.c */
+extern const char *const store_sql_requests[Q_COUNT];	/* requests.c */
+extern const char *const store_sql_devices[Q_COUNT];	/* devices.c */
+extern const char *const store_sql_admins[Q_COUNT];	/* admins.c */
+extern const char *const store_sql_audit[Q_COUNT];	/* audit.c */
+
+/* One database connection and its cache of prepared statements. */
+struct store_conn {
+	sqlite3 *db;
+	sqlite3_stmt *st[Q_COUNT];
+	int busy;			/* readers: handed out to a thread */
+};
+
+/* A writer job: runs on w inside its own savepoint; returns 0, or -1 with
+ * e set (the job's changes are then rolled back, the others' kept). */
+typedef int (*store_job_fn)(struct store_conn *w, void *arg, struct lerr *e);
+
+/* Queues run(w, arg, e) for the writer and waits until its transaction
+ * committed (0) or failed (-1, e set). arg stays the caller's. */
+int store_submit(struct store *s, store_job_fn run, void *arg, struct lerr *e);
+
+/* A unit of work for the writer; lives on the caller's stack. */
+struct store_job {
+	store_job_fn run;
+	void *arg;
+	struct lerr err;
+	int rc;
+	int done;			/* under qlock */
+	pthread_cond_t cond;		/* signalled (under qlock) once done */
+	struct store_job *next;
+};
+/* The two halves of store_submit(), for a caller that does other work
+ * while its job is committed: enqueue returns at once; wait blocks until
+ * the job's transaction committed (0) or failed (-1, e set). job and its
+ * arg stay the caller's until wait returned. */
+int store_enqueue(struct store *s, struct store_job *job, struct lerr *e);
+int store_wait(struct store *s, struct store_job *job, struct lerr *e);
+
+/* A pooled read connection (waits while all are busy); NULL with e set on
+ * failure. Give it back with store_reader_put() (NULL-safe). */
+struct store_conn *store_reader_get(struct store *s, struct lerr *e);
+void store_reader_put(struct store *s, struct store_conn *c);
+
+/* c's prepared statement for q (prepared on first use, owned by c); NULL
+ * with e set on failure. Pass it to store_stmt_done() after use. */
+sqlite3_stmt *store_stmt(struct store_conn *c, enum store_q q, struct lerr *e);
+void store_stmt_done(sqlite3_stmt *st);		/* reset + clear bindings; NULL-safe */
+
+/* Fills e from db's last error (LERR_CONFLICT for UNIQUE / PRIMARY KEY,
+ * LERR_STORE otherwise); returns -1. */
+int store_sqlerr(sqlite3 *db, struct lerr *e, const char *what);
+
+/* Appends an audit row on the writer's connection (inside a job). */
+int store_audit_row(struct store_conn *w, int64_t at, const char *actor,
+		    const char *event, const char *subject, const char *detail,
+		    struct lerr *e);
+/* Serialises o compactly into *out (caller frees); always drops o's
+ * reference. LERR_BAD_REQUEST when o is NULL (json_pack refused a string
+ * that is not UTF-8, or ran out of memory). */
+int store_json_detail(json_t *o, char **out, struct lerr *e);
+
+/*
+ * One statement and its parameters, run by store_exec(), store_lookup(),
+ * store_conn_lookup() or store_each(). Parameters are built with the
+ * store_arg_*() constructors below and bound to ?1, ?2... up to the first
+ * STORE_ARG_END; text and blobs are bound SQLITE_STATIC, so what they
+ * point to must outlive the run. what names the work in error messages
+ * ("reading a setting: <SQLite's message>").
+ */
+enum store_arg_type {
+	STORE_ARG_END = 0,		/* no more parameters */
+	STORE_ARG_NULL,
+	STORE_ARG_INT,
+	STORE_ARG_TEXT,			/* NUL-terminated; a NULL pointer binds NULL */
+	STORE_ARG_BLOB,
+};
+
+struct store_arg {
+	enum store_arg_type type;
+	int64_t i;			/* STORE_ARG_INT */
+	const void *p;			/* STORE_ARG_TEXT, STORE_ARG_BLOB */
+	size_t len;			/* STORE_ARG_BLOB */
+};
+
+#define STORE_ARGS_MAX		15	/* the most any query takes (Q_CERT_INSERT) */
+
+struct store_query {
+	enum store_q q;
+	const char *what;
+	struct store_arg args[STORE_ARGS_MAX];
+};
+
+static inline struct store_arg
+store_arg_null(void)
+{
+	return (struct store_arg){ .type = STORE_ARG_NULL };
+}
+
+static inline struct store_arg
+store_arg_int(int64_t i)
+{
+	return (struct store_arg){ .type = STORE_ARG_INT, .i = i };
+}
+
+static inline struct store_arg
+store_arg_text(const char *s)
+{
+	return (struct store_arg){ .type = STORE_ARG_TEXT, .p = s };
+}
+
+static inline struct store_arg
+store_arg_blob(const void *p, size_t len)
+{
+	return (struct store_arg){ .type = STORE_ARG_BLOB, .p = p, .len = len };
+}
+
+/* Reads the row st stands on into arg: 0, 1 to stop (store_each only), or
+ * -1 with e set. */
+typedef int (*store_row_fn)(sqlite3_stmt *st, void *arg, struct lerr *e);
+
+/* Runs x on c expecting no row; *changed (may be NULL) receives how many
+ * rows it changed. 0, or -1 with e set. */
+int store_exec(struct store_conn *c, const struct store_query *x, int *changed,
+	       struct lerr *e);
+
+/* Likewise for a statement that may break one constraint the caller wants
+ * to name itself: 1 (e untouched) when the step failed on constraint (an
+ * extended code, e.g. SQLITE_CONSTRAINT_UNIQUE), else as store_exec(). */
+int store_exec_constraint(struct store_conn *c, const struct store_query *x,
+			  int constraint, struct lerr *e);
+
+/* Runs x on c and hands its first row to row(st, arg, e) (row may be NULL:
+ * only whether there is one matters). 0 when a row was read, 1 when there
+ * is none (e untouched: the caller says what is missing), -1 with e set. */
+int store_conn_lookup(struct store_conn *c, const struct store_query *x,
+		      store_row_fn row, void *arg, struct lerr *e);
+/* Likewise on a read connection borrowed from s for the call. */
+int store_lookup(struct store *s, const struct store_query *x, store_row_fn row,
+		 void *arg, struct lerr *e);
+
+/* Runs x on a read connection and hands each row to row(st, arg, e) until
+ * it returns non-zero (1 stops: 0 returned; -1 fails) or the rows end. */
+int store_each(struct store *s, const struct store_query *x, store_row_fn row,
+	       void *arg, struct lerr *e);
+
+/* Row readers for one-column answers: column 0 as text into a fixed array
+ * (arg is a struct store_text_buf), or into a new string (arg is a char **
+ * the caller frees). NULL reads as "". */
+struct store_text_buf {
+	char *p;
+	size_t size;
+};
+int store_row_text(sqlite3_stmt *st, void *arg, struct lerr *e);
+int store_row_text_dup(sqlite3_stmt *st, void *arg, struct lerr *e);
+/* Row reader: column 0 as an integer into *(int64_t *)arg. */
+int store_row_int(sqlite3_stmt *st, void *arg, struct lerr *e);
+
+/*
+ * A write of one statement and, when event is set, its audit row (at,
+ * actor, event, subject, detail), as one writer job: store_write() returns
+ * once both are durable (0), or -1 with e set. id receives the row id the
+ * statement inserted. Everything pointed to stays the caller's.
+ */
+struct store_write {
+	struct store_query x;
+	int64_t at;
+	const char *actor, *event, *subject, *detail;
+	int64_t id;			/* out */
+};
+int store_write(struct store *s, struct store_write *wr, struct lerr *e);
+
+/* Small helpers. */
+void store_hex(const unsigned char *p, size_t n, char *out, size_t outsz);
+sqlite3_int64 store_limit(size_t limit);	/* 0 or huge -> -1 (no limit) */
+int store_fits(const char *s, size_t size);	/* NUL within size bytes */
+int store_bind_text(sqlite3_stmt *st, int i, const char *s);	/* NULL binds NULL */
+int store_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n);
+int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size, struct lerr *e);
+int store_col_text_dup(sqlite3_stmt *st, int col, char **dst, struct lerr *e);
+int store_col_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t size,
+		   size_t *len, struct lerr *e);
+int store_col_blob_dup(sqlite3_stmt *st, int col, unsigned char **dst, size_t *len,
+		       struct lerr *e);
+
+#endif

@@ -1,0 +1,39 @@
+/*
+ * migrate.h - the schema migration runner (SQLite).
+ *
+ * Owns: the schema_version table and the order in which schema/NNNN-*.sql
+ * files are applied. The migrations themselves are C data generated at
+ * build time by build-aux/embed-schema.sh into src/schema_sql.c.
+ *
+ * Only engine.c calls this, on its write connection, before anything else
+ * touches the database.
+ */
+#ifndef LANCA_DB_MIGRATE_H
+#define LANCA_DB_MIGRATE_H
+
+#include <stddef.h>
+#include <sqlite3.h>
+#include "common/lerr.h"
+
+struct store_migration {
+	int version;		/* from the NNNN- prefix, strictly increasing */
+	const char *name;	/* the rest of the file name, without .sql */
+	const char *sql;	/* the whole file, one or more statements */
+};
+
+/* Defined in the generated src/schema_sql.c, oldest first. */
+extern const struct store_migration store_migrations[];
+extern const size_t store_migrations_count;
+
+/* Reads the highest applied version into *version (0 for an empty
+ * database). */
+int store_migrate_version(sqlite3 *db, int *version, struct lerr *e);
+
+/* Brings db up to the newest of the n migrations (oldest first), each in
+ * its own BEGIN IMMEDIATE transaction that also records it in
+ * schema_version. Refuses a database newer than the newest migration.
+ * *version (may be NULL) receives the version the database is at. */
+int store_migrate(sqlite3 *db, const struct store_migration *migrations, size_t n,
+	       int *version, struct lerr *e);
+
+#endif

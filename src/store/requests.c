@@ -1,0 +1,741 @@
+/*
+ * requests.c - the store's enrollment requests (see store.h, "enrollment
+ * requests"): recording a device's ask (one request per key however often
+ * it asks), polling, denial, notes, contest, the keys waiting for a button
+ * press, listing and expiry.
+ *
+ * Runs on the store engine (internal.h): writes are writer jobs, reads use
+ * the read pool; every statement is in store_sql_requests[] below. Issuing a
+ * request (pending -> issued) happens in store_cert_insert(), in the same
+ * transaction as the certificate.
+ */
+#include "config.h"
+
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <jansson.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "common/lerr.h"
+#include "store/store.h"
+#include "store/internal.h"
+
+#define STORE_REQ_COLS \
+	"id, key_id, device_id, csr, state, auth, source, reason, created_at, " \
+	"last_seen, expires_at, cert_id, contested"
+
+const char *const store_sql_requests[Q_COUNT] = {
+	/*
+	 * The request a device asking again with key ?1 at ?2 gets back: one
+	 * still pending, or one issued whose key holds a certificate that is
+	 * still valid. A revoked or expired certificate, or an expired
+	 * request, makes the next ask a new request.
+	 */
+	[Q_REQ_FIND_KEY] =
+		"SELECT id FROM requests r WHERE r.key_id = ?1 AND ("
+		" (r.state = 'pending' AND r.expires_at > ?2) OR"
+		" (r.state = 'issued' AND EXISTS (SELECT 1 FROM certificates c"
+		"  WHERE c.key_id = r.key_id AND c.status = 'valid' AND c.not_after > ?2))) "
+		"ORDER BY r.created_at DESC, r.rowid DESC LIMIT 1",
+	/*
+	 * Asking again: a pending request takes the request just sent (device
+	 * id ?4, bytes ?5, authority ?6), which is the one every check of this
+	 * ask was made on; an issued one only notes that it was seen.
+	 */
+	[Q_REQ_REFRESH] =
+		"UPDATE requests SET last_seen = max(last_seen, ?2), "
+		"source = coalesce(?3, source), updated_at = ?2, "
+		"device_id = CASE WHEN state = 'pending' THEN ?4 ELSE device_id END, "
+		"csr = CASE WHEN state = 'pending' THEN ?5 ELSE csr END, "
+		"auth = CASE WHEN state = 'pending' THEN ?6 ELSE auth END "
+		"WHERE id = ?1",
+	[Q_REQ_COUNT_PENDING] = "SELECT count(*) FROM requests WHERE state = 'pending'",
+	[Q_REQ_INSERT] =
+		"INSERT INTO requests (id, key_id, device_id, csr, state, auth, source, "
+		"reason, created_at, updated_at, last_seen, expires_at) "
+		"VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, NULL, ?7, ?7, ?7, ?8)",
+	[Q_REQ_GET] = "SELECT " STORE_REQ_COLS " FROM requests WHERE id = ?",
+	/* A poll is not a change of the row: updated_at stays. */
+	[Q_REQ_TOUCH] =
+		"UPDATE requests SET last_seen = max(last_seen, ?2) WHERE id = ?1",
+	[Q_REQ_DENY] =
+		"UPDATE requests SET state = 'denied', reason = ?2, updated_at = ?3 "
+		"WHERE id = ?1 AND state = 'pending'",
+	[Q_REQ_NOTE] =
+		"UPDATE requests SET reason = ?2, updated_at = ?3 "
+		"WHERE id = ?1 AND state = 'pending'",
+	[Q_REQ_CONTEST] =
+		"UPDATE requests SET contested = 1, updated_at = ?2 "
+		"WHERE id = ?1 AND state = 'issued' AND contested = 0",
+	/*
+	 * Keys waiting at ?2: a pending request with no authentication, asked
+	 * for since ?1, and no certificate for the key that is valid at ?2.
+	 * One row per key (its newest request), in order of the key's first
+	 * ask; the third column is the number of such keys.
+	 */
+	[Q_REQ_WAITING] =
+		"WITH w AS ("
+		" SELECT r.id, r.key_id,"
+		"  row_number() OVER (PARTITION BY r.key_id"
+		"   ORDER BY r.created_at DESC, r.rowid DESC) AS rn,"
+		"  min(r.created_at) OVER (PARTITION BY r.key_id) AS first"
+		" FROM requests r"
+		" WHERE r.state = 'pending' AND r.auth = 'none' AND r.last_seen >= ?1"
+		" AND r.expires_at > ?2"
+		" AND NOT EXISTS (SELECT 1 FROM certificates c"
+		"  WHERE c.key_id = r.key_id AND c.status = 'valid'"
+		"  AND c.not_after > ?2)) "
+		"SELECT id, key_id, count(*) OVER () FROM w WHERE rn = 1 "
+		"ORDER BY first, key_id",
+	[Q_REQ_EACH] =
+		"SELECT " STORE_REQ_COLS " FROM requests WHERE ?1 IS NULL OR state = ?1 "
+		"ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+	[Q_REQ_EXPIRE] =
+		"UPDATE requests SET state = 'expired', updated_at = ?1 "
+		"WHERE state = 'pending' AND expires_at <= ?1",
+};
+
+/* Frees r and what it owns. NULL-safe. */
+void
+store_request_free(struct store_request *r)
+{
+	if (r == NULL)
+		return;
+	free(r->csr);
+	free(r);
+}
+
+/*
+ * Fills r from a row of STORE_REQ_COLS; r->csr is allocated (the caller frees
+ * it, also on failure).
+ */
+static int
+store_req_from_row(sqlite3_stmt *st, struct store_request *r, struct lerr *e)
+{
+	size_t key_len = 0;
+
+	if (store_col_text(st, 0, r->id, sizeof(r->id), e) != 0 ||
+	    store_col_blob(st, 1, r->key_id, sizeof(r->key_id), &key_len, e) != 0 ||
+	    store_col_text(st, 2, r->device_id, sizeof(r->device_id), e) != 0 ||
+	    store_col_blob_dup(st, 3, &r->csr, &r->csr_len, e) != 0 ||
+	    store_col_text(st, 4, r->state, sizeof(r->state), e) != 0 ||
+	    store_col_text(st, 5, r->auth, sizeof(r->auth), e) != 0 ||
+	    store_col_text(st, 6, r->source, sizeof(r->source), e) != 0 ||
+	    store_col_text(st, 7, r->reason, sizeof(r->reason), e) != 0)
+		return -1;
+	if (key_len != sizeof(r->key_id))
+		return lerr_set(e, 500, LERR_STORE, "request %s has a bad key id", r->id);
+	r->created_at = sqlite3_column_int64(st, 8);
+	r->last_seen = sqlite3_column_int64(st, 9);
+	r->expires_at = sqlite3_column_int64(st, 10);
+	r->cert_id = sqlite3_column_int64(st, 11);	/* NULL reads as 0 */
+	r->contested = sqlite3_column_int(st, 12) != 0;
+	return 0;
+}
+
+/* Row reader: a row of STORE_REQ_COLS into a new request at
+ * *(struct store_request **)arg (the caller's). */
+static int
+store_req_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_request *r;
+
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return lerr_set(e, 500, LERR_STORE, "out of memory");
+	if (store_req_from_row(st, r, e) != 0) {
+		store_request_free(r);
+		return -1;
+	}
+	*(struct store_request **)arg = r;
+	return 0;
+}
+
+/*
+ * Reads request id on connection c into a new struct (the caller's).
+ * 1 if there is none, 0 found, -1 on error.
+ */
+static int
+store_req_read(struct store_conn *c, const char *id, struct store_request **out,
+	    struct lerr *e)
+{
+	const struct store_query x = {
+		Q_REQ_GET, "reading a request", { store_arg_text(id) },
+	};
+
+	*out = NULL;
+	return store_conn_lookup(c, &x, store_req_row, out, e);
+}
+
+/*
+ * After an update that changed nothing: fills e with why, LERR_NOT_FOUND
+ * for an unknown id, LERR_CONFLICT naming the state it is in otherwise.
+ * Returns -1; *r (when not NULL) receives the row if there is one.
+ */
+static int
+store_req_refused(struct store_conn *w, const char *id, struct store_request **r,
+	       struct lerr *e)
+{
+	struct store_request *cur = NULL;
+	int lrc;
+
+	if ((lrc = store_req_read(w, id, &cur, e)) < 0)
+		return -1;
+	if (lrc > 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no request %s", id);
+	lerr_set(e, 409, LERR_CONFLICT, "request %s is %s", id, cur->state);
+	if (r != NULL)
+		*r = cur;
+	else
+		store_request_free(cur);
+	return -1;
+}
+
+/* ---- upsert ---- */
+
+struct store_req_upsert_job {
+	const struct store_request *in;
+	int64_t at;			/* when the device asked (a refresh) */
+	int64_t first;			/* created_at = last_seen of a new one */
+	const char *source;		/* NULL: unknown */
+	struct store_request *out;	/* out, the caller's */
+	int created;			/* out */
+};
+
+/* Row reader: a count into the int64_t at arg. */
+static int
+store_row_count(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	(void)e;
+	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	return 0;
+}
+
+/*
+ * Writer job: finds the pending or issued request for the key and
+ * refreshes it, or inserts a new pending one with a fresh id and its
+ * "enroll" audit row. Reads the resulting row back in the same job.
+ */
+static int
+store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_req_upsert_job *j = arg;
+	const struct store_request *in = j->in;
+	unsigned char rnd[STORE_REQUEST_ID_LEN / 2];
+	char id[STORE_REQUEST_ID_LEN + 1];
+	char keyhex[2 * sizeof(in->key_id) + 1];
+	struct store_text_buf b = { id, sizeof(id) };
+	struct store_query x = {
+		Q_REQ_FIND_KEY, "looking up the key's request",
+		{ store_arg_blob(in->key_id, sizeof(in->key_id)), store_arg_int(j->at) },
+	};
+	char *detail = NULL;
+	int64_t pending = 0;
+	int rc = -1;
+	int lrc;
+
+	if ((lrc = store_conn_lookup(w, &x, store_row_text, &b, e)) < 0)
+		goto out;
+	if (lrc == 0) {
+		x = (struct store_query){
+			Q_REQ_REFRESH, "updating a request",
+			{ store_arg_text(id), store_arg_int(j->at), store_arg_text(j->source),
+			  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
+			  store_arg_text(in->auth[0] != '\0' ? in->auth : "none") },
+		};
+		if (store_exec(w, &x, NULL, e) != 0)
+			goto out;
+		j->created = 0;
+	} else {
+		/* Pending requests hold up to 16 KiB each and nobody asked for
+		 * them: their number is bounded, checked in the same job. */
+		x = (struct store_query){ Q_REQ_COUNT_PENDING, "counting pending requests", { { 0 } } };
+		if (store_conn_lookup(w, &x, store_row_count, &pending, e) < 0)
+			goto out;
+		if (pending >= STORE_PENDING_MAX) {
+			lerr_set(e, 503, LERR_TOO_LARGE,
+				 "%lld requests are waiting for a decision already: try again later",
+				 (long long)pending);
+			goto out;
+		}
+		randombytes_buf(rnd, sizeof(rnd));
+		store_hex(rnd, sizeof(rnd), id, sizeof(id));
+		x = (struct store_query){
+			Q_REQ_INSERT, "recording the request",
+			{ store_arg_text(id), store_arg_blob(in->key_id, sizeof(in->key_id)),
+			  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
+			  store_arg_text(in->auth[0] != '\0' ? in->auth : "none"),
+			  store_arg_text(j->source), store_arg_int(j->first),
+			  store_arg_int(in->expires_at) },
+		};
+		if (store_exec(w, &x, NULL, e) != 0)
+			goto out;
+		store_hex(in->key_id, sizeof(in->key_id), keyhex, sizeof(keyhex));
+		if (store_json_detail(json_pack("{s:s, s:s}", "request", id, "key_id", keyhex),
+				      &detail, e) != 0 ||
+		    store_audit_row(w, j->first, j->source != NULL ? j->source : "device",
+				    "enroll", in->device_id, detail, e) != 0)
+			goto out;
+		j->created = 1;
+	}
+	if (store_req_read(w, id, &j->out, e) != 0) {
+		if (e != NULL && e->code == NULL)
+			lerr_set(e, 500, LERR_STORE, "request %s vanished", id);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(detail);
+	return rc;
+}
+
+/*
+ * Records a device's request, or refreshes the one its key already has
+ * (pending or issued): see store.h. A new request is created (and last
+ * seen) at in->created_at, or now when 0; a refresh is seen at
+ * in->last_seen, else in->created_at, else now. *out (the caller's) is the
+ * full row.
+ */
+int
+store_request_upsert(struct store *s, const struct store_request *in,
+		     struct store_request **out, int *created, struct lerr *e)
+{
+	struct store_req_upsert_job j;
+	int rc = -1;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || in == NULL || out == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_request_upsert: bad arguments");
+		goto out;
+	}
+	if (in->csr == NULL || in->csr_len == 0 || in->csr_len > INT_MAX ||
+	    !store_fits(in->device_id, sizeof(in->device_id)) ||
+	    !store_fits(in->auth, sizeof(in->auth)) ||
+	    !store_fits(in->source, sizeof(in->source))) {
+		lerr_set(e, 400, LERR_BAD_REQUEST, "malformed request record");
+		goto out;
+	}
+	memset(&j, 0, sizeof(j));
+	j.in = in;
+	j.at = in->last_seen != 0 ? in->last_seen :
+	       in->created_at != 0 ? in->created_at : (int64_t)time(NULL);
+	j.first = in->created_at != 0 ? in->created_at : (int64_t)time(NULL);
+	j.source = in->source[0] != '\0' ? in->source : NULL;
+	if (store_submit(s, store_req_upsert_run, &j, e) != 0) {
+		/* A job that failed after reading its row back is rolled
+		 * back: the row is not the caller's to see. */
+		store_request_free(j.out);
+		goto out;
+	}
+	*out = j.out;
+	if (created != NULL)
+		*created = j.created;
+	rc = 0;
+out:
+	return rc;
+}
+
+/* Reads request id; -1 with LERR_NOT_FOUND if unknown. *out is the caller's. */
+int
+store_request_get(struct store *s, const char *id, struct store_request **out,
+		  struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	int rc = -1;
+	int lrc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || id == NULL || out == NULL) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_request_get: bad arguments");
+		goto out;
+	}
+	if ((c = store_reader_get(s, e)) == NULL)
+		goto out;
+	if ((lrc = store_req_read(c, id, out, e)) < 0)
+		goto out;
+	if (lrc > 0) {
+		lerr_set(e, 404, LERR_NOT_FOUND, "no request %s", id);
+		goto out;
+	}
+	rc = 0;
+out:
+	store_reader_put(s, c);
+	return rc;
+}
+
+/* ---- small state changes ---- */
+
+struct store_req_change_job {
+	const char *id;
+	const char *reason;
+	const char *actor;
+	const char *detail;
+	int64_t now;
+};
+
+/*
+ * Inside a job: runs the update q (touch, deny, note, contest) on request
+ * j->id: ?2 is j->reason and ?3 j->now for deny and note, ?2 j->now for
+ * the others. *changed receives how many rows it changed.
+ */
+static int
+store_req_change(struct store_conn *w, enum store_q q, const struct store_req_change_job *j,
+	      int *changed, struct lerr *e)
+{
+	struct store_query x = { q, "updating a request", { store_arg_text(j->id) } };
+
+	if (q == Q_REQ_DENY || q == Q_REQ_NOTE) {
+		x.args[1] = store_arg_text(j->reason);
+		x.args[2] = store_arg_int(j->now);
+	} else {
+		x.args[1] = store_arg_int(j->now);
+	}
+	return store_exec(w, &x, changed, e);
+}
+
+/* Inside a job: appends event's audit row for request j->id, under the
+ * request's device id. */
+static int
+store_req_audit(struct store_conn *w, const struct store_req_change_job *j, const char *event,
+	     struct lerr *e)
+{
+	struct store_request *r = NULL;
+	int rc = -1;
+
+	if (store_req_read(w, j->id, &r, e) != 0)
+		goto out;
+	if (store_audit_row(w, j->now, j->actor, event, r->device_id, j->detail, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	store_request_free(r);
+	return rc;
+}
+
+/*
+ * Runs run(j) as a writer job at the current time, with o (its reference
+ * taken, see store_json_detail) as the audit detail. 0 once durable, or -1
+ * with e set.
+ */
+static int
+store_req_submit(struct store *s, store_job_fn run, struct store_req_change_job *j, json_t *o,
+	      struct lerr *e)
+{
+	char *detail = NULL;
+	int rc = -1;
+
+	if (store_json_detail(o, &detail, e) != 0)
+		goto out;
+	j->detail = detail;
+	j->now = (int64_t)time(NULL);
+	if (store_submit(s, run, j, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	j->detail = NULL;
+	free(detail);
+	return rc;
+}
+
+/* Writer job: last_seen of an existing request moves forward. */
+static int
+store_req_touch_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_req_change_job *j = arg;
+	int changed;
+
+	if (store_req_change(w, Q_REQ_TOUCH, j, &changed, e) != 0)
+		return -1;
+	if (changed == 0)
+		return lerr_set(e, 404, LERR_NOT_FOUND, "no request %s", j->id);
+	return 0;
+}
+
+/* Records a poll: last_seen becomes now (never goes back). */
+int
+store_request_touch(struct store *s, const char *id, int64_t now, struct lerr *e)
+{
+	struct store_req_change_job j;
+
+	if (id == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_request_touch: bad arguments");
+	memset(&j, 0, sizeof(j));
+	j.id = id;
+	j.now = now;
+	return store_submit(s, store_req_touch_run, &j, e);
+}
+
+/*
+ * Writer job: pending -> denied with its reason, audited "deny" under the
+ * device id. LERR_CONFLICT naming the state when it is not pending.
+ */
+static int
+store_req_deny_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_req_change_job *j = arg;
+	int changed;
+
+	if (store_req_change(w, Q_REQ_DENY, j, &changed, e) != 0)
+		return -1;
+	if (changed == 0)
+		return store_req_refused(w, j->id, NULL, e);
+	return store_req_audit(w, j, "deny", e);
+}
+
+/* Denies a pending request (reason shown to the device); durable on return. */
+int
+store_request_deny(struct store *s, const char *id, const char *reason,
+		   const char *actor, struct lerr *e)
+{
+	struct store_req_change_job j;
+
+	if (id == NULL || actor == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_request_deny: bad arguments");
+	if (reason != NULL && strlen(reason) >= sizeof(((struct store_request *)0)->reason))
+		return lerr_set(e, 400, LERR_TOO_LARGE, "the reason is too long");
+	memset(&j, 0, sizeof(j));
+	j.id = id;
+	j.reason = reason;
+	j.actor = actor;
+	return store_req_submit(s, store_req_deny_run, &j, reason != NULL ?
+			     json_pack("{s:s, s:s}", "request", id, "reason", reason) :
+			     json_pack("{s:s}", "request", id), e);
+}
+
+/* Writer job: the reason a pending request waits. */
+static int
+store_req_note_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_req_change_job *j = arg;
+	int changed;
+
+	if (store_req_change(w, Q_REQ_NOTE, j, &changed, e) != 0)
+		return -1;
+	if (changed == 0)
+		return store_req_refused(w, j->id, NULL, e);
+	return 0;
+}
+
+/* Sets (NULL: clears) why a pending request waits; LERR_CONFLICT when it
+ * is not pending any more. */
+int
+store_request_note(struct store *s, const char *id, const char *reason, struct lerr *e)
+{
+	struct store_req_change_job j;
+
+	if (id == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_request_note: bad arguments");
+	if (reason != NULL && strlen(reason) >= sizeof(((struct store_request *)0)->reason))
+		return lerr_set(e, 400, LERR_TOO_LARGE, "the reason is too long");
+	memset(&j, 0, sizeof(j));
+	j.id = id;
+	j.reason = reason;
+	j.now = (int64_t)time(NULL);
+	return store_submit(s, store_req_note_run, &j, e);
+}
+
+/*
+ * Writer job: an issued request becomes contested, audited "contested".
+ * Contesting one that is contested already changes nothing and succeeds
+ * (one audit row per request); any other state is LERR_CONFLICT.
+ */
+static int
+store_req_contest_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_req_change_job *j = arg;
+	struct store_request *r = NULL;
+	int changed;
+	int rc = -1;
+
+	if (store_req_change(w, Q_REQ_CONTEST, j, &changed, e) != 0)
+		goto out;
+	if (changed == 0) {
+		if (store_req_refused(w, j->id, &r, e) == 0 || r == NULL ||
+		    strcmp(r->state, "issued") != 0 || !r->contested)
+			goto out;
+		lerr_clear(e);
+	} else if (store_req_audit(w, j, "contested", e) != 0) {
+		goto out;
+	}
+	rc = 0;
+out:
+	store_request_free(r);
+	return rc;
+}
+
+/* Marks an issued request contested; durable on return. */
+int
+store_request_contest(struct store *s, const char *id, const char *actor, struct lerr *e)
+{
+	struct store_req_change_job j;
+
+	if (id == NULL || actor == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_request_contest: bad arguments");
+	memset(&j, 0, sizeof(j));
+	j.id = id;
+	j.actor = actor;
+	return store_req_submit(s, store_req_contest_run, &j, json_pack("{s:s}", "request", id), e);
+}
+
+/* ---- waiting keys, listing, expiry ---- */
+
+/*
+ * The keys waiting at now (see store.h): fills up to max request ids and
+ * key ids (either array may be NULL when max is 0) in order of the key's
+ * first ask; *n is how many keys wait in all.
+ */
+int
+store_waiting(struct store *s, int64_t since, int64_t now,
+	      char (*ids)[STORE_REQUEST_ID_LEN + 1], unsigned char (*keys)[32],
+	      size_t max, size_t *n, struct lerr *e)
+{
+	struct store_conn *c = NULL;
+	sqlite3_stmt *st = NULL;
+	size_t i = 0, key_len;
+	sqlite3_int64 total = 0;
+	int src = SQLITE_DONE;
+	int rc = -1;
+
+	if (s == NULL || n == NULL || (max > 0 && (ids == NULL || keys == NULL))) {
+		lerr_set(e, 500, LERR_INTERNAL, "store_waiting: bad arguments");
+		goto out;
+	}
+	*n = 0;
+	if ((c = store_reader_get(s, e)) == NULL ||
+	    (st = store_stmt(c, Q_REQ_WAITING, e)) == NULL)
+		goto out;
+	if (sqlite3_bind_int64(st, 1, since) != SQLITE_OK ||
+	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK) {
+		store_sqlerr(c->db, e, "listing waiting keys");
+		goto out;
+	}
+	/* Every row carries the total; rows past max are not read. */
+	while (i < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
+		total = sqlite3_column_int64(st, 2);
+		if (store_col_text(st, 0, ids[i], sizeof(ids[i]), e) != 0 ||
+		    store_col_blob(st, 1, keys[i], sizeof(keys[i]), &key_len, e) != 0)
+			goto out;
+		if (key_len != sizeof(keys[i])) {
+			lerr_set(e, 500, LERR_STORE, "request %s has a bad key id", ids[i]);
+			goto out;
+		}
+		i++;
+	}
+	if (i == max && (src = sqlite3_step(st)) == SQLITE_ROW)
+		total = sqlite3_column_int64(st, 2);
+	if (src != SQLITE_ROW && src != SQLITE_DONE) {
+		store_sqlerr(c->db, e, "listing waiting keys");
+		goto out;
+	}
+	if (total < 0 || (uint64_t)total > SIZE_MAX) {
+		lerr_set(e, 500, LERR_STORE, "bad count of waiting keys");
+		goto out;
+	}
+	*n = (size_t)total;
+	rc = 0;
+out:
+	store_stmt_done(st);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/* store_request_each's fn and its argument. */
+struct store_req_visit {
+	int (*fn)(const struct store_request *r, void *arg);
+	void *arg;
+};
+
+/* Row reader for store_request_each: hands one request to the caller's fn
+ * (1 when it asks to stop). */
+static int
+store_req_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_req_visit *v = arg;
+	struct store_request row;
+	int rc = -1;
+
+	memset(&row, 0, sizeof(row));
+	if (store_req_from_row(st, &row, e) != 0)
+		goto out;
+	rc = v->fn(&row, v->arg) != 0;
+out:
+	free(row.csr);
+	return rc;
+}
+
+/*
+ * Calls fn for each request in state (NULL: every state), newest first,
+ * at most limit (0 = all); fn returns non-zero to stop. The row is only
+ * valid during the call, and fn holds a read connection meanwhile.
+ */
+int
+store_request_each(struct store *s, const char *state, size_t limit,
+		   int (*fn)(const struct store_request *r, void *arg), void *arg,
+		   struct lerr *e)
+{
+	const struct store_query x = {
+		Q_REQ_EACH, "listing requests",
+		{ store_arg_text(state), store_arg_int(store_limit(limit)) },
+	};
+	struct store_req_visit v = { fn, arg };
+
+	if (s == NULL || fn == NULL)
+		return lerr_set(e, 500, LERR_INTERNAL, "store_request_each: bad arguments");
+	return store_each(s, &x, store_req_each_row, &v, e);
+}
+
+struct store_req_expire_job {
+	int64_t now;
+	size_t n;			/* out */
+};
+
+/* Writer job: every pending request past its expiry becomes expired; one
+ * "expire" audit row for the batch when there were any. */
+static int
+store_req_expire_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_req_expire_job *j = arg;
+	const struct store_query x = {
+		Q_REQ_EXPIRE, "expiring requests", { store_arg_int(j->now) },
+	};
+	char *detail = NULL;
+	int rc = -1;
+	int changed;
+
+	if (store_exec(w, &x, &changed, e) != 0)
+		goto out;
+	j->n = changed > 0 ? (size_t)changed : 0;
+	if (j->n > 0 &&
+	    (store_json_detail(json_pack("{s:I}", "count", (json_int_t)j->n), &detail, e) != 0 ||
+	     store_audit_row(w, j->now, STORE_ACTOR, "expire", NULL, detail, e) != 0))
+		goto out;
+	rc = 0;
+out:
+	free(detail);
+	return rc;
+}
+
+/* Expires the pending requests whose time is up at now; *n (may be NULL)
+ * receives how many. */
+int
+store_request_expire(struct store *s, int64_t now, size_t *n, struct lerr *e)
+{
+	struct store_req_expire_job j;
+
+	if (n != NULL)
+		*n = 0;
+	memset(&j, 0, sizeof(j));
+	j.now = now;
+	if (store_submit(s, store_req_expire_run, &j, e) != 0)
+		return -1;
+	if (n != NULL)
+		*n = j.n;
+	return 0;
+}

@@ -1,0 +1,258 @@
+/*
+ * store.h - the store: the one interface the rest of lanca sees. Every SQL
+ * statement lanca runs lives in this folder, all of them prepared: engine.c
+ * (connections, writer, serials, settings), certs.c (CAs, certificates),
+ * requests.c, devices.c (pre-authorisations, vendors), admins.c, audit.c
+ * and migrate.c (the schema). A second engine (PostgreSQL) will sit
+ * behind this same header.
+ *
+ * Owns: the database connections, the single writer thread and its group
+ * commit, serial reservation, and the rows for CAs, certificates, requests,
+ * settings and the append-only audit log.
+ *
+ * Concurrency: any number of threads may call any function at once. Reads
+ * use a small pool of read-only connections (WAL readers never block the
+ * writer). Every write is a job handed to one writer thread, which runs all
+ * jobs queued at that moment inside one transaction (synchronous=FULL) and
+ * wakes each caller only after COMMIT returned: a caller never learns of
+ * success before its row is durable, and concurrent issuances share one
+ * fsync. A job that fails is rolled back alone (SAVEPOINT per job).
+ *
+ * A later store (PostgreSQL, for multi-gateway sites) implements this same
+ * interface; nothing outside engine.c knows it is SQLite.
+ */
+#ifndef LANCA_STORE_H
+#define LANCA_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "common/lerr.h"
+
+#define STORE_FILE		"lanca.db"
+#define STORE_SERIAL_MAX	20
+#define STORE_SERIAL_LEN	17	/* = X509_SERIAL_LEN */
+
+struct store;
+
+enum store_open_flags {
+	STORE_CREATE = 1 << 0,		/* create the file if missing (init only) */
+	STORE_READONLY = 1 << 1,	/* no writer thread; writes fail */
+};
+
+/* Opens path, applies missing migrations (each in its own transaction),
+ * refuses a database whose schema is newer than this binary. */
+int store_open(const char *path, unsigned flags, struct store **out, struct lerr *e);
+void store_close(struct store *s);	/* NULL-safe; drains the writer first */
+int store_schema_version(struct store *s, int *version);
+
+/* ---- CAs ---- */
+struct store_ca {
+	int64_t id;
+	char role[16];		/* "root", "issuing" ("backup-root" later) */
+	char state[16];		/* "active", "retired" */
+	char subject[256];
+	char fingerprint[65];	/* SHA-256 of the DER, hex */
+	int64_t not_before, not_after;
+	unsigned char *der;	/* owned */
+	size_t der_len;
+};
+void store_ca_free(struct store_ca *ca);	/* NULL-safe, frees der and ca */
+/* Inserts a CA row (state "active"); *id receives its rowid. Durable. */
+int store_ca_insert(struct store *s, const char *role, const char *subject,
+		    const char *fingerprint, int64_t not_before, int64_t not_after,
+		    const unsigned char *der, size_t der_len, int64_t *id, struct lerr *e);
+/* The active CA of a role; -1 with LERR_NOT_FOUND if none. */
+int store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e);
+
+/* ---- serials ---- */
+/* Hands out a fresh serial (STORE_SERIAL_LEN bytes, first byte 0x01..0x7f)
+ * that is recorded durably as reserved and is unique among all serials
+ * ever reserved. Serials are reserved in batches so that the fsync is
+ * shared; a drawn serial that already exists is redrawn. */
+int store_serial_reserve(struct store *s, unsigned char serial[STORE_SERIAL_LEN], struct lerr *e);
+/* Tests only: replace the random source (NULL restores libsodium). */
+void store_set_random(struct store *s, void (*fill)(void *buf, size_t n));
+
+/* ---- certificates ---- */
+struct store_cert {
+	int64_t id;
+	unsigned char serial[STORE_SERIAL_MAX];
+	size_t serial_len;
+	int64_t ca_id;			/* issuing CA row */
+	char device_id[65];		/* subject CN */
+	char subject[256];
+	char *sans;			/* "DNS:a,IP:10.0.0.2" (owned) */
+	char profile[16];		/* "device", "gateway" */
+	char status[16];		/* "valid", "revoked" */
+	int64_t not_before, not_after, issued_at, revoked_at;
+	unsigned char key_id[32];	/* SHA-256 of the SubjectPublicKeyInfo */
+	char request_id[65];		/* enrollment request, "" when none */
+	char preauth_id[65];		/* pre-authorisation consumed, "" when none */
+	unsigned char *der;		/* owned */
+	size_t der_len;
+};
+void store_cert_free(struct store_cert *c);
+/* Inserts a certificate row, marks its serial used, records each of its
+ * names for ownership look-ups, and appends an "issue" audit row (actor),
+ * all in one transaction; returns once durable. With request_id set, the
+ * request (which must be pending) becomes "issued" in the same
+ * transaction; with preauth_id set, that pre-authorisation (which must be
+ * unused) is consumed in it. LERR_CONFLICT if the serial was not reserved
+ * or is used, the request is no longer pending, or the pre-authorisation
+ * was used already: nothing is written then. */
+int store_cert_insert(struct store *s, const struct store_cert *c, const char *actor, struct lerr *e);
+/* The same, in two halves: submit queues the insertion and returns at once;
+ * the row is durable (or refused) when store_ticket_wait returns, which
+ * also frees the ticket. c and actor must stay valid until then. One
+ * thread may keep several certificates in flight this way. */
+struct store_ticket;
+int store_cert_submit(struct store *s, const struct store_cert *c, const char *actor,
+		      struct store_ticket **t, struct lerr *e);
+int store_ticket_wait(struct store_ticket *t, struct lerr *e);
+int store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
+			 struct store_cert **out, struct lerr *e);
+/* Calls fn for each certificate, newest first (at most limit, 0 = all);
+ * fn returns non-zero to stop. The row is only valid during the call. */
+int store_cert_each(struct store *s, size_t limit,
+		    int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e);
+int store_cert_count(struct store *s, int64_t *n, struct lerr *e);
+/* The newest certificate for a key (any status); LERR_NOT_FOUND if none. */
+int store_cert_by_key(struct store *s, const unsigned char key_id[32],
+		      struct store_cert **out, struct lerr *e);
+/* Ownership: the device id other than device_id that holds name ("DNS:x"
+ * or "IP:a.b.c.d", as names_format writes it) in a certificate that is
+ * valid and unexpired at now. Returns 1 and fills owner when there is
+ * one, 0 when there is none, -1 on error. */
+int store_name_owner(struct store *s, const char *name, const char *device_id, int64_t now,
+		     char owner[65], struct lerr *e);
+/* Likewise for a key: the other device id holding a valid, unexpired
+ * certificate for key_id. */
+int store_key_owner(struct store *s, const unsigned char key_id[32], const char *device_id,
+		    int64_t now, char owner[65], struct lerr *e);
+/* 1 when device_id holds a valid, unexpired certificate under a key other
+ * than key_id (a new key claiming a known device id), 0 when not, -1 on
+ * error. */
+int store_device_holder(struct store *s, const char *device_id, const unsigned char key_id[32],
+			int64_t now, struct lerr *e);
+/* Marks a certificate revoked (tests and, later, `lanca revoke`). */
+int store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
+		      const char *reason, const char *actor, struct lerr *e);
+
+/* ---- enrollment requests ---- */
+#define STORE_REQUEST_ID_LEN	32	/* hex of 128 random bits */
+#define STORE_PENDING_MAX	10000	/* pending requests at most; more: 503 */
+
+struct store_request {
+	char id[STORE_REQUEST_ID_LEN + 1];
+	unsigned char key_id[32];	/* SHA-256 of the request's SubjectPublicKeyInfo */
+	char device_id[65];
+	unsigned char *csr;		/* owned; the request as received */
+	size_t csr_len;
+	char state[16];			/* pending, issued, denied, expired */
+	char auth[16];			/* none, preauth, vendor, renewal, admin */
+	char source[64];		/* client address */
+	char reason[256];		/* why it waits or was denied, "" when none */
+	int64_t created_at;		/* first asked */
+	int64_t last_seen;		/* last asked (POST again or poll) */
+	int64_t expires_at;		/* a pending request expires then */
+	int64_t cert_id;		/* the certificate once issued, else 0 */
+	int contested;			/* admitted, then another key asked in the window */
+};
+void store_request_free(struct store_request *r);	/* NULL-safe */
+
+/* Records a request. If a request for the same key that is pending or
+ * issued exists already, refreshes its last_seen (and source) instead and
+ * returns that one with *created = 0: a device asking again never makes
+ * a second request. A new one gets a fresh random id, state "pending",
+ * and an "enroll" audit row. *out is owned by the caller. */
+int store_request_upsert(struct store *s, const struct store_request *in,
+			 struct store_request **out, int *created, struct lerr *e);
+int store_request_get(struct store *s, const char *id, struct store_request **out,
+		      struct lerr *e);
+/* Refreshes last_seen (a poll). */
+int store_request_touch(struct store *s, const char *id, int64_t now, struct lerr *e);
+/* pending -> denied with a reason (shown to the device), audited "deny". */
+int store_request_deny(struct store *s, const char *id, const char *reason,
+		       const char *actor, struct lerr *e);
+/* Sets the reason a pending request waits ("overlap", "name owned by ..."). */
+int store_request_note(struct store *s, const char *id, const char *reason, struct lerr *e);
+/* Marks an issued request contested, audited "contested". */
+int store_request_contest(struct store *s, const char *id, const char *actor, struct lerr *e);
+/* Keys that are waiting at now: pending, auth "none", last_seen >= since,
+ * and holding no valid certificate. Fills at most max ids (the request
+ * ids) in keys order of first ask; *n is the number found (may exceed max). */
+int store_waiting(struct store *s, int64_t since, int64_t now,
+		  char (*ids)[STORE_REQUEST_ID_LEN + 1], unsigned char (*keys)[32],
+		  size_t max, size_t *n, struct lerr *e);
+/* Calls fn for requests in state (NULL: all), newest first. */
+int store_request_each(struct store *s, const char *state, size_t limit,
+		       int (*fn)(const struct store_request *r, void *arg), void *arg,
+		       struct lerr *e);
+/* Pending requests past expires_at become "expired"; *n how many. */
+int store_request_expire(struct store *s, int64_t now, size_t *n, struct lerr *e);
+
+/* ---- pre-authorised devices (bulk import) ---- */
+struct store_preauth {
+	char device_id[65];
+	char name[129];
+	char auth_type[33];		/* "", "CERTIFICATES", ... as imported */
+	char *secret_hash;		/* Argon2id string, NULL when none (owned) */
+	int64_t created_at, used_at;	/* used_at 0 = not used yet */
+};
+void store_preauth_free(struct store_preauth *p);
+/* Imports n rows in one transaction: all or nothing (a device id already
+ * listed is a LERR_CONFLICT naming it). Audited "preauth-import". */
+int store_preauth_import(struct store *s, const struct store_preauth *rows, size_t n,
+			 const char *actor, struct lerr *e);
+int store_preauth_get(struct store *s, const char *device_id, struct store_preauth **out,
+		      struct lerr *e);
+
+/* ---- vendor (manufacturer) CAs ---- */
+struct store_vendor {
+	int64_t id;
+	char subject[256];
+	char fingerprint[65];
+	int auto_register;
+	unsigned char *der;		/* owned */
+	size_t der_len;
+	int64_t created_at;
+};
+void store_vendor_free(struct store_vendor *v);
+int store_vendor_add(struct store *s, const char *subject, const char *fingerprint,
+		     int auto_register, const unsigned char *der, size_t der_len,
+		     const char *actor, struct lerr *e);
+int store_vendor_each(struct store *s, int (*fn)(const struct store_vendor *v, void *arg),
+		      void *arg, struct lerr *e);
+
+/* ---- administrators and their sessions ---- */
+/* Sets (creates or replaces) an admin's Argon2id password hash. Audited. */
+int store_admin_set(struct store *s, const char *user, const char *hash, const char *actor,
+		    struct lerr *e);
+/* *hash malloc'd; LERR_NOT_FOUND if no such admin. */
+int store_admin_hash(struct store *s, const char *user, char **hash, struct lerr *e);
+/* Sessions are looked up by the SHA-256 of their token: the token itself
+ * is never stored. csrf is the session's CSRF token (hex). */
+int store_session_add(struct store *s, const unsigned char token_hash[32], const char *user,
+		      const char *csrf, int64_t expires_at, struct lerr *e);
+/* Fills user and csrf for a session unexpired at now; LERR_NOT_FOUND otherwise. */
+int store_session_get(struct store *s, const unsigned char token_hash[32], int64_t now,
+		      char user[65], char csrf[65], struct lerr *e);
+int store_session_delete(struct store *s, const unsigned char token_hash[32], struct lerr *e);
+
+/* ---- settings (small key/value config written at init) ---- */
+int store_setting_set(struct store *s, const char *key, const char *value, struct lerr *e);
+/* *value is malloc'd; -1 with LERR_NOT_FOUND if unset. */
+int store_setting_get(struct store *s, const char *key, char **value, struct lerr *e);
+
+/* ---- audit (append-only: triggers refuse UPDATE and DELETE) ---- */
+/* Appends one event. detail_json may be NULL. Durable on return. */
+int store_audit(struct store *s, const char *actor, const char *event,
+		const char *subject, const char *detail_json, struct lerr *e);
+struct store_audit_row {
+	int64_t id, at;
+	const char *actor, *event, *subject, *detail;
+};
+int store_audit_each(struct store *s, size_t limit,
+		     int (*fn)(const struct store_audit_row *r, void *arg), void *arg, struct lerr *e);
+
+#endif
