@@ -82,7 +82,7 @@ csr_import(struct csr *c, const unsigned char *data, size_t len, struct lerr *e)
 	in.size = (unsigned)len;
 	if (data[0] != 0x30) {
 		if (csr_find(data, len, "-----BEGIN ") == NULL) {
-			lerr_set(e, 400, LERR_BAD_CSR,
+			lerr_set(e, LERR_BAD_CSR,
 				 "not a PKCS#10 certificate request (neither PEM nor DER)");
 			goto out;
 		}
@@ -92,22 +92,22 @@ csr_import(struct csr *c, const unsigned char *data, size_t len, struct lerr *e)
 		if (ret < 0) {
 			if (csr_find(data, len, "-----BEGIN " CSR_PEM_LABEL) == NULL &&
 			    csr_find(data, len, "-----BEGIN " CSR_PEM_LABEL_NEW) == NULL)
-				lerr_set(e, 400, LERR_BAD_CSR,
+				lerr_set(e, LERR_BAD_CSR,
 					 "PEM data holds no CERTIFICATE REQUEST block");
 			else
-				lerr_set(e, 400, LERR_BAD_CSR,
+				lerr_set(e, LERR_BAD_CSR,
 					 "not a PKCS#10 certificate request (bad PEM encoding)");
 			goto out;
 		}
 		in = der;
 		if (in.size == 0) {
-			lerr_set(e, 400, LERR_BAD_CSR, "empty CERTIFICATE REQUEST PEM block");
+			lerr_set(e, LERR_BAD_CSR, "empty CERTIFICATE REQUEST PEM block");
 			goto out;
 		}
 	}
 	ret = gnutls_x509_crq_import(c->crq, &in, GNUTLS_X509_FMT_DER);
 	if (ret < 0) {
-		lerr_set(e, 400, LERR_BAD_CSR,
+		lerr_set(e, LERR_BAD_CSR,
 			 "not a PKCS#10 certificate request (truncated or malformed DER)");
 		goto out;
 	}
@@ -134,39 +134,39 @@ csr_check_key(struct csr *c, struct lerr *e)
 	if (alg == GNUTLS_E_ECC_UNSUPPORTED_CURVE) {
 		/* GnuTLS does not know the curve (secp256k1, brainpool...), so
 		 * it cannot name it either. */
-		lerr_set(e, 400, LERR_UNSUPPORTED_KEY,
+		lerr_set(e, LERR_UNSUPPORTED_KEY,
 			 "unsupported elliptic curve: use P-256 or P-384");
 		goto out;
 	}
 	if (alg < 0) {
-		lerr_set(e, 400, LERR_BAD_CSR, "the request's public key is malformed");
+		lerr_set(e, LERR_BAD_CSR, "the request's public key is malformed");
 		goto out;
 	}
 	if (alg != GNUTLS_PK_RSA && alg != GNUTLS_PK_ECDSA && alg != GNUTLS_PK_EDDSA_ED25519) {
 		name = gnutls_pk_algorithm_get_name((gnutls_pk_algorithm_t)alg);
-		lerr_set(e, 400, LERR_UNSUPPORTED_KEY,
+		lerr_set(e, LERR_UNSUPPORTED_KEY,
 			 "%s keys are not supported: use ECDSA P-256 or P-384, Ed25519 or RSA 2048-4096",
 			 name != NULL ? name : "unknown");
 		goto out;
 	}
 	/* Refuse sizes before importing: nothing past here works on a huge key. */
 	if (alg == GNUTLS_PK_RSA && bits < CSR_RSA_MIN) {
-		lerr_set(e, 400, LERR_WEAK_KEY,
+		lerr_set(e, LERR_WEAK_KEY,
 			 "RSA key of %u bits is too weak: at least %u required", bits, CSR_RSA_MIN);
 		goto out;
 	}
 	if (alg == GNUTLS_PK_RSA && bits > CSR_RSA_MAX) {
-		lerr_set(e, 400, LERR_UNSUPPORTED_KEY,
+		lerr_set(e, LERR_UNSUPPORTED_KEY,
 			 "RSA key of %u bits is too large: at most %u supported", bits, CSR_RSA_MAX);
 		goto out;
 	}
 	ret = gnutls_pubkey_import_x509_crq(c->pubkey, c->crq, 0);
 	if (ret < 0) {
 		if (alg == GNUTLS_PK_ECDSA)
-			lerr_set(e, 400, LERR_UNSUPPORTED_KEY,
+			lerr_set(e, LERR_UNSUPPORTED_KEY,
 				 "unsupported elliptic curve: use P-256 or P-384");
 		else
-			lerr_set(e, 400, LERR_BAD_CSR, "the request's public key is malformed");
+			lerr_set(e, LERR_BAD_CSR, "the request's public key is malformed");
 		goto out;
 	}
 	switch (alg) {
@@ -181,7 +181,7 @@ csr_check_key(struct csr *c, struct lerr *e)
 		/* Only the curve is wanted: NULL coordinates are not copied. */
 		ret = gnutls_pubkey_export_ecc_raw2(c->pubkey, &curve, NULL, NULL, 0);
 		if (ret < 0) {
-			lerr_set(e, 400, LERR_BAD_CSR, "the request's public key is malformed");
+			lerr_set(e, LERR_BAD_CSR, "the request's public key is malformed");
 			goto out;
 		}
 		if (curve == GNUTLS_ECC_CURVE_SECP256R1) {
@@ -193,7 +193,7 @@ csr_check_key(struct csr *c, struct lerr *e)
 		} else {
 			name = gnutls_ecc_curve_get_name(curve);
 			bits = gnutls_ecc_curve_get_size(curve) * 8;
-			lerr_set(e, 400, bits < 256 ? LERR_WEAK_KEY : LERR_UNSUPPORTED_KEY,
+			lerr_set(e, bits < 256 ? LERR_WEAK_KEY : LERR_UNSUPPORTED_KEY,
 				 "elliptic curve %s is not accepted: use P-256 or P-384",
 				 name != NULL ? name : "unknown");
 			goto out;
@@ -227,22 +227,22 @@ csr_read_cn(struct csr *c, struct lerr *e)
 
 	ret = gnutls_x509_crq_get_dn_by_oid(c->crq, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &size);
 	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-		return lerr_set(e, 400, LERR_BAD_NAME, "the request has no subject CN (the device id)");
+		return lerr_set(e, LERR_BAD_NAME, "the request has no subject CN (the device id)");
 	if (ret == GNUTLS_E_SHORT_MEMORY_BUFFER)
-		return lerr_set(e, 400, LERR_BAD_NAME,
+		return lerr_set(e, LERR_BAD_NAME,
 				"subject CN is too long: at most %d bytes", CSR_CN_MAX);
 	if (ret < 0)
-		return lerr_set(e, 400, LERR_BAD_CSR, "the request's subject is malformed");
+		return lerr_set(e, LERR_BAD_CSR, "the request's subject is malformed");
 	if (size > CSR_CN_MAX)	/* GnuTLS reports the length without the NUL */
-		return lerr_set(e, 400, LERR_BAD_NAME,
+		return lerr_set(e, LERR_BAD_NAME,
 				"subject CN is too long: at most %d bytes", CSR_CN_MAX);
 	cn[size] = '\0';
 	if (size == 0)
-		return lerr_set(e, 400, LERR_BAD_NAME, "subject CN is empty");
+		return lerr_set(e, LERR_BAD_NAME, "subject CN is empty");
 	for (i = 0; i < size; i++) {
 		if (!csr_cn_char((unsigned char)cn[i])) {
 			csr_show(cn, size, show);
-			return lerr_set(e, 400, LERR_BAD_NAME,
+			return lerr_set(e, LERR_BAD_NAME,
 					"subject CN \"%s\" has a character outside A-Z a-z 0-9 . _ : @ -",
 					show);
 		}
@@ -251,7 +251,7 @@ csr_read_cn(struct csr *c, struct lerr *e)
 	xsize = sizeof(extra);
 	ret = gnutls_x509_crq_get_dn_by_oid(c->crq, GNUTLS_OID_X520_COMMON_NAME, 1, 0, extra, &xsize);
 	if (ret != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-		return lerr_set(e, 400, LERR_BAD_NAME, "the request's subject has more than one CN");
+		return lerr_set(e, LERR_BAD_NAME, "the request's subject has more than one CN");
 	memcpy(c->cn, cn, size + 1);	/* size <= CSR_CN_MAX, checked above */
 	return 0;
 }
@@ -281,10 +281,10 @@ csr_add_dns(struct csr *c, const unsigned char *val, size_t size, struct lerr *e
 	char name[NAMES_DNS_MAX + 1], show[CSR_SHOW_MAX + 4];
 
 	if (memchr(val, '\0', size) != NULL)
-		return lerr_set(e, 400, LERR_BAD_NAME, "DNS name with a NUL byte in it");
+		return lerr_set(e, LERR_BAD_NAME, "DNS name with a NUL byte in it");
 	if (size > 2 && val[0] == '*' && val[1] == '.') {
 		csr_show((const char *)val, size, show);
-		return lerr_set(e, 400, LERR_FORBIDDEN_NAME, "wildcard names are not issued: %s",
+		return lerr_set(e, LERR_FORBIDDEN_NAME, "wildcard names are not issued: %s",
 				show);
 	}
 	if (size <= NAMES_DNS_MAX) {
@@ -294,7 +294,7 @@ csr_add_dns(struct csr *c, const unsigned char *val, size_t size, struct lerr *e
 			return 0;
 	}
 	csr_show((const char *)val, size, show);
-	return lerr_set(e, 400, LERR_BAD_NAME, "malformed DNS name \"%s\"", show);
+	return lerr_set(e, LERR_BAD_NAME, "malformed DNS name \"%s\"", show);
 }
 
 /* Adds one IP SAN value (4 or 16 bytes) to c->sans. 0 or -1 with e. */
@@ -304,14 +304,14 @@ csr_add_ip(struct csr *c, const unsigned char *val, size_t size, struct lerr *e)
 	struct ipnet ip;
 
 	if (size != 4 && size != 16)
-		return lerr_set(e, 400, LERR_BAD_NAME,
+		return lerr_set(e, LERR_BAD_NAME,
 				"IP address SAN of %zu bytes (4 or 16 expected)", size);
 	memset(&ip, 0, sizeof(ip));
 	memcpy(ip.addr, val, size);
 	ip.len = (unsigned)size;
 	ip.prefix = ip.len * 8;
 	if (names_add_ip(&c->sans, &ip) < 0)
-		return lerr_set(e, 400, LERR_TOO_LARGE, "too many IP address SANs");
+		return lerr_set(e, LERR_TOO_LARGE, "too many IP address SANs");
 	return 0;
 }
 
@@ -337,22 +337,22 @@ csr_read_sans(struct csr *c, struct lerr *e)
 		goto out;
 	}
 	if (ret < 0) {
-		lerr_set(e, 400, LERR_BAD_CSR, "the request's extensions are malformed");
+		lerr_set(e, LERR_BAD_CSR, "the request's extensions are malformed");
 		goto out;
 	}
 	if (gnutls_subject_alt_names_init(&sn) < 0) {
 		sn = NULL;
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	ret = gnutls_x509_ext_import_subject_alt_names(&ext, sn, 0);
 	if (ret == GNUTLS_E_X509_UNKNOWN_SAN) {
-		lerr_set(e, 400, LERR_FORBIDDEN_NAME,
+		lerr_set(e, LERR_FORBIDDEN_NAME,
 			 "subject alternative name of an unknown type: only DNS and IP are issued");
 		goto out;
 	}
 	if (ret < 0) {
-		lerr_set(e, 400, LERR_BAD_CSR, "the request's subjectAltName is malformed");
+		lerr_set(e, LERR_BAD_CSR, "the request's subjectAltName is malformed");
 		goto out;
 	}
 	for (seq = 0;; seq++) {
@@ -360,11 +360,11 @@ csr_read_sans(struct csr *c, struct lerr *e)
 		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			break;
 		if (ret < 0) {
-			lerr_set(e, 400, LERR_BAD_CSR, "the request's subjectAltName is malformed");
+			lerr_set(e, LERR_BAD_CSR, "the request's subjectAltName is malformed");
 			goto out;
 		}
 		if (seq >= NAMES_MAX) {
-			lerr_set(e, 400, LERR_TOO_LARGE,
+			lerr_set(e, LERR_TOO_LARGE,
 				 "the request asks for more than %d subject alternative names", NAMES_MAX);
 			goto out;
 		}
@@ -378,7 +378,7 @@ csr_read_sans(struct csr *c, struct lerr *e)
 				goto out;
 			break;
 		default:
-			lerr_set(e, 400, LERR_FORBIDDEN_NAME,
+			lerr_set(e, LERR_FORBIDDEN_NAME,
 				 "subject alternative name of type %s is not issued: only DNS and IP",
 				 csr_san_type_name((int)type));
 			goto out;
@@ -408,7 +408,7 @@ csr_read_ca(struct csr *c, struct lerr *e)
 		return 0;
 	}
 	if (ret < 0)
-		return lerr_set(e, 400, LERR_BAD_CSR, "the request's basicConstraints is malformed");
+		return lerr_set(e, LERR_BAD_CSR, "the request's basicConstraints is malformed");
 	c->asked_ca = ca != 0;
 	return 0;
 }
@@ -422,7 +422,7 @@ csr_key_id(struct csr *c, struct lerr *e)
 
 	if (gnutls_pubkey_export2(c->pubkey, GNUTLS_X509_FMT_DER, &spki) < 0 ||
 	    gnutls_hash_fast(GNUTLS_DIG_SHA256, spki.data, spki.size, c->key_id) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "could not hash the request's public key");
+		lerr_set(e, LERR_INTERNAL, "could not hash the request's public key");
 		goto out;
 	}
 	rc = 0;
@@ -454,33 +454,33 @@ csr_parse_flags(const unsigned char *data, size_t len, unsigned flags,
 	if (out != NULL)
 		*out = NULL;
 	if (out == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "csr_parse: no output");
+		lerr_set(e, LERR_INTERNAL, "csr_parse: no output");
 		goto out;
 	}
 	if (len > CSR_MAX_BYTES) {
-		lerr_set(e, 413, LERR_TOO_LARGE,
+		lerr_set_http(e, LERR_TOO_LARGE, 413,
 			 "certificate request of %zu bytes is too large: at most %d",
 			 len, CSR_MAX_BYTES);
 		goto out;
 	}
 	if (data == NULL || len == 0) {
-		lerr_set(e, 400, LERR_BAD_CSR, "empty certificate request");
+		lerr_set(e, LERR_BAD_CSR, "empty certificate request");
 		goto out;
 	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	names_init(&c->sans);
 	if (gnutls_x509_crq_init(&c->crq) < 0) {
 		c->crq = NULL;
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (gnutls_pubkey_init(&c->pubkey) < 0) {
 		c->pubkey = NULL;
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (csr_import(c, data, len, e) < 0)
@@ -489,7 +489,7 @@ csr_parse_flags(const unsigned char *data, size_t len, unsigned flags,
 		goto out;
 	if (!(flags & CSR_PARSE_NO_VERIFY)) {
 		if (gnutls_x509_crq_verify(c->crq, 0) < 0) {
-			lerr_set(e, 400, LERR_BAD_SIGNATURE,
+			lerr_set(e, LERR_BAD_SIGNATURE,
 				 "the request's self-signature does not verify");
 			goto out;
 		}

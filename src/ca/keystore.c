@@ -76,12 +76,12 @@ keystore_generate(enum keystore_type t, gnutls_x509_privkey_t *out, struct lerr 
 		bits = 3072;
 		break;
 	default:
-		lerr_set(e, 500, LERR_INTERNAL, "unknown key type %d", (int)t);
+		lerr_set(e, LERR_INTERNAL, "unknown key type %d", (int)t);
 		goto out;
 	}
 	if ((ret = gnutls_x509_privkey_init(&key)) < 0 ||
 	    (ret = gnutls_x509_privkey_generate2(key, pk, bits, 0, NULL, 0)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "generating key: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "generating key: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	*out = key;
@@ -140,17 +140,17 @@ keystore_write_new(const char *path, const unsigned char *data, size_t len, stru
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 	if (fd < 0) {
 		if (errno == EEXIST)
-			lerr_set(e, 409, LERR_CONFLICT, "key file %s already exists: not replacing it",
+			lerr_set(e, LERR_CONFLICT, "key file %s already exists: not replacing it",
 				 path);
 		else
-			lerr_set(e, 500, LERR_INTERNAL, "creating key file %s: %s", path,
+			lerr_set(e, LERR_INTERNAL, "creating key file %s: %s", path,
 				 strerror(errno));
 		goto out;
 	}
 	created = 1;
 	/* The umask may have taken bits away; the mode must be exactly 0600. */
 	if (fchmod(fd, 0600) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "chmod %s: %s", path, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "chmod %s: %s", path, strerror(errno));
 		goto out;
 	}
 	while (done < len) {
@@ -158,23 +158,23 @@ keystore_write_new(const char *path, const unsigned char *data, size_t len, stru
 		if (w < 0) {
 			if (errno == EINTR)
 				continue;
-			lerr_set(e, 500, LERR_INTERNAL, "writing %s: %s", path, strerror(errno));
+			lerr_set(e, LERR_INTERNAL, "writing %s: %s", path, strerror(errno));
 			goto out;
 		}
 		done += (size_t)w;
 	}
 	if (fsync(fd) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "fsync %s: %s", path, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "fsync %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (close(fd) != 0) {
 		fd = -1;
-		lerr_set(e, 500, LERR_INTERNAL, "closing %s: %s", path, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "closing %s: %s", path, strerror(errno));
 		goto out;
 	}
 	fd = -1;
 	if (keystore_sync_dir(path) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "fsync of the directory of %s: %s", path,
+		lerr_set(e, LERR_INTERNAL, "fsync of the directory of %s: %s", path,
 			 strerror(errno));
 		goto out;
 	}
@@ -196,13 +196,13 @@ keystore_write(const char *path, gnutls_x509_privkey_t key, const char *pass, st
 	int ret, rc = -1;
 
 	if (pass != NULL && pass[0] == '\0') {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "empty passphrase for %s", path);
+		lerr_set(e, LERR_BAD_REQUEST, "empty passphrase for %s", path);
 		goto out;
 	}
 	flags = pass != NULL ? GNUTLS_PKCS_PBES2_AES_256 : GNUTLS_PKCS_PLAIN;
 	if ((ret = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, pass, flags,
 						     &pem)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "encoding key for %s: %s", path,
+		lerr_set(e, LERR_INTERNAL, "encoding key for %s: %s", path,
 			 gnutls_strerror(ret));
 		goto out;
 	}
@@ -230,34 +230,33 @@ keystore_open_secret(const char *path, const char *what, size_t max, size_t *siz
 
 	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
 	if (fd < 0) {
-		lerr_set(e, errno == ENOENT ? 404 : 500,
-			 errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL,
+		lerr_set(e, errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL,
 			 "opening %s %s: %s", what, path, strerror(errno));
 		return -1;
 	}
 	if (fstat(fd, &st) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "stat %s: %s", path, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "stat %s: %s", path, strerror(errno));
 		goto fail;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "%s %s is not a regular file", what, path);
+		lerr_set(e, LERR_BAD_REQUEST, "%s %s is not a regular file", what, path);
 		goto fail;
 	}
 	/* Someone else's file is not ours to trust: under `serve --user`
 	 * that user may write the state directory, and must not be able to
 	 * hand root's signer a key (or a passphrase) of its choosing. */
 	if (st.st_uid != geteuid()) {
-		lerr_set(e, 403, LERR_FORBIDDEN, "%s %s belongs to uid %ld, not to uid %ld",
+		lerr_set(e, LERR_FORBIDDEN, "%s %s belongs to uid %ld, not to uid %ld",
 			 what, path, (long)st.st_uid, (long)geteuid());
 		goto fail;
 	}
 	if (st.st_mode & 077) {
-		lerr_set(e, 400, LERR_BAD_REQUEST,
+		lerr_set(e, LERR_BAD_REQUEST,
 			 "%s %s is readable by group or others: chmod 600", what, path);
 		goto fail;
 	}
 	if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
-		lerr_set(e, 413, LERR_TOO_LARGE, "%s %s is larger than %zu bytes", what, path, max);
+		lerr_set_http(e, LERR_TOO_LARGE, 413, "%s %s is larger than %zu bytes", what, path, max);
 		goto fail;
 	}
 	*size = (size_t)st.st_size;
@@ -304,7 +303,7 @@ keystore_load(const char *path, const char *pass, gnutls_privkey_t *out, struct 
 
 	*out = NULL;
 	if (sodium_init() < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "libsodium failed to initialise");
+		lerr_set(e, LERR_INTERNAL, "libsodium failed to initialise");
 		goto out;
 	}
 	fd = keystore_open_secret(path, "key file", KEYSTORE_FILE_MAX, &size, e);
@@ -313,19 +312,19 @@ keystore_load(const char *path, const char *pass, gnutls_privkey_t *out, struct 
 	/* One byte more than fstat said, to notice a file that grew. */
 	alloc = size + 1;
 	if ((data = sodium_malloc(alloc)) == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of locked memory reading %s", path);
+		lerr_set(e, LERR_INTERNAL, "out of locked memory reading %s", path);
 		goto out;
 	}
 	if (keystore_read_all(fd, data, alloc, &got) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "reading %s: %s", path, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "reading %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (got != size) {
-		lerr_set(e, 500, LERR_INTERNAL, "key file %s changed while it was read", path);
+		lerr_set(e, LERR_INTERNAL, "key file %s changed while it was read", path);
 		goto out;
 	}
 	if (got == 0) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "key file %s is empty", path);
+		lerr_set(e, LERR_BAD_REQUEST, "key file %s is empty", path);
 		goto out;
 	}
 	fmt = got >= 5 && memcmp(data, "-----", 5) == 0 ? GNUTLS_X509_FMT_PEM
@@ -333,28 +332,28 @@ keystore_load(const char *path, const char *pass, gnutls_privkey_t *out, struct 
 	d.data = data;
 	d.size = (unsigned)got;
 	if ((ret = gnutls_x509_privkey_init(&xkey)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "key: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "key: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	ret = gnutls_x509_privkey_import2(xkey, &d, fmt, pass, 0);
 	if (ret == GNUTLS_E_DECRYPTION_FAILED && pass != NULL) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "wrong passphrase for %s", path);
+		lerr_set(e, LERR_BAD_REQUEST, "wrong passphrase for %s", path);
 		goto out;
 	}
 	if (ret == GNUTLS_E_DECRYPTION_FAILED) {
-		lerr_set(e, 400, LERR_BAD_REQUEST,
+		lerr_set(e, LERR_BAD_REQUEST,
 			 "key file %s is encrypted and no passphrase was given", path);
 		goto out;
 	}
 	if (ret < 0) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "key file %s is not a usable private key: %s",
+		lerr_set(e, LERR_BAD_REQUEST, "key file %s is not a usable private key: %s",
 			 path, gnutls_strerror(ret));
 		goto out;
 	}
 	if ((ret = gnutls_privkey_init(&key)) < 0 ||
 	    (ret = gnutls_privkey_import_x509(key, xkey,
 					      GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "key from %s: %s", path, gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "key from %s: %s", path, gnutls_strerror(ret));
 		goto out;
 	}
 	xkey = NULL;	/* key owns it now */
@@ -391,7 +390,7 @@ keystore_pass_read(const char *path, char **pass, struct lerr *e)
 
 	*pass = NULL;
 	if (sodium_init() < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "libsodium failed to initialise");
+		lerr_set(e, LERR_INTERNAL, "libsodium failed to initialise");
 		goto out;
 	}
 	/* Only the first line counts, so a long file is not an error by
@@ -400,11 +399,11 @@ keystore_pass_read(const char *path, char **pass, struct lerr *e)
 	if (fd < 0)
 		goto out;
 	if ((buf = sodium_malloc(cap + 1)) == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of locked memory reading %s", path);
+		lerr_set(e, LERR_INTERNAL, "out of locked memory reading %s", path);
 		goto out;
 	}
 	if (keystore_read_all(fd, buf, cap, &got) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "reading %s: %s", path, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "reading %s: %s", path, strerror(errno));
 		goto out;
 	}
 	nl = memchr(buf, '\n', got);
@@ -412,16 +411,16 @@ keystore_pass_read(const char *path, char **pass, struct lerr *e)
 	if (len > 0 && buf[len - 1] == '\r')
 		len--;
 	if (len > KEYSTORE_PASS_MAX) {
-		lerr_set(e, 413, LERR_TOO_LARGE, "passphrase in %s is longer than %d bytes",
+		lerr_set_http(e, LERR_TOO_LARGE, 413, "passphrase in %s is longer than %d bytes",
 			 path, KEYSTORE_PASS_MAX);
 		goto out;
 	}
 	if (len == 0) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "passphrase file %s is empty", path);
+		lerr_set(e, LERR_BAD_REQUEST, "passphrase file %s is empty", path);
 		goto out;
 	}
 	if (memchr(buf, '\0', len) != NULL) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "passphrase in %s contains a NUL byte", path);
+		lerr_set(e, LERR_BAD_REQUEST, "passphrase in %s contains a NUL byte", path);
 		goto out;
 	}
 	sodium_memzero(buf + len, cap + 1 - len);
@@ -457,7 +456,7 @@ keystore_pubkey(gnutls_privkey_t key, gnutls_pubkey_t *out, struct lerr *e)
 	*out = NULL;
 	if ((ret = gnutls_pubkey_init(&pub)) < 0 ||
 	    (ret = gnutls_pubkey_import_privkey(pub, key, 0, 0)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "public key: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "public key: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	*out = pub;

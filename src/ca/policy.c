@@ -70,30 +70,30 @@ policy_init(struct policy *p, const char *const *domains, size_t ndomains,
 	int rc = -1;
 
 	if (p == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "policy_init: no policy");
+		return lerr_set(e, LERR_INTERNAL, "policy_init: no policy");
 	names_init(&p->permitted);
 	p->leaf_days = POLICY_LEAF_DAYS_DEFAULT;
 	for (i = 0; i < POLICY_NELEM(policy_default_dns); i++) {
 		if (names_add_dns(&p->permitted, policy_default_dns[i]) < 0) {
-			lerr_set(e, 500, LERR_INTERNAL, "cannot add default domain");
+			lerr_set(e, LERR_INTERNAL, "cannot add default domain");
 			goto out;
 		}
 	}
 	for (i = 0; i < POLICY_NELEM(policy_default_ip); i++) {
 		if (ipnet_parse(policy_default_ip[i], &net) < 0 ||
 		    names_add_ip(&p->permitted, &net) < 0) {
-			lerr_set(e, 500, LERR_INTERNAL, "cannot add default network");
+			lerr_set(e, LERR_INTERNAL, "cannot add default network");
 			goto out;
 		}
 	}
 	for (i = 0; domains != NULL && i < ndomains; i++) {
 		if (domains[i] == NULL || names_add_dns(&p->permitted, domains[i]) < 0) {
 			if (p->permitted.ndns >= NAMES_MAX)
-				lerr_set(e, 400, LERR_TOO_LARGE, "too many site domains: at most %d in all",
+				lerr_set(e, LERR_TOO_LARGE, "too many site domains: at most %d in all",
 					 NAMES_MAX);
 			else {
 				policy_show(domains[i] != NULL ? domains[i] : "(null)", show);
-				lerr_set(e, 400, LERR_BAD_NAME,
+				lerr_set(e, LERR_BAD_NAME,
 					 "site domain \"%s\" is not a valid DNS name", show);
 			}
 			goto out;
@@ -101,7 +101,7 @@ policy_init(struct policy *p, const char *const *domains, size_t ndomains,
 	}
 	for (i = 0; nets != NULL && i < nnets; i++) {
 		if (names_add_ip(&p->permitted, &nets[i]) < 0) {
-			lerr_set(e, 400, p->permitted.nip >= NAMES_MAX ? LERR_TOO_LARGE : LERR_BAD_REQUEST,
+			lerr_set(e, p->permitted.nip >= NAMES_MAX ? LERR_TOO_LARGE : LERR_BAD_REQUEST,
 				 "cannot add gateway network %zu (invalid or too many)", i + 1);
 			goto out;
 		}
@@ -151,21 +151,21 @@ policy_from_ca(struct policy *p, gnutls_x509_crt_t ca, struct lerr *e)
 	int prefix, ret, rc = -1;
 
 	if (p == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "policy_from_ca: no policy");
+		return lerr_set(e, LERR_INTERNAL, "policy_from_ca: no policy");
 	names_init(&p->permitted);
 	p->leaf_days = POLICY_LEAF_DAYS_DEFAULT;
 	if (ca == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "policy_from_ca: no CA certificate");
+		lerr_set(e, LERR_INTERNAL, "policy_from_ca: no CA certificate");
 		goto out;
 	}
 	if (gnutls_x509_name_constraints_init(&nc) < 0) {
 		nc = NULL;
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	ret = gnutls_x509_crt_get_name_constraints(ca, nc, 0, &critical);
 	if (ret < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "the CA certificate has no readable nameConstraints");
+		lerr_set(e, LERR_INTERNAL, "the CA certificate has no readable nameConstraints");
 		goto out;
 	}
 	for (i = 0;; i++) {
@@ -173,7 +173,7 @@ policy_from_ca(struct policy *p, gnutls_x509_crt_t ca, struct lerr *e)
 		if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 			break;
 		if (ret < 0) {
-			lerr_set(e, 500, LERR_INTERNAL, "cannot read the CA's nameConstraints");
+			lerr_set(e, LERR_INTERNAL, "cannot read the CA's nameConstraints");
 			goto out;
 		}
 		if (type == GNUTLS_SAN_DNSNAME) {
@@ -182,20 +182,20 @@ policy_from_ca(struct policy *p, gnutls_x509_crt_t ca, struct lerr *e)
 			/* An empty DNS subtree would permit every name: refuse it. */
 			if (name.size - off == 0 || name.size - off > NAMES_DNS_MAX ||
 			    memchr(name.data, '\0', name.size) != NULL) {
-				lerr_set(e, 500, LERR_INTERNAL, "the CA permits a malformed DNS subtree");
+				lerr_set(e, LERR_INTERNAL, "the CA permits a malformed DNS subtree");
 				goto out;
 			}
 			memcpy(dns, name.data + off, name.size - off);
 			dns[name.size - off] = '\0';
 			if (names_add_dns(&p->permitted, dns) < 0) {
 				policy_show(dns, show);
-				lerr_set(e, 500, LERR_INTERNAL,
+				lerr_set(e, LERR_INTERNAL,
 					 "the CA permits a DNS subtree lanca cannot use (\"%s\")", show);
 				goto out;
 			}
 		} else if (type == GNUTLS_SAN_IPADDRESS) {
 			if (name.size != 8 && name.size != 32) {
-				lerr_set(e, 500, LERR_INTERNAL, "the CA permits a malformed IP subtree");
+				lerr_set(e, LERR_INTERNAL, "the CA permits a malformed IP subtree");
 				goto out;
 			}
 			memset(&net, 0, sizeof(net));
@@ -203,13 +203,13 @@ policy_from_ca(struct policy *p, gnutls_x509_crt_t ca, struct lerr *e)
 			memcpy(net.addr, name.data, net.len);
 			prefix = policy_mask_prefix(name.data + net.len, net.len);
 			if (prefix < 0) {
-				lerr_set(e, 500, LERR_INTERNAL,
+				lerr_set(e, LERR_INTERNAL,
 					 "the CA permits an IP subtree with a non-contiguous mask");
 				goto out;
 			}
 			net.prefix = (unsigned)prefix;
 			if (names_add_ip(&p->permitted, &net) < 0) {
-				lerr_set(e, 500, LERR_INTERNAL, "the CA permits too many IP subtrees");
+				lerr_set(e, LERR_INTERNAL, "the CA permits too many IP subtrees");
 				goto out;
 			}
 		}
@@ -324,18 +324,18 @@ policy_check_dns(const struct policy *p, const char *name, enum policy_profile p
 
 	names_init(&one);
 	if (p == NULL || name == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "policy_check_dns: no policy or name");
+		lerr_set(e, LERR_INTERNAL, "policy_check_dns: no policy or name");
 		goto out;
 	}
 	/* Normalise (lower case) and refuse malformed names and wildcards. */
 	if (names_add_dns(&one, name) < 0 || one.ndns != 1) {
 		policy_show(name, show);
-		lerr_set(e, 400, LERR_BAD_NAME, "\"%s\" is not a valid DNS name", show);
+		lerr_set(e, LERR_BAD_NAME, "\"%s\" is not a valid DNS name", show);
 		goto out;
 	}
 	dns = one.dns[0];
 	if (prof == POLICY_DEVICE && policy_dns_under(dns, POLICY_LOCALHOST)) {
-		lerr_set(e, 400, LERR_FORBIDDEN_NAME,
+		lerr_set(e, LERR_FORBIDDEN_NAME,
 			 "%s: localhost is reserved for the gateway's own certificate", dns);
 		goto out;
 	}
@@ -346,7 +346,7 @@ policy_check_dns(const struct policy *p, const char *name, enum policy_profile p
 		}
 	}
 	policy_dns_list(p, prof, list, sizeof(list));
-	lerr_set(e, 400, LERR_FORBIDDEN_NAME, "%s is not under a permitted domain (%s)", dns, list);
+	lerr_set(e, LERR_FORBIDDEN_NAME, "%s is not under a permitted domain (%s)", dns, list);
 out:
 	names_free(&one);
 	return rc;
@@ -383,13 +383,13 @@ policy_check_ip(const struct policy *p, const struct ipnet *ip, enum policy_prof
 	size_t i;
 
 	if (p == NULL || ip == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "policy_check_ip: no policy or address");
+		return lerr_set(e, LERR_INTERNAL, "policy_check_ip: no policy or address");
 	if (ipnet_format(ip, text, sizeof(text)) < 0)
-		return lerr_set(e, 400, LERR_BAD_NAME, "malformed IP address");
+		return lerr_set(e, LERR_BAD_NAME, "malformed IP address");
 	if (prof == POLICY_DEVICE) {
 		for (i = 0; i < POLICY_NELEM(policy_loopback_ip); i++) {
 			if (ipnet_parse(policy_loopback_ip[i], &lo) == 0 && policy_net_overlaps(&lo, ip))
-				return lerr_set(e, 400, LERR_FORBIDDEN_NAME,
+				return lerr_set(e, LERR_FORBIDDEN_NAME,
 						"%s: loopback addresses are reserved for the gateway's own certificate",
 						text);
 		}
@@ -398,7 +398,7 @@ policy_check_ip(const struct policy *p, const struct ipnet *ip, enum policy_prof
 		if (policy_net_inside(&p->permitted.ip[i], ip))
 			return 0;
 	policy_ip_list(p, prof, list, sizeof(list));
-	return lerr_set(e, 400, LERR_FORBIDDEN_NAME, "%s is not in a permitted network (%s)",
+	return lerr_set(e, LERR_FORBIDDEN_NAME, "%s is not in a permitted network (%s)",
 			text, list);
 }
 
@@ -426,7 +426,7 @@ policy_mdns_name(const struct policy *p, const struct csr *c, enum policy_profil
 	n = snprintf(name, sizeof(name), "%s.local", c->cn);
 	if (n < 0 || (size_t)n >= sizeof(name) || strchr(c->cn, '.') != NULL ||
 	    policy_check_dns(p, name, prof, NULL) != 0 || names_add_dns(out, name) != 0)
-		return lerr_set(e, 400, LERR_BAD_NAME,
+		return lerr_set(e, LERR_BAD_NAME,
 				"the request names no DNS subjectAltName and its device id is not a "
 				"DNS label: ask for a name such as device.local");
 	return 0;
@@ -440,21 +440,21 @@ policy_names(const struct policy *p, const struct csr *c, enum policy_profile pr
 	int rc = -1;
 
 	if (out == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "policy_names: no output");
+		return lerr_set(e, LERR_INTERNAL, "policy_names: no output");
 	names_init(out);
 	if (p == NULL || c == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "policy_names: no policy or request");
+		lerr_set(e, LERR_INTERNAL, "policy_names: no policy or request");
 		goto out;
 	}
 	if (prof != POLICY_DEVICE && prof != POLICY_GATEWAY) {
-		lerr_set(e, 500, LERR_INTERNAL, "policy_names: unknown profile");
+		lerr_set(e, LERR_INTERNAL, "policy_names: unknown profile");
 		goto out;
 	}
 	for (i = 0; i < c->sans.ndns; i++) {
 		if (policy_check_dns(p, c->sans.dns[i], prof, e) < 0)
 			goto out;
 		if (names_add_dns(out, c->sans.dns[i]) < 0) {
-			lerr_set(e, 400, LERR_TOO_LARGE, "too many DNS names");
+			lerr_set(e, LERR_TOO_LARGE, "too many DNS names");
 			goto out;
 		}
 	}
@@ -462,7 +462,7 @@ policy_names(const struct policy *p, const struct csr *c, enum policy_profile pr
 		if (policy_check_ip(p, &c->sans.ip[i], prof, e) < 0)
 			goto out;
 		if (names_add_ip(out, &c->sans.ip[i]) < 0) {
-			lerr_set(e, 400, LERR_TOO_LARGE, "too many IP addresses");
+			lerr_set(e, LERR_TOO_LARGE, "too many IP addresses");
 			goto out;
 		}
 	}
@@ -487,15 +487,15 @@ policy_validity(const struct policy *p, unsigned days, time_t now, time_t ca_not
 	time_t span;
 
 	if (p == NULL || not_before == NULL || not_after == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "policy_validity: missing argument");
+		return lerr_set(e, LERR_INTERNAL, "policy_validity: missing argument");
 	if (days == 0)
 		days = p->leaf_days;
 	if (days == 0 || days > POLICY_LEAF_DAYS_MAX)
-		return lerr_set(e, 400, LERR_BAD_VALIDITY,
+		return lerr_set(e, LERR_BAD_VALIDITY,
 				"a validity of %u days is not allowed: 1 to %d days", days,
 				POLICY_LEAF_DAYS_MAX);
 	if (ca_not_after <= now)
-		return lerr_set(e, 500, LERR_BAD_VALIDITY,
+		return lerr_set_http(e, LERR_BAD_VALIDITY, 500,
 				"the issuing CA expired: no certificate can be issued");
 	span = (time_t)days * POLICY_DAY;	/* at most 825 days: no overflow */
 	*not_before = now - POLICY_SKEW;

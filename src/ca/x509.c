@@ -76,17 +76,17 @@ x509_set_common(gnutls_x509_crt_t crt, const unsigned char *serial,
 	int ret;
 
 	if (!x509_serial_ok(serial))
-		return lerr_set(e, 500, LERR_INTERNAL,
+		return lerr_set(e, LERR_INTERNAL,
 				"certificate serial missing or not a positive %d-byte integer",
 				X509_SERIAL_LEN);
 	if (not_after <= not_before)
-		return lerr_set(e, 500, LERR_INTERNAL,
+		return lerr_set(e, LERR_INTERNAL,
 				"certificate validity ends before it starts");
 	if ((ret = gnutls_x509_crt_set_version(crt, 3)) < 0 ||
 	    (ret = gnutls_x509_crt_set_serial(crt, serial, X509_SERIAL_LEN)) < 0 ||
 	    (ret = gnutls_x509_crt_set_activation_time(crt, not_before)) < 0 ||
 	    (ret = gnutls_x509_crt_set_expiration_time(crt, not_after)) < 0)
-		return lerr_set(e, 500, LERR_INTERNAL, "setting certificate fields: %s",
+		return lerr_set(e, LERR_INTERNAL, "setting certificate fields: %s",
 				gnutls_strerror(ret));
 	return 0;
 }
@@ -103,7 +103,7 @@ x509_set_ski(gnutls_x509_crt_t crt, gnutls_pubkey_t pub, struct lerr *e)
 
 	if ((ret = gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA1, id, &idlen)) < 0 ||
 	    (ret = gnutls_x509_crt_set_subject_key_id(crt, id, idlen)) < 0)
-		return lerr_set(e, 500, LERR_INTERNAL, "setting subject key id: %s",
+		return lerr_set(e, LERR_INTERNAL, "setting subject key id: %s",
 				gnutls_strerror(ret));
 	return 0;
 }
@@ -125,7 +125,7 @@ x509_set_aki(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer, struct lerr *e)
 		ret = gnutls_x509_crt_get_key_id(issuer, GNUTLS_KEYID_USE_SHA1, id, &idlen);
 	}
 	if (ret < 0 || (ret = gnutls_x509_crt_set_authority_key_id(crt, id, idlen)) < 0)
-		return lerr_set(e, 500, LERR_INTERNAL, "setting authority key id: %s",
+		return lerr_set(e, LERR_INTERNAL, "setting authority key id: %s",
 				gnutls_strerror(ret));
 	return 0;
 }
@@ -163,11 +163,11 @@ x509_set_name_constraints(gnutls_x509_crt_t crt, const struct names *permitted,
 	int ret, rc = -1;
 
 	if (permitted == NULL || permitted->ndns + permitted->nip == 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "a CA needs at least one permitted name subtree");
+		lerr_set(e, LERR_INTERNAL, "a CA needs at least one permitted name subtree");
 		goto out;
 	}
 	if ((ret = gnutls_x509_name_constraints_init(&nc)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "name constraints: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "name constraints: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	for (i = 0; i < permitted->ndns; i++) {
@@ -175,7 +175,7 @@ x509_set_name_constraints(gnutls_x509_crt_t crt, const struct names *permitted,
 		d.size = (unsigned)strlen(permitted->dns[i]);
 		if ((ret = gnutls_x509_name_constraints_add_permitted(nc,
 				GNUTLS_SAN_DNSNAME, &d)) < 0) {
-			lerr_set(e, 500, LERR_INTERNAL, "name constraint %s: %s",
+			lerr_set(e, LERR_INTERNAL, "name constraint %s: %s",
 				 permitted->dns[i], gnutls_strerror(ret));
 			goto out;
 		}
@@ -183,7 +183,7 @@ x509_set_name_constraints(gnutls_x509_crt_t crt, const struct names *permitted,
 	for (i = 0; i < permitted->nip; i++) {
 		ip = &permitted->ip[i];
 		if ((ip->len != 4 && ip->len != 16) || ip->prefix > 8 * ip->len) {
-			lerr_set(e, 500, LERR_INTERNAL, "name constraint: malformed network");
+			lerr_set(e, LERR_INTERNAL, "name constraint: malformed network");
 			goto out;
 		}
 		x509_prefix_mask(ipbuf + ip->len, ip->len, ip->prefix);
@@ -194,13 +194,13 @@ x509_set_name_constraints(gnutls_x509_crt_t crt, const struct names *permitted,
 		d.size = 2 * ip->len;
 		if ((ret = gnutls_x509_name_constraints_add_permitted(nc,
 				GNUTLS_SAN_IPADDRESS, &d)) < 0) {
-			lerr_set(e, 500, LERR_INTERNAL, "name constraint (address): %s",
+			lerr_set(e, LERR_INTERNAL, "name constraint (address): %s",
 				 gnutls_strerror(ret));
 			goto out;
 		}
 	}
 	if ((ret = gnutls_x509_crt_set_name_constraints(crt, nc, 1)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "setting name constraints: %s",
+		lerr_set(e, LERR_INTERNAL, "setting name constraints: %s",
 			 gnutls_strerror(ret));
 		goto out;
 	}
@@ -227,15 +227,15 @@ x509_make_ca_cert(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
 
 	*out = NULL;
 	if ((p->cn == NULL || p->cn[0] == '\0') && (p->ou == NULL || p->ou[0] == '\0')) {
-		lerr_set(e, 500, LERR_INTERNAL, "a CA needs a common name or a unit name");
+		lerr_set(e, LERR_INTERNAL, "a CA needs a common name or a unit name");
 		goto out;
 	}
 	if (p->pathlen > 8) {
-		lerr_set(e, 500, LERR_INTERNAL, "CA path length %u is out of range", p->pathlen);
+		lerr_set(e, LERR_INTERNAL, "CA path length %u is out of range", p->pathlen);
 		goto out;
 	}
 	if ((ret = gnutls_x509_crt_init(&crt)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "certificate: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "certificate: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (x509_set_common(crt, p->serial, p->not_before, p->not_after, e) != 0)
@@ -244,26 +244,26 @@ x509_make_ca_cert(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
 	if (p->org != NULL && p->org[0] != '\0' &&
 	    (ret = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATION_NAME,
 				0, p->org, (unsigned)strlen(p->org))) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "setting CA organisation: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "setting CA organisation: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (p->ou != NULL && p->ou[0] != '\0' &&
 	    (ret = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME,
 				0, p->ou, (unsigned)strlen(p->ou))) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "setting CA unit: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "setting CA unit: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (p->cn != NULL && p->cn[0] != '\0' &&
 	    (ret = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
 				p->cn, (unsigned)strlen(p->cn))) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "setting CA common name: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "setting CA common name: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if ((ret = gnutls_x509_crt_set_pubkey(crt, subject_key)) < 0 ||
 	    (ret = gnutls_x509_crt_set_basic_constraints(crt, 1, (int)p->pathlen)) < 0 ||
 	    (ret = gnutls_x509_crt_set_key_usage(crt,
 				GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "setting CA fields: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "setting CA fields: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (x509_set_ski(crt, subject_key, e) != 0)
@@ -274,7 +274,7 @@ x509_make_ca_cert(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
 		goto out;
 	if ((ret = gnutls_x509_crt_privkey_sign(crt, issuer != NULL ? issuer : crt,
 				sign_key, x509_sign_digest(sign_key), 0)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "signing CA certificate: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "signing CA certificate: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	/* A certificate built in memory lacks the raw DNs GnuTLS caches at
@@ -283,7 +283,7 @@ x509_make_ca_cert(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
 	if ((ret = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der)) < 0 ||
 	    (ret = gnutls_x509_crt_init(&parsed)) < 0 ||
 	    (ret = gnutls_x509_crt_import(parsed, &der, GNUTLS_X509_FMT_DER)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "re-reading CA certificate: %s",
+		lerr_set(e, LERR_INTERNAL, "re-reading CA certificate: %s",
 			 gnutls_strerror(ret));
 		goto out;
 	}
@@ -315,7 +315,7 @@ x509_make_root(const struct x509_ca_params *p, gnutls_privkey_t key,
 	*out = NULL;
 	if ((ret = gnutls_pubkey_init(&pub)) < 0 ||
 	    (ret = gnutls_pubkey_import_privkey(pub, key, 0, 0)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "root public key: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "root public key: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (x509_make_ca_cert(p, pub, NULL, key, out, e) != 0)
@@ -339,7 +339,7 @@ x509_make_ca(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
 {
 	*out = NULL;
 	if (issuer == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "an intermediate CA needs an issuer");
+		return lerr_set(e, LERR_INTERNAL, "an intermediate CA needs an issuer");
 	return x509_make_ca_cert(p, subject_key, issuer, issuer_key, out, e);
 }
 
@@ -417,7 +417,7 @@ x509_nc_ext(gnutls_x509_crt_t ca, gnutls_datum_t *ext, struct lerr *e)
 		return 0;
 	if (ret < 0) {
 		x509_subject_or_unknown(ca, subj, sizeof(subj));
-		return lerr_set(e, 500, LERR_INVARIANT,
+		return lerr_set(e, LERR_INVARIANT,
 				"cannot read the name constraints of %s: %s", subj,
 				gnutls_strerror(ret));
 	}
@@ -435,13 +435,13 @@ x509_nc_import(const gnutls_datum_t *ext, const char *subj,
 	*nc = NULL;
 	if ((ret = gnutls_x509_name_constraints_init(nc)) < 0) {
 		*nc = NULL;
-		return lerr_set(e, 500, LERR_INVARIANT, "cannot read the name constraints of %s: %s",
+		return lerr_set(e, LERR_INVARIANT, "cannot read the name constraints of %s: %s",
 				subj, gnutls_strerror(ret));
 	}
 	if ((ret = gnutls_x509_ext_import_name_constraints(ext, *nc, 0)) < 0) {
 		gnutls_x509_name_constraints_deinit(*nc);
 		*nc = NULL;
-		return lerr_set(e, 500, LERR_INVARIANT, "cannot read the name constraints of %s: %s",
+		return lerr_set(e, LERR_INVARIANT, "cannot read the name constraints of %s: %s",
 				subj, gnutls_strerror(ret));
 	}
 	return 0;
@@ -464,7 +464,7 @@ x509_nc_verdict(gnutls_x509_name_constraints_t nc, gnutls_x509_crt_t cert, const
 	    gnutls_x509_name_constraints_check_crt(nc, GNUTLS_SAN_IPADDRESS, cert))
 		return 0;
 	x509_nc_offender(nc, cert, who, sizeof(who));
-	return lerr_set(e, 500, LERR_INVARIANT,
+	return lerr_set(e, LERR_INVARIANT,
 			"certificate for %s violates the name constraints of %s", who, subj);
 }
 
@@ -533,14 +533,14 @@ x509_key_matches(gnutls_privkey_t key, gnutls_x509_crt_t crt, const char *subj,
 
 	if (gnutls_pubkey_init(&pub) < 0) {
 		pub = NULL;
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (gnutls_pubkey_import_privkey(pub, key, 0, 0) < 0 ||
 	    gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a, &alen) < 0 ||
 	    gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, b, &blen) < 0 ||
 	    alen != blen || memcmp(a, b, alen) != 0) {
-		lerr_set(e, 500, LERR_INVARIANT,
+		lerr_set(e, LERR_INVARIANT,
 			 "the signing key does not match the certificate of %s", subj);
 		goto out;
 	}
@@ -583,7 +583,7 @@ x509_aki_der(gnutls_x509_crt_t issuer, gnutls_datum_t *der, struct lerr *e)
 	rc = 0;
 	goto out;
 fail:
-	lerr_set(e, 500, LERR_INTERNAL, "authority key id: %s", gnutls_strerror(ret));
+	lerr_set(e, LERR_INTERNAL, "authority key id: %s", gnutls_strerror(ret));
 out:
 	if (aki != NULL)
 		gnutls_x509_aki_deinit(aki);
@@ -609,7 +609,7 @@ x509_eku_der(gnutls_datum_t *der, struct lerr *e)
 	rc = 0;
 	goto out;
 fail:
-	lerr_set(e, 500, LERR_INTERNAL, "extended key usage: %s", gnutls_strerror(ret));
+	lerr_set(e, LERR_INTERNAL, "extended key usage: %s", gnutls_strerror(ret));
 out:
 	if (kp != NULL)
 		gnutls_x509_key_purpose_deinit(kp);
@@ -637,7 +637,7 @@ x509_crl_dp_der(const char *url, gnutls_datum_t *der, struct lerr *e)
 	rc = 0;
 	goto out;
 fail:
-	lerr_set(e, 500, LERR_INTERNAL, "CRL distribution point: %s", gnutls_strerror(ret));
+	lerr_set(e, LERR_INTERNAL, "CRL distribution point: %s", gnutls_strerror(ret));
 out:
 	if (dp != NULL)
 		gnutls_x509_crl_dist_points_deinit(dp);
@@ -691,19 +691,19 @@ x509_issuer_new(gnutls_x509_crt_t *chain, size_t nchain, gnutls_privkey_t key,
 
 	*out = NULL;
 	if (chain == NULL || nchain == 0 || nchain > X509_CHAIN_MAX) {
-		lerr_set(e, 500, LERR_INVARIANT, "a leaf needs a chain of 1 to %d CAs",
+		lerr_set(e, LERR_INVARIANT, "a leaf needs a chain of 1 to %d CAs",
 			 X509_CHAIN_MAX);
 		goto out;
 	}
 	is = calloc(1, sizeof(*is));
 	if (is == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	is->nchain = nchain;
 	for (i = 0; i < nchain; i++) {
 		if (chain[i] == NULL) {
-			lerr_set(e, 500, LERR_INVARIANT, "CA chain with a hole in it");
+			lerr_set(e, LERR_INVARIANT, "CA chain with a hole in it");
 			goto out;
 		}
 		is->chain[i] = chain[i];
@@ -711,13 +711,13 @@ x509_issuer_new(gnutls_x509_crt_t *chain, size_t nchain, gnutls_privkey_t key,
 		is->not_before[i] = gnutls_x509_crt_get_activation_time(chain[i]);
 		is->not_after[i] = gnutls_x509_crt_get_expiration_time(chain[i]);
 		if (is->not_before[i] == (time_t)-1 || is->not_after[i] == (time_t)-1) {
-			lerr_set(e, 500, LERR_INVARIANT, "cannot read the validity of %s",
+			lerr_set(e, LERR_INVARIANT, "cannot read the validity of %s",
 				 is->subject[i]);
 			goto out;
 		}
 	}
 	if ((ret = gnutls_x509_crt_get_raw_dn(chain[0], &is->dn)) < 0) {
-		lerr_set(e, 500, LERR_INVARIANT, "cannot read the name of %s: %s",
+		lerr_set(e, LERR_INVARIANT, "cannot read the name of %s: %s",
 			 is->subject[0], gnutls_strerror(ret));
 		goto out;
 	}
@@ -731,7 +731,7 @@ x509_issuer_new(gnutls_x509_crt_t *chain, size_t nchain, gnutls_privkey_t key,
 	    (ret = gnutls_x509_ext_export_key_usage(GNUTLS_KEY_DIGITAL_SIGNATURE, &is->ku)) < 0 ||
 	    (ret = gnutls_x509_ext_export_key_usage(GNUTLS_KEY_DIGITAL_SIGNATURE |
 						     GNUTLS_KEY_KEY_ENCIPHERMENT, &is->ku_rsa)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "leaf extensions: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "leaf extensions: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (x509_eku_der(&is->eku, e) != 0 || x509_aki_der(chain[0], &is->aki, e) != 0)
@@ -739,7 +739,7 @@ x509_issuer_new(gnutls_x509_crt_t *chain, size_t nchain, gnutls_privkey_t key,
 	if (crl_url != NULL && crl_url[0] != '\0') {
 		is->crl_url = strdup(crl_url);
 		if (is->crl_url == NULL) {
-			lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+			lerr_set(e, LERR_INTERNAL, "out of memory");
 			goto out;
 		}
 		if (x509_crl_dp_der(crl_url, &is->crl_dp, e) != 0)
@@ -789,7 +789,7 @@ x509_add_ext(gnutls_x509_crt_t crt, const char *oid, const gnutls_datum_t *der,
 
 	ret = gnutls_x509_crt_set_extension_by_oid(crt, oid, der->data, der->size, critical);
 	if (ret < 0)
-		return lerr_set(e, 500, LERR_INTERNAL, "setting extension %s: %s", oid,
+		return lerr_set(e, LERR_INTERNAL, "setting extension %s: %s", oid,
 				gnutls_strerror(ret));
 	return 0;
 }
@@ -809,33 +809,33 @@ x509_set_leaf_sans(gnutls_x509_crt_t crt, const struct names *sans, struct lerr 
 		return 0;
 	if ((ret = gnutls_subject_alt_names_init(&sn)) < 0) {
 		sn = NULL;
-		lerr_set(e, 500, LERR_INTERNAL, "SAN: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "SAN: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	for (i = 0; i < sans->ndns; i++) {
 		d.data = (unsigned char *)sans->dns[i];
 		d.size = (unsigned)strlen(sans->dns[i]);
 		if ((ret = gnutls_subject_alt_names_set(sn, GNUTLS_SAN_DNSNAME, &d, NULL)) < 0) {
-			lerr_set(e, 500, LERR_INTERNAL, "setting SAN %s: %s", sans->dns[i],
+			lerr_set(e, LERR_INTERNAL, "setting SAN %s: %s", sans->dns[i],
 				 gnutls_strerror(ret));
 			goto out;
 		}
 	}
 	for (i = 0; i < sans->nip; i++) {
 		if (sans->ip[i].len != 4 && sans->ip[i].len != 16) {
-			lerr_set(e, 500, LERR_INTERNAL, "SAN address of length %u", sans->ip[i].len);
+			lerr_set(e, LERR_INTERNAL, "SAN address of length %u", sans->ip[i].len);
 			goto out;
 		}
 		d.data = (unsigned char *)sans->ip[i].addr;
 		d.size = sans->ip[i].len;
 		if ((ret = gnutls_subject_alt_names_set(sn, GNUTLS_SAN_IPADDRESS, &d, NULL)) < 0) {
-			lerr_set(e, 500, LERR_INTERNAL, "setting SAN address: %s",
+			lerr_set(e, LERR_INTERNAL, "setting SAN address: %s",
 				 gnutls_strerror(ret));
 			goto out;
 		}
 	}
 	if ((ret = gnutls_x509_ext_export_subject_alt_names(sn, &der)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "encoding SANs: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "encoding SANs: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (x509_add_ext(crt, GNUTLS_X509EXT_OID_SAN, &der, 0, e) != 0)
@@ -879,7 +879,7 @@ x509_set_leaf_ski(gnutls_x509_crt_t crt, const unsigned char id[X509_KEY_ID_LEN]
 	d.data = (unsigned char *)id;
 	d.size = X509_SKI_LEN;
 	if ((ret = gnutls_x509_ext_export_subject_key_id(&d, &der)) < 0)
-		return lerr_set(e, 500, LERR_INTERNAL, "subject key id: %s", gnutls_strerror(ret));
+		return lerr_set(e, LERR_INTERNAL, "subject key id: %s", gnutls_strerror(ret));
 	rc = x509_add_ext(crt, GNUTLS_X509EXT_OID_SUBJECT_KEY_ID, &der, 0, e);
 	gnutls_free(der.data);
 	return rc;
@@ -901,15 +901,15 @@ x509_issuer_make_leaf(const struct x509_issuer *is, const struct x509_leaf_param
 	der->data = NULL;
 	der->size = 0;
 	if (is == NULL || is->key == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "no signing key for leaves");
+		lerr_set(e, LERR_INTERNAL, "no signing key for leaves");
 		goto out;
 	}
 	if (p->pubkey == NULL || p->cn == NULL || p->cn[0] == '\0' || p->sans == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "leaf parameters incomplete");
+		lerr_set(e, LERR_INTERNAL, "leaf parameters incomplete");
 		goto out;
 	}
 	if (x509_leaf_key_id(p, id) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot compute the subject key id");
+		lerr_set(e, LERR_INTERNAL, "cannot compute the subject key id");
 		goto out;
 	}
 	/* The prepared CRL DP unless the caller names another URL. */
@@ -924,18 +924,18 @@ x509_issuer_make_leaf(const struct x509_issuer *is, const struct x509_leaf_param
 	}
 	if ((ret = gnutls_x509_crt_init(&crt)) < 0) {
 		crt = NULL;
-		lerr_set(e, 500, LERR_INTERNAL, "certificate: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "certificate: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (x509_set_common(crt, p->serial, p->not_before, p->not_after, e) != 0)
 		goto out;
 	if ((ret = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
 				p->cn, (unsigned)strlen(p->cn))) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "setting common name: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "setting common name: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if ((ret = gnutls_x509_crt_set_pubkey(crt, p->pubkey)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "setting leaf key: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "setting leaf key: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	/* keyEncipherment only means something for RSA key transport. */
@@ -951,13 +951,13 @@ x509_issuer_make_leaf(const struct x509_issuer *is, const struct x509_leaf_param
 	if (dp != NULL && x509_add_ext(crt, GNUTLS_X509EXT_OID_CRL_DIST_POINTS, dp, 0, e) != 0)
 		goto out;
 	if ((ret = gnutls_x509_crt_privkey_sign(crt, is->chain[0], is->key, is->dig, 0)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "signing certificate: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "signing certificate: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if ((ret = gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, der)) < 0) {
 		der->data = NULL;
 		der->size = 0;
-		lerr_set(e, 500, LERR_INTERNAL, "exporting certificate: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "exporting certificate: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	rc = 0;
@@ -979,7 +979,7 @@ x509_make_leaf(const struct x509_leaf_params *p, gnutls_x509_crt_t issuer,
 	der->data = NULL;
 	der->size = 0;
 	if (issuer == NULL || issuer_key == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "a leaf needs an issuer and its key");
+		lerr_set(e, LERR_INTERNAL, "a leaf needs an issuer and its key");
 		goto out;
 	}
 	if (x509_issuer_new(&issuer, 1, issuer_key, p->crl_url, &is, e) != 0)
@@ -1008,24 +1008,24 @@ x509_issuer_check_leaf(const struct x509_issuer *is, const gnutls_datum_t *der,
 	size_t i;
 
 	if (is == NULL || der == NULL || der->data == NULL || p == NULL) {
-		lerr_set(e, 500, LERR_INVARIANT, "certificate check called without a chain");
+		lerr_set(e, LERR_INVARIANT, "certificate check called without a chain");
 		goto out;
 	}
 	if ((ret = gnutls_x509_crt_init(&leaf)) < 0) {
 		leaf = NULL;
-		lerr_set(e, 500, LERR_INVARIANT, "new certificate does not parse: %s",
+		lerr_set(e, LERR_INVARIANT, "new certificate does not parse: %s",
 			 gnutls_strerror(ret));
 		goto out;
 	}
 	if ((ret = gnutls_x509_crt_import(leaf, der, GNUTLS_X509_FMT_DER)) < 0) {
-		lerr_set(e, 500, LERR_INVARIANT, "new certificate does not parse: %s",
+		lerr_set(e, LERR_INVARIANT, "new certificate does not parse: %s",
 			 gnutls_strerror(ret));
 		goto out;
 	}
 
 	ret = gnutls_x509_crt_get_basic_constraints(leaf, &critical, &ca, &pathlen);
 	if (ret < 0 || !critical || ca) {
-		lerr_set(e, 500, LERR_INVARIANT,
+		lerr_set(e, LERR_INVARIANT,
 			 "new certificate is not marked CA:FALSE with a critical basicConstraints");
 		goto out;
 	}
@@ -1033,7 +1033,7 @@ x509_issuer_check_leaf(const struct x509_issuer *is, const gnutls_datum_t *der,
 	ret = gnutls_x509_crt_get_serial(leaf, serial, &serial_len);
 	if (ret < 0 || p->serial == NULL || serial_len != X509_SERIAL_LEN ||
 	    memcmp(serial, p->serial, X509_SERIAL_LEN) != 0) {
-		lerr_set(e, 500, LERR_INVARIANT, "new certificate does not carry the expected serial");
+		lerr_set(e, LERR_INVARIANT, "new certificate does not carry the expected serial");
 		goto out;
 	}
 
@@ -1043,20 +1043,20 @@ x509_issuer_check_leaf(const struct x509_issuer *is, const gnutls_datum_t *der,
 	if (p->pubkey == NULL || x509_leaf_key_id(p, want) != 0 ||
 	    gnutls_x509_crt_get_key_id(leaf, GNUTLS_KEYID_USE_SHA256, got, &got_len) < 0 ||
 	    got_len != X509_KEY_ID_LEN || memcmp(got, want, X509_KEY_ID_LEN) != 0) {
-		lerr_set(e, 500, LERR_INVARIANT, "new certificate is not for the requested key");
+		lerr_set(e, LERR_INVARIANT, "new certificate is not for the requested key");
 		goto out;
 	}
 
 	nb = gnutls_x509_crt_get_activation_time(leaf);
 	na = gnutls_x509_crt_get_expiration_time(leaf);
 	if (nb == (time_t)-1 || na == (time_t)-1 || nb != p->not_before || na != p->not_after) {
-		lerr_set(e, 500, LERR_INVARIANT,
+		lerr_set(e, LERR_INVARIANT,
 			 "new certificate does not carry the expected validity");
 		goto out;
 	}
 	for (i = 0; i < is->nchain; i++) {
 		if (nb < is->not_before[i] || na > is->not_after[i]) {
-			lerr_set(e, 500, LERR_INVARIANT,
+			lerr_set(e, LERR_INVARIANT,
 				 "new certificate's validity is outside that of %s", is->subject[i]);
 			goto out;
 		}
@@ -1065,7 +1065,7 @@ x509_issuer_check_leaf(const struct x509_issuer *is, const gnutls_datum_t *der,
 	if ((ret = gnutls_x509_crt_get_raw_issuer_dn(leaf, &issuer_dn)) < 0 ||
 	    issuer_dn.size != is->dn.size ||
 	    memcmp(issuer_dn.data, is->dn.data, is->dn.size) != 0) {
-		lerr_set(e, 500, LERR_INVARIANT, "new certificate's issuer is not %s",
+		lerr_set(e, LERR_INVARIANT, "new certificate's issuer is not %s",
 			 is->subject[0]);
 		goto out;
 	}
@@ -1106,7 +1106,7 @@ x509_sans_equal(gnutls_x509_crt_t leaf, const struct names *want, struct lerr *e
 
 	names_init(&got);
 	if (x509_sans(leaf, &got) != 0) {
-		lerr_set(e, 500, LERR_INVARIANT, "new certificate's names cannot be read back");
+		lerr_set(e, LERR_INVARIANT, "new certificate's names cannot be read back");
 		goto out;
 	}
 	if (got.ndns != want->ndns || got.nip != want->nip)
@@ -1128,7 +1128,7 @@ x509_sans_equal(gnutls_x509_crt_t leaf, const struct names *want, struct lerr *e
 	rc = 0;
 	goto out;
 differ:
-	lerr_set(e, 500, LERR_INVARIANT, "new certificate's names differ from those policy allowed");
+	lerr_set(e, LERR_INVARIANT, "new certificate's names differ from those policy allowed");
 out:
 	names_free(&got);
 	return rc;
@@ -1143,7 +1143,7 @@ x509_check_leaf(const gnutls_datum_t *der, const struct x509_leaf_params *p,
 	int rc = -1;
 
 	if (der == NULL || der->data == NULL || p == NULL || chain == NULL || nchain == 0) {
-		lerr_set(e, 500, LERR_INVARIANT, "certificate check called without a chain");
+		lerr_set(e, LERR_INVARIANT, "certificate check called without a chain");
 		goto out;
 	}
 	if (x509_issuer_new(chain, nchain, NULL, NULL, &is, e) != 0)
@@ -1168,7 +1168,7 @@ x509_import(const unsigned char *data, size_t len, gnutls_x509_crt_t *out, struc
 
 	*out = NULL;
 	if (data == NULL || len == 0 || len > 0x7fffffffu) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "not a certificate: empty or oversized");
+		lerr_set(e, LERR_BAD_REQUEST, "not a certificate: empty or oversized");
 		goto out;
 	}
 	for (i = 0; i < len && (data[i] == ' ' || data[i] == '\t' ||
@@ -1180,7 +1180,7 @@ x509_import(const unsigned char *data, size_t len, gnutls_x509_crt_t *out, struc
 	d.size = (unsigned)len;
 	if ((ret = gnutls_x509_crt_init(&crt)) < 0 ||
 	    (ret = gnutls_x509_crt_import(crt, &d, fmt)) < 0) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "not a certificate: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_BAD_REQUEST, "not a certificate: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	*out = crt;

@@ -22,7 +22,7 @@ cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_
 
 	memset(c, 0, sizeof(*c));
 	if (state_path(path, dir, STORE_FILE) != 0) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "state directory path too long");
+		lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
 		goto out;
 	}
 	if (store_open(path, 0, &c->store, e) != 0 || ca_set_load(c->store, &c->ca, e) != 0 ||

@@ -86,7 +86,7 @@ cmd_approve(int argc, char *argv[])
 		snprintf(serial, sizeof(serial), "%s",
 			 json_string_value(json_object_get(reply, "serial")) ?
 			 json_string_value(json_object_get(reply, "serial")) : "");
-	} else if (cmd != NULL && e.code != NULL && strcmp(e.code, LERR_NOT_FOUND) == 0 &&
+	} else if (cmd != NULL && e.code == LERR_NOT_FOUND &&
 		   strstr(e.msg, "not running") != NULL) {
 		snprintf(actor, sizeof(actor), "cli %s", user ? user : "");
 		if (approve_local(dir, pass_file, argv[optind], actor, serial, &e) != 0) {

@@ -67,7 +67,7 @@ cmd_deny(int argc, char *argv[])
 		goto out;
 	}
 	if (control_call(dir, cmd, &reply, &e) != 0) {
-		if (e.code == NULL || strcmp(e.code, LERR_NOT_FOUND) != 0 ||
+		if (e.code != LERR_NOT_FOUND ||
 		    strstr(e.msg, "not running") == NULL) {
 			cmd_error("deny", "%s: %s", argv[optind], e.msg);
 			goto out;

@@ -74,12 +74,12 @@ serve_chown(const char *dir, const char *user, struct lerr *e)
 
 	pw = getpwnam(user);
 	if (pw == NULL)
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "no such user: %s", user);
+		return lerr_set(e, LERR_BAD_REQUEST, "no such user: %s", user);
 	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
 		if (state_path(path, dir, files[i]) != 0)
-			return lerr_set(e, 500, LERR_INTERNAL, "path too long");
+			return lerr_set(e, LERR_INTERNAL, "path too long");
 		if (chown(path, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT)
-			return lerr_set(e, 500, LERR_INTERNAL, "cannot chown %s: %s", path,
+			return lerr_set(e, LERR_INTERNAL, "cannot chown %s: %s", path,
 					strerror(errno));
 	}
 	return 0;

@@ -59,7 +59,7 @@ httpc_url_parse(const char *url, struct httpc_url *u, struct lerr *e)
 	memset(u, 0, sizeof(*u));
 	for (p = url; *p != '\0'; p++) {
 		if ((unsigned char)*p <= 0x20 || (unsigned char)*p >= 0x7f) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "URL contains a space or a non-ASCII byte");
+			lerr_set(e, LERR_BAD_REQUEST, "URL contains a space or a non-ASCII byte");
 			goto out;
 		}
 	}
@@ -69,29 +69,29 @@ httpc_url_parse(const char *url, struct httpc_url *u, struct lerr *e)
 	} else if (strncasecmp(url, "http://", 7) == 0) {
 		host = url + 7;
 	} else {
-		lerr_set(e, 0, LERR_BAD_REQUEST, "URL must start with http:// or https://: %.100s", url);
+		lerr_set(e, LERR_BAD_REQUEST, "URL must start with http:// or https://: %.100s", url);
 		goto out;
 	}
 	path = host + strcspn(host, "/?#");
 	if (*path == '#' || strchr(path, '#') != NULL) {
-		lerr_set(e, 0, LERR_BAD_REQUEST, "URL has a fragment");
+		lerr_set(e, LERR_BAD_REQUEST, "URL has a fragment");
 		goto out;
 	}
 	if (memchr(host, '@', (size_t)(path - host)) != NULL) {
-		lerr_set(e, 0, LERR_BAD_REQUEST, "URL has user information");
+		lerr_set(e, LERR_BAD_REQUEST, "URL has user information");
 		goto out;
 	}
 	if (*host == '[') {
 		host++;
 		hend = memchr(host, ']', (size_t)(path - host));
 		if (hend == NULL) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "URL has an unclosed '['");
+			lerr_set(e, LERR_BAD_REQUEST, "URL has an unclosed '['");
 			goto out;
 		}
 		if (hend[1] == ':')
 			port = hend + 2;
 		else if (hend + 1 != path) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "URL has bytes after ']'");
+			lerr_set(e, LERR_BAD_REQUEST, "URL has bytes after ']'");
 			goto out;
 		}
 	} else {
@@ -103,7 +103,7 @@ httpc_url_parse(const char *url, struct httpc_url *u, struct lerr *e)
 	}
 	hlen = (size_t)(hend - host);
 	if (hlen == 0 || hlen >= sizeof(u->host)) {
-		lerr_set(e, 0, LERR_BAD_REQUEST, "URL host is empty or too long");
+		lerr_set(e, LERR_BAD_REQUEST, "URL host is empty or too long");
 		goto out;
 	}
 	memcpy(u->host, host, hlen);
@@ -112,18 +112,18 @@ httpc_url_parse(const char *url, struct httpc_url *u, struct lerr *e)
 
 		plen = (size_t)(path - port);
 		if (plen == 0 || plen > 5) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "URL port is empty or too long");
+			lerr_set(e, LERR_BAD_REQUEST, "URL port is empty or too long");
 			goto out;
 		}
 		for (i = 0; i < plen; i++) {
 			if (port[i] < '0' || port[i] > '9') {
-				lerr_set(e, 0, LERR_BAD_REQUEST, "URL port is not a number");
+				lerr_set(e, LERR_BAD_REQUEST, "URL port is not a number");
 				goto out;
 			}
 			v = v * 10 + (unsigned long)(port[i] - '0');
 		}
 		if (v == 0 || v > 65535) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "URL port %lu is out of range", v);
+			lerr_set(e, LERR_BAD_REQUEST, "URL port %lu is out of range", v);
 			goto out;
 		}
 		snprintf(u->port, sizeof(u->port), "%lu", v);
@@ -134,11 +134,11 @@ httpc_url_parse(const char *url, struct httpc_url *u, struct lerr *e)
 		u->path[0] = '/';
 	} else {
 		if (*path != '/') {	/* "http://host?x" */
-			lerr_set(e, 0, LERR_BAD_REQUEST, "URL path must start with '/'");
+			lerr_set(e, LERR_BAD_REQUEST, "URL path must start with '/'");
 			goto out;
 		}
 		if (strlen(path) >= sizeof(u->path)) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "URL path is too long");
+			lerr_set(e, LERR_BAD_REQUEST, "URL path is too long");
 			goto out;
 		}
 		memcpy(u->path, path, strlen(path) + 1);
@@ -279,19 +279,19 @@ httpc_parse_head(const unsigned char *d, size_t len, size_t start, struct httpc_
 	h->retry_after = -1;
 	r = httpc_line(d, len, pos, &eol, &next);
 	if (r < 0)
-		return lerr_set(e, 0, LERR_BAD_REQUEST, "bad byte in the status line");
+		return lerr_set(e, LERR_BAD_REQUEST, "bad byte in the status line");
 	if (r == 0) {
 		if (len - start > HTTPC_MAX_HEADERS)
-			return lerr_set(e, 0, LERR_TOO_LARGE, "response headers over %d bytes", HTTPC_MAX_HEADERS);
+			return lerr_set(e, LERR_TOO_LARGE, "response headers over %d bytes", HTTPC_MAX_HEADERS);
 		return 0;
 	}
 	/* "HTTP/1.x SSS[ reason]" */
 	n = eol - pos;
 	if (n < 12 || memcmp(d + pos, "HTTP/1.", 7) != 0 || (d[pos + 7] != '0' && d[pos + 7] != '1') ||
 	    d[pos + 8] != ' ' || (n > 12 && d[pos + 12] != ' '))
-		return lerr_set(e, 0, LERR_BAD_REQUEST, "not an HTTP/1.x status line");
+		return lerr_set(e, LERR_BAD_REQUEST, "not an HTTP/1.x status line");
 	if (httpc_parse_decimal(d + pos + 9, 3, 999, &v) != 0 || v < 100 || v > 599)
-		return lerr_set(e, 0, LERR_BAD_REQUEST, "bad status code in the status line");
+		return lerr_set(e, LERR_BAD_REQUEST, "bad status code in the status line");
 	h->status = (int)v;
 	h->http10 = d[pos + 7] == '0';
 	h->close = h->http10;
@@ -302,28 +302,28 @@ httpc_parse_head(const unsigned char *d, size_t len, size_t start, struct httpc_
 		size_t nlen, vlen;
 
 		if (pos - start > HTTPC_MAX_HEADERS)
-			return lerr_set(e, 0, LERR_TOO_LARGE, "response headers over %d bytes", HTTPC_MAX_HEADERS);
+			return lerr_set(e, LERR_TOO_LARGE, "response headers over %d bytes", HTTPC_MAX_HEADERS);
 		r = httpc_line(d, len, pos, &eol, &next);
 		if (r < 0)
-			return lerr_set(e, 0, LERR_BAD_REQUEST, "bad byte in a response header");
+			return lerr_set(e, LERR_BAD_REQUEST, "bad byte in a response header");
 		if (r == 0) {
 			if (len - start > HTTPC_MAX_HEADERS)
-				return lerr_set(e, 0, LERR_TOO_LARGE, "response headers over %d bytes",
+				return lerr_set(e, LERR_TOO_LARGE, "response headers over %d bytes",
 						HTTPC_MAX_HEADERS);
 			return 0;
 		}
 		if (next - start > HTTPC_MAX_HEADERS)
-			return lerr_set(e, 0, LERR_TOO_LARGE, "response headers over %d bytes", HTTPC_MAX_HEADERS);
+			return lerr_set(e, LERR_TOO_LARGE, "response headers over %d bytes", HTTPC_MAX_HEADERS);
 		if (eol == pos)
 			break;		/* the empty line */
 		if (d[pos] == ' ' || d[pos] == '\t')
-			return lerr_set(e, 0, LERR_BAD_REQUEST, "folded response header");
+			return lerr_set(e, LERR_BAD_REQUEST, "folded response header");
 		name = d + pos;
 		for (i = pos; i < eol && d[i] != ':'; i++)
 			if (!httpc_tchar(d[i]))
-				return lerr_set(e, 0, LERR_BAD_REQUEST, "bad response header name");
+				return lerr_set(e, LERR_BAD_REQUEST, "bad response header name");
 		if (i == eol || i == pos)
-			return lerr_set(e, 0, LERR_BAD_REQUEST, "response header without a name or ':'");
+			return lerr_set(e, LERR_BAD_REQUEST, "response header without a name or ':'");
 		nlen = i - pos;
 		i++;
 		while (i < eol && (d[i] == ' ' || d[i] == '\t'))
@@ -334,16 +334,16 @@ httpc_parse_head(const unsigned char *d, size_t len, size_t start, struct httpc_
 			vlen--;
 		for (i = 0; i < vlen; i++)
 			if (val[i] < 0x20 && val[i] != '\t')
-				return lerr_set(e, 0, LERR_BAD_REQUEST, "control byte in a response header");
+				return lerr_set(e, LERR_BAD_REQUEST, "control byte in a response header");
 
 #define HTTPC_IS(s) (nlen == sizeof(s) - 1 && strncasecmp((const char *)name, s, nlen) == 0)
 		if (HTTPC_IS("Content-Length")) {
 			if (httpc_parse_decimal(val, vlen, ULONG_MAX, &v) != 0)
-				return lerr_set(e, 0, LERR_BAD_REQUEST, "bad Content-Length");
+				return lerr_set(e, LERR_BAD_REQUEST, "bad Content-Length");
 			if (h->have_length && h->length != v)
-				return lerr_set(e, 0, LERR_BAD_REQUEST, "conflicting Content-Length headers");
+				return lerr_set(e, LERR_BAD_REQUEST, "conflicting Content-Length headers");
 			if (v > HTTPC_MAX_BODY)
-				return lerr_set(e, 0, LERR_TOO_LARGE, "response body of %lu bytes is over %d",
+				return lerr_set(e, LERR_TOO_LARGE, "response body of %lu bytes is over %d",
 						v, HTTPC_MAX_BODY);
 			h->have_length = 1;
 			h->length = v;
@@ -351,7 +351,7 @@ httpc_parse_head(const unsigned char *d, size_t len, size_t start, struct httpc_
 			if (vlen == 7 && strncasecmp((const char *)val, "chunked", 7) == 0 && !h->chunked)
 				h->chunked = 1;
 			else if (vlen != 8 || strncasecmp((const char *)val, "identity", 8) != 0)
-				return lerr_set(e, 0, LERR_BAD_REQUEST, "unsupported Transfer-Encoding");
+				return lerr_set(e, LERR_BAD_REQUEST, "unsupported Transfer-Encoding");
 		} else if (HTTPC_IS("Connection")) {
 			if (httpc_has_token(val, vlen, "close"))
 				h->close = 1;
@@ -373,7 +373,7 @@ httpc_parse_head(const unsigned char *d, size_t len, size_t start, struct httpc_
 		pos = next;
 	}
 	if (h->chunked && h->have_length)
-		return lerr_set(e, 0, LERR_BAD_REQUEST, "both Content-Length and chunked encoding");
+		return lerr_set(e, LERR_BAD_REQUEST, "both Content-Length and chunked encoding");
 	h->body_start = next;
 	return 1;
 }
@@ -393,9 +393,9 @@ httpc_parse_chunked(const unsigned char *d, size_t len, size_t pos, struct buf *
 	for (;;) {
 		r = httpc_line(d, len, pos, &eol, &next);
 		if (r < 0)
-			return lerr_set(e, 0, LERR_BAD_REQUEST, "bad byte in a chunk-size line");
+			return lerr_set(e, LERR_BAD_REQUEST, "bad byte in a chunk-size line");
 		if (r == 0 ? len - pos > HTTPC_MAX_CHUNK_LINE : eol - pos > HTTPC_MAX_CHUNK_LINE)
-			return lerr_set(e, 0, LERR_BAD_REQUEST, "chunk-size line too long");
+			return lerr_set(e, LERR_BAD_REQUEST, "chunk-size line too long");
 		if (r == 0)
 			return 0;
 		size = 0;
@@ -413,26 +413,26 @@ httpc_parse_chunked(const unsigned char *d, size_t len, size_t pos, struct buf *
 				break;
 			size = size * 16 + digit;
 			if (size > HTTPC_MAX_BODY)
-				return lerr_set(e, 0, LERR_TOO_LARGE, "chunk over %d bytes", HTTPC_MAX_BODY);
+				return lerr_set(e, LERR_TOO_LARGE, "chunk over %d bytes", HTTPC_MAX_BODY);
 		}
 		if (i == pos)
-			return lerr_set(e, 0, LERR_BAD_REQUEST, "chunk-size line without a size");
+			return lerr_set(e, LERR_BAD_REQUEST, "chunk-size line without a size");
 		/* Only whitespace or a chunk extension may follow the size. */
 		if (i < eol && d[i] != ';' && d[i] != ' ' && d[i] != '\t')
-			return lerr_set(e, 0, LERR_BAD_REQUEST, "bad chunk size");
+			return lerr_set(e, LERR_BAD_REQUEST, "bad chunk size");
 		pos = next;
 		if (size == 0)
 			break;
 		if (size > HTTPC_MAX_BODY - body->len)
-			return lerr_set(e, 0, LERR_TOO_LARGE, "chunked body over %d bytes", HTTPC_MAX_BODY);
+			return lerr_set(e, LERR_TOO_LARGE, "chunked body over %d bytes", HTTPC_MAX_BODY);
 		if (len - pos < size + 2)
 			return 0;
 		if (d[pos + size] == '\r' && d[pos + size + 1] == '\n')
 			next = pos + size + 2;
 		else
-			return lerr_set(e, 0, LERR_BAD_REQUEST, "chunk not followed by CRLF");
+			return lerr_set(e, LERR_BAD_REQUEST, "chunk not followed by CRLF");
 		if (buf_append(body, d + pos, size) != 0)
-			return lerr_set(e, 0, LERR_TOO_LARGE, "chunked body over %d bytes", HTTPC_MAX_BODY);
+			return lerr_set(e, LERR_TOO_LARGE, "chunked body over %d bytes", HTTPC_MAX_BODY);
 		pos = next;
 	}
 	/* Trailers, ignored, up to the empty line. */
@@ -440,9 +440,9 @@ httpc_parse_chunked(const unsigned char *d, size_t len, size_t pos, struct buf *
 	for (;;) {
 		r = httpc_line(d, len, pos, &eol, &next);
 		if (r < 0)
-			return lerr_set(e, 0, LERR_BAD_REQUEST, "bad byte in a trailer");
+			return lerr_set(e, LERR_BAD_REQUEST, "bad byte in a trailer");
 		if ((r == 0 ? len : next) - trailers > HTTPC_MAX_HEADERS)
-			return lerr_set(e, 0, LERR_TOO_LARGE, "trailers over %d bytes", HTTPC_MAX_HEADERS);
+			return lerr_set(e, LERR_TOO_LARGE, "trailers over %d bytes", HTTPC_MAX_HEADERS);
 		if (r == 0)
 			return 0;
 		if (eol == pos) {
@@ -491,20 +491,20 @@ httpc_parse_response(const unsigned char *data, size_t len, int eof, int head,
 		if (len - h.body_start < h.length)
 			goto more;
 		if (buf_append(&body, data + h.body_start, h.length) != 0) {
-			lerr_set(e, 0, LERR_INTERNAL, "out of memory");
+			lerr_set(e, LERR_INTERNAL, "out of memory");
 			goto out;
 		}
 		end = h.body_start + h.length;
 	} else {
 		/* Delimited by the close. */
 		if (len - h.body_start > HTTPC_MAX_BODY) {
-			lerr_set(e, 0, LERR_TOO_LARGE, "response body over %d bytes", HTTPC_MAX_BODY);
+			lerr_set(e, LERR_TOO_LARGE, "response body over %d bytes", HTTPC_MAX_BODY);
 			goto out;
 		}
 		if (!eof)
 			goto more;
 		if (buf_append(&body, data + h.body_start, len - h.body_start) != 0) {
-			lerr_set(e, 0, LERR_INTERNAL, "out of memory");
+			lerr_set(e, LERR_INTERNAL, "out of memory");
 			goto out;
 		}
 		h.close = 1;
@@ -518,7 +518,7 @@ httpc_parse_response(const unsigned char *data, size_t len, int eof, int head,
 	if ((h.ctype != NULL && (resp->content_type = httpc_strndup(h.ctype, h.ctype_len)) == NULL) ||
 	    (h.loc != NULL && (resp->location = httpc_strndup(h.loc, h.loc_len)) == NULL)) {
 		httpc_response_free(resp);
-		lerr_set(e, 0, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (body.len > 0)
@@ -528,7 +528,7 @@ httpc_parse_response(const unsigned char *data, size_t len, int eof, int head,
 	goto out;
 more:
 	if (eof) {
-		lerr_set(e, 0, LERR_BAD_REQUEST, "response truncated: the server closed the connection");
+		lerr_set(e, LERR_BAD_REQUEST, "response truncated: the server closed the connection");
 		goto out;
 	}
 	rc = 0;
@@ -575,7 +575,7 @@ httpc_tcp_connect(struct httpc_conn *c, struct lerr *e)
 	hints.ai_flags = AI_ADDRCONFIG;
 	g = getaddrinfo(c->url.host, c->url.port, &hints, &res);
 	if (g != 0) {
-		lerr_set(e, 0, LERR_BAD_REQUEST, "%s: %s", c->url.host, gai_strerror(g));
+		lerr_set(e, LERR_BAD_REQUEST, "%s: %s", c->url.host, gai_strerror(g));
 		goto out;
 	}
 	for (ai = res; ai != NULL; ai = ai->ai_next) {
@@ -613,7 +613,7 @@ httpc_tcp_connect(struct httpc_conn *c, struct lerr *e)
 		fd = -1;
 	}
 	if (fd < 0) {
-		lerr_set(e, 0, LERR_BAD_REQUEST, "cannot connect to %s port %s: %s", c->url.host,
+		lerr_set(e, LERR_BAD_REQUEST, "cannot connect to %s port %s: %s", c->url.host,
 			 c->url.port, strerror(err != 0 ? err : ECONNREFUSED));
 		goto out;
 	}
@@ -623,7 +623,7 @@ httpc_tcp_connect(struct httpc_conn *c, struct lerr *e)
 	if (flags < 0 || fcntl(fd, F_SETFL, flags & ~O_NONBLOCK) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv)) != 0 ||
 	    setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &tv, sizeof(tv)) != 0) {
-		lerr_set(e, 0, LERR_INTERNAL, "socket set-up: %s", strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "socket set-up: %s", strerror(errno));
 		goto out;
 	}
 	c->fd = fd;
@@ -665,13 +665,13 @@ httpc_connect(struct httpc_conn *c, struct lerr *e)
 	if ((g = gnutls_init(&c->session, GNUTLS_CLIENT)) < 0 ||
 	    (g = gnutls_set_default_priority(c->session)) < 0 ||
 	    (g = gnutls_credentials_set(c->session, GNUTLS_CRD_CERTIFICATE, c->cred)) < 0) {
-		lerr_set(e, 0, LERR_INTERNAL, "TLS set-up: %s", gnutls_strerror(g));
+		lerr_set(e, LERR_INTERNAL, "TLS set-up: %s", gnutls_strerror(g));
 		goto out;
 	}
 	if (!httpc_is_ip(c->url.host) &&
 	    (g = gnutls_server_name_set(c->session, GNUTLS_NAME_DNS, c->url.host,
 					strlen(c->url.host))) < 0) {
-		lerr_set(e, 0, LERR_INTERNAL, "TLS server name: %s", gnutls_strerror(g));
+		lerr_set(e, LERR_INTERNAL, "TLS server name: %s", gnutls_strerror(g));
 		goto out;
 	}
 	/* The chain must lead to our root and name the host we asked for
@@ -688,14 +688,14 @@ httpc_connect(struct httpc_conn *c, struct lerr *e)
 			unsigned st = gnutls_session_get_verify_cert_status(c->session);
 
 			if (gnutls_certificate_verification_status_print(st, GNUTLS_CRT_X509, &msg, 0) == 0) {
-				lerr_set(e, 0, LERR_BAD_REQUEST, "TLS: %s does not present a certificate "
+				lerr_set(e, LERR_BAD_REQUEST, "TLS: %s does not present a certificate "
 					 "valid for it under the root: %s", c->url.host, (char *)msg.data);
 				gnutls_free(msg.data);
 			} else {
-				lerr_set(e, 0, LERR_BAD_REQUEST, "TLS: certificate verification failed");
+				lerr_set(e, LERR_BAD_REQUEST, "TLS: certificate verification failed");
 			}
 		} else {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "TLS handshake with %s: %s", c->url.host,
+			lerr_set(e, LERR_BAD_REQUEST, "TLS handshake with %s: %s", c->url.host,
 				 g == GNUTLS_E_AGAIN ? "timed out" : gnutls_strerror(g));
 		}
 		goto out;
@@ -718,7 +718,7 @@ httpc_open(const char *url, const struct httpc_tls *tls, int timeout_s,
 	*out = NULL;
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
-		lerr_set(e, 0, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	c->fd = -1;
@@ -727,11 +727,11 @@ httpc_open(const char *url, const struct httpc_tls *tls, int timeout_s,
 		goto out;
 	if (c->url.tls) {
 		if (tls == NULL || tls->root_pem == NULL) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "https needs a root to trust");
+			lerr_set(e, LERR_BAD_REQUEST, "https needs a root to trust");
 			goto out;
 		}
 		if ((g = gnutls_certificate_allocate_credentials(&c->cred)) < 0) {
-			lerr_set(e, 0, LERR_INTERNAL, "TLS credentials: %s", gnutls_strerror(g));
+			lerr_set(e, LERR_INTERNAL, "TLS credentials: %s", gnutls_strerror(g));
 			goto out;
 		}
 		d.data = (unsigned char *)(uintptr_t)tls->root_pem;
@@ -739,7 +739,7 @@ httpc_open(const char *url, const struct httpc_tls *tls, int timeout_s,
 		/* The root is the only anchor: no system trust store. */
 		g = gnutls_certificate_set_x509_trust_mem(c->cred, &d, GNUTLS_X509_FMT_PEM);
 		if (g <= 0) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "root certificate: %s",
+			lerr_set(e, LERR_BAD_REQUEST, "root certificate: %s",
 				 g == 0 ? "no certificate in it" : gnutls_strerror(g));
 			goto out;
 		}
@@ -751,7 +751,7 @@ httpc_open(const char *url, const struct httpc_tls *tls, int timeout_s,
 			g = gnutls_certificate_set_x509_key_mem2(c->cred, &d, &kd, GNUTLS_X509_FMT_PEM,
 								 NULL, 0);
 			if (g < 0) {
-				lerr_set(e, 0, LERR_BAD_REQUEST, "client certificate and key: %s",
+				lerr_set(e, LERR_BAD_REQUEST, "client certificate and key: %s",
 					 gnutls_strerror(g));
 				goto out;
 			}
@@ -790,14 +790,14 @@ httpc_write(struct httpc_conn *c, const unsigned char *p, size_t n, struct lerr 
 			if (w == GNUTLS_E_INTERRUPTED)
 				continue;
 			if (w < 0)
-				return lerr_set(e, 0, LERR_BAD_REQUEST, "TLS write: %s",
+				return lerr_set(e, LERR_BAD_REQUEST, "TLS write: %s",
 						w == GNUTLS_E_AGAIN ? "timed out" : gnutls_strerror((int)w));
 		} else {
 			w = send(c->fd, p, n, MSG_NOSIGNAL);
 			if (w < 0 && errno == EINTR)
 				continue;
 			if (w < 0)
-				return lerr_set(e, 0, LERR_BAD_REQUEST, "write: %s",
+				return lerr_set(e, LERR_BAD_REQUEST, "write: %s",
 						errno == EAGAIN ? "timed out" : strerror(errno));
 		}
 		p += w;
@@ -843,11 +843,11 @@ httpc_read(struct httpc_conn *c, unsigned char *p, size_t n, struct lerr *e)
 			w = spent >= (long)c->timeout_s * 1000 ? 0 :
 			    httpc_wait_readable(c->fd, (int)((long)c->timeout_s * 1000 - spent));
 			if (w == 0) {
-				lerr_set(e, 0, LERR_BAD_REQUEST, "read: timed out after %d s", c->timeout_s);
+				lerr_set(e, LERR_BAD_REQUEST, "read: timed out after %d s", c->timeout_s);
 				return -1;
 			}
 			if (w < 0) {
-				lerr_set(e, 0, LERR_BAD_REQUEST, "read: %s", strerror(errno));
+				lerr_set(e, LERR_BAD_REQUEST, "read: %s", strerror(errno));
 				return -1;
 			}
 		}
@@ -858,7 +858,7 @@ httpc_read(struct httpc_conn *c, unsigned char *p, size_t n, struct lerr *e)
 			if (r == GNUTLS_E_PREMATURE_TERMINATION)
 				return 0;
 			if (r < 0) {
-				lerr_set(e, 0, LERR_BAD_REQUEST, "TLS read: %s", gnutls_strerror((int)r));
+				lerr_set(e, LERR_BAD_REQUEST, "TLS read: %s", gnutls_strerror((int)r));
 				return -1;
 			}
 			return r;
@@ -869,7 +869,7 @@ httpc_read(struct httpc_conn *c, unsigned char *p, size_t n, struct lerr *e)
 		if (r < 0 && errno == ECONNRESET)
 			return 0;
 		if (r < 0) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "read: %s", strerror(errno));
+			lerr_set(e, LERR_BAD_REQUEST, "read: %s", strerror(errno));
 			return -1;
 		}
 		return r;
@@ -916,12 +916,12 @@ httpc_exchange(struct httpc_conn *c, const struct buf *req, const void *body, si
 			goto out;
 		}
 		if (r == 0 && in.len == 0 && reused) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "the server closed the connection");
+			lerr_set(e, LERR_BAD_REQUEST, "the server closed the connection");
 			*retry = 1;
 			goto out;
 		}
 		if (r > 0 && buf_append(&in, chunk, (size_t)r) != 0) {
-			lerr_set(e, 0, LERR_TOO_LARGE, "response over %d bytes", HTTPC_MAX_RAW);
+			lerr_set(e, LERR_TOO_LARGE, "response over %d bytes", HTTPC_MAX_RAW);
 			goto out;
 		}
 		pr = httpc_parse_response(in.data != NULL ? in.data : (const unsigned char *)"",
@@ -953,14 +953,14 @@ httpc_request(struct httpc_conn *c, const char *method, const char *path,
 
 	memset(resp, 0, sizeof(*resp));
 	if (len > HTTPC_MAX_BODY) {
-		lerr_set(e, 0, LERR_TOO_LARGE, "request body too long");
+		lerr_set(e, LERR_TOO_LARGE, "request body too long");
 		return -1;
 	}
 	/* Headers and body go out in one write: a small body sent on its own
 	 * waits for the server's delayed ACK of the headers (about 40 ms). */
 	buf_init(&req, HTTPC_MAX_HEADERS + len);
 	if (!httpc_clean(method) || !httpc_clean(path) || strchr(path, ' ') != NULL || path[0] != '/') {
-		lerr_set(e, 0, LERR_BAD_REQUEST, "bad method or path");
+		lerr_set(e, LERR_BAD_REQUEST, "bad method or path");
 		goto out;
 	}
 	head = strcmp(method, "HEAD") == 0;
@@ -975,7 +975,7 @@ httpc_request(struct httpc_conn *c, const char *method, const char *path,
 		goto toolong;
 	for (i = 0; headers != NULL && headers[i] != NULL; i++) {
 		if (!httpc_clean(headers[i]) || strchr(headers[i], ':') == NULL) {
-			lerr_set(e, 0, LERR_BAD_REQUEST, "bad request header");
+			lerr_set(e, LERR_BAD_REQUEST, "bad request header");
 			goto out;
 		}
 		if (buf_printf(&req, "%s\r\n", headers[i]) != 0)
@@ -1003,7 +1003,7 @@ httpc_request(struct httpc_conn *c, const char *method, const char *path,
 	rc = 0;
 	goto out;
 toolong:
-	lerr_set(e, 0, LERR_TOO_LARGE, "request headers too long");
+	lerr_set(e, LERR_TOO_LARGE, "request headers too long");
 out:
 	buf_free(&req);
 	return rc;

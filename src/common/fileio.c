@@ -51,24 +51,23 @@ fileio_read(const char *path, size_t max, int secret,
 
 	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
 	if (fd < 0) {
-		lerr_set(e, errno == ENOENT ? 404 : 500,
-			 errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL,
+		lerr_set(e, errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL,
 			 "cannot open %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "%s is not a regular file", path);
+		lerr_set(e, LERR_BAD_REQUEST, "%s is not a regular file", path);
 		goto out;
 	}
 	if ((uintmax_t)st.st_size > max) {
-		lerr_set(e, 413, LERR_TOO_LARGE, "%s is %jd bytes, more than the limit of %zu",
+		lerr_set_http(e, LERR_TOO_LARGE, 413, "%s is %jd bytes, more than the limit of %zu",
 			 path, (intmax_t)st.st_size, max);
 		goto out;
 	}
 	size = (size_t)st.st_size;
 	p = secret ? sodium_malloc(size + 1) : malloc(size + 1);
 	if (p == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory reading %s", path);
+		lerr_set(e, LERR_INTERNAL, "out of memory reading %s", path);
 		goto out;
 	}
 	while (got < size) {
@@ -76,7 +75,7 @@ fileio_read(const char *path, size_t max, int secret,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			lerr_set(e, 500, LERR_INTERNAL, "cannot read %s: %s", path,
+			lerr_set(e, LERR_INTERNAL, "cannot read %s: %s", path,
 				 n < 0 ? strerror(errno) : "file shrank while reading");
 			goto out;
 		}
@@ -127,16 +126,16 @@ fileio_write_atomic(const char *path, const void *data, size_t len,
 	int fd = -1, rc = -1, made = 0;
 
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
-		lerr_set(e, 500, LERR_INTERNAL, "path too long: %s", path);
+		lerr_set(e, LERR_INTERNAL, "path too long: %s", path);
 		goto out;
 	}
 	if (excl && access(path, F_OK) == 0) {
-		lerr_set(e, 409, LERR_CONFLICT, "%s already exists", path);
+		lerr_set(e, LERR_CONFLICT, "%s already exists", path);
 		goto out;
 	}
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot create %s: %s", tmp, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "cannot create %s: %s", tmp, strerror(errno));
 		goto out;
 	}
 	made = 1;
@@ -171,7 +170,7 @@ fileio_write_atomic(const char *path, const void *data, size_t len,
 	rc = 0;
 	goto out;
 io_error:
-	lerr_set(e, 500, LERR_INTERNAL, "cannot write %s: %s", path, strerror(errno));
+	lerr_set(e, LERR_INTERNAL, "cannot write %s: %s", path, strerror(errno));
 out:
 	if (fd >= 0)
 		close(fd);

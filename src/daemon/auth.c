@@ -61,14 +61,14 @@ int
 auth_password_ok(const char *pw, size_t len, struct lerr *e)
 {
 	if (pw == NULL || len < AUTH_PASSWORD_MIN)
-		return lerr_set(e, 400, LERR_BAD_REQUEST,
+		return lerr_set(e, LERR_BAD_REQUEST,
 				"the password must have at least %d characters", AUTH_PASSWORD_MIN);
 	if (len > AUTH_PASSWORD_MAX)
-		return lerr_set(e, 400, LERR_TOO_LARGE,
+		return lerr_set(e, LERR_TOO_LARGE,
 				"the password must have at most %d characters", AUTH_PASSWORD_MAX);
 	/* A NUL inside would be cut off by any C caller that re-reads it. */
 	if (memchr(pw, '\0', len) != NULL)
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "the password contains a NUL byte");
+		return lerr_set(e, LERR_BAD_REQUEST, "the password contains a NUL byte");
 	return 0;
 }
 
@@ -87,12 +87,12 @@ auth_hash(const char *pw, size_t len, char **hash, struct lerr *e)
 	auth_slot_give();
 	if (st != 0) {
 		/* libsodium's only failure here is running out of memory. */
-		lerr_set(e, 500, LERR_INTERNAL, "cannot hash: out of memory");
+		lerr_set(e, LERR_INTERNAL, "cannot hash: out of memory");
 		goto out;
 	}
 	*hash = strdup(out);
 	if (*hash == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	rc = 0;
@@ -161,10 +161,10 @@ auth_hash_secret(const char *secret, char **hash, struct lerr *e)
 
 	*hash = NULL;
 	if (secret == NULL || secret[0] == '\0')
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "the secret is empty");
+		return lerr_set(e, LERR_BAD_REQUEST, "the secret is empty");
 	len = strnlen(secret, AUTH_PASSWORD_MAX + 1);
 	if (len > AUTH_PASSWORD_MAX)
-		return lerr_set(e, 400, LERR_TOO_LARGE,
+		return lerr_set(e, LERR_TOO_LARGE,
 				"the secret must have at most %d characters", AUTH_PASSWORD_MAX);
 	return auth_hash(secret, len, hash, e);
 }

@@ -38,7 +38,7 @@ control_addr(const char *dir, struct sockaddr_un *sa, struct lerr *e)
 	memset(sa, 0, sizeof(*sa));
 	sa->sun_family = AF_UNIX;
 	if (state_path(path, dir, CONTROL_SOCK) != 0 || strlen(path) >= sizeof(sa->sun_path))
-		return lerr_set(e, 500, LERR_INTERNAL,
+		return lerr_set(e, LERR_INTERNAL,
 				"state directory path too long for a control socket: %s", dir);
 	memcpy(sa->sun_path, path, strlen(path) + 1);
 	return 0;
@@ -94,7 +94,7 @@ control_write_json(int fd, json_t *j)
 static json_t *
 control_error(const struct lerr *e)
 {
-	return json_pack("{s:s, s:s}", "error", e->code ? e->code : LERR_INTERNAL,
+	return json_pack("{s:s, s:s}", "error", lerr_str(e->code != LERR_NONE ? e->code : LERR_INTERNAL),
 			 "message", e->msg);
 }
 
@@ -113,7 +113,7 @@ control_dispatch(struct control *c, json_t *cmd)
 	lerr_clear(&e);
 	snprintf(who, sizeof(who), "cli %s", actor != NULL ? actor : "");
 	if (name == NULL) {
-		lerr_set(&e, 400, LERR_BAD_REQUEST, "no command");
+		lerr_set(&e, LERR_BAD_REQUEST, "no command");
 		return control_error(&e);
 	}
 	if (strcmp(name, "press") == 0) {
@@ -121,7 +121,7 @@ control_dispatch(struct control *c, json_t *cmd)
 		json_int_t n = json_integer_value(json_object_get(cmd, "count"));
 
 		if (s < 0 || s > WINDOW_SECONDS_MAX || n < 0 || n > WINDOW_COUNT_MAX) {
-			lerr_set(&e, 400, LERR_BAD_REQUEST, "seconds or count out of range");
+			lerr_set(&e, LERR_BAD_REQUEST, "seconds or count out of range");
 			return control_error(&e);
 		}
 		if (enroll_press(c->en, (unsigned)s, (unsigned)n, who, &e) != 0)
@@ -132,7 +132,7 @@ control_dispatch(struct control *c, json_t *cmd)
 		return out;
 	}
 	if (id == NULL || strlen(id) != STORE_REQUEST_ID_LEN) {
-		lerr_set(&e, 400, LERR_BAD_REQUEST, "a request id is 32 hex characters");
+		lerr_set(&e, LERR_BAD_REQUEST, "a request id is 32 hex characters");
 		return control_error(&e);
 	}
 	if (strcmp(name, "approve") == 0) {
@@ -148,7 +148,7 @@ control_dispatch(struct control *c, json_t *cmd)
 			return control_error(&e);
 		return json_pack("{s:b, s:s}", "ok", 1, "id", id);
 	}
-	lerr_set(&e, 400, LERR_BAD_REQUEST, "unknown command %.32s", name);
+	lerr_set(&e, LERR_BAD_REQUEST, "unknown command %.32s", name);
 	return control_error(&e);
 }
 
@@ -168,19 +168,19 @@ control_serve(struct control *c, int fd)
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) != 0 ||
 	    (cred.uid != 0 && cred.uid != geteuid())) {
-		lerr_set(&e, 403, LERR_FORBIDDEN, "only root or the daemon's user may do that");
+		lerr_set(&e, LERR_FORBIDDEN, "only root or the daemon's user may do that");
 		reply = control_error(&e);
 		goto out;
 	}
 	if (control_read_line(fd, &b) != 0) {
-		lerr_set(&e, 400, LERR_TOO_LARGE, "a command is one line of at most %d bytes",
+		lerr_set(&e, LERR_TOO_LARGE, "a command is one line of at most %d bytes",
 			 CONTROL_MSG_MAX);
 		reply = control_error(&e);
 		goto out;
 	}
 	cmd = json_loadb((const char *)b.data, b.len, 0, &je);
 	if (!json_is_object(cmd)) {
-		lerr_set(&e, 400, LERR_BAD_REQUEST, "a command is a JSON object");
+		lerr_set(&e, LERR_BAD_REQUEST, "a command is a JSON object");
 		reply = control_error(&e);
 		goto out;
 	}
@@ -241,7 +241,7 @@ control_start(const char *dir, struct enroll *en, struct control **out, struct l
 	probe = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (probe >= 0 && connect(probe, (struct sockaddr *)&sa, sizeof(sa)) == 0) {
 		close(probe);
-		return lerr_set(e, 409, LERR_CONFLICT,
+		return lerr_set(e, LERR_CONFLICT,
 				"another lanca serve is running on %s", dir);
 	}
 	if (probe >= 0)
@@ -249,7 +249,7 @@ control_start(const char *dir, struct enroll *en, struct control **out, struct l
 	unlink(sa.sun_path);	/* left by a daemon that died */
 	c = calloc(1, sizeof(*c));
 	if (c == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	c->fd = -1;
 	c->stop[0] = c->stop[1] = -1;
 	c->en = en;
@@ -258,13 +258,13 @@ control_start(const char *dir, struct enroll *en, struct control **out, struct l
 	old = umask(077);
 	if (c->fd < 0 || bind(c->fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
 		umask(old);
-		lerr_set(e, 500, LERR_INTERNAL, "cannot create %s: %s", sa.sun_path, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "cannot create %s: %s", sa.sun_path, strerror(errno));
 		goto out;
 	}
 	umask(old);
 	if (listen(c->fd, 8) != 0 || pipe2(c->stop, O_CLOEXEC) != 0 ||
 	    pthread_create(&c->tid, NULL, control_main, c) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot serve %s: %s", sa.sun_path, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "cannot serve %s: %s", sa.sun_path, strerror(errno));
 		goto out;
 	}
 	*out = c;
@@ -315,22 +315,22 @@ control_call(const char *dir, json_t *cmd, json_t **reply, struct lerr *e)
 		goto out;
 	fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	if (fd < 0 || connect(fd, (struct sockaddr *)&sa, sizeof(sa)) != 0) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "lanca serve is not running on %s", dir);
+		lerr_set(e, LERR_NOT_FOUND, "lanca serve is not running on %s", dir);
 		goto out;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (control_write_json(fd, cmd) != 0 || control_read_line(fd, &b) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "the daemon did not answer");
+		lerr_set(e, LERR_INTERNAL, "the daemon did not answer");
 		goto out;
 	}
 	r = json_loadb((const char *)b.data, b.len, 0, &je);
 	if (!json_is_object(r)) {
-		lerr_set(e, 500, LERR_INTERNAL, "the daemon's answer is not JSON");
+		lerr_set(e, LERR_INTERNAL, "the daemon's answer is not JSON");
 		goto out;
 	}
 	err = json_object_get(r, "error");
 	if (err != NULL) {
-		lerr_set(e, 400, lerr_code_intern(json_string_value(err) ? json_string_value(err) : ""),
+		lerr_set(e, lerr_from_str(json_string_value(err)),
 			 "%s", json_string_value(json_object_get(r, "message")) ?
 			 json_string_value(json_object_get(r, "message")) : "failed");
 		goto out;

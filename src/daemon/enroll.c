@@ -62,10 +62,10 @@ enroll_new(const struct issuer *is, const struct ca_set *ca, struct window *w,
 	struct enroll *en = calloc(1, sizeof(*en));
 
 	if (en == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	if (pthread_mutex_init(&en->decide, NULL) != 0) {
 		free(en);
-		return lerr_set(e, 500, LERR_INTERNAL, "out of resources");
+		return lerr_set(e, LERR_INTERNAL, "out of resources");
 	}
 	en->is = is;
 	en->ca = ca;
@@ -115,7 +115,7 @@ enroll_fill_issued(struct enroll *en, const struct store_cert *c, struct enroll_
 	buf_free(&res->chain);
 	buf_init(&res->chain, 64 * 1024);
 	if (issue_chain_pem(c, en->ca, &res->chain) != 0)
-		return lerr_set(e, 500, LERR_INTERNAL, "cannot encode the certificate chain");
+		return lerr_set(e, LERR_INTERNAL, "cannot encode the certificate chain");
 	return 0;
 }
 
@@ -175,7 +175,7 @@ enroll_names_taken(struct enroll *en, const char *device_id, const struct names 
 			snprintf(name, sizeof(name), "DNS:%s", n->dns[i]);
 		} else {
 			if (ipnet_format(&n->ip[i - n->ndns], ip, sizeof(ip)) != 0)
-				return lerr_set(e, 500, LERR_INTERNAL, "cannot format an address");
+				return lerr_set(e, LERR_INTERNAL, "cannot format an address");
 			snprintf(name, sizeof(name), "IP:%s", ip);
 		}
 		r = store_name_owner(en->is->store, name, device_id, now, owner, e);
@@ -300,7 +300,7 @@ enroll_names_free(struct enroll *en, const struct store_request *rq, struct lerr
 		goto out;
 	r = enroll_conflict(en, csr, &sans, why, sizeof(why), e);
 	if (r > 0) {
-		lerr_set(e, 409, LERR_CONFLICT, "%s", why);
+		lerr_set(e, LERR_CONFLICT, "%s", why);
 		r = -1;
 	}
 out:
@@ -390,7 +390,7 @@ enroll_check(struct enroll *en, const struct enroll_ask *a, struct csr **csr,
 	if (r < 0)
 		return -1;
 	if (r > 0)
-		return lerr_set(e, 409, LERR_CONFLICT,
+		return lerr_set(e, LERR_CONFLICT,
 				"this key already holds a certificate for device %s", owner);
 	return 0;
 }
@@ -409,15 +409,14 @@ enroll_authority(struct enroll *en, const struct enroll_ask *a, const struct csr
 	store_preauth_free(pa);
 	if (r == 0)
 		return "preauth";
-	if (e->code != NULL && strcmp(e->code, LERR_NOT_FOUND) != 0 &&
-	    strcmp(e->code, LERR_CONFLICT) != 0)
+	if (e->code != LERR_NONE && e->code != LERR_NOT_FOUND && e->code != LERR_CONFLICT)
 		return NULL;	/* a wrong secret is an error, not "not listed" */
 	lerr_clear(e);
 	if (a->npeer > 0) {
 		r = vendor_check_chain(en->is->store, a->peer, a->npeer, time(NULL), &vm, e);
 		if (r < 0)
 			return NULL;
-		if (r == 0 && e->code != NULL)	/* a vendor's chain that failed: say why */
+		if (r == 0 && e->code != LERR_NONE)	/* a vendor's chain that failed: say why */
 			log_info("factory certificate from %s not accepted: %s", a->source, e->msg);
 		lerr_clear(e);
 		/* A factory certificate vouches for its own device only. */
@@ -569,7 +568,7 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 	int r;
 
 	if (en->w == NULL)
-		return lerr_set(e, 503, LERR_INTERNAL, "no onboarding window here");
+		return lerr_set_http(e, LERR_INTERNAL, 503, "no onboarding window here");
 	pthread_mutex_lock(&en->decide);
 	if (enroll_get_waiting(en, now, &wt, e) != 0) {
 		pthread_mutex_unlock(&en->decide);
@@ -578,7 +577,7 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 	r = window_press(en->w, seconds, count, &wt.ww, now, &d);
 	pthread_mutex_unlock(&en->decide);
 	if (r != 0)
-		return lerr_set(e, 400, LERR_BAD_REQUEST,
+		return lerr_set(e, LERR_BAD_REQUEST,
 				"the window is 1 to %d seconds and admits 1 to %d devices",
 				WINDOW_SECONDS_MAX, WINDOW_COUNT_MAX);
 	enroll_audit(en, actor, "press", NULL,
@@ -604,11 +603,11 @@ enroll_approve(struct enroll *en, const char *id, const char *actor,
 		goto out;
 	snprintf(res->request_id, sizeof(res->request_id), "%s", rq->id);
 	if (strcmp(rq->state, "pending") != 0) {
-		lerr_set(e, 409, LERR_CONFLICT, "request %s is %s, not pending", rq->id, rq->state);
+		lerr_set(e, LERR_CONFLICT, "request %s is %s, not pending", rq->id, rq->state);
 		goto out;
 	}
 	if (rq->expires_at <= time(NULL)) {
-		lerr_set(e, 410, LERR_CONFLICT, "request %s has expired", rq->id);
+		lerr_set(e, LERR_EXPIRED, "request %s has expired", rq->id);
 		goto out;
 	}
 	rc = enroll_issue(en, rq, actor, NULL, res, e);
@@ -649,28 +648,28 @@ enroll_renew_check(struct enroll *en, gnutls_x509_crt_t peer, const struct csr *
 	if (gnutls_x509_crt_verify(peer, chain, 2, GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
 				   GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS, &status) < 0 ||
 	    status != 0) {
-		lerr_set(e, 403, LERR_FORBIDDEN,
+		lerr_set(e, LERR_FORBIDDEN,
 			 "the client certificate was not issued by this gateway");
 		goto out;
 	}
 	if (gnutls_x509_crt_get_serial(peer, serial, &serial_len) < 0 ||
 	    store_cert_by_serial(en->is->store, serial, serial_len, &cur, e) != 0) {
-		lerr_set(e, 403, LERR_FORBIDDEN, "the client certificate is not on record");
+		lerr_set(e, LERR_FORBIDDEN, "the client certificate is not on record");
 		goto out;
 	}
 	if (strcmp(cur->status, "valid") != 0) {
-		lerr_set(e, 403, LERR_FORBIDDEN, "the client certificate has been revoked");
+		lerr_set(e, LERR_FORBIDDEN, "the client certificate has been revoked");
 		goto out;
 	}
 	if (cur->not_after + grace < now) {
-		lerr_set(e, 403, LERR_FORBIDDEN,
+		lerr_set(e, LERR_FORBIDDEN,
 			 en->c.renew_grace_days > 0 ?
 			 "the client certificate expired more than the grace period ago" :
 			 "the client certificate has expired");
 		goto out;
 	}
 	if (strcmp(cur->device_id, csr->cn) != 0) {
-		lerr_set(e, 403, LERR_FORBIDDEN,
+		lerr_set(e, LERR_FORBIDDEN,
 			 "the request is for device %s but the client certificate is %s's",
 			 csr->cn, cur->device_id);
 		goto out;
@@ -694,7 +693,7 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 
 	names_init(&sans);
 	if (a->npeer == 0) {
-		lerr_set(e, 403, LERR_FORBIDDEN,
+		lerr_set(e, LERR_FORBIDDEN,
 			 "renewal needs the current certificate as the TLS client certificate");
 		goto out;
 	}
@@ -704,7 +703,7 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	taken = enroll_names_taken(en, csr->cn, &sans, why, sizeof(why), e);
 	if (taken != 0) {
 		if (taken > 0)
-			lerr_set(e, 409, LERR_CONFLICT, "%s", why);
+			lerr_set(e, LERR_CONFLICT, "%s", why);
 		goto out;
 	}
 	snprintf(actor, sizeof(actor), "renew %s", a->source != NULL ? a->source : "?");

@@ -29,19 +29,19 @@ gateway_parse_names(const char *text, struct names *n, struct lerr *e)
 	int rc = -1;
 
 	if (copy == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	for (item = copy; item != NULL; item = next) {
 		next = strchr(item, ',');
 		if (next != NULL)
 			*next++ = '\0';
 		if (strncmp(item, "DNS:", 4) == 0) {
 			if (names_add_dns(n, item + 4) != 0) {
-				lerr_set(e, 500, LERR_BAD_NAME, "bad gateway name %s", item + 4);
+				lerr_set_http(e, LERR_BAD_NAME, 500, "bad gateway name %s", item + 4);
 				goto out;
 			}
 		} else if (strncmp(item, "IP:", 3) == 0) {
 			if (ipnet_parse(item + 3, &ip) != 0 || names_add_ip(n, &ip) != 0) {
-				lerr_set(e, 500, LERR_BAD_NAME, "bad gateway address %s", item + 3);
+				lerr_set_http(e, LERR_BAD_NAME, 500, "bad gateway address %s", item + 3);
 				goto out;
 			}
 		}
@@ -82,7 +82,7 @@ gateway_make_csr(gnutls_x509_privkey_t key, const char *cn, const struct names *
 	rc = 0;
 	goto out;
 fail:
-	lerr_set(e, 500, LERR_INTERNAL, "cannot build the gateway's certificate request");
+	lerr_set(e, LERR_INTERNAL, "cannot build the gateway's certificate request");
 out:
 	gnutls_privkey_deinit(pk);
 	gnutls_x509_crq_deinit(crq);
@@ -108,7 +108,7 @@ gateway_issue(const struct issuer *is, const char *dir, const struct ca_set *ca,
 	if (state_path(keypath, dir, STATE_GATEWAY_KEY) != 0 ||
 	    state_path(newkey, dir, STATE_GATEWAY_KEY ".new") != 0 ||
 	    state_path(pempath, dir, STATE_GATEWAY_PEM) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "state directory path too long");
+		lerr_set(e, LERR_INTERNAL, "state directory path too long");
 		goto out;
 	}
 	if (store_setting_get(is->store, "gateway_sans", &sans_text, e) != 0 ||
@@ -130,11 +130,11 @@ gateway_issue(const struct issuer *is, const char *dir, const struct ca_set *ca,
 	if (issue_cert(is, &req, &cert, e) != 0)
 		goto out;
 	if (issue_chain_pem(cert, ca, &chain) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot encode the gateway chain");
+		lerr_set(e, LERR_INTERNAL, "cannot encode the gateway chain");
 		goto out;
 	}
 	if (rename(newkey, keypath) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot install %s: %s", keypath, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "cannot install %s: %s", keypath, strerror(errno));
 		goto out;
 	}
 	key_written = 0;

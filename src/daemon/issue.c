@@ -22,7 +22,7 @@ static void
 issue_audit_refusal(const struct issuer *is, const struct issue_req *r,
 		    const struct csr *csr, const struct lerr *why)
 {
-	json_t *d = json_pack("{s:s, s:s}", "error", why->code ? why->code : LERR_INTERNAL,
+	json_t *d = json_pack("{s:s, s:s}", "error", lerr_str(why->code != LERR_NONE ? why->code : LERR_INTERNAL),
 			      "message", why->msg);
 	char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	struct lerr e;
@@ -48,14 +48,14 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 	row->ca_id = is->ca_id;
 	n = snprintf(row->device_id, sizeof(row->device_id), "%s", csr->cn);
 	if (n < 0 || (size_t)n >= sizeof(row->device_id))
-		return lerr_set(e, 400, LERR_BAD_NAME, "device id too long");
+		return lerr_set(e, LERR_BAD_NAME, "device id too long");
 	n = snprintf(row->subject, sizeof(row->subject), "CN=%s", csr->cn);
 	if (n < 0 || (size_t)n >= sizeof(row->subject))
-		return lerr_set(e, 400, LERR_BAD_NAME, "subject too long");
+		return lerr_set(e, LERR_BAD_NAME, "subject too long");
 	buf_init(&b, 16 * 1024);
 	if (names_format(sans, &b) != 0) {
 		buf_free(&b);
-		return lerr_set(e, 500, LERR_INTERNAL, "cannot format names");
+		return lerr_set(e, LERR_INTERNAL, "cannot format names");
 	}
 	row->sans = (char *)buf_steal(&b, NULL);
 	snprintf(row->profile, sizeof(row->profile), "%s",
@@ -117,19 +117,19 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 	sr.days = r->days;
 	sr.serial = serial;
 	if (signer_issue(is->signer, r->csr, r->csr_len, csr, &sr, &signed_cert, e) != 0) {
-		refused = e->code == NULL || strcmp(e->code, LERR_SIGNER) != 0;
+		refused = e->code != LERR_SIGNER;
 		goto out;
 	}
 	row = calloc(1, sizeof(*row));
 	if (row == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (issue_fill_row(row, is, r, csr, &sans, serial, &signed_cert, e) != 0)
 		goto out;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	snprintf(p->actor, sizeof(p->actor), "%s", r->actor != NULL ? r->actor : "?");

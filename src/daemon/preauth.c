@@ -194,15 +194,15 @@ pa_quote(const unsigned char *p, size_t n, char out[40])
 
 /* Records the first error (a later one is a consequence) and returns -1. */
 static int
-pa_fail(struct pa_ctx *c, int http, const char *code, const char *what, const char *detail)
+pa_fail(struct pa_ctx *c, int http, enum lerr_code code, const char *what, const char *detail)
 {
 	if (c->failed)
 		return -1;
 	c->failed = 1;
 	if (c->start_line > 0)
-		lerr_set(c->e, http, code, "line %zu: %s%s", c->start_line, what, detail);
+		lerr_set_http(c->e, code, http, "line %zu: %s%s", c->start_line, what, detail);
 	else
-		lerr_set(c->e, http, code, "%s%s", what, detail);
+		lerr_set_http(c->e, code, http, "%s%s", what, detail);
 	return -1;
 }
 
@@ -522,11 +522,11 @@ preauth_parse(const unsigned char *data, size_t len, struct store_preauth **rows
 	memset(&c, 0, sizeof(c));
 	c.e = e;
 	if (len > PREAUTH_FILE_MAX) {
-		lerr_set(e, 413, LERR_TOO_LARGE, "larger than %d bytes", PREAUTH_FILE_MAX);
+		lerr_set_http(e, LERR_TOO_LARGE, 413, "larger than %d bytes", PREAUTH_FILE_MAX);
 		goto out;
 	}
 	if (sodium_init() < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "libsodium failed to initialise");
+		lerr_set(e, LERR_INTERNAL, "libsodium failed to initialise");
 		goto out;
 	}
 	/* Secrets take at most the bytes of the file, each plus its NUL,
@@ -534,11 +534,11 @@ preauth_parse(const unsigned char *data, size_t len, struct store_preauth **rows
 	 * except the last one. */
 	c.arena_size = len + 2;
 	if ((c.arena = sodium_malloc(c.arena_size)) == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if (csv_init(&p, CSV_STRICT | CSV_STRICT_FINI) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	csv_ready = 1;
@@ -582,12 +582,12 @@ preauth_parse(const unsigned char *data, size_t len, struct store_preauth **rows
 	if (c.failed)
 		goto out;
 	if (!c.have_header) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "empty file: expected a header "
+		lerr_set(e, LERR_BAD_REQUEST, "empty file: expected a header "
 			 "(ID,NAME[,SECRET][,AUTH_TYPE]) and at least one device");
 		goto out;
 	}
 	if (c.n == 0) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "no devices after the header");
+		lerr_set(e, LERR_BAD_REQUEST, "no devices after the header");
 		goto out;
 	}
 	if (pa_check_dups(&c) != 0)
@@ -626,19 +626,19 @@ preauth_check(struct store *s, const char *device_id, const char *secret,
 	if (out != NULL)
 		*out = NULL;
 	if (device_id == NULL || !preauth_id_ok(device_id)) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "not a pre-authorised device id");
+		lerr_set(e, LERR_NOT_FOUND, "not a pre-authorised device id");
 		goto out;
 	}
 	if (store_preauth_get(s, device_id, &p, e) != 0)
 		goto out;	/* LERR_NOT_FOUND when not listed */
 	if (p->used_at != 0) {
-		lerr_set(e, 409, LERR_CONFLICT, "the pre-authorisation of %s was used already",
+		lerr_set(e, LERR_CONFLICT, "the pre-authorisation of %s was used already",
 			 device_id);
 		goto out;
 	}
 	if (p->secret_hash != NULL && p->secret_hash[0] != '\0' &&
 	    (secret == NULL || auth_verify_secret(p->secret_hash, secret) != 0)) {
-		lerr_set(e, 403, LERR_FORBIDDEN,
+		lerr_set(e, LERR_FORBIDDEN,
 			 "%s is pre-authorised with a secret: missing or wrong secret", device_id);
 		goto out;
 	}

@@ -48,18 +48,18 @@ state_check_free(const char *path, struct lerr *e)
 
 	if (lstat(path, &st) != 0)
 		return errno == ENOENT ? 0 :
-		       lerr_set(e, 500, LERR_INTERNAL, "cannot inspect %s: %s", path, strerror(errno));
+		       lerr_set(e, LERR_INTERNAL, "cannot inspect %s: %s", path, strerror(errno));
 	if (!S_ISDIR(st.st_mode))
-		return lerr_set(e, 409, LERR_CONFLICT, "%s exists and is not a directory", path);
+		return lerr_set(e, LERR_CONFLICT, "%s exists and is not a directory", path);
 	dir = opendir(path);
 	if (dir == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "cannot read %s: %s", path, strerror(errno));
+		return lerr_set(e, LERR_INTERNAL, "cannot read %s: %s", path, strerror(errno));
 	while ((d = readdir(dir)) != NULL)
 		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
 			used = 1;
 	closedir(dir);
 	if (used)
-		return lerr_set(e, 409, LERR_CONFLICT,
+		return lerr_set(e, LERR_CONFLICT,
 				"%s already holds a state directory (not empty): refusing to overwrite it",
 				path);
 	return 0;
@@ -96,18 +96,18 @@ state_gateway_names(const struct state_init_opts *o, const char *host, struct na
 	for (i = 0; i < o->nsans; i++) {
 		if (ipnet_parse(o->sans[i], &ip) == 0) {
 			if (ip.prefix != ip.len * 8 || names_add_ip(n, &ip) != 0)
-				return lerr_set(e, 400, LERR_BAD_NAME, "bad --san address %s", o->sans[i]);
+				return lerr_set(e, LERR_BAD_NAME, "bad --san address %s", o->sans[i]);
 		} else if (names_add_dns(n, o->sans[i]) != 0) {
-			return lerr_set(e, 400, LERR_BAD_NAME, "bad --san name %s", o->sans[i]);
+			return lerr_set(e, LERR_BAD_NAME, "bad --san name %s", o->sans[i]);
 		}
 	}
 	if (host != NULL && snprintf(local, sizeof(local), "%s.local", host) < (int)sizeof(local) &&
 	    names_add_dns(n, local) != 0)
-		return lerr_set(e, 400, LERR_TOO_LARGE, "too many gateway names");
+		return lerr_set(e, LERR_TOO_LARGE, "too many gateway names");
 	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
 		if (ipnet_parse(fixed[i], &ip) == 0 ? names_add_ip(n, &ip) != 0 :
 		    names_add_dns(n, fixed[i]) != 0)
-			return lerr_set(e, 400, LERR_TOO_LARGE, "too many gateway names");
+			return lerr_set(e, LERR_TOO_LARGE, "too many gateway names");
 	}
 	return 0;
 }
@@ -122,7 +122,7 @@ state_make_key(const char *dir, const char *rel, const struct state_init_opts *o
 	int rc = -1;
 
 	if (state_path(path, dir, rel) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "path too long");
+		lerr_set(e, LERR_INTERNAL, "path too long");
 		goto out;
 	}
 	if (keystore_generate(o->key_type, &x, e) != 0 ||
@@ -130,7 +130,7 @@ state_make_key(const char *dir, const char *rel, const struct state_init_opts *o
 		goto out;
 	if (gnutls_privkey_init(out) != 0 ||
 	    gnutls_privkey_import_x509(*out, x, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot use the new key");
+		lerr_set(e, LERR_INTERNAL, "cannot use the new key");
 		goto out;
 	}
 	x = NULL;	/* now owned by *out */
@@ -152,7 +152,7 @@ state_record_ca(struct store *s, const char *role, gnutls_x509_crt_t crt, int64_
 
 	if (x509_export_der(crt, &der) != 0 || x509_fingerprint(crt, fp) != 0 ||
 	    x509_subject(crt, subject, sizeof(subject)) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot encode the %s CA", role);
+		lerr_set(e, LERR_INTERNAL, "cannot encode the %s CA", role);
 		goto out;
 	}
 	rc = store_ca_insert(s, role, subject, fp, gnutls_x509_crt_get_activation_time(crt),
@@ -193,7 +193,7 @@ state_build(const struct state_init_opts *o, const char *tmp, struct lerr *e)
 	host = state_hostname(host_buf, sizeof(host_buf));
 	name = o->name != NULL ? o->name : host != NULL ? host : "lanca";
 	if (strlen(name) > 64) {
-		lerr_set(e, 400, LERR_BAD_NAME, "--name is longer than 64 characters");
+		lerr_set(e, LERR_BAD_NAME, "--name is longer than 64 characters");
 		goto out;
 	}
 
@@ -201,7 +201,7 @@ state_build(const struct state_init_opts *o, const char *tmp, struct lerr *e)
 	    state_gateway_names(o, host, &gw, e) != 0)
 		goto out;
 	if (state_path(path, tmp, STATE_KEYS) != 0 || mkdir(path, 0700) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot create %s: %s", path, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "cannot create %s: %s", path, strerror(errno));
 		goto out;
 	}
 	if (state_path(path, tmp, STORE_FILE) != 0 || store_open(path, STORE_CREATE, &s, e) != 0)
@@ -241,7 +241,7 @@ state_build(const struct state_init_opts *o, const char *tmp, struct lerr *e)
 
 	/* Settings the running service needs later. */
 	if (names_format(&gw, &b) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot format the gateway's names");
+		lerr_set(e, LERR_INTERNAL, "cannot format the gateway's names");
 		goto out;
 	}
 	snprintf(cn, sizeof(cn), "%s.local", host != NULL ? host : "gateway");
@@ -258,7 +258,7 @@ state_build(const struct state_init_opts *o, const char *tmp, struct lerr *e)
 		gnutls_datum_t pem = { NULL, 0 };
 
 		if (x509_export_pem(root, &pem) != 0) {
-			lerr_set(e, 500, LERR_INTERNAL, "cannot encode the root");
+			lerr_set(e, LERR_INTERNAL, "cannot encode the root");
 			goto out;
 		}
 		rc = state_path(path, tmp, STATE_ROOT_PEM) == 0 ?
@@ -318,16 +318,16 @@ state_init(const struct state_init_opts *o, struct lerr *e)
 	if (state_check_free(o->dir, e) != 0)
 		return -1;
 	if (snprintf(tmp, sizeof(tmp), "%s.init-XXXXXX", o->dir) >= (int)sizeof(tmp))
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "state directory path too long");
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
 	if (mkdtemp(tmp) == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "cannot create a directory beside %s: %s",
+		return lerr_set(e, LERR_INTERNAL, "cannot create a directory beside %s: %s",
 				o->dir, strerror(errno));
 	made = 1;
 	if (chmod(tmp, 0700) != 0 || state_build(o, tmp, e) != 0)
 		goto out;
 	/* Replaces DIR if it is an empty directory; fails if it filled up meanwhile. */
 	if (rename(tmp, o->dir) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot move the new state into %s: %s",
+		lerr_set(e, LERR_INTERNAL, "cannot move the new state into %s: %s",
 			 o->dir, strerror(errno));
 		goto out;
 	}
@@ -367,7 +367,7 @@ ca_set_load(struct store *s, struct ca_set *c, struct lerr *e)
 	    x509_fingerprint_colon(c->root, c->root_fp_colon) != 0 ||
 	    x509_subject(c->root, c->root_subject, sizeof(c->root_subject)) != 0 ||
 	    x509_subject(c->issuing, c->issuing_subject, sizeof(c->issuing_subject)) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot encode the CA certificates");
+		lerr_set(e, LERR_INTERNAL, "cannot encode the CA certificates");
 		goto out;
 	}
 	c->root_not_before = gnutls_x509_crt_get_activation_time(c->root);

@@ -85,29 +85,29 @@ vendor_ca_ok(gnutls_x509_crt_t crt, time_t now, struct lerr *e)
 	char when[32];
 
 	if (gnutls_x509_crt_get_version(crt) != 3)
-		return lerr_set(e, 400, LERR_BAD_REQUEST,
+		return lerr_set(e, LERR_BAD_REQUEST,
 				"not a CA certificate: X.509 version %d, a CA must be v3",
 				gnutls_x509_crt_get_version(crt));
 	ret = gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, &pathlen);
 	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-		return lerr_set(e, 400, LERR_BAD_REQUEST,
+		return lerr_set(e, LERR_BAD_REQUEST,
 				"not a CA certificate: it has no basicConstraints extension");
 	if (ret < 0)
-		return lerr_set(e, 400, LERR_BAD_REQUEST,
+		return lerr_set(e, LERR_BAD_REQUEST,
 				"not a CA certificate: unreadable basicConstraints: %s",
 				gnutls_strerror(ret));
 	if (!ca)
-		return lerr_set(e, 400, LERR_BAD_REQUEST,
+		return lerr_set(e, LERR_BAD_REQUEST,
 				"not a CA certificate: basicConstraints says CA:FALSE");
 	ret = gnutls_x509_crt_get_key_usage(crt, &usage, &critical);
 	if (ret >= 0 && !(usage & GNUTLS_KEY_KEY_CERT_SIGN))
-		return lerr_set(e, 400, LERR_BAD_REQUEST,
+		return lerr_set(e, LERR_BAD_REQUEST,
 				"not a CA certificate: its keyUsage lacks keyCertSign");
 	if (ret < 0 && ret != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "unreadable keyUsage: %s",
+		return lerr_set(e, LERR_BAD_REQUEST, "unreadable keyUsage: %s",
 				gnutls_strerror(ret));
 	if ((t = gnutls_x509_crt_get_expiration_time(crt)) != (time_t)-1 && t < now)
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "the CA certificate expired on %s",
+		return lerr_set(e, LERR_BAD_REQUEST, "the CA certificate expired on %s",
 				vd_time(t, when));
 	return 0;
 }
@@ -123,13 +123,13 @@ vendor_add(struct store *s, const unsigned char *data, size_t len, int auto_regi
 	int rc = -1;
 
 	if (len > VENDOR_CERT_MAX) {
-		lerr_set(e, 413, LERR_TOO_LARGE, "larger than %d bytes", VENDOR_CERT_MAX);
+		lerr_set_http(e, LERR_TOO_LARGE, 413, "larger than %d bytes", VENDOR_CERT_MAX);
 		goto out;
 	}
 	if (x509_import(data, len, &crt, e) != 0 || vendor_ca_ok(crt, now, e) != 0)
 		goto out;
 	if (x509_export_der(crt, &der) != 0 || x509_fingerprint(crt, fp) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "cannot encode the certificate");
+		lerr_set(e, LERR_INTERNAL, "cannot encode the certificate");
 		goto out;
 	}
 	vd_subject(crt, subject, sizeof(subject));
@@ -181,7 +181,7 @@ vd_list_add(const struct store_vendor *sv, void *arg)
 		if ((p = realloc(l->v, na * sizeof(*p))) == NULL) {
 			gnutls_x509_crt_deinit(crt);
 			l->failed = 1;
-			lerr_set(l->e, 500, LERR_INTERNAL, "out of memory");
+			lerr_set(l->e, LERR_INTERNAL, "out of memory");
 			return 1;
 		}
 		l->v = p;
@@ -226,16 +226,16 @@ vd_valid_at(gnutls_x509_crt_t crt, const char *what, time_t now, struct lerr *e)
 	na = gnutls_x509_crt_get_expiration_time(crt);
 	if (nb == (time_t)-1 || na == (time_t)-1) {
 		vd_subject(crt, name, sizeof(name));
-		return lerr_set(e, 403, LERR_FORBIDDEN, "%s %s: unreadable validity", what, name);
+		return lerr_set(e, LERR_FORBIDDEN, "%s %s: unreadable validity", what, name);
 	}
 	if (now < nb) {
 		vd_subject(crt, name, sizeof(name));
-		return lerr_set(e, 403, LERR_FORBIDDEN, "%s %s is not valid before %s", what,
+		return lerr_set(e, LERR_FORBIDDEN, "%s %s is not valid before %s", what,
 				name, vd_time(nb, when));
 	}
 	if (now > na) {
 		vd_subject(crt, name, sizeof(name));
-		return lerr_set(e, 403, LERR_FORBIDDEN, "%s %s expired on %s", what, name,
+		return lerr_set(e, LERR_FORBIDDEN, "%s %s expired on %s", what, name,
 				vd_time(na, when));
 	}
 	return 0;
@@ -254,10 +254,10 @@ vd_leaf_info(gnutls_x509_crt_t leaf, struct vendor_match *out, struct lerr *e)
 	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 		out->leaf_cn[0] = '\0';
 	else if (ret < 0)
-		return lerr_set(e, 403, LERR_FORBIDDEN,
+		return lerr_set(e, LERR_FORBIDDEN,
 				"factory certificate: CN unreadable or longer than 64 bytes");
 	if (x509_serial_hex(leaf, out->leaf_serial, sizeof(out->leaf_serial)) != 0)
-		return lerr_set(e, 403, LERR_FORBIDDEN,
+		return lerr_set(e, LERR_FORBIDDEN,
 				"factory certificate: serial number longer than 20 bytes");
 	return 0;
 }
@@ -315,7 +315,7 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 	memset(out, 0, sizeof(*out));
 	l.e = e;
 	if (npeer > VENDOR_CHAIN_MAX) {
-		lerr_set(e, 400, LERR_BAD_REQUEST,
+		lerr_set(e, LERR_BAD_REQUEST,
 			 "client certificate chain of %u certificates (at most %d)",
 			 npeer, VENDOR_CHAIN_MAX);
 		goto out;
@@ -352,7 +352,7 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 	/* From here on a registered vendor is involved, so a failure says
 	 * why (in e, for the log) although it is still a plain "no". */
 	if (gnutls_x509_crt_get_basic_constraints(peer[0], &critical, &ca, NULL) >= 0 && ca) {
-		lerr_set(e, 403, LERR_FORBIDDEN,
+		lerr_set(e, LERR_FORBIDDEN,
 			 "the client certificate is a CA certificate, not a device's");
 		rc = 0;
 		goto out;
@@ -360,7 +360,7 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 	/* A factory certificate made for TLS clients (or for any purpose):
 	 * a vendor's server or code-signing certificate vouches for nothing. */
 	if (!vd_client_purpose(peer[0])) {
-		lerr_set(e, 403, LERR_FORBIDDEN,
+		lerr_set(e, LERR_FORBIDDEN,
 			 "the client certificate is not meant for TLS client authentication");
 		rc = 0;
 		goto out;
@@ -368,11 +368,11 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 
 	/* The trust list owns its own copies of the vendor CAs. */
 	if ((cas = calloc(l.n, sizeof(*cas))) == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	if ((ret = gnutls_x509_trust_list_init(&tl, 0)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "trust list: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "trust list: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	for (k = 0; k < l.n; k++) {
@@ -381,7 +381,7 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 		if (x509_export_der(l.v[k].crt, &der) != 0 ||
 		    x509_import(der.data, der.size, &cas[nca], e) != 0) {
 			gnutls_free(der.data);
-			lerr_set(e, 500, LERR_INTERNAL, "cannot copy a vendor CA");
+			lerr_set(e, LERR_INTERNAL, "cannot copy a vendor CA");
 			goto out;
 		}
 		gnutls_free(der.data);
@@ -394,14 +394,14 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 	k = nca;
 	nca = 0;
 	if (ret < 0 || (size_t)ret != k) {
-		lerr_set(e, 500, LERR_INTERNAL, "trust list: %s",
+		lerr_set(e, LERR_INTERNAL, "trust list: %s",
 			 ret < 0 ? gnutls_strerror(ret) : "not every CA was added");
 		goto out;
 	}
 
 	ret = gnutls_x509_trust_list_verify_crt2(tl, path, npath, NULL, 0, flags, &status, NULL);
 	if (ret < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "chain verification: %s", gnutls_strerror(ret));
+		lerr_set(e, LERR_INTERNAL, "chain verification: %s", gnutls_strerror(ret));
 		goto out;
 	}
 	if (status != 0) {
@@ -411,7 +411,7 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 		/* GnuTLS ends its sentences with a blank. */
 		while (pr.data != NULL && pr.size > 0 && pr.data[pr.size - 1] == ' ')
 			pr.data[--pr.size] = '\0';
-		lerr_set(e, 403, LERR_FORBIDDEN, "factory certificate chain rejected: %s",
+		lerr_set(e, LERR_FORBIDDEN, "factory certificate chain rejected: %s",
 			 pr.data != NULL ? (const char *)pr.data : "verification failed");
 		rc = 0;
 		goto out;
@@ -444,10 +444,10 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 		rc = 1;
 		goto out;
 	}
-	if (why.code != NULL && e != NULL)
+	if (why.code != LERR_NONE && e != NULL)
 		*e = why;
 	else
-		lerr_set(e, 403, LERR_FORBIDDEN, "no registered vendor CA signed the chain");
+		lerr_set(e, LERR_FORBIDDEN, "no registered vendor CA signed the chain");
 	rc = 0;
 out:
 	if (rc != 1)

@@ -59,7 +59,7 @@ int vendor_add(struct store *s, const unsigned char *data, size_t len, int auto_
  * against now for every certificate on the path and the vendor CA.
  * Returns 1 and fills *out when it does; 0 when it does not (an unknown
  * CA is not an error; when a registered vendor was reached but the chain
- * failed, e->msg says why, for the log, e->code is NULL otherwise);
+ * failed, e->msg says why, for the log, e->code is LERR_NONE otherwise);
  * -1 with e on error (more than VENDOR_CHAIN_MAX certificates is
  * LERR_BAD_REQUEST 400; store failures as the store reports them).
  * The peer certificates are borrowed.

@@ -37,10 +37,6 @@
 #define ADMIN_COOKIE_ATTRS	"; Path=/; Secure; HttpOnly; SameSite=Strict"
 
 /* Error codes of this module (lerr.h has none for these statuses). */
-#define ADMIN_E_UNAUTHORIZED	"unauthorized"
-#define ADMIN_E_FORBIDDEN	"forbidden"
-#define ADMIN_E_MEDIA_TYPE	"unsupported_media_type"
-#define ADMIN_E_TOO_MANY	"too_many_requests"
 
 /* Failed-login counter. */
 #define ADMIN_FAIL_SLOTS	256
@@ -278,7 +274,7 @@ admin_audit(struct http_req *r, const char *addr, const char *event, const char 
 static int
 admin_not_found(const struct lerr *e)
 {
-	return e->code != NULL && strcmp(e->code, LERR_NOT_FOUND) == 0;
+	return e->code == LERR_NOT_FOUND;
 }
 
 /* RFC 3339 UTC, as the other answers write times. */
@@ -345,7 +341,7 @@ api_login(struct http_req *r)
 	admin_client_addr(r, addr);
 	admin_fail_key(addr, key);
 	if (!admin_is_json(r)) {
-		ret = http_reply_error(r, 415, ADMIN_E_MEDIA_TYPE,
+		ret = http_reply_error(r, LERR_MEDIA_TYPE,
 				       "the body must be JSON (Content-Type: application/json)");
 		goto out;
 	}
@@ -353,7 +349,7 @@ api_login(struct http_req *r)
 	 * CSRF); JSON bodies already need a CORS preflight, this is belt and
 	 * braces. */
 	if (!admin_origin_ok(r)) {
-		ret = http_reply_error(r, 403, ADMIN_E_FORBIDDEN,
+		ret = http_reply_error(r, LERR_FORBIDDEN,
 				       "the request comes from another origin");
 		goto out;
 	}
@@ -361,7 +357,7 @@ api_login(struct http_req *r)
 	if (wait > 0) {
 		snprintf(retry, sizeof(retry), "%ld", wait);
 		(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
-		ret = http_reply_error(r, 429, ADMIN_E_TOO_MANY,
+		ret = http_reply_error(r, LERR_RATE_LIMITED,
 				       "too many failed logins; try again in %ld s", wait);
 		goto out;
 	}
@@ -372,14 +368,14 @@ api_login(struct http_req *r)
 	if (r->body.data != NULL)
 		sodium_memzero(r->body.data, r->body.len);
 	if (j == NULL || !json_is_object(j)) {
-		ret = http_reply_error(r, 400, LERR_BAD_REQUEST,
+		ret = http_reply_error(r, LERR_BAD_REQUEST,
 				       "the body must be a JSON object {\"user\", \"password\"}");
 		goto out;
 	}
 	ju = json_object_get(j, "user");
 	jp = json_object_get(j, "password");
 	if (!json_is_string(ju) || !json_is_string(jp)) {
-		ret = http_reply_error(r, 400, LERR_BAD_REQUEST,
+		ret = http_reply_error(r, LERR_BAD_REQUEST,
 				       "\"user\" and \"password\" must be strings");
 		goto out;
 	}
@@ -415,7 +411,7 @@ api_login(struct http_req *r)
 	if (admin_audit(r, addr, "login", user, NULL) != 0) {
 		lerr_clear(&e);
 		(void)store_session_delete(r->app->store, sha, &e);
-		ret = http_reply_error(r, 500, LERR_STORE, "cannot record the login");
+		ret = http_reply_error(r, LERR_STORE, "cannot record the login");
 		goto out;
 	}
 	admin_fail_clear(key);
@@ -427,7 +423,7 @@ api_login(struct http_req *r)
 	    http_req_add_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie) != 0) {
 		lerr_clear(&e);
 		(void)store_session_delete(r->app->store, sha, &e);
-		ret = http_reply_error(r, 500, LERR_INTERNAL, "session cookie too long");
+		ret = http_reply_error(r, LERR_INTERNAL, "session cookie too long");
 		goto out;
 	}
 	admin_time(expires, when);
@@ -443,7 +439,7 @@ refuse:
 	(void)admin_audit(r, addr, "login-failed", known ? user : NULL,
 			  known ? "{\"reason\":\"wrong password\"}" : "{\"reason\":\"unknown user\"}");
 	log_info("admin: failed login from %s", addr);
-	ret = http_reply_error(r, 401, ADMIN_E_UNAUTHORIZED, "wrong user or password");
+	ret = http_reply_error(r, LERR_UNAUTHORIZED, "wrong user or password");
 out:
 	if (attempting)
 		admin_attempt_end(key);
@@ -474,14 +470,14 @@ api_logout(struct http_req *r)
 	admin_client_addr(r, addr);
 	if (admin_cookie_sha(r, sha) != 0 ||
 	    store_session_delete(r->app->store, sha, &e) != 0) {
-		ret = e.code != NULL ? http_reply_lerr(r, &e)
-				     : http_reply_error(r, 500, LERR_INTERNAL, "session vanished");
+		ret = e.code != LERR_NONE ? http_reply_lerr(r, &e)
+				     : http_reply_error(r, LERR_INTERNAL, "session vanished");
 		goto out;
 	}
 	(void)admin_audit(r, addr, "logout", user, NULL);
 	if (http_req_add_header(r, MHD_HTTP_HEADER_SET_COOKIE,
 				ADMIN_COOKIE "=" ADMIN_COOKIE_ATTRS "; Max-Age=0") != 0) {
-		ret = http_reply_error(r, 500, LERR_INTERNAL, "cannot clear the cookie");
+		ret = http_reply_error(r, LERR_INTERNAL, "cannot clear the cookie");
 		goto out;
 	}
 	ret = http_reply_json(r, 200, json_object());
@@ -502,12 +498,12 @@ api_admin_session(struct http_req *r, int state_changing, char user[65], enum MH
 	lerr_clear(&e);
 	user[0] = '\0';
 	if (admin_cookie_sha(r, sha) != 0) {
-		*reply = http_reply_error(r, 401, ADMIN_E_UNAUTHORIZED, "login required");
+		*reply = http_reply_error(r, LERR_UNAUTHORIZED, "login required");
 		goto out;
 	}
 	if (store_session_get(r->app->store, sha, (int64_t)time(NULL), user, csrf, &e) != 0) {
 		if (admin_not_found(&e))
-			*reply = http_reply_error(r, 401, ADMIN_E_UNAUTHORIZED, "login required");
+			*reply = http_reply_error(r, LERR_UNAUTHORIZED, "login required");
 		else
 			*reply = http_reply_lerr(r, &e);
 		user[0] = '\0';
@@ -515,14 +511,14 @@ api_admin_session(struct http_req *r, int state_changing, char user[65], enum MH
 	}
 	if (state_changing) {
 		if (!admin_origin_ok(r)) {
-			*reply = http_reply_error(r, 403, ADMIN_E_FORBIDDEN,
+			*reply = http_reply_error(r, LERR_FORBIDDEN,
 						  "the request comes from another origin");
 			user[0] = '\0';
 			goto out;
 		}
 		sent = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, ADMIN_CSRF_HEADER);
 		if (sent == NULL || csrf[0] == '\0' || !auth_equal(sent, csrf)) {
-			*reply = http_reply_error(r, 403, ADMIN_E_FORBIDDEN,
+			*reply = http_reply_error(r, LERR_FORBIDDEN,
 						  "missing or wrong CSRF token");
 			user[0] = '\0';
 			goto out;

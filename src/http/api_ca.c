@@ -28,7 +28,7 @@ enum MHD_Result
 api_ca_der(struct http_req *r)
 {
 	if (api_ca_missing(r))
-		return http_reply_error(r, 500, LERR_INTERNAL, "the root certificate is not loaded");
+		return http_reply_error(r, LERR_INTERNAL, "the root certificate is not loaded");
 	return http_reply_download(r, "application/x-x509-ca-cert", r->app->ca.root_der.data,
 				   r->app->ca.root_der.size, "lanca-root.crt");
 }
@@ -37,7 +37,7 @@ enum MHD_Result
 api_ca_pem(struct http_req *r)
 {
 	if (api_ca_missing(r))
-		return http_reply_error(r, 500, LERR_INTERNAL, "the root certificate is not loaded");
+		return http_reply_error(r, LERR_INTERNAL, "the root certificate is not loaded");
 	return http_reply_download(r, "application/x-pem-file", r->app->ca.root_pem.data,
 				   r->app->ca.root_pem.size, "lanca-root.pem");
 }
@@ -76,9 +76,9 @@ api_ca_page(struct http_req *r)
 	int bad = 0;
 
 	if (api_ca_missing(r))
-		return http_reply_error(r, 500, LERR_INTERNAL, "the root certificate is not loaded");
+		return http_reply_error(r, LERR_INTERNAL, "the root certificate is not loaded");
 	if (http_https_url(r, "/", url, sizeof(url)) != 0)
-		return http_reply_error(r, 500, LERR_INTERNAL, "cannot build the HTTPS address");
+		return http_reply_error(r, LERR_INTERNAL, "cannot build the HTTPS address");
 	buf_init(&b, API_CA_PAGE_MAX);
 	bad |= buf_puts(&b,
 		"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
@@ -100,7 +100,7 @@ api_ca_page(struct http_req *r)
 	bad |= buf_puts(&b, "\">onboarding page</a>.</p>\n</body>\n</html>\n");
 	if (bad) {
 		buf_free(&b);
-		return http_reply_error(r, 500, LERR_INTERNAL, "out of memory");
+		return http_reply_error(r, LERR_INTERNAL, "out of memory");
 	}
 	ret = http_reply(r, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len);
 	buf_free(&b);
@@ -115,6 +115,6 @@ api_ca_redirect(struct http_req *r)
 
 	if (http_https_url(r, r->url, url, sizeof(url)) != 0 &&
 	    http_https_url(r, "/", url, sizeof(url)) != 0)
-		return http_reply_error(r, 500, LERR_INTERNAL, "cannot build the HTTPS address");
+		return http_reply_error(r, LERR_INTERNAL, "cannot build the HTTPS address");
 	return http_reply_redirect(r, url);
 }

@@ -82,7 +82,7 @@ api_rate_limited(struct http_req *r, enum MHD_Result *ret)
 		return 0;
 	snprintf(ra, sizeof(ra), "%u", (unsigned)(retry < 1 ? 1 : retry + 0.999));
 	(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
-	*ret = http_reply_error(r, 429, "rate_limited",
+	*ret = http_reply_error(r, LERR_RATE_LIMITED,
 				"too many requests from this address: retry in %s s", ra);
 	return 1;
 }
@@ -102,10 +102,10 @@ api_enroll_reply(struct http_req *r, const struct enroll_result *res, int create
 	case ENROLL_ISSUED:
 		return http_reply(r, created_status, API_CHAIN_TYPE, res->chain.data, res->chain.len);
 	case ENROLL_DENIED:
-		return http_reply_error(r, 403, "denied", "%s",
+		return http_reply_error(r, LERR_DENIED, "%s",
 					res->reason[0] ? res->reason : "denied by an admin");
 	case ENROLL_EXPIRED:
-		return http_reply_error(r, 410, "expired",
+		return http_reply_error(r, LERR_EXPIRED,
 					"the request expired before anyone decided on it");
 	case ENROLL_PENDING:
 		break;
@@ -115,7 +115,7 @@ api_enroll_reply(struct http_req *r, const struct enroll_result *res, int create
 	j = json_pack("{s:s, s:s, s:s, s:i}", "id", res->request_id, "state", "pending",
 		      "reason", res->reason, "retry_after", (int)res->retry_after);
 	if (res->conflict) {
-		json_object_set_new(j, "error", json_string(LERR_CONFLICT));
+		json_object_set_new(j, "error", json_string(lerr_str(LERR_CONFLICT)));
 		json_object_set_new(j, "message", json_string(res->reason));
 		return http_reply_json(r, 409, j);
 	}
@@ -157,17 +157,17 @@ api_device_post(struct http_req *r, int renew)
 	if (api_rate_limited(r, &ret))
 		return ret;
 	if (!api_csr_type_ok(r))
-		return http_reply_error(r, 415, "unsupported_media_type",
+		return http_reply_error(r, LERR_MEDIA_TYPE,
 					"send the PKCS#10 request as application/pkcs10 (DER) "
 					"or application/x-pem-file (PEM)");
 	if (r->body.len == 0)
-		return http_reply_error(r, 400, LERR_BAD_CSR, "the request body is empty");
+		return http_reply_error(r, LERR_BAD_CSR, "the request body is empty");
 	if (r->body.len > CSR_MAX_BYTES)
-		return http_reply_error(r, 413, LERR_TOO_LARGE,
+		return http_reply_error_status(r, 413, LERR_TOO_LARGE,
 					"a certificate request of %zu bytes exceeds the limit of %d",
 					r->body.len, CSR_MAX_BYTES);
 	if (api_peer(r, peer, &npeer) != 0)
-		return http_reply_error(r, 400, LERR_BAD_REQUEST,
+		return http_reply_error(r, LERR_BAD_REQUEST,
 					"the TLS client certificate chain is unusable or too long");
 	if (httpd_client_addr(r->conn, addr, sizeof(addr)) != 0)
 		snprintf(addr, sizeof(addr), "?");
@@ -213,7 +213,7 @@ api_request_get(struct http_req *r)
 	json_t *j;
 
 	if (api_request_id(r->url, id) != 0)
-		return http_reply_error(r, 404, LERR_NOT_FOUND, "no such request");
+		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
 	enroll_result_init(&res);
 	if (enroll_poll(r->app->enroll, id, &res, &e) != 0) {
 		ret = http_reply_lerr(r, &e);
@@ -256,7 +256,7 @@ api_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret)
 	if (*out == NULL || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
-		*ret = http_reply_error(r, 400, LERR_BAD_REQUEST, "the body must be a JSON object");
+		*ret = http_reply_error(r, LERR_BAD_REQUEST, "the body must be a JSON object");
 		return -1;
 	}
 	return 0;
@@ -291,7 +291,7 @@ api_press(struct http_req *r)
 	if (api_json_uint(body, "seconds", WINDOW_SECONDS_MAX, &seconds) != 0 ||
 	    api_json_uint(body, "count", WINDOW_COUNT_MAX, &count) != 0) {
 		json_decref(body);
-		return http_reply_error(r, 400, LERR_BAD_REQUEST,
+		return http_reply_error(r, LERR_BAD_REQUEST,
 					"seconds is 1 to %d and count 1 to %d",
 					WINDOW_SECONDS_MAX, WINDOW_COUNT_MAX);
 	}
@@ -331,7 +331,7 @@ api_requests_list(struct http_req *r)
 		return ret;
 	if (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "issued") != 0 &&
 	    strcmp(state, "denied") != 0 && strcmp(state, "expired") != 0)
-		return http_reply_error(r, 400, LERR_BAD_REQUEST, "unknown state %.32s", state);
+		return http_reply_error(r, LERR_BAD_REQUEST, "unknown state %.32s", state);
 	list = json_array();
 	if (list == NULL || store_request_each(r->app->store, state, 1000,
 					       api_request_row_json, list, &e) != 0) {
@@ -353,7 +353,7 @@ api_request_approve(struct http_req *r)
 	if (api_admin_session(r, 1, user, &ret) != 0)
 		return ret;
 	if (api_request_id(r->url, id) != 0)
-		return http_reply_error(r, 404, LERR_NOT_FOUND, "no such request");
+		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
 	snprintf(actor, sizeof(actor), "admin %s", user);
 	enroll_result_init(&res);
 	if (enroll_approve(r->app->enroll, id, actor, &res, &e) != 0)
@@ -378,12 +378,12 @@ api_request_deny(struct http_req *r)
 		return ret;
 	if (api_request_id(r->url, id) != 0) {
 		json_decref(body);
-		return http_reply_error(r, 404, LERR_NOT_FOUND, "no such request");
+		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
 	}
 	v = body != NULL ? json_object_get(body, "reason") : NULL;
 	if (v != NULL && (!json_is_string(v) || json_string_length(v) > 200)) {
 		json_decref(body);
-		return http_reply_error(r, 400, LERR_BAD_REQUEST, "reason must be text of at most 200 bytes");
+		return http_reply_error(r, LERR_BAD_REQUEST, "reason must be text of at most 200 bytes");
 	}
 	reason = v != NULL ? json_string_value(v) : NULL;
 	snprintf(actor, sizeof(actor), "admin %s", user);

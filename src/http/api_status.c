@@ -46,7 +46,7 @@ api_status(struct http_req *r)
 	if (root == NULL || issuing == NULL) {
 		json_decref(root);
 		json_decref(issuing);
-		return http_reply_error(r, 500, LERR_INTERNAL, "cannot encode the CA status");
+		return http_reply_error(r, LERR_INTERNAL, "cannot encode the CA status");
 	}
 	/* "o" steals root, issuing and the window, also when json_pack fails. */
 	return http_reply_json(r, MHD_HTTP_OK,

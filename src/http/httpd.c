@@ -134,12 +134,12 @@ httpd_tls_load(const char *chain_pem, const char *key_pem, struct httpd_tls **ou
 	int rc = -1, grc;
 
 	if (chain_pem == NULL || key_pem == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "no TLS certificate or key");
+		lerr_set(e, LERR_INTERNAL, "no TLS certificate or key");
 		goto out;
 	}
 	t = calloc(1, sizeof(*t));
 	if (t == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	d.data = (unsigned char *)(uintptr_t)chain_pem;
@@ -147,19 +147,19 @@ httpd_tls_load(const char *chain_pem, const char *key_pem, struct httpd_tls **ou
 	grc = gnutls_pcert_list_import_x509_raw(t->pcert, &n, &d, GNUTLS_X509_FMT_PEM,
 						GNUTLS_X509_CRT_LIST_FAIL_IF_UNSORTED);
 	if (grc < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "TLS certificate chain: %s", gnutls_strerror(grc));
+		lerr_set(e, LERR_INTERNAL, "TLS certificate chain: %s", gnutls_strerror(grc));
 		goto out;
 	}
 	t->npcert = n;
 	if ((grc = gnutls_privkey_init(&t->key)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "TLS key: %s", gnutls_strerror(grc));
+		lerr_set(e, LERR_INTERNAL, "TLS key: %s", gnutls_strerror(grc));
 		goto out;
 	}
 	d.data = (unsigned char *)(uintptr_t)key_pem;
 	d.size = (unsigned)strlen(key_pem);
 	grc = gnutls_privkey_import_x509_raw(t->key, &d, GNUTLS_X509_FMT_PEM, NULL, 0);
 	if (grc < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "TLS key: %s", gnutls_strerror(grc));
+		lerr_set(e, LERR_INTERNAL, "TLS key: %s", gnutls_strerror(grc));
 		goto out;
 	}
 	/* A renewal that pairs the wrong key would fail every handshake. */
@@ -168,11 +168,11 @@ httpd_tls_load(const char *chain_pem, const char *key_pem, struct httpd_tls **ou
 	    (grc = gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, id1, &l1)) < 0 ||
 	    (grc = gnutls_pubkey_get_key_id(t->pcert[0].pubkey, GNUTLS_KEYID_USE_SHA256,
 					    id2, &l2)) < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "TLS key: %s", gnutls_strerror(grc));
+		lerr_set(e, LERR_INTERNAL, "TLS key: %s", gnutls_strerror(grc));
 		goto out;
 	}
 	if (l1 != l2 || memcmp(id1, id2, l1) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "the TLS key does not match the certificate");
+		lerr_set(e, LERR_INTERNAL, "the TLS key does not match the certificate");
 		goto out;
 	}
 	*out = t;
@@ -354,12 +354,12 @@ httpd_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
 	int bracket = 0;
 
 	if (text == NULL)
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "no address given");
+		return lerr_set(e, LERR_BAD_REQUEST, "no address given");
 	if (text[0] == '[') {
 		hs = text + 1;
 		he = strchr(hs, ']');
 		if (he == NULL || he[1] != ':')
-			return lerr_set(e, 400, LERR_BAD_REQUEST,
+			return lerr_set(e, LERR_BAD_REQUEST,
 					"bad address \"%s\": expected [V6]:PORT", text);
 		ps = he + 2;
 		bracket = 1;
@@ -367,22 +367,22 @@ httpd_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
 		hs = text;
 		he = strrchr(text, ':');
 		if (he == NULL)
-			return lerr_set(e, 400, LERR_BAD_REQUEST,
+			return lerr_set(e, LERR_BAD_REQUEST,
 					"bad address \"%s\": expected HOST:PORT", text);
 		if (memchr(hs, ':', (size_t)(he - hs)) != NULL)
-			return lerr_set(e, 400, LERR_BAD_REQUEST,
+			return lerr_set(e, LERR_BAD_REQUEST,
 					"bad address \"%s\": write IPv6 addresses as [V6]:PORT", text);
 		ps = he + 1;
 	}
 	if (ps[0] < '0' || ps[0] > '9')
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "bad port in \"%s\"", text);
+		return lerr_set(e, LERR_BAD_REQUEST, "bad port in \"%s\"", text);
 	errno = 0;
 	p = strtoul(ps, &end, 10);
 	if (errno != 0 || *end != '\0' || p > 65535)
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "bad port in \"%s\"", text);
+		return lerr_set(e, LERR_BAD_REQUEST, "bad port in \"%s\"", text);
 	hl = (size_t)(he - hs);
 	if (hl >= sizeof(host))
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "bad address \"%s\": host too long", text);
+		return lerr_set(e, LERR_BAD_REQUEST, "bad address \"%s\": host too long", text);
 	memcpy(host, hs, hl);
 	host[hl] = '\0';
 
@@ -396,7 +396,7 @@ httpd_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
 		*len = sizeof(*s6);
 	} else if (bracket) {
 		if (inet_pton(AF_INET6, host, &s6->sin6_addr) != 1)
-			return lerr_set(e, 400, LERR_BAD_REQUEST,
+			return lerr_set(e, LERR_BAD_REQUEST,
 					"bad address \"%s\": not an IPv6 address", text);
 		s6->sin6_family = AF_INET6;
 		s6->sin6_port = htons((uint16_t)p);
@@ -405,7 +405,7 @@ httpd_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
 		if (strcmp(host, "localhost") == 0) {
 			s4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
 		} else if (inet_pton(AF_INET, host, &s4->sin_addr) != 1) {
-			return lerr_set(e, 400, LERR_BAD_REQUEST,
+			return lerr_set(e, LERR_BAD_REQUEST,
 					"bad address \"%s\": not a numeric IPv4 address", text);
 		}
 		s4->sin_family = AF_INET;
@@ -440,11 +440,11 @@ httpd_listen(const char *text, struct httpd_listener *l, struct lerr *e)
 		fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
 	}
 	if (fd < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "socket for %s: %s", text, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "socket for %s: %s", text, strerror(errno));
 		goto out;
 	}
 	if (setsockopt(fd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one)) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "SO_REUSEADDR for %s: %s", text, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "SO_REUSEADDR for %s: %s", text, strerror(errno));
 		goto out;
 	}
 	l->v6 = ss.ss_family == AF_INET6;
@@ -455,27 +455,27 @@ httpd_listen(const char *text, struct httpd_listener *l, struct lerr *e)
 		l->dual = memcmp(&s6->sin6_addr, &in6addr_any, sizeof(in6addr_any)) == 0;
 		v6only = !l->dual;
 		if (setsockopt(fd, IPPROTO_IPV6, IPV6_V6ONLY, &v6only, sizeof(v6only)) != 0) {
-			lerr_set(e, 500, LERR_INTERNAL, "IPV6_V6ONLY for %s: %s", text,
+			lerr_set(e, LERR_INTERNAL, "IPV6_V6ONLY for %s: %s", text,
 				 strerror(errno));
 			goto out;
 		}
 	}
 	if (bind(fd, (struct sockaddr *)&ss, len) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "bind %s: %s", text, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "bind %s: %s", text, strerror(errno));
 		goto out;
 	}
 	if (listen(fd, HTTPD_BACKLOG) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "listen %s: %s", text, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "listen %s: %s", text, strerror(errno));
 		goto out;
 	}
 	fl = fcntl(fd, F_GETFL);
 	if (fl < 0 || fcntl(fd, F_SETFL, fl | O_NONBLOCK) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "O_NONBLOCK for %s: %s", text, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "O_NONBLOCK for %s: %s", text, strerror(errno));
 		goto out;
 	}
 	/* Port 0 asks the kernel to choose; report what it chose. */
 	if (getsockname(fd, (struct sockaddr *)&got, &glen) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "getsockname %s: %s", text, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "getsockname %s: %s", text, strerror(errno));
 		goto out;
 	}
 	l->port = got.ss_family == AF_INET6 ?
@@ -498,7 +498,7 @@ httpd_bind(const struct httpd_config *c, struct httpd **out, struct lerr *e)
 
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	h->https.fd = h->http.fd = -1;
 	/* TLS first: a bad certificate should fail before any socket exists. */
 	if (httpd_tls_load(c->tls_chain_pem, c->tls_key_pem, &h->tls, e) != 0)
@@ -585,7 +585,7 @@ httpd_daemon(struct httpd_listener *l, struct app *app, unsigned on, struct lerr
 			MHD_OPTION_END);
 	}
 	if (l->d == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "cannot start the %s server on port %u",
+		return lerr_set(e, LERR_INTERNAL, "cannot start the %s server on port %u",
 				on == HTTP_ON_TLS ? "HTTPS" : "HTTP", (unsigned)l->port);
 	return 0;
 }
@@ -598,7 +598,7 @@ httpd_start(struct httpd *h, struct app *app, struct lerr *e)
 	pthread_mutex_lock(&httpd_tls_lock);
 	if (httpd_tls_owner != NULL && httpd_tls_owner != h) {
 		pthread_mutex_unlock(&httpd_tls_lock);
-		return lerr_set(e, 500, LERR_INTERNAL, "an HTTPS server is already running");
+		return lerr_set(e, LERR_INTERNAL, "an HTTPS server is already running");
 	}
 	httpd_tls_owner = h;
 	pthread_mutex_unlock(&httpd_tls_lock);

@@ -178,11 +178,11 @@ route_sum_args(void *cls, enum MHD_ValueKind kind, const char *key, const char *
 
 /* Records an answer decided before the handler; sent on the last call. */
 static void
-route_refuse(struct http_req *r, unsigned status, const char *code, const char *fmt, ...)
+route_refuse(struct http_req *r, unsigned status, enum lerr_code code, const char *fmt, ...)
 	__attribute__((format(printf, 4, 5)));
 
 static void
-route_refuse(struct http_req *r, unsigned status, const char *code, const char *fmt, ...)
+route_refuse(struct http_req *r, unsigned status, enum lerr_code code, const char *fmt, ...)
 {
 	va_list ap;
 
@@ -199,7 +199,7 @@ route_reply_decided(struct http_req *r)
 {
 	if (r->redirect)
 		return api_ca_redirect(r);
-	return http_reply_error(r, r->err_status, r->err_code, "%s", r->err_msg);
+	return http_reply_error_status(r, r->err_status, r->err_code, "%s", r->err_msg);
 }
 
 /*
@@ -435,7 +435,7 @@ http_reply_download(struct http_req *r, const char *ctype, const void *data, siz
 
 	n = snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
 	if (n < 0 || (size_t)n >= sizeof(disp))
-		return http_reply_error(r, 500, LERR_INTERNAL, "file name too long");
+		return http_reply_error(r, LERR_INTERNAL, "file name too long");
 	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_PERSISTENT);
 	if (resp != NULL &&
 	    MHD_add_response_header(resp, "Content-Disposition", disp) != MHD_YES) {
@@ -474,31 +474,62 @@ http_reply_json(struct http_req *r, unsigned status, json_t *j)
 	return reply_queue(r, status, "application/json", resp);
 }
 
-enum MHD_Result
-http_reply_error(struct http_req *r, unsigned status, const char *code, const char *fmt, ...)
+static enum MHD_Result
+reply_verror(struct http_req *r, unsigned status, enum lerr_code code, const char *fmt,
+	     va_list ap) __attribute__((format(printf, 4, 0)));
+
+static enum MHD_Result
+reply_verror(struct http_req *r, unsigned status, enum lerr_code code, const char *fmt,
+	     va_list ap)
 {
 	char msg[384];
-	va_list ap;
 	size_t i;
 
-	va_start(ap, fmt);
 	vsnprintf(msg, sizeof(msg), fmt, ap);
-	va_end(ap);
 	/* Messages may quote the request path, which is not guaranteed to be
 	 * UTF-8; jansson refuses invalid UTF-8, so keep to printable ASCII. */
 	for (i = 0; msg[i] != '\0'; i++)
 		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
 			msg[i] = '?';
-	return http_reply_json(r, status, json_pack("{s:s, s:s}", "error", code, "message", msg));
+	if (status < 400 || status > 599)
+		status = 500;
+	return http_reply_json(r, status, json_pack("{s:s, s:s}", "error", lerr_str(code),
+						    "message", msg));
+}
+
+enum MHD_Result
+http_reply_error(struct http_req *r, enum lerr_code code, const char *fmt, ...)
+{
+	enum MHD_Result ret;
+	va_list ap;
+
+	va_start(ap, fmt);
+	ret = reply_verror(r, (unsigned)lerr_http(code), code, fmt, ap);
+	va_end(ap);
+	return ret;
+}
+
+enum MHD_Result
+http_reply_error_status(struct http_req *r, unsigned status, enum lerr_code code,
+			const char *fmt, ...)
+{
+	enum MHD_Result ret;
+	va_list ap;
+
+	va_start(ap, fmt);
+	ret = reply_verror(r, status, code, fmt, ap);
+	va_end(ap);
+	return ret;
 }
 
 enum MHD_Result
 http_reply_lerr(struct http_req *r, const struct lerr *e)
 {
-	unsigned status = e->http >= 400 && e->http <= 599 ? (unsigned)e->http : 500;
+	enum lerr_code code = e->code != LERR_NONE ? e->code : LERR_INTERNAL;
+	unsigned status = e->http >= 400 && e->http <= 599 ? (unsigned)e->http
+							    : (unsigned)lerr_http(code);
 
-	return http_reply_error(r, status, e->code != NULL ? e->code : LERR_INTERNAL,
-				"%s", e->msg);
+	return http_reply_error_status(r, status, code, "%s", e->msg);
 }
 
 enum MHD_Result

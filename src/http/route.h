@@ -52,7 +52,7 @@ struct http_req {
 	struct buf body;	/* capped at route->max_body */
 	/* An answer decided before the handler (error or redirect): */
 	unsigned err_status;	/* 0 = none */
-	const char *err_code;
+	enum lerr_code err_code;
 	char err_msg[320];
 	char allow[64];		/* Allow header for a 405 */
 	int redirect;		/* plain HTTP fallback: 301 to HTTPS */
@@ -107,9 +107,12 @@ enum MHD_Result http_reply_download(struct http_req *r, const char *ctype,
 				    const void *data, size_t len, const char *filename);
 /* Serialises j (the reference is stolen, NULL means out of memory: 500). */
 enum MHD_Result http_reply_json(struct http_req *r, unsigned status, json_t *j);
-/* {"error": code, "message": text}. */
-enum MHD_Result http_reply_error(struct http_req *r, unsigned status, const char *code,
-				 const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* {"error": code's string, "message": text}, with code's HTTP status. */
+enum MHD_Result http_reply_error(struct http_req *r, enum lerr_code code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+/* The same with another status than the table's (413 for a body, say). */
+enum MHD_Result http_reply_error_status(struct http_req *r, unsigned status, enum lerr_code code,
+					const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The error a check filled in (e->http 0 is taken as 500). */
 enum MHD_Result http_reply_lerr(struct http_req *r, const struct lerr *e);
 /* Adds a header to the response the handler is about to queue. Refuses

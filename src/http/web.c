@@ -122,7 +122,7 @@ web_serve(struct http_req *r, const char *name)
 
 	ctype = web_ctype(name);
 	if (r->app->web_dir == NULL || !web_name_ok(name) || ctype == NULL)
-		return http_reply_error(r, MHD_HTTP_NOT_FOUND, LERR_NOT_FOUND,
+		return http_reply_error(r, LERR_NOT_FOUND,
 					"no such path: %s", r->url);
 	buf_init(&b, WEB_FILE_MAX);
 	rc = web_read(r->app->web_dir, name, &b);
@@ -130,10 +130,10 @@ web_serve(struct http_req *r, const char *name)
 		ret = http_reply(r, MHD_HTTP_OK, ctype, b.data != NULL ? b.data : (unsigned char *)"",
 				 b.len);
 	else if (rc == 1)
-		ret = http_reply_error(r, MHD_HTTP_NOT_FOUND, LERR_NOT_FOUND,
+		ret = http_reply_error(r, LERR_NOT_FOUND,
 				       "no such path: %s", r->url);
 	else
-		ret = http_reply_error(r, 500, LERR_INTERNAL, "cannot read %s", name);
+		ret = http_reply_error(r, LERR_INTERNAL, "cannot read %s", name);
 	buf_free(&b);
 	return ret;
 }

@@ -35,7 +35,7 @@ sign_ctx_load_public(struct sign_ctx *c, const char *dir, struct lerr *e)
 
 	memset(&ca, 0, sizeof(ca));
 	if (state_path(path, dir, STORE_FILE) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "state directory path too long");
+		lerr_set(e, LERR_INTERNAL, "state directory path too long");
 		goto out;
 	}
 	if (store_open(path, STORE_READONLY, &s, e) != 0)
@@ -44,7 +44,7 @@ sign_ctx_load_public(struct sign_ctx *c, const char *dir, struct lerr *e)
 		goto out;
 	if (store_setting_get(s, "crl_url", &url, &ignored) == 0) {
 		if (strlen(url) >= sizeof(c->crl_url)) {
-			lerr_set(e, 500, LERR_INTERNAL, "crl_url setting too long");
+			lerr_set(e, LERR_INTERNAL, "crl_url setting too long");
 			goto out;
 		}
 		memcpy(c->crl_url, url, strlen(url) + 1);
@@ -76,7 +76,7 @@ sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr
 	if (sign_ctx_load_public(c, dir, e) != 0)
 		goto out;
 	if (state_path(path, dir, STATE_ISSUING_KEY) != 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "state directory path too long");
+		lerr_set(e, LERR_INTERNAL, "state directory path too long");
 		goto out;
 	}
 	if (keystore_load(path, pass, &c->key, e) != 0)
@@ -87,7 +87,7 @@ sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr
 	if (gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a, &alen) != 0 ||
 	    gnutls_x509_crt_get_key_id(c->chain[0], GNUTLS_KEYID_USE_SHA256, b, &blen) != 0 ||
 	    alen != blen || memcmp(a, b, alen) != 0) {
-		lerr_set(e, 500, LERR_INVARIANT,
+		lerr_set(e, LERR_INVARIANT,
 			 "%s does not match the issuing CA certificate", path);
 		goto out;
 	}
@@ -133,11 +133,11 @@ sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req
 	/* The proof of possession is checked once per issuance, and here
 	 * that is by whoever parsed csr: never sign for one skipped. */
 	if (!csr->sig_verified) {
-		lerr_set(e, 500, LERR_INTERNAL, "the request's signature was not verified");
+		lerr_set(e, LERR_INTERNAL, "the request's signature was not verified");
 		goto out;
 	}
 	if (r->profile != POLICY_DEVICE && r->profile != POLICY_GATEWAY) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "unknown certificate profile %d", (int)r->profile);
+		lerr_set(e, LERR_BAD_REQUEST, "unknown certificate profile %d", (int)r->profile);
 		goto out;
 	}
 	if (policy_names(&c->policy, csr, r->profile, &out->sans, e) != 0)

@@ -70,7 +70,7 @@ signer_reply_error(int fd, const struct lerr *e)
 	int rc;
 
 	buf_init(&b, IPC_MAX);
-	rc = ipc_put_str(&b, e->code ? e->code : LERR_INTERNAL) | ipc_put_u16(&b, (uint16_t)e->http) |
+	rc = ipc_put_str(&b, lerr_str(e->code != LERR_NONE ? e->code : LERR_INTERNAL)) | ipc_put_u16(&b, (uint16_t)e->http) |
 	     ipc_put_str(&b, e->msg);
 	if (rc == 0)
 		rc = ipc_send(fd, SIGNER_MSG_ERROR, 0, b.data, b.len);
@@ -114,7 +114,7 @@ signer_op_issue(struct signer_child *ch, int fd, const struct buf *in)
 	req.serial = serial;
 	if (csr_parse(der, der_len, &csr, &e) != 0 ||
 	    sign_leaf(&ch->ctx, csr, &req, &out, &e) != 0) {
-		if (e.code != NULL && strcmp(e.code, LERR_INVARIANT) == 0)
+		if (e.code == LERR_INVARIANT)
 			log_err("refused to release a certificate: %s", e.msg);
 		rc = signer_reply_error(fd, &e) == 0 ? 0 : -1;
 		goto out;
@@ -247,7 +247,7 @@ signer_child_main(int *fds, int n, void *arg)
 	if (rc != 0)
 		return signer_child_fail(fds[0], &e);
 	if (proc_drop_privileges(ch.cfg->user, why, sizeof(why)) != 0) {
-		lerr_set(&e, 500, LERR_SIGNER, "signer: %s", why);
+		lerr_set_http(&e, LERR_SIGNER, 500, "signer: %s", why);
 		sign_ctx_free(&ch.ctx);
 		return signer_child_fail(fds[0], &e);
 	}
@@ -313,13 +313,13 @@ signer_parse_error(const struct buf *in, struct lerr *e)
 
 	ipc_rd_init(&rd, in->data, in->len);
 	if (ipc_get_str(&rd, code, sizeof(code)) != 0)
-		return lerr_set(e, 503, LERR_SIGNER, "signer sent a malformed error");
+		return lerr_set(e, LERR_SIGNER, "signer sent a malformed error");
 	http = ipc_get_u16(&rd);
 	if (ipc_get_str(&rd, msg, sizeof(msg)) != 0 || ipc_rd_done(&rd) != 0)
-		return lerr_set(e, 503, LERR_SIGNER, "signer sent a malformed error");
+		return lerr_set(e, LERR_SIGNER, "signer sent a malformed error");
 	if (http < 400 || http > 599)
 		http = 500;
-	return lerr_set(e, http, lerr_code_intern(code), "%s", msg);
+	return lerr_set_http(e, lerr_from_str(code), http, "%s", msg);
 }
 
 int
@@ -343,12 +343,12 @@ signer_start(const struct signer_config *c, struct signer **out, struct lerr *e)
 		cfg.threads = SIGNER_THREADS_MAX;
 	s = signer_new();
 	if (s == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
 	/* cfg lives on this stack; the child gets its own copy through fork. */
 	if (proc_start((int)cfg.threads, signer_child_main, &cfg, s->fds, &s->pid) != 0) {
-		lerr_set(e, 500, LERR_SIGNER, "cannot start the signer: %s", strerror(errno));
+		lerr_set_http(e, LERR_SIGNER, 500, "cannot start the signer: %s", strerror(errno));
 		goto out;
 	}
 	s->nchan = cfg.threads;
@@ -356,7 +356,7 @@ signer_start(const struct signer_config *c, struct signer **out, struct lerr *e)
 	for (i = 0; i < s->nchan; i++)
 		setsockopt(s->fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (ipc_recv(s->fds[0], &type, &flags, &in) != 0) {
-		lerr_set(e, 503, LERR_SIGNER, "the signer stopped while starting");
+		lerr_set(e, LERR_SIGNER, "the signer stopped while starting");
 		goto out;
 	}
 	if (type == SIGNER_MSG_ERROR) {
@@ -364,7 +364,7 @@ signer_start(const struct signer_config *c, struct signer **out, struct lerr *e)
 		goto out;
 	}
 	if (type != SIGNER_MSG_READY || in.len != 0) {
-		lerr_set(e, 503, LERR_SIGNER, "the signer sent %u instead of READY", type);
+		lerr_set(e, LERR_SIGNER, "the signer sent %u instead of READY", type);
 		goto out;
 	}
 	*out = s;
@@ -383,7 +383,7 @@ signer_open_local(const char *dir, const char *pass, struct signer **out, struct
 	struct signer *s = signer_new();
 
 	if (s == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	s->local = 1;
 	if (sign_ctx_load(&s->ctx, dir, pass, e) != 0) {
 		signer_stop(s);
@@ -451,17 +451,17 @@ signer_issue_remote(struct signer *s, const unsigned char *csr_der, size_t csr_l
 	if (ipc_put_u8(&req, (uint8_t)r->profile) != 0 || ipc_put_u32(&req, r->days) != 0 ||
 	    ipc_put_bytes(&req, r->serial, X509_SERIAL_LEN) != 0 ||
 	    ipc_put_bytes(&req, csr_der, csr_len) != 0) {
-		lerr_set(e, 413, LERR_TOO_LARGE, "request too large for the signer");
+		lerr_set_http(e, LERR_TOO_LARGE, 413, "request too large for the signer");
 		goto done;
 	}
 	if (signer_acquire(s, &slot) != 0) {
-		lerr_set(e, 503, LERR_SIGNER, "the signer is not running");
+		lerr_set(e, LERR_SIGNER, "the signer is not running");
 		goto done;
 	}
 	if (ipc_send(s->fds[slot], SIGNER_MSG_ISSUE, 0, req.data, req.len) != 0 ||
 	    ipc_recv(s->fds[slot], &type, &flags, &in) != 0) {
 		dead = 1;
-		lerr_set(e, 503, LERR_SIGNER, "the signer stopped answering");
+		lerr_set(e, LERR_SIGNER, "the signer stopped answering");
 		goto release;
 	}
 	if (type == SIGNER_MSG_ERROR) {
@@ -474,12 +474,12 @@ signer_issue_remote(struct signer *s, const unsigned char *csr_der, size_t csr_l
 	if (type != SIGNER_MSG_OK || ipc_get_bytes(&rd, &der, &der_len, IPC_MAX) != 0 ||
 	    ipc_rd_done(&rd) != 0 || der_len == 0) {
 		dead = 1;	/* a confused signer is not trusted again */
-		lerr_set(e, 503, LERR_SIGNER, "the signer sent a malformed answer");
+		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
 		goto release;
 	}
 	out->der.data = gnutls_malloc(der_len);
 	if (out->der.data == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto release;
 	}
 	memcpy(out->der.data, der, der_len);

@@ -51,9 +51,9 @@ store_admin_set(struct store *s, const char *user, const char *hash, const char 
 	struct store_write wr;
 
 	if (s == NULL || user == NULL || hash == NULL || actor == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_admin_set: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_admin_set: bad arguments");
 	if (user[0] == '\0' || strlen(user) > STORE_ADMIN_USER_MAX || hash[0] == '\0')
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "bad administrator name or hash");
+		return lerr_set(e, LERR_BAD_REQUEST, "bad administrator name or hash");
 	memset(&wr, 0, sizeof(wr));
 	wr.at = (int64_t)time(NULL);
 	wr.x = (struct store_query){
@@ -80,9 +80,9 @@ store_admin_hash(struct store *s, const char *user, char **hash, struct lerr *e)
 	if (hash != NULL)
 		*hash = NULL;
 	if (s == NULL || user == NULL || hash == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_admin_hash: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_admin_hash: bad arguments");
 	if ((lrc = store_lookup(s, &x, store_row_text_dup, hash, e)) > 0)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "no administrator %s", user);
+		return lerr_set(e, LERR_NOT_FOUND, "no administrator %s", user);
 	return lrc;
 }
 
@@ -117,7 +117,7 @@ store_session_add_run(struct store_conn *w, void *arg, struct lerr *e)
 	if (store_exec(w, &purge, NULL, e) != 0)
 		return -1;
 	if ((xrc = store_exec_constraint(w, &insert, SQLITE_CONSTRAINT_FOREIGNKEY, e)) > 0)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "no administrator %s", j->user);
+		return lerr_set(e, LERR_NOT_FOUND, "no administrator %s", j->user);
 	return xrc;
 }
 
@@ -130,10 +130,10 @@ store_session_add(struct store *s, const unsigned char token_hash[32], const cha
 	struct store_session_job j;
 
 	if (s == NULL || token_hash == NULL || user == NULL || csrf == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_session_add: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_session_add: bad arguments");
 	if (strlen(user) > STORE_ADMIN_USER_MAX || csrf[0] == '\0' ||
 	    strlen(csrf) > STORE_ADMIN_CSRF_MAX)
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "bad session record");
+		return lerr_set(e, LERR_BAD_REQUEST, "bad session record");
 	memset(&j, 0, sizeof(j));
 	j.token_hash = token_hash;
 	j.user = user;
@@ -177,13 +177,13 @@ store_session_get(struct store *s, const unsigned char token_hash[32], int64_t n
 	if (csrf != NULL)
 		csrf[0] = '\0';
 	if (s == NULL || token_hash == NULL || user == NULL || csrf == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_session_get: bad arguments");
+		lerr_set(e, LERR_INTERNAL, "store_session_get: bad arguments");
 		goto out;
 	}
 	if ((lrc = store_lookup(s, &x, store_session_row, dst, e)) < 0)
 		goto out;
 	if (lrc > 0) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no such session");
+		lerr_set(e, LERR_NOT_FOUND, "no such session");
 		goto out;
 	}
 	rc = 0;
@@ -202,7 +202,7 @@ store_session_delete(struct store *s, const unsigned char token_hash[32], struct
 	struct store_write wr;
 
 	if (s == NULL || token_hash == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_session_delete: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_session_delete: bad arguments");
 	memset(&wr, 0, sizeof(wr));
 	wr.x = (struct store_query){
 		Q_SESSION_DELETE, "ending the session", { store_arg_blob(token_hash, 32) },

@@ -49,7 +49,7 @@ store_audit(struct store *s, const char *actor, const char *event,
 	struct store_audit_job j;
 
 	if (actor == NULL || event == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_audit: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_audit: bad arguments");
 	j.at = (int64_t)time(NULL);
 	j.actor = actor;
 	j.event = event;
@@ -79,7 +79,7 @@ store_audit_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	row.subject = (const char *)sqlite3_column_text(st, 4);
 	row.detail = (const char *)sqlite3_column_text(st, 5);
 	if (row.actor == NULL || row.event == NULL)
-		return lerr_set(e, 500, LERR_STORE, "audit row %lld is incomplete",
+		return lerr_set(e, LERR_STORE, "audit row %lld is incomplete",
 				(long long)row.id);
 	return v->fn(&row, v->arg) != 0;
 }
@@ -100,7 +100,7 @@ store_audit_each(struct store *s, size_t limit,
 	struct store_audit_visit v = { fn, arg };
 
 	if (s == NULL || fn == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_audit_each: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_audit_each: bad arguments");
 	return store_each(s, &x, store_audit_each_row, &v, e);
 }
 

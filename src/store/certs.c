@@ -111,7 +111,7 @@ store_ca_insert(struct store *s, const char *role, const char *subject,
 
 	if (role == NULL || fingerprint == NULL || der == NULL || der_len == 0 ||
 	    der_len > INT_MAX) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "incomplete CA record");
+		lerr_set(e, LERR_BAD_REQUEST, "incomplete CA record");
 		goto out;
 	}
 	now = (int64_t)time(NULL);
@@ -120,7 +120,7 @@ store_ca_insert(struct store *s, const char *role, const char *subject,
 		      "not_before", (json_int_t)not_before,
 		      "not_after", (json_int_t)not_after);
 	if (o == NULL || (detail = json_dumps(o, JSON_COMPACT)) == NULL) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "CA record is not valid text");
+		lerr_set(e, LERR_BAD_REQUEST, "CA record is not valid text");
 		goto out;
 	}
 	memset(&wr, 0, sizeof(wr));
@@ -155,7 +155,7 @@ store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	int rc = -1;
 
 	if ((ca = calloc(1, sizeof(*ca))) == NULL) {
-		lerr_set(e, 500, LERR_STORE, "out of memory");
+		lerr_set(e, LERR_STORE, "out of memory");
 		goto out;
 	}
 	ca->id = sqlite3_column_int64(st, 0);
@@ -191,9 +191,9 @@ store_ca_active(struct store *s, const char *role, struct store_ca **out, struct
 	if (out != NULL)
 		*out = NULL;
 	if (s == NULL || role == NULL || out == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_ca_active: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_ca_active: bad arguments");
 	if ((lrc = store_lookup(s, &x, store_ca_row, out, e)) > 0)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "no active %s CA", role);
+		return lerr_set(e, LERR_NOT_FOUND, "no active %s CA", role);
 	return lrc;
 }
 
@@ -245,8 +245,8 @@ store_cert_claim_request(struct store_conn *w, const char *id, int64_t now,
 	if ((lrc = store_conn_lookup(w, &find, store_row_text, &b, e)) < 0)
 		return -1;
 	if (lrc > 0)
-		return lerr_set(e, 409, LERR_CONFLICT, "no request %s", id);
-	return lerr_set(e, 409, LERR_CONFLICT, "request %s is %s", id, state);
+		return lerr_set(e, LERR_CONFLICT, "no request %s", id);
+	return lerr_set(e, LERR_CONFLICT, "request %s is %s", id, state);
 }
 
 /*
@@ -274,9 +274,9 @@ store_cert_use_preauth(struct store_conn *w, const char *id, int64_t now,
 	if ((lrc = store_conn_lookup(w, &find, NULL, NULL, e)) < 0)
 		return -1;
 	if (lrc == 0)
-		return lerr_set(e, 409, LERR_CONFLICT,
+		return lerr_set(e, LERR_CONFLICT,
 				"pre-authorisation %s was used already", id);
-	return lerr_set(e, 409, LERR_CONFLICT, "no pre-authorisation for %s", id);
+	return lerr_set(e, LERR_CONFLICT, "no pre-authorisation for %s", id);
 }
 
 /*
@@ -304,7 +304,7 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 	if (store_exec(w, &x, &changed, e) != 0)
 		return -1;
 	if (changed != 1)
-		return lerr_set(e, 409, LERR_CONFLICT,
+		return lerr_set(e, LERR_CONFLICT,
 				"serial %s not reserved or already used", j->hex);
 	if (request != NULL && store_cert_claim_request(w, request, j->now, e) != 0)
 		return -1;
@@ -361,7 +361,7 @@ store_cert_prepare(const struct store_cert *c, const char *actor, struct store_t
 	json_t *o;
 
 	if (c == NULL || actor == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_insert: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_cert_insert: bad arguments");
 	if (c->serial_len == 0 || c->serial_len > STORE_SERIAL_MAX ||
 	    c->der == NULL || c->der_len == 0 || c->der_len > INT_MAX ||
 	    !store_fits(c->device_id, sizeof(c->device_id)) ||
@@ -370,9 +370,9 @@ store_cert_prepare(const struct store_cert *c, const char *actor, struct store_t
 	    !store_fits(c->status, sizeof(c->status)) ||
 	    !store_fits(c->request_id, sizeof(c->request_id)) ||
 	    !store_fits(c->preauth_id, sizeof(c->preauth_id)))
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "malformed certificate record");
+		return lerr_set(e, LERR_BAD_REQUEST, "malformed certificate record");
 	if (strcmp(c->profile, "device") != 0 && strcmp(c->profile, "gateway") != 0)
-		return lerr_set(e, 400, LERR_BAD_REQUEST, "unknown certificate profile");
+		return lerr_set(e, LERR_BAD_REQUEST, "unknown certificate profile");
 	j->c = c;
 	j->actor = actor;
 	j->status = c->status[0] != '\0' ? c->status : "valid";
@@ -412,7 +412,7 @@ store_cert_submit(struct store *s, const struct store_cert *c, const char *actor
 
 	*out = NULL;
 	if (t == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	t->s = s;
 	if (store_cert_prepare(c, actor, t, e) != 0 || store_enqueue(s, &t->job, e) != 0) {
 		free(t->detail);
@@ -489,7 +489,7 @@ store_cert_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	struct store_cert *cert;
 
 	if ((cert = calloc(1, sizeof(*cert))) == NULL)
-		return lerr_set(e, 500, LERR_STORE, "out of memory");
+		return lerr_set(e, LERR_STORE, "out of memory");
 	if (store_cert_from_row(st, cert, e) != 0) {
 		store_cert_free(cert);
 		return -1;
@@ -516,12 +516,12 @@ store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
 	if (out != NULL)
 		*out = NULL;
 	if (s == NULL || serial == NULL || out == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_serial: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_cert_by_serial: bad arguments");
 	store_hex(serial, len, hex, sizeof(hex));
 	if (len == 0 || len > STORE_SERIAL_MAX)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+		return lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s", hex);
 	if ((lrc = store_lookup(s, &x, store_cert_row, out, e)) > 0)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+		return lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s", hex);
 	return lrc;
 }
 
@@ -542,9 +542,9 @@ store_cert_by_key(struct store *s, const unsigned char key_id[32],
 	if (out != NULL)
 		*out = NULL;
 	if (s == NULL || key_id == NULL || out == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_by_key: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_cert_by_key: bad arguments");
 	if ((lrc = store_lookup(s, &x, store_cert_row, out, e)) > 0)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate for this key");
+		return lerr_set(e, LERR_NOT_FOUND, "no certificate for this key");
 	return lrc;
 }
 
@@ -589,7 +589,7 @@ store_cert_each(struct store *s, size_t limit,
 	struct store_cert_visit v = { fn, arg };
 
 	if (s == NULL || fn == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_each: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_cert_each: bad arguments");
 	return store_each(s, &x, store_cert_each_row, &v, e);
 }
 
@@ -603,10 +603,10 @@ store_cert_count(struct store *s, int64_t *n, struct lerr *e)
 	int lrc;
 
 	if (s == NULL || n == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_cert_count: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_cert_count: bad arguments");
 	/* count(*) always answers one row; none would be the database's fault. */
 	if ((lrc = store_lookup(s, &x, store_row_int, n, e)) > 0)
-		return lerr_set(e, 500, LERR_STORE, "counting certificates: no answer");
+		return lerr_set(e, LERR_STORE, "counting certificates: no answer");
 	return lrc;
 }
 
@@ -644,7 +644,7 @@ store_name_owner(struct store *s, const char *name, const char *device_id, int64
 	};
 
 	if (s == NULL || name == NULL || device_id == NULL || owner == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_name_owner: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_name_owner: bad arguments");
 	return store_owner_query(s, &x, owner, e);
 }
 
@@ -659,7 +659,7 @@ store_key_owner(struct store *s, const unsigned char key_id[32], const char *dev
 	};
 
 	if (s == NULL || key_id == NULL || device_id == NULL || owner == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_key_owner: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_key_owner: bad arguments");
 	return store_owner_query(s, &x, owner, e);
 }
 
@@ -674,7 +674,7 @@ store_device_holder(struct store *s, const char *device_id, const unsigned char 
 	char owner[65];
 
 	if (s == NULL || key_id == NULL || device_id == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_device_holder: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_device_holder: bad arguments");
 	return store_owner_query(s, &x, owner, e);
 }
 
@@ -717,10 +717,10 @@ store_cert_revoke_run(struct store_conn *w, void *arg, struct lerr *e)
 	if ((lrc = store_conn_lookup(w, &x, store_revoke_row, j, e)) < 0)
 		return -1;
 	if (lrc > 0)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s",
+		return lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s",
 				j->hex);
 	if (strcmp(j->status, "valid") != 0)
-		return lerr_set(e, 409, LERR_CONFLICT, "certificate %s is %s already",
+		return lerr_set(e, LERR_CONFLICT, "certificate %s is %s already",
 				j->hex, j->status);
 	x = (struct store_query){
 		Q_CERT_REVOKE, "revoking the certificate",
@@ -730,7 +730,7 @@ store_cert_revoke_run(struct store_conn *w, void *arg, struct lerr *e)
 	if (store_exec(w, &x, &changed, e) != 0)
 		return -1;
 	if (changed != 1)
-		return lerr_set(e, 409, LERR_CONFLICT, "certificate %s changed meanwhile",
+		return lerr_set(e, LERR_CONFLICT, "certificate %s changed meanwhile",
 				j->hex);
 	return store_audit_row(w, j->now, j->actor, "revoke", j->device, j->detail, e);
 }
@@ -746,13 +746,13 @@ store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
 	int rc = -1;
 
 	if (s == NULL || serial == NULL || actor == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_cert_revoke: bad arguments");
+		lerr_set(e, LERR_INTERNAL, "store_cert_revoke: bad arguments");
 		goto out;
 	}
 	memset(&j, 0, sizeof(j));
 	store_hex(serial, len, j.hex, sizeof(j.hex));
 	if (len == 0 || len > STORE_SERIAL_MAX) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no certificate with serial %s", j.hex);
+		lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s", j.hex);
 		goto out;
 	}
 	if (store_json_detail(reason != NULL ?

@@ -87,7 +87,7 @@ store_preauth_import_run(struct store_conn *w, void *arg, struct lerr *e)
 			  p->used_at != 0 ? store_arg_int(p->used_at) : store_arg_null() },
 		};
 		if ((xrc = store_exec_constraint(w, &x, SQLITE_CONSTRAINT_PRIMARYKEY, e)) > 0)
-			return lerr_set(e, 409, LERR_CONFLICT,
+			return lerr_set(e, LERR_CONFLICT,
 					"device %s is already pre-authorised", p->device_id);
 		if (xrc < 0)
 			return -1;
@@ -111,7 +111,7 @@ store_preauth_import(struct store *s, const struct store_preauth *rows, size_t n
 	size_t i;
 
 	if (s == NULL || (rows == NULL && n > 0) || actor == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_preauth_import: bad arguments");
+		lerr_set(e, LERR_INTERNAL, "store_preauth_import: bad arguments");
 		goto out;
 	}
 	for (i = 0; i < n; i++) {
@@ -119,7 +119,7 @@ store_preauth_import(struct store *s, const struct store_preauth *rows, size_t n
 		    rows[i].device_id[0] == '\0' ||
 		    !store_fits(rows[i].name, sizeof(rows[i].name)) ||
 		    !store_fits(rows[i].auth_type, sizeof(rows[i].auth_type))) {
-			lerr_set(e, 400, LERR_BAD_REQUEST,
+			lerr_set(e, LERR_BAD_REQUEST,
 				 "pre-authorised device %zu is malformed", i + 1);
 			goto out;
 		}
@@ -149,7 +149,7 @@ store_preauth_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	int rc = -1;
 
 	if ((p = calloc(1, sizeof(*p))) == NULL) {
-		lerr_set(e, 500, LERR_STORE, "out of memory");
+		lerr_set(e, LERR_STORE, "out of memory");
 		goto out;
 	}
 	if (store_col_text(st, 0, p->device_id, sizeof(p->device_id), e) != 0 ||
@@ -183,9 +183,9 @@ store_preauth_get(struct store *s, const char *device_id, struct store_preauth *
 	if (out != NULL)
 		*out = NULL;
 	if (s == NULL || device_id == NULL || out == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_preauth_get: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_preauth_get: bad arguments");
 	if ((lrc = store_lookup(s, &x, store_preauth_row, out, e)) > 0)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "device %s is not pre-authorised",
+		return lerr_set(e, LERR_NOT_FOUND, "device %s is not pre-authorised",
 				device_id);
 	return lrc;
 }
@@ -224,7 +224,7 @@ store_vendor_add_run(struct store_conn *w, void *arg, struct lerr *e)
 	int xrc;
 
 	if ((xrc = store_exec_constraint(w, &x, SQLITE_CONSTRAINT_UNIQUE, e)) > 0)
-		return lerr_set(e, 409, LERR_CONFLICT, "vendor CA %s is already known",
+		return lerr_set(e, LERR_CONFLICT, "vendor CA %s is already known",
 				j->fingerprint);
 	if (xrc < 0)
 		return -1;
@@ -243,7 +243,7 @@ store_vendor_add(struct store *s, const char *subject, const char *fingerprint,
 	int rc = -1;
 
 	if (s == NULL || actor == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_vendor_add: bad arguments");
+		lerr_set(e, LERR_INTERNAL, "store_vendor_add: bad arguments");
 		goto out;
 	}
 	if (fingerprint == NULL || fingerprint[0] == '\0' ||
@@ -251,7 +251,7 @@ store_vendor_add(struct store *s, const char *subject, const char *fingerprint,
 	    (subject != NULL &&
 	     strlen(subject) >= sizeof(((struct store_vendor *)0)->subject)) ||
 	    der == NULL || der_len == 0 || der_len > INT_MAX) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "incomplete vendor CA record");
+		lerr_set(e, LERR_BAD_REQUEST, "incomplete vendor CA record");
 		goto out;
 	}
 	if (store_json_detail(json_pack("{s:s, s:b}", "fingerprint", fingerprint,
@@ -316,6 +316,6 @@ store_vendor_each(struct store *s, int (*fn)(const struct store_vendor *v, void 
 	struct store_vendor_visit v = { fn, arg };
 
 	if (s == NULL || fn == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_vendor_each: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_vendor_each: bad arguments");
 	return store_each(s, &x, store_vendor_each_row, &v, e);
 }

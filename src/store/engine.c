@@ -117,8 +117,8 @@ store_sqlerr(sqlite3 *db, struct lerr *e, const char *what)
 	int x = sqlite3_extended_errcode(db);
 
 	if (x == SQLITE_CONSTRAINT_UNIQUE || x == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return lerr_set(e, 409, LERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(db));
-	return lerr_set(e, 500, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
+		return lerr_set(e, LERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(db));
+	return lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
 }
 
 /* Writes n bytes of p as lowercase hex into out (NUL-terminated, cut to fit). */
@@ -177,7 +177,7 @@ store_sql_check(struct lerr *e)
 		for (i = 0; i < sizeof(store_sql_tables) / sizeof(store_sql_tables[0]); i++)
 			n += store_sql_tables[i][q] != NULL;
 		if (n != 1)
-			return lerr_set(e, 500, LERR_INTERNAL,
+			return lerr_set(e, LERR_INTERNAL,
 					"store query %zu has %zu SQL texts", q, n);
 	}
 	return 0;
@@ -193,7 +193,7 @@ store_stmt(struct store_conn *c, enum store_q q, struct lerr *e)
 	const char *sql;
 
 	if ((sql = store_sql_text(q)) == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store query %d has no SQL", (int)q);
+		lerr_set(e, LERR_INTERNAL, "store query %d has no SQL", (int)q);
 		return NULL;
 	}
 	if (c->st[q] == NULL &&
@@ -247,11 +247,11 @@ store_json_detail(json_t *o, char **out, struct lerr *e)
 
 	*out = NULL;
 	if (o == NULL) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "record is not valid UTF-8 text");
+		lerr_set(e, LERR_BAD_REQUEST, "record is not valid UTF-8 text");
 		goto out;
 	}
 	if ((*out = json_dumps(o, JSON_COMPACT)) == NULL) {
-		lerr_set(e, 500, LERR_STORE, "out of memory");
+		lerr_set(e, LERR_STORE, "out of memory");
 		goto out;
 	}
 	rc = 0;
@@ -272,7 +272,7 @@ store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size, struct lerr *e
 		return 0;
 	}
 	if (n < 0 || (size_t)n >= size)
-		return lerr_set(e, 500, LERR_STORE, "stored %s is too long",
+		return lerr_set(e, LERR_STORE, "stored %s is too long",
 				sqlite3_column_name(st, col));
 	memcpy(dst, t, (size_t)n);
 	dst[n] = '\0';
@@ -289,7 +289,7 @@ store_col_text_dup(sqlite3_stmt *st, int col, char **dst, struct lerr *e)
 	if (n < 0)
 		n = 0;
 	if ((*dst = malloc((size_t)n + 1)) == NULL)
-		return lerr_set(e, 500, LERR_STORE, "out of memory");
+		return lerr_set(e, LERR_STORE, "out of memory");
 	if (t != NULL)
 		memcpy(*dst, t, (size_t)n);
 	(*dst)[t != NULL ? n : 0] = '\0';
@@ -305,10 +305,10 @@ store_col_blob_dup(sqlite3_stmt *st, int col, unsigned char **dst, size_t *len,
 	int n = sqlite3_column_bytes(st, col);
 
 	if (p == NULL || n <= 0)
-		return lerr_set(e, 500, LERR_STORE, "stored %s is empty",
+		return lerr_set(e, LERR_STORE, "stored %s is empty",
 				sqlite3_column_name(st, col));
 	if ((*dst = malloc((size_t)n)) == NULL)
-		return lerr_set(e, 500, LERR_STORE, "out of memory");
+		return lerr_set(e, LERR_STORE, "out of memory");
 	memcpy(*dst, p, (size_t)n);
 	*len = (size_t)n;
 	return 0;
@@ -323,7 +323,7 @@ store_col_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t size,
 	int n = sqlite3_column_bytes(st, col);
 
 	if (n < 0 || (size_t)n > size || (n > 0 && p == NULL))
-		return lerr_set(e, 500, LERR_STORE, "stored %s has a bad length",
+		return lerr_set(e, LERR_STORE, "stored %s has a bad length",
 				sqlite3_column_name(st, col));
 	if (n > 0)
 		memcpy(dst, p, (size_t)n);
@@ -573,7 +573,7 @@ store_pragma(sqlite3 *db, const char *sql, const char *want, struct lerr *e)
 	if (want != NULL && (src != SQLITE_ROW ||
 	    (v = sqlite3_column_text(st, 0)) == NULL ||
 	    sqlite3_stricmp((const char *)v, want) != 0)) {
-		lerr_set(e, 500, LERR_STORE, "%s: not accepted by the database", sql);
+		lerr_set(e, LERR_STORE, "%s: not accepted by the database", sql);
 		goto out;
 	}
 	rc = 0;
@@ -595,7 +595,7 @@ store_conn_open(struct store *s, struct store_conn *c, int writer, struct lerr *
 	memset(c->st, 0, sizeof(c->st));
 	if (sqlite3_open_v2(s->path, &c->db,
 	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		lerr_set(e, 500, LERR_STORE, "opening %s: %s", s->path,
+		lerr_set(e, LERR_STORE, "opening %s: %s", s->path,
 			 c->db != NULL ? sqlite3_errmsg(c->db) : "out of memory");
 		goto out;
 	}
@@ -702,7 +702,7 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 		if (sqlite3_get_autocommit(w->db)) {
 			/* An I/O error or a full disk made SQLite roll back the
 			 * whole transaction: the earlier jobs are gone too. */
-			lerr_set(&batch, 500, LERR_STORE, "transaction rolled back: %s",
+			lerr_set(&batch, LERR_STORE, "transaction rolled back: %s",
 				 j->rc != 0 ? j->err.msg : sqlite3_errmsg(w->db));
 			goto out;
 		}
@@ -711,8 +711,8 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 				continue;
 			j->rc = -1;
 		}
-		if (j->err.code == NULL)
-			lerr_set(&j->err, 500, LERR_INTERNAL, "write failed");
+		if (j->err.code == LERR_NONE)
+			lerr_set(&j->err, LERR_INTERNAL, "write failed");
 		if (store_run(w, Q_ROLLBACK_TO, &batch) != 0 ||
 		    store_run(w, Q_RELEASE, &batch) != 0)
 			goto out;
@@ -777,18 +777,18 @@ int
 store_enqueue(struct store *s, struct store_job *job, struct lerr *e)
 {
 	if (s == NULL)
-		return lerr_set(e, 500, LERR_STORE, "no store");
+		return lerr_set(e, LERR_STORE, "no store");
 	if (!s->thread_started)
-		return lerr_set(e, 500, LERR_STORE, "the store was opened read-only");
+		return lerr_set(e, LERR_STORE, "the store was opened read-only");
 	job->done = 0;
 	job->next = NULL;
 	if (pthread_cond_init(&job->cond, NULL) != 0)
-		return lerr_set(e, 500, LERR_STORE, "out of resources");
+		return lerr_set(e, LERR_STORE, "out of resources");
 	pthread_mutex_lock(&s->qlock);
 	if (s->stopping) {
 		pthread_mutex_unlock(&s->qlock);
 		pthread_cond_destroy(&job->cond);
-		return lerr_set(e, 500, LERR_STORE, "the store is closing");
+		return lerr_set(e, LERR_STORE, "the store is closing");
 	}
 	if (s->qtail != NULL)
 		s->qtail->next = job;
@@ -894,11 +894,11 @@ store_sync_dir(const char *path, struct lerr *e)
 	else
 		dir = strndup(path, (size_t)(slash - path));
 	if (dir == NULL) {
-		lerr_set(e, 500, LERR_STORE, "out of memory");
+		lerr_set(e, LERR_STORE, "out of memory");
 		goto out;
 	}
 	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {
-		lerr_set(e, 500, LERR_STORE, "syncing %s: %s", dir, strerror(errno));
+		lerr_set(e, LERR_STORE, "syncing %s: %s", dir, strerror(errno));
 		goto out;
 	}
 	rc = 0;
@@ -922,17 +922,17 @@ store_ensure_file(const char *path, int create, struct lerr *e)
 
 	if (stat(path, &sb) == 0) {
 		if (!S_ISREG(sb.st_mode))
-			return lerr_set(e, 500, LERR_STORE, "%s is not a regular file", path);
+			return lerr_set(e, LERR_STORE, "%s is not a regular file", path);
 		return 0;
 	}
 	if (errno != ENOENT)
-		return lerr_set(e, 500, LERR_STORE, "%s: %s", path, strerror(errno));
+		return lerr_set(e, LERR_STORE, "%s: %s", path, strerror(errno));
 	if (!create)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "no database at %s: run lanca init",
+		return lerr_set(e, LERR_NOT_FOUND, "no database at %s: run lanca init",
 				path);
 	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
 	if (fd < 0 && errno != EEXIST)
-		return lerr_set(e, 500, LERR_STORE, "creating %s: %s", path, strerror(errno));
+		return lerr_set(e, LERR_STORE, "creating %s: %s", path, strerror(errno));
 	if (fd >= 0) {
 		close(fd);
 		return store_sync_dir(path, e);
@@ -953,7 +953,7 @@ store_start_writer(struct store *s, struct lerr *e)
 	err = pthread_create(&s->thread, NULL, store_writer_main, s);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	if (err != 0)
-		return lerr_set(e, 500, LERR_STORE, "starting the writer: %s", strerror(err));
+		return lerr_set(e, LERR_STORE, "starting the writer: %s", strerror(err));
 	s->thread_started = 1;
 	return 0;
 }
@@ -972,19 +972,19 @@ store_open(const char *path, unsigned flags, struct store **out, struct lerr *e)
 	if (out != NULL)
 		*out = NULL;
 	if (path == NULL || out == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_open: no path");
+		lerr_set(e, LERR_INTERNAL, "store_open: no path");
 		goto out;
 	}
 	if (store_sql_check(e) != 0)
 		goto out;
 	if (sodium_init() < 0) {
-		lerr_set(e, 500, LERR_INTERNAL, "libsodium failed to initialise");
+		lerr_set(e, LERR_INTERNAL, "libsodium failed to initialise");
 		goto out;
 	}
 	if (store_ensure_file(path, (flags & STORE_CREATE) != 0, e) != 0)
 		goto out;
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL) {
-		lerr_set(e, 500, LERR_STORE, "out of memory");
+		lerr_set(e, LERR_STORE, "out of memory");
 		goto out;
 	}
 	s->flags = flags;
@@ -1030,7 +1030,7 @@ nosync_qc:
 nosync_q:
 	pthread_mutex_destroy(&s->qlock);
 nosync:
-	lerr_set(e, 500, LERR_STORE, "out of resources");
+	lerr_set(e, LERR_STORE, "out of resources");
 out:
 	store_close(s);
 	return rc;
@@ -1128,7 +1128,7 @@ store_refill_run(struct store_conn *w, void *arg, struct lerr *e)
 	r->n = 0;
 	while (r->n < STORE_SERIAL_BATCH) {
 		if (attempts++ >= STORE_SERIAL_ATTEMPTS)
-			return lerr_set(e, 500, LERR_STORE, "no fresh serial number after %u "
+			return lerr_set(e, LERR_STORE, "no fresh serial number after %u "
 					"draws: the random source repeats itself", attempts - 1);
 		cand = r->serials[r->n];
 		r->fill(cand, STORE_SERIAL_LEN);
@@ -1161,7 +1161,7 @@ store_serial_reserve(struct store *s, unsigned char serial[STORE_SERIAL_LEN],
 	size_t i;
 
 	if (s == NULL || serial == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_serial_reserve: bad arguments");
+		lerr_set(e, LERR_INTERNAL, "store_serial_reserve: bad arguments");
 		goto out;
 	}
 	pthread_mutex_lock(&s->slock);
@@ -1231,7 +1231,7 @@ store_setting_set(struct store *s, const char *key, const char *value, struct le
 	};
 
 	if (key == NULL || value == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_setting_set: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_setting_set: bad arguments");
 	return store_write(s, &wr, e);
 }
 
@@ -1247,8 +1247,8 @@ store_setting_get(struct store *s, const char *key, char **value, struct lerr *e
 	if (value != NULL)
 		*value = NULL;
 	if (s == NULL || key == NULL || value == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_setting_get: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_setting_get: bad arguments");
 	if ((lrc = store_lookup(s, &x, store_row_text_dup, value, e)) > 0)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "setting %s is not set", key);
+		return lerr_set(e, LERR_NOT_FOUND, "setting %s is not set", key);
 	return lrc;
 }

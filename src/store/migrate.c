@@ -40,7 +40,7 @@ store_migrate_exec(sqlite3 *db, const char *sql, const char *what, struct lerr *
 
 	while (*tail != '\0') {
 		if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
-			lerr_set(e, 500, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
+			lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
 			goto out;
 		}
 		if (st == NULL)		/* only comments or blanks were left */
@@ -48,7 +48,7 @@ store_migrate_exec(sqlite3 *db, const char *sql, const char *what, struct lerr *
 		while ((src = sqlite3_step(st)) == SQLITE_ROW)
 			;
 		if (src != SQLITE_DONE) {
-			lerr_set(e, 500, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
+			lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
 			goto out;
 		}
 		sqlite3_finalize(st);
@@ -71,7 +71,7 @@ store_migrate_query_int(sqlite3 *db, const char *sql, sqlite3_int64 *v, struct l
 
 	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
-		lerr_set(e, 500, LERR_STORE, "reading the schema version: %s",
+		lerr_set(e, LERR_STORE, "reading the schema version: %s",
 			 sqlite3_errmsg(db));
 		goto out;
 	}
@@ -100,7 +100,7 @@ store_migrate_version(sqlite3 *db, int *version, struct lerr *e)
 	    "SELECT coalesce(max(version), 0) FROM schema_version", &v, e) != 0)
 		goto out;
 	if (v < 0 || v > INT_MAX) {
-		lerr_set(e, 500, LERR_STORE, "database schema version %lld is not valid",
+		lerr_set(e, LERR_STORE, "database schema version %lld is not valid",
 			 (long long)v);
 		goto out;
 	}
@@ -114,7 +114,7 @@ out:
 static int
 store_migrate_too_new(int have, int newest, struct lerr *e)
 {
-	return lerr_set(e, 500, LERR_STORE,
+	return lerr_set(e, LERR_STORE,
 			"database schema version %d is newer than this lanca "
 			"(knows up to %d): upgrade lanca", have, newest);
 }
@@ -136,7 +136,7 @@ store_migrate_one(sqlite3 *db, const struct store_migration *m, int newest, int 
 	n = snprintf(what, sizeof(what), "schema migration %04d-%s failed",
 		     m->version, m->name);
 	if (n < 0 || (size_t)n >= sizeof(what)) {
-		lerr_set(e, 500, LERR_STORE, "schema migration %d: name too long",
+		lerr_set(e, LERR_STORE, "schema migration %d: name too long",
 			 m->version);
 		goto out;
 	}
@@ -165,7 +165,7 @@ store_migrate_one(sqlite3 *db, const struct store_migration *m, int newest, int 
 	    sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC) != SQLITE_OK ||
 	    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL)) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_DONE) {
-		lerr_set(e, 500, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
+		lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
 		goto out;
 	}
 	if (store_migrate_exec(db, "COMMIT", what, e) != 0)
@@ -198,7 +198,7 @@ store_migrate(sqlite3 *db, const struct store_migration *migrations, size_t n,
 
 	for (i = 0; i < n; i++) {
 		if (migrations[i].version <= newest) {
-			lerr_set(e, 500, LERR_INTERNAL,
+			lerr_set(e, LERR_INTERNAL,
 				 "schema migrations out of order at %d",
 				 migrations[i].version);
 			goto out;

@@ -130,7 +130,7 @@ store_req_from_row(sqlite3_stmt *st, struct store_request *r, struct lerr *e)
 	    store_col_text(st, 7, r->reason, sizeof(r->reason), e) != 0)
 		return -1;
 	if (key_len != sizeof(r->key_id))
-		return lerr_set(e, 500, LERR_STORE, "request %s has a bad key id", r->id);
+		return lerr_set(e, LERR_STORE, "request %s has a bad key id", r->id);
 	r->created_at = sqlite3_column_int64(st, 8);
 	r->last_seen = sqlite3_column_int64(st, 9);
 	r->expires_at = sqlite3_column_int64(st, 10);
@@ -147,7 +147,7 @@ store_req_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	struct store_request *r;
 
 	if ((r = calloc(1, sizeof(*r))) == NULL)
-		return lerr_set(e, 500, LERR_STORE, "out of memory");
+		return lerr_set(e, LERR_STORE, "out of memory");
 	if (store_req_from_row(st, r, e) != 0) {
 		store_request_free(r);
 		return -1;
@@ -187,8 +187,8 @@ store_req_refused(struct store_conn *w, const char *id, struct store_request **r
 	if ((lrc = store_req_read(w, id, &cur, e)) < 0)
 		return -1;
 	if (lrc > 0)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "no request %s", id);
-	lerr_set(e, 409, LERR_CONFLICT, "request %s is %s", id, cur->state);
+		return lerr_set(e, LERR_NOT_FOUND, "no request %s", id);
+	lerr_set(e, LERR_CONFLICT, "request %s is %s", id, cur->state);
 	if (r != NULL)
 		*r = cur;
 	else
@@ -258,7 +258,7 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 		if (store_conn_lookup(w, &x, store_row_count, &pending, e) < 0)
 			goto out;
 		if (pending >= STORE_PENDING_MAX) {
-			lerr_set(e, 503, LERR_TOO_LARGE,
+			lerr_set_http(e, LERR_TOO_LARGE, 503,
 				 "%lld requests are waiting for a decision already: try again later",
 				 (long long)pending);
 			goto out;
@@ -284,8 +284,8 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 		j->created = 1;
 	}
 	if (store_req_read(w, id, &j->out, e) != 0) {
-		if (e != NULL && e->code == NULL)
-			lerr_set(e, 500, LERR_STORE, "request %s vanished", id);
+		if (e != NULL && e->code == LERR_NONE)
+			lerr_set(e, LERR_STORE, "request %s vanished", id);
 		goto out;
 	}
 	rc = 0;
@@ -311,14 +311,14 @@ store_request_upsert(struct store *s, const struct store_request *in,
 	if (out != NULL)
 		*out = NULL;
 	if (s == NULL || in == NULL || out == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_request_upsert: bad arguments");
+		lerr_set(e, LERR_INTERNAL, "store_request_upsert: bad arguments");
 		goto out;
 	}
 	if (in->csr == NULL || in->csr_len == 0 || in->csr_len > INT_MAX ||
 	    !store_fits(in->device_id, sizeof(in->device_id)) ||
 	    !store_fits(in->auth, sizeof(in->auth)) ||
 	    !store_fits(in->source, sizeof(in->source))) {
-		lerr_set(e, 400, LERR_BAD_REQUEST, "malformed request record");
+		lerr_set(e, LERR_BAD_REQUEST, "malformed request record");
 		goto out;
 	}
 	memset(&j, 0, sizeof(j));
@@ -353,7 +353,7 @@ store_request_get(struct store *s, const char *id, struct store_request **out,
 	if (out != NULL)
 		*out = NULL;
 	if (s == NULL || id == NULL || out == NULL) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_request_get: bad arguments");
+		lerr_set(e, LERR_INTERNAL, "store_request_get: bad arguments");
 		goto out;
 	}
 	if ((c = store_reader_get(s, e)) == NULL)
@@ -361,7 +361,7 @@ store_request_get(struct store *s, const char *id, struct store_request **out,
 	if ((lrc = store_req_read(c, id, out, e)) < 0)
 		goto out;
 	if (lrc > 0) {
-		lerr_set(e, 404, LERR_NOT_FOUND, "no request %s", id);
+		lerr_set(e, LERR_NOT_FOUND, "no request %s", id);
 		goto out;
 	}
 	rc = 0;
@@ -454,7 +454,7 @@ store_req_touch_run(struct store_conn *w, void *arg, struct lerr *e)
 	if (store_req_change(w, Q_REQ_TOUCH, j, &changed, e) != 0)
 		return -1;
 	if (changed == 0)
-		return lerr_set(e, 404, LERR_NOT_FOUND, "no request %s", j->id);
+		return lerr_set(e, LERR_NOT_FOUND, "no request %s", j->id);
 	return 0;
 }
 
@@ -465,7 +465,7 @@ store_request_touch(struct store *s, const char *id, int64_t now, struct lerr *e
 	struct store_req_change_job j;
 
 	if (id == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_request_touch: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_request_touch: bad arguments");
 	memset(&j, 0, sizeof(j));
 	j.id = id;
 	j.now = now;
@@ -497,9 +497,9 @@ store_request_deny(struct store *s, const char *id, const char *reason,
 	struct store_req_change_job j;
 
 	if (id == NULL || actor == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_request_deny: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_request_deny: bad arguments");
 	if (reason != NULL && strlen(reason) >= sizeof(((struct store_request *)0)->reason))
-		return lerr_set(e, 400, LERR_TOO_LARGE, "the reason is too long");
+		return lerr_set(e, LERR_TOO_LARGE, "the reason is too long");
 	memset(&j, 0, sizeof(j));
 	j.id = id;
 	j.reason = reason;
@@ -531,9 +531,9 @@ store_request_note(struct store *s, const char *id, const char *reason, struct l
 	struct store_req_change_job j;
 
 	if (id == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_request_note: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_request_note: bad arguments");
 	if (reason != NULL && strlen(reason) >= sizeof(((struct store_request *)0)->reason))
-		return lerr_set(e, 400, LERR_TOO_LARGE, "the reason is too long");
+		return lerr_set(e, LERR_TOO_LARGE, "the reason is too long");
 	memset(&j, 0, sizeof(j));
 	j.id = id;
 	j.reason = reason;
@@ -577,7 +577,7 @@ store_request_contest(struct store *s, const char *id, const char *actor, struct
 	struct store_req_change_job j;
 
 	if (id == NULL || actor == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_request_contest: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_request_contest: bad arguments");
 	memset(&j, 0, sizeof(j));
 	j.id = id;
 	j.actor = actor;
@@ -604,7 +604,7 @@ store_waiting(struct store *s, int64_t since, int64_t now,
 	int rc = -1;
 
 	if (s == NULL || n == NULL || (max > 0 && (ids == NULL || keys == NULL))) {
-		lerr_set(e, 500, LERR_INTERNAL, "store_waiting: bad arguments");
+		lerr_set(e, LERR_INTERNAL, "store_waiting: bad arguments");
 		goto out;
 	}
 	*n = 0;
@@ -623,7 +623,7 @@ store_waiting(struct store *s, int64_t since, int64_t now,
 		    store_col_blob(st, 1, keys[i], sizeof(keys[i]), &key_len, e) != 0)
 			goto out;
 		if (key_len != sizeof(keys[i])) {
-			lerr_set(e, 500, LERR_STORE, "request %s has a bad key id", ids[i]);
+			lerr_set(e, LERR_STORE, "request %s has a bad key id", ids[i]);
 			goto out;
 		}
 		i++;
@@ -635,7 +635,7 @@ store_waiting(struct store *s, int64_t since, int64_t now,
 		goto out;
 	}
 	if (total < 0 || (uint64_t)total > SIZE_MAX) {
-		lerr_set(e, 500, LERR_STORE, "bad count of waiting keys");
+		lerr_set(e, LERR_STORE, "bad count of waiting keys");
 		goto out;
 	}
 	*n = (size_t)total;
@@ -687,7 +687,7 @@ store_request_each(struct store *s, const char *state, size_t limit,
 	struct store_req_visit v = { fn, arg };
 
 	if (s == NULL || fn == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "store_request_each: bad arguments");
+		return lerr_set(e, LERR_INTERNAL, "store_request_each: bad arguments");
 	return store_each(s, &x, store_req_each_row, &v, e);
 }
 

@@ -77,7 +77,7 @@ fuzz_csr_use(const struct csr *c, const struct policy *pol)
 			 * one "<id>.local" a request without DNS SANs gets. */
 			if (allowed.ndns > c->sans.ndns + 1 || allowed.nip > c->sans.nip)
 				abort();
-		} else if (e.code == NULL || e.http < 400) {
+		} else if (e.code == LERR_NONE || e.http < 400) {
 			abort();
 		}
 		names_free(&allowed);
@@ -103,7 +103,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		if (loose == NULL || loose->sig_verified)
 			abort();
 		fuzz_csr_use(loose, &pol);
-	} else if (loose != NULL || e.code == NULL) {
+	} else if (loose != NULL || e.code == LERR_NONE) {
 		abort();
 	}
 
@@ -118,7 +118,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 			abort();
 		fuzz_csr_same_names(&strict->sans, &loose->sans);
 		fuzz_csr_use(strict, &pol);
-	} else if (strict != NULL || e.code == NULL) {
+	} else if (strict != NULL || e.code == LERR_NONE) {
 		abort();
 	}
 

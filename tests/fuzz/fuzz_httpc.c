@@ -94,7 +94,7 @@ fuzz_httpc_stream(const unsigned char *p, size_t len, int eof, int head)
 		rc = httpc_parse_response(p + off, len - off, eof, head, &r, &used, &e);
 		if (rc != 1) {
 			/* Untouched response; an error names itself. */
-			if (!fuzz_httpc_zero(&r) || (rc == 0 && eof) || (rc < 0 && e.code == NULL) ||
+			if (!fuzz_httpc_zero(&r) || (rc == 0 && eof) || (rc < 0 && e.code == LERR_NONE) ||
 			    (rc != 0 && rc != -1))
 				abort();
 			return;

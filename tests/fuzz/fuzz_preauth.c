@@ -49,7 +49,7 @@ __wrap_auth_hash_secret(const char *secret, char **hash, struct lerr *e)
 		abort();
 	*hash = strdup(FUZZ_PREAUTH_HASH);
 	if (*hash == NULL)
-		return lerr_set(e, 500, LERR_INTERNAL, "out of memory");
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	return 0;
 }
 
@@ -84,7 +84,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 				if (strcmp(rows[i].device_id, rows[j].device_id) == 0)
 					abort();
 		}
-	} else if (rows != NULL || n != 0 || e.code == NULL || e.http < 400 || e.http >= 500) {
+	} else if (rows != NULL || n != 0 || e.code == LERR_NONE || e.http < 400 || e.http >= 500) {
 		abort();
 	}
 	preauth_rows_free(rows, n);

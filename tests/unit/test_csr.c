@@ -55,14 +55,14 @@ parse_ok(const char *name)
 	data = fixture(name, &len);
 	rc = csr_parse(data, len, &c, &e);
 	free(data);
-	ck_assert_msg(rc == 0, "%s refused: %s: %s", name, e.code ? e.code : "?", e.msg);
+	ck_assert_msg(rc == 0, "%s refused: %s: %s", name, lerr_str(e.code), e.msg);
 	ck_assert_ptr_nonnull(c);
 	return c;
 }
 
 /* Parses a fixture that must be refused with code/http and a message containing want. */
 static void
-parse_bad(const char *name, const char *code, int http, const char *want)
+parse_bad(const char *name, enum lerr_code code, int http, const char *want)
 {
 	struct csr *c = (struct csr *)&c;	/* must be reset to NULL */
 	struct lerr e;
@@ -74,8 +74,8 @@ parse_bad(const char *name, const char *code, int http, const char *want)
 	ck_assert_int_eq(csr_parse(data, len, &c, &e), -1);
 	free(data);
 	ck_assert_ptr_null(c);
-	ck_assert_ptr_nonnull(e.code);
-	ck_assert_msg(strcmp(e.code, code) == 0, "%s: want %s, got %s (%s)", name, code, e.code, e.msg);
+	ck_assert_int_ne(e.code, LERR_NONE);
+	ck_assert_msg(e.code == code, "%s: want %s, got %s (%s)", name, lerr_str(code), lerr_str(e.code), e.msg);
 	ck_assert_int_eq(e.http, http);
 	if (want != NULL)
 		ck_assert_msg(strstr(e.msg, want) != NULL, "%s: message \"%s\" lacks \"%s\"",
@@ -392,15 +392,15 @@ START_TEST(tiny_inputs)
 	struct lerr e;
 
 	ck_assert_int_eq(csr_parse(one, 0, &c, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(e.code, LERR_BAD_CSR);
 	ck_assert_int_eq(csr_parse(NULL, 0, &c, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(e.code, LERR_BAD_CSR);
 	ck_assert_int_eq(csr_parse(one, 1, &c, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(e.code, LERR_BAD_CSR);
 	ck_assert_int_eq(csr_parse((const unsigned char *)hdr, sizeof(hdr) - 1, &c, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(e.code, LERR_BAD_CSR);
 	ck_assert_int_eq(csr_parse((const unsigned char *)cert, sizeof(cert) - 1, &c, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(e.code, LERR_BAD_CSR);
 	ck_assert_ptr_null(c);
 	csr_free(NULL);
 }
@@ -419,13 +419,13 @@ START_TEST(size_cap_exact)
 	ck_assert_ptr_nonnull(big);
 	memcpy(big, data, len);
 	ck_assert_int_eq(csr_parse(big, CSR_MAX_BYTES + 1, &c, &e), -1);
-	ck_assert_str_eq(e.code, LERR_TOO_LARGE);
+	ck_assert_int_eq(e.code, LERR_TOO_LARGE);
 	ck_assert_int_eq(e.http, 413);
 	/* at the cap the size is fine; GnuTLS decides about the trailing zeros */
 	if (csr_parse(big, CSR_MAX_BYTES, &c, &e) == 0)
 		csr_free(c);
 	else
-		ck_assert_str_ne(e.code, LERR_TOO_LARGE);
+		ck_assert_int_ne(e.code, LERR_TOO_LARGE);
 	free(big);
 	free(data);
 }
@@ -469,7 +469,7 @@ START_TEST(no_verify_leaves_bad_signature)
 
 	data = fixture("badsig.der", &len);
 	ck_assert_int_eq(csr_parse_flags(data, len, 0, &c, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_SIGNATURE);
+	ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
 	ck_assert_ptr_null(c);
 	ck_assert_int_eq(csr_parse_flags(data, len, CSR_PARSE_NO_VERIFY, &c, &e), 0);
 	ck_assert_ptr_nonnull(c);
@@ -486,7 +486,8 @@ END_TEST
 START_TEST(no_verify_other_checks_run)
 {
 	static const struct {
-		const char *name, *code;
+		const char *name;
+		enum lerr_code code;
 	} bad[] = {
 		{ "rsa1024.pem", LERR_WEAK_KEY },
 		{ "p521.pem", LERR_UNSUPPORTED_KEY },
@@ -506,8 +507,8 @@ START_TEST(no_verify_other_checks_run)
 		data = fixture(bad[i].name, &len);
 		ck_assert_int_eq(csr_parse_flags(data, len, CSR_PARSE_NO_VERIFY, &c, &e), -1);
 		ck_assert_ptr_null(c);
-		ck_assert_msg(strcmp(e.code, bad[i].code) == 0, "%s: want %s, got %s",
-			      bad[i].name, bad[i].code, e.code);
+		ck_assert_msg(e.code == bad[i].code, "%s: want %s, got %s",
+			      bad[i].name, lerr_str(bad[i].code), lerr_str(e.code));
 		free(data);
 	}
 }
@@ -610,7 +611,7 @@ START_TEST(sans_decoded_once)
 	c = (struct csr *)&c;
 	ck_assert_int_eq(csr_parse(der.data, der.size, &c, &e), -1);
 	ck_assert_ptr_null(c);
-	ck_assert_str_eq(e.code, LERR_BAD_NAME);
+	ck_assert_int_eq(e.code, LERR_BAD_NAME);
 	ck_assert_ptr_nonnull(strstr(e.msg, "malformed DNS name \"aaaa"));
 	ck_assert_ptr_nonnull(strstr(e.msg, "...\""));
 	gnutls_free(der.data);

@@ -255,7 +255,7 @@ START_TEST(test_wrong_passphrase)
 	lerr_clear(&e);
 	ck_assert_int_eq(keystore_load(path, "wrong", &loaded, &e), -1);
 	ck_assert_ptr_null(loaded);
-	ck_assert_str_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
 	ck_assert_ptr_nonnull(strstr(e.msg, "wrong passphrase for"));
 	ck_assert_ptr_nonnull(strstr(e.msg, path));
 
@@ -308,7 +308,7 @@ START_TEST(test_never_overwrite)
 	write_file(path, "old contents\n", 13, 0600);
 	lerr_clear(&e);
 	ck_assert_int_eq(keystore_write(path, key, NULL, &e), -1);
-	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
 	ck_assert_str_eq(slurp(path), "old contents\n");
 
 	/* A symlink at the path is neither followed nor replaced, even a
@@ -341,7 +341,7 @@ START_TEST(test_bad_files_refused)
 	lerr_clear(&e);
 	ck_assert_int_eq(keystore_load(path, NULL, &loaded, &e), -1);
 	ck_assert_ptr_null(loaded);
-	ck_assert_str_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
 
 	/* Armour around garbage. */
 	tmp_path(path, sizeof(path), "armour.key");
@@ -358,7 +358,7 @@ START_TEST(test_bad_files_refused)
 	write_file(path, big, sizeof(big), 0600);
 	lerr_clear(&e);
 	ck_assert_int_eq(keystore_load(path, NULL, &loaded, &e), -1);
-	ck_assert_str_eq(e.code, LERR_TOO_LARGE);
+	ck_assert_int_eq(e.code, LERR_TOO_LARGE);
 
 	/* A directory is not a key file. */
 	tmp_path(path, sizeof(path), "dir.key");
@@ -368,7 +368,7 @@ START_TEST(test_bad_files_refused)
 	tmp_path(path, sizeof(path), "missing.key");
 	lerr_clear(&e);
 	ck_assert_int_eq(keystore_load(path, NULL, &loaded, &e), -1);
-	ck_assert_str_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
 
 	/* A symlink to a good key is not followed. */
 	ck_assert_int_eq(keystore_generate(KEYSTORE_ECDSA_P256, &key, &e), 0);
@@ -441,7 +441,7 @@ START_TEST(test_pass_read)
 	memset(longpass, 'p', sizeof(longpass));
 	lerr_clear(&e);
 	ck_assert_int_eq(pass_from(longpass, KEYSTORE_PASS_MAX + 1, 0600, &pass, &e), -1);
-	ck_assert_str_eq(e.code, LERR_TOO_LARGE);
+	ck_assert_int_eq(e.code, LERR_TOO_LARGE);
 	ck_assert_int_eq(pass_from(longpass, sizeof(longpass), 0600, &pass, &e), -1);
 
 	/* A passphrase file others can read is refused like a key file. */

@@ -127,11 +127,11 @@ START_TEST(init_bad_domain)
 	struct lerr e;
 
 	ck_assert_int_eq(policy_init(&p, bad, 2, NULL, 0, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_NAME);
+	ck_assert_int_eq(e.code, LERR_BAD_NAME);
 	ck_assert_ptr_nonnull(strstr(e.msg, "bad..example"));
 	ck_assert_uint_eq(p.permitted.ndns, 0);	/* nothing half-built left behind */
 	ck_assert_int_eq(policy_init(&p, wild, 1, NULL, 0, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_NAME);
+	ck_assert_int_eq(e.code, LERR_BAD_NAME);
 }
 END_TEST
 
@@ -167,19 +167,19 @@ START_TEST(public_name_message)
 
 	lerr_clear(&e);
 	ck_assert_int_eq(policy_check_dns(&pol, "www.example.com", POLICY_DEVICE, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	ck_assert_int_eq(e.http, 400);
 	ck_assert_ptr_nonnull(strstr(e.msg, "www.example.com is not under a permitted domain (local, home.arpa, site.example)"));
 	/* a device is not told localhost is an option */
 	ck_assert_ptr_null(strstr(e.msg, "localhost"));
 	lerr_clear(&e);
 	ck_assert_int_eq(policy_check_dns(&pol, "bad..name", POLICY_DEVICE, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_NAME);
+	ck_assert_int_eq(e.code, LERR_BAD_NAME);
 	ck_assert_int_eq(policy_check_dns(&pol, "*.x.local", POLICY_GATEWAY, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_NAME);
+	ck_assert_int_eq(e.code, LERR_BAD_NAME);
 	/* the refused name is quoted, but never with raw control characters */
 	ck_assert_int_eq(policy_check_dns(&pol, "a\n\"b.local", POLICY_DEVICE, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_NAME);
+	ck_assert_int_eq(e.code, LERR_BAD_NAME);
 	ck_assert_ptr_nonnull(strstr(e.msg, "\"a??b.local\""));
 }
 END_TEST
@@ -190,7 +190,7 @@ START_TEST(localhost_device_vs_gateway)
 
 	lerr_clear(&e);
 	ck_assert_int_eq(policy_check_dns(&pol, "localhost", POLICY_DEVICE, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	ck_assert_ptr_nonnull(strstr(e.msg, "localhost is reserved for the gateway's own certificate"));
 	ck_assert_int_eq(dns_ok("app.localhost", POLICY_DEVICE), -1);
 	ck_assert_int_eq(dns_ok("LocalHost", POLICY_DEVICE), -1);
@@ -216,12 +216,12 @@ START_TEST(ip_checks)
 	ck_assert_int_eq(ip_ok("fe80::1", POLICY_DEVICE, &e), -1);
 	ck_assert_int_eq(ip_ok("::ffff:192.168.1.1", POLICY_DEVICE, &e), -1);
 	ck_assert_int_eq(ip_ok("8.8.8.8", POLICY_DEVICE, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	ck_assert_int_eq(e.http, 400);
 	ck_assert_ptr_nonnull(strstr(e.msg, "8.8.8.8 is not in a permitted network (10.0.0.0/8"));
 	ck_assert_ptr_null(strstr(e.msg, "127.0.0.0/8"));
 	ck_assert_int_eq(ip_ok("8.8.8.8", POLICY_GATEWAY, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 }
 END_TEST
 
@@ -230,12 +230,12 @@ START_TEST(loopback_device_vs_gateway)
 	struct lerr e;
 
 	ck_assert_int_eq(ip_ok("127.0.0.1", POLICY_DEVICE, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	ck_assert_ptr_nonnull(strstr(e.msg, "127.0.0.1"));
 	ck_assert_ptr_nonnull(strstr(e.msg, "reserved for the gateway"));
 	ck_assert_int_eq(ip_ok("127.8.9.10", POLICY_DEVICE, &e), -1);
 	ck_assert_int_eq(ip_ok("::1", POLICY_DEVICE, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	ck_assert_int_eq(ip_ok("0.0.0.0/0", POLICY_DEVICE, &e), -1);	/* overlaps loopback */
 	ck_assert_int_eq(ip_ok("127.0.0.1", POLICY_GATEWAY, &e), 0);
 	ck_assert_int_eq(ip_ok("127.8.9.10", POLICY_GATEWAY, &e), 0);
@@ -287,12 +287,12 @@ START_TEST(names_public_san)
 
 	/* x.local is fine, www.example.com is not: the whole request is refused */
 	ck_assert_int_eq(names_of("public-san.pem", POLICY_DEVICE, &out, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	ck_assert_ptr_nonnull(strstr(e.msg, "www.example.com"));
 	ck_assert_uint_eq(out.ndns + out.nip, 0);
 	names_free(&out);
 	ck_assert_int_eq(names_of("public-san.pem", POLICY_GATEWAY, &out, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	names_free(&out);
 }
 END_TEST
@@ -303,7 +303,7 @@ START_TEST(names_public_ip)
 	struct lerr e;
 
 	ck_assert_int_eq(names_of("public-ip.pem", POLICY_DEVICE, &out, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	ck_assert_ptr_nonnull(strstr(e.msg, "8.8.8.8"));
 	ck_assert_uint_eq(out.nip, 0);
 	names_free(&out);
@@ -316,7 +316,7 @@ START_TEST(names_localhost)
 	struct lerr e;
 
 	ck_assert_int_eq(names_of("localhost.pem", POLICY_DEVICE, &out, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	ck_assert_ptr_nonnull(strstr(e.msg, "localhost is reserved"));
 	names_free(&out);
 	ck_assert_int_eq(names_of("localhost.pem", POLICY_GATEWAY, &out, &e), 0);
@@ -332,11 +332,11 @@ START_TEST(names_loopback)
 	struct lerr e;
 
 	ck_assert_int_eq(names_of("loopback.pem", POLICY_DEVICE, &out, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	ck_assert_ptr_nonnull(strstr(e.msg, "127.0.0.1"));
 	names_free(&out);
 	ck_assert_int_eq(names_of("loopback6.pem", POLICY_DEVICE, &out, &e), -1);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	names_free(&out);
 	ck_assert_int_eq(names_of("loopback.pem", POLICY_GATEWAY, &out, &e), 0);
 	ck_assert_uint_eq(out.nip, 1);
@@ -371,19 +371,19 @@ START_TEST(validity_refused)
 
 	lerr_clear(&e);
 	ck_assert_int_eq(policy_validity(&pol, 826, now, now + 3650 * (time_t)DAY, &nb, &na, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_VALIDITY);
+	ck_assert_int_eq(e.code, LERR_BAD_VALIDITY);
 	ck_assert_int_eq(e.http, 400);
 	ck_assert_int_eq(policy_validity(&pol, 100000, now, now + 3650 * (time_t)DAY, &nb, &na, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_VALIDITY);
+	ck_assert_int_eq(e.code, LERR_BAD_VALIDITY);
 	lerr_clear(&e);
 	ck_assert_int_eq(policy_validity(&pol, 0, now, now, &nb, &na, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_VALIDITY);
+	ck_assert_int_eq(e.code, LERR_BAD_VALIDITY);
 	ck_assert_ptr_nonnull(strstr(e.msg, "issuing CA expired"));
 	ck_assert_int_eq(policy_validity(&pol, 0, now, now - 1, &nb, &na, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_VALIDITY);
+	ck_assert_int_eq(e.code, LERR_BAD_VALIDITY);
 	pol.leaf_days = 1000;	/* a misconfigured default is refused too */
 	ck_assert_int_eq(policy_validity(&pol, 0, now, now + 3650 * (time_t)DAY, &nb, &na, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_VALIDITY);
+	ck_assert_int_eq(e.code, LERR_BAD_VALIDITY);
 }
 END_TEST
 
@@ -527,7 +527,7 @@ START_TEST(from_ca_without_constraints)
 
 	lerr_clear(&e);
 	ck_assert_int_eq(policy_from_ca(&back, crt, &e), -1);
-	ck_assert_ptr_nonnull(e.code);
+	ck_assert_int_ne(e.code, LERR_NONE);
 	ck_assert_uint_eq(back.permitted.ndns + back.permitted.nip, 0);
 	gnutls_x509_crt_deinit(crt);
 	policy_free(&back);

@@ -49,7 +49,7 @@ try_sign(struct sign_ctx *ctx, const char *name, enum policy_profile prof, unsig
 	const char *code = NULL;
 
 	if (sign_leaf(ctx, c, &r, &out, &e) != 0) {
-		code = e.code;
+		code = lerr_str(e.code);
 	} else if (crt_out != NULL) {
 		ck_assert_int_eq(gnutls_x509_crt_init(crt_out), 0);
 		ck_assert_int_eq(gnutls_x509_crt_import(*crt_out, &out.der, GNUTLS_X509_FMT_DER), 0);
@@ -101,13 +101,13 @@ START_TEST(test_policy_refusals)
 	struct lerr e;
 
 	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), 0);
-	ck_assert_str_eq(try_sign(&ctx, "public-san.pem", POLICY_DEVICE, 0, NULL), LERR_FORBIDDEN_NAME);
-	ck_assert_str_eq(try_sign(&ctx, "public-ip.pem", POLICY_DEVICE, 0, NULL), LERR_FORBIDDEN_NAME);
-	ck_assert_str_eq(try_sign(&ctx, "localhost.pem", POLICY_DEVICE, 0, NULL), LERR_FORBIDDEN_NAME);
-	ck_assert_str_eq(try_sign(&ctx, "loopback.pem", POLICY_DEVICE, 0, NULL), LERR_FORBIDDEN_NAME);
+	ck_assert_str_eq(try_sign(&ctx, "public-san.pem", POLICY_DEVICE, 0, NULL), lerr_str(LERR_FORBIDDEN_NAME));
+	ck_assert_str_eq(try_sign(&ctx, "public-ip.pem", POLICY_DEVICE, 0, NULL), lerr_str(LERR_FORBIDDEN_NAME));
+	ck_assert_str_eq(try_sign(&ctx, "localhost.pem", POLICY_DEVICE, 0, NULL), lerr_str(LERR_FORBIDDEN_NAME));
+	ck_assert_str_eq(try_sign(&ctx, "loopback.pem", POLICY_DEVICE, 0, NULL), lerr_str(LERR_FORBIDDEN_NAME));
 	/* The gateway's own profile may carry localhost and loopback. */
 	ck_assert_ptr_null(try_sign(&ctx, "localhost.pem", POLICY_GATEWAY, 0, NULL));
-	ck_assert_str_eq(try_sign(&ctx, "p256.pem", POLICY_DEVICE, 826, NULL), LERR_BAD_VALIDITY);
+	ck_assert_str_eq(try_sign(&ctx, "p256.pem", POLICY_DEVICE, 826, NULL), lerr_str(LERR_BAD_VALIDITY));
 	sign_ctx_free(&ctx);
 }
 END_TEST
@@ -122,7 +122,7 @@ START_TEST(test_final_check_catches_bad_policy)
 
 	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), 0);
 	ck_assert_int_eq(names_add_dns(&ctx.policy.permitted, "com"), 0);
-	ck_assert_str_eq(try_sign(&ctx, "public-san.pem", POLICY_DEVICE, 0, NULL), LERR_INVARIANT);
+	ck_assert_str_eq(try_sign(&ctx, "public-san.pem", POLICY_DEVICE, 0, NULL), lerr_str(LERR_INVARIANT));
 	sign_ctx_free(&ctx);
 }
 END_TEST
@@ -139,7 +139,7 @@ START_TEST(test_wrong_key_refused)
 	ck_assert_int_eq(state_path(root, fx_dir, STATE_ROOT_KEY), 0);
 	ck_assert_int_eq(rename(root, path), 0);
 	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), -1);
-	ck_assert_str_eq(e.code, LERR_INVARIANT);
+	ck_assert_int_eq(e.code, LERR_INVARIANT);
 }
 END_TEST
 
@@ -188,7 +188,7 @@ START_TEST(test_issue_records)
 	r.csr_len = n;
 	ck_assert_int_eq(issue_cert(&is, &r, &refused, &e), -1);
 	ck_assert_ptr_null(refused);
-	ck_assert_str_eq(e.code, LERR_FORBIDDEN_NAME);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	free(p);
 	ck_assert_int_eq(store_cert_count(s, &count, &e), 0);
 	ck_assert_int_eq(count, 2);	/* the gateway's and one device's */
@@ -255,7 +255,7 @@ START_TEST(test_unverified_request_refused)
 	p = fx_csr("p256.pem", &n);
 	ck_assert_int_eq(csr_parse_flags(p, n, CSR_PARSE_NO_VERIFY, &c, &e), 0);
 	ck_assert_int_eq(sign_leaf(&ctx, c, &r, &out, &e), -1);
-	ck_assert_str_eq(e.code, LERR_INTERNAL);
+	ck_assert_int_eq(e.code, LERR_INTERNAL);
 	ck_assert_ptr_null(out.der.data);
 	csr_free(c);
 	/* The same bytes parsed with the check sign. */
@@ -309,7 +309,7 @@ START_TEST(test_issue_remote_verifies_once)
 	r.csr_len = n;
 	ck_assert_int_eq(issue_cert(&is, &r, &refused, &e), -1);
 	ck_assert_ptr_null(refused);
-	ck_assert_str_eq(e.code, LERR_BAD_SIGNATURE);
+	ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
 	ck_assert_int_eq(e.http, 400);
 	free(p);
 

@@ -174,7 +174,7 @@ START_TEST(test_ca_ok)
 
 	c = fx_crt("not-ca");
 	ck_assert_int_eq(vendor_ca_ok(c, T_2027, &e), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
 	ck_assert_str_eq(e.msg, "not a CA certificate: basicConstraints says CA:FALSE");
 	gnutls_x509_crt_deinit(c);
 
@@ -208,7 +208,7 @@ START_TEST(test_add)
 	/* The same CA in DER: the same fingerprint, refused as known. */
 	p = fx_read("vendor-root.der", &len);
 	ck_assert_int_eq(vendor_add(st, p, len, 0, T_2027, "test", NULL, NULL, &e), -1);
-	ck_assert_str_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
 	free(p);
 	ck_assert_int_eq(vendor_count(), 1);
 }
@@ -248,16 +248,16 @@ START_TEST(test_chain_unregistered)
 
 	/* No vendor at all. */
 	ck_assert_int_eq(check(T_2027, &m, &e, "device", "vendor-int", NULL), 0);
-	ck_assert_ptr_null(e.code);
+	ck_assert_int_eq(e.code, LERR_NONE);
 
 	fx_add("vendor-root.pem", 0);
 	/* Another CA's device: simply no vendor, no reason to log. */
 	ck_assert_int_eq(check(T_2027, &m, &e, "other-device", "other-root", NULL), 0);
-	ck_assert_ptr_null(e.code);
+	ck_assert_int_eq(e.code, LERR_NONE);
 	ck_assert_int_eq(m.vendor_id, 0);
 	/* Without its intermediate the device cannot reach the vendor. */
 	ck_assert_int_eq(check(T_2027, &m, &e, "device", NULL), 0);
-	ck_assert_ptr_null(e.code);
+	ck_assert_int_eq(e.code, LERR_NONE);
 	/* A self-signed end-entity certificate. */
 	ck_assert_int_eq(check(T_2027, &m, &e, "not-ca", NULL), 0);
 }
@@ -271,7 +271,7 @@ START_TEST(test_chain_refused)
 	fx_add("vendor-root.pem", 1);
 
 	ck_assert_int_eq(check(T_2027, &m, &e, "device-expired", "vendor-int", NULL), 0);
-	ck_assert_ptr_nonnull(e.code);
+	ck_assert_int_ne(e.code, LERR_NONE);
 	ck_assert_str_eq(e.msg, "factory certificate CN=acme-0002,O=Acme expired on "
 		"2021-01-01T00:00:00Z");
 	ck_assert_int_eq(m.vendor_id, 0);
@@ -285,7 +285,7 @@ START_TEST(test_chain_refused)
 
 	/* vendor-int has pathlen 0: sub-ca under it may not issue. */
 	ck_assert_int_eq(check(T_2027, &m, &e, "device-deep", "sub-ca", "vendor-int", NULL), 0);
-	ck_assert_ptr_nonnull(e.code);
+	ck_assert_int_ne(e.code, LERR_NONE);
 	ck_assert_str_eq(e.msg, "factory certificate chain rejected: The certificate is NOT "
 			 "trusted. The certificate chain violates the signer's constraints.");
 
@@ -307,7 +307,7 @@ START_TEST(test_chain_too_long)
 	ck_assert_int_eq(check(T_2027, &m, &e, "device", "vendor-int", "other-root",
 			       "other-root", "other-root", "other-root", "other-root",
 			       "other-root", "other-root", "other-root", "other-root", NULL), -1);
-	ck_assert_str_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
 	ck_assert_int_eq(e.http, 400);
 }
 END_TEST
