@@ -1,7 +1,8 @@
 /*
- * cmd_ca.c - what a command needs to issue in-process: the store, the
- * CA certificates, the policy and a local signer (see cmd.h). Used by
- * `lanca sign` and by `lanca approve` when no daemon is running.
+ * ca_open.c - what a command needs to act in-process: the store, the CA
+ * certificates, the policy and a local signer (see cmd.h). Used by `lanca
+ * sign`, and by `lanca approve`, `deny` and `pending` when no daemon is
+ * running.
  */
 #include "config.h"
 
@@ -11,6 +12,31 @@
 #include "ca/keystore.h"
 #include "signer/signer.h"
 #include "store/store.h"
+
+/*
+ * No CA in dir: says where we looked and what to do about it. Where a
+ * daemon serves another directory, that is most likely the one meant, and
+ * `lanca init` here would make a second CA beside it: point at it instead.
+ */
+static void
+ca_open_missing(const char *dir, struct lerr *e)
+{
+	char other[CMD_SERVE_MAX * (STATE_PATH_MAX + 2)];
+	int n = cmd_find_serve(dir, other, sizeof(other));
+
+	if (n == 1)
+		lerr_set(e, LERR_NOT_FOUND,
+			 "no CA in %s, but lanca serve is running on %s: use --dir %s",
+			 dir, other, other);
+	else if (n > 1)
+		lerr_set(e, LERR_NOT_FOUND,
+			 "no CA in %s, but lanca serve is running on %s: use --dir with one of them",
+			 dir, other);
+	else
+		lerr_set(e, LERR_NOT_FOUND,
+			 "no CA in %s: name its state directory with --dir (or LANCA_DIR), "
+			 "or make one there with lanca init --dir %s", dir, dir);
+}
 
 int
 cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_ca *c,
@@ -25,7 +51,12 @@ cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_
 		lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
 		goto out;
 	}
-	if (store_open(path, 0, &c->store, e) != 0 || ca_set_load(c->store, &c->ca, e) != 0 ||
+	if (store_open(path, 0, &c->store, e) != 0) {
+		if (e->code == LERR_NOT_FOUND)
+			ca_open_missing(dir, e);
+		goto out;
+	}
+	if (ca_set_load(c->store, &c->ca, e) != 0 ||
 	    policy_from_ca(&c->policy, c->ca.issuing, e) != 0)
 		goto out;
 	if (with_signer) {

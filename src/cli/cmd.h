@@ -28,6 +28,7 @@ int cmd_vendor(int argc, char *argv[]);
 #include "common/lerr.h"
 #include "ca/policy.h"
 #include "daemon/state.h"
+#include "daemon/control.h"
 
 /* The handles a command needs to issue in-process (cmd_ca.c). */
 struct cmd_ca {
@@ -42,6 +43,18 @@ struct cmd_ca {
 int cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_ca *c,
 		struct lerr *e);
 void cmd_ca_close(struct cmd_ca *c);
+
+/* The name the CLI acts under in the audit log: $USER when it is a
+ * plausible name (auth_user_ok), else "uid N". */
+void cmd_actor(char out[CONTROL_ACTOR_MAX + 1]);
+
+/* Looks in /proc for a running `lanca serve` whose state directory is not
+ * dir and writes the directories of up to CMD_SERVE_MAX of them, absolute
+ * where they could be resolved, into out ("A" or "A, B"). Read-only; needs no privileges beyond reading
+ * /proc/PID/cmdline (and environ and cwd where the kernel allows).
+ * Returns how many were found (0: none, out ""). */
+#define CMD_SERVE_MAX	3
+int cmd_find_serve(const char *dir, char *out, size_t size);
 
 /* The state directory: the --dir value, else $LANCA_DIR, else the default. */
 const char *cmd_dir(const char *opt);

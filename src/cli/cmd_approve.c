@@ -1,7 +1,7 @@
 /*
  * cmd_approve.c - `lanca approve ID`: an admin issues a pending request.
  * Through the running daemon when there is one (its signer signs);
- * otherwise in-process, like `lanca sign`.
+ * otherwise in-process, like `lanca sign`, through the same admin.c.
  */
 #include "config.h"
 
@@ -12,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "daemon/admin.h"
 #include "daemon/control.h"
 #include "daemon/enroll.h"
 
@@ -21,29 +22,26 @@ approve_usage(FILE *f)
 	fprintf(f, "usage: lanca approve ID [--dir DIR] [--passphrase-file FILE]\n");
 }
 
-/* No daemon: the same decision, made here. */
+/* No daemon: the same action, taken here with a local signer. */
 static int
-approve_local(const char *dir, const char *pass_file, const char *id, const char *actor,
+approve_local(const char *dir, const char *pass_file, const struct control_req *rq,
 	      char serial[2 * STORE_SERIAL_MAX + 1], struct lerr *e)
 {
-	struct enroll_result res;
 	struct enroll *en = NULL;
 	struct cmd_ca ca;
+	char who[16 + CONTROL_ACTOR_MAX];
 	int rc = -1;
 
-	enroll_result_init(&res);
 	if (cmd_ca_open(dir, pass_file, 1, &ca, e) != 0)
-		goto out;
+		return -1;
+	snprintf(who, sizeof(who), "cli %s", rq->actor);
 	if (enroll_new(&ca.is, &ca.ca, NULL, NULL, &en, e) != 0 ||
-	    enroll_approve(en, id, actor, &res, e) != 0)
-		goto close;
-	snprintf(serial, 2 * STORE_SERIAL_MAX + 1, "%s", res.serial);
+	    admin_approve(en, rq->id, who, serial, e) != 0)
+		goto out;
 	rc = 0;
-close:
+out:
 	enroll_free(en);
 	cmd_ca_close(&ca);
-out:
-	enroll_result_free(&res);
 	return rc;
 }
 
@@ -56,11 +54,12 @@ cmd_approve(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char serial[2 * STORE_SERIAL_MAX + 1] = "", actor[96];
-	const char *dir = NULL, *pass_file = NULL, *user = getenv("USER");
-	json_t *cmd = NULL, *reply = NULL;
+	char serial[2 * STORE_SERIAL_MAX + 1] = "";
+	const char *dir = NULL, *pass_file = NULL, *s;
+	struct control_req rq;
+	json_t *reply = NULL;
 	struct lerr e;
-	int c, rc = CMD_FAILED;
+	int c, r, rc = CMD_FAILED;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -79,28 +78,31 @@ cmd_approve(int argc, char *argv[])
 		approve_usage(stderr);
 		return CMD_USAGE;
 	}
+	memset(&rq, 0, sizeof(rq));
+	rq.op = CONTROL_APPROVE;
+	if (admin_id_check(argv[optind], &e) != 0) {
+		cmd_error("approve", "%s", e.msg);
+		return CMD_FAILED;
+	}
+	snprintf(rq.id, sizeof(rq.id), "%s", argv[optind]);
+	cmd_actor(rq.actor);
 	dir = cmd_dir(dir);
-	cmd = json_pack("{s:s, s:s, s:s}", "cmd", "approve", "id", argv[optind],
-			"actor", user ? user : "");
-	if (cmd != NULL && control_call(dir, cmd, &reply, &e) == 0) {
-		snprintf(serial, sizeof(serial), "%s",
-			 json_string_value(json_object_get(reply, "serial")) ?
-			 json_string_value(json_object_get(reply, "serial")) : "");
-	} else if (cmd != NULL && e.code == LERR_NOT_FOUND &&
-		   strstr(e.msg, "not running") != NULL) {
-		snprintf(actor, sizeof(actor), "cli %s", user ? user : "");
-		if (approve_local(dir, pass_file, argv[optind], actor, serial, &e) != 0) {
-			cmd_error("approve", "%s: %s", argv[optind], e.msg);
+	r = control_call(dir, &rq, &reply, &e);
+	if (r == 0) {
+		s = json_string_value(json_object_get(reply, "serial"));
+		snprintf(serial, sizeof(serial), "%s", s != NULL ? s : "");
+	} else if (r == CONTROL_NOT_RUNNING) {
+		if (approve_local(dir, pass_file, &rq, serial, &e) != 0) {
+			cmd_error("approve", "%s: %s", rq.id, e.msg);
 			goto out;
 		}
 	} else {
-		cmd_error("approve", "%s: %s", argv[optind], cmd == NULL ? "out of memory" : e.msg);
+		cmd_error("approve", "%s: %s", rq.id, e.msg);
 		goto out;
 	}
-	printf("issued certificate %s for request %s\n", serial, argv[optind]);
+	printf("issued certificate %s for request %s\n", serial, rq.id);
 	rc = CMD_OK;
 out:
-	json_decref(cmd);
 	json_decref(reply);
 	return rc;
 }

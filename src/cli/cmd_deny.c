@@ -1,6 +1,8 @@
 /*
  * cmd_deny.c - `lanca deny ID [--reason TEXT]`: an admin refuses a
- * pending request; the device learns the reason when it polls.
+ * pending request; the device learns the reason when it polls. Through
+ * the running daemon when there is one, else through the same admin.c
+ * here (a denial needs the store, not the key).
  */
 #include "config.h"
 
@@ -11,13 +13,36 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "daemon/admin.h"
 #include "daemon/control.h"
-#include "store/store.h"
+#include "daemon/enroll.h"
 
 static void
 deny_usage(FILE *f)
 {
 	fprintf(f, "usage: lanca deny ID [--reason TEXT] [--dir DIR]\n");
+}
+
+/* No daemon: the same action, taken here. */
+static int
+deny_local(const char *dir, const struct control_req *rq, struct lerr *e)
+{
+	struct enroll *en = NULL;
+	struct cmd_ca ca;
+	char who[16 + CONTROL_ACTOR_MAX];
+	int rc = -1;
+
+	if (cmd_ca_open(dir, NULL, 0, &ca, e) != 0)
+		return -1;
+	snprintf(who, sizeof(who), "cli %s", rq->actor);
+	if (enroll_new(&ca.is, &ca.ca, NULL, NULL, &en, e) != 0 ||
+	    admin_deny(en, rq->id, rq->reason[0] != '\0' ? rq->reason : NULL, who, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	enroll_free(en);
+	cmd_ca_close(&ca);
+	return rc;
 }
 
 int
@@ -29,20 +54,19 @@ cmd_deny(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *reason = "denied by an admin", *user = getenv("USER");
-	json_t *cmd = NULL, *reply = NULL;
-	struct cmd_ca ca;
-	char actor[96];
+	const char *dir = NULL, *reason = NULL;
+	struct control_req rq;
+	json_t *reply = NULL;
 	struct lerr e;
-	int c, rc = CMD_FAILED;
+	int c, r, rc = CMD_FAILED;
 
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'r':
-			if (strlen(optarg) == 0 || strlen(optarg) > 200) {
-				cmd_error("deny", "--reason: 1 to 200 characters");
+			if (admin_reason_check(optarg, &e) != 0) {
+				cmd_error("deny", "--reason: %s", e.msg);
 				return CMD_USAGE;
 			}
 			reason = optarg;
@@ -59,36 +83,26 @@ cmd_deny(int argc, char *argv[])
 		deny_usage(stderr);
 		return CMD_USAGE;
 	}
+	memset(&rq, 0, sizeof(rq));
+	rq.op = CONTROL_DENY;
+	if (admin_id_check(argv[optind], &e) != 0) {
+		cmd_error("deny", "%s", e.msg);
+		return CMD_FAILED;
+	}
+	snprintf(rq.id, sizeof(rq.id), "%s", argv[optind]);
+	snprintf(rq.reason, sizeof(rq.reason), "%s", reason != NULL ? reason : "");
+	cmd_actor(rq.actor);
 	dir = cmd_dir(dir);
-	cmd = json_pack("{s:s, s:s, s:s, s:s}", "cmd", "deny", "id", argv[optind],
-			"reason", reason, "actor", user ? user : "");
-	if (cmd == NULL) {
-		cmd_error("deny", "out of memory");
+	r = control_call(dir, &rq, &reply, &e);
+	if (r == CONTROL_NOT_RUNNING)
+		r = deny_local(dir, &rq, &e);
+	if (r != 0) {
+		cmd_error("deny", "%s: %s", rq.id, e.msg);
 		goto out;
 	}
-	if (control_call(dir, cmd, &reply, &e) != 0) {
-		if (e.code != LERR_NOT_FOUND ||
-		    strstr(e.msg, "not running") == NULL) {
-			cmd_error("deny", "%s: %s", argv[optind], e.msg);
-			goto out;
-		}
-		/* No daemon: a denial needs no key, only the store. */
-		snprintf(actor, sizeof(actor), "cli %s", user ? user : "");
-		if (cmd_ca_open(dir, NULL, 0, &ca, &e) != 0) {
-			cmd_error("deny", "%s", e.msg);
-			goto out;
-		}
-		c = store_request_deny(ca.store, argv[optind], reason, actor, &e);
-		cmd_ca_close(&ca);
-		if (c != 0) {
-			cmd_error("deny", "%s: %s", argv[optind], e.msg);
-			goto out;
-		}
-	}
-	printf("denied request %s\n", argv[optind]);
+	printf("denied request %s\n", rq.id);
 	rc = CMD_OK;
 out:
-	json_decref(cmd);
 	json_decref(reply);
 	return rc;
 }

@@ -1,5 +1,7 @@
 /*
  * cmd_pending.c - `lanca pending`: requests waiting for a decision.
+ * Through the running daemon when there is one, else through the same
+ * admin.c here; either way the rows are admin_request_json()'s.
  */
 #include "config.h"
 
@@ -10,32 +12,52 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
-#include "store/store.h"
+#include "daemon/admin.h"
+#include "daemon/control.h"
 
-struct pending_out {
-	int json;
-	json_t *list;
-	time_t now;
-};
-
-static int
-pending_row(const struct store_request *rq, void *arg)
+static void
+pending_usage(FILE *f)
 {
-	struct pending_out *o = arg;
+	fprintf(f, "usage: lanca pending [--dir DIR] [--json]\n");
+}
 
-	if (o->json) {
-		json_array_append_new(o->list,
-			json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "id", rq->id,
-				  "device_id", rq->device_id, "source", rq->source,
-				  "auth", rq->auth, "reason", rq->reason,
-				  "created_at", (json_int_t)rq->created_at,
-				  "last_seen", (json_int_t)rq->last_seen,
-				  "expires_at", (json_int_t)rq->expires_at));
-		return 0;
+/* No daemon: the same listing, made here. *out as admin_list_json's. */
+static int
+pending_local(const char *dir, const struct admin_list *l, json_t **out, struct lerr *e)
+{
+	struct cmd_ca ca;
+	int rc;
+
+	if (cmd_ca_open(dir, NULL, 0, &ca, e) != 0)
+		return -1;
+	rc = admin_list_json(ca.store, l, (int64_t)time(NULL), out, e);
+	cmd_ca_close(&ca);
+	return rc;
+}
+
+/* A row's string member, "" when the daemon sent none. */
+static const char *
+pending_str(const json_t *row, const char *key)
+{
+	const char *s = json_string_value(json_object_get(row, key));
+
+	return s != NULL ? s : "";
+}
+
+static void
+pending_print(const json_t *list)
+{
+	time_t now = time(NULL);
+	json_t *row;
+	size_t i;
+
+	printf("%-32s  %-24s  %-15s  %6s  %s\n", "ID", "DEVICE", "FROM", "SEEN", "WHY");
+	json_array_foreach(list, i, row) {
+		printf("%-32s  %-24s  %-15s  %5llds  %s\n", pending_str(row, "id"),
+		       pending_str(row, "device_id"), pending_str(row, "source"),
+		       (long long)(now - json_integer_value(json_object_get(row, "last_seen"))),
+		       pending_str(row, "reason"));
 	}
-	printf("%-32s  %-24s  %-15s  %5llds  %s\n", rq->id, rq->device_id, rq->source,
-	       (long long)(o->now - rq->last_seen), rq->reason);
-	return 0;
 }
 
 int
@@ -48,53 +70,53 @@ cmd_pending(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *dir = NULL;
-	struct pending_out o;
-	struct cmd_ca ca;
+	struct control_req rq;
+	json_t *reply = NULL, *list = NULL;
 	struct lerr e;
-	size_t n;
-	int c, rc = CMD_FAILED;
+	int c, r, json = 0, rc = CMD_FAILED;
 
-	memset(&o, 0, sizeof(o));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
-		case 'j': o.json = 1; break;
+		case 'j': json = 1; break;
 		case 'h':
-			printf("usage: lanca pending [--dir DIR] [--json]\n");
+			pending_usage(stdout);
 			return CMD_OK;
 		default:
-			fprintf(stderr, "usage: lanca pending [--dir DIR] [--json]\n");
+			pending_usage(stderr);
 			return CMD_USAGE;
 		}
 	}
 	if (optind != argc) {
-		fprintf(stderr, "usage: lanca pending [--dir DIR] [--json]\n");
+		pending_usage(stderr);
 		return CMD_USAGE;
 	}
-	o.now = time(NULL);
-	if (cmd_ca_open(cmd_dir(dir), NULL, 0, &ca, &e) != 0) {
+	memset(&rq, 0, sizeof(rq));
+	rq.op = CONTROL_LIST;
+	snprintf(rq.list.state, sizeof(rq.list.state), "pending");
+	cmd_actor(rq.actor);
+	dir = cmd_dir(dir);
+	r = control_call(dir, &rq, &reply, &e);
+	if (r == 0) {
+		list = json_incref(json_object_get(reply, "requests"));
+		if (!json_is_array(list)) {
+			cmd_error("pending", "the daemon's answer holds no list");
+			goto out;
+		}
+	} else if (r != CONTROL_NOT_RUNNING || pending_local(dir, &rq.list, &list, &e) != 0) {
 		cmd_error("pending", "%s", e.msg);
-		return CMD_FAILED;
+		goto out;
 	}
-	/* Requests nobody decided on in time are expired first. */
-	if (store_request_expire(ca.store, o.now, &n, &e) != 0)
-		goto fail;
-	o.list = json_array();
-	if (!o.json)
-		printf("%-32s  %-24s  %-15s  %6s  %s\n", "ID", "DEVICE", "FROM", "SEEN", "WHY");
-	if (store_request_each(ca.store, "pending", 0, pending_row, &o, &e) != 0)
-		goto fail;
-	if (o.json) {
-		json_dumpf(o.list, stdout, JSON_INDENT(2));
+	if (json) {
+		json_dumpf(list, stdout, JSON_INDENT(2));
 		putchar('\n');
+	} else {
+		pending_print(list);
 	}
 	rc = CMD_OK;
-	goto out;
-fail:
-	cmd_error("pending", "%s", e.msg);
 out:
-	json_decref(o.list);
-	cmd_ca_close(&ca);
+	json_decref(list);
+	json_decref(reply);
 	return rc;
 }

@@ -1,6 +1,7 @@
 /*
  * cmd_press.c - `lanca press`: the onboarding button, pressed from a
- * shell (or a GPIO script) in the running daemon.
+ * shell (or a GPIO script) in the running daemon. The window lives in the
+ * daemon, so there is nothing to press without one.
  */
 #include "config.h"
 
@@ -12,6 +13,7 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "daemon/admin.h"
 #include "daemon/control.h"
 #include "daemon/window.h"
 
@@ -21,19 +23,39 @@ press_usage(FILE *f)
 	fprintf(f, "usage: lanca press [--dir DIR] [--seconds N] [--count N] [--json]\n");
 }
 
-/* Parses a number in [1, max]; -1 if it is not one. */
+/* Sets member key of args to the number s; -1 if s is not a number
+ * (whether the number is in range is admin_press_parse's to say). */
 static int
-press_number(const char *s, unsigned long max, json_int_t *out)
+press_number(json_t *args, const char *key, const char *s)
 {
-	unsigned long v;
+	long long v;
 	char *end;
 
 	errno = 0;
-	v = strtoul(s, &end, 10);
-	if (errno != 0 || *end != '\0' || s[0] == '-' || v < 1 || v > max)
+	v = strtoll(s, &end, 10);
+	if (errno != 0 || end == s || *end != '\0')
 		return -1;
-	*out = (json_int_t)v;
-	return 0;
+	return json_object_set_new(args, key, json_integer(v)) == 0 ? 0 : -1;
+}
+
+/* What the window said, for people. */
+static void
+press_print(const json_t *w)
+{
+	const char *name = json_string_value(json_object_get(w, "state"));
+
+	if (name != NULL && strcmp(name, window_state_name(WINDOW_OPEN)) == 0)
+		printf("onboarding window open for %lld s: admits %lld more device(s)\n",
+		       (long long)json_integer_value(json_object_get(w, "seconds_left")),
+		       (long long)(json_integer_value(json_object_get(w, "count")) -
+				   json_integer_value(json_object_get(w, "admitted"))));
+	else if (name != NULL && strcmp(name, window_state_name(WINDOW_OVERLAP)) == 0)
+		printf("session overlap: %lld devices are waiting; nothing was admitted "
+		       "(see lanca pending)\n",
+		       (long long)json_integer_value(json_object_get(w, "overlap_keys")));
+	else
+		printf("admitted %lld waiting device(s); the window is closed\n",
+		       (long long)json_integer_value(json_object_get(w, "admitted")));
 }
 
 int
@@ -47,68 +69,69 @@ cmd_press(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *state;
-	json_int_t seconds = 0, count = 0;
-	json_t *cmd = NULL, *reply = NULL;
+	const char *dir = NULL;
+	struct control_req rq;
+	json_t *args = json_object(), *reply = NULL;
 	struct lerr e;
-	int c, json = 0, rc = CMD_FAILED;
+	int c, r, json = 0, rc = CMD_USAGE;
 
+	if (args == NULL) {
+		cmd_error("press", "out of memory");
+		return CMD_FAILED;
+	}
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
 		case 'j': json = 1; break;
 		case 's':
-			if (press_number(optarg, WINDOW_SECONDS_MAX, &seconds) != 0) {
-				cmd_error("press", "--seconds %s: from 1 to %d", optarg, WINDOW_SECONDS_MAX);
-				return CMD_USAGE;
-			}
-			break;
 		case 'n':
-			if (press_number(optarg, WINDOW_COUNT_MAX, &count) != 0) {
-				cmd_error("press", "--count %s: from 1 to %d", optarg, WINDOW_COUNT_MAX);
-				return CMD_USAGE;
+			if (press_number(args, c == 's' ? "seconds" : "count", optarg) != 0) {
+				cmd_error("press", "--%s %s: not a number",
+					  c == 's' ? "seconds" : "count", optarg);
+				goto out;
 			}
 			break;
 		case 'h':
 			press_usage(stdout);
-			return CMD_OK;
+			rc = CMD_OK;
+			goto out;
 		default:
 			press_usage(stderr);
-			return CMD_USAGE;
+			goto out;
 		}
 	}
 	if (optind != argc) {
 		press_usage(stderr);
-		return CMD_USAGE;
+		goto out;
 	}
-	cmd = json_pack("{s:s, s:I, s:I, s:s}", "cmd", "press", "seconds", seconds,
-			"count", count, "actor", getenv("USER") ? getenv("USER") : "");
-	if (cmd == NULL || control_call(cmd_dir(dir), cmd, &reply, &e) != 0) {
-		cmd_error("press", "%s", cmd == NULL ? "out of memory" : e.msg);
+	memset(&rq, 0, sizeof(rq));
+	rq.op = CONTROL_PRESS;
+	if (admin_press_parse(args, &rq.press, &e) != 0) {
+		cmd_error("press", "%s", e.msg);
+		goto out;
+	}
+	rc = CMD_FAILED;
+	cmd_actor(rq.actor);
+	dir = cmd_dir(dir);
+	r = control_call(dir, &rq, &reply, &e);
+	if (r != 0) {
+		if (r == CONTROL_NOT_RUNNING)
+			cmd_error("press", "%s: the button is the daemon's (start lanca serve)",
+				  e.msg);
+		else
+			cmd_error("press", "%s", e.msg);
 		goto out;
 	}
 	if (json) {
 		json_dumpf(reply, stdout, JSON_INDENT(2));
 		putchar('\n');
 	} else {
-		state = json_string_value(json_object_get(reply, "state"));
-		if (state != NULL && strcmp(state, "open") == 0)
-			printf("onboarding window open for %lld s: admits %lld more device(s)\n",
-			       (long long)json_integer_value(json_object_get(reply, "seconds_left")),
-			       (long long)(json_integer_value(json_object_get(reply, "count")) -
-					   json_integer_value(json_object_get(reply, "admitted"))));
-		else if (state != NULL && strcmp(state, "overlap") == 0)
-			printf("session overlap: %lld devices are waiting; nothing was admitted "
-			       "(see lanca pending)\n",
-			       (long long)json_integer_value(json_object_get(reply, "overlap_keys")));
-		else
-			printf("admitted %lld waiting device(s); the window is closed\n",
-			       (long long)json_integer_value(json_object_get(reply, "admitted")));
+		press_print(reply);
 	}
 	rc = CMD_OK;
 out:
-	json_decref(cmd);
+	json_decref(args);
 	json_decref(reply);
 	return rc;
 }

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "cli/cmd.h"
+#include "daemon/admin.h"
 #include "daemon/control.h"
 #include "daemon/enroll.h"
 #include "common/fileio.h"
@@ -165,7 +166,7 @@ serve_wait(struct app *app, struct httpd *h, const sigset_t *set)
 			continue;
 		}
 		if (sig == SIGUSR1) {
-			if (enroll_press(app->enroll, 0, 0, "signal SIGUSR1", &e) != 0)
+			if (admin_press(app->enroll, NULL, "signal SIGUSR1", NULL, &e) != 0)
 				log_err("press: %s", e.msg);
 			else
 				log_info("onboarding window opened by SIGUSR1");
@@ -383,7 +384,8 @@ cmd_serve(int argc, char *argv[])
 			goto out;
 		}
 	}
-	if (httpd_start(h, &app, &e) != 0 || control_start(o.dir, app.enroll, &ctl, &e) != 0) {
+	if (httpd_start(h, &app, &e) != 0 ||
+	    control_start(o.dir, app.enroll, app.store, &ctl, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}

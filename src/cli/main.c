@@ -8,10 +8,12 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <sodium.h>
 
 #include "cli/cmd.h"
+#include "daemon/auth.h"
 #include "daemon/state.h"
 
 static const struct command {
@@ -53,6 +55,17 @@ cmd_dir(const char *opt)
 		return opt;
 	env = getenv("LANCA_DIR");
 	return env != NULL && env[0] != '\0' ? env : STATE_DIR_DEFAULT;
+}
+
+void
+cmd_actor(char out[CONTROL_ACTOR_MAX + 1])
+{
+	const char *user = getenv("USER");
+
+	if (user != NULL && auth_user_ok(user) && strlen(user) <= CONTROL_ACTOR_MAX)
+		snprintf(out, CONTROL_ACTOR_MAX + 1, "%s", user);
+	else
+		snprintf(out, CONTROL_ACTOR_MAX + 1, "uid %lu", (unsigned long)getuid());
 }
 
 void
