@@ -352,9 +352,11 @@ cmd_serve(int argc, char *argv[])
 	is.policy = &app.policy;
 	is.ca_id = app.ca.issuing_id;
 	app.ratelimit = ratelimit_new((double)o.rate, (double)o.burst, SERVE_RATE_ADDRS);
-	if (app.ratelimit == NULL ||
+	app.login_fails = ratelimit_fails_new();
+	if (app.ratelimit == NULL || app.login_fails == NULL ||
 	    enroll_new(&is, &app.ca, &window, &o.enroll, &app.enroll, &e) != 0) {
-		cmd_error("serve", "%s", app.ratelimit == NULL ? "out of memory" : e.msg);
+		cmd_error("serve", "%s", app.ratelimit == NULL || app.login_fails == NULL ?
+				  "out of memory" : e.msg);
 		goto out;
 	}
 	if (serve_read_tls(o.dir, &chain, &chain_len, &key, &key_len, &e) != 0) {
@@ -399,6 +401,7 @@ out:
 	httpd_stop(h);
 	enroll_free(app.enroll);
 	ratelimit_free(app.ratelimit);
+	ratelimit_fails_free(app.login_fails);
 	store_close(app.store);
 	stop = signer_stop(app.signer);
 	if (rc == CMD_OK && stop != 0) {

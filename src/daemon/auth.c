@@ -11,6 +11,8 @@
 
 #include "common/hex.h"
 #include "daemon/auth.h"
+#include "common/log.h"
+#include "store/store.h"
 
 /* Each Argon2id run holds AUTH_MEMLIMIT bytes; a burst of logins on the
  * daemon's per-connection threads must not add up to more than a few of
@@ -237,4 +239,135 @@ auth_equal(const char *a, const char *b)
 	if (la != lb)
 		return 0;
 	return sodium_memcmp(a, b, la) == 0;
+}
+
+/* ---- administrators' logins and sessions ---- */
+
+void
+auth_session_wipe(struct auth_session *out)
+{
+	sodium_memzero(out, sizeof(*out));
+}
+
+/* Appends an audit row; a failure is logged and returned. */
+static int
+auth_audit(struct store *s, const char *actor, const char *event, const char *subject,
+	   const char *detail)
+{
+	struct lerr e;
+
+	lerr_clear(&e);
+	if (store_audit(s, actor, event, subject, detail, &e) != 0) {
+		log_err("admin: cannot record %s in the audit log: %s", event, e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+/* Checks user and pw against the store: 0 if they match; 1 if they do
+ * not (*known: whether user exists); -1 with e when the store fails. */
+static int
+auth_check_login(struct store *s, const char *user, const char *pw, size_t pwlen, int *known,
+		 struct lerr *e)
+{
+	char *hash = NULL;
+	int rc;
+
+	*known = 0;
+	if (!auth_user_ok(user) || auth_password_ok(pw, pwlen, NULL) != 0)
+		return 1;
+	if (store_admin_hash(s, user, &hash, e) != 0) {
+		if (e->code != LERR_NOT_FOUND)
+			return -1;
+		lerr_clear(e);
+		(void)auth_verify_dummy(pw, pwlen);
+		return 1;
+	}
+	*known = 1;
+	rc = auth_verify_password(hash, pw, pwlen) == 0 ? 0 : 1;
+	free(hash);
+	return rc;
+}
+
+int
+auth_login(struct store *s, const char *user, const char *pw, size_t pwlen,
+	   const char *actor, int64_t now, struct auth_session *out, struct lerr *e)
+{
+	unsigned char sha[32];
+	struct lerr ignore;
+	int known, r, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	r = auth_check_login(s, user, pw, pwlen, &known, e);
+	if (r < 0)
+		goto out;
+	if (r > 0) {
+		(void)auth_audit(s, actor, "login-failed", known ? user : NULL,
+				 known ? "{\"reason\":\"wrong password\"}" :
+					 "{\"reason\":\"unknown user\"}");
+		lerr_set(e, LERR_UNAUTHORIZED, "wrong user or password");
+		goto out;
+	}
+	out->expires_at = now + AUTH_SESSION_TTL;
+	auth_token_new(out->token, sha);
+	auth_csrf_new(out->csrf);
+	if (store_session_add(s, sha, user, out->csrf, out->expires_at, e) != 0)
+		goto out;
+	if (auth_audit(s, actor, "login", user, NULL) != 0) {
+		lerr_clear(&ignore);
+		(void)store_session_delete(s, sha, &ignore);
+		lerr_set(e, LERR_STORE, "cannot record the login");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0)
+		auth_session_wipe(out);
+	sodium_memzero(sha, sizeof(sha));
+	return rc;
+}
+
+int
+auth_session_get(struct store *s, const char *cookie, int64_t now,
+		 char user[AUTH_USER_MAX + 1], char csrf[AUTH_TOKEN_HEX + 1], struct lerr *e)
+{
+	unsigned char sha[32];
+	int rc = -1;
+
+	user[0] = csrf[0] = '\0';
+	if (auth_token_sha(cookie, sha) != 0) {
+		lerr_set(e, LERR_UNAUTHORIZED, "login required");
+		goto out;
+	}
+	if (store_session_get(s, sha, now, user, csrf, e) != 0) {
+		if (e->code == LERR_NOT_FOUND)
+			lerr_set(e, LERR_UNAUTHORIZED, "login required");
+		user[0] = csrf[0] = '\0';
+		goto out;
+	}
+	rc = 0;
+out:
+	sodium_memzero(sha, sizeof(sha));
+	return rc;
+}
+
+int
+auth_session_end(struct store *s, const char *cookie, const char *actor, const char *user,
+		 struct lerr *e)
+{
+	unsigned char sha[32];
+	int rc = -1;
+
+	if (auth_token_sha(cookie, sha) != 0) {
+		lerr_set(e, LERR_UNAUTHORIZED, "login required");
+		goto out;
+	}
+	if (store_session_delete(s, sha, e) != 0)
+		goto out;
+	if (actor != NULL)
+		(void)auth_audit(s, actor, "logout", user, NULL);
+	rc = 0;
+out:
+	sodium_memzero(sha, sizeof(sha));
+	return rc;
 }

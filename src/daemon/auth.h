@@ -5,6 +5,8 @@
  * Owns: the password-hashing parameters (Argon2id through libsodium), the
  * shape of passwords, user names and tokens, and a cap on how many hashes
  * run at once in this process (each one holds AUTH_MEMLIMIT bytes).
+ * and the administrators' logins and sessions over the store (a session
+ * is found by the SHA-256 of its token; the store never sees the token).
  * Callers: api_admin.c (login, sessions), cmd_admin.c (`lanca admin
  * passwd`), preauth.c (enrollment secrets of pre-authorised devices).
  *
@@ -26,6 +28,7 @@
 #define LANCA_AUTH_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include "common/lerr.h"
 
 #define AUTH_OPSLIMIT		3ULL
@@ -81,5 +84,41 @@ void auth_csrf_new(char hex[AUTH_TOKEN_HEX + 1]);
  * comparison takes the same time wherever they differ (sodium_memcmp);
  * NULL never equals anything. */
 int auth_equal(const char *a, const char *b);
+
+/* ---- administrators' logins and sessions ---- */
+struct store;
+
+/* A new session, for the login answer. Wipe with auth_session_wipe(). */
+struct auth_session {
+	char token[AUTH_TOKEN_HEX + 1];	/* the cookie's value */
+	char csrf[AUTH_TOKEN_HEX + 1];	/* for the X-CSRF-Token header */
+	int64_t expires_at;
+};
+void auth_session_wipe(struct auth_session *out);
+
+/*
+ * Checks user and pw (pwlen bytes) against the store and, when they match,
+ * opens a session of AUTH_SESSION_TTL seconds from now into *out, audited
+ * "login" as actor (a session whose audit row cannot be written is closed
+ * again: a login nobody can see must not happen). A name that cannot
+ * exist and a password we never accept are wrong like any other, without
+ * hashing; an unknown user costs what a wrong password costs. A wrong
+ * login is audited "login-failed" (the user named only if it exists:
+ * people type passwords into the user field) and returns -1 with
+ * LERR_UNAUTHORIZED; anything else that fails, -1 with its own code.
+ */
+int auth_login(struct store *s, const char *user, const char *pw, size_t pwlen,
+	       const char *actor, int64_t now, struct auth_session *out, struct lerr *e);
+
+/* The session whose token the cookie (hex) carries, unexpired at now:
+ * fills user and its csrf token. -1 with LERR_UNAUTHORIZED when there is
+ * none (or the cookie is malformed), other codes for store failures. */
+int auth_session_get(struct store *s, const char *cookie, int64_t now,
+		     char user[AUTH_USER_MAX + 1], char csrf[AUTH_TOKEN_HEX + 1], struct lerr *e);
+
+/* Ends the session the cookie carries; with actor set, audited "logout"
+ * of user (an audit failure is logged, the session ends anyway). */
+int auth_session_end(struct store *s, const char *cookie, const char *actor, const char *user,
+		     struct lerr *e);
 
 #endif

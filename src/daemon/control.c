@@ -530,7 +530,7 @@ control_call(const char *dir, const struct control_req *rq, json_t **reply, stru
 		 * that died): nothing is running. Anything else (EACCES, say)
 		 * may hide a running daemon and is an error of its own. */
 		if (errno == ENOENT || errno == ECONNREFUSED) {
-			lerr_set(e, LERR_NOT_FOUND, "no lanca serve is running on %s", dir);
+			lerr_set(e, LERR_NOT_FOUND, "lanca serve is not running on %s", dir);
 			rc = CONTROL_NOT_RUNNING;
 		} else {
 			lerr_set(e, LERR_INTERNAL, "cannot reach the daemon at %s: %s",

@@ -1,5 +1,6 @@
 /*
- * ratelimit.c - per-client-address token buckets (see ratelimit.h).
+ * ratelimit.c - per-client-address limits (see ratelimit.h): token
+ * buckets for enrollment, and the failed-login counter at the end.
  *
  * The table is open addressing without deletion: an address may live only
  * in the RATELIMIT_WINDOW slots that follow its hash, so a lookup reads at
@@ -211,4 +212,166 @@ ratelimit_count(struct ratelimit *rl)
 	n = rl->used;
 	pthread_mutex_unlock(&rl->lock);
 	return n;
+}
+
+/* ---- failed logins ---- */
+
+struct ratelimit_fail {
+	unsigned char key[RATELIMIT_KEY_LEN];
+	unsigned char used;
+	unsigned fails;
+	unsigned inflight;		/* attempts being checked right now */
+	int64_t last;			/* the last failure */
+	int64_t until;			/* refused until then */
+};
+
+struct ratelimit_fails {
+	pthread_mutex_t lock;
+	struct ratelimit_fail tab[RATELIMIT_FAIL_SLOTS];
+};
+
+struct ratelimit_fails *
+ratelimit_fails_new(void)
+{
+	struct ratelimit_fails *f = calloc(1, sizeof(*f));
+
+	if (f != NULL && pthread_mutex_init(&f->lock, NULL) != 0) {
+		free(f);
+		f = NULL;
+	}
+	return f;
+}
+
+void
+ratelimit_fails_free(struct ratelimit_fails *f)
+{
+	if (f == NULL)
+		return;
+	pthread_mutex_destroy(&f->lock);
+	free(f);
+}
+
+/* sa's key; an address we cannot read shares the all-zero key. */
+static void
+ratelimit_fail_key(const struct sockaddr *sa, unsigned char key[RATELIMIT_KEY_LEN])
+{
+	if (sa == NULL || ratelimit_key(sa, key) != 0)
+		memset(key, 0, RATELIMIT_KEY_LEN);
+}
+
+/* The entry for key, or NULL. Caller holds f->lock. */
+static struct ratelimit_fail *
+ratelimit_fail_find(struct ratelimit_fails *f, const unsigned char *key)
+{
+	size_t i;
+
+	for (i = 0; i < RATELIMIT_FAIL_SLOTS; i++)
+		if (f->tab[i].used && memcmp(f->tab[i].key, key, RATELIMIT_KEY_LEN) == 0)
+			return &f->tab[i];
+	return NULL;
+}
+
+/* The entry for key, claimed if it has none: a free one, else the one
+ * whose last failure is oldest. Caller holds f->lock. */
+static struct ratelimit_fail *
+ratelimit_fail_slot(struct ratelimit_fails *f, const unsigned char *key)
+{
+	struct ratelimit_fail *x, *oldest = NULL;
+	size_t i;
+
+	x = ratelimit_fail_find(f, key);
+	if (x != NULL)
+		return x;
+	for (i = 0; i < RATELIMIT_FAIL_SLOTS; i++) {
+		if (!f->tab[i].used) {
+			x = &f->tab[i];
+			break;
+		}
+		if (oldest == NULL || f->tab[i].last < oldest->last)
+			oldest = &f->tab[i];
+	}
+	if (x == NULL)
+		x = oldest;
+	memset(x, 0, sizeof(*x));
+	memcpy(x->key, key, RATELIMIT_KEY_LEN);
+	x->used = 1;
+	return x;
+}
+
+long
+ratelimit_fails_begin(struct ratelimit_fails *f, const struct sockaddr *sa, int64_t now)
+{
+	unsigned char key[RATELIMIT_KEY_LEN];
+	struct ratelimit_fail *x;
+	unsigned recent;
+	long wait = 0;
+
+	ratelimit_fail_key(sa, key);
+	pthread_mutex_lock(&f->lock);
+	x = ratelimit_fail_slot(f, key);
+	recent = now - x->last <= RATELIMIT_FAIL_WINDOW ? x->fails : 0;
+	if (x->until > now)
+		wait = (long)(x->until - now);
+	else if (recent + x->inflight >= RATELIMIT_FAIL_MAX)
+		wait = 1;	/* the budget is taken by attempts still running */
+	else
+		x->inflight++;
+	pthread_mutex_unlock(&f->lock);
+	return wait;
+}
+
+void
+ratelimit_fails_end(struct ratelimit_fails *f, const struct sockaddr *sa)
+{
+	unsigned char key[RATELIMIT_KEY_LEN];
+	struct ratelimit_fail *x;
+
+	ratelimit_fail_key(sa, key);
+	pthread_mutex_lock(&f->lock);
+	x = ratelimit_fail_find(f, key);
+	if (x != NULL && x->inflight > 0)
+		x->inflight--;
+	pthread_mutex_unlock(&f->lock);
+}
+
+void
+ratelimit_fails_note(struct ratelimit_fails *f, const struct sockaddr *sa, int64_t now)
+{
+	unsigned char key[RATELIMIT_KEY_LEN];
+	struct ratelimit_fail *x;
+	unsigned shift;
+	long block;
+
+	ratelimit_fail_key(sa, key);
+	pthread_mutex_lock(&f->lock);
+	x = ratelimit_fail_slot(f, key);
+	if (x->inflight > 0)
+		x->inflight--;
+	if (now - x->last > RATELIMIT_FAIL_WINDOW && x->until <= now)
+		x->fails = 0;
+	if (x->fails < 1000)
+		x->fails++;
+	x->last = now;
+	if (x->fails >= RATELIMIT_FAIL_MAX) {
+		shift = x->fails - RATELIMIT_FAIL_MAX;
+		block = shift >= 4 ? RATELIMIT_BLOCK_MAX : (long)RATELIMIT_BLOCK_FIRST << shift;
+		if (block > RATELIMIT_BLOCK_MAX)
+			block = RATELIMIT_BLOCK_MAX;
+		x->until = now + block;
+	}
+	pthread_mutex_unlock(&f->lock);
+}
+
+void
+ratelimit_fails_clear(struct ratelimit_fails *f, const struct sockaddr *sa)
+{
+	unsigned char key[RATELIMIT_KEY_LEN];
+	struct ratelimit_fail *x;
+
+	ratelimit_fail_key(sa, key);
+	pthread_mutex_lock(&f->lock);
+	x = ratelimit_fail_find(f, key);
+	if (x != NULL)
+		memset(x, 0, sizeof(*x));
+	pthread_mutex_unlock(&f->lock);
 }

@@ -1,9 +1,11 @@
 /*
- * ratelimit.h - per-client-address token buckets with bounded memory.
+ * ratelimit.h - per-client-address limits with bounded memory.
  *
- * Owns: one token bucket per client address (an IPv4 address, or an IPv6
- * /64: one host usually holds a whole /64), kept in a fixed table of
- * max_addrs entries allocated at creation; nothing is allocated afterwards.
+ * Owns: what counts as one client address (an IPv4 address, or an IPv6
+ * /64: one host usually holds a whole /64) and the two per-address limits
+ * of the daemon, each in a fixed table allocated at creation (nothing is
+ * allocated afterwards): a token bucket per address for enrollment
+ * requests, and the failed-login counter (ratelimit_fails_*, below).
  * Callers: the enrollment handlers, which answer 429 with Retry-After when
  * ratelimit_take() refuses. Thread-safe: one mutex, held for O(1) work.
  *
@@ -21,6 +23,7 @@
 #define LANCA_RATELIMIT_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/socket.h>
 
 /* Candidate slots per address (fewer if max_addrs is smaller). */
@@ -55,5 +58,43 @@ size_t ratelimit_count(struct ratelimit *rl);
 
 /* NULL-safe. */
 void ratelimit_free(struct ratelimit *rl);
+
+/*
+ * Failed logins, counted per client address (the same key as the buckets:
+ * IPv4, or the IPv6 /64) in a fixed table of RATELIMIT_FAIL_SLOTS entries.
+ * After RATELIMIT_FAIL_MAX failures less than RATELIMIT_FAIL_WINDOW
+ * seconds apart the address is refused for RATELIMIT_BLOCK_FIRST seconds,
+ * doubling with each further failure up to RATELIMIT_BLOCK_MAX. Attempts
+ * still being checked count against the limit like failures, so parallel
+ * guesses cannot slip through while earlier ones are being hashed. A full
+ * table gives up the entry whose last failure is oldest: someone with many
+ * addresses can push others out, but each of their addresses is limited on
+ * its own anyway. Callers: the login handler (http/api_admin.c). Times are
+ * seconds on a monotonic clock, passed in. Thread-safe (one mutex).
+ */
+#define RATELIMIT_FAIL_SLOTS	256
+#define RATELIMIT_FAIL_MAX	5
+#define RATELIMIT_FAIL_WINDOW	300	/* seconds */
+#define RATELIMIT_BLOCK_FIRST	60	/* seconds; doubles per further failure */
+#define RATELIMIT_BLOCK_MAX	900
+
+struct ratelimit_fails;
+
+/* A table of RATELIMIT_FAIL_SLOTS entries; NULL when out of memory. */
+struct ratelimit_fails *ratelimit_fails_new(void);
+void ratelimit_fails_free(struct ratelimit_fails *f);	/* NULL-safe */
+
+/*
+ * Starts an attempt from sa (NULL or another family: all such share one
+ * entry) at now: 0 if it may go ahead (it is then in flight until
+ * ratelimit_fails_note, _clear or _end), else the seconds to wait (> 0).
+ */
+long ratelimit_fails_begin(struct ratelimit_fails *f, const struct sockaddr *sa, int64_t now);
+/* The attempt ended in a wrong password: counted, maybe blocked. */
+void ratelimit_fails_note(struct ratelimit_fails *f, const struct sockaddr *sa, int64_t now);
+/* The attempt succeeded: the address's failures are forgotten. */
+void ratelimit_fails_clear(struct ratelimit_fails *f, const struct sockaddr *sa);
+/* The attempt ended otherwise (bad input, store error): no longer in flight. */
+void ratelimit_fails_end(struct ratelimit_fails *f, const struct sockaddr *sa);
 
 #endif

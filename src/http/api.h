@@ -24,11 +24,11 @@ enum MHD_Result api_ca_redirect(struct http_req *r);	/* anything else on plain H
 enum MHD_Result api_status(struct http_req *r);		/* GET /api/v1/status */
 
 /* web.c */
-/* Enrollment (api_enroll.c). */
+/* Enrollment (api_device.c). */
 enum MHD_Result api_enroll(struct http_req *r);		/* POST /api/v1/enroll */
 enum MHD_Result api_request_get(struct http_req *r);	/* GET /api/v1/requests/{id} */
 enum MHD_Result api_renew(struct http_req *r);		/* POST /api/v1/renew (mTLS) */
-/* Admin actions (api_enroll.c), behind api_admin_session(). */
+/* Admin actions (api_admin.c), behind api_admin_session(). */
 enum MHD_Result api_press(struct http_req *r);		/* POST /api/v1/press */
 enum MHD_Result api_requests_list(struct http_req *r);	/* GET /api/v1/requests */
 enum MHD_Result api_request_approve(struct http_req *r); /* POST /api/v1/requests/{id}/approve */

@@ -1,7 +1,11 @@
 /*
- * api_admin.c - administrator sessions: POST /api/v1/login, POST
- * /api/v1/logout, and api_admin_session(), the check every admin handler
- * makes first (see api.h).
+ * api_admin.c - the administrator's door: POST /api/v1/login and
+ * /api/v1/logout, api_admin_session() (the check every admin handler makes
+ * first), and the onboarding actions POST /api/v1/press, GET
+ * /api/v1/requests, POST /api/v1/requests/{id}/approve and .../deny.
+ * Passwords and sessions are auth.c's, the failed-login counter is
+ * ratelimit.c's and the actions are admin.c's: this file reads HTTP and
+ * writes HTTP (see api.h).
  *
  * A session is a random 32-byte token held by the browser in an HttpOnly,
  * Secure, SameSite=Strict cookie; the store keeps only its SHA-256, so a
@@ -10,15 +14,14 @@
  * got it in the login answer), and, when the browser sends one, an Origin
  * that is ours.
  *
- * Failed logins are counted per client address in a small table; after
- * ADMIN_FAIL_MAX failures within ADMIN_FAIL_WINDOW seconds the address is
- * answered 429 with Retry-After, before any password work is done.
+ * Failed logins are counted per client address (ratelimit_fails_*): after
+ * RATELIMIT_FAIL_MAX failures within RATELIMIT_FAIL_WINDOW seconds the
+ * address is answered 429 with Retry-After, before any password work.
  */
 #include "config.h"
 
 #include <arpa/inet.h>
 #include <netinet/in.h>
-#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,171 +30,18 @@
 #include <sodium.h>
 
 #include "http/api.h"
-#include "daemon/auth.h"
-#include "http/httpd.h"
 #include "common/log.h"
-#include "store/store.h"
+#include "daemon/admin.h"
+#include "daemon/auth.h"
+#include "daemon/enroll.h"
+#include "daemon/ratelimit.h"
+#include "http/httpd.h"
 
 #define ADMIN_COOKIE		"__Host-lanca_session"	/* Secure, Path=/, no Domain */
 #define ADMIN_CSRF_HEADER	"X-CSRF-Token"
 #define ADMIN_COOKIE_ATTRS	"; Path=/; Secure; HttpOnly; SameSite=Strict"
 
-/* Error codes of this module (lerr.h has none for these statuses). */
-
-/* Failed-login counter. */
-#define ADMIN_FAIL_SLOTS	256
-#define ADMIN_FAIL_MAX		5
-#define ADMIN_FAIL_WINDOW	300	/* seconds */
-#define ADMIN_BLOCK_FIRST	60	/* seconds; doubles per further failure */
-#define ADMIN_BLOCK_MAX		900
-
 #define ADMIN_ADDR_MAX		INET6_ADDRSTRLEN
-
-struct admin_fail {
-	char addr[ADMIN_ADDR_MAX];	/* "" = free slot */
-	unsigned fails;
-	unsigned inflight;		/* attempts being checked right now */
-	time_t last;			/* monotonic seconds of the last failure */
-	time_t until;			/* refused until then (monotonic) */
-};
-
-static pthread_mutex_t admin_fail_lock = PTHREAD_MUTEX_INITIALIZER;
-static struct admin_fail admin_fails[ADMIN_FAIL_SLOTS];
-
-/* Seconds on a clock that wall-clock changes do not move. */
-static time_t
-admin_mono(void)
-{
-	struct timespec ts;
-
-	if (clock_gettime(CLOCK_MONOTONIC, &ts) != 0)
-		return time(NULL);
-	return ts.tv_sec;
-}
-
-/* The slot for addr, or NULL. Caller holds admin_fail_lock. */
-static struct admin_fail *
-admin_fail_find(const char *addr)
-{
-	size_t i;
-
-	for (i = 0; i < ADMIN_FAIL_SLOTS; i++)
-		if (admin_fails[i].addr[0] != '\0' && strcmp(admin_fails[i].addr, addr) == 0)
-			return &admin_fails[i];
-	return NULL;
-}
-
-/* The slot for addr, claimed if it has none: a free one, else the one
- * whose last failure is oldest. Caller holds admin_fail_lock. */
-static struct admin_fail *
-admin_fail_slot(const char *addr)
-{
-	struct admin_fail *f, *oldest = NULL;
-	size_t i;
-
-	f = admin_fail_find(addr);
-	if (f != NULL)
-		return f;
-	for (i = 0; i < ADMIN_FAIL_SLOTS; i++) {
-		if (admin_fails[i].addr[0] == '\0') {
-			f = &admin_fails[i];
-			break;
-		}
-		if (oldest == NULL || admin_fails[i].last < oldest->last)
-			oldest = &admin_fails[i];
-	}
-	if (f == NULL)
-		f = oldest;
-	memset(f, 0, sizeof(*f));
-	snprintf(f->addr, sizeof(f->addr), "%s", addr);
-	return f;
-}
-
-/*
- * Starts a login attempt from addr: 0 if it may go ahead (it then counts
- * as in flight until admin_fail_note, admin_fail_clear or
- * admin_attempt_end), else the seconds to wait. Attempts in flight count
- * against the limit like failures, so parallel guesses cannot slip
- * through while earlier ones are still being hashed.
- */
-static long
-admin_attempt_begin(const char *addr)
-{
-	struct admin_fail *f;
-	time_t now = admin_mono();
-	unsigned recent;
-	long wait = 0;
-
-	pthread_mutex_lock(&admin_fail_lock);
-	f = admin_fail_slot(addr);
-	recent = now - f->last <= ADMIN_FAIL_WINDOW ? f->fails : 0;
-	if (f->until > now)
-		wait = (long)(f->until - now);
-	else if (recent + f->inflight >= ADMIN_FAIL_MAX)
-		wait = 1;	/* the budget is taken by attempts still running */
-	else
-		f->inflight++;
-	pthread_mutex_unlock(&admin_fail_lock);
-	return wait;
-}
-
-/* An attempt that ended neither in success nor in a wrong password. */
-static void
-admin_attempt_end(const char *addr)
-{
-	struct admin_fail *f;
-
-	pthread_mutex_lock(&admin_fail_lock);
-	f = admin_fail_find(addr);
-	if (f != NULL && f->inflight > 0)
-		f->inflight--;
-	pthread_mutex_unlock(&admin_fail_lock);
-}
-
-/* Counts a failed login from addr; past ADMIN_FAIL_MAX failures inside the
- * window the address is refused for a time that doubles with each further
- * failure. A full table gives up the slot whose last failure is oldest:
- * someone with many addresses can push others out, but then each of their
- * addresses is limited on its own anyway. */
-static void
-admin_fail_note(const char *addr)
-{
-	struct admin_fail *f;
-	time_t now = admin_mono();
-	unsigned shift;
-	long block;
-
-	pthread_mutex_lock(&admin_fail_lock);
-	f = admin_fail_slot(addr);
-	if (f->inflight > 0)
-		f->inflight--;
-	if (now - f->last > ADMIN_FAIL_WINDOW && f->until <= now)
-		f->fails = 0;
-	if (f->fails < 1000)
-		f->fails++;
-	f->last = now;
-	if (f->fails >= ADMIN_FAIL_MAX) {
-		shift = f->fails - ADMIN_FAIL_MAX;
-		block = shift >= 4 ? ADMIN_BLOCK_MAX : (long)ADMIN_BLOCK_FIRST << shift;
-		if (block > ADMIN_BLOCK_MAX)
-			block = ADMIN_BLOCK_MAX;
-		f->until = now + block;
-	}
-	pthread_mutex_unlock(&admin_fail_lock);
-}
-
-/* A successful login forgets the address's failures. */
-static void
-admin_fail_clear(const char *addr)
-{
-	struct admin_fail *f;
-
-	pthread_mutex_lock(&admin_fail_lock);
-	f = admin_fail_find(addr);
-	if (f != NULL)
-		memset(f, 0, sizeof(*f));
-	pthread_mutex_unlock(&admin_fail_lock);
-}
 
 /* The client's address as text (httpd_client_addr), or "unknown". */
 static void
@@ -201,23 +51,22 @@ admin_client_addr(const struct http_req *r, char out[ADMIN_ADDR_MAX])
 		snprintf(out, ADMIN_ADDR_MAX, "unknown");
 }
 
-/* What failed logins are counted against: the address itself, except
- * that an IPv6 client counts as its /64 (one host usually holds a whole
- * /64 and could otherwise try from a fresh address each time), as
- * ratelimit.c does. */
-static void
-admin_fail_key(const char *addr, char out[ADMIN_ADDR_MAX])
+/* The client's socket address for the failed-login counter; NULL when
+ * libmicrohttpd has none (all such share one entry there). */
+static const struct sockaddr *
+admin_client_sa(const struct http_req *r)
 {
-	unsigned char a6[16];
-	char text[ADMIN_ADDR_MAX];
+	const union MHD_ConnectionInfo *ci;
 
-	if (strchr(addr, ':') != NULL && inet_pton(AF_INET6, addr, a6) == 1) {
-		memset(a6 + 8, 0, 8);
-		if (inet_ntop(AF_INET6, a6, text, sizeof(text)) != NULL &&
-		    snprintf(out, ADMIN_ADDR_MAX, "%s/64", text) < ADMIN_ADDR_MAX)
-			return;
-	}
-	snprintf(out, ADMIN_ADDR_MAX, "%s", addr);
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	return ci != NULL ? ci->client_addr : NULL;
+}
+
+/* "api ADDR", who acts in the audit log. */
+static void
+admin_actor(const char *addr, char out[16 + ADMIN_ADDR_MAX])
+{
+	snprintf(out, 16 + ADMIN_ADDR_MAX, "api %s", addr);
 }
 
 /* 1 if the request says its body is JSON ("application/json", any
@@ -237,44 +86,11 @@ admin_is_json(const struct http_req *r)
 	return *ct == '\0' || *ct == ';';
 }
 
-/* The SHA-256 of the session token in the request's cookie. 0, or -1 if
- * there is no well-formed one. */
-static int
-admin_cookie_sha(const struct http_req *r, unsigned char sha[32])
+/* The session token the request's cookie carries, or NULL. */
+static const char *
+admin_cookie(const struct http_req *r)
 {
-	const char *v;
-
-	v = MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, ADMIN_COOKIE);
-	return auth_token_sha(v, sha);
-}
-
-/* Appends an audit row with actor "api ADDR". 0, or -1 after logging why:
- * each caller decides whether a missing row must stop what it does. */
-static int
-admin_audit(struct http_req *r, const char *addr, const char *event, const char *subject,
-	    const char *detail)
-{
-	char actor[16 + ADMIN_ADDR_MAX];
-	struct lerr e;
-	int w;
-
-	lerr_clear(&e);
-	w = snprintf(actor, sizeof(actor), "api %s", addr);
-	if (w < 0 || (size_t)w >= sizeof(actor))
-		return -1;	/* cannot happen: addr is bounded */
-	if (store_audit(r->app->store, actor, event, subject, detail, &e) != 0) {
-		log_err("admin: cannot record %s in the audit log: %s", event, e.msg);
-		return -1;
-	}
-	return 0;
-}
-
-/* 1 if the store said "no such row" (codes compare by content: a literal
- * in another file need not share our pointer). */
-static int
-admin_not_found(const struct lerr *e)
-{
-	return e->code == LERR_NOT_FOUND;
+	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, ADMIN_COOKIE);
 }
 
 /* RFC 3339 UTC, as the other answers write times. */
@@ -315,31 +131,27 @@ admin_origin_ok(const struct http_req *r)
 
 /*
  * POST /api/v1/login: checks {"user", "password"} and on success opens a
- * session (cookie + CSRF token). A missing user and a wrong password get
- * the same answer after the same work. The body and every copy of the
- * password we control are wiped before returning.
+ * session (cookie + CSRF token). The body and every copy of the password
+ * we control are wiped before returning.
  */
 enum MHD_Result
 api_login(struct http_req *r)
 {
-	char addr[ADMIN_ADDR_MAX], key[ADMIN_ADDR_MAX];
-	char token[AUTH_TOKEN_HEX + 1], csrf[AUTH_TOKEN_HEX + 1];
+	char addr[ADMIN_ADDR_MAX], actor[16 + ADMIN_ADDR_MAX];
 	char cookie[192], when[32], retry[24];
-	unsigned char sha[32];
-	const char *user = NULL, *pw = NULL;
-	char *hash = NULL;
+	const struct sockaddr *sa = admin_client_sa(r);
+	struct auth_session ses;
 	json_t *j = NULL, *ju, *jp = NULL;
 	json_error_t jerr;
 	struct lerr e;
 	enum MHD_Result ret;
-	size_t pwlen = 0;
 	long wait;
-	time_t now, expires;
-	int known = 0, w, attempting = 0;
+	int w, attempting = 0;
 
 	lerr_clear(&e);
+	memset(&ses, 0, sizeof(ses));
 	admin_client_addr(r, addr);
-	admin_fail_key(addr, key);
+	admin_actor(addr, actor);
 	if (!admin_is_json(r)) {
 		ret = http_reply_error(r, LERR_MEDIA_TYPE,
 				       "the body must be JSON (Content-Type: application/json)");
@@ -353,7 +165,7 @@ api_login(struct http_req *r)
 				       "the request comes from another origin");
 		goto out;
 	}
-	wait = admin_attempt_begin(key);
+	wait = ratelimit_fails_begin(r->app->login_fails, sa, (int64_t)ratelimit_now());
 	if (wait > 0) {
 		snprintf(retry, sizeof(retry), "%ld", wait);
 		(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
@@ -379,77 +191,40 @@ api_login(struct http_req *r)
 				       "\"user\" and \"password\" must be strings");
 		goto out;
 	}
-	user = json_string_value(ju);
-	pw = json_string_value(jp);
-	pwlen = json_string_length(jp);
-
-	/* A name that cannot exist or a password we never accept is a wrong
-	 * login like any other, but needs no hashing to say so. */
-	if (!auth_user_ok(user) || auth_password_ok(pw, pwlen, NULL) != 0)
-		goto refuse;
-	if (store_admin_hash(r->app->store, user, &hash, &e) != 0) {
-		if (!admin_not_found(&e)) {
+	if (auth_login(r->app->store, json_string_value(ju), json_string_value(jp),
+		       json_string_length(jp), actor, (int64_t)time(NULL), &ses, &e) != 0) {
+		if (e.code != LERR_UNAUTHORIZED) {
 			ret = http_reply_lerr(r, &e);
 			goto out;
 		}
-		(void)auth_verify_dummy(pw, pwlen);
-		goto refuse;
-	}
-	known = 1;
-	if (auth_verify_password(hash, pw, pwlen) != 0)
-		goto refuse;
-
-	now = time(NULL);
-	expires = now + AUTH_SESSION_TTL;
-	auth_token_new(token, sha);
-	auth_csrf_new(csrf);
-	if (store_session_add(r->app->store, sha, user, csrf, (int64_t)expires, &e) != 0) {
+		ratelimit_fails_note(r->app->login_fails, sa, (int64_t)ratelimit_now());
+		attempting = 0;
+		log_info("admin: failed login from %s", addr);
 		ret = http_reply_lerr(r, &e);
 		goto out;
 	}
-	/* A login nobody can see in the audit log must not happen. */
-	if (admin_audit(r, addr, "login", user, NULL) != 0) {
-		lerr_clear(&e);
-		(void)store_session_delete(r->app->store, sha, &e);
-		ret = http_reply_error(r, LERR_STORE, "cannot record the login");
-		goto out;
-	}
-	admin_fail_clear(key);
+	ratelimit_fails_clear(r->app->login_fails, sa);
 	attempting = 0;
-	log_info("admin: %s logged in from %s", user, addr);
+	log_info("admin: %s logged in from %s", json_string_value(ju), addr);
 	w = snprintf(cookie, sizeof(cookie), ADMIN_COOKIE "=%s" ADMIN_COOKIE_ATTRS "; Max-Age=%d",
-		     token, AUTH_SESSION_TTL);
+		     ses.token, AUTH_SESSION_TTL);
 	if (w < 0 || (size_t)w >= sizeof(cookie) ||
 	    http_req_add_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie) != 0) {
 		lerr_clear(&e);
-		(void)store_session_delete(r->app->store, sha, &e);
+		(void)auth_session_end(r->app->store, ses.token, NULL, NULL, &e);
 		ret = http_reply_error(r, LERR_INTERNAL, "session cookie too long");
 		goto out;
 	}
-	admin_time(expires, when);
-	ret = http_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "user", user, "csrf", csrf,
-						"expires_at", when));
-	goto out;
-
-refuse:
-	admin_fail_note(key);
-	attempting = 0;
-	/* An unknown name is not recorded: people type their password into
-	 * the user field, and the audit log must never hold one. */
-	(void)admin_audit(r, addr, "login-failed", known ? user : NULL,
-			  known ? "{\"reason\":\"wrong password\"}" : "{\"reason\":\"unknown user\"}");
-	log_info("admin: failed login from %s", addr);
-	ret = http_reply_error(r, LERR_UNAUTHORIZED, "wrong user or password");
+	admin_time((time_t)ses.expires_at, when);
+	ret = http_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "user", json_string_value(ju),
+						"csrf", ses.csrf, "expires_at", when));
 out:
 	if (attempting)
-		admin_attempt_end(key);
+		ratelimit_fails_end(r->app->login_fails, sa);
 	admin_wipe_json_string(jp);
 	json_decref(j);
-	free(hash);
-	sodium_memzero(token, sizeof(token));
-	sodium_memzero(csrf, sizeof(csrf));
+	auth_session_wipe(&ses);
 	sodium_memzero(cookie, sizeof(cookie));
-	sodium_memzero(sha, sizeof(sha));
 	/* libmicrohttpd has its own copy of the cookie by now. */
 	sodium_memzero(r->extra, sizeof(r->extra));
 	return ret;
@@ -459,74 +234,198 @@ out:
 enum MHD_Result
 api_logout(struct http_req *r)
 {
-	char user[65], addr[ADMIN_ADDR_MAX];
-	unsigned char sha[32];
+	char user[65], addr[ADMIN_ADDR_MAX], actor[16 + ADMIN_ADDR_MAX];
 	struct lerr e;
 	enum MHD_Result ret;
 
 	lerr_clear(&e);
 	if (api_admin_session(r, 1, user, &ret) != 0)
-		goto out;
+		return ret;
 	admin_client_addr(r, addr);
-	if (admin_cookie_sha(r, sha) != 0 ||
-	    store_session_delete(r->app->store, sha, &e) != 0) {
-		ret = e.code != LERR_NONE ? http_reply_lerr(r, &e)
-				     : http_reply_error(r, LERR_INTERNAL, "session vanished");
-		goto out;
-	}
-	(void)admin_audit(r, addr, "logout", user, NULL);
+	admin_actor(addr, actor);
+	if (auth_session_end(r->app->store, admin_cookie(r), actor, user, &e) != 0)
+		return http_reply_lerr(r, &e);
 	if (http_req_add_header(r, MHD_HTTP_HEADER_SET_COOKIE,
-				ADMIN_COOKIE "=" ADMIN_COOKIE_ATTRS "; Max-Age=0") != 0) {
-		ret = http_reply_error(r, LERR_INTERNAL, "cannot clear the cookie");
-		goto out;
-	}
-	ret = http_reply_json(r, 200, json_object());
-out:
-	sodium_memzero(sha, sizeof(sha));
-	return ret;
+				ADMIN_COOKIE "=" ADMIN_COOKIE_ATTRS "; Max-Age=0") != 0)
+		return http_reply_error(r, LERR_INTERNAL, "cannot clear the cookie");
+	return http_reply_json(r, 200, json_object());
 }
 
 int
 api_admin_session(struct http_req *r, int state_changing, char user[65], enum MHD_Result *reply)
 {
-	unsigned char sha[32];
-	char csrf[65] = "";
+	char csrf[AUTH_TOKEN_HEX + 1] = "";
 	const char *sent;
 	struct lerr e;
 	int rc = -1;
 
 	lerr_clear(&e);
-	user[0] = '\0';
-	if (admin_cookie_sha(r, sha) != 0) {
-		*reply = http_reply_error(r, LERR_UNAUTHORIZED, "login required");
-		goto out;
-	}
-	if (store_session_get(r->app->store, sha, (int64_t)time(NULL), user, csrf, &e) != 0) {
-		if (admin_not_found(&e))
-			*reply = http_reply_error(r, LERR_UNAUTHORIZED, "login required");
-		else
-			*reply = http_reply_lerr(r, &e);
-		user[0] = '\0';
+	if (auth_session_get(r->app->store, admin_cookie(r), (int64_t)time(NULL), user, csrf,
+			     &e) != 0) {
+		*reply = http_reply_lerr(r, &e);
 		goto out;
 	}
 	if (state_changing) {
 		if (!admin_origin_ok(r)) {
 			*reply = http_reply_error(r, LERR_FORBIDDEN,
 						  "the request comes from another origin");
-			user[0] = '\0';
 			goto out;
 		}
 		sent = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, ADMIN_CSRF_HEADER);
 		if (sent == NULL || csrf[0] == '\0' || !auth_equal(sent, csrf)) {
 			*reply = http_reply_error(r, LERR_FORBIDDEN,
 						  "missing or wrong CSRF token");
-			user[0] = '\0';
 			goto out;
 		}
 	}
 	rc = 0;
 out:
-	sodium_memzero(sha, sizeof(sha));
+	if (rc != 0)
+		user[0] = '\0';
 	sodium_memzero(csrf, sizeof(csrf));
 	return rc;
+}
+
+/* ---- the onboarding actions: admin.c checks and acts ---- */
+
+/* Reads an optional JSON object body (NULL when the body is empty). */
+static int
+admin_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret)
+{
+	json_error_t je;
+
+	*out = NULL;
+	if (r->body.len == 0)
+		return 0;
+	*out = json_loadb((const char *)r->body.data, r->body.len, 0, &je);
+	if (*out == NULL || !json_is_object(*out)) {
+		json_decref(*out);
+		*out = NULL;
+		*ret = http_reply_error(r, LERR_BAD_REQUEST, "the body must be a JSON object");
+		return -1;
+	}
+	return 0;
+}
+
+/* The {id} of /api/v1/requests/{id}/ACTION; -1 if it is not a request id's
+ * (which admin.c checks: here we only cut the segment out). */
+static int
+admin_request_id(const char *url, char id[STORE_REQUEST_ID_LEN + 1])
+{
+	static const char prefix[] = "/api/v1/requests/";
+	const char *p = url + sizeof(prefix) - 1;
+	struct lerr e;
+	size_t n;
+
+	if (strncmp(url, prefix, sizeof(prefix) - 1) != 0)
+		return -1;
+	n = strcspn(p, "/");
+	if (n != STORE_REQUEST_ID_LEN)
+		return -1;
+	memcpy(id, p, n);
+	id[n] = '\0';
+	return admin_id_check(id, &e) == 0 ? 0 : -1;
+}
+
+enum MHD_Result
+api_press(struct http_req *r)
+{
+	char user[65], actor[96];
+	struct admin_press p;
+	enum MHD_Result ret;
+	json_t *body = NULL, *window = NULL;
+	struct lerr e;
+
+	lerr_clear(&e);
+	if (api_admin_session(r, 1, user, &ret) != 0 || admin_json_body(r, &body, &ret) != 0)
+		return ret;
+	snprintf(actor, sizeof(actor), "admin %s", user);
+	if (admin_press_parse(body, &p, &e) != 0 ||
+	    admin_press(r->app->enroll, &p, actor, &window, &e) != 0)
+		ret = http_reply_lerr(r, &e);
+	else
+		ret = http_reply_json(r, 200, json_pack("{s:o}", "window", window));
+	json_decref(body);
+	return ret;
+}
+
+/* GET /api/v1/requests[?state=STATE][&limit=N] */
+enum MHD_Result
+api_requests_list(struct http_req *r)
+{
+	const char *state = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "state");
+	char user[65];
+	struct admin_list l;
+	enum MHD_Result ret;
+	struct lerr e;
+	json_t *args, *list;
+
+	lerr_clear(&e);
+	if (api_admin_session(r, 0, user, &ret) != 0)
+		return ret;
+	args = state != NULL ? json_pack("{s:s}", "state", state) : NULL;
+	if (state != NULL && args == NULL)
+		return http_reply_error(r, LERR_INTERNAL, "out of memory");
+	if (admin_list_parse(args, &l, &e) != 0 ||
+	    admin_list_json(r->app->store, &l, (int64_t)time(NULL), &list, &e) != 0)
+		ret = http_reply_lerr(r, &e);
+	else
+		ret = http_reply_json(r, 200, json_pack("{s:o, s:o}", "requests", list,
+							"window", enroll_window_json(r->app->enroll)));
+	json_decref(args);
+	return ret;
+}
+
+enum MHD_Result
+api_request_approve(struct http_req *r)
+{
+	char id[STORE_REQUEST_ID_LEN + 1], user[65], actor[96];
+	char serial[2 * STORE_SERIAL_MAX + 1];
+	enum MHD_Result ret;
+	struct lerr e;
+
+	lerr_clear(&e);
+	if (api_admin_session(r, 1, user, &ret) != 0)
+		return ret;
+	if (admin_request_id(r->url, id) != 0)
+		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
+	snprintf(actor, sizeof(actor), "admin %s", user);
+	if (admin_approve(r->app->enroll, id, actor, serial, &e) != 0)
+		return http_reply_lerr(r, &e);
+	return http_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "id", id, "state", "issued",
+						 "serial", serial));
+}
+
+enum MHD_Result
+api_request_deny(struct http_req *r)
+{
+	char id[STORE_REQUEST_ID_LEN + 1], user[65], actor[96];
+	enum MHD_Result ret;
+	json_t *body = NULL, *v;
+	const char *reason = NULL;
+	struct lerr e;
+
+	lerr_clear(&e);
+	if (api_admin_session(r, 1, user, &ret) != 0 || admin_json_body(r, &body, &ret) != 0)
+		return ret;
+	if (admin_request_id(r->url, id) != 0) {
+		ret = http_reply_error(r, LERR_NOT_FOUND, "no such request");
+		goto out;
+	}
+	v = body != NULL ? json_object_get(body, "reason") : NULL;
+	/* A NUL inside the string must not cut the reason short unseen. */
+	if (v != NULL && (!json_is_string(v) ||
+			  strlen(json_string_value(v)) != json_string_length(v))) {
+		ret = http_reply_error(r, LERR_BAD_REQUEST, "reason must be text");
+		goto out;
+	}
+	reason = v != NULL ? json_string_value(v) : NULL;
+	snprintf(actor, sizeof(actor), "admin %s", user);
+	if (admin_deny(r->app->enroll, id, reason, actor, &e) != 0)
+		ret = http_reply_lerr(r, &e);
+	else
+		ret = http_reply_json(r, 200, json_pack("{s:s, s:s}", "id", id, "state", "denied"));
+out:
+	json_decref(body);
+	return ret;
 }

@@ -1,6 +1,6 @@
 /*
- * api_enroll.c - the enrollment endpoints and the admin's onboarding
- * actions. Each handler checks what HTTP can check (content type, rate,
+ * api_device.c - the endpoints devices call: enroll, poll a request,
+ * renew (the admin's actions are api_admin.c's). Each handler checks what HTTP can check (content type, rate,
  * session), calls enroll.c, and turns the result into a status code:
  *   201 issued (PEM chain), 202 pending (Location, Retry-After, JSON),
  *   409 pending because a name or key is another device's,
@@ -15,12 +15,10 @@
 #include <jansson.h>
 #include <gnutls/x509.h>
 
-#include "common/hex.h"
 #include "http/api.h"
 #include "daemon/enroll.h"
 #include "http/httpd.h"
 #include "daemon/ratelimit.h"
-#include "store/store.h"
 
 #define API_CHAIN_TYPE	"application/pem-certificate-chain"
 
@@ -238,159 +236,5 @@ api_request_get(struct http_req *r)
 	ret = http_reply_json(r, 200, j);
 out:
 	enroll_result_free(&res);
-	return ret;
-}
-
-/* ---- admin actions ---- */
-
-/* Reads an optional JSON object body (NULL when the body is empty). */
-static int
-api_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret)
-{
-	json_error_t je;
-
-	*out = NULL;
-	if (r->body.len == 0)
-		return 0;
-	*out = json_loadb((const char *)r->body.data, r->body.len, 0, &je);
-	if (*out == NULL || !json_is_object(*out)) {
-		json_decref(*out);
-		*out = NULL;
-		*ret = http_reply_error(r, LERR_BAD_REQUEST, "the body must be a JSON object");
-		return -1;
-	}
-	return 0;
-}
-
-/* Reads an integer member in [0, max] (absent: 0). */
-static int
-api_json_uint(json_t *body, const char *key, unsigned max, unsigned *out)
-{
-	json_t *v = body != NULL ? json_object_get(body, key) : NULL;
-
-	*out = 0;
-	if (v == NULL)
-		return 0;
-	if (!json_is_integer(v) || json_integer_value(v) < 1 || json_integer_value(v) > max)
-		return -1;
-	*out = (unsigned)json_integer_value(v);
-	return 0;
-}
-
-enum MHD_Result
-api_press(struct http_req *r)
-{
-	char user[65], actor[96];
-	unsigned seconds, count;
-	enum MHD_Result ret;
-	json_t *body = NULL;
-	struct lerr e;
-
-	if (api_admin_session(r, 1, user, &ret) != 0 || api_json_body(r, &body, &ret) != 0)
-		return ret;
-	if (api_json_uint(body, "seconds", WINDOW_SECONDS_MAX, &seconds) != 0 ||
-	    api_json_uint(body, "count", WINDOW_COUNT_MAX, &count) != 0) {
-		json_decref(body);
-		return http_reply_error(r, LERR_BAD_REQUEST,
-					"seconds is 1 to %d and count 1 to %d",
-					WINDOW_SECONDS_MAX, WINDOW_COUNT_MAX);
-	}
-	json_decref(body);
-	snprintf(actor, sizeof(actor), "admin %s", user);
-	if (enroll_press(r->app->enroll, seconds, count, actor, &e) != 0)
-		return http_reply_lerr(r, &e);
-	return http_reply_json(r, 200, json_pack("{s:o}", "window", enroll_window_json(r->app->enroll)));
-}
-
-static int
-api_request_row_json(const struct store_request *rq, void *arg)
-{
-	char key[65];
-	json_t *row;
-
-	hex_encode(rq->key_id, sizeof(rq->key_id), key);
-	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}",
-			"id", rq->id, "device_id", rq->device_id, "key", key, "state", rq->state,
-			"auth", rq->auth, "source", rq->source, "reason", rq->reason,
-			"created_at", (json_int_t)rq->created_at,
-			"last_seen", (json_int_t)rq->last_seen, "contested", rq->contested);
-	return row != NULL && json_array_append_new((json_t *)arg, row) == 0 ? 0 : -1;
-}
-
-/* GET /api/v1/requests[?state=pending] */
-enum MHD_Result
-api_requests_list(struct http_req *r)
-{
-	const char *state = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "state");
-	char user[65];
-	enum MHD_Result ret;
-	struct lerr e;
-	json_t *list;
-
-	if (api_admin_session(r, 0, user, &ret) != 0)
-		return ret;
-	if (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "issued") != 0 &&
-	    strcmp(state, "denied") != 0 && strcmp(state, "expired") != 0)
-		return http_reply_error(r, LERR_BAD_REQUEST, "unknown state %.32s", state);
-	list = json_array();
-	if (list == NULL || store_request_each(r->app->store, state, 1000,
-					       api_request_row_json, list, &e) != 0) {
-		json_decref(list);
-		return http_reply_lerr(r, &e);
-	}
-	return http_reply_json(r, 200, json_pack("{s:o, s:o}", "requests", list,
-						 "window", enroll_window_json(r->app->enroll)));
-}
-
-enum MHD_Result
-api_request_approve(struct http_req *r)
-{
-	char id[STORE_REQUEST_ID_LEN + 1], user[65], actor[96];
-	struct enroll_result res;
-	enum MHD_Result ret;
-	struct lerr e;
-
-	if (api_admin_session(r, 1, user, &ret) != 0)
-		return ret;
-	if (api_request_id(r->url, id) != 0)
-		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
-	snprintf(actor, sizeof(actor), "admin %s", user);
-	enroll_result_init(&res);
-	if (enroll_approve(r->app->enroll, id, actor, &res, &e) != 0)
-		ret = http_reply_lerr(r, &e);
-	else
-		ret = http_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "id", id,
-							"state", "issued", "serial", res.serial));
-	enroll_result_free(&res);
-	return ret;
-}
-
-enum MHD_Result
-api_request_deny(struct http_req *r)
-{
-	char id[STORE_REQUEST_ID_LEN + 1], user[65], actor[96];
-	const char *reason = NULL;
-	enum MHD_Result ret;
-	json_t *body = NULL, *v;
-	struct lerr e;
-
-	if (api_admin_session(r, 1, user, &ret) != 0 || api_json_body(r, &body, &ret) != 0)
-		return ret;
-	if (api_request_id(r->url, id) != 0) {
-		json_decref(body);
-		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
-	}
-	v = body != NULL ? json_object_get(body, "reason") : NULL;
-	if (v != NULL && (!json_is_string(v) || json_string_length(v) > 200)) {
-		json_decref(body);
-		return http_reply_error(r, LERR_BAD_REQUEST, "reason must be text of at most 200 bytes");
-	}
-	reason = v != NULL ? json_string_value(v) : NULL;
-	snprintf(actor, sizeof(actor), "admin %s", user);
-	if (enroll_deny(r->app->enroll, id, reason, actor, &e) != 0)
-		ret = http_reply_lerr(r, &e);
-	else
-		ret = http_reply_json(r, 200, json_pack("{s:s, s:s}", "id", id, "state", "denied"));
-	json_decref(body);
 	return ret;
 }

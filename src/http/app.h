@@ -17,6 +17,7 @@ struct store;
 struct signer;
 struct enroll;
 struct ratelimit;
+struct ratelimit_fails;
 
 struct app {
 	const char *dir;		/* state directory */
@@ -25,6 +26,7 @@ struct app {
 	struct signer *signer;
 	struct enroll *enroll;		/* onboarding: window, requests, decisions */
 	struct ratelimit *ratelimit;	/* per-address limit on enrollment requests */
+	struct ratelimit_fails *login_fails;	/* failed admin logins per address */
 	struct ca_set ca;		/* root and issuing CA, read-only */
 	struct policy policy;		/* from the issuing CA's constraints */
 	uint16_t https_port;		/* for redirects from plain HTTP */
