@@ -298,6 +298,17 @@ ratelimit_fail_slot(struct ratelimit_fails *f, const unsigned char *key)
 	return x;
 }
 
+/* 1 if x's failures still count at now: until RATELIMIT_FAIL_WINDOW
+ * seconds after the last one or after the end of its block, whichever is
+ * later (counted from the last failure alone, a block longer than the
+ * window would forget them, and the next block would not double). */
+static int
+ratelimit_fail_recent(const struct ratelimit_fail *x, int64_t now)
+{
+	return now - x->last <= RATELIMIT_FAIL_WINDOW ||
+	       (x->until > 0 && now - x->until <= RATELIMIT_FAIL_WINDOW);
+}
+
 long
 ratelimit_fails_begin(struct ratelimit_fails *f, const struct sockaddr *sa, int64_t now)
 {
@@ -309,10 +320,15 @@ ratelimit_fails_begin(struct ratelimit_fails *f, const struct sockaddr *sa, int6
 	ratelimit_fail_key(sa, key);
 	pthread_mutex_lock(&f->lock);
 	x = ratelimit_fail_slot(f, key);
-	recent = now - x->last <= RATELIMIT_FAIL_WINDOW ? x->fails : 0;
+	recent = ratelimit_fail_recent(x, now) ? x->fails : 0;
+	/* Once a block has run out, one attempt at a time may go: its
+	 * failure doubles the block. Counting the old failures against the
+	 * budget there would refuse every attempt until the window ran out,
+	 * and no block would ever double. */
 	if (x->until > now)
 		wait = (long)(x->until - now);
-	else if (recent + x->inflight >= RATELIMIT_FAIL_MAX)
+	else if (recent >= RATELIMIT_FAIL_MAX ? x->inflight > 0 :
+		 recent + x->inflight >= RATELIMIT_FAIL_MAX)
 		wait = 1;	/* the budget is taken by attempts still running */
 	else
 		x->inflight++;
@@ -347,7 +363,7 @@ ratelimit_fails_note(struct ratelimit_fails *f, const struct sockaddr *sa, int64
 	x = ratelimit_fail_slot(f, key);
 	if (x->inflight > 0)
 		x->inflight--;
-	if (now - x->last > RATELIMIT_FAIL_WINDOW && x->until <= now)
+	if (!ratelimit_fail_recent(x, now))
 		x->fails = 0;
 	if (x->fails < 1000)
 		x->fails++;

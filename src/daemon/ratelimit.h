@@ -64,7 +64,10 @@ void ratelimit_free(struct ratelimit *rl);
  * IPv4, or the IPv6 /64) in a fixed table of RATELIMIT_FAIL_SLOTS entries.
  * After RATELIMIT_FAIL_MAX failures less than RATELIMIT_FAIL_WINDOW
  * seconds apart the address is refused for RATELIMIT_BLOCK_FIRST seconds,
- * doubling with each further failure up to RATELIMIT_BLOCK_MAX. Attempts
+ * doubling with each further failure up to RATELIMIT_BLOCK_MAX; after a
+ * block one attempt at a time may go, and failures are forgotten
+ * RATELIMIT_FAIL_WINDOW seconds after the last one or after the end of its
+ * block, whichever is later. Attempts
  * still being checked count against the limit like failures, so parallel
  * guesses cannot slip through while earlier ones are being hashed. A full
  * table gives up the entry whose last failure is oldest: someone with many

@@ -1,7 +1,9 @@
 /*
  * test_ratelimit.c - per-address token buckets: bursts, refill,
  * Retry-After, address grouping, a full table under address cycling, and
- * many threads on one table.
+ * many threads on one table; and the failed-login counter: the block and
+ * its doubling, the window, attempts in flight, the IPv6 /64, the bounded
+ * table.
  */
 #include "config.h"
 
@@ -286,6 +288,168 @@ START_TEST(test_concurrency)
 }
 END_TEST
 
+/* ---- failed logins (ratelimit_fails_*) ---- */
+
+/* A failed attempt from addr at now: begun (must be allowed), then noted. */
+static void
+fail_once(struct ratelimit_fails *f, const char *addr, int64_t now)
+{
+	struct sockaddr_storage ss = sa_of(addr, 40000);
+
+	ck_assert_int_eq(ratelimit_fails_begin(f, (struct sockaddr *)&ss, now), 0);
+	ratelimit_fails_note(f, (struct sockaddr *)&ss, now);
+}
+
+static long
+fails_begin(struct ratelimit_fails *f, const char *addr, int64_t now)
+{
+	struct sockaddr_storage ss = sa_of(addr, 40001);
+
+	return ratelimit_fails_begin(f, (struct sockaddr *)&ss, now);
+}
+
+static void
+fails_end(struct ratelimit_fails *f, const char *addr)
+{
+	struct sockaddr_storage ss = sa_of(addr, 40002);
+
+	ratelimit_fails_end(f, (struct sockaddr *)&ss);
+}
+
+START_TEST(test_fails_block_doubles)
+{
+	struct ratelimit_fails *f = ratelimit_fails_new();
+	struct sockaddr_storage ss = sa_of("192.0.2.7", 1);
+	int64_t t = 1000;
+	int i;
+
+	ck_assert_ptr_nonnull(f);
+	for (i = 0; i < RATELIMIT_FAIL_MAX - 1; i++)
+		fail_once(f, "192.0.2.7", t + i);
+	t += RATELIMIT_FAIL_MAX - 1;
+	/* The fifth failure blocks for RATELIMIT_BLOCK_FIRST seconds. */
+	fail_once(f, "192.0.2.7", t);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t), RATELIMIT_BLOCK_FIRST);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t + 10), RATELIMIT_BLOCK_FIRST - 10);
+	/* Another address is not affected. */
+	ck_assert_int_eq(fails_begin(f, "192.0.2.8", t), 0);
+	/* Each further failure doubles the block, up to the maximum. */
+	t += RATELIMIT_BLOCK_FIRST;
+	fail_once(f, "192.0.2.7", t);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t), 2 * RATELIMIT_BLOCK_FIRST);
+	/* Right after a block, the next failure doubles it; blocks longer
+	 * than the window keep doubling up to the maximum. */
+	t += 2 * RATELIMIT_BLOCK_FIRST;
+	fail_once(f, "192.0.2.7", t);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t), 4 * RATELIMIT_BLOCK_FIRST);
+	t += 4 * RATELIMIT_BLOCK_FIRST;
+	fail_once(f, "192.0.2.7", t);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t), 8 * RATELIMIT_BLOCK_FIRST);
+	t += 8 * RATELIMIT_BLOCK_FIRST + 10;
+	fail_once(f, "192.0.2.7", t);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t), RATELIMIT_BLOCK_MAX);
+	/* Once a block is over, attempts go one at a time. */
+	t += RATELIMIT_BLOCK_MAX;
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t), 0);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t), 1);
+	fails_end(f, "192.0.2.7");
+	/* A window after the block ran out, everything is forgotten. */
+	t += RATELIMIT_FAIL_WINDOW + 1;
+	for (i = 0; i < RATELIMIT_FAIL_MAX - 1; i++)
+		fail_once(f, "192.0.2.7", t);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t), 0);
+	fails_end(f, "192.0.2.7");
+	/* A success forgets everything. */
+	ratelimit_fails_clear(f, (struct sockaddr *)&ss);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t), 0);
+	ratelimit_fails_free(f);
+}
+END_TEST
+
+START_TEST(test_fails_window)
+{
+	struct ratelimit_fails *f = ratelimit_fails_new();
+	int64_t t = 5000;
+	int i;
+
+	/* Failures further apart than the window never add up to a block. */
+	for (i = 0; i < 3 * RATELIMIT_FAIL_MAX; i++) {
+		fail_once(f, "198.51.100.1", t);
+		t += RATELIMIT_FAIL_WINDOW + 1;
+	}
+	ck_assert_int_eq(fails_begin(f, "198.51.100.1", t), 0);
+	ratelimit_fails_free(f);
+}
+END_TEST
+
+START_TEST(test_fails_inflight)
+{
+	struct ratelimit_fails *f = ratelimit_fails_new();
+	int64_t t = 100;
+	int i;
+
+	/* Attempts still being checked take the budget like failures. */
+	for (i = 0; i < RATELIMIT_FAIL_MAX; i++)
+		ck_assert_int_eq(fails_begin(f, "203.0.113.9", t), 0);
+	ck_assert_int_eq(fails_begin(f, "203.0.113.9", t), 1);
+	fails_end(f, "203.0.113.9");
+	ck_assert_int_eq(fails_begin(f, "203.0.113.9", t), 0);
+	ck_assert_int_eq(fails_begin(f, "203.0.113.9", t), 1);
+	/* Two running, three failed: still the limit. */
+	for (i = 0; i < RATELIMIT_FAIL_MAX; i++)
+		fails_end(f, "203.0.113.9");
+	for (i = 0; i < RATELIMIT_FAIL_MAX - 2; i++)
+		fail_once(f, "203.0.113.9", t);
+	ck_assert_int_eq(fails_begin(f, "203.0.113.9", t), 0);
+	ck_assert_int_eq(fails_begin(f, "203.0.113.9", t), 0);
+	ck_assert_int_eq(fails_begin(f, "203.0.113.9", t), 1);
+	ratelimit_fails_free(f);
+}
+END_TEST
+
+START_TEST(test_fails_ipv6_64)
+{
+	struct ratelimit_fails *f = ratelimit_fails_new();
+	char addr[64];
+	int i;
+
+	/* A fresh address inside the same /64 each time counts as one client. */
+	for (i = 0; i < RATELIMIT_FAIL_MAX; i++) {
+		snprintf(addr, sizeof(addr), "2001:db8:1:2::%x", i + 1);
+		fail_once(f, addr, 10);
+	}
+	ck_assert_int_eq(fails_begin(f, "2001:db8:1:2:ffff::1", 10), RATELIMIT_BLOCK_FIRST);
+	ck_assert_int_eq(fails_begin(f, "2001:db8:1:3::1", 10), 0);
+	/* IPv4 written IPv4-mapped is the IPv4 address. */
+	for (i = 0; i < RATELIMIT_FAIL_MAX; i++)
+		fail_once(f, "192.0.2.44", 10);
+	ck_assert_int_eq(fails_begin(f, "::ffff:192.0.2.44", 10), RATELIMIT_BLOCK_FIRST);
+	ratelimit_fails_free(f);
+}
+END_TEST
+
+START_TEST(test_fails_table_bounded)
+{
+	struct ratelimit_fails *f = ratelimit_fails_new();
+	char addr[64];
+	int i;
+
+	for (i = 0; i < RATELIMIT_FAIL_MAX; i++)
+		fail_once(f, "192.0.2.1", 1);
+	ck_assert_int_gt(fails_begin(f, "192.0.2.1", 2), 0);
+	/* A full table keeps the blocked address while it has room ... */
+	for (i = 0; i < RATELIMIT_FAIL_SLOTS - 1; i++) {
+		snprintf(addr, sizeof(addr), "10.0.%d.%d", i / 250, i % 250 + 1);
+		fail_once(f, addr, 2);
+	}
+	ck_assert_int_gt(fails_begin(f, "192.0.2.1", 3), 0);
+	/* ... and gives up the entry whose last failure is oldest for a new one. */
+	fail_once(f, "10.9.9.9", 3);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.1", 3), 0);
+	ratelimit_fails_free(f);
+}
+END_TEST
+
 static Suite *
 ratelimit_suite(void)
 {
@@ -302,6 +466,11 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_table_full_idle);
 	tcase_add_test(tc, test_eviction_prefers_fullest);
 	tcase_add_test(tc, test_concurrency);
+	tcase_add_test(tc, test_fails_block_doubles);
+	tcase_add_test(tc, test_fails_window);
+	tcase_add_test(tc, test_fails_inflight);
+	tcase_add_test(tc, test_fails_ipv6_64);
+	tcase_add_test(tc, test_fails_table_bounded);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;

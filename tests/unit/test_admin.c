@@ -1,0 +1,406 @@
+/*
+ * test_admin.c - unit tests for admin.c: the bounds every door relies on,
+ * and the actions against a real CA in a temporary directory, as the CLI
+ * takes them when no daemon runs (an enroll context without a window, a
+ * local signer). jansson's allocator is swapped for one that fails on
+ * cue, to see that a listing never answers with a half-made list or an
+ * unset error.
+ */
+#include "config.h"
+
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <check.h>
+#include <jansson.h>
+
+#include "fixture.h"
+#include "ca/policy.h"
+#include "daemon/admin.h"
+#include "daemon/enroll.h"
+#include "daemon/issue.h"
+#include "daemon/window.h"
+#include "signer/signer.h"
+#include "store/store.h"
+
+/* ---- bounds ---- */
+
+/* Parses text as JSON and hands it to admin_press_parse. */
+static int
+press_of(const char *text, struct admin_press *p, struct lerr *e)
+{
+	json_error_t je;
+	json_t *j = text != NULL ? json_loads(text, 0, &je) : NULL;
+	int rc;
+
+	ck_assert(text == NULL || j != NULL);
+	lerr_clear(e);
+	rc = admin_press_parse(j, p, e);
+	json_decref(j);
+	return rc;
+}
+
+START_TEST(test_press_bounds)
+{
+	struct admin_press p;
+	struct lerr e;
+	char text[64];
+
+	ck_assert_int_eq(press_of(NULL, &p, &e), 0);
+	ck_assert_uint_eq(p.seconds, 0);
+	ck_assert_uint_eq(p.count, 0);
+	ck_assert_int_eq(press_of("{}", &p, &e), 0);
+	snprintf(text, sizeof(text), "{\"seconds\": %d, \"count\": %d}", WINDOW_SECONDS_MAX,
+		 WINDOW_COUNT_MAX);
+	ck_assert_int_eq(press_of(text, &p, &e), 0);
+	ck_assert_uint_eq(p.seconds, WINDOW_SECONDS_MAX);
+	ck_assert_uint_eq(p.count, WINDOW_COUNT_MAX);
+	ck_assert_int_eq(press_of("{\"seconds\": 1, \"count\": 1}", &p, &e), 0);
+	ck_assert_uint_eq(p.seconds, 1);
+
+	snprintf(text, sizeof(text), "{\"seconds\": %d}", WINDOW_SECONDS_MAX + 1);
+	ck_assert_int_eq(press_of(text, &p, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_uint_eq(p.seconds, 0);
+	snprintf(text, sizeof(text), "{\"count\": %d}", WINDOW_COUNT_MAX + 1);
+	ck_assert_int_eq(press_of(text, &p, &e), -1);
+	ck_assert_int_eq(press_of("{\"seconds\": 0}", &p, &e), -1);
+	ck_assert_int_eq(press_of("{\"count\": -1}", &p, &e), -1);
+	ck_assert_int_eq(press_of("{\"seconds\": \"30\"}", &p, &e), -1);
+	ck_assert_int_eq(press_of("{\"seconds\": 30.5}", &p, &e), -1);
+	ck_assert_int_eq(press_of("{\"seconds\": 9223372036854775807}", &p, &e), -1);
+	ck_assert_int_eq(press_of("[30]", &p, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+}
+END_TEST
+
+START_TEST(test_id_bounds)
+{
+	struct lerr e;
+
+	ck_assert_int_eq(admin_id_check("0123456789abcdef0123456789abcdef", &e), 0);
+	ck_assert_int_eq(admin_id_check("0123456789ABCDEF0123456789abcdef", &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(admin_id_check("0123456789abcdef0123456789abcde", &e), -1);
+	ck_assert_int_eq(admin_id_check("0123456789abcdef0123456789abcdef0", &e), -1);
+	ck_assert_int_eq(admin_id_check("0123456789abcdef0123456789abcdeg", &e), -1);
+	ck_assert_int_eq(admin_id_check("../../../../../../../etc/passwd", &e), -1);
+	ck_assert_int_eq(admin_id_check("", &e), -1);
+	ck_assert_int_eq(admin_id_check(NULL, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+}
+END_TEST
+
+START_TEST(test_reason_bounds)
+{
+	char r[ADMIN_REASON_MAX + 2];
+	struct lerr e;
+
+	ck_assert_int_eq(admin_reason_check(NULL, &e), 0);
+	ck_assert_int_eq(admin_reason_check("", &e), 0);
+	memset(r, 'x', ADMIN_REASON_MAX);
+	r[ADMIN_REASON_MAX] = '\0';
+	ck_assert_int_eq(admin_reason_check(r, &e), 0);
+	r[ADMIN_REASON_MAX] = 'x';
+	r[ADMIN_REASON_MAX + 1] = '\0';
+	ck_assert_int_eq(admin_reason_check(r, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(admin_reason_check("not your device \xc3\xa9", &e), 0);
+	ck_assert_int_eq(admin_reason_check("a\nb", &e), -1);
+	ck_assert_int_eq(admin_reason_check("\x1b[2J", &e), -1);
+	ck_assert_int_eq(admin_reason_check("del\x7f", &e), -1);
+}
+END_TEST
+
+static int
+list_of(const char *text, struct admin_list *l, struct lerr *e)
+{
+	json_error_t je;
+	json_t *j = text != NULL ? json_loads(text, JSON_ALLOW_NUL, &je) : NULL;
+	int rc;
+
+	ck_assert(text == NULL || j != NULL);
+	lerr_clear(e);
+	rc = admin_list_parse(j, l, e);
+	json_decref(j);
+	return rc;
+}
+
+START_TEST(test_list_bounds)
+{
+	struct admin_list l;
+	struct lerr e;
+	char text[64];
+
+	ck_assert_int_eq(list_of(NULL, &l, &e), 0);
+	ck_assert_str_eq(l.state, "");
+	ck_assert_uint_eq(l.limit, 0);
+	ck_assert_int_eq(list_of("{\"state\": \"pending\", \"limit\": 1}", &l, &e), 0);
+	ck_assert_str_eq(l.state, "pending");
+	ck_assert_uint_eq(l.limit, 1);
+	ck_assert_int_eq(list_of("{\"state\": \"expired\"}", &l, &e), 0);
+	snprintf(text, sizeof(text), "{\"limit\": %d}", ADMIN_LIST_MAX);
+	ck_assert_int_eq(list_of(text, &l, &e), 0);
+
+	snprintf(text, sizeof(text), "{\"limit\": %d}", ADMIN_LIST_MAX + 1);
+	ck_assert_int_eq(list_of(text, &l, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(list_of("{\"limit\": 0}", &l, &e), -1);
+	ck_assert_int_eq(list_of("{\"state\": \"bogus\"}", &l, &e), -1);
+	ck_assert_int_eq(list_of("{\"state\": \"\"}", &l, &e), -1);
+	ck_assert_int_eq(list_of("{\"state\": \"Pending\"}", &l, &e), -1);
+	/* Cut at the NUL it would read "pending": it must not. */
+	ck_assert_int_eq(list_of("{\"state\": \"pending\\u0000x\"}", &l, &e), -1);
+	ck_assert_int_eq(list_of("{\"state\": \"pendingpendingpending\"}", &l, &e), -1);
+	ck_assert_int_eq(list_of("{\"state\": 1}", &l, &e), -1);
+	ck_assert_str_eq(l.state, "");
+}
+END_TEST
+
+/* ---- the actions on a real CA, as the CLI takes them without a daemon ---- */
+
+struct fx_admin {
+	struct store *store;
+	struct signer *signer;
+	struct ca_set ca;
+	struct policy pol;
+	struct issuer is;
+	struct enroll *en;
+};
+
+static void
+fx_admin_open(struct fx_admin *f, int with_signer)
+{
+	char path[STATE_PATH_MAX];
+	struct lerr e;
+
+	memset(f, 0, sizeof(*f));
+	ck_assert_int_eq(state_path(path, fx_dir, STORE_FILE), 0);
+	ck_assert_int_eq(store_open(path, 0, &f->store, &e), 0);
+	ck_assert_int_eq(ca_set_load(f->store, &f->ca, &e), 0);
+	ck_assert_int_eq(policy_from_ca(&f->pol, f->ca.issuing, &e), 0);
+	if (with_signer)
+		ck_assert_msg(signer_open_local(fx_dir, NULL, &f->signer, &e) == 0, "%s", e.msg);
+	f->is.store = f->store;
+	f->is.signer = f->signer;
+	f->is.policy = &f->pol;
+	f->is.ca_id = f->ca.issuing_id;
+	ck_assert_int_eq(enroll_new(&f->is, &f->ca, NULL, NULL, &f->en, &e), 0);
+}
+
+static void
+fx_admin_close(struct fx_admin *f)
+{
+	enroll_free(f->en);
+	signer_stop(f->signer);
+	ca_set_free(&f->ca);
+	policy_free(&f->pol);
+	store_close(f->store);
+}
+
+/* Submits tests/data/csr/NAME; returns its (pending) request id. */
+static void
+fx_submit(struct fx_admin *f, const char *name, char id[STORE_REQUEST_ID_LEN + 1])
+{
+	struct enroll_result res;
+	struct enroll_ask a;
+	struct lerr e;
+	size_t n;
+
+	memset(&a, 0, sizeof(a));
+	a.csr = fx_csr(name, &n);
+	a.csr_len = n;
+	a.source = "192.0.2.1";
+	enroll_result_init(&res);
+	ck_assert_msg(enroll_submit(f->en, &a, &res, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(res.outcome, ENROLL_PENDING);
+	memcpy(id, res.request_id, STORE_REQUEST_ID_LEN + 1);
+	enroll_result_free(&res);
+	free((void *)a.csr);
+}
+
+/* The state of request id in the store. */
+static void
+fx_state(struct fx_admin *f, const char *id, char *state, size_t size, char *reason,
+	 size_t rsize)
+{
+	struct store_request *rq = NULL;
+	struct lerr e;
+
+	ck_assert_int_eq(store_request_get(f->store, id, &rq, &e), 0);
+	snprintf(state, size, "%s", rq->state);
+	if (reason != NULL)
+		snprintf(reason, rsize, "%s", rq->reason);
+	store_request_free(rq);
+}
+
+/* The ids of a listing, checked against admin_request_json's shape. */
+static size_t
+fx_list(struct fx_admin *f, const char *state, const char *want_id)
+{
+	struct admin_list l;
+	json_t *list = NULL, *row;
+	struct lerr e;
+	size_t i, found = 0;
+
+	memset(&l, 0, sizeof(l));
+	snprintf(l.state, sizeof(l.state), "%s", state);
+	ck_assert_msg(admin_list_json(f->store, &l, (int64_t)time(NULL), &list, &e) == 0,
+		      "%s", e.msg);
+	ck_assert(json_is_array(list));
+	json_array_foreach(list, i, row) {
+		ck_assert_str_eq(json_string_value(json_object_get(row, "state")), state);
+		ck_assert_uint_eq(strlen(json_string_value(json_object_get(row, "key"))), 64);
+		ck_assert(json_is_integer(json_object_get(row, "expires_at")));
+		if (strcmp(json_string_value(json_object_get(row, "id")), want_id) == 0)
+			found++;
+	}
+	json_decref(list);
+	return found;
+}
+
+START_TEST(test_deny_without_daemon)
+{
+	char id[STORE_REQUEST_ID_LEN + 1], state[16], reason[256];
+	struct fx_admin f;
+	struct lerr e;
+
+	fx_admin_open(&f, 0);
+	fx_submit(&f, "p256.pem", id);
+	ck_assert_uint_eq(fx_list(&f, "pending", id), 1);
+
+	/* Bounds first, whatever the door: nothing written. */
+	ck_assert_int_eq(admin_deny(f.en, id, "tab\there", "cli unit", &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(admin_deny(f.en, "0123", NULL, "cli unit", &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	fx_state(&f, id, state, sizeof(state), NULL, 0);
+	ck_assert_str_eq(state, "pending");
+
+	ck_assert_msg(admin_deny(f.en, id, "not ours", "cli unit", &e) == 0, "%s", e.msg);
+	fx_state(&f, id, state, sizeof(state), reason, sizeof(reason));
+	ck_assert_str_eq(state, "denied");
+	ck_assert_str_eq(reason, "not ours");
+	ck_assert_uint_eq(fx_list(&f, "pending", id), 0);
+	ck_assert_uint_eq(fx_list(&f, "denied", id), 1);
+	/* Once decided, never again. */
+	ck_assert_int_eq(admin_deny(f.en, id, NULL, "cli unit", &e), -1);
+	ck_assert_int_ne(e.code, LERR_NONE);
+	/* No window in this process: the button is the daemon's. */
+	ck_assert_int_eq(admin_press(f.en, NULL, "cli unit", NULL, &e), -1);
+	ck_assert_int_ne(e.code, LERR_NONE);
+	fx_admin_close(&f);
+}
+END_TEST
+
+START_TEST(test_approve_without_daemon)
+{
+	char id[STORE_REQUEST_ID_LEN + 1], state[16], serial[2 * STORE_SERIAL_MAX + 1];
+	struct fx_admin f;
+	struct lerr e;
+
+	fx_admin_open(&f, 1);
+	fx_submit(&f, "p256.pem", id);
+	ck_assert_int_eq(admin_approve(f.en, "0123456789ABCDEF0123456789abcdef", "cli unit", serial,
+				       &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_msg(admin_approve(f.en, id, "cli unit", serial, &e) == 0, "%s", e.msg);
+	ck_assert_uint_gt(strlen(serial), 0);
+	fx_state(&f, id, state, sizeof(state), NULL, 0);
+	ck_assert_str_eq(state, "issued");
+	ck_assert_uint_eq(fx_list(&f, "issued", id), 1);
+	ck_assert_int_eq(admin_approve(f.en, id, "cli unit", serial, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_str_eq(serial, "");
+	fx_admin_close(&f);
+}
+END_TEST
+
+/* ---- listings when memory runs out ---- */
+
+static int alloc_left = -1;	/* allocations that may still succeed; -1: all */
+
+static void *
+failing_malloc(size_t n)
+{
+	if (alloc_left == 0)
+		return NULL;
+	if (alloc_left > 0)
+		alloc_left--;
+	return malloc(n);
+}
+
+START_TEST(test_list_out_of_memory)
+{
+	char id1[STORE_REQUEST_ID_LEN + 1], id2[STORE_REQUEST_ID_LEN + 1];
+	struct fx_admin f;
+	json_t *list;
+	struct lerr e;
+	int n, failed = 0, whole = 0;
+
+	fx_admin_open(&f, 0);
+	fx_submit(&f, "p256.pem", id1);
+	fx_submit(&f, "ed25519.pem", id2);
+	json_set_alloc_funcs(failing_malloc, free);
+	/* Whatever allocation fails, the answer is the whole list or an
+	 * error with its code set, never a shorter list nor an unset error. */
+	for (n = 0; n < 4096 && whole == 0; n++) {
+		memset(&e, 0x5a, sizeof(e));
+		list = (json_t *)&e;
+		alloc_left = n;
+		if (admin_list_json(f.store, NULL, (int64_t)time(NULL), &list, &e) == 0) {
+			alloc_left = -1;
+			ck_assert_msg(json_array_size(list) == 2, "%d allocations: %zu rows", n,
+				      json_array_size(list));
+			json_decref(list);
+			whole++;
+		} else {
+			alloc_left = -1;
+			ck_assert_ptr_null(list);
+			ck_assert_msg(e.code == LERR_INTERNAL, "%d allocations: code %d", n,
+				      (int)e.code);
+			ck_assert_ptr_nonnull(memchr(e.msg, '\0', sizeof(e.msg)));
+			failed++;
+		}
+	}
+	json_set_alloc_funcs(malloc, free);
+	ck_assert_int_gt(failed, 1);	/* the array itself, and the rows */
+	ck_assert_int_gt(whole, 0);
+	fx_admin_close(&f);
+}
+END_TEST
+
+static Suite *
+admin_suite(void)
+{
+	Suite *s = suite_create("admin");
+	TCase *b = tcase_create("bounds"), *a = tcase_create("actions");
+
+	tcase_add_test(b, test_press_bounds);
+	tcase_add_test(b, test_id_bounds);
+	tcase_add_test(b, test_reason_bounds);
+	tcase_add_test(b, test_list_bounds);
+	suite_add_tcase(s, b);
+	tcase_add_checked_fixture(a, fx_make_ca, fx_remove_ca);
+	tcase_set_timeout(a, 60);
+	tcase_add_test(a, test_deny_without_daemon);
+	tcase_add_test(a, test_approve_without_daemon);
+	tcase_add_test(a, test_list_out_of_memory);
+	suite_add_tcase(s, a);
+	return s;
+}
+
+int
+main(void)
+{
+	SRunner *sr = srunner_create(admin_suite());
+	int failed;
+
+	srunner_run_all(sr, CK_NORMAL);
+	failed = srunner_ntests_failed(sr);
+	srunner_free(sr);
+	return failed == 0 ? EXIT_SUCCESS : EXIT_FAILURE;
+}
