@@ -49,10 +49,11 @@ void cmd_ca_close(struct cmd_ca *c);
 void cmd_actor(char out[CONTROL_ACTOR_MAX + 1]);
 
 /* Looks in /proc for a running `lanca serve` whose state directory is not
- * dir and writes the directories of up to CMD_SERVE_MAX of them, absolute
- * where they could be resolved, into out ("A" or "A, B"). Read-only; needs no privileges beyond reading
- * /proc/PID/cmdline (and environ and cwd where the kernel allows).
- * Returns how many were found (0: none, out ""). */
+ * dir and writes the directories of up to CMD_SERVE_MAX of them, newest
+ * first, absolute where they could be resolved, into out ("A" or "A, B").
+ * Read-only; needs no privileges beyond reading /proc/PID/cmdline (and
+ * environ and cwd where the kernel allows). Returns how many were found
+ * (0: none, out ""). */
 #define CMD_SERVE_MAX	3
 int cmd_find_serve(const char *dir, char *out, size_t size);
 

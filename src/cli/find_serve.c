@@ -6,8 +6,9 @@
  * A daemon is a process whose argv[0] is named "lanca" and whose first
  * argument is "serve"; its directory is its --dir, else the LANCA_DIR of
  * its environment, else the default, resolved against its working
- * directory when relative. What the kernel does not let us read (another
- * user's environment or working directory) falls back to what we can.
+ * directory when relative. The newest daemons are named first. What the
+ * kernel does not let us read (another user's environment or working
+ * directory) falls back to what we can.
  */
 #include "config.h"
 
@@ -22,6 +23,7 @@
 #include "cli/cmd.h"
 
 #define FIND_ARGS_MAX	8192	/* bytes of /proc/PID/cmdline or environ read */
+#define FIND_HITS_MAX	64	/* daemons looked at */
 
 /* Reads up to FIND_ARGS_MAX bytes of /proc/pid/name into buf (size
  * FIND_ARGS_MAX + 1, NUL-terminated after the data). Returns the length,
@@ -104,12 +106,46 @@ find_serve_dir(const char *pid, char out[PATH_MAX])
 	return 0;
 }
 
+/* When process pid started (clock ticks after boot), 0 if unknown. */
+static unsigned long long
+find_started(const char *pid)
+{
+	static char stat[FIND_ARGS_MAX + 1];
+	unsigned long long t = 0;
+	const char *p;
+	int field;
+
+	if (find_read(pid, "stat", stat) <= 0 || (p = strrchr(stat, ')')) == NULL)
+		return 0;
+	/* Field 22 (starttime); the text after ')' starts at field 3. */
+	for (field = 2; field < 22 && p != NULL; field++)
+		p = strchr(p + 1, ' ');
+	if (p != NULL)
+		t = strtoull(p + 1, NULL, 10);
+	return t;
+}
+
+struct find_hit {
+	char dir[PATH_MAX];
+	unsigned long long started;
+};
+
+/* Newest first: the daemon started last is likeliest the one meant. */
+static int
+find_newest_first(const void *a, const void *b)
+{
+	const struct find_hit *x = a, *y = b;
+
+	return x->started < y->started ? 1 : x->started > y->started ? -1 : 0;
+}
+
 int
 cmd_find_serve(const char *dir, char *out, size_t size)
 {
-	char self[PATH_MAX], found[PATH_MAX], seen[CMD_SERVE_MAX][PATH_MAX];
+	static struct find_hit hits[FIND_HITS_MAX];
+	char self[PATH_MAX], found[PATH_MAX];
 	struct dirent *d;
-	size_t nseen = 0, i, used = 0;
+	size_t nhits = 0, i, n, used = 0;
 	DIR *proc;
 	int w;
 
@@ -120,24 +156,28 @@ cmd_find_serve(const char *dir, char *out, size_t size)
 	proc = opendir("/proc");
 	if (proc == NULL)
 		return 0;
-	while (nseen < CMD_SERVE_MAX && (d = readdir(proc)) != NULL) {
+	while (nhits < FIND_HITS_MAX && (d = readdir(proc)) != NULL) {
 		if (d->d_name[0] < '1' || d->d_name[0] > '9' ||
 		    strspn(d->d_name, "0123456789") != strlen(d->d_name))
 			continue;
 		if (find_serve_dir(d->d_name, found) != 0 || strcmp(found, self) == 0)
 			continue;
-		for (i = 0; i < nseen && strcmp(seen[i], found) != 0; i++)
+		for (i = 0; i < nhits && strcmp(hits[i].dir, found) != 0; i++)
 			;
-		if (i < nseen)
+		if (i < nhits)
 			continue;
-		w = snprintf(out + used, size - used, "%s%s", nseen > 0 ? ", " : "", found);
+		memcpy(hits[nhits].dir, found, sizeof(found));
+		hits[nhits++].started = find_started(d->d_name);
+	}
+	closedir(proc);
+	qsort(hits, nhits, sizeof(hits[0]), find_newest_first);
+	for (n = 0; n < nhits && n < CMD_SERVE_MAX; n++) {
+		w = snprintf(out + used, size - used, "%s%s", n > 0 ? ", " : "", hits[n].dir);
 		if (w < 0 || (size_t)w >= size - used) {
 			out[used] = '\0';
 			break;
 		}
 		used += (size_t)w;
-		memcpy(seen[nseen++], found, sizeof(found));
 	}
-	closedir(proc);
-	return (int)nseen;
+	return (int)n;
 }

@@ -1,0 +1,98 @@
+#!/bin/sh
+# t_control.sh - the CLI's admin commands through both of their paths: the
+# running daemon's control socket, and admin.c in the CLI's own process
+# when no daemon runs; the same bounds either way; `lanca deny` without a
+# daemon goes through the onboarding core (audited as the CLI's user);
+# and a command that finds no CA where it looked names that directory and
+# points at a daemon running on another one instead of at `lanca init`.
+. "$(dirname "$0")/lib.sh"
+
+D="$T/state"
+"$LANCA" init --dir "$D" --name control >/dev/null 2>&1 || fail "init"
+ROOT_PEM="$D/root.pem"
+DREAL=$(cd "$D" && pwd -P)
+ID0=0123456789abcdef0123456789abcdef
+
+# run CMD...: status in $st, stderr and stdout in $T/out.
+run() {
+	st=0
+	"$@" >"$T/out" 2>&1 || st=$?
+}
+
+# ---- the same bounds without a daemon ----
+run "$LANCA" deny --dir "$D" not-an-id
+[ $st = 1 ] && grep -q "32 hex digits" "$T/out" || fail "deny of a malformed id: $st $(cat "$T/out")"
+run "$LANCA" deny --dir "$D" "$ID0" --reason "$(printf 'a\033[2Jb')"
+[ $st = 2 ] && grep -q "control characters" "$T/out" || fail "deny with an escape: $st $(cat "$T/out")"
+run "$LANCA" press --dir "$D" --seconds 3601
+[ $st = 2 ] && grep -q "seconds is 1 to 3600" "$T/out" || fail "press --seconds 3601: $st $(cat "$T/out")"
+run "$LANCA" press --dir "$D"
+[ $st = 1 ] && grep -q "not running on $D" "$T/out" || fail "press without a daemon: $st $(cat "$T/out")"
+run "$LANCA" deny --dir "$D" "$ID0"
+[ $st = 1 ] && grep -q "$ID0" "$T/out" || fail "deny of an unknown id: $st $(cat "$T/out")"
+ok "without a daemon: admin.c's bounds, and no press"
+
+# ---- through the daemon's control socket ----
+start_serve "$D"
+make_csr a dev-a
+make_csr b dev-b
+make_csr c dev-c
+for n in a b c; do
+	[ "$(post_csr $n)" = 202 ] || fail "enroll $n: not pending"
+done
+run "$LANCA" pending --dir "$D" --json
+[ $st = 0 ] || fail "pending through the daemon: $(cat "$T/out")"
+python3 - "$T/out" "$(req_id a)" "$(req_id b)" <<'PY' || fail "pending --json: $(cat "$T/out")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+ids = {r["id"] for r in rows}
+assert set(sys.argv[2:]) <= ids, ids
+for r in rows:
+    assert r["state"] == "pending" and len(r["key"]) == 64 and "expires_at" in r, r
+PY
+USER=ctl-admin run "$LANCA" deny --dir "$D" "$(req_id a)" --reason "not ours"
+[ $st = 0 ] || fail "deny through the daemon: $(cat "$T/out")"
+[ "$(poll a)" = 403 ] && grep -q "not ours" "$T/a.poll" || fail "the device does not see the denial"
+[ "$(sql "SELECT count(*) FROM audit WHERE event='deny' AND actor='cli ctl-admin'")" = 1 ] ||
+	fail "the denial through the daemon is not audited as the CLI's user"
+run "$LANCA" deny --dir "$D" "$(req_id a)"
+[ $st = 1 ] || fail "a second denial through the daemon: $st $(cat "$T/out")"
+ok "through the control socket: pending --json, deny (audited, seen by the device)"
+
+# ---- no CA where the command looked, while a daemon runs elsewhere ----
+M="$T/missing"
+for cmd in approve deny; do
+	st=0
+	env LANCA_DIR="$M" "$LANCA" $cmd "$(req_id b)" >"$T/out" 2>&1 || st=$?
+	[ $st = 1 ] || fail "$cmd on a missing directory: exit $st"
+	grep -q "no CA in $M" "$T/out" || fail "$cmd does not say where it looked: $(cat "$T/out")"
+	# Other daemons may run on this machine: ours must be among those named.
+	{ grep -q "running on .*$DREAL" "$T/out" && grep -q -- "use --dir" "$T/out"; } ||
+		fail "$cmd does not point at the running daemon: $(cat "$T/out")"
+	! grep -q "lanca init" "$T/out" || fail "$cmd suggests lanca init with a daemon running: $(cat "$T/out")"
+done
+ok "approve/deny on a missing directory name it and point at the daemon's --dir, not at init"
+
+# ---- without a daemon: the same actions in this process ----
+stop_serve || fail "serve did not stop cleanly"
+USER=ctl-admin run "$LANCA" deny --dir "$D" "$(req_id b)" --reason "gone"
+[ $st = 0 ] || fail "deny without a daemon: $(cat "$T/out")"
+[ "$(sql "SELECT state || ' ' || reason FROM requests WHERE id='$(req_id b)'")" = "denied gone" ] ||
+	fail "deny without a daemon did not deny"
+[ "$(sql "SELECT count(*) FROM audit WHERE event='deny' AND actor='cli ctl-admin'")" = 2 ] ||
+	fail "the denial without a daemon is not audited as the CLI's user"
+run "$LANCA" pending --dir "$D" --json
+python3 - "$T/out" "$(req_id c)" <<'PY' || fail "pending --json without a daemon: $(cat "$T/out")"
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert [r["id"] for r in rows] == [sys.argv[2]], rows
+assert len(rows[0]["key"]) == 64 and rows[0]["state"] == "pending"
+PY
+run "$LANCA" approve --dir "$D" "$(req_id c)"
+[ $st = 0 ] && grep -q "issued certificate" "$T/out" || fail "approve without a daemon: $(cat "$T/out")"
+st=0
+env LANCA_DIR="$M" "$LANCA" deny "$(req_id b)" >"$T/out" 2>&1 || st=$?
+[ $st = 1 ] && grep -q "no CA in $M" "$T/out" || fail "deny on a missing directory: $(cat "$T/out")"
+ok "without a daemon: deny, pending and approve through admin.c, same rows and audit"
+
+echo "t_control: $n_ok passed, 0 failed"
