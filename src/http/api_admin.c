@@ -1,7 +1,7 @@
 /*
  * api_admin.c - administrator sessions: POST /api/v1/login, POST
- * /api/v1/logout, and api_admin_session(), the check every admin handler
- * makes first (see api.h).
+ * /api/v1/logout, and api_admin_session(), the check the router makes
+ * before every admin handler (routes.c's table names it; see api.h).
  *
  * A session is a random 32-byte token held by the browser in an HttpOnly,
  * Secure, SameSite=Strict cookie; the store keeps only its SHA-256, so a
@@ -459,14 +459,12 @@ out:
 enum MHD_Result
 api_logout(struct http_req *r)
 {
-	char user[65], addr[ADMIN_ADDR_MAX];
+	char addr[ADMIN_ADDR_MAX];
 	unsigned char sha[32];
 	struct lerr e;
 	enum MHD_Result ret;
 
 	lerr_clear(&e);
-	if (api_admin_session(r, 1, user, &ret) != 0)
-		goto out;
 	admin_client_addr(r, addr);
 	if (admin_cookie_sha(r, sha) != 0 ||
 	    store_session_delete(r->app->store, sha, &e) != 0) {
@@ -474,7 +472,7 @@ api_logout(struct http_req *r)
 				     : http_reply_error(r, LERR_INTERNAL, "session vanished");
 		goto out;
 	}
-	(void)admin_audit(r, addr, "logout", user, NULL);
+	(void)admin_audit(r, addr, "logout", r->user, NULL);
 	if (http_req_add_header(r, MHD_HTTP_HEADER_SET_COOKIE,
 				ADMIN_COOKIE "=" ADMIN_COOKIE_ATTRS "; Max-Age=0") != 0) {
 		ret = http_reply_error(r, LERR_INTERNAL, "cannot clear the cookie");
@@ -487,8 +485,9 @@ out:
 }
 
 int
-api_admin_session(struct http_req *r, int state_changing, char user[65], enum MHD_Result *reply)
+api_admin_session(struct http_req *r, unsigned auth, enum MHD_Result *reply)
 {
+	char *user = r->user;
 	unsigned char sha[32];
 	char csrf[65] = "";
 	const char *sent;
@@ -509,7 +508,7 @@ api_admin_session(struct http_req *r, int state_changing, char user[65], enum MH
 		user[0] = '\0';
 		goto out;
 	}
-	if (state_changing) {
+	if (auth == HTTP_AUTH_ADMIN_CSRF) {
 		if (!admin_origin_ok(r)) {
 			*reply = http_reply_error(r, LERR_FORBIDDEN,
 						  "the request comes from another origin");

@@ -24,22 +24,21 @@
 
 #define API_CHAIN_TYPE	"application/pem-certificate-chain"
 
-/* The id segment of /api/v1/requests/{id}[/...]; -1 if malformed. */
+/* Copies the {id} path parameter (the router has checked its characters
+ * and length) if it has a request id's form; -1 otherwise. */
 static int
-api_request_id(const char *url, char id[STORE_REQUEST_ID_LEN + 1])
+api_request_id(const char *p, char id[STORE_REQUEST_ID_LEN + 1])
 {
-	static const char prefix[] = "/api/v1/requests/";
-	const char *p = url + sizeof(prefix) - 1;
 	size_t i;
 
-	if (strncmp(url, prefix, sizeof(prefix) - 1) != 0)
+	if (p == NULL)
 		return -1;
 	for (i = 0; i < STORE_REQUEST_ID_LEN; i++) {
 		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
 			return -1;
 		id[i] = p[i];
 	}
-	if (p[i] != '\0' && p[i] != '/')
+	if (p[i] != '\0')
 		return -1;
 	id[i] = '\0';
 	return 0;
@@ -212,7 +211,7 @@ api_request_get(struct http_req *r)
 	struct lerr e;
 	json_t *j;
 
-	if (api_request_id(r->url, id) != 0)
+	if (api_request_id(http_param(r, "id"), id) != 0)
 		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
 	enroll_result_init(&res);
 	if (enroll_poll(r->app->enroll, id, &res, &e) != 0) {
@@ -280,13 +279,13 @@ api_json_uint(json_t *body, const char *key, unsigned max, unsigned *out)
 enum MHD_Result
 api_press(struct http_req *r)
 {
-	char user[65], actor[96];
+	char actor[96];
 	unsigned seconds, count;
 	enum MHD_Result ret;
 	json_t *body = NULL;
 	struct lerr e;
 
-	if (api_admin_session(r, 1, user, &ret) != 0 || api_json_body(r, &body, &ret) != 0)
+	if (api_json_body(r, &body, &ret) != 0)
 		return ret;
 	if (api_json_uint(body, "seconds", WINDOW_SECONDS_MAX, &seconds) != 0 ||
 	    api_json_uint(body, "count", WINDOW_COUNT_MAX, &count) != 0) {
@@ -296,7 +295,7 @@ api_press(struct http_req *r)
 					WINDOW_SECONDS_MAX, WINDOW_COUNT_MAX);
 	}
 	json_decref(body);
-	snprintf(actor, sizeof(actor), "admin %s", user);
+	snprintf(actor, sizeof(actor), "admin %s", r->user);
 	if (enroll_press(r->app->enroll, seconds, count, actor, &e) != 0)
 		return http_reply_lerr(r, &e);
 	return http_reply_json(r, 200, json_pack("{s:o}", "window", enroll_window_json(r->app->enroll)));
@@ -322,13 +321,9 @@ enum MHD_Result
 api_requests_list(struct http_req *r)
 {
 	const char *state = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "state");
-	char user[65];
-	enum MHD_Result ret;
 	struct lerr e;
 	json_t *list;
 
-	if (api_admin_session(r, 0, user, &ret) != 0)
-		return ret;
 	if (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "issued") != 0 &&
 	    strcmp(state, "denied") != 0 && strcmp(state, "expired") != 0)
 		return http_reply_error(r, LERR_BAD_REQUEST, "unknown state %.32s", state);
@@ -345,16 +340,14 @@ api_requests_list(struct http_req *r)
 enum MHD_Result
 api_request_approve(struct http_req *r)
 {
-	char id[STORE_REQUEST_ID_LEN + 1], user[65], actor[96];
+	char id[STORE_REQUEST_ID_LEN + 1], actor[96];
 	struct enroll_result res;
 	enum MHD_Result ret;
 	struct lerr e;
 
-	if (api_admin_session(r, 1, user, &ret) != 0)
-		return ret;
-	if (api_request_id(r->url, id) != 0)
+	if (api_request_id(http_param(r, "id"), id) != 0)
 		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
-	snprintf(actor, sizeof(actor), "admin %s", user);
+	snprintf(actor, sizeof(actor), "admin %s", r->user);
 	enroll_result_init(&res);
 	if (enroll_approve(r->app->enroll, id, actor, &res, &e) != 0)
 		ret = http_reply_lerr(r, &e);
@@ -368,15 +361,15 @@ api_request_approve(struct http_req *r)
 enum MHD_Result
 api_request_deny(struct http_req *r)
 {
-	char id[STORE_REQUEST_ID_LEN + 1], user[65], actor[96];
+	char id[STORE_REQUEST_ID_LEN + 1], actor[96];
 	const char *reason = NULL;
 	enum MHD_Result ret;
 	json_t *body = NULL, *v;
 	struct lerr e;
 
-	if (api_admin_session(r, 1, user, &ret) != 0 || api_json_body(r, &body, &ret) != 0)
+	if (api_json_body(r, &body, &ret) != 0)
 		return ret;
-	if (api_request_id(r->url, id) != 0) {
+	if (api_request_id(http_param(r, "id"), id) != 0) {
 		json_decref(body);
 		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
 	}
@@ -386,7 +379,7 @@ api_request_deny(struct http_req *r)
 		return http_reply_error(r, LERR_BAD_REQUEST, "reason must be text of at most 200 bytes");
 	}
 	reason = v != NULL ? json_string_value(v) : NULL;
-	snprintf(actor, sizeof(actor), "admin %s", user);
+	snprintf(actor, sizeof(actor), "admin %s", r->user);
 	if (enroll_deny(r->app->enroll, id, reason, actor, &e) != 0)
 		ret = http_reply_lerr(r, &e);
 	else
