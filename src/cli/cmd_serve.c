@@ -29,6 +29,7 @@
 #include "common/fileio.h"
 #include "daemon/gateway.h"
 #include "http/httpd.h"
+#include "http/routes.h"
 #include "daemon/issue.h"
 #include "common/log.h"
 #include "signer/proc.h"
@@ -386,7 +387,7 @@ cmd_serve(int argc, char *argv[])
 			goto out;
 		}
 	}
-	if (httpd_start(h, &app, &e) != 0 ||
+	if (httpd_start(h, &app, &http_routes, &e) != 0 ||
 	    control_start(o.dir, app.enroll, app.store, &ctl, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;

@@ -1,24 +1,25 @@
 /*
- * api.h - the request handlers named in http_route.c's table.
+ * api.h - the request handlers named in routes.c's table.
  *
  * Owns: nothing; each handler answers one route with the http_reply_*
  * helpers and returns their verdict. Handlers run on libmicrohttpd's
  * per-connection threads and may block (store, signer); they only read
  * struct app, whose members are safe from any thread.
- * Files: api_ca.c (the root downloads, the plain-HTTP first-contact page
- * and the redirect to HTTPS), api_status.c (/api/v1/status), web.c (static
- * files under app->web_dir).
+ * Files: api_ca.c (the root downloads and the plain-HTTP first-contact
+ * page), api_status.c (/api/v1/status), api_device.c (enrollment),
+ * api_admin.c (admin sessions and the admin's actions), web.c (static
+ * files under app->web_dir). Path parameters come from http_param(r, "name").
  */
 #ifndef LANCA_API_H
 #define LANCA_API_H
 
 #include "http/route.h"
+#include "http/reply.h"
 
 /* api_ca.c */
 enum MHD_Result api_ca_der(struct http_req *r);		/* GET /ca.crt */
 enum MHD_Result api_ca_pem(struct http_req *r);		/* GET /ca.pem */
 enum MHD_Result api_ca_page(struct http_req *r);	/* GET / on plain HTTP */
-enum MHD_Result api_ca_redirect(struct http_req *r);	/* anything else on plain HTTP */
 
 /* api_status.c */
 enum MHD_Result api_status(struct http_req *r);		/* GET /api/v1/status */
@@ -28,7 +29,8 @@ enum MHD_Result api_status(struct http_req *r);		/* GET /api/v1/status */
 enum MHD_Result api_enroll(struct http_req *r);		/* POST /api/v1/enroll */
 enum MHD_Result api_request_get(struct http_req *r);	/* GET /api/v1/requests/{id} */
 enum MHD_Result api_renew(struct http_req *r);		/* POST /api/v1/renew (mTLS) */
-/* Admin actions (api_admin.c), behind api_admin_session(). */
+/* Admin actions (api_admin.c), behind api_admin_session(): the router
+ * runs it first on their rows, and they find the admin in r->user. */
 enum MHD_Result api_press(struct http_req *r);		/* POST /api/v1/press */
 enum MHD_Result api_requests_list(struct http_req *r);	/* GET /api/v1/requests */
 enum MHD_Result api_request_approve(struct http_req *r); /* POST /api/v1/requests/{id}/approve */
@@ -37,12 +39,12 @@ enum MHD_Result api_request_deny(struct http_req *r);	/* POST /api/v1/requests/{
 /* Admin sessions (api_admin.c). */
 enum MHD_Result api_login(struct http_req *r);		/* POST /api/v1/login */
 enum MHD_Result api_logout(struct http_req *r);		/* POST /api/v1/logout */
-/* Checks the request's session cookie (and, when state_changing, its
- * X-CSRF-Token header against the session's token, compared in constant
- * time). Returns 0 with user filled; otherwise queues the 401/403 reply,
- * stores libmicrohttpd's verdict in *reply and returns -1. */
-int api_admin_session(struct http_req *r, int state_changing, char user[65],
-		      enum MHD_Result *reply);
+/* The table's http_auth_fn: checks the request's session cookie (and, for
+ * HTTP_AUTH_ADMIN_CSRF, its Origin and its X-CSRF-Token header against the
+ * session's token, compared in constant time). Returns 0 with r->user
+ * filled; otherwise queues the 401/403 reply, stores libmicrohttpd's
+ * verdict in *reply and returns -1. */
+int api_admin_session(struct http_req *r, unsigned auth, enum MHD_Result *reply);
 
 #define WEB_FILE_MAX	(1024 * 1024)
 #define WEB_NAME_MAX	128

@@ -1,7 +1,8 @@
 /*
  * api_admin.c - the administrator's door: POST /api/v1/login and
- * /api/v1/logout, api_admin_session() (the check every admin handler makes
- * first), and the onboarding actions POST /api/v1/press, GET
+ * /api/v1/logout, api_admin_session() (the check the router makes before
+ * every admin handler: routes.c's table names it), and the onboarding
+ * actions POST /api/v1/press, GET
  * /api/v1/requests, POST /api/v1/requests/{id}/approve and .../deny.
  * Passwords and sessions are auth.c's, the failed-login counter is
  * ratelimit.c's and the actions are admin.c's: this file reads HTTP and
@@ -234,16 +235,13 @@ out:
 enum MHD_Result
 api_logout(struct http_req *r)
 {
-	char user[65], addr[ADMIN_ADDR_MAX], actor[16 + ADMIN_ADDR_MAX];
+	char addr[ADMIN_ADDR_MAX], actor[16 + ADMIN_ADDR_MAX];
 	struct lerr e;
-	enum MHD_Result ret;
 
 	lerr_clear(&e);
-	if (api_admin_session(r, 1, user, &ret) != 0)
-		return ret;
 	admin_client_addr(r, addr);
 	admin_actor(addr, actor);
-	if (auth_session_end(r->app->store, admin_cookie(r), actor, user, &e) != 0)
+	if (auth_session_end(r->app->store, admin_cookie(r), actor, r->user, &e) != 0)
 		return http_reply_lerr(r, &e);
 	if (http_req_add_header(r, MHD_HTTP_HEADER_SET_COOKIE,
 				ADMIN_COOKIE "=" ADMIN_COOKIE_ATTRS "; Max-Age=0") != 0)
@@ -252,9 +250,10 @@ api_logout(struct http_req *r)
 }
 
 int
-api_admin_session(struct http_req *r, int state_changing, char user[65], enum MHD_Result *reply)
+api_admin_session(struct http_req *r, unsigned auth, enum MHD_Result *reply)
 {
 	char csrf[AUTH_TOKEN_HEX + 1] = "";
+	char *user = r->user;
 	const char *sent;
 	struct lerr e;
 	int rc = -1;
@@ -265,7 +264,7 @@ api_admin_session(struct http_req *r, int state_changing, char user[65], enum MH
 		*reply = http_reply_lerr(r, &e);
 		goto out;
 	}
-	if (state_changing) {
+	if (auth == HTTP_AUTH_ADMIN_CSRF) {
 		if (!admin_origin_ok(r)) {
 			*reply = http_reply_error(r, LERR_FORBIDDEN,
 						  "the request comes from another origin");
@@ -307,39 +306,19 @@ admin_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret)
 	return 0;
 }
 
-/* The {id} of /api/v1/requests/{id}/ACTION; -1 if it is not a request id's
- * (which admin.c checks: here we only cut the segment out). */
-static int
-admin_request_id(const char *url, char id[STORE_REQUEST_ID_LEN + 1])
-{
-	static const char prefix[] = "/api/v1/requests/";
-	const char *p = url + sizeof(prefix) - 1;
-	struct lerr e;
-	size_t n;
-
-	if (strncmp(url, prefix, sizeof(prefix) - 1) != 0)
-		return -1;
-	n = strcspn(p, "/");
-	if (n != STORE_REQUEST_ID_LEN)
-		return -1;
-	memcpy(id, p, n);
-	id[n] = '\0';
-	return admin_id_check(id, &e) == 0 ? 0 : -1;
-}
-
 enum MHD_Result
 api_press(struct http_req *r)
 {
-	char user[65], actor[96];
+	char actor[16 + HTTP_USER_MAX];
 	struct admin_press p;
 	enum MHD_Result ret;
 	json_t *body = NULL, *window = NULL;
 	struct lerr e;
 
 	lerr_clear(&e);
-	if (api_admin_session(r, 1, user, &ret) != 0 || admin_json_body(r, &body, &ret) != 0)
+	if (admin_json_body(r, &body, &ret) != 0)
 		return ret;
-	snprintf(actor, sizeof(actor), "admin %s", user);
+	snprintf(actor, sizeof(actor), "admin %s", r->user);
 	if (admin_press_parse(body, &p, &e) != 0 ||
 	    admin_press(r->app->enroll, &p, actor, &window, &e) != 0)
 		ret = http_reply_lerr(r, &e);
@@ -354,15 +333,12 @@ enum MHD_Result
 api_requests_list(struct http_req *r)
 {
 	const char *state = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "state");
-	char user[65];
 	struct admin_list l;
 	enum MHD_Result ret;
 	struct lerr e;
 	json_t *args, *list;
 
 	lerr_clear(&e);
-	if (api_admin_session(r, 0, user, &ret) != 0)
-		return ret;
 	args = state != NULL ? json_pack("{s:s}", "state", state) : NULL;
 	if (state != NULL && args == NULL)
 		return http_reply_error(r, LERR_INTERNAL, "out of memory");
@@ -379,17 +355,14 @@ api_requests_list(struct http_req *r)
 enum MHD_Result
 api_request_approve(struct http_req *r)
 {
-	char id[STORE_REQUEST_ID_LEN + 1], user[65], actor[96];
-	char serial[2 * STORE_SERIAL_MAX + 1];
-	enum MHD_Result ret;
+	const char *id = http_param(r, "id");
+	char actor[16 + HTTP_USER_MAX], serial[2 * STORE_SERIAL_MAX + 1];
 	struct lerr e;
 
 	lerr_clear(&e);
-	if (api_admin_session(r, 1, user, &ret) != 0)
-		return ret;
-	if (admin_request_id(r->url, id) != 0)
+	if (admin_id_check(id, &e) != 0)
 		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
-	snprintf(actor, sizeof(actor), "admin %s", user);
+	snprintf(actor, sizeof(actor), "admin %s", r->user);
 	if (admin_approve(r->app->enroll, id, actor, serial, &e) != 0)
 		return http_reply_lerr(r, &e);
 	return http_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "id", id, "state", "issued",
@@ -399,16 +372,16 @@ api_request_approve(struct http_req *r)
 enum MHD_Result
 api_request_deny(struct http_req *r)
 {
-	char id[STORE_REQUEST_ID_LEN + 1], user[65], actor[96];
+	const char *id = http_param(r, "id"), *reason = NULL;
+	char actor[16 + HTTP_USER_MAX];
 	enum MHD_Result ret;
 	json_t *body = NULL, *v;
-	const char *reason = NULL;
 	struct lerr e;
 
 	lerr_clear(&e);
-	if (api_admin_session(r, 1, user, &ret) != 0 || admin_json_body(r, &body, &ret) != 0)
+	if (admin_json_body(r, &body, &ret) != 0)
 		return ret;
-	if (admin_request_id(r->url, id) != 0) {
+	if (admin_id_check(id, &e) != 0) {
 		ret = http_reply_error(r, LERR_NOT_FOUND, "no such request");
 		goto out;
 	}
@@ -420,7 +393,7 @@ api_request_deny(struct http_req *r)
 		goto out;
 	}
 	reason = v != NULL ? json_string_value(v) : NULL;
-	snprintf(actor, sizeof(actor), "admin %s", user);
+	snprintf(actor, sizeof(actor), "admin %s", r->user);
 	if (admin_deny(r->app->enroll, id, reason, actor, &e) != 0)
 		ret = http_reply_lerr(r, &e);
 	else

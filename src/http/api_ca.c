@@ -1,7 +1,7 @@
 /*
- * api_ca.c - first contact: the root certificate downloads, the plain-HTTP
- * page that shows the root's fingerprint, and the redirect that sends
- * everything else on plain HTTP to HTTPS (see api.h).
+ * api_ca.c - first contact: the root certificate downloads and the
+ * plain-HTTP page that shows the root's fingerprint (see api.h). The
+ * router sends everything else on plain HTTP to HTTPS.
  *
  * Plain HTTP can be tampered with, so the page's whole point is the
  * fingerprint: a person compares it with what `lanca status` or the
@@ -105,16 +105,4 @@ api_ca_page(struct http_req *r)
 	ret = http_reply(r, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len);
 	buf_free(&b);
 	return ret;
-}
-
-/* Everything else on plain HTTP: 301 to the same path on HTTPS. */
-enum MHD_Result
-api_ca_redirect(struct http_req *r)
-{
-	char url[4096];
-
-	if (http_https_url(r, r->url, url, sizeof(url)) != 0 &&
-	    http_https_url(r, "/", url, sizeof(url)) != 0)
-		return http_reply_error(r, LERR_INTERNAL, "cannot build the HTTPS address");
-	return http_reply_redirect(r, url);
 }

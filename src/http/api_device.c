@@ -16,30 +16,23 @@
 #include <gnutls/x509.h>
 
 #include "http/api.h"
+#include "daemon/admin.h"
 #include "daemon/enroll.h"
 #include "http/httpd.h"
 #include "daemon/ratelimit.h"
 
 #define API_CHAIN_TYPE	"application/pem-certificate-chain"
 
-/* The id segment of /api/v1/requests/{id}[/...]; -1 if malformed. */
+/* Copies the {id} path parameter if it is a request id (admin_id_check:
+ * the one definition of the form); -1 otherwise. */
 static int
-api_request_id(const char *url, char id[STORE_REQUEST_ID_LEN + 1])
+api_request_id(const char *p, char id[STORE_REQUEST_ID_LEN + 1])
 {
-	static const char prefix[] = "/api/v1/requests/";
-	const char *p = url + sizeof(prefix) - 1;
-	size_t i;
+	struct lerr e;
 
-	if (strncmp(url, prefix, sizeof(prefix) - 1) != 0)
+	if (admin_id_check(p, &e) != 0)
 		return -1;
-	for (i = 0; i < STORE_REQUEST_ID_LEN; i++) {
-		if (!((p[i] >= '0' && p[i] <= '9') || (p[i] >= 'a' && p[i] <= 'f')))
-			return -1;
-		id[i] = p[i];
-	}
-	if (p[i] != '\0' && p[i] != '/')
-		return -1;
-	id[i] = '\0';
+	memcpy(id, p, STORE_REQUEST_ID_LEN + 1);
 	return 0;
 }
 
@@ -210,7 +203,7 @@ api_request_get(struct http_req *r)
 	struct lerr e;
 	json_t *j;
 
-	if (api_request_id(r->url, id) != 0)
+	if (api_request_id(http_param(r, "id"), id) != 0)
 		return http_reply_error(r, LERR_NOT_FOUND, "no such request");
 	enroll_result_init(&res);
 	if (enroll_poll(r->app->enroll, id, &res, &e) != 0) {

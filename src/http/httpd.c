@@ -542,7 +542,8 @@ httpd_mhd_log(void *cls, const char *fmt, va_list ap)
 /* Starts one daemon on l. The listening socket belongs to libmicrohttpd
  * from here on, whether or not it starts. */
 static int
-httpd_daemon(struct httpd_listener *l, struct app *app, unsigned on, struct lerr *e)
+httpd_daemon(struct httpd_listener *l, struct app *app, const struct http_table *table,
+	     unsigned on, struct lerr *e)
 {
 	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
 			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
@@ -551,6 +552,7 @@ httpd_daemon(struct httpd_listener *l, struct app *app, unsigned on, struct lerr
 	if (l->v6)
 		flags |= l->dual ? MHD_USE_DUAL_STACK : MHD_USE_IPv6;
 	l->srv.app = app;
+	l->srv.table = table;
 	l->srv.on = on;
 	l->fd = -1;
 	if (on == HTTP_ON_TLS) {
@@ -591,7 +593,7 @@ httpd_daemon(struct httpd_listener *l, struct app *app, unsigned on, struct lerr
 }
 
 int
-httpd_start(struct httpd *h, struct app *app, struct lerr *e)
+httpd_start(struct httpd *h, struct app *app, const struct http_table *table, struct lerr *e)
 {
 	int rc = -1;
 
@@ -612,9 +614,9 @@ httpd_start(struct httpd *h, struct app *app, struct lerr *e)
 		app->https_port = h->https.port;
 	if (app->http_port == 0 && h->have_http)
 		app->http_port = h->http.port;
-	if (httpd_daemon(&h->https, app, HTTP_ON_TLS, e) != 0)
+	if (httpd_daemon(&h->https, app, table, HTTP_ON_TLS, e) != 0)
 		goto out;
-	if (h->have_http && httpd_daemon(&h->http, app, HTTP_ON_PLAIN, e) != 0)
+	if (h->have_http && httpd_daemon(&h->http, app, table, HTTP_ON_PLAIN, e) != 0)
 		goto out;
 	log_info("httpd: serving HTTPS on port %u%s", (unsigned)h->https.port,
 		 h->have_http ? ", plain HTTP for first contact" : "");

@@ -5,7 +5,8 @@
  * suites only, the gateway certificate with the issuing CA in the chain,
  * hot-swappable on renewal), and every limit: connections in total and per
  * address, per-connection memory, timeouts, header and URL sizes, body caps
- * (413). Requests are dispatched through http_route.c's table.
+ * (413). Requests are dispatched by route.c through the table
+ * httpd_start() is given.
  *
  * The HTTPS server asks every client for a certificate but never requires
  * one and never judges it: GnuTLS and libmicrohttpd accept any chain the
@@ -50,8 +51,12 @@ int httpd_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *l
 
 /* Creates and binds both listening sockets. */
 int httpd_bind(const struct httpd_config *c, struct httpd **out, struct lerr *e);
-/* Starts serving on the bound sockets with the handlers' shared state. */
-int httpd_start(struct httpd *h, struct app *app, struct lerr *e);
+struct http_table;
+/* Starts serving on the bound sockets with the handlers' shared state,
+ * answering with table's routes (routes.h's http_routes; a tool may bring
+ * its own). table must outlive the servers. */
+int httpd_start(struct httpd *h, struct app *app, const struct http_table *table,
+		struct lerr *e);
 /* Replaces the TLS certificate and key for new handshakes. */
 int httpd_set_tls(struct httpd *h, const char *chain_pem, const char *key_pem, struct lerr *e);
 /* Stops both servers and closes the sockets. NULL-safe. */

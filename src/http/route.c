@@ -1,6 +1,8 @@
 /*
- * http_route.c - the routing table, the checks made before any handler
- * runs, body accumulation, and the reply helpers (see http_route.h).
+ * route.c - the router: the matcher over a table handed to it, the checks
+ * made before any handler runs, path parameters, body accumulation and
+ * the per-request state (see route.h). It names no handler, so it links
+ * (and fuzzes) with any table.
  *
  * libmicrohttpd calls the access handler several times per request: once
  * when the headers are in (we decide the route and every early refusal
@@ -12,7 +14,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -20,64 +21,52 @@
 #include <string.h>
 
 #include "http/route.h"
+#include "http/reply.h"
 #include "http/httpd.h"
-#include "http/api.h"
 #include "common/log.h"
 
-/* Error code for 405; lerr.h has none for it yet. */
 /* Body bytes read and dropped after a refusal before we hang up. */
 #define HTTP_DISCARD_MAX	((uint64_t)4 * HTTPD_BODY_MAX)
 
-/*
- * What each server answers. Order matters: the first row whose method,
- * path and server match wins, so exact paths come before "/{name}".
- * Plain HTTP answers only these rows and redirects everything else to
- * HTTPS (http_route_access), so a new first-contact download such as
- * /trust-bundle.pem or /crl is one HTTP_ON_BOTH row here.
- */
-static const struct http_route http_routes[] = {
-	{ "GET", "/ca.crt",		0, api_ca_der,	HTTP_ON_BOTH },
-	{ "GET", "/ca.pem",		0, api_ca_pem,	HTTP_ON_BOTH },
-	{ "GET", "/api/v1/status",	0, api_status,	HTTP_ON_TLS },
-	{ "POST", "/api/v1/enroll",	HTTPD_BODY_MAX, api_enroll, HTTP_ON_TLS },
-	{ "GET", "/api/v1/requests/{id}", 0, api_request_get, HTTP_ON_TLS },
-	{ "POST", "/api/v1/renew",	HTTPD_BODY_MAX, api_renew, HTTP_ON_TLS },
-	{ "POST", "/api/v1/login",	4096, api_login, HTTP_ON_TLS },
-	{ "POST", "/api/v1/logout",	0, api_logout, HTTP_ON_TLS },
-	{ "POST", "/api/v1/press",	4096, api_press, HTTP_ON_TLS },
-	{ "GET", "/api/v1/requests",	0, api_requests_list, HTTP_ON_TLS },
-	{ "POST", "/api/v1/requests/{id}/approve", 0, api_request_approve, HTTP_ON_TLS },
-	{ "POST", "/api/v1/requests/{id}/deny", 4096, api_request_deny, HTTP_ON_TLS },
-	{ "GET", "/",			0, api_ca_page,	HTTP_ON_PLAIN },
-	{ "GET", "/",			0, web_index,	HTTP_ON_TLS },
-	{ "GET", "/{name}",		0, web_file,	HTTP_ON_TLS },
-};
-
-static const struct http_route *http_extra;
-static size_t http_nextra;
-
-void
-http_route_set_extra(const struct http_route *routes, size_t n)
+int
+http_param_ok(const char *s, size_t len)
 {
-	http_extra = routes;
-	http_nextra = routes != NULL ? n : 0;
+	size_t i;
+
+	if (len == 0 || len > HTTP_PARAM_MAX)
+		return 0;
+	for (i = 0; i < len; i++) {
+		char c = s[i];
+
+		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+		      (c >= '0' && c <= '9') || c == '-' || c == '.' || c == '_' || c == '~'))
+			return 0;
+	}
+	return 1;
 }
 
-/* 1 if path matches pattern segment by segment; a "{...}" segment in the
- * pattern matches any one non-empty segment. */
+/* 1 if path matches pattern segment by segment, with the "{name}"
+ * segments' values in *params; a "{...}" segment matches one segment that
+ * is a valid parameter. */
 static int
-route_path_match(const char *pat, const char *path)
+route_path_match(const char *pat, const char *path, struct http_params *params)
 {
 	size_t pl, sl;
 
+	params->n = 0;
 	while (*pat == '/' && *path == '/') {
 		pat++;
 		path++;
 		pl = strcspn(pat, "/");
 		sl = strcspn(path, "/");
 		if (pl >= 2 && pat[0] == '{' && pat[pl - 1] == '}') {
-			if (sl == 0)
+			if (!http_param_ok(path, sl) || params->n >= HTTP_PARAMS_MAX)
 				return 0;
+			params->p[params->n].name = pat + 1;
+			params->p[params->n].name_len = pl - 2;
+			memcpy(params->p[params->n].value, path, sl);
+			params->p[params->n].value[sl] = '\0';
+			params->n++;
 		} else if (pl != sl || memcmp(pat, path, pl) != 0) {
 			return 0;
 		}
@@ -114,33 +103,41 @@ route_allow_add(char *allow, size_t n, const char *m)
 		allow[used] = '\0';	/* a truncated list would lie: keep the old one */
 }
 
-/* Looks path up for server `on`. Returns the matching row, or NULL with
- * *path_known set when some row has the path but not the method (allow
- * then lists the methods it does have). */
-static const struct http_route *
-route_find(unsigned on, const char *method, const char *path, int *path_known,
-	   char *allow, size_t nallow)
+const struct http_route *
+http_route_match(const struct http_table *t, unsigned on, const char *method,
+		 const char *path, struct http_match *m)
 {
-	const struct http_route *tabs[2] = { http_extra, http_routes };
-	size_t lens[2] = { http_nextra, sizeof(http_routes) / sizeof(http_routes[0]) };
-	size_t t, i;
+	struct http_params params;
+	size_t i;
 
-	*path_known = 0;
-	allow[0] = '\0';
-	for (t = 0; t < 2; t++) {
-		for (i = 0; i < lens[t]; i++) {
-			const struct http_route *rt = &tabs[t][i];
+	m->path_known = 0;
+	m->allow[0] = '\0';
+	m->params.n = 0;
+	for (i = 0; i < t->n; i++) {
+		const struct http_route *rt = &t->routes[i];
 
-			if ((rt->on & on) == 0 || !route_path_match(rt->path, path))
-				continue;
-			if (route_method_match(rt->method, method))
-				return rt;
-			*path_known = 1;
-			route_allow_add(allow, nallow, rt->method);
-			if (strcmp(rt->method, "GET") == 0)
-				route_allow_add(allow, nallow, "HEAD");
+		if ((rt->on & on) == 0 || !route_path_match(rt->path, path, &params))
+			continue;
+		if (route_method_match(rt->method, method)) {
+			m->params = params;
+			return rt;
 		}
+		m->path_known = 1;
+		route_allow_add(m->allow, sizeof(m->allow), rt->method);
+		if (strcmp(rt->method, "GET") == 0)
+			route_allow_add(m->allow, sizeof(m->allow), "HEAD");
 	}
+	return NULL;
+}
+
+const char *
+http_param(const struct http_req *r, const char *name)
+{
+	size_t i, nl = strlen(name);
+
+	for (i = 0; i < r->params.n; i++)
+		if (r->params.p[i].name_len == nl && memcmp(r->params.p[i].name, name, nl) == 0)
+			return r->params.p[i].value;
 	return NULL;
 }
 
@@ -198,8 +195,24 @@ static enum MHD_Result
 route_reply_decided(struct http_req *r)
 {
 	if (r->redirect)
-		return api_ca_redirect(r);
+		return http_reply_to_https(r);
 	return http_reply_error_status(r, r->err_status, r->err_code, "%s", r->err_msg);
+}
+
+/* Checks the route's auth requirement with the table's checker. 0 to go
+ * on to the handler, or -1 with the refusal queued and its verdict in *ret. */
+static int
+route_auth(struct http_req *r, enum MHD_Result *ret)
+{
+	if (r->route->auth == HTTP_AUTH_NONE)
+		return 0;
+	/* A row that asks for auth in a table without a checker is a bug:
+	 * fail closed. */
+	if (r->srv->table->auth == NULL) {
+		*ret = http_reply_error(r, LERR_INTERNAL, "no authentication for %s", r->url);
+		return -1;
+	}
+	return r->srv->table->auth(r, r->route->auth, ret);
 }
 
 /*
@@ -215,7 +228,8 @@ route_first(struct http_req *r)
 {
 	const char *cl;
 	size_t urllen;
-	int path_known = 0, body;
+	struct http_match m;
+	int body;
 	unsigned long long announced = 0;
 	char *end;
 
@@ -245,10 +259,10 @@ route_first(struct http_req *r)
 			     "malformed request path");
 		return body;
 	}
-	r->route = route_find(r->srv->on, r->method, r->url, &path_known,
-			      r->allow, sizeof(r->allow));
+	r->route = http_route_match(r->srv->table, r->srv->on, r->method, r->url, &m);
 	if (r->route == NULL) {
-		if (path_known)
+		memcpy(r->allow, m.allow, sizeof(r->allow));
+		if (m.path_known)
 			route_refuse(r, MHD_HTTP_METHOD_NOT_ALLOWED, LERR_METHOD,
 				     "method %s is not allowed on %s", r->method, r->url);
 		else if (r->srv->on == HTTP_ON_PLAIN)
@@ -267,6 +281,7 @@ route_first(struct http_req *r)
 			     announced, r->route->max_body);
 		return 1;
 	}
+	r->params = m.params;
 	return 0;
 }
 
@@ -329,7 +344,7 @@ http_route_access(void *cls, struct MHD_Connection *conn, const char *url,
 		return MHD_YES;
 	if (r->err_status != 0 || r->redirect)
 		ret = route_reply_decided(r);
-	else
+	else if (route_auth(r, &ret) == 0)
 		ret = r->route->handler(r);
 	r->queued = ret == MHD_YES;
 	return ret;
@@ -349,311 +364,4 @@ http_route_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 	buf_free(&r->body);
 	free(r);
 	*con_cls = NULL;
-}
-
-/* ---- replies ---- */
-
-/* Adds the headers every response carries, then queues it. Takes the
- * response (destroys our reference whatever happens). */
-static enum MHD_Result
-reply_queue(struct http_req *r, unsigned status, const char *ctype, struct MHD_Response *resp)
-{
-	enum MHD_Result ret = MHD_NO;
-	size_t i;
-	int bad = 0;
-
-	if (resp == NULL) {
-		log_err("httpd: out of memory building a response");
-		return MHD_NO;
-	}
-	if (ctype != NULL)
-		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES;
-	bad |= MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES;
-	bad |= MHD_add_response_header(resp, "Referrer-Policy", "no-referrer") != MHD_YES;
-	bad |= MHD_add_response_header(resp, "X-Frame-Options", "DENY") != MHD_YES;
-	if (r->tls)
-		bad |= MHD_add_response_header(resp, "Strict-Transport-Security",
-					       "max-age=31536000") != MHD_YES;
-	if (ctype != NULL && strncmp(ctype, "text/html", 9) == 0)
-		bad |= MHD_add_response_header(resp, "Content-Security-Policy",
-					       "default-src 'self'") != MHD_YES;
-	/* API answers change with every press and issuance: never cache. */
-	if (strncmp(r->url, "/api/", 5) == 0 || status >= 400)
-		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
-					       "no-store") != MHD_YES;
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && r->allow[0] != '\0')
-		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES;
-	for (i = 0; i < r->nextra; i++)
-		bad |= MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value) != MHD_YES;
-	if (!bad)
-		ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
-}
-
-int
-http_req_add_header(struct http_req *r, const char *name, const char *value)
-{
-	size_t nl = strlen(name), vl = strlen(value);
-
-	if (r->nextra >= HTTP_EXTRA_HEADERS || nl == 0 || nl >= sizeof(r->extra[0].name) ||
-	    vl >= sizeof(r->extra[0].value) || strpbrk(name, "\r\n:") != NULL ||
-	    strpbrk(value, "\r\n") != NULL)
-		return -1;
-	memcpy(r->extra[r->nextra].name, name, nl + 1);
-	memcpy(r->extra[r->nextra].value, value, vl + 1);
-	r->nextra++;
-	return 0;
-}
-
-enum MHD_Result
-http_reply(struct http_req *r, unsigned status, const char *ctype, const void *data, size_t len)
-{
-	struct MHD_Response *resp;
-
-	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_MUST_COPY);
-	return reply_queue(r, status, ctype, resp);
-}
-
-enum MHD_Result
-http_reply_static(struct http_req *r, unsigned status, const char *ctype,
-		  const void *data, size_t len)
-{
-	struct MHD_Response *resp;
-
-	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_PERSISTENT);
-	return reply_queue(r, status, ctype, resp);
-}
-
-enum MHD_Result
-http_reply_download(struct http_req *r, const char *ctype, const void *data, size_t len,
-		    const char *filename)
-{
-	struct MHD_Response *resp;
-	char disp[128];
-	int n;
-
-	n = snprintf(disp, sizeof(disp), "attachment; filename=\"%s\"", filename);
-	if (n < 0 || (size_t)n >= sizeof(disp))
-		return http_reply_error(r, LERR_INTERNAL, "file name too long");
-	resp = MHD_create_response_from_buffer(len, (void *)(uintptr_t)data, MHD_RESPMEM_PERSISTENT);
-	if (resp != NULL &&
-	    MHD_add_response_header(resp, "Content-Disposition", disp) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return MHD_NO;
-	}
-	return reply_queue(r, MHD_HTTP_OK, ctype, resp);
-}
-
-enum MHD_Result
-http_reply_json(struct http_req *r, unsigned status, json_t *j)
-{
-	static const char oom[] =
-		"{\"error\":\"internal\",\"message\":\"out of memory\"}\n";
-	struct MHD_Response *resp;
-	char *s = NULL, *t;
-	size_t len;
-
-	if (j != NULL)
-		s = json_dumps(j, JSON_COMPACT | JSON_ENSURE_ASCII);
-	json_decref(j);
-	if (s == NULL)
-		return http_reply_static(r, 500, "application/json", oom, sizeof(oom) - 1);
-	/* A final newline, so that curl output and `read` behave. */
-	len = strlen(s);
-	t = realloc(s, len + 2);
-	if (t == NULL) {
-		free(s);
-		return http_reply_static(r, 500, "application/json", oom, sizeof(oom) - 1);
-	}
-	t[len++] = '\n';
-	t[len] = '\0';
-	resp = MHD_create_response_from_buffer_with_free_callback(len, t, free);
-	if (resp == NULL)
-		free(t);
-	return reply_queue(r, status, "application/json", resp);
-}
-
-static enum MHD_Result
-reply_verror(struct http_req *r, unsigned status, enum lerr_code code, const char *fmt,
-	     va_list ap) __attribute__((format(printf, 4, 0)));
-
-static enum MHD_Result
-reply_verror(struct http_req *r, unsigned status, enum lerr_code code, const char *fmt,
-	     va_list ap)
-{
-	char msg[640];
-	size_t i;
-
-	vsnprintf(msg, sizeof(msg), fmt, ap);
-	/* Messages may quote the request path, which is not guaranteed to be
-	 * UTF-8; jansson refuses invalid UTF-8, so keep to printable ASCII. */
-	for (i = 0; msg[i] != '\0'; i++)
-		if ((unsigned char)msg[i] < 0x20 || (unsigned char)msg[i] >= 0x7f)
-			msg[i] = '?';
-	if (status < 400 || status > 599)
-		status = 500;
-	return http_reply_json(r, status, json_pack("{s:s, s:s}", "error", lerr_str(code),
-						    "message", msg));
-}
-
-enum MHD_Result
-http_reply_error(struct http_req *r, enum lerr_code code, const char *fmt, ...)
-{
-	enum MHD_Result ret;
-	va_list ap;
-
-	va_start(ap, fmt);
-	ret = reply_verror(r, (unsigned)lerr_http(code), code, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
-enum MHD_Result
-http_reply_error_status(struct http_req *r, unsigned status, enum lerr_code code,
-			const char *fmt, ...)
-{
-	enum MHD_Result ret;
-	va_list ap;
-
-	va_start(ap, fmt);
-	ret = reply_verror(r, status, code, fmt, ap);
-	va_end(ap);
-	return ret;
-}
-
-enum MHD_Result
-http_reply_lerr(struct http_req *r, const struct lerr *e)
-{
-	enum lerr_code code = e->code != LERR_NONE ? e->code : LERR_INTERNAL;
-	unsigned status = e->http >= 400 && e->http <= 599 ? (unsigned)e->http
-							    : (unsigned)lerr_http(code);
-
-	return http_reply_error_status(r, status, code, "%s", e->msg);
-}
-
-enum MHD_Result
-http_reply_redirect(struct http_req *r, const char *location)
-{
-	static const char body[] = "Moved to HTTPS\n";
-	struct MHD_Response *resp;
-
-	resp = MHD_create_response_from_buffer(sizeof(body) - 1, (void *)(uintptr_t)body,
-					       MHD_RESPMEM_PERSISTENT);
-	if (resp != NULL &&
-	    MHD_add_response_header(resp, MHD_HTTP_HEADER_LOCATION, location) != MHD_YES) {
-		MHD_destroy_response(resp);
-		return MHD_NO;
-	}
-	/* 308 keeps the method and body: a POST must not come back as a GET. */
-	return reply_queue(r, strcmp(r->method, "GET") == 0 || strcmp(r->method, "HEAD") == 0 ?
-			   MHD_HTTP_MOVED_PERMANENTLY : MHD_HTTP_PERMANENT_REDIRECT,
-			   "text/plain; charset=utf-8", resp);
-}
-
-/* ---- host and URL helpers ---- */
-
-int
-http_host_ok(const char *host, size_t len)
-{
-	char tmp[64];
-	unsigned char addr[16];
-	size_t i;
-
-	if (len == 0 || len > 253)
-		return 0;
-	if (host[0] == '[') {
-		if (len < 3 || host[len - 1] != ']' || len - 2 >= sizeof(tmp))
-			return 0;
-		memcpy(tmp, host + 1, len - 2);
-		tmp[len - 2] = '\0';
-		return inet_pton(AF_INET6, tmp, addr) == 1;
-	}
-	if (host[0] == '.' || host[0] == '-')
-		return 0;
-	for (i = 0; i < len; i++) {
-		char c = host[i];
-
-		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-		      (c >= '0' && c <= '9') || c == '-' || c == '.'))
-			return 0;
-	}
-	return 1;
-}
-
-void
-http_req_host(const struct http_req *r, char *out, size_t n)
-{
-	const char *h, *end;
-	size_t len;
-	int w;
-
-	h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_HOST);
-	if (h == NULL)
-		goto fallback;
-	if (h[0] == '[') {
-		end = strchr(h, ']');
-		if (end == NULL)
-			goto fallback;
-		end++;
-	} else {
-		end = h + strcspn(h, ":");
-	}
-	/* Whatever follows the host must be a port, which we ignore. */
-	if (*end == ':') {
-		if (end[1] == '\0' || strspn(end + 1, "0123456789") != strlen(end + 1) ||
-		    strlen(end + 1) > 5)
-			goto fallback;
-	} else if (*end != '\0') {
-		goto fallback;
-	}
-	len = (size_t)(end - h);
-	if (!http_host_ok(h, len) || len >= n)
-		goto fallback;
-	memcpy(out, h, len);
-	out[len] = '\0';
-	return;
-fallback:
-	w = snprintf(out, n, "localhost");
-	if (w < 0 || (size_t)w >= n)
-		out[0] = '\0';
-}
-
-int
-http_https_url(const struct http_req *r, const char *path, char *out, size_t n)
-{
-	static const char hex[] = "0123456789ABCDEF";
-	char host[260], port[8] = "";
-	size_t used;
-	int w;
-
-	http_req_host(r, host, sizeof(host));
-	if (r->app->https_port != 443) {
-		w = snprintf(port, sizeof(port), ":%u", (unsigned)r->app->https_port);
-		if (w < 0 || (size_t)w >= sizeof(port))
-			return -1;
-	}
-	w = snprintf(out, n, "https://%s%s", host, port);
-	if (w < 0 || (size_t)w >= n)
-		return -1;
-	used = (size_t)w;
-	/* The path arrives decoded; encode what may not appear raw in a
-	 * Location header (spaces, non-ASCII, quotes, '%', '?', '#'). */
-	for (; *path != '\0'; path++) {
-		unsigned char c = (unsigned char)*path;
-		int plain = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-			    (c >= '0' && c <= '9') || strchr("-._~/!$&'()*+,;=:@", c) != NULL;
-
-		if (used + (plain ? 1 : 3) >= n)
-			return -1;
-		if (plain) {
-			out[used++] = (char)c;
-		} else {
-			out[used++] = '%';
-			out[used++] = hex[c >> 4];
-			out[used++] = hex[c & 15];
-		}
-	}
-	out[used] = '\0';
-	return 0;
 }

@@ -1,15 +1,18 @@
 /*
- * http_route.h - the routing table and the reply helpers.
+ * route.h - the router: which handler answers a request, or why none does.
  *
- * Owns: the one static table {method, path pattern, max body, handler,
- * servers} that says what each server answers; the checks made before any
- * handler runs (URL length, path shape, 404, 405 with Allow, 413 on bodies);
- * body accumulation into a capped struct buf; the per-request state
- * (struct http_req) from the first libmicrohttpd callback to the completion
- * callback; and every response, so that security headers and the JSON
- * error shape {"error": code, "message": text} are set in one place.
+ * Owns: the matcher over a route table handed to it (struct http_table;
+ * the real one is routes.c's, a test or fuzz target brings its own); the
+ * checks made before any handler runs (URL length 414, path shape 400,
+ * 404, 405 with Allow, 413 on bodies, the route's auth requirement); the
+ * redirect of unknown paths on plain HTTP to HTTPS; body accumulation into
+ * a capped struct buf; path parameters ("{id}" segments), extracted with
+ * bounded length and a fixed character set and handed to the handler; and
+ * the per-request state (struct http_req) from libmicrohttpd's first
+ * callback to its completion callback. It names no handler.
  * Callers: httpd.c registers http_route_access/http_route_completed with
- * libmicrohttpd; the api_*.c and web.c handlers use the http_reply_* helpers.
+ * libmicrohttpd; handlers read http_param() and r->user; tests and fuzz
+ * targets call http_route_match() and http_path_ok() directly.
  */
 #ifndef LANCA_HTTP_ROUTE_H
 #define LANCA_HTTP_ROUTE_H
@@ -19,7 +22,6 @@
 #include <sys/types.h>
 #include <sys/socket.h>
 #include <microhttpd.h>
-#include <jansson.h>
 
 #include "common/buf.h"
 #include "common/lerr.h"
@@ -30,15 +32,39 @@
 #define HTTP_ON_TLS	2u
 #define HTTP_ON_BOTH	(HTTP_ON_PLAIN | HTTP_ON_TLS)
 
-/* One server's context: passed to libmicrohttpd as the handler's cls. */
+/* What a route requires before its handler runs. */
+#define HTTP_AUTH_NONE		0u
+#define HTTP_AUTH_ADMIN		1u	/* an admin session (cookie) */
+#define HTTP_AUTH_ADMIN_CSRF	2u	/* the same, state-changing: Origin + CSRF token */
+
+#define HTTP_PARAMS_MAX		4	/* "{name}" segments in one pattern */
+#define HTTP_PARAM_MAX		128	/* bytes in one parameter's value */
+#define HTTP_USER_MAX		64	/* bytes in an authenticated user name */
+#define HTTP_ALLOW_MAX		64	/* the Allow header of a 405 */
+#define HTTP_EXTRA_HEADERS	4
+
+struct http_table;
+
+/* One server's context: passed to libmicrohttpd as the access handler's cls. */
 struct http_server {
 	struct app *app;
+	const struct http_table *table;
 	unsigned on;		/* HTTP_ON_PLAIN or HTTP_ON_TLS */
 };
 
-struct http_route;
+/* Path parameters of a matched route: name points into the pattern (not
+ * NUL-terminated, name_len bytes), value is a copy of the segment, made
+ * only of [A-Za-z0-9._~-], 1..HTTP_PARAM_MAX bytes. */
+struct http_params {
+	size_t n;
+	struct {
+		const char *name;
+		size_t name_len;
+		char value[HTTP_PARAM_MAX + 1];
+	} p[HTTP_PARAMS_MAX];
+};
 
-#define HTTP_EXTRA_HEADERS	4
+struct http_route;
 
 /* Per-request state, made on the first callback and freed on completion. */
 struct http_req {
@@ -49,13 +75,15 @@ struct http_req {
 	const char *url;	/* decoded path, no query; same lifetime */
 	int tls;		/* 1 on the HTTPS server */
 	const struct http_route *route;	/* NULL if the request was refused early */
+	struct http_params params;	/* the route's "{name}" segments */
+	char user[HTTP_USER_MAX + 1];	/* the admin, on routes with auth; else "" */
 	struct buf body;	/* capped at route->max_body */
 	/* An answer decided before the handler (error or redirect): */
 	unsigned err_status;	/* 0 = none */
 	enum lerr_code err_code;
 	char err_msg[320];
-	char allow[64];		/* Allow header for a 405 */
-	int redirect;		/* plain HTTP fallback: 301 to HTTPS */
+	char allow[HTTP_ALLOW_MAX];	/* Allow header for a 405 */
+	int redirect;		/* plain HTTP, unknown path: to HTTPS */
 	uint64_t discarded;	/* body bytes thrown away after a refusal */
 	int queued;		/* a response is queued: ignore the rest */
 	/* Headers a handler adds to its answer (Location, Retry-After,
@@ -67,19 +95,60 @@ struct http_req {
 	size_t nextra;
 };
 
-/* A handler answers with one of the http_reply_* helpers and returns what
- * it returned. It owns nothing of r. */
+/* A handler answers with one of the http_reply_* helpers (reply.h) and
+ * returns what it returned. It owns nothing of r. */
 typedef enum MHD_Result (*http_handler_fn)(struct http_req *r);
 
+/* Checks r against a route's auth requirement (HTTP_AUTH_*). Returns 0
+ * with r->user filled; otherwise queues the 401/403 reply, stores
+ * libmicrohttpd's verdict in *reply and returns -1. */
+typedef int (*http_auth_fn)(struct http_req *r, unsigned auth, enum MHD_Result *reply);
+
 /* Path patterns: segments separated by '/'; a segment written "{name}"
- * matches any one non-empty segment, e.g. "/api/v1/requests/{id}". */
+ * matches any one segment that is a valid parameter (see struct
+ * http_params), e.g. "/api/v1/requests/{id}". */
 struct http_route {
 	const char *method;	/* "GET" also answers HEAD */
 	const char *path;
 	size_t max_body;	/* 0 = no body accepted */
 	http_handler_fn handler;
 	unsigned on;		/* HTTP_ON_* */
+	unsigned auth;		/* HTTP_AUTH_* */
 };
+
+/* A route table. Order matters: the first row whose method, path and
+ * server match wins, so exact paths come before "/{name}". auth checks
+ * the rows whose auth is not HTTP_AUTH_NONE (with none, they get 500). */
+struct http_table {
+	const struct http_route *routes;
+	size_t n;
+	http_auth_fn auth;
+};
+
+/* What the matcher found besides the route. */
+struct http_match {
+	int path_known;			/* some row has the path, not the method */
+	char allow[HTTP_ALLOW_MAX];	/* then: the methods it has ("GET, HEAD, POST") */
+	struct http_params params;	/* on a match: the route's parameters */
+};
+
+/*
+ * Looks method and path (decoded, no query) up in t for server `on`.
+ * Returns the first matching row with m->params filled, or NULL: then
+ * m->path_known says 405 (m->allow lists the methods) rather than 404.
+ */
+const struct http_route *http_route_match(const struct http_table *t, unsigned on,
+					  const char *method, const char *path,
+					  struct http_match *m);
+
+/* Checks a decoded request path: starts with '/', no control bytes or
+ * backslash, no "." or ".." segment. 0 if acceptable, -1 otherwise. */
+int http_path_ok(const char *path);
+/* 1 if s[0..len) may be a path parameter's value (see struct http_params). */
+int http_param_ok(const char *s, size_t len);
+
+/* The value of the matched route's parameter name, or NULL. */
+const char *http_param(const struct http_req *r, const char *name);
 
 /* libmicrohttpd's access handler and completion callback; cls is a
  * struct http_server. */
@@ -89,50 +158,5 @@ enum MHD_Result http_route_access(void *cls, struct MHD_Connection *conn, const 
 				  void **con_cls);
 void http_route_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 			  enum MHD_RequestTerminationCode toe);
-
-/* For tests only: extra rows consulted before the built-in table (e.g. a
- * POST route to exercise body limits). Must be called before the servers
- * start; the array must outlive them. NULL/0 removes them. */
-void http_route_set_extra(const struct http_route *routes, size_t n);
-
-/* Replies. Each returns libmicrohttpd's verdict from MHD_queue_response.
- * http_reply copies data; http_reply_static does not (data must outlive
- * the server, e.g. the CA certificates in struct app). */
-enum MHD_Result http_reply(struct http_req *r, unsigned status, const char *ctype,
-			   const void *data, size_t len);
-enum MHD_Result http_reply_static(struct http_req *r, unsigned status, const char *ctype,
-				  const void *data, size_t len);
-/* Like http_reply_static, plus a Content-Disposition: attachment header. */
-enum MHD_Result http_reply_download(struct http_req *r, const char *ctype,
-				    const void *data, size_t len, const char *filename);
-/* Serialises j (the reference is stolen, NULL means out of memory: 500). */
-enum MHD_Result http_reply_json(struct http_req *r, unsigned status, json_t *j);
-/* {"error": code's string, "message": text}, with code's HTTP status. */
-enum MHD_Result http_reply_error(struct http_req *r, enum lerr_code code, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* The same with another status than the table's (413 for a body, say). */
-enum MHD_Result http_reply_error_status(struct http_req *r, unsigned status, enum lerr_code code,
-					const char *fmt, ...) __attribute__((format(printf, 4, 5)));
-/* The error a check filled in (e->http 0 is taken as 500). */
-enum MHD_Result http_reply_lerr(struct http_req *r, const struct lerr *e);
-/* Adds a header to the response the handler is about to queue. Refuses
- * (-1) a name or value that is too long or holds CR/LF, or a fifth header. */
-int http_req_add_header(struct http_req *r, const char *name, const char *value);
-
-/* 301 to location (which must already be a safe URL). */
-enum MHD_Result http_reply_redirect(struct http_req *r, const char *location);
-
-/* The Host header's host part if it is a valid DNS name, IPv4 address or
- * [IPv6] literal, else "localhost", into out. */
-void http_req_host(const struct http_req *r, char *out, size_t n);
-/* "https://HOST[:PORT]" + path (percent-encoded where needed) into out;
- * 0 or -1 if it does not fit. */
-int http_https_url(const struct http_req *r, const char *path, char *out, size_t n);
-
-/* Checks a decoded request path: starts with '/', no control bytes, no
- * "." or ".." segment. 0 if acceptable, -1 otherwise. */
-int http_path_ok(const char *path);
-/* Checks a Host header's host part (no port); 1 if valid. */
-int http_host_ok(const char *host, size_t len);
 
 #endif

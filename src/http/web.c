@@ -147,6 +147,9 @@ web_index(struct http_req *r)
 enum MHD_Result
 web_file(struct http_req *r)
 {
-	/* The route "/{name}" guarantees one segment after the slash. */
-	return web_serve(r, r->url + 1);
+	const char *name = http_param(r, "name");
+
+	if (name == NULL)	/* a table row without {name}: a bug */
+		return http_reply_error(r, LERR_INTERNAL, "no file name in the route");
+	return web_serve(r, name);
 }

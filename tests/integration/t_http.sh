@@ -1,7 +1,7 @@
 #!/bin/sh
 # t_http.sh - the HTTP and HTTPS servers as real clients see them.
 #
-# Needs a running lanca (or tests/unit/httpd_harness) and:
+# Needs a running lanca (or tests/tools/httpd_harness, see its header) and:
 #   HTTP_URL   plain first-contact server, e.g. http://127.0.0.1:8080
 #   HTTPS_URL  HTTPS server, e.g. https://127.0.0.1:8443
 #   ROOT_PEM   the root certificate curl must trust (no -k anywhere)
@@ -254,7 +254,7 @@ if command -v certtool >/dev/null 2>&1; then
 		[ "$code" = 200 ] && body_has '"n":0' || fail "no client certificate: the handler sees none"
 		ok "no client certificate: the request works and the handler sees none"
 		req $TLS --cert "$T/long.pem" --key "$T/dev.key" "$PEER_URL"
-		[ "$code" = 400 ] && body_has '"error":"bad_chain"' ||
+		[ "$code" = 400 ] && body_has 'the client certificate chain was refused' ||
 			fail "a chain of 11 certificates is refused by httpd_peer_chain"
 		ok "a chain of 11 certificates is refused by httpd_peer_chain"
 	fi

@@ -1,12 +1,16 @@
 /*
  * httpd_harness.c - runs the HTTP and HTTPS servers alone, for curl.
  *
- * Not part of the build and not a unit test: a main() that makes a test
- * root, issuing CA and gateway certificate with certtool in a fresh
- * temporary directory, fills a struct app by hand (no store, no signer),
- * adds a POST route that accepts a body (no real route takes one yet) and
- * GET /test/peer (the client's address and certificate chain as the
- * handlers see them) and serves until SIGTERM or SIGINT. SIGHUP re-issues the gateway certificate
+ * A tool, not a test: it lets tests/integration/t_http.sh (or a person with
+ * curl) reach what `lanca serve` cannot show, namely a route that echoes
+ * the size of the body it got (POST /test/body, for the 413 checks on a
+ * route that takes one) and GET /test/peer (the client's address and
+ * certificate chain as handlers see them, for the client-certificate
+ * checks). It makes a test root, issuing CA and gateway certificate with
+ * certtool in a fresh temporary directory, fills a struct app by hand (no
+ * store, no signer: the enrollment and admin routes are not usable),
+ * hands httpd its own two rows followed by the real table (routes.c), and
+ * serves until SIGTERM or SIGINT. SIGHUP re-issues the gateway certificate
  * and hot-swaps it with httpd_set_tls().
  *
  *   [BIND=ADDR] httpd_harness HTTPS_PORT HTTP_PORT WEB_DIR
@@ -14,12 +18,13 @@
  * prints "ready DIR" on stdout once serving; DIR/root.pem is the trust
  * anchor for curl --cacert. DIR is removed on exit unless KEEP=1.
  *
- * Build (from the top of the tree, after `make src/buf.o` etc. or directly):
- *   gcc -std=c11 -D_GNU_SOURCE -Wall -Wextra -g -fsanitize=address,undefined \
- *     -I. -Isrc tests/unit/httpd_harness.c src/httpd.c src/http_route.c \
- *     src/api_ca.c src/api_status.c src/web.c src/buf.c src/lerr.c src/log.c \
- *     $(pkg-config --cflags --libs gnutls libmicrohttpd jansson libsodium) \
- *     -lpthread -o /tmp/httpd_harness
+ * Built only on request, from the build directory:
+ *   make tests/tools/httpd_harness
+ * then, for example:
+ *   tests/tools/httpd_harness 8443 8080 $(srcdir)/web &   # prints "ready DIR"
+ *   HTTP_URL=http://127.0.0.1:8080 HTTPS_URL=https://127.0.0.1:8443 \
+ *     ROOT_PEM=DIR/root.pem BODY_URL=https://127.0.0.1:8443/test/body \
+ *     PEER_URL=https://127.0.0.1:8443/test/peer sh tests/integration/t_http.sh
  */
 #include "config.h"
 
@@ -38,7 +43,9 @@
 
 #include <sys/socket.h>	/* httpd.h uses struct sockaddr_storage */
 #include "http/httpd.h"
+#include "http/reply.h"
 #include "http/route.h"
+#include "http/routes.h"
 #include "common/log.h"
 
 static char harness_dir[64];
@@ -216,7 +223,7 @@ harness_peer(struct http_req *r)
 		snprintf(addr, sizeof(addr), "?");
 	if (httpd_peer_chain(r->conn, chain, HTTPD_PEER_CHAIN_MAX, &n) != 0) {
 		json_decref(arr);
-		return http_reply_error(r, MHD_HTTP_BAD_REQUEST, "bad_chain",
+		return http_reply_error(r, LERR_BAD_REQUEST,
 					"the client certificate chain was refused");
 	}
 	for (i = 0; i < n; i++) {
@@ -232,15 +239,35 @@ harness_peer(struct http_req *r)
 }
 
 static const struct http_route harness_routes[] = {
-	{ "POST", "/test/body", HTTPD_BODY_MAX, harness_body, HTTP_ON_BOTH },
-	{ "GET", "/test/peer", 0, harness_peer, HTTP_ON_BOTH },
+	{ "POST", "/test/body", HTTPD_BODY_MAX, harness_body, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/test/peer", 0, harness_peer, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 };
+#define HARNESS_NROUTES	(sizeof(harness_routes) / sizeof(harness_routes[0]))
+
+/* This file's rows, then the real table's: the first match wins. */
+static struct http_route *
+harness_table(struct http_table *t)
+{
+	struct http_route *rows;
+
+	rows = calloc(HARNESS_NROUTES + http_routes.n, sizeof(*rows));
+	if (rows == NULL)
+		return NULL;
+	memcpy(rows, harness_routes, sizeof(harness_routes));
+	memcpy(rows + HARNESS_NROUTES, http_routes.routes, http_routes.n * sizeof(*rows));
+	t->routes = rows;
+	t->n = HARNESS_NROUTES + http_routes.n;
+	t->auth = http_routes.auth;
+	return rows;
+}
 
 int
 main(int argc, char *argv[])
 {
 	struct httpd_config cfg;
 	struct httpd *h = NULL;
+	struct http_table table;
+	struct http_route *rows = NULL;
 	struct app app;
 	struct lerr e;
 	char https_addr[128], http_addr[128], *chain = NULL, *key = NULL;
@@ -297,8 +324,11 @@ main(int argc, char *argv[])
 	sigaddset(&set, SIGHUP);
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 
-	http_route_set_extra(harness_routes, sizeof(harness_routes) / sizeof(harness_routes[0]));
-	if (httpd_bind(&cfg, &h, &e) != 0 || httpd_start(h, &app, &e) != 0) {
+	if ((rows = harness_table(&table)) == NULL) {
+		fprintf(stderr, "httpd_harness: out of memory\n");
+		goto out;
+	}
+	if (httpd_bind(&cfg, &h, &e) != 0 || httpd_start(h, &app, &table, &e) != 0) {
 		fprintf(stderr, "httpd_harness: %s\n", e.msg);
 		goto out;
 	}
@@ -325,6 +355,7 @@ main(int argc, char *argv[])
 	rc = 0;
 out:
 	httpd_stop(h);
+	free(rows);
 	free(chain);
 	free(key);
 	gnutls_x509_crt_deinit(app.ca.root);

@@ -1,0 +1,39 @@
+/*
+ * routes.c - what each server answers: {method, path pattern, max body,
+ * handler, servers, auth} and nothing else (see routes.h, route.h).
+ *
+ * Order matters: the first row whose method, path and server match wins,
+ * so exact paths come before "/{name}". Plain HTTP answers only its rows
+ * and the router redirects everything else to HTTPS, so a new
+ * first-contact download such as /trust-bundle.pem or /crl is one
+ * HTTP_ON_BOTH row here.
+ */
+#include "config.h"
+
+#include "http/routes.h"
+#include "http/api.h"
+#include "http/httpd.h"
+
+static const struct http_route routes[] = {
+	{ "GET", "/ca.crt", 0, api_ca_der, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/ca.pem", 0, api_ca_pem, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/api/v1/status", 0, api_status, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "POST", "/api/v1/enroll", HTTPD_BODY_MAX, api_enroll, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "GET", "/api/v1/requests/{id}", 0, api_request_get, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "POST", "/api/v1/renew", HTTPD_BODY_MAX, api_renew, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "POST", "/api/v1/login", 4096, api_login, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "POST", "/api/v1/logout", 0, api_logout, HTTP_ON_TLS, HTTP_AUTH_ADMIN_CSRF },
+	{ "POST", "/api/v1/press", 4096, api_press, HTTP_ON_TLS, HTTP_AUTH_ADMIN_CSRF },
+	{ "GET", "/api/v1/requests", 0, api_requests_list, HTTP_ON_TLS, HTTP_AUTH_ADMIN },
+	{ "POST", "/api/v1/requests/{id}/approve", 0, api_request_approve, HTTP_ON_TLS,
+	  HTTP_AUTH_ADMIN_CSRF },
+	{ "POST", "/api/v1/requests/{id}/deny", 4096, api_request_deny, HTTP_ON_TLS,
+	  HTTP_AUTH_ADMIN_CSRF },
+	{ "GET", "/", 0, api_ca_page, HTTP_ON_PLAIN, HTTP_AUTH_NONE },
+	{ "GET", "/", 0, web_index, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "GET", "/{name}", 0, web_file, HTTP_ON_TLS, HTTP_AUTH_NONE },
+};
+
+const struct http_table http_routes = {
+	routes, sizeof(routes) / sizeof(routes[0]), api_admin_session,
+};
