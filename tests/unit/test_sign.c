@@ -135,8 +135,8 @@ START_TEST(test_wrong_key_refused)
 
 	/* Put the root key where the issuing key belongs: the signer must
 	 * notice that it does not match the issuing certificate. */
-	ck_assert_int_eq(state_path(path, fx_dir, STATE_ISSUING_KEY), 0);
-	ck_assert_int_eq(state_path(root, fx_dir, STATE_ROOT_KEY), 0);
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_ISSUING_KEY), 0);
+	ck_assert_int_eq(state_path(root, fx_dir, SIGNER_ROOT_KEY), 0);
 	ck_assert_int_eq(rename(root, path), 0);
 	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), -1);
 	ck_assert_int_eq(e.code, LERR_INVARIANT);

@@ -17,6 +17,7 @@
 
 #include "ca/csr.h"
 #include "signer/ipc.h"
+#include "signer/proto.h"
 #include "signer/signer.h"
 #include "ca/x509.h"
 #include "fixture.h"
@@ -260,7 +261,7 @@ START_TEST(test_missing_key_reported)
 	c.dir = fx_dir;
 	c.pass_file = pass;
 	/* A start-up failure in the signer reaches the caller as a reason. */
-	ck_assert_int_eq(state_path(pass, fx_dir, STATE_ISSUING_KEY), 0);
+	ck_assert_int_eq(state_path(pass, fx_dir, SIGNER_ISSUING_KEY), 0);
 	ck_assert_int_eq(unlink(pass), 0);
 	ck_assert_int_eq(signer_start(&c, &other, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "issuing.key"));
