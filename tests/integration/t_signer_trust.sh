@@ -128,8 +128,9 @@ st=0
 "$LANCA" serve --dir "$D3" --https "127.0.0.1:$(free_port)" --http "127.0.0.1:$(free_port)" \
 	--passphrase-file "$T/pass" >"$T/adopt.log" 2>&1 || st=$?
 [ $st -ne 0 ] || fail "serve adopted the store's fake chain"
-grep -q "the store's" "$T/adopt.log" || fail "no clear refusal: $(cat "$T/adopt.log")"
+grep -q "the store's root certificate is not for .*keys/root.key" "$T/adopt.log" ||
+	fail "no clear refusal: $(cat "$T/adopt.log")"
 [ ! -e "$D3/keys/issuing.pem" ] || fail "a fake keys/issuing.pem was written"
-ok "a chain in the store that the keys do not prove is refused, nothing written: $(grep -o "the store.s [^:]*" "$T/adopt.log" | head -n 1)"
+ok "a chain in the store that the keys do not prove is refused; nothing is written"
 
 echo "t_signer_trust: $n_ok passed, 0 failed"
