@@ -40,8 +40,29 @@ fileio_free_secret(unsigned char *p, size_t len)
  * locked) and must go back through fileio_free_secret.
  */
 int
-fileio_read(const char *path, size_t max, int secret,
-	    unsigned char **out, size_t *len, struct lerr *e)
+fileio_check_owned(const struct stat *st, const char *path, const char *what, mode_t deny,
+		   struct lerr *e)
+{
+	/* Someone else's file is not ours to trust: under `serve --user`
+	 * that user may write the state directory, and must not be able to
+	 * hand root's signer a key, a certificate or a setting of its choosing. */
+	if (st->st_uid != geteuid())
+		return lerr_set(e, LERR_FORBIDDEN, "%s %s belongs to uid %ld, not to uid %ld",
+				what, path, (long)st->st_uid, (long)geteuid());
+	if ((st->st_mode & deny) != 0 && (deny & 044) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST,
+				"%s %s is readable by group or others: chmod 600", what, path);
+	if ((st->st_mode & deny) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST,
+				"%s %s is writable by group or others: chmod go-w", what, path);
+	return 0;
+}
+
+/* fileio_read and fileio_read_owned: what (NULL for any file) names the
+ * file in messages and asks for the ownership check. */
+static int
+fileio_read_checked(const char *path, const char *what, size_t max, int secret,
+		    unsigned char **out, size_t *len, struct lerr *e)
 {
 	unsigned char *p = NULL;
 	struct stat st;
@@ -59,6 +80,8 @@ fileio_read(const char *path, size_t max, int secret,
 		lerr_set(e, LERR_BAD_REQUEST, "%s is not a regular file", path);
 		goto out;
 	}
+	if (what != NULL && fileio_check_owned(&st, path, what, 022, e) != 0)
+		goto out;
 	if ((uintmax_t)st.st_size > max) {
 		lerr_set_http(e, LERR_TOO_LARGE, 413, "%s is %jd bytes, more than the limit of %zu",
 			 path, (intmax_t)st.st_size, max);
@@ -96,6 +119,20 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return rc;
+}
+
+int
+fileio_read(const char *path, size_t max, int secret,
+	    unsigned char **out, size_t *len, struct lerr *e)
+{
+	return fileio_read_checked(path, NULL, max, secret, out, len, e);
+}
+
+int
+fileio_read_owned(const char *path, const char *what, size_t max,
+		  unsigned char **out, size_t *len, struct lerr *e)
+{
+	return fileio_read_checked(path, what, max, 0, out, len, e);
 }
 
 /* fsync the directory holding path, so a rename in it is durable. */

@@ -12,6 +12,7 @@
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 #include "common/lerr.h"
 
 /* Reads a whole regular file of at most max bytes into malloc'd memory
@@ -21,6 +22,16 @@
 int fileio_read(const char *path, size_t max, int secret,
 		unsigned char **out, size_t *len, struct lerr *e);
 void fileio_free_secret(unsigned char *p, size_t len);
+/* fileio_read of a file lanca trusts: it must also belong to the
+ * effective user and be writable by nobody else (what names it in
+ * messages, e.g. "certificate"). LERR_FORBIDDEN for another owner. */
+int fileio_read_owned(const char *path, const char *what, size_t max,
+		      unsigned char **out, size_t *len, struct lerr *e);
+/* Whether st (of path) belongs to the effective user and has none of the
+ * mode bits in deny (077: private; 022: not writable by others). 0, or
+ * -1 with e naming what and path. */
+int fileio_check_owned(const struct stat *st, const char *path, const char *what, mode_t deny,
+		       struct lerr *e);
 
 /* Writes len bytes to path atomically with the given mode.
  * excl != 0 refuses to replace an existing file. Returns 0 or -1 with e. */
