@@ -158,6 +158,12 @@ st=0
 sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --fingerprint "$bad" --http "$HTTP_URL" \
 	--timeout 5 >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "root fingerprint mismatch" "$T/err" || fail "sh wrong fingerprint: $st"
+[ ! -e "$T/sb" ] || fail "lanca-enroll.sh with a wrong fingerprint left $T/sb"
+st=0
+sh "$ENROLL_SH" --gateway "$GW" --id sh-d --name www.example.com --out "$T/spub" --fingerprint "$FP" \
+	--http "$HTTP_URL" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "refused: .*www.example.com" "$T/err" || fail "sh public name: $st $(cat "$T/err")"
+[ ! -e "$T/spub" ] || fail "a refused lanca-enroll.sh left $T/spub: $(ls -la "$T/spub")"
 st=0
 sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --trust-on-first-use --http "$HTTP_URL" \
 	--timeout 3 >/dev/null 2>"$T/err" || st=$?
@@ -167,7 +173,7 @@ id=$(pending_id sh-b)
 sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --trust-on-first-use --http "$HTTP_URL" \
 	--timeout 30 >/dev/null 2>"$T/err" || fail "sh after approve: $(cat "$T/err")"
 check_out "$T/sb"
-ok "lanca-enroll.sh: wrong fingerprint exits 1, pending exits 3, approved gets issued"
+ok "lanca-enroll.sh: wrong fingerprint or refusal exits 1 leaving no directory, pending exits 3, approved gets issued"
 
 # ---- renew ----
 old_serial=$(openssl x509 -in "$T/a/cert.pem" -noout -serial)
