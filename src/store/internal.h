@@ -102,7 +102,6 @@ enum store_q {
 	/* the onboarding snapshot (onboard.c) */
 	Q_ONB_BEGIN,
 	Q_ONB_END,
-	Q_ONB_NAME_OWNER,
 
 	Q_COUNT
 };

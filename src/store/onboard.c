@@ -9,8 +9,10 @@
  * round trip for each.
  *
  * Reuses the families' statements (certs.c, requests.c, devices.c) on its
- * own connection; its own are the transaction's bounds and the
- * all-names-at-once ownership query.
+ * own connection; its own are the transaction's bounds. The names are
+ * looked up one index probe each: one query over all of them (a recursive
+ * split) needed a temporary b-tree per enrollment, whose allocation and
+ * release cost more than the probes (measured with bench-enroll).
  */
 #include "config.h"
 
@@ -29,23 +31,6 @@ const char *const store_sql_onboard[Q_COUNT] = {
 	 * read and keeps it until COMMIT. */
 	[Q_ONB_BEGIN] = "BEGIN",
 	[Q_ONB_END] = "COMMIT",
-	/*
-	 * The first of the names ?1 ("DNS:a,IP:10.0.0.2", the split of
-	 * Q_CERT_NAMES_INSERT) that a certificate valid at ?2 of a device
-	 * other than ?3 holds, in the order the names were given. n.name on
-	 * the left: its NOCASE collation decides the comparison.
-	 */
-	[Q_ONB_NAME_OWNER] =
-		"WITH RECURSIVE split (i, name, rest) AS ("
-		" SELECT 0, '', ?1 || ','"
-		" UNION ALL"
-		" SELECT i + 1, substr(rest, 1, instr(rest, ',') - 1),"
-		" substr(rest, instr(rest, ',') + 1) FROM split WHERE rest <> '') "
-		"SELECT s.name, c.device_id FROM split s "
-		"JOIN cert_names n ON n.name = s.name "
-		"JOIN certificates c ON c.id = n.cert_id "
-		"WHERE s.name <> '' AND c.status = 'valid' AND c.not_after > ?2 "
-		"AND c.device_id <> ?3 ORDER BY s.i, c.id DESC LIMIT 1",
 };
 
 void
@@ -70,15 +55,38 @@ store_onboard_clear(struct store_onboard *o)
 	o->device_held = 0;
 }
 
-/* Row reader: Q_ONB_NAME_OWNER's name and device into the snapshot. */
+/* The first of o->names ("DNS:a,IP:10.0.0.2") held by another device
+ * into o->name and o->name_owner, on c. 0, or -1 with e. */
 static int
-store_onboard_name_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_onboard_names(struct store_conn *c, struct store_onboard *o, struct lerr *e)
 {
-	struct store_onboard *o = arg;
+	struct store_text_buf b = { o->name_owner, sizeof(o->name_owner) };
+	const char *p = o->names, *comma;
+	size_t len;
+	int lrc;
 
-	if (store_col_text(st, 0, o->name, sizeof(o->name), e) != 0 ||
-	    store_col_text(st, 1, o->name_owner, sizeof(o->name_owner), e) != 0)
-		return -1;
+	while (*p != '\0') {
+		comma = strchr(p, ',');
+		len = comma != NULL ? (size_t)(comma - p) : strlen(p);
+		if (len >= sizeof(o->name))
+			return lerr_set(e, LERR_BAD_NAME, "a name is too long");
+		memcpy(o->name, p, len);
+		o->name[len] = '\0';
+		if (len > 0) {
+			const struct store_query x = {
+				Q_NAME_OWNER, "looking up an owner",
+				{ store_arg_text(o->name), store_arg_int(o->now),
+				  store_arg_text(o->device_id) },
+			};
+
+			if ((lrc = store_conn_lookup(c, &x, store_row_text, &b, e)) < 0)
+				return -1;
+			if (lrc == 0)
+				return 0;
+		}
+		p += len + (comma != NULL);
+	}
+	o->name[0] = o->name_owner[0] = '\0';
 	return 0;
 }
 
@@ -150,15 +158,8 @@ store_onboard_reads(struct store_conn *c, struct store_onboard *o, struct lerr *
 		return -1;
 	o->device_held = lrc == 0;
 
-	if (o->names != NULL && o->names[0] != '\0') {
-		x = (struct store_query){
-			Q_ONB_NAME_OWNER, "looking up the names' owners",
-			{ store_arg_text(o->names), store_arg_int(o->now),
-			  store_arg_text(o->device_id) },
-		};
-		if (store_conn_lookup(c, &x, store_onboard_name_row, o, e) < 0)
-			return -1;
-	}
+	if (o->names != NULL && store_onboard_names(c, o, e) != 0)
+		return -1;
 
 	x = (struct store_query){
 		Q_PREAUTH_GET, "reading a pre-authorisation", { store_arg_text(o->device_id) },
