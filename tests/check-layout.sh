@@ -4,11 +4,14 @@
 # Each folder of src/ may include headers only from the folders listed for
 # it below (its own included). A line `#include "folder/file.h"` naming a
 # folder not on the list, or a header without its folder, fails the check;
-# so does a source file directly in src/. Run by `make check`; prints every
-# violation, one per line, as FILE:LINE: what.
+# so does a source file directly in src/. Run by `make check` (through
+# tests/integration/t_layout.sh, which also shows it catches a bad
+# include); prints every violation, one per line, as FILE:LINE: what.
+#
+# usage: check-layout.sh [SRC_DIR]   (default: the src/ beside tests/)
 set -u
-top=${TOP_SRCDIR:-$(cd "$(dirname "$0")/.." && pwd)}
-cd "$top/src" || exit 1
+src=${1:-$(cd "$(dirname "$0")/.." && pwd)/src}
+cd "$src" || exit 1
 
 # folder: the folders it may include (besides itself and config.h).
 allowed() {

@@ -32,6 +32,7 @@ static const char *const policy_loopback_ip[] = { "127.0.0.0/8", "::1/128" };
 
 #define POLICY_NELEM(a) (sizeof(a) / sizeof((a)[0]))
 #define POLICY_SHOW_MAX	64	/* bytes of an untrusted string shown in a message */
+#define POLICY_DESCRIBE_MAX	400	/* what a refusal lists as permitted */
 
 /*
  * Copies at most POLICY_SHOW_MAX bytes of an untrusted string into out
@@ -242,69 +243,85 @@ policy_dns_under(const char *name, const char *suffix)
 	return n > s && name[n - s - 1] == '.' && strcmp(name + n - s, suffix) == 0;
 }
 
-/*
- * Writes "local, home.arpa, ..." (the permitted DNS suffixes a profile may
- * use) into out for an error message; cut short with "..." when long.
- */
+/* A bounded text being built for a message; cut short with "..." when
+ * full (the error message has a fixed size). */
+struct policy_text {
+	char *out;
+	size_t size, used;
+	int full;
+};
+
 static void
-policy_dns_list(const struct policy *p, enum policy_profile prof, char *out, size_t n)
+policy_text_add(struct policy_text *t, const char *sep, const char *item)
 {
-	size_t i, used = 0;
 	int w;
 
-	out[0] = '\0';
-	for (i = 0; i < p->permitted.ndns; i++) {
-		const char *d = p->permitted.dns[i];
+	if (t->full)
+		return;
+	w = snprintf(t->out + t->used, t->size - t->used, "%s%s", t->used ? sep : "", item);
+	if (w < 0 || (size_t)w >= t->size - t->used) {
+		size_t at = t->used < t->size - 4 ? t->used : t->size - 4;
 
-		if (prof == POLICY_DEVICE && strcmp(d, POLICY_LOCALHOST) == 0)
-			continue;
-		w = snprintf(out + used, n - used, "%s%s", used ? ", " : "", d);
-		if (w < 0 || (size_t)w >= n - used) {
-			/* keep what fits and say there is more */
-			if (n >= 4) {
-				size_t at = used < n - 4 ? used : n - 4;
-
-				snprintf(out + at, n - at, "%s", "...");
-			}
-			return;
-		}
-		used += (size_t)w;
+		snprintf(t->out + at, t->size - at, "%s", "...");
+		t->full = 1;
+		return;
 	}
+	t->used += (size_t)w;
 }
 
-/* The same for IP networks. */
-static void
-policy_ip_list(const struct policy *p, enum policy_profile prof, char *out, size_t n)
+/* 1 if net is one of the loopback networks kept for the gateway. */
+static int
+policy_is_loopback(const struct ipnet *net)
 {
+	struct ipnet lo;
+	size_t j;
+
+	for (j = 0; j < POLICY_NELEM(policy_loopback_ip); j++)
+		if (ipnet_parse(policy_loopback_ip[j], &lo) == 0 && lo.len == net->len &&
+		    lo.prefix == net->prefix && memcmp(lo.addr, net->addr, lo.len) == 0)
+			return 1;
+	return 0;
+}
+
+/*
+ * Writes everything a profile may be issued into out, for a refusal:
+ * "names under local, home.arpa, site.example; addresses in 10.0.0.0/8,
+ * ...; and for the gateway's own certificate only: localhost, 127.0.0.0/8,
+ * ::1/128". A device is told what it may have and what is kept for the
+ * gateway, so nobody has to guess why a name was refused.
+ */
+static void
+policy_describe(const struct policy *p, enum policy_profile prof, char *out, size_t n)
+{
+	struct policy_text t = { out, n, 0, 0 };
 	char ip[INET6_ADDRSTRLEN + 8];
-	size_t i, j, used = 0;
-	int w, skip;
+	size_t i, first;
 
 	out[0] = '\0';
-	for (i = 0; i < p->permitted.nip; i++) {
-		const struct ipnet *net = &p->permitted.ip[i];
-
-		skip = 0;
-		for (j = 0; prof == POLICY_DEVICE && j < POLICY_NELEM(policy_loopback_ip); j++) {
-			struct ipnet lo;
-
-			if (ipnet_parse(policy_loopback_ip[j], &lo) == 0 && lo.len == net->len &&
-			    lo.prefix == net->prefix && memcmp(lo.addr, net->addr, lo.len) == 0)
-				skip = 1;
-		}
-		if (skip || ipnet_format(net, ip, sizeof(ip)) < 0)
-			continue;
-		w = snprintf(out + used, n - used, "%s%s", used ? ", " : "", ip);
-		if (w < 0 || (size_t)w >= n - used) {
-			if (n >= 4) {
-				size_t at = used < n - 4 ? used : n - 4;
-
-				snprintf(out + at, n - at, "%s", "...");
-			}
-			return;
-		}
-		used += (size_t)w;
-	}
+	if (n < 4)
+		return;
+	policy_text_add(&t, "", "names under ");
+	first = t.used;
+	for (i = 0; i < p->permitted.ndns; i++)
+		if (prof != POLICY_DEVICE || strcmp(p->permitted.dns[i], POLICY_LOCALHOST) != 0)
+			policy_text_add(&t, t.used > first ? ", " : "", p->permitted.dns[i]);
+	policy_text_add(&t, "", "; addresses in ");
+	first = t.used;
+	for (i = 0; i < p->permitted.nip; i++)
+		if ((prof != POLICY_DEVICE || !policy_is_loopback(&p->permitted.ip[i])) &&
+		    ipnet_format(&p->permitted.ip[i], ip, sizeof(ip)) >= 0)
+			policy_text_add(&t, t.used > first ? ", " : "", ip);
+	if (prof != POLICY_DEVICE)
+		return;
+	policy_text_add(&t, "", "; for the gateway's own certificate only: ");
+	first = t.used;
+	for (i = 0; i < p->permitted.ndns; i++)
+		if (strcmp(p->permitted.dns[i], POLICY_LOCALHOST) == 0)
+			policy_text_add(&t, "", POLICY_LOCALHOST);
+	for (i = 0; i < p->permitted.nip; i++)
+		if (policy_is_loopback(&p->permitted.ip[i]) &&
+		    ipnet_format(&p->permitted.ip[i], ip, sizeof(ip)) >= 0)
+			policy_text_add(&t, t.used > first ? ", " : "", ip);
 }
 
 /*
@@ -317,7 +334,7 @@ policy_check_dns(const struct policy *p, const char *name, enum policy_profile p
 		 struct lerr *e)
 {
 	struct names one;
-	char list[160], show[POLICY_SHOW_MAX + 4];
+	char list[POLICY_DESCRIBE_MAX], show[POLICY_SHOW_MAX + 4];
 	const char *dns;
 	size_t i;
 	int rc = -1;
@@ -345,8 +362,9 @@ policy_check_dns(const struct policy *p, const char *name, enum policy_profile p
 			goto out;
 		}
 	}
-	policy_dns_list(p, prof, list, sizeof(list));
-	lerr_set(e, LERR_FORBIDDEN_NAME, "%s is not under a permitted domain (%s)", dns, list);
+	policy_describe(p, prof, list, sizeof(list));
+	lerr_set(e, LERR_FORBIDDEN_NAME, "%s is not under a permitted domain (permitted: %s)", dns,
+		 list);
 out:
 	names_free(&one);
 	return rc;
@@ -378,7 +396,7 @@ int
 policy_check_ip(const struct policy *p, const struct ipnet *ip, enum policy_profile prof,
 		struct lerr *e)
 {
-	char text[INET6_ADDRSTRLEN + 8], list[160];
+	char text[INET6_ADDRSTRLEN + 8], list[POLICY_DESCRIBE_MAX];
 	struct ipnet lo;
 	size_t i;
 
@@ -397,8 +415,8 @@ policy_check_ip(const struct policy *p, const struct ipnet *ip, enum policy_prof
 	for (i = 0; i < p->permitted.nip; i++)
 		if (policy_net_inside(&p->permitted.ip[i], ip))
 			return 0;
-	policy_ip_list(p, prof, list, sizeof(list));
-	return lerr_set(e, LERR_FORBIDDEN_NAME, "%s is not in a permitted network (%s)",
+	policy_describe(p, prof, list, sizeof(list));
+	return lerr_set(e, LERR_FORBIDDEN_NAME, "%s is not in a permitted network (permitted: %s)",
 			text, list);
 }
 

@@ -26,11 +26,12 @@ status_time(time_t t, char *out, size_t n)
 }
 
 static json_t *
-status_ca_json(const char *subject, const char *fp, time_t nb, time_t na)
+status_ca_json(const char *subject, const char *fp, const char *fp_colon, time_t nb, time_t na)
 {
 	char a[32], b[32];
 
-	return json_pack("{s:s, s:s, s:s, s:s}", "subject", subject, "sha256", fp,
+	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "subject", subject, "sha256", fp,
+			 "sha256_colon", fp_colon,
 			 "not_before", status_time(nb, a, sizeof(a)),
 			 "not_after", status_time(na, b, sizeof(b)));
 }
@@ -136,9 +137,9 @@ cmd_status(int argc, char *argv[])
 	}
 	if (json) {
 		j = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o}", "version", PACKAGE_VERSION, "dir", dir,
-			      "root", status_ca_json(ca.root_subject, ca.root_fp,
+			      "root", status_ca_json(ca.root_subject, ca.root_fp, ca.root_fp_colon,
 						     ca.root_not_before, ca.root_not_after),
-			      "issuing", status_ca_json(ca.issuing_subject, ca.issuing_fp,
+			      "issuing", status_ca_json(ca.issuing_subject, ca.issuing_fp, ca.issuing_fp_colon,
 							ca.issuing_not_before, ca.issuing_not_after),
 			      "certificates", (json_int_t)count, "window", status_window(s, time(NULL)));
 		if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
@@ -153,7 +154,7 @@ cmd_status(int argc, char *argv[])
 		printf("  valid:         %s to %s\n", status_time(ca.root_not_before, a, sizeof(a)),
 		       status_time(ca.root_not_after, b, sizeof(b)));
 		printf("issuing CA:      %s\n", ca.issuing_subject);
-		printf("  SHA-256:       %s\n", ca.issuing_fp);
+		printf("  SHA-256:       %s\n", ca.issuing_fp_colon);
 		printf("  valid:         %s to %s\n", status_time(ca.issuing_not_before, a, sizeof(a)),
 		       status_time(ca.issuing_not_after, b, sizeof(b)));
 		printf("certificates:    %lld\n", (long long)count);

@@ -46,7 +46,7 @@ enum lerr_code {
 struct lerr {
 	enum lerr_code code;	/* LERR_NONE when nothing failed */
 	int http;		/* HTTP status that fits (the table's, or a caller's) */
-	char msg[256];		/* human text naming the problem */
+	char msg[512];		/* human text naming the problem */
 };
 
 /* Fills e (if non-NULL) with code, the table's HTTP status for it and the

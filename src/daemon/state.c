@@ -365,6 +365,7 @@ ca_set_load(struct store *s, struct ca_set *c, struct lerr *e)
 	    x509_fingerprint(c->root, c->root_fp) != 0 ||
 	    x509_fingerprint(c->issuing, c->issuing_fp) != 0 ||
 	    x509_fingerprint_colon(c->root, c->root_fp_colon) != 0 ||
+	    x509_fingerprint_colon(c->issuing, c->issuing_fp_colon) != 0 ||
 	    x509_subject(c->root, c->root_subject, sizeof(c->root_subject)) != 0 ||
 	    x509_subject(c->issuing, c->issuing_subject, sizeof(c->issuing_subject)) != 0) {
 		lerr_set(e, LERR_INTERNAL, "cannot encode the CA certificates");

@@ -53,7 +53,7 @@ struct ca_set {
 	gnutls_x509_crt_t root, issuing;
 	gnutls_datum_t root_der, root_pem, issuing_der, issuing_pem;
 	char root_fp[65], issuing_fp[65];	/* SHA-256 hex */
-	char root_fp_colon[96];			/* AB:CD:.. */
+	char root_fp_colon[96], issuing_fp_colon[96];	/* AB:CD:.. (as browsers show it) */
 	char root_subject[256], issuing_subject[256];
 	time_t root_not_before, root_not_after;
 	time_t issuing_not_before, issuing_not_after;

@@ -482,7 +482,7 @@ static enum MHD_Result
 reply_verror(struct http_req *r, unsigned status, enum lerr_code code, const char *fmt,
 	     va_list ap)
 {
-	char msg[384];
+	char msg[640];
 	size_t i;
 
 	vsnprintf(msg, sizeof(msg), fmt, ap);

@@ -21,14 +21,28 @@ fp=$(openssl x509 -in "$D/root.pem" -noout -fingerprint -sha256 | sed 's/.*=//')
 grep -q "$fp" "$T/init.out" || fail "init did not print the root fingerprint $fp"
 "$LANCA" status --dir "$D" --json >"$T/status.json" || fail "status failed"
 lower=$(printf '%s' "$fp" | tr -d : | tr 'A-F' 'a-f')
-python3 - "$T/status.json" "$lower" <<'PY' || fail "status --json is wrong"
+ifp=$(openssl x509 -in "$D/gateway.pem" -noout -fingerprint -sha256 >/dev/null &&
+	awk '/BEGIN CERTIFICATE/ { n++ } n == 2' "$D/gateway.pem" |
+	openssl x509 -noout -fingerprint -sha256 | sed 's/.*=//')
+[ -n "$ifp" ] || fail "cannot read the issuing CA from gateway.pem"
+ilower=$(printf '%s' "$ifp" | tr -d : | tr 'A-F' 'a-f')
+python3 - "$T/status.json" "$lower" "$fp" "$ilower" "$ifp" <<'PY' || fail "status --json is wrong"
 import json, sys
 s = json.load(open(sys.argv[1]))
 assert s["root"]["sha256"] == sys.argv[2], s
+assert s["root"]["sha256_colon"] == sys.argv[3], s
+assert s["issuing"]["sha256"] == sys.argv[4], s
+assert s["issuing"]["sha256_colon"] == sys.argv[5], s
 assert "Root CA" in s["root"]["subject"] and "Issuing CA" in s["issuing"]["subject"]
 assert s["certificates"] == 1, s  # the gateway's own
 PY
-ok "init and status print the root's SHA-256 fingerprint"
+# The text form shows every fingerprint one way: colon-separated upper-case
+# hex, as openssl and the browsers show it.
+"$LANCA" status --dir "$D" >"$T/status.txt" || fail "status failed"
+[ "$(grep -c 'SHA-256:' "$T/status.txt")" -eq 2 ] || fail "status: $(cat "$T/status.txt")"
+grep -q "SHA-256: *$fp\$" "$T/status.txt" || fail "status: root fingerprint not $fp"
+grep -q "SHA-256: *$ifp\$" "$T/status.txt" || fail "status: issuing fingerprint not $ifp"
+ok "init and status print the CAs' SHA-256 fingerprints (colon form; --json both forms)"
 
 # The root: CA:TRUE critical pathlen 1, keyUsage critical, critical name
 # constraints with exactly the permitted local space.

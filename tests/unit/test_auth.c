@@ -37,15 +37,6 @@ is_lower_hex(const char *s, size_t n)
 	return 1;
 }
 
-static double
-now_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
 START_TEST(test_round_trip)
 {
 	char *h = hash_of("correct horse battery");
@@ -118,24 +109,14 @@ START_TEST(test_password_bounds)
 }
 END_TEST
 
-START_TEST(test_dummy_costs_like_verify)
+/* A login for an unknown user runs the dummy check: it fails for any
+ * password, and for none. What it costs next to a real check (it must be
+ * the same) is measured by tests/bench/bench-auth.c. */
+START_TEST(test_dummy_refuses)
 {
-	char *h = hash_of("password1");
-	double t0, t1, t2;
-	int i;
-
-	t0 = now_ms();
-	for (i = 0; i < 3; i++)
-		ck_assert_int_eq(auth_verify_password(h, "password2", 9), -1);
-	t1 = now_ms();
-	for (i = 0; i < 3; i++)
-		ck_assert_int_eq(auth_verify_dummy("password2", 9), -1);
-	t2 = now_ms();
-	/* Same Argon2id work: well within a factor of two either way. */
-	ck_assert_msg(t2 - t1 > (t1 - t0) / 2 && t2 - t1 < (t1 - t0) * 2,
-		      "verify %.1f ms, dummy %.1f ms", t1 - t0, t2 - t1);
+	ck_assert_int_eq(auth_verify_dummy("password2", 9), -1);
+	ck_assert_int_eq(auth_verify_dummy("", 0), -1);
 	ck_assert_int_eq(auth_verify_dummy(NULL, 0), -1);
-	free(h);
 }
 END_TEST
 
@@ -327,7 +308,7 @@ auth_suite(void)
 	tcase_add_test(tc, test_hash_format);
 	tcase_add_test(tc, test_verify_refuses_other_strings);
 	tcase_add_test(tc, test_password_bounds);
-	tcase_add_test(tc, test_dummy_costs_like_verify);
+	tcase_add_test(tc, test_dummy_refuses);
 	tcase_add_test(tc, test_secret);
 	tcase_add_test(tc, test_tokens);
 	tcase_add_test(tc, test_token_sha_refuses);

@@ -8,7 +8,7 @@
  * outside the constraints, validity past the CA, wrong serial, key or
  * issuer), with and without a prepared x509_issuer (shared extensions
  * encoded and every CA's constraints parsed once, then used from several
- * threads). Prints, never asserts, what make_leaf and check_leaf cost.
+ * threads). What make_leaf and check_leaf cost is tests/bench/bench-x509.c.
  */
 #include "config.h"
 
@@ -1204,60 +1204,6 @@ START_TEST(test_concurrent_check)
 }
 END_TEST
 
-static double
-now_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-/* Figures for the lead; asserts only that every call succeeded. */
-START_TEST(test_cost)
-{
-	enum { N = 200 };
-	struct x509_leaf_params lp;
-	struct names sans;
-	unsigned char serial[X509_SERIAL_LEN];
-	gnutls_datum_t der[N];
-	struct x509_issuer *is = NULL;
-	double t0, t1, t2;
-	struct lerr e;
-	int i;
-
-	names_init(&sans);
-	ck_assert_int_eq(names_add_dns(&sans, "dev1.local"), 0);
-	add_ip(&sans, "192.168.1.10");
-	leaf_params(&lp, &sans, serial);
-	t0 = now_us();
-	for (i = 0; i < N; i++)
-		ck_assert_int_eq(x509_make_leaf(&lp, ca, ca_key, &der[i], &e), 0);
-	t1 = now_us();
-	for (i = 0; i < N; i++)
-		ck_assert_int_eq(x509_check_leaf(&der[i], &lp, chain, 2, &e), 0);
-	t2 = now_us();
-	printf("x509 cost (P-256, %d iterations): make_leaf %.1f us/call, check_leaf %.1f us/call\n",
-	       N, (t1 - t0) / N, (t2 - t1) / N);
-	for (i = 0; i < N; i++)
-		gnutls_free(der[i].data);
-	ck_assert_int_eq(x509_issuer_new(chain, 2, ca_key, lp.crl_url, &is, &e), 0);
-	t0 = now_us();
-	for (i = 0; i < N; i++)
-		ck_assert_int_eq(x509_issuer_make_leaf(is, &lp, &der[i], &e), 0);
-	t1 = now_us();
-	for (i = 0; i < N; i++)
-		ck_assert_int_eq(x509_issuer_check_leaf(is, &der[i], &lp, &e), 0);
-	t2 = now_us();
-	printf("x509 cost with a prepared issuer: make_leaf %.1f us/call, check_leaf %.1f us/call\n",
-	       (t1 - t0) / N, (t2 - t1) / N);
-	for (i = 0; i < N; i++)
-		gnutls_free(der[i].data);
-	x509_issuer_free(is);
-	names_free(&sans);
-}
-END_TEST
-
 static Suite *
 x509_suite(void)
 {
@@ -1282,7 +1228,6 @@ x509_suite(void)
 	tcase_add_test(tc, test_issuer_leaf);
 	tcase_add_test(tc, test_issuer_constraints_every_ca);
 	tcase_add_test(tc, test_issuer_concurrent);
-	tcase_add_test(tc, test_cost);
 	suite_add_tcase(s, tc);
 	return s;
 }
