@@ -607,7 +607,7 @@ struct worker {
 	int id, count;
 	int bad_every;			/* every Nth insert uses an unreserved serial */
 	int ok, conflicts, errors;
-	char last_err[256];
+	char last_err[sizeof(((struct lerr *)0)->msg)];
 };
 
 static void *
