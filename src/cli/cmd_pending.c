@@ -27,7 +27,7 @@ pending_row(const struct store_request *rq, void *arg)
 		json_array_append_new(o->list,
 			json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I}", "id", rq->id,
 				  "device_id", rq->device_id, "source", rq->source,
-				  "auth", rq->auth, "reason", rq->reason,
+				  "auth", store_auth_str(rq->auth), "reason", rq->reason,
 				  "created_at", (json_int_t)rq->created_at,
 				  "last_seen", (json_int_t)rq->last_seen,
 				  "expires_at", (json_int_t)rq->expires_at));
@@ -83,7 +83,7 @@ cmd_pending(int argc, char *argv[])
 	o.list = json_array();
 	if (!o.json)
 		printf("%-32s  %-24s  %-15s  %6s  %s\n", "ID", "DEVICE", "FROM", "SEEN", "WHY");
-	if (store_request_each(ca.store, "pending", 0, pending_row, &o, &e) != 0)
+	if (store_request_each(ca.store, STORE_REQ_PENDING, 0, pending_row, &o, &e) != 0)
 		goto fail;
 	if (o.json) {
 		json_dumpf(o.list, stdout, JSON_INDENT(2));

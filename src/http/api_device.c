@@ -309,8 +309,9 @@ api_request_row_json(const struct store_request *rq, void *arg)
 
 	hex_encode(rq->key_id, sizeof(rq->key_id), key);
 	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:b}",
-			"id", rq->id, "device_id", rq->device_id, "key", key, "state", rq->state,
-			"auth", rq->auth, "source", rq->source, "reason", rq->reason,
+			"id", rq->id, "device_id", rq->device_id, "key", key,
+			"state", store_req_state_str(rq->state),
+			"auth", store_auth_str(rq->auth), "source", rq->source, "reason", rq->reason,
 			"created_at", (json_int_t)rq->created_at,
 			"last_seen", (json_int_t)rq->last_seen, "contested", rq->contested);
 	return row != NULL && json_array_append_new((json_t *)arg, row) == 0 ? 0 : -1;
@@ -321,14 +322,14 @@ enum MHD_Result
 api_requests_list(struct http_req *r)
 {
 	const char *state = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "state");
+	enum store_req_state want = STORE_REQ_ANY;
 	struct lerr e;
 	json_t *list;
 
-	if (state != NULL && strcmp(state, "pending") != 0 && strcmp(state, "issued") != 0 &&
-	    strcmp(state, "denied") != 0 && strcmp(state, "expired") != 0)
+	if (state != NULL && store_req_state_parse(state, &want) != 0)
 		return http_reply_error(r, LERR_BAD_REQUEST, "unknown state %.32s", state);
 	list = json_array();
-	if (list == NULL || store_request_each(r->app->store, state, 1000,
+	if (list == NULL || store_request_each(r->app->store, want, 1000,
 					       api_request_row_json, list, &e) != 0) {
 		json_decref(list);
 		return http_reply_lerr(r, &e);

@@ -185,7 +185,7 @@ START_TEST(test_issue_records)
 	ck_assert_int_eq(store_cert_by_serial(s, cert->serial, cert->serial_len, &again, &e), 0);
 	ck_assert_uint_eq(again->der_len, cert->der_len);
 	ck_assert_int_eq(memcmp(again->der, cert->der, cert->der_len), 0);
-	ck_assert_str_eq(again->status, "valid");
+	ck_assert_int_eq(again->status, STORE_CERT_VALID);
 	ck_assert_int_eq(again->ca_id, ca.issuing_id);
 
 	p = fx_csr("public-san.pem", &n);
