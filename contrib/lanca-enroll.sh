@@ -164,12 +164,25 @@ fi
 IO=$TIMEOUT
 [ "$IO" -le 30 ] || IO=30
 
+# A run that fails (exit 1) takes back what it added: the key it made and
+# the directory if it made it. One that ends pending (3), or is
+# interrupted while waiting, keeps key.pem.new for the next run.
 umask 077
+W='' MADE_DIR=0 MADE_KEY=0 STOPPED=0
+cleanup() {
+	st=$?
+	[ -z "$W" ] || rm -rf "$W"
+	if [ "$st" -eq 1 ] && [ "$STOPPED" -eq 0 ]; then
+		[ "$MADE_KEY" -eq 0 ] || rm -f "$OUT/key.pem.new"
+		[ "$MADE_DIR" -eq 0 ] || rmdir "$OUT" 2>/dev/null || true
+	fi
+}
+trap cleanup EXIT
+trap 'STOPPED=1; exit 1' INT TERM
+[ -d "$OUT" ] || MADE_DIR=1
 mkdir -p "$OUT" || die "cannot create $OUT"
 [ ! -e "$OUT/key.pem" ] || die "$OUT already holds key.pem: this device is enrolled, or choose another --out"
 W=$(mktemp -d "$OUT/.enroll.XXXXXX") || die "cannot make a temporary directory in $OUT"
-trap 'rm -rf "$W"' EXIT
-trap 'exit 1' INT TERM
 START=$(date +%s)
 
 # The root, over plain HTTP, checked before anything is sent.
@@ -194,6 +207,7 @@ if [ -f "$OUT/key.pem.new" ]; then
 else
 	openssl ecparam -name prime256v1 -genkey -noout 2>/dev/null |
 		openssl pkcs8 -topk8 -nocrypt >"$W/key.pem" || die "key generation failed"
+	MADE_KEY=1
 	put "$OUT" key.pem.new 600 <"$W/key.pem"
 	rm -f "$W/key.pem"
 fi
@@ -293,6 +307,7 @@ put "$OUT" chain.pem 644 <"$W/chain.pem"
 put "$OUT" root.pem 644 <"$W/root.pem"
 printf '%s\n' "$GATEWAY" | put "$OUT" gateway.url 644
 mv -f "$OUT/key.pem.new" "$OUT/key.pem" || die "cannot rename the key"
+MADE_KEY=0 MADE_DIR=0
 sync "$OUT" 2>/dev/null || sync
 serial=$(openssl x509 -in "$OUT/cert.pem" -noout -serial | sed 's/.*=//')
 until=$(openssl x509 -in "$OUT/cert.pem" -noout -enddate | sed 's/.*=//')

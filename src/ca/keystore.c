@@ -22,6 +22,7 @@
 #include <gnutls/abstract.h>
 #include <sodium.h>
 
+#include "common/fileio.h"
 #include "common/lerr.h"
 #include "ca/keystore.h"
 
@@ -242,19 +243,8 @@ keystore_open_secret(const char *path, const char *what, size_t max, size_t *siz
 		lerr_set(e, LERR_BAD_REQUEST, "%s %s is not a regular file", what, path);
 		goto fail;
 	}
-	/* Someone else's file is not ours to trust: under `serve --user`
-	 * that user may write the state directory, and must not be able to
-	 * hand root's signer a key (or a passphrase) of its choosing. */
-	if (st.st_uid != geteuid()) {
-		lerr_set(e, LERR_FORBIDDEN, "%s %s belongs to uid %ld, not to uid %ld",
-			 what, path, (long)st.st_uid, (long)geteuid());
+	if (fileio_check_owned(&st, path, what, 077, e) != 0)
 		goto fail;
-	}
-	if (st.st_mode & 077) {
-		lerr_set(e, LERR_BAD_REQUEST,
-			 "%s %s is readable by group or others: chmod 600", what, path);
-		goto fail;
-	}
 	if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
 		lerr_set_http(e, LERR_TOO_LARGE, 413, "%s %s is larger than %zu bytes", what, path, max);
 		goto fail;

@@ -520,9 +520,8 @@ struct x509_issuer {
 	gnutls_x509_name_constraints_t nc[X509_CHAIN_MAX];
 };
 
-/* Checks that key is the private half of crt's public key (SHA-256 key
- * ids compared). Returns 0 or -1 with e (LERR_INVARIANT). */
-static int
+/* See x509.h (SHA-256 key ids compared). */
+int
 x509_key_matches(gnutls_privkey_t key, gnutls_x509_crt_t crt, const char *subj,
 		 struct lerr *e)
 {
@@ -1338,4 +1337,74 @@ out:
 	if (pub != NULL)
 		gnutls_pubkey_deinit(pub);
 	return rc;
+}
+
+/* -1 with e unless crt (named what) says CA:TRUE. */
+static int
+x509_require_ca(gnutls_x509_crt_t crt, const char *what, struct lerr *e)
+{
+	unsigned critical = 0, ca = 0;
+	int pathlen = -1;
+
+	/* pathlen's return value is its own; ca says CA:TRUE. */
+	if (gnutls_x509_crt_get_basic_constraints(crt, &critical, &ca, &pathlen) < 0 || !ca)
+		return lerr_set(e, LERR_INVARIANT, "%s is not a CA (no CA:TRUE)", what);
+	return 0;
+}
+
+/* Verifies crt's signature, dates and issuer (a CA) against issuer, at
+ * the current time. DO_NOT_ALLOW_SAME: GnuTLS otherwise takes a
+ * certificate identical to its trusted issuer as trusted without checking
+ * anything, and a root's self-signature is exactly that case.
+ *
+ * GnuTLS also applies the issuer's name constraints to the certificate
+ * at the end of the chain, taking a CN as a DNS name: a root named "X
+ * Root CA" fails its own constraints when verified against itself. That
+ * one verdict (signer-constraints, confirmed by our own check of the
+ * root against its constraints, with keyCertSign present, the bit's other
+ * cause) is set aside for a self-check; the signature, the dates and
+ * CA:TRUE keep their own bits and still count. */
+static int
+x509_verify_one(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer, const char *what,
+		const char *by, struct lerr *e)
+{
+	gnutls_datum_t why = { NULL, 0 };
+	unsigned status = 0, usage = 0;
+	struct lerr nc;
+	int ret;
+
+	ret = gnutls_x509_crt_verify(crt, &issuer, 1, GNUTLS_VERIFY_DO_NOT_ALLOW_SAME, &status);
+	if (ret < 0)
+		return lerr_set(e, LERR_INVARIANT, "cannot verify %s: %s", what, gnutls_strerror(ret));
+	if (crt == issuer && (status & GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE) &&
+	    gnutls_x509_crt_get_key_usage(crt, &usage, NULL) >= 0 &&
+	    (usage & GNUTLS_KEY_KEY_CERT_SIGN) && x509_check_nc(crt, crt, &nc) != 0) {
+		status &= ~GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE;
+		if (status == GNUTLS_CERT_INVALID)
+			status = 0;
+	}
+	if (status == 0)
+		return 0;
+	if (gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509, &why, 0) < 0)
+		why.data = NULL;
+	lerr_set(e, LERR_INVARIANT, "%s does not verify under %s: %s", what, by,
+		 why.data != NULL ? (const char *)why.data : "rejected");
+	gnutls_free(why.data);
+	return -1;
+}
+
+/* See x509.h. */
+int
+x509_verify_ca_chain(gnutls_x509_crt_t root, gnutls_x509_crt_t issuing, struct lerr *e)
+{
+	if (x509_require_ca(root, "the root", e) != 0)
+		return -1;
+	if (!gnutls_x509_crt_check_issuer(root, root))
+		return lerr_set(e, LERR_INVARIANT, "the root is not self-issued");
+	if (x509_verify_one(root, root, "the root", "its own key", e) != 0 ||
+	    x509_require_ca(issuing, "the issuing CA", e) != 0)
+		return -1;
+	if (gnutls_x509_crt_equals(root, issuing))
+		return lerr_set(e, LERR_INVARIANT, "the issuing CA is the root itself");
+	return x509_verify_one(issuing, root, "the issuing CA", "the root", e);
 }

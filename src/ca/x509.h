@@ -114,6 +114,17 @@ int x509_make_leaf(const struct x509_leaf_params *p, gnutls_x509_crt_t issuer,
 int x509_check_leaf(const gnutls_datum_t *der, const struct x509_leaf_params *p,
 		    gnutls_x509_crt_t *chain, size_t nchain, struct lerr *e);
 
+/* Checks that key is the private half of crt's public key (crt named subj
+ * in the message). Returns 0 or -1 with e (LERR_INVARIANT). */
+int x509_key_matches(gnutls_privkey_t key, gnutls_x509_crt_t crt, const char *subj,
+		     struct lerr *e);
+
+/* Verifies a two-CA chain with GnuTLS, at the current time: root is a CA,
+ * self-issued, and its self-signature verifies; issuing is a CA, is not
+ * root, and verifies under root (signature, issuer name, both valid now).
+ * Returns 0 or -1 with e (LERR_INVARIANT) saying which step failed. */
+int x509_verify_ca_chain(gnutls_x509_crt_t root, gnutls_x509_crt_t issuing, struct lerr *e);
+
 /* Helpers. */
 int x509_import(const unsigned char *data, size_t len, gnutls_x509_crt_t *out, struct lerr *e); /* PEM or DER */
 int x509_export_der(gnutls_x509_crt_t crt, gnutls_datum_t *out);  /* gnutls_free out->data */

@@ -10,6 +10,7 @@
 
 #include "cli/cmd.h"
 #include "ca/keystore.h"
+#include "signer/files.h"
 #include "signer/signer.h"
 #include "store/store.h"
 
@@ -43,10 +44,12 @@ cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_
 	    struct lerr *e)
 {
 	char path[STATE_PATH_MAX];
+	struct signer_adopt adopt;
 	char *pass = NULL;
 	int rc = -1;
 
 	memset(c, 0, sizeof(*c));
+	memset(&adopt, 0, sizeof(adopt));
 	if (state_path(path, dir, STORE_FILE) != 0) {
 		lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
 		goto out;
@@ -62,6 +65,11 @@ cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_
 	if (with_signer) {
 		if (pass_file != NULL && keystore_pass_read(pass_file, &pass, e) != 0)
 			goto out;
+		/* An older state directory: the same proven adoption as serve's. */
+		if (signer_files_missing(dir) != 0 &&
+		    (state_signer_adopt(dir, &adopt, e) != 0 ||
+		     signer_files_adopt(dir, pass, &adopt, e) != 0))
+			goto out;
 		if (signer_open_local(dir, pass, &c->signer, e) != 0)
 			goto out;
 	}
@@ -72,6 +80,7 @@ cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_
 	rc = 0;
 out:
 	keystore_pass_free(pass);
+	signer_adopt_free(&adopt);
 	if (rc != 0)
 		cmd_ca_close(c);
 	return rc;

@@ -10,6 +10,7 @@
 
 #include "cli/cmd.h"
 #include "ca/keystore.h"
+#include "daemon/init.h"
 #include "daemon/state.h"
 #include "store/store.h"
 

@@ -94,7 +94,7 @@ cmd_pending(int argc, char *argv[])
 	}
 	memset(&rq, 0, sizeof(rq));
 	rq.op = CONTROL_LIST;
-	snprintf(rq.list.state, sizeof(rq.list.state), "pending");
+	rq.list.state = STORE_REQ_PENDING;
 	cmd_actor(rq.actor);
 	dir = cmd_dir(dir);
 	r = control_call(dir, &rq, &reply, &e);

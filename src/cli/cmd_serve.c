@@ -32,6 +32,7 @@
 #include "http/routes.h"
 #include "daemon/issue.h"
 #include "common/log.h"
+#include "signer/files.h"
 #include "signer/proc.h"
 #include "daemon/ratelimit.h"
 #include "signer/signer.h"
@@ -62,7 +63,9 @@ serve_usage(FILE *f)
 }
 
 /* Hands the files the daemon writes to user, so it can keep writing them
- * after dropping root. The CA keys (keys/) stay root's. */
+ * after dropping root. Nothing in keys/ (CA keys, the chain and settings
+ * the signer trusts) is in the list: those stay root's, and the signer
+ * refuses them if they are not. */
 static int
 serve_chown(const char *dir, const char *user, struct lerr *e)
 {
@@ -293,6 +296,7 @@ cmd_serve(int argc, char *argv[])
 	unsigned char *chain = NULL, *key = NULL;
 	size_t chain_len = 0, key_len = 0;
 	struct signer_config sc;
+	struct signer_adopt adopt;
 	struct httpd_config hc;
 	struct httpd *h = NULL;
 	struct control *ctl = NULL;
@@ -306,6 +310,7 @@ cmd_serve(int argc, char *argv[])
 	int rc = CMD_FAILED, stop, window_ready = 0;
 
 	memset(&app, 0, sizeof(app));
+	memset(&adopt, 0, sizeof(adopt));
 	rc = serve_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? CMD_OK : rc;
@@ -332,6 +337,18 @@ cmd_serve(int argc, char *argv[])
 	sc.pass_file = o.pass_file;
 	sc.user = o.user;
 	sc.threads = o.threads;
+	/* A state directory from before keys/ held the signer's chain: offer
+	 * the store's, which the signer writes only after proving it. */
+	if (signer_files_missing(o.dir) != 0) {
+		if (state_signer_adopt(o.dir, &adopt, &e) != 0) {
+			cmd_error("serve", "cannot read the CA chain to recreate %s/%s: %s", o.dir,
+				  SIGNER_KEYS_DIR, e.msg);
+			goto out;
+		}
+		log_info("%s/%s lacks the signer's chain: the signer checks the store's and writes it",
+			 o.dir, SIGNER_KEYS_DIR);
+		sc.adopt = &adopt;
+	}
 	if (signer_start(&sc, &app.signer, &e) != 0) {
 		cmd_error("serve", "cannot start the signer: %s", e.msg);
 		goto out;
@@ -413,6 +430,7 @@ out:
 		window_destroy(&window);
 	ca_set_free(&app.ca);
 	policy_free(&app.policy);
+	signer_adopt_free(&adopt);
 	free(chain);
 	fileio_free_secret(key, key_len);
 	return rc;

@@ -1,5 +1,10 @@
 /*
  * fileio.c - bounded reads and atomic, durable writes (see fileio.h).
+ *
+ * libc and GnuTLS only, like the rest of common/: lanca-enroll links this
+ * file without libsodium. Secret buffers are therefore pages of their own
+ * (mmap), locked against swapping, kept out of core dumps, and wiped with
+ * gnutls_memset before they are unmapped.
  */
 #include "config.h"
 
@@ -7,12 +12,14 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <sodium.h>
+#include <gnutls/gnutls.h>
 
 #include "common/fileio.h"
 
@@ -24,24 +31,88 @@ fileio_join(char *out, size_t n, const char *dir, const char *name)
 	return (w < 0 || (size_t)w >= n) ? -1 : 0;
 }
 
+/* The bytes a secret buffer of len (+ its NUL) occupies: whole pages. */
+static size_t
+fileio_secret_span(size_t len)
+{
+	long page = sysconf(_SC_PAGESIZE);
+	size_t pg = page > 0 ? (size_t)page : 4096;
+
+	return (len + 1 + pg - 1) / pg * pg;
+}
+
+/*
+ * A buffer for len bytes and a NUL on pages of its own: locked so it is
+ * never swapped out, left out of core dumps. Both are best effort (a low
+ * RLIMIT_MEMLOCK or an old kernel must not stop lanca from reading its key),
+ * as libsodium's sodium_malloc treats them. NULL when out of memory or
+ * when len + 1 overflows.
+ */
+static unsigned char *
+fileio_secret_alloc(size_t len)
+{
+	size_t span;
+	void *p;
+
+	if (len > SIZE_MAX / 2)
+		return NULL;
+	span = fileio_secret_span(len);
+	p = mmap(NULL, span, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+	if (p == MAP_FAILED)
+		return NULL;
+	(void)mlock(p, span);
+#ifdef MADV_DONTDUMP
+	(void)madvise(p, span, MADV_DONTDUMP);
+#endif
+	return p;
+}
+
 void
 fileio_free_secret(unsigned char *p, size_t len)
 {
+	size_t span;
+
 	if (p == NULL)
 		return;
-	sodium_memzero(p, len + 1);
-	sodium_free(p);
+	span = fileio_secret_span(len);
+	gnutls_memset(p, 0, span);
+	(void)munlock(p, span);
+	munmap(p, span);
+}
+
+/* Refuses a file that is not the reader's own, or that deny's mode bits
+ * allow others to read or write (see fileio.h). */
+int
+fileio_check_owned(const struct stat *st, const char *path, const char *what, mode_t deny,
+		   struct lerr *e)
+{
+	/* Someone else's file is not ours to trust: under `serve --user`
+	 * that user may write the state directory, and must not be able to
+	 * hand root's signer a key, a certificate or a setting of its choosing. */
+	if (st->st_uid != geteuid())
+		return lerr_set(e, LERR_FORBIDDEN, "%s %s belongs to uid %ld, not to uid %ld",
+				what, path, (long)st->st_uid, (long)geteuid());
+	if ((st->st_mode & deny) != 0 && (deny & 044) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST,
+				"%s %s is readable by group or others: chmod 600", what, path);
+	if ((st->st_mode & deny) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST,
+				"%s %s is writable by group or others: chmod go-w", what, path);
+	return 0;
 }
 
 /*
  * Reads all of path (regular file, at most max bytes). The buffer is one
  * byte longer than the content and NUL-terminated, so text callers may
- * treat it as a string. Secret buffers come from sodium_malloc (guarded,
- * locked) and must go back through fileio_free_secret.
+ * treat it as a string. Secret buffers come from fileio_secret_alloc
+ * (locked pages of their own) and must go back through fileio_free_secret
+ * with the length this function gave. For fileio_read and
+ * fileio_read_owned: what (NULL for any file) names the file in messages
+ * and asks for the ownership check.
  */
-int
-fileio_read(const char *path, size_t max, int secret,
-	    unsigned char **out, size_t *len, struct lerr *e)
+static int
+fileio_read_checked(const char *path, const char *what, size_t max, int secret,
+		    unsigned char **out, size_t *len, struct lerr *e)
 {
 	unsigned char *p = NULL;
 	struct stat st;
@@ -59,13 +130,15 @@ fileio_read(const char *path, size_t max, int secret,
 		lerr_set(e, LERR_BAD_REQUEST, "%s is not a regular file", path);
 		goto out;
 	}
+	if (what != NULL && fileio_check_owned(&st, path, what, 022, e) != 0)
+		goto out;
 	if ((uintmax_t)st.st_size > max) {
 		lerr_set_http(e, LERR_TOO_LARGE, 413, "%s is %jd bytes, more than the limit of %zu",
 			 path, (intmax_t)st.st_size, max);
 		goto out;
 	}
 	size = (size_t)st.st_size;
-	p = secret ? sodium_malloc(size + 1) : malloc(size + 1);
+	p = secret ? fileio_secret_alloc(size) : malloc(size + 1);
 	if (p == NULL) {
 		lerr_set(e, LERR_INTERNAL, "out of memory reading %s", path);
 		goto out;
@@ -98,21 +171,42 @@ out:
 	return rc;
 }
 
-/* fsync the directory holding path, so a rename in it is durable. */
-static int
-fileio_sync_dir(const char *path)
+int
+fileio_read(const char *path, size_t max, int secret,
+	    unsigned char **out, size_t *len, struct lerr *e)
 {
-	char tmp[4096];
+	return fileio_read_checked(path, NULL, max, secret, out, len, e);
+}
+
+int
+fileio_read_owned(const char *path, const char *what, size_t max,
+		  unsigned char **out, size_t *len, struct lerr *e)
+{
+	return fileio_read_checked(path, what, max, 0, out, len, e);
+}
+
+int
+fileio_sync_dir(const char *dir)
+{
 	int fd, rc;
 
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -1;
-	fd = open(dirname(tmp), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
 	if (fd < 0)
 		return -1;
 	rc = fsync(fd);
 	close(fd);
 	return rc;
+}
+
+/* fsync the directory holding path, so a rename in it is durable. */
+static int
+fileio_sync_parent(const char *path)
+{
+	char tmp[4096];
+
+	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
+		return -1;
+	return fileio_sync_dir(dirname(tmp));
 }
 
 int
@@ -165,7 +259,7 @@ fileio_write_atomic(const char *path, const void *data, size_t len,
 		goto io_error;
 	}
 	made = 0;
-	if (fileio_sync_dir(path) != 0)
+	if (fileio_sync_parent(path) != 0)
 		goto io_error;
 	rc = 0;
 	goto out;

@@ -6,26 +6,44 @@
  * a temporary name in the same directory with the final mode from the start,
  * fsync'd, renamed, and the directory fsync'd, so a reader sees the old file
  * or the new one, never half of either.
+ *
+ * libc and GnuTLS only: linked by the daemon, the CLI and lanca-enroll.
  */
 #ifndef LANCA_FILEIO_H
 #define LANCA_FILEIO_H
 
 #include <stddef.h>
 #include <sys/types.h>
+#include <sys/stat.h>
 #include "common/lerr.h"
 
 /* Reads a whole regular file of at most max bytes into malloc'd memory
- * (NUL-terminated, not counted in *len). secret != 0 reads into
- * sodium_malloc'd memory, to be released with fileio_free_secret().
- * Returns 0, or -1 with e filled (missing file, too large, not regular). */
+ * (NUL-terminated, not counted in *len); the caller frees it. secret != 0
+ * reads into locked pages of their own instead, to be released (wiped)
+ * with fileio_free_secret(p, *len). Returns 0, or -1 with e filled
+ * (LERR_NOT_FOUND for a missing file, too large, not regular). */
 int fileio_read(const char *path, size_t max, int secret,
 		unsigned char **out, size_t *len, struct lerr *e);
 void fileio_free_secret(unsigned char *p, size_t len);
+/* fileio_read of a file lanca trusts: it must also belong to the
+ * effective user and be writable by nobody else (what names it in
+ * messages, e.g. "certificate"). LERR_FORBIDDEN for another owner. */
+int fileio_read_owned(const char *path, const char *what, size_t max,
+		      unsigned char **out, size_t *len, struct lerr *e);
+/* Whether st (of path) belongs to the effective user and has none of the
+ * mode bits in deny (077: private; 022: not writable by others). 0, or
+ * -1 with e naming what and path. */
+int fileio_check_owned(const struct stat *st, const char *path, const char *what, mode_t deny,
+		       struct lerr *e);
 
 /* Writes len bytes to path atomically with the given mode.
  * excl != 0 refuses to replace an existing file. Returns 0 or -1 with e. */
 int fileio_write_atomic(const char *path, const void *data, size_t len,
 			mode_t mode, int excl, struct lerr *e);
+
+/* fsyncs the directory dir itself, so that renames and unlinks in it are
+ * durable. Returns 0, or -1 with errno set. */
+int fileio_sync_dir(const char *dir);
 
 /* snprintf into out (size n) of "dir/name"; -1 if it does not fit. */
 int fileio_join(char *out, size_t n, const char *dir, const char *name);

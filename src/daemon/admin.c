@@ -15,9 +15,6 @@
 #include "daemon/enroll.h"
 #include "daemon/window.h"
 
-/* The states a listing may ask for. */
-static const char *const admin_states[] = { "pending", "issued", "denied", "expired" };
-
 /* Reads member key of args: absent leaves *out at 0; else an integer
  * from 1 to max. 0, or -1. */
 static int
@@ -99,18 +96,12 @@ admin_reason_check(const char *reason, struct lerr *e)
 static int
 admin_list_check(const struct admin_list *l, struct lerr *e)
 {
-	size_t i;
-
 	if (l->limit > ADMIN_LIST_MAX)
 		return lerr_set(e, LERR_BAD_REQUEST, "a listing is 1 to %d requests",
 				ADMIN_LIST_MAX);
-	if (l->state[0] == '\0')
-		return 0;
-	for (i = 0; i < sizeof(admin_states) / sizeof(admin_states[0]); i++)
-		if (strcmp(l->state, admin_states[i]) == 0)
-			return 0;
-	return lerr_set(e, LERR_BAD_REQUEST,
-			"unknown state %.32s (pending, issued, denied or expired)", l->state);
+	if (l->state != STORE_REQ_ANY && store_req_state_str(l->state) == NULL)
+		return lerr_set(e, LERR_BAD_REQUEST, "state is pending, issued, denied or expired");
+	return 0;
 }
 
 int
@@ -125,14 +116,15 @@ admin_list_parse(const json_t *args, struct admin_list *out, struct lerr *e)
 		return lerr_set(e, LERR_BAD_REQUEST, "a listing is 1 to %d requests",
 				ADMIN_LIST_MAX);
 	if (st != NULL) {
-		/* A state longer than any we know, or holding a NUL, is unknown;
-		 * the copy must not cut it down to one that is known. */
+		/* A state holding a NUL is unknown: it must not be read as
+		 * the known one before the NUL. */
 		if (!json_is_string(st) || json_string_length(st) > ADMIN_STATE_MAX ||
 		    strlen(json_string_value(st)) != json_string_length(st) ||
-		    json_string_length(st) == 0)
+		    store_req_state_parse(json_string_value(st), &out->state) != 0) {
+			memset(out, 0, sizeof(*out));
 			return lerr_set(e, LERR_BAD_REQUEST,
 					"state is pending, issued, denied or expired");
-		memcpy(out->state, json_string_value(st), json_string_length(st) + 1);
+		}
 	}
 	if (admin_list_check(out, e) != 0) {
 		memset(out, 0, sizeof(*out));
@@ -196,7 +188,8 @@ admin_request_json(const struct store_request *rq)
 	hex_encode(rq->key_id, sizeof(rq->key_id), key);
 	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b}",
 			 "id", rq->id, "device_id", rq->device_id, "key", key,
-			 "state", rq->state, "auth", rq->auth, "source", rq->source,
+			 "state", store_req_state_str(rq->state), "auth", store_auth_str(rq->auth),
+			 "source", rq->source,
 			 "reason", rq->reason, "created_at", (json_int_t)rq->created_at,
 			 "last_seen", (json_int_t)rq->last_seen,
 			 "expires_at", (json_int_t)rq->expires_at, "contested", rq->contested);
@@ -226,7 +219,7 @@ admin_list_each(struct store *s, const struct admin_list *l, int64_t now,
 		int (*fn)(const struct store_request *rq, void *arg), void *arg,
 		struct lerr *e)
 {
-	static const struct admin_list all = { "", 0 };
+	static const struct admin_list all = { STORE_REQ_ANY, 0 };
 	struct admin_visit v = { fn, arg, 0 };
 
 	if (l == NULL)
@@ -235,9 +228,8 @@ admin_list_each(struct store *s, const struct admin_list *l, int64_t now,
 		return -1;
 	/* Requests nobody decided on in time are shown as what they are. */
 	if (store_request_expire(s, now, NULL, e) != 0 ||
-	    store_request_each(s, l->state[0] != '\0' ? l->state : NULL,
-			       l->limit != 0 ? l->limit : ADMIN_LIST_MAX, admin_visit_row, &v,
-			       e) != 0)
+	    store_request_each(s, l->state, l->limit != 0 ? l->limit : ADMIN_LIST_MAX,
+			       admin_visit_row, &v, e) != 0)
 		return -1;
 	if (v.stopped)
 		return lerr_set(e, LERR_INTERNAL, "out of memory listing requests");

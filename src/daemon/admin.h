@@ -21,7 +21,6 @@
 
 #define ADMIN_REASON_MAX	200	/* bytes of a denial's reason */
 #define ADMIN_LIST_MAX		1000	/* rows in one listing */
-#define ADMIN_ACTOR_MAX		95	/* bytes of "who did it", without the NUL */
 #define ADMIN_STATE_MAX		15	/* bytes of a state name, without the NUL */
 
 struct enroll;
@@ -32,9 +31,9 @@ struct admin_press {
 	unsigned count;
 };
 
-/* A listing: state "" lists every state; limit 0 means ADMIN_LIST_MAX. */
+/* A listing: STORE_REQ_ANY lists every state; limit 0 means ADMIN_LIST_MAX. */
 struct admin_list {
-	char state[ADMIN_STATE_MAX + 1];
+	enum store_req_state state;
 	unsigned limit;
 };
 

@@ -130,8 +130,9 @@ control_parse_list(const json_t *cmd, struct control_req *rq, struct lerr *e)
 static int
 control_put_list(json_t *j, const struct control_req *rq)
 {
-	return (rq->list.state[0] != '\0' &&
-		json_object_set_new(j, "state", json_string(rq->list.state)) != 0) ||
+	return (rq->list.state != STORE_REQ_ANY &&
+		json_object_set_new(j, "state",
+				    json_string(store_req_state_str(rq->list.state))) != 0) ||
 	       (rq->list.limit != 0 &&
 		json_object_set_new(j, "limit", json_integer(rq->list.limit)) != 0) ? -1 : 0;
 }

@@ -119,9 +119,100 @@ enroll_fill_issued(struct enroll *en, const struct store_cert *c, struct enroll_
 	return 0;
 }
 
-/* Issues for a recorded request (auth tells the audit who vouched). */
+/* The decision's clock: read once per decision and passed down. */
+static int64_t
+enroll_now(const struct enroll *en)
+{
+	return (int64_t)(en->c.now != NULL ? en->c.now(en->c.now_arg) : time(NULL));
+}
+
+/* A parsed, policy-checked request: parsed once per decision and handed
+ * to issue_cert() as it is. */
+struct enroll_parse {
+	struct csr *csr;
+	struct names sans;
+	struct buf names;		/* sans as names_format writes them, NUL-terminated */
+};
+
+static void
+enroll_parse_init(struct enroll_parse *p)
+{
+	p->csr = NULL;
+	names_init(&p->sans);
+	buf_init(&p->names, 16 * 1024);
+}
+
+static void
+enroll_parse_free(struct enroll_parse *p)
+{
+	csr_free(p->csr);
+	p->csr = NULL;
+	names_free(&p->sans);
+	buf_free(&p->names);
+}
+
+/* Parses bytes (verifying the self-signature: a pending request is
+ * recorded under the key's identity) and checks its names for a device. */
 static int
-enroll_issue(struct enroll *en, const struct store_request *rq, const char *actor,
+enroll_parse(struct enroll *en, const unsigned char *bytes, size_t len,
+	     struct enroll_parse *p, struct lerr *e)
+{
+	if (csr_parse(bytes, len, &p->csr, e) != 0 ||
+	    policy_names(en->is->policy, p->csr, POLICY_DEVICE, &p->sans, e) != 0)
+		return -1;
+	if (names_format(&p->sans, &p->names) != 0 || buf_append(&p->names, "", 1) != 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot format names");
+	return 0;
+}
+
+/* The store's snapshot for the parsed request at now. */
+static int
+enroll_read(struct enroll *en, const struct enroll_parse *p, int want_vendors, int64_t now,
+	    struct store_onboard *v, struct lerr *e)
+{
+	memset(v, 0, sizeof(*v));
+	v->key_id = p->csr->key_id;
+	v->device_id = p->csr->cn;
+	v->names = (const char *)p->names.data;
+	v->now = now;
+	v->want_vendors = want_vendors;
+	return store_onboard_read(en->is->store, v, e);
+}
+
+/*
+ * Conflicts an admin must settle: a new key claiming a device id that
+ * holds a valid certificate under another key (a reinstalled device, or
+ * an impostor: a device renews with its current key over mTLS instead),
+ * when check_device, or a name held by another device. 1 with why
+ * filled, 0 none.
+ */
+static int
+enroll_conflict(const struct csr *csr, const struct store_onboard *v, int check_device,
+		char *why, size_t whylen)
+{
+	const char *name;
+
+	if (check_device && v->device_held) {
+		snprintf(why, whylen, "device %s already holds a certificate for another key: "
+			 "renew with that certificate, or an admin must decide", csr->cn);
+		return 1;
+	}
+	if (v->name[0] != '\0') {
+		name = strchr(v->name, ':');	/* "DNS:x" or "IP:a.b.c.d": the name after its kind */
+		/* A long name is cut short in the message, never in the decision. */
+		if (snprintf(why, whylen, "%s is held by device %s: an admin must decide",
+			     name != NULL ? name + 1 : v->name, v->name_owner) < 0)
+			why[0] = '\0';
+		return 1;
+	}
+	return 0;
+}
+
+/* Issues for a recorded request from its parse (preauth_id: the
+ * pre-authorisation consumed with it, may be NULL). */
+static int
+enroll_issue(struct enroll *en, const char *request_id, const unsigned char *bytes,
+	     size_t len, const struct enroll_parse *p, const char *actor,
 	     const char *preauth_id, struct enroll_result *res, struct lerr *e)
 {
 	struct store_cert *cert = NULL;
@@ -129,11 +220,13 @@ enroll_issue(struct enroll *en, const struct store_request *rq, const char *acto
 	int rc;
 
 	memset(&ir, 0, sizeof(ir));
-	ir.csr = rq->csr;
-	ir.csr_len = rq->csr_len;
+	ir.csr = bytes;
+	ir.csr_len = len;
+	ir.parsed = p->csr;
+	ir.sans = &p->sans;
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
-	ir.request_id = rq->id;
+	ir.request_id = request_id;
 	ir.preauth_id = preauth_id;
 	if (issue_cert(en->is, &ir, &cert, e) != 0)
 		return -1;
@@ -157,44 +250,17 @@ enroll_issued_chain(struct enroll *en, const struct store_request *rq,
 	return rc;
 }
 
-/*
- * Name ownership: 1 (with why filled) when one of names is held by a
- * valid certificate of another device id, 0 when all are free, -1 on error.
- */
-static int
-enroll_names_taken(struct enroll *en, const char *device_id, const struct names *n,
-		   char *why, size_t whylen, struct lerr *e)
-{
-	char name[NAMES_DNS_MAX + 8], ip[64], owner[65];
-	int64_t now = time(NULL);
-	size_t i;
-	int r;
-
-	for (i = 0; i < n->ndns + n->nip; i++) {
-		if (i < n->ndns) {
-			snprintf(name, sizeof(name), "DNS:%s", n->dns[i]);
-		} else {
-			if (ipnet_format(&n->ip[i - n->ndns], ip, sizeof(ip)) != 0)
-				return lerr_set(e, LERR_INTERNAL, "cannot format an address");
-			snprintf(name, sizeof(name), "IP:%s", ip);
-		}
-		r = store_name_owner(en->is->store, name, device_id, now, owner, e);
-		if (r != 0) {
-			if (r > 0)
-				snprintf(why, whylen, "%s is held by device %s: an admin must decide",
-					 name + (i < n->ndns ? 4 : 3), owner);
-			return r;
-		}
-	}
-	return 0;
-}
-
-json_t *
-enroll_window_json(struct enroll *en)
+static json_t *
+enroll_window_json_at(struct enroll *en, int64_t now)
 {
 	struct window_status st;
 
-	enroll_window(en, &st);
+	if (en->w == NULL) {
+		memset(&st, 0, sizeof(st));
+		st.state = WINDOW_CLOSED;
+	} else {
+		window_get_status(en->w, now, &st);
+	}
 	return json_pack("{s:s, s:I, s:I, s:I, s:i, s:i, s:I, s:i, s:b}",
 			 "state", window_state_name(st.state),
 			 "seconds_left", (json_int_t)st.seconds_left,
@@ -204,31 +270,16 @@ enroll_window_json(struct enroll *en)
 			 "overlap_keys", (int)st.overlap_keys, "contested", st.contested);
 }
 
-/*
- * Conflicts an admin must settle: a name held by another device, or a new
- * key claiming a device id that holds a valid certificate under another
- * key (a reinstalled device, or an impostor: a device renews with its
- * current key over mTLS instead). 1 with why filled, 0 none, -1 error.
- */
-static int
-enroll_conflict(struct enroll *en, const struct csr *csr, const struct names *sans,
-		char *why, size_t whylen, struct lerr *e)
+json_t *
+enroll_window_json(struct enroll *en)
 {
-	int r = store_device_holder(en->is->store, csr->cn, csr->key_id, time(NULL), e);
-
-	if (r < 0)
-		return -1;
-	if (r > 0) {
-		snprintf(why, whylen, "device %s already holds a certificate for another key: "
-			 "renew with that certificate, or an admin must decide", csr->cn);
-		return 1;
-	}
-	return enroll_names_taken(en, csr->cn, sans, why, whylen, e);
+	return enroll_window_json_at(en, enroll_now(en));
 }
 
 /* Persists the window's state for `lanca status` and audits an overlap. */
 static void
-enroll_window_changed(struct enroll *en, const char *actor, const struct window_decision *d)
+enroll_window_changed(struct enroll *en, const char *actor, const struct window_decision *d,
+		      int64_t now)
 {
 	json_t *j;
 	char *text;
@@ -236,7 +287,7 @@ enroll_window_changed(struct enroll *en, const char *actor, const struct window_
 
 	if (en->w == NULL)
 		return;
-	j = enroll_window_json(en);
+	j = enroll_window_json_at(en, now);
 	text = j != NULL ? json_dumps(j, JSON_COMPACT) : NULL;
 	if (text == NULL || store_setting_set(en->is->store, "window", text, &e) != 0)
 		log_warn("cannot record the window state");
@@ -270,6 +321,10 @@ enroll_get_waiting(struct enroll *en, int64_t now, struct enroll_waiting *wt, st
 	return 0;
 }
 
+#define ENROLL_OVERLAP_NOTE \
+	"session overlap: more than one device asked during the onboarding window; " \
+	"an admin must decide"
+
 /* Every waiting request learns why it waits. */
 static void
 enroll_note_overlap(struct enroll *en, const struct enroll_waiting *wt)
@@ -278,73 +333,83 @@ enroll_note_overlap(struct enroll *en, const struct enroll_waiting *wt)
 	struct lerr e;
 
 	for (i = 0; i < n; i++)
-		if (store_request_note(en->is->store, wt->ids[i],
-				       "session overlap: more than one device asked during the "
-				       "onboarding window; an admin must decide", &e) != 0)
+		if (store_request_note(en->is->store, wt->ids[i], ENROLL_OVERLAP_NOTE, &e) != 0)
 			log_warn("cannot note overlap on %s: %s", wt->ids[i], e.msg);
 }
 
-/* 0 when none of the request's names is another device's; -1 (e says
- * why) otherwise: such a request is never admitted without an admin. */
-static int
-enroll_names_free(struct enroll *en, const struct store_request *rq, struct lerr *e)
-{
-	struct csr *csr = NULL;
-	struct names sans;
-	char why[256];
-	int r = -1;
-
-	names_init(&sans);
-	if (csr_parse_flags(rq->csr, rq->csr_len, CSR_PARSE_NO_VERIFY, &csr, e) != 0 ||
-	    policy_names(en->is->policy, csr, POLICY_DEVICE, &sans, e) != 0)
-		goto out;
-	r = enroll_conflict(en, csr, &sans, why, sizeof(why), e);
-	if (r > 0) {
-		lerr_set(e, LERR_CONFLICT, "%s", why);
-		r = -1;
-	}
-out:
-	names_free(&sans);
-	csr_free(csr);
-	return r;
-}
-
-/* Issues an admitted request; on failure gives the admission back. */
+/*
+ * Issues the request the window admitted. self is the asker's own request
+ * (with its bytes and parse), whose conflicts the caller checked on its
+ * snapshot; any other admitted request (a press admits one that waited)
+ * is read, parsed and checked here. On failure the admission is given
+ * back and the request notes why.
+ */
 static void
 enroll_admit(struct enroll *en, const struct window_decision *d, const char *actor,
+	     int64_t now, const struct store_request *self, const unsigned char *self_bytes,
+	     size_t self_len, const struct enroll_parse *self_parse,
 	     struct enroll_result *res_or_null)
 {
 	struct store_request *rq = NULL;
+	struct store_onboard v;
+	struct enroll_parse own;
 	struct enroll_result tmp;
 	struct enroll_result *res = res_or_null != NULL ? res_or_null : &tmp;
+	char why[256];
 	struct lerr e;
+	int rc = -1;
 
+	memset(&v, 0, sizeof(v));
+	enroll_parse_init(&own);
+	lerr_clear(&e);
 	if (res == &tmp)
 		enroll_result_init(&tmp);
+	if (self != NULL && strcmp(self->id, d->admit_id) == 0) {
+		rc = enroll_issue(en, self->id, self_bytes, self_len, self_parse, actor, NULL,
+				  res, &e);
+		goto out;
+	}
 	if (store_request_get(en->is->store, d->admit_id, &rq, &e) != 0 ||
-	    enroll_names_free(en, rq, &e) != 0 ||
-	    enroll_issue(en, rq, actor, NULL, res, &e) != 0) {
+	    enroll_parse(en, rq->csr, rq->csr_len, &own, &e) != 0 ||
+	    enroll_read(en, &own, 0, now, &v, &e) != 0)
+		goto out;
+	if (v.key_owner[0] != '\0') {
+		lerr_set(&e, LERR_CONFLICT, "this key already holds a certificate for device %s",
+			 v.key_owner);
+		goto out;
+	}
+	if (enroll_conflict(own.csr, &v, 1, why, sizeof(why)) != 0) {
+		lerr_set(&e, LERR_CONFLICT, "%s", why);
+		goto out;
+	}
+	rc = enroll_issue(en, rq->id, rq->csr, rq->csr_len, &own, actor, NULL, res, &e);
+out:
+	if (rc != 0) {
+		struct lerr ne;
+
 		log_warn("admitted request %s could not be issued: %s", d->admit_id, e.msg);
-		window_admission_failed(en->w, d->admit_key, time(NULL));
-		if (rq != NULL)
-			(void)store_request_note(en->is->store, rq->id, e.msg, &e);
+		window_admission_failed(en->w, d->admit_key, now);
+		(void)store_request_note(en->is->store, d->admit_id, e.msg, &ne);
 		res->outcome = ENROLL_PENDING;
 	}
+	store_onboard_clear(&v);
+	enroll_parse_free(&own);
 	store_request_free(rq);
 	if (res == &tmp)
 		enroll_result_free(&tmp);
 }
 
-/* The window's part of a request without other authorisation. */
+/* The window's part of a request without other authorisation; an overlap
+ * becomes the reason the device is told. */
 static void
-enroll_window_decide(struct enroll *en, const struct store_request *rq, const char *actor,
-		     struct enroll_result *res)
+enroll_window_decide(struct enroll *en, const struct store_request *rq,
+		     const unsigned char *bytes, size_t len, const struct enroll_parse *p,
+		     const char *actor, int64_t now, struct enroll_result *res)
 {
 	struct enroll_waiting wt;
 	struct window_decision d;
 	size_t i;
 	struct lerr e;
-	int64_t now = time(NULL);
 
 	if (en->w == NULL)
 		return;
@@ -358,10 +423,12 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq, const ch
 	pthread_mutex_unlock(&en->decide);
 	switch (d.verdict) {
 	case WINDOW_ADMIT:
-		enroll_admit(en, &d, actor, res);
+		enroll_admit(en, &d, actor, now, rq, bytes, len, p, res);
 		break;
 	case WINDOW_OVERLAPPED:
 		enroll_note_overlap(en, &wt);
+		if (res->reason[0] == '\0')
+			snprintf(res->reason, sizeof(res->reason), "%s", ENROLL_OVERLAP_NOTE);
 		break;
 	case WINDOW_CONTESTED:
 		for (i = 0; i < d.ncontest; i++)
@@ -372,146 +439,140 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq, const ch
 		break;
 	}
 	if (d.changed || d.verdict == WINDOW_ADMIT)
-		enroll_window_changed(en, actor, &d);
+		enroll_window_changed(en, actor, &d, now);
 }
 
-/* Parses the request and checks what can be checked before recording it. */
+/*
+ * Who vouches for this device besides the button, judged on the
+ * snapshot: *auth is STORE_AUTH_PREAUTH, STORE_AUTH_VENDOR or
+ * STORE_AUTH_NONE (*vendor_pending set when a factory certificate of a
+ * vendor without auto-registration was recognised). 0, or -1 with e (a
+ * wrong pre-authorisation secret is an error, not "not listed").
+ */
 static int
-enroll_check(struct enroll *en, const struct enroll_ask *a, struct csr **csr,
-	     struct names *sans, struct lerr *e)
-{
-	char owner[65];
-	int r;
-
-	if (csr_parse(a->csr, a->csr_len, csr, e) != 0 ||
-	    policy_names(en->is->policy, *csr, POLICY_DEVICE, sans, e) != 0)
-		return -1;
-	r = store_key_owner(en->is->store, (*csr)->key_id, (*csr)->cn, time(NULL), owner, e);
-	if (r < 0)
-		return -1;
-	if (r > 0)
-		return lerr_set(e, LERR_CONFLICT,
-				"this key already holds a certificate for device %s", owner);
-	return 0;
-}
-
-/* Who vouches for this device besides the button: "preauth", "vendor" or "none". */
-static const char *
-enroll_authority(struct enroll *en, const struct enroll_ask *a, const struct csr *csr,
+enroll_authority(const struct enroll_ask *a, const struct csr *csr,
+		 const struct store_onboard *v, int64_t now, enum store_auth *auth,
 		 int *vendor_pending, struct lerr *e)
 {
-	struct store_preauth *pa = NULL;
 	struct vendor_match vm;
 	int r;
 
 	*vendor_pending = 0;
-	r = preauth_check(en->is->store, csr->cn, a->secret, &pa, e);
-	store_preauth_free(pa);
-	if (r == 0)
-		return "preauth";
-	if (e->code != LERR_NONE && e->code != LERR_NOT_FOUND && e->code != LERR_CONFLICT)
-		return NULL;	/* a wrong secret is an error, not "not listed" */
-	lerr_clear(e);
-	if (a->npeer > 0) {
-		r = vendor_check_chain(en->is->store, a->peer, a->npeer, time(NULL), &vm, e);
-		if (r < 0)
-			return NULL;
-		if (r == 0 && e->code != LERR_NONE)	/* a vendor's chain that failed: say why */
-			log_info("factory certificate from %s not accepted: %s", a->source, e->msg);
-		lerr_clear(e);
-		/* A factory certificate vouches for its own device only. */
-		if (r > 0 && strcmp(vm.leaf_cn, csr->cn) != 0) {
-			log_info("factory certificate for %s used to ask for %s: not vouched for",
-				 vm.leaf_cn, csr->cn);
-			return "none";
-		}
-		if (r > 0 && vm.auto_register)
-			return "vendor";
-		if (r > 0)
-			*vendor_pending = 1;
+	*auth = STORE_AUTH_NONE;
+	if (preauth_check_row(v->preauth, csr->cn, a->secret, e) == 0) {
+		*auth = STORE_AUTH_PREAUTH;
+		return 0;
 	}
-	return "none";
+	if (e->code != LERR_NONE && e->code != LERR_NOT_FOUND && e->code != LERR_CONFLICT)
+		return -1;
+	lerr_clear(e);
+	if (a->npeer == 0)
+		return 0;
+	r = vendor_check_chain_rows(v->vendors, v->nvendors, a->peer, a->npeer, (time_t)now,
+				    &vm, e);
+	if (r < 0)
+		return -1;
+	if (r == 0 && e->code != LERR_NONE)	/* a vendor's chain that failed: say why */
+		log_info("factory certificate from %s not accepted: %s", a->source, e->msg);
+	lerr_clear(e);
+	if (r == 0)
+		return 0;
+	/* A factory certificate vouches for its own device only. */
+	if (strcmp(vm.leaf_cn, csr->cn) != 0) {
+		log_info("factory certificate for %s used to ask for %s: not vouched for",
+			 vm.leaf_cn, csr->cn);
+		return 0;
+	}
+	if (vm.auto_register)
+		*auth = STORE_AUTH_VENDOR;
+	else
+		*vendor_pending = 1;
+	return 0;
 }
 
+/*
+ * One decision: the request is parsed and checked once, everything the
+ * decision needs is read in one snapshot, the request (with the note it
+ * gets) is recorded in one writer job, and a certificate, when there is
+ * one, is committed by issue_cert() before the device sees it.
+ */
 int
 enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_result *res,
 	      struct lerr *e)
 {
 	struct store_request in, *rq = NULL;
-	struct csr *csr = NULL;
-	struct names sans;
-	const char *auth;
+	struct store_onboard v;
+	struct enroll_parse p;
+	enum store_auth auth;
 	char actor[96];
-	int created = 0, vendor_pending = 0, rc = -1, taken;
-	int64_t now = time(NULL);
+	int vendor_pending = 0, rc = -1;
+	int64_t now = enroll_now(en);
 
-	names_init(&sans);
+	memset(&v, 0, sizeof(v));
+	enroll_parse_init(&p);
 	res->retry_after = en->c.retry_after_s;
 	snprintf(actor, sizeof(actor), "device %s", a->source != NULL ? a->source : "?");
-	if (enroll_check(en, a, &csr, &sans, e) != 0)
+	if (enroll_parse(en, a->csr, a->csr_len, &p, e) != 0 ||
+	    enroll_read(en, &p, a->npeer > 0, now, &v, e) != 0)
 		goto out;
-	auth = enroll_authority(en, a, csr, &vendor_pending, e);
-	if (auth == NULL)
+	if (v.key_owner[0] != '\0') {
+		lerr_set(e, LERR_CONFLICT, "this key already holds a certificate for device %s",
+			 v.key_owner);
+		goto out;
+	}
+	if (enroll_authority(a, p.csr, &v, now, &auth, &vendor_pending, e) != 0)
 		goto out;
 
 	memset(&in, 0, sizeof(in));
-	memcpy(in.key_id, csr->key_id, sizeof(in.key_id));
-	snprintf(in.device_id, sizeof(in.device_id), "%s", csr->cn);
+	memcpy(in.key_id, p.csr->key_id, sizeof(in.key_id));
+	snprintf(in.device_id, sizeof(in.device_id), "%s", p.csr->cn);
 	in.csr = (unsigned char *)a->csr;
 	in.csr_len = a->csr_len;
-	snprintf(in.state, sizeof(in.state), "pending");
-	snprintf(in.auth, sizeof(in.auth), "%s", auth);
+	in.state = STORE_REQ_PENDING;
+	in.auth = auth;
 	snprintf(in.source, sizeof(in.source), "%s", a->source != NULL ? a->source : "");
 	in.created_at = now;
 	in.last_seen = now;
 	in.expires_at = now + (int64_t)en->c.pending_days * 86400;
-	if (store_request_upsert(en->is->store, &in, &rq, &created, e) != 0)
+	if (v.cert == NULL) {
+		/* Never issued without an admin; the device is told why. */
+		res->conflict = enroll_conflict(p.csr, &v, 1, res->reason, sizeof(res->reason));
+		if (!res->conflict && auth == STORE_AUTH_NONE && vendor_pending)
+			snprintf(res->reason, sizeof(res->reason),
+				 "factory certificate recognised; waiting for an admin or a press");
+		snprintf(in.reason, sizeof(in.reason), "%s", res->reason);
+	}
+	if (store_request_upsert(en->is->store, &in, &rq, NULL, e) != 0)
 		goto out;
 	snprintf(res->request_id, sizeof(res->request_id), "%s", rq->id);
 
-	if (strcmp(rq->state, "issued") == 0) {
-		rc = enroll_issued_chain(en, rq, res, e);
+	if (rq->state == STORE_REQ_ISSUED) {
+		/* Asked again: the certificate it has, as the snapshot read it
+		 * (or, issued in between, as it is now). */
+		if (v.cert != NULL && v.request != NULL && strcmp(v.request->id, rq->id) == 0)
+			rc = enroll_fill_issued(en, v.cert, res, e);
+		else
+			rc = enroll_issued_chain(en, rq, res, e);
 		goto out;
 	}
 	res->outcome = ENROLL_PENDING;
-	taken = enroll_conflict(en, csr, &sans, res->reason, sizeof(res->reason), e);
-	if (taken < 0)
-		goto out;
-	if (taken > 0) {
-		/* Never issued without an admin; the device is told why. */
-		res->conflict = 1;
-		(void)store_request_note(en->is->store, rq->id, res->reason, e);
-		lerr_clear(e);
+	if (res->conflict) {
 		rc = 0;
 		goto out;
 	}
-	if (strcmp(auth, "none") != 0) {
-		rc = enroll_issue(en, rq, actor, strcmp(auth, "preauth") == 0 ? csr->cn : NULL,
-				  res, e);
+	if (auth != STORE_AUTH_NONE) {
+		rc = enroll_issue(en, rq->id, a->csr, a->csr_len, &p, actor,
+				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, res, e);
 		goto out;
 	}
-	if (vendor_pending) {
-		snprintf(res->reason, sizeof(res->reason),
-			 "factory certificate recognised; waiting for an admin or a press");
-		(void)store_request_note(en->is->store, rq->id, res->reason, e);
-		lerr_clear(e);
-	}
-	enroll_window_decide(en, rq, actor, res);
-	if (res->outcome == ENROLL_PENDING && res->reason[0] == '\0') {
-		struct store_request *now_rq = NULL;
-
-		/* An overlap noted just now is the reason the device should see. */
-		if (store_request_get(en->is->store, rq->id, &now_rq, e) == 0)
-			snprintf(res->reason, sizeof(res->reason), "%s", now_rq->reason);
-		store_request_free(now_rq);
-		lerr_clear(e);
-	}
+	enroll_window_decide(en, rq, a->csr, a->csr_len, &p, actor, now, res);
+	if (res->outcome == ENROLL_PENDING && res->reason[0] == '\0')
+		snprintf(res->reason, sizeof(res->reason), "%s", rq->reason);
 	rc = 0;
 out:
-	(void)created;
 	store_request_free(rq);
-	names_free(&sans);
-	csr_free(csr);
+	store_onboard_clear(&v);
+	enroll_parse_free(&p);
 	return rc;
 }
 
@@ -527,7 +588,7 @@ int
 enroll_poll(struct enroll *en, const char *id, struct enroll_result *res, struct lerr *e)
 {
 	struct store_request *rq = NULL;
-	int64_t now = time(NULL);
+	int64_t now = enroll_now(en);
 	int rc = -1;
 
 	if (store_request_get(en->is->store, id, &rq, e) != 0)
@@ -535,15 +596,22 @@ enroll_poll(struct enroll *en, const char *id, struct enroll_result *res, struct
 	snprintf(res->request_id, sizeof(res->request_id), "%s", rq->id);
 	snprintf(res->reason, sizeof(res->reason), "%s", rq->reason);
 	res->retry_after = en->c.retry_after_s;
-	if (strcmp(rq->state, "issued") == 0) {
+	switch (rq->state) {
+	case STORE_REQ_ISSUED:
 		rc = enroll_issued_chain(en, rq, res, e);
 		goto out;
-	}
-	if (strcmp(rq->state, "denied") == 0) {
+	case STORE_REQ_DENIED:
 		res->outcome = ENROLL_DENIED;
-	} else if (strcmp(rq->state, "expired") == 0 || rq->expires_at <= now) {
+		break;
+	case STORE_REQ_EXPIRED:
 		res->outcome = ENROLL_EXPIRED;
-	} else {
+		break;
+	case STORE_REQ_PENDING:
+	case STORE_REQ_ANY:
+		if (rq->expires_at <= now) {
+			res->outcome = ENROLL_EXPIRED;
+			break;
+		}
 		res->outcome = ENROLL_PENDING;
 		/* A poll keeps the key waiting, but is not a new ask. A write
 		 * per poll would let a device wear the disk: the mark is
@@ -551,6 +619,7 @@ enroll_poll(struct enroll *en, const char *id, struct enroll_result *res, struct
 		if (now - rq->last_seen >= enroll_touch_every(en) &&
 		    store_request_touch(en->is->store, rq->id, now, e) != 0)
 			goto out;
+		break;
 	}
 	rc = 0;
 out:
@@ -564,7 +633,7 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 {
 	struct enroll_waiting wt;
 	struct window_decision d;
-	int64_t now = time(NULL);
+	int64_t now = enroll_now(en);
 	int r;
 
 	if (en->w == NULL)
@@ -585,10 +654,10 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 			       (int)(seconds ? seconds : WINDOW_SECONDS_DEFAULT),
 			       "count", (int)(count ? count : 1), "waiting", (int)wt.ww.n));
 	if (d.verdict == WINDOW_ADMIT)
-		enroll_admit(en, &d, actor, NULL);
+		enroll_admit(en, &d, actor, now, NULL, NULL, 0, NULL, NULL);
 	else if (d.verdict == WINDOW_OVERLAPPED)
 		enroll_note_overlap(en, &wt);
-	enroll_window_changed(en, actor, &d);
+	enroll_window_changed(en, actor, &d, now);
 	return 0;
 }
 
@@ -597,24 +666,38 @@ enroll_approve(struct enroll *en, const char *id, const char *actor,
 	       struct enroll_result *res, struct lerr *e)
 {
 	struct store_request *rq = NULL;
+	struct store_cert *cert = NULL;
+	struct issue_req ir;
+	int64_t now = enroll_now(en);
 	int rc = -1;
 
 	if (store_request_get(en->is->store, id, &rq, e) != 0)
 		goto out;
 	snprintf(res->request_id, sizeof(res->request_id), "%s", rq->id);
-	if (strcmp(rq->state, "pending") != 0) {
-		lerr_set(e, LERR_CONFLICT, "request %s is %s, not pending", rq->id, rq->state);
+	if (rq->state != STORE_REQ_PENDING) {
+		lerr_set(e, LERR_CONFLICT, "request %s is %s, not pending", rq->id,
+			 store_req_state_str(rq->state));
 		goto out;
 	}
-	if (rq->expires_at <= time(NULL)) {
+	if (rq->expires_at <= now) {
 		lerr_set(e, LERR_EXPIRED, "request %s has expired", rq->id);
 		goto out;
 	}
-	rc = enroll_issue(en, rq, actor, NULL, res, e);
-	if (rc == 0)
-		enroll_audit(en, actor, "approve", rq->device_id,
-			     json_pack("{s:s, s:s}", "request", rq->id, "serial", res->serial));
+	/* The admin decides over conflicts: no snapshot to read, and
+	 * issue_cert() parses the stored request itself, once. */
+	memset(&ir, 0, sizeof(ir));
+	ir.csr = rq->csr;
+	ir.csr_len = rq->csr_len;
+	ir.profile = POLICY_DEVICE;
+	ir.actor = actor;
+	ir.request_id = rq->id;
+	if (issue_cert(en->is, &ir, &cert, e) != 0 || enroll_fill_issued(en, cert, res, e) != 0)
+		goto out;
+	enroll_audit(en, actor, "approve", rq->device_id,
+		     json_pack("{s:s, s:s}", "request", rq->id, "serial", res->serial));
+	rc = 0;
 out:
+	store_cert_free(cert);
 	store_request_free(rq);
 	return rc;
 }
@@ -628,18 +711,19 @@ enroll_deny(struct enroll *en, const char *id, const char *reason, const char *a
 				  actor, e);
 }
 
-/* Checks the client's current certificate for renewal: ours, unrevoked,
- * unexpired (or within the grace period), for the same device id. */
+/* Checks the client's current certificate for renewal at now: ours,
+ * unrevoked, unexpired (or within the grace period), for the same device
+ * id. */
 static int
 enroll_renew_check(struct enroll *en, gnutls_x509_crt_t peer, const struct csr *csr,
-		   struct lerr *e)
+		   int64_t now, struct lerr *e)
 {
 	unsigned char serial[STORE_SERIAL_MAX + 4];
 	size_t serial_len = sizeof(serial);
 	gnutls_x509_crt_t chain[2];
 	struct store_cert *cur = NULL;
 	unsigned status = 0;
-	int64_t now = time(NULL), grace = (int64_t)en->c.renew_grace_days * 86400;
+	int64_t grace = (int64_t)en->c.renew_grace_days * 86400;
 	int rc = -1;
 
 	chain[0] = en->ca->issuing;
@@ -657,7 +741,7 @@ enroll_renew_check(struct enroll *en, gnutls_x509_crt_t peer, const struct csr *
 		lerr_set(e, LERR_FORBIDDEN, "the client certificate is not on record");
 		goto out;
 	}
-	if (strcmp(cur->status, "valid") != 0) {
+	if (cur->status != STORE_CERT_VALID) {
 		lerr_set(e, LERR_FORBIDDEN, "the client certificate has been revoked");
 		goto out;
 	}
@@ -685,31 +769,42 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	     struct lerr *e)
 {
 	struct store_cert *cert = NULL;
-	struct csr *csr = NULL;
-	struct names sans;
+	struct store_onboard v;
+	struct enroll_parse p;
 	struct issue_req ir;
 	char actor[96], why[256];
-	int rc = -1, taken;
+	int64_t now = enroll_now(en);
+	int rc = -1;
 
-	names_init(&sans);
+	memset(&v, 0, sizeof(v));
+	enroll_parse_init(&p);
 	if (a->npeer == 0) {
 		lerr_set(e, LERR_FORBIDDEN,
 			 "renewal needs the current certificate as the TLS client certificate");
 		goto out;
 	}
-	if (enroll_check(en, a, &csr, &sans, e) != 0 ||
-	    enroll_renew_check(en, a->peer[0], csr, e) != 0)
+	if (enroll_parse(en, a->csr, a->csr_len, &p, e) != 0 ||
+	    enroll_read(en, &p, 0, now, &v, e) != 0)
 		goto out;
-	taken = enroll_names_taken(en, csr->cn, &sans, why, sizeof(why), e);
-	if (taken != 0) {
-		if (taken > 0)
-			lerr_set(e, LERR_CONFLICT, "%s", why);
+	if (v.key_owner[0] != '\0') {
+		lerr_set(e, LERR_CONFLICT, "this key already holds a certificate for device %s",
+			 v.key_owner);
+		goto out;
+	}
+	if (enroll_renew_check(en, a->peer[0], p.csr, now, e) != 0)
+		goto out;
+	/* The device renews its own certificate: holding one under another
+	 * key is the point, only other devices' names conflict. */
+	if (enroll_conflict(p.csr, &v, 0, why, sizeof(why)) != 0) {
+		lerr_set(e, LERR_CONFLICT, "%s", why);
 		goto out;
 	}
 	snprintf(actor, sizeof(actor), "renew %s", a->source != NULL ? a->source : "?");
 	memset(&ir, 0, sizeof(ir));
 	ir.csr = a->csr;
 	ir.csr_len = a->csr_len;
+	ir.parsed = p.csr;
+	ir.sans = &p.sans;
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
 	if (issue_cert(en->is, &ir, &cert, e) != 0)
@@ -717,8 +812,8 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	rc = enroll_fill_issued(en, cert, res, e);
 out:
 	store_cert_free(cert);
-	names_free(&sans);
-	csr_free(csr);
+	store_onboard_clear(&v);
+	enroll_parse_free(&p);
 	return rc;
 }
 
@@ -730,5 +825,5 @@ enroll_window(struct enroll *en, struct window_status *st)
 		st->state = WINDOW_CLOSED;
 		return;
 	}
-	window_get_status(en->w, time(NULL), st);
+	window_get_status(en->w, enroll_now(en), st);
 }

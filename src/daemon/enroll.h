@@ -14,6 +14,7 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
 #include <gnutls/x509.h>
 #include <jansson.h>
 #include "common/buf.h"
@@ -32,6 +33,10 @@ struct enroll_config {
 	unsigned pending_days;		/* a pending request expires after (7) */
 	unsigned retry_after_s;		/* what pending devices are told (5) */
 	unsigned renew_grace_days;	/* renewal after expiry allowed for (0) */
+	/* The clock every decision reads, once per decision; NULL is the
+	 * real one (time()). Tests pass a fake one. */
+	time_t (*now)(void *arg);
+	void *now_arg;
 };
 
 enum enroll_outcome {

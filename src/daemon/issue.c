@@ -58,9 +58,8 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 		return lerr_set(e, LERR_INTERNAL, "cannot format names");
 	}
 	row->sans = (char *)buf_steal(&b, NULL);
-	snprintf(row->profile, sizeof(row->profile), "%s",
-		 r->profile == POLICY_GATEWAY ? "gateway" : "device");
-	snprintf(row->status, sizeof(row->status), "valid");
+	row->profile = r->profile;
+	row->status = STORE_CERT_VALID;
 	row->not_before = signed_cert->not_before;
 	row->not_after = signed_cert->not_after;
 	row->issued_at = time(NULL);
@@ -91,14 +90,16 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 	unsigned char serial[X509_SERIAL_LEN];
 	struct issue_pending *p = NULL;
 	struct store_cert *row = NULL;
-	struct csr *csr = NULL;
+	struct csr *own = NULL;
+	const struct csr *csr = r->parsed;
 	struct sign_out signed_cert;
 	struct sign_req sr;
-	struct names sans;
+	struct names own_sans;
+	const struct names *sans = r->sans;
 	int rc = -1, refused = 1;
 
 	memset(&signed_cert, 0, sizeof(signed_cert));
-	names_init(&sans);
+	names_init(&own_sans);
 	*out = NULL;
 	/* Parse and check here as well as in the signer: the client gets a
 	 * clear answer without a serial or a signature being spent. A remote
@@ -106,10 +107,18 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 	 * before it signs anything, so only a local one (which signs this
 	 * very parse) needs it verified here: a forged request then costs a
 	 * reserved serial, never a certificate. */
-	if (csr_parse_flags(r->csr, r->csr_len,
-			    signer_pid(is->signer) != 0 ? CSR_PARSE_NO_VERIFY : 0, &csr, e) != 0 ||
-	    policy_names(is->policy, csr, r->profile, &sans, e) != 0)
-		goto out;
+	if (csr == NULL) {
+		if (csr_parse_flags(r->csr, r->csr_len,
+				    signer_pid(is->signer) != 0 ? CSR_PARSE_NO_VERIFY : 0, &own,
+				    e) != 0)
+			goto out;
+		csr = own;
+	}
+	if (sans == NULL) {
+		if (policy_names(is->policy, csr, r->profile, &own_sans, e) != 0)
+			goto out;
+		sans = &own_sans;
+	}
 	refused = 0;
 	if (store_serial_reserve(is->store, serial, e) != 0)
 		goto out;
@@ -125,7 +134,7 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (issue_fill_row(row, is, r, csr, &sans, serial, &signed_cert, e) != 0)
+	if (issue_fill_row(row, is, r, csr, sans, serial, &signed_cert, e) != 0)
 		goto out;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
@@ -146,8 +155,8 @@ out:
 	free(p);
 	store_cert_free(row);
 	sign_out_free(&signed_cert);
-	names_free(&sans);
-	csr_free(csr);
+	names_free(&own_sans);
+	csr_free(own);
 	return rc;
 }
 

@@ -19,6 +19,8 @@
 #include "ca/policy.h"
 #include "daemon/state.h"
 
+struct csr;
+struct names;
 struct store;
 struct signer;
 struct store_cert;
@@ -33,6 +35,13 @@ struct issuer {
 struct issue_req {
 	const unsigned char *csr;	/* PEM or DER, untrusted */
 	size_t csr_len;
+	/* The caller's parse of csr, when it has one (the enrollment paths):
+	 * issue then neither parses nor checks the names again. It must be a
+	 * csr_parse() of these very bytes with the self-signature verified
+	 * (a local signer signs this parse), and sans the names
+	 * policy_names() accepted for profile (NULL: checked here). */
+	const struct csr *parsed;
+	const struct names *sans;
 	enum policy_profile profile;
 	unsigned days;			/* 0 = the profile's default */
 	const char *actor;		/* who asked, for the audit log: "cli", "api 10.0.0.5" */

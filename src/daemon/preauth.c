@@ -631,17 +631,8 @@ preauth_check(struct store *s, const char *device_id, const char *secret,
 	}
 	if (store_preauth_get(s, device_id, &p, e) != 0)
 		goto out;	/* LERR_NOT_FOUND when not listed */
-	if (p->used_at != 0) {
-		lerr_set(e, LERR_CONFLICT, "the pre-authorisation of %s was used already",
-			 device_id);
+	if (preauth_check_row(p, device_id, secret, e) != 0)
 		goto out;
-	}
-	if (p->secret_hash != NULL && p->secret_hash[0] != '\0' &&
-	    (secret == NULL || auth_verify_secret(p->secret_hash, secret) != 0)) {
-		lerr_set(e, LERR_FORBIDDEN,
-			 "%s is pre-authorised with a secret: missing or wrong secret", device_id);
-		goto out;
-	}
 	if (out != NULL) {
 		*out = p;
 		p = NULL;
@@ -650,4 +641,23 @@ preauth_check(struct store *s, const char *device_id, const char *secret,
 out:
 	store_preauth_free(p);
 	return rc;
+}
+
+int
+preauth_check_row(const struct store_preauth *p, const char *device_id, const char *secret,
+		  struct lerr *e)
+{
+	if (device_id == NULL || !preauth_id_ok(device_id))
+		return lerr_set(e, LERR_NOT_FOUND, "not a pre-authorised device id");
+	if (p == NULL)
+		return lerr_set(e, LERR_NOT_FOUND, "device %s is not pre-authorised", device_id);
+	if (p->used_at != 0)
+		return lerr_set(e, LERR_CONFLICT, "the pre-authorisation of %s was used already",
+				device_id);
+	if (p->secret_hash != NULL && p->secret_hash[0] != '\0' &&
+	    (secret == NULL || auth_verify_secret(p->secret_hash, secret) != 0))
+		return lerr_set(e, LERR_FORBIDDEN,
+				"%s is pre-authorised with a secret: missing or wrong secret",
+				device_id);
+	return 0;
 }

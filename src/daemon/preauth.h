@@ -69,5 +69,9 @@ void preauth_rows_free(struct store_preauth *rows, size_t n);
  */
 int preauth_check(struct store *s, const char *device_id, const char *secret,
 		  struct store_preauth **out, struct lerr *e);
+/* The same judgement on a row the caller read already (p NULL: not
+ * listed), as the enrollment decision does from its snapshot. */
+int preauth_check_row(const struct store_preauth *p, const char *device_id,
+		      const char *secret, struct lerr *e);
 
 #endif

@@ -1,348 +1,22 @@
 /*
- * state.c - the state directory: layout, `lanca init`, and loading the
- * public side of the CA hierarchy (see state.h).
- *
- * state_init builds everything in a sibling directory DIR.init-XXXXXX and
- * renames it onto DIR only when complete, so an init that fails (or is
- * killed) half-way leaves no state directory that looks usable.
+ * state.c - the state directory's layout and the public side of the CA
+ * hierarchy the daemon serves (see state.h). `lanca init`, which creates
+ * the directory, is init.c.
  */
 #include "config.h"
 
-#include <ctype.h>
-#include <errno.h>
-#include <fcntl.h>
-#include <dirent.h>
-#include <libgen.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
-#include <unistd.h>
-#include <jansson.h>
 
 #include "common/fileio.h"
-#include "daemon/gateway.h"
-#include "daemon/issue.h"
-#include "ca/policy.h"
-#include "signer/signer.h"
+#include "ca/x509.h"
 #include "daemon/state.h"
 #include "store/store.h"
-#include "ca/x509.h"
-
-#define YEAR_S	(365L * 24 * 3600 + 6 * 3600)	/* a Julian year */
 
 int
 state_path(char out[STATE_PATH_MAX], const char *dir, const char *rel)
 {
 	return fileio_join(out, STATE_PATH_MAX, dir, rel);
-}
-
-/* 0 if path does not exist or is an empty directory; -1 with e otherwise. */
-static int
-state_check_free(const char *path, struct lerr *e)
-{
-	struct dirent *d;
-	struct stat st;
-	DIR *dir;
-	int used = 0;
-
-	if (lstat(path, &st) != 0)
-		return errno == ENOENT ? 0 :
-		       lerr_set(e, LERR_INTERNAL, "cannot inspect %s: %s", path, strerror(errno));
-	if (!S_ISDIR(st.st_mode))
-		return lerr_set(e, LERR_CONFLICT, "%s exists and is not a directory", path);
-	dir = opendir(path);
-	if (dir == NULL)
-		return lerr_set(e, LERR_INTERNAL, "cannot read %s: %s", path, strerror(errno));
-	while ((d = readdir(dir)) != NULL)
-		if (strcmp(d->d_name, ".") != 0 && strcmp(d->d_name, "..") != 0)
-			used = 1;
-	closedir(dir);
-	if (used)
-		return lerr_set(e, LERR_CONFLICT,
-				"%s already holds a state directory (not empty): refusing to overwrite it",
-				path);
-	return 0;
-}
-
-/* This machine's short host name as a DNS label, or NULL if it is not one. */
-static const char *
-state_hostname(char *out, size_t n)
-{
-	size_t i;
-
-	if (gethostname(out, n) != 0)
-		return NULL;
-	out[n - 1] = '\0';
-	out[strcspn(out, ".")] = '\0';
-	for (i = 0; out[i] != '\0'; i++) {
-		out[i] = (char)tolower((unsigned char)out[i]);
-		if (!isalnum((unsigned char)out[i]) && out[i] != '-')
-			return NULL;
-	}
-	return i > 0 && i <= 63 ? out : NULL;
-}
-
-/* The gateway's names: --san values, HOSTNAME.local, localhost, loopback. */
-static int
-state_gateway_names(const struct state_init_opts *o, const char *host, struct names *n,
-		    struct lerr *e)
-{
-	static const char *const fixed[] = { "localhost", "127.0.0.1", "::1" };
-	char local[80];
-	struct ipnet ip;
-	size_t i;
-
-	for (i = 0; i < o->nsans; i++) {
-		if (ipnet_parse(o->sans[i], &ip) == 0) {
-			if (ip.prefix != ip.len * 8 || names_add_ip(n, &ip) != 0)
-				return lerr_set(e, LERR_BAD_NAME, "bad --san address %s", o->sans[i]);
-		} else if (names_add_dns(n, o->sans[i]) != 0) {
-			return lerr_set(e, LERR_BAD_NAME, "bad --san name %s", o->sans[i]);
-		}
-	}
-	if (host != NULL && snprintf(local, sizeof(local), "%s.local", host) < (int)sizeof(local) &&
-	    names_add_dns(n, local) != 0)
-		return lerr_set(e, LERR_TOO_LARGE, "too many gateway names");
-	for (i = 0; i < sizeof(fixed) / sizeof(fixed[0]); i++) {
-		if (ipnet_parse(fixed[i], &ip) == 0 ? names_add_ip(n, &ip) != 0 :
-		    names_add_dns(n, fixed[i]) != 0)
-			return lerr_set(e, LERR_TOO_LARGE, "too many gateway names");
-	}
-	return 0;
-}
-
-/* Generates a CA key, writes it, and gives back its private handle. */
-static int
-state_make_key(const char *dir, const char *rel, const struct state_init_opts *o,
-	       gnutls_privkey_t *out, struct lerr *e)
-{
-	char path[STATE_PATH_MAX];
-	gnutls_x509_privkey_t x = NULL;
-	int rc = -1;
-
-	if (state_path(path, dir, rel) != 0) {
-		lerr_set(e, LERR_INTERNAL, "path too long");
-		goto out;
-	}
-	if (keystore_generate(o->key_type, &x, e) != 0 ||
-	    keystore_write(path, x, o->passphrase, e) != 0)
-		goto out;
-	if (gnutls_privkey_init(out) != 0 ||
-	    gnutls_privkey_import_x509(*out, x, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE) != 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot use the new key");
-		goto out;
-	}
-	x = NULL;	/* now owned by *out */
-	rc = 0;
-out:
-	if (x != NULL)
-		gnutls_x509_privkey_deinit(x);
-	return rc;
-}
-
-/* Records a CA certificate in the store. */
-static int
-state_record_ca(struct store *s, const char *role, gnutls_x509_crt_t crt, int64_t *id,
-		struct lerr *e)
-{
-	gnutls_datum_t der = { NULL, 0 };
-	char fp[65], subject[256];
-	int rc = -1;
-
-	if (x509_export_der(crt, &der) != 0 || x509_fingerprint(crt, fp) != 0 ||
-	    x509_subject(crt, subject, sizeof(subject)) != 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot encode the %s CA", role);
-		goto out;
-	}
-	rc = store_ca_insert(s, role, subject, fp, gnutls_x509_crt_get_activation_time(crt),
-			     gnutls_x509_crt_get_expiration_time(crt), der.data, der.size, id, e);
-out:
-	gnutls_free(der.data);
-	return rc;
-}
-
-/* Everything init creates, inside the temporary directory tmp. */
-static int
-state_build(const struct state_init_opts *o, const char *tmp, struct lerr *e)
-{
-	char path[STATE_PATH_MAX], host_buf[64], cn[512], fp[65];
-	const char *host, *name;
-	gnutls_privkey_t root_key = NULL, issuing_key = NULL;
-	gnutls_pubkey_t issuing_pub = NULL;
-	gnutls_x509_crt_t root = NULL, issuing = NULL;
-	unsigned char root_serial[X509_SERIAL_LEN], issuing_serial[X509_SERIAL_LEN];
-	struct x509_ca_params cp;
-	struct store *s = NULL;
-	struct signer *signer = NULL;
-	struct policy pol;
-	struct ca_set ca;
-	struct issuer is;
-	struct names gw;
-	struct buf b;
-	int64_t root_id, issuing_id;
-	time_t now = time(NULL);
-	json_t *detail = NULL;
-	char *detail_text = NULL;
-	int rc = -1;
-
-	memset(&pol, 0, sizeof(pol));
-	memset(&ca, 0, sizeof(ca));
-	names_init(&gw);
-	buf_init(&b, 16 * 1024);
-	host = state_hostname(host_buf, sizeof(host_buf));
-	name = o->name != NULL ? o->name : host != NULL ? host : "lanca";
-	if (strlen(name) > 64) {
-		lerr_set(e, LERR_BAD_NAME, "--name is longer than 64 characters");
-		goto out;
-	}
-
-	if (policy_init(&pol, o->domains, o->ndomains, o->nets, o->nnets, e) != 0 ||
-	    state_gateway_names(o, host, &gw, e) != 0)
-		goto out;
-	if (state_path(path, tmp, STATE_KEYS) != 0 || mkdir(path, 0700) != 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot create %s: %s", path, strerror(errno));
-		goto out;
-	}
-	if (state_path(path, tmp, STORE_FILE) != 0 || store_open(path, STORE_CREATE, &s, e) != 0)
-		goto out;
-	if (state_make_key(tmp, STATE_ROOT_KEY, o, &root_key, e) != 0 ||
-	    state_make_key(tmp, STATE_ISSUING_KEY, o, &issuing_key, e) != 0 ||
-	    keystore_pubkey(issuing_key, &issuing_pub, e) != 0)
-		goto out;
-	if (store_serial_reserve(s, root_serial, e) != 0 ||
-	    store_serial_reserve(s, issuing_serial, e) != 0)
-		goto out;
-
-	memset(&cp, 0, sizeof(cp));
-	snprintf(cn, sizeof(cn), "%s Root CA", name);
-	cp.cn = cn;
-	cp.org = "lanca";
-	cp.permitted = &pol.permitted;
-	cp.pathlen = 1;
-	cp.not_before = now - 60;
-	cp.not_after = now + POLICY_ROOT_YEARS * YEAR_S;
-	cp.serial = root_serial;
-	if (x509_make_root(&cp, root_key, &root, e) != 0)
-		goto out;
-	/* No CN: GnuTLS would check it against the root's constraints as a
-	 * DNS name (see x509.h). The unit name carries the label instead. */
-	snprintf(cn, sizeof(cn), "%s Issuing CA", name);
-	cp.cn = NULL;
-	cp.ou = cn;
-	cp.pathlen = 0;
-	cp.not_after = now + POLICY_ISSUING_YEARS * YEAR_S;
-	cp.serial = issuing_serial;
-	if (x509_make_ca(&cp, issuing_pub, root, root_key, &issuing, e) != 0)
-		goto out;
-	if (state_record_ca(s, "root", root, &root_id, e) != 0 ||
-	    state_record_ca(s, "issuing", issuing, &issuing_id, e) != 0)
-		goto out;
-
-	/* Settings the running service needs later. */
-	if (names_format(&gw, &b) != 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot format the gateway's names");
-		goto out;
-	}
-	snprintf(cn, sizeof(cn), "%s.local", host != NULL ? host : "gateway");
-	if (store_setting_set(s, "name", name, e) != 0 ||
-	    store_setting_set(s, "gateway_sans", (const char *)b.data, e) != 0 ||
-	    store_setting_set(s, "gateway_cn", cn, e) != 0)
-		goto out;
-	snprintf(cn, sizeof(cn), "http://%s.local/crl", host != NULL ? host : "gateway");
-	if (store_setting_set(s, "crl_url", o->crl_url != NULL ? o->crl_url : cn, e) != 0)
-		goto out;
-
-	/* The root, for people and scripts. */
-	{
-		gnutls_datum_t pem = { NULL, 0 };
-
-		if (x509_export_pem(root, &pem) != 0) {
-			lerr_set(e, LERR_INTERNAL, "cannot encode the root");
-			goto out;
-		}
-		rc = state_path(path, tmp, STATE_ROOT_PEM) == 0 ?
-		     fileio_write_atomic(path, pem.data, pem.size, 0644, 1, e) : -1;
-		gnutls_free(pem.data);
-		if (rc != 0)
-			goto out;
-		rc = -1;
-	}
-
-	/* The gateway's certificate goes through the same core as any other. */
-	if (signer_open_local(tmp, o->passphrase, &signer, e) != 0 ||
-	    ca_set_load(s, &ca, e) != 0)
-		goto out;
-	is.store = s;
-	is.signer = signer;
-	is.policy = &pol;
-	is.ca_id = issuing_id;
-	if (gateway_issue(&is, tmp, &ca, e) != 0)
-		goto out;
-
-	x509_fingerprint(root, fp);
-	detail = json_pack("{s:s, s:s, s:s}", "root_sha256", fp, "root", ca.root_subject,
-			   "issuing", ca.issuing_subject);
-	detail_text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
-	if (store_audit(s, "cli", "init", name, detail_text, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	(void)root_id;
-	free(detail_text);
-	json_decref(detail);
-	signer_stop(signer);
-	ca_set_free(&ca);
-	store_close(s);
-	if (root_key != NULL)
-		gnutls_privkey_deinit(root_key);
-	if (issuing_key != NULL)
-		gnutls_privkey_deinit(issuing_key);
-	gnutls_pubkey_deinit(issuing_pub);
-	if (root != NULL)
-		gnutls_x509_crt_deinit(root);
-	if (issuing != NULL)
-		gnutls_x509_crt_deinit(issuing);
-	policy_free(&pol);
-	names_free(&gw);
-	buf_free(&b);
-	return rc;
-}
-
-int
-state_init(const struct state_init_opts *o, struct lerr *e)
-{
-	char tmp[STATE_PATH_MAX], parent[STATE_PATH_MAX];
-	int fd, rc = -1, made = 0;
-
-	if (state_check_free(o->dir, e) != 0)
-		return -1;
-	if (snprintf(tmp, sizeof(tmp), "%s.init-XXXXXX", o->dir) >= (int)sizeof(tmp))
-		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
-	if (mkdtemp(tmp) == NULL)
-		return lerr_set(e, LERR_INTERNAL, "cannot create a directory beside %s: %s",
-				o->dir, strerror(errno));
-	made = 1;
-	if (chmod(tmp, 0700) != 0 || state_build(o, tmp, e) != 0)
-		goto out;
-	/* Replaces DIR if it is an empty directory; fails if it filled up meanwhile. */
-	if (rename(tmp, o->dir) != 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot move the new state into %s: %s",
-			 o->dir, strerror(errno));
-		goto out;
-	}
-	made = 0;
-	snprintf(parent, sizeof(parent), "%s", o->dir);
-	fd = open(dirname(parent), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-	if (fd >= 0) {
-		fsync(fd);
-		close(fd);
-	}
-	rc = 0;
-out:
-	if (made)
-		fileio_remove_tree(tmp);
-	return rc;
 }
 
 int
@@ -399,4 +73,45 @@ ca_set_free(struct ca_set *c)
 	gnutls_free(c->issuing_der.data);
 	gnutls_free(c->issuing_pem.data);
 	memset(c, 0, sizeof(*c));
+}
+
+/* See state.h. Reads the store read-only; the signer trusts none of this
+ * until it has proven it with its keys. */
+int
+state_signer_adopt(const char *dir, struct signer_adopt *a, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	struct store *s = NULL;
+	struct ca_set ca;
+	struct lerr none;
+	char *url = NULL;
+	int rc = -1;
+
+	memset(a, 0, sizeof(*a));
+	memset(&ca, 0, sizeof(ca));
+	if (state_path(path, dir, STORE_FILE) != 0) {
+		lerr_set(e, LERR_INTERNAL, "state directory path too long");
+		goto out;
+	}
+	if (store_open(path, STORE_READONLY, &s, e) != 0 || ca_set_load(s, &ca, e) != 0)
+		goto out;
+	if (store_setting_get(s, "crl_url", &url, &none) == 0) {
+		if (strlen(url) >= sizeof(a->crl_url)) {
+			lerr_set(e, LERR_INVARIANT, "the store's crl_url is too long");
+			goto out;
+		}
+		memcpy(a->crl_url, url, strlen(url) + 1);
+	}
+	/* Hand over the DER copies ca_set_load made. */
+	a->root = ca.root_der;
+	a->issuing = ca.issuing_der;
+	ca.root_der.data = ca.issuing_der.data = NULL;
+	rc = 0;
+out:
+	free(url);
+	ca_set_free(&ca);
+	store_close(s);
+	if (rc != 0)
+		signer_adopt_free(a);
+	return rc;
 }

@@ -291,9 +291,10 @@ vd_client_purpose(gnutls_x509_crt_t crt)
  * twice, once for the trust list (which owns and frees its copies) and
  * once here to say which vendor matched.
  */
-int
-vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npeer,
-		   time_t now, struct vendor_match *out, struct lerr *e)
+static int
+vendor_check(struct store *s, const struct store_vendor *rows, size_t nrows,
+	     const gnutls_x509_crt_t *peer, unsigned npeer, time_t now,
+	     struct vendor_match *out, struct lerr *e)
 {
 	const unsigned flags = GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
 			       GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS |
@@ -324,7 +325,11 @@ vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npee
 		rc = 0;
 		goto out;
 	}
-	if (store_vendor_each(s, vd_list_add, &l, e) != 0 || l.failed)
+	if (s != NULL && store_vendor_each(s, vd_list_add, &l, e) != 0)
+		goto out;
+	for (k = 0; s == NULL && k < nrows && vd_list_add(&rows[k], &l) == 0; k++)
+		;
+	if (l.failed)
 		goto out;
 	if (l.n == 0) {
 		rc = 0;
@@ -460,4 +465,21 @@ out:
 	free(cas);
 	vd_list_free(&l);
 	return rc;
+}
+
+int
+vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npeer,
+		   time_t now, struct vendor_match *out, struct lerr *e)
+{
+	if (s == NULL)
+		return lerr_set(e, LERR_INTERNAL, "vendor_check_chain: no store");
+	return vendor_check(s, NULL, 0, peer, npeer, now, out, e);
+}
+
+int
+vendor_check_chain_rows(const struct store_vendor *rows, size_t nrows,
+			const gnutls_x509_crt_t *peer, unsigned npeer, time_t now,
+			struct vendor_match *out, struct lerr *e)
+{
+	return vendor_check(NULL, rows, nrows, peer, npeer, now, out, e);
 }

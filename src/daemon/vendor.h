@@ -66,5 +66,10 @@ int vendor_add(struct store *s, const unsigned char *data, size_t len, int auto_
  */
 int vendor_check_chain(struct store *s, const gnutls_x509_crt_t *peer, unsigned npeer,
 		       time_t now, struct vendor_match *out, struct lerr *e);
+/* The same against the vendor CAs rows[0..nrows) the caller read (the
+ * enrollment decision's snapshot). */
+int vendor_check_chain_rows(const struct store_vendor *rows, size_t nrows,
+			    const gnutls_x509_crt_t *peer, unsigned npeer, time_t now,
+			    struct vendor_match *out, struct lerr *e);
 
 #endif

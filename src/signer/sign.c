@@ -10,93 +10,58 @@
  */
 #include "config.h"
 
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "signer/sign.h"
-#include "daemon/state.h"
-#include "store/store.h"
-#include "ca/x509.h"
 #include "ca/keystore.h"
-
-/* Loads the CA chain and the CRL URL through a read-only store. */
-static int
-sign_ctx_load_public(struct sign_ctx *c, const char *dir, struct lerr *e)
-{
-	char path[STATE_PATH_MAX];
-	struct store *s = NULL;
-	struct ca_set ca;
-	char *url = NULL;
-	struct lerr ignored;
-	int rc = -1;
-
-	memset(&ca, 0, sizeof(ca));
-	if (state_path(path, dir, STORE_FILE) != 0) {
-		lerr_set(e, LERR_INTERNAL, "state directory path too long");
-		goto out;
-	}
-	if (store_open(path, STORE_READONLY, &s, e) != 0)
-		goto out;
-	if (ca_set_load(s, &ca, e) != 0)
-		goto out;
-	if (store_setting_get(s, "crl_url", &url, &ignored) == 0) {
-		if (strlen(url) >= sizeof(c->crl_url)) {
-			lerr_set(e, LERR_INTERNAL, "crl_url setting too long");
-			goto out;
-		}
-		memcpy(c->crl_url, url, strlen(url) + 1);
-	}
-	if (policy_from_ca(&c->policy, ca.issuing, e) != 0)
-		goto out;
-	/* Take the two certificates out of the set; the rest is dropped. */
-	c->chain[0] = ca.issuing;
-	c->chain[1] = ca.root;
-	ca.issuing = ca.root = NULL;
-	rc = 0;
-out:
-	free(url);
-	ca_set_free(&ca);
-	store_close(s);
-	return rc;
-}
+#include "ca/x509.h"
+#include "common/fileio.h"
+#include "signer/files.h"
+#include "signer/sign.h"
 
 int
 sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr *e)
 {
-	char path[STATE_PATH_MAX];
-	gnutls_pubkey_t pub = NULL;
-	unsigned char a[32], b[32];
-	size_t alen = sizeof(a), blen = sizeof(b);
+	char path[SIGNER_PATH_MAX], why[sizeof(e->msg)];
+	struct signer_files f;
 	int rc = -1;
 
 	memset(c, 0, sizeof(*c));
-	if (sign_ctx_load_public(c, dir, e) != 0)
+	if (signer_files_read(dir, &f, e) != 0)
 		goto out;
-	if (state_path(path, dir, STATE_ISSUING_KEY) != 0) {
+	/* Everything below trusts this chain: the policy and the final check
+	 * of every leaf are its name constraints. */
+	if (x509_verify_ca_chain(f.root, f.issuing, e) != 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		lerr_set(e, LERR_INVARIANT, "%s and %s do not form a valid CA chain: %s",
+			 SIGNER_ISSUING_PEM, SIGNER_ROOT_PEM, why);
+		goto out;
+	}
+	c->chain[0] = f.issuing;
+	c->chain[1] = f.root;
+	f.issuing = f.root = NULL;
+	memcpy(c->crl_url, f.conf.crl_url, sizeof(c->crl_url));
+	if (fileio_join(path, sizeof(path), dir, SIGNER_ISSUING_KEY) != 0) {
 		lerr_set(e, LERR_INTERNAL, "state directory path too long");
 		goto out;
 	}
 	if (keystore_load(path, pass, &c->key, e) != 0)
 		goto out;
-	/* The key on disk must be the one the issuing certificate names. */
-	if (keystore_pubkey(c->key, &pub, e) != 0)
-		goto out;
-	if (gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a, &alen) != 0 ||
-	    gnutls_x509_crt_get_key_id(c->chain[0], GNUTLS_KEYID_USE_SHA256, b, &blen) != 0 ||
-	    alen != blen || memcmp(a, b, alen) != 0) {
-		lerr_set(e, LERR_INVARIANT,
-			 "%s does not match the issuing CA certificate", path);
+	if (x509_key_matches(c->key, c->chain[0], SIGNER_ISSUING_PEM, e) != 0) {
+		lerr_set(e, LERR_INVARIANT, "%s does not match %s", path, SIGNER_ISSUING_PEM);
 		goto out;
 	}
-	if (x509_issuer_new(c->chain, 2, c->key, c->crl_url, &c->issuer, e) != 0)
+	if (policy_from_ca(&c->policy, c->chain[0], e) != 0 ||
+	    x509_issuer_new(c->chain, 2, c->key, c->crl_url, &c->issuer, e) != 0)
 		goto out;
 	c->ca_not_after = gnutls_x509_crt_get_expiration_time(c->chain[0]);
 	rc = 0;
 out:
-	gnutls_pubkey_deinit(pub);
+	signer_files_free(&f);
 	if (rc != 0)
 		sign_ctx_free(c);
 	return rc;

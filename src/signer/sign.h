@@ -18,16 +18,15 @@
 #include "ca/csr.h"
 #include "common/lerr.h"
 #include "ca/policy.h"
-
-#define SIGN_CRL_URL_MAX	256
+#include "signer/files.h"
 
 struct x509_issuer;
 
 struct sign_ctx {
 	gnutls_privkey_t key;		/* issuing CA private key (owned) */
 	gnutls_x509_crt_t chain[2];	/* issuing CA, root (owned) */
-	struct policy policy;		/* from the issuing CA's nameConstraints */
-	char crl_url[SIGN_CRL_URL_MAX];	/* "" for none */
+	struct policy policy;		/* from the verified issuing CA's nameConstraints */
+	char crl_url[SIGNER_CRL_URL_MAX];	/* "" for none */
 	/* What every leaf takes from key, chain and crl_url, prepared once
 	 * at load (owned; x509.h). */
 	struct x509_issuer *issuer;
@@ -47,8 +46,11 @@ struct sign_out {
 	struct names sans;		/* the names it carries (names_free) */
 };
 
-/* Loads the issuing CA key (with pass, may be NULL) and the CA chain and
- * settings from the state directory dir. Returns 0 or -1 with e. */
+/* Loads the signer's files from dir/keys/ (files.h: never the store),
+ * verifies the chain (x509_verify_ca_chain), loads the issuing key (with
+ * pass, may be NULL) and checks it is the issuing certificate's, and
+ * derives the policy from the verified issuing CA. Returns 0, or -1 with
+ * e (LERR_INVARIANT for a chain or key that does not hold together). */
 int sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr *e);
 void sign_ctx_free(struct sign_ctx *c);	/* wipes and frees; NULL-safe */
 

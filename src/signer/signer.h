@@ -2,9 +2,9 @@
  * signer.h - the signer: the only process that holds a CA private key,
  * and the handle the rest of lanca uses to ask it for certificates.
  *
- * Owns: the signer process (started by `lanca serve` through proc_start
- * before anything touches the network), its table of operations, and the
- * client side of its channels. The signer is not a signing oracle: it is
+ * Owns: the API of the signer process (started by `lanca serve` through
+ * proc_start before anything touches the network; signer.c) and of the
+ * client side of its channels (client.c); the wire is proto.h. The signer is not a signing oracle: it is
  * sent the request's bytes and a few parameters, parses the request
  * itself, re-applies policy, builds the certificate itself and checks it
  * (sign.c) before answering.
@@ -21,15 +21,8 @@
 #include <sys/types.h>
 #include "ca/csr.h"
 #include "common/lerr.h"
+#include "signer/files.h"
 #include "signer/sign.h"
-
-/* Message types on the channel. */
-enum signer_msg {
-	SIGNER_MSG_READY = 1,		/* signer -> daemon, once: keys loaded */
-	SIGNER_MSG_ISSUE = 2,		/* daemon -> signer: issue a leaf */
-	SIGNER_MSG_OK = 0x100,		/* signer -> daemon: the certificate */
-	SIGNER_MSG_ERROR = 0x101,	/* signer -> daemon: refused, with reason */
-};
 
 #define SIGNER_THREADS_MAX	8
 #define SIGNER_TIMEOUT_S	30
@@ -41,6 +34,10 @@ struct signer_config {
 	const char *pass_file;		/* CA key passphrase file, may be NULL */
 	const char *user;		/* drop to this user when root, may be NULL */
 	unsigned threads;		/* signing threads (0 = one per core, max 8) */
+	/* For a state directory older than keys/'s certificates: what the
+	 * store says they are, proven by the signer before it writes them
+	 * (signer_files_adopt). NULL when keys/ is complete. */
+	const struct signer_adopt *adopt;
 };
 
 /* Starts the signer process and waits until it has loaded its keys (or

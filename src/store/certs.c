@@ -315,8 +315,8 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 		Q_CERT_INSERT, "recording the certificate",
 		{ store_arg_blob(c->serial, c->serial_len), store_arg_int(c->ca_id),
 		  store_arg_text(c->device_id), store_arg_text(c->subject),
-		  store_arg_text(sans), store_arg_text(c->profile),
-		  store_arg_text(j->status), store_arg_int(c->not_before),
+		  store_arg_text(sans), store_arg_text(store_profile_str(c->profile)),
+		  store_arg_text(store_cert_status_str(c->status)), store_arg_int(c->not_before),
 		  store_arg_int(c->not_after),
 		  store_arg_int(c->issued_at != 0 ? c->issued_at : j->now),
 		  c->revoked_at != 0 ? store_arg_int(c->revoked_at) : store_arg_null(),
@@ -366,19 +366,18 @@ store_cert_prepare(const struct store_cert *c, const char *actor, struct store_t
 	    c->der == NULL || c->der_len == 0 || c->der_len > INT_MAX ||
 	    !store_fits(c->device_id, sizeof(c->device_id)) ||
 	    !store_fits(c->subject, sizeof(c->subject)) ||
-	    !store_fits(c->profile, sizeof(c->profile)) ||
-	    !store_fits(c->status, sizeof(c->status)) ||
 	    !store_fits(c->request_id, sizeof(c->request_id)) ||
 	    !store_fits(c->preauth_id, sizeof(c->preauth_id)))
 		return lerr_set(e, LERR_BAD_REQUEST, "malformed certificate record");
-	if (strcmp(c->profile, "device") != 0 && strcmp(c->profile, "gateway") != 0)
+	if (c->profile != POLICY_DEVICE && c->profile != POLICY_GATEWAY)
 		return lerr_set(e, LERR_BAD_REQUEST, "unknown certificate profile");
+	if (c->status != STORE_CERT_VALID && c->status != STORE_CERT_REVOKED)
+		return lerr_set(e, LERR_BAD_REQUEST, "unknown certificate status");
 	j->c = c;
 	j->actor = actor;
-	j->status = c->status[0] != '\0' ? c->status : "valid";
 	j->now = (int64_t)time(NULL);
 	store_hex(c->serial, c->serial_len, j->hex, sizeof(j->hex));
-	o = json_pack("{s:s, s:s, s:I}", "serial", j->hex, "profile", c->profile,
+	o = json_pack("{s:s, s:s, s:I}", "serial", j->hex, "profile", store_profile_str(c->profile),
 		      "not_after", (json_int_t)c->not_after);
 	if (o != NULL && c->request_id[0] != '\0' &&
 	    json_object_set_new(o, "request", json_string(c->request_id)) != 0) {
@@ -464,8 +463,8 @@ store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
 	if (store_col_text(st, 3, c->device_id, sizeof(c->device_id), e) != 0 ||
 	    store_col_text(st, 4, c->subject, sizeof(c->subject), e) != 0 ||
 	    store_col_text_dup(st, 5, &c->sans, e) != 0 ||
-	    store_col_text(st, 6, c->profile, sizeof(c->profile), e) != 0 ||
-	    store_col_text(st, 7, c->status, sizeof(c->status), e) != 0)
+	    store_col_profile(st, 6, &c->profile, e) != 0 ||
+	    store_col_cert_status(st, 7, &c->status, e) != 0)
 		return -1;
 	c->not_before = sqlite3_column_int64(st, 8);
 	c->not_after = sqlite3_column_int64(st, 9);
@@ -483,7 +482,7 @@ store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
  * Row reader: a row of STORE_CERT_COLS into a new certificate at
  * *(struct store_cert **)arg (the caller's).
  */
-static int
+int
 store_cert_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
 	struct store_cert *cert;
@@ -684,7 +683,8 @@ struct store_revoke_job {
 	const char *reason, *actor, *detail;
 	char hex[2 * STORE_SERIAL_MAX + 1];
 	int64_t now;
-	char device[65], status[16];	/* the certificate's, as found */
+	char device[65];		/* the certificate's, as found */
+	enum store_cert_status status;
 };
 
 /* Row reader: Q_CERT_REVOKE_FIND's device and status into the job. */
@@ -694,7 +694,7 @@ store_revoke_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	struct store_revoke_job *j = arg;
 
 	if (store_col_text(st, 0, j->device, sizeof(j->device), e) != 0 ||
-	    store_col_text(st, 1, j->status, sizeof(j->status), e) != 0)
+	    store_col_cert_status(st, 1, &j->status, e) != 0)
 		return -1;
 	return 0;
 }
@@ -719,9 +719,9 @@ store_cert_revoke_run(struct store_conn *w, void *arg, struct lerr *e)
 	if (lrc > 0)
 		return lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s",
 				j->hex);
-	if (strcmp(j->status, "valid") != 0)
+	if (j->status != STORE_CERT_VALID)
 		return lerr_set(e, LERR_CONFLICT, "certificate %s is %s already",
-				j->hex, j->status);
+				j->hex, store_cert_status_str(j->status));
 	x = (struct store_query){
 		Q_CERT_REVOKE, "revoking the certificate",
 		{ store_arg_blob(j->serial, j->len), store_arg_int(j->now),

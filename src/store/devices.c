@@ -142,7 +142,7 @@ out:
 
 /* Row reader: a row of Q_PREAUTH_GET into a new pre-authorisation at
  * *(struct store_preauth **)arg. */
-static int
+int
 store_preauth_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
 	struct store_preauth *p;
@@ -281,6 +281,21 @@ struct store_vendor_visit {
 	void *arg;
 };
 
+/* Fills v from a row of Q_VENDOR_EACH; v->der is allocated (the caller
+ * frees it, also on failure). */
+int
+store_vendor_from_row(sqlite3_stmt *st, struct store_vendor *v, struct lerr *e)
+{
+	v->id = sqlite3_column_int64(st, 0);
+	if (store_col_text(st, 1, v->subject, sizeof(v->subject), e) != 0 ||
+	    store_col_text(st, 2, v->fingerprint, sizeof(v->fingerprint), e) != 0 ||
+	    store_col_blob_dup(st, 4, &v->der, &v->der_len, e) != 0)
+		return -1;
+	v->auto_register = sqlite3_column_int(st, 3) != 0;
+	v->created_at = sqlite3_column_int64(st, 5);
+	return 0;
+}
+
 /* Row reader for store_vendor_each: hands one vendor CA to the caller's fn
  * (1 when it asks to stop). */
 static int
@@ -291,13 +306,8 @@ store_vendor_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	int rc = -1;
 
 	memset(&row, 0, sizeof(row));
-	row.id = sqlite3_column_int64(st, 0);
-	if (store_col_text(st, 1, row.subject, sizeof(row.subject), e) != 0 ||
-	    store_col_text(st, 2, row.fingerprint, sizeof(row.fingerprint), e) != 0 ||
-	    store_col_blob_dup(st, 4, &row.der, &row.der_len, e) != 0)
+	if (store_vendor_from_row(st, &row, e) != 0)
 		goto out;
-	row.auto_register = sqlite3_column_int(st, 3) != 0;
-	row.created_at = sqlite3_column_int64(st, 5);
 	rc = v->fn(&row, v->arg) != 0;
 out:
 	free(row.der);

@@ -73,7 +73,7 @@ const char *const store_sql_engine[Q_COUNT] = {
 /* Every family's table; a query's text is in exactly one of them. */
 static const char *const *const store_sql_tables[] = {
 	store_sql_engine, store_sql_certs, store_sql_requests, store_sql_devices,
-	store_sql_admins, store_sql_audit,
+	store_sql_admins, store_sql_audit, store_sql_onboard,
 };
 
 struct store {
@@ -476,13 +476,26 @@ int
 store_each(struct store *s, const struct store_query *x, store_row_fn row,
 	   void *arg, struct lerr *e)
 {
-	struct store_conn *c = NULL;
+	struct store_conn *c;
+	int rc;
+
+	if ((c = store_reader_get(s, e)) == NULL)
+		return -1;
+	rc = store_conn_each(c, x, row, arg, e);
+	store_reader_put(s, c);
+	return rc;
+}
+
+/* store_each() on the connection c the caller holds. */
+int
+store_conn_each(struct store_conn *c, const struct store_query *x, store_row_fn row,
+		void *arg, struct lerr *e)
+{
 	sqlite3_stmt *st = NULL;
 	int rc = -1;
 	int src, rrc;
 
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, x->q, e)) == NULL)
+	if ((st = store_stmt(c, x->q, e)) == NULL)
 		goto out;
 	if (store_bind_query(st, x) != SQLITE_OK) {
 		store_sqlerr(c->db, e, x->what);
@@ -501,7 +514,6 @@ store_each(struct store *s, const struct store_query *x, store_row_fn row,
 	rc = 0;
 out:
 	store_stmt_done(st);
-	store_reader_put(s, c);
 	return rc;
 }
 

@@ -99,6 +99,10 @@ enum store_q {
 	Q_SESSION_GET,
 	Q_SESSION_DELETE,
 
+	/* the onboarding snapshot (onboard.c) */
+	Q_ONB_BEGIN,
+	Q_ONB_END,
+
 	Q_COUNT
 };
 
@@ -109,6 +113,7 @@ extern const char *const store_sql_requests[Q_COUNT];	/* requests.c */
 extern const char *const store_sql_devices[Q_COUNT];	/* devices.c */
 extern const char *const store_sql_admins[Q_COUNT];	/* admins.c */
 extern const char *const store_sql_audit[Q_COUNT];	/* audit.c */
+extern const char *const store_sql_onboard[Q_COUNT];	/* onboard.c */
 
 /* One database connection and its cache of prepared statements. */
 struct store_conn {
@@ -248,6 +253,29 @@ int store_lookup(struct store *s, const struct store_query *x, store_row_fn row,
  * it returns non-zero (1 stops: 0 returned; -1 fails) or the rows end. */
 int store_each(struct store *s, const struct store_query *x, store_row_fn row,
 	       void *arg, struct lerr *e);
+
+/* store_each() on a connection the caller holds (inside a read
+ * transaction, say). */
+int store_conn_each(struct store_conn *c, const struct store_query *x, store_row_fn row,
+		    void *arg, struct lerr *e);
+
+/* Row readers of the families, for a query that reads their rows on a
+ * connection of its own (onboard.c): each fills a new row at
+ * *(struct store_<row> **)arg, the caller's. */
+int store_cert_row(sqlite3_stmt *st, void *arg, struct lerr *e);	/* STORE_CERT_COLS */
+int store_preauth_row(sqlite3_stmt *st, void *arg, struct lerr *e);	/* Q_PREAUTH_GET */
+/* A row of Q_VENDOR_EACH into v (v->der allocated, the caller's). */
+int store_vendor_from_row(sqlite3_stmt *st, struct store_vendor *v, struct lerr *e);
+/* Request id on c into a new row: 0, 1 when there is none, -1. */
+int store_req_read(struct store_conn *c, const char *id, struct store_request **out,
+		   struct lerr *e);
+/* Column col as the word of an enum (states.c): 0, or -1 with e naming
+ * the word that is not one. */
+int store_col_req_state(sqlite3_stmt *st, int col, enum store_req_state *out, struct lerr *e);
+int store_col_auth(sqlite3_stmt *st, int col, enum store_auth *out, struct lerr *e);
+int store_col_cert_status(sqlite3_stmt *st, int col, enum store_cert_status *out,
+			  struct lerr *e);
+int store_col_profile(sqlite3_stmt *st, int col, enum policy_profile *out, struct lerr *e);
 
 /* Row readers for one-column answers: column 0 as text into a fixed array
  * (arg is a struct store_text_buf), or into a new string (arg is a char **

@@ -53,13 +53,14 @@ const char *const store_sql_requests[Q_COUNT] = {
 		"source = coalesce(?3, source), updated_at = ?2, "
 		"device_id = CASE WHEN state = 'pending' THEN ?4 ELSE device_id END, "
 		"csr = CASE WHEN state = 'pending' THEN ?5 ELSE csr END, "
-		"auth = CASE WHEN state = 'pending' THEN ?6 ELSE auth END "
+		"auth = CASE WHEN state = 'pending' THEN ?6 ELSE auth END, "
+		"reason = CASE WHEN state = 'pending' AND ?7 IS NOT NULL THEN ?7 ELSE reason END "
 		"WHERE id = ?1",
 	[Q_REQ_COUNT_PENDING] = "SELECT count(*) FROM requests WHERE state = 'pending'",
 	[Q_REQ_INSERT] =
 		"INSERT INTO requests (id, key_id, device_id, csr, state, auth, source, "
 		"reason, created_at, updated_at, last_seen, expires_at) "
-		"VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, NULL, ?7, ?7, ?7, ?8)",
+		"VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?9, ?7, ?7, ?7, ?8)",
 	[Q_REQ_GET] = "SELECT " STORE_REQ_COLS " FROM requests WHERE id = ?",
 	/* A poll is not a change of the row: updated_at stays. */
 	[Q_REQ_TOUCH] =
@@ -124,8 +125,8 @@ store_req_from_row(sqlite3_stmt *st, struct store_request *r, struct lerr *e)
 	    store_col_blob(st, 1, r->key_id, sizeof(r->key_id), &key_len, e) != 0 ||
 	    store_col_text(st, 2, r->device_id, sizeof(r->device_id), e) != 0 ||
 	    store_col_blob_dup(st, 3, &r->csr, &r->csr_len, e) != 0 ||
-	    store_col_text(st, 4, r->state, sizeof(r->state), e) != 0 ||
-	    store_col_text(st, 5, r->auth, sizeof(r->auth), e) != 0 ||
+	    store_col_req_state(st, 4, &r->state, e) != 0 ||
+	    store_col_auth(st, 5, &r->auth, e) != 0 ||
 	    store_col_text(st, 6, r->source, sizeof(r->source), e) != 0 ||
 	    store_col_text(st, 7, r->reason, sizeof(r->reason), e) != 0)
 		return -1;
@@ -160,7 +161,7 @@ store_req_row(sqlite3_stmt *st, void *arg, struct lerr *e)
  * Reads request id on connection c into a new struct (the caller's).
  * 1 if there is none, 0 found, -1 on error.
  */
-static int
+int
 store_req_read(struct store_conn *c, const char *id, struct store_request **out,
 	    struct lerr *e)
 {
@@ -188,7 +189,7 @@ store_req_refused(struct store_conn *w, const char *id, struct store_request **r
 		return -1;
 	if (lrc > 0)
 		return lerr_set(e, LERR_NOT_FOUND, "no request %s", id);
-	lerr_set(e, LERR_CONFLICT, "request %s is %s", id, cur->state);
+	lerr_set(e, LERR_CONFLICT, "request %s is %s", id, store_req_state_str(cur->state));
 	if (r != NULL)
 		*r = cur;
 	else
@@ -203,6 +204,7 @@ struct store_req_upsert_job {
 	int64_t at;			/* when the device asked (a refresh) */
 	int64_t first;			/* created_at = last_seen of a new one */
 	const char *source;		/* NULL: unknown */
+	const char *reason;		/* the note a pending request gets, NULL: none */
 	struct store_request *out;	/* out, the caller's */
 	int created;			/* out */
 };
@@ -246,7 +248,7 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 			Q_REQ_REFRESH, "updating a request",
 			{ store_arg_text(id), store_arg_int(j->at), store_arg_text(j->source),
 			  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
-			  store_arg_text(in->auth[0] != '\0' ? in->auth : "none") },
+			  store_arg_text(store_auth_str(in->auth)), store_arg_text(j->reason) },
 		};
 		if (store_exec(w, &x, NULL, e) != 0)
 			goto out;
@@ -269,9 +271,9 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 			Q_REQ_INSERT, "recording the request",
 			{ store_arg_text(id), store_arg_blob(in->key_id, sizeof(in->key_id)),
 			  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
-			  store_arg_text(in->auth[0] != '\0' ? in->auth : "none"),
+			  store_arg_text(store_auth_str(in->auth)),
 			  store_arg_text(j->source), store_arg_int(j->first),
-			  store_arg_int(in->expires_at) },
+			  store_arg_int(in->expires_at), store_arg_text(j->reason) },
 		};
 		if (store_exec(w, &x, NULL, e) != 0)
 			goto out;
@@ -316,8 +318,9 @@ store_request_upsert(struct store *s, const struct store_request *in,
 	}
 	if (in->csr == NULL || in->csr_len == 0 || in->csr_len > INT_MAX ||
 	    !store_fits(in->device_id, sizeof(in->device_id)) ||
-	    !store_fits(in->auth, sizeof(in->auth)) ||
-	    !store_fits(in->source, sizeof(in->source))) {
+	    !store_fits(in->reason, sizeof(in->reason)) ||
+	    !store_fits(in->source, sizeof(in->source)) ||
+	    (unsigned)in->auth > STORE_AUTH_ADMIN) {
 		lerr_set(e, LERR_BAD_REQUEST, "malformed request record");
 		goto out;
 	}
@@ -327,6 +330,7 @@ store_request_upsert(struct store *s, const struct store_request *in,
 	       in->created_at != 0 ? in->created_at : (int64_t)time(NULL);
 	j.first = in->created_at != 0 ? in->created_at : (int64_t)time(NULL);
 	j.source = in->source[0] != '\0' ? in->source : NULL;
+	j.reason = in->reason[0] != '\0' ? in->reason : NULL;
 	if (store_submit(s, store_req_upsert_run, &j, e) != 0) {
 		/* A job that failed after reading its row back is rolled
 		 * back: the row is not the caller's to see. */
@@ -558,7 +562,7 @@ store_req_contest_run(struct store_conn *w, void *arg, struct lerr *e)
 		goto out;
 	if (changed == 0) {
 		if (store_req_refused(w, j->id, &r, e) == 0 || r == NULL ||
-		    strcmp(r->state, "issued") != 0 || !r->contested)
+		    r->state != STORE_REQ_ISSUED || !r->contested)
 			goto out;
 		lerr_clear(e);
 	} else if (store_req_audit(w, j, "contested", e) != 0) {
@@ -671,18 +675,19 @@ out:
 }
 
 /*
- * Calls fn for each request in state (NULL: every state), newest first,
+ * Calls fn for each request in state (STORE_REQ_ANY: every state), newest first,
  * at most limit (0 = all); fn returns non-zero to stop. The row is only
  * valid during the call, and fn holds a read connection meanwhile.
  */
 int
-store_request_each(struct store *s, const char *state, size_t limit,
+store_request_each(struct store *s, enum store_req_state state, size_t limit,
 		   int (*fn)(const struct store_request *r, void *arg), void *arg,
 		   struct lerr *e)
 {
 	const struct store_query x = {
 		Q_REQ_EACH, "listing requests",
-		{ store_arg_text(state), store_arg_int(store_limit(limit)) },
+		{ store_arg_text(state != STORE_REQ_ANY ? store_req_state_str(state) : NULL),
+		  store_arg_int(store_limit(limit)) },
 	};
 	struct store_req_visit v = { fn, arg };
 

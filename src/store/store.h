@@ -27,6 +27,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "common/lerr.h"
+#include "ca/policy.h"
 
 #define STORE_FILE		"lanca.db"
 #define STORE_SERIAL_MAX	20
@@ -44,6 +45,38 @@ enum store_open_flags {
 int store_open(const char *path, unsigned flags, struct store **out, struct lerr *e);
 void store_close(struct store *s);	/* NULL-safe; drains the writer first */
 int store_schema_version(struct store *s, int *version);
+
+/* ---- states: enums in memory, TEXT in the schema ----
+ * Decisions compare these enums, never the text. Each has one table
+ * (states.c) mapping it to the word the schema stores and clients see;
+ * *_parse() maps back (0, or -1 for a word that is not one). */
+enum store_req_state {
+	STORE_REQ_ANY = 0,		/* listing filter only: every state */
+	STORE_REQ_PENDING,
+	STORE_REQ_ISSUED,
+	STORE_REQ_DENIED,
+	STORE_REQ_EXPIRED,
+};
+/* Who vouched for a request besides an admin's approval. */
+enum store_auth {
+	STORE_AUTH_NONE = 0,		/* nobody yet: the button or an admin decides */
+	STORE_AUTH_PREAUTH,		/* listed by a bulk import */
+	STORE_AUTH_VENDOR,		/* a factory certificate of an auto-registering vendor */
+	STORE_AUTH_RENEWAL,		/* the device's current certificate */
+	STORE_AUTH_ADMIN,		/* an admin */
+};
+enum store_cert_status {
+	STORE_CERT_VALID = 0,
+	STORE_CERT_REVOKED,
+};
+const char *store_req_state_str(enum store_req_state st);	/* "pending", ... */
+int store_req_state_parse(const char *s, enum store_req_state *out);
+const char *store_auth_str(enum store_auth a);			/* "none", "preauth", ... */
+int store_auth_parse(const char *s, enum store_auth *out);
+const char *store_cert_status_str(enum store_cert_status st);	/* "valid", "revoked" */
+int store_cert_status_parse(const char *s, enum store_cert_status *out);
+const char *store_profile_str(enum policy_profile p);		/* "device", "gateway" */
+int store_profile_parse(const char *s, enum policy_profile *out);
 
 /* ---- CAs ---- */
 struct store_ca {
@@ -82,8 +115,8 @@ struct store_cert {
 	char device_id[65];		/* subject CN */
 	char subject[256];
 	char *sans;			/* "DNS:a,IP:10.0.0.2" (owned) */
-	char profile[16];		/* "device", "gateway" */
-	char status[16];		/* "valid", "revoked" */
+	enum policy_profile profile;
+	enum store_cert_status status;
 	int64_t not_before, not_after, issued_at, revoked_at;
 	unsigned char key_id[32];	/* SHA-256 of the SubjectPublicKeyInfo */
 	char request_id[65];		/* enrollment request, "" when none */
@@ -148,8 +181,8 @@ struct store_request {
 	char device_id[65];
 	unsigned char *csr;		/* owned; the request as received */
 	size_t csr_len;
-	char state[16];			/* pending, issued, denied, expired */
-	char auth[16];			/* none, preauth, vendor, renewal, admin */
+	enum store_req_state state;
+	enum store_auth auth;
 	char source[64];		/* client address */
 	char reason[256];		/* why it waits or was denied, "" when none */
 	int64_t created_at;		/* first asked */
@@ -164,7 +197,8 @@ void store_request_free(struct store_request *r);	/* NULL-safe */
  * issued exists already, refreshes its last_seen (and source) instead and
  * returns that one with *created = 0: a device asking again never makes
  * a second request. A new one gets a fresh random id, state "pending",
- * and an "enroll" audit row. *out is owned by the caller. */
+ * and an "enroll" audit row. A non-empty in->reason becomes the pending
+ * request's note in the same job. *out is owned by the caller. */
 int store_request_upsert(struct store *s, const struct store_request *in,
 			 struct store_request **out, int *created, struct lerr *e);
 int store_request_get(struct store *s, const char *id, struct store_request **out,
@@ -184,12 +218,44 @@ int store_request_contest(struct store *s, const char *id, const char *actor, st
 int store_waiting(struct store *s, int64_t since, int64_t now,
 		  char (*ids)[STORE_REQUEST_ID_LEN + 1], unsigned char (*keys)[32],
 		  size_t max, size_t *n, struct lerr *e);
-/* Calls fn for requests in state (NULL: all), newest first. */
-int store_request_each(struct store *s, const char *state, size_t limit,
+/* Calls fn for requests in state (STORE_REQ_ANY: all), newest first. */
+int store_request_each(struct store *s, enum store_req_state state, size_t limit,
 		       int (*fn)(const struct store_request *r, void *arg), void *arg,
 		       struct lerr *e);
 /* Pending requests past expires_at become "expired"; *n how many. */
 int store_request_expire(struct store *s, int64_t now, size_t *n, struct lerr *e);
+
+struct store_preauth;
+struct store_vendor;
+
+/*
+ * Everything an onboarding decision reads, from one snapshot (one read
+ * transaction on one pooled connection), so the decision sees one state of
+ * the store and pays one round trip. The caller fills the inputs; the
+ * outputs are the caller's (store_onboard_clear).
+ */
+struct store_onboard {
+	/* in */
+	const unsigned char *key_id;	/* 32 bytes: the request's key */
+	const char *device_id;		/* the request's CN */
+	const char *names;		/* its names as names_format writes them */
+	int64_t now;
+	int want_vendors;		/* the client presented a chain */
+	/* out */
+	char key_owner[65];		/* another device holding a valid cert for the key, or "" */
+	struct store_request *request;	/* the key's pending or still-issued request, or NULL */
+	struct store_cert *cert;	/* when request is issued: the key's newest certificate */
+	int device_held;		/* device_id holds a valid cert under another key */
+	char name[NAMES_DNS_MAX + 8];	/* the first name another device holds, or "" */
+	char name_owner[65];		/* that device */
+	struct store_preauth *preauth;	/* device_id's pre-authorisation, or NULL */
+	struct store_vendor *vendors;	/* every vendor CA (when want_vendors) */
+	size_t nvendors;
+};
+/* Reads the snapshot at o->now. A key held by another device stops the
+ * read there (nothing else matters then). 0, or -1 with e. */
+int store_onboard_read(struct store *s, struct store_onboard *o, struct lerr *e);
+void store_onboard_clear(struct store_onboard *o);	/* frees the outputs */
 
 /* ---- pre-authorised devices (bulk import) ---- */
 struct store_preauth {

@@ -36,6 +36,7 @@
 #include "common/fileio.h"
 #include "daemon/issue.h"
 #include "signer/signer.h"
+#include "daemon/init.h"
 #include "daemon/state.h"
 #include "store/store.h"
 

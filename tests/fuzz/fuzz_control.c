@@ -39,8 +39,7 @@ fuzz_control_check(const struct control_req *rq)
 		abort();
 	if (memchr(rq->actor, '\0', sizeof(rq->actor)) == NULL ||
 	    memchr(rq->id, '\0', sizeof(rq->id)) == NULL ||
-	    memchr(rq->reason, '\0', sizeof(rq->reason)) == NULL ||
-	    memchr(rq->list.state, '\0', sizeof(rq->list.state)) == NULL)
+	    memchr(rq->reason, '\0', sizeof(rq->reason)) == NULL)
 		abort();
 	for (i = 0; rq->actor[i] != '\0'; i++)
 		if ((unsigned char)rq->actor[i] < 0x20 || rq->actor[i] == 0x7f)
@@ -60,9 +59,7 @@ fuzz_control_check(const struct control_req *rq)
 		abort();
 	if (rq->op == CONTROL_LIST) {
 		if (rq->list.limit > ADMIN_LIST_MAX ||
-		    (rq->list.state[0] != '\0' && strcmp(rq->list.state, "pending") != 0 &&
-		     strcmp(rq->list.state, "issued") != 0 && strcmp(rq->list.state, "denied") != 0 &&
-		     strcmp(rq->list.state, "expired") != 0))
+		    (rq->list.state != STORE_REQ_ANY && store_req_state_str(rq->list.state) == NULL))
 			abort();
 	} else if (memcmp(&rq->list, &zero.list, sizeof(zero.list)) != 0) {
 		abort();

@@ -169,3 +169,40 @@ EOF
 	chmod 755 "$T/lanca-faked$1"
 	echo "$T/lanca-faked$1"
 }
+
+# ---- a daemon whose clock the test moves (libfaketime) ----
+
+# clocked_lanca: writes a lanca whose clock runs $T/clock ahead of the real
+# one, read afresh on every call (FAKETIME_NO_CACHE), and prints its path;
+# `advance N` then moves that clock N whole seconds on, so a test ages keys
+# and windows without sleeping. Without libfaketime it prints $LANCA and
+# advance sleeps instead.
+CLOCK_OFFSET=0
+clocked_lanca() {
+	if [ -z "$LIBFAKETIME" ]; then
+		echo "$LANCA"
+		return
+	fi
+	echo "+0" >"$T/clock"
+	cat >"$T/lanca-clocked" <<EOF
+#!/bin/sh
+LD_PRELOAD="$LIBFAKETIME"
+FAKETIME_TIMESTAMP_FILE="$T/clock"
+FAKETIME_NO_CACHE=1
+ASAN_OPTIONS="\${ASAN_OPTIONS:-}:verify_asan_link_order=0"
+export LD_PRELOAD FAKETIME_TIMESTAMP_FILE FAKETIME_NO_CACHE ASAN_OPTIONS
+exec "$LANCA" "\$@"
+EOF
+	chmod 755 "$T/lanca-clocked"
+	echo "$T/lanca-clocked"
+}
+
+advance() {
+	if [ -z "$LIBFAKETIME" ]; then
+		sleep "$1"
+		return
+	fi
+	CLOCK_OFFSET=$((CLOCK_OFFSET + $1))
+	# Renamed into place: the daemon never reads a half-written file.
+	echo "+$CLOCK_OFFSET" >"$T/clock.new" && mv "$T/clock.new" "$T/clock"
+}

@@ -2,7 +2,8 @@
 # t_client.sh - the device clients against the real daemon: lanca-enroll
 # and contrib/lanca-enroll.sh enroll after a press (root trusted on first
 # use or by fingerprint), wait as pending without one and succeed once an
-# admin approves, refuse a wrong root, and lanca-enroll renews over mTLS.
+# admin approves, refuse a wrong root (a failed enroll leaves no directory
+# behind, and an existing one as it was), and lanca-enroll renews over mTLS.
 . "$(dirname "$0")/lib.sh"
 
 : "${TOP_BUILDDIR:=$TOP_SRCDIR}"
@@ -85,14 +86,33 @@ st=0
 	--timeout 5 >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] || fail "wrong fingerprint exited $st"
 grep -q "root fingerprint mismatch: expected $bad, got" "$T/err" || fail "mismatch message: $(cat "$T/err")"
-[ ! -e "$T/c/key.pem" ] && [ ! -e "$T/c/cert.pem" ] || fail "a wrong fingerprint left files"
-ok "a wrong root fingerprint exits 1 before anything is sent"
+[ ! -e "$T/c" ] || fail "a wrong fingerprint left $T/c: $(ls -la "$T/c")"
+ok "a wrong root fingerprint exits 1 before anything is sent or written"
 
 st=0
 "$ENROLL" enroll --gateway "$GW" --id dev-d --name www.example.com --out "$T/pub" --fingerprint "$FP" \
 	--http "$HTTP_URL" --timeout 10 >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "refused: .*www.example.com" "$T/err" || fail "public name: $st $(cat "$T/err")"
-ok "a refused request exits 1 with the server's message"
+[ ! -e "$T/pub" ] || fail "a refused enroll left its output directory: $(ls -la "$T/pub")"
+ok "a refused request exits 1 with the server's message and leaves no directory"
+
+# A directory that was there before a failed enroll is left as it was.
+mkdir -m 750 "$T/keep"
+echo mine >"$T/keep/notes.txt"
+ls -A "$T/keep" >"$T/keep.before"
+st=0
+"$ENROLL" enroll --gateway "$GW" --id dev-d --name www.example.com --out "$T/keep" --fingerprint "$FP" \
+	--http "$HTTP_URL" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] || fail "refused into an existing directory: exit $st $(cat "$T/err")"
+st=0
+"$ENROLL" enroll --gateway "$GW" --id dev-d --out "$T/keep" --fingerprint "$bad" \
+	--http "$HTTP_URL" --timeout 5 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] || fail "wrong fingerprint into an existing directory: exit $st $(cat "$T/err")"
+ls -A "$T/keep" >"$T/keep.after"
+diff "$T/keep.before" "$T/keep.after" >&2 || fail "a failed enroll changed the existing $T/keep"
+[ "$(stat -c %a "$T/keep")" = 750 ] && [ "$(cat "$T/keep/notes.txt")" = mine ] ||
+	fail "a failed enroll changed $T/keep or its file"
+ok "a failed enroll leaves an existing directory as it was"
 
 st=0
 "$ENROLL" enroll --gateway "$GW" --id dev-e --out "$T/e" --fingerprint "$FP" --http "$HTTP_URL" \
@@ -115,8 +135,15 @@ st=0
 [ $st -eq 1 ] || fail "enroll over an enrolled directory exited $st"
 st=0; "$ENROLL" enroll --gateway "$GW" --id x --out "$T/x" >/dev/null 2>&1 || st=$?
 [ $st -eq 2 ] || fail "enroll without a trust choice exited $st"
-st=0; "$ENROLL" frobnicate >/dev/null 2>&1 || st=$?
+st=0; "$ENROLL" frobnicate >"$T/out" 2>"$T/err" || st=$?
 [ $st -eq 2 ] || fail "unknown command exited $st"
+[ ! -s "$T/out" ] && grep -q "^  enroll " "$T/err" && grep -q "^  renew " "$T/err" ||
+	fail "unknown command: no usage listing the commands on stderr: $(cat "$T/err")"
+st=0; "$ENROLL" renew --dir "$T/a" --gateway "$GW" >/dev/null 2>&1 || st=$?
+[ $st -eq 2 ] || fail "renew with an enroll option exited $st"
+st=0; "$ENROLL" enroll --help >"$T/out" 2>&1 || st=$?
+[ $st -eq 0 ] && grep -q -- "--trust-on-first-use" "$T/out" && ! grep -q -- "--when-due" "$T/out" ||
+	fail "enroll --help: $st $(cat "$T/out")"
 ok "an enrolled directory is not overwritten; usage errors exit 2"
 
 # ---- contrib/lanca-enroll.sh ----
@@ -131,6 +158,12 @@ st=0
 sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --fingerprint "$bad" --http "$HTTP_URL" \
 	--timeout 5 >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "root fingerprint mismatch" "$T/err" || fail "sh wrong fingerprint: $st"
+[ ! -e "$T/sb" ] || fail "lanca-enroll.sh with a wrong fingerprint left $T/sb"
+st=0
+sh "$ENROLL_SH" --gateway "$GW" --id sh-d --name www.example.com --out "$T/spub" --fingerprint "$FP" \
+	--http "$HTTP_URL" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "refused: .*www.example.com" "$T/err" || fail "sh public name: $st $(cat "$T/err")"
+[ ! -e "$T/spub" ] || fail "a refused lanca-enroll.sh left $T/spub: $(ls -la "$T/spub")"
 st=0
 sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --trust-on-first-use --http "$HTTP_URL" \
 	--timeout 3 >/dev/null 2>"$T/err" || st=$?
@@ -140,7 +173,7 @@ id=$(pending_id sh-b)
 sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --trust-on-first-use --http "$HTTP_URL" \
 	--timeout 30 >/dev/null 2>"$T/err" || fail "sh after approve: $(cat "$T/err")"
 check_out "$T/sb"
-ok "lanca-enroll.sh: wrong fingerprint exits 1, pending exits 3, approved gets issued"
+ok "lanca-enroll.sh: wrong fingerprint or refusal exits 1 leaving no directory, pending exits 3, approved gets issued"
 
 # ---- renew ----
 old_serial=$(openssl x509 -in "$T/a/cert.pem" -noout -serial)

@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "common/fileio.h"
+#include "daemon/init.h"
 #include "daemon/state.h"
 
 static char fx_tmp[64];

@@ -173,14 +173,14 @@ START_TEST(public_name_message)
 	ck_assert_msg(strstr(e.msg, "www.example.com is not under a permitted domain (permitted: "
 			      "names under local, home.arpa, site.example; addresses in 10.0.0.0/8, "
 			      "172.16.0.0/12, 192.168.0.0/16, fc00::/7, 100.64.0.0/10; for the "
-			      "gateway's own certificate only: localhost, 127.0.0.0/8, ::1/128)") != NULL,
+			      "gateway's own certificate only: localhost, 127.0.0.0/8, ::1)") != NULL,
 		      "%s", e.msg);
 	/* The gateway is told the whole space as its own. */
 	lerr_clear(&e);
 	ck_assert_int_eq(policy_check_dns(&pol, "www.example.com", POLICY_GATEWAY, &e), -1);
 	ck_assert_msg(strstr(e.msg, "(permitted: names under local, home.arpa, localhost, "
 			      "site.example; addresses in 10.0.0.0/8, 172.16.0.0/12, 192.168.0.0/16, "
-			      "127.0.0.0/8, fc00::/7, ::1/128, 100.64.0.0/10)") != NULL, "%s", e.msg);
+			      "127.0.0.0/8, fc00::/7, ::1, 100.64.0.0/10)") != NULL, "%s", e.msg);
 	lerr_clear(&e);
 	ck_assert_int_eq(policy_check_dns(&pol, "bad..name", POLICY_DEVICE, &e), -1);
 	ck_assert_int_eq(e.code, LERR_BAD_NAME);
@@ -230,7 +230,7 @@ START_TEST(ip_checks)
 	ck_assert_msg(strstr(e.msg, "8.8.8.8 is not in a permitted network (permitted: names under "
 			      "local, home.arpa, site.example; addresses in 10.0.0.0/8, 172.16.0.0/12, "
 			      "192.168.0.0/16, fc00::/7, 100.64.0.0/10; for the gateway's own "
-			      "certificate only: localhost, 127.0.0.0/8, ::1/128)") != NULL, "%s", e.msg);
+			      "certificate only: localhost, 127.0.0.0/8, ::1)") != NULL, "%s", e.msg);
 	ck_assert_int_eq(ip_ok("8.8.8.8", POLICY_GATEWAY, &e), -1);
 	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 }

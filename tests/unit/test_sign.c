@@ -12,7 +12,12 @@
 #include <gnutls/x509.h>
 #include <sodium.h>
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include "ca/csr.h"
+#include "ca/keystore.h"
+#include "signer/files.h"
 #include "daemon/issue.h"
 #include "signer/sign.h"
 #include "signer/signer.h"
@@ -135,8 +140,8 @@ START_TEST(test_wrong_key_refused)
 
 	/* Put the root key where the issuing key belongs: the signer must
 	 * notice that it does not match the issuing certificate. */
-	ck_assert_int_eq(state_path(path, fx_dir, STATE_ISSUING_KEY), 0);
-	ck_assert_int_eq(state_path(root, fx_dir, STATE_ROOT_KEY), 0);
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_ISSUING_KEY), 0);
+	ck_assert_int_eq(state_path(root, fx_dir, SIGNER_ROOT_KEY), 0);
 	ck_assert_int_eq(rename(root, path), 0);
 	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), -1);
 	ck_assert_int_eq(e.code, LERR_INVARIANT);
@@ -180,7 +185,7 @@ START_TEST(test_issue_records)
 	ck_assert_int_eq(store_cert_by_serial(s, cert->serial, cert->serial_len, &again, &e), 0);
 	ck_assert_uint_eq(again->der_len, cert->der_len);
 	ck_assert_int_eq(memcmp(again->der, cert->der, cert->der_len), 0);
-	ck_assert_str_eq(again->status, "valid");
+	ck_assert_int_eq(again->status, STORE_CERT_VALID);
 	ck_assert_int_eq(again->ca_id, ca.issuing_id);
 
 	p = fx_csr("public-san.pem", &n);
@@ -329,6 +334,308 @@ START_TEST(test_issue_remote_verifies_once)
 }
 END_TEST
 
+/* ---- what the signer trusts: keys/ only, verified at load ---- */
+
+/* Copies a file (tests only). */
+static void
+copy_file(const char *from, const char *to, mode_t mode)
+{
+	unsigned char *p = NULL;
+	size_t n = 0;
+	struct lerr e;
+
+	if (fileio_read(from, 1 << 20, 0, &p, &n, &e) != 0)
+		ck_abort_msg("%s", e.msg);
+	unlink(to);
+	if (fileio_write_atomic(to, p, n, mode, 0, &e) != 0)
+		ck_abort_msg("%s", e.msg);
+	free(p);
+}
+
+/* sign_ctx_load must fail on fx_dir with code; the message names want. */
+static void
+load_fails(enum lerr_code code, const char *want)
+{
+	struct sign_ctx ctx;
+	struct lerr e;
+
+	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), -1);
+	ck_assert_msg(e.code == code, "code %s, want %s: %s", lerr_str(e.code), lerr_str(code), e.msg);
+	ck_assert_msg(strstr(e.msg, want) != NULL, "\"%s\" not in: %s", want, e.msg);
+}
+
+START_TEST(test_load_missing_file)
+{
+	static const char *const files[] = { SIGNER_ROOT_PEM, SIGNER_ISSUING_PEM, SIGNER_CONF };
+	char path[STATE_PATH_MAX];
+
+	ck_assert_int_eq(state_path(path, fx_dir, files[_i]), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(signer_files_missing(fx_dir), 1);
+	load_fails(LERR_NOT_FOUND, files[_i] + strlen("keys/"));
+}
+END_TEST
+
+START_TEST(test_load_wrong_owner)
+{
+	static const char *const files[] = { SIGNER_ROOT_PEM, SIGNER_ISSUING_PEM, SIGNER_CONF,
+					     SIGNER_KEYS_DIR };
+	char path[STATE_PATH_MAX];
+
+	if (geteuid() != 0)
+		return;	/* only root can give a file away */
+	ck_assert_int_eq(state_path(path, fx_dir, files[_i]), 0);
+	ck_assert_int_eq(chown(path, 65534, 65534), 0);
+	load_fails(LERR_FORBIDDEN, "belongs to uid 65534");
+}
+END_TEST
+
+START_TEST(test_load_writable_by_others)
+{
+	char path[STATE_PATH_MAX];
+
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_ISSUING_PEM), 0);
+	ck_assert_int_eq(chmod(path, 0664), 0);
+	load_fails(LERR_BAD_REQUEST, "writable by group or others");
+}
+END_TEST
+
+START_TEST(test_load_bad_settings)
+{
+	char path[STATE_PATH_MAX];
+	struct lerr e;
+
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_CONF), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(fileio_write_atomic(path, "crl_url = http://a.local/crl\nsign_anything = yes\n",
+					     50, 0600, 0, &e), 0);
+	load_fails(LERR_BAD_REQUEST, "line 2: unknown setting \"sign_anything\"");
+}
+END_TEST
+
+/* The parser alone: what it takes and every way it refuses. */
+START_TEST(test_conf_parse)
+{
+	static const struct {
+		const char *text, *want;	/* want NULL: parses */
+	} cases[] = {
+		{ "# comment\n\ncrl_url = http://gw.local/crl\n", NULL },
+		{ "crl_url=http://gw.local/crl", NULL },
+		{ "crl_url =\n", NULL },
+		{ "", "no crl_url" },
+		{ "crl_url = http://a.local/crl\ncrl_url = http://b.local/crl\n", "line 2: crl_url set twice" },
+		{ "crl_url = ftp://a.local/crl\n", "line 1: crl_url is not" },
+		{ "crl_url = http://a b/\n", "line 1: crl_url is not" },
+		{ "crl_url http://a.local/\n", "line 1: not \"key = value\"" },
+		{ "crl_url = http://a.local/\r\n", "line 1: a control character" },
+		{ "Crl_url = http://a.local/\n", "unknown setting" },
+	};
+	struct signer_conf c;
+	char line[SIGNER_CONF_LINE_MAX + 16];
+	struct lerr e;
+	size_t i;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		int rc = signer_conf_parse("f", cases[i].text, strlen(cases[i].text), &c, &e);
+
+		if (cases[i].want == NULL) {
+			ck_assert_msg(rc == 0, "%s: %s", cases[i].text, e.msg);
+		} else {
+			ck_assert_msg(rc == -1, "accepted: %s", cases[i].text);
+			ck_assert_msg(strstr(e.msg, cases[i].want) != NULL, "%s: %s", cases[i].text, e.msg);
+		}
+	}
+	ck_assert_int_eq(signer_conf_parse("f", cases[0].text, strlen(cases[0].text), &c, &e), 0);
+	ck_assert_str_eq(c.crl_url, "http://gw.local/crl");
+	/* An overlong line, even a comment. */
+	memset(line, '#', sizeof(line));
+	ck_assert_int_eq(signer_conf_parse("f", line, SIGNER_CONF_LINE_MAX + 1, &c, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "longer than"));
+	ck_assert_int_eq(signer_conf_parse("f", line, SIGNER_CONF_LINE_MAX, &c, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "no crl_url"));
+}
+END_TEST
+
+/* A second, unrelated CA (its own state directory under fx_tmp). */
+static void
+other_ca(char *dir, size_t n)
+{
+	struct state_init_opts o;
+	struct lerr e;
+
+	snprintf(dir, n, "%s/other", fx_tmp);
+	memset(&o, 0, sizeof(o));
+	o.dir = dir;
+	o.name = "other";
+	o.key_type = KEYSTORE_ECDSA_P256;
+	if (state_init(&o, &e) != 0)
+		ck_abort_msg("state_init: %s", e.msg);
+}
+
+START_TEST(test_load_foreign_issuing)
+{
+	char other[STATE_PATH_MAX], from[STATE_PATH_MAX], to[STATE_PATH_MAX];
+
+	other_ca(other, sizeof(other));
+	ck_assert_int_eq(state_path(from, other, SIGNER_ISSUING_PEM), 0);
+	ck_assert_int_eq(state_path(to, fx_dir, SIGNER_ISSUING_PEM), 0);
+	copy_file(from, to, 0644);
+	load_fails(LERR_INVARIANT, "the issuing CA does not verify under the root");
+}
+END_TEST
+
+START_TEST(test_load_foreign_root)
+{
+	char other[STATE_PATH_MAX], from[STATE_PATH_MAX], to[STATE_PATH_MAX];
+
+	other_ca(other, sizeof(other));
+	ck_assert_int_eq(state_path(from, other, SIGNER_ROOT_PEM), 0);
+	ck_assert_int_eq(state_path(to, fx_dir, SIGNER_ROOT_PEM), 0);
+	copy_file(from, to, 0644);
+	load_fails(LERR_INVARIANT, "do not form a valid CA chain");
+}
+END_TEST
+
+/* A self-issued "root" signed by another key, an expired root, a leaf
+ * as issuing CA, and the root as its own issuing CA: all refused. */
+START_TEST(test_verify_ca_chain)
+{
+	unsigned char serial_b[X509_SERIAL_LEN] = { 0x12, 2 };
+	gnutls_x509_privkey_t xa = NULL, xb = NULL;
+	gnutls_privkey_t a = NULL, b = NULL;
+	gnutls_pubkey_t pa = NULL;
+	gnutls_x509_crt_t ra = NULL, rb = NULL, forged = NULL, old = NULL, leaf = NULL;
+	struct x509_ca_params cp;
+	struct sign_ctx ctx;
+	struct sign_out out;
+	struct sign_req r = { POLICY_DEVICE, 0, serial };
+	struct names permitted;
+	struct csr *c;
+	struct lerr e;
+	time_t now = time(NULL);
+
+	names_init(&permitted);
+	ck_assert_int_eq(names_add_dns(&permitted, "local"), 0);
+	ck_assert_int_eq(keystore_generate(KEYSTORE_ECDSA_P256, &xa, &e), 0);
+	ck_assert_int_eq(keystore_generate(KEYSTORE_ECDSA_P256, &xb, &e), 0);
+	ck_assert_int_eq(gnutls_privkey_init(&a), 0);
+	ck_assert_int_eq(gnutls_privkey_import_x509(a, xa, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE), 0);
+	ck_assert_int_eq(gnutls_privkey_init(&b), 0);
+	ck_assert_int_eq(gnutls_privkey_import_x509(b, xb, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE), 0);
+	ck_assert_int_eq(keystore_pubkey(a, &pa, &e), 0);
+	memset(&cp, 0, sizeof(cp));
+	cp.ou = "Same Root";
+	cp.permitted = &permitted;
+	cp.pathlen = 1;
+	cp.not_before = now - 60;
+	cp.not_after = now + 86400;
+	cp.serial = serial;
+	ck_assert_int_eq(x509_make_root(&cp, a, &ra, &e), 0);
+	cp.serial = serial_b;
+	ck_assert_int_eq(x509_make_root(&cp, b, &rb, &e), 0);
+	/* rb's issuing CA under ra, and ra as its own issuing CA. */
+	ck_assert_int_eq(x509_make_ca(&cp, pa, rb, b, &forged, &e), 0);
+	ck_assert_int_eq(x509_verify_ca_chain(rb, forged, &e), 0);	/* control */
+	ck_assert_int_eq(x509_verify_ca_chain(ra, forged, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "the issuing CA does not verify under the root"));
+	ck_assert_int_eq(x509_verify_ca_chain(ra, ra, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "the root itself"));
+	/* A root whose self-signature is damaged (last byte of the DER, the
+	 * end of the signature value) is self-issued but not self-signed. */
+	{
+		gnutls_datum_t der = { NULL, 0 };
+		gnutls_x509_crt_t bent = NULL;
+
+		ck_assert_int_eq(x509_export_der(ra, &der), 0);
+		der.data[der.size - 1] ^= 0x01;
+		ck_assert_int_eq(x509_import(der.data, der.size, &bent, &e), 0);
+		ck_assert_int_eq(gnutls_x509_crt_check_issuer(bent, bent), 1);
+		ck_assert_int_eq(x509_verify_ca_chain(bent, rb, &e), -1);
+		ck_assert_ptr_nonnull(strstr(e.msg, "the root does not verify under its own key"));
+		gnutls_x509_crt_deinit(bent);
+		gnutls_free(der.data);
+	}
+	gnutls_x509_crt_deinit(forged);
+	forged = NULL;
+	ck_assert_int_eq(x509_make_ca(&cp, pa, ra, a, &forged, &e), 0);
+	ck_assert_int_eq(x509_verify_ca_chain(ra, forged, &e), 0);	/* control */
+	cp.not_before = now - 2 * 86400;
+	cp.not_after = now - 86400;
+	ck_assert_int_eq(x509_make_root(&cp, a, &old, &e), 0);
+	ck_assert_int_eq(x509_verify_ca_chain(old, forged, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "the root does not verify"));
+
+	/* A leaf is not an issuing CA. */
+	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), 0);
+	ck_assert_int_eq(x509_verify_ca_chain(ctx.chain[1], ctx.chain[0], &e), 0);
+	c = parse("p256.pem");
+	ck_assert_int_eq(sign_leaf(&ctx, c, &r, &out, &e), 0);
+	ck_assert_int_eq(x509_import(out.der.data, out.der.size, &leaf, &e), 0);
+	ck_assert_int_eq(x509_verify_ca_chain(ctx.chain[1], leaf, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "the issuing CA is not a CA"));
+	csr_free(c);
+	sign_out_free(&out);
+	sign_ctx_free(&ctx);
+
+	gnutls_x509_crt_deinit(leaf);
+	gnutls_x509_crt_deinit(old);
+	gnutls_x509_crt_deinit(forged);
+	gnutls_x509_crt_deinit(rb);
+	gnutls_x509_crt_deinit(ra);
+	gnutls_pubkey_deinit(pa);
+	gnutls_privkey_deinit(a);
+	gnutls_privkey_deinit(b);
+	names_free(&permitted);
+}
+END_TEST
+
+/* The settings reach the leaves: the CRL URL comes from signer.conf. */
+START_TEST(test_crl_url_from_conf)
+{
+	char path[STATE_PATH_MAX];
+	const char conf[] = "crl_url = http://conf.local/crl\n";
+	struct sign_ctx ctx;
+	struct lerr e;
+
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_CONF), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(fileio_write_atomic(path, conf, sizeof(conf) - 1, 0600, 0, &e), 0);
+	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), 0);
+	ck_assert_str_eq(ctx.crl_url, "http://conf.local/crl");
+	sign_ctx_free(&ctx);
+}
+END_TEST
+
+/* An older state directory: the store's chain is adopted only when the
+ * keys prove it, and never one they do not. */
+START_TEST(test_adopt)
+{
+	char other[STATE_PATH_MAX], path[STATE_PATH_MAX];
+	struct signer_adopt a, bad;
+	struct sign_ctx ctx;
+	struct lerr e;
+
+	ck_assert_int_eq(state_signer_adopt(fx_dir, &a, &e), 0);
+	other_ca(other, sizeof(other));
+	ck_assert_int_eq(state_signer_adopt(other, &bad, &e), 0);
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_ISSUING_PEM), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_ROOT_PEM), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(signer_files_adopt(fx_dir, NULL, NULL, &e), -1);
+	ck_assert_int_eq(signer_files_adopt(fx_dir, NULL, &bad, &e), -1);
+	ck_assert_int_eq(e.code, LERR_INVARIANT);
+	ck_assert_ptr_nonnull(strstr(e.msg, "root certificate is not for"));
+	ck_assert_int_eq(signer_files_missing(fx_dir), 2);
+	ck_assert_int_eq(signer_files_adopt(fx_dir, NULL, &a, &e), 0);
+	ck_assert_int_eq(signer_files_missing(fx_dir), 0);
+	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), 0);
+	sign_ctx_free(&ctx);
+	signer_adopt_free(&a);
+	signer_adopt_free(&bad);
+}
+END_TEST
+
 static Suite *
 sign_suite(void)
 {
@@ -346,6 +653,16 @@ sign_suite(void)
 	tcase_add_test(tc, test_leaf_key_ids);
 	tcase_add_test(tc, test_unverified_request_refused);
 	tcase_add_test(tc, test_issue_remote_verifies_once);
+	tcase_add_loop_test(tc, test_load_missing_file, 0, 3);
+	tcase_add_loop_test(tc, test_load_wrong_owner, 0, 4);
+	tcase_add_test(tc, test_load_writable_by_others);
+	tcase_add_test(tc, test_load_bad_settings);
+	tcase_add_test(tc, test_conf_parse);
+	tcase_add_test(tc, test_load_foreign_issuing);
+	tcase_add_test(tc, test_load_foreign_root);
+	tcase_add_test(tc, test_verify_ca_chain);
+	tcase_add_test(tc, test_crl_url_from_conf);
+	tcase_add_test(tc, test_adopt);
 	suite_add_tcase(s, tc);
 	return s;
 }

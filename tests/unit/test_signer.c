@@ -17,6 +17,8 @@
 
 #include "ca/csr.h"
 #include "signer/ipc.h"
+#include "signer/proto.h"
+#include "signer/files.h"
 #include "signer/signer.h"
 #include "ca/x509.h"
 #include "fixture.h"
@@ -260,10 +262,48 @@ START_TEST(test_missing_key_reported)
 	c.dir = fx_dir;
 	c.pass_file = pass;
 	/* A start-up failure in the signer reaches the caller as a reason. */
-	ck_assert_int_eq(state_path(pass, fx_dir, STATE_ISSUING_KEY), 0);
+	ck_assert_int_eq(state_path(pass, fx_dir, SIGNER_ISSUING_KEY), 0);
 	ck_assert_int_eq(unlink(pass), 0);
 	ck_assert_int_eq(signer_start(&c, &other, &e), -1);
 	ck_assert_ptr_nonnull(strstr(e.msg, "issuing.key"));
+}
+END_TEST
+
+/* A chain in keys/ that does not verify stops the signer at start, and
+ * the reason reaches the caller (serve prints it and does not start). */
+START_TEST(test_bad_chain_reported)
+{
+	struct signer_config c;
+	struct signer *other = NULL;
+	char path[STATE_PATH_MAX];
+	const char junk[] = "crl_url = http://a.local/crl\nextra = 1\n";
+	struct lerr e;
+
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_ROOT_PEM), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	/* The issuing certificate where the root belongs: not self-signed. */
+	{
+		char from[STATE_PATH_MAX];
+		unsigned char *p = NULL;
+		size_t n = 0;
+
+		ck_assert_int_eq(state_path(from, fx_dir, SIGNER_ISSUING_PEM), 0);
+		ck_assert_int_eq(fileio_read(from, 1 << 16, 0, &p, &n, &e), 0);
+		ck_assert_int_eq(fileio_write_atomic(path, p, n, 0644, 0, &e), 0);
+		free(p);
+	}
+	memset(&c, 0, sizeof(c));
+	c.dir = fx_dir;
+	c.threads = 1;
+	ck_assert_int_eq(signer_start(&c, &other, &e), -1);
+	ck_assert_int_eq(e.code, LERR_INVARIANT);
+	ck_assert_msg(strstr(e.msg, "do not form a valid CA chain") != NULL, "%s", e.msg);
+	/* And a settings file with an unknown key. */
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_CONF), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(fileio_write_atomic(path, junk, sizeof(junk) - 1, 0600, 0, &e), 0);
+	ck_assert_int_eq(signer_start(&c, &other, &e), -1);
+	ck_assert_msg(strstr(e.msg, "unknown setting \"extra\"") != NULL, "%s", e.msg);
 }
 END_TEST
 
@@ -287,6 +327,7 @@ signer_suite(void)
 	tcase_add_test(tc, test_trailing_bytes_end_signer);
 	tcase_add_test(tc, test_clean_stop);
 	tcase_add_test(tc, test_missing_key_reported);
+	tcase_add_test(tc, test_bad_chain_reported);
 	suite_add_tcase(s, tc);
 	return s;
 }

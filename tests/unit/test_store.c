@@ -169,7 +169,7 @@ make_cert(struct store_cert *c, int64_t ca_id, const unsigned char *serial, int 
 	snprintf(c->device_id, sizeof(c->device_id), "dev-%d", n);
 	snprintf(c->subject, sizeof(c->subject), "CN=dev-%d", n);
 	c->sans = sans;
-	snprintf(c->profile, sizeof(c->profile), "device");
+	c->profile = POLICY_DEVICE;
 	c->not_before = 1700000000;
 	c->not_after = 1700000000 + 86400 * 30;
 	for (i = 0; i < sizeof(c->key_id); i++)
@@ -506,8 +506,8 @@ START_TEST(test_cert_roundtrip)
 	ck_assert_str_eq(got->device_id, "dev-1");
 	ck_assert_str_eq(got->subject, "CN=dev-1");
 	ck_assert_str_eq(got->sans, sans);
-	ck_assert_str_eq(got->profile, "device");
-	ck_assert_str_eq(got->status, "valid");
+	ck_assert_int_eq(got->profile, POLICY_DEVICE);
+	ck_assert_int_eq(got->status, STORE_CERT_VALID);
 	ck_assert_int_eq(got->not_before, c.not_before);
 	ck_assert_int_eq(got->not_after, c.not_after);
 	ck_assert_int_gt(got->issued_at, 0);
@@ -584,7 +584,7 @@ START_TEST(test_cert_unreserved_serial)
 	/* A profile the schema does not know is refused before any SQL. */
 	ck_assert_int_eq(store_serial_reserve(s, serial, &e), 0);
 	make_cert(&c, ca_id, serial, 1, der, sizeof(der));
-	snprintf(c.profile, sizeof(c.profile), "root");
+	c.profile = (enum policy_profile)7;
 	ck_assert_int_eq(store_cert_insert(s, &c, "test", &e), -1);
 	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
 	/* An unknown CA breaks the foreign key: the serial stays unused. */
@@ -911,7 +911,7 @@ make_req(struct store_request *in, int k, const char *device, const char *auth,
 	memset(in, 0, sizeof(*in));
 	memset(in->key_id, k, sizeof(in->key_id));
 	snprintf(in->device_id, sizeof(in->device_id), "%s", device);
-	snprintf(in->auth, sizeof(in->auth), "%s", auth);
+	ck_assert_int_eq(store_auth_parse(auth, &in->auth), 0);
 	snprintf(in->source, sizeof(in->source), "192.0.2.%d", k);
 	in->csr = csr_bytes;
 	in->csr_len = sizeof(csr_bytes);
@@ -1024,8 +1024,8 @@ START_TEST(test_request_upsert)
 	a1 = upsert(s, 0xa1, "dev-a", "none", 100, 10000, &created);
 	ck_assert_int_eq(created, 1);
 	ck_assert_msg(is_hex_id(a1->id), "%s", a1->id);
-	ck_assert_str_eq(a1->state, "pending");
-	ck_assert_str_eq(a1->auth, "none");
+	ck_assert_int_eq(a1->state, STORE_REQ_PENDING);
+	ck_assert_int_eq(a1->auth, STORE_AUTH_NONE);
 	ck_assert_str_eq(a1->device_id, "dev-a");
 	ck_assert_str_eq(a1->source, "192.0.2.161");
 	ck_assert_str_eq(a1->reason, "");
@@ -1046,7 +1046,7 @@ START_TEST(test_request_upsert)
 	ck_assert_int_eq(a2->created_at, 100);
 	ck_assert_int_eq(a2->last_seen, 250);
 	ck_assert_int_eq(a2->expires_at, 10000);	/* not extended by asking */
-	ck_assert_str_eq(a2->state, "pending");
+	ck_assert_int_eq(a2->state, STORE_REQ_PENDING);
 
 	/* Another key: another request with another id. */
 	b = upsert(s, 0xb2, "dev-b", "none", 300, 10000, &created);
@@ -1195,7 +1195,7 @@ START_TEST(test_cert_issues_request)
 	ck_assert_msg(issue(s, ca_id, "dev-9", 9, sans, 99999, r->id, NULL, serial, &e) == 0,
 		      "%s", e.msg);
 	ck_assert_int_eq(store_request_get(s, r->id, &got, &e), 0);
-	ck_assert_str_eq(got->state, "issued");
+	ck_assert_int_eq(got->state, STORE_REQ_ISSUED);
 	ck_assert_int_eq(store_cert_by_serial(s, serial, sizeof(serial), &c, &e), 0);
 	ck_assert_int_eq(got->cert_id, c->id);
 	ck_assert_str_eq(c->request_id, r->id);
@@ -1215,7 +1215,7 @@ START_TEST(test_cert_issues_request)
 	got = upsert(s, 9, "dev-9", "none", 200, 99999, &created);
 	ck_assert_int_eq(created, 0);
 	ck_assert_str_eq(got->id, r->id);
-	ck_assert_str_eq(got->state, "issued");
+	ck_assert_int_eq(got->state, STORE_REQ_ISSUED);
 	ck_assert_int_eq(got->last_seen, 200);
 	store_request_free(got);
 	got = NULL;
@@ -1262,7 +1262,7 @@ START_TEST(test_request_deny_note_contest)
 	/* deny: pending -> denied with its reason, once. */
 	ck_assert_int_eq(store_request_deny(s, p->id, "unknown device", "admin", &e), 0);
 	ck_assert_int_eq(store_request_get(s, p->id, &got, &e), 0);
-	ck_assert_str_eq(got->state, "denied");
+	ck_assert_int_eq(got->state, STORE_REQ_DENIED);
 	ck_assert_str_eq(got->reason, "unknown device");
 	store_request_free(got);
 	got = NULL;
@@ -1276,7 +1276,7 @@ START_TEST(test_request_deny_note_contest)
 	ck_assert_int_eq(store_request_deny(s, "nosuch", "x", "admin", &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
 	ck_assert_int_eq(store_request_get(s, i->id, &got, &e), 0);
-	ck_assert_str_eq(got->state, "issued");
+	ck_assert_int_eq(got->state, STORE_REQ_ISSUED);
 	ck_assert_str_eq(got->reason, "");
 	store_request_free(got);
 	got = NULL;
@@ -1314,7 +1314,7 @@ req_cb(const struct store_request *r, void *arg)
 	struct req_seen *seen = arg;
 
 	if (seen->n < 8)
-		snprintf(seen->states[seen->n], sizeof(seen->states[0]), "%s", r->state);
+		snprintf(seen->states[seen->n], sizeof(seen->states[0]), "%s", store_req_state_str(r->state));
 	seen->n++;
 	return 0;
 }
@@ -1341,17 +1341,17 @@ START_TEST(test_request_expire_each)
 	ck_assert_uint_eq(n, 0);
 
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_request_each(s, NULL, 0, req_cb, &seen, &e), 0);
+	ck_assert_int_eq(store_request_each(s, STORE_REQ_ANY, 0, req_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 4);
 	ck_assert_str_eq(seen.states[0], "pending");	/* newest first: key 4 */
 	ck_assert_str_eq(seen.states[1], "expired");
 	ck_assert_str_eq(seen.states[2], "expired");
 	ck_assert_str_eq(seen.states[3], "issued");
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_request_each(s, "expired", 0, req_cb, &seen, &e), 0);
+	ck_assert_int_eq(store_request_each(s, STORE_REQ_EXPIRED, 0, req_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 2);
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_request_each(s, "expired", 1, req_cb, &seen, &e), 0);
+	ck_assert_int_eq(store_request_each(s, STORE_REQ_EXPIRED, 1, req_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 1);
 	/* An expired request's key asking again starts afresh. */
 	store_request_free(r[4]);
@@ -1405,7 +1405,7 @@ START_TEST(test_name_key_owner)
 	ck_assert_int_eq(store_name_owner(s, "IP:10.0.0.7", "dev-b", 4000, owner, &e), 0);
 	ck_assert_int_eq(store_key_owner(s, key, "dev-b", 4000, owner, &e), 0);
 	ck_assert_int_eq(store_cert_by_key(s, key, &c, &e), 0);
-	ck_assert_str_eq(c->status, "revoked");
+	ck_assert_int_eq(c->status, STORE_CERT_REVOKED);
 	ck_assert_int_gt(c->revoked_at, 0);
 	store_cert_free(c);
 	lerr_clear(&e);

@@ -1,0 +1,224 @@
+/*
+ * cmd_renew.c - `lanca-enroll renew`: replace the key and certificate in a
+ * directory that enroll wrote.
+ *
+ * Makes a new key and asks the gateway in gateway.url for a certificate
+ * with the current one's names, presenting the current chain and key as
+ * its TLS client certificate and trusting root.pem alone. The old files
+ * stay until every new one is on disk; a renewal that does not finish
+ * leaves them as they were and nothing half-made beside them.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "client/client.h"
+#include "client/device.h"
+#include "client/exchange.h"
+#include "common/lerr.h"
+
+/* What a renewal stages beside the current files before renaming them. */
+static const char *const renew_staged[] = { "key.pem.new", "cert.pem.new", "chain.pem.new" };
+
+static void
+renew_usage(FILE *f)
+{
+	fputs("usage: lanca-enroll renew --dir DIR [--when-due] [--timeout S]\n"
+	      "\n"
+	      "Replaces the key and certificate in DIR (as written by enroll) over mTLS.\n"
+	      "--when-due does nothing until two thirds of the certificate's lifetime\n"
+	      "have passed.\n"
+	      "\n"
+	      "exit: 0 renewed or not due, 1 refused or failed, 2 usage, 3 still pending\n", f);
+}
+
+/*
+ * Reads gateway.url in dir into gateway (size n): one https:// URL, a
+ * trailing newline allowed. Returns 0 with *gw parsed, or -1 (printed).
+ */
+static int
+renew_gateway(const char *dir, char *gateway, size_t n, struct httpc_url *gw)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	struct lerr e;
+	size_t cl;
+	int rc = -1;
+
+	lerr_clear(&e);
+	if (device_file_read(dir, "gateway.url", 2048, 0, &d) != 0)
+		goto out;
+	cl = d.size;
+	while (cl > 0 && (d.data[cl - 1] == '\n' || d.data[cl - 1] == '\r' || d.data[cl - 1] == ' '))
+		cl--;
+	if (cl == 0 || cl >= n || memchr(d.data, '\n', cl) != NULL) {
+		client_msg("%s/gateway.url: not one URL", dir);
+		goto out;
+	}
+	memcpy(gateway, d.data, cl);
+	gateway[cl] = '\0';
+	if (httpc_url_parse(gateway, gw, &e) != 0 || !gw->tls) {
+		client_msg("%s/gateway.url: %s", dir, gw->tls ? e.msg : "not an https:// URL");
+		goto out;
+	}
+	rc = 0;
+out:
+	device_file_free(&d, 0);
+	return rc;
+}
+
+/* The renewal; when_due first checks whether it is time. */
+static int
+renew_run(const char *dir, int when_due, long timeout)
+{
+	struct httpc_url gw;
+	struct device_sans sans;
+	struct device_chain chain = { NULL, 0 };
+	struct httpc_conn *c = NULL;
+	gnutls_x509_crt_t cur = NULL;
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_datum_t root = { NULL, 0 }, cert = { NULL, 0 }, present = { NULL, 0 };
+	gnutls_datum_t oldkey = { NULL, 0 }, csr = { NULL, 0 };
+	unsigned char *pem = NULL;
+	size_t pem_len = 0, cl, i;
+	char cn[256], gateway[1100];
+	time_t nb, na, now = time(NULL);
+	double start = client_now();
+	int rc = CLIENT_FAIL, g, staged = 0;
+
+	if (device_file_read(dir, "cert.pem", CLIENT_MAX_FILE, 0, &cert) != 0)
+		goto out;
+	if ((g = gnutls_x509_crt_init(&cur)) < 0 ||
+	    (g = gnutls_x509_crt_import(cur, &cert, GNUTLS_X509_FMT_PEM)) < 0) {
+		client_msg("%s/cert.pem: %s", dir, gnutls_strerror(g));
+		goto out;
+	}
+	nb = gnutls_x509_crt_get_activation_time(cur);
+	na = gnutls_x509_crt_get_expiration_time(cur);
+	if (nb == (time_t)-1 || na == (time_t)-1 || na <= nb) {
+		client_msg("%s/cert.pem: unusable validity period", dir);
+		goto out;
+	}
+	if (when_due && now < nb + (na - nb) / 3 * 2) {
+		char when[64];
+		time_t due = nb + (na - nb) / 3 * 2;
+		struct tm tm;
+
+		if (gmtime_r(&due, &tm) == NULL ||
+		    strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+			snprintf(when, sizeof(when), "later");
+		printf("lanca-enroll: not due: renewal is due from %s\n", when);
+		rc = CLIENT_OK;
+		goto out;
+	}
+
+	if (renew_gateway(dir, gateway, sizeof(gateway), &gw) != 0 ||
+	    device_file_read(dir, "root.pem", CLIENT_MAX_FILE, 0, &root) != 0)
+		goto out;
+	/* Present the whole chain when we have it, so that the gateway need
+	 * not know the intermediate; else the leaf alone. */
+	if (device_file_exists(dir, "chain.pem")) {
+		if (device_file_read(dir, "chain.pem", CLIENT_MAX_FILE, 0, &present) != 0)
+			goto out;
+	} else {
+		present = cert;
+		cert.data = NULL;
+		cert.size = 0;
+	}
+	if (device_file_read(dir, "key.pem", CLIENT_MAX_KEY, 1, &oldkey) != 0)
+		goto out;
+
+	cl = sizeof(cn);
+	if ((g = gnutls_x509_crt_get_dn_by_oid(cur, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &cl)) < 0) {
+		client_msg("current certificate has no common name: %s", gnutls_strerror(g));
+		goto out;
+	}
+	if (device_sans_from_crt(cur, &sans) != 0)
+		goto out;
+	staged = 1;
+	if (device_keygen(&key) != 0 || device_key_write(key, dir, "key.pem.new") != 0 ||
+	    device_csr(key, cn, &sans, &csr) != 0)
+		goto out;
+	if (exchange_connect(gateway, &root, &present, &oldkey, timeout, &c) != 0)
+		goto out;
+	device_file_free(&oldkey, 1);	/* GnuTLS holds its own copy now */
+	rc = exchange_run(c, &gw, "/api/v1/renew", &csr, timeout, start, &pem, &pem_len);
+	if (rc != CLIENT_OK)
+		goto out;
+	rc = CLIENT_FAIL;
+	if (device_chain_check(pem, pem_len, key, &root, &chain) != 0)
+		goto out;
+	/* The old files stay until every new one is on disk. */
+	if (device_chain_write(&chain, dir, "cert.pem.new", "chain.pem.new") != 0 ||
+	    device_file_rename(dir, "key.pem.new", "key.pem") != 0 ||
+	    device_file_rename(dir, "cert.pem.new", "cert.pem") != 0 ||
+	    device_file_rename(dir, "chain.pem.new", "chain.pem") != 0 || device_dir_sync(dir) != 0)
+		goto out;
+	device_report(&chain, dir, "renewed");
+	rc = CLIENT_OK;
+out:
+	if (rc != CLIENT_OK && staged)
+		for (i = 0; i < sizeof(renew_staged) / sizeof(renew_staged[0]); i++)
+			device_file_remove(dir, renew_staged[i]);
+	device_chain_free(&chain);
+	httpc_close(c);
+	free(pem);
+	gnutls_free(csr.data);
+	device_file_free(&root, 0);
+	device_file_free(&cert, 0);
+	device_file_free(&present, 0);
+	device_file_free(&oldkey, 1);
+	if (cur != NULL)
+		gnutls_x509_crt_deinit(cur);
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	return rc;
+}
+
+int
+cmd_renew(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "when-due", no_argument, NULL, 'W' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dir = NULL;
+	long timeout = CLIENT_DEFAULT_TIMEOUT;
+	int ch, when_due = 0;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 'W': when_due = 1; break;
+		case 't':
+			if (client_parse_timeout(optarg, &timeout) != 0)
+				return CLIENT_USAGE;
+			break;
+		case 'h':
+			renew_usage(stdout);
+			return CLIENT_OK;
+		default:
+			renew_usage(stderr);
+			return CLIENT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		client_msg("renew: unexpected argument %s", argv[optind]);
+		return CLIENT_USAGE;
+	}
+	if (dir == NULL) {
+		client_msg("renew needs --dir");
+		return CLIENT_USAGE;
+	}
+	return renew_run(dir, when_due, timeout);
+}

@@ -1,0 +1,454 @@
+/*
+ * device.c - the device's key, request, chain and files (see device.h).
+ */
+#include "config.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "client/client.h"
+#include "client/device.h"
+#include "common/buf.h"
+#include "common/fileio.h"
+#include "common/hex.h"
+#include "common/lerr.h"
+
+/* ---- names ---- */
+
+int
+device_sans_add_dns(struct device_sans *s, const char *name)
+{
+	int w;
+
+	if (s->n_dns == DEVICE_MAX_NAMES) {
+		client_msg("at most %d --name", DEVICE_MAX_NAMES);
+		return -1;
+	}
+	w = snprintf(s->dns[s->n_dns], sizeof(s->dns[0]), "%s", name);
+	if (w <= 0 || (size_t)w >= sizeof(s->dns[0])) {
+		client_msg("--name %.60s...: too long", name);
+		return -1;
+	}
+	s->n_dns++;
+	return 0;
+}
+
+int
+device_sans_add_ip(struct device_sans *s, const char *text)
+{
+	size_t k = s->n_ip;
+
+	if (k == DEVICE_MAX_NAMES) {
+		client_msg("at most %d --ip", DEVICE_MAX_NAMES);
+		return -1;
+	}
+	if (inet_pton(AF_INET, text, s->ip[k]) == 1) {
+		s->ip_len[k] = 4;
+	} else if (inet_pton(AF_INET6, text, s->ip[k]) == 1) {
+		s->ip_len[k] = 16;
+	} else {
+		client_msg("--ip %s: not an IPv4 or IPv6 address", text);
+		return -1;
+	}
+	s->n_ip++;
+	return 0;
+}
+
+/* A renewal asks for what the current certificate holds; names past the
+ * caps (which enroll never asks for) are left out rather than refused. */
+int
+device_sans_from_crt(gnutls_x509_crt_t crt, struct device_sans *s)
+{
+	unsigned char v[256];
+	size_t vl;
+	unsigned seq, crit;
+	int t;
+
+	memset(s, 0, sizeof(*s));
+	for (seq = 0;; seq++) {
+		vl = sizeof(v) - 1;
+		t = gnutls_x509_crt_get_subject_alt_name(crt, seq, v, &vl, &crit);
+		if (t == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+			break;
+		if (t < 0) {
+			client_msg("current certificate's names: %s", gnutls_strerror(t));
+			return -1;
+		}
+		if (t == GNUTLS_SAN_DNSNAME && s->n_dns < DEVICE_MAX_NAMES && vl < sizeof(s->dns[0])) {
+			memcpy(s->dns[s->n_dns], v, vl);
+			s->dns[s->n_dns++][vl] = '\0';
+		} else if (t == GNUTLS_SAN_IPADDRESS && s->n_ip < DEVICE_MAX_NAMES &&
+			   (vl == 4 || vl == 16)) {
+			memcpy(s->ip[s->n_ip], v, vl);
+			s->ip_len[s->n_ip++] = vl;
+		}
+	}
+	return 0;
+}
+
+/* ---- keys and requests ---- */
+
+int
+device_keygen(gnutls_x509_privkey_t *key)
+{
+	int g;
+
+	if ((g = gnutls_x509_privkey_init(key)) < 0) {
+		client_msg("key: %s", gnutls_strerror(g));
+		return -1;
+	}
+	g = gnutls_x509_privkey_generate2(*key, GNUTLS_PK_ECDSA,
+					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0);
+	if (g < 0) {
+		client_msg("key generation: %s", gnutls_strerror(g));
+		gnutls_x509_privkey_deinit(*key);
+		*key = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+device_key_load(const char *dir, const char *name, gnutls_x509_privkey_t *key)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int g, rc = -1;
+
+	*key = NULL;
+	if (device_file_read(dir, name, CLIENT_MAX_KEY, 1, &d) != 0)
+		goto out;
+	if ((g = gnutls_x509_privkey_init(key)) < 0 ||
+	    (g = gnutls_x509_privkey_import2(*key, &d, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
+		client_msg("%s/%s: %s", dir, name, gnutls_strerror(g));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0 && *key != NULL) {
+		gnutls_x509_privkey_deinit(*key);
+		*key = NULL;
+	}
+	device_file_free(&d, 1);
+	return rc;
+}
+
+int
+device_key_write(gnutls_x509_privkey_t key, const char *dir, const char *name)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int g, rc = -1;
+
+	g = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &d);
+	if (g < 0) {
+		client_msg("key export: %s", gnutls_strerror(g));
+		goto out;
+	}
+	if (device_file_write(dir, name, d.data, d.size, 0600) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (d.data != NULL) {
+		gnutls_memset(d.data, 0, d.size);
+		gnutls_free(d.data);
+	}
+	return rc;
+}
+
+int
+device_csr(gnutls_x509_privkey_t key, const char *cn, const struct device_sans *s,
+	   gnutls_datum_t *der)
+{
+	gnutls_x509_crq_t crq = NULL;
+	size_t i;
+	int g, rc = -1;
+
+	der->data = NULL;
+	if ((g = gnutls_x509_crq_init(&crq)) < 0 ||
+	    (g = gnutls_x509_crq_set_version(crq, 1)) < 0 ||
+	    (g = gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
+					       (unsigned)strlen(cn))) < 0 ||
+	    (g = gnutls_x509_crq_set_key(crq, key)) < 0)
+		goto fail;
+	for (i = 0; i < s->n_dns; i++) {
+		g = gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_DNSNAME, s->dns[i],
+							 (unsigned)strlen(s->dns[i]), GNUTLS_FSAN_APPEND);
+		if (g < 0)
+			goto fail;
+	}
+	for (i = 0; i < s->n_ip; i++) {
+		g = gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_IPADDRESS, s->ip[i],
+							 (unsigned)s->ip_len[i], GNUTLS_FSAN_APPEND);
+		if (g < 0)
+			goto fail;
+	}
+	if ((g = gnutls_x509_crq_sign2(crq, key, GNUTLS_DIG_SHA256, 0)) < 0 ||
+	    (g = gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, der)) < 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	client_msg("certificate request: %s", gnutls_strerror(g));
+out:
+	if (crq != NULL)
+		gnutls_x509_crq_deinit(crq);
+	return rc;
+}
+
+/* ---- the chain ---- */
+
+void
+device_chain_free(struct device_chain *c)
+{
+	unsigned i;
+
+	if (c == NULL)
+		return;
+	for (i = 0; c->crts != NULL && i < c->n; i++)
+		gnutls_x509_crt_deinit(c->crts[i]);
+	gnutls_free(c->crts);
+	c->crts = NULL;
+	c->n = 0;
+}
+
+int
+device_chain_check(const unsigned char *pem, size_t len, gnutls_x509_privkey_t key,
+		   const gnutls_datum_t *root_pem, struct device_chain *out)
+{
+	gnutls_x509_trust_list_t tl = NULL;
+	gnutls_datum_t d, msg = { NULL, 0 };
+	unsigned char a[64], b[64];
+	size_t al = sizeof(a), bl = sizeof(b);
+	unsigned status = 0, crit = 0;
+	int g, rc = -1;
+
+	out->crts = NULL;
+	out->n = 0;
+	d.data = (unsigned char *)(uintptr_t)pem;
+	d.size = (unsigned)len;
+	g = gnutls_x509_crt_list_import2(&out->crts, &out->n, &d, GNUTLS_X509_FMT_PEM,
+					 GNUTLS_X509_CRT_LIST_FAIL_IF_UNSORTED);
+	if (g < 0 || out->n == 0) {
+		client_msg("the server's answer is not a PEM certificate chain (leaf first): %s",
+			   g < 0 ? gnutls_strerror(g) : "empty");
+		goto out;
+	}
+	if (out->n > DEVICE_MAX_CHAIN) {
+		client_msg("the server sent %u certificates, more than %d", out->n, DEVICE_MAX_CHAIN);
+		goto out;
+	}
+	if (gnutls_x509_crt_get_key_id(out->crts[0], GNUTLS_KEYID_USE_SHA256, a, &al) < 0 ||
+	    gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, b, &bl) < 0 ||
+	    al != bl || memcmp(a, b, al) != 0) {
+		client_msg("the certificate the server sent is not for this device's key");
+		goto out;
+	}
+	if (gnutls_x509_crt_get_basic_constraints(out->crts[0], &crit, NULL, NULL) > 0) {
+		client_msg("the server sent a CA certificate as the device's");
+		goto out;
+	}
+	if ((g = gnutls_x509_trust_list_init(&tl, 0)) < 0 ||
+	    (g = gnutls_x509_trust_list_add_trust_mem(tl, root_pem, NULL, GNUTLS_X509_FMT_PEM, 0, 0)) <= 0) {
+		client_msg("root: %s", g < 0 ? gnutls_strerror(g) : "no certificate");
+		goto out;
+	}
+	g = gnutls_x509_trust_list_verify_crt(tl, out->crts, out->n, 0, &status, NULL);
+	if (g < 0 || status != 0) {
+		if (g >= 0 && gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509,
+									    &msg, 0) == 0)
+			client_msg("the chain does not verify against the root: %s", (char *)msg.data);
+		else
+			client_msg("the chain does not verify against the root: %s",
+				   g < 0 ? gnutls_strerror(g) : "invalid");
+		goto out;
+	}
+	rc = 0;
+out:
+	gnutls_free(msg.data);
+	if (tl != NULL)
+		gnutls_x509_trust_list_deinit(tl, 1);
+	if (rc != 0)
+		device_chain_free(out);
+	return rc;
+}
+
+/* Exports one certificate as PEM and appends it to b. */
+static int
+device_append_pem(struct buf *b, gnutls_x509_crt_t crt)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int rc = -1;
+
+	if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_PEM, &d) < 0)
+		goto out;
+	if (buf_append(b, d.data, d.size) != 0)
+		goto out;
+	rc = 0;
+out:
+	gnutls_free(d.data);
+	return rc;
+}
+
+int
+device_chain_write(const struct device_chain *c, const char *dir, const char *cert_name,
+		   const char *chain_name)
+{
+	struct buf leaf, all;
+	unsigned i;
+	int rc = -1;
+
+	buf_init(&leaf, CLIENT_MAX_FILE);
+	buf_init(&all, CLIENT_MAX_FILE);
+	if (device_append_pem(&leaf, c->crts[0]) != 0) {
+		client_msg("certificate export failed");
+		goto out;
+	}
+	for (i = 0; i < c->n; i++) {
+		if (device_append_pem(&all, c->crts[i]) != 0) {
+			client_msg("certificate export failed");
+			goto out;
+		}
+	}
+	if (device_file_write(dir, cert_name, leaf.data, leaf.len, 0644) != 0 ||
+	    device_file_write(dir, chain_name, all.data, all.len, 0644) != 0)
+		goto out;
+	rc = 0;
+out:
+	buf_free(&leaf);
+	buf_free(&all);
+	return rc;
+}
+
+void
+device_report(const struct device_chain *c, const char *dir, const char *verb)
+{
+	unsigned char serial[40];
+	size_t sl = sizeof(serial);
+	char hex[81], cn[256], when[64];
+	size_t cl = sizeof(cn);
+	time_t t;
+	struct tm tm;
+
+	if (gnutls_x509_crt_get_serial(c->crts[0], serial, &sl) < 0)
+		sl = 0;
+	hex_encode(serial, sl, hex);
+	if (gnutls_x509_crt_get_dn_by_oid(c->crts[0], GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &cl) < 0)
+		snprintf(cn, sizeof(cn), "?");
+	t = gnutls_x509_crt_get_expiration_time(c->crts[0]);
+	if (gmtime_r(&t, &tm) == NULL || strftime(when, sizeof(when), "%Y-%m-%d %H:%M:%S UTC", &tm) == 0)
+		snprintf(when, sizeof(when), "?");
+	printf("lanca-enroll: %s %s, serial %s, valid until %s; files in %s\n", verb, cn, hex, when, dir);
+}
+
+/* ---- files ---- */
+
+/* dir/name into path; prints and returns -1 when it does not fit. */
+static int
+device_path(char *path, size_t n, const char *dir, const char *name)
+{
+	if (fileio_join(path, n, dir, name) != 0) {
+		client_msg("%s: path too long", dir);
+		return -1;
+	}
+	return 0;
+}
+
+int
+device_file_read(const char *dir, const char *name, size_t max, int secret, gnutls_datum_t *d)
+{
+	char path[PATH_MAX];
+	unsigned char *p = NULL;
+	size_t len = 0;
+	struct lerr e;
+
+	d->data = NULL;
+	d->size = 0;
+	if (device_path(path, sizeof(path), dir, name) != 0)
+		return -1;
+	lerr_clear(&e);
+	if (fileio_read(path, max, secret, &p, &len, &e) != 0) {
+		client_msg("%s", e.msg);
+		return -1;
+	}
+	d->data = p;
+	d->size = (unsigned)len;	/* max is far below UINT_MAX */
+	return 0;
+}
+
+void
+device_file_free(gnutls_datum_t *d, int secret)
+{
+	if (d == NULL || d->data == NULL)
+		return;
+	if (secret)
+		fileio_free_secret(d->data, d->size);
+	else
+		free(d->data);
+	d->data = NULL;
+	d->size = 0;
+}
+
+int
+device_file_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
+{
+	char path[PATH_MAX];
+	struct lerr e;
+
+	if (device_path(path, sizeof(path), dir, name) != 0)
+		return -1;
+	lerr_clear(&e);
+	if (fileio_write_atomic(path, data, len, mode, 0, &e) != 0) {
+		client_msg("%s", e.msg);
+		return -1;
+	}
+	return 0;
+}
+
+int
+device_file_rename(const char *dir, const char *from, const char *to)
+{
+	char a[PATH_MAX], b[PATH_MAX];
+
+	if (device_path(a, sizeof(a), dir, from) != 0 || device_path(b, sizeof(b), dir, to) != 0)
+		return -1;
+	if (rename(a, b) != 0) {
+		client_msg("%s: rename to %s: %s", a, b, strerror(errno));
+		return -1;
+	}
+	return 0;
+}
+
+void
+device_file_remove(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+
+	if (fileio_join(path, sizeof(path), dir, name) == 0)
+		(void)unlink(path);
+}
+
+int
+device_file_exists(const char *dir, const char *name)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	return fileio_join(path, sizeof(path), dir, name) == 0 && lstat(path, &st) == 0;
+}
+
+int
+device_dir_sync(const char *dir)
+{
+	if (fileio_sync_dir(dir) != 0) {
+		client_msg("%s: fsync: %s", dir, strerror(errno));
+		return -1;
+	}
+	return 0;
+}

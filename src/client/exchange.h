@@ -1,0 +1,39 @@
+/*
+ * exchange.h - the certificate request's conversation with the gateway.
+ *
+ * Owns: opening the HTTPS connection anchored at the settled root (with the
+ * device's current certificate for mTLS when renewing), posting the CSR,
+ * waiting out "pending" and "slow down" answers within the deadline,
+ * following only Locations on the gateway itself, and explaining a refusal
+ * from the server's JSON error body. Callers are cmd_enroll.c and
+ * cmd_renew.c; what comes back is checked by device_chain_check.
+ */
+#ifndef LANCA_CLIENT_EXCHANGE_H
+#define LANCA_CLIENT_EXCHANGE_H
+
+#include <stddef.h>
+#include <gnutls/gnutls.h>
+
+#include "client/httpc.h"
+
+/*
+ * Opens an https connection to gateway trusting root (PEM) alone; cert and
+ * key (PEM) give a client certificate, or are NULL. Returns 0 with *c (the
+ * caller httpc_closes it), or -1 with a message printed.
+ */
+int exchange_connect(const char *gateway, const gnutls_datum_t *root, const gnutls_datum_t *cert,
+		     const gnutls_datum_t *key, long timeout, struct httpc_conn **c);
+
+/*
+ * Posts the DER CSR to post_path on c and follows the answer: 200/201 give
+ * the chain; 202 (with Location) and 429 are waited out (Retry-After,
+ * bounded to [1, 60] s and to start + timeout on client_now's clock) and
+ * polled or posted again. Returns CLIENT_OK with *chain (malloc'd PEM, the
+ * caller frees it), CLIENT_PENDING at the deadline, or CLIENT_FAIL; every
+ * outcome but success is printed.
+ */
+int exchange_run(struct httpc_conn *c, const struct httpc_url *gw, const char *post_path,
+		 const gnutls_datum_t *csr, long timeout, double start,
+		 unsigned char **chain, size_t *chain_len);
+
+#endif

@@ -1,0 +1,33 @@
+/*
+ * init.h - `lanca init`: creating a state directory (its layout is
+ * state.h's), the CA hierarchy in it, the signer's files in keys/
+ * (signer/files.h) and the gateway's first certificate.
+ */
+#ifndef LANCA_INIT_H
+#define LANCA_INIT_H
+
+#include <stddef.h>
+#include "ca/keystore.h"
+#include "ca/names.h"
+#include "common/lerr.h"
+
+struct state_init_opts {
+	const char *dir;
+	const char *name;		/* site name used in CA subjects */
+	const char *const *domains;	/* extra permitted DNS suffixes */
+	size_t ndomains;
+	const char *const *sans;	/* extra gateway SANs (names or IPs) */
+	size_t nsans;
+	const struct ipnet *nets;	/* gateway's own ranges (permitted) */
+	size_t nnets;
+	enum keystore_type key_type;
+	const char *passphrase;		/* may be NULL */
+	const char *crl_url;		/* may be NULL: http://HOSTNAME.local/crl */
+};
+
+/* Creates the whole state directory o->dir, or nothing: built in a
+ * sibling temporary directory and renamed into place when complete.
+ * Refuses a dir that exists and is not empty. 0 or -1 with e. */
+int state_init(const struct state_init_opts *o, struct lerr *e);
+
+#endif

@@ -1,0 +1,300 @@
+/*
+ * client.c - the daemon's side of the signer (see signer.h): starting the
+ * process, a pool of channels (one per signing thread; a caller borrows a
+ * free one, so N requests sign on N cores at once), the ISSUE round trip,
+ * stopping; and the local handle that runs the same core in-process for
+ * `lanca init`, `lanca sign` and benchmarks. What goes over a channel is
+ * proto.h's; the process itself is signer.c.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/time.h>
+#include <sys/pidfd.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "signer/ipc.h"
+#include "signer/proc.h"
+#include "signer/proto.h"
+#include "signer/signer.h"
+#include "ca/x509.h"
+
+struct signer {
+	int local;
+	struct sign_ctx ctx;			/* local handle only */
+	pid_t pid;				/* remote handle only */
+	int pidfd;				/* the same process, safe from PID reuse */
+	unsigned nchan;
+	int fds[SIGNER_THREADS_MAX];
+	int busy[SIGNER_THREADS_MAX];
+	int dead;
+	pthread_mutex_t mu;
+	pthread_cond_t cv;
+};
+
+static struct signer *
+signer_new(void)
+{
+	struct signer *s = calloc(1, sizeof(*s));
+	unsigned i;
+
+	if (s == NULL)
+		return NULL;
+	for (i = 0; i < SIGNER_THREADS_MAX; i++)
+		s->fds[i] = -1;
+	s->pidfd = -1;
+	pthread_mutex_init(&s->mu, NULL);
+	pthread_cond_init(&s->cv, NULL);
+	return s;
+}
+
+/* Reads an ERROR payload into e; always returns -1. */
+static int
+signer_parse_error(const struct buf *in, struct lerr *e)
+{
+	char code[32], msg[sizeof(e->msg)];
+	struct ipc_rd rd;
+	uint16_t http;
+
+	ipc_rd_init(&rd, in->data, in->len);
+	if (ipc_get_str(&rd, code, sizeof(code)) != 0)
+		return lerr_set(e, LERR_SIGNER, "signer sent a malformed error");
+	http = ipc_get_u16(&rd);
+	if (ipc_get_str(&rd, msg, sizeof(msg)) != 0 || ipc_rd_done(&rd) != 0)
+		return lerr_set(e, LERR_SIGNER, "signer sent a malformed error");
+	if (http < 400 || http > 599)
+		http = 500;
+	return lerr_set_http(e, lerr_from_str(code), http, "%s", msg);
+}
+
+int
+signer_start(const struct signer_config *c, struct signer **out, struct lerr *e)
+{
+	struct signer *s = NULL;
+	struct timeval tv = { SIGNER_TIMEOUT_S, 0 };
+	struct signer_config cfg = *c;
+	uint16_t type, flags;
+	struct buf in;
+	long ncpu;
+	unsigned i;
+	int rc = -1;
+
+	buf_init(&in, IPC_MAX);
+	if (cfg.threads == 0) {
+		ncpu = sysconf(_SC_NPROCESSORS_ONLN);
+		cfg.threads = ncpu < 1 ? 1 : (unsigned)ncpu;
+	}
+	if (cfg.threads > SIGNER_THREADS_MAX)
+		cfg.threads = SIGNER_THREADS_MAX;
+	s = signer_new();
+	if (s == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	/* cfg lives on this stack; the child gets its own copy through fork. */
+	if (proc_start((int)cfg.threads, signer_process_main, &cfg, s->fds, &s->pid) != 0) {
+		lerr_set_http(e, LERR_SIGNER, 500, "cannot start the signer: %s", strerror(errno));
+		goto out;
+	}
+	s->nchan = cfg.threads;
+	s->pidfd = pidfd_open(s->pid, 0);
+	for (i = 0; i < s->nchan; i++)
+		setsockopt(s->fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (ipc_recv(s->fds[0], &type, &flags, &in) != 0) {
+		lerr_set(e, LERR_SIGNER, "the signer stopped while starting");
+		goto out;
+	}
+	if (type == SIGNER_MSG_ERROR) {
+		signer_parse_error(&in, e);
+		goto out;
+	}
+	if (type != SIGNER_MSG_READY || in.len != 0) {
+		lerr_set(e, LERR_SIGNER, "the signer sent %u instead of READY", type);
+		goto out;
+	}
+	*out = s;
+	s = NULL;
+	rc = 0;
+out:
+	buf_free(&in);
+	if (s != NULL)
+		signer_stop(s);
+	return rc;
+}
+
+int
+signer_open_local(const char *dir, const char *pass, struct signer **out, struct lerr *e)
+{
+	struct signer *s = signer_new();
+
+	if (s == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
+	s->local = 1;
+	if (sign_ctx_load(&s->ctx, dir, pass, e) != 0) {
+		signer_stop(s);
+		return -1;
+	}
+	*out = s;
+	return 0;
+}
+
+/* Borrows a free channel; -1 if the signer is dead. */
+static int
+signer_acquire(struct signer *s, unsigned *slot)
+{
+	unsigned i;
+
+	pthread_mutex_lock(&s->mu);
+	for (;;) {
+		if (s->dead) {
+			pthread_mutex_unlock(&s->mu);
+			return -1;
+		}
+		for (i = 0; i < s->nchan; i++) {
+			if (!s->busy[i]) {
+				s->busy[i] = 1;
+				*slot = i;
+				pthread_mutex_unlock(&s->mu);
+				return 0;
+			}
+		}
+		pthread_cond_wait(&s->cv, &s->mu);
+	}
+}
+
+static void
+signer_release(struct signer *s, unsigned slot, int dead)
+{
+	pthread_mutex_lock(&s->mu);
+	s->busy[slot] = 0;
+	/* A signer that stopped answering or broke the protocol is ended:
+	 * `serve` sees it exit and stops too, instead of living on unable
+	 * to issue (a supervisor then restarts both). */
+	if (dead && !s->dead && s->pidfd >= 0)
+		(void)pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
+	if (dead)
+		s->dead = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
+/* One ISSUE round trip on a borrowed channel. */
+static int
+signer_issue_remote(struct signer *s, const unsigned char *csr_der, size_t csr_len,
+		    const struct sign_req *r, struct sign_out *out, struct lerr *e)
+{
+	const unsigned char *der;
+	size_t der_len;
+	uint16_t type, flags;
+	struct ipc_rd rd;
+	struct buf req, in;
+	unsigned slot;
+	int rc = -1, dead = 0;
+
+	buf_init(&req, IPC_MAX);
+	buf_init(&in, IPC_MAX);
+	if (ipc_put_u8(&req, (uint8_t)r->profile) != 0 || ipc_put_u32(&req, r->days) != 0 ||
+	    ipc_put_bytes(&req, r->serial, X509_SERIAL_LEN) != 0 ||
+	    ipc_put_bytes(&req, csr_der, csr_len) != 0) {
+		lerr_set_http(e, LERR_TOO_LARGE, 413, "request too large for the signer");
+		goto done;
+	}
+	if (signer_acquire(s, &slot) != 0) {
+		lerr_set(e, LERR_SIGNER, "the signer is not running");
+		goto done;
+	}
+	if (ipc_send(s->fds[slot], SIGNER_MSG_ISSUE, 0, req.data, req.len) != 0 ||
+	    ipc_recv(s->fds[slot], &type, &flags, &in) != 0) {
+		dead = 1;
+		lerr_set(e, LERR_SIGNER, "the signer stopped answering");
+		goto release;
+	}
+	if (type == SIGNER_MSG_ERROR) {
+		signer_parse_error(&in, e);
+		goto release;
+	}
+	ipc_rd_init(&rd, in.data, in.len);
+	out->not_before = (time_t)ipc_get_u64(&rd);
+	out->not_after = (time_t)ipc_get_u64(&rd);
+	if (type != SIGNER_MSG_OK || ipc_get_bytes(&rd, &der, &der_len, IPC_MAX) != 0 ||
+	    ipc_rd_done(&rd) != 0 || der_len == 0) {
+		dead = 1;	/* a confused signer is not trusted again */
+		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
+		goto release;
+	}
+	out->der.data = gnutls_malloc(der_len);
+	if (out->der.data == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto release;
+	}
+	memcpy(out->der.data, der, der_len);
+	out->der.size = (unsigned)der_len;
+	rc = 0;
+release:
+	signer_release(s, slot, dead);
+done:
+	buf_free(&req);
+	buf_free(&in);
+	return rc;
+}
+
+int
+signer_issue(struct signer *s, const unsigned char *csr_der, size_t csr_len,
+	     const struct csr *csr, const struct sign_req *r, struct sign_out *out,
+	     struct lerr *e)
+{
+	int rc;
+
+	memset(out, 0, sizeof(*out));
+	names_init(&out->sans);
+	if (s->local)
+		return sign_leaf(&s->ctx, csr, r, out, e);
+	rc = signer_issue_remote(s, csr_der, csr_len, r, out, e);
+	if (rc != 0)
+		sign_out_free(out);
+	return rc;
+}
+
+pid_t
+signer_pid(const struct signer *s)
+{
+	return s->local ? 0 : s->pid;
+}
+
+int
+signer_channel_fd(const struct signer *s, unsigned i)
+{
+	return i < s->nchan ? s->fds[i] : -1;
+}
+
+int
+signer_stop(struct signer *s)
+{
+	int status = 0, rc = 0;
+	unsigned i;
+
+	if (s == NULL)
+		return 0;
+	for (i = 0; i < SIGNER_THREADS_MAX; i++)
+		if (s->fds[i] >= 0)
+			close(s->fds[i]);
+	if (s->pidfd >= 0)
+		close(s->pidfd);
+	if (s->pid > 0) {
+		while (waitpid(s->pid, &status, 0) < 0 && errno == EINTR)
+			;
+		rc = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	}
+	if (s->local)
+		sign_ctx_free(&s->ctx);
+	pthread_mutex_destroy(&s->mu);
+	pthread_cond_destroy(&s->cv);
+	free(s);
+	return rc;
+}

@@ -1,0 +1,337 @@
+/*
+ * files.c - the signer's own files in keys/ (see files.h).
+ *
+ * The signer trusts nothing the daemon can write: under `serve --user`
+ * the daemon's user owns the state directory and the store, so the
+ * certificates and settings the signer works from live beside its keys,
+ * in root's keys/, and are read only when they are root's (the reading
+ * user's) and writable by nobody else.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+
+#include "ca/keystore.h"
+#include "ca/x509.h"
+#include "common/fileio.h"
+#include "signer/files.h"
+
+#define SIGNER_CERT_MAX		(64 * 1024)
+#define SIGNER_CONF_MAX		(16 * 1024)
+
+/* The files files.c writes and reads, besides the keys. */
+static const char *const signer_file_names[] = {
+	SIGNER_ROOT_PEM, SIGNER_ISSUING_PEM, SIGNER_CONF,
+};
+
+void
+signer_adopt_free(struct signer_adopt *a)
+{
+	if (a == NULL)
+		return;
+	gnutls_free(a->root.data);
+	gnutls_free(a->issuing.data);
+	memset(a, 0, sizeof(*a));
+}
+
+/* 0 if url is a CRL URL lanca will put in a leaf (see files.h). */
+static int
+signer_url_ok(const char *url, size_t len)
+{
+	size_t i;
+
+	if (len == 0)
+		return 0;
+	if (len >= SIGNER_CRL_URL_MAX || len <= 7 || strncmp(url, "http://", 7) != 0)
+		return -1;
+	for (i = 0; i < len; i++)
+		if ((unsigned char)url[i] <= 0x20 || (unsigned char)url[i] >= 0x7f)
+			return -1;
+	return 0;
+}
+
+int
+signer_conf_init(struct signer_conf *c, const char *crl_url, struct lerr *e)
+{
+	size_t len = crl_url != NULL ? strlen(crl_url) : 0;
+
+	memset(c, 0, sizeof(*c));
+	if (signer_url_ok(crl_url, len) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST,
+				"CRL URL must be http://, printable, without spaces and "
+				"shorter than %d bytes", SIGNER_CRL_URL_MAX);
+	if (len > 0)
+		memcpy(c->crl_url, crl_url, len + 1);
+	return 0;
+}
+
+int
+signer_conf_parse(const char *name, const char *text, size_t len, struct signer_conf *c,
+		  struct lerr *e)
+{
+	const char *line = text, *end = text + len, *nl, *eq, *v, *vend;
+	size_t n, klen, lineno = 0;
+	int have_url = 0;
+
+	memset(c, 0, sizeof(*c));
+	while (line < end) {
+		lineno++;
+		nl = memchr(line, '\n', (size_t)(end - line));
+		n = (size_t)((nl != NULL ? nl : end) - line);
+		if (n > SIGNER_CONF_LINE_MAX)
+			return lerr_set(e, LERR_BAD_REQUEST, "%s line %zu: longer than %d bytes",
+					name, lineno, SIGNER_CONF_LINE_MAX);
+		for (v = line; v < line + n; v++)
+			if ((unsigned char)*v < 0x20 || (unsigned char)*v == 0x7f)
+				return lerr_set(e, LERR_BAD_REQUEST,
+						"%s line %zu: a control character", name, lineno);
+		if (n == 0 || line[0] == '#')
+			goto next;
+		eq = memchr(line, '=', n);
+		if (eq == NULL)
+			return lerr_set(e, LERR_BAD_REQUEST, "%s line %zu: not \"key = value\"",
+					name, lineno);
+		for (klen = (size_t)(eq - line); klen > 0 && line[klen - 1] == ' '; klen--)
+			;
+		for (v = eq + 1; v < line + n && *v == ' '; v++)
+			;
+		for (vend = line + n; vend > v && vend[-1] == ' '; vend--)
+			;
+		if (klen == 7 && memcmp(line, "crl_url", 7) == 0) {
+			if (have_url)
+				return lerr_set(e, LERR_BAD_REQUEST, "%s line %zu: crl_url set twice",
+						name, lineno);
+			if (signer_url_ok(v, (size_t)(vend - v)) != 0)
+				return lerr_set(e, LERR_BAD_REQUEST,
+						"%s line %zu: crl_url is not an http:// URL "
+						"shorter than %d bytes", name, lineno,
+						SIGNER_CRL_URL_MAX);
+			memcpy(c->crl_url, v, (size_t)(vend - v));
+			c->crl_url[vend - v] = '\0';
+			have_url = 1;
+		} else {
+			return lerr_set(e, LERR_BAD_REQUEST, "%s line %zu: unknown setting \"%.*s\"",
+					name, lineno, (int)(klen > 64 ? 64 : klen), line);
+		}
+next:
+		line += n + (nl != NULL ? 1 : 0);
+	}
+	if (!have_url)
+		return lerr_set(e, LERR_BAD_REQUEST, "%s: no crl_url line", name);
+	return 0;
+}
+
+int
+signer_conf_format(const struct signer_conf *c, struct buf *b)
+{
+	return buf_printf(b,
+			  "# The lanca signer's settings (written by lanca init; see files.h).\n"
+			  "crl_url = %s\n", c->crl_url);
+}
+
+/* Writes one file under dir unless only_missing and it exists. */
+static int
+signer_write_one(const char *dir, const char *rel, const void *p, size_t n, mode_t mode,
+		 int only_missing, struct lerr *e)
+{
+	char path[SIGNER_PATH_MAX];
+	struct stat st;
+
+	if (fileio_join(path, sizeof(path), dir, rel) != 0)
+		return lerr_set(e, LERR_INTERNAL, "state directory path too long");
+	if (only_missing && lstat(path, &st) == 0)
+		return 0;
+	return fileio_write_atomic(path, p, n, mode, 1, e);
+}
+
+int
+signer_files_write(const char *dir, gnutls_x509_crt_t root, gnutls_x509_crt_t issuing,
+		   const struct signer_conf *c, int only_missing, struct lerr *e)
+{
+	gnutls_datum_t rpem = { NULL, 0 }, ipem = { NULL, 0 };
+	struct buf b;
+	int rc = -1;
+
+	buf_init(&b, SIGNER_CONF_MAX);
+	if (x509_export_pem(root, &rpem) != 0 || x509_export_pem(issuing, &ipem) != 0 ||
+	    signer_conf_format(c, &b) != 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot encode the signer's files");
+		goto out;
+	}
+	if (signer_write_one(dir, SIGNER_ROOT_PEM, rpem.data, rpem.size, 0644, only_missing, e) != 0 ||
+	    signer_write_one(dir, SIGNER_ISSUING_PEM, ipem.data, ipem.size, 0644, only_missing,
+			     e) != 0 ||
+	    signer_write_one(dir, SIGNER_CONF, b.data, b.len, 0600, only_missing, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	gnutls_free(rpem.data);
+	gnutls_free(ipem.data);
+	buf_free(&b);
+	return rc;
+}
+
+int
+signer_files_missing(const char *dir)
+{
+	char path[SIGNER_PATH_MAX];
+	struct stat st;
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < sizeof(signer_file_names) / sizeof(signer_file_names[0]); i++)
+		if (fileio_join(path, sizeof(path), dir, signer_file_names[i]) != 0 ||
+		    (lstat(path, &st) != 0 && errno == ENOENT))
+			n++;
+	return n;
+}
+
+/* Reads the certificate at dir/rel into *out. 0 or -1 with e. */
+static int
+signer_read_cert(const char *dir, const char *rel, gnutls_x509_crt_t *out, struct lerr *e)
+{
+	char path[SIGNER_PATH_MAX];
+	unsigned char *p = NULL;
+	size_t n = 0;
+	int rc = -1;
+
+	if (fileio_join(path, sizeof(path), dir, rel) != 0) {
+		lerr_set(e, LERR_INTERNAL, "state directory path too long");
+		goto out;
+	}
+	if (fileio_read_owned(path, "certificate", SIGNER_CERT_MAX, &p, &n, e) != 0)
+		goto out;
+	if (x509_import(p, n, out, e) != 0) {
+		lerr_set(e, LERR_INVARIANT, "%s is not a certificate", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(p);
+	return rc;
+}
+
+int
+signer_files_read(const char *dir, struct signer_files *f, struct lerr *e)
+{
+	char path[SIGNER_PATH_MAX];
+	unsigned char *p = NULL;
+	struct stat st;
+	size_t n = 0;
+	int rc = -1;
+
+	memset(f, 0, sizeof(*f));
+	/* keys/ itself: a directory of ours that nobody else may write, not
+	 * a link to somewhere the daemon's user chose. */
+	if (fileio_join(path, sizeof(path), dir, SIGNER_KEYS_DIR) != 0) {
+		lerr_set(e, LERR_INTERNAL, "state directory path too long");
+		goto out;
+	}
+	if (lstat(path, &st) != 0) {
+		lerr_set(e, errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL, "%s: %s", path,
+			 strerror(errno));
+		goto out;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		lerr_set(e, LERR_BAD_REQUEST, "%s is not a directory", path);
+		goto out;
+	}
+	if (fileio_check_owned(&st, path, "key directory", 022, e) != 0)
+		goto out;
+	if (signer_read_cert(dir, SIGNER_ROOT_PEM, &f->root, e) != 0 ||
+	    signer_read_cert(dir, SIGNER_ISSUING_PEM, &f->issuing, e) != 0)
+		goto out;
+	if (fileio_join(path, sizeof(path), dir, SIGNER_CONF) != 0 ||
+	    fileio_read_owned(path, "settings file", SIGNER_CONF_MAX, &p, &n, e) != 0 ||
+	    signer_conf_parse(path, (const char *)p, n, &f->conf, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(p);
+	if (rc != 0)
+		signer_files_free(f);
+	return rc;
+}
+
+void
+signer_files_free(struct signer_files *f)
+{
+	if (f == NULL)
+		return;
+	if (f->root != NULL)
+		gnutls_x509_crt_deinit(f->root);
+	if (f->issuing != NULL)
+		gnutls_x509_crt_deinit(f->issuing);
+	memset(f, 0, sizeof(*f));
+}
+
+/* Loads dir/rel (decrypted with pass) and checks it is crt's key. */
+static int
+signer_prove_key(const char *dir, const char *rel, const char *pass, gnutls_x509_crt_t crt,
+		 const char *what, struct lerr *e)
+{
+	char path[SIGNER_PATH_MAX];
+	gnutls_privkey_t key = NULL;
+	int rc = -1;
+
+	if (fileio_join(path, sizeof(path), dir, rel) != 0) {
+		lerr_set(e, LERR_INTERNAL, "state directory path too long");
+		goto out;
+	}
+	if (keystore_load(path, pass, &key, e) != 0)
+		goto out;
+	if (x509_key_matches(key, crt, what, e) != 0) {
+		lerr_set(e, LERR_INVARIANT, "the store's %s certificate is not for %s", what, path);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (key != NULL)
+		gnutls_privkey_deinit(key);
+	return rc;
+}
+
+int
+signer_files_adopt(const char *dir, const char *pass, const struct signer_adopt *a,
+		   struct lerr *e)
+{
+	gnutls_x509_crt_t root = NULL, issuing = NULL;
+	struct signer_conf conf;
+	char why[sizeof(e->msg)];
+	int rc = -1;
+
+	if (signer_files_missing(dir) == 0)
+		return 0;
+	if (a == NULL || a->root.data == NULL || a->issuing.data == NULL) {
+		lerr_set(e, LERR_NOT_FOUND, "%s/%s is missing and nothing was offered to recreate it",
+			 dir, SIGNER_ISSUING_PEM);
+		goto out;
+	}
+	if (x509_import(a->root.data, a->root.size, &root, e) != 0 ||
+	    x509_import(a->issuing.data, a->issuing.size, &issuing, e) != 0)
+		goto out;
+	if (x509_verify_ca_chain(root, issuing, e) != 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		lerr_set(e, LERR_INVARIANT, "cannot recreate %s/keys: the store's CA chain: %s",
+			 dir, why);
+		goto out;
+	}
+	if (signer_prove_key(dir, SIGNER_ROOT_KEY, pass, root, "root", e) != 0 ||
+	    signer_prove_key(dir, SIGNER_ISSUING_KEY, pass, issuing, "issuing", e) != 0 ||
+	    signer_conf_init(&conf, a->crl_url, e) != 0 ||
+	    signer_files_write(dir, root, issuing, &conf, 1, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (root != NULL)
+		gnutls_x509_crt_deinit(root);
+	if (issuing != NULL)
+		gnutls_x509_crt_deinit(issuing);
+	return rc;
+}

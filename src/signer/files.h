@@ -1,0 +1,93 @@
+/*
+ * files.h - the signer's own files, in the state directory's keys/.
+ *
+ * Owns: their names, the format of signer.conf, writing them (at `lanca
+ * init`, and once for a state directory made before they existed, after
+ * proving what is written) and reading them back, only from files that
+ * belong to the reading user and that nobody else may write.
+ *
+ * keys/ (0700, root's)
+ *   root.key, issuing.key  the CA private keys (PKCS#8, 0600; keystore.h)
+ *   root.pem               the root the signer trusts (0644)
+ *   issuing.pem            the issuing CA certificate (0644)
+ *   signer.conf            the signer's settings (0600), see below
+ * The daemon may include this header for the names; it never reads the
+ * files (under `serve --user` it cannot), and the signer never reads the
+ * daemon's store: what the signer trusts is only what is in keys/.
+ *
+ * signer.conf: lines "key = value"; blank lines and lines starting with
+ * '#' are skipped. Each key once, unknown keys refused, lines at most
+ * SIGNER_CONF_LINE_MAX bytes, no control characters. Keys:
+ *   crl_url   the CRL distribution point put in every leaf ("" for none)
+ */
+#ifndef LANCA_SIGNER_FILES_H
+#define LANCA_SIGNER_FILES_H
+
+#include <stddef.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include "common/buf.h"
+#include "common/lerr.h"
+
+#define SIGNER_KEYS_DIR		"keys"
+#define SIGNER_ROOT_KEY		"keys/root.key"
+#define SIGNER_ISSUING_KEY	"keys/issuing.key"
+#define SIGNER_ROOT_PEM		"keys/root.pem"
+#define SIGNER_ISSUING_PEM	"keys/issuing.pem"
+#define SIGNER_CONF		"keys/signer.conf"
+#define SIGNER_PATH_MAX		4096
+#define SIGNER_CONF_LINE_MAX	512
+#define SIGNER_CRL_URL_MAX	256
+
+struct signer_conf {
+	char crl_url[SIGNER_CRL_URL_MAX];	/* "" for none */
+};
+
+/* What the signer trusts, as read from keys/ (root and issuing owned). */
+struct signer_files {
+	gnutls_x509_crt_t root, issuing;
+	struct signer_conf conf;
+};
+
+/* Candidates for a state directory whose keys/ lacks the files: the CA
+ * certificates (DER) and CRL URL its store names. Nothing here is
+ * trusted until signer_files_adopt has proven it with the keys. */
+struct signer_adopt {
+	gnutls_datum_t root, issuing;		/* gnutls_malloc'd */
+	char crl_url[SIGNER_CRL_URL_MAX];
+};
+void signer_adopt_free(struct signer_adopt *a);	/* NULL-safe */
+
+/* Sets c from a CRL URL (NULL or "" for none; else http://, no spaces or
+ * control characters, shorter than SIGNER_CRL_URL_MAX). 0 or -1 with e. */
+int signer_conf_init(struct signer_conf *c, const char *crl_url, struct lerr *e);
+/* Parses signer.conf's text (name is the file, for messages). 0 or -1
+ * with e naming the line and what is wrong with it. */
+int signer_conf_parse(const char *name, const char *text, size_t len, struct signer_conf *c,
+		      struct lerr *e);
+/* Appends c in the format signer_conf_parse reads. */
+int signer_conf_format(const struct signer_conf *c, struct buf *b) LANCA_WUR;
+
+/* Writes root.pem, issuing.pem and signer.conf into dir/keys/ (which
+ * exists). only_missing != 0 keeps a file that is already there;
+ * otherwise an existing file is an error. 0 or -1 with e. */
+int signer_files_write(const char *dir, gnutls_x509_crt_t root, gnutls_x509_crt_t issuing,
+		       const struct signer_conf *c, int only_missing, struct lerr *e);
+/* How many of root.pem, issuing.pem and signer.conf are missing (0-3). */
+int signer_files_missing(const char *dir);
+/* Reads the three files, refusing a keys/ directory or a file that does
+ * not belong to the effective user or that others may write. Checks
+ * nothing about the chain (sign_ctx_load does). On success f owns two
+ * certificates: signer_files_free. 0 or -1 with e. */
+int signer_files_read(const char *dir, struct signer_files *f, struct lerr *e);
+void signer_files_free(struct signer_files *f);	/* NULL-safe */
+
+/* For a state directory made before these files existed: when any is
+ * missing, proves the candidates (the root verifies under its own key and
+ * its key is keys/root.key's; the issuing CA verifies under the root and
+ * its key is keys/issuing.key's; pass decrypts both) and writes the
+ * missing files. Does nothing when none is missing. 0 or -1 with e. */
+int signer_files_adopt(const char *dir, const char *pass, const struct signer_adopt *a,
+		       struct lerr *e);
+
+#endif

@@ -1,0 +1,36 @@
+/*
+ * proto.h - what the signer process (signer.c) and the daemon's side of
+ * it (client.c) say to each other, and nothing else: the message types,
+ * the layout of each payload, and the process's entry point.
+ *
+ * Framing is ipc.h's: {u32 length, u16 type, u16 flags}, at most IPC_MAX.
+ * Payloads (ipc_put_* / ipc_get_* fields, in this order, nothing after):
+ *   READY   signer -> daemon once, on channel 0, empty: keys and chain
+ *           loaded and verified, privileges dropped. Or ERROR instead.
+ *   ISSUE   daemon -> signer: u8 profile, u32 days,
+ *           bytes serial (X509_SERIAL_LEN), bytes csr (<= CSR_MAX_BYTES).
+ *   OK      signer -> daemon: u64 not_before, u64 not_after,
+ *           bytes certificate DER.
+ *   ERROR   signer -> daemon: str code (lerr_str), u16 http status,
+ *           str message.
+ * Flags are always 0. The signer answers only the operations in its
+ * table (signer.c); an unknown type, non-zero flags, a malformed payload,
+ * an oversized or short message ends the signer process. The daemon
+ * treats a malformed answer the same way: it ends the signer.
+ */
+#ifndef LANCA_SIGNER_PROTO_H
+#define LANCA_SIGNER_PROTO_H
+
+enum signer_msg {
+	SIGNER_MSG_READY = 1,		/* signer -> daemon, once: keys loaded */
+	SIGNER_MSG_ISSUE = 2,		/* daemon -> signer: issue a leaf */
+	SIGNER_MSG_OK = 0x100,		/* signer -> daemon: the certificate */
+	SIGNER_MSG_ERROR = 0x101,	/* signer -> daemon: refused, with reason */
+};
+
+/* The signer process's entry (proc_start's child function): arg is the
+ * struct signer_config, copied into the child by fork. Returns the
+ * process's exit status. */
+int signer_process_main(int *fds, int n, void *arg);
+
+#endif
