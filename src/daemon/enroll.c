@@ -391,6 +391,8 @@ out:
 		window_admission_failed(en->w, d->admit_key, now);
 		(void)store_request_note(en->is->store, d->admit_id, e.msg, &ne);
 		res->outcome = ENROLL_PENDING;
+		/* The device is told why, as the note says on its next poll. */
+		snprintf(res->reason, sizeof(res->reason), "%s", e.msg);
 	}
 	store_onboard_clear(&v);
 	enroll_parse_free(&own);

@@ -49,7 +49,7 @@ enum enroll_outcome {
 struct enroll_result {
 	enum enroll_outcome outcome;
 	char request_id[STORE_REQUEST_ID_LEN + 1];	/* "" when there is none (renewal) */
-	char reason[256];		/* why pending or denied */
+	char reason[sizeof(((struct lerr *)0)->msg)];	/* why pending or denied */
 	int conflict;			/* pending because a name or key is another device's */
 	unsigned retry_after;		/* seconds, when pending */
 	struct buf chain;		/* PEM: leaf then issuing CA, when issued */

@@ -184,7 +184,7 @@ struct store_request {
 	enum store_req_state state;
 	enum store_auth auth;
 	char source[64];		/* client address */
-	char reason[256];		/* why it waits or was denied, "" when none */
+	char reason[512];			/* why it waits or was denied, "" when none */
 	int64_t created_at;		/* first asked */
 	int64_t last_seen;		/* last asked (POST again or poll) */
 	int64_t expires_at;		/* a pending request expires then */
