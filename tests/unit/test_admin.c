@@ -264,7 +264,7 @@ fx_list(struct fx_admin *f, const char *state, const char *want_id)
 
 START_TEST(test_deny_without_daemon)
 {
-	char id[STORE_REQUEST_ID_LEN + 1], state[16], reason[256];
+	char id[STORE_REQUEST_ID_LEN + 1], state[16], reason[sizeof(((struct store_request *)0)->reason)];
 	struct fx_admin f;
 	struct lerr e;
 
