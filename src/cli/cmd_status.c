@@ -12,6 +12,7 @@
 
 #include "cli/cmd.h"
 #include "daemon/state.h"
+#include "daemon/window.h"
 #include "store/store.h"
 
 /* RFC 3339 UTC. */
@@ -36,6 +37,17 @@ status_ca_json(const char *subject, const char *fp, const char *fp_colon, time_t
 			 "not_after", status_time(na, b, sizeof(b)));
 }
 
+/* The state of a recorded window; closed when it names none. */
+static enum window_state
+status_window_state(json_t *w)
+{
+	enum window_state st;
+
+	if (window_state_parse(json_string_value(json_object_get(w, "state")), &st) != 0)
+		return WINDOW_CLOSED;
+	return st;
+}
+
 /* The window as the daemon last recorded it, brought up to now: an open
  * window whose time ran out is closed. A new reference; never NULL. */
 static json_t *
@@ -46,7 +58,6 @@ status_window(struct store *s, time_t now)
 	char *text = NULL;
 	json_t *w = NULL;
 	json_int_t ends;
-	const char *state;
 
 	if (store_setting_get(s, "window", &text, &e) == 0)
 		w = json_loads(text, 0, &je);
@@ -55,11 +66,10 @@ status_window(struct store *s, time_t now)
 		json_decref(w);
 		return json_pack("{s:s}", "state", "closed");
 	}
-	state = json_string_value(json_object_get(w, "state"));
 	ends = json_integer_value(json_object_get(w, "ends_at"));
-	if (state != NULL && strcmp(state, "open") == 0) {
+	if (status_window_state(w) == WINDOW_OPEN) {
 		if (ends <= now) {
-			json_object_set_new(w, "state", json_string("closed"));
+			json_object_set_new(w, "state", json_string(window_state_name(WINDOW_CLOSED)));
 			json_object_set_new(w, "seconds_left", json_integer(0));
 		} else {
 			json_object_set_new(w, "seconds_left", json_integer(ends - now));
@@ -72,15 +82,15 @@ status_window(struct store *s, time_t now)
 static void
 status_window_text(json_t *w, time_t now)
 {
-	const char *state = json_string_value(json_object_get(w, "state"));
+	enum window_state state = status_window_state(w);
 	char when[32];
 
-	if (state != NULL && strcmp(state, "open") == 0) {
+	if (state == WINDOW_OPEN) {
 		printf("window:          open, %lld s left, %lld of %lld device(s) admitted\n",
 		       (long long)json_integer_value(json_object_get(w, "seconds_left")),
 		       (long long)json_integer_value(json_object_get(w, "admitted")),
 		       (long long)json_integer_value(json_object_get(w, "count")));
-	} else if (state != NULL && strcmp(state, "overlap") == 0) {
+	} else if (state == WINDOW_OVERLAP) {
 		printf("window:          overlap since %s: %lld devices asked; an admin must decide\n",
 		       status_time((time_t)json_integer_value(json_object_get(w, "overlap_since")),
 				   when, sizeof(when)),

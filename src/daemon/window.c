@@ -36,20 +36,36 @@ window_destroy(struct window *w)
 	pthread_mutex_destroy(&w->mu);
 }
 
+/* The one mapping between the states and the words the daemon writes
+ * (the status JSON, the "window" setting). */
+static const char *const window_state_names[] = {
+	[WINDOW_CLOSED] = "closed",
+	[WINDOW_OPEN] = "open",
+	[WINDOW_OVERLAP] = "overlap",
+};
+
 const char *
 window_state_name(enum window_state s)
 {
-	switch (s) {
-	case WINDOW_CLOSED:
-		return "closed";
-	case WINDOW_OPEN:
-		return "open";
-	case WINDOW_OVERLAP:
-		return "overlap";
-	}
-	return "unknown";
+	if ((unsigned)s >= sizeof(window_state_names) / sizeof(window_state_names[0]))
+		return "unknown";
+	return window_state_names[s];
 }
 
+int
+window_state_parse(const char *text, enum window_state *out)
+{
+	unsigned i;
+
+	for (i = 0; text != NULL && i < sizeof(window_state_names) / sizeof(window_state_names[0]);
+	     i++) {
+		if (strcmp(window_state_names[i], text) == 0) {
+			*out = (enum window_state)i;
+			return 0;
+		}
+	}
+	return -1;
+}
 /* Copies a request id into a WINDOW_ID_LEN + 1 buffer, cutting it at
  * WINDOW_ID_LEN bytes; a NULL id becomes "". */
 static void

@@ -113,5 +113,7 @@ void window_admission_failed(struct window *w, const unsigned char key[32], int6
 
 void window_get_status(struct window *w, int64_t now, struct window_status *st);
 const char *window_state_name(enum window_state s);	/* "closed", "open", "overlap" */
+/* The state a name stands for; -1 for a word that is none of them. */
+int window_state_parse(const char *text, enum window_state *out);
 
 #endif

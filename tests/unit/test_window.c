@@ -656,6 +656,26 @@ START_TEST(test_every_call_takes_the_lock)
 }
 END_TEST
 
+/* Names and states map both ways through one table; anything else is
+ * refused rather than read as a state. */
+START_TEST(test_state_names)
+{
+	enum window_state st = WINDOW_OVERLAP;
+
+	ck_assert_int_eq(window_state_parse("open", &st), 0);
+	ck_assert_int_eq(st, WINDOW_OPEN);
+	ck_assert_int_eq(window_state_parse("closed", &st), 0);
+	ck_assert_int_eq(st, WINDOW_CLOSED);
+	ck_assert_int_eq(window_state_parse(window_state_name(WINDOW_OVERLAP), &st), 0);
+	ck_assert_int_eq(st, WINDOW_OVERLAP);
+	ck_assert_int_eq(window_state_parse("Open", &st), -1);
+	ck_assert_int_eq(window_state_parse("", &st), -1);
+	ck_assert_int_eq(window_state_parse(NULL, &st), -1);
+	ck_assert_int_eq(st, WINDOW_OVERLAP);
+	ck_assert_str_eq(window_state_name((enum window_state)7), "unknown");
+}
+END_TEST
+
 static Suite *
 window_suite(void)
 {
@@ -680,6 +700,7 @@ window_suite(void)
 	tcase_add_test(tc, test_long_ids_are_cut);
 	tcase_add_test(tcc, test_concurrent_requests_admit_one);
 	tcase_add_test(tcc, test_every_call_takes_the_lock);
+	tcase_add_test(tc, test_state_names);
 	tcase_set_timeout(tcc, 30);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tcc);
