@@ -38,18 +38,19 @@ press_number(json_t *args, const char *key, const char *s)
 	return json_object_set_new(args, key, json_integer(v)) == 0 ? 0 : -1;
 }
 
-/* What the window said, for people. */
+/* What the window said, for people (decided on the parsed state). */
 static void
 press_print(const json_t *w)
 {
-	const char *name = json_string_value(json_object_get(w, "state"));
+	enum window_state st = WINDOW_CLOSED;
 
-	if (name != NULL && strcmp(name, window_state_name(WINDOW_OPEN)) == 0)
+	(void)window_state_parse(json_string_value(json_object_get(w, "state")), &st);
+	if (st == WINDOW_OPEN)
 		printf("onboarding window open for %lld s: admits %lld more device(s)\n",
 		       (long long)json_integer_value(json_object_get(w, "seconds_left")),
 		       (long long)(json_integer_value(json_object_get(w, "count")) -
 				   json_integer_value(json_object_get(w, "admitted"))));
-	else if (name != NULL && strcmp(name, window_state_name(WINDOW_OVERLAP)) == 0)
+	else if (st == WINDOW_OVERLAP)
 		printf("session overlap: %lld devices are waiting; nothing was admitted "
 		       "(see lanca pending)\n",
 		       (long long)json_integer_value(json_object_get(w, "overlap_keys")));
