@@ -3,7 +3,7 @@
  *
  * One struct policy answers both "which name space do the CA certificates
  * permit" (x509.c writes it into nameConstraints at init) and "may this
- * leaf carry this name" (sign.c, the HTTP handlers). Leaves are held to a
+ * leaf carry this name" (signer/sign.c, the HTTP handlers). Leaves are held to a
  * stricter rule than the constraints: localhost and loopback addresses are
  * permitted by the CAs (so the gateway can have them) but never issued to a
  * device, where they would let one device impersonate another's local view.

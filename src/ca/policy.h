@@ -8,7 +8,7 @@
  * (default 90 days, at most 825, never past the issuing CA).
  * The same struct builds the CA certificates' constraints at init (x509.c)
  * and filters every leaf (sign.c), so the two can never disagree.
- * Callers: sign.c, cmd_init.c, the HTTP handlers (early, clear errors).
+ * Callers: signer/sign.c, daemon/init.c, daemon/enroll.c (early, clear errors).
  */
 #ifndef LANCA_POLICY_H
 #define LANCA_POLICY_H

@@ -5,7 +5,7 @@
  * leaves) and the checks a new certificate passes before anyone sees it.
  * Never copies extensions from a request: each builder sets the whole
  * extension list itself. No ASN.1 by hand.
- * Callers: sign.c (leaves), state.c (the CA hierarchy at init), anything
+ * Callers: signer/sign.c (leaves), daemon/init.c (the CA hierarchy), anything
  * that needs a fingerprint or a certificate's dates.
  */
 #ifndef LANCA_X509_H

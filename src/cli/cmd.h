@@ -30,7 +30,7 @@ int cmd_vendor(int argc, char *argv[]);
 #include "daemon/state.h"
 #include "daemon/control.h"
 
-/* The handles a command needs to issue in-process (cmd_ca.c). */
+/* The handles a command needs to issue in-process (ca_open.c). */
 struct cmd_ca {
 	struct store *store;
 	struct signer *signer;		/* NULL unless asked for */

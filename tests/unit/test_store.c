@@ -1,5 +1,5 @@
 /*
- * test_store.c - unit tests for the SQLite store (store.c, store_migrate.c).
+ * test_store.c - unit tests for the SQLite store (src/store/).
  *
  * Each test works in a fresh temporary directory, removed afterwards. The
  * database is also inspected directly through SQLite, so that what the
