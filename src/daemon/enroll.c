@@ -410,13 +410,20 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 {
 	struct enroll_waiting wt;
 	struct window_decision d;
+	struct window_status st;
 	size_t i;
 	struct lerr e;
 
 	if (en->w == NULL)
 		return;
 	pthread_mutex_lock(&en->decide);
-	if (enroll_get_waiting(en, now, &wt, &e) != 0) {
+	/* Only an open window looks at who else is waiting (overlap). It
+	 * opens only by a press, which holds the same lock, so a window seen
+	 * closed here stays closed until this decision is made: the ordinary
+	 * ask, outside any window, costs no second read of the store. */
+	window_get_status(en->w, now, &st);
+	memset(&wt.ww, 0, sizeof(wt.ww));
+	if (st.state == WINDOW_OPEN && enroll_get_waiting(en, now, &wt, &e) != 0) {
 		pthread_mutex_unlock(&en->decide);
 		log_warn("cannot read the waiting keys: %s", e.msg);
 		return;
