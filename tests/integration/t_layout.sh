@@ -1,6 +1,7 @@
 #!/bin/sh
-# t_layout.sh - the folders of src/ include only what their rules allow
-# (tests/check-layout.sh), and the check itself catches what it should.
+# t_layout.sh - the folders of src/ include and call only what their rules
+# allow (tests/check-layout.sh on the sources, tests/check-calls.sh on the
+# built libraries), and both checks catch what they should.
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 
 check="$TOP_SRCDIR/tests/check-layout.sh"
@@ -47,5 +48,38 @@ rm "$T/src/stray.c"
 mk extra/x.c '/* nothing */'
 expect_refused "an unknown folder" "src/extra: a folder the layout does not know"
 ok "the check catches signer->store, http->store, daemon->http, client->daemon, bare headers, stray files and unknown folders"
+
+# Calls: the built libraries use no symbol of a folder above them.
+sh "$TOP_SRCDIR/tests/check-calls.sh" "$TOP_BUILDDIR" >"$T/out" 2>&1 ||
+	fail "calls: $(cat "$T/out")"
+ok "no library of src/ calls into a folder above it"
+
+# And the call check catches one: six tiny libraries where the signer's
+# calls a function the store defines.
+cc_lib() {	# FOLDER C-SOURCE
+	mkdir -p "$T/b/src/$1"
+	printf '%s\n' "$2" >"$T/b/$1.c"
+	cc -c -o "$T/b/$1.o" "$T/b/$1.c" && ar rcs "$T/b/src/$1/lib$1.a" "$T/b/$1.o"
+}
+cc_lib common 'int common_fn(void) { return 1; }'
+cc_lib ca 'int common_fn(void); int ca_fn(void) { return common_fn(); }'
+cc_lib store 'int ca_fn(void); int store_open_fn(void) { return ca_fn(); }'
+cc_lib signer 'int ca_fn(void); int signer_fn(void) { return ca_fn(); }'
+cc_lib daemon 'int store_open_fn(void); int signer_fn(void); int daemon_fn(void) { return store_open_fn() + signer_fn(); }'
+cc_lib http 'int daemon_fn(void); int http_fn(void) { return daemon_fn(); }'
+sh "$TOP_SRCDIR/tests/check-calls.sh" "$T/b" >"$T/out" 2>&1 ||
+	fail "calls: a clean set was refused: $(cat "$T/out")"
+cc_lib signer 'int store_open_fn(void); int signer_fn(void) { return store_open_fn(); }'
+if sh "$TOP_SRCDIR/tests/check-calls.sh" "$T/b" >"$T/out" 2>&1; then
+	fail "calls: signer calling the store was not caught"
+fi
+grep -q "signer/: calls store_open_fn of store/" "$T/out" || fail "calls: wrong message: $(cat "$T/out")"
+cc_lib signer 'int ca_fn(void); int signer_fn(void) { return ca_fn(); }'
+cc_lib http 'int store_open_fn(void); int http_fn(void) { return store_open_fn(); }'
+if sh "$TOP_SRCDIR/tests/check-calls.sh" "$T/b" >"$T/out" 2>&1; then
+	fail "calls: http calling the store was not caught"
+fi
+grep -q "http/: calls store_open_fn of store/" "$T/out" || fail "calls: wrong message: $(cat "$T/out")"
+ok "the call check catches signer->store and http->store"
 
 echo "t_layout: $n_ok passed, 0 failed"
