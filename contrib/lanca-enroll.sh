@@ -164,17 +164,26 @@ fi
 IO=$TIMEOUT
 [ "$IO" -le 30 ] || IO=30
 
-# A run that fails (exit 1) takes back what it added: the key it made and
-# the directory if it made it. One that ends pending (3), or is
-# interrupted while waiting, keeps key.pem.new for the next run.
+# A run that fails (exit 1) before the gateway took the request takes back
+# what it added: the key it made and the directory if it made it. Once the
+# gateway may hold a request for the key (HELD: it answered pending or with
+# a certificate, or a POST went out and no answer or a 5xx came back), the
+# key is the device's identity there: key.pem.new stays whatever happens
+# next, and the next run asks with it again (a new key would meet "device
+# holds a certificate for another key"). A run that ends pending (3), or is
+# interrupted while waiting, keeps key.pem.new too.
 umask 077
-W='' MADE_DIR=0 MADE_KEY=0 STOPPED=0
+W='' MADE_DIR=0 MADE_KEY=0 STOPPED=0 HELD=0 ACCEPTED=0
 cleanup() {
 	st=$?
 	[ -z "$W" ] || rm -rf "$W"
 	if [ "$st" -eq 1 ] && [ "$STOPPED" -eq 0 ]; then
-		[ "$MADE_KEY" -eq 0 ] || rm -f "$OUT/key.pem.new"
-		[ "$MADE_DIR" -eq 0 ] || rmdir "$OUT" 2>/dev/null || true
+		if [ "$HELD" -eq 1 ]; then
+			echo "$prog: keeping $OUT/key.pem.new: the gateway may hold a request for it; run this again to go on with the same key" >&2
+		else
+			[ "$MADE_KEY" -eq 0 ] || rm -f "$OUT/key.pem.new"
+			[ "$MADE_DIR" -eq 0 ] || rmdir "$OUT" 2>/dev/null || true
+		fi
 	fi
 }
 trap cleanup EXIT
@@ -232,11 +241,24 @@ while :; do
 	: >"$W/body"
 	: >"$W/headers"
 	if [ -z "$POLL" ]; then
+		HELD=1
+		cst=0
 		code=$(https -H 'Content-Type: application/pkcs10' --data-binary "@$W/csr.der" \
-			"$ORIGIN/api/v1/enroll" 2>"$W/err") || die "POST $ORIGIN/api/v1/enroll: $(cat "$W/err")"
+			"$ORIGIN/api/v1/enroll" 2>"$W/err") || cst=$?
+		if [ $cst -ne 0 ]; then
+			# Name lookup, connect or TLS set-up failed: nothing was sent.
+			case $cst in
+			6 | 7 | 35 | 60) [ "$ACCEPTED" -eq 1 ] || HELD=0 ;;
+			esac
+			die "POST $ORIGIN/api/v1/enroll: $(cat "$W/err")"
+		fi
 	else
 		code=$(https "$POLL" 2>"$W/err") || die "GET $POLL: $(cat "$W/err")"
 	fi
+	case $code in
+	200 | 201 | 202) ACCEPTED=1 ;;
+	4??) [ "$ACCEPTED" -eq 1 ] || HELD=0 ;;
+	esac
 	case $code in
 	200 | 201) break ;;
 	202)
@@ -307,7 +329,7 @@ put "$OUT" chain.pem 644 <"$W/chain.pem"
 put "$OUT" root.pem 644 <"$W/root.pem"
 printf '%s\n' "$GATEWAY" | put "$OUT" gateway.url 644
 mv -f "$OUT/key.pem.new" "$OUT/key.pem" || die "cannot rename the key"
-MADE_KEY=0 MADE_DIR=0
+MADE_KEY=0 MADE_DIR=0 HELD=0
 sync "$OUT" 2>/dev/null || sync
 serial=$(openssl x509 -in "$OUT/cert.pem" -noout -serial | sed 's/.*=//')
 until=$(openssl x509 -in "$OUT/cert.pem" -noout -enddate | sed 's/.*=//')

@@ -7,9 +7,13 @@
  * anchored at that root: posts a CSR, waits out "pending" answers until a
  * button press or an admin approves it (exchange.c), checks that what came
  * back is for its key and chains to the root, and writes the files
- * atomically (device.c). A run that fails leaves the output directory as
- * it found it (and no directory where there was none); one that ends
- * pending keeps key.pem.new, so the next run asks about the same request.
+ * atomically (device.c). A run that fails before the gateway took the
+ * request leaves the output directory as it found it (and no directory
+ * where there was none). Once the gateway may hold a request for the key
+ * (it answered pending or with a certificate, or the answer was lost),
+ * key.pem.new and its directory stay whatever happens next: the key is
+ * then the device's identity there, and the next run asks with it again
+ * (a new key would meet "device holds a certificate for another key").
  */
 #include "config.h"
 
@@ -45,8 +49,9 @@ static const char *const enroll_files[] = { "cert.pem", "chain.pem", "root.pem",
  * it away again and nothing else. */
 struct enroll_undo {
 	int made_dir;			/* the directory did not exist */
-	int made_key;			/* key.pem.new is this run's */
+	int made_key;			/* key.pem.new is this run's and nobody else knows it */
 	int made[ENROLL_N_FILES];	/* enroll_files[i] did not exist and was written */
+	int kept_key;			/* the gateway may hold key.pem.new: it stays */
 	int done;			/* key.pem is in place: nothing to undo */
 };
 
@@ -75,10 +80,10 @@ enroll_undo(const char *out, const struct enroll_undo *u)
 	for (i = 0; i < ENROLL_N_FILES; i++)
 		if (u->made[i])
 			device_file_remove(out, enroll_files[i]);
-	if (u->made_key)
+	if (!u->kept_key && u->made_key)
 		device_file_remove(out, "key.pem.new");
 	/* rmdir, not a tree removal: anything someone else put there stays. */
-	if (u->made_dir && rmdir(out) != 0)
+	if (!u->kept_key && u->made_dir && rmdir(out) != 0)
 		client_msg("%s: cannot remove: %s", out, strerror(errno));
 }
 
@@ -137,7 +142,8 @@ enroll_run(const struct enroll_opts *o)
 		goto out;
 	if (exchange_connect(o->gateway, &root, NULL, NULL, o->timeout, &c) != 0)
 		goto out;
-	rc = exchange_run(c, &gw, "/api/v1/enroll", &csr, o->timeout, start, &pem, &pem_len);
+	rc = exchange_run(c, &gw, "/api/v1/enroll", &csr, o->timeout, start, &pem, &pem_len,
+			  &undo.kept_key);
 	if (rc != CLIENT_OK)
 		goto out;
 	rc = CLIENT_FAIL;
@@ -164,9 +170,14 @@ enroll_run(const struct enroll_opts *o)
 	rc = CLIENT_OK;
 out:
 	/* Pending keeps key.pem.new for the next run; anything else that did
-	 * not issue leaves the directory as it was. */
-	if (rc == CLIENT_FAIL)
+	 * not issue leaves the directory as it was, but for a key the gateway
+	 * may hold. */
+	if (rc == CLIENT_FAIL) {
 		enroll_undo(o->out, &undo);
+		if (undo.kept_key && !undo.done)
+			client_msg("keeping %s/key.pem.new: the gateway may hold a request for it; "
+				   "run this again to go on with the same key", o->out);
+	}
 	device_chain_free(&chain);
 	httpc_close(c);
 	free(pem);

@@ -148,7 +148,7 @@ renew_run(const char *dir, int when_due, long timeout)
 	if (exchange_connect(gateway, &root, &present, &oldkey, timeout, &c) != 0)
 		goto out;
 	device_file_free(&oldkey, 1);	/* GnuTLS holds its own copy now */
-	rc = exchange_run(c, &gw, "/api/v1/renew", &csr, timeout, start, &pem, &pem_len);
+	rc = exchange_run(c, &gw, "/api/v1/renew", &csr, timeout, start, &pem, &pem_len, NULL);
 	if (rc != CLIENT_OK)
 		goto out;
 	rc = CLIENT_FAIL;

@@ -152,22 +152,28 @@ exchange_location(const char *loc, const struct httpc_url *gw, char *path, size_
 int
 exchange_run(struct httpc_conn *c, const struct httpc_url *gw, const char *post_path,
 	     const gnutls_datum_t *csr, long timeout, double start,
-	     unsigned char **chain, size_t *chain_len)
+	     unsigned char **chain, size_t *chain_len, int *held)
 {
 	static const char *const post_hdrs[] = { CT_PKCS10, ACCEPT_CHAIN, NULL };
 	static const char *const get_hdrs[] = { ACCEPT_CHAIN, NULL };
 	struct httpc_response r;
 	struct lerr e;
 	char poll_path[1024] = "", id[256] = "";
-	int rc = CLIENT_FAIL, polling = 0;
+	int rc = CLIENT_FAIL, polling = 0, accepted = 0, dummy;
 	long wait, left;
 
 	memset(&r, 0, sizeof(r));
 	*chain = NULL;
+	if (held == NULL)
+		held = &dummy;
+	*held = 0;
 	for (;;) {
 		httpc_response_free(&r);
 		lerr_clear(&e);
 		if (!polling) {
+			/* From here until a refusal says otherwise, the gateway
+			 * may have recorded the request. */
+			*held = 1;
 			if (httpc_request(c, "POST", post_path, post_hdrs, csr->data, csr->size, &r, &e) != 0) {
 				client_msg("POST %s: %s", post_path, e.msg);
 				goto out;
@@ -176,6 +182,10 @@ exchange_run(struct httpc_conn *c, const struct httpc_url *gw, const char *post_
 			client_msg("GET %s: %s", poll_path, e.msg);
 			goto out;
 		}
+		if (r.status == 200 || r.status == 201 || r.status == 202)
+			accepted = 1;
+		else if (!accepted && r.status >= 400 && r.status < 500)
+			*held = 0;
 		if (r.status == 200 || r.status == 201) {
 			if (r.body == NULL) {
 				client_msg("the server answered %d without a certificate", r.status);

@@ -31,9 +31,16 @@ int exchange_connect(const char *gateway, const gnutls_datum_t *root, const gnut
  * polled or posted again. Returns CLIENT_OK with *chain (malloc'd PEM, the
  * caller frees it), CLIENT_PENDING at the deadline, or CLIENT_FAIL; every
  * outcome but success is printed.
+ *
+ * *held (when not NULL) tells whatever the result whether the gateway may
+ * hold a request for csr's key: 1 once it answered with a certificate or
+ * a pending request (or a POST went out and no answer, or a 5xx, came
+ * back: it may have recorded it), 0 while nothing was sent or every
+ * answer was a refusal (4xx) before any acceptance. A key the gateway may
+ * hold is the device's identity there and must be kept for the next run.
  */
 int exchange_run(struct httpc_conn *c, const struct httpc_url *gw, const char *post_path,
 		 const gnutls_datum_t *csr, long timeout, double start,
-		 unsigned char **chain, size_t *chain_len);
+		 unsigned char **chain, size_t *chain_len, int *held);
 
 #endif
