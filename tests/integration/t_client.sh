@@ -3,7 +3,8 @@
 # and contrib/lanca-enroll.sh enroll after a press (root trusted on first
 # use or by fingerprint), wait as pending without one and succeed once an
 # admin approves, refuse a wrong root (a failed enroll leaves no directory
-# behind, and an existing one as it was), and lanca-enroll renews over mTLS.
+# behind, and an existing one as it was), keep key.pem.new when a run fails
+# after the gateway took the request, and lanca-enroll renews over mTLS.
 . "$(dirname "$0")/lib.sh"
 
 : "${TOP_BUILDDIR:=$TOP_SRCDIR}"
@@ -213,5 +214,92 @@ cmp -s "$T/cert.before" "$T/a/cert.pem" || fail "--when-due changed cert.pem"
 st=0; "$ENROLL" renew --dir "$T/a" --timeout 3 >/dev/null 2>&1 || st=$?
 [ $st -eq 1 ] || fail "renew with the gateway down exited $st"
 ok "renew --when-due on a fresh certificate exits 0 without contacting the gateway"
+
+# ---- a failure after the gateway took the request keeps the key ----
+# The key of a request the gateway holds is the device's identity there:
+# a failed run must keep key.pem.new (and its directory) so that the next
+# run goes on with it, where a new key would be another device's.
+
+# waits_pending FILE: waits until a client's stderr says it is pending.
+waits_pending() {
+	i=0
+	until grep -q "pending: request" "$1"; do
+		[ $i -lt 200 ] || fail "no pending answer: $(cat "$1")"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# pubkey FILE: the public key of a private key file.
+pubkey() {
+	openssl pkey -in "$1" -pubout
+}
+
+# lost_gateway NAME CLIENT...: CLIENT enrolls device NAME into $T/NAME
+# without a press; the daemon goes away while it waits on the pending
+# answer. The run fails, keeps key.pem.new, and after a restart the next
+# run asks about the same request; approved, that key is issued.
+lost_gateway() {
+	name=$1
+	shift
+	start_serve "$D"
+	GW="https://localhost:$HTTPS_PORT"
+	st=0
+	"$@" --gateway "$GW" --id "$name" --out "$T/$name" --fingerprint "$FP" --http "$HTTP_URL" \
+		--timeout 60 >/dev/null 2>"$T/err" &
+	cpid=$!
+	waits_pending "$T/err"
+	id=$(pending_id "$name")
+	stop_serve || true
+	wait $cpid || st=$?
+	[ $st -eq 1 ] || fail "$name: gateway gone while pending: exit $st, want 1: $(cat "$T/err")"
+	[ -f "$T/$name/key.pem.new" ] ||
+		fail "$name: a failed poll removed the key of request $id: $(cat "$T/err")"
+	grep -q "keeping $T/$name/key.pem.new" "$T/err" || fail "$name: no word about the kept key: $(cat "$T/err")"
+	pub=$(pubkey "$T/$name/key.pem.new")
+	start_serve "$D"
+	GW="https://localhost:$HTTPS_PORT"
+	st=0
+	"$@" --gateway "$GW" --id "$name" --out "$T/$name" --fingerprint "$FP" --http "$HTTP_URL" \
+		--timeout 2 >/dev/null 2>"$T/err" || st=$?
+	[ $st -eq 3 ] || fail "$name: the run after: exit $st, want 3: $(cat "$T/err")"
+	grep -q "using the key from the earlier attempt" "$T/err" || fail "$name: key not reused: $(cat "$T/err")"
+	grep -q "request $id" "$T/err" || fail "$name: not the same request $id: $(cat "$T/err")"
+	"$LANCA" approve --dir "$D" "$id" >/dev/null || fail "approve $id"
+	"$@" --gateway "$GW" --id "$name" --out "$T/$name" --fingerprint "$FP" --http "$HTTP_URL" \
+		--timeout 30 >/dev/null 2>"$T/err" || fail "$name: after approve: $(cat "$T/err")"
+	check_out "$T/$name"
+	[ "$(pubkey "$T/$name/key.pem")" = "$pub" ] || fail "$name: issued for another key than the kept one"
+	stop_serve || true
+}
+
+lost_gateway dev-f "$ENROLL" enroll
+ok "lanca-enroll: the gateway lost while pending exits 1 keeping key.pem.new; the next run asks about the same request"
+lost_gateway sh-f sh "$ENROLL_SH"
+ok "lanca-enroll.sh: the gateway lost while pending exits 1 keeping key.pem.new; the next run asks about the same request"
+
+# Issued, but the files cannot be written (root.pem is taken by a
+# directory): the files this run wrote go, the key stays, and the next run
+# gets the certificate already issued to it.
+start_serve "$D"
+GW="https://localhost:$HTTPS_PORT"
+mkdir -m 700 "$T/g"
+mkdir "$T/g/root.pem"
+"$LANCA" press --dir "$D" >/dev/null || fail "press for dev-g"
+st=0
+"$ENROLL" enroll --gateway "$GW" --id dev-g --out "$T/g" --fingerprint "$FP" --http "$HTTP_URL" \
+	--timeout 30 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] || fail "dev-g with root.pem blocked: exit $st, want 1: $(cat "$T/err")"
+[ -f "$T/g/key.pem.new" ] || fail "a failed write removed the key of an issued certificate"
+[ ! -e "$T/g/cert.pem" ] && [ ! -e "$T/g/chain.pem" ] && [ ! -e "$T/g/key.pem" ] ||
+	fail "a failed write left files: $(ls -A "$T/g")"
+pub=$(pubkey "$T/g/key.pem.new")
+rmdir "$T/g/root.pem"
+"$ENROLL" enroll --gateway "$GW" --id dev-g --out "$T/g" --fingerprint "$FP" --http "$HTTP_URL" \
+	--timeout 10 >/dev/null 2>"$T/err" || fail "dev-g once root.pem is free: $(cat "$T/err")"
+check_out "$T/g"
+[ "$(pubkey "$T/g/key.pem")" = "$pub" ] || fail "dev-g: issued for another key than the kept one"
+stop_serve || true
+ok "issued but not written: exit 1 keeping key.pem.new only; the next run gets that key's certificate"
 
 echo "t_client: $n_ok passed, 0 failed"
