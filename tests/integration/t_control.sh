@@ -59,6 +59,18 @@ run "$LANCA" deny --dir "$D" "$(req_id a)"
 [ $st = 1 ] || fail "a second denial through the daemon: $st $(cat "$T/out")"
 ok "through the control socket: pending --json, deny (audited, seen by the device)"
 
+# A client that connects and says nothing is told why it was dropped.
+python3 - "$D/control.sock" >"$T/slow" <<'PY' || fail "slow control client"
+import socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+s.settimeout(20)
+s.connect(sys.argv[1])
+print(s.recv(4096).decode())
+PY
+grep -q '"error":"bad_request"' "$T/slow" && grep -q "no complete command line within 5 seconds" "$T/slow" ||
+	fail "a silent control client: $(cat "$T/slow")"
+ok "a control client that sends nothing is dropped after 5 s with the reason"
+
 # ---- no CA where the command looked, while a daemon runs elsewhere ----
 M="$T/missing"
 for cmd in approve deny; do
