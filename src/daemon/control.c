@@ -29,6 +29,8 @@
 #include "common/log.h"
 #include "daemon/state.h"
 
+#define CONTROL_TIMEOUT_S	5	/* for a client to send its line */
+
 struct control {
 	int fd;
 	int stop[2];		/* a pipe: written to stop the thread */
@@ -297,10 +299,10 @@ control_addr(const char *dir, struct sockaddr_un *sa, struct lerr *e)
 /*
  * Reads one line (without the newline) into b, whose cap bounds it. A
  * peer sends one line per connection, so what follows a newline is
- * dropped. 0; -1 on a read error, an empty stream or a line over the cap.
+ * dropped. 0, or -1 with e saying which: too long, too slow, or nothing.
  */
 static int
-control_read_line(int fd, struct buf *b)
+control_read_line(int fd, struct buf *b, struct lerr *e)
 {
 	char chunk[4096], *nl;
 	ssize_t n;
@@ -309,11 +311,20 @@ control_read_line(int fd, struct buf *b)
 		n = read(fd, chunk, sizeof(chunk));
 		if (n < 0 && errno == EINTR)
 			continue;
-		if (n <= 0)
-			return b->len > 0 && n == 0 ? 0 : -1;
+		if (n < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
+			return lerr_set(e, LERR_BAD_REQUEST,
+					"no complete command line within %d seconds", CONTROL_TIMEOUT_S);
+		if (n < 0)
+			return lerr_set(e, LERR_BAD_REQUEST, "reading the command: %s",
+					strerror(errno));
+		if (n == 0 && b->len > 0)
+			return 0;
+		if (n == 0)
+			return lerr_set(e, LERR_BAD_REQUEST, "no command was sent");
 		nl = memchr(chunk, '\n', (size_t)n);
 		if (buf_append(b, chunk, nl != NULL ? (size_t)(nl - chunk) : (size_t)n) != 0)
-			return -1;
+			return lerr_set(e, LERR_TOO_LARGE, "a command is one line of at most %d bytes",
+					CONTROL_MSG_MAX);
 		if (nl != NULL)
 			return 0;
 	}
@@ -357,7 +368,7 @@ control_error(const struct lerr *e)
 static void
 control_serve(struct control *c, int fd)
 {
-	struct timeval tv = { 5, 0 };
+	struct timeval tv = { CONTROL_TIMEOUT_S, 0 };
 	struct control_req rq;
 	struct ucred cred;
 	socklen_t len = sizeof(cred);
@@ -375,11 +386,8 @@ control_serve(struct control *c, int fd)
 		lerr_set(&e, LERR_FORBIDDEN, "only root or the daemon's user may do that");
 		goto out;
 	}
-	if (control_read_line(fd, &b) != 0) {
-		lerr_set(&e, LERR_TOO_LARGE, "a command is one line of at most %d bytes",
-			 CONTROL_MSG_MAX);
+	if (control_read_line(fd, &b, &e) != 0)
 		goto out;
-	}
 	if (control_parse((const char *)b.data, b.len, &rq, &e) != 0)
 		goto out;
 	snprintf(who, sizeof(who), "cli %s", rq.actor);
@@ -507,6 +515,7 @@ control_call(const char *dir, const struct control_req *rq, json_t **reply, stru
 	struct timeval tv = { 60, 0 };
 	struct sockaddr_un sa;
 	json_error_t je;
+	struct lerr why;
 	json_t *cmd = NULL, *r = NULL, *err;
 	const char *msg;
 	struct buf b;
@@ -540,8 +549,12 @@ control_call(const char *dir, const struct control_req *rq, json_t **reply, stru
 		goto out;
 	}
 	setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
-	if (control_write_json(fd, cmd) != 0 || control_read_line(fd, &b) != 0) {
-		lerr_set(e, LERR_INTERNAL, "the daemon did not answer");
+	if (control_write_json(fd, cmd) != 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot send the command to the daemon");
+		goto out;
+	}
+	if (control_read_line(fd, &b, &why) != 0) {
+		lerr_set(e, LERR_INTERNAL, "the daemon did not answer: %s", why.msg);
 		goto out;
 	}
 	r = json_loadb((const char *)b.data, b.len, 0, &je);

@@ -213,7 +213,7 @@ enroll_conflict(const struct csr *csr, const struct store_onboard *v, int check_
 static int
 enroll_issue(struct enroll *en, const char *request_id, const unsigned char *bytes,
 	     size_t len, const struct enroll_parse *p, const char *actor,
-	     const char *preauth_id, struct enroll_result *res, struct lerr *e)
+	     const char *preauth_id, int64_t now, struct enroll_result *res, struct lerr *e)
 {
 	struct store_cert *cert = NULL;
 	struct issue_req ir;
@@ -228,6 +228,7 @@ enroll_issue(struct enroll *en, const char *request_id, const unsigned char *byt
 	ir.actor = actor;
 	ir.request_id = request_id;
 	ir.preauth_id = preauth_id;
+	ir.now = now;
 	if (issue_cert(en->is, &ir, &cert, e) != 0)
 		return -1;
 	rc = enroll_fill_issued(en, cert, res, e);
@@ -366,7 +367,7 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 		enroll_result_init(&tmp);
 	if (self != NULL && strcmp(self->id, d->admit_id) == 0) {
 		rc = enroll_issue(en, self->id, self_bytes, self_len, self_parse, actor, NULL,
-				  res, &e);
+				  now, res, &e);
 		goto out;
 	}
 	if (store_request_get(en->is->store, d->admit_id, &rq, &e) != 0 ||
@@ -382,13 +383,17 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 		lerr_set(&e, LERR_CONFLICT, "%s", why);
 		goto out;
 	}
-	rc = enroll_issue(en, rq->id, rq->csr, rq->csr_len, &own, actor, NULL, res, &e);
+	rc = enroll_issue(en, rq->id, rq->csr, rq->csr_len, &own, actor, NULL, now, res, &e);
 out:
 	if (rc != 0) {
 		struct lerr ne;
 
 		log_warn("admitted request %s could not be issued: %s", d->admit_id, e.msg);
+		/* Giving the admission back may reopen the window: under the
+		 * decision lock, like a press. */
+		pthread_mutex_lock(&en->decide);
 		window_admission_failed(en->w, d->admit_key, now);
+		pthread_mutex_unlock(&en->decide);
 		(void)store_request_note(en->is->store, d->admit_id, e.msg, &ne);
 		res->outcome = ENROLL_PENDING;
 		/* The device is told why, as the note says on its next poll. */
@@ -410,25 +415,26 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 {
 	struct enroll_waiting wt;
 	struct window_decision d;
-	struct window_status st;
 	size_t i;
 	struct lerr e;
 
 	if (en->w == NULL)
 		return;
+	wt.ww.n = 0;
 	pthread_mutex_lock(&en->decide);
-	/* Only an open window looks at who else is waiting (overlap). It
-	 * opens only by a press, which holds the same lock, so a window seen
-	 * closed here stays closed until this decision is made: the ordinary
-	 * ask, outside any window, costs no second read of the store. */
-	window_get_status(en->w, now, &st);
-	memset(&wt.ww, 0, sizeof(wt.ww));
-	if (st.state == WINDOW_OPEN && enroll_get_waiting(en, now, &wt, &e) != 0) {
-		pthread_mutex_unlock(&en->decide);
-		log_warn("cannot read the waiting keys: %s", e.msg);
-		return;
+	/* Only an open window looks at who else is waiting (overlap): ask
+	 * without the waiting set first, and read it only when the window
+	 * says it is open. The ordinary ask, outside any window, costs no
+	 * second read of the store. */
+	window_request(en->w, rq->key_id, rq->id, NULL, now, &d);
+	if (d.verdict == WINDOW_NEED_WAITING) {
+		if (enroll_get_waiting(en, now, &wt, &e) != 0) {
+			pthread_mutex_unlock(&en->decide);
+			log_warn("cannot read the waiting keys: %s", e.msg);
+			return;
+		}
+		window_request(en->w, rq->key_id, rq->id, &wt.ww, now, &d);
 	}
-	window_request(en->w, rq->key_id, rq->id, &wt.ww, now, &d);
 	pthread_mutex_unlock(&en->decide);
 	switch (d.verdict) {
 	case WINDOW_ADMIT:
@@ -445,6 +451,7 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 				log_warn("cannot mark %s contested: %s", d.contest_ids[i], e.msg);
 		break;
 	case WINDOW_WAIT:
+	case WINDOW_NEED_WAITING:	/* not after a call with the waiting set */
 		break;
 	}
 	if (d.changed || d.verdict == WINDOW_ADMIT)
@@ -571,7 +578,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 	}
 	if (auth != STORE_AUTH_NONE) {
 		rc = enroll_issue(en, rq->id, a->csr, a->csr_len, &p, actor,
-				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, res, e);
+				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, now, res, e);
 		goto out;
 	}
 	enroll_window_decide(en, rq, a->csr, a->csr_len, &p, actor, now, res);
@@ -699,6 +706,7 @@ enroll_approve(struct enroll *en, const char *id, const char *actor,
 	ir.csr_len = rq->csr_len;
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
+	ir.now = now;
 	ir.request_id = rq->id;
 	if (issue_cert(en->is, &ir, &cert, e) != 0 || enroll_fill_issued(en, cert, res, e) != 0)
 		goto out;
@@ -816,6 +824,7 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	ir.sans = &p.sans;
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
+	ir.now = now;
 	if (issue_cert(en->is, &ir, &cert, e) != 0)
 		goto out;
 	rc = enroll_fill_issued(en, cert, res, e);

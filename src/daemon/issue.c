@@ -33,6 +33,38 @@ issue_audit_refusal(const struct issuer *is, const struct issue_req *r,
 	json_decref(d);
 }
 
+/*
+ * Reads back what the signer made: the row records the certificate's own
+ * names (the signer filtered them under its own policy, which need not be
+ * the daemon's), and the certificate must be for the key the caller
+ * parsed (a parse handed in with other bytes than those signed would
+ * otherwise tie one device's row to another's certificate). Fills sans.
+ */
+static int
+issue_read_back(const struct sign_out *signed_cert, const struct csr *csr, struct names *sans,
+		struct lerr *e)
+{
+	gnutls_x509_crt_t crt = NULL;
+	unsigned char key_id[32];
+	int rc = -1;
+
+	if (x509_import(signed_cert->der.data, signed_cert->der.size, &crt, e) != 0)
+		goto out;
+	if (x509_key_id(crt, key_id) != 0 || x509_sans(crt, sans) != 0) {
+		lerr_set(e, LERR_INVARIANT, "the new certificate cannot be read back");
+		goto out;
+	}
+	if (memcmp(key_id, csr->key_id, sizeof(key_id)) != 0) {
+		lerr_set(e, LERR_INVARIANT, "the new certificate is not for the request's key");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
 /* Fills the row from what was asked for and what the signer produced. */
 static int
 issue_fill_row(struct store_cert *row, const struct issuer *is, const struct issue_req *r,
@@ -62,7 +94,7 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 	row->status = STORE_CERT_VALID;
 	row->not_before = signed_cert->not_before;
 	row->not_after = signed_cert->not_after;
-	row->issued_at = time(NULL);
+	row->issued_at = r->now != 0 ? r->now : (int64_t)time(NULL);
 	memcpy(row->key_id, csr->key_id, sizeof(row->key_id));
 	if (r->request_id != NULL)
 		snprintf(row->request_id, sizeof(row->request_id), "%s", r->request_id);
@@ -94,12 +126,13 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 	const struct csr *csr = r->parsed;
 	struct sign_out signed_cert;
 	struct sign_req sr;
-	struct names own_sans;
+	struct names own_sans, cert_sans;
 	const struct names *sans = r->sans;
 	int rc = -1, refused = 1;
 
 	memset(&signed_cert, 0, sizeof(signed_cert));
 	names_init(&own_sans);
+	names_init(&cert_sans);
 	*out = NULL;
 	/* Parse and check here as well as in the signer: the client gets a
 	 * clear answer without a serial or a signature being spent. A remote
@@ -129,12 +162,16 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 		refused = e->code != LERR_SIGNER;
 		goto out;
 	}
+	if (issue_read_back(&signed_cert, csr, &cert_sans, e) != 0) {
+		log_err("refused to record a certificate: %s", e->msg);
+		goto out;
+	}
 	row = calloc(1, sizeof(*row));
 	if (row == NULL) {
 		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (issue_fill_row(row, is, r, csr, sans, serial, &signed_cert, e) != 0)
+	if (issue_fill_row(row, is, r, csr, &cert_sans, serial, &signed_cert, e) != 0)
 		goto out;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
@@ -156,6 +193,7 @@ out:
 	store_cert_free(row);
 	sign_out_free(&signed_cert);
 	names_free(&own_sans);
+	names_free(&cert_sans);
 	csr_free(own);
 	return rc;
 }

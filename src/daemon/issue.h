@@ -47,10 +47,13 @@ struct issue_req {
 	const char *actor;		/* who asked, for the audit log: "cli", "api 10.0.0.5" */
 	const char *request_id;		/* enrollment request, may be NULL */
 	const char *preauth_id;		/* pre-authorisation consumed with it, may be NULL */
+	int64_t now;			/* the decision's clock (0: read the real one) */
 };
 
 /* Issues a certificate. On success *out is the committed row (with the
- * DER); free it with store_cert_free. */
+ * DER); free it with store_cert_free. The row's key id and names are read
+ * back from the certificate the signer made, which must be for the
+ * parsed request's key (else LERR_INVARIANT, nothing recorded). */
 int issue_cert(const struct issuer *is, const struct issue_req *r,
 	       struct store_cert **out, struct lerr *e);
 

@@ -266,6 +266,10 @@ window_request(struct window *w, const unsigned char key[32], const char *id,
 		 * second admission. */
 		if (window_admitted_index(w, key) >= 0)
 			break;
+		if (waiting == NULL) {
+			d->verdict = WINDOW_NEED_WAITING;
+			break;
+		}
 		if (!window_check_overlap(w, key, waiting, now, d))
 			window_admit(w, key, id, d);
 		break;

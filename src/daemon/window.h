@@ -59,6 +59,7 @@ enum window_verdict {
 	WINDOW_ADMIT,		/* issue admit_id now */
 	WINDOW_OVERLAPPED,	/* overlap detected: everything stays pending */
 	WINDOW_CONTESTED,	/* mark contest_ids contested; the asker stays pending */
+	WINDOW_NEED_WAITING,	/* the window is open: ask again with the waiting set */
 };
 
 struct window_decision {
@@ -102,7 +103,9 @@ int window_press(struct window *w, unsigned seconds, unsigned count,
 		 const struct window_waiting *waiting, int64_t now, struct window_decision *d);
 
 /* key (request id) asks to enroll without other authorisation at now;
- * waiting is the waiting set at now, which includes key. */
+ * waiting is the waiting set at now, which includes key. Only an open
+ * window needs it: a caller may pass NULL to save reading it, and gets
+ * WINDOW_NEED_WAITING (and nothing changed) when the window is open. */
 void window_request(struct window *w, const unsigned char key[32], const char *id,
 		    const struct window_waiting *waiting, int64_t now, struct window_decision *d);
 

@@ -680,6 +680,11 @@ store_reader_put(struct store *s, struct store_conn *c)
 {
 	if (c == NULL)
 		return;
+	/* A reader that comes back inside a transaction (its COMMIT failed)
+	 * would pin its snapshot, and the WAL with it, for as long as the
+	 * pool keeps it: end it here. Reads changed nothing to lose. */
+	if (c->db != NULL && !sqlite3_get_autocommit(c->db))
+		(void)store_run(c, Q_ROLLBACK, NULL);
 	pthread_mutex_lock(&s->rlock);
 	c->busy = 0;
 	pthread_cond_signal(&s->rcond);

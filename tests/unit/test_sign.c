@@ -339,6 +339,86 @@ START_TEST(test_issue_remote_verifies_once)
 }
 END_TEST
 
+/* The row is the certificate's: a parse handed in with other bytes than
+ * the signer signed is refused (the certificate is for another key), and
+ * names the caller believed in but the signer did not put in the
+ * certificate are not recorded. */
+START_TEST(test_issue_row_is_the_certificate)
+{
+	char path[STATE_PATH_MAX];
+	struct signer_config sc;
+	struct store *s = NULL;
+	struct signer *signer = NULL;
+	struct store_cert *cert = NULL;
+	struct csr *other, *same;
+	struct names sans;
+	struct policy pol;
+	struct ca_set ca;
+	struct issuer is;
+	struct issue_req r;
+	struct lerr e;
+	unsigned char *p;
+	size_t n;
+	int64_t before, after;
+
+	memset(&sc, 0, sizeof(sc));
+	sc.dir = fx_dir;
+	sc.threads = 1;
+	ck_assert_int_eq(signer_start(&sc, &signer, &e), 0);
+	ck_assert_int_eq(state_path(path, fx_dir, STORE_FILE), 0);
+	ck_assert_int_eq(store_open(path, 0, &s, &e), 0);
+	ck_assert_int_eq(ca_set_load(s, &ca, &e), 0);
+	ck_assert_int_eq(policy_from_ca(&pol, ca.issuing, &e), 0);
+	is.store = s;
+	is.signer = signer;
+	is.policy = &pol;
+	is.ca_id = ca.issuing_id;
+	memset(&r, 0, sizeof(r));
+	r.profile = POLICY_DEVICE;
+	r.actor = "unit";
+	p = fx_csr("p256.pem", &n);
+	r.csr = p;
+	r.csr_len = n;
+	names_init(&sans);
+
+	/* Bytes of one request, the parse of another. */
+	other = parse("ca-true.pem");
+	same = parse("p256.pem");
+	ck_assert_int_ne(memcmp(other->key_id, same->key_id, 32), 0);
+	ck_assert_int_eq(policy_names(&pol, other, POLICY_DEVICE, &sans, &e), 0);
+	r.parsed = other;
+	r.sans = &sans;
+	ck_assert_int_eq(store_cert_count(s, &before, &e), 0);
+	ck_assert_int_eq(issue_cert(&is, &r, &cert, &e), -1);
+	ck_assert_ptr_null(cert);
+	ck_assert_int_eq(e.code, LERR_INVARIANT);
+	ck_assert_int_eq(store_cert_count(s, &after, &e), 0);
+	ck_assert_int_eq(after, before);
+
+	/* The right parse, with a name the signer never puts in. */
+	names_free(&sans);
+	names_init(&sans);
+	ck_assert_int_eq(policy_names(&pol, same, POLICY_DEVICE, &sans, &e), 0);
+	ck_assert_int_eq(names_add_dns(&sans, "extra.local"), 0);
+	r.parsed = same;
+	r.now = 1234567890;
+	ck_assert_int_eq(issue_cert(&is, &r, &cert, &e), 0);
+	ck_assert_ptr_null(strstr(cert->sans, "extra.local"));
+	ck_assert_ptr_nonnull(strstr(cert->sans, "DNS:"));
+	ck_assert_int_eq(cert->issued_at, 1234567890);	/* the decision's clock */
+
+	store_cert_free(cert);
+	names_free(&sans);
+	csr_free(other);
+	csr_free(same);
+	free(p);
+	ck_assert_int_eq(signer_stop(signer), 0);
+	policy_free(&pol);
+	ca_set_free(&ca);
+	store_close(s);
+}
+END_TEST
+
 /* ---- what the signer trusts: keys/ only, verified at load ---- */
 
 /* Copies a file (tests only). */
@@ -794,6 +874,7 @@ sign_suite(void)
 	tcase_add_test(tc, test_leaf_key_ids);
 	tcase_add_test(tc, test_unverified_request_refused);
 	tcase_add_test(tc, test_issue_remote_verifies_once);
+	tcase_add_test(tc, test_issue_row_is_the_certificate);
 	tcase_add_loop_test(tc, test_load_missing_file, 0, 3);
 	tcase_add_loop_test(tc, test_load_wrong_owner, 0, 4);
 	tcase_add_test(tc, test_load_writable_by_others);

@@ -24,6 +24,7 @@
 #include "store/migrate.h"
 #include "common/lerr.h"
 #include "store/store.h"
+#include "store/internal.h"
 
 static char tmpdir[256];
 static char dbpath[320];
@@ -188,6 +189,25 @@ now_sec(void)
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
 }
+
+/* A pooled reader handed back inside a transaction (a snapshot whose
+ * COMMIT failed) is taken out of it, or it would pin the WAL. */
+START_TEST(test_reader_put_ends_transaction)
+{
+	struct store *s = open_new();
+	struct store_conn *c;
+	struct lerr e;
+
+	c = store_reader_get(s, &e);
+	ck_assert_ptr_nonnull(c);
+	ck_assert_int_eq(sqlite3_exec(c->db, "BEGIN; SELECT count(*) FROM certificates;", NULL,
+				      NULL, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_get_autocommit(c->db), 0);
+	store_reader_put(s, c);
+	ck_assert_int_ne(sqlite3_get_autocommit(c->db), 0);
+	store_close(s);
+}
+END_TEST
 
 /* ---- open and migrations ---- */
 
@@ -1683,6 +1703,7 @@ store_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_open_creates_and_migrates);
+	tcase_add_test(tc, test_reader_put_ends_transaction);
 	tcase_add_test(tc, test_reopen_idempotent);
 	tcase_add_test(tc, test_newer_schema_refused);
 	tcase_add_test(tc, test_failed_migration_rolled_back);

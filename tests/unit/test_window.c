@@ -499,6 +499,7 @@ END_TEST
 
 START_TEST(test_long_ids_are_cut)
 {
+	const struct window_waiting empty = { 0 };
 	struct window w;
 	struct window_decision d;
 	unsigned char k[32];
@@ -509,7 +510,7 @@ START_TEST(test_long_ids_are_cut)
 	key_make(k, 1);
 	window_init(&w);
 	ck_assert_int_eq(window_press(&w, 0, 0, NULL, T0, &d), 0);
-	window_request(&w, k, longid, NULL, T0 + 1, &d);
+	window_request(&w, k, longid, &empty, T0 + 1, &d);
 	ck_assert_int_eq(d.verdict, WINDOW_ADMIT);
 	ck_assert_uint_eq(strlen(d.admit_id), WINDOW_ID_LEN);
 	ck_assert(strncmp(d.admit_id, longid, WINDOW_ID_LEN) == 0);
@@ -656,6 +657,42 @@ START_TEST(test_every_call_takes_the_lock)
 }
 END_TEST
 
+/* A caller may ask without the waiting set: an open window asks for it
+ * (and changes nothing), a closed one decides without it. An admission
+ * given back reopens the window, and the next ask must then bring it. */
+START_TEST(test_waiting_set_only_when_open)
+{
+	struct window w;
+	struct window_decision d;
+	struct window_status st;
+	struct wset s;
+	const unsigned none[] = { 0 }, one[] = { 1 }, two[] = { 1, 2 };
+	unsigned char k1[32];
+
+	window_init(&w);
+	ck_assert_int_eq(ask(&w, 1, NULL, T0, &d), WINDOW_WAIT);
+	ck_assert_int_eq(d.changed, 0);
+	ck_assert_int_eq(window_press(&w, 0, 0, wset_make(&s, none, 0), T0, &d), 0);
+	ck_assert_int_eq(state_at(&w, T0), WINDOW_OPEN);
+	ck_assert_int_eq(ask(&w, 1, NULL, T0 + 1, &d), WINDOW_NEED_WAITING);
+	window_get_status(&w, T0 + 1, &st);
+	ck_assert_int_eq(st.state, WINDOW_OPEN);
+	ck_assert_uint_eq(st.admitted, 0);
+	ck_assert_int_eq(ask(&w, 1, wset_make(&s, one, 1), T0 + 1, &d), WINDOW_ADMIT);
+	ck_assert_int_eq(state_at(&w, T0 + 1), WINDOW_CLOSED);
+	/* Given back: open again, and a second device's ask needs the set
+	 * (which holds both keys: overlap, not an admission). */
+	key_make(k1, 1);
+	window_admission_failed(&w, k1, T0 + 2);
+	ck_assert_int_eq(state_at(&w, T0 + 2), WINDOW_OPEN);
+	ck_assert_int_eq(ask(&w, 2, NULL, T0 + 3, &d), WINDOW_NEED_WAITING);
+	ck_assert_int_eq(ask(&w, 2, wset_make(&s, two, 2), T0 + 3, &d), WINDOW_OVERLAPPED);
+	/* After the window's time, nothing needs the set. */
+	ck_assert_int_eq(ask(&w, 3, NULL, T0 + WINDOW_SECONDS_DEFAULT + 1, &d), WINDOW_WAIT);
+	window_destroy(&w);
+}
+END_TEST
+
 /* Names and states map both ways through one table; anything else is
  * refused rather than read as a state. */
 START_TEST(test_state_names)
@@ -701,6 +738,7 @@ window_suite(void)
 	tcase_add_test(tcc, test_concurrent_requests_admit_one);
 	tcase_add_test(tcc, test_every_call_takes_the_lock);
 	tcase_add_test(tc, test_state_names);
+	tcase_add_test(tc, test_waiting_set_only_when_open);
 	tcase_set_timeout(tcc, 30);
 	suite_add_tcase(s, tc);
 	suite_add_tcase(s, tcc);
