@@ -218,44 +218,6 @@ out:
 	return rc;
 }
 
-/* Opens a secret file for reading: no symlink at the last component, a
- * regular file owned by us, not accessible to group or others, at most
- * max bytes.
- * Returns the descriptor (and its size in *size) or -1 with e. */
-static int
-keystore_open_secret(const char *path, const char *what, size_t max, size_t *size,
-		     struct lerr *e)
-{
-	struct stat st;
-	int fd;
-
-	fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-	if (fd < 0) {
-		lerr_set(e, errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL,
-			 "opening %s %s: %s", what, path, strerror(errno));
-		return -1;
-	}
-	if (fstat(fd, &st) != 0) {
-		lerr_set(e, LERR_INTERNAL, "stat %s: %s", path, strerror(errno));
-		goto fail;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		lerr_set(e, LERR_BAD_REQUEST, "%s %s is not a regular file", what, path);
-		goto fail;
-	}
-	if (fileio_check_owned(&st, path, what, 077, e) != 0)
-		goto fail;
-	if (st.st_size < 0 || (unsigned long long)st.st_size > max) {
-		lerr_set_http(e, LERR_TOO_LARGE, 413, "%s %s is larger than %zu bytes", what, path, max);
-		goto fail;
-	}
-	*size = (size_t)st.st_size;
-	return fd;
-fail:
-	close(fd);
-	return -1;
-}
-
 /* Reads up to cap bytes from fd into buf; *got is how many. Stops at EOF.
  * 0 or -1 with errno. */
 static int
@@ -279,9 +241,11 @@ keystore_read_all(int fd, unsigned char *buf, size_t cap, size_t *got)
 }
 
 /* See keystore.h. The file's bytes live in sodium_malloc'd memory and are
- * wiped and freed on every path; *out is new, the caller deinits it. */
+ * wiped and freed on every path; *out is new, the caller deinits it.
+ * Messages name the file as path (dirfd's name). */
 int
-keystore_load(const char *path, const char *pass, gnutls_privkey_t *out, struct lerr *e)
+keystore_load_at(int dirfd, const char *path, const char *pass, gnutls_privkey_t *out,
+		 struct lerr *e)
 {
 	gnutls_x509_privkey_t xkey = NULL;
 	gnutls_privkey_t key = NULL;
@@ -296,7 +260,7 @@ keystore_load(const char *path, const char *pass, gnutls_privkey_t *out, struct 
 		lerr_set(e, LERR_INTERNAL, "libsodium failed to initialise");
 		goto out;
 	}
-	fd = keystore_open_secret(path, "key file", KEYSTORE_FILE_MAX, &size, e);
+	fd = fileio_open_read_at(dirfd, path, "key file", 077, KEYSTORE_FILE_MAX, &size, e);
 	if (fd < 0)
 		goto out;
 	/* One byte more than fstat said, to notice a file that grew. */
@@ -364,6 +328,12 @@ out:
 	return rc;
 }
 
+int
+keystore_load(const char *path, const char *pass, gnutls_privkey_t *out, struct lerr *e)
+{
+	return keystore_load_at(AT_FDCWD, path, pass, out, e);
+}
+
 /* See keystore.h. The passphrase file gets the same checks as a key file
  * (regular, no symlink, mode without group/other bits). The line is cut
  * in place: *pass is the sodium_malloc'd buffer itself, with everything
@@ -385,7 +355,8 @@ keystore_pass_read(const char *path, char **pass, struct lerr *e)
 	}
 	/* Only the first line counts, so a long file is not an error by
 	 * itself; still, a passphrase file is never large. */
-	fd = keystore_open_secret(path, "passphrase file", KEYSTORE_FILE_MAX, &size, e);
+	fd = fileio_open_read_at(AT_FDCWD, path, "passphrase file", 077, KEYSTORE_FILE_MAX, &size,
+				 e);
 	if (fd < 0)
 		goto out;
 	if ((buf = sodium_malloc(cap + 1)) == NULL) {

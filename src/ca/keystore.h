@@ -34,8 +34,12 @@ int keystore_generate(enum keystore_type t, gnutls_x509_privkey_t *out, struct l
  * pass may be NULL (unencrypted). */
 int keystore_write(const char *path, gnutls_x509_privkey_t key, const char *pass, struct lerr *e);
 /* Loads a PKCS#8 key. *out is new, caller frees with gnutls_privkey_deinit.
- * Refuses a file that is group- or world-readable. */
+ * Refuses a symlink, a file that is not a regular one, not the effective
+ * user's, or open to group or others (fileio_open_read_at). The _at form
+ * opens dirfd's name (dirfd and name as for openat). */
 int keystore_load(const char *path, const char *pass, gnutls_privkey_t *out, struct lerr *e);
+int keystore_load_at(int dirfd, const char *name, const char *pass, gnutls_privkey_t *out,
+		     struct lerr *e);
 
 /* Reads a passphrase (first line, at most KEYSTORE_PASS_MAX bytes) from a
  * file into sodium_malloc'd memory; free with keystore_pass_free. */

@@ -11,7 +11,6 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
-#include <libgen.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -86,61 +85,86 @@ int
 fileio_check_owned(const struct stat *st, const char *path, const char *what, mode_t deny,
 		   struct lerr *e)
 {
+	mode_t extra = st->st_mode & deny;
+
 	/* Someone else's file is not ours to trust: under `serve --user`
 	 * that user may write the state directory, and must not be able to
 	 * hand root's signer a key, a certificate or a setting of its choosing. */
 	if (st->st_uid != geteuid())
 		return lerr_set(e, LERR_FORBIDDEN, "%s %s belongs to uid %ld, not to uid %ld",
 				what, path, (long)st->st_uid, (long)geteuid());
-	if ((st->st_mode & deny) != 0 && (deny & 044) != 0)
+	if ((extra & 044) != 0)
 		return lerr_set(e, LERR_BAD_REQUEST,
 				"%s %s is readable by group or others: chmod 600", what, path);
-	if ((st->st_mode & deny) != 0)
+	if ((extra & 022) != 0)
 		return lerr_set(e, LERR_BAD_REQUEST,
 				"%s %s is writable by group or others: chmod go-w", what, path);
+	if (extra != 0)
+		return lerr_set(e, LERR_BAD_REQUEST,
+				"%s %s has permissions for group or others: chmod 600", what, path);
 	return 0;
 }
 
+int
+fileio_open_read_at(int dirfd, const char *name, const char *what, mode_t deny, size_t max,
+		    size_t *size, struct lerr *e)
+{
+	const char *sp = what != NULL ? " " : "";
+	struct stat st;
+	int fd;
+
+	if (what == NULL)
+		what = "";
+	/* O_NONBLOCK: a FIFO planted at name would block open() until a
+	 * writer came, before fstat could refuse it. It stays set: on the
+	 * regular files accepted below it changes nothing. */
+	fd = openat(dirfd, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		lerr_set(e, errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL,
+			 "cannot open %s%s%s: %s", what, sp, name, strerror(errno));
+		return -1;
+	}
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		lerr_set(e, LERR_BAD_REQUEST, "%s%s%s is not a regular file", what, sp, name);
+		goto fail;
+	}
+	if (what[0] != '\0' && fileio_check_owned(&st, name, what, deny, e) != 0)
+		goto fail;
+	if (st.st_size < 0 || (uintmax_t)st.st_size > max) {
+		lerr_set_http(e, LERR_TOO_LARGE, 413, "%s%s%s is %jd bytes, more than the limit of %zu",
+			      what, sp, name, (intmax_t)st.st_size, max);
+		goto fail;
+	}
+	*size = (size_t)st.st_size;
+	return fd;
+fail:
+	close(fd);
+	return -1;
+}
+
 /*
- * Reads all of path (regular file, at most max bytes). The buffer is one
+ * Reads all of dirfd's name (see fileio_open_read_at). The buffer is one
  * byte longer than the content and NUL-terminated, so text callers may
  * treat it as a string. Secret buffers come from fileio_secret_alloc
  * (locked pages of their own) and must go back through fileio_free_secret
- * with the length this function gave. For fileio_read and
- * fileio_read_owned: what (NULL for any file) names the file in messages
- * and asks for the ownership check.
+ * with the length this function gave. what (NULL for any file) names the
+ * file in messages and asks for the ownership check.
  */
 static int
-fileio_read_checked(const char *path, const char *what, size_t max, int secret,
+fileio_read_checked(int dirfd, const char *name, const char *what, size_t max, int secret,
 		    unsigned char **out, size_t *len, struct lerr *e)
 {
 	unsigned char *p = NULL;
-	struct stat st;
-	size_t size, got = 0;
+	size_t size = 0, got = 0;
 	ssize_t n;
 	int fd = -1, rc = -1;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd < 0) {
-		lerr_set(e, errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL,
-			 "cannot open %s: %s", path, strerror(errno));
+	fd = fileio_open_read_at(dirfd, name, what, 022, max, &size, e);
+	if (fd < 0)
 		goto out;
-	}
-	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
-		lerr_set(e, LERR_BAD_REQUEST, "%s is not a regular file", path);
-		goto out;
-	}
-	if (what != NULL && fileio_check_owned(&st, path, what, 022, e) != 0)
-		goto out;
-	if ((uintmax_t)st.st_size > max) {
-		lerr_set_http(e, LERR_TOO_LARGE, 413, "%s is %jd bytes, more than the limit of %zu",
-			 path, (intmax_t)st.st_size, max);
-		goto out;
-	}
-	size = (size_t)st.st_size;
 	p = secret ? fileio_secret_alloc(size) : malloc(size + 1);
 	if (p == NULL) {
-		lerr_set(e, LERR_INTERNAL, "out of memory reading %s", path);
+		lerr_set(e, LERR_INTERNAL, "out of memory reading %s", name);
 		goto out;
 	}
 	while (got < size) {
@@ -148,7 +172,7 @@ fileio_read_checked(const char *path, const char *what, size_t max, int secret,
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			lerr_set(e, LERR_INTERNAL, "cannot read %s: %s", path,
+			lerr_set(e, LERR_INTERNAL, "cannot read %s: %s", name,
 				 n < 0 ? strerror(errno) : "file shrank while reading");
 			goto out;
 		}
@@ -172,17 +196,31 @@ out:
 }
 
 int
+fileio_read_at(int dirfd, const char *name, size_t max, int secret,
+	       unsigned char **out, size_t *len, struct lerr *e)
+{
+	return fileio_read_checked(dirfd, name, NULL, max, secret, out, len, e);
+}
+
+int
 fileio_read(const char *path, size_t max, int secret,
 	    unsigned char **out, size_t *len, struct lerr *e)
 {
-	return fileio_read_checked(path, NULL, max, secret, out, len, e);
+	return fileio_read_at(AT_FDCWD, path, max, secret, out, len, e);
+}
+
+int
+fileio_read_owned_at(int dirfd, const char *name, const char *what, size_t max,
+		     unsigned char **out, size_t *len, struct lerr *e)
+{
+	return fileio_read_checked(dirfd, name, what, max, 0, out, len, e);
 }
 
 int
 fileio_read_owned(const char *path, const char *what, size_t max,
 		  unsigned char **out, size_t *len, struct lerr *e)
 {
-	return fileio_read_checked(path, what, max, 0, out, len, e);
+	return fileio_read_owned_at(AT_FDCWD, path, what, max, out, len, e);
 }
 
 int
@@ -198,38 +236,35 @@ fileio_sync_dir(const char *dir)
 	return rc;
 }
 
-/* fsync the directory holding path, so a rename in it is durable. */
+/* fileio_write_atomic_at, naming the file shown in messages. */
 static int
-fileio_sync_parent(const char *path)
-{
-	char tmp[4096];
-
-	if (snprintf(tmp, sizeof(tmp), "%s", path) >= (int)sizeof(tmp))
-		return -1;
-	return fileio_sync_dir(dirname(tmp));
-}
-
-int
-fileio_write_atomic(const char *path, const void *data, size_t len,
-		    mode_t mode, int excl, struct lerr *e)
+fileio_write_in(int dirfd, const char *name, const char *shown, const void *data, size_t len,
+		mode_t mode, int excl, struct lerr *e)
 {
 	char tmp[4096];
 	const unsigned char *p = data;
+	struct stat st;
 	size_t off = 0;
 	ssize_t n;
 	int fd = -1, rc = -1, made = 0;
 
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid()) >= (int)sizeof(tmp)) {
-		lerr_set(e, LERR_INTERNAL, "path too long: %s", path);
+	/* One directory, dirfd's: the temporary file, the rename and the
+	 * fsync below must all be in it. */
+	if (name[0] == '\0' || strchr(name, '/') != NULL) {
+		lerr_set(e, LERR_INTERNAL, "not a file name: %s", shown);
 		goto out;
 	}
-	if (excl && access(path, F_OK) == 0) {
-		lerr_set(e, LERR_CONFLICT, "%s already exists", path);
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", name, (long)getpid()) >= (int)sizeof(tmp)) {
+		lerr_set(e, LERR_INTERNAL, "path too long: %s", shown);
 		goto out;
 	}
-	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
+	if (excl && fstatat(dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		lerr_set(e, LERR_CONFLICT, "%s already exists", shown);
+		goto out;
+	}
+	fd = openat(dirfd, tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode);
 	if (fd < 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot create %s: %s", tmp, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "cannot create %s.tmp: %s", shown, strerror(errno));
 		goto out;
 	}
 	made = 1;
@@ -251,25 +286,60 @@ fileio_write_atomic(const char *path, const void *data, size_t len,
 	}
 	fd = -1;
 	if (excl) {
-		/* link() fails if path appeared meanwhile: never replace. */
-		if (link(tmp, path) != 0)
+		/* linkat() fails if name appeared meanwhile: never replace. */
+		if (linkat(dirfd, tmp, dirfd, name, 0) != 0)
 			goto io_error;
-		unlink(tmp);
-	} else if (rename(tmp, path) != 0) {
+		unlinkat(dirfd, tmp, 0);
+	} else if (renameat(dirfd, tmp, dirfd, name) != 0) {
 		goto io_error;
 	}
 	made = 0;
-	if (fileio_sync_parent(path) != 0)
+	if (fsync(dirfd) != 0)
 		goto io_error;
 	rc = 0;
 	goto out;
 io_error:
-	lerr_set(e, LERR_INTERNAL, "cannot write %s: %s", path, strerror(errno));
+	lerr_set(e, LERR_INTERNAL, "cannot write %s: %s", shown, strerror(errno));
 out:
 	if (fd >= 0)
 		close(fd);
 	if (made)
-		unlink(tmp);
+		unlinkat(dirfd, tmp, 0);
+	return rc;
+}
+
+int
+fileio_write_atomic_at(int dirfd, const char *name, const void *data, size_t len,
+		       mode_t mode, int excl, struct lerr *e)
+{
+	return fileio_write_in(dirfd, name, name, data, len, mode, excl, e);
+}
+
+int
+fileio_write_atomic(const char *path, const void *data, size_t len,
+		    mode_t mode, int excl, struct lerr *e)
+{
+	char parent[4096];
+	const char *slash = strrchr(path, '/');
+	size_t plen;
+	int dirfd, rc;
+
+	if (slash == NULL) {
+		snprintf(parent, sizeof(parent), ".");
+	} else {
+		plen = slash == path ? 1 : (size_t)(slash - path);
+		if (plen >= sizeof(parent))
+			return lerr_set(e, LERR_INTERNAL, "path too long: %s", path);
+		memcpy(parent, path, plen);
+		parent[plen] = '\0';
+	}
+	dirfd = open(parent, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+	if (dirfd < 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot write %s: %s: %s", path, parent,
+				strerror(errno));
+	rc = fileio_write_in(dirfd, slash != NULL ? slash + 1 : path, path, data, len, mode,
+			     excl, e);
+	close(dirfd);
 	return rc;
 }
 

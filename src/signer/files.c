@@ -5,15 +5,19 @@
  * the daemon's user owns the state directory and the store, so the
  * certificates and settings the signer works from live beside its keys,
  * in root's keys/, and are read only when they are root's (the reading
- * user's) and writable by nobody else.
+ * user's) and writable by nobody else. keys/ is opened and checked once
+ * per operation, and every file in it is read and written relative to
+ * that descriptor (signer_keys_open says why).
  */
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -27,7 +31,7 @@
 
 /* The files files.c writes and reads, besides the keys. */
 static const char *const signer_file_names[] = {
-	SIGNER_ROOT_PEM, SIGNER_ISSUING_PEM, SIGNER_CONF,
+	SIGNER_ROOT_PEM_NAME, SIGNER_ISSUING_PEM_NAME, SIGNER_CONF_NAME,
 };
 
 void
@@ -135,24 +139,74 @@ signer_conf_format(const struct signer_conf *c, struct buf *b)
 			  "crl_url = %s\n", c->crl_url);
 }
 
-/* Writes one file under dir unless only_missing and it exists. */
+/*
+ * Opens dir/keys once for everything that follows: a directory (never a
+ * symlink) of the effective user's that nobody else may write. Under
+ * `serve --user` that user owns dir and may rename its entries at any
+ * time, so every file in keys/ is opened relative to this descriptor:
+ * checking keys/ by path and then opening keys/<file> by path would read
+ * whatever keys/ had become in between. Returns the descriptor (the
+ * caller closes it) or -1 with e.
+ */
 static int
-signer_write_one(const char *dir, const char *rel, const void *p, size_t n, mode_t mode,
-		 int only_missing, struct lerr *e)
+signer_keys_open(const char *dir, struct lerr *e)
 {
 	char path[SIGNER_PATH_MAX];
 	struct stat st;
+	int fd;
 
-	if (fileio_join(path, sizeof(path), dir, rel) != 0)
+	if (fileio_join(path, sizeof(path), dir, SIGNER_KEYS_DIR) != 0)
 		return lerr_set(e, LERR_INTERNAL, "state directory path too long");
-	if (only_missing && lstat(path, &st) == 0)
-		return 0;
-	return fileio_write_atomic(path, p, n, mode, 1, e);
+	fd = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (fd < 0) {
+		if (errno == ELOOP || errno == ENOTDIR)
+			return lerr_set(e, LERR_BAD_REQUEST,
+					"%s is not a directory (a symbolic link is not followed)",
+					path);
+		return lerr_set(e, errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL, "%s: %s",
+				path, strerror(errno));
+	}
+	if (fstat(fd, &st) != 0) {
+		lerr_set(e, LERR_INTERNAL, "%s: %s", path, strerror(errno));
+		goto fail;
+	}
+	if (fileio_check_owned(&st, path, "key directory", 022, e) != 0)
+		goto fail;
+	return fd;
+fail:
+	close(fd);
+	return -1;
 }
 
-int
-signer_files_write(const char *dir, gnutls_x509_crt_t root, gnutls_x509_crt_t issuing,
-		   const struct signer_conf *c, int only_missing, struct lerr *e)
+/* Puts "dir/keys: " before e's message, which names a file of keys/ by
+ * its name only (the *_at functions see no more). Returns -1. */
+static int
+signer_keys_where(const char *dir, struct lerr *e)
+{
+	char why[sizeof(e->msg)];
+
+	snprintf(why, sizeof(why), "%s", e->msg);
+	return lerr_set_http(e, e->code, e->http, "%s/%s: %s", dir, SIGNER_KEYS_DIR, why);
+}
+
+/* Writes keys' name unless only_missing and it exists. */
+static int
+signer_write_one(int keys, const char *dir, const char *name, const void *p, size_t n,
+		 mode_t mode, int only_missing, struct lerr *e)
+{
+	struct stat st;
+
+	if (only_missing && fstatat(keys, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+		return 0;
+	if (fileio_write_atomic_at(keys, name, p, n, mode, 1, e) != 0)
+		return signer_keys_where(dir, e);
+	return 0;
+}
+
+/* signer_files_write into the descriptor keys of dir/keys. */
+static int
+signer_write_at(int keys, const char *dir, gnutls_x509_crt_t root, gnutls_x509_crt_t issuing,
+		const struct signer_conf *c, int only_missing, struct lerr *e)
 {
 	gnutls_datum_t rpem = { NULL, 0 }, ipem = { NULL, 0 };
 	struct buf b;
@@ -164,10 +218,12 @@ signer_files_write(const char *dir, gnutls_x509_crt_t root, gnutls_x509_crt_t is
 		lerr_set(e, LERR_INTERNAL, "cannot encode the signer's files");
 		goto out;
 	}
-	if (signer_write_one(dir, SIGNER_ROOT_PEM, rpem.data, rpem.size, 0644, only_missing, e) != 0 ||
-	    signer_write_one(dir, SIGNER_ISSUING_PEM, ipem.data, ipem.size, 0644, only_missing,
-			     e) != 0 ||
-	    signer_write_one(dir, SIGNER_CONF, b.data, b.len, 0600, only_missing, e) != 0)
+	if (signer_write_one(keys, dir, SIGNER_ROOT_PEM_NAME, rpem.data, rpem.size, 0644,
+			     only_missing, e) != 0 ||
+	    signer_write_one(keys, dir, SIGNER_ISSUING_PEM_NAME, ipem.data, ipem.size, 0644,
+			     only_missing, e) != 0 ||
+	    signer_write_one(keys, dir, SIGNER_CONF_NAME, b.data, b.len, 0600, only_missing,
+			     e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -178,37 +234,67 @@ out:
 }
 
 int
-signer_files_missing(const char *dir)
+signer_files_write(const char *dir, gnutls_x509_crt_t root, gnutls_x509_crt_t issuing,
+		   const struct signer_conf *c, int only_missing, struct lerr *e)
 {
-	char path[SIGNER_PATH_MAX];
+	int keys, rc;
+
+	keys = signer_keys_open(dir, e);
+	if (keys < 0)
+		return -1;
+	rc = signer_write_at(keys, dir, root, issuing, c, only_missing, e);
+	close(keys);
+	return rc;
+}
+
+/* How many of the files are missing from the descriptor keys. */
+static int
+signer_missing_at(int keys)
+{
 	struct stat st;
 	size_t i;
 	int n = 0;
 
 	for (i = 0; i < sizeof(signer_file_names) / sizeof(signer_file_names[0]); i++)
-		if (fileio_join(path, sizeof(path), dir, signer_file_names[i]) != 0 ||
-		    (lstat(path, &st) != 0 && errno == ENOENT))
+		if (fstatat(keys, signer_file_names[i], &st, AT_SYMLINK_NOFOLLOW) != 0 &&
+		    errno == ENOENT)
 			n++;
 	return n;
 }
 
-/* Reads the certificate at dir/rel into *out. 0 or -1 with e. */
-static int
-signer_read_cert(const char *dir, const char *rel, gnutls_x509_crt_t *out, struct lerr *e)
+int
+signer_files_missing(const char *dir)
 {
 	char path[SIGNER_PATH_MAX];
+	int keys, n;
+
+	if (fileio_join(path, sizeof(path), dir, SIGNER_KEYS_DIR) != 0)
+		return 0;
+	keys = open(path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+	if (keys < 0)
+		return errno == ENOENT ? (int)(sizeof(signer_file_names) /
+					       sizeof(signer_file_names[0])) : 0;
+	n = signer_missing_at(keys);
+	close(keys);
+	return n;
+}
+
+/* Reads the certificate keys' name into *out. 0 or -1 with e. */
+static int
+signer_read_cert(int keys, const char *dir, const char *name, gnutls_x509_crt_t *out,
+		 struct lerr *e)
+{
 	unsigned char *p = NULL;
 	size_t n = 0;
 	int rc = -1;
 
-	if (fileio_join(path, sizeof(path), dir, rel) != 0) {
-		lerr_set(e, LERR_INTERNAL, "state directory path too long");
+	if (fileio_read_owned_at(keys, name, "certificate", SIGNER_CERT_MAX, &p, &n, e) != 0) {
+		signer_keys_where(dir, e);
 		goto out;
 	}
-	if (fileio_read_owned(path, "certificate", SIGNER_CERT_MAX, &p, &n, e) != 0)
-		goto out;
 	if (x509_import(p, n, out, e) != 0) {
-		lerr_set(e, LERR_INVARIANT, "%s is not a certificate", path);
+		lerr_set(e, LERR_INVARIANT, "%s/%s/%s is not a certificate", dir,
+			 SIGNER_KEYS_DIR, name);
 		goto out;
 	}
 	rc = 0;
@@ -217,43 +303,60 @@ out:
 	return rc;
 }
 
-int
-signer_files_read(const char *dir, struct signer_files *f, struct lerr *e)
+/* Reads and parses signer.conf from keys into c. 0 or -1 with e. */
+static int
+signer_read_conf(int keys, const char *dir, struct signer_conf *c, struct lerr *e)
 {
 	char path[SIGNER_PATH_MAX];
 	unsigned char *p = NULL;
-	struct stat st;
 	size_t n = 0;
 	int rc = -1;
 
-	memset(f, 0, sizeof(*f));
-	/* keys/ itself: a directory of ours that nobody else may write, not
-	 * a link to somewhere the daemon's user chose. */
-	if (fileio_join(path, sizeof(path), dir, SIGNER_KEYS_DIR) != 0) {
+	if (fileio_join(path, sizeof(path), dir, SIGNER_CONF) != 0) {
 		lerr_set(e, LERR_INTERNAL, "state directory path too long");
 		goto out;
 	}
-	if (lstat(path, &st) != 0) {
-		lerr_set(e, errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL, "%s: %s", path,
-			 strerror(errno));
+	if (fileio_read_owned_at(keys, SIGNER_CONF_NAME, "settings file", SIGNER_CONF_MAX, &p, &n,
+				 e) != 0) {
+		signer_keys_where(dir, e);
 		goto out;
 	}
-	if (!S_ISDIR(st.st_mode)) {
-		lerr_set(e, LERR_BAD_REQUEST, "%s is not a directory", path);
-		goto out;
-	}
-	if (fileio_check_owned(&st, path, "key directory", 022, e) != 0)
-		goto out;
-	if (signer_read_cert(dir, SIGNER_ROOT_PEM, &f->root, e) != 0 ||
-	    signer_read_cert(dir, SIGNER_ISSUING_PEM, &f->issuing, e) != 0)
-		goto out;
-	if (fileio_join(path, sizeof(path), dir, SIGNER_CONF) != 0 ||
-	    fileio_read_owned(path, "settings file", SIGNER_CONF_MAX, &p, &n, e) != 0 ||
-	    signer_conf_parse(path, (const char *)p, n, &f->conf, e) != 0)
+	if (signer_conf_parse(path, (const char *)p, n, c, e) != 0)
 		goto out;
 	rc = 0;
 out:
 	free(p);
+	return rc;
+}
+
+/* Loads the key keys' name, decrypted with pass, into *key. */
+static int
+signer_read_key(int keys, const char *dir, const char *name, const char *pass,
+		gnutls_privkey_t *key, struct lerr *e)
+{
+	if (keystore_load_at(keys, name, pass, key, e) != 0)
+		return signer_keys_where(dir, e);
+	return 0;
+}
+
+int
+signer_files_read(const char *dir, const char *pass, struct signer_files *f, struct lerr *e)
+{
+	int keys = -1, rc = -1;
+
+	memset(f, 0, sizeof(*f));
+	keys = signer_keys_open(dir, e);
+	if (keys < 0)
+		goto out;
+	if (signer_read_cert(keys, dir, SIGNER_ROOT_PEM_NAME, &f->root, e) != 0 ||
+	    signer_read_cert(keys, dir, SIGNER_ISSUING_PEM_NAME, &f->issuing, e) != 0 ||
+	    signer_read_conf(keys, dir, &f->conf, e) != 0 ||
+	    signer_read_key(keys, dir, SIGNER_ISSUING_KEY_NAME, pass, &f->key, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (keys >= 0)
+		close(keys);
 	if (rc != 0)
 		signer_files_free(f);
 	return rc;
@@ -268,26 +371,24 @@ signer_files_free(struct signer_files *f)
 		gnutls_x509_crt_deinit(f->root);
 	if (f->issuing != NULL)
 		gnutls_x509_crt_deinit(f->issuing);
+	if (f->key != NULL)
+		gnutls_privkey_deinit(f->key);
 	memset(f, 0, sizeof(*f));
 }
 
-/* Loads dir/rel (decrypted with pass) and checks it is crt's key. */
+/* Loads keys' name (decrypted with pass) and checks it is crt's key. */
 static int
-signer_prove_key(const char *dir, const char *rel, const char *pass, gnutls_x509_crt_t crt,
-		 const char *what, struct lerr *e)
+signer_prove_key(int keys, const char *dir, const char *name, const char *pass,
+		 gnutls_x509_crt_t crt, const char *what, struct lerr *e)
 {
-	char path[SIGNER_PATH_MAX];
 	gnutls_privkey_t key = NULL;
 	int rc = -1;
 
-	if (fileio_join(path, sizeof(path), dir, rel) != 0) {
-		lerr_set(e, LERR_INTERNAL, "state directory path too long");
-		goto out;
-	}
-	if (keystore_load(path, pass, &key, e) != 0)
+	if (signer_read_key(keys, dir, name, pass, &key, e) != 0)
 		goto out;
 	if (x509_key_matches(key, crt, what, e) != 0) {
-		lerr_set(e, LERR_INVARIANT, "the store's %s certificate is not for %s", what, path);
+		lerr_set(e, LERR_INVARIANT, "the store's %s certificate is not for %s/%s/%s", what,
+			 dir, SIGNER_KEYS_DIR, name);
 		goto out;
 	}
 	rc = 0;
@@ -304,10 +405,17 @@ signer_files_adopt(const char *dir, const char *pass, const struct signer_adopt 
 	gnutls_x509_crt_t root = NULL, issuing = NULL;
 	struct signer_conf conf;
 	char why[sizeof(e->msg)];
-	int rc = -1;
+	int keys = -1, rc = -1;
 
-	if (signer_files_missing(dir) == 0)
-		return 0;
+	/* Checked like the load path's, and the one directory everything
+	 * below reads its keys from and writes the chain into. */
+	keys = signer_keys_open(dir, e);
+	if (keys < 0)
+		goto out;
+	if (signer_missing_at(keys) == 0) {
+		rc = 0;
+		goto out;
+	}
 	if (a == NULL || a->root.data == NULL || a->issuing.data == NULL) {
 		lerr_set(e, LERR_NOT_FOUND, "%s/%s is missing and nothing was offered to recreate it",
 			 dir, SIGNER_ISSUING_PEM);
@@ -322,13 +430,15 @@ signer_files_adopt(const char *dir, const char *pass, const struct signer_adopt 
 			 dir, why);
 		goto out;
 	}
-	if (signer_prove_key(dir, SIGNER_ROOT_KEY, pass, root, "root", e) != 0 ||
-	    signer_prove_key(dir, SIGNER_ISSUING_KEY, pass, issuing, "issuing", e) != 0 ||
+	if (signer_prove_key(keys, dir, SIGNER_ROOT_KEY_NAME, pass, root, "root", e) != 0 ||
+	    signer_prove_key(keys, dir, SIGNER_ISSUING_KEY_NAME, pass, issuing, "issuing", e) != 0 ||
 	    signer_conf_init(&conf, a->crl_url, e) != 0 ||
-	    signer_files_write(dir, root, issuing, &conf, 1, e) != 0)
+	    signer_write_at(keys, dir, root, issuing, &conf, 1, e) != 0)
 		goto out;
 	rc = 0;
 out:
+	if (keys >= 0)
+		close(keys);
 	if (root != NULL)
 		gnutls_x509_crt_deinit(root);
 	if (issuing != NULL)

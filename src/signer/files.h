@@ -26,15 +26,23 @@
 #include <stddef.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <gnutls/abstract.h>
 #include "common/buf.h"
 #include "common/lerr.h"
 
 #define SIGNER_KEYS_DIR		"keys"
-#define SIGNER_ROOT_KEY		"keys/root.key"
-#define SIGNER_ISSUING_KEY	"keys/issuing.key"
-#define SIGNER_ROOT_PEM		"keys/root.pem"
-#define SIGNER_ISSUING_PEM	"keys/issuing.pem"
-#define SIGNER_CONF		"keys/signer.conf"
+/* The names inside keys/ (what files.c opens relative to keys/), and the
+ * same below the state directory. */
+#define SIGNER_ROOT_KEY_NAME	"root.key"
+#define SIGNER_ISSUING_KEY_NAME	"issuing.key"
+#define SIGNER_ROOT_PEM_NAME	"root.pem"
+#define SIGNER_ISSUING_PEM_NAME	"issuing.pem"
+#define SIGNER_CONF_NAME	"signer.conf"
+#define SIGNER_ROOT_KEY		SIGNER_KEYS_DIR "/" SIGNER_ROOT_KEY_NAME
+#define SIGNER_ISSUING_KEY	SIGNER_KEYS_DIR "/" SIGNER_ISSUING_KEY_NAME
+#define SIGNER_ROOT_PEM		SIGNER_KEYS_DIR "/" SIGNER_ROOT_PEM_NAME
+#define SIGNER_ISSUING_PEM	SIGNER_KEYS_DIR "/" SIGNER_ISSUING_PEM_NAME
+#define SIGNER_CONF		SIGNER_KEYS_DIR "/" SIGNER_CONF_NAME
 #define SIGNER_PATH_MAX		4096
 #define SIGNER_CONF_LINE_MAX	512
 #define SIGNER_CRL_URL_MAX	256
@@ -43,9 +51,10 @@ struct signer_conf {
 	char crl_url[SIGNER_CRL_URL_MAX];	/* "" for none */
 };
 
-/* What the signer trusts, as read from keys/ (root and issuing owned). */
+/* What the signer trusts, as read from keys/ (all owned). */
 struct signer_files {
 	gnutls_x509_crt_t root, issuing;
+	gnutls_privkey_t key;			/* issuing.key's */
 	struct signer_conf conf;
 };
 
@@ -69,21 +78,24 @@ int signer_conf_parse(const char *name, const char *text, size_t len, struct sig
 int signer_conf_format(const struct signer_conf *c, struct buf *b) LANCA_WUR;
 
 /* Writes root.pem, issuing.pem and signer.conf into dir/keys/ (which
- * exists). only_missing != 0 keeps a file that is already there;
+ * exists, and is checked as signer_files_read checks it). only_missing != 0 keeps a file that is already there;
  * otherwise an existing file is an error. 0 or -1 with e. */
 int signer_files_write(const char *dir, gnutls_x509_crt_t root, gnutls_x509_crt_t issuing,
 		       const struct signer_conf *c, int only_missing, struct lerr *e);
 /* How many of root.pem, issuing.pem and signer.conf are missing (0-3). */
 int signer_files_missing(const char *dir);
-/* Reads the three files, refusing a keys/ directory or a file that does
- * not belong to the effective user or that others may write. Checks
- * nothing about the chain (sign_ctx_load does). On success f owns two
- * certificates: signer_files_free. 0 or -1 with e. */
-int signer_files_read(const char *dir, struct signer_files *f, struct lerr *e);
+/* Reads the three files and issuing.key (decrypted with pass), refusing
+ * a keys/ that is a symlink, and a keys/ or a file that does not belong
+ * to the effective user or that others may write; everything is read
+ * relative to one descriptor of keys/. Checks nothing about the chain
+ * or the key (sign_ctx_load does). On success f owns two certificates
+ * and a key: signer_files_free. 0 or -1 with e. */
+int signer_files_read(const char *dir, const char *pass, struct signer_files *f,
+		      struct lerr *e);
 void signer_files_free(struct signer_files *f);	/* NULL-safe */
 
-/* For a state directory made before these files existed: when any is
- * missing, proves the candidates (the root verifies under its own key and
+/* For a state directory made before these files existed: checks keys/
+ * as signer_files_read does and, when any file is missing, proves the candidates (the root verifies under its own key and
  * its key is keys/root.key's; the issuing CA verifies under the root and
  * its key is keys/issuing.key's; pass decrypts both) and writes the
  * missing files. Does nothing when none is missing. 0 or -1 with e. */

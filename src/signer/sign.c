@@ -17,21 +17,19 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
-#include "ca/keystore.h"
 #include "ca/x509.h"
-#include "common/fileio.h"
 #include "signer/files.h"
 #include "signer/sign.h"
 
 int
 sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr *e)
 {
-	char path[SIGNER_PATH_MAX], why[sizeof(e->msg)];
+	char why[sizeof(e->msg)];
 	struct signer_files f;
 	int rc = -1;
 
 	memset(c, 0, sizeof(*c));
-	if (signer_files_read(dir, &f, e) != 0)
+	if (signer_files_read(dir, pass, &f, e) != 0)
 		goto out;
 	/* Everything below trusts this chain: the policy and the final check
 	 * of every leaf are its name constraints. */
@@ -43,16 +41,13 @@ sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr
 	}
 	c->chain[0] = f.issuing;
 	c->chain[1] = f.root;
+	c->key = f.key;
 	f.issuing = f.root = NULL;
+	f.key = NULL;
 	memcpy(c->crl_url, f.conf.crl_url, sizeof(c->crl_url));
-	if (fileio_join(path, sizeof(path), dir, SIGNER_ISSUING_KEY) != 0) {
-		lerr_set(e, LERR_INTERNAL, "state directory path too long");
-		goto out;
-	}
-	if (keystore_load(path, pass, &c->key, e) != 0)
-		goto out;
 	if (x509_key_matches(c->key, c->chain[0], SIGNER_ISSUING_PEM, e) != 0) {
-		lerr_set(e, LERR_INVARIANT, "%s does not match %s", path, SIGNER_ISSUING_PEM);
+		lerr_set(e, LERR_INVARIANT, "%s/%s does not match %s", dir, SIGNER_ISSUING_KEY,
+			 SIGNER_ISSUING_PEM);
 		goto out;
 	}
 	if (policy_from_ca(&c->policy, c->chain[0], e) != 0 ||

@@ -8,6 +8,7 @@
 
 #include <check.h>
 #include <dirent.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -131,6 +132,98 @@ START_TEST(test_write_atomic)
 }
 END_TEST
 
+/* The _at reads open a name in one directory: not through a symlink,
+ * not a FIFO (at once, without waiting for a writer), and for the owned
+ * form not someone else's file. */
+START_TEST(test_read_at)
+{
+	unsigned char *p = NULL;
+	size_t len = 0;
+	struct lerr e;
+	int dfd;
+
+	ck_assert_int_ge(dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0);
+	put("f", "text", 4);
+	ck_assert_int_eq(fileio_read_at(dfd, "f", 100, 0, &p, &len, &e), 0);
+	ck_assert_str_eq((char *)p, "text");
+	free(p);
+	p = NULL;
+	ck_assert_int_eq(fileio_read_owned_at(dfd, "f", "certificate", 100, &p, &len, &e), 0);
+	free(p);
+	p = NULL;
+	ck_assert_int_eq(symlink("f", at("link")), 0);
+	ck_assert_int_eq(fileio_read_at(dfd, "link", 100, 0, &p, &len, &e), -1);
+	ck_assert_int_eq(fileio_read_owned_at(dfd, "link", "certificate", 100, &p, &len, &e), -1);
+	ck_assert_ptr_null(p);
+	ck_assert_int_eq(mkfifo(at("fifo"), 0600), 0);
+	ck_assert_int_eq(fileio_read_owned_at(dfd, "fifo", "certificate", 100, &p, &len, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_ptr_nonnull(strstr(e.msg, "not a regular file"));
+	if (geteuid() == 0) {	/* only root can give a file away */
+		ck_assert_int_eq(chown(at("f"), 65534, 65534), 0);
+		ck_assert_int_eq(fileio_read_owned_at(dfd, "f", "certificate", 100, &p, &len, &e),
+				 -1);
+		ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+		ck_assert_ptr_nonnull(strstr(e.msg, "certificate f belongs to uid 65534"));
+		ck_assert_ptr_null(p);
+	}
+	close(dfd);
+}
+END_TEST
+
+/* What a loose mode is told: a file only group-writable is not called
+ * readable, whatever is denied. */
+START_TEST(test_check_owned)
+{
+	struct stat st;
+	struct lerr e;
+
+	memset(&st, 0, sizeof(st));
+	st.st_uid = geteuid();
+	st.st_mode = S_IFREG | 0620;
+	ck_assert_int_eq(fileio_check_owned(&st, "f", "key file", 077, &e), -1);
+	ck_assert_msg(strstr(e.msg, "writable by group or others: chmod go-w") != NULL, "%s",
+		      e.msg);
+	ck_assert_int_eq(fileio_check_owned(&st, "f", "certificate", 022, &e), -1);
+	ck_assert_msg(strstr(e.msg, "writable by group or others") != NULL, "%s", e.msg);
+	st.st_mode = S_IFREG | 0640;
+	ck_assert_int_eq(fileio_check_owned(&st, "f", "key file", 077, &e), -1);
+	ck_assert_msg(strstr(e.msg, "readable by group or others: chmod 600") != NULL, "%s",
+		      e.msg);
+	ck_assert_int_eq(fileio_check_owned(&st, "f", "certificate", 022, &e), 0);
+	st.st_mode = S_IFREG | 0600;
+	ck_assert_int_eq(fileio_check_owned(&st, "f", "key file", 077, &e), 0);
+}
+END_TEST
+
+/* The _at write: through the descriptor, never a name with a '/' (its
+ * temporary file and fsync would be in another directory). */
+START_TEST(test_write_atomic_at)
+{
+	unsigned char *p = NULL;
+	size_t len = 0;
+	struct lerr e;
+	int dfd;
+
+	ck_assert_int_ge(dfd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC), 0);
+	ck_assert_int_eq(fileio_write_atomic_at(dfd, "w", "abc", 3, 0600, 1, &e), 0);
+	ck_assert_int_eq(fileio_read(at("w"), 100, 0, &p, &len, &e), 0);
+	ck_assert_str_eq((char *)p, "abc");
+	free(p);
+	ck_assert_int_eq(fileio_write_atomic_at(dfd, "w", "x", 1, 0600, 1, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	/* excl: a symlink at the name counts as a file, dangling or not. */
+	ck_assert_int_eq(symlink("nowhere", at("dangling")), 0);
+	ck_assert_int_eq(fileio_write_atomic_at(dfd, "dangling", "x", 1, 0600, 1, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(access(at("nowhere"), F_OK), -1);
+	ck_assert_int_eq(mkdir(at("sub"), 0700), 0);
+	ck_assert_int_eq(fileio_write_atomic_at(dfd, "sub/w", "x", 1, 0600, 0, &e), -1);
+	ck_assert_int_eq(access(at("sub/w"), F_OK), -1);
+	close(dfd);
+}
+END_TEST
+
 START_TEST(test_sync_dir)
 {
 	ck_assert_int_eq(fileio_sync_dir(dir), 0);
@@ -151,6 +244,11 @@ fileio_suite(void)
 	tcase_add_test(tc, test_read_refuses);
 	tcase_add_test(tc, test_write_atomic);
 	tcase_add_test(tc, test_sync_dir);
+	tcase_add_test(tc, test_read_at);
+	tcase_add_test(tc, test_check_owned);
+	tcase_add_test(tc, test_write_atomic_at);
+	/* A read that waits on a FIFO never gets here. */
+	tcase_set_timeout(tc, 10);
 	suite_add_tcase(s, tc);
 	return s;
 }

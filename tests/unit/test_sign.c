@@ -12,7 +12,12 @@
 #include <gnutls/x509.h>
 #include <sodium.h>
 
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "ca/csr.h"
@@ -716,6 +721,142 @@ START_TEST(test_adopt)
 }
 END_TEST
 
+/* ---- keys/ is opened once: the daemon's user cannot swap it ---- */
+
+/* a and b end to end into out (tests only). */
+static void
+cat2(char *out, size_t n, const char *a, const char *b)
+{
+	ck_assert_int_lt(snprintf(out, n, "%s%s", a, b), (int)n);
+}
+
+/* A copy of fx_dir's keys/ at fx_tmp/evil (into out) whose signer.conf
+ * names another CRL URL: files the signer would accept, were it to read
+ * them, and can be told from its own. */
+static void
+evil_keys(char *out, size_t n)
+{
+	static const char conf[] = "crl_url = http://evil.local/crl\n";
+	static const char *const files[] = { "root.pem", "issuing.pem", "root.key", "issuing.key" };
+	char keys[STATE_PATH_MAX], from[STATE_PATH_MAX], to[STATE_PATH_MAX];
+	struct lerr e;
+	size_t i;
+
+	ck_assert_int_eq(state_path(keys, fx_dir, SIGNER_KEYS_DIR), 0);
+	cat2(out, n, fx_tmp, "/evil");
+	ck_assert_int_eq(mkdir(out, 0700), 0);
+	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		ck_assert_int_eq(fileio_join(from, sizeof(from), keys, files[i]), 0);
+		ck_assert_int_eq(fileio_join(to, sizeof(to), out, files[i]), 0);
+		copy_file(from, to, strstr(files[i], ".key") != NULL ? 0600 : 0644);
+	}
+	ck_assert_int_eq(fileio_join(to, sizeof(to), out, "signer.conf"), 0);
+	ck_assert_int_eq(fileio_write_atomic(to, conf, sizeof(conf) - 1, 0600, 0, &e), 0);
+}
+
+/* keys/ a symlink to a directory of valid files: refused. */
+START_TEST(test_load_keys_symlink)
+{
+	char evil[STATE_PATH_MAX], keys[STATE_PATH_MAX], real[STATE_PATH_MAX];
+
+	evil_keys(evil, sizeof(evil));
+	ck_assert_int_eq(state_path(keys, fx_dir, SIGNER_KEYS_DIR), 0);
+	cat2(real, sizeof(real), keys, ".real");
+	ck_assert_int_eq(rename(keys, real), 0);
+	ck_assert_int_eq(symlink(evil, keys), 0);
+	load_fails(LERR_BAD_REQUEST, "keys");
+}
+END_TEST
+
+/*
+ * The race the descriptor closes: a process swaps keys/ with a symlink to
+ * evil_keys() as fast as it can (renameat2 RENAME_EXCHANGE, atomic) while
+ * the signer's files are loaded again and again. Checking keys/ and then
+ * opening keys/<file> by path reads the evil signer.conf now and then;
+ * reading everything relative to one checked descriptor never does (a load
+ * may fail, when it catches the symlink, but never takes the other files).
+ */
+START_TEST(test_load_keys_swapped)
+{
+	char evil[STATE_PATH_MAX], keys[STATE_PATH_MAX], link[STATE_PATH_MAX];
+	struct sign_ctx ctx;
+	struct lerr e;
+	int i, loaded = 0, status;
+	pid_t pid;
+
+	evil_keys(evil, sizeof(evil));
+	ck_assert_int_eq(state_path(keys, fx_dir, SIGNER_KEYS_DIR), 0);
+	cat2(link, sizeof(link), keys, ".link");
+	ck_assert_int_eq(symlink(evil, link), 0);
+	if (renameat2(AT_FDCWD, keys, AT_FDCWD, link, RENAME_EXCHANGE) != 0) {
+		ck_assert_msg(errno == EINVAL || errno == ENOSYS, "renameat2: %s", strerror(errno));
+		fprintf(stderr, "test_load_keys_swapped: skipped, no RENAME_EXCHANGE in %s\n",
+			fx_tmp);
+		return;
+	}
+	ck_assert_int_eq(renameat2(AT_FDCWD, keys, AT_FDCWD, link, RENAME_EXCHANGE), 0);
+	pid = fork();
+	ck_assert_int_ne(pid, -1);
+	if (pid == 0) {
+		for (;;)
+			if (renameat2(AT_FDCWD, keys, AT_FDCWD, link, RENAME_EXCHANGE) != 0)
+				_exit(1);
+	}
+	for (i = 0; i < 300; i++) {
+		if (sign_ctx_load(&ctx, fx_dir, NULL, &e) != 0)
+			continue;
+		loaded++;
+		if (strcmp(ctx.crl_url, "http://evil.local/crl") == 0) {
+			sign_ctx_free(&ctx);
+			kill(pid, SIGKILL);
+			waitpid(pid, &status, 0);
+			ck_abort_msg("load %d read a swapped keys/", i);
+		}
+		sign_ctx_free(&ctx);
+	}
+	kill(pid, SIGKILL);
+	ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+	ck_assert_msg(WIFSIGNALED(status), "the swapping process stopped early");
+	ck_assert_msg(loaded > 0, "no load succeeded while keys/ was swapped");
+}
+END_TEST
+
+/* A FIFO where a file should be is refused at once: opening it must not
+ * wait for a writer that never comes (the test case's timeout). */
+START_TEST(test_load_fifo)
+{
+	static const char *const files[] = { SIGNER_ISSUING_PEM, SIGNER_CONF, SIGNER_ISSUING_KEY };
+	char path[STATE_PATH_MAX];
+
+	ck_assert_int_eq(state_path(path, fx_dir, files[_i]), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(mkfifo(path, 0600), 0);
+	load_fails(LERR_BAD_REQUEST, "not a regular file");
+}
+END_TEST
+
+/* Adoption checks keys/ too: through a symlinked keys/ it writes nothing. */
+START_TEST(test_adopt_keys_symlink)
+{
+	char keys[STATE_PATH_MAX], real[STATE_PATH_MAX], path[STATE_PATH_MAX];
+	struct signer_adopt a;
+	struct lerr e;
+
+	ck_assert_int_eq(state_signer_adopt(fx_dir, &a, &e), 0);
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_ISSUING_PEM), 0);
+	ck_assert_int_eq(unlink(path), 0);
+	ck_assert_int_eq(state_path(keys, fx_dir, SIGNER_KEYS_DIR), 0);
+	cat2(real, sizeof(real), keys, ".real");
+	ck_assert_int_eq(rename(keys, real), 0);
+	ck_assert_int_eq(symlink(real, keys), 0);
+	ck_assert_int_eq(signer_files_adopt(fx_dir, NULL, &a, &e), -1);
+	ck_assert_msg(strstr(e.msg, "keys") != NULL, "%s", e.msg);
+	ck_assert_int_eq(fileio_join(path, sizeof(path), real, "issuing.pem"), 0);
+	ck_assert_int_eq(access(path, F_OK), -1);
+	signer_adopt_free(&a);
+}
+END_TEST
+
 static Suite *
 sign_suite(void)
 {
@@ -744,6 +885,16 @@ sign_suite(void)
 	tcase_add_test(tc, test_verify_ca_chain);
 	tcase_add_test(tc, test_crl_url_from_conf);
 	tcase_add_test(tc, test_adopt);
+	tcase_add_test(tc, test_load_keys_symlink);
+	tcase_add_test(tc, test_load_keys_swapped);
+	tcase_add_test(tc, test_adopt_keys_symlink);
+	suite_add_tcase(s, tc);
+
+	/* A signer that blocks on a FIFO never gets here: a short timeout. */
+	tc = tcase_create("fifo");
+	tcase_add_checked_fixture(tc, fx_make_ca, fx_remove_ca);
+	tcase_set_timeout(tc, 10);
+	tcase_add_loop_test(tc, test_load_fifo, 0, 3);
 	suite_add_tcase(s, tc);
 	return s;
 }
