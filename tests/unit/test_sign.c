@@ -14,6 +14,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <sys/stat.h>
@@ -798,11 +799,15 @@ START_TEST(test_load_keys_swapped)
 	pid = fork();
 	ck_assert_int_ne(pid, -1);
 	if (pid == 0) {
-		for (;;)
+		for (;;) {
 			if (renameat2(AT_FDCWD, keys, AT_FDCWD, link, RENAME_EXCHANGE) != 0)
 				_exit(1);
+			sched_yield();	/* on a busy machine, let the loads run too */
+		}
 	}
-	for (i = 0; i < 300; i++) {
+	/* 300 loads, and more while none has succeeded yet (a loaded machine
+	 * may schedule the swapper at every open of keys/ for a while). */
+	for (i = 0; i < 300 || (loaded == 0 && i < 20000); i++) {
 		if (sign_ctx_load(&ctx, fx_dir, NULL, &e) != 0)
 			continue;
 		loaded++;
