@@ -151,13 +151,21 @@ enroll_parse_free(struct enroll_parse *p)
 	buf_free(&p->names);
 }
 
-/* Parses bytes (verifying the self-signature: a pending request is
- * recorded under the key's identity) and checks its names for a device. */
+/*
+ * Parses bytes and checks its names for a device. The self-signature is
+ * verified first (a pending request is recorded under the key's
+ * identity): by the signer process when there is one, which remembers
+ * the bytes and so does not verify them again when they are issued;
+ * here when the signer runs in this process (it signs this very parse).
+ */
 static int
 enroll_parse(struct enroll *en, const unsigned char *bytes, size_t len,
 	     struct enroll_parse *p, struct lerr *e)
 {
-	if (csr_parse(bytes, len, &p->csr, e) != 0 ||
+	int remote = signer_pid(en->is->signer) != 0;
+
+	if (csr_parse_flags(bytes, len, remote ? CSR_PARSE_NO_VERIFY : 0, &p->csr, e) != 0 ||
+	    (remote && signer_verify(en->is->signer, bytes, len, e) != 0) ||
 	    policy_names(en->is->policy, p->csr, POLICY_DEVICE, &p->sans, e) != 0)
 		return -1;
 	if (names_format(&p->sans, &p->names) != 0 || buf_append(&p->names, "", 1) != 0)

@@ -37,8 +37,10 @@ struct issue_req {
 	size_t csr_len;
 	/* The caller's parse of csr, when it has one (the enrollment paths):
 	 * issue then neither parses nor checks the names again. It must be a
-	 * csr_parse() of these very bytes with the self-signature verified
-	 * (a local signer signs this parse), and sans the names
+	 * csr_parse() of these very bytes, with the self-signature verified
+	 * here when the signer is local (it signs this very parse); a
+	 * remote signer verifies the bytes it is sent itself (signer_verify
+	 * already did, or its ISSUE does). sans: the names
 	 * policy_names() accepted for profile (NULL: checked here). */
 	const struct csr *parsed;
 	const struct names *sans;
