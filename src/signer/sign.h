@@ -63,11 +63,12 @@ void sign_ctx_free(struct sign_ctx *c);	/* wipes and frees; NULL-safe */
 
 /*
  * The proof of possession, checked once per request bytes by this
- * process whatever its callers say. sign_verify parses bytes and verifies
- * the request's self-signature, unless this process has already done so
- * for these very bytes (their SHA-256 is in c->pop); a request that
- * verifies is remembered. Returns 0, or -1 with e saying why exactly as
- * csr_parse would (LERR_BAD_SIGNATURE for a forged request).
+ * process whatever its callers say. sign_verify checks that bytes are a
+ * request with an acceptable key and that its self-signature verifies
+ * (csr_verify), unless this process has already done so for these very
+ * bytes (their SHA-256 is in c->pop); a request that verifies is
+ * remembered. Returns 0, or -1 with e saying why as csr_parse would
+ * (LERR_BAD_SIGNATURE for a forged request).
  * sign_parse parses bytes for issuance: with the self-signature verified,
  * or, for bytes whose digest is remembered, marked verified without doing
  * it again. *out is the caller's (csr_free). Both are safe to call from
