@@ -330,7 +330,7 @@ out:
 pid_t
 signer_pid(const struct signer *s)
 {
-	return s->local ? 0 : s->pid;
+	return s == NULL || s->local ? 0 : s->pid;
 }
 
 int

@@ -64,7 +64,8 @@ int signer_issue(struct signer *s, const unsigned char *csr_der, size_t csr_len,
  * from many threads. */
 int signer_verify(struct signer *s, const unsigned char *csr, size_t csr_len, struct lerr *e);
 
-/* The signer process id (0 for a local handle). */
+/* The signer process id (0 for a local handle, or for none: NULL, the
+ * CLI deciding without a daemon). */
 pid_t signer_pid(const struct signer *s);
 /* Closes the channels (the signer exits when it sees them close), waits
  * for the process and returns its exit status (0 clean); NULL-safe. */
