@@ -211,6 +211,7 @@ store_cert_free(struct store_cert *c)
 
 struct store_cert_job {
 	const struct store_cert *c;
+	const struct store_request *rq;	/* a new request recorded with it, or NULL */
 	const char *actor;
 	const char *status;
 	const char *detail;
@@ -306,8 +307,12 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 	if (changed != 1)
 		return lerr_set(e, LERR_CONFLICT,
 				"serial %s not reserved or already used", j->hex);
-	if (request != NULL && store_cert_claim_request(w, request, j->now, e) != 0)
+	if (j->rq != NULL) {
+		if (store_req_insert_issued(w, j->rq, request, j->now, e) != 0)
+			return -1;
+	} else if (request != NULL && store_cert_claim_request(w, request, j->now, e) != 0) {
 		return -1;
+	}
 	if (preauth != NULL && store_cert_use_preauth(w, preauth, j->now, e) != 0)
 		return -1;
 
@@ -407,12 +412,29 @@ int
 store_cert_submit(struct store *s, const struct store_cert *c, const char *actor,
 		  struct store_ticket **out, struct lerr *e)
 {
+	return store_cert_submit_new(s, c, NULL, actor, out, e);
+}
+
+int
+store_cert_submit_new(struct store *s, const struct store_cert *c,
+		      const struct store_request *rq, const char *actor,
+		      struct store_ticket **out, struct lerr *e)
+{
 	struct store_ticket *t = calloc(1, sizeof(*t));
 
 	*out = NULL;
 	if (t == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	t->s = s;
+	if (rq != NULL && (c == NULL || strcmp(c->request_id, rq->id) != 0 ||
+	    rq->csr == NULL || rq->csr_len == 0 || rq->csr_len > INT_MAX ||
+	    !store_fits(rq->device_id, sizeof(rq->device_id)) ||
+	    !store_fits(rq->source, sizeof(rq->source)) ||
+	    (unsigned)rq->auth > STORE_AUTH_ADMIN)) {
+		free(t);
+		return lerr_set(e, LERR_BAD_REQUEST, "malformed request record");
+	}
+	t->cj.rq = rq;
 	if (store_cert_prepare(c, actor, t, e) != 0 || store_enqueue(s, &t->job, e) != 0) {
 		free(t->detail);
 		free(t);

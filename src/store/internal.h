@@ -269,6 +269,14 @@ int store_vendor_from_row(sqlite3_stmt *st, struct store_vendor *v, struct lerr 
 /* Request id on c into a new row: 0, 1 when there is none, -1. */
 int store_req_read(struct store_conn *c, const char *id, struct store_request **out,
 		   struct lerr *e);
+/* Inside a job: inserts a request row as id in state st with its "enroll"
+ * audit row (requests.c); the issued variant first checks that the key has
+ * no pending or issued request (LERR_CONFLICT). */
+int store_req_insert(struct store_conn *w, const struct store_request *in, const char *id,
+		     enum store_req_state st, int64_t first, const char *source,
+		     const char *reason, struct lerr *e);
+int store_req_insert_issued(struct store_conn *w, const struct store_request *in,
+			    const char *id, int64_t now, struct lerr *e);
 /* Column col as the word of an enum (states.c): 0, or -1 with e naming
  * the word that is not one. */
 int store_col_req_state(sqlite3_stmt *st, int col, enum store_req_state *out, struct lerr *e);

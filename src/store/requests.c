@@ -60,7 +60,7 @@ const char *const store_sql_requests[Q_COUNT] = {
 	[Q_REQ_INSERT] =
 		"INSERT INTO requests (id, key_id, device_id, csr, state, auth, source, "
 		"reason, created_at, updated_at, last_seen, expires_at) "
-		"VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?9, ?7, ?7, ?7, ?8)",
+		"VALUES (?1, ?2, ?3, ?4, ?10, ?5, ?6, ?9, ?7, ?7, ?7, ?8)",
 	[Q_REQ_GET] = "SELECT " STORE_REQ_COLS " FROM requests WHERE id = ?",
 	/* A poll is not a change of the row: updated_at stays. */
 	[Q_REQ_TOUCH] =
@@ -225,8 +225,8 @@ store_row_count(sqlite3_stmt *st, void *arg, struct lerr *e)
  * so a batch of new requests writes a page or two of it, not a random page
  * each.
  */
-static void
-store_req_new_id(int64_t now, char id[STORE_REQUEST_ID_LEN + 1])
+void
+store_request_new_id(int64_t now, char id[STORE_REQUEST_ID_LEN + 1])
 {
 	unsigned char raw[STORE_REQUEST_ID_LEN / 2];
 	uint32_t t = (uint32_t)now;
@@ -240,6 +240,66 @@ store_req_new_id(int64_t now, char id[STORE_REQUEST_ID_LEN + 1])
 }
 
 /*
+ * Inside a job: inserts request in as id, in state st, first asked at
+ * first from source (NULL: unknown) with the note reason (NULL: none), and
+ * its "enroll" audit row.
+ */
+int
+store_req_insert(struct store_conn *w, const struct store_request *in, const char *id,
+		 enum store_req_state st, int64_t first, const char *source, const char *reason,
+		 struct lerr *e)
+{
+	const struct store_query x = {
+		Q_REQ_INSERT, "recording the request",
+		{ store_arg_text(id), store_arg_blob(in->key_id, sizeof(in->key_id)),
+		  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
+		  store_arg_text(store_auth_str(in->auth)),
+		  store_arg_text(source), store_arg_int(first),
+		  store_arg_int(in->expires_at), store_arg_text(reason),
+		  store_arg_text(store_req_state_str(st)) },
+	};
+	char keyhex[2 * sizeof(in->key_id) + 1];
+	char *detail = NULL;
+	int rc;
+
+	if (store_exec(w, &x, NULL, e) != 0)
+		return -1;
+	store_hex(in->key_id, sizeof(in->key_id), keyhex, sizeof(keyhex));
+	if (store_json_detail(json_pack("{s:s, s:s}", "request", id, "key_id", keyhex),
+			      &detail, e) != 0)
+		return -1;
+	rc = store_audit_row(w, first, source != NULL ? source : "device", "enroll",
+			     in->device_id, detail, e);
+	free(detail);
+	return rc;
+}
+
+/*
+ * Inside a job: records in, a request issued at once with the certificate
+ * of the same job, as id (see store_cert_submit_new). LERR_CONFLICT when
+ * the key has a pending or issued request already.
+ */
+int
+store_req_insert_issued(struct store_conn *w, const struct store_request *in, const char *id,
+			int64_t now, struct lerr *e)
+{
+	const struct store_query x = {
+		Q_REQ_FIND_KEY, "looking up the key's request",
+		{ store_arg_blob(in->key_id, sizeof(in->key_id)), store_arg_int(now) },
+	};
+	int lrc;
+
+	if ((lrc = store_conn_lookup(w, &x, NULL, NULL, e)) < 0)
+		return -1;
+	if (lrc == 0)
+		return lerr_set(e, LERR_CONFLICT,
+				"another request for this key was recorded meanwhile: ask again");
+	return store_req_insert(w, in, id, STORE_REQ_ISSUED,
+				in->created_at != 0 ? in->created_at : now,
+				in->source[0] != '\0' ? in->source : NULL, NULL, e);
+}
+
+/*
  * Writer job: finds the pending or issued request for the key and
  * refreshes it, or inserts a new pending one with a fresh id and its
  * "enroll" audit row. Reads the resulting row back in the same job.
@@ -250,13 +310,11 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 	struct store_req_upsert_job *j = arg;
 	const struct store_request *in = j->in;
 	char id[STORE_REQUEST_ID_LEN + 1];
-	char keyhex[2 * sizeof(in->key_id) + 1];
 	struct store_text_buf b = { id, sizeof(id) };
 	struct store_query x = {
 		Q_REQ_FIND_KEY, "looking up the key's request",
 		{ store_arg_blob(in->key_id, sizeof(in->key_id)), store_arg_int(j->at) },
 	};
-	char *detail = NULL;
 	int64_t pending = 0;
 	int rc = -1;
 	int lrc;
@@ -285,22 +343,9 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 				 (long long)pending);
 			goto out;
 		}
-		store_req_new_id(j->first, id);
-		x = (struct store_query){
-			Q_REQ_INSERT, "recording the request",
-			{ store_arg_text(id), store_arg_blob(in->key_id, sizeof(in->key_id)),
-			  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
-			  store_arg_text(store_auth_str(in->auth)),
-			  store_arg_text(j->source), store_arg_int(j->first),
-			  store_arg_int(in->expires_at), store_arg_text(j->reason) },
-		};
-		if (store_exec(w, &x, NULL, e) != 0)
-			goto out;
-		store_hex(in->key_id, sizeof(in->key_id), keyhex, sizeof(keyhex));
-		if (store_json_detail(json_pack("{s:s, s:s}", "request", id, "key_id", keyhex),
-				      &detail, e) != 0 ||
-		    store_audit_row(w, j->first, j->source != NULL ? j->source : "device",
-				    "enroll", in->device_id, detail, e) != 0)
+		store_request_new_id(j->first, id);
+		if (store_req_insert(w, in, id, STORE_REQ_PENDING, j->first, j->source, j->reason,
+				     e) != 0)
 			goto out;
 		j->created = 1;
 	}
@@ -311,7 +356,6 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 	}
 	rc = 0;
 out:
-	free(detail);
 	return rc;
 }
 

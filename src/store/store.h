@@ -34,6 +34,7 @@
 #define STORE_SERIAL_LEN	20	/* = X509_SERIAL_LEN */
 
 struct store;
+struct store_request;
 
 enum store_open_flags {
 	STORE_CREATE = 1 << 0,		/* create the file if missing (init only) */
@@ -155,6 +156,17 @@ struct store_ticket;
 int store_cert_submit(struct store *s, const struct store_cert *c, const char *actor,
 		      struct store_ticket **t, struct lerr *e);
 int store_ticket_wait(struct store_ticket *t, struct lerr *e);
+/* store_cert_submit for a request decided at once (pre-authorised, a
+ * vendor's device): rq, a new request for the certificate's key whose id
+ * (from store_request_new_id) is c->request_id, is recorded as issued,
+ * with its "enroll" audit row, in the certificate's own transaction, so
+ * that the request and its certificate cost one commit and each page is
+ * written once. LERR_CONFLICT, and nothing written, when the key has a
+ * pending or issued request by then (a second ask raced this one). rq
+ * must stay valid until the wait. */
+int store_cert_submit_new(struct store *s, const struct store_cert *c,
+			  const struct store_request *rq, const char *actor,
+			  struct store_ticket **t, struct lerr *e);
 int store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
 			 struct store_cert **out, struct lerr *e);
 /* Calls fn for each certificate, newest first (at most limit, 0 = all);
@@ -214,6 +226,8 @@ void store_request_free(struct store_request *r);	/* NULL-safe */
  * request's note in the same job. *out is owned by the caller. */
 int store_request_upsert(struct store *s, const struct store_request *in,
 			 struct store_request **out, int *created, struct lerr *e);
+/* A new request's id: the time first asked (8 hex digits), 96 random bits. */
+void store_request_new_id(int64_t now, char id[STORE_REQUEST_ID_LEN + 1]);
 int store_request_get(struct store *s, const char *id, struct store_request **out,
 		      struct lerr *e);
 /* Refreshes last_seen (a poll). */

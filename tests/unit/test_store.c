@@ -1113,6 +1113,65 @@ issue(struct store *s, int64_t ca_id, const char *device, int k, char *names,
 	return store_cert_insert(s, &c, "test", e);
 }
 
+/* A request decided at once is recorded with its certificate: one job,
+ * the request issued and linked, both audit rows; a key whose request
+ * was recorded meanwhile gets a conflict and nothing is written. */
+START_TEST(test_cert_with_new_request)
+{
+	struct store *s = open_new();
+	static unsigned char der[48];
+	unsigned char serial[STORE_SERIAL_LEN];
+	struct store_request in, *rq = NULL, *other;
+	struct store_ticket *t = NULL;
+	struct store_stats st0, st1;
+	struct store_cert c;
+	struct lerr e;
+	int64_t ca_id, now = (int64_t)time(NULL);
+
+	ca_id = add_ca(s, "issuing", "aa");
+	ck_assert_int_eq(store_serial_reserve(s, serial, &e), 0);
+	make_req(&in, 7, "dev-7", "preauth", now, now + 100);
+	store_request_new_id(now, in.id);
+	make_cert(&c, ca_id, serial, 7, der, sizeof(der));
+	snprintf(c.device_id, sizeof(c.device_id), "dev-7");
+	memset(c.key_id, 7, sizeof(c.key_id));
+	c.not_after = now + 1000;
+	snprintf(c.request_id, sizeof(c.request_id), "%s", in.id);
+	store_stats(s, &st0);
+	ck_assert_msg(store_cert_submit_new(s, &c, &in, "test", &t, &e) == 0, "%s", e.msg);
+	ck_assert_msg(store_ticket_wait(t, &e) == 0, "%s", e.msg);
+	store_stats(s, &st1);
+	ck_assert_uint_eq(st1.jobs - st0.jobs, 1);
+	ck_assert_uint_eq(st1.commits - st0.commits, 1);
+	ck_assert_int_eq(store_request_get(s, in.id, &rq, &e), 0);
+	ck_assert_int_eq(rq->state, STORE_REQ_ISSUED);
+	ck_assert_int_eq(rq->auth, STORE_AUTH_PREAUTH);
+	ck_assert_int_gt(rq->cert_id, 0);
+	store_request_free(rq);
+
+	/* The same key again, as if a second ask had raced the first. */
+	ck_assert_int_eq(store_serial_reserve(s, serial, &e), 0);
+	make_cert(&c, ca_id, serial, 7, der, sizeof(der));
+	memset(c.key_id, 7, sizeof(c.key_id));
+	c.not_after = now + 1000;
+	store_request_new_id(now, in.id);
+	snprintf(c.request_id, sizeof(c.request_id), "%s", in.id);
+	ck_assert_int_eq(store_cert_submit_new(s, &c, &in, "test", &t, &e), 0);
+	ck_assert_int_eq(store_ticket_wait(t, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(store_request_get(s, in.id, &other, &e), -1);
+	/* An id that is not the certificate's is refused up front. */
+	snprintf(c.request_id, sizeof(c.request_id), "something-else");
+	ck_assert_int_eq(store_cert_submit_new(s, &c, &in, "test", &t, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM requests"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'enroll'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'issue'"), 1);
+}
+END_TEST
+
 static int
 is_hex_id(const char *id)
 {
@@ -1840,6 +1899,7 @@ store_suite(void)
 	tcase_add_test(tc, test_wal_counted_and_checkpointed);
 	tcase_add_test(tc, test_request_id_follows_time);
 	tcase_add_test(tc, test_key_lookup_plan);
+	tcase_add_test(tc, test_cert_with_new_request);
 	tcase_add_test(tc, test_duplicate_serial_drawn);
 	tcase_add_test(tc, test_broken_random_source);
 	tcase_add_test(tc, test_cert_roundtrip);
