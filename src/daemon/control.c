@@ -144,6 +144,24 @@ control_put_list(json_t *j, const struct control_req *rq)
 		json_object_set_new(j, "cursor", json_string(cursor)) != 0) ? -1 : 0;
 }
 
+/* A command without arguments. */
+static int
+control_parse_none(const json_t *cmd, struct control_req *rq, struct lerr *e)
+{
+	(void)cmd;
+	(void)rq;
+	(void)e;
+	return 0;
+}
+
+static int
+control_put_none(json_t *j, const struct control_req *rq)
+{
+	(void)j;
+	(void)rq;
+	return 0;
+}
+
 /* ---- the handlers: admin.c acts, they only translate ---- */
 
 static json_t *
@@ -199,6 +217,28 @@ control_do_list(struct control *c, const struct control_req *rq, const char *who
 	return page;
 }
 
+static json_t *
+control_do_stats(struct control *c, const struct control_req *rq, const char *who,
+		 struct lerr *e)
+{
+	struct store_stats st;
+	json_t *j;
+
+	(void)rq;
+	(void)who;
+	store_stats(c->store, &st);
+	j = json_pack("{s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "ok", 1, "store",
+		      "commits", (json_int_t)st.commits, "jobs", (json_int_t)st.jobs,
+		      "wal_frames", (json_int_t)st.wal_frames,
+		      "wal_bytes", (json_int_t)st.wal_bytes,
+		      "checkpoints", (json_int_t)st.checkpoints,
+		      "checkpointed_pages", (json_int_t)st.checkpointed_pages,
+		      "page_size", (json_int_t)st.page_size);
+	if (j == NULL)
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+	return j;
+}
+
 static const struct control_cmd {
 	const char *name;
 	enum control_op op;
@@ -211,6 +251,7 @@ static const struct control_cmd {
 	{ "approve", CONTROL_APPROVE, control_parse_id, control_put_id, control_do_approve },
 	{ "deny", CONTROL_DENY, control_parse_deny, control_put_deny, control_do_deny },
 	{ "list", CONTROL_LIST, control_parse_list, control_put_list, control_do_list },
+	{ "stats", CONTROL_STATS, control_parse_none, control_put_none, control_do_stats },
 };
 #define CONTROL_NCMDS	(sizeof(control_cmds) / sizeof(control_cmds[0]))
 

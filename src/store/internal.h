@@ -324,6 +324,20 @@ int store_write(struct store *s, struct store_write *wr, struct lerr *e);
  * unit tests read the query plans of the listings from it). */
 const char *store_sql_text(enum store_q q);
 
+/*
+ * The WAL's accounting and checkpoints (wal.c). store_wal_start() opens a
+ * connection of its own on path, starts the checkpointer thread and hooks
+ * writer's commits (which turns SQLite's automatic checkpoints off); call
+ * it before the writer thread uses writer. store_wal_stop() (NULL-safe)
+ * unhooks writer (may be NULL) and stops the thread; call it once the
+ * writer thread is gone. store_wal_stats() fills the wal_* and
+ * checkpoint fields of st.
+ */
+struct store_wal;
+int store_wal_start(const char *path, sqlite3 *writer, struct store_wal **out, struct lerr *e);
+void store_wal_stop(struct store_wal *w, sqlite3 *writer);
+void store_wal_stats(const struct store_wal *w, struct store_stats *st);
+
 /* Small helpers. */
 void store_hex(const unsigned char *p, size_t n, char *out, size_t outsz);
 int store_fits(const char *s, size_t size);	/* NUL within size bytes */

@@ -233,6 +233,27 @@ store_row_count(sqlite3_stmt *st, void *arg, struct lerr *e)
 }
 
 /*
+ * A new request id: 8 hex digits of the time it was first asked, then 96
+ * random bits. The random part makes it unguessable (it lets anybody poll
+ * the request); the time first keeps new ids at the end of the id index,
+ * so a batch of new requests writes a page or two of it, not a random page
+ * each.
+ */
+static void
+store_req_new_id(int64_t now, char id[STORE_REQUEST_ID_LEN + 1])
+{
+	unsigned char raw[STORE_REQUEST_ID_LEN / 2];
+	uint32_t t = (uint32_t)now;
+
+	raw[0] = (unsigned char)(t >> 24);
+	raw[1] = (unsigned char)(t >> 16);
+	raw[2] = (unsigned char)(t >> 8);
+	raw[3] = (unsigned char)t;
+	randombytes_buf(raw + 4, sizeof(raw) - 4);
+	store_hex(raw, sizeof(raw), id, STORE_REQUEST_ID_LEN + 1);
+}
+
+/*
  * Writer job: finds the pending or issued request for the key and
  * refreshes it, or inserts a new pending one with a fresh id and its
  * "enroll" audit row. Reads the resulting row back in the same job.
@@ -242,7 +263,6 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct store_req_upsert_job *j = arg;
 	const struct store_request *in = j->in;
-	unsigned char rnd[STORE_REQUEST_ID_LEN / 2];
 	char id[STORE_REQUEST_ID_LEN + 1];
 	char keyhex[2 * sizeof(in->key_id) + 1];
 	struct store_text_buf b = { id, sizeof(id) };
@@ -279,8 +299,7 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 				 (long long)pending);
 			goto out;
 		}
-		randombytes_buf(rnd, sizeof(rnd));
-		store_hex(rnd, sizeof(rnd), id, sizeof(id));
+		store_req_new_id(j->first, id);
 		x = (struct store_query){
 			Q_REQ_INSERT, "recording the request",
 			{ store_arg_text(id), store_arg_blob(in->key_id, sizeof(in->key_id)),

@@ -31,7 +31,7 @@
 
 #define STORE_FILE		"lanca.db"
 #define STORE_SERIAL_MAX	20
-#define STORE_SERIAL_LEN	17	/* = X509_SERIAL_LEN */
+#define STORE_SERIAL_LEN	20	/* = X509_SERIAL_LEN */
 
 struct store;
 
@@ -45,6 +45,19 @@ enum store_open_flags {
 int store_open(const char *path, unsigned flags, struct store **out, struct lerr *e);
 void store_close(struct store *s);	/* NULL-safe; drains the writer first */
 int store_schema_version(struct store *s, int *version);
+
+/* What the writer did since the store was opened: for benchmarks and the
+ * daemon's counters. Frames are whole pages appended to the WAL, each
+ * page_size bytes plus a 24-byte header (wal_bytes counts both). */
+struct store_stats {
+	uint64_t commits;		/* write transactions committed */
+	uint64_t jobs;			/* writer jobs run in them */
+	uint64_t wal_frames, wal_bytes;
+	uint64_t checkpoints;		/* checkpoints run */
+	uint64_t checkpointed_pages;	/* pages they copied into the database */
+	uint64_t page_size;
+};
+void store_stats(struct store *s, struct store_stats *out);
 
 /* ---- states: enums in memory, TEXT in the schema ----
  * Decisions compare these enums, never the text. Each has one table
@@ -115,8 +128,8 @@ int store_ca_insert(struct store *s, const char *role, const char *subject,
 int store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e);
 
 /* ---- serials ---- */
-/* Hands out a fresh serial (STORE_SERIAL_LEN bytes, first byte 0x01..0x7f)
- * that is recorded durably as reserved and is unique among all serials
+/* Hands out a fresh serial (STORE_SERIAL_LEN bytes: 4 that grow with time,
+ * first byte 0x40..0x7f, then 128 random bits) that is recorded durably as reserved and is unique among all serials
  * ever reserved. Serials are reserved in batches so that the fsync is
  * shared; a drawn serial that already exists is redrawn. */
 int store_serial_reserve(struct store *s, unsigned char serial[STORE_SERIAL_LEN], struct lerr *e);
@@ -190,7 +203,7 @@ int store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
 		      const char *reason, const char *actor, struct lerr *e);
 
 /* ---- enrollment requests ---- */
-#define STORE_REQUEST_ID_LEN	32	/* hex of 128 random bits */
+#define STORE_REQUEST_ID_LEN	32	/* hex: 32 bits of time, 96 random bits */
 #define STORE_PENDING_MAX	10000	/* pending requests at most; more: 503 */
 
 struct store_request {

@@ -78,6 +78,18 @@ run "$LANCA" deny --dir "$D" "$(req_id a)"
 [ $st = 1 ] || fail "a second denial through the daemon: $st $(cat "$T/out")"
 ok "through the control socket: pending --json, deny (audited, seen by the device)"
 
+# ---- the daemon's counters ----
+run "$LANCA" stats --dir "$D" --json
+[ $st = 0 ] || fail "stats through the daemon: $(cat "$T/out")"
+c0=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["store"]; assert s["page_size"] == 1024 and s["wal_bytes"] == s["wal_frames"] * 1048, s; print(s["commits"])' "$T/out") ||
+	fail "stats --json: $(cat "$T/out")"
+[ "$(post_csr c)" = 202 ] || fail "enroll c again"
+run "$LANCA" stats --dir "$D"
+[ $st = 0 ] && grep -q "commits of" "$T/out" || fail "stats: $(cat "$T/out")"
+c1=$(echo "$(cat "$T/out")" | sed -n 's/^store: \([0-9]*\) commits.*/\1/p')
+[ -n "$c1" ] && [ "$c1" -gt "$c0" ] || fail "stats: commits $c0 then $c1 after a request"
+ok "stats: the store's commits and WAL bytes, read from the running daemon"
+
 # A client that connects and says nothing is told why it was dropped.
 python3 - "$D/control.sock" >"$T/slow" <<'PY' || fail "slow control client"
 import socket, sys

@@ -226,11 +226,10 @@ START_TEST(test_open_creates_and_migrates)
 
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
 	ck_assert_int_eq(version, newest_version());
-	ck_assert_int_eq(version, 2);
 	store_close(s);
 
-	ck_assert_int_eq(raw_int("SELECT max(version) FROM schema_version"), 2);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM schema_version"), 2);
+	ck_assert_int_eq(raw_int("SELECT max(version) FROM schema_version"), newest_version());
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM schema_version"), (int)store_migrations_count);
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master "
 			 "WHERE type = 'table' AND name = '%s'", tables[i]);
@@ -376,13 +375,23 @@ START_TEST(test_serials_distinct)
 	enum { N = 100 };
 	static unsigned char got[N][STORE_SERIAL_LEN];
 	struct store *s = open_new();
+	uint32_t t0, t1, prefix;
 	struct lerr e;
 	int i, j;
 
 	for (i = 0; i < N; i++) {
+		t0 = (uint32_t)time(NULL);
 		ck_assert_msg(store_serial_reserve(s, got[i], &e) == 0, "%s", e.msg);
-		ck_assert_int_ge(got[i][0], 0x01);
+		t1 = (uint32_t)time(NULL);
+		/* Positive and minimal: the first byte is 0x40..0x7f. */
+		ck_assert_int_ge(got[i][0], 0x40);
 		ck_assert_int_le(got[i][0], 0x7f);
+		/* The first four bytes follow the clock (a serial comes from a
+		 * batch drawn at most a few seconds before). */
+		prefix = (uint32_t)got[i][0] << 24 | (uint32_t)got[i][1] << 16 |
+			 (uint32_t)got[i][2] << 8 | got[i][3];
+		ck_assert_uint_le(prefix & 0x3fffffffu, t1 & 0x3fffffffu);
+		ck_assert_uint_ge(prefix & 0x3fffffffu, (t0 & 0x3fffffffu) - 60);
 		for (j = 0; j < i; j++)
 			ck_assert(memcmp(got[i], got[j], STORE_SERIAL_LEN) != 0);
 	}
@@ -391,7 +400,7 @@ START_TEST(test_serials_distinct)
 	for (i = 0; i < N; i++)
 		ck_assert_int_eq(raw_count_serial(got[i], STORE_SERIAL_LEN), 1);
 	ck_assert_int_ge(raw_int("SELECT count(*) FROM serials"), N);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM serials WHERE length(serial) != 17"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM serials WHERE length(serial) != 20"), 0);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM serials WHERE used != 0"), 0);
 }
 END_TEST
@@ -429,6 +438,65 @@ rnd_reset(unsigned repeat)
 	pthread_mutex_unlock(&rnd_lock);
 }
 
+/* Writer job: 100 settings of 900 bytes each under key prefix arg. */
+static int
+wal_fill_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	char key[32], value[901];
+	int i;
+
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	for (i = 0; i < 100; i++) {
+		struct store_query x = {
+			Q_SETTING_SET, "filling",
+			{ store_arg_text(key), store_arg_text(value) },
+		};
+
+		snprintf(key, sizeof(key), "fill-%d-%d", *(int *)arg, i);
+		if (store_exec(w, &x, NULL, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A new database has small pages (an enrollment writes whole pages to the
+ * WAL); the commits' frames are counted; a thread of the store's own
+ * checkpoints the WAL once it passes its threshold, and the WAL then
+ * starts over instead of growing with every write. */
+START_TEST(test_wal_counted_and_checkpointed)
+{
+	struct store *s = open_new();
+	struct store_stats st;
+	struct stat sb;
+	char wal[sizeof(dbpath) + 8];
+	struct lerr e;
+	int i;
+
+	ck_assert_int_eq(raw_int("PRAGMA page_size"), 1024);
+	store_stats(s, &st);
+	ck_assert_uint_eq(st.page_size, 1024);
+	/* 60 commits of about 100 pages each: 6,000 frames in all. */
+	for (i = 0; i < 60; i++)
+		ck_assert_msg(store_submit(s, wal_fill_run, &i, &e) == 0, "%s", e.msg);
+	store_stats(s, &st);
+	ck_assert_uint_ge(st.commits, 60);
+	ck_assert_uint_ge(st.jobs, 60);
+	ck_assert_uint_ge(st.wal_frames, 6000);
+	ck_assert_uint_eq(st.wal_bytes, st.wal_frames * (1024 + 24));
+	ck_assert_uint_ge(st.checkpoints, 1);
+	ck_assert_uint_ge(st.checkpointed_pages, 1000);
+	/* Even with no pause between commits, the WAL started over: the file
+	 * holds a little more than the hard limit, not all 6,000 frames. */
+	snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_lt(sb.st_size, 5000 * (1024 + 24));
+	store_close(s);
+	/* Every row made it into the database. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM settings WHERE key LIKE 'fill-%'"), 6000);
+}
+END_TEST
+
 START_TEST(test_duplicate_serial_drawn)
 {
 	static unsigned char got[64][STORE_SERIAL_LEN];
@@ -437,14 +505,14 @@ START_TEST(test_duplicate_serial_drawn)
 	struct lerr e;
 	int i, j;
 
-	memset(dup, 0xff, sizeof(dup));
-	dup[0] = 0x7f;
-
-	/* Within one batch: five identical draws, one stored. */
+	/* Within one batch: five identical draws, one stored. The random
+	 * part of the first is all 0xff; its time prefix is the batch's. */
 	rnd_reset(5);
 	store_set_random(s, rnd_fill);
 	for (i = 0; i < 32; i++)
 		ck_assert_msg(store_serial_reserve(s, got[i], &e) == 0, "%s", e.msg);
+	memcpy(dup, got[0], 4);
+	memset(dup + 4, 0xff, sizeof(dup) - 4);
 	ck_assert(memcmp(got[0], dup, STORE_SERIAL_LEN) == 0);
 	ck_assert(memcmp(got[1], got[0], STORE_SERIAL_LEN) != 0);
 	store_close(s);
@@ -968,6 +1036,65 @@ upsert(struct store *s, int k, const char *device, const char *auth, int64_t t,
 		*created = c;
 	return out;
 }
+
+/* A request id starts with the time it was first asked (8 hex digits),
+ * so that new ids go to the end of their index; the rest is random. */
+START_TEST(test_request_id_follows_time)
+{
+	struct store *s = open_new();
+	struct store_request *a, *b;
+	char want[9];
+	uint32_t t0 = (uint32_t)time(NULL);
+
+	a = upsert(s, 1, "dev-a", "none", (int64_t)t0, (int64_t)t0 + 100, NULL);
+	b = upsert(s, 2, "dev-b", "none", (int64_t)t0 + 1, (int64_t)t0 + 100, NULL);
+	snprintf(want, sizeof(want), "%08x", t0);
+	ck_assert_int_eq(strncmp(a->id, want, 8), 0);
+	snprintf(want, sizeof(want), "%08x", t0 + 1);
+	ck_assert_int_eq(strncmp(b->id, want, 8), 0);
+	ck_assert_int_lt(strcmp(a->id, b->id), 0);
+	ck_assert_int_eq((int)strlen(a->id), STORE_REQUEST_ID_LEN);
+	ck_assert_int_ne(strcmp(a->id + 8, b->id + 8), 0);
+	store_request_free(a);
+	store_request_free(b);
+	store_close(s);
+}
+END_TEST
+
+/* The query plan of sql on the store's file, one detail per line. */
+static void
+plan_of(const char *sql, char *out, size_t size)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char q[2048];
+	size_t n = 0;
+
+	out[0] = '\0';
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	while (sqlite3_step(st) == SQLITE_ROW && n < size)
+		n += (size_t)snprintf(out + n, size - n, "%s\n",
+				      (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* The device asking again is found through the key's own index (one
+ * that does not change when the request is issued), never by a scan. */
+START_TEST(test_key_lookup_plan)
+{
+	struct store *s = open_new();
+	char plan[1024];
+
+	store_close(s);
+	plan_of(store_sql_requests[Q_REQ_FIND_KEY], plan, sizeof(plan));
+	ck_assert_msg(strstr(plan, "SEARCH r USING INDEX requests_key (key_id=?)") != NULL, "%s", plan);
+	ck_assert_msg(strstr(plan, "SCAN") == NULL, "%s", plan);
+}
+END_TEST
 
 /*
  * Issues a certificate for device with key k (all bytes k), the given
@@ -1805,7 +1932,7 @@ START_TEST(test_upgrade_fills_names)
 			 SQLITE_OK);
 	ck_assert_msg(store_open(dbpath, 0, &s, &e) == 0, "%s", e.msg);
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
-	ck_assert_int_eq(version, 2);
+	ck_assert_int_eq(version, newest_version());
 	ck_assert_int_eq(store_name_owner(s, "DNS:old.local", "new", 100, owner, &e), 1);
 	ck_assert_str_eq(owner, "old");
 	ck_assert_int_eq(store_name_owner(s, "IP:10.1.1.1", "new", 100, owner, &e), 1);
@@ -2041,6 +2168,9 @@ store_suite(void)
 	tcase_add_test(tc, test_missing_refused);
 	tcase_add_test(tc, test_readonly_refuses_writes);
 	tcase_add_test(tc, test_serials_distinct);
+	tcase_add_test(tc, test_wal_counted_and_checkpointed);
+	tcase_add_test(tc, test_request_id_follows_time);
+	tcase_add_test(tc, test_key_lookup_plan);
 	tcase_add_test(tc, test_duplicate_serial_drawn);
 	tcase_add_test(tc, test_broken_random_source);
 	tcase_add_test(tc, test_cert_roundtrip);
