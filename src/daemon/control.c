@@ -132,11 +132,16 @@ control_parse_list(const json_t *cmd, struct control_req *rq, struct lerr *e)
 static int
 control_put_list(json_t *j, const struct control_req *rq)
 {
+	char cursor[ADMIN_CURSOR_MAX + 1];
+
+	admin_cursor_format(rq->list.after, cursor);
 	return (rq->list.state != STORE_REQ_ANY &&
 		json_object_set_new(j, "state",
 				    json_string(store_req_state_str(rq->list.state))) != 0) ||
 	       (rq->list.limit != 0 &&
-		json_object_set_new(j, "limit", json_integer(rq->list.limit)) != 0) ? -1 : 0;
+		json_object_set_new(j, "limit", json_integer(rq->list.limit)) != 0) ||
+	       (cursor[0] != '\0' &&
+		json_object_set_new(j, "cursor", json_string(cursor)) != 0) ? -1 : 0;
 }
 
 /* A command without arguments. */
@@ -199,12 +204,17 @@ static json_t *
 control_do_list(struct control *c, const struct control_req *rq, const char *who,
 		struct lerr *e)
 {
-	json_t *list;
+	json_t *page;
 
 	(void)who;
-	if (admin_list_json(c->store, &rq->list, (int64_t)time(NULL), &list, e) != 0)
+	if (admin_list_json(c->store, &rq->list, (int64_t)time(NULL), &page, e) != 0)
 		return NULL;
-	return json_pack("{s:b, s:o}", "ok", 1, "requests", list);
+	if (json_object_set_new(page, "ok", json_true()) != 0) {
+		json_decref(page);
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	return page;
 }
 
 static json_t *

@@ -36,7 +36,7 @@ enum control_op {
 	CONTROL_PRESS = 1,	/* {"seconds", "count"}: admin_press_parse */
 	CONTROL_APPROVE,	/* {"id"} */
 	CONTROL_DENY,		/* {"id", "reason"} */
-	CONTROL_LIST,		/* {"state", "limit"}: admin_list_parse */
+	CONTROL_LIST,		/* {"state", "limit", "cursor"}: admin_list_parse */
 	CONTROL_STATS,		/* no arguments: the daemon's counters */
 };
 

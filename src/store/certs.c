@@ -64,8 +64,11 @@ const char *const store_sql_certs[Q_COUNT] = {
 	[Q_CERT_BY_KEY] =
 		"SELECT " STORE_CERT_COLS " FROM certificates WHERE key_id = ? "
 		"ORDER BY id DESC LIMIT 1",
-	[Q_CERT_EACH] =
-		"SELECT " STORE_CERT_COLS " FROM certificates ORDER BY id DESC LIMIT ?",
+	/* A page (store_page_each): id is the rowid, so the page is one
+	 * range of the table itself. */
+	[Q_CERT_PAGE] =
+		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE id < ?1 "
+		"ORDER BY id DESC LIMIT ?2",
 	[Q_CERT_COUNT] = "SELECT count(*) FROM certificates",
 	[Q_NAME_OWNER] =
 		"SELECT c.device_id FROM cert_names n "
@@ -569,16 +572,16 @@ store_cert_by_key(struct store *s, const unsigned char key_id[32],
 	return lrc;
 }
 
-/* store_cert_each's fn and its argument. */
+/* store_cert_page's fn and its argument. */
 struct store_cert_visit {
 	int (*fn)(const struct store_cert *c, void *arg);
 	void *arg;
 };
 
-/* Row reader for store_cert_each: hands one certificate to the caller's fn
+/* Row reader for store_cert_page: hands one certificate to the caller's fn
  * (1 when it asks to stop). */
 static int
-store_cert_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_cert_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
 	struct store_cert_visit *v = arg;
 	struct store_cert row;
@@ -595,23 +598,20 @@ out:
 }
 
 /*
- * Calls fn for each certificate, newest first, at most limit (0 = all).
+ * Calls fn for each certificate of page pg, newest first (see store.h).
  * fn holds one of the read connections meanwhile: it should not call back
  * into the store more than the pool can serve.
  */
 int
-store_cert_each(struct store *s, size_t limit,
+store_cert_page(struct store *s, struct store_page *pg,
 		int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e)
 {
-	const struct store_query x = {
-		Q_CERT_EACH, "listing certificates",
-		{ store_arg_int(store_limit(limit)) },
-	};
+	struct store_query x = { Q_CERT_PAGE, "listing certificates", { { 0 } } };
 	struct store_cert_visit v = { fn, arg };
 
-	if (s == NULL || fn == NULL)
-		return lerr_set(e, LERR_INTERNAL, "store_cert_each: bad arguments");
-	return store_each(s, &x, store_cert_each_row, &v, e);
+	if (s == NULL || pg == NULL || fn == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_cert_page: bad arguments");
+	return store_page_each(s, &x, pg, store_cert_page_row, &v, e);
 }
 
 /* Counts the certificate rows. */

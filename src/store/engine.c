@@ -137,15 +137,6 @@ store_hex(const unsigned char *p, size_t n, char *out, size_t outsz)
 	hex_encode(p, n, out);
 }
 
-/* A LIMIT value: 0 (no limit) and anything too large read as -1 (all). */
-sqlite3_int64
-store_limit(size_t limit)
-{
-	if (limit == 0 || (uint64_t)limit > (uint64_t)INT64_MAX)
-		return -1;
-	return (sqlite3_int64)limit;
-}
-
 /* True if the fixed-size char array holds a NUL-terminated string. */
 int
 store_fits(const char *s, size_t size)
@@ -154,7 +145,7 @@ store_fits(const char *s, size_t size)
 }
 
 /* The SQL text of q from whichever family table holds it; NULL if none. */
-static const char *
+const char *
 store_sql_text(enum store_q q)
 {
 	size_t i;
@@ -520,6 +511,68 @@ store_conn_each(struct store_conn *c, const struct store_query *x, store_row_fn 
 out:
 	store_stmt_done(st);
 	return rc;
+}
+
+/* store_page_each's walk over one page. */
+struct store_page_walk {
+	struct store_page *pg;
+	store_row_fn row;
+	void *arg;
+	size_t n;			/* rows handed to row so far */
+	int64_t last;			/* the position of the last of them */
+};
+
+/* Row reader of store_page_each: hands the page's rows on; the row after
+ * them (the query asks for one more than the page holds) only says that
+ * another page follows. */
+static int
+store_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_page_walk *w = arg;
+	int rc;
+
+	if (w->n == w->pg->limit) {
+		w->pg->next = w->last;
+		return 1;
+	}
+	w->last = sqlite3_column_int64(st, sqlite3_column_count(st) - 1);
+	w->n++;
+	if ((rc = w->row(st, w->arg, e)) > 0)
+		w->pg->next = w->last;
+	return rc;
+}
+
+/*
+ * Runs the page query x (see internal.h) for pg: binds the position to
+ * start after and the row count after x's own parameters, hands the rows
+ * to row and sets pg->next. 0, or -1 with e (bad_request for a page out
+ * of bounds).
+ */
+int
+store_page_each(struct store *s, struct store_query *x, struct store_page *pg,
+		store_row_fn row, void *arg, struct lerr *e)
+{
+	struct store_page_walk w = { pg, row, arg, 0, 0 };
+	size_t i = 0;
+
+	if (s == NULL || x == NULL || pg == NULL || row == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_page_each: bad arguments");
+	pg->next = 0;
+	if (pg->limit < 1 || pg->limit > STORE_PAGE_MAX)
+		return lerr_set(e, LERR_BAD_REQUEST, "a page is 1 to %d rows, not %zu",
+				STORE_PAGE_MAX, pg->limit);
+	if (pg->after < 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "a page starts after a row, not at %lld",
+				(long long)pg->after);
+	while (i < STORE_ARGS_MAX && x->args[i].type != STORE_ARG_END)
+		i++;
+	if (i + 2 > STORE_ARGS_MAX)
+		return lerr_set(e, LERR_INTERNAL, "%s: too many parameters", x->what);
+	/* Positions are rowids, which SQLite starts at 1: INT64_MAX is
+	 * before every row. */
+	x->args[i] = store_arg_int(pg->after != 0 ? pg->after : INT64_MAX);
+	x->args[i + 1] = store_arg_int((int64_t)pg->limit + 1);
+	return store_each(s, x, store_page_row, &w, e);
 }
 
 /* Row reader: column 0 into the fixed array arg (a struct store_text_buf). */

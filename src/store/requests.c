@@ -94,9 +94,23 @@ const char *const store_sql_requests[Q_COUNT] = {
 		"  AND c.not_after > ?2)) "
 		"SELECT id, key_id, count(*) OVER () FROM w WHERE rn = 1 "
 		"ORDER BY first, key_id",
-	[Q_REQ_EACH] =
-		"SELECT " STORE_REQ_COLS " FROM requests WHERE ?1 IS NULL OR state = ?1 "
-		"ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+	/*
+	 * Pages (store_page_each), newest recorded first. The order is the
+	 * rowid's, which the table and requests_state (state, rowid) hold
+	 * already: each page is one range of one of them, and a listing
+	 * costs an enrollment no index of its own. Requests are never
+	 * deleted, so their rowids have no gaps that a VACUUM could close.
+	 * One statement per filter: "?1 IS NULL OR state = ?1" would scan.
+	 */
+	[Q_REQ_PAGE] =
+		"SELECT " STORE_REQ_COLS ", rowid FROM requests WHERE rowid < ?1 "
+		"ORDER BY rowid DESC LIMIT ?2",
+	[Q_REQ_PAGE_STATE] =
+		"SELECT " STORE_REQ_COLS ", rowid FROM requests "
+		"WHERE state = ?1 AND rowid < ?2 ORDER BY rowid DESC LIMIT ?3",
+	/* Whether a sweep has anything to do: pending rows only. */
+	[Q_REQ_EXPIRE_DUE] =
+		"SELECT 1 FROM requests WHERE state = 'pending' AND expires_at <= ?1 LIMIT 1",
 	[Q_REQ_EXPIRE] =
 		"UPDATE requests SET state = 'expired', updated_at = ?1 "
 		"WHERE state = 'pending' AND expires_at <= ?1",
@@ -713,16 +727,16 @@ out:
 	return rc;
 }
 
-/* store_request_each's fn and its argument. */
+/* store_request_page's fn and its argument. */
 struct store_req_visit {
 	int (*fn)(const struct store_request *r, void *arg);
 	void *arg;
 };
 
-/* Row reader for store_request_each: hands one request to the caller's fn
+/* Row reader for store_request_page: hands one request to the caller's fn
  * (1 when it asks to stop). */
 static int
-store_req_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_req_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
 	struct store_req_visit *v = arg;
 	struct store_request row;
@@ -738,25 +752,27 @@ out:
 }
 
 /*
- * Calls fn for each request in state (STORE_REQ_ANY: every state), newest first,
- * at most limit (0 = all); fn returns non-zero to stop. The row is only
- * valid during the call, and fn holds a read connection meanwhile.
+ * Calls fn for each request of page pg in state (STORE_REQ_ANY: every
+ * state), newest first (see store.h). The row is only valid during the
+ * call, and fn holds a read connection meanwhile.
  */
 int
-store_request_each(struct store *s, enum store_req_state state, size_t limit,
+store_request_page(struct store *s, enum store_req_state state, struct store_page *pg,
 		   int (*fn)(const struct store_request *r, void *arg), void *arg,
 		   struct lerr *e)
 {
-	const struct store_query x = {
-		Q_REQ_EACH, "listing requests",
-		{ store_arg_text(state != STORE_REQ_ANY ? store_req_state_str(state) : NULL),
-		  store_arg_int(store_limit(limit)) },
-	};
+	struct store_query x = { Q_REQ_PAGE, "listing requests", { { 0 } } };
 	struct store_req_visit v = { fn, arg };
 
-	if (s == NULL || fn == NULL)
-		return lerr_set(e, LERR_INTERNAL, "store_request_each: bad arguments");
-	return store_each(s, &x, store_req_each_row, &v, e);
+	if (s == NULL || pg == NULL || fn == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_request_page: bad arguments");
+	if (state != STORE_REQ_ANY) {
+		if (store_req_state_str(state) == NULL)
+			return lerr_set(e, LERR_INTERNAL, "store_request_page: bad state");
+		x.q = Q_REQ_PAGE_STATE;
+		x.args[0] = store_arg_text(store_req_state_str(state));
+	}
+	return store_page_each(s, &x, pg, store_req_page_row, &v, e);
 }
 
 struct store_req_expire_job {
@@ -797,8 +813,18 @@ store_request_expire(struct store *s, int64_t now, size_t *n, struct lerr *e)
 {
 	struct store_req_expire_job j;
 
+	const struct store_query due = {
+		Q_REQ_EXPIRE_DUE, "looking for expired requests", { store_arg_int(now) },
+	};
+	int lrc;
+
 	if (n != NULL)
 		*n = 0;
+	/* Every listing sweeps first: a look on a reader spares it a turn
+	 * of the writer (and the wait behind a group commit) when, as
+	 * nearly always, nothing is due. */
+	if ((lrc = store_lookup(s, &due, NULL, NULL, e)) != 0)
+		return lrc > 0 ? 0 : -1;
 	memset(&j, 0, sizeof(j));
 	j.now = now;
 	if (store_submit(s, store_req_expire_run, &j, e) != 0)

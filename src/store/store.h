@@ -92,6 +92,23 @@ int store_cert_status_parse(const char *s, enum store_cert_status *out);
 const char *store_profile_str(enum policy_profile p);		/* "device", "gateway" */
 int store_profile_parse(const char *s, enum policy_profile *out);
 
+/* ---- pages: how every listing is read ----
+ * A listing hands out its rows a page at a time, newest first: at most
+ * limit rows (1 to STORE_PAGE_MAX) that come after position after (0:
+ * from the newest). next receives the position the following page starts
+ * after, or 0 when this page was the last. A position is the row's own
+ * key in the table (its rowid), so a page is one range of the table or
+ * of an index, whatever the store's size: no OFFSET, no sort. Rows added
+ * while a caller pages are newer than any position it holds: they show
+ * on a new first page, never twice nor in the middle. */
+#define STORE_PAGE_MAX		1000
+
+struct store_page {
+	int64_t after;			/* in: 0, or the previous page's next */
+	size_t limit;			/* in: 1 to STORE_PAGE_MAX */
+	int64_t next;			/* out: 0 when no row follows */
+};
+
 /* ---- CAs ---- */
 struct store_ca {
 	int64_t id;
@@ -169,9 +186,10 @@ int store_cert_submit_new(struct store *s, const struct store_cert *c,
 			  struct store_ticket **t, struct lerr *e);
 int store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
 			 struct store_cert **out, struct lerr *e);
-/* Calls fn for each certificate, newest first (at most limit, 0 = all);
- * fn returns non-zero to stop. The row is only valid during the call. */
-int store_cert_each(struct store *s, size_t limit,
+/* Calls fn for each certificate of a page (see "pages"), newest issued
+ * first; fn returns non-zero to stop, and next then points after the
+ * row it was given. The row is only valid during the call. */
+int store_cert_page(struct store *s, struct store_page *pg,
 		    int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e);
 int store_cert_count(struct store *s, int64_t *n, struct lerr *e);
 /* The newest certificate for a key (any status); LERR_NOT_FOUND if none. */
@@ -245,8 +263,10 @@ int store_request_contest(struct store *s, const char *id, const char *actor, st
 int store_waiting(struct store *s, int64_t since, int64_t now,
 		  char (*ids)[STORE_REQUEST_ID_LEN + 1], unsigned char (*keys)[32],
 		  size_t max, size_t *n, struct lerr *e);
-/* Calls fn for requests in state (STORE_REQ_ANY: all), newest first. */
-int store_request_each(struct store *s, enum store_req_state state, size_t limit,
+/* Calls fn for each request of a page (see "pages") in state
+ * (STORE_REQ_ANY: every state), newest recorded first; fn as for
+ * store_cert_page. */
+int store_request_page(struct store *s, enum store_req_state state, struct store_page *pg,
 		       int (*fn)(const struct store_request *r, void *arg), void *arg,
 		       struct lerr *e);
 /* Pending requests past expires_at become "expired"; *n how many. */
@@ -345,7 +365,10 @@ struct store_audit_row {
 	int64_t id, at;
 	const char *actor, *event, *subject, *detail;
 };
-int store_audit_each(struct store *s, size_t limit,
-		     int (*fn)(const struct store_audit_row *r, void *arg), void *arg, struct lerr *e);
+/* Calls fn for each audit row of a page (see "pages"), newest first; fn
+ * as for store_cert_page, the strings only valid during the call. */
+int store_audit_page(struct store *s, struct store_page *pg,
+		     int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
+		     struct lerr *e);
 
 #endif

@@ -876,6 +876,7 @@ START_TEST(test_every_insert_audited)
 {
 	unsigned char serial[STORE_SERIAL_LEN], der[64];
 	struct audit_seen seen = { 0, 0, 1, "" };
+	struct store_page pg = { 0, 0, 0 };
 	struct store *s = open_new();
 	struct store_cert c;
 	struct lerr e;
@@ -888,13 +889,17 @@ START_TEST(test_every_insert_audited)
 		make_cert(&c, ca_id, serial, i, der, sizeof(der));
 		ck_assert_int_eq(store_cert_insert(s, &c, "tester", &e), 0);
 	}
-	ck_assert_int_eq(store_audit_each(s, 0, audit_cb, &seen, &e), 0);
+	pg.limit = STORE_PAGE_MAX;
+	ck_assert_int_eq(store_audit_page(s, &pg, audit_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 21);		/* ca-create + 20 issues */
 	ck_assert(seen.ordered);
 	ck_assert_str_eq(seen.first_event, "issue");
+	ck_assert_int_eq(pg.next, 0);
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_audit_each(s, 5, audit_cb, &seen, &e), 0);
+	pg.limit = 5;
+	ck_assert_int_eq(store_audit_page(s, &pg, audit_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 5);
+	ck_assert_int_eq(pg.next, seen.last_id);
 	store_close(s);
 
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'ca-create'"), 1);
@@ -931,6 +936,7 @@ START_TEST(test_ca_list_settings)
 	struct store_cert c;
 	struct lerr e;
 	int64_t root, iss1, iss2, ids[8] = { 0 };
+	struct store_page pg = { 0, 0, 0 };
 	char *v = NULL;
 	int i;
 
@@ -965,12 +971,17 @@ START_TEST(test_ca_list_settings)
 		make_cert(&c, iss2, serial, i, der, sizeof(der));
 		ck_assert_int_eq(store_cert_insert(s, &c, "t", &e), 0);
 	}
-	ck_assert_int_eq(store_cert_each(s, 0, cert_cb, ids, &e), 0);
+	pg.limit = STORE_PAGE_MAX;
+	ck_assert_int_eq(store_cert_page(s, &pg, cert_cb, ids, &e), 0);
 	ck_assert_int_eq(ids[0], 3);
 	ck_assert_int_gt(ids[1], ids[2]);
 	ck_assert_int_gt(ids[2], ids[3]);
+	/* Stopped by fn: the next page starts after the row it stopped on. */
+	ck_assert_int_eq(pg.next, ids[3]);
 	memset(ids, 0, sizeof(ids));
-	ck_assert_int_eq(store_cert_each(s, 2, cert_cb, ids, &e), 0);
+	pg.after = 0;
+	pg.limit = 2;
+	ck_assert_int_eq(store_cert_page(s, &pg, cert_cb, ids, &e), 0);
 	ck_assert_int_eq(ids[0], 2);
 
 	ck_assert_int_eq(store_setting_get(s, "missing", &v, &e), -1);
@@ -1528,6 +1539,7 @@ req_cb(const struct store_request *r, void *arg)
 START_TEST(test_request_expire_each)
 {
 	unsigned char serial[STORE_SERIAL_LEN];
+	struct store_page pg = { 0, 0, 0 };
 	struct store *s = open_new();
 	struct store_request *r[5];
 	struct req_seen seen;
@@ -1547,18 +1559,22 @@ START_TEST(test_request_expire_each)
 	ck_assert_uint_eq(n, 0);
 
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_request_each(s, STORE_REQ_ANY, 0, req_cb, &seen, &e), 0);
+	pg.limit = STORE_PAGE_MAX;
+	ck_assert_int_eq(store_request_page(s, STORE_REQ_ANY, &pg, req_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 4);
 	ck_assert_str_eq(seen.states[0], "pending");	/* newest first: key 4 */
 	ck_assert_str_eq(seen.states[1], "expired");
 	ck_assert_str_eq(seen.states[2], "expired");
 	ck_assert_str_eq(seen.states[3], "issued");
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_request_each(s, STORE_REQ_EXPIRED, 0, req_cb, &seen, &e), 0);
+	ck_assert_int_eq(store_request_page(s, STORE_REQ_EXPIRED, &pg, req_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 2);
+	ck_assert_int_eq(pg.next, 0);
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_request_each(s, STORE_REQ_EXPIRED, 1, req_cb, &seen, &e), 0);
+	pg.limit = 1;
+	ck_assert_int_eq(store_request_page(s, STORE_REQ_EXPIRED, &pg, req_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 1);
+	ck_assert_int_ne(pg.next, 0);
 	/* An expired request's key asking again starts afresh. */
 	store_request_free(r[4]);
 	r[4] = upsert(s, 2, "dev", "none", 400, 999, &k);
@@ -1573,6 +1589,321 @@ START_TEST(test_request_expire_each)
 END_TEST
 
 /* ---- ownership ---- */
+
+/* ---- pages ---- */
+
+#define PAGE_SEEN_MAX	64
+
+/* What a walk over a listing saw: request ids (with their creation
+ * times), or certificate or audit ids, in the order handed out. */
+struct page_seen {
+	size_t n;
+	char req[PAGE_SEEN_MAX][STORE_REQUEST_ID_LEN + 1];
+	int64_t id[PAGE_SEEN_MAX];	/* a request's created_at, else the row id */
+	enum store_req_state only;	/* STORE_REQ_ANY, or the state every row must have */
+	int stop_after;			/* > 0: fn stops once it saw this many */
+};
+
+static int
+page_req_cb(const struct store_request *r, void *arg)
+{
+	struct page_seen *p = arg;
+
+	ck_assert_uint_lt(p->n, PAGE_SEEN_MAX);
+	ck_assert(p->only == STORE_REQ_ANY || r->state == p->only);
+	snprintf(p->req[p->n], sizeof(p->req[0]), "%s", r->id);
+	p->id[p->n++] = r->created_at;
+	return p->stop_after > 0 && p->n >= (size_t)p->stop_after;
+}
+
+static int
+page_cert_cb(const struct store_cert *c, void *arg)
+{
+	struct page_seen *p = arg;
+
+	ck_assert_uint_lt(p->n, PAGE_SEEN_MAX);
+	p->id[p->n++] = c->id;
+	return p->stop_after > 0 && p->n >= (size_t)p->stop_after;
+}
+
+static int
+page_audit_cb(const struct store_audit_row *r, void *arg)
+{
+	struct page_seen *p = arg;
+
+	ck_assert_uint_lt(p->n, PAGE_SEEN_MAX);
+	p->id[p->n++] = r->id;
+	return 0;
+}
+
+/* Which listing page_walk walks. */
+enum page_list { PAGE_REQUESTS, PAGE_CERTS, PAGE_AUDIT };
+
+/* One page of list (state for requests) into p; returns the page's next. */
+static int64_t
+page_one(struct store *s, enum page_list list, enum store_req_state state, int64_t after,
+	 size_t limit, struct page_seen *p)
+{
+	struct store_page pg = { after, limit, -1 };
+	size_t before = p->n;
+	struct lerr e;
+	int rc;
+
+	lerr_clear(&e);
+	p->only = state;
+	rc = list == PAGE_REQUESTS ? store_request_page(s, state, &pg, page_req_cb, p, &e) :
+	     list == PAGE_CERTS ? store_cert_page(s, &pg, page_cert_cb, p, &e) :
+	     store_audit_page(s, &pg, page_audit_cb, p, &e);
+	ck_assert_msg(rc == 0, "page: %s", e.msg);
+	ck_assert_uint_le(p->n - before, limit);
+	/* Only the last page is short, and it says so (or fn stopped it). */
+	ck_assert(pg.next == 0 || p->n - before == limit || p->stop_after > 0);
+	ck_assert_int_ge(pg.next, 0);
+	return pg.next;
+}
+
+/*
+ * Walks list page after page (limit rows each) into p, calling between(k)
+ * after page k. The number of pages is returned.
+ */
+static int
+page_walk(struct store *s, enum page_list list, enum store_req_state state, size_t limit,
+	  struct page_seen *p, void (*between)(struct store *s, int k))
+{
+	int64_t after = 0;
+	int pages = 0;
+
+	memset(p, 0, sizeof(*p));
+	do {
+		after = page_one(s, list, state, after, limit, p);
+		pages++;
+		ck_assert_int_lt(pages, 100);
+		if (between != NULL)
+			between(s, pages);
+	} while (after != 0);
+	return pages;
+}
+
+static int64_t page_ca;
+static int page_late;		/* requests page_insert made */
+
+/* Between pages: a new request, and a certificate for it, both newer
+ * than every position a walk holds. */
+static void
+page_insert(struct store *s, int k)
+{
+	unsigned char serial[STORE_SERIAL_LEN];
+	struct store_request *r;
+	struct lerr e;
+
+	(void)k;
+	page_late++;
+	r = upsert(s, 100 + page_late, "late", "none", 5000 + page_late, 999999, NULL);
+	ck_assert_msg(issue(s, page_ca, "late", 100 + page_late, sans, 999999, r->id, NULL,
+			    serial, &e) == 0, "%s", e.msg);
+	store_request_free(r);
+}
+
+/* Every row of every listing is on exactly one page, newest first, however
+ * the pages fall and whatever is added while they are read. */
+START_TEST(test_pages_cover)
+{
+	unsigned char serial[STORE_SERIAL_LEN];
+	struct store *s = open_new();
+	struct store_request *r;
+	struct page_seen p;
+	struct lerr e;
+	int64_t nreq, ncert, naudit, npend, after, top;
+	size_t i, j;
+	int k;
+
+	page_ca = add_ca(s, "issuing", "aa");
+	for (k = 1; k <= 23; k++) {
+		r = upsert(s, k, "dev", "none", 100 + k, 999999, NULL);
+		if (k % 3 == 0)
+			ck_assert_int_eq(issue(s, page_ca, "dev", k, sans, 999999, r->id, NULL,
+					       serial, &e), 0);
+		else if (k % 5 == 0)
+			ck_assert_int_eq(store_request_deny(s, r->id, "no", "t", &e), 0);
+		store_request_free(r);
+	}
+	nreq = raw_int("SELECT count(*) FROM requests");
+	npend = raw_int("SELECT count(*) FROM requests WHERE state = 'pending'");
+	ncert = raw_int("SELECT count(*) FROM certificates");
+	naudit = raw_int("SELECT count(*) FROM audit");
+	ck_assert_int_eq(nreq, 23);
+	ck_assert_int_eq(ncert, 7);
+	ck_assert_int_eq(npend, 13);
+
+	/* Requests, 4 a page, with rows added after each page: the walk
+	 * sees the 23 there were, once each, newest first. */
+	ck_assert_int_eq(page_walk(s, PAGE_REQUESTS, STORE_REQ_ANY, 4, &p, page_insert), 6);
+	ck_assert_uint_eq(p.n, 23);
+	for (i = 0; i < p.n; i++) {
+		ck_assert_int_eq(p.id[i], 100 + 23 - (int64_t)i);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(p.req[i], p.req[j]);
+	}
+	/* What was added meanwhile is on a new first page. */
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_ne(page_one(s, PAGE_REQUESTS, STORE_REQ_ANY, 0, 2, &p), 0);
+	ck_assert_int_eq(p.id[0], 5000 + 6);
+	ck_assert_int_eq(p.id[1], 5000 + 5);
+
+	/* One state: only its rows, all of them. */
+	ck_assert_int_eq(page_walk(s, PAGE_REQUESTS, STORE_REQ_PENDING, 3, &p, NULL), 5);
+	ck_assert_int_eq((int64_t)p.n, npend);
+	for (i = 1; i < p.n; i++)
+		ck_assert_int_lt(p.id[i], p.id[i - 1]);
+	/* 3 denied, 3 a page: the full page is the last (no empty one
+	 * after it). */
+	ck_assert_int_eq(page_walk(s, PAGE_REQUESTS, STORE_REQ_DENIED, 3, &p, NULL), 1);
+	ck_assert_uint_eq(p.n, 3);			/* keys 5, 10, 20 */
+	ck_assert_int_eq(page_walk(s, PAGE_REQUESTS, STORE_REQ_EXPIRED, 5, &p, NULL), 1);
+	ck_assert_uint_eq(p.n, 0);
+
+	/* Certificates and the audit log, the same way. */
+	ncert = raw_int("SELECT count(*) FROM certificates");
+	ck_assert_int_eq(page_walk(s, PAGE_CERTS, STORE_REQ_ANY, 5, &p, page_insert), 3);
+	ck_assert_int_eq((int64_t)p.n, ncert);
+	for (i = 1; i < p.n; i++)
+		ck_assert_int_lt(p.id[i], p.id[i - 1]);
+	naudit = raw_int("SELECT count(*) FROM audit");
+	top = raw_int("SELECT max(id) FROM audit");
+	ck_assert_int_le(naudit, PAGE_SEEN_MAX);
+	page_walk(s, PAGE_AUDIT, STORE_REQ_ANY, 7, &p, page_insert);
+	ck_assert_int_eq((int64_t)p.n, naudit);
+	ck_assert_int_eq(p.id[0], top);
+	ck_assert_int_gt(raw_int("SELECT max(id) FROM audit"), top);
+	for (i = 1; i < p.n; i++)
+		ck_assert_int_eq(p.id[i], p.id[i - 1] - 1);
+
+	/* A walk that fn stops goes on after the row it stopped on. */
+	memset(&p, 0, sizeof(p));
+	p.stop_after = 2;
+	after = page_one(s, PAGE_REQUESTS, STORE_REQ_PENDING, 0, 10, &p);
+	ck_assert_uint_eq(p.n, 2);
+	ck_assert_int_ne(after, 0);
+	p.stop_after = 0;
+	page_one(s, PAGE_REQUESTS, STORE_REQ_PENDING, after, 1, &p);
+	ck_assert_uint_eq(p.n, 3);
+	ck_assert_int_lt(p.id[2], p.id[1]);
+	store_close(s);
+}
+END_TEST
+
+static int
+page_never_cb(const struct store_request *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+	ck_abort_msg("a refused page handed out a row");
+	return 1;
+}
+
+/* A page is 1 to STORE_PAGE_MAX rows after a position that is not
+ * negative; anything else is refused before a row is read. */
+START_TEST(test_page_bounds)
+{
+	static const struct { int64_t after; size_t limit; } bad[] = {
+		{ 0, 0 }, { 0, STORE_PAGE_MAX + 1 }, { 0, (size_t)-1 }, { -1, 10 },
+		{ INT64_MIN, 10 },
+	};
+	struct store *s = open_new();
+	struct store_page pg;
+	struct page_seen p;
+	struct store_request *r;
+	struct lerr e;
+	size_t i;
+
+	r = upsert(s, 1, "dev", "none", 100, 999999, NULL);
+	store_request_free(r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pg.after = bad[i].after;
+		pg.limit = bad[i].limit;
+		pg.next = 77;
+		lerr_clear(&e);
+		ck_assert_int_eq(store_request_page(s, STORE_REQ_ANY, &pg, page_never_cb, NULL,
+						    &e), -1);
+		ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+		ck_assert_int_eq(pg.next, 0);
+	}
+	ck_assert_int_eq(store_request_page(s, (enum store_req_state)42, &pg, page_never_cb,
+					    NULL, &e), -1);
+	/* The largest page, and a position past every row (an old cursor
+	 * after a restore): fine, the page is only shorter. */
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(page_one(s, PAGE_REQUESTS, STORE_REQ_ANY, 0, STORE_PAGE_MAX, &p), 0);
+	ck_assert_uint_eq(p.n, 1);
+	ck_assert_int_eq(page_one(s, PAGE_REQUESTS, STORE_REQ_ANY, INT64_MAX, 1, &p), 0);
+	ck_assert_uint_eq(p.n, 2);
+	ck_assert_int_eq(page_one(s, PAGE_REQUESTS, STORE_REQ_ANY, 1, 5, &p), 0);
+	ck_assert_uint_eq(p.n, 2);			/* nothing before the first row */
+	store_close(s);
+}
+END_TEST
+
+/*
+ * The query plan of sql on the store at dbpath, one step per line, into
+ * out. Returns 1 when a step reads a whole table or index (SCAN) or sorts
+ * (USE TEMP B-TREE), 0 when every step is a search.
+ */
+static int
+plan_scans(const char *sql, char *out, size_t size)
+{
+	char text[2048];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	const char *d;
+	size_t used = 0;
+	int bad = 0, n;
+
+	out[0] = '\0';
+	n = snprintf(text, sizeof(text), "EXPLAIN QUERY PLAN %s", sql);
+	ck_assert(n > 0 && (size_t)n < sizeof(text));
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, text, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		d = (const char *)sqlite3_column_text(st, 3);
+		ck_assert_ptr_nonnull(d);
+		if (strncmp(d, "SCAN", 4) == 0 || strstr(d, "TEMP B-TREE") != NULL)
+			bad = 1;
+		n = snprintf(out + used, size - used, "%s; ", d);
+		if (n > 0 && (size_t)n < size - used)
+			used += (size_t)n;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return bad;
+}
+
+/* Every listing, and what a listing or the status runs before it, is one
+ * search of the table or an index: none reads a whole table or sorts,
+ * so none slows down as the store grows. */
+START_TEST(test_page_plans)
+{
+	static const enum store_q lists[] = {
+		Q_REQ_PAGE, Q_REQ_PAGE_STATE, Q_CERT_PAGE, Q_AUDIT_PAGE, Q_REQ_EXPIRE_DUE,
+		Q_REQ_EXPIRE, Q_REQ_COUNT_PENDING,
+	};
+	char plan[1024];
+	size_t i;
+
+	store_close(open_new());
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		ck_assert_ptr_nonnull(store_sql_text(lists[i]));
+		ck_assert_msg(plan_scans(store_sql_text(lists[i]), plan, sizeof(plan)) == 0,
+			      "query %d: %s: %s", (int)lists[i], store_sql_text(lists[i]), plan);
+	}
+	/* The check catches what it is for: the listing before pages. */
+	ck_assert_int_eq(plan_scans("SELECT id FROM requests WHERE ?1 IS NULL OR state = ?1 "
+				    "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+				    plan, sizeof(plan)), 1);
+	ck_assert_int_eq(plan_scans("SELECT id FROM audit ORDER BY at DESC LIMIT 5",
+				    plan, sizeof(plan)), 1);
+}
+END_TEST
 
 START_TEST(test_name_key_owner)
 {
@@ -1916,6 +2247,9 @@ store_suite(void)
 	tcase_add_test(tc, test_cert_issues_request);
 	tcase_add_test(tc, test_request_deny_note_contest);
 	tcase_add_test(tc, test_request_expire_each);
+	tcase_add_test(tc, test_pages_cover);
+	tcase_add_test(tc, test_page_bounds);
+	tcase_add_test(tc, test_page_plans);
 	tcase_add_test(tc, test_name_key_owner);
 	tcase_add_test(tc, test_upgrade_fills_names);
 	tcase_add_test(tc, test_preauth);
