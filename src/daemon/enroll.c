@@ -217,11 +217,13 @@ enroll_conflict(const struct csr *csr, const struct store_onboard *v, int check_
 }
 
 /* Issues for a recorded request from its parse (preauth_id: the
- * pre-authorisation consumed with it, may be NULL). */
+ * pre-authorisation consumed with it, may be NULL); or, with record, for
+ * that new request, recorded in the certificate's transaction. */
 static int
-enroll_issue(struct enroll *en, const char *request_id, const unsigned char *bytes,
-	     size_t len, const struct enroll_parse *p, const char *actor,
-	     const char *preauth_id, int64_t now, struct enroll_result *res, struct lerr *e)
+enroll_issue(struct enroll *en, const char *request_id, const struct store_request *record,
+	     const unsigned char *bytes, size_t len, const struct enroll_parse *p,
+	     const char *actor, const char *preauth_id, int64_t now, struct enroll_result *res,
+	     struct lerr *e)
 {
 	struct store_cert *cert = NULL;
 	struct issue_req ir;
@@ -235,6 +237,7 @@ enroll_issue(struct enroll *en, const char *request_id, const unsigned char *byt
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
 	ir.request_id = request_id;
+	ir.record = record;
 	ir.preauth_id = preauth_id;
 	ir.now = now;
 	if (issue_cert(en->is, &ir, &cert, e) != 0)
@@ -374,7 +377,7 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 	if (res == &tmp)
 		enroll_result_init(&tmp);
 	if (self != NULL && strcmp(self->id, d->admit_id) == 0) {
-		rc = enroll_issue(en, self->id, self_bytes, self_len, self_parse, actor, NULL,
+		rc = enroll_issue(en, self->id, NULL, self_bytes, self_len, self_parse, actor, NULL,
 				  now, res, &e);
 		goto out;
 	}
@@ -391,7 +394,7 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 		lerr_set(&e, LERR_CONFLICT, "%s", why);
 		goto out;
 	}
-	rc = enroll_issue(en, rq->id, rq->csr, rq->csr_len, &own, actor, NULL, now, res, &e);
+	rc = enroll_issue(en, rq->id, NULL, rq->csr, rq->csr_len, &own, actor, NULL, now, res, &e);
 out:
 	if (rc != 0) {
 		struct lerr ne;
@@ -566,6 +569,16 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 				 "factory certificate recognised; waiting for an admin or a press");
 		snprintf(in.reason, sizeof(in.reason), "%s", res->reason);
 	}
+	if (v.request == NULL && !res->conflict && auth != STORE_AUTH_NONE) {
+		/* Decided at once, with nothing recorded for the key yet: the
+		 * request is recorded with its certificate, in one commit. */
+		store_request_new_id(now, in.id);
+		snprintf(res->request_id, sizeof(res->request_id), "%s", in.id);
+		res->outcome = ENROLL_PENDING;
+		rc = enroll_issue(en, in.id, &in, a->csr, a->csr_len, &p, actor,
+				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, now, res, e);
+		goto out;
+	}
 	if (store_request_upsert(en->is->store, &in, &rq, NULL, e) != 0)
 		goto out;
 	snprintf(res->request_id, sizeof(res->request_id), "%s", rq->id);
@@ -585,7 +598,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		goto out;
 	}
 	if (auth != STORE_AUTH_NONE) {
-		rc = enroll_issue(en, rq->id, a->csr, a->csr_len, &p, actor,
+		rc = enroll_issue(en, rq->id, NULL, a->csr, a->csr_len, &p, actor,
 				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, now, res, e);
 		goto out;
 	}

@@ -79,6 +79,7 @@ struct bench_run {
 /* The daemon under test. */
 struct bench_daemon {
 	pid_t serve, signer;
+	const char *lanca, *state;	/* for `lanca stats` */
 };
 
 static double
@@ -493,6 +494,28 @@ bench_verdict(int met)
 	return met ? "met" : "MISSED";
 }
 
+/* The daemon store's counters (`lanca stats --json`): bytes appended to
+ * the WAL and transactions committed so far. 0, or -1 if unreadable. */
+static int
+bench_store_stats(const struct bench_daemon *d, double *wal_bytes, double *commits)
+{
+	char cmd[600], line[256];
+	const char *p;
+	FILE *f;
+	int got = 0;
+
+	snprintf(cmd, sizeof(cmd), "'%s' stats --json --dir '%s'", d->lanca, d->state);
+	if ((f = popen(cmd, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((p = strstr(line, "\"wal_bytes\":")) != NULL && sscanf(p + 12, "%lf", wal_bytes) == 1)
+			got |= 1;
+		if ((p = strstr(line, "\"commits\":")) != NULL && sscanf(p + 10, "%lf", commits) == 1)
+			got |= 2;
+	}
+	return pclose(f) == 0 && got == 3 ? 0 : -1;
+}
+
 /*
  * Runs one mode over requests [first, first + count) with threads client
  * threads and prints its figures. Returns the number of failed enrollments,
@@ -505,6 +528,7 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	pthread_t tid[BENCH_THREADS_MAX];
 	struct bench_run r;
 	double t0, wall, c0, s0, g0, c1, s1, g1, serve_us, signer_us, client_us, rate, p50, p99;
+	double w0, w1, k0, k1;
 	double target_rate = keepalive ? TARGET_KA_RATE : TARGET_FRESH_RATE;
 	double target_cpu = keepalive ? TARGET_KA_CPU_US : TARGET_FRESH_CPU_US;
 	size_t i, ok = 0;
@@ -524,6 +548,8 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	if (r.lat_us == NULL)
 		goto out;
 
+	if (bench_store_stats(d, &w0, &k0) != 0)
+		w0 = k0 = -1;
 	s0 = bench_proc_cpu(d->serve);
 	g0 = bench_proc_cpu(d->signer);
 	c0 = bench_self_cpu();
@@ -542,6 +568,8 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	usleep(100 * 1000);
 	s1 = bench_proc_cpu(d->serve);
 	g1 = bench_proc_cpu(d->signer);
+	if (w0 < 0 || bench_store_stats(d, &w1, &k1) != 0)
+		w1 = k1 = -1;
 	if (started == 0 || s0 < 0 || s1 < 0 || g0 < 0 || g1 < 0) {
 		fprintf(stderr, "bench: %s\n", started == 0 ? "no client thread started" :
 			"cannot read the daemon's CPU time from /proc");
@@ -572,6 +600,9 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	       serve_us + signer_us, target_cpu, bench_verdict(serve_us + signer_us <= target_cpu));
 	printf("                 (serve %.0f us + signer %.0f us)\n", serve_us, signer_us);
 	printf("  client CPU     %8.0f us/enrollment (this process, all threads)\n", client_us);
+	if (w1 >= 0 && ok > 0)
+		printf("  store          %8.0f WAL bytes/enrollment, %.2f commits/enrollment\n",
+		       (w1 - w0) / (double)ok, (k1 - k0) / (double)ok);
 	printf("  daemon peak RSS (VmHWM so far): serve %ld KiB, signer %ld KiB\n",
 	       bench_proc_kb(d->serve, "VmHWM:"), bench_proc_kb(d->signer, "VmHWM:"));
 	fflush(stdout);
@@ -632,6 +663,8 @@ bench_start_daemon(const char *lanca, const char *state, const char *log, int ht
 		_exit(127);
 	}
 	d->serve = p;
+	d->lanca = lanca;
+	d->state = state;
 	until = bench_now() + BENCH_START_S;
 	while (bench_now() < until) {
 		if (waitpid(p, &st, WNOHANG) == p) {
@@ -700,7 +733,7 @@ main(int argc, char *argv[])
 	const char *lanca = getenv("LANCA");
 	char top[] = "/tmp/lanca-bench-enroll.XXXXXX", state[256], log[256], path[256];
 	char url[64];
-	struct bench_daemon d = { 0, 0 };
+	struct bench_daemon d = { 0, 0, NULL, NULL };
 	struct bench_csrs csrs = { NULL, NULL, 0 };
 	struct httpc_tls tls;
 	char *root = NULL;

@@ -237,6 +237,40 @@ code=$(tcurl -o /dev/null -w '%{http_code}' "$HTTPS_URL/api/v1/requests?state=pe
 [ "$code" = 401 ] || fail "list without a session: $code"
 ok "GET /api/v1/requests?state=pending lists the pending requests (admins only)"
 
+# Pages: one row a page, each naming the next by its cursor, the last
+# naming none; together they hold the pending list, newest first.
+cursor=
+: >"$T/paged"
+for i in 1 2 3 4 5; do
+	code=$(tcurl -b "$T/jar" -o "$T/page.json" -w '%{http_code}' \
+		"$HTTPS_URL/api/v1/requests?state=pending&limit=1${cursor:+&cursor=$cursor}") || code=000
+	[ "$code" = 200 ] || fail "page $i: $code $(cat "$T/page.json")"
+	cursor=$(python3 - "$T/page.json" "$T/paged" <<'PY'
+import json, sys
+page = json.load(open(sys.argv[1]))
+assert len(page["requests"]) == 1 and "window" in page, page
+open(sys.argv[2], "a").write(page["requests"][0]["id"] + "\n")
+print(page.get("next", ""))
+PY
+) || fail "page $i: $(cat "$T/page.json")"
+	[ -n "$cursor" ] || break
+done
+[ -z "$cursor" ] || fail "the pages did not end"
+python3 - "$T/list.json" "$T/paged" <<'PY' || fail "the pages are not the list: $(cat "$T/paged")"
+import json, sys
+whole = [r["id"] for r in json.load(open(sys.argv[1]))["requests"]]
+paged = open(sys.argv[2]).read().split()
+assert paged == whole and len(paged) >= 3, (paged, whole)
+PY
+for q in "limit=0" "limit=1001" "limit=x" "cursor=" "cursor=42" "cursor=r1x" "cursor=r1%00"; do
+	code=$(tcurl -b "$T/jar" -o "$T/bad.json" -w '%{http_code}' \
+		"$HTTPS_URL/api/v1/requests?$q") || code=000
+	name=${q%%=*}
+	[ "$code" = 400 ] && grep -q "\"bad_request\"" "$T/bad.json" && grep -q "$name" "$T/bad.json" ||
+		fail "?$q: $code $(cat "$T/bad.json")"
+done
+ok "GET /api/v1/requests pages with limit and cursor; a bad limit or cursor is a 400 naming it"
+
 areq "/api/v1/requests/$(req_id v2)/approve"
 [ "$code" = 200 ] || fail "approve: $code $(cat "$T/ab")"
 st=$(poll v2); [ "$st" = 200 ] || fail "poll after the API approve: $st"
