@@ -54,6 +54,7 @@
 #define STORE_SERIAL_ATTEMPTS	(STORE_SERIAL_BATCH * 8)
 #define STORE_BUSY_MS		5000
 #define STORE_PAGE_SIZE_STR	"1024"
+#define STORE_READER_CACHE	"-256"	/* KiB of page cache per read connection */
 
 const char *const store_sql_engine[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -686,7 +687,12 @@ store_conn_open(struct store *s, struct store_conn *c, int writer, struct lerr *
 		    store_pragma(c->db, "PRAGMA temp_store = MEMORY", NULL, e) != 0)
 			goto out;
 	} else {
-		if (store_pragma(c->db, "PRAGMA query_only = ON", NULL, e) != 0)
+		/* A reader's cache is dropped whenever another connection
+		 * committed since its last read, which under load is every
+		 * read: a small one costs nothing and keeps the pool's memory
+		 * down. */
+		if (store_pragma(c->db, "PRAGMA query_only = ON", NULL, e) != 0 ||
+		    store_pragma(c->db, "PRAGMA cache_size = " STORE_READER_CACHE, NULL, e) != 0)
 			goto out;
 	}
 	rc = 0;

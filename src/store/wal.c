@@ -142,7 +142,9 @@ store_wal_start(const char *path, sqlite3 *writer, struct store_wal **out, struc
 	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
 			    NULL) != SQLITE_OK ||
 	    sqlite3_busy_timeout(w->db, STORE_WAL_BUSY_MS) != SQLITE_OK ||
-	    sqlite3_exec(w->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK) {
+	    sqlite3_exec(w->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
+	    /* It copies pages from the WAL into the file; it caches none. */
+	    sqlite3_exec(w->db, "PRAGMA cache_size = -64", NULL, NULL, NULL) != SQLITE_OK) {
 		lerr_set(e, LERR_STORE, "opening the checkpointer's connection: %s",
 			 w->db != NULL ? sqlite3_errmsg(w->db) : "out of memory");
 		goto fail;
