@@ -151,26 +151,46 @@ enroll_parse_free(struct enroll_parse *p)
 	buf_free(&p->names);
 }
 
+/* 1 when a signer process signs (and verifies every request it signs
+ * itself), 0 when the signing core runs in this process. */
+static int
+enroll_remote(const struct enroll *en)
+{
+	return signer_pid(en->is->signer) != 0;
+}
+
 /*
- * Parses bytes and checks its names for a device. The self-signature is
- * verified first (a pending request is recorded under the key's
- * identity): by the signer process when there is one, which remembers
- * the bytes and so does not verify them again when they are issued;
- * here when the signer runs in this process (it signs this very parse).
+ * Parses bytes and checks its names for a device. With a signer process
+ * the self-signature is not verified here: the signer verifies it before
+ * it signs, and enroll_pop() asks it to before anything is recorded
+ * without a signature. A signing core in this process signs this very
+ * parse, so it is verified here then.
  */
 static int
 enroll_parse(struct enroll *en, const unsigned char *bytes, size_t len,
 	     struct enroll_parse *p, struct lerr *e)
 {
-	int remote = signer_pid(en->is->signer) != 0;
-
-	if (csr_parse_flags(bytes, len, remote ? CSR_PARSE_NO_VERIFY : 0, &p->csr, e) != 0 ||
-	    (remote && signer_verify(en->is->signer, bytes, len, e) != 0) ||
+	if (csr_parse_flags(bytes, len, enroll_remote(en) ? CSR_PARSE_NO_VERIFY : 0, &p->csr,
+			    e) != 0 ||
 	    policy_names(en->is->policy, p->csr, POLICY_DEVICE, &p->sans, e) != 0)
 		return -1;
 	if (names_format(&p->sans, &p->names) != 0 || buf_append(&p->names, "", 1) != 0)
 		return lerr_set(e, LERR_INTERNAL, "cannot format names");
 	return 0;
+}
+
+/*
+ * Proof of possession before a request is recorded under its key's
+ * identity (a pending request, a refresh of one): the signer process
+ * verifies the bytes and remembers them, so the issuance that may follow
+ * does not verify them again. Without one, enroll_parse verified them.
+ */
+static int
+enroll_pop(struct enroll *en, const unsigned char *bytes, size_t len, struct lerr *e)
+{
+	if (!enroll_remote(en))
+		return 0;
+	return signer_verify(en->is->signer, bytes, len, e);
 }
 
 /* The store's snapshot for the parsed request at now. */
@@ -571,7 +591,8 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 	}
 	if (v.request == NULL && !res->conflict && auth != STORE_AUTH_NONE) {
 		/* Decided at once, with nothing recorded for the key yet: the
-		 * request is recorded with its certificate, in one commit. */
+		 * request is recorded with its certificate, in one commit, and
+		 * the signer verifies the signature once, as it signs. */
 		store_request_new_id(now, in.id);
 		snprintf(res->request_id, sizeof(res->request_id), "%s", in.id);
 		res->outcome = ENROLL_PENDING;
@@ -579,7 +600,8 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, now, res, e);
 		goto out;
 	}
-	if (store_request_upsert(en->is->store, &in, &rq, NULL, e) != 0)
+	if (enroll_pop(en, a->csr, a->csr_len, e) != 0 ||
+	    store_request_upsert(en->is->store, &in, &rq, NULL, e) != 0)
 		goto out;
 	snprintf(res->request_id, sizeof(res->request_id), "%s", rq->id);
 

@@ -129,6 +129,21 @@ verify_chain "$T/pa1.resp" || fail "the pre-authorised chain does not verify"
 	fail "the certificate does not record the pre-authorisation it used"
 ok "a pre-authorised device id enrolls without a press: 201, chain verifies"
 
+# A forged request for a listed device id (well formed, its self-signature
+# broken): issued at once, it is verified only by the signer as it signs,
+# and it refuses; nothing is recorded and the pre-authorisation stays.
+make_csr pa3forged pa-3 "DNS:pa-3.local"
+openssl req -in "$T/pa3forged.csr" -outform der -out "$T/pa3forged.der"
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; open(sys.argv[1], "wb").write(b)' "$T/pa3forged.der"
+st=$(tcurl -o "$T/x" -w '%{http_code}' -H 'Content-Type: application/pkcs10' \
+	--data-binary @"$T/pa3forged.der" "$HTTPS_URL/api/v1/enroll")
+[ "$st" = 400 ] && grep -q '"error": *"bad_signature"' "$T/x" || fail "forged, pre-authorised: $st $(cat "$T/x")"
+[ "$(sql "SELECT count(*) FROM requests WHERE device_id='pa-3'")" = 0 ] || fail "the forged request was recorded"
+[ "$(sql "SELECT count(*) FROM certificates WHERE device_id='pa-3'")" = 0 ] || fail "the forged request was issued"
+[ "$(sql "SELECT used_at IS NULL FROM preauth WHERE device_id='pa-3'")" = 1 ] ||
+	fail "a forged request used the pre-authorisation up"
+ok "a forged request for a pre-authorised id: 400 bad_signature from the signer, nothing recorded"
+
 make_csr pa1b pa-1
 # A new key for a device id that holds a certificate waits for an admin
 # (409: renew with the current certificate, or an admin decides).
