@@ -54,6 +54,9 @@
 #define HTTPD_CHAIN_MAX		8
 #define HTTPD_STACK_SIZE	(256 * 1024)
 #define HTTPD_BACKLOG		128
+#define HTTPD_POOL		8	/* HTTPS pool threads (see the top comment) */
+#define HTTPD_POOL_PLAIN	2	/* plain HTTP: first contact, static answers */
+#define HTTPD_POOL_MAX		64
 /* Largest handshake message GnuTLS buffers per connection (its default is
  * 128 KiB). Now that clients send certificate chains: ten certificates
  * and a ClientHello fit well within 64 KiB. */
@@ -539,14 +542,34 @@ httpd_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_info("httpd: %s", line);
 }
 
+/* Pool threads for a daemon: the HTTPS pool by default, or what
+ * LANCA_HTTPD_POOL says (1..HTTPD_POOL_MAX), for measuring. */
+static unsigned
+httpd_pool_size(unsigned on)
+{
+	const char *s = getenv("LANCA_HTTPD_POOL");
+	unsigned long v;
+	char *end;
+
+	if (on != HTTP_ON_TLS)
+		return HTTPD_POOL_PLAIN;
+	if (s == NULL || s[0] == '\0')
+		return HTTPD_POOL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > HTTPD_POOL_MAX)
+		return HTTPD_POOL;
+	return (unsigned)v;
+}
+
 /* Starts one daemon on l. The listening socket belongs to libmicrohttpd
  * from here on, whether or not it starts. */
 static int
 httpd_daemon(struct httpd_listener *l, struct app *app, const struct http_table *table,
 	     unsigned on, struct lerr *e)
 {
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	unsigned flags = (getenv("LANCA_HTTPD_EPOLL") ? MHD_USE_EPOLL_INTERNAL_THREAD : MHD_USE_POLL_INTERNAL_THREAD) | MHD_USE_ERROR_LOG;
+	unsigned pool = httpd_pool_size(on);
 	int fd = l->fd;
 
 	if (l->v6)
@@ -561,6 +584,7 @@ httpd_daemon(struct httpd_listener *l, struct app *app, const struct http_table 
 			/* First, or libmicrohttpd logs the other options' issues itself. */
 			MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, (void *)NULL,
 			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			MHD_OPTION_THREAD_POOL_SIZE, pool,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_MAX,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_PER_IP,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
@@ -577,6 +601,7 @@ httpd_daemon(struct httpd_listener *l, struct app *app, const struct http_table 
 			/* First, or libmicrohttpd logs the other options' issues itself. */
 			MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, (void *)NULL,
 			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			MHD_OPTION_THREAD_POOL_SIZE, pool,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_MAX,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_PER_IP,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
