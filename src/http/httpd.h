@@ -32,7 +32,7 @@
 #define HTTPD_CONN_MAX		256
 #define HTTPD_CONN_PER_IP	32
 #define HTTPD_TIMEOUT_S		30
-#define HTTPD_CONN_MEMORY	(128 * 1024)
+#define HTTPD_CONN_MEMORY	(32 * 1024)
 #define HTTPD_PEER_CHAIN_MAX	10	/* certificates a client may present */
 
 struct httpd;

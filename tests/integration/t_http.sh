@@ -259,6 +259,28 @@ if command -v certtool >/dev/null 2>&1; then
 		ok "every handshake requests a client certificate, with no CA names"
 	fi
 
+	# Session tickets: a returning client resumes its TLS 1.3 session
+	# (no certificate exchange, no new key agreement signature), and the
+	# handler still sees the chain it presented in the first handshake.
+	if [ -n "$PEER_URL" ] && command -v openssl >/dev/null 2>&1; then
+		peer_path=$(echo "$PEER_URL" | sed 's,^https://[^/]*,,')
+		resume() {
+			printf 'GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$peer_path" |
+				openssl s_client -connect "$hp" -tls1_3 -CAfile "$ROOT_PEM" -quiet \
+					-cert "$T/dev.pem" -cert_chain "$T/vca.pem" -key "$T/dev.key" "$@" >"$T/rs" 2>&1
+		}
+		resume -sess_out "$T/sess.pem"
+		grep -q '"n":2' "$T/rs" && [ -s "$T/sess.pem" ] ||
+			fail "first connection with a client certificate saves a session ticket"
+		printf 'GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$peer_path" |
+			openssl s_client -connect "$hp" -tls1_3 -CAfile "$ROOT_PEM" \
+				-sess_in "$T/sess.pem" >"$T/rs2" 2>&1
+		grep -q '^Reused, TLSv1.3' "$T/rs2" || fail "a session ticket resumes the TLS 1.3 session"
+		grep -q '"n":2' "$T/rs2" && grep -q '"chain":\["CN=t_http device","CN=t_http vendor CA"\]' "$T/rs2" ||
+			fail "a resumed session still shows the handler the chain of the first handshake"
+		ok "session tickets: a returning client resumes, its chain still seen by the handler"
+	fi
+
 	if [ -n "$PEER_URL" ]; then
 		req $TLS $CC "$PEER_URL"
 		[ "$code" = 200 ] && body_has '"n":2' &&
