@@ -68,7 +68,7 @@
 #define HTTPD_CHAIN_MAX		8
 #define HTTPD_STACK_SIZE	(256 * 1024)
 #define HTTPD_BACKLOG		128
-#define HTTPD_POOL		8	/* HTTPS pool threads (see the top comment) */
+#define HTTPD_POOL		16	/* HTTPS pool threads (see the top comment) */
 #define HTTPD_POOL_PLAIN	2	/* plain HTTP: first contact, static answers */
 #define HTTPD_POOL_MAX		64
 /* Largest handshake message GnuTLS buffers per connection (its default is
