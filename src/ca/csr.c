@@ -431,6 +431,46 @@ out:
 	return rc;
 }
 
+/* See csr.h: the size, structure and key checks of csr_parse_flags, then
+ * the self-signature; nothing is kept. */
+int
+csr_verify(const unsigned char *data, size_t len, struct lerr *e)
+{
+	struct csr c;
+	int rc = -1;
+
+	memset(&c, 0, sizeof(c));
+	names_init(&c.sans);
+	if (len > CSR_MAX_BYTES) {
+		lerr_set_http(e, LERR_TOO_LARGE, 413,
+			 "certificate request of %zu bytes is too large: at most %d",
+			 len, CSR_MAX_BYTES);
+		goto out;
+	}
+	if (data == NULL || len == 0) {
+		lerr_set(e, LERR_BAD_CSR, "empty certificate request");
+		goto out;
+	}
+	if (gnutls_x509_crq_init(&c.crq) < 0 || gnutls_pubkey_init(&c.pubkey) < 0) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (csr_import(&c, data, len, e) < 0 || csr_check_key(&c, e) < 0)
+		goto out;
+	if (gnutls_x509_crq_verify(c.crq, 0) < 0) {
+		lerr_set(e, LERR_BAD_SIGNATURE, "the request's self-signature does not verify");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (c.crq != NULL)
+		gnutls_x509_crq_deinit(c.crq);
+	if (c.pubkey != NULL)
+		gnutls_pubkey_deinit(c.pubkey);
+	names_free(&c.sans);
+	return rc;
+}
+
 /*
  * Parses and checks a request (see csr.h). On success *out is a new
  * struct csr owned by the caller (csr_free); on failure *out is NULL and

@@ -57,6 +57,12 @@ int csr_parse(const unsigned char *data, size_t len, struct csr **out, struct le
  * refuses it. Every other check runs as in csr_parse. */
 int csr_parse_flags(const unsigned char *data, size_t len, unsigned flags,
 		    struct csr **out, struct lerr *e);
+/* Only the proof of possession: the request in data parses, its key is
+ * one csr_parse accepts, and its self-signature verifies (the errors are
+ * csr_parse's). Its names are not read: for a caller that parses them
+ * elsewhere (the signer's VERIFY, whose ISSUE parses the whole request).
+ * Returns 0 or -1 with e. */
+int csr_verify(const unsigned char *data, size_t len, struct lerr *e);
 void csr_free(struct csr *c);
 
 /* Lower-case hex of c->key_id into out (65 bytes). */

@@ -19,7 +19,7 @@
 #include "common/lerr.h"
 #include "ca/names.h"
 
-#define X509_SERIAL_LEN	17	/* bytes; first byte 0x01..0x7f: positive, minimal DER, >= 127 random bits */
+#define X509_SERIAL_LEN	20	/* bytes; first byte 0x01..0x7f: positive, minimal DER, >= 127 random bits */
 
 /* What a CA certificate needs. */
 struct x509_ca_params {

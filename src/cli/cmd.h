@@ -23,6 +23,7 @@ int cmd_deny(int argc, char *argv[]);
 int cmd_admin(int argc, char *argv[]);
 int cmd_preauth(int argc, char *argv[]);
 int cmd_vendor(int argc, char *argv[]);
+int cmd_stats(int argc, char *argv[]);
 
 #include "daemon/issue.h"
 #include "common/lerr.h"

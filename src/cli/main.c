@@ -32,6 +32,7 @@ static const struct command {
 	{ "preauth", cmd_preauth, "import pre-authorised devices from CSV" },
 	{ "vendor", cmd_vendor, "register a manufacturer CA for factory certificates" },
 	{ "admin", cmd_admin, "manage administrator accounts" },
+	{ "stats", cmd_stats, "show the running daemon's counters (commits, WAL)" },
 };
 
 static void

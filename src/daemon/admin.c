@@ -92,15 +92,72 @@ admin_reason_check(const char *reason, struct lerr *e)
 	return 0;
 }
 
+/* A request listing's cursor: this letter, then the position in decimal.
+ * The letter keeps a cursor of another listing, should one be offered
+ * later, from being taken for one of these. */
+#define ADMIN_CURSOR_TAG	'r'
+
+#define ADMIN_LIMIT_MSG		"limit is 1 to %d rows"
+#define ADMIN_CURSOR_MSG \
+	"the cursor is not one a listing gave: pass back a page's \"next\" as it is"
+#define ADMIN_STATE_MSG		"state is pending, issued, denied or expired"
+
 /* The bounds of a listing, for every door. */
 static int
 admin_list_check(const struct admin_list *l, struct lerr *e)
 {
 	if (l->limit > ADMIN_LIST_MAX)
-		return lerr_set(e, LERR_BAD_REQUEST, "a listing is 1 to %d requests",
-				ADMIN_LIST_MAX);
+		return lerr_set(e, LERR_BAD_REQUEST, ADMIN_LIMIT_MSG, ADMIN_LIST_MAX);
+	if (l->after < 0)
+		return lerr_set(e, LERR_BAD_REQUEST, ADMIN_CURSOR_MSG);
 	if (l->state != STORE_REQ_ANY && store_req_state_str(l->state) == NULL)
-		return lerr_set(e, LERR_BAD_REQUEST, "state is pending, issued, denied or expired");
+		return lerr_set(e, LERR_BAD_REQUEST, ADMIN_STATE_MSG);
+	return 0;
+}
+
+/* Reads the cursor text[0..len) into *after: the tag, then a position
+ * from 1 to INT64_MAX without leading zeros. 0, or -1 with e. */
+static int
+admin_cursor_parse(const char *text, size_t len, int64_t *after, struct lerr *e)
+{
+	int64_t v = 0;
+	size_t i;
+	int d;
+
+	*after = 0;
+	if (len < 2 || len > ADMIN_CURSOR_MAX || text[0] != ADMIN_CURSOR_TAG || text[1] == '0')
+		return lerr_set(e, LERR_BAD_REQUEST, ADMIN_CURSOR_MSG);
+	for (i = 1; i < len; i++) {
+		if (text[i] < '0' || text[i] > '9')
+			return lerr_set(e, LERR_BAD_REQUEST, ADMIN_CURSOR_MSG);
+		d = text[i] - '0';
+		if (v > (INT64_MAX - d) / 10)
+			return lerr_set(e, LERR_BAD_REQUEST, ADMIN_CURSOR_MSG);
+		v = v * 10 + d;
+	}
+	*after = v;
+	return 0;
+}
+
+void
+admin_cursor_format(int64_t after, char out[ADMIN_CURSOR_MAX + 1])
+{
+	out[0] = '\0';
+	if (after > 0)
+		snprintf(out, ADMIN_CURSOR_MAX + 1, "%c%lld", ADMIN_CURSOR_TAG, (long long)after);
+}
+
+/* Reads a state word (len bytes) into *out. 0, or -1 with e. */
+static int
+admin_state_parse(const char *text, size_t len, enum store_req_state *out, struct lerr *e)
+{
+	/* A state holding a NUL is unknown: it must not be read as the
+	 * known one before the NUL. */
+	if (len > ADMIN_STATE_MAX || strlen(text) != len ||
+	    store_req_state_parse(text, out) != 0) {
+		*out = STORE_REQ_ANY;
+		return lerr_set(e, LERR_BAD_REQUEST, ADMIN_STATE_MSG);
+	}
 	return 0;
 }
 
@@ -108,29 +165,66 @@ int
 admin_list_parse(const json_t *args, struct admin_list *out, struct lerr *e)
 {
 	json_t *st = args != NULL ? json_object_get(args, "state") : NULL;
+	json_t *cur = args != NULL ? json_object_get(args, "cursor") : NULL;
 
 	memset(out, 0, sizeof(*out));
 	if (args != NULL && !json_is_object(args))
 		return lerr_set(e, LERR_BAD_REQUEST, "a listing is a JSON object");
 	if (admin_json_uint(args, "limit", ADMIN_LIST_MAX, &out->limit) != 0)
-		return lerr_set(e, LERR_BAD_REQUEST, "a listing is 1 to %d requests",
-				ADMIN_LIST_MAX);
-	if (st != NULL) {
-		/* A state holding a NUL is unknown: it must not be read as
-		 * the known one before the NUL. */
-		if (!json_is_string(st) || json_string_length(st) > ADMIN_STATE_MAX ||
-		    strlen(json_string_value(st)) != json_string_length(st) ||
-		    store_req_state_parse(json_string_value(st), &out->state) != 0) {
-			memset(out, 0, sizeof(*out));
-			return lerr_set(e, LERR_BAD_REQUEST,
-					"state is pending, issued, denied or expired");
-		}
-	}
-	if (admin_list_check(out, e) != 0) {
-		memset(out, 0, sizeof(*out));
-		return -1;
-	}
+		goto bad_limit;
+	if (st != NULL && (!json_is_string(st) ||
+			   admin_state_parse(json_string_value(st), json_string_length(st),
+					     &out->state, e) != 0))
+		goto bad_state;
+	if (cur != NULL && (!json_is_string(cur) ||
+			    strlen(json_string_value(cur)) != json_string_length(cur) ||
+			    admin_cursor_parse(json_string_value(cur), json_string_length(cur),
+					       &out->after, e) != 0))
+		goto bad_cursor;
+	if (admin_list_check(out, e) != 0)
+		goto bad;
 	return 0;
+bad_limit:
+	lerr_set(e, LERR_BAD_REQUEST, ADMIN_LIMIT_MSG, ADMIN_LIST_MAX);
+	goto bad;
+bad_state:
+	lerr_set(e, LERR_BAD_REQUEST, ADMIN_STATE_MSG);
+	goto bad;
+bad_cursor:
+	lerr_set(e, LERR_BAD_REQUEST, ADMIN_CURSOR_MSG);
+bad:
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+int
+admin_list_text(const char *state, const char *limit, const char *cursor,
+		struct admin_list *out, struct lerr *e)
+{
+	unsigned v = 0;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (state != NULL && admin_state_parse(state, strlen(state), &out->state, e) != 0)
+		goto bad;
+	if (limit != NULL) {
+		/* Digits only: no sign, no space, no base prefix. */
+		for (i = 0; limit[i] >= '0' && limit[i] <= '9' && v <= ADMIN_LIST_MAX; i++)
+			v = v * 10 + (unsigned)(limit[i] - '0');
+		if (i == 0 || limit[i] != '\0' || v < 1 || v > ADMIN_LIST_MAX) {
+			lerr_set(e, LERR_BAD_REQUEST, ADMIN_LIMIT_MSG, ADMIN_LIST_MAX);
+			goto bad;
+		}
+		out->limit = v;
+	}
+	if (cursor != NULL && admin_cursor_parse(cursor, strlen(cursor), &out->after, e) != 0)
+		goto bad;
+	if (admin_list_check(out, e) != 0)
+		goto bad;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return -1;
 }
 
 int
@@ -217,22 +311,26 @@ admin_visit_row(const struct store_request *rq, void *arg)
 int
 admin_list_each(struct store *s, const struct admin_list *l, int64_t now,
 		int (*fn)(const struct store_request *rq, void *arg), void *arg,
-		struct lerr *e)
+		char next[ADMIN_CURSOR_MAX + 1], struct lerr *e)
 {
-	static const struct admin_list all = { STORE_REQ_ANY, 0 };
+	static const struct admin_list first = { STORE_REQ_ANY, 0, 0 };
 	struct admin_visit v = { fn, arg, 0 };
+	struct store_page pg;
 
+	next[0] = '\0';
 	if (l == NULL)
-		l = &all;
+		l = &first;
 	if (admin_list_check(l, e) != 0)
 		return -1;
+	pg.after = l->after;
+	pg.limit = l->limit != 0 ? l->limit : ADMIN_LIST_DEFAULT;
 	/* Requests nobody decided on in time are shown as what they are. */
 	if (store_request_expire(s, now, NULL, e) != 0 ||
-	    store_request_each(s, l->state, l->limit != 0 ? l->limit : ADMIN_LIST_MAX,
-			       admin_visit_row, &v, e) != 0)
+	    store_request_page(s, l->state, &pg, admin_visit_row, &v, e) != 0)
 		return -1;
 	if (v.stopped)
 		return lerr_set(e, LERR_INTERNAL, "out of memory listing requests");
+	admin_cursor_format(pg.next, next);
 	return 0;
 }
 
@@ -249,16 +347,24 @@ int
 admin_list_json(struct store *s, const struct admin_list *l, int64_t now, json_t **out,
 		struct lerr *e)
 {
-	json_t *list;
+	char next[ADMIN_CURSOR_MAX + 1];
+	json_t *list, *page;
 
 	*out = NULL;
 	list = json_array();
 	if (list == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory listing requests");
-	if (admin_list_each(s, l, now, admin_row_json, list, e) != 0) {
+	if (admin_list_each(s, l, now, admin_row_json, list, next, e) != 0) {
 		json_decref(list);
 		return -1;
 	}
-	*out = list;
+	/* "o" steals list, also when json_pack fails. */
+	page = json_pack("{s:o}", "requests", list);
+	if (page == NULL || (next[0] != '\0' &&
+			     json_object_set_new(page, "next", json_string(next)) != 0)) {
+		json_decref(page);
+		return lerr_set(e, LERR_INTERNAL, "out of memory listing requests");
+	}
+	*out = page;
 	return 0;
 }

@@ -20,7 +20,9 @@
 #include "store/store.h"
 
 #define ADMIN_REASON_MAX	200	/* bytes of a denial's reason */
-#define ADMIN_LIST_MAX		1000	/* rows in one listing */
+#define ADMIN_LIST_DEFAULT	100	/* rows in a page when no limit is named */
+#define ADMIN_LIST_MAX		STORE_PAGE_MAX	/* rows in one page at most */
+#define ADMIN_CURSOR_MAX	24	/* bytes of a cursor, without the NUL */
 #define ADMIN_STATE_MAX		15	/* bytes of a state name, without the NUL */
 
 struct enroll;
@@ -31,10 +33,17 @@ struct admin_press {
 	unsigned count;
 };
 
-/* A listing: STORE_REQ_ANY lists every state; limit 0 means ADMIN_LIST_MAX. */
+/*
+ * A listing is read a page at a time, newest first (the store's pages):
+ * STORE_REQ_ANY lists every state; limit 0 means ADMIN_LIST_DEFAULT; after
+ * 0 starts from the newest, else it is the position a cursor names. A
+ * cursor is the text a page gives as its "next": opaque to its readers,
+ * who only pass it back to get the page that follows.
+ */
 struct admin_list {
 	enum store_req_state state;
 	unsigned limit;
+	int64_t after;
 };
 
 /*
@@ -55,10 +64,20 @@ int admin_reason_check(const char *reason, struct lerr *e);
 
 /*
  * Reads a listing from "state" (absent: every state; else pending,
- * issued, denied or expired) and "limit" (absent: ADMIN_LIST_MAX; else 1
- * to ADMIN_LIST_MAX) of a JSON object, which may be NULL. 0, or -1 with e.
+ * issued, denied or expired), "limit" (absent: ADMIN_LIST_DEFAULT; else 1
+ * to ADMIN_LIST_MAX) and "cursor" (absent: the first page; else a page's
+ * "next") of a JSON object, which may be NULL. 0, or -1 with e
+ * (bad_request naming the member) and *out zeroed.
  */
 int admin_list_parse(const json_t *args, struct admin_list *out, struct lerr *e);
+
+/* The same from text, as a query string or command line gives it: each
+ * of state, limit (decimal digits) and cursor NULL when absent. */
+int admin_list_text(const char *state, const char *limit, const char *cursor,
+		    struct admin_list *out, struct lerr *e);
+
+/* The cursor of position after into out ("" for 0: no page follows). */
+void admin_cursor_format(int64_t after, char out[ADMIN_CURSOR_MAX + 1]);
 
 /*
  * Presses the button of en's window as actor. p NULL: the defaults. On
@@ -80,19 +99,21 @@ int admin_deny(struct enroll *en, const char *id, const char *reason, const char
 	       struct lerr *e);
 
 /*
- * Lists requests of s as l says (NULL: every state, ADMIN_LIST_MAX rows),
- * newest first, after expiring those nobody decided on in time (at now).
- * *out receives a new JSON array of admin_request_json() rows. 0, or -1
- * with e (*out NULL).
+ * Lists a page of requests of s as l says (NULL: the first page of every
+ * state, ADMIN_LIST_DEFAULT rows), newest first, after expiring those
+ * nobody decided on in time (at now). *out receives a new JSON object
+ * {"requests": [admin_request_json() rows], "next": cursor}, "next"
+ * absent on the last page. 0, or -1 with e (*out NULL).
  */
 int admin_list_json(struct store *s, const struct admin_list *l, int64_t now, json_t **out,
 		    struct lerr *e);
 
 /* The same rows as data: fn is called for each (a non-zero return stops
- * the listing and is returned as -1 with e set to "internal"). */
+ * the listing and is returned as -1 with e set to "internal"); next
+ * receives the cursor of the page that follows, "" when none does. */
 int admin_list_each(struct store *s, const struct admin_list *l, int64_t now,
 		    int (*fn)(const struct store_request *rq, void *arg), void *arg,
-		    struct lerr *e);
+		    char next[ADMIN_CURSOR_MAX + 1], struct lerr *e);
 
 /* One request as the admin sees it: {"id", "device_id", "key", "state",
  * "auth", "source", "reason", "created_at", "last_seen", "expires_at",

@@ -132,11 +132,34 @@ control_parse_list(const json_t *cmd, struct control_req *rq, struct lerr *e)
 static int
 control_put_list(json_t *j, const struct control_req *rq)
 {
+	char cursor[ADMIN_CURSOR_MAX + 1];
+
+	admin_cursor_format(rq->list.after, cursor);
 	return (rq->list.state != STORE_REQ_ANY &&
 		json_object_set_new(j, "state",
 				    json_string(store_req_state_str(rq->list.state))) != 0) ||
 	       (rq->list.limit != 0 &&
-		json_object_set_new(j, "limit", json_integer(rq->list.limit)) != 0) ? -1 : 0;
+		json_object_set_new(j, "limit", json_integer(rq->list.limit)) != 0) ||
+	       (cursor[0] != '\0' &&
+		json_object_set_new(j, "cursor", json_string(cursor)) != 0) ? -1 : 0;
+}
+
+/* A command without arguments. */
+static int
+control_parse_none(const json_t *cmd, struct control_req *rq, struct lerr *e)
+{
+	(void)cmd;
+	(void)rq;
+	(void)e;
+	return 0;
+}
+
+static int
+control_put_none(json_t *j, const struct control_req *rq)
+{
+	(void)j;
+	(void)rq;
+	return 0;
 }
 
 /* ---- the handlers: admin.c acts, they only translate ---- */
@@ -181,12 +204,39 @@ static json_t *
 control_do_list(struct control *c, const struct control_req *rq, const char *who,
 		struct lerr *e)
 {
-	json_t *list;
+	json_t *page;
 
 	(void)who;
-	if (admin_list_json(c->store, &rq->list, (int64_t)time(NULL), &list, e) != 0)
+	if (admin_list_json(c->store, &rq->list, (int64_t)time(NULL), &page, e) != 0)
 		return NULL;
-	return json_pack("{s:b, s:o}", "ok", 1, "requests", list);
+	if (json_object_set_new(page, "ok", json_true()) != 0) {
+		json_decref(page);
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	return page;
+}
+
+static json_t *
+control_do_stats(struct control *c, const struct control_req *rq, const char *who,
+		 struct lerr *e)
+{
+	struct store_stats st;
+	json_t *j;
+
+	(void)rq;
+	(void)who;
+	store_stats(c->store, &st);
+	j = json_pack("{s:b, s:{s:I, s:I, s:I, s:I, s:I, s:I, s:I}}", "ok", 1, "store",
+		      "commits", (json_int_t)st.commits, "jobs", (json_int_t)st.jobs,
+		      "wal_frames", (json_int_t)st.wal_frames,
+		      "wal_bytes", (json_int_t)st.wal_bytes,
+		      "checkpoints", (json_int_t)st.checkpoints,
+		      "checkpointed_pages", (json_int_t)st.checkpointed_pages,
+		      "page_size", (json_int_t)st.page_size);
+	if (j == NULL)
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+	return j;
 }
 
 static const struct control_cmd {
@@ -201,6 +251,7 @@ static const struct control_cmd {
 	{ "approve", CONTROL_APPROVE, control_parse_id, control_put_id, control_do_approve },
 	{ "deny", CONTROL_DENY, control_parse_deny, control_put_deny, control_do_deny },
 	{ "list", CONTROL_LIST, control_parse_list, control_put_list, control_do_list },
+	{ "stats", CONTROL_STATS, control_parse_none, control_put_none, control_do_stats },
 };
 #define CONTROL_NCMDS	(sizeof(control_cmds) / sizeof(control_cmds[0]))
 

@@ -3,7 +3,7 @@
  *
  * Owns: DIR/control.sock (a Unix stream socket, mode 0600, answered only
  * for root or the daemon's own user, checked with SO_PEERCRED) through
- * which `lanca press`, `approve`, `deny` and `pending` reach the daemon
+ * which `lanca press`, `approve`, `deny`, `pending` and `stats` reach the daemon
  * that holds the onboarding window and the signer; the request line's
  * grammar (control_parse, which both sides share) and the table of
  * commands. One request per connection: a JSON object on one line, at
@@ -36,7 +36,8 @@ enum control_op {
 	CONTROL_PRESS = 1,	/* {"seconds", "count"}: admin_press_parse */
 	CONTROL_APPROVE,	/* {"id"} */
 	CONTROL_DENY,		/* {"id", "reason"} */
-	CONTROL_LIST,		/* {"state", "limit"}: admin_list_parse */
+	CONTROL_LIST,		/* {"state", "limit", "cursor"}: admin_list_parse */
+	CONTROL_STATS,		/* no arguments: the daemon's counters */
 };
 
 /* One request, checked. Strings the command does not take stay "". */

@@ -151,18 +151,46 @@ enroll_parse_free(struct enroll_parse *p)
 	buf_free(&p->names);
 }
 
-/* Parses bytes (verifying the self-signature: a pending request is
- * recorded under the key's identity) and checks its names for a device. */
+/* 1 when a signer process signs (and verifies every request it signs
+ * itself), 0 when the signing core runs in this process. */
+static int
+enroll_remote(const struct enroll *en)
+{
+	return signer_pid(en->is->signer) != 0;
+}
+
+/*
+ * Parses bytes and checks its names for a device. With a signer process
+ * the self-signature is not verified here: the signer verifies it before
+ * it signs, and enroll_pop() asks it to before anything is recorded
+ * without a signature. A signing core in this process signs this very
+ * parse, so it is verified here then.
+ */
 static int
 enroll_parse(struct enroll *en, const unsigned char *bytes, size_t len,
 	     struct enroll_parse *p, struct lerr *e)
 {
-	if (csr_parse(bytes, len, &p->csr, e) != 0 ||
+	if (csr_parse_flags(bytes, len, enroll_remote(en) ? CSR_PARSE_NO_VERIFY : 0, &p->csr,
+			    e) != 0 ||
 	    policy_names(en->is->policy, p->csr, POLICY_DEVICE, &p->sans, e) != 0)
 		return -1;
 	if (names_format(&p->sans, &p->names) != 0 || buf_append(&p->names, "", 1) != 0)
 		return lerr_set(e, LERR_INTERNAL, "cannot format names");
 	return 0;
+}
+
+/*
+ * Proof of possession before a request is recorded under its key's
+ * identity (a pending request, a refresh of one): the signer process
+ * verifies the bytes and remembers them, so the issuance that may follow
+ * does not verify them again. Without one, enroll_parse verified them.
+ */
+static int
+enroll_pop(struct enroll *en, const unsigned char *bytes, size_t len, struct lerr *e)
+{
+	if (!enroll_remote(en))
+		return 0;
+	return signer_verify(en->is->signer, bytes, len, e);
 }
 
 /* The store's snapshot for the parsed request at now. */
@@ -209,11 +237,13 @@ enroll_conflict(const struct csr *csr, const struct store_onboard *v, int check_
 }
 
 /* Issues for a recorded request from its parse (preauth_id: the
- * pre-authorisation consumed with it, may be NULL). */
+ * pre-authorisation consumed with it, may be NULL); or, with record, for
+ * that new request, recorded in the certificate's transaction. */
 static int
-enroll_issue(struct enroll *en, const char *request_id, const unsigned char *bytes,
-	     size_t len, const struct enroll_parse *p, const char *actor,
-	     const char *preauth_id, int64_t now, struct enroll_result *res, struct lerr *e)
+enroll_issue(struct enroll *en, const char *request_id, const struct store_request *record,
+	     const unsigned char *bytes, size_t len, const struct enroll_parse *p,
+	     const char *actor, const char *preauth_id, int64_t now, struct enroll_result *res,
+	     struct lerr *e)
 {
 	struct store_cert *cert = NULL;
 	struct issue_req ir;
@@ -227,6 +257,7 @@ enroll_issue(struct enroll *en, const char *request_id, const unsigned char *byt
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
 	ir.request_id = request_id;
+	ir.record = record;
 	ir.preauth_id = preauth_id;
 	ir.now = now;
 	if (issue_cert(en->is, &ir, &cert, e) != 0)
@@ -366,7 +397,7 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 	if (res == &tmp)
 		enroll_result_init(&tmp);
 	if (self != NULL && strcmp(self->id, d->admit_id) == 0) {
-		rc = enroll_issue(en, self->id, self_bytes, self_len, self_parse, actor, NULL,
+		rc = enroll_issue(en, self->id, NULL, self_bytes, self_len, self_parse, actor, NULL,
 				  now, res, &e);
 		goto out;
 	}
@@ -383,7 +414,7 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 		lerr_set(&e, LERR_CONFLICT, "%s", why);
 		goto out;
 	}
-	rc = enroll_issue(en, rq->id, rq->csr, rq->csr_len, &own, actor, NULL, now, res, &e);
+	rc = enroll_issue(en, rq->id, NULL, rq->csr, rq->csr_len, &own, actor, NULL, now, res, &e);
 out:
 	if (rc != 0) {
 		struct lerr ne;
@@ -558,7 +589,19 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 				 "factory certificate recognised; waiting for an admin or a press");
 		snprintf(in.reason, sizeof(in.reason), "%s", res->reason);
 	}
-	if (store_request_upsert(en->is->store, &in, &rq, NULL, e) != 0)
+	if (v.request == NULL && !res->conflict && auth != STORE_AUTH_NONE) {
+		/* Decided at once, with nothing recorded for the key yet: the
+		 * request is recorded with its certificate, in one commit, and
+		 * the signer verifies the signature once, as it signs. */
+		store_request_new_id(now, in.id);
+		snprintf(res->request_id, sizeof(res->request_id), "%s", in.id);
+		res->outcome = ENROLL_PENDING;
+		rc = enroll_issue(en, in.id, &in, a->csr, a->csr_len, &p, actor,
+				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, now, res, e);
+		goto out;
+	}
+	if (enroll_pop(en, a->csr, a->csr_len, e) != 0 ||
+	    store_request_upsert(en->is->store, &in, &rq, NULL, e) != 0)
 		goto out;
 	snprintf(res->request_id, sizeof(res->request_id), "%s", rq->id);
 
@@ -577,7 +620,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		goto out;
 	}
 	if (auth != STORE_AUTH_NONE) {
-		rc = enroll_issue(en, rq->id, a->csr, a->csr_len, &p, actor,
+		rc = enroll_issue(en, rq->id, NULL, a->csr, a->csr_len, &p, actor,
 				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, now, res, e);
 		goto out;
 	}

@@ -179,7 +179,7 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 		goto out;
 	}
 	snprintf(p->actor, sizeof(p->actor), "%s", r->actor != NULL ? r->actor : "?");
-	if (store_cert_submit(is->store, row, p->actor, &p->ticket, e) != 0)
+	if (store_cert_submit_new(is->store, row, r->record, p->actor, &p->ticket, e) != 0)
 		goto out;
 	p->row = row;
 	row = NULL;

@@ -19,6 +19,8 @@
 #include "ca/policy.h"
 #include "daemon/state.h"
 
+struct store_request;
+
 struct csr;
 struct names;
 struct store;
@@ -37,8 +39,10 @@ struct issue_req {
 	size_t csr_len;
 	/* The caller's parse of csr, when it has one (the enrollment paths):
 	 * issue then neither parses nor checks the names again. It must be a
-	 * csr_parse() of these very bytes with the self-signature verified
-	 * (a local signer signs this parse), and sans the names
+	 * csr_parse() of these very bytes, with the self-signature verified
+	 * here when the signer is local (it signs this very parse); a
+	 * remote signer verifies the bytes it is sent itself (signer_verify
+	 * already did, or its ISSUE does). sans: the names
 	 * policy_names() accepted for profile (NULL: checked here). */
 	const struct csr *parsed;
 	const struct names *sans;
@@ -46,6 +50,10 @@ struct issue_req {
 	unsigned days;			/* 0 = the profile's default */
 	const char *actor;		/* who asked, for the audit log: "cli", "api 10.0.0.5" */
 	const char *request_id;		/* enrollment request, may be NULL */
+	/* A new request decided at once, recorded with the certificate in one
+	 * transaction (store_cert_submit_new); its id is request_id. NULL:
+	 * request_id, if any, is a recorded pending request. */
+	const struct store_request *record;
 	const char *preauth_id;		/* pre-authorisation consumed with it, may be NULL */
 	int64_t now;			/* the decision's clock (0: read the real one) */
 };

@@ -328,28 +328,46 @@ api_press(struct http_req *r)
 	return ret;
 }
 
-/* GET /api/v1/requests[?state=STATE][&limit=N] */
+/* Query argument key into *out (NULL when absent). 0, or -1 with e when
+ * its value holds a NUL (%00), which would cut it short unseen. */
+static int
+admin_query(const struct http_req *r, const char *key, const char **out, struct lerr *e)
+{
+	const char *v = NULL;
+	size_t len = 0;
+
+	*out = NULL;
+	if (MHD_lookup_connection_value_n(r->conn, MHD_GET_ARGUMENT_KIND, key, strlen(key),
+					  &v, &len) != MHD_YES || v == NULL)
+		return 0;
+	if (strlen(v) != len)
+		return lerr_set(e, LERR_BAD_REQUEST, "%s holds a NUL", key);
+	*out = v;
+	return 0;
+}
+
+/* GET /api/v1/requests[?state=STATE][&limit=N][&cursor=NEXT]: one page,
+ * with "next" when another follows. */
 enum MHD_Result
 api_requests_list(struct http_req *r)
 {
-	const char *state = MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, "state");
+	const char *state, *limit, *cursor;
 	struct admin_list l;
-	enum MHD_Result ret;
 	struct lerr e;
-	json_t *args, *list;
+	json_t *page;
 
 	lerr_clear(&e);
-	args = state != NULL ? json_pack("{s:s}", "state", state) : NULL;
-	if (state != NULL && args == NULL)
+	if (admin_query(r, "state", &state, &e) != 0 ||
+	    admin_query(r, "limit", &limit, &e) != 0 ||
+	    admin_query(r, "cursor", &cursor, &e) != 0 ||
+	    admin_list_text(state, limit, cursor, &l, &e) != 0 ||
+	    admin_list_json(r->app->store, &l, (int64_t)time(NULL), &page, &e) != 0)
+		return http_reply_lerr(r, &e);
+	if (json_object_set_new(page, "window", enroll_window_json(r->app->enroll)) != 0) {
+		json_decref(page);
 		return http_reply_error(r, LERR_INTERNAL, "out of memory");
-	if (admin_list_parse(args, &l, &e) != 0 ||
-	    admin_list_json(r->app->store, &l, (int64_t)time(NULL), &list, &e) != 0)
-		ret = http_reply_lerr(r, &e);
-	else
-		ret = http_reply_json(r, 200, json_pack("{s:o, s:o}", "requests", list,
-							"window", enroll_window_json(r->app->enroll)));
-	json_decref(args);
-	return ret;
+	}
+	return http_reply_json(r, 200, page);
 }
 
 enum MHD_Result

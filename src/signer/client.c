@@ -1,8 +1,8 @@
 /*
  * client.c - the daemon's side of the signer (see signer.h): starting the
  * process, a pool of channels (one per signing thread; a caller borrows a
- * free one, so N requests sign on N cores at once), the ISSUE round trip,
- * stopping; and the local handle that runs the same core in-process for
+ * free one, so N requests sign on N cores at once), the ISSUE and VERIFY
+ * round trips, stopping; and the local handle that runs the same core in-process for
  * `lanca init`, `lanca sign` and benchmarks. What goes over a channel is
  * proto.h's; the process itself is signer.c.
  */
@@ -144,6 +144,18 @@ signer_open_local(const char *dir, const char *pass, struct signer **out, struct
 	return 0;
 }
 
+/* Ends the signer and marks it dead (see signer_release). */
+static void
+signer_kill(struct signer *s)
+{
+	pthread_mutex_lock(&s->mu);
+	if (!s->dead && s->pidfd >= 0)
+		(void)pidfd_send_signal(s->pidfd, SIGKILL, NULL, 0);
+	s->dead = 1;
+	pthread_cond_broadcast(&s->cv);
+	pthread_mutex_unlock(&s->mu);
+}
+
 /* Borrows a free channel; -1 if the signer is dead. */
 static int
 signer_acquire(struct signer *s, unsigned *slot)
@@ -184,18 +196,52 @@ signer_release(struct signer *s, unsigned slot, int dead)
 	pthread_mutex_unlock(&s->mu);
 }
 
-/* One ISSUE round trip on a borrowed channel. */
+/*
+ * One round trip on a borrowed channel: sends type with req, and expects
+ * want back (its payload in *in) or ERROR (its reason in e, and -1). No
+ * answer, or any other answer, ends the signer: it is not trusted again.
+ */
+static int
+signer_call(struct signer *s, uint16_t type, const struct buf *req, uint16_t want,
+	    struct buf *in, struct lerr *e)
+{
+	uint16_t got, flags;
+	unsigned slot;
+	int rc = -1, dead = 0;
+
+	if (signer_acquire(s, &slot) != 0)
+		return lerr_set(e, LERR_SIGNER, "the signer is not running");
+	if (ipc_send(s->fds[slot], type, 0, req->data, req->len) != 0 ||
+	    ipc_recv(s->fds[slot], &got, &flags, in) != 0) {
+		dead = 1;
+		lerr_set(e, LERR_SIGNER, "the signer stopped answering");
+		goto release;
+	}
+	if (got == SIGNER_MSG_ERROR && flags == 0) {
+		signer_parse_error(in, e);
+		goto release;
+	}
+	if (got != want || flags != 0) {
+		dead = 1;
+		lerr_set(e, LERR_SIGNER, "the signer sent %u instead of %u", got, want);
+		goto release;
+	}
+	rc = 0;
+release:
+	signer_release(s, slot, dead);
+	return rc;
+}
+
+/* One ISSUE round trip. */
 static int
 signer_issue_remote(struct signer *s, const unsigned char *csr_der, size_t csr_len,
 		    const struct sign_req *r, struct sign_out *out, struct lerr *e)
 {
 	const unsigned char *der;
 	size_t der_len;
-	uint16_t type, flags;
 	struct ipc_rd rd;
 	struct buf req, in;
-	unsigned slot;
-	int rc = -1, dead = 0;
+	int rc = -1;
 
 	buf_init(&req, IPC_MAX);
 	buf_init(&in, IPC_MAX);
@@ -205,39 +251,25 @@ signer_issue_remote(struct signer *s, const unsigned char *csr_der, size_t csr_l
 		lerr_set_http(e, LERR_TOO_LARGE, 413, "request too large for the signer");
 		goto done;
 	}
-	if (signer_acquire(s, &slot) != 0) {
-		lerr_set(e, LERR_SIGNER, "the signer is not running");
+	if (signer_call(s, SIGNER_MSG_ISSUE, &req, SIGNER_MSG_OK, &in, e) != 0)
 		goto done;
-	}
-	if (ipc_send(s->fds[slot], SIGNER_MSG_ISSUE, 0, req.data, req.len) != 0 ||
-	    ipc_recv(s->fds[slot], &type, &flags, &in) != 0) {
-		dead = 1;
-		lerr_set(e, LERR_SIGNER, "the signer stopped answering");
-		goto release;
-	}
-	if (type == SIGNER_MSG_ERROR) {
-		signer_parse_error(&in, e);
-		goto release;
-	}
 	ipc_rd_init(&rd, in.data, in.len);
 	out->not_before = (time_t)ipc_get_u64(&rd);
 	out->not_after = (time_t)ipc_get_u64(&rd);
-	if (type != SIGNER_MSG_OK || ipc_get_bytes(&rd, &der, &der_len, IPC_MAX) != 0 ||
-	    ipc_rd_done(&rd) != 0 || der_len == 0) {
-		dead = 1;	/* a confused signer is not trusted again */
+	if (ipc_get_bytes(&rd, &der, &der_len, IPC_MAX) != 0 || ipc_rd_done(&rd) != 0 ||
+	    der_len == 0) {
+		signer_kill(s);	/* a confused signer is not trusted again */
 		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
-		goto release;
+		goto done;
 	}
 	out->der.data = gnutls_malloc(der_len);
 	if (out->der.data == NULL) {
 		lerr_set(e, LERR_INTERNAL, "out of memory");
-		goto release;
+		goto done;
 	}
 	memcpy(out->der.data, der, der_len);
 	out->der.size = (unsigned)der_len;
 	rc = 0;
-release:
-	signer_release(s, slot, dead);
 done:
 	buf_free(&req);
 	buf_free(&in);
@@ -261,10 +293,44 @@ signer_issue(struct signer *s, const unsigned char *csr_der, size_t csr_len,
 	return rc;
 }
 
+int
+signer_verify(struct signer *s, const unsigned char *csr, size_t csr_len, struct lerr *e)
+{
+	struct buf req, in;
+	int rc = -1;
+
+	if (s->local)
+		return sign_verify(&s->ctx, csr, csr_len, e);
+	buf_init(&req, IPC_MAX);
+	buf_init(&in, IPC_MAX);
+	if (csr_len > CSR_MAX_BYTES) {
+		lerr_set_http(e, LERR_TOO_LARGE, 413,
+			      "certificate request of %zu bytes is too large: at most %d",
+			      csr_len, CSR_MAX_BYTES);
+		goto out;
+	}
+	if (ipc_put_bytes(&req, csr, csr_len) != 0) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (signer_call(s, SIGNER_MSG_VERIFY, &req, SIGNER_MSG_VERIFIED, &in, e) != 0)
+		goto out;
+	if (in.len != 0) {
+		signer_kill(s);
+		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
+		goto out;
+	}
+	rc = 0;
+out:
+	buf_free(&req);
+	buf_free(&in);
+	return rc;
+}
+
 pid_t
 signer_pid(const struct signer *s)
 {
-	return s->local ? 0 : s->pid;
+	return s == NULL || s->local ? 0 : s->pid;
 }
 
 int

@@ -9,6 +9,13 @@
  *           loaded and verified, privileges dropped. Or ERROR instead.
  *   ISSUE   daemon -> signer: u8 profile, u32 days,
  *           bytes serial (X509_SERIAL_LEN), bytes csr (<= CSR_MAX_BYTES).
+ *           The signer parses csr and verifies its self-signature unless
+ *           it verified these very bytes itself before (popcache.h).
+ *   VERIFY  daemon -> signer: bytes csr (<= CSR_MAX_BYTES). The signer
+ *           parses csr, verifies its self-signature (the proof that the
+ *           device holds the key) and remembers the bytes' digest.
+ *   VERIFIED signer -> daemon: empty: csr parsed and its signature holds.
+ *           Or ERROR with the reason (bad_signature for a forged one).
  *   OK      signer -> daemon: u64 not_before, u64 not_after,
  *           bytes certificate DER.
  *   ERROR   signer -> daemon: str code (lerr_str), u16 http status,
@@ -24,8 +31,10 @@
 enum signer_msg {
 	SIGNER_MSG_READY = 1,		/* signer -> daemon, once: keys loaded */
 	SIGNER_MSG_ISSUE = 2,		/* daemon -> signer: issue a leaf */
+	SIGNER_MSG_VERIFY = 3,		/* daemon -> signer: check a request's proof of possession */
 	SIGNER_MSG_OK = 0x100,		/* signer -> daemon: the certificate */
 	SIGNER_MSG_ERROR = 0x101,	/* signer -> daemon: refused, with reason */
+	SIGNER_MSG_VERIFIED = 0x102,	/* signer -> daemon: the request's signature holds */
 };
 
 /* The signer process's entry (proc_start's child function): arg is the

@@ -19,6 +19,7 @@
 
 #include "ca/x509.h"
 #include "signer/files.h"
+#include "signer/popcache.h"
 #include "signer/sign.h"
 
 int
@@ -50,6 +51,11 @@ sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr
 			 SIGNER_ISSUING_PEM);
 		goto out;
 	}
+	c->pop = popcache_new();
+	if (c->pop == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
 	if (policy_from_ca(&c->policy, c->chain[0], e) != 0 ||
 	    x509_issuer_new(c->chain, 2, c->key, c->crl_url, &c->issuer, e) != 0)
 		goto out;
@@ -76,7 +82,67 @@ sign_ctx_free(struct sign_ctx *c)
 	if (c->chain[1] != NULL)
 		gnutls_x509_crt_deinit(c->chain[1]);
 	policy_free(&c->policy);
+	popcache_free(c->pop);
 	memset(c, 0, sizeof(*c));
+}
+
+/*
+ * Parses bytes into *out; known says whether their digest d is in c->pop
+ * (the self-signature of these very bytes was verified here before).
+ * Verifies otherwise, and remembers bytes that pass every check.
+ */
+static int
+sign_parse_known(struct sign_ctx *c, const unsigned char *bytes, size_t len, int hashed,
+		 const unsigned char d[POPCACHE_DIGEST], int known, struct csr **out,
+		 struct lerr *e)
+{
+	if (known) {
+		if (csr_parse_flags(bytes, len, CSR_PARSE_NO_VERIFY, out, e) != 0)
+			return -1;
+		/* Same digest, same bytes: verified by this process. */
+		(*out)->sig_verified = 1;
+		return 0;
+	}
+	atomic_fetch_add(&c->verified, 1);
+	if (csr_parse(bytes, len, out, e) != 0)
+		return -1;
+	if (hashed)
+		popcache_add(c->pop, d);
+	return 0;
+}
+
+/* See sign.h. */
+int
+sign_parse(struct sign_ctx *c, const unsigned char *bytes, size_t len, struct csr **out,
+	   struct lerr *e)
+{
+	unsigned char d[POPCACHE_DIGEST];
+	int hashed;
+
+	*out = NULL;
+	/* Oversized bytes are refused by the parse; never hashed for it. */
+	hashed = bytes != NULL && len <= CSR_MAX_BYTES && popcache_digest(bytes, len, d) == 0;
+	return sign_parse_known(c, bytes, len, hashed, d, hashed && popcache_has(c->pop, d),
+				out, e);
+}
+
+/* See sign.h. */
+int
+sign_verify(struct sign_ctx *c, const unsigned char *bytes, size_t len, struct lerr *e)
+{
+	unsigned char d[POPCACHE_DIGEST];
+	int hashed;
+
+	hashed = bytes != NULL && len <= CSR_MAX_BYTES && popcache_digest(bytes, len, d) == 0;
+	if (hashed && popcache_has(c->pop, d))
+		return 0;
+	/* Only the signature: the ISSUE that follows parses the rest. */
+	atomic_fetch_add(&c->verified, 1);
+	if (csr_verify(bytes, len, e) != 0)
+		return -1;
+	if (hashed)
+		popcache_add(c->pop, d);
+	return 0;
 }
 
 int

@@ -12,6 +12,7 @@
 #ifndef LANCA_SIGN_H
 #define LANCA_SIGN_H
 
+#include <stdatomic.h>
 #include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
@@ -21,6 +22,7 @@
 #include "signer/files.h"
 
 struct x509_issuer;
+struct popcache;
 
 struct sign_ctx {
 	gnutls_privkey_t key;		/* issuing CA private key (owned) */
@@ -31,6 +33,11 @@ struct sign_ctx {
 	 * at load (owned; x509.h). */
 	struct x509_issuer *issuer;
 	time_t ca_not_after;		/* chain[0]'s notAfter */
+	/* Digests of the request bytes whose self-signature this process
+	 * verified (owned; popcache.h), and how many it verified: a count
+	 * for tests and figures, never a decision. */
+	struct popcache *pop;
+	atomic_ulong verified;
 };
 
 /* What the caller asks for; the serial was reserved in the store. */
@@ -53,6 +60,23 @@ struct sign_out {
  * e (LERR_INVARIANT for a chain or key that does not hold together). */
 int sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr *e);
 void sign_ctx_free(struct sign_ctx *c);	/* wipes and frees; NULL-safe */
+
+/*
+ * The proof of possession, checked once per request bytes by this
+ * process whatever its callers say. sign_verify checks that bytes are a
+ * request with an acceptable key and that its self-signature verifies
+ * (csr_verify), unless this process has already done so for these very
+ * bytes (their SHA-256 is in c->pop); a request that verifies is
+ * remembered. Returns 0, or -1 with e saying why as csr_parse would
+ * (LERR_BAD_SIGNATURE for a forged request).
+ * sign_parse parses bytes for issuance: with the self-signature verified,
+ * or, for bytes whose digest is remembered, marked verified without doing
+ * it again. *out is the caller's (csr_free). Both are safe to call from
+ * several threads at once with the same ctx.
+ */
+int sign_verify(struct sign_ctx *c, const unsigned char *bytes, size_t len, struct lerr *e);
+int sign_parse(struct sign_ctx *c, const unsigned char *bytes, size_t len, struct csr **out,
+	       struct lerr *e);
 
 /* Issues a leaf for csr, which must have been parsed with its
  * self-signature verified (csr_parse; a CSR_PARSE_NO_VERIFY parse is

@@ -58,8 +58,9 @@ signer_reply_error(int fd, const struct lerr *e)
 }
 
 /*
- * ISSUE: rebuild the request from its bytes, then sign_leaf() applies
- * policy and checks the result. Returns -1 only for a protocol violation
+ * ISSUE: rebuild the request from its bytes (verifying its signature
+ * unless this process verified these very bytes: sign_parse), then
+ * sign_leaf() applies policy and checks the result. Returns -1 only for a protocol violation
  * (the caller then ends the process); a refused request is an answer.
  */
 static int
@@ -91,7 +92,7 @@ signer_op_issue(struct signer_child *ch, int fd, const struct buf *in)
 	}
 	req.profile = (enum policy_profile)profile;
 	req.serial = serial;
-	if (csr_parse(der, der_len, &csr, &e) != 0 ||
+	if (sign_parse(&ch->ctx, der, der_len, &csr, &e) != 0 ||
 	    sign_leaf(&ch->ctx, csr, &req, &out, &e) != 0) {
 		if (e.code == LERR_INVARIANT)
 			log_err("refused to release a certificate: %s", e.msg);
@@ -110,6 +111,32 @@ out:
 	return rc;
 }
 
+/*
+ * VERIFY: the daemon asks whether a request proves possession of its key
+ * before it records anything under that key. The signer parses and
+ * verifies the bytes itself and remembers them, so that their ISSUE does
+ * not verify them a second time. Returns -1 only for a protocol
+ * violation; a forged request is an answer (ERROR).
+ */
+static int
+signer_op_verify(struct signer_child *ch, int fd, const struct buf *in)
+{
+	const unsigned char *der;
+	size_t der_len;
+	struct ipc_rd rd;
+	struct lerr e;
+
+	lerr_clear(&e);
+	ipc_rd_init(&rd, in->data, in->len);
+	if (ipc_get_bytes(&rd, &der, &der_len, CSR_MAX_BYTES) != 0 || ipc_rd_done(&rd) != 0) {
+		log_err("malformed VERIFY message (%zu bytes): stopping", in->len);
+		return -1;
+	}
+	if (sign_verify(&ch->ctx, der, der_len, &e) != 0)
+		return signer_reply_error(fd, &e) == 0 ? 0 : -1;
+	return ipc_send(fd, SIGNER_MSG_VERIFIED, 0, NULL, 0);
+}
+
 /* The operations the signer answers; anything else ends it. */
 static const struct signer_op {
 	uint16_t type;
@@ -117,6 +144,7 @@ static const struct signer_op {
 	int (*run)(struct signer_child *ch, int fd, const struct buf *in);
 } signer_ops[] = {
 	{ SIGNER_MSG_ISSUE, "issue", signer_op_issue },
+	{ SIGNER_MSG_VERIFY, "verify", signer_op_verify },
 };
 
 /* Serves one channel until the daemon closes it. */

@@ -54,7 +54,18 @@ int signer_issue(struct signer *s, const unsigned char *csr_der, size_t csr_len,
 		 const struct csr *csr, const struct sign_req *r, struct sign_out *out,
 		 struct lerr *e);
 
-/* The signer process id (0 for a local handle). */
+/* Asks the signer to check the proof of possession of the request in
+ * csr (its self-signature): the signer parses and verifies the bytes
+ * itself and remembers them, so that issuing the same bytes afterwards
+ * does not verify them again (an ISSUE of bytes it has not verified, or
+ * no longer remembers, is verified in full). Returns 0, or -1 with e as
+ * csr_parse would give it (LERR_BAD_SIGNATURE, 400, for a forged
+ * request), or LERR_SIGNER (503) when the signer is gone. Safe to call
+ * from many threads. */
+int signer_verify(struct signer *s, const unsigned char *csr, size_t csr_len, struct lerr *e);
+
+/* The signer process id (0 for a local handle, or for none: NULL, the
+ * CLI deciding without a daemon). */
 pid_t signer_pid(const struct signer *s);
 /* Closes the channels (the signer exits when it sees them close), waits
  * for the process and returns its exit status (0 clean); NULL-safe. */

@@ -20,9 +20,10 @@ const char *const store_sql_audit[Q_COUNT] = {
 	[Q_AUDIT_INSERT] =
 		"INSERT INTO audit (at, actor, event, subject, detail) "
 		"VALUES (?, ?, ?, ?, ?)",
-	[Q_AUDIT_EACH] =
-		"SELECT id, at, actor, event, subject, detail FROM audit "
-		"ORDER BY id DESC LIMIT ?",
+	/* A page (store_page_each): id is the rowid. */
+	[Q_AUDIT_PAGE] =
+		"SELECT id, at, actor, event, subject, detail, id FROM audit "
+		"WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
 };
 
 /* ---- audit ---- */
@@ -58,16 +59,16 @@ store_audit(struct store *s, const char *actor, const char *event,
 	return store_submit(s, store_audit_run, &j, e);
 }
 
-/* store_audit_each's fn and its argument. */
+/* store_audit_page's fn and its argument. */
 struct store_audit_visit {
 	int (*fn)(const struct store_audit_row *r, void *arg);
 	void *arg;
 };
 
-/* Row reader for store_audit_each: hands one audit row to the caller's fn
+/* Row reader for store_audit_page: hands one audit row to the caller's fn
  * (1 when it asks to stop). */
 static int
-store_audit_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_audit_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
 	struct store_audit_visit *v = arg;
 	struct store_audit_row row;
@@ -85,22 +86,18 @@ store_audit_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 }
 
 /*
- * Calls fn for each audit row, newest first, at most limit (0 = all); the
+ * Calls fn for each audit row of page pg, newest first (see store.h); the
  * strings in the row are only valid during the call.
  */
 int
-store_audit_each(struct store *s, size_t limit,
+store_audit_page(struct store *s, struct store_page *pg,
 		 int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
 		 struct lerr *e)
 {
-	const struct store_query x = {
-		Q_AUDIT_EACH, "reading the audit log",
-		{ store_arg_int(store_limit(limit)) },
-	};
+	struct store_query x = { Q_AUDIT_PAGE, "reading the audit log", { { 0 } } };
 	struct store_audit_visit v = { fn, arg };
 
-	if (s == NULL || fn == NULL)
-		return lerr_set(e, LERR_INTERNAL, "store_audit_each: bad arguments");
-	return store_each(s, &x, store_audit_each_row, &v, e);
+	if (s == NULL || pg == NULL || fn == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_audit_page: bad arguments");
+	return store_page_each(s, &x, pg, store_audit_page_row, &v, e);
 }
-

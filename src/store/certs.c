@@ -64,8 +64,11 @@ const char *const store_sql_certs[Q_COUNT] = {
 	[Q_CERT_BY_KEY] =
 		"SELECT " STORE_CERT_COLS " FROM certificates WHERE key_id = ? "
 		"ORDER BY id DESC LIMIT 1",
-	[Q_CERT_EACH] =
-		"SELECT " STORE_CERT_COLS " FROM certificates ORDER BY id DESC LIMIT ?",
+	/* A page (store_page_each): id is the rowid, so the page is one
+	 * range of the table itself. */
+	[Q_CERT_PAGE] =
+		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE id < ?1 "
+		"ORDER BY id DESC LIMIT ?2",
 	[Q_CERT_COUNT] = "SELECT count(*) FROM certificates",
 	[Q_NAME_OWNER] =
 		"SELECT c.device_id FROM cert_names n "
@@ -211,6 +214,7 @@ store_cert_free(struct store_cert *c)
 
 struct store_cert_job {
 	const struct store_cert *c;
+	const struct store_request *rq;	/* a new request recorded with it, or NULL */
 	const char *actor;
 	const char *status;
 	const char *detail;
@@ -306,8 +310,12 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 	if (changed != 1)
 		return lerr_set(e, LERR_CONFLICT,
 				"serial %s not reserved or already used", j->hex);
-	if (request != NULL && store_cert_claim_request(w, request, j->now, e) != 0)
+	if (j->rq != NULL) {
+		if (store_req_insert_issued(w, j->rq, request, j->now, e) != 0)
+			return -1;
+	} else if (request != NULL && store_cert_claim_request(w, request, j->now, e) != 0) {
 		return -1;
+	}
 	if (preauth != NULL && store_cert_use_preauth(w, preauth, j->now, e) != 0)
 		return -1;
 
@@ -407,12 +415,29 @@ int
 store_cert_submit(struct store *s, const struct store_cert *c, const char *actor,
 		  struct store_ticket **out, struct lerr *e)
 {
+	return store_cert_submit_new(s, c, NULL, actor, out, e);
+}
+
+int
+store_cert_submit_new(struct store *s, const struct store_cert *c,
+		      const struct store_request *rq, const char *actor,
+		      struct store_ticket **out, struct lerr *e)
+{
 	struct store_ticket *t = calloc(1, sizeof(*t));
 
 	*out = NULL;
 	if (t == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	t->s = s;
+	if (rq != NULL && (c == NULL || strcmp(c->request_id, rq->id) != 0 ||
+	    rq->csr == NULL || rq->csr_len == 0 || rq->csr_len > INT_MAX ||
+	    !store_fits(rq->device_id, sizeof(rq->device_id)) ||
+	    !store_fits(rq->source, sizeof(rq->source)) ||
+	    (unsigned)rq->auth > STORE_AUTH_ADMIN)) {
+		free(t);
+		return lerr_set(e, LERR_BAD_REQUEST, "malformed request record");
+	}
+	t->cj.rq = rq;
 	if (store_cert_prepare(c, actor, t, e) != 0 || store_enqueue(s, &t->job, e) != 0) {
 		free(t->detail);
 		free(t);
@@ -547,16 +572,16 @@ store_cert_by_key(struct store *s, const unsigned char key_id[32],
 	return lrc;
 }
 
-/* store_cert_each's fn and its argument. */
+/* store_cert_page's fn and its argument. */
 struct store_cert_visit {
 	int (*fn)(const struct store_cert *c, void *arg);
 	void *arg;
 };
 
-/* Row reader for store_cert_each: hands one certificate to the caller's fn
+/* Row reader for store_cert_page: hands one certificate to the caller's fn
  * (1 when it asks to stop). */
 static int
-store_cert_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_cert_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
 	struct store_cert_visit *v = arg;
 	struct store_cert row;
@@ -573,23 +598,20 @@ out:
 }
 
 /*
- * Calls fn for each certificate, newest first, at most limit (0 = all).
+ * Calls fn for each certificate of page pg, newest first (see store.h).
  * fn holds one of the read connections meanwhile: it should not call back
  * into the store more than the pool can serve.
  */
 int
-store_cert_each(struct store *s, size_t limit,
+store_cert_page(struct store *s, struct store_page *pg,
 		int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e)
 {
-	const struct store_query x = {
-		Q_CERT_EACH, "listing certificates",
-		{ store_arg_int(store_limit(limit)) },
-	};
+	struct store_query x = { Q_CERT_PAGE, "listing certificates", { { 0 } } };
 	struct store_cert_visit v = { fn, arg };
 
-	if (s == NULL || fn == NULL)
-		return lerr_set(e, LERR_INTERNAL, "store_cert_each: bad arguments");
-	return store_each(s, &x, store_cert_each_row, &v, e);
+	if (s == NULL || pg == NULL || fn == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_cert_page: bad arguments");
+	return store_page_each(s, &x, pg, store_cert_page_row, &v, e);
 }
 
 /* Counts the certificate rows. */

@@ -27,6 +27,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -49,8 +50,11 @@
 #define STORE_READERS		4	/* read connections in the pool */
 #define STORE_BATCH_MAX		256	/* jobs per group commit */
 #define STORE_SERIAL_BATCH	32	/* serials reserved per write */
+#define STORE_SERIAL_PREFIX	4	/* bytes of a serial that follow the clock */
 #define STORE_SERIAL_ATTEMPTS	(STORE_SERIAL_BATCH * 8)
 #define STORE_BUSY_MS		5000
+#define STORE_PAGE_SIZE_STR	"1024"
+#define STORE_READER_CACHE	"-256"	/* KiB of page cache per read connection */
 
 const char *const store_sql_engine[Q_COUNT] = {
 	[Q_BEGIN] = "BEGIN IMMEDIATE",
@@ -89,6 +93,8 @@ struct store {
 	pthread_cond_t qcond;		/* jobs queued, or stopping */
 	struct store_job *qhead, *qtail;
 	int stopping;
+	struct store_wal *wal;		/* counts frames, checkpoints off the writer */
+	atomic_uint_least64_t commits, jobs;
 
 	/* Read pool. */
 	pthread_mutex_t rlock;
@@ -132,15 +138,6 @@ store_hex(const unsigned char *p, size_t n, char *out, size_t outsz)
 	hex_encode(p, n, out);
 }
 
-/* A LIMIT value: 0 (no limit) and anything too large read as -1 (all). */
-sqlite3_int64
-store_limit(size_t limit)
-{
-	if (limit == 0 || (uint64_t)limit > (uint64_t)INT64_MAX)
-		return -1;
-	return (sqlite3_int64)limit;
-}
-
 /* True if the fixed-size char array holds a NUL-terminated string. */
 int
 store_fits(const char *s, size_t size)
@@ -149,7 +146,7 @@ store_fits(const char *s, size_t size)
 }
 
 /* The SQL text of q from whichever family table holds it; NULL if none. */
-static const char *
+const char *
 store_sql_text(enum store_q q)
 {
 	size_t i;
@@ -517,6 +514,68 @@ out:
 	return rc;
 }
 
+/* store_page_each's walk over one page. */
+struct store_page_walk {
+	struct store_page *pg;
+	store_row_fn row;
+	void *arg;
+	size_t n;			/* rows handed to row so far */
+	int64_t last;			/* the position of the last of them */
+};
+
+/* Row reader of store_page_each: hands the page's rows on; the row after
+ * them (the query asks for one more than the page holds) only says that
+ * another page follows. */
+static int
+store_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_page_walk *w = arg;
+	int rc;
+
+	if (w->n == w->pg->limit) {
+		w->pg->next = w->last;
+		return 1;
+	}
+	w->last = sqlite3_column_int64(st, sqlite3_column_count(st) - 1);
+	w->n++;
+	if ((rc = w->row(st, w->arg, e)) > 0)
+		w->pg->next = w->last;
+	return rc;
+}
+
+/*
+ * Runs the page query x (see internal.h) for pg: binds the position to
+ * start after and the row count after x's own parameters, hands the rows
+ * to row and sets pg->next. 0, or -1 with e (bad_request for a page out
+ * of bounds).
+ */
+int
+store_page_each(struct store *s, struct store_query *x, struct store_page *pg,
+		store_row_fn row, void *arg, struct lerr *e)
+{
+	struct store_page_walk w = { pg, row, arg, 0, 0 };
+	size_t i = 0;
+
+	if (s == NULL || x == NULL || pg == NULL || row == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_page_each: bad arguments");
+	pg->next = 0;
+	if (pg->limit < 1 || pg->limit > STORE_PAGE_MAX)
+		return lerr_set(e, LERR_BAD_REQUEST, "a page is 1 to %d rows, not %zu",
+				STORE_PAGE_MAX, pg->limit);
+	if (pg->after < 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "a page starts after a row, not at %lld",
+				(long long)pg->after);
+	while (i < STORE_ARGS_MAX && x->args[i].type != STORE_ARG_END)
+		i++;
+	if (i + 2 > STORE_ARGS_MAX)
+		return lerr_set(e, LERR_INTERNAL, "%s: too many parameters", x->what);
+	/* Positions are rowids, which SQLite starts at 1: INT64_MAX is
+	 * before every row. */
+	x->args[i] = store_arg_int(pg->after != 0 ? pg->after : INT64_MAX);
+	x->args[i + 1] = store_arg_int((int64_t)pg->limit + 1);
+	return store_each(s, x, store_page_row, &w, e);
+}
+
 /* Row reader: column 0 into the fixed array arg (a struct store_text_buf). */
 int
 store_row_text(sqlite3_stmt *st, void *arg, struct lerr *e)
@@ -618,7 +677,8 @@ store_conn_open(struct store *s, struct store_conn *c, int writer, struct lerr *
 	if (writer) {
 		/* A read-only store may sit on a file it cannot write: it
 		 * accepts whatever journal mode the file already has. */
-		if (store_pragma(c->db, "PRAGMA journal_mode = WAL",
+		if (store_pragma(c->db, "PRAGMA page_size = " STORE_PAGE_SIZE_STR, NULL, e) != 0 ||
+		    store_pragma(c->db, "PRAGMA journal_mode = WAL",
 		    (s->flags & STORE_READONLY) ? NULL : "wal", e) != 0 ||
 		    store_pragma(c->db, "PRAGMA foreign_keys = ON", NULL, e) != 0 ||
 		    store_pragma(c->db, "PRAGMA synchronous = FULL", NULL, e) != 0 ||
@@ -627,7 +687,12 @@ store_conn_open(struct store *s, struct store_conn *c, int writer, struct lerr *
 		    store_pragma(c->db, "PRAGMA temp_store = MEMORY", NULL, e) != 0)
 			goto out;
 	} else {
-		if (store_pragma(c->db, "PRAGMA query_only = ON", NULL, e) != 0)
+		/* A reader's cache is dropped whenever another connection
+		 * committed since its last read, which under load is every
+		 * read: a small one costs nothing and keeps the pool's memory
+		 * down. */
+		if (store_pragma(c->db, "PRAGMA query_only = ON", NULL, e) != 0 ||
+		    store_pragma(c->db, "PRAGMA cache_size = " STORE_READER_CACHE, NULL, e) != 0)
 			goto out;
 	}
 	rc = 0;
@@ -736,6 +801,8 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 	}
 	if (store_run(w, Q_COMMIT, &batch) != 0)
 		goto out;
+	atomic_fetch_add(&s->commits, 1);
+	atomic_fetch_add(&s->jobs, (uint_least64_t)n);
 	failed = 0;
 out:
 	if (!failed)
@@ -1027,7 +1094,8 @@ store_open(const char *path, unsigned flags, struct store **out, struct lerr *e)
 		goto out;
 	if (flags & STORE_READONLY)
 		store_conn_close(&s->writer);
-	else if (store_start_writer(s, e) != 0)
+	else if (store_wal_start(s->path, s->writer.db, &s->wal, e) != 0 ||
+		 store_start_writer(s, e) != 0)
 		goto out;
 	*out = s;
 	s = NULL;
@@ -1072,6 +1140,7 @@ store_close(struct store *s)
 		pthread_mutex_unlock(&s->qlock);
 		pthread_join(s->thread, NULL);
 	}
+	store_wal_stop(s->wal, s->writer.db);
 	for (i = 0; i < STORE_READERS; i++)
 		store_conn_close(&s->readers[i]);
 	/* Last, so that its close checkpoints the WAL into the file. */
@@ -1086,6 +1155,17 @@ store_close(struct store *s)
 	}
 	free(s->path);
 	free(s);
+}
+
+void
+store_stats(struct store *s, struct store_stats *out)
+{
+	memset(out, 0, sizeof(*out));
+	if (s == NULL)
+		return;
+	out->commits = atomic_load(&s->commits);
+	out->jobs = atomic_load(&s->jobs);
+	store_wal_stats(s->wal, out);
 }
 
 /* Row reader: column 0 as an integer into *(int64_t *)arg. */
@@ -1124,6 +1204,30 @@ struct store_refill {
 };
 
 /*
+ * A candidate serial: STORE_SERIAL_PREFIX bytes that grow with the time of
+ * the draw, then STORE_SERIAL_RANDOM random bytes. The random part is what
+ * makes a serial unpredictable (SPEC: at least 127 random bits). The
+ * prefix puts every new serial at the end of the serials table and of the
+ * certificates' serial index, so that a batch of issuances writes the same
+ * few pages instead of one random page per index and certificate; a clock
+ * that goes back costs only that locality, never uniqueness (checked
+ * against the table). The prefix keeps bit 30 set and bit 31 clear: the
+ * first byte is 0x40..0x7f, so the DER INTEGER is positive and minimal.
+ */
+static void
+store_serial_draw(unsigned char cand[STORE_SERIAL_LEN], int64_t now,
+		  void (*fill)(void *buf, size_t n))
+{
+	uint32_t t = 0x40000000u | ((uint32_t)now & 0x3fffffffu);
+
+	cand[0] = (unsigned char)(t >> 24);
+	cand[1] = (unsigned char)(t >> 16);
+	cand[2] = (unsigned char)(t >> 8);
+	cand[3] = (unsigned char)t;
+	fill(cand + STORE_SERIAL_PREFIX, STORE_SERIAL_LEN - STORE_SERIAL_PREFIX);
+}
+
+/*
  * Writer job: draws candidates until STORE_SERIAL_BATCH of them were new to
  * the serials table. INSERT OR IGNORE changes nothing for a serial that is
  * already there (drawn before, by anyone, ever): that one is dropped and
@@ -1148,12 +1252,7 @@ store_refill_run(struct store_conn *w, void *arg, struct lerr *e)
 			return lerr_set(e, LERR_STORE, "no fresh serial number after %u "
 					"draws: the random source repeats itself", attempts - 1);
 		cand = r->serials[r->n];
-		r->fill(cand, STORE_SERIAL_LEN);
-		/* Positive (DER INTEGER) and exactly STORE_SERIAL_LEN bytes
-		 * long (no leading zero byte to strip). */
-		cand[0] &= 0x7f;
-		if (cand[0] == 0)
-			cand[0] = 1;
+		store_serial_draw(cand, r->now, r->fill);
 		x.args[0] = store_arg_blob(cand, STORE_SERIAL_LEN);
 		if (store_exec(w, &x, &changed, e) != 0)
 			return -1;

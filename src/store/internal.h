@@ -62,13 +62,13 @@ enum store_q {
 	Q_CA_ACTIVE,
 	Q_CERT_BY_SERIAL,
 	Q_CERT_BY_KEY,
-	Q_CERT_EACH,
+	Q_CERT_PAGE,
 	Q_CERT_COUNT,
 	Q_NAME_OWNER,
 	Q_KEY_OWNER,
 	Q_DEVICE_HOLDER,
 	Q_SETTING_GET,
-	Q_AUDIT_EACH,
+	Q_AUDIT_PAGE,
 	Q_SCHEMA_VERSION,
 
 	/* requests (requests.c) */
@@ -82,7 +82,9 @@ enum store_q {
 	Q_REQ_NOTE,
 	Q_REQ_CONTEST,
 	Q_REQ_WAITING,
-	Q_REQ_EACH,
+	Q_REQ_PAGE,
+	Q_REQ_PAGE_STATE,
+	Q_REQ_EXPIRE_DUE,
 	Q_REQ_EXPIRE,
 
 	/* pre-authorised devices and vendor CAs (devices.c) */
@@ -254,6 +256,21 @@ int store_lookup(struct store *s, const struct store_query *x, store_row_fn row,
 int store_each(struct store *s, const struct store_query *x, store_row_fn row,
 	       void *arg, struct lerr *e);
 
+/*
+ * A page of a listing (store.h, "pages") on a read connection. x's
+ * statement takes its own parameters first (x->args up to the first
+ * STORE_ARG_END), then the position to start after and the number of
+ * rows; it selects the rows whose position is below the first, in
+ * descending order of position, at most the second, with the position
+ * as its last column: "... WHERE ... rowid < ?N ORDER BY rowid DESC
+ * LIMIT ?N+1". store_page_each fills those two (it fetches one row more
+ * than the page, which only says that another page follows), hands the
+ * page's rows to row(st, arg, e) (1 stops early) and sets pg->next.
+ * 0, or -1 with e (bad_request for a limit or position out of bounds).
+ */
+int store_page_each(struct store *s, struct store_query *x, struct store_page *pg,
+		    store_row_fn row, void *arg, struct lerr *e);
+
 /* store_each() on a connection the caller holds (inside a read
  * transaction, say). */
 int store_conn_each(struct store_conn *c, const struct store_query *x, store_row_fn row,
@@ -269,6 +286,14 @@ int store_vendor_from_row(sqlite3_stmt *st, struct store_vendor *v, struct lerr 
 /* Request id on c into a new row: 0, 1 when there is none, -1. */
 int store_req_read(struct store_conn *c, const char *id, struct store_request **out,
 		   struct lerr *e);
+/* Inside a job: inserts a request row as id in state st with its "enroll"
+ * audit row (requests.c); the issued variant first checks that the key has
+ * no pending or issued request (LERR_CONFLICT). */
+int store_req_insert(struct store_conn *w, const struct store_request *in, const char *id,
+		     enum store_req_state st, int64_t first, const char *source,
+		     const char *reason, struct lerr *e);
+int store_req_insert_issued(struct store_conn *w, const struct store_request *in,
+			    const char *id, int64_t now, struct lerr *e);
 /* Column col as the word of an enum (states.c): 0, or -1 with e naming
  * the word that is not one. */
 int store_col_req_state(sqlite3_stmt *st, int col, enum store_req_state *out, struct lerr *e);
@@ -303,9 +328,26 @@ struct store_write {
 };
 int store_write(struct store *s, struct store_write *wr, struct lerr *e);
 
+/* The SQL of q, from whichever family's table holds it; NULL if none (the
+ * unit tests read the query plans of the listings from it). */
+const char *store_sql_text(enum store_q q);
+
+/*
+ * The WAL's accounting and checkpoints (wal.c). store_wal_start() opens a
+ * connection of its own on path, starts the checkpointer thread and hooks
+ * writer's commits (which turns SQLite's automatic checkpoints off); call
+ * it before the writer thread uses writer. store_wal_stop() (NULL-safe)
+ * unhooks writer (may be NULL) and stops the thread; call it once the
+ * writer thread is gone. store_wal_stats() fills the wal_* and
+ * checkpoint fields of st.
+ */
+struct store_wal;
+int store_wal_start(const char *path, sqlite3 *writer, struct store_wal **out, struct lerr *e);
+void store_wal_stop(struct store_wal *w, sqlite3 *writer);
+void store_wal_stats(const struct store_wal *w, struct store_stats *st);
+
 /* Small helpers. */
 void store_hex(const unsigned char *p, size_t n, char *out, size_t outsz);
-sqlite3_int64 store_limit(size_t limit);	/* 0 or huge -> -1 (no limit) */
 int store_fits(const char *s, size_t size);	/* NUL within size bytes */
 int store_bind_text(sqlite3_stmt *st, int i, const char *s);	/* NULL binds NULL */
 int store_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n);

@@ -60,7 +60,7 @@ const char *const store_sql_requests[Q_COUNT] = {
 	[Q_REQ_INSERT] =
 		"INSERT INTO requests (id, key_id, device_id, csr, state, auth, source, "
 		"reason, created_at, updated_at, last_seen, expires_at) "
-		"VALUES (?1, ?2, ?3, ?4, 'pending', ?5, ?6, ?9, ?7, ?7, ?7, ?8)",
+		"VALUES (?1, ?2, ?3, ?4, ?10, ?5, ?6, ?9, ?7, ?7, ?7, ?8)",
 	[Q_REQ_GET] = "SELECT " STORE_REQ_COLS " FROM requests WHERE id = ?",
 	/* A poll is not a change of the row: updated_at stays. */
 	[Q_REQ_TOUCH] =
@@ -94,9 +94,23 @@ const char *const store_sql_requests[Q_COUNT] = {
 		"  AND c.not_after > ?2)) "
 		"SELECT id, key_id, count(*) OVER () FROM w WHERE rn = 1 "
 		"ORDER BY first, key_id",
-	[Q_REQ_EACH] =
-		"SELECT " STORE_REQ_COLS " FROM requests WHERE ?1 IS NULL OR state = ?1 "
-		"ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+	/*
+	 * Pages (store_page_each), newest recorded first. The order is the
+	 * rowid's, which the table and requests_state (state, rowid) hold
+	 * already: each page is one range of one of them, and a listing
+	 * costs an enrollment no index of its own. Requests are never
+	 * deleted, so their rowids have no gaps that a VACUUM could close.
+	 * One statement per filter: "?1 IS NULL OR state = ?1" would scan.
+	 */
+	[Q_REQ_PAGE] =
+		"SELECT " STORE_REQ_COLS ", rowid FROM requests WHERE rowid < ?1 "
+		"ORDER BY rowid DESC LIMIT ?2",
+	[Q_REQ_PAGE_STATE] =
+		"SELECT " STORE_REQ_COLS ", rowid FROM requests "
+		"WHERE state = ?1 AND rowid < ?2 ORDER BY rowid DESC LIMIT ?3",
+	/* Whether a sweep has anything to do: pending rows only. */
+	[Q_REQ_EXPIRE_DUE] =
+		"SELECT 1 FROM requests WHERE state = 'pending' AND expires_at <= ?1 LIMIT 1",
 	[Q_REQ_EXPIRE] =
 		"UPDATE requests SET state = 'expired', updated_at = ?1 "
 		"WHERE state = 'pending' AND expires_at <= ?1",
@@ -219,6 +233,87 @@ store_row_count(sqlite3_stmt *st, void *arg, struct lerr *e)
 }
 
 /*
+ * A new request id: 8 hex digits of the time it was first asked, then 96
+ * random bits. The random part makes it unguessable (it lets anybody poll
+ * the request); the time first keeps new ids at the end of the id index,
+ * so a batch of new requests writes a page or two of it, not a random page
+ * each.
+ */
+void
+store_request_new_id(int64_t now, char id[STORE_REQUEST_ID_LEN + 1])
+{
+	unsigned char raw[STORE_REQUEST_ID_LEN / 2];
+	uint32_t t = (uint32_t)now;
+
+	raw[0] = (unsigned char)(t >> 24);
+	raw[1] = (unsigned char)(t >> 16);
+	raw[2] = (unsigned char)(t >> 8);
+	raw[3] = (unsigned char)t;
+	randombytes_buf(raw + 4, sizeof(raw) - 4);
+	store_hex(raw, sizeof(raw), id, STORE_REQUEST_ID_LEN + 1);
+}
+
+/*
+ * Inside a job: inserts request in as id, in state st, first asked at
+ * first from source (NULL: unknown) with the note reason (NULL: none), and
+ * its "enroll" audit row.
+ */
+int
+store_req_insert(struct store_conn *w, const struct store_request *in, const char *id,
+		 enum store_req_state st, int64_t first, const char *source, const char *reason,
+		 struct lerr *e)
+{
+	const struct store_query x = {
+		Q_REQ_INSERT, "recording the request",
+		{ store_arg_text(id), store_arg_blob(in->key_id, sizeof(in->key_id)),
+		  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
+		  store_arg_text(store_auth_str(in->auth)),
+		  store_arg_text(source), store_arg_int(first),
+		  store_arg_int(in->expires_at), store_arg_text(reason),
+		  store_arg_text(store_req_state_str(st)) },
+	};
+	char keyhex[2 * sizeof(in->key_id) + 1];
+	char *detail = NULL;
+	int rc;
+
+	if (store_exec(w, &x, NULL, e) != 0)
+		return -1;
+	store_hex(in->key_id, sizeof(in->key_id), keyhex, sizeof(keyhex));
+	if (store_json_detail(json_pack("{s:s, s:s}", "request", id, "key_id", keyhex),
+			      &detail, e) != 0)
+		return -1;
+	rc = store_audit_row(w, first, source != NULL ? source : "device", "enroll",
+			     in->device_id, detail, e);
+	free(detail);
+	return rc;
+}
+
+/*
+ * Inside a job: records in, a request issued at once with the certificate
+ * of the same job, as id (see store_cert_submit_new). LERR_CONFLICT when
+ * the key has a pending or issued request already.
+ */
+int
+store_req_insert_issued(struct store_conn *w, const struct store_request *in, const char *id,
+			int64_t now, struct lerr *e)
+{
+	const struct store_query x = {
+		Q_REQ_FIND_KEY, "looking up the key's request",
+		{ store_arg_blob(in->key_id, sizeof(in->key_id)), store_arg_int(now) },
+	};
+	int lrc;
+
+	if ((lrc = store_conn_lookup(w, &x, NULL, NULL, e)) < 0)
+		return -1;
+	if (lrc == 0)
+		return lerr_set(e, LERR_CONFLICT,
+				"another request for this key was recorded meanwhile: ask again");
+	return store_req_insert(w, in, id, STORE_REQ_ISSUED,
+				in->created_at != 0 ? in->created_at : now,
+				in->source[0] != '\0' ? in->source : NULL, NULL, e);
+}
+
+/*
  * Writer job: finds the pending or issued request for the key and
  * refreshes it, or inserts a new pending one with a fresh id and its
  * "enroll" audit row. Reads the resulting row back in the same job.
@@ -228,15 +323,12 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct store_req_upsert_job *j = arg;
 	const struct store_request *in = j->in;
-	unsigned char rnd[STORE_REQUEST_ID_LEN / 2];
 	char id[STORE_REQUEST_ID_LEN + 1];
-	char keyhex[2 * sizeof(in->key_id) + 1];
 	struct store_text_buf b = { id, sizeof(id) };
 	struct store_query x = {
 		Q_REQ_FIND_KEY, "looking up the key's request",
 		{ store_arg_blob(in->key_id, sizeof(in->key_id)), store_arg_int(j->at) },
 	};
-	char *detail = NULL;
 	int64_t pending = 0;
 	int rc = -1;
 	int lrc;
@@ -265,23 +357,9 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 				 (long long)pending);
 			goto out;
 		}
-		randombytes_buf(rnd, sizeof(rnd));
-		store_hex(rnd, sizeof(rnd), id, sizeof(id));
-		x = (struct store_query){
-			Q_REQ_INSERT, "recording the request",
-			{ store_arg_text(id), store_arg_blob(in->key_id, sizeof(in->key_id)),
-			  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
-			  store_arg_text(store_auth_str(in->auth)),
-			  store_arg_text(j->source), store_arg_int(j->first),
-			  store_arg_int(in->expires_at), store_arg_text(j->reason) },
-		};
-		if (store_exec(w, &x, NULL, e) != 0)
-			goto out;
-		store_hex(in->key_id, sizeof(in->key_id), keyhex, sizeof(keyhex));
-		if (store_json_detail(json_pack("{s:s, s:s}", "request", id, "key_id", keyhex),
-				      &detail, e) != 0 ||
-		    store_audit_row(w, j->first, j->source != NULL ? j->source : "device",
-				    "enroll", in->device_id, detail, e) != 0)
+		store_request_new_id(j->first, id);
+		if (store_req_insert(w, in, id, STORE_REQ_PENDING, j->first, j->source, j->reason,
+				     e) != 0)
 			goto out;
 		j->created = 1;
 	}
@@ -292,7 +370,6 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 	}
 	rc = 0;
 out:
-	free(detail);
 	return rc;
 }
 
@@ -650,16 +727,16 @@ out:
 	return rc;
 }
 
-/* store_request_each's fn and its argument. */
+/* store_request_page's fn and its argument. */
 struct store_req_visit {
 	int (*fn)(const struct store_request *r, void *arg);
 	void *arg;
 };
 
-/* Row reader for store_request_each: hands one request to the caller's fn
+/* Row reader for store_request_page: hands one request to the caller's fn
  * (1 when it asks to stop). */
 static int
-store_req_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_req_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
 	struct store_req_visit *v = arg;
 	struct store_request row;
@@ -675,25 +752,27 @@ out:
 }
 
 /*
- * Calls fn for each request in state (STORE_REQ_ANY: every state), newest first,
- * at most limit (0 = all); fn returns non-zero to stop. The row is only
- * valid during the call, and fn holds a read connection meanwhile.
+ * Calls fn for each request of page pg in state (STORE_REQ_ANY: every
+ * state), newest first (see store.h). The row is only valid during the
+ * call, and fn holds a read connection meanwhile.
  */
 int
-store_request_each(struct store *s, enum store_req_state state, size_t limit,
+store_request_page(struct store *s, enum store_req_state state, struct store_page *pg,
 		   int (*fn)(const struct store_request *r, void *arg), void *arg,
 		   struct lerr *e)
 {
-	const struct store_query x = {
-		Q_REQ_EACH, "listing requests",
-		{ store_arg_text(state != STORE_REQ_ANY ? store_req_state_str(state) : NULL),
-		  store_arg_int(store_limit(limit)) },
-	};
+	struct store_query x = { Q_REQ_PAGE, "listing requests", { { 0 } } };
 	struct store_req_visit v = { fn, arg };
 
-	if (s == NULL || fn == NULL)
-		return lerr_set(e, LERR_INTERNAL, "store_request_each: bad arguments");
-	return store_each(s, &x, store_req_each_row, &v, e);
+	if (s == NULL || pg == NULL || fn == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_request_page: bad arguments");
+	if (state != STORE_REQ_ANY) {
+		if (store_req_state_str(state) == NULL)
+			return lerr_set(e, LERR_INTERNAL, "store_request_page: bad state");
+		x.q = Q_REQ_PAGE_STATE;
+		x.args[0] = store_arg_text(store_req_state_str(state));
+	}
+	return store_page_each(s, &x, pg, store_req_page_row, &v, e);
 }
 
 struct store_req_expire_job {
@@ -734,8 +813,18 @@ store_request_expire(struct store *s, int64_t now, size_t *n, struct lerr *e)
 {
 	struct store_req_expire_job j;
 
+	const struct store_query due = {
+		Q_REQ_EXPIRE_DUE, "looking for expired requests", { store_arg_int(now) },
+	};
+	int lrc;
+
 	if (n != NULL)
 		*n = 0;
+	/* Every listing sweeps first: a look on a reader spares it a turn
+	 * of the writer (and the wait behind a group commit) when, as
+	 * nearly always, nothing is due. */
+	if ((lrc = store_lookup(s, &due, NULL, NULL, e)) != 0)
+		return lrc > 0 ? 0 : -1;
 	memset(&j, 0, sizeof(j));
 	j.now = now;
 	if (store_submit(s, store_req_expire_run, &j, e) != 0)

@@ -31,9 +31,10 @@
 
 #define STORE_FILE		"lanca.db"
 #define STORE_SERIAL_MAX	20
-#define STORE_SERIAL_LEN	17	/* = X509_SERIAL_LEN */
+#define STORE_SERIAL_LEN	20	/* = X509_SERIAL_LEN */
 
 struct store;
+struct store_request;
 
 enum store_open_flags {
 	STORE_CREATE = 1 << 0,		/* create the file if missing (init only) */
@@ -45,6 +46,19 @@ enum store_open_flags {
 int store_open(const char *path, unsigned flags, struct store **out, struct lerr *e);
 void store_close(struct store *s);	/* NULL-safe; drains the writer first */
 int store_schema_version(struct store *s, int *version);
+
+/* What the writer did since the store was opened: for benchmarks and the
+ * daemon's counters. Frames are whole pages appended to the WAL, each
+ * page_size bytes plus a 24-byte header (wal_bytes counts both). */
+struct store_stats {
+	uint64_t commits;		/* write transactions committed */
+	uint64_t jobs;			/* writer jobs run in them */
+	uint64_t wal_frames, wal_bytes;
+	uint64_t checkpoints;		/* checkpoints run */
+	uint64_t checkpointed_pages;	/* pages they copied into the database */
+	uint64_t page_size;
+};
+void store_stats(struct store *s, struct store_stats *out);
 
 /* ---- states: enums in memory, TEXT in the schema ----
  * Decisions compare these enums, never the text. Each has one table
@@ -78,6 +92,23 @@ int store_cert_status_parse(const char *s, enum store_cert_status *out);
 const char *store_profile_str(enum policy_profile p);		/* "device", "gateway" */
 int store_profile_parse(const char *s, enum policy_profile *out);
 
+/* ---- pages: how every listing is read ----
+ * A listing hands out its rows a page at a time, newest first: at most
+ * limit rows (1 to STORE_PAGE_MAX) that come after position after (0:
+ * from the newest). next receives the position the following page starts
+ * after, or 0 when this page was the last. A position is the row's own
+ * key in the table (its rowid), so a page is one range of the table or
+ * of an index, whatever the store's size: no OFFSET, no sort. Rows added
+ * while a caller pages are newer than any position it holds: they show
+ * on a new first page, never twice nor in the middle. */
+#define STORE_PAGE_MAX		1000
+
+struct store_page {
+	int64_t after;			/* in: 0, or the previous page's next */
+	size_t limit;			/* in: 1 to STORE_PAGE_MAX */
+	int64_t next;			/* out: 0 when no row follows */
+};
+
 /* ---- CAs ---- */
 struct store_ca {
 	int64_t id;
@@ -98,8 +129,8 @@ int store_ca_insert(struct store *s, const char *role, const char *subject,
 int store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e);
 
 /* ---- serials ---- */
-/* Hands out a fresh serial (STORE_SERIAL_LEN bytes, first byte 0x01..0x7f)
- * that is recorded durably as reserved and is unique among all serials
+/* Hands out a fresh serial (STORE_SERIAL_LEN bytes: 4 that grow with time,
+ * first byte 0x40..0x7f, then 128 random bits) that is recorded durably as reserved and is unique among all serials
  * ever reserved. Serials are reserved in batches so that the fsync is
  * shared; a drawn serial that already exists is redrawn. */
 int store_serial_reserve(struct store *s, unsigned char serial[STORE_SERIAL_LEN], struct lerr *e);
@@ -142,11 +173,23 @@ struct store_ticket;
 int store_cert_submit(struct store *s, const struct store_cert *c, const char *actor,
 		      struct store_ticket **t, struct lerr *e);
 int store_ticket_wait(struct store_ticket *t, struct lerr *e);
+/* store_cert_submit for a request decided at once (pre-authorised, a
+ * vendor's device): rq, a new request for the certificate's key whose id
+ * (from store_request_new_id) is c->request_id, is recorded as issued,
+ * with its "enroll" audit row, in the certificate's own transaction, so
+ * that the request and its certificate cost one commit and each page is
+ * written once. LERR_CONFLICT, and nothing written, when the key has a
+ * pending or issued request by then (a second ask raced this one). rq
+ * must stay valid until the wait. */
+int store_cert_submit_new(struct store *s, const struct store_cert *c,
+			  const struct store_request *rq, const char *actor,
+			  struct store_ticket **t, struct lerr *e);
 int store_cert_by_serial(struct store *s, const unsigned char *serial, size_t len,
 			 struct store_cert **out, struct lerr *e);
-/* Calls fn for each certificate, newest first (at most limit, 0 = all);
- * fn returns non-zero to stop. The row is only valid during the call. */
-int store_cert_each(struct store *s, size_t limit,
+/* Calls fn for each certificate of a page (see "pages"), newest issued
+ * first; fn returns non-zero to stop, and next then points after the
+ * row it was given. The row is only valid during the call. */
+int store_cert_page(struct store *s, struct store_page *pg,
 		    int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e);
 int store_cert_count(struct store *s, int64_t *n, struct lerr *e);
 /* The newest certificate for a key (any status); LERR_NOT_FOUND if none. */
@@ -172,7 +215,7 @@ int store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
 		      const char *reason, const char *actor, struct lerr *e);
 
 /* ---- enrollment requests ---- */
-#define STORE_REQUEST_ID_LEN	32	/* hex of 128 random bits */
+#define STORE_REQUEST_ID_LEN	32	/* hex: 32 bits of time, 96 random bits */
 #define STORE_PENDING_MAX	10000	/* pending requests at most; more: 503 */
 
 struct store_request {
@@ -201,6 +244,8 @@ void store_request_free(struct store_request *r);	/* NULL-safe */
  * request's note in the same job. *out is owned by the caller. */
 int store_request_upsert(struct store *s, const struct store_request *in,
 			 struct store_request **out, int *created, struct lerr *e);
+/* A new request's id: the time first asked (8 hex digits), 96 random bits. */
+void store_request_new_id(int64_t now, char id[STORE_REQUEST_ID_LEN + 1]);
 int store_request_get(struct store *s, const char *id, struct store_request **out,
 		      struct lerr *e);
 /* Refreshes last_seen (a poll). */
@@ -218,8 +263,10 @@ int store_request_contest(struct store *s, const char *id, const char *actor, st
 int store_waiting(struct store *s, int64_t since, int64_t now,
 		  char (*ids)[STORE_REQUEST_ID_LEN + 1], unsigned char (*keys)[32],
 		  size_t max, size_t *n, struct lerr *e);
-/* Calls fn for requests in state (STORE_REQ_ANY: all), newest first. */
-int store_request_each(struct store *s, enum store_req_state state, size_t limit,
+/* Calls fn for each request of a page (see "pages") in state
+ * (STORE_REQ_ANY: every state), newest recorded first; fn as for
+ * store_cert_page. */
+int store_request_page(struct store *s, enum store_req_state state, struct store_page *pg,
 		       int (*fn)(const struct store_request *r, void *arg), void *arg,
 		       struct lerr *e);
 /* Pending requests past expires_at become "expired"; *n how many. */
@@ -318,7 +365,10 @@ struct store_audit_row {
 	int64_t id, at;
 	const char *actor, *event, *subject, *detail;
 };
-int store_audit_each(struct store *s, size_t limit,
-		     int (*fn)(const struct store_audit_row *r, void *arg), void *arg, struct lerr *e);
+/* Calls fn for each audit row of a page (see "pages"), newest first; fn
+ * as for store_cert_page, the strings only valid during the call. */
+int store_audit_page(struct store *s, struct store_page *pg,
+		     int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
+		     struct lerr *e);
 
 #endif

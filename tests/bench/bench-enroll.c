@@ -15,8 +15,10 @@
  * serve` and its signer each spent per enrollment (utime+stime from /proc
  * before and after, so the figure holds while the client shares the
  * cores), the client's own CPU and both processes' peak RSS during the run
- * (VmHWM, reset before it through /proc/PID/clear_refs). After start-up it
- * prints both processes' idle proportional set size (smaps_rollup).
+ * (VmHWM, reset before it through /proc/PID/clear_refs), and the store's
+ * WAL bytes and commits per enrollment (`lanca stats`, when the binary
+ * has it). After start-up it prints both processes' idle proportional set
+ * size (smaps_rollup).
  *
  * Comparison: with -b OTHER (or LANCA2 set) a second binary ("B", say the
  * tree before a change) runs in the same invocation against a state
@@ -110,6 +112,7 @@ struct bench_run {
 /* The daemon under test. */
 struct bench_daemon {
 	pid_t serve, signer;
+	const char *lanca, *state;	/* for `lanca stats` */
 };
 
 /* What one run measured. */
@@ -119,6 +122,7 @@ struct bench_fig {
 	double client_us;
 	double p50_us, p99_us;
 	long hwm_serve_kb, hwm_signer_kb;	/* peak RSS during the run */
+	double wal_bytes, commits;	/* per enrollment; < 0 when `lanca stats` is missing */
 	size_t ok;
 	int errors;
 };
@@ -586,6 +590,28 @@ bench_verdict(int met)
 	return met ? "met" : "MISSED";
 }
 
+/* The daemon store's counters (`lanca stats --json`): bytes appended to
+ * the WAL and transactions committed so far. 0, or -1 if unreadable. */
+static int
+bench_store_stats(const struct bench_daemon *d, double *wal_bytes, double *commits)
+{
+	char cmd[600], line[256];
+	const char *p;
+	FILE *f;
+	int got = 0;
+
+	snprintf(cmd, sizeof(cmd), "'%s' stats --json --dir '%s'", d->lanca, d->state);
+	if ((f = popen(cmd, "r")) == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL) {
+		if ((p = strstr(line, "\"wal_bytes\":")) != NULL && sscanf(p + 12, "%lf", wal_bytes) == 1)
+			got |= 1;
+		if ((p = strstr(line, "\"commits\":")) != NULL && sscanf(p + 10, "%lf", commits) == 1)
+			got |= 2;
+	}
+	return pclose(f) == 0 && got == 3 ? 0 : -1;
+}
+
 /*
  * Runs count requests from first with threads client threads against d,
  * fresh or keep-alive, into *f. Returns the number of failed enrollments,
@@ -598,7 +624,7 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 {
 	pthread_t tid[BENCH_THREADS_MAX];
 	struct bench_run r;
-	double t0, wall, c0, s0, g0, c1, s1, g1, okd;
+	double t0, wall, c0, s0, g0, c1, s1, g1, okd, w0, w1, k0, k1;
 	size_t i;
 	int t, started = 0, rc = -1;
 
@@ -620,6 +646,8 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 
 	bench_reset_hwm(d->serve);
 	bench_reset_hwm(d->signer);
+	if (bench_store_stats(d, &w0, &k0) != 0)
+		w0 = k0 = -1;
 	s0 = bench_proc_cpu(d->serve);
 	g0 = bench_proc_cpu(d->signer);
 	c0 = bench_self_cpu();
@@ -638,6 +666,8 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	usleep(100 * 1000);
 	s1 = bench_proc_cpu(d->serve);
 	g1 = bench_proc_cpu(d->signer);
+	if (w0 < 0 || bench_store_stats(d, &w1, &k1) != 0)
+		w1 = k1 = -1;
 	if (started == 0 || s0 < 0 || s1 < 0 || g0 < 0 || g1 < 0) {
 		fprintf(stderr, "bench: %s\n", started == 0 ? "no client thread started" :
 			"cannot read the daemon's CPU time from /proc");
@@ -663,6 +693,11 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	f->client_us = (c1 - c0) * 1e6 / okd;
 	f->hwm_serve_kb = bench_proc_kb(d->serve, "VmHWM:");
 	f->hwm_signer_kb = bench_proc_kb(d->signer, "VmHWM:");
+	f->wal_bytes = f->commits = -1;
+	if (w1 >= 0 && f->ok > 0) {
+		f->wal_bytes = (w1 - w0) / okd;
+		f->commits = (k1 - k0) / okd;
+	}
 	rc = f->errors;
 out:
 	free(r.lat_us);
@@ -674,10 +709,12 @@ static void
 bench_print_run(const char *what, const struct bench_fig *f)
 {
 	printf("  %-30s %6.0f/s  p50 %6.1f ms  p99 %6.1f ms  CPU us serve %5.0f + signer %4.0f "
-	       "= %5.0f  client %5.0f  peak KiB serve %6ld signer %5ld%s\n",
+	       "= %5.0f  client %5.0f  peak KiB serve %6ld signer %5ld",
 	       what, f->rate, f->p50_us / 1000, f->p99_us / 1000, f->serve_us, f->signer_us,
-	       f->serve_us + f->signer_us, f->client_us, f->hwm_serve_kb, f->hwm_signer_kb,
-	       f->errors > 0 ? "  (FAILURES)" : "");
+	       f->serve_us + f->signer_us, f->client_us, f->hwm_serve_kb, f->hwm_signer_kb);
+	if (f->wal_bytes >= 0)
+		printf("  WAL %5.0f B, %.2f commits", f->wal_bytes, f->commits);
+	printf("%s\n", f->errors > 0 ? "  (FAILURES)" : "");
 	fflush(stdout);
 }
 
@@ -752,6 +789,8 @@ bench_start_daemon(const char *lanca, const char *state, const char *log, int ht
 		_exit(127);
 	}
 	d->serve = p;
+	d->lanca = lanca;
+	d->state = state;
 	until = bench_now() + BENCH_START_S;
 	while (bench_now() < until) {
 		if (waitpid(p, &st, WNOHANG) == p) {

@@ -58,7 +58,7 @@ fuzz_control_check(const struct control_req *rq)
 				      memcmp(&rq->press, &zero.press, sizeof(zero.press)) != 0)
 		abort();
 	if (rq->op == CONTROL_LIST) {
-		if (rq->list.limit > ADMIN_LIST_MAX ||
+		if (rq->list.limit > ADMIN_LIST_MAX || rq->list.after < 0 ||
 		    (rq->list.state != STORE_REQ_ANY && store_req_state_str(rq->list.state) == NULL))
 			abort();
 	} else if (memcmp(&rq->list, &zero.list, sizeof(zero.list)) != 0) {

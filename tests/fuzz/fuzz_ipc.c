@@ -9,12 +9,13 @@
  * raw input as one payload, then goes through the three readers the two
  * processes use (signer.c): ISSUE (u8 profile, u32 days, bytes serial of
  * at most X509_SERIAL_LEN, bytes csr of at most CSR_MAX_BYTES, nothing
- * after), OK (u64, u64, bytes) and ERROR (str, u16, str).
+ * after), VERIFY (bytes csr of at most CSR_MAX_BYTES, nothing after),
+ * OK (u64, u64, bytes) and ERROR (str, u16, str).
  *
  * Besides memory errors and leaks, the target aborts when the framing
  * breaks its contract (ipc.h): a payload that is not the bytes that
  * followed its header, a field past its bound or outside the payload, or
- * an ISSUE payload the reader accepts but ipc_put_* would not write back
+ * an ISSUE or VERIFY payload the reader accepts but ipc_put_* would not write back
  * byte for byte (the format has one encoding per message).
  */
 #include "config.h"
@@ -75,6 +76,25 @@ fuzz_ipc_issue(const unsigned char *p, size_t len)
 	buf_free(&b);
 }
 
+/* The signer's VERIFY reader (signer_op_verify), then the round trip. */
+static void
+fuzz_ipc_verify(const unsigned char *p, size_t len)
+{
+	const unsigned char *der;
+	size_t der_len;
+	struct ipc_rd rd;
+	struct buf b;
+
+	ipc_rd_init(&rd, p, len);
+	if (ipc_get_bytes(&rd, &der, &der_len, CSR_MAX_BYTES) != 0 || ipc_rd_done(&rd) != 0)
+		return;
+	fuzz_ipc_inside(p, len, der, der_len, CSR_MAX_BYTES);
+	buf_init(&b, IPC_MAX);
+	if (ipc_put_bytes(&b, der, der_len) != 0 || b.len != len || memcmp(b.data, p, len) != 0)
+		abort();
+	buf_free(&b);
+}
+
 /* The daemon's OK reader (the reply to ISSUE). */
 static void
 fuzz_ipc_ok(const unsigned char *p, size_t len)
@@ -115,6 +135,7 @@ static void
 fuzz_ipc_payload(const unsigned char *p, size_t len)
 {
 	fuzz_ipc_issue(p, len);
+	fuzz_ipc_verify(p, len);
 	fuzz_ipc_ok(p, len);
 	fuzz_ipc_error(p, len);
 }

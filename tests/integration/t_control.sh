@@ -50,6 +50,25 @@ assert set(sys.argv[2:]) <= ids, ids
 for r in rows:
     assert r["state"] == "pending" and len(r["key"]) == 64 and "expires_at" in r, r
 PY
+# One page at a time: --limit 2 shows the newest two and the cursor of the
+# rest; --cursor goes on from there; the JSON page is the API's.
+run "$LANCA" pending --dir "$D" --limit 2
+[ $st = 0 ] && grep -q "$(req_id c)" "$T/out" && grep -q "$(req_id b)" "$T/out" &&
+	! grep -q "$(req_id a)" "$T/out" || fail "pending --limit 2: $(cat "$T/out")"
+cursor=$(sed -n 's/^more: lanca pending --cursor \(r[0-9]*\) --limit 2$/\1/p' "$T/out")
+[ -n "$cursor" ] || fail "pending --limit 2 names no next page: $(cat "$T/out")"
+run "$LANCA" pending --dir "$D" --json --limit 2 --cursor "$cursor"
+python3 - "$T/out" "$(req_id a)" <<'PY' || fail "pending --cursor: $(cat "$T/out")"
+import json, sys
+page = json.load(open(sys.argv[1]))
+assert [r["id"] for r in page["requests"]] == [sys.argv[2]] and "next" not in page, page
+PY
+for bad in "--limit 0" "--limit 1001" "--cursor 17" "--cursor r"; do
+	run "$LANCA" pending --dir "$D" $bad
+	[ $st = 2 ] && grep -q "lanca pending: " "$T/out" || fail "pending $bad: $st $(cat "$T/out")"
+done
+ok "pending --limit/--cursor page through the daemon; bad ones are usage errors"
+
 USER=ctl-admin run "$LANCA" deny --dir "$D" "$(req_id a)" --reason "not ours"
 [ $st = 0 ] || fail "deny through the daemon: $(cat "$T/out")"
 [ "$(poll a)" = 403 ] && grep -q "not ours" "$T/a.poll" || fail "the device does not see the denial"
@@ -58,6 +77,18 @@ USER=ctl-admin run "$LANCA" deny --dir "$D" "$(req_id a)" --reason "not ours"
 run "$LANCA" deny --dir "$D" "$(req_id a)"
 [ $st = 1 ] || fail "a second denial through the daemon: $st $(cat "$T/out")"
 ok "through the control socket: pending --json, deny (audited, seen by the device)"
+
+# ---- the daemon's counters ----
+run "$LANCA" stats --dir "$D" --json
+[ $st = 0 ] || fail "stats through the daemon: $(cat "$T/out")"
+c0=$(python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["store"]; assert s["page_size"] == 1024 and s["wal_bytes"] == s["wal_frames"] * 1048, s; print(s["commits"])' "$T/out") ||
+	fail "stats --json: $(cat "$T/out")"
+[ "$(post_csr c)" = 202 ] || fail "enroll c again"
+run "$LANCA" stats --dir "$D"
+[ $st = 0 ] && grep -q "commits of" "$T/out" || fail "stats: $(cat "$T/out")"
+c1=$(echo "$(cat "$T/out")" | sed -n 's/^store: \([0-9]*\) commits.*/\1/p')
+[ -n "$c1" ] && [ "$c1" -gt "$c0" ] || fail "stats: commits $c0 then $c1 after a request"
+ok "stats: the store's commits and WAL bytes, read from the running daemon"
 
 # A client that connects and says nothing is told why it was dropped.
 python3 - "$D/control.sock" >"$T/slow" <<'PY' || fail "slow control client"

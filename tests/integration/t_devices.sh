@@ -129,6 +129,21 @@ verify_chain "$T/pa1.resp" || fail "the pre-authorised chain does not verify"
 	fail "the certificate does not record the pre-authorisation it used"
 ok "a pre-authorised device id enrolls without a press: 201, chain verifies"
 
+# A forged request for a listed device id (well formed, its self-signature
+# broken): issued at once, it is verified only by the signer as it signs,
+# and it refuses; nothing is recorded and the pre-authorisation stays.
+make_csr pa3forged pa-3 "DNS:pa-3.local"
+openssl req -in "$T/pa3forged.csr" -outform der -out "$T/pa3forged.der"
+python3 -c 'import sys; b = bytearray(open(sys.argv[1], "rb").read()); b[-1] ^= 1; open(sys.argv[1], "wb").write(b)' "$T/pa3forged.der"
+st=$(tcurl -o "$T/x" -w '%{http_code}' -H 'Content-Type: application/pkcs10' \
+	--data-binary @"$T/pa3forged.der" "$HTTPS_URL/api/v1/enroll")
+[ "$st" = 400 ] && grep -q '"error": *"bad_signature"' "$T/x" || fail "forged, pre-authorised: $st $(cat "$T/x")"
+[ "$(sql "SELECT count(*) FROM requests WHERE device_id='pa-3'")" = 0 ] || fail "the forged request was recorded"
+[ "$(sql "SELECT count(*) FROM certificates WHERE device_id='pa-3'")" = 0 ] || fail "the forged request was issued"
+[ "$(sql "SELECT used_at IS NULL FROM preauth WHERE device_id='pa-3'")" = 1 ] ||
+	fail "a forged request used the pre-authorisation up"
+ok "a forged request for a pre-authorised id: 400 bad_signature from the signer, nothing recorded"
+
 make_csr pa1b pa-1
 # A new key for a device id that holds a certificate waits for an admin
 # (409: renew with the current certificate, or an admin decides).
@@ -236,6 +251,40 @@ if grep -q "\"$(req_id v1)\"" "$T/list.json"; then fail "an issued request is li
 code=$(tcurl -o /dev/null -w '%{http_code}' "$HTTPS_URL/api/v1/requests?state=pending") || code=000
 [ "$code" = 401 ] || fail "list without a session: $code"
 ok "GET /api/v1/requests?state=pending lists the pending requests (admins only)"
+
+# Pages: one row a page, each naming the next by its cursor, the last
+# naming none; together they hold the pending list, newest first.
+cursor=
+: >"$T/paged"
+for i in 1 2 3 4 5; do
+	code=$(tcurl -b "$T/jar" -o "$T/page.json" -w '%{http_code}' \
+		"$HTTPS_URL/api/v1/requests?state=pending&limit=1${cursor:+&cursor=$cursor}") || code=000
+	[ "$code" = 200 ] || fail "page $i: $code $(cat "$T/page.json")"
+	cursor=$(python3 - "$T/page.json" "$T/paged" <<'PY'
+import json, sys
+page = json.load(open(sys.argv[1]))
+assert len(page["requests"]) == 1 and "window" in page, page
+open(sys.argv[2], "a").write(page["requests"][0]["id"] + "\n")
+print(page.get("next", ""))
+PY
+) || fail "page $i: $(cat "$T/page.json")"
+	[ -n "$cursor" ] || break
+done
+[ -z "$cursor" ] || fail "the pages did not end"
+python3 - "$T/list.json" "$T/paged" <<'PY' || fail "the pages are not the list: $(cat "$T/paged")"
+import json, sys
+whole = [r["id"] for r in json.load(open(sys.argv[1]))["requests"]]
+paged = open(sys.argv[2]).read().split()
+assert paged == whole and len(paged) >= 3, (paged, whole)
+PY
+for q in "limit=0" "limit=1001" "limit=x" "cursor=" "cursor=42" "cursor=r1x" "cursor=r1%00"; do
+	code=$(tcurl -b "$T/jar" -o "$T/bad.json" -w '%{http_code}' \
+		"$HTTPS_URL/api/v1/requests?$q") || code=000
+	name=${q%%=*}
+	[ "$code" = 400 ] && grep -q "\"bad_request\"" "$T/bad.json" && grep -q "$name" "$T/bad.json" ||
+		fail "?$q: $code $(cat "$T/bad.json")"
+done
+ok "GET /api/v1/requests pages with limit and cursor; a bad limit or cursor is a 400 naming it"
 
 areq "/api/v1/requests/$(req_id v2)/approve"
 [ "$code" = 200 ] || fail "approve: $code $(cat "$T/ab")"

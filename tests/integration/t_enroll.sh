@@ -147,10 +147,18 @@ make_csr pub dev-pub "DNS:www.example.com"
 st=$(post_csr pub); [ "$st" = 400 ] && grep -q "www.example.com" "$T/pub.resp" || fail "public name: $st"
 openssl req -new -newkey rsa:1024 -nodes -keyout "$T/w.key" -subj /CN=weak -out "$T/w.csr" 2>/dev/null
 st=$(post_csr w); [ "$st" = 400 ] && grep -q weak_key "$T/w.resp" || fail "RSA-1024: $st"
+# A forged request (well formed, its self-signature broken): the signer
+# process checks the proof of possession now, with the same answer.
+certs_before=$(sql "SELECT count(*) FROM certificates")
+st=$(tcurl -o "$T/x" -w '%{http_code}' -H 'Content-Type: application/pkcs10' \
+	--data-binary @"$TOP_SRCDIR/tests/data/csr/badsig.der" "$HTTPS_URL/api/v1/enroll")
+[ "$st" = 400 ] && grep -q '"error": *"bad_signature"' "$T/x" &&
+	grep -q "self-signature does not verify" "$T/x" || fail "forged request: $st $(cat "$T/x")"
+[ "$(sql "SELECT count(*) FROM certificates")" = "$certs_before" ] || fail "a forged request was issued"
 [ "$(sql "SELECT count(*) FROM requests")" = "$before" ] || fail "bad input left a request row"
 st=$(tcurl -o /dev/null -w '%{http_code}' "$HTTPS_URL/api/v1/requests/0123456789abcdef0123456789abcdef")
 [ "$st" = 404 ] || fail "unknown request id: $st"
-ok "wrong type 415, garbage 400, oversized 413, public name 400, weak key 400, unknown id 404"
+ok "wrong type 415, garbage 400, oversized 413, public name 400, weak key 400, forged 400, unknown id 404"
 
 # 13. every certificate a client received is in the database.
 for f in "$T"/*.resp.1.pem "$T"/*.poll.1.pem; do

@@ -98,8 +98,9 @@ grep -q "URI:http://.*/crl" "$T/leaf.txt" || fail "leaf CRL distribution point"
 days=$(( ($(date -d "$(openssl x509 -in "$T/chain.pem.1.pem" -noout -enddate | cut -d= -f2)" +%s) - $(date +%s)) / 86400 ))
 [ "$days" -ge 89 ] && [ "$days" -le 90 ] || fail "leaf lifetime $days days, want 90"
 serial=$(openssl x509 -in "$T/chain.pem.1.pem" -noout -serial | cut -d= -f2)
-[ ${#serial} -eq 34 ] || fail "serial $serial is not 17 bytes"
-ok "leaf: CA:FALSE, serverAuth+clientAuth, the SANs asked for, CRL DP, 90 days, 17-byte serial"
+[ ${#serial} -eq 40 ] || fail "serial $serial is not 20 bytes"
+case $serial in [4-7]?*) ;; *) fail "serial $serial does not start with 0x40..0x7f" ;; esac
+ok "leaf: CA:FALSE, serverAuth+clientAuth, the SANs asked for, CRL DP, 90 days, 20-byte serial"
 
 "$LANCA" sign "$T/dev1.csr" --dir "$D" --days 30 >"$T/chain30.pem" || fail "sign --days 30"
 end=$(openssl x509 -in "$T/chain30.pem" -noout -enddate | cut -d= -f2)

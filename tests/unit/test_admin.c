@@ -157,6 +157,73 @@ START_TEST(test_list_bounds)
 	ck_assert_int_eq(list_of("{\"state\": \"pendingpendingpending\"}", &l, &e), -1);
 	ck_assert_int_eq(list_of("{\"state\": 1}", &l, &e), -1);
 	ck_assert_int_eq(l.state, STORE_REQ_ANY);
+
+	/* Cursors: what admin_cursor_format writes reads back; nothing
+	 * else is one, and the refusal names the cursor. */
+	ck_assert_int_eq(list_of("{\"cursor\": \"r42\", \"limit\": 5}", &l, &e), 0);
+	ck_assert_int_eq(l.after, 42);
+	ck_assert_uint_eq(l.limit, 5);
+	ck_assert_int_eq(list_of("{\"cursor\": \"r9223372036854775807\"}", &l, &e), 0);
+	ck_assert_int_eq(l.after, INT64_MAX);
+	{
+		static const char *const bad[] = {
+			"\"\"", "\"r\"", "\"r0\"", "\"r042\"", "\"42\"", "\"c42\"", "\"r-1\"",
+			"\"r4 2\"", "\"r9223372036854775808\"", "\"r99999999999999999999999\"",
+			"\"r42\\u0000\"", "42", "null", "[\"r42\"]",
+		};
+		size_t i;
+
+		for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+			snprintf(text, sizeof(text), "{\"cursor\": %s}", bad[i]);
+			ck_assert_msg(list_of(text, &l, &e) == -1, "%s", text);
+			ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+			ck_assert_msg(strstr(e.msg, "cursor") != NULL, "%s", e.msg);
+			ck_assert_int_eq(l.after, 0);
+		}
+	}
+}
+END_TEST
+
+/* The same bounds from text, as the query string and the command line
+ * give them. */
+START_TEST(test_list_text)
+{
+	char cursor[ADMIN_CURSOR_MAX + 1];
+	struct admin_list l;
+	struct lerr e;
+
+	ck_assert_int_eq(admin_list_text(NULL, NULL, NULL, &l, &e), 0);
+	ck_assert_int_eq(l.state, STORE_REQ_ANY);
+	ck_assert_uint_eq(l.limit, 0);
+	ck_assert_int_eq(l.after, 0);
+	ck_assert_int_eq(admin_list_text("pending", "1000", "r7", &l, &e), 0);
+	ck_assert_int_eq(l.state, STORE_REQ_PENDING);
+	ck_assert_uint_eq(l.limit, 1000);
+	ck_assert_int_eq(l.after, 7);
+	admin_cursor_format(123456789012345, cursor);
+	ck_assert_int_eq(admin_list_text(NULL, NULL, cursor, &l, &e), 0);
+	ck_assert_int_eq(l.after, 123456789012345);
+	admin_cursor_format(0, cursor);
+	ck_assert_str_eq(cursor, "");
+
+	ck_assert_int_eq(admin_list_text(NULL, "0", NULL, &l, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_msg(strstr(e.msg, "limit is 1 to 1000") != NULL, "%s", e.msg);
+	ck_assert_int_eq(admin_list_text(NULL, "1001", NULL, &l, &e), -1);
+	ck_assert_int_eq(admin_list_text(NULL, "4294967297", NULL, &l, &e), -1);
+	ck_assert_int_eq(admin_list_text(NULL, "", NULL, &l, &e), -1);
+	ck_assert_int_eq(admin_list_text(NULL, "-5", NULL, &l, &e), -1);
+	ck_assert_int_eq(admin_list_text(NULL, "+5", NULL, &l, &e), -1);
+	ck_assert_int_eq(admin_list_text(NULL, "5 ", NULL, &l, &e), -1);
+	ck_assert_int_eq(admin_list_text(NULL, "0x10", NULL, &l, &e), -1);
+	ck_assert_uint_eq(l.limit, 0);
+	ck_assert_int_eq(admin_list_text(NULL, NULL, "", &l, &e), -1);
+	ck_assert_msg(strstr(e.msg, "cursor") != NULL, "%s", e.msg);
+	ck_assert_int_eq(admin_list_text(NULL, NULL, "r1x", &l, &e), -1);
+	ck_assert_int_eq(admin_list_text("", NULL, NULL, &l, &e), -1);
+	ck_assert_msg(strstr(e.msg, "state is") != NULL, "%s", e.msg);
+	ck_assert_int_eq(admin_list_text("bogus", NULL, "r1", &l, &e), -1);
+	ck_assert_int_eq(l.after, 0);
 }
 END_TEST
 
@@ -242,15 +309,17 @@ static size_t
 fx_list(struct fx_admin *f, const char *state, const char *want_id)
 {
 	struct admin_list l;
-	json_t *list = NULL, *row;
+	json_t *page = NULL, *list, *row;
 	struct lerr e;
 	size_t i, found = 0;
 
 	memset(&l, 0, sizeof(l));
 	ck_assert_int_eq(store_req_state_parse(state, &l.state), 0);
-	ck_assert_msg(admin_list_json(f->store, &l, (int64_t)time(NULL), &list, &e) == 0,
+	ck_assert_msg(admin_list_json(f->store, &l, (int64_t)time(NULL), &page, &e) == 0,
 		      "%s", e.msg);
+	list = json_object_get(page, "requests");
 	ck_assert(json_is_array(list));
+	ck_assert_ptr_null(json_object_get(page, "next"));	/* one page holds them */
 	json_array_foreach(list, i, row) {
 		ck_assert_str_eq(json_string_value(json_object_get(row, "state")), state);
 		ck_assert_uint_eq(strlen(json_string_value(json_object_get(row, "key"))), 64);
@@ -258,9 +327,50 @@ fx_list(struct fx_admin *f, const char *state, const char *want_id)
 		if (strcmp(json_string_value(json_object_get(row, "id")), want_id) == 0)
 			found++;
 	}
-	json_decref(list);
+	json_decref(page);
 	return found;
 }
+
+/* A listing a page at a time: each page names the next by a cursor, the
+ * last names none, and the pages hold every request once, newest first. */
+START_TEST(test_list_pages)
+{
+	char id1[STORE_REQUEST_ID_LEN + 1], id2[STORE_REQUEST_ID_LEN + 1];
+	char id3[STORE_REQUEST_ID_LEN + 1];
+	const char *next;
+	struct fx_admin f;
+	struct admin_list l;
+	json_t *page, *rows;
+	struct lerr e;
+
+	fx_admin_open(&f, 0);
+	fx_submit(&f, "p256.pem", id1);
+	fx_submit(&f, "ed25519.pem", id2);
+	ck_assert_int_eq(admin_list_text("pending", "1", NULL, &l, &e), 0);
+	ck_assert_int_eq(admin_list_json(f.store, &l, (int64_t)time(NULL), &page, &e), 0);
+	rows = json_object_get(page, "requests");
+	ck_assert_uint_eq(json_array_size(rows), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "id")), id2);
+	next = json_string_value(json_object_get(page, "next"));
+	ck_assert_ptr_nonnull(next);
+	/* A request made meanwhile is newer than the cursor: not on page 2. */
+	fx_submit(&f, "p384.pem", id3);
+	ck_assert_int_eq(admin_list_text("pending", "1", next, &l, &e), 0);
+	json_decref(page);
+	ck_assert_int_eq(admin_list_json(f.store, &l, (int64_t)time(NULL), &page, &e), 0);
+	rows = json_object_get(page, "requests");
+	ck_assert_uint_eq(json_array_size(rows), 1);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "id")), id1);
+	ck_assert_ptr_null(json_object_get(page, "next"));
+	json_decref(page);
+	/* Without a limit: the default page, which holds all three. */
+	ck_assert_int_eq(admin_list_json(f.store, NULL, (int64_t)time(NULL), &page, &e), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(page, "requests")), 3);
+	ck_assert_ptr_null(json_object_get(page, "next"));
+	json_decref(page);
+	fx_admin_close(&f);
+}
+END_TEST
 
 START_TEST(test_deny_without_daemon)
 {
@@ -353,8 +463,9 @@ START_TEST(test_list_out_of_memory)
 		alloc_left = n;
 		if (admin_list_json(f.store, NULL, (int64_t)time(NULL), &list, &e) == 0) {
 			alloc_left = -1;
-			ck_assert_msg(json_array_size(list) == 2, "%d allocations: %zu rows", n,
-				      json_array_size(list));
+			ck_assert_msg(json_array_size(json_object_get(list, "requests")) == 2,
+				      "%d allocations: %zu rows", n,
+				      json_array_size(json_object_get(list, "requests")));
 			json_decref(list);
 			whole++;
 		} else {
@@ -383,12 +494,14 @@ admin_suite(void)
 	tcase_add_test(b, test_id_bounds);
 	tcase_add_test(b, test_reason_bounds);
 	tcase_add_test(b, test_list_bounds);
+	tcase_add_test(b, test_list_text);
 	suite_add_tcase(s, b);
 	tcase_add_checked_fixture(a, fx_make_ca, fx_remove_ca);
 	tcase_set_timeout(a, 60);
 	tcase_add_test(a, test_deny_without_daemon);
 	tcase_add_test(a, test_approve_without_daemon);
 	tcase_add_test(a, test_list_out_of_memory);
+	tcase_add_test(a, test_list_pages);
 	suite_add_tcase(s, a);
 	return s;
 }

@@ -514,6 +514,44 @@ START_TEST(no_verify_other_checks_run)
 }
 END_TEST
 
+/* csr_verify: the proof of possession and what must come before it
+ * (structure, key), with csr_parse's errors; names are not its business. */
+START_TEST(verify_only_pop)
+{
+	static const struct {
+		const char *name;
+		enum lerr_code code;	/* LERR_NONE: verifies */
+	} want[] = {
+		{ "p256.pem", LERR_NONE },
+		{ "p256.der", LERR_NONE },
+		{ "ed25519.pem", LERR_NONE },
+		{ "email-san.pem", LERR_NONE },
+		{ "badsig.der", LERR_BAD_SIGNATURE },
+		{ "rsa1024.pem", LERR_WEAK_KEY },
+		{ "p521.pem", LERR_UNSUPPORTED_KEY },
+		{ "truncated.der", LERR_BAD_CSR },
+		{ "garbage.bin", LERR_BAD_CSR },
+		{ "oversized.pem", LERR_TOO_LARGE },
+	};
+	unsigned char *data;
+	struct lerr e;
+	size_t len, i;
+	int rc;
+
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++) {
+		data = fixture(want[i].name, &len);
+		lerr_clear(&e);
+		rc = csr_verify(data, len, &e);
+		ck_assert_msg(rc == (want[i].code == LERR_NONE ? 0 : -1) && e.code == want[i].code,
+			      "%s: want %s, got %d %s", want[i].name, lerr_str(want[i].code), rc,
+			      lerr_str(e.code));
+		free(data);
+	}
+	ck_assert_int_eq(csr_verify(NULL, 0, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_CSR);
+}
+END_TEST
+
 /* key_id is the SHA-256 key id GnuTLS computes for the same key, for
  * every accepted key type (x509.c compares certificates against it). */
 START_TEST(key_id_is_gnutls_sha256_key_id)
@@ -667,6 +705,7 @@ csr_suite(void)
 	tcase_add_test(bad, every_prefix);
 	tcase_add_test(bad, no_verify_leaves_bad_signature);
 	tcase_add_test(bad, no_verify_other_checks_run);
+	tcase_add_test(bad, verify_only_pop);
 	tcase_set_timeout(bad, 30);
 	suite_add_tcase(s, bad);
 	return s;

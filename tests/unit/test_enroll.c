@@ -550,6 +550,7 @@ START_TEST(test_preauth)
 	struct lerr e;
 	struct dev a, a2;
 	struct store_request *rq;
+	struct store_stats st0, st1;
 
 	enroll_result_init(&r);
 	import_preauth("ID,NAME,SECRET\npre-1,Sensor,correct horse\npre-2,Plain,\n");
@@ -576,11 +577,21 @@ START_TEST(test_preauth)
 	ck_assert_int_eq(rq->auth, STORE_AUTH_NONE);
 	ck_assert_ptr_nonnull(strstr(rq->reason, "already holds"));
 	store_request_free(rq);
-	/* Listed without a secret: issued on the request alone. */
+	/* Listed without a secret: issued on the request alone. The request
+	 * and its certificate are one writer job (one commit). */
 	dev_free(&a);
 	dev_make(&a, "pre-2", NULL);
+	store_stats(t.s, &st0);
 	ck_assert_int_eq(ask(&a, &r), ENROLL_ISSUED);
+	store_stats(t.s, &st1);
+	ck_assert_uint_eq(st1.jobs - st0.jobs, 1);
 	ck_assert_int_eq(device_certs(), 2);
+	rq = req_row(r.request_id);
+	ck_assert_int_eq(rq->state, STORE_REQ_ISSUED);
+	ck_assert_int_gt(rq->cert_id, 0);
+	store_request_free(rq);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE subject = 'pre-2' AND "
+			       "event IN ('enroll', 'issue')"), 2);
 	enroll_result_free(&r);
 	dev_free(&a);
 	dev_free(&a2);

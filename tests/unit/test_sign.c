@@ -24,6 +24,7 @@
 #include "ca/csr.h"
 #include "ca/keystore.h"
 #include "signer/files.h"
+#include "signer/popcache.h"
 #include "daemon/issue.h"
 #include "signer/sign.h"
 #include "signer/signer.h"
@@ -275,6 +276,117 @@ START_TEST(test_unverified_request_refused)
 	sign_out_free(&out);
 	csr_free(c);
 	free(p);
+	sign_ctx_free(&ctx);
+}
+END_TEST
+
+/* A new P-256 request for CN "dev-<i>", DER, signed with key (the
+ * caller gnutls_free's d->data). Distinct i, distinct bytes. */
+static void
+make_csr_der(gnutls_x509_privkey_t key, unsigned i, gnutls_datum_t *d)
+{
+	gnutls_x509_crq_t crq;
+	char cn[32];
+	int n = snprintf(cn, sizeof(cn), "dev-%u", i);
+
+	ck_assert_int_eq(gnutls_x509_crq_init(&crq), 0);
+	ck_assert_int_eq(gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
+						       (unsigned)n), 0);
+	ck_assert_int_eq(gnutls_x509_crq_set_key(crq, key), 0);
+	ck_assert_int_eq(gnutls_x509_crq_sign2(crq, key, GNUTLS_DIG_SHA256, 0), 0);
+	ck_assert_int_eq(gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, d), 0);
+	gnutls_x509_crq_deinit(crq);
+}
+
+/* The proof of possession is verified once per request bytes: what
+ * sign_verify checked, sign_parse (the ISSUE path) takes as verified;
+ * bytes it never checked are verified, whatever a caller claims, and a
+ * forgery of verified bytes is refused. */
+START_TEST(test_verify_once)
+{
+	struct sign_ctx ctx;
+	struct csr *c = NULL;
+	unsigned char *p, *forged;
+	struct lerr e;
+	size_t n;
+
+	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), 0);
+	p = fx_csr("p256.der", &n);
+	ck_assert_uint_eq(atomic_load(&ctx.verified), 0);
+	ck_assert_int_eq(sign_verify(&ctx, p, n, &e), 0);
+	ck_assert_uint_eq(atomic_load(&ctx.verified), 1);
+	ck_assert_int_eq(sign_verify(&ctx, p, n, &e), 0);
+	ck_assert_uint_eq(atomic_load(&ctx.verified), 1);
+	ck_assert_int_eq(sign_parse(&ctx, p, n, &c, &e), 0);
+	ck_assert_uint_eq(atomic_load(&ctx.verified), 1);
+	ck_assert_int_eq(c->sig_verified, 1);
+	csr_free(c);
+
+	/* The same request with one bit of its signature changed: other
+	 * bytes, so verified, and refused as before. */
+	forged = malloc(n);
+	ck_assert_ptr_nonnull(forged);
+	memcpy(forged, p, n);
+	forged[n - 1] ^= 0x01;
+	ck_assert_int_eq(sign_parse(&ctx, forged, n, &c, &e), -1);
+	ck_assert_ptr_null(c);
+	ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
+	ck_assert_int_eq(e.http, 400);
+	ck_assert_uint_eq(atomic_load(&ctx.verified), 2);
+	/* A refused request is not remembered: asked again, checked again. */
+	ck_assert_int_eq(sign_verify(&ctx, forged, n, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
+	ck_assert_uint_eq(atomic_load(&ctx.verified), 3);
+	free(forged);
+	free(p);
+
+	/* Bytes never verified are verified by the ISSUE path itself. */
+	p = fx_csr("p256.pem", &n);
+	ck_assert_int_eq(sign_parse(&ctx, p, n, &c, &e), 0);
+	ck_assert_int_eq(c->sig_verified, 1);
+	ck_assert_uint_eq(atomic_load(&ctx.verified), 4);
+	csr_free(c);
+	free(p);
+	sign_ctx_free(&ctx);
+}
+END_TEST
+
+/* The table is bounded: after more than POPCACHE_SIZE distinct requests
+ * the oldest is forgotten and verified again; the newest is not. */
+START_TEST(test_verify_table_bounded)
+{
+	gnutls_x509_privkey_t key;
+	gnutls_datum_t *d;
+	struct sign_ctx ctx;
+	struct csr *c = NULL;
+	struct lerr e;
+	unsigned i, total = POPCACHE_SIZE + 1;
+
+	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), 0);
+	ck_assert_int_eq(gnutls_x509_privkey_init(&key), 0);
+	ck_assert_int_eq(gnutls_x509_privkey_generate2(key, GNUTLS_PK_ECDSA,
+		GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0), 0);
+	d = calloc(total, sizeof(*d));
+	ck_assert_ptr_nonnull(d);
+	for (i = 0; i < total; i++) {
+		make_csr_der(key, i, &d[i]);
+		ck_assert_int_eq(sign_verify(&ctx, d[i].data, d[i].size, &e), 0);
+	}
+	ck_assert_uint_eq(atomic_load(&ctx.verified), total);
+	/* The second is still there (only the first made room). */
+	ck_assert_int_eq(sign_verify(&ctx, d[1].data, d[1].size, &e), 0);
+	ck_assert_uint_eq(atomic_load(&ctx.verified), total);
+	ck_assert_int_eq(sign_parse(&ctx, d[total - 1].data, d[total - 1].size, &c, &e), 0);
+	csr_free(c);
+	ck_assert_uint_eq(atomic_load(&ctx.verified), total);
+	ck_assert_int_eq(sign_parse(&ctx, d[0].data, d[0].size, &c, &e), 0);
+	ck_assert_int_eq(c->sig_verified, 1);
+	csr_free(c);
+	ck_assert_uint_eq(atomic_load(&ctx.verified), total + 1);
+	for (i = 0; i < total; i++)
+		gnutls_free(d[i].data);
+	free(d);
+	gnutls_x509_privkey_deinit(key);
 	sign_ctx_free(&ctx);
 }
 END_TEST
@@ -879,6 +991,8 @@ sign_suite(void)
 	tcase_add_test(tc, test_leaf_key_ids);
 	tcase_add_test(tc, test_unverified_request_refused);
 	tcase_add_test(tc, test_issue_remote_verifies_once);
+	tcase_add_test(tc, test_verify_once);
+	tcase_add_test(tc, test_verify_table_bounded);
 	tcase_add_test(tc, test_issue_row_is_the_certificate);
 	tcase_add_loop_test(tc, test_load_missing_file, 0, 3);
 	tcase_add_loop_test(tc, test_load_wrong_owner, 0, 4);

@@ -152,6 +152,101 @@ START_TEST(test_signer_reparses)
 }
 END_TEST
 
+/* Sends one raw ISSUE for bytes p over channel fd; the answer's type,
+ * with its payload in in. */
+static uint16_t
+raw_issue(int fd, const unsigned char *p, size_t n, struct buf *in)
+{
+	struct buf b;
+	uint16_t type, flags;
+
+	buf_init(&b, IPC_MAX);
+	ck_assert_int_eq(ipc_put_u8(&b, POLICY_DEVICE) | ipc_put_u32(&b, 0) |
+			 ipc_put_bytes(&b, serial, sizeof(serial)) | ipc_put_bytes(&b, p, n), 0);
+	ck_assert_int_eq(ipc_send(fd, SIGNER_MSG_ISSUE, 0, b.data, b.len), 0);
+	ck_assert_int_eq(ipc_recv(fd, &type, &flags, in), 0);
+	ck_assert_uint_eq(flags, 0);
+	buf_free(&b);
+	return type;
+}
+
+/* VERIFY: the signer checks a request's proof of possession itself and
+ * answers a forged one with the reason a device gets today; it goes on
+ * serving either way. */
+START_TEST(test_verify_over_channel)
+{
+	unsigned char *p;
+	struct lerr e;
+	size_t n;
+
+	p = fx_csr("p256.der", &n);
+	ck_assert_int_eq(signer_verify(sg, p, n, &e), 0);
+	ck_assert_int_eq(signer_verify(sg, p, n, &e), 0);
+	free(p);
+	p = fx_csr("badsig.der", &n);
+	ck_assert_int_eq(signer_verify(sg, p, n, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
+	ck_assert_int_eq(e.http, 400);
+	ck_assert_ptr_nonnull(strstr(e.msg, "self-signature does not verify"));
+	free(p);
+	p = fx_csr("garbage.bin", &n);
+	ck_assert_int_eq(signer_verify(sg, p, n, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_CSR);
+	free(p);
+	ck_assert_ptr_null(issue("p256.pem", POLICY_DEVICE, 0, NULL));
+	ck_assert_int_eq(signer_exit_status() == -1, 1);	/* still running */
+}
+END_TEST
+
+/* A daemon cannot skip the verification by lying: after the signer
+ * verified a request, an ISSUE of other bytes (the same request with its
+ * signature changed) is verified, and refused. */
+START_TEST(test_issue_of_unverified_bytes_verified)
+{
+	unsigned char *p, *forged;
+	struct buf in;
+	struct lerr e;
+	size_t n;
+	int fd = signer_channel_fd(sg, 0);
+
+	buf_init(&in, IPC_MAX);
+	p = fx_csr("p256.der", &n);
+	ck_assert_int_eq(signer_verify(sg, p, n, &e), 0);
+	forged = malloc(n);
+	ck_assert_ptr_nonnull(forged);
+	memcpy(forged, p, n);
+	forged[n - 1] ^= 0x01;
+	ck_assert_uint_eq(raw_issue(fd, forged, n, &in), SIGNER_MSG_ERROR);
+	ck_assert_ptr_nonnull(strstr((char *)in.data + 4, lerr_str(LERR_BAD_SIGNATURE)));
+	/* Nor does a refused VERIFY make the bytes good. */
+	ck_assert_int_eq(signer_verify(sg, forged, n, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
+	ck_assert_uint_eq(raw_issue(fd, forged, n, &in), SIGNER_MSG_ERROR);
+	/* The verified bytes themselves are issued. */
+	ck_assert_uint_eq(raw_issue(fd, p, n, &in), SIGNER_MSG_OK);
+	free(forged);
+	free(p);
+	buf_free(&in);
+}
+END_TEST
+
+/* A VERIFY with anything after the request is a protocol violation. */
+START_TEST(test_malformed_verify_ends_signer)
+{
+	struct buf b;
+	unsigned char *p;
+	size_t n;
+
+	buf_init(&b, IPC_MAX);
+	p = fx_csr("p256.der", &n);
+	ck_assert_int_eq(ipc_put_bytes(&b, p, n) | ipc_put_u8(&b, 0), 0);
+	ck_assert_int_eq(ipc_send(signer_channel_fd(sg, 0), SIGNER_MSG_VERIFY, 0, b.data, b.len), 0);
+	ck_assert_int_eq(signer_exit_status(), 3);
+	free(p);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_unknown_operation_ends_signer)
 {
 	struct lerr e;
@@ -318,6 +413,9 @@ signer_suite(void)
 	tcase_add_test(tc, test_issue_over_channel);
 	tcase_add_test(tc, test_invariants_refused);
 	tcase_add_test(tc, test_signer_reparses);
+	tcase_add_test(tc, test_verify_over_channel);
+	tcase_add_test(tc, test_issue_of_unverified_bytes_verified);
+	tcase_add_test(tc, test_malformed_verify_ends_signer);
 	tcase_add_test(tc, test_unknown_operation_ends_signer);
 	tcase_add_test(tc, test_flags_end_signer);
 	tcase_add_test(tc, test_truncated_frame_ends_signer);

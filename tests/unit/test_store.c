@@ -226,11 +226,10 @@ START_TEST(test_open_creates_and_migrates)
 
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
 	ck_assert_int_eq(version, newest_version());
-	ck_assert_int_eq(version, 2);
 	store_close(s);
 
-	ck_assert_int_eq(raw_int("SELECT max(version) FROM schema_version"), 2);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM schema_version"), 2);
+	ck_assert_int_eq(raw_int("SELECT max(version) FROM schema_version"), newest_version());
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM schema_version"), (int)store_migrations_count);
 	for (i = 0; i < sizeof(tables) / sizeof(tables[0]); i++) {
 		snprintf(sql, sizeof(sql), "SELECT count(*) FROM sqlite_master "
 			 "WHERE type = 'table' AND name = '%s'", tables[i]);
@@ -376,13 +375,23 @@ START_TEST(test_serials_distinct)
 	enum { N = 100 };
 	static unsigned char got[N][STORE_SERIAL_LEN];
 	struct store *s = open_new();
+	uint32_t t0, t1, prefix;
 	struct lerr e;
 	int i, j;
 
 	for (i = 0; i < N; i++) {
+		t0 = (uint32_t)time(NULL);
 		ck_assert_msg(store_serial_reserve(s, got[i], &e) == 0, "%s", e.msg);
-		ck_assert_int_ge(got[i][0], 0x01);
+		t1 = (uint32_t)time(NULL);
+		/* Positive and minimal: the first byte is 0x40..0x7f. */
+		ck_assert_int_ge(got[i][0], 0x40);
 		ck_assert_int_le(got[i][0], 0x7f);
+		/* The first four bytes follow the clock (a serial comes from a
+		 * batch drawn at most a few seconds before). */
+		prefix = (uint32_t)got[i][0] << 24 | (uint32_t)got[i][1] << 16 |
+			 (uint32_t)got[i][2] << 8 | got[i][3];
+		ck_assert_uint_le(prefix & 0x3fffffffu, t1 & 0x3fffffffu);
+		ck_assert_uint_ge(prefix & 0x3fffffffu, (t0 & 0x3fffffffu) - 60);
 		for (j = 0; j < i; j++)
 			ck_assert(memcmp(got[i], got[j], STORE_SERIAL_LEN) != 0);
 	}
@@ -391,7 +400,7 @@ START_TEST(test_serials_distinct)
 	for (i = 0; i < N; i++)
 		ck_assert_int_eq(raw_count_serial(got[i], STORE_SERIAL_LEN), 1);
 	ck_assert_int_ge(raw_int("SELECT count(*) FROM serials"), N);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM serials WHERE length(serial) != 17"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM serials WHERE length(serial) != 20"), 0);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM serials WHERE used != 0"), 0);
 }
 END_TEST
@@ -429,6 +438,65 @@ rnd_reset(unsigned repeat)
 	pthread_mutex_unlock(&rnd_lock);
 }
 
+/* Writer job: 100 settings of 900 bytes each under key prefix arg. */
+static int
+wal_fill_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	char key[32], value[901];
+	int i;
+
+	memset(value, 'v', sizeof(value) - 1);
+	value[sizeof(value) - 1] = '\0';
+	for (i = 0; i < 100; i++) {
+		struct store_query x = {
+			Q_SETTING_SET, "filling",
+			{ store_arg_text(key), store_arg_text(value) },
+		};
+
+		snprintf(key, sizeof(key), "fill-%d-%d", *(int *)arg, i);
+		if (store_exec(w, &x, NULL, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* A new database has small pages (an enrollment writes whole pages to the
+ * WAL); the commits' frames are counted; a thread of the store's own
+ * checkpoints the WAL once it passes its threshold, and the WAL then
+ * starts over instead of growing with every write. */
+START_TEST(test_wal_counted_and_checkpointed)
+{
+	struct store *s = open_new();
+	struct store_stats st;
+	struct stat sb;
+	char wal[sizeof(dbpath) + 8];
+	struct lerr e;
+	int i;
+
+	ck_assert_int_eq(raw_int("PRAGMA page_size"), 1024);
+	store_stats(s, &st);
+	ck_assert_uint_eq(st.page_size, 1024);
+	/* 60 commits of about 100 pages each: 6,000 frames in all. */
+	for (i = 0; i < 60; i++)
+		ck_assert_msg(store_submit(s, wal_fill_run, &i, &e) == 0, "%s", e.msg);
+	store_stats(s, &st);
+	ck_assert_uint_ge(st.commits, 60);
+	ck_assert_uint_ge(st.jobs, 60);
+	ck_assert_uint_ge(st.wal_frames, 6000);
+	ck_assert_uint_eq(st.wal_bytes, st.wal_frames * (1024 + 24));
+	ck_assert_uint_ge(st.checkpoints, 1);
+	ck_assert_uint_ge(st.checkpointed_pages, 1000);
+	/* Even with no pause between commits, the WAL started over: the file
+	 * holds a little more than the hard limit, not all 6,000 frames. */
+	snprintf(wal, sizeof(wal), "%s-wal", dbpath);
+	ck_assert_int_eq(stat(wal, &sb), 0);
+	ck_assert_int_lt(sb.st_size, 5000 * (1024 + 24));
+	store_close(s);
+	/* Every row made it into the database. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM settings WHERE key LIKE 'fill-%'"), 6000);
+}
+END_TEST
+
 START_TEST(test_duplicate_serial_drawn)
 {
 	static unsigned char got[64][STORE_SERIAL_LEN];
@@ -437,14 +505,14 @@ START_TEST(test_duplicate_serial_drawn)
 	struct lerr e;
 	int i, j;
 
-	memset(dup, 0xff, sizeof(dup));
-	dup[0] = 0x7f;
-
-	/* Within one batch: five identical draws, one stored. */
+	/* Within one batch: five identical draws, one stored. The random
+	 * part of the first is all 0xff; its time prefix is the batch's. */
 	rnd_reset(5);
 	store_set_random(s, rnd_fill);
 	for (i = 0; i < 32; i++)
 		ck_assert_msg(store_serial_reserve(s, got[i], &e) == 0, "%s", e.msg);
+	memcpy(dup, got[0], 4);
+	memset(dup + 4, 0xff, sizeof(dup) - 4);
 	ck_assert(memcmp(got[0], dup, STORE_SERIAL_LEN) == 0);
 	ck_assert(memcmp(got[1], got[0], STORE_SERIAL_LEN) != 0);
 	store_close(s);
@@ -808,6 +876,7 @@ START_TEST(test_every_insert_audited)
 {
 	unsigned char serial[STORE_SERIAL_LEN], der[64];
 	struct audit_seen seen = { 0, 0, 1, "" };
+	struct store_page pg = { 0, 0, 0 };
 	struct store *s = open_new();
 	struct store_cert c;
 	struct lerr e;
@@ -820,13 +889,17 @@ START_TEST(test_every_insert_audited)
 		make_cert(&c, ca_id, serial, i, der, sizeof(der));
 		ck_assert_int_eq(store_cert_insert(s, &c, "tester", &e), 0);
 	}
-	ck_assert_int_eq(store_audit_each(s, 0, audit_cb, &seen, &e), 0);
+	pg.limit = STORE_PAGE_MAX;
+	ck_assert_int_eq(store_audit_page(s, &pg, audit_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 21);		/* ca-create + 20 issues */
 	ck_assert(seen.ordered);
 	ck_assert_str_eq(seen.first_event, "issue");
+	ck_assert_int_eq(pg.next, 0);
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_audit_each(s, 5, audit_cb, &seen, &e), 0);
+	pg.limit = 5;
+	ck_assert_int_eq(store_audit_page(s, &pg, audit_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 5);
+	ck_assert_int_eq(pg.next, seen.last_id);
 	store_close(s);
 
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'ca-create'"), 1);
@@ -863,6 +936,7 @@ START_TEST(test_ca_list_settings)
 	struct store_cert c;
 	struct lerr e;
 	int64_t root, iss1, iss2, ids[8] = { 0 };
+	struct store_page pg = { 0, 0, 0 };
 	char *v = NULL;
 	int i;
 
@@ -897,12 +971,17 @@ START_TEST(test_ca_list_settings)
 		make_cert(&c, iss2, serial, i, der, sizeof(der));
 		ck_assert_int_eq(store_cert_insert(s, &c, "t", &e), 0);
 	}
-	ck_assert_int_eq(store_cert_each(s, 0, cert_cb, ids, &e), 0);
+	pg.limit = STORE_PAGE_MAX;
+	ck_assert_int_eq(store_cert_page(s, &pg, cert_cb, ids, &e), 0);
 	ck_assert_int_eq(ids[0], 3);
 	ck_assert_int_gt(ids[1], ids[2]);
 	ck_assert_int_gt(ids[2], ids[3]);
+	/* Stopped by fn: the next page starts after the row it stopped on. */
+	ck_assert_int_eq(pg.next, ids[3]);
 	memset(ids, 0, sizeof(ids));
-	ck_assert_int_eq(store_cert_each(s, 2, cert_cb, ids, &e), 0);
+	pg.after = 0;
+	pg.limit = 2;
+	ck_assert_int_eq(store_cert_page(s, &pg, cert_cb, ids, &e), 0);
 	ck_assert_int_eq(ids[0], 2);
 
 	ck_assert_int_eq(store_setting_get(s, "missing", &v, &e), -1);
@@ -958,6 +1037,65 @@ upsert(struct store *s, int k, const char *device, const char *auth, int64_t t,
 	return out;
 }
 
+/* A request id starts with the time it was first asked (8 hex digits),
+ * so that new ids go to the end of their index; the rest is random. */
+START_TEST(test_request_id_follows_time)
+{
+	struct store *s = open_new();
+	struct store_request *a, *b;
+	char want[9];
+	uint32_t t0 = (uint32_t)time(NULL);
+
+	a = upsert(s, 1, "dev-a", "none", (int64_t)t0, (int64_t)t0 + 100, NULL);
+	b = upsert(s, 2, "dev-b", "none", (int64_t)t0 + 1, (int64_t)t0 + 100, NULL);
+	snprintf(want, sizeof(want), "%08x", t0);
+	ck_assert_int_eq(strncmp(a->id, want, 8), 0);
+	snprintf(want, sizeof(want), "%08x", t0 + 1);
+	ck_assert_int_eq(strncmp(b->id, want, 8), 0);
+	ck_assert_int_lt(strcmp(a->id, b->id), 0);
+	ck_assert_int_eq((int)strlen(a->id), STORE_REQUEST_ID_LEN);
+	ck_assert_int_ne(strcmp(a->id + 8, b->id + 8), 0);
+	store_request_free(a);
+	store_request_free(b);
+	store_close(s);
+}
+END_TEST
+
+/* The query plan of sql on the store's file, one detail per line. */
+static void
+plan_of(const char *sql, char *out, size_t size)
+{
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	char q[2048];
+	size_t n = 0;
+
+	out[0] = '\0';
+	snprintf(q, sizeof(q), "EXPLAIN QUERY PLAN %s", sql);
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, q, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	while (sqlite3_step(st) == SQLITE_ROW && n < size)
+		n += (size_t)snprintf(out + n, size - n, "%s\n",
+				      (const char *)sqlite3_column_text(st, 3));
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+}
+
+/* The device asking again is found through the key's own index (one
+ * that does not change when the request is issued), never by a scan. */
+START_TEST(test_key_lookup_plan)
+{
+	struct store *s = open_new();
+	char plan[1024];
+
+	store_close(s);
+	plan_of(store_sql_requests[Q_REQ_FIND_KEY], plan, sizeof(plan));
+	ck_assert_msg(strstr(plan, "SEARCH r USING INDEX requests_key (key_id=?)") != NULL, "%s", plan);
+	ck_assert_msg(strstr(plan, "SCAN") == NULL, "%s", plan);
+}
+END_TEST
+
 /*
  * Issues a certificate for device with key k (all bytes k), the given
  * names and expiry, optionally for a request or a pre-authorisation.
@@ -985,6 +1123,65 @@ issue(struct store *s, int64_t ca_id, const char *device, int k, char *names,
 	lerr_clear(e);
 	return store_cert_insert(s, &c, "test", e);
 }
+
+/* A request decided at once is recorded with its certificate: one job,
+ * the request issued and linked, both audit rows; a key whose request
+ * was recorded meanwhile gets a conflict and nothing is written. */
+START_TEST(test_cert_with_new_request)
+{
+	struct store *s = open_new();
+	static unsigned char der[48];
+	unsigned char serial[STORE_SERIAL_LEN];
+	struct store_request in, *rq = NULL, *other;
+	struct store_ticket *t = NULL;
+	struct store_stats st0, st1;
+	struct store_cert c;
+	struct lerr e;
+	int64_t ca_id, now = (int64_t)time(NULL);
+
+	ca_id = add_ca(s, "issuing", "aa");
+	ck_assert_int_eq(store_serial_reserve(s, serial, &e), 0);
+	make_req(&in, 7, "dev-7", "preauth", now, now + 100);
+	store_request_new_id(now, in.id);
+	make_cert(&c, ca_id, serial, 7, der, sizeof(der));
+	snprintf(c.device_id, sizeof(c.device_id), "dev-7");
+	memset(c.key_id, 7, sizeof(c.key_id));
+	c.not_after = now + 1000;
+	snprintf(c.request_id, sizeof(c.request_id), "%s", in.id);
+	store_stats(s, &st0);
+	ck_assert_msg(store_cert_submit_new(s, &c, &in, "test", &t, &e) == 0, "%s", e.msg);
+	ck_assert_msg(store_ticket_wait(t, &e) == 0, "%s", e.msg);
+	store_stats(s, &st1);
+	ck_assert_uint_eq(st1.jobs - st0.jobs, 1);
+	ck_assert_uint_eq(st1.commits - st0.commits, 1);
+	ck_assert_int_eq(store_request_get(s, in.id, &rq, &e), 0);
+	ck_assert_int_eq(rq->state, STORE_REQ_ISSUED);
+	ck_assert_int_eq(rq->auth, STORE_AUTH_PREAUTH);
+	ck_assert_int_gt(rq->cert_id, 0);
+	store_request_free(rq);
+
+	/* The same key again, as if a second ask had raced the first. */
+	ck_assert_int_eq(store_serial_reserve(s, serial, &e), 0);
+	make_cert(&c, ca_id, serial, 7, der, sizeof(der));
+	memset(c.key_id, 7, sizeof(c.key_id));
+	c.not_after = now + 1000;
+	store_request_new_id(now, in.id);
+	snprintf(c.request_id, sizeof(c.request_id), "%s", in.id);
+	ck_assert_int_eq(store_cert_submit_new(s, &c, &in, "test", &t, &e), 0);
+	ck_assert_int_eq(store_ticket_wait(t, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(store_request_get(s, in.id, &other, &e), -1);
+	/* An id that is not the certificate's is refused up front. */
+	snprintf(c.request_id, sizeof(c.request_id), "something-else");
+	ck_assert_int_eq(store_cert_submit_new(s, &c, &in, "test", &t, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM requests"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'enroll'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'issue'"), 1);
+}
+END_TEST
 
 static int
 is_hex_id(const char *id)
@@ -1342,6 +1539,7 @@ req_cb(const struct store_request *r, void *arg)
 START_TEST(test_request_expire_each)
 {
 	unsigned char serial[STORE_SERIAL_LEN];
+	struct store_page pg = { 0, 0, 0 };
 	struct store *s = open_new();
 	struct store_request *r[5];
 	struct req_seen seen;
@@ -1361,18 +1559,22 @@ START_TEST(test_request_expire_each)
 	ck_assert_uint_eq(n, 0);
 
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_request_each(s, STORE_REQ_ANY, 0, req_cb, &seen, &e), 0);
+	pg.limit = STORE_PAGE_MAX;
+	ck_assert_int_eq(store_request_page(s, STORE_REQ_ANY, &pg, req_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 4);
 	ck_assert_str_eq(seen.states[0], "pending");	/* newest first: key 4 */
 	ck_assert_str_eq(seen.states[1], "expired");
 	ck_assert_str_eq(seen.states[2], "expired");
 	ck_assert_str_eq(seen.states[3], "issued");
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_request_each(s, STORE_REQ_EXPIRED, 0, req_cb, &seen, &e), 0);
+	ck_assert_int_eq(store_request_page(s, STORE_REQ_EXPIRED, &pg, req_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 2);
+	ck_assert_int_eq(pg.next, 0);
 	memset(&seen, 0, sizeof(seen));
-	ck_assert_int_eq(store_request_each(s, STORE_REQ_EXPIRED, 1, req_cb, &seen, &e), 0);
+	pg.limit = 1;
+	ck_assert_int_eq(store_request_page(s, STORE_REQ_EXPIRED, &pg, req_cb, &seen, &e), 0);
 	ck_assert_int_eq(seen.n, 1);
+	ck_assert_int_ne(pg.next, 0);
 	/* An expired request's key asking again starts afresh. */
 	store_request_free(r[4]);
 	r[4] = upsert(s, 2, "dev", "none", 400, 999, &k);
@@ -1387,6 +1589,321 @@ START_TEST(test_request_expire_each)
 END_TEST
 
 /* ---- ownership ---- */
+
+/* ---- pages ---- */
+
+#define PAGE_SEEN_MAX	64
+
+/* What a walk over a listing saw: request ids (with their creation
+ * times), or certificate or audit ids, in the order handed out. */
+struct page_seen {
+	size_t n;
+	char req[PAGE_SEEN_MAX][STORE_REQUEST_ID_LEN + 1];
+	int64_t id[PAGE_SEEN_MAX];	/* a request's created_at, else the row id */
+	enum store_req_state only;	/* STORE_REQ_ANY, or the state every row must have */
+	int stop_after;			/* > 0: fn stops once it saw this many */
+};
+
+static int
+page_req_cb(const struct store_request *r, void *arg)
+{
+	struct page_seen *p = arg;
+
+	ck_assert_uint_lt(p->n, PAGE_SEEN_MAX);
+	ck_assert(p->only == STORE_REQ_ANY || r->state == p->only);
+	snprintf(p->req[p->n], sizeof(p->req[0]), "%s", r->id);
+	p->id[p->n++] = r->created_at;
+	return p->stop_after > 0 && p->n >= (size_t)p->stop_after;
+}
+
+static int
+page_cert_cb(const struct store_cert *c, void *arg)
+{
+	struct page_seen *p = arg;
+
+	ck_assert_uint_lt(p->n, PAGE_SEEN_MAX);
+	p->id[p->n++] = c->id;
+	return p->stop_after > 0 && p->n >= (size_t)p->stop_after;
+}
+
+static int
+page_audit_cb(const struct store_audit_row *r, void *arg)
+{
+	struct page_seen *p = arg;
+
+	ck_assert_uint_lt(p->n, PAGE_SEEN_MAX);
+	p->id[p->n++] = r->id;
+	return 0;
+}
+
+/* Which listing page_walk walks. */
+enum page_list { PAGE_REQUESTS, PAGE_CERTS, PAGE_AUDIT };
+
+/* One page of list (state for requests) into p; returns the page's next. */
+static int64_t
+page_one(struct store *s, enum page_list list, enum store_req_state state, int64_t after,
+	 size_t limit, struct page_seen *p)
+{
+	struct store_page pg = { after, limit, -1 };
+	size_t before = p->n;
+	struct lerr e;
+	int rc;
+
+	lerr_clear(&e);
+	p->only = state;
+	rc = list == PAGE_REQUESTS ? store_request_page(s, state, &pg, page_req_cb, p, &e) :
+	     list == PAGE_CERTS ? store_cert_page(s, &pg, page_cert_cb, p, &e) :
+	     store_audit_page(s, &pg, page_audit_cb, p, &e);
+	ck_assert_msg(rc == 0, "page: %s", e.msg);
+	ck_assert_uint_le(p->n - before, limit);
+	/* Only the last page is short, and it says so (or fn stopped it). */
+	ck_assert(pg.next == 0 || p->n - before == limit || p->stop_after > 0);
+	ck_assert_int_ge(pg.next, 0);
+	return pg.next;
+}
+
+/*
+ * Walks list page after page (limit rows each) into p, calling between(k)
+ * after page k. The number of pages is returned.
+ */
+static int
+page_walk(struct store *s, enum page_list list, enum store_req_state state, size_t limit,
+	  struct page_seen *p, void (*between)(struct store *s, int k))
+{
+	int64_t after = 0;
+	int pages = 0;
+
+	memset(p, 0, sizeof(*p));
+	do {
+		after = page_one(s, list, state, after, limit, p);
+		pages++;
+		ck_assert_int_lt(pages, 100);
+		if (between != NULL)
+			between(s, pages);
+	} while (after != 0);
+	return pages;
+}
+
+static int64_t page_ca;
+static int page_late;		/* requests page_insert made */
+
+/* Between pages: a new request, and a certificate for it, both newer
+ * than every position a walk holds. */
+static void
+page_insert(struct store *s, int k)
+{
+	unsigned char serial[STORE_SERIAL_LEN];
+	struct store_request *r;
+	struct lerr e;
+
+	(void)k;
+	page_late++;
+	r = upsert(s, 100 + page_late, "late", "none", 5000 + page_late, 999999, NULL);
+	ck_assert_msg(issue(s, page_ca, "late", 100 + page_late, sans, 999999, r->id, NULL,
+			    serial, &e) == 0, "%s", e.msg);
+	store_request_free(r);
+}
+
+/* Every row of every listing is on exactly one page, newest first, however
+ * the pages fall and whatever is added while they are read. */
+START_TEST(test_pages_cover)
+{
+	unsigned char serial[STORE_SERIAL_LEN];
+	struct store *s = open_new();
+	struct store_request *r;
+	struct page_seen p;
+	struct lerr e;
+	int64_t nreq, ncert, naudit, npend, after, top;
+	size_t i, j;
+	int k;
+
+	page_ca = add_ca(s, "issuing", "aa");
+	for (k = 1; k <= 23; k++) {
+		r = upsert(s, k, "dev", "none", 100 + k, 999999, NULL);
+		if (k % 3 == 0)
+			ck_assert_int_eq(issue(s, page_ca, "dev", k, sans, 999999, r->id, NULL,
+					       serial, &e), 0);
+		else if (k % 5 == 0)
+			ck_assert_int_eq(store_request_deny(s, r->id, "no", "t", &e), 0);
+		store_request_free(r);
+	}
+	nreq = raw_int("SELECT count(*) FROM requests");
+	npend = raw_int("SELECT count(*) FROM requests WHERE state = 'pending'");
+	ncert = raw_int("SELECT count(*) FROM certificates");
+	naudit = raw_int("SELECT count(*) FROM audit");
+	ck_assert_int_eq(nreq, 23);
+	ck_assert_int_eq(ncert, 7);
+	ck_assert_int_eq(npend, 13);
+
+	/* Requests, 4 a page, with rows added after each page: the walk
+	 * sees the 23 there were, once each, newest first. */
+	ck_assert_int_eq(page_walk(s, PAGE_REQUESTS, STORE_REQ_ANY, 4, &p, page_insert), 6);
+	ck_assert_uint_eq(p.n, 23);
+	for (i = 0; i < p.n; i++) {
+		ck_assert_int_eq(p.id[i], 100 + 23 - (int64_t)i);
+		for (j = 0; j < i; j++)
+			ck_assert_str_ne(p.req[i], p.req[j]);
+	}
+	/* What was added meanwhile is on a new first page. */
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_ne(page_one(s, PAGE_REQUESTS, STORE_REQ_ANY, 0, 2, &p), 0);
+	ck_assert_int_eq(p.id[0], 5000 + 6);
+	ck_assert_int_eq(p.id[1], 5000 + 5);
+
+	/* One state: only its rows, all of them. */
+	ck_assert_int_eq(page_walk(s, PAGE_REQUESTS, STORE_REQ_PENDING, 3, &p, NULL), 5);
+	ck_assert_int_eq((int64_t)p.n, npend);
+	for (i = 1; i < p.n; i++)
+		ck_assert_int_lt(p.id[i], p.id[i - 1]);
+	/* 3 denied, 3 a page: the full page is the last (no empty one
+	 * after it). */
+	ck_assert_int_eq(page_walk(s, PAGE_REQUESTS, STORE_REQ_DENIED, 3, &p, NULL), 1);
+	ck_assert_uint_eq(p.n, 3);			/* keys 5, 10, 20 */
+	ck_assert_int_eq(page_walk(s, PAGE_REQUESTS, STORE_REQ_EXPIRED, 5, &p, NULL), 1);
+	ck_assert_uint_eq(p.n, 0);
+
+	/* Certificates and the audit log, the same way. */
+	ncert = raw_int("SELECT count(*) FROM certificates");
+	ck_assert_int_eq(page_walk(s, PAGE_CERTS, STORE_REQ_ANY, 5, &p, page_insert), 3);
+	ck_assert_int_eq((int64_t)p.n, ncert);
+	for (i = 1; i < p.n; i++)
+		ck_assert_int_lt(p.id[i], p.id[i - 1]);
+	naudit = raw_int("SELECT count(*) FROM audit");
+	top = raw_int("SELECT max(id) FROM audit");
+	ck_assert_int_le(naudit, PAGE_SEEN_MAX);
+	page_walk(s, PAGE_AUDIT, STORE_REQ_ANY, 7, &p, page_insert);
+	ck_assert_int_eq((int64_t)p.n, naudit);
+	ck_assert_int_eq(p.id[0], top);
+	ck_assert_int_gt(raw_int("SELECT max(id) FROM audit"), top);
+	for (i = 1; i < p.n; i++)
+		ck_assert_int_eq(p.id[i], p.id[i - 1] - 1);
+
+	/* A walk that fn stops goes on after the row it stopped on. */
+	memset(&p, 0, sizeof(p));
+	p.stop_after = 2;
+	after = page_one(s, PAGE_REQUESTS, STORE_REQ_PENDING, 0, 10, &p);
+	ck_assert_uint_eq(p.n, 2);
+	ck_assert_int_ne(after, 0);
+	p.stop_after = 0;
+	page_one(s, PAGE_REQUESTS, STORE_REQ_PENDING, after, 1, &p);
+	ck_assert_uint_eq(p.n, 3);
+	ck_assert_int_lt(p.id[2], p.id[1]);
+	store_close(s);
+}
+END_TEST
+
+static int
+page_never_cb(const struct store_request *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+	ck_abort_msg("a refused page handed out a row");
+	return 1;
+}
+
+/* A page is 1 to STORE_PAGE_MAX rows after a position that is not
+ * negative; anything else is refused before a row is read. */
+START_TEST(test_page_bounds)
+{
+	static const struct { int64_t after; size_t limit; } bad[] = {
+		{ 0, 0 }, { 0, STORE_PAGE_MAX + 1 }, { 0, (size_t)-1 }, { -1, 10 },
+		{ INT64_MIN, 10 },
+	};
+	struct store *s = open_new();
+	struct store_page pg;
+	struct page_seen p;
+	struct store_request *r;
+	struct lerr e;
+	size_t i;
+
+	r = upsert(s, 1, "dev", "none", 100, 999999, NULL);
+	store_request_free(r);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		pg.after = bad[i].after;
+		pg.limit = bad[i].limit;
+		pg.next = 77;
+		lerr_clear(&e);
+		ck_assert_int_eq(store_request_page(s, STORE_REQ_ANY, &pg, page_never_cb, NULL,
+						    &e), -1);
+		ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+		ck_assert_int_eq(pg.next, 0);
+	}
+	ck_assert_int_eq(store_request_page(s, (enum store_req_state)42, &pg, page_never_cb,
+					    NULL, &e), -1);
+	/* The largest page, and a position past every row (an old cursor
+	 * after a restore): fine, the page is only shorter. */
+	memset(&p, 0, sizeof(p));
+	ck_assert_int_eq(page_one(s, PAGE_REQUESTS, STORE_REQ_ANY, 0, STORE_PAGE_MAX, &p), 0);
+	ck_assert_uint_eq(p.n, 1);
+	ck_assert_int_eq(page_one(s, PAGE_REQUESTS, STORE_REQ_ANY, INT64_MAX, 1, &p), 0);
+	ck_assert_uint_eq(p.n, 2);
+	ck_assert_int_eq(page_one(s, PAGE_REQUESTS, STORE_REQ_ANY, 1, 5, &p), 0);
+	ck_assert_uint_eq(p.n, 2);			/* nothing before the first row */
+	store_close(s);
+}
+END_TEST
+
+/*
+ * The query plan of sql on the store at dbpath, one step per line, into
+ * out. Returns 1 when a step reads a whole table or index (SCAN) or sorts
+ * (USE TEMP B-TREE), 0 when every step is a search.
+ */
+static int
+plan_scans(const char *sql, char *out, size_t size)
+{
+	char text[2048];
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	const char *d;
+	size_t used = 0;
+	int bad = 0, n;
+
+	out[0] = '\0';
+	n = snprintf(text, sizeof(text), "EXPLAIN QUERY PLAN %s", sql);
+	ck_assert(n > 0 && (size_t)n < sizeof(text));
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_prepare_v2(db, text, -1, &st, NULL) == SQLITE_OK, "%s: %s", sql,
+		      sqlite3_errmsg(db));
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		d = (const char *)sqlite3_column_text(st, 3);
+		ck_assert_ptr_nonnull(d);
+		if (strncmp(d, "SCAN", 4) == 0 || strstr(d, "TEMP B-TREE") != NULL)
+			bad = 1;
+		n = snprintf(out + used, size - used, "%s; ", d);
+		if (n > 0 && (size_t)n < size - used)
+			used += (size_t)n;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return bad;
+}
+
+/* Every listing, and what a listing or the status runs before it, is one
+ * search of the table or an index: none reads a whole table or sorts,
+ * so none slows down as the store grows. */
+START_TEST(test_page_plans)
+{
+	static const enum store_q lists[] = {
+		Q_REQ_PAGE, Q_REQ_PAGE_STATE, Q_CERT_PAGE, Q_AUDIT_PAGE, Q_REQ_EXPIRE_DUE,
+		Q_REQ_EXPIRE, Q_REQ_COUNT_PENDING,
+	};
+	char plan[1024];
+	size_t i;
+
+	store_close(open_new());
+	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
+		ck_assert_ptr_nonnull(store_sql_text(lists[i]));
+		ck_assert_msg(plan_scans(store_sql_text(lists[i]), plan, sizeof(plan)) == 0,
+			      "query %d: %s: %s", (int)lists[i], store_sql_text(lists[i]), plan);
+	}
+	/* The check catches what it is for: the listing before pages. */
+	ck_assert_int_eq(plan_scans("SELECT id FROM requests WHERE ?1 IS NULL OR state = ?1 "
+				    "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
+				    plan, sizeof(plan)), 1);
+	ck_assert_int_eq(plan_scans("SELECT id FROM audit ORDER BY at DESC LIMIT 5",
+				    plan, sizeof(plan)), 1);
+}
+END_TEST
 
 START_TEST(test_name_key_owner)
 {
@@ -1474,7 +1991,7 @@ START_TEST(test_upgrade_fills_names)
 			 SQLITE_OK);
 	ck_assert_msg(store_open(dbpath, 0, &s, &e) == 0, "%s", e.msg);
 	ck_assert_int_eq(store_schema_version(s, &version), 0);
-	ck_assert_int_eq(version, 2);
+	ck_assert_int_eq(version, newest_version());
 	ck_assert_int_eq(store_name_owner(s, "DNS:old.local", "new", 100, owner, &e), 1);
 	ck_assert_str_eq(owner, "old");
 	ck_assert_int_eq(store_name_owner(s, "IP:10.1.1.1", "new", 100, owner, &e), 1);
@@ -1710,6 +2227,10 @@ store_suite(void)
 	tcase_add_test(tc, test_missing_refused);
 	tcase_add_test(tc, test_readonly_refuses_writes);
 	tcase_add_test(tc, test_serials_distinct);
+	tcase_add_test(tc, test_wal_counted_and_checkpointed);
+	tcase_add_test(tc, test_request_id_follows_time);
+	tcase_add_test(tc, test_key_lookup_plan);
+	tcase_add_test(tc, test_cert_with_new_request);
 	tcase_add_test(tc, test_duplicate_serial_drawn);
 	tcase_add_test(tc, test_broken_random_source);
 	tcase_add_test(tc, test_cert_roundtrip);
@@ -1726,6 +2247,9 @@ store_suite(void)
 	tcase_add_test(tc, test_cert_issues_request);
 	tcase_add_test(tc, test_request_deny_note_contest);
 	tcase_add_test(tc, test_request_expire_each);
+	tcase_add_test(tc, test_pages_cover);
+	tcase_add_test(tc, test_page_bounds);
+	tcase_add_test(tc, test_page_plans);
 	tcase_add_test(tc, test_name_key_owner);
 	tcase_add_test(tc, test_upgrade_fills_names);
 	tcase_add_test(tc, test_preauth);
