@@ -1033,7 +1033,7 @@ static int
 bench_compare(struct bench_bin *bins, int nbins, const char *log, const struct bench_csrs *csrs,
 	      size_t n, const int *clients, int nc, int fresh, int keepalive, int rounds)
 {
-	struct bench_daemon d = { 0, 0 };
+	struct bench_daemon d = { 0, 0, NULL, NULL };
 	struct httpc_tls tls;
 	char url[64], what[64], *root = NULL;
 	size_t next;
@@ -1095,7 +1095,7 @@ static int
 bench_scale(struct bench_bin *b, const char *log, const struct bench_csrs *csrs, size_t total,
 	    size_t step, int threads)
 {
-	struct bench_daemon d = { 0, 0 };
+	struct bench_daemon d = { 0, 0, NULL, NULL };
 	struct bench_fig f;
 	struct httpc_tls tls;
 	double rate[BENCH_STEPS_MAX], cpu[BENCH_STEPS_MAX], rmed, rlo, rhi, cmed, clo, chi;
