@@ -12,7 +12,6 @@
 
 #include <errno.h>
 #include <getopt.h>
-#include <malloc.h>
 #include <pwd.h>
 #include <signal.h>
 #include <stdio.h>
@@ -45,8 +44,6 @@
 #define SERVE_RATE_PER_S	2	/* enrollment requests per address: 2/s ... */
 #define SERVE_RATE_BURST	20	/* ... after a burst of 20 */
 #define SERVE_RATE_ADDRS	4096
-/* malloc arenas for the daemon's threads (see cmd_serve). */
-#define SERVE_ARENAS		2
 
 struct serve_opts {
 	const char *dir, *https, *http, *user, *web_dir, *pass_file;
@@ -356,14 +353,6 @@ cmd_serve(int argc, char *argv[])
 		cmd_error("serve", "cannot start the signer: %s", e.msg);
 		goto out;
 	}
-	/* glibc gives threads arenas of their own, up to eight per core, each
-	 * keeping its freed memory: the server's pool, the store's writer and
-	 * the signer's channels would each hold one. Two, set before any of
-	 * them allocates (the signer, forked above, keeps glibc's default),
-	 * keep the daemon small; lock waits on them did not show in
-	 * docs/performance.md's measurements. */
-	if (mallopt(M_ARENA_MAX, SERVE_ARENAS) != 1)
-		log_info("mallopt(M_ARENA_MAX) failed; running with glibc's default arenas");
 	app.dir = o.dir;
 	app.web_dir = o.web_dir;
 	app.started = time(NULL);
