@@ -34,44 +34,29 @@ issue_audit_refusal(const struct issuer *is, const struct issue_req *r,
 }
 
 /*
- * Reads back what the signer made: the row records the certificate's own
- * names (the signer filtered them under its own policy, which need not be
- * the daemon's), and the certificate must be for the key the caller
- * parsed (a parse handed in with other bytes than those signed would
- * otherwise tie one device's row to another's certificate). Fills sans.
+ * The certificate must be for the key the caller parsed: a parse handed in
+ * with other bytes than those signed would otherwise tie one device's row
+ * to another's certificate. The signer says which key and names it put in
+ * the certificate (it checked them on the re-parsed bytes); the row
+ * records those names, which are the signer's policy's, not necessarily
+ * the daemon's.
  */
 static int
-issue_read_back(const struct sign_out *signed_cert, const struct csr *csr, struct names *sans,
-		struct lerr *e)
+issue_check_signed(const struct sign_out *signed_cert, const struct csr *csr, struct lerr *e)
 {
-	gnutls_x509_crt_t crt = NULL;
-	unsigned char key_id[32];
-	int rc = -1;
-
-	if (x509_import(signed_cert->der.data, signed_cert->der.size, &crt, e) != 0)
-		goto out;
-	if (x509_key_id(crt, key_id) != 0 || x509_sans(crt, sans) != 0) {
-		lerr_set(e, LERR_INVARIANT, "the new certificate cannot be read back");
-		goto out;
-	}
-	if (memcmp(key_id, csr->key_id, sizeof(key_id)) != 0) {
-		lerr_set(e, LERR_INVARIANT, "the new certificate is not for the request's key");
-		goto out;
-	}
-	rc = 0;
-out:
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
-	return rc;
+	if (signed_cert->names == NULL)
+		return lerr_set(e, LERR_INVARIANT, "the signer did not say the certificate's names");
+	if (memcmp(signed_cert->key_id, csr->key_id, sizeof(signed_cert->key_id)) != 0)
+		return lerr_set(e, LERR_INVARIANT, "the new certificate is not for the request's key");
+	return 0;
 }
 
 /* Fills the row from what was asked for and what the signer produced. */
 static int
 issue_fill_row(struct store_cert *row, const struct issuer *is, const struct issue_req *r,
-	       const struct csr *csr, const struct names *sans, const unsigned char *serial,
-	       struct sign_out *signed_cert, struct lerr *e)
+	       const struct csr *csr, const unsigned char *serial, struct sign_out *signed_cert,
+	       struct lerr *e)
 {
-	struct buf b;
 	int n;
 
 	memset(row, 0, sizeof(*row));
@@ -84,12 +69,9 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 	n = snprintf(row->subject, sizeof(row->subject), "CN=%s", csr->cn);
 	if (n < 0 || (size_t)n >= sizeof(row->subject))
 		return lerr_set(e, LERR_BAD_NAME, "subject too long");
-	buf_init(&b, 16 * 1024);
-	if (names_format(sans, &b) != 0) {
-		buf_free(&b);
-		return lerr_set(e, LERR_INTERNAL, "cannot format names");
-	}
-	row->sans = (char *)buf_steal(&b, NULL);
+	/* The row takes the names over from the signer's answer. */
+	row->sans = signed_cert->names;
+	signed_cert->names = NULL;
 	row->profile = r->profile;
 	row->status = STORE_CERT_VALID;
 	row->not_before = signed_cert->not_before;
@@ -126,13 +108,12 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 	const struct csr *csr = r->parsed;
 	struct sign_out signed_cert;
 	struct sign_req sr;
-	struct names own_sans, cert_sans;
+	struct names own_sans;
 	const struct names *sans = r->sans;
 	int rc = -1, refused = 1;
 
 	memset(&signed_cert, 0, sizeof(signed_cert));
 	names_init(&own_sans);
-	names_init(&cert_sans);
 	*out = NULL;
 	/* Parse and check here as well as in the signer: the client gets a
 	 * clear answer without a serial or a signature being spent. A remote
@@ -162,7 +143,7 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 		refused = e->code != LERR_SIGNER;
 		goto out;
 	}
-	if (issue_read_back(&signed_cert, csr, &cert_sans, e) != 0) {
+	if (issue_check_signed(&signed_cert, csr, e) != 0) {
 		log_err("refused to record a certificate: %s", e->msg);
 		goto out;
 	}
@@ -171,7 +152,7 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (issue_fill_row(row, is, r, csr, &cert_sans, serial, &signed_cert, e) != 0)
+	if (issue_fill_row(row, is, r, csr, serial, &signed_cert, e) != 0)
 		goto out;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {
@@ -193,7 +174,6 @@ out:
 	store_cert_free(row);
 	sign_out_free(&signed_cert);
 	names_free(&own_sans);
-	names_free(&cert_sans);
 	csr_free(own);
 	return rc;
 }

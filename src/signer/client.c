@@ -237,8 +237,8 @@ static int
 signer_issue_remote(struct signer *s, const unsigned char *csr_der, size_t csr_len,
 		    const struct sign_req *r, struct sign_out *out, struct lerr *e)
 {
-	const unsigned char *der;
-	size_t der_len;
+	const unsigned char *der, *key_id, *names;
+	size_t der_len, key_id_len, names_len;
 	struct ipc_rd rd;
 	struct buf req, in;
 	int rc = -1;
@@ -256,19 +256,26 @@ signer_issue_remote(struct signer *s, const unsigned char *csr_der, size_t csr_l
 	ipc_rd_init(&rd, in.data, in.len);
 	out->not_before = (time_t)ipc_get_u64(&rd);
 	out->not_after = (time_t)ipc_get_u64(&rd);
-	if (ipc_get_bytes(&rd, &der, &der_len, IPC_MAX) != 0 || ipc_rd_done(&rd) != 0 ||
-	    der_len == 0) {
+	if (ipc_get_bytes(&rd, &der, &der_len, IPC_MAX) != 0 ||
+	    ipc_get_bytes(&rd, &key_id, &key_id_len, sizeof(out->key_id)) != 0 ||
+	    ipc_get_bytes(&rd, &names, &names_len, IPC_MAX) != 0 || ipc_rd_done(&rd) != 0 ||
+	    der_len == 0 || key_id_len != sizeof(out->key_id) ||
+	    memchr(names, '\0', names_len) != NULL) {
 		signer_kill(s);	/* a confused signer is not trusted again */
 		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
 		goto done;
 	}
 	out->der.data = gnutls_malloc(der_len);
-	if (out->der.data == NULL) {
+	out->names = malloc(names_len + 1);
+	if (out->der.data == NULL || out->names == NULL) {
 		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto done;
 	}
 	memcpy(out->der.data, der, der_len);
 	out->der.size = (unsigned)der_len;
+	memcpy(out->key_id, key_id, sizeof(out->key_id));
+	memcpy(out->names, names, names_len);
+	out->names[names_len] = '\0';
 	rc = 0;
 done:
 	buf_free(&req);

@@ -17,7 +17,10 @@
  *   VERIFIED signer -> daemon: empty: csr parsed and its signature holds.
  *           Or ERROR with the reason (bad_signature for a forged one).
  *   OK      signer -> daemon: u64 not_before, u64 not_after,
- *           bytes certificate DER.
+ *           bytes certificate DER, bytes key id (32), str names (as
+ *           names_format writes them): the key and names the signer put
+ *           in the certificate and found again in its re-parsed bytes, so
+ *           the daemon records them without parsing the certificate.
  *   ERROR   signer -> daemon: str code (lerr_str), u16 http status,
  *           str message.
  * Flags are always 0. The signer answers only the operations in its

@@ -18,6 +18,7 @@
 #include <gnutls/x509.h>
 
 #include "ca/x509.h"
+#include "common/buf.h"
 #include "signer/files.h"
 #include "signer/popcache.h"
 #include "signer/sign.h"
@@ -152,6 +153,7 @@ sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req
 	struct x509_leaf_params p;
 	time_t now = time(NULL);
 	unsigned days = r->days;
+	struct buf b;
 	int rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -187,6 +189,15 @@ sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req
 		goto out;
 	if (x509_issuer_check_leaf(c->issuer, &out->der, &p, e) != 0)
 		goto out;
+	/* check_leaf found the request's key and these names in the bytes. */
+	memcpy(out->key_id, csr->key_id, sizeof(out->key_id));
+	buf_init(&b, 16 * 1024);
+	if (names_format(&out->sans, &b) != 0 || buf_append(&b, "", 1) != 0) {
+		buf_free(&b);
+		lerr_set(e, LERR_INTERNAL, "cannot format names");
+		goto out;
+	}
+	out->names = (char *)buf_steal(&b, NULL);
 	rc = 0;
 out:
 	if (rc != 0)
@@ -203,4 +214,6 @@ sign_out_free(struct sign_out *o)
 	o->der.data = NULL;
 	o->der.size = 0;
 	names_free(&o->sans);
+	free(o->names);
+	o->names = NULL;
 }

@@ -50,7 +50,12 @@ struct sign_req {
 struct sign_out {
 	gnutls_datum_t der;		/* the certificate (gnutls_free) */
 	time_t not_before, not_after;
-	struct names sans;		/* the names it carries (names_free) */
+	struct names sans;		/* the names it carries (names_free); signer side */
+	/* What the certificate carries, as the signer put it there and
+	 * checked it on the re-parsed bytes, so that the daemon records it
+	 * without parsing the certificate again: */
+	unsigned char key_id[32];	/* the subject key's id (csr.h's key_id) */
+	char *names;			/* its names as names_format writes them (free) */
 };
 
 /* Loads the signer's files from dir/keys/ (files.h: never the store),

@@ -101,7 +101,9 @@ signer_op_issue(struct signer_child *ch, int fd, const struct buf *in)
 	}
 	if (ipc_put_u64(&b, (uint64_t)out.not_before) != 0 ||
 	    ipc_put_u64(&b, (uint64_t)out.not_after) != 0 ||
-	    ipc_put_bytes(&b, out.der.data, out.der.size) != 0)
+	    ipc_put_bytes(&b, out.der.data, out.der.size) != 0 ||
+	    ipc_put_bytes(&b, out.key_id, sizeof(out.key_id)) != 0 ||
+	    ipc_put_str(&b, out.names) != 0)
 		goto out;
 	rc = ipc_send(fd, SIGNER_MSG_OK, 0, b.data, b.len);
 out:

@@ -9,6 +9,7 @@
 #include <check.h>
 #include <errno.h>
 #include <signal.h>
+#include <string.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -16,6 +17,7 @@
 #include <sodium.h>
 
 #include "ca/csr.h"
+#include "common/buf.h"
 #include "signer/ipc.h"
 #include "signer/proto.h"
 #include "signer/files.h"
@@ -103,6 +105,45 @@ START_TEST(test_issue_over_channel)
 	gnutls_x509_crt_get_basic_constraints(crt, NULL, &ca, NULL);
 	ck_assert_uint_eq(ca, 0);
 	gnutls_x509_crt_deinit(crt);
+}
+END_TEST
+
+/* The answer says which key and names the certificate carries, exactly
+ * as the certificate does: the daemon records them without parsing it. */
+START_TEST(test_issue_says_key_and_names)
+{
+	struct sign_req r = { POLICY_DEVICE, 0, serial };
+	gnutls_x509_crt_t crt = NULL;
+	unsigned char kid[32];
+	struct sign_out out;
+	struct names sans;
+	struct csr *c = NULL;
+	struct buf b;
+	struct lerr e;
+	unsigned char *p;
+	size_t n;
+
+	p = fx_csr("p256.pem", &n);
+	ck_assert_int_eq(csr_parse(p, n, &c, &e), 0);
+	ck_assert_msg(signer_issue(sg, p, n, c, &r, &out, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(memcmp(out.key_id, c->key_id, sizeof(kid)), 0);
+	ck_assert_int_eq(x509_import(out.der.data, out.der.size, &crt, &e), 0);
+	ck_assert_int_eq(x509_key_id(crt, kid), 0);
+	ck_assert_int_eq(memcmp(out.key_id, kid, sizeof(kid)), 0);
+	names_init(&sans);
+	buf_init(&b, 16 * 1024);
+	ck_assert_int_eq(x509_sans(crt, &sans), 0);
+	ck_assert_int_eq(names_format(&sans, &b), 0);
+	ck_assert_int_eq(buf_append(&b, "", 1), 0);
+	ck_assert_ptr_nonnull(out.names);
+	ck_assert_str_eq(out.names, (const char *)b.data);
+	ck_assert_ptr_nonnull(strstr(out.names, "DNS:"));
+	buf_free(&b);
+	names_free(&sans);
+	gnutls_x509_crt_deinit(crt);
+	sign_out_free(&out);
+	csr_free(c);
+	free(p);
 }
 END_TEST
 
@@ -411,6 +452,7 @@ signer_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_issue_over_channel);
+	tcase_add_test(tc, test_issue_says_key_and_names);
 	tcase_add_test(tc, test_invariants_refused);
 	tcase_add_test(tc, test_signer_reparses);
 	tcase_add_test(tc, test_verify_over_channel);
