@@ -41,6 +41,8 @@
 struct httpc_conn {
 	struct httpc_url url;
 	int timeout_s;
+	struct sockaddr_storage src;	/* local address to connect from */
+	socklen_t src_len;		/* 0: the kernel chooses */
 	int fd;				/* -1 when not connected */
 	gnutls_session_t session;	/* NULL for plain http or when closed */
 	gnutls_certificate_credentials_t cred;	/* kept for reconnects */
@@ -582,10 +584,21 @@ httpc_tcp_connect(struct httpc_conn *c, struct lerr *e)
 		struct pollfd pfd;
 		socklen_t elen = sizeof(err);
 
+		/* A source address reaches only the servers of its own family. */
+		if (c->src_len != 0 && ai->ai_family != c->src.ss_family) {
+			err = EAFNOSUPPORT;
+			continue;
+		}
 		fd = socket(ai->ai_family, ai->ai_socktype | SOCK_CLOEXEC | SOCK_NONBLOCK,
 			    ai->ai_protocol);
 		if (fd < 0) {
 			err = errno;
+			continue;
+		}
+		if (c->src_len != 0 && bind(fd, (struct sockaddr *)&c->src, c->src_len) != 0) {
+			err = errno;
+			close(fd);
+			fd = -1;
 			continue;
 		}
 		/* Request and answer, one small message at a time: no Nagle. */
@@ -711,6 +724,38 @@ int
 httpc_open(const char *url, const struct httpc_tls *tls, int timeout_s,
 	   struct httpc_conn **out, struct lerr *e)
 {
+	return httpc_open_from(url, NULL, tls, timeout_s, out, e);
+}
+
+/* Parses a numeric source address (port 0) into c. 0 or -1 with e. */
+static int
+httpc_set_source(struct httpc_conn *c, const char *source, struct lerr *e)
+{
+	struct addrinfo hints, *res = NULL;
+	int g;
+
+	memset(&hints, 0, sizeof(hints));
+	hints.ai_family = AF_UNSPEC;
+	hints.ai_socktype = SOCK_STREAM;
+	hints.ai_flags = AI_NUMERICHOST | AI_PASSIVE;
+	g = getaddrinfo(source, "0", &hints, &res);
+	if (g != 0 || res == NULL || res->ai_addrlen > sizeof(c->src)) {
+		lerr_set(e, LERR_BAD_REQUEST, "source address %s: %s", source,
+			 g != 0 ? gai_strerror(g) : "unusable");
+		if (res != NULL)
+			freeaddrinfo(res);
+		return -1;
+	}
+	memcpy(&c->src, res->ai_addr, res->ai_addrlen);
+	c->src_len = res->ai_addrlen;
+	freeaddrinfo(res);
+	return 0;
+}
+
+int
+httpc_open_from(const char *url, const char *source, const struct httpc_tls *tls,
+		int timeout_s, struct httpc_conn **out, struct lerr *e)
+{
 	struct httpc_conn *c = NULL;
 	gnutls_datum_t d, kd;
 	int rc = -1, g;
@@ -724,6 +769,8 @@ httpc_open(const char *url, const struct httpc_tls *tls, int timeout_s,
 	c->fd = -1;
 	c->timeout_s = timeout_s > 0 ? timeout_s : 30;
 	if (httpc_url_parse(url, &c->url, e) != 0)
+		goto out;
+	if (source != NULL && httpc_set_source(c, source, e) != 0)
 		goto out;
 	if (c->url.tls) {
 		if (tls == NULL || tls->root_pem == NULL) {

@@ -90,6 +90,16 @@ int httpc_open(const char *url, const struct httpc_tls *tls, int timeout_s,
 	       struct httpc_conn **out, struct lerr *e) LANCA_WUR;
 
 /*
+ * httpc_open, connecting from the numeric local address source ("127.0.0.5",
+ * "::1"; port chosen by the kernel), reconnects included; NULL lets the
+ * kernel choose. Only the URL host's addresses of source's family are
+ * tried. Load clients use it to come from many loopback addresses, as
+ * real devices do, under a server's per-address connection limit.
+ */
+int httpc_open_from(const char *url, const char *source, const struct httpc_tls *tls,
+		    int timeout_s, struct httpc_conn **out, struct lerr *e) LANCA_WUR;
+
+/*
  * Sends one request and reads its response into resp (the caller frees it
  * with httpc_response_free). headers is a NULL-terminated list of
  * "Name: value" strings (no CR or LF), or NULL; Host, Content-Length and

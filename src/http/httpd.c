@@ -1,11 +1,25 @@
 /*
  * httpd.c - the HTTP and HTTPS servers: sockets, TLS, limits (see httpd.h).
  *
- * Both servers are libmicrohttpd daemons in thread-per-connection mode with
- * poll(): handlers block on the store and the signer, so each connection
- * gets its own thread, bounded by the connection limits below. epoll is
- * avoided on purpose: with TLS, libmicrohttpd's epoll mode spins during
- * handshakes.
+ * Both servers are libmicrohttpd daemons with a fixed pool of threads,
+ * each polling (poll()) the connections it accepted: no thread is made
+ * per connection, so a fresh connection costs no thread creation and
+ * thousands of them over time, or hundreds at once, cost no more threads.
+ * Handlers block (a store commit, the signer's round trip: milliseconds),
+ * and a blocked pool thread stalls the other connections it owns for that
+ * long, so the pool is larger than the core count; HTTPD_POOL was chosen
+ * by measuring 4, 8, 16 and 32 threads with 1 to 64 clients (see
+ * docs/performance.md, "Serving from a fixed pool of threads").
+ * LANCA_HTTPD_POOL overrides it for such measurements.
+ *
+ * Not epoll: in libmicrohttpd 0.9.75's epoll mode a pool thread spins at
+ * 100 % of a core for as long as a TLS handshake waits for the client (a
+ * partial or unanswered ClientHello: measured, and t_pool.sh checks it);
+ * poll() mode sleeps. poll() is linear in a thread's connections, which at
+ * HTTPD_CONN_MAX / HTTPD_POOL each costs nothing measurable.
+ *
+ * Every limit is set on the pool: libmicrohttpd divides the connection
+ * limit among the threads and keeps the per-address limit across them.
  *
  * TLS material is not handed to libmicrohttpd as PEM. A certificate
  * callback returns the current chain and key, so httpd_set_tls() can
@@ -54,6 +68,9 @@
 #define HTTPD_CHAIN_MAX		8
 #define HTTPD_STACK_SIZE	(256 * 1024)
 #define HTTPD_BACKLOG		128
+#define HTTPD_POOL		16	/* HTTPS pool threads (see the top comment) */
+#define HTTPD_POOL_PLAIN	2	/* plain HTTP: first contact, static answers */
+#define HTTPD_POOL_MAX		64
 /* Largest handshake message GnuTLS buffers per connection (its default is
  * 128 KiB). Now that clients send certificate chains: ten certificates
  * and a ClientHello fit well within 64 KiB. */
@@ -88,6 +105,7 @@ struct httpd_listener {
 struct httpd {
 	struct httpd_listener https, http;
 	int have_http;
+	gnutls_datum_t ticket_key;	/* session ticket master key; never leaves memory */
 	struct httpd_tls *tls;		/* current; guarded by httpd_tls_lock */
 	struct httpd_tls *retired;
 };
@@ -232,15 +250,17 @@ httpd_set_tls(struct httpd *h, const char *chain_pem, const char *key_pem, struc
  * the GnuTLS session and before any handshake byte is read: ask for a
  * client certificate without requiring one, and send no
  * certificate_authorities list (any CA is welcome; see the top comment).
+ * cls is the server's ticket key: a device that comes back with a ticket
+ * resumes its session instead of paying for a full handshake.
  */
 static void
 httpd_tls_conn_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
 		  enum MHD_ConnectionNotificationCode toe)
 {
+	const gnutls_datum_t *ticket_key = cls;
 	const union MHD_ConnectionInfo *ci;
 	gnutls_session_t session;
 
-	(void)cls;
 	(void)socket_context;
 	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
 		return;
@@ -251,6 +271,10 @@ httpd_tls_conn_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
 	gnutls_certificate_server_set_request(session, GNUTLS_CERT_REQUEST);
 	gnutls_certificate_send_x509_rdn_sequence(session, 1);
 	gnutls_handshake_set_max_packet_length(session, HTTPD_HANDSHAKE_MAX);
+	/* Without tickets the handshake still works: resumption is a saving,
+	 * not a feature anyone depends on. */
+	if (ticket_key != NULL && ticket_key->data != NULL)
+		(void)gnutls_session_ticket_enable_server(session, ticket_key);
 }
 
 int
@@ -494,7 +518,7 @@ int
 httpd_bind(const struct httpd_config *c, struct httpd **out, struct lerr *e)
 {
 	struct httpd *h;
-	int rc = -1;
+	int rc = -1, grc;
 
 	h = calloc(1, sizeof(*h));
 	if (h == NULL)
@@ -503,6 +527,14 @@ httpd_bind(const struct httpd_config *c, struct httpd **out, struct lerr *e)
 	/* TLS first: a bad certificate should fail before any socket exists. */
 	if (httpd_tls_load(c->tls_chain_pem, c->tls_key_pem, &h->tls, e) != 0)
 		goto out;
+	/* GnuTLS derives the keys that encrypt tickets from this one and
+	 * rotates them itself (a new one each ticket lifetime, 6 hours by
+	 * default); a restart makes a new master key, so old tickets simply
+	 * fall back to a full handshake. */
+	if ((grc = gnutls_session_ticket_key_generate(&h->ticket_key)) < 0) {
+		lerr_set(e, LERR_INTERNAL, "TLS session ticket key: %s", gnutls_strerror(grc));
+		goto out;
+	}
 	if (httpd_listen(c->https_addr, &h->https, e) != 0)
 		goto out;
 	if (c->http_addr != NULL) {
@@ -539,14 +571,34 @@ httpd_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_info("httpd: %s", line);
 }
 
+/* Pool threads for a daemon: the HTTPS pool by default, or what
+ * LANCA_HTTPD_POOL says (1..HTTPD_POOL_MAX), for measuring. */
+static unsigned
+httpd_pool_size(unsigned on)
+{
+	const char *s = getenv("LANCA_HTTPD_POOL");
+	unsigned long v;
+	char *end;
+
+	if (on != HTTP_ON_TLS)
+		return HTTPD_POOL_PLAIN;
+	if (s == NULL || s[0] == '\0')
+		return HTTPD_POOL;
+	errno = 0;
+	v = strtoul(s, &end, 10);
+	if (errno != 0 || *end != '\0' || v < 1 || v > HTTPD_POOL_MAX)
+		return HTTPD_POOL;
+	return (unsigned)v;
+}
+
 /* Starts one daemon on l. The listening socket belongs to libmicrohttpd
  * from here on, whether or not it starts. */
 static int
-httpd_daemon(struct httpd_listener *l, struct app *app, const struct http_table *table,
-	     unsigned on, struct lerr *e)
+httpd_daemon(struct httpd *h, struct httpd_listener *l, struct app *app,
+	     const struct http_table *table, unsigned on, struct lerr *e)
 {
-	unsigned flags = MHD_USE_THREAD_PER_CONNECTION | MHD_USE_INTERNAL_POLLING_THREAD |
-			 MHD_USE_POLL | MHD_USE_ERROR_LOG;
+	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
+	unsigned pool = httpd_pool_size(on);
 	int fd = l->fd;
 
 	if (l->v6)
@@ -561,6 +613,7 @@ httpd_daemon(struct httpd_listener *l, struct app *app, const struct http_table 
 			/* First, or libmicrohttpd logs the other options' issues itself. */
 			MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, (void *)NULL,
 			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			MHD_OPTION_THREAD_POOL_SIZE, pool,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_MAX,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_PER_IP,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
@@ -570,13 +623,14 @@ httpd_daemon(struct httpd_listener *l, struct app *app, const struct http_table 
 			MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1,
 			MHD_OPTION_HTTPS_PRIORITIES, HTTPD_TLS_PRIORITIES,
 			MHD_OPTION_HTTPS_CERT_CALLBACK, httpd_cert_cb,
-			MHD_OPTION_NOTIFY_CONNECTION, httpd_tls_conn_cb, (void *)NULL,
+			MHD_OPTION_NOTIFY_CONNECTION, httpd_tls_conn_cb, (void *)&h->ticket_key,
 			MHD_OPTION_END);
 	} else {
 		l->d = MHD_start_daemon(flags, 0, NULL, NULL, http_route_access, &l->srv,
 			/* First, or libmicrohttpd logs the other options' issues itself. */
 			MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, (void *)NULL,
 			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
+			MHD_OPTION_THREAD_POOL_SIZE, pool,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_MAX,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_PER_IP,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
@@ -614,9 +668,9 @@ httpd_start(struct httpd *h, struct app *app, const struct http_table *table, st
 		app->https_port = h->https.port;
 	if (app->http_port == 0 && h->have_http)
 		app->http_port = h->http.port;
-	if (httpd_daemon(&h->https, app, table, HTTP_ON_TLS, e) != 0)
+	if (httpd_daemon(h, &h->https, app, table, HTTP_ON_TLS, e) != 0)
 		goto out;
-	if (h->have_http && httpd_daemon(&h->http, app, table, HTTP_ON_PLAIN, e) != 0)
+	if (h->have_http && httpd_daemon(h, &h->http, app, table, HTTP_ON_PLAIN, e) != 0)
 		goto out;
 	log_info("httpd: serving HTTPS on port %u%s", (unsigned)h->https.port,
 		 h->have_http ? ", plain HTTP for first contact" : "");
@@ -646,6 +700,10 @@ httpd_stop(struct httpd *h)
 		httpd_tls_owner = NULL;
 	pthread_mutex_unlock(&httpd_tls_lock);
 	httpd_tls_free(h->tls);
+	if (h->ticket_key.data != NULL) {
+		gnutls_memset(h->ticket_key.data, 0, h->ticket_key.size);
+		gnutls_free(h->ticket_key.data);
+	}
 	while ((t = h->retired) != NULL) {
 		h->retired = t->next;
 		httpd_tls_free(t);

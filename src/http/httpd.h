@@ -1,12 +1,13 @@
 /*
  * httpd.h - the network-facing HTTP and HTTPS servers (libmicrohttpd).
  *
- * Owns: listening sockets, TLS set-up (TLS 1.2/1.3, forward-secret AEAD
+ * Owns: listening sockets, the threads that serve them (a fixed pool, no
+ * thread per connection), TLS set-up (TLS 1.2/1.3, forward-secret AEAD
  * suites only, the gateway certificate with the issuing CA in the chain,
- * hot-swappable on renewal), and every limit: connections in total and per
- * address, per-connection memory, timeouts, header and URL sizes, body caps
- * (413). Requests are dispatched by route.c through the table
- * httpd_start() is given.
+ * hot-swappable on renewal, session tickets so returning clients resume),
+ * and every limit: connections in total and per address, per-connection
+ * memory, timeouts, header and URL sizes, body caps (413). Requests are
+ * dispatched by route.c through the table httpd_start() is given.
  *
  * The HTTPS server asks every client for a certificate but never requires
  * one and never judges it: GnuTLS and libmicrohttpd accept any chain the
@@ -32,7 +33,11 @@
 #define HTTPD_CONN_MAX		256
 #define HTTPD_CONN_PER_IP	32
 #define HTTPD_TIMEOUT_S		30
-#define HTTPD_CONN_MEMORY	(128 * 1024)
+/* Per connection: request line, headers and libmicrohttpd's buffers
+ * (bodies go to route.c's own capped buffer). 32 KiB takes headers of
+ * about 20 KB; libmicrohttpd zeroes the whole area after every request,
+ * and above 32 KiB it maps a fresh area (mmap) for every connection. */
+#define HTTPD_CONN_MEMORY	(32 * 1024)
 #define HTTPD_PEER_CHAIN_MAX	10	/* certificates a client may present */
 
 struct httpd;

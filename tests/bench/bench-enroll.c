@@ -1,21 +1,44 @@
 /*
  * bench-enroll.c - what an enrollment over HTTPS costs the daemon.
  *
- * Sets up a state directory with `lanca init` (P-256), pre-authorises 2×N
- * devices with `lanca preauth import`, starts a real `lanca serve` on free
- * loopback ports and generates 2×N P-256 requests up front. Then C client
- * threads enroll N devices with a fresh TLS connection per enrollment, and
- * N more with one kept-alive connection per thread, each a POST of DER to
- * /api/v1/enroll that must answer 201 with a chain. For each run it prints
- * enrollments/s, p50/p99 latency, the CPU time the daemon spent per
- * enrollment (utime+stime of `lanca serve` and of its signer child, read
- * from /proc before and after, so the figure stays right while the client
- * shares the cores), the client's own CPU per enrollment and the daemon's
- * peak RSS, next to the targets. Figures are printed, never asserted; the
- * exit status is non-zero only when set-up failed or an enrollment did.
+ * Sets up a state directory with `lanca init` (P-256), pre-authorises every
+ * device id the run needs with `lanca preauth import` (files of at most
+ * 10,000 rows, the import's cap), generates the P-256 requests up front
+ * and starts a real `lanca serve` on free loopback ports. Client threads
+ * then POST the requests as DER to /api/v1/enroll, each answer a 201 with
+ * a chain: with a fresh TLS connection per enrollment, or with one
+ * kept-alive connection per thread. Client threads connect from sixteen
+ * loopback addresses in turn (127.0.0.1-16), as devices come from their
+ * own, so the server's per-address connection limit stays set.
  *
- * usage: bench-enroll [-n N] [-c THREADS] [-m fresh|keepalive|both]
- *        (LANCA names the lanca binary)
+ * Each run prints enrollments/s, p50/p99 latency, the CPU time `lanca
+ * serve` and its signer each spent per enrollment (utime+stime from /proc
+ * before and after, so the figure holds while the client shares the
+ * cores), the client's own CPU and both processes' peak RSS during the run
+ * (VmHWM, reset before it through /proc/PID/clear_refs), and the store's
+ * WAL bytes and commits per enrollment (`lanca stats`, when the binary
+ * has it). After start-up it prints both processes' idle proportional set
+ * size (smaps_rollup).
+ *
+ * Comparison: with -b OTHER (or LANCA2 set) a second binary ("B", say the
+ * tree before a change) runs in the same invocation against a state
+ * directory of its own, its rounds alternating with LANCA's ("A"), so
+ * that before and after see the same machine. Every round starts each
+ * daemon afresh and runs every client count in every mode; the summary
+ * gives, per binary, client count and mode, the median and the range over
+ * the rounds, next to the issue's targets.
+ *
+ * Scaling (-S TOTAL -k STEP): enrolls TOTAL devices against one daemon in
+ * steps of STEP, keep-alive, with the first client count of -c, and prints
+ * rate and CPU per enrollment of each step and their spread around the
+ * median, to see whether the cost grows with the store.
+ *
+ * Figures are printed, never asserted; the exit status is non-zero only
+ * when set-up failed or an enrollment did.
+ *
+ * usage: bench-enroll [-n N] [-c LIST] [-m fresh|keepalive|both] [-r ROUNDS]
+ *                     [-b OTHER-LANCA] [-S TOTAL -k STEP]
+ *        (LANCA names the lanca binary; LANCA2, like -b, a second one)
  */
 #include "config.h"
 
@@ -46,15 +69,24 @@
 
 #define BENCH_THREADS_MAX	256
 #define BENCH_N_MAX		1000000
+#define BENCH_CLIENTS_MAX	8	/* client counts in one -c list */
+#define BENCH_ROUNDS_MAX	15
+#define BENCH_STEPS_MAX		100	/* -S / -k */
+#define BENCH_SOURCES		16	/* client source addresses 127.0.0.1..16 */
+#define BENCH_SETTLE_US		(1000 * 1000)	/* after start-up, before idle PSS */
 #define BENCH_CSV_ROWS		10000	/* PREAUTH_ROWS_MAX: rows per imported file */
 #define BENCH_TIMEOUT_S		30	/* per connect, handshake, read or write */
 #define BENCH_START_S		10	/* how long the daemon may take to answer */
 
-/* The targets from the issue, printed next to the figures. */
-#define TARGET_KA_RATE		2000.0	/* enrollments/s, keep-alive */
-#define TARGET_KA_CPU_US	500.0	/* daemon CPU per enrollment, keep-alive */
-#define TARGET_FRESH_RATE	700.0
+/* The targets of issue 8, printed next to the figures (16 clients). */
+#define TARGET_KA_RATE		3000.0	/* enrollments/s, keep-alive */
+#define TARGET_KA_CPU_US	450.0	/* serve + signer CPU per enrollment, keep-alive */
+#define TARGET_FRESH_RATE	1200.0
 #define TARGET_FRESH_CPU_US	1100.0
+#define TARGET_IDLE_PSS_KB	(6 * 1024)	/* serve + signer, idle */
+#define TARGET_HWM_SERVE_KB	(10 * 1024)	/* peak under 16 clients */
+#define TARGET_HWM_SIGNER_KB	(4 * 1024)
+#define TARGET_SCALE_SPREAD	15.0	/* %, rate and CPU per step around the median */
 
 /* DER requests, one per device; dev[i] is the device id in req[i]'s CN. */
 struct bench_csrs {
@@ -71,6 +103,7 @@ struct bench_run {
 	size_t first, count;		/* requests [first, first + count) */
 	int keepalive;
 	atomic_size_t next;
+	atomic_int thread_no;		/* hands each thread its source address */
 	atomic_int errors;
 	atomic_int reported;
 	double *lat_us;			/* count entries; < 0 for a failure */
@@ -80,6 +113,28 @@ struct bench_run {
 struct bench_daemon {
 	pid_t serve, signer;
 	const char *lanca, *state;	/* for `lanca stats` */
+};
+
+/* What one run measured. */
+struct bench_fig {
+	double rate;			/* enrollments/s */
+	double serve_us, signer_us;	/* CPU per enrollment */
+	double client_us;
+	double p50_us, p99_us;
+	long hwm_serve_kb, hwm_signer_kb;	/* peak RSS during the run */
+	double wal_bytes, commits;	/* per enrollment; < 0 when `lanca stats` is missing */
+	size_t ok;
+	int errors;
+};
+
+/* A binary under test, its state directory and its figures. */
+struct bench_bin {
+	const char *lanca;
+	char name;			/* 'A' (LANCA) or 'B' (-b / LANCA2) */
+	char state[256];
+	/* [client count][mode: 0 fresh, 1 keep-alive][round] */
+	struct bench_fig fig[BENCH_CLIENTS_MAX][2][BENCH_ROUNDS_MAX];
+	long pss_serve_kb[BENCH_ROUNDS_MAX], pss_signer_kb[BENCH_ROUNDS_MAX];
 };
 
 static double
@@ -152,6 +207,46 @@ bench_proc_kb(pid_t pid, const char *field)
 			kb = -1;
 	fclose(f);
 	return kb;
+}
+
+/* Proportional set size of pid in KiB (smaps_rollup: shared library
+ * pages divided among the processes mapping them), or -1. */
+static long
+bench_proc_pss(pid_t pid)
+{
+	char path[64], line[256];
+	long kb = -1;
+	FILE *f;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, "Pss:", 4) == 0 && sscanf(line + 4, " %ld", &kb) != 1)
+			kb = -1;
+	fclose(f);
+	return kb;
+}
+
+/* Resets pid's VmHWM to its current RSS ("5" to clear_refs), so that the
+ * next reading is the peak of what follows. Best effort. */
+static void
+bench_reset_hwm(pid_t pid)
+{
+	char path[64];
+	FILE *f;
+
+	if (pid <= 0)
+		return;
+	snprintf(path, sizeof(path), "/proc/%ld/clear_refs", (long)pid);
+	f = fopen(path, "w");
+	if (f == NULL)
+		return;
+	fputs("5", f);
+	fclose(f);
 }
 
 /* The first child of pid (the signer is serve's only child), or 0. */
@@ -297,9 +392,8 @@ bench_csrs_free(struct bench_csrs *c)
 
 /*
  * Generates n P-256 keys and a DER PKCS#10 request for each, CN = the
- * device id: "bench-f-I" for the first n/2 (the fresh-connection run) and
- * "bench-k-I" for the rest. Keys are discarded: nobody uses the
- * certificates. Returns 0, or -1 with c freed.
+ * device id "bench-I". Keys are discarded: nobody uses the certificates.
+ * Returns 0, or -1 with c freed.
  */
 static int
 bench_make_csrs(struct bench_csrs *c, size_t n)
@@ -316,8 +410,7 @@ bench_make_csrs(struct bench_csrs *c, size_t n)
 		goto out;
 	c->n = n;
 	for (i = 0; i < n; i++) {
-		snprintf(c->dev[i], sizeof(c->dev[i]), "bench-%c-%zu", i < n / 2 ? 'f' : 'k',
-			 i < n / 2 ? i : i - n / 2);
+		snprintf(c->dev[i], sizeof(c->dev[i]), "bench-%zu", i);
 		if (gnutls_x509_privkey_init(&key) < 0 ||
 		    gnutls_x509_privkey_generate2(key, GNUTLS_PK_ECDSA,
 			GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0) < 0 ||
@@ -446,15 +539,18 @@ bench_worker(void *arg)
 	struct bench_run *r = arg;
 	struct httpc_conn *c = NULL;
 	struct lerr e;
+	char src[32];
 	size_t i;
 	double t0;
 
+	snprintf(src, sizeof(src), "127.0.0.%d",
+		 1 + atomic_fetch_add(&r->thread_no, 1) % BENCH_SOURCES);
 	for (;;) {
 		i = atomic_fetch_add(&r->next, 1);
 		if (i >= r->count)
 			break;
 		t0 = bench_now();
-		if (c == NULL && httpc_open(r->url, r->tls, BENCH_TIMEOUT_S, &c, &e) != 0) {
+		if (c == NULL && httpc_open_from(r->url, src, r->tls, BENCH_TIMEOUT_S, &c, &e) != 0) {
 			bench_fail(r, "connect", e.msg, 0);
 			r->lat_us[i] = -1;
 			continue;
@@ -517,23 +613,22 @@ bench_store_stats(const struct bench_daemon *d, double *wal_bytes, double *commi
 }
 
 /*
- * Runs one mode over requests [first, first + count) with threads client
- * threads and prints its figures. Returns the number of failed enrollments,
+ * Runs count requests from first with threads client threads against d,
+ * fresh or keep-alive, into *f. Returns the number of failed enrollments,
  * or -1 when the run could not start.
  */
 static int
 bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs *csrs,
-	   size_t first, size_t count, int threads, int keepalive, const struct bench_daemon *d)
+	   size_t first, size_t count, int threads, int keepalive, const struct bench_daemon *d,
+	   struct bench_fig *f)
 {
 	pthread_t tid[BENCH_THREADS_MAX];
 	struct bench_run r;
-	double t0, wall, c0, s0, g0, c1, s1, g1, serve_us, signer_us, client_us, rate, p50, p99;
-	double w0, w1, k0, k1;
-	double target_rate = keepalive ? TARGET_KA_RATE : TARGET_FRESH_RATE;
-	double target_cpu = keepalive ? TARGET_KA_CPU_US : TARGET_FRESH_CPU_US;
-	size_t i, ok = 0;
+	double t0, wall, c0, s0, g0, c1, s1, g1, okd, w0, w1, k0, k1;
+	size_t i;
 	int t, started = 0, rc = -1;
 
+	memset(f, 0, sizeof(*f));
 	memset(&r, 0, sizeof(r));
 	r.url = url;
 	r.tls = tls;
@@ -542,12 +637,15 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	r.count = count;
 	r.keepalive = keepalive;
 	atomic_init(&r.next, 0);
+	atomic_init(&r.thread_no, 0);
 	atomic_init(&r.errors, 0);
 	atomic_init(&r.reported, 0);
 	r.lat_us = calloc(count, sizeof(double));
 	if (r.lat_us == NULL)
 		goto out;
 
+	bench_reset_hwm(d->serve);
+	bench_reset_hwm(d->signer);
 	if (bench_store_stats(d, &w0, &k0) != 0)
 		w0 = k0 = -1;
 	s0 = bench_proc_cpu(d->serve);
@@ -563,8 +661,8 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 		pthread_join(tid[t], NULL);
 	wall = bench_now() - t0;
 	c1 = bench_self_cpu();
-	/* Let the daemon finish what the last closes started (connection
-	 * threads exiting), so their CPU is counted; an idle daemon uses none. */
+	/* Let the daemon finish what the last closes started, so that their
+	 * CPU is counted; an idle daemon uses none. */
 	usleep(100 * 1000);
 	s1 = bench_proc_cpu(d->serve);
 	g1 = bench_proc_cpu(d->signer);
@@ -581,35 +679,63 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	qsort(r.lat_us, count, sizeof(double), bench_cmp_double);
 	for (i = 0; i < count && r.lat_us[i] < 0; i++)
 		;
-	ok = count - i;
-	p50 = ok > 0 ? r.lat_us[i + ok / 2] : 0;
-	p99 = ok > 0 ? r.lat_us[i + (ok * 99) / 100 < count ? i + (ok * 99) / 100 : count - 1] : 0;
-	rate = (double)ok / wall;
-	serve_us = (s1 - s0) * 1e6 / (double)(ok > 0 ? ok : 1);
-	signer_us = (g1 - g0) * 1e6 / (double)(ok > 0 ? ok : 1);
-	client_us = (c1 - c0) * 1e6 / (double)(ok > 0 ? ok : 1);
-
-	printf("\n%s, %d client threads: %zu enrolled, %d failed, %.2f s\n",
-	       keepalive ? "keep-alive (one TLS connection per client thread)" :
-			   "fresh TLS connection per enrollment",
-	       started, ok, atomic_load(&r.errors), wall);
-	printf("  throughput     %8.0f enrollments/s      target >= %.0f/s: %s\n", rate,
-	       target_rate, bench_verdict(rate >= target_rate));
-	printf("  latency        p50 %8.0f us  p99 %8.0f us\n", p50, p99);
-	printf("  daemon CPU     %8.0f us/enrollment      target <= %.0f us: %s\n",
-	       serve_us + signer_us, target_cpu, bench_verdict(serve_us + signer_us <= target_cpu));
-	printf("                 (serve %.0f us + signer %.0f us)\n", serve_us, signer_us);
-	printf("  client CPU     %8.0f us/enrollment (this process, all threads)\n", client_us);
-	if (w1 >= 0 && ok > 0)
-		printf("  store          %8.0f WAL bytes/enrollment, %.2f commits/enrollment\n",
-		       (w1 - w0) / (double)ok, (k1 - k0) / (double)ok);
-	printf("  daemon peak RSS (VmHWM so far): serve %ld KiB, signer %ld KiB\n",
-	       bench_proc_kb(d->serve, "VmHWM:"), bench_proc_kb(d->signer, "VmHWM:"));
-	fflush(stdout);
-	rc = atomic_load(&r.errors);
+	f->ok = count - i;
+	f->errors = atomic_load(&r.errors);
+	if (f->ok > 0) {
+		f->p50_us = r.lat_us[i + f->ok / 2];
+		f->p99_us = r.lat_us[i + (f->ok * 99) / 100 < count ? i + (f->ok * 99) / 100 :
+				     count - 1];
+	}
+	okd = (double)(f->ok > 0 ? f->ok : 1);
+	f->rate = (double)f->ok / wall;
+	f->serve_us = (s1 - s0) * 1e6 / okd;
+	f->signer_us = (g1 - g0) * 1e6 / okd;
+	f->client_us = (c1 - c0) * 1e6 / okd;
+	f->hwm_serve_kb = bench_proc_kb(d->serve, "VmHWM:");
+	f->hwm_signer_kb = bench_proc_kb(d->signer, "VmHWM:");
+	f->wal_bytes = f->commits = -1;
+	if (w1 >= 0 && f->ok > 0) {
+		f->wal_bytes = (w1 - w0) / okd;
+		f->commits = (k1 - k0) / okd;
+	}
+	rc = f->errors;
 out:
 	free(r.lat_us);
 	return rc;
+}
+
+/* Prints one run's figures on one line. */
+static void
+bench_print_run(const char *what, const struct bench_fig *f)
+{
+	printf("  %-30s %6.0f/s  p50 %6.1f ms  p99 %6.1f ms  CPU us serve %5.0f + signer %4.0f "
+	       "= %5.0f  client %5.0f  peak KiB serve %6ld signer %5ld",
+	       what, f->rate, f->p50_us / 1000, f->p99_us / 1000, f->serve_us, f->signer_us,
+	       f->serve_us + f->signer_us, f->client_us, f->hwm_serve_kb, f->hwm_signer_kb);
+	if (f->wal_bytes >= 0)
+		printf("  WAL %5.0f B, %.2f commits", f->wal_bytes, f->commits);
+	printf("%s\n", f->errors > 0 ? "  (FAILURES)" : "");
+	fflush(stdout);
+}
+
+/* Median, min and max of v[0..n) (n >= 1; v is reordered). */
+static void
+bench_stats(double *v, size_t n, double *med, double *lo, double *hi)
+{
+	qsort(v, n, sizeof(double), bench_cmp_double);
+	*lo = v[0];
+	*hi = v[n - 1];
+	*med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
+}
+
+/* "median [min-max]" of one figure over rounds, at width w. */
+static void
+bench_print_stat(double *v, size_t n, const char *fmt_unit)
+{
+	double med, lo, hi;
+
+	bench_stats(v, n, &med, &lo, &hi);
+	printf(" %7.0f [%5.0f-%5.0f]%s", med, lo, hi, fmt_unit);
 }
 
 /* nftw callback for bench_rmtree. */
@@ -723,59 +849,361 @@ bench_number(const char *s, long lo, long hi)
 static void
 bench_usage(void)
 {
-	fprintf(stderr, "usage: bench-enroll [-n N] [-c THREADS] [-m fresh|keepalive|both]\n"
-			"  LANCA must name the lanca binary\n");
+	fprintf(stderr,
+		"usage: bench-enroll [-n N] [-c LIST] [-m fresh|keepalive|both] [-r ROUNDS]\n"
+		"                    [-b OTHER-LANCA] [-S TOTAL -k STEP]\n"
+		"  -n N       enrollments per run (default 2000)\n"
+		"  -c LIST    client threads, comma-separated (default 16; e.g. 1,4,16,64)\n"
+		"  -r ROUNDS  rounds, each daemon started afresh (default 3)\n"
+		"  -b LANCA   a second binary, alternating rounds with LANCA (or set LANCA2)\n"
+		"  -S TOTAL -k STEP   scaling: TOTAL keep-alive enrollments in steps of STEP\n"
+		"  LANCA must name the lanca binary\n");
+}
+
+/* Parses "1,4,16,64" into out (at most BENCH_CLIENTS_MAX). Count or -1. */
+static int
+bench_clients(const char *s, int *out)
+{
+	char buf[128], *p, *comma;
+	int n = 0;
+	long v;
+
+	if (strlen(s) >= sizeof(buf))
+		return -1;
+	memcpy(buf, s, strlen(s) + 1);
+	for (p = buf; p != NULL; p = comma) {
+		comma = strchr(p, ',');
+		if (comma != NULL)
+			*comma++ = '\0';
+		if (n >= BENCH_CLIENTS_MAX || (v = bench_number(p, 1, BENCH_THREADS_MAX)) < 0)
+			return -1;
+		out[n++] = (int)v;
+	}
+	return n;
+}
+
+/* `lanca init` and the pre-authorisation of every request's device id, in
+ * b's own state directory under top. 0 or -1 (said on stderr). */
+static int
+bench_setup_bin(struct bench_bin *b, const char *top, const char *log,
+		const struct bench_csrs *csrs)
+{
+	char csvdir[256];
+	char *iv[] = { (char *)b->lanca, "init", "--dir", b->state, "--name", "bench",
+		       "--key-type", "ecdsa-p256", NULL };
+
+	if (snprintf(b->state, sizeof(b->state), "%s/state-%c", top, b->name) >=
+	    (int)sizeof(b->state) ||
+	    snprintf(csvdir, sizeof(csvdir), "%s/csv-%c", top, b->name) >= (int)sizeof(csvdir) ||
+	    mkdir(csvdir, 0700) != 0)
+		return -1;
+	if (bench_run_cmd(iv, log) != 0) {
+		fprintf(stderr, "bench: %s init failed (see %s)\n", b->lanca, log);
+		return -1;
+	}
+	if (bench_preauth(b->lanca, csvdir, b->state, log, csrs) != 0) {
+		fprintf(stderr, "bench: preauth import failed (see %s)\n", log);
+		return -1;
+	}
+	return 0;
+}
+
+/* Starts b's daemon on fresh ports, fills url and tls (root read from
+ * b's state; *root owned by the caller) and lets it settle. 0 or -1. */
+static int
+bench_up(struct bench_bin *b, const char *log, char *url, size_t urlsz,
+	 struct httpc_tls *tls, char **root, struct bench_daemon *d, int *https_port)
+{
+	char path[300];
+	size_t root_len;
+	int http_port;
+
+	free(*root);
+	*root = NULL;
+	if (snprintf(path, sizeof(path), "%s/root.pem", b->state) >= (int)sizeof(path) ||
+	    bench_read_file(path, root, &root_len) != 0) {
+		fprintf(stderr, "bench: cannot read %s\n", path);
+		return -1;
+	}
+	memset(tls, 0, sizeof(*tls));
+	tls->root_pem = *root;
+	tls->root_len = root_len;
+	*https_port = bench_free_port();
+	http_port = bench_free_port();
+	if (*https_port < 0 || http_port < 0 ||
+	    snprintf(url, urlsz, "https://127.0.0.1:%d", *https_port) >= (int)urlsz)
+		return -1;
+	if (bench_start_daemon(b->lanca, b->state, log, *https_port, http_port, url, tls, d) != 0)
+		return -1;
+	/* Idle means after start-up has settled, not while it runs. */
+	usleep(BENCH_SETTLE_US);
+	return 0;
+}
+
+/* The summary over rounds: per mode and client count, each binary's
+ * median [range] of rate, CPU per enrollment and peak memory; then the
+ * idle memory. */
+static void
+bench_summary(struct bench_bin *bins, int nbins, const int *clients, int nc, int fresh,
+	      int keepalive, int rounds)
+{
+	double v[BENCH_ROUNDS_MAX], med, lo, hi;
+	int bi, ci, m, r;
+
+	printf("\nSummary over %d round%s: median [min-max]\n", rounds, rounds > 1 ? "s" : "");
+	for (m = 0; m < 2; m++) {
+		if ((m == 0 && !fresh) || (m == 1 && !keepalive))
+			continue;
+		printf("\n%s (targets with 16 clients: >= %.0f/s, <= %.0f us serve + signer)\n",
+		       m ? "keep-alive" : "fresh TLS connection per enrollment",
+		       m ? TARGET_KA_RATE : TARGET_FRESH_RATE,
+		       m ? TARGET_KA_CPU_US : TARGET_FRESH_CPU_US);
+		printf("  bin clients   enrollments/s         CPU us serve+signer   serve             "
+		       "   signer              peak KiB serve   signer   verdict\n");
+		for (ci = 0; ci < nc; ci++) {
+			for (bi = 0; bi < nbins; bi++) {
+				const struct bench_bin *b = &bins[bi];
+				double rate_med, cpu_med;
+
+				printf("  %c   %7d", b->name, clients[ci]);
+				for (r = 0; r < rounds; r++)
+					v[r] = b->fig[ci][m][r].rate;
+				bench_stats(v, (size_t)rounds, &rate_med, &lo, &hi);
+				printf(" %7.0f [%5.0f-%5.0f]", rate_med, lo, hi);
+				for (r = 0; r < rounds; r++)
+					v[r] = b->fig[ci][m][r].serve_us + b->fig[ci][m][r].signer_us;
+				bench_stats(v, (size_t)rounds, &cpu_med, &lo, &hi);
+				printf(" %7.0f [%5.0f-%5.0f]", cpu_med, lo, hi);
+				for (r = 0; r < rounds; r++)
+					v[r] = b->fig[ci][m][r].serve_us;
+				bench_print_stat(v, (size_t)rounds, "");
+				for (r = 0; r < rounds; r++)
+					v[r] = b->fig[ci][m][r].signer_us;
+				bench_print_stat(v, (size_t)rounds, "");
+				for (r = 0; r < rounds; r++)
+					v[r] = (double)b->fig[ci][m][r].hwm_serve_kb;
+				bench_stats(v, (size_t)rounds, &med, &lo, &hi);
+				printf("  %7.0f", med);
+				for (r = 0; r < rounds; r++)
+					v[r] = (double)b->fig[ci][m][r].hwm_signer_kb;
+				bench_stats(v, (size_t)rounds, &med, &lo, &hi);
+				printf(" %7.0f", med);
+				if (clients[ci] == 16)
+					printf("   rate %s, CPU %s",
+					       bench_verdict(rate_med >= (m ? TARGET_KA_RATE :
+									TARGET_FRESH_RATE)),
+					       bench_verdict(cpu_med <= (m ? TARGET_KA_CPU_US :
+									TARGET_FRESH_CPU_US)));
+				printf("\n");
+			}
+		}
+	}
+	printf("\nidle PSS after start-up, KiB (target serve + signer <= %d):\n",
+	       TARGET_IDLE_PSS_KB);
+	for (bi = 0; bi < nbins; bi++) {
+		const struct bench_bin *b = &bins[bi];
+		double tot;
+
+		printf("  %c  serve", b->name);
+		for (r = 0; r < rounds; r++)
+			v[r] = (double)b->pss_serve_kb[r];
+		bench_print_stat(v, (size_t)rounds, "");
+		printf("  signer");
+		for (r = 0; r < rounds; r++)
+			v[r] = (double)b->pss_signer_kb[r];
+		bench_print_stat(v, (size_t)rounds, "");
+		printf("  together");
+		for (r = 0; r < rounds; r++)
+			v[r] = (double)(b->pss_serve_kb[r] + b->pss_signer_kb[r]);
+		bench_stats(v, (size_t)rounds, &tot, &lo, &hi);
+		printf(" %7.0f [%5.0f-%5.0f]  %s\n", tot, lo, hi,
+		       bench_verdict(tot <= TARGET_IDLE_PSS_KB));
+	}
+	printf("peak RSS (VmHWM) targets under 16 clients: serve <= %d KiB, signer <= %d KiB\n",
+	       TARGET_HWM_SERVE_KB, TARGET_HWM_SIGNER_KB);
+	fflush(stdout);
+}
+
+/*
+ * The comparison: rounds x binaries (alternating which goes first) x
+ * client counts x modes, n enrollments each, then the summary. Returns
+ * the failed enrollments, or -1 when a daemon did not start.
+ */
+static int
+bench_compare(struct bench_bin *bins, int nbins, const char *log, const struct bench_csrs *csrs,
+	      size_t n, const int *clients, int nc, int fresh, int keepalive, int rounds)
+{
+	struct bench_daemon d = { 0, 0, NULL, NULL };
+	struct httpc_tls tls;
+	char url[64], what[64], *root = NULL;
+	size_t next;
+	int r, k, bi, ci, m, port, failed = 0, probed = 0, got;
+
+	for (r = 0; r < rounds; r++) {
+		for (k = 0; k < nbins; k++) {
+			struct bench_bin *b;
+
+			/* Alternate who goes first, so neither always meets a
+			 * quieter or busier moment. */
+			bi = (r % 2 == 0) ? k : nbins - 1 - k;
+			b = &bins[bi];
+			if (bench_up(b, log, url, sizeof(url), &tls, &root, &d, &port) != 0)
+				goto fail;
+			b->pss_serve_kb[r] = bench_proc_pss(d.serve);
+			b->pss_signer_kb[r] = bench_proc_pss(d.signer);
+			printf("\nround %d, %c (%s): serve pid %ld, signer pid %ld; idle PSS serve "
+			       "%ld KiB, signer %ld KiB\n", r + 1, b->name, b->lanca, (long)d.serve,
+			       (long)d.signer, b->pss_serve_kb[r], b->pss_signer_kb[r]);
+			if (!probed++ && bench_tls_probe(port, root, strlen(root)) != 0)
+				goto fail;
+			/* Every round and binary enrolls the same slice of
+			 * requests; each binary has its own CA and store. */
+			next = (size_t)r * (size_t)nc * 2 * n;
+			for (ci = 0; ci < nc; ci++) {
+				for (m = 0; m < 2; m++, next += n) {
+					if ((m == 0 && !fresh) || (m == 1 && !keepalive))
+						continue;
+					got = bench_mode(url, &tls, csrs, next, n, clients[ci], m, &d,
+							 &b->fig[ci][m][r]);
+					if (got < 0)
+						goto fail;
+					failed += got;
+					snprintf(what, sizeof(what), "%c %3d clients %s", b->name,
+						 clients[ci], m ? "keep-alive" : "fresh");
+					bench_print_run(what, &b->fig[ci][m][r]);
+				}
+			}
+			if (bench_stop_daemon(&d) != 0)
+				fprintf(stderr, "bench: lanca serve did not exit cleanly (see %s)\n", log);
+		}
+	}
+	bench_summary(bins, nbins, clients, nc, fresh, keepalive, rounds);
+	free(root);
+	return failed;
+fail:
+	bench_stop_daemon(&d);
+	free(root);
+	return -1;
+}
+
+/*
+ * The scaling run for b: total keep-alive enrollments in steps of step
+ * against one daemon, threads clients; prints each step and the spread.
+ * Returns the failed enrollments, or -1 when the daemon did not start.
+ */
+static int
+bench_scale(struct bench_bin *b, const char *log, const struct bench_csrs *csrs, size_t total,
+	    size_t step, int threads)
+{
+	struct bench_daemon d = { 0, 0, NULL, NULL };
+	struct bench_fig f;
+	struct httpc_tls tls;
+	double rate[BENCH_STEPS_MAX], cpu[BENCH_STEPS_MAX], rmed, rlo, rhi, cmed, clo, chi;
+	char url[64], what[64], *root = NULL;
+	size_t at, ns = 0;
+	int port, failed = 0, got;
+
+	if (bench_up(b, log, url, sizeof(url), &tls, &root, &d, &port) != 0)
+		goto fail;
+	printf("\nscaling, %c (%s): %zu enrollments in steps of %zu, keep-alive, %d clients\n",
+	       b->name, b->lanca, total, step, threads);
+	for (at = 0; at < total; at += step) {
+		got = bench_mode(url, &tls, csrs, at, at + step <= total ? step : total - at,
+				 threads, 1, &d, &f);
+		if (got < 0)
+			goto fail;
+		failed += got;
+		snprintf(what, sizeof(what), "%c %7zu-%-7zu", b->name, at + 1,
+			 at + (at + step <= total ? step : total - at));
+		bench_print_run(what, &f);
+		rate[ns] = f.rate;
+		cpu[ns] = f.serve_us + f.signer_us;
+		ns++;
+	}
+	bench_stats(rate, ns, &rmed, &rlo, &rhi);
+	bench_stats(cpu, ns, &cmed, &clo, &chi);
+	printf("  %c rate: median %.0f/s, steps within %+.0f%% .. %+.0f%% of it\n", b->name, rmed,
+	       (rlo / rmed - 1) * 100, (rhi / rmed - 1) * 100);
+	printf("  %c CPU:  median %.0f us, steps within %+.0f%% .. %+.0f%% of it "
+	       "(target: flat within +-%.0f%%: %s)\n", b->name, cmed, (clo / cmed - 1) * 100,
+	       (chi / cmed - 1) * 100, TARGET_SCALE_SPREAD,
+	       bench_verdict((rlo / rmed - 1) * 100 >= -TARGET_SCALE_SPREAD &&
+			     (rhi / rmed - 1) * 100 <= TARGET_SCALE_SPREAD &&
+			     (clo / cmed - 1) * 100 >= -TARGET_SCALE_SPREAD &&
+			     (chi / cmed - 1) * 100 <= TARGET_SCALE_SPREAD));
+	fflush(stdout);
+	if (bench_stop_daemon(&d) != 0)
+		fprintf(stderr, "bench: lanca serve did not exit cleanly (see %s)\n", log);
+	free(root);
+	return failed;
+fail:
+	bench_stop_daemon(&d);
+	free(root);
+	return -1;
 }
 
 int
 main(int argc, char *argv[])
 {
-	const char *lanca = getenv("LANCA");
-	char top[] = "/tmp/lanca-bench-enroll.XXXXXX", state[256], log[256], path[256];
-	char url[64];
-	struct bench_daemon d = { 0, 0, NULL, NULL };
+	static struct bench_bin bins[2];
+	const char *other = getenv("LANCA2");
+	char top[] = "/tmp/lanca-bench-enroll.XXXXXX", log[256];
 	struct bench_csrs csrs = { NULL, NULL, 0 };
-	struct httpc_tls tls;
-	char *root = NULL;
-	size_t n = 2000, root_len = 0;
-	int threads = 16, fresh = 1, keepalive = 1, https_port, http_port, opt, failed = 0;
-	int have_top = 0, rc = 1, r;
+	size_t n = 2000, total = 0, step = 0, need;
+	int clients[BENCH_CLIENTS_MAX] = { 16 }, nc = 1, rounds = 3, nbins = 1;
+	int fresh = 1, keepalive = 1, opt, failed, bi, have_top = 0, rc = 1;
 	long v;
 	double t0;
 
-	while ((opt = getopt(argc, argv, "n:c:m:")) != -1) {
+	bins[0].lanca = getenv("LANCA");
+	while ((opt = getopt(argc, argv, "n:c:m:r:b:S:k:")) != -1) {
 		switch (opt) {
 		case 'n':
-			if ((v = bench_number(optarg, 1, BENCH_N_MAX)) < 0) {
-				bench_usage();
-				return 2;
-			}
+			if ((v = bench_number(optarg, 1, BENCH_N_MAX)) < 0)
+				goto usage;
 			n = (size_t)v;
 			break;
 		case 'c':
-			if ((v = bench_number(optarg, 1, BENCH_THREADS_MAX)) < 0) {
-				bench_usage();
-				return 2;
-			}
-			threads = (int)v;
+			if ((nc = bench_clients(optarg, clients)) < 0)
+				goto usage;
 			break;
 		case 'm':
 			fresh = strcmp(optarg, "keepalive") != 0;
 			keepalive = strcmp(optarg, "fresh") != 0;
 			if (strcmp(optarg, "fresh") != 0 && strcmp(optarg, "keepalive") != 0 &&
-			    strcmp(optarg, "both") != 0) {
-				bench_usage();
-				return 2;
-			}
+			    strcmp(optarg, "both") != 0)
+				goto usage;
+			break;
+		case 'r':
+			if ((v = bench_number(optarg, 1, BENCH_ROUNDS_MAX)) < 0)
+				goto usage;
+			rounds = (int)v;
+			break;
+		case 'b':
+			other = optarg;
+			break;
+		case 'S':
+			if ((v = bench_number(optarg, 1, BENCH_N_MAX)) < 0)
+				goto usage;
+			total = (size_t)v;
+			break;
+		case 'k':
+			if ((v = bench_number(optarg, 1, BENCH_N_MAX)) < 0)
+				goto usage;
+			step = (size_t)v;
 			break;
 		default:
-			bench_usage();
-			return 2;
+			goto usage;
 		}
 	}
-	if (optind != argc || lanca == NULL || lanca[0] == '\0') {
-		bench_usage();
-		return 2;
+	if (optind != argc || bins[0].lanca == NULL || bins[0].lanca[0] == '\0' ||
+	    (total > 0) != (step > 0) || (total > 0 && (total + step - 1) / step > BENCH_STEPS_MAX))
+		goto usage;
+	bins[0].name = 'A';
+	if (other != NULL && other[0] != '\0') {
+		bins[1].lanca = other;
+		bins[1].name = 'B';
+		nbins = 2;
 	}
 	/* httpc needs it: a daemon closing mid-write must be an error. */
 	signal(SIGPIPE, SIG_IGN);
@@ -784,86 +1212,57 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	have_top = 1;
-	if (snprintf(state, sizeof(state), "%s/state", top) >= (int)sizeof(state) ||
-	    snprintf(log, sizeof(log), "%s/lanca.log", top) >= (int)sizeof(log) ||
-	    snprintf(path, sizeof(path), "%s/root.pem", state) >= (int)sizeof(path))
+	if (snprintf(log, sizeof(log), "%s/lanca.log", top) >= (int)sizeof(log))
 		goto out;
 
-	{
-		char *iv[] = { (char *)lanca, "init", "--dir", state, "--name", "bench",
-			       "--key-type", "ecdsa-p256", NULL };
-
-		if (bench_run_cmd(iv, log) != 0) {
-			fprintf(stderr, "bench: lanca init failed (see %s)\n", log);
-			goto out_keep;
-		}
-	}
-	printf("generating %zu P-256 requests (N = %zu per mode)...\n", 2 * n, n);
+	need = total > 0 ? total : (size_t)rounds * (size_t)nc * 2 * n;
+	printf("A = %s%s%s\n", bins[0].lanca, nbins > 1 ? ", B = " : "", nbins > 1 ? other : "");
+	printf("generating %zu P-256 requests...\n", need);
 	fflush(stdout);
 	t0 = bench_now();
-	if (bench_make_csrs(&csrs, 2 * n) != 0) {
+	if (bench_make_csrs(&csrs, need) != 0) {
 		fprintf(stderr, "bench: cannot generate the requests\n");
 		goto out;
 	}
-	printf("  %.1f s; pre-authorising the %zu device ids...\n", bench_now() - t0, 2 * n);
+	printf("  %.1f s; pre-authorising the %zu device ids per binary...\n", bench_now() - t0,
+	       need);
 	fflush(stdout);
-	if (bench_preauth(lanca, top, state, log, &csrs) != 0) {
-		fprintf(stderr, "bench: preauth import failed (see %s)\n", log);
-		goto out_keep;
-	}
-	if (bench_read_file(path, &root, &root_len) != 0) {
-		fprintf(stderr, "bench: cannot read %s\n", path);
-		goto out;
-	}
-	memset(&tls, 0, sizeof(tls));
-	tls.root_pem = root;
-	tls.root_len = root_len;
-	https_port = bench_free_port();
-	http_port = bench_free_port();
-	if (https_port < 0 || http_port < 0 ||
-	    snprintf(url, sizeof(url), "https://127.0.0.1:%d", https_port) >= (int)sizeof(url))
-		goto out;
-	if (bench_start_daemon(lanca, state, log, https_port, http_port, url, &tls, &d) != 0)
-		goto out_keep;
-	printf("lanca serve pid %ld, signer pid %ld, %ld CPUs online; idle RSS serve %ld KiB, "
-	       "signer %ld KiB\n", (long)d.serve, (long)d.signer, sysconf(_SC_NPROCESSORS_ONLN),
-	       bench_proc_kb(d.serve, "VmRSS:"), bench_proc_kb(d.signer, "VmRSS:"));
-	if (bench_tls_probe(https_port, root, root_len) != 0)
-		goto out_keep;
+	for (bi = 0; bi < nbins; bi++)
+		if (bench_setup_bin(&bins[bi], top, log, &csrs) != 0)
+			goto out_keep;
+	printf("%ld CPUs online\n", sysconf(_SC_NPROCESSORS_ONLN));
 
-	if (fresh) {
-		r = bench_mode(url, &tls, &csrs, 0, n, threads, 0, &d);
-		if (r < 0)
+	if (total > 0) {
+		failed = 0;
+		for (bi = 0; bi < nbins; bi++) {
+			int got = bench_scale(&bins[bi], log, &csrs, total, step, clients[0]);
+
+			if (got < 0)
+				goto out_keep;
+			failed += got;
+		}
+	} else {
+		failed = bench_compare(bins, nbins, log, &csrs, n, clients, nc, fresh, keepalive,
+				       rounds);
+		if (failed < 0)
 			goto out_keep;
-		failed += r;
 	}
-	if (keepalive) {
-		r = bench_mode(url, &tls, &csrs, n, n, threads, 1, &d);
-		if (r < 0)
-			goto out_keep;
-		failed += r;
-	}
-	printf("\ndaemon peak RSS (VmHWM): serve %ld KiB, signer %ld KiB\n",
-	       bench_proc_kb(d.serve, "VmHWM:"), bench_proc_kb(d.signer, "VmHWM:"));
-	if (bench_stop_daemon(&d) != 0)
-		fprintf(stderr, "bench: lanca serve did not exit cleanly (see %s)\n", log);
 	rc = failed > 0 ? 1 : 0;
 	if (failed > 0) {
 		fprintf(stderr, "bench: %d enrollments failed; log kept in %s\n", failed, log);
 		goto out_keep;
 	}
 out:
-	bench_stop_daemon(&d);
 	if (have_top)
 		bench_rmtree(top);
 	have_top = 0;
 out_keep:
-	if (have_top) {
-		bench_stop_daemon(&d);
+	if (have_top)
 		fprintf(stderr, "bench: state kept in %s\n", top);
-	}
 	bench_csrs_free(&csrs);
-	free(root);
 	gnutls_global_deinit();
 	return rc;
+usage:
+	bench_usage();
+	return 2;
 }

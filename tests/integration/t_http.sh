@@ -157,6 +157,16 @@ req $TLS "$HTTPS_URL/$long"
 [ "$code" = 414 ] && body_has '"error":"too_large"' || fail "HTTPS URL over 1024 bytes: 414 JSON"
 ok "HTTPS URL over 1024 bytes: 414 JSON"
 
+# Headers live in the per-connection memory (HTTPD_CONN_MEMORY, 32 KiB):
+# 16 KB of them are served, 40 KB are refused before any handler runs.
+h16=$(head -c 16000 /dev/zero | tr '\0' 'a')
+req $TLS -H "X-Big: $h16" "$HTTPS_URL/api/v1/status"
+[ "$code" = 200 ] || fail "HTTPS request with 16 KB of headers: 200"
+h40=$(head -c 40000 /dev/zero | tr '\0' 'a')
+req $TLS -H "X-Big: $h40" "$HTTPS_URL/api/v1/status"
+[ "$code" = 431 ] || fail "HTTPS request with 40 KB of headers: 431"
+ok "HTTPS headers: 16 KB served, 40 KB refused with 431 (the per-connection memory limit)"
+
 curl -sS -v $TLS -o /dev/null -o /dev/null "$HTTPS_URL/api/v1/status" "$HTTPS_URL/ca.pem" \
 	>"$T/ka" 2>&1 && grep -q 'Re-using existing connection' "$T/ka" ||
 	fail "HTTPS keep-alive: two requests on one connection"
@@ -257,6 +267,28 @@ if command -v certtool >/dev/null 2>&1; then
 				fail "openssl s_client $v: no certificate_authorities list"
 		done
 		ok "every handshake requests a client certificate, with no CA names"
+	fi
+
+	# Session tickets: a returning client resumes its TLS 1.3 session
+	# (no certificate exchange, no new key agreement signature), and the
+	# handler still sees the chain it presented in the first handshake.
+	if [ -n "$PEER_URL" ] && command -v openssl >/dev/null 2>&1; then
+		peer_path=$(echo "$PEER_URL" | sed 's,^https://[^/]*,,')
+		resume() {
+			printf 'GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$peer_path" |
+				openssl s_client -connect "$hp" -tls1_3 -CAfile "$ROOT_PEM" -quiet \
+					-cert "$T/dev.pem" -cert_chain "$T/vca.pem" -key "$T/dev.key" "$@" >"$T/rs" 2>&1
+		}
+		resume -sess_out "$T/sess.pem"
+		grep -q '"n":2' "$T/rs" && [ -s "$T/sess.pem" ] ||
+			fail "first connection with a client certificate saves a session ticket"
+		printf 'GET %s HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n' "$peer_path" |
+			openssl s_client -connect "$hp" -tls1_3 -CAfile "$ROOT_PEM" -ign_eof \
+				-sess_in "$T/sess.pem" >"$T/rs2" 2>&1
+		grep -q '^Reused, TLSv1.3' "$T/rs2" || fail "a session ticket resumes the TLS 1.3 session"
+		grep -q '"n":2' "$T/rs2" && grep -q '"chain":\["CN=t_http device","CN=t_http vendor CA"\]' "$T/rs2" ||
+			fail "a resumed session still shows the handler the chain of the first handshake"
+		ok "session tickets: a returning client resumes, its chain still seen by the handler"
 	fi
 
 	if [ -n "$PEER_URL" ]; then

@@ -2,14 +2,19 @@
  * test_httpc.c - the device client's HTTP response parser and URL parser
  * over well-formed and hostile bytes: what a complete response yields,
  * when more bytes are needed, and that caps, bad numbers, bad framing and
- * truncation are refused rather than misread.
+ * truncation are refused rather than misread; and that a connection can
+ * be made from a chosen local address.
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <check.h>
+#include <netinet/in.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include "common/buf.h"
 #include "client/httpc.h"
@@ -373,6 +378,65 @@ START_TEST(test_url)
 }
 END_TEST
 
+/* A listening socket on 127.0.0.1 with a kernel-chosen port in *port. */
+static int
+listen_local(int *port)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(fd, 0);
+	memset(&sa, 0, sizeof(sa));
+	sa.sin_family = AF_INET;
+	sa.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	ck_assert_int_eq(bind(fd, (struct sockaddr *)&sa, sizeof(sa)), 0);
+	ck_assert_int_eq(listen(fd, 4), 0);
+	ck_assert_int_eq(getsockname(fd, (struct sockaddr *)&sa, &sl), 0);
+	*port = ntohs(sa.sin_port);
+	return fd;
+}
+
+/* The peer address of the next connection on lfd, as text. */
+static void
+accept_from(int lfd, char *out, size_t n)
+{
+	struct sockaddr_in sa;
+	socklen_t sl = sizeof(sa);
+	int fd = accept(lfd, (struct sockaddr *)&sa, &sl);
+
+	ck_assert_int_ge(fd, 0);
+	ck_assert_ptr_nonnull(inet_ntop(AF_INET, &sa.sin_addr, out, (socklen_t)n));
+	close(fd);
+}
+
+START_TEST(test_open_from)
+{
+	struct httpc_conn *c = NULL;
+	struct lerr e;
+	char url[64], peer[INET_ADDRSTRLEN];
+	int lfd, port;
+
+	lfd = listen_local(&port);
+	snprintf(url, sizeof(url), "http://127.0.0.1:%d/", port);
+	ck_assert_int_eq(httpc_open_from(url, "127.0.0.9", NULL, 5, &c, &e), 0);
+	accept_from(lfd, peer, sizeof(peer));
+	ck_assert_str_eq(peer, "127.0.0.9");
+	httpc_close(c);
+	ck_assert_int_eq(httpc_open(url, NULL, 5, &c, &e), 0);
+	accept_from(lfd, peer, sizeof(peer));
+	ck_assert_str_eq(peer, "127.0.0.1");
+	httpc_close(c);
+	/* Not a numeric address, or one of the other family: refused by name. */
+	lerr_clear(&e);
+	ck_assert_int_eq(httpc_open_from(url, "localhost", NULL, 5, &c, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "source address localhost"));
+	ck_assert_int_eq(httpc_open_from(url, "::1", NULL, 5, &c, &e), -1);
+	ck_assert_ptr_null(c);
+	close(lfd);
+}
+END_TEST
+
 static Suite *
 httpc_suite(void)
 {
@@ -391,6 +455,9 @@ httpc_suite(void)
 	tcase_add_test(tc, test_chunked_hostile);
 	tcase_add_test(tc, test_until_close_and_interim);
 	tcase_add_test(tc, test_url);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("connect");
+	tcase_add_test(tc, test_open_from);
 	suite_add_tcase(s, tc);
 	return s;
 }
