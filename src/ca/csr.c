@@ -431,6 +431,19 @@ out:
 	return rc;
 }
 
+/* The bounds every request's bytes meet before GnuTLS sees them. */
+static int
+csr_check_size(const unsigned char *data, size_t len, struct lerr *e)
+{
+	if (len > CSR_MAX_BYTES)
+		return lerr_set_http(e, LERR_TOO_LARGE, 413,
+				     "certificate request of %zu bytes is too large: at most %d",
+				     len, CSR_MAX_BYTES);
+	if (data == NULL || len == 0)
+		return lerr_set(e, LERR_BAD_CSR, "empty certificate request");
+	return 0;
+}
+
 /* See csr.h: the size, structure and key checks of csr_parse_flags, then
  * the self-signature; nothing is kept. */
 int
@@ -441,16 +454,8 @@ csr_verify(const unsigned char *data, size_t len, struct lerr *e)
 
 	memset(&c, 0, sizeof(c));
 	names_init(&c.sans);
-	if (len > CSR_MAX_BYTES) {
-		lerr_set_http(e, LERR_TOO_LARGE, 413,
-			 "certificate request of %zu bytes is too large: at most %d",
-			 len, CSR_MAX_BYTES);
+	if (csr_check_size(data, len, e) != 0)
 		goto out;
-	}
-	if (data == NULL || len == 0) {
-		lerr_set(e, LERR_BAD_CSR, "empty certificate request");
-		goto out;
-	}
 	if (gnutls_x509_crq_init(&c.crq) < 0 || gnutls_pubkey_init(&c.pubkey) < 0) {
 		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
@@ -497,16 +502,8 @@ csr_parse_flags(const unsigned char *data, size_t len, unsigned flags,
 		lerr_set(e, LERR_INTERNAL, "csr_parse: no output");
 		goto out;
 	}
-	if (len > CSR_MAX_BYTES) {
-		lerr_set_http(e, LERR_TOO_LARGE, 413,
-			 "certificate request of %zu bytes is too large: at most %d",
-			 len, CSR_MAX_BYTES);
+	if (csr_check_size(data, len, e) != 0)
 		goto out;
-	}
-	if (data == NULL || len == 0) {
-		lerr_set(e, LERR_BAD_CSR, "empty certificate request");
-		goto out;
-	}
 	c = calloc(1, sizeof(*c));
 	if (c == NULL) {
 		lerr_set(e, LERR_INTERNAL, "out of memory");

@@ -187,9 +187,9 @@ bench_proc_cpu(pid_t pid)
 	return (double)(ut + st) / (double)tck;
 }
 
-/* A "Field:" of /proc/PID/status (VmHWM, VmRSS) in KiB, or -1. */
+/* A "Field:" line's number in /proc/PID/FILE, in KiB, or -1. */
 static long
-bench_proc_kb(pid_t pid, const char *field)
+bench_proc_field(pid_t pid, const char *file, const char *field)
 {
 	char path[64], line[256];
 	size_t fl = strlen(field);
@@ -198,7 +198,7 @@ bench_proc_kb(pid_t pid, const char *field)
 
 	if (pid <= 0)
 		return -1;
-	snprintf(path, sizeof(path), "/proc/%ld/status", (long)pid);
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, file);
 	f = fopen(path, "r");
 	if (f == NULL)
 		return -1;
@@ -209,26 +209,19 @@ bench_proc_kb(pid_t pid, const char *field)
 	return kb;
 }
 
+/* A "Field:" of /proc/PID/status (VmHWM, VmRSS) in KiB, or -1. */
+static long
+bench_proc_kb(pid_t pid, const char *field)
+{
+	return bench_proc_field(pid, "status", field);
+}
+
 /* Proportional set size of pid in KiB (smaps_rollup: shared library
  * pages divided among the processes mapping them), or -1. */
 static long
 bench_proc_pss(pid_t pid)
 {
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	if (pid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%ld/smaps_rollup", (long)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, "Pss:", 4) == 0 && sscanf(line + 4, " %ld", &kb) != 1)
-			kb = -1;
-	fclose(f);
-	return kb;
+	return bench_proc_field(pid, "smaps_rollup", "Pss:");
 }
 
 /* Resets pid's VmHWM to its current RSS ("5" to clear_refs), so that the
@@ -600,7 +593,7 @@ bench_store_stats(const struct bench_daemon *d, double *wal_bytes, double *commi
 	FILE *f;
 	int got = 0;
 
-	snprintf(cmd, sizeof(cmd), "'%s' stats --json --dir '%s'", d->lanca, d->state);
+	snprintf(cmd, sizeof(cmd), "'%s' stats --json --dir '%s' 2>/dev/null", d->lanca, d->state);
 	if ((f = popen(cmd, "r")) == NULL)
 		return -1;
 	while (fgets(line, sizeof(line), f) != NULL) {
@@ -857,7 +850,7 @@ bench_usage(void)
 		"  -r ROUNDS  rounds, each daemon started afresh (default 3)\n"
 		"  -b LANCA   a second binary, alternating rounds with LANCA (or set LANCA2)\n"
 		"  -S TOTAL -k STEP   scaling: TOTAL keep-alive enrollments in steps of STEP\n"
-		"  LANCA must name the lanca binary\n");
+		"  LANCA must name the lanca binary; BENCH_KEEP=1 keeps the state directory\n");
 }
 
 /* Parses "1,4,16,64" into out (at most BENCH_CLIENTS_MAX). Count or -1. */
@@ -1252,6 +1245,10 @@ main(int argc, char *argv[])
 		fprintf(stderr, "bench: %d enrollments failed; log kept in %s\n", failed, log);
 		goto out_keep;
 	}
+	/* BENCH_KEEP=1 keeps the state directory, to look at a store of the
+	 * size a scaling run made (`lanca pending --dir ...`). */
+	if (getenv("BENCH_KEEP") != NULL && strcmp(getenv("BENCH_KEEP"), "1") == 0)
+		goto out_keep;
 out:
 	if (have_top)
 		bench_rmtree(top);
