@@ -9,8 +9,8 @@
 # and the database must pass SQLite's integrity check.
 #
 # LANCA_CRASH_ROUNDS (default 3) kills, LANCA_CRASH_DEVICES (default 160)
-# devices; the long run is LANCA_CRASH_ROUNDS=30 LANCA_CRASH_DEVICES=600
-# (docs/performance.md).
+# devices; the long run is LANCA_CRASH_ROUNDS=30 LANCA_CRASH_DEVICES=4000
+# (docs/performance.md: the devices must outlast the kills).
 . "$(dirname "$0")/lib.sh"
 
 ROUNDS=${LANCA_CRASH_ROUNDS:-3}
