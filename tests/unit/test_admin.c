@@ -230,42 +230,24 @@ END_TEST
 /* ---- the actions on a real CA, as the CLI takes them without a daemon ---- */
 
 struct fx_admin {
-	struct store *store;
-	struct signer *signer;
-	struct ca_set ca;
-	struct policy pol;
-	struct issuer is;
+	struct fx_issuer x;
 	struct enroll *en;
 };
 
 static void
 fx_admin_open(struct fx_admin *f, int with_signer)
 {
-	char path[STATE_PATH_MAX];
 	struct lerr e;
 
-	memset(f, 0, sizeof(*f));
-	ck_assert_int_eq(state_path(path, fx_dir, STORE_FILE), 0);
-	ck_assert_int_eq(store_open(path, 0, &f->store, &e), 0);
-	ck_assert_int_eq(ca_set_load(f->store, &f->ca, &e), 0);
-	ck_assert_int_eq(policy_from_ca(&f->pol, f->ca.issuing, &e), 0);
-	if (with_signer)
-		ck_assert_msg(signer_open_local(fx_dir, NULL, &f->signer, &e) == 0, "%s", e.msg);
-	f->is.store = f->store;
-	f->is.signer = f->signer;
-	f->is.policy = &f->pol;
-	f->is.ca_id = f->ca.issuing_id;
-	ck_assert_int_eq(enroll_new(&f->is, &f->ca, NULL, NULL, &f->en, &e), 0);
+	fx_issuer_open(&f->x, with_signer ? FX_LOCAL_SIGNER : FX_NO_SIGNER);
+	ck_assert_int_eq(enroll_new(&f->x.is, &f->x.ca, NULL, NULL, &f->en, &e), 0);
 }
 
 static void
 fx_admin_close(struct fx_admin *f)
 {
 	enroll_free(f->en);
-	signer_stop(f->signer);
-	ca_set_free(&f->ca);
-	policy_free(&f->pol);
-	store_close(f->store);
+	fx_issuer_close(&f->x);
 }
 
 /* Submits tests/data/csr/NAME; returns its (pending) request id. */
@@ -297,7 +279,7 @@ fx_state(struct fx_admin *f, const char *id, char *state, size_t size, char *rea
 	struct store_request *rq = NULL;
 	struct lerr e;
 
-	ck_assert_int_eq(store_request_get(f->store, id, &rq, &e), 0);
+	ck_assert_int_eq(store_request_get(f->x.store, id, &rq, &e), 0);
 	snprintf(state, size, "%s", store_req_state_str(rq->state));
 	if (reason != NULL)
 		snprintf(reason, rsize, "%s", rq->reason);
@@ -315,7 +297,7 @@ fx_list(struct fx_admin *f, const char *state, const char *want_id)
 
 	memset(&l, 0, sizeof(l));
 	ck_assert_int_eq(store_req_state_parse(state, &l.state), 0);
-	ck_assert_msg(admin_list_json(f->store, &l, (int64_t)time(NULL), &page, &e) == 0,
+	ck_assert_msg(admin_list_json(f->x.store, &l, (int64_t)time(NULL), &page, &e) == 0,
 		      "%s", e.msg);
 	list = json_object_get(page, "requests");
 	ck_assert(json_is_array(list));
@@ -347,7 +329,7 @@ START_TEST(test_list_pages)
 	fx_submit(&f, "p256.pem", id1);
 	fx_submit(&f, "ed25519.pem", id2);
 	ck_assert_int_eq(admin_list_text("pending", "1", NULL, &l, &e), 0);
-	ck_assert_int_eq(admin_list_json(f.store, &l, (int64_t)time(NULL), &page, &e), 0);
+	ck_assert_int_eq(admin_list_json(f.x.store, &l, (int64_t)time(NULL), &page, &e), 0);
 	rows = json_object_get(page, "requests");
 	ck_assert_uint_eq(json_array_size(rows), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "id")), id2);
@@ -357,14 +339,14 @@ START_TEST(test_list_pages)
 	fx_submit(&f, "p384.pem", id3);
 	ck_assert_int_eq(admin_list_text("pending", "1", next, &l, &e), 0);
 	json_decref(page);
-	ck_assert_int_eq(admin_list_json(f.store, &l, (int64_t)time(NULL), &page, &e), 0);
+	ck_assert_int_eq(admin_list_json(f.x.store, &l, (int64_t)time(NULL), &page, &e), 0);
 	rows = json_object_get(page, "requests");
 	ck_assert_uint_eq(json_array_size(rows), 1);
 	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(rows, 0), "id")), id1);
 	ck_assert_ptr_null(json_object_get(page, "next"));
 	json_decref(page);
 	/* Without a limit: the default page, which holds all three. */
-	ck_assert_int_eq(admin_list_json(f.store, NULL, (int64_t)time(NULL), &page, &e), 0);
+	ck_assert_int_eq(admin_list_json(f.x.store, NULL, (int64_t)time(NULL), &page, &e), 0);
 	ck_assert_uint_eq(json_array_size(json_object_get(page, "requests")), 3);
 	ck_assert_ptr_null(json_object_get(page, "next"));
 	json_decref(page);
@@ -461,7 +443,7 @@ START_TEST(test_list_out_of_memory)
 		memset(&e, 0x5a, sizeof(e));
 		list = (json_t *)&e;
 		alloc_left = n;
-		if (admin_list_json(f.store, NULL, (int64_t)time(NULL), &list, &e) == 0) {
+		if (admin_list_json(f.x.store, NULL, (int64_t)time(NULL), &list, &e) == 0) {
 			alloc_left = -1;
 			ck_assert_msg(json_array_size(json_object_get(list, "requests")) == 2,
 				      "%d allocations: %zu rows", n,

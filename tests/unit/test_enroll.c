@@ -33,15 +33,10 @@
 
 /* One world per test (Check forks each test). */
 static struct {
-	struct store *s;
-	struct signer *signer;
-	struct policy pol;
-	struct ca_set ca;
-	struct issuer is;
+	struct fx_issuer x;		/* store, CAs, policy, the signing core */
 	struct window w;
 	struct enroll *en;
 	time_t now;			/* the fake clock */
-	char db[STATE_PATH_MAX];
 } t;
 
 static time_t
@@ -57,15 +52,7 @@ setup(void)
 	struct lerr e;
 
 	fx_make_ca();
-	ck_assert_int_eq(state_path(t.db, fx_dir, STORE_FILE), 0);
-	ck_assert_int_eq(store_open(t.db, 0, &t.s, &e), 0);
-	ck_assert_int_eq(ca_set_load(t.s, &t.ca, &e), 0);
-	ck_assert_int_eq(policy_from_ca(&t.pol, t.ca.issuing, &e), 0);
-	ck_assert_int_eq(signer_open_local(fx_dir, NULL, &t.signer, &e), 0);
-	t.is.store = t.s;
-	t.is.signer = t.signer;
-	t.is.policy = &t.pol;
-	t.is.ca_id = t.ca.issuing_id;
+	fx_issuer_open(&t.x, FX_LOCAL_SIGNER);
 	window_init(&t.w);
 	/* Now, so that the certificates the signer makes (on the real
 	 * clock) are valid at the fake one; tests move it forward. */
@@ -75,7 +62,7 @@ setup(void)
 	c.pending_days = 7;
 	c.now = fake_now;
 	c.now_arg = &t.now;
-	ck_assert_int_eq(enroll_new(&t.is, &t.ca, &t.w, &c, &t.en, &e), 0);
+	ck_assert_int_eq(enroll_new(&t.x.is, &t.x.ca, &t.w, &c, &t.en, &e), 0);
 }
 
 static void
@@ -83,10 +70,7 @@ teardown(void)
 {
 	enroll_free(t.en);
 	window_destroy(&t.w);
-	signer_stop(t.signer);
-	store_close(t.s);
-	policy_free(&t.pol);
-	ca_set_free(&t.ca);
+	fx_issuer_close(&t.x);
 	fx_remove_ca();
 }
 
@@ -223,7 +207,7 @@ q_int(const char *fmt, ...)
 	va_start(ap, fmt);
 	vsnprintf(sql, sizeof(sql), fmt, ap);
 	va_end(ap);
-	ck_assert_int_eq(sqlite3_open_v2(t.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_open_v2(t.x.db, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
 	ck_assert_int_eq(sqlite3_prepare_v2(db, sql, -1, &st, NULL), SQLITE_OK);
 	if (sqlite3_step(st) == SQLITE_ROW)
 		v = sqlite3_column_int64(st, 0);
@@ -238,7 +222,7 @@ req_row(const char *id)
 	struct store_request *rq = NULL;
 	struct lerr e;
 
-	if (store_request_get(t.s, id, &rq, &e) != 0)
+	if (store_request_get(t.x.store, id, &rq, &e) != 0)
 		ck_abort_msg("no request %s: %s", id, e.msg);
 	return rq;
 }
@@ -537,7 +521,7 @@ import_preauth(const char *csv)
 	struct lerr e;
 
 	ck_assert_int_eq(preauth_parse((const unsigned char *)csv, strlen(csv), &rows, &n, &e), 0);
-	ck_assert_int_eq(store_preauth_import(t.s, rows, n, "unit", &e), 0);
+	ck_assert_int_eq(store_preauth_import(t.x.store, rows, n, "unit", &e), 0);
 	preauth_rows_free(rows, n);
 }
 
@@ -581,9 +565,9 @@ START_TEST(test_preauth)
 	 * and its certificate are one writer job (one commit). */
 	dev_free(&a);
 	dev_make(&a, "pre-2", NULL);
-	store_stats(t.s, &st0);
+	store_stats(t.x.store, &st0);
 	ck_assert_int_eq(ask(&a, &r), ENROLL_ISSUED);
-	store_stats(t.s, &st1);
+	store_stats(t.x.store, &st1);
 	ck_assert_uint_eq(st1.jobs - st0.jobs, 1);
 	ck_assert_int_eq(device_certs(), 2);
 	rq = req_row(r.request_id);
@@ -632,7 +616,7 @@ vendor_register(int auto_register)
 	struct lerr e;
 
 	p = fx_vendor_file("vendor-root.pem", &n);
-	if (vendor_add(t.s, p, n, auto_register, t.now, "unit", NULL, NULL, &e) != 0)
+	if (vendor_add(t.x.store, p, n, auto_register, t.now, "unit", NULL, NULL, &e) != 0)
 		ck_abort_msg("vendor_add: %s", e.msg);
 	free(p);
 }

@@ -158,28 +158,15 @@ END_TEST
 /* issue_cert: recorded, durable, audited; refusals audited, not recorded. */
 START_TEST(test_issue_records)
 {
-	char path[STATE_PATH_MAX];
-	struct store *s = NULL;
-	struct signer *signer = NULL;
+	struct fx_issuer x;
 	struct store_cert *cert = NULL, *again = NULL, *refused = NULL;
-	struct policy pol;
-	struct ca_set ca;
-	struct issuer is;
 	struct issue_req r;
 	struct lerr e;
 	unsigned char *p;
 	size_t n;
 	int64_t count;
 
-	ck_assert_int_eq(state_path(path, fx_dir, STORE_FILE), 0);
-	ck_assert_int_eq(store_open(path, 0, &s, &e), 0);
-	ck_assert_int_eq(ca_set_load(s, &ca, &e), 0);
-	ck_assert_int_eq(policy_from_ca(&pol, ca.issuing, &e), 0);
-	ck_assert_int_eq(signer_open_local(fx_dir, NULL, &signer, &e), 0);
-	is.store = s;
-	is.signer = signer;
-	is.policy = &pol;
-	is.ca_id = ca.issuing_id;
+	fx_issuer_open(&x, FX_LOCAL_SIGNER);
 
 	p = fx_csr("p256.pem", &n);
 	memset(&r, 0, sizeof(r));
@@ -187,30 +174,27 @@ START_TEST(test_issue_records)
 	r.csr_len = n;
 	r.profile = POLICY_DEVICE;
 	r.actor = "unit";
-	ck_assert_int_eq(issue_cert(&is, &r, &cert, &e), 0);
+	ck_assert_int_eq(issue_cert(&x.is, &r, &cert, &e), 0);
 	free(p);
-	ck_assert_int_eq(store_cert_by_serial(s, cert->serial, cert->serial_len, &again, &e), 0);
+	ck_assert_int_eq(store_cert_by_serial(x.store, cert->serial, cert->serial_len, &again, &e), 0);
 	ck_assert_uint_eq(again->der_len, cert->der_len);
 	ck_assert_int_eq(memcmp(again->der, cert->der, cert->der_len), 0);
 	ck_assert_int_eq(again->status, STORE_CERT_VALID);
-	ck_assert_int_eq(again->ca_id, ca.issuing_id);
+	ck_assert_int_eq(again->ca_id, x.ca.issuing_id);
 
 	p = fx_csr("public-san.pem", &n);
 	r.csr = p;
 	r.csr_len = n;
-	ck_assert_int_eq(issue_cert(&is, &r, &refused, &e), -1);
+	ck_assert_int_eq(issue_cert(&x.is, &r, &refused, &e), -1);
 	ck_assert_ptr_null(refused);
 	ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
 	free(p);
-	ck_assert_int_eq(store_cert_count(s, &count, &e), 0);
+	ck_assert_int_eq(store_cert_count(x.store, &count, &e), 0);
 	ck_assert_int_eq(count, 2);	/* the gateway's and one device's */
 
 	store_cert_free(again);
 	store_cert_free(cert);
-	signer_stop(signer);
-	policy_free(&pol);
-	ca_set_free(&ca);
-	store_close(s);
+	fx_issuer_close(&x);
 }
 END_TEST
 
@@ -396,33 +380,15 @@ END_TEST
  * refused (and audited), and nothing is recorded for it. */
 START_TEST(test_issue_remote_verifies_once)
 {
-	char path[STATE_PATH_MAX];
-	struct signer_config sc;
-	struct store *s = NULL;
-	struct signer *signer = NULL;
+	struct fx_issuer x;
 	struct store_cert *cert = NULL, *refused = NULL;
-	struct policy pol;
-	struct ca_set ca;
-	struct issuer is;
 	struct issue_req r;
 	struct lerr e;
 	unsigned char *p;
 	size_t n;
 	int64_t count;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.dir = fx_dir;
-	sc.threads = 1;
-	ck_assert_int_eq(signer_start(&sc, &signer, &e), 0);
-	ck_assert_int_ne(signer_pid(signer), 0);
-	ck_assert_int_eq(state_path(path, fx_dir, STORE_FILE), 0);
-	ck_assert_int_eq(store_open(path, 0, &s, &e), 0);
-	ck_assert_int_eq(ca_set_load(s, &ca, &e), 0);
-	ck_assert_int_eq(policy_from_ca(&pol, ca.issuing, &e), 0);
-	is.store = s;
-	is.signer = signer;
-	is.policy = &pol;
-	is.ca_id = ca.issuing_id;
+	fx_issuer_open(&x, FX_SIGNER_PROCESS);
 	memset(&r, 0, sizeof(r));
 	r.profile = POLICY_DEVICE;
 	r.actor = "unit";
@@ -430,7 +396,7 @@ START_TEST(test_issue_remote_verifies_once)
 	p = fx_csr("badsig.der", &n);
 	r.csr = p;
 	r.csr_len = n;
-	ck_assert_int_eq(issue_cert(&is, &r, &refused, &e), -1);
+	ck_assert_int_eq(issue_cert(&x.is, &r, &refused, &e), -1);
 	ck_assert_ptr_null(refused);
 	ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
 	ck_assert_int_eq(e.http, 400);
@@ -439,16 +405,13 @@ START_TEST(test_issue_remote_verifies_once)
 	p = fx_csr("p256.pem", &n);
 	r.csr = p;
 	r.csr_len = n;
-	ck_assert_int_eq(issue_cert(&is, &r, &cert, &e), 0);
+	ck_assert_int_eq(issue_cert(&x.is, &r, &cert, &e), 0);
 	free(p);
-	ck_assert_int_eq(store_cert_count(s, &count, &e), 0);
+	ck_assert_int_eq(store_cert_count(x.store, &count, &e), 0);
 	ck_assert_int_eq(count, 2);	/* the gateway's and the good one */
 
 	store_cert_free(cert);
-	ck_assert_int_eq(signer_stop(signer), 0);
-	policy_free(&pol);
-	ca_set_free(&ca);
-	store_close(s);
+	ck_assert_int_eq(fx_issuer_close(&x), 0);
 }
 END_TEST
 
@@ -458,34 +421,17 @@ END_TEST
  * certificate are not recorded. */
 START_TEST(test_issue_row_is_the_certificate)
 {
-	char path[STATE_PATH_MAX];
-	struct signer_config sc;
-	struct store *s = NULL;
-	struct signer *signer = NULL;
+	struct fx_issuer x;
 	struct store_cert *cert = NULL;
 	struct csr *other, *same;
 	struct names sans;
-	struct policy pol;
-	struct ca_set ca;
-	struct issuer is;
 	struct issue_req r;
 	struct lerr e;
 	unsigned char *p;
 	size_t n;
 	int64_t before, after;
 
-	memset(&sc, 0, sizeof(sc));
-	sc.dir = fx_dir;
-	sc.threads = 1;
-	ck_assert_int_eq(signer_start(&sc, &signer, &e), 0);
-	ck_assert_int_eq(state_path(path, fx_dir, STORE_FILE), 0);
-	ck_assert_int_eq(store_open(path, 0, &s, &e), 0);
-	ck_assert_int_eq(ca_set_load(s, &ca, &e), 0);
-	ck_assert_int_eq(policy_from_ca(&pol, ca.issuing, &e), 0);
-	is.store = s;
-	is.signer = signer;
-	is.policy = &pol;
-	is.ca_id = ca.issuing_id;
+	fx_issuer_open(&x, FX_SIGNER_PROCESS);
 	memset(&r, 0, sizeof(r));
 	r.profile = POLICY_DEVICE;
 	r.actor = "unit";
@@ -498,24 +444,24 @@ START_TEST(test_issue_row_is_the_certificate)
 	other = parse("ca-true.pem");
 	same = parse("p256.pem");
 	ck_assert_int_ne(memcmp(other->key_id, same->key_id, 32), 0);
-	ck_assert_int_eq(policy_names(&pol, other, POLICY_DEVICE, &sans, &e), 0);
+	ck_assert_int_eq(policy_names(&x.pol, other, POLICY_DEVICE, &sans, &e), 0);
 	r.parsed = other;
 	r.sans = &sans;
-	ck_assert_int_eq(store_cert_count(s, &before, &e), 0);
-	ck_assert_int_eq(issue_cert(&is, &r, &cert, &e), -1);
+	ck_assert_int_eq(store_cert_count(x.store, &before, &e), 0);
+	ck_assert_int_eq(issue_cert(&x.is, &r, &cert, &e), -1);
 	ck_assert_ptr_null(cert);
 	ck_assert_int_eq(e.code, LERR_INVARIANT);
-	ck_assert_int_eq(store_cert_count(s, &after, &e), 0);
+	ck_assert_int_eq(store_cert_count(x.store, &after, &e), 0);
 	ck_assert_int_eq(after, before);
 
 	/* The right parse, with a name the signer never puts in. */
 	names_free(&sans);
 	names_init(&sans);
-	ck_assert_int_eq(policy_names(&pol, same, POLICY_DEVICE, &sans, &e), 0);
+	ck_assert_int_eq(policy_names(&x.pol, same, POLICY_DEVICE, &sans, &e), 0);
 	ck_assert_int_eq(names_add_dns(&sans, "extra.local"), 0);
 	r.parsed = same;
 	r.now = 1234567890;
-	ck_assert_int_eq(issue_cert(&is, &r, &cert, &e), 0);
+	ck_assert_int_eq(issue_cert(&x.is, &r, &cert, &e), 0);
 	ck_assert_ptr_null(strstr(cert->sans, "extra.local"));
 	ck_assert_ptr_nonnull(strstr(cert->sans, "DNS:"));
 	ck_assert_int_eq(cert->issued_at, 1234567890);	/* the decision's clock */
@@ -525,10 +471,7 @@ START_TEST(test_issue_row_is_the_certificate)
 	csr_free(other);
 	csr_free(same);
 	free(p);
-	ck_assert_int_eq(signer_stop(signer), 0);
-	policy_free(&pol);
-	ca_set_free(&ca);
-	store_close(s);
+	ck_assert_int_eq(fx_issuer_close(&x), 0);
 }
 END_TEST
 
