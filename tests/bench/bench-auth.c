@@ -22,25 +22,7 @@
 
 #include "common/lerr.h"
 #include "daemon/auth.h"
-
-static double
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-static double
-cpu_ms(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-}
+#include "measure.h"
 
 int
 main(int argc, char *argv[])
@@ -65,15 +47,15 @@ main(int argc, char *argv[])
 		fprintf(stderr, "bench-auth: %s\n", e.msg);
 		return 1;
 	}
-	w0 = wall_ms(), c0 = cpu_ms();
+	w0 = (bench_wall_s() * 1e3), c0 = (bench_cpu_s(RUSAGE_SELF) * 1e3);
 	for (i = 0; i < n; i++)
 		if (auth_verify_password(hash, "password2", 9) != -1)
 			return 1;
-	w1 = wall_ms(), c1 = cpu_ms();
+	w1 = (bench_wall_s() * 1e3), c1 = (bench_cpu_s(RUSAGE_SELF) * 1e3);
 	for (i = 0; i < n; i++)
 		if (auth_verify_dummy("password2", 9) != -1)
 			return 1;
-	w2 = wall_ms(), c2 = cpu_ms();
+	w2 = (bench_wall_s() * 1e3), c2 = (bench_cpu_s(RUSAGE_SELF) * 1e3);
 	printf("bench-auth: Argon2id, %u calls each\n", n);
 	printf("  auth_verify_password (wrong)  %7.1f ms/call wall  %7.1f ms/call CPU\n",
 	       (w1 - w0) / n, (c1 - c0) / n);

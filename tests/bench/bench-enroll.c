@@ -66,6 +66,7 @@
 #include <gnutls/x509.h>
 
 #include "client/httpc.h"
+#include "measure.h"
 
 #define BENCH_THREADS_MAX	256
 #define BENCH_N_MAX		1000000
@@ -137,83 +138,11 @@ struct bench_bin {
 	long pss_serve_kb[BENCH_ROUNDS_MAX], pss_signer_kb[BENCH_ROUNDS_MAX];
 };
 
-static double
-bench_now(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-/* This process's CPU seconds so far (all threads, user + system). */
-static double
-bench_self_cpu(void)
-{
-	struct rusage ru;
-
-	if (getrusage(RUSAGE_SELF, &ru) != 0)
-		return 0;
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/*
- * CPU seconds a whole process (every thread, live or exited) has used so
- * far: utime + stime, fields 14 and 15 of /proc/PID/stat. Returns -1 when
- * the process is gone or the file unreadable.
- */
-static double
-bench_proc_cpu(pid_t pid)
-{
-	char path[64], line[1024], *p;
-	unsigned long ut = 0, st = 0;
-	long tck = sysconf(_SC_CLK_TCK);
-	FILE *f;
-	int ok;
-
-	if (pid <= 0 || tck <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	ok = fgets(line, sizeof(line), f) != NULL;
-	fclose(f);
-	/* The command name may hold spaces and parentheses: skip to the last ')'. */
-	if (!ok || (p = strrchr(line, ')')) == NULL ||
-	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return -1;
-	return (double)(ut + st) / (double)tck;
-}
-
-/* A "Field:" line's number in /proc/PID/FILE, in KiB, or -1. */
-static long
-bench_proc_field(pid_t pid, const char *file, const char *field)
-{
-	char path[64], line[256];
-	size_t fl = strlen(field);
-	long kb = -1;
-	FILE *f;
-
-	if (pid <= 0)
-		return -1;
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, file);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, field, fl) == 0 && sscanf(line + fl, " %ld", &kb) != 1)
-			kb = -1;
-	fclose(f);
-	return kb;
-}
-
 /* A "Field:" of /proc/PID/status (VmHWM, VmRSS) in KiB, or -1. */
 static long
-bench_proc_kb(pid_t pid, const char *field)
+bench_status_kb(pid_t pid, const char *field)
 {
-	return bench_proc_field(pid, "status", field);
+	return bench_proc_kb(pid, "status", field);
 }
 
 /* Proportional set size of pid in KiB (smaps_rollup: shared library
@@ -221,7 +150,7 @@ bench_proc_kb(pid_t pid, const char *field)
 static long
 bench_proc_pss(pid_t pid)
 {
-	return bench_proc_field(pid, "smaps_rollup", "Pss:");
+	return bench_proc_kb(pid, "smaps_rollup", "Pss:");
 }
 
 /* Resets pid's VmHWM to its current RSS ("5" to clear_refs), so that the
@@ -542,7 +471,7 @@ bench_worker(void *arg)
 		i = atomic_fetch_add(&r->next, 1);
 		if (i >= r->count)
 			break;
-		t0 = bench_now();
+		t0 = bench_wall_s();
 		if (c == NULL && httpc_open_from(r->url, src, r->tls, BENCH_TIMEOUT_S, &c, &e) != 0) {
 			bench_fail(r, "connect", e.msg, 0);
 			r->lat_us[i] = -1;
@@ -551,7 +480,7 @@ bench_worker(void *arg)
 		/* Keep-alive: the one handshake is in the run's time and CPU,
 		 * but not in this request's latency. */
 		if (r->keepalive)
-			t0 = bench_now();
+			t0 = bench_wall_s();
 		if (bench_enroll_one(r, c, r->first + i) != 0) {
 			r->lat_us[i] = -1;
 			httpc_close(c);
@@ -562,7 +491,7 @@ bench_worker(void *arg)
 			httpc_close(c);
 			c = NULL;
 		}
-		r->lat_us[i] = (bench_now() - t0) * 1e6;
+		r->lat_us[i] = (bench_wall_s() - t0) * 1e6;
 	}
 	httpc_close(c);
 	return NULL;
@@ -641,10 +570,10 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	bench_reset_hwm(d->signer);
 	if (bench_store_stats(d, &w0, &k0) != 0)
 		w0 = k0 = -1;
-	s0 = bench_proc_cpu(d->serve);
-	g0 = bench_proc_cpu(d->signer);
-	c0 = bench_self_cpu();
-	t0 = bench_now();
+	s0 = bench_proc_cpu_s(d->serve);
+	g0 = bench_proc_cpu_s(d->signer);
+	c0 = bench_cpu_s(RUSAGE_SELF);
+	t0 = bench_wall_s();
 	for (t = 0; t < threads; t++) {
 		if (pthread_create(&tid[t], NULL, bench_worker, &r) != 0)
 			break;
@@ -652,13 +581,13 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	}
 	for (t = 0; t < started; t++)
 		pthread_join(tid[t], NULL);
-	wall = bench_now() - t0;
-	c1 = bench_self_cpu();
+	wall = bench_wall_s() - t0;
+	c1 = bench_cpu_s(RUSAGE_SELF);
 	/* Let the daemon finish what the last closes started, so that their
 	 * CPU is counted; an idle daemon uses none. */
 	usleep(100 * 1000);
-	s1 = bench_proc_cpu(d->serve);
-	g1 = bench_proc_cpu(d->signer);
+	s1 = bench_proc_cpu_s(d->serve);
+	g1 = bench_proc_cpu_s(d->signer);
 	if (w0 < 0 || bench_store_stats(d, &w1, &k1) != 0)
 		w1 = k1 = -1;
 	if (started == 0 || s0 < 0 || s1 < 0 || g0 < 0 || g1 < 0) {
@@ -684,8 +613,8 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	f->serve_us = (s1 - s0) * 1e6 / okd;
 	f->signer_us = (g1 - g0) * 1e6 / okd;
 	f->client_us = (c1 - c0) * 1e6 / okd;
-	f->hwm_serve_kb = bench_proc_kb(d->serve, "VmHWM:");
-	f->hwm_signer_kb = bench_proc_kb(d->signer, "VmHWM:");
+	f->hwm_serve_kb = bench_status_kb(d->serve, "VmHWM:");
+	f->hwm_signer_kb = bench_status_kb(d->signer, "VmHWM:");
 	f->wal_bytes = f->commits = -1;
 	if (w1 >= 0 && f->ok > 0) {
 		f->wal_bytes = (w1 - w0) / okd;
@@ -784,8 +713,8 @@ bench_start_daemon(const char *lanca, const char *state, const char *log, int ht
 	d->serve = p;
 	d->lanca = lanca;
 	d->state = state;
-	until = bench_now() + BENCH_START_S;
-	while (bench_now() < until) {
+	until = bench_wall_s() + BENCH_START_S;
+	while (bench_wall_s() < until) {
 		if (waitpid(p, &st, WNOHANG) == p) {
 			fprintf(stderr, "bench: lanca serve exited while starting (see %s)\n", log);
 			d->serve = 0;
@@ -1212,12 +1141,12 @@ main(int argc, char *argv[])
 	printf("A = %s%s%s\n", bins[0].lanca, nbins > 1 ? ", B = " : "", nbins > 1 ? other : "");
 	printf("generating %zu P-256 requests...\n", need);
 	fflush(stdout);
-	t0 = bench_now();
+	t0 = bench_wall_s();
 	if (bench_make_csrs(&csrs, need) != 0) {
 		fprintf(stderr, "bench: cannot generate the requests\n");
 		goto out;
 	}
-	printf("  %.1f s; pre-authorising the %zu device ids per binary...\n", bench_now() - t0,
+	printf("  %.1f s; pre-authorising the %zu device ids per binary...\n", bench_wall_s() - t0,
 	       need);
 	fflush(stdout);
 	for (bi = 0; bi < nbins; bi++)

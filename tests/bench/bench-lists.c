@@ -36,6 +36,7 @@
 #include "common/lerr.h"
 #include "daemon/admin.h"
 #include "store/store.h"
+#include "measure.h"
 
 #define FILL_THREADS	32
 #define REPEATS_MAX	101
@@ -48,26 +49,6 @@ struct fill {
 	int failed;			/* under lock */
 	pthread_mutex_t lock;
 };
-
-static double
-wall_ms(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
-}
-
-/* The whole process: the store's writer thread works for some calls. */
-static double
-cpu_ms(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
-}
 
 /* A request from key number i, made at t (a fake CSR: the store keeps
  * bytes, it does not parse them). */
@@ -412,7 +393,7 @@ main(int argc, char *argv[])
 		goto out;
 	}
 	f.total = n;
-	w0 = wall_ms();
+	w0 = (bench_wall_s() * 1e3);
 	for (k = 0; k < FILL_THREADS; k++)
 		if (pthread_create(&tid[k], NULL, fill_main, &f) != 0)
 			abort();
@@ -429,7 +410,7 @@ main(int argc, char *argv[])
 		}
 		store_request_free(r);
 	}
-	fill_s = (wall_ms() - w0) / 1e3;
+	fill_s = ((bench_wall_s() * 1e3) - w0) / 1e3;
 	printf("store: %u enrollments (request, certificate, 2 audit rows each) and %u pending "
 	       "requests, filled in %.1f s (%.0f/s) in %s\n", n, pending, fill_s,
 	       (double)n / fill_s, dir);
@@ -443,12 +424,12 @@ main(int argc, char *argv[])
 	printf("%-52s %6s %10s %10s\n", "call (median of repeats)", "rows", "CPU ms", "wall ms");
 	for (k = 0; k < sizeof(cases) / sizeof(cases[0]); k++) {
 		for (i = 0; i < repeats; i++) {
-			w0 = wall_ms();
-			c0 = cpu_ms();
+			w0 = (bench_wall_s() * 1e3);
+			c0 = (bench_cpu_s(RUSAGE_SELF) * 1e3);
 			if (cases[k].run(&x) != 0)
 				goto out;
-			cpu[i] = cpu_ms() - c0;
-			wall[i] = wall_ms() - w0;
+			cpu[i] = (bench_cpu_s(RUSAGE_SELF) * 1e3) - c0;
+			wall[i] = (bench_wall_s() * 1e3) - w0;
 		}
 		printf("%-52s %6zu %10.3f %10.3f\n", cases[k].name, x.rows, median(cpu, repeats),
 		       median(wall, repeats));

@@ -39,6 +39,7 @@
 #include "daemon/init.h"
 #include "daemon/state.h"
 #include "store/store.h"
+#include "measure.h"
 
 struct csrs {
 	gnutls_datum_t *der;
@@ -56,68 +57,6 @@ struct run {
 	double *lat_us;
 	atomic_int errors;
 };
-
-static double
-now_s(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
-}
-
-static double
-cpu_s(int who)
-{
-	struct rusage ru;
-
-	getrusage(who, &ru);
-	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
-	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
-}
-
-/* CPU seconds a process has used so far (utime + stime from /proc). */
-static double
-proc_cpu_s(pid_t pid)
-{
-	char path[64], buf[1024], *p;
-	unsigned long ut = 0, st = 0;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
-	f = fopen(path, "r");
-	if (f == NULL)
-		return 0;
-	if (fgets(buf, sizeof(buf), f) == NULL) {
-		fclose(f);
-		return 0;
-	}
-	fclose(f);
-	p = strrchr(buf, ')');
-	if (p == NULL || sscanf(p + 2, "%*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
-		return 0;
-	return (double)(ut + st) / (double)sysconf(_SC_CLK_TCK);
-}
-
-/* A "Field:" of /proc/PID/status (VmRSS, VmHWM) or smaps_rollup (Pss) in KiB. */
-static long
-proc_mem_kb(pid_t pid, const char *field)
-{
-	char path[64], line[256];
-	long kb = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid,
-		 strcmp(field, "Pss:") == 0 ? "smaps_rollup" : "status");
-	f = fopen(path, "r");
-	if (f == NULL)
-		return -1;
-	while (fgets(line, sizeof(line), f) != NULL)
-		if (strncmp(line, field, strlen(field)) == 0)
-			sscanf(line + strlen(field) + 1, "%ld", &kb);
-	fclose(f);
-	return kb;
-}
 
 static int
 make_csrs(struct csrs *c, size_t n)
@@ -161,7 +100,7 @@ finish_one(struct run *r, struct issue_pending *p, size_t i, double t0)
 			fprintf(stderr, "bench: %s\n", e.msg);
 		return;
 	}
-	r->lat_us[i] = (now_s() - t0) * 1e6;
+	r->lat_us[i] = (bench_wall_s() - t0) * 1e6;
 	store_cert_free(cert);
 }
 
@@ -192,7 +131,7 @@ worker(void *arg)
 		req.csr_len = r->csrs->der[i % r->csrs->n].size;
 		req.profile = POLICY_DEVICE;
 		req.actor = "bench";
-		t0[(head + n) % r->depth] = now_s();
+		t0[(head + n) % r->depth] = bench_wall_s();
 		if (issue_cert_submit(r->is, &req, &p[(head + n) % r->depth], &e) != 0) {
 			if (atomic_fetch_add(&r->errors, 1) == 0)
 				fprintf(stderr, "bench: %s\n", e.msg);
@@ -235,15 +174,15 @@ bench_issue(const char *label, const struct issuer *is, const struct csrs *c, si
 	r.lat_us = calloc(count, sizeof(double));
 	atomic_init(&r.next, 0);
 	atomic_init(&r.errors, 0);
-	c0 = cpu_s(RUSAGE_SELF);
-	s0 = signer > 0 ? proc_cpu_s(signer) : 0;
-	t0 = now_s();
+	c0 = bench_cpu_s(RUSAGE_SELF);
+	s0 = signer > 0 ? bench_proc_cpu_s(signer) : 0;
+	t0 = bench_wall_s();
 	for (i = 0; i < threads; i++)
 		pthread_create(&tid[i], NULL, worker, &r);
 	for (i = 0; i < threads; i++)
 		pthread_join(tid[i], NULL);
-	wall = now_s() - t0;
-	cpu = cpu_s(RUSAGE_SELF) - c0 + (signer > 0 ? proc_cpu_s(signer) - s0 : 0);
+	wall = bench_wall_s() - t0;
+	cpu = bench_cpu_s(RUSAGE_SELF) - c0 + (signer > 0 ? bench_proc_cpu_s(signer) - s0 : 0);
 	qsort(r.lat_us, count, sizeof(double), cmp_double);
 	printf("%-40s %2d thr x%2u  %7.0f certs/s  %6.0f us CPU/cert  p50 %7.0f us  p99 %7.0f us  errors %d\n",
 	       label, threads, depth, (double)count / wall, cpu * 1e6 / (double)count,
@@ -260,10 +199,10 @@ bench_cli(const char *lanca, const char *dir, const char *csr_path, int procs)
 	int i, st;
 	pid_t p;
 
-	c0 = cpu_s(RUSAGE_CHILDREN);
-	t0 = now_s();
+	c0 = bench_cpu_s(RUSAGE_CHILDREN);
+	t0 = bench_wall_s();
 	for (i = 0; i < procs; i++) {
-		double s = now_s();
+		double s = bench_wall_s();
 
 		fflush(stdout);
 		p = fork();
@@ -274,14 +213,14 @@ bench_cli(const char *lanca, const char *dir, const char *csr_path, int procs)
 			_exit(127);
 		}
 		waitpid(p, &st, 0);
-		lat[i] = (now_s() - s) * 1e6;
+		lat[i] = (bench_wall_s() - s) * 1e6;
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			fprintf(stderr, "bench: lanca sign failed\n");
 	}
 	qsort(lat, (size_t)procs, sizeof(double), cmp_double);
 	printf("%-40s %2d thr x%2d  %7.0f certs/s  %6.0f us CPU/cert  p50 %7.0f us  p99 %7.0f us\n",
-	       "(c) lanca sign, one process per cert", 1, 1, procs / (now_s() - t0),
-	       (cpu_s(RUSAGE_CHILDREN) - c0) * 1e6 / procs, lat[procs / 2], lat[procs * 99 / 100]);
+	       "(c) lanca sign, one process per cert", 1, 1, procs / (bench_wall_s() - t0),
+	       (bench_cpu_s(RUSAGE_CHILDREN) - c0) * 1e6 / procs, lat[procs / 2], lat[procs * 99 / 100]);
 	free(lat);
 }
 
@@ -316,9 +255,9 @@ bench_daemon_rss(const char *lanca, const char *dir)
 	}
 	printf("idle daemon RSS: %ld KiB (serve) + %ld KiB (signer); peak %ld + %ld KiB; "
 	       "PSS (shared pages counted once) %ld + %ld KiB\n",
-	       proc_mem_kb(p, "VmRSS:"), signer ? proc_mem_kb(signer, "VmRSS:") : -1,
-	       proc_mem_kb(p, "VmHWM:"), signer ? proc_mem_kb(signer, "VmHWM:") : -1,
-	       proc_mem_kb(p, "Pss:"), signer ? proc_mem_kb(signer, "Pss:") : -1);
+	       bench_proc_kb(p, "status", "VmRSS:"), signer ? bench_proc_kb(signer, "status", "VmRSS:") : -1,
+	       bench_proc_kb(p, "status", "VmHWM:"), signer ? bench_proc_kb(signer, "status", "VmHWM:") : -1,
+	       bench_proc_kb(p, "smaps_rollup", "Pss:"), signer ? bench_proc_kb(signer, "smaps_rollup", "Pss:") : -1);
 	kill(p, SIGTERM);
 	waitpid(p, &st, 0);
 }

@@ -27,6 +27,7 @@
 #include "ca/names.h"
 #include "ca/x509.h"
 #include "common/lerr.h"
+#include "measure.h"
 
 #define DAY	(24 * 3600)
 
@@ -35,25 +36,6 @@ die(const char *what, const struct lerr *e)
 {
 	fprintf(stderr, "bench-x509: %s: %s\n", what, e != NULL ? e->msg : "failed");
 	exit(1);
-}
-
-static double
-wall_us(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (double)ts.tv_sec * 1e6 + (double)ts.tv_nsec / 1e3;
-}
-
-static double
-cpu_us(void)
-{
-	struct rusage ru;
-
-	getrusage(RUSAGE_SELF, &ru);
-	return (double)(ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e6 +
-	       (double)(ru.ru_utime.tv_usec + ru.ru_stime.tv_usec);
 }
 
 static void
@@ -178,34 +160,34 @@ main(int argc, char *argv[])
 	lp.crl_url = "http://gw.local/crl";
 
 	printf("bench-x509: P-256 leaves, %u calls each\n", n);
-	w0 = wall_us(), c0 = cpu_us();
+	w0 = (bench_wall_s() * 1e6), c0 = (bench_cpu_s(RUSAGE_SELF) * 1e6);
 	for (i = 0; i < n; i++)
 		if (x509_make_leaf(&lp, ca, ca_key, &der[i], &e) != 0)
 			die("make_leaf", &e);
-	w1 = wall_us(), c1 = cpu_us();
+	w1 = (bench_wall_s() * 1e6), c1 = (bench_cpu_s(RUSAGE_SELF) * 1e6);
 	report("x509_make_leaf", n, w0, w1, c0, c1);
 	w0 = w1, c0 = c1;
 	for (i = 0; i < n; i++)
 		if (x509_check_leaf(&der[i], &lp, chain, 2, &e) != 0)
 			die("check_leaf", &e);
-	w1 = wall_us(), c1 = cpu_us();
+	w1 = (bench_wall_s() * 1e6), c1 = (bench_cpu_s(RUSAGE_SELF) * 1e6);
 	report("x509_check_leaf", n, w0, w1, c0, c1);
 	for (i = 0; i < n; i++)
 		gnutls_free(der[i].data);
 
 	if (x509_issuer_new(chain, 2, ca_key, lp.crl_url, &is, &e) != 0)
 		die("issuer", &e);
-	w0 = wall_us(), c0 = cpu_us();
+	w0 = (bench_wall_s() * 1e6), c0 = (bench_cpu_s(RUSAGE_SELF) * 1e6);
 	for (i = 0; i < n; i++)
 		if (x509_issuer_make_leaf(is, &lp, &der[i], &e) != 0)
 			die("issuer make_leaf", &e);
-	w1 = wall_us(), c1 = cpu_us();
+	w1 = (bench_wall_s() * 1e6), c1 = (bench_cpu_s(RUSAGE_SELF) * 1e6);
 	report("x509_issuer_make_leaf (prepared)", n, w0, w1, c0, c1);
 	w0 = w1, c0 = c1;
 	for (i = 0; i < n; i++)
 		if (x509_issuer_check_leaf(is, &der[i], &lp, &e) != 0)
 			die("issuer check_leaf", &e);
-	w1 = wall_us(), c1 = cpu_us();
+	w1 = (bench_wall_s() * 1e6), c1 = (bench_cpu_s(RUSAGE_SELF) * 1e6);
 	report("x509_issuer_check_leaf (prepared)", n, w0, w1, c0, c1);
 	for (i = 0; i < n; i++)
 		gnutls_free(der[i].data);

@@ -1,0 +1,78 @@
+/*
+ * measure.c - the benchmarks' clock and /proc readers (see measure.h).
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "measure.h"
+
+double
+bench_wall_s(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+double
+bench_cpu_s(int who)
+{
+	struct rusage ru;
+
+	if (getrusage(who, &ru) != 0)
+		return 0;
+	return (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec / 1e6 +
+	       (double)ru.ru_stime.tv_sec + (double)ru.ru_stime.tv_usec / 1e6;
+}
+
+double
+bench_proc_cpu_s(pid_t pid)
+{
+	char path[64], line[1024], *p;
+	unsigned long ut = 0, st = 0;
+	long tck = sysconf(_SC_CLK_TCK);
+	FILE *f;
+	int ok;
+
+	if (pid <= 0 || tck <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/stat", (long)pid);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	ok = fgets(line, sizeof(line), f) != NULL;
+	fclose(f);
+	/* utime and stime are fields 14 and 15; the command name before them
+	 * may hold spaces and parentheses: skip to the last ')'. */
+	if (!ok || (p = strrchr(line, ')')) == NULL ||
+	    sscanf(p + 1, " %*c %*d %*d %*d %*d %*d %*u %*u %*u %*u %*u %lu %lu", &ut, &st) != 2)
+		return -1;
+	return (double)(ut + st) / (double)tck;
+}
+
+long
+bench_proc_kb(pid_t pid, const char *file, const char *field)
+{
+	char path[64], line[256];
+	size_t fl = strlen(field);
+	long kb = -1;
+	FILE *f;
+
+	if (pid <= 0)
+		return -1;
+	snprintf(path, sizeof(path), "/proc/%ld/%s", (long)pid, file);
+	f = fopen(path, "r");
+	if (f == NULL)
+		return -1;
+	while (fgets(line, sizeof(line), f) != NULL)
+		if (strncmp(line, field, fl) == 0 && sscanf(line + fl, " %ld", &kb) != 1)
+			kb = -1;
+	fclose(f);
+	return kb;
+}

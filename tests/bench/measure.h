@@ -1,0 +1,23 @@
+/*
+ * measure.h - what the benchmarks read of the clock and of processes:
+ * wall time, this process's CPU time, another process's CPU time and
+ * memory from /proc. Shared by every tests/bench/bench-*.c.
+ */
+#ifndef LANCA_BENCH_MEASURE_H
+#define LANCA_BENCH_MEASURE_H
+
+#include <sys/types.h>
+
+/* Seconds on the monotonic clock. */
+double bench_wall_s(void);
+/* User + system CPU seconds of getrusage(who): RUSAGE_SELF (every
+ * thread of this process) or RUSAGE_CHILDREN (children waited for). */
+double bench_cpu_s(int who);
+/* User + system CPU seconds a process (every thread, live or exited) has
+ * used so far, from /proc/PID/stat; -1 when it is gone or unreadable. */
+double bench_proc_cpu_s(pid_t pid);
+/* The number of a "Field:" line of /proc/PID/FILE in KiB (status: VmRSS,
+ * VmHWM; smaps_rollup: Pss); -1 when missing. */
+long bench_proc_kb(pid_t pid, const char *file, const char *field);
+
+#endif
