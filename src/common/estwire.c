@@ -95,6 +95,8 @@ estwire_pkcs7_build(const gnutls_datum_t *certs, size_t n, gnutls_datum_t *der, 
 
 	der->data = NULL;
 	der->size = 0;
+	if (n == 0)
+		return lerr_set(e, LERR_INTERNAL, "a PKCS#7 answer needs a certificate");
 	if (gnutls_pkcs7_init(&p7) < 0)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	for (i = 0; i < n; i++)
