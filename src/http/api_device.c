@@ -54,7 +54,7 @@ api_csr_type_ok(struct http_req *r)
 }
 
 /* 429 when this address has asked too often. Returns 1 if it replied. */
-static int
+int
 api_rate_limited(struct http_req *r, enum MHD_Result *ret)
 {
 	const union MHD_ConnectionInfo *ci;
@@ -78,6 +78,16 @@ api_rate_limited(struct http_req *r, enum MHD_Result *ret)
 	return 1;
 }
 
+enum MHD_Result
+api_reply_closed(struct http_req *r, const struct enroll_result *res)
+{
+	if (res->outcome == ENROLL_DENIED)
+		return http_reply_error(r, LERR_DENIED, "%s",
+					res->reason[0] ? res->reason : "denied by an admin");
+	return http_reply_error(r, LERR_EXPIRED,
+				"the request expired before anyone decided on it");
+}
+
 /* Turns an enrollment result into the response. */
 static enum MHD_Result
 api_enroll_reply(struct http_req *r, const struct enroll_result *res, int created_status)
@@ -93,11 +103,8 @@ api_enroll_reply(struct http_req *r, const struct enroll_result *res, int create
 	case ENROLL_ISSUED:
 		return http_reply(r, created_status, API_CHAIN_TYPE, res->chain.data, res->chain.len);
 	case ENROLL_DENIED:
-		return http_reply_error(r, LERR_DENIED, "%s",
-					res->reason[0] ? res->reason : "denied by an admin");
 	case ENROLL_EXPIRED:
-		return http_reply_error(r, LERR_EXPIRED,
-					"the request expired before anyone decided on it");
+		return api_reply_closed(r, res);
 	case ENROLL_PENDING:
 		break;
 	}
@@ -114,7 +121,7 @@ api_enroll_reply(struct http_req *r, const struct enroll_result *res, int create
 }
 
 /* The TLS client's chain (factory or current certificate), if any. */
-static int
+int
 api_peer(struct http_req *r, gnutls_x509_crt_t *peer, unsigned *npeer)
 {
 	*npeer = 0;
@@ -123,7 +130,7 @@ api_peer(struct http_req *r, gnutls_x509_crt_t *peer, unsigned *npeer)
 	return httpd_peer_chain(r->conn, peer, ENROLL_PEER_MAX, npeer);
 }
 
-static void
+void
 api_peer_free(gnutls_x509_crt_t *peer, unsigned n)
 {
 	unsigned i;
