@@ -646,3 +646,54 @@ csr_export_der(const struct csr *c, gnutls_datum_t *d)
 	d->size = 0;
 	return gnutls_x509_crq_export2(c->crq, GNUTLS_X509_FMT_DER, d) < 0 ? -1 : 0;
 }
+
+int
+csr_rekey(const unsigned char *data, size_t len, gnutls_privkey_t key, gnutls_datum_t *out,
+	  struct lerr *e)
+{
+	gnutls_x509_crq_t crq = NULL;
+	gnutls_pubkey_t pub = NULL;
+	gnutls_datum_t san = { NULL, 0 };
+	struct csr *c = NULL;
+	unsigned critical = 0;
+	int rc = -1, ret;
+
+	out->data = NULL;
+	out->size = 0;
+	if (csr_parse(data, len, &c, e) != 0)
+		return -1;
+	if (gnutls_x509_crq_init(&crq) < 0 || gnutls_pubkey_init(&pub) < 0) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	ret = gnutls_x509_crq_get_extension_by_oid2(c->crq, GNUTLS_X509EXT_OID_SAN, 0, &san,
+						    &critical);
+	if (ret < 0 && ret != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+		lerr_set(e, LERR_BAD_CSR, "the request's subjectAltName is unreadable");
+		goto out;
+	}
+	/* The SAN goes over as its DER, as GnuTLS read it: parsed and
+	 * checked above, never re-encoded by hand. */
+	if (gnutls_x509_crq_set_version(crq, 1) < 0 ||
+	    gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, c->cn,
+					  (unsigned)strlen(c->cn)) < 0 ||
+	    (san.data != NULL &&
+	     gnutls_x509_crq_set_extension_by_oid(crq, GNUTLS_X509EXT_OID_SAN, san.data, san.size,
+						  critical) < 0) ||
+	    gnutls_pubkey_import_privkey(pub, key, 0, 0) < 0 ||
+	    gnutls_x509_crq_set_pubkey(crq, pub) < 0 ||
+	    gnutls_x509_crq_privkey_sign(crq, key, GNUTLS_DIG_SHA256, 0) < 0 ||
+	    gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, out) < 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot make the request for the new key");
+		goto out;
+	}
+	rc = 0;
+out:
+	gnutls_free(san.data);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	if (crq != NULL)
+		gnutls_x509_crq_deinit(crq);
+	csr_free(c);
+	return rc;
+}

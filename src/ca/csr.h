@@ -75,6 +75,13 @@ int csr_challenge_password(const unsigned char *data, size_t len, char *out, siz
 
 /* Lower-case hex of c->key_id into out (65 bytes). */
 void csr_key_id_hex(const struct csr *c, char out[65]);
+/* The request in data, checked and verified as csr_parse does, made
+ * again for another key: the same subject CN and subjectAltName
+ * extension, signed by key (EST's server-side key generation, where the
+ * server makes the device's key). The DER goes to out (gnutls_free it).
+ * Returns 0 or -1 with e (csr_parse's errors). */
+int csr_rekey(const unsigned char *data, size_t len, gnutls_privkey_t key,
+	      gnutls_datum_t *out, struct lerr *e);
 /* The request's DER encoding (malloc'd into d; free with gnutls_free). */
 int csr_export_der(const struct csr *c, gnutls_datum_t *d);
 

@@ -52,6 +52,7 @@ struct serve_opts {
 	unsigned rate, burst;		/* enrollment requests per second and burst, per address */
 	const char *est_label;		/* --est-label: /.well-known/est/LABEL/ names this CA */
 	int est_require_binding;	/* --est-require-binding */
+	int est_serverkeygen;		/* --est-serverkeygen */
 	struct enroll_config enroll;
 };
 
@@ -63,7 +64,7 @@ serve_usage(FILE *f)
 		"                   [--web-dir DIR] [--passphrase-file FILE] [--signer-threads N]\n"
 		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n"
 		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n"
-		"                   [--est-label LABEL] [--est-require-binding]\n");
+		"                   [--est-label LABEL] [--est-require-binding] [--est-serverkeygen]\n");
 }
 
 /* Hands the files the daemon writes to user, so it can keep writing them
@@ -213,6 +214,7 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "enroll-burst", required_argument, NULL, 'b' },
 		{ "est-label", required_argument, NULL, 'L' },
 		{ "est-require-binding", no_argument, NULL, 'B' },
+		{ "est-serverkeygen", no_argument, NULL, 'K' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -236,6 +238,7 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		case 'w': o->web_dir = optarg; break;
 		case 'P': o->pass_file = optarg; break;
 		case 'B': o->est_require_binding = 1; break;
+		case 'K': o->est_serverkeygen = 1; break;
 		case 'L':
 			/* A label is one path segment (RFC 7030 §3.2.2). */
 			if (!http_param_ok(optarg, strlen(optarg))) {
@@ -390,6 +393,7 @@ cmd_serve(int argc, char *argv[])
 	app.secret_fails = ratelimit_fails_new();
 	app.est_label = o.est_label;
 	app.est_require_binding = o.est_require_binding;
+	app.est_serverkeygen = o.est_serverkeygen;
 	if (app.ratelimit == NULL || app.login_fails == NULL || app.secret_fails == NULL ||
 	    enroll_new(&is, &app.ca, &window, &o.enroll, &app.enroll, &e) != 0) {
 		cmd_error("serve", "%s", app.ratelimit == NULL || app.login_fails == NULL ||

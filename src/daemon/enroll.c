@@ -126,6 +126,18 @@ enroll_now(const struct enroll *en)
 	return (int64_t)(en->c.now != NULL ? en->c.now(en->c.now_arg) : time(NULL));
 }
 
+/* Whether a press window is open at now (never without a window). */
+static int
+enroll_window_open(struct enroll *en, int64_t now)
+{
+	struct window_status st;
+
+	if (en->w == NULL)
+		return 0;
+	window_get_status(en->w, now, &st);
+	return st.state == WINDOW_OPEN;
+}
+
 /* A parsed, policy-checked request: parsed once per decision and handed
  * to issue_cert() as it is. */
 struct enroll_parse {
@@ -593,6 +605,13 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 				 "factory certificate recognised; waiting for an admin or a press");
 		snprintf(in.reason, sizeof(in.reason), "%s", res->reason);
 	}
+	if (a->no_wait && (res->conflict || v.request != NULL ||
+			   (auth == STORE_AUTH_NONE && !enroll_window_open(en, now)))) {
+		lerr_set(e, LERR_FORBIDDEN, "%s", res->conflict ? res->reason :
+			 "this needs a decision at once: press the button or pre-authorise "
+			 "the device (nothing was recorded)");
+		goto out;
+	}
 	if (v.request == NULL && !res->conflict && auth != STORE_AUTH_NONE) {
 		/* Decided at once, with nothing recorded for the key yet: the
 		 * request is recorded with its certificate, in one commit, and
@@ -629,10 +648,21 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		goto out;
 	}
 	enroll_window_decide(en, rq, a->csr, a->csr_len, &p, actor, now, res);
+	if (res->outcome == ENROLL_PENDING && a->no_wait) {
+		/* The window did not admit it after all (another device came
+		 * first): nobody could collect it later, so it goes now. */
+		(void)enroll_deny(en, rq->id, "the device could not wait for a decision", actor, e);
+		lerr_set(e, LERR_FORBIDDEN, "the onboarding window did not admit this device%s%s; "
+			 "the request was withdrawn", res->reason[0] ? ": " : "", res->reason);
+		goto out;
+	}
 	if (res->outcome == ENROLL_PENDING && res->reason[0] == '\0')
 		snprintf(res->reason, sizeof(res->reason), "%s", rq->reason);
 	rc = 0;
 out:
+	if (rc == 0 && res->outcome == ENROLL_ISSUED && a->audit_event != NULL)
+		enroll_audit(en, actor, a->audit_event, p.csr != NULL ? p.csr->cn : NULL,
+			     json_pack("{s:s}", "serial", res->serial));
 	store_request_free(rq);
 	store_onboard_clear(&v);
 	enroll_parse_free(&p);

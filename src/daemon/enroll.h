@@ -66,6 +66,11 @@ struct enroll_ask {
 	const char *secret;		/* pre-authorisation secret, may be NULL */
 	const gnutls_x509_crt_t *peer;	/* TLS client chain, leaf first (may be empty) */
 	unsigned npeer;
+	/* The device cannot come back for its certificate (EST server-side
+	 * key generation: nobody else holds the key): a request that would
+	 * wait is refused (LERR_FORBIDDEN) and none is kept. */
+	int no_wait;
+	const char *audit_event;	/* when issued, also audited as this (or NULL) */
 };
 
 struct enroll;

@@ -48,6 +48,7 @@ enum MHD_Result est_cacerts(struct http_req *r);	/* GET  .../cacerts */
 enum MHD_Result est_simpleenroll(struct http_req *r);	/* POST .../simpleenroll */
 enum MHD_Result est_simplereenroll(struct http_req *r);	/* POST .../simplereenroll (mTLS) */
 enum MHD_Result est_csrattrs(struct http_req *r);	/* GET  .../csrattrs */
+enum MHD_Result est_serverkeygen(struct http_req *r);	/* POST .../serverkeygen (off by default) */
 
 /* Admin actions (api_admin.c), behind api_admin_session(): the router
  * runs it first on their rows, and they find the admin in r->user. */

@@ -25,6 +25,7 @@
 #include "http/api.h"
 #include "ca/csr.h"
 #include "ca/csrattrs.h"
+#include "ca/keystore.h"
 #include "common/estwire.h"
 #include "daemon/enroll.h"
 #include "daemon/ratelimit.h"
@@ -36,6 +37,7 @@
 #define EST_ATTRS_TYPE		"application/csrattrs"
 #define EST_CHALLENGE		"Basic realm=\"lanca\""
 #define EST_PASSWORD_MAX	255	/* bytes of a challengePassword we read */
+#define EST_BOUNDARY		"lanca-est-part"
 
 /* Under /.well-known/est/{label}/ only the configured label names this
  * CA. 1 to go on; 0 when it replied (404). */
@@ -224,6 +226,95 @@ est_reply_result(struct http_req *r, const struct enroll_result *res)
 	return http_reply(r, MHD_HTTP_ACCEPTED, EST_TEXT_TYPE, text, (size_t)n);
 }
 
+/* The three POSTs share one path; what differs is what is signed and
+ * what is answered. */
+enum est_op {
+	EST_ENROLL,		/* simpleenroll */
+	EST_REENROLL,		/* simplereenroll: the device's current certificate */
+	EST_KEYGEN,		/* serverkeygen: lanca makes the key */
+};
+
+/* serverkeygen: a new P-256 key (*key) and the device's request made
+ * again for it (*csr replaced). 0 to go on; -1 when it replied. */
+static int
+est_keygen_csr(struct http_req *r, gnutls_datum_t *csr, gnutls_x509_privkey_t *key,
+	       enum MHD_Result *ret)
+{
+	gnutls_privkey_t signing = NULL;
+	gnutls_datum_t again;
+	struct lerr e;
+	int rc = -1;
+
+	lerr_clear(&e);
+	if (keystore_generate(KEYSTORE_ECDSA_P256, key, &e) != 0) {
+		*ret = http_reply_lerr(r, &e);
+		return -1;
+	}
+	if (gnutls_privkey_init(&signing) < 0 ||
+	    gnutls_privkey_import_x509(signing, *key, 0) < 0) {
+		*ret = http_reply_error(r, LERR_INTERNAL, "cannot use the new key");
+		goto out;
+	}
+	if (csr_rekey(csr->data, csr->size, signing, &again, &e) != 0) {
+		*ret = http_reply_lerr(r, &e);
+		goto out;
+	}
+	gnutls_free(csr->data);
+	*csr = again;
+	rc = 0;
+out:
+	if (signing != NULL)
+		gnutls_privkey_deinit(signing);
+	return rc;
+}
+
+/* The part of a multipart answer holding base64 of der. */
+static int
+est_part(struct buf *b, const char *ctype, const unsigned char *der, size_t len)
+{
+	if (buf_printf(b, "--" EST_BOUNDARY "\r\nContent-Type: %s\r\n"
+		       "Content-Transfer-Encoding: base64\r\n\r\n", ctype) != 0)
+		return -1;
+	return estwire_b64_encode(der, len, b);
+}
+
+/*
+ * RFC 7030 §4.4.2: multipart/mixed with the key (PKCS#8, not encrypted:
+ * TLS protects it, and the device has no key to decrypt with) and the
+ * certificate. The key's bytes are wiped wherever they were copied.
+ */
+static enum MHD_Result
+est_reply_keygen(struct http_req *r, const struct enroll_result *res,
+		 gnutls_x509_privkey_t key)
+{
+	gnutls_datum_t p8 = { NULL, 0 }, leaf = { NULL, 0 }, p7 = { NULL, 0 };
+	enum MHD_Result ret;
+	struct lerr e;
+	struct buf b;
+	int bad;
+
+	buf_init(&b, 64 * 1024);
+	bad = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_DER, NULL, GNUTLS_PKCS_PLAIN,
+						&p8) < 0 ||
+	      est_leaf_der(&res->chain, &leaf) != 0 ||
+	      estwire_pkcs7_build(&leaf, 1, &p7, &e) != 0 ||
+	      est_part(&b, "application/pkcs8", p8.data, p8.size) != 0 ||
+	      est_part(&b, EST_CERTS_TYPE, p7.data, p7.size) != 0 ||
+	      buf_puts(&b, "--" EST_BOUNDARY "--\r\n") != 0;
+	if (p8.data != NULL) {
+		sodium_memzero(p8.data, p8.size);
+		gnutls_free(p8.data);
+	}
+	gnutls_free(leaf.data);
+	gnutls_free(p7.data);
+	if (bad) {
+		buf_free_secret(&b);
+		return http_reply_error(r, LERR_INTERNAL, "cannot encode the key and certificate");
+	}
+	ret = http_reply_secret(r, MHD_HTTP_OK, "multipart/mixed; boundary=" EST_BOUNDARY, &b);
+	return ret;
+}
+
 /* The client's socket address for the wrong-secret counter. */
 static const struct sockaddr *
 est_client_sa(const struct http_req *r)
@@ -234,10 +325,11 @@ est_client_sa(const struct http_req *r)
 	return ci != NULL ? ci->client_addr : NULL;
 }
 
-/* simpleenroll and simplereenroll share everything but the core's call. */
+/* simpleenroll, simplereenroll and serverkeygen. */
 static enum MHD_Result
-est_enroll(struct http_req *r, int renew)
+est_enroll(struct http_req *r, enum est_op op)
 {
+	gnutls_x509_privkey_t key = NULL;
 	gnutls_x509_crt_t peer[ENROLL_PEER_MAX];
 	gnutls_datum_t csr = { NULL, 0 };
 	const struct sockaddr *sa = est_client_sa(r);
@@ -262,6 +354,8 @@ est_enroll(struct http_req *r, int renew)
 	if (estwire_b64_decode(r->body.data, r->body.len, &csr, &e) != 0)
 		return http_reply_lerr(r, &e);
 	if (est_binding_ok(r, &csr, &ret) != 0)
+		goto out;
+	if (op == EST_KEYGEN && est_keygen_csr(r, &csr, &key, &ret) != 0)
 		goto out;
 	if (api_peer(r, peer, &npeer) != 0) {
 		ret = http_reply_error(r, LERR_BAD_REQUEST,
@@ -289,9 +383,11 @@ est_enroll(struct http_req *r, int renew)
 	a.secret = pass;
 	a.peer = peer;
 	a.npeer = npeer;
+	a.no_wait = op == EST_KEYGEN;
+	a.audit_event = op == EST_KEYGEN ? "est_serverkeygen" : NULL;
 	lerr_clear(&e);
-	rc = renew ? enroll_renew(r->app->enroll, &a, &res, &e) :
-		     enroll_submit(r->app->enroll, &a, &res, &e);
+	rc = op == EST_REENROLL ? enroll_renew(r->app->enroll, &a, &res, &e) :
+				  enroll_submit(r->app->enroll, &a, &res, &e);
 	if (guessing) {
 		if (rc != 0 && e.code == LERR_BAD_SECRET)
 			ratelimit_fails_note(r->app->secret_fails, sa, (int64_t)ratelimit_now());
@@ -300,7 +396,9 @@ est_enroll(struct http_req *r, int renew)
 		else
 			ratelimit_fails_end(r->app->secret_fails, sa);
 	}
-	if (rc == 0) {
+	if (rc == 0 && op == EST_KEYGEN && res.outcome == ENROLL_ISSUED) {
+		ret = est_reply_keygen(r, &res, key);
+	} else if (rc == 0) {
 		ret = est_reply_result(r, &res);
 	} else if (e.code == LERR_BAD_SECRET) {
 		/* RFC 7030 §3.2.3: the challenge that makes a client send its
@@ -321,17 +419,30 @@ out:
 		MHD_free(user);
 	enroll_result_free(&res);
 	gnutls_free(csr.data);
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
 	return ret;
 }
 
 enum MHD_Result
 est_simpleenroll(struct http_req *r)
 {
-	return est_enroll(r, 0);
+	return est_enroll(r, EST_ENROLL);
 }
 
 enum MHD_Result
 est_simplereenroll(struct http_req *r)
 {
-	return est_enroll(r, 1);
+	return est_enroll(r, EST_REENROLL);
+}
+
+/* Off unless `lanca serve --est-serverkeygen`: a key made here is weaker
+ * than one that never left the device (see docs/est.md). */
+enum MHD_Result
+est_serverkeygen(struct http_req *r)
+{
+	if (!r->app->est_serverkeygen)
+		return http_reply_error(r, LERR_NOT_FOUND, "server-side key generation is off on "
+					"this gateway (lanca serve --est-serverkeygen)");
+	return est_enroll(r, EST_KEYGEN);
 }

@@ -117,6 +117,37 @@ http_reply_static(struct http_req *r, unsigned status, const char *ctype,
 	return reply_queue(r, status, ctype, resp);
 }
 
+/* libmicrohttpd's free callback for a secret answer: wiped, then freed. */
+static void
+reply_free_secret(void *cls)
+{
+	struct buf *b = cls;
+
+	buf_free_secret(b);
+	free(b);
+}
+
+enum MHD_Result
+http_reply_secret(struct http_req *r, unsigned status, const char *ctype, struct buf *b)
+{
+	struct MHD_Response *resp;
+	struct buf *own = malloc(sizeof(*own));
+
+	if (own == NULL) {
+		buf_free_secret(b);
+		return http_reply_error(r, LERR_INTERNAL, "out of memory");
+	}
+	*own = *b;
+	memset(b, 0, sizeof(*b));
+	resp = MHD_create_response_from_buffer_with_free_callback_cls(own->len, own->data,
+								      reply_free_secret, own);
+	if (resp == NULL) {
+		reply_free_secret(own);
+		return MHD_NO;
+	}
+	return reply_queue(r, status, ctype, resp);
+}
+
 enum MHD_Result
 http_reply_download(struct http_req *r, const char *ctype, const void *data, size_t len,
 		    const char *filename)

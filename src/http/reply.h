@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <jansson.h>
 
+#include "common/buf.h"
 #include "common/lerr.h"
 #include "http/route.h"
 
@@ -27,6 +28,10 @@ enum MHD_Result http_reply(struct http_req *r, unsigned status, const char *ctyp
 			   const void *data, size_t len);
 enum MHD_Result http_reply_static(struct http_req *r, unsigned status, const char *ctype,
 				  const void *data, size_t len);
+/* An answer holding a secret (a private key): takes b's memory, which is
+ * wiped when libmicrohttpd is done with it (b is left empty). */
+enum MHD_Result http_reply_secret(struct http_req *r, unsigned status, const char *ctype,
+				  struct buf *b);
 /* Like http_reply_static, plus a Content-Disposition: attachment header. */
 enum MHD_Result http_reply_download(struct http_req *r, const char *ctype,
 				    const void *data, size_t len, const char *filename);

@@ -233,4 +233,46 @@ st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" -
 tcurl "$HTTPS_URL$EST/csrattrs" | openssl base64 -d | openssl asn1parse -inform DER |
 	grep -q challengePassword || fail "csrattrs does not ask for the binding it requires"
 ok "--est-require-binding: unbound request 400, bound request accepted, csrattrs asks for challengePassword"
+make_csr s est-skg
+st=$(est_post s serverkeygen); [ "$st" = 404 ] || fail "serverkeygen while off: $st"
+grep -q "est-serverkeygen" "$T/s.resp" || fail "the 404 does not say how to turn it on: $(cat "$T/s.resp")"
+stop_serve || fail "serve did not stop cleanly"
+
+# serverkeygen (--est-serverkeygen): the key and its certificate in a
+# multipart/mixed answer, only when the decision is made at once.
+# (--monitor 1: the keys that asked earlier in this test have stopped
+# waiting by the press, so it opens a window rather than an overlap.)
+start_serve "$D" --est-serverkeygen --enroll-burst 1000 --enroll-rate 1000 --monitor 1
+st=$(est_post s serverkeygen); [ "$st" = 403 ] || fail "serverkeygen without a press: $st $(cat "$T/s.resp")"
+grep -q "decision at once" "$T/s.resp" || fail "serverkeygen refusal: $(cat "$T/s.resp")"
+[ "$(sql "SELECT count(*) FROM requests WHERE device_id='est-skg'")" = 0 ] ||
+	fail "a refused serverkeygen left a request"
+sleep 2
+"$LANCA" press --dir "$D" >"$T/press.out" || fail "press"
+grep -q "window open" "$T/press.out" || fail "the press did not open a window: $(cat "$T/press.out")"
+st=$(est_post s serverkeygen); [ "$st" = 200 ] || fail "serverkeygen in a press: $st $(cat "$T/s.resp")"
+ctype=$(header s Content-Type)
+case "$ctype" in multipart/mixed*boundary=*) ;; *) fail "serverkeygen type: $ctype" ;; esac
+b=${ctype##*boundary=}
+# Split the parts: part N's base64 goes to $T/s.partN.
+awk -v b="--$b" -v base="$T/s.part" '
+	{ sub(/\r$/, "") }
+	$0 == b || $0 == b "--" { n++; body = 0; next }
+	n && !body && $0 == "" { body = 1; next }
+	n && !body { print > (base n ".hdr"); next }
+	n && body { print > (base n) }' "$T/s.resp"
+grep -q "^Content-Type: application/pkcs8" "$T/s.part1.hdr" || fail "first part: $(cat "$T/s.part1.hdr")"
+grep -q "^Content-Type: application/pkcs7-mime; smime-type=certs-only" "$T/s.part2.hdr" ||
+	fail "second part: $(cat "$T/s.part2.hdr")"
+openssl base64 -d -in "$T/s.part1" | openssl pkey -inform DER -out "$T/s.gen.key" || fail "the key part"
+est_certs "$T/s.part2" "$T/s.pem" || fail "the certificate part"
+[ "$(openssl pkey -in "$T/s.gen.key" -pubout)" = "$(openssl x509 -in "$T/s.pem" -noout -pubkey)" ] ||
+	fail "the key does not match the certificate"
+[ "$(openssl pkey -in "$T/s.gen.key" -pubout)" != "$(openssl pkey -in "$T/s.key" -pubout)" ] ||
+	fail "serverkeygen certified the device's own key"
+openssl x509 -in "$T/s.pem" -noout -subject | grep -q "CN *= *est-skg" || fail "serverkeygen subject"
+openssl verify -CAfile "$ROOT_PEM" -untrusted "$T/ca.pem" "$T/s.pem" >/dev/null 2>&1 || fail "serverkeygen verify"
+[ "$(sql "SELECT count(*) FROM audit WHERE event='est_serverkeygen' AND subject='est-skg'")" = 1 ] ||
+	fail "serverkeygen not audited"
+ok "serverkeygen: off by default (404); 403 and nothing kept outside a press; in a press the key and a matching certificate, audited"
 stop_serve || fail "serve did not stop cleanly"

@@ -528,6 +528,43 @@ import_preauth(const char *csv)
 /* Listed with a secret: a wrong or missing secret is refused before
  * anything is recorded; the right one issues without a press and uses
  * the pre-authorisation up. */
+/* A device that cannot come back (EST serverkeygen): refused with
+ * nothing recorded unless decided at once; audited when issued. */
+START_TEST(test_no_wait)
+{
+	struct enroll_result r;
+	struct enroll_ask a;
+	struct lerr e;
+	struct dev d;
+
+	enroll_result_init(&r);
+	dev_make(&d, "nowait-1", NULL);
+	memset(&a, 0, sizeof(a));
+	a.csr = d.der.data;
+	a.csr_len = d.der.size;
+	a.source = "192.0.2.9";
+	a.no_wait = 1;
+	a.audit_event = "unit_no_wait";
+	lerr_clear(&e);
+	ck_assert_int_eq(enroll_submit(t.en, &a, &r, &e), -1);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+	ck_assert_msg(strstr(e.msg, "decision at once") != NULL, "%s", e.msg);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM requests WHERE device_id = 'nowait-1'"), 0);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'unit_no_wait'"), 0);
+
+	press(60, 1);
+	enroll_result_free(&r);
+	enroll_result_init(&r);
+	lerr_clear(&e);
+	ck_assert_int_eq(enroll_submit(t.en, &a, &r, &e), 0);
+	ck_assert_int_eq(r.outcome, ENROLL_ISSUED);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'unit_no_wait' AND "
+			       "subject = 'nowait-1'"), 1);
+	enroll_result_free(&r);
+	dev_free(&d);
+}
+END_TEST
+
 START_TEST(test_preauth)
 {
 	struct enroll_result r;
@@ -860,6 +897,7 @@ enroll_suite(void)
 	tcase_add_test(tc, test_pending_expiry);
 	tcase_add_test(tc, test_deny);
 	tcase_add_test(tc, test_state_words);
+	tcase_add_test(tc, test_no_wait);
 	suite_add_tcase(s, tc);
 	return s;
 }
