@@ -33,8 +33,9 @@ int estwire_b64_decode(const unsigned char *in, size_t len, gnutls_datum_t *out,
  * line (the last line too). Returns 0, or -1 when out is full. */
 int estwire_b64_encode(const unsigned char *in, size_t len, struct buf *out);
 
-/* A certs-only PKCS#7 (DER) holding the n DER certificates, in order, into
- * der (gnutls_free it). Returns 0 or -1 with e. */
+/* A certs-only PKCS#7 (DER) holding the n DER certificates into der
+ * (gnutls_free it). The certificates are a SET, which DER sorts: a reader
+ * must not rely on their order. n is at least 1. Returns 0 or -1 with e. */
 int estwire_pkcs7_build(const gnutls_datum_t *certs, size_t n, gnutls_datum_t *der,
 			struct lerr *e);
 /* Reads the certificates of a PKCS#7 (DER) into certs (at most max; the
