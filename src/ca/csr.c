@@ -13,6 +13,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <ctype.h>
 #include <string.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
@@ -472,6 +473,74 @@ out:
 		gnutls_x509_crq_deinit(c.crq);
 	if (c.pubkey != NULL)
 		gnutls_pubkey_deinit(c.pubkey);
+	names_free(&c.sans);
+	return rc;
+}
+
+/* GnuTLS gives an attribute's text as it writes a DN (RFC 4514): a
+ * backslash before ',', '+', '"', '\\', '<', '>', ';', '=' or a leading
+ * '#' or space, or as "\\HH" hex. A password is compared as sent, so the
+ * escapes go, in place. */
+static void
+csr_unescape(char *s)
+{
+	static const char hexd[] = "0123456789abcdef";
+	const char *hi, *lo;
+	char *w = s;
+
+	while (*s != '\0') {
+		if (*s == '\\' && s[1] != '\0') {
+			hi = strchr(hexd, tolower((unsigned char)s[1]));
+			lo = s[2] != '\0' ? strchr(hexd, tolower((unsigned char)s[2])) : NULL;
+			if (hi != NULL && lo != NULL) {
+				*w++ = (char)(((hi - hexd) << 4) | (lo - hexd));
+				s += 3;
+			} else {
+				*w++ = s[1];
+				s += 2;
+			}
+			continue;
+		}
+		*w++ = *s++;
+	}
+	*w = '\0';
+}
+
+int
+csr_challenge_password(const unsigned char *data, size_t len, char *out, size_t n,
+		       struct lerr *e)
+{
+	struct csr c;
+	size_t sz = n;
+	int rc = -1, ret;
+
+	out[0] = '\0';
+	memset(&c, 0, sizeof(c));
+	names_init(&c.sans);
+	if (csr_check_size(data, len, e) != 0)
+		goto out;
+	if (gnutls_x509_crq_init(&c.crq) < 0) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (csr_import(&c, data, len, e) < 0)
+		goto out;
+	ret = gnutls_x509_crq_get_challenge_password(c.crq, out, &sz);
+	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+		out[0] = '\0';
+		rc = 0;
+	} else if (ret < 0 || sz >= n) {
+		out[0] = '\0';
+		lerr_set(e, LERR_BAD_CSR, "the request's challengePassword is unreadable or "
+			 "longer than %zu bytes", n - 1);
+	} else {
+		out[sz] = '\0';
+		csr_unescape(out);
+		rc = 1;
+	}
+out:
+	if (c.crq != NULL)
+		gnutls_x509_crq_deinit(c.crq);
 	names_free(&c.sans);
 	return rc;
 }

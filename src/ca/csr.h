@@ -64,6 +64,14 @@ int csr_parse_flags(const unsigned char *data, size_t len, unsigned flags,
  * Returns 0 or -1 with e. */
 int csr_verify(const unsigned char *data, size_t len, struct lerr *e);
 void csr_free(struct csr *c);
+/* The request's challengePassword attribute (PKCS#9), which EST uses to
+ * bind a request to its TLS connection (RFC 7030 §3.5), into out (n
+ * bytes, NUL-terminated; "" when the request has none). Nothing else is
+ * checked: the request is checked in full where it is decided. Returns 1
+ * when there is one, 0 when not, -1 with e (LERR_BAD_CSR) when the
+ * request does not parse or the value does not fit. */
+int csr_challenge_password(const unsigned char *data, size_t len, char *out, size_t n,
+			   struct lerr *e);
 
 /* Lower-case hex of c->key_id into out (65 bytes). */
 void csr_key_id_hex(const struct csr *c, char out[65]);

@@ -29,6 +29,7 @@
 #include "common/fileio.h"
 #include "daemon/gateway.h"
 #include "http/httpd.h"
+#include "http/route.h"
 #include "http/routes.h"
 #include "daemon/issue.h"
 #include "common/log.h"
@@ -49,6 +50,8 @@ struct serve_opts {
 	const char *dir, *https, *http, *user, *web_dir, *pass_file;
 	unsigned threads;
 	unsigned rate, burst;		/* enrollment requests per second and burst, per address */
+	const char *est_label;		/* --est-label: /.well-known/est/LABEL/ names this CA */
+	int est_require_binding;	/* --est-require-binding */
 	struct enroll_config enroll;
 };
 
@@ -59,7 +62,8 @@ serve_usage(FILE *f)
 		"usage: lanca serve [--dir DIR] [--https ADDR:PORT] [--http ADDR:PORT] [--user USER]\n"
 		"                   [--web-dir DIR] [--passphrase-file FILE] [--signer-threads N]\n"
 		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n"
-		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n");
+		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n"
+		"                   [--est-label LABEL] [--est-require-binding]\n");
 }
 
 /* Hands the files the daemon writes to user, so it can keep writing them
@@ -207,6 +211,8 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "pending-days", required_argument, NULL, 'D' },
 		{ "enroll-rate", required_argument, NULL, 'r' },
 		{ "enroll-burst", required_argument, NULL, 'b' },
+		{ "est-label", required_argument, NULL, 'L' },
+		{ "est-require-binding", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -229,6 +235,16 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		case 'u': o->user = optarg; break;
 		case 'w': o->web_dir = optarg; break;
 		case 'P': o->pass_file = optarg; break;
+		case 'B': o->est_require_binding = 1; break;
+		case 'L':
+			/* A label is one path segment (RFC 7030 §3.2.2). */
+			if (!http_param_ok(optarg, strlen(optarg))) {
+				cmd_error("serve", "--est-label %s: 1 to %d of A-Z a-z 0-9 . _ ~ -",
+					  optarg, HTTP_PARAM_MAX);
+				return CMD_USAGE;
+			}
+			o->est_label = optarg;
+			break;
 		case 't':
 			errno = 0;
 			n = strtoul(optarg, &end, 10);
@@ -371,9 +387,13 @@ cmd_serve(int argc, char *argv[])
 	is.ca_id = app.ca.issuing_id;
 	app.ratelimit = ratelimit_new((double)o.rate, (double)o.burst, SERVE_RATE_ADDRS);
 	app.login_fails = ratelimit_fails_new();
-	if (app.ratelimit == NULL || app.login_fails == NULL ||
+	app.secret_fails = ratelimit_fails_new();
+	app.est_label = o.est_label;
+	app.est_require_binding = o.est_require_binding;
+	if (app.ratelimit == NULL || app.login_fails == NULL || app.secret_fails == NULL ||
 	    enroll_new(&is, &app.ca, &window, &o.enroll, &app.enroll, &e) != 0) {
-		cmd_error("serve", "%s", app.ratelimit == NULL || app.login_fails == NULL ?
+		cmd_error("serve", "%s", app.ratelimit == NULL || app.login_fails == NULL ||
+						 app.secret_fails == NULL ?
 				  "out of memory" : e.msg);
 		goto out;
 	}
@@ -420,6 +440,7 @@ out:
 	enroll_free(app.enroll);
 	ratelimit_free(app.ratelimit);
 	ratelimit_fails_free(app.login_fails);
+	ratelimit_fails_free(app.secret_fails);
 	store_close(app.store);
 	stop = signer_stop(app.signer);
 	if (rc == CMD_OK && stop != 0) {

@@ -37,6 +37,7 @@ static const struct lerr_info {
 	[LERR_STORE] = { "store", 500, "the database failed" },
 	[LERR_SIGNER] = { "signer", 503, "the signer is not available" },
 	[LERR_INTERNAL] = { "internal", 500, "internal error" },
+	[LERR_BAD_SECRET] = { "bad_secret", 403, "missing or wrong pre-authorisation secret" },
 };
 
 static const struct lerr_info *

@@ -40,6 +40,7 @@ enum lerr_code {
 	LERR_STORE,		/* store: database failure */
 	LERR_SIGNER,		/* signer: signer process unavailable */
 	LERR_INTERNAL,		/* internal */
+	LERR_BAD_SECRET,	/* bad_secret: a pre-authorisation secret missing or wrong */
 	LERR_COUNT
 };
 

@@ -567,8 +567,12 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 			 v.key_owner);
 		goto out;
 	}
-	if (enroll_authority(a, p.csr, &v, now, &auth, &vendor_pending, e) != 0)
+	if (enroll_authority(a, p.csr, &v, now, &auth, &vendor_pending, e) != 0) {
+		/* A wrong secret is a guess until shown otherwise: on record. */
+		if (e->code == LERR_BAD_SECRET && a->secret != NULL)
+			enroll_audit(en, actor, "preauth_secret_wrong", p.csr->cn, NULL);
 		goto out;
+	}
 
 	memset(&in, 0, sizeof(in));
 	memcpy(in.key_id, p.csr->key_id, sizeof(in.key_id));

@@ -656,7 +656,7 @@ preauth_check_row(const struct store_preauth *p, const char *device_id, const ch
 				device_id);
 	if (p->secret_hash != NULL && p->secret_hash[0] != '\0' &&
 	    (secret == NULL || auth_verify_secret(p->secret_hash, secret) != 0))
-		return lerr_set(e, LERR_FORBIDDEN,
+		return lerr_set(e, LERR_BAD_SECRET,
 				"%s is pre-authorised with a secret: missing or wrong secret",
 				device_id);
 	return 0;

@@ -13,6 +13,7 @@
 #ifndef LANCA_API_H
 #define LANCA_API_H
 
+#include <gnutls/x509.h>
 #include "http/route.h"
 #include "http/reply.h"
 
@@ -29,6 +30,22 @@ enum MHD_Result api_status(struct http_req *r);		/* GET /api/v1/status */
 enum MHD_Result api_enroll(struct http_req *r);		/* POST /api/v1/enroll */
 enum MHD_Result api_request_get(struct http_req *r);	/* GET /api/v1/requests/{id} */
 enum MHD_Result api_renew(struct http_req *r);		/* POST /api/v1/renew (mTLS) */
+/* What the enrollment doors (api_device.c, est.c) share: 429 with
+ * Retry-After when this address has asked too often (returns 1 when it
+ * replied, *ret holding the verdict); the TLS client's chain, factory or
+ * current certificate, into peer[ENROLL_PEER_MAX] (0, or -1 when it is
+ * unusable; api_peer_free frees it). */
+int api_rate_limited(struct http_req *r, enum MHD_Result *ret);
+int api_peer(struct http_req *r, gnutls_x509_crt_t *peer, unsigned *npeer);
+void api_peer_free(gnutls_x509_crt_t *peer, unsigned n);
+
+/* EST, RFC 7030 with RFC 8951 (est.c); each also under
+ * /.well-known/est/{label}/ when the label is the configured one. */
+enum MHD_Result est_cacerts(struct http_req *r);	/* GET  .../cacerts */
+enum MHD_Result est_simpleenroll(struct http_req *r);	/* POST .../simpleenroll */
+enum MHD_Result est_simplereenroll(struct http_req *r);	/* POST .../simplereenroll (mTLS) */
+enum MHD_Result est_csrattrs(struct http_req *r);	/* GET  .../csrattrs */
+
 /* Admin actions (api_admin.c), behind api_admin_session(): the router
  * runs it first on their rows, and they find the admin in r->user. */
 enum MHD_Result api_press(struct http_req *r);		/* POST /api/v1/press */

@@ -54,7 +54,7 @@ api_csr_type_ok(struct http_req *r)
 }
 
 /* 429 when this address has asked too often. Returns 1 if it replied. */
-static int
+int
 api_rate_limited(struct http_req *r, enum MHD_Result *ret)
 {
 	const union MHD_ConnectionInfo *ci;
@@ -114,7 +114,7 @@ api_enroll_reply(struct http_req *r, const struct enroll_result *res, int create
 }
 
 /* The TLS client's chain (factory or current certificate), if any. */
-static int
+int
 api_peer(struct http_req *r, gnutls_x509_crt_t *peer, unsigned *npeer)
 {
 	*npeer = 0;
@@ -123,7 +123,7 @@ api_peer(struct http_req *r, gnutls_x509_crt_t *peer, unsigned *npeer)
 	return httpd_peer_chain(r->conn, peer, ENROLL_PEER_MAX, npeer);
 }
 
-static void
+void
 api_peer_free(gnutls_x509_crt_t *peer, unsigned n)
 {
 	unsigned i;

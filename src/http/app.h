@@ -27,6 +27,9 @@ struct app {
 	struct enroll *enroll;		/* onboarding: window, requests, decisions */
 	struct ratelimit *ratelimit;	/* per-address limit on enrollment requests */
 	struct ratelimit_fails *login_fails;	/* failed admin logins per address */
+	struct ratelimit_fails *secret_fails;	/* wrong pre-authorisation secrets per address */
+	const char *est_label;		/* the CA's EST label (/.well-known/est/LABEL/), or NULL */
+	int est_require_binding;	/* EST requests must carry the channel binding */
 	struct ca_set ca;		/* root and issuing CA, read-only */
 	struct policy policy;		/* from the issuing CA's constraints */
 	uint16_t https_port;		/* for redirects from plain HTTP */

@@ -323,6 +323,35 @@ out:
 }
 
 int
+httpd_channel_binding(struct MHD_Connection *c, gnutls_datum_t *cb, const char **kind)
+{
+	const union MHD_ConnectionInfo *ci;
+	gnutls_session_t session;
+	gnutls_channel_binding_t type;
+
+	cb->data = NULL;
+	cb->size = 0;
+	ci = MHD_get_connection_info(c, MHD_CONNECTION_INFO_GNUTLS_SESSION);
+	if (ci == NULL || ci->tls_session == NULL)
+		return -1;
+	session = (gnutls_session_t)ci->tls_session;
+	if (gnutls_protocol_get_version(session) == GNUTLS_TLS1_3) {
+		type = GNUTLS_CB_TLS_EXPORTER;
+		*kind = "tls-exporter";
+	} else {
+		type = GNUTLS_CB_TLS_UNIQUE;
+		*kind = "tls-unique";
+	}
+	if (gnutls_session_channel_binding(session, type, cb) < 0 || cb->size == 0) {
+		gnutls_free(cb->data);
+		cb->data = NULL;
+		cb->size = 0;
+		return -1;
+	}
+	return 0;
+}
+
+int
 httpd_client_addr(struct MHD_Connection *c, char *out, size_t n)
 {
 	static const unsigned char mapped[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };

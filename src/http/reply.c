@@ -14,6 +14,35 @@
 #include "common/log.h"
 
 
+int
+http_req_is_est(const struct http_req *r)
+{
+	return r->url != NULL && strncmp(r->url, HTTP_EST_PREFIX, strlen(HTTP_EST_PREFIX)) == 0;
+}
+
+/* An EST answer: what the reference client can read (it gives up past 15
+ * header lines) and a closed connection (it waits for the close). */
+static enum MHD_Result
+reply_queue_est(struct http_req *r, unsigned status, const char *ctype,
+		struct MHD_Response *resp)
+{
+	enum MHD_Result ret = MHD_NO;
+	size_t i;
+	int bad = 0;
+
+	if (ctype != NULL)
+		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES;
+	bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES;
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && r->allow[0] != '\0')
+		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES;
+	for (i = 0; i < r->nextra; i++)
+		bad |= MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value) != MHD_YES;
+	if (!bad)
+		ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 /* Adds the headers every response carries, then queues it. Takes the
  * response (destroys our reference whatever happens). */
 static enum MHD_Result
@@ -27,6 +56,8 @@ reply_queue(struct http_req *r, unsigned status, const char *ctype, struct MHD_R
 		log_err("httpd: out of memory building a response");
 		return MHD_NO;
 	}
+	if (http_req_is_est(r))
+		return reply_queue_est(r, status, ctype, resp);
 	if (ctype != NULL)
 		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES;
 	bad |= MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff") != MHD_YES;
@@ -154,6 +185,15 @@ reply_verror(struct http_req *r, unsigned status, enum lerr_code code, const cha
 			msg[i] = '?';
 	if (status < 400 || status > 599)
 		status = 500;
+	if (http_req_is_est(r)) {
+		/* EST clients show a text reason (RFC 7030 §4.2.3). */
+		i = strlen(msg);
+		if (i + 1 < sizeof(msg)) {
+			msg[i++] = '\n';
+			msg[i] = '\0';
+		}
+		return http_reply(r, status, "text/plain; charset=us-ascii", msg, i);
+	}
 	return http_reply_json(r, status, json_pack("{s:s, s:s}", "error", lerr_str(code),
 						    "message", msg));
 }

@@ -40,6 +40,12 @@ enum MHD_Result http_reply_error_status(struct http_req *r, unsigned status, enu
 					const char *fmt, ...) __attribute__((format(printf, 4, 5)));
 /* The error a check filled in (e->http 0 is taken as 500). */
 enum MHD_Result http_reply_lerr(struct http_req *r, const struct lerr *e);
+/* Requests under this prefix are EST's (RFC 7030): their answers, errors
+ * included, carry only the headers EST clients need, errors as text, and
+ * close the connection. */
+#define HTTP_EST_PREFIX	"/.well-known/est/"
+int http_req_is_est(const struct http_req *r);
+
 /* Adds a header to the response the handler is about to queue. Refuses
  * (-1) a name or value that is too long or holds CR/LF, or a fifth header. */
 int http_req_add_header(struct http_req *r, const char *name, const char *value);

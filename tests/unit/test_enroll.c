@@ -540,10 +540,13 @@ START_TEST(test_preauth)
 	import_preauth("ID,NAME,SECRET\npre-1,Sensor,correct horse\npre-2,Plain,\n");
 	dev_make(&a, "pre-1", NULL);
 	ck_assert_int_eq(ask_with(&a, "wrong secret", NULL, 0, &r, &e), -1);
-	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+	ck_assert_int_eq(e.code, LERR_BAD_SECRET);
 	ck_assert_int_eq(ask_with(&a, NULL, NULL, 0, &r, &e), -1);
-	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+	ck_assert_int_eq(e.code, LERR_BAD_SECRET);
 	ck_assert_int_eq(q_int("SELECT count(*) FROM requests"), 0);
+	/* The wrong secret is on record; asking without one is not a guess. */
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'preauth_secret_wrong' "
+			       "AND subject = 'pre-1'"), 1);
 	ck_assert_int_eq(ask_with(&a, "correct horse", NULL, 0, &r, &e), 0);
 	ck_assert_int_eq(r.outcome, ENROLL_ISSUED);
 	rq = req_row(r.request_id);

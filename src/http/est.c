@@ -1,0 +1,313 @@
+/*
+ * est.c - EST (RFC 7030 with RFC 8951): another door onto the onboarding
+ * core (daemon/enroll.h), with the same press, pending, pre-authorisation
+ * and vendor rules as lanca's own API; not a second CA.
+ *
+ * What is EST's own here: the base64 bodies and certs-only PKCS#7
+ * (common/estwire.h), the ways a device proves who it is (HTTP Basic with
+ * its pre-authorisation secret, a TLS client certificate: a factory
+ * certificate or, for re-enrollment, its lanca certificate), the channel
+ * binding a request may carry in its challengePassword (§3.5), and the
+ * status codes: 200 with the certificate, 202 with Retry-After while a
+ * request waits, 401 with a Basic challenge, 4xx with a text reason.
+ * reply.c gives every answer under HTTP_EST_PREFIX the short header set
+ * and closed connection EST clients need.
+ */
+#include "config.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
+#include <sodium.h>
+
+#include "http/api.h"
+#include "ca/csr.h"
+#include "common/estwire.h"
+#include "daemon/enroll.h"
+#include "daemon/ratelimit.h"
+#include "http/httpd.h"
+
+#define EST_CERTS_TYPE		"application/pkcs7-mime; smime-type=certs-only"
+#define EST_CACERTS_TYPE	"application/pkcs7-mime"
+#define EST_TEXT_TYPE		"text/plain; charset=us-ascii"
+#define EST_CHALLENGE		"Basic realm=\"lanca\""
+#define EST_PASSWORD_MAX	255	/* bytes of a challengePassword we read */
+
+/* Under /.well-known/est/{label}/ only the configured label names this
+ * CA. 1 to go on; 0 when it replied (404). */
+static int
+est_label_ok(struct http_req *r, enum MHD_Result *ret)
+{
+	const char *label = http_param(r, "label");
+
+	if (label == NULL ||
+	    (r->app->est_label != NULL && strcmp(label, r->app->est_label) == 0))
+		return 1;
+	*ret = http_reply_error(r, LERR_NOT_FOUND, "no CA is labelled \"%s\" here", label);
+	return 0;
+}
+
+/* 200 with the base64 of a certs-only PKCS#7 holding certs. */
+static enum MHD_Result
+est_reply_certs(struct http_req *r, const char *ctype, const gnutls_datum_t *certs, size_t n)
+{
+	gnutls_datum_t p7;
+	enum MHD_Result ret;
+	struct lerr e;
+	struct buf b;
+
+	if (estwire_pkcs7_build(certs, n, &p7, &e) != 0)
+		return http_reply_lerr(r, &e);
+	buf_init(&b, 2 * (size_t)p7.size + 64);
+	if (estwire_b64_encode(p7.data, p7.size, &b) != 0)
+		ret = http_reply_error(r, LERR_INTERNAL, "cannot encode the answer");
+	else
+		ret = http_reply(r, MHD_HTTP_OK, ctype, b.data, b.len);
+	buf_free(&b);
+	gnutls_free(p7.data);
+	return ret;
+}
+
+enum MHD_Result
+est_cacerts(struct http_req *r)
+{
+	gnutls_datum_t certs[2];
+	enum MHD_Result ret;
+
+	if (!est_label_ok(r, &ret))
+		return ret;
+	certs[0] = r->app->ca.issuing_der;
+	certs[1] = r->app->ca.root_der;
+	return est_reply_certs(r, EST_CACERTS_TYPE, certs, 2);
+}
+
+/* RFC 7030 §3.2.2: requests are application/pkcs10 (parameters allowed). */
+static int
+est_type_ok(struct http_req *r)
+{
+	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						     MHD_HTTP_HEADER_CONTENT_TYPE);
+	size_t n;
+
+	if (ct == NULL)
+		return 0;
+	n = strcspn(ct, ";");
+	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
+		n--;
+	return n == 18 && strncasecmp(ct, "application/pkcs10", 18) == 0;
+}
+
+/*
+ * RFC 7030 §3.5: a challengePassword in the request must be this
+ * connection's channel binding, base64-encoded (tls-unique on TLS 1.2,
+ * tls-exporter on TLS 1.3); without one the request goes on unless the
+ * server asks for binding. 0 to go on; -1 when it replied (400).
+ */
+static int
+est_binding_ok(struct http_req *r, const gnutls_datum_t *csr, enum MHD_Result *ret)
+{
+	char pw[EST_PASSWORD_MAX + 1];
+	gnutls_datum_t cb, got = { NULL, 0 };
+	const char *kind = "channel binding";
+	struct lerr e;
+	int has, same;
+
+	lerr_clear(&e);
+	has = csr_challenge_password(csr->data, csr->size, pw, sizeof(pw), &e);
+	if (has < 0) {
+		*ret = http_reply_lerr(r, &e);
+		return -1;
+	}
+	if (has == 0) {
+		if (!r->app->est_require_binding)
+			return 0;
+		*ret = http_reply_error(r, LERR_BAD_REQUEST,
+					"this server requires the request to carry the TLS "
+					"channel binding as its challengePassword (RFC 7030 3.5)");
+		return -1;
+	}
+	if (httpd_channel_binding(r->conn, &cb, &kind) != 0) {
+		*ret = http_reply_error(r, LERR_BAD_REQUEST,
+					"the request carries a challengePassword, but this "
+					"connection has no channel binding to check it against");
+		return -1;
+	}
+	same = estwire_b64_decode((const unsigned char *)pw, strlen(pw), &got, &e) == 0 &&
+	       got.size == cb.size && sodium_memcmp(got.data, cb.data, cb.size) == 0;
+	gnutls_free(got.data);
+	gnutls_free(cb.data);
+	if (same)
+		return 0;
+	*ret = http_reply_error(r, LERR_BAD_REQUEST,
+				"the request's challengePassword is not this connection's "
+				"%s channel binding (RFC 7030 3.5)", kind);
+	return -1;
+}
+
+/* The leaf of a PEM chain (leaf first) as DER into der (gnutls_free it). */
+static int
+est_leaf_der(const struct buf *chain, gnutls_datum_t *der)
+{
+	gnutls_datum_t pem = { chain->data, (unsigned)chain->len };
+	gnutls_x509_crt_t c = NULL;
+	int rc = -1;
+
+	der->data = NULL;
+	if (chain->len == 0 || gnutls_x509_crt_init(&c) < 0)
+		return -1;
+	if (gnutls_x509_crt_import(c, &pem, GNUTLS_X509_FMT_PEM) >= 0 &&
+	    gnutls_x509_crt_export2(c, GNUTLS_X509_FMT_DER, der) >= 0)
+		rc = 0;
+	gnutls_x509_crt_deinit(c);
+	return rc;
+}
+
+/* What the onboarding core decided, as EST says it. */
+static enum MHD_Result
+est_reply_result(struct http_req *r, const struct enroll_result *res)
+{
+	gnutls_datum_t leaf;
+	enum MHD_Result ret;
+	char text[sizeof(res->reason) + 96], ra[16];
+	int n;
+
+	switch (res->outcome) {
+	case ENROLL_ISSUED:
+		if (est_leaf_der(&res->chain, &leaf) != 0)
+			return http_reply_error(r, LERR_INTERNAL, "cannot read the certificate");
+		ret = est_reply_certs(r, EST_CERTS_TYPE, &leaf, 1);
+		gnutls_free(leaf.data);
+		return ret;
+	case ENROLL_DENIED:
+		return http_reply_error(r, LERR_DENIED, "%s",
+					res->reason[0] ? res->reason : "denied by an admin");
+	case ENROLL_EXPIRED:
+		return http_reply_error(r, LERR_EXPIRED,
+					"the request expired before anyone decided on it");
+	case ENROLL_PENDING:
+		break;
+	}
+	/* RFC 7030 §4.2.3: 202 and Retry-After; the device sends the same
+	 * request again, which finds the same record. */
+	snprintf(ra, sizeof(ra), "%u", res->retry_after);
+	(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	n = snprintf(text, sizeof(text), "pending: request %s%s%s\n", res->request_id,
+		     res->reason[0] ? ": " : "", res->reason);
+	if (n < 0 || (size_t)n >= sizeof(text))
+		n = (int)strlen(text);
+	return http_reply(r, MHD_HTTP_ACCEPTED, EST_TEXT_TYPE, text, (size_t)n);
+}
+
+/* The client's socket address for the wrong-secret counter. */
+static const struct sockaddr *
+est_client_sa(const struct http_req *r)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	return ci != NULL ? ci->client_addr : NULL;
+}
+
+/* simpleenroll and simplereenroll share everything but the core's call. */
+static enum MHD_Result
+est_enroll(struct http_req *r, int renew)
+{
+	gnutls_x509_crt_t peer[ENROLL_PEER_MAX];
+	gnutls_datum_t csr = { NULL, 0 };
+	const struct sockaddr *sa = est_client_sa(r);
+	struct enroll_result res;
+	struct enroll_ask a;
+	char addr[64], retry[24];
+	char *user = NULL, *pass = NULL;
+	unsigned npeer = 0;
+	enum MHD_Result ret;
+	struct lerr e;
+	long wait;
+	int rc, guessing = 0;
+
+	enroll_result_init(&res);
+	if (!est_label_ok(r, &ret) || api_rate_limited(r, &ret))
+		return ret;
+	if (!est_type_ok(r))
+		return http_reply_error(r, LERR_MEDIA_TYPE,
+					"send the PKCS#10 request as application/pkcs10, base64");
+	/* RFC 8951: the body is base64 whatever Content-Transfer-Encoding says. */
+	lerr_clear(&e);
+	if (estwire_b64_decode(r->body.data, r->body.len, &csr, &e) != 0)
+		return http_reply_lerr(r, &e);
+	if (est_binding_ok(r, &csr, &ret) != 0)
+		goto out;
+	if (api_peer(r, peer, &npeer) != 0) {
+		ret = http_reply_error(r, LERR_BAD_REQUEST,
+				       "the TLS client certificate chain is unusable or too long");
+		goto out;
+	}
+	user = MHD_basic_auth_get_username_password(r->conn, &pass);
+	if (pass != NULL) {
+		wait = ratelimit_fails_begin(r->app->secret_fails, sa, (int64_t)ratelimit_now());
+		if (wait > 0) {
+			snprintf(retry, sizeof(retry), "%ld", wait);
+			(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+			ret = http_reply_error(r, LERR_RATE_LIMITED,
+					       "too many wrong secrets; try again in %ld s", wait);
+			goto out;
+		}
+		guessing = 1;
+	}
+	if (httpd_client_addr(r->conn, addr, sizeof(addr)) != 0)
+		snprintf(addr, sizeof(addr), "?");
+	memset(&a, 0, sizeof(a));
+	a.csr = csr.data;
+	a.csr_len = csr.size;
+	a.source = addr;
+	a.secret = pass;
+	a.peer = peer;
+	a.npeer = npeer;
+	lerr_clear(&e);
+	rc = renew ? enroll_renew(r->app->enroll, &a, &res, &e) :
+		     enroll_submit(r->app->enroll, &a, &res, &e);
+	if (guessing) {
+		if (rc != 0 && e.code == LERR_BAD_SECRET)
+			ratelimit_fails_note(r->app->secret_fails, sa, (int64_t)ratelimit_now());
+		else if (rc == 0)
+			ratelimit_fails_clear(r->app->secret_fails, sa);
+		else
+			ratelimit_fails_end(r->app->secret_fails, sa);
+	}
+	if (rc == 0) {
+		ret = est_reply_result(r, &res);
+	} else if (e.code == LERR_BAD_SECRET) {
+		/* RFC 7030 §3.2.3: the challenge that makes a client send its
+		 * credentials (the reference client sends them only then). */
+		(void)http_req_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, EST_CHALLENGE);
+		ret = http_reply_error_status(r, MHD_HTTP_UNAUTHORIZED, LERR_BAD_SECRET, "%s",
+					      e.msg);
+	} else {
+		ret = http_reply_lerr(r, &e);
+	}
+out:
+	api_peer_free(peer, npeer);
+	if (pass != NULL) {
+		sodium_memzero(pass, strlen(pass));
+		MHD_free(pass);
+	}
+	if (user != NULL)
+		MHD_free(user);
+	enroll_result_free(&res);
+	gnutls_free(csr.data);
+	return ret;
+}
+
+enum MHD_Result
+est_simpleenroll(struct http_req *r)
+{
+	return est_enroll(r, 0);
+}
+
+enum MHD_Result
+est_simplereenroll(struct http_req *r)
+{
+	return est_enroll(r, 1);
+}

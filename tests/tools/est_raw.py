@@ -1,0 +1,116 @@
+#!/usr/bin/env python3
+"""est_raw.py - one EST request sent the way the reference client sends it.
+
+Speaks HTTP/1.1 by hand over Python's ssl module so that the test sees
+what curl hides: the request body is followed by a stray CRLF that
+Content-Length does not count, the answer is read until the server
+closes the connection (a server that keeps it open fails here after
+--timeout seconds, as the reference client hangs), and the request may
+be bound to the connection: with --bind the CSR is made on the open
+connection with a challengePassword holding the base64 of its
+tls-unique value (RFC 7030 section 3.5; TLS 1.2 only, as Python has no
+tls-exporter), or a wrong value with --bind wrong.
+
+Prints the status code; writes the header lines to OUT.hdr and the
+body to OUT.body.
+
+usage: est_raw.py --port P --cafile ROOT --path PATH --out OUT
+                  [--key KEY --cn CN [--bind right|wrong]] [--tls12]
+                  [--basic USER:PASS] [--body FILE]
+"""
+import argparse
+import base64
+import os
+import socket
+import ssl
+import subprocess
+import sys
+import tempfile
+
+
+def make_csr(key, cn, password):
+    """A base64 (64-character lines) CSR for key and cn, made by openssl."""
+    with tempfile.TemporaryDirectory() as d:
+        cfg = os.path.join(d, "req.cnf")
+        with open(cfg, "w") as f:
+            f.write("[req]\ndistinguished_name = dn\nprompt = no\n")
+            if password is not None:
+                f.write("attributes = attrs\n")
+            f.write("[dn]\nCN = %s\n" % cn)
+            if password is not None:
+                f.write("[attrs]\nchallengePassword = %s\n" % password)
+        der = subprocess.run(["openssl", "req", "-new", "-key", key, "-config", cfg,
+                              "-outform", "DER"], check=True, capture_output=True).stdout
+    b64 = base64.b64encode(der).decode()
+    return "".join(b64[i:i + 64] + "\r\n" for i in range(0, len(b64), 64))
+
+
+def main():
+    p = argparse.ArgumentParser()
+    p.add_argument("--port", type=int, required=True)
+    p.add_argument("--cafile", required=True)
+    p.add_argument("--path", required=True)
+    p.add_argument("--out", required=True)
+    p.add_argument("--key")
+    p.add_argument("--cn")
+    p.add_argument("--bind", choices=["right", "wrong"])
+    p.add_argument("--tls12", action="store_true")
+    p.add_argument("--basic")
+    p.add_argument("--body")
+    p.add_argument("--timeout", type=float, default=10)
+    a = p.parse_args()
+
+    ctx = ssl.create_default_context(cafile=a.cafile)
+    if a.tls12:
+        ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    raw = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout)
+    t = ctx.wrap_socket(raw, server_hostname="localhost")
+
+    if a.body is not None:
+        with open(a.body) as f:
+            body = f.read()
+    else:
+        password = None
+        if a.bind == "right":
+            cb = t.get_channel_binding("tls-unique")
+            if cb is None:
+                sys.exit("est_raw.py: no tls-unique on this connection (TLS 1.3?)")
+            password = base64.b64encode(cb).decode()
+        elif a.bind == "wrong":
+            password = base64.b64encode(b"not this connection").decode()
+        body = make_csr(a.key, a.cn, password)
+
+    head = ["POST %s HTTP/1.1" % a.path, "Host: localhost:%d" % a.port,
+            "Content-Type: application/pkcs10", "Content-Length: %d" % len(body)]
+    if a.basic:
+        head.append("Authorization: Basic " + base64.b64encode(a.basic.encode()).decode())
+    # The stray CRLF after the body, as the reference client sends it.
+    t.sendall(("\r\n".join(head) + "\r\n\r\n" + body + "\r\n").encode())
+
+    answer = b""
+    try:
+        while True:
+            chunk = t.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    except socket.timeout:
+        sys.exit("est_raw.py: the server kept the connection open after answering")
+    except ssl.SSLError as e:
+        # A close without close_notify still ends the answer.
+        if "EOF" not in str(e) and "eof" not in str(e):
+            raise
+    t.close()
+
+    headers, _, payload = answer.partition(b"\r\n\r\n")
+    lines = headers.decode("latin-1").split("\r\n")
+    with open(a.out + ".hdr", "w") as f:
+        f.write("\n".join(lines) + "\n")
+    with open(a.out + ".body", "wb") as f:
+        f.write(payload)
+    status = lines[0].split(" ")
+    print(status[1] if len(status) > 1 else "000")
+
+
+if __name__ == "__main__":
+    main()
