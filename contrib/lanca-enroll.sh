@@ -116,9 +116,9 @@ while [ $# -gt 0 ]; do
 	--timeout) TIMEOUT=$val ;;
 	--est-label)
 		case $val in
-		'' | . | .. | *[!A-Za-z0-9._-]*) echo "$prog: --est-label $val: letters, digits, '.', '_' and '-' only" >&2; usage ;;
+		'' | . | .. | *[!A-Za-z0-9._~-]*) echo "$prog: --est-label $val: letters, digits, '.', '_', '~' and '-' only" >&2; usage ;;
 		esac
-		[ ${#val} -le 64 ] || { echo "$prog: --est-label: at most 64 characters" >&2; usage; }
+		[ ${#val} -le 128 ] || { echo "$prog: --est-label: at most 128 characters" >&2; usage; }
 		LABEL=$val
 		;;
 	--secret-file) SECRET_FILE=$val ;;
@@ -448,12 +448,15 @@ est_enroll() {
 			;;
 		*) die "refused: $(reason "$code") (HTTP $code)" ;;
 		esac
+		# lanca says "pending: request ID"; another server, anything.
+		shown=$(reason "$code")
+		shown=${shown#pending: }
 		if ! pace; then
-			echo "$prog: still pending after $TIMEOUT s: $(reason "$code")" >&2
+			echo "$prog: still pending after $TIMEOUT s: $shown" >&2
 			echo "$prog: approve it on the gateway (lanca pending, lanca approve ID, or press its button), then run this again: it asks with the same key" >&2
 			exit 3
 		fi
-		[ "$code" != 202 ] || echo "$prog: pending: $(reason "$code"); asking again in $wait s" >&2
+		[ "$code" != 202 ] || echo "$prog: pending: $shown; asking again in $wait s" >&2
 		sleep "$wait"
 	done
 	ct=$(header content-type "$W/headers" | tr '[:upper:]' '[:lower:]')

@@ -45,7 +45,7 @@ estc_label_ok(const char *label)
 		char c = label[i];
 
 		if (!((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-		      c == '.' || c == '_' || c == '-'))
+		      c == '.' || c == '_' || c == '~' || c == '-'))
 			return 0;
 	}
 	return 1;
@@ -138,7 +138,7 @@ estc_cacerts(struct httpc_conn *c, const char *label, struct estc_certs *out)
 {
 	struct httpc_response r;
 	struct lerr e;
-	char path[128], why[ESTC_REASON_MAX + 1];
+	char path[256], why[ESTC_REASON_MAX + 1];
 	int rc = -1;
 
 	memset(&r, 0, sizeof(r));
@@ -207,7 +207,7 @@ out:
 static int
 estc_basic_header(const struct estc_basic *basic, char *hdr, size_t n)
 {
-	unsigned char plain[ESTC_LABEL_MAX + 512];
+	unsigned char plain[512];	/* a 64-byte id, ":", a 256-byte secret */
 	gnutls_datum_t d, b64 = { NULL, 0 };
 	size_t ul = strlen(basic->user);
 	int rc = -1, w, g;
@@ -334,7 +334,8 @@ estc_run(struct httpc_conn *c, const char *label, const char *op,
 	struct buf body;
 	struct lerr e;
 	const char *hdrs[3] = { ESTC_CT_PKCS10, NULL, NULL };
-	char path[128], why[ESTC_REASON_MAX + 1], auth[1024];
+	char path[256], why[ESTC_REASON_MAX + 1], auth[1024];
+	const char *shown;
 	int rc = CLIENT_FAIL, accepted = 0, sent_basic = 0, dummy;
 	long wait;
 
@@ -396,15 +397,17 @@ estc_run(struct httpc_conn *c, const char *label, const char *op,
 		}
 		/* Pending (or told to slow down): ask again as told, in bounds. */
 		wait = exchange_wait(&r, timeout, start);
+		/* lanca says "pending: request ID"; another server, anything. */
+		shown = strncmp(why, "pending: ", 9) == 0 ? why + 9 : why;
 		if (wait == 0) {
-			client_msg("still pending after %ld s: %s", timeout, why);
+			client_msg("still pending after %ld s: %s", timeout, shown);
 			client_msg("approve it on the gateway (lanca pending, lanca approve ID, or press "
 				   "its button), then run this again: it asks with the same key");
 			rc = CLIENT_PENDING;
 			goto out;
 		}
 		if (r.status == 202)
-			client_msg("pending: %s; asking again in %ld s", why, wait);
+			client_msg("pending: %s; asking again in %ld s", shown, wait);
 		exchange_sleep(wait);
 	}
 out:

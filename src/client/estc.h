@@ -24,7 +24,7 @@
 #include "client/httpc.h"
 #include "common/estwire.h"
 
-#define ESTC_LABEL_MAX		64
+#define ESTC_LABEL_MAX		128	/* as the server takes (http/route.h) */
 
 /* Certificates read from a PKCS#7. */
 struct estc_certs {
@@ -36,7 +36,8 @@ struct estc_certs {
 void estc_certs_free(struct estc_certs *c);
 
 /* Whether label may name a CA in the path: 1 to ESTC_LABEL_MAX letters,
- * digits, '.', '_' or '-', and not "." or "..". */
+ * digits, '.', '_', '~' or '-' (what `lanca serve --est-label` takes), and
+ * not "." or "..". */
 int estc_label_ok(const char *label);
 
 /*

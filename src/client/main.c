@@ -89,7 +89,7 @@ client_check_label(const char *label, enum client_protocol p)
 		return -1;
 	}
 	if (!estc_label_ok(label)) {
-		client_msg("--est-label %.80s: want 1 to %d letters, digits, '.', '_' or '-'", label,
+		client_msg("--est-label %.80s: want 1 to %d letters, digits, '.', '_', '~' or '-'", label,
 			   ESTC_LABEL_MAX);
 		return -1;
 	}
