@@ -251,7 +251,11 @@ issuer() {
 p7_split() {
 	tr -d '\r' <"$1" | openssl base64 -d >"$W/p7.der" 2>/dev/null || return 1
 	openssl pkcs7 -inform der -in "$W/p7.der" -print_certs -out "$W/p7.pem" 2>/dev/null || return 1
-	awk -v p="$2" '/-----BEGIN CERTIFICATE-----/ { n++ } n { print > (p n ".pem") } END { print n + 0 }' "$W/p7.pem"
+	# -print_certs puts subject= and issuer= lines between the certificates.
+	awk -v p="$2" '/-----BEGIN CERTIFICATE-----/ { n++; on = 1 }
+		on { print > (p n ".pem") }
+		/-----END CERTIFICATE-----/ { on = 0 }
+		END { print n + 0 }' "$W/p7.pem"
 }
 
 # A refusal's text/plain reason, on one line, printable only; else the status.
