@@ -479,6 +479,35 @@ START_TEST(test_open_from)
 }
 END_TEST
 
+/* A bootstrap connection (no anchor, for EST's /cacerts) is asked for
+ * explicitly: https without a root is still refused, and a bootstrap that
+ * also names a root or a client certificate is a caller's mistake. All
+ * refused before any connection is tried. */
+START_TEST(test_bootstrap_settings)
+{
+	struct httpc_conn *c = NULL;
+	struct httpc_tls tls;
+	struct lerr e;
+
+	memset(&tls, 0, sizeof(tls));
+	lerr_clear(&e);
+	ck_assert_int_eq(httpc_open("https://127.0.0.1:1/", &tls, 5, &c, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "https needs a root to trust"));
+	tls.bootstrap = 1;
+	tls.root_pem = "x";
+	tls.root_len = 1;
+	lerr_clear(&e);
+	ck_assert_int_eq(httpc_open("https://127.0.0.1:1/", &tls, 5, &c, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "a bootstrap connection takes no root or certificate"));
+	tls.root_pem = NULL;
+	tls.cert_pem = "x";
+	lerr_clear(&e);
+	ck_assert_int_eq(httpc_open("https://127.0.0.1:1/", &tls, 5, &c, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "a bootstrap connection takes no root or certificate"));
+	ck_assert_ptr_null(c);
+}
+END_TEST
+
 static Suite *
 httpc_suite(void)
 {
@@ -501,6 +530,7 @@ httpc_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("connect");
 	tcase_add_test(tc, test_open_from);
+	tcase_add_test(tc, test_bootstrap_settings);
 	suite_add_tcase(s, tc);
 	return s;
 }
