@@ -36,6 +36,9 @@ enum MHD_Result api_renew(struct http_req *r);		/* POST /api/v1/renew (mTLS) */
  * current certificate, into peer[ENROLL_PEER_MAX] (0, or -1 when it is
  * unusable; api_peer_free frees it). */
 int api_rate_limited(struct http_req *r, enum MHD_Result *ret);
+struct enroll_result;
+/* The refusal of a request that was denied or expired (403, 410). */
+enum MHD_Result api_reply_closed(struct http_req *r, const struct enroll_result *res);
 int api_peer(struct http_req *r, gnutls_x509_crt_t *peer, unsigned *npeer);
 void api_peer_free(gnutls_x509_crt_t *peer, unsigned n);
 

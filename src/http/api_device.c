@@ -78,6 +78,16 @@ api_rate_limited(struct http_req *r, enum MHD_Result *ret)
 	return 1;
 }
 
+enum MHD_Result
+api_reply_closed(struct http_req *r, const struct enroll_result *res)
+{
+	if (res->outcome == ENROLL_DENIED)
+		return http_reply_error(r, LERR_DENIED, "%s",
+					res->reason[0] ? res->reason : "denied by an admin");
+	return http_reply_error(r, LERR_EXPIRED,
+				"the request expired before anyone decided on it");
+}
+
 /* Turns an enrollment result into the response. */
 static enum MHD_Result
 api_enroll_reply(struct http_req *r, const struct enroll_result *res, int created_status)
@@ -93,11 +103,8 @@ api_enroll_reply(struct http_req *r, const struct enroll_result *res, int create
 	case ENROLL_ISSUED:
 		return http_reply(r, created_status, API_CHAIN_TYPE, res->chain.data, res->chain.len);
 	case ENROLL_DENIED:
-		return http_reply_error(r, LERR_DENIED, "%s",
-					res->reason[0] ? res->reason : "denied by an admin");
 	case ENROLL_EXPIRED:
-		return http_reply_error(r, LERR_EXPIRED,
-					"the request expired before anyone decided on it");
+		return api_reply_closed(r, res);
 	case ENROLL_PENDING:
 		break;
 	}

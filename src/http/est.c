@@ -181,11 +181,8 @@ est_reply_result(struct http_req *r, const struct enroll_result *res)
 		gnutls_free(leaf.data);
 		return ret;
 	case ENROLL_DENIED:
-		return http_reply_error(r, LERR_DENIED, "%s",
-					res->reason[0] ? res->reason : "denied by an admin");
 	case ENROLL_EXPIRED:
-		return http_reply_error(r, LERR_EXPIRED,
-					"the request expired before anyone decided on it");
+		return api_reply_closed(r, res);
 	case ENROLL_PENDING:
 		break;
 	}

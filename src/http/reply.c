@@ -14,6 +14,24 @@
 #include "common/log.h"
 
 
+/* What every answer ends with: Allow on a 405, the handler's headers,
+ * then the queue (unless a header failed: bad). Takes the response. */
+static enum MHD_Result
+reply_queue_last(struct http_req *r, unsigned status, struct MHD_Response *resp, int bad)
+{
+	enum MHD_Result ret = MHD_NO;
+	size_t i;
+
+	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && r->allow[0] != '\0')
+		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES;
+	for (i = 0; i < r->nextra; i++)
+		bad |= MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value) != MHD_YES;
+	if (!bad)
+		ret = MHD_queue_response(r->conn, status, resp);
+	MHD_destroy_response(resp);
+	return ret;
+}
+
 int
 http_req_is_est(const struct http_req *r)
 {
@@ -26,21 +44,12 @@ static enum MHD_Result
 reply_queue_est(struct http_req *r, unsigned status, const char *ctype,
 		struct MHD_Response *resp)
 {
-	enum MHD_Result ret = MHD_NO;
-	size_t i;
 	int bad = 0;
 
 	if (ctype != NULL)
 		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES;
 	bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES;
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && r->allow[0] != '\0')
-		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES;
-	for (i = 0; i < r->nextra; i++)
-		bad |= MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value) != MHD_YES;
-	if (!bad)
-		ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return reply_queue_last(r, status, resp, bad);
 }
 
 /* Adds the headers every response carries, then queues it. Takes the
@@ -48,8 +57,6 @@ reply_queue_est(struct http_req *r, unsigned status, const char *ctype,
 static enum MHD_Result
 reply_queue(struct http_req *r, unsigned status, const char *ctype, struct MHD_Response *resp)
 {
-	enum MHD_Result ret = MHD_NO;
-	size_t i;
 	int bad = 0;
 
 	if (resp == NULL) {
@@ -73,14 +80,7 @@ reply_queue(struct http_req *r, unsigned status, const char *ctype, struct MHD_R
 	if (strncmp(r->url, "/api/", 5) == 0 || status >= 400)
 		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 					       "no-store") != MHD_YES;
-	if (status == MHD_HTTP_METHOD_NOT_ALLOWED && r->allow[0] != '\0')
-		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow) != MHD_YES;
-	for (i = 0; i < r->nextra; i++)
-		bad |= MHD_add_response_header(resp, r->extra[i].name, r->extra[i].value) != MHD_YES;
-	if (!bad)
-		ret = MHD_queue_response(r->conn, status, resp);
-	MHD_destroy_response(resp);
-	return ret;
+	return reply_queue_last(r, status, resp, bad);
 }
 
 int

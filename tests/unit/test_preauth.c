@@ -361,9 +361,10 @@ START_TEST(test_check)
 	ck_assert_int_eq(preauth_check(s, "lock-1", "correct horsE", &p, &e), -1);
 	ck_assert_ptr_null(p);
 	ck_assert_int_eq(e.http, 403);
-	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+	ck_assert_int_eq(e.code, LERR_BAD_SECRET);
 	ck_assert_int_eq(preauth_check(s, "lock-1", NULL, NULL, &e), -1);
 	ck_assert_int_eq(e.http, 403);
+	ck_assert_int_eq(e.code, LERR_BAD_SECRET);
 
 	ck_assert_int_eq(preauth_check(s, "used-1", NULL, NULL, &e), -1);
 	ck_assert_int_eq(e.code, LERR_CONFLICT);
