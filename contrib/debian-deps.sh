@@ -9,7 +9,7 @@ set -eu
 
 PACKAGES="build-essential autoconf automake autoconf-archive pkg-config
 libgnutls28-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev
-libjansson-dev check gnutls-bin openssl curl sqlite3 python3 faketime
+libjansson-dev libtasn1-6-dev check gnutls-bin openssl curl sqlite3 python3 faketime
 libcsv-dev ca-certificates"
 
 # "ii" in dpkg's abbreviated status means wanted "install" and installed.

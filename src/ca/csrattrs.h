@@ -21,6 +21,7 @@
 
 #define CSRATTRS_MAX	16	/* entries the reader accepts */
 #define CSRATTRS_OID_MAX	64	/* bytes of a dotted OID, NUL included */
+#define CSRATTRS_DER_MAX	4096	/* bytes of DER the reader accepts */
 
 struct csrattrs_want {
 	int challenge_password;		/* ask for channel binding (RFC 7030 §3.5) */
@@ -36,9 +37,11 @@ struct csrattrs_entry {
 
 /* The DER CsrAttrs for w into der (gnutls_free it). 0 or -1 with e. */
 int csrattrs_build(const struct csrattrs_want *w, gnutls_datum_t *der, struct lerr *e);
-/* Parses DER CsrAttrs (untrusted) into out[0..*n). Bad DER, an entry that
- * is neither form, or more than max entries gives LERR_BAD_REQUEST.
- * 0 or -1 with e. */
+/* Parses DER CsrAttrs (untrusted) into out[0..*n). Bad DER (not a
+ * SEQUENCE, truncated, trailing bytes, BER), more than CSRATTRS_DER_MAX
+ * bytes, an entry that is neither form, an OID longer than its buffer, or
+ * more than max (at most CSRATTRS_MAX) entries gives LERR_BAD_REQUEST
+ * naming it. 0 or -1 with e. */
 int csrattrs_parse(const unsigned char *der, size_t len, struct csrattrs_entry *out,
 		   size_t max, size_t *n, struct lerr *e);
 

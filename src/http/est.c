@@ -24,6 +24,7 @@
 
 #include "http/api.h"
 #include "ca/csr.h"
+#include "ca/csrattrs.h"
 #include "common/estwire.h"
 #include "daemon/enroll.h"
 #include "daemon/ratelimit.h"
@@ -32,6 +33,7 @@
 #define EST_CERTS_TYPE		"application/pkcs7-mime; smime-type=certs-only"
 #define EST_CACERTS_TYPE	"application/pkcs7-mime"
 #define EST_TEXT_TYPE		"text/plain; charset=us-ascii"
+#define EST_ATTRS_TYPE		"application/csrattrs"
 #define EST_CHALLENGE		"Basic realm=\"lanca\""
 #define EST_PASSWORD_MAX	255	/* bytes of a challengePassword we read */
 
@@ -81,6 +83,31 @@ est_cacerts(struct http_req *r)
 	certs[0] = r->app->ca.issuing_der;
 	certs[1] = r->app->ca.root_der;
 	return est_reply_certs(r, EST_CACERTS_TYPE, certs, 2);
+}
+
+/* RFC 7030 §4.5: what lanca would like in a request, base64 DER; the
+ * challengePassword only when the binding is required. */
+enum MHD_Result
+est_csrattrs(struct http_req *r)
+{
+	struct csrattrs_want w = { r->app->est_require_binding };
+	gnutls_datum_t der;
+	enum MHD_Result ret;
+	struct lerr e;
+	struct buf b;
+
+	if (!est_label_ok(r, &ret))
+		return ret;
+	if (csrattrs_build(&w, &der, &e) != 0)
+		return http_reply_lerr(r, &e);
+	buf_init(&b, 2 * (size_t)der.size + 64);
+	if (estwire_b64_encode(der.data, der.size, &b) != 0)
+		ret = http_reply_error(r, LERR_INTERNAL, "cannot encode the answer");
+	else
+		ret = http_reply(r, MHD_HTTP_OK, EST_ATTRS_TYPE, b.data, b.len);
+	buf_free(&b);
+	gnutls_free(der.data);
+	return ret;
 }
 
 /* RFC 7030 §3.2.2: requests are application/pkcs10 (parameters allowed). */

@@ -67,6 +67,19 @@ grep -q "no CA is labelled \"other\"" "$T/cax.resp" || fail "unknown label reaso
 [ "$(header cax Content-Type)" = "text/plain; charset=us-ascii" ] || fail "EST errors are not text"
 ok "cacerts: issuing CA and root in a PKCS#7, 64-character lines, $n header lines, closed; labels"
 
+# csrattrs: base64 DER that openssl reads: P-256, ecdsa-with-SHA256, and
+# no challengePassword while binding is not required.
+st=$(tcurl -o "$T/attrs.resp" -D "$T/attrs.hdr" -w '%{http_code}' "$HTTPS_URL$EST/csrattrs")
+[ "$st" = 200 ] || fail "csrattrs: $st"
+[ "$(header attrs Content-Type)" = application/csrattrs ] || fail "csrattrs type"
+openssl base64 -d -in "$T/attrs.resp" | openssl asn1parse -inform DER >"$T/attrs.txt" ||
+	fail "csrattrs does not parse: $(cat "$T/attrs.resp")"
+grep -q "id-ecPublicKey" "$T/attrs.txt" && grep -q "prime256v1" "$T/attrs.txt" &&
+	grep -q "ecdsa-with-SHA256" "$T/attrs.txt" || fail "csrattrs content: $(cat "$T/attrs.txt")"
+if grep -q "challengePassword" "$T/attrs.txt"; then fail "challengePassword asked for unrequired binding"; fi
+st=$(tcurl -o /dev/null -w '%{http_code}' "$HTTPS_URL$EST/gw/csrattrs"); [ "$st" = 200 ] || fail "labelled csrattrs: $st"
+ok "csrattrs: P-256 and ecdsa-with-SHA256, parsed by openssl asn1parse"
+
 # 2. simpleenroll during a press: the certificate, verifying to the root.
 "$LANCA" press --dir "$D" >/dev/null || fail "press"
 make_csr a est-a "DNS:est-a.local"
@@ -217,5 +230,7 @@ grep -q "requires the request to carry the TLS channel binding" "$T/n.resp" || f
 st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" --out "$T/r5" \
 	--key "$T/k.key" --cn est-raw --tls12 --bind right) || fail "raw client: $st"
 [ "$st" = 202 ] || fail "bound request, binding required: $st $(cat "$T/r5.body")"
-ok "--est-require-binding: unbound request 400, bound request accepted"
+tcurl "$HTTPS_URL$EST/csrattrs" | openssl base64 -d | openssl asn1parse -inform DER |
+	grep -q challengePassword || fail "csrattrs does not ask for the binding it requires"
+ok "--est-require-binding: unbound request 400, bound request accepted, csrattrs asks for challengePassword"
 stop_serve || fail "serve did not stop cleanly"
