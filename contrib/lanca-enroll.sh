@@ -10,6 +10,14 @@
 # it, check the chain, and write key.pem, cert.pem, chain.pem, root.pem and
 # gateway.url into the output directory, each atomically.
 #
+# With --est it speaks EST (RFC 7030, RFC 8951) instead of lanca's API, as
+# `lanca-enroll enroll --protocol est` does: the root is chosen from
+# /.well-known/est[/LABEL]/cacerts (fetched over TLS that checks nothing,
+# RFC 7030's bootstrap, and then judged by the fingerprint or on first
+# use), the CSR goes to simpleenroll as base64, a 202 is asked again after
+# Retry-After, and a 401 that offers Basic is answered with the device id
+# and the secret in --secret-file.
+#
 # Exit: 0 issued, 1 refused or failed, 2 usage, 3 still pending at --timeout.
 set -eu
 
@@ -20,6 +28,12 @@ usage() {
 usage: $prog --gateway https://HOST[:PORT] --id DEVICE_ID --out DIR
               (--fingerprint SHA256 | --trust-on-first-use)
               [--name NAME.local]... [--ip IP]... [--http URL] [--timeout S]
+              [--est [--est-label LABEL] [--secret-file FILE]]
+
+--est speaks EST (RFC 7030) instead of lanca's API: the root comes from
+/.well-known/est[/LABEL]/cacerts (--http is not used), the request goes to
+simpleenroll, and a gateway asking for HTTP Basic gets the device id and
+the pre-authorisation secret in FILE.
 EOF
 	exit 2
 }
@@ -72,16 +86,21 @@ put() {
 	sync "$1" 2>/dev/null || sync
 }
 
-GATEWAY='' ID='' OUT='' FP='' TOFU=0 HTTP_URL='' TIMEOUT=300 SAN=''
+GATEWAY='' ID='' OUT='' FP='' TOFU=0 HTTP_URL='' TIMEOUT=300 SAN='' EST=0 LABEL='' SECRET_FILE=''
 while [ $# -gt 0 ]; do
 	case $1 in
-	--gateway | --id | --out | --fingerprint | --http | --timeout | --name | --ip)
+	--gateway | --id | --out | --fingerprint | --http | --timeout | --name | --ip | --est-label | --secret-file)
 		[ $# -ge 2 ] || usage
 		opt=$1 val=$2
 		shift 2
 		;;
 	--trust-on-first-use)
 		TOFU=1
+		shift
+		continue
+		;;
+	--est)
+		EST=1
 		shift
 		continue
 		;;
@@ -95,6 +114,14 @@ while [ $# -gt 0 ]; do
 	--fingerprint) FP=$val ;;
 	--http) HTTP_URL=$val ;;
 	--timeout) TIMEOUT=$val ;;
+	--est-label)
+		case $val in
+		'' | . | .. | *[!A-Za-z0-9._~-]*) echo "$prog: --est-label $val: letters, digits, '.', '_', '~' and '-' only" >&2; usage ;;
+		esac
+		[ ${#val} -le 128 ] || { echo "$prog: --est-label: at most 128 characters" >&2; usage; }
+		LABEL=$val
+		;;
+	--secret-file) SECRET_FILE=$val ;;
 	--name)
 		case $val in
 		'' | *[!A-Za-z0-9.-]*) echo "$prog: --name $val: not a DNS name" >&2; usage ;;
@@ -124,6 +151,14 @@ case $TIMEOUT in
 '' | *[!0-9]*) usage ;;
 esac
 if [ ${#TIMEOUT} -gt 5 ] || [ "$TIMEOUT" -lt 1 ] || [ "$TIMEOUT" -gt 86400 ]; then
+	usage
+fi
+if [ $EST = 0 ] && { [ -n "$LABEL" ] || [ -n "$SECRET_FILE" ]; }; then
+	echo "$prog: --est-label and --secret-file need --est" >&2
+	usage
+fi
+if [ $EST = 1 ] && [ -n "$HTTP_URL" ]; then
+	echo "$prog: --http is not used with --est: EST takes the root from /cacerts" >&2
 	usage
 fi
 if [ -n "$FP" ]; then
@@ -194,12 +229,124 @@ mkdir -p "$OUT" || die "cannot create $OUT"
 W=$(mktemp -d "$OUT/.enroll.XXXXXX") || die "cannot make a temporary directory in $OUT"
 START=$(date +%s)
 
-# The root, over plain HTTP, checked before anything is sent.
-curl -fsS --max-time "$IO" --proto =http -o "$W/ca.der" "$HTTP_URL" ||
-	die "cannot fetch the root from $HTTP_URL"
-openssl x509 -inform der -in "$W/ca.der" -out "$W/root.pem" 2>/dev/null ||
-	openssl x509 -in "$W/ca.der" -out "$W/root.pem" 2>/dev/null ||
-	die "$HTTP_URL is not a certificate"
+# ---- EST (--est) ----
+EST_BASE="$ORIGIN/.well-known/est/${LABEL:+$LABEL/}"
+
+# fingerprint FILE: the SHA-256 of a PEM certificate, 64 lower-case digits.
+fingerprint() {
+	openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//' | tr -d ':' | tr 'A-F' 'a-f'
+}
+
+# subject FILE / issuer FILE: a PEM certificate's names, comparable.
+subject() {
+	openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject= *//'
+}
+issuer() {
+	openssl x509 -in "$1" -noout -issuer -nameopt RFC2253 | sed 's/^issuer= *//'
+}
+
+# p7_split B64 PREFIX: the certificates of a base64 certs-only PKCS#7 (line
+# breaks anywhere, CRLF too) into PREFIX1.pem, PREFIX2.pem, ...; prints how
+# many. Fails when it is not one.
+p7_split() {
+	tr -d '\r' <"$1" | openssl base64 -d >"$W/p7.der" 2>/dev/null || return 1
+	openssl pkcs7 -inform der -in "$W/p7.der" -print_certs -out "$W/p7.pem" 2>/dev/null || return 1
+	# -print_certs puts subject= and issuer= lines between the certificates.
+	awk -v p="$2" '/-----BEGIN CERTIFICATE-----/ { n++; on = 1 }
+		on { print > (p n ".pem") }
+		/-----END CERTIFICATE-----/ { on = 0 }
+		END { print n + 0 }' "$W/p7.pem"
+}
+
+# A refusal's text/plain reason, on one line, printable only; else the status.
+reason() {
+	r=$(tr '\r\n\t' '   ' <"$W/body" | tr -cd '[:print:]' | cut -c1-400 | sed 's/  */ /g; s/^ //; s/ $//')
+	[ -n "$r" ] || r="HTTP status $1"
+	echo "$r"
+}
+
+# est_root: RFC 7030's bootstrap. /cacerts is fetched over TLS that checks
+# nothing (--insecure is right here and nowhere else: nothing is sent, and
+# what comes back is judged by the fingerprint, or shown for trust on first
+# use, before any request goes out). The root offered is the self-signed
+# certificate with the fingerprint given, else the one that signed the
+# issuing CA beside it (a backup root has signed nothing yet). Writes
+# $W/root.pem; the CAs stay in $W/pool-ca*.pem for the chain.
+est_root() {
+	url="${EST_BASE}cacerts"
+	code=$(curl -sS --max-time "$IO" --proto =https --insecure -o "$W/cacerts.b64" \
+		-w '%{http_code}' "$url" 2>"$W/err") || die "cannot fetch the root from $url: $(cat "$W/err")"
+	[ "$code" = 200 ] || die "fetching the root from $url: HTTP status $code"
+	n=$(p7_split "$W/cacerts.b64" "$W/pool-ca") || die "$url is not a base64 certs-only PKCS#7"
+	roots='' others='' pick=''
+	i=1
+	while [ "$i" -le "$n" ]; do
+		if [ "$(subject "$W/pool-ca$i.pem")" = "$(issuer "$W/pool-ca$i.pem")" ]; then
+			roots="$roots $i"
+		else
+			others="$others $i"
+		fi
+		i=$((i + 1))
+	done
+	[ -n "$roots" ] || die "$url holds no root certificate"
+	if [ -n "$FP" ]; then
+		for r in $roots; do
+			[ "$(fingerprint "$W/pool-ca$r.pem")" != "$WANT" ] || { pick=$r; break; }
+		done
+	fi
+	if [ -z "$pick" ]; then
+		for r in $roots; do
+			for o in $others; do
+				if openssl verify -CAfile "$W/pool-ca$r.pem" "$W/pool-ca$o.pem" >/dev/null 2>&1; then
+					pick=$r
+					break 2
+				fi
+			done
+		done
+	fi
+	# shellcheck disable=SC2086
+	[ -n "$pick" ] || { set -- $roots; [ $# -ne 1 ] || pick=$1; }
+	[ -n "$pick" ] || die "$url holds several roots and none of them signed its other certificates"
+	cp "$W/pool-ca$pick.pem" "$W/root.pem"
+}
+
+# The pre-authorisation secret, read before anything is sent: 8 to 256
+# bytes (one trailing line break is not part of it), no control characters.
+AUTH=''
+if [ -n "$SECRET_FILE" ]; then
+	if [ ! -f "$SECRET_FILE" ] || [ ! -r "$SECRET_FILE" ]; then
+		die "--secret-file $SECRET_FILE: cannot read it"
+	fi
+	[ "$(wc -c <"$SECRET_FILE")" -le 258 ] || die "--secret-file $SECRET_FILE: want a secret of 8 to 256 bytes"
+	secret=$(cat "$SECRET_FILE")
+	case $secret in
+	*[[:cntrl:]]*) die "--secret-file $SECRET_FILE: the secret holds a control character" ;;
+	esac
+	if [ ${#secret} -lt 8 ] || [ ${#secret} -gt 256 ]; then
+		die "--secret-file $SECRET_FILE: want a secret of 8 to 256 bytes"
+	fi
+	case $ID in
+	*:*) die "--id with ':' cannot go with --secret-file (HTTP Basic)" ;;
+	esac
+	# A curl config file (mode 0600 under the umask), so that the secret is
+	# never on a command line for ps to show.
+	AUTH="header = \"Authorization: Basic $(printf '%s:%s' "$ID" "$secret" | openssl base64 -A)\""
+	secret=''
+fi
+
+# The root: from EST's /cacerts, or over plain HTTP; checked before anything
+# is sent.
+if [ "$EST" -eq 1 ]; then
+	est_root
+	ROOT_FROM="${EST_BASE}cacerts"
+else
+	curl -fsS --max-time "$IO" --proto =http -o "$W/ca.der" "$HTTP_URL" ||
+		die "cannot fetch the root from $HTTP_URL"
+	openssl x509 -inform der -in "$W/ca.der" -out "$W/root.pem" 2>/dev/null ||
+		openssl x509 -in "$W/ca.der" -out "$W/root.pem" 2>/dev/null ||
+		die "$HTTP_URL is not a certificate"
+	ROOT_FROM=$HTTP_URL
+fi
 GOT=$(openssl x509 -in "$W/root.pem" -noout -fingerprint -sha256 | sed 's/.*=//' | tr -d ':' | tr 'A-F' 'a-f')
 if [ -n "$FP" ]; then
 	[ "$GOT" = "$WANT" ] || die "root fingerprint mismatch: expected $WANT, got $GOT"
@@ -207,7 +354,7 @@ else
 	echo "$prog: trusting the root on first use: SHA-256 fingerprint $GOT" >&2
 	echo "$prog: compare it with the one the gateway shows; pass --fingerprint next time" >&2
 fi
-openssl x509 -in "$W/root.pem" -noout -text | grep -q 'CA:TRUE' || die "the root is not a CA certificate"
+openssl x509 -in "$W/root.pem" -noout -text | grep -q 'CA:TRUE' || die "the root from $ROOT_FROM is not a CA certificate"
 
 # The key: kept as key.pem.new until issued, and used again by a later run
 # so that the request an admin approves is the one we ask about.
@@ -236,60 +383,12 @@ https() {
 		-H 'Accept: application/pem-certificate-chain' "$@"
 }
 
-POLL='' RID=''
-while :; do
-	: >"$W/body"
-	: >"$W/headers"
-	if [ -z "$POLL" ]; then
-		HELD=1
-		cst=0
-		code=$(https -H 'Content-Type: application/pkcs10' --data-binary "@$W/csr.der" \
-			"$ORIGIN/api/v1/enroll" 2>"$W/err") || cst=$?
-		if [ $cst -ne 0 ]; then
-			# Name lookup, connect or TLS set-up failed: nothing was sent.
-			case $cst in
-			6 | 7 | 35 | 60) [ "$ACCEPTED" -eq 1 ] || HELD=0 ;;
-			esac
-			die "POST $ORIGIN/api/v1/enroll: $(cat "$W/err")"
-		fi
-	else
-		code=$(https "$POLL" 2>"$W/err") || die "GET $POLL: $(cat "$W/err")"
-	fi
-	case $code in
-	200 | 201 | 202) ACCEPTED=1 ;;
-	4??) [ "$ACCEPTED" -eq 1 ] || HELD=0 ;;
-	esac
-	case $code in
-	200 | 201) break ;;
-	202)
-		loc=$(header location "$W/headers")
-		if [ -n "$loc" ]; then
-			case $loc in
-			/*) POLL="$ORIGIN$loc" ;;
-			"$ORIGIN"/*) POLL=$loc ;;
-			*) die "the server points the pending request at another place: $loc" ;;
-			esac
-			RID=${loc##*/}
-		fi
-		[ -n "$RID" ] || RID=$(json_str id "$W/body")
-		;;
-	429) ;;
-	403)
-		[ -n "$POLL" ] && die "denied: $(refusal "$W/body" "$code")"
-		die "refused: $(refusal "$W/body" "$code")"
-		;;
-	410) [ -n "$POLL" ] && die "request $RID expired before anyone approved it"
-		die "refused: $(refusal "$W/body" "$code")" ;;
-	404) [ -n "$POLL" ] && die "request $RID is unknown to the gateway"
-		die "refused: $(refusal "$W/body" "$code")" ;;
-	*) die "refused: $(refusal "$W/body" "$code")" ;;
-	esac
+# pace: how long to wait before asking again after a 202 or 429 into $wait:
+# the answer's Retry-After within 1 to 60 s (5 without one) and what is left
+# of --timeout; returns 1 once --timeout has run out.
+pace() {
 	left=$((START + TIMEOUT - $(date +%s)))
-	if [ $left -le 0 ]; then
-		echo "$prog: still pending after $TIMEOUT s: request ${RID:-(no id)}" >&2
-		[ -z "$POLL" ] || echo "$prog: approve it on the gateway (lanca approve $RID, or press its button), then run this again; it polls $POLL" >&2
-		exit 3
-	fi
+	[ $left -gt 0 ] || return 1
 	wait=$(header retry-after "$W/headers")
 	case $wait in
 	'' | *[!0-9]*) wait=5 ;;
@@ -298,9 +397,169 @@ while :; do
 	[ "$wait" -ge 1 ] || wait=1
 	[ "$wait" -le 60 ] || wait=60
 	[ "$wait" -le $left ] || wait=$left
-	[ "$code" != 202 ] || echo "$prog: pending${RID:+: request $RID}; asking again in $wait s" >&2
-	sleep "$wait"
-done
+	return 0
+}
+
+# post_failed STATUS WHAT: a POST that got no answer (curl's exit STATUS).
+# Name lookup, connect or TLS set-up failures sent nothing, so the gateway
+# holds nothing new.
+post_failed() {
+	case $1 in
+	6 | 7 | 35 | 60) [ "$ACCEPTED" -eq 1 ] || HELD=0 ;;
+	esac
+	die "POST $2: $(cat "$W/err")"
+}
+
+# est_enroll: POSTs the request to simpleenroll as base64 in 64-character
+# lines until the certificate comes; leaves the answer's certificates in
+# $W/pool-got*.pem and the count in $GOT_N.
+est_enroll() {
+	url="${EST_BASE}simpleenroll"
+	openssl base64 -e -in "$W/csr.der" -out "$W/csr.b64" || die "cannot encode the request"
+	cfg=''
+	while :; do
+		: >"$W/body"
+		: >"$W/headers"
+		HELD=1
+		cst=0
+		# shellcheck disable=SC2086
+		code=$(curl -sS --max-time "$IO" --proto =https --cacert "$W/root.pem" --capath "$W" \
+			-o "$W/body" -D "$W/headers" -w '%{http_code}' ${cfg:+-K "$cfg"} \
+			-H 'Content-Type: application/pkcs10' --data-binary "@$W/csr.b64" "$url" \
+			2>"$W/err") || cst=$?
+		[ $cst -eq 0 ] || post_failed $cst "$url"
+		case $code in
+		200 | 202) ACCEPTED=1 ;;
+		4??) [ "$ACCEPTED" -eq 1 ] || HELD=0 ;;
+		esac
+		case $code in
+		200) break ;;
+		202 | 429) ;;
+		401)
+			# RFC 7030 3.2.3: credentials only where a challenge asks.
+			if header www-authenticate "$W/headers" | grep -qi '^basic\([ ,]\|$\)'; then
+				if [ -z "$AUTH" ]; then
+					die "the gateway asks for this device's pre-authorisation secret (HTTP Basic): give --secret-file: $(reason 401) (HTTP 401)"
+				fi
+				if [ -z "$cfg" ]; then
+					cfg="$W/auth.cfg"
+					printf '%s\n' "$AUTH" >"$cfg"
+					continue
+				fi
+				die "the gateway refused the secret for $ID: $(reason 401) (HTTP 401)"
+			fi
+			die "refused: $(reason 401) (HTTP 401)"
+			;;
+		*) die "refused: $(reason "$code") (HTTP $code)" ;;
+		esac
+		# lanca says "pending: request ID"; another server, anything.
+		shown=$(reason "$code")
+		shown=${shown#pending: }
+		if ! pace; then
+			echo "$prog: still pending after $TIMEOUT s: $shown" >&2
+			echo "$prog: approve it on the gateway (lanca pending, lanca approve ID, or press its button), then run this again: it asks with the same key" >&2
+			exit 3
+		fi
+		[ "$code" != 202 ] || echo "$prog: pending: $shown; asking again in $wait s" >&2
+		sleep "$wait"
+	done
+	ct=$(header content-type "$W/headers" | tr '[:upper:]' '[:lower:]')
+	case $ct in
+	application/pkcs7-mime | application/pkcs7-mime[\;\ ]*) ;;
+	*) die "$url: the server answered with ${ct:-no Content-Type}, not application/pkcs7-mime" ;;
+	esac
+	GOT_N=$(p7_split "$W/body" "$W/pool-got") || die "$url: the answer is not a base64 certs-only PKCS#7"
+}
+
+# est_chain: the answer's certificate for our key, then its issuers up to
+# (not including) the root, from the answer or from /cacerts, as lanca's
+# API sends the chain: into $W/body for the checks below.
+est_chain() {
+	pub=$(openssl pkey -in "$OUT/key.pem.new" -pubout)
+	leaf=''
+	i=1
+	while [ "$i" -le "$GOT_N" ]; do
+		if [ "$(openssl x509 -in "$W/pool-got$i.pem" -noout -pubkey)" = "$pub" ]; then
+			leaf="$W/pool-got$i.pem"
+			break
+		fi
+		i=$((i + 1))
+	done
+	[ -n "$leaf" ] || die "the certificate the server sent is not for this device's key"
+	cat "$leaf" >"$W/body"
+	cur=$leaf k=1
+	while [ "$(issuer "$cur")" != "$(subject "$cur")" ] && [ $k -lt 8 ]; do
+		next=''
+		for f in "$W"/pool-got*.pem "$W"/pool-ca*.pem; do
+			if [ -f "$f" ] && [ "$f" != "$cur" ] && [ "$(subject "$f")" = "$(issuer "$cur")" ]; then
+				next=$f
+				break
+			fi
+		done
+		# A missing issuer shows when the chain is verified below.
+		if [ -z "$next" ] || [ "$(subject "$next")" = "$(issuer "$next")" ]; then
+			break
+		fi
+		cat "$next" >>"$W/body"
+		cur=$next k=$((k + 1))
+	done
+}
+
+if [ "$EST" -eq 1 ]; then
+	est_enroll
+	est_chain
+else
+	POLL='' RID=''
+	while :; do
+		: >"$W/body"
+		: >"$W/headers"
+		if [ -z "$POLL" ]; then
+			HELD=1
+			cst=0
+			code=$(https -H 'Content-Type: application/pkcs10' --data-binary "@$W/csr.der" \
+				"$ORIGIN/api/v1/enroll" 2>"$W/err") || cst=$?
+			[ $cst -eq 0 ] || post_failed $cst "$ORIGIN/api/v1/enroll"
+		else
+			code=$(https "$POLL" 2>"$W/err") || die "GET $POLL: $(cat "$W/err")"
+		fi
+		case $code in
+		200 | 201 | 202) ACCEPTED=1 ;;
+		4??) [ "$ACCEPTED" -eq 1 ] || HELD=0 ;;
+		esac
+		case $code in
+		200 | 201) break ;;
+		202)
+			loc=$(header location "$W/headers")
+			if [ -n "$loc" ]; then
+				case $loc in
+				/*) POLL="$ORIGIN$loc" ;;
+				"$ORIGIN"/*) POLL=$loc ;;
+				*) die "the server points the pending request at another place: $loc" ;;
+				esac
+				RID=${loc##*/}
+			fi
+			[ -n "$RID" ] || RID=$(json_str id "$W/body")
+			;;
+		429) ;;
+		403)
+			[ -n "$POLL" ] && die "denied: $(refusal "$W/body" "$code")"
+			die "refused: $(refusal "$W/body" "$code")"
+			;;
+		410) [ -n "$POLL" ] && die "request $RID expired before anyone approved it"
+			die "refused: $(refusal "$W/body" "$code")" ;;
+		404) [ -n "$POLL" ] && die "request $RID is unknown to the gateway"
+			die "refused: $(refusal "$W/body" "$code")" ;;
+		*) die "refused: $(refusal "$W/body" "$code")" ;;
+		esac
+		if ! pace; then
+			echo "$prog: still pending after $TIMEOUT s: request ${RID:-(no id)}" >&2
+			[ -z "$POLL" ] || echo "$prog: approve it on the gateway (lanca approve $RID, or press its button), then run this again; it polls $POLL" >&2
+			exit 3
+		fi
+		[ "$code" != 202 ] || echo "$prog: pending${RID:+: request $RID}; asking again in $wait s" >&2
+		sleep "$wait"
+	done
+fi
 
 # Check what came back before writing it: leaf first, our key, not a CA,
 # and the chain verifies against the root alone.

@@ -8,7 +8,8 @@
  * in cmd_<name>.c, parses its own options with getopt_long and returns the
  * exit status. root.c settles the trust anchor, device.c owns the key,
  * the request and the files, exchange.c the conversation with the
- * gateway, httpc.c the HTTP/TLS client beneath it.
+ * gateway over lanca's API and estc.c the one over EST, httpc.c the
+ * HTTP/TLS client beneath both.
  */
 #ifndef LANCA_CLIENT_H
 #define LANCA_CLIENT_H
@@ -34,6 +35,20 @@ void client_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 /* Parses a --timeout value (seconds, 1 to 86400) into *timeout. Returns 0,
  * or -1 with a message printed. */
 int client_parse_timeout(const char *s, long *timeout);
+
+/* Which protocol a command speaks to the gateway (--protocol). */
+enum client_protocol {
+	CLIENT_PROTO_API,	/* lanca's /api/v1 (exchange.c), the default */
+	CLIENT_PROTO_EST	/* EST, RFC 7030 (estc.c) */
+};
+
+/* Parses a --protocol value ("api" or "est") into *p. Returns 0, or -1
+ * with a message printed. */
+int client_parse_protocol(const char *s, enum client_protocol *p);
+
+/* Checks an --est-label value given with protocol p. Returns 0, or -1
+ * with a message printed. */
+int client_check_label(const char *label, enum client_protocol p);
 
 /* Seconds on a clock that never jumps. */
 double client_now(void);

@@ -30,16 +30,25 @@
 
 #include "client/client.h"
 #include "client/device.h"
+#include "client/estc.h"
 #include "client/exchange.h"
 #include "client/root.h"
+#include "common/fileio.h"
 #include "common/lerr.h"
 
 struct enroll_opts {
 	const char *gateway, *id, *out, *fingerprint, *http;
+	const char *label, *secret_file;	/* --est-label, --secret-file */
+	enum client_protocol proto;
 	struct device_sans sans;
 	int tofu;
 	long timeout;
 };
+
+/* A pre-authorisation secret's length, as the gateway takes it
+ * (daemon/preauth.h). */
+#define ENROLL_SECRET_MIN	8
+#define ENROLL_SECRET_MAX	256
 
 /* The files enroll writes besides the key, in the order it writes them. */
 static const char *const enroll_files[] = { "cert.pem", "chain.pem", "root.pem", "gateway.url" };
@@ -61,12 +70,63 @@ enroll_usage(FILE *f)
 	fputs("usage: lanca-enroll enroll --gateway https://HOST[:PORT] --id DEVICE_ID --out DIR\n"
 	      "                           (--fingerprint SHA256 | --trust-on-first-use)\n"
 	      "                           [--name NAME.local]... [--ip IP]... [--http URL] [--timeout S]\n"
+	      "                           [--protocol api|est] [--est-label LABEL] [--secret-file FILE]\n"
 	      "\n"
 	      "Makes a key and gets it a certificate from the gateway. The root is fetched\n"
 	      "from --http (default http://HOST/ca.crt) and checked against --fingerprint,\n"
 	      "the SHA-256 the gateway shows, before anything is sent.\n"
 	      "\n"
+	      "--protocol est speaks EST (RFC 7030) instead of lanca's API: the root comes\n"
+	      "from /.well-known/est[/LABEL]/cacerts (and --http is not used), the request\n"
+	      "goes to simpleenroll, and when the gateway asks for HTTP Basic the device id\n"
+	      "and the pre-authorisation secret in --secret-file answer it.\n"
+	      "\n"
 	      "exit: 0 issued, 1 refused or failed, 2 usage, 3 still pending at --timeout\n", f);
+}
+
+/*
+ * Reads the pre-authorisation secret from path into *d (the whole file, in
+ * locked memory: device_file_free(d, 1)) and its length into *len: the
+ * file's bytes without one trailing line break, 8 to 256 of them as the
+ * gateway's pre-authorisation list takes them, with no control
+ * characters. Returns 0, or -1 with a message printed (nothing kept).
+ */
+static int
+enroll_secret(const char *path, gnutls_datum_t *d, size_t *len)
+{
+	unsigned char *p = NULL;
+	struct lerr e;
+	size_t n = 0, i;
+
+	d->data = NULL;
+	d->size = 0;
+	lerr_clear(&e);
+	if (fileio_read(path, ENROLL_SECRET_MAX + 2, 1, &p, &n, &e) != 0) {
+		client_msg("--secret-file: %s", e.msg);
+		return -1;
+	}
+	d->data = p;
+	d->size = (unsigned)n;	/* at most ENROLL_SECRET_MAX + 2 */
+	if (n > 0 && p[n - 1] == '\n')
+		n--;
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	for (i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			client_msg("--secret-file %s: the secret holds a control character "
+				   "(one line break at the end is allowed)", path);
+			device_file_free(d, 1);
+			return -1;
+		}
+	}
+	if (n < ENROLL_SECRET_MIN || n > ENROLL_SECRET_MAX) {
+		client_msg("--secret-file %s: want a secret of %d to %d bytes, not %zu", path,
+			   ENROLL_SECRET_MIN, ENROLL_SECRET_MAX, n);
+		device_file_free(d, 1);
+		return -1;
+	}
+	*len = n;
+	return 0;
 }
 
 /* Takes back what a failed run added to o->out (see struct enroll_undo). */
@@ -97,9 +157,10 @@ enroll_run(const struct enroll_opts *o)
 	struct httpc_conn *c = NULL;
 	struct lerr e;
 	gnutls_x509_privkey_t key = NULL;
-	gnutls_datum_t root = { NULL, 0 }, csr = { NULL, 0 };
+	gnutls_datum_t root = { NULL, 0 }, csr = { NULL, 0 }, secret = { NULL, 0 };
+	struct estc_basic basic;
 	unsigned char *pem = NULL;
-	size_t pem_len = 0, i;
+	size_t pem_len = 0, i, secret_len = 0;
 	char url[1100];
 	double start = client_now();
 	int rc = CLIENT_FAIL, w;
@@ -115,8 +176,14 @@ enroll_run(const struct enroll_opts *o)
 			   "choose another --out", o->out);
 		goto out;
 	}
-	if (root_fetch(o->http, &gw, o->fingerprint, o->timeout, &root) != 0)
+	if (o->secret_file != NULL && enroll_secret(o->secret_file, &secret, &secret_len) != 0)
 		goto out;
+	if (o->proto == CLIENT_PROTO_EST) {
+		if (estc_bootstrap_root(o->gateway, o->label, o->fingerprint, o->timeout, &root) != 0)
+			goto out;
+	} else if (root_fetch(o->http, &gw, o->fingerprint, o->timeout, &root) != 0) {
+		goto out;
+	}
 
 	/* The directory appears only once the root is settled. */
 	if (mkdir(o->out, 0700) == 0) {
@@ -142,8 +209,17 @@ enroll_run(const struct enroll_opts *o)
 		goto out;
 	if (exchange_connect(o->gateway, &root, NULL, NULL, o->timeout, &c) != 0)
 		goto out;
-	rc = exchange_run(c, &gw, "/api/v1/enroll", &csr, o->timeout, start, &pem, &pem_len,
-			  &undo.kept_key);
+	if (o->proto == CLIENT_PROTO_EST) {
+		basic.user = o->id;
+		basic.secret = secret.data;
+		basic.secret_len = secret_len;
+		rc = estc_run(c, o->label, "simpleenroll", &csr, key,
+			      secret.data != NULL ? &basic : NULL, o->timeout, start, &pem, &pem_len,
+			      &undo.kept_key);
+	} else {
+		rc = exchange_run(c, &gw, "/api/v1/enroll", &csr, o->timeout, start, &pem, &pem_len,
+				  &undo.kept_key);
+	}
 	if (rc != CLIENT_OK)
 		goto out;
 	rc = CLIENT_FAIL;
@@ -181,6 +257,7 @@ out:
 	device_chain_free(&chain);
 	httpc_close(c);
 	free(pem);
+	device_file_free(&secret, 1);
 	gnutls_free(csr.data);
 	gnutls_free(root.data);
 	if (key != NULL)
@@ -201,6 +278,9 @@ cmd_enroll(int argc, char *argv[])
 		{ "trust-on-first-use", no_argument, NULL, 'T' },
 		{ "timeout", required_argument, NULL, 't' },
 		{ "http", required_argument, NULL, 'H' },
+		{ "protocol", required_argument, NULL, 'P' },
+		{ "est-label", required_argument, NULL, 'L' },
+		{ "secret-file", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -219,6 +299,12 @@ cmd_enroll(int argc, char *argv[])
 		case 'f': o.fingerprint = optarg; break;
 		case 'T': o.tofu = 1; break;
 		case 'H': o.http = optarg; break;
+		case 'L': o.label = optarg; break;
+		case 'S': o.secret_file = optarg; break;
+		case 'P':
+			if (client_parse_protocol(optarg, &o.proto) != 0)
+				return CLIENT_USAGE;
+			break;
 		case 'n':
 			if (device_sans_add_dns(&o.sans, optarg) != 0)
 				return CLIENT_USAGE;
@@ -257,6 +343,21 @@ cmd_enroll(int argc, char *argv[])
 	}
 	if (o.id[0] == '\0' || strlen(o.id) > 64) {
 		client_msg("--id: want 1 to 64 characters");
+		return CLIENT_USAGE;
+	}
+	if (client_check_label(o.label, o.proto) != 0)
+		return CLIENT_USAGE;
+	if (o.proto == CLIENT_PROTO_EST && o.http != NULL) {
+		client_msg("--http is for --protocol api: EST takes the root from /cacerts");
+		return CLIENT_USAGE;
+	}
+	if (o.secret_file != NULL && o.proto != CLIENT_PROTO_EST) {
+		client_msg("--secret-file needs --protocol est");
+		return CLIENT_USAGE;
+	}
+	/* HTTP Basic ends the user id at the first ':' (RFC 7617). */
+	if (o.secret_file != NULL && strchr(o.id, ':') != NULL) {
+		client_msg("--id with ':' cannot go with --secret-file (HTTP Basic)");
 		return CLIENT_USAGE;
 	}
 	return enroll_run(&o);

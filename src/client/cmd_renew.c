@@ -21,6 +21,7 @@
 
 #include "client/client.h"
 #include "client/device.h"
+#include "client/estc.h"
 #include "client/exchange.h"
 #include "common/lerr.h"
 
@@ -31,10 +32,11 @@ static void
 renew_usage(FILE *f)
 {
 	fputs("usage: lanca-enroll renew --dir DIR [--when-due] [--timeout S]\n"
+	      "                          [--protocol api|est] [--est-label LABEL]\n"
 	      "\n"
 	      "Replaces the key and certificate in DIR (as written by enroll) over mTLS.\n"
 	      "--when-due does nothing until two thirds of the certificate's lifetime\n"
-	      "have passed.\n"
+	      "have passed. --protocol est asks EST's simplereenroll instead of lanca's API.\n"
 	      "\n"
 	      "exit: 0 renewed or not due, 1 refused or failed, 2 usage, 3 still pending\n", f);
 }
@@ -73,10 +75,20 @@ out:
 	return rc;
 }
 
-/* The renewal; when_due first checks whether it is time. */
+/* What renew was asked to do. */
+struct renew_opts {
+	const char *dir;
+	const char *label;		/* --est-label, or NULL */
+	enum client_protocol proto;
+	int when_due;			/* first check whether it is time */
+	long timeout;
+};
+
+/* The renewal. */
 static int
-renew_run(const char *dir, int when_due, long timeout)
+renew_run(const struct renew_opts *o)
 {
+	const char *dir = o->dir;
 	struct httpc_url gw;
 	struct device_sans sans;
 	struct device_chain chain = { NULL, 0 };
@@ -89,6 +101,7 @@ renew_run(const char *dir, int when_due, long timeout)
 	size_t pem_len = 0, cl, i;
 	char cn[256], gateway[1100];
 	time_t nb, na, now = time(NULL);
+	long timeout = o->timeout;
 	double start = client_now();
 	int rc = CLIENT_FAIL, g, staged = 0;
 
@@ -105,7 +118,7 @@ renew_run(const char *dir, int when_due, long timeout)
 		client_msg("%s/cert.pem: unusable validity period", dir);
 		goto out;
 	}
-	if (when_due && now < nb + (na - nb) / 3 * 2) {
+	if (o->when_due && now < nb + (na - nb) / 3 * 2) {
 		char when[64];
 		time_t due = nb + (na - nb) / 3 * 2;
 		struct tm tm;
@@ -148,7 +161,11 @@ renew_run(const char *dir, int when_due, long timeout)
 	if (exchange_connect(gateway, &root, &present, &oldkey, timeout, &c) != 0)
 		goto out;
 	device_file_free(&oldkey, 1);	/* GnuTLS holds its own copy now */
-	rc = exchange_run(c, &gw, "/api/v1/renew", &csr, timeout, start, &pem, &pem_len, NULL);
+	if (o->proto == CLIENT_PROTO_EST)
+		rc = estc_run(c, o->label, "simplereenroll", &csr, key, NULL, timeout, start, &pem,
+			      &pem_len, NULL);
+	else
+		rc = exchange_run(c, &gw, "/api/v1/renew", &csr, timeout, start, &pem, &pem_len, NULL);
 	if (rc != CLIENT_OK)
 		goto out;
 	rc = CLIENT_FAIL;
@@ -188,20 +205,28 @@ cmd_renew(int argc, char *argv[])
 		{ "dir", required_argument, NULL, 'd' },
 		{ "when-due", no_argument, NULL, 'W' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "protocol", required_argument, NULL, 'P' },
+		{ "est-label", required_argument, NULL, 'L' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dir = NULL;
-	long timeout = CLIENT_DEFAULT_TIMEOUT;
-	int ch, when_due = 0;
+	struct renew_opts o;
+	int ch;
 
+	memset(&o, 0, sizeof(o));
+	o.timeout = CLIENT_DEFAULT_TIMEOUT;
 	optind = 1;
 	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (ch) {
-		case 'd': dir = optarg; break;
-		case 'W': when_due = 1; break;
+		case 'd': o.dir = optarg; break;
+		case 'W': o.when_due = 1; break;
+		case 'L': o.label = optarg; break;
 		case 't':
-			if (client_parse_timeout(optarg, &timeout) != 0)
+			if (client_parse_timeout(optarg, &o.timeout) != 0)
+				return CLIENT_USAGE;
+			break;
+		case 'P':
+			if (client_parse_protocol(optarg, &o.proto) != 0)
 				return CLIENT_USAGE;
 			break;
 		case 'h':
@@ -216,9 +241,11 @@ cmd_renew(int argc, char *argv[])
 		client_msg("renew: unexpected argument %s", argv[optind]);
 		return CLIENT_USAGE;
 	}
-	if (dir == NULL) {
+	if (o.dir == NULL) {
 		client_msg("renew needs --dir");
 		return CLIENT_USAGE;
 	}
-	return renew_run(dir, when_due, timeout);
+	if (client_check_label(o.label, o.proto) != 0)
+		return CLIENT_USAGE;
+	return renew_run(&o);
 }

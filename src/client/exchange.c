@@ -20,14 +20,28 @@
 #define CT_PKCS10	"Content-Type: application/pkcs10"
 #define ACCEPT_CHAIN	"Accept: application/pem-certificate-chain"
 
-/* Sleeps s seconds, resuming after signals. */
-static void
+void
 exchange_sleep(long s)
 {
 	struct timespec ts = { s, 0 };
 
 	while (nanosleep(&ts, &ts) != 0 && errno == EINTR)
 		;
+}
+
+long
+exchange_wait(const struct httpc_response *r, long timeout, double start)
+{
+	long wait, left = (long)(start + (double)timeout - client_now() + 0.5);
+
+	if (left <= 0)
+		return 0;
+	wait = r->retry_after >= 0 ? r->retry_after : EXCHANGE_DEFAULT_WAIT;
+	if (wait < 1)
+		wait = 1;
+	if (wait > EXCHANGE_MAX_WAIT)
+		wait = EXCHANGE_MAX_WAIT;
+	return wait > left ? left : wait;
 }
 
 /*
@@ -160,7 +174,7 @@ exchange_run(struct httpc_conn *c, const struct httpc_url *gw, const char *post_
 	struct lerr e;
 	char poll_path[1024] = "", id[256] = "";
 	int rc = CLIENT_FAIL, polling = 0, accepted = 0, dummy;
-	long wait, left;
+	long wait;
 
 	memset(&r, 0, sizeof(r));
 	*chain = NULL;
@@ -219,8 +233,8 @@ exchange_run(struct httpc_conn *c, const struct httpc_url *gw, const char *post_
 			goto out;
 		}
 		/* Pending (or told to slow down): wait as asked, within bounds. */
-		left = (long)(start + (double)timeout - client_now() + 0.5);
-		if (left <= 0) {
+		wait = exchange_wait(&r, timeout, start);
+		if (wait == 0) {
 			client_msg("still pending after %ld s: request %s", timeout, id[0] ? id : "(no id)");
 			if (polling)
 				client_msg("approve it on the gateway (lanca approve %s, or press its "
@@ -230,13 +244,6 @@ exchange_run(struct httpc_conn *c, const struct httpc_url *gw, const char *post_
 			rc = CLIENT_PENDING;
 			goto out;
 		}
-		wait = r.retry_after >= 0 ? r.retry_after : EXCHANGE_DEFAULT_WAIT;
-		if (wait < 1)
-			wait = 1;
-		if (wait > EXCHANGE_MAX_WAIT)
-			wait = EXCHANGE_MAX_WAIT;
-		if (wait > left)
-			wait = left;
 		if (r.status == 202)
 			fprintf(stderr, "lanca-enroll: pending%s%s; asking again in %ld s\n",
 				id[0] ? ": request " : "", id, wait);

@@ -43,4 +43,15 @@ int exchange_run(struct httpc_conn *c, const struct httpc_url *gw, const char *p
 		 const gnutls_datum_t *csr, long timeout, double start,
 		 unsigned char **chain, size_t *chain_len, int *held);
 
+/*
+ * How long to wait before asking again after a pending (202) or "slow
+ * down" (429) answer r: its Retry-After bounded to [1, 60] s (5 s without
+ * a usable one) and to what is left until start + timeout on client_now's
+ * clock. Returns the seconds, or 0 when the deadline has passed. The EST
+ * conversation (estc.c) waits by the same rule.
+ */
+long exchange_wait(const struct httpc_response *r, long timeout, double start);
+/* Sleeps s seconds, resuming after signals. */
+void exchange_sleep(long s);
+
 #endif

@@ -47,6 +47,7 @@ struct httpc_conn {
 	gnutls_session_t session;	/* NULL for plain http or when closed */
 	gnutls_certificate_credentials_t cred;	/* kept for reconnects */
 	unsigned served;		/* responses read on this connection */
+	int bootstrap;			/* https without any anchor (httpc_tls) */
 };
 
 /* ---- URL ---- */
@@ -243,6 +244,68 @@ httpc_has_token(const unsigned char *v, size_t n, const char *tok)
 	return 0;
 }
 
+/* The RFC 7230 token characters (header names). */
+static int
+httpc_tchar(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
+}
+
+/*
+ * Whether a WWW-Authenticate value v[0..n) offers the auth scheme (any
+ * case). A value may hold several challenges, each a scheme followed by
+ * its parameters ("Digest realm=\"a\", nonce=\"b\", Basic realm=\"c\""):
+ * a scheme is a token at the start or after a comma, followed by a space,
+ * a comma or the end, and not by '=' (which makes it a parameter's name).
+ * Quoted strings are skipped, so a realm's text never counts.
+ */
+static int
+httpc_has_scheme(const unsigned char *v, size_t n, const char *scheme)
+{
+	size_t i = 0, sl = strlen(scheme), s;
+	int quoted = 0, start = 1;
+
+	while (i < n) {
+		if (quoted) {
+			if (v[i] == '\\')
+				i++;
+			else if (v[i] == '"')
+				quoted = 0;
+			i++;
+			continue;
+		}
+		if (v[i] == '"') {
+			quoted = 1;
+			start = 0;
+			i++;
+			continue;
+		}
+		if (v[i] == ',') {
+			start = 1;
+			i++;
+			continue;
+		}
+		if (v[i] == ' ' || v[i] == '\t') {
+			i++;
+			continue;
+		}
+		s = i;
+		while (i < n && httpc_tchar(v[i]))
+			i++;
+		if (start && i - s == sl && strncasecmp((const char *)v + s, scheme, sl) == 0) {
+			while (i < n && (v[i] == ' ' || v[i] == '\t'))
+				i++;
+			if (i == n || v[i] != '=')
+				return 1;
+		}
+		start = 0;
+		if (i == s)
+			i++;	/* a byte that is not a token character */
+	}
+	return 0;
+}
+
 /* What the header block said, before the body is read. */
 struct httpc_head {
 	int status;
@@ -251,19 +314,12 @@ struct httpc_head {
 	int have_length;
 	unsigned long length;
 	int close;
+	int auth_basic;
 	long retry_after;
 	const unsigned char *ctype, *loc;
 	size_t ctype_len, loc_len;
 	size_t body_start;
 };
-
-/* The RFC 7230 token characters (header names). */
-static int
-httpc_tchar(unsigned char c)
-{
-	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
-	       (c != '\0' && strchr("!#$%&'*+-.^_`|~", c) != NULL);
-}
 
 /*
  * Parses the status line and headers starting at start. Returns 1 with h
@@ -364,6 +420,9 @@ httpc_parse_head(const unsigned char *d, size_t len, size_t start, struct httpc_
 			 * and the caller falls back to its own pace. */
 			h->retry_after = httpc_parse_decimal(val, vlen, HTTPC_MAX_RETRY_AFTER, &v) == 0 ?
 					 (long)v : -1;
+		} else if (HTTPC_IS("WWW-Authenticate")) {
+			if (httpc_has_scheme(val, vlen, "Basic"))
+				h->auth_basic = 1;
 		} else if (HTTPC_IS("Location")) {
 			h->loc = val;
 			h->loc_len = vlen;
@@ -517,6 +576,7 @@ httpc_parse_response(const unsigned char *data, size_t len, int eof, int head,
 	resp->status = h.status;
 	resp->close = h.close;
 	resp->retry_after = h.retry_after;
+	resp->auth_basic = h.auth_basic;
 	if ((h.ctype != NULL && (resp->content_type = httpc_strndup(h.ctype, h.ctype_len)) == NULL) ||
 	    (h.loc != NULL && (resp->location = httpc_strndup(h.loc, h.loc_len)) == NULL)) {
 		httpc_response_free(resp);
@@ -688,8 +748,10 @@ httpc_connect(struct httpc_conn *c, struct lerr *e)
 		goto out;
 	}
 	/* The chain must lead to our root and name the host we asked for
-	 * (an address is matched against the IP SANs). */
-	gnutls_session_set_verify_cert(c->session, c->url.host, 0);
+	 * (an address is matched against the IP SANs); a bootstrap
+	 * connection checks nothing, and its caller checks what it gets. */
+	if (!c->bootstrap)
+		gnutls_session_set_verify_cert(c->session, c->url.host, 0);
 	gnutls_transport_set_int(c->session, c->fd);
 	gnutls_handshake_set_timeout(c->session, (unsigned)c->timeout_s * 1000);
 	do
@@ -773,14 +835,21 @@ httpc_open_from(const char *url, const char *source, const struct httpc_tls *tls
 	if (source != NULL && httpc_set_source(c, source, e) != 0)
 		goto out;
 	if (c->url.tls) {
-		if (tls == NULL || tls->root_pem == NULL) {
+		if (tls == NULL || (tls->root_pem == NULL && !tls->bootstrap)) {
 			lerr_set(e, LERR_BAD_REQUEST, "https needs a root to trust");
+			goto out;
+		}
+		if (tls->bootstrap && (tls->root_pem != NULL || tls->cert_pem != NULL)) {
+			lerr_set(e, LERR_BAD_REQUEST, "a bootstrap connection takes no root or certificate");
 			goto out;
 		}
 		if ((g = gnutls_certificate_allocate_credentials(&c->cred)) < 0) {
 			lerr_set(e, LERR_INTERNAL, "TLS credentials: %s", gnutls_strerror(g));
 			goto out;
 		}
+		c->bootstrap = tls->bootstrap != 0;
+	}
+	if (c->url.tls && !c->bootstrap) {
 		d.data = (unsigned char *)(uintptr_t)tls->root_pem;
 		d.size = (unsigned)tls->root_len;
 		/* The root is the only anchor: no system trust store. */
@@ -1052,6 +1121,6 @@ httpc_request(struct httpc_conn *c, const char *method, const char *path,
 toolong:
 	lerr_set(e, LERR_TOO_LARGE, "request headers too long");
 out:
-	buf_free(&req);
+	buf_free_secret(&req);	/* it may carry credentials (Authorization) */
 	return rc;
 }

@@ -48,6 +48,7 @@ struct httpc_response {
 	char *location;
 	long retry_after;	/* delta-seconds, or -1 if absent or not a number */
 	int close;		/* the server closes after this response */
+	int auth_basic;		/* a WWW-Authenticate header offers the Basic scheme */
 	unsigned char *body;
 	size_t body_len;
 };
@@ -72,6 +73,12 @@ int httpc_parse_response(const unsigned char *data, size_t len, int eof, int hea
 struct httpc_tls {
 	const char *root_pem;	/* the only trust anchor (required for https) */
 	size_t root_len;
+	/* No anchor at all: the server's certificate is not checked. Only for
+	 * EST's bootstrap (RFC 7030 section 4.1.1): fetching /cacerts, whose
+	 * answer the caller then checks against the fingerprint the user read
+	 * off the gateway, or shows for trust on first use. root_pem is then
+	 * NULL, and no client certificate is sent. */
+	int bootstrap;
 	const char *cert_pem;	/* client chain (leaf first) for mTLS, or NULL */
 	size_t cert_len;
 	const char *key_pem;	/* its private key; copied into GnuTLS, not kept */
@@ -82,7 +89,7 @@ struct httpc_conn;
 
 /*
  * Opens a connection to the scheme, host and port of url (its path is
- * ignored); for https, tls must name the root. timeout_s bounds the
+ * ignored); for https, tls must name the root (or ask for bootstrap). timeout_s bounds the
  * connect, the handshake and every later read or write. Returns 0 with
  * *out owned by the caller (httpc_close), or -1 with e filled.
  */

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "client/client.h"
+#include "client/estc.h"
 
 static const struct command {
 	const char *name;
@@ -61,6 +62,37 @@ client_parse_timeout(const char *s, long *timeout)
 		return -1;
 	}
 	*timeout = x;
+	return 0;
+}
+
+int
+client_parse_protocol(const char *s, enum client_protocol *p)
+{
+	if (strcmp(s, "api") == 0) {
+		*p = CLIENT_PROTO_API;
+	} else if (strcmp(s, "est") == 0) {
+		*p = CLIENT_PROTO_EST;
+	} else {
+		client_msg("--protocol %s: want api or est", s);
+		return -1;
+	}
+	return 0;
+}
+
+int
+client_check_label(const char *label, enum client_protocol p)
+{
+	if (label == NULL)
+		return 0;
+	if (p != CLIENT_PROTO_EST) {
+		client_msg("--est-label needs --protocol est");
+		return -1;
+	}
+	if (!estc_label_ok(label)) {
+		client_msg("--est-label %.80s: want 1 to %d letters, digits, '.', '_', '~' or '-'", label,
+			   ESTC_LABEL_MAX);
+		return -1;
+	}
 	return 0;
 }
 

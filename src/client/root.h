@@ -2,7 +2,8 @@
  * root.h - settling the gateway's root before anything is sent.
  *
  * Owns: fetching the root certificate over plain HTTP (the only request
- * lanca-enroll makes without TLS), and deciding whether to trust it: its
+ * lanca-enroll makes without TLS; with EST, estc.c fetches /cacerts over
+ * TLS that checks nothing instead), and deciding whether to trust it: its
  * SHA-256 fingerprint must equal the one the user read off the gateway,
  * or, on trust on first use, it is taken and its fingerprint printed for
  * the user to compare. Called by cmd_enroll.c; renew trusts the root.pem
@@ -12,6 +13,7 @@
 #define LANCA_CLIENT_ROOT_H
 
 #include <gnutls/gnutls.h>
+#include <gnutls/x509.h>
 
 #include "client/httpc.h"
 
@@ -28,5 +30,16 @@ int root_norm_fp(const char *in, char out[65]);
  */
 int root_fetch(const char *http_url, const struct httpc_url *gw, const char *fingerprint,
 	       long timeout, gnutls_datum_t *root_pem);
+
+/*
+ * Chooses the root among the n certificates of an EST /cacerts answer
+ * (where names it in messages): the self-signed one with fingerprint's
+ * SHA-256, or, on trust on first use (fingerprint NULL), the root that
+ * signed the set's issuing CA, its fingerprint printed. It must be a CA.
+ * Returns 0 with *root_pem (PEM, gnutls_malloc'd: the caller gnutls_frees
+ * it), or -1 with a message printed.
+ */
+int root_choose(const gnutls_x509_crt_t *crts, unsigned n, const char *fingerprint,
+		const char *where, gnutls_datum_t *root_pem);
 
 #endif

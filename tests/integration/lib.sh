@@ -142,6 +142,59 @@ sql() {
 	sqlite3 "$D/lanca.db" "$1"
 }
 
+# ---- device clients (lanca-enroll, contrib/lanca-enroll.sh) ----
+
+# check_out DIR: an enrolled output directory: files and modes, the chain
+# (leaf + issuing) verifies against $ROOT_PEM, the key is the certificate's,
+# gateway.url is $GW.
+check_out() {
+	out=$1
+	for f in key.pem cert.pem chain.pem root.pem gateway.url; do
+		[ -f "$out/$f" ] || fail "$out/$f missing"
+	done
+	[ ! -e "$out/key.pem.new" ] || fail "$out/key.pem.new left behind"
+	[ "$(stat -c %a "$out")" = 700 ] || fail "$out mode $(stat -c %a "$out")"
+	[ "$(stat -c %a "$out/key.pem")" = 600 ] || fail "$out/key.pem mode $(stat -c %a "$out/key.pem")"
+	for f in "$out"/*tmp* "$out"/.*tmp* "$out"/.enroll.*; do
+		[ ! -e "$f" ] || fail "temporary file $f left in $out"
+	done
+	cmp -s "$out/root.pem" "$ROOT_PEM" || fail "$out/root.pem is not the gateway's root"
+	[ "$(cat "$out/gateway.url")" = "$GW" ] || fail "$out/gateway.url: $(cat "$out/gateway.url")"
+	split_chain "$out/chain.pem"
+	[ -f "$out/chain.pem.2.pem" ] && [ ! -f "$out/chain.pem.3.pem" ] || fail "$out/chain.pem is not leaf + issuing"
+	cmp -s "$out/chain.pem.1.pem" "$out/cert.pem" || fail "$out/chain.pem does not start with cert.pem"
+	openssl verify -CAfile "$ROOT_PEM" -untrusted "$out/chain.pem.2.pem" "$out/cert.pem" >/dev/null ||
+		fail "openssl verify of $out/cert.pem"
+	[ "$(openssl pkey -in "$out/key.pem" -pubout)" = "$(openssl x509 -in "$out/cert.pem" -noout -pubkey)" ] ||
+		fail "$out/key.pem is not the key of $out/cert.pem"
+	rm -f "$out"/chain.pem.*.pem
+}
+
+# pending_id DEVICE: the id of the pending request of DEVICE (its CSR's
+# common name) in the state directory $D.
+pending_id() {
+	"$LANCA" pending --dir "$D" --json >"$T/pending.json" || fail "lanca pending --json"
+	python3 - "$T/pending.json" "$1" <<'PY' || fail "no pending request for $1: $(cat "$T/pending.json")"
+import json, sys
+reqs = json.load(open(sys.argv[1]))
+mine = [r for r in reqs if sys.argv[2] in [v for v in r.values() if isinstance(v, str)]]
+if not mine and len(reqs) == 1:
+    mine = reqs
+assert len(mine) == 1, reqs
+print(mine[0]["id"])
+PY
+}
+
+# waits_pending FILE: waits until a client's stderr says it is pending.
+waits_pending() {
+	i=0
+	until grep -q "pending: request" "$1"; do
+		[ $i -lt 200 ] || fail "no pending answer: $(cat "$1")"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # ---- a daemon with its clock moved (libfaketime) ----
 
 # The libfaketime preload library, or "" when it is not installed. The

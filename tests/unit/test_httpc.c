@@ -117,6 +117,48 @@ START_TEST(test_retry_after_garbage)
 }
 END_TEST
 
+/* A 401's WWW-Authenticate offers Basic only when a challenge's scheme is
+ * Basic: not a parameter named so, not text inside a quoted realm. */
+START_TEST(test_www_authenticate)
+{
+	static const struct {
+		const char *value;
+		int basic;
+	} cases[] = {
+		{ "Basic realm=\"lanca\"", 1 },
+		{ "basic", 1 },
+		{ "BASIC realm=x", 1 },
+		{ "Digest realm=\"a\", nonce=\"b\", Basic realm=\"c\"", 1 },
+		{ "Bearer realm=\"Basic realm\"", 0 },
+		{ "Digest basic=1", 0 },
+		{ "Digest realm=\"a\\\" Basic \"", 0 },
+		{ "Basically", 0 },
+		{ "Negotiate abc==", 0 },
+		{ "", 0 },
+	};
+	struct httpc_response r;
+	char msg[256];
+	size_t i, used;
+
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		snprintf(msg, sizeof(msg), "HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: %s\r\n"
+			 "Content-Length: 0\r\n\r\n", cases[i].value);
+		ck_assert_int_eq(parse(msg, 0, &r, &used), 1);
+		ck_assert_msg(r.auth_basic == cases[i].basic, "'%s' read as %d", cases[i].value,
+			      r.auth_basic);
+		httpc_response_free(&r);
+	}
+	/* Any of several headers may offer it; a response without one does not. */
+	ck_assert_int_eq(parse("HTTP/1.1 401 Unauthorized\r\nWWW-Authenticate: Bearer\r\n"
+			       "www-authenticate: Basic realm=x\r\nContent-Length: 0\r\n\r\n", 0, &r, &used), 1);
+	ck_assert_int_eq(r.auth_basic, 1);
+	httpc_response_free(&r);
+	ck_assert_int_eq(parse("HTTP/1.1 401 Unauthorized\r\nContent-Length: 0\r\n\r\n", 0, &r, &used), 1);
+	ck_assert_int_eq(r.auth_basic, 0);
+	httpc_response_free(&r);
+}
+END_TEST
+
 START_TEST(test_needs_more)
 {
 	const char *full = "HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\n0123456789";
@@ -437,6 +479,35 @@ START_TEST(test_open_from)
 }
 END_TEST
 
+/* A bootstrap connection (no anchor, for EST's /cacerts) is asked for
+ * explicitly: https without a root is still refused, and a bootstrap that
+ * also names a root or a client certificate is a caller's mistake. All
+ * refused before any connection is tried. */
+START_TEST(test_bootstrap_settings)
+{
+	struct httpc_conn *c = NULL;
+	struct httpc_tls tls;
+	struct lerr e;
+
+	memset(&tls, 0, sizeof(tls));
+	lerr_clear(&e);
+	ck_assert_int_eq(httpc_open("https://127.0.0.1:1/", &tls, 5, &c, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "https needs a root to trust"));
+	tls.bootstrap = 1;
+	tls.root_pem = "x";
+	tls.root_len = 1;
+	lerr_clear(&e);
+	ck_assert_int_eq(httpc_open("https://127.0.0.1:1/", &tls, 5, &c, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "a bootstrap connection takes no root or certificate"));
+	tls.root_pem = NULL;
+	tls.cert_pem = "x";
+	lerr_clear(&e);
+	ck_assert_int_eq(httpc_open("https://127.0.0.1:1/", &tls, 5, &c, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "a bootstrap connection takes no root or certificate"));
+	ck_assert_ptr_null(c);
+}
+END_TEST
+
 static Suite *
 httpc_suite(void)
 {
@@ -446,6 +517,7 @@ httpc_suite(void)
 	tcase_add_test(tc, test_created_with_length);
 	tcase_add_test(tc, test_pending_headers);
 	tcase_add_test(tc, test_retry_after_garbage);
+	tcase_add_test(tc, test_www_authenticate);
 	tcase_add_test(tc, test_needs_more);
 	tcase_add_test(tc, test_bad_status_lines);
 	tcase_add_test(tc, test_bad_headers);
@@ -458,6 +530,7 @@ httpc_suite(void)
 	suite_add_tcase(s, tc);
 	tc = tcase_create("connect");
 	tcase_add_test(tc, test_open_from);
+	tcase_add_test(tc, test_bootstrap_settings);
 	suite_add_tcase(s, tc);
 	return s;
 }
