@@ -39,6 +39,7 @@
 struct enroll_opts {
 	const char *gateway, *id, *out, *fingerprint, *http;
 	const char *label, *secret_file;	/* --est-label, --secret-file */
+	int bind;				/* --bind */
 	enum client_protocol proto;
 	struct device_sans sans;
 	int tofu;
@@ -71,6 +72,7 @@ enroll_usage(FILE *f)
 	      "                           (--fingerprint SHA256 | --trust-on-first-use)\n"
 	      "                           [--name NAME.local]... [--ip IP]... [--http URL] [--timeout S]\n"
 	      "                           [--protocol api|est] [--est-label LABEL] [--secret-file FILE]\n"
+	      "                           [--bind]\n"
 	      "\n"
 	      "Makes a key and gets it a certificate from the gateway. The root is fetched\n"
 	      "from --http (default http://HOST/ca.crt) and checked against --fingerprint,\n"
@@ -79,7 +81,9 @@ enroll_usage(FILE *f)
 	      "--protocol est speaks EST (RFC 7030) instead of lanca's API: the root comes\n"
 	      "from /.well-known/est[/LABEL]/cacerts (and --http is not used), the request\n"
 	      "goes to simpleenroll, and when the gateway asks for HTTP Basic the device id\n"
-	      "and the pre-authorisation secret in --secret-file answer it.\n"
+	      "and the pre-authorisation secret in --secret-file answer it. --bind ties\n"
+	      "each request to its TLS connection (RFC 7030 3.5: tls-exporter or\n"
+	      "tls-unique in its challengePassword), for gateways that require it.\n"
 	      "\n"
 	      "exit: 0 issued, 1 refused or failed, 2 usage, 3 still pending at --timeout\n", f);
 }
@@ -159,6 +163,7 @@ enroll_run(const struct enroll_opts *o)
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_datum_t root = { NULL, 0 }, csr = { NULL, 0 }, secret = { NULL, 0 };
 	struct estc_basic basic;
+	struct estc_bind bind;
 	unsigned char *pem = NULL;
 	size_t pem_len = 0, i, secret_len = 0;
 	char url[1100];
@@ -205,7 +210,7 @@ enroll_run(const struct enroll_opts *o)
 		if (device_key_write(key, o->out, "key.pem.new") != 0)
 			goto out;
 	}
-	if (device_csr(key, o->id, &o->sans, &csr) != 0)
+	if (device_csr(key, o->id, &o->sans, NULL, &csr) != 0)
 		goto out;
 	if (exchange_connect(o->gateway, &root, NULL, NULL, o->timeout, &c) != 0)
 		goto out;
@@ -213,7 +218,10 @@ enroll_run(const struct enroll_opts *o)
 		basic.user = o->id;
 		basic.secret = secret.data;
 		basic.secret_len = secret_len;
-		rc = estc_run(c, o->label, "simpleenroll", &csr, key,
+		bind.key = key;
+		bind.cn = o->id;
+		bind.sans = &o->sans;
+		rc = estc_run(c, o->label, "simpleenroll", &csr, o->bind ? &bind : NULL, key,
 			      secret.data != NULL ? &basic : NULL, o->timeout, start, &pem, &pem_len,
 			      &undo.kept_key);
 	} else {
@@ -281,6 +289,7 @@ cmd_enroll(int argc, char *argv[])
 		{ "protocol", required_argument, NULL, 'P' },
 		{ "est-label", required_argument, NULL, 'L' },
 		{ "secret-file", required_argument, NULL, 'S' },
+		{ "bind", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -298,6 +307,7 @@ cmd_enroll(int argc, char *argv[])
 		case 'o': o.out = optarg; break;
 		case 'f': o.fingerprint = optarg; break;
 		case 'T': o.tofu = 1; break;
+		case 'B': o.bind = 1; break;
 		case 'H': o.http = optarg; break;
 		case 'L': o.label = optarg; break;
 		case 'S': o.secret_file = optarg; break;
@@ -353,6 +363,10 @@ cmd_enroll(int argc, char *argv[])
 	}
 	if (o.secret_file != NULL && o.proto != CLIENT_PROTO_EST) {
 		client_msg("--secret-file needs --protocol est");
+		return CLIENT_USAGE;
+	}
+	if (o.bind && o.proto != CLIENT_PROTO_EST) {
+		client_msg("--bind needs --protocol est");
 		return CLIENT_USAGE;
 	}
 	/* HTTP Basic ends the user id at the first ':' (RFC 7617). */

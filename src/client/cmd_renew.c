@@ -32,11 +32,12 @@ static void
 renew_usage(FILE *f)
 {
 	fputs("usage: lanca-enroll renew --dir DIR [--when-due] [--timeout S]\n"
-	      "                          [--protocol api|est] [--est-label LABEL]\n"
+	      "                          [--protocol api|est] [--est-label LABEL] [--bind]\n"
 	      "\n"
 	      "Replaces the key and certificate in DIR (as written by enroll) over mTLS.\n"
 	      "--when-due does nothing until two thirds of the certificate's lifetime\n"
-	      "have passed. --protocol est asks EST's simplereenroll instead of lanca's API.\n"
+	      "have passed. --protocol est asks EST's simplereenroll instead of lanca's API;\n"
+	      "--bind ties the request to its TLS connection (see enroll --help).\n"
 	      "\n"
 	      "exit: 0 renewed or not due, 1 refused or failed, 2 usage, 3 still pending\n", f);
 }
@@ -79,6 +80,7 @@ out:
 struct renew_opts {
 	const char *dir;
 	const char *label;		/* --est-label, or NULL */
+	int bind;			/* --bind */
 	enum client_protocol proto;
 	int when_due;			/* first check whether it is time */
 	long timeout;
@@ -92,6 +94,7 @@ renew_run(const struct renew_opts *o)
 	struct httpc_url gw;
 	struct device_sans sans;
 	struct device_chain chain = { NULL, 0 };
+	struct estc_bind bind;
 	struct httpc_conn *c = NULL;
 	gnutls_x509_crt_t cur = NULL;
 	gnutls_x509_privkey_t key = NULL;
@@ -156,14 +159,17 @@ renew_run(const struct renew_opts *o)
 		goto out;
 	staged = 1;
 	if (device_keygen(&key) != 0 || device_key_write(key, dir, "key.pem.new") != 0 ||
-	    device_csr(key, cn, &sans, &csr) != 0)
+	    device_csr(key, cn, &sans, NULL, &csr) != 0)
 		goto out;
 	if (exchange_connect(gateway, &root, &present, &oldkey, timeout, &c) != 0)
 		goto out;
 	device_file_free(&oldkey, 1);	/* GnuTLS holds its own copy now */
+	bind.key = key;
+	bind.cn = cn;
+	bind.sans = &sans;
 	if (o->proto == CLIENT_PROTO_EST)
-		rc = estc_run(c, o->label, "simplereenroll", &csr, key, NULL, timeout, start, &pem,
-			      &pem_len, NULL);
+		rc = estc_run(c, o->label, "simplereenroll", &csr, o->bind ? &bind : NULL, key, NULL,
+			      timeout, start, &pem, &pem_len, NULL);
 	else
 		rc = exchange_run(c, &gw, "/api/v1/renew", &csr, timeout, start, &pem, &pem_len, NULL);
 	if (rc != CLIENT_OK)
@@ -207,6 +213,7 @@ cmd_renew(int argc, char *argv[])
 		{ "timeout", required_argument, NULL, 't' },
 		{ "protocol", required_argument, NULL, 'P' },
 		{ "est-label", required_argument, NULL, 'L' },
+		{ "bind", no_argument, NULL, 'B' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
@@ -221,6 +228,7 @@ cmd_renew(int argc, char *argv[])
 		case 'd': o.dir = optarg; break;
 		case 'W': o.when_due = 1; break;
 		case 'L': o.label = optarg; break;
+		case 'B': o.bind = 1; break;
 		case 't':
 			if (client_parse_timeout(optarg, &o.timeout) != 0)
 				return CLIENT_USAGE;
@@ -247,5 +255,9 @@ cmd_renew(int argc, char *argv[])
 	}
 	if (client_check_label(o.label, o.proto) != 0)
 		return CLIENT_USAGE;
+	if (o.bind && o.proto != CLIENT_PROTO_EST) {
+		client_msg("--bind needs --protocol est");
+		return CLIENT_USAGE;
+	}
 	return renew_run(&o);
 }

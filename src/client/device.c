@@ -164,7 +164,7 @@ out:
 
 int
 device_csr(gnutls_x509_privkey_t key, const char *cn, const struct device_sans *s,
-	   gnutls_datum_t *der)
+	   const char *challenge, gnutls_datum_t *der)
 {
 	gnutls_x509_crq_t crq = NULL;
 	size_t i;
@@ -189,6 +189,9 @@ device_csr(gnutls_x509_privkey_t key, const char *cn, const struct device_sans *
 		if (g < 0)
 			goto fail;
 	}
+	if (challenge != NULL &&
+	    (g = gnutls_x509_crq_set_challenge_password(crq, challenge)) < 0)
+		goto fail;
 	if ((g = gnutls_x509_crq_sign2(crq, key, GNUTLS_DIG_SHA256, 0)) < 0 ||
 	    (g = gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, der)) < 0)
 		goto fail;

@@ -44,9 +44,10 @@ int device_key_load(const char *dir, const char *name, gnutls_x509_privkey_t *ke
 int device_key_write(gnutls_x509_privkey_t key, const char *dir, const char *name);
 
 /* A CSR for key with CN = cn and the names in s, signed with SHA-256, as
- * DER into *der (gnutls_malloc'd: the caller gnutls_frees it). */
+ * DER into *der (gnutls_malloc'd: the caller gnutls_frees it). challenge,
+ * when not NULL, goes in as its challengePassword (EST channel binding). */
 int device_csr(gnutls_x509_privkey_t key, const char *cn, const struct device_sans *s,
-	       gnutls_datum_t *der);
+	       const char *challenge, gnutls_datum_t *der);
 
 /* A chain received from the gateway, checked. */
 struct device_chain {

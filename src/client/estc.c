@@ -323,10 +323,48 @@ out:
 	return rc;
 }
 
+/* The body of a request bound to c's connection (struct estc_bind), in
+ * place of what body held. 0 or -1, said. */
+static int
+estc_bound_body(struct httpc_conn *c, const struct estc_bind *bind, struct buf *body)
+{
+	gnutls_datum_t cb = { NULL, 0 }, b64 = { NULL, 0 }, der = { NULL, 0 };
+	char challenge[128];
+	struct lerr e;
+	int rc = -1;
+
+	lerr_clear(&e);
+	if (httpc_channel_binding(c, &cb, &e) != 0) {
+		client_msg("channel binding: %s", e.msg);
+		return -1;
+	}
+	if (gnutls_base64_encode2(&cb, &b64) < 0 || b64.size >= sizeof(challenge)) {
+		client_msg("channel binding: cannot encode it");
+		goto out;
+	}
+	memcpy(challenge, b64.data, b64.size);
+	challenge[b64.size] = '\0';
+	if (device_csr(bind->key, bind->cn, bind->sans, challenge, &der) != 0)
+		goto out;
+	buf_free(body);
+	buf_init(body, ESTC_BODY_MAX);
+	if (estwire_b64_encode(der.data, der.size, body) != 0) {
+		client_msg("the certificate request is too large");
+		goto out;
+	}
+	rc = 0;
+out:
+	gnutls_free(cb.data);
+	gnutls_free(b64.data);
+	gnutls_free(der.data);
+	return rc;
+}
+
 /* See estc.h. */
 int
 estc_run(struct httpc_conn *c, const char *label, const char *op,
-	 const gnutls_datum_t *csr, gnutls_x509_privkey_t key, const struct estc_basic *basic,
+	 const gnutls_datum_t *csr, const struct estc_bind *bind,
+	 gnutls_x509_privkey_t key, const struct estc_basic *basic,
 	 long timeout, double start, unsigned char **chain, size_t *chain_len, int *held)
 {
 	struct estc_certs got = { { NULL }, 0 };
@@ -358,6 +396,8 @@ estc_run(struct httpc_conn *c, const char *label, const char *op,
 		/* From here until a refusal says otherwise, the gateway may
 		 * have recorded the request. */
 		*held = 1;
+		if (bind != NULL && estc_bound_body(c, bind, &body) != 0)
+			goto out;
 		if (httpc_request(c, "POST", path, hdrs, body.data, body.len, &r, &e) != 0) {
 			client_msg("POST %s: %s", path, e.msg);
 			goto out;

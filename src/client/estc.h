@@ -62,12 +62,23 @@ struct estc_basic {
 	size_t secret_len;
 };
 
+/* A request bound to its connection (RFC 7030 §3.5; lanca-enroll --bind):
+ * made anew for each connection, from key, cn and sans, with the
+ * connection's channel binding, base64, as its challengePassword. */
+struct estc_bind {
+	gnutls_x509_privkey_t key;
+	const char *cn;
+	const struct device_sans *sans;
+};
+
 /*
  * Posts the DER request csr to op ("simpleenroll" or "simplereenroll",
  * under label or NULL) on c and follows the answer: 200 gives the
  * certificate; 202 is waited out (exchange_wait) and the same request
  * posted again; a 401 offering Basic is answered once with basic (when
- * not NULL); anything else is a refusal, its reason printed. key is the
+ * not NULL); anything else is a refusal, its reason printed. With bind
+ * (not NULL) csr is not sent: each POST carries a request made for its
+ * own connection (struct estc_bind). key is the
  * request's key: the answer's leaf is the certificate for it.
  *
  * Returns CLIENT_OK with *chain (malloc'd PEM: the leaf, then its CAs
@@ -77,7 +88,8 @@ struct estc_basic {
  * for exchange_run().
  */
 int estc_run(struct httpc_conn *c, const char *label, const char *op,
-	     const gnutls_datum_t *csr, gnutls_x509_privkey_t key, const struct estc_basic *basic,
+	     const gnutls_datum_t *csr, const struct estc_bind *bind,
+	     gnutls_x509_privkey_t key, const struct estc_basic *basic,
 	     long timeout, double start, unsigned char **chain, size_t *chain_len, int *held);
 
 #endif

@@ -1059,6 +1059,27 @@ out:
 }
 
 int
+httpc_channel_binding(struct httpc_conn *c, gnutls_datum_t *cb, struct lerr *e)
+{
+	gnutls_channel_binding_t type;
+
+	cb->data = NULL;
+	cb->size = 0;
+	if (c->fd < 0 && httpc_connect(c, e) != 0)
+		return -1;
+	if (c->session == NULL)
+		return lerr_set(e, LERR_BAD_REQUEST, "channel binding needs an https connection");
+	type = gnutls_protocol_get_version(c->session) == GNUTLS_TLS1_3 ? GNUTLS_CB_TLS_EXPORTER
+									 : GNUTLS_CB_TLS_UNIQUE;
+	if (gnutls_session_channel_binding(c->session, type, cb) < 0 || cb->size == 0) {
+		gnutls_free(cb->data);
+		cb->data = NULL;
+		return lerr_set(e, LERR_BAD_REQUEST, "the TLS connection has no channel binding");
+	}
+	return 0;
+}
+
+int
 httpc_request(struct httpc_conn *c, const char *method, const char *path,
 	      const char *const *headers, const void *body, size_t len,
 	      struct httpc_response *resp, struct lerr *e)

@@ -19,6 +19,7 @@
 
 #include <stddef.h>
 
+#include <gnutls/gnutls.h>
 #include "common/buf.h"
 #include "common/lerr.h"
 
@@ -105,6 +106,14 @@ int httpc_open(const char *url, const struct httpc_tls *tls, int timeout_s,
  */
 int httpc_open_from(const char *url, const char *source, const struct httpc_tls *tls,
 		    int timeout_s, struct httpc_conn **out, struct lerr *e) LANCA_WUR;
+
+/*
+ * The channel binding of c's TLS connection (connecting first when there is
+ * none) into cb (gnutls_free it): tls-exporter (RFC 9266) on TLS 1.3,
+ * tls-unique (RFC 5929) on TLS 1.2. The next httpc_request goes out on
+ * that same connection unless it fails. Returns 0 or -1 with e.
+ */
+int httpc_channel_binding(struct httpc_conn *c, gnutls_datum_t *cb, struct lerr *e) LANCA_WUR;
 
 /*
  * Sends one request and reads its response into resp (the caller frees it

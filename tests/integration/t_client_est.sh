@@ -234,4 +234,28 @@ check_out "$T/sp"
 ok "lanca-enroll.sh --est --secret-file: a wrong secret exits 1 saying so; the right one is issued"
 
 stop_serve || fail "serve exited non-zero"
+
+# ---- --bind against a gateway that requires the channel binding ----
+# lanca-enroll speaks TLS 1.3 here, so the binding is tls-exporter
+# (RFC 9266); without --bind the gateway refuses the request.
+start_serve "$D" --est-require-binding --monitor 1
+GW="https://localhost:$HTTPS_PORT"
+sleep 2
+"$LANCA" press --dir "$D" >/dev/null || fail "press"
+st=0
+"$ENROLL" enroll --protocol est --gateway "$GW" --id est-bind --out "$T/nb" --fingerprint "$FP" 	--timeout 10 >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "channel binding" "$T/err" || fail "unbound enroll, binding required: $st $(cat "$T/err")"
+"$ENROLL" enroll --protocol est --bind --gateway "$GW" --id est-bind --out "$T/bd" 	--fingerprint "$FP" --timeout 30 >"$T/out" 2>"$T/err" ||
+	fail "enroll --bind: $(cat "$T/err")"
+check_out "$T/bd"
+[ "$(cert_count est-bind)" = 1 ] || fail "est-bind certificates: $(cert_count est-bind)"
+old_serial=$(openssl x509 -in "$T/bd/cert.pem" -noout -serial)
+"$ENROLL" renew --protocol est --bind --dir "$T/bd" --timeout 30 >/dev/null 2>"$T/err" ||
+	fail "renew --bind: $(cat "$T/err")"
+[ "$(openssl x509 -in "$T/bd/cert.pem" -noout -serial)" != "$old_serial" ] || fail "renew --bind: same certificate"
+st=0
+"$ENROLL" enroll --bind --gateway "$GW" --id est-x --out "$T/bx" --fingerprint "$FP" >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 2 ] && grep -q "needs --protocol est" "$T/err" || fail "--bind without EST: $st"
+ok "--bind: tls-exporter in challengePassword; enroll and renew where the gateway requires it, refused without"
+stop_serve || fail "serve exited non-zero"
 echo "t_client_est: $n_ok passed, 0 failed"

@@ -199,8 +199,15 @@ st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" -
 st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" --out "$T/r4" \
 	--key "$T/k.key" --cn est-raw --bind wrong) || fail "raw client: $st"
 [ "$st" = 400 ] && grep -q "tls-exporter" "$T/r4.body" || fail "wrong binding, TLS 1.3: $st $(cat "$T/r4.body")"
+# TLS 1.3 with OpenSSL's own tls-exporter value (s_client -keymatexport).
+st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" --out "$T/r6" \
+	--key "$T/k.key" --cn est-raw --bind right --openssl) || fail "raw client: $st"
+[ "$st" = 202 ] || fail "tls-exporter binding from OpenSSL refused: $st $(cat "$T/r6.body")"
+st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" --out "$T/r7" \
+	--key "$T/k.key" --cn est-raw --bind wrong --openssl) || fail "raw client: $st"
+[ "$st" = 400 ] && grep -q "tls-exporter" "$T/r7.body" || fail "wrong binding over s_client: $st"
 [ "$(sql "SELECT count(*) FROM requests WHERE device_id='est-raw'")" = 1 ] || fail "est-raw requests"
-ok "stray CRLF, connection closed; challengePassword = tls-unique accepted, wrong binding 400 on TLS 1.2 and 1.3"
+ok "stray CRLF, connection closed; tls-unique (Python) and tls-exporter (OpenSSL) bindings accepted, wrong ones 400 on TLS 1.2 and 1.3"
 
 stop_serve || fail "serve did not stop cleanly"
 # An expired certificate re-enrolls only within --renew-grace (device

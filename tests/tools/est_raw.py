@@ -9,14 +9,18 @@ closes the connection (a server that keeps it open fails here after
 be bound to the connection: with --bind the CSR is made on the open
 connection with a challengePassword holding the base64 of its
 tls-unique value (RFC 7030 section 3.5; TLS 1.2 only, as Python has no
-tls-exporter), or a wrong value with --bind wrong.
+tls-exporter), or a wrong value with --bind wrong. With --openssl the
+connection is `openssl s_client -tls1_3` instead, and the binding is its
+tls-exporter value (RFC 9266: the label EXPORTER-Channel-Binding, 32
+bytes, as s_client's -keymatexport prints it): OpenSSL's side of the
+computation, independent of the GnuTLS the server uses.
 
 Prints the status code; writes the header lines to OUT.hdr and the
 body to OUT.body.
 
 usage: est_raw.py --port P --cafile ROOT --path PATH --out OUT
                   [--key KEY --cn CN [--bind right|wrong]] [--tls12]
-                  [--basic USER:PASS] [--body FILE]
+                  [--basic USER:PASS] [--body FILE] [--openssl]
 """
 import argparse
 import base64
@@ -45,6 +49,44 @@ def make_csr(key, cn, password):
     return "".join(b64[i:i + 64] + "\r\n" for i in range(0, len(b64), 64))
 
 
+def openssl_exchange(a, head_for):
+    """The request over openssl s_client (TLS 1.3), bound by tls-exporter."""
+    cmd = ["openssl", "s_client", "-connect", "127.0.0.1:%d" % a.port,
+           "-servername", "localhost", "-CAfile", a.cafile, "-verify_return_error",
+           "-tls1_3", "-ign_eof", "-keymatexport", "EXPORTER-Channel-Binding",
+           "-keymatexportlen", "32"]
+    p = subprocess.Popen(cmd, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
+                         stderr=subprocess.DEVNULL)
+    km = None
+    for line in p.stdout:
+        if line.strip().startswith(b"Keying material:"):
+            km = bytes.fromhex(line.split(b":", 1)[1].strip().decode())
+            break
+    if km is None:
+        p.kill()
+        sys.exit("est_raw.py: s_client printed no keying material")
+    password = base64.b64encode(km if a.bind == "right" else b"not this connection").decode()
+    body = make_csr(a.key, a.cn, password)
+    p.stdin.write(head_for(body).encode())
+    p.stdin.flush()
+    try:
+        out, _ = p.communicate(timeout=a.timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        sys.exit("est_raw.py: the server kept the connection open after answering")
+    start = out.find(b"HTTP/1.1 ")
+    if start < 0:
+        sys.exit("est_raw.py: no answer over s_client")
+    # s_client prints its own notes (session tickets) after the answer:
+    # the body ends where Content-Length says.
+    head, _, rest = out[start:].partition(b"\r\n\r\n")
+    length = 0
+    for line in head.split(b"\r\n"):
+        if line.lower().startswith(b"content-length:"):
+            length = int(line.split(b":", 1)[1])
+    return head + b"\r\n\r\n" + rest[:length]
+
+
 def main():
     p = argparse.ArgumentParser()
     p.add_argument("--port", type=int, required=True)
@@ -58,7 +100,20 @@ def main():
     p.add_argument("--basic")
     p.add_argument("--body")
     p.add_argument("--timeout", type=float, default=10)
+    p.add_argument("--openssl", action="store_true")
     a = p.parse_args()
+
+    def head_for(body):
+        head = ["POST %s HTTP/1.1" % a.path, "Host: localhost:%d" % a.port,
+                "Content-Type: application/pkcs10", "Content-Length: %d" % len(body)]
+        if a.basic:
+            head.append("Authorization: Basic " + base64.b64encode(a.basic.encode()).decode())
+        # The stray CRLF after the body, as the reference client sends it.
+        return "\r\n".join(head) + "\r\n\r\n" + body + "\r\n"
+
+    if a.openssl:
+        write_answer(a, openssl_exchange(a, head_for))
+        return
 
     ctx = ssl.create_default_context(cafile=a.cafile)
     if a.tls12:
@@ -80,12 +135,7 @@ def main():
             password = base64.b64encode(b"not this connection").decode()
         body = make_csr(a.key, a.cn, password)
 
-    head = ["POST %s HTTP/1.1" % a.path, "Host: localhost:%d" % a.port,
-            "Content-Type: application/pkcs10", "Content-Length: %d" % len(body)]
-    if a.basic:
-        head.append("Authorization: Basic " + base64.b64encode(a.basic.encode()).decode())
-    # The stray CRLF after the body, as the reference client sends it.
-    t.sendall(("\r\n".join(head) + "\r\n\r\n" + body + "\r\n").encode())
+    t.sendall(head_for(body).encode())
 
     answer = b""
     try:
@@ -101,7 +151,11 @@ def main():
         if "EOF" not in str(e) and "eof" not in str(e):
             raise
     t.close()
+    write_answer(a, answer)
 
+
+def write_answer(a, answer):
+    """Headers to OUT.hdr, body to OUT.body; prints the status."""
     headers, _, payload = answer.partition(b"\r\n\r\n")
     lines = headers.decode("latin-1").split("\r\n")
     with open(a.out + ".hdr", "w") as f:
