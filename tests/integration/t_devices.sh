@@ -52,25 +52,6 @@ cli_deny() {
 		fail "lanca deny $1"
 }
 
-# mkca NAME CN: a self-signed P-256 CA certificate and key in $T.
-mkca() {
-	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$1.key" -out "$T/$1.pem" -subj "/O=Vendor/CN=$2" -days 3650 \
-		-addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null || fail "making CA $1"
-}
-
-# mkfactory NAME CA CN [EKU]: a factory (IDevID-like) certificate from CA,
-# for TLS clients unless EKU says otherwise.
-mkfactory() {
-	printf '%s\n' "basicConstraints=critical,CA:FALSE" \
-		"keyUsage=critical,digitalSignature" "extendedKeyUsage=${4:-clientAuth}" >"$T/leaf.ext"
-	openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes \
-		-keyout "$T/$1.key" -subj "/O=Vendor/CN=$3" -out "$T/$1.req" 2>/dev/null &&
-	openssl x509 -req -in "$T/$1.req" -CA "$T/$2.pem" -CAkey "$T/$2.key" \
-		-set_serial "0x$(od -An -N8 -tx1 /dev/urandom | tr -d ' \n')" -days 3650 \
-		-extfile "$T/leaf.ext" -out "$T/$1.pem" 2>/dev/null || fail "making factory cert $1"
-}
-
 # start_faked OFFSET SERVE-OPTIONS...: start_serve with the daemon's clock
 # OFFSET ahead (e.g. +100d). The clients (curl) keep the real time.
 start_faked() {

@@ -147,8 +147,12 @@ est_certs "$T/a2.resp" "$T/a2.pem" || fail "re-enroll answer"
 	fail "re-enroll changed the subject"
 [ "$(openssl x509 -in "$T/a2.pem" -noout -serial)" != "$(openssl x509 -in "$T/a.pem" -noout -serial)" ] ||
 	fail "re-enroll gave the same certificate"
-# The reference client's re-enroll CSR: the old subject, the same key.
-openssl req -new -key "$T/a2.key" -subj "/CN=est-a" -out "$T/a3.csr" 2>/dev/null
+# The reference client's re-enroll CSR: the old subject, the same key, and
+# copies of the old certificate's extensions (key identifiers included).
+openssl req -new -key "$T/a2.key" -subj "/CN=est-a" -out "$T/a3.csr" \
+	-addext "basicConstraints=critical,CA:FALSE" -addext "keyUsage=critical,digitalSignature" \
+	-addext "extendedKeyUsage=clientAuth,serverAuth" -addext "subjectKeyIdentifier=hash" \
+	-addext "subjectAltName=DNS:est-a.local" 2>/dev/null || fail "the copying CSR"
 cp "$T/a2.key" "$T/a3.key"
 st=$(est_post a3 simplereenroll --cert "$T/a2.pem" --key "$T/a2.key")
 [ "$st" = 200 ] || fail "re-enroll with the same key: $st $(cat "$T/a3.resp")"
@@ -163,6 +167,20 @@ st=$(est_post a4 simplereenroll --cert "$T/a2.pem" --key "$T/a2.key"); [ "$st" =
 	fail "re-enroll with a revoked certificate: $st"
 grep -q "revoked" "$T/a4.resp" || fail "revoked reason: $(cat "$T/a4.resp")"
 ok "simplereenroll over mTLS: new key and same key, same subject; other device, no or revoked certificate: 403"
+
+# A vendor's factory certificate as the TLS client certificate: issued at
+# once for its own device, for no other.
+mkca vnd "Vendor Root CA"
+mkfactory fac vnd "est-vdev"
+"$LANCA" vendor add "$T/vnd.pem" --auto-register --dir "$D" >"$T/out" 2>&1 || fail "vendor add: $(cat "$T/out")"
+make_csr v est-vdev
+st=$(est_post v simpleenroll --cert "$T/fac.pem" --key "$T/fac.key")
+[ "$st" = 200 ] || fail "factory certificate over EST: $st $(cat "$T/v.resp")"
+[ "$(sql "SELECT auth FROM requests WHERE device_id='est-vdev'")" = vendor ] || fail "not recorded as vendor"
+make_csr v2 est-other
+st=$(est_post v2 simpleenroll --cert "$T/fac.pem" --key "$T/fac.key")
+[ "$st" = 202 ] || fail "a factory certificate vouching for another device: $st"
+ok "simpleenroll with a vendor's factory certificate: 200 for its own device, 202 for another"
 
 # 7. Bad input: not base64, base64 of something else, wrong type.
 printf 'this is *not* base64\n' >"$T/bad.b64"
@@ -199,6 +217,15 @@ st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" -
 st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" --out "$T/r4" \
 	--key "$T/k.key" --cn est-raw --bind wrong) || fail "raw client: $st"
 [ "$st" = 400 ] && grep -q "tls-exporter" "$T/r4.body" || fail "wrong binding, TLS 1.3: $st $(cat "$T/r4.body")"
+# tls-unique on a resumed TLS 1.2 session: the abbreviated handshake's.
+st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" --out "$T/r8" \
+	--key "$T/k.key" --cn est-raw --tls12 --resume --bind right) || fail "raw client: $st"
+[ "$st" = 202 ] || fail "tls-unique on a resumed session refused: $st $(cat "$T/r8.body")"
+# The reference client sends the host it was given as SNI, an IP address too.
+printf 'GET %s/cacerts HTTP/1.1\r\nHost: 127.0.0.1\r\n\r\n' "$EST" |
+	timeout 10 openssl s_client -quiet -ign_eof -connect "127.0.0.1:$HTTPS_PORT" \
+	-servername 127.0.0.1 -tls1_2 -CAfile "$ROOT_PEM" >"$T/sni.out" 2>"$T/sni.err" || true
+grep -q "^HTTP/1.1 200" "$T/sni.out" || fail "an IP address as SNI: $(cat "$T/sni.err")"
 # TLS 1.3 with OpenSSL's own tls-exporter value (s_client -keymatexport).
 st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" --out "$T/r6" \
 	--key "$T/k.key" --cn est-raw --bind right --openssl) || fail "raw client: $st"
@@ -207,7 +234,7 @@ st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" -
 	--key "$T/k.key" --cn est-raw --bind wrong --openssl) || fail "raw client: $st"
 [ "$st" = 400 ] && grep -q "tls-exporter" "$T/r7.body" || fail "wrong binding over s_client: $st"
 [ "$(sql "SELECT count(*) FROM requests WHERE device_id='est-raw'")" = 1 ] || fail "est-raw requests"
-ok "stray CRLF, connection closed; tls-unique (Python) and tls-exporter (OpenSSL) bindings accepted, wrong ones 400 on TLS 1.2 and 1.3"
+ok "stray CRLF, connection closed, IP address as SNI; tls-unique (Python, full and resumed) and tls-exporter (OpenSSL) bindings accepted, wrong ones 400 on TLS 1.2 and 1.3"
 
 stop_serve || fail "serve did not stop cleanly"
 # An expired certificate re-enrolls only within --renew-grace (device

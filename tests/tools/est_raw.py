@@ -20,7 +20,12 @@ body to OUT.body.
 
 usage: est_raw.py --port P --cafile ROOT --path PATH --out OUT
                   [--key KEY --cn CN [--bind right|wrong]] [--tls12]
-                  [--basic USER:PASS] [--body FILE] [--openssl]
+                  [--basic USER:PASS] [--body FILE] [--openssl] [--resume]
+
+--resume (with --tls12) first makes a full handshake and a GET of
+cacerts, then sends the request on a resumed session (failing when the
+server did not resume it), so that the binding is the abbreviated
+handshake's tls-unique.
 """
 import argparse
 import base64
@@ -101,6 +106,7 @@ def main():
     p.add_argument("--body")
     p.add_argument("--timeout", type=float, default=10)
     p.add_argument("--openssl", action="store_true")
+    p.add_argument("--resume", action="store_true")
     a = p.parse_args()
 
     def head_for(body):
@@ -118,8 +124,22 @@ def main():
     ctx = ssl.create_default_context(cafile=a.cafile)
     if a.tls12:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    session = None
+    if a.resume:
+        first = ctx.wrap_socket(socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout),
+                                server_hostname="localhost")
+        first.sendall(b"GET /.well-known/est/cacerts HTTP/1.1\r\nHost: localhost\r\n\r\n")
+        try:
+            while first.recv(65536):
+                pass
+        except (socket.timeout, ssl.SSLError):
+            pass
+        session = first.session
+        first.close()
     raw = socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout)
-    t = ctx.wrap_socket(raw, server_hostname="localhost")
+    t = ctx.wrap_socket(raw, server_hostname="localhost", session=session)
+    if a.resume and not t.session_reused:
+        sys.exit("est_raw.py: the server did not resume the session")
 
     if a.body is not None:
         with open(a.body) as f:
