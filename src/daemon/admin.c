@@ -10,9 +10,13 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "ca/csr.h"
+#include "ca/names.h"
+#include "common/buf.h"
 #include "common/hex.h"
 #include "daemon/admin.h"
 #include "daemon/enroll.h"
+#include "daemon/issue.h"
 #include "daemon/window.h"
 
 /* Reads member key of args: absent leaves *out at 0; else an integer
@@ -92,10 +96,12 @@ admin_reason_check(const char *reason, struct lerr *e)
 	return 0;
 }
 
-/* A request listing's cursor: this letter, then the position in decimal.
- * The letter keeps a cursor of another listing, should one be offered
- * later, from being taken for one of these. */
-#define ADMIN_CURSOR_TAG	'r'
+/* A listing's cursor: a letter naming the listing, then the position in
+ * decimal. The letter keeps a cursor of one listing from being taken for
+ * another's. */
+#define ADMIN_CURSOR_TAG	'r'	/* requests */
+#define ADMIN_CURSOR_CERTS	'c'
+#define ADMIN_CURSOR_AUDIT	'a'
 
 #define ADMIN_LIMIT_MSG		"limit is 1 to %d rows"
 #define ADMIN_CURSOR_MSG \
@@ -118,14 +124,14 @@ admin_list_check(const struct admin_list *l, struct lerr *e)
 /* Reads the cursor text[0..len) into *after: the tag, then a position
  * from 1 to INT64_MAX without leading zeros. 0, or -1 with e. */
 static int
-admin_cursor_parse(const char *text, size_t len, int64_t *after, struct lerr *e)
+admin_cursor_parse(const char *text, size_t len, char tag, int64_t *after, struct lerr *e)
 {
 	int64_t v = 0;
 	size_t i;
 	int d;
 
 	*after = 0;
-	if (len < 2 || len > ADMIN_CURSOR_MAX || text[0] != ADMIN_CURSOR_TAG || text[1] == '0')
+	if (len < 2 || len > ADMIN_CURSOR_MAX || text[0] != tag || text[1] == '0')
 		return lerr_set(e, LERR_BAD_REQUEST, ADMIN_CURSOR_MSG);
 	for (i = 1; i < len; i++) {
 		if (text[i] < '0' || text[i] > '9')
@@ -139,12 +145,19 @@ admin_cursor_parse(const char *text, size_t len, int64_t *after, struct lerr *e)
 	return 0;
 }
 
-void
-admin_cursor_format(int64_t after, char out[ADMIN_CURSOR_MAX + 1])
+/* The cursor of position after in the listing tag names ("" for 0). */
+static void
+admin_cursor_tag(char tag, int64_t after, char out[ADMIN_CURSOR_MAX + 1])
 {
 	out[0] = '\0';
 	if (after > 0)
-		snprintf(out, ADMIN_CURSOR_MAX + 1, "%c%lld", ADMIN_CURSOR_TAG, (long long)after);
+		snprintf(out, ADMIN_CURSOR_MAX + 1, "%c%lld", tag, (long long)after);
+}
+
+void
+admin_cursor_format(int64_t after, char out[ADMIN_CURSOR_MAX + 1])
+{
+	admin_cursor_tag(ADMIN_CURSOR_TAG, after, out);
 }
 
 /* Reads a state word (len bytes) into *out. 0, or -1 with e. */
@@ -179,7 +192,7 @@ admin_list_parse(const json_t *args, struct admin_list *out, struct lerr *e)
 	if (cur != NULL && (!json_is_string(cur) ||
 			    strlen(json_string_value(cur)) != json_string_length(cur) ||
 			    admin_cursor_parse(json_string_value(cur), json_string_length(cur),
-					       &out->after, e) != 0))
+					       ADMIN_CURSOR_TAG, &out->after, e) != 0))
 		goto bad_cursor;
 	if (admin_list_check(out, e) != 0)
 		goto bad;
@@ -197,27 +210,36 @@ bad:
 	return -1;
 }
 
-int
-admin_list_text(const char *state, const char *limit, const char *cursor,
-		struct admin_list *out, struct lerr *e)
+/* A limit as text (NULL: absent, *out 0) into *out: decimal digits
+ * only, no sign, no space, no base prefix; 1 to ADMIN_LIST_MAX. */
+static int
+admin_limit_text(const char *limit, unsigned *out, struct lerr *e)
 {
 	unsigned v = 0;
 	size_t i;
 
+	*out = 0;
+	if (limit == NULL)
+		return 0;
+	for (i = 0; limit[i] >= '0' && limit[i] <= '9' && v <= ADMIN_LIST_MAX; i++)
+		v = v * 10 + (unsigned)(limit[i] - '0');
+	if (i == 0 || limit[i] != '\0' || v < 1 || v > ADMIN_LIST_MAX)
+		return lerr_set(e, LERR_BAD_REQUEST, ADMIN_LIMIT_MSG, ADMIN_LIST_MAX);
+	*out = v;
+	return 0;
+}
+
+int
+admin_list_text(const char *state, const char *limit, const char *cursor,
+		struct admin_list *out, struct lerr *e)
+{
 	memset(out, 0, sizeof(*out));
 	if (state != NULL && admin_state_parse(state, strlen(state), &out->state, e) != 0)
 		goto bad;
-	if (limit != NULL) {
-		/* Digits only: no sign, no space, no base prefix. */
-		for (i = 0; limit[i] >= '0' && limit[i] <= '9' && v <= ADMIN_LIST_MAX; i++)
-			v = v * 10 + (unsigned)(limit[i] - '0');
-		if (i == 0 || limit[i] != '\0' || v < 1 || v > ADMIN_LIST_MAX) {
-			lerr_set(e, LERR_BAD_REQUEST, ADMIN_LIMIT_MSG, ADMIN_LIST_MAX);
-			goto bad;
-		}
-		out->limit = v;
-	}
-	if (cursor != NULL && admin_cursor_parse(cursor, strlen(cursor), &out->after, e) != 0)
+	if (admin_limit_text(limit, &out->limit, e) != 0)
+		goto bad;
+	if (cursor != NULL &&
+	    admin_cursor_parse(cursor, strlen(cursor), ADMIN_CURSOR_TAG, &out->after, e) != 0)
 		goto bad;
 	if (admin_list_check(out, e) != 0)
 		goto bad;
@@ -274,19 +296,84 @@ admin_deny(struct enroll *en, const char *id, const char *reason, const char *ac
 	return enroll_deny(en, id, reason, actor, e);
 }
 
+/* The word for a key type as the console shows it ("rsa-2048"). */
+static void
+admin_key_type(const struct csr *c, char out[24])
+{
+	switch (c->key_type) {
+	case CSR_KEY_ECDSA_P256:
+		snprintf(out, 24, "ecdsa-p256");
+		break;
+	case CSR_KEY_ECDSA_P384:
+		snprintf(out, 24, "ecdsa-p384");
+		break;
+	case CSR_KEY_ED25519:
+		snprintf(out, 24, "ed25519");
+		break;
+	case CSR_KEY_RSA:
+		snprintf(out, 24, "rsa-%u", c->key_bits);
+		break;
+	default:
+		snprintf(out, 24, "unknown");
+		break;
+	}
+}
+
+/* names as a JSON array of "DNS:x" and "IP:a" (names_format's words). */
+static json_t *
+admin_names_json(const struct names *n)
+{
+	char ip[64], word[NAMES_DNS_MAX + 8];
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < n->ndns; i++) {
+		snprintf(word, sizeof(word), "DNS:%s", n->dns[i]);
+		if (json_array_append_new(a, json_string(word)) != 0)
+			goto fail;
+	}
+	for (i = 0; a != NULL && i < n->nip; i++) {
+		if (ipnet_format(&n->ip[i], ip, sizeof(ip)) != 0)
+			snprintf(ip, sizeof(ip), "?");
+		snprintf(word, sizeof(word), "IP:%s", ip);
+		if (json_array_append_new(a, json_string(word)) != 0)
+			goto fail;
+	}
+	return a;
+fail:
+	json_decref(a);
+	return NULL;
+}
+
 json_t *
 admin_request_json(const struct store_request *rq)
 {
-	char key[2 * sizeof(rq->key_id) + 1];
+	char key[2 * sizeof(rq->key_id) + 1], key_type[24] = "unknown";
+	struct csr *c = NULL;
+	struct lerr e;
+	json_t *row, *names;
 
 	hex_encode(rq->key_id, sizeof(rq->key_id), key);
-	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:s, s:s, s:I, s:I, s:I, s:b}",
-			 "id", rq->id, "device_id", rq->device_id, "key", key,
-			 "state", store_req_state_str(rq->state), "auth", store_auth_str(rq->auth),
-			 "source", rq->source,
-			 "reason", rq->reason, "created_at", (json_int_t)rq->created_at,
-			 "last_seen", (json_int_t)rq->last_seen,
-			 "expires_at", (json_int_t)rq->expires_at, "contested", rq->contested);
+	/* The key type and names are the request's own: it was checked in
+	 * full when it came, so its signature need not be checked again to
+	 * show them. */
+	if (csr_parse_flags(rq->csr, rq->csr_len, CSR_PARSE_NO_VERIFY, &c, &e) == 0) {
+		admin_key_type(c, key_type);
+		names = admin_names_json(&c->sans);
+	} else {
+		names = json_array();
+	}
+	csr_free(c);
+	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:I, "
+			"s:I, s:b}",
+			"id", rq->id, "device_id", rq->device_id, "key", key, "key_id", key,
+			"key_type", key_type, "names", names,
+			"state", store_req_state_str(rq->state), "auth", store_auth_str(rq->auth),
+			"door", store_door_str(rq->door), "source", rq->source,
+			"reason", rq->reason, "created_at", (json_int_t)rq->created_at,
+			"last_seen", (json_int_t)rq->last_seen,
+			"expires_at", (json_int_t)rq->expires_at, "contested", rq->contested);
+	return row;
 }
 
 /* admin_list_each's visitor and its caller's. */
@@ -366,5 +453,418 @@ admin_list_json(struct store *s, const struct admin_list *l, int64_t now, json_t
 		return lerr_set(e, LERR_INTERNAL, "out of memory listing requests");
 	}
 	*out = page;
+	return 0;
+}
+
+/* ---- the inventory ---- */
+
+#define ADMIN_STATUS_MSG	"status is valid or revoked"
+#define ADMIN_SORT_MSG		"sort is issued, expires or device"
+#define ADMIN_ORDER_MSG		"order is asc or desc"
+
+/* The sorts by the words a door names them with. */
+static const struct {
+	const char *word;
+	enum store_cert_sort sort;
+} admin_sorts[] = {
+	{ "issued", STORE_SORT_ISSUED },
+	{ "expires", STORE_SORT_EXPIRES },
+	{ "device", STORE_SORT_DEVICE },
+};
+
+/* 0 if text (what names it in the message) is at most max bytes without
+ * control characters; -1 with e otherwise. */
+static int
+admin_text_check(const char *what, const char *text, size_t max, struct lerr *e)
+{
+	size_t i, n = strlen(text);
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)text[i] < 0x20 || text[i] == 0x7f)
+			break;
+	if (n > max || i < n)
+		return lerr_set(e, LERR_BAD_REQUEST,
+				"%s is at most %zu bytes of text without control characters",
+				what, max);
+	return 0;
+}
+
+int
+admin_cert_list_text(const char *q, const char *status, const char *sort,
+		     const char *order, const char *limit, const char *cursor,
+		     struct admin_cert_list *out, struct lerr *e)
+{
+	enum store_cert_status st;
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	out->status = -1;
+	if (q != NULL) {
+		if (admin_text_check("q", q, STORE_SEARCH_MAX, e) != 0)
+			goto bad;
+		snprintf(out->q, sizeof(out->q), "%s", q);
+	}
+	if (status != NULL) {
+		if (store_cert_status_parse(status, &st) != 0) {
+			lerr_set(e, LERR_BAD_REQUEST, ADMIN_STATUS_MSG);
+			goto bad;
+		}
+		out->status = (int)st;
+	}
+	if (sort != NULL) {
+		for (i = 0; i < sizeof(admin_sorts) / sizeof(admin_sorts[0]); i++)
+			if (strcmp(sort, admin_sorts[i].word) == 0)
+				break;
+		if (i == sizeof(admin_sorts) / sizeof(admin_sorts[0])) {
+			lerr_set(e, LERR_BAD_REQUEST, ADMIN_SORT_MSG);
+			goto bad;
+		}
+		out->sort = admin_sorts[i].sort;
+	}
+	if (order != NULL) {
+		if (strcmp(order, "asc") != 0 && strcmp(order, "desc") != 0) {
+			lerr_set(e, LERR_BAD_REQUEST, ADMIN_ORDER_MSG);
+			goto bad;
+		}
+		out->ascending = strcmp(order, "asc") == 0;
+	}
+	if (admin_limit_text(limit, &out->limit, e) != 0)
+		goto bad;
+	if (cursor != NULL &&
+	    admin_cursor_parse(cursor, strlen(cursor), ADMIN_CURSOR_CERTS, &out->after, e) != 0)
+		goto bad;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	out->status = -1;
+	return -1;
+}
+
+json_t *
+admin_cert_json(const struct store_cert *c)
+{
+	char serial[2 * STORE_SERIAL_MAX + 1];
+	const char *p, *comma;
+	json_t *names = json_array();
+
+	hex_encode(c->serial, c->serial_len, serial);
+	/* The store keeps the names as names_format wrote them. */
+	for (p = c->sans != NULL ? c->sans : ""; names != NULL && *p != '\0'; p = comma + 1) {
+		if ((comma = strchr(p, ',')) == NULL)
+			comma = p + strlen(p);
+		if (comma > p && json_array_append_new(names, json_stringn(p, (size_t)(comma - p))) != 0) {
+			json_decref(names);
+			names = NULL;
+		}
+		if (*comma == '\0')
+			break;
+	}
+	return json_pack("{s:s, s:s, s:o, s:I, s:I, s:s}", "serial", serial,
+			 "device_id", c->device_id, "names", names,
+			 "issued_at", (json_int_t)c->issued_at, "not_after", (json_int_t)c->not_after,
+			 "status", store_cert_status_str(c->status));
+}
+
+/* A page's rows and its cursor: {"items": items, "next_cursor": ...}.
+ * Takes items. NULL when out of memory. */
+static json_t *
+admin_page_json(json_t *items, char tag, int64_t next)
+{
+	char cursor[ADMIN_CURSOR_MAX + 1];
+
+	admin_cursor_tag(tag, next, cursor);
+	return json_pack("{s:o, s:o}", "items", items,
+			 "next_cursor", cursor[0] != '\0' ? json_string(cursor) : json_null());
+}
+
+/* Appends one certificate to the array arg; non-zero when out of memory. */
+static int
+admin_cert_row(const struct store_cert *c, void *arg)
+{
+	json_t *row = admin_cert_json(c);
+
+	return row == NULL || json_array_append_new(arg, row) != 0;
+}
+
+int
+admin_cert_list_json(struct store *s, const struct admin_cert_list *l, json_t **out,
+		     struct lerr *e)
+{
+	struct store_cert_filter f;
+	struct store_page pg;
+	json_t *items;
+
+	*out = NULL;
+	if (l->limit > ADMIN_LIST_MAX || l->after < 0 || (unsigned)l->sort > STORE_SORT_DEVICE)
+		return lerr_set(e, LERR_BAD_REQUEST, "a certificate listing out of bounds");
+	memset(&f, 0, sizeof(f));
+	f.q = l->q;
+	f.status = l->status;
+	f.sort = l->sort;
+	memset(&pg, 0, sizeof(pg));
+	pg.after = l->after;
+	pg.limit = l->limit != 0 ? l->limit : ADMIN_LIST_DEFAULT;
+	pg.ascending = l->ascending;
+	if ((items = json_array()) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory listing certificates");
+	if (store_cert_find(s, &f, &pg, admin_cert_row, items, e) != 0) {
+		json_decref(items);
+		return -1;
+	}
+	/* A row the visitor could not add stopped the page: not a page. */
+	if (pg.next != 0 && json_array_size(items) < pg.limit) {
+		json_decref(items);
+		return lerr_set(e, LERR_INTERNAL, "out of memory listing certificates");
+	}
+	if ((*out = admin_page_json(items, ADMIN_CURSOR_CERTS, pg.next)) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory listing certificates");
+	return 0;
+}
+
+/* A hex digit's value, either case; -1 for anything else. */
+static int
+admin_hex_digit(char c)
+{
+	if (c >= '0' && c <= '9')
+		return c - '0';
+	if (c >= 'a' && c <= 'f')
+		return c - 'a' + 10;
+	if (c >= 'A' && c <= 'F')
+		return c - 'A' + 10;
+	return -1;
+}
+
+int
+admin_serial_parse(const char *text, unsigned char serial[STORE_SERIAL_MAX], size_t *len,
+		   struct lerr *e)
+{
+	size_t n, i;
+	int hi, lo;
+
+	*len = 0;
+	n = text != NULL ? strlen(text) : 0;
+	if (n < 2 || n > 2 * STORE_SERIAL_MAX || n % 2 != 0)
+		goto bad;
+	for (i = 0; i < n; i += 2) {
+		hi = admin_hex_digit(text[i]);
+		lo = admin_hex_digit(text[i + 1]);
+		if (hi < 0 || lo < 0)
+			goto bad;
+		serial[i / 2] = (unsigned char)(hi << 4 | lo);
+	}
+	*len = n / 2;
+	return 0;
+bad:
+	return lerr_set(e, LERR_BAD_REQUEST,
+			"a serial is 2 to %d hex digits, an even number of them",
+			2 * STORE_SERIAL_MAX);
+}
+
+/* One audit row as the admin sees it; NULL when out of memory. */
+static json_t *
+admin_audit_row_json(const struct store_audit_row *r)
+{
+	json_t *detail = NULL;
+	json_error_t je;
+
+	/* The store writes details with jansson: they parse. One that did
+	 * not is shown as its text. */
+	if (r->detail != NULL && (detail = json_loads(r->detail, 0, &je)) == NULL)
+		detail = json_string(r->detail);
+	return json_pack("{s:I, s:I, s:s, s:s, s:s?, s:o}", "id", (json_int_t)r->id,
+			 "at", (json_int_t)r->at, "actor", r->actor, "event", r->event,
+			 "subject", r->subject, "detail", detail != NULL ? detail : json_null());
+}
+
+/* Appends one audit row to the array arg; non-zero when out of memory. */
+static int
+admin_audit_row(const struct store_audit_row *r, void *arg)
+{
+	json_t *row = admin_audit_row_json(r);
+
+	return row == NULL || json_array_append_new(arg, row) != 0;
+}
+
+int
+admin_cert_get_json(struct store *s, const char *serial, json_t **out, struct lerr *e)
+{
+	unsigned char bin[STORE_SERIAL_MAX];
+	struct store_cert *c = NULL;
+	struct store_page pg;
+	struct buf pem;
+	json_t *row = NULL, *history = NULL;
+	size_t len;
+	int rc = -1;
+
+	*out = NULL;
+	buf_init(&pem, 16 * 1024);
+	if (admin_serial_parse(serial, bin, &len, e) != 0 ||
+	    store_cert_by_serial(s, bin, len, &c, e) != 0)
+		goto out;
+	if ((history = json_array()) == NULL)
+		goto oom;
+	memset(&pg, 0, sizeof(pg));
+	pg.limit = ADMIN_HISTORY_MAX;
+	if (store_audit_find(s, NULL, c->device_id, &pg, admin_audit_row, history, e) != 0)
+		goto out;
+	if ((pg.next != 0 && json_array_size(history) < pg.limit) ||
+	    issue_cert_pem(c, &pem) != 0 || (row = admin_cert_json(c)) == NULL)
+		goto oom;
+	if (json_object_set_new(row, "subject", json_string(c->subject)) != 0 ||
+	    json_object_set_new(row, "not_before", json_integer(c->not_before)) != 0 ||
+	    json_object_set_new(row, "revoked_at", c->status == STORE_CERT_REVOKED ?
+				json_integer(c->revoked_at) : json_null()) != 0 ||
+	    json_object_set_new(row, "revoke_reason", c->status == STORE_CERT_REVOKED &&
+				c->revoke_reason[0] != '\0' ?
+				json_string(c->revoke_reason) : json_null()) != 0 ||
+	    json_object_set_new(row, "request_id", c->request_id[0] != '\0' ?
+				json_string(c->request_id) : json_null()) != 0 ||
+	    json_object_set_new(row, "pem", json_stringn((const char *)pem.data, pem.len)) != 0 ||
+	    json_object_set(row, "history", history) != 0)
+		goto oom;
+	*out = row;
+	row = NULL;
+	rc = 0;
+	goto out;
+oom:
+	lerr_set(e, LERR_INTERNAL, "out of memory reading the certificate");
+out:
+	json_decref(row);
+	json_decref(history);
+	buf_free(&pem);
+	store_cert_free(c);
+	return rc;
+}
+
+int
+admin_revoke(struct store *s, const char *serial, const char *reason, const char *actor,
+	     char hex[2 * STORE_SERIAL_MAX + 1], struct lerr *e)
+{
+	unsigned char bin[STORE_SERIAL_MAX];
+	size_t len;
+
+	if (hex != NULL)
+		hex[0] = '\0';
+	if (admin_serial_parse(serial, bin, &len, e) != 0 || admin_reason_check(reason, e) != 0)
+		return -1;
+	if (hex != NULL)
+		hex_encode(bin, len, hex);
+	return store_cert_revoke(s, bin, len, reason != NULL && reason[0] != '\0' ? reason : NULL,
+				 actor, e);
+}
+
+int
+admin_audit_list_text(const char *event, const char *device, const char *limit,
+		      const char *cursor, struct admin_audit_list *out, struct lerr *e)
+{
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (event != NULL) {
+		for (i = 0; event[i] != '\0'; i++)
+			if (!((event[i] >= 'a' && event[i] <= 'z') ||
+			      (event[i] >= '0' && event[i] <= '9') ||
+			      event[i] == '-' || event[i] == '_'))
+				break;
+		if (i == 0 || event[i] != '\0' || i > ADMIN_EVENT_MAX) {
+			lerr_set(e, LERR_BAD_REQUEST, "event is 1 to %d lower-case letters, "
+				 "digits, '-' or '_'", ADMIN_EVENT_MAX);
+			goto bad;
+		}
+		snprintf(out->event, sizeof(out->event), "%s", event);
+	}
+	if (device != NULL) {
+		if (device[0] == '\0' ||
+		    admin_text_check("device", device, sizeof(out->device) - 1, e) != 0) {
+			lerr_set(e, LERR_BAD_REQUEST, "device is a device id: 1 to %zu bytes "
+				 "of text without control characters", sizeof(out->device) - 1);
+			goto bad;
+		}
+		snprintf(out->device, sizeof(out->device), "%s", device);
+	}
+	if (admin_limit_text(limit, &out->limit, e) != 0)
+		goto bad;
+	if (cursor != NULL &&
+	    admin_cursor_parse(cursor, strlen(cursor), ADMIN_CURSOR_AUDIT, &out->after, e) != 0)
+		goto bad;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+int
+admin_audit_json(struct store *s, const struct admin_audit_list *l, json_t **out,
+		 struct lerr *e)
+{
+	struct store_page pg;
+	json_t *items;
+
+	*out = NULL;
+	if (l->limit > ADMIN_LIST_MAX || l->after < 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "an audit listing out of bounds");
+	memset(&pg, 0, sizeof(pg));
+	pg.after = l->after;
+	pg.limit = l->limit != 0 ? l->limit : ADMIN_LIST_DEFAULT;
+	if ((items = json_array()) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory reading the audit log");
+	if (store_audit_find(s, l->event[0] != '\0' ? l->event : NULL,
+			     l->device[0] != '\0' ? l->device : NULL, &pg, admin_audit_row,
+			     items, e) != 0) {
+		json_decref(items);
+		return -1;
+	}
+	if (pg.next != 0 && json_array_size(items) < pg.limit) {
+		json_decref(items);
+		return lerr_set(e, LERR_INTERNAL, "out of memory reading the audit log");
+	}
+	if ((*out = admin_page_json(items, ADMIN_CURSOR_AUDIT, pg.next)) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory reading the audit log");
+	return 0;
+}
+
+/* [{"key": start + i * width, "count": counts[i]}...] for n spans. */
+static json_t *
+admin_spans_json(const char *key, int64_t start, int64_t width, const int64_t *counts,
+		 size_t n)
+{
+	json_t *a = json_array();
+	size_t i;
+
+	for (i = 0; a != NULL && i < n; i++)
+		if (json_array_append_new(a, json_pack("{s:I, s:I}", key,
+				(json_int_t)(start + (int64_t)i * width),
+				"count", (json_int_t)counts[i])) != 0) {
+			json_decref(a);
+			a = NULL;
+		}
+	return a;
+}
+
+int
+admin_overview_json(struct store *s, int64_t now, json_t **out, struct lerr *e)
+{
+	int64_t weeks[ADMIN_OVERVIEW_WEEKS], days[ADMIN_OVERVIEW_DAYS];
+	int64_t today, first_day, valid = 0, revoked = 0, pending = 0;
+
+	*out = NULL;
+	if (now < (int64_t)ADMIN_OVERVIEW_DAYS * 86400)
+		return lerr_set(e, LERR_INTERNAL, "the clock is before 1970-02");
+	today = now - now % 86400;
+	first_day = today - (int64_t)(ADMIN_OVERVIEW_DAYS - 1) * 86400;
+	if (store_cert_expiring(s, today, 7 * 86400, ADMIN_OVERVIEW_WEEKS, weeks, e) != 0 ||
+	    store_cert_issued(s, first_day, 86400, ADMIN_OVERVIEW_DAYS, days, e) != 0 ||
+	    store_cert_totals(s, now, &valid, &revoked, e) != 0 ||
+	    store_request_count_pending(s, &pending, e) != 0)
+		return -1;
+	*out = json_pack("{s:o, s:o, s:{s:I, s:I, s:I}}",
+			 "expiring_per_week", admin_spans_json("week_start", today, 7 * 86400,
+							       weeks, ADMIN_OVERVIEW_WEEKS),
+			 "enrollments_per_day", admin_spans_json("day", first_day, 86400, days,
+								 ADMIN_OVERVIEW_DAYS),
+			 "totals", "valid", (json_int_t)valid, "revoked", (json_int_t)revoked,
+			 "pending", (json_int_t)pending);
+	if (*out == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory making the overview");
 	return 0;
 }

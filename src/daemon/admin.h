@@ -1,11 +1,13 @@
 /*
- * admin.h - the administrator's onboarding actions: press the button,
- * approve or deny a pending request, list requests.
+ * admin.h - the administrator's actions: press the button, approve or
+ * deny a pending request, list requests; and the inventory: certificates
+ * searched and sorted, one certificate with its history, revocation, the
+ * audit log and the overview.
  *
  * Owns: the one copy of every bound these actions have (press seconds and
- * count, the length of a denial's reason, the shape of a request id, the
- * states and the size of a listing) and the one JSON shape of a request
- * row. Every door calls these functions and only translates: the admin
+ * count, the length of a reason, the shape of a request id and of a
+ * serial, the states, sorts and filters and the size of a listing) and
+ * the one JSON shape of each row they answer. Every door calls these functions and only translates: the admin
  * API (http/api_admin.c), the control socket (control.c), SIGUSR1 (`lanca
  * serve`) and the CLI, through the control socket while a daemon runs and
  * directly when none does. The decisions themselves are enroll.c's.
@@ -115,9 +117,104 @@ int admin_list_each(struct store *s, const struct admin_list *l, int64_t now,
 		    int (*fn)(const struct store_request *rq, void *arg), void *arg,
 		    char next[ADMIN_CURSOR_MAX + 1], struct lerr *e);
 
-/* One request as the admin sees it: {"id", "device_id", "key", "state",
- * "auth", "source", "reason", "created_at", "last_seen", "expires_at",
- * "contested"}. A new reference; NULL when out of memory. */
+/* One request as the admin sees it: {"id", "device_id", "key" (and the
+ * same as "key_id"), "key_type" ("ecdsa-p256", "ecdsa-p384", "ed25519",
+ * "rsa-BITS"), "names" (["DNS:...", "IP:..."], as the request asks),
+ * "state", "auth", "door" ("api", "est"), "source", "reason",
+ * "created_at", "last_seen", "expires_at", "contested"}. A new
+ * reference; NULL when out of memory. */
 json_t *admin_request_json(const struct store_request *rq);
+
+/* ---- the inventory ---- */
+
+#define ADMIN_HISTORY_MAX	50	/* audit rows in a certificate's history */
+#define ADMIN_EVENT_MAX		32	/* bytes of an audit event's name */
+#define ADMIN_OVERVIEW_WEEKS	13
+#define ADMIN_OVERVIEW_DAYS	30
+
+/*
+ * A page of certificates: q (a search, STORE_SEARCH_MAX bytes at most,
+ * "" for all), status (-1 any), sort and order, then limit and after as
+ * in struct admin_list.
+ */
+struct admin_cert_list {
+	char q[STORE_SEARCH_MAX + 1];
+	int status;
+	enum store_cert_sort sort;
+	int ascending;
+	unsigned limit;
+	int64_t after;
+};
+
+/* Reads a certificate listing from text (a query string's arguments,
+ * each NULL when absent): q, status ("valid", "revoked"), sort
+ * ("issued", the default, "expires", "device"), order ("desc", the
+ * default, "asc"), limit (1 to ADMIN_LIST_MAX) and cursor (a page's
+ * "next_cursor"). 0, or -1 with e (bad_request naming the argument). */
+int admin_cert_list_text(const char *q, const char *status, const char *sort,
+			 const char *order, const char *limit, const char *cursor,
+			 struct admin_cert_list *out, struct lerr *e);
+
+/* A page of certificates: {"items": [admin_cert_json() rows],
+ * "next_cursor": cursor or null}. 0, or -1 with e (*out NULL). */
+int admin_cert_list_json(struct store *s, const struct admin_cert_list *l, json_t **out,
+			 struct lerr *e);
+
+/* One certificate in a listing: {"serial" (hex), "device_id", "names",
+ * "issued_at", "not_after", "status"}. NULL when out of memory. */
+json_t *admin_cert_json(const struct store_cert *c);
+
+/* Reads a serial in hex (2 to 2 * STORE_SERIAL_MAX digits, an even
+ * number, either case) into serial[*len]. 0, or -1 with e
+ * (bad_request). */
+int admin_serial_parse(const char *text, unsigned char serial[STORE_SERIAL_MAX], size_t *len,
+		       struct lerr *e);
+
+/* One certificate by serial (hex): admin_cert_json()'s members and
+ * "subject", "not_before", "revoked_at" (null while valid),
+ * "revoke_reason" (null while valid), "request_id" (null when none),
+ * "pem" (the certificate as the device got it) and "history" (the newest
+ * ADMIN_HISTORY_MAX audit rows about its device, as admin_audit_json
+ * writes them, newest first). bad_request for a serial that is not one,
+ * not_found for one that is unknown. */
+int admin_cert_get_json(struct store *s, const char *serial, json_t **out, struct lerr *e);
+
+/* Revokes the certificate with serial (hex) as actor, with reason
+ * (admin_reason_check's bounds; NULL or "": none). The status and its
+ * "revoke" audit row are written in one job. bad_request for bad input,
+ * not_found for an unknown serial, conflict when it is revoked already.
+ * hex (may be NULL) receives the serial as lanca writes it (lower case). */
+int admin_revoke(struct store *s, const char *serial, const char *reason, const char *actor,
+		 char hex[2 * STORE_SERIAL_MAX + 1], struct lerr *e);
+
+/* A page of the audit log, newest first, only event's rows and/or those
+ * about device ("" for any). */
+struct admin_audit_list {
+	char event[ADMIN_EVENT_MAX + 1];
+	char device[65];
+	unsigned limit;
+	int64_t after;
+};
+/* Reads it from text: event (lower-case letters, digits, '-' and '_'),
+ * device (a device id: at most 64 bytes, no control characters), limit
+ * and cursor. 0, or -1 with e (bad_request naming the argument). */
+int admin_audit_list_text(const char *event, const char *device, const char *limit,
+			  const char *cursor, struct admin_audit_list *out, struct lerr *e);
+/* {"items": [{"id", "at", "actor", "event", "subject", "detail"}],
+ * "next_cursor": cursor or null}; detail is the row's JSON object (or
+ * null). 0, or -1 with e. */
+int admin_audit_json(struct store *s, const struct admin_audit_list *l, json_t **out,
+		     struct lerr *e);
+
+/*
+ * What the CA holds at now: {"expiring_per_week": [{"week_start",
+ * "count"} x ADMIN_OVERVIEW_WEEKS], "enrollments_per_day": [{"day",
+ * "count"} x ADMIN_OVERVIEW_DAYS], "totals": {"valid", "revoked",
+ * "pending"}}. Weeks start at the start of now's day (UTC) and count
+ * valid certificates whose not_after falls in them; days end with now's
+ * day, oldest first, and count certificates issued (renewals included).
+ * valid counts unexpired, unrevoked certificates. 0, or -1 with e.
+ */
+int admin_overview_json(struct store *s, int64_t now, json_t **out, struct lerr *e);
 
 #endif

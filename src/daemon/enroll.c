@@ -593,6 +593,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 	in.csr_len = a->csr_len;
 	in.state = STORE_REQ_PENDING;
 	in.auth = auth;
+	in.door = a->door;
 	snprintf(in.source, sizeof(in.source), "%s", a->source != NULL ? a->source : "");
 	in.created_at = now;
 	in.last_seen = now;

@@ -71,6 +71,7 @@ struct enroll_ask {
 	 * wait is refused (LERR_FORBIDDEN) and none is kept. */
 	int no_wait;
 	const char *audit_event;	/* when issued, also audited as this (or NULL) */
+	enum store_door door;		/* the door it came through, kept with the request */
 };
 
 struct enroll;

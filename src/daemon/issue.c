@@ -207,7 +207,7 @@ issue_cert(const struct issuer *is, const struct issue_req *r,
 }
 
 int
-issue_chain_pem(const struct store_cert *c, const struct ca_set *ca, struct buf *out)
+issue_cert_pem(const struct store_cert *c, struct buf *out)
 {
 	gnutls_datum_t der = { c->der, (unsigned)c->der_len }, pem = { NULL, 0 };
 	int rc;
@@ -216,7 +216,13 @@ issue_chain_pem(const struct store_cert *c, const struct ca_set *ca, struct buf 
 		return -1;
 	rc = buf_append(out, pem.data, pem.size);
 	gnutls_free(pem.data);
-	if (rc == 0)
-		rc = buf_append(out, ca->issuing_pem.data, ca->issuing_pem.size);
 	return rc;
+}
+
+int
+issue_chain_pem(const struct store_cert *c, const struct ca_set *ca, struct buf *out)
+{
+	if (issue_cert_pem(c, out) != 0)
+		return -1;
+	return buf_append(out, ca->issuing_pem.data, ca->issuing_pem.size);
 }

@@ -77,5 +77,7 @@ int issue_cert_finish(struct issue_pending *p, struct store_cert **out, struct l
 
 /* Appends the PEM chain a client gets: the leaf, then the issuing CA. */
 int issue_chain_pem(const struct store_cert *c, const struct ca_set *ca, struct buf *out) LANCA_WUR;
+/* Appends the leaf alone, as it begins that chain. */
+int issue_cert_pem(const struct store_cert *c, struct buf *out) LANCA_WUR;
 
 #endif

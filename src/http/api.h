@@ -7,7 +7,8 @@
  * struct app, whose members are safe from any thread.
  * Files: api_ca.c (the root downloads and the plain-HTTP first-contact
  * page), api_status.c (/api/v1/status), api_device.c (enrollment),
- * api_admin.c (admin sessions and the admin's actions), web.c (static
+ * api_admin.c (admin sessions and the admin's actions), api_certs.c (the
+ * inventory, revocation, the audit log, the overview), web.c (static
  * files under app->web_dir). Path parameters come from http_param(r, "name").
  */
 #ifndef LANCA_API_H
@@ -56,6 +57,20 @@ enum MHD_Result api_press(struct http_req *r);		/* POST /api/v1/press */
 enum MHD_Result api_requests_list(struct http_req *r);	/* GET /api/v1/requests */
 enum MHD_Result api_request_approve(struct http_req *r); /* POST /api/v1/requests/{id}/approve */
 enum MHD_Result api_request_deny(struct http_req *r);	/* POST /api/v1/requests/{id}/deny */
+
+/* The inventory (api_certs.c), behind api_admin_session() likewise. */
+enum MHD_Result api_certs_list(struct http_req *r);	/* GET /api/v1/certificates */
+enum MHD_Result api_cert_get(struct http_req *r);	/* GET /api/v1/certificates/{serial} */
+enum MHD_Result api_cert_revoke(struct http_req *r);	/* POST .../certificates/{serial}/revoke */
+enum MHD_Result api_audit_list(struct http_req *r);	/* GET /api/v1/audit */
+enum MHD_Result api_overview(struct http_req *r);	/* GET /api/v1/overview */
+/* What the admin's handlers share (api_admin.c): query argument key
+ * into *out (NULL when absent; -1 with e when it holds a NUL), and an
+ * optional JSON object body into *out (NULL when empty; -1 with the 400
+ * queued in *ret when it is not an object). */
+struct lerr;
+int admin_query(const struct http_req *r, const char *key, const char **out, struct lerr *e);
+int admin_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret);
 
 /* Admin sessions (api_admin.c). */
 enum MHD_Result api_login(struct http_req *r);		/* POST /api/v1/login */

@@ -288,7 +288,7 @@ out:
 /* ---- the onboarding actions: admin.c checks and acts ---- */
 
 /* Reads an optional JSON object body (NULL when the body is empty). */
-static int
+int
 admin_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret)
 {
 	json_error_t je;
@@ -330,7 +330,7 @@ api_press(struct http_req *r)
 
 /* Query argument key into *out (NULL when absent). 0, or -1 with e when
  * its value holds a NUL (%00), which would cut it short unseen. */
-static int
+int
 admin_query(const struct http_req *r, const char *key, const char **out, struct lerr *e)
 {
 	const char *v = NULL;

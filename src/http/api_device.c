@@ -173,6 +173,7 @@ api_device_post(struct http_req *r, int renew)
 	a.csr = r->body.data;
 	a.csr_len = r->body.len;
 	a.source = addr;
+	a.door = STORE_DOOR_API;
 	a.secret = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, "X-Lanca-Secret");
 	a.peer = peer;
 	a.npeer = npeer;

@@ -380,6 +380,7 @@ est_enroll(struct http_req *r, enum est_op op)
 	a.csr = csr.data;
 	a.csr_len = csr.size;
 	a.source = addr;
+	a.door = STORE_DOOR_EST;
 	a.secret = pass;
 	a.peer = peer;
 	a.npeer = npeer;

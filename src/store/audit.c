@@ -24,6 +24,19 @@ const char *const store_sql_audit[Q_COUNT] = {
 	[Q_AUDIT_PAGE] =
 		"SELECT id, at, actor, event, subject, detail, id FROM audit "
 		"WHERE id < ?1 ORDER BY id DESC LIMIT ?2",
+	/* Filtered pages, each one range of audit_event (event, rowid) or
+	 * audit_subject (subject, rowid). Both filters walk the subject's
+	 * range (a device has few rows; an event may have most of them):
+	 * the unary + keeps the planner off the event's index. */
+	[Q_AUDIT_PAGE_EVENT] =
+		"SELECT id, at, actor, event, subject, detail, id FROM audit "
+		"WHERE event = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+	[Q_AUDIT_PAGE_SUBJECT] =
+		"SELECT id, at, actor, event, subject, detail, id FROM audit "
+		"WHERE subject = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
+	[Q_AUDIT_PAGE_BOTH] =
+		"SELECT id, at, actor, event, subject, detail, id FROM audit "
+		"WHERE subject = ?1 AND +event = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4",
 };
 
 /* ---- audit ---- */
@@ -94,10 +107,31 @@ store_audit_page(struct store *s, struct store_page *pg,
 		 int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
 		 struct lerr *e)
 {
+	return store_audit_find(s, NULL, NULL, pg, fn, arg, e);
+}
+
+/* The same, only event's rows and/or subject's (NULL: any). */
+int
+store_audit_find(struct store *s, const char *event, const char *subject,
+		 struct store_page *pg,
+		 int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
+		 struct lerr *e)
+{
 	struct store_query x = { Q_AUDIT_PAGE, "reading the audit log", { { 0 } } };
 	struct store_audit_visit v = { fn, arg };
 
-	if (s == NULL || pg == NULL || fn == NULL)
-		return lerr_set(e, LERR_INTERNAL, "store_audit_page: bad arguments");
+	if (s == NULL || pg == NULL || fn == NULL || pg->ascending)
+		return lerr_set(e, LERR_INTERNAL, "store_audit_find: bad arguments");
+	if (event != NULL && subject != NULL) {
+		x.q = Q_AUDIT_PAGE_BOTH;
+		x.args[0] = store_arg_text(subject);
+		x.args[1] = store_arg_text(event);
+	} else if (event != NULL) {
+		x.q = Q_AUDIT_PAGE_EVENT;
+		x.args[0] = store_arg_text(event);
+	} else if (subject != NULL) {
+		x.q = Q_AUDIT_PAGE_SUBJECT;
+		x.args[0] = store_arg_text(subject);
+	}
 	return store_page_each(s, &x, pg, store_audit_page_row, &v, e);
 }

@@ -21,7 +21,45 @@
 #define STORE_CERT_COLS \
 	"id, serial, ca_id, device_id, subject, sans, profile, status, " \
 	"not_before, not_after, issued_at, revoked_at, key_id, request_id, der, " \
-	"preauth_id"
+	"preauth_id, revoke_reason"
+
+/*
+ * The inventory's pages (store_cert_find). Their parameters: ?1 the sort
+ * key of the row the page starts after (its not_after or device_id; for
+ * the first page one beyond every row), ?2 the status (NULL: any), ?3..?10
+ * the search's ranges (device id, DNS name, IP name, serial: each from
+ * the first to before the second), then what store_page_each binds: ?11
+ * the id the page starts after, ?12 the row count. A statement leaves out
+ * what it does not use. Rows tie on a sort key; the id breaks the tie, as
+ * each index holds its rows in (key, rowid) order.
+ */
+#define CERT_FIND(where, order) \
+	"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE " where order
+#define CERT_ANY	"(?2 IS NULL OR status = ?2) AND "
+#define CERT_REVOKED	"status = 'revoked' AND "
+#define CERT_MATCH \
+	"id IN (SELECT id FROM certificates WHERE device_id >= ?3 AND device_id < ?4" \
+	" UNION ALL SELECT cert_id FROM cert_names WHERE name >= ?5 AND name < ?6" \
+	" UNION ALL SELECT cert_id FROM cert_names WHERE name >= ?7 AND name < ?8" \
+	" UNION ALL SELECT id FROM certificates WHERE serial >= ?9 AND serial < ?10) AND " \
+	CERT_ANY
+#define CERT_ISSUED_DESC	"id < ?11 ORDER BY id DESC LIMIT ?12"
+#define CERT_ISSUED_ASC		"id > ?11 ORDER BY id ASC LIMIT ?12"
+#define CERT_EXPIRES_DESC \
+	"not_after <= ?1 AND (not_after < ?1 OR id < ?11) " \
+	"ORDER BY not_after DESC, id DESC LIMIT ?12"
+#define CERT_EXPIRES_ASC \
+	"not_after >= ?1 AND (not_after > ?1 OR id > ?11) " \
+	"ORDER BY not_after ASC, id ASC LIMIT ?12"
+#define CERT_DEVICE_DESC \
+	"device_id <= ?1 AND (device_id < ?1 OR id < ?11) " \
+	"ORDER BY device_id DESC, id DESC LIMIT ?12"
+#define CERT_DEVICE_ASC \
+	"device_id >= ?1 AND (device_id > ?1 OR id > ?11) " \
+	"ORDER BY device_id ASC, id ASC LIMIT ?12"
+/* The statement for a filter: 6 per kind (any status, revoked, search),
+ * 2 per sort (descending, ascending). */
+#define CERT_FIND_Q(kind, sort, asc)	(Q_CERT_FIND + (kind) * 6 + (sort) * 2 + (asc))
 
 const char *const store_sql_certs[Q_COUNT] = {
 	[Q_CERT_INSERT] =
@@ -70,6 +108,36 @@ const char *const store_sql_certs[Q_COUNT] = {
 		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE id < ?1 "
 		"ORDER BY id DESC LIMIT ?2",
 	[Q_CERT_COUNT] = "SELECT count(*) FROM certificates",
+	[Q_CERT_FIND + 0] = CERT_FIND(CERT_ANY, CERT_ISSUED_DESC),
+	[Q_CERT_FIND + 1] = CERT_FIND(CERT_ANY, CERT_ISSUED_ASC),
+	[Q_CERT_FIND + 2] = CERT_FIND(CERT_ANY, CERT_EXPIRES_DESC),
+	[Q_CERT_FIND + 3] = CERT_FIND(CERT_ANY, CERT_EXPIRES_ASC),
+	[Q_CERT_FIND + 4] = CERT_FIND(CERT_ANY, CERT_DEVICE_DESC),
+	[Q_CERT_FIND + 5] = CERT_FIND(CERT_ANY, CERT_DEVICE_ASC),
+	[Q_CERT_FIND + 6] = CERT_FIND(CERT_REVOKED, CERT_ISSUED_DESC),
+	[Q_CERT_FIND + 7] = CERT_FIND(CERT_REVOKED, CERT_ISSUED_ASC),
+	[Q_CERT_FIND + 8] = CERT_FIND(CERT_REVOKED, CERT_EXPIRES_DESC),
+	[Q_CERT_FIND + 9] = CERT_FIND(CERT_REVOKED, CERT_EXPIRES_ASC),
+	[Q_CERT_FIND + 10] = CERT_FIND(CERT_REVOKED, CERT_DEVICE_DESC),
+	[Q_CERT_FIND + 11] = CERT_FIND(CERT_REVOKED, CERT_DEVICE_ASC),
+	[Q_CERT_FIND + 12] = CERT_FIND(CERT_MATCH, CERT_ISSUED_DESC),
+	[Q_CERT_FIND + 13] = CERT_FIND(CERT_MATCH, CERT_ISSUED_ASC),
+	[Q_CERT_FIND + 14] = CERT_FIND(CERT_MATCH, CERT_EXPIRES_DESC),
+	[Q_CERT_FIND + 15] = CERT_FIND(CERT_MATCH, CERT_EXPIRES_ASC),
+	[Q_CERT_FIND + 16] = CERT_FIND(CERT_MATCH, CERT_DEVICE_DESC),
+	[Q_CERT_FIND + 17] = CERT_FIND(CERT_MATCH, CERT_DEVICE_ASC),
+	[Q_CERT_FIND_KEY] = "SELECT not_after, device_id FROM certificates WHERE id = ?",
+	[Q_CERT_EXPIRING] =
+		"SELECT not_after FROM certificates "
+		"WHERE not_after >= ?1 AND not_after < ?2 AND status = 'valid'",
+	/* Newest first from ?1 on: the caller stops once past its period. */
+	[Q_CERT_ISSUED_SINCE] =
+		"SELECT issued_at FROM certificates WHERE id < ?1 ORDER BY id DESC",
+	[Q_CERT_UNEXPIRED] = "SELECT count(*) FROM certificates WHERE not_after > ?1",
+	[Q_CERT_REVOKED_UNEXPIRED] =
+		"SELECT count(*) FROM certificates WHERE status = 'revoked' AND not_after > ?1",
+	[Q_CERT_REVOKED_COUNT] =
+		"SELECT count(*) FROM certificates WHERE status = 'revoked'",
 	[Q_NAME_OWNER] =
 		"SELECT c.device_id FROM cert_names n "
 		"JOIN certificates c ON c.id = n.cert_id "
@@ -433,7 +501,7 @@ store_cert_submit_new(struct store *s, const struct store_cert *c,
 	    rq->csr == NULL || rq->csr_len == 0 || rq->csr_len > INT_MAX ||
 	    !store_fits(rq->device_id, sizeof(rq->device_id)) ||
 	    !store_fits(rq->source, sizeof(rq->source)) ||
-	    (unsigned)rq->auth > STORE_AUTH_ADMIN)) {
+	    (unsigned)rq->auth > STORE_AUTH_ADMIN || (unsigned)rq->door > STORE_DOOR_EST)) {
 		free(t);
 		return lerr_set(e, LERR_BAD_REQUEST, "malformed request record");
 	}
@@ -498,7 +566,8 @@ store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
 	if (store_col_blob(st, 12, c->key_id, sizeof(c->key_id), &key_len, e) != 0 ||
 	    store_col_text(st, 13, c->request_id, sizeof(c->request_id), e) != 0 ||
 	    store_col_blob_dup(st, 14, &c->der, &c->der_len, e) != 0 ||
-	    store_col_text(st, 15, c->preauth_id, sizeof(c->preauth_id), e) != 0)
+	    store_col_text(st, 15, c->preauth_id, sizeof(c->preauth_id), e) != 0 ||
+	    store_col_text(st, 16, c->revoke_reason, sizeof(c->revoke_reason), e) != 0)
 		return -1;
 	return 0;
 }
@@ -612,6 +681,262 @@ store_cert_page(struct store *s, struct store_page *pg,
 	if (s == NULL || pg == NULL || fn == NULL)
 		return lerr_set(e, LERR_INTERNAL, "store_cert_page: bad arguments");
 	return store_page_each(s, &x, pg, store_cert_page_row, &v, e);
+}
+
+/* The serial range of a hex prefix: lo is the prefix (an odd digit
+ * count padded with 0), hi the prefix plus one in its last digit (with
+ * carry); a prefix of only f digits has no end, so hi is then one byte
+ * longer than any serial, all ones. 0, or -1 when text is not hex. */
+static int
+store_serial_range(const char *text, unsigned char lo[STORE_SERIAL_MAX],
+		   unsigned char hi[STORE_SERIAL_MAX + 1], size_t *lolen, size_t *hilen)
+{
+	unsigned char d[2 * STORE_SERIAL_MAX];
+	size_t n = strlen(text), i;
+	int carry = 1;
+
+	if (n == 0 || n > sizeof(d))
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (text[i] >= '0' && text[i] <= '9')
+			d[i] = (unsigned char)(text[i] - '0');
+		else if (text[i] >= 'a' && text[i] <= 'f')
+			d[i] = (unsigned char)(text[i] - 'a' + 10);
+		else if (text[i] >= 'A' && text[i] <= 'F')
+			d[i] = (unsigned char)(text[i] - 'A' + 10);
+		else
+			return -1;
+	}
+	if (n % 2 != 0)
+		d[n++] = 0;
+	*lolen = *hilen = n / 2;
+	for (i = 0; i < n / 2; i++)
+		lo[i] = (unsigned char)(d[2 * i] << 4 | d[2 * i + 1]);
+	/* The last digit the text named is the one that counts up. */
+	for (i = strlen(text); i-- > 0 && carry;) {
+		d[i] = (unsigned char)((d[i] + 1) & 0xf);
+		carry = d[i] == 0;
+	}
+	if (carry) {
+		memset(hi, 0xff, STORE_SERIAL_MAX + 1);
+		*hilen = STORE_SERIAL_MAX + 1;
+		return 0;
+	}
+	for (i = 0; i < n / 2; i++)
+		hi[i] = (unsigned char)(d[2 * i] << 4 | d[2 * i + 1]);
+	return 0;
+}
+
+/* store_cert_find's sort key of the row a page starts after. */
+struct store_cert_key {
+	int64_t not_after;
+	char device_id[65];
+};
+
+static int
+store_cert_key_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_cert_key *k = arg;
+
+	k->not_after = sqlite3_column_int64(st, 0);
+	return store_col_text(st, 1, k->device_id, sizeof(k->device_id), e);
+}
+
+/*
+ * Calls fn for each certificate of page pg as f says (see store.h, "the
+ * inventory"); fn as for store_cert_page.
+ */
+int
+store_cert_find(struct store *s, const struct store_cert_filter *f, struct store_page *pg,
+		int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e)
+{
+	/* One beyond every device id: a blob sorts after all text. */
+	static const unsigned char after_all[1] = { 0xff };
+	char dev_hi[STORE_SEARCH_MAX + 2], dns_lo[STORE_SEARCH_MAX + 5];
+	char dns_hi[STORE_SEARCH_MAX + 6], ip_lo[STORE_SEARCH_MAX + 4];
+	char ip_hi[STORE_SEARCH_MAX + 5];
+	unsigned char slo[STORE_SERIAL_MAX], shi[STORE_SERIAL_MAX + 1];
+	size_t slolen = 0, shilen = 0;
+	struct store_cert_visit v = { fn, arg };
+	struct store_cert_key k;
+	struct store_query x;
+	const char *q, *status = NULL;
+	int kind, lrc, hex;
+	size_t i;
+
+	if (s == NULL || f == NULL || pg == NULL || fn == NULL ||
+	    (unsigned)f->sort > STORE_SORT_DEVICE ||
+	    (f->status != -1 && f->status != STORE_CERT_VALID && f->status != STORE_CERT_REVOKED))
+		return lerr_set(e, LERR_INTERNAL, "store_cert_find: bad arguments");
+	q = f->q != NULL && f->q[0] != '\0' ? f->q : NULL;
+	if (q != NULL && strlen(q) > STORE_SEARCH_MAX)
+		return lerr_set(e, LERR_BAD_REQUEST, "a search is at most %d bytes",
+				STORE_SEARCH_MAX);
+	if (f->status != -1)
+		status = store_cert_status_str((enum store_cert_status)f->status);
+	kind = q != NULL ? 2 : f->status == STORE_CERT_REVOKED ? 1 : 0;
+	memset(&x, 0, sizeof(x));
+	x.q = (enum store_q)CERT_FIND_Q(kind, (int)f->sort, pg->ascending != 0);
+	x.what = "listing certificates";
+
+	/* ?1: the sort key of the row the page starts after. */
+	memset(&k, 0, sizeof(k));
+	if (pg->after > 0 && f->sort != STORE_SORT_ISSUED) {
+		const struct store_query kx = {
+			Q_CERT_FIND_KEY, "reading the cursor's certificate",
+			{ store_arg_int(pg->after) },
+		};
+		if ((lrc = store_lookup(s, &kx, store_cert_key_row, &k, e)) < 0)
+			return -1;
+		if (lrc > 0)
+			return lerr_set(e, LERR_BAD_REQUEST, "the cursor names no certificate");
+	}
+	if (f->sort == STORE_SORT_EXPIRES)
+		x.args[0] = store_arg_int(pg->after > 0 ? k.not_after :
+					  pg->ascending ? INT64_MIN : INT64_MAX);
+	else if (f->sort == STORE_SORT_DEVICE)
+		x.args[0] = pg->after > 0 ? store_arg_text(k.device_id) :
+			    pg->ascending ? store_arg_text("") :
+			    store_arg_blob(after_all, sizeof(after_all));
+	else
+		x.args[0] = store_arg_null();
+	x.args[1] = store_arg_text(status);
+
+	/* ?3..?10: the search's ranges, NULL (matching nothing) without one. */
+	if (q != NULL) {
+		/* A byte above every byte of UTF-8 ends each prefix's range. */
+		snprintf(dev_hi, sizeof(dev_hi), "%s\xff", q);
+		snprintf(dns_lo, sizeof(dns_lo), "DNS:%s", q);
+		snprintf(dns_hi, sizeof(dns_hi), "DNS:%s\xff", q);
+		snprintf(ip_lo, sizeof(ip_lo), "IP:%s", q);
+		snprintf(ip_hi, sizeof(ip_hi), "IP:%s\xff", q);
+		hex = store_serial_range(q, slo, shi, &slolen, &shilen) == 0;
+		x.args[2] = store_arg_text(q);
+		x.args[3] = store_arg_text(dev_hi);
+		x.args[4] = store_arg_text(dns_lo);
+		x.args[5] = store_arg_text(dns_hi);
+		x.args[6] = store_arg_text(ip_lo);
+		x.args[7] = store_arg_text(ip_hi);
+		x.args[8] = hex ? store_arg_blob(slo, slolen) : store_arg_null();
+		x.args[9] = hex ? store_arg_blob(shi, shilen) : store_arg_null();
+	} else {
+		for (i = 2; i < 10; i++)
+			x.args[i] = store_arg_null();
+	}
+	return store_page_each(s, &x, pg, store_cert_page_row, &v, e);
+}
+
+/* Row reader: column 0, a time, into its span's count (struct
+ * store_spans); 1 (stop) once a newest-first walk is past the spans. */
+struct store_spans {
+	int64_t start, width;
+	size_t n;
+	int64_t *counts;
+	int newest_first;
+};
+
+static int
+store_span_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_spans *sp = arg;
+	int64_t t = sqlite3_column_int64(st, 0);
+
+	(void)e;
+	if (t < sp->start) {
+		/* Issued in the same second as a row with a lower id can
+		 * come later: stop only a day past the start. */
+		return sp->newest_first && t < sp->start - 86400;
+	}
+	if ((t - sp->start) / sp->width < (int64_t)sp->n)
+		sp->counts[(t - sp->start) / sp->width]++;
+	return 0;
+}
+
+/* Checks the spans' arguments and zeroes counts. */
+static int
+store_spans_init(struct store_spans *sp, int64_t start, int64_t width, size_t n,
+		 int64_t *counts, struct lerr *e)
+{
+	if (width <= 0 || n == 0 || n > 1000 || counts == NULL ||
+	    start > INT64_MAX - width * (int64_t)n || start < 0)
+		return lerr_set(e, LERR_INTERNAL, "counting certificates: bad spans");
+	memset(counts, 0, n * sizeof(*counts));
+	sp->start = start;
+	sp->width = width;
+	sp->n = n;
+	sp->counts = counts;
+	sp->newest_first = 0;
+	return 0;
+}
+
+int
+store_cert_expiring(struct store *s, int64_t start, int64_t width, size_t n,
+		    int64_t *counts, struct lerr *e)
+{
+	struct store_spans sp;
+	struct store_query x;
+
+	if (s == NULL || store_spans_init(&sp, start, width, n, counts, e) != 0)
+		return -1;
+	x = (struct store_query){
+		Q_CERT_EXPIRING, "counting expiring certificates",
+		{ store_arg_int(start), store_arg_int(start + width * (int64_t)n) },
+	};
+	return store_each(s, &x, store_span_row, &sp, e);
+}
+
+int
+store_cert_issued(struct store *s, int64_t start, int64_t width, size_t n,
+		  int64_t *counts, struct lerr *e)
+{
+	struct store_spans sp;
+	struct store_query x;
+
+	if (s == NULL || store_spans_init(&sp, start, width, n, counts, e) != 0)
+		return -1;
+	sp.newest_first = 1;
+	x = (struct store_query){
+		Q_CERT_ISSUED_SINCE, "counting issued certificates",
+		{ store_arg_int(INT64_MAX) },
+	};
+	return store_each(s, &x, store_span_row, &sp, e);
+}
+
+/* One count(*) query x into *n. */
+static int
+store_count(struct store *s, const struct store_query *x, int64_t *n, struct lerr *e)
+{
+	int lrc;
+
+	if ((lrc = store_lookup(s, x, store_row_int, n, e)) > 0)
+		return lerr_set(e, LERR_STORE, "%s: no answer", x->what);
+	return lrc;
+}
+
+int
+store_cert_totals(struct store *s, int64_t now, int64_t *valid, int64_t *revoked,
+		  struct lerr *e)
+{
+	const struct store_query unexpired = {
+		Q_CERT_UNEXPIRED, "counting certificates", { store_arg_int(now) },
+	};
+	const struct store_query rev_unexpired = {
+		Q_CERT_REVOKED_UNEXPIRED, "counting revoked certificates", { store_arg_int(now) },
+	};
+	const struct store_query rev = {
+		.q = Q_CERT_REVOKED_COUNT, .what = "counting revoked certificates",
+	};
+	int64_t all = 0, gone = 0;
+
+	if (s == NULL || valid == NULL || revoked == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_cert_totals: bad arguments");
+	/* Each count is one range of an index; revoked ones are few. */
+	if (store_count(s, &unexpired, &all, e) != 0 ||
+	    store_count(s, &rev_unexpired, &gone, e) != 0 ||
+	    store_count(s, &rev, revoked, e) != 0)
+		return -1;
+	*valid = all - gone;
+	return 0;
 }
 
 /* Counts the certificate rows. */
@@ -775,6 +1100,11 @@ store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
 	store_hex(serial, len, j.hex, sizeof(j.hex));
 	if (len == 0 || len > STORE_SERIAL_MAX) {
 		lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s", j.hex);
+		goto out;
+	}
+	if (reason != NULL && strlen(reason) > STORE_REASON_MAX) {
+		lerr_set(e, LERR_BAD_REQUEST, "a revocation's reason is at most %d bytes",
+			 STORE_REASON_MAX);
 		goto out;
 	}
 	if (store_json_detail(reason != NULL ?

@@ -570,8 +570,8 @@ store_page_each(struct store *s, struct store_query *x, struct store_page *pg,
 	if (i + 2 > STORE_ARGS_MAX)
 		return lerr_set(e, LERR_INTERNAL, "%s: too many parameters", x->what);
 	/* Positions are rowids, which SQLite starts at 1: INT64_MAX is
-	 * before every row. */
-	x->args[i] = store_arg_int(pg->after != 0 ? pg->after : INT64_MAX);
+	 * before every row, and 0 before every row of an ascending page. */
+	x->args[i] = store_arg_int(pg->after != 0 ? pg->after : pg->ascending ? 0 : INT64_MAX);
 	x->args[i + 1] = store_arg_int((int64_t)pg->limit + 1);
 	return store_each(s, x, store_page_row, &w, e);
 }

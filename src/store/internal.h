@@ -56,6 +56,17 @@ enum store_q {
 	Q_CERT_PREAUTH_STATE,
 	Q_CERT_REVOKE_FIND,
 	Q_CERT_REVOKE,
+	Q_CERT_FIND,			/* the inventory's pages: CERT_FIND_N of them */
+	Q_CERT_FIND_LAST = Q_CERT_FIND + 17,
+	Q_CERT_FIND_KEY,
+	Q_CERT_EXPIRING,
+	Q_CERT_ISSUED_SINCE,
+	Q_CERT_UNEXPIRED,
+	Q_CERT_REVOKED_UNEXPIRED,
+	Q_CERT_REVOKED_COUNT,
+	Q_AUDIT_PAGE_EVENT,
+	Q_AUDIT_PAGE_SUBJECT,
+	Q_AUDIT_PAGE_BOTH,
 	Q_AUDIT_INSERT,
 	Q_CA_INSERT,
 	Q_SETTING_SET,
@@ -266,6 +277,8 @@ int store_each(struct store *s, const struct store_query *x, store_row_fn row,
  * LIMIT ?N+1". store_page_each fills those two (it fetches one row more
  * than the page, which only says that another page follows), hands the
  * page's rows to row(st, arg, e) (1 stops early) and sets pg->next.
+ * An ascending page (pg->ascending) is the mirror image: positions above
+ * the first, in ascending order.
  * 0, or -1 with e (bad_request for a limit or position out of bounds).
  */
 int store_page_each(struct store *s, struct store_query *x, struct store_page *pg,
@@ -301,6 +314,7 @@ int store_col_auth(sqlite3_stmt *st, int col, enum store_auth *out, struct lerr 
 int store_col_cert_status(sqlite3_stmt *st, int col, enum store_cert_status *out,
 			  struct lerr *e);
 int store_col_profile(sqlite3_stmt *st, int col, enum policy_profile *out, struct lerr *e);
+int store_col_door(sqlite3_stmt *st, int col, enum store_door *out, struct lerr *e);
 
 /* Row readers for one-column answers: column 0 as text into a fixed array
  * (arg is a struct store_text_buf), or into a new string (arg is a char **

@@ -28,7 +28,7 @@
 
 #define STORE_REQ_COLS \
 	"id, key_id, device_id, csr, state, auth, source, reason, created_at, " \
-	"last_seen, expires_at, cert_id, contested"
+	"last_seen, expires_at, cert_id, contested, door"
 
 const char *const store_sql_requests[Q_COUNT] = {
 	/*
@@ -54,13 +54,14 @@ const char *const store_sql_requests[Q_COUNT] = {
 		"device_id = CASE WHEN state = 'pending' THEN ?4 ELSE device_id END, "
 		"csr = CASE WHEN state = 'pending' THEN ?5 ELSE csr END, "
 		"auth = CASE WHEN state = 'pending' THEN ?6 ELSE auth END, "
+		"door = CASE WHEN state = 'pending' THEN ?8 ELSE door END, "
 		"reason = CASE WHEN state = 'pending' AND ?7 IS NOT NULL THEN ?7 ELSE reason END "
 		"WHERE id = ?1",
 	[Q_REQ_COUNT_PENDING] = "SELECT count(*) FROM requests WHERE state = 'pending'",
 	[Q_REQ_INSERT] =
 		"INSERT INTO requests (id, key_id, device_id, csr, state, auth, source, "
-		"reason, created_at, updated_at, last_seen, expires_at) "
-		"VALUES (?1, ?2, ?3, ?4, ?10, ?5, ?6, ?9, ?7, ?7, ?7, ?8)",
+		"reason, created_at, updated_at, last_seen, expires_at, door) "
+		"VALUES (?1, ?2, ?3, ?4, ?10, ?5, ?6, ?9, ?7, ?7, ?7, ?8, ?11)",
 	[Q_REQ_GET] = "SELECT " STORE_REQ_COLS " FROM requests WHERE id = ?",
 	/* A poll is not a change of the row: updated_at stays. */
 	[Q_REQ_TOUCH] =
@@ -151,7 +152,7 @@ store_req_from_row(sqlite3_stmt *st, struct store_request *r, struct lerr *e)
 	r->expires_at = sqlite3_column_int64(st, 10);
 	r->cert_id = sqlite3_column_int64(st, 11);	/* NULL reads as 0 */
 	r->contested = sqlite3_column_int(st, 12) != 0;
-	return 0;
+	return store_col_door(st, 13, &r->door, e);
 }
 
 /* Row reader: a row of STORE_REQ_COLS into a new request at
@@ -270,7 +271,8 @@ store_req_insert(struct store_conn *w, const struct store_request *in, const cha
 		  store_arg_text(store_auth_str(in->auth)),
 		  store_arg_text(source), store_arg_int(first),
 		  store_arg_int(in->expires_at), store_arg_text(reason),
-		  store_arg_text(store_req_state_str(st)) },
+		  store_arg_text(store_req_state_str(st)),
+		  store_arg_text(store_door_str(in->door)) },
 	};
 	char keyhex[2 * sizeof(in->key_id) + 1];
 	char *detail = NULL;
@@ -340,7 +342,8 @@ store_req_upsert_run(struct store_conn *w, void *arg, struct lerr *e)
 			Q_REQ_REFRESH, "updating a request",
 			{ store_arg_text(id), store_arg_int(j->at), store_arg_text(j->source),
 			  store_arg_text(in->device_id), store_arg_blob(in->csr, in->csr_len),
-			  store_arg_text(store_auth_str(in->auth)), store_arg_text(j->reason) },
+			  store_arg_text(store_auth_str(in->auth)), store_arg_text(j->reason),
+			  store_arg_text(store_door_str(in->door)) },
 		};
 		if (store_exec(w, &x, NULL, e) != 0)
 			goto out;
@@ -397,7 +400,7 @@ store_request_upsert(struct store *s, const struct store_request *in,
 	    !store_fits(in->device_id, sizeof(in->device_id)) ||
 	    !store_fits(in->reason, sizeof(in->reason)) ||
 	    !store_fits(in->source, sizeof(in->source)) ||
-	    (unsigned)in->auth > STORE_AUTH_ADMIN) {
+	    (unsigned)in->auth > STORE_AUTH_ADMIN || (unsigned)in->door > STORE_DOOR_EST) {
 		lerr_set(e, LERR_BAD_REQUEST, "malformed request record");
 		goto out;
 	}
@@ -832,4 +835,20 @@ store_request_expire(struct store *s, int64_t now, size_t *n, struct lerr *e)
 	if (n != NULL)
 		*n = j.n;
 	return 0;
+}
+
+/* How many requests are pending: one range of requests_state. */
+int
+store_request_count_pending(struct store *s, int64_t *n, struct lerr *e)
+{
+	const struct store_query x = {
+		.q = Q_REQ_COUNT_PENDING, .what = "counting pending requests",
+	};
+	int lrc;
+
+	if (s == NULL || n == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_request_count_pending: bad arguments");
+	if ((lrc = store_lookup(s, &x, store_row_int, n, e)) > 0)
+		return lerr_set(e, LERR_STORE, "counting pending requests: no answer");
+	return lrc;
 }

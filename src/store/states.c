@@ -1,8 +1,8 @@
 /*
  * states.c - the one mapping between the store's state enums (request
- * state, authority, certificate status, profile) and the TEXT the schema
- * keeps and clients see (see store.h, "states"). Nothing else in lanca
- * spells these words for a decision.
+ * state, authority, certificate status, door, profile) and the TEXT the
+ * schema keeps and clients see (see store.h, "states"). Nothing else in
+ * lanca spells these words for a decision.
  */
 #include "config.h"
 
@@ -32,6 +32,11 @@ static const char *const store_auths[] = {
 static const char *const store_cert_statuses[] = {
 	[STORE_CERT_VALID] = "valid",
 	[STORE_CERT_REVOKED] = "revoked",
+};
+
+static const char *const store_doors[] = {
+	[STORE_DOOR_API] = "api",
+	[STORE_DOOR_EST] = "est",
 };
 
 static const char *const store_profiles[] = {
@@ -118,6 +123,23 @@ store_cert_status_parse(const char *s, enum store_cert_status *out)
 }
 
 const char *
+store_door_str(enum store_door d)
+{
+	return store_word(store_doors, STORE_NWORDS(store_doors), (int)d);
+}
+
+int
+store_door_parse(const char *s, enum store_door *out)
+{
+	int v;
+
+	if (store_word_parse(store_doors, STORE_NWORDS(store_doors), s, &v) != 0)
+		return -1;
+	*out = (enum store_door)v;
+	return 0;
+}
+
+const char *
 store_profile_str(enum policy_profile p)
 {
 	return store_word(store_profiles, STORE_NWORDS(store_profiles), (int)p);
@@ -195,5 +217,17 @@ store_col_profile(sqlite3_stmt *st, int col, enum policy_profile *out, struct le
 			   &v, e) != 0)
 		return -1;
 	*out = (enum policy_profile)v;
+	return 0;
+}
+
+int
+store_col_door(sqlite3_stmt *st, int col, enum store_door *out, struct lerr *e)
+{
+	int v;
+
+	if (store_col_word(st, col, store_doors, STORE_NWORDS(store_doors), "door", &v,
+			   e) != 0)
+		return -1;
+	*out = (enum store_door)v;
 	return 0;
 }

@@ -32,6 +32,7 @@
 #define STORE_FILE		"lanca.db"
 #define STORE_SERIAL_MAX	20
 #define STORE_SERIAL_LEN	20	/* = X509_SERIAL_LEN */
+#define STORE_REASON_MAX	255	/* bytes of a revocation's reason */
 
 struct store;
 struct store_request;
@@ -83,12 +84,19 @@ enum store_cert_status {
 	STORE_CERT_VALID = 0,
 	STORE_CERT_REVOKED,
 };
+/* The door a request came through. */
+enum store_door {
+	STORE_DOOR_API = 0,		/* lanca's API (POST /api/v1/enroll) */
+	STORE_DOOR_EST,			/* EST (RFC 7030) */
+};
 const char *store_req_state_str(enum store_req_state st);	/* "pending", ... */
 int store_req_state_parse(const char *s, enum store_req_state *out);
 const char *store_auth_str(enum store_auth a);			/* "none", "preauth", ... */
 int store_auth_parse(const char *s, enum store_auth *out);
 const char *store_cert_status_str(enum store_cert_status st);	/* "valid", "revoked" */
 int store_cert_status_parse(const char *s, enum store_cert_status *out);
+const char *store_door_str(enum store_door d);			/* "api", "est" */
+int store_door_parse(const char *s, enum store_door *out);
 const char *store_profile_str(enum policy_profile p);		/* "device", "gateway" */
 int store_profile_parse(const char *s, enum policy_profile *out);
 
@@ -107,6 +115,7 @@ struct store_page {
 	int64_t after;			/* in: 0, or the previous page's next */
 	size_t limit;			/* in: 1 to STORE_PAGE_MAX */
 	int64_t next;			/* out: 0 when no row follows */
+	int ascending;			/* in: oldest first (only where a listing says so) */
 };
 
 /* ---- CAs ---- */
@@ -152,6 +161,7 @@ struct store_cert {
 	unsigned char key_id[32];	/* SHA-256 of the SubjectPublicKeyInfo */
 	char request_id[65];		/* enrollment request, "" when none */
 	char preauth_id[65];		/* pre-authorisation consumed, "" when none */
+	char revoke_reason[STORE_REASON_MAX + 1];	/* "" when none */
 	unsigned char *der;		/* owned */
 	size_t der_len;
 };
@@ -210,9 +220,50 @@ int store_key_owner(struct store *s, const unsigned char key_id[32], const char 
  * error. */
 int store_device_holder(struct store *s, const char *device_id, const unsigned char key_id[32],
 			int64_t now, struct lerr *e);
-/* Marks a certificate revoked (tests and, later, `lanca revoke`). */
+/* Marks a certificate revoked (reason: NULL or at most STORE_REASON_MAX
+ * bytes) and appends its "revoke" audit row, in one job; durable on
+ * return. LERR_NOT_FOUND for an unknown serial, LERR_CONFLICT when it is
+ * revoked already. */
 int store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
 		      const char *reason, const char *actor, struct lerr *e);
+
+/* ---- the inventory: certificates searched, filtered and sorted ----
+ * A page (see "pages") in one of three orders, each one range of an
+ * index after the cursor's row: issued (the order of issuance: the
+ * table itself), expires (certificates_not_after) and device
+ * (certificates_device_id); revoked ones alone come from the partial
+ * indexes of schema/0006. pg->ascending reverses the order. A position
+ * is still a certificate's id: the page after it starts after that
+ * row's place in the order. */
+enum store_cert_sort {
+	STORE_SORT_ISSUED = 0,
+	STORE_SORT_EXPIRES,
+	STORE_SORT_DEVICE,
+};
+#define STORE_SEARCH_MAX	64	/* bytes of a search text */
+struct store_cert_filter {
+	/* NULL or "": every certificate. Else the certificates whose
+	 * device id starts with it, one of whose names (DNS or IP) starts
+	 * with it ignoring ASCII case, or whose serial in hex starts with
+	 * it. Each is one range of an index; the matches are then sorted,
+	 * so a page costs the number of matches, not the store's size. */
+	const char *q;
+	int status;			/* -1: any; else an enum store_cert_status */
+	enum store_cert_sort sort;
+};
+int store_cert_find(struct store *s, const struct store_cert_filter *f, struct store_page *pg,
+		    int (*fn)(const struct store_cert *c, void *arg), void *arg,
+		    struct lerr *e);
+/* Counts of valid certificates expiring in n consecutive spans of width
+ * seconds from start (revoked ones are not counted), and of certificates
+ * issued in n spans likewise. counts[n] are set. */
+int store_cert_expiring(struct store *s, int64_t start, int64_t width, size_t n,
+			int64_t *counts, struct lerr *e);
+int store_cert_issued(struct store *s, int64_t start, int64_t width, size_t n,
+		      int64_t *counts, struct lerr *e);
+/* Certificates valid (not revoked) and unexpired at now, and revoked. */
+int store_cert_totals(struct store *s, int64_t now, int64_t *valid, int64_t *revoked,
+		      struct lerr *e);
 
 /* ---- enrollment requests ---- */
 #define STORE_REQUEST_ID_LEN	32	/* hex: 32 bits of time, 96 random bits */
@@ -226,6 +277,7 @@ struct store_request {
 	size_t csr_len;
 	enum store_req_state state;
 	enum store_auth auth;
+	enum store_door door;		/* the door it came through (last, when asked again) */
 	char source[64];		/* client address */
 	char reason[512];			/* why it waits or was denied, "" when none */
 	int64_t created_at;		/* first asked */
@@ -269,6 +321,8 @@ int store_waiting(struct store *s, int64_t since, int64_t now,
 int store_request_page(struct store *s, enum store_req_state state, struct store_page *pg,
 		       int (*fn)(const struct store_request *r, void *arg), void *arg,
 		       struct lerr *e);
+/* How many requests are pending. */
+int store_request_count_pending(struct store *s, int64_t *n, struct lerr *e);
 /* Pending requests past expires_at become "expired"; *n how many. */
 int store_request_expire(struct store *s, int64_t now, size_t *n, struct lerr *e);
 
@@ -368,6 +422,13 @@ struct store_audit_row {
 /* Calls fn for each audit row of a page (see "pages"), newest first; fn
  * as for store_cert_page, the strings only valid during the call. */
 int store_audit_page(struct store *s, struct store_page *pg,
+		     int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
+		     struct lerr *e);
+/* The same, only the rows of event and/or about subject (a device id):
+ * each NULL for any. Each filter is one range of its index (audit_event,
+ * audit_subject); both together walk the subject's. */
+int store_audit_find(struct store *s, const char *event, const char *subject,
+		     struct store_page *pg,
 		     int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
 		     struct lerr *e);
 
