@@ -604,7 +604,7 @@ admin_cert_list_json(struct store *s, const struct admin_cert_list *l, json_t **
 	memset(&pg, 0, sizeof(pg));
 	pg.after = l->after;
 	pg.limit = l->limit != 0 ? l->limit : ADMIN_LIST_DEFAULT;
-	pg.ascending = l->ascending;
+	f.ascending = l->ascending;
 	if ((items = json_array()) == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory listing certificates");
 	if (store_cert_find(s, &f, &pg, admin_cert_row, items, e) != 0) {

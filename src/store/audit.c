@@ -120,7 +120,7 @@ store_audit_find(struct store *s, const char *event, const char *subject,
 	struct store_query x = { Q_AUDIT_PAGE, "reading the audit log", { { 0 } } };
 	struct store_audit_visit v = { fn, arg };
 
-	if (s == NULL || pg == NULL || fn == NULL || pg->ascending)
+	if (s == NULL || pg == NULL || fn == NULL)
 		return lerr_set(e, LERR_INTERNAL, "store_audit_find: bad arguments");
 	if (event != NULL && subject != NULL) {
 		x.q = Q_AUDIT_PAGE_BOTH;

@@ -776,7 +776,7 @@ store_cert_find(struct store *s, const struct store_cert_filter *f, struct store
 		status = store_cert_status_str((enum store_cert_status)f->status);
 	kind = q != NULL ? 2 : f->status == STORE_CERT_REVOKED ? 1 : 0;
 	memset(&x, 0, sizeof(x));
-	x.q = (enum store_q)CERT_FIND_Q(kind, (int)f->sort, pg->ascending != 0);
+	x.q = (enum store_q)CERT_FIND_Q(kind, (int)f->sort, f->ascending != 0);
 	x.what = "listing certificates";
 
 	/* ?1: the sort key of the row the page starts after. */
@@ -793,10 +793,10 @@ store_cert_find(struct store *s, const struct store_cert_filter *f, struct store
 	}
 	if (f->sort == STORE_SORT_EXPIRES)
 		x.args[0] = store_arg_int(pg->after > 0 ? k.not_after :
-					  pg->ascending ? INT64_MIN : INT64_MAX);
+					  f->ascending ? INT64_MIN : INT64_MAX);
 	else if (f->sort == STORE_SORT_DEVICE)
 		x.args[0] = pg->after > 0 ? store_arg_text(k.device_id) :
-			    pg->ascending ? store_arg_text("") :
+			    f->ascending ? store_arg_text("") :
 			    store_arg_blob(after_all, sizeof(after_all));
 	else
 		x.args[0] = store_arg_null();
@@ -823,7 +823,7 @@ store_cert_find(struct store *s, const struct store_cert_filter *f, struct store
 		for (i = 2; i < 10; i++)
 			x.args[i] = store_arg_null();
 	}
-	return store_page_each(s, &x, pg, store_cert_page_row, &v, e);
+	return store_page_walk(s, &x, pg, f->ascending != 0, store_cert_page_row, &v, e);
 }
 
 /* Row reader: column 0, a time, into its span's count (struct

@@ -553,6 +553,13 @@ int
 store_page_each(struct store *s, struct store_query *x, struct store_page *pg,
 		store_row_fn row, void *arg, struct lerr *e)
 {
+	return store_page_walk(s, x, pg, 0, row, arg, e);
+}
+
+int
+store_page_walk(struct store *s, struct store_query *x, struct store_page *pg, int ascending,
+		store_row_fn row, void *arg, struct lerr *e)
+{
 	struct store_page_walk w = { pg, row, arg, 0, 0 };
 	size_t i = 0;
 
@@ -571,7 +578,7 @@ store_page_each(struct store *s, struct store_query *x, struct store_page *pg,
 		return lerr_set(e, LERR_INTERNAL, "%s: too many parameters", x->what);
 	/* Positions are rowids, which SQLite starts at 1: INT64_MAX is
 	 * before every row, and 0 before every row of an ascending page. */
-	x->args[i] = store_arg_int(pg->after != 0 ? pg->after : pg->ascending ? 0 : INT64_MAX);
+	x->args[i] = store_arg_int(pg->after != 0 ? pg->after : ascending ? 0 : INT64_MAX);
 	x->args[i + 1] = store_arg_int((int64_t)pg->limit + 1);
 	return store_each(s, x, store_page_row, &w, e);
 }

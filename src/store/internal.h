@@ -277,11 +277,13 @@ int store_each(struct store *s, const struct store_query *x, store_row_fn row,
  * LIMIT ?N+1". store_page_each fills those two (it fetches one row more
  * than the page, which only says that another page follows), hands the
  * page's rows to row(st, arg, e) (1 stops early) and sets pg->next.
- * An ascending page (pg->ascending) is the mirror image: positions above
- * the first, in ascending order.
+ * store_page_walk with ascending set is the mirror image: positions
+ * above the first, in ascending order.
  * 0, or -1 with e (bad_request for a limit or position out of bounds).
  */
 int store_page_each(struct store *s, struct store_query *x, struct store_page *pg,
+		    store_row_fn row, void *arg, struct lerr *e);
+int store_page_walk(struct store *s, struct store_query *x, struct store_page *pg, int ascending,
 		    store_row_fn row, void *arg, struct lerr *e);
 
 /* store_each() on a connection the caller holds (inside a read

@@ -115,7 +115,6 @@ struct store_page {
 	int64_t after;			/* in: 0, or the previous page's next */
 	size_t limit;			/* in: 1 to STORE_PAGE_MAX */
 	int64_t next;			/* out: 0 when no row follows */
-	int ascending;			/* in: oldest first (only where a listing says so) */
 };
 
 /* ---- CAs ---- */
@@ -232,7 +231,7 @@ int store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
  * index after the cursor's row: issued (the order of issuance: the
  * table itself), expires (certificates_not_after) and device
  * (certificates_device_id); revoked ones alone come from the partial
- * indexes of schema/0006. pg->ascending reverses the order. A position
+ * indexes of schema/0006. ascending reverses the order. A position
  * is still a certificate's id: the page after it starts after that
  * row's place in the order. */
 enum store_cert_sort {
@@ -250,6 +249,7 @@ struct store_cert_filter {
 	const char *q;
 	int status;			/* -1: any; else an enum store_cert_status */
 	enum store_cert_sort sort;
+	int ascending;			/* smallest first (the default is newest first) */
 };
 int store_cert_find(struct store *s, const struct store_cert_filter *f, struct store_page *pg,
 		    int (*fn)(const struct store_cert *c, void *arg), void *arg,
