@@ -1885,10 +1885,13 @@ START_TEST(test_page_plans)
 {
 	static const enum store_q lists[] = {
 		Q_REQ_PAGE, Q_REQ_PAGE_STATE, Q_CERT_PAGE, Q_AUDIT_PAGE, Q_REQ_EXPIRE_DUE,
-		Q_REQ_EXPIRE, Q_REQ_COUNT_PENDING,
+		Q_REQ_EXPIRE, Q_REQ_COUNT_PENDING, Q_AUDIT_PAGE_EVENT, Q_AUDIT_PAGE_SUBJECT,
+		Q_AUDIT_PAGE_BOTH, Q_CERT_FIND_KEY, Q_CERT_EXPIRING, Q_CERT_ISSUED_SINCE,
+		Q_CERT_UNEXPIRED, Q_CERT_REVOKED_UNEXPIRED,
 	};
 	char plan[1024];
 	size_t i;
+	int q;
 
 	store_close(open_new());
 	for (i = 0; i < sizeof(lists) / sizeof(lists[0]); i++) {
@@ -1896,12 +1899,317 @@ START_TEST(test_page_plans)
 		ck_assert_msg(plan_scans(store_sql_text(lists[i]), plan, sizeof(plan)) == 0,
 			      "query %d: %s: %s", (int)lists[i], store_sql_text(lists[i]), plan);
 	}
+	/* Counting the revoked reads a partial index whole: the revoked rows
+	 * and nothing else. */
+	plan_scans(store_sql_text(Q_CERT_REVOKED_COUNT), plan, sizeof(plan));
+	ck_assert_msg(strncmp(plan, "SCAN certificates USING ", 24) == 0 &&
+		      strstr(plan, "INDEX certificates_revoked_") != NULL &&
+		      strchr(plan, ';') == strrchr(plan, ';'), "%s", plan);
+	/* The inventory's pages without a search (12): one range each. */
+	for (q = Q_CERT_FIND; q < Q_CERT_FIND + 12; q++)
+		ck_assert_msg(plan_scans(store_sql_text((enum store_q)q), plan, sizeof(plan)) == 0,
+			      "query %d: %s: %s", q, store_sql_text((enum store_q)q), plan);
+	/* The revoked ones come from the partial indexes, not the table. */
+	for (q = Q_CERT_FIND + 6; q < Q_CERT_FIND + 12; q++) {
+		plan_scans(store_sql_text((enum store_q)q), plan, sizeof(plan));
+		ck_assert_msg(strstr(plan, "certificates_revoked_") != NULL, "query %d: %s", q, plan);
+	}
+	/* A search (6): each of its matches is one range of an index (no
+	 * step reads a whole table or index); only the matches are sorted. */
+	for (q = Q_CERT_FIND + 12; q <= Q_CERT_FIND_LAST; q++) {
+		plan_scans(store_sql_text((enum store_q)q), plan, sizeof(plan));
+		ck_assert_msg(strstr(plan, "SCAN") == NULL &&
+			      strstr(plan, "certificates_device_id (device_id>? AND device_id<?)") != NULL &&
+			      strstr(plan, "cert_names_name (name>? AND name<?)") != NULL &&
+			      strstr(plan, "(serial>? AND serial<?)") != NULL,
+			      "query %d: %s", q, plan);
+	}
 	/* The check catches what it is for: the listing before pages. */
 	ck_assert_int_eq(plan_scans("SELECT id FROM requests WHERE ?1 IS NULL OR state = ?1 "
 				    "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
 				    plan, sizeof(plan)), 1);
 	ck_assert_int_eq(plan_scans("SELECT id FROM audit ORDER BY at DESC LIMIT 5",
 				    plan, sizeof(plan)), 1);
+}
+END_TEST
+
+/* ---- the inventory (schema/0006) ---- */
+
+/* store_cert_find's visitor: the device ids in order, into a string. */
+struct find_seen {
+	char devs[512];
+	size_t n;
+};
+
+static int
+find_cb(const struct store_cert *c, void *arg)
+{
+	struct find_seen *f = arg;
+	size_t used = strlen(f->devs);
+
+	snprintf(f->devs + used, sizeof(f->devs) - used, "%s%s", used ? " " : "", c->device_id);
+	f->n++;
+	return 0;
+}
+
+/* Every page of a search of size limit, walked to the end: the device
+ * ids in the order seen; returns the number of pages. */
+static int
+find_all(struct store *s, const char *q, int status, enum store_cert_sort sort, int asc,
+	 size_t limit, struct find_seen *f)
+{
+	struct store_cert_filter flt = { q, status, sort, asc };
+	struct store_page pg = { 0, limit, 0 };
+	struct lerr e;
+	int pages = 0;
+
+	memset(f, 0, sizeof(*f));
+	do {
+		pg.after = pg.next;
+		ck_assert_msg(store_cert_find(s, &flt, &pg, find_cb, f, &e) == 0, "%s", e.msg);
+		pages++;
+		ck_assert_int_lt(pages, 50);
+	} while (pg.next != 0);
+	return pages;
+}
+
+/* Certificates searched, filtered and sorted, a page at a time: every
+ * order holds each certificate once, ties broken by issuance, the
+ * revoked ones alone, and a search by device id, name or serial. */
+START_TEST(test_cert_find)
+{
+	static char n_a[] = "DNS:alpha.local", n_b[] = "DNS:Bravo.local,IP:10.0.0.7";
+	static char n_c[] = "DNS:charlie.local", n_d[] = "DNS:delta.local";
+	unsigned char sa[STORE_SERIAL_LEN], sb[STORE_SERIAL_LEN], sc[STORE_SERIAL_LEN];
+	unsigned char sd[STORE_SERIAL_LEN];
+	char hex[2 * STORE_SERIAL_LEN + 1], upper[16];
+	struct store *s = open_new();
+	int64_t ca = add_ca(s, "issuing", "aa");
+	struct find_seen f;
+	struct lerr e;
+	size_t i;
+
+	/* Issued c, a, d, b; expiring b, then a and d (a tie), then c. */
+	ck_assert_int_eq(issue(s, ca, "charlie", 1, n_c, 5000, NULL, NULL, sc, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "alpha", 2, n_a, 3000, NULL, NULL, sa, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "delta", 3, n_d, 3000, NULL, NULL, sd, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "bravo", 4, n_b, 2000, NULL, NULL, sb, &e), 0);
+
+	for (i = 1; i <= 5; i++) {
+		ck_assert_int_eq(find_all(s, NULL, -1, STORE_SORT_ISSUED, 0, i, &f), (int)((4 + i - 1) / i));
+		ck_assert_str_eq(f.devs, "bravo delta alpha charlie");
+		find_all(s, NULL, -1, STORE_SORT_ISSUED, 1, i, &f);
+		ck_assert_str_eq(f.devs, "charlie alpha delta bravo");
+		find_all(s, NULL, -1, STORE_SORT_EXPIRES, 0, i, &f);
+		ck_assert_str_eq(f.devs, "charlie delta alpha bravo");
+		find_all(s, NULL, -1, STORE_SORT_EXPIRES, 1, i, &f);
+		ck_assert_str_eq(f.devs, "bravo alpha delta charlie");
+		find_all(s, NULL, -1, STORE_SORT_DEVICE, 0, i, &f);
+		ck_assert_str_eq(f.devs, "delta charlie bravo alpha");
+		find_all(s, NULL, -1, STORE_SORT_DEVICE, 1, i, &f);
+		ck_assert_str_eq(f.devs, "alpha bravo charlie delta");
+	}
+
+	/* Searches: a device id prefix, a name (any case, DNS or IP), a
+	 * serial prefix (any case, odd or even length). */
+	find_all(s, "del", -1, STORE_SORT_DEVICE, 1, 10, &f);
+	ck_assert_str_eq(f.devs, "delta");
+	find_all(s, "BRAVO.LO", -1, STORE_SORT_DEVICE, 1, 10, &f);
+	ck_assert_str_eq(f.devs, "bravo");
+	find_all(s, "10.0.0", -1, STORE_SORT_DEVICE, 1, 10, &f);
+	ck_assert_str_eq(f.devs, "bravo");
+	find_all(s, "local", -1, STORE_SORT_DEVICE, 1, 10, &f);
+	ck_assert_str_eq(f.devs, "");
+	find_all(s, "zz", -1, STORE_SORT_DEVICE, 1, 10, &f);
+	ck_assert_str_eq(f.devs, "");
+	store_hex(sa, sizeof(sa), hex, sizeof(hex));
+	for (i = 0; i < 11; i++)
+		upper[i] = (char)(hex[i] >= 'a' ? hex[i] - 'a' + 'A' : hex[i]);
+	upper[11] = '\0';
+	find_all(s, upper, -1, STORE_SORT_DEVICE, 1, 10, &f);
+	ck_assert_msg(strstr(f.devs, "alpha") != NULL, "%s by %s", f.devs, upper);
+	find_all(s, hex, -1, STORE_SORT_DEVICE, 1, 10, &f);
+	ck_assert_str_eq(f.devs, "alpha");
+	hex[33] = '\0';
+	find_all(s, hex, -1, STORE_SORT_ISSUED, 0, 1, &f);
+	ck_assert_str_eq(f.devs, "alpha");
+	/* A search a page at a time, in every order. */
+	find_all(s, "a", -1, STORE_SORT_EXPIRES, 0, 1, &f);
+	ck_assert_str_eq(f.devs, "alpha");
+	ck_assert_int_eq(issue(s, ca, "alpha2", 5, n_a, 9000, NULL, NULL, sa, &e), 0);
+	find_all(s, "al", -1, STORE_SORT_EXPIRES, 0, 1, &f);
+	ck_assert_str_eq(f.devs, "alpha2 alpha");
+	find_all(s, "al", -1, STORE_SORT_DEVICE, 1, 1, &f);
+	ck_assert_str_eq(f.devs, "alpha alpha2");
+
+	/* Revoked ones alone, and the valid ones. */
+	ck_assert_int_eq(store_cert_revoke(s, sd, sizeof(sd), "gone", "t", &e), 0);
+	ck_assert_int_eq(store_cert_revoke(s, sb, sizeof(sb), NULL, "t", &e), 0);
+	for (i = 1; i <= 3; i++) {
+		find_all(s, NULL, STORE_CERT_REVOKED, STORE_SORT_ISSUED, 0, i, &f);
+		ck_assert_str_eq(f.devs, "bravo delta");
+		find_all(s, NULL, STORE_CERT_REVOKED, STORE_SORT_EXPIRES, 1, i, &f);
+		ck_assert_str_eq(f.devs, "bravo delta");
+		find_all(s, NULL, STORE_CERT_REVOKED, STORE_SORT_DEVICE, 0, i, &f);
+		ck_assert_str_eq(f.devs, "delta bravo");
+		find_all(s, NULL, STORE_CERT_VALID, STORE_SORT_DEVICE, 1, i, &f);
+		ck_assert_str_eq(f.devs, "alpha alpha2 charlie");
+	}
+	find_all(s, "d", STORE_CERT_REVOKED, STORE_SORT_DEVICE, 1, 10, &f);
+	ck_assert_str_eq(f.devs, "delta");
+	find_all(s, "d", STORE_CERT_VALID, STORE_SORT_DEVICE, 1, 10, &f);
+	ck_assert_str_eq(f.devs, "");
+	store_close(s);
+}
+END_TEST
+
+/* A cursor naming no certificate, and a search too long, are refused. */
+START_TEST(test_cert_find_bounds)
+{
+	static char n_a[] = "DNS:alpha.local";
+	unsigned char sa[STORE_SERIAL_LEN];
+	char q[STORE_SEARCH_MAX + 2];
+	struct store *s = open_new();
+	int64_t ca = add_ca(s, "issuing", "aa");
+	struct store_cert_filter flt = { NULL, -1, STORE_SORT_EXPIRES, 0 };
+	struct store_page pg = { 999, 10, 0 };
+	struct find_seen f;
+	struct lerr e;
+
+	ck_assert_int_eq(issue(s, ca, "alpha", 2, n_a, 3000, NULL, NULL, sa, &e), 0);
+	memset(&f, 0, sizeof(f));
+	ck_assert_int_eq(store_cert_find(s, &flt, &pg, find_cb, &f, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	memset(q, 'a', sizeof(q) - 1);
+	q[sizeof(q) - 1] = '\0';
+	flt.q = q;
+	pg.after = 0;
+	ck_assert_int_eq(store_cert_find(s, &flt, &pg, find_cb, &f, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	q[STORE_SEARCH_MAX] = '\0';
+	ck_assert_int_eq(store_cert_find(s, &flt, &pg, find_cb, &f, &e), 0);
+	ck_assert_uint_eq(f.n, 0);
+	store_close(s);
+}
+END_TEST
+
+/* The overview's counts: expiries per span (revoked ones left out),
+ * issuances per span, the totals. */
+START_TEST(test_cert_counts)
+{
+	static char n_a[] = "DNS:a.local";
+	unsigned char sr[STORE_SERIAL_LEN], sx[STORE_SERIAL_LEN];
+	struct store *s = open_new();
+	int64_t ca = add_ca(s, "issuing", "aa");
+	int64_t now = (int64_t)time(NULL), counts[4], valid = -1, revoked = -1, pending = -1;
+	struct store_request *r;
+	struct lerr e;
+
+	ck_assert_int_eq(issue(s, ca, "a", 1, n_a, now + 10, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "b", 2, n_a, now + 100 + 5, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "c", 3, n_a, now + 100 + 50, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "d", 4, n_a, now + 300, NULL, NULL, sr, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "e", 5, n_a, now + 400, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "f", 6, n_a, now - 10, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(store_cert_revoke(s, sr, sizeof(sr), NULL, "t", &e), 0);
+	ck_assert_int_eq(store_cert_expiring(s, now, 100, 4, counts, &e), 0);
+	ck_assert_int_eq(counts[0], 1);
+	ck_assert_int_eq(counts[1], 2);
+	ck_assert_int_eq(counts[2], 0);		/* d is revoked */
+	ck_assert_int_eq(counts[3], 0);		/* e is past the spans */
+	/* All six were issued in the last span. */
+	ck_assert_int_eq(store_cert_issued(s, now - 300, 100, 4, counts, &e), 0);
+	ck_assert_int_eq(counts[0] + counts[1] + counts[2], 0);
+	ck_assert_int_eq(counts[3], 6);
+	ck_assert_int_eq(store_cert_issued(s, now + 86400 * 3, 100, 4, counts, &e), 0);
+	ck_assert_int_eq(counts[0] + counts[1] + counts[2] + counts[3], 0);
+	ck_assert_int_eq(store_cert_totals(s, now, &valid, &revoked, &e), 0);
+	ck_assert_int_eq(valid, 4);		/* not d (revoked) nor f (expired) */
+	ck_assert_int_eq(revoked, 1);
+	r = upsert(s, 7, "g", "none", 100, now + 999, NULL);
+	store_request_free(r);
+	ck_assert_int_eq(store_request_count_pending(s, &pending, &e), 0);
+	ck_assert_int_eq(pending, 1);
+	store_close(s);
+}
+END_TEST
+
+/* store_audit_find's visitor: "event:subject" of each row. */
+static int
+audit_find_cb(const struct store_audit_row *r, void *arg)
+{
+	struct find_seen *f = arg;
+	size_t used = strlen(f->devs);
+
+	snprintf(f->devs + used, sizeof(f->devs) - used, "%s%s:%s", used ? " " : "", r->event,
+		 r->subject != NULL ? r->subject : "");
+	f->n++;
+	return 0;
+}
+
+static void
+audit_all(struct store *s, const char *event, const char *subject, size_t limit,
+	  struct find_seen *f)
+{
+	struct store_page pg = { 0, limit, 0 };
+	struct lerr e;
+
+	memset(f, 0, sizeof(*f));
+	do {
+		pg.after = pg.next;
+		ck_assert_msg(store_audit_find(s, event, subject, &pg, audit_find_cb, f, &e) == 0,
+			      "%s", e.msg);
+	} while (pg.next != 0);
+}
+
+/* The audit log by event, by subject and by both, newest first. */
+START_TEST(test_audit_find)
+{
+	struct store *s = open_new();
+	struct find_seen f;
+	struct lerr e;
+
+	ck_assert_int_eq(store_audit(s, "t", "enroll", "a", NULL, &e), 0);
+	ck_assert_int_eq(store_audit(s, "t", "issue", "a", NULL, &e), 0);
+	ck_assert_int_eq(store_audit(s, "t", "enroll", "b", NULL, &e), 0);
+	ck_assert_int_eq(store_audit(s, "t", "revoke", "a", NULL, &e), 0);
+	ck_assert_int_eq(store_audit(s, "t", "issue", "b", NULL, &e), 0);
+	audit_all(s, "issue", NULL, 1, &f);
+	ck_assert_str_eq(f.devs, "issue:b issue:a");
+	audit_all(s, NULL, "a", 2, &f);
+	ck_assert_str_eq(f.devs, "revoke:a issue:a enroll:a");
+	audit_all(s, "enroll", "b", 1, &f);
+	ck_assert_str_eq(f.devs, "enroll:b");
+	audit_all(s, "deny", NULL, 5, &f);
+	ck_assert_str_eq(f.devs, "");
+	store_close(s);
+}
+END_TEST
+
+/* A request keeps the door it came through; asking again through the
+ * other door while pending moves it. */
+START_TEST(test_request_door)
+{
+	struct store *s = open_new();
+	struct store_request in, *out = NULL;
+	struct lerr e;
+	int created;
+
+	make_req(&in, 9, "door", "none", 100, 999999);
+	in.door = STORE_DOOR_EST;
+	ck_assert_int_eq(store_request_upsert(s, &in, &out, &created, &e), 0);
+	ck_assert_int_eq(created, 1);
+	ck_assert_int_eq(out->door, STORE_DOOR_EST);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM requests WHERE door = 'est'"), 1);
+	store_request_free(out);
+	in.door = STORE_DOOR_API;
+	in.created_at = 200;
+	ck_assert_int_eq(store_request_upsert(s, &in, &out, &created, &e), 0);
+	ck_assert_int_eq(created, 0);
+	ck_assert_int_eq(out->door, STORE_DOOR_API);
+	store_request_free(out);
+	ck_assert_str_eq(store_door_str(STORE_DOOR_EST), "est");
+	store_close(s);
 }
 END_TEST
 
@@ -2250,6 +2558,11 @@ store_suite(void)
 	tcase_add_test(tc, test_pages_cover);
 	tcase_add_test(tc, test_page_bounds);
 	tcase_add_test(tc, test_page_plans);
+	tcase_add_test(tc, test_cert_find);
+	tcase_add_test(tc, test_cert_find_bounds);
+	tcase_add_test(tc, test_cert_counts);
+	tcase_add_test(tc, test_audit_find);
+	tcase_add_test(tc, test_request_door);
 	tcase_add_test(tc, test_name_key_owner);
 	tcase_add_test(tc, test_upgrade_fills_names);
 	tcase_add_test(tc, test_preauth);
