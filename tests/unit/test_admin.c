@@ -22,6 +22,7 @@
 #include "daemon/admin.h"
 #include "daemon/enroll.h"
 #include "daemon/issue.h"
+#include "common/buf.h"
 #include "daemon/window.h"
 #include "signer/signer.h"
 #include "store/store.h"
@@ -466,6 +467,249 @@ START_TEST(test_list_out_of_memory)
 }
 END_TEST
 
+/* ---- the inventory ---- */
+
+/* Certificate listings from text: defaults, each word, each bound. */
+START_TEST(test_cert_list_text)
+{
+	char q[STORE_SEARCH_MAX + 2];
+	struct admin_cert_list l;
+	struct lerr e;
+
+	ck_assert_int_eq(admin_cert_list_text(NULL, NULL, NULL, NULL, NULL, NULL, &l, &e), 0);
+	ck_assert_int_eq(l.status, -1);
+	ck_assert_int_eq(l.sort, STORE_SORT_ISSUED);
+	ck_assert_int_eq(l.ascending, 0);
+	ck_assert_str_eq(l.q, "");
+	ck_assert_int_eq(admin_cert_list_text("cam", "revoked", "device", "asc", "7", "c12", &l,
+					      &e), 0);
+	ck_assert_str_eq(l.q, "cam");
+	ck_assert_int_eq(l.status, STORE_CERT_REVOKED);
+	ck_assert_int_eq(l.sort, STORE_SORT_DEVICE);
+	ck_assert_int_eq(l.ascending, 1);
+	ck_assert_uint_eq(l.limit, 7);
+	ck_assert_int_eq(l.after, 12);
+	ck_assert_int_eq(admin_cert_list_text(NULL, "valid", "expires", "desc", NULL, NULL, &l,
+					      &e), 0);
+	ck_assert_int_eq(l.status, STORE_CERT_VALID);
+	ck_assert_int_eq(l.sort, STORE_SORT_EXPIRES);
+
+#define CERT_BAD(q_, st_, so_, or_, li_, cu_, text) do { \
+	lerr_clear(&e); \
+	ck_assert_int_eq(admin_cert_list_text(q_, st_, so_, or_, li_, cu_, &l, &e), -1); \
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST); \
+	ck_assert_msg(strstr(e.msg, text) != NULL, "%s", e.msg); \
+	ck_assert_int_eq(l.status, -1); \
+	ck_assert_int_eq(l.after, 0); \
+} while (0)
+	CERT_BAD(NULL, "expired", NULL, NULL, NULL, NULL, "status is valid or revoked");
+	CERT_BAD(NULL, "", NULL, NULL, NULL, NULL, "status is");
+	CERT_BAD(NULL, NULL, "name", NULL, NULL, NULL, "sort is issued, expires or device");
+	CERT_BAD(NULL, NULL, "Issued", NULL, NULL, NULL, "sort is");
+	CERT_BAD(NULL, NULL, NULL, "up", NULL, NULL, "order is asc or desc");
+	CERT_BAD(NULL, NULL, NULL, NULL, "0", NULL, "limit is 1 to 1000");
+	CERT_BAD(NULL, NULL, NULL, NULL, "1001", NULL, "limit is");
+	CERT_BAD(NULL, NULL, NULL, NULL, "+5", NULL, "limit is");
+	CERT_BAD(NULL, NULL, NULL, NULL, NULL, "r12", "cursor");
+	CERT_BAD(NULL, NULL, NULL, NULL, NULL, "a12", "cursor");
+	CERT_BAD(NULL, NULL, NULL, NULL, NULL, "c0", "cursor");
+	CERT_BAD("a\tb", NULL, NULL, NULL, NULL, NULL, "q is at most 64 bytes");
+	memset(q, 'x', sizeof(q) - 1);
+	q[sizeof(q) - 1] = '\0';
+	CERT_BAD(q, NULL, NULL, NULL, NULL, NULL, "q is at most 64 bytes");
+	q[STORE_SEARCH_MAX] = '\0';
+	ck_assert_int_eq(admin_cert_list_text(q, NULL, NULL, NULL, NULL, NULL, &l, &e), 0);
+#undef CERT_BAD
+}
+END_TEST
+
+START_TEST(test_serial_and_audit_text)
+{
+	unsigned char bin[STORE_SERIAL_MAX];
+	struct admin_audit_list a;
+	char serial[2 * STORE_SERIAL_MAX + 4];
+	struct lerr e;
+	size_t len = 99;
+
+	ck_assert_int_eq(admin_serial_parse("0aFf", bin, &len, &e), 0);
+	ck_assert_uint_eq(len, 2);
+	ck_assert_uint_eq(bin[0], 0x0a);
+	ck_assert_uint_eq(bin[1], 0xff);
+	memset(serial, 'a', 2 * STORE_SERIAL_MAX);
+	serial[2 * STORE_SERIAL_MAX] = '\0';
+	ck_assert_int_eq(admin_serial_parse(serial, bin, &len, &e), 0);
+	ck_assert_uint_eq(len, STORE_SERIAL_MAX);
+	serial[2 * STORE_SERIAL_MAX] = 'a';
+	serial[2 * STORE_SERIAL_MAX + 1] = 'a';
+	serial[2 * STORE_SERIAL_MAX + 2] = '\0';
+	ck_assert_int_eq(admin_serial_parse(serial, bin, &len, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_uint_eq(len, 0);
+	ck_assert_int_eq(admin_serial_parse("abc", bin, &len, &e), -1);
+	ck_assert_int_eq(admin_serial_parse("", bin, &len, &e), -1);
+	ck_assert_int_eq(admin_serial_parse(NULL, bin, &len, &e), -1);
+	ck_assert_int_eq(admin_serial_parse("0g", bin, &len, &e), -1);
+	ck_assert_int_eq(admin_serial_parse("0x12", bin, &len, &e), -1);
+	ck_assert_msg(strstr(e.msg, "a serial is 2 to 40 hex digits") != NULL, "%s", e.msg);
+
+	ck_assert_int_eq(admin_audit_list_text(NULL, NULL, NULL, NULL, &a, &e), 0);
+	ck_assert_str_eq(a.event, "");
+	ck_assert_int_eq(admin_audit_list_text("preauth_secret_wrong", "cam-1", "5", "a9", &a, &e), 0);
+	ck_assert_str_eq(a.event, "preauth_secret_wrong");
+	ck_assert_str_eq(a.device, "cam-1");
+	ck_assert_uint_eq(a.limit, 5);
+	ck_assert_int_eq(a.after, 9);
+	ck_assert_int_eq(admin_audit_list_text("Issue", NULL, NULL, NULL, &a, &e), -1);
+	ck_assert_msg(strstr(e.msg, "event is") != NULL, "%s", e.msg);
+	ck_assert_int_eq(admin_audit_list_text("", NULL, NULL, NULL, &a, &e), -1);
+	ck_assert_int_eq(admin_audit_list_text("a b", NULL, NULL, NULL, &a, &e), -1);
+	ck_assert_int_eq(admin_audit_list_text(NULL, "", NULL, NULL, &a, &e), -1);
+	ck_assert_msg(strstr(e.msg, "device is") != NULL, "%s", e.msg);
+	ck_assert_int_eq(admin_audit_list_text(NULL, "a\nb", NULL, NULL, &a, &e), -1);
+	ck_assert_int_eq(admin_audit_list_text(NULL, NULL, NULL, "c9", &a, &e), -1);
+	ck_assert_msg(strstr(e.msg, "cursor") != NULL, "%s", e.msg);
+	ck_assert_int_eq(admin_audit_list_text(NULL, NULL, "0", NULL, &a, &e), -1);
+	ck_assert_str_eq(a.device, "");
+}
+END_TEST
+
+/* A request row says its door, key type and names. */
+START_TEST(test_request_row)
+{
+	char id[STORE_REQUEST_ID_LEN + 1];
+	struct store_request *rq = NULL;
+	struct fx_admin f;
+	struct lerr e;
+	json_t *row;
+	char *text;
+
+	fx_admin_open(&f, 0);
+	fx_submit(&f, "p256.pem", id);
+	ck_assert_int_eq(store_request_get(f.x.store, id, &rq, &e), 0);
+	row = admin_request_json(rq);
+	ck_assert_ptr_nonnull(row);
+	text = json_dumps(row, JSON_COMPACT | JSON_SORT_KEYS);
+	ck_assert_msg(strstr(text, "\"door\":\"api\"") != NULL &&
+		      strstr(text, "\"key_type\":\"ecdsa-p256\"") != NULL &&
+		      strstr(text, "\"names\":[\"DNS:x.local\",\"IP:192.168.1.10\"]") != NULL, "%s", text);
+	ck_assert_str_eq(json_string_value(json_object_get(row, "key_id")),
+			 json_string_value(json_object_get(row, "key")));
+	free(text);
+	json_decref(row);
+	rq->door = STORE_DOOR_EST;
+	row = admin_request_json(rq);
+	ck_assert_str_eq(json_string_value(json_object_get(row, "door")), "est");
+	json_decref(row);
+	store_request_free(rq);
+	fx_admin_close(&f);
+}
+END_TEST
+
+/* Revocation: bounds first (nothing written), then the status and one
+ * audit row, then a conflict; the detail shows it with its PEM and
+ * history; the overview counts it. */
+START_TEST(test_revoke_and_detail)
+{
+	char id[STORE_REQUEST_ID_LEN + 1], serial[2 * STORE_SERIAL_MAX + 1];
+	char hex[2 * STORE_SERIAL_MAX + 1], upper[2 * STORE_SERIAL_MAX + 1], reason[ADMIN_REASON_MAX + 2];
+	unsigned char bin[STORE_SERIAL_MAX];
+	struct store_cert *c = NULL;
+	struct admin_cert_list l;
+	struct fx_admin f;
+	struct buf pem;
+	struct lerr e;
+	json_t *j, *h;
+	size_t len, i;
+	int64_t now = (int64_t)time(NULL), today = now - now % 86400;
+
+	fx_admin_open(&f, 1);
+	fx_submit(&f, "p256.pem", id);
+	ck_assert_msg(admin_approve(f.en, id, "cli unit", serial, &e) == 0, "%s", e.msg);
+	for (i = 0; serial[i] != '\0'; i++)
+		upper[i] = (char)(serial[i] >= 'a' ? serial[i] - 'a' + 'A' : serial[i]);
+	upper[i] = '\0';
+
+	/* The detail: the PEM of the DER the store holds, the history. */
+	ck_assert_int_eq(admin_cert_get_json(f.x.store, upper, &j, &e), 0);
+	ck_assert_int_eq(admin_serial_parse(serial, bin, &len, &e), 0);
+	ck_assert_int_eq(store_cert_by_serial(f.x.store, bin, len, &c, &e), 0);
+	buf_init(&pem, 65536);
+	ck_assert_int_eq(issue_cert_pem(c, &pem), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "pem")), (const char *)pem.data);
+	ck_assert(strncmp((const char *)pem.data, "-----BEGIN CERTIFICATE-----\n", 28) == 0);
+	buf_free(&pem);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "serial")), serial);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "device_id")), "dev-p256");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "request_id")), id);
+	ck_assert(json_is_null(json_object_get(j, "revoked_at")));
+	h = json_object_get(j, "history");
+	ck_assert_uint_ge(json_array_size(h), 2);
+	ck_assert_str_eq(json_string_value(json_object_get(json_array_get(h, 0), "event")), "approve");
+	json_decref(j);
+
+	/* Bounds, whatever the door: nothing written. */
+	memset(reason, 'r', sizeof(reason) - 1);
+	reason[sizeof(reason) - 1] = '\0';
+	ck_assert_int_eq(admin_revoke(f.x.store, serial, reason, "cli unit", hex, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(admin_revoke(f.x.store, serial, "a\x01", "cli unit", hex, &e), -1);
+	ck_assert_int_eq(admin_revoke(f.x.store, "xyz", NULL, "cli unit", hex, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(admin_revoke(f.x.store, "00ff", NULL, "cli unit", hex, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(admin_cert_get_json(f.x.store, "00ff", &j, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(admin_cert_get_json(f.x.store, "0", &j, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(admin_cert_list_text(NULL, "revoked", NULL, NULL, NULL, NULL, &l, &e), 0);
+	ck_assert_int_eq(admin_cert_list_json(f.x.store, &l, &j, &e), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "items")), 0);
+	json_decref(j);
+
+	ck_assert_msg(admin_revoke(f.x.store, upper, reason + 100, "cli unit", hex, &e) == 0, "%s",
+		      e.msg);
+	ck_assert_str_eq(hex, serial);
+	ck_assert_int_eq(admin_revoke(f.x.store, serial, NULL, "cli unit", hex, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(admin_cert_get_json(f.x.store, serial, &j, &e), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "revoked");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "revoke_reason")), reason + 100);
+	ck_assert(json_integer_value(json_object_get(j, "revoked_at")) >= now);
+	h = json_array_get(json_object_get(j, "history"), 0);
+	ck_assert_str_eq(json_string_value(json_object_get(h, "event")), "revoke");
+	ck_assert_str_eq(json_string_value(json_object_get(h, "actor")), "cli unit");
+	ck_assert_str_eq(json_string_value(json_object_get(json_object_get(h, "detail"), "serial")),
+			 serial);
+	json_decref(j);
+	ck_assert_int_eq(admin_cert_list_json(f.x.store, &l, &j, &e), 0);
+	ck_assert_uint_eq(json_array_size(json_object_get(j, "items")), 1);
+	ck_assert(json_is_null(json_object_get(j, "next_cursor")));
+	json_decref(j);
+
+	/* The overview: the revoked certificate is no longer valid nor
+	 * expiring; it was issued today. */
+	ck_assert_int_eq(admin_overview_json(f.x.store, now, &j, &e), 0);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "totals"), "revoked")), 1);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_object_get(j, "totals"), "pending")), 0);
+	h = json_object_get(j, "enrollments_per_day");
+	ck_assert_uint_eq(json_array_size(h), ADMIN_OVERVIEW_DAYS);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(h, ADMIN_OVERVIEW_DAYS - 1),
+							    "day")), today);
+	ck_assert_int_ge(json_integer_value(json_object_get(json_array_get(h, ADMIN_OVERVIEW_DAYS - 1),
+							    "count")), 1);
+	h = json_object_get(j, "expiring_per_week");
+	ck_assert_uint_eq(json_array_size(h), ADMIN_OVERVIEW_WEEKS);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(h, 0), "week_start")), today);
+	ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(h, 12), "week_start")),
+			 today + 12 * 7 * 86400);
+	for (i = 0; i < ADMIN_OVERVIEW_WEEKS; i++)
+		ck_assert_int_eq(json_integer_value(json_object_get(json_array_get(h, i), "count")), 0);
+	json_decref(j);
+	store_cert_free(c);
+	fx_admin_close(&f);
+}
+END_TEST
+
 static Suite *
 admin_suite(void)
 {
@@ -477,6 +721,8 @@ admin_suite(void)
 	tcase_add_test(b, test_reason_bounds);
 	tcase_add_test(b, test_list_bounds);
 	tcase_add_test(b, test_list_text);
+	tcase_add_test(b, test_cert_list_text);
+	tcase_add_test(b, test_serial_and_audit_text);
 	suite_add_tcase(s, b);
 	tcase_add_checked_fixture(a, fx_make_ca, fx_remove_ca);
 	tcase_set_timeout(a, 60);
@@ -484,6 +730,8 @@ admin_suite(void)
 	tcase_add_test(a, test_approve_without_daemon);
 	tcase_add_test(a, test_list_out_of_memory);
 	tcase_add_test(a, test_list_pages);
+	tcase_add_test(a, test_request_row);
+	tcase_add_test(a, test_revoke_and_detail);
 	suite_add_tcase(s, a);
 	return s;
 }
