@@ -20,6 +20,7 @@ int cmd_press(int argc, char *argv[]);
 int cmd_pending(int argc, char *argv[]);
 int cmd_approve(int argc, char *argv[]);
 int cmd_deny(int argc, char *argv[]);
+int cmd_revoke(int argc, char *argv[]);
 int cmd_admin(int argc, char *argv[]);
 int cmd_preauth(int argc, char *argv[]);
 int cmd_vendor(int argc, char *argv[]);

@@ -29,6 +29,7 @@ static const struct command {
 	{ "pending", cmd_pending, "list enrollment requests waiting for a decision" },
 	{ "approve", cmd_approve, "issue a pending request" },
 	{ "deny", cmd_deny, "refuse a pending request, with a reason" },
+	{ "revoke", cmd_revoke, "revoke a certificate by its serial, with a reason" },
 	{ "preauth", cmd_preauth, "import pre-authorised devices from CSV" },
 	{ "vendor", cmd_vendor, "register a manufacturer CA for factory certificates" },
 	{ "admin", cmd_admin, "manage administrator accounts" },

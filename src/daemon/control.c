@@ -124,6 +124,31 @@ control_put_deny(json_t *j, const struct control_req *rq)
 }
 
 static int
+control_parse_revoke(const json_t *cmd, struct control_req *rq, struct lerr *e)
+{
+	unsigned char bin[STORE_SERIAL_MAX];
+	size_t len;
+
+	if (control_str(cmd, "serial", rq->serial, sizeof(rq->serial)) != 0 ||
+	    admin_serial_parse(rq->serial, bin, &len, e) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST,
+				"a serial is 2 to %d hex digits, an even number of them",
+				2 * STORE_SERIAL_MAX);
+	if (control_str(cmd, "reason", rq->reason, sizeof(rq->reason)) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST,
+				"a reason is text of at most %d bytes", ADMIN_REASON_MAX);
+	return admin_reason_check(rq->reason, e);
+}
+
+static int
+control_put_revoke(json_t *j, const struct control_req *rq)
+{
+	return json_object_set_new(j, "serial", json_string(rq->serial)) != 0 ||
+	       (rq->reason[0] != '\0' &&
+		json_object_set_new(j, "reason", json_string(rq->reason)) != 0) ? -1 : 0;
+}
+
+static int
 control_parse_list(const json_t *cmd, struct control_req *rq, struct lerr *e)
 {
 	return admin_list_parse(cmd, &rq->list, e);
@@ -201,6 +226,17 @@ control_do_deny(struct control *c, const struct control_req *rq, const char *who
 }
 
 static json_t *
+control_do_revoke(struct control *c, const struct control_req *rq, const char *who,
+		  struct lerr *e)
+{
+	char serial[2 * STORE_SERIAL_MAX + 1];
+
+	if (admin_revoke(c->store, rq->serial, rq->reason, who, serial, e) != 0)
+		return NULL;
+	return json_pack("{s:b, s:s, s:s}", "ok", 1, "serial", serial, "status", "revoked");
+}
+
+static json_t *
 control_do_list(struct control *c, const struct control_req *rq, const char *who,
 		struct lerr *e)
 {
@@ -252,6 +288,7 @@ static const struct control_cmd {
 	{ "deny", CONTROL_DENY, control_parse_deny, control_put_deny, control_do_deny },
 	{ "list", CONTROL_LIST, control_parse_list, control_put_list, control_do_list },
 	{ "stats", CONTROL_STATS, control_parse_none, control_put_none, control_do_stats },
+	{ "revoke", CONTROL_REVOKE, control_parse_revoke, control_put_revoke, control_do_revoke },
 };
 #define CONTROL_NCMDS	(sizeof(control_cmds) / sizeof(control_cmds[0]))
 

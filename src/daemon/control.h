@@ -3,7 +3,7 @@
  *
  * Owns: DIR/control.sock (a Unix stream socket, mode 0600, answered only
  * for root or the daemon's own user, checked with SO_PEERCRED) through
- * which `lanca press`, `approve`, `deny`, `pending` and `stats` reach the daemon
+ * which `lanca press`, `approve`, `deny`, `revoke`, `pending` and `stats` reach the daemon
  * that holds the onboarding window and the signer; the request line's
  * grammar (control_parse, which both sides share) and the table of
  * commands. One request per connection: a JSON object on one line, at
@@ -38,6 +38,7 @@ enum control_op {
 	CONTROL_DENY,		/* {"id", "reason"} */
 	CONTROL_LIST,		/* {"state", "limit", "cursor"}: admin_list_parse */
 	CONTROL_STATS,		/* no arguments: the daemon's counters */
+	CONTROL_REVOKE,		/* {"serial", "reason"} */
 };
 
 /* One request, checked. Strings the command does not take stay "". */
@@ -46,6 +47,7 @@ struct control_req {
 	char actor[CONTROL_ACTOR_MAX + 1];	/* printable, without control bytes */
 	char id[STORE_REQUEST_ID_LEN + 1];
 	char reason[ADMIN_REASON_MAX + 1];	/* "" = the default reason */
+	char serial[2 * STORE_SERIAL_MAX + 1];	/* hex, as admin_serial_parse reads it */
 	struct admin_press press;
 	struct admin_list list;
 };

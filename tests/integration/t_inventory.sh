@@ -306,4 +306,21 @@ bad '/api/v1/audit?limit=5000' 400 "limit is 1 to 1000"
 bad '/api/v1/audit?cursor=c1' 400 "the cursor is not one a listing gave"
 ok "bad sort, order, status, limit, cursor, search, event or device: 400 naming it"
 
+# ---- lanca revoke: through the daemon's control socket, then without one ----
+st=0; "$LANCA" revoke zz --dir "$D" >/dev/null 2>"$T/err" || st=$?
+[ $st = 2 ] && grep -q "a serial is" "$T/err" || fail "lanca revoke zz: exit $st, $(cat "$T/err")"
+"$LANCA" revoke "$(printf '%s' "$SC" | tr 'a-f' 'A-F')" --reason decommissioned --dir "$D" >"$T/out" 2>&1 ||
+	fail "lanca revoke: $(cat "$T/out")"
+[ "$(cat "$T/out")" = "revoked certificate $SC" ] || fail "lanca revoke says: $(cat "$T/out")"
+get "/api/v1/certificates/$SC"
+[ "$(js '(j["status"], j["revoke_reason"], j["history"][0]["event"], j["history"][0]["actor"].startswith("cli "))')" = \
+  "('revoked', 'decommissioned', 'revoke', True)" ] || fail "after lanca revoke: $(cat "$T/b")"
+st=0; "$LANCA" revoke "$SC" --dir "$D" >/dev/null 2>"$T/err" || st=$?
+[ $st = 1 ] && grep -q "revoked already" "$T/err" || fail "lanca revoke twice: exit $st, $(cat "$T/err")"
+ok "lanca revoke SERIAL --reason: through the running daemon, audited as the CLI's user; twice: exit 1"
+
 stop_serve || fail "lanca serve exited non-zero"
+"$LANCA" revoke "$SB" --dir "$D" >"$T/out" 2>&1 || fail "lanca revoke without a daemon: $(cat "$T/out")"
+[ "$(sql "SELECT status FROM certificates WHERE serial = x'$SB'")" = revoked ] &&
+	[ "$(sql "SELECT count(*) FROM audit WHERE event = 'revoke'")" = 3 ] || fail "revoked without a daemon"
+ok "lanca revoke without a daemon: the same, in the store directly"
