@@ -44,9 +44,12 @@ START_TEST(test_real_found)
 	rt = match(HTTP_ON_PLAIN, "HEAD", "/ca.crt", &m);
 	ck_assert_ptr_nonnull(rt);
 	ck_assert_ptr_eq(rt->handler, api_ca_der);
-	/* The same path, two servers, two handlers. */
+	/* The same page on both servers; the page's files, two handlers. */
 	ck_assert_ptr_eq(match(HTTP_ON_PLAIN, "GET", "/", &m)->handler, api_ca_page);
-	ck_assert_ptr_eq(match(HTTP_ON_TLS, "GET", "/", &m)->handler, web_index);
+	ck_assert_ptr_eq(match(HTTP_ON_TLS, "GET", "/", &m)->handler, api_ca_page);
+	ck_assert_ptr_eq(match(HTTP_ON_PLAIN, "GET", "/public.js", &m)->handler, web_plain_file);
+	ck_assert_ptr_eq(match(HTTP_ON_TLS, "GET", "/public.js", &m)->handler, web_file);
+	ck_assert_ptr_eq(match(HTTP_ON_PLAIN, "GET", "/qr.svg", &m)->handler, web_qr);
 	/* Exact rows win over "/{name}". */
 	ck_assert_ptr_eq(match(HTTP_ON_TLS, "GET", "/ca.pem", &m)->handler, api_ca_pem);
 }
