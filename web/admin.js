@@ -350,8 +350,9 @@ function decide(id, what, reason) {
 function renderPending(items) {
   var body = $("pending-rows");
   var i;
-  // Keep a row being typed into: re-rendering would lose the reason.
-  if (document.activeElement && body.contains(document.activeElement)) {
+  // Keep a reason being typed: re-rendering would lose it.
+  if (document.activeElement && document.activeElement.tagName === "INPUT" &&
+      body.contains(document.activeElement)) {
     return;
   }
   clear(body);
