@@ -82,7 +82,8 @@ int api_admin_session(struct http_req *r, unsigned auth, enum MHD_Result *reply)
 #define WEB_FILE_MAX	(1024 * 1024)
 #define WEB_NAME_MAX	128
 enum MHD_Result web_file(struct http_req *r);		/* GET /NAME on HTTPS */
-enum MHD_Result web_plain_file(struct http_req *r);	/* GET /NAME on plain HTTP */
+/* GET /style.css, /public.js: the public page's files, on both servers */
+enum MHD_Result web_page_file(struct http_req *r);
 /* Reads dir/name into b (capped at WEB_FILE_MAX): 0, 1 if there is no such
  * servable file (or no dir), -1 on an I/O error (logged). */
 int web_load(const char *dir, const char *name, struct buf *b);

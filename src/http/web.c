@@ -6,8 +6,7 @@
  * chosen by extension from a short list; anything else is a 404. Files
  * are opened with O_NOFOLLOW, so a symlink dropped into web_dir is not
  * followed, and read whole with a 1 MiB cap. Plain HTTP gets only the
- * public page's own files; any other name there goes to HTTPS, as every
- * unknown plain-HTTP path does.
+ * public page's own files, each a row of its own in routes.c.
  */
 #include "config.h"
 
@@ -148,18 +147,9 @@ web_file(struct http_req *r)
 	return web_serve(r, name);
 }
 
-/* What the plain-HTTP page needs besides itself (api_ca.c): its style and
- * script. Everything else stays on HTTPS. */
-static const char *const web_plain[] = { "style.css", "public.js" };
-
 enum MHD_Result
-web_plain_file(struct http_req *r)
+web_page_file(struct http_req *r)
 {
-	const char *name = http_param(r, "name");
-	size_t i;
-
-	for (i = 0; name != NULL && i < sizeof(web_plain) / sizeof(web_plain[0]); i++)
-		if (strcmp(name, web_plain[i]) == 0)
-			return web_serve(r, name);
-	return http_reply_to_https(r);
+	/* Its row is the file's own exact path: "/style.css". */
+	return web_serve(r, r->url + 1);
 }
