@@ -8,7 +8,7 @@
  * Files: api_ca.c (the root downloads and the plain-HTTP first-contact
  * page), api_status.c (/api/v1/status), api_device.c (enrollment),
  * api_admin.c (admin sessions and the admin's actions), web.c (static
- * files under app->web_dir). Path parameters come from http_param(r, "name").
+ * files under app->web_dir), web_qr.c (the public page's QR code). Path parameters come from http_param(r, "name").
  */
 #ifndef LANCA_API_H
 #define LANCA_API_H
