@@ -1065,6 +1065,11 @@ httpc_channel_binding(struct httpc_conn *c, gnutls_datum_t *cb, struct lerr *e)
 
 	cb->data = NULL;
 	cb->size = 0;
+	/* A connection that already carried an answer may be closed by the
+	 * server under the request, which would then go out on a new one
+	 * with this one's binding: bind a fresh connection instead. */
+	if (c->fd >= 0 && c->served > 0)
+		httpc_disconnect(c);
 	if (c->fd < 0 && httpc_connect(c, e) != 0)
 		return -1;
 	if (c->session == NULL)
@@ -1095,7 +1100,7 @@ httpc_request(struct httpc_conn *c, const char *method, const char *path,
 	}
 	/* Headers and body go out in one write: a small body sent on its own
 	 * waits for the server's delayed ACK of the headers (about 40 ms). */
-	buf_init(&req, HTTPC_MAX_HEADERS + len);
+	buf_init_secret(&req, HTTPC_MAX_HEADERS + len);
 	if (!httpc_clean(method) || !httpc_clean(path) || strchr(path, ' ') != NULL || path[0] != '/') {
 		lerr_set(e, LERR_BAD_REQUEST, "bad method or path");
 		goto out;

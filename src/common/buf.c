@@ -17,6 +17,13 @@ buf_init(struct buf *b, size_t max)
 	b->max = max;
 }
 
+void
+buf_init_secret(struct buf *b, size_t max)
+{
+	buf_init(b, max);
+	b->secret = 1;
+}
+
 /* Makes room for n more bytes plus a NUL; keeps the old bytes on failure. */
 static int
 buf_reserve(struct buf *b, size_t n)
@@ -38,7 +45,16 @@ buf_reserve(struct buf *b, size_t n)
 		alloc = alloc > SIZE_MAX / 2 ? want : alloc * 2;
 	if (alloc > b->max + 1)
 		alloc = b->max + 1;
-	p = realloc(b->data, alloc);
+	if (b->secret) {
+		p = malloc(alloc);
+		if (p != NULL && b->data != NULL) {
+			memcpy(p, b->data, b->len + 1);
+			explicit_bzero(b->data, b->alloc);
+			free(b->data);
+		}
+	} else {
+		p = realloc(b->data, alloc);
+	}
 	if (p == NULL) {
 		b->failed = 1;
 		return -1;

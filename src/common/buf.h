@@ -21,10 +21,16 @@ struct buf {
 	size_t alloc;		/* bytes allocated */
 	size_t max;		/* hard cap on len */
 	int failed;		/* sticky: an append went past max or out of memory */
+	int secret;		/* buf_init_secret: no copy is left behind unwiped */
 };
 
 /* Starts an empty buffer that may hold at most max bytes. Never fails. */
 void buf_init(struct buf *b, size_t max);
+/* The same for a buffer that will hold a secret (a key, a password):
+ * growing it copies into a new block and wipes the old one instead of
+ * realloc(), which may free the old bytes as they are. Free it with
+ * buf_free_secret. */
+void buf_init_secret(struct buf *b, size_t max);
 /* Appends n bytes; 0 on success, -1 past the cap or out of memory (sticky). */
 int buf_append(struct buf *b, const void *p, size_t n) LANCA_WUR;
 int buf_puts(struct buf *b, const char *s) LANCA_WUR;

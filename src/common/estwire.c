@@ -58,6 +58,8 @@ estwire_b64_decode(const unsigned char *in, size_t len, gnutls_datum_t *out, str
 	t.data = text;
 	t.size = (unsigned)n;
 	rc = gnutls_base64_decode2(&t, out);
+	/* The text may be a password (HTTP Basic): no copy is left about. */
+	gnutls_memset(text, 0, n);
 	gnutls_free(text);
 	if (rc < 0 || out->size == 0) {
 		gnutls_free(out->data);
@@ -82,6 +84,8 @@ estwire_b64_encode(const unsigned char *in, size_t len, struct buf *out)
 		bad |= buf_append(out, b64.data + off, line) != 0;
 		bad |= buf_append(out, "\r\n", 2) != 0;
 	}
+	/* It may be a private key's (serverkeygen): wiped, not just freed. */
+	gnutls_memset(b64.data, 0, b64.size);
 	gnutls_free(b64.data);
 	return bad ? -1 : 0;
 }

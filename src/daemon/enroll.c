@@ -585,6 +585,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 			enroll_audit(en, actor, "preauth_secret_wrong", p.csr->cn, NULL);
 		goto out;
 	}
+	res->auth = auth;
 
 	memset(&in, 0, sizeof(in));
 	memcpy(in.key_id, p.csr->key_id, sizeof(in.key_id));
@@ -651,7 +652,10 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 	if (res->outcome == ENROLL_PENDING && a->no_wait) {
 		/* The window did not admit it after all (another device came
 		 * first): nobody could collect it later, so it goes now. */
-		(void)enroll_deny(en, rq->id, "the device could not wait for a decision", actor, e);
+		if (enroll_deny(en, rq->id, "the device could not wait for a decision", actor,
+				e) != 0)
+			log_warn("cannot withdraw request %s, which nobody can collect: %s",
+				 rq->id, e->msg);
 		lerr_set(e, LERR_FORBIDDEN, "the onboarding window did not admit this device%s%s; "
 			 "the request was withdrawn", res->reason[0] ? ": " : "", res->reason);
 		goto out;

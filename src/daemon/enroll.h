@@ -51,6 +51,7 @@ struct enroll_result {
 	char request_id[STORE_REQUEST_ID_LEN + 1];	/* "" when there is none (renewal) */
 	char reason[sizeof(((struct lerr *)0)->msg)];	/* why pending or denied */
 	int conflict;			/* pending because a name or key is another device's */
+	enum store_auth auth;		/* who vouched (STORE_AUTH_PREAUTH: the secret was right) */
 	unsigned retry_after;		/* seconds, when pending */
 	struct buf chain;		/* PEM: leaf then issuing CA, when issued */
 	char serial[2 * STORE_SERIAL_MAX + 1];	/* hex, when issued */

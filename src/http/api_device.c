@@ -88,6 +88,46 @@ api_reply_closed(struct http_req *r, const struct enroll_result *res)
 				"the request expired before anyone decided on it");
 }
 
+/* The client's socket address for the wrong-secret counter. */
+static const struct sockaddr *
+api_client_sa(const struct http_req *r)
+{
+	const union MHD_ConnectionInfo *ci;
+
+	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+	return ci != NULL ? ci->client_addr : NULL;
+}
+
+int
+api_secret_begin(struct http_req *r, enum MHD_Result *ret)
+{
+	char retry[24];
+	long wait;
+
+	wait = ratelimit_fails_begin(r->app->secret_fails, api_client_sa(r),
+				     (int64_t)ratelimit_now());
+	if (wait <= 0)
+		return 0;
+	snprintf(retry, sizeof(retry), "%ld", wait);
+	(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+	*ret = http_reply_error(r, LERR_RATE_LIMITED, "too many wrong secrets; try again in %ld s",
+				wait);
+	return 1;
+}
+
+void
+api_secret_end(struct http_req *r, int rc, const struct lerr *e, const struct enroll_result *res)
+{
+	const struct sockaddr *sa = api_client_sa(r);
+
+	if (rc != 0 && e != NULL && e->code == LERR_BAD_SECRET)
+		ratelimit_fails_note(r->app->secret_fails, sa, (int64_t)ratelimit_now());
+	else if (rc == 0 && res != NULL && res->auth == STORE_AUTH_PREAUTH)
+		ratelimit_fails_clear(r->app->secret_fails, sa);	/* the secret was right */
+	else
+		ratelimit_fails_end(r->app->secret_fails, sa);
+}
+
 /* Turns an enrollment result into the response. */
 static enum MHD_Result
 api_enroll_reply(struct http_req *r, const struct enroll_result *res, int created_status)
@@ -177,9 +217,15 @@ api_device_post(struct http_req *r, int renew)
 	a.peer = peer;
 	a.npeer = npeer;
 	enroll_result_init(&res);
+	if (a.secret != NULL && api_secret_begin(r, &ret)) {
+		api_peer_free(peer, npeer);
+		return ret;
+	}
 	lerr_clear(&e);
 	rc = renew ? enroll_renew(r->app->enroll, &a, &res, &e) :
 		     enroll_submit(r->app->enroll, &a, &res, &e);
+	if (a.secret != NULL)
+		api_secret_end(r, rc, &e, &res);
 	ret = rc == 0 ? api_enroll_reply(r, &res, 201) : http_reply_lerr(r, &e);
 	enroll_result_free(&res);
 	api_peer_free(peer, npeer);

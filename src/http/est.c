@@ -28,7 +28,6 @@
 #include "ca/keystore.h"
 #include "common/estwire.h"
 #include "daemon/enroll.h"
-#include "daemon/ratelimit.h"
 #include "http/httpd.h"
 
 #define EST_CERTS_TYPE		"application/pkcs7-mime; smime-type=certs-only"
@@ -157,7 +156,16 @@ est_binding_ok(struct http_req *r, const gnutls_datum_t *csr, enum MHD_Result *r
 					"channel binding as its challengePassword (RFC 7030 3.5)");
 		return -1;
 	}
-	if (httpd_channel_binding(r->conn, &cb, &kind) != 0) {
+	switch (httpd_channel_binding(r->conn, &cb, &kind)) {
+	case 0:
+		break;
+	case -2:
+		*ret = http_reply_error(r, LERR_BAD_REQUEST,
+					"tls-unique is not safe on this TLS 1.2 connection: it has "
+					"no extended master secret (RFC 7627); use TLS 1.3 or a "
+					"client that negotiates it");
+		return -1;
+	default:
 		*ret = http_reply_error(r, LERR_BAD_REQUEST,
 					"the request carries a challengePassword, but this "
 					"connection has no channel binding to check it against");
@@ -234,24 +242,29 @@ enum est_op {
 	EST_KEYGEN,		/* serverkeygen: lanca makes the key */
 };
 
-/* serverkeygen: a new P-256 key (*key) and the device's request made
- * again for it (*csr replaced). 0 to go on; -1 when it replied. */
+/* serverkeygen: a new P-256 key, exported at once as PKCS#8 into p8 (a
+ * secret buffer), and the device's request made again for it (*csr
+ * replaced). The key is exported before anything is issued, so a
+ * certificate never goes out without it. 0 to go on; -1 when it replied. */
 static int
-est_keygen_csr(struct http_req *r, gnutls_datum_t *csr, gnutls_x509_privkey_t *key,
-	       enum MHD_Result *ret)
+est_keygen_csr(struct http_req *r, gnutls_datum_t *csr, struct buf *p8, enum MHD_Result *ret)
 {
+	gnutls_x509_privkey_t key = NULL;
 	gnutls_privkey_t signing = NULL;
-	gnutls_datum_t again;
+	gnutls_datum_t der = { NULL, 0 }, again;
 	struct lerr e;
 	int rc = -1;
 
 	lerr_clear(&e);
-	if (keystore_generate(KEYSTORE_ECDSA_P256, key, &e) != 0) {
+	if (keystore_generate(KEYSTORE_ECDSA_P256, &key, &e) != 0) {
 		*ret = http_reply_lerr(r, &e);
 		return -1;
 	}
-	if (gnutls_privkey_init(&signing) < 0 ||
-	    gnutls_privkey_import_x509(signing, *key, 0) < 0) {
+	if (gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_DER, NULL, GNUTLS_PKCS_PLAIN,
+					      &der) < 0 ||
+	    buf_append(p8, der.data, der.size) != 0 ||
+	    gnutls_privkey_init(&signing) < 0 ||
+	    gnutls_privkey_import_x509(signing, key, 0) < 0) {
 		*ret = http_reply_error(r, LERR_INTERNAL, "cannot use the new key");
 		goto out;
 	}
@@ -263,8 +276,13 @@ est_keygen_csr(struct http_req *r, gnutls_datum_t *csr, gnutls_x509_privkey_t *k
 	*csr = again;
 	rc = 0;
 out:
+	if (der.data != NULL) {
+		gnutls_memset(der.data, 0, der.size);
+		gnutls_free(der.data);
+	}
 	if (signing != NULL)
 		gnutls_privkey_deinit(signing);
+	gnutls_x509_privkey_deinit(key);
 	return rc;
 }
 
@@ -279,100 +297,116 @@ est_part(struct buf *b, const char *ctype, const unsigned char *der, size_t len)
 }
 
 /*
- * RFC 7030 §4.4.2: multipart/mixed with the key (PKCS#8, not encrypted:
- * TLS protects it, and the device has no key to decrypt with) and the
- * certificate. The key's bytes are wiped wherever they were copied.
+ * RFC 7030 §4.4.2: multipart/mixed with the key (PKCS#8 from p8, not
+ * encrypted: TLS protects it, and the device has no key to decrypt with)
+ * and the certificate. The answer is a secret buffer, wiped once sent.
  */
 static enum MHD_Result
-est_reply_keygen(struct http_req *r, const struct enroll_result *res,
-		 gnutls_x509_privkey_t key)
+est_reply_keygen(struct http_req *r, const struct enroll_result *res, const struct buf *p8)
 {
-	gnutls_datum_t p8 = { NULL, 0 }, leaf = { NULL, 0 }, p7 = { NULL, 0 };
-	enum MHD_Result ret;
+	gnutls_datum_t leaf = { NULL, 0 }, p7 = { NULL, 0 };
 	struct lerr e;
 	struct buf b;
 	int bad;
 
-	buf_init(&b, 64 * 1024);
-	bad = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_DER, NULL, GNUTLS_PKCS_PLAIN,
-						&p8) < 0 ||
-	      est_leaf_der(&res->chain, &leaf) != 0 ||
+	buf_init_secret(&b, 64 * 1024);
+	bad = est_leaf_der(&res->chain, &leaf) != 0 ||
 	      estwire_pkcs7_build(&leaf, 1, &p7, &e) != 0 ||
-	      est_part(&b, "application/pkcs8", p8.data, p8.size) != 0 ||
+	      est_part(&b, "application/pkcs8", p8->data, p8->len) != 0 ||
 	      est_part(&b, EST_CERTS_TYPE, p7.data, p7.size) != 0 ||
 	      buf_puts(&b, "--" EST_BOUNDARY "--\r\n") != 0;
-	if (p8.data != NULL) {
-		sodium_memzero(p8.data, p8.size);
-		gnutls_free(p8.data);
-	}
 	gnutls_free(leaf.data);
 	gnutls_free(p7.data);
 	if (bad) {
 		buf_free_secret(&b);
 		return http_reply_error(r, LERR_INTERNAL, "cannot encode the key and certificate");
 	}
-	ret = http_reply_secret(r, MHD_HTTP_OK, "multipart/mixed; boundary=" EST_BOUNDARY, &b);
-	return ret;
+	return http_reply_secret(r, MHD_HTTP_OK, "multipart/mixed; boundary=" EST_BOUNDARY, &b);
 }
 
-/* The client's socket address for the wrong-secret counter. */
-static const struct sockaddr *
-est_client_sa(const struct http_req *r)
+/*
+ * HTTP Basic credentials (RFC 7617), decoded here rather than by
+ * libmicrohttpd so that no copy of the password outlives the request:
+ * the password goes to secret (a secret buffer), the user name is not
+ * used (the device id is the request's CN). 1 when there were
+ * credentials, 0 when none, -1 when the header is malformed.
+ */
+static int
+est_basic_secret(struct http_req *r, struct buf *secret)
 {
-	const union MHD_ConnectionInfo *ci;
+	const char *h = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+	gnutls_datum_t raw = { NULL, 0 };
+	const unsigned char *colon;
+	struct lerr e;
+	int rc = -1;
 
-	ci = MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
-	return ci != NULL ? ci->client_addr : NULL;
+	if (h == NULL)
+		return 0;
+	if (strncasecmp(h, "Basic ", 6) != 0)
+		return 0;	/* another scheme: not credentials we take */
+	h += 6;
+	if (estwire_b64_decode((const unsigned char *)h, strlen(h), &raw, &e) != 0)
+		return -1;
+	colon = memchr(raw.data, ':', raw.size);
+	if (colon != NULL && memchr(raw.data, '\0', raw.size) == NULL &&
+	    buf_append(secret, colon + 1, raw.size - (size_t)(colon + 1 - raw.data)) == 0)
+		rc = 1;
+	gnutls_memset(raw.data, 0, raw.size);
+	gnutls_free(raw.data);
+	return rc;
 }
 
 /* simpleenroll, simplereenroll and serverkeygen. */
 static enum MHD_Result
 est_enroll(struct http_req *r, enum est_op op)
 {
-	gnutls_x509_privkey_t key = NULL;
 	gnutls_x509_crt_t peer[ENROLL_PEER_MAX];
 	gnutls_datum_t csr = { NULL, 0 };
-	const struct sockaddr *sa = est_client_sa(r);
 	struct enroll_result res;
 	struct enroll_ask a;
-	char addr[64], retry[24];
-	char *user = NULL, *pass = NULL;
+	struct buf secret, p8;
+	char addr[64];
 	unsigned npeer = 0;
 	enum MHD_Result ret;
 	struct lerr e;
-	long wait;
-	int rc, guessing = 0;
+	int rc, creds, guessing = 0;
 
 	enroll_result_init(&res);
+	buf_init_secret(&secret, 1024);
+	buf_init_secret(&p8, 16 * 1024);
 	if (!est_label_ok(r, &ret) || api_rate_limited(r, &ret))
-		return ret;
-	if (!est_type_ok(r))
-		return http_reply_error(r, LERR_MEDIA_TYPE,
-					"send the PKCS#10 request as application/pkcs10, base64");
+		goto out;
+	if (!est_type_ok(r)) {
+		ret = http_reply_error(r, LERR_MEDIA_TYPE,
+				       "send the PKCS#10 request as application/pkcs10, base64");
+		goto out;
+	}
 	/* RFC 8951: the body is base64 whatever Content-Transfer-Encoding says. */
 	lerr_clear(&e);
-	if (estwire_b64_decode(r->body.data, r->body.len, &csr, &e) != 0)
-		return http_reply_lerr(r, &e);
+	if (estwire_b64_decode(r->body.data, r->body.len, &csr, &e) != 0) {
+		ret = http_reply_lerr(r, &e);
+		goto out;
+	}
 	if (est_binding_ok(r, &csr, &ret) != 0)
 		goto out;
-	if (op == EST_KEYGEN && est_keygen_csr(r, &csr, &key, &ret) != 0)
+	creds = est_basic_secret(r, &secret);
+	if (creds < 0) {
+		ret = http_reply_error(r, LERR_BAD_REQUEST, "malformed HTTP Basic credentials");
+		goto out;
+	}
+	/* Before any key is made: a guesser is turned away cheaply. */
+	if (creds > 0) {
+		if (api_secret_begin(r, &ret))
+			goto out;
+		guessing = 1;
+	}
+	if (op == EST_KEYGEN && est_keygen_csr(r, &csr, &p8, &ret) != 0)
 		goto out;
 	if (api_peer(r, peer, &npeer) != 0) {
 		ret = http_reply_error(r, LERR_BAD_REQUEST,
 				       "the TLS client certificate chain is unusable or too long");
 		goto out;
-	}
-	user = MHD_basic_auth_get_username_password(r->conn, &pass);
-	if (pass != NULL) {
-		wait = ratelimit_fails_begin(r->app->secret_fails, sa, (int64_t)ratelimit_now());
-		if (wait > 0) {
-			snprintf(retry, sizeof(retry), "%ld", wait);
-			(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
-			ret = http_reply_error(r, LERR_RATE_LIMITED,
-					       "too many wrong secrets; try again in %ld s", wait);
-			goto out;
-		}
-		guessing = 1;
 	}
 	if (httpd_client_addr(r->conn, addr, sizeof(addr)) != 0)
 		snprintf(addr, sizeof(addr), "?");
@@ -380,7 +414,7 @@ est_enroll(struct http_req *r, enum est_op op)
 	a.csr = csr.data;
 	a.csr_len = csr.size;
 	a.source = addr;
-	a.secret = pass;
+	a.secret = creds > 0 ? (const char *)secret.data : NULL;
 	a.peer = peer;
 	a.npeer = npeer;
 	a.no_wait = op == EST_KEYGEN;
@@ -389,15 +423,11 @@ est_enroll(struct http_req *r, enum est_op op)
 	rc = op == EST_REENROLL ? enroll_renew(r->app->enroll, &a, &res, &e) :
 				  enroll_submit(r->app->enroll, &a, &res, &e);
 	if (guessing) {
-		if (rc != 0 && e.code == LERR_BAD_SECRET)
-			ratelimit_fails_note(r->app->secret_fails, sa, (int64_t)ratelimit_now());
-		else if (rc == 0)
-			ratelimit_fails_clear(r->app->secret_fails, sa);
-		else
-			ratelimit_fails_end(r->app->secret_fails, sa);
+		api_secret_end(r, rc, &e, &res);
+		guessing = 0;
 	}
 	if (rc == 0 && op == EST_KEYGEN && res.outcome == ENROLL_ISSUED) {
-		ret = est_reply_keygen(r, &res, key);
+		ret = est_reply_keygen(r, &res, &p8);
 	} else if (rc == 0) {
 		ret = est_reply_result(r, &res);
 	} else if (e.code == LERR_BAD_SECRET) {
@@ -410,17 +440,13 @@ est_enroll(struct http_req *r, enum est_op op)
 		ret = http_reply_lerr(r, &e);
 	}
 out:
+	if (guessing)
+		api_secret_end(r, -1, NULL, NULL);
 	api_peer_free(peer, npeer);
-	if (pass != NULL) {
-		sodium_memzero(pass, strlen(pass));
-		MHD_free(pass);
-	}
-	if (user != NULL)
-		MHD_free(user);
+	buf_free_secret(&secret);
+	buf_free_secret(&p8);
 	enroll_result_free(&res);
 	gnutls_free(csr.data);
-	if (key != NULL)
-		gnutls_x509_privkey_deinit(key);
 	return ret;
 }
 

@@ -341,6 +341,10 @@ httpd_channel_binding(struct MHD_Connection *c, gnutls_datum_t *cb, const char *
 	} else {
 		type = GNUTLS_CB_TLS_UNIQUE;
 		*kind = "tls-unique";
+		/* Without the extended master secret (RFC 7627) tls-unique can
+		 * be made equal on two connections (the triple handshake). */
+		if (!gnutls_session_ext_master_secret_status(session))
+			return -2;
 	}
 	if (gnutls_session_channel_binding(session, type, cb) < 0 || cb->size == 0) {
 		gnutls_free(cb->data);

@@ -87,8 +87,9 @@ int httpd_client_addr(struct MHD_Connection *c, char *out, size_t n);
 /* The TLS connection's channel binding into cb (gnutls_free cb->data):
  * tls-exporter (RFC 9266) on TLS 1.3, tls-unique (RFC 5929, the first
  * Finished message of the latest handshake, resumed or not) on TLS 1.2.
- * *kind names the one used. Returns 0, or -1 on plain HTTP or when GnuTLS
- * has none. */
+ * *kind names the one used. Returns 0, -1 on plain HTTP or when GnuTLS
+ * has none, -2 on a TLS 1.2 connection without the extended master secret
+ * (RFC 7627), where tls-unique is not safe to rely on. */
 int httpd_channel_binding(struct MHD_Connection *c, gnutls_datum_t *cb, const char **kind);
 
 #endif

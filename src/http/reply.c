@@ -49,6 +49,7 @@ reply_queue_est(struct http_req *r, unsigned status, const char *ctype,
 	if (ctype != NULL)
 		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, ctype) != MHD_YES;
 	bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close") != MHD_YES;
+	bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store") != MHD_YES;
 	return reply_queue_last(r, status, resp, bad);
 }
 

@@ -129,14 +129,26 @@ ok "Basic: 401 + WWW-Authenticate first, wrong secret 401 and audited, right sec
 
 # 5. Wrong secrets are throttled per address.
 make_csr g est-pre2
+make_csr gx est-nobody
 i=0
 while [ $i -lt 6 ]; do
 	st=$(est_post g simpleenroll -u "est-pre2:guess-$i")
 	i=$((i + 1))
+	# Credentials on a request that needs none (recorded, pending) do not
+	# wipe the count: only a secret that was verified does.
+	if [ $i = 4 ]; then
+		s2=$(est_post gx simpleenroll -u "est-nobody:anything")
+		[ "$s2" = 202 ] || fail "Basic for a device without a secret: $s2"
+	fi
 done
 [ "$st" = 429 ] || fail "the sixth wrong secret in a row: $st"
 [ -n "$(header g Retry-After)" ] || fail "429 without Retry-After"
-ok "wrong secrets from one address are throttled (429 + Retry-After)"
+# The same count holds lanca's own API (X-Lanca-Secret).
+openssl req -in "$T/g.csr" -outform der -out "$T/g.der"
+st=$(tcurl -o "$T/g.api" -w '%{http_code}' -H 'Content-Type: application/pkcs10' \
+	-H 'X-Lanca-Secret: yet-another-guess' --data-binary @"$T/g.der" "$HTTPS_URL/api/v1/enroll")
+[ "$st" = 429 ] || fail "a wrong X-Lanca-Secret from a blocked address: $st"
+ok "wrong secrets from one address are throttled (429 + Retry-After) on EST and the API alike"
 
 # 6. simplereenroll over mTLS: same key and new key; revoked refused.
 make_csr a2 est-a
@@ -217,6 +229,12 @@ st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" -
 st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" --out "$T/r4" \
 	--key "$T/k.key" --cn est-raw --bind wrong) || fail "raw client: $st"
 [ "$st" = 400 ] && grep -q "tls-exporter" "$T/r4.body" || fail "wrong binding, TLS 1.3: $st $(cat "$T/r4.body")"
+# tls-unique is refused on a TLS 1.2 connection without the extended
+# master secret (RFC 7627): there it can be made equal on two connections.
+st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" --out "$T/r9" \
+	--key "$T/k.key" --cn est-raw --tls12 --no-ems --bind right) || fail "raw client: $st"
+[ "$st" = 400 ] && grep -q "extended master secret" "$T/r9.body" ||
+	fail "tls-unique without EMS: $st $(cat "$T/r9.body")"
 # tls-unique on a resumed TLS 1.2 session: the abbreviated handshake's.
 st=$($RAW --port "$HTTPS_PORT" --cafile "$ROOT_PEM" --path "$EST/simpleenroll" --out "$T/r8" \
 	--key "$T/k.key" --cn est-raw --tls12 --resume --bind right) || fail "raw client: $st"

@@ -20,7 +20,7 @@ body to OUT.body.
 
 usage: est_raw.py --port P --cafile ROOT --path PATH --out OUT
                   [--key KEY --cn CN [--bind right|wrong]] [--tls12]
-                  [--basic USER:PASS] [--body FILE] [--openssl] [--resume]
+                  [--basic USER:PASS] [--body FILE] [--openssl] [--resume] [--no-ems]
 
 --resume (with --tls12) first makes a full handshake and a GET of
 cacerts, then sends the request on a resumed session (failing when the
@@ -107,6 +107,7 @@ def main():
     p.add_argument("--timeout", type=float, default=10)
     p.add_argument("--openssl", action="store_true")
     p.add_argument("--resume", action="store_true")
+    p.add_argument("--no-ems", action="store_true")
     a = p.parse_args()
 
     def head_for(body):
@@ -124,6 +125,10 @@ def main():
     ctx = ssl.create_default_context(cafile=a.cafile)
     if a.tls12:
         ctx.maximum_version = ssl.TLSVersion.TLSv1_2
+    if a.no_ems:
+        # SSL_OP_NO_EXTENDED_MASTER_SECRET (OpenSSL 3.0): a TLS 1.2
+        # handshake without RFC 7627, where tls-unique is not safe.
+        ctx.options |= 0x1
     session = None
     if a.resume:
         first = ctx.wrap_socket(socket.create_connection(("127.0.0.1", a.port), timeout=a.timeout),

@@ -69,6 +69,30 @@ START_TEST(test_printf_and_extend)
 }
 END_TEST
 
+/* A secret buffer grows by copy and wipe; its bytes and cap hold as for
+ * any other. */
+START_TEST(test_secret_growth)
+{
+	unsigned char chunk[300];
+	struct buf b;
+	size_t i;
+
+	for (i = 0; i < sizeof(chunk); i++)
+		chunk[i] = (unsigned char)i;
+	buf_init_secret(&b, 2000);
+	for (i = 0; i < 6; i++)
+		ck_assert_int_eq(buf_append(&b, chunk, sizeof(chunk)), 0);
+	ck_assert_uint_eq(b.len, 1800);
+	ck_assert_uint_ge(b.alloc, 1801);
+	for (i = 0; i < b.len; i++)
+		ck_assert_uint_eq(b.data[i], (unsigned char)(i % sizeof(chunk)));
+	ck_assert_int_eq(b.data[b.len], 0);
+	ck_assert_int_eq(buf_append(&b, chunk, sizeof(chunk)), -1);
+	buf_free_secret(&b);
+	ck_assert_ptr_null(b.data);
+}
+END_TEST
+
 static Suite *
 buf_suite(void)
 {
@@ -78,6 +102,7 @@ buf_suite(void)
 	tcase_add_test(tc, test_append_and_cap);
 	tcase_add_test(tc, test_overflow_safe);
 	tcase_add_test(tc, test_printf_and_extend);
+	tcase_add_test(tc, test_secret_growth);
 	suite_add_tcase(s, tc);
 	return s;
 }
