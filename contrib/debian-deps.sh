@@ -10,7 +10,15 @@ set -eu
 PACKAGES="build-essential autoconf automake autoconf-archive pkg-config
 libgnutls28-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev
 libjansson-dev libtasn1-6-dev check gnutls-bin openssl curl sqlite3 python3 faketime
-libcsv-dev ca-certificates"
+libcsv-dev ca-certificates libqrencode-dev
+qrencode chromium libnss3-tools nodejs"
+# The browser tests (tests/integration/t_browser.sh) install playwright-core
+# with npm. Debian's nodejs comes without it; a nodejs that bundles its own
+# npm (NodeSource's) conflicts with Debian's npm package, so ask for it only
+# when there is no npm at all.
+if ! command -v npm >/dev/null 2>&1; then
+	PACKAGES="$PACKAGES npm"
+fi
 
 # "ii" in dpkg's abbreviated status means wanted "install" and installed.
 missing=""

@@ -8,7 +8,7 @@
  * Files: api_ca.c (the root downloads and the plain-HTTP first-contact
  * page), api_status.c (/api/v1/status), api_device.c (enrollment),
  * api_admin.c (admin sessions and the admin's actions), web.c (static
- * files under app->web_dir). Path parameters come from http_param(r, "name").
+ * files under app->web_dir), web_qr.c (the public page's QR code). Path parameters come from http_param(r, "name").
  */
 #ifndef LANCA_API_H
 #define LANCA_API_H
@@ -20,7 +20,10 @@
 /* api_ca.c */
 enum MHD_Result api_ca_der(struct http_req *r);		/* GET /ca.crt */
 enum MHD_Result api_ca_pem(struct http_req *r);		/* GET /ca.pem */
-enum MHD_Result api_ca_page(struct http_req *r);	/* GET / on plain HTTP */
+enum MHD_Result api_ca_page(struct http_req *r);	/* GET / (web_dir/index.html, filled in) */
+struct ca_set;
+/* The CA's name (`lanca init --name`) into out[n]; "" if it has none. */
+void api_ca_name(const struct ca_set *ca, char *out, size_t n);
 
 /* api_status.c */
 enum MHD_Result api_status(struct http_req *r);		/* GET /api/v1/status */
@@ -82,8 +85,14 @@ int api_admin_session(struct http_req *r, unsigned auth, enum MHD_Result *reply)
 
 #define WEB_FILE_MAX	(1024 * 1024)
 #define WEB_NAME_MAX	128
-enum MHD_Result web_index(struct http_req *r);		/* GET / on HTTPS */
 enum MHD_Result web_file(struct http_req *r);		/* GET /NAME on HTTPS */
+/* GET /style.css, /public.js: the public page's files, on both servers */
+enum MHD_Result web_page_file(struct http_req *r);
+/* Reads dir/name into b (capped at WEB_FILE_MAX): 0, 1 if there is no such
+ * servable file (or no dir), -1 on an I/O error (logged). */
+int web_load(const char *dir, const char *name, struct buf *b);
+/* web_qr.c */
+enum MHD_Result web_qr(struct http_req *r);		/* GET /qr.svg */
 /* 1 if name may be served: [A-Za-z0-9._-]+, no leading dot, bounded. */
 int web_name_ok(const char *name);
 

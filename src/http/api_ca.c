@@ -5,11 +5,14 @@
  *
  * Plain HTTP can be tampered with, so the page's whole point is the
  * fingerprint: a person compares it with what `lanca status` or the
- * gateway's display shows before trusting the root.
+ * gateway's display shows before trusting the root. The same page,
+ * web_dir/index.html with the root's identity filled in here, is GET / on
+ * HTTPS too.
  */
 #include "config.h"
 
 #include <string.h>
+#include <time.h>
 
 #include "http/api.h"
 #include "common/buf.h"
@@ -61,26 +64,92 @@ api_ca_html_escape(struct buf *b, const char *s)
 	return bad ? -1 : 0;
 }
 
-/*
- * GET / on plain HTTP: a self-contained page (no scripts, no external
- * style) with the root's subject and SHA-256 fingerprint, the two
- * downloads and a link to the HTTPS onboarding page.
- */
-enum MHD_Result
-api_ca_page(struct http_req *r)
+/* The CA's name, as `lanca init --name` gave it: the root's common name
+ * without the " Root CA" that init appends. "" when it has none. */
+void
+api_ca_name(const struct ca_set *ca, char *out, size_t n)
 {
-	const struct ca_set *ca = &r->app->ca;
-	enum MHD_Result ret;
-	struct buf b;
-	char url[1400];
+	static const char suffix[] = " Root CA";
+	size_t len = n;
+
+	out[0] = '\0';
+	if (ca->root == NULL || n == 0 ||
+	    gnutls_x509_crt_get_dn_by_oid(ca->root, GNUTLS_OID_X520_COMMON_NAME, 0, 0, out,
+					  &len) != 0) {
+		if (n > 0)
+			out[0] = '\0';
+		return;
+	}
+	len = strlen(out);
+	if (len > sizeof(suffix) - 1 && strcmp(out + len - (sizeof(suffix) - 1), suffix) == 0)
+		out[len - (sizeof(suffix) - 1)] = '\0';
+}
+
+/* "ab12cd34..." as "AB12 CD34 ...": groups of four, as operating systems
+ * show a fingerprint for people to compare. */
+static void
+api_ca_fp4(const char *hex, char *out, size_t n)
+{
+	size_t i, o = 0;
+
+	for (i = 0; hex[i] != '\0' && o + 2 < n; i++) {
+		if (i > 0 && i % 4 == 0)
+			out[o++] = ' ';
+		out[o++] = (char)(hex[i] >= 'a' && hex[i] <= 'f' ? hex[i] - 'a' + 'A' : hex[i]);
+	}
+	out[o] = '\0';
+}
+
+/* The page's fields: what {{key}} in index.html is replaced with. */
+struct api_ca_field {
+	const char *key;
+	char value[HTTP_HOST_MAX + 64];
+};
+
+/* Copies tpl into b with each {{key}} of fields replaced by its value,
+ * HTML-escaped; an unknown {{...}} is copied as it is. 0 or -1 (cap). */
+static int
+api_ca_fill(struct buf *b, const char *tpl, size_t len, const struct api_ca_field *f,
+	    size_t nf)
+{
+	const char *p = tpl, *end = tpl + len, *open, *close;
+	size_t i, kl;
 	int bad = 0;
 
-	if (api_ca_missing(r))
-		return http_reply_error(r, LERR_INTERNAL, "the root certificate is not loaded");
-	if (http_https_url(r, "/", url, sizeof(url)) != 0)
-		return http_reply_error(r, LERR_INTERNAL, "cannot build the HTTPS address");
-	buf_init(&b, API_CA_PAGE_MAX);
-	bad |= buf_puts(&b,
+	while (p < end && !bad) {
+		open = memmem(p, (size_t)(end - p), "{{", 2);
+		if (open == NULL) {
+			bad |= buf_append(b, p, (size_t)(end - p));
+			break;
+		}
+		bad |= buf_append(b, p, (size_t)(open - p));
+		close = memmem(open + 2, (size_t)(end - open - 2), "}}", 2);
+		for (i = 0; close != NULL && i < nf; i++) {
+			kl = strlen(f[i].key);
+			if ((size_t)(close - open - 2) == kl && memcmp(open + 2, f[i].key, kl) == 0)
+				break;
+		}
+		if (close == NULL || i == nf) {
+			bad |= buf_append(b, open, 2);
+			p = open + 2;
+			continue;
+		}
+		bad |= api_ca_html_escape(b, f[i].value);
+		p = close + 2;
+	}
+	return bad ? -1 : 0;
+}
+
+/*
+ * The built-in first-contact page, for a daemon without its web files: no
+ * scripts, no external style, the fingerprint and the downloads.
+ */
+static int
+api_ca_builtin(const struct ca_set *ca, const char *url, struct buf *b)
+{
+	int bad = 0;
+
+	bad |= buf_puts(b,
 		"<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
 		"<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
 		"<title>lanca: trust this network's certificate authority</title>\n"
@@ -88,21 +157,76 @@ api_ca_page(struct http_req *r)
 		"<p>Devices on this network use certificates issued by the root below. "
 		"Before you install it, check that its fingerprint matches the one shown "
 		"by the gateway (<code>lanca status</code>).</p>\n<dl>\n<dt>Subject</dt>\n<dd>");
-	bad |= api_ca_html_escape(&b, ca->root_subject);
-	bad |= buf_puts(&b, "</dd>\n<dt>SHA-256 fingerprint</dt>\n<dd><code>");
-	bad |= api_ca_html_escape(&b, ca->root_fp_colon);
-	bad |= buf_puts(&b, "</code></dd>\n</dl>\n<ul>\n"
+	bad |= api_ca_html_escape(b, ca->root_subject);
+	bad |= buf_puts(b, "</dd>\n<dt>SHA-256 fingerprint</dt>\n<dd><code>");
+	bad |= api_ca_html_escape(b, ca->root_fp_colon);
+	bad |= buf_puts(b, "</code></dd>\n</dl>\n<ul>\n"
 		"<li><a href=\"/ca.crt\">Download the root (DER, lanca-root.crt)</a></li>\n"
 		"<li><a href=\"/ca.pem\">Download the root (PEM, lanca-root.pem)</a></li>\n"
 		"</ul>\n<p>Once the root is installed, continue on the secure "
 		"<a href=\"");
-	bad |= api_ca_html_escape(&b, url);
-	bad |= buf_puts(&b, "\">onboarding page</a>.</p>\n</body>\n</html>\n");
-	if (bad) {
-		buf_free(&b);
-		return http_reply_error(r, LERR_INTERNAL, "out of memory");
+	bad |= api_ca_html_escape(b, url);
+	bad |= buf_puts(b, "\">onboarding page</a>.</p>\n</body>\n</html>\n");
+	return bad ? -1 : 0;
+}
+
+/*
+ * GET / on both servers: web_dir/index.html with the root's identity
+ * filled in on the gateway, so that the fingerprint is on the page even
+ * without scripts; the built-in page when there is no index.html. On
+ * plain HTTP the page's policy also lets it load an image from the HTTPS
+ * origin, and from nowhere else: that image loads only once this browser
+ * trusts the root (the page's "is it installed yet?").
+ */
+enum MHD_Result
+api_ca_page(struct http_req *r)
+{
+	const struct ca_set *ca = &r->app->ca;
+	struct api_ca_field f[] = {
+		{ "name", "" }, { "subject", "" }, { "fp", "" }, { "fp_colon", "" },
+		{ "not_after", "" }, { "https", "" },
+	};
+	enum MHD_Result ret;
+	struct buf tpl, b;
+	char url[1400], csp[512];
+	struct tm tm;
+	size_t ul;
+	int rc, w;
+
+	if (api_ca_missing(r))
+		return http_reply_error(r, LERR_INTERNAL, "the root certificate is not loaded");
+	if (http_https_url(r, "/", url, sizeof(url)) != 0)
+		return http_reply_error(r, LERR_INTERNAL, "cannot build the HTTPS address");
+	buf_init(&tpl, WEB_FILE_MAX);
+	buf_init(&b, WEB_FILE_MAX + API_CA_PAGE_MAX);
+	rc = web_load(r->app->web_dir, "index.html", &tpl);
+	if (rc == 1) {
+		rc = api_ca_builtin(ca, url, &b);
+	} else if (rc == 0) {
+		api_ca_name(ca, f[0].value, sizeof(f[0].value));
+		snprintf(f[1].value, sizeof(f[1].value), "%s", ca->root_subject);
+		api_ca_fp4(ca->root_fp, f[2].value, sizeof(f[2].value));
+		snprintf(f[3].value, sizeof(f[3].value), "%s", ca->root_fp_colon);
+		if (gmtime_r(&ca->root_not_after, &tm) == NULL ||
+		    strftime(f[4].value, sizeof(f[4].value), "%Y-%m-%d", &tm) == 0)
+			f[4].value[0] = '\0';
+		/* The origin: the URL without its final "/". */
+		ul = strlen(url);
+		snprintf(f[5].value, sizeof(f[5].value), "%.*s", (int)(ul - 1), url);
+		rc = api_ca_fill(&b, tpl.data != NULL ? (const char *)tpl.data : "", tpl.len, f,
+				 sizeof(f) / sizeof(f[0]));
 	}
-	ret = http_reply(r, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len);
+	if (rc == 0 && !r->tls) {
+		w = snprintf(csp, sizeof(csp), "%s; img-src 'self' %s", HTTP_CSP, f[5].value);
+		if (w < 0 || (size_t)w >= sizeof(csp) ||
+		    http_req_add_header(r, "Content-Security-Policy", csp) != 0)
+			rc = -1;
+	}
+	if (rc != 0)
+		ret = http_reply_error(r, LERR_INTERNAL, "cannot build the page");
+	else
+		ret = http_reply(r, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len);
+	buf_free(&tpl);
 	buf_free(&b);
 	return ret;
 }

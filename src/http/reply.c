@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "http/reply.h"
 #include "common/log.h"
@@ -53,6 +54,18 @@ reply_queue_est(struct http_req *r, unsigned status, const char *ctype,
 	return reply_queue_last(r, status, resp, bad);
 }
 
+/* 1 if the handler added a header of this name (http_req_add_header). */
+static int
+reply_has_extra(const struct http_req *r, const char *name)
+{
+	size_t i;
+
+	for (i = 0; i < r->nextra; i++)
+		if (strcasecmp(r->extra[i].name, name) == 0)
+			return 1;
+	return 0;
+}
+
 /* Adds the headers every response carries, then queues it. Takes the
  * response (destroys our reference whatever happens). */
 static enum MHD_Result
@@ -74,9 +87,12 @@ reply_queue(struct http_req *r, unsigned status, const char *ctype, struct MHD_R
 	if (r->tls)
 		bad |= MHD_add_response_header(resp, "Strict-Transport-Security",
 					       "max-age=31536000") != MHD_YES;
-	if (ctype != NULL && strncmp(ctype, "text/html", 9) == 0)
+	/* Every answer, not only pages: an SVG or a JSON opened on its own is
+	 * a document too. A handler that needs more (the plain-HTTP page's
+	 * trust check) sets its own, built on HTTP_CSP. */
+	if (!reply_has_extra(r, "Content-Security-Policy"))
 		bad |= MHD_add_response_header(resp, "Content-Security-Policy",
-					       "default-src 'self'") != MHD_YES;
+					       HTTP_CSP) != MHD_YES;
 	/* API answers change with every press and issuance: never cache. */
 	if (strncmp(r->url, "/api/", 5) == 0 || status >= 400)
 		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,

@@ -51,6 +51,12 @@ enum MHD_Result http_reply_lerr(struct http_req *r, const struct lerr *e);
 #define HTTP_EST_PREFIX	"/.well-known/est/"
 int http_req_is_est(const struct http_req *r);
 
+/* The Content-Security-Policy of every answer: the page's own scripts and
+ * styles only (no 'unsafe-inline'), never framed. A handler may send a
+ * longer one that starts with it. */
+#define HTTP_CSP "default-src 'self'; base-uri 'none'; form-action 'self'; " \
+		 "frame-ancestors 'none'"
+
 /* Adds a header to the response the handler is about to queue. Refuses
  * (-1) a name or value that is too long or holds CR/LF, or a fifth header. */
 int http_req_add_header(struct http_req *r, const char *name, const char *value);

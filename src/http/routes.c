@@ -50,8 +50,11 @@ static const struct http_route routes[] = {
 	  HTTP_ON_TLS, HTTP_AUTH_NONE },
 	{ "POST", "/.well-known/est/{label}/serverkeygen", HTTPD_BODY_MAX, est_serverkeygen,
 	  HTTP_ON_TLS, HTTP_AUTH_NONE },
-	{ "GET", "/", 0, api_ca_page, HTTP_ON_PLAIN, HTTP_AUTH_NONE },
-	{ "GET", "/", 0, web_index, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "GET", "/status.json", 0, api_status, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/qr.svg", 0, web_qr, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/", 0, api_ca_page, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/style.css", 0, web_page_file, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/public.js", 0, web_page_file, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/{name}", 0, web_file, HTTP_ON_TLS, HTTP_AUTH_NONE },
 };
 

@@ -5,7 +5,8 @@
  * climb out of it ([A-Za-z0-9._-]+, no leading dot), with a Content-Type
  * chosen by extension from a short list; anything else is a 404. Files
  * are opened with O_NOFOLLOW, so a symlink dropped into web_dir is not
- * followed, and read whole with a 1 MiB cap.
+ * followed, and read whole with a 1 MiB cap. Plain HTTP gets only the
+ * public page's own files, each a row of its own in routes.c.
  */
 #include "config.h"
 
@@ -58,18 +59,16 @@ web_ctype(const char *name)
 	return NULL;
 }
 
-/*
- * Reads web_dir/name into b (capped at WEB_FILE_MAX). Returns 0, 1 if there
- * is no such servable file, or -1 on an I/O error (logged).
- */
-static int
-web_read(const char *dir, const char *name, struct buf *b)
+int
+web_load(const char *dir, const char *name, struct buf *b)
 {
 	char path[4096], chunk[8192];
 	struct stat st;
 	ssize_t got;
 	int fd = -1, rc = -1, w;
 
+	if (dir == NULL || !web_name_ok(name))
+		return 1;
 	w = snprintf(path, sizeof(path), "%s/%s", dir, name);
 	if (w < 0 || (size_t)w >= sizeof(path)) {
 		rc = 1;
@@ -125,7 +124,7 @@ web_serve(struct http_req *r, const char *name)
 		return http_reply_error(r, LERR_NOT_FOUND,
 					"no such path: %s", r->url);
 	buf_init(&b, WEB_FILE_MAX);
-	rc = web_read(r->app->web_dir, name, &b);
+	rc = web_load(r->app->web_dir, name, &b);
 	if (rc == 0)
 		ret = http_reply(r, MHD_HTTP_OK, ctype, b.data != NULL ? b.data : (unsigned char *)"",
 				 b.len);
@@ -139,12 +138,6 @@ web_serve(struct http_req *r, const char *name)
 }
 
 enum MHD_Result
-web_index(struct http_req *r)
-{
-	return web_serve(r, "index.html");
-}
-
-enum MHD_Result
 web_file(struct http_req *r)
 {
 	const char *name = http_param(r, "name");
@@ -152,4 +145,11 @@ web_file(struct http_req *r)
 	if (name == NULL)	/* a table row without {name}: a bug */
 		return http_reply_error(r, LERR_INTERNAL, "no file name in the route");
 	return web_serve(r, name);
+}
+
+enum MHD_Result
+web_page_file(struct http_req *r)
+{
+	/* Its row is the file's own exact path: "/style.css". */
+	return web_serve(r, r->url + 1);
 }

@@ -44,9 +44,13 @@ START_TEST(test_real_found)
 	rt = match(HTTP_ON_PLAIN, "HEAD", "/ca.crt", &m);
 	ck_assert_ptr_nonnull(rt);
 	ck_assert_ptr_eq(rt->handler, api_ca_der);
-	/* The same path, two servers, two handlers. */
+	/* The same page on both servers; the page's files, two handlers. */
 	ck_assert_ptr_eq(match(HTTP_ON_PLAIN, "GET", "/", &m)->handler, api_ca_page);
-	ck_assert_ptr_eq(match(HTTP_ON_TLS, "GET", "/", &m)->handler, web_index);
+	ck_assert_ptr_eq(match(HTTP_ON_TLS, "GET", "/", &m)->handler, api_ca_page);
+	ck_assert_ptr_eq(match(HTTP_ON_PLAIN, "GET", "/public.js", &m)->handler, web_page_file);
+	ck_assert_ptr_eq(match(HTTP_ON_PLAIN, "GET", "/style.css", &m)->handler, web_page_file);
+	ck_assert_ptr_eq(match(HTTP_ON_TLS, "GET", "/admin.js", &m)->handler, web_file);
+	ck_assert_ptr_eq(match(HTTP_ON_PLAIN, "GET", "/qr.svg", &m)->handler, web_qr);
 	/* Exact rows win over "/{name}". */
 	ck_assert_ptr_eq(match(HTTP_ON_TLS, "GET", "/ca.pem", &m)->handler, api_ca_pem);
 }
@@ -66,10 +70,10 @@ START_TEST(test_real_params)
 	ck_assert_int_eq(memcmp(m.params.p[0].name, "id", 2), 0);
 	ck_assert_str_eq(m.params.p[0].value, "0123abcd");
 
-	rt = match(HTTP_ON_TLS, "GET", "/style.css", &m);
+	rt = match(HTTP_ON_TLS, "GET", "/admin.css", &m);
 	ck_assert_ptr_nonnull(rt);
 	ck_assert_ptr_eq(rt->handler, web_file);
-	ck_assert_str_eq(m.params.p[0].value, "style.css");
+	ck_assert_str_eq(m.params.p[0].value, "admin.css");
 	ck_assert_uint_eq(rt->auth, HTTP_AUTH_NONE);
 
 	ck_assert_uint_eq(match(HTTP_ON_TLS, "GET", "/api/v1/requests", &m)->auth,
@@ -114,6 +118,7 @@ START_TEST(test_real_404)
 	ck_assert_ptr_null(match(HTTP_ON_PLAIN, "GET", "/api/v1/status", &m));
 	ck_assert_int_eq(m.path_known, 0);
 	ck_assert_ptr_null(match(HTTP_ON_PLAIN, "GET", "/index.html", &m));
+	ck_assert_ptr_null(match(HTTP_ON_PLAIN, "GET", "/admin.html", &m));
 }
 END_TEST
 
