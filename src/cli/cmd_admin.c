@@ -1,7 +1,10 @@
 /*
  * cmd_admin.c - `lanca admin passwd USER [--dir DIR] [--password-file F]`:
  * creates an administrator of the web interface or replaces their
- * password.
+ * password, which ends every session of that administrator. `lanca admin
+ * setup-code [--dir DIR]`: replaces the one-time setup code `lanca init`
+ * printed (lost, or a state directory older than setup codes), as long as
+ * no administrator exists.
  *
  * The password comes from the first line of F, else from standard input:
  * asked twice without echo on a terminal, or read as one line from a pipe.
@@ -32,7 +35,8 @@
 static void
 admin_usage(FILE *f)
 {
-	fprintf(f, "usage: lanca admin passwd USER [--dir DIR] [--password-file FILE]\n");
+	fprintf(f, "usage: lanca admin passwd USER [--dir DIR] [--password-file FILE]\n"
+		   "       lanca admin setup-code [--dir DIR]\n");
 }
 
 /*
@@ -230,7 +234,8 @@ admin_passwd(int argc, char *argv[])
 		cmd_error("admin", "%s: path too long", dir);
 		goto out;
 	}
-	if (store_open(path, 0, &s, &e) != 0 || store_admin_set(s, user, hash, "cli", &e) != 0) {
+	if (store_open(path, 0, &s, &e) != 0 ||
+	    store_admin_set(s, user, hash, NULL, "cli", &e) != 0) {
 		cmd_error("admin", "%s", e.msg);
 		goto out;
 	}
@@ -243,12 +248,66 @@ out:
 	return rc;
 }
 
+/* `lanca admin setup-code`: a new setup code, printed once. */
+static int
+admin_setup_code(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	char path[STATE_PATH_MAX], code[AUTH_SETUP_CODE_SIZE] = "";
+	const char *dir = NULL;
+	struct store *s = NULL;
+	struct lerr e;
+	int c, rc = CMD_FAILED;
+
+	lerr_clear(&e);
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': dir = optarg; break;
+		case 'h':
+			admin_usage(stdout);
+			return CMD_OK;
+		default:
+			admin_usage(stderr);
+			return CMD_USAGE;
+		}
+	}
+	if (optind != argc) {
+		admin_usage(stderr);
+		return CMD_USAGE;
+	}
+	dir = cmd_dir(dir);
+	if (state_path(path, dir, STORE_FILE) != 0) {
+		cmd_error("admin", "%s: path too long", dir);
+		goto out;
+	}
+	if (store_open(path, 0, &s, &e) != 0 || auth_setup_code_new(s, "cli", code, &e) != 0) {
+		if (e.code == LERR_CONFLICT)
+			cmd_error("admin", "an administrator exists already: a setup code is only for "
+				  "the first one (use `lanca admin passwd USER`)");
+		else
+			cmd_error("admin", "%s", e.msg);
+		goto out;
+	}
+	printf("setup code: %s\n", code);
+	rc = CMD_OK;
+out:
+	sodium_memzero(code, sizeof(code));
+	store_close(s);
+	return rc;
+}
+
 static const struct {
 	const char *name;
 	int (*run)(int argc, char *argv[]);
 	const char *what;
 } admin_commands[] = {
 	{ "passwd", admin_passwd, "create an administrator or set their password" },
+	{ "setup-code", admin_setup_code, "a new one-time setup code, while no administrator exists" },
 };
 
 int
@@ -263,7 +322,7 @@ cmd_admin(int argc, char *argv[])
 	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
 		admin_usage(stdout);
 		for (i = 0; i < sizeof(admin_commands) / sizeof(admin_commands[0]); i++)
-			printf("  %-8s %s\n", admin_commands[i].name, admin_commands[i].what);
+			printf("  %-10s %s\n", admin_commands[i].name, admin_commands[i].what);
 		return CMD_OK;
 	}
 	for (i = 0; i < sizeof(admin_commands) / sizeof(admin_commands[0]); i++)

@@ -1,5 +1,8 @@
 /*
- * cmd_init.c - `lanca init`: create the CA hierarchy and state directory.
+ * cmd_init.c - `lanca init`: create the CA hierarchy and state directory,
+ * and print what a person needs next: the root's fingerprint, and the
+ * one-time setup code that creates the first administrator from the web
+ * page.
  */
 #include "config.h"
 
@@ -7,9 +10,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sodium.h>
 
 #include "cli/cmd.h"
 #include "ca/keystore.h"
+#include "daemon/auth.h"
 #include "daemon/init.h"
 #include "daemon/state.h"
 #include "store/store.h"
@@ -25,9 +30,10 @@ init_usage(FILE *f)
 		"                  [--passphrase-file FILE] [--crl-url URL]\n");
 }
 
-/* Prints what a person needs to trust the new root. */
+/* Prints what a person needs to trust the new root and to set up the
+ * first administrator. */
 static int
-init_report(const char *dir)
+init_report(const char *dir, const char *setup_code)
 {
 	char path[STATE_PATH_MAX];
 	struct store *s = NULL;
@@ -45,6 +51,10 @@ init_report(const char *dir)
 	printf("root CA:    %s\n", ca.root_subject);
 	printf("issuing CA: %s\n", ca.issuing_subject);
 	printf("root SHA-256 fingerprint: %s\n", ca.root_fp_colon);
+	/* Shown once: only its hash is kept. */
+	printf("setup code: %s\n", setup_code);
+	printf("  (enter it on https://THIS-GATEWAY/ to create the first administrator,\n"
+	       "   or run `lanca admin passwd USER`; it is valid until an administrator exists)\n");
 	rc = CMD_OK;
 out:
 	ca_set_free(&ca);
@@ -71,7 +81,7 @@ cmd_init(int argc, char *argv[])
 	struct ipnet nets[INIT_LIST_MAX];
 	struct state_init_opts o;
 	const char *dir = NULL, *pass_file = NULL;
-	char *pass = NULL;
+	char *pass = NULL, code[AUTH_SETUP_CODE_SIZE] = "";
 	struct lerr e;
 	int c, rc = CMD_FAILED;
 
@@ -132,12 +142,13 @@ cmd_init(int argc, char *argv[])
 		goto out;
 	}
 	o.passphrase = pass;
-	if (state_init(&o, &e) != 0) {
+	if (state_init(&o, code, &e) != 0) {
 		cmd_error("init", "%s", e.msg);
 		goto out;
 	}
-	rc = init_report(o.dir);
+	rc = init_report(o.dir, code);
 out:
+	sodium_memzero(code, sizeof(code));
 	keystore_pass_free(pass);
 	return rc;
 }

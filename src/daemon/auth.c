@@ -1,10 +1,12 @@
 /*
  * auth.c - administrator passwords, enrollment secrets, session and CSRF
- * tokens (see auth.h for the parameters and why).
+ * tokens, session expiry, password changes and the setup code (see auth.h
+ * for the parameters and why).
  */
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <string.h>
 #include <stdlib.h>
 #include <sodium.h>
@@ -289,15 +291,39 @@ auth_check_login(struct store *s, const char *user, const char *pw, size_t pwlen
 	return rc;
 }
 
+/* A new session of user at now into *out, and the record the store keeps
+ * of it into *rec (which points into *out and into sha). */
+static void
+auth_session_open(const char *user, int64_t now, struct auth_session *out, unsigned char sha[32],
+		  struct store_session_new *rec)
+{
+	memset(out, 0, sizeof(*out));
+	snprintf(out->user, sizeof(out->user), "%s", user);
+	out->expires_at = now + AUTH_SESSION_TTL;
+	out->idle_expires_at = now + AUTH_SESSION_IDLE;
+	if (out->idle_expires_at > out->expires_at)
+		out->idle_expires_at = out->expires_at;
+	auth_token_new(out->token, sha);
+	auth_csrf_new(out->csrf);
+	memset(rec, 0, sizeof(*rec));
+	rec->token_hash = sha;
+	rec->csrf = out->csrf;
+	rec->now = now;
+	rec->expires_at = out->expires_at;
+	rec->idle_expires_at = out->idle_expires_at;
+}
+
 int
 auth_login(struct store *s, const char *user, const char *pw, size_t pwlen,
 	   const char *actor, int64_t now, struct auth_session *out, struct lerr *e)
 {
+	struct store_session_new rec;
 	unsigned char sha[32];
 	struct lerr ignore;
 	int known, r, rc = -1;
 
 	memset(out, 0, sizeof(*out));
+	memset(sha, 0, sizeof(sha));
 	r = auth_check_login(s, user, pw, pwlen, &known, e);
 	if (r < 0)
 		goto out;
@@ -308,10 +334,8 @@ auth_login(struct store *s, const char *user, const char *pw, size_t pwlen,
 		lerr_set(e, LERR_UNAUTHORIZED, "wrong user or password");
 		goto out;
 	}
-	out->expires_at = now + AUTH_SESSION_TTL;
-	auth_token_new(out->token, sha);
-	auth_csrf_new(out->csrf);
-	if (store_session_add(s, sha, user, out->csrf, out->expires_at, e) != 0)
+	auth_session_open(user, now, out, sha, &rec);
+	if (store_session_add(s, user, &rec, e) != 0)
 		goto out;
 	if (auth_audit(s, actor, "login", user, NULL) != 0) {
 		lerr_clear(&ignore);
@@ -328,25 +352,47 @@ out:
 }
 
 int
-auth_session_get(struct store *s, const char *cookie, int64_t now,
-		 char user[AUTH_USER_MAX + 1], char csrf[AUTH_TOKEN_HEX + 1], struct lerr *e)
+auth_session_get(struct store *s, const char *cookie, int64_t now, struct auth_session *out,
+		 struct lerr *e)
 {
+	struct store_session row;
 	unsigned char sha[32];
+	struct lerr te;
+	int64_t idle;
 	int rc = -1;
 
-	user[0] = csrf[0] = '\0';
+	memset(out, 0, sizeof(*out));
+	memset(&row, 0, sizeof(row));
 	if (auth_token_sha(cookie, sha) != 0) {
 		lerr_set(e, LERR_UNAUTHORIZED, "login required");
 		goto out;
 	}
-	if (store_session_get(s, sha, now, user, csrf, e) != 0) {
+	if (store_session_get(s, sha, now, &row, e) != 0) {
 		if (e->code == LERR_NOT_FOUND)
 			lerr_set(e, LERR_UNAUTHORIZED, "login required");
-		user[0] = csrf[0] = '\0';
 		goto out;
+	}
+	snprintf(out->user, sizeof(out->user), "%s", row.user);
+	snprintf(out->csrf, sizeof(out->csrf), "%s", row.csrf);
+	out->expires_at = row.expires_at;
+	out->idle_expires_at = row.idle_expires_at;
+	/* The idle end moves on only when it is AUTH_SESSION_TOUCH seconds
+	 * behind where this use would put it: at most one write a minute. */
+	idle = now + AUTH_SESSION_IDLE;
+	if (idle > row.expires_at)
+		idle = row.expires_at;
+	if (idle - row.idle_expires_at >= AUTH_SESSION_TOUCH) {
+		lerr_clear(&te);
+		if (store_session_touch(s, sha, idle, &te) != 0)
+			log_warn("admin: cannot refresh the session of %s: %s", row.user, te.msg);
+		else
+			out->idle_expires_at = idle;
 	}
 	rc = 0;
 out:
+	if (rc != 0)
+		auth_session_wipe(out);
+	sodium_memzero(&row, sizeof(row));
 	sodium_memzero(sha, sizeof(sha));
 	return rc;
 }
@@ -368,6 +414,201 @@ auth_session_end(struct store *s, const char *cookie, const char *actor, const c
 		(void)auth_audit(s, actor, "logout", user, NULL);
 	rc = 0;
 out:
+	sodium_memzero(sha, sizeof(sha));
+	return rc;
+}
+
+int
+auth_password_change(struct store *s, const char *user, const char *old, size_t oldlen,
+		     const char *pw, size_t pwlen, const char *actor, int64_t now,
+		     struct auth_session *out, struct lerr *e)
+{
+	struct store_session_new rec;
+	unsigned char sha[32];
+	char *hash = NULL;
+	int known, r, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(sha, 0, sizeof(sha));
+	/* The new password's shape first: it costs no hashing. */
+	if (auth_password_ok(pw, pwlen, e) != 0)
+		goto out;
+	r = auth_check_login(s, user, old, oldlen, &known, e);
+	if (r < 0)
+		goto out;
+	if (r > 0) {
+		(void)auth_audit(s, actor, "password-failed", user,
+				 "{\"reason\":\"wrong current password\"}");
+		lerr_set(e, LERR_FORBIDDEN, "the current password is wrong");
+		goto out;
+	}
+	if (auth_hash_password(pw, pwlen, &hash, e) != 0)
+		goto out;
+	auth_session_open(user, now, out, sha, &rec);
+	if (store_admin_set(s, user, hash, &rec, actor, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		auth_session_wipe(out);
+	free(hash);
+	sodium_memzero(sha, sizeof(sha));
+	return rc;
+}
+
+/* ---- the first-visit setup ---- */
+
+/* Crockford's base32: no I, L, O or U, which read as other characters. */
+static const char auth_code_alphabet[] = "0123456789ABCDEFGHJKMNPQRSTVWXYZ";
+
+int
+auth_setup_code_canon(const char *in, char out[AUTH_SETUP_CODE_CHARS + 1])
+{
+	size_t i, n = 0;
+
+	out[0] = '\0';
+	if (in == NULL || strnlen(in, AUTH_SETUP_CODE_IN_MAX + 1) > AUTH_SETUP_CODE_IN_MAX)
+		return -1;
+	for (i = 0; in[i] != '\0'; i++) {
+		char c = in[i];
+
+		if (c == '-' || c == ' ')
+			continue;
+		if (c >= 'a' && c <= 'z')
+			c = (char)(c - 'a' + 'A');
+		if (c == 'O')
+			c = '0';
+		else if (c == 'I' || c == 'L')
+			c = '1';
+		if (c == '\0' || strchr(auth_code_alphabet, c) == NULL || n >= AUTH_SETUP_CODE_CHARS) {
+			sodium_memzero(out, AUTH_SETUP_CODE_CHARS + 1);
+			return -1;
+		}
+		out[n++] = c;
+	}
+	out[n] = '\0';
+	if (n != AUTH_SETUP_CODE_CHARS) {
+		sodium_memzero(out, AUTH_SETUP_CODE_CHARS + 1);
+		return -1;
+	}
+	return 0;
+}
+
+int
+auth_setup_code_new(struct store *s, const char *actor, char code[AUTH_SETUP_CODE_SIZE],
+		    struct lerr *e)
+{
+	char canon[AUTH_SETUP_CODE_CHARS + 1];
+	char *hash = NULL;
+	size_t i, n = 0;
+	int rc = -1;
+
+	for (i = 0; i < AUTH_SETUP_CODE_CHARS; i++) {
+		canon[i] = auth_code_alphabet[randombytes_uniform(sizeof(auth_code_alphabet) - 1)];
+		if (i > 0 && i % 4 == 0)
+			code[n++] = '-';
+		code[n++] = canon[i];
+	}
+	canon[i] = '\0';
+	code[n] = '\0';
+	if (auth_hash_secret(canon, &hash, e) != 0 || store_setup_code_set(s, hash, actor, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		sodium_memzero(code, AUTH_SETUP_CODE_SIZE);
+	sodium_memzero(canon, sizeof(canon));
+	free(hash);
+	return rc;
+}
+
+int
+auth_setup_needed(struct store *s, int *needed, struct lerr *e)
+{
+	int any = 1;
+
+	*needed = 0;
+	if (store_admin_any(s, &any, e) != 0)
+		return -1;
+	*needed = !any;
+	return 0;
+}
+
+/* 0 if code is the setup code whose hash the store holds (a copy goes to
+ * *hash, the caller's); -1 with LERR_FORBIDDEN (or a store failure)
+ * otherwise. A code that cannot be one, or no code on record, costs the
+ * same verification as a wrong one. */
+static int
+auth_setup_code_check(struct store *s, const char *code, char **hash, struct lerr *e)
+{
+	char canon[AUTH_SETUP_CODE_CHARS + 1];
+	int shaped, rc = -1;
+
+	*hash = NULL;
+	shaped = auth_setup_code_canon(code, canon) == 0;
+	if (store_setup_code_hash(s, hash, e) != 0 && e->code != LERR_NOT_FOUND)
+		goto out;
+	if (*hash == NULL || !shaped) {
+		(void)auth_verify_dummy(code, code != NULL ? strnlen(code, AUTH_SETUP_CODE_IN_MAX) : 0);
+		lerr_set(e, LERR_FORBIDDEN, "wrong setup code");
+		goto out;
+	}
+	if (auth_verify_secret(*hash, canon) != 0) {
+		lerr_set(e, LERR_FORBIDDEN, "wrong setup code");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (rc != 0) {
+		free(*hash);
+		*hash = NULL;
+	}
+	sodium_memzero(canon, sizeof(canon));
+	return rc;
+}
+
+int
+auth_setup(struct store *s, const char *code, const char *user, const char *pw, size_t pwlen,
+	   const char *actor, int64_t now, struct auth_session *out, struct lerr *e)
+{
+	struct store_session_new rec;
+	unsigned char sha[32];
+	char *code_hash = NULL, *hash = NULL;
+	int needed, rc = -1;
+
+	memset(out, 0, sizeof(*out));
+	memset(sha, 0, sizeof(sha));
+	if (auth_setup_needed(s, &needed, e) != 0)
+		goto out;
+	if (!needed) {
+		lerr_set(e, LERR_CONFLICT, "an administrator exists already: log in instead");
+		goto out;
+	}
+	/* The same rules as `lanca admin passwd`: its checks, not a copy. */
+	if (!auth_user_ok(user)) {
+		lerr_set(e, LERR_BAD_REQUEST, "invalid user name: use 1 to %d of A-Z a-z 0-9 . _ - @",
+			 AUTH_USER_MAX);
+		goto out;
+	}
+	if (auth_password_ok(pw, pwlen, e) != 0)
+		goto out;
+	if (auth_setup_code_check(s, code, &code_hash, e) != 0) {
+		if (e->code == LERR_FORBIDDEN)
+			(void)auth_audit(s, actor, "setup-failed", NULL,
+					 "{\"reason\":\"wrong setup code\"}");
+		goto out;
+	}
+	if (auth_hash_password(pw, pwlen, &hash, e) != 0)
+		goto out;
+	auth_session_open(user, now, out, sha, &rec);
+	if (store_setup_finish(s, code_hash, user, hash, &rec, actor, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	if (rc != 0)
+		auth_session_wipe(out);
+	free(code_hash);
+	free(hash);
 	sodium_memzero(sha, sizeof(sha));
 	return rc;
 }

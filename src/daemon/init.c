@@ -22,10 +22,12 @@
 #include <sys/stat.h>
 #include <unistd.h>
 #include <jansson.h>
+#include <sodium.h>
 
 #include "common/fileio.h"
 #include "ca/policy.h"
 #include "ca/x509.h"
+#include "daemon/auth.h"
 #include "daemon/gateway.h"
 #include "daemon/init.h"
 #include "daemon/issue.h"
@@ -163,7 +165,8 @@ out:
 
 /* Everything init creates, inside the temporary directory tmp. */
 static int
-init_build(const struct state_init_opts *o, const char *tmp, struct lerr *e)
+init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUTH_SETUP_CODE_SIZE],
+	   struct lerr *e)
 {
 	char path[STATE_PATH_MAX], host_buf[64], cn[512], fp[65];
 	const char *host, *name;
@@ -290,6 +293,9 @@ init_build(const struct state_init_opts *o, const char *tmp, struct lerr *e)
 	detail_text = detail ? json_dumps(detail, JSON_COMPACT) : NULL;
 	if (store_audit(s, "cli", "init", name, detail_text, e) != 0)
 		goto out;
+	/* Last, so that it is audited after the init it belongs to. */
+	if (auth_setup_code_new(s, "cli", setup_code, e) != 0)
+		goto out;
 	rc = 0;
 out:
 	(void)root_id;
@@ -314,9 +320,9 @@ out:
 }
 
 int
-state_init(const struct state_init_opts *o, struct lerr *e)
+state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE], struct lerr *e)
 {
-	char tmp[STATE_PATH_MAX], parent[STATE_PATH_MAX];
+	char tmp[STATE_PATH_MAX], parent[STATE_PATH_MAX], code[AUTH_SETUP_CODE_SIZE];
 	int fd, rc = -1, made = 0;
 
 	if (init_check_free(o->dir, e) != 0)
@@ -327,7 +333,7 @@ state_init(const struct state_init_opts *o, struct lerr *e)
 		return lerr_set(e, LERR_INTERNAL, "cannot create a directory beside %s: %s",
 				o->dir, strerror(errno));
 	made = 1;
-	if (chmod(tmp, 0700) != 0 || init_build(o, tmp, e) != 0)
+	if (chmod(tmp, 0700) != 0 || init_build(o, tmp, code, e) != 0)
 		goto out;
 	/* Replaces DIR if it is an empty directory; fails if it filled up meanwhile. */
 	if (rename(tmp, o->dir) != 0) {
@@ -342,10 +348,13 @@ state_init(const struct state_init_opts *o, struct lerr *e)
 		fsync(fd);
 		close(fd);
 	}
+	if (setup_code != NULL)
+		memcpy(setup_code, code, sizeof(code));
 	rc = 0;
 out:
 	if (made)
 		fileio_remove_tree(tmp);
+	sodium_memzero(code, sizeof(code));
 	return rc;
 }
 

@@ -9,6 +9,7 @@
 #include <stddef.h>
 #include "ca/keystore.h"
 #include "ca/names.h"
+#include "daemon/auth.h"
 #include "common/lerr.h"
 
 struct state_init_opts {
@@ -27,7 +28,11 @@ struct state_init_opts {
 
 /* Creates the whole state directory o->dir, or nothing: built in a
  * sibling temporary directory and renamed into place when complete.
- * Refuses a dir that exists and is not empty. 0 or -1 with e. */
-int state_init(const struct state_init_opts *o, struct lerr *e);
+ * Refuses a dir that exists and is not empty. The store holds the hash
+ * of a new setup code (auth.h) for the first administrator; the code
+ * itself goes to setup_code when it is not NULL, for `lanca init` to
+ * print (and the caller to wipe). 0 or -1 with e. */
+int state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE],
+	       struct lerr *e);
 
 #endif

@@ -88,6 +88,10 @@ int admin_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret);
 /* Admin sessions (api_admin.c). */
 enum MHD_Result api_login(struct http_req *r);		/* POST /api/v1/login */
 enum MHD_Result api_logout(struct http_req *r);		/* POST /api/v1/logout */
+enum MHD_Result api_setup_get(struct http_req *r);	/* GET /api/v1/setup */
+enum MHD_Result api_setup(struct http_req *r);		/* POST /api/v1/setup */
+enum MHD_Result api_session_get(struct http_req *r);	/* GET /api/v1/session (admin) */
+enum MHD_Result api_password(struct http_req *r);	/* POST /api/v1/password (admin) */
 /* The table's http_auth_fn: checks the request's session cookie (and, for
  * HTTP_AUTH_ADMIN_CSRF, its Origin and its X-CSRF-Token header against the
  * session's token, compared in constant time). Returns 0 with r->user

@@ -1,8 +1,9 @@
 /*
- * api_admin.c - the administrator's door: POST /api/v1/login and
- * /api/v1/logout, api_admin_session() (the check the router makes before
- * every admin handler: routes.c's table names it), and the onboarding
- * actions POST /api/v1/press, GET
+ * api_admin.c - the administrator's door: the first-visit setup (GET and
+ * POST /api/v1/setup), POST /api/v1/login and /api/v1/logout, GET
+ * /api/v1/session, POST /api/v1/password, api_admin_session() (the check
+ * the router makes before every admin handler: routes.c's table names
+ * it), and the onboarding actions POST /api/v1/press, GET
  * /api/v1/requests, POST /api/v1/requests/{id}/approve and .../deny.
  * Passwords and sessions are auth.c's, the failed-login counter is
  * ratelimit.c's and the actions are admin.c's: this file reads HTTP and
@@ -17,7 +18,9 @@
  *
  * Failed logins are counted per client address (ratelimit_fails_*): after
  * RATELIMIT_FAIL_MAX failures within RATELIMIT_FAIL_WINDOW seconds the
- * address is answered 429 with Retry-After, before any password work.
+ * address is answered 429 with Retry-After, before any password work. A
+ * wrong setup code and a wrong current password in a password change
+ * count the same, in the same counter: one guess is one guess.
  */
 #include "config.h"
 
@@ -130,6 +133,172 @@ admin_origin_ok(const struct http_req *r)
 	return strcasecmp(origin, own) == 0;
 }
 
+/* ---- requests that carry a secret: login, setup, password change ---- */
+
+/* One such request in progress: who asks, its body, and whether it holds
+ * one of the failed-login counter's places for its address. */
+struct admin_secret_req {
+	char addr[ADMIN_ADDR_MAX];
+	char actor[16 + ADMIN_ADDR_MAX];
+	const struct sockaddr *sa;
+	json_t *body;
+	int attempting;
+};
+
+/*
+ * Starts a request whose body is a JSON object of secrets: checks the
+ * media type and the Origin, takes a place in the failed-login counter
+ * (429 with Retry-After while the address must wait, before any hashing)
+ * and parses the body, wiping the raw bytes at once. 0 to go on; -1 when
+ * the reply is queued (*ret). End with admin_secret_end() either way.
+ */
+static int
+admin_secret_begin(struct http_req *r, struct admin_secret_req *q, const char *shape,
+		   enum MHD_Result *ret)
+{
+	char retry[24];
+	json_error_t jerr;
+	long wait;
+
+	memset(q, 0, sizeof(*q));
+	admin_client_addr(r, q->addr);
+	admin_actor(q->addr, q->actor);
+	q->sa = admin_client_sa(r);
+	if (!admin_is_json(r)) {
+		*ret = http_reply_error(r, LERR_MEDIA_TYPE,
+					"the body must be JSON (Content-Type: application/json)");
+		return -1;
+	}
+	/* Another site's page must not log the browser in either (login
+	 * CSRF); JSON bodies already need a CORS preflight, this is belt and
+	 * braces. */
+	if (!admin_origin_ok(r)) {
+		*ret = http_reply_error(r, LERR_FORBIDDEN, "the request comes from another origin");
+		return -1;
+	}
+	wait = ratelimit_fails_begin(r->app->login_fails, q->sa, (int64_t)ratelimit_now());
+	if (wait > 0) {
+		snprintf(retry, sizeof(retry), "%ld", wait);
+		(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
+		*ret = http_reply_error(r, LERR_RATE_LIMITED,
+					"too many failed attempts; try again in %ld s", wait);
+		return -1;
+	}
+	q->attempting = 1;
+	if (r->body.len > 0)
+		q->body = json_loadb((const char *)r->body.data, r->body.len,
+				     JSON_REJECT_DUPLICATES, &jerr);
+	/* The body held a secret: wipe it now rather than at completion. */
+	if (r->body.data != NULL)
+		sodium_memzero(r->body.data, r->body.len);
+	if (q->body == NULL || !json_is_object(q->body)) {
+		*ret = http_reply_error(r, LERR_BAD_REQUEST, "the body must be a JSON object %s",
+					shape);
+		return -1;
+	}
+	return 0;
+}
+
+/* The verdict on the secrets: a wrong guess counts against the address,
+ * a right one clears its count; anything else (a store failure, a weak
+ * new password) does neither. */
+static void
+admin_secret_verdict(struct http_req *r, struct admin_secret_req *q, int wrong, int right)
+{
+	if (wrong)
+		ratelimit_fails_note(r->app->login_fails, q->sa, (int64_t)ratelimit_now());
+	else if (right)
+		ratelimit_fails_clear(r->app->login_fails, q->sa);
+	else
+		return;
+	q->attempting = 0;
+}
+
+/* Gives the counter's place back and wipes every string of the body. */
+static void
+admin_secret_end(struct http_req *r, struct admin_secret_req *q)
+{
+	const char *k;
+	json_t *v;
+
+	if (q->attempting)
+		ratelimit_fails_end(r->app->login_fails, q->sa);
+	q->attempting = 0;
+	if (q->body != NULL && json_is_object(q->body))
+		json_object_foreach(q->body, k, v)
+			admin_wipe_json_string(v);
+	json_decref(q->body);
+	q->body = NULL;
+}
+
+/* The string member name of the request's body into *out and its length
+ * into *len (may be NULL: then a NUL inside is refused, since the value is
+ * read as a C string). 0, or -1 when it is missing or not such a string. */
+static int
+admin_body_string(const struct admin_secret_req *q, const char *name, const char **out,
+		  size_t *len)
+{
+	json_t *v = json_object_get(q->body, name);
+
+	*out = NULL;
+	if (!json_is_string(v))
+		return -1;
+	if (len == NULL && strlen(json_string_value(v)) != json_string_length(v))
+		return -1;
+	*out = json_string_value(v);
+	if (len != NULL)
+		*len = json_string_length(v);
+	return 0;
+}
+
+/* RFC 3339 of a Unix time, for the JSON answers. */
+static json_t *
+admin_json_time(int64_t t)
+{
+	char when[32];
+
+	admin_time((time_t)t, when);
+	return json_string(when);
+}
+
+/* What the page needs of a session: {"user", "csrf", "expires_at",
+ * "idle_expires_at"}. */
+static json_t *
+admin_session_json(const struct auth_session *ses)
+{
+	return json_pack("{s:s, s:s, s:o, s:o}", "user", ses->user, "csrf", ses->csrf,
+			 "expires_at", admin_json_time(ses->expires_at), "idle_expires_at",
+			 admin_json_time(ses->idle_expires_at));
+}
+
+/*
+ * 200 with a new session: its cookie (Max-Age up to the absolute end) and
+ * admin_session_json(). A cookie that cannot be sent ends the session.
+ */
+static enum MHD_Result
+admin_reply_session(struct http_req *r, const struct auth_session *ses, int64_t now)
+{
+	char cookie[192];
+	enum MHD_Result ret;
+	struct lerr e;
+	int w;
+
+	w = snprintf(cookie, sizeof(cookie), ADMIN_COOKIE "=%s" ADMIN_COOKIE_ATTRS "; Max-Age=%lld",
+		     ses->token, (long long)(ses->expires_at - now));
+	if (w < 0 || (size_t)w >= sizeof(cookie) ||
+	    http_req_add_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie) != 0) {
+		lerr_clear(&e);
+		(void)auth_session_end(r->app->store, ses->token, NULL, NULL, &e);
+		ret = http_reply_error(r, LERR_INTERNAL, "session cookie too long");
+	} else {
+		ret = http_reply_json(r, 200, admin_session_json(ses));
+	}
+	sodium_memzero(cookie, sizeof(cookie));
+	/* libmicrohttpd has its own copy of the cookie by now. */
+	sodium_memzero(r->extra, sizeof(r->extra));
+	return ret;
+}
+
 /*
  * POST /api/v1/login: checks {"user", "password"} and on success opens a
  * session (cookie + CSRF token). The body and every copy of the password
@@ -138,96 +307,37 @@ admin_origin_ok(const struct http_req *r)
 enum MHD_Result
 api_login(struct http_req *r)
 {
-	char addr[ADMIN_ADDR_MAX], actor[16 + ADMIN_ADDR_MAX];
-	char cookie[192], when[32], retry[24];
-	const struct sockaddr *sa = admin_client_sa(r);
+	struct admin_secret_req q;
 	struct auth_session ses;
-	json_t *j = NULL, *ju, *jp = NULL;
-	json_error_t jerr;
+	const char *user, *pw;
+	size_t pwlen;
 	struct lerr e;
 	enum MHD_Result ret;
-	long wait;
-	int w, attempting = 0;
+	int64_t now = (int64_t)time(NULL);
 
 	lerr_clear(&e);
 	memset(&ses, 0, sizeof(ses));
-	admin_client_addr(r, addr);
-	admin_actor(addr, actor);
-	if (!admin_is_json(r)) {
-		ret = http_reply_error(r, LERR_MEDIA_TYPE,
-				       "the body must be JSON (Content-Type: application/json)");
+	if (admin_secret_begin(r, &q, "{\"user\", \"password\"}", &ret) != 0)
 		goto out;
-	}
-	/* Another site's page must not log the browser in either (login
-	 * CSRF); JSON bodies already need a CORS preflight, this is belt and
-	 * braces. */
-	if (!admin_origin_ok(r)) {
-		ret = http_reply_error(r, LERR_FORBIDDEN,
-				       "the request comes from another origin");
-		goto out;
-	}
-	wait = ratelimit_fails_begin(r->app->login_fails, sa, (int64_t)ratelimit_now());
-	if (wait > 0) {
-		snprintf(retry, sizeof(retry), "%ld", wait);
-		(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, retry);
-		ret = http_reply_error(r, LERR_RATE_LIMITED,
-				       "too many failed logins; try again in %ld s", wait);
-		goto out;
-	}
-	attempting = 1;
-	if (r->body.len > 0)
-		j = json_loadb((const char *)r->body.data, r->body.len, JSON_REJECT_DUPLICATES, &jerr);
-	/* The body held the password: wipe it now rather than at completion. */
-	if (r->body.data != NULL)
-		sodium_memzero(r->body.data, r->body.len);
-	if (j == NULL || !json_is_object(j)) {
-		ret = http_reply_error(r, LERR_BAD_REQUEST,
-				       "the body must be a JSON object {\"user\", \"password\"}");
-		goto out;
-	}
-	ju = json_object_get(j, "user");
-	jp = json_object_get(j, "password");
-	if (!json_is_string(ju) || !json_is_string(jp)) {
+	if (admin_body_string(&q, "user", &user, NULL) != 0 ||
+	    admin_body_string(&q, "password", &pw, &pwlen) != 0) {
 		ret = http_reply_error(r, LERR_BAD_REQUEST,
 				       "\"user\" and \"password\" must be strings");
 		goto out;
 	}
-	if (auth_login(r->app->store, json_string_value(ju), json_string_value(jp),
-		       json_string_length(jp), actor, (int64_t)time(NULL), &ses, &e) != 0) {
-		if (e.code != LERR_UNAUTHORIZED) {
-			ret = http_reply_lerr(r, &e);
-			goto out;
-		}
-		ratelimit_fails_note(r->app->login_fails, sa, (int64_t)ratelimit_now());
-		attempting = 0;
-		log_info("admin: failed login from %s", addr);
+	if (auth_login(r->app->store, user, pw, pwlen, q.actor, now, &ses, &e) != 0) {
+		admin_secret_verdict(r, &q, e.code == LERR_UNAUTHORIZED, 0);
+		if (e.code == LERR_UNAUTHORIZED)
+			log_info("admin: failed login from %s", q.addr);
 		ret = http_reply_lerr(r, &e);
 		goto out;
 	}
-	ratelimit_fails_clear(r->app->login_fails, sa);
-	attempting = 0;
-	log_info("admin: %s logged in from %s", json_string_value(ju), addr);
-	w = snprintf(cookie, sizeof(cookie), ADMIN_COOKIE "=%s" ADMIN_COOKIE_ATTRS "; Max-Age=%d",
-		     ses.token, AUTH_SESSION_TTL);
-	if (w < 0 || (size_t)w >= sizeof(cookie) ||
-	    http_req_add_header(r, MHD_HTTP_HEADER_SET_COOKIE, cookie) != 0) {
-		lerr_clear(&e);
-		(void)auth_session_end(r->app->store, ses.token, NULL, NULL, &e);
-		ret = http_reply_error(r, LERR_INTERNAL, "session cookie too long");
-		goto out;
-	}
-	admin_time((time_t)ses.expires_at, when);
-	ret = http_reply_json(r, 200, json_pack("{s:s, s:s, s:s}", "user", json_string_value(ju),
-						"csrf", ses.csrf, "expires_at", when));
+	admin_secret_verdict(r, &q, 0, 1);
+	log_info("admin: %s logged in from %s", ses.user, q.addr);
+	ret = admin_reply_session(r, &ses, now);
 out:
-	if (attempting)
-		ratelimit_fails_end(r->app->login_fails, sa);
-	admin_wipe_json_string(jp);
-	json_decref(j);
+	admin_secret_end(r, &q);
 	auth_session_wipe(&ses);
-	sodium_memzero(cookie, sizeof(cookie));
-	/* libmicrohttpd has its own copy of the cookie by now. */
-	sodium_memzero(r->extra, sizeof(r->extra));
 	return ret;
 }
 
@@ -252,15 +362,14 @@ api_logout(struct http_req *r)
 int
 api_admin_session(struct http_req *r, unsigned auth, enum MHD_Result *reply)
 {
-	char csrf[AUTH_TOKEN_HEX + 1] = "";
-	char *user = r->user;
+	struct auth_session ses;
 	const char *sent;
 	struct lerr e;
 	int rc = -1;
 
 	lerr_clear(&e);
-	if (auth_session_get(r->app->store, admin_cookie(r), (int64_t)time(NULL), user, csrf,
-			     &e) != 0) {
+	r->user[0] = '\0';
+	if (auth_session_get(r->app->store, admin_cookie(r), (int64_t)time(NULL), &ses, &e) != 0) {
 		*reply = http_reply_lerr(r, &e);
 		goto out;
 	}
@@ -271,18 +380,130 @@ api_admin_session(struct http_req *r, unsigned auth, enum MHD_Result *reply)
 			goto out;
 		}
 		sent = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, ADMIN_CSRF_HEADER);
-		if (sent == NULL || csrf[0] == '\0' || !auth_equal(sent, csrf)) {
+		if (sent == NULL || ses.csrf[0] == '\0' || !auth_equal(sent, ses.csrf)) {
 			*reply = http_reply_error(r, LERR_FORBIDDEN,
 						  "missing or wrong CSRF token");
 			goto out;
 		}
 	}
+	snprintf(r->user, sizeof(r->user), "%s", ses.user);
 	rc = 0;
 out:
-	if (rc != 0)
-		user[0] = '\0';
-	sodium_memzero(csrf, sizeof(csrf));
+	auth_session_wipe(&ses);
 	return rc;
+}
+
+/* GET /api/v1/session: the caller's session, so that a page reloaded in
+ * the browser gets its CSRF token back (the cookie is HttpOnly). */
+enum MHD_Result
+api_session_get(struct http_req *r)
+{
+	struct auth_session ses;
+	enum MHD_Result ret;
+	struct lerr e;
+
+	lerr_clear(&e);
+	if (auth_session_get(r->app->store, admin_cookie(r), (int64_t)time(NULL), &ses, &e) != 0)
+		ret = http_reply_lerr(r, &e);
+	else
+		ret = http_reply_json(r, 200, admin_session_json(&ses));
+	auth_session_wipe(&ses);
+	return ret;
+}
+
+/* POST /api/v1/password {"old", "new"}: the caller's own password. Every
+ * session of the caller ends, this one included; the answer carries a
+ * new one. A wrong old password counts as a failed login. */
+enum MHD_Result
+api_password(struct http_req *r)
+{
+	char actor[16 + HTTP_USER_MAX];
+	struct admin_secret_req q;
+	struct auth_session ses;
+	const char *old, *pw;
+	size_t oldlen, pwlen;
+	struct lerr e;
+	enum MHD_Result ret;
+	int64_t now = (int64_t)time(NULL);
+
+	lerr_clear(&e);
+	memset(&ses, 0, sizeof(ses));
+	if (admin_secret_begin(r, &q, "{\"old\", \"new\"}", &ret) != 0)
+		goto out;
+	if (admin_body_string(&q, "old", &old, &oldlen) != 0 ||
+	    admin_body_string(&q, "new", &pw, &pwlen) != 0) {
+		ret = http_reply_error(r, LERR_BAD_REQUEST, "\"old\" and \"new\" must be strings");
+		goto out;
+	}
+	snprintf(actor, sizeof(actor), "admin %s", r->user);
+	if (auth_password_change(r->app->store, r->user, old, oldlen, pw, pwlen, actor, now, &ses,
+				 &e) != 0) {
+		admin_secret_verdict(r, &q, e.code == LERR_FORBIDDEN, 0);
+		ret = http_reply_lerr(r, &e);
+		goto out;
+	}
+	admin_secret_verdict(r, &q, 0, 1);
+	log_info("admin: %s changed their password from %s; their other sessions ended",
+		 r->user, q.addr);
+	ret = admin_reply_session(r, &ses, now);
+out:
+	admin_secret_end(r, &q);
+	auth_session_wipe(&ses);
+	return ret;
+}
+
+/* GET /api/v1/setup: {"needed": true} while no administrator exists. */
+enum MHD_Result
+api_setup_get(struct http_req *r)
+{
+	struct lerr e;
+	int needed;
+
+	lerr_clear(&e);
+	if (auth_setup_needed(r->app->store, &needed, &e) != 0)
+		return http_reply_lerr(r, &e);
+	return http_reply_json(r, 200, json_pack("{s:b}", "needed", needed));
+}
+
+/* POST /api/v1/setup {"code", "user", "password"}: the first
+ * administrator, from the setup code `lanca init` printed; logged in on
+ * success. A wrong code counts as a failed login. */
+enum MHD_Result
+api_setup(struct http_req *r)
+{
+	struct admin_secret_req q;
+	struct auth_session ses;
+	const char *code, *user, *pw;
+	size_t pwlen;
+	struct lerr e;
+	enum MHD_Result ret;
+	int64_t now = (int64_t)time(NULL);
+
+	lerr_clear(&e);
+	memset(&ses, 0, sizeof(ses));
+	if (admin_secret_begin(r, &q, "{\"code\", \"user\", \"password\"}", &ret) != 0)
+		goto out;
+	if (admin_body_string(&q, "code", &code, NULL) != 0 ||
+	    admin_body_string(&q, "user", &user, NULL) != 0 ||
+	    admin_body_string(&q, "password", &pw, &pwlen) != 0) {
+		ret = http_reply_error(r, LERR_BAD_REQUEST,
+				       "\"code\", \"user\" and \"password\" must be strings");
+		goto out;
+	}
+	if (auth_setup(r->app->store, code, user, pw, pwlen, q.actor, now, &ses, &e) != 0) {
+		admin_secret_verdict(r, &q, e.code == LERR_FORBIDDEN, 0);
+		if (e.code == LERR_FORBIDDEN)
+			log_info("admin: wrong setup code from %s", q.addr);
+		ret = http_reply_lerr(r, &e);
+		goto out;
+	}
+	admin_secret_verdict(r, &q, 0, 1);
+	log_info("admin: %s set up as the first administrator from %s", ses.user, q.addr);
+	ret = admin_reply_session(r, &ses, now);
+out:
+	admin_secret_end(r, &q);
+	auth_session_wipe(&ses);
+	return ret;
 }
 
 /* ---- the onboarding actions: admin.c checks and acts ---- */

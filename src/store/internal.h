@@ -106,11 +106,18 @@ enum store_q {
 
 	/* administrators and sessions (admins.c) */
 	Q_ADMIN_SET,
+	Q_ADMIN_INSERT,
 	Q_ADMIN_HASH,
+	Q_ADMIN_ANY,
 	Q_SESSION_PURGE,
 	Q_SESSION_INSERT,
 	Q_SESSION_GET,
+	Q_SESSION_TOUCH,
 	Q_SESSION_DELETE,
+	Q_SESSION_END_USER,
+	Q_SETUP_SET,
+	Q_SETUP_HASH,
+	Q_SETUP_DELETE,
 
 	/* the onboarding snapshot (onboard.c) */
 	Q_ONB_BEGIN,

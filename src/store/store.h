@@ -392,19 +392,64 @@ int store_vendor_each(struct store *s, int (*fn)(const struct store_vendor *v, v
 		      void *arg, struct lerr *e);
 
 /* ---- administrators and their sessions ---- */
-/* Sets (creates or replaces) an admin's Argon2id password hash. Audited. */
-int store_admin_set(struct store *s, const char *user, const char *hash, const char *actor,
-		    struct lerr *e);
+/* A session to record: found later by the SHA-256 of its token (the token
+ * itself is never stored); csrf is its CSRF token (hex). It ends at
+ * expires_at or at idle_expires_at, whichever is first. */
+struct store_session_new {
+	const unsigned char *token_hash;	/* 32 bytes */
+	const char *csrf;
+	int64_t now, expires_at, idle_expires_at;
+};
+/* A recorded session, as store_session_get() reads it. */
+struct store_session {
+	char user[65];
+	char csrf[65];
+	int64_t created_at, expires_at, idle_expires_at;
+};
+
+/* Sets (creates or replaces) an admin's Argon2id password hash, audited
+ * "admin-set", and in the same transaction ends every session of that
+ * admin (a password change must not leave an old one open), consumes the
+ * setup code (an admin exists now) and, when keep is set, records it as
+ * the admin's one new session. */
+int store_admin_set(struct store *s, const char *user, const char *hash,
+		    const struct store_session_new *keep, const char *actor, struct lerr *e);
 /* *hash malloc'd; LERR_NOT_FOUND if no such admin. */
 int store_admin_hash(struct store *s, const char *user, char **hash, struct lerr *e);
-/* Sessions are looked up by the SHA-256 of their token: the token itself
- * is never stored. csrf is the session's CSRF token (hex). */
-int store_session_add(struct store *s, const unsigned char token_hash[32], const char *user,
-		      const char *csrf, int64_t expires_at, struct lerr *e);
-/* Fills user and csrf for a session unexpired at now; LERR_NOT_FOUND otherwise. */
+/* *any: 1 if at least one admin exists, else 0. */
+int store_admin_any(struct store *s, int *any, struct lerr *e);
+/* Records a session of user, first dropping every session already ended
+ * at ses->now; durable on return. LERR_NOT_FOUND for an unknown user. */
+int store_session_add(struct store *s, const char *user, const struct store_session_new *ses,
+		      struct lerr *e);
+/* The session whose token hashes to token_hash if it has not ended at now
+ * (by either end); LERR_NOT_FOUND otherwise, out zeroed. */
 int store_session_get(struct store *s, const unsigned char token_hash[32], int64_t now,
-		      char user[65], char csrf[65], struct lerr *e);
+		      struct store_session *out, struct lerr *e);
+/* Moves a session's idle end on to idle_expires_at (never back). */
+int store_session_touch(struct store *s, const unsigned char token_hash[32],
+			int64_t idle_expires_at, struct lerr *e);
 int store_session_delete(struct store *s, const unsigned char token_hash[32], struct lerr *e);
+
+/* ---- the first-visit setup code (the code is auth.c's; only its hash is here) ---- */
+/* Records the hash of a new setup code, replacing any older one; audited
+ * "setup-code". LERR_CONFLICT once an admin exists: the code is for the
+ * first one only. */
+int store_setup_code_set(struct store *s, const char *hash, const char *actor, struct lerr *e);
+/* The current setup code's hash (malloc'd); LERR_NOT_FOUND when there is
+ * none (consumed, or never made). */
+int store_setup_code_hash(struct store *s, char **hash, struct lerr *e);
+/*
+ * The first administrator, in one transaction: refuses with LERR_CONFLICT
+ * when any admin exists, and with LERR_FORBIDDEN unless the setup code on
+ * record is still the one whose hash is code_hash (the caller verified the
+ * code against it); otherwise creates user with hash, deletes the setup
+ * code, records ses and the "setup" audit row. Of two setups racing with
+ * the right code, exactly one succeeds: the other gets LERR_CONFLICT.
+ */
+int store_setup_finish(struct store *s, const char *code_hash, const char *user,
+		       const char *hash, const struct store_session_new *ses, const char *actor,
+		       struct lerr *e);
 
 /* ---- settings (small key/value config written at init) ---- */
 int store_setting_set(struct store *s, const char *key, const char *value, struct lerr *e);

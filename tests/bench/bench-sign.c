@@ -305,7 +305,7 @@ main(int argc, char *argv[])
 	o.dir = state;
 	o.name = "bench";
 	o.key_type = KEYSTORE_ECDSA_P256;
-	if (state_init(&o, &e) != 0) {
+	if (state_init(&o, NULL, &e) != 0) {
 		fprintf(stderr, "bench: init: %s\n", e.msg);
 		return 1;
 	}

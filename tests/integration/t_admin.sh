@@ -83,7 +83,7 @@ login admin "$PW"
 [ "$code" = 200 ] || fail "right password: $code, not 200: $(cat "$T/b")"
 cookie=$(hdr 'Set-Cookie: __Host-lanca_session=')
 [ -n "$cookie" ] || fail "no __Host-lanca_session cookie: $(cat "$T/h")"
-for flag in '; Secure' '; HttpOnly' '; SameSite=Strict' '; Path=/' '; Max-Age=28800'; do
+for flag in '; Secure' '; HttpOnly' '; SameSite=Strict' '; Path=/' '; Max-Age=43200'; do
 	case "$cookie" in
 	*"$flag"*) ;;
 	*) fail "the session cookie lacks '$flag': $cookie" ;;

@@ -38,7 +38,7 @@ fx_make_ca(void)
 	o.dir = fx_dir;
 	o.name = "unit";
 	o.key_type = KEYSTORE_ECDSA_P256;
-	if (state_init(&o, &e) != 0)
+	if (state_init(&o, NULL, &e) != 0)
 		ck_abort_msg("state_init: %s", e.msg);
 }
 

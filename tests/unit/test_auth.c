@@ -1,6 +1,8 @@
 /*
  * test_auth.c - passwords, enrollment secrets, session and CSRF tokens
- * (src/auth.c).
+ * (src/daemon/auth.c); over a store in a temporary directory, with a
+ * clock of the test's: sessions' idle and absolute ends, password changes
+ * ending sessions, and the first-visit setup code.
  */
 #include "config.h"
 
@@ -11,7 +13,10 @@
 #include <time.h>
 #include <sodium.h>
 
+#include <unistd.h>
+
 #include "daemon/auth.h"
+#include "store/store.h"
 
 static char *
 hash_of(const char *pw)
@@ -297,6 +302,256 @@ START_TEST(test_concurrent)
 }
 END_TEST
 
+/* ---- over a store ---- */
+
+static char st_dir[256], st_path[320];
+
+static void
+st_setup(void)
+{
+	snprintf(st_dir, sizeof(st_dir), "/tmp/lanca-auth.XXXXXX");
+	ck_assert_ptr_nonnull(mkdtemp(st_dir));
+	snprintf(st_path, sizeof(st_path), "%s/%s", st_dir, STORE_FILE);
+}
+
+static void
+st_teardown(void)
+{
+	char p[400];
+	static const char *const suffix[] = { "", "-wal", "-shm" };
+	size_t i;
+
+	for (i = 0; i < 3; i++) {
+		snprintf(p, sizeof(p), "%s%s", st_path, suffix[i]);
+		unlink(p);
+	}
+	rmdir(st_dir);
+}
+
+static struct store *
+st_open(void)
+{
+	struct store *s = NULL;
+	struct lerr e;
+
+	lerr_clear(&e);
+	ck_assert_msg(store_open(st_path, STORE_CREATE, &s, &e) == 0, "open: %s", e.msg);
+	return s;
+}
+
+/* An admin user with password pw. */
+static void
+st_admin(struct store *s, const char *user, const char *pw)
+{
+	char *h = hash_of(pw);
+	struct lerr e;
+
+	ck_assert_int_eq(store_admin_set(s, user, h, NULL, "test", &e), 0);
+	free(h);
+}
+
+/* 0 if the cookie's session is alive at now (out filled), else the code. */
+static enum lerr_code
+st_alive(struct store *s, const char *cookie, int64_t now, struct auth_session *out)
+{
+	struct lerr e;
+
+	lerr_clear(&e);
+	if (auth_session_get(s, cookie, now, out, &e) == 0)
+		return LERR_NONE;
+	return e.code;
+}
+
+#define PW	"correct-horse-battery"
+#define T0	((int64_t)2000000000)
+
+START_TEST(test_session_idle_end)
+{
+	struct store *s = st_open();
+	struct auth_session ses, got;
+	struct lerr e;
+
+	st_admin(s, "root", PW);
+	ck_assert_int_eq(auth_login(s, "root", PW, strlen(PW), "test", T0, &ses, &e), 0);
+	ck_assert_str_eq(ses.user, "root");
+	ck_assert_int_eq(ses.expires_at, T0 + 12 * 3600);
+	ck_assert_int_eq(ses.idle_expires_at, T0 + 30 * 60);
+	/* Unused for 30 minutes: over. */
+	ck_assert_int_eq(st_alive(s, ses.token, T0 + 30 * 60 - 1, &got), LERR_NONE);
+	ck_assert_str_eq(got.user, "root");
+	ck_assert_str_eq(got.csrf, ses.csrf);
+	ck_assert_str_eq(got.token, "");
+	/* That use moved the idle end on: 30 minutes from then. */
+	ck_assert_int_eq(got.idle_expires_at, T0 + 60 * 60 - 1);
+	ck_assert_int_eq(st_alive(s, ses.token, T0 + 60 * 60 - 2, &got), LERR_NONE);
+	ck_assert_int_eq(st_alive(s, ses.token, T0 + 90 * 60 - 2, &got), LERR_UNAUTHORIZED);
+	ck_assert_str_eq(got.user, "");
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_session_touch_once_a_minute)
+{
+	struct store *s = st_open();
+	struct auth_session ses, got;
+	struct lerr e;
+
+	st_admin(s, "root", PW);
+	ck_assert_int_eq(auth_login(s, "root", PW, strlen(PW), "test", T0, &ses, &e), 0);
+	/* Uses within a minute of the last write leave the row alone. */
+	ck_assert_int_eq(st_alive(s, ses.token, T0 + 59, &got), LERR_NONE);
+	ck_assert_int_eq(got.idle_expires_at, T0 + 30 * 60);
+	ck_assert_int_eq(st_alive(s, ses.token, T0 + 60, &got), LERR_NONE);
+	ck_assert_int_eq(got.idle_expires_at, T0 + 60 + 30 * 60);
+	ck_assert_int_eq(st_alive(s, ses.token, T0 + 100, &got), LERR_NONE);
+	ck_assert_int_eq(got.idle_expires_at, T0 + 60 + 30 * 60);
+	/* What was written is what the next read sees. */
+	ck_assert_int_eq(st_alive(s, ses.token, T0 + 60 + 30 * 60 - 1, &got), LERR_NONE);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_session_absolute_end)
+{
+	struct store *s = st_open();
+	struct auth_session ses, got;
+	struct lerr e;
+	int64_t t;
+
+	st_admin(s, "root", PW);
+	ck_assert_int_eq(auth_login(s, "root", PW, strlen(PW), "test", T0, &ses, &e), 0);
+	/* Used every 20 minutes, it still ends 12 hours after the login. */
+	for (t = T0; t < T0 + 12 * 3600; t += 20 * 60)
+		ck_assert_int_eq(st_alive(s, ses.token, t, &got), LERR_NONE);
+	ck_assert_int_eq(st_alive(s, ses.token, T0 + 12 * 3600 - 1, &got), LERR_NONE);
+	ck_assert_int_le(got.idle_expires_at, T0 + 12 * 3600);
+	ck_assert_int_eq(st_alive(s, ses.token, T0 + 12 * 3600, &got), LERR_UNAUTHORIZED);
+	ck_assert_int_eq(st_alive(s, "zz", T0, &got), LERR_UNAUTHORIZED);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_password_change_ends_sessions)
+{
+	struct store *s = st_open();
+	struct auth_session a, b, other, fresh, got;
+	struct lerr e;
+	const char *np = "a-new-password-2";
+
+	st_admin(s, "root", PW);
+	st_admin(s, "second", PW);
+	ck_assert_int_eq(auth_login(s, "root", PW, strlen(PW), "test", T0, &a, &e), 0);
+	ck_assert_int_eq(auth_login(s, "root", PW, strlen(PW), "test", T0, &b, &e), 0);
+	ck_assert_int_eq(auth_login(s, "second", PW, strlen(PW), "test", T0, &other, &e), 0);
+	/* A wrong current password or a weak new one changes nothing. */
+	ck_assert_int_eq(auth_password_change(s, "root", "wrong-password", 14, np, strlen(np),
+					      "admin root", T0 + 1, &fresh, &e), -1);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+	ck_assert_int_eq(auth_password_change(s, "root", PW, strlen(PW), "short", 5,
+					      "admin root", T0 + 1, &fresh, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(st_alive(s, a.token, T0 + 2, &got), LERR_NONE);
+	ck_assert_int_eq(st_alive(s, b.token, T0 + 2, &got), LERR_NONE);
+
+	ck_assert_int_eq(auth_password_change(s, "root", PW, strlen(PW), np, strlen(np),
+					      "admin root", T0 + 3, &fresh, &e), 0);
+	ck_assert_int_eq(strlen(fresh.token), AUTH_TOKEN_HEX);
+	ck_assert_str_ne(fresh.csrf, a.csrf);
+	ck_assert_int_eq(st_alive(s, a.token, T0 + 4, &got), LERR_UNAUTHORIZED);
+	ck_assert_int_eq(st_alive(s, b.token, T0 + 4, &got), LERR_UNAUTHORIZED);
+	ck_assert_int_eq(st_alive(s, fresh.token, T0 + 4, &got), LERR_NONE);
+	ck_assert_str_eq(got.user, "root");
+	ck_assert_int_eq(st_alive(s, other.token, T0 + 4, &got), LERR_NONE);
+	ck_assert_str_eq(got.user, "second");
+	ck_assert_int_eq(auth_login(s, "root", PW, strlen(PW), "test", T0 + 5, &a, &e), -1);
+	ck_assert_int_eq(auth_login(s, "root", np, strlen(np), "test", T0 + 5, &a, &e), 0);
+	store_close(s);
+}
+END_TEST
+
+START_TEST(test_setup_code_canon)
+{
+	char out[AUTH_SETUP_CODE_CHARS + 1];
+	static const char *const bad[] = {
+		"", "7KQ4-M2XP-9WFD", "7KQ4-M2XP-9WFD-3HJAX", "7KQ4-M2XP-9WFD-3HJU",
+		"7KQ4_M2XP_9WFD_3HJA", "7KQ4-M2XP-9WFD-3HJ!",
+		"7KQ4                                                            M2XP9WFD3HJA",
+	};
+	size_t i;
+
+	ck_assert_int_eq(auth_setup_code_canon("7KQ4-M2XP-9WFD-3HJA", out), 0);
+	ck_assert_str_eq(out, "7KQ4M2XP9WFD3HJA");
+	ck_assert_int_eq(auth_setup_code_canon(" 7kq4 m2xp-9wfd3hja ", out), 0);
+	ck_assert_str_eq(out, "7KQ4M2XP9WFD3HJA");
+	/* O, I and L are read as the digits they look like. */
+	ck_assert_int_eq(auth_setup_code_canon("OOOO-IIII-LLLL-oill", out), 0);
+	ck_assert_str_eq(out, "0000111111110111");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++)
+		ck_assert_msg(auth_setup_code_canon(bad[i], out) == -1, "accepted '%s'", bad[i]);
+	ck_assert_int_eq(auth_setup_code_canon(NULL, out), -1);
+}
+END_TEST
+
+START_TEST(test_setup)
+{
+	struct store *s = st_open();
+	char code[AUTH_SETUP_CODE_SIZE], code2[AUTH_SETUP_CODE_SIZE], typed[AUTH_SETUP_CODE_SIZE];
+	struct auth_session ses, got;
+	struct lerr e;
+	size_t i;
+	int needed = -1;
+
+	ck_assert_int_eq(auth_setup_needed(s, &needed, &e), 0);
+	ck_assert_int_eq(needed, 1);
+	ck_assert_int_eq(auth_setup_code_new(s, "test", code, &e), 0);
+	/* XXXX-XXXX-XXXX-XXXX over the alphabet; a new one each time. */
+	ck_assert_int_eq(strlen(code), 19);
+	for (i = 0; i < 19; i++) {
+		if (i % 5 == 4)
+			ck_assert_int_eq(code[i], '-');
+		else
+			ck_assert_ptr_nonnull(strchr("0123456789ABCDEFGHJKMNPQRSTVWXYZ", code[i]));
+	}
+	ck_assert_int_eq(auth_setup_code_new(s, "test", code2, &e), 0);
+	ck_assert_str_ne(code, code2);
+
+	/* The first code was replaced: it is wrong now, like any other. */
+	ck_assert_int_eq(auth_setup(s, code, "root", PW, strlen(PW), "test", T0, &ses, &e), -1);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+	ck_assert_int_eq(auth_setup(s, "not a code", "root", PW, strlen(PW), "test", T0, &ses, &e),
+			 -1);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+	ck_assert_int_eq(auth_setup(s, NULL, "root", PW, strlen(PW), "test", T0, &ses, &e), -1);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+	/* The rules of `lanca admin passwd`, with the right code. */
+	ck_assert_int_eq(auth_setup(s, code2, "root", "short", 5, "test", T0, &ses, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(auth_setup(s, code2, "bad user", PW, strlen(PW), "test", T0, &ses, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(auth_setup_needed(s, &needed, &e), 0);
+	ck_assert_int_eq(needed, 1);
+
+	/* Typed in lower case without dashes: the same code. */
+	for (i = 0; code2[i] != '\0'; i++)
+		typed[i] = (char)(code2[i] >= 'A' && code2[i] <= 'Z' ? code2[i] - 'A' + 'a' : code2[i]);
+	typed[i] = '\0';
+	ck_assert_int_eq(auth_setup(s, typed, "root", PW, strlen(PW), "test", T0, &ses, &e), 0);
+	ck_assert_str_eq(ses.user, "root");
+	ck_assert_int_eq(ses.expires_at, T0 + 12 * 3600);
+	ck_assert_int_eq(st_alive(s, ses.token, T0 + 1, &got), LERR_NONE);
+	ck_assert_str_eq(got.csrf, ses.csrf);
+	ck_assert_int_eq(auth_setup_needed(s, &needed, &e), 0);
+	ck_assert_int_eq(needed, 0);
+	/* Once: the same code again, or a new one, 409. */
+	ck_assert_int_eq(auth_setup(s, code2, "other", PW, strlen(PW), "test", T0, &ses, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(auth_setup_code_new(s, "test", code, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(auth_login(s, "root", PW, strlen(PW), "test", T0, &ses, &e), 0);
+	store_close(s);
+}
+END_TEST
+
 static Suite *
 auth_suite(void)
 {
@@ -316,6 +571,16 @@ auth_suite(void)
 	tcase_add_test(tc, test_equal);
 	tcase_add_test(tc, test_user_ok);
 	tcase_add_test(tc, test_concurrent);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("sessions");
+	tcase_set_timeout(tc, 120);
+	tcase_add_checked_fixture(tc, st_setup, st_teardown);
+	tcase_add_test(tc, test_session_idle_end);
+	tcase_add_test(tc, test_session_touch_once_a_minute);
+	tcase_add_test(tc, test_session_absolute_end);
+	tcase_add_test(tc, test_password_change_ends_sessions);
+	tcase_add_test(tc, test_setup_code_canon);
+	tcase_add_test(tc, test_setup);
 	suite_add_tcase(s, tc);
 	return s;
 }

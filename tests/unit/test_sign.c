@@ -609,7 +609,7 @@ other_ca(char *dir, size_t n)
 	o.dir = dir;
 	o.name = "other";
 	o.key_type = KEYSTORE_ECDSA_P256;
-	if (state_init(&o, &e) != 0)
+	if (state_init(&o, NULL, &e) != 0)
 		ck_abort_msg("state_init: %s", e.msg);
 }
 

@@ -216,7 +216,7 @@ START_TEST(test_open_creates_and_migrates)
 	static const char *const tables[] = {
 		"schema_version", "settings", "cas", "serials", "certificates",
 		"requests", "audit", "cert_names", "preauth", "vendors", "admins",
-		"sessions",
+		"sessions", "setup_code",
 	};
 	struct store *s = open_new();
 	struct stat sb;
@@ -2461,23 +2461,45 @@ END_TEST
 
 /* ---- administrators and sessions ---- */
 
+/* A session record for token tok of the tests below. */
+static struct store_session_new
+ses_rec(const unsigned char *tok, const char *csrf, int64_t now, int64_t end, int64_t idle_end)
+{
+	struct store_session_new r;
+
+	memset(&r, 0, sizeof(r));
+	r.token_hash = tok;
+	r.csrf = csrf;
+	r.now = now;
+	r.expires_at = end;
+	r.idle_expires_at = idle_end;
+	return r;
+}
+
 START_TEST(test_admin_sessions)
 {
 	unsigned char tok[32], tok2[32], old[32];
-	char user[65], csrf[65], err[256];
+	struct store_session_new rec;
+	struct store_session got;
+	char err[256];
 	struct store *s = open_new();
 	char *hash = NULL;
 	struct lerr e;
+	int any = -1;
 	int64_t now = (int64_t)time(NULL);
 
 	ck_assert_int_eq(store_admin_hash(s, "root", &hash, &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
 	ck_assert_ptr_null(hash);
-	ck_assert_int_eq(store_admin_set(s, "root", "$argon2id$one", "init", &e), 0);
+	ck_assert_int_eq(store_admin_any(s, &any, &e), 0);
+	ck_assert_int_eq(any, 0);
+	ck_assert_int_eq(store_admin_set(s, "root", "$argon2id$one", NULL, "init", &e), 0);
+	ck_assert_int_eq(store_admin_any(s, &any, &e), 0);
+	ck_assert_int_eq(any, 1);
 	ck_assert_int_eq(store_admin_hash(s, "root", &hash, &e), 0);
 	ck_assert_str_eq(hash, "$argon2id$one");
 	free(hash);
-	ck_assert_int_eq(store_admin_set(s, "root", "$argon2id$two", "root", &e), 0);
+	ck_assert_int_eq(store_admin_set(s, "root", "$argon2id$two", NULL, "root", &e), 0);
 	ck_assert_int_eq(store_admin_hash(s, "root", &hash, &e), 0);
 	ck_assert_str_eq(hash, "$argon2id$two");
 	free(hash);
@@ -2486,36 +2508,236 @@ START_TEST(test_admin_sessions)
 	memset(tok2, 0x22, sizeof(tok2));
 	memset(old, 0x33, sizeof(old));
 	lerr_clear(&e);
-	ck_assert_int_eq(store_session_add(s, tok, "nobody", "c0", now + 100, &e), -1);
+	rec = ses_rec(tok, "c0", now, now + 100, now + 50);
+	ck_assert_int_eq(store_session_add(s, "nobody", &rec, &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
-	ck_assert_int_eq(store_session_add(s, old, "root", "c-old", now - 1, &e), 0);
-	ck_assert_int_eq(store_session_add(s, tok, "root", "c1", now + 100, &e), 0);
-	ck_assert_int_eq(store_session_get(s, tok, now, user, csrf, &e), 0);
-	ck_assert_str_eq(user, "root");
-	ck_assert_str_eq(csrf, "c1");
-	/* Expired, unknown: the same answer. */
-	ck_assert_int_eq(store_session_get(s, tok, now + 100, user, csrf, &e), -1);
+	rec = ses_rec(old, "c-old", now - 200, now - 1, now - 1);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), 0);
+	rec = ses_rec(tok, "c1", now, now + 100, now + 50);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), 0);
+	ck_assert_int_eq(store_session_get(s, tok, now, &got, &e), 0);
+	ck_assert_str_eq(got.user, "root");
+	ck_assert_str_eq(got.csrf, "c1");
+	ck_assert_int_eq(got.created_at, now);
+	ck_assert_int_eq(got.expires_at, now + 100);
+	ck_assert_int_eq(got.idle_expires_at, now + 50);
+	/* Ended (idle, then absolute), unknown: the same answer. */
+	ck_assert_int_eq(store_session_get(s, tok, now + 50, &got, &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
-	ck_assert_str_eq(user, "");
-	ck_assert_str_eq(csrf, "");
-	ck_assert_int_eq(store_session_get(s, old, now - 10, user, csrf, &e), -1);
-	ck_assert_int_eq(store_session_get(s, tok2, now, user, csrf, &e), -1);
+	ck_assert_str_eq(got.user, "");
+	ck_assert_str_eq(got.csrf, "");
+	ck_assert_int_eq(store_session_get(s, old, now - 10, &got, &e), -1);
+	ck_assert_int_eq(store_session_get(s, tok2, now, &got, &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
 	/* The same token twice is refused. */
-	ck_assert_int_eq(store_session_add(s, tok, "root", "c2", now + 100, &e), -1);
+	rec = ses_rec(tok, "c2", now, now + 100, now + 50);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), -1);
 	ck_assert_int_eq(e.code, LERR_CONFLICT);
 	ck_assert_int_eq(store_session_delete(s, tok, &e), 0);
-	ck_assert_int_eq(store_session_get(s, tok, now, user, csrf, &e), -1);
+	ck_assert_int_eq(store_session_get(s, tok, now, &got, &e), -1);
 	ck_assert_int_eq(store_session_delete(s, tok, &e), 0);
 	store_close(s);
-	/* The expired session was dropped when a later one was added; only
+	/* The ended session was dropped when a later one was added; only
 	 * hashes are stored. */
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"), 0);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM admins"), 1);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'admin-set' "
 				 "AND subject = 'root' AND detail IS NULL"), 2);
-	ck_assert_int_ne(raw_exec("INSERT INTO sessions VALUES (x'01', 'root', 'c', 1, 2)",
+	ck_assert_int_ne(raw_exec("INSERT INTO sessions VALUES (x'01', 'root', 'c', 1, 2, 2)",
 				  err, sizeof(err)), SQLITE_OK);
+}
+END_TEST
+
+/* Use moves the idle end on, never back and never past the absolute end;
+ * the purge drops a session ended by either. */
+START_TEST(test_session_idle_end)
+{
+	unsigned char tok[32], idle[32], other[32];
+	struct store_session_new rec;
+	struct store_session got;
+	struct store *s = open_new();
+	struct lerr e;
+	int64_t now = 1000000;
+
+	ck_assert_int_eq(store_admin_set(s, "root", "$argon2id$x", NULL, "cli", &e), 0);
+	memset(tok, 0x44, sizeof(tok));
+	memset(idle, 0x55, sizeof(idle));
+	memset(other, 0x66, sizeof(other));
+	rec = ses_rec(tok, "c", now, now + 1000, now + 100);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), 0);
+	ck_assert_int_eq(store_session_touch(s, tok, now + 300, &e), 0);
+	ck_assert_int_eq(store_session_get(s, tok, now + 200, &got, &e), 0);
+	ck_assert_int_eq(got.idle_expires_at, now + 300);
+	/* Never back. */
+	ck_assert_int_eq(store_session_touch(s, tok, now + 150, &e), 0);
+	ck_assert_int_eq(store_session_get(s, tok, now + 200, &got, &e), 0);
+	ck_assert_int_eq(got.idle_expires_at, now + 300);
+	/* Never past the absolute end, which ends it whatever the use. */
+	ck_assert_int_eq(store_session_touch(s, tok, now + 5000, &e), 0);
+	ck_assert_int_eq(store_session_get(s, tok, now + 999, &got, &e), 0);
+	ck_assert_int_eq(got.idle_expires_at, now + 1000);
+	ck_assert_int_eq(store_session_get(s, tok, now + 1000, &got, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	/* Touching a session that is gone changes nothing and succeeds. */
+	ck_assert_int_eq(store_session_touch(s, other, now + 300, &e), 0);
+
+	/* A session past its idle end alone is purged by the next login. */
+	rec = ses_rec(idle, "c", now, now + 1000, now + 10);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), 0);
+	rec = ses_rec(other, "c", now + 20, now + 1020, now + 120);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), 0);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions WHERE token_hash = "
+				 "x'5555555555555555555555555555555555555555555555555555555555555555'"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"), 2);
+}
+END_TEST
+
+/* A password change ends every session of that user (and only theirs):
+ * a session opened before it must not outlive it. The session it keeps
+ * is the one it makes. */
+START_TEST(test_admin_set_ends_sessions)
+{
+	unsigned char a1[32], a2[32], b1[32], fresh[32];
+	struct store_session_new rec;
+	struct store_session got;
+	struct store *s = open_new();
+	struct lerr e;
+	int64_t now = (int64_t)time(NULL);
+
+	ck_assert_int_eq(store_admin_set(s, "alice", "$argon2id$a", NULL, "cli", &e), 0);
+	ck_assert_int_eq(store_admin_set(s, "bob", "$argon2id$b", NULL, "cli", &e), 0);
+	memset(a1, 0xa1, sizeof(a1));
+	memset(a2, 0xa2, sizeof(a2));
+	memset(b1, 0xb1, sizeof(b1));
+	memset(fresh, 0xf0, sizeof(fresh));
+	rec = ses_rec(a1, "ca1", now, now + 100, now + 100);
+	ck_assert_int_eq(store_session_add(s, "alice", &rec, &e), 0);
+	rec = ses_rec(a2, "ca2", now, now + 100, now + 100);
+	ck_assert_int_eq(store_session_add(s, "alice", &rec, &e), 0);
+	rec = ses_rec(b1, "cb1", now, now + 100, now + 100);
+	ck_assert_int_eq(store_session_add(s, "bob", &rec, &e), 0);
+	ck_assert_int_eq(store_admin_set(s, "alice", "$argon2id$a2", NULL, "cli", &e), 0);
+	ck_assert_int_eq(store_session_get(s, a1, now, &got, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(store_session_get(s, a2, now, &got, &e), -1);
+	ck_assert_int_eq(store_session_get(s, b1, now, &got, &e), 0);
+	ck_assert_str_eq(got.user, "bob");
+
+	/* A change made from a session: the old ones end, the new one lives. */
+	rec = ses_rec(a1, "ca1", now, now + 100, now + 100);
+	ck_assert_int_eq(store_session_add(s, "alice", &rec, &e), 0);
+	rec = ses_rec(fresh, "cf", now, now + 100, now + 100);
+	ck_assert_int_eq(store_admin_set(s, "alice", "$argon2id$a3", &rec, "admin alice", &e), 0);
+	ck_assert_int_eq(store_session_get(s, a1, now, &got, &e), -1);
+	ck_assert_int_eq(store_session_get(s, fresh, now, &got, &e), 0);
+	ck_assert_str_eq(got.csrf, "cf");
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'admin-set' AND "
+				 "subject = 'alice' AND detail = '{\"sessions_ended\":2}'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'admin-set' AND "
+				 "actor = 'admin alice' AND detail = '{\"sessions_ended\":1}'"), 1);
+}
+END_TEST
+
+struct setup_race {
+	struct store *s;
+	unsigned char tok[32];
+	char user[16];
+	int rc;
+	enum lerr_code code;
+};
+
+static void *
+setup_race_run(void *arg)
+{
+	struct setup_race *r = arg;
+	struct store_session_new rec = ses_rec(r->tok, "c", 100, 200, 150);
+	struct lerr e;
+
+	lerr_clear(&e);
+	r->rc = store_setup_finish(r->s, "$argon2id$code", r->user, "$argon2id$pw", &rec, "test",
+				   &e);
+	r->code = e.code;
+	return NULL;
+}
+
+/* The setup code: recorded while no admin exists, consumed with the first
+ * admin's creation in one transaction, refused once an admin exists. */
+START_TEST(test_setup_code)
+{
+	unsigned char tok[32];
+	struct store_session_new rec;
+	struct store_session got;
+	struct setup_race race[8];
+	pthread_t th[8];
+	struct store *s = open_new();
+	char *hash = NULL;
+	struct lerr e;
+	int i, won = 0;
+
+	memset(tok, 0x77, sizeof(tok));
+	rec = ses_rec(tok, "c", 100, 200, 150);
+	ck_assert_int_eq(store_setup_code_hash(s, &hash, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	/* No code on record: refused, nothing created. */
+	ck_assert_int_eq(store_setup_finish(s, "$argon2id$code", "first", "$argon2id$pw", &rec,
+					    "test", &e), -1);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+	ck_assert_int_eq(store_setup_code_set(s, "$argon2id$old", "cli", &e), 0);
+	ck_assert_int_eq(store_setup_code_set(s, "$argon2id$code", "cli", &e), 0);
+	ck_assert_int_eq(store_setup_code_hash(s, &hash, &e), 0);
+	ck_assert_str_eq(hash, "$argon2id$code");
+	free(hash);
+	/* A code replaced since it was verified is not the code. */
+	ck_assert_int_eq(store_setup_finish(s, "$argon2id$old", "first", "$argon2id$pw", &rec,
+					    "test", &e), -1);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+
+	/* Eight setups at once with the right code: one wins, seven 409. */
+	for (i = 0; i < 8; i++) {
+		memset(&race[i], 0, sizeof(race[i]));
+		race[i].s = s;
+		memset(race[i].tok, 0x80 + i, sizeof(race[i].tok));
+		snprintf(race[i].user, sizeof(race[i].user), "admin%d", i);
+		ck_assert_int_eq(pthread_create(&th[i], NULL, setup_race_run, &race[i]), 0);
+	}
+	for (i = 0; i < 8; i++) {
+		ck_assert_int_eq(pthread_join(th[i], NULL), 0);
+		if (race[i].rc == 0) {
+			won++;
+			ck_assert_int_eq(store_session_get(s, race[i].tok, 120, &got, &e), 0);
+			ck_assert_str_eq(got.user, race[i].user);
+		} else {
+			ck_assert_int_eq(race[i].code, LERR_CONFLICT);
+		}
+	}
+	ck_assert_int_eq(won, 1);
+	ck_assert_int_eq(store_setup_code_hash(s, &hash, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(store_setup_code_set(s, "$argon2id$late", "cli", &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM admins"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM setup_code"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'setup'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'setup-code'"), 2);
+}
+END_TEST
+
+/* `lanca admin passwd` making the first admin consumes the code too. */
+START_TEST(test_setup_code_consumed_by_admin_set)
+{
+	struct store *s = open_new();
+	char *hash = NULL;
+	struct lerr e;
+
+	ck_assert_int_eq(store_setup_code_set(s, "$argon2id$code", "cli", &e), 0);
+	ck_assert_int_eq(store_admin_set(s, "root", "$argon2id$x", NULL, "cli", &e), 0);
+	ck_assert_int_eq(store_setup_code_hash(s, &hash, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	store_close(s);
 }
 END_TEST
 
@@ -2568,6 +2790,10 @@ store_suite(void)
 	tcase_add_test(tc, test_preauth);
 	tcase_add_test(tc, test_vendors);
 	tcase_add_test(tc, test_admin_sessions);
+	tcase_add_test(tc, test_admin_set_ends_sessions);
+	tcase_add_test(tc, test_session_idle_end);
+	tcase_add_test(tc, test_setup_code);
+	tcase_add_test(tc, test_setup_code_consumed_by_admin_set);
 	suite_add_tcase(s, tc);
 	return s;
 }
