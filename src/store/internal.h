@@ -56,7 +56,7 @@ enum store_q {
 	Q_CERT_PREAUTH_STATE,
 	Q_CERT_REVOKE_FIND,
 	Q_CERT_REVOKE,
-	Q_CERT_FIND,			/* the inventory's pages: CERT_FIND_N of them */
+	Q_CERT_FIND,			/* the inventory's pages, 18 of them (certs.c) */
 	Q_CERT_FIND_LAST = Q_CERT_FIND + 17,
 	Q_CERT_FIND_KEY,
 	Q_CERT_EXPIRING,
