@@ -61,5 +61,24 @@ for t in "$TOP_SRCDIR"/tests/browser/t_*.mjs; do
 	sed 's/^/    /' "$T/$name.out"
 	ok "$name"
 done
+stop_serve || fail "serve did not stop cleanly"
+
+# ---- the first visit, on a gateway with no administrator yet ----
+D2="$T/state2"
+"$LANCA" init --dir "$D2" --name firstgw >"$T/init2.out" 2>&1 || fail "init 2"
+LANCA_SETUP_CODE=$(sed -n 's/^setup code: //p' "$T/init2.out")
+[ -n "$LANCA_SETUP_CODE" ] || fail "lanca init printed no setup code: $(cat "$T/init2.out")"
+# The trusting profile knows the first gateway's root only: add this one's.
+certutil -A -d "sql:$T/home-trusted/.pki/nssdb" -t "C,," -n lanca-test-root-2 -i "$D2/root.pem" ||
+	fail "certutil -A (second root)"
+start_serve "$D2"
+LANCA_HTTP_URL="http://127.0.0.1:$HTTP_PORT" LANCA_HTTPS_URL="https://127.0.0.1:$HTTPS_PORT" \
+LANCA_STATE=$D2 LANCA_ROOT_PEM="$D2/root.pem"
+export LANCA_HTTP_URL LANCA_HTTPS_URL LANCA_STATE LANCA_ROOT_PEM LANCA_SETUP_CODE
+node "$TOP_SRCDIR/tests/browser/setup_flow.mjs" >"$T/setup_flow.out" 2>&1 ||
+	{ cat "$T/setup_flow.out" >&2; fail "setup_flow"; }
+sed 's/^/    /' "$T/setup_flow.out"
+ok "setup_flow"
+stop_serve || fail "serve 2 did not stop cleanly"
 ok "screenshots in $ART"
 echo "t_browser: $n_ok passed, 0 failed"
