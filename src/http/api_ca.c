@@ -45,6 +45,19 @@ api_ca_pem(struct http_req *r)
 				   r->app->ca.root_pem.size, "lanca-root.pem");
 }
 
+/* GET /trust-bundle.pem: every root a device should trust, PEM, one after
+ * the other. Today that is the active root; the backup root and, during a
+ * rollover, the cross-certificates join it (the rollover issue), so tools
+ * that take a bundle keep working across a change of root. */
+enum MHD_Result
+api_trust_bundle(struct http_req *r)
+{
+	if (api_ca_missing(r))
+		return http_reply_error(r, LERR_INTERNAL, "the root certificate is not loaded");
+	return http_reply_download(r, "application/x-pem-file", r->app->ca.root_pem.data,
+				   r->app->ca.root_pem.size, "lanca-trust-bundle.pem");
+}
+
 /* Appends s to b with HTML's five special characters escaped. */
 static int
 api_ca_html_escape(struct buf *b, const char *s)

@@ -17,6 +17,7 @@
 static const struct http_route routes[] = {
 	{ "GET", "/ca.crt", 0, api_ca_der, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/ca.pem", 0, api_ca_pem, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/trust-bundle.pem", 0, api_trust_bundle, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/api/v1/status", 0, api_status, HTTP_ON_TLS, HTTP_AUTH_NONE },
 	{ "POST", "/api/v1/enroll", HTTPD_BODY_MAX, api_enroll, HTTP_ON_TLS, HTTP_AUTH_NONE },
 	{ "GET", "/api/v1/requests/{id}", 0, api_request_get, HTTP_ON_TLS, HTTP_AUTH_NONE },

@@ -43,13 +43,14 @@ run(async () => {
   ok("trust check in a fresh profile: not trusted");
 
   for (const [sel, want, name] of [["#dl-crt", rootDer, "lanca-root.crt"],
-                                   ["#dl-pem", env.rootPem, "lanca-root.pem"]]) {
+                                   ["#dl-pem", env.rootPem, "lanca-root.pem"],
+                                   ["#dl-bundle", env.rootPem, "lanca-trust-bundle.pem"]]) {
     const [dl] = await Promise.all([page.waitForEvent("download"), page.click(sel)]);
     equal(dl.suggestedFilename(), name, `${sel} file name`);
     const got = readFileSync(await dl.path());
     check(Buffer.compare(got, want) === 0, `${name} is byte for byte the CA's root`);
   }
-  ok("downloads: lanca-root.crt is the root's DER and lanca-root.pem its PEM, byte for byte");
+  ok("downloads: lanca-root.crt is the root's DER, lanca-root.pem and the trust bundle its PEM, byte for byte");
 
   // Keyboard: the platform choice is reachable with Tab and works from the keyboard.
   let reached = false;
