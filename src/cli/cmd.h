@@ -26,6 +26,8 @@ int cmd_preauth(int argc, char *argv[]);
 int cmd_vendor(int argc, char *argv[]);
 int cmd_stats(int argc, char *argv[]);
 
+#include <stdio.h>
+
 #include "daemon/issue.h"
 #include "common/lerr.h"
 #include "ca/policy.h"
@@ -61,6 +63,13 @@ int cmd_find_serve(const char *dir, char *out, size_t size);
 
 /* The state directory: the --dir value, else $LANCA_DIR, else the default. */
 const char *cmd_dir(const char *opt);
+/* The arguments deny and revoke share: "[--dir DIR] [--reason TEXT] ARG",
+ * the reason checked as every door checks it (admin_reason_check). On
+ * success *dir, *reason (NULL when not given) and *arg are set and -1 is
+ * returned; otherwise the exit status to return (help, or a usage error
+ * with usage printed). */
+int cmd_reason_args(const char *cmd, int argc, char *argv[], void (*show_usage)(FILE *),
+		    const char **dir, const char **reason, const char **arg);
 /* Prints "lanca <cmd>: <message>" to stderr. */
 void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

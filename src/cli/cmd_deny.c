@@ -48,48 +48,22 @@ out:
 int
 cmd_deny(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *dir = NULL, *reason = NULL;
+	const char *dir, *reason, *id;
 	struct control_req rq;
 	json_t *reply = NULL;
 	struct lerr e;
-	int c, r, rc = CMD_FAILED;
+	int r, rc = CMD_FAILED;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'r':
-			if (admin_reason_check(optarg, &e) != 0) {
-				cmd_error("deny", "--reason: %s", e.msg);
-				return CMD_USAGE;
-			}
-			reason = optarg;
-			break;
-		case 'h':
-			deny_usage(stdout);
-			return CMD_OK;
-		default:
-			deny_usage(stderr);
-			return CMD_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		deny_usage(stderr);
-		return CMD_USAGE;
-	}
+	r = cmd_reason_args("deny", argc, argv, deny_usage, &dir, &reason, &id);
+	if (r >= 0)
+		return r;
 	memset(&rq, 0, sizeof(rq));
 	rq.op = CONTROL_DENY;
-	if (admin_id_check(argv[optind], &e) != 0) {
+	if (admin_id_check(id, &e) != 0) {
 		cmd_error("deny", "%s", e.msg);
 		return CMD_FAILED;
 	}
-	snprintf(rq.id, sizeof(rq.id), "%s", argv[optind]);
+	snprintf(rq.id, sizeof(rq.id), "%s", id);
 	snprintf(rq.reason, sizeof(rq.reason), "%s", reason != NULL ? reason : "");
 	cmd_actor(rq.actor);
 	dir = cmd_dir(dir);

@@ -43,51 +43,25 @@ revoke_local(const char *dir, const struct control_req *rq, char serial[2 * STOR
 int
 cmd_revoke(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "reason", required_argument, NULL, 'r' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
 	unsigned char bin[STORE_SERIAL_MAX];
 	char serial[2 * STORE_SERIAL_MAX + 1] = "";
-	const char *dir = NULL, *reason = NULL, *s;
+	const char *dir, *reason, *arg, *s;
 	struct control_req rq;
 	json_t *reply = NULL;
 	struct lerr e;
 	size_t len;
-	int c, r, rc = CMD_FAILED;
+	int r, rc = CMD_FAILED;
 
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'r':
-			if (admin_reason_check(optarg, &e) != 0) {
-				cmd_error("revoke", "--reason: %s", e.msg);
-				return CMD_USAGE;
-			}
-			reason = optarg;
-			break;
-		case 'h':
-			revoke_usage(stdout);
-			return CMD_OK;
-		default:
-			revoke_usage(stderr);
-			return CMD_USAGE;
-		}
-	}
-	if (optind != argc - 1) {
-		revoke_usage(stderr);
-		return CMD_USAGE;
-	}
-	if (admin_serial_parse(argv[optind], bin, &len, &e) != 0) {
+	r = cmd_reason_args("revoke", argc, argv, revoke_usage, &dir, &reason, &arg);
+	if (r >= 0)
+		return r;
+	if (admin_serial_parse(arg, bin, &len, &e) != 0) {
 		cmd_error("revoke", "%s", e.msg);
 		return CMD_USAGE;
 	}
 	memset(&rq, 0, sizeof(rq));
 	rq.op = CONTROL_REVOKE;
-	snprintf(rq.serial, sizeof(rq.serial), "%s", argv[optind]);
+	snprintf(rq.serial, sizeof(rq.serial), "%s", arg);
 	snprintf(rq.reason, sizeof(rq.reason), "%s", reason != NULL ? reason : "");
 	cmd_actor(rq.actor);
 	dir = cmd_dir(dir);

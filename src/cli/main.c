@@ -4,6 +4,7 @@
  */
 #include "config.h"
 
+#include <getopt.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -13,6 +14,7 @@
 #include <sodium.h>
 
 #include "cli/cmd.h"
+#include "daemon/admin.h"
 #include "daemon/auth.h"
 #include "daemon/state.h"
 
@@ -46,6 +48,47 @@ usage(FILE *f)
 		fprintf(f, "  %-8s %s\n", commands[i].name, commands[i].help);
 	fprintf(f, "\nThe state directory is --dir DIR, else $LANCA_DIR, else %s.\n",
 		STATE_DIR_DEFAULT);
+}
+
+int
+cmd_reason_args(const char *cmd, int argc, char *argv[], void (*show_usage)(FILE *),
+		const char **dir, const char **reason, const char **arg)
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "reason", required_argument, NULL, 'r' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	struct lerr e;
+	int c;
+
+	*dir = *reason = *arg = NULL;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': *dir = optarg; break;
+		case 'r':
+			if (admin_reason_check(optarg, &e) != 0) {
+				cmd_error(cmd, "--reason: %s", e.msg);
+				return CMD_USAGE;
+			}
+			*reason = optarg;
+			break;
+		case 'h':
+			show_usage(stdout);
+			return CMD_OK;
+		default:
+			show_usage(stderr);
+			return CMD_USAGE;
+		}
+	}
+	if (optind != argc - 1) {
+		show_usage(stderr);
+		return CMD_USAGE;
+	}
+	*arg = argv[optind];
+	return -1;
 }
 
 const char *
