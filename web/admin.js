@@ -22,6 +22,7 @@ var lanca = {
   detailSerial: ""
 };
 
+var WINDOW_OPEN_NOTE = "The onboarding window is open.";
 var VIEWS = ["setup", "login", "onboard", "pending", "inventory", "audit", "overview", "password"];
 var POLL_MS = 2000;  // never faster than once a second (issue 10)
 
@@ -72,8 +73,13 @@ function notice(msg) {
 
 // One call to the admin API. Resolves to {status, body}; a 401 on any call
 // but the login itself means the session is gone: back to the login form.
-function api(method, path, body) {
+function api(method, path, body, background) {
   var opts = { method: method, credentials: "same-origin", cache: "no-store", headers: {} };
+  // The page's own refreshes are not someone using the console: they
+  // must not keep an idle session from ending (docs/web.md).
+  if (background) {
+    opts.headers["X-Lanca-Background"] = "1";
+  }
   if (method !== "GET") {
     if (lanca.csrf) {
       opts.headers["X-CSRF-Token"] = lanca.csrf;
@@ -268,7 +274,12 @@ function showWindow() {
   left = Math.max(0, (w.seconds_left || 0) - elapsed);
   $("countdown").textContent = w.state === "open" ?
     Math.floor(left / 60) + ":" + ("0" + (left % 60)).slice(-2) : "";
-  $("overlap-help").hidden = w.state !== "overlap" && !w.contested;
+  $("overlap-help").hidden = w.state !== "overlap";
+  $("contested-help").hidden = !w.contested || w.state === "overlap";
+  // "The window is open" was true when said; not once it has closed.
+  if (w.state !== "open" && $("notice").textContent === WINDOW_OPEN_NOTE) {
+    notice("");
+  }
   $("press").disabled = w.state === "open";
 }
 
@@ -286,7 +297,7 @@ function onPress(ev) {
   }).then(function (r) {
     if (r.status === 200) {
       setWindow(r.body.window);
-      notice("The onboarding window is open.");
+      notice(WINDOW_OPEN_NOTE);
       poll();
     } else {
       showError("Cannot open the window: " + apiMessage(r));
@@ -383,8 +394,8 @@ function poll() {
     return;
   }
   Promise.all([
-    api("GET", "/api/v1/requests?state=pending&limit=100"),
-    api("GET", "/api/v1/requests?state=issued&limit=5")
+    api("GET", "/api/v1/requests?state=pending&limit=100", undefined, true),
+    api("GET", "/api/v1/requests?state=issued&limit=5", undefined, true)
   ]).then(function (rs) {
     if (rs[0].status === 200) {
       setWindow(rs[0].body.window);

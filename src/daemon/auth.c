@@ -352,8 +352,8 @@ out:
 }
 
 int
-auth_session_get(struct store *s, const char *cookie, int64_t now, struct auth_session *out,
-		 struct lerr *e)
+auth_session_get(struct store *s, const char *cookie, int64_t now, int background,
+		 struct auth_session *out, struct lerr *e)
 {
 	struct store_session row;
 	unsigned char sha[32];
@@ -381,7 +381,7 @@ auth_session_get(struct store *s, const char *cookie, int64_t now, struct auth_s
 	idle = now + AUTH_SESSION_IDLE;
 	if (idle > row.expires_at)
 		idle = row.expires_at;
-	if (idle - row.idle_expires_at >= AUTH_SESSION_TOUCH) {
+	if (!background && idle - row.idle_expires_at >= AUTH_SESSION_TOUCH) {
 		lerr_clear(&te);
 		if (store_session_touch(s, sha, idle, &te) != 0)
 			log_warn("admin: cannot refresh the session of %s: %s", row.user, te.msg);

@@ -132,12 +132,14 @@ int auth_login(struct store *s, const char *user, const char *pw, size_t pwlen,
 	       const char *actor, int64_t now, struct auth_session *out, struct lerr *e);
 
 /* The session whose token the cookie (hex) carries, if it has not ended
- * at now: fills out (token left ""). Moves its idle end on when it is more
- * than AUTH_SESSION_TOUCH seconds old (a failure to is logged, not
- * fatal). -1 with LERR_UNAUTHORIZED when there is none (or the cookie is
- * malformed), other codes for store failures. */
-int auth_session_get(struct store *s, const char *cookie, int64_t now, struct auth_session *out,
-		     struct lerr *e);
+ * at now: fills out (token left ""). Unless background is set, moves its
+ * idle end on when it is more than AUTH_SESSION_TOUCH seconds old (a
+ * failure to is logged, not fatal): a page refreshing itself on a timer
+ * is not a person using the console, and must not keep the session from
+ * ending when idle. -1 with LERR_UNAUTHORIZED when there is none (or the
+ * cookie is malformed), other codes for store failures. */
+int auth_session_get(struct store *s, const char *cookie, int64_t now, int background,
+		     struct auth_session *out, struct lerr *e);
 
 /* Ends the session the cookie carries; with actor set, audited "logout"
  * of user (an audit failure is logged, the session ends anyway). */

@@ -43,6 +43,7 @@
 
 #define ADMIN_COOKIE		"__Host-lanca_session"	/* Secure, Path=/, no Domain */
 #define ADMIN_CSRF_HEADER	"X-CSRF-Token"
+#define ADMIN_BACKGROUND	"X-Lanca-Background"	/* a timer's request: no use */
 #define ADMIN_COOKIE_ATTRS	"; Path=/; Secure; HttpOnly; SameSite=Strict"
 
 #define ADMIN_ADDR_MAX		INET6_ADDRSTRLEN
@@ -95,6 +96,16 @@ static const char *
 admin_cookie(const struct http_req *r)
 {
 	return MHD_lookup_connection_value(r->conn, MHD_COOKIE_KIND, ADMIN_COOKIE);
+}
+
+/* Whether the request is a page refreshing itself on a timer
+ * (X-Lanca-Background: 1), which does not count as use of the session. */
+static int
+admin_background(const struct http_req *r)
+{
+	const char *v = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, ADMIN_BACKGROUND);
+
+	return v != NULL && strcmp(v, "1") == 0;
 }
 
 /* RFC 3339 UTC, as the other answers write times. */
@@ -369,7 +380,8 @@ api_admin_session(struct http_req *r, unsigned auth, enum MHD_Result *reply)
 
 	lerr_clear(&e);
 	r->user[0] = '\0';
-	if (auth_session_get(r->app->store, admin_cookie(r), (int64_t)time(NULL), &ses, &e) != 0) {
+	if (auth_session_get(r->app->store, admin_cookie(r), (int64_t)time(NULL),
+			     admin_background(r), &ses, &e) != 0) {
 		*reply = http_reply_lerr(r, &e);
 		goto out;
 	}
@@ -403,7 +415,8 @@ api_session_get(struct http_req *r)
 	struct lerr e;
 
 	lerr_clear(&e);
-	if (auth_session_get(r->app->store, admin_cookie(r), (int64_t)time(NULL), &ses, &e) != 0)
+	if (auth_session_get(r->app->store, admin_cookie(r), (int64_t)time(NULL),
+			     admin_background(r), &ses, &e) != 0)
 		ret = http_reply_lerr(r, &e);
 	else
 		ret = http_reply_json(r, 200, admin_session_json(&ses));

@@ -228,6 +228,23 @@ get /api/v1/session -b "__Host-lanca_session=$S"
 [ "$code" = 401 ] || fail "a session unused for 30 min 1 s: $code, not 401"
 ok "a session ends after 30 minutes without use, and use moves that end on"
 
+# ---- a page's own timer is not use ----
+# The console marks its periodic refreshes X-Lanca-Background: 1; they
+# answer, but do not move the idle end, so an open tab left alone ends.
+login "$ADMIN" "$PW3"
+S=$(cookie_token)
+i=0
+while [ $i -lt 14 ]; do
+	advance 120
+	get "/api/v1/requests?state=pending" -b "__Host-lanca_session=$S" -H 'X-Lanca-Background: 1'
+	[ "$code" = 200 ] || fail "a background refresh at $(( (i + 1) * 2 )) min: $code, not 200"
+	i=$((i + 1))
+done
+advance 180
+get /api/v1/session -b "__Host-lanca_session=$S" -H 'X-Lanca-Background: 1'
+[ "$code" = 401 ] || fail "a session kept alive by background refreshes only: $code, not 401"
+ok "background refreshes (X-Lanca-Background: 1) do not keep an idle session alive"
+
 # ---- absolute end: 12 hours, however much it is used ----
 login "$ADMIN" "$PW3"
 S=$(cookie_token)

@@ -350,16 +350,24 @@ st_admin(struct store *s, const char *user, const char *pw)
 	free(h);
 }
 
-/* 0 if the cookie's session is alive at now (out filled), else the code. */
+/* 0 if the cookie's session is alive at now (out filled), else the code;
+ * st_alive_bg asks as a page's own timer does (background). */
 static enum lerr_code
-st_alive(struct store *s, const char *cookie, int64_t now, struct auth_session *out)
+st_alive_as(struct store *s, const char *cookie, int64_t now, int background,
+	    struct auth_session *out)
 {
 	struct lerr e;
 
 	lerr_clear(&e);
-	if (auth_session_get(s, cookie, now, out, &e) == 0)
+	if (auth_session_get(s, cookie, now, background, out, &e) == 0)
 		return LERR_NONE;
 	return e.code;
+}
+
+static enum lerr_code
+st_alive(struct store *s, const char *cookie, int64_t now, struct auth_session *out)
+{
+	return st_alive_as(s, cookie, now, 0, out);
 }
 
 #define PW	"correct-horse-battery"
@@ -386,6 +394,26 @@ START_TEST(test_session_idle_end)
 	ck_assert_int_eq(st_alive(s, ses.token, T0 + 60 * 60 - 2, &got), LERR_NONE);
 	ck_assert_int_eq(st_alive(s, ses.token, T0 + 90 * 60 - 2, &got), LERR_UNAUTHORIZED);
 	ck_assert_str_eq(got.user, "");
+	store_close(s);
+}
+END_TEST
+
+/* A page polling on a timer (background) does not keep an idle session
+ * alive: 30 minutes after the last use by a person, it ends. */
+START_TEST(test_session_background_no_touch)
+{
+	struct store *s = st_open();
+	struct auth_session ses, got;
+	struct lerr e;
+	int64_t t;
+
+	st_admin(s, "root", PW);
+	ck_assert_int_eq(auth_login(s, "root", PW, strlen(PW), "test", T0, &ses, &e), 0);
+	for (t = T0 + 120; t < T0 + 30 * 60; t += 120) {
+		ck_assert_int_eq(st_alive_as(s, ses.token, t, 1, &got), LERR_NONE);
+		ck_assert_int_eq(got.idle_expires_at, T0 + 30 * 60);
+	}
+	ck_assert_int_eq(st_alive_as(s, ses.token, T0 + 30 * 60, 1, &got), LERR_UNAUTHORIZED);
 	store_close(s);
 }
 END_TEST
@@ -577,6 +605,7 @@ auth_suite(void)
 	tcase_add_checked_fixture(tc, st_setup, st_teardown);
 	tcase_add_test(tc, test_session_idle_end);
 	tcase_add_test(tc, test_session_touch_once_a_minute);
+	tcase_add_test(tc, test_session_background_no_touch);
 	tcase_add_test(tc, test_session_absolute_end);
 	tcase_add_test(tc, test_password_change_ends_sessions);
 	tcase_add_test(tc, test_setup_code_canon);
