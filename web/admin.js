@@ -307,8 +307,9 @@ function onPress(ev) {
 
 function keyCell(q) {
   var id = q.key_id || q.key || "";
-  return el("td", { class: "key" }, q.key_type ? q.key_type + " " : "",
-            el("span", { title: id }, id.slice(0, 16) + (id.length > 16 ? "…" : "")));
+  // The whole SHA-256 of the key: what an admin compares with the
+  // device's, so none of it hides behind a tooltip.
+  return el("td", { class: "key" }, q.key_type ? q.key_type + " " : "", el("code", {}, id));
 }
 
 function names(q) {

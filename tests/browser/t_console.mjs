@@ -166,6 +166,30 @@ run(async () => {
   equal(after, 401, "the API after logout");
   ok("logout: back to the login form, the API answers 401");
 
+  // The headers of every kind of answer the console gets, not only the
+  // public page's: its HTML, script and style, a 404 and a 401.
+  // (Read with the page's own fetch: same-origin answers show every header.)
+  const answers = await page.evaluate(async (paths) => {
+    const out = [];
+    for (const p of paths) {
+      const r = await fetch(p, { cache: "no-store" });
+      out.push({ p, status: r.status, csp: r.headers.get("content-security-policy") || "",
+                 nosniff: r.headers.get("x-content-type-options"),
+                 referrer: r.headers.get("referrer-policy"),
+                 hsts: r.headers.get("strict-transport-security") || "" });
+    }
+    return out;
+  }, ["/admin.html", "/admin.js", "/style.css", "/no-such-file", "/api/v1/requests"]);
+  equal(answers[3].status, 404, "a missing file");
+  equal(answers[4].status, 401, "the API after logout");
+  for (const a of answers) {
+    check(/frame-ancestors 'none'/.test(a.csp) && !/unsafe-inline/.test(a.csp), `${a.p}: CSP ${a.csp}`);
+    equal(a.nosniff, "nosniff", `${a.p}: nosniff`);
+    equal(a.referrer, "no-referrer", `${a.p}: Referrer-Policy`);
+    check(/max-age=\d+/.test(a.hsts), `${a.p}: HSTS`);
+  }
+  ok("console, script, style, 404 and 401 answers: CSP without 'unsafe-inline' and with frame-ancestors 'none', nosniff, no-referrer, HSTS");
+
   await page.setViewportSize({ width: 360, height: 740 });
   await page.reload();
   await page.waitForSelector("#view-login:not([hidden])");
