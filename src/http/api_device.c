@@ -40,17 +40,8 @@ api_request_id(const char *p, char id[STORE_REQUEST_ID_LEN + 1])
 static int
 api_csr_type_ok(struct http_req *r)
 {
-	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_TYPE);
-	size_t n;
-
-	if (ct == NULL)
-		return 0;
-	n = strcspn(ct, ";");
-	while (n > 0 && ct[n - 1] == ' ')
-		n--;
-	return (n == 18 && strncasecmp(ct, "application/pkcs10", 18) == 0) ||
-	       (n == 22 && strncasecmp(ct, "application/x-pem-file", 22) == 0);
+	return http_media_type_is(r, "application/pkcs10") ||
+	       http_media_type_is(r, "application/x-pem-file");
 }
 
 /* 429 when this address has asked too often. Returns 1 if it replied. */

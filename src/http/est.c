@@ -52,6 +52,22 @@ est_label_ok(struct http_req *r, enum MHD_Result *ret)
 	return 0;
 }
 
+/* 200 with der in base64 (RFC 8951: lines of 64 characters). */
+static enum MHD_Result
+est_reply_b64(struct http_req *r, const char *ctype, const gnutls_datum_t *der)
+{
+	enum MHD_Result ret;
+	struct buf b;
+
+	buf_init(&b, 2 * (size_t)der->size + 64);
+	if (estwire_b64_encode(der->data, der->size, &b) != 0)
+		ret = http_reply_error(r, LERR_INTERNAL, "cannot encode the answer");
+	else
+		ret = http_reply(r, MHD_HTTP_OK, ctype, b.data, b.len);
+	buf_free(&b);
+	return ret;
+}
+
 /* 200 with the base64 of a certs-only PKCS#7 holding certs. */
 static enum MHD_Result
 est_reply_certs(struct http_req *r, const char *ctype, const gnutls_datum_t *certs, size_t n)
@@ -59,16 +75,10 @@ est_reply_certs(struct http_req *r, const char *ctype, const gnutls_datum_t *cer
 	gnutls_datum_t p7;
 	enum MHD_Result ret;
 	struct lerr e;
-	struct buf b;
 
 	if (estwire_pkcs7_build(certs, n, &p7, &e) != 0)
 		return http_reply_lerr(r, &e);
-	buf_init(&b, 2 * (size_t)p7.size + 64);
-	if (estwire_b64_encode(p7.data, p7.size, &b) != 0)
-		ret = http_reply_error(r, LERR_INTERNAL, "cannot encode the answer");
-	else
-		ret = http_reply(r, MHD_HTTP_OK, ctype, b.data, b.len);
-	buf_free(&b);
+	ret = est_reply_b64(r, ctype, &p7);
 	gnutls_free(p7.data);
 	return ret;
 }
@@ -95,37 +105,16 @@ est_csrattrs(struct http_req *r)
 	gnutls_datum_t der;
 	enum MHD_Result ret;
 	struct lerr e;
-	struct buf b;
 
 	if (!est_label_ok(r, &ret))
 		return ret;
 	if (csrattrs_build(&w, &der, &e) != 0)
 		return http_reply_lerr(r, &e);
-	buf_init(&b, 2 * (size_t)der.size + 64);
-	if (estwire_b64_encode(der.data, der.size, &b) != 0)
-		ret = http_reply_error(r, LERR_INTERNAL, "cannot encode the answer");
-	else
-		ret = http_reply(r, MHD_HTTP_OK, EST_ATTRS_TYPE, b.data, b.len);
-	buf_free(&b);
+	ret = est_reply_b64(r, EST_ATTRS_TYPE, &der);
 	gnutls_free(der.data);
 	return ret;
 }
 
-/* RFC 7030 §3.2.2: requests are application/pkcs10 (parameters allowed). */
-static int
-est_type_ok(struct http_req *r)
-{
-	const char *ct = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
-						     MHD_HTTP_HEADER_CONTENT_TYPE);
-	size_t n;
-
-	if (ct == NULL)
-		return 0;
-	n = strcspn(ct, ";");
-	while (n > 0 && (ct[n - 1] == ' ' || ct[n - 1] == '\t'))
-		n--;
-	return n == 18 && strncasecmp(ct, "application/pkcs10", 18) == 0;
-}
 
 /*
  * RFC 7030 §3.5: a challengePassword in the request must be this
@@ -377,7 +366,7 @@ est_enroll(struct http_req *r, enum est_op op)
 	buf_init_secret(&p8, 16 * 1024);
 	if (!est_label_ok(r, &ret) || api_rate_limited(r, &ret))
 		goto out;
-	if (!est_type_ok(r)) {
+	if (!http_media_type_is(r, "application/pkcs10")) {
 		ret = http_reply_error(r, LERR_MEDIA_TYPE,
 				       "send the PKCS#10 request as application/pkcs10, base64");
 		goto out;

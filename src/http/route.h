@@ -149,6 +149,9 @@ int http_param_ok(const char *s, size_t len);
 
 /* The value of the matched route's parameter name, or NULL. */
 const char *http_param(const struct http_req *r, const char *name);
+/* 1 if the request's Content-Type is the media type type (compared
+ * without case; parameters such as "; charset=" after it are allowed). */
+int http_media_type_is(const struct http_req *r, const char *type);
 
 /* libmicrohttpd's access handler and completion callback; cls is a
  * struct http_server. */
