@@ -160,6 +160,32 @@ run(async () => {
     console.log(`# skip overview: GET /api/v1/overview is ${have.overview} on this daemon`);
   }
 
+  // Every view, logged in, at a phone's width: no sideways scrolling, and
+  // every control has a label (a <label>, or a button's own text).
+  await page.setViewportSize({ width: 360, height: 740 });
+  for (const v of ["onboard", "pending", "inventory", "audit", "overview", "password"]) {
+    await page.click(`#nav button[data-view="${v}"]`);
+    await page.waitForSelector(`#view-${v}:not([hidden])`);
+    const r = await page.evaluate((view) => {
+      const root = document.getElementById("view-" + view);
+      const unlabelled = [...root.querySelectorAll("select, input, textarea, button")]
+        .filter((c) => !c.labels || c.labels.length === 0)
+        .filter((c) => c.tagName !== "BUTTON" || !c.textContent.trim())
+        .filter((c) => !c.getAttribute("aria-label"))
+        .map((c) => c.id || c.name || c.tagName);
+      const wide = [...document.querySelectorAll("body *")]
+        .filter((el) => !el.closest(".table-wrap, pre") &&
+          (el.getBoundingClientRect().right > 361 || el.scrollWidth > el.clientWidth + 1))
+        .slice(0, 4).map((el) => el.tagName + (el.id ? "#" + el.id : "") + "." + el.className +
+          "@" + Math.round(el.getBoundingClientRect().right));
+      return { width: document.documentElement.scrollWidth, unlabelled, wide };
+    }, v);
+    check(r.width <= 360, `the ${v} view at 360 px is ${r.width} px wide (${r.wide.join(", ")})`);
+    equal(r.unlabelled.join(","), "", `unlabelled controls in the ${v} view`);
+  }
+  await page.setViewportSize({ width: 1100, height: 900 });
+  ok("every console view at 360 px: no sideways scrolling, every control labelled");
+
   await page.click("#logout");
   await page.waitForSelector("#view-login:not([hidden])");
   const after = await page.evaluate(async () => (await fetch("/api/v1/requests")).status);

@@ -68,6 +68,13 @@ run(async () => {
   equal(labels.join(","), "", "controls without a label");
   ok("install steps: reachable by keyboard, switchable by hand, every control labelled");
 
+  // Each platform's steps say where to compare the fingerprint.
+  const silent = await page.evaluate(() => [...document.querySelectorAll(".steps")]
+    .filter((s) => !/SHA-256|fingerprint/i.test(s.textContent)).map((s) => s.id));
+  equal(silent.join(","), "", "install steps that never mention the fingerprint");
+  check((await page.locator(".steps").count()) === 8, "steps for eight platforms");
+  ok("every platform's steps say where to compare the SHA-256 fingerprint");
+
   await shot(page, "public-360.png");
 
   // The platform guessed from the user agent.
