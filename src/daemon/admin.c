@@ -577,6 +577,22 @@ admin_page_json(json_t *items, char tag, int64_t next)
 			 "next_cursor", cursor[0] != '\0' ? json_string(cursor) : json_null());
 }
 
+/* The end of a listing: items (taken) and pg's cursor as the page in
+ * *out. A row the visitor could not add stopped the walk early: that is
+ * not a page, but out of memory (what names the listing). */
+static int
+admin_page_end(json_t *items, const struct store_page *pg, char tag, const char *what,
+	       json_t **out, struct lerr *e)
+{
+	if (pg->next != 0 && json_array_size(items) < pg->limit) {
+		json_decref(items);
+		return lerr_set(e, LERR_INTERNAL, "out of memory %s", what);
+	}
+	if ((*out = admin_page_json(items, tag, pg->next)) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory %s", what);
+	return 0;
+}
+
 /* Appends one certificate to the array arg; non-zero when out of memory. */
 static int
 admin_cert_row(const struct store_cert *c, void *arg)
@@ -611,14 +627,7 @@ admin_cert_list_json(struct store *s, const struct admin_cert_list *l, json_t **
 		json_decref(items);
 		return -1;
 	}
-	/* A row the visitor could not add stopped the page: not a page. */
-	if (pg.next != 0 && json_array_size(items) < pg.limit) {
-		json_decref(items);
-		return lerr_set(e, LERR_INTERNAL, "out of memory listing certificates");
-	}
-	if ((*out = admin_page_json(items, ADMIN_CURSOR_CERTS, pg.next)) == NULL)
-		return lerr_set(e, LERR_INTERNAL, "out of memory listing certificates");
-	return 0;
+	return admin_page_end(items, &pg, ADMIN_CURSOR_CERTS, "listing certificates", out, e);
 }
 
 /* A hex digit's value, either case; -1 for anything else. */
@@ -814,13 +823,7 @@ admin_audit_json(struct store *s, const struct admin_audit_list *l, json_t **out
 		json_decref(items);
 		return -1;
 	}
-	if (pg.next != 0 && json_array_size(items) < pg.limit) {
-		json_decref(items);
-		return lerr_set(e, LERR_INTERNAL, "out of memory reading the audit log");
-	}
-	if ((*out = admin_page_json(items, ADMIN_CURSOR_AUDIT, pg.next)) == NULL)
-		return lerr_set(e, LERR_INTERNAL, "out of memory reading the audit log");
-	return 0;
+	return admin_page_end(items, &pg, ADMIN_CURSOR_AUDIT, "reading the audit log", out, e);
 }
 
 /* [{"key": start + i * width, "count": counts[i]}...] for n spans. */

@@ -85,6 +85,10 @@ enum MHD_Result api_overview(struct http_req *r);	/* GET /api/v1/overview */
 struct lerr;
 int admin_query(const struct http_req *r, const char *key, const char **out, struct lerr *e);
 int admin_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret);
+/* The optional "reason" of such a body into *reason (NULL when absent);
+ * -1 with the 400 queued in *ret when it is not text or holds a NUL. */
+int admin_body_reason(struct http_req *r, json_t *body, const char **reason,
+		      enum MHD_Result *ret);
 
 /* Admin sessions (api_admin.c). */
 enum MHD_Result api_login(struct http_req *r);		/* POST /api/v1/login */

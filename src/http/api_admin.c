@@ -621,13 +621,30 @@ api_request_approve(struct http_req *r)
 						 "serial", serial));
 }
 
+int
+admin_body_reason(struct http_req *r, json_t *body, const char **reason, enum MHD_Result *ret)
+{
+	json_t *v = body != NULL ? json_object_get(body, "reason") : NULL;
+
+	*reason = NULL;
+	/* A NUL inside the string must not cut the reason short unseen. */
+	if (v != NULL && (!json_is_string(v) ||
+			  strlen(json_string_value(v)) != json_string_length(v))) {
+		*ret = http_reply_error(r, LERR_BAD_REQUEST, "reason must be text");
+		return -1;
+	}
+	if (v != NULL)
+		*reason = json_string_value(v);
+	return 0;
+}
+
 enum MHD_Result
 api_request_deny(struct http_req *r)
 {
 	const char *id = http_param(r, "id"), *reason = NULL;
 	char actor[16 + HTTP_USER_MAX];
 	enum MHD_Result ret;
-	json_t *body = NULL, *v;
+	json_t *body = NULL;
 	struct lerr e;
 
 	lerr_clear(&e);
@@ -637,14 +654,8 @@ api_request_deny(struct http_req *r)
 		ret = http_reply_error(r, LERR_NOT_FOUND, "no such request");
 		goto out;
 	}
-	v = body != NULL ? json_object_get(body, "reason") : NULL;
-	/* A NUL inside the string must not cut the reason short unseen. */
-	if (v != NULL && (!json_is_string(v) ||
-			  strlen(json_string_value(v)) != json_string_length(v))) {
-		ret = http_reply_error(r, LERR_BAD_REQUEST, "reason must be text");
+	if (admin_body_reason(r, body, &reason, &ret) != 0)
 		goto out;
-	}
-	reason = v != NULL ? json_string_value(v) : NULL;
 	snprintf(actor, sizeof(actor), "admin %s", r->user);
 	if (admin_deny(r->app->enroll, id, reason, actor, &e) != 0)
 		ret = http_reply_lerr(r, &e);

@@ -57,20 +57,14 @@ api_cert_revoke(struct http_req *r)
 	const char *serial = http_param(r, "serial"), *reason = NULL;
 	char actor[16 + HTTP_USER_MAX], hex[2 * STORE_SERIAL_MAX + 1];
 	enum MHD_Result ret;
-	json_t *body = NULL, *v;
+	json_t *body = NULL;
 	struct lerr e;
 
 	lerr_clear(&e);
 	if (admin_json_body(r, &body, &ret) != 0)
 		return ret;
-	v = body != NULL ? json_object_get(body, "reason") : NULL;
-	/* A NUL inside the string must not cut the reason short unseen. */
-	if (v != NULL && (!json_is_string(v) ||
-			  strlen(json_string_value(v)) != json_string_length(v))) {
-		ret = http_reply_error(r, LERR_BAD_REQUEST, "reason must be text");
+	if (admin_body_reason(r, body, &reason, &ret) != 0)
 		goto out;
-	}
-	reason = v != NULL ? json_string_value(v) : NULL;
 	snprintf(actor, sizeof(actor), "admin %s", r->user);
 	if (admin_revoke(r->app->store, serial, reason, actor, hex, &e) != 0)
 		ret = http_reply_lerr(r, &e);
