@@ -16,7 +16,7 @@ var lanca = {
   tickTimer: 0,
   window: null,
   windowAt: 0,
-  pendingNext: null,
+  pendingPages: 1,
   invNext: null,
   auditNext: null,
   detailSerial: ""
@@ -316,6 +316,17 @@ function names(q) {
   return (q.names || []).join(", ");
 }
 
+var DOORS = { api: "API", est: "EST" };
+var WAYS = { window: "window (overlap)", vendor: "vendor", preauth: "pre-authorised",
+             renewal: "renewal", admin: "admin" };
+
+// The door a request came through and the way it is being decided:
+// "EST · window (overlap)".
+function doorText(q) {
+  var door = DOORS[q.door] || q.door || "API";
+  return WAYS[q.via] ? door + " \u00b7 " + WAYS[q.via] : door;
+}
+
 function pendingRow(q) {
   var reasonId = "deny-reason-" + q.id;
   var approve = el("button", { type: "button", "data-id": q.id, class: "approve" }, "Approve");
@@ -329,18 +340,16 @@ function pendingRow(q) {
     decide(q.id, "deny", reason.value);
   });
   tr = el("tr", { "data-id": q.id },
-    el("td", {}, q.device_id || "(no id)"),
+    el("td", {}, q.device_id || "(no id)",
+      q.reason ? el("div", { class: "why" }, q.reason) : ""),
     el("td", {}, names(q)),
     keyCell(q),
     el("td", {}, q.source || ""),
     el("td", {}, "first " + when(q.created_at), el("br"), "last " + when(q.last_seen)),
-    el("td", {}, (q.door || "api") + (q.auth && q.auth !== "none" ? ", " + q.auth : "")),
+    el("td", { class: "door" }, doorText(q)),
     el("td", {}, el("div", { class: "row-actions" }, approve,
       el("label", { for: reasonId, class: "sr-only" }, "Reason for denying " + (q.device_id || q.id)),
       reason, deny)));
-  if (q.reason) {
-    tr.setAttribute("title", q.reason);
-  }
   return tr;
 }
 
@@ -359,7 +368,7 @@ function decide(id, what, reason) {
     });
 }
 
-function renderPending(items) {
+function renderPending(items, more) {
   var body = $("pending-rows");
   var i;
   // Keep a reason being typed: re-rendering would lose it.
@@ -372,7 +381,8 @@ function renderPending(items) {
     body.appendChild(pendingRow(items[i]));
   }
   $("pending-empty").hidden = items.length > 0;
-  $("pending-count").textContent = items.length ? "(" + items.length + ")" : "";
+  $("pending-count").textContent = items.length ? "(" + items.length + (more ? "+" : "") + ")" : "";
+  $("pending-more").hidden = !more;
 }
 
 function renderAdmitted(items) {
@@ -386,6 +396,29 @@ function renderAdmitted(items) {
   }
 }
 
+// The first n pages of pending requests, one after the other (each
+// page's cursor asks for the next): {status, window, items, next}.
+function fetchPending(n) {
+  var got = { status: 0, window: null, items: [], next: null };
+  function one(cursor, left) {
+    return api("GET", "/api/v1/requests?state=pending&limit=100" +
+               (cursor ? "&cursor=" + encodeURIComponent(cursor) : ""), undefined, true)
+      .then(function (r) {
+        var p;
+        got.status = r.status;
+        if (r.status !== 200) {
+          return got;
+        }
+        p = page(r.body);
+        got.window = r.body.window;
+        got.items = got.items.concat(p.items);
+        got.next = p.next;
+        return p.next && left > 1 ? one(p.next, left - 1) : got;
+      });
+  }
+  return one(null, n);
+}
+
 // While Onboarding or Pending is shown: the pending list (with the
 // window) and the latest issued requests, every POLL_MS.
 function poll() {
@@ -395,13 +428,12 @@ function poll() {
     return;
   }
   Promise.all([
-    api("GET", "/api/v1/requests?state=pending&limit=100", undefined, true),
+    fetchPending(lanca.pendingPages),
     api("GET", "/api/v1/requests?state=issued&limit=5", undefined, true)
   ]).then(function (rs) {
     if (rs[0].status === 200) {
-      setWindow(rs[0].body.window);
-      renderPending(page(rs[0].body).items);
-      $("pending-more").hidden = true;
+      setWindow(rs[0].window);
+      renderPending(rs[0].items, !!rs[0].next);
     }
     if (rs[1].status === 200) {
       renderAdmitted(page(rs[1].body).items);
@@ -636,6 +668,10 @@ function init() {
   });
   $("inv-more").addEventListener("click", function () {
     loadInventory(true);
+  });
+  $("pending-more").addEventListener("click", function () {
+    lanca.pendingPages += 1;
+    poll();
   });
   $("revoke-form").addEventListener("submit", onRevoke);
   $("audit-form").addEventListener("submit", function (ev) {

@@ -97,10 +97,18 @@ pending_print(const json_t *list)
 	json_t *row;
 	size_t i;
 
-	printf("%-32s  %-24s  %-15s  %6s  %s\n", "ID", "DEVICE", "FROM", "SEEN", "WHY");
+	printf("%-32s  %-24s  %-15s  %-11s  %6s  %s\n", "ID", "DEVICE", "FROM", "DOOR", "SEEN",
+	       "WHY");
 	json_array_foreach(list, i, row) {
-		printf("%-32s  %-24s  %-15s  %5llds  %s\n", pending_str(row, "id"),
-		       pending_str(row, "device_id"), pending_str(row, "source"),
+		char door[32];
+
+		/* The door and, when something other than an admin is in play,
+		 * the way: "est/window", "api/vendor", "api". */
+		snprintf(door, sizeof(door), "%s%s%s", pending_str(row, "door"),
+			 strcmp(pending_str(row, "via"), "none") != 0 ? "/" : "",
+			 strcmp(pending_str(row, "via"), "none") != 0 ? pending_str(row, "via") : "");
+		printf("%-32s  %-24s  %-15s  %-11s  %5llds  %s\n", pending_str(row, "id"),
+		       pending_str(row, "device_id"), pending_str(row, "source"), door,
 		       (long long)(now - json_integer_value(json_object_get(row, "last_seen"))),
 		       pending_str(row, "reason"));
 	}

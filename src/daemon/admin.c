@@ -365,14 +365,15 @@ admin_request_json(const struct store_request *rq)
 	}
 	csr_free(c);
 	row = json_pack("{s:s, s:s, s:s, s:s, s:s, s:o, s:s, s:s, s:s, s:s, s:s, s:I, s:I, "
-			"s:I, s:b}",
+			"s:I, s:b, s:s}",
 			"id", rq->id, "device_id", rq->device_id, "key", key, "key_id", key,
 			"key_type", key_type, "names", names,
 			"state", store_req_state_str(rq->state), "auth", store_auth_str(rq->auth),
 			"door", store_door_str(rq->door), "source", rq->source,
 			"reason", rq->reason, "created_at", (json_int_t)rq->created_at,
 			"last_seen", (json_int_t)rq->last_seen,
-			"expires_at", (json_int_t)rq->expires_at, "contested", rq->contested);
+			"expires_at", (json_int_t)rq->expires_at, "contested", rq->contested,
+			"via", enroll_request_via(rq));
 	return row;
 }
 

@@ -121,7 +121,8 @@ int admin_list_each(struct store *s, const struct admin_list *l, int64_t now,
  * same as "key_id"), "key_type" ("ecdsa-p256", "ecdsa-p384", "ed25519",
  * "rsa-BITS"), "names" (["DNS:...", "IP:..."], as the request asks),
  * "state", "auth", "door" ("api", "est"), "source", "reason",
- * "created_at", "last_seen", "expires_at", "contested"}. A new
+ * "created_at", "last_seen", "expires_at", "contested", "via"
+ * (enroll_request_via())}. A new
  * reference; NULL when out of memory. */
 json_t *admin_request_json(const struct store_request *rq);
 

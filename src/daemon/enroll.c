@@ -368,6 +368,8 @@ enroll_get_waiting(struct enroll *en, int64_t now, struct enroll_waiting *wt, st
 #define ENROLL_OVERLAP_NOTE \
 	"session overlap: more than one device asked during the onboarding window; " \
 	"an admin must decide"
+#define ENROLL_VENDOR_NOTE \
+	"factory certificate recognised; waiting for an admin or a press"
 
 /* Every waiting request learns why it waits. */
 static void
@@ -379,6 +381,20 @@ enroll_note_overlap(struct enroll *en, const struct enroll_waiting *wt)
 	for (i = 0; i < n; i++)
 		if (store_request_note(en->is->store, wt->ids[i], ENROLL_OVERLAP_NOTE, &e) != 0)
 			log_warn("cannot note overlap on %s: %s", wt->ids[i], e.msg);
+}
+
+const char *
+enroll_request_via(const struct store_request *rq)
+{
+	/* A request nobody vouched for says why it waits in its note, which
+	 * only this file writes. */
+	if (rq->auth == STORE_AUTH_NONE) {
+		if (strcmp(rq->reason, ENROLL_OVERLAP_NOTE) == 0)
+			return "window";
+		if (strcmp(rq->reason, ENROLL_VENDOR_NOTE) == 0)
+			return "vendor";
+	}
+	return store_auth_str(rq->auth);
 }
 
 /*
@@ -603,8 +619,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		/* Never issued without an admin; the device is told why. */
 		res->conflict = enroll_conflict(p.csr, &v, 1, res->reason, sizeof(res->reason));
 		if (!res->conflict && auth == STORE_AUTH_NONE && vendor_pending)
-			snprintf(res->reason, sizeof(res->reason),
-				 "factory certificate recognised; waiting for an admin or a press");
+			snprintf(res->reason, sizeof(res->reason), "%s", ENROLL_VENDOR_NOTE);
 		snprintf(in.reason, sizeof(in.reason), "%s", res->reason);
 	}
 	if (a->no_wait && (res->conflict || v.request != NULL ||

@@ -91,6 +91,12 @@ int enroll_poll(struct enroll *en, const char *id, struct enroll_result *res, st
 /* A device renews over mTLS with its current certificate (a->peer[0]). */
 int enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result *res,
 		 struct lerr *e);
+/* How a request came to be decided, or why it waits, for an admin:
+ * "preauth", "vendor" (a factory certificate, auto-registered or
+ * recognised and waiting), "window" (asked during the onboarding window,
+ * held by an overlap), "renewal", "admin" or "none" (nothing but an
+ * admin's decision or a press). Never NULL. */
+const char *enroll_request_via(const struct store_request *rq);
 /* The button. seconds/count 0 take the defaults. */
 int enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *actor,
 		 struct lerr *e);

@@ -78,6 +78,19 @@ export async function shot(page, name) {
   console.log(`# screenshot ${file}`);
 }
 
+// Presses Tab until the focused element matches selector (at most max
+// times): whether it got there, as a keyboard user would.
+export async function tabTo(page, selector, max = 40) {
+  for (let i = 0; i < max; i++) {
+    await page.keyboard.press("Tab");
+    if (await page.evaluate((s) => !!document.activeElement && document.activeElement.matches(s),
+      selector)) {
+      return true;
+    }
+  }
+  return false;
+}
+
 // Records what the page's policy refused and what its scripts threw:
 // a page that needs 'unsafe-inline' shows up here.
 export function watch(page) {

@@ -2,12 +2,13 @@
 // (it is in the profile's NSS store): the plain page's trust check
 // saying "trusted"; login refused and accepted; the onboarding button
 // with a device enrolling in the background (lanca-enroll) showing up
-// without a reload; pending requests approved and denied; a POST without
-// the CSRF token refused; logout. The inventory, audit and overview views
-// are tested when the daemon serves their API.
-import { spawn } from "node:child_process";
+// without a reload; an overlap shown with what to do; pending requests
+// approved and denied, and paged past 100; a POST without
+// the CSRF token refused; the inventory, audit log and overview; every
+// view at 360 px; logout; the headers of every kind of answer.
+import { spawn, spawnSync } from "node:child_process";
 import path from "node:path";
-import { env, rootSha256, launch, ok, check, equal, shot, watch, run } from "./harness.mjs";
+import { env, rootSha256, launch, ok, check, equal, shot, watch, run, tabTo } from "./harness.mjs";
 
 const FP = rootSha256.toUpperCase().match(/../g).join(":");
 
@@ -53,15 +54,28 @@ run(async () => {
   check(await page.isHidden("#nav"), "wrong password: still logged out");
   ok("login with a wrong password refused");
 
-  await page.fill("#login-user", env.user);
-  await page.fill("#login-password", env.password);
-  await page.click('#login-form button[type="submit"]');
+  // The right password, from the keyboard alone: Tab to each field,
+  // Enter to log in, then Tab to a view and Enter to open it.
+  await page.reload();
+  await page.waitForSelector("#view-login:not([hidden])");
+  check(await tabTo(page, "#login-user"), "Tab reaches the user field");
+  await page.keyboard.type(env.user);
+  check(await tabTo(page, "#login-password", 3), "Tab reaches the password field");
+  await page.keyboard.type(env.password);
+  await page.keyboard.press("Enter");
   await page.waitForSelector("#view-onboard:not([hidden])");
   check(await page.isVisible("#nav"), "views after login");
+  check(await tabTo(page, '#nav button[data-view="audit"]'), "Tab reaches the Audit view's button");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#view-audit:not([hidden])");
+  check(await tabTo(page, '#nav button[data-view="onboard"]', 80), "Tab comes round to Onboarding");
+  await page.keyboard.press("Enter");
+  await page.waitForSelector("#view-onboard:not([hidden])");
+  check(await tabTo(page, "#press"), "Tab reaches the button");
   const cookies = await ctx.cookies();
   const c = cookies.find((x) => x.name === "__Host-lanca_session");
   check(c && c.httpOnly && c.secure && c.sameSite === "Strict", "the session cookie: HttpOnly, Secure, Strict");
-  ok("login with the right password: the console, an HttpOnly Secure SameSite=Strict cookie");
+  ok("login with the right password from the keyboard alone, views opened with Tab and Enter; an HttpOnly Secure SameSite=Strict cookie");
 
   // A state-changing request without the token is refused; the same with it passes.
   const csrf = await page.evaluate(async () => {
@@ -93,7 +107,29 @@ run(async () => {
   await page.click('#nav button[data-view="pending"]');
   await page.waitForSelector('#pending-rows tr:has-text("plug")', { timeout: 30000 });
   await page.waitForSelector('#pending-rows tr:has-text("camera")', { timeout: 30000 });
+  equal((await page.textContent('#pending-rows tr:has-text("plug") td.door')).trim(), "API",
+    "plug's door before any press");
+
+  // A press with both waiting: an overlap, which admits neither. The
+  // console says so, with what to do, and each row names the window.
+  await page.click('#nav button[data-view="onboard"]');
+  await page.fill("#press-seconds", "20");
+  await page.fill("#press-count", "1");
+  await page.click("#press");
+  await page.waitForSelector('#window[data-state="overlap"]', { timeout: 10000 });
+  check(/Overlap: 2 devices/.test(await page.textContent("#window")),
+    `the window names the overlap: ${await page.textContent("#window")}`);
+  check(await page.isVisible("#overlap-help"), "what to do about an overlap is shown");
+  check(await page.isHidden("#contested-help"), "no contested help for an overlap");
+  await page.click('#nav button[data-view="pending"]');
+  await page.waitForSelector('#pending-rows tr:has-text("plug") td.door:has-text("window (overlap)")',
+    { timeout: 10000 });
+  await page.waitForSelector('#pending-rows tr:has-text("camera") td.door:has-text("window (overlap)")');
+  check(/session overlap/.test(await page.textContent('#pending-rows tr:has-text("plug") .why')),
+    "the overlap note is shown in the row");
   await shot(page, "console-pending.png");
+  ok("a press with two devices waiting: overlap shown with what to do; the rows name the window");
+
   const row = page.locator('#pending-rows tr:has-text("plug")');
   await row.locator("button.approve").click();
   await page.waitForSelector('#notice:has-text("Approved")');
@@ -115,50 +151,71 @@ run(async () => {
   equal(denied, "camera", "denied requests");
   ok("a pending request denied with a reason: the device is refused, the list empties without a reload");
 
-  // Views whose API lands from the other parts of issue 10.
-  const have = await page.evaluate(async () => {
-    const s = async (u) => (await fetch(u, { cache: "no-store" })).status;
-    return { certs: await s("/api/v1/certificates"), audit: await s("/api/v1/audit"),
-             overview: await s("/api/v1/overview") };
+  // The inventory, the audit log and the overview.
+  await page.click('#nav button[data-view="inventory"]');
+  await page.waitForSelector('#inv-rows tr:has-text("kettle")');
+  await page.fill("#inv-q", "plug");
+  await page.click('#inv-form button[type="submit"]');
+  await page.waitForFunction(() => [...document.querySelectorAll("#inv-rows tr")]
+    .every((tr) => /plug/.test(tr.textContent)) && document.querySelector("#inv-rows tr"));
+  await shot(page, "console-inventory.png");
+  await page.click('#inv-rows tr:has-text("plug") button');
+  await page.waitForSelector("#cert-detail:not([hidden])");
+  check(/BEGIN CERTIFICATE/.test(await page.textContent("#cert-pem")), "the detail shows the PEM");
+  await page.fill("#revoke-reason", "lost");
+  await page.click("#revoke");
+  await page.waitForSelector('#notice:has-text("revoked")');
+  await page.waitForSelector('#inv-rows tr:has-text("plug"):has-text("revoked")');
+  ok("inventory: search, detail with the PEM, revoke with a reason");
+  await page.click('#nav button[data-view="audit"]');
+  await page.waitForSelector('#audit-rows tr:has-text("approve")');
+  ok("audit log: the approval is listed");
+  await page.click('#nav button[data-view="overview"]');
+  // The first days have no enrollment: their bars are 0 high, never
+  // visible; today's (the devices enrolled above) is.
+  await page.waitForSelector('#chart-enrolled svg rect.bar:not([height="0"])');
+  const cells = await page.locator("#chart-enrolled table td").count();
+  equal(cells, 60, "the enrollments table: 30 days, two cells each");
+  await shot(page, "console-overview.png");
+  ok("overview: SVG bars and the same numbers as a table");
+
+  // More pending requests than a page: "More" follows the cursor.
+  const made = spawnSync("sh", ["-c", `
+    set -e
+    for i in $(seq -w 1 101); do
+      openssl req -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout /dev/null \
+        -subj "/CN=bulk-$i" -outform der -out "$T/bulk.der" 2>/dev/null
+      curl -sS -o /dev/null -w '%{http_code}\n' --cacert "$ROOT" -H 'Content-Type: application/pkcs10' \
+        --data-binary @"$T/bulk.der" "$URL/api/v1/enroll"
+    done`], { env: { ...process.env, T: env.tmp, ROOT: process.env.LANCA_ROOT_PEM,
+    URL: env.https.replace("127.0.0.1", "localhost") }, encoding: "utf8" });
+  equal(made.status, 0, `making 101 pending requests: ${made.stderr}`);
+  equal(made.stdout.split("\n").filter((c) => c === "202").length, 101, "101 answered 202");
+  await page.click('#nav button[data-view="pending"]');
+  await page.waitForFunction(() => document.querySelectorAll("#pending-rows tr").length === 100,
+    null, { timeout: 10000 });
+  check(await page.isVisible("#pending-more"), "More is offered past the first 100");
+  equal(await page.textContent("#pending-count"), "(100+)", "the count says there are more");
+  await page.click("#pending-more");
+  await page.waitForFunction(() => document.querySelectorAll("#pending-rows tr").length === 101,
+    null, { timeout: 10000 });
+  check(await page.isHidden("#pending-more"), "no More once every request is shown");
+  equal(await page.textContent("#pending-count"), "(101)", "the count of every pending request");
+  ok("pending requests past a page: More follows the cursor to the 101st");
+  // Denied, through the admin API as a script would: waiting keys would
+  // turn the next press (t_public's) into another overlap.
+  const refused = await page.evaluate(async () => {
+    const r = await fetch("/api/v1/requests?state=pending&limit=1000", { cache: "no-store" });
+    const codes = [];
+    for (const q of (await r.json()).requests) {
+      const d = await fetch(`/api/v1/requests/${q.id}/deny`, { method: "POST",
+        headers: { "Content-Type": "application/json", "X-CSRF-Token": lanca.csrf },
+        body: '{"reason": "test clean-up"}' });
+      codes.push(d.status);
+    }
+    return codes;
   });
-  if (have.certs === 200) {
-    await page.click('#nav button[data-view="inventory"]');
-    await page.waitForSelector('#inv-rows tr:has-text("kettle")');
-    await page.fill("#inv-q", "plug");
-    await page.click('#inv-form button[type="submit"]');
-    await page.waitForFunction(() => [...document.querySelectorAll("#inv-rows tr")]
-      .every((tr) => /plug/.test(tr.textContent)) && document.querySelector("#inv-rows tr"));
-    await shot(page, "console-inventory.png");
-    await page.click('#inv-rows tr:has-text("plug") button');
-    await page.waitForSelector("#cert-detail:not([hidden])");
-    check(/BEGIN CERTIFICATE/.test(await page.textContent("#cert-pem")), "the detail shows the PEM");
-    await page.fill("#revoke-reason", "lost");
-    await page.click("#revoke");
-    await page.waitForSelector('#notice:has-text("revoked")');
-    await page.waitForSelector('#inv-rows tr:has-text("plug"):has-text("revoked")');
-    ok("inventory: search, detail with the PEM, revoke with a reason");
-  } else {
-    console.log(`# skip inventory: GET /api/v1/certificates is ${have.certs} on this daemon`);
-  }
-  if (have.audit === 200) {
-    await page.click('#nav button[data-view="audit"]');
-    await page.waitForSelector('#audit-rows tr:has-text("approve")');
-    ok("audit log: the approval is listed");
-  } else {
-    console.log(`# skip audit: GET /api/v1/audit is ${have.audit} on this daemon`);
-  }
-  if (have.overview === 200) {
-    await page.click('#nav button[data-view="overview"]');
-    // The first days have no enrollment: their bars are 0 high, never
-    // visible; today's (the devices enrolled above) is.
-    await page.waitForSelector('#chart-enrolled svg rect.bar:not([height="0"])');
-    const cells = await page.locator("#chart-enrolled table td").count();
-    equal(cells, 60, "the enrollments table: 30 days, two cells each");
-    await shot(page, "console-overview.png");
-    ok("overview: SVG bars and the same numbers as a table");
-  } else {
-    console.log(`# skip overview: GET /api/v1/overview is ${have.overview} on this daemon`);
-  }
+  check(refused.length === 101 && refused.every((c) => c === 200), `denied: ${refused.join(",")}`);
 
   // Every view, logged in, at a phone's width: no sideways scrolling, and
   // every control has a label (a <label>, or a button's own text).

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { env, rootDer, rootSha256, rootFp4, launch, ok, check, equal, shot, watch, run } from "./harness.mjs";
+import { env, rootDer, rootSha256, rootFp4, launch, ok, check, equal, shot, watch, run, tabTo } from "./harness.mjs";
 
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 " +
   "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
@@ -53,12 +53,7 @@ run(async () => {
   ok("downloads: lanca-root.crt is the root's DER, lanca-root.pem and the trust bundle its PEM, byte for byte");
 
   // Keyboard: the platform choice is reachable with Tab and works from the keyboard.
-  let reached = false;
-  for (let i = 0; i < 20 && !reached; i++) {
-    await page.keyboard.press("Tab");
-    reached = await page.evaluate(() => document.activeElement && document.activeElement.id === "platform");
-  }
-  check(reached, "Tab reaches the platform choice");
+  check(await tabTo(page, "#platform", 20), "Tab reaches the platform choice");
   await page.selectOption("#platform", "fedora");
   check(await page.isVisible("#steps-fedora"), "Fedora's steps shown when chosen");
   check(await page.isHidden("#steps-debian"), "the other steps hidden");
@@ -125,8 +120,12 @@ run(async () => {
   ok("a scanned fingerprint is compared with the page's root: match and mismatch");
 
   // The window, live: pressed at the gateway, the open page follows.
+  // Before it, the window is closed, or in overlap when the console's
+  // test left it so: the page says which, as /status.json does.
   await page.goto(env.http + "/");
-  await page.waitForSelector('#window-state[data-state="closed"]');
+  await page.waitForSelector('#window-state[data-state="closed"], #window-state[data-state="overlap"]');
+  const before = await page.evaluate(async () => (await (await fetch("/status.json")).json()).window.state);
+  equal(await page.getAttribute("#window-state", "data-state"), before, "the window state before a press");
   execFileSync(env.lanca, ["press", "--dir", env.state, "--seconds", "30"], { stdio: "ignore" });
   await page.waitForSelector('#window-state[data-state="open"]', { timeout: 15000 });
   const t1 = await page.textContent("#window-state");

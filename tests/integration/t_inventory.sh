@@ -95,8 +95,8 @@ get '/api/v1/requests?state=pending'
 keyhex() {
 	openssl req -in "$T/$1.csr" -pubkey -noout | openssl pkey -pubin -outform der | sha256sum | cut -d' ' -f1
 }
-[ "$(js '[(r["device_id"], r["door"], r["auth"], r["key_type"], r["names"], r["source"]) for r in sorted(j["requests"], key=lambda r: r["device_id"])]')" = \
-  '[["waitapi", "api", "none", "ecdsa-p256", ["DNS:waitapi.local"], "127.0.0.1"], ["waitest", "est", "none", "ecdsa-p256", ["DNS:waitest.local", "IP:10.0.0.9"], "127.0.0.1"]]' ] ||
+[ "$(js '[(r["device_id"], r["door"], r["auth"], r["via"], r["key_type"], r["names"], r["source"]) for r in sorted(j["requests"], key=lambda r: r["device_id"])]')" = \
+  '[["waitapi", "api", "none", "none", "ecdsa-p256", ["DNS:waitapi.local"], "127.0.0.1"], ["waitest", "est", "none", "none", "ecdsa-p256", ["DNS:waitest.local", "IP:10.0.0.9"], "127.0.0.1"]]' ] ||
 	fail "pending requests: $(cat "$T/b")"
 [ "$(js '[r["key_id"] for r in j["requests"] if r["device_id"] == "waitest"][0]')" = "$(keyhex waitest)" ] ||
 	fail "waitest's key_id is not the SHA-256 of its key: $(cat "$T/b")"
@@ -106,6 +106,18 @@ keyhex() {
 get '/api/v1/requests?state=issued'
 [ "$(js 'sorted(r["door"] for r in j["requests"])')" = '["api", "api", "api"]' ] || fail "issued doors: $(cat "$T/b")"
 ok "requests say their door (api, est), key type, key id, names, source and times"
+
+# A press with both waiting: an overlap holds them, and they say so.
+"$LANCA" press --dir "$D" >/dev/null || fail "press with two waiting"
+get '/api/v1/requests?state=pending'
+[ "$(js '[(r["device_id"], r["via"]) for r in sorted(j["requests"], key=lambda r: r["device_id"])]')" = \
+  '[["waitapi", "window"], ["waitest", "window"]]' ] || fail "via after an overlap: $(cat "$T/b")"
+[ "$(js 'j["window"]["state"]')" = overlap ] || fail "the window after the press: $(cat "$T/b")"
+"$LANCA" pending --dir "$D" >"$T/pending.out" 2>&1 || fail "lanca pending: $(cat "$T/pending.out")"
+grep -q '^[0-9a-f]*  *waitest  *127\.0\.0\.1  *est/window ' "$T/pending.out" &&
+	grep -q '^[0-9a-f]*  *waitapi  *127\.0\.0\.1  *api/window ' "$T/pending.out" ||
+	fail "lanca pending names no door and way: $(cat "$T/pending.out")"
+ok "an overlap: the requests it holds say via window (API and lanca pending: est/window)"
 
 # ---- certificates: list, sort, page, search, filter ----
 serial_of() {

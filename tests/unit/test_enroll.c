@@ -314,6 +314,9 @@ START_TEST(test_press_two_waiting)
 	dev_make(&b, "dev-b", NULL);
 	ck_assert_int_eq(ask(&a, &r), ENROLL_PENDING);
 	snprintf(ida, sizeof(ida), "%s", r.request_id);
+	rq = req_row(ida);
+	ck_assert_str_eq(enroll_request_via(rq), "none");
+	store_request_free(rq);
 	t.now += 5;
 	ck_assert_int_eq(ask(&b, &r), ENROLL_PENDING);
 	snprintf(idb, sizeof(idb), "%s", r.request_id);
@@ -325,6 +328,7 @@ START_TEST(test_press_two_waiting)
 	assert_state(idb, STORE_REQ_PENDING, 0);
 	rq = req_row(ida);
 	ck_assert_ptr_nonnull(strstr(rq->reason, "overlap"));
+	ck_assert_str_eq(enroll_request_via(rq), "window");
 	store_request_free(rq);
 	ck_assert_int_eq(device_certs(), 0);
 	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'overlap'"), 1);
@@ -687,6 +691,7 @@ START_TEST(test_vendor_auto)
 	rq = req_row(r.request_id);
 	ck_assert_int_eq(rq->auth, STORE_AUTH_VENDOR);
 	ck_assert_int_eq(rq->state, STORE_REQ_ISSUED);
+	ck_assert_str_eq(enroll_request_via(rq), "vendor");
 	store_request_free(rq);
 	ck_assert_int_eq(device_certs(), 1);
 	gnutls_x509_crt_deinit(chain[0]);
@@ -717,6 +722,7 @@ START_TEST(test_vendor_manual)
 	rq = req_row(r.request_id);
 	ck_assert_int_eq(rq->auth, STORE_AUTH_NONE);
 	ck_assert_str_eq(rq->reason, r.reason);
+	ck_assert_str_eq(enroll_request_via(rq), "vendor");
 	store_request_free(rq);
 	press(0, 0);
 	assert_state(r.request_id, STORE_REQ_ISSUED, 0);
