@@ -925,21 +925,6 @@ store_submit(struct store *s, store_job_fn run, void *arg, struct lerr *e)
 	return store_wait(s, &job, e);
 }
 
-/* Appends one audit row on the writer's connection (inside a job). */
-int
-store_audit_row(struct store_conn *w, int64_t at, const char *actor,
-		const char *event, const char *subject, const char *detail,
-		struct lerr *e)
-{
-	const struct store_query x = {
-		Q_AUDIT_INSERT, "appending to the audit log",
-		{ store_arg_int(at), store_arg_text(actor), store_arg_text(event),
-		  store_arg_text(subject), store_arg_text(detail) },
-	};
-
-	return store_exec(w, &x, NULL, e);
-}
-
 /* Writer job: wr's statement, then its audit row when it has an event. */
 static int
 store_write_run(struct store_conn *w, void *arg, struct lerr *e)
@@ -1097,7 +1082,8 @@ store_open(const char *path, unsigned flags, struct store **out, struct lerr *e)
 	 * the database; a read-only store closes it afterwards. */
 	if (store_conn_open(s, &s->writer, 1, e) != 0)
 		goto out;
-	if (store_migrate(s->writer.db, store_migrations, store_migrations_count, NULL, e) != 0)
+	if (store_migrate(s->writer.db, store_migrations, store_migrations_count,
+			  store_audit_chain_step, NULL, e) != 0)
 		goto out;
 	if (flags & STORE_READONLY)
 		store_conn_close(&s->writer);

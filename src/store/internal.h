@@ -68,6 +68,12 @@ enum store_q {
 	Q_AUDIT_PAGE_SUBJECT,
 	Q_AUDIT_PAGE_BOTH,
 	Q_AUDIT_INSERT,
+	Q_AUDIT_HEAD,
+	Q_AUDIT_HASH_OF,
+	Q_AUDIT_SCAN,
+	Q_CKPT_INSERT,
+	Q_CKPT_LAST,
+	Q_CKPT_SCAN,
 	Q_CA_INSERT,
 	Q_SETTING_SET,
 	Q_CA_ACTIVE,
@@ -181,10 +187,15 @@ void store_stmt_done(sqlite3_stmt *st);		/* reset + clear bindings; NULL-safe */
  * LERR_STORE otherwise); returns -1. */
 int store_sqlerr(sqlite3 *db, struct lerr *e, const char *what);
 
-/* Appends an audit row on the writer's connection (inside a job). */
+/* Appends an audit row on the writer's connection (inside a job): the
+ * next id after the newest row, chained to that row's hash (audit.c).
+ * The one way an audit row is written. */
 int store_audit_row(struct store_conn *w, int64_t at, const char *actor,
 		    const char *event, const char *subject, const char *detail,
 		    struct lerr *e);
+/* The migration step of schema/0008 (a store_migrate_step): chains the
+ * rows written before it. Does nothing for any other version. */
+int store_audit_chain_step(sqlite3 *db, int version, struct lerr *e);
 /* Serialises o compactly into *out (caller frees); always drops o's
  * reference. LERR_BAD_REQUEST when o is NULL (json_pack refused a string
  * that is not UTF-8, or ran out of memory). */

@@ -124,8 +124,8 @@ store_migrate_too_new(int have, int newest, struct lerr *e)
  * applied it meanwhile. *cur is updated to the version now in the database.
  */
 static int
-store_migrate_one(sqlite3 *db, const struct store_migration *m, int newest, int *cur,
-	       struct lerr *e)
+store_migrate_one(sqlite3 *db, const struct store_migration *m, store_migrate_step step,
+		  int newest, int *cur, struct lerr *e)
 {
 	sqlite3_stmt *st = NULL;
 	char what[128];
@@ -159,6 +159,13 @@ store_migrate_one(sqlite3 *db, const struct store_migration *m, int newest, int 
 	if (store_migrate_exec(db, STORE_MIGRATE_TABLE_SQL, what, e) != 0 ||
 	    store_migrate_exec(db, m->sql, what, e) != 0)
 		goto out;
+	if (step != NULL && step(db, m->version, e) != 0) {
+		char why[sizeof(e->msg)];
+
+		snprintf(why, sizeof(why), "%s", e->msg);
+		lerr_set(e, LERR_STORE, "%s: %s", what, why);
+		goto out;
+	}
 	if (sqlite3_prepare_v2(db, "INSERT INTO schema_version "
 	    "(version, name, applied_at) VALUES (?, ?, ?)", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_bind_int(st, 1, m->version) != SQLITE_OK ||
@@ -189,7 +196,7 @@ out:
  */
 int
 store_migrate(sqlite3 *db, const struct store_migration *migrations, size_t n,
-	   int *version, struct lerr *e)
+	      store_migrate_step step, int *version, struct lerr *e)
 {
 	int newest = 0;
 	int cur = 0;
@@ -214,7 +221,7 @@ store_migrate(sqlite3 *db, const struct store_migration *migrations, size_t n,
 	for (i = 0; i < n; i++) {
 		if (migrations[i].version <= cur)
 			continue;
-		if (store_migrate_one(db, &migrations[i], newest, &cur, e) != 0)
+		if (store_migrate_one(db, &migrations[i], step, newest, &cur, e) != 0)
 			goto out;
 	}
 	if (version != NULL)

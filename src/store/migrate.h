@@ -29,11 +29,17 @@ extern const size_t store_migrations_count;
  * database). */
 int store_migrate_version(sqlite3 *db, int *version, struct lerr *e);
 
+/* What a migration needs done in C after its SQL, in its transaction
+ * (data SQL cannot compute): called with every migration's version; 0,
+ * or -1 with e, which fails the migration. */
+typedef int (*store_migrate_step)(sqlite3 *db, int version, struct lerr *e);
+
 /* Brings db up to the newest of the n migrations (oldest first), each in
  * its own BEGIN IMMEDIATE transaction that also records it in
- * schema_version. Refuses a database newer than the newest migration.
- * *version (may be NULL) receives the version the database is at. */
+ * schema_version and, after its SQL, runs step (may be NULL). Refuses a
+ * database newer than the newest migration. *version (may be NULL)
+ * receives the version the database is at. */
 int store_migrate(sqlite3 *db, const struct store_migration *migrations, size_t n,
-	       int *version, struct lerr *e);
+		  store_migrate_step step, int *version, struct lerr *e);
 
 #endif

@@ -456,13 +456,22 @@ int store_setting_set(struct store *s, const char *key, const char *value, struc
 /* *value is malloc'd; -1 with LERR_NOT_FOUND if unset. */
 int store_setting_get(struct store *s, const char *key, char **value, struct lerr *e);
 
-/* ---- audit (append-only: triggers refuse UPDATE and DELETE) ---- */
+/* ---- audit (append-only: triggers refuse UPDATE and DELETE) ----
+ * Every row is hash-chained (schema/0008, ca/auditseal.h): it is written
+ * with the next id after the newest row and the BLAKE2b-256 of its
+ * content and that row's hash, inside the job of the change it records,
+ * so a change and its audit row commit or fail together. */
+#define STORE_AUDIT_HASH_LEN	32
+#define STORE_AUDIT_SIG_LEN	64
+
 /* Appends one event. detail_json may be NULL. Durable on return. */
 int store_audit(struct store *s, const char *actor, const char *event,
 		const char *subject, const char *detail_json, struct lerr *e);
 struct store_audit_row {
 	int64_t id, at;
 	const char *actor, *event, *subject, *detail;
+	const unsigned char *hash;	/* its chain hash (NULL when it has none) */
+	size_t hash_len;
 };
 /* Calls fn for each audit row of a page (see "pages"), newest first; fn
  * as for store_cert_page, the strings only valid during the call. */
@@ -475,6 +484,34 @@ int store_audit_page(struct store *s, struct store_page *pg,
 int store_audit_find(struct store *s, const char *event, const char *subject,
 		     struct store_page *pg,
 		     int (*fn)(const struct store_audit_row *r, void *arg), void *arg,
+		     struct lerr *e);
+
+/* The newest row's id and hash: id 0 and a zero hash for an empty log. */
+int store_audit_head(struct store *s, int64_t *id, unsigned char hash[STORE_AUDIT_HASH_LEN],
+		     struct lerr *e);
+
+/* A signed checkpoint: the signer's signature over "row row_id had hash
+ * head at time at" (ca/auditseal.h). */
+struct store_checkpoint {
+	int64_t id;			/* its own row (out) */
+	int64_t row_id, at;
+	unsigned char head[STORE_AUDIT_HASH_LEN];
+	unsigned char sig[STORE_AUDIT_SIG_LEN];
+};
+/* Records c after checking, in the same job, that audit row c->row_id
+ * still has the hash c->head: LERR_CONFLICT (nothing written) when it
+ * does not or is not there. Durable on return. */
+int store_checkpoint_add(struct store *s, struct store_checkpoint *c, struct lerr *e);
+/* The newest checkpoint (highest row, then latest); LERR_NOT_FOUND when
+ * none was taken. */
+int store_checkpoint_last(struct store *s, struct store_checkpoint *out, struct lerr *e);
+/* Everything `lanca audit verify` reads, in one snapshot: every
+ * checkpoint in order of its row (cp), then every audit row in order of
+ * id (row; its strings and hash only valid during the call). Either
+ * callback returns non-zero to stop (negative: fail, e set by it). */
+int store_audit_scan(struct store *s,
+		     int (*cp)(const struct store_checkpoint *c, void *arg),
+		     int (*row)(const struct store_audit_row *r, void *arg), void *arg,
 		     struct lerr *e);
 
 #endif

@@ -21,6 +21,7 @@
 #include <check.h>
 #include <sqlite3.h>
 
+#include "ca/auditseal.h"
 #include "store/migrate.h"
 #include "common/lerr.h"
 #include "store/store.h"
@@ -236,7 +237,7 @@ START_TEST(test_open_creates_and_migrates)
 		ck_assert_msg(raw_int(sql) == 1, "table %s missing", tables[i]);
 	}
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master "
-				 "WHERE type = 'trigger' AND tbl_name = 'audit'"), 2);
+				 "WHERE type = 'trigger' AND tbl_name = 'audit'"), 3);
 	ck_assert_int_eq(stat(dbpath, &sb), 0);
 	ck_assert_int_eq(sb.st_mode & 0777, 0600);
 }
@@ -307,18 +308,18 @@ START_TEST(test_failed_migration_rolled_back)
 	ck_assert_str_eq(store_migrations[0].name, "initial");
 	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
 	lerr_clear(&e);
-	ck_assert_int_eq(store_migrate(db, migs, 3, &version, &e), -1);
+	ck_assert_int_eq(store_migrate(db, migs, 3, NULL, &version, &e), -1);
 	ck_assert_msg(strstr(e.msg, "schema migration 1001-broken failed") != NULL &&
 		      strstr(e.msg, "nosuch") != NULL, "%s", e.msg);
 	ck_assert_int_eq(store_migrate_version(db, &version, &e), 0);
 	ck_assert_int_eq(version, 1000);	/* 1000 applied, 1001 left no trace */
 	ck_assert(sqlite3_get_autocommit(db));
 	/* Out of order lists are a programming error, caught. */
-	ck_assert_int_eq(store_migrate(db, migs + 1, 1, NULL, &e), 0);
+	ck_assert_int_eq(store_migrate(db, migs + 1, 1, NULL, NULL, &e), 0);
 	{
 		const struct store_migration bad[] = { migs[1], migs[0] };
 
-		ck_assert_int_eq(store_migrate(db, bad, 2, NULL, &e), -1);
+		ck_assert_int_eq(store_migrate(db, bad, 2, NULL, NULL, &e), -1);
 	}
 	sqlite3_close(db);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 't2'"), 1);
@@ -845,9 +846,193 @@ START_TEST(test_audit_append_only)
 			 SQLITE_OK);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit"), 2);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE actor = 'mallory'"), 0);
-	/* Appending still works. */
-	ck_assert_int_eq(raw_exec("INSERT INTO audit (at, actor, event) VALUES (1, 'a', 'b')",
+	/* A hashed row cannot be given another hash either. */
+	ck_assert_int_ne(raw_exec("UPDATE audit SET hash = zeroblob(32) WHERE id = 1",
 				  err, sizeof(err)), SQLITE_OK);
+	ck_assert_msg(strstr(err, "audit log is append-only") != NULL, "%s", err);
+	/* Appending a row without its chain hash is refused too. */
+	ck_assert_int_ne(raw_exec("INSERT INTO audit (at, actor, event) VALUES (1, 'a', 'b')",
+				  err, sizeof(err)), SQLITE_OK);
+	ck_assert_msg(strstr(err, "needs its chain hash") != NULL, "%s", err);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit"), 2);
+}
+END_TEST
+
+/* ---- the hash chain ---- */
+
+/* Reads every audit row with raw SQL and checks that each one's hash is
+ * auditseal_row_hash of its content after the row before it, and that
+ * ids follow each other from 1. Returns the number of rows. */
+static int
+check_chain(void)
+{
+	unsigned char prev[32], want[32];
+	struct auditseal_row r;
+	sqlite3 *db = NULL;
+	sqlite3_stmt *st = NULL;
+	int n = 0;
+
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READONLY, NULL), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT id, at, actor, event, subject, detail, "
+					    "hash FROM audit ORDER BY id", -1, &st, NULL),
+			 SQLITE_OK);
+	while (sqlite3_step(st) == SQLITE_ROW) {
+		r.id = sqlite3_column_int64(st, 0);
+		r.at = sqlite3_column_int64(st, 1);
+		r.actor = (const char *)sqlite3_column_text(st, 2);
+		r.event = (const char *)sqlite3_column_text(st, 3);
+		r.subject = (const char *)sqlite3_column_text(st, 4);
+		r.detail = (const char *)sqlite3_column_text(st, 5);
+		ck_assert_int_eq(r.id, n + 1);
+		ck_assert_int_eq(auditseal_row_hash(n == 0 ? NULL : prev, &r, want), 0);
+		ck_assert_int_eq(sqlite3_column_bytes(st, 6), 32);
+		ck_assert_msg(memcmp(sqlite3_column_blob(st, 6), want, 32) == 0,
+			      "row %d is not chained", n + 1);
+		memcpy(prev, want, 32);
+		n++;
+	}
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+START_TEST(test_audit_chain)
+{
+	struct store *s = open_new();
+	unsigned char head[32];
+	int64_t id = -1;
+	struct lerr e;
+
+	ck_assert_int_eq(store_audit_head(s, &id, head, &e), 0);
+	ck_assert_int_eq(id, 0);
+	ck_assert_int_eq(store_audit(s, "admin", "login", "admin", NULL, &e), 0);
+	ck_assert_int_eq(store_audit(s, "admin", "login", "", NULL, &e), 0);
+	ck_assert_int_eq(store_audit(s, "admin", "press", NULL, "{\"x\":1}", &e), 0);
+	add_ca(s, "issuing", "aa");		/* a family's own job writes one too */
+	ck_assert_int_eq(store_audit_head(s, &id, head, &e), 0);
+	ck_assert_int_eq(id, 4);
+	store_close(s);
+	ck_assert_int_eq(check_chain(), 4);
+	/* NULL and "" are different content. */
+	ck_assert_int_eq(raw_int("SELECT hash = (SELECT hash FROM audit WHERE id = 1) "
+				 "FROM audit WHERE id = 2"), 0);
+}
+END_TEST
+
+/* A job that fails after its audit row takes the row with it; the rows
+ * of the other jobs of its batch still chain. */
+struct chain_thread {
+	struct store *s;
+	int i;
+	int rc;
+};
+
+static void *
+chain_thread_main(void *arg)
+{
+	struct chain_thread *t = arg;
+	struct lerr e;
+	char subject[16];
+
+	snprintf(subject, sizeof(subject), "dev-%d", t->i);
+	t->rc = store_audit(t->s, "admin", t->i % 3 == 0 ? "boom" : "login", subject, NULL, &e);
+	return NULL;
+}
+
+START_TEST(test_audit_chain_failed_jobs)
+{
+	struct chain_thread t[24];
+	pthread_t thr[24];
+	struct store *s = open_new();
+	char err[256];
+	int i, ok = 0;
+
+	ck_assert_int_eq(raw_exec("CREATE TRIGGER test_boom BEFORE INSERT ON audit "
+				  "WHEN NEW.event = 'boom' BEGIN SELECT RAISE(ABORT, 'boom'); END",
+				  err, sizeof(err)), SQLITE_OK);
+	for (i = 0; i < 24; i++) {
+		t[i].s = s;
+		t[i].i = i;
+		ck_assert_int_eq(pthread_create(&thr[i], NULL, chain_thread_main, &t[i]), 0);
+	}
+	for (i = 0; i < 24; i++) {
+		pthread_join(thr[i], NULL);
+		if (i % 3 == 0)
+			ck_assert_int_eq(t[i].rc, -1);
+		else
+			ok += t[i].rc == 0;
+	}
+	ck_assert_int_eq(ok, 16);
+	store_close(s);
+	ck_assert_int_eq(check_chain(), 16);
+}
+END_TEST
+
+/* A database made before 0008 with audit rows: the migration chains them,
+ * and the first new row follows the last old one. */
+START_TEST(test_audit_chain_upgrade)
+{
+	struct store *s = NULL;
+	unsigned char head[32];
+	sqlite3 *db = NULL;
+	size_t n;
+	char err[256];
+	struct lerr e;
+	int64_t id = 0;
+	int version = 0;
+
+	for (n = 0; n < store_migrations_count && store_migrations[n].version < 8; n++)
+		;
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE |
+					 SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	ck_assert_int_eq(store_migrate(db, store_migrations, n, NULL, &version, &e), 0);
+	ck_assert_int_lt(version, 8);
+	sqlite3_close(db);
+	ck_assert_int_eq(raw_exec("INSERT INTO audit (at, actor, event, subject, detail) VALUES "
+				  "(10, 'cli', 'init', 'gw', '{\"a\":1}'),"
+				  "(11, 'admin', 'login', NULL, NULL),"
+				  "(12, 'device 10.0.0.9', 'enroll', 'dev', '')",
+				  err, sizeof(err)), SQLITE_OK);
+	ck_assert_msg(store_open(dbpath, 0, &s, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(store_audit_head(s, &id, head, &e), 0);
+	ck_assert_int_eq(id, 3);
+	ck_assert_int_eq(store_audit(s, "admin", "logout", "admin", NULL, &e), 0);
+	store_close(s);
+	ck_assert_int_eq(check_chain(), 4);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE hash IS NULL"), 0);
+}
+END_TEST
+
+START_TEST(test_checkpoints)
+{
+	struct store_checkpoint c, last;
+	struct store *s = open_new();
+	struct lerr e;
+
+	memset(&c, 0, sizeof(c));
+	ck_assert_int_eq(store_checkpoint_last(s, &last, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(store_audit(s, "admin", "login", "admin", NULL, &e), 0);
+	ck_assert_int_eq(store_audit(s, "admin", "logout", "admin", NULL, &e), 0);
+	ck_assert_int_eq(store_audit_head(s, &c.row_id, c.head, &e), 0);
+	c.at = 100;
+	memset(c.sig, 7, sizeof(c.sig));
+	ck_assert_int_eq(store_checkpoint_add(s, &c, &e), 0);
+	ck_assert_int_gt(c.id, 0);
+	/* A head the row does not have, or a row that is not there. */
+	c.head[0] ^= 1;
+	ck_assert_int_eq(store_checkpoint_add(s, &c, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	c.head[0] ^= 1;
+	c.row_id = 3;
+	ck_assert_int_eq(store_checkpoint_add(s, &c, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(store_checkpoint_last(s, &last, &e), 0);
+	ck_assert_int_eq(last.row_id, 2);
+	ck_assert_int_eq(last.at, 100);
+	ck_assert_int_eq(last.sig[5], 7);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit_checkpoints"), 1);
 }
 END_TEST
 
@@ -2283,7 +2468,7 @@ START_TEST(test_upgrade_fills_names)
 
 	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE |
 					 SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
-	ck_assert_int_eq(store_migrate(db, store_migrations, 1, &version, &e), 0);
+	ck_assert_int_eq(store_migrate(db, store_migrations, 1, NULL, &version, &e), 0);
 	ck_assert_int_eq(version, 1);
 	sqlite3_close(db);
 	ck_assert_int_eq(raw_exec("INSERT INTO cas (role, fingerprint, der, created_at) "
@@ -2769,6 +2954,10 @@ store_suite(void)
 	tcase_add_test(tc, test_failing_job_alone);
 	tcase_add_test(tc, test_concurrent_inserts);
 	tcase_add_test(tc, test_audit_append_only);
+	tcase_add_test(tc, test_audit_chain);
+	tcase_add_test(tc, test_audit_chain_failed_jobs);
+	tcase_add_test(tc, test_audit_chain_upgrade);
+	tcase_add_test(tc, test_checkpoints);
 	tcase_add_test(tc, test_every_insert_audited);
 	tcase_add_test(tc, test_ca_list_settings);
 	tcase_add_test(tc, test_request_upsert);
