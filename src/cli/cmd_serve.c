@@ -24,6 +24,7 @@
 
 #include "cli/cmd.h"
 #include "daemon/admin.h"
+#include "daemon/auditlog.h"
 #include "daemon/control.h"
 #include "daemon/enroll.h"
 #include "common/fileio.h"
@@ -145,7 +146,8 @@ serve_renew_gateway(struct app *app, struct httpd *h)
 	fileio_free_secret(key, key_len);
 }
 
-/* Housekeeping on every tick: expired requests, the gateway certificate. */
+/* Housekeeping on every tick: expired requests, the gateway certificate,
+ * the audit log's ended sessions and checkpoints. */
 static void
 serve_tick(struct app *app, struct httpd *h)
 {
@@ -155,6 +157,7 @@ serve_tick(struct app *app, struct httpd *h)
 	if (store_request_expire(app->store, time(NULL), &n, &e) != 0)
 		log_warn("cannot expire old requests: %s", e.msg);
 	serve_renew_gateway(app, h);
+	auditlog_tick(app->store, app->signer, (int64_t)time(NULL));
 }
 
 /* Waits for a signal to stop; returns the exit status. SIGUSR1 is the
@@ -379,6 +382,14 @@ cmd_serve(int argc, char *argv[])
 	    ca_set_load(app.store, &app.ca, &e) != 0 ||
 	    policy_from_ca(&app.policy, app.ca.issuing, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	/* On record before anything is served, and signed at once: the
+	 * rows of an older state directory are chained by now, and a
+	 * checkpoint vouches for them from here on. */
+	if (auditlog_key_load(app.store, signer_pid(app.signer), app.ca.issuing_fp, &e) != 0 ||
+	    auditlog_checkpoint(app.store, app.signer, (int64_t)time(NULL), &e) != 0) {
+		cmd_error("serve", "audit log: %s", e.msg);
 		goto out;
 	}
 	serve_renew_gateway(&app, NULL);

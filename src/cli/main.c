@@ -35,6 +35,7 @@ static const struct command {
 	{ "preauth", cmd_preauth, "import pre-authorised devices from CSV" },
 	{ "vendor", cmd_vendor, "register a manufacturer CA for factory certificates" },
 	{ "admin", cmd_admin, "manage administrator accounts" },
+	{ "audit", cmd_audit, "list the audit log; `audit verify` checks its hash chain" },
 	{ "stats", cmd_stats, "show the running daemon's counters (commits, WAL)" },
 };
 

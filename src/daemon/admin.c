@@ -671,7 +671,7 @@ bad:
 }
 
 /* One audit row as the admin sees it; NULL when out of memory. */
-static json_t *
+json_t *
 admin_audit_row_json(const struct store_audit_row *r)
 {
 	json_t *detail = NULL;

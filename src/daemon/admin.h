@@ -206,6 +206,9 @@ int admin_audit_list_text(const char *event, const char *device, const char *lim
  * null). 0, or -1 with e. */
 int admin_audit_json(struct store *s, const struct admin_audit_list *l, json_t **out,
 		     struct lerr *e);
+/* One row as admin_audit_json writes it (a new reference; NULL when out
+ * of memory): `lanca audit --json` shows the same. */
+json_t *admin_audit_row_json(const struct store_audit_row *r);
 
 /*
  * What the CA holds at now: {"expiring_per_week": [{"week_start",

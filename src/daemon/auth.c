@@ -8,6 +8,7 @@
 #include <pthread.h>
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 #include <stdlib.h>
 #include <sodium.h>
 
@@ -319,7 +320,6 @@ auth_login(struct store *s, const char *user, const char *pw, size_t pwlen,
 {
 	struct store_session_new rec;
 	unsigned char sha[32];
-	struct lerr ignore;
 	int known, r, rc = -1;
 
 	memset(out, 0, sizeof(*out));
@@ -335,14 +335,9 @@ auth_login(struct store *s, const char *user, const char *pw, size_t pwlen,
 		goto out;
 	}
 	auth_session_open(user, now, out, sha, &rec);
-	if (store_session_add(s, user, &rec, e) != 0)
+	/* The session and its "login" row commit together, or neither. */
+	if (store_session_add(s, user, &rec, actor, e) != 0)
 		goto out;
-	if (auth_audit(s, actor, "login", user, NULL) != 0) {
-		lerr_clear(&ignore);
-		(void)store_session_delete(s, sha, &ignore);
-		lerr_set(e, LERR_STORE, "cannot record the login");
-		goto out;
-	}
 	rc = 0;
 out:
 	if (rc != 0)
@@ -408,10 +403,9 @@ auth_session_end(struct store *s, const char *cookie, const char *actor, const c
 		lerr_set(e, LERR_UNAUTHORIZED, "login required");
 		goto out;
 	}
-	if (store_session_delete(s, sha, e) != 0)
+	/* The logout and its audit row commit together, or neither. */
+	if (store_session_delete(s, sha, (int64_t)time(NULL), actor, user, e) != 0)
 		goto out;
-	if (actor != NULL)
-		(void)auth_audit(s, actor, "logout", user, NULL);
 	rc = 0;
 out:
 	sodium_memzero(sha, sizeof(sha));

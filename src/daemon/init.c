@@ -29,6 +29,7 @@
 #include "ca/x509.h"
 #include "daemon/auth.h"
 #include "daemon/gateway.h"
+#include "daemon/auditlog.h"
 #include "daemon/init.h"
 #include "daemon/issue.h"
 #include "daemon/state.h"
@@ -295,6 +296,9 @@ init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUT
 		goto out;
 	/* Last, so that it is audited after the init it belongs to. */
 	if (auth_setup_code_new(s, "cli", setup_code, e) != 0)
+		goto out;
+	/* The new CA's history signed from its first rows on. */
+	if (auditlog_checkpoint(s, signer, (int64_t)now, e) != 0)
 		goto out;
 	rc = 0;
 out:

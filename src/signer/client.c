@@ -136,7 +136,8 @@ signer_open_local(const char *dir, const char *pass, struct signer **out, struct
 	if (s == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	s->local = 1;
-	if (sign_ctx_load(&s->ctx, dir, pass, e) != 0) {
+	/* A state directory older than the audit key gets one here too. */
+	if (signer_files_audit_key(dir, e) != 0 || sign_ctx_load(&s->ctx, dir, pass, e) != 0) {
 		signer_stop(s);
 		return -1;
 	}
@@ -327,6 +328,42 @@ signer_verify(struct signer *s, const unsigned char *csr, size_t csr_len, struct
 		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
 		goto out;
 	}
+	rc = 0;
+out:
+	buf_free(&req);
+	buf_free(&in);
+	return rc;
+}
+
+int
+signer_checkpoint(struct signer *s, int64_t row_id, const unsigned char head[32], int64_t at,
+		  unsigned char sig[64], struct lerr *e)
+{
+	const unsigned char *got;
+	size_t got_len;
+	struct ipc_rd rd;
+	struct buf req, in;
+	int rc = -1;
+
+	if (s->local)
+		return sign_checkpoint(&s->ctx, row_id, head, at, sig, e);
+	buf_init(&req, IPC_MAX);
+	buf_init(&in, IPC_MAX);
+	if (ipc_put_u64(&req, (uint64_t)row_id) != 0 || ipc_put_bytes(&req, head, 32) != 0 ||
+	    ipc_put_u64(&req, (uint64_t)at) != 0) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (signer_call(s, SIGNER_MSG_CHECKPOINT, &req, SIGNER_MSG_SIGNED, &in, e) != 0)
+		goto out;
+	ipc_rd_init(&rd, in.data, in.len);
+	if (ipc_get_bytes(&rd, &got, &got_len, 64) != 0 || ipc_rd_done(&rd) != 0 ||
+	    got_len != 64) {
+		signer_kill(s);
+		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
+		goto out;
+	}
+	memcpy(sig, got, 64);
 	rc = 0;
 out:
 	buf_free(&req);

@@ -20,7 +20,9 @@
 #include <unistd.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <sodium.h>
 
+#include "ca/auditseal.h"
 #include "ca/keystore.h"
 #include "ca/x509.h"
 #include "common/fileio.h"
@@ -203,6 +205,100 @@ signer_write_one(int keys, const char *dir, const char *name, const void *p, siz
 	return 0;
 }
 
+/* Reads audit.key from keys into sk (64 bytes). A private file of the
+ * reading user only, as the CA keys are. 0 or -1 with e. */
+static int
+signer_read_audit_key(int keys, const char *dir, unsigned char *sk, struct lerr *e)
+{
+	char text[AUDITSEAL_KEY_TEXT_MAX];
+	size_t size = 0, got = 0;
+	ssize_t n;
+	int fd, rc = -1;
+
+	fd = fileio_open_read_at(keys, SIGNER_AUDIT_KEY_NAME, "audit key", 077, sizeof(text) - 1,
+				 &size, e);
+	if (fd < 0)
+		return signer_keys_where(dir, e);
+	while (got < size) {
+		n = read(fd, text + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			lerr_set(e, LERR_INTERNAL, "%s/%s: %s", dir, SIGNER_AUDIT_KEY,
+				 n < 0 ? strerror(errno) : "shorter than it was");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	if (auditseal_sk_parse(SIGNER_AUDIT_KEY, text, got, sk, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	sodium_memzero(text, sizeof(text));
+	close(fd);
+	return rc;
+}
+
+/* signer_files_audit_key on the descriptor keys of dir/keys. */
+static int
+signer_audit_key_at(int keys, const char *dir, struct lerr *e)
+{
+	char seed[AUDITSEAL_KEY_TEXT_MAX], pub[AUDITSEAL_KEY_TEXT_MAX];
+	unsigned char *sk = NULL;
+	struct stat st;
+	int rc = -1;
+
+	if (fstatat(keys, SIGNER_AUDIT_KEY_NAME, &st, AT_SYMLINK_NOFOLLOW) != 0) {
+		if (errno != ENOENT) {
+			lerr_set(e, LERR_INTERNAL, "%s/%s: %s", dir, SIGNER_AUDIT_KEY,
+				 strerror(errno));
+			goto out;
+		}
+		/* The public half first: a key left without it is given it
+		 * below on the next start; a public key left without its key
+		 * refuses to be overwritten, for the admin to look at. */
+		if (auditseal_keygen(seed, pub, e) != 0 ||
+		    signer_write_one(keys, dir, SIGNER_AUDIT_PUB_NAME, pub, strlen(pub), 0644, 0,
+				     e) != 0 ||
+		    signer_write_one(keys, dir, SIGNER_AUDIT_KEY_NAME, seed, strlen(seed), 0600, 0,
+				     e) != 0)
+			goto out;
+		rc = 0;
+		goto out;
+	}
+	if (fstatat(keys, SIGNER_AUDIT_PUB_NAME, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+		rc = 0;
+		goto out;
+	}
+	if ((sk = sodium_malloc(AUDITSEAL_SK_LEN)) == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (signer_read_audit_key(keys, dir, sk, e) != 0)
+		goto out;
+	auditseal_pk_text(sk, pub);
+	if (signer_write_one(keys, dir, SIGNER_AUDIT_PUB_NAME, pub, strlen(pub), 0644, 1, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	sodium_memzero(seed, sizeof(seed));
+	sodium_free(sk);
+	return rc;
+}
+
+int
+signer_files_audit_key(const char *dir, struct lerr *e)
+{
+	int keys, rc;
+
+	keys = signer_keys_open(dir, e);
+	if (keys < 0)
+		return -1;
+	rc = signer_audit_key_at(keys, dir, e);
+	close(keys);
+	return rc;
+}
+
 /* signer_files_write into the descriptor keys of dir/keys. */
 static int
 signer_write_at(int keys, const char *dir, gnutls_x509_crt_t root, gnutls_x509_crt_t issuing,
@@ -223,7 +319,8 @@ signer_write_at(int keys, const char *dir, gnutls_x509_crt_t root, gnutls_x509_c
 	    signer_write_one(keys, dir, SIGNER_ISSUING_PEM_NAME, ipem.data, ipem.size, 0644,
 			     only_missing, e) != 0 ||
 	    signer_write_one(keys, dir, SIGNER_CONF_NAME, b.data, b.len, 0600, only_missing,
-			     e) != 0)
+			     e) != 0 ||
+	    signer_audit_key_at(keys, dir, e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -353,6 +450,12 @@ signer_files_read(const char *dir, const char *pass, struct signer_files *f, str
 	    signer_read_conf(keys, dir, &f->conf, e) != 0 ||
 	    signer_read_key(keys, dir, SIGNER_ISSUING_KEY_NAME, pass, &f->key, e) != 0)
 		goto out;
+	if ((f->audit_sk = sodium_malloc(AUDITSEAL_SK_LEN)) == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (signer_read_audit_key(keys, dir, f->audit_sk, e) != 0)
+		goto out;
 	rc = 0;
 out:
 	if (keys >= 0)
@@ -373,6 +476,7 @@ signer_files_free(struct signer_files *f)
 		gnutls_x509_crt_deinit(f->issuing);
 	if (f->key != NULL)
 		gnutls_privkey_deinit(f->key);
+	sodium_free(f->audit_sk);	/* wipes it; NULL-safe */
 	memset(f, 0, sizeof(*f));
 }
 
@@ -411,6 +515,9 @@ signer_files_adopt(const char *dir, const char *pass, const struct signer_adopt 
 	 * below reads its keys from and writes the chain into. */
 	keys = signer_keys_open(dir, e);
 	if (keys < 0)
+		goto out;
+	/* A state directory older than the audit key gets one now. */
+	if (signer_audit_key_at(keys, dir, e) != 0)
 		goto out;
 	if (signer_missing_at(keys) == 0) {
 		rc = 0;

@@ -11,6 +11,10 @@
  *   root.pem               the root the signer trusts (0644)
  *   issuing.pem            the issuing CA certificate (0644)
  *   signer.conf            the signer's settings (0600), see below
+ *   audit.key              the audit log's checkpoint key (Ed25519, 0600;
+ *                          ca/auditseal.h gives its one-line format)
+ *   audit.pub              its public key (0644), which `lanca audit
+ *                          verify` checks the checkpoints with
  * The daemon may include this header for the names; it never reads the
  * files (under `serve --user` it cannot), and the signer never reads the
  * daemon's store: what the signer trusts is only what is in keys/.
@@ -38,11 +42,15 @@
 #define SIGNER_ROOT_PEM_NAME	"root.pem"
 #define SIGNER_ISSUING_PEM_NAME	"issuing.pem"
 #define SIGNER_CONF_NAME	"signer.conf"
+#define SIGNER_AUDIT_KEY_NAME	"audit.key"
+#define SIGNER_AUDIT_PUB_NAME	"audit.pub"
 #define SIGNER_ROOT_KEY		SIGNER_KEYS_DIR "/" SIGNER_ROOT_KEY_NAME
 #define SIGNER_ISSUING_KEY	SIGNER_KEYS_DIR "/" SIGNER_ISSUING_KEY_NAME
 #define SIGNER_ROOT_PEM		SIGNER_KEYS_DIR "/" SIGNER_ROOT_PEM_NAME
 #define SIGNER_ISSUING_PEM	SIGNER_KEYS_DIR "/" SIGNER_ISSUING_PEM_NAME
 #define SIGNER_CONF		SIGNER_KEYS_DIR "/" SIGNER_CONF_NAME
+#define SIGNER_AUDIT_KEY	SIGNER_KEYS_DIR "/" SIGNER_AUDIT_KEY_NAME
+#define SIGNER_AUDIT_PUB	SIGNER_KEYS_DIR "/" SIGNER_AUDIT_PUB_NAME
 #define SIGNER_PATH_MAX		4096
 #define SIGNER_CONF_LINE_MAX	512
 #define SIGNER_CRL_URL_MAX	256
@@ -56,6 +64,7 @@ struct signer_files {
 	gnutls_x509_crt_t root, issuing;
 	gnutls_privkey_t key;			/* issuing.key's */
 	struct signer_conf conf;
+	unsigned char *audit_sk;		/* audit.key's (sodium_malloc'd, 64 bytes) */
 };
 
 /* Candidates for a state directory whose keys/ lacks the files: the CA
@@ -78,13 +87,21 @@ int signer_conf_parse(const char *name, const char *text, size_t len, struct sig
 int signer_conf_format(const struct signer_conf *c, struct buf *b) LANCA_WUR;
 
 /* Writes root.pem, issuing.pem and signer.conf into dir/keys/ (which
- * exists, and is checked as signer_files_read checks it). only_missing != 0 keeps a file that is already there;
- * otherwise an existing file is an error. 0 or -1 with e. */
+ * exists, and is checked as signer_files_read checks it), and a new
+ * audit key when there is none (signer_files_audit_key). only_missing
+ * != 0 keeps a file that is already there; otherwise an existing file is
+ * an error. 0 or -1 with e. */
 int signer_files_write(const char *dir, gnutls_x509_crt_t root, gnutls_x509_crt_t issuing,
 		       const struct signer_conf *c, int only_missing, struct lerr *e);
+/* Makes audit.key (a new key) when it is missing, and audit.pub from
+ * audit.key when that is missing: `lanca init` does, and for a state
+ * directory made before the audit key, the signer's first start (serve,
+ * or a local signer). keys/ is checked as signer_files_read checks it.
+ * 0 or -1 with e. */
+int signer_files_audit_key(const char *dir, struct lerr *e);
 /* How many of root.pem, issuing.pem and signer.conf are missing (0-3). */
 int signer_files_missing(const char *dir);
-/* Reads the three files and issuing.key (decrypted with pass), refusing
+/* Reads the three files, issuing.key (decrypted with pass) and audit.key, refusing
  * a keys/ that is a symlink, and a keys/ or a file that does not belong
  * to the effective user or that others may write; everything is read
  * relative to one descriptor of keys/. Checks nothing about the chain

@@ -21,6 +21,11 @@
  *           names_format writes them): the key and names the signer put
  *           in the certificate and found again in its re-parsed bytes, so
  *           the daemon records them without parsing the certificate.
+ *   CHECKPOINT daemon -> signer: u64 row id, bytes head (32), u64 time:
+ *           "audit row `row id` has chain hash `head` at `time`". The
+ *           signer lays out the domain-separated message itself
+ *           (ca/auditseal.h) and signs it with keys/audit.key.
+ *   SIGNED  signer -> daemon: bytes signature (64, Ed25519). Or ERROR.
  *   ERROR   signer -> daemon: str code (lerr_str), u16 http status,
  *           str message.
  * Flags are always 0. The signer answers only the operations in its
@@ -35,9 +40,11 @@ enum signer_msg {
 	SIGNER_MSG_READY = 1,		/* signer -> daemon, once: keys loaded */
 	SIGNER_MSG_ISSUE = 2,		/* daemon -> signer: issue a leaf */
 	SIGNER_MSG_VERIFY = 3,		/* daemon -> signer: check a request's proof of possession */
+	SIGNER_MSG_CHECKPOINT = 5,	/* daemon -> signer: sign the audit chain's head */
 	SIGNER_MSG_OK = 0x100,		/* signer -> daemon: the certificate */
 	SIGNER_MSG_ERROR = 0x101,	/* signer -> daemon: refused, with reason */
 	SIGNER_MSG_VERIFIED = 0x102,	/* signer -> daemon: the request's signature holds */
+	SIGNER_MSG_SIGNED = 0x104,	/* signer -> daemon: the checkpoint's signature */
 };
 
 /* The signer process's entry (proc_start's child function): arg is the

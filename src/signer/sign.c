@@ -16,7 +16,9 @@
 #include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <sodium.h>
 
+#include "ca/auditseal.h"
 #include "ca/x509.h"
 #include "common/buf.h"
 #include "signer/files.h"
@@ -44,8 +46,10 @@ sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr
 	c->chain[0] = f.issuing;
 	c->chain[1] = f.root;
 	c->key = f.key;
+	c->audit_sk = f.audit_sk;
 	f.issuing = f.root = NULL;
 	f.key = NULL;
+	f.audit_sk = NULL;
 	memcpy(c->crl_url, f.conf.crl_url, sizeof(c->crl_url));
 	if (x509_key_matches(c->key, c->chain[0], SIGNER_ISSUING_PEM, e) != 0) {
 		lerr_set(e, LERR_INVARIANT, "%s/%s does not match %s", dir, SIGNER_ISSUING_KEY,
@@ -84,7 +88,21 @@ sign_ctx_free(struct sign_ctx *c)
 		gnutls_x509_crt_deinit(c->chain[1]);
 	policy_free(&c->policy);
 	popcache_free(c->pop);
+	sodium_free(c->audit_sk);
 	memset(c, 0, sizeof(*c));
+}
+
+int
+sign_checkpoint(const struct sign_ctx *c, int64_t row_id, const unsigned char head[32],
+		int64_t at, unsigned char sig[64], struct lerr *e)
+{
+	if (c->audit_sk == NULL)
+		return lerr_set(e, LERR_SIGNER, "the signer has no audit key");
+	if (row_id < 1 || at < 1)
+		return lerr_set(e, LERR_BAD_REQUEST, "a checkpoint names a row and a time");
+	if (auditseal_sign(c->audit_sk, row_id, head, at, sig) != 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot sign the checkpoint");
+	return 0;
 }
 
 /*

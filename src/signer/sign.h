@@ -13,6 +13,7 @@
 #define LANCA_SIGN_H
 
 #include <stdatomic.h>
+#include <stdint.h>
 #include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
@@ -38,6 +39,8 @@ struct sign_ctx {
 	 * for tests and figures, never a decision. */
 	struct popcache *pop;
 	atomic_ulong verified;
+	/* The audit checkpoint key (files.h's audit.key; sodium_malloc'd). */
+	unsigned char *audit_sk;
 };
 
 /* What the caller asks for; the serial was reserved in the store. */
@@ -90,5 +93,12 @@ int sign_parse(struct sign_ctx *c, const unsigned char *bytes, size_t len, struc
 int sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req *r,
 	      struct sign_out *out, struct lerr *e);
 void sign_out_free(struct sign_out *o);
+
+/* Signs the audit checkpoint "row row_id had hash head at time at" with
+ * the audit key (ca/auditseal.h builds the message: the signer signs no
+ * bytes it did not lay out itself). row_id and at must be positive.
+ * 0, or -1 with e. Safe from several threads. */
+int sign_checkpoint(const struct sign_ctx *c, int64_t row_id, const unsigned char head[32],
+		    int64_t at, unsigned char sig[64], struct lerr *e);
 
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "signer/ipc.h"
+#include "ca/auditseal.h"
 #include "ca/keystore.h"
 #include "common/log.h"
 #include "signer/files.h"
@@ -139,6 +140,49 @@ signer_op_verify(struct signer_child *ch, int fd, const struct buf *in)
 	return ipc_send(fd, SIGNER_MSG_VERIFIED, 0, NULL, 0);
 }
 
+/*
+ * CHECKPOINT: signs "audit row N has hash H at time T" (sign_checkpoint
+ * lays the message out). The signer cannot see the store: what it vouches
+ * for is that the daemon claimed this head at that time, so that a later
+ * rewrite of rows up to N, by whoever can write the database but not
+ * reach this key, no longer matches. Returns -1 only for a protocol
+ * violation.
+ */
+static int
+signer_op_checkpoint(struct signer_child *ch, int fd, const struct buf *in)
+{
+	unsigned char sig[AUDITSEAL_SIG_LEN];
+	const unsigned char *head;
+	size_t head_len;
+	int64_t row_id, at;
+	struct ipc_rd rd;
+	struct lerr e;
+	struct buf b;
+	int rc;
+
+	lerr_clear(&e);
+	ipc_rd_init(&rd, in->data, in->len);
+	row_id = (int64_t)ipc_get_u64(&rd);
+	if (ipc_get_bytes(&rd, &head, &head_len, AUDITSEAL_HASH_LEN) != 0 ||
+	    head_len != AUDITSEAL_HASH_LEN) {
+		log_err("malformed CHECKPOINT message (%zu bytes): stopping", in->len);
+		return -1;
+	}
+	at = (int64_t)ipc_get_u64(&rd);
+	if (ipc_rd_done(&rd) != 0) {
+		log_err("malformed CHECKPOINT message (%zu bytes): stopping", in->len);
+		return -1;
+	}
+	if (sign_checkpoint(&ch->ctx, row_id, head, at, sig, &e) != 0)
+		return signer_reply_error(fd, &e) == 0 ? 0 : -1;
+	buf_init(&b, IPC_MAX);
+	rc = ipc_put_bytes(&b, sig, sizeof(sig));
+	if (rc == 0)
+		rc = ipc_send(fd, SIGNER_MSG_SIGNED, 0, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
 /* The operations the signer answers; anything else ends it. */
 static const struct signer_op {
 	uint16_t type;
@@ -147,6 +191,7 @@ static const struct signer_op {
 } signer_ops[] = {
 	{ SIGNER_MSG_ISSUE, "issue", signer_op_issue },
 	{ SIGNER_MSG_VERIFY, "verify", signer_op_verify },
+	{ SIGNER_MSG_CHECKPOINT, "checkpoint", signer_op_checkpoint },
 };
 
 /* Serves one channel until the daemon closes it. */

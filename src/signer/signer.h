@@ -18,6 +18,7 @@
 #define LANCA_SIGNER_H
 
 #include <stddef.h>
+#include <stdint.h>
 #include <sys/types.h>
 #include "ca/csr.h"
 #include "common/lerr.h"
@@ -63,6 +64,14 @@ int signer_issue(struct signer *s, const unsigned char *csr_der, size_t csr_len,
  * request), or LERR_SIGNER (503) when the signer is gone. Safe to call
  * from many threads. */
 int signer_verify(struct signer *s, const unsigned char *csr, size_t csr_len, struct lerr *e);
+
+/* Asks the signer to sign the audit checkpoint "row row_id has chain hash
+ * head at time at" with its audit key (proto.h, CHECKPOINT); sig
+ * receives the Ed25519 signature (ca/auditseal.h checks it). 0, or -1
+ * with e (LERR_SIGNER, 503, when the signer is gone). Safe from many
+ * threads. */
+int signer_checkpoint(struct signer *s, int64_t row_id, const unsigned char head[32],
+		      int64_t at, unsigned char sig[64], struct lerr *e);
 
 /* The signer process id (0 for a local handle, or for none: NULL, the
  * CLI deciding without a daemon). */

@@ -38,6 +38,9 @@ const char *const store_sql_admins[Q_COUNT] = {
 	[Q_ADMIN_HASH] = "SELECT hash FROM admins WHERE user = ?",
 	[Q_ADMIN_ANY] = "SELECT EXISTS (SELECT 1 FROM admins)",
 	[Q_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at <= ?1 OR idle_expires_at <= ?1",
+	[Q_SESSION_ENDED] =
+		"SELECT user, min(expires_at, idle_expires_at) FROM sessions "
+		"WHERE expires_at <= ?1 OR idle_expires_at <= ?1",
 	[Q_SESSION_INSERT] =
 		"INSERT INTO sessions (token_hash, user, csrf, created_at, expires_at, "
 		"idle_expires_at) VALUES (?, ?, ?, ?, ?, ?)",
@@ -70,6 +73,84 @@ store_session_check(const char *user, const struct store_session_new *ses, struc
 	return 0;
 }
 
+/* store_session_purge's row reader: one "session-expired" row per
+ * session that ended, under its user. */
+struct store_session_purge_arg {
+	struct store_conn *w;
+	int64_t now;
+	const char *actor;
+	size_t n;
+};
+
+static int
+store_session_ended_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_session_purge_arg *a = arg;
+	char user[STORE_ADMIN_USER_MAX + 1], detail[64];
+
+	if (store_col_text(st, 0, user, sizeof(user), e) != 0)
+		return -1;
+	snprintf(detail, sizeof(detail), "{\"ended_at\":%lld}",
+		 (long long)sqlite3_column_int64(st, 1));
+	a->n++;
+	return store_audit_row(a->w, a->now, a->actor, "session-expired", user, detail, e) != 0 ?
+	       -1 : 0;
+}
+
+/*
+ * Inside a job: the sessions that have ended at now are dropped, each
+ * with its "session-expired" audit row (an end of a session is on
+ * record whether it was a logout or its time). *n (may be NULL) how many.
+ */
+static int
+store_session_purge(struct store_conn *w, int64_t now, const char *actor, size_t *n,
+		    struct lerr *e)
+{
+	const struct store_query ended = {
+		Q_SESSION_ENDED, "reading ended sessions", { store_arg_int(now) },
+	};
+	const struct store_query purge = {
+		Q_SESSION_PURGE, "dropping ended sessions", { store_arg_int(now) },
+	};
+	struct store_session_purge_arg a = { w, now, actor, 0 };
+
+	if (store_conn_each(w, &ended, store_session_ended_row, &a, e) != 0 ||
+	    store_exec(w, &purge, NULL, e) != 0)
+		return -1;
+	if (n != NULL)
+		*n = a.n;
+	return 0;
+}
+
+struct store_session_expire_job {
+	int64_t now;
+	const char *actor;
+	size_t n;
+};
+
+static int
+store_session_expire_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_session_expire_job *j = arg;
+
+	return store_session_purge(w, j->now, j->actor, &j->n, e);
+}
+
+int
+store_session_expire(struct store *s, int64_t now, const char *actor, size_t *n,
+		     struct lerr *e)
+{
+	struct store_session_expire_job j = { now, actor, 0 };
+
+	if (s == NULL || actor == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_session_expire: bad arguments");
+	if (store_submit(s, store_session_expire_run, &j, e) != 0)
+		return -1;
+	if (n != NULL)
+		*n = j.n;
+	return 0;
+}
+
 /*
  * Inside a job: drops the sessions that have ended at ses->now (so the
  * table stays small without a sweeper), then records this one. An unknown
@@ -79,9 +160,6 @@ static int
 store_session_insert(struct store_conn *w, const char *user, const struct store_session_new *ses,
 		     struct lerr *e)
 {
-	const struct store_query purge = {
-		Q_SESSION_PURGE, "dropping ended sessions", { store_arg_int(ses->now) },
-	};
 	const struct store_query insert = {
 		Q_SESSION_INSERT, "recording the session",
 		{ store_arg_blob(ses->token_hash, 32), store_arg_text(user),
@@ -90,7 +168,7 @@ store_session_insert(struct store_conn *w, const char *user, const struct store_
 	};
 	int xrc;
 
-	if (store_exec(w, &purge, NULL, e) != 0)
+	if (store_session_purge(w, ses->now, STORE_ACTOR, NULL, e) != 0)
 		return -1;
 	if ((xrc = store_exec_constraint(w, &insert, SQLITE_CONSTRAINT_FOREIGNKEY, e)) > 0)
 		return lerr_set(e, LERR_NOT_FOUND, "no administrator %s", user);
@@ -192,6 +270,7 @@ store_admin_any(struct store *s, int *any, struct lerr *e)
 struct store_session_job {
 	const char *user;
 	const struct store_session_new *ses;
+	const char *actor;
 };
 
 static int
@@ -199,14 +278,19 @@ store_session_add_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct store_session_job *j = arg;
 
-	return store_session_insert(w, j->user, j->ses, e);
+	if (store_session_insert(w, j->user, j->ses, e) != 0)
+		return -1;
+	if (j->actor != NULL &&
+	    store_audit_row(w, j->ses->now, j->actor, "login", j->user, NULL, e) != 0)
+		return -1;
+	return 0;
 }
 
 int
 store_session_add(struct store *s, const char *user, const struct store_session_new *ses,
-		  struct lerr *e)
+		  const char *actor, struct lerr *e)
 {
-	struct store_session_job j = { user, ses };
+	struct store_session_job j = { user, ses, actor };
 
 	if (s == NULL)
 		return lerr_set(e, LERR_INTERNAL, "store_session_add: bad arguments");
@@ -282,9 +366,11 @@ store_session_touch(struct store *s, const unsigned char token_hash[32], int64_t
 	return store_write(s, &wr, e);
 }
 
-/* Ends a session (logout); deleting one that is gone already succeeds. */
+/* Ends a session (logout), with its "logout" row when actor is set;
+ * deleting one that is gone already succeeds. */
 int
-store_session_delete(struct store *s, const unsigned char token_hash[32], struct lerr *e)
+store_session_delete(struct store *s, const unsigned char token_hash[32], int64_t at,
+		     const char *actor, const char *user, struct lerr *e)
 {
 	struct store_write wr;
 
@@ -294,6 +380,12 @@ store_session_delete(struct store *s, const unsigned char token_hash[32], struct
 	wr.x = (struct store_query){
 		Q_SESSION_DELETE, "ending the session", { store_arg_blob(token_hash, 32) },
 	};
+	if (actor != NULL) {
+		wr.at = at;
+		wr.actor = actor;
+		wr.event = "logout";
+		wr.subject = user;
+	}
 	return store_write(s, &wr, e);
 }
 

@@ -307,8 +307,9 @@ store_audit_scan_cp(sqlite3_stmt *st, void *arg, struct lerr *e)
 
 	if (store_ckpt_read(st, &c, e) != 0)
 		return -1;
-	rc = a->cp(&c, a->arg);
-	return rc < 0 ? -1 : rc > 0;
+	if ((rc = a->cp(&c, a->arg)) < 0)
+		return lerr_set(e, LERR_INTERNAL, "reading the checkpoints stopped");
+	return rc > 0;
 }
 
 static int
@@ -318,7 +319,6 @@ store_audit_scan_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	struct store_audit_row r;
 	int rc;
 
-	(void)e;
 	r.id = sqlite3_column_int64(st, 0);
 	r.at = sqlite3_column_int64(st, 1);
 	r.actor = (const char *)sqlite3_column_text(st, 2);
@@ -327,8 +327,9 @@ store_audit_scan_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	r.detail = (const char *)sqlite3_column_text(st, 5);
 	r.hash = sqlite3_column_blob(st, 6);
 	r.hash_len = (size_t)sqlite3_column_bytes(st, 6);
-	rc = a->row(&r, a->arg);
-	return rc < 0 ? -1 : rc > 0;
+	if ((rc = a->row(&r, a->arg)) < 0)
+		return lerr_set(e, LERR_INTERNAL, "reading the audit log stopped");
+	return rc > 0;
 }
 
 int

@@ -419,9 +419,10 @@ int store_admin_hash(struct store *s, const char *user, char **hash, struct lerr
 /* *any: 1 if at least one admin exists, else 0. */
 int store_admin_any(struct store *s, int *any, struct lerr *e);
 /* Records a session of user, first dropping every session already ended
- * at ses->now; durable on return. LERR_NOT_FOUND for an unknown user. */
+ * at ses->now (store_session_expire), and with actor set its "login" row
+ * in the same job; durable on return. LERR_NOT_FOUND for an unknown user. */
 int store_session_add(struct store *s, const char *user, const struct store_session_new *ses,
-		      struct lerr *e);
+		      const char *actor, struct lerr *e);
 /* The session whose token hashes to token_hash if it has not ended at now
  * (by either end); LERR_NOT_FOUND otherwise, out zeroed. */
 int store_session_get(struct store *s, const unsigned char token_hash[32], int64_t now,
@@ -429,7 +430,15 @@ int store_session_get(struct store *s, const unsigned char token_hash[32], int64
 /* Moves a session's idle end on to idle_expires_at (never back). */
 int store_session_touch(struct store *s, const unsigned char token_hash[32],
 			int64_t idle_expires_at, struct lerr *e);
-int store_session_delete(struct store *s, const unsigned char token_hash[32], struct lerr *e);
+/* Ends a session: with actor set, its "logout" row (subject user) is
+ * written in the same job. */
+int store_session_delete(struct store *s, const unsigned char token_hash[32], int64_t at,
+			 const char *actor, const char *user, struct lerr *e);
+/* Drops every session ended at now (by either end), each with its
+ * "session-expired" row (actor, subject its user), in one job; *n (may
+ * be NULL) how many. store_session_add drops them the same way. */
+int store_session_expire(struct store *s, int64_t now, const char *actor, size_t *n,
+			 struct lerr *e);
 
 /* ---- the first-visit setup code (the code is auth.c's; only its hash is here) ---- */
 /* Records the hash of a new setup code, replacing any older one; audited

@@ -2694,12 +2694,12 @@ START_TEST(test_admin_sessions)
 	memset(old, 0x33, sizeof(old));
 	lerr_clear(&e);
 	rec = ses_rec(tok, "c0", now, now + 100, now + 50);
-	ck_assert_int_eq(store_session_add(s, "nobody", &rec, &e), -1);
+	ck_assert_int_eq(store_session_add(s, "nobody", &rec, NULL, &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
 	rec = ses_rec(old, "c-old", now - 200, now - 1, now - 1);
-	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), 0);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, NULL, &e), 0);
 	rec = ses_rec(tok, "c1", now, now + 100, now + 50);
-	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), 0);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, NULL, &e), 0);
 	ck_assert_int_eq(store_session_get(s, tok, now, &got, &e), 0);
 	ck_assert_str_eq(got.user, "root");
 	ck_assert_str_eq(got.csrf, "c1");
@@ -2716,11 +2716,11 @@ START_TEST(test_admin_sessions)
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
 	/* The same token twice is refused. */
 	rec = ses_rec(tok, "c2", now, now + 100, now + 50);
-	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), -1);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, NULL, &e), -1);
 	ck_assert_int_eq(e.code, LERR_CONFLICT);
-	ck_assert_int_eq(store_session_delete(s, tok, &e), 0);
+	ck_assert_int_eq(store_session_delete(s, tok, 0, NULL, NULL, &e), 0);
 	ck_assert_int_eq(store_session_get(s, tok, now, &got, &e), -1);
-	ck_assert_int_eq(store_session_delete(s, tok, &e), 0);
+	ck_assert_int_eq(store_session_delete(s, tok, 0, NULL, NULL, &e), 0);
 	store_close(s);
 	/* The ended session was dropped when a later one was added; only
 	 * hashes are stored. */
@@ -2749,7 +2749,7 @@ START_TEST(test_session_idle_end)
 	memset(idle, 0x55, sizeof(idle));
 	memset(other, 0x66, sizeof(other));
 	rec = ses_rec(tok, "c", now, now + 1000, now + 100);
-	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), 0);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, NULL, &e), 0);
 	ck_assert_int_eq(store_session_touch(s, tok, now + 300, &e), 0);
 	ck_assert_int_eq(store_session_get(s, tok, now + 200, &got, &e), 0);
 	ck_assert_int_eq(got.idle_expires_at, now + 300);
@@ -2768,9 +2768,9 @@ START_TEST(test_session_idle_end)
 
 	/* A session past its idle end alone is purged by the next login. */
 	rec = ses_rec(idle, "c", now, now + 1000, now + 10);
-	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), 0);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, NULL, &e), 0);
 	rec = ses_rec(other, "c", now + 20, now + 1020, now + 120);
-	ck_assert_int_eq(store_session_add(s, "root", &rec, &e), 0);
+	ck_assert_int_eq(store_session_add(s, "root", &rec, NULL, &e), 0);
 	store_close(s);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sessions WHERE token_hash = "
 				 "x'5555555555555555555555555555555555555555555555555555555555555555'"), 0);
@@ -2797,11 +2797,11 @@ START_TEST(test_admin_set_ends_sessions)
 	memset(b1, 0xb1, sizeof(b1));
 	memset(fresh, 0xf0, sizeof(fresh));
 	rec = ses_rec(a1, "ca1", now, now + 100, now + 100);
-	ck_assert_int_eq(store_session_add(s, "alice", &rec, &e), 0);
+	ck_assert_int_eq(store_session_add(s, "alice", &rec, NULL, &e), 0);
 	rec = ses_rec(a2, "ca2", now, now + 100, now + 100);
-	ck_assert_int_eq(store_session_add(s, "alice", &rec, &e), 0);
+	ck_assert_int_eq(store_session_add(s, "alice", &rec, NULL, &e), 0);
 	rec = ses_rec(b1, "cb1", now, now + 100, now + 100);
-	ck_assert_int_eq(store_session_add(s, "bob", &rec, &e), 0);
+	ck_assert_int_eq(store_session_add(s, "bob", &rec, NULL, &e), 0);
 	ck_assert_int_eq(store_admin_set(s, "alice", "$argon2id$a2", NULL, "cli", &e), 0);
 	ck_assert_int_eq(store_session_get(s, a1, now, &got, &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
@@ -2811,7 +2811,7 @@ START_TEST(test_admin_set_ends_sessions)
 
 	/* A change made from a session: the old ones end, the new one lives. */
 	rec = ses_rec(a1, "ca1", now, now + 100, now + 100);
-	ck_assert_int_eq(store_session_add(s, "alice", &rec, &e), 0);
+	ck_assert_int_eq(store_session_add(s, "alice", &rec, NULL, &e), 0);
 	rec = ses_rec(fresh, "cf", now, now + 100, now + 100);
 	ck_assert_int_eq(store_admin_set(s, "alice", "$argon2id$a3", &rec, "admin alice", &e), 0);
 	ck_assert_int_eq(store_session_get(s, a1, now, &got, &e), -1);
