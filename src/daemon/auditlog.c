@@ -33,7 +33,7 @@ static const char *const auditlog_events[] = {
 	"init", "ca-create", "key-load",
 	"setup-code", "setup", "setup-failed", "admin-set",
 	"login", "login-failed", "password-failed", "logout", "session-expired",
-	"press", "overlap", "window-closed",
+	"press", "overlap",
 	"enroll", "preauth-import", "preauth_secret_wrong", "vendor-add",
 	"issue", "est_serverkeygen", "refuse", "approve", "deny", "contested", "expire",
 	"revoke", "crl",

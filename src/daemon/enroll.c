@@ -91,18 +91,33 @@ enroll_free(struct enroll *en)
 	free(en);
 }
 
-/* Appends an audit row; a failure is logged, never the caller's error. */
+/* Appends an audit row (takes detail's reference). 0, or -1 with e. */
+static int
+enroll_record(struct enroll *en, const char *actor, const char *event, const char *subject,
+	      json_t *detail, struct lerr *e)
+{
+	char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
+	int rc;
+
+	if (detail != NULL && text == NULL)
+		rc = lerr_set(e, LERR_INTERNAL, "out of memory");
+	else
+		rc = store_audit(en->is->store, actor, event, subject, text, e);
+	free(text);
+	json_decref(detail);
+	return rc;
+}
+
+/* Appends an audit row about something that has happened already (an
+ * overlap seen, a wrong secret tried): a failure is logged. */
 static void
 enroll_audit(struct enroll *en, const char *actor, const char *event, const char *subject,
 	     json_t *detail)
 {
-	char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
 	struct lerr e;
 
-	if (store_audit(en->is->store, actor, event, subject, text, &e) != 0)
+	if (enroll_record(en, actor, event, subject, detail, &e) != 0)
 		log_warn("cannot audit %s: %s", event, e.msg);
-	free(text);
-	json_decref(detail);
 }
 
 /* Fills res for an issued certificate row. */
@@ -746,6 +761,7 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 {
 	struct enroll_waiting wt;
 	struct window_decision d;
+	struct window saved;
 	int64_t now = enroll_now(en);
 	int r;
 
@@ -756,16 +772,29 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 		pthread_mutex_unlock(&en->decide);
 		return -1;
 	}
+	window_save(en->w, &saved);
 	r = window_press(en->w, seconds, count, &wt.ww, now, &d);
-	pthread_mutex_unlock(&en->decide);
-	if (r != 0)
+	if (r != 0) {
+		pthread_mutex_unlock(&en->decide);
 		return lerr_set(e, LERR_BAD_REQUEST,
 				"the window is 1 to %d seconds and admits 1 to %d devices",
 				WINDOW_SECONDS_MAX, WINDOW_COUNT_MAX);
-	enroll_audit(en, actor, "press", NULL,
-		     json_pack("{s:i, s:i, s:i}", "seconds",
-			       (int)(seconds ? seconds : WINDOW_SECONDS_DEFAULT),
-			       "count", (int)(count ? count : 1), "waiting", (int)wt.ww.n));
+	}
+	/* The press and what it decided are on record before anything acts
+	 * on them; a press that cannot be recorded (a full disk) is undone
+	 * and refused, under the same lock, so no decision saw it. */
+	if (enroll_record(en, actor, "press", NULL,
+			  json_pack("{s:i, s:i, s:i, s:s}", "seconds",
+				    (int)(seconds ? seconds : WINDOW_SECONDS_DEFAULT),
+				    "count", (int)(count ? count : 1), "waiting", (int)wt.ww.n,
+				    "result", d.verdict == WINDOW_ADMIT ? "admit" :
+					      d.verdict == WINDOW_OVERLAPPED ? "overlap" : "open"),
+			  e) != 0) {
+		window_restore(en->w, &saved);
+		pthread_mutex_unlock(&en->decide);
+		return -1;
+	}
+	pthread_mutex_unlock(&en->decide);
 	if (d.verdict == WINDOW_ADMIT)
 		enroll_admit(en, &d, actor, now, NULL, NULL, 0, NULL, NULL);
 	else if (d.verdict == WINDOW_OVERLAPPED)

@@ -16,6 +16,38 @@
 
 #include "daemon/window.h"
 
+/* Copies the state fields of from into to (not the mutex). */
+static void
+window_copy(struct window *to, const struct window *from)
+{
+	to->state = from->state;
+	to->opened_at = from->opened_at;
+	to->ends_at = from->ends_at;
+	to->count = from->count;
+	to->admitted = from->admitted;
+	to->overlap_since = from->overlap_since;
+	to->overlap_keys = from->overlap_keys;
+	to->contested = from->contested;
+	memcpy(to->admitted_keys, from->admitted_keys, sizeof(to->admitted_keys));
+	memcpy(to->admitted_ids, from->admitted_ids, sizeof(to->admitted_ids));
+}
+
+void
+window_save(struct window *w, struct window *saved)
+{
+	pthread_mutex_lock(&w->mu);
+	window_copy(saved, w);
+	pthread_mutex_unlock(&w->mu);
+}
+
+void
+window_restore(struct window *w, const struct window *saved)
+{
+	pthread_mutex_lock(&w->mu);
+	window_copy(w, saved);
+	pthread_mutex_unlock(&w->mu);
+}
+
 void
 window_init(struct window *w)
 {

@@ -114,6 +114,13 @@ void window_request(struct window *w, const unsigned char key[32], const char *i
  * the window reopens if it had closed because of it. */
 void window_admission_failed(struct window *w, const unsigned char key[32], int64_t now);
 
+/* A copy of the window's state (saved), and putting it back (restore):
+ * a caller that cannot record a decision (its audit row failed) undoes
+ * it, so that nothing changed. saved is plain storage: only its state
+ * fields are used, never its mutex. */
+void window_save(struct window *w, struct window *saved);
+void window_restore(struct window *w, const struct window *saved);
+
 void window_get_status(struct window *w, int64_t now, struct window_status *st);
 const char *window_state_name(enum window_state s);	/* "closed", "open", "overlap" */
 /* The state a name stands for; -1 for a word that is none of them. */

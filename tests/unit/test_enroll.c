@@ -274,6 +274,56 @@ START_TEST(test_press_none_waiting)
 }
 END_TEST
 
+/* Runs sql on the store's file with a connection of the test's own. */
+static void
+q_exec(const char *sql)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	ck_assert_int_eq(sqlite3_open_v2(t.x.db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, sql, NULL, NULL, &msg) != SQLITE_OK)
+		ck_abort_msg("%s: %s", sql, msg);
+	sqlite3_close(db);
+}
+
+/* A press whose audit row cannot be written (as on a full disk) is
+ * refused and changes nothing: the window stays closed, the waiting key
+ * is not admitted. Once the row can be written, the same press works. */
+START_TEST(test_press_unrecorded_refused)
+{
+	struct enroll_result r;
+	struct window_status ws;
+	char id[STORE_REQUEST_ID_LEN + 1];
+	struct lerr e;
+	struct dev a;
+
+	enroll_result_init(&r);
+	dev_make(&a, "dev-a", NULL);
+	ck_assert_int_eq(ask(&a, &r), ENROLL_PENDING);
+	snprintf(id, sizeof(id), "%s", r.request_id);
+	q_exec("CREATE TRIGGER test_no_press BEFORE INSERT ON audit WHEN NEW.event = 'press' "
+	       "BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+	t.now += 10;
+	ck_assert_int_eq(enroll_press(t.en, 0, 0, "unit", &e), -1);
+	ck_assert_msg(strstr(e.msg, "disk full") != NULL, "%s", e.msg);
+	enroll_window(t.en, &ws);
+	ck_assert_int_eq(ws.state, WINDOW_CLOSED);
+	assert_state(id, STORE_REQ_PENDING, 0);
+	ck_assert_int_eq(device_certs(), 0);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'press'"), 0);
+
+	q_exec("DROP TRIGGER test_no_press");
+	press(0, 0);
+	assert_state(id, STORE_REQ_ISSUED, 0);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'press' AND "
+			       "json_extract(detail, '$.result') = 'admit'"), 1);
+	enroll_result_free(&r);
+	dev_free(&a);
+}
+END_TEST
+
 /* Asking with no window: pending, nothing issued; a press with exactly
  * that key waiting admits it, and its poll gets the chain. */
 START_TEST(test_press_one_waiting)
@@ -888,6 +938,7 @@ enroll_suite(void)
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_press_none_waiting);
+	tcase_add_test(tc, test_press_unrecorded_refused);
 	tcase_add_test(tc, test_press_one_waiting);
 	tcase_add_test(tc, test_press_two_waiting);
 	tcase_add_test(tc, test_ask_overlap_in_window);

@@ -18,6 +18,7 @@
 
 #include "ca/csr.h"
 #include "common/buf.h"
+#include "ca/auditseal.h"
 #include "signer/ipc.h"
 #include "signer/proto.h"
 #include "signer/files.h"
@@ -443,6 +444,105 @@ START_TEST(test_bad_chain_reported)
 }
 END_TEST
 
+/* ---- audit checkpoints ---- */
+
+/* keys/audit.pub of the fixture's CA. */
+static void
+audit_pub(unsigned char pk[AUDITSEAL_PK_LEN])
+{
+	char path[STATE_PATH_MAX];
+	unsigned char *p = NULL;
+	size_t n = 0;
+	struct lerr e;
+
+	ck_assert_int_eq(state_path(path, fx_dir, SIGNER_AUDIT_PUB), 0);
+	ck_assert_int_eq(fileio_read(path, 1024, 0, &p, &n, &e), 0);
+	ck_assert_msg(auditseal_pk_parse(path, (const char *)p, n, pk, &e) == 0, "%s", e.msg);
+	free(p);
+}
+
+/* The signer signs a checkpoint over its channel with the key whose
+ * public half init wrote to keys/audit.pub; the signature says exactly
+ * that row, head and time, and nothing else. A local signer signs alike. */
+START_TEST(test_checkpoint_over_channel)
+{
+	unsigned char head[32], sig[64], pk[AUDITSEAL_PK_LEN];
+	struct signer *local = NULL;
+	struct lerr e;
+
+	memset(head, 0xab, sizeof(head));
+	audit_pub(pk);
+	ck_assert_msg(signer_checkpoint(sg, 42, head, 1700000000, sig, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(auditseal_verify(pk, 42, head, 1700000000, sig), 0);
+	ck_assert_int_ne(auditseal_verify(pk, 41, head, 1700000000, sig), 0);
+	ck_assert_int_ne(auditseal_verify(pk, 42, head, 1700000001, sig), 0);
+	head[31] ^= 1;
+	ck_assert_int_ne(auditseal_verify(pk, 42, head, 1700000000, sig), 0);
+	head[31] ^= 1;
+	/* No row, no time: refused, and the signer keeps serving. */
+	ck_assert_int_eq(signer_checkpoint(sg, 0, head, 1700000000, sig, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_msg(signer_checkpoint(sg, 43, head, 1700000000, sig, &e) == 0, "%s", e.msg);
+
+	ck_assert_msg(signer_open_local(fx_dir, NULL, &local, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(signer_checkpoint(local, 7, head, 5, sig, &e), 0);
+	ck_assert_int_eq(auditseal_verify(pk, 7, head, 5, sig), 0);
+	signer_stop(local);
+}
+END_TEST
+
+/* A CHECKPOINT with a short head is a protocol violation. */
+START_TEST(test_malformed_checkpoint_ends_signer)
+{
+	struct buf b;
+
+	buf_init(&b, IPC_MAX);
+	ck_assert_int_eq(ipc_put_u64(&b, 1) | ipc_put_bytes(&b, "short", 5) | ipc_put_u64(&b, 1), 0);
+	ck_assert_int_eq(ipc_send(signer_channel_fd(sg, 0), SIGNER_MSG_CHECKPOINT, 0, b.data,
+				  b.len), 0);
+	ck_assert_int_eq(signer_exit_status(), 3);
+	buf_free(&b);
+}
+END_TEST
+
+/* A state directory made before the audit key: the signer's first start
+ * makes keys/audit.key (0600) and audit.pub, and signs with it; a lost
+ * audit.pub is written again from the key, unchanged. */
+START_TEST(test_audit_key_made_for_older_state)
+{
+	unsigned char head[32], sig[64], pk[AUDITSEAL_PK_LEN], pk2[AUDITSEAL_PK_LEN];
+	char key[STATE_PATH_MAX], pub[STATE_PATH_MAX];
+	struct signer_config c;
+	struct signer *other = NULL;
+	struct stat st;
+	struct lerr e;
+
+	signer_stop(sg);
+	sg = NULL;
+	ck_assert_int_eq(state_path(key, fx_dir, SIGNER_AUDIT_KEY), 0);
+	ck_assert_int_eq(state_path(pub, fx_dir, SIGNER_AUDIT_PUB), 0);
+	ck_assert_int_eq(unlink(key), 0);
+	ck_assert_int_eq(unlink(pub), 0);
+	memset(&c, 0, sizeof(c));
+	c.dir = fx_dir;
+	c.threads = 1;
+	ck_assert_msg(signer_start(&c, &other, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(stat(key, &st), 0);
+	ck_assert_int_eq(st.st_mode & 0777, 0600);
+	audit_pub(pk);
+	memset(head, 1, sizeof(head));
+	ck_assert_int_eq(signer_checkpoint(other, 1, head, 9, sig, &e), 0);
+	ck_assert_int_eq(auditseal_verify(pk, 1, head, 9, sig), 0);
+	signer_stop(other);
+
+	ck_assert_int_eq(unlink(pub), 0);
+	ck_assert_msg(signer_start(&c, &other, &e) == 0, "%s", e.msg);
+	audit_pub(pk2);
+	ck_assert_int_eq(memcmp(pk, pk2, sizeof(pk)), 0);
+	signer_stop(other);
+}
+END_TEST
+
 static Suite *
 signer_suite(void)
 {
@@ -468,6 +568,9 @@ signer_suite(void)
 	tcase_add_test(tc, test_clean_stop);
 	tcase_add_test(tc, test_missing_key_reported);
 	tcase_add_test(tc, test_bad_chain_reported);
+	tcase_add_test(tc, test_checkpoint_over_channel);
+	tcase_add_test(tc, test_malformed_checkpoint_ends_signer);
+	tcase_add_test(tc, test_audit_key_made_for_older_state);
 	suite_add_tcase(s, tc);
 	return s;
 }
