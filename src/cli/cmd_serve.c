@@ -449,6 +449,9 @@ cmd_serve(int argc, char *argv[])
 	log_info("serving https on %s%s%s (signer pid %ld)", o.https,
 		 o.http ? ", http on " : "", o.http ? o.http : "", (long)signer_pid(app.signer));
 	rc = serve_wait(&app, h, &set);
+	/* The last rows signed while the signer is still there. */
+	if (auditlog_checkpoint(app.store, app.signer, (int64_t)time(NULL), &e) != 0)
+		log_err("cannot take the last audit checkpoint: %s", e.msg);
 out:
 	control_stop(ctl);
 	httpd_stop(h);
