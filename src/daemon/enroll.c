@@ -335,10 +335,11 @@ enroll_window_json(struct enroll *en)
 	return enroll_window_json_at(en, enroll_now(en));
 }
 
-/* Persists the window's state for `lanca status` and audits an overlap. */
+/* Persists the window's state for `lanca status` and, with
+ * audit_overlap, audits an overlap (one the caller has not recorded). */
 static void
 enroll_window_changed(struct enroll *en, const char *actor, const struct window_decision *d,
-		      int64_t now)
+		      int64_t now, int audit_overlap)
 {
 	json_t *j;
 	char *text;
@@ -352,7 +353,7 @@ enroll_window_changed(struct enroll *en, const char *actor, const struct window_
 		log_warn("cannot record the window state");
 	free(text);
 	json_decref(j);
-	if (d != NULL && d->verdict == WINDOW_OVERLAPPED)
+	if (audit_overlap && d != NULL && d->verdict == WINDOW_OVERLAPPED)
 		enroll_audit(en, actor, "overlap", NULL,
 			     json_pack("{s:i}", "keys", (int)d->overlap_keys));
 }
@@ -489,6 +490,7 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 {
 	struct enroll_waiting wt;
 	struct window_decision d;
+	struct window saved;
 	size_t i;
 	struct lerr e;
 
@@ -507,7 +509,19 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 			log_warn("cannot read the waiting keys: %s", e.msg);
 			return;
 		}
+		window_save(en->w, &saved);
 		window_request(en->w, rq->key_id, rq->id, &wt.ww, now, &d);
+		/* An overlap closes the window until the next press: on
+		 * record before it counts, or it did not happen (the request
+		 * waits, the window stays as it was). */
+		if (d.verdict == WINDOW_OVERLAPPED &&
+		    enroll_record(en, actor, "overlap", NULL,
+				  json_pack("{s:i}", "keys", (int)d.overlap_keys), &e) != 0) {
+			window_restore(en->w, &saved);
+			pthread_mutex_unlock(&en->decide);
+			log_err("cannot record an overlap, so it was not entered: %s", e.msg);
+			return;
+		}
 	}
 	pthread_mutex_unlock(&en->decide);
 	switch (d.verdict) {
@@ -529,7 +543,7 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 		break;
 	}
 	if (d.changed || d.verdict == WINDOW_ADMIT)
-		enroll_window_changed(en, actor, &d, now);
+		enroll_window_changed(en, actor, &d, now, 0);
 }
 
 /*
@@ -799,7 +813,7 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 		enroll_admit(en, &d, actor, now, NULL, NULL, 0, NULL, NULL);
 	else if (d.verdict == WINDOW_OVERLAPPED)
 		enroll_note_overlap(en, &wt);
-	enroll_window_changed(en, actor, &d, now);
+	enroll_window_changed(en, actor, &d, now, 1);
 	return 0;
 }
 

@@ -456,6 +456,45 @@ START_TEST(test_ask_overlap_in_window)
 }
 END_TEST
 
+/* The same overlap when its audit row cannot be written: not entered.
+ * The window stays open, nobody is noted as overlapping; once the row
+ * can be written, the next ask enters it. */
+START_TEST(test_ask_overlap_unrecorded)
+{
+	struct enroll_result r;
+	struct window_status ws;
+	struct dev a, b, c;
+
+	enroll_result_init(&r);
+	dev_make(&a, "dev-a", "printer.local", NULL);
+	dev_make(&b, "dev-b", "printer.local", NULL);
+	dev_make(&c, "dev-c", NULL);
+	press(0, 0);
+	ck_assert_int_eq(ask(&a, &r), ENROLL_ISSUED);
+	press(0, 0);
+	ck_assert_int_eq(ask(&b, &r), ENROLL_PENDING);
+	q_exec("CREATE TRIGGER test_no_overlap BEFORE INSERT ON audit "
+	       "WHEN NEW.event = 'overlap' BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+	t.now += 3;
+	ck_assert_int_eq(ask(&c, &r), ENROLL_PENDING);
+	enroll_window(t.en, &ws);
+	ck_assert_int_eq(ws.state, WINDOW_OPEN);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM requests WHERE reason LIKE "
+			       "'session overlap%%'"), 0);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'overlap'"), 0);
+	q_exec("DROP TRIGGER test_no_overlap");
+	t.now += 1;
+	ck_assert_int_eq(ask(&c, &r), ENROLL_PENDING);
+	enroll_window(t.en, &ws);
+	ck_assert_int_eq(ws.state, WINDOW_OVERLAP);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'overlap'"), 1);
+	enroll_result_free(&r);
+	dev_free(&a);
+	dev_free(&b);
+	dev_free(&c);
+}
+END_TEST
+
 /* count 1: the first admission closes the window early; a different key
  * asking before the window would have ended contests it; one asking after
  * that does not. */
@@ -942,6 +981,7 @@ enroll_suite(void)
 	tcase_add_test(tc, test_press_one_waiting);
 	tcase_add_test(tc, test_press_two_waiting);
 	tcase_add_test(tc, test_ask_overlap_in_window);
+	tcase_add_test(tc, test_ask_overlap_unrecorded);
 	tcase_add_test(tc, test_count_contested);
 	tcase_add_test(tc, test_contested);
 	tcase_add_test(tc, test_count);
