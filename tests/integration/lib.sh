@@ -189,6 +189,23 @@ check_out() {
 	rm -f "$out"/chain.pem.*.pem
 }
 
+# foreign_device DIR CN NAMES: an output directory like lanca-enroll's
+# ($T/a's root and gateway.url) holding a certificate for CN that another
+# CA issued ($T/other, made here): what a renewal must refuse.
+# $T/stranger.pem.1.pem is that certificate.
+foreign_device() {
+	"$LANCA" init --dir "$T/other" --name other >/dev/null || fail "init other"
+	make_csr stranger "$2" "$3"
+	"$LANCA" sign "$T/stranger.csr" --dir "$T/other" >"$T/stranger.pem" 2>/dev/null ||
+		fail "sign stranger"
+	mkdir -m 700 "$1"
+	cp "$T/a/root.pem" "$T/a/gateway.url" "$1/"
+	split_chain "$T/stranger.pem"
+	cp "$T/stranger.pem.1.pem" "$1/cert.pem"
+	cp "$T/stranger.pem" "$1/chain.pem"
+	cp "$T/stranger.key" "$1/key.pem"
+}
+
 # pending_id DEVICE: the id of the pending request of DEVICE (its CSR's
 # common name) in the state directory $D.
 pending_id() {
