@@ -78,28 +78,40 @@ split_chain() {
 }
 
 # Starts `lanca serve` on fresh loopback ports; sets HTTP_PORT, HTTPS_PORT,
-# HTTP_URL, HTTPS_URL, SERVE_PID and waits until HTTPS answers.
+# HTTP_URL, HTTPS_URL, SERVE_PID and waits until HTTPS answers. A port
+# is free when free_port looks and may be taken before serve binds it
+# (tests run side by side): a start that fails to bind tries new ports,
+# up to 5 times.
 start_serve() {
 	dir=$1
 	shift
-	HTTP_PORT=$(free_port)
-	HTTPS_PORT=$(free_port)
-	HTTP_URL="http://127.0.0.1:$HTTP_PORT"
-	HTTPS_URL="https://localhost:$HTTPS_PORT"
-	"$LANCA" serve --dir "$dir" --https "127.0.0.1:$HTTPS_PORT" --http "127.0.0.1:$HTTP_PORT" \
-		--web-dir "$TOP_SRCDIR/web" "$@" >"$T/serve.log" 2>&1 &
-	SERVE_PID=$!
-	i=0
-	while [ $i -lt 100 ]; do
-		if curl -s -o /dev/null --max-time 2 --resolve "localhost:$HTTPS_PORT:127.0.0.1" \
-			--cacert "$dir/root.pem" "$HTTPS_URL/api/v1/status"; then
-			return 0
+	tries=0
+	while :; do
+		tries=$((tries + 1))
+		HTTP_PORT=$(free_port)
+		HTTPS_PORT=$(free_port)
+		HTTP_URL="http://127.0.0.1:$HTTP_PORT"
+		HTTPS_URL="https://localhost:$HTTPS_PORT"
+		"$LANCA" serve --dir "$dir" --https "127.0.0.1:$HTTPS_PORT" --http "127.0.0.1:$HTTP_PORT" \
+			--web-dir "$TOP_SRCDIR/web" "$@" >"$T/serve.log" 2>&1 &
+		SERVE_PID=$!
+		i=0
+		while [ $i -lt 100 ]; do
+			if curl -s -o /dev/null --max-time 2 --resolve "localhost:$HTTPS_PORT:127.0.0.1" \
+				--cacert "$dir/root.pem" "$HTTPS_URL/api/v1/status"; then
+				return 0
+			fi
+			kill -0 "$SERVE_PID" 2>/dev/null || break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		[ $i -lt 100 ] || fail "lanca serve did not answer within 10 s"
+		wait "$SERVE_PID" 2>/dev/null || true
+		if [ $tries -lt 5 ] && grep -q "Address already in use" "$T/serve.log"; then
+			continue
 		fi
-		kill -0 "$SERVE_PID" 2>/dev/null || fail "lanca serve exited while starting"
-		sleep 0.1
-		i=$((i + 1))
+		fail "lanca serve exited while starting"
 	done
-	fail "lanca serve did not answer within 10 s"
 }
 
 # curl against the HTTPS port, verifying with the root (never -k).
