@@ -49,7 +49,7 @@ fx_remove_ca(void)
 }
 
 /* Reads tests/data/csr/NAME (caller frees). */
-static unsigned char *
+static inline unsigned char *
 fx_csr(const char *name, size_t *len)
 {
 	char path[STATE_PATH_MAX];
