@@ -25,6 +25,7 @@ int cmd_admin(int argc, char *argv[]);
 int cmd_preauth(int argc, char *argv[]);
 int cmd_vendor(int argc, char *argv[]);
 int cmd_stats(int argc, char *argv[]);
+int cmd_metrics(int argc, char *argv[]);
 
 #include <stdio.h>
 

@@ -36,6 +36,7 @@ static const struct command {
 	{ "vendor", cmd_vendor, "register a manufacturer CA for factory certificates" },
 	{ "admin", cmd_admin, "manage administrator accounts" },
 	{ "stats", cmd_stats, "show the running daemon's counters (commits, WAL)" },
+	{ "metrics", cmd_metrics, "the bearer token for GET /metrics (Prometheus)" },
 };
 
 static void

@@ -64,6 +64,15 @@ int signer_issue(struct signer *s, const unsigned char *csr_der, size_t csr_len,
  * from many threads. */
 int signer_verify(struct signer *s, const unsigned char *csr, size_t csr_len, struct lerr *e);
 
+/* The latency of the round trips of operation i (0, 1, ...: "issue",
+ * "verify", then "other" for any operation not named) since the handle
+ * was made, from the send to the answer, answered or not: the name into
+ * *op, a snapshot into out. 0, or -1 past the last (or for NULL). A local
+ * handle makes no round trips: its histograms stay empty. */
+struct metric_histogram_snap;
+int signer_roundtrip(const struct signer *s, unsigned i, const char **op,
+		     struct metric_histogram_snap *out);
+
 /* The signer process id (0 for a local handle, or for none: NULL, the
  * CLI deciding without a daemon). */
 pid_t signer_pid(const struct signer *s);

@@ -118,6 +118,9 @@ enum store_q {
 	Q_SETUP_SET,
 	Q_SETUP_HASH,
 	Q_SETUP_DELETE,
+	Q_METRICS_TOKEN_SET,
+	Q_METRICS_TOKEN_GET,
+	Q_METRICS_TOKEN_DELETE,
 
 	/* the onboarding snapshot (onboard.c) */
 	Q_ONB_BEGIN,

@@ -451,6 +451,15 @@ int store_setup_finish(struct store *s, const char *code_hash, const char *user,
 		       const char *hash, const struct store_session_new *ses, const char *actor,
 		       struct lerr *e);
 
+/* ---- the metrics scraper's token (daemon/metrics_token.c makes it; only
+ * its hash is here) ---- */
+/* Records the hash of a new token, replacing any older one, or with hash
+ * NULL removes it (LERR_NOT_FOUND when there was none); audited
+ * "metrics_token" with {"action": "new"} or {"action": "revoked"}. */
+int store_metrics_token_set(struct store *s, const char *hash, const char *actor, struct lerr *e);
+/* The token's hash (malloc'd); LERR_NOT_FOUND when there is none. */
+int store_metrics_token_hash(struct store *s, char **hash, struct lerr *e);
+
 /* ---- settings (small key/value config written at init) ---- */
 int store_setting_set(struct store *s, const char *key, const char *value, struct lerr *e);
 /* *value is malloc'd; -1 with LERR_NOT_FOUND if unset. */
