@@ -265,3 +265,26 @@ code=$(tcurl -X POST -o "$T/b" -w '%{http_code}' -b "__Host-lanca_session=$COOKI
 fetch out -b "__Host-lanca_session=$COOKIE"
 [ "$code" = 401 ] || fail "/metrics after logout: $code"
 ok "after logout the session no longer reads /metrics"
+
+# ---- later: certificates near their end, counters from zero ----
+if [ -z "$LIBFAKETIME" ]; then
+	echo "# no libfaketime: the expiring count is checked as 0 only"
+	exit 0
+fi
+TOK2=$("$LANCA" metrics token --dir "$D" 2>/dev/null) || fail "a token after the revocation"
+stop_serve || fail "stopping the daemon"
+END=$(sql "SELECT min(not_after) FROM certificates WHERE status = 'valid' AND profile = 'device'")
+DAYS=$(( (END - $(date +%s)) / 86400 - 10 ))
+LANCA=$(faked_lanca "+${DAYS}d") start_serve "$D"
+fetch late -H "Authorization: Bearer $TOK2"
+[ "$code" = 200 ] || fail "/metrics $DAYS days later: $code $(cat "$T/late")"
+parse late
+NOW=$(( $(date +%s) + DAYS * 86400 ))
+EXPIRING=$(sql "SELECT count(*) FROM certificates WHERE status = 'valid' AND not_after >= $NOW AND not_after < $NOW + 30 * 86400")
+VALID=$(sql "SELECT count(*) FROM certificates WHERE status = 'valid' AND not_after > $NOW")
+[ "$EXPIRING" -ge 3 ] || fail "only $EXPIRING certificates expire within 30 days of day $DAYS"
+expect late 'lanca_certificates_expiring_30d{}' "$EXPIRING"
+expect late 'lanca_certificates_valid{}' "$VALID"
+expect late 'lanca_enroll_requests_total{door=api,outcome=issued,request=enroll}' 0
+expect late 'lanca_window_state{state=closed}' 1
+ok "$DAYS days later: $EXPIRING certificates expire within 30 days, $VALID valid; the counters start again from 0"
