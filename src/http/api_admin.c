@@ -389,8 +389,9 @@ api_admin_session(struct http_req *r, unsigned auth, enum MHD_Result *reply)
 	if (auth_session_get(r->app->store, admin_cookie(r), (int64_t)time(NULL),
 			     admin_background(r), &ses, &e) != 0) {
 		if (auth == HTTP_AUTH_METRICS && e.code == LERR_UNAUTHORIZED)
-			(void)api_metrics_challenge(r);
-		*reply = http_reply_lerr(r, &e);
+			*reply = api_metrics_unauthorized(r);
+		else
+			*reply = http_reply_lerr(r, &e);
 		goto out;
 	}
 	if (auth == HTTP_AUTH_ADMIN_CSRF) {

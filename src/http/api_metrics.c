@@ -21,10 +21,20 @@
 
 #define API_METRICS_CHALLENGE	"Bearer realm=\"lanca metrics\""
 
-int
+/* The challenge of RFC 6750 on every 401 of this route. */
+static void
 api_metrics_challenge(struct http_req *r)
 {
-	return http_req_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, API_METRICS_CHALLENGE);
+	(void)http_req_add_header(r, MHD_HTTP_HEADER_WWW_AUTHENTICATE, API_METRICS_CHALLENGE);
+}
+
+enum MHD_Result
+api_metrics_unauthorized(struct http_req *r)
+{
+	api_metrics_challenge(r);
+	return http_reply_error(r, LERR_UNAUTHORIZED, "/metrics takes an admin session or "
+				"\"Authorization: Bearer TOKEN\" with the token `lanca metrics token` "
+				"made");
 }
 
 int
@@ -36,10 +46,7 @@ api_metrics_bearer(struct http_req *r, const char *authorization, enum MHD_Resul
 	lerr_clear(&e);
 	/* RFC 7235: the scheme's name is case-insensitive. */
 	if (strncasecmp(tok, "Bearer ", 7) != 0) {
-		(void)api_metrics_challenge(r);
-		*reply = http_reply_error(r, LERR_UNAUTHORIZED, "/metrics takes an admin session "
-					  "or \"Authorization: Bearer TOKEN\" with the token "
-					  "`lanca metrics token` made");
+		*reply = api_metrics_unauthorized(r);
 		return -1;
 	}
 	tok += 7;
@@ -47,7 +54,7 @@ api_metrics_bearer(struct http_req *r, const char *authorization, enum MHD_Resul
 		tok++;
 	if (metrics_token_check(r->app->store, tok, &e) != 0) {
 		if (e.code == LERR_UNAUTHORIZED)
-			(void)api_metrics_challenge(r);
+			api_metrics_challenge(r);
 		*reply = http_reply_lerr(r, &e);
 		return -1;
 	}
