@@ -82,8 +82,12 @@ metrics_token(int argc, char *argv[])
 			cmd_error("metrics", "%s", e.msg);
 			goto out;
 		}
-		printf("%s\n", tok);
-		fflush(stdout);
+		/* The old token is gone already: a token nobody saw must say so. */
+		if (printf("%s\n", tok) < 0 || fflush(stdout) != 0) {
+			cmd_error("metrics", "cannot write the new token to standard output; "
+				  "run the command again");
+			goto out;
+		}
 		fprintf(stderr, "lanca metrics: a new metrics token, shown only this once; any "
 			"older one no longer works. Scrape with \"Authorization: Bearer TOKEN\".\n");
 	}

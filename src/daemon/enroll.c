@@ -68,7 +68,8 @@ enroll_tally(struct enroll *en, const struct enroll_ask *a, int renew, int rc,
 	enum enroll_tally t;
 
 	if (rc != 0)
-		t = e != NULL && e->http >= 400 && e->http < 500 ? ENROLL_TALLY_REFUSED : ENROLL_TALLY_ERROR;
+		t = e != NULL && e->http >= 400 && e->http < 500 ? ENROLL_TALLY_REFUSED :
+								    ENROLL_TALLY_ERROR;
 	else if (res->outcome == ENROLL_ISSUED)
 		t = ENROLL_TALLY_ISSUED;
 	else if (res->outcome == ENROLL_DENIED)

@@ -223,19 +223,19 @@ signer_call(struct signer *s, uint16_t type, const struct buf *req, uint16_t wan
 	uint16_t got, flags;
 	unsigned slot, op = 0;
 	uint64_t t0;
-	int rc = -1, dead = 0, sent;
+	int rc = -1, dead = 0, answered;
 
 	if (signer_acquire(s, &slot) != 0)
 		return lerr_set(e, LERR_SIGNER, "the signer is not running");
 	/* Timed from the send to the answer: the wait for a free channel
 	 * before it is queueing, not the signer's speed. */
 	t0 = metric_now_ns();
-	sent = ipc_send(s->fds[slot], type, 0, req->data, req->len) == 0 &&
+	answered = ipc_send(s->fds[slot], type, 0, req->data, req->len) == 0 &&
 	       ipc_recv(s->fds[slot], &got, &flags, in) == 0;
 	while (op < SIGNER_OPS - 1 && signer_ops[op].type != type)
 		op++;
 	metric_histogram_observe(&s->rt[op], metric_now_ns() - t0);
-	if (!sent) {
+	if (!answered) {
 		dead = 1;
 		lerr_set(e, LERR_SIGNER, "the signer stopped answering");
 		goto release;

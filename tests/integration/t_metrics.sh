@@ -258,6 +258,11 @@ st=0
 fetch cookie2 -b "__Host-lanca_session=$COOKIE"
 [ "$code" = 200 ] || fail "the session after the token is revoked: $code"
 ok "--revoke: the token stops working, a second --revoke says there is none; three audit rows"
+st=0
+"$LANCA" metrics token --dir "$D" >/dev/full 2>"$T/full.err" || st=$?
+[ "$st" = 1 ] && grep -q "cannot write the new token" "$T/full.err" ||
+	fail "a token that could not be printed: exit $st $(cat "$T/full.err")"
+ok "a token that cannot be printed is an error (exit 1), not a silent success"
 
 code=$(tcurl -X POST -o "$T/b" -w '%{http_code}' -b "__Host-lanca_session=$COOKIE" \
 	-H "X-CSRF-Token: $CSRF" -H "Origin: $ORIGIN" "$HTTPS_URL/api/v1/logout")
