@@ -969,7 +969,7 @@ admin_cert_lookup(struct store *s, const char *text, json_t **serials, struct le
 	struct store_cert_range r;
 	struct store_page pg;
 	struct lerr se;
-	size_t len;
+	size_t len, had;
 	json_t *list;
 	int lrc;
 
@@ -1009,9 +1009,11 @@ admin_cert_lookup(struct store *s, const char *text, json_t **serials, struct le
 	pg.limit = STORE_PAGE_MAX;
 	do {
 		pg.after = pg.next;
+		had = json_array_size(list);
 		if (store_cert_range(s, &r, &pg, admin_serial_row, list, e) != 0)
 			goto fail;
-		if (pg.next != 0 && json_array_size(list) % STORE_PAGE_MAX != 0)
+		/* A page cut short was a row that could not be added. */
+		if (pg.next != 0 && json_array_size(list) - had < pg.limit)
 			goto oom;
 	} while (pg.next != 0);
 	if (json_array_size(list) == 0) {
