@@ -2,7 +2,9 @@
  * admin.h - the administrator's actions: press the button, approve or
  * deny a pending request, list requests; and the inventory: certificates
  * searched and sorted, one certificate with its history, revocation, the
- * audit log and the overview.
+ * audit log and the overview; and the shell's inventory (`lanca list`,
+ * `show`): certificates by status, expiry or device, looked up by serial
+ * or device id, with the API's rows.
  *
  * Owns: the one copy of every bound these actions have (press seconds and
  * count, the length of a reason, the shape of a request id and of a
