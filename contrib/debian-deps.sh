@@ -10,7 +10,7 @@ set -eu
 PACKAGES="build-essential autoconf automake autoconf-archive pkg-config
 libgnutls28-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev
 libjansson-dev libtasn1-6-dev check gnutls-bin openssl curl sqlite3 python3 faketime
-libcsv-dev ca-certificates libqrencode-dev
+libcsv-dev ca-certificates libqrencode-dev python3-prometheus-client
 qrencode chromium libnss3-tools nodejs"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own

@@ -31,12 +31,16 @@ static const struct command {
 	{ "pending", cmd_pending, "list enrollment requests waiting for a decision" },
 	{ "approve", cmd_approve, "issue a pending request" },
 	{ "deny", cmd_deny, "refuse a pending request, with a reason" },
+	{ "list", cmd_list, "list certificates: by status, expiry or device, a page at a time" },
+	{ "show", cmd_show, "show a certificate (or a device's) with its history" },
+	{ "export", cmd_export, "print a certificate as PEM, with its chain if asked" },
 	{ "revoke", cmd_revoke, "revoke a certificate by its serial, with a reason" },
 	{ "preauth", cmd_preauth, "import pre-authorised devices from CSV" },
 	{ "vendor", cmd_vendor, "register a manufacturer CA for factory certificates" },
 	{ "admin", cmd_admin, "manage administrator accounts" },
 	{ "audit", cmd_audit, "list the audit log; `audit verify` checks its hash chain" },
 	{ "stats", cmd_stats, "show the running daemon's counters (commits, WAL)" },
+	{ "metrics", cmd_metrics, "the bearer token for GET /metrics (Prometheus)" },
 };
 
 static void

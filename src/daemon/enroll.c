@@ -39,7 +39,48 @@ struct enroll {
 	/* Held from reading the waiting set to the window's decision, so a
 	 * key recorded in between cannot go uncounted. */
 	pthread_mutex_t decide;
+	struct metric_counter tally[ENROLL_DOORS][2][ENROLL_TALLIES];	/* [door][renew][t] */
 };
+
+const char *
+enroll_tally_str(enum enroll_tally t)
+{
+	static const char *const names[ENROLL_TALLIES] = {
+		"issued", "pending", "denied", "expired", "refused", "error",
+	};
+
+	return (unsigned)t < ENROLL_TALLIES ? names[t] : "?";
+}
+
+uint64_t
+enroll_tally_get(const struct enroll *en, enum store_door door, int renew, enum enroll_tally t)
+{
+	if (en == NULL || (unsigned)door >= ENROLL_DOORS || (unsigned)t >= ENROLL_TALLIES)
+		return 0;
+	return metric_counter_get(&en->tally[door][renew != 0][t]);
+}
+
+/* Counts one decision of enroll_submit (renew 0) or enroll_renew. */
+static void
+enroll_tally(struct enroll *en, const struct enroll_ask *a, int renew, int rc,
+	     const struct enroll_result *res, const struct lerr *e)
+{
+	enum enroll_tally t;
+
+	if (rc != 0)
+		t = e != NULL && e->http >= 400 && e->http < 500 ? ENROLL_TALLY_REFUSED :
+								    ENROLL_TALLY_ERROR;
+	else if (res->outcome == ENROLL_ISSUED)
+		t = ENROLL_TALLY_ISSUED;
+	else if (res->outcome == ENROLL_DENIED)
+		t = ENROLL_TALLY_DENIED;
+	else if (res->outcome == ENROLL_EXPIRED)
+		t = ENROLL_TALLY_EXPIRED;
+	else
+		t = ENROLL_TALLY_PENDING;
+	if ((unsigned)a->door < ENROLL_DOORS)
+		metric_counter_add(&en->tally[a->door][renew][t]);
+}
 
 void
 enroll_result_init(struct enroll_result *r)
@@ -709,6 +750,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		snprintf(res->reason, sizeof(res->reason), "%s", rq->reason);
 	rc = 0;
 out:
+	enroll_tally(en, a, 0, rc, res, e);
 	if (rc == 0 && res->outcome == ENROLL_ISSUED && a->audit_event != NULL)
 		enroll_audit(en, actor, a->audit_event, p.csr != NULL ? p.csr->cn : NULL,
 			     json_pack("{s:s}", "serial", res->serial));
@@ -969,6 +1011,7 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 		goto out;
 	rc = enroll_fill_issued(en, cert, res, e);
 out:
+	enroll_tally(en, a, 1, rc, res, e);
 	store_cert_free(cert);
 	store_onboard_clear(&v);
 	enroll_parse_free(&p);

@@ -18,6 +18,7 @@
 #include <gnutls/x509.h>
 #include <jansson.h>
 #include "common/buf.h"
+#include "common/metric.h"
 #include "daemon/issue.h"
 #include "common/lerr.h"
 #include "daemon/state.h"
@@ -106,6 +107,29 @@ int enroll_approve(struct enroll *en, const char *id, const char *actor,
 		   struct enroll_result *res, struct lerr *e);
 int enroll_deny(struct enroll *en, const char *id, const char *reason, const char *actor,
 		struct lerr *e);
+/* The device requests enroll_submit and enroll_renew decided since the
+ * context was made, by door, kind and how each ended, for GET /metrics:
+ * one relaxed atomic addition per request. A request refused before it
+ * reached a decision (rate limit, wrong media type) is the door's and is
+ * not counted. */
+enum enroll_tally {
+	ENROLL_TALLY_ISSUED = 0,
+	ENROLL_TALLY_PENDING,
+	ENROLL_TALLY_DENIED,	/* an admin had denied it */
+	ENROLL_TALLY_EXPIRED,	/* it had waited too long */
+	ENROLL_TALLY_REFUSED,	/* the request was at fault: a 4xx (bad request, policy,
+				 * conflict, wrong secret, no renewal) */
+	ENROLL_TALLY_ERROR,	/* lanca was: a 5xx (the store, the signer) */
+	ENROLL_TALLIES,
+};
+#define ENROLL_DOORS	(STORE_DOOR_EST + 1)
+/* "issued", "pending", "denied", "expired", "refused", "error". */
+const char *enroll_tally_str(enum enroll_tally t);
+/* How many requests through door (renewals when renew is set) ended as t;
+ * 0 for a NULL context or values out of range. */
+uint64_t enroll_tally_get(const struct enroll *en, enum store_door door, int renew,
+			  enum enroll_tally t);
+
 /* The window as it is now (closed when there is none), and as JSON:
  * {"state", "seconds_left", "opened_at", "ends_at", "count", "admitted",
  *  "overlap_since", "overlap_keys", "contested"} (a new reference). */

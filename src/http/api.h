@@ -90,6 +90,16 @@ int admin_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret);
 int admin_body_reason(struct http_req *r, json_t *body, const char **reason,
 		      enum MHD_Result *ret);
 
+/* GET /metrics (api_metrics.c): behind api_admin_session() with
+ * HTTP_AUTH_METRICS, which hands a request carrying an Authorization
+ * header to api_metrics_bearer (0 with r->user "metrics-token"; otherwise
+ * the 401 queued in *reply and -1). api_metrics_unauthorized is the 401
+ * of a request with neither credential (a Bearer challenge, and a message
+ * that names both ways in). */
+enum MHD_Result api_metrics(struct http_req *r);	/* GET /metrics */
+int api_metrics_bearer(struct http_req *r, const char *authorization, enum MHD_Result *reply);
+enum MHD_Result api_metrics_unauthorized(struct http_req *r);
+
 /* Admin sessions (api_admin.c). */
 enum MHD_Result api_login(struct http_req *r);		/* POST /api/v1/login */
 enum MHD_Result api_logout(struct http_req *r);		/* POST /api/v1/logout */

@@ -3,8 +3,8 @@
  * POST /api/v1/setup), POST /api/v1/login and /api/v1/logout, GET
  * /api/v1/session, POST /api/v1/password, api_admin_session() (the check
  * the router makes before every admin handler: routes.c's table names
- * it), and the onboarding actions POST /api/v1/press, GET
- * /api/v1/requests, POST /api/v1/requests/{id}/approve and .../deny.
+ * it; for GET /metrics it also takes api_metrics.c's bearer token), and
+ * the onboarding actions POST /api/v1/press, GET /api/v1/requests, POST /api/v1/requests/{id}/approve and .../deny.
  * Passwords and sessions are auth.c's, the failed-login counter is
  * ratelimit.c's and the actions are admin.c's: this file reads HTTP and
  * writes HTTP (see api.h).
@@ -374,15 +374,24 @@ int
 api_admin_session(struct http_req *r, unsigned auth, enum MHD_Result *reply)
 {
 	struct auth_session ses;
-	const char *sent;
+	const char *sent, *authz;
 	struct lerr e;
 	int rc = -1;
 
 	lerr_clear(&e);
 	r->user[0] = '\0';
+	if (auth == HTTP_AUTH_METRICS) {
+		authz = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND,
+						    MHD_HTTP_HEADER_AUTHORIZATION);
+		if (authz != NULL)
+			return api_metrics_bearer(r, authz, reply);
+	}
 	if (auth_session_get(r->app->store, admin_cookie(r), (int64_t)time(NULL),
 			     admin_background(r), &ses, &e) != 0) {
-		*reply = http_reply_lerr(r, &e);
+		if (auth == HTTP_AUTH_METRICS && e.code == LERR_UNAUTHORIZED)
+			*reply = api_metrics_unauthorized(r);
+		else
+			*reply = http_reply_lerr(r, &e);
 		goto out;
 	}
 	if (auth == HTTP_AUTH_ADMIN_CSRF) {

@@ -36,6 +36,7 @@
 #define HTTP_AUTH_NONE		0u
 #define HTTP_AUTH_ADMIN		1u	/* an admin session (cookie) */
 #define HTTP_AUTH_ADMIN_CSRF	2u	/* the same, state-changing: Origin + CSRF token */
+#define HTTP_AUTH_METRICS	3u	/* an admin session, or the metrics bearer token */
 
 #define HTTP_PARAMS_MAX		4	/* "{name}" segments in one pattern */
 #define HTTP_PARAM_MAX		128	/* bytes in one parameter's value */

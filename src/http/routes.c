@@ -40,6 +40,7 @@ static const struct http_route routes[] = {
 	  HTTP_AUTH_ADMIN_CSRF },
 	{ "GET", "/api/v1/audit", 0, api_audit_list, HTTP_ON_TLS, HTTP_AUTH_ADMIN },
 	{ "GET", "/api/v1/overview", 0, api_overview, HTTP_ON_TLS, HTTP_AUTH_ADMIN },
+	{ "GET", "/metrics", 0, api_metrics, HTTP_ON_TLS, HTTP_AUTH_METRICS },
 	{ "GET", "/.well-known/est/cacerts", 0, est_cacerts, HTTP_ON_TLS, HTTP_AUTH_NONE },
 	{ "POST", "/.well-known/est/simpleenroll", HTTPD_BODY_MAX, est_simpleenroll, HTTP_ON_TLS,
 	  HTTP_AUTH_NONE },

@@ -2,7 +2,8 @@
  * client.c - the daemon's side of the signer (see signer.h): starting the
  * process, a pool of channels (one per signing thread; a caller borrows a
  * free one, so N requests sign on N cores at once), the ISSUE and VERIFY
- * round trips, stopping; and the local handle that runs the same core in-process for
+ * round trips, stopping; the round trips' latency by operation (for GET
+ * /metrics); and the local handle that runs the same core in-process for
  * `lanca init`, `lanca sign` and benchmarks. What goes over a channel is
  * proto.h's; the process itself is signer.c.
  */
@@ -19,11 +20,24 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "common/metric.h"
 #include "signer/ipc.h"
 #include "signer/proc.h"
 #include "signer/proto.h"
 #include "signer/signer.h"
 #include "ca/x509.h"
+
+/* The operations whose round trips are timed, by the name GET /metrics
+ * gives them; an operation missing here is timed as the last, "other". */
+static const struct {
+	uint16_t type;
+	const char *name;
+} signer_ops[] = {
+	{ SIGNER_MSG_ISSUE, "issue" },
+	{ SIGNER_MSG_VERIFY, "verify" },
+	{ 0, "other" },
+};
+#define SIGNER_OPS	(sizeof(signer_ops) / sizeof(signer_ops[0]))
 
 struct signer {
 	int local;
@@ -36,6 +50,7 @@ struct signer {
 	int dead;
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
+	struct metric_histogram rt[SIGNER_OPS];	/* round trips, by signer_ops */
 };
 
 static struct signer *
@@ -207,13 +222,21 @@ signer_call(struct signer *s, uint16_t type, const struct buf *req, uint16_t wan
 	    struct buf *in, struct lerr *e)
 {
 	uint16_t got, flags;
-	unsigned slot;
-	int rc = -1, dead = 0;
+	unsigned slot, op = 0;
+	uint64_t t0;
+	int rc = -1, dead = 0, answered;
 
 	if (signer_acquire(s, &slot) != 0)
 		return lerr_set(e, LERR_SIGNER, "the signer is not running");
-	if (ipc_send(s->fds[slot], type, 0, req->data, req->len) != 0 ||
-	    ipc_recv(s->fds[slot], &got, &flags, in) != 0) {
+	/* Timed from the send to the answer: the wait for a free channel
+	 * before it is queueing, not the signer's speed. */
+	t0 = metric_now_ns();
+	answered = ipc_send(s->fds[slot], type, 0, req->data, req->len) == 0 &&
+	       ipc_recv(s->fds[slot], &got, &flags, in) == 0;
+	while (op < SIGNER_OPS - 1 && signer_ops[op].type != type)
+		op++;
+	metric_histogram_observe(&s->rt[op], metric_now_ns() - t0);
+	if (!answered) {
 		dead = 1;
 		lerr_set(e, LERR_SIGNER, "the signer stopped answering");
 		goto release;
@@ -369,6 +392,17 @@ out:
 	buf_free(&req);
 	buf_free(&in);
 	return rc;
+}
+
+int
+signer_roundtrip(const struct signer *s, unsigned i, const char **op,
+		 struct metric_histogram_snap *out)
+{
+	if (s == NULL || i >= SIGNER_OPS)
+		return -1;
+	*op = signer_ops[i].name;
+	metric_histogram_read(&s->rt[i], out);
+	return 0;
 }
 
 pid_t

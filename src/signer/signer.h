@@ -72,6 +72,14 @@ int signer_verify(struct signer *s, const unsigned char *csr, size_t csr_len, st
  * threads. */
 int signer_checkpoint(struct signer *s, int64_t row_id, const unsigned char head[32],
 		      int64_t at, unsigned char sig[64], struct lerr *e);
+/* The latency of the round trips of operation i (0, 1, ...: "issue",
+ * "verify", then "other" for any operation not named) since the handle
+ * was made, from the send to the answer, answered or not: the name into
+ * *op, a snapshot into out. 0, or -1 past the last (or for NULL). A local
+ * handle makes no round trips: its histograms stay empty. */
+struct metric_histogram_snap;
+int signer_roundtrip(const struct signer *s, unsigned i, const char **op,
+		     struct metric_histogram_snap *out);
 
 /* The signer process id (0 for a local handle, or for none: NULL, the
  * CLI deciding without a daemon). */

@@ -1,6 +1,6 @@
 /*
- * admins.c - the store's administrators, their web sessions and the
- * first-visit setup code (see store.h).
+ * admins.c - the store's administrators, their web sessions, the
+ * first-visit setup code and the metrics scraper's token (see store.h).
  *
  * Runs on the store engine (internal.h); every statement is in
  * store_sql_admins[] below. Passwords and the setup code arrive here
@@ -58,6 +58,11 @@ const char *const store_sql_admins[Q_COUNT] = {
 		"created_at = excluded.created_at",
 	[Q_SETUP_HASH] = "SELECT hash FROM setup_code WHERE id = 1",
 	[Q_SETUP_DELETE] = "DELETE FROM setup_code",
+	/* One row of the settings table: no migration for one value. */
+	[Q_METRICS_TOKEN_SET] =
+		"INSERT OR REPLACE INTO settings (key, value) VALUES ('metrics_token', ?1)",
+	[Q_METRICS_TOKEN_GET] = "SELECT value FROM settings WHERE key = 'metrics_token'",
+	[Q_METRICS_TOKEN_DELETE] = "DELETE FROM settings WHERE key = 'metrics_token'",
 };
 
 /* 0 if a session record is well formed (the arguments' shape, not their
@@ -509,4 +514,65 @@ store_setup_finish(struct store *s, const char *code_hash, const char *user, con
 	j.ses = ses;
 	j.at = ses->now;
 	return store_submit(s, store_setup_finish_run, &j, e);
+}
+
+/* ---- the metrics scraper's token ---- */
+
+/* Writer job of store_metrics_token_set(): the token and its audit row
+ * commit together or not at all. */
+static int
+store_metrics_token_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_admin_job *j = arg;
+	const struct store_query set = {
+		Q_METRICS_TOKEN_SET, "saving the metrics token", { store_arg_text(j->hash) },
+	};
+	const struct store_query del = {
+		.q = Q_METRICS_TOKEN_DELETE, .what = "removing the metrics token",
+	};
+	int changed = 0;
+
+	if (j->hash != NULL) {
+		if (store_exec(w, &set, NULL, e) != 0)
+			return -1;
+	} else {
+		if (store_exec(w, &del, &changed, e) != 0)
+			return -1;
+		if (changed == 0)
+			return lerr_set(e, LERR_NOT_FOUND, "no metrics token is set");
+	}
+	return store_audit_row(w, j->at, j->actor, "metrics_token", NULL,
+			       j->hash != NULL ? "{\"action\":\"new\"}" : "{\"action\":\"revoked\"}",
+			       e);
+}
+
+int
+store_metrics_token_set(struct store *s, const char *hash, const char *actor, struct lerr *e)
+{
+	struct store_admin_job j;
+
+	if (s == NULL || (hash != NULL && hash[0] == '\0') || actor == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_metrics_token_set: bad arguments");
+	memset(&j, 0, sizeof(j));
+	j.hash = hash;
+	j.actor = actor;
+	j.at = (int64_t)time(NULL);
+	return store_submit(s, store_metrics_token_run, &j, e);
+}
+
+int
+store_metrics_token_hash(struct store *s, char **hash, struct lerr *e)
+{
+	const struct store_query x = {
+		.q = Q_METRICS_TOKEN_GET, .what = "reading the metrics token",
+	};
+	int lrc;
+
+	if (hash != NULL)
+		*hash = NULL;
+	if (s == NULL || hash == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_metrics_token_hash: bad arguments");
+	if ((lrc = store_lookup(s, &x, store_row_text_dup, hash, e)) > 0)
+		return lerr_set(e, LERR_NOT_FOUND, "no metrics token is set");
+	return lrc;
 }

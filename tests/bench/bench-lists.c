@@ -13,7 +13,10 @@
  *   - `lanca pending`: every pending request, page after page;
  *   - the certificate and audit listings: first page and half way down;
  *   - the status: `lanca status` counts the certificates and reads the
- *     recorded window (GET /api/v1/status reads no table at all).
+ *     recorded window (GET /api/v1/status reads no table at all);
+ *   - a scrape of GET /metrics (metrics_render: the store's counts and
+ *     the in-memory rest), when no certificate expires within 30 days
+ *     and 70 days later, when every one does.
  * The store lives in DIR (default $TMPDIR or /tmp; /dev/shm fills
  * fastest, and the reads are the same: the tables are in the page cache
  * either way). Printed, never asserted.
@@ -35,6 +38,8 @@
 
 #include "common/lerr.h"
 #include "daemon/admin.h"
+#include "daemon/metrics.h"
+#include "daemon/state.h"
 #include "store/store.h"
 #include "measure.h"
 
@@ -305,6 +310,42 @@ c_status(struct ctx *x)
 	return 0;
 }
 
+/* A scrape of GET /metrics at now (no enroll context, no signer: their
+ * parts are read from memory and cost nothing next to the store's). */
+static int
+metrics_at(struct ctx *x, int64_t now)
+{
+	struct ca_set ca;
+	struct metrics_src m;
+	struct buf b;
+	struct lerr e;
+	int rc;
+
+	memset(&ca, 0, sizeof(ca));
+	memset(&m, 0, sizeof(m));
+	m.store = x->s;
+	m.ca = &ca;
+	buf_init(&b, METRICS_PAGE_MAX);
+	rc = metrics_render(&m, now, &b, &e);
+	if (rc != 0)
+		fprintf(stderr, "bench-lists: metrics: %s\n", e.msg);
+	x->rows = b.len;
+	buf_free(&b);
+	return rc;
+}
+
+static int
+c_metrics(struct ctx *x)
+{
+	return metrics_at(x, x->now);
+}
+
+static int
+c_metrics_late(struct ctx *x)
+{
+	return metrics_at(x, x->now + 70 * 86400);
+}
+
 static const struct bench_case {
 	const char *name;
 	int (*run)(struct ctx *x);
@@ -320,6 +361,8 @@ static const struct bench_case {
 	{ "audit log (first page)", c_audit },
 	{ "audit log (page half way down)", c_audit_deep },
 	{ "lanca status (certificate count, window)", c_status },
+	{ "GET /metrics (none expiring; rows = page bytes)", c_metrics },
+	{ "GET /metrics (all expiring within 30 days)", c_metrics_late },
 };
 
 static int

@@ -1,0 +1,161 @@
+/*
+ * metrics.c - the page GET /metrics serves (see metrics.h).
+ *
+ * Names follow Prometheus' conventions: the lanca_ namespace, the unit
+ * last (_seconds, _timestamp_seconds), _total on counters, and one family
+ * per quantity with labels for its parts (door, outcome, role, op). A
+ * count that can only grow while the store does (certificates issued) is
+ * a counter even though it is read from the store: it never goes down.
+ */
+#include "config.h"
+
+#include <stdio.h>
+
+#include "daemon/metrics.h"
+#include "common/prom.h"
+#include "daemon/enroll.h"
+#include "daemon/state.h"
+#include "signer/signer.h"
+#include "store/store.h"
+
+/* The store's counts: each one range of an index, read without touching
+ * the table's rows (see store_cert_totals, store_cert_expiring_count);
+ * issued is SQLite's count(*) of the table, which walks its smallest
+ * index. About 7 ms with 100,000 certificates (bench-lists). */
+static int
+metrics_store(const struct metrics_src *m, int64_t now, struct buf *b, struct lerr *e)
+{
+	int64_t issued = 0, valid = 0, revoked = 0, pending = 0, expiring = 0;
+
+	if (store_cert_count(m->store, &issued, e) != 0 ||
+	    store_cert_totals(m->store, now, &valid, &revoked, e) != 0 ||
+	    store_cert_expiring_count(m->store, now, now + (int64_t)METRICS_EXPIRING_DAYS * 86400,
+				      &expiring, e) != 0 ||
+	    store_request_count_pending(m->store, &pending, e) != 0)
+		return -1;
+	return prom_family(b, "lanca_certificates_issued_total", "counter",
+			   "Certificates issued by this CA (devices and the gateway's own), "
+			   "as recorded in the store.") ||
+	       prom_sample_i64(b, "lanca_certificates_issued_total", NULL, issued) ||
+	       prom_family(b, "lanca_certificates_valid", "gauge",
+			   "Certificates neither expired nor revoked.") ||
+	       prom_sample_i64(b, "lanca_certificates_valid", NULL, valid) ||
+	       prom_family(b, "lanca_certificates_revoked", "gauge",
+			   "Certificates revoked, expired ones included.") ||
+	       prom_sample_i64(b, "lanca_certificates_revoked", NULL, revoked) ||
+	       prom_family(b, "lanca_certificates_expiring_30d", "gauge",
+			   "Valid certificates that expire within the next 30 days.") ||
+	       prom_sample_i64(b, "lanca_certificates_expiring_30d", NULL, expiring) ||
+	       prom_family(b, "lanca_requests_pending", "gauge",
+			   "Enrollment requests waiting for a decision.") ||
+	       prom_sample_i64(b, "lanca_requests_pending", NULL, pending) ? -1 : 0;
+}
+
+/* The onboarding window: one series per state, 1 for the current one. */
+static int
+metrics_window(const struct metrics_src *m, struct buf *b)
+{
+	static const enum window_state states[] = { WINDOW_CLOSED, WINDOW_OPEN, WINDOW_OVERLAP };
+	struct window_status st = { .state = WINDOW_CLOSED };
+	size_t i;
+
+	if (m->enroll != NULL)
+		enroll_window(m->enroll, &st);
+	if (prom_family(b, "lanca_window_state", "gauge",
+			"The onboarding window's state: 1 for the current one.") != 0)
+		return -1;
+	for (i = 0; i < sizeof(states) / sizeof(states[0]); i++)
+		if (prom_sample_u64(b, "lanca_window_state",
+				    (const char *[]){ "state", window_state_name(states[i]), NULL },
+				    st.state == states[i]) != 0)
+			return -1;
+	return prom_family(b, "lanca_window_remaining_seconds", "gauge",
+			   "Seconds until the open onboarding window closes; 0 when it is not "
+			   "open.") ||
+	       prom_sample_i64(b, "lanca_window_remaining_seconds", NULL,
+			       st.state == WINDOW_OPEN ? st.seconds_left : 0) ? -1 : 0;
+}
+
+/* Device requests decided since the daemon started. */
+static int
+metrics_enroll(const struct metrics_src *m, struct buf *b)
+{
+	static const enum store_door doors[] = { STORE_DOOR_API, STORE_DOOR_EST };
+	size_t d;
+	int renew;
+	unsigned t;
+
+	if (prom_family(b, "lanca_enroll_requests_total", "counter",
+			  "Device requests decided since the daemon started, by door (api, est), "
+			  "request (enroll, renew) and outcome (issued, pending, denied, expired, "
+			  "refused: the request was at fault, error: lanca was).") != 0)
+		return -1;
+	for (d = 0; d < sizeof(doors) / sizeof(doors[0]); d++)
+		for (renew = 0; renew <= 1; renew++)
+			for (t = 0; t < ENROLL_TALLIES; t++)
+				if (prom_sample_u64(b, "lanca_enroll_requests_total",
+					(const char *[]){ "door", store_door_str(doors[d]),
+							  "request", renew ? "renew" : "enroll",
+							  "outcome", enroll_tally_str(t), NULL },
+					enroll_tally_get(m->enroll, doors[d], renew, t)) != 0)
+					return -1;
+	return 0;
+}
+
+/* The signer's round trips since the daemon started, by operation. */
+static int
+metrics_signer(const struct metrics_src *m, struct buf *b)
+{
+	struct metric_histogram_snap h;
+	const char *op;
+	unsigned i;
+
+	if (prom_family(b, "lanca_signer_roundtrip_seconds", "histogram",
+			"Time from sending a request to the signer process to its answer, "
+			"by operation.") != 0)
+		return -1;
+	for (i = 0; signer_roundtrip(m->signer, i, &op, &h) == 0; i++)
+		if (prom_histogram(b, "lanca_signer_roundtrip_seconds",
+				   (const char *[]){ "op", op, NULL }, &h) != 0)
+			return -1;
+	return 0;
+}
+
+/* When the CA certificates expire, and what this daemon is. */
+static int
+metrics_ca(const struct metrics_src *m, struct buf *b)
+{
+	return prom_family(b, "lanca_ca_not_after_timestamp_seconds", "gauge",
+			   "When each CA certificate expires (Unix time).") ||
+	       prom_sample_i64(b, "lanca_ca_not_after_timestamp_seconds",
+			       (const char *[]){ "role", "root", NULL },
+			       (int64_t)m->ca->root_not_after) ||
+	       prom_sample_i64(b, "lanca_ca_not_after_timestamp_seconds",
+			       (const char *[]){ "role", "issuing", NULL },
+			       (int64_t)m->ca->issuing_not_after) ||
+	       prom_family(b, "lanca_start_time_seconds", "gauge",
+			   "When the daemon started (Unix time): the in-memory counters count "
+			   "from then.") ||
+	       prom_sample_i64(b, "lanca_start_time_seconds", NULL, m->started) ||
+	       prom_family(b, "lanca_build_info", "gauge",
+			   "Always 1; the version label says which lanca this is.") ||
+	       prom_sample_u64(b, "lanca_build_info",
+			       (const char *[]){ "version", PACKAGE_VERSION, NULL }, 1) ? -1 : 0;
+}
+
+int
+metrics_render(const struct metrics_src *m, int64_t now, struct buf *out, struct lerr *e)
+{
+	if (metrics_store(m, now, out, e) != 0) {
+		if (buf_failed(out))
+			goto full;
+		return -1;
+	}
+	if (metrics_window(m, out) != 0 || metrics_enroll(m, out) != 0 ||
+	    metrics_signer(m, out) != 0 || metrics_ca(m, out) != 0)
+		goto full;
+	return 0;
+full:
+	return lerr_set(e, LERR_INTERNAL, "the metrics page does not fit in %d bytes "
+			"(or names a metric badly)", METRICS_PAGE_MAX);
+}
