@@ -35,6 +35,7 @@ static const struct {
 } signer_ops[] = {
 	{ SIGNER_MSG_ISSUE, "issue" },
 	{ SIGNER_MSG_VERIFY, "verify" },
+	{ SIGNER_MSG_CHECKPOINT, "checkpoint" },
 	{ 0, "other" },
 };
 #define SIGNER_OPS	(sizeof(signer_ops) / sizeof(signer_ops[0]))
