@@ -16,6 +16,7 @@
 #include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
+#include "ca/crl.h"
 #include "ca/csr.h"
 #include "common/lerr.h"
 #include "ca/policy.h"
@@ -90,5 +91,11 @@ int sign_parse(struct sign_ctx *c, const unsigned char *bytes, size_t len, struc
 int sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req *r,
 	      struct sign_out *out, struct lerr *e);
 void sign_out_free(struct sign_out *o);
+
+/* Builds, signs with the issuing CA's key and checks the CRL p describes
+ * (crl_make: the issuer is the issuing CA). *der to gnutls_free. Safe to
+ * call from several threads at once with the same ctx. 0, or -1 with e. */
+int sign_crl(const struct sign_ctx *c, const struct crl_params *p, gnutls_datum_t *der,
+	     struct lerr *e);
 
 #endif

@@ -64,6 +64,14 @@ int signer_issue(struct signer *s, const unsigned char *csr_der, size_t csr_len,
  * from many threads. */
 int signer_verify(struct signer *s, const unsigned char *csr, size_t csr_len, struct lerr *e);
 
+/* Asks the signer for the CRL p describes, built, signed with the
+ * issuing CA's key and checked there (sign_crl); *der (gnutls_free) is
+ * the CRL. A local handle builds it in this process the same way. Safe
+ * to call from many threads. 0, or -1 with e (too_large past
+ * CRL_ENTRIES_MAX, signer when the signer is gone). */
+int signer_crl(struct signer *s, const struct crl_params *p, gnutls_datum_t *der,
+	       struct lerr *e);
+
 /* The signer process id (0 for a local handle, or for none: NULL, the
  * CLI deciding without a daemon). */
 pid_t signer_pid(const struct signer *s);
