@@ -37,6 +37,7 @@
 #include "signer/proc.h"
 #include "daemon/ratelimit.h"
 #include "signer/signer.h"
+#include "daemon/revocation.h"
 #include "daemon/state.h"
 #include "store/store.h"
 
@@ -54,6 +55,7 @@ struct serve_opts {
 	int est_require_binding;	/* --est-require-binding */
 	int est_serverkeygen;		/* --est-serverkeygen */
 	struct enroll_config enroll;
+	struct revocation_config crl;	/* --crl-days */
 };
 
 static void
@@ -64,7 +66,8 @@ serve_usage(FILE *f)
 		"                   [--web-dir DIR] [--passphrase-file FILE] [--signer-threads N]\n"
 		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n"
 		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n"
-		"                   [--est-label LABEL] [--est-require-binding] [--est-serverkeygen]\n");
+		"                   [--est-label LABEL] [--est-require-binding] [--est-serverkeygen]\n"
+		"                   [--crl-days DAYS]\n");
 }
 
 /* Hands the files the daemon writes to user, so it can keep writing them
@@ -145,7 +148,8 @@ serve_renew_gateway(struct app *app, struct httpd *h)
 	fileio_free_secret(key, key_len);
 }
 
-/* Housekeeping on every tick: expired requests, the gateway certificate. */
+/* Housekeeping on every tick: expired requests, the gateway certificate,
+ * the CRL when one is due. */
 static void
 serve_tick(struct app *app, struct httpd *h)
 {
@@ -155,6 +159,8 @@ serve_tick(struct app *app, struct httpd *h)
 	if (store_request_expire(app->store, time(NULL), &n, &e) != 0)
 		log_warn("cannot expire old requests: %s", e.msg);
 	serve_renew_gateway(app, h);
+	if (revocation_tick(app->revocation, &e) < 0)
+		log_err("cannot make the CRL: %s", e.msg);
 }
 
 /* Waits for a signal to stop; returns the exit status. SIGUSR1 is the
@@ -215,6 +221,7 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "est-label", required_argument, NULL, 'L' },
 		{ "est-require-binding", no_argument, NULL, 'B' },
 		{ "est-serverkeygen", no_argument, NULL, 'K' },
+		{ "crl-days", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -292,6 +299,17 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 				o->enroll.renew_grace_days = (unsigned)n;
 			else
 				o->enroll.pending_days = (unsigned)n;
+			break;
+		case 'C':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] == '-' || n < 1 ||
+			    n > REVOCATION_DAYS_MAX) {
+				cmd_error("serve", "--crl-days %s: from 1 to %d", optarg,
+					  REVOCATION_DAYS_MAX);
+				return CMD_USAGE;
+			}
+			o->crl.days = (unsigned)n;
 			break;
 		case 'h':
 			serve_usage(stdout);
@@ -394,6 +412,16 @@ cmd_serve(int argc, char *argv[])
 	app.est_label = o.est_label;
 	app.est_require_binding = o.est_require_binding;
 	app.est_serverkeygen = o.est_serverkeygen;
+	if (revocation_new(&is, &o.crl, &app.revocation, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	/* A CRL is served from the first request on: made now when there is
+	 * none, or a revocation came after the newest (`lanca revoke` while
+	 * no daemon ran). Failing that, serving goes on with the newest. */
+	if (revocation_tick(app.revocation, &e) < 0)
+		log_err("cannot make the CRL: %s", e.msg);
+	o.enroll.revocation = app.revocation;
 	if (app.ratelimit == NULL || app.login_fails == NULL || app.secret_fails == NULL ||
 	    enroll_new(&is, &app.ca, &window, &o.enroll, &app.enroll, &e) != 0) {
 		cmd_error("serve", "%s", app.ratelimit == NULL || app.login_fails == NULL ||
@@ -429,7 +457,7 @@ cmd_serve(int argc, char *argv[])
 		}
 	}
 	if (httpd_start(h, &app, &http_routes, &e) != 0 ||
-	    control_start(o.dir, app.enroll, app.store, &ctl, &e) != 0) {
+	    control_start(o.dir, app.enroll, app.revocation, app.store, &ctl, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}
@@ -442,6 +470,7 @@ out:
 	control_stop(ctl);
 	httpd_stop(h);
 	enroll_free(app.enroll);
+	revocation_free(app.revocation);
 	ratelimit_free(app.ratelimit);
 	ratelimit_fails_free(app.login_fails);
 	ratelimit_fails_free(app.secret_fails);
