@@ -2,7 +2,7 @@
  * ca_open.c - what a command needs to act in-process: the store, the CA
  * certificates, the policy and a local signer (see cmd.h). Used by `lanca
  * sign`, and by `lanca approve`, `deny` and `pending` when no daemon is
- * running.
+ * running; the store alone, to read, for `lanca list`, `show` and `export`.
  */
 #include "config.h"
 
@@ -37,6 +37,22 @@ ca_open_missing(const char *dir, struct lerr *e)
 		lerr_set(e, LERR_NOT_FOUND,
 			 "no CA in %s: name its state directory with --dir (or LANCA_DIR), "
 			 "or make one there with lanca init --dir %s", dir, dir);
+}
+
+int
+cmd_store_read(const char *dir, struct store **s, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+
+	*s = NULL;
+	if (state_path(path, dir, STORE_FILE) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	if (store_open(path, STORE_READONLY, s, e) != 0) {
+		if (e->code == LERR_NOT_FOUND)
+			ca_open_missing(dir, e);
+		return -1;
+	}
+	return 0;
 }
 
 int

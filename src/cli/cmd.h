@@ -26,6 +26,9 @@ int cmd_admin(int argc, char *argv[]);
 int cmd_preauth(int argc, char *argv[]);
 int cmd_vendor(int argc, char *argv[]);
 int cmd_stats(int argc, char *argv[]);
+int cmd_list(int argc, char *argv[]);
+int cmd_show(int argc, char *argv[]);
+int cmd_export(int argc, char *argv[]);
 
 #include <stdio.h>
 
@@ -48,6 +51,10 @@ struct cmd_ca {
 int cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_ca *c,
 		struct lerr *e);
 void cmd_ca_close(struct cmd_ca *c);
+/* Opens the store of dir to read (STORE_READONLY: beside a running
+ * daemon, whose writes SQLite's WAL keeps apart), with cmd_ca_open's
+ * message when dir holds no CA. *s is the caller's (store_close). */
+int cmd_store_read(const char *dir, struct store **s, struct lerr *e);
 
 /* The name the CLI acts under in the audit log: $USER when it is a
  * plausible name (auth_user_ok), else "uid N". */

@@ -24,6 +24,7 @@
 
 #include "cli/cmd.h"
 #include "daemon/admin.h"
+#include "daemon/caexpiry.h"
 #include "daemon/control.h"
 #include "daemon/enroll.h"
 #include "common/fileio.h"
@@ -159,6 +160,7 @@ serve_tick(struct app *app, struct httpd *h)
 	if (store_request_expire(app->store, time(NULL), &n, &e) != 0)
 		log_warn("cannot expire old requests: %s", e.msg);
 	serve_renew_gateway(app, h);
+	caexpiry_daily(&app->ca, (int64_t)time(NULL));
 	if (revocation_tick(app->revocation, &e) < 0)
 		log_err("cannot make the CRL: %s", e.msg);
 }
@@ -465,6 +467,8 @@ cmd_serve(int argc, char *argv[])
 	key = NULL;
 	log_info("serving https on %s%s%s (signer pid %ld)", o.https,
 		 o.http ? ", http on " : "", o.http ? o.http : "", (long)signer_pid(app.signer));
+	/* At once too: an admin restarting the daemon sees the warning. */
+	caexpiry_daily(&app.ca, (int64_t)time(NULL));
 	rc = serve_wait(&app, h, &set);
 out:
 	control_stop(ctl);

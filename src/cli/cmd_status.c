@@ -1,5 +1,6 @@
 /*
- * cmd_status.c - `lanca status`: the CAs, fingerprints, dates, counts.
+ * cmd_status.c - `lanca status`: the CAs, fingerprints, dates and the
+ * warning of one near its end (caexpiry.c), counts.
  */
 #include "config.h"
 
@@ -11,6 +12,7 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "daemon/caexpiry.h"
 #include "daemon/state.h"
 #include "daemon/window.h"
 #include "store/store.h"
@@ -26,15 +28,32 @@ status_time(time_t t, char *out, size_t n)
 	return out;
 }
 
+/* A CA, with its days left and its warning (null when not near its end). */
 static json_t *
-status_ca_json(const char *subject, const char *fp, const char *fp_colon, time_t nb, time_t na)
+status_ca_json(const char *subject, const char *fp, const char *fp_colon, time_t nb, time_t na,
+	       const struct caexpiry *x)
 {
-	char a[32], b[32];
+	char a[32], b[32], warning[CAEXPIRY_TEXT_MAX];
 
-	return json_pack("{s:s, s:s, s:s, s:s, s:s}", "subject", subject, "sha256", fp,
+	caexpiry_text(x, warning);
+	return json_pack("{s:s, s:s, s:s, s:s, s:s, s:I, s:s?}", "subject", subject, "sha256", fp,
 			 "sha256_colon", fp_colon,
 			 "not_before", status_time(nb, a, sizeof(a)),
-			 "not_after", status_time(na, b, sizeof(b)));
+			 "not_after", status_time(na, b, sizeof(b)),
+			 "days_left", (json_int_t)(x->left > 0 ? x->left / 86400 : 0),
+			 "warning", x->warn ? warning : NULL);
+}
+
+/* The warning line under a CA, when it is near its end. */
+static void
+status_ca_warning(const struct caexpiry *x)
+{
+	char warning[CAEXPIRY_TEXT_MAX];
+
+	if (!x->warn)
+		return;
+	caexpiry_text(x, warning);
+	printf("  WARNING:       %s\n", warning);
 }
 
 /* The state of a recorded window; closed when it names none. */
@@ -115,6 +134,7 @@ cmd_status(int argc, char *argv[])
 	char path[STATE_PATH_MAX], a[32], b[32];
 	const char *dir = NULL;
 	struct store *s = NULL;
+	struct caexpiry x[CAEXPIRY_CAS];
 	struct ca_set ca;
 	struct lerr e;
 	int64_t count = 0;
@@ -145,12 +165,14 @@ cmd_status(int argc, char *argv[])
 		cmd_error("status", "%s", e.msg);
 		goto out;
 	}
+	caexpiry_check(&ca, (int64_t)time(NULL), x);
 	if (json) {
 		j = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o}", "version", PACKAGE_VERSION, "dir", dir,
 			      "root", status_ca_json(ca.root_subject, ca.root_fp, ca.root_fp_colon,
-						     ca.root_not_before, ca.root_not_after),
+						     ca.root_not_before, ca.root_not_after, &x[0]),
 			      "issuing", status_ca_json(ca.issuing_subject, ca.issuing_fp, ca.issuing_fp_colon,
-							ca.issuing_not_before, ca.issuing_not_after),
+							ca.issuing_not_before, ca.issuing_not_after,
+							&x[1]),
 			      "certificates", (json_int_t)count, "window", status_window(s, time(NULL)));
 		if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
 			cmd_error("status", "cannot encode JSON");
@@ -163,10 +185,12 @@ cmd_status(int argc, char *argv[])
 		printf("  SHA-256:       %s\n", ca.root_fp_colon);
 		printf("  valid:         %s to %s\n", status_time(ca.root_not_before, a, sizeof(a)),
 		       status_time(ca.root_not_after, b, sizeof(b)));
+		status_ca_warning(&x[0]);
 		printf("issuing CA:      %s\n", ca.issuing_subject);
 		printf("  SHA-256:       %s\n", ca.issuing_fp_colon);
 		printf("  valid:         %s to %s\n", status_time(ca.issuing_not_before, a, sizeof(a)),
 		       status_time(ca.issuing_not_after, b, sizeof(b)));
+		status_ca_warning(&x[1]);
 		printf("certificates:    %lld\n", (long long)count);
 		w = status_window(s, time(NULL));
 		status_window_text(w, time(NULL));

@@ -701,17 +701,28 @@ admin_cert_get_json(struct store *s, const char *serial, json_t **out, struct le
 {
 	unsigned char bin[STORE_SERIAL_MAX];
 	struct store_cert *c = NULL;
-	struct store_page pg;
-	struct buf pem;
-	json_t *row = NULL, *history = NULL;
 	size_t len;
 	int rc = -1;
 
 	*out = NULL;
+	if (admin_serial_parse(serial, bin, &len, e) == 0 &&
+	    store_cert_by_serial(s, bin, len, &c, e) == 0)
+		rc = admin_cert_detail_json(s, c, out, e);
+	store_cert_free(c);
+	return rc;
+}
+
+int
+admin_cert_detail_json(struct store *s, const struct store_cert *c, json_t **out,
+		       struct lerr *e)
+{
+	struct store_page pg;
+	struct buf pem;
+	json_t *row = NULL, *history = NULL;
+	int rc = -1;
+
+	*out = NULL;
 	buf_init(&pem, 16 * 1024);
-	if (admin_serial_parse(serial, bin, &len, e) != 0 ||
-	    store_cert_by_serial(s, bin, len, &c, e) != 0)
-		goto out;
 	if ((history = json_array()) == NULL)
 		goto oom;
 	memset(&pg, 0, sizeof(pg));
@@ -746,8 +757,280 @@ out:
 	json_decref(row);
 	json_decref(history);
 	buf_free(&pem);
-	store_cert_free(c);
 	return rc;
+}
+
+/* ---- the shell's inventory ---- */
+
+#define ADMIN_DURATION_MSG \
+	"a duration is N (seconds), Ns, Nh or Nd, from 1 second to 36500 days"
+#define ADMIN_INV_STATUS_MSG	"status is valid, revoked or expired"
+
+int
+admin_duration_parse(const char *text, int64_t *out, struct lerr *e)
+{
+	int64_t v = 0, unit = 1;
+	size_t i;
+
+	*out = 0;
+	if (text == NULL)
+		goto bad;
+	for (i = 0; text[i] >= '0' && text[i] <= '9'; i++) {
+		v = v * 10 + (text[i] - '0');
+		if (v > ADMIN_EXPIRING_MAX)
+			goto bad;
+	}
+	if (i == 0)
+		goto bad;
+	if (text[i] != '\0') {
+		if (text[i + 1] != '\0')
+			goto bad;
+		switch (text[i]) {
+		case 's': unit = 1; break;
+		case 'h': unit = 3600; break;
+		case 'd': unit = 86400; break;
+		default: goto bad;
+		}
+	}
+	/* v is at most ADMIN_EXPIRING_MAX, so v * unit cannot overflow. */
+	if (v < 1 || v * unit > ADMIN_EXPIRING_MAX)
+		goto bad;
+	*out = v * unit;
+	return 0;
+bad:
+	return lerr_set(e, LERR_BAD_REQUEST, ADMIN_DURATION_MSG);
+}
+
+int
+admin_inventory_text(const char *status, const char *expiring, const char *device,
+		     const char *limit, const char *cursor, struct admin_inventory *out,
+		     struct lerr *e)
+{
+	static const char *const words[] = {
+		[ADMIN_INV_VALID] = "valid",
+		[ADMIN_INV_REVOKED] = "revoked",
+		[ADMIN_INV_EXPIRED] = "expired",
+	};
+	size_t i;
+
+	memset(out, 0, sizeof(*out));
+	if (status != NULL) {
+		for (i = ADMIN_INV_VALID; i <= ADMIN_INV_EXPIRED; i++)
+			if (strcmp(status, words[i]) == 0)
+				break;
+		if (i > ADMIN_INV_EXPIRED) {
+			lerr_set(e, LERR_BAD_REQUEST, ADMIN_INV_STATUS_MSG);
+			goto bad;
+		}
+		out->status = (enum admin_inv_status)i;
+	}
+	if (expiring != NULL) {
+		if (admin_duration_parse(expiring, &out->expiring, e) != 0)
+			goto bad;
+		if (out->status == ADMIN_INV_REVOKED || out->status == ADMIN_INV_EXPIRED) {
+			lerr_set(e, LERR_BAD_REQUEST, "expiring lists valid certificates: "
+				 "it goes with status valid or none, not %s", status);
+			goto bad;
+		}
+	}
+	if (device != NULL) {
+		if (device[0] == '\0' ||
+		    admin_text_check("device", device, sizeof(out->device) - 1, e) != 0) {
+			lerr_set(e, LERR_BAD_REQUEST, "device is a device id: 1 to %zu bytes "
+				 "of text without control characters", sizeof(out->device) - 1);
+			goto bad;
+		}
+		snprintf(out->device, sizeof(out->device), "%s", device);
+	}
+	if (admin_limit_text(limit, &out->limit, e) != 0)
+		goto bad;
+	if (cursor != NULL &&
+	    admin_cursor_parse(cursor, strlen(cursor), ADMIN_CURSOR_CERTS, &out->after, e) != 0)
+		goto bad;
+	return 0;
+bad:
+	memset(out, 0, sizeof(*out));
+	return -1;
+}
+
+/* Reads page pg of l at now: the filter in one of the store's ranges. */
+static int
+admin_inventory_page(struct store *s, const struct admin_inventory *l, int64_t now,
+		     struct store_page *pg, int (*fn)(const struct store_cert *c, void *arg),
+		     void *arg, struct lerr *e)
+{
+	struct store_cert_filter f;
+	struct store_cert_range r;
+
+	if (l->limit > ADMIN_LIST_MAX || l->after < 0 || l->expiring < 0 ||
+	    l->expiring > ADMIN_EXPIRING_MAX || (unsigned)l->status > ADMIN_INV_EXPIRED ||
+	    now <= INT64_MIN + 1 || now >= INT64_MAX - ADMIN_EXPIRING_MAX - 1)
+		return lerr_set(e, LERR_BAD_REQUEST, "a certificate listing out of bounds");
+	memset(pg, 0, sizeof(*pg));
+	pg->after = l->after;
+	pg->limit = l->limit != 0 ? l->limit : ADMIN_LIST_DEFAULT;
+	/* Every certificate, or the revoked ones, of any device: the API's
+	 * listing, from the table or the revoked ones' partial index. */
+	if (l->device[0] == '\0' && l->expiring == 0 &&
+	    (l->status == ADMIN_INV_ANY || l->status == ADMIN_INV_REVOKED)) {
+		memset(&f, 0, sizeof(f));
+		f.status = l->status == ADMIN_INV_REVOKED ? STORE_CERT_REVOKED : -1;
+		f.sort = STORE_SORT_ISSUED;
+		return store_cert_find(s, &f, pg, fn, arg, e);
+	}
+	memset(&r, 0, sizeof(r));
+	r.device = l->device;
+	r.status = l->status == ADMIN_INV_ANY ? -1 :
+		   l->status == ADMIN_INV_REVOKED ? STORE_CERT_REVOKED : STORE_CERT_VALID;
+	r.from = INT64_MIN;
+	r.until = INT64_MAX;
+	r.order = STORE_RANGE_ISSUED;
+	/* Valid until the end of not_after's second: expired after it. */
+	if (l->expiring > 0) {
+		r.status = STORE_CERT_VALID;
+		r.from = now + 1;
+		r.until = now + l->expiring + 1;
+		r.order = STORE_RANGE_EXPIRES_ASC;
+	} else if (l->status == ADMIN_INV_VALID) {
+		r.from = now + 1;
+	} else if (l->status == ADMIN_INV_EXPIRED) {
+		r.until = now + 1;
+		r.order = STORE_RANGE_EXPIRES_DESC;
+	}
+	/* A device holds a few certificates: its own range, by issuance. */
+	if (l->device[0] != '\0')
+		r.order = STORE_RANGE_ISSUED;
+	return store_cert_range(s, &r, pg, fn, arg, e);
+}
+
+/* admin_inventory_each's visit: the caller's fn, and what it answered. */
+struct admin_inv_visit {
+	int (*fn)(const struct store_cert *c, void *arg);
+	void *arg;
+	int stopped;
+};
+
+static int
+admin_inv_row(const struct store_cert *c, void *arg)
+{
+	struct admin_inv_visit *v = arg;
+
+	if (v->fn(c, v->arg) != 0)
+		v->stopped = 1;
+	return v->stopped;
+}
+
+int
+admin_inventory_each(struct store *s, const struct admin_inventory *l, int64_t now,
+		     int (*fn)(const struct store_cert *c, void *arg), void *arg,
+		     char next[ADMIN_CURSOR_MAX + 1], struct lerr *e)
+{
+	struct admin_inv_visit v = { fn, arg, 0 };
+	struct store_page pg;
+
+	next[0] = '\0';
+	if (admin_inventory_page(s, l, now, &pg, admin_inv_row, &v, e) != 0)
+		return -1;
+	if (v.stopped)
+		return lerr_set(e, LERR_INTERNAL, "listing certificates stopped");
+	admin_cursor_tag(ADMIN_CURSOR_CERTS, pg.next, next);
+	return 0;
+}
+
+int
+admin_inventory_json(struct store *s, const struct admin_inventory *l, int64_t now,
+		     json_t **out, struct lerr *e)
+{
+	struct store_page pg;
+	json_t *items;
+
+	*out = NULL;
+	if ((items = json_array()) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory listing certificates");
+	if (admin_inventory_page(s, l, now, &pg, admin_cert_row, items, e) != 0) {
+		json_decref(items);
+		return -1;
+	}
+	return admin_page_end(items, &pg, ADMIN_CURSOR_CERTS, "listing certificates", out, e);
+}
+
+/* Appends a certificate's serial (hex) to the array arg; non-zero when
+ * out of memory. */
+static int
+admin_serial_row(const struct store_cert *c, void *arg)
+{
+	char hex[2 * STORE_SERIAL_MAX + 1];
+
+	hex_encode(c->serial, c->serial_len, hex);
+	return json_array_append_new(arg, json_string(hex)) != 0;
+}
+
+int
+admin_cert_lookup(struct store *s, const char *text, json_t **serials, struct lerr *e)
+{
+	unsigned char bin[STORE_SERIAL_MAX];
+	struct store_cert *c = NULL;
+	struct store_cert_range r;
+	struct store_page pg;
+	struct lerr se;
+	size_t len, had;
+	json_t *list;
+	int lrc;
+
+	*serials = NULL;
+	if ((list = json_array()) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
+	/* A serial first: a device id that is also an even run of hex
+	 * digits is named by its certificates' serials' text only when no
+	 * serial is that text. */
+	if (admin_serial_parse(text, bin, &len, &se) == 0) {
+		lrc = store_cert_by_serial(s, bin, len, &c, e);
+		if (lrc == 0) {
+			lrc = admin_serial_row(c, list);
+			store_cert_free(c);
+			if (lrc != 0)
+				goto oom;
+			*serials = list;
+			return 0;
+		}
+		if (e->code != LERR_NOT_FOUND)
+			goto fail;
+	}
+	if (text == NULL || text[0] == '\0' || strlen(text) > ADMIN_DEVICE_MAX ||
+	    admin_text_check("a device id", text, ADMIN_DEVICE_MAX, e) != 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "not a serial (2 to %d hex digits) nor a device "
+			 "id (1 to %d bytes of text without control characters)",
+			 2 * STORE_SERIAL_MAX, ADMIN_DEVICE_MAX);
+		goto fail;
+	}
+	memset(&r, 0, sizeof(r));
+	r.device = text;
+	r.status = -1;
+	r.from = INT64_MIN;
+	r.until = INT64_MAX;
+	r.order = STORE_RANGE_ISSUED;
+	memset(&pg, 0, sizeof(pg));
+	pg.limit = STORE_PAGE_MAX;
+	do {
+		pg.after = pg.next;
+		had = json_array_size(list);
+		if (store_cert_range(s, &r, &pg, admin_serial_row, list, e) != 0)
+			goto fail;
+		/* A page cut short was a row that could not be added. */
+		if (pg.next != 0 && json_array_size(list) - had < pg.limit)
+			goto oom;
+	} while (pg.next != 0);
+	if (json_array_size(list) == 0) {
+		lerr_set(e, LERR_NOT_FOUND, "no certificate has serial or device id %s", text);
+		goto fail;
+	}
+	*serials = list;
+	return 0;
+oom:
+	lerr_set(e, LERR_INTERNAL, "out of memory");
+fail:
+	json_decref(list);
+	return -1;
 }
 
 int

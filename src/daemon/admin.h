@@ -2,7 +2,9 @@
  * admin.h - the administrator's actions: press the button, approve or
  * deny a pending request, list requests; and the inventory: certificates
  * searched and sorted, one certificate with its history, revocation, the
- * audit log and the overview.
+ * audit log and the overview; and the shell's inventory (`lanca list`,
+ * `show`): certificates by status, expiry or device, looked up by serial
+ * or device id, with the API's rows.
  *
  * Owns: the one copy of every bound these actions have (press seconds and
  * count, the length of a reason, the shape of a request id and of a
@@ -182,6 +184,76 @@ int admin_serial_parse(const char *text, unsigned char serial[STORE_SERIAL_MAX],
  * writes them, newest first). bad_request for a serial that is not one,
  * not_found for one that is unknown. */
 int admin_cert_get_json(struct store *s, const char *serial, json_t **out, struct lerr *e);
+
+/* The detail admin_cert_get_json gives, of certificate c. */
+int admin_cert_detail_json(struct store *s, const struct store_cert *c, json_t **out,
+			   struct lerr *e);
+
+/* ---- the shell's inventory (lanca list, show, export) ---- */
+
+#define ADMIN_EXPIRING_MAX	(36500LL * 86400)	/* --expiring at most 100 years */
+#define ADMIN_DEVICE_MAX	64	/* bytes of a device id (struct store_cert) */
+
+/* What `lanca list --status` names. Unlike the API's status (the stored
+ * one), valid here means valid now: not revoked and not past not_after;
+ * expired means not revoked but past not_after (a revoked certificate is
+ * revoked, expired or not). */
+enum admin_inv_status {
+	ADMIN_INV_ANY = 0,
+	ADMIN_INV_VALID,
+	ADMIN_INV_REVOKED,
+	ADMIN_INV_EXPIRED,
+};
+
+/*
+ * A page of the shell's listing: status, expiring (seconds: only valid
+ * certificates whose not_after is within that long from now; 0 for no
+ * such filter), device (exactly this device id's; "" for any), then
+ * limit and after as in struct admin_list. The order follows the
+ * filter: soonest expiring first with expiring, the latest expired
+ * first for expired, else newest issued first.
+ */
+struct admin_inventory {
+	enum admin_inv_status status;
+	int64_t expiring;
+	char device[ADMIN_DEVICE_MAX + 1];
+	unsigned limit;
+	int64_t after;
+};
+
+/* Reads a span of time: decimal digits, alone (seconds) or followed by
+ * "s" (seconds), "h" (hours) or "d" (days), from 1 second to
+ * ADMIN_EXPIRING_MAX. 0, or -1 with e (bad_request naming the forms). */
+int admin_duration_parse(const char *text, int64_t *out, struct lerr *e);
+
+/* Reads a listing from text, each NULL when absent: status ("valid",
+ * "revoked", "expired"), expiring (admin_duration_parse; not with
+ * revoked or expired), device (a device id), limit and cursor (a page's
+ * "next_cursor"). 0, or -1 with e (bad_request naming the argument). */
+int admin_inventory_text(const char *status, const char *expiring, const char *device,
+			 const char *limit, const char *cursor, struct admin_inventory *out,
+			 struct lerr *e);
+
+/* Calls fn for each certificate of a page of l at now; next receives the
+ * page's "next_cursor" ("" on the last page). A non-zero return of fn
+ * stops the page: -1 with e (internal). 0, or -1 with e. */
+int admin_inventory_each(struct store *s, const struct admin_inventory *l, int64_t now,
+			 int (*fn)(const struct store_cert *c, void *arg), void *arg,
+			 char next[ADMIN_CURSOR_MAX + 1], struct lerr *e);
+
+/* A page as admin_cert_list_json gives one: {"items": [admin_cert_json()
+ * rows], "next_cursor": cursor or null}. 0, or -1 with e. */
+int admin_inventory_json(struct store *s, const struct admin_inventory *l, int64_t now,
+			 json_t **out, struct lerr *e);
+
+/*
+ * What `lanca show` and `lanca export` name: a serial (hex) when one
+ * certificate has it, else a device id, whose certificates are all
+ * named, newest issued first. serials receives a new array of their
+ * serials (hex strings). not_found when neither names a certificate,
+ * bad_request when text is neither a serial nor a device id.
+ */
+int admin_cert_lookup(struct store *s, const char *text, json_t **serials, struct lerr *e);
 
 /* A revocation as an admin asks for it. */
 #define ADMIN_TARGET_MAX	64	/* bytes of a serial (hex) or device id */

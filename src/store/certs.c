@@ -131,6 +131,29 @@ const char *const store_sql_certs[Q_COUNT] = {
 	[Q_CERT_FIND + 16] = CERT_FIND(CERT_MATCH, CERT_DEVICE_DESC),
 	[Q_CERT_FIND + 17] = CERT_FIND(CERT_MATCH, CERT_DEVICE_ASC),
 	[Q_CERT_FIND_KEY] = "SELECT not_after, device_id FROM certificates WHERE id = ?",
+	/* The shell's inventory (store_cert_range): ?1 the sort key of the
+	 * row the page starts after (by expiry), ?2 the status (NULL: any),
+	 * ?3 the device, ?4 and ?5 the range of not_after, then ?6 the id the
+	 * page starts after and ?7 the row count. The unary + keeps SQLite
+	 * from reading not_after's index where the order is another's. */
+	[Q_CERT_RANGE_DEVICE] =
+		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE device_id = ?3 "
+		"AND (?2 IS NULL OR status = ?2) AND +not_after >= ?4 AND +not_after < ?5 "
+		"AND id < ?6 ORDER BY id DESC LIMIT ?7",
+	[Q_CERT_RANGE_ISSUED] =
+		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE "
+		"(?2 IS NULL OR status = ?2) AND +not_after >= ?4 AND +not_after < ?5 "
+		"AND id < ?6 ORDER BY id DESC LIMIT ?7",
+	[Q_CERT_RANGE_EXPIRES_ASC] =
+		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE "
+		"not_after >= ?1 AND (not_after > ?1 OR id > ?6) AND not_after < ?5 "
+		"AND (?2 IS NULL OR status = ?2) "
+		"ORDER BY not_after ASC, id ASC LIMIT ?7",
+	[Q_CERT_RANGE_EXPIRES_DESC] =
+		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE "
+		"not_after <= ?1 AND (not_after < ?1 OR id < ?6) AND not_after >= ?4 "
+		"AND (?2 IS NULL OR status = ?2) "
+		"ORDER BY not_after DESC, id DESC LIMIT ?7",
 	[Q_CERT_EXPIRING] =
 		"SELECT not_after FROM certificates "
 		"WHERE not_after >= ?1 AND not_after < ?2 AND status = 'valid'",
@@ -793,6 +816,23 @@ store_cert_key_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	return store_col_text(st, 1, k->device_id, sizeof(k->device_id), e);
 }
 
+/* The sort key of certificate id, where a page after it starts: 0, or
+ * -1 with e (bad_request when no certificate has that id). */
+static int
+store_cert_key(struct store *s, int64_t id, struct store_cert_key *k, struct lerr *e)
+{
+	const struct store_query kx = {
+		Q_CERT_FIND_KEY, "reading the cursor's certificate", { store_arg_int(id) },
+	};
+	int lrc;
+
+	if ((lrc = store_lookup(s, &kx, store_cert_key_row, k, e)) < 0)
+		return -1;
+	if (lrc > 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "the cursor names no certificate");
+	return 0;
+}
+
 /*
  * Calls fn for each certificate of page pg as f says (see store.h, "the
  * inventory"); fn as for store_cert_page.
@@ -812,7 +852,7 @@ store_cert_find(struct store *s, const struct store_cert_filter *f, struct store
 	struct store_cert_key k;
 	struct store_query x;
 	const char *q, *status = NULL;
-	int kind, lrc, hex;
+	int kind, hex;
 	size_t i;
 
 	if (s == NULL || f == NULL || pg == NULL || fn == NULL ||
@@ -832,16 +872,9 @@ store_cert_find(struct store *s, const struct store_cert_filter *f, struct store
 
 	/* ?1: the sort key of the row the page starts after. */
 	memset(&k, 0, sizeof(k));
-	if (pg->after > 0 && f->sort != STORE_SORT_ISSUED) {
-		const struct store_query kx = {
-			Q_CERT_FIND_KEY, "reading the cursor's certificate",
-			{ store_arg_int(pg->after) },
-		};
-		if ((lrc = store_lookup(s, &kx, store_cert_key_row, &k, e)) < 0)
-			return -1;
-		if (lrc > 0)
-			return lerr_set(e, LERR_BAD_REQUEST, "the cursor names no certificate");
-	}
+	if (pg->after > 0 && f->sort != STORE_SORT_ISSUED &&
+	    store_cert_key(s, pg->after, &k, e) != 0)
+		return -1;
 	if (f->sort == STORE_SORT_EXPIRES)
 		x.args[0] = store_arg_int(pg->after > 0 ? k.not_after :
 					  f->ascending ? INT64_MIN : INT64_MAX);
@@ -875,6 +908,55 @@ store_cert_find(struct store *s, const struct store_cert_filter *f, struct store
 			x.args[i] = store_arg_null();
 	}
 	return store_page_walk(s, &x, pg, f->ascending != 0, store_cert_page_row, &v, e);
+}
+
+/*
+ * Calls fn for each certificate of page pg as r says (see store.h, "the
+ * shell's inventory"); fn as for store_cert_page.
+ */
+int
+store_cert_range(struct store *s, const struct store_cert_range *r, struct store_page *pg,
+		 int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e)
+{
+	struct store_cert_visit v = { fn, arg };
+	struct store_cert_key k;
+	struct store_query x;
+	const char *device;
+	int64_t key;
+
+	if (s == NULL || r == NULL || pg == NULL || fn == NULL || r->from >= r->until ||
+	    (unsigned)r->order > STORE_RANGE_EXPIRES_DESC ||
+	    (r->status != -1 && r->status != STORE_CERT_VALID && r->status != STORE_CERT_REVOKED))
+		return lerr_set(e, LERR_INTERNAL, "store_cert_range: bad arguments");
+	device = r->device != NULL && r->device[0] != '\0' ? r->device : NULL;
+	if (device != NULL && r->order != STORE_RANGE_ISSUED)
+		return lerr_set(e, LERR_INTERNAL, "store_cert_range: a device's rows are by issuance");
+	memset(&x, 0, sizeof(x));
+	x.what = "listing certificates";
+	x.q = device != NULL ? Q_CERT_RANGE_DEVICE :
+	      r->order == STORE_RANGE_ISSUED ? Q_CERT_RANGE_ISSUED :
+	      r->order == STORE_RANGE_EXPIRES_ASC ? Q_CERT_RANGE_EXPIRES_ASC :
+	      Q_CERT_RANGE_EXPIRES_DESC;
+	/* ?1: by expiry, where the page starts: the range's end, or the
+	 * cursor's row when that is further in (it is, unless the cursor is
+	 * another listing's). */
+	key = r->order == STORE_RANGE_EXPIRES_ASC ? r->from : r->until - 1;
+	if (pg->after > 0 && r->order != STORE_RANGE_ISSUED) {
+		memset(&k, 0, sizeof(k));
+		if (store_cert_key(s, pg->after, &k, e) != 0)
+			return -1;
+		if (r->order == STORE_RANGE_EXPIRES_ASC ? k.not_after > key : k.not_after < key)
+			key = k.not_after;
+	}
+	x.args[0] = store_arg_int(key);
+	x.args[1] = store_arg_text(r->status != -1 ?
+				   store_cert_status_str((enum store_cert_status)r->status) :
+				   NULL);
+	x.args[2] = store_arg_text(device);
+	x.args[3] = store_arg_int(r->from);
+	x.args[4] = store_arg_int(r->until);
+	return store_page_walk(s, &x, pg, r->order == STORE_RANGE_EXPIRES_ASC,
+			       store_cert_page_row, &v, e);
 }
 
 /* Row reader: column 0, a time, into its span's count (struct

@@ -65,6 +65,10 @@ enum store_q {
 	Q_CERT_FIND,			/* the inventory's pages, 18 of them (certs.c) */
 	Q_CERT_FIND_LAST = Q_CERT_FIND + 17,
 	Q_CERT_FIND_KEY,
+	Q_CERT_RANGE_DEVICE,		/* the shell's inventory (store_cert_range) */
+	Q_CERT_RANGE_ISSUED,
+	Q_CERT_RANGE_EXPIRES_ASC,
+	Q_CERT_RANGE_EXPIRES_DESC,
 	Q_CERT_EXPIRING,
 	Q_CERT_ISSUED_SINCE,
 	Q_CERT_UNEXPIRED,

@@ -312,6 +312,35 @@ struct store_cert_filter {
 int store_cert_find(struct store *s, const struct store_cert_filter *f, struct store_page *pg,
 		    int (*fn)(const struct store_cert *c, void *arg), void *arg,
 		    struct lerr *e);
+/* ---- the shell's inventory (lanca list): certificates of one device,
+ * and certificates by their expiry ----
+ * A page (see "pages") of the certificates whose not_after is in [from,
+ * until) and, when set, of one status and of one device, in one of three
+ * orders. Each is one range of an index or of the table:
+ *   STORE_RANGE_ISSUED, newest issued first: with a device, the range of
+ *     certificates_device_id that holds its rows (a device has few);
+ *     without one, the table newest first, skipping rows that do not
+ *     match (meant for filters most rows pass, such as valid and
+ *     unexpired: a rare match costs the rows walked past to reach it);
+ *   STORE_RANGE_EXPIRES_ASC, soonest expiring first, and
+ *   STORE_RANGE_EXPIRES_DESC, latest expiring first: the range [from,
+ *     until) of certificates_not_after, the device and status checked on
+ *     each row of it (no device is allowed with these: see the above).
+ * A position is a certificate's id, as for store_cert_find. */
+enum store_range_order {
+	STORE_RANGE_ISSUED = 0,
+	STORE_RANGE_EXPIRES_ASC,
+	STORE_RANGE_EXPIRES_DESC,
+};
+struct store_cert_range {
+	const char *device;		/* NULL or "": any; else exactly this device id */
+	int status;			/* -1: any; else an enum store_cert_status */
+	int64_t from, until;		/* not_after in [from, until): from < until */
+	enum store_range_order order;
+};
+int store_cert_range(struct store *s, const struct store_cert_range *r, struct store_page *pg,
+		     int (*fn)(const struct store_cert *c, void *arg), void *arg,
+		     struct lerr *e);
 /* Counts of valid certificates expiring in n consecutive spans of width
  * seconds from start (revoked ones are not counted), and of certificates
  * issued in n spans likewise. counts[n] are set. */

@@ -78,28 +78,40 @@ split_chain() {
 }
 
 # Starts `lanca serve` on fresh loopback ports; sets HTTP_PORT, HTTPS_PORT,
-# HTTP_URL, HTTPS_URL, SERVE_PID and waits until HTTPS answers.
+# HTTP_URL, HTTPS_URL, SERVE_PID and waits until HTTPS answers. A port
+# is free when free_port looks and may be taken before serve binds it
+# (tests run side by side): a start that fails to bind tries new ports,
+# up to 5 times.
 start_serve() {
 	dir=$1
 	shift
-	HTTP_PORT=$(free_port)
-	HTTPS_PORT=$(free_port)
-	HTTP_URL="http://127.0.0.1:$HTTP_PORT"
-	HTTPS_URL="https://localhost:$HTTPS_PORT"
-	"$LANCA" serve --dir "$dir" --https "127.0.0.1:$HTTPS_PORT" --http "127.0.0.1:$HTTP_PORT" \
-		--web-dir "$TOP_SRCDIR/web" "$@" >"$T/serve.log" 2>&1 &
-	SERVE_PID=$!
-	i=0
-	while [ $i -lt 100 ]; do
-		if curl -s -o /dev/null --max-time 2 --resolve "localhost:$HTTPS_PORT:127.0.0.1" \
-			--cacert "$dir/root.pem" "$HTTPS_URL/api/v1/status"; then
-			return 0
+	tries=0
+	while :; do
+		tries=$((tries + 1))
+		HTTP_PORT=$(free_port)
+		HTTPS_PORT=$(free_port)
+		HTTP_URL="http://127.0.0.1:$HTTP_PORT"
+		HTTPS_URL="https://localhost:$HTTPS_PORT"
+		"$LANCA" serve --dir "$dir" --https "127.0.0.1:$HTTPS_PORT" --http "127.0.0.1:$HTTP_PORT" \
+			--web-dir "$TOP_SRCDIR/web" "$@" >"$T/serve.log" 2>&1 &
+		SERVE_PID=$!
+		i=0
+		while [ $i -lt 100 ]; do
+			if curl -s -o /dev/null --max-time 2 --resolve "localhost:$HTTPS_PORT:127.0.0.1" \
+				--cacert "$dir/root.pem" "$HTTPS_URL/api/v1/status"; then
+				return 0
+			fi
+			kill -0 "$SERVE_PID" 2>/dev/null || break
+			sleep 0.1
+			i=$((i + 1))
+		done
+		[ $i -lt 100 ] || fail "lanca serve did not answer within 10 s"
+		wait "$SERVE_PID" 2>/dev/null || true
+		if [ $tries -lt 5 ] && grep -q "Address already in use" "$T/serve.log"; then
+			continue
 		fi
-		kill -0 "$SERVE_PID" 2>/dev/null || fail "lanca serve exited while starting"
-		sleep 0.1
-		i=$((i + 1))
+		fail "lanca serve exited while starting"
 	done
-	fail "lanca serve did not answer within 10 s"
 }
 
 # curl against the HTTPS port, verifying with the root (never -k).
@@ -187,6 +199,23 @@ check_out() {
 	[ "$(openssl pkey -in "$out/key.pem" -pubout)" = "$(openssl x509 -in "$out/cert.pem" -noout -pubkey)" ] ||
 		fail "$out/key.pem is not the key of $out/cert.pem"
 	rm -f "$out"/chain.pem.*.pem
+}
+
+# foreign_device DIR CN NAMES: an output directory like lanca-enroll's
+# ($T/a's root and gateway.url) holding a certificate for CN that another
+# CA issued ($T/other, made here): what a renewal must refuse.
+# $T/stranger.pem.1.pem is that certificate.
+foreign_device() {
+	"$LANCA" init --dir "$T/other" --name other >/dev/null || fail "init other"
+	make_csr stranger "$2" "$3"
+	"$LANCA" sign "$T/stranger.csr" --dir "$T/other" >"$T/stranger.pem" 2>/dev/null ||
+		fail "sign stranger"
+	mkdir -m 700 "$1"
+	cp "$T/a/root.pem" "$T/a/gateway.url" "$1/"
+	split_chain "$T/stranger.pem"
+	cp "$T/stranger.pem.1.pem" "$1/cert.pem"
+	cp "$T/stranger.pem" "$1/chain.pem"
+	cp "$T/stranger.key" "$1/key.pem"
 }
 
 # pending_id DEVICE: the id of the pending request of DEVICE (its CSR's

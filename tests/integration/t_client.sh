@@ -152,15 +152,7 @@ done
 ok "renew over mTLS: new key and serial, same names, files replaced"
 
 # A certificate from another CA does not renew.
-"$LANCA" init --dir "$T/other" --name other >/dev/null || fail "init other"
-make_csr stranger dev-a "DNS:dev-a.local"
-"$LANCA" sign "$T/stranger.csr" --dir "$T/other" >"$T/stranger.pem" 2>/dev/null || fail "sign stranger"
-mkdir -m 700 "$T/s"
-cp "$T/a/root.pem" "$T/a/gateway.url" "$T/s/"
-split_chain "$T/stranger.pem"
-cp "$T/stranger.pem.1.pem" "$T/s/cert.pem"
-cp "$T/stranger.pem" "$T/s/chain.pem"
-cp "$T/stranger.key" "$T/s/key.pem"
+foreign_device "$T/s" dev-a "DNS:dev-a.local"
 st=0; "$ENROLL" renew --dir "$T/s" --timeout 10 >/dev/null 2>&1 || st=$?
 [ $st -eq 1 ] || fail "renew with a foreign certificate exited $st"
 cmp -s "$T/stranger.pem.1.pem" "$T/s/cert.pem" || fail "a failed renew replaced cert.pem"

@@ -158,15 +158,7 @@ done
 ok "lanca-enroll renew --protocol est: simplereenroll over mTLS, new key and serial, same names"
 
 # A certificate the gateway did not issue is refused at simplereenroll.
-"$LANCA" init --dir "$T/other" --name other >/dev/null || fail "init other"
-make_csr stranger est-a "DNS:est-a.local"
-"$LANCA" sign "$T/stranger.csr" --dir "$T/other" >"$T/stranger.pem" 2>/dev/null || fail "sign stranger"
-mkdir -m 700 "$T/s"
-cp "$T/a/root.pem" "$T/a/gateway.url" "$T/s/"
-split_chain "$T/stranger.pem"
-cp "$T/stranger.pem.1.pem" "$T/s/cert.pem"
-cp "$T/stranger.pem" "$T/s/chain.pem"
-cp "$T/stranger.key" "$T/s/key.pem"
+foreign_device "$T/s" est-a "DNS:est-a.local"
 st=0
 "$ENROLL" renew --protocol est --dir "$T/s" --timeout 10 >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] || fail "EST renew with a foreign certificate exited $st: $(cat "$T/err")"

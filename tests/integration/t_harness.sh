@@ -29,4 +29,31 @@ kill -TERM "$hpid" 2>/dev/null || true
 wait "$hpid" 2>/dev/null || true
 [ $rc -eq 0 ] || fail "t_http.sh against the harness failed ($rc)"
 ok "t_http.sh passes against the harness (body limits on a route with a body, client chains)"
+
+# lib.sh's start_serve, when a port it picked is taken before serve binds
+# it (tests run side by side): it tries new ports.
+"$LANCA" init --dir "$T/state" --name harnessgw >/dev/null 2>&1 || fail "init"
+python3 -c 'import socket, sys, time
+s = socket.socket(); s.bind(("127.0.0.1", 0)); s.listen(1)
+print(s.getsockname()[1], flush=True); time.sleep(60)' >"$T/busy" &
+busy_pid=$!
+i=0
+while [ ! -s "$T/busy" ] && [ $i -lt 50 ]; do sleep 0.1; i=$((i + 1)); done
+busy=$(cat "$T/busy")
+[ -n "$busy" ] || fail "no busy port"
+real_free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+# The first pick is the busy port; later picks are free ones. (Picks run
+# in command substitutions, subshells: they count in a file.)
+free_port() {
+	echo x >>"$T/picks"
+	if [ "$(wc -l <"$T/picks")" -eq 1 ]; then echo "$busy"; else real_free_port; fi
+}
+start_serve "$T/state"
+picks=$(wc -l <"$T/picks")
+[ "$HTTP_PORT" != "$busy" ] && [ "$picks" -ge 4 ] || fail "start_serve kept port $HTTP_PORT ($picks picks)"
+stop_serve || fail "serve did not stop cleanly"
+kill "$busy_pid" 2>/dev/null || true
+ok "start_serve picks new ports when one it chose is taken"
 echo "t_harness: $n_ok passed, 0 failed"

@@ -751,6 +751,155 @@ START_TEST(test_revoke_and_detail)
 }
 END_TEST
 
+/* The shell's listing from text: durations in seconds, hours or days
+ * and nothing else; statuses by name; expiring only with valid ones. */
+START_TEST(test_inventory_text)
+{
+	static const struct { const char *text; int64_t secs; } good[] = {
+		{ "30d", 30 * 86400 }, { "12h", 12 * 3600 }, { "90", 90 }, { "90s", 90 },
+		{ "1", 1 }, { "36500d", ADMIN_EXPIRING_MAX }, { "007d", 7 * 86400 },
+	};
+	static const char *const bad[] = {
+		"", "d", "0", "0d", "-1", "+1", "1w", "1m", "1.5d", "30dd", "30D", "36501d",
+		" 1", "1 ", "99999999999999999999", "3153600001", "1e3",
+	};
+	struct admin_inventory l;
+	struct lerr e;
+	int64_t v;
+	size_t i;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++) {
+		ck_assert_msg(admin_duration_parse(good[i].text, &v, &e) == 0, "%s", good[i].text);
+		ck_assert_int_eq(v, good[i].secs);
+	}
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(admin_duration_parse(bad[i], &v, &e) == -1, "%s", bad[i]);
+		ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+		ck_assert_msg(strstr(e.msg, "Nh or Nd") != NULL, "%s", e.msg);
+		ck_assert_int_eq(v, 0);
+	}
+	ck_assert_int_eq(admin_inventory_text(NULL, NULL, NULL, NULL, NULL, &l, &e), 0);
+	ck_assert_int_eq(l.status, ADMIN_INV_ANY);
+	ck_assert_int_eq(admin_inventory_text("expired", NULL, "dev-1", "5", "c42", &l, &e), 0);
+	ck_assert_int_eq(l.status, ADMIN_INV_EXPIRED);
+	ck_assert_str_eq(l.device, "dev-1");
+	ck_assert_uint_eq(l.limit, 5);
+	ck_assert_int_eq(l.after, 42);
+	ck_assert_int_eq(admin_inventory_text("valid", "30d", NULL, NULL, NULL, &l, &e), 0);
+	ck_assert_int_eq(l.expiring, 30 * 86400);
+	ck_assert_int_eq(admin_inventory_text("revoked", NULL, NULL, NULL, NULL, &l, &e), 0);
+	ck_assert_int_eq(l.status, ADMIN_INV_REVOKED);
+	/* Each refusal names what was wrong, and leaves nothing behind. */
+	ck_assert_int_eq(admin_inventory_text("Valid", NULL, NULL, NULL, NULL, &l, &e), -1);
+	ck_assert_msg(strstr(e.msg, "status is valid, revoked or expired") != NULL, "%s", e.msg);
+	ck_assert_int_eq(admin_inventory_text("revoked", "30d", NULL, NULL, NULL, &l, &e), -1);
+	ck_assert_msg(strstr(e.msg, "expiring lists valid") != NULL, "%s", e.msg);
+	ck_assert_int_eq(admin_inventory_text("expired", "1h", NULL, NULL, NULL, &l, &e), -1);
+	ck_assert_int_eq(admin_inventory_text(NULL, "1w", NULL, NULL, NULL, &l, &e), -1);
+	ck_assert_int_eq(admin_inventory_text(NULL, NULL, "", NULL, NULL, &l, &e), -1);
+	ck_assert_msg(strstr(e.msg, "device is a device id") != NULL, "%s", e.msg);
+	ck_assert_int_eq(admin_inventory_text(NULL, NULL, "a\tb", NULL, NULL, &l, &e), -1);
+	ck_assert_int_eq(admin_inventory_text(NULL, NULL, NULL, "0", NULL, &l, &e), -1);
+	ck_assert_int_eq(admin_inventory_text(NULL, NULL, NULL, NULL, "r42", &l, &e), -1);
+	ck_assert_msg(strstr(e.msg, "cursor") != NULL, "%s", e.msg);
+	ck_assert_int_eq(admin_inventory_text(NULL, NULL, "dev", NULL, "c0", &l, &e), -1);
+	ck_assert_str_eq(l.device, "");
+	ck_assert_int_eq(l.after, 0);
+}
+END_TEST
+
+/* The rows of one page of the shell's listing at now. */
+static size_t
+inv_rows(struct store *s, const char *status, const char *expiring, const char *device,
+	 int64_t now)
+{
+	struct admin_inventory l;
+	struct lerr e;
+	json_t *j;
+	size_t n;
+
+	ck_assert_msg(admin_inventory_text(status, expiring, device, NULL, NULL, &l, &e) == 0,
+		      "%s", e.msg);
+	ck_assert_msg(admin_inventory_json(s, &l, now, &j, &e) == 0, "%s", e.msg);
+	ck_assert(json_is_null(json_object_get(j, "next_cursor")));
+	n = json_array_size(json_object_get(j, "items"));
+	json_decref(j);
+	return n;
+}
+
+/* The shell's listing and look-up on a real CA: one issued certificate
+ * is valid, then expiring, then expired as the clock moves; revoked, it
+ * is only revoked; show finds it by serial and by device id. */
+START_TEST(test_inventory_lookup)
+{
+	char id[STORE_REQUEST_ID_LEN + 1], serial[2 * STORE_SERIAL_MAX + 1];
+	char upper[2 * STORE_SERIAL_MAX + 1];
+	unsigned char bin[STORE_SERIAL_MAX];
+	struct store_cert *c = NULL;
+	struct fx_admin f;
+	struct lerr e;
+	json_t *j;
+	size_t len, i;
+	int64_t now = (int64_t)time(NULL), end;
+
+	fx_admin_open(&f, 1);
+	fx_submit(&f, "p256.pem", id);
+	ck_assert_msg(admin_approve(f.en, id, "cli unit", serial, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(admin_serial_parse(serial, bin, &len, &e), 0);
+	ck_assert_int_eq(store_cert_by_serial(f.x.store, bin, len, &c, &e), 0);
+	end = c->not_after;
+	store_cert_free(c);
+	for (i = 0; serial[i] != '\0'; i++)
+		upper[i] = (char)(serial[i] >= 'a' ? serial[i] - 'a' + 'A' : serial[i]);
+	upper[i] = '\0';
+
+	ck_assert_uint_eq(inv_rows(f.x.store, "valid", NULL, "dev-p256", now), 1);
+	ck_assert_uint_eq(inv_rows(f.x.store, NULL, NULL, "dev-p256", now), 1);
+	ck_assert_uint_eq(inv_rows(f.x.store, NULL, NULL, "dev-p25", now), 0);
+	ck_assert_uint_eq(inv_rows(f.x.store, "expired", NULL, NULL, now), 0);
+	ck_assert_uint_eq(inv_rows(f.x.store, NULL, "1h", NULL, now), 0);
+	/* A day before its end it is expiring within 2 days, not 1 hour. */
+	ck_assert_uint_eq(inv_rows(f.x.store, "valid", "2d", "dev-p256", end - 86400), 1);
+	ck_assert_uint_eq(inv_rows(f.x.store, NULL, "2d", NULL, end - 86400), 1);
+	ck_assert_uint_eq(inv_rows(f.x.store, NULL, "1h", NULL, end - 86400), 0);
+	/* At its not_after it is expired (valid up to the second before). */
+	ck_assert_uint_eq(inv_rows(f.x.store, NULL, "1s", NULL, end - 1), 1);
+	ck_assert_uint_eq(inv_rows(f.x.store, "expired", NULL, NULL, end), 1);
+	ck_assert_uint_eq(inv_rows(f.x.store, "expired", NULL, "dev-p256", end), 1);
+	ck_assert_uint_eq(inv_rows(f.x.store, "valid", NULL, "dev-p256", end), 0);
+	ck_assert_uint_eq(inv_rows(f.x.store, NULL, "2d", NULL, end), 0);
+
+	/* Look-ups: a serial in either case, a device id, neither. */
+	ck_assert_int_eq(admin_cert_lookup(f.x.store, upper, &j, &e), 0);
+	ck_assert_uint_eq(json_array_size(j), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(j, 0)), serial);
+	json_decref(j);
+	ck_assert_int_eq(admin_cert_lookup(f.x.store, "dev-p256", &j, &e), 0);
+	ck_assert_uint_eq(json_array_size(j), 1);
+	ck_assert_str_eq(json_string_value(json_array_get(j, 0)), serial);
+	json_decref(j);
+	ck_assert_int_eq(admin_cert_lookup(f.x.store, "dev-none", &j, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_ptr_null(j);
+	ck_assert_int_eq(admin_cert_lookup(f.x.store, "00ff", &j, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(admin_cert_lookup(f.x.store, "a\x01", &j, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(admin_cert_lookup(f.x.store, "", &j, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+
+	/* Revoked: in the revoked listing (of all, and of its device), in
+	 * no other, however the clock moves. */
+	ck_assert_int_eq(admin_revoke(f.x.store, serial, NULL, "cli unit", NULL, &e), 0);
+	ck_assert_uint_eq(inv_rows(f.x.store, "revoked", NULL, NULL, now), 1);
+	ck_assert_uint_eq(inv_rows(f.x.store, "revoked", NULL, "dev-p256", now), 1);
+	ck_assert_uint_eq(inv_rows(f.x.store, "valid", NULL, "dev-p256", now), 0);
+	ck_assert_uint_eq(inv_rows(f.x.store, NULL, "2d", NULL, end - 86400), 0);
+	ck_assert_uint_eq(inv_rows(f.x.store, "expired", NULL, NULL, end), 0);
+	fx_admin_close(&f);
+}
+END_TEST
+
 static Suite *
 admin_suite(void)
 {
@@ -764,6 +913,7 @@ admin_suite(void)
 	tcase_add_test(b, test_list_text);
 	tcase_add_test(b, test_cert_list_text);
 	tcase_add_test(b, test_serial_and_audit_text);
+	tcase_add_test(b, test_inventory_text);
 	suite_add_tcase(s, b);
 	tcase_add_checked_fixture(a, fx_make_ca, fx_remove_ca);
 	tcase_set_timeout(a, 60);
@@ -773,6 +923,7 @@ admin_suite(void)
 	tcase_add_test(a, test_list_pages);
 	tcase_add_test(a, test_request_row);
 	tcase_add_test(a, test_revoke_and_detail);
+	tcase_add_test(a, test_inventory_lookup);
 	suite_add_tcase(s, a);
 	return s;
 }

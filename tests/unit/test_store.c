@@ -1940,6 +1940,18 @@ START_TEST(test_page_plans)
 			      strstr(plan, "(serial>? AND serial<?)") != NULL,
 			      "query %d: %s", q, plan);
 	}
+	/* The shell's inventory: a device's rows from its range of the
+	 * device index, the expiring and the expired from not_after's,
+	 * the valid ones from the table newest first; none sorts. */
+	for (q = Q_CERT_RANGE_DEVICE; q <= Q_CERT_RANGE_EXPIRES_DESC; q++) {
+		ck_assert_msg(plan_scans(store_sql_text((enum store_q)q), plan, sizeof(plan)) == 0,
+			      "query %d: %s: %s", q, store_sql_text((enum store_q)q), plan);
+		ck_assert_msg(strstr(plan, q == Q_CERT_RANGE_DEVICE ?
+				     "certificates_device_id (device_id=? AND rowid<?)" :
+				     q == Q_CERT_RANGE_ISSUED ? "INTEGER PRIMARY KEY (rowid<?)" :
+				     "certificates_not_after (not_after") != NULL,
+			      "query %d: %s", q, plan);
+	}
 	/* The check catches what it is for: the listing before pages. */
 	ck_assert_int_eq(plan_scans("SELECT id FROM requests WHERE ?1 IS NULL OR state = ?1 "
 				    "ORDER BY created_at DESC, rowid DESC LIMIT ?2",
@@ -2075,6 +2087,101 @@ START_TEST(test_cert_find)
 	ck_assert_str_eq(f.devs, "delta");
 	find_all(s, "d", STORE_CERT_VALID, STORE_SORT_DEVICE, 1, 10, &f);
 	ck_assert_str_eq(f.devs, "");
+	store_close(s);
+}
+END_TEST
+
+/* Every page of size limit of the shell's range r, walked to the end. */
+static void
+range_all(struct store *s, const char *device, int status, int64_t from, int64_t until,
+	  enum store_range_order order, size_t limit, struct find_seen *f)
+{
+	struct store_cert_range r = { device, status, from, until, order };
+	struct store_page pg = { 0, limit, 0 };
+	struct lerr e;
+	int pages = 0;
+
+	memset(f, 0, sizeof(*f));
+	do {
+		pg.after = pg.next;
+		ck_assert_msg(store_cert_range(s, &r, &pg, find_cb, f, &e) == 0, "%s", e.msg);
+		ck_assert_int_lt(++pages, 50);
+	} while (pg.next != 0);
+}
+
+/* The shell's inventory: valid ones newest first, those expiring soon
+ * soonest first, the expired latest first, a device's own; ties on
+ * not_after broken by issuance, a page at a time of every size. */
+START_TEST(test_cert_range)
+{
+	static char n_a[] = "DNS:a.local";
+	unsigned char sx[STORE_SERIAL_LEN], se[STORE_SERIAL_LEN];
+	struct store *s = open_new();
+	int64_t ca = add_ca(s, "issuing", "aa");
+	int64_t now = 1900000000;
+	struct store_cert_range bad = { "a", -1, 0, 10, STORE_RANGE_EXPIRES_ASC };
+	struct store_page pg = { 0, 10, 0 };
+	struct find_seen f;
+	struct lerr e;
+	size_t i;
+
+	/* Issued in this order (ids 1..8). */
+	ck_assert_int_eq(issue(s, ca, "a", 1, n_a, now + 10, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "b", 2, n_a, now + 100, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "a2", 3, n_a, now + 5000, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "c", 4, n_a, now - 10, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "d", 5, n_a, now - 100, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "e", 6, n_a, now + 50, NULL, NULL, se, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "f", 7, n_a, now + 100, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "g", 8, n_a, now - 10, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(issue(s, ca, "a", 9, n_a, now, NULL, NULL, sx, &e), 0);
+	ck_assert_int_eq(store_cert_revoke(s, se, sizeof(se), NULL, "t", &e), 0);
+
+	for (i = 1; i <= 5; i++) {
+		/* Valid now (not_after after now), newest first. */
+		range_all(s, NULL, STORE_CERT_VALID, now + 1, INT64_MAX, STORE_RANGE_ISSUED, i, &f);
+		ck_assert_str_eq(f.devs, "f a2 b a");
+		/* Expiring within 100 s: soonest first, b before f (a tie). */
+		range_all(s, NULL, STORE_CERT_VALID, now + 1, now + 101, STORE_RANGE_EXPIRES_ASC, i,
+			  &f);
+		ck_assert_str_eq(f.devs, "a b f");
+		range_all(s, NULL, STORE_CERT_VALID, now + 1, now + 100, STORE_RANGE_EXPIRES_ASC, i,
+			  &f);
+		ck_assert_str_eq(f.devs, "a");
+		/* Expired (not_after now or before): latest first, g before c
+		 * (a tie, g issued later); e is revoked, not expired. */
+		range_all(s, NULL, STORE_CERT_VALID, INT64_MIN, now + 1, STORE_RANGE_EXPIRES_DESC,
+			  i, &f);
+		ck_assert_str_eq(f.devs, "a g c d");
+		/* Every status by expiry: e is in. */
+		range_all(s, NULL, -1, now + 1, now + 60, STORE_RANGE_EXPIRES_ASC, i, &f);
+		ck_assert_str_eq(f.devs, "a e");
+		/* A device's own, newest first, filtered. */
+		range_all(s, "a", -1, INT64_MIN, INT64_MAX, STORE_RANGE_ISSUED, i, &f);
+		ck_assert_str_eq(f.devs, "a a");
+		ck_assert_uint_eq(f.n, 2);
+		range_all(s, "a", STORE_CERT_VALID, now + 1, INT64_MAX, STORE_RANGE_ISSUED, i, &f);
+		ck_assert_uint_eq(f.n, 1);
+		range_all(s, "e", STORE_CERT_REVOKED, INT64_MIN, INT64_MAX, STORE_RANGE_ISSUED, i,
+			  &f);
+		ck_assert_str_eq(f.devs, "e");
+		range_all(s, "e", STORE_CERT_VALID, INT64_MIN, INT64_MAX, STORE_RANGE_ISSUED, i, &f);
+		ck_assert_str_eq(f.devs, "");
+		range_all(s, "zz", -1, INT64_MIN, INT64_MAX, STORE_RANGE_ISSUED, i, &f);
+		ck_assert_str_eq(f.devs, "");
+	}
+	/* A device by expiry is not a range of one index; an empty range
+	 * is a caller's mistake; a cursor by expiry must name a row. */
+	memset(&f, 0, sizeof(f));
+	ck_assert_int_eq(store_cert_range(s, &bad, &pg, find_cb, &f, &e), -1);
+	bad.device = NULL;
+	bad.from = 10;
+	ck_assert_int_eq(store_cert_range(s, &bad, &pg, find_cb, &f, &e), -1);
+	bad.from = 0;
+	pg.after = 999;
+	ck_assert_int_eq(store_cert_range(s, &bad, &pg, find_cb, &f, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_uint_eq(f.n, 0);
 	store_close(s);
 }
 END_TEST
@@ -2798,6 +2905,7 @@ store_suite(void)
 	tcase_add_test(tc, test_page_plans);
 	tcase_add_test(tc, test_cert_find);
 	tcase_add_test(tc, test_cert_find_bounds);
+	tcase_add_test(tc, test_cert_range);
 	tcase_add_test(tc, test_cert_counts);
 	tcase_add_test(tc, test_audit_find);
 	tcase_add_test(tc, test_request_door);
