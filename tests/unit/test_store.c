@@ -2135,7 +2135,7 @@ START_TEST(test_cert_range)
 	ck_assert_int_eq(issue(s, ca, "f", 7, n_a, now + 100, NULL, NULL, sx, &e), 0);
 	ck_assert_int_eq(issue(s, ca, "g", 8, n_a, now - 10, NULL, NULL, sx, &e), 0);
 	ck_assert_int_eq(issue(s, ca, "a", 9, n_a, now, NULL, NULL, sx, &e), 0);
-	ck_assert_int_eq(store_cert_revoke(s, se, sizeof(se), NULL, "t", &e), 0);
+	ck_assert_int_eq(revoke_cert(s, se, sizeof(se), CRL_REASON_UNSPECIFIED, "t", &e), 0);
 
 	for (i = 1; i <= 5; i++) {
 		/* Valid now (not_after after now), newest first. */
