@@ -890,7 +890,7 @@ START_TEST(test_inventory_lookup)
 
 	/* Revoked: in the revoked listing (of all, and of its device), in
 	 * no other, however the clock moves. */
-	ck_assert_int_eq(admin_revoke(f.x.store, serial, NULL, "cli unit", NULL, &e), 0);
+	ck_assert_int_eq(revoke(&f, serial, NULL, NULL, &e), 0);
 	ck_assert_uint_eq(inv_rows(f.x.store, "revoked", NULL, NULL, now), 1);
 	ck_assert_uint_eq(inv_rows(f.x.store, "revoked", NULL, "dev-p256", now), 1);
 	ck_assert_uint_eq(inv_rows(f.x.store, "valid", NULL, "dev-p256", now), 0);
