@@ -494,7 +494,8 @@ function showDetail(serial) {
     var fields = [["Device", c && c.device_id], ["Subject", c && c.subject],
       ["Names", c && names(c)], ["Serial", serial], ["Status", c && c.status],
       ["Valid from", c && when(c.not_before)], ["Valid until", c && when(c.not_after)],
-      ["Revoked", c && c.revoked_at ? when(c.revoked_at) + " (" + (c.revoke_reason || "") + ")" : ""],
+      ["Revoked", c && c.revoked_at ? when(c.revoked_at) + " (" + (c.revoke_reason || "") +
+        (c.revoke_comment ? ": " + c.revoke_comment : "") + ")" : ""],
       ["Request", c && c.request_id]];
     var i;
     if (r.status !== 200) {
@@ -525,12 +526,18 @@ function showDetail(serial) {
 
 function onRevoke(ev) {
   var serial = lanca.detailSerial;
+  var body = { reason: $("revoke-reason").value };
   ev.preventDefault();
+  if ($("revoke-comment").value) {
+    body.comment = $("revoke-comment").value;
+  }
   api("POST", "/api/v1/certificates/" + encodeURIComponent(serial) + "/revoke",
-      { reason: $("revoke-reason").value }).then(function (r) {
+      body).then(function (r) {
     if (r.status === 200) {
-      notice("Certificate " + serial + " revoked.");
-      $("revoke-reason").value = "";
+      notice("Certificate " + serial + " revoked (" + r.body.reason + ")" +
+        (r.body.crl_number ? "; CRL " + r.body.crl_number + " lists it." : "."));
+      $("revoke-reason").value = "unspecified";
+      $("revoke-comment").value = "";
       showDetail(serial);
       loadInventory(false);
     } else {

@@ -29,15 +29,12 @@
 #include "ca/names.h"
 #include "ca/x509.h"
 
-#define X509_KEYID_MAX	64	/* SKI/AKI bytes we are prepared to carry */
 #define X509_SAN_MAX	512	/* one SAN value read back from a certificate */
 #define X509_SUBJ_MAX	256	/* a CA subject as text, for messages */
 
-/* The digest that goes with the issuer's key: SHA-384 for P-384 (as
- * RFC 5480 pairs them), SHA-512 for P-521, SHA-256 for P-256 and RSA.
- * Other algorithms (EdDSA) get GNUTLS_DIG_UNKNOWN, which lets GnuTLS use
- * the only digest they allow. */
-static gnutls_digest_algorithm_t
+/* See x509.h. EdDSA allows one digest only: GNUTLS_DIG_UNKNOWN lets
+ * GnuTLS use it. */
+gnutls_digest_algorithm_t
 x509_sign_digest(gnutls_privkey_t key)
 {
 	unsigned bits = 0;
@@ -108,22 +105,32 @@ x509_set_ski(gnutls_x509_crt_t crt, gnutls_pubkey_t pub, struct lerr *e)
 	return 0;
 }
 
-/* Sets the AKI to the issuer's SKI (or, for an issuer without one, the
- * key id GnuTLS derives from its key, which is what its SKI would be).
- * Returns 0 or -1. */
+/* See x509.h. */
+int
+x509_authority_key_id(gnutls_x509_crt_t issuer, unsigned char id[X509_KEYID_MAX], size_t *len)
+{
+	unsigned critical;
+	int ret;
+
+	*len = X509_KEYID_MAX;
+	ret = gnutls_x509_crt_get_subject_key_id(issuer, id, len, &critical);
+	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
+		*len = X509_KEYID_MAX;
+		ret = gnutls_x509_crt_get_key_id(issuer, GNUTLS_KEYID_USE_SHA1, id, len);
+	}
+	return ret;
+}
+
+/* Sets the AKI to the issuer's key id (x509_authority_key_id). Returns 0
+ * or -1. */
 static int
 x509_set_aki(gnutls_x509_crt_t crt, gnutls_x509_crt_t issuer, struct lerr *e)
 {
 	unsigned char id[X509_KEYID_MAX];
-	size_t idlen = sizeof(id);
-	unsigned critical;
+	size_t idlen;
 	int ret;
 
-	ret = gnutls_x509_crt_get_subject_key_id(issuer, id, &idlen, &critical);
-	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE) {
-		idlen = sizeof(id);
-		ret = gnutls_x509_crt_get_key_id(issuer, GNUTLS_KEYID_USE_SHA1, id, &idlen);
-	}
+	ret = x509_authority_key_id(issuer, id, &idlen);
 	if (ret < 0 || (ret = gnutls_x509_crt_set_authority_key_id(crt, id, idlen)) < 0)
 		return lerr_set(e, LERR_INTERNAL, "setting authority key id: %s",
 				gnutls_strerror(ret));

@@ -35,6 +35,7 @@ struct x509_ca_params {
 #define X509_KEY_ID_LEN	32	/* SHA-256 key id of a SubjectPublicKeyInfo */
 #define X509_SKI_LEN	20	/* leaf SKI: leftmost 160 bits of the key id */
 #define X509_CHAIN_MAX	4	/* CAs an x509_issuer holds, issuer first */
+#define X509_KEYID_MAX	64	/* SKI/AKI bytes we are prepared to carry */
 
 /* What a leaf needs; every field was checked by policy.c first. */
 struct x509_leaf_params {
@@ -124,6 +125,17 @@ int x509_key_matches(gnutls_privkey_t key, gnutls_x509_crt_t crt, const char *su
  * root, and verifies under root (signature, issuer name, both valid now).
  * Returns 0 or -1 with e (LERR_INVARIANT) saying which step failed. */
 int x509_verify_ca_chain(gnutls_x509_crt_t root, gnutls_x509_crt_t issuing, struct lerr *e);
+
+/* The key id what issuer signs names it by (the AKI of a leaf or CRL):
+ * its SKI, or for an issuer without one the SHA-1 key id GnuTLS derives
+ * from its key, which is what its SKI would be. *len receives the
+ * length. 0, or a GnuTLS error code (< 0). */
+int x509_authority_key_id(gnutls_x509_crt_t issuer, unsigned char id[X509_KEYID_MAX],
+			  size_t *len);
+/* The digest that goes with a signing key: SHA-384 for P-384 (as RFC
+ * 5480 pairs them), SHA-512 for P-521, SHA-256 for P-256 and RSA,
+ * GNUTLS_DIG_UNKNOWN (GnuTLS's choice) for EdDSA. */
+gnutls_digest_algorithm_t x509_sign_digest(gnutls_privkey_t key);
 
 /* Helpers. */
 int x509_import(const unsigned char *data, size_t len, gnutls_x509_crt_t *out, struct lerr *e); /* PEM or DER */

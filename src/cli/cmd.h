@@ -21,6 +21,7 @@ int cmd_pending(int argc, char *argv[]);
 int cmd_approve(int argc, char *argv[]);
 int cmd_deny(int argc, char *argv[]);
 int cmd_revoke(int argc, char *argv[]);
+int cmd_crl(int argc, char *argv[]);
 int cmd_admin(int argc, char *argv[]);
 int cmd_preauth(int argc, char *argv[]);
 int cmd_vendor(int argc, char *argv[]);
@@ -72,7 +73,7 @@ int cmd_find_serve(const char *dir, char *out, size_t size);
 
 /* The state directory: the --dir value, else $LANCA_DIR, else the default. */
 const char *cmd_dir(const char *opt);
-/* The arguments deny and revoke share: "[--dir DIR] [--reason TEXT] ARG",
+/* deny's arguments: "[--dir DIR] [--reason TEXT] ARG",
  * the reason checked as every door checks it (admin_reason_check). On
  * success *dir, *reason (NULL when not given) and *arg are set and -1 is
  * returned; otherwise the exit status to return (help, or a usage error

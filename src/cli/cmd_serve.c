@@ -39,6 +39,7 @@
 #include "signer/proc.h"
 #include "daemon/ratelimit.h"
 #include "signer/signer.h"
+#include "daemon/revocation.h"
 #include "daemon/state.h"
 #include "store/store.h"
 
@@ -56,6 +57,7 @@ struct serve_opts {
 	int est_require_binding;	/* --est-require-binding */
 	int est_serverkeygen;		/* --est-serverkeygen */
 	struct enroll_config enroll;
+	struct revocation_config crl;	/* --crl-days */
 };
 
 static void
@@ -66,7 +68,8 @@ serve_usage(FILE *f)
 		"                   [--web-dir DIR] [--passphrase-file FILE] [--signer-threads N]\n"
 		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n"
 		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n"
-		"                   [--est-label LABEL] [--est-require-binding] [--est-serverkeygen]\n");
+		"                   [--est-label LABEL] [--est-require-binding] [--est-serverkeygen]\n"
+		"                   [--crl-days DAYS]\n");
 }
 
 /* Hands the files the daemon writes to user, so it can keep writing them
@@ -148,7 +151,7 @@ serve_renew_gateway(struct app *app, struct httpd *h)
 }
 
 /* Housekeeping on every tick: expired requests, the gateway certificate,
- * the audit log's ended sessions and checkpoints. */
+ * the audit log's ended sessions and checkpoints, the CRL when one is due. */
 static void
 serve_tick(struct app *app, struct httpd *h)
 {
@@ -160,6 +163,8 @@ serve_tick(struct app *app, struct httpd *h)
 	serve_renew_gateway(app, h);
 	caexpiry_daily(&app->ca, (int64_t)time(NULL));
 	auditlog_tick(app->store, app->signer, (int64_t)time(NULL));
+	if (revocation_tick(app->revocation, &e) < 0)
+		log_err("cannot make the CRL: %s", e.msg);
 }
 
 /* Waits for a signal to stop; returns the exit status. SIGUSR1 is the
@@ -220,6 +225,7 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "est-label", required_argument, NULL, 'L' },
 		{ "est-require-binding", no_argument, NULL, 'B' },
 		{ "est-serverkeygen", no_argument, NULL, 'K' },
+		{ "crl-days", required_argument, NULL, 'C' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -297,6 +303,17 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 				o->enroll.renew_grace_days = (unsigned)n;
 			else
 				o->enroll.pending_days = (unsigned)n;
+			break;
+		case 'C':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] == '-' || n < 1 ||
+			    n > REVOCATION_DAYS_MAX) {
+				cmd_error("serve", "--crl-days %s: from 1 to %d", optarg,
+					  REVOCATION_DAYS_MAX);
+				return CMD_USAGE;
+			}
+			o->crl.days = (unsigned)n;
 			break;
 		case 'h':
 			serve_usage(stdout);
@@ -407,6 +424,16 @@ cmd_serve(int argc, char *argv[])
 	app.est_label = o.est_label;
 	app.est_require_binding = o.est_require_binding;
 	app.est_serverkeygen = o.est_serverkeygen;
+	if (revocation_new(&is, &o.crl, &app.revocation, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	/* A CRL is served from the first request on: made now when there is
+	 * none, or a revocation came after the newest (`lanca revoke` while
+	 * no daemon ran). Failing that, serving goes on with the newest. */
+	if (revocation_tick(app.revocation, &e) < 0)
+		log_err("cannot make the CRL: %s", e.msg);
+	o.enroll.revocation = app.revocation;
 	if (app.ratelimit == NULL || app.login_fails == NULL || app.secret_fails == NULL ||
 	    enroll_new(&is, &app.ca, &window, &o.enroll, &app.enroll, &e) != 0) {
 		cmd_error("serve", "%s", app.ratelimit == NULL || app.login_fails == NULL ||
@@ -442,7 +469,7 @@ cmd_serve(int argc, char *argv[])
 		}
 	}
 	if (httpd_start(h, &app, &http_routes, &e) != 0 ||
-	    control_start(o.dir, app.enroll, app.store, &ctl, &e) != 0) {
+	    control_start(o.dir, app.enroll, app.revocation, app.store, &ctl, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}
@@ -460,6 +487,7 @@ out:
 	control_stop(ctl);
 	httpd_stop(h);
 	enroll_free(app.enroll);
+	revocation_free(app.revocation);
 	ratelimit_free(app.ratelimit);
 	ratelimit_fails_free(app.login_fails);
 	ratelimit_fails_free(app.secret_fails);

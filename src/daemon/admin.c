@@ -17,6 +17,7 @@
 #include "daemon/admin.h"
 #include "daemon/enroll.h"
 #include "daemon/issue.h"
+#include "daemon/revocation.h"
 #include "daemon/window.h"
 
 /* Reads member key of args: absent leaves *out at 0; else an integer
@@ -735,9 +736,12 @@ admin_cert_detail_json(struct store *s, const struct store_cert *c, json_t **out
 	    json_object_set_new(row, "not_before", json_integer(c->not_before)) != 0 ||
 	    json_object_set_new(row, "revoked_at", c->status == STORE_CERT_REVOKED ?
 				json_integer(c->revoked_at) : json_null()) != 0 ||
-	    json_object_set_new(row, "revoke_reason", c->status == STORE_CERT_REVOKED &&
-				c->revoke_reason[0] != '\0' ?
-				json_string(c->revoke_reason) : json_null()) != 0 ||
+	    json_object_set_new(row, "revoke_reason", c->status == STORE_CERT_REVOKED ?
+				json_string(crl_reason_str((int)c->revoke_reason)) :
+				json_null()) != 0 ||
+	    json_object_set_new(row, "revoke_comment", c->status == STORE_CERT_REVOKED &&
+				c->revoke_comment[0] != '\0' ?
+				json_string(c->revoke_comment) : json_null()) != 0 ||
 	    json_object_set_new(row, "request_id", c->request_id[0] != '\0' ?
 				json_string(c->request_id) : json_null()) != 0 ||
 	    json_object_set_new(row, "pem", json_stringn((const char *)pem.data, pem.len)) != 0 ||
@@ -1030,20 +1034,103 @@ fail:
 }
 
 int
-admin_revoke(struct store *s, const char *serial, const char *reason, const char *actor,
-	     char hex[2 * STORE_SERIAL_MAX + 1], struct lerr *e)
+admin_revoke_parse(const char *target, const char *reason, const char *comment,
+		   struct admin_revoke_req *out, struct lerr *e)
 {
-	unsigned char bin[STORE_SERIAL_MAX];
-	size_t len;
+	memset(out, 0, sizeof(*out));
+	if (target == NULL || target[0] == '\0' ||
+	    admin_text_check("target", target, sizeof(out->target) - 1, e) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "revoke a certificate's serial (hex) or a "
+				"device id: 1 to %zu bytes of text without control characters",
+				sizeof(out->target) - 1);
+	snprintf(out->target, sizeof(out->target), "%s", target);
+	out->reason = CRL_REASON_UNSPECIFIED;
+	if (reason != NULL && reason[0] != '\0' && crl_reason_parse(reason, &out->reason) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "unknown revocation reason '%.40s': one of "
+				CRL_REASON_WORDS, reason);
+	if (admin_reason_check(comment, e) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "a comment is text of at most %d bytes "
+				"without control characters", ADMIN_REASON_MAX);
+	if (comment != NULL)
+		snprintf(out->comment, sizeof(out->comment), "%s", comment);
+	return 0;
+}
 
-	if (hex != NULL)
-		hex[0] = '\0';
-	if (admin_serial_parse(serial, bin, &len, e) != 0 || admin_reason_check(reason, e) != 0)
+/* The certificates revoked, as admin_revoke answers them. */
+static json_t *
+admin_revoke_json(const struct admin_revoke_req *rq, int device,
+		  char (*serials)[2 * STORE_SERIAL_MAX + 1], size_t n,
+		  const struct revocation_made *made)
+{
+	json_t *o, *list = json_array();
+	size_t i;
+
+	for (i = 0; list != NULL && i < n; i++)
+		if (json_array_append_new(list, json_string(serials[i])) != 0) {
+			json_decref(list);
+			list = NULL;
+		}
+	o = json_pack("{s:s, s:o*, s:s}", "status", "revoked", "revoked", list,
+		      "reason", crl_reason_str((int)rq->reason));
+	if (o != NULL && json_object_set_new(o, device ? "device_id" : "serial",
+					     json_string(device ? rq->target : serials[0])) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	if (o != NULL && made != NULL &&
+	    json_object_set_new(o, "crl_number", json_integer(made->number)) != 0) {
+		json_decref(o);
+		return NULL;
+	}
+	return o;
+}
+
+int
+admin_revoke(struct store *s, struct revocation *rv, const struct admin_revoke_req *rq,
+	     const char *actor, json_t **out, struct lerr *e)
+{
+	char serials[ADMIN_REVOKE_LISTED][2 * STORE_SERIAL_MAX + 1];
+	unsigned char bin[STORE_SERIAL_MAX];
+	struct store_revocation r;
+	struct revocation_made made;
+	struct lerr ignored, ce;
+	size_t len, n = 0;
+	int device = 0;
+
+	*out = NULL;
+	memset(&r, 0, sizeof(r));
+	r.reason = rq->reason;
+	r.comment = rq->comment[0] != '\0' ? rq->comment : NULL;
+	r.actor = actor;
+	/* A serial first (a device id may look like one: it is tried when no
+	 * certificate has that serial), else a device's every valid one. */
+	if (admin_serial_parse(rq->target, bin, &len, &ignored) == 0) {
+		if (store_cert_revoke(s, bin, len, &r, e) == 0) {
+			hex_encode(bin, len, serials[0]);
+			n = 1;
+		} else if (e->code != LERR_NOT_FOUND) {
+			return -1;
+		}
+	}
+	if (n == 0) {
+		device = 1;
+		if (store_device_revoke(s, rq->target, &r, serials, ADMIN_REVOKE_LISTED, &n, e) != 0) {
+			if (e->code == LERR_NOT_FOUND)
+				lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s and no "
+					 "device %s", rq->target, rq->target);
+			return -1;
+		}
+	}
+	if (rv != NULL && revocation_crl_make(rv, actor, &made, &ce) != 0) {
+		lerr_set_http(e, ce.code, lerr_http(ce.code), "revoked %s, but no CRL lists it yet: "
+			      "%s (the daemon tries again every minute)", rq->target, ce.msg);
 		return -1;
-	if (hex != NULL)
-		hex_encode(bin, len, hex);
-	return store_cert_revoke(s, bin, len, reason != NULL && reason[0] != '\0' ? reason : NULL,
-				 actor, e);
+	}
+	*out = admin_revoke_json(rq, device, serials, n < ADMIN_REVOKE_LISTED ? n :
+				 ADMIN_REVOKE_LISTED, rv != NULL ? &made : NULL);
+	if (*out == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
+	return 0;
 }
 
 int

@@ -21,6 +21,7 @@
 #include <stdint.h>
 #include <jansson.h>
 #include "common/lerr.h"
+#include "ca/crl.h"
 #include "store/store.h"
 
 #define ADMIN_REASON_MAX	200	/* bytes of a denial's reason */
@@ -30,6 +31,7 @@
 #define ADMIN_STATE_MAX		15	/* bytes of a state name, without the NUL */
 
 struct enroll;
+struct revocation;
 
 /* A press: 0 takes the default (WINDOW_SECONDS_DEFAULT, one device). */
 struct admin_press {
@@ -175,7 +177,8 @@ int admin_serial_parse(const char *text, unsigned char serial[STORE_SERIAL_MAX],
 
 /* One certificate by serial (hex): admin_cert_json()'s members and
  * "subject", "not_before", "revoked_at" (null while valid),
- * "revoke_reason" (null while valid), "request_id" (null when none),
+ * "revoke_reason" (the RFC 5280 reason's word, null while valid),
+ * "revoke_comment" (null when none), "request_id" (null when none),
  * "pem" (the certificate as the device got it) and "history" (the newest
  * ADMIN_HISTORY_MAX audit rows about its device, as admin_audit_json
  * writes them, newest first). bad_request for a serial that is not one,
@@ -252,13 +255,37 @@ int admin_inventory_json(struct store *s, const struct admin_inventory *l, int64
  */
 int admin_cert_lookup(struct store *s, const char *text, json_t **serials, struct lerr *e);
 
-/* Revokes the certificate with serial (hex) as actor, with reason
- * (admin_reason_check's bounds; NULL or "": none). The status and its
- * "revoke" audit row are written in one job. bad_request for bad input,
- * not_found for an unknown serial, conflict when it is revoked already.
- * hex (may be NULL) receives the serial as lanca writes it (lower case). */
-int admin_revoke(struct store *s, const char *serial, const char *reason, const char *actor,
-		 char hex[2 * STORE_SERIAL_MAX + 1], struct lerr *e);
+/* A revocation as an admin asks for it. */
+#define ADMIN_TARGET_MAX	64	/* bytes of a serial (hex) or device id */
+#define ADMIN_REVOKE_LISTED	64	/* serials a device's revocation answers with */
+struct admin_revoke_req {
+	char target[ADMIN_TARGET_MAX + 1];	/* a serial in hex, or a device id */
+	enum crl_reason reason;
+	char comment[ADMIN_REASON_MAX + 1];	/* "" for none */
+};
+
+/* Reads a revocation: target (a serial or device id: text of 1 to
+ * ADMIN_TARGET_MAX bytes), reason (NULL or "": unspecified; else one of
+ * CRL_REASON_WORDS) and comment (NULL or "": none; admin_reason_check's
+ * bounds). 0, or -1 with e (bad_request naming what is wrong). */
+int admin_revoke_parse(const char *target, const char *reason, const char *comment,
+		       struct admin_revoke_req *out, struct lerr *e);
+
+/*
+ * Revokes rq's target as actor: the certificate with that serial or,
+ * when no certificate has it, every valid unexpired certificate of the
+ * device with that id (all or none). The status, reason and comment and
+ * each "revoke" audit row are written in one job. Then, with rv (the
+ * running daemon's; NULL without one: the daemon makes the CRL when it
+ * starts), a new CRL listing it is made before this returns. *out:
+ * {"serial" or "device_id", "status": "revoked", "reason", "revoked":
+ * [serials, at most ADMIN_REVOKE_LISTED], "crl_number" (with rv)}.
+ * not_found for a target that is neither, conflict for a certificate
+ * revoked already or a device without a valid one; when the CRL cannot
+ * be made, its error, saying that the revocation itself holds.
+ */
+int admin_revoke(struct store *s, struct revocation *rv, const struct admin_revoke_req *rq,
+		 const char *actor, json_t **out, struct lerr *e);
 
 /* A page of the audit log, newest first, only event's rows and/or those
  * about device ("" for any). */

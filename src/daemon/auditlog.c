@@ -36,7 +36,7 @@ static const char *const auditlog_events[] = {
 	"press", "overlap",
 	"enroll", "preauth-import", "preauth_secret_wrong", "vendor-add",
 	"issue", "est_serverkeygen", "refuse", "approve", "deny", "contested", "expire",
-	"revoke", "crl",
+	"revoke", "crl", "metrics_token",
 };
 
 int

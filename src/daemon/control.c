@@ -36,6 +36,7 @@ struct control {
 	int stop[2];		/* a pipe: written to stop the thread */
 	pthread_t tid;
 	struct enroll *en;
+	struct revocation *rv;
 	struct store *store;
 	char path[sizeof(((struct sockaddr_un *)0)->sun_path)];
 };
@@ -126,26 +127,24 @@ control_put_deny(json_t *j, const struct control_req *rq)
 static int
 control_parse_revoke(const json_t *cmd, struct control_req *rq, struct lerr *e)
 {
-	unsigned char bin[STORE_SERIAL_MAX];
-	size_t len;
+	char target[ADMIN_TARGET_MAX + 1], reason[32], comment[ADMIN_REASON_MAX + 1];
 
-	if (control_str(cmd, "serial", rq->serial, sizeof(rq->serial)) != 0 ||
-	    admin_serial_parse(rq->serial, bin, &len, e) != 0)
-		return lerr_set(e, LERR_BAD_REQUEST,
-				"a serial is 2 to %d hex digits, an even number of them",
-				2 * STORE_SERIAL_MAX);
-	if (control_str(cmd, "reason", rq->reason, sizeof(rq->reason)) != 0)
-		return lerr_set(e, LERR_BAD_REQUEST,
-				"a reason is text of at most %d bytes", ADMIN_REASON_MAX);
-	return admin_reason_check(rq->reason, e);
+	if (control_str(cmd, "target", target, sizeof(target)) != 0 ||
+	    control_str(cmd, "reason", reason, sizeof(reason)) != 0 ||
+	    control_str(cmd, "comment", comment, sizeof(comment)) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "a revocation is a target (a serial or "
+				"device id), a reason and a comment, each short text");
+	return admin_revoke_parse(target, reason, comment, &rq->revoke, e);
 }
 
 static int
 control_put_revoke(json_t *j, const struct control_req *rq)
 {
-	return json_object_set_new(j, "serial", json_string(rq->serial)) != 0 ||
-	       (rq->reason[0] != '\0' &&
-		json_object_set_new(j, "reason", json_string(rq->reason)) != 0) ? -1 : 0;
+	return json_object_set_new(j, "target", json_string(rq->revoke.target)) != 0 ||
+	       json_object_set_new(j, "reason",
+				   json_string(crl_reason_str((int)rq->revoke.reason))) != 0 ||
+	       (rq->revoke.comment[0] != '\0' &&
+		json_object_set_new(j, "comment", json_string(rq->revoke.comment)) != 0) ? -1 : 0;
 }
 
 static int
@@ -229,11 +228,16 @@ static json_t *
 control_do_revoke(struct control *c, const struct control_req *rq, const char *who,
 		  struct lerr *e)
 {
-	char serial[2 * STORE_SERIAL_MAX + 1];
+	json_t *o = NULL;
 
-	if (admin_revoke(c->store, rq->serial, rq->reason, who, serial, e) != 0)
+	if (admin_revoke(c->store, c->rv, &rq->revoke, who, &o, e) != 0)
 		return NULL;
-	return json_pack("{s:b, s:s, s:s}", "ok", 1, "serial", serial, "status", "revoked");
+	if (json_object_set_new(o, "ok", json_true()) != 0) {
+		json_decref(o);
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		return NULL;
+	}
+	return o;
 }
 
 static json_t *
@@ -518,8 +522,8 @@ control_main(void *arg)
 }
 
 int
-control_start(const char *dir, struct enroll *en, struct store *s, struct control **out,
-	      struct lerr *e)
+control_start(const char *dir, struct enroll *en, struct revocation *rv, struct store *s,
+	      struct control **out, struct lerr *e)
 {
 	struct sockaddr_un sa;
 	struct control *c = NULL;
@@ -548,6 +552,7 @@ control_start(const char *dir, struct enroll *en, struct store *s, struct contro
 	if (c == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	c->fd = -1;
+	c->rv = rv;
 	c->stop[0] = c->stop[1] = -1;
 	c->en = en;
 	c->store = s;

@@ -30,6 +30,7 @@
 
 struct control;
 struct enroll;
+struct revocation;
 struct store;
 
 enum control_op {
@@ -38,7 +39,7 @@ enum control_op {
 	CONTROL_DENY,		/* {"id", "reason"} */
 	CONTROL_LIST,		/* {"state", "limit", "cursor"}: admin_list_parse */
 	CONTROL_STATS,		/* no arguments: the daemon's counters */
-	CONTROL_REVOKE,		/* {"serial", "reason"} */
+	CONTROL_REVOKE,		/* {"target", "reason", "comment"}: admin_revoke_parse */
 };
 
 /* One request, checked. Strings the command does not take stay "". */
@@ -47,7 +48,7 @@ struct control_req {
 	char actor[CONTROL_ACTOR_MAX + 1];	/* printable, without control bytes */
 	char id[STORE_REQUEST_ID_LEN + 1];
 	char reason[ADMIN_REASON_MAX + 1];	/* "" = the default reason */
-	char serial[2 * STORE_SERIAL_MAX + 1];	/* hex, as admin_serial_parse reads it */
+	struct admin_revoke_req revoke;
 	struct admin_press press;
 	struct admin_list list;
 };
@@ -64,11 +65,11 @@ int control_parse(const char *line, size_t len, struct control_req *out, struct 
 json_t *control_req_json(const struct control_req *rq);
 
 /* Listens on DIR/control.sock; refuses if another daemon answers there.
- * en and s must outlive the socket. A state directory whose path is too
+ * en, rv (the daemon's CRLs) and s must outlive the socket. A state directory whose path is too
  * long for a Unix socket gets no control socket (a warning; *out NULL, 0
  * returned). */
-int control_start(const char *dir, struct enroll *en, struct store *s, struct control **out,
-		  struct lerr *e);
+int control_start(const char *dir, struct enroll *en, struct revocation *rv, struct store *s,
+		  struct control **out, struct lerr *e);
 void control_stop(struct control *c);	/* NULL-safe; removes the socket */
 
 /*

@@ -25,6 +25,7 @@
 #include "ca/names.h"
 #include "ca/policy.h"
 #include "daemon/preauth.h"
+#include "daemon/revocation.h"
 #include "signer/signer.h"
 #include "daemon/vendor.h"
 #include "ca/x509.h"
@@ -499,6 +500,11 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 		lerr_set(&e, LERR_CONFLICT, "%s", why);
 		goto out;
 	}
+	if (v.device_revoked) {
+		lerr_set(&e, LERR_CONFLICT, "device %s had its certificate revoked: an admin "
+			 "must decide", own.csr->cn);
+		goto out;
+	}
 	rc = enroll_issue(en, rq->id, NULL, rq->csr, rq->csr_len, &own, actor, NULL, now, res, &e);
 out:
 	if (rc != 0) {
@@ -688,6 +694,13 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 	if (v.cert == NULL) {
 		/* Never issued without an admin; the device is told why. */
 		res->conflict = enroll_conflict(p.csr, &v, 1, res->reason, sizeof(res->reason));
+		/* A device id whose certificate was revoked is not the button's
+		 * (nor counted in an overlap: store_waiting leaves it out). */
+		if (!res->conflict && auth == STORE_AUTH_NONE && v.device_revoked) {
+			res->conflict = 1;
+			snprintf(res->reason, sizeof(res->reason), "device %s had its certificate "
+				 "revoked: an admin must decide", p.csr->cn);
+		}
 		if (!res->conflict && auth == STORE_AUTH_NONE && vendor_pending)
 			snprintf(res->reason, sizeof(res->reason), "%s", ENROLL_VENDOR_NOTE);
 		snprintf(in.reason, sizeof(in.reason), "%s", res->reason);
@@ -912,13 +925,12 @@ enroll_deny(struct enroll *en, const char *id, const char *reason, const char *a
 
 /* Checks the client's current certificate for renewal at now: ours,
  * unrevoked, unexpired (or within the grace period), for the same device
- * id. */
+ * id. serial receives its serial (*serial_len bytes). */
 static int
 enroll_renew_check(struct enroll *en, gnutls_x509_crt_t peer, const struct csr *csr,
-		   int64_t now, struct lerr *e)
+		   int64_t now, unsigned char serial[STORE_SERIAL_MAX + 4], size_t *serial_len,
+		   struct lerr *e)
 {
-	unsigned char serial[STORE_SERIAL_MAX + 4];
-	size_t serial_len = sizeof(serial);
 	gnutls_x509_crt_t chain[2];
 	struct store_cert *cur = NULL;
 	unsigned status = 0;
@@ -935,8 +947,9 @@ enroll_renew_check(struct enroll *en, gnutls_x509_crt_t peer, const struct csr *
 			 "the client certificate was not issued by this gateway");
 		goto out;
 	}
-	if (gnutls_x509_crt_get_serial(peer, serial, &serial_len) < 0 ||
-	    store_cert_by_serial(en->is->store, serial, serial_len, &cur, e) != 0) {
+	*serial_len = STORE_SERIAL_MAX + 4;
+	if (gnutls_x509_crt_get_serial(peer, serial, serial_len) < 0 ||
+	    store_cert_by_serial(en->is->store, serial, *serial_len, &cur, e) != 0) {
 		lerr_set(e, LERR_FORBIDDEN, "the client certificate is not on record");
 		goto out;
 	}
@@ -971,6 +984,9 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	struct store_onboard v;
 	struct enroll_parse p;
 	struct issue_req ir;
+	struct lerr ce;
+	unsigned char old[STORE_SERIAL_MAX + 4];
+	size_t old_len = 0;
 	char actor[96], why[256];
 	int64_t now = enroll_now(en);
 	int rc = -1;
@@ -990,7 +1006,7 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 			 v.key_owner);
 		goto out;
 	}
-	if (enroll_renew_check(en, a->peer[0], p.csr, now, e) != 0)
+	if (enroll_renew_check(en, a->peer[0], p.csr, now, old, &old_len, e) != 0)
 		goto out;
 	/* The device renews its own certificate: holding one under another
 	 * key is the point, only other devices' names conflict. */
@@ -1007,9 +1023,17 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
 	ir.now = now;
+	ir.supersedes = old;
+	ir.supersedes_len = old_len;
 	if (issue_cert(en->is, &ir, &cert, e) != 0)
 		goto out;
 	rc = enroll_fill_issued(en, cert, res, e);
+	/* The new certificate is the device's either way: a CRL that could
+	 * not be made now is made on the daemon's next tick. */
+	if (rc == 0 && en->c.revocation != NULL &&
+	    revocation_crl_make(en->c.revocation, actor, NULL, &ce) != 0)
+		log_err("renewed %s, but no CRL lists the certificate it replaced yet: %s",
+			p.csr->cn, ce.msg);
 out:
 	enroll_tally(en, a, 1, rc, res, e);
 	store_cert_free(cert);

@@ -34,6 +34,10 @@ struct enroll_config {
 	unsigned pending_days;		/* a pending request expires after (7) */
 	unsigned retry_after_s;		/* what pending devices are told (5) */
 	unsigned renew_grace_days;	/* renewal after expiry allowed for (0) */
+	/* The daemon's CRLs: a renewal, which revokes the certificate it
+	 * replaces (superseded), makes a new CRL before it answers. NULL
+	 * (the CLI): none is made. */
+	struct revocation *revocation;
 	/* The clock every decision reads, once per decision; NULL is the
 	 * real one (time()). Tests pass a fake one. */
 	time_t (*now)(void *arg);
@@ -89,7 +93,10 @@ int enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_r
 		  struct lerr *e);
 /* A device polls its request. */
 int enroll_poll(struct enroll *en, const char *id, struct enroll_result *res, struct lerr *e);
-/* A device renews over mTLS with its current certificate (a->peer[0]). */
+/* A device renews over mTLS with its current certificate (a->peer[0]),
+ * which is revoked as superseded in the new certificate's transaction
+ * (a crash leaves neither or both); then the CRL is made again. A
+ * revoked or unknown certificate is refused (LERR_FORBIDDEN, 403). */
 int enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result *res,
 		 struct lerr *e);
 /* How a request came to be decided, or why it waits, for an admin:

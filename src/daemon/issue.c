@@ -82,6 +82,12 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 		snprintf(row->request_id, sizeof(row->request_id), "%s", r->request_id);
 	if (r->preauth_id != NULL)
 		snprintf(row->preauth_id, sizeof(row->preauth_id), "%s", r->preauth_id);
+	if (r->supersedes != NULL) {
+		if (r->supersedes_len == 0 || r->supersedes_len > sizeof(row->supersedes))
+			return lerr_set(e, LERR_INTERNAL, "the renewed certificate's serial is malformed");
+		memcpy(row->supersedes, r->supersedes, r->supersedes_len);
+		row->supersedes_len = r->supersedes_len;
+	}
 	/* The row takes the DER over from the signer's answer. */
 	row->der = signed_cert->der.data;
 	row->der_len = signed_cert->der.size;

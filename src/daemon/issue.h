@@ -55,6 +55,10 @@ struct issue_req {
 	 * request_id, if any, is a recorded pending request. */
 	const struct store_request *record;
 	const char *preauth_id;		/* pre-authorisation consumed with it, may be NULL */
+	/* A renewal: the certificate it replaces (valid), revoked as
+	 * superseded in the new one's transaction; NULL for none. */
+	const unsigned char *supersedes;
+	size_t supersedes_len;
 	int64_t now;			/* the decision's clock (0: read the real one) */
 };
 

@@ -121,6 +121,35 @@ metrics_signer(const struct metrics_src *m, struct buf *b)
 	return 0;
 }
 
+/* The newest CRL: how old it is, when the next is due, its number. No
+ * CRL yet: the families without samples. -1 with e only for a store
+ * that cannot be read; -1 with e clear when out is full. */
+static int
+metrics_crl(const struct metrics_src *m, int64_t now, struct buf *b, struct lerr *e)
+{
+	struct store_crl *c = NULL;
+	int rc;
+
+	lerr_clear(e);
+	if (store_crl_newest(m->store, 0, &c, e) != 0) {
+		if (e->code != LERR_NOT_FOUND)
+			return -1;
+		lerr_clear(e);
+	}
+	rc = prom_family(b, "lanca_crl_age_seconds", "gauge",
+			 "Seconds since the newest CRL's thisUpdate.") ||
+	     (c != NULL && prom_sample_i64(b, "lanca_crl_age_seconds", NULL,
+					   now - c->this_update)) ||
+	     prom_family(b, "lanca_crl_next_update_timestamp_seconds", "gauge",
+			 "The newest CRL's nextUpdate (Unix time): a new one is made before it.") ||
+	     (c != NULL && prom_sample_i64(b, "lanca_crl_next_update_timestamp_seconds", NULL,
+					   c->next_update)) ||
+	     prom_family(b, "lanca_crl_number", "gauge", "The newest CRL's number.") ||
+	     (c != NULL && prom_sample_i64(b, "lanca_crl_number", NULL, c->number)) ? -1 : 0;
+	store_crl_free(c);
+	return rc;
+}
+
 /* When the CA certificates expire, and what this daemon is. */
 static int
 metrics_ca(const struct metrics_src *m, struct buf *b)
@@ -150,6 +179,11 @@ metrics_render(const struct metrics_src *m, int64_t now, struct buf *out, struct
 		if (buf_failed(out))
 			goto full;
 		return -1;
+	}
+	if (metrics_crl(m, now, out, e) != 0) {
+		if (e->code != LERR_NONE)
+			return -1;
+		goto full;
 	}
 	if (metrics_window(m, out) != 0 || metrics_enroll(m, out) != 0 ||
 	    metrics_signer(m, out) != 0 || metrics_ca(m, out) != 0)

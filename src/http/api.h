@@ -76,6 +76,7 @@ enum MHD_Result api_request_deny(struct http_req *r);	/* POST /api/v1/requests/{
 enum MHD_Result api_certs_list(struct http_req *r);	/* GET /api/v1/certificates */
 enum MHD_Result api_cert_get(struct http_req *r);	/* GET /api/v1/certificates/{serial} */
 enum MHD_Result api_cert_revoke(struct http_req *r);	/* POST .../certificates/{serial}/revoke */
+enum MHD_Result api_device_revoke(struct http_req *r);	/* POST /api/v1/devices/{device}/revoke */
 enum MHD_Result api_audit_list(struct http_req *r);	/* GET /api/v1/audit */
 enum MHD_Result api_overview(struct http_req *r);	/* GET /api/v1/overview */
 /* What the admin's handlers share (api_admin.c): query argument key
@@ -86,9 +87,15 @@ struct lerr;
 int admin_query(const struct http_req *r, const char *key, const char **out, struct lerr *e);
 int admin_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret);
 /* The optional "reason" of such a body into *reason (NULL when absent);
- * -1 with the 400 queued in *ret when it is not text or holds a NUL. */
+ * -1 with the 400 queued in *ret when it is not text or holds a NUL.
+ * admin_body_text does the same for any member. */
 int admin_body_reason(struct http_req *r, json_t *body, const char **reason,
 		      enum MHD_Result *ret);
+int admin_body_text(struct http_req *r, json_t *body, const char *member, const char **out,
+		    enum MHD_Result *ret);
+
+/* The CRL (api_crl.c), on both ports without a session. */
+enum MHD_Result api_crl(struct http_req *r);		/* GET /crl */
 
 /* GET /metrics (api_metrics.c): behind api_admin_session() with
  * HTTP_AUTH_METRICS, which hands a request carrying an Authorization

@@ -631,20 +631,27 @@ api_request_approve(struct http_req *r)
 }
 
 int
-admin_body_reason(struct http_req *r, json_t *body, const char **reason, enum MHD_Result *ret)
+admin_body_text(struct http_req *r, json_t *body, const char *member, const char **out,
+		enum MHD_Result *ret)
 {
-	json_t *v = body != NULL ? json_object_get(body, "reason") : NULL;
+	json_t *v = body != NULL ? json_object_get(body, member) : NULL;
 
-	*reason = NULL;
-	/* A NUL inside the string must not cut the reason short unseen. */
+	*out = NULL;
+	/* A NUL inside the string must not cut the text short unseen. */
 	if (v != NULL && (!json_is_string(v) ||
 			  strlen(json_string_value(v)) != json_string_length(v))) {
-		*ret = http_reply_error(r, LERR_BAD_REQUEST, "reason must be text");
+		*ret = http_reply_error(r, LERR_BAD_REQUEST, "%s must be text", member);
 		return -1;
 	}
 	if (v != NULL)
-		*reason = json_string_value(v);
+		*out = json_string_value(v);
 	return 0;
+}
+
+int
+admin_body_reason(struct http_req *r, json_t *body, const char **reason, enum MHD_Result *ret)
+{
+	return admin_body_text(r, body, "reason", reason, ret);
 }
 
 enum MHD_Result

@@ -1,7 +1,8 @@
 /*
  * api_certs.c - the administrator's inventory: GET /api/v1/certificates
  * (searched, filtered, sorted, paged), GET /api/v1/certificates/{serial},
- * POST /api/v1/certificates/{serial}/revoke, GET /api/v1/audit and GET
+ * POST /api/v1/certificates/{serial}/revoke, POST
+ * /api/v1/devices/{device}/revoke, GET /api/v1/audit and GET
  * /api/v1/overview. The router has checked the session (and, for the
  * revocation, the CSRF token) before any of these runs; every bound and
  * every decision is admin.c's: this file reads HTTP and writes HTTP.
@@ -49,31 +50,51 @@ api_cert_get(struct http_req *r)
 	return http_reply_json(r, 200, cert);
 }
 
-/* POST /api/v1/certificates/{serial}/revoke with an optional body
- * {"reason": "..."}. */
-enum MHD_Result
-api_cert_revoke(struct http_req *r)
+/* A revocation of target from an optional body {"reason": RFC 5280's
+ * word, "comment": text}. A "reason" that is not one of the words is
+ * refused (400): before issue 11 it was the admin's free text, which is
+ * now the "comment". */
+static enum MHD_Result
+api_revoke(struct http_req *r, const char *target)
 {
-	const char *serial = http_param(r, "serial"), *reason = NULL;
-	char actor[16 + HTTP_USER_MAX], hex[2 * STORE_SERIAL_MAX + 1];
+	const char *reason = NULL, *comment = NULL;
+	char actor[16 + HTTP_USER_MAX];
+	struct admin_revoke_req rq;
 	enum MHD_Result ret;
-	json_t *body = NULL;
+	json_t *body = NULL, *out = NULL;
 	struct lerr e;
 
 	lerr_clear(&e);
 	if (admin_json_body(r, &body, &ret) != 0)
 		return ret;
-	if (admin_body_reason(r, body, &reason, &ret) != 0)
+	if (admin_body_reason(r, body, &reason, &ret) != 0 ||
+	    admin_body_text(r, body, "comment", &comment, &ret) != 0)
 		goto out;
 	snprintf(actor, sizeof(actor), "admin %s", r->user);
-	if (admin_revoke(r->app->store, serial, reason, actor, hex, &e) != 0)
+	if (admin_revoke_parse(target, reason, comment, &rq, &e) != 0 ||
+	    admin_revoke(r->app->store, r->app->revocation, &rq, actor, &out, &e) != 0)
 		ret = http_reply_lerr(r, &e);
 	else
-		ret = http_reply_json(r, 200, json_pack("{s:s, s:s}", "serial", hex,
-							 "status", "revoked"));
+		ret = http_reply_json(r, 200, out);
 out:
 	json_decref(body);
 	return ret;
+}
+
+/* POST /api/v1/certificates/{serial}/revoke: that certificate (or, as
+ * lanca revoke, the device of that id when no certificate has it). */
+enum MHD_Result
+api_cert_revoke(struct http_req *r)
+{
+	return api_revoke(r, http_param(r, "serial"));
+}
+
+/* POST /api/v1/devices/{device}/revoke: every valid certificate of the
+ * device. */
+enum MHD_Result
+api_device_revoke(struct http_req *r)
+{
+	return api_revoke(r, http_param(r, "device"));
 }
 
 /* GET /api/v1/audit[?event=][&device=][&limit=][&cursor=] */

@@ -16,6 +16,7 @@
 struct store;
 struct signer;
 struct enroll;
+struct revocation;
 struct ratelimit;
 struct ratelimit_fails;
 
@@ -25,6 +26,7 @@ struct app {
 	struct store *store;
 	struct signer *signer;
 	struct enroll *enroll;		/* onboarding: window, requests, decisions */
+	struct revocation *revocation;	/* the CRLs: made at every revocation */
 	struct ratelimit *ratelimit;	/* per-address limit on enrollment requests */
 	struct ratelimit_fails *login_fails;	/* failed admin logins per address */
 	struct ratelimit_fails *secret_fails;	/* wrong pre-authorisation secrets per address */

@@ -1,9 +1,9 @@
 /*
  * client.c - the daemon's side of the signer (see signer.h): starting the
  * process, a pool of channels (one per signing thread; a caller borrows a
- * free one, so N requests sign on N cores at once), the ISSUE and VERIFY
- * round trips, stopping; the round trips' latency by operation (for GET
- * /metrics); and the local handle that runs the same core in-process for
+ * free one, so N requests sign on N cores at once), the ISSUE, VERIFY,
+ * CHECKPOINT and CRL round trips, stopping; the round trips' latency by
+ * operation (for GET /metrics); and the local handle that runs the same core in-process for
  * `lanca init`, `lanca sign` and benchmarks. What goes over a channel is
  * proto.h's; the process itself is signer.c.
  */
@@ -36,6 +36,7 @@ static const struct {
 	{ SIGNER_MSG_ISSUE, "issue" },
 	{ SIGNER_MSG_VERIFY, "verify" },
 	{ SIGNER_MSG_CHECKPOINT, "checkpoint" },
+	{ SIGNER_MSG_CRL, "crl" },
 	{ 0, "other" },
 };
 #define SIGNER_OPS	(sizeof(signer_ops) / sizeof(signer_ops[0]))
@@ -389,6 +390,59 @@ signer_checkpoint(struct signer *s, int64_t row_id, const unsigned char head[32]
 	}
 	memcpy(sig, got, 64);
 	rc = 0;
+out:
+	buf_free(&req);
+	buf_free(&in);
+	return rc;
+}
+
+int
+signer_crl(struct signer *s, const struct crl_params *p, gnutls_datum_t *der, struct lerr *e)
+{
+	const unsigned char *d;
+	struct ipc_rd rd;
+	struct buf req, in;
+	size_t i, len;
+	int rc = -1;
+
+	der->data = NULL;
+	der->size = 0;
+	if (s->local)
+		return sign_crl(&s->ctx, p, der, e);
+	buf_init(&req, IPC_MAX);
+	buf_init(&in, IPC_MAX);
+	if (p->n > CRL_ENTRIES_MAX) {
+		lerr_set(e, LERR_TOO_LARGE, "a CRL lists at most %d certificates; "
+			 "%zu unexpired revoked certificates do not fit", CRL_ENTRIES_MAX, p->n);
+		goto out;
+	}
+	if (ipc_put_u64(&req, p->number) != 0 || ipc_put_u64(&req, (uint64_t)p->this_update) != 0 ||
+	    ipc_put_u64(&req, (uint64_t)p->next_update) != 0 ||
+	    ipc_put_u32(&req, (uint32_t)p->n) != 0)
+		goto big;
+	for (i = 0; i < p->n; i++)
+		if (ipc_put_bytes(&req, p->entries[i].serial, p->entries[i].serial_len) != 0 ||
+		    ipc_put_u64(&req, (uint64_t)p->entries[i].revoked_at) != 0 ||
+		    ipc_put_u8(&req, (uint8_t)p->entries[i].reason) != 0)
+			goto big;
+	if (signer_call(s, SIGNER_MSG_CRL, &req, SIGNER_MSG_CRL_OK, &in, e) != 0)
+		goto out;
+	ipc_rd_init(&rd, in.data, in.len);
+	if (ipc_get_bytes(&rd, &d, &len, IPC_MAX) != 0 || ipc_rd_done(&rd) != 0 || len == 0) {
+		signer_kill(s);
+		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
+		goto out;
+	}
+	if ((der->data = gnutls_malloc(len)) == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	memcpy(der->data, d, len);
+	der->size = (unsigned)len;
+	rc = 0;
+	goto out;
+big:
+	lerr_set(e, LERR_TOO_LARGE, "the CRL's entries do not fit a message to the signer");
 out:
 	buf_free(&req);
 	buf_free(&in);

@@ -235,3 +235,10 @@ sign_out_free(struct sign_out *o)
 	free(o->names);
 	o->names = NULL;
 }
+
+int
+sign_crl(const struct sign_ctx *c, const struct crl_params *p, gnutls_datum_t *der,
+	 struct lerr *e)
+{
+	return crl_make(p, c->chain[0], c->key, der, e);
+}

@@ -17,6 +17,7 @@
 #include <time.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
+#include "ca/crl.h"
 #include "ca/csr.h"
 #include "common/lerr.h"
 #include "ca/policy.h"
@@ -100,5 +101,10 @@ void sign_out_free(struct sign_out *o);
  * 0, or -1 with e. Safe from several threads. */
 int sign_checkpoint(const struct sign_ctx *c, int64_t row_id, const unsigned char head[32],
 		    int64_t at, unsigned char sig[64], struct lerr *e);
+/* Builds, signs with the issuing CA's key and checks the CRL p describes
+ * (crl_make: the issuer is the issuing CA). *der to gnutls_free. Safe to
+ * call from several threads at once with the same ctx. 0, or -1 with e. */
+int sign_crl(const struct sign_ctx *c, const struct crl_params *p, gnutls_datum_t *der,
+	     struct lerr *e);
 
 #endif

@@ -183,6 +183,76 @@ signer_op_checkpoint(struct signer_child *ch, int fd, const struct buf *in)
 	return rc;
 }
 
+/*
+ * CRL: the entries, number and dates the daemon sends, built into a CRL
+ * here, signed and checked (sign_crl). Returns -1 only for a protocol
+ * violation; parameters crl_make refuses are an answer (ERROR).
+ */
+static int
+signer_op_crl(struct signer_child *ch, int fd, const struct buf *in)
+{
+	struct crl_entry *ents = NULL;
+	gnutls_datum_t der = { NULL, 0 };
+	const unsigned char *serial;
+	struct crl_params p;
+	struct ipc_rd rd;
+	struct lerr e;
+	struct buf b;
+	size_t i, len;
+	uint32_t n;
+	int rc = -1;
+
+	lerr_clear(&e);
+	buf_init(&b, IPC_MAX);
+	memset(&p, 0, sizeof(p));
+	ipc_rd_init(&rd, in->data, in->len);
+	p.number = ipc_get_u64(&rd);
+	p.this_update = (time_t)ipc_get_u64(&rd);
+	p.next_update = (time_t)ipc_get_u64(&rd);
+	n = ipc_get_u32(&rd);
+	if (rd.failed || n > CRL_ENTRIES_MAX) {
+		log_err("malformed CRL message (%zu bytes): stopping", in->len);
+		goto out;
+	}
+	if (n > 0 && (ents = calloc(n, sizeof(*ents))) == NULL) {
+		lerr_set(&e, LERR_INTERNAL, "out of memory");
+		rc = signer_reply_error(fd, &e) == 0 ? 0 : -1;
+		goto out;
+	}
+	for (i = 0; i < n; i++) {
+		if (ipc_get_bytes(&rd, &serial, &len, CRL_SERIAL_MAX) != 0)
+			break;
+		memcpy(ents[i].serial, serial, len);
+		ents[i].serial_len = len;
+		ents[i].revoked_at = (time_t)ipc_get_u64(&rd);
+		ents[i].reason = (enum crl_reason)ipc_get_u8(&rd);
+	}
+	if (i < n || ipc_rd_done(&rd) != 0) {
+		log_err("malformed CRL message (%zu bytes): stopping", in->len);
+		goto out;
+	}
+	p.entries = ents;
+	p.n = n;
+	if (sign_crl(&ch->ctx, &p, &der, &e) != 0) {
+		if (e.code == LERR_INVARIANT)
+			log_err("refused to release a CRL: %s", e.msg);
+		rc = signer_reply_error(fd, &e) == 0 ? 0 : -1;
+		goto out;
+	}
+	if (ipc_put_bytes(&b, der.data, der.size) != 0) {
+		lerr_set(&e, LERR_TOO_LARGE, "the CRL (%u bytes) does not fit a message",
+			 der.size);
+		rc = signer_reply_error(fd, &e) == 0 ? 0 : -1;
+		goto out;
+	}
+	rc = ipc_send(fd, SIGNER_MSG_CRL_OK, 0, b.data, b.len);
+out:
+	gnutls_free(der.data);
+	free(ents);
+	buf_free(&b);
+	return rc;
+}
+
 /* The operations the signer answers; anything else ends it. */
 static const struct signer_op {
 	uint16_t type;
@@ -192,6 +262,7 @@ static const struct signer_op {
 	{ SIGNER_MSG_ISSUE, "issue", signer_op_issue },
 	{ SIGNER_MSG_VERIFY, "verify", signer_op_verify },
 	{ SIGNER_MSG_CHECKPOINT, "checkpoint", signer_op_checkpoint },
+	{ SIGNER_MSG_CRL, "crl", signer_op_crl },
 };
 
 /* Serves one channel until the daemon closes it. */

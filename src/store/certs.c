@@ -21,7 +21,7 @@
 #define STORE_CERT_COLS \
 	"id, serial, ca_id, device_id, subject, sans, profile, status, " \
 	"not_before, not_after, issued_at, revoked_at, key_id, request_id, der, " \
-	"preauth_id, revoke_reason"
+	"preauth_id, revoke_reason, revoke_comment"
 
 /*
  * The inventory's pages (store_cert_find). Their parameters: ?1 the sort
@@ -89,7 +89,11 @@ const char *const store_sql_certs[Q_COUNT] = {
 		"SELECT device_id, status FROM certificates WHERE serial = ?",
 	[Q_CERT_REVOKE] =
 		"UPDATE certificates SET status = 'revoked', revoked_at = ?2, "
-		"revoke_reason = ?3 WHERE serial = ?1 AND status = 'valid'",
+		"revoke_reason = ?3, revoke_comment = ?4 WHERE serial = ?1 AND status = 'valid'",
+	/* A device's certificates, to revoke those valid and unexpired at ?2. */
+	[Q_DEVICE_CERTS] =
+		"SELECT serial, status = 'valid' AND not_after > ?2 FROM certificates "
+		"WHERE device_id = ?1 ORDER BY id",
 	[Q_CA_INSERT] =
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
 		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?)",
@@ -382,6 +386,43 @@ store_cert_use_preauth(struct store_conn *w, const char *id, int64_t now,
 	return lerr_set(e, LERR_CONFLICT, "no pre-authorisation for %s", id);
 }
 
+/* A revocation on its way (store_cert_revoke, store_device_revoke and
+ * a renewal's supersession), for the writer. */
+struct store_revoke_job {
+	const struct store_revocation *r;
+	const char *reason;		/* r->reason's word */
+	int64_t now;
+	const char *device;		/* store_device_revoke: the device */
+	char (*serials)[2 * STORE_SERIAL_MAX + 1];
+	size_t max, n;
+};
+
+static int store_revoke_one(struct store_conn *w, const unsigned char *serial, size_t len,
+			    const struct store_revoke_job *j, const char *newly, struct lerr *e);
+
+/* Inside a certificate job: the certificate it renews, revoked as
+ * superseded by it (LERR_CONFLICT, and the job undone, when that one is
+ * no longer valid: revoked meanwhile). */
+static int
+store_cert_supersede(struct store_conn *w, const struct store_cert_job *cj, struct lerr *e)
+{
+	const struct store_cert *c = cj->c;
+	struct store_revocation r = { CRL_REASON_SUPERSEDED, NULL, cj->actor, cj->now };
+	struct store_revoke_job j;
+
+	memset(&j, 0, sizeof(j));
+	j.r = &r;
+	j.reason = crl_reason_str(CRL_REASON_SUPERSEDED);
+	j.now = cj->now;
+	if (store_revoke_one(w, c->supersedes, c->supersedes_len, &j, cj->hex, e) != 0) {
+		if (e->code == LERR_CONFLICT)
+			lerr_set(e, LERR_CONFLICT, "the certificate being renewed is no longer "
+				 "valid: %s", e->msg);
+		return -1;
+	}
+	return 0;
+}
+
 /*
  * Writer job: marks the serial used (it must be reserved and unused),
  * claims the request and consumes the pre-authorisation when given, adds
@@ -448,7 +489,9 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 		if (store_exec(w, &x, NULL, e) != 0)
 			return -1;
 	}
-	return store_audit_row(w, j->now, j->actor, "issue", c->device_id, j->detail, e);
+	if (store_audit_row(w, j->now, j->actor, "issue", c->device_id, j->detail, e) != 0)
+		return -1;
+	return c->supersedes_len == 0 ? 0 : store_cert_supersede(w, j, e);
 }
 
 /* An insertion on its way to the disk (see store_cert_submit). */
@@ -474,7 +517,8 @@ store_cert_prepare(const struct store_cert *c, const char *actor, struct store_t
 	    !store_fits(c->device_id, sizeof(c->device_id)) ||
 	    !store_fits(c->subject, sizeof(c->subject)) ||
 	    !store_fits(c->request_id, sizeof(c->request_id)) ||
-	    !store_fits(c->preauth_id, sizeof(c->preauth_id)))
+	    !store_fits(c->preauth_id, sizeof(c->preauth_id)) ||
+	    c->supersedes_len > STORE_SERIAL_MAX)
 		return lerr_set(e, LERR_BAD_REQUEST, "malformed certificate record");
 	if (c->profile != POLICY_DEVICE && c->profile != POLICY_GATEWAY)
 		return lerr_set(e, LERR_BAD_REQUEST, "unknown certificate profile");
@@ -578,6 +622,7 @@ store_cert_insert(struct store *s, const struct store_cert *c, const char *actor
 static int
 store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
 {
+	char reason[32];
 	size_t key_len = 0;
 
 	c->id = sqlite3_column_int64(st, 0);
@@ -598,8 +643,14 @@ store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
 	    store_col_text(st, 13, c->request_id, sizeof(c->request_id), e) != 0 ||
 	    store_col_blob_dup(st, 14, &c->der, &c->der_len, e) != 0 ||
 	    store_col_text(st, 15, c->preauth_id, sizeof(c->preauth_id), e) != 0 ||
-	    store_col_text(st, 16, c->revoke_reason, sizeof(c->revoke_reason), e) != 0)
+	    store_col_text(st, 16, reason, sizeof(reason), e) != 0 ||
+	    store_col_text(st, 17, c->revoke_comment, sizeof(c->revoke_comment), e) != 0)
 		return -1;
+	/* Valid certificates have none; rows of 0007 and later a word. */
+	c->revoke_reason = CRL_REASON_UNSPECIFIED;
+	if (reason[0] != '\0' && crl_reason_parse(reason, &c->revoke_reason) != 0)
+		return lerr_set(e, LERR_STORE, "certificate %lld: unknown revocation reason '%s'",
+				(long long)c->id, reason);
 	return 0;
 }
 
@@ -1135,104 +1186,220 @@ store_device_holder(struct store *s, const char *device_id, const unsigned char 
 	return store_owner_query(s, &x, owner, e);
 }
 
-struct store_revoke_job {
-	const unsigned char *serial;
-	size_t len;
-	const char *reason, *actor, *detail;
-	char hex[2 * STORE_SERIAL_MAX + 1];
-	int64_t now;
-	char device[65];		/* the certificate's, as found */
+
+/* What Q_CERT_REVOKE_FIND reads of a certificate. */
+struct store_revoke_found {
+	char device[65];
 	enum store_cert_status status;
 };
 
-/* Row reader: Q_CERT_REVOKE_FIND's device and status into the job. */
+/* Row reader: Q_CERT_REVOKE_FIND's device and status. */
 static int
 store_revoke_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
-	struct store_revoke_job *j = arg;
+	struct store_revoke_found *row = arg;
 
-	if (store_col_text(st, 0, j->device, sizeof(j->device), e) != 0 ||
-	    store_col_cert_status(st, 1, &j->status, e) != 0)
+	if (store_col_text(st, 0, row->device, sizeof(row->device), e) != 0 ||
+	    store_col_cert_status(st, 1, &row->status, e) != 0)
 		return -1;
 	return 0;
 }
 
 /*
- * Writer job: valid -> revoked, with its "revoke" audit row naming the
- * device. LERR_NOT_FOUND for an unknown serial, LERR_CONFLICT when it is
- * revoked already.
+ * Inside a job: revokes the certificate with serial, which must be
+ * valid, as j says, with its "revoke" audit row naming the device
+ * (newly, when set: the certificate that replaces it). LERR_NOT_FOUND
+ * for an unknown serial, LERR_CONFLICT when it is revoked already.
  */
 static int
-store_cert_revoke_run(struct store_conn *w, void *arg, struct lerr *e)
+store_revoke_one(struct store_conn *w, const unsigned char *serial, size_t len,
+		 const struct store_revoke_job *j, const char *newly, struct lerr *e)
 {
-	struct store_revoke_job *j = arg;
+	struct store_revoke_found row;
 	struct store_query x = {
 		Q_CERT_REVOKE_FIND, "looking up the certificate",
-		{ store_arg_blob(j->serial, j->len) },
+		{ store_arg_blob(serial, len) },
 	};
-	int changed, lrc;
+	char hex[2 * STORE_SERIAL_MAX + 1], *detail = NULL;
+	json_t *o;
+	int changed, lrc, rc;
 
-	if ((lrc = store_conn_lookup(w, &x, store_revoke_row, j, e)) < 0)
+	store_hex(serial, len, hex, sizeof(hex));
+	if ((lrc = store_conn_lookup(w, &x, store_revoke_row, &row, e)) < 0)
 		return -1;
 	if (lrc > 0)
-		return lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s",
-				j->hex);
-	if (j->status != STORE_CERT_VALID)
-		return lerr_set(e, LERR_CONFLICT, "certificate %s is %s already",
-				j->hex, store_cert_status_str(j->status));
+		return lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+	if (row.status != STORE_CERT_VALID)
+		return lerr_set(e, LERR_CONFLICT, "certificate %s is %s already", hex,
+				store_cert_status_str(row.status));
 	x = (struct store_query){
 		Q_CERT_REVOKE, "revoking the certificate",
-		{ store_arg_blob(j->serial, j->len), store_arg_int(j->now),
-		  store_arg_text(j->reason) },
+		{ store_arg_blob(serial, len), store_arg_int(j->now), store_arg_text(j->reason),
+		  store_arg_text(j->r->comment) },
 	};
 	if (store_exec(w, &x, &changed, e) != 0)
 		return -1;
 	if (changed != 1)
-		return lerr_set(e, LERR_CONFLICT, "certificate %s changed meanwhile",
-				j->hex);
-	return store_audit_row(w, j->now, j->actor, "revoke", j->device, j->detail, e);
-}
-
-/* Marks the certificate with serial revoked (reason may be NULL); durable
- * on return. */
-int
-store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
-		  const char *reason, const char *actor, struct lerr *e)
-{
-	struct store_revoke_job j;
-	char *detail = NULL;
-	int rc = -1;
-
-	if (s == NULL || serial == NULL || actor == NULL) {
-		lerr_set(e, LERR_INTERNAL, "store_cert_revoke: bad arguments");
-		goto out;
+		return lerr_set(e, LERR_CONFLICT, "certificate %s changed meanwhile", hex);
+	o = json_pack("{s:s, s:s}", "serial", hex, "reason", j->reason);
+	if (o != NULL && j->r->comment != NULL &&
+	    json_object_set_new(o, "comment", json_string(j->r->comment)) != 0) {
+		json_decref(o);
+		o = NULL;
 	}
-	memset(&j, 0, sizeof(j));
-	store_hex(serial, len, j.hex, sizeof(j.hex));
-	if (len == 0 || len > STORE_SERIAL_MAX) {
-		lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s", j.hex);
-		goto out;
+	if (o != NULL && newly != NULL &&
+	    json_object_set_new(o, "superseded_by", json_string(newly)) != 0) {
+		json_decref(o);
+		o = NULL;
 	}
-	if (reason != NULL && strlen(reason) > STORE_REASON_MAX) {
-		lerr_set(e, LERR_BAD_REQUEST, "a revocation's reason is at most %d bytes",
-			 STORE_REASON_MAX);
-		goto out;
-	}
-	if (store_json_detail(reason != NULL ?
-	    json_pack("{s:s, s:s}", "serial", j.hex, "reason", reason) :
-	    json_pack("{s:s}", "serial", j.hex), &detail, e) != 0)
-		goto out;
-	j.serial = serial;
-	j.len = len;
-	j.reason = reason;
-	j.actor = actor;
-	j.detail = detail;
-	j.now = (int64_t)time(NULL);
-	if (store_submit(s, store_cert_revoke_run, &j, e) != 0)
-		goto out;
-	rc = 0;
-out:
+	if (store_json_detail(o, &detail, e) != 0)
+		return -1;
+	rc = store_audit_row(w, j->now, j->r->actor, "revoke", row.device, detail, e);
 	free(detail);
 	return rc;
 }
 
+/* Checks r and fills j from it. */
+static int
+store_revoke_prepare(const struct store_revocation *r, struct store_revoke_job *j,
+		     struct lerr *e)
+{
+	memset(j, 0, sizeof(*j));
+	if (r == NULL || r->actor == NULL)
+		return lerr_set(e, LERR_INTERNAL, "a revocation without its actor");
+	if ((j->reason = crl_reason_str((int)r->reason)) == NULL)
+		return lerr_set(e, LERR_BAD_REQUEST, "unknown revocation reason %d: one of "
+				CRL_REASON_WORDS, (int)r->reason);
+	if (r->comment != NULL && strlen(r->comment) > STORE_REASON_MAX)
+		return lerr_set(e, LERR_BAD_REQUEST, "a revocation's comment is at most %d bytes",
+				STORE_REASON_MAX);
+	j->r = r;
+	j->now = r->now != 0 ? r->now : (int64_t)time(NULL);
+	return 0;
+}
+
+struct store_revoke_serial {
+	struct store_revoke_job j;
+	const unsigned char *serial;
+	size_t len;
+};
+
+static int
+store_cert_revoke_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_revoke_serial *rs = arg;
+
+	return store_revoke_one(w, rs->serial, rs->len, &rs->j, NULL, e);
+}
+
+int
+store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
+		  const struct store_revocation *r, struct lerr *e)
+{
+	struct store_revoke_serial rs;
+	char hex[2 * STORE_SERIAL_MAX + 1];
+
+	if (s == NULL || serial == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_cert_revoke: bad arguments");
+	if (store_revoke_prepare(r, &rs.j, e) != 0)
+		return -1;
+	store_hex(serial, len, hex, sizeof(hex));
+	if (len == 0 || len > STORE_SERIAL_MAX)
+		return lerr_set(e, LERR_NOT_FOUND, "no certificate with serial %s", hex);
+	rs.serial = serial;
+	rs.len = len;
+	return store_submit(s, store_cert_revoke_run, &rs, e);
+}
+
+/* A device's certificates as Q_DEVICE_CERTS reads them. */
+struct store_device_certs {
+	unsigned char (*serial)[STORE_SERIAL_MAX];
+	size_t *len;
+	size_t n, cap, total;
+};
+
+/* Row reader: collects the serials of those valid and unexpired. */
+static int
+store_device_cert_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_device_certs *d = arg;
+	void *p;
+
+	d->total++;
+	if (sqlite3_column_int(st, 1) == 0)
+		return 0;
+	if (d->n == d->cap) {
+		d->cap = d->cap == 0 ? 8 : 2 * d->cap;
+		if ((p = realloc(d->serial, d->cap * sizeof(*d->serial))) == NULL)
+			return lerr_set(e, LERR_STORE, "out of memory");
+		d->serial = p;
+		if ((p = realloc(d->len, d->cap * sizeof(*d->len))) == NULL)
+			return lerr_set(e, LERR_STORE, "out of memory");
+		d->len = p;
+	}
+	if (store_col_blob(st, 0, d->serial[d->n], STORE_SERIAL_MAX, &d->len[d->n], e) != 0)
+		return -1;
+	d->n++;
+	return 0;
+}
+
+/* Writer job: every valid, unexpired certificate of the device, revoked. */
+static int
+store_device_revoke_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_revoke_job *j = arg;
+	struct store_device_certs d;
+	const struct store_query x = {
+		Q_DEVICE_CERTS, "looking up the device's certificates",
+		{ store_arg_text(j->device), store_arg_int(j->now) },
+	};
+	size_t i;
+	int rc = -1;
+
+	memset(&d, 0, sizeof(d));
+	j->n = 0;
+	if (store_conn_each(w, &x, store_device_cert_row, &d, e) != 0)
+		goto out;
+	if (d.total == 0) {
+		lerr_set(e, LERR_NOT_FOUND, "no certificate for device %s", j->device);
+		goto out;
+	}
+	if (d.n == 0) {
+		lerr_set(e, LERR_CONFLICT, "device %s holds no valid certificate to revoke",
+			 j->device);
+		goto out;
+	}
+	for (i = 0; i < d.n; i++) {
+		if (store_revoke_one(w, d.serial[i], d.len[i], j, NULL, e) != 0)
+			goto out;
+		if (j->serials != NULL && i < j->max)
+			store_hex(d.serial[i], d.len[i], j->serials[i], sizeof(j->serials[i]));
+	}
+	j->n = d.n;
+	rc = 0;
+out:
+	free(d.serial);
+	free(d.len);
+	return rc;
+}
+
+int
+store_device_revoke(struct store *s, const char *device_id, const struct store_revocation *r,
+		    char (*serials)[2 * STORE_SERIAL_MAX + 1], size_t max, size_t *n,
+		    struct lerr *e)
+{
+	struct store_revoke_job j;
+
+	*n = 0;
+	if (s == NULL || device_id == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_device_revoke: bad arguments");
+	if (store_revoke_prepare(r, &j, e) != 0)
+		return -1;
+	j.device = device_id;
+	j.serials = serials;
+	j.max = max;
+	if (store_submit(s, store_device_revoke_run, &j, e) != 0)
+		return -1;
+	*n = j.n;
+	return 0;
+}

@@ -56,6 +56,12 @@ enum store_q {
 	Q_CERT_PREAUTH_STATE,
 	Q_CERT_REVOKE_FIND,
 	Q_CERT_REVOKE,
+	Q_DEVICE_CERTS,
+	Q_CRL_NEWEST,
+	Q_CRL_NEWEST_DER,
+	Q_CRL_INSERT,
+	Q_CRL_MAX,
+	Q_CRL_ENTRIES,
 	Q_CERT_FIND,			/* the inventory's pages, 18 of them (certs.c) */
 	Q_CERT_FIND_LAST = Q_CERT_FIND + 17,
 	Q_CERT_FIND_KEY,
@@ -138,6 +144,7 @@ enum store_q {
 	/* the onboarding snapshot (onboard.c) */
 	Q_ONB_BEGIN,
 	Q_ONB_END,
+	Q_DEVICE_REVOKED,
 
 	Q_COUNT
 };
@@ -150,6 +157,7 @@ extern const char *const store_sql_devices[Q_COUNT];	/* devices.c */
 extern const char *const store_sql_admins[Q_COUNT];	/* admins.c */
 extern const char *const store_sql_audit[Q_COUNT];	/* audit.c */
 extern const char *const store_sql_onboard[Q_COUNT];	/* onboard.c */
+extern const char *const store_sql_crls[Q_COUNT];	/* crls.c */
 
 /* One database connection and its cache of prepared statements. */
 struct store_conn {

@@ -31,6 +31,12 @@ const char *const store_sql_onboard[Q_COUNT] = {
 	 * read and keeps it until COMMIT. */
 	[Q_ONB_BEGIN] = "BEGIN",
 	[Q_ONB_END] = "COMMIT",
+	/* Device ?1 had a certificate revoked (not as superseded by a
+	 * renewal) and holds no valid one at ?2. */
+	[Q_DEVICE_REVOKED] =
+		"SELECT 1 FROM certificates WHERE device_id = ?1 AND status = 'revoked' "
+		"AND revoke_reason <> 'superseded' AND NOT EXISTS (SELECT 1 FROM certificates "
+		"WHERE device_id = ?1 AND status = 'valid' AND not_after > ?2) LIMIT 1",
 };
 
 void
@@ -53,6 +59,7 @@ store_onboard_clear(struct store_onboard *o)
 	o->nvendors = 0;
 	o->key_owner[0] = o->name[0] = o->name_owner[0] = '\0';
 	o->device_held = 0;
+	o->device_revoked = 0;
 }
 
 /* The first of o->names ("DNS:a,IP:10.0.0.2") held by another device
@@ -157,6 +164,13 @@ store_onboard_reads(struct store_conn *c, struct store_onboard *o, struct lerr *
 	if ((lrc = store_conn_lookup(c, &x, NULL, NULL, e)) < 0)
 		return -1;
 	o->device_held = lrc == 0;
+	x = (struct store_query){
+		Q_DEVICE_REVOKED, "looking up a device's revocations",
+		{ store_arg_text(o->device_id), store_arg_int(o->now) },
+	};
+	if ((lrc = store_conn_lookup(c, &x, NULL, NULL, e)) < 0)
+		return -1;
+	o->device_revoked = lrc == 0;
 
 	if (o->names != NULL && store_onboard_names(c, o, e) != 0)
 		return -1;

@@ -92,7 +92,15 @@ const char *const store_sql_requests[Q_COUNT] = {
 		" AND r.expires_at > ?2"
 		" AND NOT EXISTS (SELECT 1 FROM certificates c"
 		"  WHERE c.key_id = r.key_id AND c.status = 'valid'"
-		"  AND c.not_after > ?2)) "
+		"  AND c.not_after > ?2)"
+		/* A device id whose certificate was revoked waits for an admin
+		 * (store_onboard's device_revoked): not the button's. */
+		" AND NOT (EXISTS (SELECT 1 FROM certificates c"
+		"  WHERE c.device_id = r.device_id AND c.status = 'revoked'"
+		"  AND c.revoke_reason <> 'superseded')"
+		"  AND NOT EXISTS (SELECT 1 FROM certificates c"
+		"  WHERE c.device_id = r.device_id AND c.status = 'valid'"
+		"  AND c.not_after > ?2))) "
 		"SELECT id, key_id, count(*) OVER () FROM w WHERE rn = 1 "
 		"ORDER BY first, key_id",
 	/*

@@ -27,12 +27,13 @@
 #include <stddef.h>
 #include <stdint.h>
 #include "common/lerr.h"
+#include "ca/crl.h"
 #include "ca/policy.h"
 
 #define STORE_FILE		"lanca.db"
 #define STORE_SERIAL_MAX	20
 #define STORE_SERIAL_LEN	20	/* = X509_SERIAL_LEN */
-#define STORE_REASON_MAX	255	/* bytes of a revocation's reason */
+#define STORE_REASON_MAX	255	/* bytes of a revocation's comment */
 
 struct store;
 struct store_request;
@@ -160,19 +161,28 @@ struct store_cert {
 	unsigned char key_id[32];	/* SHA-256 of the SubjectPublicKeyInfo */
 	char request_id[65];		/* enrollment request, "" when none */
 	char preauth_id[65];		/* pre-authorisation consumed, "" when none */
-	char revoke_reason[STORE_REASON_MAX + 1];	/* "" when none */
+	enum crl_reason revoke_reason;	/* when revoked (RFC 5280's code) */
+	char revoke_comment[STORE_REASON_MAX + 1];	/* "" when none */
 	unsigned char *der;		/* owned */
 	size_t der_len;
+	/* Insertion only (never read back): the certificate this one
+	 * replaces (a renewal), revoked as superseded in the new one's
+	 * transaction; supersedes_len 0 for none. */
+	unsigned char supersedes[STORE_SERIAL_MAX];
+	size_t supersedes_len;
 };
 void store_cert_free(struct store_cert *c);
 /* Inserts a certificate row, marks its serial used, records each of its
  * names for ownership look-ups, and appends an "issue" audit row (actor),
- * all in one transaction; returns once durable. With request_id set, the
+ * all in one transaction; returns once durable. With supersedes set, that
+ * certificate (which must be valid) is revoked as superseded, with its
+ * "revoke" audit row, in the same transaction. With request_id set, the
  * request (which must be pending) becomes "issued" in the same
  * transaction; with preauth_id set, that pre-authorisation (which must be
  * unused) is consumed in it. LERR_CONFLICT if the serial was not reserved
- * or is used, the request is no longer pending, or the pre-authorisation
- * was used already: nothing is written then. */
+ * or is used, the request is no longer pending, the pre-authorisation
+ * was used already, or the superseded certificate is no longer valid:
+ * nothing is written then. */
 int store_cert_insert(struct store *s, const struct store_cert *c, const char *actor, struct lerr *e);
 /* The same, in two halves: submit queues the insertion and returns at once;
  * the row is durable (or refused) when store_ticket_wait returns, which
@@ -219,12 +229,60 @@ int store_key_owner(struct store *s, const unsigned char key_id[32], const char 
  * error. */
 int store_device_holder(struct store *s, const char *device_id, const unsigned char key_id[32],
 			int64_t now, struct lerr *e);
-/* Marks a certificate revoked (reason: NULL or at most STORE_REASON_MAX
- * bytes) and appends its "revoke" audit row, in one job; durable on
- * return. LERR_NOT_FOUND for an unknown serial, LERR_CONFLICT when it is
- * revoked already. */
+/* A revocation: why (RFC 5280's code), an admin's comment (NULL or at
+ * most STORE_REASON_MAX bytes, kept with the certificate and in the audit
+ * row), who and when (0: the real clock). */
+struct store_revocation {
+	enum crl_reason reason;
+	const char *comment;
+	const char *actor;
+	int64_t now;
+};
+/* Marks a certificate revoked and appends its "revoke" audit row
+ * ({"serial", "reason", "comment"}), in one job; durable on return.
+ * LERR_NOT_FOUND for an unknown serial, LERR_CONFLICT when it is revoked
+ * already, LERR_BAD_REQUEST for a reason or comment out of bounds. */
 int store_cert_revoke(struct store *s, const unsigned char *serial, size_t len,
-		      const char *reason, const char *actor, struct lerr *e);
+		      const struct store_revocation *r, struct lerr *e);
+/* Revokes every certificate of device_id that is valid and unexpired at
+ * r->now, each with its "revoke" audit row, in one job: all or none.
+ * serials (may be NULL) receives the first max of their serials in hex,
+ * *n how many were revoked. LERR_NOT_FOUND when the device has no
+ * certificate at all, LERR_CONFLICT when none of them is valid. */
+int store_device_revoke(struct store *s, const char *device_id, const struct store_revocation *r,
+			char (*serials)[2 * STORE_SERIAL_MAX + 1], size_t max, size_t *n,
+			struct lerr *e);
+
+/* ---- CRLs (schema/0007): every CRL published, numbered 1, 2, ... ---- */
+struct store_crl {
+	int64_t number;			/* the CRL number */
+	int64_t ca_id;			/* the issuing CA that signed it */
+	int64_t this_update, next_update, created_at;
+	int64_t entries;		/* certificates it lists */
+	int64_t revocations;		/* revoked certificates on record when made */
+	unsigned char *der;		/* owned */
+	size_t der_len;
+};
+void store_crl_free(struct store_crl *c);	/* NULL-safe */
+/* The newest CRL (the highest number); -1 with LERR_NOT_FOUND when none
+ * was made yet. *out is the caller's. With der 0 the DER is not read
+ * (out->der NULL): what a metric needs costs no blob. */
+int store_crl_newest(struct store *s, int with_der, struct store_crl **out, struct lerr *e);
+/* Records c (c->number must be the newest's plus one, or 1 for the
+ * first: LERR_CONFLICT otherwise, nothing written) with its "crl" audit
+ * row ({"number", "entries", "next_update"}) as actor, in one job;
+ * durable on return. */
+int store_crl_insert(struct store *s, const struct store_crl *c, const char *actor,
+		     struct lerr *e);
+/* What a CRL of CA ca_id lists at now, from one snapshot: the revoked
+ * certificates it issued that have not expired, oldest revocation
+ * first, at most max into out; *n is how many were found, max + 1 when
+ * more than max exist (they do not fit), *revocations how many
+ * certificates are revoked on record (of any CA, expired or not). */
+int store_crl_entries(struct store *s, int64_t ca_id, int64_t now, struct crl_entry *out,
+		      size_t max, size_t *n, int64_t *revocations, struct lerr *e);
+/* How many certificates are revoked on record (see crls.revocations). */
+int store_revocations(struct store *s, int64_t *n, struct lerr *e);
 
 /* ---- the inventory: certificates searched, filtered and sorted ----
  * A page (see "pages") in one of three orders, each one range of an
@@ -345,7 +403,8 @@ int store_request_note(struct store *s, const char *id, const char *reason, stru
 /* Marks an issued request contested, audited "contested". */
 int store_request_contest(struct store *s, const char *id, const char *actor, struct lerr *e);
 /* Keys that are waiting at now: pending, auth "none", last_seen >= since,
- * and holding no valid certificate. Fills at most max ids (the request
+ * holding no valid certificate, and not for a device id whose certificate
+ * was revoked (store_onboard's device_revoked): an admin decides those. Fills at most max ids (the request
  * ids) in keys order of first ask; *n is the number found (may exceed max). */
 int store_waiting(struct store *s, int64_t since, int64_t now,
 		  char (*ids)[STORE_REQUEST_ID_LEN + 1], unsigned char (*keys)[32],
@@ -382,6 +441,9 @@ struct store_onboard {
 	struct store_request *request;	/* the key's pending or still-issued request, or NULL */
 	struct store_cert *cert;	/* when request is issued: the key's newest certificate */
 	int device_held;		/* device_id holds a valid cert under another key */
+	/* device_id holds no valid, unexpired certificate and had one
+	 * revoked for a reason other than superseded */
+	int device_revoked;
 	char name[NAMES_DNS_MAX + 8];	/* the first name another device holds, or "" */
 	char name_owner[65];		/* that device */
 	struct store_preauth *preauth;	/* device_id's pre-authorisation, or NULL */

@@ -101,6 +101,7 @@ fill(struct store *s, unsigned n, int64_t now, int64_t ca_id, char first[2 * STO
 	unsigned char serial[STORE_SERIAL_LEN];
 	unsigned char (*revoke)[STORE_SERIAL_LEN] = NULL;
 	unsigned i, k, m, nrev = 0;
+	struct store_revocation rv = { CRL_REASON_KEY_COMPROMISE, NULL, "bench", 0 };
 	struct lerr e;
 	int rc = -1;
 
@@ -124,8 +125,7 @@ fill(struct store *s, unsigned n, int64_t now, int64_t ca_id, char first[2 * STO
 				goto fail;
 	}
 	for (k = 0; k < nrev; k++)
-		if (store_cert_revoke(s, revoke[k], STORE_SERIAL_LEN, "keyCompromise", "bench",
-				      &e) != 0)
+		if (store_cert_revoke(s, revoke[k], STORE_SERIAL_LEN, &rv, &e) != 0)
 			goto fail;
 	rc = 0;
 	goto out;

@@ -162,11 +162,16 @@ run(async () => {
   await page.click('#inv-rows tr:has-text("plug") button');
   await page.waitForSelector("#cert-detail:not([hidden])");
   check(/BEGIN CERTIFICATE/.test(await page.textContent("#cert-pem")), "the detail shows the PEM");
-  await page.fill("#revoke-reason", "lost");
+  // The reason is a labelled choice of RFC 5280's; the comment is free.
+  equal(await page.evaluate(() => document.querySelector('label[for="revoke-reason"]').textContent),
+    "Reason for revoking", "the reason's label");
+  await page.selectOption("#revoke-reason", "keyCompromise");
+  await page.fill("#revoke-comment", "lost");
   await page.click("#revoke");
-  await page.waitForSelector('#notice:has-text("revoked")');
+  await page.waitForSelector('#notice:has-text("revoked (keyCompromise); CRL")');
   await page.waitForSelector('#inv-rows tr:has-text("plug"):has-text("revoked")');
-  ok("inventory: search, detail with the PEM, revoke with a reason");
+  await page.waitForSelector('#cert-fields dd:has-text("keyCompromise: lost")');
+  ok("inventory: search, detail with the PEM, revoke with a reason code and a comment, on the CRL");
   await page.click('#nav button[data-view="audit"]');
   await page.waitForSelector('#audit-rows tr:has-text("approve")');
   ok("audit log: the approval is listed");

@@ -69,9 +69,11 @@ pa-1,Plain device,,
 pa-2,"Boiler, with a secret",Sekr1t-boiler-42,CERTIFICATES
 pa-3,Third,,CERTIFICATES
 ren-1,Renews later,,
+ren-2,Expires later,,
+ren-3,Expires too,,
 EOF
 "$LANCA" preauth import "$T/pre.csv" --dir "$D" >"$T/out" 2>&1 || fail "preauth import: $(cat "$T/out")"
-grep -q "imported 4 devices (1 with an enrollment secret)" "$T/out" || fail "import said: $(cat "$T/out")"
+grep -q "imported 6 devices (1 with an enrollment secret)" "$T/out" || fail "import said: $(cat "$T/out")"
 [ "$(sql "SELECT auth_type FROM preauth WHERE device_id='pa-2'")" = CERTIFICATES ] ||
 	fail "AUTH_TYPE=CERTIFICATES not kept"
 case "$(sql "SELECT secret_hash FROM preauth WHERE device_id='pa-2'")" in
@@ -362,9 +364,25 @@ verify_chain "$T/r2.resp" || fail "renewed chain"
 [ "$(serial_of "$T/r2.resp.1.pem")" != "$(serial_of "$CUR")" ] || fail "renewal kept the serial"
 in_db "$(serial_of "$T/r2.resp.1.pem")" || fail "the renewed certificate is not recorded"
 ok "POST /api/v1/renew with the current certificate: 201, a new serial, the same device id"
+# A second device for the expiry checks below (ren-1's first certificate
+# is superseded by its renewal).
+make_csr x1 ren-2 "DNS:ren-2.local"
+st=$(enroll x1); [ "$st" = 201 ] || fail "ren-2 enroll: $st"
+split_chain "$T/x1.resp"
+CUR2="$T/x1.resp.1.pem"
+make_csr x2 ren-3 "DNS:ren-3.local"
+st=$(enroll x2); [ "$st" = 201 ] || fail "ren-3 enroll: $st"
+split_chain "$T/x2.resp"
+CUR3="$T/x2.resp.1.pem"
 
+# The renewed certificate was revoked as superseded: it renews no more.
+make_csr r2b ren-1 "DNS:ren-1.local"
+st=$(renew r2b "$CUR" "$T/r1.key"); [ "$st" = 403 ] || fail "renewal with the superseded certificate: $st"
+grep -q "revoked" "$T/r2b.resp" || fail "the refusal does not say revoked: $(cat "$T/r2b.resp")"
+[ "$(sql "SELECT revoke_reason FROM certificates WHERE lower(hex(serial))='$(serial_of "$CUR")'")" = superseded ] ||
+	fail "the renewed certificate is not revoked as superseded"
 make_csr r3 other-device
-st=$(renew r3 "$CUR" "$T/r1.key"); [ "$st" = 403 ] || fail "renewal for another device id: $st"
+st=$(renew r3 "$T/r2.resp.1.pem" "$T/r2.key"); [ "$st" = 403 ] || fail "renewal for another device id: $st"
 grep -q "other-device" "$T/r3.resp" || fail "the refusal does not name the device id: $(cat "$T/r3.resp")"
 [ "$(sql "SELECT count(*) FROM certificates WHERE device_id='other-device'")" = 0 ] ||
 	fail "issued to another device id by renewal"
@@ -394,23 +412,23 @@ if grep -Eqi "error|warn" "$T/serve.log"; then fail "errors in serve.log: $(grep
 
 # Expiry: device certificates last 90 days; the daemon's clock moves on.
 if [ -n "$LIBFAKETIME" ]; then
-	make_csr r5 ren-1
+	make_csr r5 ren-2
 	start_faked +100d
-	st=$(renew r5 "$CUR" "$T/r1.key"); [ "$st" = 403 ] || fail "expired 10 days ago, no grace: $st"
+	st=$(renew r5 "$CUR2" "$T/x1.key"); [ "$st" = 403 ] || fail "expired 10 days ago, no grace: $st"
 	grep -q "expired" "$T/r5.resp" || fail "the refusal does not say expired: $(cat "$T/r5.resp")"
 	stop_serve || fail "faked serve did not stop cleanly"
 	start_faked +100d --renew-grace 30
-	st=$(renew r5 "$CUR" "$T/r1.key"); [ "$st" = 201 ] || fail "expired 10 days ago, 30 days' grace: $st $(cat "$T/r5.resp")"
+	st=$(renew r5 "$CUR2" "$T/x1.key"); [ "$st" = 201 ] || fail "expired 10 days ago, 30 days' grace: $st $(cat "$T/r5.resp")"
 	split_chain "$T/r5.resp"
-	[ "$(cn_of "$T/r5.resp.1.pem")" = ren-1 ] || fail "device id after a renewal in the grace period"
+	[ "$(cn_of "$T/r5.resp.1.pem")" = ren-2 ] || fail "device id after a renewal in the grace period"
 	# The daemon really ran 100 days ahead: so did its signer.
 	nb=$(date -d "$(openssl x509 -in "$T/r5.resp.1.pem" -noout -startdate | cut -d= -f2)" +%s)
 	[ "$nb" -gt $(( $(date +%s) + 99 * 86400 )) ] || fail "the faked clock did not reach the signer"
 	in_db "$(serial_of "$T/r5.resp.1.pem")" || fail "the grace renewal is not recorded"
 	stop_serve || fail "faked serve did not stop cleanly"
-	make_csr r6 ren-1
+	make_csr r6 ren-3
 	start_faked +130d --renew-grace 30
-	st=$(renew r6 "$CUR" "$T/r1.key"); [ "$st" = 403 ] || fail "expired 40 days ago, 30 days' grace: $st"
+	st=$(renew r6 "$CUR3" "$T/x2.key"); [ "$st" = 403 ] || fail "expired 40 days ago, 30 days' grace: $st"
 grep -q "grace" "$T/r6.resp" || fail "the refusal does not mention the grace period: $(cat "$T/r6.resp")"
 	stop_serve || fail "faked serve did not stop cleanly"
 	ok "renewal of an expired certificate: 403 without grace, 201 within --renew-grace 30, 403 past it"

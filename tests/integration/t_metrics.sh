@@ -190,12 +190,27 @@ NOW=$(date +%s)
 VALID=$(sql "SELECT count(*) FROM certificates WHERE status = 'valid' AND not_after > $NOW")
 EXPIRING=$(sql "SELECT count(*) FROM certificates WHERE status = 'valid' AND not_after >= $NOW AND not_after < $NOW + 30 * 86400")
 expect cookie 'lanca_certificates_issued_total{}' $ISSUED
-expect cookie 'lanca_certificates_revoked{}' 1
+# Two revoked: bravo, and alpha's first certificate, superseded by its renewal.
+expect cookie 'lanca_certificates_revoked{}' 2
 expect cookie 'lanca_certificates_valid{}' "$VALID"
 [ "$VALID" -ge 3 ] || fail "only $VALID valid certificates"
 expect cookie 'lanca_certificates_expiring_30d{}' "$EXPIRING"
 expect cookie 'lanca_requests_pending{}' 0
-ok "certificates issued ($ISSUED), valid ($VALID), revoked (1), expiring ($EXPIRING), pending (0: the press took delta), with a session"
+ok "certificates issued ($ISSUED), valid ($VALID), revoked (2), expiring ($EXPIRING), pending (0: the press took delta), with a session"
+
+# The CRL the revocation made: its number, age and next update as the store has them.
+CRLNO=$(sql "SELECT max(number) FROM crls")
+CRLNEXT=$(sql "SELECT next_update FROM crls ORDER BY number DESC LIMIT 1")
+[ "${CRLNO:-0}" -ge 2 ] || fail "no CRL after the revocations: $CRLNO"
+expect cookie 'lanca_crl_number{}' "$CRLNO"
+expect cookie 'lanca_crl_next_update_timestamp_seconds{}' "$CRLNEXT"
+"$PY" - "$T/cookie.json" <<'PY' || fail "lanca_crl_age_seconds: $(grep crl_age "$T/cookie")"
+import json, sys
+m = json.load(open(sys.argv[1]))
+age = m["lanca_crl_age_seconds{}"]
+assert 0 <= age < 120, age
+PY
+ok "the newest CRL: number $CRLNO, its nextUpdate, an age under two minutes"
 
 expect cookie 'lanca_window_state{state=open}' 1
 expect cookie 'lanca_window_state{state=closed}' 0

@@ -605,6 +605,30 @@ START_TEST(test_request_row)
 }
 END_TEST
 
+/* A revocation of target as the CLI makes one without a daemon. */
+static int
+revoke_json(struct fx_admin *f, const char *target, const char *reason, const char *comment,
+	    json_t **out, struct lerr *e)
+{
+	struct admin_revoke_req rq;
+
+	*out = NULL;
+	if (admin_revoke_parse(target, reason, comment, &rq, e) != 0)
+		return -1;
+	return admin_revoke(f->x.store, NULL, &rq, "cli unit", out, e);
+}
+
+static int
+revoke(struct fx_admin *f, const char *target, const char *reason, const char *comment,
+       struct lerr *e)
+{
+	json_t *j = NULL;
+	int rc = revoke_json(f, target, reason, comment, &j, e);
+
+	json_decref(j);
+	return rc;
+}
+
 /* Revocation: bounds first (nothing written), then the status and one
  * audit row, then a conflict; the detail shows it with its PEM and
  * history; the overview counts it. */
@@ -650,12 +674,21 @@ START_TEST(test_revoke_and_detail)
 	/* Bounds, whatever the door: nothing written. */
 	memset(reason, 'r', sizeof(reason) - 1);
 	reason[sizeof(reason) - 1] = '\0';
-	ck_assert_int_eq(admin_revoke(f.x.store, serial, reason, "cli unit", hex, &e), -1);
+	ck_assert_int_eq(revoke(&f, serial, NULL, reason, &e), -1);
 	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
-	ck_assert_int_eq(admin_revoke(f.x.store, serial, "a\x01", "cli unit", hex, &e), -1);
-	ck_assert_int_eq(admin_revoke(f.x.store, "xyz", NULL, "cli unit", hex, &e), -1);
+	ck_assert_int_eq(revoke(&f, serial, NULL, "a\x01", &e), -1);
 	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
-	ck_assert_int_eq(admin_revoke(f.x.store, "00ff", NULL, "cli unit", hex, &e), -1);
+	/* The free text of old is no reason: RFC 5280's words are. */
+	ck_assert_int_eq(revoke(&f, serial, "key lost", NULL, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_ptr_nonnull(strstr(e.msg, "keyCompromise"));
+	ck_assert_int_eq(revoke(&f, serial, "cACompromise", NULL, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(revoke(&f, "", NULL, NULL, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(revoke(&f, "xyz", NULL, NULL, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(revoke(&f, "00ff", NULL, NULL, &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
 	ck_assert_int_eq(admin_cert_get_json(f.x.store, "00ff", &j, &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
@@ -666,14 +699,22 @@ START_TEST(test_revoke_and_detail)
 	ck_assert_uint_eq(json_array_size(json_object_get(j, "items")), 0);
 	json_decref(j);
 
-	ck_assert_msg(admin_revoke(f.x.store, upper, reason + 100, "cli unit", hex, &e) == 0, "%s",
+	ck_assert_msg(revoke_json(&f, upper, "keyCompromise", reason + 100, &j, &e) == 0, "%s",
 		      e.msg);
-	ck_assert_str_eq(hex, serial);
-	ck_assert_int_eq(admin_revoke(f.x.store, serial, NULL, "cli unit", hex, &e), -1);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "serial")), serial);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "reason")), "keyCompromise");
+	ck_assert_ptr_null(json_object_get(j, "crl_number"));	/* no daemon: no CRL */
+	json_decref(j);
+	(void)hex;
+	ck_assert_int_eq(revoke(&f, serial, NULL, NULL, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	/* Its device holds no valid certificate now. */
+	ck_assert_int_eq(revoke(&f, "dev-p256", NULL, NULL, &e), -1);
 	ck_assert_int_eq(e.code, LERR_CONFLICT);
 	ck_assert_int_eq(admin_cert_get_json(f.x.store, serial, &j, &e), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(j, "status")), "revoked");
-	ck_assert_str_eq(json_string_value(json_object_get(j, "revoke_reason")), reason + 100);
+	ck_assert_str_eq(json_string_value(json_object_get(j, "revoke_reason")), "keyCompromise");
+	ck_assert_str_eq(json_string_value(json_object_get(j, "revoke_comment")), reason + 100);
 	ck_assert(json_integer_value(json_object_get(j, "revoked_at")) >= now);
 	h = json_array_get(json_object_get(j, "history"), 0);
 	ck_assert_str_eq(json_string_value(json_object_get(h, "event")), "revoke");
@@ -849,7 +890,7 @@ START_TEST(test_inventory_lookup)
 
 	/* Revoked: in the revoked listing (of all, and of its device), in
 	 * no other, however the clock moves. */
-	ck_assert_int_eq(admin_revoke(f.x.store, serial, NULL, "cli unit", NULL, &e), 0);
+	ck_assert_int_eq(revoke(&f, serial, NULL, NULL, &e), 0);
 	ck_assert_uint_eq(inv_rows(f.x.store, "revoked", NULL, NULL, now), 1);
 	ck_assert_uint_eq(inv_rows(f.x.store, "revoked", NULL, "dev-p256", now), 1);
 	ck_assert_uint_eq(inv_rows(f.x.store, "valid", NULL, "dev-p256", now), 0);

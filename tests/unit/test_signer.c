@@ -16,6 +16,7 @@
 #include <gnutls/gnutls.h>
 #include <sodium.h>
 
+#include "ca/crl.h"
 #include "ca/csr.h"
 #include "common/buf.h"
 #include "ca/auditseal.h"
@@ -377,6 +378,170 @@ START_TEST(test_trailing_bytes_end_signer)
 }
 END_TEST
 
+/* The issuing CA's certificate, as the signer loaded it. */
+static gnutls_x509_crt_t
+issuing_ca(void)
+{
+	char path[STATE_PATH_MAX + 32];
+	unsigned char *p = NULL;
+	gnutls_x509_crt_t crt;
+	struct lerr e;
+	size_t n;
+
+	if (snprintf(path, sizeof(path), "%s/%s", fx_dir, SIGNER_ISSUING_PEM) >= (int)sizeof(path))
+		ck_abort_msg("path too long");
+	if (fileio_read(path, 1 << 20, 0, &p, &n, &e) != 0 || x509_import(p, n, &crt, &e) != 0)
+		ck_abort_msg("%s", e.msg);
+	free(p);
+	return crt;
+}
+
+/* n entries with 20-byte serials and every reason lanca uses, revoked
+ * before t. */
+static void
+crl_entries(struct crl_entry *ent, size_t n, time_t t)
+{
+	static const enum crl_reason rs[] = {
+		CRL_REASON_KEY_COMPROMISE, CRL_REASON_SUPERSEDED, CRL_REASON_UNSPECIFIED,
+		CRL_REASON_PRIVILEGE_WITHDRAWN,
+	};
+	size_t i;
+
+	memset(ent, 0, n * sizeof(*ent));
+	for (i = 0; i < n; i++) {
+		memset(ent[i].serial, 0x7f, 20);
+		ent[i].serial[18] = (unsigned char)(i >> 8);
+		ent[i].serial[19] = (unsigned char)i;
+		ent[i].serial_len = 20;
+		ent[i].revoked_at = t - 1000 + (time_t)(i % 1000);
+		ent[i].reason = rs[i % 4];
+	}
+}
+
+/* The CRL DER verifies under the issuing CA and lists n certificates. */
+static void
+crl_holds(const gnutls_datum_t *der, gnutls_x509_crt_t ca, int n)
+{
+	gnutls_x509_crl_t crl;
+	unsigned status = 1;
+
+	ck_assert_int_eq(gnutls_x509_crl_init(&crl), 0);
+	ck_assert_int_eq(gnutls_x509_crl_import(crl, der, GNUTLS_X509_FMT_DER), 0);
+	ck_assert_int_eq(gnutls_x509_crl_verify(crl, &ca, 1, 0, &status), 0);
+	ck_assert_int_eq(status, 0);
+	ck_assert_int_eq(gnutls_x509_crl_get_crt_count(crl), n);
+	gnutls_x509_crl_deinit(crl);
+}
+
+/* A CRL over the channel, and the same from a local handle. */
+START_TEST(test_crl_over_channel_and_local)
+{
+	struct crl_entry ent[5];
+	time_t now = time(NULL);
+	struct crl_params p = { 12, now, now + 7 * 86400, ent, 5 };
+	gnutls_datum_t der = { NULL, 0 };
+	gnutls_x509_crt_t ca = issuing_ca();
+	struct signer *local = NULL;
+	struct lerr e;
+
+	crl_entries(ent, 5, now);
+	ck_assert_msg(signer_crl(sg, &p, &der, &e) == 0, "%s", e.msg);
+	crl_holds(&der, ca, 5);
+	gnutls_free(der.data);
+	ck_assert_msg(signer_open_local(fx_dir, NULL, &local, &e) == 0, "%s", e.msg);
+	ck_assert_msg(signer_crl(local, &p, &der, &e) == 0, "%s", e.msg);
+	crl_holds(&der, ca, 5);
+	gnutls_free(der.data);
+	signer_stop(local);
+	gnutls_x509_crt_deinit(ca);
+}
+END_TEST
+
+/* The most entries a CRL may have, with the longest serials, times past
+ * 2049 (GeneralizedTime, the longer form) and reasons: they fit the
+ * request and the answer. One more is refused, and the signer lives on. */
+START_TEST(test_crl_largest_fits)
+{
+	static struct crl_entry ent[CRL_ENTRIES_MAX + 1];
+	time_t t = 2600000000;	/* 2052 */
+	struct crl_params p = { 0x7fffffffffffffffULL, t, t + 86400, ent, CRL_ENTRIES_MAX };
+	gnutls_datum_t der = { NULL, 0 };
+	gnutls_x509_crt_t ca = issuing_ca();
+	gnutls_x509_crl_t crl;
+	unsigned status = 0;
+	struct lerr e;
+
+	crl_entries(ent, CRL_ENTRIES_MAX + 1, t);
+	ck_assert_msg(signer_crl(sg, &p, &der, &e) == 0, "%s", e.msg);
+	ck_assert_int_lt(der.size, IPC_MAX - 64);
+	ck_assert_int_eq(gnutls_x509_crl_init(&crl), 0);
+	ck_assert_int_eq(gnutls_x509_crl_import(crl, &der, GNUTLS_X509_FMT_DER), 0);
+	ck_assert_int_eq(gnutls_x509_crl_get_crt_count(crl), CRL_ENTRIES_MAX);
+	ck_assert_int_eq(gnutls_x509_crl_verify(crl, &ca, 1, 0, &status), 0);
+	ck_assert_int_eq(status & GNUTLS_CERT_SIGNATURE_FAILURE, 0);
+	gnutls_x509_crl_deinit(crl);
+	gnutls_free(der.data);
+	p.n = CRL_ENTRIES_MAX + 1;
+	ck_assert_int_eq(signer_crl(sg, &p, &der, &e), -1);
+	ck_assert_int_eq(e.code, LERR_TOO_LARGE);
+	p.n = 1;
+	ck_assert_msg(signer_crl(sg, &p, &der, &e) == 0, "%s", e.msg);
+	gnutls_free(der.data);
+	gnutls_x509_crt_deinit(ca);
+}
+END_TEST
+
+/* Parameters the builder refuses are an answer, not the end. */
+START_TEST(test_crl_refusal_answered)
+{
+	struct crl_entry ent[1];
+	time_t now = time(NULL);
+	struct crl_params p = { 0, now, now + 60, ent, 1 };
+	gnutls_datum_t der = { NULL, 0 };
+	struct lerr e;
+
+	crl_entries(ent, 1, now);
+	ck_assert_int_eq(signer_crl(sg, &p, &der, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	p.number = 1;
+	ent[0].reason = (enum crl_reason)77;
+	ck_assert_int_eq(signer_crl(sg, &p, &der, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ent[0].reason = CRL_REASON_SUPERSEDED;
+	ck_assert_msg(signer_crl(sg, &p, &der, &e) == 0, "%s", e.msg);
+	gnutls_free(der.data);
+}
+END_TEST
+
+/* A CRL message that says more entries than it carries, or more than
+ * CRL_ENTRIES_MAX, ends the signer. */
+START_TEST(test_malformed_crl_ends_signer)
+{
+	struct buf b;
+
+	buf_init(&b, IPC_MAX);
+	ck_assert_int_eq(ipc_put_u64(&b, 1) | ipc_put_u64(&b, 1000) | ipc_put_u64(&b, 2000) |
+			 ipc_put_u32(&b, 5) | ipc_put_bytes(&b, serial, sizeof(serial)) |
+			 ipc_put_u64(&b, 900) | ipc_put_u8(&b, 1), 0);
+	ck_assert_int_eq(ipc_send(signer_channel_fd(sg, 0), SIGNER_MSG_CRL, 0, b.data, b.len), 0);
+	ck_assert_int_eq(signer_exit_status(), 3);
+	buf_free(&b);
+}
+END_TEST
+
+START_TEST(test_crl_count_over_bound_ends_signer)
+{
+	struct buf b;
+
+	buf_init(&b, IPC_MAX);
+	ck_assert_int_eq(ipc_put_u64(&b, 1) | ipc_put_u64(&b, 1000) | ipc_put_u64(&b, 2000) |
+			 ipc_put_u32(&b, CRL_ENTRIES_MAX + 1), 0);
+	ck_assert_int_eq(ipc_send(signer_channel_fd(sg, 1), SIGNER_MSG_CRL, 0, b.data, b.len), 0);
+	ck_assert_int_eq(signer_exit_status(), 3);
+	buf_free(&b);
+}
+END_TEST
+
 START_TEST(test_clean_stop)
 {
 	int st = signer_stop(sg);
@@ -565,6 +730,11 @@ signer_suite(void)
 	tcase_add_test(tc, test_malformed_issue_ends_signer);
 	tcase_add_test(tc, test_short_serial_ends_signer);
 	tcase_add_test(tc, test_trailing_bytes_end_signer);
+	tcase_add_test(tc, test_crl_over_channel_and_local);
+	tcase_add_test(tc, test_crl_largest_fits);
+	tcase_add_test(tc, test_crl_refusal_answered);
+	tcase_add_test(tc, test_malformed_crl_ends_signer);
+	tcase_add_test(tc, test_crl_count_over_bound_ends_signer);
 	tcase_add_test(tc, test_clean_stop);
 	tcase_add_test(tc, test_missing_key_reported);
 	tcase_add_test(tc, test_bad_chain_reported);

@@ -27,6 +27,17 @@
 #include "store/store.h"
 #include "store/internal.h"
 
+
+/* Revokes serial for reason as actor, with no comment. */
+static int
+revoke_cert(struct store *s, const unsigned char *serial, size_t len, enum crl_reason reason,
+       const char *actor, struct lerr *e)
+{
+	struct store_revocation r = { reason, NULL, actor, 0 };
+
+	return store_cert_revoke(s, serial, len, &r, e);
+}
+
 static char tmpdir[256];
 static char dbpath[320];
 
@@ -1511,7 +1522,7 @@ key_hex(int k, char out[65])
 START_TEST(test_waiting)
 {
 	struct store *s = open_new();
-	struct store_request *r[8];
+	struct store_request *r[10];
 	char ids[8][STORE_REQUEST_ID_LEN + 1];
 	unsigned char keys[8][32], want[32], serial[STORE_SERIAL_LEN];
 	char sql[400], kh[65], err[256];
@@ -1531,9 +1542,14 @@ START_TEST(test_waiting)
 	r[7] = upsert(s, 7, "k7", "none", 1700, 99999, NULL);		/* its cert expired */
 	ck_assert_int_eq(issue(s, ca_id, "k5", 5, sans, 6000, NULL, NULL, serial, &e), 0);
 	ck_assert_int_eq(issue(s, ca_id, "k6", 6, sans, 6000, NULL, NULL, serial, &e), 0);
-	ck_assert_int_eq(store_cert_revoke(s, serial, sizeof(serial), "keyCompromise",
-					   "admin", &e), 0);
+	ck_assert_int_eq(revoke_cert(s, serial, sizeof(serial), CRL_REASON_SUPERSEDED, "admin", &e), 0);
 	ck_assert_int_eq(issue(s, ca_id, "k7", 7, sans, 5000, NULL, NULL, serial, &e), 0);
+	/* A device id whose certificate was revoked for another reason than
+	 * a renewal waits for an admin, not the button: not counted. */
+	r[8] = upsert(s, 8, "k8", "none", 1800, 99999, NULL);
+	ck_assert_int_eq(issue(s, ca_id, "k8", 8, sans, 6000, NULL, NULL, serial, &e), 0);
+	ck_assert_int_eq(revoke_cert(s, serial, sizeof(serial), CRL_REASON_KEY_COMPROMISE, "admin", &e), 0);
+	r[9] = upsert(s, 9, "k8", "none", 1900, 99999, NULL);	/* k8 again, a new key */
 	/* An older second pending request for key 1 (written behind the
 	 * store's back): key 1 still counts once, through its newest. */
 	key_hex(1, kh);
@@ -1576,7 +1592,7 @@ START_TEST(test_waiting)
 	ck_assert_int_eq(store_waiting(s, 1000, 5000, ids, keys, 8, &n, &e), 0);
 	ck_assert_uint_eq(n, 3);
 	ck_assert_str_eq(ids[1], r[6]->id);
-	for (i = 1; i < 8; i++)
+	for (i = 1; i < 10; i++)
 		store_request_free(r[i]);
 	store_close(s);
 }
@@ -2240,8 +2256,8 @@ START_TEST(test_cert_find)
 	ck_assert_str_eq(f.devs, "alpha alpha2");
 
 	/* Revoked ones alone, and the valid ones. */
-	ck_assert_int_eq(store_cert_revoke(s, sd, sizeof(sd), "gone", "t", &e), 0);
-	ck_assert_int_eq(store_cert_revoke(s, sb, sizeof(sb), NULL, "t", &e), 0);
+	ck_assert_int_eq(revoke_cert(s, sd, sizeof(sd), CRL_REASON_CESSATION_OF_OPERATION, "t", &e), 0);
+	ck_assert_int_eq(revoke_cert(s, sb, sizeof(sb), CRL_REASON_UNSPECIFIED, "t", &e), 0);
 	for (i = 1; i <= 3; i++) {
 		find_all(s, NULL, STORE_CERT_REVOKED, STORE_SORT_ISSUED, 0, i, &f);
 		ck_assert_str_eq(f.devs, "bravo delta");
@@ -2304,7 +2320,7 @@ START_TEST(test_cert_range)
 	ck_assert_int_eq(issue(s, ca, "f", 7, n_a, now + 100, NULL, NULL, sx, &e), 0);
 	ck_assert_int_eq(issue(s, ca, "g", 8, n_a, now - 10, NULL, NULL, sx, &e), 0);
 	ck_assert_int_eq(issue(s, ca, "a", 9, n_a, now, NULL, NULL, sx, &e), 0);
-	ck_assert_int_eq(store_cert_revoke(s, se, sizeof(se), NULL, "t", &e), 0);
+	ck_assert_int_eq(revoke_cert(s, se, sizeof(se), CRL_REASON_UNSPECIFIED, "t", &e), 0);
 
 	for (i = 1; i <= 5; i++) {
 		/* Valid now (not_after after now), newest first. */
@@ -2403,7 +2419,7 @@ START_TEST(test_cert_counts)
 	ck_assert_int_eq(issue(s, ca, "d", 4, n_a, now + 300, NULL, NULL, sr, &e), 0);
 	ck_assert_int_eq(issue(s, ca, "e", 5, n_a, now + 400, NULL, NULL, sx, &e), 0);
 	ck_assert_int_eq(issue(s, ca, "f", 6, n_a, now - 10, NULL, NULL, sx, &e), 0);
-	ck_assert_int_eq(store_cert_revoke(s, sr, sizeof(sr), NULL, "t", &e), 0);
+	ck_assert_int_eq(revoke_cert(s, sr, sizeof(sr), CRL_REASON_UNSPECIFIED, "t", &e), 0);
 	ck_assert_int_eq(store_cert_expiring(s, now, 100, 4, counts, &e), 0);
 	ck_assert_int_eq(counts[0], 1);
 	ck_assert_int_eq(counts[1], 2);
@@ -2537,7 +2553,7 @@ START_TEST(test_name_key_owner)
 	ck_assert_int_eq(store_key_owner(s, key, "dev-b", 5000, owner, &e), 0);
 
 	/* Revoked: nobody holds them any more. */
-	ck_assert_int_eq(store_cert_revoke(s, serial, sizeof(serial), "superseded", "admin", &e), 0);
+	ck_assert_int_eq(revoke_cert(s, serial, sizeof(serial), CRL_REASON_SUPERSEDED, "admin", &e), 0);
 	ck_assert_int_eq(store_name_owner(s, "DNS:a.local", "dev-b", 4000, owner, &e), 0);
 	ck_assert_int_eq(store_name_owner(s, "IP:10.0.0.7", "dev-b", 4000, owner, &e), 0);
 	ck_assert_int_eq(store_key_owner(s, key, "dev-b", 4000, owner, &e), 0);
@@ -2546,10 +2562,10 @@ START_TEST(test_name_key_owner)
 	ck_assert_int_gt(c->revoked_at, 0);
 	store_cert_free(c);
 	lerr_clear(&e);
-	ck_assert_int_eq(store_cert_revoke(s, serial, sizeof(serial), NULL, "admin", &e), -1);
+	ck_assert_int_eq(revoke_cert(s, serial, sizeof(serial), CRL_REASON_UNSPECIFIED, "admin", &e), -1);
 	ck_assert_int_eq(e.code, LERR_CONFLICT);
 	serial[3] ^= 0xff;
-	ck_assert_int_eq(store_cert_revoke(s, serial, sizeof(serial), NULL, "admin", &e), -1);
+	ck_assert_int_eq(revoke_cert(s, serial, sizeof(serial), CRL_REASON_UNSPECIFIED, "admin", &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
 
 	/* A newer certificate for b.local by dev-c: dev-c owns it now. */

@@ -1,0 +1,80 @@
+/*
+ * revocation.h - the CRL the CA publishes: when a new one is made, with
+ * which number and entries, and that it is kept.
+ *
+ * Owns: the numbering (each CRL is the newest's number plus one, in the
+ * store), the one lock that makes CRLs one at a time (so concurrent
+ * revocations each get a CRL that lists them, with increasing numbers),
+ * what a CRL lists (the revoked, unexpired certificates of the issuing
+ * CA, from the store) and when one is due. The signer builds and signs
+ * it (signer_crl); the store keeps it (store_crl_insert) with its "crl"
+ * audit row. A revocation calls revocation_crl_make() once it is
+ * committed, before it answers; `lanca serve` calls revocation_tick() at
+ * start and on every tick.
+ */
+#ifndef LANCA_REVOCATION_H
+#define LANCA_REVOCATION_H
+
+#include <stdint.h>
+#include <time.h>
+#include "common/lerr.h"
+#include "daemon/issue.h"
+#include "store/store.h"
+
+#define REVOCATION_DAYS_DEFAULT	7	/* a CRL's nextUpdate: days after its thisUpdate */
+#define REVOCATION_DAYS_MAX	365
+
+struct revocation_config {
+	unsigned days;			/* 0: REVOCATION_DAYS_DEFAULT */
+	/* The clock (NULL: time()); tests pass a fake one. */
+	time_t (*now)(void *arg);
+	void *now_arg;
+};
+
+/* What revocation_crl_make made. */
+struct revocation_made {
+	int64_t number;
+	int64_t entries;
+	int64_t this_update, next_update;
+};
+
+struct revocation;
+
+/* is (its store, signer and issuing CA row) must outlive the handle. */
+int revocation_new(const struct issuer *is, const struct revocation_config *c,
+		   struct revocation **out, struct lerr *e);
+void revocation_free(struct revocation *rv);	/* NULL-safe */
+
+/*
+ * Makes a new CRL now as actor and stores it: number the newest's plus
+ * one, thisUpdate now (or the newest revocation it lists, should the
+ * clock be behind it), nextUpdate the configured days later, listing
+ * every revoked certificate of the issuing CA that has not expired.
+ * One at a time; made (may be NULL) says what was made. 0, or -1 with e
+ * (too_large when more than CRL_ENTRIES_MAX certificates would be
+ * listed: no CRL is made then, and the newest stays the one served).
+ */
+int revocation_crl_make(struct revocation *rv, const char *actor, struct revocation_made *made,
+			struct lerr *e);
+
+/*
+ * Makes a CRL when one is due at now: none was made yet, a certificate
+ * was revoked since the newest was made (`lanca revoke` without a
+ * daemon), the issuing CA changed, or less than half of the newest's
+ * period (thisUpdate to nextUpdate) is left. 1 when it made one, 0 when
+ * none was due, -1 with e.
+ */
+int revocation_tick(struct revocation *rv, struct lerr *e);
+
+/* The newest CRL, as /crl serves it and `lanca crl` prints it. */
+struct revocation_crl {
+	int64_t number, this_update, next_update;
+	unsigned char *der;		/* owned */
+	size_t der_len;
+};
+/* 0 with *out filled (revocation_crl_clear it), or -1 with e
+ * (LERR_NOT_FOUND when no CRL was made yet). */
+int revocation_newest(struct store *s, struct revocation_crl *out, struct lerr *e);
+void revocation_crl_clear(struct revocation_crl *c);	/* frees der; NULL-safe */
+
+#endif
