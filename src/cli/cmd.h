@@ -80,6 +80,17 @@ const char *cmd_dir(const char *opt);
  * with usage printed). */
 int cmd_reason_args(const char *cmd, int argc, char *argv[], void (*show_usage)(FILE *),
 		    const char **dir, const char **reason, const char **arg);
+/* A command made of subcommands (`lanca admin passwd`): one row each. */
+struct cmd_sub {
+	const char *name;
+	int (*run)(int argc, char *argv[]);	/* argv[0] is the subcommand */
+	const char *what;			/* for --help */
+};
+/* Runs the subcommand of t (n rows) that argv[1] names; --help prints
+ * show_usage and the table. Without one, or with an unknown one, a usage
+ * error. Returns the exit status. */
+int cmd_subcommand(const char *cmd, int argc, char *argv[], const struct cmd_sub *t, size_t n,
+		   void (*show_usage)(FILE *));
 /* Prints "lanca <cmd>: <message>" to stderr. */
 void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

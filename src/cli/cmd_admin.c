@@ -301,11 +301,7 @@ out:
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(int argc, char *argv[]);
-	const char *what;
-} admin_commands[] = {
+static const struct cmd_sub admin_commands[] = {
 	{ "passwd", admin_passwd, "create an administrator or set their password" },
 	{ "setup-code", admin_setup_code, "a new one-time setup code, while no administrator exists" },
 };
@@ -313,22 +309,6 @@ static const struct {
 int
 cmd_admin(int argc, char *argv[])
 {
-	size_t i;
-
-	if (argc < 2) {
-		admin_usage(stderr);
-		return CMD_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		admin_usage(stdout);
-		for (i = 0; i < sizeof(admin_commands) / sizeof(admin_commands[0]); i++)
-			printf("  %-10s %s\n", admin_commands[i].name, admin_commands[i].what);
-		return CMD_OK;
-	}
-	for (i = 0; i < sizeof(admin_commands) / sizeof(admin_commands[0]); i++)
-		if (strcmp(argv[1], admin_commands[i].name) == 0)
-			return admin_commands[i].run(argc - 1, argv + 1);
-	cmd_error("admin", "unknown subcommand '%s'", argv[1]);
-	admin_usage(stderr);
-	return CMD_USAGE;
+	return cmd_subcommand("admin", argc, argv, admin_commands,
+			      sizeof(admin_commands) / sizeof(admin_commands[0]), admin_usage);
 }

@@ -98,33 +98,13 @@ out:
 	return rc;
 }
 
-static const struct {
-	const char *name;
-	int (*run)(int argc, char *argv[]);
-	const char *what;
-} metrics_commands[] = {
+static const struct cmd_sub metrics_commands[] = {
 	{ "token", metrics_token, "a new bearer token for GET /metrics, or --revoke it" },
 };
 
 int
 cmd_metrics(int argc, char *argv[])
 {
-	size_t i;
-
-	if (argc < 2) {
-		metrics_usage(stderr);
-		return CMD_USAGE;
-	}
-	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
-		metrics_usage(stdout);
-		for (i = 0; i < sizeof(metrics_commands) / sizeof(metrics_commands[0]); i++)
-			printf("  %-10s %s\n", metrics_commands[i].name, metrics_commands[i].what);
-		return CMD_OK;
-	}
-	for (i = 0; i < sizeof(metrics_commands) / sizeof(metrics_commands[0]); i++)
-		if (strcmp(argv[1], metrics_commands[i].name) == 0)
-			return metrics_commands[i].run(argc - 1, argv + 1);
-	cmd_error("metrics", "unknown subcommand '%s'", argv[1]);
-	metrics_usage(stderr);
-	return CMD_USAGE;
+	return cmd_subcommand("metrics", argc, argv, metrics_commands,
+			      sizeof(metrics_commands) / sizeof(metrics_commands[0]), metrics_usage);
 }

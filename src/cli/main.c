@@ -108,6 +108,30 @@ cmd_dir(const char *opt)
 	return env != NULL && env[0] != '\0' ? env : STATE_DIR_DEFAULT;
 }
 
+int
+cmd_subcommand(const char *cmd, int argc, char *argv[], const struct cmd_sub *t, size_t n,
+	       void (*show_usage)(FILE *))
+{
+	size_t i;
+
+	if (argc < 2) {
+		show_usage(stderr);
+		return CMD_USAGE;
+	}
+	if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0) {
+		show_usage(stdout);
+		for (i = 0; i < n; i++)
+			printf("  %-10s %s\n", t[i].name, t[i].what);
+		return CMD_OK;
+	}
+	for (i = 0; i < n; i++)
+		if (strcmp(argv[1], t[i].name) == 0)
+			return t[i].run(argc - 1, argv + 1);
+	cmd_error(cmd, "unknown subcommand '%s'", argv[1]);
+	show_usage(stderr);
+	return CMD_USAGE;
+}
+
 void
 cmd_actor(char out[CONTROL_ACTOR_MAX + 1])
 {

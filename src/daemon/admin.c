@@ -801,6 +801,27 @@ bad:
 	return lerr_set(e, LERR_BAD_REQUEST, ADMIN_DURATION_MSG);
 }
 
+/* What a listing by device takes besides its own filters: device (NULL:
+ * any) checked as a device id into dev (size bytes), then limit and a
+ * cursor of the kind tag. 0, or -1 with e naming which is wrong. */
+static int
+admin_filter_page_text(const char *device, char *dev, size_t size, const char *limit,
+		       const char *cursor, char tag, unsigned *limit_out, int64_t *after,
+		       struct lerr *e)
+{
+	if (device != NULL) {
+		if (device[0] == '\0' || admin_text_check("device", device, size - 1, e) != 0)
+			return lerr_set(e, LERR_BAD_REQUEST, "device is a device id: 1 to %zu "
+					"bytes of text without control characters", size - 1);
+		snprintf(dev, size, "%s", device);
+	}
+	if (admin_limit_text(limit, limit_out, e) != 0)
+		return -1;
+	if (cursor != NULL && admin_cursor_parse(cursor, strlen(cursor), tag, after, e) != 0)
+		return -1;
+	return 0;
+}
+
 int
 admin_inventory_text(const char *status, const char *expiring, const char *device,
 		     const char *limit, const char *cursor, struct admin_inventory *out,
@@ -833,19 +854,8 @@ admin_inventory_text(const char *status, const char *expiring, const char *devic
 			goto bad;
 		}
 	}
-	if (device != NULL) {
-		if (device[0] == '\0' ||
-		    admin_text_check("device", device, sizeof(out->device) - 1, e) != 0) {
-			lerr_set(e, LERR_BAD_REQUEST, "device is a device id: 1 to %zu bytes "
-				 "of text without control characters", sizeof(out->device) - 1);
-			goto bad;
-		}
-		snprintf(out->device, sizeof(out->device), "%s", device);
-	}
-	if (admin_limit_text(limit, &out->limit, e) != 0)
-		goto bad;
-	if (cursor != NULL &&
-	    admin_cursor_parse(cursor, strlen(cursor), ADMIN_CURSOR_CERTS, &out->after, e) != 0)
+	if (admin_filter_page_text(device, out->device, sizeof(out->device), limit, cursor,
+				   ADMIN_CURSOR_CERTS, &out->limit, &out->after, e) != 0)
 		goto bad;
 	return 0;
 bad:
@@ -1153,19 +1163,8 @@ admin_audit_list_text(const char *event, const char *device, const char *limit,
 		}
 		snprintf(out->event, sizeof(out->event), "%s", event);
 	}
-	if (device != NULL) {
-		if (device[0] == '\0' ||
-		    admin_text_check("device", device, sizeof(out->device) - 1, e) != 0) {
-			lerr_set(e, LERR_BAD_REQUEST, "device is a device id: 1 to %zu bytes "
-				 "of text without control characters", sizeof(out->device) - 1);
-			goto bad;
-		}
-		snprintf(out->device, sizeof(out->device), "%s", device);
-	}
-	if (admin_limit_text(limit, &out->limit, e) != 0)
-		goto bad;
-	if (cursor != NULL &&
-	    admin_cursor_parse(cursor, strlen(cursor), ADMIN_CURSOR_AUDIT, &out->after, e) != 0)
+	if (admin_filter_page_text(device, out->device, sizeof(out->device), limit, cursor,
+				   ADMIN_CURSOR_AUDIT, &out->limit, &out->after, e) != 0)
 		goto bad;
 	return 0;
 bad:
