@@ -903,10 +903,9 @@ enroll_approve(struct enroll *en, const char *id, const char *actor,
 	ir.actor = actor;
 	ir.now = now;
 	ir.request_id = rq->id;
+	ir.approved = 1;
 	if (issue_cert(en->is, &ir, &cert, e) != 0 || enroll_fill_issued(en, cert, res, e) != 0)
 		goto out;
-	enroll_audit(en, actor, "approve", rq->device_id,
-		     json_pack("{s:s, s:s}", "request", rq->id, "serial", res->serial));
 	rc = 0;
 out:
 	store_cert_free(cert);

@@ -82,6 +82,7 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 		snprintf(row->request_id, sizeof(row->request_id), "%s", r->request_id);
 	if (r->preauth_id != NULL)
 		snprintf(row->preauth_id, sizeof(row->preauth_id), "%s", r->preauth_id);
+	row->approved = r->approved;
 	if (r->supersedes != NULL) {
 		if (r->supersedes_len == 0 || r->supersedes_len > sizeof(row->supersedes))
 			return lerr_set(e, LERR_INTERNAL, "the renewed certificate's serial is malformed");

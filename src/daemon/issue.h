@@ -59,6 +59,9 @@ struct issue_req {
 	 * superseded in the new one's transaction; NULL for none. */
 	const unsigned char *supersedes;
 	size_t supersedes_len;
+	/* An admin approved request_id: its "approve" audit row is written
+	 * in the certificate's own transaction (no certificate without it). */
+	int approved;
 	int64_t now;			/* the decision's clock (0: read the real one) */
 };
 

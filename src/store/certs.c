@@ -423,6 +423,24 @@ store_cert_supersede(struct store_conn *w, const struct store_cert_job *cj, stru
 	return 0;
 }
 
+/* The "approve" row of an admin's approval, in the certificate's job. */
+static int
+store_cert_approved(struct store_conn *w, const struct store_cert_job *j, const char *request,
+		    struct lerr *e)
+{
+	char *detail = NULL;
+	int rc;
+
+	if (request == NULL)
+		return lerr_set(e, LERR_INTERNAL, "an approval names no request");
+	if (store_json_detail(json_pack("{s:s, s:s}", "request", request, "serial", j->hex),
+			      &detail, e) != 0)
+		return -1;
+	rc = store_audit_row(w, j->now, j->actor, "approve", j->c->device_id, detail, e);
+	free(detail);
+	return rc;
+}
+
 /*
  * Writer job: marks the serial used (it must be reserved and unused),
  * claims the request and consumes the pre-authorisation when given, adds
@@ -490,6 +508,8 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 			return -1;
 	}
 	if (store_audit_row(w, j->now, j->actor, "issue", c->device_id, j->detail, e) != 0)
+		return -1;
+	if (c->approved && store_cert_approved(w, j, request, e) != 0)
 		return -1;
 	return c->supersedes_len == 0 ? 0 : store_cert_supersede(w, j, e);
 }

@@ -170,6 +170,9 @@ struct store_cert {
 	 * transaction; supersedes_len 0 for none. */
 	unsigned char supersedes[STORE_SERIAL_MAX];
 	size_t supersedes_len;
+	/* Insertion only: an admin approved request_id; the "approve" audit
+	 * row ({"request", "serial"}) is written in the same transaction. */
+	int approved;
 };
 void store_cert_free(struct store_cert *c);
 /* Inserts a certificate row, marks its serial used, records each of its

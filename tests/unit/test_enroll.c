@@ -324,6 +324,42 @@ START_TEST(test_press_unrecorded_refused)
 }
 END_TEST
 
+/* An approval is recorded with its certificate or not at all: when its
+ * "approve" row cannot be written, no certificate is issued and the
+ * request still waits; once it can, the row names the request and the
+ * serial the certificate has. */
+START_TEST(test_approve_unrecorded_refused)
+{
+	struct enroll_result r;
+	char id[STORE_REQUEST_ID_LEN + 1];
+	struct lerr e;
+	struct dev a;
+
+	enroll_result_init(&r);
+	dev_make(&a, "dev-a", NULL);
+	ck_assert_int_eq(ask(&a, &r), ENROLL_PENDING);
+	snprintf(id, sizeof(id), "%s", r.request_id);
+	q_exec("CREATE TRIGGER test_no_approve BEFORE INSERT ON audit WHEN NEW.event = 'approve' "
+	       "BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+	ck_assert_int_eq(enroll_approve(t.en, id, "admin", &r, &e), -1);
+	ck_assert_msg(strstr(e.msg, "disk full") != NULL, "%s", e.msg);
+	assert_state(id, STORE_REQ_PENDING, 0);
+	ck_assert_int_eq(device_certs(), 0);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'issue' AND subject = 'dev-a'"), 0);
+
+	q_exec("DROP TRIGGER test_no_approve");
+	ck_assert_int_eq(enroll_approve(t.en, id, "admin", &r, &e), 0);
+	ck_assert_int_eq(r.outcome, ENROLL_ISSUED);
+	assert_state(id, STORE_REQ_ISSUED, 0);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit a JOIN certificates c "
+			       "ON json_extract(a.detail, '$.serial') = lower(hex(c.serial)) "
+			       "WHERE a.event = 'approve' AND a.actor = 'admin' AND "
+			       "json_extract(a.detail, '$.request') = c.request_id"), 1);
+	enroll_result_free(&r);
+	dev_free(&a);
+}
+END_TEST
+
 /* Asking with no window: pending, nothing issued; a press with exactly
  * that key waiting admits it, and its poll gets the chain. */
 START_TEST(test_press_one_waiting)
@@ -978,6 +1014,7 @@ enroll_suite(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_test(tc, test_press_none_waiting);
 	tcase_add_test(tc, test_press_unrecorded_refused);
+	tcase_add_test(tc, test_approve_unrecorded_refused);
 	tcase_add_test(tc, test_press_one_waiting);
 	tcase_add_test(tc, test_press_two_waiting);
 	tcase_add_test(tc, test_ask_overlap_in_window);
