@@ -325,21 +325,6 @@ static const struct bench_case {
 	{ "$LANCA show DEVICE_ID", p_show_device, 1 },
 };
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static unsigned
 arg_uint(const char *s, unsigned lo, unsigned hi)
 {
@@ -433,11 +418,11 @@ main(int argc, char *argv[])
 			wall[i] = bench_wall_s() * 1e3 - w0;
 		}
 		if (cases[k].process)
-			printf("%-44s %6s %10.3f %10.3f\n", cases[k].name, "-", median(cpu, repeats),
-			       median(wall, repeats));
+			printf("%-44s %6s %10.3f %10.3f\n", cases[k].name, "-", bench_median(cpu, repeats),
+			       bench_median(wall, repeats));
 		else
 			printf("%-44s %6zu %10.3f %10.3f\n", cases[k].name, x.rows,
-			       median(cpu, repeats), median(wall, repeats));
+			       bench_median(cpu, repeats), bench_median(wall, repeats));
 	}
 	if (x.lanca == NULL)
 		printf("(set LANCA to a lanca binary to time the commands themselves too)\n");

@@ -365,21 +365,6 @@ static const struct bench_case {
 	{ "GET /metrics (all expiring within 30 days)", c_metrics_late },
 };
 
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-static double
-median(double *v, unsigned n)
-{
-	qsort(v, n, sizeof(*v), cmp_double);
-	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
-}
-
 static unsigned
 arg_uint(const char *s, unsigned lo, unsigned hi)
 {
@@ -474,8 +459,8 @@ main(int argc, char *argv[])
 			cpu[i] = (bench_cpu_s(RUSAGE_SELF) * 1e3) - c0;
 			wall[i] = (bench_wall_s() * 1e3) - w0;
 		}
-		printf("%-52s %6zu %10.3f %10.3f\n", cases[k].name, x.rows, median(cpu, repeats),
-		       median(wall, repeats));
+		printf("%-52s %6zu %10.3f %10.3f\n", cases[k].name, x.rows, bench_median(cpu, repeats),
+		       bench_median(wall, repeats));
 	}
 	printf("GET /api/v1/status reads no table: the CAs and the window are in memory.\n");
 	rc = 0;

@@ -1,7 +1,7 @@
 /*
  * measure.h - what the benchmarks read of the clock and of processes:
  * wall time, this process's CPU time, another process's CPU time and
- * memory from /proc. Shared by every tests/bench/bench-*.c.
+ * memory from /proc, and the median of repeated figures. Shared by every tests/bench/bench-*.c.
  */
 #ifndef LANCA_BENCH_MEASURE_H
 #define LANCA_BENCH_MEASURE_H
@@ -19,5 +19,7 @@ double bench_proc_cpu_s(pid_t pid);
 /* The number of a "Field:" line of /proc/PID/FILE in KiB (status: VmRSS,
  * VmHWM; smaps_rollup: Pss); -1 when missing. */
 long bench_proc_kb(pid_t pid, const char *file, const char *field);
+/* The median of v's n values (n > 0); sorts v. */
+double bench_median(double *v, unsigned n);
 
 #endif
