@@ -2,7 +2,8 @@
  * client.c - the daemon's side of the signer (see signer.h): starting the
  * process, a pool of channels (one per signing thread; a caller borrows a
  * free one, so N requests sign on N cores at once), the ISSUE, VERIFY,
- * CHECKPOINT and CRL round trips, stopping; the round trips' latency by
+ * CHECKPOINT and CRL round trips (a CRL's in as many messages as it
+ * takes each way), stopping; the round trips' latency by
  * operation (for GET /metrics); and the local handle that runs the same core in-process for
  * `lanca init`, `lanca sign` and benchmarks. What goes over a channel is
  * proto.h's; the process itself is signer.c.
@@ -215,17 +216,35 @@ signer_release(struct signer *s, unsigned slot, int dead)
 }
 
 /*
- * One round trip on a borrowed channel: sends type with req, and expects
- * want back (its payload in *in) or ERROR (its reason in e, and -1). No
- * answer, or any other answer, ends the signer: it is not trusted again.
+ * What one round trip sends and reads back. Most operations send one
+ * message and read one. A CRL's entries go in several messages (the
+ * first of type `type`, the others of type `more`) and its bytes come
+ * back in several, which `rest` reads on the same channel.
+ */
+struct signer_trip {
+	uint16_t type, more;
+	const struct buf *req;		/* nreq payloads, in order */
+	size_t nreq;
+	uint16_t want;			/* the answer expected */
+	/* Given want's payload, reads what follows it on fd; NULL when want
+	 * is all. 0, or -1 with e: the signer is not trusted again. */
+	int (*rest)(int fd, const struct buf *in, void *arg, struct lerr *e);
+	void *arg;
+};
+
+/*
+ * One round trip on a borrowed channel: sends t's messages, and expects
+ * t->want back (its payload in *in, and what t->rest reads) or ERROR (its
+ * reason in e, and -1). No answer, or any other answer, ends the signer:
+ * it is not trusted again.
  */
 static int
-signer_call(struct signer *s, uint16_t type, const struct buf *req, uint16_t want,
-	    struct buf *in, struct lerr *e)
+signer_trip(struct signer *s, const struct signer_trip *t, struct buf *in, struct lerr *e)
 {
 	uint16_t got, flags;
 	unsigned slot, op = 0;
 	uint64_t t0;
+	size_t i;
 	int rc = -1, dead = 0, answered;
 
 	if (signer_acquire(s, &slot) != 0)
@@ -233,29 +252,39 @@ signer_call(struct signer *s, uint16_t type, const struct buf *req, uint16_t wan
 	/* Timed from the send to the answer: the wait for a free channel
 	 * before it is queueing, not the signer's speed. */
 	t0 = metric_now_ns();
-	answered = ipc_send(s->fds[slot], type, 0, req->data, req->len) == 0 &&
-	       ipc_recv(s->fds[slot], &got, &flags, in) == 0;
-	while (op < SIGNER_OPS - 1 && signer_ops[op].type != type)
-		op++;
-	metric_histogram_observe(&s->rt[op], metric_now_ns() - t0);
+	answered = 1;
+	for (i = 0; answered && i < t->nreq; i++)
+		answered = ipc_send(s->fds[slot], i == 0 ? t->type : t->more, 0, t->req[i].data,
+				    t->req[i].len) == 0;
+	answered = answered && ipc_recv(s->fds[slot], &got, &flags, in) == 0;
 	if (!answered) {
 		dead = 1;
 		lerr_set(e, LERR_SIGNER, "the signer stopped answering");
-		goto release;
-	}
-	if (got == SIGNER_MSG_ERROR && flags == 0) {
+	} else if (got == SIGNER_MSG_ERROR && flags == 0) {
 		signer_parse_error(in, e);
-		goto release;
-	}
-	if (got != want || flags != 0) {
+	} else if (got != t->want || flags != 0) {
 		dead = 1;
-		lerr_set(e, LERR_SIGNER, "the signer sent %u instead of %u", got, want);
-		goto release;
+		lerr_set(e, LERR_SIGNER, "the signer sent %u instead of %u", got, t->want);
+	} else if (t->rest != NULL && t->rest(s->fds[slot], in, t->arg, e) != 0) {
+		dead = 1;
+	} else {
+		rc = 0;
 	}
-	rc = 0;
-release:
+	while (op < SIGNER_OPS - 1 && signer_ops[op].type != t->type)
+		op++;
+	metric_histogram_observe(&s->rt[op], metric_now_ns() - t0);
 	signer_release(s, slot, dead);
 	return rc;
+}
+
+/* The round trip of one message and one answer. */
+static int
+signer_call(struct signer *s, uint16_t type, const struct buf *req, uint16_t want,
+	    struct buf *in, struct lerr *e)
+{
+	struct signer_trip t = { type, 0, req, 1, want, NULL, NULL };
+
+	return signer_trip(s, &t, in, e);
 }
 
 /* One ISSUE round trip. */
@@ -396,55 +425,119 @@ out:
 	return rc;
 }
 
+/*
+ * The CRL's bytes as the signer sends them: CRL_OK's size and first piece
+ * (in), then CRL_PART until size bytes have come, into arg (a
+ * gnutls_datum_t). Anything else is a malformed answer.
+ */
+static int
+signer_crl_rest(int fd, const struct buf *in, void *arg, struct lerr *e)
+{
+	gnutls_datum_t *der = arg;
+	const unsigned char *piece;
+	struct ipc_rd rd;
+	struct buf part;
+	uint16_t type, flags;
+	size_t len, got = 0, size;
+	int rc = -1;
+
+	buf_init(&part, IPC_MAX);
+	ipc_rd_init(&rd, in->data, in->len);
+	size = ipc_get_u32(&rd);
+	if (rd.failed || size == 0 || size > CRL_DER_MAX)
+		goto bad;
+	if ((der->data = gnutls_malloc(size)) == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	for (;;) {
+		if (ipc_get_bytes(&rd, &piece, &len, SIGNER_CRL_PIECE) != 0 ||
+		    ipc_rd_done(&rd) != 0 || len == 0 || len > size - got)
+			goto bad;
+		memcpy(der->data + got, piece, len);
+		got += len;
+		if (got == size)
+			break;
+		if (ipc_recv(fd, &type, &flags, &part) != 0 || type != SIGNER_MSG_CRL_PART ||
+		    flags != 0)
+			goto bad;
+		ipc_rd_init(&rd, part.data, part.len);
+	}
+	der->size = (unsigned)size;
+	rc = 0;
+	goto out;
+bad:
+	lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
+out:
+	if (rc != 0) {
+		gnutls_free(der->data);
+		der->data = NULL;
+	}
+	buf_free(&part);
+	return rc;
+}
+
+/* p's entries from i on, as many as one message takes, into b (proto.h). */
+static int
+signer_crl_put(struct buf *b, const struct crl_params *p, size_t i, size_t count)
+{
+	size_t k;
+
+	if (ipc_put_u32(b, (uint32_t)count) != 0)
+		return -1;
+	for (k = i; k < i + count; k++)
+		if (ipc_put_bytes(b, p->entries[k].serial, p->entries[k].serial_len) != 0 ||
+		    ipc_put_u64(b, (uint64_t)p->entries[k].revoked_at) != 0 ||
+		    ipc_put_u8(b, (uint8_t)p->entries[k].reason) != 0)
+			return -1;
+	return 0;
+}
+
 int
 signer_crl(struct signer *s, const struct crl_params *p, gnutls_datum_t *der, struct lerr *e)
 {
-	const unsigned char *d;
-	struct ipc_rd rd;
-	struct buf req, in;
-	size_t i, len;
+	struct signer_trip t = { SIGNER_MSG_CRL, SIGNER_MSG_CRL_MORE, NULL, 0, SIGNER_MSG_CRL_OK,
+				 signer_crl_rest, der };
+	struct buf *req = NULL, in;
+	size_t i, n, count;
 	int rc = -1;
 
 	der->data = NULL;
 	der->size = 0;
 	if (s->local)
 		return sign_crl(&s->ctx, p, der, e);
-	buf_init(&req, IPC_MAX);
+	if (p->n > CRL_ENTRIES_MAX)
+		return lerr_set(e, LERR_TOO_LARGE, "a CRL lists at most %d certificates; "
+				"%zu unexpired revoked certificates do not fit", CRL_ENTRIES_MAX,
+				p->n);
+	n = p->n == 0 ? 1 : (p->n + SIGNER_CRL_ENTRIES_PER_MSG - 1) / SIGNER_CRL_ENTRIES_PER_MSG;
 	buf_init(&in, IPC_MAX);
-	if (p->n > CRL_ENTRIES_MAX) {
-		lerr_set(e, LERR_TOO_LARGE, "a CRL lists at most %d certificates; "
-			 "%zu unexpired revoked certificates do not fit", CRL_ENTRIES_MAX, p->n);
-		goto out;
-	}
-	if (ipc_put_u64(&req, p->number) != 0 || ipc_put_u64(&req, (uint64_t)p->this_update) != 0 ||
-	    ipc_put_u64(&req, (uint64_t)p->next_update) != 0 ||
-	    ipc_put_u32(&req, (uint32_t)p->n) != 0)
-		goto big;
-	for (i = 0; i < p->n; i++)
-		if (ipc_put_bytes(&req, p->entries[i].serial, p->entries[i].serial_len) != 0 ||
-		    ipc_put_u64(&req, (uint64_t)p->entries[i].revoked_at) != 0 ||
-		    ipc_put_u8(&req, (uint8_t)p->entries[i].reason) != 0)
-			goto big;
-	if (signer_call(s, SIGNER_MSG_CRL, &req, SIGNER_MSG_CRL_OK, &in, e) != 0)
-		goto out;
-	ipc_rd_init(&rd, in.data, in.len);
-	if (ipc_get_bytes(&rd, &d, &len, IPC_MAX) != 0 || ipc_rd_done(&rd) != 0 || len == 0) {
-		signer_kill(s);
-		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
-		goto out;
-	}
-	if ((der->data = gnutls_malloc(len)) == NULL) {
+	if ((req = calloc(n, sizeof(*req))) == NULL) {
 		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	memcpy(der->data, d, len);
-	der->size = (unsigned)len;
-	rc = 0;
-	goto out;
-big:
-	lerr_set(e, LERR_TOO_LARGE, "the CRL's entries do not fit a message to the signer");
+	for (i = 0; i < n; i++) {
+		buf_init(&req[i], IPC_MAX);
+		count = p->n - i * SIGNER_CRL_ENTRIES_PER_MSG;
+		if (count > SIGNER_CRL_ENTRIES_PER_MSG)
+			count = SIGNER_CRL_ENTRIES_PER_MSG;
+		if ((i == 0 && (ipc_put_u64(&req[i], p->number) != 0 ||
+				ipc_put_u64(&req[i], (uint64_t)p->this_update) != 0 ||
+				ipc_put_u64(&req[i], (uint64_t)p->next_update) != 0 ||
+				ipc_put_u32(&req[i], (uint32_t)p->n) != 0)) ||
+		    signer_crl_put(&req[i], p, i * SIGNER_CRL_ENTRIES_PER_MSG, count) != 0) {
+			lerr_set(e, LERR_INTERNAL, "out of memory");
+			n = i + 1;
+			goto out;
+		}
+	}
+	t.req = req;
+	t.nreq = n;
+	rc = signer_trip(s, &t, &in, e);
 out:
-	buf_free(&req);
+	for (i = 0; req != NULL && i < n; i++)
+		buf_free(&req[i]);
+	free(req);
 	buf_free(&in);
 	return rc;
 }

@@ -27,14 +27,23 @@
  *           (ca/auditseal.h) and signs it with keys/audit.key.
  *   SIGNED  signer -> daemon: bytes signature (64, Ed25519). Or ERROR.
  *   CRL     daemon -> signer: u64 number, u64 this_update,
- *           u64 next_update, u32 count (<= CRL_ENTRIES_MAX), then count
- *           entries of: bytes serial (<= CRL_SERIAL_MAX), u64 revoked_at,
- *           u8 reason (the RFC 5280 code). The signer builds the CRL from
- *           these alone, signs it with the issuing CA's key and checks it
- *           (crl_make: re-parsed, verified under the issuing CA).
- *   CRL_OK  signer -> daemon: bytes crl DER. With 1000 entries of 20-byte
- *           serials the request takes 33 KiB and the answer under 57 KiB:
- *           both fit IPC_MAX (test_signer sends the largest).
+ *           u64 next_update, u32 total (<= CRL_ENTRIES_MAX), u32 count
+ *           (<= SIGNER_CRL_ENTRIES_PER_MSG, at least 1 unless total is
+ *           0), then count entries of: bytes serial (<= CRL_SERIAL_MAX),
+ *           u64 revoked_at, u8 reason (the RFC 5280 code).
+ *   CRL_MORE daemon -> signer, right after a CRL and until total
+ *           entries have come: u32 count (1 to SIGNER_CRL_ENTRIES_PER_MSG,
+ *           no more than are left), then count entries as above. The
+ *           signer builds the CRL from these alone, signs it with the
+ *           issuing CA's key and checks it (crl_make: re-parsed, verified
+ *           under the issuing CA), then answers.
+ *   CRL_OK  signer -> daemon: u32 size (<= CRL_DER_MAX), bytes the CRL's
+ *           first SIGNER_CRL_PIECE bytes (or all, when fewer).
+ *   CRL_PART signer -> daemon, right after a CRL_OK and until size bytes
+ *           have come: bytes the next piece (1 to SIGNER_CRL_PIECE).
+ *           With 1,000 entries of 20-byte serials a CRL or CRL_MORE takes
+ *           33 KiB, and a piece 48 KiB: each fits IPC_MAX, whatever the
+ *           CRL's size (test_signer sends the largest CRL).
  *   ERROR   signer -> daemon: str code (lerr_str), u16 http status,
  *           str message.
  * Flags are always 0. The signer answers only the operations in its
@@ -51,12 +60,17 @@ enum signer_msg {
 	SIGNER_MSG_VERIFY = 3,		/* daemon -> signer: check a request's proof of possession */
 	SIGNER_MSG_CRL = 4,		/* daemon -> signer: sign a CRL */
 	SIGNER_MSG_CHECKPOINT = 5,	/* daemon -> signer: sign the audit chain's head */
+	SIGNER_MSG_CRL_MORE = 6,	/* daemon -> signer: more of a CRL's entries */
 	SIGNER_MSG_OK = 0x100,		/* signer -> daemon: the certificate */
 	SIGNER_MSG_ERROR = 0x101,	/* signer -> daemon: refused, with reason */
 	SIGNER_MSG_VERIFIED = 0x102,	/* signer -> daemon: the request's signature holds */
 	SIGNER_MSG_CRL_OK = 0x103,	/* signer -> daemon: the CRL */
 	SIGNER_MSG_SIGNED = 0x104,	/* signer -> daemon: the checkpoint's signature */
+	SIGNER_MSG_CRL_PART = 0x105,	/* signer -> daemon: more of the CRL */
 };
+
+#define SIGNER_CRL_ENTRIES_PER_MSG	1000		/* entries in a CRL or CRL_MORE */
+#define SIGNER_CRL_PIECE		(48 * 1024)	/* CRL bytes in a CRL_OK or CRL_PART */
 
 /* The signer process's entry (proc_start's child function): arg is the
  * struct signer_config, copied into the child by fork. Returns the

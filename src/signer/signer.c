@@ -184,72 +184,121 @@ signer_op_checkpoint(struct signer_child *ch, int fd, const struct buf *in)
 }
 
 /*
- * CRL: the entries, number and dates the daemon sends, built into a CRL
- * here, signed and checked (sign_crl). Returns -1 only for a protocol
- * violation; parameters crl_make refuses are an answer (ERROR).
+ * count entries of a CRL or CRL_MORE payload from rd into ents (NULL:
+ * read and dropped, when they could not be kept). 0, or -1 when the
+ * payload does not hold them.
+ */
+static int
+signer_crl_entries(struct ipc_rd *rd, uint32_t count, struct crl_entry *ents)
+{
+	const unsigned char *serial;
+	struct crl_entry en;
+	size_t len;
+	uint32_t i;
+
+	for (i = 0; i < count; i++) {
+		memset(&en, 0, sizeof(en));
+		if (ipc_get_bytes(rd, &serial, &len, CRL_SERIAL_MAX) != 0)
+			return -1;
+		memcpy(en.serial, serial, len);
+		en.serial_len = len;
+		en.revoked_at = (time_t)ipc_get_u64(rd);
+		en.reason = (enum crl_reason)ipc_get_u8(rd);
+		if (ents != NULL)
+			ents[i] = en;
+	}
+	return ipc_rd_done(rd);
+}
+
+/* Sends der as CRL_OK and as many CRL_PART as it takes (proto.h). */
+static int
+signer_crl_send(int fd, const gnutls_datum_t *der)
+{
+	struct buf b;
+	size_t off = 0, n;
+	int rc = 0;
+
+	buf_init(&b, IPC_MAX);
+	do {
+		n = der->size - off < SIGNER_CRL_PIECE ? der->size - off : SIGNER_CRL_PIECE;
+		b.len = 0;
+		if (off == 0)
+			rc = ipc_put_u32(&b, der->size);
+		if (rc == 0)
+			rc = ipc_put_bytes(&b, der->data + off, n);
+		if (rc == 0)
+			rc = ipc_send(fd, off == 0 ? SIGNER_MSG_CRL_OK : SIGNER_MSG_CRL_PART, 0,
+				      b.data, b.len);
+		off += n;
+	} while (rc == 0 && off < der->size);
+	buf_free(&b);
+	return rc;
+}
+
+/*
+ * CRL: the entries, number and dates the daemon sends (in a CRL and as
+ * many CRL_MORE as it takes), built into a CRL here, signed and checked
+ * (sign_crl), sent back in pieces. Returns -1 only for a protocol
+ * violation; parameters crl_make refuses are an answer (ERROR), given
+ * once every message of the request has been read, so that the channel
+ * stays in step.
  */
 static int
 signer_op_crl(struct signer_child *ch, int fd, const struct buf *in)
 {
 	struct crl_entry *ents = NULL;
 	gnutls_datum_t der = { NULL, 0 };
-	const unsigned char *serial;
 	struct crl_params p;
 	struct ipc_rd rd;
 	struct lerr e;
-	struct buf b;
-	size_t i, len;
-	uint32_t n;
+	struct buf more;
+	uint16_t type, flags;
+	uint32_t total, count, got;
 	int rc = -1;
 
 	lerr_clear(&e);
-	buf_init(&b, IPC_MAX);
+	buf_init(&more, IPC_MAX);
 	memset(&p, 0, sizeof(p));
 	ipc_rd_init(&rd, in->data, in->len);
 	p.number = ipc_get_u64(&rd);
 	p.this_update = (time_t)ipc_get_u64(&rd);
 	p.next_update = (time_t)ipc_get_u64(&rd);
-	n = ipc_get_u32(&rd);
-	if (rd.failed || n > CRL_ENTRIES_MAX) {
-		log_err("malformed CRL message (%zu bytes): stopping", in->len);
-		goto out;
-	}
-	if (n > 0 && (ents = calloc(n, sizeof(*ents))) == NULL) {
-		lerr_set(&e, LERR_INTERNAL, "out of memory");
-		rc = signer_reply_error(fd, &e) == 0 ? 0 : -1;
-		goto out;
-	}
-	for (i = 0; i < n; i++) {
-		if (ipc_get_bytes(&rd, &serial, &len, CRL_SERIAL_MAX) != 0)
-			break;
-		memcpy(ents[i].serial, serial, len);
-		ents[i].serial_len = len;
-		ents[i].revoked_at = (time_t)ipc_get_u64(&rd);
-		ents[i].reason = (enum crl_reason)ipc_get_u8(&rd);
-	}
-	if (i < n || ipc_rd_done(&rd) != 0) {
-		log_err("malformed CRL message (%zu bytes): stopping", in->len);
-		goto out;
+	total = ipc_get_u32(&rd);
+	count = ipc_get_u32(&rd);
+	if (rd.failed || total > CRL_ENTRIES_MAX || count > SIGNER_CRL_ENTRIES_PER_MSG ||
+	    count > total || (count == 0 && total > 0))
+		goto bad;
+	if (total > 0 && (ents = calloc(total, sizeof(*ents))) == NULL)
+		lerr_set(&e, LERR_INTERNAL, "out of memory for %u CRL entries", total);
+	if (signer_crl_entries(&rd, count, ents) != 0)
+		goto bad;
+	for (got = count; got < total; got += count) {
+		if (ipc_recv(fd, &type, &flags, &more) != 0 || type != SIGNER_MSG_CRL_MORE ||
+		    flags != 0)
+			goto bad;
+		ipc_rd_init(&rd, more.data, more.len);
+		count = ipc_get_u32(&rd);
+		if (rd.failed || count == 0 || count > SIGNER_CRL_ENTRIES_PER_MSG ||
+		    count > total - got ||
+		    signer_crl_entries(&rd, count, ents != NULL ? ents + got : NULL) != 0)
+			goto bad;
 	}
 	p.entries = ents;
-	p.n = n;
-	if (sign_crl(&ch->ctx, &p, &der, &e) != 0) {
+	p.n = total;
+	if (e.code != LERR_NONE || sign_crl(&ch->ctx, &p, &der, &e) != 0) {
 		if (e.code == LERR_INVARIANT)
 			log_err("refused to release a CRL: %s", e.msg);
 		rc = signer_reply_error(fd, &e) == 0 ? 0 : -1;
 		goto out;
 	}
-	if (ipc_put_bytes(&b, der.data, der.size) != 0) {
-		lerr_set(&e, LERR_TOO_LARGE, "the CRL (%u bytes) does not fit a message",
-			 der.size);
-		rc = signer_reply_error(fd, &e) == 0 ? 0 : -1;
-		goto out;
-	}
-	rc = ipc_send(fd, SIGNER_MSG_CRL_OK, 0, b.data, b.len);
+	rc = signer_crl_send(fd, &der);
+	goto out;
+bad:
+	log_err("malformed CRL message (%zu bytes): stopping", in->len);
 out:
 	gnutls_free(der.data);
 	free(ents);
-	buf_free(&b);
+	buf_free(&more);
 	return rc;
 }
 

@@ -175,7 +175,7 @@ START_TEST(test_crl_made_and_read_back)
 }
 END_TEST
 
-/* Without any reason GnuTLS's CRL is the one: no entry has extensions. */
+/* Without any reason no entry has extensions; with no entry, no list. */
 START_TEST(test_crl_unspecified_only_and_empty)
 {
 	static const enum crl_reason rs[] = { CRL_REASON_UNSPECIFIED };
@@ -260,6 +260,96 @@ START_TEST(test_crl_wrong_issuer_refused)
 }
 END_TEST
 
+/*
+ * A CRL of many entries (more than the 1,000 one message to the signer
+ * used to bound), with every reason and dates on both sides of 2050
+ * (UTCTime, then GeneralizedTime: RFC 5280 §4.1.2.5), read back by
+ * GnuTLS's own reader: the signature verifies under the issuing CA and
+ * every serial and date is the one asked for, in order.
+ */
+START_TEST(test_crl_many_entries_read_by_gnutls)
+{
+	static const enum crl_reason rs[] = {
+		CRL_REASON_SUPERSEDED, CRL_REASON_KEY_COMPROMISE, CRL_REASON_UNSPECIFIED,
+		CRL_REASON_CESSATION_OF_OPERATION, CRL_REASON_AFFILIATION_CHANGED,
+		CRL_REASON_PRIVILEGE_WITHDRAWN,
+	};
+	enum { N = 3000 };
+	static struct crl_entry ent[N];
+	/* thisUpdate in 2050, entries an hour apart back into 2049. */
+	struct crl_params p = { 77, 2524608000 + 1800 * 3600, 2524608000 + 1900 * 3600, ent, N };
+	gnutls_x509_crl_iter_t it = NULL;
+	gnutls_datum_t der = { NULL, 0 };
+	gnutls_x509_crl_t crl;
+	unsigned char serial[64];
+	unsigned status = 1;
+	size_t i, len;
+	time_t t;
+	struct lerr e;
+
+	entries(ent, N, p.this_update, rs, sizeof(rs) / sizeof(rs[0]));
+	ck_assert_int_lt(ent[0].revoked_at, 2524608000);		/* 2049: UTCTime */
+	ck_assert_int_ge(ent[N - 1].revoked_at, 2524608000);	/* 2050: GeneralizedTime */
+	ck_assert_msg(crl_make(&p, ctx.chain[0], ctx.key, &der, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(gnutls_x509_crl_init(&crl), 0);
+	ck_assert_int_eq(gnutls_x509_crl_import(crl, &der, GNUTLS_X509_FMT_DER), 0);
+	ck_assert_int_eq(gnutls_x509_crl_verify(crl, &ctx.chain[0], 1, 0, &status), 0);
+	ck_assert_int_eq(status & ~(unsigned)(GNUTLS_CERT_INVALID |
+					      GNUTLS_CERT_REVOCATION_DATA_ISSUED_IN_FUTURE), 0);
+	ck_assert_int_eq(gnutls_x509_crl_get_crt_count(crl), N);
+	for (i = 0; i < N; i++) {
+		len = sizeof(serial);
+		ck_assert_int_eq(gnutls_x509_crl_iter_crt_serial(crl, &it, serial, &len, &t), 0);
+		ck_assert_uint_eq(len, ent[i].serial_len);
+		ck_assert_int_eq(memcmp(serial, ent[i].serial, len), 0);
+		ck_assert_int_eq(t, ent[i].revoked_at);
+	}
+	gnutls_x509_crl_iter_deinit(it);
+	gnutls_x509_crl_deinit(crl);
+	gnutls_free(der.data);
+}
+END_TEST
+
+/* A CRL signed by the right key but not saying what was asked, or
+ * damaged, is refused by the check, entry by entry. */
+START_TEST(test_crl_check_refuses_other_entries)
+{
+	static const enum crl_reason rs[] = { CRL_REASON_KEY_COMPROMISE, CRL_REASON_UNSPECIFIED };
+	struct crl_entry ent[4];
+	struct crl_params p = { 5, 1900000000, 1900000000 + 3600, ent, 4 };
+	gnutls_datum_t der = { NULL, 0 }, cut;
+	struct lerr e;
+
+	entries(ent, 4, p.this_update, rs, 2);
+	ck_assert_msg(crl_make(&p, ctx.chain[0], ctx.key, &der, &e) == 0, "%s", e.msg);
+	ck_assert_msg(crl_check(&der, &p, ctx.chain[0], &e) == 0, "%s", e.msg);
+	ent[2].revoked_at--;				/* another date */
+	ck_assert_int_eq(crl_check(&der, &p, ctx.chain[0], &e), -1);
+	ck_assert_int_eq(e.code, LERR_INVARIANT);
+	ent[2].revoked_at++;
+	ent[3].serial[19] ^= 1;				/* another certificate */
+	ck_assert_int_eq(crl_check(&der, &p, ctx.chain[0], &e), -1);
+	ent[3].serial[19] ^= 1;
+	p.n = 3;					/* one more listed than asked */
+	ck_assert_int_eq(crl_check(&der, &p, ctx.chain[0], &e), -1);
+	p.n = 4;
+	p.next_update++;				/* other dates */
+	ck_assert_int_eq(crl_check(&der, &p, ctx.chain[0], &e), -1);
+	p.next_update--;
+	der.data[der.size - 40] ^= 0x01;		/* a damaged signature */
+	ck_assert_int_eq(crl_check(&der, &p, ctx.chain[0], &e), -1);
+	der.data[der.size - 40] ^= 0x01;
+	der.data[der.size / 2] ^= 0x01;			/* a damaged entry */
+	ck_assert_int_eq(crl_check(&der, &p, ctx.chain[0], &e), -1);
+	der.data[der.size / 2] ^= 0x01;
+	cut.data = der.data;				/* cut short */
+	cut.size = der.size - 1;
+	ck_assert_int_eq(crl_check(&cut, &p, ctx.chain[0], &e), -1);
+	ck_assert_msg(crl_check(&der, &p, ctx.chain[0], &e) == 0, "%s", e.msg);
+	gnutls_free(der.data);
+}
+END_TEST
+
 START_TEST(test_crl_pem)
 {
 	static const enum crl_reason rs[] = { CRL_REASON_SUPERSEDED };
@@ -295,6 +385,8 @@ crl_suite(void)
 	tcase_add_test(tc, test_crl_unspecified_only_and_empty);
 	tcase_add_test(tc, test_crl_bounds);
 	tcase_add_test(tc, test_crl_wrong_issuer_refused);
+	tcase_add_test(tc, test_crl_many_entries_read_by_gnutls);
+	tcase_add_test(tc, test_crl_check_refuses_other_entries);
 	tcase_add_test(tc, test_crl_pem);
 	suite_add_tcase(s, tc);
 	return s;
