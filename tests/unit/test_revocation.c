@@ -16,6 +16,7 @@
 #include <gnutls/x509.h>
 
 #include "daemon/revocation.h"
+#include "signer/proto.h"
 #include "fixture.h"
 
 static time_t fake_now;
@@ -33,15 +34,21 @@ struct fx {
 };
 
 static void
-fx_open(struct fx *f, unsigned days)
+fx_open_with(struct fx *f, unsigned days, enum fx_signing how)
 {
 	struct revocation_config c = { days, fake_clock, NULL };
 	struct lerr e;
 
 	fx_make_ca();
-	fx_issuer_open(&f->x, FX_LOCAL_SIGNER);
+	fx_issuer_open(&f->x, how);
 	ck_assert_msg(revocation_new(&f->x.is, &c, &f->rv, &e) == 0, "%s", e.msg);
 	fake_now = time(NULL);
+}
+
+static void
+fx_open(struct fx *f, unsigned days)
+{
+	fx_open_with(f, days, FX_LOCAL_SIGNER);
 }
 
 static void
@@ -209,6 +216,39 @@ START_TEST(test_expired_not_listed)
 }
 END_TEST
 
+/*
+ * More revoked certificates than one message to the signer carries
+ * (SIGNER_CRL_ENTRIES_PER_MSG, what used to bound a CRL): the daemon's
+ * CRL, made through a signer process, lists every one with its reason.
+ */
+START_TEST(test_crl_past_one_message)
+{
+	enum { N = SIGNER_CRL_ENTRIES_PER_MSG + 3 };
+	static unsigned char serial[N][STORE_SERIAL_LEN];
+	gnutls_x509_crl_t crl;
+	struct revocation_made m;
+	struct store_crl *c;
+	struct fx f;
+	struct lerr e;
+	size_t i;
+
+	fx_open_with(&f, 0, FX_SIGNER_PROCESS);
+	for (i = 0; i < N; i++) {
+		issue_one(&f, "p256.pem", serial[i]);
+		revoke_one(&f, serial[i], i % 2 ? CRL_REASON_SUPERSEDED : CRL_REASON_KEY_COMPROMISE,
+			   fake_now);
+	}
+	ck_assert_msg(revocation_crl_make(f.rv, "unit", &m, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(m.entries, N);
+	c = newest(&f, &crl);
+	ck_assert_int_eq(c->entries, N);
+	ck_assert_uint_gt(c->der_len, SIGNER_CRL_PIECE);	/* and back in two pieces */
+	store_crl_free(c);
+	gnutls_x509_crl_deinit(crl);
+	fx_close(&f);
+}
+END_TEST
+
 /* A clock behind the newest revocation does not make a CRL older than
  * what it lists. */
 START_TEST(test_clock_behind)
@@ -335,6 +375,7 @@ revocation_suite(void)
 	tcase_add_test(tc, test_clock_behind);
 	tcase_add_test(tc, test_concurrent_revocations);
 	tcase_add_test(tc, test_store_numbers);
+	tcase_add_test(tc, test_crl_past_one_message);
 	suite_add_tcase(s, tc);
 	return s;
 }
