@@ -39,6 +39,22 @@ backuproot_state_name(enum backuproot_state st)
 	return "none";
 }
 
+const char *
+backuproot_warning(enum backuproot_state st)
+{
+	switch (st) {
+	case BACKUPROOT_NONE:
+		return "no backup root: devices trust one root only; make one with "
+		       "`lanca backup-root create`";
+	case BACKUPROOT_UNCONFIRMED:
+		return "the backup root's key is not confirmed stored offline: store it, then run "
+		       "`lanca backup-root confirm`";
+	case BACKUPROOT_CONFIRMED:
+		break;
+	}
+	return NULL;
+}
+
 /* Writes crt's PEM as dir/STATE_BACKUP_ROOT_PEM, for people and scripts. */
 static int
 backuproot_write_pem(const char *dir, gnutls_x509_crt_t crt, struct lerr *e)

@@ -34,6 +34,8 @@ enum backuproot_state {
 };
 /* "none", "unconfirmed", "confirmed". */
 const char *backuproot_state_name(enum backuproot_state st);
+/* What status and the web console warn of in state st, or NULL. */
+const char *backuproot_warning(enum backuproot_state st);
 
 struct backuproot_opts {
 	const char *dir;		/* state directory: its STATE_BACKUP_ROOT_PEM */
