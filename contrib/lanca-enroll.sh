@@ -18,6 +18,10 @@
 # Retry-After, and a 401 that offers Basic is answered with the device id
 # and the secret in --secret-file.
 #
+# `lanca-enroll.sh trust refresh --dir DIR` does what `lanca-enroll trust
+# refresh` does: adds the gateway's vouched-for roots to DIR/trust.pem
+# (see trust_refresh below).
+#
 # Exit: 0 issued, 1 refused or failed, 2 usage, 3 still pending at --timeout.
 set -eu
 
