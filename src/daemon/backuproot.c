@@ -77,6 +77,38 @@ out:
 	return rc;
 }
 
+/* 0 if key_out's directory is outside dir; -1 with e if it is dir or
+ * inside it: the key must not stay with the gateway's state. */
+static int
+backuproot_outside(const char *dir, const char *key_out, struct lerr *e)
+{
+	char parent[STATE_PATH_MAX], *slash, *rd = NULL, *rp = NULL;
+	size_t n;
+	int rc = 0;
+
+	if (snprintf(parent, sizeof(parent), "%s", key_out) >= (int)sizeof(parent))
+		return lerr_set(e, LERR_BAD_REQUEST, "the key file's path is too long");
+	slash = strrchr(parent, '/');
+	if (slash == NULL)
+		snprintf(parent, sizeof(parent), ".");
+	else if (slash == parent)
+		parent[1] = '\0';
+	else
+		*slash = '\0';
+	rd = realpath(dir, NULL);
+	rp = realpath(parent, NULL);
+	if (rd != NULL && rp != NULL) {
+		n = strlen(rd);
+		if (strncmp(rp, rd, n) == 0 && (rp[n] == '\0' || rp[n] == '/'))
+			rc = lerr_set(e, LERR_BAD_REQUEST,
+				      "%s is inside the state directory %s: the backup root's key "
+				      "must not stay on the gateway", key_out, dir);
+	}
+	free(rd);
+	free(rp);
+	return rc;
+}
+
 /* Records the backup root (offline, with the primary's voucher cross). */
 static int
 backuproot_record(struct store *s, gnutls_x509_crt_t crt, gnutls_x509_crt_t cross,
@@ -127,6 +159,8 @@ backuproot_create(struct store *s, gnutls_x509_crt_t primary, gnutls_privkey_t p
 		lerr_set(e, LERR_BAD_REQUEST, "no file named for the backup root's key");
 		goto out;
 	}
+	if (backuproot_outside(o->dir, o->key_out, e) != 0)
+		goto out;
 	if (store_ca_find(s, BACKUPROOT_ROLE, "offline", &old, e) == 0) {
 		lerr_set(e, LERR_CONFLICT, "a backup root exists already (%s)", old->subject);
 		goto out;

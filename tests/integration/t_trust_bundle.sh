@@ -266,6 +266,10 @@ st=0
 [ $st -eq 1 ] && grep -q "already exists" "$T/err" || fail "create over an existing file: $st $(cat "$T/err")"
 [ ! -s "$T/k2.pem" ] || fail "create wrote over an existing file"
 rm -f "$T/k2.pem"
+st=0
+"$LANCA" backup-root create --dir "$D2" --backup-key-out "$D2/keys/backup.key" --backup-pass-file "$T/bpass" >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "inside the state directory" "$T/err" && [ ! -e "$D2/keys/backup.key" ] ||
+	fail "create with the key inside the state directory: $st $(cat "$T/err")"
 "$LANCA" backup-root create --dir "$D2" --backup-key-out "$T/k2.pem" --backup-pass-file "$T/bpass" >"$T/out" 2>"$T/err" ||
 	fail "backup-root create: $(cat "$T/err")"
 [ "$(openssl pkey -in "$T/k2.pem" -passin file:"$T/bpass" -pubout 2>/dev/null)" = "$(openssl x509 -in "$D2/backup-root.pem" -noout -pubkey)" ] ||
@@ -276,4 +280,4 @@ st=0
 "$LANCA" backup-root create --dir "$D2" --backup-key-out "$T/k3.pem" --backup-pass-file "$T/bpass" >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "a backup root exists already" "$T/err" && [ ! -e "$T/k3.pem" ] ||
 	fail "a second create: $st $(cat "$T/err")"
-ok "backup-root create gives an older state directory its backup root, refuses a second one, an existing key file and no passphrase"
+ok "backup-root create gives an older state directory its backup root, refuses a second one, an existing key file, a key file in the state directory and no passphrase"
