@@ -18,6 +18,10 @@
 # Retry-After, and a 401 that offers Basic is answered with the device id
 # and the secret in --secret-file.
 #
+# `lanca-enroll.sh trust refresh --dir DIR` does what `lanca-enroll trust
+# refresh` does: adds the gateway's vouched-for roots to DIR/trust.pem
+# (see trust_refresh below).
+#
 # Exit: 0 issued, 1 refused or failed, 2 usage, 3 still pending at --timeout.
 set -eu
 
@@ -29,6 +33,7 @@ usage: $prog --gateway https://HOST[:PORT] --id DEVICE_ID --out DIR
               (--fingerprint SHA256 | --trust-on-first-use)
               [--name NAME.local]... [--ip IP]... [--http URL] [--timeout S]
               [--est [--est-label LABEL] [--secret-file FILE]]
+       $prog trust refresh --dir DIR [--gateway https://HOST[:PORT]] [--timeout S]
 
 --est speaks EST (RFC 7030) instead of lanca's API: the root comes from
 /.well-known/est[/LABEL]/cacerts (--http is not used), the request goes to
@@ -85,6 +90,137 @@ put() {
 	mv -f "$tmp" "$1/$2" || { rm -f "$tmp"; die "cannot rename into $1/$2"; }
 	sync "$1" 2>/dev/null || sync
 }
+
+# fingerprint FILE: the SHA-256 of a PEM certificate, 64 lower-case digits.
+fingerprint() {
+	openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//' | tr -d ':' | tr 'A-F' 'a-f'
+}
+
+# subject FILE / issuer FILE: a PEM certificate's names, comparable.
+subject() {
+	openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject= *//'
+}
+issuer() {
+	openssl x509 -in "$1" -noout -issuer -nameopt RFC2253 | sed 's/^issuer= *//'
+}
+
+# pubkey FILE: a PEM certificate's public key, comparable.
+pubkey() {
+	openssl x509 -in "$1" -noout -pubkey
+}
+
+# is_ca FILE: whether a PEM certificate is a CA (basicConstraints CA:TRUE).
+is_ca() {
+	openssl x509 -in "$1" -noout -text | grep -q 'CA:TRUE'
+}
+
+# split_pem FILE PREFIX: the certificates of a PEM file into PREFIX1.pem,
+# PREFIX2.pem, ...; prints how many.
+split_pem() {
+	awk -v p="$2" '/-----BEGIN CERTIFICATE-----/ { n++; on = 1 }
+		on { print > (p n ".pem") }
+		/-----END CERTIFICATE-----/ { on = 0 }
+		END { print n + 0 }' "$1"
+}
+
+# `lanca-enroll.sh trust refresh --dir DIR [--gateway URL] [--timeout S]`,
+# as `lanca-enroll trust refresh` does it: the gateway's /trust-bundle.pem
+# over HTTPS verified with the roots DIR trusts (trust.pem, else root.pem)
+# and nothing else; a root of the bundle not trusted yet is accepted only
+# when the bundle also holds a CA certificate of its subject and key that
+# verifies under those roots (the gateway's primary root vouching for its
+# backup root); one that is not refuses the whole bundle and nothing
+# changes. DIR/trust.pem is written atomically: every root trusted before,
+# then the new ones; none is ever dropped.
+trust_refresh() {
+	[ "${1:-}" = refresh ] || { echo "usage: $prog trust refresh --dir DIR [--gateway https://HOST[:PORT]] [--timeout S]" >&2; exit 2; }
+	shift
+	dir='' gw='' io=30
+	while [ $# -gt 0 ]; do
+		case $1 in
+		--dir | --gateway | --timeout)
+			[ $# -ge 2 ] || { echo "$prog: $1 needs a value" >&2; exit 2; }
+			case $1 in
+			--dir) dir=$2 ;;
+			--gateway) gw=$2 ;;
+			--timeout)
+				case $2 in '' | *[!0-9]*) echo "$prog: --timeout: seconds" >&2; exit 2 ;; esac
+				io=$2 ;;
+			esac
+			shift 2 ;;
+		*) echo "$prog: trust refresh: unknown argument $1" >&2; exit 2 ;;
+		esac
+	done
+	[ -n "$dir" ] || { echo "$prog: trust refresh needs --dir" >&2; exit 2; }
+	[ -n "$gw" ] || gw=$(head -n 1 "$dir/gateway.url" 2>/dev/null | tr -d '\r') ||
+		die "$dir/gateway.url: cannot read it"
+	case $gw in
+	https://?*) ;;
+	*) die "the gateway ($gw) is not an https:// URL" ;;
+	esac
+	rest=${gw#https://}
+	origin="https://${rest%%/*}"
+	from=trust.pem
+	[ -f "$dir/$from" ] || from=root.pem
+	[ -f "$dir/$from" ] || die "$dir holds neither trust.pem nor root.pem: enroll first"
+	TW=$(mktemp -d "$dir/.trust.XXXXXX") || die "cannot make a temporary directory in $dir"
+	trap 'rm -rf "$TW"' EXIT
+	# --capath: a directory without hashed certificates, so that no system
+	# CA is consulted.
+	curl -fsS --max-time "$io" --proto =https --cacert "$dir/$from" --capath "$TW" \
+		-o "$TW/bundle.pem" "$origin/trust-bundle.pem" 2>"$TW/err" ||
+		die "cannot fetch $origin/trust-bundle.pem: $(cat "$TW/err")"
+	nh=$(split_pem "$dir/$from" "$TW/have")
+	ng=$(split_pem "$TW/bundle.pem" "$TW/got")
+	[ "$nh" -gt 0 ] || die "$dir/$from holds no certificate"
+	[ "$ng" -gt 0 ] || die "$origin/trust-bundle.pem holds no certificate; $dir/$from kept as it was"
+	known=''
+	i=1
+	while [ "$i" -le "$nh" ]; do
+		known="$known $(fingerprint "$TW/have$i.pem")"
+		i=$((i + 1))
+	done
+	: >"$TW/new.pem"
+	added=0
+	i=1
+	while [ "$i" -le "$ng" ]; do
+		g="$TW/got$i.pem"
+		i=$((i + 1))
+		openssl x509 -in "$g" -noout 2>/dev/null || die "$origin/trust-bundle.pem does not parse; $dir/$from kept as it was"
+		# Not self-issued: a voucher, used only to accept a root.
+		[ "$(subject "$g")" = "$(issuer "$g")" ] || continue
+		fp=$(fingerprint "$g")
+		case " $known " in *" $fp "*) continue ;; esac
+		name=$(subject "$g")
+		is_ca "$g" || die "the bundle's root $name is not a CA: bundle refused; $dir/$from kept as it was"
+		vouched=0
+		j=1
+		while [ "$j" -le "$ng" ]; do
+			v="$TW/got$j.pem"
+			j=$((j + 1))
+			[ "$(subject "$v")" != "$(issuer "$v")" ] || continue
+			[ "$(subject "$v")" = "$name" ] || continue
+			[ "$(pubkey "$v")" = "$(pubkey "$g")" ] || continue
+			is_ca "$v" || continue
+			if openssl verify -CAfile "$dir/$from" "$v" >/dev/null 2>&1; then
+				vouched=1
+				break
+			fi
+		done
+		[ "$vouched" -eq 1 ] || die "the bundle's root $name is not vouched for by a root this device trusts: bundle refused; $dir/$from kept as it was"
+		cat "$g" >>"$TW/new.pem"
+		known="$known $fp"
+		added=$((added + 1))
+	done
+	cat "$dir/$from" "$TW/new.pem" | put "$dir" trust.pem 644
+	echo "$prog: $dir/trust.pem: $added new root(s) trusted"
+	exit 0
+}
+
+if [ "${1:-}" = trust ]; then
+	shift
+	trust_refresh "$@"
+fi
 
 GATEWAY='' ID='' OUT='' FP='' TOFU=0 HTTP_URL='' TIMEOUT=300 SAN='' EST=0 LABEL='' SECRET_FILE=''
 while [ $# -gt 0 ]; do
@@ -231,19 +367,6 @@ START=$(date +%s)
 
 # ---- EST (--est) ----
 EST_BASE="$ORIGIN/.well-known/est/${LABEL:+$LABEL/}"
-
-# fingerprint FILE: the SHA-256 of a PEM certificate, 64 lower-case digits.
-fingerprint() {
-	openssl x509 -in "$1" -noout -fingerprint -sha256 | sed 's/.*=//' | tr -d ':' | tr 'A-F' 'a-f'
-}
-
-# subject FILE / issuer FILE: a PEM certificate's names, comparable.
-subject() {
-	openssl x509 -in "$1" -noout -subject -nameopt RFC2253 | sed 's/^subject= *//'
-}
-issuer() {
-	openssl x509 -in "$1" -noout -issuer -nameopt RFC2253 | sed 's/^issuer= *//'
-}
 
 # p7_split B64 PREFIX: the certificates of a base64 certs-only PKCS#7 (line
 # breaks anywhere, CRLF too) into PREFIX1.pem, PREFIX2.pem, ...; prints how

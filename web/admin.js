@@ -153,6 +153,22 @@ function loggedIn(j) {
   $("who").hidden = false;
   $("nav").hidden = false;
   show("onboard");
+  backupWarning();
+}
+
+// The backup root's warning (none made, or its key not confirmed stored
+// offline), shown above every view until `lanca backup-root confirm`.
+function backupWarning() {
+  api("GET", "/api/v1/status", undefined, true).then(function (r) {
+    var b = r.status === 200 && r.body ? r.body.backup_root : null;
+    var w = $("backup-warning");
+    if (b && b.warning) {
+      w.textContent = "Backup root: " + b.warning;
+      w.hidden = false;
+    } else {
+      w.hidden = true;
+    }
+  });
 }
 
 function loggedOut(msg) {
@@ -161,6 +177,7 @@ function loggedOut(msg) {
   clearTimeout(lanca.pollTimer);
   $("who").hidden = true;
   $("nav").hidden = true;
+  $("backup-warning").hidden = true;
   show("login");
   if (msg) {
     showError(msg);

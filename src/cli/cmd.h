@@ -31,6 +31,7 @@ int cmd_list(int argc, char *argv[]);
 int cmd_show(int argc, char *argv[]);
 int cmd_export(int argc, char *argv[]);
 int cmd_metrics(int argc, char *argv[]);
+int cmd_backup_root(int argc, char *argv[]);
 
 #include <stdio.h>
 
@@ -91,6 +92,11 @@ struct cmd_sub {
  * error. Returns the exit status. */
 int cmd_subcommand(const char *cmd, int argc, char *argv[], const struct cmd_sub *t, size_t n,
 		   void (*show_usage)(FILE *));
+/* Prints the backup root of s and where its key went (key_out), as
+ * `lanca init` and `lanca backup-root create` report it. 0, or -1 with a
+ * message printed. */
+struct store;
+int cmd_backup_root_report(struct store *s, const char *key_out);
 /* Prints "lanca <cmd>: <message>" to stderr. */
 void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 

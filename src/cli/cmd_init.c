@@ -27,13 +27,20 @@ init_usage(FILE *f)
 	fprintf(f,
 		"usage: lanca init [--dir DIR] [--name NAME] [--domain DOMAIN]... [--san NAME|IP]...\n"
 		"                  [--net CIDR]... [--key-type ecdsa-p256|ecdsa-p384|rsa-3072]\n"
-		"                  [--passphrase-file FILE] [--crl-url URL]\n");
+		"                  [--passphrase-file FILE] [--crl-url URL]\n"
+		"                  [--backup-key-out FILE --backup-pass-file FILE]\n"
+		"\n"
+		"--backup-key-out also makes the backup root and writes its private key\n"
+		"there, once, encrypted with the passphrase in --backup-pass-file; keep\n"
+		"that file offline and run `lanca backup-root confirm`. Without it, no\n"
+		"backup root is made and `lanca status` warns until `lanca backup-root\n"
+		"create` makes one.\n");
 }
 
 /* Prints what a person needs to trust the new root and to set up the
  * first administrator. */
 static int
-init_report(const char *dir, const char *setup_code)
+init_report(const char *dir, const char *setup_code, const char *backup_key_out)
 {
 	char path[STATE_PATH_MAX];
 	struct store *s = NULL;
@@ -51,6 +58,8 @@ init_report(const char *dir, const char *setup_code)
 	printf("root CA:    %s\n", ca.root_subject);
 	printf("issuing CA: %s\n", ca.issuing_subject);
 	printf("root SHA-256 fingerprint: %s\n", ca.root_fp_colon);
+	if (backup_key_out != NULL && cmd_backup_root_report(s, backup_key_out) != 0)
+		goto out;
 	/* Shown once: only its hash is kept. */
 	printf("setup code: %s\n", setup_code);
 	printf("  (enter it on https://THIS-GATEWAY/ to create the first administrator,\n"
@@ -74,14 +83,16 @@ cmd_init(int argc, char *argv[])
 		{ "key-type", required_argument, NULL, 'k' },
 		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "crl-url", required_argument, NULL, 'c' },
+		{ "backup-key-out", required_argument, NULL, 'B' },
+		{ "backup-pass-file", required_argument, NULL, 'P' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *domains[INIT_LIST_MAX], *sans[INIT_LIST_MAX];
 	struct ipnet nets[INIT_LIST_MAX];
 	struct state_init_opts o;
-	const char *dir = NULL, *pass_file = NULL;
-	char *pass = NULL, code[AUTH_SETUP_CODE_SIZE] = "";
+	const char *dir = NULL, *pass_file = NULL, *backup_pass_file = NULL;
+	char *pass = NULL, *backup_pass = NULL, code[AUTH_SETUP_CODE_SIZE] = "";
 	struct lerr e;
 	int c, rc = CMD_FAILED;
 
@@ -97,6 +108,8 @@ cmd_init(int argc, char *argv[])
 		case 'n': o.name = optarg; break;
 		case 'p': pass_file = optarg; break;
 		case 'c': o.crl_url = optarg; break;
+		case 'B': o.backup_key_out = optarg; break;
+		case 'P': backup_pass_file = optarg; break;
 		case 'D':
 		case 's':
 		case 'N':
@@ -137,18 +150,32 @@ cmd_init(int argc, char *argv[])
 		cmd_error("init", "--crl-url must be an http:// URL (CRLs are fetched over plain HTTP)");
 		return CMD_USAGE;
 	}
+	if ((o.backup_key_out != NULL) != (backup_pass_file != NULL)) {
+		cmd_error("init", "--backup-key-out and --backup-pass-file go together: "
+			  "the backup root's key is only ever written encrypted");
+		return CMD_USAGE;
+	}
 	if (pass_file != NULL && keystore_pass_read(pass_file, &pass, &e) != 0) {
 		cmd_error("init", "%s", e.msg);
 		goto out;
 	}
+	if (backup_pass_file != NULL && keystore_pass_read(backup_pass_file, &backup_pass, &e) != 0) {
+		cmd_error("init", "%s", e.msg);
+		goto out;
+	}
 	o.passphrase = pass;
+	o.backup_pass = backup_pass;
 	if (state_init(&o, code, &e) != 0) {
 		cmd_error("init", "%s", e.msg);
 		goto out;
 	}
-	rc = init_report(o.dir, code);
+	rc = init_report(o.dir, code, o.backup_key_out);
+	if (rc == CMD_OK && o.backup_key_out == NULL)
+		fprintf(stderr, "lanca init: warning: no backup root was made (no --backup-key-out): "
+			"devices trust one root only; make one with `lanca backup-root create`\n");
 out:
 	sodium_memzero(code, sizeof(code));
 	keystore_pass_free(pass);
+	keystore_pass_free(backup_pass);
 	return rc;
 }

@@ -12,7 +12,9 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "daemon/backuproot.h"
 #include "daemon/caexpiry.h"
+#include "daemon/trustbundle.h"
 #include "daemon/state.h"
 #include "daemon/window.h"
 #include "store/store.h"
@@ -122,6 +124,15 @@ status_window_text(json_t *w, time_t now)
 	(void)now;
 }
 
+/* {"state", "subject", "sha256", "warning"} for the backup root. */
+static json_t *
+status_backup_json(enum backuproot_state st, const struct trust_entry *t)
+{
+	return json_pack("{s:s, s:s?, s:s?, s:s?}", "state", backuproot_state_name(st),
+			 "subject", t != NULL ? t->subject : NULL, "sha256", t != NULL ? t->fp : NULL,
+			 "warning", backuproot_warning(st));
+}
+
 int
 cmd_status(int argc, char *argv[])
 {
@@ -136,12 +147,16 @@ cmd_status(int argc, char *argv[])
 	struct store *s = NULL;
 	struct caexpiry x[CAEXPIRY_CAS];
 	struct ca_set ca;
+	struct trust_bundle tb;
+	const struct trust_entry *backup;
+	enum backuproot_state bst = BACKUPROOT_NONE;
 	struct lerr e;
 	int64_t count = 0;
 	json_t *j = NULL, *w;
 	int c, json = 0, rc = CMD_FAILED;
 
 	memset(&ca, 0, sizeof(ca));
+	memset(&tb, 0, sizeof(tb));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -161,10 +176,12 @@ cmd_status(int argc, char *argv[])
 	}
 	dir = cmd_dir(dir);
 	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, STORE_READONLY, &s, &e) != 0 ||
-	    ca_set_load(s, &ca, &e) != 0 || store_cert_count(s, &count, &e) != 0) {
+	    ca_set_load(s, &ca, &e) != 0 || store_cert_count(s, &count, &e) != 0 ||
+	    backuproot_state(s, &bst, NULL, &e) != 0 || trustbundle_load(s, &tb, &e) != 0) {
 		cmd_error("status", "%s", e.msg);
 		goto out;
 	}
+	backup = trustbundle_find(&tb, TRUST_BACKUP);
 	caexpiry_check(&ca, (int64_t)time(NULL), x);
 	if (json) {
 		j = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o}", "version", PACKAGE_VERSION, "dir", dir,
@@ -174,6 +191,8 @@ cmd_status(int argc, char *argv[])
 							ca.issuing_not_before, ca.issuing_not_after,
 							&x[1]),
 			      "certificates", (json_int_t)count, "window", status_window(s, time(NULL)));
+		if (j != NULL)
+			json_object_set_new(j, "backup_root", status_backup_json(bst, backup));
 		if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
 			cmd_error("status", "cannot encode JSON");
 			goto out;
@@ -186,6 +205,14 @@ cmd_status(int argc, char *argv[])
 		printf("  valid:         %s to %s\n", status_time(ca.root_not_before, a, sizeof(a)),
 		       status_time(ca.root_not_after, b, sizeof(b)));
 		status_ca_warning(&x[0]);
+		if (backup != NULL) {
+			printf("backup root:     %s\n", backup->subject);
+			printf("  SHA-256:       %s\n", backup->fp_colon);
+		} else {
+			printf("backup root:     none\n");
+		}
+		if (backuproot_warning(bst) != NULL)
+			printf("  WARNING:       %s\n", backuproot_warning(bst));
 		printf("issuing CA:      %s\n", ca.issuing_subject);
 		printf("  SHA-256:       %s\n", ca.issuing_fp_colon);
 		printf("  valid:         %s to %s\n", status_time(ca.issuing_not_before, a, sizeof(a)),
@@ -199,6 +226,7 @@ cmd_status(int argc, char *argv[])
 	rc = CMD_OK;
 out:
 	json_decref(j);
+	trustbundle_free(&tb);
 	ca_set_free(&ca);
 	store_close(s);
 	return rc;

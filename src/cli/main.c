@@ -42,6 +42,7 @@ static const struct command {
 	{ "audit", cmd_audit, "list the audit log; `audit verify` checks its hash chain" },
 	{ "stats", cmd_stats, "show the running daemon's counters (commits, WAL)" },
 	{ "metrics", cmd_metrics, "the bearer token for GET /metrics (Prometheus)" },
+	{ "backup-root", cmd_backup_root, "the backup root: create it, confirm its key is stored" },
 };
 
 static void

@@ -28,6 +28,7 @@
 
 int cmd_enroll(int argc, char *argv[]);
 int cmd_renew(int argc, char *argv[]);
+int cmd_trust(int argc, char *argv[]);
 
 /* Prints "lanca-enroll: <message>" and a newline on stderr. */
 void client_msg(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

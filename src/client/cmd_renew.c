@@ -42,40 +42,6 @@ renew_usage(FILE *f)
 	      "exit: 0 renewed or not due, 1 refused or failed, 2 usage, 3 still pending\n", f);
 }
 
-/*
- * Reads gateway.url in dir into gateway (size n): one https:// URL, a
- * trailing newline allowed. Returns 0 with *gw parsed, or -1 (printed).
- */
-static int
-renew_gateway(const char *dir, char *gateway, size_t n, struct httpc_url *gw)
-{
-	gnutls_datum_t d = { NULL, 0 };
-	struct lerr e;
-	size_t cl;
-	int rc = -1;
-
-	lerr_clear(&e);
-	if (device_file_read(dir, "gateway.url", 2048, 0, &d) != 0)
-		goto out;
-	cl = d.size;
-	while (cl > 0 && (d.data[cl - 1] == '\n' || d.data[cl - 1] == '\r' || d.data[cl - 1] == ' '))
-		cl--;
-	if (cl == 0 || cl >= n || memchr(d.data, '\n', cl) != NULL) {
-		client_msg("%s/gateway.url: not one URL", dir);
-		goto out;
-	}
-	memcpy(gateway, d.data, cl);
-	gateway[cl] = '\0';
-	if (httpc_url_parse(gateway, gw, &e) != 0 || !gw->tls) {
-		client_msg("%s/gateway.url: %s", dir, gw->tls ? e.msg : "not an https:// URL");
-		goto out;
-	}
-	rc = 0;
-out:
-	device_file_free(&d, 0);
-	return rc;
-}
-
 /* What renew was asked to do. */
 struct renew_opts {
 	const char *dir;
@@ -134,7 +100,7 @@ renew_run(const struct renew_opts *o)
 		goto out;
 	}
 
-	if (renew_gateway(dir, gateway, sizeof(gateway), &gw) != 0 ||
+	if (device_gateway_read(dir, gateway, sizeof(gateway), &gw) != 0 ||
 	    device_file_read(dir, "root.pem", CLIENT_MAX_FILE, 0, &root) != 0)
 		goto out;
 	/* Present the whole chain when we have it, so that the gateway need

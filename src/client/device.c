@@ -455,3 +455,37 @@ device_dir_sync(const char *dir)
 	}
 	return 0;
 }
+
+/*
+ * Reads gateway.url in dir into gateway (size n): one https:// URL, a
+ * trailing newline allowed. Returns 0 with *gw parsed, or -1 (printed).
+ */
+int
+device_gateway_read(const char *dir, char *gateway, size_t n, struct httpc_url *gw)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	struct lerr e;
+	size_t cl;
+	int rc = -1;
+
+	lerr_clear(&e);
+	if (device_file_read(dir, "gateway.url", 2048, 0, &d) != 0)
+		goto out;
+	cl = d.size;
+	while (cl > 0 && (d.data[cl - 1] == '\n' || d.data[cl - 1] == '\r' || d.data[cl - 1] == ' '))
+		cl--;
+	if (cl == 0 || cl >= n || memchr(d.data, '\n', cl) != NULL) {
+		client_msg("%s/gateway.url: not one URL", dir);
+		goto out;
+	}
+	memcpy(gateway, d.data, cl);
+	gateway[cl] = '\0';
+	if (httpc_url_parse(gateway, gw, &e) != 0 || !gw->tls) {
+		client_msg("%s/gateway.url: %s", dir, gw->tls ? e.msg : "not an https:// URL");
+		goto out;
+	}
+	rc = 0;
+out:
+	device_file_free(&d, 0);
+	return rc;
+}

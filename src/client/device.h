@@ -17,6 +17,8 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
+#include "client/httpc.h"
+
 #define DEVICE_MAX_NAMES	32	/* of each kind: DNS names, IP addresses */
 #define DEVICE_MAX_CHAIN	8
 
@@ -90,6 +92,10 @@ int device_file_rename(const char *dir, const char *from, const char *to);
 void device_file_remove(const char *dir, const char *name);
 /* Whether dir/name exists (as anything). */
 int device_file_exists(const char *dir, const char *name);
+/* Reads dir/gateway.url (written by enroll: one https:// URL, a trailing
+ * newline allowed) into gateway (size n) and parses it into *gw. 0, or -1
+ * with a message printed. */
+int device_gateway_read(const char *dir, char *gateway, size_t n, struct httpc_url *gw);
 /* fsyncs dir so that renames in it are durable. */
 int device_dir_sync(const char *dir);
 

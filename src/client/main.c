@@ -23,6 +23,7 @@ static const struct command {
 } commands[] = {
 	{ "enroll", cmd_enroll, "make a key and get it a certificate from the gateway" },
 	{ "renew", cmd_renew, "replace the key and certificate in a directory over mTLS" },
+	{ "trust", cmd_trust, "trust refresh: add the gateway's vouched-for roots to a directory" },
 };
 
 static void

@@ -30,6 +30,7 @@
 #include "daemon/auth.h"
 #include "daemon/gateway.h"
 #include "daemon/auditlog.h"
+#include "daemon/backuproot.h"
 #include "daemon/init.h"
 #include "daemon/issue.h"
 #include "daemon/state.h"
@@ -167,7 +168,7 @@ out:
 /* Everything init creates, inside the temporary directory tmp. */
 static int
 init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUTH_SETUP_CODE_SIZE],
-	   struct lerr *e)
+	   int *backup_made, struct lerr *e)
 {
 	char path[STATE_PATH_MAX], host_buf[64], cn[512], fp[65];
 	const char *host, *name;
@@ -288,6 +289,17 @@ init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUT
 	if (gateway_issue(&is, tmp, &ca, e) != 0)
 		goto out;
 
+	/* The backup root, while the primary's key is at hand to vouch for it. */
+	if (o->backup_key_out != NULL) {
+		struct backuproot_opts bo = {
+			tmp, name, o->key_type, o->backup_key_out, o->backup_pass,
+		};
+
+		if (backuproot_create(s, root, root_key, &bo, NULL, e) != 0)
+			goto out;
+		*backup_made = 1;
+	}
+
 	x509_fingerprint(root, fp);
 	detail = json_pack("{s:s, s:s, s:s}", "root_sha256", fp, "root", ca.root_subject,
 			   "issuing", ca.issuing_subject);
@@ -327,7 +339,7 @@ int
 state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE], struct lerr *e)
 {
 	char tmp[STATE_PATH_MAX], parent[STATE_PATH_MAX], code[AUTH_SETUP_CODE_SIZE];
-	int fd, rc = -1, made = 0;
+	int fd, rc = -1, made = 0, backup_made = 0;
 
 	if (init_check_free(o->dir, e) != 0)
 		return -1;
@@ -337,7 +349,7 @@ state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE
 		return lerr_set(e, LERR_INTERNAL, "cannot create a directory beside %s: %s",
 				o->dir, strerror(errno));
 	made = 1;
-	if (chmod(tmp, 0700) != 0 || init_build(o, tmp, code, e) != 0)
+	if (chmod(tmp, 0700) != 0 || init_build(o, tmp, code, &backup_made, e) != 0)
 		goto out;
 	/* Replaces DIR if it is an empty directory; fails if it filled up meanwhile. */
 	if (rename(tmp, o->dir) != 0) {
@@ -358,6 +370,9 @@ state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE
 out:
 	if (made)
 		fileio_remove_tree(tmp);
+	/* A key file whose root was never installed would only mislead. */
+	if (rc != 0 && backup_made)
+		unlink(o->backup_key_out);
 	sodium_memzero(code, sizeof(code));
 	return rc;
 }

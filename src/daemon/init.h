@@ -24,6 +24,10 @@ struct state_init_opts {
 	enum keystore_type key_type;
 	const char *passphrase;		/* may be NULL */
 	const char *crl_url;		/* may be NULL: http://HOSTNAME.local/crl */
+	/* The backup root (backuproot.h): made when backup_key_out is set,
+	 * its key written there encrypted with backup_pass (required then). */
+	const char *backup_key_out;
+	const char *backup_pass;
 };
 
 /* Creates the whole state directory o->dir, or nothing: built in a
@@ -31,7 +35,9 @@ struct state_init_opts {
  * Refuses a dir that exists and is not empty. The store holds the hash
  * of a new setup code (auth.h) for the first administrator; the code
  * itself goes to setup_code when it is not NULL, for `lanca init` to
- * print (and the caller to wipe). 0 or -1 with e. */
+ * print (and the caller to wipe). With o->backup_key_out, the backup root
+ * is made too and its key written there; a failed init removes that file
+ * again. 0 or -1 with e. */
 int state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE],
 	       struct lerr *e);
 

@@ -9,6 +9,8 @@
  *   gateway.key         the gateway's TLS key (0600, the daemon's own)
  *   gateway.pem         the gateway's certificate chain
  *   root.pem            the root, for people and scripts
+ *   backup-root.pem     the backup root's certificate, when there is one
+ *                       (its key is never here: backuproot.h)
  * Owns: the names above (keys/'s are signer/files.h's), and loading the
  * public half of the CA hierarchy from the store. `lanca init`, which
  * creates all of it, is init.h.
@@ -28,6 +30,7 @@
 #define STATE_GATEWAY_KEY	"gateway.key"
 #define STATE_GATEWAY_PEM	"gateway.pem"
 #define STATE_ROOT_PEM		"root.pem"
+#define STATE_BACKUP_ROOT_PEM	"backup-root.pem"
 #define STATE_PATH_MAX		4096
 
 /* The public side of the CA hierarchy, as served to clients. */

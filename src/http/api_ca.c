@@ -14,11 +14,14 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/trustbundle.h"
 #include "http/api.h"
 #include "common/buf.h"
 #include "common/log.h"
 
 #define API_CA_PAGE_MAX	(16 * 1024)
+/* RFC 8555 §9.1: PEM certificates one after the other. */
+#define API_TRUST_BUNDLE_TYPE	"application/pem-certificate-chain"
 
 /* 1 if the root was not loaded (a start-up bug: answer 500), else 0. */
 static int
@@ -45,17 +48,82 @@ api_ca_pem(struct http_req *r)
 				   r->app->ca.root_pem.size, "lanca-root.pem");
 }
 
-/* GET /trust-bundle.pem: every root a device should trust, PEM, one after
- * the other. Today that is the active root; the backup root and, during a
- * rollover, the cross-certificates join it (the rollover issue), so tools
- * that take a bundle keep working across a change of root. */
+/* GET /trust-bundle.pem: every root a device should trust now, and the
+ * certificates by which the primary root vouches for the others
+ * (daemon/trustbundle.h), PEM, read from the store at each request so
+ * that a backup root made while the daemon runs is served at once. Its
+ * SHA-256 is its ETag; caches may keep it an hour (a device that refreshes
+ * daily sees a new root within a day). */
 enum MHD_Result
 api_trust_bundle(struct http_req *r)
 {
-	if (api_ca_missing(r))
-		return http_reply_error(r, LERR_INTERNAL, "the root certificate is not loaded");
-	return http_reply_download(r, "application/x-pem-file", r->app->ca.root_pem.data,
-				   r->app->ca.root_pem.size, "lanca-trust-bundle.pem");
+	struct trust_bundle b;
+	enum MHD_Result ret;
+	const char *inm;
+	struct lerr e;
+
+	lerr_clear(&e);
+	if (trustbundle_load(r->app->store, &b, &e) != 0) {
+		trustbundle_free(&b);
+		return http_reply_lerr(r, &e);
+	}
+	if (http_req_add_header(r, "ETag", b.etag) != 0 ||
+	    http_req_add_header(r, "Cache-Control", "public, max-age=3600") != 0 ||
+	    http_req_add_header(r, "Content-Disposition",
+				"attachment; filename=\"lanca-trust-bundle.pem\"") != 0) {
+		trustbundle_free(&b);
+		return http_reply_error(r, LERR_INTERNAL, "cannot add the bundle's headers");
+	}
+	inm = MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, MHD_HTTP_HEADER_IF_NONE_MATCH);
+	if (inm != NULL && strcmp(inm, b.etag) == 0)
+		ret = http_reply(r, MHD_HTTP_NOT_MODIFIED, API_TRUST_BUNDLE_TYPE, "", 0);
+	else
+		ret = http_reply(r, MHD_HTTP_OK, API_TRUST_BUNDLE_TYPE, b.pem.data, b.pem.size);
+	trustbundle_free(&b);
+	return ret;
+}
+
+/* GET /backup-root.crt and /backup-root.pem: the backup root alone, for
+ * stores that take one certificate at a time (404 while there is none). */
+static enum MHD_Result
+api_backup_root(struct http_req *r, int pem)
+{
+	const struct trust_entry *t;
+	struct trust_bundle b;
+	enum MHD_Result ret;
+	struct lerr e;
+
+	lerr_clear(&e);
+	if (trustbundle_load(r->app->store, &b, &e) != 0) {
+		trustbundle_free(&b);
+		return http_reply_lerr(r, &e);
+	}
+	if ((t = trustbundle_find(&b, TRUST_BACKUP)) == NULL) {
+		ret = http_reply_error(r, LERR_NOT_FOUND, "this gateway has no backup root");
+	} else if (http_req_add_header(r, "Content-Disposition", pem ?
+				       "attachment; filename=\"lanca-backup-root.pem\"" :
+				       "attachment; filename=\"lanca-backup-root.crt\"") != 0) {
+		ret = http_reply_error(r, LERR_INTERNAL, "cannot add the download's headers");
+	} else if (pem) {
+		ret = http_reply(r, MHD_HTTP_OK, "application/x-pem-file", t->pem.data, t->pem.size);
+	} else {
+		ret = http_reply(r, MHD_HTTP_OK, "application/x-x509-ca-cert", t->der.data,
+				 t->der.size);
+	}
+	trustbundle_free(&b);
+	return ret;
+}
+
+enum MHD_Result
+api_backup_root_der(struct http_req *r)
+{
+	return api_backup_root(r, 0);
+}
+
+enum MHD_Result
+api_backup_root_pem(struct http_req *r)
+{
+	return api_backup_root(r, 1);
 }
 
 /* Appends s to b with HTML's five special characters escaped. */
@@ -198,7 +266,12 @@ api_ca_page(struct http_req *r)
 	struct api_ca_field f[] = {
 		{ "name", "" }, { "subject", "" }, { "fp", "" }, { "fp_colon", "" },
 		{ "not_after", "" }, { "https", "" },
+		{ "backup_hidden", "hidden" }, { "backup_fp", "" }, { "backup_fp_colon", "" },
+		{ "backup_subject", "" },
 	};
+	const struct trust_entry *backup;
+	struct trust_bundle tb;
+	struct lerr e;
 	enum MHD_Result ret;
 	struct buf tpl, b;
 	char url[1400], csp[512];
@@ -223,6 +296,16 @@ api_ca_page(struct http_req *r)
 		if (gmtime_r(&ca->root_not_after, &tm) == NULL ||
 		    strftime(f[4].value, sizeof(f[4].value), "%Y-%m-%d", &tm) == 0)
 			f[4].value[0] = '\0';
+		/* The backup root, when there is one: the page hides its part otherwise. */
+		lerr_clear(&e);
+		if (trustbundle_load(r->app->store, &tb, &e) == 0 &&
+		    (backup = trustbundle_find(&tb, TRUST_BACKUP)) != NULL) {
+			f[6].value[0] = '\0';
+			api_ca_fp4(backup->fp, f[7].value, sizeof(f[7].value));
+			snprintf(f[8].value, sizeof(f[8].value), "%s", backup->fp_colon);
+			snprintf(f[9].value, sizeof(f[9].value), "%s", backup->subject);
+		}
+		trustbundle_free(&tb);
 		/* The origin: the URL without its final "/". */
 		ul = strlen(url);
 		snprintf(f[5].value, sizeof(f[5].value), "%.*s", (int)(ul - 1), url);

@@ -22,6 +22,7 @@
 #include <gnutls/x509.h>
 #include <sodium.h>
 
+#include "daemon/trustbundle.h"
 #include "http/api.h"
 #include "ca/csr.h"
 #include "ca/csrattrs.h"
@@ -83,17 +84,32 @@ est_reply_certs(struct http_req *r, const char *ctype, const gnutls_datum_t *cer
 	return ret;
 }
 
+/* RFC 7030 §4.1.3: the CA certificates a client should trust and the
+ * chain it needs: the issuing CA, then the trust bundle (the primary root,
+ * the backup root and the primary's certificate of the backup's key, as
+ * §4.1.3's NewWithOld carries a new root's key under the old one). */
 enum MHD_Result
 est_cacerts(struct http_req *r)
 {
-	gnutls_datum_t certs[2];
+	gnutls_datum_t certs[1 + TRUSTBUNDLE_MAX];
+	struct trust_bundle b;
 	enum MHD_Result ret;
+	struct lerr e;
+	size_t i;
 
 	if (!est_label_ok(r, &ret))
 		return ret;
+	lerr_clear(&e);
+	if (trustbundle_load(r->app->store, &b, &e) != 0) {
+		trustbundle_free(&b);
+		return http_reply_lerr(r, &e);
+	}
 	certs[0] = r->app->ca.issuing_der;
-	certs[1] = r->app->ca.root_der;
-	return est_reply_certs(r, EST_CACERTS_TYPE, certs, 2);
+	for (i = 0; i < b.n; i++)
+		certs[1 + i] = b.entry[i].der;
+	ret = est_reply_certs(r, EST_CACERTS_TYPE, certs, 1 + b.n);
+	trustbundle_free(&b);
+	return ret;
 }
 
 /* RFC 7030 §4.5: what lanca would like in a request, base64 DER; the

@@ -22,6 +22,10 @@
 	"id, serial, ca_id, device_id, subject, sans, profile, status, " \
 	"not_before, not_after, issued_at, revoked_at, key_id, request_id, der, " \
 	"preauth_id, revoke_reason, revoke_comment"
+/* What store_ca_row reads. */
+#define STORE_CA_COLS \
+	"id, role, state, subject, fingerprint, not_before, not_after, der, " \
+	"cross_der, confirmed_at"
 
 /*
  * The inventory's pages (store_cert_find). Their parameters: ?1 the sort
@@ -98,9 +102,18 @@ const char *const store_sql_certs[Q_COUNT] = {
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
 		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?)",
 	[Q_CA_ACTIVE] =
-		"SELECT id, role, state, subject, fingerprint, not_before, not_after, "
-		"der FROM cas WHERE role = ? AND state = 'active' "
+		"SELECT " STORE_CA_COLS " FROM cas WHERE role = ? AND state = 'active' "
 		"ORDER BY id DESC LIMIT 1",
+	[Q_CA_INSERT_OFFLINE] =
+		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
+		"not_after, der, created_at, cross_der) "
+		"VALUES (?, 'offline', ?, ?, ?, ?, ?, ?, ?)",
+	[Q_CA_FIND] =
+		"SELECT " STORE_CA_COLS " FROM cas WHERE role = ?1 AND state = ?2 "
+		"ORDER BY id DESC LIMIT 1",
+	[Q_CA_CONFIRM] =
+		"UPDATE cas SET confirmed_at = ?2 WHERE id = ?1 AND state = 'offline' "
+		"AND confirmed_at IS NULL",
 	[Q_CERT_BY_SERIAL] =
 		"SELECT " STORE_CERT_COLS " FROM certificates WHERE serial = ?",
 	[Q_CERT_BY_KEY] =
@@ -197,17 +210,20 @@ store_ca_free(struct store_ca *ca)
 	if (ca == NULL)
 		return;
 	free(ca->der);
+	free(ca->cross_der);
 	free(ca);
 }
 
 /*
- * Records a CA certificate as active and audits it ("ca-create"); durable
- * on return. *id (may be NULL) receives the row id.
+ * Records a CA certificate and audits it ("ca-create"): active when cross
+ * is NULL, else offline with cross as its voucher. Durable on return. *id
+ * (may be NULL) receives the row id.
  */
-int
-store_ca_insert(struct store *s, const char *role, const char *subject,
+static int
+store_ca_record(struct store *s, const char *role, const char *subject,
 		const char *fingerprint, int64_t not_before, int64_t not_after,
-		const unsigned char *der, size_t der_len, int64_t *id, struct lerr *e)
+		const unsigned char *der, size_t der_len, const unsigned char *cross,
+		size_t cross_len, int64_t *id, struct lerr *e)
 {
 	struct store_write wr;
 	json_t *o = NULL;
@@ -216,13 +232,14 @@ store_ca_insert(struct store *s, const char *role, const char *subject,
 	int rc = -1;
 
 	if (role == NULL || fingerprint == NULL || der == NULL || der_len == 0 ||
-	    der_len > INT_MAX) {
+	    der_len > INT_MAX || cross_len > INT_MAX || (cross != NULL && cross_len == 0)) {
 		lerr_set(e, LERR_BAD_REQUEST, "incomplete CA record");
 		goto out;
 	}
 	now = (int64_t)time(NULL);
 	/* json_pack refuses invalid UTF-8, so the audit detail is valid JSON. */
-	o = json_pack("{s:s, s:s, s:I, s:I}", "role", role, "fingerprint", fingerprint,
+	o = json_pack("{s:s, s:s, s:s, s:I, s:I}", "role", role,
+		      "state", cross != NULL ? "offline" : "active", "fingerprint", fingerprint,
 		      "not_before", (json_int_t)not_before,
 		      "not_after", (json_int_t)not_after);
 	if (o == NULL || (detail = json_dumps(o, JSON_COMPACT)) == NULL) {
@@ -237,6 +254,10 @@ store_ca_insert(struct store *s, const char *role, const char *subject,
 		  store_arg_int(not_after), store_arg_blob(der, der_len),
 		  store_arg_int(now) },
 	};
+	if (cross != NULL) {
+		wr.x.q = Q_CA_INSERT_OFFLINE;
+		wr.x.args[7] = store_arg_blob(cross, cross_len);
+	}
 	wr.at = now;
 	wr.actor = STORE_ACTOR;
 	wr.event = "ca-create";
@@ -253,7 +274,28 @@ out:
 	return rc;
 }
 
-/* Row reader: a row of Q_CA_ACTIVE into a new CA at *(struct store_ca **)arg. */
+int
+store_ca_insert(struct store *s, const char *role, const char *subject,
+		const char *fingerprint, int64_t not_before, int64_t not_after,
+		const unsigned char *der, size_t der_len, int64_t *id, struct lerr *e)
+{
+	return store_ca_record(s, role, subject, fingerprint, not_before, not_after, der,
+			       der_len, NULL, 0, id, e);
+}
+
+int
+store_ca_insert_offline(struct store *s, const char *role, const char *subject,
+			const char *fingerprint, int64_t not_before, int64_t not_after,
+			const unsigned char *der, size_t der_len, const unsigned char *cross,
+			size_t cross_len, int64_t *id, struct lerr *e)
+{
+	if (cross == NULL)
+		return lerr_set(e, LERR_BAD_REQUEST, "an offline CA needs its voucher");
+	return store_ca_record(s, role, subject, fingerprint, not_before, not_after, der,
+			       der_len, cross, cross_len, id, e);
+}
+
+/* Row reader: a row of STORE_CA_COLS into a new CA at *(struct store_ca **)arg. */
 static int
 store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
@@ -274,12 +316,38 @@ store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	ca->not_after = sqlite3_column_int64(st, 6);
 	if (store_col_blob_dup(st, 7, &ca->der, &ca->der_len, e) != 0)
 		goto out;
+	if (sqlite3_column_type(st, 8) != SQLITE_NULL &&
+	    store_col_blob_dup(st, 8, &ca->cross_der, &ca->cross_der_len, e) != 0)
+		goto out;
+	ca->confirmed_at = sqlite3_column_int64(st, 9);	/* NULL reads as 0 */
 	*(struct store_ca **)arg = ca;
 	ca = NULL;
 	rc = 0;
 out:
 	store_ca_free(ca);
 	return rc;
+}
+
+/*
+ * The newest CA of role in state; -1 with LERR_NOT_FOUND if none. *out is
+ * the caller's (store_ca_free).
+ */
+int
+store_ca_find(struct store *s, const char *role, const char *state, struct store_ca **out,
+	      struct lerr *e)
+{
+	const struct store_query x = {
+		Q_CA_FIND, "looking up the CA", { store_arg_text(role), store_arg_text(state) },
+	};
+	int lrc;
+
+	if (out != NULL)
+		*out = NULL;
+	if (s == NULL || role == NULL || state == NULL || out == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_ca_find: bad arguments");
+	if ((lrc = store_lookup(s, &x, store_ca_row, out, e)) > 0)
+		return lerr_set(e, LERR_NOT_FOUND, "no %s %s CA", state, role);
+	return lrc;
 }
 
 /*
@@ -301,6 +369,40 @@ store_ca_active(struct store *s, const char *role, struct store_ca **out, struct
 	if ((lrc = store_lookup(s, &x, store_ca_row, out, e)) > 0)
 		return lerr_set(e, LERR_NOT_FOUND, "no active %s CA", role);
 	return lrc;
+}
+
+/* A write job: confirms one offline CA and audits it in the same
+ * transaction; LERR_CONFLICT when it was confirmed already. */
+struct store_ca_confirm_job {
+	int64_t id, now;
+	const char *actor, *subject, *detail;
+};
+
+static int
+store_ca_confirm_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_ca_confirm_job *j = arg;
+	const struct store_query x = {
+		Q_CA_CONFIRM, "confirming the CA", { store_arg_int(j->id), store_arg_int(j->now) },
+	};
+	int changed = 0;
+
+	if (store_exec(w, &x, &changed, e) != 0)
+		return -1;
+	if (changed != 1)
+		return lerr_set(e, LERR_CONFLICT, "the CA was confirmed already or is not offline");
+	return store_audit_row(w, j->now, j->actor, "backup-root-confirm", j->subject, j->detail, e);
+}
+
+int
+store_ca_confirm(struct store *s, int64_t id, const char *actor, int64_t now,
+		 const char *subject, const char *detail, struct lerr *e)
+{
+	struct store_ca_confirm_job j = { id, now, actor, subject, detail };
+
+	if (actor == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_ca_confirm: bad arguments");
+	return store_submit(s, store_ca_confirm_run, &j, e);
 }
 
 /* ---- certificates ---- */

@@ -121,21 +121,42 @@ struct store_page {
 /* ---- CAs ---- */
 struct store_ca {
 	int64_t id;
-	char role[16];		/* "root", "issuing" ("backup-root" later) */
-	char state[16];		/* "active", "retired" */
+	char role[16];		/* "root", "issuing", "backup-root" */
+	char state[16];		/* "active", "retired", "offline" (key not here) */
 	char subject[256];
 	char fingerprint[65];	/* SHA-256 of the DER, hex */
 	int64_t not_before, not_after;
 	unsigned char *der;	/* owned */
 	size_t der_len;
+	unsigned char *cross_der;	/* owned: the active root's voucher for this
+					 * CA's key (an offline root's), or NULL */
+	size_t cross_der_len;
+	int64_t confirmed_at;	/* offline: when the admin confirmed its key
+				 * was stored (0: not yet) */
 };
-void store_ca_free(struct store_ca *ca);	/* NULL-safe, frees der and ca */
+void store_ca_free(struct store_ca *ca);	/* NULL-safe, frees der, cross_der and ca */
 /* Inserts a CA row (state "active"); *id receives its rowid. Durable. */
 int store_ca_insert(struct store *s, const char *role, const char *subject,
 		    const char *fingerprint, int64_t not_before, int64_t not_after,
 		    const unsigned char *der, size_t der_len, int64_t *id, struct lerr *e);
+/* Inserts a CA whose key is not on this machine (state "offline"), with
+ * cross, the certificate by which the active root vouches for its key
+ * (required). Audited "ca-create"; durable. */
+int store_ca_insert_offline(struct store *s, const char *role, const char *subject,
+			    const char *fingerprint, int64_t not_before, int64_t not_after,
+			    const unsigned char *der, size_t der_len, const unsigned char *cross,
+			    size_t cross_len, int64_t *id, struct lerr *e);
 /* The active CA of a role; -1 with LERR_NOT_FOUND if none. */
 int store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e);
+/* The newest CA of a role in a state ("offline"...); -1 with LERR_NOT_FOUND
+ * if none. */
+int store_ca_find(struct store *s, const char *role, const char *state, struct store_ca **out,
+		  struct lerr *e);
+/* Records that the admin stored offline CA id's key (confirmed_at = now)
+ * with its audit row "backup-root-confirm" (actor, subject, detail) in
+ * the same transaction. LERR_CONFLICT if it was confirmed already. */
+int store_ca_confirm(struct store *s, int64_t id, const char *actor, int64_t now,
+		     const char *subject, const char *detail, struct lerr *e);
 
 /* ---- serials ---- */
 /* Hands out a fresh serial (STORE_SERIAL_LEN bytes: 4 that grow with time,

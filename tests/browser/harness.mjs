@@ -25,6 +25,7 @@ export const env = {
   http: need("LANCA_HTTP_URL"),     // http://127.0.0.1:PORT
   https: need("LANCA_HTTPS_URL"),   // https://127.0.0.1:PORT
   rootPem: readFileSync(need("LANCA_ROOT_PEM")),
+  backupPem: readFileSync(need("LANCA_BACKUP_PEM")),
   state: need("LANCA_STATE"),
   lanca: need("LANCA"),
   enroll: need("LANCA_ENROLL"),
@@ -41,6 +42,9 @@ export const rootDer = Buffer.from(
   env.rootPem.toString("ascii").replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64");
 export const rootSha256 = createHash("sha256").update(rootDer).digest("hex");
 export const rootFp4 = rootSha256.toUpperCase().match(/.{4}/g).join(" ");
+export const backupFp4 = createHash("sha256").update(Buffer.from(
+  env.backupPem.toString("ascii").replace(/-----[^-]+-----/g, "").replace(/\s+/g, ""), "base64"))
+  .digest("hex").toUpperCase().match(/.{4}/g).join(" ");
 
 // Launches chromium with HOME set to home, whose ~/.pki/nssdb is the only
 // certificate store this browser adds to the built-in roots.

@@ -77,6 +77,17 @@ run(async () => {
   check(c && c.httpOnly && c.secure && c.sameSite === "Strict", "the session cookie: HttpOnly, Secure, Strict");
   ok("login with the right password from the keyboard alone, views opened with Tab and Enter; an HttpOnly Secure SameSite=Strict cookie");
 
+  // The backup root's key is not confirmed stored: the console says so
+  // above every view until `lanca backup-root confirm`.
+  await page.waitForSelector("#backup-warning:not([hidden])", { timeout: 10000 });
+  check(/not confirmed stored offline.*backup-root confirm/.test(await page.textContent("#backup-warning")),
+    "the warning says what to do");
+  equal(spawnSync(env.lanca, ["backup-root", "confirm", "--dir", env.state]).status, 0, "backup-root confirm");
+  await page.reload();
+  await page.waitForSelector("#view-onboard:not([hidden])");
+  await page.waitForFunction(() => document.getElementById("backup-warning").hidden, null, { timeout: 10000 });
+  ok("the console warns of the unconfirmed backup root until `lanca backup-root confirm`");
+
   // A state-changing request without the token is refused; the same with it passes.
   const csrf = await page.evaluate(async () => {
     const bare = await fetch("/api/v1/press", { method: "POST", credentials: "same-origin",

@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import { execFileSync } from "node:child_process";
 import path from "node:path";
-import { env, rootDer, rootSha256, rootFp4, launch, ok, check, equal, shot, watch, run, tabTo } from "./harness.mjs";
+import { env, rootDer, rootSha256, rootFp4, backupFp4, launch, ok, check, equal, shot, watch, run, tabTo } from "./harness.mjs";
 
 const IPHONE = "Mozilla/5.0 (iPhone; CPU iPhone OS 17_5 like Mac OS X) AppleWebKit/605.1.15 " +
   "(KHTML, like Gecko) Version/17.5 Mobile/15E148 Safari/604.1";
@@ -44,13 +44,23 @@ run(async () => {
 
   for (const [sel, want, name] of [["#dl-crt", rootDer, "lanca-root.crt"],
                                    ["#dl-pem", env.rootPem, "lanca-root.pem"],
-                                   ["#dl-bundle", env.rootPem, "lanca-trust-bundle.pem"]]) {
+                                   ["#dl-backup-pem", env.backupPem, "lanca-backup-root.pem"]]) {
     const [dl] = await Promise.all([page.waitForEvent("download"), page.click(sel)]);
     equal(dl.suggestedFilename(), name, `${sel} file name`);
     const got = readFileSync(await dl.path());
-    check(Buffer.compare(got, want) === 0, `${name} is byte for byte the CA's root`);
+    check(Buffer.compare(got, want) === 0, `${name} is byte for byte the CA's certificate`);
   }
-  ok("downloads: lanca-root.crt is the root's DER, lanca-root.pem and the trust bundle its PEM, byte for byte");
+  ok("downloads: lanca-root.crt is the root's DER, lanca-root.pem its PEM, lanca-backup-root.pem the backup root's, byte for byte");
+
+  // The backup root, beside the root: its fingerprint and in the bundle.
+  check(await page.isVisible("#backup"), "the backup root's part is shown");
+  equal((await page.textContent("#backup-fp")).trim(), backupFp4, "backup fingerprint in groups of four");
+  const [bdl] = await Promise.all([page.waitForEvent("download"), page.click("#dl-bundle")]);
+  equal(bdl.suggestedFilename(), "lanca-trust-bundle.pem", "#dl-bundle file name");
+  const bundle = readFileSync(await bdl.path());
+  check(bundle.subarray(0, env.rootPem.length).equals(env.rootPem), "the bundle starts with the root");
+  check(bundle.includes(env.backupPem), "the bundle holds the backup root");
+  ok("the backup root's fingerprint in groups of four; the trust bundle holds the root first, then the backup root");
 
   // Keyboard: the platform choice is reachable with Tab and works from the keyboard.
   check(await tabTo(page, "#platform", 20), "Tab reaches the platform choice");

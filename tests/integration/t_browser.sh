@@ -32,7 +32,10 @@ ok "playwright-core $(sed -n 's/.*"version": *"\([^"]*\)".*/\1/p' "$NM/node_modu
 # ---- the daemon, an admin, and two browser homes ----
 D="$T/state"
 PW='Br0wser-test:phrase-2b9e41'
-"$LANCA" init --dir "$D" --name browsergw >/dev/null 2>&1 || fail "init"
+printf 'Browser-backup pass:phrase-5d2a\n' >"$T/bpass"
+chmod 600 "$T/bpass"
+"$LANCA" init --dir "$D" --name browsergw --backup-key-out "$T/backup.key" \
+	--backup-pass-file "$T/bpass" >/dev/null 2>&1 || fail "init"
 ROOT_PEM="$D/root.pem"
 printf '%s\n' "$PW" >"$T/pw"
 "$LANCA" admin passwd admin --dir "$D" --password-file "$T/pw" >/dev/null 2>&1 || fail "admin passwd"
@@ -49,10 +52,10 @@ ok "the root added to the trusting profile's NSS store"
 ART="$TOP_BUILDDIR/tests/browser/artifacts"
 rm -rf "$ART"
 LANCA_NODE_MODULES=$NM LANCA_HTTP_URL="http://127.0.0.1:$HTTP_PORT" \
-LANCA_HTTPS_URL="https://127.0.0.1:$HTTPS_PORT" LANCA_ROOT_PEM=$ROOT_PEM LANCA_STATE=$D \
+LANCA_HTTPS_URL="https://127.0.0.1:$HTTPS_PORT" LANCA_ROOT_PEM=$ROOT_PEM LANCA_BACKUP_PEM="$D/backup-root.pem" LANCA_STATE=$D \
 LANCA_ENROLL="$TOP_BUILDDIR/src/lanca-enroll" LANCA_ADMIN_USER=admin LANCA_ADMIN_PASSWORD=$PW \
 LANCA_ARTIFACTS=$ART LANCA_TMP=$T LANCA_CHROMIUM=$CHROMIUM
-export LANCA LANCA_NODE_MODULES LANCA_HTTP_URL LANCA_HTTPS_URL LANCA_ROOT_PEM LANCA_STATE \
+export LANCA LANCA_NODE_MODULES LANCA_HTTP_URL LANCA_HTTPS_URL LANCA_ROOT_PEM LANCA_BACKUP_PEM LANCA_STATE \
 	LANCA_ENROLL LANCA_ADMIN_USER LANCA_ADMIN_PASSWORD LANCA_ARTIFACTS LANCA_TMP LANCA_CHROMIUM
 
 for t in "$TOP_SRCDIR"/tests/browser/t_*.mjs; do

@@ -8,7 +8,12 @@
 
 [ -n "$LIBFAKETIME" ] || { echo "# SKIP: libfaketime is not installed"; exit 77; }
 D="$T/state"
-"$LANCA" init --dir "$D" --name expiring >/dev/null 2>&1 || fail "init"
+# A backup root made and confirmed: its warning is not what is tested here.
+printf 'Expiry-backup pass:phrase-0c4f\n' >"$T/bpass"
+chmod 600 "$T/bpass"
+"$LANCA" init --dir "$D" --name expiring --backup-key-out "$T/backup.key" --backup-pass-file "$T/bpass" \
+	>/dev/null 2>&1 || fail "init"
+"$LANCA" backup-root confirm --dir "$D" >/dev/null || fail "backup-root confirm"
 ROOT_PEM="$D/root.pem"
 
 # Today: nothing to warn about.

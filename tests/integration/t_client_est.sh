@@ -19,7 +19,13 @@ ENROLL_SH="$TOP_SRCDIR/contrib/lanca-enroll.sh"
 [ -x "$ENROLL" ] || fail "no $ENROLL"
 
 D="$T/state"
-"$LANCA" init --dir "$D" --name estc >/dev/null || fail "init"
+# With a backup root, so that /cacerts carries two self-signed roots and
+# the primary's certificate of the backup: both clients must still take
+# the root that signed the issuing CA.
+printf 'Estc-backup pass:phrase-33e1\n' >"$T/bpass"
+chmod 600 "$T/bpass"
+"$LANCA" init --dir "$D" --name estc --backup-key-out "$T/backup.key" --backup-pass-file "$T/bpass" \
+	>/dev/null 2>&1 || fail "init"
 ROOT_PEM="$D/root.pem"
 start_serve "$D" --est-label site1
 GW="https://localhost:$HTTPS_PORT"

@@ -1,0 +1,156 @@
+/*
+ * cmd_trust.c - `lanca-enroll trust refresh`: bring the device's trust
+ * store up to date with the gateway's trust bundle.
+ *
+ * The store is DIR/trust.pem, or before the first refresh DIR/root.pem
+ * (what enroll wrote, left as it is for the scripts that read it). The
+ * bundle is fetched over HTTPS verified with the store's roots alone,
+ * merged by trust.c's rule (a new root only on a voucher from a root
+ * trusted now, nothing ever dropped) and written atomically as
+ * DIR/trust.pem. A refused bundle changes nothing.
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gnutls/gnutls.h>
+
+#include "client/client.h"
+#include "client/device.h"
+#include "client/exchange.h"
+#include "client/trust.h"
+#include "common/lerr.h"
+
+#define TRUST_FILE	"trust.pem"
+#define TRUST_PATH	"/trust-bundle.pem"
+
+static void
+trust_usage(FILE *f)
+{
+	fputs("usage: lanca-enroll trust refresh --dir DIR [--gateway https://HOST[:PORT]] [--timeout S]\n"
+	      "\n"
+	      "Fetches the gateway's trust bundle over HTTPS verified with the roots DIR\n"
+	      "trusts (DIR/trust.pem, else DIR/root.pem) and writes DIR/trust.pem: those\n"
+	      "roots and every new root of the bundle that one of them vouches for (a\n"
+	      "cross-certificate in the bundle). A bundle with a root no trusted root\n"
+	      "vouches for is refused whole and nothing changes. --gateway defaults to\n"
+	      "DIR/gateway.url.\n"
+	      "\n"
+	      "exit: 0 up to date, 1 refused or failed, 2 usage\n", f);
+}
+
+/* The refresh. */
+static int
+trust_refresh(const char *dir, const char *gateway_opt, long timeout)
+{
+	gnutls_datum_t store = { NULL, 0 }, merged = { NULL, 0 };
+	struct httpc_response resp;
+	struct httpc_conn *c = NULL;
+	struct httpc_url gw;
+	char gateway[1100];
+	const char *from;
+	gnutls_datum_t bundle;
+	unsigned added = 0;
+	struct lerr e;
+	int rc = CLIENT_FAIL;
+
+	memset(&resp, 0, sizeof(resp));
+	lerr_clear(&e);
+	if (gateway_opt != NULL) {
+		if (strlen(gateway_opt) >= sizeof(gateway) ||
+		    httpc_url_parse(gateway_opt, &gw, &e) != 0 || !gw.tls) {
+			client_msg("--gateway %.200s: %s", gateway_opt,
+				   e.code != LERR_NONE ? e.msg : "not an https:// URL");
+			return CLIENT_USAGE;
+		}
+		snprintf(gateway, sizeof(gateway), "%s", gateway_opt);
+	} else if (device_gateway_read(dir, gateway, sizeof(gateway), &gw) != 0) {
+		goto out;
+	}
+	from = device_file_exists(dir, TRUST_FILE) ? TRUST_FILE : "root.pem";
+	if (device_file_read(dir, from, CLIENT_MAX_FILE, 0, &store) != 0)
+		goto out;
+	if (exchange_connect(gateway, &store, NULL, NULL, timeout, &c) != 0)
+		goto out;
+	if (httpc_request(c, "GET", TRUST_PATH, NULL, NULL, 0, &resp, &e) != 0) {
+		client_msg("%s%s: %s", gateway, TRUST_PATH, e.msg);
+		goto out;
+	}
+	if (resp.status != 200) {
+		client_msg("%s%s: HTTP %d", gateway, TRUST_PATH, resp.status);
+		goto out;
+	}
+	bundle.data = resp.body;
+	bundle.size = (unsigned)resp.body_len;
+	if (trust_merge(&store, &bundle, &merged, &added, &e) != 0) {
+		client_msg("%s%s: %s; %s/%s kept as it was", gateway, TRUST_PATH, e.msg, dir, from);
+		goto out;
+	}
+	if (device_file_write(dir, TRUST_FILE, merged.data, merged.size, 0644) != 0)
+		goto out;
+	printf("lanca-enroll: %s/%s: %u new root%s trusted\n", dir, TRUST_FILE, added,
+	       added == 1 ? "" : "s");
+	rc = CLIENT_OK;
+out:
+	httpc_response_free(&resp);
+	httpc_close(c);
+	device_file_free(&store, 0);
+	gnutls_free(merged.data);
+	return rc;
+}
+
+int
+cmd_trust(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "gateway", required_argument, NULL, 'g' },
+		{ "timeout", required_argument, NULL, 't' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *dir = NULL, *gateway = NULL;
+	long timeout = CLIENT_IO_TIMEOUT;
+	int ch;
+
+	if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
+		trust_usage(stdout);
+		return CLIENT_OK;
+	}
+	if (argc < 2 || strcmp(argv[1], "refresh") != 0) {
+		client_msg("trust: want the subcommand refresh");
+		trust_usage(stderr);
+		return CLIENT_USAGE;
+	}
+	argc--;
+	argv++;
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': dir = optarg; break;
+		case 'g': gateway = optarg; break;
+		case 't':
+			if (client_parse_timeout(optarg, &timeout) != 0)
+				return CLIENT_USAGE;
+			break;
+		case 'h':
+			trust_usage(stdout);
+			return CLIENT_OK;
+		default:
+			trust_usage(stderr);
+			return CLIENT_USAGE;
+		}
+	}
+	if (optind != argc) {
+		client_msg("trust refresh: unexpected argument %s", argv[optind]);
+		return CLIENT_USAGE;
+	}
+	if (dir == NULL) {
+		client_msg("trust refresh needs --dir");
+		return CLIENT_USAGE;
+	}
+	return trust_refresh(dir, gateway, timeout);
+}
