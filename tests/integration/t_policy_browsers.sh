@@ -20,6 +20,9 @@ for need in "$CHROMIUM" "$FIREFOX" update-ca-certificates curl unshare; do
 	command -v "$need" >/dev/null 2>&1 ||
 		fail "$need not found: contrib/debian-deps.sh installs what this test needs"
 done
+[ -d /etc/chromium ] || fail "/etc/chromium not found: Debian's chromium package makes it"
+[ -d /usr/lib/firefox-esr/distribution ] ||
+	fail "/usr/lib/firefox-esr/distribution not found: Debian's firefox-esr package makes it"
 [ -f "$P11KIT_TRUST" ] || fail "$P11KIT_TRUST not found: contrib/debian-deps.sh installs p11-kit-modules"
 if ! unshare -m true 2>/dev/null; then
 	echo "SKIP: no mount namespace here (unshare -m needs root or CAP_SYS_ADMIN)"
