@@ -46,6 +46,20 @@ done
 [ -x "$T/pol/linux/install-lanca-roots.sh" ] || fail "the installer is not executable"
 ok "export policy --format all: linux/, firefox/ and chrome/ ($CRT)"
 
+# Bad input: named, with usage's exit 2 and nothing written; no CA: exit 1.
+st=0
+"$LANCA" export policy --dir "$D" --format nope --out "$T/nope" 2>"$T/nope.err" || st=$?
+[ $st -eq 2 ] && grep -q 'unknown format "nope"' "$T/nope.err" && [ ! -e "$T/nope" ] ||
+	fail "export policy --format nope: exit $st, $(cat "$T/nope.err")"
+st=0
+"$LANCA" export policy --dir "$D" --out "$T/nope" 2>"$T/nope.err" || st=$?
+[ $st -eq 2 ] && grep -q 'usage: lanca export policy' "$T/nope.err" ||
+	fail "export policy without --format: exit $st"
+st=0
+"$LANCA" export policy --dir "$T/no-such-state" --format chrome --out "$T/nope" 2>"$T/nope.err" || st=$?
+[ $st -eq 1 ] && [ ! -e "$T/nope" ] || fail "export policy without a CA: exit $st, $(cat "$T/nope.err")"
+ok "export policy: an unknown format or none exits 2, a directory without a CA exits 1, nothing written"
+
 # ---- Linux: the installer into a temporary system tree, then curl ----
 S="$T/sys"
 mkdir -p "$S/etc/ssl/certs" "$S/usr/share/ca-certificates" "$S/usr/local/share/ca-certificates" \
@@ -78,6 +92,28 @@ sh "$T/pol/linux/install-lanca-roots.sh" --root "$T/bare" >"$T/bare.out" 2>&1 ||
 	fail "installer on a tree with no anchor folder: exit $st, $(cat "$T/bare.out")"
 ok "linux: a tree without a known anchor folder is refused"
 
+# ---- Firefox: the distribution folder bound to one holding the policy ----
+# firefox_load NAME DISTDIR SECS [CERTSDIR]: a fresh profile screenshots
+# the page; with CERTSDIR bound over /etc/ssl/certs (the Linux installer's
+# store, read through p11-kit). Exit 0 and a PNG when the page loaded; an
+# untrusted page never finishes, so timeout ends it (124).
+firefox_load() {
+	mkdir -p "$T/$1.home" "$T/$1.profile" "$T/empty"
+	HOME="$T/$1.home" unshare -m sh -c 'mount --bind "$1" /usr/lib/firefox-esr/distribution &&
+		if [ -n "$2" ]; then mount --bind "$2" /etc/ssl/certs; fi &&
+		if [ -d /etc/firefox ]; then mount --bind "$3" /etc/firefox; fi && shift 3 && exec "$@"' \
+		sh "$2" "${4:-}" "$T/empty" timeout "$3" "$FIREFOX" --headless --no-remote \
+		--profile "$T/$1.profile" --screenshot "$T/$1.png" --window-size=800,200 "$URL" \
+		>"$T/$1.out" 2>&1
+}
+
+# An untrusted page never loads: this run only ends at its timeout, so it
+# runs beside chromium's.
+mkdir -p "$T/ff-none"
+(firefox_load ff-none "$T/ff-none" 20 "$S/etc/ssl/certs" && echo 0 >"$T/ff-none.rc" ||
+	echo $? >"$T/ff-none.rc") &
+FF_NONE_PID=$!
+
 # ---- Chromium: /etc/chromium bound to a folder holding the policy ----
 # chromium_load NAME POLICYFILE|- URL: a fresh profile loads URL with only
 # that managed policy; leaves the DOM in $T/NAME.dom, stderr in $T/NAME.err.
@@ -106,26 +142,12 @@ page_loaded "$T/chr-plain.dom" ||
 	fail "chromium with lanca-unconstrained.json: $(tail -n 3 "$T/chr-plain.err")"
 ok "chromium: lanca.json (by name and by address) and lanca-unconstrained.json load the page; without them ERR_CERT_AUTHORITY_INVALID"
 
-# ---- Firefox: the distribution folder bound to one holding the policy ----
-# firefox_load NAME DISTDIR SECS [CERTSDIR]: a fresh profile screenshots
-# the page; with CERTSDIR bound over /etc/ssl/certs (the Linux installer's
-# store, read through p11-kit). Exit 0 and a PNG when the page loaded; an
-# untrusted page never finishes, so timeout ends it (124).
-firefox_load() {
-	mkdir -p "$T/$1.home" "$T/$1.profile" "$T/empty"
-	HOME="$T/$1.home" unshare -m sh -c 'mount --bind "$1" /usr/lib/firefox-esr/distribution &&
-		if [ -n "$2" ]; then mount --bind "$2" /etc/ssl/certs; fi &&
-		if [ -d /etc/firefox ]; then mount --bind "$3" /etc/firefox; fi && shift 3 && exec "$@"' \
-		sh "$2" "${4:-}" "$T/empty" timeout "$3" "$FIREFOX" --headless --no-remote \
-		--profile "$T/$1.profile" --screenshot "$T/$1.png" --window-size=800,200 "$URL" \
-		>"$T/$1.out" 2>&1
-}
-
-# Without a policy, even with the installer's store at /etc/ssl/certs.
-mkdir -p "$T/ff-none"
-st=0
-firefox_load ff-none "$T/ff-none" 20 "$S/etc/ssl/certs" || st=$?
-[ $st -eq 124 ] && [ ! -s "$T/ff-none.png" ] ||
+# ---- Firefox ----
+# Without a policy (started before chromium's runs: it waits out its 20 s
+# meanwhile), even with the installer's store at /etc/ssl/certs.
+wait "$FF_NONE_PID" || true
+st=$(cat "$T/ff-none.rc")
+[ "$st" -eq 124 ] && [ ! -s "$T/ff-none.png" ] ||
 	fail "firefox without a policy: exit $st (want 124, the untrusted page never loads)"
 # policies.json with the root in the distribution's certificates folder.
 mkdir -p "$T/ff-install/certificates"
