@@ -74,11 +74,12 @@ rollout_file_add(struct rollout_file *out, size_t max, size_t *n, const char *na
 		return lerr_set(e, LERR_TOO_LARGE, "policy file %s is too large", name);
 	f = &out[*n];
 	memset(f, 0, sizeof(*f));
-	f->data.data = gnutls_malloc(len > 0 ? len : 1);
+	f->data.data = gnutls_malloc(len + 1);
 	if (f->data.data == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	if (len > 0)
 		memcpy(f->data.data, data, len);
+	f->data.data[len] = '\0';
 	f->data.size = (unsigned)len;
 	memcpy(f->name, name, nl + 1);
 	(*n)++;

@@ -31,7 +31,8 @@ struct rollout_in {			/* what every writer gets */
 
 struct rollout_file {			/* one output file */
 	char name[64];			/* a plain file name, no '/' */
-	gnutls_datum_t data;		/* gnutls_malloc'd; rollout_files_free */
+	gnutls_datum_t data;		/* gnutls_malloc'd, NUL after size (text files
+					 * read as strings); rollout_files_free */
 };
 
 struct rollout_format {
@@ -51,8 +52,9 @@ const struct rollout_format *rollout_find(const char *name);
 void rollout_files_free(struct rollout_file *f, size_t n);
 
 /* For writers. */
-/* Appends a copy of data[0..len) as file name to out. 0 or -1 with e
- * (out full, name too long or not a plain name, out of memory). */
+/* Appends a copy of data[0..len), NUL-terminated, as file name to out.
+ * 0 or -1 with e (out full, name too long or not a plain name, out of
+ * memory). */
 int rollout_file_add(struct rollout_file *out, size_t max, size_t *n, const char *name,
 		     const void *data, size_t len, struct lerr *e);
 /* The file name a root is shipped under, the same in every format that

@@ -411,6 +411,7 @@ START_TEST(file_names_are_plain)
 	ck_assert_int_eq(rollout_file_add(files, ROLLOUT_FILES_MAX, &nfiles, "ok.json", "", 0, &e), 0);
 	ck_assert_uint_eq(nfiles, 1);
 	ck_assert_uint_eq(files[0].data.size, 0);
+	ck_assert_int_eq(files[0].data.data[0], '\0');
 	ck_assert_int_eq(rollout_file_add(files, 1, &nfiles, "more.json", "x", 1, &e), -1);
 }
 END_TEST
