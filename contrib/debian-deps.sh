@@ -11,7 +11,12 @@ PACKAGES="build-essential autoconf automake autoconf-archive pkg-config
 libgnutls28-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev
 libjansson-dev libtasn1-6-dev check gnutls-bin openssl curl sqlite3 python3 faketime
 libcsv-dev ca-certificates libqrencode-dev python3-prometheus-client
-qrencode chromium libnss3-tools nodejs"
+qrencode chromium libnss3-tools nodejs
+firefox-esr
+p11-kit-modules"
+# firefox-esr: tests/integration/t_policy_browsers.sh loads the daemon's page
+# with the exported policies.json. p11-kit-modules: the same test, Firefox
+# reading the Linux installer's store through p11-kit-trust.so.
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only
