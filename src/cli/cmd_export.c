@@ -20,7 +20,8 @@
 static void
 export_usage(FILE *f)
 {
-	fprintf(f, "usage: lanca export [--dir DIR] [--chain] SERIAL\n");
+	fprintf(f, "usage: lanca export [--dir DIR] [--chain] SERIAL\n"
+		   "       lanca export policy --format FORMAT|all [--out DIR] (see --help)\n");
 }
 
 int
@@ -42,6 +43,8 @@ cmd_export(int argc, char *argv[])
 	size_t len;
 	int c, chain = 0, rc = CMD_FAILED;
 
+	if (argc > 1 && strcmp(argv[1], "policy") == 0)
+		return cmd_export_policy(argc - 1, argv + 1);
 	memset(&ca, 0, sizeof(ca));
 	buf_init(&out, 64 * 1024);
 	optind = 1;
