@@ -12,6 +12,12 @@ libgnutls28-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev
 libjansson-dev libtasn1-6-dev check gnutls-bin openssl curl sqlite3 python3 faketime
 libcsv-dev ca-certificates libqrencode-dev python3-prometheus-client
 qrencode chromium libnss3-tools nodejs"
+# tests/integration/t_policy_os.sh: python3-samba (about 22 MB) parses the
+# Group Policy Registry.pol; keytool and `java Client.java` (single-file
+# source launch needs the JDK's compiler, so the -jdk-headless package,
+# about 270 MB with the JRE) read the Java truststore and use it over HTTPS.
+PACKAGES="$PACKAGES python3-samba"
+PACKAGES="$PACKAGES openjdk-17-jdk-headless"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only

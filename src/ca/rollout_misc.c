@@ -51,6 +51,7 @@ rollout_write_chromeos(const struct rollout_in *in, struct rollout_file *out, si
 {
 	json_t *onc, *certs, *c;
 	char *text = NULL;
+	struct buf b;
 	size_t i;
 	int rc = -1;
 
@@ -73,15 +74,10 @@ rollout_write_chromeos(const struct rollout_in *in, struct rollout_file *out, si
 		goto out;
 	}
 	/* json_dumps ends without a newline; a text file has one. */
-	text[strlen(text)] = '\0';
-	{
-		struct buf b;
-
-		buf_init(&b, ROLLOUT_FILE_MAX);
-		if (buf_puts(&b, text) != 0 || buf_puts(&b, "\n") != 0)
-			b.failed = 1;
-		rc = rollout_add_buf(out, max, n, ONC_FILE, &b, e);
-	}
+	buf_init(&b, ROLLOUT_FILE_MAX);
+	if (buf_puts(&b, text) != 0 || buf_puts(&b, "\n") != 0)
+		b.failed = 1;
+	rc = rollout_add_buf(out, max, n, ONC_FILE, &b, e);
 out:
 	free(text);
 	json_decref(onc);
