@@ -7,7 +7,8 @@
  * size (before the signature, so that nobody can make us verify with an
  * 8192-bit RSA key or an exotic curve), then the self-signature, then the
  * names. Every refusal names what was wrong; strings taken from the request
- * are made printable before they go into a message.
+ * are made printable before they go into a message. The other way, for
+ * lanca's own keys (the gateway's, the profile signer's): csr_make.
  */
 #include "config.h"
 

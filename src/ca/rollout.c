@@ -12,13 +12,13 @@
 
 const struct rollout_format rollout_formats[] = {
 	{ "windows", "Windows: .reg (Root store), Group Policy Registry.pol, PowerShell/certutil script",
-	  rollout_write_windows },
+	  rollout_write_windows, 0 },
 	{ "apple", "Apple .mobileconfig (iOS, iPadOS, macOS), CMS-signed with --sign",
-	  rollout_write_apple },
-	{ "java", "Java PKCS#12 truststore and the keytool commands", rollout_write_java },
+	  rollout_write_apple, 1 },
+	{ "java", "Java PKCS#12 truststore and the keytool commands", rollout_write_java, 0 },
 	{ "chromeos", "ChromeOS ONC file (Authority certificates trusted for Web)",
-	  rollout_write_chromeos },
-	{ "android", "Android CA certificate (.crt, DER) with instructions", rollout_write_android },
+	  rollout_write_chromeos, 0 },
+	{ "android", "Android CA certificate (.crt, DER) with instructions", rollout_write_android, 0 },
 };
 const size_t rollout_nformats = sizeof(rollout_formats) / sizeof(rollout_formats[0]);
 

@@ -52,6 +52,7 @@ struct rollout_format {
 	const char *name, *what;	/* "firefox", "Firefox policies.json" */
 	int (*write)(const struct rollout_in *in, struct rollout_file *out, size_t max,
 		     size_t *n, struct lerr *e);
+	int signable;			/* 1: uses rollout_in.signer (--sign) */
 };
 
 extern const struct rollout_format rollout_formats[];

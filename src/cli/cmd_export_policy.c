@@ -224,6 +224,11 @@ cmd_export_policy(int argc, char *argv[])
 		cmd_error("export policy", "--format %s: unknown format (see --help)", format);
 		return CMD_USAGE;
 	}
+	/* A signer is a certificate issued for nothing: only where it is used. */
+	if (sign && f != NULL && !f->signable) {
+		cmd_error("export policy", "--sign: the %s format is not signed", f->name);
+		return CMD_USAGE;
+	}
 	if (pass_file != NULL && !sign) {
 		cmd_error("export policy", "--passphrase-file is for --sign");
 		return CMD_USAGE;
@@ -243,10 +248,10 @@ cmd_export_policy(int argc, char *argv[])
 	in.n = n;
 	in.ca_name = name;
 	in.permitted = &permitted.permitted;
-	in.signer = sign ? &sg.rs : NULL;
 	for (i = 0; i < rollout_nformats; i++) {
 		if (f != NULL && f != &rollout_formats[i])
 			continue;
+		in.signer = sign && rollout_formats[i].signable ? &sg.rs : NULL;
 		if (policy_write(&rollout_formats[i], &in, out_dir, &e) != 0) {
 			cmd_error("export policy", "%s: %s", rollout_formats[i].name, e.msg);
 			goto out;

@@ -33,6 +33,8 @@ st=0; "$LANCA" export policy --dir "$D" --format windows --out "$T/none" 2>"$T/e
 [ $st -eq 2 ] && grep -q "not a directory" "$T/err" || fail "missing --out dir: $st"
 st=0; "$LANCA" export policy --dir "$D" 2>"$T/err" || st=$?
 [ $st -eq 2 ] || fail "no --format: $st"
+st=0; "$LANCA" export policy --dir "$D" --format java --sign --out "$T" 2>"$T/err" || st=$?
+[ $st -eq 2 ] && grep -q "java format is not signed" "$T/err" || fail "--sign java: $st"
 ok "bad arguments refused with exit 2"
 
 mkdir "$T/pol"
