@@ -17,6 +17,12 @@ p11-kit-modules"
 # firefox-esr: tests/integration/t_policy_browsers.sh loads the daemon's page
 # with the exported policies.json. p11-kit-modules: the same test, Firefox
 # reading the Linux installer's store through p11-kit-trust.so.
+# tests/integration/t_policy_os.sh: python3-samba (about 22 MB) parses the
+# Group Policy Registry.pol; keytool and `java Client.java` (single-file
+# source launch needs the JDK's compiler, so the -jdk-headless package,
+# about 270 MB with the JRE) read the Java truststore and use it over HTTPS.
+PACKAGES="$PACKAGES python3-samba"
+PACKAGES="$PACKAGES openjdk-17-jdk-headless"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only

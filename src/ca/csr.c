@@ -7,7 +7,8 @@
  * size (before the signature, so that nobody can make us verify with an
  * 8192-bit RSA key or an exotic curve), then the self-signature, then the
  * names. Every refusal names what was wrong; strings taken from the request
- * are made printable before they go into a message.
+ * are made printable before they go into a message. The other way, for
+ * lanca's own keys (the gateway's, the profile signer's): csr_make.
  */
 #include "config.h"
 
@@ -695,5 +696,42 @@ out:
 	if (crq != NULL)
 		gnutls_x509_crq_deinit(crq);
 	csr_free(c);
+	return rc;
+}
+
+/* See csr.h. */
+int
+csr_make(gnutls_x509_privkey_t key, const char *cn, const struct names *n,
+		 gnutls_datum_t *der, struct lerr *e)
+{
+	gnutls_x509_crq_t crq = NULL;
+	gnutls_privkey_t pk = NULL;
+	size_t i;
+	int rc = -1;
+
+	if (gnutls_x509_crq_init(&crq) != 0 || gnutls_privkey_init(&pk) != 0 ||
+	    gnutls_privkey_import_x509(pk, key, 0) != 0 ||
+	    gnutls_x509_crq_set_version(crq, 1) != 0 ||
+	    gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn)) != 0 ||
+	    gnutls_x509_crq_set_key(crq, key) != 0)
+		goto fail;
+	for (i = 0; i < n->ndns; i++)
+		if (gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_DNSNAME, n->dns[i],
+							 strlen(n->dns[i]), GNUTLS_FSAN_APPEND) != 0)
+			goto fail;
+	for (i = 0; i < n->nip; i++)
+		if (gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_IPADDRESS, n->ip[i].addr,
+							 n->ip[i].len, GNUTLS_FSAN_APPEND) != 0)
+			goto fail;
+	if (gnutls_x509_crq_privkey_sign(crq, pk, GNUTLS_DIG_SHA256, 0) != 0 ||
+	    gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, der) != 0)
+		goto fail;
+	rc = 0;
+	goto out;
+fail:
+	lerr_set(e, LERR_INTERNAL, "cannot build a certificate request for %s", cn);
+out:
+	gnutls_privkey_deinit(pk);
+	gnutls_x509_crq_deinit(crq);
 	return rc;
 }

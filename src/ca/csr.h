@@ -82,6 +82,12 @@ void csr_key_id_hex(const struct csr *c, char out[65]);
  * Returns 0 or -1 with e (csr_parse's errors). */
 int csr_rekey(const unsigned char *data, size_t len, gnutls_privkey_t key,
 	      gnutls_datum_t *out, struct lerr *e);
+/* A request signed by key, with CN cn and the names of n as its
+ * subjectAltName, into der (DER, gnutls_free it): what lanca makes for a
+ * key of its own (the gateway's, the profile signer's) to issue through
+ * the same path as a device's. 0 or -1 with e. */
+int csr_make(gnutls_x509_privkey_t key, const char *cn, const struct names *n,
+	     gnutls_datum_t *der, struct lerr *e);
 /* The request's DER encoding (malloc'd into d; free with gnutls_free). */
 int csr_export_der(const struct csr *c, gnutls_datum_t *d);
 

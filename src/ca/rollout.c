@@ -1,6 +1,6 @@
 /*
  * rollout.c - the table of policy-file formats, what the writers share, and
- * the Linux writer (see rollout.h).
+ * the Linux writer (see rollout.h). The other writers are in rollout_*.c.
  *
  * Linux: each root as a PEM .crt (update-ca-certificates links and
  * concatenates whatever a .crt holds, so DER would corrupt the system
@@ -10,6 +10,7 @@
  */
 #include "config.h"
 
+#include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -22,11 +23,19 @@
 
 const struct rollout_format rollout_formats[] = {
 	{ "linux", "Linux system store: a PEM .crt per root and " ROLLOUT_SCRIPT,
-	  rollout_write_linux },
+	  rollout_write_linux, 0 },
 	{ "firefox", "Firefox policies.json (Certificates.Install; p11-kit on Linux)",
-	  rollout_write_firefox },
+	  rollout_write_firefox, 0 },
 	{ "chrome", "Chrome/Chromium/Edge managed policy (CACertificatesWithConstraints)",
-	  rollout_write_chrome },
+	  rollout_write_chrome, 0 },
+	{ "windows", "Windows: .reg (Root store), Group Policy Registry.pol, PowerShell/certutil script",
+	  rollout_write_windows, 0 },
+	{ "apple", "Apple .mobileconfig (iOS, iPadOS, macOS), CMS-signed with --sign",
+	  rollout_write_apple, 1 },
+	{ "java", "Java PKCS#12 truststore and the keytool commands", rollout_write_java, 0 },
+	{ "chromeos", "ChromeOS ONC file (Authority certificates trusted for Web)",
+	  rollout_write_chromeos, 0 },
+	{ "android", "Android CA certificate (.crt, DER) with instructions", rollout_write_android, 0 },
 };
 const size_t rollout_nformats = sizeof(rollout_formats) / sizeof(rollout_formats[0]);
 
@@ -70,8 +79,9 @@ rollout_file_add(struct rollout_file *out, size_t max, size_t *n, const char *na
 	if (nl == 0 || nl >= sizeof(f->name) || strchr(name, '/') != NULL ||
 	    strcmp(name, ".") == 0 || strcmp(name, "..") == 0)
 		return lerr_set(e, LERR_INTERNAL, "policy files: bad file name");
-	if (len > 0x7fffffffu)
-		return lerr_set(e, LERR_TOO_LARGE, "policy file %s is too large", name);
+	if (len > ROLLOUT_FILE_MAX)
+		return lerr_set(e, LERR_TOO_LARGE, "policy file %s: %zu bytes, more than %d", name,
+				len, ROLLOUT_FILE_MAX);
 	f = &out[*n];
 	memset(f, 0, sizeof(*f));
 	f->data.data = gnutls_malloc(len + 1);
@@ -89,6 +99,7 @@ rollout_file_add(struct rollout_file *out, size_t max, size_t *n, const char *na
 int
 rollout_in_check(const struct rollout_in *in, struct lerr *e)
 {
+	unsigned ca = 0;
 	size_t i;
 
 	if (in == NULL || in->roots == NULL || in->n == 0)
@@ -96,10 +107,69 @@ rollout_in_check(const struct rollout_in *in, struct lerr *e)
 	if (in->n > ROLLOUT_ROOTS_MAX)
 		return lerr_set(e, LERR_TOO_LARGE, "policy files: %zu roots, at most %d",
 				in->n, ROLLOUT_ROOTS_MAX);
-	for (i = 0; i < in->n; i++)
+	for (i = 0; i < in->n; i++) {
 		if (in->roots[i] == NULL)
 			return lerr_set(e, LERR_INTERNAL, "policy files: root %zu missing", i + 1);
+		if (gnutls_x509_crt_get_basic_constraints(in->roots[i], NULL, &ca, NULL) < 0 || !ca)
+			return lerr_set(e, LERR_BAD_REQUEST, "policy files: root %zu is not a CA "
+					"certificate", i + 1);
+	}
 	return 0;
+}
+
+int
+rollout_add_buf(struct rollout_file *out, size_t max, size_t *n, const char *name, struct buf *b,
+		struct lerr *e)
+{
+	int rc;
+
+	if (buf_failed(b))
+		rc = lerr_set(e, LERR_TOO_LARGE, "policy file %s: more than %d bytes", name,
+			      ROLLOUT_FILE_MAX);
+	else
+		rc = rollout_file_add(out, max, n, name, b->data, b->len, e);
+	buf_free(b);
+	return rc;
+}
+
+int
+rollout_der(const struct rollout_in *in, size_t i, gnutls_datum_t *der, struct lerr *e)
+{
+	if (gnutls_x509_crt_export2(in->roots[i], GNUTLS_X509_FMT_DER, der) < 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot encode root %zu", i + 1);
+	return 0;
+}
+
+int
+rollout_fp(const struct rollout_in *in, size_t i, gnutls_digest_algorithm_t algo, char *out,
+	   size_t size, struct lerr *e)
+{
+	static const char hex[] = "0123456789ABCDEF";
+	unsigned char md[64];
+	size_t len = sizeof(md), k;
+
+	if (gnutls_x509_crt_get_fingerprint(in->roots[i], algo, md, &len) < 0 ||
+	    2 * len + 1 > size)
+		return lerr_set(e, LERR_INTERNAL, "cannot take root %zu's fingerprint", i + 1);
+	for (k = 0; k < len; k++) {
+		out[2 * k] = hex[md[k] >> 4];
+		out[2 * k + 1] = hex[md[k] & 15];
+	}
+	out[2 * len] = '\0';
+	return 0;
+}
+
+int
+rollout_b64(struct buf *b, const unsigned char *data, size_t len)
+{
+	gnutls_datum_t raw = { (unsigned char *)(uintptr_t)data, (unsigned)len }, t;
+	int rc;
+
+	if (len > (size_t)0x3fffffff || gnutls_base64_encode2(&raw, &t) < 0)
+		return -1;
+	rc = buf_append(b, t.data, t.size);
+	gnutls_free(t.data);
+	return rc;
 }
 
 int

@@ -6,7 +6,12 @@
  * One format writes its files into DIR; `all` writes each format into its
  * own folder DIR/FORMAT, so no two formats' files can collide. Files are
  * replaced atomically; an installer script (a name ending in ".sh") is
- * made executable.
+ * made executable. The roots are the trust bundle's (daemon/trustbundle.h:
+ * the primary root first, then the backup root). With --sign, the formats
+ * that can carry a signature (Apple's profile) are CMS-signed by a
+ * certificate lanca issues for that purpose on the spot, through the same
+ * issuance path as `lanca sign` (recorded in the inventory and the audit
+ * log); its key is made fresh and never written anywhere.
  */
 #include "config.h"
 
@@ -17,14 +22,20 @@
 #include <sys/stat.h>
 #include <gnutls/x509.h>
 
+#include "ca/csr.h"
+#include "ca/keystore.h"
 #include "ca/policy.h"
 #include "ca/rollout.h"
 #include "cli/cmd.h"
 #include "common/fileio.h"
+#include "daemon/issue.h"
 #include "daemon/state.h"
+#include "daemon/trustbundle.h"
 #include "store/store.h"
 
-#define POLICY_DIR_MAX	4096
+#define POLICY_DIR_MAX		4096
+#define POLICY_SIGNER_CN	"lanca-profile-signer"
+#define POLICY_SIGNER_DAYS	365
 
 static void
 export_policy_usage(FILE *f)
@@ -32,49 +43,105 @@ export_policy_usage(FILE *f)
 	size_t i;
 
 	fprintf(f, "usage: lanca export policy [--dir DIR] --format FORMAT|all [--out OUTDIR]\n"
+		   "                          [--sign [--passphrase-file FILE]]\n"
 		   "formats:\n");
 	for (i = 0; i < rollout_nformats; i++)
 		fprintf(f, "  %-10s %s\n", rollout_formats[i].name, rollout_formats[i].what);
 	fprintf(f, "  %-10s every format, each in OUTDIR/FORMAT\n", "all");
 }
 
-/* The roots devices should trust, primary first, with the CA's name and
- * the roots' permitted name space: today the active root of dir's store,
- * as `lanca export` and `lanca status` read it (ca_set_load). The caller
- * frees roots[0..*n) and permitted. 0 or -1 with e. */
+/* The roots devices should trust, primary first (the trust bundle's
+ * anchors, b's to free), with the CA's name and the primary root's
+ * permitted name space (permitted, the caller's to free). 0 or -1 with e. */
 static int
-policy_roots(const char *dir, gnutls_x509_crt_t roots[ROLLOUT_ROOTS_MAX], size_t *n,
-	     char ca_name[256], struct policy *permitted, struct lerr *e)
+policy_roots(const char *dir, struct trust_bundle *b, char ca_name[256],
+	     struct policy *permitted, struct lerr *e)
 {
 	struct store *s = NULL;
-	struct ca_set ca;
 	size_t len = 256;
 	int rc = -1;
 
-	memset(&ca, 0, sizeof(ca));
-	*n = 0;
-	if (cmd_store_read(dir, &s, e) != 0 || ca_set_load(s, &ca, e) != 0)
+	if (cmd_store_read(dir, &s, e) != 0 || trustbundle_load(s, b, e) != 0)
 		goto out;
-	if (gnutls_x509_crt_init(&roots[0]) < 0) {
-		roots[0] = NULL;
-		lerr_set(e, LERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	*n = 1;
-	if (gnutls_x509_crt_import(roots[0], &ca.root_der, GNUTLS_X509_FMT_DER) < 0) {
-		lerr_set(e, LERR_INTERNAL, "the store's root does not parse");
-		goto out;
-	}
 	/* The display name is the root's CN; a root without one goes by its DN. */
-	if (gnutls_x509_crt_get_dn_by_oid(roots[0], GNUTLS_OID_X520_COMMON_NAME, 0, 0,
+	if (gnutls_x509_crt_get_dn_by_oid(b->roots[0], GNUTLS_OID_X520_COMMON_NAME, 0, 0,
 					  ca_name, &len) < 0)
-		snprintf(ca_name, 256, "%s", ca.root_subject);
-	if (policy_from_ca(permitted, roots[0], e) != 0)
+		snprintf(ca_name, 256, "%s", b->entry[0].subject);
+	if (policy_from_ca(permitted, b->roots[0], e) != 0)
 		goto out;
 	rc = 0;
 out:
-	ca_set_free(&ca);
 	store_close(s);
+	return rc;
+}
+
+/* A profile signer: a fresh key and a certificate for it issued by the
+ * issuing CA, its chain being the issuing CA. sg's fields are the
+ * caller's (policy_signer_free). */
+struct policy_signer {
+	struct cmd_ca ca;
+	gnutls_x509_crt_t crt, chain[1];
+	gnutls_privkey_t key;
+	struct rollout_signer rs;
+};
+
+static void
+policy_signer_free(struct policy_signer *sg)
+{
+	if (sg->crt != NULL)
+		gnutls_x509_crt_deinit(sg->crt);
+	if (sg->chain[0] != NULL)
+		gnutls_x509_crt_deinit(sg->chain[0]);
+	gnutls_privkey_deinit(sg->key);
+	cmd_ca_close(&sg->ca);
+}
+
+static int
+policy_signer(const char *dir, const char *pass_file, struct policy_signer *sg, struct lerr *e)
+{
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_datum_t csr = { NULL, 0 }, der;
+	struct store_cert *cert = NULL;
+	struct issue_req req;
+	struct names none;
+	int rc = -1;
+
+	memset(sg, 0, sizeof(*sg));
+	names_init(&none);
+	if (cmd_ca_open(dir, pass_file, 1, &sg->ca, e) != 0 ||
+	    keystore_generate(KEYSTORE_ECDSA_P256, &key, e) != 0 ||
+	    csr_make(key, POLICY_SIGNER_CN, &none, &csr, e) != 0)
+		goto out;
+	memset(&req, 0, sizeof(req));
+	req.csr = csr.data;
+	req.csr_len = csr.size;
+	req.profile = POLICY_DEVICE;
+	req.days = POLICY_SIGNER_DAYS;
+	req.actor = "cli";
+	if (issue_cert(&sg->ca.is, &req, &cert, e) != 0)
+		goto out;
+	der.data = cert->der;
+	der.size = (unsigned)cert->der_len;
+	if (gnutls_x509_crt_init(&sg->crt) < 0 ||
+	    gnutls_x509_crt_import(sg->crt, &der, GNUTLS_X509_FMT_DER) < 0 ||
+	    gnutls_x509_crt_init(&sg->chain[0]) < 0 ||
+	    gnutls_x509_crt_import(sg->chain[0], &sg->ca.ca.issuing_der, GNUTLS_X509_FMT_DER) < 0 ||
+	    gnutls_privkey_init(&sg->key) < 0 ||
+	    gnutls_privkey_import_x509(sg->key, key, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE) < 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot load the profile signer");
+		goto out;
+	}
+	key = NULL;
+	sg->rs.crt = sg->crt;
+	sg->rs.key = sg->key;
+	sg->rs.chain = (const gnutls_x509_crt_t *)sg->chain;
+	sg->rs.nchain = 1;
+	rc = 0;
+out:
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	gnutls_free(csr.data);
+	store_cert_free(cert);
 	return rc;
 }
 
@@ -130,20 +197,24 @@ cmd_export_policy(int argc, char *argv[])
 		{ "dir", required_argument, NULL, 'd' },
 		{ "format", required_argument, NULL, 'f' },
 		{ "out", required_argument, NULL, 'o' },
+		{ "sign", no_argument, NULL, 's' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	gnutls_x509_crt_t roots[ROLLOUT_ROOTS_MAX];
 	const struct rollout_format *f = NULL;
-	const char *dir = NULL, *format = NULL, *outdir = ".";
+	const char *dir = NULL, *format = NULL, *outdir = ".", *pass_file = NULL;
 	char ca_name[256], sub[POLICY_DIR_MAX];
+	struct policy_signer sg;
+	struct trust_bundle b;
 	struct rollout_in in;
 	struct policy pol;
 	struct lerr e;
-	size_t n = 0, i;
-	int c, all, rc = CMD_FAILED;
+	size_t i;
+	int c, all, sign = 0, rc = CMD_FAILED;
 
-	memset(roots, 0, sizeof(roots));
+	memset(&b, 0, sizeof(b));
+	memset(&sg, 0, sizeof(sg));
 	memset(&pol, 0, sizeof(pol));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
@@ -151,6 +222,8 @@ cmd_export_policy(int argc, char *argv[])
 		case 'd': dir = optarg; break;
 		case 'f': format = optarg; break;
 		case 'o': outdir = optarg; break;
+		case 's': sign = 1; break;
+		case 'p': pass_file = optarg; break;
 		case 'h':
 			export_policy_usage(stdout);
 			return CMD_OK;
@@ -169,16 +242,28 @@ cmd_export_policy(int argc, char *argv[])
 		export_policy_usage(stderr);
 		return CMD_USAGE;
 	}
-	if (policy_roots(cmd_dir(dir), roots, &n, ca_name, &pol, &e) != 0) {
+	/* A signer is a certificate issued for nothing: only where it is used. */
+	if (sign && f != NULL && !f->signable) {
+		cmd_error("export policy", "--sign: the %s format is not signed", f->name);
+		return CMD_USAGE;
+	}
+	if (pass_file != NULL && !sign) {
+		cmd_error("export policy", "--passphrase-file is for --sign");
+		return CMD_USAGE;
+	}
+	dir = cmd_dir(dir);
+	if (policy_roots(dir, &b, ca_name, &pol, &e) != 0 ||
+	    (sign && policy_signer(dir, pass_file, &sg, &e) != 0)) {
 		cmd_error("export policy", "%s", e.msg);
 		goto out;
 	}
 	memset(&in, 0, sizeof(in));
-	in.roots = roots;
-	in.n = n;
+	in.roots = b.roots;
+	in.n = b.nroots;
 	in.ca_name = ca_name;
 	in.permitted = &pol.permitted;
 	if (!all) {
+		in.signer = sign && f->signable ? &sg.rs : NULL;
 		if (export_policy_one(f, &in, outdir, &e) != 0) {
 			cmd_error("export policy", "%s: %s", f->name, e.msg);
 			goto out;
@@ -190,6 +275,7 @@ cmd_export_policy(int argc, char *argv[])
 		}
 		for (i = 0; i < rollout_nformats; i++) {
 			f = &rollout_formats[i];
+			in.signer = sign && f->signable ? &sg.rs : NULL;
 			if (fileio_join(sub, sizeof(sub), outdir, f->name) != 0) {
 				cmd_error("export policy", "%s: path too long", outdir);
 				goto out;
@@ -206,8 +292,9 @@ cmd_export_policy(int argc, char *argv[])
 	}
 	rc = CMD_OK;
 out:
-	for (i = 0; i < n; i++)
-		gnutls_x509_crt_deinit(roots[i]);
+	if (sign)
+		policy_signer_free(&sg);
+	trustbundle_free(&b);
 	policy_free(&pol);
 	return rc;
 }

@@ -52,43 +52,6 @@ out:
 	return rc;
 }
 
-/* Builds a signed PKCS#10 request (DER) for key with CN cn and names n. */
-static int
-gateway_make_csr(gnutls_x509_privkey_t key, const char *cn, const struct names *n,
-		 gnutls_datum_t *der, struct lerr *e)
-{
-	gnutls_x509_crq_t crq = NULL;
-	gnutls_privkey_t pk = NULL;
-	size_t i;
-	int rc = -1;
-
-	if (gnutls_x509_crq_init(&crq) != 0 || gnutls_privkey_init(&pk) != 0 ||
-	    gnutls_privkey_import_x509(pk, key, 0) != 0 ||
-	    gnutls_x509_crq_set_version(crq, 1) != 0 ||
-	    gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn)) != 0 ||
-	    gnutls_x509_crq_set_key(crq, key) != 0)
-		goto fail;
-	for (i = 0; i < n->ndns; i++)
-		if (gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_DNSNAME, n->dns[i],
-							 strlen(n->dns[i]), GNUTLS_FSAN_APPEND) != 0)
-			goto fail;
-	for (i = 0; i < n->nip; i++)
-		if (gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_IPADDRESS, n->ip[i].addr,
-							 n->ip[i].len, GNUTLS_FSAN_APPEND) != 0)
-			goto fail;
-	if (gnutls_x509_crq_privkey_sign(crq, pk, GNUTLS_DIG_SHA256, 0) != 0 ||
-	    gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, der) != 0)
-		goto fail;
-	rc = 0;
-	goto out;
-fail:
-	lerr_set(e, LERR_INTERNAL, "cannot build the gateway's certificate request");
-out:
-	gnutls_privkey_deinit(pk);
-	gnutls_x509_crq_deinit(crq);
-	return rc;
-}
-
 int
 gateway_issue(const struct issuer *is, const char *dir, const struct ca_set *ca,
 	      struct lerr *e)
@@ -116,7 +79,7 @@ gateway_issue(const struct issuer *is, const char *dir, const struct ca_set *ca,
 	    gateway_parse_names(sans_text, &n, e) != 0)
 		goto out;
 	if (keystore_generate(KEYSTORE_ECDSA_P256, &key, e) != 0 ||
-	    gateway_make_csr(key, cn, &n, &csr, e) != 0)
+	    csr_make(key, cn, &n, &csr, e) != 0)
 		goto out;
 	unlink(newkey);	/* a leftover from an interrupted renewal */
 	if (keystore_write(newkey, key, NULL, e) != 0)
