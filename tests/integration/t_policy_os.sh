@@ -28,7 +28,7 @@ start_serve "$D"
 
 # --- usage errors name the problem, exit 2
 st=0; "$LANCA" export policy --dir "$D" --format nonesuch --out "$T" 2>"$T/err" || st=$?
-[ $st -eq 2 ] && grep -q "nonesuch: unknown format" "$T/err" || fail "unknown format: $st $(cat "$T/err")"
+[ $st -eq 2 ] && grep -q "unknown format \"nonesuch\"" "$T/err" || fail "unknown format: $st $(cat "$T/err")"
 : >"$T/afile"
 st=0; "$LANCA" export policy --dir "$D" --format windows --out "$T/afile" 2>"$T/err" || st=$?
 [ $st -ne 0 ] && grep -q "not a directory" "$T/err" || fail "--out a file: $st"
