@@ -213,7 +213,7 @@ trust_merge(const gnutls_datum_t *store, const gnutls_datum_t *bundle, gnutls_da
 	rc = 0;
 out:
 	if (tl != NULL)
-		gnutls_x509_trust_list_deinit(tl, 0);
+		gnutls_x509_trust_list_deinit(tl, 1);	/* with the roots add_trust_mem made */
 	trust_free_list(have, nhave);
 	trust_free_list(got, ngot);
 	if (rc != 0) {
