@@ -176,6 +176,19 @@ tcurl -o "$T/backup.der" "$HTTPS_URL/backup-root.crt" || fail "GET /backup-root.
 	fail "/backup-root.crt is not the backup root"
 ok "the onboarding page shows the backup root's fingerprint and links; /backup-root.pem and .crt serve it"
 
+# The policy files carry the bundle's roots, primary first: the Linux
+# files are the two roots, Firefox installs both, Windows writes both.
+"$LANCA" export policy --dir "$D" --format all --out "$T/policy" >"$T/policy.list" 2>"$T/err" ||
+	fail "export policy: $(cat "$T/err")"
+[ "$(ls "$T"/policy/linux/lanca-*.crt | wc -l)" -eq 2 ] || fail "export policy linux: not two roots"
+for c in "$T"/policy/linux/lanca-*.crt; do fp "$c"; done | sort >"$T/policy.fps"
+printf '%s\n%s\n' "$(fp "$ROOT_PEM")" "$BFP" | sort >"$T/want.fps"
+cmp -s "$T/policy.fps" "$T/want.fps" || fail "export policy linux: not the primary and backup roots"
+[ "$(grep -c 'lanca-' "$T/policy/firefox/policies.json")" -ge 2 ] || fail "firefox: not both roots"
+grep -qi "$(openssl x509 -in "$D/backup-root.pem" -noout -fingerprint -sha1 | sed 's/.*=//; s/://g')" \
+	"$T/policy/windows/windows-install-root.ps1" || fail "windows: no backup root"
+ok "lanca export policy writes the trust bundle's roots: primary and backup (linux, firefox, windows)"
+
 # ---- devices refresh their trust ----
 GW="https://localhost:$HTTPS_PORT"
 "$LANCA" press --dir "$D" >/dev/null || fail "press"
