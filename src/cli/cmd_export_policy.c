@@ -6,8 +6,9 @@
  * One format writes its files into DIR; `all` writes each format into its
  * own folder DIR/FORMAT, so no two formats' files can collide. Files are
  * replaced atomically; an installer script (a name ending in ".sh") is
- * made executable. The roots are the trust bundle's (daemon/trustbundle.h:
- * the primary root first, then the backup root). With --sign, the formats
+ * made executable. The files are daemon/policyfiles.h's: the trust
+ * bundle's roots (primary first, then the backup root), the same bytes the
+ * onboarding page serves. With --sign, the formats
  * that can carry a signature (Apple's profile) are CMS-signed by a
  * certificate lanca issues for that purpose on the spot, through the same
  * issuance path as `lanca sign` (recorded in the inventory and the audit
@@ -30,7 +31,7 @@
 #include "common/fileio.h"
 #include "daemon/issue.h"
 #include "daemon/state.h"
-#include "daemon/trustbundle.h"
+#include "daemon/policyfiles.h"
 #include "store/store.h"
 
 #define POLICY_DIR_MAX		4096
@@ -48,31 +49,6 @@ export_policy_usage(FILE *f)
 	for (i = 0; i < rollout_nformats; i++)
 		fprintf(f, "  %-10s %s\n", rollout_formats[i].name, rollout_formats[i].what);
 	fprintf(f, "  %-10s every format, each in OUTDIR/FORMAT\n", "all");
-}
-
-/* The roots devices should trust, primary first (the trust bundle's
- * anchors, b's to free), with the CA's name and the primary root's
- * permitted name space (permitted, the caller's to free). 0 or -1 with e. */
-static int
-policy_roots(const char *dir, struct trust_bundle *b, char ca_name[256],
-	     struct policy *permitted, struct lerr *e)
-{
-	struct store *s = NULL;
-	size_t len = 256;
-	int rc = -1;
-
-	if (cmd_store_read(dir, &s, e) != 0 || trustbundle_load(s, b, e) != 0)
-		goto out;
-	/* The display name is the root's CN; a root without one goes by its DN. */
-	if (gnutls_x509_crt_get_dn_by_oid(b->roots[0], GNUTLS_OID_X520_COMMON_NAME, 0, 0,
-					  ca_name, &len) < 0)
-		snprintf(ca_name, 256, "%s", b->entry[0].subject);
-	if (policy_from_ca(permitted, b->roots[0], e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_close(s);
-	return rc;
 }
 
 /* A profile signer: a fresh key and a certificate for it issued by the
@@ -159,10 +135,11 @@ export_policy_mkdir(const char *dir, struct lerr *e)
 			"not a directory" : strerror(errno));
 }
 
-/* Runs format f and writes its files into dir, naming each on stdout. */
+/* Runs format f over the bundle in s and writes its files into dir,
+ * naming each on stdout. */
 static int
-export_policy_one(const struct rollout_format *f, const struct rollout_in *in, const char *dir,
-		  struct lerr *e)
+export_policy_one(struct store *s, const struct rollout_format *f,
+		  const struct rollout_signer *signer, const char *dir, struct lerr *e)
 {
 	struct rollout_file files[ROLLOUT_FILES_MAX];
 	char path[POLICY_DIR_MAX];
@@ -171,7 +148,8 @@ export_policy_one(const struct rollout_format *f, const struct rollout_in *in, c
 	int rc = -1;
 
 	memset(files, 0, sizeof(files));
-	if (f->write(in, files, ROLLOUT_FILES_MAX, &n, e) != 0 || export_policy_mkdir(dir, e) != 0)
+	if (policyfiles_make(s, f, signer, files, ROLLOUT_FILES_MAX, &n, e) != 0 ||
+	    export_policy_mkdir(dir, e) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		if (fileio_join(path, sizeof(path), dir, files[i].name) != 0) {
@@ -204,18 +182,14 @@ cmd_export_policy(int argc, char *argv[])
 	};
 	const struct rollout_format *f = NULL;
 	const char *dir = NULL, *format = NULL, *outdir = ".", *pass_file = NULL;
-	char ca_name[256], sub[POLICY_DIR_MAX];
+	char sub[POLICY_DIR_MAX];
 	struct policy_signer sg;
-	struct trust_bundle b;
-	struct rollout_in in;
-	struct policy pol;
+	struct store *s = NULL;
 	struct lerr e;
 	size_t i;
 	int c, all, sign = 0, rc = CMD_FAILED;
 
-	memset(&b, 0, sizeof(b));
 	memset(&sg, 0, sizeof(sg));
-	memset(&pol, 0, sizeof(pol));
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -252,19 +226,13 @@ cmd_export_policy(int argc, char *argv[])
 		return CMD_USAGE;
 	}
 	dir = cmd_dir(dir);
-	if (policy_roots(dir, &b, ca_name, &pol, &e) != 0 ||
+	if (cmd_store_read(dir, &s, &e) != 0 ||
 	    (sign && policy_signer(dir, pass_file, &sg, &e) != 0)) {
 		cmd_error("export policy", "%s", e.msg);
 		goto out;
 	}
-	memset(&in, 0, sizeof(in));
-	in.roots = b.roots;
-	in.n = b.nroots;
-	in.ca_name = ca_name;
-	in.permitted = &pol.permitted;
 	if (!all) {
-		in.signer = sign && f->signable ? &sg.rs : NULL;
-		if (export_policy_one(f, &in, outdir, &e) != 0) {
+		if (export_policy_one(s, f, sign && f->signable ? &sg.rs : NULL, outdir, &e) != 0) {
 			cmd_error("export policy", "%s: %s", f->name, e.msg);
 			goto out;
 		}
@@ -275,12 +243,12 @@ cmd_export_policy(int argc, char *argv[])
 		}
 		for (i = 0; i < rollout_nformats; i++) {
 			f = &rollout_formats[i];
-			in.signer = sign && f->signable ? &sg.rs : NULL;
 			if (fileio_join(sub, sizeof(sub), outdir, f->name) != 0) {
 				cmd_error("export policy", "%s: path too long", outdir);
 				goto out;
 			}
-			if (export_policy_one(f, &in, sub, &e) != 0) {
+			if (export_policy_one(s, f, sign && f->signable ? &sg.rs : NULL, sub,
+					      &e) != 0) {
 				cmd_error("export policy", "%s: %s", f->name, e.msg);
 				goto out;
 			}
@@ -294,7 +262,6 @@ cmd_export_policy(int argc, char *argv[])
 out:
 	if (sign)
 		policy_signer_free(&sg);
-	trustbundle_free(&b);
-	policy_free(&pol);
+	store_close(s);
 	return rc;
 }

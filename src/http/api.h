@@ -7,7 +7,8 @@
  * struct app, whose members are safe from any thread.
  * Files: api_ca.c (the root downloads and the plain-HTTP first-contact
  * page), api_status.c (/api/v1/status), api_device.c (enrollment),
- * api_admin.c (admin sessions and the admin's actions), api_certs.c (the
+ * api_admin.c (admin sessions and the admin's actions), api_policy.c (the
+ * enterprise policy files), api_certs.c (the
  * inventory, revocation, the audit log, the overview), web.c (static
  * files under app->web_dir), web_qr.c (the public page's QR code). Path
  * parameters come from http_param(r, "name").
@@ -29,6 +30,9 @@ enum MHD_Result api_ca_page(struct http_req *r);	/* GET / (web_dir/index.html, f
 struct ca_set;
 /* The CA's name (`lanca init --name`) into out[n]; "" if it has none. */
 void api_ca_name(const struct ca_set *ca, char *out, size_t n);
+
+/* api_policy.c */
+enum MHD_Result api_policy_file(struct http_req *r);	/* GET /policy/{format}/{file} */
 
 /* api_status.c */
 enum MHD_Result api_status(struct http_req *r);		/* GET /api/v1/status */

@@ -62,6 +62,24 @@ run(async () => {
   check(bundle.includes(env.backupPem), "the bundle holds the backup root");
   ok("the backup root's fingerprint in groups of four; the trust bundle holds the root first, then the backup root");
 
+  // For IT departments: the page's policy files are `lanca export
+  // policy`'s, byte for byte, and carry both roots.
+  const polDir = path.join(env.tmp, "policy-export");
+  execFileSync(env.lanca, ["export", "policy", "--dir", env.state, "--format", "all", "--out", polDir]);
+  for (const [sel, fmt, name] of [["#pol-apple", "apple", "lanca.mobileconfig"],
+                                  ["#pol-chrome", "chrome", "lanca.json"],
+                                  ["#pol-windows-pol", "windows", "Registry.pol"],
+                                  ["#pol-linux", "linux", "install-lanca-roots.sh"]]) {
+    const [dl] = await Promise.all([page.waitForEvent("download"), page.click(sel)]);
+    equal(dl.suggestedFilename(), name, `${sel} file name`);
+    const got = readFileSync(await dl.path());
+    check(got.equals(readFileSync(path.join(polDir, fmt, name))), `${name} from the page is lanca export policy's`);
+  }
+  const pem2 = (b) => b.toString("latin1").split("-----BEGIN CERTIFICATE-----").length - 1;
+  const installer = readFileSync(path.join(polDir, "linux", "install-lanca-roots.sh"));
+  equal(pem2(installer), 2, "the Linux installer carries two roots (the root and the backup root)");
+  ok("For IT departments: the Apple, Chrome, Windows and Linux files from the page are lanca export policy's, byte for byte, with both roots");
+
   // Keyboard: the platform choice is reachable with Tab and works from the keyboard.
   check(await tabTo(page, "#platform", 20), "Tab reaches the platform choice");
   await page.selectOption("#platform", "fedora");

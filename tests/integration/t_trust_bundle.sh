@@ -189,6 +189,19 @@ grep -qi "$(openssl x509 -in "$D/backup-root.pem" -noout -fingerprint -sha1 | se
 	"$T/policy/windows/windows-install-root.ps1" || fail "windows: no backup root"
 ok "lanca export policy writes the trust bundle's roots: primary and backup (linux, firefox, windows)"
 
+# The same files from GET /policy/FORMAT/FILE, on both ports; the type
+# tells a phone what to do with a profile; anything else is a 404.
+for u in "$HTTPS_URL" "$HTTP_URL"; do
+	tcurl -D "$T/pol.h" -o "$T/pol.mc" "$u/policy/apple/lanca.mobileconfig" || fail "GET /policy/apple on $u"
+	cmp -s "$T/pol.mc" "$T/policy/apple/lanca.mobileconfig" || fail "/policy/apple is not export policy's"
+	grep -qi "^content-type: application/x-apple-aspen-config" "$T/pol.h" || fail "profile's type"
+done
+code=$(curl -s -o "$T/pol.err" -w '%{http_code}' --cacert "$ROOT_PEM" "$HTTPS_URL/policy/nonesuch/x.json")
+[ "$code" = 404 ] && grep -q 'no policy format' "$T/pol.err" || fail "unknown format: $code"
+code=$(curl -s -o "$T/pol.err" -w '%{http_code}' --cacert "$ROOT_PEM" "$HTTPS_URL/policy/apple/other.plist")
+[ "$code" = 404 ] && grep -q 'has no file' "$T/pol.err" || fail "unknown file: $code"
+ok "GET /policy/FORMAT/FILE serves export policy's files on both ports, with their types; unknown formats and files are 404"
+
 # ---- devices refresh their trust ----
 GW="https://localhost:$HTTPS_PORT"
 "$LANCA" press --dir "$D" >/dev/null || fail "press"
