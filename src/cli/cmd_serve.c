@@ -162,6 +162,7 @@ serve_tick(struct app *app, struct httpd *h)
 		log_warn("cannot expire old requests: %s", e.msg);
 	serve_renew_gateway(app, h);
 	caexpiry_daily(&app->ca, (int64_t)time(NULL));
+	enroll_tick(app->enroll);
 	auditlog_tick(app->store, app->signer, (int64_t)time(NULL));
 	if (revocation_tick(app->revocation, &e) < 0)
 		log_err("cannot make the CRL: %s", e.msg);

@@ -585,6 +585,14 @@ int store_setting_get(struct store *s, const char *key, char **value, struct ler
 /* Appends one event. detail_json may be NULL. Durable on return. */
 int store_audit(struct store *s, const char *actor, const char *event,
 		const char *subject, const char *detail_json, struct lerr *e);
+/* Several events that record one change (a press and the overlap it
+ * found), in order, in one transaction: all are durable on return, or
+ * none was written. */
+struct store_audit_new {
+	const char *actor, *event, *subject, *detail;	/* subject, detail may be NULL */
+};
+int store_audit_rows(struct store *s, const struct store_audit_new *rows, size_t n,
+		     struct lerr *e);
 struct store_audit_row {
 	int64_t id, at;
 	const char *actor, *event, *subject, *detail;
