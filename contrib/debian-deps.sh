@@ -12,6 +12,10 @@ libgnutls28-dev libmicrohttpd-dev libsqlite3-dev libsodium-dev
 libjansson-dev libtasn1-6-dev check gnutls-bin openssl curl sqlite3 python3 faketime
 libcsv-dev ca-certificates libqrencode-dev python3-prometheus-client
 qrencode chromium libnss3-tools nodejs"
+# tests/integration/t_hosts.sh: dnsmasq (the binary without the service
+# that would take port 53) answers the exported names, dig asks it.
+PACKAGES="$PACKAGES dnsmasq-base"
+PACKAGES="$PACKAGES bind9-dnsutils"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only

@@ -30,6 +30,7 @@ int cmd_audit(int argc, char *argv[]);
 int cmd_list(int argc, char *argv[]);
 int cmd_show(int argc, char *argv[]);
 int cmd_export(int argc, char *argv[]);
+int cmd_export_hosts(int argc, char *argv[]);	/* `lanca export hosts` */
 int cmd_metrics(int argc, char *argv[]);
 
 #include <stdio.h>

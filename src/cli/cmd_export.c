@@ -42,6 +42,8 @@ cmd_export(int argc, char *argv[])
 	size_t len;
 	int c, chain = 0, rc = CMD_FAILED;
 
+	if (argc > 1 && strcmp(argv[1], "hosts") == 0)
+		return cmd_export_hosts(argc - 1, argv + 1);
 	memset(&ca, 0, sizeof(ca));
 	buf_init(&out, 64 * 1024);
 	optind = 1;

@@ -322,12 +322,13 @@ enroll_conflict(const struct csr *csr, const struct store_onboard *v, int check_
 
 /* Issues for a recorded request from its parse (preauth_id: the
  * pre-authorisation consumed with it, may be NULL); or, with record, for
- * that new request, recorded in the certificate's transaction. */
+ * that new request, recorded in the certificate's transaction. address:
+ * where the device last asked from (the request's source). */
 static int
 enroll_issue(struct enroll *en, const char *request_id, const struct store_request *record,
 	     const unsigned char *bytes, size_t len, const struct enroll_parse *p,
-	     const char *actor, const char *preauth_id, int64_t now, struct enroll_result *res,
-	     struct lerr *e)
+	     const char *actor, const char *address, const char *preauth_id, int64_t now,
+	     struct enroll_result *res, struct lerr *e)
 {
 	struct store_cert *cert = NULL;
 	struct issue_req ir;
@@ -340,6 +341,7 @@ enroll_issue(struct enroll *en, const char *request_id, const struct store_reque
 	ir.sans = &p->sans;
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
+	ir.address = address;
 	ir.request_id = request_id;
 	ir.record = record;
 	ir.preauth_id = preauth_id;
@@ -578,8 +580,8 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 	if (res == &tmp)
 		enroll_result_init(&tmp);
 	if (self != NULL && strcmp(self->id, d->admit_id) == 0) {
-		rc = enroll_issue(en, self->id, NULL, self_bytes, self_len, self_parse, actor, NULL,
-				  now, res, &e);
+		rc = enroll_issue(en, self->id, NULL, self_bytes, self_len, self_parse, actor,
+				  self->source, NULL, now, res, &e);
 		goto out;
 	}
 	if (store_request_get(en->is->store, d->admit_id, &rq, &e) != 0 ||
@@ -600,7 +602,8 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 			 "must decide", own.csr->cn);
 		goto out;
 	}
-	rc = enroll_issue(en, rq->id, NULL, rq->csr, rq->csr_len, &own, actor, NULL, now, res, &e);
+	rc = enroll_issue(en, rq->id, NULL, rq->csr, rq->csr_len, &own, actor, rq->source, NULL,
+			  now, res, &e);
 out:
 	if (rc != 0) {
 		struct lerr ne;
@@ -826,7 +829,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		store_request_new_id(now, in.id);
 		snprintf(res->request_id, sizeof(res->request_id), "%s", in.id);
 		res->outcome = ENROLL_PENDING;
-		rc = enroll_issue(en, in.id, &in, a->csr, a->csr_len, &p, actor,
+		rc = enroll_issue(en, in.id, &in, a->csr, a->csr_len, &p, actor, a->source,
 				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, now, res, e);
 		goto out;
 	}
@@ -850,7 +853,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		goto out;
 	}
 	if (auth != STORE_AUTH_NONE) {
-		rc = enroll_issue(en, rq->id, NULL, a->csr, a->csr_len, &p, actor,
+		rc = enroll_issue(en, rq->id, NULL, a->csr, a->csr_len, &p, actor, a->source,
 				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, now, res, e);
 		goto out;
 	}
@@ -1017,6 +1020,7 @@ enroll_approve(struct enroll *en, const char *id, const char *actor,
 	ir.csr_len = rq->csr_len;
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
+	ir.address = rq->source;
 	ir.now = now;
 	ir.request_id = rq->id;
 	ir.approved = 1;
@@ -1137,6 +1141,7 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	ir.sans = &p.sans;
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
+	ir.address = a->source;
 	ir.now = now;
 	ir.supersedes = old;
 	ir.supersedes_len = old_len;

@@ -91,6 +91,8 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 	if (r->preauth_id != NULL)
 		snprintf(row->preauth_id, sizeof(row->preauth_id), "%s", r->preauth_id);
 	row->approved = r->approved;
+	if (r->address != NULL)
+		snprintf(row->address, sizeof(row->address), "%s", r->address);
 	if (r->supersedes != NULL) {
 		if (r->supersedes_len == 0 || r->supersedes_len > sizeof(row->supersedes))
 			return lerr_set(e, LERR_INTERNAL, "the renewed certificate's serial is malformed");

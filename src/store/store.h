@@ -173,6 +173,9 @@ struct store_cert {
 	/* Insertion only: an admin approved request_id; the "approve" audit
 	 * row ({"request", "serial"}) is written in the same transaction. */
 	int approved;
+	/* Insertion only: the client address the device asked from
+	 * ("192.0.2.7"), "" when none (store_host_names reads it). */
+	char address[64];
 };
 void store_cert_free(struct store_cert *c);
 /* Inserts a certificate row, marks its serial used, records each of its
@@ -568,6 +571,26 @@ int store_setup_finish(struct store *s, const char *code_hash, const char *user,
 int store_metrics_token_set(struct store *s, const char *hash, const char *actor, struct lerr *e);
 /* The token's hash (malloc'd); LERR_NOT_FOUND when there is none. */
 int store_metrics_token_hash(struct store *s, char **hash, struct lerr *e);
+
+/* ---- the names a LAN's DNS should know ---- */
+/* One name of a certificate valid at now (not revoked, not expired),
+ * exactly as cert_names holds it ("DNS:nas.home.arpa", "IP:192.0.2.7"),
+ * with the address the certificate was asked from ("" when none is
+ * known). The strings are only valid during the call. */
+struct store_host_name {
+	int64_t cert_id;
+	const char *device_id, *name, *address;
+};
+/* Calls fn for each name of each certificate valid at now, in order of
+ * certificate, then name, in one snapshot; fn returns 0 to go on, 1 to
+ * stop, -1 to fail (e set by it). */
+int store_host_names(struct store *s, int64_t now,
+		     int (*fn)(const struct store_host_name *h, void *arg), void *arg,
+		     struct lerr *e);
+/* How many committed transactions inserted or revoked a certificate since
+ * the store was opened: a number that changes when the set of valid
+ * certificates may have (not counting expiry by time). */
+uint64_t store_cert_changes(struct store *s);
 
 /* ---- settings (small key/value config written at init) ---- */
 int store_setting_set(struct store *s, const char *key, const char *value, struct lerr *e);
