@@ -347,8 +347,12 @@ hosts_file_run(void *arg)
 		if ((store_cert_changes(h->s) != h->seen ||
 		     now - h->checked >= HOSTS_FILE_EVERY_S || now < h->checked) &&
 		    hosts_file_update(h, &e) != 0) {
-			log_err("cannot rewrite the hosts file %s: %s", h->path, e.msg);
-			h->checked = now;	/* tried again with the next change or in a minute */
+			log_err("cannot rewrite the hosts file %s (tried again within a minute): %s",
+				h->path, e.msg);
+			/* Not every second: a full disk or a directory gone
+			 * would fill the log. */
+			h->checked = now;
+			h->seen = store_cert_changes(h->s);
 		}
 		pthread_mutex_lock(&h->mu);
 	}

@@ -52,7 +52,8 @@ int hosts_render(struct store *s, enum hosts_format f, int64_t now, struct buf *
  * own within a second of any committed issuance or revocation
  * (store_cert_changes) and every HOSTS_FILE_EVERY_S seconds (certificates
  * that expired), each time only when its contents change. A rewrite that
- * fails is logged and tried again. now: the clock (NULL: time()).
+ * fails is logged and tried again within HOSTS_FILE_EVERY_S seconds (or
+ * at the next change). now: the clock (NULL: time()).
  */
 struct hosts_file;
 int hosts_file_start(struct store *s, const char *path, time_t (*now)(void *arg), void *now_arg,
