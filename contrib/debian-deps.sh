@@ -23,6 +23,10 @@ p11-kit-modules"
 # about 270 MB with the JRE) read the Java truststore and use it over HTTPS.
 PACKAGES="$PACKAGES python3-samba"
 PACKAGES="$PACKAGES openjdk-17-jdk-headless"
+# tests/integration/t_hosts.sh: dnsmasq (the binary without the service
+# that would take port 53) answers the exported names, dig asks it.
+PACKAGES="$PACKAGES dnsmasq-base"
+PACKAGES="$PACKAGES bind9-dnsutils"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only

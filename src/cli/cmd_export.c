@@ -45,6 +45,8 @@ cmd_export(int argc, char *argv[])
 
 	if (argc > 1 && strcmp(argv[1], "policy") == 0)
 		return cmd_export_policy(argc - 1, argv + 1);
+	if (argc > 1 && strcmp(argv[1], "hosts") == 0)
+		return cmd_export_hosts(argc - 1, argv + 1);
 	memset(&ca, 0, sizeof(ca));
 	buf_init(&out, 64 * 1024);
 	optind = 1;

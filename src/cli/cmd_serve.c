@@ -30,6 +30,7 @@
 #include "daemon/enroll.h"
 #include "common/fileio.h"
 #include "daemon/gateway.h"
+#include "daemon/hosts.h"
 #include "http/httpd.h"
 #include "http/route.h"
 #include "http/routes.h"
@@ -58,6 +59,7 @@ struct serve_opts {
 	int est_serverkeygen;		/* --est-serverkeygen */
 	struct enroll_config enroll;
 	struct revocation_config crl;	/* --crl-days */
+	const char *hosts_file;		/* --hosts-file: kept current for the LAN's DNS */
 };
 
 static void
@@ -69,7 +71,7 @@ serve_usage(FILE *f)
 		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n"
 		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n"
 		"                   [--est-label LABEL] [--est-require-binding] [--est-serverkeygen]\n"
-		"                   [--crl-days DAYS]\n");
+		"                   [--crl-days DAYS] [--hosts-file FILE]\n");
 }
 
 /* Hands the files the daemon writes to user, so it can keep writing them
@@ -162,6 +164,7 @@ serve_tick(struct app *app, struct httpd *h)
 		log_warn("cannot expire old requests: %s", e.msg);
 	serve_renew_gateway(app, h);
 	caexpiry_daily(&app->ca, (int64_t)time(NULL));
+	enroll_tick(app->enroll);
 	auditlog_tick(app->store, app->signer, (int64_t)time(NULL));
 	if (revocation_tick(app->revocation, &e) < 0)
 		log_err("cannot make the CRL: %s", e.msg);
@@ -226,6 +229,7 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "est-require-binding", no_argument, NULL, 'B' },
 		{ "est-serverkeygen", no_argument, NULL, 'K' },
 		{ "crl-days", required_argument, NULL, 'C' },
+		{ "hosts-file", required_argument, NULL, 'H' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -249,6 +253,7 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		case 'w': o->web_dir = optarg; break;
 		case 'P': o->pass_file = optarg; break;
 		case 'B': o->est_require_binding = 1; break;
+		case 'H': o->hosts_file = optarg; break;
 		case 'K': o->est_serverkeygen = 1; break;
 		case 'L':
 			/* A label is one path segment (RFC 7030 §3.2.2). */
@@ -341,6 +346,7 @@ cmd_serve(int argc, char *argv[])
 	struct httpd_config hc;
 	struct httpd *h = NULL;
 	struct control *ctl = NULL;
+	struct hosts_file *hosts = NULL;
 	struct window window;
 	struct issuer is;
 	struct serve_opts o;
@@ -468,6 +474,13 @@ cmd_serve(int argc, char *argv[])
 			goto out;
 		}
 	}
+	/* Written as the user serve runs as, before any request can change
+	 * what it lists. */
+	if (o.hosts_file != NULL &&
+	    hosts_file_start(app.store, o.hosts_file, NULL, NULL, &hosts, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
 	if (httpd_start(h, &app, &http_routes, &e) != 0 ||
 	    control_start(o.dir, app.enroll, app.revocation, app.store, &ctl, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
@@ -486,6 +499,7 @@ cmd_serve(int argc, char *argv[])
 out:
 	control_stop(ctl);
 	httpd_stop(h);
+	hosts_file_stop(hosts);
 	enroll_free(app.enroll);
 	revocation_free(app.revocation);
 	ratelimit_free(app.ratelimit);

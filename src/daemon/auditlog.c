@@ -25,15 +25,13 @@
 #include "common/log.h"
 #include "daemon/auditlog.h"
 
-#define AUDITLOG_ACTOR		"lanca"
-
 /* Every action an audit row is written with, in the order of a device's
  * and an admin's life. */
 static const char *const auditlog_events[] = {
 	"init", "ca-create", "key-load",
 	"setup-code", "setup", "setup-failed", "admin-set",
 	"login", "login-failed", "password-failed", "logout", "session-expired",
-	"press", "overlap",
+	"press", "overlap", "window-closed",
 	"enroll", "preauth-import", "preauth_secret_wrong", "vendor-add",
 	"issue", "est_serverkeygen", "refuse", "approve", "deny", "contested", "expire",
 	"revoke", "crl", "metrics_token",
@@ -54,6 +52,16 @@ const char *
 auditlog_event(size_t i)
 {
 	return i < sizeof(auditlog_events) / sizeof(auditlog_events[0]) ? auditlog_events[i] : NULL;
+}
+
+int
+auditlog_unwritable(struct lerr *e, const struct lerr *cause)
+{
+	/* Copied first: cause may be e itself. */
+	char why[sizeof(cause->msg)];
+
+	snprintf(why, sizeof(why), "%s", cause->msg);
+	return lerr_set_http(e, LERR_STORE, 503, "the audit log cannot be written: %s", why);
 }
 
 int

@@ -4,8 +4,9 @@
  * Owns: when a checkpoint is taken (auditlog_checkpoint: now, after every
  * CRL and at serve's start; auditlog_tick: at least hourly while rows are
  * added), the "key-load" row serve writes once its signer is up, the
- * recording of sessions that ended by time, and the one verification of
- * the whole log (`lanca audit verify`). The chain itself is the store's
+ * recording of sessions that ended by time, the answer to an action whose
+ * row cannot be written (auditlog_unwritable), the table of known actions
+ * and the one verification of the whole log (`lanca audit verify`). The chain itself is the store's
  * (store_audit_row) and ca/auditseal.h's; the key is the signer's.
  *
  * Callers: cmd_serve.c (start, serve_tick), init.c (the first checkpoint),
@@ -22,6 +23,16 @@
 #include "store/store.h"
 
 #define AUDITLOG_EVERY_S	3600	/* a checkpoint at least this often while rows come */
+#define AUDITLOG_ACTOR		"lanca"	/* the daemon itself: time ran out, a key loaded */
+
+/*
+ * The answer to an action whose audit row could not be written, which
+ * therefore fails (a failed attempt included: its refusal is not given,
+ * since nothing would show it was tried): e becomes a 503 (LERR_STORE)
+ * "the audit log cannot be written: " and cause's message. cause may be
+ * e. Returns -1.
+ */
+int auditlog_unwritable(struct lerr *e, const struct lerr *cause);
 
 /*
  * Takes a checkpoint now: the newest audit row's id and hash, signed by

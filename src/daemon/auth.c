@@ -13,6 +13,7 @@
 #include <sodium.h>
 
 #include "common/hex.h"
+#include "daemon/auditlog.h"
 #include "daemon/auth.h"
 #include "common/log.h"
 #include "store/store.h"
@@ -252,19 +253,27 @@ auth_session_wipe(struct auth_session *out)
 	sodium_memzero(out, sizeof(*out));
 }
 
-/* Appends an audit row; a failure is logged and returned. */
+/*
+ * A wrong secret (a failed login, password check or setup code): audited
+ * as event, and refused with the refusal (code, text). A guess nobody
+ * could see is not answered as one: when its row cannot be written the
+ * answer is the audit log's 503 instead. Either way it returns 1, so the
+ * caller counts the guess against its address.
+ */
 static int
-auth_audit(struct store *s, const char *actor, const char *event, const char *subject,
-	   const char *detail)
+auth_wrong(struct store *s, const char *actor, const char *event, const char *subject,
+	   const char *detail, enum lerr_code code, const char *text, struct lerr *e)
 {
-	struct lerr e;
+	struct lerr ae;
 
-	lerr_clear(&e);
-	if (store_audit(s, actor, event, subject, detail, &e) != 0) {
-		log_err("admin: cannot record %s in the audit log: %s", event, e.msg);
-		return -1;
+	lerr_clear(&ae);
+	if (store_audit(s, actor, event, subject, detail, &ae) != 0) {
+		log_err("admin: cannot record %s in the audit log: %s", event, ae.msg);
+		auditlog_unwritable(e, &ae);
+	} else {
+		lerr_set(e, code, "%s", text);
 	}
-	return 0;
+	return 1;
 }
 
 /* Checks user and pw against the store: 0 if they match; 1 if they do
@@ -328,10 +337,10 @@ auth_login(struct store *s, const char *user, const char *pw, size_t pwlen,
 	if (r < 0)
 		goto out;
 	if (r > 0) {
-		(void)auth_audit(s, actor, "login-failed", known ? user : NULL,
-				 known ? "{\"reason\":\"wrong password\"}" :
-					 "{\"reason\":\"unknown user\"}");
-		lerr_set(e, LERR_UNAUTHORIZED, "wrong user or password");
+		rc = auth_wrong(s, actor, "login-failed", known ? user : NULL,
+				known ? "{\"reason\":\"wrong password\"}" :
+					"{\"reason\":\"unknown user\"}",
+				LERR_UNAUTHORIZED, "wrong user or password", e);
 		goto out;
 	}
 	auth_session_open(user, now, out, sha, &rec);
@@ -431,9 +440,9 @@ auth_password_change(struct store *s, const char *user, const char *old, size_t 
 	if (r < 0)
 		goto out;
 	if (r > 0) {
-		(void)auth_audit(s, actor, "password-failed", user,
-				 "{\"reason\":\"wrong current password\"}");
-		lerr_set(e, LERR_FORBIDDEN, "the current password is wrong");
+		rc = auth_wrong(s, actor, "password-failed", user,
+				"{\"reason\":\"wrong current password\"}", LERR_FORBIDDEN,
+				"the current password is wrong", e);
 		goto out;
 	}
 	if (auth_hash_password(pw, pwlen, &hash, e) != 0)
@@ -529,9 +538,9 @@ auth_setup_needed(struct store *s, int *needed, struct lerr *e)
 }
 
 /* 0 if code is the setup code whose hash the store holds (a copy goes to
- * *hash, the caller's); -1 with LERR_FORBIDDEN (or a store failure)
- * otherwise. A code that cannot be one, or no code on record, costs the
- * same verification as a wrong one. */
+ * *hash, the caller's); 1 if it is not; -1 with e when the store fails.
+ * A code that cannot be one, or no code on record, costs the same
+ * verification as a wrong one. */
 static int
 auth_setup_code_check(struct store *s, const char *code, char **hash, struct lerr *e)
 {
@@ -542,15 +551,14 @@ auth_setup_code_check(struct store *s, const char *code, char **hash, struct ler
 	shaped = auth_setup_code_canon(code, canon) == 0;
 	if (store_setup_code_hash(s, hash, e) != 0 && e->code != LERR_NOT_FOUND)
 		goto out;
+	lerr_clear(e);
+	rc = 1;
 	if (*hash == NULL || !shaped) {
 		(void)auth_verify_dummy(code, code != NULL ? strnlen(code, AUTH_SETUP_CODE_IN_MAX) : 0);
-		lerr_set(e, LERR_FORBIDDEN, "wrong setup code");
 		goto out;
 	}
-	if (auth_verify_secret(*hash, canon) != 0) {
-		lerr_set(e, LERR_FORBIDDEN, "wrong setup code");
+	if (auth_verify_secret(*hash, canon) != 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	if (rc != 0) {
@@ -568,7 +576,7 @@ auth_setup(struct store *s, const char *code, const char *user, const char *pw, 
 	struct store_session_new rec;
 	unsigned char sha[32];
 	char *code_hash = NULL, *hash = NULL;
-	int needed, rc = -1;
+	int needed, r, rc = -1;
 
 	memset(out, 0, sizeof(*out));
 	memset(sha, 0, sizeof(sha));
@@ -586,12 +594,12 @@ auth_setup(struct store *s, const char *code, const char *user, const char *pw, 
 	}
 	if (auth_password_ok(pw, pwlen, e) != 0)
 		goto out;
-	if (auth_setup_code_check(s, code, &code_hash, e) != 0) {
-		if (e->code == LERR_FORBIDDEN)
-			(void)auth_audit(s, actor, "setup-failed", NULL,
-					 "{\"reason\":\"wrong setup code\"}");
+	r = auth_setup_code_check(s, code, &code_hash, e);
+	if (r > 0)
+		rc = auth_wrong(s, actor, "setup-failed", NULL, "{\"reason\":\"wrong setup code\"}",
+				LERR_FORBIDDEN, "wrong setup code", e);
+	if (r != 0)
 		goto out;
-	}
 	if (auth_hash_password(pw, pwlen, &hash, e) != 0)
 		goto out;
 	auth_session_open(user, now, out, sha, &rec);

@@ -125,8 +125,14 @@ void auth_session_wipe(struct auth_session *out);
  * accept are wrong like any other, without hashing; an unknown user costs
  * what a wrong password costs. A wrong login is audited "login-failed"
  * (the user named only if it exists: people type passwords into the user
- * field) and returns -1 with LERR_UNAUTHORIZED; anything else that fails,
+ * field) and returns 1 with LERR_UNAUTHORIZED; anything else that fails,
  * -1 with its own code.
+ *
+ * A wrong secret here, in a password change and in a setup returns 1
+ * whatever the answer, so that the caller counts the guess against its
+ * address; when its audit row cannot be written, the answer is not the
+ * refusal but the audit log's 503 (auditlog_unwritable): an attempt that
+ * leaves no trace is not answered.
  */
 int auth_login(struct store *s, const char *user, const char *pw, size_t pwlen,
 	       const char *actor, int64_t now, struct auth_session *out, struct lerr *e);
@@ -148,7 +154,7 @@ int auth_session_end(struct store *s, const char *cookie, const char *actor, con
 
 /*
  * An admin's password change: checks old against user's password (wrong:
- * -1 with LERR_FORBIDDEN, audited "password-failed"), hashes new (checked
+ * 1 with LERR_FORBIDDEN, audited "password-failed"), hashes new (checked
  * with auth_password_ok: 400), and in one transaction stores it, ends
  * every session of user and opens a new one at now into *out, the
  * caller's (audited "admin-set" as actor).
@@ -176,7 +182,7 @@ int auth_setup_needed(struct store *s, int *needed, struct lerr *e);
  * Refusals: LERR_CONFLICT once any admin exists (checked first, and again
  * in the transaction that creates the admin, so of two racing setups one
  * wins); LERR_BAD_REQUEST (or LERR_TOO_LARGE) for a user name or password
- * `lanca admin passwd` would refuse; LERR_FORBIDDEN for a wrong code
+ * `lanca admin passwd` would refuse; 1 with LERR_FORBIDDEN for a wrong code
  * (audited "setup-failed"), which costs an Argon2id verification like a
  * right one. The code is consumed with the account's creation.
  */

@@ -20,6 +20,7 @@
 
 #include "common/hex.h"
 #include "ca/csr.h"
+#include "daemon/auditlog.h"
 #include "daemon/enroll.h"
 #include "common/log.h"
 #include "ca/names.h"
@@ -133,25 +134,50 @@ enroll_free(struct enroll *en)
 	free(en);
 }
 
+/* The audit rows of one change, written together or not at all. */
+#define ENROLL_ROWS_MAX	2
+
+/* Appends n audit rows in one transaction (takes each detail's
+ * reference; a NULL detail is none). 0, or -1 with e. */
+static int
+enroll_record_rows(struct enroll *en, const struct store_audit_new *rows, json_t *const *details,
+		   size_t n, struct lerr *e)
+{
+	struct store_audit_new r[ENROLL_ROWS_MAX];
+	char *text[ENROLL_ROWS_MAX] = { NULL };
+	size_t i;
+	int rc = 0;
+
+	for (i = 0; i < n && i < ENROLL_ROWS_MAX; i++) {
+		r[i] = rows[i];
+		r[i].detail = text[i] = details[i] != NULL ? json_dumps(details[i], JSON_COMPACT) :
+							       NULL;
+		if (details[i] != NULL && text[i] == NULL)
+			rc = lerr_set(e, LERR_INTERNAL, "out of memory");
+	}
+	if (rc == 0 && n > ENROLL_ROWS_MAX)
+		rc = lerr_set(e, LERR_INTERNAL, "enroll_record_rows: too many rows");
+	if (rc == 0)
+		rc = store_audit_rows(en->is->store, r, n, e);
+	for (i = 0; i < n && i < ENROLL_ROWS_MAX; i++) {
+		free(text[i]);
+		json_decref(details[i]);
+	}
+	return rc;
+}
+
 /* Appends an audit row (takes detail's reference). 0, or -1 with e. */
 static int
 enroll_record(struct enroll *en, const char *actor, const char *event, const char *subject,
 	      json_t *detail, struct lerr *e)
 {
-	char *text = detail != NULL ? json_dumps(detail, JSON_COMPACT) : NULL;
-	int rc;
+	const struct store_audit_new row = { actor, event, subject, NULL };
 
-	if (detail != NULL && text == NULL)
-		rc = lerr_set(e, LERR_INTERNAL, "out of memory");
-	else
-		rc = store_audit(en->is->store, actor, event, subject, text, e);
-	free(text);
-	json_decref(detail);
-	return rc;
+	return enroll_record_rows(en, &row, &detail, 1, e);
 }
 
 /* Appends an audit row about something that has happened already (an
- * overlap seen, a wrong secret tried): a failure is logged. */
+ * issuance also known by another name): a failure is logged. */
 static void
 enroll_audit(struct enroll *en, const char *actor, const char *event, const char *subject,
 	     json_t *detail)
@@ -183,17 +209,6 @@ enroll_now(const struct enroll *en)
 	return (int64_t)(en->c.now != NULL ? en->c.now(en->c.now_arg) : time(NULL));
 }
 
-/* Whether a press window is open at now (never without a window). */
-static int
-enroll_window_open(struct enroll *en, int64_t now)
-{
-	struct window_status st;
-
-	if (en->w == NULL)
-		return 0;
-	window_get_status(en->w, now, &st);
-	return st.state == WINDOW_OPEN;
-}
 
 /* A parsed, policy-checked request: parsed once per decision and handed
  * to issue_cert() as it is. */
@@ -307,12 +322,13 @@ enroll_conflict(const struct csr *csr, const struct store_onboard *v, int check_
 
 /* Issues for a recorded request from its parse (preauth_id: the
  * pre-authorisation consumed with it, may be NULL); or, with record, for
- * that new request, recorded in the certificate's transaction. */
+ * that new request, recorded in the certificate's transaction. address:
+ * where the device last asked from (the request's source). */
 static int
 enroll_issue(struct enroll *en, const char *request_id, const struct store_request *record,
 	     const unsigned char *bytes, size_t len, const struct enroll_parse *p,
-	     const char *actor, const char *preauth_id, int64_t now, struct enroll_result *res,
-	     struct lerr *e)
+	     const char *actor, const char *address, const char *preauth_id, int64_t now,
+	     struct enroll_result *res, struct lerr *e)
 {
 	struct store_cert *cert = NULL;
 	struct issue_req ir;
@@ -325,6 +341,7 @@ enroll_issue(struct enroll *en, const char *request_id, const struct store_reque
 	ir.sans = &p->sans;
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
+	ir.address = address;
 	ir.request_id = request_id;
 	ir.record = record;
 	ir.preauth_id = preauth_id;
@@ -371,17 +388,10 @@ enroll_window_json_at(struct enroll *en, int64_t now)
 			 "overlap_keys", (int)st.overlap_keys, "contested", st.contested);
 }
 
-json_t *
-enroll_window_json(struct enroll *en)
-{
-	return enroll_window_json_at(en, enroll_now(en));
-}
-
-/* Persists the window's state for `lanca status` and, with
- * audit_overlap, audits an overlap (one the caller has not recorded). */
+/* Persists the window's state for `lanca status` (a copy for reading:
+ * the decisions and their audit rows are recorded before it). */
 static void
-enroll_window_changed(struct enroll *en, const char *actor, const struct window_decision *d,
-		      int64_t now, int audit_overlap)
+enroll_window_changed(struct enroll *en, int64_t now)
 {
 	json_t *j;
 	char *text;
@@ -395,9 +405,96 @@ enroll_window_changed(struct enroll *en, const char *actor, const struct window_
 		log_warn("cannot record the window state");
 	free(text);
 	json_decref(j);
-	if (audit_overlap && d != NULL && d->verdict == WINDOW_OVERLAPPED)
-		enroll_audit(en, actor, "overlap", NULL,
-			     json_pack("{s:i}", "keys", (int)d->overlap_keys));
+}
+
+/*
+ * The window's end by time, recorded: when the open window's time has run
+ * out at now, its "window-closed" row is written, then the window closes.
+ * A row that cannot be written leaves the window open in its state (it
+ * decides as closed all the same: time cannot be refused) for the next
+ * look to try again, so the end is on record once, written by whoever saw
+ * it first. Called with en->decide held, so that no press comes between
+ * the row and the close. 1 when it closed the window, 0 when there was
+ * nothing to close, -1 with e.
+ */
+static int
+enroll_settle_locked(struct enroll *en, int64_t now, struct lerr *e)
+{
+	struct window_end end;
+
+	if (en->w == NULL || !window_due(en->w, now, &end))
+		return 0;
+	if (enroll_record(en, AUDITLOG_ACTOR, "window-closed", NULL,
+			  json_pack("{s:s, s:I, s:I, s:i, s:i}",
+				    "result", end.admitted > 0 ? "issued" : "nothing",
+				    "opened_at", (json_int_t)end.opened_at,
+				    "ends_at", (json_int_t)end.ends_at,
+				    "count", (int)end.count, "admitted", (int)end.admitted),
+			  e) != 0)
+		return -1;
+	return window_close(en->w, &end);
+}
+
+/* enroll_settle_locked for a look without the decision lock (a tick, a
+ * status read); a failure is logged. */
+static void
+enroll_settle(struct enroll *en, int64_t now)
+{
+	struct window_end end;
+	struct lerr e;
+	int r;
+
+	/* The usual look, at a window that is not due, waits for no lock a
+	 * decision may hold. */
+	if (en->w == NULL || !window_due(en->w, now, &end))
+		return;
+	pthread_mutex_lock(&en->decide);
+	r = enroll_settle_locked(en, now, &e);
+	pthread_mutex_unlock(&en->decide);
+	if (r < 0)
+		log_err("cannot record the end of the onboarding window (tried again at the next "
+			"look): %s", e.msg);
+	else if (r > 0)
+		enroll_window_changed(en, now);
+}
+
+void
+enroll_tick(struct enroll *en)
+{
+	if (en != NULL)
+		enroll_settle(en, enroll_now(en));
+}
+
+/* The window at now, its end by time recorded first if due. */
+static void
+enroll_window_at(struct enroll *en, int64_t now, struct window_status *st)
+{
+	if (en->w == NULL) {
+		memset(st, 0, sizeof(*st));
+		st->state = WINDOW_CLOSED;
+		return;
+	}
+	enroll_settle(en, now);
+	window_get_status(en->w, now, st);
+}
+
+/* Whether a press window is open at now (never without a window). */
+static int
+enroll_window_open(struct enroll *en, int64_t now)
+{
+	struct window_status st;
+
+	enroll_window_at(en, now, &st);
+	return st.state == WINDOW_OPEN;
+}
+
+json_t *
+enroll_window_json(struct enroll *en)
+{
+	int64_t now = enroll_now(en);
+
+	enroll_settle(en, now);
+	return enroll_window_json_at(en, now);
 }
 
 /* Fetches the waiting set: distinct keys asking within the monitor time. */
@@ -483,8 +580,8 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 	if (res == &tmp)
 		enroll_result_init(&tmp);
 	if (self != NULL && strcmp(self->id, d->admit_id) == 0) {
-		rc = enroll_issue(en, self->id, NULL, self_bytes, self_len, self_parse, actor, NULL,
-				  now, res, &e);
+		rc = enroll_issue(en, self->id, NULL, self_bytes, self_len, self_parse, actor,
+				  self->source, NULL, now, res, &e);
 		goto out;
 	}
 	if (store_request_get(en->is->store, d->admit_id, &rq, &e) != 0 ||
@@ -505,7 +602,8 @@ enroll_admit(struct enroll *en, const struct window_decision *d, const char *act
 			 "must decide", own.csr->cn);
 		goto out;
 	}
-	rc = enroll_issue(en, rq->id, NULL, rq->csr, rq->csr_len, &own, actor, NULL, now, res, &e);
+	rc = enroll_issue(en, rq->id, NULL, rq->csr, rq->csr_len, &own, actor, rq->source, NULL,
+			  now, res, &e);
 out:
 	if (rc != 0) {
 		struct lerr ne;
@@ -540,11 +638,17 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 	struct window saved;
 	size_t i;
 	struct lerr e;
+	int settled;
 
 	if (en->w == NULL)
 		return;
 	wt.ww.n = 0;
 	pthread_mutex_lock(&en->decide);
+	/* A window whose time ran out is recorded as ended by this look; if
+	 * it cannot be, it decides as closed all the same. */
+	settled = enroll_settle_locked(en, now, &e);
+	if (settled < 0)
+		log_err("cannot record the end of the onboarding window: %s", e.msg);
 	/* Only an open window looks at who else is waiting (overlap): ask
 	 * without the waiting set first, and read it only when the window
 	 * says it is open. The ordinary ask, outside any window, costs no
@@ -589,8 +693,8 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 	case WINDOW_NEED_WAITING:	/* not after a call with the waiting set */
 		break;
 	}
-	if (d.changed || d.verdict == WINDOW_ADMIT)
-		enroll_window_changed(en, actor, &d, now, 0);
+	if (d.changed || d.verdict == WINDOW_ADMIT || settled > 0)
+		enroll_window_changed(en, now);
 }
 
 /*
@@ -655,6 +759,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 	struct store_onboard v;
 	struct enroll_parse p;
 	enum store_auth auth;
+	struct lerr ae;
 	char actor[96];
 	int vendor_pending = 0, rc = -1;
 	int64_t now = enroll_now(en);
@@ -672,9 +777,14 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		goto out;
 	}
 	if (enroll_authority(a, p.csr, &v, now, &auth, &vendor_pending, e) != 0) {
-		/* A wrong secret is a guess until shown otherwise: on record. */
-		if (e->code == LERR_BAD_SECRET && a->secret != NULL)
-			enroll_audit(en, actor, "preauth_secret_wrong", p.csr->cn, NULL);
+		/* A wrong secret is a guess until shown otherwise: on record,
+		 * or not answered as one (the caller counts it either way). */
+		if (e->code == LERR_BAD_SECRET && a->secret != NULL) {
+			res->wrong_secret = 1;
+			if (enroll_record(en, actor, "preauth_secret_wrong", p.csr->cn, NULL,
+					  &ae) != 0)
+				auditlog_unwritable(e, &ae);
+		}
 		goto out;
 	}
 	res->auth = auth;
@@ -719,7 +829,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		store_request_new_id(now, in.id);
 		snprintf(res->request_id, sizeof(res->request_id), "%s", in.id);
 		res->outcome = ENROLL_PENDING;
-		rc = enroll_issue(en, in.id, &in, a->csr, a->csr_len, &p, actor,
+		rc = enroll_issue(en, in.id, &in, a->csr, a->csr_len, &p, actor, a->source,
 				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, now, res, e);
 		goto out;
 	}
@@ -743,7 +853,7 @@ enroll_submit(struct enroll *en, const struct enroll_ask *a, struct enroll_resul
 		goto out;
 	}
 	if (auth != STORE_AUTH_NONE) {
-		rc = enroll_issue(en, rq->id, NULL, a->csr, a->csr_len, &p, actor,
+		rc = enroll_issue(en, rq->id, NULL, a->csr, a->csr_len, &p, actor, a->source,
 				  auth == STORE_AUTH_PREAUTH ? p.csr->cn : NULL, now, res, e);
 		goto out;
 	}
@@ -831,13 +941,19 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 	struct enroll_waiting wt;
 	struct window_decision d;
 	struct window saved;
+	struct store_audit_new rows[2] = {
+		{ actor, "press", NULL, NULL }, { actor, "overlap", NULL, NULL },
+	};
+	json_t *details[2];
 	int64_t now = enroll_now(en);
 	int r;
 
 	if (en->w == NULL)
 		return lerr_set_http(e, LERR_INTERNAL, 503, "no onboarding window here");
 	pthread_mutex_lock(&en->decide);
-	if (enroll_get_waiting(en, now, &wt, e) != 0) {
+	/* The window this press replaces ended by time first: on record
+	 * before the press, or no press. */
+	if (enroll_settle_locked(en, now, e) < 0 || enroll_get_waiting(en, now, &wt, e) != 0) {
 		pthread_mutex_unlock(&en->decide);
 		return -1;
 	}
@@ -849,16 +965,19 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 				"the window is 1 to %d seconds and admits 1 to %d devices",
 				WINDOW_SECONDS_MAX, WINDOW_COUNT_MAX);
 	}
-	/* The press and what it decided are on record before anything acts
-	 * on them; a press that cannot be recorded (a full disk) is undone
-	 * and refused, under the same lock, so no decision saw it. */
-	if (enroll_record(en, actor, "press", NULL,
-			  json_pack("{s:i, s:i, s:i, s:s}", "seconds",
-				    (int)(seconds ? seconds : WINDOW_SECONDS_DEFAULT),
-				    "count", (int)(count ? count : 1), "waiting", (int)wt.ww.n,
-				    "result", d.verdict == WINDOW_ADMIT ? "admit" :
-					      d.verdict == WINDOW_OVERLAPPED ? "overlap" : "open"),
-			  e) != 0) {
+	/* The press and what it decided (an overlap with its own row) are
+	 * on record, in one transaction, before anything acts on them; a
+	 * press that cannot be recorded (a full disk) is undone and refused,
+	 * under the same lock, so no decision saw it. */
+	details[0] = json_pack("{s:i, s:i, s:i, s:s}", "seconds",
+			       (int)(seconds ? seconds : WINDOW_SECONDS_DEFAULT),
+			       "count", (int)(count ? count : 1), "waiting", (int)wt.ww.n,
+			       "result", d.verdict == WINDOW_ADMIT ? "admit" :
+					 d.verdict == WINDOW_OVERLAPPED ? "overlap" : "open");
+	details[1] = d.verdict == WINDOW_OVERLAPPED ?
+		     json_pack("{s:i}", "keys", (int)d.overlap_keys) : NULL;
+	if (enroll_record_rows(en, rows, details, d.verdict == WINDOW_OVERLAPPED ? 2 : 1,
+			       e) != 0) {
 		window_restore(en->w, &saved);
 		pthread_mutex_unlock(&en->decide);
 		return -1;
@@ -868,7 +987,7 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 		enroll_admit(en, &d, actor, now, NULL, NULL, 0, NULL, NULL);
 	else if (d.verdict == WINDOW_OVERLAPPED)
 		enroll_note_overlap(en, &wt);
-	enroll_window_changed(en, actor, &d, now, 1);
+	enroll_window_changed(en, now);
 	return 0;
 }
 
@@ -901,6 +1020,7 @@ enroll_approve(struct enroll *en, const char *id, const char *actor,
 	ir.csr_len = rq->csr_len;
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
+	ir.address = rq->source;
 	ir.now = now;
 	ir.request_id = rq->id;
 	ir.approved = 1;
@@ -1021,6 +1141,7 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	ir.sans = &p.sans;
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
+	ir.address = a->source;
 	ir.now = now;
 	ir.supersedes = old;
 	ir.supersedes_len = old_len;
@@ -1044,10 +1165,5 @@ out:
 void
 enroll_window(struct enroll *en, struct window_status *st)
 {
-	if (en->w == NULL) {
-		memset(st, 0, sizeof(*st));
-		st->state = WINDOW_CLOSED;
-		return;
-	}
-	window_get_status(en->w, enroll_now(en), st);
+	enroll_window_at(en, enroll_now(en), st);
 }

@@ -57,6 +57,8 @@ struct enroll_result {
 	char reason[sizeof(((struct lerr *)0)->msg)];	/* why pending or denied */
 	int conflict;			/* pending because a name or key is another device's */
 	enum store_auth auth;		/* who vouched (STORE_AUTH_PREAUTH: the secret was right) */
+	int wrong_secret;		/* a pre-authorisation secret was given and was wrong,
+					 * whatever the answer (a guess to count) */
 	unsigned retry_after;		/* seconds, when pending */
 	struct buf chain;		/* PEM: leaf then issuing CA, when issued */
 	char serial[2 * STORE_SERIAL_MAX + 1];	/* hex, when issued */
@@ -139,8 +141,15 @@ uint64_t enroll_tally_get(const struct enroll *en, enum store_door door, int ren
 
 /* The window as it is now (closed when there is none), and as JSON:
  * {"state", "seconds_left", "opened_at", "ends_at", "count", "admitted",
- *  "overlap_since", "overlap_keys", "contested"} (a new reference). */
+ *  "overlap_since", "overlap_keys", "contested"} (a new reference).
+ * Every look at the window (these, a press, a device asking, the tick)
+ * first records an end by time that nobody recorded yet: one
+ * "window-closed" row per window, {"result": "issued" or "nothing",
+ * "opened_at", "ends_at", "count", "admitted"}, actor "lanca". */
 void enroll_window(struct enroll *en, struct window_status *st);
 json_t *enroll_window_json(struct enroll *en);
+/* serve_tick's look at the window, so that its end is on record even
+ * when nobody asks (a failure is logged and tried again). */
+void enroll_tick(struct enroll *en);
 
 #endif

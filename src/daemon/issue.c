@@ -10,25 +10,33 @@
 #include <gnutls/gnutls.h>
 
 #include "ca/csr.h"
+#include "daemon/auditlog.h"
 #include "daemon/issue.h"
 #include "common/log.h"
 #include "signer/signer.h"
 #include "store/store.h"
 #include "ca/x509.h"
 
-/* Records a refusal in the audit log; a failure to do so is only logged,
- * the caller's error is what the client must see. */
+/* Records a refusal (why) in the audit log. A refusal that cannot be
+ * recorded is not given: why becomes the audit log's 503 (the refusal's
+ * reason goes to the log). */
 static void
 issue_audit_refusal(const struct issuer *is, const struct issue_req *r,
-		    const struct csr *csr, const struct lerr *why)
+		    const struct csr *csr, struct lerr *why)
 {
 	json_t *d = json_pack("{s:s, s:s}", "error", lerr_str(why->code != LERR_NONE ? why->code : LERR_INTERNAL),
 			      "message", why->msg);
 	char *text = d ? json_dumps(d, JSON_COMPACT) : NULL;
 	struct lerr e;
 
-	if (store_audit(is->store, r->actor, "refuse", csr ? csr->cn : NULL, text, &e) != 0)
-		log_warn("cannot audit a refusal: %s", e.msg);
+	if (d != NULL && text == NULL)
+		lerr_set(&e, LERR_INTERNAL, "out of memory");
+	if ((d == NULL || text != NULL) &&
+	    store_audit(is->store, r->actor, "refuse", csr ? csr->cn : NULL, text, &e) == 0)
+		goto out;
+	log_err("cannot audit a refusal (%s): %s", why->msg, e.msg);
+	auditlog_unwritable(why, &e);
+out:
 	free(text);
 	json_decref(d);
 }
@@ -83,6 +91,8 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 	if (r->preauth_id != NULL)
 		snprintf(row->preauth_id, sizeof(row->preauth_id), "%s", r->preauth_id);
 	row->approved = r->approved;
+	if (r->address != NULL)
+		snprintf(row->address, sizeof(row->address), "%s", r->address);
 	if (r->supersedes != NULL) {
 		if (r->supersedes_len == 0 || r->supersedes_len > sizeof(row->supersedes))
 			return lerr_set(e, LERR_INTERNAL, "the renewed certificate's serial is malformed");

@@ -62,6 +62,9 @@ struct issue_req {
 	/* An admin approved request_id: its "approve" audit row is written
 	 * in the certificate's own transaction (no certificate without it). */
 	int approved;
+	/* The client address the device asked from ("192.0.2.7"), kept with
+	 * the certificate for the LAN's DNS (daemon/hosts.h); NULL: none. */
+	const char *address;
 	int64_t now;			/* the decision's clock (0: read the real one) */
 };
 

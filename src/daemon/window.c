@@ -5,8 +5,10 @@
  * state it leaves behind: two devices asking at once are serialised, and
  * the second sees the first one's admission (and is contested, not
  * admitted). Time is only ever the caller's `now`; the window never reads
- * a clock, which keeps it testable and makes expiry lazy: an open window
- * whose time has run out is closed by whichever call next looks at it.
+ * a clock, which keeps it testable. An open window whose time has run out
+ * decides as a closed one at once, but stays open in its state until the
+ * caller has recorded its end (window_due, window_close): the end is a
+ * state change with an audit row of its own, written once.
  */
 #include "config.h"
 
@@ -28,6 +30,7 @@ window_copy(struct window *to, const struct window *from)
 	to->overlap_since = from->overlap_since;
 	to->overlap_keys = from->overlap_keys;
 	to->contested = from->contested;
+	to->ended = from->ended;
 	memcpy(to->admitted_keys, from->admitted_keys, sizeof(to->admitted_keys));
 	memcpy(to->admitted_ids, from->admitted_ids, sizeof(to->admitted_ids));
 }
@@ -111,16 +114,23 @@ window_copy_id(char dst[WINDOW_ID_LEN + 1], const char *src)
 	dst[n] = '\0';
 }
 
-/* Closes an open window whose time has run out (now >= ends_at). Called
- * with w->mu held. Returns 1 if it closed the window, else 0. */
+/* Looks at w at now: an open window whose time has run out has ended,
+ * and stays ended if the clock then steps back. Returns 1 when w is open
+ * but ended: it decides as a closed window, though its end is not
+ * recorded yet. Called with w->mu held. */
 static int
-window_expire(struct window *w, int64_t now)
+window_look(struct window *w, int64_t now)
 {
-	if (w->state == WINDOW_OPEN && now >= w->ends_at) {
-		w->state = WINDOW_CLOSED;
-		return 1;
-	}
-	return 0;
+	if (w->state == WINDOW_OPEN && now >= w->ends_at)
+		w->ended = 1;
+	return w->state == WINDOW_OPEN && w->ended;
+}
+
+/* The state decisions and readers see at now. Called with w->mu held. */
+static enum window_state
+window_state_at(struct window *w, int64_t now)
+{
+	return window_look(w, now) ? WINDOW_CLOSED : w->state;
 }
 
 /* Index of key among this press's admissions, or -1. Called with w->mu held. */
@@ -259,6 +269,7 @@ window_press(struct window *w, unsigned seconds, unsigned count,
 	w->overlap_since = 0;
 	w->overlap_keys = 0;
 	w->contested = 0;
+	w->ended = 0;
 	memset(w->admitted_keys, 0, sizeof(w->admitted_keys));
 	memset(w->admitted_ids, 0, sizeof(w->admitted_ids));
 	d->changed = 1;
@@ -289,10 +300,7 @@ window_request(struct window *w, const unsigned char key[32], const char *id,
 		return;
 
 	pthread_mutex_lock(&w->mu);
-	if (window_expire(w, now))
-		d->changed = 1;
-
-	switch (w->state) {
+	switch (window_state_at(w, now)) {
 	case WINDOW_OPEN:
 		/* A repeat from an admitted key is neither a new device nor a
 		 * second admission. */
@@ -343,7 +351,7 @@ window_admission_failed(struct window *w, const unsigned char key[32], int64_t n
 	if (key == NULL)
 		return;
 	pthread_mutex_lock(&w->mu);
-	window_expire(w, now);
+	(void)window_look(w, now);
 	idx = window_admitted_index(w, key);
 	if (idx < 0)
 		goto out;
@@ -361,17 +369,16 @@ out:
 	pthread_mutex_unlock(&w->mu);
 }
 
-/* Fills *st with the window as it stands at now (expiring it if due). */
+/* Fills *st with the window as it stands at now (a due window: closed). */
 void
 window_get_status(struct window *w, int64_t now, struct window_status *st)
 {
 	memset(st, 0, sizeof(*st));
 	pthread_mutex_lock(&w->mu);
-	window_expire(w, now);
-	st->state = w->state;
+	st->state = window_state_at(w, now);
 	st->opened_at = w->opened_at;
 	st->ends_at = w->ends_at;
-	if (w->state == WINDOW_OPEN) {
+	if (st->state == WINDOW_OPEN) {
 		/* A clock set back before the press must not show more time
 		 * than the window was opened for (nor overflow). */
 		if (now < w->opened_at)
@@ -385,4 +392,38 @@ window_get_status(struct window *w, int64_t now, struct window_status *st)
 	st->overlap_keys = w->overlap_keys;
 	st->contested = w->contested;
 	pthread_mutex_unlock(&w->mu);
+}
+
+int
+window_due(struct window *w, int64_t now, struct window_end *end)
+{
+	int due;
+
+	memset(end, 0, sizeof(*end));
+	pthread_mutex_lock(&w->mu);
+	due = window_look(w, now);
+	if (due) {
+		end->opened_at = w->opened_at;
+		end->ends_at = w->ends_at;
+		end->count = w->count;
+		end->admitted = w->admitted;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return due;
+}
+
+int
+window_close(struct window *w, const struct window_end *end)
+{
+	int closed = 0;
+
+	pthread_mutex_lock(&w->mu);
+	/* Only the window end describes: a press in between made another. */
+	if (w->state == WINDOW_OPEN && w->opened_at == end->opened_at &&
+	    w->ends_at == end->ends_at) {
+		w->state = WINDOW_CLOSED;
+		closed = 1;
+	}
+	pthread_mutex_unlock(&w->mu);
+	return closed;
 }

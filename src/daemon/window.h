@@ -27,6 +27,10 @@
  * - When the last admission closes the window early, a different key that
  *   asks before the window would have run out marks every admission of
  *   that press "contested". Repeats from an admitted key never count.
+ * - A window whose time runs out decides as closed from that moment; its
+ *   state says "open" until the caller records the end (window_due, then
+ *   window_close once the end's audit row is written), so that the end is
+ *   recorded once, by whichever caller sees it first.
  */
 #ifndef LANCA_WINDOW_H
 #define LANCA_WINDOW_H
@@ -90,6 +94,7 @@ struct window {
 	int64_t overlap_since;
 	unsigned overlap_keys;
 	int contested;
+	int ended;			/* open, but its time was seen to run out */
 	unsigned char admitted_keys[WINDOW_COUNT_MAX][32];
 	char admitted_ids[WINDOW_COUNT_MAX][WINDOW_ID_LEN + 1];
 };
@@ -121,6 +126,24 @@ void window_admission_failed(struct window *w, const unsigned char key[32], int6
 void window_save(struct window *w, struct window *saved);
 void window_restore(struct window *w, const struct window *saved);
 
+/* How an open window ended by time (window_due). */
+struct window_end {
+	int64_t opened_at, ends_at;
+	unsigned count, admitted;	/* admitted < count: a full window closed already */
+};
+
+/* 1 with *end filled when the window is open and its time has run out at
+ * now (its end is not recorded yet); 0 otherwise. Changes nothing. */
+int window_due(struct window *w, int64_t now, struct window_end *end);
+
+/* Closes the window whose end window_due described, once the caller has
+ * recorded it: 1, or 0 when the window is no longer that one (a press
+ * came in between). The caller serialises window_due and window_close
+ * with its presses. */
+int window_close(struct window *w, const struct window_end *end);
+
+/* The window at now; a window whose time has run out reads as closed
+ * whether or not its end has been recorded. */
 void window_get_status(struct window *w, int64_t now, struct window_status *st);
 const char *window_state_name(enum window_state s);	/* "closed", "open", "overlap" */
 /* The state a name stands for; -1 for a word that is none of them. */

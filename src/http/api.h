@@ -55,12 +55,12 @@ int api_peer(struct http_req *r, gnutls_x509_crt_t *peer, unsigned *npeer);
 /* The wrong-secret limiter (app->secret_fails, per address) around one
  * request that carries a pre-authorisation secret: api_secret_begin
  * answers 429 when the address is blocked (returns 1, *ret the verdict);
- * api_secret_end counts a wrong secret, forgets the address's failures
- * when the secret was verified (res->auth == STORE_AUTH_PREAUTH) and
- * otherwise just ends the attempt. rc and e are the core's. */
+ * api_secret_end counts a wrong secret (res->wrong_secret, whatever the
+ * answer), forgets the address's failures when the secret was verified
+ * (res->auth == STORE_AUTH_PREAUTH) and otherwise just ends the attempt.
+ * rc and res are the core's (res may be NULL). */
 int api_secret_begin(struct http_req *r, enum MHD_Result *ret);
-void api_secret_end(struct http_req *r, int rc, const struct lerr *e,
-		    const struct enroll_result *res);
+void api_secret_end(struct http_req *r, int rc, const struct enroll_result *res);
 void api_peer_free(gnutls_x509_crt_t *peer, unsigned n);
 
 /* EST, RFC 7030 with RFC 8951 (est.c); each also under

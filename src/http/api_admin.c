@@ -325,6 +325,7 @@ api_login(struct http_req *r)
 	struct lerr e;
 	enum MHD_Result ret;
 	int64_t now = (int64_t)time(NULL);
+	int rc;
 
 	lerr_clear(&e);
 	memset(&ses, 0, sizeof(ses));
@@ -336,9 +337,13 @@ api_login(struct http_req *r)
 				       "\"user\" and \"password\" must be strings");
 		goto out;
 	}
-	if (auth_login(r->app->store, user, pw, pwlen, q.actor, now, &ses, &e) != 0) {
-		admin_secret_verdict(r, &q, e.code == LERR_UNAUTHORIZED, 0);
-		if (e.code == LERR_UNAUTHORIZED)
+	rc = auth_login(r->app->store, user, pw, pwlen, q.actor, now, &ses, &e);
+	if (rc != 0) {
+		/* A wrong password counts whatever the answer (a 503 when its
+		 * audit row could not be written): a full disk must not give
+		 * unlimited guesses. */
+		admin_secret_verdict(r, &q, rc > 0, 0);
+		if (rc > 0)
 			log_info("admin: failed login from %s", q.addr);
 		ret = http_reply_lerr(r, &e);
 		goto out;
@@ -447,6 +452,7 @@ api_password(struct http_req *r)
 	struct lerr e;
 	enum MHD_Result ret;
 	int64_t now = (int64_t)time(NULL);
+	int rc;
 
 	lerr_clear(&e);
 	memset(&ses, 0, sizeof(ses));
@@ -458,9 +464,10 @@ api_password(struct http_req *r)
 		goto out;
 	}
 	snprintf(actor, sizeof(actor), "admin %s", r->user);
-	if (auth_password_change(r->app->store, r->user, old, oldlen, pw, pwlen, actor, now, &ses,
-				 &e) != 0) {
-		admin_secret_verdict(r, &q, e.code == LERR_FORBIDDEN, 0);
+	rc = auth_password_change(r->app->store, r->user, old, oldlen, pw, pwlen, actor, now, &ses,
+				  &e);
+	if (rc != 0) {
+		admin_secret_verdict(r, &q, rc > 0, 0);
 		ret = http_reply_lerr(r, &e);
 		goto out;
 	}
@@ -500,6 +507,7 @@ api_setup(struct http_req *r)
 	struct lerr e;
 	enum MHD_Result ret;
 	int64_t now = (int64_t)time(NULL);
+	int rc;
 
 	lerr_clear(&e);
 	memset(&ses, 0, sizeof(ses));
@@ -512,9 +520,10 @@ api_setup(struct http_req *r)
 				       "\"code\", \"user\" and \"password\" must be strings");
 		goto out;
 	}
-	if (auth_setup(r->app->store, code, user, pw, pwlen, q.actor, now, &ses, &e) != 0) {
-		admin_secret_verdict(r, &q, e.code == LERR_FORBIDDEN, 0);
-		if (e.code == LERR_FORBIDDEN)
+	rc = auth_setup(r->app->store, code, user, pw, pwlen, q.actor, now, &ses, &e);
+	if (rc != 0) {
+		admin_secret_verdict(r, &q, rc > 0, 0);
+		if (rc > 0)
 			log_info("admin: wrong setup code from %s", q.addr);
 		ret = http_reply_lerr(r, &e);
 		goto out;

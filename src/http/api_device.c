@@ -107,11 +107,13 @@ api_secret_begin(struct http_req *r, enum MHD_Result *ret)
 }
 
 void
-api_secret_end(struct http_req *r, int rc, const struct lerr *e, const struct enroll_result *res)
+api_secret_end(struct http_req *r, int rc, const struct enroll_result *res)
 {
 	const struct sockaddr *sa = api_client_sa(r);
 
-	if (rc != 0 && e != NULL && e->code == LERR_BAD_SECRET)
+	/* A wrong secret counts whatever the answer (a 503 when its audit
+	 * row could not be written): a full disk gives no free guesses. */
+	if (rc != 0 && res != NULL && res->wrong_secret)
 		ratelimit_fails_note(r->app->secret_fails, sa, (int64_t)ratelimit_now());
 	else if (rc == 0 && res != NULL && res->auth == STORE_AUTH_PREAUTH)
 		ratelimit_fails_clear(r->app->secret_fails, sa);	/* the secret was right */
@@ -217,7 +219,7 @@ api_device_post(struct http_req *r, int renew)
 	rc = renew ? enroll_renew(r->app->enroll, &a, &res, &e) :
 		     enroll_submit(r->app->enroll, &a, &res, &e);
 	if (a.secret != NULL)
-		api_secret_end(r, rc, &e, &res);
+		api_secret_end(r, rc, &res);
 	ret = rc == 0 ? api_enroll_reply(r, &res, 201) : http_reply_lerr(r, &e);
 	enroll_result_free(&res);
 	api_peer_free(peer, npeer);

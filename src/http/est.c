@@ -429,7 +429,7 @@ est_enroll(struct http_req *r, enum est_op op)
 	rc = op == EST_REENROLL ? enroll_renew(r->app->enroll, &a, &res, &e) :
 				  enroll_submit(r->app->enroll, &a, &res, &e);
 	if (guessing) {
-		api_secret_end(r, rc, &e, &res);
+		api_secret_end(r, rc, &res);
 		guessing = 0;
 	}
 	if (rc == 0 && op == EST_KEYGEN && res.outcome == ENROLL_ISSUED) {
@@ -447,7 +447,7 @@ est_enroll(struct http_req *r, enum est_op op)
 	}
 out:
 	if (guessing)
-		api_secret_end(r, -1, NULL, NULL);
+		api_secret_end(r, -1, NULL);
 	api_peer_free(peer, npeer);
 	buf_free_secret(&secret);
 	buf_free_secret(&p8);

@@ -367,16 +367,37 @@ out:
 
 struct store_audit_job {
 	int64_t at;
-	const char *actor, *event, *subject, *detail;
+	const struct store_audit_new *rows;
+	size_t n;
 };
 
-/* Writer job: one audit row. */
+/* Writer job: the rows, in order, in one transaction. */
 static int
 store_audit_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct store_audit_job *j = arg;
+	size_t i;
 
-	return store_audit_row(w, j->at, j->actor, j->event, j->subject, j->detail, e);
+	for (i = 0; i < j->n; i++)
+		if (store_audit_row(w, j->at, j->rows[i].actor, j->rows[i].event,
+				    j->rows[i].subject, j->rows[i].detail, e) != 0)
+			return -1;
+	return 0;
+}
+
+int
+store_audit_rows(struct store *s, const struct store_audit_new *rows, size_t n, struct lerr *e)
+{
+	struct store_audit_job j;
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if (rows == NULL || rows[i].actor == NULL || rows[i].event == NULL)
+			return lerr_set(e, LERR_INTERNAL, "store_audit: bad arguments");
+	j.at = (int64_t)time(NULL);
+	j.rows = rows;
+	j.n = n;
+	return store_submit(s, store_audit_run, &j, e);
 }
 
 /* Appends one audit event; durable on return. */
@@ -384,16 +405,9 @@ int
 store_audit(struct store *s, const char *actor, const char *event,
 	    const char *subject, const char *detail_json, struct lerr *e)
 {
-	struct store_audit_job j;
+	const struct store_audit_new one = { actor, event, subject, detail_json };
 
-	if (actor == NULL || event == NULL)
-		return lerr_set(e, LERR_INTERNAL, "store_audit: bad arguments");
-	j.at = (int64_t)time(NULL);
-	j.actor = actor;
-	j.event = event;
-	j.subject = subject;
-	j.detail = detail_json;
-	return store_submit(s, store_audit_run, &j, e);
+	return store_audit_rows(s, &one, 1, e);
 }
 
 /* store_audit_page's fn and its argument. */

@@ -69,8 +69,8 @@ const char *const store_sql_certs[Q_COUNT] = {
 	[Q_CERT_INSERT] =
 		"INSERT INTO certificates (serial, ca_id, device_id, subject, sans, "
 		"profile, status, not_before, not_after, issued_at, revoked_at, "
-		"key_id, request_id, der, preauth_id) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"key_id, request_id, der, preauth_id, address) "
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
 	/* ?1 the certificate, ?2 its sans ("DNS:a,IP:10.0.0.2"): one row per
 	 * comma-separated name, the same split as schema/0002. */
 	[Q_CERT_NAMES_INSERT] =
@@ -98,6 +98,12 @@ const char *const store_sql_certs[Q_COUNT] = {
 	[Q_DEVICE_CERTS] =
 		"SELECT serial, status = 'valid' AND not_after > ?2 FROM certificates "
 		"WHERE device_id = ?1 ORDER BY id",
+	/* Every name of every certificate valid at ?1, with the address its
+	 * device asked from: the hosts a LAN's DNS should know. */
+	[Q_HOST_NAMES] =
+		"SELECT c.id, c.device_id, n.name, c.address FROM certificates c "
+		"JOIN cert_names n ON n.cert_id = c.id "
+		"WHERE c.status = 'valid' AND c.not_after > ?1 ORDER BY c.id, n.name",
 	[Q_CA_INSERT] =
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
 		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?)",
@@ -589,11 +595,13 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 		  store_arg_int(c->issued_at != 0 ? c->issued_at : j->now),
 		  c->revoked_at != 0 ? store_arg_int(c->revoked_at) : store_arg_null(),
 		  store_arg_blob(c->key_id, sizeof(c->key_id)), store_arg_text(request),
-		  store_arg_blob(c->der, c->der_len), store_arg_text(preauth) },
+		  store_arg_blob(c->der, c->der_len), store_arg_text(preauth),
+		  store_arg_text(c->address[0] != '\0' ? c->address : NULL) },
 	};
 	if (store_exec(w, &x, NULL, e) != 0)
 		return -1;
 	cert_id = sqlite3_last_insert_rowid(w->db);
+	w->certs_changed = 1;
 
 	x = (struct store_query){
 		Q_CERT_NAMES_INSERT, "recording the certificate's names",
@@ -1363,6 +1371,7 @@ store_revoke_one(struct store_conn *w, const unsigned char *serial, size_t len,
 		return -1;
 	if (changed != 1)
 		return lerr_set(e, LERR_CONFLICT, "certificate %s changed meanwhile", hex);
+	w->certs_changed = 1;
 	o = json_pack("{s:s, s:s}", "serial", hex, "reason", j->reason);
 	if (o != NULL && j->r->comment != NULL &&
 	    json_object_set_new(o, "comment", json_string(j->r->comment)) != 0) {
@@ -1524,4 +1533,44 @@ store_device_revoke(struct store *s, const char *device_id, const struct store_r
 		return -1;
 	*n = j.n;
 	return 0;
+}
+
+/* ---- the names a LAN's DNS should know ---- */
+
+struct store_host_visit {
+	int (*fn)(const struct store_host_name *h, void *arg);
+	void *arg;
+};
+
+/* Row reader for store_host_names: one (certificate, name) pair. */
+static int
+store_host_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_host_visit *v = arg;
+	struct store_host_name h;
+	const unsigned char *addr = sqlite3_column_text(st, 3);
+	int rc;
+
+	h.cert_id = sqlite3_column_int64(st, 0);
+	h.device_id = (const char *)sqlite3_column_text(st, 1);
+	h.name = (const char *)sqlite3_column_text(st, 2);
+	h.address = addr != NULL ? (const char *)addr : "";
+	if (h.device_id == NULL || h.name == NULL)
+		return lerr_set(e, LERR_STORE, "certificate %lld: a name without its text",
+				(long long)h.cert_id);
+	rc = v->fn(&h, v->arg);
+	return rc < 0 ? -1 : rc;
+}
+
+int
+store_host_names(struct store *s, int64_t now,
+		 int (*fn)(const struct store_host_name *h, void *arg), void *arg,
+		 struct lerr *e)
+{
+	struct store_host_visit v = { fn, arg };
+	const struct store_query x = {
+		Q_HOST_NAMES, "listing the valid certificates' names", { store_arg_int(now) },
+	};
+
+	return store_each(s, &x, store_host_row, &v, e);
 }

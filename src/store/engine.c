@@ -95,6 +95,7 @@ struct store {
 	int stopping;
 	struct store_wal *wal;		/* counts frames, checkpoints off the writer */
 	atomic_uint_least64_t commits, jobs;
+	atomic_uint_least64_t cert_changes;	/* batches that changed certificates */
 
 	/* Read pool. */
 	pthread_mutex_t rlock;
@@ -780,6 +781,7 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 	int failed = 1;
 
 	lerr_clear(&batch);
+	w->certs_changed = 0;
 	if (store_run(w, Q_BEGIN, &batch) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
@@ -810,6 +812,11 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 		goto out;
 	atomic_fetch_add(&s->commits, 1);
 	atomic_fetch_add(&s->jobs, (uint_least64_t)n);
+	/* After COMMIT: whoever sees the number change reads the change. A
+	 * job rolled back alone may count too; a reader then finds nothing
+	 * new, which costs it one read. */
+	if (w->certs_changed)
+		atomic_fetch_add(&s->cert_changes, 1);
 	failed = 0;
 out:
 	if (!failed)
@@ -1360,4 +1367,10 @@ store_setting_get(struct store *s, const char *key, char **value, struct lerr *e
 	if ((lrc = store_lookup(s, &x, store_row_text_dup, value, e)) > 0)
 		return lerr_set(e, LERR_NOT_FOUND, "setting %s is not set", key);
 	return lrc;
+}
+
+uint64_t
+store_cert_changes(struct store *s)
+{
+	return (uint64_t)atomic_load(&s->cert_changes);
 }

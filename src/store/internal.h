@@ -57,6 +57,7 @@ enum store_q {
 	Q_CERT_REVOKE_FIND,
 	Q_CERT_REVOKE,
 	Q_DEVICE_CERTS,
+	Q_HOST_NAMES,
 	Q_CRL_NEWEST,
 	Q_CRL_NEWEST_DER,
 	Q_CRL_INSERT,
@@ -167,6 +168,7 @@ struct store_conn {
 	sqlite3 *db;
 	sqlite3_stmt *st[Q_COUNT];
 	int busy;			/* readers: handed out to a thread */
+	int certs_changed;		/* writer: this batch inserted or revoked a certificate */
 };
 
 /* A writer job: runs on w inside its own savepoint; returns 0, or -1 with
@@ -245,7 +247,7 @@ struct store_arg {
 	size_t len;			/* STORE_ARG_BLOB */
 };
 
-#define STORE_ARGS_MAX		15	/* the most any query takes (Q_CERT_INSERT) */
+#define STORE_ARGS_MAX		16	/* the most any query takes (Q_CERT_INSERT) */
 
 struct store_query {
 	enum store_q q;

@@ -194,6 +194,9 @@ struct store_cert {
 	/* Insertion only: an admin approved request_id; the "approve" audit
 	 * row ({"request", "serial"}) is written in the same transaction. */
 	int approved;
+	/* Insertion only: the client address the device asked from
+	 * ("192.0.2.7"), "" when none (store_host_names reads it). */
+	char address[64];
 };
 void store_cert_free(struct store_cert *c);
 /* Inserts a certificate row, marks its serial used, records each of its
@@ -590,6 +593,26 @@ int store_metrics_token_set(struct store *s, const char *hash, const char *actor
 /* The token's hash (malloc'd); LERR_NOT_FOUND when there is none. */
 int store_metrics_token_hash(struct store *s, char **hash, struct lerr *e);
 
+/* ---- the names a LAN's DNS should know ---- */
+/* One name of a certificate valid at now (not revoked, not expired),
+ * exactly as cert_names holds it ("DNS:nas.home.arpa", "IP:192.0.2.7"),
+ * with the address the certificate was asked from ("" when none is
+ * known). The strings are only valid during the call. */
+struct store_host_name {
+	int64_t cert_id;
+	const char *device_id, *name, *address;
+};
+/* Calls fn for each name of each certificate valid at now, in order of
+ * certificate, then name, in one snapshot; fn returns 0 to go on, 1 to
+ * stop, -1 to fail (e set by it). */
+int store_host_names(struct store *s, int64_t now,
+		     int (*fn)(const struct store_host_name *h, void *arg), void *arg,
+		     struct lerr *e);
+/* How many committed transactions inserted or revoked a certificate since
+ * the store was opened: a number that changes when the set of valid
+ * certificates may have (not counting expiry by time). */
+uint64_t store_cert_changes(struct store *s);
+
 /* ---- settings (small key/value config written at init) ---- */
 int store_setting_set(struct store *s, const char *key, const char *value, struct lerr *e);
 /* *value is malloc'd; -1 with LERR_NOT_FOUND if unset. */
@@ -606,6 +629,14 @@ int store_setting_get(struct store *s, const char *key, char **value, struct ler
 /* Appends one event. detail_json may be NULL. Durable on return. */
 int store_audit(struct store *s, const char *actor, const char *event,
 		const char *subject, const char *detail_json, struct lerr *e);
+/* Several events that record one change (a press and the overlap it
+ * found), in order, in one transaction: all are durable on return, or
+ * none was written. */
+struct store_audit_new {
+	const char *actor, *event, *subject, *detail;	/* subject, detail may be NULL */
+};
+int store_audit_rows(struct store *s, const struct store_audit_new *rows, size_t n,
+		     struct lerr *e);
 struct store_audit_row {
 	int64_t id, at;
 	const char *actor, *event, *subject, *detail;

@@ -90,6 +90,49 @@ st=0; "$LANCA" audit --dir "$T/nowhere" 2>"$T/err" || st=$?
 [ $st = 1 ] && grep -q "^lanca audit: " "$T/err" || fail "no state directory: exit $st, $(cat "$T/err")"
 ok "an unknown action or a time that is not one: exit 2 naming it"
 
+# ---- a window that runs out is one row of its own ----
+"$LANCA" press --dir "$D" --seconds 1 >/dev/null || fail "press --seconds 1"
+sleep 2
+# The first look after its end (here a status read) records it, once.
+for i in 1 2; do
+	st=$(tcurl -o /dev/null -w '%{http_code}' "$HTTPS_URL/api/v1/status")
+	[ "$st" = 200 ] || fail "status: $st"
+done
+"$LANCA" audit --dir "$D" --action window-closed --json >"$T/closed.json" ||
+	fail "--action window-closed"
+python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert len(rows) == 1, rows
+r = rows[0]
+assert r["event"] == "window-closed" and r["actor"] == "lanca", r
+d = r["detail"]
+assert d["result"] == "nothing" and d["admitted"] == 0 and d["count"] == 1, d
+assert d["ends_at"] - d["opened_at"] == 1, d' "$T/closed.json" ||
+	fail "the window's end: $(cat "$T/closed.json")"
+"$LANCA" audit verify --dir "$D" >"$T/v" 2>&1 || fail "verify after the window's end: $(cat "$T/v")"
+ok "a window whose time runs out is one window-closed row (lanca audit --action lists it; verify: OK)"
+
+# ---- a failed attempt whose audit row cannot be written ----
+# is answered 503, not as a wrong password, and still counts against the
+# address: a full disk gives no free guesses.
+sqlite3 "$D/lanca.db" "CREATE TRIGGER test_nofail BEFORE INSERT ON audit
+	WHEN NEW.event = 'login-failed' BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END" ||
+	fail "test trigger"
+i=0
+while [ $i -lt 5 ]; do
+	st=$(login "wrong-password-$i")
+	[ "$st" = 503 ] && grep -q 'the audit log cannot be written' "$T/b" ||
+		fail "wrong password $i, unrecorded: $st $(cat "$T/b")"
+	i=$((i + 1))
+done
+[ "$(login wrong-password-6)" = 429 ] || fail "a sixth unrecorded wrong password: not 429"
+[ "$(login "$PW")" = 429 ] || fail "the right password during the backoff: not 429"
+sqlite3 "$D/lanca.db" "DROP TRIGGER test_nofail" || fail "drop test trigger"
+[ "$(sqlite3 "$D/lanca.db" "SELECT count(*) FROM audit WHERE event = 'login-failed'")" = 1 ] ||
+	fail "unrecorded attempts left rows"
+ok "wrong passwords that cannot be audited: 503 (the audit log cannot be written), and counted (429)"
+
 # ---- an action whose audit row cannot be written is refused ----
 sqlite3 "$D/lanca.db" "CREATE TRIGGER test_full BEFORE INSERT ON audit WHEN NEW.event = 'press'
 	BEGIN SELECT RAISE(ABORT, 'database or disk is full'); END" || fail "test trigger"

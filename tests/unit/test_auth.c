@@ -15,6 +15,8 @@
 
 #include <unistd.h>
 
+#include <sqlite3.h>
+
 #include "daemon/auth.h"
 #include "store/store.h"
 
@@ -473,7 +475,7 @@ START_TEST(test_password_change_ends_sessions)
 	ck_assert_int_eq(auth_login(s, "second", PW, strlen(PW), "test", T0, &other, &e), 0);
 	/* A wrong current password or a weak new one changes nothing. */
 	ck_assert_int_eq(auth_password_change(s, "root", "wrong-password", 14, np, strlen(np),
-					      "admin root", T0 + 1, &fresh, &e), -1);
+					      "admin root", T0 + 1, &fresh, &e), 1);
 	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
 	ck_assert_int_eq(auth_password_change(s, "root", PW, strlen(PW), "short", 5,
 					      "admin root", T0 + 1, &fresh, &e), -1);
@@ -491,7 +493,7 @@ START_TEST(test_password_change_ends_sessions)
 	ck_assert_str_eq(got.user, "root");
 	ck_assert_int_eq(st_alive(s, other.token, T0 + 4, &got), LERR_NONE);
 	ck_assert_str_eq(got.user, "second");
-	ck_assert_int_eq(auth_login(s, "root", PW, strlen(PW), "test", T0 + 5, &a, &e), -1);
+	ck_assert_int_eq(auth_login(s, "root", PW, strlen(PW), "test", T0 + 5, &a, &e), 1);
 	ck_assert_int_eq(auth_login(s, "root", np, strlen(np), "test", T0 + 5, &a, &e), 0);
 	store_close(s);
 }
@@ -544,12 +546,12 @@ START_TEST(test_setup)
 	ck_assert_str_ne(code, code2);
 
 	/* The first code was replaced: it is wrong now, like any other. */
-	ck_assert_int_eq(auth_setup(s, code, "root", PW, strlen(PW), "test", T0, &ses, &e), -1);
+	ck_assert_int_eq(auth_setup(s, code, "root", PW, strlen(PW), "test", T0, &ses, &e), 1);
 	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
 	ck_assert_int_eq(auth_setup(s, "not a code", "root", PW, strlen(PW), "test", T0, &ses, &e),
-			 -1);
+			 1);
 	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
-	ck_assert_int_eq(auth_setup(s, NULL, "root", PW, strlen(PW), "test", T0, &ses, &e), -1);
+	ck_assert_int_eq(auth_setup(s, NULL, "root", PW, strlen(PW), "test", T0, &ses, &e), 1);
 	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
 	/* The rules of `lanca admin passwd`, with the right code. */
 	ck_assert_int_eq(auth_setup(s, code2, "root", "short", 5, "test", T0, &ses, &e), -1);
@@ -580,6 +582,89 @@ START_TEST(test_setup)
 }
 END_TEST
 
+/* Runs sql on the test's database from a connection of the test's own. */
+static void
+st_exec(const char *sql)
+{
+	sqlite3 *db;
+	char *err = NULL;
+
+	ck_assert_int_eq(sqlite3_open(st_path, &db), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, sql, NULL, NULL, &err) == SQLITE_OK, "%s: %s", sql, err);
+	sqlite3_close(db);
+}
+
+/* The rows of event in the audit log. */
+static int
+st_rows(const char *event)
+{
+	sqlite3 *db;
+	sqlite3_stmt *st;
+	int n = -1;
+
+	ck_assert_int_eq(sqlite3_open(st_path, &db), SQLITE_OK);
+	ck_assert_int_eq(sqlite3_prepare_v2(db, "SELECT count(*) FROM audit WHERE event = ?",
+					    -1, &st, NULL), SQLITE_OK);
+	sqlite3_bind_text(st, 1, event, -1, SQLITE_STATIC);
+	if (sqlite3_step(st) == SQLITE_ROW)
+		n = sqlite3_column_int(st, 0);
+	sqlite3_finalize(st);
+	sqlite3_close(db);
+	return n;
+}
+
+/* A wrong guess whose audit row cannot be written: not answered as a
+ * refusal but as the audit log's 503, and still a wrong guess (1, which
+ * the caller counts against the address). Once the row can be written,
+ * the ordinary refusal and its row. */
+START_TEST(test_failed_attempts_unrecorded)
+{
+	struct store *s = st_open();
+	char code[AUTH_SETUP_CODE_SIZE];
+	struct auth_session ses;
+	struct lerr e;
+	static const char *const events[] = { "login-failed", "password-failed", "setup-failed" };
+	char sql[256];
+	size_t i;
+
+	ck_assert_int_eq(auth_setup_code_new(s, "test", code, &e), 0);
+	for (i = 0; i < 3; i++) {
+		snprintf(sql, sizeof(sql), "CREATE TRIGGER no_%zu BEFORE INSERT ON audit WHEN "
+			 "NEW.event = '%s' BEGIN SELECT RAISE(ABORT, 'disk full'); END", i, events[i]);
+		st_exec(sql);
+	}
+	ck_assert_int_eq(auth_setup(s, "AAAA-AAAA-AAAA-AAAA", "root", PW, strlen(PW), "test", T0,
+				    &ses, &e), 1);
+	ck_assert_int_eq(e.http, 503);
+	ck_assert_int_eq(e.code, LERR_STORE);
+	ck_assert_msg(strstr(e.msg, "the audit log cannot be written") != NULL &&
+		      strstr(e.msg, "disk full") != NULL, "%s", e.msg);
+	ck_assert_int_eq(auth_setup(s, code, "root", PW, strlen(PW), "test", T0, &ses, &e), 0);
+	ck_assert_int_eq(auth_login(s, "root", "wrong-password", 14, "test", T0, &ses, &e), 1);
+	ck_assert_int_eq(e.http, 503);
+	ck_assert_ptr_nonnull(strstr(e.msg, "the audit log cannot be written"));
+	ck_assert_int_eq(auth_login(s, "nobody", "wrong-password", 14, "test", T0, &ses, &e), 1);
+	ck_assert_int_eq(e.http, 503);
+	ck_assert_int_eq(auth_password_change(s, "root", "wrong-password", 14, "a-new-password-2",
+					      16, "admin root", T0, &ses, &e), 1);
+	ck_assert_int_eq(e.http, 503);
+	ck_assert_ptr_nonnull(strstr(e.msg, "the audit log cannot be written"));
+	for (i = 0; i < 3; i++)
+		ck_assert_int_eq(st_rows(events[i]), 0);
+
+	st_exec("DROP TRIGGER no_0; DROP TRIGGER no_1");
+	ck_assert_int_eq(auth_login(s, "root", "wrong-password", 14, "test", T0, &ses, &e), 1);
+	ck_assert_int_eq(e.code, LERR_UNAUTHORIZED);
+	ck_assert_int_eq(e.http, 401);
+	ck_assert_int_eq(auth_password_change(s, "root", "wrong-password", 14, "a-new-password-2",
+					      16, "admin root", T0, &ses, &e), 1);
+	ck_assert_int_eq(e.code, LERR_FORBIDDEN);
+	ck_assert_int_eq(st_rows("login-failed"), 1);
+	ck_assert_int_eq(st_rows("password-failed"), 1);
+	store_close(s);
+}
+END_TEST
+
 static Suite *
 auth_suite(void)
 {
@@ -604,6 +689,7 @@ auth_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_checked_fixture(tc, st_setup, st_teardown);
 	tcase_add_test(tc, test_session_idle_end);
+	tcase_add_test(tc, test_failed_attempts_unrecorded);
 	tcase_add_test(tc, test_session_touch_once_a_minute);
 	tcase_add_test(tc, test_session_background_no_touch);
 	tcase_add_test(tc, test_session_absolute_end);

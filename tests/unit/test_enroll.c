@@ -324,6 +324,150 @@ START_TEST(test_press_unrecorded_refused)
 }
 END_TEST
 
+#define CLOSED_ROWS "SELECT count(*) FROM audit WHERE event = 'window-closed'"
+
+/* A window whose time runs out is one "window-closed" row, written by
+ * whatever looks first (the tick, a device asking), once: "nothing" when
+ * it admitted nobody, "issued" when it admitted fewer than its count. A
+ * window its count filled closed with its last issue: no row of its own. */
+START_TEST(test_window_closed_by_time)
+{
+	char id[STORE_REQUEST_ID_LEN + 1];
+	struct enroll_result r;
+	struct window_status ws;
+	struct dev a, b, c;
+
+	enroll_result_init(&r);
+	dev_make(&a, "dev-a", NULL);
+	dev_make(&b, "dev-b", NULL);
+	dev_make(&c, "dev-c", NULL);
+	press(30, 0);
+	t.now += 29;
+	enroll_tick(t.en);
+	ck_assert_int_eq(q_int(CLOSED_ROWS), 0);
+	t.now += 1;
+	enroll_tick(t.en);
+	enroll_tick(t.en);
+	enroll_window(t.en, &ws);
+	ck_assert_int_eq(ws.state, WINDOW_CLOSED);
+	ck_assert_int_eq(q_int(CLOSED_ROWS " AND actor = 'lanca' AND subject IS NULL AND "
+			       "json_extract(detail, '$.result') = 'nothing' AND "
+			       "json_extract(detail, '$.admitted') = 0 AND "
+			       "json_extract(detail, '$.count') = 1 AND "
+			       "json_extract(detail, '$.ends_at') = %lld", (long long)t.now), 1);
+
+	/* count 2, one admitted: the device asking after the end sees it. */
+	press(30, 2);
+	ck_assert_int_eq(ask(&a, &r), ENROLL_ISSUED);
+	t.now += 31;
+	ck_assert_int_eq(ask(&b, &r), ENROLL_PENDING);
+	ck_assert_int_eq(device_certs(), 1);
+	ck_assert_int_eq(q_int(CLOSED_ROWS " AND json_extract(detail, '$.result') = 'issued' AND "
+			       "json_extract(detail, '$.admitted') = 1 AND "
+			       "json_extract(detail, '$.count') = 2"), 1);
+	enroll_tick(t.en);
+	enroll_window(t.en, &ws);
+	ck_assert_int_eq(q_int(CLOSED_ROWS), 2);
+
+	/* Filled by its count: the issue was its end. */
+	snprintf(id, sizeof(id), "%s", r.request_id);
+	press(30, 1);
+	ck_assert_int_eq(poll_id(id, &r), ENROLL_ISSUED);	/* b, waiting */
+	t.now += 31;
+	enroll_tick(t.en);
+	ck_assert_int_eq(ask(&c, &r), ENROLL_PENDING);
+	ck_assert_int_eq(q_int(CLOSED_ROWS), 2);
+	enroll_result_free(&r);
+	dev_free(&a);
+	dev_free(&b);
+	dev_free(&c);
+}
+END_TEST
+
+/* The end by time when its row cannot be written: the window decides as
+ * closed (nobody is admitted after its time), but the end is not entered;
+ * a press cannot replace it either. Once the row can be written the next
+ * look records it, before the next press's row. */
+START_TEST(test_window_closed_unrecorded)
+{
+	char id[STORE_REQUEST_ID_LEN + 1];
+	struct enroll_result r;
+	struct window_status ws;
+	struct lerr e;
+	struct dev a;
+
+	enroll_result_init(&r);
+	dev_make(&a, "dev-a", NULL);
+	press(30, 0);
+	q_exec("CREATE TRIGGER test_no_close BEFORE INSERT ON audit "
+	       "WHEN NEW.event = 'window-closed' BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+	t.now += 30;
+	enroll_tick(t.en);
+	enroll_window(t.en, &ws);
+	ck_assert_int_eq(ws.state, WINDOW_CLOSED);
+	ck_assert_int_eq(ask(&a, &r), ENROLL_PENDING);
+	ck_assert_int_eq(device_certs(), 0);
+	ck_assert_int_eq(enroll_press(t.en, 0, 0, "unit", &e), -1);
+	ck_assert_msg(strstr(e.msg, "disk full") != NULL, "%s", e.msg);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'press'"), 1);
+	ck_assert_int_eq(q_int(CLOSED_ROWS), 0);
+
+	q_exec("DROP TRIGGER test_no_close");
+	t.now += 1;
+	snprintf(id, sizeof(id), "%s", r.request_id);
+	press(0, 0);
+	ck_assert_int_eq(poll_id(id, &r), ENROLL_ISSUED);
+	ck_assert_int_eq(q_int(CLOSED_ROWS " AND json_extract(detail, '$.result') = 'nothing' "
+			       "AND id < (SELECT max(id) FROM audit WHERE event = 'press')"), 1);
+	t.now += 500;
+	enroll_tick(t.en);
+	ck_assert_int_eq(q_int(CLOSED_ROWS), 1);	/* the second window was filled */
+	enroll_result_free(&r);
+	dev_free(&a);
+}
+END_TEST
+
+/* A press that finds two keys waiting enters overlap with its "press" and
+ * "overlap" rows together: when the overlap row cannot be written, the
+ * press is refused and nothing changed; then both rows, one after the
+ * other. */
+START_TEST(test_press_overlap_unrecorded)
+{
+	struct enroll_result r;
+	struct window_status ws;
+	struct lerr e;
+	struct dev a, b;
+
+	enroll_result_init(&r);
+	dev_make(&a, "dev-a", NULL);
+	dev_make(&b, "dev-b", NULL);
+	ck_assert_int_eq(ask(&a, &r), ENROLL_PENDING);
+	ck_assert_int_eq(ask(&b, &r), ENROLL_PENDING);
+	q_exec("CREATE TRIGGER test_no_overlap BEFORE INSERT ON audit "
+	       "WHEN NEW.event = 'overlap' BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+	ck_assert_int_eq(enroll_press(t.en, 0, 0, "unit", &e), -1);
+	ck_assert_msg(strstr(e.msg, "disk full") != NULL, "%s", e.msg);
+	enroll_window(t.en, &ws);
+	ck_assert_int_eq(ws.state, WINDOW_CLOSED);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event IN ('press', 'overlap')"), 0);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM requests WHERE reason LIKE "
+			       "'session overlap%%'"), 0);
+
+	q_exec("DROP TRIGGER test_no_overlap");
+	press(0, 0);
+	enroll_window(t.en, &ws);
+	ck_assert_int_eq(ws.state, WINDOW_OVERLAP);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit p JOIN audit o ON o.id = p.id + 1 "
+			       "WHERE p.event = 'press' AND "
+			       "json_extract(p.detail, '$.result') = 'overlap' AND "
+			       "o.event = 'overlap' AND json_extract(o.detail, '$.keys') = 2"), 1);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'overlap'"), 1);
+	enroll_result_free(&r);
+	dev_free(&a);
+	dev_free(&b);
+}
+END_TEST
+
 /* An approval is recorded with its certificate or not at all: when its
  * "approve" row cannot be written, no certificate is issued and the
  * request still waits; once it can, the row names the request and the
@@ -751,6 +895,73 @@ START_TEST(test_preauth)
 }
 END_TEST
 
+/* A wrong secret whose "preauth_secret_wrong" row cannot be written is
+ * not answered as wrong (a guess nobody could see) but with the audit
+ * log's 503, and is still a wrong secret for the caller to count. */
+START_TEST(test_preauth_wrong_unrecorded)
+{
+	struct enroll_result r;
+	struct lerr e;
+	struct dev a;
+
+	enroll_result_init(&r);
+	import_preauth("ID,NAME,SECRET\npre-1,Sensor,correct horse\n");
+	dev_make(&a, "pre-1", NULL);
+	q_exec("CREATE TRIGGER test_no_wrong BEFORE INSERT ON audit WHEN "
+	       "NEW.event = 'preauth_secret_wrong' BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+	ck_assert_int_eq(ask_with(&a, "wrong secret", NULL, 0, &r, &e), -1);
+	ck_assert_int_eq(e.code, LERR_STORE);
+	ck_assert_int_eq(e.http, 503);
+	ck_assert_msg(strstr(e.msg, "the audit log cannot be written: ") != NULL &&
+		      strstr(e.msg, "disk full") != NULL, "%s", e.msg);
+	ck_assert_int_eq(r.wrong_secret, 1);
+	q_exec("DROP TRIGGER test_no_wrong");
+	ck_assert_int_eq(ask_with(&a, "wrong secret", NULL, 0, &r, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_SECRET);
+	ck_assert_int_eq(r.wrong_secret, 1);
+	ck_assert_int_eq(ask_with(&a, NULL, NULL, 0, &r, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_SECRET);
+	ck_assert_int_eq(r.wrong_secret, 0);	/* no secret: no guess */
+	ck_assert_int_eq(ask_with(&a, "correct horse", NULL, 0, &r, &e), 0);
+	ck_assert_int_eq(r.wrong_secret, 0);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'preauth_secret_wrong'"),
+			 1);
+	enroll_result_free(&r);
+	dev_free(&a);
+}
+END_TEST
+
+/* A refusal (here a forged self-signature) whose "refuse" row cannot be
+ * written is answered with the audit log's 503, not the refusal. */
+START_TEST(test_refusal_unrecorded)
+{
+	struct store_cert *cert = NULL;
+	struct issue_req ir;
+	struct lerr e;
+	unsigned char *p;
+	size_t n;
+
+	p = fx_csr("badsig.der", &n);
+	memset(&ir, 0, sizeof(ir));
+	ir.csr = p;
+	ir.csr_len = n;
+	ir.profile = POLICY_DEVICE;
+	ir.actor = "unit";
+	q_exec("CREATE TRIGGER test_no_refuse BEFORE INSERT ON audit WHEN NEW.event = 'refuse' "
+	       "BEGIN SELECT RAISE(ABORT, 'disk full'); END");
+	ck_assert_int_eq(issue_cert(&t.x.is, &ir, &cert, &e), -1);
+	ck_assert_int_eq(e.http, 503);
+	ck_assert_msg(strstr(e.msg, "the audit log cannot be written: ") != NULL, "%s", e.msg);
+	q_exec("DROP TRIGGER test_no_refuse");
+	ck_assert_int_eq(issue_cert(&t.x.is, &ir, &cert, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM audit WHERE event = 'refuse' AND "
+			       "json_extract(detail, '$.error') = 'bad_signature'"), 1);
+	ck_assert_ptr_null(cert);
+	free(p);
+}
+END_TEST
+
 static unsigned char *fx_vendor_file(const char *name, size_t *n);
 
 static gnutls_x509_crt_t
@@ -1015,6 +1226,11 @@ enroll_suite(void)
 	tcase_add_test(tc, test_press_none_waiting);
 	tcase_add_test(tc, test_press_unrecorded_refused);
 	tcase_add_test(tc, test_approve_unrecorded_refused);
+	tcase_add_test(tc, test_window_closed_by_time);
+	tcase_add_test(tc, test_window_closed_unrecorded);
+	tcase_add_test(tc, test_press_overlap_unrecorded);
+	tcase_add_test(tc, test_preauth_wrong_unrecorded);
+	tcase_add_test(tc, test_refusal_unrecorded);
 	tcase_add_test(tc, test_press_one_waiting);
 	tcase_add_test(tc, test_press_two_waiting);
 	tcase_add_test(tc, test_ask_overlap_in_window);

@@ -2618,6 +2618,47 @@ START_TEST(test_upgrade_fills_names)
 }
 END_TEST
 
+/* A database from before 0010: a certificate issued from a request gets
+ * the address that request came from; one without a request, none. */
+START_TEST(test_upgrade_fills_address)
+{
+	char err[256];
+	struct store *s = NULL;
+	sqlite3 *db = NULL;
+	struct lerr e;
+	size_t n;
+	int version = 0;
+
+	for (n = 0; n < store_migrations_count && store_migrations[n].version < 10; n++)
+		;
+	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE |
+					 SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	ck_assert_int_eq(store_migrate(db, store_migrations, n, NULL, &version, &e), 0);
+	ck_assert_int_lt(version, 10);
+	sqlite3_close(db);
+	ck_assert_int_eq(raw_exec("INSERT INTO cas (role, fingerprint, der, created_at) "
+				  "VALUES ('issuing', 'f', x'30', 1);"
+				  "INSERT INTO serials VALUES (x'01', 1, 1);"
+				  "INSERT INTO serials VALUES (x'02', 1, 1);"
+				  "INSERT INTO requests (id, key_id, device_id, csr, state, source, "
+				  "created_at, updated_at, expires_at, last_seen) VALUES "
+				  "('r1', x'01', 'nas', x'30', 'issued', '192.0.2.7', 5, 7, 9, 7);"
+				  "INSERT INTO certificates (serial, ca_id, device_id, subject, "
+				  "sans, profile, not_before, not_after, issued_at, key_id, der, "
+				  "request_id) VALUES (x'01', 1, 'nas', 'CN=nas', "
+				  "'DNS:nas.home.arpa', 'device', 1, 5000, 1, x'01', x'30', 'r1'), "
+				  "(x'02', 1, 'cli', 'CN=cli', 'DNS:cli.home.arpa', 'device', 1, "
+				  "5000, 1, x'02', x'30', NULL)", err, sizeof(err)),
+			 SQLITE_OK);
+	ck_assert_msg(store_open(dbpath, 0, &s, &e) == 0, "%s", e.msg);
+	store_close(s);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates WHERE device_id = 'nas' "
+				 "AND address = '192.0.2.7'"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates WHERE device_id = 'cli' "
+				 "AND address IS NULL"), 1);
+}
+END_TEST
+
 /* ---- pre-authorised devices ---- */
 
 static void
@@ -3100,6 +3141,7 @@ store_suite(void)
 	tcase_add_test(tc, test_request_door);
 	tcase_add_test(tc, test_name_key_owner);
 	tcase_add_test(tc, test_upgrade_fills_names);
+	tcase_add_test(tc, test_upgrade_fills_address);
 	tcase_add_test(tc, test_preauth);
 	tcase_add_test(tc, test_vendors);
 	tcase_add_test(tc, test_admin_sessions);

@@ -305,20 +305,40 @@ START_TEST(test_window_expiry)
 	struct window w;
 	struct window_decision d;
 	struct window_status st;
+	struct window_end end;
 	struct wset s;
 	const unsigned k1[] = { 1 };
 
 	window_init(&w);
 	ck_assert_int_eq(window_press(&w, 30, 0, wset_make(&s, NULL, 0), T0, &d), 0);
+	ck_assert_int_eq(window_due(&w, T0 + 29, &end), 0);
+	/* At its end it decides as closed at once, but the end is the
+	 * caller's to record: nothing in the decision changed. */
 	ck_assert_int_eq(ask(&w, 1, wset_make(&s, k1, 1), T0 + 30, &d), WINDOW_WAIT);
-	ck_assert_int_eq(d.changed, 1);	/* the lazy expiry is a change */
+	ck_assert_int_eq(d.changed, 0);
 	window_get_status(&w, T0 + 30, &st);
 	ck_assert_int_eq(st.state, WINDOW_CLOSED);
 	ck_assert_uint_eq(st.admitted, 0);
 	ck_assert_int_eq(st.seconds_left, 0);
+	ck_assert_int_eq(window_due(&w, T0 + 30, &end), 1);
+	ck_assert_int_eq(end.opened_at, T0);
+	ck_assert_int_eq(end.ends_at, T0 + 30);
+	ck_assert_uint_eq(end.count, 1);
+	ck_assert_uint_eq(end.admitted, 0);
+	/* Due until it is closed, once. */
+	ck_assert_int_eq(window_due(&w, T0 + 40, &end), 1);
+	ck_assert_int_eq(window_close(&w, &end), 1);
+	ck_assert_int_eq(window_due(&w, T0 + 41, &end), 0);
+	ck_assert_int_eq(window_close(&w, &end), 0);
 	/* Nothing was admitted, so nothing can be contested either. */
 	ck_assert_int_eq(ask(&w, 1, wset_make(&s, k1, 1), T0 + 31, &d), WINDOW_WAIT);
 	ck_assert_int_eq(d.changed, 0);
+	/* An end seen before a press does not close the press's window. */
+	ck_assert_int_eq(window_press(&w, 30, 0, wset_make(&s, NULL, 0), T0 + 100, &d), 0);
+	ck_assert_int_eq(window_due(&w, T0 + 130, &end), 1);
+	ck_assert_int_eq(window_press(&w, 30, 0, wset_make(&s, NULL, 0), T0 + 131, &d), 0);
+	ck_assert_int_eq(window_close(&w, &end), 0);
+	ck_assert_int_eq(state_at(&w, T0 + 132), WINDOW_OPEN);
 	window_destroy(&w);
 }
 END_TEST
@@ -365,6 +385,7 @@ START_TEST(test_admission_failed_reopens)
 	struct window w;
 	struct window_decision d;
 	struct window_status st;
+	struct window_end end;
 	struct wset s;
 	unsigned char k1[32], k9[32];
 	const unsigned n1[] = { 1 }, n2[] = { 2 };
@@ -399,7 +420,9 @@ START_TEST(test_admission_failed_reopens)
 	ck_assert_int_eq(window_press(&w, 10, 0, wset_make(&s, n1, 1), T0 + 200, &d), 0);
 	ck_assert_int_eq(d.verdict, WINDOW_ADMIT);
 	window_admission_failed(&w, k1, T0 + 210);
-	/* It did not reopen: had it, this call would expire it (a change). */
+	/* It did not reopen: had it, it would be open with its time run out
+	 * (an end still to record). */
+	ck_assert_int_eq(window_due(&w, T0 + 211, &end), 0);
 	ck_assert_int_eq(ask(&w, 2, wset_make(&s, n2, 1), T0 + 211, &d), WINDOW_WAIT);
 	ck_assert_int_eq(d.changed, 0);
 	window_get_status(&w, T0 + 211, &st);
