@@ -21,7 +21,8 @@ static void
 export_usage(FILE *f)
 {
 	fprintf(f, "usage: lanca export [--dir DIR] [--chain] SERIAL\n"
-		   "       lanca export policy --format FORMAT|all [--out OUTDIR] (--help: the formats)\n");
+		   "       lanca export policy --format FORMAT|all [--out OUTDIR] (--help: the formats)\n"
+		   "       lanca export hosts [--format hosts|dnsmasq|unbound] [--out FILE]\n");
 }
 
 int
