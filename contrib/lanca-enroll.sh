@@ -193,6 +193,10 @@ trust_refresh() {
 		case " $known " in *" $fp "*) continue ;; esac
 		name=$(subject "$g")
 		is_ca "$g" || die "the bundle's root $name is not a CA: bundle refused; $dir/$from kept as it was"
+		# Its own signature, so that what is kept is what its key signed
+		# (-trusted alone: never the system's store).
+		openssl verify -trusted "$g" -check_ss_sig "$g" >/dev/null 2>&1 ||
+			die "the bundle's root $name is not signed by its own key: bundle refused; $dir/$from kept as it was"
 		vouched=0
 		j=1
 		while [ "$j" -le "$ng" ]; do
@@ -202,12 +206,15 @@ trust_refresh() {
 			[ "$(subject "$v")" = "$name" ] || continue
 			[ "$(pubkey "$v")" = "$(pubkey "$g")" ] || continue
 			is_ca "$v" || continue
-			if openssl verify -CAfile "$dir/$from" "$v" >/dev/null 2>&1; then
+			# -trusted: the device's roots alone, not the system's store.
+			if openssl verify -trusted "$dir/$from" "$v" >/dev/null 2>&1; then
 				vouched=1
 				break
 			fi
 		done
 		[ "$vouched" -eq 1 ] || die "the bundle's root $name is not vouched for by a root this device trusts: bundle refused; $dir/$from kept as it was"
+		[ $((nh + added)) -lt 16 ] ||
+			die "the trust store would hold more than 16 roots: bundle refused; $dir/$from kept as it was"
 		cat "$g" >>"$TW/new.pem"
 		known="$known $fp"
 		added=$((added + 1))

@@ -31,8 +31,10 @@ trust_parse(const gnutls_datum_t *pem, gnutls_x509_crt_t *crts, unsigned max, un
 	*n = 0;
 	if (pem == NULL || pem->data == NULL || pem->size == 0)
 		return lerr_set(e, LERR_BAD_REQUEST, "the %s is empty", what);
+	/* Past max, refuse rather than keep the first max: a store read
+	 * short would be written back without the rest. */
 	g = gnutls_x509_crt_list_import(crts, &got, pem, GNUTLS_X509_FMT_PEM,
-					0);
+					GNUTLS_X509_CRT_LIST_IMPORT_FAIL_IF_EXCEED);
 	if (g == GNUTLS_E_SHORT_MEMORY_BUFFER)
 		return lerr_set(e, LERR_TOO_LARGE, "the %s holds more than %u certificates", what, max);
 	if (g < 0)
@@ -53,11 +55,18 @@ trust_free_list(gnutls_x509_crt_t *crts, unsigned n)
 		gnutls_x509_crt_deinit(crts[i]);
 }
 
-/* 1 if a and b are the same certificate (DER), else 0. */
+/* 1 if a and b are the same certificate, byte for byte, else 0. (Not
+ * gnutls_x509_crt_equals, which finds a certificate of the same name and
+ * key, other dates and another signature, "equal".) */
 static int
 trust_same(gnutls_x509_crt_t a, gnutls_x509_crt_t b)
 {
-	return gnutls_x509_crt_equals(a, b) != 0;
+	unsigned char fa[32], fb[32];
+	size_t la = sizeof(fa), lb = sizeof(fb);
+
+	return gnutls_x509_crt_get_fingerprint(a, GNUTLS_DIG_SHA256, fa, &la) == 0 &&
+	       gnutls_x509_crt_get_fingerprint(b, GNUTLS_DIG_SHA256, fb, &lb) == 0 &&
+	       la == lb && memcmp(fa, fb, la) == 0;
 }
 
 /* 1 if crt is a CA certificate (basicConstraints cA). */
@@ -149,7 +158,7 @@ trust_merge(const gnutls_datum_t *store, const gnutls_datum_t *bundle, gnutls_da
 	gnutls_x509_crt_t have[TRUST_STORE_MAX], got[TRUST_BUNDLE_CERTS_MAX];
 	gnutls_x509_crt_t fresh[TRUST_BUNDLE_CERTS_MAX];
 	gnutls_x509_trust_list_t tl = NULL;
-	unsigned nhave = 0, ngot = 0, nfresh = 0, i, j, known;
+	unsigned nhave = 0, ngot = 0, nfresh = 0, i, j, known, status;
 	char name[256];
 	int rc = -1;
 
@@ -195,10 +204,25 @@ trust_merge(const gnutls_datum_t *store, const gnutls_datum_t *bundle, gnutls_da
 				 name);
 			goto out;
 		}
+		/* The root's own signature: the bytes kept are exactly what its
+		 * key signed, not another certificate of the same name and key
+		 * (other extensions, other dates). */
+		status = 0;
+		if (gnutls_x509_crt_verify(got[i], &got[i], 1, GNUTLS_VERIFY_DO_NOT_ALLOW_SAME,
+					   &status) < 0 || status != 0) {
+			lerr_set(e, LERR_BAD_REQUEST, "the bundle's root %s is not signed by its "
+				 "own key: bundle refused", name);
+			goto out;
+		}
 		if (!trust_vouched(got[i], got, ngot, tl)) {
 			lerr_set(e, LERR_BAD_REQUEST,
 				 "the bundle's root %s is not vouched for by a root this device "
 				 "trusts: bundle refused", name);
+			goto out;
+		}
+		if (nhave + nfresh >= TRUST_STORE_MAX) {
+			lerr_set(e, LERR_TOO_LARGE, "the trust store would hold more than %d roots: "
+				 "bundle refused", TRUST_STORE_MAX);
 			goto out;
 		}
 		fresh[nfresh++] = got[i];

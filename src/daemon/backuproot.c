@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 #include <jansson.h>
 
 #include "ca/policy.h"
@@ -77,9 +78,7 @@ out:
 	return rc;
 }
 
-/* 0 if key_out's directory is outside dir; -1 with e if it is dir or
- * inside it: the key must not stay with the gateway's state. */
-static int
+int
 backuproot_outside(const char *dir, const char *key_out, struct lerr *e)
 {
 	char parent[STATE_PATH_MAX], *slash, *rd = NULL, *rp = NULL;
@@ -145,9 +144,9 @@ backuproot_create(struct store *s, gnutls_x509_crt_t primary, gnutls_privkey_t p
 	struct x509_ca_params cp;
 	struct store_ca *old = NULL;
 	struct policy pol;
-	char ou[128];
+	char ou[128], pem_path[STATE_PATH_MAX];
 	time_t now = time(NULL), primary_end;
-	int rc = -1;
+	int rc = -1, key_written = 0, pem_written = 0;
 
 	memset(&pol, 0, sizeof(pol));
 	if (o->pass == NULL || o->pass[0] == '\0') {
@@ -207,18 +206,28 @@ backuproot_create(struct store *s, gnutls_x509_crt_t primary, gnutls_privkey_t p
 	if (x509_make_ca(&cp, pub, primary, primary_key, &cross, e) != 0)
 		goto out;
 
-	/* The key goes out first and only: nothing is recorded without it. */
-	if (keystore_write(o->key_out, x, o->pass, e) != 0)
-		goto out;
-	if (backuproot_record(s, crt, cross, e) != 0 ||
-	    backuproot_write_pem(o->dir, crt, e) != 0)
-		goto out;
 	if (fp_colon != NULL && x509_fingerprint_colon(crt, fp_colon) != 0) {
 		lerr_set(e, LERR_INTERNAL, "cannot compute the backup root's fingerprint");
 		goto out;
 	}
+	/* The key goes out first: nothing is recorded without it. Then the
+	 * PEM copy, then the record, the step that makes it the backup root:
+	 * a failure on the way takes back what was written, so that neither
+	 * a key file of a root never installed nor a copy of one is left. */
+	if (keystore_write(o->key_out, x, o->pass, e) != 0)
+		goto out;
+	key_written = 1;
+	if (backuproot_write_pem(o->dir, crt, e) != 0)
+		goto out;
+	pem_written = 1;
+	if (backuproot_record(s, crt, cross, e) != 0)
+		goto out;
 	rc = 0;
 out:
+	if (rc != 0 && key_written)
+		unlink(o->key_out);
+	if (rc != 0 && pem_written && state_path(pem_path, o->dir, STATE_BACKUP_ROOT_PEM) == 0)
+		unlink(pem_path);
 	store_ca_free(old);
 	if (key != NULL)
 		gnutls_privkey_deinit(key);

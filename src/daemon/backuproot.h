@@ -60,6 +60,10 @@ int backuproot_create(struct store *s, gnutls_x509_crt_t primary, gnutls_privkey
 
 /* The backup root's state from the store (*ca_id, may be NULL, receives
  * its row when there is one). 0 or -1 with e. */
+/* 0 if key_out's directory is outside dir; -1 with e if it is dir or
+ * inside it: the backup root's key must not stay with the gateway's state
+ * (init asks before it builds anything, backuproot_create again). */
+int backuproot_outside(const char *dir, const char *key_out, struct lerr *e);
 int backuproot_state(struct store *s, enum backuproot_state *st, int64_t *ca_id,
 		     struct lerr *e);
 

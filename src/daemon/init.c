@@ -343,6 +343,10 @@ state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE
 
 	if (init_check_free(o->dir, e) != 0)
 		return -1;
+	/* The state directory may exist already (empty): the key file must
+	 * not go into it, where the build below would not see it. */
+	if (o->backup_key_out != NULL && backuproot_outside(o->dir, o->backup_key_out, e) != 0)
+		return -1;
 	if (snprintf(tmp, sizeof(tmp), "%s.init-XXXXXX", o->dir) >= (int)sizeof(tmp))
 		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
 	if (mkdtemp(tmp) == NULL)

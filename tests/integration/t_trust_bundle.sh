@@ -43,6 +43,13 @@ st=0
 "$LANCA" init --dir "$T/nopass" --name tb --backup-key-out "$T/nopass.key" >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 2 ] && grep -q "backup-pass-file" "$T/err" || fail "init --backup-key-out without a passphrase: $st $(cat "$T/err")"
 [ ! -e "$T/nopass" ] && [ ! -e "$T/nopass.key" ] || fail "a refused init left files behind"
+# An empty state directory made beforehand: the key may not go into it.
+mkdir "$T/pre"
+st=0
+"$LANCA" init --dir "$T/pre" --name tb --backup-key-out "$T/pre/backup.key" --backup-pass-file "$T/bpass" \
+	>/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "inside the state directory" "$T/err" && [ -z "$(ls -A "$T/pre")" ] ||
+	fail "init with the key inside an existing state directory: $st $(cat "$T/err")"
 "$LANCA" init --dir "$D" --name tb --backup-key-out "$BK" --backup-pass-file "$T/bpass" >"$T/init.out" 2>"$T/err" ||
 	fail "init with a backup root: $(cat "$T/err")"
 [ -f "$D/backup-root.pem" ] || fail "no backup-root.pem in the state directory"
@@ -52,7 +59,7 @@ grep -qi "backup root SHA-256 fingerprint: $(openssl x509 -in "$D/backup-root.pe
 	fail "init did not print the backup root's fingerprint: $(cat "$T/init.out")"
 grep -q "backup-root confirm" "$T/init.out" || fail "init did not say how to confirm"
 [ "$BFP" != "$RFP" ] || fail "the backup root is the primary root"
-ok "init --backup-key-out makes a backup root beside the primary, and init without a passphrase is refused"
+ok "init --backup-key-out makes a backup root beside the primary; init without a passphrase, or with the key inside the state directory, is refused"
 
 head -n 1 "$BK" | grep -q "BEGIN ENCRYPTED PRIVATE KEY" || fail "the key file is not encrypted PKCS#8: $(head -n 1 "$BK")"
 [ "$(stat -c %a "$BK")" = 600 ] || fail "key file mode $(stat -c %a "$BK")"
@@ -251,29 +258,52 @@ until curl -s -o /dev/null --max-time 1 --cacert "$ROOT_PEM" --resolve "localhos
 	"https://localhost:$WWW_PORT/none" 2>/dev/null; do
 	i=$((i + 1)); [ $i -lt 50 ] || fail "openssl s_server did not start: $(cat "$T/www.log")"; sleep 0.1
 done
-for case in unvouched foreign; do
-	if [ $case = unvouched ]; then
-		cat "$ROOT_PEM" "$T/rogue.pem" >"$T/www/trust-bundle.pem"
-	else
-		cat "$ROOT_PEM" "$T/rogue.pem" "$T/rogue-cross.pem" >"$T/www/trust-bundle.pem"
+# The real voucher (the bundle's third certificate), and a forged backup
+# root: its name and key, other dates, signed by the rogue key.
+tcurl "$HTTPS_URL/trust-bundle.pem" | awk '/BEGIN CERT/ { n++ } n == 3' >"$T/real-cross.pem"
+openssl x509 -in "$T/real-cross.pem" -noout 2>/dev/null || fail "no voucher in the bundle"
+openssl x509 -in "$D/backup-root.pem" -noout -pubkey >"$T/backup.pub"
+# Self-issued (no AKI naming the rogue key), so that it reads as a root.
+printf '%s\n' "basicConstraints=critical,CA:TRUE" "keyUsage=critical,keyCertSign,cRLSign" \
+	"subjectKeyIdentifier=hash" "authorityKeyIdentifier=none" >"$T/forge.ext"
+openssl x509 -in "$D/backup-root.pem" -key "$T/rogue.key" -force_pubkey "$T/backup.pub" -days 90 \
+	-clrext -extfile "$T/forge.ext" -out "$T/forged.pem" 2>/dev/null || fail "forging the backup root"
+for case in unvouched foreign system forged; do
+	why="not vouched for by a root this device trusts"
+	case $case in
+	unvouched) cat "$ROOT_PEM" "$T/rogue.pem" >"$T/www/trust-bundle.pem" ;;
+	foreign | system) cat "$ROOT_PEM" "$T/rogue.pem" "$T/rogue-cross.pem" >"$T/www/trust-bundle.pem" ;;
+	forged)
+		cat "$ROOT_PEM" "$T/forged.pem" "$T/real-cross.pem" >"$T/www/trust-bundle.pem"
+		why="not signed by its own key"
+		;;
+	esac
+	# system: the voucher's issuer is in the system's store (OpenSSL's
+	# default file and folder, SSL_CERT_FILE and SSL_CERT_DIR), which must
+	# not count.
+	sysca=/nonexistent sysdir=/nonexistent
+	if [ $case = system ]; then
+		sysca="$T/other.pem" sysdir="$T/sysdir"
+		mkdir -p "$sysdir"
+		cp "$T/other.pem" "$sysdir/$(openssl x509 -hash -noout -in "$T/other.pem").0"
 	fi
 	for client in c sh; do
 		cp "$T/dev/trust.pem" "$T/trust.before"
 		st=0
 		if [ $client = c ]; then
-			"$ENROLL" trust refresh --dir "$T/dev" --gateway "https://localhost:$WWW_PORT" >/dev/null 2>"$T/err" || st=$?
+			SSL_CERT_FILE=$sysca SSL_CERT_DIR=$sysdir "$ENROLL" trust refresh --dir "$T/dev" --gateway "https://localhost:$WWW_PORT" >/dev/null 2>"$T/err" || st=$?
 		else
-			sh "$ENROLL_SH" trust refresh --dir "$T/dev" --gateway "https://localhost:$WWW_PORT" >/dev/null 2>"$T/err" || st=$?
+			SSL_CERT_FILE=$sysca SSL_CERT_DIR=$sysdir sh "$ENROLL_SH" trust refresh --dir "$T/dev" --gateway "https://localhost:$WWW_PORT" >/dev/null 2>"$T/err" || st=$?
 		fi
 		[ $st -eq 1 ] || fail "$client client took a $case bundle: exit $st $(cat "$T/err")"
-		grep -q "not vouched for by a root this device trusts" "$T/err" || fail "$client client, $case bundle: $(cat "$T/err")"
+		grep -q "$why" "$T/err" || fail "$client client, $case bundle: $(cat "$T/err")"
 		cmp -s "$T/dev/trust.pem" "$T/trust.before" || fail "$client client changed trust.pem on a $case bundle"
 		cmp -s "$T/dev/root.pem" "$T/root.before" || fail "$client client changed root.pem on a $case bundle"
 		ls -a "$T/dev" | grep -q '^\.trust\.' && fail "$client client left a temporary directory"
 	done
 done
 kill $WWW_PID 2>/dev/null || true
-ok "a bundle with a root no trusted root vouches for, or vouched for by an untrusted root, is refused whole by both clients; trust.pem and root.pem stay"
+ok "a bundle with a root no trusted root vouches for, vouched for by an untrusted root (also one in the system's store), or not signed by its own key, is refused whole by both clients; trust.pem and root.pem stay"
 
 stop_serve || fail "serve exited with an error"
 

@@ -309,6 +309,55 @@ START_TEST(test_never_drops)
 }
 END_TEST
 
+/* A certificate of the backup root's name and key whose signature is not
+ * the backup key's (dates changed, signed by another key): the voucher
+ * matches its name and key, but the device keeps only what the root's own
+ * key signed. */
+START_TEST(test_forged_self_signature_refused)
+{
+	gnutls_x509_crt_t forged, b[3];
+	gnutls_datum_t der;
+	struct lerr e;
+
+	ck_assert_int_ge(gnutls_x509_crt_export2(backup.crt, GNUTLS_X509_FMT_DER, &der), 0);
+	ck_assert_int_eq(x509_import(der.data, der.size, &forged, &e), 0);
+	gnutls_free(der.data);
+	ck_assert_int_eq(gnutls_x509_crt_set_expiration_time(forged, time(NULL) + 3600 * 24 * 3650), 0);
+	ck_assert_int_eq(gnutls_x509_crt_privkey_sign(forged, backup.crt, other.key, GNUTLS_DIG_SHA256,
+						      0), 0);
+	b[0] = primary.crt;
+	b[1] = forged;
+	b[2] = cross;
+	refused(b, 3, "not signed by its own key");
+	gnutls_x509_crt_deinit(forged);
+}
+END_TEST
+
+/* A store or a merge past TRUST_STORE_MAX roots is refused, never cut
+ * short (a store read short would be written back without the rest). */
+START_TEST(test_store_bound)
+{
+	gnutls_x509_crt_t many[TRUST_STORE_MAX + 1], b[3] = { primary.crt, backup.crt, cross };
+	gnutls_datum_t s, bb = pem(b, 3), out;
+	unsigned added, i;
+	struct lerr e;
+
+	for (i = 0; i <= TRUST_STORE_MAX; i++)
+		many[i] = i % 2 ? other.crt : primary.crt;
+	s = pem(many, TRUST_STORE_MAX + 1);
+	ck_assert_int_eq(trust_merge(&s, &bb, &out, &added, &e), -1);
+	ck_assert_msg(strstr(e.msg, "more than") != NULL, "%s", e.msg);
+	gnutls_free(s.data);
+	/* A full store takes no new root. */
+	s = pem(many, TRUST_STORE_MAX);
+	ck_assert_int_eq(trust_merge(&s, &bb, &out, &added, &e), -1);
+	ck_assert_msg(strstr(e.msg, "would hold more than") != NULL, "%s", e.msg);
+	ck_assert_ptr_null(out.data);
+	gnutls_free(s.data);
+	gnutls_free(bb.data);
+}
+END_TEST
+
 START_TEST(test_garbage_refused)
 {
 	gnutls_datum_t s = pem(&primary.crt, 1), out;
@@ -341,6 +390,8 @@ trust_suite(void)
 	tcase_add_test(tc, test_one_bad_root_refuses_all);
 	tcase_add_test(tc, test_not_a_ca_refused);
 	tcase_add_test(tc, test_never_drops);
+	tcase_add_test(tc, test_forged_self_signature_refused);
+	tcase_add_test(tc, test_store_bound);
 	tcase_add_test(tc, test_garbage_refused);
 	suite_add_tcase(s, tc);
 	return s;

@@ -9,6 +9,7 @@
 #include "config.h"
 
 #include <check.h>
+#include <sqlite3.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -183,6 +184,34 @@ START_TEST(test_refusals)
 }
 END_TEST
 
+/* A record that fails after the key file was written (as on a full disk)
+ * takes back the key file and the PEM copy: no key of a root never
+ * installed is left to mislead, and a second try is not refused for it. */
+START_TEST(test_failed_record_leaves_nothing)
+{
+	char pem[STATE_PATH_MAX], *msg = NULL;
+	struct fx_issuer f;
+	struct lerr e;
+	sqlite3 *db;
+
+	fx_issuer_open(&f, FX_NO_SIGNER);
+	ck_assert_int_eq(sqlite3_open_v2(f.db, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	ck_assert_msg(sqlite3_exec(db, "CREATE TRIGGER test_no_ca BEFORE INSERT ON cas "
+				   "BEGIN SELECT RAISE(ABORT, 'disk full'); END", NULL, NULL,
+				   &msg) == SQLITE_OK, "%s", msg);
+	ck_assert_int_eq(make_backup(&f, PASS, &e), -1);
+	ck_assert_int_eq(access(key_out, F_OK), -1);
+	ck_assert_int_eq(state_path(pem, fx_dir, STATE_BACKUP_ROOT_PEM), 0);
+	ck_assert_int_eq(access(pem, F_OK), -1);
+	ck_assert_int_eq(sqlite3_exec(db, "DROP TRIGGER test_no_ca", NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_msg(make_backup(&f, PASS, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(access(key_out, F_OK), 0);
+	ck_assert_int_eq(access(pem, F_OK), 0);
+	fx_issuer_close(&f);
+}
+END_TEST
+
 START_TEST(test_confirm)
 {
 	struct fx_issuer f;
@@ -247,6 +276,7 @@ trustbundle_suite(void)
 	tcase_add_test(tc, test_primary_only);
 	tcase_add_test(tc, test_backup_in_bundle);
 	tcase_add_test(tc, test_refusals);
+	tcase_add_test(tc, test_failed_record_leaves_nothing);
 	tcase_add_test(tc, test_confirm);
 	tcase_add_test(tc, test_bad_voucher);
 	suite_add_tcase(s, tc);
