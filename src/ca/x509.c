@@ -225,7 +225,7 @@ static int x509_check_nc(gnutls_x509_crt_t leaf, gnutls_x509_crt_t ca, struct le
  * On success *out is a new certificate owned by the caller. */
 static int
 x509_make_ca_cert(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
-		  gnutls_x509_crt_t issuer, gnutls_privkey_t sign_key,
+		  gnutls_x509_crt_t issuer, gnutls_privkey_t sign_key, int check_nc,
 		  gnutls_x509_crt_t *out, struct lerr *e)
 {
 	gnutls_x509_crt_t crt = NULL, parsed = NULL;
@@ -297,7 +297,7 @@ x509_make_ca_cert(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
 	/* GnuTLS clients check an intermediate's names (its CN, as a DNS
 	 * name, when it has no DNS SAN) against its issuer's constraints:
 	 * refuse a CA they would reject rather than ship a dead chain. */
-	if (issuer != NULL && x509_check_nc(parsed, issuer, e) != 0)
+	if (issuer != NULL && check_nc && x509_check_nc(parsed, issuer, e) != 0)
 		goto out;
 	*out = parsed;
 	parsed = NULL;
@@ -325,7 +325,7 @@ x509_make_root(const struct x509_ca_params *p, gnutls_privkey_t key,
 		lerr_set(e, LERR_INTERNAL, "root public key: %s", gnutls_strerror(ret));
 		goto out;
 	}
-	if (x509_make_ca_cert(p, pub, NULL, key, out, e) != 0)
+	if (x509_make_ca_cert(p, pub, NULL, key, 1, out, e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -347,7 +347,90 @@ x509_make_ca(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
 	*out = NULL;
 	if (issuer == NULL)
 		return lerr_set(e, LERR_INTERNAL, "an intermediate CA needs an issuer");
-	return x509_make_ca_cert(p, subject_key, issuer, issuer_key, out, e);
+	return x509_make_ca_cert(p, subject_key, issuer, issuer_key, 1, out, e);
+}
+
+/* One attribute of crt's subject (oid) into out ("" when absent). */
+static int
+x509_dn_part(gnutls_x509_crt_t crt, const char *oid, char *out, size_t n)
+{
+	size_t len = n;
+	int ret;
+
+	out[0] = '\0';
+	ret = gnutls_x509_crt_get_dn_by_oid(crt, oid, 0, 0, out, &len);
+	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		return 0;
+	return ret < 0 ? -1 : 0;
+}
+
+/* See x509.h. The subject's name is rebuilt from its O, OU and CN in the
+ * order x509_make_ca_cert writes them, and then compared byte for byte
+ * with the original: a root lanca did not lay out that way is refused
+ * rather than vouched for under a name that differs from its own. */
+int
+x509_make_cross(gnutls_x509_crt_t subject, const struct names *permitted,
+		gnutls_x509_crt_t issuer, gnutls_privkey_t issuer_key, time_t not_after,
+		const unsigned char *serial, gnutls_x509_crt_t *out, struct lerr *e)
+{
+	char org[128], ou[128], cn[128];
+	struct x509_ca_params cp;
+	gnutls_pubkey_t pub = NULL;
+	gnutls_datum_t a = { NULL, 0 }, b = { NULL, 0 };
+	unsigned int pathlen = 0, ca = 0;
+	time_t end;
+	int ret, rc = -1;
+
+	*out = NULL;
+	if (x509_dn_part(subject, GNUTLS_OID_X520_ORGANIZATION_NAME, org, sizeof(org)) != 0 ||
+	    x509_dn_part(subject, GNUTLS_OID_X520_ORGANIZATIONAL_UNIT_NAME, ou, sizeof(ou)) != 0 ||
+	    x509_dn_part(subject, GNUTLS_OID_X520_COMMON_NAME, cn, sizeof(cn)) != 0 ||
+	    gnutls_x509_crt_get_basic_constraints(subject, NULL, &ca, (int *)&pathlen) < 0 ||
+	    !ca) {
+		lerr_set(e, LERR_INVARIANT, "the root to vouch for is not a CA lanca can read");
+		goto out;
+	}
+	if ((ret = gnutls_pubkey_init(&pub)) < 0 ||
+	    (ret = gnutls_pubkey_import_x509(pub, subject, 0)) < 0) {
+		lerr_set(e, LERR_INTERNAL, "the root's public key: %s", gnutls_strerror(ret));
+		goto out;
+	}
+	memset(&cp, 0, sizeof(cp));
+	cp.org = org;
+	cp.ou = ou;
+	cp.cn = cn;
+	cp.permitted = permitted;
+	cp.pathlen = pathlen;
+	cp.not_before = time(NULL) - 60;
+	/* No longer than either root: the voucher means nothing past them. */
+	end = gnutls_x509_crt_get_expiration_time(subject);
+	cp.not_after = not_after;
+	if (end != (time_t)-1 && end < cp.not_after)
+		cp.not_after = end;
+	end = gnutls_x509_crt_get_expiration_time(issuer);
+	if (end != (time_t)-1 && end < cp.not_after)
+		cp.not_after = end;
+	cp.serial = serial;
+	/* No check of the subject's own names against the issuer's
+	 * constraints: a cross-certificate's subject is a root whose name
+	 * was chosen long before (a CN "X Root CA" that GnuTLS would read
+	 * as a DNS name); see x509.h. */
+	if (x509_make_ca_cert(&cp, pub, issuer, issuer_key, 0, out, e) != 0)
+		goto out;
+	if (gnutls_x509_crt_get_raw_dn(subject, &a) < 0 || gnutls_x509_crt_get_raw_dn(*out, &b) < 0 ||
+	    a.size != b.size || memcmp(a.data, b.data, a.size) != 0) {
+		lerr_set(e, LERR_INVARIANT, "cannot vouch for a root under its exact name");
+		gnutls_x509_crt_deinit(*out);
+		*out = NULL;
+		goto out;
+	}
+	rc = 0;
+out:
+	gnutls_free(a.data);
+	gnutls_free(b.data);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	return rc;
 }
 
 /* Copies the text form of a certificate's subject into out, or "?" when

@@ -94,6 +94,35 @@ int x509_make_root(const struct x509_ca_params *p, gnutls_privkey_t key,
 int x509_make_ca(const struct x509_ca_params *p, gnutls_pubkey_t subject_key,
 		 gnutls_x509_crt_t issuer, gnutls_privkey_t issuer_key,
 		 gnutls_x509_crt_t *out, struct lerr *e);
+/* A cross-certificate: subject's own name, key, pathlen and (permitted:
+ * its) name constraints, signed by issuer/issuer_key, valid from now
+ * until not_after or the end of either root, whichever comes first. Used
+ * for a root's voucher for another root (the backup root; NewWithOld and
+ * OldWithNew in a rollover). Unlike x509_make_ca it does not check the
+ * subject's CN against the issuer's constraints: a GnuTLS client reading
+ * a CN "X Root CA" as a DNS name refuses chains through such a voucher,
+ * while OpenSSL's and browsers' (which read only a leaf's CN) accept
+ * them. 0 or -1 with e. */
+int x509_make_cross(gnutls_x509_crt_t subject, const struct names *permitted,
+		    gnutls_x509_crt_t issuer, gnutls_privkey_t issuer_key, time_t not_after,
+		    const unsigned char *serial, gnutls_x509_crt_t *out, struct lerr *e);
+/* Whether GnuTLS's verification status of a voucher (a cross-certificate
+ * checked under the root that signed it) says it holds: 0, or only the
+ * signer's constraints failed. GnuTLS reads the CN of a certificate
+ * without SANs or EKU as a DNS name and checks it against the issuer's
+ * name constraints; a root made before lanca named its roots without a CN
+ * ("X Root CA") fails that under any other constrained root, although
+ * its signature, dates and the issuer's CA rights hold (GnuTLS reports a
+ * bad signature as GNUTLS_CERT_SIGNATURE_FAILURE beside it, so this never
+ * lets one through). Name constraints govern the names a chain vouches
+ * for in leaves, which the leaves are checked for. */
+static inline int
+x509_voucher_status_ok(unsigned status)
+{
+	return status == 0 ||
+	       status == (GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE);
+}
+
 /* A leaf: CA:FALSE critical, keyUsage digitalSignature (+keyEncipherment
  * for RSA) critical, EKU serverAuth+clientAuth, SAN (critical when the
  * subject is empty... never here: CN is always set), SKI (the first

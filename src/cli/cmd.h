@@ -34,6 +34,7 @@ int cmd_export_policy(int argc, char *argv[]);	/* `lanca export policy` */
 int cmd_export_hosts(int argc, char *argv[]);	/* `lanca export hosts` */
 int cmd_metrics(int argc, char *argv[]);
 int cmd_backup_root(int argc, char *argv[]);
+int cmd_rollover(int argc, char *argv[]);
 
 #include <stdio.h>
 

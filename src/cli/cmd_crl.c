@@ -57,7 +57,7 @@ cmd_crl(int argc, char *argv[])
 	if (cmd_ca_open(cmd_dir(dir), NULL, 0, &ca, &e) != 0)
 		goto fail;
 	open = 1;
-	if (revocation_newest(ca.store, &c, &e) != 0) {
+	if (revocation_newest(ca.store, ca.ca.issuing_id, &c, &e) != 0) {
 		if (e.code == LERR_NOT_FOUND)
 			lerr_set(&e, LERR_NOT_FOUND, "no CRL was made yet: `lanca serve` makes "
 				 "the first when it starts");

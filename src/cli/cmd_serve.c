@@ -41,6 +41,7 @@
 #include "daemon/ratelimit.h"
 #include "signer/signer.h"
 #include "daemon/revocation.h"
+#include "daemon/rollover.h"
 #include "daemon/state.h"
 #include "store/store.h"
 
@@ -132,7 +133,7 @@ serve_renew_gateway(struct app *app, struct httpd *h)
 	struct issuer is;
 	struct lerr e;
 
-	if (!gateway_due(app->dir, time(NULL)))
+	if (!gateway_due(app->dir, &app->ca, time(NULL)))
 		return;
 	is.store = app->store;
 	is.signer = app->signer;
@@ -168,6 +169,46 @@ serve_tick(struct app *app, struct httpd *h)
 	auditlog_tick(app->store, app->signer, (int64_t)time(NULL));
 	if (revocation_tick(app->revocation, &e) < 0)
 		log_err("cannot make the CRL: %s", e.msg);
+	if (app->revocation_prev != NULL && revocation_tick(app->revocation_prev, &e) < 0)
+		log_err("cannot make the previous issuing CA's CRL: %s", e.msg);
+}
+
+/* Finishes a root rollover's key switch that a crash interrupted, before
+ * the signer reads keys/ (rollover.h). */
+static int
+serve_recover(const char *dir, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	struct store *s = NULL;
+	struct stat st;
+	int rc;
+
+	if (state_path(path, dir, ROLLOVER_STAGE) != 0 || lstat(path, &st) != 0)
+		return 0;
+	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, STORE_READONLY, &s, e) != 0)
+		return -1;
+	rc = rollover_recover(dir, s, e);
+	store_close(s);
+	return rc;
+}
+
+/* The issuing CA the newest rollover succeeded, when its leaves may still
+ * need CRLs: not after a compromise (that CA is revoked, its key gone). */
+static int
+serve_previous_ca(struct store *s, int64_t *ca_id, struct lerr *e)
+{
+	struct store_rollover r;
+
+	*ca_id = 0;
+	if (store_rollover_newest(s, &r, e) != 0) {
+		if (e->code != LERR_NOT_FOUND)
+			return -1;
+		lerr_clear(e);
+		return 0;
+	}
+	if (!r.compromise)
+		*ca_id = r.old_issuing;
+	return 0;
 }
 
 /* Waits for a signal to stop; returns the exit status. SIGUSR1 is the
@@ -348,7 +389,7 @@ cmd_serve(int argc, char *argv[])
 	struct control *ctl = NULL;
 	struct hosts_file *hosts = NULL;
 	struct window window;
-	struct issuer is;
+	struct issuer is, prev_is;
 	struct serve_opts o;
 	struct app app;
 	sigset_t set;
@@ -357,6 +398,7 @@ cmd_serve(int argc, char *argv[])
 	int rc = CMD_FAILED, stop, window_ready = 0;
 
 	memset(&app, 0, sizeof(app));
+	memset(&prev_is, 0, sizeof(prev_is));
 	memset(&adopt, 0, sizeof(adopt));
 	rc = serve_parse(argc, argv, &o);
 	if (rc != 0)
@@ -395,6 +437,10 @@ cmd_serve(int argc, char *argv[])
 		log_info("%s/%s lacks the signer's chain: the signer checks the store's and writes it",
 			 o.dir, SIGNER_KEYS_DIR);
 		sc.adopt = &adopt;
+	}
+	if (serve_recover(o.dir, &e) != 0) {
+		cmd_error("serve", "cannot finish an interrupted root rollover: %s", e.msg);
+		goto out;
 	}
 	if (signer_start(&sc, &app.signer, &e) != 0) {
 		cmd_error("serve", "cannot start the signer: %s", e.msg);
@@ -439,6 +485,25 @@ cmd_serve(int argc, char *argv[])
 	 * no daemon ran). Failing that, serving goes on with the newest. */
 	if (revocation_tick(app.revocation, &e) < 0)
 		log_err("cannot make the CRL: %s", e.msg);
+	if (serve_previous_ca(app.store, &prev_is.ca_id, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	if (prev_is.ca_id != 0) {
+		struct revocation_config pc = o.crl;
+
+		prev_is.store = app.store;
+		prev_is.signer = app.signer;
+		prev_is.policy = &app.policy;
+		pc.generation = 1;
+		if (revocation_new(&prev_is, &pc, &app.revocation_prev, &e) != 0) {
+			cmd_error("serve", "%s", e.msg);
+			goto out;
+		}
+		if (revocation_tick(app.revocation_prev, &e) < 0)
+			log_err("cannot make the previous issuing CA's CRL: %s", e.msg);
+		revocation_chain(app.revocation, app.revocation_prev);
+	}
 	o.enroll.revocation = app.revocation;
 	if (app.ratelimit == NULL || app.login_fails == NULL || app.secret_fails == NULL ||
 	    enroll_new(&is, &app.ca, &window, &o.enroll, &app.enroll, &e) != 0) {
@@ -502,6 +567,7 @@ out:
 	hosts_file_stop(hosts);
 	enroll_free(app.enroll);
 	revocation_free(app.revocation);
+	revocation_free(app.revocation_prev);
 	ratelimit_free(app.ratelimit);
 	ratelimit_fails_free(app.login_fails);
 	ratelimit_fails_free(app.secret_fails);

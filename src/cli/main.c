@@ -43,6 +43,7 @@ static const struct command {
 	{ "stats", cmd_stats, "show the running daemon's counters (commits, WAL)" },
 	{ "metrics", cmd_metrics, "the bearer token for GET /metrics (Prometheus)" },
 	{ "backup-root", cmd_backup_root, "the backup root: create it, confirm its key is stored" },
+	{ "rollover", cmd_rollover, "root rollover: start, status, finish" },
 };
 
 static void

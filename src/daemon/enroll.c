@@ -1042,34 +1042,85 @@ enroll_deny(struct enroll *en, const char *id, const char *reason, const char *a
 				  actor, e);
 }
 
-/* Checks the client's current certificate for renewal at now: ours,
- * unrevoked, unexpired (or within the grace period), for the same device
- * id. serial receives its serial (*serial_len bytes). */
+/* Whether peer verifies under the issuing CA of row ca_id (an older
+ * generation's, after a rollover) and that CA was not revoked. 0, or -1
+ * with e (forbidden) saying which. */
+static int
+enroll_older_ca(struct enroll *en, gnutls_x509_crt_t peer, int64_t ca_id, struct lerr *e)
+{
+	struct store_ca *cas[STORE_CAS_MAX];
+	gnutls_x509_crt_t ca = NULL;
+	unsigned status = 0;
+	size_t n = 0, i;
+	int rc = -1;
+
+	if (store_ca_list(en->is->store, cas, STORE_CAS_MAX, &n, e) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (cas[i]->id == ca_id && strcmp(cas[i]->role, "issuing") == 0)
+			break;
+	if (i == n || x509_import(cas[i]->der, cas[i]->der_len, &ca, e) != 0 ||
+	    gnutls_x509_crt_verify(peer, &ca, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
+				   GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS, &status) < 0 ||
+	    status != 0) {
+		lerr_set(e, LERR_FORBIDDEN, "the client certificate was not issued by this gateway");
+		goto out;
+	}
+	if (cas[i]->revoked_at != 0) {
+		lerr_set(e, LERR_FORBIDDEN, "the client certificate's issuing CA was revoked (a "
+			 "compromise): enroll again");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (ca != NULL)
+		gnutls_x509_crt_deinit(ca);
+	store_ca_list_free(cas, n);
+	return rc;
+}
+
+/* Checks the client's current certificate for renewal at now: ours (the
+ * very bytes on record, under the active issuing CA or, after a
+ * rollover, an older one that was not revoked), unrevoked, unexpired (or
+ * within the grace period), for the same device id. serial receives its
+ * serial (*serial_len bytes). */
 static int
 enroll_renew_check(struct enroll *en, gnutls_x509_crt_t peer, const struct csr *csr,
 		   int64_t now, unsigned char serial[STORE_SERIAL_MAX + 4], size_t *serial_len,
 		   struct lerr *e)
 {
 	gnutls_x509_crt_t chain[2];
+	gnutls_datum_t der = { NULL, 0 };
 	struct store_cert *cur = NULL;
 	unsigned status = 0;
 	int64_t grace = (int64_t)en->c.renew_grace_days * 86400;
-	int rc = -1;
+	int active, rc = -1;
 
 	chain[0] = en->ca->issuing;
 	chain[1] = en->ca->root;
 	/* Time is judged below, with the grace period; the rest by GnuTLS. */
-	if (gnutls_x509_crt_verify(peer, chain, 2, GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
-				   GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS, &status) < 0 ||
-	    status != 0) {
-		lerr_set(e, LERR_FORBIDDEN,
-			 "the client certificate was not issued by this gateway");
-		goto out;
-	}
+	active = gnutls_x509_crt_verify(peer, chain, 2, GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
+					GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS, &status) >= 0 &&
+		 status == 0;
 	*serial_len = STORE_SERIAL_MAX + 4;
 	if (gnutls_x509_crt_get_serial(peer, serial, serial_len) < 0 ||
 	    store_cert_by_serial(en->is->store, serial, *serial_len, &cur, e) != 0) {
-		lerr_set(e, LERR_FORBIDDEN, "the client certificate is not on record");
+		lerr_set(e, LERR_FORBIDDEN, active ? "the client certificate is not on record" :
+			 "the client certificate was not issued by this gateway");
+		goto out;
+	}
+	if (!active && (cur->ca_id == en->is->ca_id ||
+			enroll_older_ca(en, peer, cur->ca_id, e) != 0)) {
+		if (cur->ca_id == en->is->ca_id)
+			lerr_set(e, LERR_FORBIDDEN,
+				 "the client certificate was not issued by this gateway");
+		goto out;
+	}
+	/* The bytes issued, not another certificate with their serial (one
+	 * made with a stolen CA key, say). */
+	if (gnutls_x509_crt_export2(peer, GNUTLS_X509_FMT_DER, &der) < 0 ||
+	    der.size != cur->der_len || memcmp(der.data, cur->der, der.size) != 0) {
+		lerr_set(e, LERR_FORBIDDEN, "the client certificate is not the one on record");
 		goto out;
 	}
 	if (cur->status != STORE_CERT_VALID) {
@@ -1091,6 +1142,7 @@ enroll_renew_check(struct enroll *en, gnutls_x509_crt_t peer, const struct csr *
 	}
 	rc = 0;
 out:
+	gnutls_free(der.data);
 	store_cert_free(cur);
 	return rc;
 }

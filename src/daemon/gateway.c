@@ -119,7 +119,7 @@ out:
 }
 
 int
-gateway_due(const char *dir, time_t now)
+gateway_due(const char *dir, const struct ca_set *ca, time_t now)
 {
 	char path[STATE_PATH_MAX];
 	gnutls_x509_crt_t crt = NULL;
@@ -135,7 +135,11 @@ gateway_due(const char *dir, time_t now)
 		goto out;
 	nb = gnutls_x509_crt_get_activation_time(crt);
 	na = gnutls_x509_crt_get_expiration_time(crt);
-	due = na - now <= (na - nb) / 3;
+	/* After a rollover the gateway moves to the new issuing CA at once,
+	 * and its chain to the CA certificate chains carry now (state.h). */
+	due = na - now <= (na - nb) / 3 ||
+	      (ca != NULL && (!gnutls_x509_crt_check_issuer(crt, ca->issuing) ||
+			      memmem(pem, len, ca->issuing_pem.data, ca->issuing_pem.size) == NULL));
 out:
 	if (crt != NULL)
 		gnutls_x509_crt_deinit(crt);

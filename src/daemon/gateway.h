@@ -21,7 +21,9 @@ int gateway_issue(const struct issuer *is, const char *dir, const struct ca_set 
 		  struct lerr *e);
 
 /* 1 when dir's gateway certificate has a third or less of its lifetime
- * left at now, or cannot be read; 0 otherwise. */
-int gateway_due(const char *dir, time_t now);
+ * left at now, cannot be read, or (ca not NULL) was not issued by ca's
+ * issuing CA or its chain lacks the CA certificate chains carry now (a
+ * rollover's start or finish switched them); 0 otherwise. */
+int gateway_due(const char *dir, const struct ca_set *ca, time_t now);
 
 #endif

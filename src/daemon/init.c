@@ -256,7 +256,8 @@ init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUT
 		goto out;
 	snprintf(cn, sizeof(cn), "http://%s.local/crl", host != NULL ? host : "gateway");
 	if (signer_conf_init(&conf, o->crl_url != NULL ? o->crl_url : cn, e) != 0 ||
-	    store_setting_set(s, "crl_url", conf.crl_url, e) != 0)
+	    store_setting_set(s, "crl_url", conf.crl_url, e) != 0 ||
+	    store_ca_set_crl_url(s, issuing_id, conf.crl_url, e) != 0)
 		goto out;
 	/* What the signer trusts, beside its keys: never the store. */
 	if (signer_files_write(tmp, root, issuing, &conf, 0, e) != 0)

@@ -85,7 +85,9 @@ int issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 		      struct issue_pending **p, struct lerr *e);
 int issue_cert_finish(struct issue_pending *p, struct store_cert **out, struct lerr *e);
 
-/* Appends the PEM chain a client gets: the leaf, then the issuing CA. */
+/* Appends the PEM chain a client gets: the leaf, then the issuing CA as
+ * chains carry it (state.h's ca_set: during a rollover the old root's
+ * certificate of it, which every device can verify). */
 int issue_chain_pem(const struct store_cert *c, const struct ca_set *ca, struct buf *out) LANCA_WUR;
 /* Appends the leaf alone, as it begins that chain. */
 int issue_cert_pem(const struct store_cert *c, struct buf *out) LANCA_WUR;

@@ -131,7 +131,7 @@ metrics_crl(const struct metrics_src *m, int64_t now, struct buf *b, struct lerr
 	int rc;
 
 	lerr_clear(e);
-	if (store_crl_newest(m->store, 0, &c, e) != 0) {
+	if (store_crl_newest(m->store, 0, 0, &c, e) != 0) {
 		if (e->code != LERR_NOT_FOUND)
 			return -1;
 		lerr_clear(e);

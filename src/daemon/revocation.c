@@ -23,6 +23,7 @@
 
 struct revocation {
 	const struct issuer *is;
+	struct revocation *also;	/* the previous generation's, made after this one's */
 	struct revocation_config c;
 	pthread_mutex_t mu;
 	struct crl_entry *ents;		/* CRL_ENTRIES_MAX, used under mu */
@@ -87,15 +88,21 @@ revocation_make_locked(struct revocation *rv, const char *actor, struct revocati
 		       struct lerr *e)
 {
 	struct store *s = rv->is->store;
-	struct store_crl *newest = NULL, row;
+	struct store_crl *newest = NULL, *mine = NULL, row;
 	struct crl_params p;
 	gnutls_datum_t der = { NULL, 0 };
 	int64_t now = revocation_now(rv), revocations = 0;
 	size_t n = 0, i;
 	int rc = -1;
 
-	if (store_crl_newest(s, 0, &newest, e) != 0 && e->code != LERR_NOT_FOUND)
+	/* One sequence of numbers across issuing CAs; the dates follow this
+	 * CA's own newest. */
+	if (store_crl_newest(s, 0, 0, &newest, e) != 0 && e->code != LERR_NOT_FOUND)
 		goto out;
+	lerr_clear(e);
+	if (store_crl_newest(s, rv->is->ca_id, 0, &mine, e) != 0 && e->code != LERR_NOT_FOUND)
+		goto out;
+	lerr_clear(e);
 	if (store_crl_entries(s, rv->is->ca_id, now, rv->ents, CRL_ENTRIES_MAX, &n, &revocations,
 			      e) != 0)
 		goto out;
@@ -114,12 +121,12 @@ revocation_make_locked(struct revocation *rv, const char *actor, struct revocati
 	for (i = 0; i < n; i++)
 		if (rv->ents[i].revoked_at > p.this_update)
 			p.this_update = rv->ents[i].revoked_at;
-	if (newest != NULL && newest->this_update > (int64_t)p.this_update)
-		p.this_update = (time_t)newest->this_update;
+	if (mine != NULL && mine->this_update > (int64_t)p.this_update)
+		p.this_update = (time_t)mine->this_update;
 	p.next_update = p.this_update + (time_t)rv->c.days * 86400;
 	p.entries = rv->ents;
 	p.n = n;
-	if (signer_crl(rv->is->signer, &p, &der, e) != 0)
+	if (signer_crl(rv->is->signer, rv->c.generation, &p, &der, e) != 0)
 		goto out;
 	memset(&row, 0, sizeof(row));
 	row.number = (int64_t)p.number;
@@ -146,6 +153,7 @@ revocation_make_locked(struct revocation *rv, const char *actor, struct revocati
 out:
 	gnutls_free(der.data);
 	store_crl_free(newest);
+	store_crl_free(mine);
 	return rc;
 }
 
@@ -160,7 +168,23 @@ revocation_crl_make(struct revocation *rv, const char *actor, struct revocation_
 	pthread_mutex_lock(&rv->mu);
 	rc = revocation_make_locked(rv, actor, made, e);
 	pthread_mutex_unlock(&rv->mu);
+	/* A revocation of a leaf of the previous issuing CA is listed by its
+	 * CRL; failing that, the next tick makes it. */
+	if (rc == 0 && rv->also != NULL) {
+		struct lerr ae;
+
+		pthread_mutex_lock(&rv->also->mu);
+		if (revocation_make_locked(rv->also, actor, NULL, &ae) != 0)
+			log_err("no CRL of the previous issuing CA was made: %s", ae.msg);
+		pthread_mutex_unlock(&rv->also->mu);
+	}
 	return rc;
+}
+
+void
+revocation_chain(struct revocation *rv, struct revocation *also)
+{
+	rv->also = also;
 }
 
 /* Why a CRL is due at now (NULL: none is). */
@@ -172,7 +196,7 @@ revocation_due(struct revocation *rv, int64_t now, int *due, struct lerr *e)
 	int64_t revocations = 0;
 
 	*due = 0;
-	if (store_crl_newest(rv->is->store, 0, &newest, e) != 0) {
+	if (store_crl_newest(rv->is->store, rv->is->ca_id, 0, &newest, e) != 0) {
 		if (e->code != LERR_NOT_FOUND)
 			return NULL;
 		*due = 1;
@@ -182,8 +206,6 @@ revocation_due(struct revocation *rv, int64_t now, int *due, struct lerr *e)
 		goto out;
 	if (revocations > newest->revocations)
 		why = "a certificate was revoked since the newest CRL";
-	else if (newest->ca_id != rv->is->ca_id)
-		why = "the issuing CA changed";
 	else if (now - newest->this_update >= (newest->next_update - newest->this_update) / 2)
 		why = "less than half of the newest CRL's period is left";
 	*due = why != NULL;
@@ -207,19 +229,19 @@ revocation_tick(struct revocation *rv, struct lerr *e)
 		pthread_mutex_unlock(&rv->mu);
 		return e->code != LERR_NONE ? -1 : 0;
 	}
-	log_info("making a CRL: %s", why);
+	log_info("making a CRL of issuing CA %lld: %s", (long long)rv->is->ca_id, why);
 	rc = revocation_make_locked(rv, "lanca", NULL, e);
 	pthread_mutex_unlock(&rv->mu);
 	return rc == 0 ? 1 : -1;
 }
 
 int
-revocation_newest(struct store *s, struct revocation_crl *out, struct lerr *e)
+revocation_newest(struct store *s, int64_t ca_id, struct revocation_crl *out, struct lerr *e)
 {
 	struct store_crl *c = NULL;
 
 	memset(out, 0, sizeof(*out));
-	if (store_crl_newest(s, 1, &c, e) != 0)
+	if (store_crl_newest(s, ca_id, 1, &c, e) != 0)
 		return -1;
 	out->number = c->number;
 	out->this_update = c->this_update;
@@ -239,4 +261,46 @@ revocation_crl_clear(struct revocation_crl *c)
 	free(c->der);
 	c->der = NULL;
 	c->der_len = 0;
+}
+
+/* The path part of an http:// URL ("/crl" of "http://gw.local/crl"), or
+ * NULL. */
+static const char *
+revocation_url_path(const char *url)
+{
+	if (strncmp(url, "http://", 7) != 0)
+		return NULL;
+	return strchr(url + 7, '/');
+}
+
+int
+revocation_ca_at(struct store *s, const char *path, int64_t *ca_id, struct lerr *e)
+{
+	struct store_ca *cas[STORE_CAS_MAX], *active = NULL;
+	const char *p;
+	size_t n = 0, i;
+	int rc = -1;
+
+	*ca_id = 0;
+	if (store_ca_list(s, cas, STORE_CAS_MAX, &n, e) != 0)
+		return -1;
+	for (i = 0; i < n && *ca_id == 0; i++)
+		if (strcmp(cas[i]->role, "issuing") == 0 &&
+		    (p = revocation_url_path(cas[i]->crl_url)) != NULL && strcmp(p, path) == 0)
+			*ca_id = cas[i]->id;
+	if (*ca_id == 0 && strcmp(path, REVOCATION_PATH) == 0) {
+		/* A CRL URL elsewhere (--crl-url): /crl is the active CA's. */
+		if (store_ca_active(s, "issuing", &active, e) != 0)
+			goto out;
+		*ca_id = active->id;
+	}
+	if (*ca_id == 0) {
+		lerr_set(e, LERR_NOT_FOUND, "no issuing CA publishes its CRL at %s", path);
+		goto out;
+	}
+	rc = 0;
+out:
+	store_ca_free(active);
+	store_ca_list_free(cas, n);
+	return rc;
 }

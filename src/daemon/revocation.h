@@ -29,6 +29,10 @@ struct revocation_config {
 	/* The clock (NULL: time()); tests pass a fake one. */
 	time_t (*now)(void *arg);
 	void *now_arg;
+	/* Which of the signer's issuing CAs signs (signer.h's signer_crl):
+	 * 0 the active one, 1 the one a rollover succeeded. The issuer's
+	 * ca_id must be that CA's row. */
+	unsigned generation;
 };
 
 /* What revocation_crl_make made. */
@@ -57,16 +61,22 @@ void revocation_free(struct revocation *rv);	/* NULL-safe */
 int revocation_crl_make(struct revocation *rv, const char *actor, struct revocation_made *made,
 			struct lerr *e);
 
+/* Makes revocation_crl_make(rv) also make also's CRL (the issuing CA a
+ * rollover succeeded: its leaves are revoked and renewed by the same
+ * calls). also must outlive rv's use. */
+void revocation_chain(struct revocation *rv, struct revocation *also);
+
 /*
- * Makes a CRL when one is due at now: none was made yet, a certificate
- * was revoked since the newest was made (`lanca revoke` without a
- * daemon), the issuing CA changed, or less than half of the newest's
- * period (thisUpdate to nextUpdate) is left. 1 when it made one, 0 when
+ * Makes a CRL when one is due at now: this CA has none yet, a
+ * certificate was revoked since its newest was made (`lanca revoke`
+ * without a daemon), or less than half of the newest's period
+ * (thisUpdate to nextUpdate) is left. 1 when it made one, 0 when
  * none was due, -1 with e.
  */
 int revocation_tick(struct revocation *rv, struct lerr *e);
 
-/* The newest CRL, as /crl serves it and `lanca crl` prints it. */
+/* The newest CRL of issuing CA ca_id (0: of any), as /crl serves it and
+ * `lanca crl` prints it. */
 struct revocation_crl {
 	int64_t number, this_update, next_update;
 	unsigned char *der;		/* owned */
@@ -74,7 +84,18 @@ struct revocation_crl {
 };
 /* 0 with *out filled (revocation_crl_clear it), or -1 with e
  * (LERR_NOT_FOUND when no CRL was made yet). */
-int revocation_newest(struct store *s, struct revocation_crl *out, struct lerr *e);
-void revocation_crl_clear(struct revocation_crl *c);	/* frees der; NULL-safe */
+int revocation_newest(struct store *s, int64_t ca_id, struct revocation_crl *out,
+		      struct lerr *e);
+void revocation_crl_clear(struct revocation_crl *c);
+
+/* Where CRLs are served: each issuing CA's at the path of the CRL URL its
+ * leaves carry (`lanca init`'s "http://HOST/crl" for the first; a
+ * rollover's new CA at REVOCATION_PATH "/<its row id>"), so that the
+ * leaves of every generation find their own issuer's CRL. */
+#define REVOCATION_PATH		"/crl"
+/* The issuing CA whose CRL is served at path: the one whose CRL URL has
+ * that path; for REVOCATION_PATH when none has (a CRL URL on another
+ * host), the active one. LERR_NOT_FOUND if none. 0 or -1 with e. */
+int revocation_ca_at(struct store *s, const char *path, int64_t *ca_id, struct lerr *e);	/* frees der; NULL-safe */
 
 #endif

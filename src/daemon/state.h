@@ -33,7 +33,10 @@
 #define STATE_BACKUP_ROOT_PEM	"backup-root.pem"
 #define STATE_PATH_MAX		4096
 
-/* The public side of the CA hierarchy, as served to clients. */
+/* The public side of the CA hierarchy, as served to clients: the primary
+ * root, and the issuing CA as chains carry it (during a rollover the
+ * primary root's certificate of the new issuing CA: ca_set_load), with
+ * the issuing CA's own fingerprint and dates. */
 struct ca_set {
 	gnutls_x509_crt_t root, issuing;
 	gnutls_datum_t root_der, root_pem, issuing_der, issuing_pem;
@@ -43,6 +46,7 @@ struct ca_set {
 	time_t root_not_before, root_not_after;
 	time_t issuing_not_before, issuing_not_after;
 	int64_t issuing_id;			/* store row */
+	int64_t root_id;			/* store row */
 };
 struct store;
 /* Loads the active root and issuing CA from the store. */

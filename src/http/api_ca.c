@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "daemon/enroll.h"
 #include "daemon/trustbundle.h"
 #include "http/api.h"
 #include "common/buf.h"
@@ -57,9 +58,11 @@ api_ca_pem(struct http_req *r)
 enum MHD_Result
 api_trust_bundle(struct http_req *r)
 {
+	gnutls_x509_crt_t peer[ENROLL_PEER_MAX];
 	struct trust_bundle b;
 	enum MHD_Result ret;
 	const char *inm;
+	unsigned npeer = 0;
 	struct lerr e;
 
 	lerr_clear(&e);
@@ -67,6 +70,13 @@ api_trust_bundle(struct http_req *r)
 		trustbundle_free(&b);
 		return http_reply_lerr(r, &e);
 	}
+	/* A device that shows its certificate is counted as refreshed (`lanca
+	 * rollover status`); the bundle is everyone's, with or without one. */
+	if (api_peer(r, peer, &npeer) == 0 && npeer > 0 &&
+	    trustbundle_note_fetch(r->app->store, &b, peer[0], &e) != 0)
+		log_info("trust bundle fetch not counted: %s", e.msg);
+	api_peer_free(peer, npeer);
+	lerr_clear(&e);
 	if (http_req_add_header(r, "ETag", b.etag) != 0 ||
 	    http_req_add_header(r, "Cache-Control", "public, max-age=3600") != 0 ||
 	    http_req_add_header(r, "Content-Disposition",

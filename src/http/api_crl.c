@@ -1,5 +1,6 @@
 /*
- * api_crl.c - GET /crl: the newest CRL the CA made, as DER
+ * api_crl.c - GET /crl and /crl/{id}: the newest CRL of the issuing CA
+ * whose leaves point there (revocation_ca_at), as DER
  * (application/pkix-crl, RFC 5280 §4.2.1.13's distribution point), on
  * plain HTTP and HTTPS alike, for anyone: a CRL is signed and public.
  * Its number is its ETag and its thisUpdate its Last-Modified; caches
@@ -33,12 +34,14 @@ api_crl(struct http_req *r)
 	struct revocation_crl c;
 	char etag[32], date[64], cache[64];
 	const char *inm;
-	int64_t left;
+	int64_t left, ca_id = 0;
 	enum MHD_Result ret;
 	struct lerr e;
 
 	lerr_clear(&e);
-	if (revocation_newest(r->app->store, &c, &e) != 0) {
+	if (revocation_ca_at(r->app->store, r->url, &ca_id, &e) != 0)
+		return http_reply_lerr(r, &e);
+	if (revocation_newest(r->app->store, ca_id, &c, &e) != 0) {
 		if (e.code == LERR_NOT_FOUND)
 			return http_reply_error(r, LERR_NOT_FOUND, "no CRL was made yet");
 		return http_reply_lerr(r, &e);

@@ -27,6 +27,9 @@ struct app {
 	struct signer *signer;
 	struct enroll *enroll;		/* onboarding: window, requests, decisions */
 	struct revocation *revocation;	/* the CRLs: made at every revocation */
+	/* The CRLs of the issuing CA a rollover succeeded (its leaves point
+	 * at them until they expire), or NULL. */
+	struct revocation *revocation_prev;
 	struct ratelimit *ratelimit;	/* per-address limit on enrollment requests */
 	struct ratelimit_fails *login_fails;	/* failed admin logins per address */
 	struct ratelimit_fails *secret_fails;	/* wrong pre-authorisation secrets per address */

@@ -21,6 +21,7 @@ static const struct http_route routes[] = {
 	{ "GET", "/backup-root.crt", 0, api_backup_root_der, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/backup-root.pem", 0, api_backup_root_pem, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/crl", 0, api_crl, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/crl/{id}", 0, api_crl, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/policy/{format}/{file}", 0, api_policy_file, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/api/v1/status", 0, api_status, HTTP_ON_TLS, HTTP_AUTH_NONE },
 	{ "POST", "/api/v1/enroll", HTTPD_BODY_MAX, api_enroll, HTTP_ON_TLS, HTTP_AUTH_NONE },

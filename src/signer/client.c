@@ -494,7 +494,8 @@ signer_crl_put(struct buf *b, const struct crl_params *p, size_t i, size_t count
 }
 
 int
-signer_crl(struct signer *s, const struct crl_params *p, gnutls_datum_t *der, struct lerr *e)
+signer_crl(struct signer *s, unsigned gen, const struct crl_params *p, gnutls_datum_t *der,
+	   struct lerr *e)
 {
 	struct signer_trip t = { SIGNER_MSG_CRL, SIGNER_MSG_CRL_MORE, NULL, 0, SIGNER_MSG_CRL_OK,
 				 signer_crl_rest, der };
@@ -505,7 +506,9 @@ signer_crl(struct signer *s, const struct crl_params *p, gnutls_datum_t *der, st
 	der->data = NULL;
 	der->size = 0;
 	if (s->local)
-		return sign_crl(&s->ctx, p, der, e);
+		return sign_crl(&s->ctx, (enum sign_generation)gen, p, der, e);
+	if (gen > SIGN_GEN_PREVIOUS)
+		return lerr_set(e, LERR_INTERNAL, "signer_crl: bad generation");
 	if (p->n > CRL_ENTRIES_MAX)
 		return lerr_set(e, LERR_TOO_LARGE, "a CRL lists at most %d certificates; "
 				"%zu unexpired revoked certificates do not fit", CRL_ENTRIES_MAX,
@@ -521,7 +524,8 @@ signer_crl(struct signer *s, const struct crl_params *p, gnutls_datum_t *der, st
 		count = p->n - i * SIGNER_CRL_ENTRIES_PER_MSG;
 		if (count > SIGNER_CRL_ENTRIES_PER_MSG)
 			count = SIGNER_CRL_ENTRIES_PER_MSG;
-		if ((i == 0 && (ipc_put_u64(&req[i], p->number) != 0 ||
+		if ((i == 0 && (ipc_put_u8(&req[i], (uint8_t)gen) != 0 ||
+				ipc_put_u64(&req[i], p->number) != 0 ||
 				ipc_put_u64(&req[i], (uint64_t)p->this_update) != 0 ||
 				ipc_put_u64(&req[i], (uint64_t)p->next_update) != 0 ||
 				ipc_put_u32(&req[i], (uint32_t)p->n) != 0)) ||

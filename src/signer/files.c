@@ -456,6 +456,12 @@ signer_files_read(const char *dir, const char *pass, struct signer_files *f, str
 	}
 	if (signer_read_audit_key(keys, dir, f->audit_sk, e) != 0)
 		goto out;
+	/* The generation a rollover succeeded, all three or none. */
+	if (faccessat(keys, SIGNER_PREV_ISSUING_PEM_NAME, F_OK, AT_SYMLINK_NOFOLLOW) == 0 &&
+	    (signer_read_cert(keys, dir, SIGNER_PREV_ROOT_PEM_NAME, &f->prev_root, e) != 0 ||
+	     signer_read_cert(keys, dir, SIGNER_PREV_ISSUING_PEM_NAME, &f->prev_issuing, e) != 0 ||
+	     signer_read_key(keys, dir, SIGNER_PREV_ISSUING_KEY_NAME, pass, &f->prev_key, e) != 0))
+		goto out;
 	rc = 0;
 out:
 	if (keys >= 0)
@@ -476,6 +482,12 @@ signer_files_free(struct signer_files *f)
 		gnutls_x509_crt_deinit(f->issuing);
 	if (f->key != NULL)
 		gnutls_privkey_deinit(f->key);
+	if (f->prev_root != NULL)
+		gnutls_x509_crt_deinit(f->prev_root);
+	if (f->prev_issuing != NULL)
+		gnutls_x509_crt_deinit(f->prev_issuing);
+	if (f->prev_key != NULL)
+		gnutls_privkey_deinit(f->prev_key);
 	sodium_free(f->audit_sk);	/* wipes it; NULL-safe */
 	memset(f, 0, sizeof(*f));
 }

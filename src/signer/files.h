@@ -15,6 +15,13 @@
  *                          ca/auditseal.h gives its one-line format)
  *   audit.pub              its public key (0644), which `lanca audit
  *                          verify` checks the checkpoints with
+ *   previous-root.pem, previous-issuing.pem, previous-issuing.key
+ *                          after a root rollover, the generation it
+ *                          succeeded: its issuing CA's key signs only that
+ *                          CA's CRLs, for the leaves it issued (all three
+ *                          or none; daemon/rollover.h writes them)
+ *   previous-root.key      the old root's key, until `lanca rollover
+ *                          finish` (the signer never reads it)
  * The daemon may include this header for the names; it never reads the
  * files (under `serve --user` it cannot), and the signer never reads the
  * daemon's store: what the signer trusts is only what is in keys/.
@@ -44,6 +51,10 @@
 #define SIGNER_CONF_NAME	"signer.conf"
 #define SIGNER_AUDIT_KEY_NAME	"audit.key"
 #define SIGNER_AUDIT_PUB_NAME	"audit.pub"
+#define SIGNER_PREV_ROOT_PEM_NAME	"previous-root.pem"
+#define SIGNER_PREV_ISSUING_PEM_NAME	"previous-issuing.pem"
+#define SIGNER_PREV_ISSUING_KEY_NAME	"previous-issuing.key"
+#define SIGNER_PREV_ROOT_KEY_NAME	"previous-root.key"
 #define SIGNER_ROOT_KEY		SIGNER_KEYS_DIR "/" SIGNER_ROOT_KEY_NAME
 #define SIGNER_ISSUING_KEY	SIGNER_KEYS_DIR "/" SIGNER_ISSUING_KEY_NAME
 #define SIGNER_ROOT_PEM		SIGNER_KEYS_DIR "/" SIGNER_ROOT_PEM_NAME
@@ -65,6 +76,9 @@ struct signer_files {
 	gnutls_privkey_t key;			/* issuing.key's */
 	struct signer_conf conf;
 	unsigned char *audit_sk;		/* audit.key's (sodium_malloc'd, 64 bytes) */
+	/* The previous generation (a rollover's), or all NULL. */
+	gnutls_x509_crt_t prev_root, prev_issuing;
+	gnutls_privkey_t prev_key;
 };
 
 /* Candidates for a state directory whose keys/ lacks the files: the CA
@@ -101,7 +115,8 @@ int signer_files_write(const char *dir, gnutls_x509_crt_t root, gnutls_x509_crt_
 int signer_files_audit_key(const char *dir, struct lerr *e);
 /* How many of root.pem, issuing.pem and signer.conf are missing (0-3). */
 int signer_files_missing(const char *dir);
-/* Reads the three files, issuing.key (decrypted with pass) and audit.key, refusing
+/* Reads the three files, issuing.key (decrypted with pass), audit.key
+ * and the previous generation's three files when there are any, refusing
  * a keys/ that is a symlink, and a keys/ or a file that does not belong
  * to the effective user or that others may write; everything is read
  * relative to one descriptor of keys/. Checks nothing about the chain

@@ -26,7 +26,9 @@
  *           signer lays out the domain-separated message itself
  *           (ca/auditseal.h) and signs it with keys/audit.key.
  *   SIGNED  signer -> daemon: bytes signature (64, Ed25519). Or ERROR.
- *   CRL     daemon -> signer: u64 number, u64 this_update,
+ *   CRL     daemon -> signer: u8 generation (0: the active issuing CA
+ *           signs; 1: the previous generation's, after a rollover),
+ *           u64 number, u64 this_update,
  *           u64 next_update, u32 total (<= CRL_ENTRIES_MAX), u32 count
  *           (<= SIGNER_CRL_ENTRIES_PER_MSG, at least 1 unless total is
  *           0), then count entries of: bytes serial (<= CRL_SERIAL_MAX),

@@ -65,6 +65,22 @@ sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr
 	    x509_issuer_new(c->chain, 2, c->key, c->crl_url, &c->issuer, e) != 0)
 		goto out;
 	c->ca_not_after = gnutls_x509_crt_get_expiration_time(c->chain[0]);
+	if (f.prev_issuing != NULL) {
+		if (x509_verify_ca_chain(f.prev_root, f.prev_issuing, e) != 0) {
+			snprintf(why, sizeof(why), "%s", e->msg);
+			lerr_set(e, LERR_INVARIANT, "%s and %s do not form a valid CA chain: %s",
+				 SIGNER_PREV_ISSUING_PEM_NAME, SIGNER_PREV_ROOT_PEM_NAME, why);
+			goto out;
+		}
+		c->prev_chain[0] = f.prev_issuing;
+		c->prev_chain[1] = f.prev_root;
+		c->prev_key = f.prev_key;
+		f.prev_issuing = f.prev_root = NULL;
+		f.prev_key = NULL;
+		if (x509_key_matches(c->prev_key, c->prev_chain[0], SIGNER_PREV_ISSUING_PEM_NAME,
+				     e) != 0)
+			goto out;
+	}
 	rc = 0;
 out:
 	signer_files_free(&f);
@@ -86,6 +102,12 @@ sign_ctx_free(struct sign_ctx *c)
 		gnutls_x509_crt_deinit(c->chain[0]);
 	if (c->chain[1] != NULL)
 		gnutls_x509_crt_deinit(c->chain[1]);
+	if (c->prev_key != NULL)
+		gnutls_privkey_deinit(c->prev_key);
+	if (c->prev_chain[0] != NULL)
+		gnutls_x509_crt_deinit(c->prev_chain[0]);
+	if (c->prev_chain[1] != NULL)
+		gnutls_x509_crt_deinit(c->prev_chain[1]);
 	policy_free(&c->policy);
 	popcache_free(c->pop);
 	sodium_free(c->audit_sk);
@@ -237,8 +259,14 @@ sign_out_free(struct sign_out *o)
 }
 
 int
-sign_crl(const struct sign_ctx *c, const struct crl_params *p, gnutls_datum_t *der,
-	 struct lerr *e)
+sign_crl(const struct sign_ctx *c, enum sign_generation gen, const struct crl_params *p,
+	 gnutls_datum_t *der, struct lerr *e)
 {
+	if (gen == SIGN_GEN_PREVIOUS) {
+		if (c->prev_key == NULL)
+			return lerr_set(e, LERR_NOT_FOUND,
+					"the signer holds no previous generation's issuing CA");
+		return crl_make(p, c->prev_chain[0], c->prev_key, der, e);
+	}
 	return crl_make(p, c->chain[0], c->key, der, e);
 }

@@ -42,6 +42,16 @@ struct sign_ctx {
 	atomic_ulong verified;
 	/* The audit checkpoint key (files.h's audit.key; sodium_malloc'd). */
 	unsigned char *audit_sk;
+	/* The generation a root rollover succeeded, for its CRLs only
+	 * (owned; NULL when keys/ holds none). */
+	gnutls_privkey_t prev_key;
+	gnutls_x509_crt_t prev_chain[2];	/* its issuing CA, its root */
+};
+
+/* Which issuing CA signs a CRL. */
+enum sign_generation {
+	SIGN_GEN_CURRENT = 0,		/* the active issuing CA */
+	SIGN_GEN_PREVIOUS = 1,		/* the one a rollover succeeded */
 };
 
 /* What the caller asks for; the serial was reserved in the store. */
@@ -101,10 +111,12 @@ void sign_out_free(struct sign_out *o);
  * 0, or -1 with e. Safe from several threads. */
 int sign_checkpoint(const struct sign_ctx *c, int64_t row_id, const unsigned char head[32],
 		    int64_t at, unsigned char sig[64], struct lerr *e);
-/* Builds, signs with the issuing CA's key and checks the CRL p describes
- * (crl_make: the issuer is the issuing CA). *der to gnutls_free. Safe to
- * call from several threads at once with the same ctx. 0, or -1 with e. */
-int sign_crl(const struct sign_ctx *c, const struct crl_params *p, gnutls_datum_t *der,
-	     struct lerr *e);
+/* Builds, signs with generation gen's issuing CA key and checks the CRL
+ * p describes (crl_make: the issuer is that issuing CA). LERR_NOT_FOUND
+ * for SIGN_GEN_PREVIOUS when keys/ holds no previous generation. *der to
+ * gnutls_free. Safe to call from several threads at once with the same
+ * ctx. 0, or -1 with e. */
+int sign_crl(const struct sign_ctx *c, enum sign_generation gen, const struct crl_params *p,
+	     gnutls_datum_t *der, struct lerr *e);
 
 #endif

@@ -254,19 +254,21 @@ signer_op_crl(struct signer_child *ch, int fd, const struct buf *in)
 	struct buf more;
 	uint16_t type, flags;
 	uint32_t total, count, got;
+	unsigned gen;
 	int rc = -1;
 
 	lerr_clear(&e);
 	buf_init(&more, IPC_MAX);
 	memset(&p, 0, sizeof(p));
 	ipc_rd_init(&rd, in->data, in->len);
+	gen = ipc_get_u8(&rd);
 	p.number = ipc_get_u64(&rd);
 	p.this_update = (time_t)ipc_get_u64(&rd);
 	p.next_update = (time_t)ipc_get_u64(&rd);
 	total = ipc_get_u32(&rd);
 	count = ipc_get_u32(&rd);
-	if (rd.failed || total > CRL_ENTRIES_MAX || count > SIGNER_CRL_ENTRIES_PER_MSG ||
-	    count > total || (count == 0 && total > 0))
+	if (rd.failed || gen > SIGN_GEN_PREVIOUS || total > CRL_ENTRIES_MAX ||
+	    count > SIGNER_CRL_ENTRIES_PER_MSG || count > total || (count == 0 && total > 0))
 		goto bad;
 	if (total > 0 && (ents = calloc(total, sizeof(*ents))) == NULL)
 		lerr_set(&e, LERR_INTERNAL, "out of memory for %u CRL entries", total);
@@ -285,7 +287,7 @@ signer_op_crl(struct signer_child *ch, int fd, const struct buf *in)
 	}
 	p.entries = ents;
 	p.n = total;
-	if (e.code != LERR_NONE || sign_crl(&ch->ctx, &p, &der, &e) != 0) {
+	if (e.code != LERR_NONE || sign_crl(&ch->ctx, (enum sign_generation)gen, &p, &der, &e) != 0) {
 		if (e.code == LERR_INVARIANT)
 			log_err("refused to release a CRL: %s", e.msg);
 		rc = signer_reply_error(fd, &e) == 0 ? 0 : -1;

@@ -80,12 +80,13 @@ int signer_checkpoint(struct signer *s, int64_t row_id, const unsigned char head
 struct metric_histogram_snap;
 int signer_roundtrip(const struct signer *s, unsigned i, const char **op,
 		     struct metric_histogram_snap *out);
-/* Asks the signer for the CRL p describes, built, signed with the
- * issuing CA's key and checked there (sign_crl); *der (gnutls_free) is
+/* Asks the signer for the CRL p describes, built, signed with generation
+ * gen's issuing CA key (SIGN_GEN_CURRENT, or SIGN_GEN_PREVIOUS after a
+ * rollover: sign.h) and checked there (sign_crl); *der (gnutls_free) is
  * the CRL. A local handle builds it in this process the same way. Safe
  * to call from many threads. 0, or -1 with e (too_large past
  * CRL_ENTRIES_MAX, signer when the signer is gone). */
-int signer_crl(struct signer *s, const struct crl_params *p, gnutls_datum_t *der,
+int signer_crl(struct signer *s, unsigned gen, const struct crl_params *p, gnutls_datum_t *der,
 	       struct lerr *e);
 
 /* The signer process id (0 for a local handle, or for none: NULL, the

@@ -22,10 +22,6 @@
 	"id, serial, ca_id, device_id, subject, sans, profile, status, " \
 	"not_before, not_after, issued_at, revoked_at, key_id, request_id, der, " \
 	"preauth_id, revoke_reason, revoke_comment"
-/* What store_ca_row reads. */
-#define STORE_CA_COLS \
-	"id, role, state, subject, fingerprint, not_before, not_after, der, " \
-	"cross_der, confirmed_at"
 
 /*
  * The inventory's pages (store_cert_find). Their parameters: ?1 the sort
@@ -109,11 +105,15 @@ const char *const store_sql_certs[Q_COUNT] = {
 		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?)",
 	[Q_CA_ACTIVE] =
 		"SELECT " STORE_CA_COLS " FROM cas WHERE role = ? AND state = 'active' "
-		"ORDER BY id DESC LIMIT 1",
+		STORE_PRIMARY_ORDER " LIMIT 1",
 	[Q_CA_INSERT_OFFLINE] =
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
-		"not_after, der, created_at, cross_der) "
-		"VALUES (?, 'offline', ?, ?, ?, ?, ?, ?, ?)",
+		"not_after, der, created_at) VALUES (?, 'offline', ?, ?, ?, ?, ?, ?)",
+	/* The primary root's voucher for the CA just inserted. */
+	[Q_CA_CROSS_PRIMARY] =
+		"INSERT INTO crosses (issuer_id, subject_id, der, created_at) VALUES ("
+		"(SELECT id FROM cas WHERE role = 'root' AND state = 'active' "
+		STORE_PRIMARY_ORDER " LIMIT 1), ?1, ?2, ?3)",
 	[Q_CA_FIND] =
 		"SELECT " STORE_CA_COLS " FROM cas WHERE role = ?1 AND state = ?2 "
 		"ORDER BY id DESC LIMIT 1",
@@ -216,14 +216,43 @@ store_ca_free(struct store_ca *ca)
 	if (ca == NULL)
 		return;
 	free(ca->der);
-	free(ca->cross_der);
 	free(ca);
+}
+
+/* A write job: a CA row, for an offline one the primary root's voucher
+ * for it, and the "ca-create" audit row, in one transaction. */
+struct store_ca_job {
+	struct store_write wr;
+	const unsigned char *cross;
+	size_t cross_len;
+};
+
+static int
+store_ca_record_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_ca_job *j = arg;
+	struct store_query x;
+
+	if (store_exec(w, &j->wr.x, NULL, e) != 0)
+		return -1;
+	j->wr.id = sqlite3_last_insert_rowid(w->db);
+	if (j->cross != NULL) {
+		x = (struct store_query){
+			Q_CA_CROSS_PRIMARY, "recording the root's voucher",
+			{ store_arg_int(j->wr.id), store_arg_blob(j->cross, j->cross_len),
+			  store_arg_int(j->wr.at) },
+		};
+		if (store_exec(w, &x, NULL, e) != 0)
+			return -1;
+	}
+	return store_audit_row(w, j->wr.at, j->wr.actor, j->wr.event, j->wr.subject,
+			       j->wr.detail, e);
 }
 
 /*
  * Records a CA certificate and audits it ("ca-create"): active when cross
- * is NULL, else offline with cross as its voucher. Durable on return. *id
- * (may be NULL) receives the row id.
+ * is NULL, else offline with cross as the primary root's voucher for it.
+ * Durable on return. *id (may be NULL) receives the row id.
  */
 static int
 store_ca_record(struct store *s, const char *role, const char *subject,
@@ -231,7 +260,7 @@ store_ca_record(struct store *s, const char *role, const char *subject,
 		const unsigned char *der, size_t der_len, const unsigned char *cross,
 		size_t cross_len, int64_t *id, struct lerr *e)
 {
-	struct store_write wr;
+	struct store_ca_job j;
 	json_t *o = NULL;
 	char *detail = NULL;
 	int64_t now;
@@ -252,27 +281,25 @@ store_ca_record(struct store *s, const char *role, const char *subject,
 		lerr_set(e, LERR_BAD_REQUEST, "CA record is not valid text");
 		goto out;
 	}
-	memset(&wr, 0, sizeof(wr));
-	wr.x = (struct store_query){
-		Q_CA_INSERT, "recording the CA",
+	memset(&j, 0, sizeof(j));
+	j.wr.x = (struct store_query){
+		cross != NULL ? Q_CA_INSERT_OFFLINE : Q_CA_INSERT, "recording the CA",
 		{ store_arg_text(role), store_arg_text(subject),
 		  store_arg_text(fingerprint), store_arg_int(not_before),
 		  store_arg_int(not_after), store_arg_blob(der, der_len),
 		  store_arg_int(now) },
 	};
-	if (cross != NULL) {
-		wr.x.q = Q_CA_INSERT_OFFLINE;
-		wr.x.args[7] = store_arg_blob(cross, cross_len);
-	}
-	wr.at = now;
-	wr.actor = STORE_ACTOR;
-	wr.event = "ca-create";
-	wr.subject = subject;
-	wr.detail = detail;
-	if (store_write(s, &wr, e) != 0)
+	j.cross = cross;
+	j.cross_len = cross_len;
+	j.wr.at = now;
+	j.wr.actor = STORE_ACTOR;
+	j.wr.event = "ca-create";
+	j.wr.subject = subject;
+	j.wr.detail = detail;
+	if (store_submit(s, store_ca_record_run, &j, e) != 0)
 		goto out;
 	if (id != NULL)
-		*id = wr.id;
+		*id = j.wr.id;
 	rc = 0;
 out:
 	free(detail);
@@ -301,8 +328,8 @@ store_ca_insert_offline(struct store *s, const char *role, const char *subject,
 			       der_len, cross, cross_len, id, e);
 }
 
-/* Row reader: a row of STORE_CA_COLS into a new CA at *(struct store_ca **)arg. */
-static int
+/* See internal.h. */
+int
 store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
 	struct store_ca *ca;
@@ -322,10 +349,12 @@ store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	ca->not_after = sqlite3_column_int64(st, 6);
 	if (store_col_blob_dup(st, 7, &ca->der, &ca->der_len, e) != 0)
 		goto out;
-	if (sqlite3_column_type(st, 8) != SQLITE_NULL &&
-	    store_col_blob_dup(st, 8, &ca->cross_der, &ca->cross_der_len, e) != 0)
+	ca->confirmed_at = sqlite3_column_int64(st, 8);	/* NULL reads as 0 */
+	if (sqlite3_column_type(st, 9) != SQLITE_NULL &&
+	    store_col_text(st, 9, ca->crl_url, sizeof(ca->crl_url), e) != 0)
 		goto out;
-	ca->confirmed_at = sqlite3_column_int64(st, 9);	/* NULL reads as 0 */
+	ca->revoked_at = sqlite3_column_int64(st, 10);
+	ca->distrusted_at = sqlite3_column_int64(st, 11);
 	*(struct store_ca **)arg = ca;
 	ca = NULL;
 	rc = 0;

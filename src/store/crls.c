@@ -19,8 +19,10 @@
 #define CRL_COLS "number, ca_id, this_update, next_update, entries, revocations, created_at"
 
 const char *const store_sql_crls[Q_COUNT] = {
-	[Q_CRL_NEWEST] = "SELECT " CRL_COLS ", NULL FROM crls ORDER BY number DESC LIMIT 1",
-	[Q_CRL_NEWEST_DER] = "SELECT " CRL_COLS ", der FROM crls ORDER BY number DESC LIMIT 1",
+	[Q_CRL_NEWEST] = "SELECT " CRL_COLS ", NULL FROM crls WHERE ?1 = 0 OR ca_id = ?1 "
+			 "ORDER BY number DESC LIMIT 1",
+	[Q_CRL_NEWEST_DER] = "SELECT " CRL_COLS ", der FROM crls WHERE ?1 = 0 OR ca_id = ?1 "
+			     "ORDER BY number DESC LIMIT 1",
 	[Q_CRL_INSERT] =
 		"INSERT INTO crls (number, ca_id, this_update, next_update, entries, "
 		"revocations, der, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
@@ -66,10 +68,12 @@ store_crl_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 }
 
 int
-store_crl_newest(struct store *s, int with_der, struct store_crl **out, struct lerr *e)
+store_crl_newest(struct store *s, int64_t ca_id, int with_der, struct store_crl **out,
+		 struct lerr *e)
 {
 	const struct store_query x = {
-		with_der ? Q_CRL_NEWEST_DER : Q_CRL_NEWEST, "reading the newest CRL", { { 0 } },
+		with_der ? Q_CRL_NEWEST_DER : Q_CRL_NEWEST, "reading the newest CRL",
+		{ store_arg_int(ca_id) },
 	};
 	int lrc;
 

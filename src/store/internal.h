@@ -93,6 +93,7 @@ enum store_q {
 	Q_CA_INSERT_OFFLINE,
 	Q_CA_FIND,
 	Q_CA_CONFIRM,
+	Q_CA_CROSS_PRIMARY,
 	Q_CERT_BY_SERIAL,
 	Q_CERT_BY_KEY,
 	Q_CERT_PAGE,
@@ -150,8 +151,40 @@ enum store_q {
 	Q_ONB_END,
 	Q_DEVICE_REVOKED,
 
+	/* CA generations: every CA, vouchers, rollovers (generations.c) */
+	Q_CA_LIST,
+	Q_CROSS_LIST,
+	Q_CROSS_INSERT,
+	Q_CA_INSERT_GEN,
+	Q_CA_SET_CRL_URL,
+	Q_CA_RETIRE,
+	Q_CA_PROMOTE,
+	Q_CA_REVOKE,
+	Q_CA_DISTRUST,
+	Q_ROLL_NEWEST,
+	Q_ROLL_INSERT,
+	Q_ROLL_FINISH,
+	Q_ROLL_COUNT_VALID,
+	Q_ROLL_COUNT_UNDER,
+	Q_ROLL_COUNT_FETCHED,
+	Q_FETCH_UPSERT,
+
 	Q_COUNT
 };
+
+/* What store_ca_row reads, and the reader: a row of STORE_CA_COLS into a
+ * new CA at *(struct store_ca **)arg (certs.c). */
+#define STORE_CA_COLS \
+	"id, role, state, subject, fingerprint, not_before, not_after, der, " \
+	"confirmed_at, crl_url, revoked_at, distrusted_at"
+int store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e);
+/* Which active root is the primary: while a rollover is under way (not
+ * after a compromise) the old one, which every device still trusts;
+ * else the newest rollover's new root; with no rollover the newest. */
+#define STORE_PRIMARY_ORDER \
+	"ORDER BY coalesce(cas.id = (SELECT CASE WHEN r.finished_at IS NULL AND " \
+	"r.compromise = 0 THEN r.old_root ELSE r.new_root END FROM rollovers r " \
+	"ORDER BY r.id DESC LIMIT 1), 0) DESC, cas.id DESC"
 
 /* The SQL of each family, indexed by enum store_q (NULL: another family's). */
 extern const char *const store_sql_engine[Q_COUNT];	/* engine.c */
@@ -162,6 +195,7 @@ extern const char *const store_sql_admins[Q_COUNT];	/* admins.c */
 extern const char *const store_sql_audit[Q_COUNT];	/* audit.c */
 extern const char *const store_sql_onboard[Q_COUNT];	/* onboard.c */
 extern const char *const store_sql_crls[Q_COUNT];	/* crls.c */
+extern const char *const store_sql_generations[Q_COUNT];	/* generations.c */
 
 /* One database connection and its cache of prepared statements. */
 struct store_conn {

@@ -128,25 +128,28 @@ struct store_ca {
 	int64_t not_before, not_after;
 	unsigned char *der;	/* owned */
 	size_t der_len;
-	unsigned char *cross_der;	/* owned: the active root's voucher for this
-					 * CA's key (an offline root's), or NULL */
-	size_t cross_der_len;
 	int64_t confirmed_at;	/* offline: when the admin confirmed its key
 				 * was stored (0: not yet) */
+	char crl_url[256];	/* issuing: the CRL distribution point of its leaves ("" for none) */
+	int64_t revoked_at;	/* issuing: revoked (a compromise), else 0 */
+	int64_t distrusted_at;	/* root: to be dropped by devices (a compromise), else 0 */
 };
-void store_ca_free(struct store_ca *ca);	/* NULL-safe, frees der, cross_der and ca */
+void store_ca_free(struct store_ca *ca);	/* NULL-safe, frees der and ca */
 /* Inserts a CA row (state "active"); *id receives its rowid. Durable. */
 int store_ca_insert(struct store *s, const char *role, const char *subject,
 		    const char *fingerprint, int64_t not_before, int64_t not_after,
 		    const unsigned char *der, size_t der_len, int64_t *id, struct lerr *e);
 /* Inserts a CA whose key is not on this machine (state "offline"), with
- * cross, the certificate by which the active root vouches for its key
- * (required). Audited "ca-create"; durable. */
+ * cross, the certificate by which the primary root (store_ca_active's
+ * "root") vouches for its key (required; recorded in crosses). Audited
+ * "ca-create"; durable. */
 int store_ca_insert_offline(struct store *s, const char *role, const char *subject,
 			    const char *fingerprint, int64_t not_before, int64_t not_after,
 			    const unsigned char *der, size_t der_len, const unsigned char *cross,
 			    size_t cross_len, int64_t *id, struct lerr *e);
-/* The active CA of a role; -1 with LERR_NOT_FOUND if none. */
+/* The active CA of a role; -1 with LERR_NOT_FOUND if none. Of several
+ * active roots the primary (STORE_PRIMARY_ORDER): during a rollover the
+ * old root, which every device still trusts, until it is finished. */
 int store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e);
 /* The newest CA of a role in a state ("offline"...); -1 with LERR_NOT_FOUND
  * if none. */
@@ -280,6 +283,94 @@ int store_device_revoke(struct store *s, const char *device_id, const struct sto
 			char (*serials)[2 * STORE_SERIAL_MAX + 1], size_t max, size_t *n,
 			struct lerr *e);
 
+/* ---- CA generations (schema/0011): every CA, the certificates by which
+ * roots vouch for each other, root rollovers, trust bundle fetches ---- */
+#define STORE_CAS_MAX		32	/* CA rows a gateway keeps (a rollover adds two) */
+/* Every CA on record, oldest first, into out[0..*n) (each store_ca_free'd
+ * by store_ca_list_free). LERR_TOO_LARGE past max. */
+int store_ca_list(struct store *s, struct store_ca **out, size_t max, size_t *n, struct lerr *e);
+void store_ca_list_free(struct store_ca **v, size_t n);
+
+struct store_cross {
+	int64_t id;
+	int64_t issuer_id;		/* the root whose key signed it */
+	int64_t subject_id;		/* the root whose subject and key it carries */
+	unsigned char *der;		/* owned */
+	size_t der_len;
+};
+/* Sets issuing CA id's CRL distribution point (`lanca init`). */
+int store_ca_set_crl_url(struct store *s, int64_t id, const char *url, struct lerr *e);
+
+/* Every voucher on record, oldest first (store_cross_clear). */
+int store_cross_list(struct store *s, struct store_cross *out, size_t max, size_t *n,
+		     struct lerr *e);
+void store_cross_clear(struct store_cross *v, size_t n);
+
+struct store_rollover {
+	int64_t id;
+	int64_t old_root, old_issuing, new_root, new_issuing;	/* cas rows */
+	int compromise;			/* the old generation was revoked and distrusted */
+	int64_t started_at, finished_at;	/* finished_at 0: under way */
+};
+/* The newest rollover; -1 with LERR_NOT_FOUND when there was none. */
+int store_rollover_newest(struct store *s, struct store_rollover *out, struct lerr *e);
+
+/* A CA certificate to record. */
+struct store_ca_new {
+	const char *subject, *fingerprint;
+	int64_t not_before, not_after;
+	const unsigned char *der;
+	size_t der_len;
+};
+#define STORE_ROLL_VOUCHERS_MAX	4
+/* What `lanca rollover start` records, all in one transaction. */
+struct store_rollover_start {
+	int64_t old_root, old_issuing;	/* the generation succeeded */
+	int64_t backup_id;		/* the backup root that becomes the new root, or 0 */
+	struct store_ca_new root;	/* the new root, when backup_id is 0 */
+	struct store_ca_new issuing;	/* the new issuing CA */
+	const char *crl_url;		/* its CRL distribution point ("" for none) */
+	/* NewWithOld (the new root's key, signed by the old root; with
+	 * backup_id, NULL: the backup's voucher is on record already) and
+	 * OldWithNew (the old root's key under the new root; NULL after a
+	 * compromise, whose old root nobody should trust again). */
+	const unsigned char *new_with_old, *old_with_new;
+	size_t new_with_old_len, old_with_new_len;
+	/* The old root's certificate of the new issuing CA, which chains
+	 * carry while the old root is the primary (NULL after a compromise). */
+	const unsigned char *issuing_by_old;
+	size_t issuing_by_old_len;
+	/* The new root's vouchers for the backup roots that stay. */
+	struct { int64_t subject_id; const unsigned char *der; size_t len; }
+		vouch[STORE_ROLL_VOUCHERS_MAX];
+	size_t nvouch;
+	int compromise;			/* also revoke old_issuing, distrust old_root */
+	const char *actor, *detail;	/* the "rollover-start" audit row */
+	int64_t now;
+	/* out: */
+	int64_t id, new_root, new_issuing;
+};
+/* Records a rollover: LERR_CONFLICT (nothing written) while another is
+ * under way or when backup_id is not an offline backup root. */
+int store_rollover_start(struct store *s, struct store_rollover_start *r, struct lerr *e);
+/* Ends rollover id: its old root retired (out of the bundle), audited
+ * "rollover-finish". LERR_CONFLICT when it is not under way. */
+int store_rollover_finish(struct store *s, int64_t id, const char *actor, const char *detail,
+			  int64_t now, struct lerr *e);
+
+/* Device counts for `lanca rollover status`, at now: devices holding a
+ * valid certificate; of them, those whose newest is under issuing CA
+ * new_issuing; and those that fetched the trust bundle since since (the
+ * rollover's start: every bundle since holds the new root). */
+struct store_roll_counts { int64_t devices, renewed, refreshed; };
+int store_rollover_counts(struct store *s, int64_t new_issuing, int64_t since, int64_t now,
+			  struct store_roll_counts *out, struct lerr *e);
+/* Records that device_id fetched a bundle led by root primary_fp at at
+ * (one row per device, the newest kept). Not audited: a fetch changes
+ * nothing a device is trusted with. */
+int store_trust_fetch(struct store *s, const char *device_id, const char *primary_fp,
+		      int64_t at, struct lerr *e);
+
 /* ---- CRLs (schema/0007): every CRL published, numbered 1, 2, ... ---- */
 struct store_crl {
 	int64_t number;			/* the CRL number */
@@ -291,10 +382,12 @@ struct store_crl {
 	size_t der_len;
 };
 void store_crl_free(struct store_crl *c);	/* NULL-safe */
-/* The newest CRL (the highest number); -1 with LERR_NOT_FOUND when none
- * was made yet. *out is the caller's. With der 0 the DER is not read
- * (out->der NULL): what a metric needs costs no blob. */
-int store_crl_newest(struct store *s, int with_der, struct store_crl **out, struct lerr *e);
+/* The newest CRL (the highest number) of issuing CA ca_id, or of any CA
+ * when ca_id is 0; -1 with LERR_NOT_FOUND when none was made yet. *out is
+ * the caller's. With der 0 the DER is not read (out->der NULL): what a
+ * metric needs costs no blob. Numbers are one sequence across CAs. */
+int store_crl_newest(struct store *s, int64_t ca_id, int with_der, struct store_crl **out,
+		     struct lerr *e);
 /* Records c (c->number must be the newest's plus one, or 1 for the
  * first: LERR_CONFLICT otherwise, nothing written) with its "crl" audit
  * row ({"number", "entries", "next_update"}) as actor, in one job;

@@ -75,7 +75,7 @@ run(const char *how, struct signer *s, const struct crl_params *p, unsigned runs
 		w0 = bench_wall_s();
 		c0 = bench_cpu_s(RUSAGE_SELF);
 		s0 = pid > 0 ? bench_proc_cpu_s(pid) : 0;
-		if (signer_crl(s, p, &der, &e) != 0)
+		if (signer_crl(s, 0, p, &der, &e) != 0)
 			die("signer_crl", &e);
 		wall[i] = bench_wall_s() - w0;
 		cpu[i] = bench_cpu_s(RUSAGE_SELF) - c0;

@@ -36,7 +36,7 @@ struct fx {
 static void
 fx_open_with(struct fx *f, unsigned days, enum fx_signing how)
 {
-	struct revocation_config c = { days, fake_clock, NULL };
+	struct revocation_config c = { days, fake_clock, NULL, 0 };
 	struct lerr e;
 
 	fx_make_ca();
@@ -99,7 +99,7 @@ newest(struct fx *f, gnutls_x509_crl_t *out)
 	unsigned status = 1;
 	struct lerr e;
 
-	ck_assert_msg(store_crl_newest(f->x.store, 1, &c, &e) == 0, "%s", e.msg);
+	ck_assert_msg(store_crl_newest(f->x.store, 0, 1, &c, &e) == 0, "%s", e.msg);
 	d.data = c->der;
 	d.size = (unsigned)c->der_len;
 	ck_assert_int_eq(gnutls_x509_crl_init(out), 0);
@@ -122,7 +122,7 @@ START_TEST(test_first_crl_then_none_until_due)
 
 	fx_open(&f, 2);
 	t0 = fake_now;
-	ck_assert_int_eq(store_crl_newest(f.x.store, 0, &c, &e), -1);
+	ck_assert_int_eq(store_crl_newest(f.x.store, 0, 0, &c, &e), -1);
 	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
 	ck_assert_int_eq(revocation_tick(f.rv, &e), 1);
 	c = newest(&f, &crl);
@@ -137,7 +137,7 @@ START_TEST(test_first_crl_then_none_until_due)
 	ck_assert_int_eq(revocation_tick(f.rv, &e), 0);
 	fake_now = t0 + 86400 - 1;
 	ck_assert_int_eq(revocation_tick(f.rv, &e), 0);
-	ck_assert_int_eq(store_crl_newest(f.x.store, 0, &c, &e), 0);
+	ck_assert_int_eq(store_crl_newest(f.x.store, 0, 0, &c, &e), 0);
 	ck_assert_int_eq(c->number, 1);
 	store_crl_free(c);
 	/* Then it is, once. */

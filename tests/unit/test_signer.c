@@ -446,11 +446,11 @@ START_TEST(test_crl_over_channel_and_local)
 	struct lerr e;
 
 	crl_entries(ent, 5, now);
-	ck_assert_msg(signer_crl(sg, &p, &der, &e) == 0, "%s", e.msg);
+	ck_assert_msg(signer_crl(sg, 0, &p, &der, &e) == 0, "%s", e.msg);
 	crl_holds(&der, ca, 5);
 	gnutls_free(der.data);
 	ck_assert_msg(signer_open_local(fx_dir, NULL, &local, &e) == 0, "%s", e.msg);
-	ck_assert_msg(signer_crl(local, &p, &der, &e) == 0, "%s", e.msg);
+	ck_assert_msg(signer_crl(local, 0, &p, &der, &e) == 0, "%s", e.msg);
 	crl_holds(&der, ca, 5);
 	gnutls_free(der.data);
 	signer_stop(local);
@@ -474,13 +474,13 @@ START_TEST(test_crl_largest_fits)
 	struct lerr e;
 
 	crl_entries(ent, CRL_ENTRIES_MAX + 1, t);
-	ck_assert_msg(signer_crl(sg, &p, &der, &e) == 0, "%s", e.msg);
+	ck_assert_msg(signer_crl(sg, 0, &p, &der, &e) == 0, "%s", e.msg);
 	ck_assert_uint_gt(der.size, 50 * IPC_MAX);
 	ck_assert_uint_le(der.size, CRL_DER_MAX);
 	ck_assert_msg(crl_check(&der, &p, ca, &e) == 0, "%s", e.msg);
 	gnutls_free(der.data);
 	p.n = CRL_ENTRIES_MAX + 1;
-	ck_assert_int_eq(signer_crl(sg, &p, &der, &e), -1);
+	ck_assert_int_eq(signer_crl(sg, 0, &p, &der, &e), -1);
 	ck_assert_int_eq(e.code, LERR_TOO_LARGE);
 	/* Just past one message's entries: a CRL and one CRL_MORE (dated
 	 * now, for GnuTLS's reader judges the dates by the clock). */
@@ -488,11 +488,11 @@ START_TEST(test_crl_largest_fits)
 	p.next_update = p.this_update + 86400;
 	crl_entries(ent, SIGNER_CRL_ENTRIES_PER_MSG + 1, p.this_update);
 	p.n = SIGNER_CRL_ENTRIES_PER_MSG + 1;
-	ck_assert_msg(signer_crl(sg, &p, &der, &e) == 0, "%s", e.msg);
+	ck_assert_msg(signer_crl(sg, 0, &p, &der, &e) == 0, "%s", e.msg);
 	crl_holds(&der, ca, SIGNER_CRL_ENTRIES_PER_MSG + 1);
 	gnutls_free(der.data);
 	p.n = 0;
-	ck_assert_msg(signer_crl(sg, &p, &der, &e) == 0, "%s", e.msg);
+	ck_assert_msg(signer_crl(sg, 0, &p, &der, &e) == 0, "%s", e.msg);
 	crl_holds(&der, ca, 0);
 	gnutls_free(der.data);
 	gnutls_x509_crt_deinit(ca);
@@ -509,14 +509,14 @@ START_TEST(test_crl_refusal_answered)
 	struct lerr e;
 
 	crl_entries(ent, 1, now);
-	ck_assert_int_eq(signer_crl(sg, &p, &der, &e), -1);
+	ck_assert_int_eq(signer_crl(sg, 0, &p, &der, &e), -1);
 	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
 	p.number = 1;
 	ent[0].reason = (enum crl_reason)77;
-	ck_assert_int_eq(signer_crl(sg, &p, &der, &e), -1);
+	ck_assert_int_eq(signer_crl(sg, 0, &p, &der, &e), -1);
 	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
 	ent[0].reason = CRL_REASON_SUPERSEDED;
-	ck_assert_msg(signer_crl(sg, &p, &der, &e) == 0, "%s", e.msg);
+	ck_assert_msg(signer_crl(sg, 0, &p, &der, &e) == 0, "%s", e.msg);
 	gnutls_free(der.data);
 }
 END_TEST

@@ -1,0 +1,78 @@
+/*
+ * rollover.h - root rollover: the next root and issuing CA, the
+ * certificates by which the old and new roots vouch for each other, and
+ * the switch of the signer's keys from one generation to the next.
+ *
+ * Owns: `lanca rollover start|status|finish` (cli/cmd_rollover.c is the
+ * shell around it) and the crash-safe swap of keys/: a new generation is
+ * built complete in DIR/.rollover/keys (new keys and chain, the old
+ * generation's issuing CA as previous-*, the audit key), the store records
+ * the rollover, and only then does one renameat2(RENAME_EXCHANGE) put it
+ * in place of keys/. rollover_recover() finishes or undoes a swap that a
+ * crash interrupted, by what the store says: `serve` calls it before the
+ * signer starts. Nothing here runs while `serve` does (the CLI refuses):
+ * the signer loads its keys once, at start.
+ *
+ * With --to-backup (a compromise, or a primary key lost) the offline
+ * backup root becomes the new root: its key comes back from the admin's
+ * file, the old issuing CA is revoked, the old root distrusted (out of
+ * the trust bundle with everything it signed) and its keys destroyed.
+ * Which roots devices are told to trust is trustbundle.h's; the CRLs of
+ * both issuing CAs are revocation.h's.
+ */
+#ifndef LANCA_ROLLOVER_H
+#define LANCA_ROLLOVER_H
+
+#include <stdint.h>
+#include "ca/keystore.h"
+#include "common/lerr.h"
+
+struct store;
+
+#define ROLLOVER_STAGE		".rollover"	/* DIR/.rollover/keys: the next keys/ */
+
+struct rollover_opts {
+	const char *dir;		/* the state directory */
+	const char *pass;		/* passphrase of keys/ (NULL: unencrypted keys) */
+	const char *backup_key;		/* --to-backup: the backup root's key file, or NULL */
+	const char *backup_pass;	/* its passphrase */
+	enum keystore_type key_type;	/* for the new keys */
+	const char *crl_url;		/* the new CA's CRL URL prefix; NULL: derived */
+	const char *actor;		/* for the audit log */
+};
+
+struct rollover_started {
+	int64_t id;
+	char root_fp[96], issuing_subject[256], crl_url[256];
+	int compromise;
+};
+
+/* Starts a rollover (see above); refuses while one is under way
+ * (LERR_CONFLICT). 0 or -1 with e; on failure nothing is recorded and
+ * keys/ is untouched. */
+int rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_started *out,
+		   struct lerr *e);
+
+/* Retires the old root of the rollover under way (it leaves the trust
+ * bundle; its NewWithOld stays unless distrusted) and destroys its key.
+ * The old issuing CA's key stays in keys/ for its CRLs. 0 or -1 with e. */
+int rollover_finish(struct store *s, const char *dir, const char *actor, struct lerr *e);
+
+/* Where the newest rollover stands, for `lanca rollover status`. */
+struct rollover_status {
+	int any;			/* 0: there was none */
+	int64_t id, started_at, finished_at;
+	int compromise;
+	char old_root[256], new_root[256];
+	int64_t devices;		/* devices holding a valid certificate */
+	int64_t refreshed;		/* of them, fetched the new bundle since the start */
+	int64_t renewed;		/* of them, renewed under the new issuing CA */
+};
+int rollover_status(struct store *s, struct rollover_status *st, struct lerr *e);
+
+/* Completes or undoes a swap of keys/ that a crash interrupted (see
+ * above); does nothing when DIR/.rollover does not exist. Also keeps
+ * DIR/root.pem the primary root's. 0 or -1 with e. */
+int rollover_recover(const char *dir, struct store *s, struct lerr *e);
+
+#endif
