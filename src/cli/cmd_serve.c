@@ -173,8 +173,9 @@ serve_tick(struct app *app, struct httpd *h)
 		log_err("cannot make the previous issuing CA's CRL: %s", e.msg);
 }
 
-/* Finishes a root rollover's key switch that a crash interrupted, before
- * the signer reads keys/ (rollover.h). */
+/* Finishes a root rollover's key switch that a crash interrupted, and
+ * checks keys/ and the store are of one generation, before the signer
+ * reads keys/ (rollover.h). */
 static int
 serve_recover(const char *dir, struct lerr *e)
 {
@@ -183,11 +184,11 @@ serve_recover(const char *dir, struct lerr *e)
 	struct stat st;
 	int rc;
 
-	if (state_path(path, dir, ROLLOVER_STAGE) != 0 || lstat(path, &st) != 0)
-		return 0;
-	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, STORE_READONLY, &s, e) != 0)
+	if (state_path(path, dir, STORE_FILE) != 0 || lstat(path, &st) != 0)
+		return 0;	/* no CA here: the store's own open says so */
+	if (store_open(path, STORE_READONLY, &s, e) != 0)
 		return -1;
-	rc = rollover_recover(dir, s, e);
+	rc = rollover_recover(dir, s, e) == 0 && rollover_check_keys(dir, s, e) == 0 ? 0 : -1;
 	store_close(s);
 	return rc;
 }
@@ -417,6 +418,11 @@ cmd_serve(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
+	/* Before the chown: the store's files this opens are handed over too. */
+	if (serve_recover(o.dir, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
 	if (o.user != NULL && geteuid() == 0 && serve_chown(o.dir, o.user, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
@@ -437,10 +443,6 @@ cmd_serve(int argc, char *argv[])
 		log_info("%s/%s lacks the signer's chain: the signer checks the store's and writes it",
 			 o.dir, SIGNER_KEYS_DIR);
 		sc.adopt = &adopt;
-	}
-	if (serve_recover(o.dir, &e) != 0) {
-		cmd_error("serve", "cannot finish an interrupted root rollover: %s", e.msg);
-		goto out;
 	}
 	if (signer_start(&sc, &app.signer, &e) != 0) {
 		cmd_error("serve", "cannot start the signer: %s", e.msg);

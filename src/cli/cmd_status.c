@@ -148,7 +148,7 @@ cmd_status(int argc, char *argv[])
 	struct caexpiry x[CAEXPIRY_CAS];
 	struct ca_set ca;
 	struct trust_bundle tb;
-	const struct trust_entry *backup;
+	const struct trust_entry *backup, *next;
 	enum backuproot_state bst = BACKUPROOT_NONE;
 	struct lerr e;
 	int64_t count = 0;
@@ -182,6 +182,7 @@ cmd_status(int argc, char *argv[])
 		goto out;
 	}
 	backup = trustbundle_find(&tb, TRUST_BACKUP);
+	next = trustbundle_find(&tb, TRUST_NEXT);
 	caexpiry_check(&ca, (int64_t)time(NULL), x);
 	if (json) {
 		j = json_pack("{s:s, s:s, s:o, s:o, s:I, s:o}", "version", PACKAGE_VERSION, "dir", dir,
@@ -193,6 +194,10 @@ cmd_status(int argc, char *argv[])
 			      "certificates", (json_int_t)count, "window", status_window(s, time(NULL)));
 		if (j != NULL)
 			json_object_set_new(j, "backup_root", status_backup_json(bst, backup));
+		if (j != NULL && next != NULL)
+			json_object_set_new(j, "next_root", json_pack("{s:s, s:s}", "subject",
+								      next->subject, "sha256",
+								      next->fp));
 		if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
 			cmd_error("status", "cannot encode JSON");
 			goto out;
@@ -213,6 +218,11 @@ cmd_status(int argc, char *argv[])
 		}
 		if (backuproot_warning(bst) != NULL)
 			printf("  WARNING:       %s\n", backuproot_warning(bst));
+		if (next != NULL) {
+			printf("next root:       %s (a rollover is under way: `lanca rollover status`)\n",
+			       next->subject);
+			printf("  SHA-256:       %s\n", next->fp_colon);
+		}
 		printf("issuing CA:      %s\n", ca.issuing_subject);
 		printf("  SHA-256:       %s\n", ca.issuing_fp_colon);
 		printf("  valid:         %s to %s\n", status_time(ca.issuing_not_before, a, sizeof(a)),

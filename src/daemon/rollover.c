@@ -488,6 +488,44 @@ out:
 }
 
 int
+rollover_check_keys(const char *dir, struct store *s, struct lerr *e)
+{
+	char path[STATE_PATH_MAX], fp[65];
+	unsigned char *pem = NULL;
+	size_t len = 0;
+	gnutls_x509_crt_t crt = NULL;
+	struct store_ca *issuing = NULL;
+	int rc = -1;
+
+	if (roll_path(path, dir, SIGNER_ISSUING_PEM, e) != 0)
+		return -1;
+	if (fileio_read(path, ROLL_FILE_MAX, 0, &pem, &len, e) != 0) {
+		/* An older state directory: the signer adopts the store's. */
+		if (e->code == LERR_NOT_FOUND) {
+			lerr_clear(e);
+			return 0;
+		}
+		return -1;
+	}
+	if (x509_import(pem, len, &crt, e) != 0 || x509_fingerprint(crt, fp) != 0 ||
+	    store_ca_active(s, "issuing", &issuing, e) != 0)
+		goto out;
+	if (strcmp(fp, issuing->fingerprint) != 0) {
+		lerr_set(e, LERR_INVARIANT, "%s is not the issuing CA the store names (%s): keys/ and "
+			 "lanca.db are of different generations (a copy of one without the other?)",
+			 path, issuing->subject);
+		goto out;
+	}
+	rc = 0;
+out:
+	free(pem);
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	store_ca_free(issuing);
+	return rc;
+}
+
+int
 rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_started *out,
 	       struct lerr *e)
 {

@@ -75,4 +75,9 @@ int rollover_status(struct store *s, struct rollover_status *st, struct lerr *e)
  * DIR/root.pem the primary root's. 0 or -1 with e. */
 int rollover_recover(const char *dir, struct store *s, struct lerr *e);
 
+/* Checks that keys/issuing.pem is the store's active issuing CA (when
+ * keys/ has one): `serve` refuses to start a signer of another generation
+ * than the one it records certificates under. 0 or -1 with e. */
+int rollover_check_keys(const char *dir, struct store *s, struct lerr *e);
+
 #endif

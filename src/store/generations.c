@@ -61,6 +61,12 @@ const char *const store_sql_generations[Q_COUNT] = {
 	[Q_ROLL_COUNT_FETCHED] =
 		"SELECT count(*) FROM trust_fetches f WHERE f.at >= ?2 "
 		"AND f.device_id IN (SELECT c.device_id " ROLL_VALID ")",
+	/* After a compromise: the revoked issuing CA's leaves with it, so that
+	 * their devices' names and keys are free to onboard again. */
+	[Q_ROLL_REVOKE_LEAVES] =
+		"UPDATE certificates SET status = 'revoked', revoked_at = ?2, "
+		"revoke_reason = 'unspecified', revoke_comment = 'its issuing CA was revoked "
+		"(a rollover after a compromise)' WHERE ca_id = ?1 AND status = 'valid'",
 	[Q_FETCH_UPSERT] =
 		"INSERT INTO trust_fetches (device_id, primary_fp, at) VALUES (?1, ?2, ?3) "
 		"ON CONFLICT (device_id) DO UPDATE SET primary_fp = excluded.primary_fp, "
@@ -304,6 +310,11 @@ roll_start_run(struct store_conn *w, void *arg, struct lerr *e)
 					  { store_arg_int(r->old_issuing), store_arg_int(r->now) } };
 		if (store_exec(w, &x, NULL, e) != 0)
 			return -1;
+		x = (struct store_query){ Q_ROLL_REVOKE_LEAVES, "revoking the old CA's leaves",
+					  { store_arg_int(r->old_issuing), store_arg_int(r->now) } };
+		if (store_exec(w, &x, NULL, e) != 0)
+			return -1;
+		w->certs_changed = 1;
 		x = (struct store_query){ Q_CA_DISTRUST, "distrusting the old root",
 					  { store_arg_int(r->old_root), store_arg_int(r->now) } };
 		if (store_exec(w, &x, NULL, e) != 0)

@@ -344,7 +344,8 @@ struct store_rollover_start {
 	struct { int64_t subject_id; const unsigned char *der; size_t len; }
 		vouch[STORE_ROLL_VOUCHERS_MAX];
 	size_t nvouch;
-	int compromise;			/* also revoke old_issuing, distrust old_root */
+	int compromise;			/* also revoke old_issuing and its valid leaves,
+					 * distrust old_root */
 	const char *actor, *detail;	/* the "rollover-start" audit row */
 	int64_t now;
 	/* out: */

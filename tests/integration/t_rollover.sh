@@ -323,5 +323,11 @@ tcurl -o "$T/bundle3.pem" "$HTTPS_URL/trust-bundle.pem" || fail "bundle after co
 st=0
 "$ENROLL" renew --dir "$T/dev-x" >/dev/null 2>"$T/err" || st=$?
 [ $st -ne 0 ] && grep -q "issuing CA was revoked" "$T/err" || fail "renewal under a revoked CA: $st $(cat "$T/err")"
+# It onboards again with a press, under the same device id.
+RFP=$(fp "$T/backup3.pem")
+"$LANCA" press --dir "$D" >/dev/null || fail "press"
+"$ENROLL" enroll --gateway "https://localhost:$HTTPS_PORT" --id dev-x --out "$T/dev-x2" \
+	--fingerprint "$RFP" --http "$HTTP_URL" --timeout 30 >/dev/null 2>"$T/err" ||
+	fail "dev-x onboarding again: $(cat "$T/err")"
 stop_serve || fail "serve exit status"
-ok "--to-backup: the backup root becomes the root, the old issuing CA is revoked and its keys gone, the old root leaves the bundle and devices drop it; old leaves cannot renew"
+ok "--to-backup: the backup root becomes the root, the old issuing CA is revoked and its keys gone, the old root leaves the bundle and devices drop it; old leaves cannot renew, and their devices onboard again"

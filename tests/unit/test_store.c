@@ -1235,6 +1235,119 @@ upsert(struct store *s, int k, const char *device, const char *auth, int64_t t,
 
 /* A request id starts with the time it was first asked (8 hex digits),
  * so that new ids go to the end of their index; the rest is random. */
+/* A rollover in the store: one transaction, the primary root stays the
+ * old one until it finishes, one at a time, the compromise path. */
+START_TEST(test_rollover_records)
+{
+	static const unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x02 };
+	static const unsigned char x1[] = { 0x30, 0x03, 0x02, 0x01, 0x03 };
+	static const unsigned char x2[] = { 0x30, 0x03, 0x02, 0x01, 0x04 };
+	struct store *s = open_new();
+	struct store_rollover_start r;
+	struct store_rollover cur;
+	struct store_ca *ca = NULL, *cas[STORE_CAS_MAX];
+	struct store_cross x[STORE_CAS_MAX];
+	size_t n = 0, nx = 0, i;
+	struct lerr e;
+	int64_t root, iss, backup;
+
+	root = add_ca(s, "root", "r1");
+	iss = add_ca(s, "issuing", "i1");
+	ck_assert_int_eq(store_ca_insert_offline(s, "backup-root", "CN=B", "b1", 0, 3000, der,
+						 sizeof(der), x1, sizeof(x1), &backup, &e), 0);
+	ck_assert_int_eq(store_rollover_newest(s, &cur, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+
+	memset(&r, 0, sizeof(r));
+	r.old_root = root;
+	r.old_issuing = iss;
+	r.root = (struct store_ca_new){ "CN=R2", "r2", 0, 3000, der, sizeof(der) };
+	r.issuing = (struct store_ca_new){ "CN=I2", "i2", 0, 3000, der, sizeof(der) };
+	r.crl_url = "http://gw.local/crl/abc";
+	r.new_with_old = x1;
+	r.new_with_old_len = sizeof(x1);
+	r.old_with_new = x2;
+	r.old_with_new_len = sizeof(x2);
+	r.actor = "t";
+	r.now = 5000;
+	ck_assert_msg(store_rollover_start(s, &r, &e) == 0, "%s", e.msg);
+	/* The old root is still the primary; the new issuing CA is active,
+	 * with its CRL URL; the old one is retired. */
+	ck_assert_int_eq(store_ca_active(s, "root", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, root);
+	store_ca_free(ca);
+	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, r.new_issuing);
+	ck_assert_str_eq(ca->crl_url, "http://gw.local/crl/abc");
+	store_ca_free(ca);
+	ck_assert_int_eq(store_cross_list(s, x, STORE_CAS_MAX, &nx, &e), 0);
+	ck_assert_uint_eq(nx, 3);	/* the backup's, NewWithOld, OldWithNew */
+	ck_assert_int_eq(x[1].issuer_id, root);
+	ck_assert_int_eq(x[1].subject_id, r.new_root);
+	ck_assert_int_eq(x[2].issuer_id, r.new_root);
+	ck_assert_int_eq(x[2].subject_id, root);
+	store_cross_clear(x, nx);
+	ck_assert_int_eq(store_rollover_newest(s, &cur, &e), 0);
+	ck_assert_int_eq(cur.finished_at, 0);
+	ck_assert_int_eq(cur.new_issuing, r.new_issuing);
+
+	/* A second start is refused, and writes nothing. */
+	r.root.fingerprint = "r3";
+	r.issuing.fingerprint = "i3";
+	ck_assert_int_eq(store_rollover_start(s, &r, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(store_ca_list(s, cas, STORE_CAS_MAX, &n, &e), 0);
+	ck_assert_uint_eq(n, 5);
+	store_ca_list_free(cas, n);
+
+	/* Finished: the new root is the primary, the old one retired. */
+	ck_assert_int_eq(store_rollover_finish(s, cur.id, "t", NULL, 6000, &e), 0);
+	ck_assert_int_eq(store_rollover_finish(s, cur.id, "t", NULL, 6000, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(store_ca_active(s, "root", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, r.new_root);
+	store_ca_free(ca);
+
+	/* The compromise path: the backup root becomes the primary at once,
+	 * the old issuing CA is revoked and the old root distrusted. */
+	memset(&r, 0, sizeof(r));
+	r.old_root = cur.new_root;
+	r.old_issuing = cur.new_issuing;
+	r.backup_id = backup;
+	r.issuing = (struct store_ca_new){ "CN=I4", "i4", 0, 3000, der, sizeof(der) };
+	r.crl_url = "";
+	r.compromise = 1;
+	r.actor = "t";
+	r.now = 7000;
+	ck_assert_msg(store_rollover_start(s, &r, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(r.new_root, backup);
+	ck_assert_int_eq(store_ca_active(s, "root", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, backup);
+	store_ca_free(ca);
+	ck_assert_int_eq(store_ca_list(s, cas, STORE_CAS_MAX, &n, &e), 0);
+	for (i = 0; i < n; i++) {
+		if (cas[i]->id == cur.new_issuing)
+			ck_assert_int_eq(cas[i]->revoked_at, 7000);
+		if (cas[i]->id == cur.new_root) {
+			ck_assert_int_eq(cas[i]->distrusted_at, 7000);
+			ck_assert_str_eq(cas[i]->state, "retired");
+		}
+		if (cas[i]->id == backup)
+			ck_assert_str_eq(cas[i]->role, "root");
+	}
+	store_ca_list_free(cas, n);
+	/* A backup root that is not one is refused. */
+	ck_assert_int_eq(store_rollover_finish(s, r.id, "t", NULL, 8000, &e), 0);
+	r.backup_id = root;
+	r.old_root = backup;
+	r.old_issuing = r.new_issuing;
+	r.issuing.fingerprint = "i5";
+	ck_assert_int_eq(store_rollover_start(s, &r, &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_request_id_follows_time)
 {
 	struct store *s = open_new();
@@ -3124,6 +3237,7 @@ store_suite(void)
 	tcase_add_test(tc, test_checkpoints);
 	tcase_add_test(tc, test_every_insert_audited);
 	tcase_add_test(tc, test_ca_list_settings);
+	tcase_add_test(tc, test_rollover_records);
 	tcase_add_test(tc, test_request_upsert);
 	tcase_add_test(tc, test_request_pending_cap);
 	tcase_add_test(tc, test_waiting);

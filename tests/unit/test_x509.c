@@ -351,6 +351,105 @@ START_TEST(test_issuing_ca)
 END_TEST
 
 /* A P-384 issuer signs with SHA-384. */
+/* A second root (no CN, as lanca names rollover roots) and the cross-
+ * certificates between it and the fixture's root (which has a CN). */
+START_TEST(test_cross_certificates)
+{
+	struct x509_ca_params p;
+	gnutls_privkey_t k2 = new_key(KEYSTORE_ECDSA_P256);
+	gnutls_x509_crt_t root2 = NULL, nwo = NULL, own = NULL, iss = NULL;
+	gnutls_datum_t a = { NULL, 0 }, b = { NULL, 0 };
+	unsigned char serial[X509_SERIAL_LEN], ka[32], kb[32];
+	unsigned status = 0;
+	struct lerr e;
+
+	random_serial(serial);
+	memset(&p, 0, sizeof(p));
+	p.org = "lanca test";
+	p.ou = "gw Root CA 2";
+	p.permitted = &permitted;
+	p.pathlen = 2;
+	p.not_before = now - 60;
+	p.not_after = now + 30 * 365 * (time_t)DAY;
+	p.serial = serial;
+	ck_assert_msg(x509_make_root(&p, k2, &root2, &e) == 0, "%s", e.msg);
+
+	/* NewWithOld: root2's exact name and key, under the old root, no
+	 * longer valid than either root. */
+	random_serial(serial);
+	ck_assert_msg(x509_make_cross(root2, &permitted, root, root_key, now + 40 * 365 * (time_t)DAY,
+				      serial, &nwo, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(gnutls_x509_crt_get_raw_dn(root2, &a), 0);
+	ck_assert_int_eq(gnutls_x509_crt_get_raw_dn(nwo, &b), 0);
+	ck_assert_uint_eq(a.size, b.size);
+	ck_assert(memcmp(a.data, b.data, a.size) == 0);
+	gnutls_free(a.data);
+	gnutls_free(b.data);
+	ck_assert_int_eq(x509_key_id(root2, ka), 0);
+	ck_assert_int_eq(x509_key_id(nwo, kb), 0);
+	ck_assert(memcmp(ka, kb, 32) == 0);
+	ck_assert(gnutls_x509_crt_get_expiration_time(nwo) <= gnutls_x509_crt_get_expiration_time(root));
+	ck_assert_int_eq(gnutls_x509_crt_verify(nwo, &root, 1, 0, &status), 0);
+	ck_assert_uint_eq(status, 0);
+	ck_assert(x509_voucher_status_ok(status));
+
+	/* OldWithNew: the old root has a CN, which GnuTLS reads as a DNS name
+	 * under root2's constraints: only that fails, and it is let through;
+	 * a bad signature beside it is not. */
+	random_serial(serial);
+	ck_assert_msg(x509_make_cross(root, &permitted, root2, k2, now + 40 * 365 * (time_t)DAY,
+				      serial, &own, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(gnutls_x509_crt_get_raw_dn(root, &a), 0);
+	ck_assert_int_eq(gnutls_x509_crt_get_raw_dn(own, &b), 0);
+	ck_assert(a.size == b.size && memcmp(a.data, b.data, a.size) == 0);
+	gnutls_free(a.data);
+	gnutls_free(b.data);
+	ck_assert_int_eq(gnutls_x509_crt_verify(own, &root2, 1, 0, &status), 0);
+	ck_assert_uint_eq(status, GNUTLS_CERT_INVALID | GNUTLS_CERT_SIGNER_CONSTRAINTS_FAILURE);
+	ck_assert(x509_voucher_status_ok(status));
+	ck_assert(!x509_voucher_status_ok(status | GNUTLS_CERT_SIGNATURE_FAILURE));
+	/* Under the wrong root: not a voucher. */
+	ck_assert_int_eq(gnutls_x509_crt_verify(own, &root, 1, 0, &status), 0);
+	ck_assert(!x509_voucher_status_ok(status));
+
+	/* The issuing CA under root2 (same name and key: a leaf of it
+	 * verifies under either root). */
+	random_serial(serial);
+	ck_assert_msg(x509_make_cross(ca, &permitted, root2, k2, now + 40 * 365 * (time_t)DAY,
+				      serial, &iss, &e) == 0, "%s", e.msg);
+	ck_assert(gnutls_x509_crt_check_issuer(iss, root2));
+	ck_assert_int_eq(gnutls_x509_crt_verify(iss, &root2, 1, 0, &status), 0);
+	ck_assert_uint_eq(status, 0);
+
+	/* Not a CA: refused. */
+	{
+		struct x509_leaf_params lp;
+		struct names sans;
+		unsigned char ls[X509_SERIAL_LEN];
+		gnutls_datum_t der = { NULL, 0 };
+		gnutls_x509_crt_t leaf = NULL, bad = NULL;
+
+		names_init(&sans);
+		ck_assert_int_eq(names_add_dns(&sans, "dev1.local"), 0);
+		leaf_params(&lp, &sans, ls);
+		ck_assert_msg(x509_make_leaf(&lp, ca, ca_key, &der, &e) == 0, "%s", e.msg);
+		ck_assert_int_eq(x509_import(der.data, der.size, &leaf, &e), 0);
+		random_serial(serial);
+		ck_assert_int_eq(x509_make_cross(leaf, &permitted, root2, k2, now + DAY, serial, &bad,
+						 &e), -1);
+		ck_assert_int_eq(e.code, LERR_INVARIANT);
+		gnutls_x509_crt_deinit(leaf);
+		gnutls_free(der.data);
+		names_free(&sans);
+	}
+	gnutls_x509_crt_deinit(iss);
+	gnutls_x509_crt_deinit(own);
+	gnutls_x509_crt_deinit(nwo);
+	gnutls_x509_crt_deinit(root2);
+	gnutls_privkey_deinit(k2);
+}
+END_TEST
+
 START_TEST(test_p384_digest)
 {
 	gnutls_privkey_t k = new_key(KEYSTORE_ECDSA_P384);
@@ -1215,6 +1314,7 @@ x509_suite(void)
 	tcase_add_test(tc, test_root_extensions);
 	tcase_add_test(tc, test_issuing_ca);
 	tcase_add_test(tc, test_p384_digest);
+	tcase_add_test(tc, test_cross_certificates);
 	tcase_add_test(tc, test_bad_ca_params);
 	tcase_add_test(tc, test_good_leaf);
 	tcase_add_test(tc, test_rsa_leaf_no_crl);
