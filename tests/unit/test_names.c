@@ -123,6 +123,7 @@ START_TEST(dns_idna_labels)
 		{ "xn--a.local", "xn--a" },		/* decodes to nothing */
 		{ "ok.xn--bcher-kva1.local", "xn--bcher-kva1" },
 		{ "nas.xn--abc-.local", "xn--abc-" },	/* plain ASCII dressed as IDNA */
+		{ "xn--a-ecp.local", "xn--a-ecp" },	/* "a" and U+2488, which IDNA disallows */
 		{ "xn--xn--zz.home.arpa", "xn--xn--zz" },
 		{ "a.b.xn--0", "xn--0" },		/* the last label too */
 	};
