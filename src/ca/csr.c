@@ -446,6 +446,37 @@ csr_check_size(const unsigned char *data, size_t len, struct lerr *e)
 	return 0;
 }
 
+/*
+ * The proof of possession: the request's self-signature, under its own
+ * key. A signature that verifies but uses a hash GnuTLS holds broken for
+ * it (MD5, MD2) is refused naming the algorithm, not as a bad signature.
+ * SHA-1 is accepted (GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1, so that a
+ * system crypto policy does not decide it): this signature only shows
+ * that the sender holds the key. Nothing lanca issues carries it, and
+ * forging it needs a second preimage, not the collisions SHA-1 has. Old
+ * devices that can sign with nothing else keep enrolling.
+ * Returns 0 or -1 with e.
+ */
+static int
+csr_check_signature(gnutls_x509_crq_t crq, struct lerr *e)
+{
+	const char *name;
+	int algo, ret;
+
+	ret = gnutls_x509_crq_verify(crq, GNUTLS_VERIFY_ALLOW_SIGN_WITH_SHA1);
+	if (ret >= 0)
+		return 0;
+	if (ret == GNUTLS_E_INSUFFICIENT_SECURITY) {
+		algo = gnutls_x509_crq_get_signature_algorithm(crq);
+		name = algo > 0 ? gnutls_sign_get_name((gnutls_sign_algorithm_t)algo) : NULL;
+		return lerr_set(e, LERR_BAD_SIGNATURE,
+				"the request is signed with %s, which lanca does not accept "
+				"(its hash is broken): sign it with SHA-256 or better",
+				name != NULL ? name : "an algorithm GnuTLS does not trust");
+	}
+	return lerr_set(e, LERR_BAD_SIGNATURE, "the request's self-signature does not verify");
+}
+
 /* See csr.h: the size, structure and key checks of csr_parse_flags, then
  * the self-signature; nothing is kept. */
 int
@@ -464,10 +495,8 @@ csr_verify(const unsigned char *data, size_t len, struct lerr *e)
 	}
 	if (csr_import(&c, data, len, e) < 0 || csr_check_key(&c, e) < 0)
 		goto out;
-	if (gnutls_x509_crq_verify(c.crq, 0) < 0) {
-		lerr_set(e, LERR_BAD_SIGNATURE, "the request's self-signature does not verify");
+	if (csr_check_signature(c.crq, e) != 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	if (c.crq != NULL)
@@ -595,11 +624,8 @@ csr_parse_flags(const unsigned char *data, size_t len, unsigned flags,
 	if (csr_check_key(c, e) < 0)
 		goto out;
 	if (!(flags & CSR_PARSE_NO_VERIFY)) {
-		if (gnutls_x509_crq_verify(c->crq, 0) < 0) {
-			lerr_set(e, LERR_BAD_SIGNATURE,
-				 "the request's self-signature does not verify");
+		if (csr_check_signature(c->crq, e) != 0)
 			goto out;
-		}
 		c->sig_verified = 1;
 	}
 	if (csr_read_cn(c, e) < 0)

@@ -4,6 +4,10 @@
  * Every DNS name that enters a struct names has passed names_add_dns's
  * syntax check, so the rest of lanca (policy, certificates, the store, log
  * lines, JSON) can treat the strings as plain lower-case ASCII hostnames.
+ * Whether an "xn--" label is real IDNA is a separate check
+ * (names_dns_idna_check), made where a name is about to be issued: names
+ * read back from certificates and constraints lanca already holds are
+ * taken as they are.
  */
 #include "config.h"
 
@@ -13,6 +17,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+#include <gnutls/gnutls.h>
 
 #include "ca/names.h"
 
@@ -113,6 +118,47 @@ names_add_dns(struct names *n, const char *name)
 out:
 	free(copy);
 	return rc;
+}
+
+/* 1 if the A-label lab (len bytes, lower case) is the encoding of a
+ * Unicode label: it decodes, and encoding the result gives it back (a
+ * label that decodes to nothing, to plain ASCII, to code points IDNA
+ * does not allow, or that is not the canonical encoding, does not). */
+static int
+names_alabel_ok(const char *lab, size_t len)
+{
+	gnutls_datum_t u = { NULL, 0 }, back = { NULL, 0 };
+	int ok = 0;
+
+	if (gnutls_idna_reverse_map(lab, (unsigned)len, &u, 0) == 0 && u.size > 0 &&
+	    gnutls_idna_map((const char *)u.data, u.size, &back, 0) == 0 &&
+	    back.size == len && memcmp(back.data, lab, len) == 0)
+		ok = 1;
+	gnutls_free(u.data);
+	gnutls_free(back.data);
+	return ok;
+}
+
+int
+names_dns_idna_check(const char *name, const char **bad, size_t *bad_len)
+{
+	const char *p = name, *dot;
+	size_t len;
+
+	if (name == NULL)
+		return -1;
+	for (;;) {
+		dot = strchr(p, '.');
+		len = dot != NULL ? (size_t)(dot - p) : strlen(p);
+		if (len >= 4 && memcmp(p, "xn--", 4) == 0 && !names_alabel_ok(p, len)) {
+			*bad = p;
+			*bad_len = len;
+			return -1;
+		}
+		if (dot == NULL)
+			return 0;
+		p = dot + 1;
+	}
 }
 
 /* Clears the bits of addr past prefix (a network's host part). */

@@ -32,6 +32,15 @@ void names_init(struct names *n);
 void names_free(struct names *n);	/* frees the strings; n may be reused after names_init */
 /* Adds a copy of a DNS name (lower-cased); -1 if full, too long or malformed. */
 int names_add_dns(struct names *n, const char *name) LANCA_WUR;
+/*
+ * Checks the IDNA labels of a DNS name as names_add_dns keeps it (lower
+ * case): every label starting "xn--" (an A-label) must decode to a
+ * Unicode label that encodes back to exactly that label (RFC 5891 5.4),
+ * through GnuTLS and its libidn2. Other labels are plain LDH and pass.
+ * Returns 0, or -1 with *bad and *bad_len naming the first label that
+ * fails (pointing into name).
+ */
+int names_dns_idna_check(const char *name, const char **bad, size_t *bad_len);
 /* Adds an address or network; -1 if full. */
 int names_add_ip(struct names *n, const struct ipnet *ip) LANCA_WUR;
 /* Parses "10.0.0.0/8", "fc00::/7", "192.168.1.5", "::1" (prefix defaults to

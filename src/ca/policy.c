@@ -325,8 +325,12 @@ policy_describe(const struct policy *p, enum policy_profile prof, char *out, siz
 }
 
 /*
- * Checks one DNS name for a profile: syntactically valid, under a permitted
- * suffix at a label boundary, and for devices not localhost or under it.
+ * Checks one DNS name for a profile: syntactically valid, every "xn--"
+ * label real IDNA, under a permitted suffix at a label boundary, and for
+ * devices not localhost or under it, and strictly below the suffix: a
+ * device named "local", "home.arpa" or a site domain itself would hold
+ * the name of the whole domain (the gateway's own names are the
+ * administrator's choice, and include the bare "localhost").
  * Returns 0 or -1 with e naming the name.
  */
 int
@@ -335,8 +339,8 @@ policy_check_dns(const struct policy *p, const char *name, enum policy_profile p
 {
 	struct names one;
 	char list[POLICY_DESCRIBE_MAX], show[POLICY_SHOW_MAX + 4];
-	const char *dns;
-	size_t i;
+	const char *dns, *bad;
+	size_t i, bad_len;
 	int rc = -1;
 
 	names_init(&one);
@@ -351,10 +355,25 @@ policy_check_dns(const struct policy *p, const char *name, enum policy_profile p
 		goto out;
 	}
 	dns = one.dns[0];
+	if (names_dns_idna_check(dns, &bad, &bad_len) != 0) {
+		lerr_set(e, LERR_BAD_NAME,
+			 "\"%s\" is not a valid DNS name: its label \"%.*s\" is not valid IDNA "
+			 "(an xn-- label must be the punycode of a Unicode label)", dns,
+			 (int)bad_len, bad);
+		goto out;
+	}
 	if (prof == POLICY_DEVICE && policy_dns_under(dns, POLICY_LOCALHOST)) {
 		lerr_set(e, LERR_FORBIDDEN_NAME,
 			 "%s: localhost is reserved for the gateway's own certificate", dns);
 		goto out;
+	}
+	for (i = 0; prof == POLICY_DEVICE && i < p->permitted.ndns; i++) {
+		if (strcmp(dns, p->permitted.dns[i]) == 0) {
+			lerr_set(e, LERR_FORBIDDEN_NAME,
+				 "%s is a permitted domain itself: a device name needs at least one "
+				 "label below it (such as device.%s)", dns, dns);
+			goto out;
+		}
 	}
 	for (i = 0; i < p->permitted.ndns; i++) {
 		if (policy_dns_under(dns, p->permitted.dns[i])) {

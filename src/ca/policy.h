@@ -4,7 +4,10 @@
  * Owns: the permitted name space (the nameConstraints of the CA hierarchy:
  * `local`, `home.arpa`, site domains, `localhost`, private and loopback
  * ranges, the gateway's ranges), the rule that `localhost` and loopback
- * addresses are for the gateway's own certificate only, and leaf validity
+ * addresses are for the gateway's own certificate only, the rule that a
+ * device's name lies strictly below a permitted suffix (never `local`,
+ * `home.arpa` or a site domain itself), that "xn--" labels are real
+ * IDNA, and leaf validity
  * (default 90 days, at most 825, never past the issuing CA).
  * The same struct builds the CA certificates' constraints at init (x509.c)
  * and filters every leaf (sign.c), so the two can never disagree.

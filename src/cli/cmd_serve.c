@@ -61,6 +61,7 @@ struct serve_opts {
 	struct enroll_config enroll;
 	struct revocation_config crl;	/* --crl-days */
 	const char *hosts_file;		/* --hosts-file: kept current for the LAN's DNS */
+	int allow_unlocked_keys;	/* --allow-unlocked-keys: for the signer */
 };
 
 static void
@@ -72,7 +73,7 @@ serve_usage(FILE *f)
 		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n"
 		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n"
 		"                   [--est-label LABEL] [--est-require-binding] [--est-serverkeygen]\n"
-		"                   [--crl-days DAYS] [--hosts-file FILE]\n");
+		"                   [--crl-days DAYS] [--hosts-file FILE] [--allow-unlocked-keys]\n");
 }
 
 /* Hands the files the daemon writes to user, so it can keep writing them
@@ -272,6 +273,7 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "est-serverkeygen", no_argument, NULL, 'K' },
 		{ "crl-days", required_argument, NULL, 'C' },
 		{ "hosts-file", required_argument, NULL, 'H' },
+		{ "allow-unlocked-keys", no_argument, NULL, 'U' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -297,6 +299,7 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		case 'B': o->est_require_binding = 1; break;
 		case 'H': o->hosts_file = optarg; break;
 		case 'K': o->est_serverkeygen = 1; break;
+		case 'U': o->allow_unlocked_keys = 1; break;
 		case 'L':
 			/* A label is one path segment (RFC 7030 §3.2.2). */
 			if (!http_param_ok(optarg, strlen(optarg))) {
@@ -432,6 +435,7 @@ cmd_serve(int argc, char *argv[])
 	sc.pass_file = o.pass_file;
 	sc.user = o.user;
 	sc.threads = o.threads;
+	sc.allow_unlocked_keys = o.allow_unlocked_keys;
 	/* A state directory from before keys/ held the signer's chain: offer
 	 * the store's, which the signer writes only after proving it. */
 	if (signer_files_missing(o.dir) != 0) {

@@ -228,6 +228,8 @@ struct ratelimit_fail {
 struct ratelimit_fails {
 	pthread_mutex_t lock;
 	struct ratelimit_fail tab[RATELIMIT_FAIL_SLOTS];
+	/* Every address the table has no room for (ratelimit.h). */
+	struct ratelimit_fail overflow;
 };
 
 struct ratelimit_fails *
@@ -259,7 +261,28 @@ ratelimit_fail_key(const struct sockaddr *sa, unsigned char key[RATELIMIT_KEY_LE
 		memset(key, 0, RATELIMIT_KEY_LEN);
 }
 
-/* The entry for key, or NULL. Caller holds f->lock. */
+/* 1 if x's failures still count at now: until RATELIMIT_FAIL_WINDOW
+ * seconds after the last one or after the end of its block, whichever is
+ * later (counted from the last failure alone, a block longer than the
+ * window would forget them, and the next block would not double). */
+static int
+ratelimit_fail_recent(const struct ratelimit_fail *x, int64_t now)
+{
+	return now - x->last <= RATELIMIT_FAIL_WINDOW ||
+	       (x->until > 0 && now - x->until <= RATELIMIT_FAIL_WINDOW);
+}
+
+/* 1 if forgetting x at now would change a decision: it is blocked, has
+ * failures that still count, or attempts in flight. Only an entry that
+ * is not live may be given to another address. */
+static int
+ratelimit_fail_live(const struct ratelimit_fail *x, int64_t now)
+{
+	return x->used && (x->inflight > 0 || x->until > now ||
+			   (x->fails > 0 && ratelimit_fail_recent(x, now)));
+}
+
+/* The entry for key in the table, or NULL. Caller holds f->lock. */
 static struct ratelimit_fail *
 ratelimit_fail_find(struct ratelimit_fails *f, const unsigned char *key)
 {
@@ -271,42 +294,47 @@ ratelimit_fail_find(struct ratelimit_fails *f, const unsigned char *key)
 	return NULL;
 }
 
-/* The entry for key, claimed if it has none: a free one, else the one
- * whose last failure is oldest. Caller holds f->lock. */
+/*
+ * The entry an attempt from key starts on at now: key's own, else a slot
+ * that is free or holds nothing live (claimed for key), else the overflow.
+ * While attempts that started on the overflow are in flight, an address
+ * without an entry joins them there even if a slot has come free: their
+ * verdicts find no entry of their own and go to the overflow
+ * (ratelimit_fail_owner), so none of them may have an entry by then.
+ * Caller holds f->lock.
+ */
 static struct ratelimit_fail *
-ratelimit_fail_slot(struct ratelimit_fails *f, const unsigned char *key)
+ratelimit_fail_start(struct ratelimit_fails *f, const unsigned char *key, int64_t now)
 {
-	struct ratelimit_fail *x, *oldest = NULL;
+	struct ratelimit_fail *x;
 	size_t i;
 
 	x = ratelimit_fail_find(f, key);
 	if (x != NULL)
 		return x;
+	if (f->overflow.inflight > 0)
+		return &f->overflow;
 	for (i = 0; i < RATELIMIT_FAIL_SLOTS; i++) {
-		if (!f->tab[i].used) {
-			x = &f->tab[i];
-			break;
+		x = &f->tab[i];
+		if (!ratelimit_fail_live(x, now)) {
+			memset(x, 0, sizeof(*x));
+			memcpy(x->key, key, RATELIMIT_KEY_LEN);
+			x->used = 1;
+			return x;
 		}
-		if (oldest == NULL || f->tab[i].last < oldest->last)
-			oldest = &f->tab[i];
 	}
-	if (x == NULL)
-		x = oldest;
-	memset(x, 0, sizeof(*x));
-	memcpy(x->key, key, RATELIMIT_KEY_LEN);
-	x->used = 1;
-	return x;
+	return &f->overflow;
 }
 
-/* 1 if x's failures still count at now: until RATELIMIT_FAIL_WINDOW
- * seconds after the last one or after the end of its block, whichever is
- * later (counted from the last failure alone, a block longer than the
- * window would forget them, and the next block would not double). */
-static int
-ratelimit_fail_recent(const struct ratelimit_fail *x, int64_t now)
+/* The entry the verdict on an attempt from key goes to: key's own, else
+ * the overflow, where the attempt started (an entry with an attempt in
+ * flight is live, so it is never given away). Caller holds f->lock. */
+static struct ratelimit_fail *
+ratelimit_fail_owner(struct ratelimit_fails *f, const unsigned char *key)
 {
-	return now - x->last <= RATELIMIT_FAIL_WINDOW ||
-	       (x->until > 0 && now - x->until <= RATELIMIT_FAIL_WINDOW);
+	struct ratelimit_fail *x = ratelimit_fail_find(f, key);
+
+	return x != NULL ? x : &f->overflow;
 }
 
 long
@@ -319,7 +347,7 @@ ratelimit_fails_begin(struct ratelimit_fails *f, const struct sockaddr *sa, int6
 
 	ratelimit_fail_key(sa, key);
 	pthread_mutex_lock(&f->lock);
-	x = ratelimit_fail_slot(f, key);
+	x = ratelimit_fail_start(f, key, now);
 	recent = ratelimit_fail_recent(x, now) ? x->fails : 0;
 	/* Once a block has run out, one attempt at a time may go: its
 	 * failure doubles the block. Counting the old failures against the
@@ -344,8 +372,8 @@ ratelimit_fails_end(struct ratelimit_fails *f, const struct sockaddr *sa)
 
 	ratelimit_fail_key(sa, key);
 	pthread_mutex_lock(&f->lock);
-	x = ratelimit_fail_find(f, key);
-	if (x != NULL && x->inflight > 0)
+	x = ratelimit_fail_owner(f, key);
+	if (x->inflight > 0)
 		x->inflight--;
 	pthread_mutex_unlock(&f->lock);
 }
@@ -360,7 +388,7 @@ ratelimit_fails_note(struct ratelimit_fails *f, const struct sockaddr *sa, int64
 
 	ratelimit_fail_key(sa, key);
 	pthread_mutex_lock(&f->lock);
-	x = ratelimit_fail_slot(f, key);
+	x = ratelimit_fail_owner(f, key);
 	if (x->inflight > 0)
 		x->inflight--;
 	if (!ratelimit_fail_recent(x, now))
@@ -378,6 +406,10 @@ ratelimit_fails_note(struct ratelimit_fails *f, const struct sockaddr *sa, int64
 	pthread_mutex_unlock(&f->lock);
 }
 
+/* A success forgets the failures of its address's own entry; the
+ * overflow's are other addresses' too, and stay. Attempts of the same
+ * address still in flight keep the entry (and their place in the
+ * budget). */
 void
 ratelimit_fails_clear(struct ratelimit_fails *f, const struct sockaddr *sa)
 {
@@ -386,8 +418,15 @@ ratelimit_fails_clear(struct ratelimit_fails *f, const struct sockaddr *sa)
 
 	ratelimit_fail_key(sa, key);
 	pthread_mutex_lock(&f->lock);
-	x = ratelimit_fail_find(f, key);
-	if (x != NULL)
-		memset(x, 0, sizeof(*x));
+	x = ratelimit_fail_owner(f, key);
+	if (x->inflight > 0)
+		x->inflight--;
+	if (x != &f->overflow) {
+		x->fails = 0;
+		x->last = 0;
+		x->until = 0;
+		if (x->inflight == 0)
+			memset(x, 0, sizeof(*x));
+	}
 	pthread_mutex_unlock(&f->lock);
 }

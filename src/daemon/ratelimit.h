@@ -69,11 +69,24 @@ void ratelimit_free(struct ratelimit *rl);
  * RATELIMIT_FAIL_WINDOW seconds after the last one or after the end of its
  * block, whichever is later. Attempts
  * still being checked count against the limit like failures, so parallel
- * guesses cannot slip through while earlier ones are being hashed. A full
- * table gives up the entry whose last failure is oldest: someone with many
- * addresses can push others out, but each of their addresses is limited on
- * its own anyway. Callers: the login handler (http/api_admin.c). Times are
- * seconds on a monotonic clock, passed in. Thread-safe (one mutex).
+ * guesses cannot slip through while earlier ones are being hashed.
+ *
+ * The table never forgets anything that still counts: an entry is given
+ * to another address only once it is not blocked, has no failure that
+ * still counts and no attempt in flight. Otherwise anyone with many
+ * addresses could lift a block (or wipe four failures) by turning the
+ * table over with logins that cost nothing to refuse. When every slot
+ * holds live state, addresses without an entry share one more entry, the
+ * overflow, under the same rules: together they get RATELIMIT_FAIL_MAX
+ * attempts before the overflow is blocked. Memory stays fixed
+ * (RATELIMIT_FAIL_SLOTS + 1 entries); the price is that someone keeping
+ * all 256 slots and the overflow blocked (256 addresses of its own, each
+ * failing again whenever its block ends) keeps new addresses out of the
+ * login until it stops, while every address already in the table keeps
+ * its own count. The CLI (`lanca admin`) is not behind this limit.
+ * Callers: the login handler (http/api_admin.c) and the enrollment
+ * secrets (http/api_device.c). Times are seconds on a monotonic clock,
+ * passed in. Thread-safe (one mutex).
  */
 #define RATELIMIT_FAIL_SLOTS	256
 #define RATELIMIT_FAIL_MAX	5
@@ -83,7 +96,8 @@ void ratelimit_free(struct ratelimit *rl);
 
 struct ratelimit_fails;
 
-/* A table of RATELIMIT_FAIL_SLOTS entries; NULL when out of memory. */
+/* A table of RATELIMIT_FAIL_SLOTS entries and the overflow; NULL when
+ * out of memory. */
 struct ratelimit_fails *ratelimit_fails_new(void);
 void ratelimit_fails_free(struct ratelimit_fails *f);	/* NULL-safe */
 
@@ -95,7 +109,8 @@ void ratelimit_fails_free(struct ratelimit_fails *f);	/* NULL-safe */
 long ratelimit_fails_begin(struct ratelimit_fails *f, const struct sockaddr *sa, int64_t now);
 /* The attempt ended in a wrong password: counted, maybe blocked. */
 void ratelimit_fails_note(struct ratelimit_fails *f, const struct sockaddr *sa, int64_t now);
-/* The attempt succeeded: the address's failures are forgotten. */
+/* The attempt succeeded: the address's failures are forgotten (not the
+ * overflow's, which are other addresses' too). */
 void ratelimit_fails_clear(struct ratelimit_fails *f, const struct sockaddr *sa);
 /* The attempt ended otherwise (bad input, store error): no longer in flight. */
 void ratelimit_fails_end(struct ratelimit_fails *f, const struct sockaddr *sa);

@@ -359,21 +359,37 @@ signer_serve(void *arg)
  * then fail in the middle of a signature): root lifts the limit before it
  * drops privileges; a user with a finite limit locks what is mapped now
  * (the key files are read into sodium's locked buffers either way).
+ * Keys that may be swapped out may end up on a disk that outlives the
+ * gateway, so a failure refuses the start (0, or -1 with e naming what
+ * to change) unless allow_unlocked (--allow-unlocked-keys) says the
+ * operator accepts that: then it is only a warning.
  */
-static void
-signer_lock_memory(void)
+static int
+signer_lock_memory(int allow_unlocked, struct lerr *e)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	/* ONFAULT: lock pages as they are touched instead of reading every
 	 * mapped library into memory (12 MB of RSS for pages never used). */
-	int flags = MCL_CURRENT | MCL_ONFAULT;
+	int flags = MCL_CURRENT | MCL_ONFAULT, err;
 
 	if (geteuid() == 0)
 		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY)
 		flags |= MCL_FUTURE;
-	if (mlockall(flags) != 0)
-		log_warn("cannot lock memory (%s): key pages may be swapped", strerror(errno));
+	if (mlockall(flags) == 0)
+		return 0;
+	err = errno;
+	if (allow_unlocked) {
+		log_warn("cannot lock memory (%s): key pages may be swapped "
+			 "(--allow-unlocked-keys)", strerror(err));
+		return 0;
+	}
+	return lerr_set_http(e, LERR_SIGNER, 500,
+			     "signer: cannot lock the key memory (mlockall: %s): raise the "
+			     "memory-lock limit (LimitMEMLOCK=infinity in the systemd unit, "
+			     "ulimit -l unlimited) or grant CAP_IPC_LOCK; or start with "
+			     "--allow-unlocked-keys to accept keys that may be swapped to disk",
+			     strerror(err));
 }
 
 /* Reports a start-up failure to the daemon on channel 0. */
@@ -413,9 +429,9 @@ signer_process_main(int *fds, int n, void *arg)
 	/* No core dumps and no ptrace by same-uid processes: key memory
 	 * stays in this process. */
 	prctl(PR_SET_DUMPABLE, 0);
-	signer_lock_memory();
-
 	lerr_clear(&e);
+	if (signer_lock_memory(ch.cfg->allow_unlocked_keys, &e) != 0)
+		return signer_child_fail(fds[0], &e);
 	if (ch.cfg->pass_file != NULL && keystore_pass_read(ch.cfg->pass_file, &pass, &e) != 0)
 		return signer_child_fail(fds[0], &e);
 	rc = signer_files_adopt(ch.cfg->dir, pass, ch.cfg->adopt, &e);

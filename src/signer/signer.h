@@ -35,6 +35,7 @@ struct signer_config {
 	const char *pass_file;		/* CA key passphrase file, may be NULL */
 	const char *user;		/* drop to this user when root, may be NULL */
 	unsigned threads;		/* signing threads (0 = one per core, max 8) */
+	int allow_unlocked_keys;	/* start even if the key memory cannot be locked */
 	/* For a state directory older than keys/'s certificates: what the
 	 * store says they are, proven by the signer before it writes them
 	 * (signer_files_adopt). NULL when keys/ is complete. */

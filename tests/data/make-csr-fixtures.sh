@@ -80,6 +80,14 @@ openssl genpkey -genparam -algorithm DSA -pkeyopt dsa_paramgen_bits:2048 \
 	-out "$tmp/dsa.param" 2>/dev/null
 req dsa "dsa:$tmp/dsa.param" /CN=dev-dsa -sha256
 
+# --- signature hashes --------------------------------------------------------
+# SHA-1 self-signatures stay accepted (old devices; the signature only
+# proves possession of the key); MD5 is refused, naming the algorithm.
+req rsa2048-sha1 rsa:2048 /CN=dev-rsa-sha1 -addext "subjectAltName=DNS:old-rsa.local" -sha1
+curve=P-256
+req p256-sha1 ec /CN=dev-p256-sha1 -addext "subjectAltName=DNS:old-ec.local" -sha1
+req rsa2048-md5 rsa:2048 /CN=dev-rsa-md5 -addext "subjectAltName=DNS:md5.local" -md5
+
 # --- not a request ---------------------------------------------------------
 # Fixed bytes, not random, so the file is the same every time.
 i=0

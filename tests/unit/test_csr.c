@@ -322,6 +322,35 @@ START_TEST(bad_signature)
 }
 END_TEST
 
+/* Issue 13, defect 5: an MD5 self-signature is refused naming the
+ * algorithm, not as a signature that does not verify. */
+START_TEST(md5_signature_named)
+{
+	parse_bad("rsa2048-md5.pem", LERR_BAD_SIGNATURE, 400,
+		  "the request is signed with RSA-MD5, which lanca does not accept (its hash is "
+		  "broken): sign it with SHA-256 or better");
+}
+END_TEST
+
+/* SHA-1 self-signatures stay accepted (docs/onboarding.md says why), with
+ * RSA and ECDSA keys, whatever the system's crypto policy says. */
+START_TEST(sha1_signature_accepted)
+{
+	static const char *const names[] = { "rsa2048-sha1.pem", "p256-sha1.pem" };
+	gnutls_sign_algorithm_t algo;
+	struct csr *c;
+	size_t i;
+
+	for (i = 0; i < sizeof(names) / sizeof(names[0]); i++) {
+		c = parse_ok(names[i]);
+		algo = (gnutls_sign_algorithm_t)gnutls_x509_crq_get_signature_algorithm(c->crq);
+		ck_assert_int_eq(gnutls_sign_get_hash_algorithm(algo), GNUTLS_DIG_SHA1);
+		ck_assert_int_eq(c->sig_verified, 1);
+		csr_free(c);
+	}
+}
+END_TEST
+
 START_TEST(long_cn)
 {
 	parse_bad("long-cn.pem", LERR_BAD_NAME, 400, "CN is too long");
@@ -527,6 +556,8 @@ START_TEST(verify_only_pop)
 		{ "ed25519.pem", LERR_NONE },
 		{ "email-san.pem", LERR_NONE },
 		{ "badsig.der", LERR_BAD_SIGNATURE },
+		{ "rsa2048-md5.pem", LERR_BAD_SIGNATURE },
+		{ "rsa2048-sha1.pem", LERR_NONE },
 		{ "rsa1024.pem", LERR_WEAK_KEY },
 		{ "p521.pem", LERR_UNSUPPORTED_KEY },
 		{ "truncated.der", LERR_BAD_CSR },
@@ -690,6 +721,8 @@ csr_suite(void)
 	tcase_add_test(bad, pem_garbage);
 	tcase_add_test(bad, truncated_der);
 	tcase_add_test(bad, bad_signature);
+	tcase_add_test(bad, md5_signature_named);
+	tcase_add_test(bad, sha1_signature_accepted);
 	tcase_add_test(bad, long_cn);
 	tcase_add_test(bad, bad_cn_chars);
 	tcase_add_test(bad, no_cn);

@@ -1,6 +1,6 @@
 /*
- * test_names.c - names.c: DNS name syntax, IP network parsing, masking,
- * containment and the text forms.
+ * test_names.c - names.c: DNS name syntax, IDNA labels, IP network
+ * parsing, masking, containment and the text forms.
  */
 #include "config.h"
 
@@ -104,6 +104,44 @@ START_TEST(dns_full)
 	ck_assert_int_eq(names_add_dns(&n, "one-more.local"), -1);
 	ck_assert_uint_eq(n.ndns, NAMES_MAX);
 	names_free(&n);
+}
+END_TEST
+
+/* Issue 13, defect 5: an "xn--" label must be real IDNA; the check names
+ * the first label that is not. */
+START_TEST(dns_idna_labels)
+{
+	static const char *const good[] = {
+		"nas.local", "xn--bcher-kva.local", "cam.xn--e1afmkfd.home.arpa",
+		"xn--fa-hia.local", "ab--cd.local", "xnx--a.local", "x.local",
+	};
+	static const struct {
+		const char *name, *label;
+	} bad[] = {
+		{ "xn--zz.local", "xn--zz" },		/* punycode that does not decode */
+		{ "xn--.local", "xn--" },		/* nothing to decode */
+		{ "xn--a.local", "xn--a" },		/* decodes to nothing */
+		{ "ok.xn--bcher-kva1.local", "xn--bcher-kva1" },
+		{ "nas.xn--abc-.local", "xn--abc-" },	/* plain ASCII dressed as IDNA */
+		{ "xn--a-ecp.local", "xn--a-ecp" },	/* "a" and U+2488, which IDNA disallows */
+		{ "xn--xn--zz.home.arpa", "xn--xn--zz" },
+		{ "a.b.xn--0", "xn--0" },		/* the last label too */
+	};
+	const char *at = NULL;
+	size_t i, len = 0;
+
+	for (i = 0; i < sizeof(good) / sizeof(good[0]); i++)
+		ck_assert_msg(names_dns_idna_check(good[i], &at, &len) == 0, "%s refused", good[i]);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		at = NULL;
+		len = 0;
+		ck_assert_msg(names_dns_idna_check(bad[i].name, &at, &len) == -1, "%s accepted",
+			      bad[i].name);
+		ck_assert_ptr_nonnull(at);
+		ck_assert_msg(len == strlen(bad[i].label) && memcmp(at, bad[i].label, len) == 0,
+			      "%s: named \"%.*s\", want \"%s\"", bad[i].name, (int)len, at,
+			      bad[i].label);
+	}
 }
 END_TEST
 
@@ -281,6 +319,7 @@ names_suite(void)
 	tcase_add_test(tc, dns_rejects_malformed);
 	tcase_add_test(tc, dns_label_and_total_length);
 	tcase_add_test(tc, dns_full);
+	tcase_add_test(tc, dns_idna_labels);
 	tcase_add_test(tc, ip_parse_good);
 	tcase_add_test(tc, ip_parse_masks_host_bits);
 	tcase_add_test(tc, ip_parse_bad);

@@ -1,6 +1,6 @@
 /*
  * test_policy.c - policy.c: the permitted name space, label-boundary
- * suffix checks, the device/gateway split for localhost and loopback,
+ * suffix checks, bare suffixes and IDNA labels refused, the device/gateway split for localhost and loopback,
  * filtering a request's SANs, reading a CA's nameConstraints back, and
  * leaf validity.
  */
@@ -139,7 +139,7 @@ START_TEST(label_boundary)
 {
 	ck_assert_int_eq(dns_ok("x.local", POLICY_DEVICE), 0);
 	ck_assert_int_eq(dns_ok("a.b.c.local", POLICY_DEVICE), 0);
-	ck_assert_int_eq(dns_ok("local", POLICY_DEVICE), 0);
+	ck_assert_int_eq(dns_ok("local", POLICY_DEVICE), -1);	/* the suffix itself */
 	ck_assert_int_eq(dns_ok("X.LOCAL", POLICY_DEVICE), 0);
 	ck_assert_int_eq(dns_ok("nas.home.arpa", POLICY_DEVICE), 0);
 	ck_assert_int_eq(dns_ok("evillocal", POLICY_DEVICE), -1);
@@ -155,9 +155,68 @@ END_TEST
 START_TEST(site_domain)
 {
 	ck_assert_int_eq(dns_ok("nas.site.example", POLICY_DEVICE), 0);
-	ck_assert_int_eq(dns_ok("site.example", POLICY_DEVICE), 0);
+	ck_assert_int_eq(dns_ok("site.example", POLICY_DEVICE), -1);	/* the domain itself */
 	ck_assert_int_eq(dns_ok("nas.othersite.example", POLICY_DEVICE), -1);
 	ck_assert_int_eq(dns_ok("example", POLICY_DEVICE), -1);
+}
+END_TEST
+
+/* Issue 13, defect 4: a permitted suffix itself (a default one or a site
+ * domain, even one that lies under another suffix) is no device name. */
+START_TEST(bare_suffix_refused)
+{
+	static const char *const domains[] = { "site.example", "office.home.arpa" };
+	static const char *const bare[] = {
+		"local", "LOCAL", "home.arpa", "site.example", "Site.Example", "office.home.arpa",
+	};
+	struct policy p;
+	struct lerr e;
+	size_t i;
+
+	ck_assert_int_eq(policy_init(&p, domains, 2, NULL, 0, &e), 0);
+	for (i = 0; i < sizeof(bare) / sizeof(bare[0]); i++) {
+		lerr_clear(&e);
+		ck_assert_msg(policy_check_dns(&p, bare[i], POLICY_DEVICE, &e) == -1, "%s issued",
+			      bare[i]);
+		ck_assert_int_eq(e.code, LERR_FORBIDDEN_NAME);
+		ck_assert_int_eq(e.http, 400);
+		ck_assert_msg(strstr(e.msg, "is a permitted domain itself: a device name needs at "
+				      "least one label below it") != NULL, "%s", e.msg);
+	}
+	lerr_clear(&e);
+	ck_assert_int_eq(policy_check_dns(&p, "home.arpa", POLICY_DEVICE, &e), -1);
+	ck_assert_str_eq(e.msg, "home.arpa is a permitted domain itself: a device name needs at "
+			 "least one label below it (such as device.home.arpa)");
+	/* One label below is enough, under each of them. */
+	ck_assert_int_eq(policy_check_dns(&p, "nas.local", POLICY_DEVICE, &e), 0);
+	ck_assert_int_eq(policy_check_dns(&p, "nas.home.arpa", POLICY_DEVICE, &e), 0);
+	ck_assert_int_eq(policy_check_dns(&p, "nas.site.example", POLICY_DEVICE, &e), 0);
+	ck_assert_int_eq(policy_check_dns(&p, "nas.office.home.arpa", POLICY_DEVICE, &e), 0);
+	/* The gateway's names are the administrator's: unchanged. */
+	ck_assert_int_eq(policy_check_dns(&p, "site.example", POLICY_GATEWAY, &e), 0);
+	ck_assert_int_eq(policy_check_dns(&p, "localhost", POLICY_GATEWAY, &e), 0);
+	policy_free(&p);
+}
+END_TEST
+
+/* Issue 13, defect 5: a name with an "xn--" label that is not IDNA is
+ * refused for every profile, naming the label; real IDNA passes. */
+START_TEST(idna_refused)
+{
+	struct lerr e;
+
+	lerr_clear(&e);
+	ck_assert_int_eq(policy_check_dns(&pol, "xn--zz.local", POLICY_DEVICE, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_NAME);
+	ck_assert_int_eq(e.http, 400);
+	ck_assert_str_eq(e.msg, "\"xn--zz.local\" is not a valid DNS name: its label \"xn--zz\" "
+			 "is not valid IDNA (an xn-- label must be the punycode of a Unicode label)");
+	lerr_clear(&e);
+	ck_assert_int_eq(policy_check_dns(&pol, "cam.XN--ZZ.site.example", POLICY_GATEWAY, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_NAME);
+	ck_assert_ptr_nonnull(strstr(e.msg, "its label \"xn--zz\""));
+	ck_assert_int_eq(dns_ok("xn--bcher-kva.local", POLICY_DEVICE), 0);
+	ck_assert_int_eq(dns_ok("XN--BCHER-KVA.local", POLICY_DEVICE), 0);
 }
 END_TEST
 
@@ -557,6 +616,8 @@ policy_suite(void)
 	tcase_add_test(tc, label_boundary);
 	tcase_add_test(tc, site_domain);
 	tcase_add_test(tc, public_name_message);
+	tcase_add_test(tc, bare_suffix_refused);
+	tcase_add_test(tc, idna_refused);
 	tcase_add_test(tc, localhost_device_vs_gateway);
 	tcase_add_test(tc, ip_checks);
 	tcase_add_test(tc, loopback_device_vs_gateway);

@@ -3,7 +3,8 @@
  * Retry-After, address grouping, a full table under address cycling, and
  * many threads on one table; and the failed-login counter: the block and
  * its doubling, the window, attempts in flight, the IPv6 /64, the bounded
- * table.
+ * table, blocks and counts that survive the table being turned over, and
+ * the overflow entry shared by addresses the table has no room for.
  */
 #include "config.h"
 
@@ -428,24 +429,182 @@ START_TEST(test_fails_ipv6_64)
 }
 END_TEST
 
+/* "10.X.Y.Z" for i: distinct IPv4 addresses, none of them 192.0.2.x. */
+static void
+addr_of(int i, char *out, size_t n)
+{
+	snprintf(out, n, "10.%d.%d.%d", (i >> 16) & 0xff, (i >> 8) & 0xff, i & 0xff);
+}
+
+/* An impossible login from addr at now: refused without hashing, and
+ * counted as a failure (what the login handler does with a user name or
+ * password that cannot be right). 1 if it was let through to be counted. */
+static int
+fail_cheap(struct ratelimit_fails *f, const char *addr, int64_t now)
+{
+	struct sockaddr_storage ss = sa_of(addr, 40003);
+
+	if (ratelimit_fails_begin(f, (struct sockaddr *)&ss, now) != 0)
+		return 0;
+	ratelimit_fails_note(f, (struct sockaddr *)&ss, now);
+	return 1;
+}
+
+/* Issue 13, defect 2: a blocked address stays blocked for its whole
+ * period however many other addresses fail meanwhile (ten times the
+ * table's size here, spread over the block), and its failures still
+ * count afterwards (the next block doubles). */
+START_TEST(test_fails_block_survives_turnover)
+{
+	struct ratelimit_fails *f = ratelimit_fails_new();
+	char addr[32];
+	int64_t t = 1000;
+	int i;
+
+	for (i = 0; i < RATELIMIT_FAIL_MAX; i++)
+		fail_once(f, "192.0.2.1", t);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.1", t), RATELIMIT_BLOCK_FIRST);
+	for (i = 0; i < 10 * RATELIMIT_FAIL_SLOTS; i++) {
+		int64_t now = t + (int64_t)i * (RATELIMIT_BLOCK_FIRST - 1) / (10 * RATELIMIT_FAIL_SLOTS);
+
+		addr_of(i, addr, sizeof(addr));
+		(void)fail_cheap(f, addr, now);
+		if (i % 97 == 0)
+			ck_assert_int_eq(fails_begin(f, "192.0.2.1", now), t + RATELIMIT_BLOCK_FIRST - now);
+	}
+	ck_assert_int_eq(fails_begin(f, "192.0.2.1", t + RATELIMIT_BLOCK_FIRST - 1), 1);
+	/* The block ran its course: one attempt, whose failure doubles it. */
+	fail_once(f, "192.0.2.1", t + RATELIMIT_BLOCK_FIRST);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.1", t + RATELIMIT_BLOCK_FIRST),
+			 2 * RATELIMIT_BLOCK_FIRST);
+	ratelimit_fails_free(f);
+}
+END_TEST
+
+/* Failures short of a block are not wiped by turning the table over
+ * either: four, then a table's worth of other addresses, then the fifth
+ * blocks. */
+START_TEST(test_fails_count_survives_turnover)
+{
+	struct ratelimit_fails *f = ratelimit_fails_new();
+	char addr[32];
+	int i;
+
+	for (i = 0; i < RATELIMIT_FAIL_MAX - 1; i++)
+		fail_once(f, "192.0.2.2", 10);
+	for (i = 0; i < 4 * RATELIMIT_FAIL_SLOTS; i++) {
+		addr_of(i, addr, sizeof(addr));
+		(void)fail_cheap(f, addr, 11);
+	}
+	fail_once(f, "192.0.2.2", 12);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.2", 12), RATELIMIT_BLOCK_FIRST);
+	ratelimit_fails_free(f);
+}
+END_TEST
+
+/* When every slot is blocked, new addresses share the overflow entry:
+ * RATELIMIT_FAIL_MAX failures between them block all of them, the
+ * blocked slots stay blocked, and once everything has run out new
+ * addresses get entries of their own again. */
+START_TEST(test_fails_overflow)
+{
+	struct ratelimit_fails *f = ratelimit_fails_new();
+	char addr[32];
+	int64_t t = 100;
+	int i, j;
+
+	for (i = 0; i < RATELIMIT_FAIL_SLOTS; i++) {
+		addr_of(i, addr, sizeof(addr));
+		for (j = 0; j < RATELIMIT_FAIL_MAX; j++)
+			fail_once(f, addr, t);
+	}
+	/* Five new addresses, one failure each: the overflow is blocked. */
+	for (i = 0; i < RATELIMIT_FAIL_MAX; i++) {
+		addr_of(1000 + i, addr, sizeof(addr));
+		fail_once(f, addr, t + 1);
+	}
+	ck_assert_int_eq(fails_begin(f, "192.0.2.3", t + 1), RATELIMIT_BLOCK_FIRST);
+	addr_of(5000, addr, sizeof(addr));
+	ck_assert_int_eq(fails_begin(f, addr, t + 2), RATELIMIT_BLOCK_FIRST - 1);
+	/* Every slot is still blocked, for its own whole period. */
+	for (i = 0; i < RATELIMIT_FAIL_SLOTS; i++) {
+		addr_of(i, addr, sizeof(addr));
+		ck_assert_int_eq(fails_begin(f, addr, t + 2), RATELIMIT_BLOCK_FIRST - 2);
+	}
+	/* All of it over: a new address has an entry of its own again, so
+	 * its block is not another new address's. */
+	t += RATELIMIT_BLOCK_MAX + RATELIMIT_FAIL_WINDOW + 10;
+	for (j = 0; j < RATELIMIT_FAIL_MAX; j++)
+		fail_once(f, "192.0.2.4", t);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.4", t), RATELIMIT_BLOCK_FIRST);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.5", t), 0);
+	ratelimit_fails_end(f, NULL);	/* a stray end must not disturb anything */
+	fails_end(f, "192.0.2.5");
+	ratelimit_fails_free(f);
+}
+END_TEST
+
+/* Attempts that started on the overflow end there: the budget they held
+ * comes back when they end, and their failures count there. */
+START_TEST(test_fails_overflow_inflight)
+{
+	struct ratelimit_fails *f = ratelimit_fails_new();
+	char addr[32];
+	int64_t t = 100;
+	int i, j;
+
+	for (i = 0; i < RATELIMIT_FAIL_SLOTS; i++) {
+		addr_of(i, addr, sizeof(addr));
+		for (j = 0; j < RATELIMIT_FAIL_MAX; j++)
+			fail_once(f, addr, t);
+	}
+	for (i = 0; i < RATELIMIT_FAIL_MAX; i++) {
+		addr_of(1000 + i, addr, sizeof(addr));
+		ck_assert_int_eq(fails_begin(f, addr, t), 0);
+	}
+	/* The shared budget is taken by attempts in flight. */
+	ck_assert_int_eq(fails_begin(f, "192.0.2.6", t), 1);
+	for (i = 0; i < RATELIMIT_FAIL_MAX; i++) {
+		addr_of(1000 + i, addr, sizeof(addr));
+		fails_end(f, addr);
+	}
+	ck_assert_int_eq(fails_begin(f, "192.0.2.6", t), 0);
+	fails_end(f, "192.0.2.6");
+	/* An attempt starts on the overflow; everything else runs out
+	 * before its verdict, which must still reach the overflow: had it
+	 * claimed a slot, the overflow would hold an attempt in flight for
+	 * ever and the next new addresses would share its budget. */
+	ck_assert_int_eq(fails_begin(f, "192.0.2.7", t), 0);
+	t += RATELIMIT_BLOCK_MAX + RATELIMIT_FAIL_WINDOW + 10;
+	{
+		struct sockaddr_storage ss = sa_of("192.0.2.7", 1);
+
+		ratelimit_fails_note(f, (struct sockaddr *)&ss, t);
+	}
+	for (j = 0; j < RATELIMIT_FAIL_MAX; j++)
+		fail_once(f, "192.0.2.8", t);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.8", t), RATELIMIT_BLOCK_FIRST);
+	ck_assert_int_eq(fails_begin(f, "192.0.2.9", t), 0);
+	ratelimit_fails_free(f);
+}
+END_TEST
+
+/* Memory is fixed at creation: a million distinct addresses later the
+ * table still answers for the first blocked one, and nothing grew (the
+ * struct is one allocation; under ASan a leak would show). */
 START_TEST(test_fails_table_bounded)
 {
 	struct ratelimit_fails *f = ratelimit_fails_new();
-	char addr[64];
+	char addr[32];
 	int i;
 
 	for (i = 0; i < RATELIMIT_FAIL_MAX; i++)
 		fail_once(f, "192.0.2.1", 1);
-	ck_assert_int_gt(fails_begin(f, "192.0.2.1", 2), 0);
-	/* A full table keeps the blocked address while it has room ... */
-	for (i = 0; i < RATELIMIT_FAIL_SLOTS - 1; i++) {
-		snprintf(addr, sizeof(addr), "10.0.%d.%d", i / 250, i % 250 + 1);
-		fail_once(f, addr, 2);
+	for (i = 0; i < 1000000; i++) {
+		addr_of(i, addr, sizeof(addr));
+		(void)fail_cheap(f, addr, 2 + i / 100000);
 	}
-	ck_assert_int_gt(fails_begin(f, "192.0.2.1", 3), 0);
-	/* ... and gives up the entry whose last failure is oldest for a new one. */
-	fail_once(f, "10.9.9.9", 3);
-	ck_assert_int_eq(fails_begin(f, "192.0.2.1", 3), 0);
+	ck_assert_int_gt(fails_begin(f, "192.0.2.1", 12), 0);
 	ratelimit_fails_free(f);
 }
 END_TEST
@@ -471,6 +630,10 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_fails_inflight);
 	tcase_add_test(tc, test_fails_ipv6_64);
 	tcase_add_test(tc, test_fails_table_bounded);
+	tcase_add_test(tc, test_fails_block_survives_turnover);
+	tcase_add_test(tc, test_fails_count_survives_turnover);
+	tcase_add_test(tc, test_fails_overflow);
+	tcase_add_test(tc, test_fails_overflow_inflight);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);
 	return s;
