@@ -58,7 +58,7 @@ struct renew_opts {
 static int
 renew_run(const struct renew_opts *o)
 {
-	const char *dir = o->dir, *roots;
+	const char *dir = o->dir;
 	struct httpc_url gw;
 	struct device_sans sans;
 	struct device_chain chain = { NULL, 0 };
@@ -103,7 +103,7 @@ renew_run(const struct renew_opts *o)
 	}
 
 	if (device_gateway_read(dir, gateway, sizeof(gateway), &gw) != 0 ||
-	    device_trust_read(dir, &root, &roots) != 0)
+	    device_trust_read(dir, &root, NULL) != 0)
 		goto out;
 	/* Present the whole chain when we have it, so that the gateway need
 	 * not know the intermediate; else the leaf alone. */

@@ -208,6 +208,9 @@ out:
 
 /* ---- the chain ---- */
 
+/* A chain device_chain_check takes is one trust_verify_chain takes. */
+_Static_assert(DEVICE_MAX_CHAIN <= TRUST_CHAIN_MAX, "DEVICE_MAX_CHAIN exceeds TRUST_CHAIN_MAX");
+
 void
 device_chain_free(struct device_chain *c)
 {
@@ -447,8 +450,12 @@ device_dir_sync(const char *dir)
 int
 device_trust_read(const char *dir, gnutls_datum_t *d, const char **name)
 {
-	*name = device_file_exists(dir, DEVICE_TRUST_FILE) ? DEVICE_TRUST_FILE : DEVICE_ROOT_FILE;
-	return device_file_read(dir, *name, CLIENT_MAX_FILE, 0, d);
+	const char *f = device_file_exists(dir, DEVICE_TRUST_FILE) ? DEVICE_TRUST_FILE :
+			DEVICE_ROOT_FILE;
+
+	if (name != NULL)
+		*name = f;
+	return device_file_read(dir, f, CLIENT_MAX_FILE, 0, d);
 }
 
 /*

@@ -98,8 +98,9 @@ int device_file_exists(const char *dir, const char *name);
 /*
  * The roots the device trusts for HTTPS after enrolment: dir/trust.pem
  * (what trust refresh writes) when it exists, else dir/root.pem (what
- * enroll wrote). Reads it into d as device_file_read does and sets *name
- * to the file's name. Returns 0, or -1 with a message printed.
+ * enroll wrote). Reads it into d as device_file_read does and, when name
+ * is not NULL, sets *name to the file's name. Returns 0, or -1 with a
+ * message printed.
  */
 int device_trust_read(const char *dir, gnutls_datum_t *d, const char **name);
 #define DEVICE_TRUST_FILE	"trust.pem"
