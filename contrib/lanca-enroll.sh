@@ -19,8 +19,9 @@
 # and the secret in --secret-file.
 #
 # `lanca-enroll.sh trust refresh --dir DIR` does what `lanca-enroll trust
-# refresh` does: adds the gateway's vouched-for roots to DIR/trust.pem
-# (see trust_refresh below).
+# refresh` does: DIR/trust.pem becomes the gateway's bundle's roots that
+# DIR's roots vouch for, transitively, and roots the bundle no longer
+# lists are dropped (see trust_refresh below).
 #
 # Exit: 0 issued, 1 refused or failed, 2 usage, 3 still pending at --timeout.
 set -eu
@@ -123,15 +124,31 @@ split_pem() {
 		END { print n + 0 }' "$1"
 }
 
+# trust_file DIR: the file of DIR that holds the roots the device trusts
+# for HTTPS after enrolment: trust.pem (what trust refresh writes) when it
+# exists, else root.pem (what enroll wrote).
+trust_file() {
+	if [ -f "$1/trust.pem" ]; then
+		echo trust.pem
+	elif [ -f "$1/root.pem" ]; then
+		echo root.pem
+	else
+		die "$1 holds neither trust.pem nor root.pem: enroll first"
+	fi
+}
+
 # `lanca-enroll.sh trust refresh --dir DIR [--gateway URL] [--timeout S]`,
 # as `lanca-enroll trust refresh` does it: the gateway's /trust-bundle.pem
 # over HTTPS verified with the roots DIR trusts (trust.pem, else root.pem)
-# and nothing else; a root of the bundle not trusted yet is accepted only
-# when the bundle also holds a CA certificate of its subject and key that
-# verifies under those roots (the gateway's primary root vouching for its
-# backup root); one that is not refuses the whole bundle and nothing
-# changes. DIR/trust.pem is written atomically: every root trusted before,
-# then the new ones; none is ever dropped.
+# and nothing else. The new store is exactly the bundle's roots, in bundle
+# order: each one trusted already, or accepted because the bundle also
+# holds a CA certificate of its subject and key that verifies under a root
+# trusted already or accepted earlier in this refresh (the old root
+# vouching for the new one, the new one for the backup root). A root
+# nothing vouches for refuses the whole bundle and nothing changes; so
+# does a bundle that lists no root. A trusted root the bundle no longer
+# lists is dropped and named on stdout. DIR/trust.pem is written
+# atomically.
 trust_refresh() {
 	[ "${1:-}" = refresh ] || { echo "usage: $prog trust refresh --dir DIR [--gateway https://HOST[:PORT]] [--timeout S]" >&2; exit 2; }
 	shift
@@ -160,9 +177,7 @@ trust_refresh() {
 	esac
 	rest=${gw#https://}
 	origin="https://${rest%%/*}"
-	from=trust.pem
-	[ -f "$dir/$from" ] || from=root.pem
-	[ -f "$dir/$from" ] || die "$dir holds neither trust.pem nor root.pem: enroll first"
+	from=$(trust_file "$dir") || exit 1
 	TW=$(mktemp -d "$dir/.trust.XXXXXX") || die "cannot make a temporary directory in $dir"
 	trap 'rm -rf "$TW"' EXIT
 	# --capath: a directory without hashed certificates, so that no system
@@ -173,54 +188,114 @@ trust_refresh() {
 	nh=$(split_pem "$dir/$from" "$TW/have")
 	ng=$(split_pem "$TW/bundle.pem" "$TW/got")
 	[ "$nh" -gt 0 ] || die "$dir/$from holds no certificate"
+	[ "$nh" -le 16 ] || die "$dir/$from holds more than 16 certificates"
 	[ "$ng" -gt 0 ] || die "$origin/trust-bundle.pem holds no certificate; $dir/$from kept as it was"
+	[ "$ng" -le 16 ] || die "$origin/trust-bundle.pem holds more than 16 certificates: bundle refused; $dir/$from kept as it was"
 	known=''
 	i=1
 	while [ "$i" -le "$nh" ]; do
 		known="$known $(fingerprint "$TW/have$i.pem")"
 		i=$((i + 1))
 	done
-	: >"$TW/new.pem"
-	added=0
+	# Each certificate of the bundle: v (a voucher, or a root listed
+	# twice), k (a root trusted already), p (a new root, not vouched for
+	# yet), a (a new root accepted).
+	listed=''
 	i=1
 	while [ "$i" -le "$ng" ]; do
 		g="$TW/got$i.pem"
-		i=$((i + 1))
 		openssl x509 -in "$g" -noout 2>/dev/null || die "$origin/trust-bundle.pem does not parse; $dir/$from kept as it was"
-		# Not self-issued: a voucher, used only to accept a root.
-		[ "$(subject "$g")" = "$(issuer "$g")" ] || continue
-		fp=$(fingerprint "$g")
-		case " $known " in *" $fp "*) continue ;; esac
-		name=$(subject "$g")
-		is_ca "$g" || die "the bundle's root $name is not a CA: bundle refused; $dir/$from kept as it was"
-		# Its own signature, so that what is kept is what its key signed
-		# (-trusted alone: never the system's store).
-		openssl verify -trusted "$g" -check_ss_sig "$g" >/dev/null 2>&1 ||
-			die "the bundle's root $name is not signed by its own key: bundle refused; $dir/$from kept as it was"
-		vouched=0
-		j=1
-		while [ "$j" -le "$ng" ]; do
-			v="$TW/got$j.pem"
-			j=$((j + 1))
-			[ "$(subject "$v")" != "$(issuer "$v")" ] || continue
-			[ "$(subject "$v")" = "$name" ] || continue
-			[ "$(pubkey "$v")" = "$(pubkey "$g")" ] || continue
-			is_ca "$v" || continue
-			# -trusted: the device's roots alone, not the system's store.
-			if openssl verify -trusted "$dir/$from" "$v" >/dev/null 2>&1; then
-				vouched=1
-				break
-			fi
-		done
-		[ "$vouched" -eq 1 ] || die "the bundle's root $name is not vouched for by a root this device trusts: bundle refused; $dir/$from kept as it was"
-		[ $((nh + added)) -lt 16 ] ||
-			die "the trust store would hold more than 16 roots: bundle refused; $dir/$from kept as it was"
-		cat "$g" >>"$TW/new.pem"
-		known="$known $fp"
-		added=$((added + 1))
+		st=v
+		if [ "$(subject "$g")" = "$(issuer "$g")" ]; then
+			fp=$(fingerprint "$g")
+			case " $listed " in
+			*" $fp "*) ;;
+			*)
+				listed="$listed $fp"
+				case " $known " in
+				*" $fp "*) st=k ;;
+				*)
+					name=$(subject "$g")
+					is_ca "$g" || die "the bundle's root $name is not a CA: bundle refused; $dir/$from kept as it was"
+					# Its own signature, so that what is kept is what its
+					# key signed (-trusted alone: never the system's store).
+					openssl verify -trusted "$g" -check_ss_sig "$g" >/dev/null 2>&1 ||
+						die "the bundle's root $name is not signed by its own key: bundle refused; $dir/$from kept as it was"
+					st=p ;;
+				esac ;;
+			esac
+		fi
+		eval "st$i=$st"
+		i=$((i + 1))
 	done
-	cat "$dir/$from" "$TW/new.pem" | put "$dir" trust.pem 644
-	echo "$prog: $dir/trust.pem: $added new root(s) trusted"
+	# The anchors a voucher may verify under: the device's roots, and
+	# each root accepted so far. Rounds until one accepts nothing, so that
+	# a root may be vouched for by a root listed after it.
+	cp "$dir/$from" "$TW/anchors.pem"
+	progress=1
+	added=0
+	while [ "$progress" -eq 1 ]; do
+		progress=0
+		i=1
+		while [ "$i" -le "$ng" ]; do
+			g="$TW/got$i.pem"
+			eval "st=\$st$i"
+			i=$((i + 1))
+			[ "$st" = p ] || continue
+			name=$(subject "$g")
+			j=1
+			while [ "$j" -le "$ng" ]; do
+				v="$TW/got$j.pem"
+				eval "sv=\$st$j"
+				j=$((j + 1))
+				[ "$sv" = v ] && [ "$(subject "$v")" != "$(issuer "$v")" ] || continue
+				[ "$(subject "$v")" = "$name" ] || continue
+				[ "$(pubkey "$v")" = "$(pubkey "$g")" ] || continue
+				is_ca "$v" || continue
+				# -trusted: these roots alone, not the system's store.
+				if openssl verify -trusted "$TW/anchors.pem" "$v" >/dev/null 2>&1; then
+					eval "st$((i - 1))=a"
+					cat "$g" >>"$TW/anchors.pem"
+					added=$((added + 1))
+					progress=1
+					break
+				fi
+			done
+		done
+	done
+	: >"$TW/new.pem"
+	kept=0 keptfp=''
+	i=1
+	while [ "$i" -le "$ng" ]; do
+		g="$TW/got$i.pem"
+		eval "st=\$st$i"
+		i=$((i + 1))
+		case $st in
+		p) die "the bundle's root $(subject "$g") is not vouched for by a root this device trusts: bundle refused; $dir/$from kept as it was" ;;
+		k | a)
+			cat "$g" >>"$TW/new.pem"
+			keptfp="$keptfp $(fingerprint "$g")"
+			kept=$((kept + 1)) ;;
+		esac
+	done
+	# Never a store without a root: the roots the fetch was verified with
+	# stay unless the bundle gives at least one in their place.
+	[ "$kept" -gt 0 ] || die "the trust bundle lists no root: bundle refused; $dir/$from kept as it was"
+	[ "$kept" -le 16 ] ||
+		die "the trust store would hold more than 16 roots: bundle refused; $dir/$from kept as it was"
+	put "$dir" trust.pem 644 <"$TW/new.pem"
+	dropped=0 seen=''
+	i=1
+	while [ "$i" -le "$nh" ]; do
+		h="$TW/have$i.pem"
+		i=$((i + 1))
+		fp=$(fingerprint "$h")
+		case " $keptfp $seen " in *" $fp "*) continue ;; esac
+		seen="$seen $fp"
+		echo "$prog: dropped root $(subject "$h") (SHA-256 $fp): the gateway no longer lists it"
+		dropped=$((dropped + 1))
+	done
+	echo "$prog: $dir/trust.pem: $added new root(s) trusted, $dropped dropped, $kept in all"
 	exit 0
 }
 

@@ -4,7 +4,9 @@
  *
  * Makes a new key and asks the gateway in gateway.url for a certificate
  * with the current one's names, presenting the current chain and key as
- * its TLS client certificate and trusting root.pem alone. The old files
+ * its TLS client certificate and trusting the device's roots alone
+ * (trust.pem once trust refresh wrote it, else root.pem: a device that
+ * followed a rollover reaches a gateway under the new root). The old files
  * stay until every new one is on disk; a renewal that does not finish
  * leaves them as they were and nothing half-made beside them.
  */
@@ -101,7 +103,7 @@ renew_run(const struct renew_opts *o)
 	}
 
 	if (device_gateway_read(dir, gateway, sizeof(gateway), &gw) != 0 ||
-	    device_file_read(dir, "root.pem", CLIENT_MAX_FILE, 0, &root) != 0)
+	    device_trust_read(dir, &root, NULL) != 0)
 		goto out;
 	/* Present the whole chain when we have it, so that the gateway need
 	 * not know the intermediate; else the leaf alone. */

@@ -3,10 +3,11 @@
  * store up to date with the gateway's trust bundle.
  *
  * The store is DIR/trust.pem, or before the first refresh DIR/root.pem
- * (what enroll wrote, left as it is for the scripts that read it). The
- * bundle is fetched over HTTPS verified with the store's roots alone,
- * merged by trust.c's rule (a new root only on a voucher from a root
- * trusted now, nothing ever dropped) and written atomically as
+ * (what enroll wrote, left as it is for the scripts that read it; see
+ * device_trust_read). The bundle is fetched over HTTPS verified with the
+ * store's roots alone, merged by trust.c's rule (the bundle's roots that
+ * are trusted already or vouched for, transitively; roots the bundle no
+ * longer lists dropped and named on stdout) and written atomically as
  * DIR/trust.pem. A refused bundle changes nothing.
  */
 #include "config.h"
@@ -24,7 +25,6 @@
 #include "client/trust.h"
 #include "common/lerr.h"
 
-#define TRUST_FILE	"trust.pem"
 #define TRUST_PATH	"/trust-bundle.pem"
 
 static void
@@ -33,11 +33,12 @@ trust_usage(FILE *f)
 	fputs("usage: lanca-enroll trust refresh --dir DIR [--gateway https://HOST[:PORT]] [--timeout S]\n"
 	      "\n"
 	      "Fetches the gateway's trust bundle over HTTPS verified with the roots DIR\n"
-	      "trusts (DIR/trust.pem, else DIR/root.pem) and writes DIR/trust.pem: those\n"
-	      "roots and every new root of the bundle that one of them vouches for (a\n"
-	      "cross-certificate in the bundle). A bundle with a root no trusted root\n"
-	      "vouches for is refused whole and nothing changes. --gateway defaults to\n"
-	      "DIR/gateway.url.\n"
+	      "trusts (DIR/trust.pem, else DIR/root.pem) and writes DIR/trust.pem: the\n"
+	      "bundle's roots, each trusted already or vouched for by a cross-certificate\n"
+	      "in the bundle from a trusted root or from a root so accepted. A trusted root\n"
+	      "the bundle no longer lists is dropped (one line each on stdout). A bundle\n"
+	      "with a root nothing vouches for, or with no root, is refused whole and\n"
+	      "nothing changes. --gateway defaults to DIR/gateway.url.\n"
 	      "\n"
 	      "exit: 0 up to date, 1 refused or failed, 2 usage\n", f);
 }
@@ -53,7 +54,8 @@ trust_refresh(const char *dir, const char *gateway_opt, long timeout)
 	char gateway[1100];
 	const char *from;
 	gnutls_datum_t bundle;
-	unsigned added = 0;
+	struct trust_result res;
+	unsigned i;
 	struct lerr e;
 	int rc = CLIENT_FAIL;
 
@@ -70,8 +72,7 @@ trust_refresh(const char *dir, const char *gateway_opt, long timeout)
 	} else if (device_gateway_read(dir, gateway, sizeof(gateway), &gw) != 0) {
 		goto out;
 	}
-	from = device_file_exists(dir, TRUST_FILE) ? TRUST_FILE : "root.pem";
-	if (device_file_read(dir, from, CLIENT_MAX_FILE, 0, &store) != 0)
+	if (device_trust_read(dir, &store, &from) != 0)
 		goto out;
 	if (exchange_connect(gateway, &store, NULL, NULL, timeout, &c) != 0)
 		goto out;
@@ -85,14 +86,17 @@ trust_refresh(const char *dir, const char *gateway_opt, long timeout)
 	}
 	bundle.data = resp.body;
 	bundle.size = (unsigned)resp.body_len;
-	if (trust_merge(&store, &bundle, &merged, &added, &e) != 0) {
+	if (trust_merge(&store, &bundle, &merged, &res, &e) != 0) {
 		client_msg("%s%s: %s; %s/%s kept as it was", gateway, TRUST_PATH, e.msg, dir, from);
 		goto out;
 	}
-	if (device_file_write(dir, TRUST_FILE, merged.data, merged.size, 0644) != 0)
+	if (device_file_write(dir, DEVICE_TRUST_FILE, merged.data, merged.size, 0644) != 0)
 		goto out;
-	printf("lanca-enroll: %s/%s: %u new root%s trusted\n", dir, TRUST_FILE, added,
-	       added == 1 ? "" : "s");
+	for (i = 0; i < res.ndropped; i++)
+		printf("lanca-enroll: dropped root %s (SHA-256 %s): the gateway no longer lists it\n",
+		       res.dropped[i].subject, res.dropped[i].sha256);
+	printf("lanca-enroll: %s/%s: %u new root%s trusted, %u dropped, %u in all\n", dir,
+	       DEVICE_TRUST_FILE, res.added, res.added == 1 ? "" : "s", res.ndropped, res.kept);
 	rc = CLIENT_OK;
 out:
 	httpc_response_free(&resp);

@@ -16,6 +16,7 @@
 
 #include "client/client.h"
 #include "client/device.h"
+#include "client/trust.h"
 #include "common/buf.h"
 #include "common/fileio.h"
 #include "common/hex.h"
@@ -207,6 +208,9 @@ out:
 
 /* ---- the chain ---- */
 
+/* A chain device_chain_check takes is one trust_verify_chain takes. */
+_Static_assert(DEVICE_MAX_CHAIN <= TRUST_CHAIN_MAX, "DEVICE_MAX_CHAIN exceeds TRUST_CHAIN_MAX");
+
 void
 device_chain_free(struct device_chain *c)
 {
@@ -225,11 +229,11 @@ int
 device_chain_check(const unsigned char *pem, size_t len, gnutls_x509_privkey_t key,
 		   const gnutls_datum_t *root_pem, struct device_chain *out)
 {
-	gnutls_x509_trust_list_t tl = NULL;
-	gnutls_datum_t d, msg = { NULL, 0 };
+	gnutls_datum_t d;
 	unsigned char a[64], b[64];
 	size_t al = sizeof(a), bl = sizeof(b);
-	unsigned status = 0, crit = 0;
+	unsigned crit = 0;
+	struct lerr e;
 	int g, rc = -1;
 
 	out->crts = NULL;
@@ -257,26 +261,13 @@ device_chain_check(const unsigned char *pem, size_t len, gnutls_x509_privkey_t k
 		client_msg("the server sent a CA certificate as the device's");
 		goto out;
 	}
-	if ((g = gnutls_x509_trust_list_init(&tl, 0)) < 0 ||
-	    (g = gnutls_x509_trust_list_add_trust_mem(tl, root_pem, NULL, GNUTLS_X509_FMT_PEM, 0, 0)) <= 0) {
-		client_msg("root: %s", g < 0 ? gnutls_strerror(g) : "no certificate");
-		goto out;
-	}
-	g = gnutls_x509_trust_list_verify_crt(tl, out->crts, out->n, 0, &status, NULL);
-	if (g < 0 || status != 0) {
-		if (g >= 0 && gnutls_certificate_verification_status_print(status, GNUTLS_CRT_X509,
-									    &msg, 0) == 0)
-			client_msg("the chain does not verify against the root: %s", (char *)msg.data);
-		else
-			client_msg("the chain does not verify against the root: %s",
-				   g < 0 ? gnutls_strerror(g) : "invalid");
+	lerr_clear(&e);
+	if (trust_verify_chain(root_pem, out->crts, out->n, &e) != 0) {
+		client_msg("the chain does not verify against the root: %s", e.msg);
 		goto out;
 	}
 	rc = 0;
 out:
-	gnutls_free(msg.data);
-	if (tl != NULL)
-		gnutls_x509_trust_list_deinit(tl, 1);
 	if (rc != 0)
 		device_chain_free(out);
 	return rc;
@@ -454,6 +445,17 @@ device_dir_sync(const char *dir)
 		return -1;
 	}
 	return 0;
+}
+
+int
+device_trust_read(const char *dir, gnutls_datum_t *d, const char **name)
+{
+	const char *f = device_file_exists(dir, DEVICE_TRUST_FILE) ? DEVICE_TRUST_FILE :
+			DEVICE_ROOT_FILE;
+
+	if (name != NULL)
+		*name = f;
+	return device_file_read(dir, f, CLIENT_MAX_FILE, 0, d);
 }
 
 /*

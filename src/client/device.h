@@ -4,7 +4,8 @@
  * Owns: what enroll and renew share about the device itself: making and
  * loading its key, the names it asks for and the certificate request that
  * carries them, checking the chain the gateway sends back before anything
- * is written, and reading, writing (atomically, through common/fileio),
+ * is written, which file holds the roots it trusts (trust.pem before
+ * root.pem), and reading, writing (atomically, through common/fileio),
  * renaming and removing the files in the output directory. Callers are
  * cmd_enroll.c and cmd_renew.c. Every function prints what went wrong
  * (client_msg) and returns -1; nothing here talks to the network.
@@ -63,7 +64,9 @@ void device_chain_free(struct device_chain *c);
  * Parses the PEM chain the gateway sent and checks it before anything is
  * written: leaf first and in order, at most DEVICE_MAX_CHAIN certificates,
  * the leaf's public key is key's, the leaf is not a CA, and the chain
- * verifies up to root_pem (the one anchor). Returns 0 with *out filled
+ * verifies up to one of the roots in root_pem (trust_verify_chain: a
+ * chain that ends in a cross-certificate to an old root verifies under the
+ * old root or the new one). Returns 0 with *out filled
  * (device_chain_free), or -1.
  */
 int device_chain_check(const unsigned char *pem, size_t len, gnutls_x509_privkey_t key,
@@ -92,6 +95,16 @@ int device_file_rename(const char *dir, const char *from, const char *to);
 void device_file_remove(const char *dir, const char *name);
 /* Whether dir/name exists (as anything). */
 int device_file_exists(const char *dir, const char *name);
+/*
+ * The roots the device trusts for HTTPS after enrolment: dir/trust.pem
+ * (what trust refresh writes) when it exists, else dir/root.pem (what
+ * enroll wrote). Reads it into d as device_file_read does and, when name
+ * is not NULL, sets *name to the file's name. Returns 0, or -1 with a
+ * message printed.
+ */
+int device_trust_read(const char *dir, gnutls_datum_t *d, const char **name);
+#define DEVICE_TRUST_FILE	"trust.pem"
+#define DEVICE_ROOT_FILE	"root.pem"
 /* Reads dir/gateway.url (written by enroll: one https:// URL, a trailing
  * newline allowed) into gateway (size n) and parses it into *gw. 0, or -1
  * with a message printed. */

@@ -1,11 +1,12 @@
 /*
- * trust.c - which roots of a trust bundle a device accepts (see trust.h).
+ * trust.c - which roots of a trust bundle a device keeps, and whether a
+ * chain leads to one of them (see trust.h).
  *
  * Everything a decision rests on is checked with GnuTLS: that a
  * certificate is self-issued, that a voucher carries the new root's exact
  * subject (raw DER) and key (SHA-256 key id), and that the voucher
- * verifies under the roots trusted now (a trust list of those alone, at
- * the current time). The gateway's TLS connection was verified with the
+ * verifies under the roots trusted now or accepted earlier in the merge
+ * (a trust list of those alone, at the current time). The gateway's TLS connection was verified with the
  * same roots, but a root is accepted only on a voucher: whoever controls
  * the gateway's key still cannot add a root the device's roots never
  * signed for.
@@ -18,6 +19,7 @@
 #include <gnutls/x509.h>
 
 #include "client/trust.h"
+#include "common/hex.h"
 #include "common/lerr.h"
 
 /* A parsed PEM list: up to max certificates into crts[], *n of them. */
@@ -151,89 +153,153 @@ trust_append(gnutls_datum_t *out, gnutls_x509_crt_t crt, struct lerr *e)
 	return 0;
 }
 
+/* Adds crt to the trust list tl (which keeps its own copy). */
+static int
+trust_add(gnutls_x509_trust_list_t tl, gnutls_x509_crt_t crt, struct lerr *e)
+{
+	gnutls_datum_t der = { NULL, 0 };
+	int g;
+
+	if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der) < 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot encode a root");
+	g = gnutls_x509_trust_list_add_trust_mem(tl, &der, NULL, GNUTLS_X509_FMT_DER, 0, 0);
+	gnutls_free(der.data);
+	if (g <= 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot use a root");
+	return 0;
+}
+
+/* Checks a root of the bundle the device does not trust yet: a CA whose
+ * bytes are exactly what its own key signed (not another certificate of
+ * the same name and key, other extensions, other dates). */
+static int
+trust_check_new(gnutls_x509_crt_t crt, struct lerr *e)
+{
+	char name[256];
+	unsigned status = 0;
+
+	trust_name(crt, name, sizeof(name));
+	if (!trust_is_ca(crt))
+		return lerr_set(e, LERR_BAD_REQUEST, "the bundle's root %s is not a CA: bundle refused",
+				name);
+	if (gnutls_x509_crt_verify(crt, &crt, 1, GNUTLS_VERIFY_DO_NOT_ALLOW_SAME, &status) < 0 ||
+	    status != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "the bundle's root %s is not signed by its own "
+				"key: bundle refused", name);
+	return 0;
+}
+
+/* What the merge knows of each root of the bundle. */
+enum trust_state {
+	TRUST_NOT_ROOT,		/* a voucher, or a root listed twice */
+	TRUST_KNOWN,		/* trusted already */
+	TRUST_PENDING,		/* new, no voucher found yet */
+	TRUST_ACCEPTED		/* new, vouched for */
+};
+
 int
 trust_merge(const gnutls_datum_t *store, const gnutls_datum_t *bundle, gnutls_datum_t *out,
-	    unsigned *added, struct lerr *e)
+	    struct trust_result *res, struct lerr *e)
 {
 	gnutls_x509_crt_t have[TRUST_STORE_MAX], got[TRUST_BUNDLE_CERTS_MAX];
-	gnutls_x509_crt_t fresh[TRUST_BUNDLE_CERTS_MAX];
+	enum trust_state st[TRUST_BUNDLE_CERTS_MAX];
 	gnutls_x509_trust_list_t tl = NULL;
-	unsigned nhave = 0, ngot = 0, nfresh = 0, i, j, known, status;
+	unsigned nhave = 0, ngot = 0, i, j, kept, progress;
+	unsigned char fp[32];
+	size_t fl;
 	char name[256];
 	int rc = -1;
 
 	out->data = NULL;
 	out->size = 0;
-	*added = 0;
+	memset(res, 0, sizeof(*res));
 	if (trust_parse(store, have, TRUST_STORE_MAX, &nhave, "trust store", e) != 0 ||
 	    trust_parse(bundle, got, TRUST_BUNDLE_CERTS_MAX, &ngot, "trust bundle", e) != 0)
 		goto out;
-	/* Only the roots trusted now: a trust list that borrows nothing. */
+	/* Only the roots trusted now, and those accepted in this merge: a
+	 * trust list that borrows nothing. */
 	if (gnutls_x509_trust_list_init(&tl, 0) < 0) {
 		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	for (i = 0; i < nhave; i++) {
-		gnutls_datum_t der = { NULL, 0 };
-		int g;
-
-		if (gnutls_x509_crt_export2(have[i], GNUTLS_X509_FMT_DER, &der) < 0) {
-			lerr_set(e, LERR_INTERNAL, "cannot encode a trusted root");
+	for (i = 0; i < nhave; i++)
+		if (trust_add(tl, have[i], e) != 0)
 			goto out;
-		}
-		g = gnutls_x509_trust_list_add_trust_mem(tl, &der, NULL, GNUTLS_X509_FMT_DER, 0, 0);
-		gnutls_free(der.data);
-		if (g <= 0) {
-			lerr_set(e, LERR_INTERNAL, "cannot use a trusted root");
-			goto out;
-		}
-	}
+	/* Sort the bundle: vouchers (not self-issued) and repeats are no
+	 * roots; each root is trusted already or must pass its own checks. */
 	for (i = 0; i < ngot; i++) {
-		/* Not self-issued: a voucher, used only to accept a root. */
-		if (!gnutls_x509_crt_check_issuer(got[i], got[i]))
-			continue;
-		for (known = 0, j = 0; j < nhave && !known; j++)
-			known = trust_same(got[i], have[j]);
-		for (j = 0; j < nfresh && !known; j++)
-			known = trust_same(got[i], fresh[j]);
-		if (known)
-			continue;
-		trust_name(got[i], name, sizeof(name));
-		if (!trust_is_ca(got[i])) {
-			lerr_set(e, LERR_BAD_REQUEST, "the bundle's root %s is not a CA: bundle refused",
-				 name);
+		st[i] = gnutls_x509_crt_check_issuer(got[i], got[i]) ? TRUST_PENDING : TRUST_NOT_ROOT;
+		for (j = 0; j < i && st[i] != TRUST_NOT_ROOT; j++)
+			if (st[j] != TRUST_NOT_ROOT && trust_same(got[i], got[j]))
+				st[i] = TRUST_NOT_ROOT;
+		for (j = 0; j < nhave && st[i] == TRUST_PENDING; j++)
+			if (trust_same(got[i], have[j]))
+				st[i] = TRUST_KNOWN;
+		if (st[i] == TRUST_PENDING && trust_check_new(got[i], e) != 0)
 			goto out;
+	}
+	/* Accept transitively: a voucher may verify under a root accepted in
+	 * an earlier round (the old root vouches for the new, the new for the
+	 * backup), whatever the bundle's order. Each round accepts at least
+	 * one root or ends the loop. */
+	do {
+		progress = 0;
+		for (i = 0; i < ngot; i++) {
+			if (st[i] != TRUST_PENDING || !trust_vouched(got[i], got, ngot, tl))
+				continue;
+			if (trust_add(tl, got[i], e) != 0)
+				goto out;
+			st[i] = TRUST_ACCEPTED;
+			res->added++;
+			progress = 1;
 		}
-		/* The root's own signature: the bytes kept are exactly what its
-		 * key signed, not another certificate of the same name and key
-		 * (other extensions, other dates). */
-		status = 0;
-		if (gnutls_x509_crt_verify(got[i], &got[i], 1, GNUTLS_VERIFY_DO_NOT_ALLOW_SAME,
-					   &status) < 0 || status != 0) {
-			lerr_set(e, LERR_BAD_REQUEST, "the bundle's root %s is not signed by its "
-				 "own key: bundle refused", name);
-			goto out;
-		}
-		if (!trust_vouched(got[i], got, ngot, tl)) {
+	} while (progress);
+	for (kept = 0, i = 0; i < ngot; i++) {
+		if (st[i] == TRUST_PENDING) {
+			trust_name(got[i], name, sizeof(name));
 			lerr_set(e, LERR_BAD_REQUEST,
 				 "the bundle's root %s is not vouched for by a root this device "
 				 "trusts: bundle refused", name);
 			goto out;
 		}
-		if (nhave + nfresh >= TRUST_STORE_MAX) {
-			lerr_set(e, LERR_TOO_LARGE, "the trust store would hold more than %d roots: "
-				 "bundle refused", TRUST_STORE_MAX);
+		kept += st[i] != TRUST_NOT_ROOT;
+	}
+	/* Never a store without a root: the roots the fetch was verified with
+	 * stay unless the bundle gives at least one in their place. */
+	if (kept == 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "the trust bundle lists no root: bundle refused");
+		goto out;
+	}
+	if (kept > TRUST_STORE_MAX) {
+		lerr_set(e, LERR_TOO_LARGE, "the trust store would hold more than %d roots: "
+			 "bundle refused", TRUST_STORE_MAX);
+		goto out;
+	}
+	for (i = 0; i < ngot; i++)
+		if (st[i] != TRUST_NOT_ROOT && trust_append(out, got[i], e) != 0)
+			goto out;
+	res->kept = kept;
+	/* What the store held and the bundle no longer lists, each once. */
+	for (i = 0; i < nhave; i++) {
+		int listed = 0;
+
+		for (j = 0; j < ngot && !listed; j++)
+			listed = st[j] == TRUST_KNOWN && trust_same(have[i], got[j]);
+		for (j = 0; j < i && !listed; j++)
+			listed = trust_same(have[i], have[j]);
+		if (listed)
+			continue;
+		fl = sizeof(fp);
+		if (gnutls_x509_crt_get_fingerprint(have[i], GNUTLS_DIG_SHA256, fp, &fl) < 0 ||
+		    fl != sizeof(fp)) {
+			lerr_set(e, LERR_INTERNAL, "cannot fingerprint a trusted root");
 			goto out;
 		}
-		fresh[nfresh++] = got[i];
+		trust_name(have[i], res->dropped[res->ndropped].subject,
+			   sizeof(res->dropped[0].subject));
+		hex_encode(fp, fl, res->dropped[res->ndropped].sha256);
+		res->ndropped++;
 	}
-	for (i = 0; i < nhave; i++)
-		if (trust_append(out, have[i], e) != 0)
-			goto out;
-	for (i = 0; i < nfresh; i++)
-		if (trust_append(out, fresh[i], e) != 0)
-			goto out;
-	*added = nfresh;
 	rc = 0;
 out:
 	if (tl != NULL)
@@ -244,6 +310,81 @@ out:
 		gnutls_free(out->data);
 		out->data = NULL;
 		out->size = 0;
+		memset(res, 0, sizeof(*res));
 	}
+	return rc;
+}
+
+/*
+ * 1 if some path from path[depth - 1] through certificates of chain[1..n)
+ * verifies under tl: path[0..depth) first, then each way of going on
+ * with a certificate of chain that names the last one's issuer (each used
+ * once, so the search ends). The gateway's chain may hold a
+ * cross-certificate for a device trusting the old root that a device
+ * trusting the new one must skip, or the other way round.
+ */
+static int
+trust_path(gnutls_x509_trust_list_t tl, gnutls_x509_crt_t *chain, unsigned n,
+	   gnutls_x509_crt_t *path, unsigned depth, unsigned used)
+{
+	unsigned j, status = 0;
+
+	if (gnutls_x509_trust_list_verify_crt(tl, path, depth,
+					      GNUTLS_VERIFY_DO_NOT_ALLOW_UNSORTED_CHAIN, &status,
+					      NULL) >= 0 && status == 0)
+		return 1;
+	for (j = 1; j < n; j++) {
+		if ((used & (1u << j)) != 0 || !gnutls_x509_crt_check_issuer(path[depth - 1], chain[j]))
+			continue;
+		path[depth] = chain[j];
+		if (trust_path(tl, chain, n, path, depth + 1, used | (1u << j)))
+			return 1;
+	}
+	return 0;
+}
+
+int
+trust_verify_chain(const gnutls_datum_t *store, gnutls_x509_crt_t *chain, unsigned n,
+		   struct lerr *e)
+{
+	gnutls_x509_trust_list_t tl = NULL;
+	gnutls_datum_t msg = { NULL, 0 };
+	gnutls_x509_crt_t path[TRUST_CHAIN_MAX];
+	unsigned s0 = 0;
+	int g, g0, rc = -1;
+
+	if (n == 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "the chain is empty");
+	if ((g = gnutls_x509_trust_list_init(&tl, 0)) < 0 ||
+	    (g = gnutls_x509_trust_list_add_trust_mem(tl, store, NULL, GNUTLS_X509_FMT_PEM, 0,
+						      0)) <= 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "the trust store: %s",
+			 g < 0 ? gnutls_strerror(g) : "no certificate");
+		goto out;
+	}
+	if (n > TRUST_CHAIN_MAX) {
+		lerr_set(e, LERR_TOO_LARGE, "the chain holds more than %d certificates",
+			 TRUST_CHAIN_MAX);
+		goto out;
+	}
+	path[0] = chain[0];
+	if (trust_path(tl, chain, n, path, 1, 1u)) {
+		rc = 0;
+		goto out;
+	}
+	/* No path: the chain as sent says best why. */
+	g0 = gnutls_x509_trust_list_verify_crt(tl, chain, n, 0, &s0, NULL);
+	if (g0 >= 0 && s0 == 0)
+		rc = 0;
+	else if (g0 < 0)
+		lerr_set(e, LERR_BAD_REQUEST, "%s", gnutls_strerror(g0));
+	else if (gnutls_certificate_verification_status_print(s0, GNUTLS_CRT_X509, &msg, 0) == 0)
+		lerr_set(e, LERR_BAD_REQUEST, "%s", (char *)msg.data);
+	else
+		lerr_set(e, LERR_BAD_REQUEST, "invalid");
+out:
+	gnutls_free(msg.data);
+	if (tl != NULL)
+		gnutls_x509_trust_list_deinit(tl, 1);
 	return rc;
 }

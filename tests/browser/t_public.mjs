@@ -69,7 +69,9 @@ run(async () => {
   for (const [sel, fmt, name] of [["#pol-apple", "apple", "lanca.mobileconfig"],
                                   ["#pol-chrome", "chrome", "lanca.json"],
                                   ["#pol-windows-pol", "windows", "Registry.pol"],
-                                  ["#pol-linux", "linux", "install-lanca-roots.sh"]]) {
+                                  ["#pol-linux", "linux", "install-lanca-roots.sh"],
+                                  ["#pol-firefox", "firefox", "policies.json"],
+                                  ["#pol-firefox-linux", "firefox", "policies-linux.json"]]) {
     const [dl] = await Promise.all([page.waitForEvent("download"), page.click(sel)]);
     equal(dl.suggestedFilename(), name, `${sel} file name`);
     const got = readFileSync(await dl.path());
@@ -78,7 +80,9 @@ run(async () => {
   const pem2 = (b) => b.toString("latin1").split("-----BEGIN CERTIFICATE-----").length - 1;
   const installer = readFileSync(path.join(polDir, "linux", "install-lanca-roots.sh"));
   equal(pem2(installer), 2, "the Linux installer carries two roots (the root and the backup root)");
-  ok("For IT departments: the Apple, Chrome, Windows and Linux files from the page are lanca export policy's, byte for byte, with both roots");
+  const ff = JSON.parse(readFileSync(path.join(polDir, "firefox", "policies.json"), "utf8"));
+  equal(ff.policies.Certificates.Install.length, 2, "the Firefox policy installs two roots (the root and the backup root)");
+  ok("For IT departments: the Apple, Chrome, Windows, Linux and Firefox files from the page are lanca export policy's, byte for byte, with both roots");
 
   // Keyboard: the platform choice is reachable with Tab and works from the keyboard.
   check(await tabTo(page, "#platform", 20), "Tab reaches the platform choice");

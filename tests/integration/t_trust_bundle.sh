@@ -9,9 +9,13 @@
 # EST /cacerts holds them too; the web page shows the backup root and
 # /backup-root.pem serves it; `lanca-enroll trust refresh` and
 # contrib/lanca-enroll.sh trust refresh add the backup root to a device's
-# trust.pem and leave root.pem alone; a tampered bundle (a root nobody
-# vouches for, or a voucher from an untrusted root) is refused by both and
-# the old store is kept; `lanca backup-root create` gives an older state
+# trust.pem and leave root.pem alone; renew trusts trust.pem before
+# root.pem; a tampered bundle (a root nobody vouches for, or a voucher
+# from an untrusted root) is refused by both and the old store is kept;
+# hand-made bundles show both clients accepting a root vouched for by a
+# root accepted in the same refresh (listed before it), dropping a root
+# the bundle no longer lists (named with its SHA-256), and refusing a
+# bundle that lists no root; `lanca backup-root create` gives an older state
 # directory one, and refuses a second and a key without a passphrase.
 . "$(dirname "$0")/lib.sh"
 
@@ -227,6 +231,27 @@ grep -q "0 new roots trusted" "$T/out" || fail "second trust refresh said: $(cat
 "$ENROLL" renew --dir "$T/dev" >/dev/null 2>"$T/err" || fail "renew after trust refresh: $(cat "$T/err")"
 ok "lanca-enroll trust refresh adds the vouched-for backup root to trust.pem, keeps root.pem, and is idempotent"
 
+# renew trusts trust.pem when there is one: with an unrelated root there,
+# the gateway does not verify, whatever root.pem says; with the gateway's
+# roots there, an unrelated root.pem does not matter.
+openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/unrel.key" \
+	-out "$T/unrel.pem" -subj "/O=Elsewhere/OU=Unrelated Root CA" -days 3650 \
+	-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" 2>/dev/null ||
+	fail "making an unrelated root"
+rm -rf "$T/dev2"
+cp -a "$T/dev" "$T/dev2"
+cp "$T/unrel.pem" "$T/dev2/trust.pem"
+cp "$T/dev2/cert.pem" "$T/cert.before"
+st=0
+"$ENROLL" renew --dir "$T/dev2" >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] || fail "renew with an unrelated root in trust.pem: exit $st $(cat "$T/err")"
+cmp -s "$T/dev2/cert.pem" "$T/cert.before" || fail "a failed renew changed cert.pem"
+cp "$T/dev/trust.pem" "$T/dev2/trust.pem"
+cp "$T/unrel.pem" "$T/dev2/root.pem"
+"$ENROLL" renew --dir "$T/dev2" >/dev/null 2>"$T/err" || fail "renew with trust.pem and an unrelated root.pem: $(cat "$T/err")"
+cmp -s "$T/dev2/cert.pem" "$T/cert.before" && fail "renew did not replace cert.pem"
+ok "lanca-enroll renew trusts trust.pem before root.pem"
+
 mkdir "$T/shdev"
 cp "$T/dev/root.pem" "$T/dev/gateway.url" "$T/shdev/"
 sh "$ENROLL_SH" trust refresh --dir "$T/shdev" >"$T/out" 2>"$T/err" || fail "sh trust refresh: $(cat "$T/err")"
@@ -302,8 +327,78 @@ for case in unvouched foreign system forged; do
 		ls -a "$T/dev" | grep -q '^\.trust\.' && fail "$client client left a temporary directory"
 	done
 done
-kill $WWW_PID 2>/dev/null || true
 ok "a bundle with a root no trusted root vouches for, vouched for by an untrusted root (also one in the system's store), or not signed by its own key, is refused whole by both clients; trust.pem and root.pem stay"
+
+# Hand-made bundles from roots whose keys the test holds: N1 vouched for
+# by the backup root (its key, opened with the passphrase), N2 by N1.
+mkroot() {
+	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" \
+		-out "$T/$1.pem" -subj "/O=lanca/OU=$2" -days 3650 \
+		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
+		2>/dev/null || fail "making root $1"
+}
+# vouch ISSUER_PEM ISSUER_KEY ROOT: ISSUER's certificate of ROOT's subject and key.
+vouch() {
+	openssl x509 -x509toreq -in "$T/$3.pem" -signkey "$T/$3.key" -out "$T/$3.req" 2>/dev/null || fail "request for $3"
+	openssl x509 -req -in "$T/$3.req" -CA "$1" -CAkey "$2" -passin file:"$T/bpass" -set_serial "0x$(openssl rand -hex 8)" \
+		-days 365 -extfile "$T/ca.ext" -out "$T/$3-voucher.pem" 2>/dev/null || fail "voucher for $3"
+}
+mkroot n1 "tb Next Root CA"
+mkroot n2 "tb Later Root CA"
+vouch "$D/backup-root.pem" "$BK" n1
+vouch "$T/n1.pem" "$T/n1.key" n2
+openssl verify -trusted "$D/backup-root.pem" "$T/n1-voucher.pem" >/dev/null 2>&1 || fail "N1's voucher does not verify under the backup root"
+NFP1=$(fp "$T/n1.pem")
+NFP2=$(fp "$T/n2.pem")
+# refresh CLIENT CASE: runs CLIENT's trust refresh against the hand-made
+# bundle in a fresh copy of the device ($T/dev-CLIENT-CASE, trusting the
+# primary and the backup root); the exit status in $st.
+refresh() {
+	rm -rf "$T/dev-$1-$2"
+	mkdir "$T/dev-$1-$2"
+	cp "$T/dev/trust.pem" "$T/dev/root.pem" "$T/dev-$1-$2/"
+	st=0
+	if [ "$1" = c ]; then
+		"$ENROLL" trust refresh --dir "$T/dev-$1-$2" --gateway "https://localhost:$WWW_PORT" >"$T/out" 2>"$T/err" || st=$?
+	else
+		sh "$ENROLL_SH" trust refresh --dir "$T/dev-$1-$2" --gateway "https://localhost:$WWW_PORT" >"$T/out" 2>"$T/err" || st=$?
+	fi
+}
+for client in c sh; do
+	# N2 listed before N1, which vouches for it: a second round takes it.
+	cat "$T/n2.pem" "$D/backup-root.pem" "$ROOT_PEM" "$T/n1.pem" "$T/n2-voucher.pem" "$T/n1-voucher.pem" \
+		>"$T/www/trust-bundle.pem"
+	refresh $client transitive
+	[ $st -eq 0 ] || fail "$client client, a transitive bundle: exit $st $(cat "$T/err")"
+	[ "$(fps "$T/dev-$client-transitive/trust.pem" | tr '\n' ' ')" = "$NFP2 $BFP $RFP $NFP1 " ] ||
+		fail "$client client, a transitive bundle: trust.pem holds $(fps "$T/dev-$client-transitive/trust.pem")"
+	grep -q "2 new root.* trusted, 0 dropped, 4 in all" "$T/out" || fail "$client client, a transitive bundle said: $(cat "$T/out")"
+	grep -q dropped "$T/err" && fail "$client client said on stderr: $(cat "$T/err")"
+	# Without the voucher for N1, neither N1 nor N2 is vouched for.
+	cat "$T/n2.pem" "$D/backup-root.pem" "$ROOT_PEM" "$T/n1.pem" "$T/n2-voucher.pem" >"$T/www/trust-bundle.pem"
+	refresh $client unvouched
+	[ $st -eq 1 ] && grep -q "not vouched for by a root this device trusts" "$T/err" ||
+		fail "$client client, N2's voucher without N1's: exit $st $(cat "$T/err")"
+	cmp -s "$T/dev-$client-unvouched/trust.pem" "$T/dev/trust.pem" || fail "$client client changed trust.pem on a refused bundle"
+	# The primary root no longer listed: dropped, and said so.
+	cat "$T/n1.pem" "$D/backup-root.pem" "$T/n1-voucher.pem" >"$T/www/trust-bundle.pem"
+	refresh $client drop
+	[ $st -eq 0 ] || fail "$client client, a bundle without the primary: exit $st $(cat "$T/err")"
+	[ "$(fps "$T/dev-$client-drop/trust.pem" | tr '\n' ' ')" = "$NFP1 $BFP " ] ||
+		fail "$client client, a bundle without the primary: trust.pem holds $(fps "$T/dev-$client-drop/trust.pem")"
+	[ "$(grep -c "dropped root" "$T/out")" -eq 1 ] && grep -q "dropped root .*tb Root CA.*$RFP" "$T/out" &&
+		grep -q "1 new root.* trusted, 1 dropped, 2 in all" "$T/out" ||
+		fail "$client client, a bundle without the primary said: $(cat "$T/out")"
+	cmp -s "$T/dev-$client-drop/root.pem" "$T/root.before" || fail "$client client changed root.pem"
+	# A voucher alone lists no root: refused, nothing dropped.
+	cat "$T/real-cross.pem" >"$T/www/trust-bundle.pem"
+	refresh $client none
+	[ $st -eq 1 ] && grep -q "lists no root" "$T/err" || fail "$client client, a bundle with no root: exit $st $(cat "$T/err")"
+	cmp -s "$T/dev-$client-none/trust.pem" "$T/dev/trust.pem" || fail "$client client changed trust.pem on a bundle with no root"
+	ls -a "$T/dev-$client-none" | grep -q '^\.trust\.' && fail "$client client left a temporary directory"
+done
+kill $WWW_PID 2>/dev/null || true
+ok "both clients accept a root vouched for by a root accepted in the same refresh (listed after it), still refuse a root nothing leads to, drop a root the bundle no longer lists (named with its SHA-256, root.pem kept), and refuse a bundle with no root"
 
 stop_serve || fail "serve exited with an error"
 
