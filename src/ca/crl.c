@@ -39,6 +39,7 @@ static const struct {
 } crl_reasons[] = {
 	{ CRL_REASON_UNSPECIFIED, "unspecified" },
 	{ CRL_REASON_KEY_COMPROMISE, "keyCompromise" },
+	{ CRL_REASON_CA_COMPROMISE, "cACompromise" },
 	{ CRL_REASON_AFFILIATION_CHANGED, "affiliationChanged" },
 	{ CRL_REASON_SUPERSEDED, "superseded" },
 	{ CRL_REASON_CESSATION_OF_OPERATION, "cessationOfOperation" },

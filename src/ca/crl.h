@@ -26,6 +26,9 @@
 enum crl_reason {
 	CRL_REASON_UNSPECIFIED = 0,
 	CRL_REASON_KEY_COMPROMISE = 1,
+	/* Not an admin's: the leaves of an issuing CA revoked by a rollover
+	 * after a compromise (daemon/rollover.h). */
+	CRL_REASON_CA_COMPROMISE = 2,
 	CRL_REASON_AFFILIATION_CHANGED = 3,
 	CRL_REASON_SUPERSEDED = 4,
 	CRL_REASON_CESSATION_OF_OPERATION = 5,

@@ -3,8 +3,8 @@
  * (daemon/rollover.h) from the shell.
  *
  * start and finish change keys/, which the signer reads once when `lanca
- * serve` starts: they refuse while a daemon answers on the state
- * directory's control socket. The procedure is stop, start (or finish),
+ * serve` starts: they take the state directory's lock, which a running
+ * serve holds (rollover_lock). The procedure is stop, start (or finish),
  * start the service again; docs/operations.md walks through it.
  */
 #include "config.h"
@@ -14,8 +14,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/socket.h>
-#include <sys/un.h>
 #include <time.h>
 #include <unistd.h>
 #include <jansson.h>
@@ -46,43 +44,21 @@ rollover_usage(FILE *f)
 	      "Stop `lanca serve` before start and finish, and start it again after.\n", f);
 }
 
-/* 1 when a daemon answers on dir's control socket. */
+/* Opens dir's store for a change of keys/: takes the state directory's
+ * lock (refused while serve runs), and finishes a switch a crash
+ * interrupted first. */
 static int
-rollover_serving(const char *dir)
-{
-	struct sockaddr_un sa;
-	char path[STATE_PATH_MAX];
-	int fd, up;
-
-	if (state_path(path, dir, CONTROL_SOCK) != 0 || strlen(path) >= sizeof(sa.sun_path))
-		return 0;
-	memset(&sa, 0, sizeof(sa));
-	sa.sun_family = AF_UNIX;
-	memcpy(sa.sun_path, path, strlen(path) + 1);
-	if ((fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) < 0)
-		return 0;
-	up = connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0;
-	close(fd);
-	return up;
-}
-
-/* Opens dir's store for a change of keys/: refuses while serve runs, and
- * finishes a switch a crash interrupted first. */
-static int
-rollover_open(const char *dir, struct store **s, struct lerr *e)
+rollover_open(const char *dir, struct store **s, int *lock, struct lerr *e)
 {
 	char path[STATE_PATH_MAX];
 
 	*s = NULL;
-	if (rollover_serving(dir))
-		return lerr_set(e, LERR_CONFLICT, "lanca serve is running on %s: stop it first "
-				"(the signer reads its keys when it starts), then start it again "
-				"after this command", dir);
+	*lock = -1;
 	if (state_path(path, dir, STORE_FILE) != 0)
 		return lerr_set(e, LERR_INTERNAL, "state directory path too long");
 	if (access(path, F_OK) != 0)
 		return lerr_set(e, LERR_NOT_FOUND, "%s holds no CA (run `lanca init`)", dir);
-	if (store_open(path, 0, s, e) != 0)
+	if (rollover_lock(dir, lock, e) != 0 || store_open(path, 0, s, e) != 0)
 		return -1;
 	return rollover_recover(dir, *s, e);
 }
@@ -107,7 +83,7 @@ rollover_cmd_start(int argc, char *argv[])
 	struct rollover_started st;
 	struct store *s = NULL;
 	struct lerr e;
-	int ch, rc = CMD_FAILED;
+	int ch, lock = -1, rc = CMD_FAILED;
 
 	memset(&o, 0, sizeof(o));
 	o.key_type = KEYSTORE_ECDSA_P256;
@@ -146,7 +122,7 @@ rollover_cmd_start(int argc, char *argv[])
 	o.actor = actor;
 	if ((pass_file != NULL && keystore_pass_read(pass_file, &pass, &e) != 0) ||
 	    (backup_pass_file != NULL && keystore_pass_read(backup_pass_file, &backup_pass, &e) != 0) ||
-	    rollover_open(o.dir, &s, &e) != 0) {
+	    rollover_open(o.dir, &s, &lock, &e) != 0) {
 		cmd_error("rollover", "%s", e.msg);
 		goto out;
 	}
@@ -171,6 +147,7 @@ out:
 	keystore_pass_free(pass);
 	keystore_pass_free(backup_pass);
 	store_close(s);
+	rollover_unlock(lock);
 	return rc;
 }
 
@@ -222,13 +199,13 @@ rollover_cmd_finish(int argc, char *argv[])
 	const char *dir = NULL;
 	struct store *s = NULL;
 	struct lerr e;
-	int rc;
+	int lock = -1, rc;
 
 	if ((rc = rollover_args(argc, argv, &dir, NULL)) >= 0)
 		return rc;
 	rc = CMD_FAILED;
 	cmd_actor(actor);
-	if (rollover_open(dir, &s, &e) != 0 || rollover_finish(s, dir, actor, &e) != 0) {
+	if (rollover_open(dir, &s, &lock, &e) != 0 || rollover_finish(s, dir, actor, &e) != 0) {
 		cmd_error("rollover", "%s", e.msg);
 		goto out;
 	}
@@ -236,6 +213,7 @@ rollover_cmd_finish(int argc, char *argv[])
 	rc = CMD_OK;
 out:
 	store_close(s);
+	rollover_unlock(lock);
 	return rc;
 }
 

@@ -195,11 +195,14 @@ serve_recover(const char *dir, struct lerr *e)
 }
 
 /* The issuing CA the newest rollover succeeded, when its leaves may still
- * need CRLs: not after a compromise (that CA is revoked, its key gone). */
+ * need CRLs: not after a compromise (that CA is revoked, its key gone),
+ * nor once it has expired (and every leaf of it with it). */
 static int
 serve_previous_ca(struct store *s, int64_t *ca_id, struct lerr *e)
 {
+	struct store_ca *cas[STORE_CAS_MAX];
 	struct store_rollover r;
+	size_t n = 0, i;
 
 	*ca_id = 0;
 	if (store_rollover_newest(s, &r, e) != 0) {
@@ -208,8 +211,15 @@ serve_previous_ca(struct store *s, int64_t *ca_id, struct lerr *e)
 		lerr_clear(e);
 		return 0;
 	}
-	if (!r.compromise)
-		*ca_id = r.old_issuing;
+	if (r.compromise)
+		return 0;
+	if (store_ca_list(s, cas, STORE_CAS_MAX, &n, e) != 0)
+		return -1;
+	for (i = 0; i < n; i++)
+		if (cas[i]->id == r.old_issuing && cas[i]->not_after > (int64_t)time(NULL) &&
+		    cas[i]->revoked_at == 0)
+			*ca_id = r.old_issuing;
+	store_ca_list_free(cas, n);
 	return 0;
 }
 
@@ -399,7 +409,7 @@ cmd_serve(int argc, char *argv[])
 	sigset_t set;
 	char path[STATE_PATH_MAX], why[256];
 	struct lerr e;
-	int rc = CMD_FAILED, stop, window_ready = 0;
+	int rc = CMD_FAILED, stop, window_ready = 0, lock = -1;
 
 	memset(&app, 0, sizeof(app));
 	memset(&prev_is, 0, sizeof(prev_is));
@@ -421,8 +431,9 @@ cmd_serve(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Before the chown: the store's files this opens are handed over too. */
-	if (serve_recover(o.dir, &e) != 0) {
+	/* Before the chown: the store's files this opens are handed over too.
+	 * Held until serve exits: no rollover changes keys/ meanwhile. */
+	if (rollover_lock(o.dir, &lock, &e) != 0 || serve_recover(o.dir, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}
@@ -588,6 +599,7 @@ out:
 	ca_set_free(&app.ca);
 	policy_free(&app.policy);
 	signer_adopt_free(&adopt);
+	rollover_unlock(lock);
 	free(chain);
 	fileio_free_secret(key, key_len);
 	return rc;

@@ -1055,7 +1055,8 @@ admin_revoke_parse(const char *target, const char *reason, const char *comment,
 				sizeof(out->target) - 1);
 	snprintf(out->target, sizeof(out->target), "%s", target);
 	out->reason = CRL_REASON_UNSPECIFIED;
-	if (reason != NULL && reason[0] != '\0' && crl_reason_parse(reason, &out->reason) != 0)
+	if (reason != NULL && reason[0] != '\0' && (crl_reason_parse(reason, &out->reason) != 0 ||
+						     out->reason == CRL_REASON_CA_COMPROMISE))
 		return lerr_set(e, LERR_BAD_REQUEST, "unknown revocation reason '%.40s': one of "
 				CRL_REASON_WORDS, reason);
 	if (admin_reason_check(comment, e) != 0)

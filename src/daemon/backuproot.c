@@ -160,6 +160,19 @@ backuproot_create(struct store *s, gnutls_x509_crt_t primary, gnutls_privkey_t p
 	}
 	if (backuproot_outside(o->dir, o->key_out, e) != 0)
 		goto out;
+	/* During a rollover keys/root.key is the new root's while the
+	 * primary is still the old one: made after finish, the backup root
+	 * is vouched for by the root devices end up with. */
+	{
+		struct store_rollover r;
+
+		if (store_rollover_newest(s, &r, e) == 0 && r.finished_at == 0) {
+			lerr_set(e, LERR_CONFLICT, "a root rollover is under way: make the backup "
+				 "root after `lanca rollover finish`");
+			goto out;
+		}
+		lerr_clear(e);
+	}
 	if (store_ca_find(s, BACKUPROOT_ROLE, "offline", &old, e) == 0) {
 		lerr_set(e, LERR_CONFLICT, "a backup root exists already (%s)", old->subject);
 		goto out;

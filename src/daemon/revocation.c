@@ -26,6 +26,9 @@ struct revocation {
 	struct revocation *also;	/* the previous generation's, made after this one's */
 	struct revocation_config c;
 	pthread_mutex_t mu;
+	/* The lock CRLs are made under: mu, or for a previous generation the
+	 * current one's, since CRL numbers are one sequence across CAs. */
+	pthread_mutex_t *lock;
 	struct crl_entry *ents;		/* CRL_ENTRIES_MAX, used under mu */
 };
 
@@ -46,6 +49,7 @@ revocation_new(const struct issuer *is, const struct revocation_config *c,
 		return lerr_set(e, LERR_INTERNAL, "out of resources");
 	}
 	rv->is = is;
+	rv->lock = &rv->mu;
 	if (c != NULL)
 		rv->c = *c;
 	if (rv->c.days == 0)
@@ -165,19 +169,17 @@ revocation_crl_make(struct revocation *rv, const char *actor, struct revocation_
 
 	if (rv == NULL || actor == NULL)
 		return lerr_set(e, LERR_INTERNAL, "revocation_crl_make: bad arguments");
-	pthread_mutex_lock(&rv->mu);
+	pthread_mutex_lock(rv->lock);
 	rc = revocation_make_locked(rv, actor, made, e);
-	pthread_mutex_unlock(&rv->mu);
 	/* A revocation of a leaf of the previous issuing CA is listed by its
 	 * CRL; failing that, the next tick makes it. */
 	if (rc == 0 && rv->also != NULL) {
 		struct lerr ae;
 
-		pthread_mutex_lock(&rv->also->mu);
 		if (revocation_make_locked(rv->also, actor, NULL, &ae) != 0)
 			log_err("no CRL of the previous issuing CA was made: %s", ae.msg);
-		pthread_mutex_unlock(&rv->also->mu);
 	}
+	pthread_mutex_unlock(rv->lock);
 	return rc;
 }
 
@@ -185,6 +187,7 @@ void
 revocation_chain(struct revocation *rv, struct revocation *also)
 {
 	rv->also = also;
+	also->lock = rv->lock;
 }
 
 /* Why a CRL is due at now (NULL: none is). */
@@ -223,15 +226,15 @@ revocation_tick(struct revocation *rv, struct lerr *e)
 	if (rv == NULL)
 		return lerr_set(e, LERR_INTERNAL, "revocation_tick: bad arguments");
 	lerr_clear(e);
-	pthread_mutex_lock(&rv->mu);
+	pthread_mutex_lock(rv->lock);
 	why = revocation_due(rv, revocation_now(rv), &due, e);
 	if (!due) {
-		pthread_mutex_unlock(&rv->mu);
+		pthread_mutex_unlock(rv->lock);
 		return e->code != LERR_NONE ? -1 : 0;
 	}
 	log_info("making a CRL of issuing CA %lld: %s", (long long)rv->is->ca_id, why);
 	rc = revocation_make_locked(rv, "lanca", NULL, e);
-	pthread_mutex_unlock(&rv->mu);
+	pthread_mutex_unlock(rv->lock);
 	return rc == 0 ? 1 : -1;
 }
 

@@ -63,7 +63,8 @@ int revocation_crl_make(struct revocation *rv, const char *actor, struct revocat
 
 /* Makes revocation_crl_make(rv) also make also's CRL (the issuing CA a
  * rollover succeeded: its leaves are revoked and renewed by the same
- * calls). also must outlive rv's use. */
+ * calls), and makes both take rv's lock: their CRL numbers are one
+ * sequence. also must outlive rv's use. */
 void revocation_chain(struct revocation *rv, struct revocation *also);
 
 /*
@@ -90,7 +91,8 @@ void revocation_crl_clear(struct revocation_crl *c);
 
 /* Where CRLs are served: each issuing CA's at the path of the CRL URL its
  * leaves carry (`lanca init`'s "http://HOST/crl" for the first; a
- * rollover's new CA at REVOCATION_PATH "/<its row id>"), so that the
+ * rollover's new CA at REVOCATION_PATH "/<the first 16 hex digits of its
+ * SHA-256>"), so that the
  * leaves of every generation find their own issuer's CRL. */
 #define REVOCATION_PATH		"/crl"
 /* The issuing CA whose CRL is served at path: the one whose CRL URL has

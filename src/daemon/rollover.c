@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -170,6 +171,30 @@ roll_crl_url(const char *old, const char *given, const char *fp, char *out, size
 	return 0;
 }
 
+/* Refuses a CRL URL whose path another issuing CA's CRL is served at
+ * already (revocation_ca_at finds CRLs by path). */
+static int
+roll_crl_url_free(struct store *s, const char *url, struct lerr *e)
+{
+	struct store_ca *cas[STORE_CAS_MAX];
+	const char *p, *q;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (url[0] == '\0' || (p = strchr(url + 7, '/')) == NULL)
+		return 0;
+	if (store_ca_list(s, cas, STORE_CAS_MAX, &n, e) != 0)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++)
+		if (strcmp(cas[i]->role, "issuing") == 0 && strncmp(cas[i]->crl_url, "http://", 7) == 0 &&
+		    (q = strchr(cas[i]->crl_url + 7, '/')) != NULL && strcmp(p, q) == 0)
+			rc = lerr_set(e, LERR_CONFLICT, "the CRL URL %s has the path of %s's (%s): "
+				      "each issuing CA needs its own", url, cas[i]->subject,
+				      cas[i]->crl_url);
+	store_ca_list_free(cas, n);
+	return rc;
+}
+
 /* Makes the new root (a new key) or takes the backup root (its key from
  * the admin's file, checked against the backup root on record). */
 static int
@@ -314,20 +339,55 @@ out:
 	return rc;
 }
 
+/* Exchanges two empty directories made in stage, then removes them: 0
+ * when the file system can do what roll_swap does. */
+static int
+roll_probe_exchange(const char *stage, struct lerr *e)
+{
+	char a[STATE_PATH_MAX], b[STATE_PATH_MAX];
+	int rc = 0;
+
+	if (roll_path(a, stage, "probe-a", e) != 0 || roll_path(b, stage, "probe-b", e) != 0)
+		return -1;
+	if (mkdir(a, 0700) != 0 || mkdir(b, 0700) != 0 ||
+	    renameat2(AT_FDCWD, a, AT_FDCWD, b, RENAME_EXCHANGE) != 0)
+		rc = lerr_set(e, LERR_INTERNAL, "this file system cannot exchange two directories "
+			      "in one step (%s), which the switch of keys/ needs", strerror(errno));
+	rmdir(a);
+	rmdir(b);
+	return rc;
+}
+
 /* Writes the next keys/ under DIR/.rollover: the new keys and chain and
  * signer.conf, the audit key, and (unless compromise) the old
  * generation's issuing CA and root as previous-*. */
 static int
 roll_stage(const char *dir, const struct rollover_opts *o, struct roll_build *b,
-	   const char *crl_url, int compromise, struct lerr *e)
+	   const char *crl_url, int compromise, int *staged, struct lerr *e)
 {
 	char stage[STATE_PATH_MAX], path[STATE_PATH_MAX];
 	struct signer_conf conf;
+	struct stat st;
+
+	/* The signer reads only files of its own user: the one that owns
+	 * keys/ now must write the next one. */
+	if (roll_path(path, dir, SIGNER_KEYS_DIR, e) != 0)
+		return -1;
+	if (stat(path, &st) != 0)
+		return lerr_set(e, LERR_INTERNAL, "%s: %s", path, strerror(errno));
+	if (st.st_uid != geteuid())
+		return lerr_set(e, LERR_FORBIDDEN, "%s belongs to uid %u: run this as that user",
+				path, (unsigned)st.st_uid);
 
 	if (roll_path(stage, dir, ROLLOVER_STAGE, e) != 0)
 		return -1;
 	if (mkdir(stage, 0700) != 0)
 		return lerr_set(e, LERR_INTERNAL, "cannot create %s: %s", stage, strerror(errno));
+	*staged = 1;
+	/* The switch is one exchange of two directories: make sure this file
+	 * system does it before anything is recorded. */
+	if (roll_probe_exchange(stage, e) != 0)
+		return -1;
 	if (roll_path(path, stage, SIGNER_KEYS_DIR, e) != 0)
 		return -1;
 	if (mkdir(path, 0700) != 0)
@@ -452,12 +512,20 @@ rollover_recover(const char *dir, struct store *s, struct lerr *e)
 	size_t len = 0;
 	gnutls_x509_crt_t crt = NULL;
 	struct store_ca *issuing = NULL;
+	struct store_rollover r;
 	struct stat st;
 	char fp[65];
 	int rc = -1, recorded = 0;
 
 	if (roll_path(stage, dir, ROLLOVER_STAGE, e) != 0)
 		return -1;
+	/* finish deletes the old root's key after its record: a crash between
+	 * the two leaves it, for this to remove. */
+	if (store_rollover_newest(s, &r, e) == 0 && r.finished_at != 0 &&
+	    roll_path(path, dir, SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_KEY_NAME, e) == 0 &&
+	    unlink(path) == 0)
+		log_info("removed the retired root's key %s", path);
+	lerr_clear(e);
 	if (lstat(stage, &st) != 0)
 		return errno == ENOENT ? 0 : lerr_set(e, LERR_INTERNAL, "%s: %s", stage,
 						      strerror(errno));
@@ -485,6 +553,35 @@ out:
 		gnutls_x509_crt_deinit(crt);
 	store_ca_free(issuing);
 	return rc;
+}
+
+int
+rollover_lock(const char *dir, int *fd, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+
+	*fd = -1;
+	if (roll_path(path, dir, ROLLOVER_LOCK, e) != 0)
+		return -1;
+	if ((*fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600)) < 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot open %s: %s", path, strerror(errno));
+	if (flock(*fd, LOCK_EX | LOCK_NB) != 0) {
+		close(*fd);
+		*fd = -1;
+		if (errno == EWOULDBLOCK)
+			return lerr_set(e, LERR_CONFLICT, "lanca serve is running on %s (or a lanca "
+					"rollover command is): stop it first (the signer reads its keys "
+					"when it starts), then start it again after this command", dir);
+		return lerr_set(e, LERR_INTERNAL, "cannot lock %s: %s", path, strerror(errno));
+	}
+	return 0;
+}
+
+void
+rollover_unlock(int fd)
+{
+	if (fd >= 0)
+		close(fd);	/* the lock goes with the descriptor */
 }
 
 int
@@ -581,6 +678,8 @@ rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_s
 	    roll_crl_url(b.old_issuing_row->crl_url, o->crl_url, iss_fp, crl_url,
 			 sizeof(crl_url), e) != 0)
 		goto out;
+	if (roll_crl_url_free(s, crl_url, e) != 0)
+		goto out;
 	if (b.new_with_old != NULL && x509_export_der(b.new_with_old, &nwo) != 0)
 		goto enc;
 	if (b.old_with_new != NULL && x509_export_der(b.old_with_new, &own) != 0)
@@ -625,8 +724,7 @@ rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_s
 	/* The next keys/ first, complete; then the record; then the switch. */
 	if (rollover_recover(o->dir, s, e) != 0)
 		goto out;
-	staged = 1;
-	if (roll_stage(o->dir, o, &b, crl_url, compromise, e) != 0 ||
+	if (roll_stage(o->dir, o, &b, crl_url, compromise, &staged, e) != 0 ||
 	    store_rollover_start(s, &r, e) != 0)
 		goto out;
 	staged = 0;
@@ -642,7 +740,7 @@ rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_s
 enc:
 	lerr_set(e, LERR_INTERNAL, "cannot encode a cross-certificate");
 out:
-	if (staged && roll_path(path, o->dir, ROLLOVER_STAGE, e) == 0)
+	if (staged && state_path(path, o->dir, ROLLOVER_STAGE) == 0)
 		fileio_remove_tree(path);
 	for (i = 0; i < STORE_ROLL_VOUCHERS_MAX; i++)
 		gnutls_free(vder[i].data);

@@ -10,7 +10,7 @@
  * the rollover, and only then does one renameat2(RENAME_EXCHANGE) put it
  * in place of keys/. rollover_recover() finishes or undoes a swap that a
  * crash interrupted, by what the store says: `serve` calls it before the
- * signer starts. Nothing here runs while `serve` does (the CLI refuses):
+ * signer starts. Nothing here runs while `serve` does (rollover_lock):
  * the signer loads its keys once, at start.
  *
  * With --to-backup (a compromise, or a primary key lost) the offline
@@ -30,6 +30,15 @@
 struct store;
 
 #define ROLLOVER_STAGE		".rollover"	/* DIR/.rollover/keys: the next keys/ */
+#define ROLLOVER_LOCK		"lanca.lock"	/* held by serve and by start|finish */
+
+/* Takes DIR/lanca.lock (flock, exclusive, not waiting): `serve` holds it
+ * from before it recovers a switch until it exits, `rollover start` and
+ * `finish` while they run, so neither changes keys/ under the other.
+ * LERR_CONFLICT when another holds it. *fd is released with
+ * rollover_unlock (-1 is fine). 0 or -1 with e. */
+int rollover_lock(const char *dir, int *fd, struct lerr *e);
+void rollover_unlock(int fd);
 
 struct rollover_opts {
 	const char *dir;		/* the state directory */
@@ -48,8 +57,10 @@ struct rollover_started {
 };
 
 /* Starts a rollover (see above); refuses while one is under way
- * (LERR_CONFLICT). 0 or -1 with e; on failure nothing is recorded and
- * keys/ is untouched. */
+ * (LERR_CONFLICT). 0 or -1 with e. A failure before the record leaves
+ * nothing recorded and keys/ untouched; one after it (the switch itself)
+ * is finished by the next serve or start|finish (rollover_recover). The
+ * caller holds rollover_lock. */
 int rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_started *out,
 		   struct lerr *e);
 

@@ -58,6 +58,18 @@ trustbundle_add(struct trust_bundle *b, enum trust_role r, const unsigned char *
 	return 0;
 }
 
+/* Takes back the entry trustbundle_add added last. */
+static void
+trustbundle_drop_last(struct trust_bundle *b)
+{
+	struct trust_entry *t = &b->entry[--b->n];
+
+	gnutls_x509_crt_deinit(t->crt);
+	gnutls_free(t->der.data);
+	gnutls_free(t->pem.data);
+	memset(t, 0, sizeof(*t));
+}
+
 /* 0 if cross certifies root's subject and key and verifies under issuer;
  * -1 with e (LERR_INVARIANT) saying what is wrong. */
 static int
@@ -174,11 +186,18 @@ trustbundle_add_crosses(struct store *s, struct trust_bundle *b, struct store_ca
 	for (i = 0; i < nx; i++) {
 		subj = trustbundle_anchor(b, x[i].subject_id);
 		issuer = trustbundle_ca(cas, ncas, x[i].issuer_id);
+		/* An expired root vouches for nothing any more: its vouchers
+		 * (no longer valid than it) are left out, not refused. */
 		if (subj < 0 || issuer == NULL || strcmp(issuer->role, "root") != 0 ||
-		    issuer->distrusted_at != 0)
+		    issuer->distrusted_at != 0 || issuer->not_after <= (int64_t)time(NULL))
 			continue;
 		if (trustbundle_add(b, TRUST_CROSS, x[i].der, x[i].der_len, x[i].subject_id, e) != 0)
 			goto out;
+		if (b->entry[b->n - 1].not_after <= time(NULL) ||
+		    b->entry[b->n - 1].not_before > time(NULL)) {
+			trustbundle_drop_last(b);
+			continue;
+		}
 		b->entry[b->n - 1].vouches_for = subj;
 		b->entry[b->n - 1].issuer_ca_id = x[i].issuer_id;
 		if (x509_import(issuer->der, issuer->der_len, &icrt, e) != 0 ||

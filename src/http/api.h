@@ -26,6 +26,8 @@ enum MHD_Result api_ca_pem(struct http_req *r);		/* GET /ca.pem */
 enum MHD_Result api_trust_bundle(struct http_req *r);	/* GET /trust-bundle.pem */
 enum MHD_Result api_backup_root_der(struct http_req *r);	/* GET /backup-root.crt */
 enum MHD_Result api_backup_root_pem(struct http_req *r);	/* GET /backup-root.pem */
+enum MHD_Result api_next_root_der(struct http_req *r);		/* GET /next-root.crt */
+enum MHD_Result api_next_root_pem(struct http_req *r);		/* GET /next-root.pem */
 enum MHD_Result api_ca_page(struct http_req *r);	/* GET / (web_dir/index.html, filled in) */
 struct ca_set;
 /* The CA's name (`lanca init --name`) into out[n]; "" if it has none. */

@@ -93,14 +93,17 @@ api_trust_bundle(struct http_req *r)
 	return ret;
 }
 
-/* GET /backup-root.crt and /backup-root.pem: the backup root alone, for
- * stores that take one certificate at a time (404 while there is none). */
+/* GET /backup-root.crt|pem and /next-root.crt|pem: the backup root, or
+ * the new root of a rollover under way, alone, for stores that take one
+ * certificate at a time (404 while there is none). */
 static enum MHD_Result
-api_backup_root(struct http_req *r, int pem)
+api_other_root(struct http_req *r, enum trust_role role, int pem)
 {
 	const struct trust_entry *t;
+	const char *what = role == TRUST_NEXT ? "next" : "backup";
 	struct trust_bundle b;
 	enum MHD_Result ret;
+	char disp[96];
 	struct lerr e;
 
 	lerr_clear(&e);
@@ -108,11 +111,13 @@ api_backup_root(struct http_req *r, int pem)
 		trustbundle_free(&b);
 		return http_reply_lerr(r, &e);
 	}
-	if ((t = trustbundle_find(&b, TRUST_BACKUP)) == NULL) {
-		ret = http_reply_error(r, LERR_NOT_FOUND, "this gateway has no backup root");
-	} else if (http_req_add_header(r, "Content-Disposition", pem ?
-				       "attachment; filename=\"lanca-backup-root.pem\"" :
-				       "attachment; filename=\"lanca-backup-root.crt\"") != 0) {
+	snprintf(disp, sizeof(disp), "attachment; filename=\"lanca-%s-root.%s\"", what,
+		 pem ? "pem" : "crt");
+	if ((t = trustbundle_find(&b, role)) == NULL) {
+		ret = http_reply_error(r, LERR_NOT_FOUND, role == TRUST_NEXT ?
+				       "no root rollover is under way" :
+				       "this gateway has no backup root");
+	} else if (http_req_add_header(r, "Content-Disposition", disp) != 0) {
 		ret = http_reply_error(r, LERR_INTERNAL, "cannot add the download's headers");
 	} else if (pem) {
 		ret = http_reply(r, MHD_HTTP_OK, "application/x-pem-file", t->pem.data, t->pem.size);
@@ -127,13 +132,25 @@ api_backup_root(struct http_req *r, int pem)
 enum MHD_Result
 api_backup_root_der(struct http_req *r)
 {
-	return api_backup_root(r, 0);
+	return api_other_root(r, TRUST_BACKUP, 0);
 }
 
 enum MHD_Result
 api_backup_root_pem(struct http_req *r)
 {
-	return api_backup_root(r, 1);
+	return api_other_root(r, TRUST_BACKUP, 1);
+}
+
+enum MHD_Result
+api_next_root_der(struct http_req *r)
+{
+	return api_other_root(r, TRUST_NEXT, 0);
+}
+
+enum MHD_Result
+api_next_root_pem(struct http_req *r)
+{
+	return api_other_root(r, TRUST_NEXT, 1);
 }
 
 /* Appends s to b with HTML's five special characters escaped. */
@@ -236,8 +253,10 @@ api_ca_fill(struct buf *b, const char *tpl, size_t len, const struct api_ca_fiel
  * scripts, no external style, the fingerprint and the downloads.
  */
 static int
-api_ca_builtin(const struct ca_set *ca, const char *url, struct buf *b)
+api_ca_builtin(const struct ca_set *ca, const struct trust_bundle *tb, const char *url,
+	       struct buf *b)
 {
+	size_t i;
 	int bad = 0;
 
 	bad |= buf_puts(b,
@@ -251,9 +270,28 @@ api_ca_builtin(const struct ca_set *ca, const char *url, struct buf *b)
 	bad |= api_ca_html_escape(b, ca->root_subject);
 	bad |= buf_puts(b, "</dd>\n<dt>SHA-256 fingerprint</dt>\n<dd><code>");
 	bad |= api_ca_html_escape(b, ca->root_fp_colon);
-	bad |= buf_puts(b, "</code></dd>\n</dl>\n<ul>\n"
+	bad |= buf_puts(b, "</code></dd>\n</dl>\n");
+	/* The other roots devices should trust now: the next root of a
+	 * rollover, the backup root. */
+	for (i = 0; tb != NULL && i < tb->n; i++) {
+		if (tb->entry[i].role != TRUST_NEXT && tb->entry[i].role != TRUST_BACKUP)
+			continue;
+		bad |= buf_puts(b, tb->entry[i].role == TRUST_NEXT ?
+				"<p>A new root is taking over (a root rollover is under way): "
+				"install it too.</p>\n" :
+				"<p>The backup root, kept offline in case the root above is lost: "
+				"install it too.</p>\n");
+		bad |= buf_puts(b, "<dl>\n<dt>Subject</dt>\n<dd>");
+		bad |= api_ca_html_escape(b, tb->entry[i].subject);
+		bad |= buf_puts(b, "</dd>\n<dt>SHA-256 fingerprint</dt>\n<dd><code>");
+		bad |= api_ca_html_escape(b, tb->entry[i].fp_colon);
+		bad |= buf_puts(b, "</code></dd>\n</dl>\n");
+	}
+	bad |= buf_puts(b, "<ul>\n"
 		"<li><a href=\"/ca.crt\">Download the root (DER, lanca-root.crt)</a></li>\n"
 		"<li><a href=\"/ca.pem\">Download the root (PEM, lanca-root.pem)</a></li>\n"
+		"<li><a href=\"/trust-bundle.pem\">Download every root to trust (PEM, the trust "
+		"bundle)</a></li>\n"
 		"</ul>\n<p>Once the root is installed, continue on the secure "
 		"<a href=\"");
 	bad |= api_ca_html_escape(b, url);
@@ -278,9 +316,12 @@ api_ca_page(struct http_req *r)
 		{ "not_after", "" }, { "https", "" },
 		{ "backup_hidden", "hidden" }, { "backup_fp", "" }, { "backup_fp_colon", "" },
 		{ "backup_subject", "" },
+		{ "next_hidden", "hidden" }, { "next_fp", "" }, { "next_fp_colon", "" },
+		{ "next_subject", "" },
 	};
-	const struct trust_entry *backup;
+	const struct trust_entry *backup, *next;
 	struct trust_bundle tb;
+	int have_tb;
 	struct lerr e;
 	enum MHD_Result ret;
 	struct buf tpl, b;
@@ -295,9 +336,13 @@ api_ca_page(struct http_req *r)
 		return http_reply_error(r, LERR_INTERNAL, "cannot build the HTTPS address");
 	buf_init(&tpl, WEB_FILE_MAX);
 	buf_init(&b, WEB_FILE_MAX + API_CA_PAGE_MAX);
+	/* The other roots, when there are: the page hides their parts
+	 * otherwise (and shows the root alone should the store fail). */
+	lerr_clear(&e);
+	have_tb = trustbundle_load(r->app->store, &tb, &e) == 0;
 	rc = web_load(r->app->web_dir, "index.html", &tpl);
 	if (rc == 1) {
-		rc = api_ca_builtin(ca, url, &b);
+		rc = api_ca_builtin(ca, have_tb ? &tb : NULL, url, &b);
 	} else if (rc == 0) {
 		api_ca_name(ca, f[0].value, sizeof(f[0].value));
 		snprintf(f[1].value, sizeof(f[1].value), "%s", ca->root_subject);
@@ -306,16 +351,18 @@ api_ca_page(struct http_req *r)
 		if (gmtime_r(&ca->root_not_after, &tm) == NULL ||
 		    strftime(f[4].value, sizeof(f[4].value), "%Y-%m-%d", &tm) == 0)
 			f[4].value[0] = '\0';
-		/* The backup root, when there is one: the page hides its part otherwise. */
-		lerr_clear(&e);
-		if (trustbundle_load(r->app->store, &tb, &e) == 0 &&
-		    (backup = trustbundle_find(&tb, TRUST_BACKUP)) != NULL) {
+		if (have_tb && (backup = trustbundle_find(&tb, TRUST_BACKUP)) != NULL) {
 			f[6].value[0] = '\0';
 			api_ca_fp4(backup->fp, f[7].value, sizeof(f[7].value));
 			snprintf(f[8].value, sizeof(f[8].value), "%s", backup->fp_colon);
 			snprintf(f[9].value, sizeof(f[9].value), "%s", backup->subject);
 		}
-		trustbundle_free(&tb);
+		if (have_tb && (next = trustbundle_find(&tb, TRUST_NEXT)) != NULL) {
+			f[10].value[0] = '\0';
+			api_ca_fp4(next->fp, f[11].value, sizeof(f[11].value));
+			snprintf(f[12].value, sizeof(f[12].value), "%s", next->fp_colon);
+			snprintf(f[13].value, sizeof(f[13].value), "%s", next->subject);
+		}
 		/* The origin: the URL without its final "/". */
 		ul = strlen(url);
 		snprintf(f[5].value, sizeof(f[5].value), "%.*s", (int)(ul - 1), url);
@@ -332,6 +379,7 @@ api_ca_page(struct http_req *r)
 		ret = http_reply_error(r, LERR_INTERNAL, "cannot build the page");
 	else
 		ret = http_reply(r, MHD_HTTP_OK, "text/html; charset=utf-8", b.data, b.len);
+	trustbundle_free(&tb);
 	buf_free(&tpl);
 	buf_free(&b);
 	return ret;

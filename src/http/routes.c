@@ -20,6 +20,8 @@ static const struct http_route routes[] = {
 	{ "GET", "/trust-bundle.pem", 0, api_trust_bundle, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/backup-root.crt", 0, api_backup_root_der, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/backup-root.pem", 0, api_backup_root_pem, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/next-root.crt", 0, api_next_root_der, HTTP_ON_BOTH, HTTP_AUTH_NONE },
+	{ "GET", "/next-root.pem", 0, api_next_root_pem, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/crl", 0, api_crl, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/crl/{id}", 0, api_crl, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/policy/{format}/{file}", 0, api_policy_file, HTTP_ON_BOTH, HTTP_AUTH_NONE },

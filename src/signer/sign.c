@@ -21,6 +21,7 @@
 #include "ca/auditseal.h"
 #include "ca/x509.h"
 #include "common/buf.h"
+#include "common/log.h"
 #include "signer/files.h"
 #include "signer/popcache.h"
 #include "signer/sign.h"
@@ -65,7 +66,14 @@ sign_ctx_load(struct sign_ctx *c, const char *dir, const char *pass, struct lerr
 	    x509_issuer_new(c->chain, 2, c->key, c->crl_url, &c->issuer, e) != 0)
 		goto out;
 	c->ca_not_after = gnutls_x509_crt_get_expiration_time(c->chain[0]);
-	if (f.prev_issuing != NULL) {
+	/* The previous generation signs CRLs for leaves that are still
+	 * valid; once its issuing CA or root has expired none is, and it is
+	 * let go rather than refused (its chain no longer verifies). */
+	if (f.prev_issuing != NULL &&
+	    (gnutls_x509_crt_get_expiration_time(f.prev_issuing) <= time(NULL) ||
+	     gnutls_x509_crt_get_expiration_time(f.prev_root) <= time(NULL)))
+		log_info("%s has expired: its CRLs are no longer made", SIGNER_PREV_ISSUING_PEM_NAME);
+	else if (f.prev_issuing != NULL) {
 		if (x509_verify_ca_chain(f.prev_root, f.prev_issuing, e) != 0) {
 			snprintf(why, sizeof(why), "%s", e->msg);
 			lerr_set(e, LERR_INVARIANT, "%s and %s do not form a valid CA chain: %s",

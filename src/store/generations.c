@@ -47,13 +47,20 @@ const char *const store_sql_generations[Q_COUNT] = {
 	[Q_CA_PROMOTE] =
 		"UPDATE cas SET role = 'root', state = 'active' "
 		"WHERE id = ?1 AND role = 'backup-root' AND state = 'offline'",
-	[Q_CA_REVOKE] = "UPDATE cas SET revoked_at = ?2 WHERE id = ?1 AND revoked_at IS NULL",
+	/* After a compromise: every issuing CA but the new one (each of their
+	 * keys was on the gateway). */
+	[Q_CA_REVOKE] =
+		"UPDATE cas SET revoked_at = ?2 WHERE role = 'issuing' AND id <> ?1 "
+		"AND revoked_at IS NULL",
 	[Q_CA_DISTRUST] =
 		"UPDATE cas SET distrusted_at = ?2 WHERE id = ?1 AND distrusted_at IS NULL",
 	[Q_ROLL_NEWEST] = "SELECT " ROLL_COLS " FROM rollovers ORDER BY id DESC LIMIT 1",
+	/* A rollover after a compromise is over at once: the old root is
+	 * distrusted, nobody waits for it. */
 	[Q_ROLL_INSERT] =
 		"INSERT INTO rollovers (old_root, old_issuing, new_root, new_issuing, "
-		"compromise, started_at) VALUES (?, ?, ?, ?, ?, ?)",
+		"compromise, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
+		"CASE WHEN ?5 = 1 THEN ?6 END)",
 	[Q_ROLL_FINISH] =
 		"UPDATE rollovers SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL",
 	[Q_ROLL_COUNT_VALID] = "SELECT count(*) " ROLL_VALID,
@@ -65,8 +72,8 @@ const char *const store_sql_generations[Q_COUNT] = {
 	 * their devices' names and keys are free to onboard again. */
 	[Q_ROLL_REVOKE_LEAVES] =
 		"UPDATE certificates SET status = 'revoked', revoked_at = ?2, "
-		"revoke_reason = 'unspecified', revoke_comment = 'its issuing CA was revoked "
-		"(a rollover after a compromise)' WHERE ca_id = ?1 AND status = 'valid'",
+		"revoke_reason = 'cACompromise', revoke_comment = 'its issuing CA was revoked "
+		"(a rollover after a compromise)' WHERE ca_id <> ?1 AND status = 'valid'",
 	[Q_FETCH_UPSERT] =
 		"INSERT INTO trust_fetches (device_id, primary_fp, at) VALUES (?1, ?2, ?3) "
 		"ON CONFLICT (device_id) DO UPDATE SET primary_fp = excluded.primary_fp, "
@@ -306,12 +313,12 @@ roll_start_run(struct store_conn *w, void *arg, struct lerr *e)
 	if (roll_exec_one(w, &x, "the old issuing CA is not active", e) != 0)
 		return -1;
 	if (r->compromise) {
-		x = (struct store_query){ Q_CA_REVOKE, "revoking the old issuing CA",
-					  { store_arg_int(r->old_issuing), store_arg_int(r->now) } };
+		x = (struct store_query){ Q_CA_REVOKE, "revoking the old issuing CAs",
+					  { store_arg_int(r->new_issuing), store_arg_int(r->now) } };
 		if (store_exec(w, &x, NULL, e) != 0)
 			return -1;
-		x = (struct store_query){ Q_ROLL_REVOKE_LEAVES, "revoking the old CA's leaves",
-					  { store_arg_int(r->old_issuing), store_arg_int(r->now) } };
+		x = (struct store_query){ Q_ROLL_REVOKE_LEAVES, "revoking the old CAs' leaves",
+					  { store_arg_int(r->new_issuing), store_arg_int(r->now) } };
 		if (store_exec(w, &x, NULL, e) != 0)
 			return -1;
 		w->certs_changed = 1;

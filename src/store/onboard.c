@@ -35,7 +35,7 @@ const char *const store_sql_onboard[Q_COUNT] = {
 	 * renewal) and holds no valid one at ?2. */
 	[Q_DEVICE_REVOKED] =
 		"SELECT 1 FROM certificates WHERE device_id = ?1 AND status = 'revoked' "
-		"AND revoke_reason <> 'superseded' AND NOT EXISTS (SELECT 1 FROM certificates "
+		"AND revoke_reason NOT IN ('superseded', 'cACompromise') AND NOT EXISTS (SELECT 1 FROM certificates "
 		"WHERE device_id = ?1 AND status = 'valid' AND not_after > ?2) LIMIT 1",
 };
 

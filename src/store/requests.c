@@ -97,7 +97,7 @@ const char *const store_sql_requests[Q_COUNT] = {
 		 * (store_onboard's device_revoked): not the button's. */
 		" AND NOT (EXISTS (SELECT 1 FROM certificates c"
 		"  WHERE c.device_id = r.device_id AND c.status = 'revoked'"
-		"  AND c.revoke_reason <> 'superseded')"
+		"  AND c.revoke_reason NOT IN ('superseded', 'cACompromise'))"
 		"  AND NOT EXISTS (SELECT 1 FROM certificates c"
 		"  WHERE c.device_id = r.device_id AND c.status = 'valid'"
 		"  AND c.not_after > ?2))) "

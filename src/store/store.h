@@ -285,7 +285,8 @@ int store_device_revoke(struct store *s, const char *device_id, const struct sto
 
 /* ---- CA generations (schema/0011): every CA, the certificates by which
  * roots vouch for each other, root rollovers, trust bundle fetches ---- */
-#define STORE_CAS_MAX		32	/* CA rows a gateway keeps (a rollover adds two) */
+#define STORE_CAS_MAX		64	/* CA rows (and vouchers) a gateway keeps: a
+					 * rollover adds two CAs and up to six vouchers */
 /* Every CA on record, oldest first, into out[0..*n) (each store_ca_free'd
  * by store_ca_list_free). LERR_TOO_LARGE past max. */
 int store_ca_list(struct store *s, struct store_ca **out, size_t max, size_t *n, struct lerr *e);
@@ -344,8 +345,9 @@ struct store_rollover_start {
 	struct { int64_t subject_id; const unsigned char *der; size_t len; }
 		vouch[STORE_ROLL_VOUCHERS_MAX];
 	size_t nvouch;
-	int compromise;			/* also revoke old_issuing and its valid leaves,
-					 * distrust old_root */
+	int compromise;			/* also revoke every older issuing CA and its
+					 * valid leaves, distrust old_root; recorded
+					 * as finished at once */
 	const char *actor, *detail;	/* the "rollover-start" audit row */
 	int64_t now;
 	/* out: */
