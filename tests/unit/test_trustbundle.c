@@ -4,7 +4,10 @@
  * order and roles before and after a backup root, its PEM and ETag, the
  * key file (encrypted, the backup root's key, opened only with its
  * passphrase), a second backup root and a missing passphrase refused, the
- * confirmation (once), and a store whose voucher was tampered with.
+ * confirmation (once), and a store whose voucher was tampered with; and
+ * across a root rollover (daemon/rollover.c): the roots and vouchers of
+ * the bundle while it runs and after finish, the chains' issuing CA
+ * certificate, and an expired old root whose vouchers are left out.
  */
 #include "config.h"
 
@@ -19,6 +22,7 @@
 #include "ca/keystore.h"
 #include "ca/x509.h"
 #include "daemon/backuproot.h"
+#include "daemon/rollover.h"
 #include "daemon/trustbundle.h"
 
 #define PASS	"unit-backup pass:phrase"
@@ -265,6 +269,80 @@ START_TEST(test_bad_voucher)
 }
 END_TEST
 
+/* How many vouchers of b were signed by root id. */
+static int
+crosses_by(const struct trust_bundle *b, int64_t id)
+{
+	size_t i;
+	int n = 0;
+
+	for (i = 0; i < b->n; i++)
+		n += b->entry[i].role == TRUST_CROSS && b->entry[i].issuer_ca_id == id;
+	return n;
+}
+
+START_TEST(test_rollover_bundle)
+{
+	struct rollover_opts o = { fx_dir, NULL, NULL, NULL, KEYSTORE_ECDSA_P256, NULL, "unit" };
+	struct rollover_started st;
+	struct fx_issuer f;
+	struct trust_bundle b;
+	struct ca_set ca;
+	char path[STATE_PATH_MAX], sql[128], a_fp[65];
+	int64_t a_id;
+	sqlite3 *db;
+	struct lerr e;
+
+	fx_issuer_open(&f, FX_NO_SIGNER);
+	ck_assert_msg(make_backup(&f, PASS, &e) == 0, "%s", e.msg);
+	a_id = f.ca.root_id;
+	memcpy(a_fp, f.ca.root_fp, sizeof(a_fp));
+	ck_assert_msg(rollover_start(f.store, &o, &st, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(st.compromise, 0);
+
+	/* While it runs: A, then B, then the backup root; the backup's
+	 * voucher by A, NewWithOld, OldWithNew, the backup's by B. */
+	ck_assert_msg(trustbundle_load(f.store, &b, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(b.entry[0].role, TRUST_PRIMARY);
+	ck_assert_str_eq(b.entry[0].fp, a_fp);
+	ck_assert_int_eq(b.entry[1].role, TRUST_NEXT);
+	ck_assert_int_eq(b.entry[2].role, TRUST_BACKUP);
+	ck_assert_uint_eq(b.nroots, 3);
+	ck_assert_uint_eq(b.n, 7);
+	ck_assert_int_eq(crosses_by(&b, a_id), 2);
+	ck_assert_int_eq(crosses_by(&b, b.entry[1].ca_id), 2);
+	trustbundle_free(&b);
+	/* The chains carry A's certificate of the new issuing CA. */
+	ck_assert_msg(ca_set_load(f.store, &ca, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(ca.root_id, a_id);
+	ck_assert(gnutls_x509_crt_check_issuer(ca.issuing, ca.root));
+	ca_set_free(&ca);
+
+	/* Finished: B leads, A is gone; its NewWithOld and its voucher for
+	 * the backup root stay while A is valid. */
+	ck_assert_msg(rollover_finish(f.store, fx_dir, "unit", &e) == 0, "%s", e.msg);
+	ck_assert_msg(trustbundle_load(f.store, &b, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(b.entry[0].role, TRUST_PRIMARY);
+	ck_assert_str_ne(b.entry[0].fp, a_fp);
+	ck_assert_int_eq(b.entry[1].role, TRUST_BACKUP);
+	ck_assert_uint_eq(b.nroots, 2);
+	ck_assert_int_eq(crosses_by(&b, a_id), 2);
+	trustbundle_free(&b);
+
+	/* A expires: what it signed is left out, and the bundle still loads. */
+	ck_assert_int_eq(state_path(path, fx_dir, STORE_FILE), 0);
+	ck_assert_int_eq(sqlite3_open(path, &db), SQLITE_OK);
+	snprintf(sql, sizeof(sql), "UPDATE cas SET not_after = 1 WHERE id = %lld", (long long)a_id);
+	ck_assert_int_eq(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+	sqlite3_close(db);
+	ck_assert_msg(trustbundle_load(f.store, &b, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(crosses_by(&b, a_id), 0);
+	ck_assert_uint_eq(b.nroots, 2);
+	trustbundle_free(&b);
+	fx_issuer_close(&f);
+}
+END_TEST
+
 static Suite *
 trustbundle_suite(void)
 {
@@ -279,6 +357,7 @@ trustbundle_suite(void)
 	tcase_add_test(tc, test_failed_record_leaves_nothing);
 	tcase_add_test(tc, test_confirm);
 	tcase_add_test(tc, test_bad_voucher);
+	tcase_add_test(tc, test_rollover_bundle);
 	suite_add_tcase(s, tc);
 	return s;
 }
