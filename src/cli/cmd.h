@@ -90,6 +90,11 @@ struct cmd_sub {
 	int (*run)(int argc, char *argv[]);	/* argv[0] is the subcommand */
 	const char *what;			/* for --help */
 };
+/* A subcommand's arguments when they are [--dir DIR] and, when json is
+ * not NULL, [--json]: -1 to go on (*dir the state directory, cmd_dir's),
+ * else the exit status (help printed, or usage refused). */
+int cmd_dir_args(int argc, char *argv[], const char **dir, int *json,
+		 void (*show_usage)(FILE *));
 /* Runs the subcommand of t (n rows) that argv[1] names; --help prints
  * show_usage and the table. Without one, or with an unknown one, a usage
  * error. Returns the exit status. */

@@ -153,46 +153,6 @@ out:
 	return rc;
 }
 
-/* Parses [--dir DIR] (and --json when json is not NULL). -1 to go on, else
- * the exit status. */
-static int
-backup_root_args(int argc, char *argv[], const char **dir, int *json)
-{
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd': *dir = optarg; break;
-		case 'j':
-			if (json == NULL) {
-				backup_root_usage(stderr);
-				return CMD_USAGE;
-			}
-			*json = 1;
-			break;
-		case 'h':
-			backup_root_usage(stdout);
-			return CMD_OK;
-		default:
-			backup_root_usage(stderr);
-			return CMD_USAGE;
-		}
-	}
-	if (optind != argc) {
-		backup_root_usage(stderr);
-		return CMD_USAGE;
-	}
-	*dir = cmd_dir(*dir);
-	return -1;
-}
-
 /* `lanca backup-root confirm` */
 static int
 backup_root_confirm(int argc, char *argv[])
@@ -203,7 +163,7 @@ backup_root_confirm(int argc, char *argv[])
 	struct lerr e;
 	int rc;
 
-	if ((rc = backup_root_args(argc, argv, &dir, NULL)) >= 0)
+	if ((rc = cmd_dir_args(argc, argv, &dir, NULL, backup_root_usage)) >= 0)
 		return rc;
 	rc = CMD_FAILED;
 	cmd_actor(actor);
@@ -233,7 +193,7 @@ backup_root_status(int argc, char *argv[])
 	int json = 0, rc;
 
 	memset(&b, 0, sizeof(b));
-	if ((rc = backup_root_args(argc, argv, &dir, &json)) >= 0)
+	if ((rc = cmd_dir_args(argc, argv, &dir, &json, backup_root_usage)) >= 0)
 		return rc;
 	rc = CMD_FAILED;
 	if (cmd_store_read(dir, &s, &e) != 0 || backuproot_state(s, &st, NULL, &e) != 0 ||

@@ -151,46 +151,6 @@ out:
 	return rc;
 }
 
-/* [--dir DIR] (and --json when json is not NULL). -1 to go on, else the
- * exit status. */
-static int
-rollover_args(int argc, char *argv[], const char **dir, int *json)
-{
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	int ch;
-
-	optind = 1;
-	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (ch) {
-		case 'd': *dir = optarg; break;
-		case 'j':
-			if (json == NULL) {
-				rollover_usage(stderr);
-				return CMD_USAGE;
-			}
-			*json = 1;
-			break;
-		case 'h':
-			rollover_usage(stdout);
-			return CMD_OK;
-		default:
-			rollover_usage(stderr);
-			return CMD_USAGE;
-		}
-	}
-	if (optind != argc) {
-		rollover_usage(stderr);
-		return CMD_USAGE;
-	}
-	*dir = cmd_dir(*dir);
-	return -1;
-}
-
 /* `lanca rollover finish` */
 static int
 rollover_cmd_finish(int argc, char *argv[])
@@ -201,7 +161,7 @@ rollover_cmd_finish(int argc, char *argv[])
 	struct lerr e;
 	int lock = -1, rc;
 
-	if ((rc = rollover_args(argc, argv, &dir, NULL)) >= 0)
+	if ((rc = cmd_dir_args(argc, argv, &dir, NULL, rollover_usage)) >= 0)
 		return rc;
 	rc = CMD_FAILED;
 	cmd_actor(actor);
@@ -228,7 +188,7 @@ rollover_cmd_status(int argc, char *argv[])
 	json_t *j = NULL;
 	int json = 0, rc;
 
-	if ((rc = rollover_args(argc, argv, &dir, &json)) >= 0)
+	if ((rc = cmd_dir_args(argc, argv, &dir, &json, rollover_usage)) >= 0)
 		return rc;
 	rc = CMD_FAILED;
 	if (cmd_store_read(dir, &s, &e) != 0 || rollover_status(s, &st, &e) != 0) {

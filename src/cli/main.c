@@ -111,6 +111,44 @@ cmd_dir(const char *opt)
 }
 
 int
+cmd_dir_args(int argc, char *argv[], const char **dir, int *json, void (*show_usage)(FILE *))
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "json", no_argument, NULL, 'j' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int ch;
+
+	optind = 1;
+	while ((ch = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (ch) {
+		case 'd': *dir = optarg; break;
+		case 'j':
+			if (json == NULL) {
+				show_usage(stderr);
+				return CMD_USAGE;
+			}
+			*json = 1;
+			break;
+		case 'h':
+			show_usage(stdout);
+			return CMD_OK;
+		default:
+			show_usage(stderr);
+			return CMD_USAGE;
+		}
+	}
+	if (optind != argc) {
+		show_usage(stderr);
+		return CMD_USAGE;
+	}
+	*dir = cmd_dir(*dir);
+	return -1;
+}
+
+int
 cmd_subcommand(const char *cmd, int argc, char *argv[], const struct cmd_sub *t, size_t n,
 	       void (*show_usage)(FILE *))
 {

@@ -504,18 +504,46 @@ out:
 	return rc;
 }
 
-int
-rollover_recover(const char *dir, struct store *s, struct lerr *e)
+/* Whether dir's keys/issuing.pem is the store's active issuing CA: 0 with
+ * *same set (and subject, when not NULL, the store's CA), or -1 with e
+ * (LERR_NOT_FOUND when the file is missing). */
+static int
+roll_keys_current(const char *dir, struct store *s, int *same, char subject[256],
+		  struct lerr *e)
 {
-	char stage[STATE_PATH_MAX], path[STATE_PATH_MAX];
+	char path[STATE_PATH_MAX], fp[65];
 	unsigned char *pem = NULL;
 	size_t len = 0;
 	gnutls_x509_crt_t crt = NULL;
 	struct store_ca *issuing = NULL;
+	int rc = -1;
+
+	*same = 0;
+	if (roll_path(path, dir, SIGNER_ISSUING_PEM, e) != 0 ||
+	    fileio_read(path, ROLL_FILE_MAX, 0, &pem, &len, e) != 0)
+		goto out;
+	if (x509_import(pem, len, &crt, e) != 0 || x509_fingerprint(crt, fp) != 0 ||
+	    store_ca_active(s, "issuing", &issuing, e) != 0)
+		goto out;
+	*same = strcmp(issuing->fingerprint, fp) == 0;
+	if (subject != NULL)
+		snprintf(subject, 256, "%s", issuing->subject);
+	rc = 0;
+out:
+	free(pem);
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	store_ca_free(issuing);
+	return rc;
+}
+
+int
+rollover_recover(const char *dir, struct store *s, struct lerr *e)
+{
+	char stage[STATE_PATH_MAX], path[STATE_PATH_MAX];
 	struct store_rollover r;
 	struct stat st;
-	char fp[65];
-	int rc = -1, recorded = 0;
+	int recorded = 0;
 
 	if (roll_path(stage, dir, ROLLOVER_STAGE, e) != 0)
 		return -1;
@@ -529,30 +557,18 @@ rollover_recover(const char *dir, struct store *s, struct lerr *e)
 	if (lstat(stage, &st) != 0)
 		return errno == ENOENT ? 0 : lerr_set(e, LERR_INTERNAL, "%s: %s", stage,
 						      strerror(errno));
-	if (roll_path(path, stage, SIGNER_ISSUING_PEM, e) != 0)
-		goto out;
-	if (fileio_read(path, ROLL_FILE_MAX, 0, &pem, &len, e) == 0 &&
-	    x509_import(pem, len, &crt, e) == 0 && x509_fingerprint(crt, fp) == 0) {
-		if (store_ca_active(s, "issuing", &issuing, e) != 0)
-			goto out;
-		recorded = strcmp(issuing->fingerprint, fp) == 0;
-	}
+	/* A staged keys/ the store does not name was never recorded (or is
+	 * the old one, once exchanged): it goes. */
+	if (roll_keys_current(stage, s, &recorded, NULL, e) != 0)
+		recorded = 0;
 	lerr_clear(e);
 	if (recorded) {
 		log_info("completing the key switch of a root rollover that was interrupted");
-		if (roll_swap(dir, s, e) != 0)
-			goto out;
-	} else if (fileio_remove_tree(stage) != 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot remove %s", stage);
-		goto out;
+		return roll_swap(dir, s, e);
 	}
-	rc = 0;
-out:
-	free(pem);
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
-	store_ca_free(issuing);
-	return rc;
+	if (fileio_remove_tree(stage) != 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot remove %s", stage);
+	return 0;
 }
 
 int
@@ -587,16 +603,10 @@ rollover_unlock(int fd)
 int
 rollover_check_keys(const char *dir, struct store *s, struct lerr *e)
 {
-	char path[STATE_PATH_MAX], fp[65];
-	unsigned char *pem = NULL;
-	size_t len = 0;
-	gnutls_x509_crt_t crt = NULL;
-	struct store_ca *issuing = NULL;
-	int rc = -1;
+	char subject[256];
+	int same = 0;
 
-	if (roll_path(path, dir, SIGNER_ISSUING_PEM, e) != 0)
-		return -1;
-	if (fileio_read(path, ROLL_FILE_MAX, 0, &pem, &len, e) != 0) {
+	if (roll_keys_current(dir, s, &same, subject, e) != 0) {
 		/* An older state directory: the signer adopts the store's. */
 		if (e->code == LERR_NOT_FOUND) {
 			lerr_clear(e);
@@ -604,22 +614,11 @@ rollover_check_keys(const char *dir, struct store *s, struct lerr *e)
 		}
 		return -1;
 	}
-	if (x509_import(pem, len, &crt, e) != 0 || x509_fingerprint(crt, fp) != 0 ||
-	    store_ca_active(s, "issuing", &issuing, e) != 0)
-		goto out;
-	if (strcmp(fp, issuing->fingerprint) != 0) {
-		lerr_set(e, LERR_INVARIANT, "%s is not the issuing CA the store names (%s): keys/ and "
-			 "lanca.db are of different generations (a copy of one without the other?)",
-			 path, issuing->subject);
-		goto out;
-	}
-	rc = 0;
-out:
-	free(pem);
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
-	store_ca_free(issuing);
-	return rc;
+	if (!same)
+		return lerr_set(e, LERR_INVARIANT, "%s/%s is not the issuing CA the store names "
+				"(%s): keys/ and lanca.db are of different generations (a copy of "
+				"one without the other?)", dir, SIGNER_ISSUING_PEM, subject);
+	return 0;
 }
 
 int
