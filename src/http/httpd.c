@@ -21,6 +21,13 @@
  * Every limit is set on the pool: libmicrohttpd divides the connection
  * limit among the threads and keeps the per-address limit across them.
  *
+ * Between libmicrohttpd and the router (route.c) sit this file's URI log
+ * callback, access handler and completion callback: strict.c judges what
+ * libmicrohttpd 0.9.75 lets through (an encoded NUL, too many query
+ * parameters, Host, Content-Length and Transfer-Encoding) and the refusal
+ * is answered here; guard.c is told when a request has arrived and when
+ * it is done, and closes connections whose request takes too long.
+ *
  * TLS material is not handed to libmicrohttpd as PEM. A certificate
  * callback returns the current chain and key, so httpd_set_tls() can
  * replace them on renewal without a restart. GnuTLS keeps using what the
