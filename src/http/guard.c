@@ -27,6 +27,7 @@ struct guard_conn {
 	struct http_guard *g;
 	MHD_socket fd;
 	uint64_t since_ns;		/* when its clock started */
+	uint64_t bytes;			/* body bytes dropped since then */
 	int waiting;			/* in the list */
 	int shut;			/* shut down by the guard: never again */
 	struct guard_conn *prev, *next;
@@ -38,6 +39,7 @@ struct http_guard {
 	pthread_t timer;
 	int stop;
 	uint64_t deadline_ns;
+	uint64_t renew_bytes;
 	unsigned waiting_max, waiting;
 	struct guard_conn *head, *tail;
 	uint64_t expired, evicted;
@@ -68,6 +70,7 @@ guard_append(struct http_guard *g, struct guard_conn *k, uint64_t now)
 	if (k->waiting || k->shut)
 		return;
 	k->since_ns = now;
+	k->bytes = 0;
 	k->prev = g->tail;
 	k->next = NULL;
 	if (g->tail != NULL)
@@ -96,14 +99,22 @@ static void *
 guard_timer(void *arg)
 {
 	struct http_guard *g = arg;
+	struct guard_conn *k;
 	struct timespec ts;
 	uint64_t now, last_log = 0, logged_exp = 0, logged_evi = 0, exp, evi;
 
 	pthread_mutex_lock(&g->lock);
 	while (!g->stop) {
 		now = metric_now_ns();
-		while (g->head != NULL && now - g->head->since_ns >= g->deadline_ns) {
-			guard_shut(g, g->head);
+		while ((k = g->head) != NULL && now - k->since_ns >= g->deadline_ns) {
+			if (k->bytes >= g->renew_bytes) {
+				/* A refused body still pouring in: its clock
+				 * starts again, at the back of the list. */
+				guard_unlink(g, k);
+				guard_append(g, k, now);
+				continue;
+			}
+			guard_shut(g, k);
 			g->expired++;
 		}
 		exp = g->expired;
@@ -134,7 +145,8 @@ guard_timer(void *arg)
 }
 
 struct http_guard *
-http_guard_new(unsigned deadline_ms, unsigned waiting_max, struct lerr *e)
+http_guard_new(unsigned deadline_ms, unsigned waiting_max, uint64_t renew_bytes,
+	       struct lerr *e)
 {
 	struct http_guard *g;
 	pthread_condattr_t ca;
@@ -147,6 +159,7 @@ http_guard_new(unsigned deadline_ms, unsigned waiting_max, struct lerr *e)
 	}
 	g->deadline_ns = (uint64_t)deadline_ms * 1000000u;
 	g->waiting_max = waiting_max;
+	g->renew_bytes = renew_bytes;
 	pthread_mutex_init(&g->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -258,6 +271,18 @@ http_guard_next(struct MHD_Connection *c)
 		return;
 	pthread_mutex_lock(&k->g->lock);
 	guard_append(k->g, k, metric_now_ns());
+	pthread_mutex_unlock(&k->g->lock);
+}
+
+void
+http_guard_progress(struct MHD_Connection *c, size_t n)
+{
+	struct guard_conn *k = guard_of(c);
+
+	if (k == NULL || k->g == NULL)
+		return;
+	pthread_mutex_lock(&k->g->lock);
+	k->bytes += n;
 	pthread_mutex_unlock(&k->g->lock);
 }
 

@@ -17,6 +17,10 @@
  * A connection's clock starts when it is accepted and again when a
  * response has been sent (a kept-alive connection waiting for its next
  * request is waiting too); it stops when the request has arrived whole.
+ * One exception: a body refused for its size but still arriving (read and
+ * dropped so that its 413 can be sent) starts its clock again at the
+ * deadline if enough of it came meanwhile, so that a big body on a slow
+ * link gets its answer while a trickle does not hold a connection.
  *
  * Closing is shutdown(2) on the connection's socket from outside the
  * thread that serves it: that thread then reads end-of-file and closes
@@ -32,6 +36,7 @@
 #ifndef LANCA_HTTP_GUARD_H
 #define LANCA_HTTP_GUARD_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include <microhttpd.h>
 
@@ -41,8 +46,11 @@ struct http_guard;
 
 /* Starts a guard (and its timer thread) for one server: a request must
  * arrive within deadline_ms of its clock's start, and at most waiting_max
- * connections may be waiting for theirs. NULL with e on failure. */
-struct http_guard *http_guard_new(unsigned deadline_ms, unsigned waiting_max, struct lerr *e);
+ * connections may be waiting for theirs. A connection that reported at
+ * least renew_bytes of progress (http_guard_progress) when its deadline
+ * comes gets a new deadline instead. NULL with e on failure. */
+struct http_guard *http_guard_new(unsigned deadline_ms, unsigned waiting_max,
+				  uint64_t renew_bytes, struct lerr *e);
 /* Stops the timer thread and frees the guard; call after the server has
  * stopped (every connection closed). NULL-safe. */
 void http_guard_free(struct http_guard *g);
@@ -53,6 +61,10 @@ void http_guard_notify(struct http_guard *g, struct MHD_Connection *c, void **so
 		       enum MHD_ConnectionNotificationCode toe);
 /* The request on c has arrived whole: its clock stops. */
 void http_guard_arrived(struct MHD_Connection *c);
+/* n bytes of a body refused for its size arrived on c and were dropped
+ * (the 413 goes out when the body ends, see httpd.c): enough of them make
+ * its deadline start again. */
+void http_guard_progress(struct MHD_Connection *c, size_t n);
 /* The request on c is done: the clock starts for the next one. */
 void http_guard_next(struct MHD_Connection *c);
 

@@ -704,8 +704,9 @@ httpd_refuse(struct httpd_listener *l, struct MHD_Connection *conn, const char *
  * A chunked body over its route's cap: the router has decided on 413 but
  * libmicrohttpd 0.9.75 will not queue an answer while a body is arriving,
  * and the router hangs up after HTTP_DISCARD_MAX. Such a body is read and
- * dropped here up to HTTPD_DRAIN_MAX (and within the guard's deadline), so
- * that the client gets its 413 when the body ends; past that it is cut off.
+ * dropped here up to HTTPD_DRAIN_MAX, at HTTPD_DRAIN_RATE at least (the
+ * guard's deadline), so that the client gets its 413 when the body ends;
+ * past either it is cut off.
  */
 static enum MHD_Result
 httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
@@ -742,6 +743,7 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char
 			return MHD_NO;
 		}
 		r->discarded += *upload_data_size;
+		http_guard_progress(conn, *upload_data_size);
 		*upload_data_size = 0;
 		return MHD_YES;
 	}
@@ -803,7 +805,7 @@ httpd_daemon(struct httpd *h, struct httpd_listener *l, struct app *app,
 	l->srv.table = table;
 	l->srv.on = on;
 	l->fd = -1;
-	l->guard = http_guard_new(HTTPD_REQUEST_S * 1000u, HTTPD_WAITING_MAX, e);
+	l->guard = http_guard_new(HTTPD_REQUEST_S * 1000u, HTTPD_WAITING_MAX, HTTPD_DRAIN_RATE, e);
 	if (l->guard == NULL) {
 		close(fd);
 		return -1;

@@ -45,8 +45,11 @@
 #define HTTPD_WAITING_MAX	(HTTPD_CONN_MAX * 3 / 4)
 /* A chunked body over its route's cap is read and dropped up to this many
  * bytes so that its 413 can be sent (libmicrohttpd answers only after the
- * body); past it, or past HTTPD_REQUEST_S, the connection is cut. */
+ * body); past it the connection is cut. So is one whose body comes slower
+ * than HTTPD_DRAIN_RATE bytes per HTTPD_REQUEST_S (its deadline starts
+ * again each time that much came). */
 #define HTTPD_DRAIN_MAX		((size_t)128 << 20)
+#define HTTPD_DRAIN_RATE	((size_t)1 << 20)
 /* Per connection: request line, headers and libmicrohttpd's buffers
  * (bodies go to route.c's own capped buffer). 32 KiB takes headers of
  * about 20 KB; libmicrohttpd zeroes the whole area after every request,

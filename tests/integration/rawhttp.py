@@ -1,13 +1,16 @@
 #!/usr/bin/env python3
 """rawhttp.py - HTTP as no well-behaved client sends it, for lanca's tests.
 
-  rawhttp.py send [--ca ROOT.pem] [--chunked-mib N] PORT REQUEST
+  rawhttp.py send [--ca ROOT.pem] [--chunked-mib N [--pause S]] PORT REQUEST
       Connects to 127.0.0.1:PORT (over TLS, verifying with ROOT.pem and
       the name localhost, when --ca is given), sends REQUEST (Python
-      escapes such as \\r\\n are decoded), then N chunks of 1 MiB and the
-      last chunk when --chunked-mib is given, and reads until the server
-      closes (10 s at most). Prints one line: the status, whether the
-      response is well-formed, the JSON error code, and why not.
+      escapes such as \\r\\n are decoded), then N chunks of 1 MiB (S
+      seconds apart) and the last chunk when --chunked-mib is given, and
+      reads the response (10 s at most) and whatever follows it for 1 s.
+      Prints one line: the status, whether the response is well-formed,
+      the JSON error code, whether the server closed the connection after
+      it, why it is not well-formed, and the seconds taken to send and in
+      all:
         status=400 well_formed=1 error=bad_request close=1 sent_all=1 why=- send_s=0.01 total_s=0.01
       Well-formed: one status line, headers, a Content-Length, exactly
       that many body bytes and nothing after them before the close, and a
@@ -98,6 +101,7 @@ def cmd_send(a):
             chunk = b"100000\r\n" + b"a" * 0x100000 + b"\r\n"
             for _ in range(a.chunked_mib):
                 s.sendall(chunk)
+                time.sleep(a.pause)
             s.sendall(b"0\r\n\r\n")
     except OSError:
         sent_ok = False  # the server may answer and close before all is sent
@@ -208,6 +212,7 @@ def main():
     s = sub.add_parser("send")
     s.add_argument("--ca")
     s.add_argument("--chunked-mib", type=int, default=0)
+    s.add_argument("--pause", type=float, default=0.0)
     s.add_argument("port", type=int)
     s.add_argument("request")
     w = sub.add_parser("slow")

@@ -79,6 +79,17 @@ case "$got" in
 esac
 ok "a 100 MiB chunked body: 413 too_large after it"
 
+# Over a slow link: 24 MiB in 12 s, longer than a request may take to
+# arrive (10 s), but at more than 1 MiB per 10 s: still answered.
+got=$($RAW send --chunked-mib 24 --pause 0.5 $TLS "${ENROLL}Transfer-Encoding: chunked\r\n\r\n") ||
+	fail "24 MiB chunked in 12 s: rawhttp.py failed"
+echo "# 24 MiB chunked in 12 s: $got"
+case "$got" in
+"status=413 well_formed=1 error=too_large "*) ;;
+*) fail "a chunked body over 12 s: wanted a well-formed 413, got: $got" ;;
+esac
+ok "a refused chunked body that takes 12 s to arrive still gets its 413"
+
 # The daemon still serves, and a normal enrolment goes through.
 make_csr dev dev-1
 st=$(post_csr dev) && [ "$st" = 202 ] || fail "an ordinary enrolment after all this: $st $(cat "$T/dev.resp")"
