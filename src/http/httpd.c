@@ -21,6 +21,13 @@
  * Every limit is set on the pool: libmicrohttpd divides the connection
  * limit among the threads and keeps the per-address limit across them.
  *
+ * Between libmicrohttpd and the router (route.c) sit this file's URI log
+ * callback, access handler and completion callback: strict.c judges what
+ * libmicrohttpd 0.9.75 lets through (an encoded NUL, too many query
+ * parameters, Host, Content-Length and Transfer-Encoding) and the refusal
+ * is answered here; guard.c is told when a request has arrived and when
+ * it is done, and closes connections whose request takes too long.
+ *
  * TLS material is not handed to libmicrohttpd as PEM. A certificate
  * callback returns the current chain and key, so httpd_set_tls() can
  * replace them on renewal without a restart. GnuTLS keeps using what the
@@ -62,7 +69,10 @@
 #include <microhttpd.h>
 
 #include "http/httpd.h"
+#include "http/guard.h"
+#include "http/reply.h"
 #include "http/route.h"
+#include "http/strict.h"
 #include "common/log.h"
 
 #define HTTPD_CHAIN_MAX		8
@@ -100,6 +110,8 @@ struct httpd_listener {
 	uint16_t port;
 	struct MHD_Daemon *d;
 	struct http_server srv;
+	struct http_guard *guard;	/* the bound on requests' arrival */
+	const gnutls_datum_t *ticket_key;	/* HTTPS: the session ticket key */
 };
 
 struct httpd {
@@ -246,23 +258,25 @@ httpd_set_tls(struct httpd *h, const char *chain_pem, const char *key_pem, struc
 }
 
 /*
- * libmicrohttpd announces each new HTTPS connection here, after it made
- * the GnuTLS session and before any handshake byte is read: ask for a
- * client certificate without requiring one, and send no
- * certificate_authorities list (any CA is welcome; see the top comment).
- * cls is the server's ticket key: a device that comes back with a ticket
- * resumes its session instead of paying for a full handshake.
+ * libmicrohttpd announces each new connection here, and each close. The
+ * guard keeps its record of the connection (see guard.h). On HTTPS this
+ * comes after libmicrohttpd made the GnuTLS session and before any
+ * handshake byte is read: ask for a client certificate without requiring
+ * one, and send no certificate_authorities list (any CA is welcome; see
+ * the top comment). With the server's ticket key, a device that comes
+ * back with a ticket resumes its session instead of paying for a full
+ * handshake.
  */
 static void
-httpd_tls_conn_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
-		  enum MHD_ConnectionNotificationCode toe)
+httpd_conn_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
+	      enum MHD_ConnectionNotificationCode toe)
 {
-	const gnutls_datum_t *ticket_key = cls;
+	struct httpd_listener *l = cls;
 	const union MHD_ConnectionInfo *ci;
 	gnutls_session_t session;
 
-	(void)socket_context;
-	if (toe != MHD_CONNECTION_NOTIFY_STARTED)
+	http_guard_notify(l->guard, conn, socket_context, toe);
+	if (toe != MHD_CONNECTION_NOTIFY_STARTED || l->srv.on != HTTP_ON_TLS)
 		return;
 	ci = MHD_get_connection_info(conn, MHD_CONNECTION_INFO_GNUTLS_SESSION);
 	if (ci == NULL || ci->tls_session == NULL)
@@ -273,8 +287,8 @@ httpd_tls_conn_cb(void *cls, struct MHD_Connection *conn, void **socket_context,
 	gnutls_handshake_set_max_packet_length(session, HTTPD_HANDSHAKE_MAX);
 	/* Without tickets the handshake still works: resumption is a saving,
 	 * not a feature anyone depends on. */
-	if (ticket_key != NULL && ticket_key->data != NULL)
-		(void)gnutls_session_ticket_enable_server(session, ticket_key);
+	if (l->ticket_key != NULL && l->ticket_key->data != NULL)
+		(void)gnutls_session_ticket_enable_server(session, l->ticket_key);
 }
 
 int
@@ -604,6 +618,157 @@ httpd_mhd_log(void *cls, const char *fmt, va_list ap)
 	log_info("httpd: %s", line);
 }
 
+/* ---- requests, before the router ---- */
+
+/*
+ * The URI log callback's verdict on a request line reaches the access
+ * handler as the request's first *con_cls: one of these marks, never
+ * allocated, so nothing leaks when a request dies before its handler.
+ */
+static char httpd_uri_marks[HTTP_STRICT_URI_COUNT];
+
+static enum http_strict_uri
+httpd_uri_mark_of(const void *p, int *is_mark)
+{
+	int i;
+
+	for (i = 0; i < HTTP_STRICT_URI_COUNT; i++)
+		if (p == &httpd_uri_marks[i]) {
+			*is_mark = 1;
+			return (enum http_strict_uri)i;
+		}
+	*is_mark = 0;
+	return HTTP_STRICT_URI_OK;
+}
+
+/*
+ * libmicrohttpd calls this with the request line's URI as sent, before it
+ * decodes it or splits off the query. A query with too many parameters
+ * would exhaust the connection's memory pool while libmicrohttpd stores
+ * them, and it then drops the connection unanswered; so its parameters are
+ * cut off here, where libmicrohttpd 0.9.75 has found the '?' but not yet
+ * read what follows (uri is its own writable line buffer, NUL-terminated),
+ * and the access handler answers 431 from the verdict. Nothing else of the
+ * line is touched.
+ */
+static void *
+httpd_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
+{
+	enum http_strict_uri v;
+	long q;
+
+	(void)cls;
+	(void)conn;
+	v = http_strict_uri_judge(uri, &q);
+	if (v == HTTP_STRICT_URI_PARAMS && q >= 0)
+		((char *)(uintptr_t)uri)[q + 1] = '\0';
+	return &httpd_uri_marks[v];
+}
+
+/* Answers a refusal the strict checks decided, at once: libmicrohttpd
+ * then closes the connection after it, which is what a request whose
+ * framing is in doubt must get. The request state is made as the router
+ * makes it, so http_route_completed frees it. */
+static enum MHD_Result
+httpd_refuse(struct httpd_listener *l, struct MHD_Connection *conn, const char *url,
+	     const char *method, const struct http_strict_verdict *v, void **con_cls)
+{
+	struct http_req *r;
+	enum MHD_Result ret;
+
+	r = calloc(1, sizeof(*r));
+	if (r == NULL)
+		return MHD_NO;
+	r->conn = conn;
+	r->srv = &l->srv;
+	r->app = l->srv.app;
+	r->method = method;
+	r->url = url;
+	r->tls = l->srv.on == HTTP_ON_TLS;
+	buf_init(&r->body, 0);
+	r->err_status = v->status;
+	r->err_code = v->code;
+	snprintf(r->err_msg, sizeof(r->err_msg), "%s", v->msg);
+	*con_cls = r;
+	ret = http_reply_error_status(r, v->status, v->code, "%s", v->msg);
+	r->queued = ret == MHD_YES;
+	return ret;
+}
+
+/*
+ * The access handler libmicrohttpd calls: the strict checks on the first
+ * call (the headers are in, no body byte has been handed over), then the
+ * router. The guard's clock stops when the request has arrived whole (the
+ * first call without body data after the first call of a request).
+ *
+ * A chunked body over its route's cap: the router has decided on 413 but
+ * libmicrohttpd 0.9.75 will not queue an answer while a body is arriving,
+ * and the router hangs up after HTTP_DISCARD_MAX. Such a body is read and
+ * dropped here up to HTTPD_DRAIN_MAX, at HTTPD_DRAIN_RATE at least (the
+ * guard's deadline), so that the client gets its 413 when the body ends;
+ * past either it is cut off.
+ */
+static enum MHD_Result
+httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char *method,
+	     const char *version, const char *upload_data, size_t *upload_data_size,
+	     void **con_cls)
+{
+	struct httpd_listener *l = cls;
+	struct http_strict_headers h;
+	struct http_strict_verdict v;
+	enum http_strict_uri uri;
+	struct http_req *r;
+	int first;
+
+	uri = httpd_uri_mark_of(*con_cls, &first);
+	if (first) {
+		*con_cls = NULL;
+		http_strict_headers_count(conn, &h);
+		http_strict_judge(uri, version, &h, &v);
+		if (v.status != 0) {
+			http_guard_arrived(conn);
+			return httpd_refuse(l, conn, url, method, &v, con_cls);
+		}
+		return http_route_access(&l->srv, conn, url, method, version, upload_data,
+					 upload_data_size, con_cls);
+	}
+	r = *con_cls;
+	if (*upload_data_size > 0 && r != NULL && r->route != NULL && !r->queued &&
+	    r->err_status == MHD_HTTP_CONTENT_TOO_LARGE &&
+	    MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+					MHD_HTTP_HEADER_TRANSFER_ENCODING) != NULL) {
+		if (r->discarded > HTTPD_DRAIN_MAX - *upload_data_size) {
+			log_info("httpd: dropping a connection whose chunked body passed %u MiB",
+				 (unsigned)(HTTPD_DRAIN_MAX >> 20));
+			return MHD_NO;
+		}
+		r->discarded += *upload_data_size;
+		http_guard_progress(conn, *upload_data_size);
+		*upload_data_size = 0;
+		return MHD_YES;
+	}
+	if (*upload_data_size == 0)
+		http_guard_arrived(conn);
+	return http_route_access(&l->srv, conn, url, method, version, upload_data,
+				 upload_data_size, con_cls);
+}
+
+/* The request is over: free its state (a mark needs none) and start the
+ * guard's clock for the next request on the connection. */
+static void
+httpd_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+		enum MHD_RequestTerminationCode toe)
+{
+	int mark;
+
+	(void)httpd_uri_mark_of(*con_cls, &mark);
+	if (mark)
+		*con_cls = NULL;
+	else
+		http_route_completed(cls, conn, con_cls, toe);
+	http_guard_next(conn);
+}
+
 /* Pool threads for a daemon: the HTTPS pool by default, or what
  * LANCA_HTTPD_POOL says (1..HTTPD_POOL_MAX), for measuring. */
 static unsigned
@@ -640,9 +805,15 @@ httpd_daemon(struct httpd *h, struct httpd_listener *l, struct app *app,
 	l->srv.table = table;
 	l->srv.on = on;
 	l->fd = -1;
+	l->guard = http_guard_new(HTTPD_REQUEST_S * 1000u, HTTPD_WAITING_MAX, HTTPD_DRAIN_RATE, e);
+	if (l->guard == NULL) {
+		close(fd);
+		return -1;
+	}
 	if (on == HTTP_ON_TLS) {
 		flags |= MHD_USE_TLS;
-		l->d = MHD_start_daemon(flags, 0, NULL, NULL, http_route_access, &l->srv,
+		l->ticket_key = &h->ticket_key;
+		l->d = MHD_start_daemon(flags, 0, NULL, NULL, httpd_access, l,
 			/* First, or libmicrohttpd logs the other options' issues itself. */
 			MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, (void *)NULL,
 			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
@@ -652,14 +823,15 @@ httpd_daemon(struct httpd *h, struct httpd_listener *l, struct app *app,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_TIMEOUT_S,
 			MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTPD_STACK_SIZE,
-			MHD_OPTION_NOTIFY_COMPLETED, http_route_completed, (void *)NULL,
+			MHD_OPTION_URI_LOG_CALLBACK, httpd_uri_cb, (void *)NULL,
+			MHD_OPTION_NOTIFY_COMPLETED, httpd_completed, (void *)NULL,
+			MHD_OPTION_NOTIFY_CONNECTION, httpd_conn_cb, (void *)l,
 			MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1,
 			MHD_OPTION_HTTPS_PRIORITIES, HTTPD_TLS_PRIORITIES,
 			MHD_OPTION_HTTPS_CERT_CALLBACK, httpd_cert_cb,
-			MHD_OPTION_NOTIFY_CONNECTION, httpd_tls_conn_cb, (void *)&h->ticket_key,
 			MHD_OPTION_END);
 	} else {
-		l->d = MHD_start_daemon(flags, 0, NULL, NULL, http_route_access, &l->srv,
+		l->d = MHD_start_daemon(flags, 0, NULL, NULL, httpd_access, l,
 			/* First, or libmicrohttpd logs the other options' issues itself. */
 			MHD_OPTION_EXTERNAL_LOGGER, httpd_mhd_log, (void *)NULL,
 			MHD_OPTION_LISTEN_SOCKET, (MHD_socket)fd,
@@ -669,7 +841,9 @@ httpd_daemon(struct httpd *h, struct httpd_listener *l, struct app *app,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
 			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_TIMEOUT_S,
 			MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTPD_STACK_SIZE,
-			MHD_OPTION_NOTIFY_COMPLETED, http_route_completed, (void *)NULL,
+			MHD_OPTION_URI_LOG_CALLBACK, httpd_uri_cb, (void *)NULL,
+			MHD_OPTION_NOTIFY_COMPLETED, httpd_completed, (void *)NULL,
+			MHD_OPTION_NOTIFY_CONNECTION, httpd_conn_cb, (void *)l,
 			MHD_OPTION_SIGPIPE_HANDLED_BY_APP, (int)1,
 			MHD_OPTION_END);
 	}
@@ -728,6 +902,9 @@ httpd_stop(struct httpd *h)
 		close(h->http.fd);
 	if (h->https.fd >= 0)
 		close(h->https.fd);
+	/* After the daemons: they announced every connection's close. */
+	http_guard_free(h->http.guard);
+	http_guard_free(h->https.guard);
 	pthread_mutex_lock(&httpd_tls_lock);
 	if (httpd_tls_owner == h)
 		httpd_tls_owner = NULL;

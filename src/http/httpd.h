@@ -6,8 +6,10 @@
  * suites only, the gateway certificate with the issuing CA in the chain,
  * hot-swappable on renewal, session tickets so returning clients resume),
  * and every limit: connections in total and per address, per-connection
- * memory, timeouts, header and URL sizes, body caps (413). Requests are
- * dispatched by route.c through the table httpd_start() is given.
+ * memory, timeouts (idle, and the time a request may take to arrive:
+ * guard.c), header and URL sizes, body caps (413). Requests are checked
+ * for what libmicrohttpd lets through (strict.c), then dispatched by
+ * route.c through the table httpd_start() is given.
  *
  * The HTTPS server asks every client for a certificate but never requires
  * one and never judges it: GnuTLS and libmicrohttpd accept any chain the
@@ -32,7 +34,22 @@
 #define HTTPD_URL_MAX		1024
 #define HTTPD_CONN_MAX		256
 #define HTTPD_CONN_PER_IP	32
-#define HTTPD_TIMEOUT_S		30
+#define HTTPD_TIMEOUT_S		30	/* idle: no byte in either direction */
+/* A request (TLS handshake, request line, headers, body) must arrive whole
+ * within this many seconds of the connection's start or of the previous
+ * response; the idle timeout alone lets a client that sends a byte every
+ * 29 s keep a connection for ever (guard.h). */
+#define HTTPD_REQUEST_S		10
+/* Connections waiting for their request beyond this close the oldest of
+ * them: a quarter of HTTPD_CONN_MAX stays free for new clients. */
+#define HTTPD_WAITING_MAX	(HTTPD_CONN_MAX * 3 / 4)
+/* A chunked body over its route's cap is read and dropped up to this many
+ * bytes so that its 413 can be sent (libmicrohttpd answers only after the
+ * body); past it the connection is cut. So is one whose body comes slower
+ * than HTTPD_DRAIN_RATE bytes per HTTPD_REQUEST_S (its deadline starts
+ * again each time that much came). */
+#define HTTPD_DRAIN_MAX		((size_t)128 << 20)
+#define HTTPD_DRAIN_RATE	((size_t)1 << 20)
 /* Per connection: request line, headers and libmicrohttpd's buffers
  * (bodies go to route.c's own capped buffer). 32 KiB takes headers of
  * about 20 KB; libmicrohttpd zeroes the whole area after every request,
