@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "ca/csr.h"
+#include "common/fileio.h"
 #include "ca/keystore.h"
 #include "signer/files.h"
 #include "signer/popcache.h"
@@ -70,6 +71,137 @@ try_sign(struct sign_ctx *ctx, const char *name, enum policy_profile prof, unsig
 	csr_free(c);
 	return code;
 }
+
+/* The path of keys/name in the fixture's state directory. */
+static void
+keys_path(char out[STATE_PATH_MAX], const char *name)
+{
+	char keys[STATE_PATH_MAX];
+
+	ck_assert_int_eq(fileio_join(keys, sizeof(keys), fx_dir, SIGNER_KEYS_DIR), 0);
+	ck_assert_int_eq(fileio_join(out, STATE_PATH_MAX, keys, name), 0);
+}
+
+/* Copies keys/from to keys/to in the fixture's state directory. */
+static void
+keys_copy(const char *from, const char *to, mode_t mode)
+{
+	char a[STATE_PATH_MAX], b[STATE_PATH_MAX];
+	unsigned char *p = NULL;
+	size_t n = 0;
+	struct lerr e;
+
+	keys_path(a, from);
+	keys_path(b, to);
+	ck_assert_msg(fileio_read(a, 1 << 20, 0, &p, &n, &e) == 0, "%s", e.msg);
+	unlink(b);
+	ck_assert_msg(fileio_write_atomic(b, p, n, mode, 1, &e) == 0, "%s", e.msg);
+	free(p);
+}
+
+/* The previous generation of a root rollover: its issuing CA signs CRLs
+ * (and nothing else); all three files or none; once expired it is let go
+ * rather than refusing to start. */
+START_TEST(test_previous_generation)
+{
+	struct sign_ctx ctx;
+	struct crl_params p;
+	gnutls_datum_t der = { NULL, 0 };
+	gnutls_x509_crl_t crl = NULL;
+	gnutls_x509_crt_t iss = NULL;
+	char path[STATE_PATH_MAX];
+	struct lerr e;
+
+	/* None: a CRL of the previous generation is refused, not made. */
+	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), 0);
+	memset(&p, 0, sizeof(p));
+	p.number = 1;
+	p.this_update = time(NULL);
+	p.next_update = p.this_update + 86400;
+	ck_assert_int_eq(sign_crl(&ctx, SIGN_GEN_PREVIOUS, &p, &der, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	sign_ctx_free(&ctx);
+
+	/* Only one of the three: refused. */
+	keys_copy(SIGNER_ISSUING_PEM_NAME, SIGNER_PREV_ISSUING_PEM_NAME, 0644);
+	ck_assert_int_eq(sign_ctx_load(&ctx, fx_dir, NULL, &e), -1);
+
+	/* All three (here the current generation's own): the CRL is signed
+	 * by that issuing CA. */
+	keys_copy(SIGNER_ROOT_PEM_NAME, SIGNER_PREV_ROOT_PEM_NAME, 0644);
+	keys_copy(SIGNER_ISSUING_KEY_NAME, SIGNER_PREV_ISSUING_KEY_NAME, 0600);
+	ck_assert_msg(sign_ctx_load(&ctx, fx_dir, NULL, &e) == 0, "%s", e.msg);
+	ck_assert_ptr_nonnull(ctx.prev_key);
+	ck_assert_msg(sign_crl(&ctx, SIGN_GEN_PREVIOUS, &p, &der, &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(gnutls_x509_crl_init(&crl), 0);
+	ck_assert_int_eq(gnutls_x509_crl_import(crl, &der, GNUTLS_X509_FMT_DER), 0);
+	iss = ctx.prev_chain[0];
+	ck_assert_int_eq(gnutls_x509_crl_check_issuer(crl, iss), 1);
+	gnutls_x509_crl_deinit(crl);
+	gnutls_free(der.data);
+	sign_ctx_free(&ctx);
+
+	/* An expired previous generation: let go, the signer still starts. */
+	{
+		gnutls_x509_privkey_t rx = NULL, ix = NULL;
+		gnutls_privkey_t rk = NULL, ik = NULL;
+		gnutls_pubkey_t ipub = NULL;
+		gnutls_x509_crt_t root = NULL, ca = NULL;
+		gnutls_datum_t pem = { NULL, 0 };
+		struct x509_ca_params cp;
+		struct names permitted;
+		unsigned char s1[X509_SERIAL_LEN] = { 0x21, 1 }, s2[X509_SERIAL_LEN] = { 0x22, 2 };
+		time_t now = time(NULL);
+
+		names_init(&permitted);
+		ck_assert_int_eq(names_add_dns(&permitted, "local"), 0);
+		ck_assert_int_eq(keystore_generate(KEYSTORE_ECDSA_P256, &rx, &e), 0);
+		ck_assert_int_eq(keystore_generate(KEYSTORE_ECDSA_P256, &ix, &e), 0);
+		ck_assert_int_eq(gnutls_privkey_init(&rk), 0);
+		ck_assert_int_eq(gnutls_privkey_import_x509(rk, rx, 0), 0);
+		ck_assert_int_eq(gnutls_privkey_init(&ik), 0);
+		ck_assert_int_eq(gnutls_privkey_import_x509(ik, ix, 0), 0);
+		ck_assert_int_eq(keystore_pubkey(ik, &ipub, &e), 0);
+		memset(&cp, 0, sizeof(cp));
+		cp.org = "lanca";
+		cp.ou = "old Root CA";
+		cp.permitted = &permitted;
+		cp.pathlen = 1;
+		cp.not_before = now - 10 * 86400;
+		cp.not_after = now - 60;
+		cp.serial = s1;
+		ck_assert_msg(x509_make_root(&cp, rk, &root, &e) == 0, "%s", e.msg);
+		cp.ou = "old Issuing CA";
+		cp.pathlen = 0;
+		cp.serial = s2;
+		ck_assert_msg(x509_make_ca(&cp, ipub, root, rk, &ca, &e) == 0, "%s", e.msg);
+		keys_path(path, SIGNER_PREV_ROOT_PEM_NAME);
+		ck_assert_int_eq(x509_export_pem(root, &pem), 0);
+		unlink(path);
+		ck_assert_int_eq(fileio_write_atomic(path, pem.data, pem.size, 0644, 1, &e), 0);
+		gnutls_free(pem.data);
+		keys_path(path, SIGNER_PREV_ISSUING_PEM_NAME);
+		ck_assert_int_eq(x509_export_pem(ca, &pem), 0);
+		unlink(path);
+		ck_assert_int_eq(fileio_write_atomic(path, pem.data, pem.size, 0644, 1, &e), 0);
+		gnutls_free(pem.data);
+		keys_path(path, SIGNER_PREV_ISSUING_KEY_NAME);
+		unlink(path);
+		ck_assert_int_eq(keystore_write(path, ix, NULL, &e), 0);
+		ck_assert_msg(sign_ctx_load(&ctx, fx_dir, NULL, &e) == 0, "%s", e.msg);
+		ck_assert_ptr_null(ctx.prev_key);
+		sign_ctx_free(&ctx);
+		gnutls_x509_crt_deinit(ca);
+		gnutls_x509_crt_deinit(root);
+		gnutls_pubkey_deinit(ipub);
+		gnutls_privkey_deinit(ik);
+		gnutls_privkey_deinit(rk);
+		gnutls_x509_privkey_deinit(ix);
+		gnutls_x509_privkey_deinit(rx);
+		names_free(&permitted);
+	}
+}
+END_TEST
 
 START_TEST(test_issue_valid)
 {
@@ -926,6 +1058,7 @@ sign_suite(void)
 	tcase_add_checked_fixture(tc, fx_make_ca, fx_remove_ca);
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, test_issue_valid);
+	tcase_add_test(tc, test_previous_generation);
 	tcase_add_test(tc, test_ca_request_ignored);
 	tcase_add_test(tc, test_policy_refusals);
 	tcase_add_test(tc, test_final_check_catches_bad_policy);
