@@ -174,9 +174,8 @@ serve_tick(struct app *app, struct httpd *h)
 		log_err("cannot make the previous issuing CA's CRL: %s", e.msg);
 }
 
-/* Finishes a root rollover's key switch that a crash interrupted, and
- * checks keys/ and the store are of one generation, before the signer
- * reads keys/ (rollover.h). */
+/* Finishes a root rollover's key switch that a crash interrupted, before
+ * the signer reads keys/ (rollover.h). */
 static int
 serve_recover(const char *dir, struct lerr *e)
 {
@@ -189,7 +188,7 @@ serve_recover(const char *dir, struct lerr *e)
 		return 0;	/* no CA here: the store's own open says so */
 	if (store_open(path, STORE_READONLY, &s, e) != 0)
 		return -1;
-	rc = rollover_recover(dir, s, e) == 0 && rollover_check_keys(dir, s, e) == 0 ? 0 : -1;
+	rc = rollover_recover(dir, s, e);
 	store_close(s);
 	return rc;
 }
@@ -466,7 +465,10 @@ cmd_serve(int argc, char *argv[])
 	app.dir = o.dir;
 	app.web_dir = o.web_dir;
 	app.started = time(NULL);
+	/* After the signer proved keys/ (its refusal names what is wrong with
+	 * them), that the store records under the same issuing CA. */
 	if (state_path(path, o.dir, STORE_FILE) != 0 || store_open(path, 0, &app.store, &e) != 0 ||
+	    rollover_check_keys(o.dir, app.store, &e) != 0 ||
 	    ca_set_load(app.store, &app.ca, &e) != 0 ||
 	    policy_from_ca(&app.policy, app.ca.issuing, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);

@@ -445,8 +445,12 @@ signer_process_main(int *fds, int n, void *arg)
 		sign_ctx_free(&ch.ctx);
 		return signer_child_fail(fds[0], &e);
 	}
-	/* Changing credentials cleared the parent-death signal: set it again. */
+	/* Changing credentials cleared the parent-death signal and set the
+	 * dumpable flag back to fs.suid_dumpable (which may be 1: ptrace by
+	 * the daemon's own user, or 2: key pages in a core file): set both
+	 * again. */
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	prctl(PR_SET_DUMPABLE, 0);
 	if (getppid() == 1) {
 		sign_ctx_free(&ch.ctx);
 		return 1;
