@@ -202,6 +202,7 @@ left_serve=$(( (ROUNDS + 1) / 2 ))
 left_signer=$(( ROUNDS / 2 ))
 k_serve=0
 k_signer=0
+under_load=0
 r=0
 rounds=
 t0=$(date +%s)
@@ -225,6 +226,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	done
 	sleep "$(printf '0.%03d' $((rnd / span % 10)))"
 	rnd=$((rnd / span / 10))
+	[ "$(acked)" -lt "$DEVICES" ] && under_load=$((under_load + 1))
 	if [ $((rnd % (left_serve + left_signer))) -lt $left_serve ]; then
 		kill -KILL "$SERVE_PID"
 		wait "$SERVE_PID" 2>/dev/null || true
@@ -261,7 +263,10 @@ t1=$(date +%s)
 
 [ "$(acked)" = "$DEVICES" ] || fail "not every device enrolled"
 [ "$acked_before" -gt 0 ] || fail "no device had an answer before the last start: the kills came too early"
-[ "$acked_before" -lt "$DEVICES" ] || fail "every device had its answer before the last kill: it came after the load"
+# On a loaded machine the devices may all be answered before a late kill
+# (the poll above runs behind them); at least one kill must land while
+# devices still wait.
+[ "$under_load" -gt 0 ] || fail "every kill came after the load: no device was still waiting"
 python3 "$T/check.py" "$D/lanca.db" "$T/acks" "$T/serials" >"$T/check.out" || fail "the store: $(cat "$T/check.out")"
 "$LANCA" audit verify --dir "$D" >"$T/audit.out" 2>&1 || fail "audit verify: $(cat "$T/audit.out")"
 busy=$(ls "$T/busy" | wc -l)
