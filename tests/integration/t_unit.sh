@@ -107,9 +107,26 @@ state_mode=$(unit_get StateDirectoryMode)
 state_mode=${state_mode:-0755}
 protect_proc=$(unit_get ProtectProc)
 proc_subset=$(unit_get ProcSubset)
+# The system-call settings, for unitfilter.py (libseccomp through ctypes).
+PY=/usr/bin/python3
+sysfilter=
+if "$PY" -c 'import ctypes; ctypes.CDLL("libseccomp.so.2")' 2>/dev/null; then
+	sysfilter="$PY $TOP_SRCDIR/tests/integration/unitfilter.py"
+	sysfilter="$sysfilter $(sed -n "s/^SystemCallFilter=\(.*\)/--filter '\1'/p" "$UNIT" | paste -sd' ' -)"
+	sysfilter="$sysfilter --errno '$(unit_get SystemCallErrorNumber)'"
+	sysfilter="$sysfilter --archs '$(unit_get SystemCallArchitectures)'"
+	sysfilter="$sysfilter --families '$(unit_get RestrictAddressFamilies)'"
+	sysfilter="$sysfilter --namespaces '$(unit_get RestrictNamespaces)'"
+	sysfilter="$sysfilter --mdwe '$(unit_get MemoryDenyWriteExecute)' --"
+else
+	echo "# no libseccomp.so.2 for $PY: the unit's system-call settings are not emulated"
+fi
 yes_to() { case $(unit_get "$1") in yes | true | 1 | on) return 0 ;; esac; return 1; }
 
 D="$T/state"
+# The unit's user reaches the state directory through $T, as it does
+# through /var/lib.
+chmod 711 "$T"
 "$LANCA" init --dir "$D" --name unit >/dev/null 2>&1 || fail "init"
 ROOT_PEM="$D/root.pem"
 REAL_LANCA=$LANCA
@@ -181,7 +198,7 @@ awk '{ print \$5 }' /proc/self/mountinfo | sort -u | while read -r mp; do
 		{ echo "t_unit: cannot make \$mp read-only" >&2; exit 99; }
 done
 umask $umask_unit
-exec prlimit $limits setpriv $nnp $setpriv_caps --bounding-set=$caps$ipc_lock "$REAL_LANCA" "\$@"
+exec prlimit $limits setpriv $nnp $setpriv_caps --bounding-set=$caps$ipc_lock $sysfilter "$REAL_LANCA" "\$@"
 EOF
 cat >"$T/lanca-unit" <<EOF
 #!/bin/sh
