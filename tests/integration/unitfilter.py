@@ -83,21 +83,34 @@ def load(ctx):
 GROUPS = {}
 
 
+def read_groups():
+    """This host's systemd's groups: one `systemd-analyze syscall-filter`
+    lists them all (a group's name at the start of a line, its calls and
+    groups indented below)."""
+    out = subprocess.run(["systemd-analyze", "syscall-filter"],
+                         capture_output=True, text=True, check=True).stdout
+    group = None
+    for line in out.splitlines():
+        w = line.strip()
+        if line.startswith("@"):
+            group = w
+            GROUPS[group] = set()
+        elif group and w and not w.startswith("#"):
+            GROUPS[group].add(w)
+
+
 def expand(item):
     """A system call or @group, as the set of call names systemd means."""
     if not item.startswith("@"):
         return {item}
+    if not GROUPS:
+        read_groups()
     if item not in GROUPS:
-        out = subprocess.run(["systemd-analyze", "syscall-filter", item],
-                             capture_output=True, text=True, check=True).stdout
-        names = set()
-        for line in out.splitlines()[1:]:
-            w = line.strip()
-            if not w or w.startswith("#"):
-                continue
-            names |= expand(w)
-        GROUPS[item] = names
-    return GROUPS[item]
+        die("no system-call group %s in this systemd" % item)
+    names = set()
+    for w in GROUPS[item]:
+        names |= expand(w)
+    return names
 
 
 def syscall_filter(lines, err):
