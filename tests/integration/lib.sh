@@ -307,3 +307,24 @@ advance() {
 	# Renamed into place: the daemon never reads a half-written file.
 	echo "+$CLOCK_OFFSET" >"$T/clock.new" && mv "$T/clock.new" "$T/clock"
 }
+
+# ---- contrib/lanca.service, read by the tests that run the daemon under it ----
+
+# The unit the tests follow; LANCA_UNIT points them at another (a copy with
+# a line changed, to see a test fail).
+UNIT=${LANCA_UNIT:-$TOP_SRCDIR/contrib/lanca.service}
+
+# unit_get KEY: the values of the unit's KEY= lines, joined by a space (a
+# list setting given on several lines adds up, as in systemd).
+unit_get() {
+	sed -n "s/^$1=//p" "$UNIT" | paste -sd' ' -
+}
+
+# unit_caps: the unit's CapabilityBoundingSet= in setpriv's form
+# (-all,+cap,...).
+unit_caps() {
+	c=$(unit_get CapabilityBoundingSet | tr ' ' '\n' | sed -n 's/^CAP_\(.*\)/+\1/p' |
+		tr 'A-Z' 'a-z' | paste -sd, -)
+	[ -n "$c" ] || fail "no CapabilityBoundingSet in $UNIT"
+	echo "-all,$c"
+}

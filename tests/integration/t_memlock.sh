@@ -10,19 +10,14 @@
 # build without AddressSanitizer; skipped (exit 77) otherwise.
 . "$(dirname "$0")/lib.sh"
 
-UNIT="$TOP_SRCDIR/contrib/lanca.service"
 [ "$(id -u)" = 0 ] || { echo "skip: needs root to emulate the unit's capabilities"; exit 77; }
 command -v setpriv >/dev/null && command -v prlimit >/dev/null ||
 	{ echo "skip: needs setpriv and prlimit (util-linux)"; exit 77; }
 # AddressSanitizer replaces mlockall with a no-op that succeeds.
 ! grep -qa __asan_init "$LANCA" || { echo "skip: under ASan mlockall does nothing"; exit 77; }
 
-# The unit's capability bounding set, in setpriv's form: -all,+cap,...
-caps=$(sed -n 's/^CapabilityBoundingSet=//p' "$UNIT" | tr ' ' '\n' |
-	sed -n 's/^CAP_\(.*\)/+\1/p' | tr 'A-Z' 'a-z' | paste -sd, -)
-[ -n "$caps" ] || fail "no CapabilityBoundingSet in $UNIT"
-caps="-all,$caps"
-unit_memlock=$(sed -n 's/^LimitMEMLOCK=//p' "$UNIT")
+caps=$(unit_caps)
+unit_memlock=$(unit_get LimitMEMLOCK)
 
 # 1. The unit lifts the lock limit, or grants the capability that ignores it.
 case "$unit_memlock" in

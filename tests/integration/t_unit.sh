@@ -1,0 +1,288 @@
+#!/bin/sh
+# t_unit.sh - the daemon under contrib/lanca.service's limits: `lanca serve`
+# with the unit's ExecStart arguments (--user ...), started as root as
+# systemd starts it, inside a namespace and with the limits below, all read
+# from the unit (LANCA_UNIT names another); it must start, enroll a device,
+# serve on a port below 1024, stop cleanly, and start again over the state
+# it left.
+#
+# Emulated (the unit's setting -> how):
+#   CapabilityBoundingSet, AmbientCapabilities, NoNewPrivileges -> setpriv
+#   Limit*= (LimitMEMLOCK...) -> prlimit; where this host cannot raise the
+#     memory-lock limit (no CAP_SYS_RESOURCE: this container), CAP_IPC_LOCK
+#     stands in for LimitMEMLOCK=infinity, said in the output
+#   UMask -> umask
+#   PrivateMounts -> a mount namespace (unshare -m)
+#   ProtectHostname -> a UTS namespace (unshare -u)
+#   ProtectSystem=strict, ProtectKernelTunables, ProtectControlGroups ->
+#     every mount remounted read-only but /dev, /proc, the private /tmp and
+#     /var/tmp and ReadWritePaths (the test's state directory in place of
+#     the unit's --dir); /proc/sys read-only too
+#   ProtectHome -> empty read-only tmpfs on /home, /root, /run/user
+#   PrivateTmp -> fresh tmpfs on /tmp and /var/tmp
+#   PrivateDevices -> a tmpfs /dev holding null, zero, full, random,
+#     urandom, tty and an empty /dev/shm
+#   ProtectProc, ProcSubset -> a new /proc with hidepid= and subset=
+#   StateDirectoryMode -> chmod of the state directory before each start
+#   the unit's --user -> an account of that name in this namespace's
+#     /etc/passwd and /etc/group (bind-mounted), none is added to the host
+# Not emulated (systemd puts them in place with seccomp, BPF or cgroups):
+#   SystemCallFilter, SystemCallArchitectures, SystemCallErrorNumber,
+#   RestrictAddressFamilies, RestrictNamespaces, RestrictRealtime,
+#   RestrictSUIDSGID, LockPersonality, MemoryDenyWriteExecute, the system
+#   calls ProtectClock and ProtectKernelLogs take away, DevicePolicy,
+#   IPAddressDeny; StateDirectory's chown of the directory to the unit's
+#   User= (root) at each start.
+#
+# Needs root, setpriv, prlimit, unshare and mount namespaces; skipped
+# (exit 77) otherwise.
+. "$(dirname "$0")/lib.sh"
+
+[ "$(id -u)" = 0 ] || { echo "skip: needs root to start lanca as systemd does"; exit 77; }
+for c in setpriv prlimit unshare mount python3; do
+	command -v "$c" >/dev/null || { echo "skip: needs $c"; exit 77; }
+done
+unshare -m -u true 2>/dev/null || { echo "skip: cannot make mount namespaces here"; exit 77; }
+
+# ---- the unit, read ----
+caps=$(unit_caps)
+exec_start=$(unit_get ExecStart)
+set -f
+# shellcheck disable=SC2086 # the unit's command line, split into words
+set -- $exec_start
+set +f
+[ "${2:-}" = serve ] || fail "ExecStart does not run lanca serve: $exec_start"
+shift 2
+unit_dir=
+unit_user=
+serve_args=
+while [ $# -gt 0 ]; do
+	case $1 in
+	--dir) unit_dir=$2; shift 2 ;;
+	--user) unit_user=$2; serve_args="$serve_args $1 $2"; shift 2 ;;
+	*) serve_args="$serve_args $1"; shift ;;
+	esac
+done
+[ -n "$unit_dir" ] || fail "ExecStart names no --dir"
+[ -n "$unit_user" ] || fail "ExecStart names no --user: the daemon would serve as root"
+[ -z "$(unit_get User)" ] || fail "User= is set: this test emulates a unit started as root"
+rw_paths=$(unit_get ReadWritePaths)
+case " $rw_paths " in
+*" $unit_dir "*) ;;
+*) fail "ReadWritePaths=$rw_paths lacks the state directory $unit_dir" ;;
+esac
+case $(unit_get ProtectSystem) in
+strict) ;;
+*) fail "ProtectSystem=$(unit_get ProtectSystem): this test emulates strict" ;;
+esac
+
+# Limit*=: prlimit's names are systemd's, lower case.
+limits=
+ipc_lock=
+for l in $(sed -n 's/^Limit\([A-Z]*\)=\(.*\)/\1=\2/p' "$UNIT"); do
+	name=$(echo "${l%%=*}" | tr 'A-Z' 'a-z')
+	val=${l#*=}
+	[ "$val" = infinity ] && val=unlimited
+	if prlimit "--$name=$val:$val" true 2>/dev/null; then
+		limits="$limits --$name=$val:$val"
+	elif [ "$name" = memlock ] && [ "$val" = unlimited ]; then
+		ipc_lock=",+ipc_lock"
+		echo "# LimitMEMLOCK=infinity cannot be set here (no CAP_SYS_RESOURCE): CAP_IPC_LOCK stands in"
+	else
+		fail "cannot apply Limit${l%%=*}=$val here"
+	fi
+done
+ambient=$(unit_get AmbientCapabilities | tr ' ' '\n' | sed -n 's/^CAP_\(.*\)/+\1/p' |
+	tr 'A-Z' 'a-z' | paste -sd, -)
+if [ -n "$ambient" ]; then
+	setpriv_caps="--inh-caps=-all,$ambient --ambient-caps=-all,$ambient"
+else
+	setpriv_caps="--inh-caps=-all"
+fi
+nnp=
+case $(unit_get NoNewPrivileges) in yes | true | 1 | on) nnp=--no-new-privs ;; esac
+umask_unit=$(unit_get UMask)
+umask_unit=${umask_unit:-0022}
+state_mode=$(unit_get StateDirectoryMode)
+state_mode=${state_mode:-0755}
+protect_proc=$(unit_get ProtectProc)
+proc_subset=$(unit_get ProcSubset)
+# The system-call settings, for unitfilter.py (libseccomp through ctypes).
+PY=/usr/bin/python3
+sysfilter=
+if "$PY" -c 'import ctypes; ctypes.CDLL("libseccomp.so.2")' 2>/dev/null; then
+	sysfilter="$PY $TOP_SRCDIR/tests/integration/unitfilter.py"
+	sysfilter="$sysfilter $(sed -n "s/^SystemCallFilter=\(.*\)/--filter '\1'/p" "$UNIT" | paste -sd' ' -)"
+	sysfilter="$sysfilter --errno '$(unit_get SystemCallErrorNumber)'"
+	sysfilter="$sysfilter --archs '$(unit_get SystemCallArchitectures)'"
+	sysfilter="$sysfilter --families '$(unit_get RestrictAddressFamilies)'"
+	sysfilter="$sysfilter --namespaces '$(unit_get RestrictNamespaces)'"
+	sysfilter="$sysfilter --mdwe '$(unit_get MemoryDenyWriteExecute)' --"
+else
+	echo "# no libseccomp.so.2 for $PY: the unit's system-call settings are not emulated"
+fi
+yes_to() { case $(unit_get "$1") in yes | true | 1 | on) return 0 ;; esac; return 1; }
+
+D="$T/state"
+# The unit's user reaches the state directory through $T, as it does
+# through /var/lib.
+chmod 711 "$T"
+"$LANCA" init --dir "$D" --name unit >/dev/null 2>&1 || fail "init"
+ROOT_PEM="$D/root.pem"
+REAL_LANCA=$LANCA
+
+# The unit's user, in the namespace only: a uid no account holds here.
+uid=61000
+while getent passwd "$uid" >/dev/null || getent group "$uid" >/dev/null; do uid=$((uid + 1)); done
+if getent passwd "$unit_user" >/dev/null; then
+	cp /etc/passwd "$T/passwd"
+	cp /etc/group "$T/group"
+	uid=$(id -u "$unit_user")
+else
+	{ cat /etc/passwd; echo "$unit_user:x:$uid:$uid::/nonexistent:/usr/sbin/nologin"; } >"$T/passwd"
+	{ cat /etc/group; echo "$unit_user:x:$uid:"; } >"$T/group"
+fi
+chmod 644 "$T/passwd" "$T/group"
+
+# The namespace's set-up, run by unshare as root before the limits: then
+# the unit's limits and lanca, exec'd in turn (SERVE_PID is lanca).
+keep_rw=" /tmp /var/tmp /dev /dev/shm /proc $D "
+cat >"$T/ns.sh" <<EOF
+set -eu
+mount --make-rprivate /
+mount --bind "$T/passwd" /etc/passwd
+mount --bind "$T/group" /etc/group
+# Held on /mnt while /tmp and /dev are replaced.
+mount -t tmpfs -o mode=700 tmpfs /mnt
+mkdir /mnt/state /mnt/dev
+mount --bind "$D" /mnt/state
+for n in null zero full random urandom tty; do
+	touch "/mnt/dev/\$n"
+	mount --bind "/dev/\$n" "/mnt/dev/\$n"
+done
+$(yes_to PrivateTmp && echo 'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
+mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp')
+mkdir -p "$D"
+mount --move /mnt/state "$D"
+if $(yes_to PrivateDevices && echo true || echo false); then
+	mount -t tmpfs -o mode=755,nosuid,noexec tmpfs /dev
+	for n in null zero full random urandom tty; do
+		touch "/dev/\$n"
+		mount --move "/mnt/dev/\$n" "/dev/\$n"
+	done
+	mkdir /dev/shm
+	mount -t tmpfs -o mode=1777,nosuid,nodev,noexec tmpfs /dev/shm
+fi
+umount -l /mnt
+if [ -n "$protect_proc$proc_subset" ]; then
+	opts=
+	[ -z "$protect_proc" ] || [ "$protect_proc" = default ] || opts="hidepid=$protect_proc"
+	[ "$proc_subset" != pid ] || opts="\${opts:+\$opts,}subset=pid"
+	mount -t proc -o "\${opts:-defaults}" proc /proc ||
+		{ echo "t_unit: cannot mount /proc with \$opts" >&2; exit 99; }
+fi
+if [ -d /proc/sys ]; then
+	mount --bind /proc/sys /proc/sys
+	mount -o remount,bind,ro /proc/sys
+fi
+if $(yes_to ProtectHome && echo true || echo false); then
+	for h in /home /root /run/user; do
+		[ -d "\$h" ] && mount -t tmpfs -o ro,mode=000 tmpfs "\$h"
+	done
+fi
+# ProtectSystem=strict: everything else read-only.
+awk '{ print \$5 }' /proc/self/mountinfo | sort -u | while read -r mp; do
+	case "$keep_rw" in *" \$mp "*) continue ;; esac
+	case \$mp in /proc/* | /dev/*) continue ;; esac
+	mount -o remount,bind,ro "\$mp" 2>/dev/null ||
+		{ echo "t_unit: cannot make \$mp read-only" >&2; exit 99; }
+done
+umask $umask_unit
+exec prlimit $limits setpriv $nnp $setpriv_caps --bounding-set=$caps$ipc_lock $sysfilter "$REAL_LANCA" "\$@"
+EOF
+cat >"$T/lanca-unit" <<EOF
+#!/bin/sh
+# LeakSanitizer stops the process with ptrace at exit, which the unit's
+# filter (no @debug) and the dropped privileges forbid: the other tests
+# look for leaks.
+ASAN_OPTIONS="\${ASAN_OPTIONS:-}:detect_leaks=0"
+export ASAN_OPTIONS
+exec unshare -m -u sh "$T/ns.sh" "\$@"
+EOF
+chmod 755 "$T/lanca-unit"
+
+# A free port below 1024 on 127.0.0.1: binding it needs the unit's
+# CAP_NET_BIND_SERVICE.
+low_port() {
+	python3 -c '
+import random, socket
+for p in random.sample(range(600, 1024), 424):
+    s = socket.socket()
+    try:
+        s.bind(("127.0.0.1", p)); print(p); break
+    except OSError: pass
+    finally: s.close()'
+}
+
+# status_of PID FIELD: a field of /proc/PID/status.
+status_of() {
+	awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"
+}
+
+# unit_start: the state directory as systemd leaves it, then serve.
+unit_start() {
+	chmod "$state_mode" "$D"
+	LOW=$(low_port)
+	[ -n "$LOW" ] || fail "no free port below 1024"
+	LANCA=$T/lanca-unit
+	# shellcheck disable=SC2086 # the unit's arguments, split as systemd does
+	start_serve "$D" $serve_args --http "127.0.0.1:$LOW"
+	LANCA=$REAL_LANCA
+}
+
+# ---- 1. it starts under the unit, each process as the unit leaves it ----
+unit_start
+SIGNER=$(child_pids "$SERVE_PID" | head -n 1)
+[ -n "$SIGNER" ] || fail "no signer under serve"
+[ "$(readlink "/proc/$SERVE_PID/ns/mnt")" != "$(readlink /proc/self/ns/mnt)" ] ||
+	fail "serve runs in the test's mount namespace"
+for p in "$SERVE_PID" "$SIGNER"; do
+	[ "$(status_of "$p" Uid)" = "$uid $uid $uid $uid" ] || fail "pid $p: Uid $(status_of "$p" Uid), want $uid"
+	[ "$(status_of "$p" Gid)" = "$uid $uid $uid $uid" ] || fail "pid $p: Gid $(status_of "$p" Gid)"
+	[ "$(status_of "$p" CapEff)" = 0000000000000000 ] || fail "pid $p keeps capabilities: $(status_of "$p" CapEff)"
+	[ "$(status_of "$p" NoNewPrivs)" = 1 ] || fail "pid $p: NoNewPrivs $(status_of "$p" NoNewPrivs)"
+done
+# The emulation took: read-only /, the state directory writable, a private /tmp.
+mnt_opts() { awk -v m="$2" '$5 == m { print $6 " " $9 }' "/proc/$1/mountinfo" | tail -n 1; }
+case $(mnt_opts "$SERVE_PID" /) in ro,*) ;; *) fail "/ is not read-only for serve: $(mnt_opts "$SERVE_PID" /)" ;; esac
+case $(mnt_opts "$SERVE_PID" "$D") in rw,*) ;; *) fail "$D is not writable for serve" ;; esac
+! yes_to PrivateTmp || [ "$(mnt_opts "$SERVE_PID" /tmp | cut -d' ' -f2)" = tmpfs ] || fail "no private /tmp"
+[ "$(status_of "$SERVE_PID" Umask)" = "$(printf '%04o' "$((0$umask_unit))")" ] ||
+	fail "serve's umask $(status_of "$SERVE_PID" Umask), want $umask_unit"
+if ! grep -qa __asan_init "$LANCA"; then
+	[ "$(status_of "$SIGNER" VmLck | awk '{ print $1 }')" -gt 0 ] || fail "the signer's memory is not locked"
+fi
+ok "serve starts under the unit (serve and signer as $unit_user, no capabilities, no_new_privs, umask $umask_unit)"
+
+# ---- 2. it serves: a port below 1024, a device enrolled ----
+curl -s -o /dev/null --max-time 5 "http://127.0.0.1:$LOW/" || fail "nothing on http port $LOW"
+"$LANCA" press --dir "$D" >"$T/press.out" || fail "press: $(cat "$T/press.out")"
+make_csr a dev-a "DNS:dev-a.local"
+st=$(post_csr a)
+[ "$st" = 201 ] || fail "enroll under the unit: $st $(cat "$T/a.resp")"
+verify_chain "$T/a.resp" || fail "the chain issued under the unit does not verify"
+[ "$(sql "SELECT count(*) FROM certificates")" -ge 1 ] || fail "no certificate in the store"
+ok "under the unit: http on port $LOW, press, a device enrolled with a chain that verifies"
+
+# ---- 3. it stops cleanly, and starts again over what it left ----
+stop_serve || fail "serve under the unit did not stop cleanly"
+grep -q "cannot\|error" "$T/serve.log" && fail "errors in the log: $(cat "$T/serve.log")"
+unit_start
+make_csr b dev-b
+"$LANCA" press --dir "$D" >/dev/null || fail "press after a restart"
+st=$(post_csr b)
+[ "$st" = 201 ] || fail "enroll after a restart: $st $(cat "$T/b.resp")"
+stop_serve || fail "serve did not stop cleanly after a restart"
+ok "stops cleanly (exit 0), starts again over its own state and enrolls"
+
+echo "1..$n_ok"
