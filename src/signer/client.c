@@ -117,7 +117,7 @@ signer_start(const struct signer_config *c, struct signer **out, struct lerr *e)
 	}
 	/* cfg lives on this stack; the child gets its own copy through fork. */
 	if (proc_start((int)cfg.threads, signer_process_main, &cfg, s->fds, &s->pid) != 0) {
-		lerr_set_http(e, LERR_SIGNER, 500, "cannot start the signer: %s", strerror(errno));
+		lerr_set_http(e, LERR_SIGNER, 500, "cannot create the signer process: %s", strerror(errno));
 		goto out;
 	}
 	s->nchan = cfg.threads;
