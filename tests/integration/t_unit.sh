@@ -147,6 +147,10 @@ chmod 644 "$T/passwd" "$T/group"
 # The namespace's set-up, run by unshare as root before the limits: then
 # the unit's limits and lanca, exec'd in turn (SERVE_PID is lanca).
 keep_rw=" /tmp /var/tmp /dev /dev/shm /proc $D "
+# The trees the test runs from (lanca, unitfilter.py): kept through the
+# private /tmp when they are in it, as a clean clone in /tmp is.
+src_abs=$(cd "$TOP_SRCDIR" && pwd)
+bin_abs=$(cd "$(dirname "$REAL_LANCA")" && pwd)
 cat >"$T/ns.sh" <<EOF
 set -eu
 mount --make-rprivate /
@@ -154,15 +158,19 @@ mount --bind "$T/passwd" /etc/passwd
 mount --bind "$T/group" /etc/group
 # Held on /mnt while /tmp and /dev are replaced.
 mount -t tmpfs -o mode=700 tmpfs /mnt
-mkdir /mnt/state /mnt/dev
+mkdir /mnt/state /mnt/dev /mnt/src /mnt/bin
 mount --bind "$D" /mnt/state
+mount --bind "$src_abs" /mnt/src
+mount --bind "$bin_abs" /mnt/bin
 for n in null zero full random urandom tty; do
 	touch "/mnt/dev/\$n"
 	mount --bind "/dev/\$n" "/mnt/dev/\$n"
 done
 $(yes_to PrivateTmp && echo 'mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /tmp
 mount -t tmpfs -o mode=1777,nosuid,nodev tmpfs /var/tmp')
-mkdir -p "$D"
+mkdir -p "$src_abs" "$bin_abs" "$D"
+mount --move /mnt/src "$src_abs"
+mount --move /mnt/bin "$bin_abs"
 mount --move /mnt/state "$D"
 if $(yes_to PrivateDevices && echo true || echo false); then
 	mount -t tmpfs -o mode=755,nosuid,noexec tmpfs /dev
