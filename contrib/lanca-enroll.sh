@@ -110,6 +110,13 @@ pubkey() {
 	openssl x509 -in "$1" -noout -pubkey
 }
 
+# constraints FILE: the certificate's name constraints as OpenSSL prints
+# them (with "critical" if so), empty when it has none; two roots with the
+# same subtrees in the same order print the same.
+constraints() {
+	openssl x509 -in "$1" -noout -ext nameConstraints 2>/dev/null
+}
+
 # is_ca FILE: whether a PEM certificate is a CA (basicConstraints CA:TRUE).
 is_ca() {
 	openssl x509 -in "$1" -noout -text | grep -q 'CA:TRUE'
@@ -228,10 +235,15 @@ trust_refresh() {
 		eval "st$i=$st"
 		i=$((i + 1))
 	done
-	# The anchors a voucher may verify under: the device's roots, and
-	# each root accepted so far. Rounds until one accepts nothing, so that
-	# a root may be vouched for by a root listed after it.
-	cp "$dir/$from" "$TW/anchors.pem"
+	# The anchors a voucher may verify under, one file each: the device's
+	# roots, and each root accepted so far. Rounds until one accepts
+	# nothing, so that a root may be vouched for by a root listed after it.
+	anchors=''
+	i=1
+	while [ "$i" -le "$nh" ]; do
+		anchors="$anchors $TW/have$i.pem"
+		i=$((i + 1))
+	done
 	progress=1
 	added=0
 	while [ "$progress" -eq 1 ]; do
@@ -252,10 +264,20 @@ trust_refresh() {
 				[ "$(subject "$v")" = "$name" ] || continue
 				[ "$(pubkey "$v")" = "$(pubkey "$g")" ] || continue
 				is_ca "$v" || continue
-				# -trusted: these roots alone, not the system's store.
-				if openssl verify -trusted "$TW/anchors.pem" "$v" >/dev/null 2>&1; then
+				# Under an anchor whose name constraints are the new
+				# root's: a root's key cannot vouch its way out of
+				# them. -trusted: that root alone, not the system's.
+				ok=0
+				for a in $anchors; do
+					[ "$(constraints "$a")" = "$(constraints "$g")" ] || continue
+					if openssl verify -trusted "$a" "$v" >/dev/null 2>&1; then
+						ok=1
+						break
+					fi
+				done
+				if [ "$ok" -eq 1 ]; then
 					eval "st$((i - 1))=a"
-					cat "$g" >>"$TW/anchors.pem"
+					anchors="$anchors $g"
 					added=$((added + 1))
 					progress=1
 					break

@@ -5,11 +5,13 @@
  * Everything a decision rests on is checked with GnuTLS: that a
  * certificate is self-issued, that a voucher carries the new root's exact
  * subject (raw DER) and key (SHA-256 key id), and that the voucher
- * verifies under the roots trusted now or accepted earlier in the merge
- * (a trust list of those alone, at the current time). The gateway's TLS connection was verified with the
- * same roots, but a root is accepted only on a voucher: whoever controls
- * the gateway's key still cannot add a root the device's roots never
- * signed for.
+ * verifies, at the current time, under one of the roots trusted now or
+ * accepted earlier in the merge whose name constraints are the new
+ * root's, byte for byte. The gateway's TLS connection was verified with
+ * the same roots, but a root is accepted only on a voucher: whoever
+ * controls the gateway's key still cannot add a root the device's roots
+ * never signed for, and whoever holds a root's key cannot add one that
+ * escapes its constraints.
  */
 #include "config.h"
 
@@ -111,22 +113,53 @@ trust_name(gnutls_x509_crt_t crt, char *out, size_t n)
 		snprintf(out, n, "?");
 }
 
+/* 1 if a and b carry the same name constraints: the extension's DER and
+ * criticality equal, or neither has one. */
+static int
+trust_same_constraints(gnutls_x509_crt_t a, gnutls_x509_crt_t b)
+{
+	gnutls_datum_t da = { NULL, 0 }, db = { NULL, 0 };
+	unsigned ca = 0, cb = 0;
+	int ga, gb, same;
+
+	ga = gnutls_x509_crt_get_extension_by_oid2(a, GNUTLS_X509EXT_OID_NAME_CONSTRAINTS, 0,
+						   &da, &ca);
+	gb = gnutls_x509_crt_get_extension_by_oid2(b, GNUTLS_X509EXT_OID_NAME_CONSTRAINTS, 0,
+						   &db, &cb);
+	if (ga == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE && gb == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
+		same = 1;
+	else
+		same = ga >= 0 && gb >= 0 && ca == cb && da.size == db.size &&
+		       memcmp(da.data, db.data, da.size) == 0;
+	gnutls_free(da.data);
+	gnutls_free(db.data);
+	return same;
+}
+
 /* 1 if some certificate of bundle other than the root itself certifies
- * root's subject and key and verifies under the trusted roots in tl. */
+ * root's subject and key and verifies under one of the anchors[0..na)
+ * (the roots trusted now or accepted earlier) whose name constraints are
+ * exactly root's. Without that last rule whoever holds a trusted root's
+ * key could vouch for an unconstrained root and escape the constraints
+ * every device relies on. */
 static int
 trust_vouched(gnutls_x509_crt_t root, gnutls_x509_crt_t *bundle, unsigned n,
-	      gnutls_x509_trust_list_t tl)
+	      gnutls_x509_crt_t *anchors, unsigned na)
 {
-	unsigned i, status;
+	unsigned i, k, status;
 
 	for (i = 0; i < n; i++) {
 		if (bundle[i] == root || gnutls_x509_crt_check_issuer(bundle[i], bundle[i]) ||
 		    !trust_is_ca(bundle[i]) || !trust_same_subject_key(bundle[i], root))
 			continue;
-		status = 0;
-		if (gnutls_x509_trust_list_verify_crt(tl, &bundle[i], 1, 0, &status, NULL) >= 0 &&
-		    status == 0)
-			return 1;
+		for (k = 0; k < na; k++) {
+			if (!trust_same_constraints(anchors[k], root))
+				continue;
+			status = 0;
+			if (gnutls_x509_crt_verify(bundle[i], &anchors[k], 1, 0, &status) >= 0 &&
+			    status == 0)
+				return 1;
+		}
 	}
 	return 0;
 }
@@ -150,22 +183,6 @@ trust_append(gnutls_datum_t *out, gnutls_x509_crt_t crt, struct lerr *e)
 	out->size += pem.size;
 	out->data[out->size] = '\0';
 	gnutls_free(pem.data);
-	return 0;
-}
-
-/* Adds crt to the trust list tl (which keeps its own copy). */
-static int
-trust_add(gnutls_x509_trust_list_t tl, gnutls_x509_crt_t crt, struct lerr *e)
-{
-	gnutls_datum_t der = { NULL, 0 };
-	int g;
-
-	if (gnutls_x509_crt_export2(crt, GNUTLS_X509_FMT_DER, &der) < 0)
-		return lerr_set(e, LERR_INTERNAL, "cannot encode a root");
-	g = gnutls_x509_trust_list_add_trust_mem(tl, &der, NULL, GNUTLS_X509_FMT_DER, 0, 0);
-	gnutls_free(der.data);
-	if (g <= 0)
-		return lerr_set(e, LERR_INTERNAL, "cannot use a root");
 	return 0;
 }
 
@@ -202,9 +219,9 @@ trust_merge(const gnutls_datum_t *store, const gnutls_datum_t *bundle, gnutls_da
 	    struct trust_result *res, struct lerr *e)
 {
 	gnutls_x509_crt_t have[TRUST_STORE_MAX], got[TRUST_BUNDLE_CERTS_MAX];
+	gnutls_x509_crt_t anchors[TRUST_STORE_MAX + TRUST_BUNDLE_CERTS_MAX];
 	enum trust_state st[TRUST_BUNDLE_CERTS_MAX];
-	gnutls_x509_trust_list_t tl = NULL;
-	unsigned nhave = 0, ngot = 0, i, j, kept, progress;
+	unsigned nhave = 0, ngot = 0, nanchors = 0, i, j, kept, progress;
 	unsigned char fp[32];
 	size_t fl;
 	char name[256];
@@ -216,15 +233,10 @@ trust_merge(const gnutls_datum_t *store, const gnutls_datum_t *bundle, gnutls_da
 	if (trust_parse(store, have, TRUST_STORE_MAX, &nhave, "trust store", e) != 0 ||
 	    trust_parse(bundle, got, TRUST_BUNDLE_CERTS_MAX, &ngot, "trust bundle", e) != 0)
 		goto out;
-	/* Only the roots trusted now, and those accepted in this merge: a
-	 * trust list that borrows nothing. */
-	if (gnutls_x509_trust_list_init(&tl, 0) < 0) {
-		lerr_set(e, LERR_INTERNAL, "out of memory");
-		goto out;
-	}
+	/* Only the roots trusted now, and those accepted in this merge: no
+	 * system store is borrowed. */
 	for (i = 0; i < nhave; i++)
-		if (trust_add(tl, have[i], e) != 0)
-			goto out;
+		anchors[nanchors++] = have[i];
 	/* Sort the bundle: vouchers (not self-issued) and repeats are no
 	 * roots; each root is trusted already or must pass its own checks. */
 	for (i = 0; i < ngot; i++) {
@@ -245,10 +257,10 @@ trust_merge(const gnutls_datum_t *store, const gnutls_datum_t *bundle, gnutls_da
 	do {
 		progress = 0;
 		for (i = 0; i < ngot; i++) {
-			if (st[i] != TRUST_PENDING || !trust_vouched(got[i], got, ngot, tl))
+			if (st[i] != TRUST_PENDING ||
+			    !trust_vouched(got[i], got, ngot, anchors, nanchors))
 				continue;
-			if (trust_add(tl, got[i], e) != 0)
-				goto out;
+			anchors[nanchors++] = got[i];
 			st[i] = TRUST_ACCEPTED;
 			res->added++;
 			progress = 1;
@@ -302,8 +314,6 @@ trust_merge(const gnutls_datum_t *store, const gnutls_datum_t *bundle, gnutls_da
 	}
 	rc = 0;
 out:
-	if (tl != NULL)
-		gnutls_x509_trust_list_deinit(tl, 1);	/* with the roots add_trust_mem made */
 	trust_free_list(have, nhave);
 	trust_free_list(got, ngot);
 	if (rc != 0) {

@@ -296,7 +296,10 @@ ratelimit_fail_find(struct ratelimit_fails *f, const unsigned char *key)
 
 /*
  * The entry an attempt from key starts on at now: key's own, else a slot
- * that is free or holds nothing live (claimed for key), else the overflow.
+ * that is free or holds nothing live (claimed for key; while the overflow
+ * is blocked, with the overflow's failures and block: key may be one of
+ * the addresses that blocked it, and a slot coming free must not lift
+ * that block), else the overflow.
  * While attempts that started on the overflow are in flight, an address
  * without an entry joins them there even if a slot has come free: their
  * verdicts find no entry of their own and go to the overflow
@@ -320,6 +323,11 @@ ratelimit_fail_start(struct ratelimit_fails *f, const unsigned char *key, int64_
 			memset(x, 0, sizeof(*x));
 			memcpy(x->key, key, RATELIMIT_KEY_LEN);
 			x->used = 1;
+			if (f->overflow.until > now) {
+				x->fails = f->overflow.fails;
+				x->last = f->overflow.last;
+				x->until = f->overflow.until;
+			}
 			return x;
 		}
 	}

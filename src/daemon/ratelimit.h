@@ -78,7 +78,9 @@ void ratelimit_free(struct ratelimit *rl);
  * table over with logins that cost nothing to refuse. When every slot
  * holds live state, addresses without an entry share one more entry, the
  * overflow, under the same rules: together they get RATELIMIT_FAIL_MAX
- * attempts before the overflow is blocked. Memory stays fixed
+ * attempts before the overflow is blocked, and while it is, an address
+ * given a slot that came free starts with the overflow's block (it may be
+ * one of those that earned it). Memory stays fixed
  * (RATELIMIT_FAIL_SLOTS + 1 entries); the price is that someone keeping
  * all 256 slots and the overflow blocked (256 addresses of its own, each
  * failing again whenever its block ends) keeps new addresses out of the

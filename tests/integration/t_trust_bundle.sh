@@ -330,12 +330,18 @@ done
 ok "a bundle with a root no trusted root vouches for, vouched for by an untrusted root (also one in the system's store), or not signed by its own key, is refused whole by both clients; trust.pem and root.pem stay"
 
 # Hand-made bundles from roots whose keys the test holds: N1 vouched for
-# by the backup root (its key, opened with the passphrase), N2 by N1.
+# by the backup root (its key, opened with the passphrase), N2 by N1. A
+# new root must carry its voucher's root's name constraints: these carry
+# the backup root's, copied as DER; U has none and is refused.
+NC_HEX=$(openssl asn1parse -in "$D/backup-root.pem" |
+	awk '/Name Constraints/ { f = 1; next } f && /OCTET STRING/ { sub(/.*HEX DUMP\]:/, ""); print; exit }')
+[ -n "$NC_HEX" ] || fail "the backup root has no name constraints"
+# mkroot NAME OU [EXT]: a self-signed root, with extension EXT if given.
 mkroot() {
 	openssl req -x509 -new -newkey ec -pkeyopt ec_paramgen_curve:P-256 -nodes -keyout "$T/$1.key" \
 		-out "$T/$1.pem" -subj "/O=lanca/OU=$2" -days 3650 \
 		-addext "basicConstraints=critical,CA:TRUE" -addext "keyUsage=critical,keyCertSign,cRLSign" \
-		2>/dev/null || fail "making root $1"
+		${3:+-addext "$3"} 2>/dev/null || fail "making root $1"
 }
 # vouch ISSUER_PEM ISSUER_KEY ROOT: ISSUER's certificate of ROOT's subject and key.
 vouch() {
@@ -343,10 +349,12 @@ vouch() {
 	openssl x509 -req -in "$T/$3.req" -CA "$1" -CAkey "$2" -passin file:"$T/bpass" -set_serial "0x$(openssl rand -hex 8)" \
 		-days 365 -extfile "$T/ca.ext" -out "$T/$3-voucher.pem" 2>/dev/null || fail "voucher for $3"
 }
-mkroot n1 "tb Next Root CA"
-mkroot n2 "tb Later Root CA"
+mkroot n1 "tb Next Root CA" "nameConstraints=critical,DER:$NC_HEX"
+mkroot n2 "tb Later Root CA" "nameConstraints=critical,DER:$NC_HEX"
+mkroot u "tb Unconstrained Root CA"
 vouch "$D/backup-root.pem" "$BK" n1
 vouch "$T/n1.pem" "$T/n1.key" n2
+vouch "$D/backup-root.pem" "$BK" u
 openssl verify -trusted "$D/backup-root.pem" "$T/n1-voucher.pem" >/dev/null 2>&1 || fail "N1's voucher does not verify under the backup root"
 NFP1=$(fp "$T/n1.pem")
 NFP2=$(fp "$T/n2.pem")
@@ -380,6 +388,13 @@ for client in c sh; do
 	[ $st -eq 1 ] && grep -q "not vouched for by a root this device trusts" "$T/err" ||
 		fail "$client client, N2's voucher without N1's: exit $st $(cat "$T/err")"
 	cmp -s "$T/dev-$client-unvouched/trust.pem" "$T/dev/trust.pem" || fail "$client client changed trust.pem on a refused bundle"
+	# A root without the constraints of the root that vouches for it:
+	# refused, although the backup root's own key signed its voucher.
+	cat "$D/backup-root.pem" "$ROOT_PEM" "$T/u.pem" "$T/u-voucher.pem" >"$T/www/trust-bundle.pem"
+	refresh $client unconstrained
+	[ $st -eq 1 ] && grep -q "not vouched for by a root this device trusts" "$T/err" ||
+		fail "$client client, a root without its voucher's constraints: exit $st $(cat "$T/err")"
+	cmp -s "$T/dev-$client-unconstrained/trust.pem" "$T/dev/trust.pem" || fail "$client client changed trust.pem on a refused bundle"
 	# The primary root no longer listed: dropped, and said so.
 	cat "$T/n1.pem" "$D/backup-root.pem" "$T/n1-voucher.pem" >"$T/www/trust-bundle.pem"
 	refresh $client drop
@@ -398,7 +413,7 @@ for client in c sh; do
 	ls -a "$T/dev-$client-none" | grep -q '^\.trust\.' && fail "$client client left a temporary directory"
 done
 kill $WWW_PID 2>/dev/null || true
-ok "both clients accept a root vouched for by a root accepted in the same refresh (listed after it), still refuse a root nothing leads to, drop a root the bundle no longer lists (named with its SHA-256, root.pem kept), and refuse a bundle with no root"
+ok "both clients accept a root vouched for by a root accepted in the same refresh (listed after it), still refuse a root nothing leads to or one without its voucher's root's name constraints, drop a root the bundle no longer lists (named with its SHA-256, root.pem kept), and refuse a bundle with no root"
 
 stop_serve || fail "serve exited with an error"
 

@@ -544,6 +544,41 @@ START_TEST(test_fails_overflow)
 }
 END_TEST
 
+/* A block earned on the overflow is not lifted when a slot comes free:
+ * the table fills with single failures, five new addresses block the
+ * overflow just before those run out, and once the slots are free again
+ * an address without an entry (one of the five, or any other) still waits
+ * out the overflow's block on the slot it is given. */
+START_TEST(test_fails_overflow_block_kept)
+{
+	struct ratelimit_fails *f = ratelimit_fails_new();
+	char addr[32];
+	int64_t t = 100, blocked = t + RATELIMIT_FAIL_WINDOW - 1;
+	int i;
+
+	for (i = 0; i < RATELIMIT_FAIL_SLOTS; i++) {
+		addr_of(i, addr, sizeof(addr));
+		fail_once(f, addr, t);
+	}
+	for (i = 0; i < RATELIMIT_FAIL_MAX; i++) {
+		addr_of(1000 + i, addr, sizeof(addr));
+		fail_once(f, addr, blocked);
+	}
+	addr_of(1000, addr, sizeof(addr));
+	ck_assert_int_eq(fails_begin(f, addr, blocked), RATELIMIT_BLOCK_FIRST);
+	/* The table's failures have run out: slots are free. */
+	ck_assert_int_eq(fails_begin(f, addr, t + RATELIMIT_FAIL_WINDOW + 2),
+			 blocked + RATELIMIT_BLOCK_FIRST - (t + RATELIMIT_FAIL_WINDOW + 2));
+	ck_assert_int_eq(fails_begin(f, "192.0.2.9", t + RATELIMIT_FAIL_WINDOW + 3),
+			 blocked + RATELIMIT_BLOCK_FIRST - (t + RATELIMIT_FAIL_WINDOW + 3));
+	/* Past it, a new address starts clean. */
+	t = blocked + RATELIMIT_BLOCK_FIRST + RATELIMIT_FAIL_WINDOW + 1;
+	ck_assert_int_eq(fails_begin(f, "192.0.2.10", t), 0);
+	fails_end(f, "192.0.2.10");
+	ratelimit_fails_free(f);
+}
+END_TEST
+
 /* Attempts that started on the overflow end there: the budget they held
  * comes back when they end, and their failures count there. */
 START_TEST(test_fails_overflow_inflight)
@@ -633,6 +668,7 @@ ratelimit_suite(void)
 	tcase_add_test(tc, test_fails_block_survives_turnover);
 	tcase_add_test(tc, test_fails_count_survives_turnover);
 	tcase_add_test(tc, test_fails_overflow);
+	tcase_add_test(tc, test_fails_overflow_block_kept);
 	tcase_add_test(tc, test_fails_overflow_inflight);
 	tcase_set_timeout(tc, 60);
 	suite_add_tcase(s, tc);

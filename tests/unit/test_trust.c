@@ -262,6 +262,41 @@ START_TEST(test_unvouched_root_refused)
 }
 END_TEST
 
+/* The primary's key vouches for a root of its own making whose name
+ * constraints are wider (a public suffix added, or another site
+ * domain): refused, so a stolen root key cannot lift the
+ * constraints devices rely on. The same root with the primary's
+ * constraints is accepted, so the constraints alone decide. */
+START_TEST(test_wider_constraints_refused)
+{
+	static const char *const wide[] = { "com" };
+	static const char *const other_site[] = { "intranet" };
+	const char *const *lists[] = { wide, other_site };
+	size_t sizes[] = { 1, 1 }, k;
+
+	for (k = 0; k < 2; k++) {
+		struct policy p2;
+		struct x509_ca_params p;
+		unsigned char sn[X509_SERIAL_LEN];
+		gnutls_x509_crt_t wroot, wcross, b[3];
+		struct lerr e;
+
+		ck_assert_int_eq(policy_init(&p2, lists[k], sizes[k], NULL, 0, &e), 0);
+		params(&p, "t Backup Root CA", sn);
+		p.permitted = &p2.permitted;
+		ck_assert_msg(x509_make_root(&p, backup.key, &wroot, &e) == 0, "%s", e.msg);
+		wcross = mkcross(&primary, "t Backup Root CA", backup.pub);
+		b[0] = primary.crt;
+		b[1] = wroot;
+		b[2] = wcross;
+		refused(b, 3, "not vouched for");
+		gnutls_x509_crt_deinit(wroot);
+		gnutls_x509_crt_deinit(wcross);
+		policy_free(&p2);
+	}
+}
+END_TEST
+
 START_TEST(test_foreign_voucher_refused)
 {
 	gnutls_x509_crt_t x = mkcross(&other, "t Backup Root CA", backup.pub);
@@ -710,6 +745,7 @@ trust_suite(void)
 	tcase_add_test(tc, test_same_bundle_adds_nothing);
 	tcase_add_test(tc, test_unvouched_root_refused);
 	tcase_add_test(tc, test_foreign_voucher_refused);
+	tcase_add_test(tc, test_wider_constraints_refused);
 	tcase_add_test(tc, test_voucher_for_another_key_refused);
 	tcase_add_test(tc, test_voucher_for_another_name_refused);
 	tcase_add_test(tc, test_one_bad_root_refuses_all);
