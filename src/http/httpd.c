@@ -624,21 +624,22 @@ httpd_mhd_log(void *cls, const char *fmt, va_list ap)
  * The URI log callback's verdict on a request line reaches the access
  * handler as the request's first *con_cls: one of these marks, never
  * allocated, so nothing leaks when a request dies before its handler.
+ * The mark also carries the URI string's length (capped), which the
+ * access handler compares with the URI's length on the request line.
  */
-static char httpd_uri_marks[HTTP_STRICT_URI_COUNT];
+#define HTTPD_MARK_LENS	(HTTP_STRICT_RAW_URI_MAX + 2)
+static char httpd_uri_marks[HTTP_STRICT_URI_COUNT * HTTPD_MARK_LENS];
 
 static enum http_strict_uri
-httpd_uri_mark_of(const void *p, int *is_mark)
+httpd_uri_mark_of(const void *p, size_t *len, int *is_mark)
 {
-	int i;
+	uintptr_t at = (uintptr_t)p, base = (uintptr_t)httpd_uri_marks;
 
-	for (i = 0; i < HTTP_STRICT_URI_COUNT; i++)
-		if (p == &httpd_uri_marks[i]) {
-			*is_mark = 1;
-			return (enum http_strict_uri)i;
-		}
-	*is_mark = 0;
-	return HTTP_STRICT_URI_OK;
+	*is_mark = at >= base && at < base + sizeof(httpd_uri_marks);
+	if (!*is_mark)
+		return HTTP_STRICT_URI_OK;
+	*len = (size_t)(at - base) % HTTPD_MARK_LENS;
+	return (enum http_strict_uri)((at - base) / HTTPD_MARK_LENS);
 }
 
 /*
@@ -655,6 +656,7 @@ static void *
 httpd_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 {
 	enum http_strict_uri v;
+	size_t len = strlen(uri);
 	long q;
 
 	(void)cls;
@@ -662,7 +664,27 @@ httpd_uri_cb(void *cls, const char *uri, struct MHD_Connection *conn)
 	v = http_strict_uri_judge(uri, &q);
 	if (v == HTTP_STRICT_URI_PARAMS && q >= 0)
 		((char *)(uintptr_t)uri)[q + 1] = '\0';
-	return &httpd_uri_marks[v];
+	if (len > HTTP_STRICT_RAW_URI_MAX)
+		len = HTTP_STRICT_RAW_URI_MAX + 1;
+	return &httpd_uri_marks[(size_t)v * HTTPD_MARK_LENS + len];
+}
+
+/*
+ * The URI's length on the request line: libmicrohttpd 0.9.75 ends the URI
+ * where it puts a NUL in place of the space before the version, so the
+ * version string starts one byte after the URI's last. The URL the access
+ * handler gets starts where the URI callback's did. 0 when the line had
+ * no version (then the version is a constant elsewhere).
+ */
+static int
+httpd_uri_sent(const char *url, const char *version, size_t *sent)
+{
+	uintptr_t u = (uintptr_t)url, v = (uintptr_t)version;
+
+	if (url == NULL || version == NULL || v <= u || v - u - 1 > HTTP_STRICT_RAW_URI_MAX + 1)
+		return 0;
+	*sent = (size_t)(v - u - 1);
+	return 1;
 }
 
 /* Answers a refusal the strict checks decided, at once: libmicrohttpd
@@ -718,11 +740,14 @@ httpd_access(void *cls, struct MHD_Connection *conn, const char *url, const char
 	struct http_strict_verdict v;
 	enum http_strict_uri uri;
 	struct http_req *r;
-	int first;
+	size_t seen = 0, sent = 0;
+	int first, known;
 
-	uri = httpd_uri_mark_of(*con_cls, &first);
+	uri = httpd_uri_mark_of(*con_cls, &seen, &first);
 	if (first) {
 		*con_cls = NULL;
+		known = httpd_uri_sent(url, version, &sent);
+		uri = http_strict_uri_whole(uri, seen, sent, known);
 		http_strict_headers_count(conn, &h);
 		http_strict_judge(uri, version, &h, &v);
 		if (v.status != 0) {
@@ -759,9 +784,10 @@ static void
 httpd_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 		enum MHD_RequestTerminationCode toe)
 {
+	size_t len;
 	int mark;
 
-	(void)httpd_uri_mark_of(*con_cls, &mark);
+	(void)httpd_uri_mark_of(*con_cls, &len, &mark);
 	if (mark)
 		*con_cls = NULL;
 	else

@@ -7,8 +7,11 @@
  *   over ends there, so /index.html%00.png was served as /index.html.
  * - Query parameters: stored one by one in the connection's memory pool;
  *   5,000 of them exhaust it and the connection is dropped unanswered.
+ * - A raw NUL byte in the request line: the URI's string ends there, so
+ *   /index.html<NUL>.png was served as /index.html too.
  * - Host: HTTP/1.1 requires exactly one (RFC 9112, 3.2); libmicrohttpd
- *   only checks in its pedantic mode, and then answers itself.
+ *   only checks in its pedantic mode, and then answers itself. It takes
+ *   HTTP/1.2 to 1.9 for 1.1, so they need one as well.
  * - Content-Length twice: libmicrohttpd frames the body by the first one,
  *   a proxy in front might use the other (request smuggling).
  * - Content-Length beside Transfer-Encoding, or a transfer coding other
@@ -44,6 +47,18 @@ http_strict_uri_judge(const char *uri, long *query_at)
 		if (params > HTTP_STRICT_PARAMS_MAX)
 			return HTTP_STRICT_URI_PARAMS;
 	}
+	return HTTP_STRICT_URI_OK;
+}
+
+enum http_strict_uri
+http_strict_uri_whole(enum http_strict_uri v, size_t seen, size_t sent, int sent_known)
+{
+	if (v != HTTP_STRICT_URI_OK)
+		return v;
+	if (seen > HTTP_STRICT_RAW_URI_MAX || (sent_known && sent > HTTP_STRICT_RAW_URI_MAX))
+		return HTTP_STRICT_URI_LONG;
+	if (sent_known && seen != sent)
+		return HTTP_STRICT_URI_RAW_NUL;
 	return HTTP_STRICT_URI_OK;
 }
 
@@ -90,6 +105,18 @@ http_strict_judge(enum http_strict_uri uri, const char *version,
 			      "the URL holds an encoded NUL (%00)");
 		return;
 	}
+	if (uri == HTTP_STRICT_URI_RAW_NUL) {
+		strict_refuse(v, MHD_HTTP_BAD_REQUEST, LERR_BAD_REQUEST,
+			      "the request line holds a NUL byte");
+		return;
+	}
+	if (uri == HTTP_STRICT_URI_LONG) {
+		snprintf(v->msg, sizeof(v->msg), "request URI of more than %d bytes as sent",
+			 HTTP_STRICT_RAW_URI_MAX);
+		v->status = MHD_HTTP_URI_TOO_LONG;
+		v->code = LERR_TOO_LARGE;
+		return;
+	}
 	if (uri == HTTP_STRICT_URI_PARAMS) {
 		snprintf(v->msg, sizeof(v->msg),
 			 "the query has more than %d parameters", HTTP_STRICT_PARAMS_MAX);
@@ -102,9 +129,14 @@ http_strict_judge(enum http_strict_uri uri, const char *version,
 			      "more than one Host header");
 		return;
 	}
-	if (h->host == 0 && version != NULL && strcmp(version, MHD_HTTP_VERSION_1_1) == 0) {
-		strict_refuse(v, MHD_HTTP_BAD_REQUEST, LERR_BAD_REQUEST,
-			      "an HTTP/1.1 request without a Host header");
+	/* Every HTTP/1.x but 1.0: libmicrohttpd answers HTTP/1.2 to 1.9 as
+	 * 1.1, so they must follow 1.1's rule. */
+	if (h->host == 0 && version != NULL && strncmp(version, "HTTP/1.", 7) == 0 &&
+	    strcmp(version, MHD_HTTP_VERSION_1_0) != 0) {
+		snprintf(v->msg, sizeof(v->msg), "an %.16s request without a Host header",
+			 version);
+		v->status = MHD_HTTP_BAD_REQUEST;
+		v->code = LERR_BAD_REQUEST;
 		return;
 	}
 	if (h->content_length > 1) {

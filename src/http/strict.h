@@ -30,12 +30,26 @@ enum http_strict_uri {
 	HTTP_STRICT_URI_OK = 0,
 	HTTP_STRICT_URI_NUL,		/* "%00" somewhere: decodes to a NUL */
 	HTTP_STRICT_URI_PARAMS,		/* more than HTTP_STRICT_PARAMS_MAX parameters */
+	HTTP_STRICT_URI_RAW_NUL,	/* a NUL byte in the URI as sent */
+	HTTP_STRICT_URI_LONG,		/* over HTTP_STRICT_RAW_URI_MAX bytes as sent */
 	HTTP_STRICT_URI_COUNT
 };
+
+/* The longest URI, as sent, whose length is followed exactly (four times
+ * the decoded limit, HTTPD_URL_MAX: nothing longer can decode to less). */
+#define HTTP_STRICT_RAW_URI_MAX	4096
 
 /* Judges a raw request URI (path and query, as sent). *query_at is set to
  * the offset of '?' or to -1 when there is none. */
 enum http_strict_uri http_strict_uri_judge(const char *uri, long *query_at);
+
+/* The verdict on a URI once its whole length as sent is known: sent is
+ * the length libmicrohttpd found on the request line, seen the length the
+ * URI's string had (libmicrohttpd hands over strings, which end at a NUL
+ * byte, so /index.html<NUL>.png would be served as /index.html).
+ * sent_known is 0 when the line gave no length (no HTTP version). */
+enum http_strict_uri http_strict_uri_whole(enum http_strict_uri v, size_t seen, size_t sent,
+					   int sent_known);
 
 /* The framing headers of a request, counted as sent (each repeat apart). */
 struct http_strict_headers {

@@ -14,12 +14,15 @@
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "signer/ipc.h"
 #include "ca/auditseal.h"
@@ -353,43 +356,69 @@ signer_serve(void *arg)
 	return NULL;
 }
 
+/* 1 if this process holds CAP_IPC_LOCK in its effective set (then the
+ * memory-lock limit does not apply to it). */
+static int
+signer_has_ipc_lock(void)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) != 0)
+		return 0;
+	return (d[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK)) != 0;
+}
+
 /*
- * Keeps the signer's pages out of swap. Locking future mappings too is
- * only safe when the lock limit cannot be hit later (an allocation would
- * then fail in the middle of a signature): root lifts the limit before it
- * drops privileges; a user with a finite limit locks what is mapped now
- * (the key files are read into sodium's locked buffers either way).
- * Keys that may be swapped out may end up on a disk that outlives the
- * gateway, so a failure refuses the start (0, or -1 with e naming what
- * to change) unless allow_unlocked (--allow-unlocked-keys) says the
- * operator accepts that: then it is only a warning.
+ * Keeps the signer's pages out of swap: the pages mapped now and every
+ * page mapped later (MCL_FUTURE), since the keys are parsed into memory
+ * GnuTLS allocates after this and each signature makes copies of secret
+ * values in fresh allocations. Locking future mappings is only safe when
+ * the lock limit cannot be hit later (an allocation would then fail in
+ * the middle of a signature): the limit is infinite (root lifts it before
+ * it drops privileges; LimitMEMLOCK=infinity in the unit), or the signer
+ * keeps CAP_IPC_LOCK (it has it and does not drop to another user).
+ * Otherwise the key memory cannot be kept out of swap, and keys that may
+ * be swapped out may end up on a disk that outlives the gateway: the
+ * start is refused (-1 with e naming what to change) unless
+ * allow_unlocked (--allow-unlocked-keys) says the operator accepts that;
+ * then what is mapped now is locked if it can be, with a warning.
  */
 static int
-signer_lock_memory(int allow_unlocked, struct lerr *e)
+signer_lock_memory(int allow_unlocked, int drops, struct lerr *e)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	/* ONFAULT: lock pages as they are touched instead of reading every
 	 * mapped library into memory (12 MB of RSS for pages never used). */
-	int flags = MCL_CURRENT | MCL_ONFAULT, err;
+	int flags = MCL_CURRENT | MCL_ONFAULT, err = 0;
+	char why[128];
 
 	if (geteuid() == 0)
 		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
-	if (getrlimit(RLIMIT_MEMLOCK, &rl) == 0 && rl.rlim_cur == RLIM_INFINITY)
-		flags |= MCL_FUTURE;
-	if (mlockall(flags) == 0)
-		return 0;
-	err = errno;
+	if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0)
+		rl.rlim_cur = 0;
+	if (rl.rlim_cur == RLIM_INFINITY || (!drops && signer_has_ipc_lock())) {
+		if (mlockall(flags | MCL_FUTURE) == 0)
+			return 0;
+		err = errno;
+		snprintf(why, sizeof(why), "mlockall: %s", strerror(err));
+	} else {
+		snprintf(why, sizeof(why), "the memory-lock limit is %llu bytes, so memory "
+			 "allocated later could not be locked", (unsigned long long)rl.rlim_cur);
+	}
 	if (allow_unlocked) {
+		(void)mlockall(flags);
 		log_warn("cannot lock memory (%s): key pages may be swapped "
-			 "(--allow-unlocked-keys)", strerror(err));
+			 "(--allow-unlocked-keys)", why);
 		return 0;
 	}
 	return lerr_set_http(e, LERR_SIGNER, 500,
-			     "signer: cannot lock the key memory (mlockall: %s): raise the "
+			     "signer: cannot lock the key memory (%s): raise the "
 			     "memory-lock limit (LimitMEMLOCK=infinity in the systemd unit, "
 			     "ulimit -l unlimited) or grant CAP_IPC_LOCK; or start with "
 			     "--allow-unlocked-keys to accept keys that may be swapped to disk",
-			     strerror(err));
+			     why);
 }
 
 /* Reports a start-up failure to the daemon on channel 0. */
@@ -430,7 +459,8 @@ signer_process_main(int *fds, int n, void *arg)
 	 * stays in this process. */
 	prctl(PR_SET_DUMPABLE, 0);
 	lerr_clear(&e);
-	if (signer_lock_memory(ch.cfg->allow_unlocked_keys, &e) != 0)
+	if (signer_lock_memory(ch.cfg->allow_unlocked_keys,
+			       ch.cfg->user != NULL && geteuid() == 0, &e) != 0)
 		return signer_child_fail(fds[0], &e);
 	if (ch.cfg->pass_file != NULL && keystore_pass_read(ch.cfg->pass_file, &pass, &e) != 0)
 		return signer_child_fail(fds[0], &e);

@@ -34,14 +34,20 @@ ENROLL='POST /api/v1/enroll HTTP/1.1\r\nHost: localhost\r\nContent-Type: applica
 expect "%00 in the path" 400 bad_request $TLS "GET /index.html%00.png HTTP/1.1\r\n$H\r\n"
 expect "%00 in the query" 400 bad_request $TLS "GET /api/v1/status?a=%00 HTTP/1.1\r\n$H\r\n"
 expect "%00 on plain HTTP" 400 bad_request "$HTTP_PORT" "GET /ca.pem%00x HTTP/1.1\r\nHost: a\r\n\r\n"
-ok "a URL that decodes to a NUL: 400 bad_request, on both ports"
+# A raw NUL byte, not an escape: libmicrohttpd hands over the path cut
+# at it, so /index.html\0.png was served as /index.html.
+expect "a raw NUL in the path" 400 bad_request $TLS "GET /index.html\\x00.png HTTP/1.1\r\n$H\r\n"
+expect "a raw NUL in the query" 400 bad_request "$HTTP_PORT" "GET /ca.pem?a\\x00b HTTP/1.1\r\nHost: a\r\n\r\n"
+ok "a URL that decodes to a NUL, or holds one: 400 bad_request, on both ports"
 
 # ---- defect 6: framing ----
 expect "HTTP/1.1 without Host" 400 bad_request $TLS 'GET /api/v1/status HTTP/1.1\r\n\r\n'
+expect "HTTP/1.2 without Host" 400 bad_request $TLS 'GET /api/v1/status HTTP/1.2\r\n\r\n'
+expect "HTTP/1.9 without Host" 400 bad_request $TLS 'GET /api/v1/status HTTP/1.9\r\n\r\n'
 expect "two Host headers" 400 bad_request $TLS "GET /api/v1/status HTTP/1.1\r\n${H}Host: other\r\n\r\n"
 # HTTP/1.0 has no Host requirement: still served.
 expect "HTTP/1.0 without Host, a path that is not there" 404 not_found $TLS 'GET /nope HTTP/1.0\r\n\r\n'
-ok "HTTP/1.1 without Host, or two Hosts: 400; HTTP/1.0 without Host is served"
+ok "HTTP/1.1 (or 1.2 to 1.9) without Host, or two Hosts: 400; HTTP/1.0 without Host is served"
 
 expect "two different Content-Length" 400 bad_request $TLS \
 	"${ENROLL}Content-Length: 3\r\nContent-Length: 5\r\n\r\nabcde"

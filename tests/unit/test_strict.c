@@ -80,11 +80,35 @@ START_TEST(test_judge)
 	ck_assert_uint_eq(judge(HTTP_STRICT_URI_OK, h11, 0, 0, 0, 0), 400);
 	ck_assert_uint_eq(judge(HTTP_STRICT_URI_OK, h10, 0, 0, 0, 0), 0);
 	ck_assert_uint_eq(judge(HTTP_STRICT_URI_OK, h10, 2, 0, 0, 0), 400);
+	/* HTTP/1.2 to 1.9 are taken for 1.1: the same rule. */
+	ck_assert_uint_eq(judge(HTTP_STRICT_URI_OK, "HTTP/1.2", 0, 0, 0, 0), 400);
+	ck_assert_uint_eq(judge(HTTP_STRICT_URI_OK, "HTTP/1.9", 0, 0, 0, 0), 400);
+	ck_assert_uint_eq(judge(HTTP_STRICT_URI_OK, "HTTP/1.2", 1, 0, 0, 0), 0);
+	ck_assert_uint_eq(judge(HTTP_STRICT_URI_RAW_NUL, h11, 1, 0, 0, 0), 400);
+	ck_assert_uint_eq(judge(HTTP_STRICT_URI_LONG, h11, 1, 0, 0, 0), 414);
 	/* Framing. */
 	ck_assert_uint_eq(judge(HTTP_STRICT_URI_OK, h11, 1, 2, 0, 0), 400);
 	ck_assert_uint_eq(judge(HTTP_STRICT_URI_OK, h11, 1, 1, 1, 1), 400);
 	ck_assert_uint_eq(judge(HTTP_STRICT_URI_OK, h11, 1, 0, 2, 1), 400);
 	ck_assert_uint_eq(judge(HTTP_STRICT_URI_OK, h11, 1, 0, 1, 0), 501);
+}
+END_TEST
+
+/* A URI whose string is shorter than the request line says held a NUL
+ * byte; one too long to follow is 414; an earlier verdict stands. */
+START_TEST(test_uri_whole)
+{
+	ck_assert_int_eq(http_strict_uri_whole(HTTP_STRICT_URI_OK, 11, 11, 1), HTTP_STRICT_URI_OK);
+	ck_assert_int_eq(http_strict_uri_whole(HTTP_STRICT_URI_OK, 11, 15, 1),
+			 HTTP_STRICT_URI_RAW_NUL);
+	ck_assert_int_eq(http_strict_uri_whole(HTTP_STRICT_URI_OK, 11, 0, 0), HTTP_STRICT_URI_OK);
+	ck_assert_int_eq(http_strict_uri_whole(HTTP_STRICT_URI_OK, HTTP_STRICT_RAW_URI_MAX,
+					       HTTP_STRICT_RAW_URI_MAX, 1), HTTP_STRICT_URI_OK);
+	ck_assert_int_eq(http_strict_uri_whole(HTTP_STRICT_URI_OK, HTTP_STRICT_RAW_URI_MAX + 1,
+					       HTTP_STRICT_RAW_URI_MAX + 1, 1), HTTP_STRICT_URI_LONG);
+	ck_assert_int_eq(http_strict_uri_whole(HTTP_STRICT_URI_OK, 10, HTTP_STRICT_RAW_URI_MAX + 1, 1),
+			 HTTP_STRICT_URI_LONG);
+	ck_assert_int_eq(http_strict_uri_whole(HTTP_STRICT_URI_NUL, 11, 15, 1), HTTP_STRICT_URI_NUL);
 }
 END_TEST
 
@@ -97,6 +121,7 @@ strict_suite(void)
 	tcase_add_test(tc, test_uri_nul);
 	tcase_add_test(tc, test_uri_params);
 	tcase_add_test(tc, test_judge);
+	tcase_add_test(tc, test_uri_whole);
 	suite_add_tcase(s, tc);
 	return s;
 }
