@@ -12,7 +12,9 @@
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/capability.h>
 
 #include "signer/proc.h"
 
@@ -100,9 +102,53 @@ fail:
 }
 
 int
-proc_drop_privileges(const char *user, char *err, size_t errlen)
+proc_has_cap(int cap)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+
+	memset(d, 0, sizeof(d));
+	if (cap < 0 || cap > CAP_LAST_CAP ||
+	    syscall(SYS_capget, &h, d) != 0)
+		return 0;
+	return (d[CAP_TO_INDEX(cap)].effective & CAP_TO_MASK(cap)) != 0;
+}
+
+/* Leaves exactly cap (effective and permitted, nothing inheritable) after
+ * a change of user made with PR_SET_KEEPCAPS, which kept every permitted
+ * capability root had: all but cap go here. */
+static int
+proc_only_cap(int cap, char *err, size_t errlen)
+{
+	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
+	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
+	unsigned i;
+
+	memset(d, 0, sizeof(d));
+	d[CAP_TO_INDEX(cap)].effective = d[CAP_TO_INDEX(cap)].permitted = CAP_TO_MASK(cap);
+	if (syscall(SYS_capset, &h, d) != 0 || prctl(PR_SET_KEEPCAPS, 0, 0, 0, 0) != 0) {
+		snprintf(err, errlen, "cannot keep only capability %d: %s", cap, strerror(errno));
+		return -1;
+	}
+	memset(d, 0, sizeof(d));
+	if (syscall(SYS_capget, &h, d) != 0) {
+		snprintf(err, errlen, "cannot read capabilities: %s", strerror(errno));
+		return -1;
+	}
+	for (i = 0; i < _LINUX_CAPABILITY_U32S_3; i++)
+		if ((d[i].permitted | d[i].effective | d[i].inheritable) !=
+		    (i == (unsigned)CAP_TO_INDEX(cap) ? CAP_TO_MASK(cap) : 0u)) {
+			snprintf(err, errlen, "capabilities other than %d are left", cap);
+			return -1;
+		}
+	return 0;
+}
+
+int
+proc_drop_privileges_keep(const char *user, int keep_cap, char *err, size_t errlen)
 {
 	struct passwd *pw;
+	int keep = 0;
 
 	if (user != NULL && geteuid() == 0) {
 		pw = getpwnam(user);
@@ -114,12 +160,19 @@ proc_drop_privileges(const char *user, char *err, size_t errlen)
 			snprintf(err, errlen, "refusing to run as %s: it is root", user);
 			return -1;
 		}
+		keep = keep_cap >= 0 && proc_has_cap(keep_cap);
+		if (keep && prctl(PR_SET_KEEPCAPS, 1, 0, 0, 0) != 0) {
+			snprintf(err, errlen, "cannot keep capabilities: %s", strerror(errno));
+			return -1;
+		}
 		if (setgroups(1, &pw->pw_gid) != 0 ||
 		    setresgid(pw->pw_gid, pw->pw_gid, pw->pw_gid) != 0 ||
 		    setresuid(pw->pw_uid, pw->pw_uid, pw->pw_uid) != 0) {
 			snprintf(err, errlen, "cannot become %s: %s", user, strerror(errno));
 			return -1;
 		}
+		if (keep && proc_only_cap(keep_cap, err, errlen) != 0)
+			return -1;
 		if (setuid(0) == 0 || seteuid(0) == 0) {
 			snprintf(err, errlen, "could regain root after dropping to %s", user);
 			return -1;
@@ -130,4 +183,10 @@ proc_drop_privileges(const char *user, char *err, size_t errlen)
 		return -1;
 	}
 	return 0;
+}
+
+int
+proc_drop_privileges(const char *user, char *err, size_t errlen)
+{
+	return proc_drop_privileges_keep(user, -1, err, errlen);
 }

@@ -24,4 +24,13 @@ int proc_start(int nchan, int (*child)(int *fds, int n, void *arg), void *arg,
  * Returns 0 or -1 with a message in err. */
 int proc_drop_privileges(const char *user, char *err, size_t errlen);
 
+/* The same, keeping capability keep_cap (effective and permitted, and
+ * nothing else) through the change of user when this process has it;
+ * keep_cap -1: none. */
+int proc_drop_privileges_keep(const char *user, int keep_cap, char *err, size_t errlen);
+
+/* 1 if this process holds capability cap (a CAP_ number) in its
+ * effective set. */
+int proc_has_cap(int cap);
+
 #endif

@@ -20,7 +20,6 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
-#include <sys/syscall.h>
 #include <unistd.h>
 #include <linux/capability.h>
 
@@ -356,20 +355,6 @@ signer_serve(void *arg)
 	return NULL;
 }
 
-/* 1 if this process holds CAP_IPC_LOCK in its effective set (then the
- * memory-lock limit does not apply to it). */
-static int
-signer_has_ipc_lock(void)
-{
-	struct __user_cap_header_struct h = { _LINUX_CAPABILITY_VERSION_3, 0 };
-	struct __user_cap_data_struct d[_LINUX_CAPABILITY_U32S_3];
-
-	memset(d, 0, sizeof(d));
-	if (syscall(SYS_capget, &h, d) != 0)
-		return 0;
-	return (d[CAP_TO_INDEX(CAP_IPC_LOCK)].effective & CAP_TO_MASK(CAP_IPC_LOCK)) != 0;
-}
-
 /*
  * Keeps the signer's pages out of swap: the pages mapped now and every
  * page mapped later (MCL_FUTURE), since the keys are parsed into memory
@@ -378,7 +363,8 @@ signer_has_ipc_lock(void)
  * the lock limit cannot be hit later (an allocation would then fail in
  * the middle of a signature): the limit is infinite (root lifts it before
  * it drops privileges; LimitMEMLOCK=infinity in the unit), or the signer
- * keeps CAP_IPC_LOCK (it has it and does not drop to another user).
+ * holds CAP_IPC_LOCK, which it keeps when it drops to --user
+ * (proc_drop_privileges_keep).
  * Otherwise the key memory cannot be kept out of swap, and keys that may
  * be swapped out may end up on a disk that outlives the gateway: the
  * start is refused (-1 with e naming what to change) unless
@@ -386,7 +372,7 @@ signer_has_ipc_lock(void)
  * then what is mapped now is locked if it can be, with a warning.
  */
 static int
-signer_lock_memory(int allow_unlocked, int drops, struct lerr *e)
+signer_lock_memory(int allow_unlocked, struct lerr *e)
 {
 	struct rlimit rl = { RLIM_INFINITY, RLIM_INFINITY };
 	/* ONFAULT: lock pages as they are touched instead of reading every
@@ -398,7 +384,7 @@ signer_lock_memory(int allow_unlocked, int drops, struct lerr *e)
 		(void)setrlimit(RLIMIT_MEMLOCK, &rl);
 	if (getrlimit(RLIMIT_MEMLOCK, &rl) != 0)
 		rl.rlim_cur = 0;
-	if (rl.rlim_cur == RLIM_INFINITY || (!drops && signer_has_ipc_lock())) {
+	if (rl.rlim_cur == RLIM_INFINITY || proc_has_cap(CAP_IPC_LOCK)) {
 		if (mlockall(flags | MCL_FUTURE) == 0)
 			return 0;
 		err = errno;
@@ -459,8 +445,7 @@ signer_process_main(int *fds, int n, void *arg)
 	 * stays in this process. */
 	prctl(PR_SET_DUMPABLE, 0);
 	lerr_clear(&e);
-	if (signer_lock_memory(ch.cfg->allow_unlocked_keys,
-			       ch.cfg->user != NULL && geteuid() == 0, &e) != 0)
+	if (signer_lock_memory(ch.cfg->allow_unlocked_keys, &e) != 0)
 		return signer_child_fail(fds[0], &e);
 	if (ch.cfg->pass_file != NULL && keystore_pass_read(ch.cfg->pass_file, &pass, &e) != 0)
 		return signer_child_fail(fds[0], &e);
@@ -470,7 +455,9 @@ signer_process_main(int *fds, int n, void *arg)
 	keystore_pass_free(pass);
 	if (rc != 0)
 		return signer_child_fail(fds[0], &e);
-	if (proc_drop_privileges(ch.cfg->user, why, sizeof(why)) != 0) {
+	/* CAP_IPC_LOCK goes along: without it, under a finite lock limit,
+	 * every page mapped from here on would fail to lock (MCL_FUTURE). */
+	if (proc_drop_privileges_keep(ch.cfg->user, CAP_IPC_LOCK, why, sizeof(why)) != 0) {
 		lerr_set_http(&e, LERR_SIGNER, 500, "signer: %s", why);
 		sign_ctx_free(&ch.ctx);
 		return signer_child_fail(fds[0], &e);
