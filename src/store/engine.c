@@ -115,17 +115,58 @@ struct store {
 /* ---- helpers ---- */
 
 /*
+ * What a disk that cannot take a write is called in the message, by
+ * SQLite's primary result code; NULL for every other failure. These are
+ * faults of the machine, not of the request, and they clear (space freed,
+ * the disk back, the file made writable): the caller is told to come back
+ * (LERR_STORE_UNAVAILABLE, 503) instead of being answered a 500.
+ */
+static const char *
+store_disk_fault(int x, int sys_errno)
+{
+	static const char full[] = "the certificate store's disk is full";
+	static const char ro[] = "the certificate store is read-only";
+
+	switch (x & 0xff) {
+	case SQLITE_FULL:
+		return full;
+	case SQLITE_IOERR:
+		/* SQLite files an allocation failure in its I/O layer here too. */
+		if (x == SQLITE_IOERR_NOMEM)
+			return NULL;
+		/* SQLite calls only a failed data write SQLITE_FULL; a full
+		 * disk met growing the -shm file, or a file system remounted
+		 * read-only after an error, come as I/O errors: the system's
+		 * own error names them. */
+		if (sys_errno == ENOSPC || sys_errno == EDQUOT)
+			return full;
+		if (sys_errno == EROFS)
+			return ro;
+		return "the certificate store's disk failed with an I/O error";
+	case SQLITE_READONLY:
+		return ro;
+	default:
+		return NULL;
+	}
+}
+
+/*
  * Fills e from the connection's last error: LERR_CONFLICT for a UNIQUE or
- * PRIMARY KEY violation (someone else holds that value), LERR_STORE
- * otherwise. Returns -1.
+ * PRIMARY KEY violation (someone else holds that value),
+ * LERR_STORE_UNAVAILABLE naming the fault for a disk that is full, failed
+ * or read-only (store_disk_fault), LERR_STORE otherwise. Returns -1.
  */
 int
 store_sqlerr(sqlite3 *db, struct lerr *e, const char *what)
 {
 	int x = sqlite3_extended_errcode(db);
+	const char *fault;
 
 	if (x == SQLITE_CONSTRAINT_UNIQUE || x == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return lerr_set(e, LERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(db));
+	if ((fault = store_disk_fault(x, sqlite3_system_errno(db))) != NULL)
+		return lerr_set(e, LERR_STORE_UNAVAILABLE, "%s: %s failed (%s); try again later",
+				fault, what, sqlite3_errmsg(db));
 	return lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
 }
 
@@ -793,9 +834,12 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 		j->rc = j->run(w, j->arg, &j->err);
 		if (sqlite3_get_autocommit(w->db)) {
 			/* An I/O error or a full disk made SQLite roll back the
-			 * whole transaction: the earlier jobs are gone too. */
-			lerr_set(&batch, LERR_STORE, "transaction rolled back: %s",
-				 j->rc != 0 ? j->err.msg : sqlite3_errmsg(w->db));
+			 * whole transaction: the earlier jobs are gone too, and
+			 * each of them is told what this one was. */
+			if (j->rc != 0)
+				batch = j->err;
+			else
+				store_sqlerr(w->db, &batch, "the transaction");
 			goto out;
 		}
 		if (j->rc == 0) {
