@@ -122,29 +122,23 @@ struct store {
  * (LERR_STORE_UNAVAILABLE, 503) instead of being answered a 500.
  */
 static const char *
-store_disk_fault(int x, int sys_errno)
+store_disk_fault(int x)
 {
-	static const char full[] = "the certificate store's disk is full";
-	static const char ro[] = "the certificate store is read-only";
-
 	switch (x & 0xff) {
 	case SQLITE_FULL:
-		return full;
+		return "the certificate store's disk is full";
 	case SQLITE_IOERR:
-		/* SQLite files an allocation failure in its I/O layer here too. */
+		/* SQLite files an allocation failure in its I/O layer here too.
+		 * A file system the kernel remounted read-only, or a full disk
+		 * met growing the -shm file, come here as well: SQLite does
+		 * not keep the system's error of a WAL write (its
+		 * sqlite3_system_errno is errno at the time it reports, not of
+		 * the call that failed), so they are named by what they do. */
 		if (x == SQLITE_IOERR_NOMEM)
 			return NULL;
-		/* SQLite calls only a failed data write SQLITE_FULL; a full
-		 * disk met growing the -shm file, or a file system remounted
-		 * read-only after an error, come as I/O errors: the system's
-		 * own error names them. */
-		if (sys_errno == ENOSPC || sys_errno == EDQUOT)
-			return full;
-		if (sys_errno == EROFS)
-			return ro;
 		return "the certificate store's disk failed with an I/O error";
 	case SQLITE_READONLY:
-		return ro;
+		return "the certificate store is read-only";
 	default:
 		return NULL;
 	}
@@ -164,7 +158,7 @@ store_sqlerr(sqlite3 *db, struct lerr *e, const char *what)
 
 	if (x == SQLITE_CONSTRAINT_UNIQUE || x == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return lerr_set(e, LERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(db));
-	if ((fault = store_disk_fault(x, sqlite3_system_errno(db))) != NULL)
+	if ((fault = store_disk_fault(x)) != NULL)
 		return lerr_set(e, LERR_STORE_UNAVAILABLE, "%s: %s failed (%s); try again later",
 				fault, what, sqlite3_errmsg(db));
 	return lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
