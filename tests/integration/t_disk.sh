@@ -40,11 +40,14 @@ if [ -z "${LANCA_DISK_NS:-}" ]; then
 	LANCA_DISK_NS=1 exec unshare -m --propagation private "${SHELL:-/bin/sh}" "$0" "$@"
 fi
 . "$(dirname "$0")/lib.sh"
+# The tmpfs below must go before lib.sh's cleanup removes $T.
+trap 'umount -l "$T/small" 2>/dev/null || true; cleanup' EXIT INT TERM
 
 ENROLL="$TOP_BUILDDIR/src/lanca-enroll"
 REAL_LANCA=$LANCA
 PW='Disk-admin:phrase-3e8c1f'
-mkdir "$T/got"
+GOT="$T/got"	# the certificates clients received from the store in $D
+mkdir "$T/got" "$T/got-full"
 
 # lanca under libfiu: the preload, its control fifo under $T.
 cat >"$T/fiu-lanca" <<EOF
@@ -67,7 +70,7 @@ clear_fault() {
 # PEM certificates) joins those the store must hold.
 keep() {
 	split_chain "$2"
-	cp "$2.1.pem" "$T/got/$1.pem"
+	cp "$2.1.pem" "$GOT/$1.pem"
 	rm -f "$2".*.pem
 }
 
@@ -93,7 +96,7 @@ printf '%s\n' "$PW" >"$T/pw"
 
 LANCA="$T/fiu-lanca"
 # A short monitor time: the pending requests below leave the waiting set
-# (and no press sees them as an overlap) a second after they asked.
+# (and no press sees them as an overlap) two seconds after they asked.
 start_serve "$D" --enroll-burst 1000 --enroll-rate 1000 --monitor 1
 LANCA=$REAL_LANCA
 [ -p "$T/fiu-$SERVE_PID.in" ] || fail "serve has no libfiu control fifo"
@@ -145,7 +148,7 @@ for p in pend-cli pend-web; do
 	make_csr $p $p
 	st=$(post_csr $p); [ "$st" = 202 ] || fail "$p without a window: $st"
 done
-sleep 1.5
+sleep 2.5
 "$LANCA" press --dir "$D" --seconds 3600 --count 64 >/dev/null || fail "press again"
 
 n_certs() { sql "SELECT count(*) FROM certificates"; }
@@ -213,7 +216,7 @@ every_door() {
 check_store() {
 	[ "$(sql 'PRAGMA integrity_check')" = ok ] || fail "integrity check: $(sql 'PRAGMA integrity_check')"
 	"$LANCA" audit verify --dir "$D" >"$T/audit.out" 2>&1 || fail "audit verify: $(cat "$T/audit.out")"
-	for f in "$T"/got/*.pem; do
+	for f in "$GOT"/*.pem; do
 		der=$(openssl x509 -in "$f" -outform der | od -An -v -tx1 | tr -d ' \n' | tr a-f A-F)
 		[ "$(sql "SELECT count(*) FROM certificates WHERE hex(der) = '$der'")" = 1 ] ||
 			fail "$(basename "$f" .pem): the certificate it received is not in the store"
@@ -238,7 +241,7 @@ recovered() {
 	openssl base64 -d -in "$T/est.resp" | openssl pkcs7 -inform DER -print_certs -out "$T/est.pem" ||
 		fail "EST answer after the fault"
 	keep "est-a-$1" "$T/est.pem"
-	cp "$T/got/est-a-$1.pem" "$T/est-cur.pem"
+	cp "$GOT/est-a-$1.pem" "$T/est-cur.pem"
 	login
 	[ "$code" = 200 ] || fail "login after the fault: $code $(cat "$T/b")"
 	admin /api/v1/press '{"seconds": 3600, "count": 64}'
@@ -262,7 +265,6 @@ for f in "28 posix/io/rw/pwrite disk_is_full" \
 	t1=$(date +%s)
 	clear_fault "$2"
 	check_store
-	[ -z "${DISK_DEBUG:-}" ] || { "$LANCA" status --dir "$D" >&2; sql "select id,device_id,state,contested from requests" >&2; }
 	recovered "$tag"
 	ok "errno $1 on $(basename "$2"): every door answers 503 / exits 1 saying '$words' ($((t1 - t0)) s);" \
 		"store whole, audit chain verifies, the same daemon issues again"
@@ -271,4 +273,99 @@ grep -q "error: database write failed: the certificate store's disk is full" "$T
 	fail "serve did not log the failed writes"
 stop_serve || fail "serve did not stop cleanly after the faults"
 check_store
-ok "serve stops cleanly after the faults; $(ls "$T/got" | wc -l) certificates received, all in the store"
+ok "serve stops cleanly after the faults; $(ls "$GOT" | wc -l) certificates received, all in the store"
+
+# ---- a full file system: the state directory on a 4 MiB tmpfs ----
+# (this script runs in its own mount namespace: the mounts vanish with it)
+F="$T/small"
+mkdir "$F"
+mount -t tmpfs -o size=4m,mode=0700 lanca-disk "$F" || fail "mounting a tmpfs"
+D="$F/state"
+"$LANCA" init --dir "$D" --name full >/dev/null 2>&1 || fail "init on the tmpfs"
+ROOT_PEM="$D/root.pem"
+printf 'ID,NAME\nfull-pre,Preauthorised\n' >"$T/pre.csv"
+printf 'ID,NAME\nro-pre,Preauthorised\n' >"$T/pre2.csv"
+GOT="$T/got-full"
+start_serve "$D" --enroll-burst 1000 --enroll-rate 1000
+GW="https://localhost:$HTTPS_PORT"
+"$LANCA" press --dir "$D" --seconds 3600 --count 64 >/dev/null || fail "press on the tmpfs"
+make_csr f0 f0
+st=$(post_csr f0); [ "$st" = 201 ] || fail "enroll on the tmpfs: $st"
+keep f0 "$T/f0.resp"
+# Every free block taken (dd stops at ENOSPC).
+dd if=/dev/zero of="$F/filler" bs=4k 2>/dev/null || true
+[ "$(df --output=avail "$F" | tail -n 1 | tr -d ' ')" = 0 ] || fail "the tmpfs is not full"
+certs0=$(n_certs)
+make_csr f1 f1
+code=$(post_csr f1)
+is503 "POST /api/v1/enroll on a full tmpfs" "$T/f1.resp" "disk is full"
+make_csr f2 f2
+openssl req -in "$T/f2.csr" -outform der | openssl base64 >"$T/f2.b64"
+code=$(tcurl -o "$T/f2.resp" -w '%{http_code}' -H 'Content-Type: application/pkcs10' \
+	--data-binary @"$T/f2.b64" "$HTTPS_URL/.well-known/est/simpleenroll") || code=000
+is503 "EST simpleenroll on a full tmpfs" "$T/f2.resp" "disk is full"
+st=0
+"$LANCA" press --dir "$D" --seconds 60 >/dev/null 2>"$T/err" || st=$?
+[ $st = 1 ] && grep -q "disk is full" "$T/err" || fail "lanca press on a full tmpfs: exit $st, $(cat "$T/err")"
+st=0
+"$LANCA" preauth import "$T/pre.csv" --dir "$D" >/dev/null 2>"$T/err" || st=$?
+[ $st = 1 ] && grep -q "disk is full" "$T/err" || fail "lanca preauth import on a full tmpfs: exit $st, $(cat "$T/err")"
+code=$(tcurl -o /dev/null -w '%{http_code}' "$HTTPS_URL/ca.pem") || code=000
+[ "$code" = 200 ] || fail "GET /ca.pem on a full tmpfs: $code"
+[ "$(n_certs)" = "$certs0" ] || fail "a certificate was recorded on a full disk"
+rm -f "$F/filler"
+make_csr f3 f3
+st=$(post_csr f3); [ "$st" = 201 ] || fail "enroll once space was freed: $st $(cat "$T/f3.resp")"
+keep f3 "$T/f3.resp"
+"$LANCA" preauth import "$T/pre.csv" --dir "$D" >/dev/null 2>"$T/err" ||
+	fail "preauth import once space was freed: $(cat "$T/err")"
+check_store
+stop_serve || fail "serve did not stop cleanly after the full disk"
+check_store
+ok "a full tmpfs: enroll and EST 503, lanca press and preauth import exit 1, all saying the disk is full;" \
+	"freed, the same daemon issues again; store whole, audit chain verifies"
+
+# ---- a read-only database: the file bind-mounted read-only ----
+# The first state directory again (its devices, admin and pending
+# requests): serve starts on a database it cannot write.
+D="$T/state"
+ROOT_PEM="$D/root.pem"
+GOT="$T/got"
+mount --bind "$D/lanca.db" "$D/lanca.db" && mount -o remount,bind,ro "$D/lanca.db" ||
+	fail "bind-mounting the database read-only"
+st=0
+"$LANCA" preauth import "$T/pre2.csv" --dir "$D" >/dev/null 2>"$T/err" || st=$?
+[ $st = 1 ] && grep -q "is read-only" "$T/err" ||
+	fail "lanca preauth import on a read-only database: exit $st, $(cat "$T/err")"
+"$LANCA" list --dir "$D" >"$T/out" 2>&1 || fail "lanca list on a read-only database: $(cat "$T/out")"
+grep -q dev-a "$T/out" || fail "lanca list on a read-only database lacks dev-a: $(cat "$T/out")"
+audit0=$(n_audit)
+start_serve "$D" --enroll-burst 1000 --enroll-rate 1000 --monitor 1
+GW="https://localhost:$HTTPS_PORT"
+ORIGIN=$GW
+EST="$HTTPS_URL/.well-known/est"
+# lanca-enroll renews with the gateway it enrolled with: this one now.
+printf '%s\n' "$GW" >"$T/a/gateway.url"
+grep -q "is read-only.*the key-load row is written first" "$T/serve.log" ||
+	fail "serve does not say the database is read-only: $(cat "$T/serve.log")"
+every_door "is read-only" ro
+# The mount goes (lazily: serve's open files keep it) and the file under
+# it can be written.
+umount -l "$D/lanca.db" || fail "umount"
+# This daemon's window never opened (each press failed).
+"$LANCA" press --dir "$D" --seconds 3600 --count 64 >/dev/null 2>"$T/err" ||
+	fail "lanca press once the database is writable: $(cat "$T/err")"
+recovered ro
+grep -q "can be written again" "$T/serve.log" || fail "serve did not reopen the database"
+# The key-load row of this start comes first, before what the doors wrote.
+[ "$(sql "SELECT event FROM audit WHERE id > $audit0 ORDER BY id LIMIT 1")" = key-load ] ||
+	fail "the first row after the read-only start is not key-load: \
+$(sql "SELECT id, event FROM audit WHERE id > $audit0 ORDER BY id LIMIT 3")"
+[ "$(sql "SELECT count(*) FROM audit WHERE id > $audit0 AND event = 'key-load'")" = 1 ] ||
+	fail "key-load written more than once"
+"$LANCA" preauth import "$T/pre2.csv" --dir "$D" >/dev/null 2>"$T/err" ||
+	fail "preauth import once the database is writable: $(cat "$T/err")"
+stop_serve || fail "serve did not stop cleanly after the read-only database"
+check_store
+ok "a read-only database: serve starts and serves reads, every door answers 503 / exits 1 saying" \
+	"it is read-only; writable again, the same daemon writes its key-load row first, then issues"
