@@ -21,9 +21,9 @@
 #     a non-root daemon): reads answer, writes get 503 naming it.
 #
 # The doors: POST /api/v1/enroll (curl), lanca-enroll enroll and renew,
-# EST simpleenroll and simplereenroll, the admin console's login, press and
-# approve, and the CLI (press, approve and revoke through the control
-# socket; preauth import writing the store itself). After each fault:
+# EST simpleenroll and simplereenroll, the admin console's login, press,
+# approve, deny and logout, and the CLI (press, approve, deny and revoke
+# through the control socket; preauth import writing the store itself). After each fault:
 # PRAGMA integrity_check is ok, `lanca audit verify` accepts the chain,
 # every certificate a client received is in the store byte for byte, no
 # serial was used twice, and each door works again.
@@ -194,8 +194,13 @@ every_door() {
 	is503 "POST /api/v1/press" "$T/b" "$words"
 	admin "/api/v1/requests/$(req_id pend-web)/approve" ''
 	is503 "POST /api/v1/requests/ID/approve" "$T/b" "$words"
+	admin "/api/v1/requests/$(req_id pend-web)/deny" '{"reason": "no"}'
+	is503 "POST /api/v1/requests/ID/deny" "$T/b" "$words"
+	admin /api/v1/logout ''
+	is503 "POST /api/v1/logout" "$T/b" "$words"
 
-	for c in "press --seconds 60" "approve $(req_id pend-cli)" "revoke dev-a"; do
+	for c in "press --seconds 60" "approve $(req_id pend-cli)" "deny $(req_id pend-cli)" \
+		"revoke dev-a"; do
 		st=0
 		# shellcheck disable=SC2086 # the command and its arguments
 		"$LANCA" $c --dir "$D" >"$T/out" 2>"$T/err" || st=$?
