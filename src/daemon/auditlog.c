@@ -59,9 +59,13 @@ auditlog_unwritable(struct lerr *e, const struct lerr *cause)
 {
 	/* Copied first: cause may be e itself. */
 	char why[sizeof(cause->msg)];
+	/* A disk that is full, failing or read-only keeps its own code, as
+	 * every other write it refuses does. */
+	enum lerr_code code = cause->code == LERR_STORE_UNAVAILABLE ? LERR_STORE_UNAVAILABLE
+								    : LERR_STORE;
 
 	snprintf(why, sizeof(why), "%s", cause->msg);
-	return lerr_set_http(e, LERR_STORE, 503, "the audit log cannot be written: %s", why);
+	return lerr_set_http(e, code, 503, "the audit log cannot be written: %s", why);
 }
 
 int

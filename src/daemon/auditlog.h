@@ -28,9 +28,9 @@
 /*
  * The answer to an action whose audit row could not be written, which
  * therefore fails (a failed attempt included: its refusal is not given,
- * since nothing would show it was tried): e becomes a 503 (LERR_STORE)
- * "the audit log cannot be written: " and cause's message. cause may be
- * e. Returns -1.
+ * since nothing would show it was tried): e becomes a 503 (LERR_STORE,
+ * or LERR_STORE_UNAVAILABLE when that was cause's code) "the audit log
+ * cannot be written: " and cause's message. cause may be e. Returns -1.
  */
 int auditlog_unwritable(struct lerr *e, const struct lerr *cause);
 
