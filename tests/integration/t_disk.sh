@@ -49,14 +49,18 @@ PW='Disk-admin:phrase-3e8c1f'
 GOT="$T/got"	# the certificates clients received from the store in $D
 mkdir "$T/got" "$T/got-full"
 
-# lanca under libfiu: the preload, its control fifo under $T. A sanitizer
-# build would refuse a preload library ahead of its runtime: it is told
-# that this one is expected.
+# lanca under libfiu: the environment `fiu-run -x` sets (its dry run
+# prints it), the control fifo under $T. A sanitizer build's runtime must
+# come before every other preloaded library (with libfiu's ahead of it,
+# lanca crashes at start): the one lanca links goes first.
+fiu-run -x -n -f "$T/fiu" true | sed -e '$d' -e 's/ *\\$//' -e 's/^/export /' >"$T/fiu.env"
+grep -q '^export LD_PRELOAD=".*fiu' "$T/fiu.env" || fail "fiu-run's dry run: $(cat "$T/fiu.env")"
+san=$(ldd "$REAL_LANCA" | awk '/lib(asan|ubsan)\.so/ { printf "%s ", $3 }')
 cat >"$T/fiu-lanca" <<EOF
 #!/bin/sh
-ASAN_OPTIONS="\${ASAN_OPTIONS:-}\${ASAN_OPTIONS:+:}verify_asan_link_order=0"
-export ASAN_OPTIONS
-exec fiu-run -x -f "$T/fiu" "$REAL_LANCA" "\$@"
+. "$T/fiu.env"
+LD_PRELOAD="$san\$LD_PRELOAD"
+exec "$REAL_LANCA" "\$@"
 EOF
 chmod +x "$T/fiu-lanca"
 
