@@ -27,6 +27,11 @@ PACKAGES="$PACKAGES openjdk-17-jdk-headless"
 # that would take port 53) answers the exported names, dig asks it.
 PACKAGES="$PACKAGES dnsmasq-base"
 PACKAGES="$PACKAGES bind9-dnsutils"
+# tests/integration/t_disk.sh: fiu-run and fiu-ctrl (fiu-utils) make the
+# daemon's writes fail with ENOSPC, EIO or EROFS while it runs, through
+# libfiu's POSIX preload library (libfiu0, which fiu-utils pulls in; no
+# code links libfiu, so libfiu-dev is not needed).
+PACKAGES="$PACKAGES fiu-utils"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only

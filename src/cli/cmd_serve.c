@@ -478,7 +478,8 @@ cmd_serve(int argc, char *argv[])
 	 * rows of an older state directory are chained by now, and a
 	 * checkpoint vouches for them from here on. */
 	if (auditlog_key_load(app.store, signer_pid(app.signer), app.ca.issuing_fp, &e) != 0 ||
-	    auditlog_checkpoint(app.store, app.signer, (int64_t)time(NULL), &e) != 0) {
+	    (auditlog_checkpoint(app.store, app.signer, (int64_t)time(NULL), &e) != 0 &&
+	     e.code != LERR_STORE_UNAVAILABLE)) {
 		cmd_error("serve", "audit log: %s", e.msg);
 		goto out;
 	}

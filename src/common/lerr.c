@@ -38,6 +38,8 @@ static const struct lerr_info {
 	[LERR_SIGNER] = { "signer", 503, "the signer is not available" },
 	[LERR_INTERNAL] = { "internal", 500, "internal error" },
 	[LERR_BAD_SECRET] = { "bad_secret", 403, "missing or wrong pre-authorisation secret" },
+	[LERR_STORE_UNAVAILABLE] = { "store_unavailable", 503,
+				     "the certificate store cannot be written now" },
 };
 
 static const struct lerr_info *

@@ -41,6 +41,8 @@ enum lerr_code {
 	LERR_SIGNER,		/* signer: signer process unavailable */
 	LERR_INTERNAL,		/* internal */
 	LERR_BAD_SECRET,	/* bad_secret: a pre-authorisation secret missing or wrong */
+	LERR_STORE_UNAVAILABLE,	/* store_unavailable: the store cannot be written now
+				 * (disk full, I/O error, read-only): 503, try later */
 	LERR_COUNT
 };
 

@@ -59,9 +59,13 @@ auditlog_unwritable(struct lerr *e, const struct lerr *cause)
 {
 	/* Copied first: cause may be e itself. */
 	char why[sizeof(cause->msg)];
+	/* A disk that is full, failing or read-only keeps its own code, as
+	 * every other write it refuses does. */
+	enum lerr_code code = cause->code == LERR_STORE_UNAVAILABLE ? LERR_STORE_UNAVAILABLE
+								    : LERR_STORE;
 
 	snprintf(why, sizeof(why), "%s", cause->msg);
-	return lerr_set_http(e, LERR_STORE, 503, "the audit log cannot be written: %s", why);
+	return lerr_set_http(e, code, 503, "the audit log cannot be written: %s", why);
 }
 
 int
@@ -124,8 +128,15 @@ auditlog_key_load(struct store *s, pid_t signer_pid, const char *fp, struct lerr
 	json_decref(o);
 	if (text == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
-	rc = store_audit(s, AUDITLOG_ACTOR, "key-load", NULL, text, e);
+	rc = store_audit_first(s, AUDITLOG_ACTOR, "key-load", NULL, text, e);
 	free(text);
+	if (rc > 0) {
+		/* Nothing can be signed and recorded before it: every
+		 * issuance writes, and the row goes first. */
+		log_err("%s: serving what can be read; the key-load row is written first once "
+			"the database takes writes again", e->msg);
+		rc = 0;
+	}
 	return rc;
 }
 

@@ -28,9 +28,9 @@
 /*
  * The answer to an action whose audit row could not be written, which
  * therefore fails (a failed attempt included: its refusal is not given,
- * since nothing would show it was tried): e becomes a 503 (LERR_STORE)
- * "the audit log cannot be written: " and cause's message. cause may be
- * e. Returns -1.
+ * since nothing would show it was tried): e becomes a 503 (LERR_STORE,
+ * or LERR_STORE_UNAVAILABLE when that was cause's code) "the audit log
+ * cannot be written: " and cause's message. cause may be e. Returns -1.
  */
 int auditlog_unwritable(struct lerr *e, const struct lerr *cause);
 
@@ -53,7 +53,10 @@ void auditlog_tick(struct store *s, struct signer *sg, int64_t now);
 
 /* The "key-load" row: the signer (its process id) loaded its keys at
  * serve's start for the issuing CA whose SHA-256 fingerprint is fp.
- * 0, or -1 with e: serve does not start without it. */
+ * 0, or -1 with e: serve does not start without it. A store that cannot
+ * be written now (a full disk, an I/O error, a read-only database) keeps
+ * the row to write before anything else once it can (store_audit_first):
+ * that is 0 too, and logged. */
 int auditlog_key_load(struct store *s, pid_t signer_pid, const char *fp, struct lerr *e);
 
 /* What auditlog_verify found. */

@@ -95,6 +95,7 @@ struct store {
 	struct store_job *qhead, *qtail;
 	int stopping;
 	struct store_wal *wal;		/* counts frames, checkpoints off the writer */
+	struct store_first *first;	/* under qlock: store_audit_first's row, unwritten */
 	atomic_uint_least64_t commits, jobs;
 	atomic_uint_least64_t cert_changes;	/* batches that changed certificates */
 
@@ -112,20 +113,74 @@ struct store {
 	void (*fill)(void *buf, size_t n);
 };
 
+/* An audit row kept by store_audit_first until a transaction can write it:
+ * the writer writes it before every job of the first batch that commits. */
+struct store_first {
+	int64_t at;
+	char *actor, *event, *subject, *detail;
+};
+
+static void
+store_first_free(struct store_first *f)
+{
+	if (f == NULL)
+		return;
+	free(f->actor);
+	free(f->event);
+	free(f->subject);
+	free(f->detail);
+	free(f);
+}
+
 /* ---- helpers ---- */
 
 /*
+ * What a disk that cannot take a write is called in the message, by
+ * SQLite's primary result code; NULL for every other failure. These are
+ * faults of the machine, not of the request, and they clear (space freed,
+ * the disk back, the file made writable): the caller is told to come back
+ * (LERR_STORE_UNAVAILABLE, 503) instead of being answered a 500.
+ */
+static const char *
+store_disk_fault(int x)
+{
+	switch (x & 0xff) {
+	case SQLITE_FULL:
+		return "the certificate store's disk is full";
+	case SQLITE_IOERR:
+		/* SQLite files an allocation failure in its I/O layer here too.
+		 * A file system the kernel remounted read-only, or a full disk
+		 * met growing the -shm file, come here as well: SQLite does
+		 * not keep the system's error of a WAL write (its
+		 * sqlite3_system_errno is errno at the time it reports, not of
+		 * the call that failed), so they are named by what they do. */
+		if (x == SQLITE_IOERR_NOMEM)
+			return NULL;
+		return "the certificate store's disk failed with an I/O error";
+	case SQLITE_READONLY:
+		return "the certificate store is read-only";
+	default:
+		return NULL;
+	}
+}
+
+/*
  * Fills e from the connection's last error: LERR_CONFLICT for a UNIQUE or
- * PRIMARY KEY violation (someone else holds that value), LERR_STORE
- * otherwise. Returns -1.
+ * PRIMARY KEY violation (someone else holds that value),
+ * LERR_STORE_UNAVAILABLE naming the fault for a disk that is full, failed
+ * or read-only (store_disk_fault), LERR_STORE otherwise. Returns -1.
  */
 int
 store_sqlerr(sqlite3 *db, struct lerr *e, const char *what)
 {
 	int x = sqlite3_extended_errcode(db);
+	const char *fault;
 
 	if (x == SQLITE_CONSTRAINT_UNIQUE || x == SQLITE_CONSTRAINT_PRIMARYKEY)
 		return lerr_set(e, LERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(db));
+	if ((fault = store_disk_fault(x)) != NULL)
+		return lerr_set(e, LERR_STORE_UNAVAILABLE, "%s: %s failed (%s); try again later",
+				fault, what, sqlite3_errmsg(db));
 	return lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
 }
 
@@ -768,6 +823,34 @@ store_reader_put(struct store *s, struct store_conn *c)
 /* ---- the writer ---- */
 
 /*
+ * SQLite opens a file it may not write read-only, silently, and the
+ * connection stays so: every write then fails with SQLITE_READONLY even
+ * after the file became writable (a read-only mount gone, a mode fixed).
+ * Before each batch a read-only write connection is opened afresh; the
+ * new one takes over only when it can write. Writer thread only.
+ */
+static void
+store_writer_writable(struct store *s)
+{
+	struct store_conn fresh;
+	struct lerr e;
+
+	if (sqlite3_db_readonly(s->writer.db, "main") != 1)
+		return;
+	memset(&fresh, 0, sizeof(fresh));
+	if (store_conn_open(s, &fresh, 1, &e) != 0)
+		return;
+	if (sqlite3_db_readonly(fresh.db, "main") != 0) {
+		store_conn_close(&fresh);
+		return;
+	}
+	store_wal_attach(s->wal, s->writer.db, fresh.db);
+	store_conn_close(&s->writer);
+	s->writer = fresh;
+	log_info("the database %s can be written again", s->path);
+}
+
+/*
  * Runs one batch of jobs in one transaction, each inside its own savepoint.
  * Sets every job's rc and err; if the transaction itself fails (BEGIN,
  * COMMIT, or SQLite abandoning it), every job of the batch fails.
@@ -776,14 +859,23 @@ static void
 store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 {
 	struct store_conn *w = &s->writer;
+	struct store_first *first = NULL;
 	struct lerr batch;
 	struct store_job *j;
 	size_t i;
 	int failed = 1;
 
 	lerr_clear(&batch);
+	store_writer_writable(s);
 	w->certs_changed = 0;
 	if (store_run(w, Q_BEGIN, &batch) != 0)
+		goto out;
+	pthread_mutex_lock(&s->qlock);
+	first = s->first;
+	pthread_mutex_unlock(&s->qlock);
+	if (first != NULL &&
+	    store_audit_row(w, first->at, first->actor, first->event, first->subject,
+			    first->detail, &batch) != 0)
 		goto out;
 	for (i = 0; i < n; i++) {
 		j = jobs[i];
@@ -793,9 +885,12 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 		j->rc = j->run(w, j->arg, &j->err);
 		if (sqlite3_get_autocommit(w->db)) {
 			/* An I/O error or a full disk made SQLite roll back the
-			 * whole transaction: the earlier jobs are gone too. */
-			lerr_set(&batch, LERR_STORE, "transaction rolled back: %s",
-				 j->rc != 0 ? j->err.msg : sqlite3_errmsg(w->db));
+			 * whole transaction: the earlier jobs are gone too, and
+			 * each of them is told what this one was. */
+			if (j->rc != 0)
+				batch = j->err;
+			else
+				store_sqlerr(w->db, &batch, "the transaction");
 			goto out;
 		}
 		if (j->rc == 0) {
@@ -818,6 +913,15 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 	 * new, which costs it one read. */
 	if (w->certs_changed)
 		atomic_fetch_add(&s->cert_changes, 1);
+	if (first != NULL) {
+		/* Only this thread clears it once set. */
+		pthread_mutex_lock(&s->qlock);
+		s->first = NULL;
+		pthread_mutex_unlock(&s->qlock);
+		log_info("the database can be written: the kept \"%s\" audit row is on record",
+			 first->event);
+		store_first_free(first);
+	}
 	failed = 0;
 out:
 	if (!failed)
@@ -955,6 +1059,43 @@ int
 store_write(struct store *s, struct store_write *wr, struct lerr *e)
 {
 	return store_submit(s, store_write_run, wr, e);
+}
+
+int
+store_audit_first(struct store *s, const char *actor, const char *event, const char *subject,
+		  const char *detail, struct lerr *e)
+{
+	struct store_first *f = NULL;
+	struct lerr why;
+
+	if (s == NULL || actor == NULL || event == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_audit_first: bad arguments");
+	if (store_audit(s, actor, event, subject, detail, &why) == 0)
+		return 0;
+	if (why.code != LERR_STORE_UNAVAILABLE) {
+		if (e != NULL)
+			*e = why;
+		return -1;
+	}
+	if ((f = calloc(1, sizeof(*f))) == NULL || (f->actor = strdup(actor)) == NULL ||
+	    (f->event = strdup(event)) == NULL ||
+	    (subject != NULL && (f->subject = strdup(subject)) == NULL) ||
+	    (detail != NULL && (f->detail = strdup(detail)) == NULL)) {
+		store_first_free(f);
+		return lerr_set(e, LERR_STORE, "out of memory");
+	}
+	f->at = (int64_t)time(NULL);
+	pthread_mutex_lock(&s->qlock);
+	if (s->first != NULL) {
+		pthread_mutex_unlock(&s->qlock);
+		store_first_free(f);
+		return lerr_set(e, LERR_INTERNAL, "an audit row is kept already");
+	}
+	s->first = f;
+	pthread_mutex_unlock(&s->qlock);
+	if (e != NULL)
+		*e = why;
+	return 1;
 }
 
 /* ---- open / close ---- */
@@ -1154,6 +1295,7 @@ store_close(struct store *s)
 		pthread_mutex_destroy(&s->slock);
 		pthread_cond_destroy(&s->scond);
 	}
+	store_first_free(s->first);
 	free(s->path);
 	free(s);
 }

@@ -436,6 +436,9 @@ const char *store_sql_text(enum store_q q);
 struct store_wal;
 int store_wal_start(const char *path, sqlite3 *writer, struct store_wal **out, struct lerr *e);
 void store_wal_stop(struct store_wal *w, sqlite3 *writer);
+/* Moves the commit hook from the write connection old to its replacement
+ * (store_writer_writable). w may be NULL. */
+void store_wal_attach(struct store_wal *w, sqlite3 *old, sqlite3 *writer);
 void store_wal_stats(const struct store_wal *w, struct store_stats *st);
 
 /* Small helpers. */

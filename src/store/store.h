@@ -733,6 +733,17 @@ struct store_audit_new {
 };
 int store_audit_rows(struct store *s, const struct store_audit_new *rows, size_t n,
 		     struct lerr *e);
+/*
+ * store_audit() for a row that must precede everything else written
+ * through s (serve's "key-load"): 0 when it was written; when the store
+ * cannot be written now (store_unavailable: a full disk, an I/O error, a
+ * read-only database), 1 with e saying why, and the row is kept and
+ * written in the first transaction that commits, before that
+ * transaction's own rows; -1 with e for any other failure. One row at a
+ * time; call it before other threads write.
+ */
+int store_audit_first(struct store *s, const char *actor, const char *event,
+		      const char *subject, const char *detail_json, struct lerr *e);
 struct store_audit_row {
 	int64_t id, at;
 	const char *actor, *event, *subject, *detail;

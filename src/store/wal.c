@@ -43,6 +43,7 @@
 
 struct store_wal {
 	sqlite3 *db;			/* the checkpointer's connection */
+	char *path;			/* the database, to open db afresh */
 	pthread_t thread;
 	int started;
 	pthread_mutex_t lock;
@@ -89,6 +90,39 @@ store_wal_hook(void *arg, sqlite3 *db, const char *name, int n)
 	return SQLITE_OK;
 }
 
+/* Opens the checkpointer's connection on path into *db: 0, or -1 (with *db
+ * to close). */
+static int
+store_wal_open(const char *path, sqlite3 **db)
+{
+	if (sqlite3_open_v2(path, db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+			    NULL) != SQLITE_OK ||
+	    sqlite3_busy_timeout(*db, STORE_WAL_BUSY_MS) != SQLITE_OK ||
+	    sqlite3_exec(*db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
+	    /* It copies pages from the WAL into the file; it caches none. */
+	    sqlite3_exec(*db, "PRAGMA cache_size = -64", NULL, NULL, NULL) != SQLITE_OK)
+		return -1;
+	return 0;
+}
+
+/* A connection opened on a file that was read-only then stays read-only
+ * (see store_writer_writable): open it afresh once the file can be
+ * written, or no checkpoint ever copies a page again. */
+static void
+store_wal_writable(struct store_wal *w)
+{
+	sqlite3 *fresh = NULL;
+
+	if (sqlite3_db_readonly(w->db, "main") != 1)
+		return;
+	if (store_wal_open(w->path, &fresh) != 0 || sqlite3_db_readonly(fresh, "main") != 0) {
+		sqlite3_close(fresh);
+		return;
+	}
+	sqlite3_close(w->db);
+	w->db = fresh;
+}
+
 static void *
 store_wal_main(void *arg)
 {
@@ -103,6 +137,7 @@ store_wal_main(void *arg)
 			break;
 		pthread_mutex_unlock(&w->lock);
 
+		store_wal_writable(w);
 		nlog = nckpt = 0;
 		rc = sqlite3_wal_checkpoint_v2(w->db, NULL, SQLITE_CHECKPOINT_PASSIVE, &nlog,
 					       &nckpt);
@@ -139,12 +174,11 @@ store_wal_start(const char *path, sqlite3 *writer, struct store_wal **out, struc
 		free(w);
 		return lerr_set(e, LERR_STORE, "out of resources");
 	}
-	if (sqlite3_open_v2(path, &w->db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
-			    NULL) != SQLITE_OK ||
-	    sqlite3_busy_timeout(w->db, STORE_WAL_BUSY_MS) != SQLITE_OK ||
-	    sqlite3_exec(w->db, "PRAGMA synchronous = FULL", NULL, NULL, NULL) != SQLITE_OK ||
-	    /* It copies pages from the WAL into the file; it caches none. */
-	    sqlite3_exec(w->db, "PRAGMA cache_size = -64", NULL, NULL, NULL) != SQLITE_OK) {
+	if ((w->path = strdup(path)) == NULL) {
+		lerr_set(e, LERR_STORE, "out of memory");
+		goto fail;
+	}
+	if (store_wal_open(path, &w->db) != 0) {
 		lerr_set(e, LERR_STORE, "opening the checkpointer's connection: %s",
 			 w->db != NULL ? sqlite3_errmsg(w->db) : "out of memory");
 		goto fail;
@@ -196,7 +230,19 @@ store_wal_stop(struct store_wal *w, sqlite3 *writer)
 		log_err("closing the checkpointer's connection: %s", sqlite3_errmsg(w->db));
 	pthread_cond_destroy(&w->cond);
 	pthread_mutex_destroy(&w->lock);
+	free(w->path);
 	free(w);
+}
+
+void
+store_wal_attach(struct store_wal *w, sqlite3 *old, sqlite3 *writer)
+{
+	if (w == NULL)
+		return;
+	/* The count of frames (w->last) is the WAL file's, whichever
+	 * connection appends: it carries over. */
+	sqlite3_wal_hook(old, NULL, NULL);
+	sqlite3_wal_hook(writer, store_wal_hook, w);
 }
 
 void

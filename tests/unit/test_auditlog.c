@@ -178,6 +178,27 @@ START_TEST(test_events_known)
 }
 END_TEST
 
+/* An action whose audit row cannot be written answers 503; a disk that is
+ * full, failing or read-only keeps its own code (store_unavailable), any
+ * other failure is the store's. cause may be e itself. */
+START_TEST(test_unwritable)
+{
+	struct lerr cause, e;
+
+	lerr_set(&cause, LERR_STORE_UNAVAILABLE, "the certificate store's disk is full: x");
+	ck_assert_int_eq(auditlog_unwritable(&e, &cause), -1);
+	ck_assert_int_eq(e.code, LERR_STORE_UNAVAILABLE);
+	ck_assert_int_eq(e.http, 503);
+	ck_assert_str_eq(e.msg, "the audit log cannot be written: the certificate store's disk "
+		"is full: x");
+	lerr_set(&e, LERR_STORE, "constraint failed");
+	ck_assert_int_eq(auditlog_unwritable(&e, &e), -1);
+	ck_assert_int_eq(e.code, LERR_STORE);
+	ck_assert_int_eq(e.http, 503);
+	ck_assert_str_eq(e.msg, "the audit log cannot be written: constraint failed");
+}
+END_TEST
+
 static Suite *
 auditlog_suite(void)
 {
@@ -190,6 +211,7 @@ auditlog_suite(void)
 	tcase_add_test(tc, test_sessions_expire_on_record);
 	tcase_add_test(tc, test_verify);
 	tcase_add_test(tc, test_events_known);
+	tcase_add_test(tc, test_unwritable);
 	suite_add_tcase(s, tc);
 	return s;
 }
