@@ -27,6 +27,8 @@ PACKAGES="$PACKAGES openjdk-17-jdk-headless"
 # that would take port 53) answers the exported names, dig asks it.
 PACKAGES="$PACKAGES dnsmasq-base"
 PACKAGES="$PACKAGES bind9-dnsutils"
+# make check-valgrind (and its subset in tests/run-all.sh): memcheck.
+PACKAGES="$PACKAGES valgrind"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only
