@@ -80,7 +80,7 @@ st=0
 "$ENROLL" enroll --gateway "$GW" --id dev-e --out "$T/e" --fingerprint "$FP" --http "$HTTP_URL" \
 	--timeout $((3 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 3 ] || fail "without a press: exit $st, want 3: $(cat "$T/err")"
-grep -q "still pending after 3 s: request" "$T/err" || fail "pending message: $(cat "$T/err")"
+grep -q "still pending after $((3 * LANCA_TIME_FACTOR)) s: request" "$T/err" || fail "pending message: $(cat "$T/err")"
 [ -f "$T/e/key.pem.new" ] && [ ! -e "$T/e/key.pem" ] || fail "pending: key.pem.new expected"
 [ "$(stat -c %a "$T/e/key.pem.new")" = 600 ] || fail "key.pem.new mode"
 id=$(pending_id dev-e)

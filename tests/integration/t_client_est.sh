@@ -84,7 +84,7 @@ st=0
 	--timeout $((2 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 3 ] || fail "EST without a press: exit $st, want 3: $(cat "$T/err")"
 id=$(pending_id est-c)
-grep -q "still pending after 2 s: request $id" "$T/err" || fail "still pending message: $(cat "$T/err")"
+grep -q "still pending after $((2 * LANCA_TIME_FACTOR)) s: request $id" "$T/err" || fail "still pending message: $(cat "$T/err")"
 [ -f "$T/c/key.pem.new" ] && [ ! -e "$T/c/key.pem" ] || fail "pending: key.pem.new expected"
 "$LANCA" approve --dir "$D" "$id" >/dev/null || fail "approve $id"
 "$ENROLL" enroll --protocol est --gateway "$GW" --id est-c --out "$T/c" --fingerprint "$FP" \
