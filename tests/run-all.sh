@@ -16,7 +16,7 @@ build="$top/_build"
 say() { printf 'run-all: %s\n' "$*"; }
 
 # The integration tests CI runs under valgrind (make check-valgrind).
-VALGRIND_CI_TESTS="tests/integration/t_enroll.sh tests/integration/t_client.sh"
+VALGRIND_CI_TESTS="tests/integration/t_enroll.sh tests/integration/t_admin.sh"
 
 # Counts the results the automake harness recorded in DIR's .trs files and
 # prints the closing line "run-all: N passed, N failed, N skipped".
