@@ -32,6 +32,8 @@ PACKAGES="$PACKAGES bind9-dnsutils"
 # libfiu's POSIX preload library (libfiu0, which fiu-utils pulls in; no
 # code links libfiu, so libfiu-dev is not needed).
 PACKAGES="$PACKAGES fiu-utils"
+# make check-valgrind (and its subset in tests/run-all.sh): memcheck.
+PACKAGES="$PACKAGES valgrind"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only

@@ -5,7 +5,8 @@
 # regenerates the build system, builds out of tree in _build/ with
 # AddressSanitizer, UndefinedBehaviorSanitizer and -Werror, runs `make check`,
 # then `make distcheck` (a release tarball that builds and passes its tests
-# on its own, with -Werror and no sanitizers). Exits non-zero on any failure.
+# on its own, with -Werror and no sanitizers), then a few integration tests
+# under valgrind in a plain build in _build_vg/. Exits non-zero on any failure.
 set -euo pipefail
 
 cd "$(dirname "$0")/.."
@@ -13,6 +14,9 @@ top=$(pwd)
 build="$top/_build"
 
 say() { printf 'run-all: %s\n' "$*"; }
+
+# The integration tests CI runs under valgrind (make check-valgrind).
+VALGRIND_CI_TESTS="tests/integration/t_enroll.sh tests/integration/t_admin.sh"
 
 # Counts the results the automake harness recorded in DIR's .trs files and
 # prints the closing line "run-all: N passed, N failed, N skipped".
@@ -94,4 +98,21 @@ if ! make -j2 distcheck DISTCHECK_CONFIGURE_FLAGS=--enable-werror; then
 fi
 
 summary "$build"
+
+# A few integration tests with every lanca process under valgrind's
+# memcheck, in a plain build (valgrind and ASan do not mix): the whole
+# suite (make check-valgrind) takes too long for CI; see
+# docs/reliability.md, "Valgrind".
+vbuild="$top/_build_vg"
+rm -rf "$vbuild"
+mkdir -p "$vbuild"
+cd "$vbuild"
+say "make check-valgrind (a subset, plain build in _build_vg/)"
+../configure --enable-werror CFLAGS='-O1 -g' >/dev/null
+make -j2 >/dev/null
+if ! make -j2 check-valgrind VALGRIND_TESTS="$VALGRIND_CI_TESTS"; then
+	show_failures "$vbuild"
+	say "make check-valgrind failed"
+	exit 1
+fi
 say "all checks passed"

@@ -8,7 +8,7 @@
 . "$(dirname "$0")/lib.sh"
 
 : "${TOP_BUILDDIR:=$TOP_SRCDIR}"
-ENROLL="$TOP_BUILDDIR/src/lanca-enroll"
+ENROLL="$LANCA_ENROLL"
 ENROLL_SH="$TOP_SRCDIR/contrib/lanca-enroll.sh"
 [ -x "$ENROLL" ] || fail "no $ENROLL"
 
@@ -23,7 +23,7 @@ FP_LOWER=$(printf '%s' "$FP" | tr 'A-F' 'a-f')
 # ---- lanca-enroll ----
 "$LANCA" press --dir "$D" >/dev/null || fail "press"
 "$ENROLL" enroll --gateway "$GW" --id dev-a --name dev-a.local --ip 192.168.1.50 --out "$T/a" \
-	--trust-on-first-use --http "$HTTP_URL" --timeout 30 >"$T/out" 2>"$T/err" ||
+	--trust-on-first-use --http "$HTTP_URL" --timeout $((30 * LANCA_TIME_FACTOR)) >"$T/out" 2>"$T/err" ||
 	fail "enroll after a press: $(cat "$T/err")"
 grep -qi "$(printf '%s' "$FP" | tr -d : | tr 'A-F' 'a-f')" "$T/err" ||
 	fail "--trust-on-first-use did not print the root's fingerprint"
@@ -35,7 +35,7 @@ ok "lanca-enroll after a press, trusting on first use: files, modes, chain, key,
 
 "$LANCA" press --dir "$D" >/dev/null || fail "second press"
 "$ENROLL" enroll --gateway "$GW" --id dev-b --out "$T/b" --fingerprint "$FP_LOWER" \
-	--http "$HTTP_URL/ca.crt" --timeout 30 >/dev/null 2>"$T/err" ||
+	--http "$HTTP_URL/ca.crt" --timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" ||
 	fail "enroll with --fingerprint: $(cat "$T/err")"
 check_out "$T/b"
 openssl x509 -in "$T/b/cert.pem" -noout -ext subjectAltName | grep -q "DNS:dev-b.local" ||
@@ -45,7 +45,7 @@ ok "lanca-enroll --fingerprint (lower case, colons); no --name gives DEVICE.loca
 bad=$(printf '%064d' 0)
 st=0
 "$ENROLL" enroll --gateway "$GW" --id dev-c --out "$T/c" --fingerprint "$bad" --http "$HTTP_URL" \
-	--timeout 5 >/dev/null 2>"$T/err" || st=$?
+	--timeout $((5 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] || fail "wrong fingerprint exited $st"
 grep -q "root fingerprint mismatch: expected $bad, got" "$T/err" || fail "mismatch message: $(cat "$T/err")"
 [ ! -e "$T/c" ] || fail "a wrong fingerprint left $T/c: $(ls -la "$T/c")"
@@ -53,7 +53,7 @@ ok "a wrong root fingerprint exits 1 before anything is sent or written"
 
 st=0
 "$ENROLL" enroll --gateway "$GW" --id dev-d --name www.example.com --out "$T/pub" --fingerprint "$FP" \
-	--http "$HTTP_URL" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+	--http "$HTTP_URL" --timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "refused: .*www.example.com" "$T/err" || fail "public name: $st $(cat "$T/err")"
 [ ! -e "$T/pub" ] || fail "a refused enroll left its output directory: $(ls -la "$T/pub")"
 ok "a refused request exits 1 with the server's message and leaves no directory"
@@ -64,11 +64,11 @@ echo mine >"$T/keep/notes.txt"
 ls -A "$T/keep" >"$T/keep.before"
 st=0
 "$ENROLL" enroll --gateway "$GW" --id dev-d --name www.example.com --out "$T/keep" --fingerprint "$FP" \
-	--http "$HTTP_URL" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+	--http "$HTTP_URL" --timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] || fail "refused into an existing directory: exit $st $(cat "$T/err")"
 st=0
 "$ENROLL" enroll --gateway "$GW" --id dev-d --out "$T/keep" --fingerprint "$bad" \
-	--http "$HTTP_URL" --timeout 5 >/dev/null 2>"$T/err" || st=$?
+	--http "$HTTP_URL" --timeout $((5 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] || fail "wrong fingerprint into an existing directory: exit $st $(cat "$T/err")"
 ls -A "$T/keep" >"$T/keep.after"
 diff "$T/keep.before" "$T/keep.after" >&2 || fail "a failed enroll changed the existing $T/keep"
@@ -78,16 +78,16 @@ ok "a failed enroll leaves an existing directory as it was"
 
 st=0
 "$ENROLL" enroll --gateway "$GW" --id dev-e --out "$T/e" --fingerprint "$FP" --http "$HTTP_URL" \
-	--timeout 3 >/dev/null 2>"$T/err" || st=$?
+	--timeout $((3 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 3 ] || fail "without a press: exit $st, want 3: $(cat "$T/err")"
-grep -q "still pending after 3 s: request" "$T/err" || fail "pending message: $(cat "$T/err")"
+grep -q "still pending after $((3 * LANCA_TIME_FACTOR)) s: request" "$T/err" || fail "pending message: $(cat "$T/err")"
 [ -f "$T/e/key.pem.new" ] && [ ! -e "$T/e/key.pem" ] || fail "pending: key.pem.new expected"
 [ "$(stat -c %a "$T/e/key.pem.new")" = 600 ] || fail "key.pem.new mode"
 id=$(pending_id dev-e)
 grep -q "$id" "$T/err" || fail "the pending message does not name request $id"
 "$LANCA" approve --dir "$D" "$id" >/dev/null || fail "approve $id"
 "$ENROLL" enroll --gateway "$GW" --id dev-e --out "$T/e" --fingerprint "$FP" --http "$HTTP_URL" \
-	--timeout 30 >/dev/null 2>"$T/err" || fail "enroll after approve: $(cat "$T/err")"
+	--timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || fail "enroll after approve: $(cat "$T/err")"
 check_out "$T/e"
 ok "without a press: exit 3 at --timeout; after lanca approve the same key is issued"
 
@@ -111,36 +111,36 @@ ok "an enrolled directory is not overwritten; usage errors exit 2"
 # ---- contrib/lanca-enroll.sh ----
 "$LANCA" press --dir "$D" >/dev/null || fail "press for the sh client"
 sh "$ENROLL_SH" --gateway "$GW" --id sh-a --name sh-a.local --out "$T/sa" --fingerprint "$FP" \
-	--http "$HTTP_URL" --timeout 30 >/dev/null 2>"$T/err" || fail "lanca-enroll.sh: $(cat "$T/err")"
+	--http "$HTTP_URL" --timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || fail "lanca-enroll.sh: $(cat "$T/err")"
 check_out "$T/sa"
 openssl x509 -in "$T/sa/cert.pem" -noout -ext subjectAltName | grep -q "DNS:sh-a.local" || fail "sh-a SAN"
 ok "contrib/lanca-enroll.sh after a press"
 
 st=0
 sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --fingerprint "$bad" --http "$HTTP_URL" \
-	--timeout 5 >/dev/null 2>"$T/err" || st=$?
+	--timeout $((5 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "root fingerprint mismatch" "$T/err" || fail "sh wrong fingerprint: $st"
 [ ! -e "$T/sb" ] || fail "lanca-enroll.sh with a wrong fingerprint left $T/sb"
 st=0
 sh "$ENROLL_SH" --gateway "$GW" --id sh-d --name www.example.com --out "$T/spub" --fingerprint "$FP" \
-	--http "$HTTP_URL" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+	--http "$HTTP_URL" --timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "refused: .*www.example.com" "$T/err" || fail "sh public name: $st $(cat "$T/err")"
 [ ! -e "$T/spub" ] || fail "a refused lanca-enroll.sh left $T/spub: $(ls -la "$T/spub")"
 st=0
 sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --trust-on-first-use --http "$HTTP_URL" \
-	--timeout 3 >/dev/null 2>"$T/err" || st=$?
+	--timeout $((3 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 3 ] && grep -q "still pending" "$T/err" || fail "sh without a press: $st $(cat "$T/err")"
 id=$(pending_id sh-b)
 "$LANCA" approve --dir "$D" "$id" >/dev/null || fail "approve $id"
 sh "$ENROLL_SH" --gateway "$GW" --id sh-b --out "$T/sb" --trust-on-first-use --http "$HTTP_URL" \
-	--timeout 30 >/dev/null 2>"$T/err" || fail "sh after approve: $(cat "$T/err")"
+	--timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || fail "sh after approve: $(cat "$T/err")"
 check_out "$T/sb"
 ok "lanca-enroll.sh: wrong fingerprint or refusal exits 1 leaving no directory, pending exits 3, approved gets issued"
 
 # ---- renew ----
 old_serial=$(openssl x509 -in "$T/a/cert.pem" -noout -serial)
 old_key=$(sha256sum <"$T/a/key.pem")
-"$ENROLL" renew --dir "$T/a" --timeout 30 >/dev/null 2>"$T/err" || fail "renew: $(cat "$T/err")"
+"$ENROLL" renew --dir "$T/a" --timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || fail "renew: $(cat "$T/err")"
 check_out "$T/a"
 [ "$(openssl x509 -in "$T/a/cert.pem" -noout -serial)" != "$old_serial" ] || fail "renew kept the serial"
 [ "$(sha256sum <"$T/a/key.pem")" != "$old_key" ] || fail "renew kept the key"
@@ -153,7 +153,7 @@ ok "renew over mTLS: new key and serial, same names, files replaced"
 
 # A certificate from another CA does not renew.
 foreign_device "$T/s" dev-a "DNS:dev-a.local"
-st=0; "$ENROLL" renew --dir "$T/s" --timeout 10 >/dev/null 2>&1 || st=$?
+st=0; "$ENROLL" renew --dir "$T/s" --timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>&1 || st=$?
 [ $st -eq 1 ] || fail "renew with a foreign certificate exited $st"
 cmp -s "$T/stranger.pem.1.pem" "$T/s/cert.pem" || fail "a failed renew replaced cert.pem"
 ok "renew with a certificate from another CA fails and changes nothing"
@@ -164,7 +164,7 @@ cp "$T/a/cert.pem" "$T/cert.before"
 "$ENROLL" renew --dir "$T/a" --when-due >"$T/out" 2>"$T/err" || fail "--when-due: $(cat "$T/err")"
 grep -q "not due" "$T/out" || fail "--when-due did not say not due"
 cmp -s "$T/cert.before" "$T/a/cert.pem" || fail "--when-due changed cert.pem"
-st=0; "$ENROLL" renew --dir "$T/a" --timeout 3 >/dev/null 2>&1 || st=$?
+st=0; "$ENROLL" renew --dir "$T/a" --timeout $((3 * LANCA_TIME_FACTOR)) >/dev/null 2>&1 || st=$?
 [ $st -eq 1 ] || fail "renew with the gateway down exited $st"
 ok "renew --when-due on a fresh certificate exits 0 without contacting the gateway"
 
@@ -189,7 +189,7 @@ lost_gateway() {
 	GW="https://localhost:$HTTPS_PORT"
 	st=0
 	"$@" --gateway "$GW" --id "$name" --out "$T/$name" --fingerprint "$FP" --http "$HTTP_URL" \
-		--timeout 60 >/dev/null 2>"$T/err" &
+		--timeout $((60 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" &
 	cpid=$!
 	waits_pending "$T/err"
 	id=$(pending_id "$name")
@@ -204,13 +204,13 @@ lost_gateway() {
 	GW="https://localhost:$HTTPS_PORT"
 	st=0
 	"$@" --gateway "$GW" --id "$name" --out "$T/$name" --fingerprint "$FP" --http "$HTTP_URL" \
-		--timeout 2 >/dev/null 2>"$T/err" || st=$?
+		--timeout $((2 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 	[ $st -eq 3 ] || fail "$name: the run after: exit $st, want 3: $(cat "$T/err")"
 	grep -q "using the key from the earlier attempt" "$T/err" || fail "$name: key not reused: $(cat "$T/err")"
 	grep -q "request $id" "$T/err" || fail "$name: not the same request $id: $(cat "$T/err")"
 	"$LANCA" approve --dir "$D" "$id" >/dev/null || fail "approve $id"
 	"$@" --gateway "$GW" --id "$name" --out "$T/$name" --fingerprint "$FP" --http "$HTTP_URL" \
-		--timeout 30 >/dev/null 2>"$T/err" || fail "$name: after approve: $(cat "$T/err")"
+		--timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || fail "$name: after approve: $(cat "$T/err")"
 	check_out "$T/$name"
 	[ "$(pubkey "$T/$name/key.pem")" = "$pub" ] || fail "$name: issued for another key than the kept one"
 	stop_serve || true
@@ -231,7 +231,7 @@ mkdir "$T/g/root.pem"
 "$LANCA" press --dir "$D" >/dev/null || fail "press for dev-g"
 st=0
 "$ENROLL" enroll --gateway "$GW" --id dev-g --out "$T/g" --fingerprint "$FP" --http "$HTTP_URL" \
-	--timeout 30 >/dev/null 2>"$T/err" || st=$?
+	--timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] || fail "dev-g with root.pem blocked: exit $st, want 1: $(cat "$T/err")"
 [ -f "$T/g/key.pem.new" ] || fail "a failed write removed the key of an issued certificate"
 [ ! -e "$T/g/cert.pem" ] && [ ! -e "$T/g/chain.pem" ] && [ ! -e "$T/g/key.pem" ] ||
@@ -239,7 +239,7 @@ st=0
 pub=$(pubkey "$T/g/key.pem.new")
 rmdir "$T/g/root.pem"
 "$ENROLL" enroll --gateway "$GW" --id dev-g --out "$T/g" --fingerprint "$FP" --http "$HTTP_URL" \
-	--timeout 10 >/dev/null 2>"$T/err" || fail "dev-g once root.pem is free: $(cat "$T/err")"
+	--timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || fail "dev-g once root.pem is free: $(cat "$T/err")"
 check_out "$T/g"
 [ "$(pubkey "$T/g/key.pem")" = "$pub" ] || fail "dev-g: issued for another key than the kept one"
 stop_serve || true

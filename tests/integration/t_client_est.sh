@@ -14,7 +14,7 @@
 . "$(dirname "$0")/lib.sh"
 
 : "${TOP_BUILDDIR:=$TOP_SRCDIR}"
-ENROLL="$TOP_BUILDDIR/src/lanca-enroll"
+ENROLL="$LANCA_ENROLL"
 ENROLL_SH="$TOP_SRCDIR/contrib/lanca-enroll.sh"
 [ -x "$ENROLL" ] || fail "no $ENROLL"
 
@@ -41,7 +41,7 @@ cert_count() {
 # ---- lanca-enroll --protocol est ----
 "$LANCA" press --dir "$D" >/dev/null || fail "press"
 "$ENROLL" enroll --protocol est --gateway "$GW" --id est-a --name est-a.local --ip 192.168.1.60 \
-	--out "$T/a" --trust-on-first-use --timeout 30 >"$T/out" 2>"$T/err" ||
+	--out "$T/a" --trust-on-first-use --timeout $((30 * LANCA_TIME_FACTOR)) >"$T/out" 2>"$T/err" ||
 	fail "EST enroll after a press: $(cat "$T/err")"
 grep -q "trusting the root on first use: SHA-256 fingerprint $FP_HEX" "$T/err" ||
 	fail "--trust-on-first-use over EST did not print the root's fingerprint: $(cat "$T/err")"
@@ -54,7 +54,7 @@ ok "lanca-enroll --protocol est after a press: root from /cacerts on first use, 
 
 st=0
 "$ENROLL" enroll --protocol est --gateway "$GW" --id est-x --out "$T/x" --fingerprint "$bad" \
-	--timeout 5 >/dev/null 2>"$T/err" || st=$?
+	--timeout $((5 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] || fail "EST with a wrong fingerprint exited $st: $(cat "$T/err")"
 grep -q "root fingerprint mismatch: expected $bad, got $FP_HEX" "$T/err" || fail "mismatch message: $(cat "$T/err")"
 [ ! -e "$T/x" ] || fail "a wrong fingerprint left $T/x"
@@ -65,7 +65,7 @@ ok "lanca-enroll --protocol est with a wrong fingerprint exits 1 before anything
 # Without a press: 202, and the same request posted again until an admin
 # approves it; then the certificate, in the same run.
 "$ENROLL" enroll --protocol est --gateway "$GW" --id est-b --out "$T/b" --fingerprint "$FP" \
-	--timeout 60 >"$T/out" 2>"$T/err" &
+	--timeout $((60 * LANCA_TIME_FACTOR)) >"$T/out" 2>"$T/err" &
 cpid=$!
 waits_pending "$T/err"
 id=$(pending_id est-b)
@@ -81,14 +81,14 @@ ok "lanca-enroll --protocol est: 202 pending, the same request asked again, issu
 
 st=0
 "$ENROLL" enroll --protocol est --gateway "$GW" --id est-c --out "$T/c" --fingerprint "$FP" \
-	--timeout 2 >/dev/null 2>"$T/err" || st=$?
+	--timeout $((2 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 3 ] || fail "EST without a press: exit $st, want 3: $(cat "$T/err")"
 id=$(pending_id est-c)
-grep -q "still pending after 2 s: request $id" "$T/err" || fail "still pending message: $(cat "$T/err")"
+grep -q "still pending after $((2 * LANCA_TIME_FACTOR)) s: request $id" "$T/err" || fail "still pending message: $(cat "$T/err")"
 [ -f "$T/c/key.pem.new" ] && [ ! -e "$T/c/key.pem" ] || fail "pending: key.pem.new expected"
 "$LANCA" approve --dir "$D" "$id" >/dev/null || fail "approve $id"
 "$ENROLL" enroll --protocol est --gateway "$GW" --id est-c --out "$T/c" --fingerprint "$FP" \
-	--timeout 30 >/dev/null 2>"$T/err" || fail "EST enroll after approve: $(cat "$T/err")"
+	--timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || fail "EST enroll after approve: $(cat "$T/err")"
 grep -q "using the key from the earlier attempt" "$T/err" || fail "key not reused: $(cat "$T/err")"
 check_out "$T/c"
 ok "lanca-enroll --protocol est: exit 3 at --timeout keeping the key; the next run gets the approved request"
@@ -104,21 +104,21 @@ EOF
 printf 'Sekr1t-boiler-42\n' >"$T/pre-1.secret"
 printf 'Sekr1t-kettle-43\n' >"$T/pre-2.wrong"
 "$ENROLL" enroll --protocol est --gateway "$GW" --id pre-1 --out "$T/p1" --fingerprint "$FP" \
-	--secret-file "$T/pre-1.secret" --timeout 30 >/dev/null 2>"$T/err" ||
+	--secret-file "$T/pre-1.secret" --timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" ||
 	fail "EST enroll with the secret: $(cat "$T/err")"
 check_out "$T/p1"
 ok "lanca-enroll --protocol est --secret-file: Basic after the 401 challenge, issued without a press"
 
 st=0
 "$ENROLL" enroll --protocol est --gateway "$GW" --id pre-2 --out "$T/p2" --fingerprint "$FP" \
-	--timeout 10 >/dev/null 2>"$T/err" || st=$?
+	--timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] || fail "EST enroll of a device with a secret, without one: exit $st"
 grep -q "the gateway asks for this device's pre-authorisation secret (HTTP Basic): give --secret-file" "$T/err" ||
 	fail "missing secret message: $(cat "$T/err")"
 [ ! -e "$T/p2" ] || fail "a refused enroll left $T/p2: $(ls -A "$T/p2")"
 st=0
 "$ENROLL" enroll --protocol est --gateway "$GW" --id pre-2 --out "$T/p2" --fingerprint "$FP" \
-	--secret-file "$T/pre-2.wrong" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+	--secret-file "$T/pre-2.wrong" --timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] || fail "EST enroll with a wrong secret: exit $st"
 grep -q "the gateway refused the secret for pre-2: .*(HTTP 401)" "$T/err" || fail "wrong secret message: $(cat "$T/err")"
 [ ! -e "$T/p2" ] || fail "a wrong secret left $T/p2: $(ls -A "$T/p2")"
@@ -129,7 +129,7 @@ ok "lanca-enroll --protocol est: no secret or a wrong one exits 1 saying so, not
 printf 'short\n' >"$T/short.secret"
 st=0
 "$ENROLL" enroll --protocol est --gateway "$GW" --id pre-2 --out "$T/p2" --fingerprint "$FP" \
-	--secret-file "$T/short.secret" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+	--secret-file "$T/short.secret" --timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "want a secret of 8 to 256 bytes, not 5" "$T/err" || fail "short secret: $st $(cat "$T/err")"
 [ ! -e "$T/p2" ] || fail "a short secret left $T/p2"
 ok "lanca-enroll: an unusable --secret-file is refused before anything is sent"
@@ -137,11 +137,11 @@ ok "lanca-enroll: an unusable --secret-file is refused before anything is sent"
 # ---- --est-label ----
 "$LANCA" press --dir "$D" >/dev/null || fail "press for the label"
 "$ENROLL" enroll --protocol est --est-label site1 --gateway "$GW" --id est-l --out "$T/l" \
-	--fingerprint "$FP" --timeout 30 >/dev/null 2>"$T/err" || fail "EST enroll under site1: $(cat "$T/err")"
+	--fingerprint "$FP" --timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || fail "EST enroll under site1: $(cat "$T/err")"
 check_out "$T/l"
 st=0
 "$ENROLL" enroll --protocol est --est-label site2 --gateway "$GW" --id est-m --out "$T/m" \
-	--fingerprint "$FP" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+	--fingerprint "$FP" --timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "GET /.well-known/est/site2/cacerts: .*(HTTP 404)" "$T/err" ||
 	fail "an unknown label: $st $(cat "$T/err")"
 [ ! -e "$T/m" ] || fail "an unknown label left $T/m"
@@ -150,7 +150,7 @@ ok "lanca-enroll --est-label: the labelled paths; a label the gateway lacks is i
 # ---- renew --protocol est (simplereenroll over mTLS) ----
 old_serial=$(openssl x509 -in "$T/a/cert.pem" -noout -serial)
 old_key=$(sha256sum <"$T/a/key.pem")
-"$ENROLL" renew --protocol est --dir "$T/a" --timeout 30 >"$T/out" 2>"$T/err" ||
+"$ENROLL" renew --protocol est --dir "$T/a" --timeout $((30 * LANCA_TIME_FACTOR)) >"$T/out" 2>"$T/err" ||
 	fail "EST renew: $(cat "$T/err")"
 grep -q "renewed est-a, serial" "$T/out" || fail "renew report: $(cat "$T/out")"
 check_out "$T/a"
@@ -166,7 +166,7 @@ ok "lanca-enroll renew --protocol est: simplereenroll over mTLS, new key and ser
 # A certificate the gateway did not issue is refused at simplereenroll.
 foreign_device "$T/s" est-a "DNS:est-a.local"
 st=0
-"$ENROLL" renew --protocol est --dir "$T/s" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+"$ENROLL" renew --protocol est --dir "$T/s" --timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] || fail "EST renew with a foreign certificate exited $st: $(cat "$T/err")"
 cmp -s "$T/stranger.pem.1.pem" "$T/s/cert.pem" || fail "a failed renew replaced cert.pem"
 ok "lanca-enroll renew --protocol est with a certificate from another CA fails and changes nothing"
@@ -190,7 +190,7 @@ ok "--protocol, --est-label, --secret-file and --http misused: exit 2, nothing w
 # ---- contrib/lanca-enroll.sh --est ----
 "$LANCA" press --dir "$D" >/dev/null || fail "press for the sh client"
 sh "$ENROLL_SH" --est --gateway "$GW" --id sh-a --name sh-a.local --out "$T/sa" --trust-on-first-use \
-	--timeout 30 >"$T/out" 2>"$T/err" || fail "lanca-enroll.sh --est: $(cat "$T/err")"
+	--timeout $((30 * LANCA_TIME_FACTOR)) >"$T/out" 2>"$T/err" || fail "lanca-enroll.sh --est: $(cat "$T/err")"
 grep -q "trusting the root on first use: SHA-256 fingerprint $FP_HEX" "$T/err" ||
 	fail "lanca-enroll.sh --est on first use: $(cat "$T/err")"
 check_out "$T/sa"
@@ -198,7 +198,7 @@ openssl x509 -in "$T/sa/cert.pem" -noout -ext subjectAltName | grep -q "DNS:sh-a
 ok "lanca-enroll.sh --est after a press: root from /cacerts, files, chain"
 
 st=0
-sh "$ENROLL_SH" --est --gateway "$GW" --id sh-x --out "$T/sx" --fingerprint "$bad" --timeout 5 \
+sh "$ENROLL_SH" --est --gateway "$GW" --id sh-x --out "$T/sx" --fingerprint "$bad" --timeout $((5 * LANCA_TIME_FACTOR)) \
 	>/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "root fingerprint mismatch: expected $bad, got $FP_HEX" "$T/err" ||
 	fail "sh --est wrong fingerprint: $st $(cat "$T/err")"
@@ -206,7 +206,7 @@ sh "$ENROLL_SH" --est --gateway "$GW" --id sh-x --out "$T/sx" --fingerprint "$ba
 ok "lanca-enroll.sh --est with a wrong fingerprint exits 1 leaving nothing"
 
 sh "$ENROLL_SH" --est --est-label site1 --gateway "$GW" --id sh-b --out "$T/sb" --fingerprint "$FP" \
-	--timeout 60 >/dev/null 2>"$T/err" &
+	--timeout $((60 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" &
 cpid=$!
 waits_pending "$T/err"
 id=$(pending_id sh-b)
@@ -220,13 +220,13 @@ ok "lanca-enroll.sh --est --est-label: 202 pending, asked again, issued once app
 printf 'Sekr1t-toaster-43\n' >"$T/sh-pre.wrong"
 st=0
 sh "$ENROLL_SH" --est --gateway "$GW" --id sh-pre --out "$T/sp" --fingerprint "$FP" \
-	--secret-file "$T/sh-pre.wrong" --timeout 10 >/dev/null 2>"$T/err" || st=$?
+	--secret-file "$T/sh-pre.wrong" --timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "the gateway refused the secret for sh-pre: .*(HTTP 401)" "$T/err" ||
 	fail "sh --est wrong secret: $st $(cat "$T/err")"
 [ ! -e "$T/sp" ] || fail "a wrong secret left $T/sp"
 printf 'Sekr1t-toaster-42\n' >"$T/sh-pre.secret"
 sh "$ENROLL_SH" --est --gateway "$GW" --id sh-pre --out "$T/sp" --fingerprint "$FP" \
-	--secret-file "$T/sh-pre.secret" --timeout 60 >/dev/null 2>"$T/err" ||
+	--secret-file "$T/sh-pre.secret" --timeout $((60 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" ||
 	fail "lanca-enroll.sh --est --secret-file: $(cat "$T/err")"
 check_out "$T/sp"
 ok "lanca-enroll.sh --est --secret-file: a wrong secret exits 1 saying so; the right one is issued"
@@ -241,14 +241,14 @@ GW="https://localhost:$HTTPS_PORT"
 sleep 2
 "$LANCA" press --dir "$D" >/dev/null || fail "press"
 st=0
-"$ENROLL" enroll --protocol est --gateway "$GW" --id est-bind --out "$T/nb" --fingerprint "$FP" 	--timeout 10 >/dev/null 2>"$T/err" || st=$?
+"$ENROLL" enroll --protocol est --gateway "$GW" --id est-bind --out "$T/nb" --fingerprint "$FP" 	--timeout $((10 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "channel binding" "$T/err" || fail "unbound enroll, binding required: $st $(cat "$T/err")"
-"$ENROLL" enroll --protocol est --bind --gateway "$GW" --id est-bind --out "$T/bd" 	--fingerprint "$FP" --timeout 30 >"$T/out" 2>"$T/err" ||
+"$ENROLL" enroll --protocol est --bind --gateway "$GW" --id est-bind --out "$T/bd" 	--fingerprint "$FP" --timeout $((30 * LANCA_TIME_FACTOR)) >"$T/out" 2>"$T/err" ||
 	fail "enroll --bind: $(cat "$T/err")"
 check_out "$T/bd"
 [ "$(cert_count est-bind)" = 1 ] || fail "est-bind certificates: $(cert_count est-bind)"
 old_serial=$(openssl x509 -in "$T/bd/cert.pem" -noout -serial)
-"$ENROLL" renew --protocol est --bind --dir "$T/bd" --timeout 30 >/dev/null 2>"$T/err" ||
+"$ENROLL" renew --protocol est --bind --dir "$T/bd" --timeout $((30 * LANCA_TIME_FACTOR)) >/dev/null 2>"$T/err" ||
 	fail "renew --bind: $(cat "$T/err")"
 [ "$(openssl x509 -in "$T/bd/cert.pem" -noout -serial)" != "$old_serial" ] || fail "renew --bind: same certificate"
 st=0

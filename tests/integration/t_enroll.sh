@@ -9,10 +9,13 @@ D="$T/state"
 "$LANCA" init --dir "$D" --name enroll >/dev/null 2>&1 || fail "init"
 ROOT_PEM="$D/root.pem"
 # A short monitor time lets the test make a key go stale and come back;
-# the daemon's clock is moved on (advance) rather than waited for.
+# the daemon's clock is moved on (advance) rather than waited for. Its
+# times are S seconds long: more under valgrind (LANCA_TIME_FACTOR), where
+# a lanca command between a post and a press takes longer than 2 s.
+S=$LANCA_TIME_FACTOR
 REAL_LANCA=$LANCA
 LANCA=$(clocked_lanca)
-start_serve "$D" --monitor 2 --enroll-burst 1000 --enroll-rate 1000
+start_serve "$D" --monitor $((2 * S)) --enroll-burst 1000 --enroll-rate 1000
 LANCA=$REAL_LANCA
 
 # 1. press, then enroll -> issued at once.
@@ -55,7 +58,7 @@ tcurl "$HTTPS_URL/api/v1/requests/$(req_id b)" | grep -q '"state": *"issued"' ||
 ok "enroll without a press -> 202; lanca approve -> the poll gets the chain"
 
 # 5. deny: the device gets a clear refusal with the reason.
-advance 4	# let earlier keys leave the waiting set
+advance $((4 * S))	# let earlier keys leave the waiting set
 make_csr c dev-c
 st=$(post_csr c); [ "$st" = 202 ] || fail "enroll c: $st"
 "$LANCA" deny --dir "$D" "$(req_id c)" --reason "not one of ours" >/dev/null || fail "deny"
@@ -65,7 +68,7 @@ grep -q "not one of ours" "$T/c.poll" || fail "the denial reason is not shown: $
 ok "lanca deny -> the device's poll gets 403 with the reason"
 
 # 6. device first, press second: one waiting key is issued at the press.
-advance 4
+advance $((4 * S))
 make_csr d dev-d
 st=$(post_csr d); [ "$st" = 202 ] || fail "enroll d before press: $st"
 "$LANCA" press --dir "$D" >/dev/null || fail "press"
@@ -74,7 +77,7 @@ verify_chain "$T/d.poll" || fail "chain issued at press"
 ok "device first, press second: the waiting key is issued at the press"
 
 # 7. overlap at the press: two waiting keys -> neither issued.
-advance 4
+advance $((4 * S))
 make_csr e dev-e; make_csr f dev-f
 [ "$(post_csr e)" = 202 ] && [ "$(post_csr f)" = 202 ] || fail "enroll e, f"
 "$LANCA" press --dir "$D" >"$T/press.out" || fail "press"
@@ -89,10 +92,10 @@ ok "two keys waiting at the press: overlap, neither issued, status shows it, aud
 
 # 8. overlap at admission: a press, then a key arrives while another
 #    distinct key is still waiting (it polled, but was stale at the press).
-advance 4
+advance $((4 * S))
 make_csr g dev-g
 [ "$(post_csr g)" = 202 ] || fail "enroll g"
-advance 4	# g is stale: not waiting at the press
+advance $((4 * S))	# g is stale: not waiting at the press
 "$LANCA" press --dir "$D" >"$T/press.out" || fail "press"
 grep -q "window open" "$T/press.out" || fail "nothing should be waiting at this press: $(cat "$T/press.out")"
 [ "$(poll g)" = 202 ] || fail "poll g"	# g is waiting again, without asking anew
@@ -103,15 +106,15 @@ st=$(post_csr h); [ "$st" = 202 ] || fail "a key arriving while another waits wa
 ok "a key arriving in an open window while another distinct key waits: overlap, nothing issued"
 
 # 9. the window expires.
-advance 4
-"$LANCA" press --dir "$D" --seconds 1 >/dev/null || fail "press --seconds 1"
-advance 2
+advance $((4 * S))
+"$LANCA" press --dir "$D" --seconds "$S" >/dev/null || fail "press --seconds $S"
+advance $((2 * S))
 make_csr i dev-i
 st=$(post_csr i); [ "$st" = 202 ] || fail "enroll after the window closed: $st"
 ok "enroll after the window closed -> pending"
 
 # 10. name ownership: a name dev-a holds is not issued to another device.
-advance 4
+advance $((4 * S))
 "$LANCA" press --dir "$D" >/dev/null || fail "press"
 make_csr j dev-j "DNS:dev-a.local"
 st=$(post_csr j); [ "$st" = 409 ] || fail "a name owned by dev-a: $st $(cat "$T/j.resp")"

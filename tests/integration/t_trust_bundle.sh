@@ -20,7 +20,7 @@
 . "$(dirname "$0")/lib.sh"
 
 : "${TOP_BUILDDIR:=$TOP_SRCDIR}"
-ENROLL="$TOP_BUILDDIR/src/lanca-enroll"
+ENROLL="$LANCA_ENROLL"
 ENROLL_SH="$TOP_SRCDIR/contrib/lanca-enroll.sh"
 [ -x "$ENROLL" ] || fail "no $ENROLL"
 
