@@ -152,33 +152,44 @@ serve_tick(struct app *app, struct httpd *h)
 		log_err("cannot make the previous issuing CA's CRL: %s", e.msg);
 }
 
-/* Takes user's ids (with root's kept to come back to, as real and saved
- * ids) when root runs serve --user, or does nothing (*pw NULL). */
+/* Takes user's ids as the effective ones, keeping root's as the real and
+ * saved ids to come back to (serve_become_root), when root runs serve
+ * --user; otherwise does nothing (*pw NULL). */
 static int
 serve_become_user(const char *user, struct passwd **pw, gid_t *gid, struct lerr *e)
 {
+	int err;
+
 	*pw = NULL;
 	if (user == NULL || geteuid() != 0)
 		return 0;
 	if ((*pw = getpwnam(user)) == NULL)
 		return lerr_set(e, LERR_BAD_REQUEST, "no such user: %s", user);
 	*gid = getegid();
-	if (setegid((*pw)->pw_gid) != 0 || seteuid((*pw)->pw_uid) != 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot act as %s: %s", user, strerror(errno));
-		if (setegid(*gid) != 0)
-			abort();	/* still root: cannot fail */
-		return -1;
+	if (setegid((*pw)->pw_gid) != 0)
+		goto fail;
+	if (seteuid((*pw)->pw_uid) != 0) {
+		err = errno;
+		if (setegid(*gid) != 0)	/* still root, and it just worked */
+			err = errno;
+		errno = err;
+		goto fail;
 	}
 	return 0;
+fail:
+	*pw = NULL;
+	return lerr_set(e, LERR_INTERNAL, "cannot act as %s: %s", user, strerror(errno));
 }
 
-/* Back to root after serve_become_user: this cannot fail (the saved uid
- * is root's), and going on with the wrong ids would be worse than dying. */
-static void
-serve_become_root(const struct passwd *pw, gid_t gid)
+/* Back to root after serve_become_user. Failing that (a system-call
+ * filter could), serve must not go on: -1 with e. */
+static int
+serve_become_root(const struct passwd *pw, gid_t gid, struct lerr *e)
 {
 	if (pw != NULL && (seteuid(0) != 0 || setegid(gid) != 0))
-		abort();
+		return lerr_set(e, LERR_INTERNAL, "cannot become root again after acting as %s: %s",
+				pw->pw_name, strerror(errno));
+	return 0;
 }
 
 /* Reads what root needs from the store before the signer starts: the
@@ -220,7 +231,8 @@ serve_read_as_user(const char *dir, const char *user, struct rollover_view *view
 	rc = 0;
 out:
 	store_close(s);
-	serve_become_root(pw, gid);
+	if (serve_become_root(pw, gid, e) != 0)
+		rc = -1;
 	return rc;
 }
 
