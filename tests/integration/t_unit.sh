@@ -183,6 +183,14 @@ done
 [ "$(stat -c '%u %a' "$D/keys")" = "0 700" ] || fail "keys/ is $(stat -c '%u %a' "$D/keys")"
 find "$D/keys" ! -user 0 | grep -q . && fail "init --user handed over something in keys/"
 ok "init --user $unit_user: $D root:$unit_user 0770, the store and the gateway's files $unit_user's, keys/ root's"
+for u in no-such-user-here root; do
+	st=0
+	as_admin "$LANCA" init --dir "$T/other-$u" --user "$u" >"$T/init-$u.out" 2>&1 || st=$?
+	[ $st = 2 ] && [ ! -e "$T/other-$u" ] || fail "init --user $u: status $st, $(cat "$T/init-$u.out")"
+done
+grep -q "no such user" "$T/init-no-such-user-here.out" && grep -q "must not be root" "$T/init-root.out" ||
+	fail "init --user refusals unclear: $(cat "$T/init-no-such-user-here.out" "$T/init-root.out")"
+ok "init --user refuses an unknown user and root before making anything"
 
 # The namespace's set-up, run by unshare as root before the limits: then
 # the unit's limits and lanca, exec'd in turn (SERVE_PID is lanca).
@@ -369,5 +377,38 @@ st=$(post_csr c)
 [ "$st" = 201 ] || fail "enroll after the chown: $st $(cat "$T/c.resp")"
 stop_serve || fail "serve did not stop cleanly after the chown"
 ok "root's state directory: refused with \`$mend\`; started and enrolled once that ran"
+
+# ---- 5. outside the unit (root with every capability) ----
+# serve --user hands a root-made directory over itself, but follows no
+# link the user planted there: root would give the user the file it names.
+chown -R 0:0 "$D"
+chmod 700 "$D"
+echo "root's" >"$T/victim"
+mv "$D/gateway.pem" "$T/gateway.pem"
+ln -s "$T/victim" "$D/gateway.pem"
+st=0
+as_admin "$LANCA" serve --dir "$D" --user "$unit_user" --https "127.0.0.1:$(free_port)" \
+	--http "127.0.0.1:$(free_port)" --web-dir "$TOP_SRCDIR/web" >"$T/planted.log" 2>&1 || st=$?
+[ $st = 1 ] || fail "serve with a planted link: exit status $st: $(cat "$T/planted.log")"
+grep -q "gateway.pem is not a plain file" "$T/planted.log" || fail "no clear refusal: $(cat "$T/planted.log")"
+[ "$(stat -c %u "$T/victim")" = 0 ] || fail "serve gave $T/victim to $unit_user through a link"
+rm "$D/gateway.pem"
+mv "$T/gateway.pem" "$D/gateway.pem"
+cat >"$T/lanca-root" <<EOF
+#!/bin/sh
+exec unshare -m sh -c 'mount --make-rprivate / && mount --bind "$T/passwd" /etc/passwd &&
+	mount --bind "$T/group" /etc/group && exec "\$0" "\$@"' "$REAL_LANCA" "\$@"
+EOF
+chmod 755 "$T/lanca-root"
+LANCA=$T/lanca-root
+start_serve "$D" --user "$unit_user"
+LANCA=$REAL_LANCA
+[ "$(stat -c '%u:%g' "$D")" = "0:$gid" ] && [ "$(stat -c %A "$D" | cut -c5-7)" = rwx ] ||
+	fail "serve --user left $D $(stat -c '%u:%g %A' "$D")"
+for f in lanca.db gateway.key gateway.pem; do
+	[ "$(stat -c %u "$D/$f")" = "$uid" ] || fail "serve --user left $f owned by $(stat -c %u "$D/$f")"
+done
+stop_serve || fail "serve outside the unit did not stop cleanly"
+ok "outside the unit serve --user hands a root-made directory over itself, and refuses a planted link"
 
 echo "1..$n_ok"
