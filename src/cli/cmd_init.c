@@ -7,14 +7,17 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sodium.h>
 
 #include "cli/cmd.h"
 #include "ca/keystore.h"
 #include "daemon/auth.h"
+#include "daemon/handover.h"
 #include "daemon/init.h"
 #include "daemon/state.h"
 #include "store/store.h"
@@ -28,8 +31,11 @@ init_usage(FILE *f)
 		"usage: lanca init [--dir DIR] [--name NAME] [--domain DOMAIN]... [--san NAME|IP]...\n"
 		"                  [--net CIDR]... [--key-type ecdsa-p256|ecdsa-p384|rsa-3072]\n"
 		"                  [--passphrase-file FILE] [--crl-url URL]\n"
-		"                  [--backup-key-out FILE --backup-pass-file FILE]\n"
+		"                  [--backup-key-out FILE --backup-pass-file FILE] [--user USER]\n"
 		"\n"
+		"--user (run as root) makes DIR root:USER's-group, mode 0770, and hands the\n"
+		"files the daemon writes to USER, as `lanca serve --user USER` under\n"
+		"contrib/lanca.service needs them (keys/ stays root's).\n"
 		"--backup-key-out also makes the backup root and writes its private key\n"
 		"there, once, encrypted with the passphrase in --backup-pass-file; keep\n"
 		"that file offline and run `lanca backup-root confirm`. Without it, no\n"
@@ -85,13 +91,14 @@ cmd_init(int argc, char *argv[])
 		{ "crl-url", required_argument, NULL, 'c' },
 		{ "backup-key-out", required_argument, NULL, 'B' },
 		{ "backup-pass-file", required_argument, NULL, 'P' },
+		{ "user", required_argument, NULL, 'u' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *domains[INIT_LIST_MAX], *sans[INIT_LIST_MAX];
 	struct ipnet nets[INIT_LIST_MAX];
 	struct state_init_opts o;
-	const char *dir = NULL, *pass_file = NULL, *backup_pass_file = NULL;
+	const char *dir = NULL, *pass_file = NULL, *backup_pass_file = NULL, *user = NULL;
 	char *pass = NULL, *backup_pass = NULL, code[AUTH_SETUP_CODE_SIZE] = "";
 	struct lerr e;
 	int c, rc = CMD_FAILED;
@@ -110,6 +117,7 @@ cmd_init(int argc, char *argv[])
 		case 'c': o.crl_url = optarg; break;
 		case 'B': o.backup_key_out = optarg; break;
 		case 'P': backup_pass_file = optarg; break;
+		case 'u': user = optarg; break;
 		case 'D':
 		case 's':
 		case 'N':
@@ -155,6 +163,18 @@ cmd_init(int argc, char *argv[])
 			  "the backup root's key is only ever written encrypted");
 		return CMD_USAGE;
 	}
+	/* Checked before a CA is made for nothing. */
+	if (user != NULL) {
+		struct passwd *pw = getpwnam(user);
+
+		if (pw == NULL || pw->pw_uid == 0 || geteuid() != 0) {
+			cmd_error("init", "--user %s: %s", user,
+				  pw == NULL ? "no such user" : pw->pw_uid == 0 ?
+				  "the daemon's user must not be root" :
+				  "only root can hand files to another user");
+			return CMD_USAGE;
+		}
+	}
 	if (pass_file != NULL && keystore_pass_read(pass_file, &pass, &e) != 0) {
 		cmd_error("init", "%s", e.msg);
 		goto out;
@@ -169,7 +189,12 @@ cmd_init(int argc, char *argv[])
 		cmd_error("init", "%s", e.msg);
 		goto out;
 	}
+	/* After the report, which opens the store as root. */
 	rc = init_report(o.dir, code, o.backup_key_out);
+	if (rc == CMD_OK && user != NULL && handover_state(o.dir, user, &e) != 0) {
+		cmd_error("init", "%s", e.msg);
+		rc = CMD_FAILED;
+	}
 	if (rc == CMD_OK && o.backup_key_out == NULL)
 		fprintf(stderr, "lanca init: warning: no backup root was made (no --backup-key-out): "
 			"devices trust one root only; make one with `lanca backup-root create`\n");

@@ -6,7 +6,12 @@
  * later inherits the mask, and the main thread sigwait()s for them); the
  * signer is forked before anything else opens a file or a socket, so it
  * inherits nothing of the daemon; the ports are bound as root, then root
- * is dropped; only then do requests arrive.
+ * is dropped, and only then is the store opened and the gateway's key
+ * read: under contrib/lanca.service root has neither CAP_CHOWN nor
+ * CAP_DAC_OVERRIDE, so it may not read the user's files, and nothing it
+ * created would be the user's (handover.h). What root needs from the
+ * store before the signer starts (a rollover's recovery, an older state
+ * directory's chain) it reads with the user's ids (serve_read_as_user).
  */
 #include "config.h"
 
@@ -30,6 +35,7 @@
 #include "daemon/enroll.h"
 #include "common/fileio.h"
 #include "daemon/gateway.h"
+#include "daemon/handover.h"
 #include "daemon/hosts.h"
 #include "http/httpd.h"
 #include "http/route.h"
@@ -74,34 +80,6 @@ serve_usage(FILE *f)
 		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n"
 		"                   [--est-label LABEL] [--est-require-binding] [--est-serverkeygen]\n"
 		"                   [--crl-days DAYS] [--hosts-file FILE] [--allow-unlocked-keys]\n");
-}
-
-/* Hands the files the daemon writes to user, so it can keep writing them
- * after dropping root. Nothing in keys/ (CA keys, the chain and settings
- * the signer trusts) is in the list: those stay root's, and the signer
- * refuses them if they are not. */
-static int
-serve_chown(const char *dir, const char *user, struct lerr *e)
-{
-	static const char *const files[] = {
-		"", STORE_FILE, STORE_FILE "-wal", STORE_FILE "-shm",
-		STATE_GATEWAY_KEY, STATE_GATEWAY_PEM, STATE_ROOT_PEM,
-	};
-	char path[STATE_PATH_MAX];
-	struct passwd *pw;
-	size_t i;
-
-	pw = getpwnam(user);
-	if (pw == NULL)
-		return lerr_set(e, LERR_BAD_REQUEST, "no such user: %s", user);
-	for (i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
-		if (state_path(path, dir, files[i]) != 0)
-			return lerr_set(e, LERR_INTERNAL, "path too long");
-		if (chown(path, pw->pw_uid, pw->pw_gid) != 0 && errno != ENOENT)
-			return lerr_set(e, LERR_INTERNAL, "cannot chown %s: %s", path,
-					strerror(errno));
-	}
-	return 0;
 }
 
 /* Reads the gateway's chain and key (the key into locked memory). */
@@ -174,22 +152,87 @@ serve_tick(struct app *app, struct httpd *h)
 		log_err("cannot make the previous issuing CA's CRL: %s", e.msg);
 }
 
-/* Finishes a root rollover's key switch that a crash interrupted, before
- * the signer reads keys/ (rollover.h). */
+/* Takes user's ids as the effective ones, keeping root's as the real and
+ * saved ids to come back to (serve_become_root), when root runs serve
+ * --user; otherwise does nothing (*pw NULL). */
 static int
-serve_recover(const char *dir, struct lerr *e)
+serve_become_user(const char *user, struct passwd **pw, gid_t *gid, struct lerr *e)
+{
+	int err;
+
+	*pw = NULL;
+	if (user == NULL || geteuid() != 0)
+		return 0;
+	if ((*pw = getpwnam(user)) == NULL)
+		return lerr_set(e, LERR_BAD_REQUEST, "no such user: %s", user);
+	*gid = getegid();
+	if (setegid((*pw)->pw_gid) != 0)
+		goto fail;
+	if (seteuid((*pw)->pw_uid) != 0) {
+		err = errno;
+		if (setegid(*gid) != 0)	/* still root, and it just worked */
+			err = errno;
+		errno = err;
+		goto fail;
+	}
+	return 0;
+fail:
+	*pw = NULL;
+	return lerr_set(e, LERR_INTERNAL, "cannot act as %s: %s", user, strerror(errno));
+}
+
+/* Back to root after serve_become_user. Failing that (a system-call
+ * filter could), serve must not go on: -1 with e. */
+static int
+serve_become_root(const struct passwd *pw, gid_t gid, struct lerr *e)
+{
+	if (pw != NULL && (seteuid(0) != 0 || setegid(gid) != 0))
+		return lerr_set(e, LERR_INTERNAL, "cannot become root again after acting as %s: %s",
+				pw->pw_name, strerror(errno));
+	return 0;
+}
+
+/* Reads what root needs from the store before the signer starts: the
+ * view that a rollover's recovery and the keys/ check go by (*have_view
+ * 0 when there is no store: its own open says so later) and, when keys/
+ * lacks the signer's chain (an older state directory, want_adopt), the
+ * store's. As --user when root serves as another user: the store and
+ * what SQLite makes beside it (-wal, -shm) are the user's, and root may
+ * not read them without CAP_DAC_OVERRIDE; all of it is closed again
+ * before root's ids come back. */
+static int
+serve_read_as_user(const char *dir, const char *user, struct rollover_view *view,
+		   int *have_view, int want_adopt, struct signer_adopt *adopt, struct lerr *e)
 {
 	char path[STATE_PATH_MAX];
+	struct passwd *pw;
 	struct store *s = NULL;
 	struct stat st;
-	int rc;
+	gid_t gid = 0;
+	int rc = -1;
 
-	if (state_path(path, dir, STORE_FILE) != 0 || lstat(path, &st) != 0)
-		return 0;	/* no CA here: the store's own open says so */
-	if (store_open(path, STORE_READONLY, &s, e) != 0)
+	*have_view = 0;
+	if (serve_become_user(user, &pw, &gid, e) != 0)
 		return -1;
-	rc = rollover_recover(dir, s, e);
+	if (state_path(path, dir, STORE_FILE) == 0 && lstat(path, &st) == 0) {
+		if (store_open(path, STORE_READONLY, &s, e) != 0 ||
+		    rollover_view_read(s, view, e) != 0)
+			goto out;
+		*have_view = 1;
+	}
+	if (want_adopt && state_signer_adopt(dir, adopt, e) != 0) {
+		char why[sizeof(e->msg)];
+
+		memcpy(why, e->msg, sizeof(why));
+		lerr_set(e, e->code, "cannot read the CA chain to recreate %s/%s: %s", dir,
+			 SIGNER_KEYS_DIR, why);
+		goto out;
+	}
+	rc = 0;
+out:
 	store_close(s);
+	if (serve_become_root(pw, gid, e) != 0)
+		rc = -1;
 	return rc;
 }
 
@@ -397,6 +440,7 @@ cmd_serve(int argc, char *argv[])
 	size_t chain_len = 0, key_len = 0;
 	struct signer_config sc;
 	struct signer_adopt adopt;
+	struct rollover_view view;
 	struct httpd_config hc;
 	struct httpd *h = NULL;
 	struct control *ctl = NULL;
@@ -408,11 +452,12 @@ cmd_serve(int argc, char *argv[])
 	sigset_t set;
 	char path[STATE_PATH_MAX], why[256];
 	struct lerr e;
-	int rc = CMD_FAILED, stop, window_ready = 0, lock = -1;
+	int rc = CMD_FAILED, stop, window_ready = 0, lock = -1, want_adopt, have_view = 0;
 
 	memset(&app, 0, sizeof(app));
 	memset(&prev_is, 0, sizeof(prev_is));
 	memset(&adopt, 0, sizeof(adopt));
+	memset(&view, 0, sizeof(view));
 	rc = serve_parse(argc, argv, &o);
 	if (rc != 0)
 		return rc < 0 ? CMD_OK : rc;
@@ -430,13 +475,17 @@ cmd_serve(int argc, char *argv[])
 	pthread_sigmask(SIG_BLOCK, &set, NULL);
 	signal(SIGPIPE, SIG_IGN);
 
-	/* Before the chown: the store's files this opens are handed over too.
-	 * Held until serve exits: no rollover changes keys/ meanwhile. */
-	if (rollover_lock(o.dir, &lock, &e) != 0 || serve_recover(o.dir, &e) != 0) {
+	/* Held until serve exits: no rollover changes keys/ meanwhile. */
+	if (rollover_lock(o.dir, &lock, &e) != 0 ||
+	    (o.user != NULL && geteuid() == 0 && handover_state(o.dir, o.user, &e) != 0)) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}
-	if (o.user != NULL && geteuid() == 0 && serve_chown(o.dir, o.user, &e) != 0) {
+	/* A state directory from before keys/ held the signer's chain: offer
+	 * the store's, which the signer writes only after proving it. */
+	want_adopt = signer_files_missing(o.dir) != 0;
+	if (serve_read_as_user(o.dir, o.user, &view, &have_view, want_adopt, &adopt, &e) != 0 ||
+	    (have_view && rollover_recover_view(o.dir, &view, &e) != 0)) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}
@@ -446,14 +495,7 @@ cmd_serve(int argc, char *argv[])
 	sc.user = o.user;
 	sc.threads = o.threads;
 	sc.allow_unlocked_keys = o.allow_unlocked_keys;
-	/* A state directory from before keys/ held the signer's chain: offer
-	 * the store's, which the signer writes only after proving it. */
-	if (signer_files_missing(o.dir) != 0) {
-		if (state_signer_adopt(o.dir, &adopt, &e) != 0) {
-			cmd_error("serve", "cannot read the CA chain to recreate %s/%s: %s", o.dir,
-				  SIGNER_KEYS_DIR, e.msg);
-			goto out;
-		}
+	if (want_adopt) {
 		log_info("%s/%s lacks the signer's chain: the signer checks the store's and writes it",
 			 o.dir, SIGNER_KEYS_DIR);
 		sc.adopt = &adopt;
@@ -462,13 +504,30 @@ cmd_serve(int argc, char *argv[])
 		cmd_error("serve", "cannot start the signer: %s", e.msg);
 		goto out;
 	}
+	/* After the signer proved keys/ (its refusal names what is wrong with
+	 * them), that the store records under the same issuing CA. */
+	if (have_view && rollover_check_keys(o.dir, &view, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	/* The ports, without the certificate: its key is the user's. */
+	memset(&hc, 0, sizeof(hc));
+	hc.https_addr = o.https;
+	hc.http_addr = o.http;
+	if (httpd_bind(&hc, &h, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
+	if (proc_drop_privileges(o.user, why, sizeof(why)) != 0) {
+		cmd_error("serve", "%s", why);
+		goto out;
+	}
+	/* From here on as the user: everything the store and the gateway's
+	 * renewal create is the user's. */
 	app.dir = o.dir;
 	app.web_dir = o.web_dir;
 	app.started = time(NULL);
-	/* After the signer proved keys/ (its refusal names what is wrong with
-	 * them), that the store records under the same issuing CA. */
 	if (state_path(path, o.dir, STORE_FILE) != 0 || store_open(path, 0, &app.store, &e) != 0 ||
-	    rollover_check_keys(o.dir, app.store, &e) != 0 ||
 	    ca_set_load(app.store, &app.ca, &e) != 0 ||
 	    policy_from_ca(&app.policy, app.ca.issuing, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
@@ -532,21 +591,9 @@ cmd_serve(int argc, char *argv[])
 				  "out of memory" : e.msg);
 		goto out;
 	}
-	if (serve_read_tls(o.dir, &chain, &chain_len, &key, &key_len, &e) != 0) {
+	if (serve_read_tls(o.dir, &chain, &chain_len, &key, &key_len, &e) != 0 ||
+	    httpd_set_tls(h, (const char *)chain, (const char *)key, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
-		goto out;
-	}
-	memset(&hc, 0, sizeof(hc));
-	hc.https_addr = o.https;
-	hc.http_addr = o.http;
-	hc.tls_chain_pem = (const char *)chain;
-	hc.tls_key_pem = (const char *)key;
-	if (httpd_bind(&hc, &h, &e) != 0) {
-		cmd_error("serve", "%s", e.msg);
-		goto out;
-	}
-	if (proc_drop_privileges(o.user, why, sizeof(why)) != 0) {
-		cmd_error("serve", "%s", why);
 		goto out;
 	}
 	{
@@ -602,6 +649,7 @@ out:
 	ca_set_free(&app.ca);
 	policy_free(&app.policy);
 	signer_adopt_free(&adopt);
+	rollover_view_free(&view);
 	rollover_unlock(lock);
 	free(chain);
 	fileio_free_secret(key, key_len);

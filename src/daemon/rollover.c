@@ -439,25 +439,18 @@ roll_ca_new(gnutls_x509_crt_t crt, gnutls_datum_t *der, char fp[65], char subjec
 /* Keeps DIR/root.pem the primary root's and removes DIR/backup-root.pem
  * when no backup root is left (the backup root became the root). */
 static int
-roll_state_pems(const char *dir, struct store *s, struct lerr *e)
+roll_state_pems(const char *dir, const struct rollover_view *v, struct lerr *e)
 {
 	char path[STATE_PATH_MAX];
-	struct store_ca *root = NULL;
 	gnutls_x509_crt_t crt = NULL;
 	gnutls_datum_t pem = { NULL, 0 };
 	int rc = -1;
 
-	if (store_ca_active(s, "root", &root, e) != 0 ||
-	    x509_import(root->der, root->der_len, &crt, e) != 0 || x509_export_pem(crt, &pem) != 0 ||
-	    roll_path(path, dir, STATE_ROOT_PEM, e) != 0 ||
+	if (x509_import(v->root_der, v->root_der_len, &crt, e) != 0 ||
+	    x509_export_pem(crt, &pem) != 0 || roll_path(path, dir, STATE_ROOT_PEM, e) != 0 ||
 	    fileio_write_atomic(path, pem.data, pem.size, 0644, 0, e) != 0)
 		goto out;
-	store_ca_free(root);
-	root = NULL;
-	if (store_ca_find(s, "backup-root", "offline", &root, e) != 0) {
-		if (e->code != LERR_NOT_FOUND)
-			goto out;
-		lerr_clear(e);
+	if (!v->backup_root) {
 		if (roll_path(path, dir, STATE_BACKUP_ROOT_PEM, e) != 0)
 			goto out;
 		unlink(path);
@@ -467,7 +460,6 @@ out:
 	gnutls_free(pem.data);
 	if (crt != NULL)
 		gnutls_x509_crt_deinit(crt);
-	store_ca_free(root);
 	return rc;
 }
 
@@ -475,7 +467,7 @@ out:
  * what was keys/, and keeps DIR/root.pem and DIR/backup-root.pem what the
  * store says. */
 static int
-roll_swap(const char *dir, struct store *s, struct lerr *e)
+roll_swap(const char *dir, const struct rollover_view *v, struct lerr *e)
 {
 	char stage[STATE_PATH_MAX], staged[STATE_PATH_MAX], keys[STATE_PATH_MAX];
 	int rc = -1;
@@ -497,51 +489,91 @@ roll_swap(const char *dir, struct store *s, struct lerr *e)
 	 * CA's were copied). */
 	if (fileio_remove_tree(stage) != 0)
 		log_warn("cannot remove %s: remove it by hand", stage);
-	if (roll_state_pems(dir, s, e) != 0)
+	if (roll_state_pems(dir, v, e) != 0)
 		goto out;
 	rc = 0;
 out:
 	return rc;
 }
 
-/* Whether dir's keys/issuing.pem is the store's active issuing CA: 0 with
- * *same set (and subject, when not NULL, the store's CA), or -1 with e
- * (LERR_NOT_FOUND when the file is missing). */
+/* Whether dir's keys/issuing.pem is the store's active issuing CA (v's):
+ * 0 with *same set, or -1 with e (LERR_NOT_FOUND when the file is
+ * missing). */
 static int
-roll_keys_current(const char *dir, struct store *s, int *same, char subject[256],
-		  struct lerr *e)
+roll_keys_current(const char *dir, const struct rollover_view *v, int *same, struct lerr *e)
 {
 	char path[STATE_PATH_MAX], fp[65];
 	unsigned char *pem = NULL;
 	size_t len = 0;
 	gnutls_x509_crt_t crt = NULL;
-	struct store_ca *issuing = NULL;
 	int rc = -1;
 
 	*same = 0;
 	if (roll_path(path, dir, SIGNER_ISSUING_PEM, e) != 0 ||
 	    fileio_read(path, ROLL_FILE_MAX, 0, &pem, &len, e) != 0)
 		goto out;
-	if (x509_import(pem, len, &crt, e) != 0 || x509_fingerprint(crt, fp) != 0 ||
-	    store_ca_active(s, "issuing", &issuing, e) != 0)
+	if (x509_import(pem, len, &crt, e) != 0 || x509_fingerprint(crt, fp) != 0)
 		goto out;
-	*same = strcmp(issuing->fingerprint, fp) == 0;
-	if (subject != NULL)
-		snprintf(subject, 256, "%s", issuing->subject);
+	*same = strcmp(v->issuing_fp, fp) == 0;
 	rc = 0;
 out:
 	free(pem);
 	if (crt != NULL)
 		gnutls_x509_crt_deinit(crt);
-	store_ca_free(issuing);
 	return rc;
 }
 
 int
-rollover_recover(const char *dir, struct store *s, struct lerr *e)
+rollover_view_read(struct store *s, struct rollover_view *v, struct lerr *e)
+{
+	struct store_rollover r;
+	struct store_ca *ca = NULL;
+	int rc = -1;
+
+	memset(v, 0, sizeof(*v));
+	v->finished = store_rollover_newest(s, &r, e) == 0 && r.finished_at != 0;
+	lerr_clear(e);
+	if (store_ca_active(s, "issuing", &ca, e) != 0)
+		goto out;
+	snprintf(v->issuing_fp, sizeof(v->issuing_fp), "%s", ca->fingerprint);
+	snprintf(v->issuing_subject, sizeof(v->issuing_subject), "%s", ca->subject);
+	store_ca_free(ca);
+	ca = NULL;
+	if (store_ca_active(s, "root", &ca, e) != 0)
+		goto out;
+	if ((v->root_der = malloc(ca->der_len)) == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	memcpy(v->root_der, ca->der, ca->der_len);
+	v->root_der_len = ca->der_len;
+	store_ca_free(ca);
+	ca = NULL;
+	if (store_ca_find(s, "backup-root", "offline", &ca, e) == 0)
+		v->backup_root = 1;
+	else if (e->code != LERR_NOT_FOUND)
+		goto out;
+	lerr_clear(e);
+	rc = 0;
+out:
+	store_ca_free(ca);
+	if (rc != 0)
+		rollover_view_free(v);
+	return rc;
+}
+
+void
+rollover_view_free(struct rollover_view *v)
+{
+	free(v->root_der);
+	v->root_der = NULL;
+	v->root_der_len = 0;
+}
+
+int
+rollover_recover_view(const char *dir, const struct rollover_view *v, struct lerr *e)
 {
 	char stage[STATE_PATH_MAX], path[STATE_PATH_MAX];
-	struct store_rollover r;
 	struct stat st;
 	int recorded = 0;
 
@@ -549,7 +581,7 @@ rollover_recover(const char *dir, struct store *s, struct lerr *e)
 		return -1;
 	/* finish deletes the old root's key after its record: a crash between
 	 * the two leaves it, for this to remove. */
-	if (store_rollover_newest(s, &r, e) == 0 && r.finished_at != 0 &&
+	if (v->finished &&
 	    roll_path(path, dir, SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_KEY_NAME, e) == 0 &&
 	    unlink(path) == 0)
 		log_info("removed the retired root's key %s", path);
@@ -559,16 +591,29 @@ rollover_recover(const char *dir, struct store *s, struct lerr *e)
 						      strerror(errno));
 	/* A staged keys/ the store does not name was never recorded (or is
 	 * the old one, once exchanged): it goes. */
-	if (roll_keys_current(stage, s, &recorded, NULL, e) != 0)
+	if (roll_keys_current(stage, v, &recorded, e) != 0)
 		recorded = 0;
 	lerr_clear(e);
 	if (recorded) {
 		log_info("completing the key switch of a root rollover that was interrupted");
-		return roll_swap(dir, s, e);
+		return roll_swap(dir, v, e);
 	}
 	if (fileio_remove_tree(stage) != 0)
 		return lerr_set(e, LERR_INTERNAL, "cannot remove %s", stage);
 	return 0;
+}
+
+int
+rollover_recover(const char *dir, struct store *s, struct lerr *e)
+{
+	struct rollover_view v;
+	int rc;
+
+	if (rollover_view_read(s, &v, e) != 0)
+		return -1;
+	rc = rollover_recover_view(dir, &v, e);
+	rollover_view_free(&v);
+	return rc;
 }
 
 int
@@ -601,12 +646,11 @@ rollover_unlock(int fd)
 }
 
 int
-rollover_check_keys(const char *dir, struct store *s, struct lerr *e)
+rollover_check_keys(const char *dir, const struct rollover_view *v, struct lerr *e)
 {
-	char subject[256];
 	int same = 0;
 
-	if (roll_keys_current(dir, s, &same, subject, e) != 0) {
+	if (roll_keys_current(dir, v, &same, e) != 0) {
 		/* An older state directory: the signer adopts the store's. */
 		if (e->code == LERR_NOT_FOUND) {
 			lerr_clear(e);
@@ -617,7 +661,7 @@ rollover_check_keys(const char *dir, struct store *s, struct lerr *e)
 	if (!same)
 		return lerr_set(e, LERR_INVARIANT, "%s/%s is not the issuing CA the store names "
 				"(%s): keys/ and lanca.db are of different generations (a copy of "
-				"one without the other?)", dir, SIGNER_ISSUING_PEM, subject);
+				"one without the other?)", dir, SIGNER_ISSUING_PEM, v->issuing_subject);
 	return 0;
 }
 
@@ -628,6 +672,7 @@ rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_s
 	struct roll_build b;
 	struct store_rollover cur;
 	struct store_rollover_start r;
+	struct rollover_view view;
 	gnutls_datum_t root_der = { NULL, 0 }, iss_der = { NULL, 0 };
 	gnutls_datum_t nwo = { NULL, 0 }, own = { NULL, 0 }, ibo = { NULL, 0 };
 	gnutls_datum_t vder[STORE_ROLL_VOUCHERS_MAX];
@@ -639,6 +684,7 @@ rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_s
 	size_t i;
 
 	memset(&b, 0, sizeof(b));
+	memset(&view, 0, sizeof(view));
 	memset(vder, 0, sizeof(vder));
 	memset(out, 0, sizeof(*out));
 	if (store_rollover_newest(s, &cur, e) == 0) {
@@ -727,7 +773,7 @@ rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_s
 	    store_rollover_start(s, &r, e) != 0)
 		goto out;
 	staged = 0;
-	if (roll_swap(o->dir, s, e) != 0)
+	if (rollover_view_read(s, &view, e) != 0 || roll_swap(o->dir, &view, e) != 0)
 		goto out;
 	out->id = r.id;
 	x509_fingerprint_colon(b.new_root, out->root_fp);
@@ -751,6 +797,7 @@ out:
 	free(name);
 	free(detail);
 	roll_build_free(&b);
+	rollover_view_free(&view);
 	return rc;
 }
 
@@ -758,6 +805,7 @@ int
 rollover_finish(struct store *s, const char *dir, const char *actor, struct lerr *e)
 {
 	struct store_rollover r;
+	struct rollover_view view;
 	char path[STATE_PATH_MAX];
 	json_t *o;
 	char *detail = NULL;
@@ -785,7 +833,11 @@ rollover_finish(struct store *s, const char *dir, const char *actor, struct lerr
 	if (roll_path(path, dir, SIGNER_KEYS_DIR, e) != 0 || fileio_sync_dir(path) != 0)
 		return lerr_set(e, LERR_INTERNAL, "cannot sync %s/%s", dir, SIGNER_KEYS_DIR);
 	/* The new root is the primary now. */
-	return roll_state_pems(dir, s, e);
+	if (rollover_view_read(s, &view, e) != 0)
+		return -1;
+	rc = roll_state_pems(dir, &view, e);
+	rollover_view_free(&view);
+	return rc;
 }
 
 int

@@ -23,6 +23,7 @@
 #ifndef LANCA_ROLLOVER_H
 #define LANCA_ROLLOVER_H
 
+#include <stddef.h>
 #include <stdint.h>
 #include "ca/keystore.h"
 #include "common/lerr.h"
@@ -81,14 +82,31 @@ struct rollover_status {
 };
 int rollover_status(struct store *s, struct rollover_status *st, struct lerr *e);
 
+/* What recovery and serve's start check need from the store, read at
+ * once: `serve` reads it as the daemon's user, which owns the store, and
+ * acts on keys/ as root, which owns that (handover.h). */
+struct rollover_view {
+	int finished;			/* the newest rollover is finished */
+	char issuing_fp[65];		/* the active issuing CA's SHA-256, hex */
+	char issuing_subject[256];
+	unsigned char *root_der;	/* the primary root */
+	size_t root_der_len;
+	int backup_root;		/* an offline backup root is on record */
+};
+/* 0 or -1 with e; free v with rollover_view_free (also after a failure). */
+int rollover_view_read(struct store *s, struct rollover_view *v, struct lerr *e);
+void rollover_view_free(struct rollover_view *v);
+
 /* Completes or undoes a swap of keys/ that a crash interrupted (see
  * above); does nothing when DIR/.rollover does not exist. Also keeps
- * DIR/root.pem the primary root's. 0 or -1 with e. */
+ * DIR/root.pem the primary root's. 0 or -1 with e. rollover_recover reads
+ * the view from s first. */
+int rollover_recover_view(const char *dir, const struct rollover_view *v, struct lerr *e);
 int rollover_recover(const char *dir, struct store *s, struct lerr *e);
 
 /* Checks that keys/issuing.pem is the store's active issuing CA (when
  * keys/ has one): `serve` refuses to start a signer of another generation
  * than the one it records certificates under. 0 or -1 with e. */
-int rollover_check_keys(const char *dir, struct store *s, struct lerr *e);
+int rollover_check_keys(const char *dir, const struct rollover_view *v, struct lerr *e);
 
 #endif

@@ -243,17 +243,20 @@ int
 httpd_set_tls(struct httpd *h, const char *chain_pem, const char *key_pem, struct lerr *e)
 {
 	struct httpd_tls *t = NULL;
+	int replaced;
 
 	if (httpd_tls_load(chain_pem, key_pem, &t, e) != 0)
 		return -1;
 	pthread_mutex_lock(&httpd_tls_lock);
-	if (h->tls != NULL) {
+	replaced = h->tls != NULL;
+	if (replaced) {
 		h->tls->next = h->retired;
 		h->retired = h->tls;
 	}
 	h->tls = t;
 	pthread_mutex_unlock(&httpd_tls_lock);
-	log_info("httpd: TLS certificate replaced");
+	if (replaced)
+		log_info("httpd: TLS certificate replaced");
 	return 0;
 }
 
@@ -571,8 +574,11 @@ httpd_bind(const struct httpd_config *c, struct httpd **out, struct lerr *e)
 	if (h == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	h->https.fd = h->http.fd = -1;
-	/* TLS first: a bad certificate should fail before any socket exists. */
-	if (httpd_tls_load(c->tls_chain_pem, c->tls_key_pem, &h->tls, e) != 0)
+	/* TLS first: a bad certificate should fail before any socket exists.
+	 * Without one here, httpd_set_tls gives it before httpd_start (serve
+	 * binds as root and reads the gateway's key as its user). */
+	if (c->tls_chain_pem != NULL &&
+	    httpd_tls_load(c->tls_chain_pem, c->tls_key_pem, &h->tls, e) != 0)
 		goto out;
 	/* GnuTLS derives the keys that encrypt tickets from this one and
 	 * rotates them itself (a new one each ticket lifetime, 6 hours by
@@ -884,6 +890,8 @@ httpd_start(struct httpd *h, struct app *app, const struct http_table *table, st
 {
 	int rc = -1;
 
+	if (h->tls == NULL)
+		return lerr_set(e, LERR_INTERNAL, "httpd_start: no TLS certificate (httpd_set_tls)");
 	pthread_mutex_lock(&httpd_tls_lock);
 	if (httpd_tls_owner != NULL && httpd_tls_owner != h) {
 		pthread_mutex_unlock(&httpd_tls_lock);

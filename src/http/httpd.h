@@ -71,7 +71,8 @@ struct httpd_config {
 int httpd_parse_addr(const char *text, struct sockaddr_storage *ss, socklen_t *len,
 		     uint16_t *port, struct lerr *e);
 
-/* Creates and binds both listening sockets. */
+/* Creates and binds both listening sockets; loads the TLS certificate
+ * when c has one (else httpd_set_tls must before httpd_start). */
 int httpd_bind(const struct httpd_config *c, struct httpd **out, struct lerr *e);
 struct http_table;
 /* Starts serving on the bound sockets with the handlers' shared state,
@@ -79,7 +80,7 @@ struct http_table;
  * its own). table must outlive the servers. */
 int httpd_start(struct httpd *h, struct app *app, const struct http_table *table,
 		struct lerr *e);
-/* Replaces the TLS certificate and key for new handshakes. */
+/* Sets, or replaces for new handshakes, the TLS certificate and key. */
 int httpd_set_tls(struct httpd *h, const char *chain_pem, const char *key_pem, struct lerr *e);
 /* Stops both servers and closes the sockets. NULL-safe. */
 void httpd_stop(struct httpd *h);

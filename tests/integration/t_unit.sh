@@ -2,9 +2,11 @@
 # t_unit.sh - the daemon under contrib/lanca.service's limits: `lanca serve`
 # with the unit's ExecStart arguments (--user ...), started as root as
 # systemd starts it, inside a namespace and with the limits below, all read
-# from the unit (LANCA_UNIT names another); it must start, enroll a device,
-# serve on a port below 1024, stop cleanly, and start again over the state
-# it left.
+# from the unit (LANCA_UNIT names another), over a state directory made as
+# the unit's header says (`lanca init --user`); it must start, enroll a
+# device, serve on a port below 1024, stop cleanly, and start again over the
+# state it left. A state directory made by root alone is refused with the
+# chown that mends it, and starts once that is run.
 #
 # Emulated (the unit's setting -> how):
 #   CapabilityBoundingSet, AmbientCapabilities, NoNewPrivileges -> setpriv
@@ -23,16 +25,21 @@
 #   PrivateDevices -> a tmpfs /dev holding null, zero, full, random,
 #     urandom, tty and an empty /dev/shm
 #   ProtectProc, ProcSubset -> a new /proc with hidepid= and subset=
-#   StateDirectoryMode -> chmod of the state directory before each start
-#   the unit's --user -> an account of that name in this namespace's
-#     /etc/passwd and /etc/group (bind-mounted), none is added to the host
+#   StateDirectory, StateDirectoryMode, Group -> before each start, the
+#     state directory chmod'ed, and chown'ed root:GROUP, the whole tree when
+#     its top was owned otherwise (systemd's path_chown_recursive)
+#   Group -> serve's real, effective and saved gid (setpriv --regid), no
+#     supplementary groups
+#   the unit's --user and Group -> an account and its group in this
+#     namespace's /etc/passwd and /etc/group (bind-mounted), none is added
+#     to the host
 # Not emulated (systemd puts them in place with seccomp, BPF or cgroups):
 #   SystemCallFilter, SystemCallArchitectures, SystemCallErrorNumber,
 #   RestrictAddressFamilies, RestrictNamespaces, RestrictRealtime,
 #   RestrictSUIDSGID, LockPersonality, MemoryDenyWriteExecute, the system
 #   calls ProtectClock and ProtectKernelLogs take away, DevicePolicy,
-#   IPAddressDeny; StateDirectory's chown of the directory to the unit's
-#   User= (root) at each start.
+#   IPAddressDeny and IPAddressAllow (a BPF program on the cgroup: this test
+#   talks to 127.0.0.1 only, which the unit allows).
 #
 # Needs root, setpriv, prlimit, unshare and mount namespaces; skipped
 # (exit 77) otherwise.
@@ -66,6 +73,7 @@ done
 [ -n "$unit_dir" ] || fail "ExecStart names no --dir"
 [ -n "$unit_user" ] || fail "ExecStart names no --user: the daemon would serve as root"
 [ -z "$(unit_get User)" ] || fail "User= is set: this test emulates a unit started as root"
+unit_group=$(unit_get Group)
 rw_paths=$(unit_get ReadWritePaths)
 case " $rw_paths " in
 *" $unit_dir "*) ;;
@@ -127,22 +135,62 @@ D="$T/state"
 # The unit's user reaches the state directory through $T, as it does
 # through /var/lib.
 chmod 711 "$T"
-"$LANCA" init --dir "$D" --name unit >/dev/null 2>&1 || fail "init"
-ROOT_PEM="$D/root.pem"
 REAL_LANCA=$LANCA
 
-# The unit's user, in the namespace only: a uid no account holds here.
+# The unit's user and its own group (useradd --user-group), in the
+# namespace only: a uid and gid no account or group holds here.
 uid=61000
 while getent passwd "$uid" >/dev/null || getent group "$uid" >/dev/null; do uid=$((uid + 1)); done
+gid=$uid
 if getent passwd "$unit_user" >/dev/null; then
 	cp /etc/passwd "$T/passwd"
 	cp /etc/group "$T/group"
 	uid=$(id -u "$unit_user")
+	gid=$(id -g "$unit_user")
 else
-	{ cat /etc/passwd; echo "$unit_user:x:$uid:$uid::/nonexistent:/usr/sbin/nologin"; } >"$T/passwd"
-	{ cat /etc/group; echo "$unit_user:x:$uid:"; } >"$T/group"
+	{ cat /etc/passwd; echo "$unit_user:x:$uid:$gid::/nonexistent:/usr/sbin/nologin"; } >"$T/passwd"
+	{ cat /etc/group; echo "$unit_user:x:$gid:"; } >"$T/group"
+fi
+if [ -n "$unit_group" ]; then
+	g=$(awk -F: -v g="$unit_group" '$1 == g { print $3 }' "$T/group")
+	[ "$g" = "$gid" ] ||
+		fail "Group=$unit_group is not $unit_user's own group: the daemon's user writes the directory through it"
 fi
 chmod 644 "$T/passwd" "$T/group"
+# Group=: serve's gid from the start, and the state directory's group.
+setpriv_gid=
+state_gid=0
+if [ -n "$unit_group" ]; then
+	setpriv_gid="--regid=$gid --clear-groups"
+	state_gid=$gid
+fi
+
+# as_admin CMD...: CMD as root with the unit's user known, as the admin's
+# shell on the gateway (the user exists in this namespace only).
+as_admin() {
+	unshare -m sh -c 'mount --make-rprivate / && mount --bind "$1" /etc/passwd &&
+		mount --bind "$2" /etc/group && shift 2 && exec "$@"' sh "$T/passwd" "$T/group" "$@"
+}
+
+# ---- 0. the state directory, made as the unit's header says ----
+as_admin "$LANCA" init --dir "$D" --name unit --user "$unit_user" >"$T/init.out" 2>&1 ||
+	fail "init --user $unit_user: $(cat "$T/init.out")"
+ROOT_PEM="$D/root.pem"
+[ "$(stat -c '%u:%g %a' "$D")" = "0:$gid 770" ] || fail "init --user left $D $(stat -c '%u:%g %a' "$D")"
+for f in lanca.db gateway.key gateway.pem; do
+	[ "$(stat -c %u "$D/$f")" = "$uid" ] || fail "init --user left $f owned by $(stat -c %u "$D/$f")"
+done
+[ "$(stat -c '%u %a' "$D/keys")" = "0 700" ] || fail "keys/ is $(stat -c '%u %a' "$D/keys")"
+find "$D/keys" ! -user 0 | grep -q . && fail "init --user handed over something in keys/"
+ok "init --user $unit_user: $D root:$unit_user 0770, the store and the gateway's files $unit_user's, keys/ root's"
+for u in no-such-user-here root; do
+	st=0
+	as_admin "$LANCA" init --dir "$T/other-$u" --user "$u" >"$T/init-$u.out" 2>&1 || st=$?
+	[ $st = 2 ] && [ ! -e "$T/other-$u" ] || fail "init --user $u: status $st, $(cat "$T/init-$u.out")"
+done
+grep -q "no such user" "$T/init-no-such-user-here.out" && grep -q "must not be root" "$T/init-root.out" ||
+	fail "init --user refusals unclear: $(cat "$T/init-no-such-user-here.out" "$T/init-root.out")"
+ok "init --user refuses an unknown user and root before making anything"
 
 # The namespace's set-up, run by unshare as root before the limits: then
 # the unit's limits and lanca, exec'd in turn (SERVE_PID is lanca).
@@ -206,7 +254,7 @@ awk '{ print \$5 }' /proc/self/mountinfo | sort -u | while read -r mp; do
 		{ echo "t_unit: cannot make \$mp read-only" >&2; exit 99; }
 done
 umask $umask_unit
-exec prlimit $limits setpriv $nnp $setpriv_caps --bounding-set=$caps$ipc_lock $sysfilter "$REAL_LANCA" "\$@"
+exec prlimit $limits setpriv $nnp $setpriv_gid $setpriv_caps --bounding-set=$caps$ipc_lock $sysfilter "$REAL_LANCA" "\$@"
 EOF
 cat >"$T/lanca-unit" <<EOF
 #!/bin/sh
@@ -237,9 +285,17 @@ status_of() {
 	awk -v f="$2:" '$1 == f { $1 = ""; sub(/^ /, ""); print }' "/proc/$1/status"
 }
 
+# systemd_state_dir: what StateDirectory= does to it at each start.
+systemd_state_dir() {
+	chmod "$state_mode" "$D"
+	if [ "$(stat -c %u:%g "$D")" != "0:$state_gid" ]; then
+		chown -R "0:$state_gid" "$D"
+	fi
+}
+
 # unit_start: the state directory as systemd leaves it, then serve.
 unit_start() {
-	chmod "$state_mode" "$D"
+	systemd_state_dir
 	LOW=$(low_port)
 	[ -n "$LOW" ] || fail "no free port below 1024"
 	LANCA=$T/lanca-unit
@@ -297,5 +353,67 @@ st=$(post_csr b)
 [ "$st" = 201 ] || fail "enroll after a restart: $st $(cat "$T/b.resp")"
 stop_serve || fail "serve did not stop cleanly after a restart"
 ok "stops cleanly (exit 0), starts again over its own state and enrolls"
+# What serve wrote is the user's: root owns the directory, keys/, the lock
+# it takes and the root's certificate, nothing else.
+root_owned=$(find "$D" -path "$D/keys" -prune -o -user 0 -print | sort | paste -sd' ' -)
+[ "$root_owned" = "$D $D/lanca.lock $D/root.pem" ] || fail "root owns more than it should: $root_owned"
+ok "nothing the daemon writes is root's: $(find "$D" -maxdepth 1 -user "$uid" | wc -l) files of $unit_user's"
+
+# ---- 4. a state directory made by root alone (init without --user) ----
+# systemd, finding it root:root, chowns the tree root:GROUP at the first
+# start; serve may not give the store to its user then (no CAP_CHOWN) and
+# says which chown does.
+chown -R 0:0 "$D"
+chmod 700 "$D"
+systemd_state_dir
+st=0
+# shellcheck disable=SC2086 # the unit's arguments, split as systemd does
+timeout 30 "$T/lanca-unit" serve --dir "$D" $serve_args --https "127.0.0.1:$(free_port)" \
+	--http "127.0.0.1:$(low_port)" --web-dir "$TOP_SRCDIR/web" >"$T/refused.log" 2>&1 || st=$?
+[ $st = 1 ] || fail "serve over root's files: exit status $st, want 1: $(cat "$T/refused.log")"
+mend=$(sed -n 's/.*run `\([^`]*\)`.*/\1/p' "$T/refused.log")
+[ "$mend" = "chown $unit_user: $D/lanca.db $D/gateway.key $D/gateway.pem" ] ||
+	fail "the refusal does not name the chown: $(cat "$T/refused.log")"
+as_admin sh -c "$mend" || fail "the chown it names failed: $mend"
+unit_start
+make_csr c dev-c
+"$LANCA" press --dir "$D" >/dev/null || fail "press after the chown"
+st=$(post_csr c)
+[ "$st" = 201 ] || fail "enroll after the chown: $st $(cat "$T/c.resp")"
+stop_serve || fail "serve did not stop cleanly after the chown"
+ok "root's state directory: refused with \`$mend\`; started and enrolled once that ran"
+
+# ---- 5. outside the unit (root with every capability) ----
+# serve --user hands a root-made directory over itself, but follows no
+# link the user planted there: root would give the user the file it names.
+chown -R 0:0 "$D"
+chmod 700 "$D"
+echo "root's" >"$T/victim"
+mv "$D/gateway.pem" "$T/gateway.pem"
+ln -s "$T/victim" "$D/gateway.pem"
+st=0
+as_admin "$LANCA" serve --dir "$D" --user "$unit_user" --https "127.0.0.1:$(free_port)" \
+	--http "127.0.0.1:$(free_port)" --web-dir "$TOP_SRCDIR/web" >"$T/planted.log" 2>&1 || st=$?
+[ $st = 1 ] || fail "serve with a planted link: exit status $st: $(cat "$T/planted.log")"
+grep -q "gateway.pem is not a plain file" "$T/planted.log" || fail "no clear refusal: $(cat "$T/planted.log")"
+[ "$(stat -c %u "$T/victim")" = 0 ] || fail "serve gave $T/victim to $unit_user through a link"
+rm "$D/gateway.pem"
+mv "$T/gateway.pem" "$D/gateway.pem"
+cat >"$T/lanca-root" <<EOF
+#!/bin/sh
+exec unshare -m sh -c 'mount --make-rprivate / && mount --bind "$T/passwd" /etc/passwd &&
+	mount --bind "$T/group" /etc/group && exec "\$0" "\$@"' "$REAL_LANCA" "\$@"
+EOF
+chmod 755 "$T/lanca-root"
+LANCA=$T/lanca-root
+start_serve "$D" --user "$unit_user"
+LANCA=$REAL_LANCA
+[ "$(stat -c '%u:%g' "$D")" = "0:$gid" ] && [ "$(stat -c %A "$D" | cut -c5-7)" = rwx ] ||
+	fail "serve --user left $D $(stat -c '%u:%g %A' "$D")"
+for f in lanca.db gateway.key gateway.pem; do
+	[ "$(stat -c %u "$D/$f")" = "$uid" ] || fail "serve --user left $f owned by $(stat -c %u "$D/$f")"
+done
+stop_serve || fail "serve outside the unit did not stop cleanly"
+ok "outside the unit serve --user hands a root-made directory over itself, and refuses a planted link"
 
 echo "1..$n_ok"
