@@ -110,8 +110,9 @@ ok "with CAP_IPC_LOCK and a limit of 0 the signer locks its memory (VmLck $lck k
 #    copies), and nothing else of root's. It used to lose it and lock only
 #    what was mapped at the start.
 id nobody >/dev/null 2>&1 || fail "no user nobody"
-cp -a "$D" "$T/state-user"
 chmod 755 "$T"	# nobody must reach the state directory below it
+# Laid out for the user at init: the unit's capabilities hold no CAP_CHOWN.
+"$LANCA" init --dir "$T/state-user" --name memlock-user --user nobody >/dev/null 2>&1 || fail "init --user nobody"
 LANCA=$(unit_lanca 0:0)
 sed -i "s/--bounding-set=[^ ]*/--bounding-set=$caps,+ipc_lock/" "$LANCA"
 start_serve "$T/state-user" --user nobody
