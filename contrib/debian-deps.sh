@@ -27,6 +27,10 @@ PACKAGES="$PACKAGES openjdk-17-jdk-headless"
 # that would take port 53) answers the exported names, dig asks it.
 PACKAGES="$PACKAGES dnsmasq-base"
 PACKAGES="$PACKAGES bind9-dnsutils"
+# The signer's system-call filter (src/signer/sandbox.c) builds with libseccomp.
+PACKAGES="$PACKAGES libseccomp-dev"
+# tests/integration/t_sandbox.sh makes the running signer call socket() through gdb.
+PACKAGES="$PACKAGES gdb"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only
