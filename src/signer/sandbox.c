@@ -190,23 +190,20 @@ static const struct sandbox_call {
 	const char *name;
 	enum sandbox_act act;
 } sandbox_signer_calls[] = {
-	/* the channels: ipc.c reads and sends; log.c writes to stderr */
-	{ "read", SB_ALLOW }, { "write", SB_ALLOW }, { "readv", SB_ALLOW },
-	{ "writev", SB_ALLOW }, { "sendto", SB_ALLOW }, { "recvfrom", SB_ALLOW },
-	{ "sendmsg", SB_ALLOW }, { "recvmsg", SB_ALLOW }, { "poll", SB_ALLOW },
-	{ "ppoll", SB_ALLOW }, { "close", SB_ALLOW }, { "getpid", SB_ALLOW },
-	{ "gettid", SB_ALLOW },
-	/* memory: malloc, GnuTLS's and libsodium's guarded buffers, under the
-	 * lock mlockall(MCL_FUTURE) keeps on new mappings */
+	/* the channels (ipc.c: read, send) and log.c's lines on stderr */
+	{ "read", SB_ALLOW }, { "sendto", SB_ALLOW }, { "write", SB_ALLOW },
+	{ "getpid", SB_ALLOW },
+	/* memory: malloc, thread stacks, libsodium's guarded buffers (freed
+	 * with munlock), under the lock mlockall(MCL_FUTURE) puts on them */
 	{ "brk", SB_ALLOW }, { "mmap", SB_ALLOW }, { "munmap", SB_ALLOW },
 	{ "mremap", SB_ALLOW }, { "mprotect", SB_ALLOW }, { "madvise", SB_ALLOW },
 	{ "mlock", SB_ALLOW }, { "munlock", SB_ALLOW },
-	/* threads: one per channel, started after the filter is in place */
+	/* threads: one per channel, started after the filter is in place;
+	 * glibc sets its cancellation handler at the first one */
 	{ "clone", SB_THREAD }, { "clone3", SB_ENOSYS }, { "set_robust_list", SB_ALLOW },
-	{ "rseq", SB_ALLOW }, { "futex", SB_ALLOW }, { "sched_yield", SB_ALLOW },
-	{ "rt_sigprocmask", SB_ALLOW }, { "rt_sigaction", SB_ALLOW },
-	{ "rt_sigreturn", SB_ALLOW }, { "restart_syscall", SB_ALLOW },
-	{ "exit", SB_ALLOW }, { "exit_group", SB_ALLOW },
+	{ "rseq", SB_ALLOW }, { "futex", SB_ALLOW }, { "rt_sigprocmask", SB_ALLOW },
+	{ "rt_sigaction", SB_ALLOW }, { "rt_sigreturn", SB_ALLOW },
+	{ "restart_syscall", SB_ALLOW }, { "exit", SB_ALLOW }, { "exit_group", SB_ALLOW },
 	/* signatures: time and randomness (the vDSO answers most clock reads) */
 	{ "clock_gettime", SB_ALLOW }, { "gettimeofday", SB_ALLOW }, { "time", SB_ALLOW },
 	{ "getrandom", SB_ALLOW },
