@@ -468,8 +468,8 @@ signer_process_main(int *fds, int n, void *arg)
 		return signer_child_fail(fds[0], &e);
 	}
 	if (rc == 1)
-		log_warn("this kernel has no Landlock: the signer runs under its seccomp "
-			 "filter only");
+		log_warn("no Landlock here (the kernel lacks it, or a system call filter "
+			 "refuses it): the signer runs under its seccomp filter only");
 	if (ipc_send(fds[0], SIGNER_MSG_READY, 0, NULL, 0) != 0) {
 		sign_ctx_free(&ch.ctx);
 		return 1;
