@@ -344,8 +344,11 @@ sandbox_network(const char *dir, const char *web_dir, const char *hosts_file, ch
 
 	p[n].path = dir;
 	p[n++].write = 1;
-	p[n].path = web_dir;
-	p[n++].write = 0;
+	/* Without one the daemon serves its built-in page. */
+	if (access(web_dir, F_OK) == 0) {
+		p[n].path = web_dir;
+		p[n++].write = 0;
+	}
 	if (hosts_file != NULL) {
 		/* Written by rename into place: its directory, not the file. */
 		len = snprintf(hosts_dir, sizeof(hosts_dir), "%s", hosts_file);
@@ -353,8 +356,11 @@ sandbox_network(const char *dir, const char *web_dir, const char *hosts_file, ch
 			snprintf(err, errlen, "landlock: --hosts-file path too long");
 			return -1;
 		}
+		/* A missing one is hosts_file_start()'s to report, as before. */
 		p[n].path = dirname(hosts_dir);
-		p[n++].write = 1;
+		p[n].write = 1;
+		if (access(p[n].path, F_OK) == 0)
+			n++;
 	}
 	/* localtime() opens it again when it changed on disk */
 	p[n].path = "/etc/localtime";
