@@ -1,14 +1,15 @@
 /*
  * signer.c - the signer process: its entry, its table of operations, the
  * loop that serves each channel, privilege drop, memory locking and the
- * call that sandboxes it (sandbox.c). The
- * daemon's side of the channels is client.c; what they say is proto.h.
+ * call that sandboxes it (sandbox.c). The daemon's side of the channels
+ * is client.c; what they say is proto.h.
  *
  * At start, as root: load the passphrase, recreate keys/'s certificates
  * if an older state directory lacks them (only after proving them with
  * the keys: files.c), load and verify the chain and key (sign.c), then
- * drop privileges, sandbox itself and announce READY. Any failure is sent as ERROR and
- * the process ends: `lanca serve` does not start without a signer.
+ * drop privileges, sandbox itself and announce READY. Any failure is sent
+ * as ERROR and the process ends: `lanca serve` does not start without a
+ * signer.
  */
 #include "config.h"
 
