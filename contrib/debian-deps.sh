@@ -34,6 +34,10 @@ PACKAGES="$PACKAGES bind9-dnsutils"
 PACKAGES="$PACKAGES fiu-utils"
 # make check-valgrind (and its subset in tests/run-all.sh): memcheck.
 PACKAGES="$PACKAGES valgrind"
+# The signer's system-call filter (src/signer/sandbox.c) builds with libseccomp.
+PACKAGES="$PACKAGES libseccomp-dev"
+# tests/integration/t_sandbox.sh makes the running signer call socket() through gdb.
+PACKAGES="$PACKAGES gdb"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only

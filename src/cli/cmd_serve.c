@@ -44,6 +44,7 @@
 #include "common/log.h"
 #include "signer/files.h"
 #include "signer/proc.h"
+#include "signer/sandbox.h"
 #include "daemon/ratelimit.h"
 #include "signer/signer.h"
 #include "daemon/revocation.h"
@@ -518,7 +519,8 @@ cmd_serve(int argc, char *argv[])
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}
-	if (proc_drop_privileges(o.user, why, sizeof(why)) != 0) {
+	if (proc_drop_privileges(o.user, why, sizeof(why)) != 0 ||
+	    sandbox_network(o.dir, o.web_dir, o.hosts_file, why, sizeof(why)) != 0) {
 		cmd_error("serve", "%s", why);
 		goto out;
 	}

@@ -1,13 +1,15 @@
 /*
  * signer.c - the signer process: its entry, its table of operations, the
- * loop that serves each channel, privilege drop and memory locking. The
- * daemon's side of the channels is client.c; what they say is proto.h.
+ * loop that serves each channel, privilege drop, memory locking and the
+ * call that sandboxes it (sandbox.c). The daemon's side of the channels
+ * is client.c; what they say is proto.h.
  *
  * At start, as root: load the passphrase, recreate keys/'s certificates
  * if an older state directory lacks them (only after proving them with
  * the keys: files.c), load and verify the chain and key (sign.c), then
- * drop privileges and announce READY. Any failure is sent as ERROR and
- * the process ends: `lanca serve` does not start without a signer.
+ * drop privileges, sandbox itself and announce READY. Any failure is sent
+ * as ERROR and the process ends: `lanca serve` does not start without a
+ * signer.
  */
 #include "config.h"
 
@@ -30,6 +32,7 @@
 #include "signer/files.h"
 #include "signer/proc.h"
 #include "signer/proto.h"
+#include "signer/sandbox.h"
 #include "signer/signer.h"
 #include "ca/x509.h"
 
@@ -472,6 +475,19 @@ signer_process_main(int *fds, int n, void *arg)
 		sign_ctx_free(&ch.ctx);
 		return 1;
 	}
+	/* From here on the signer needs its channels, memory, threads, time
+	 * and randomness: nothing else (sandbox.h). Before READY, so that the
+	 * daemon never talks to an unconfined signer, and before the threads
+	 * start, so that Landlock covers them. */
+	rc = sandbox_signer(why, sizeof(why));
+	if (rc < 0) {
+		lerr_set_http(&e, LERR_SIGNER, 500, "signer: cannot sandbox itself: %s", why);
+		sign_ctx_free(&ch.ctx);
+		return signer_child_fail(fds[0], &e);
+	}
+	if (rc == 1)
+		log_warn("no Landlock here (the kernel lacks it, or a system call filter "
+			 "refuses it): the signer runs under its seccomp filter only");
 	if (ipc_send(fds[0], SIGNER_MSG_READY, 0, NULL, 0) != 0) {
 		sign_ctx_free(&ch.ctx);
 		return 1;
