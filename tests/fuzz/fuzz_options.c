@@ -3,7 +3,10 @@
  * `lanca` command table (src/cli/main.c) and the argument readers its
  * commands share (cmd_reason_args, cmd_dir_args, cmd_subcommand), `lanca
  * serve`'s options (serve_parse in src/cli/cmd_serve.c), and lanca-enroll's
- * `lanca audit --since` (audit_parse_time in src/cli/cmd_audit.c), and
+ * `lanca audit --since` (audit_parse_time in src/cli/cmd_audit.c), the
+ * readers of other commands' option values (an address and port for
+ * serve's --https and --http, a network for init's --net, a key type, a
+ * hosts format, a span for list --expiring, a serial for export), and
  * lanca-enroll's table and option values (src/client/main.c, through
  * options_client.c).
  *
@@ -18,7 +21,8 @@
  * NUL bytes into argv[1..] (argv[0] is the program's name; at most
  * FUZZ_OPT_ARGS arguments). Besides memory errors and leaks, the target
  * aborts on a broken contract: an exit status that is not one of the
- * three; a refused --since without a reason, or digits read as another
+ * three; a value read outside its bounds, or a network that does not
+ * read back the same once written out; a refused --since without a reason, or digits read as another
  * number; an accepted --reason that admin_reason_check refuses; serve
  * options accepted outside their ranges, or an accepted string that is
  * neither a default nor one of the arguments.
@@ -36,6 +40,13 @@ int lanca_main(int argc, char *argv[]);
 #include "cli/cmd_serve.c"
 #include "cli/cmd_audit.c"
 
+#include <netinet/in.h>
+#include <sys/socket.h>
+
+#include "ca/keystore.h"
+#include "ca/names.h"
+#include "daemon/hosts.h"
+#include "http/httpd.h"
 #include "http/route.h"
 #include "options_client.h"
 
@@ -43,7 +54,7 @@ int lanca_main(int argc, char *argv[]);
 
 enum fuzz_opt_kind {
 	FUZZ_OPT_LANCA, FUZZ_OPT_SERVE, FUZZ_OPT_REASON, FUZZ_OPT_DIR_JSON, FUZZ_OPT_DIR,
-	FUZZ_OPT_SUB, FUZZ_OPT_SINCE, FUZZ_OPT_ENROLL, FUZZ_OPT_ENROLL_VALUES,
+	FUZZ_OPT_SUB, FUZZ_OPT_SINCE, FUZZ_OPT_ENROLL, FUZZ_OPT_ENROLL_VALUES, FUZZ_OPT_VALUES,
 	FUZZ_OPT_KINDS
 };
 
@@ -186,6 +197,41 @@ fuzz_opt_since(const char *t)
 		abort();
 }
 
+/* One option value v through every reader of a lanca option's value. */
+static void
+fuzz_opt_values(const char *v)
+{
+	unsigned char serial[STORE_SERIAL_MAX];
+	struct sockaddr_storage ss;
+	struct ipnet ip, again;
+	enum keystore_type kt;
+	enum hosts_format hf;
+	socklen_t sl = 0;
+	uint16_t port = 0;
+	struct lerr e;
+	char text[64];
+	int64_t span;
+	size_t len = 0;
+
+	if (ipnet_parse(v, &ip) == 0) {
+		if ((ip.len != 4 && ip.len != 16) || ip.prefix > ip.len * 8 ||
+		    ipnet_format(&ip, text, sizeof(text)) != 0 || ipnet_parse(text, &again) != 0 ||
+		    memcmp(&ip, &again, sizeof(ip)) != 0)
+			abort();
+	}
+	(void)keystore_type_parse(v, &kt);
+	(void)hosts_format_parse(v, &hf);
+	if (admin_duration_parse(v, &span, &e) == 0 && (span < 1 || span > ADMIN_EXPIRING_MAX))
+		abort();
+	if (admin_serial_parse(v, serial, &len, &e) == 0 && (len < 1 || len > STORE_SERIAL_MAX))
+		abort();
+	memset(&ss, 0, sizeof(ss));
+	if (httpd_parse_addr(v, &ss, &sl, &port, &e) == 0 &&
+	    !((ss.ss_family == AF_INET && sl == sizeof(struct sockaddr_in)) ||
+	      (ss.ss_family == AF_INET6 && sl == sizeof(struct sockaddr_in6))))
+		abort();
+}
+
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -249,6 +295,10 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 		break;
 	case FUZZ_OPT_ENROLL:
 		fuzz_opt_status(options_client_main(argc, argv));
+		break;
+	case FUZZ_OPT_VALUES:
+		for (i = 1; i < (size_t)argc; i++)
+			fuzz_opt_values(argv[i]);
 		break;
 	default:
 		options_client_values(argc > 1 ? argv[1] : NULL, argc > 2 ? argv[2] : NULL,
