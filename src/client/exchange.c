@@ -44,14 +44,7 @@ exchange_wait(const struct httpc_response *r, long timeout, double start)
 	return wait > left ? left : wait;
 }
 
-/*
- * Copies a JSON string member "key" out of a server's error body into out,
- * with every byte that is not printable ASCII replaced by '?' (the text is
- * shown on a terminal). A deliberately small reader: it only has to find
- * one flat member in bodies like {"error": "x", "message": "y"}. Returns 0,
- * or -1 when the member is missing or not a string.
- */
-static int
+int
 exchange_json_str(const unsigned char *body, size_t len, const char *key, char *out, size_t n)
 {
 	char pat[64];

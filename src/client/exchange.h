@@ -51,6 +51,17 @@ int exchange_run(struct httpc_conn *c, const struct httpc_url *gw, const char *p
  * conversation (estc.c) waits by the same rule.
  */
 long exchange_wait(const struct httpc_response *r, long timeout, double start);
+/*
+ * Copies a JSON string member "key" out of a server's answer body[0..len)
+ * (an error, or a pending request's {"id": ...}) into out (n bytes,
+ * NUL-terminated, cut short to fit), with every byte that is not printable
+ * ASCII replaced by '?' (the text is shown on a terminal). A deliberately
+ * small reader: it only has to find one flat member in bodies like
+ * {"error": "x", "message": "y"}. Returns 0, or -1 (out untouched) when
+ * the member is missing or not a string.
+ */
+int exchange_json_str(const unsigned char *body, size_t len, const char *key, char *out,
+		      size_t n);
 /* Sleeps s seconds, resuming after signals. */
 void exchange_sleep(long s);
 

@@ -113,26 +113,48 @@ vendor_ca_ok(gnutls_x509_crt_t crt, time_t now, struct lerr *e)
 }
 
 int
-vendor_add(struct store *s, const unsigned char *data, size_t len, int auto_register,
-	   time_t now, const char *actor, char out_subject[256], char out_fp[65],
-	   struct lerr *e)
+vendor_read(const unsigned char *data, size_t len, time_t now, gnutls_datum_t *der,
+	    char subject[256], char fp[65], struct lerr *e)
 {
 	gnutls_x509_crt_t crt = NULL;
-	gnutls_datum_t der = { NULL, 0 };
-	char subject[256], fp[65];
 	int rc = -1;
 
+	der->data = NULL;
+	der->size = 0;
 	if (len > VENDOR_CERT_MAX) {
 		lerr_set_http(e, LERR_TOO_LARGE, 413, "larger than %d bytes", VENDOR_CERT_MAX);
 		goto out;
 	}
 	if (x509_import(data, len, &crt, e) != 0 || vendor_ca_ok(crt, now, e) != 0)
 		goto out;
-	if (x509_export_der(crt, &der) != 0 || x509_fingerprint(crt, fp) != 0) {
+	if (x509_export_der(crt, der) != 0 || x509_fingerprint(crt, fp) != 0) {
 		lerr_set(e, LERR_INTERNAL, "cannot encode the certificate");
 		goto out;
 	}
-	vd_subject(crt, subject, sizeof(subject));
+	vd_subject(crt, subject, 256);
+	rc = 0;
+out:
+	if (rc != 0) {
+		gnutls_free(der->data);
+		der->data = NULL;
+		der->size = 0;
+	}
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
+int
+vendor_add(struct store *s, const unsigned char *data, size_t len, int auto_register,
+	   time_t now, const char *actor, char out_subject[256], char out_fp[65],
+	   struct lerr *e)
+{
+	gnutls_datum_t der = { NULL, 0 };
+	char subject[256], fp[65];
+	int rc = -1;
+
+	if (vendor_read(data, len, now, &der, subject, fp, e) != 0)
+		goto out;
 	if (store_vendor_add(s, subject, fp, auto_register, der.data, der.size, actor, e) != 0)
 		goto out;
 	if (out_subject != NULL)
@@ -142,8 +164,6 @@ vendor_add(struct store *s, const unsigned char *data, size_t len, int auto_regi
 	rc = 0;
 out:
 	gnutls_free(der.data);
-	if (crt != NULL)
-		gnutls_x509_crt_deinit(crt);
 	return rc;
 }
 

@@ -41,10 +41,18 @@ struct vendor_match {
  * its validity. 0, or -1 with e (LERR_BAD_REQUEST, 400) naming why not. */
 int vendor_ca_ok(gnutls_x509_crt_t crt, time_t now, struct lerr *e);
 
-/* Reads a CA certificate (PEM or DER, one certificate), checks it with
- * vendor_ca_ok and stores it with its subject and SHA-256 fingerprint.
- * If out_subject/out_fp are non-NULL they receive what was stored.
- * 0, or -1 with e (a store conflict for a CA registered already). */
+/* Reads a CA certificate (PEM or DER, one certificate, at most
+ * VENDOR_CERT_MAX bytes) as vendor_add stores it: checked with
+ * vendor_ca_ok at now, its DER into *der (the caller gnutls_free's it),
+ * its subject (cut to fit, for people) and SHA-256 fingerprint (hex).
+ * 0, or -1 with e naming why not (*der empty). */
+int vendor_read(const unsigned char *data, size_t len, time_t now, gnutls_datum_t *der,
+		char subject[256], char fp[65], struct lerr *e);
+
+/* Reads a CA certificate with vendor_read and stores it with its subject
+ * and SHA-256 fingerprint. If out_subject/out_fp are non-NULL they
+ * receive what was stored. 0, or -1 with e (a store conflict for a CA
+ * registered already). */
 int vendor_add(struct store *s, const unsigned char *data, size_t len, int auto_register,
 	       time_t now, const char *actor, char out_subject[256], char out_fp[65],
 	       struct lerr *e);

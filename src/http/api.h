@@ -102,6 +102,24 @@ int admin_body_reason(struct http_req *r, json_t *body, const char **reason,
 int admin_body_text(struct http_req *r, json_t *body, const char *member, const char **out,
 		    enum MHD_Result *ret);
 
+/*
+ * The readings of the admin's JSON bodies, apart from HTTP so that
+ * tests/fuzz/fuzz_json.c reads bodies exactly as the handlers do.
+ * admin_secret_body_parse: a body of secrets (login, setup, password
+ * change) as a new JSON object, duplicate members refused; NULL when it is
+ * empty or not one. admin_body_string: its string member name into *out
+ * and the length into *len (len NULL: a NUL inside is refused, the value
+ * being read as a C string); -1 when missing or not such a string.
+ * admin_json_body_parse: an admin action's optional body, as
+ * admin_json_body reads it (0 with *out NULL when empty; -1 when it is
+ * not an object). admin_body_member_text: the optional text member into
+ * *out, as admin_body_text reads it (-1 when not text or holding a NUL).
+ */
+json_t *admin_secret_body_parse(const unsigned char *data, size_t len);
+int admin_body_string(const json_t *body, const char *name, const char **out, size_t *len);
+int admin_json_body_parse(const unsigned char *data, size_t len, json_t **out);
+int admin_body_member_text(const json_t *body, const char *member, const char **out);
+
 /* The CRL (api_crl.c), on both ports without a session. */
 enum MHD_Result api_crl(struct http_req *r);		/* GET /crl */
 

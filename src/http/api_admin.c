@@ -156,6 +156,23 @@ struct admin_secret_req {
 	int attempting;
 };
 
+json_t *
+admin_secret_body_parse(const unsigned char *data, size_t len)
+{
+	json_error_t je;
+	json_t *body;
+
+	if (len == 0)
+		return NULL;
+	body = json_loadb((const char *)data, len, JSON_REJECT_DUPLICATES, &je);
+	if (body != NULL && !json_is_object(body)) {
+		admin_wipe_json_string(body);
+		json_decref(body);
+		body = NULL;
+	}
+	return body;
+}
+
 /*
  * Starts a request whose body is a JSON object of secrets: checks the
  * media type and the Origin, takes a place in the failed-login counter
@@ -168,7 +185,6 @@ admin_secret_begin(struct http_req *r, struct admin_secret_req *q, const char *s
 		   enum MHD_Result *ret)
 {
 	char retry[24];
-	json_error_t jerr;
 	long wait;
 
 	memset(q, 0, sizeof(*q));
@@ -196,13 +212,11 @@ admin_secret_begin(struct http_req *r, struct admin_secret_req *q, const char *s
 		return -1;
 	}
 	q->attempting = 1;
-	if (r->body.len > 0)
-		q->body = json_loadb((const char *)r->body.data, r->body.len,
-				     JSON_REJECT_DUPLICATES, &jerr);
+	q->body = admin_secret_body_parse(r->body.data, r->body.len);
 	/* The body held a secret: wipe it now rather than at completion. */
 	if (r->body.data != NULL)
 		sodium_memzero(r->body.data, r->body.len);
-	if (q->body == NULL || !json_is_object(q->body)) {
+	if (q->body == NULL) {
 		*ret = http_reply_error(r, LERR_BAD_REQUEST, "the body must be a JSON object %s",
 					shape);
 		return -1;
@@ -242,14 +256,10 @@ admin_secret_end(struct http_req *r, struct admin_secret_req *q)
 	q->body = NULL;
 }
 
-/* The string member name of the request's body into *out and its length
- * into *len (may be NULL: then a NUL inside is refused, since the value is
- * read as a C string). 0, or -1 when it is missing or not such a string. */
-static int
-admin_body_string(const struct admin_secret_req *q, const char *name, const char **out,
-		  size_t *len)
+int
+admin_body_string(const json_t *body, const char *name, const char **out, size_t *len)
 {
-	json_t *v = json_object_get(q->body, name);
+	json_t *v = json_object_get(body, name);
 
 	*out = NULL;
 	if (!json_is_string(v))
@@ -331,8 +341,8 @@ api_login(struct http_req *r)
 	memset(&ses, 0, sizeof(ses));
 	if (admin_secret_begin(r, &q, "{\"user\", \"password\"}", &ret) != 0)
 		goto out;
-	if (admin_body_string(&q, "user", &user, NULL) != 0 ||
-	    admin_body_string(&q, "password", &pw, &pwlen) != 0) {
+	if (admin_body_string(q.body, "user", &user, NULL) != 0 ||
+	    admin_body_string(q.body, "password", &pw, &pwlen) != 0) {
 		ret = http_reply_error(r, LERR_BAD_REQUEST,
 				       "\"user\" and \"password\" must be strings");
 		goto out;
@@ -458,8 +468,8 @@ api_password(struct http_req *r)
 	memset(&ses, 0, sizeof(ses));
 	if (admin_secret_begin(r, &q, "{\"old\", \"new\"}", &ret) != 0)
 		goto out;
-	if (admin_body_string(&q, "old", &old, &oldlen) != 0 ||
-	    admin_body_string(&q, "new", &pw, &pwlen) != 0) {
+	if (admin_body_string(q.body, "old", &old, &oldlen) != 0 ||
+	    admin_body_string(q.body, "new", &pw, &pwlen) != 0) {
 		ret = http_reply_error(r, LERR_BAD_REQUEST, "\"old\" and \"new\" must be strings");
 		goto out;
 	}
@@ -513,9 +523,9 @@ api_setup(struct http_req *r)
 	memset(&ses, 0, sizeof(ses));
 	if (admin_secret_begin(r, &q, "{\"code\", \"user\", \"password\"}", &ret) != 0)
 		goto out;
-	if (admin_body_string(&q, "code", &code, NULL) != 0 ||
-	    admin_body_string(&q, "user", &user, NULL) != 0 ||
-	    admin_body_string(&q, "password", &pw, &pwlen) != 0) {
+	if (admin_body_string(q.body, "code", &code, NULL) != 0 ||
+	    admin_body_string(q.body, "user", &user, NULL) != 0 ||
+	    admin_body_string(q.body, "password", &pw, &pwlen) != 0) {
 		ret = http_reply_error(r, LERR_BAD_REQUEST,
 				       "\"code\", \"user\" and \"password\" must be strings");
 		goto out;
@@ -539,19 +549,28 @@ out:
 
 /* ---- the onboarding actions: admin.c checks and acts ---- */
 
-/* Reads an optional JSON object body (NULL when the body is empty). */
 int
-admin_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret)
+admin_json_body_parse(const unsigned char *data, size_t len, json_t **out)
 {
 	json_error_t je;
 
 	*out = NULL;
-	if (r->body.len == 0)
+	if (len == 0)
 		return 0;
-	*out = json_loadb((const char *)r->body.data, r->body.len, 0, &je);
+	*out = json_loadb((const char *)data, len, 0, &je);
 	if (*out == NULL || !json_is_object(*out)) {
 		json_decref(*out);
 		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+/* Reads an optional JSON object body (NULL when the body is empty). */
+int
+admin_json_body(struct http_req *r, json_t **out, enum MHD_Result *ret)
+{
+	if (admin_json_body_parse(r->body.data, r->body.len, out) != 0) {
 		*ret = http_reply_error(r, LERR_BAD_REQUEST, "the body must be a JSON object");
 		return -1;
 	}
@@ -640,20 +659,28 @@ api_request_approve(struct http_req *r)
 }
 
 int
-admin_body_text(struct http_req *r, json_t *body, const char *member, const char **out,
-		enum MHD_Result *ret)
+admin_body_member_text(const json_t *body, const char *member, const char **out)
 {
 	json_t *v = body != NULL ? json_object_get(body, member) : NULL;
 
 	*out = NULL;
 	/* A NUL inside the string must not cut the text short unseen. */
 	if (v != NULL && (!json_is_string(v) ||
-			  strlen(json_string_value(v)) != json_string_length(v))) {
+			  strlen(json_string_value(v)) != json_string_length(v)))
+		return -1;
+	if (v != NULL)
+		*out = json_string_value(v);
+	return 0;
+}
+
+int
+admin_body_text(struct http_req *r, json_t *body, const char *member, const char **out,
+		enum MHD_Result *ret)
+{
+	if (admin_body_member_text(body, member, out) != 0) {
 		*ret = http_reply_error(r, LERR_BAD_REQUEST, "%s must be text", member);
 		return -1;
 	}
-	if (v != NULL)
-		*out = json_string_value(v);
 	return 0;
 }
 

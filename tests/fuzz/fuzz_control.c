@@ -23,6 +23,7 @@
 #include "common/lerr.h"
 #include "daemon/admin.h"
 #include "daemon/control.h"
+#include "ca/crl.h"
 #include "daemon/window.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
@@ -35,7 +36,7 @@ fuzz_control_check(const struct control_req *rq)
 	size_t i;
 
 	if (rq->op != CONTROL_PRESS && rq->op != CONTROL_APPROVE && rq->op != CONTROL_DENY &&
-	    rq->op != CONTROL_LIST)
+	    rq->op != CONTROL_LIST && rq->op != CONTROL_STATS && rq->op != CONTROL_REVOKE)
 		abort();
 	if (memchr(rq->actor, '\0', sizeof(rq->actor)) == NULL ||
 	    memchr(rq->id, '\0', sizeof(rq->id)) == NULL ||
@@ -62,6 +63,21 @@ fuzz_control_check(const struct control_req *rq)
 		    (rq->list.state != STORE_REQ_ANY && store_req_state_str(rq->list.state) == NULL))
 			abort();
 	} else if (memcmp(&rq->list, &zero.list, sizeof(zero.list)) != 0) {
+		abort();
+	}
+	if (rq->op == CONTROL_REVOKE) {
+		if (memchr(rq->revoke.target, '\0', sizeof(rq->revoke.target)) == NULL ||
+		    memchr(rq->revoke.comment, '\0', sizeof(rq->revoke.comment)) == NULL ||
+		    rq->revoke.target[0] == '\0' ||
+		    crl_reason_str((int)rq->revoke.reason) == NULL ||
+		    rq->revoke.reason == CRL_REASON_CA_COMPROMISE ||
+		    admin_reason_check(rq->revoke.comment, &e) != 0)
+			abort();
+		for (i = 0; rq->revoke.target[i] != '\0'; i++)
+			if ((unsigned char)rq->revoke.target[i] < 0x20 ||
+			    rq->revoke.target[i] == 0x7f)
+				abort();
+	} else if (memcmp(&rq->revoke, &zero.revoke, sizeof(zero.revoke)) != 0) {
 		abort();
 	}
 }

@@ -13,6 +13,13 @@
  * more bytes than it was given or none at all, resp touched on failure, a
  * body over the cap or not NUL-terminated, or a complete response that
  * does not parse the same from its own bytes alone.
+ *
+ * The JSON members lanca-enroll reads from a body (exchange_json_str in
+ * exchange.c: the "id" of a pending enrollment or renewal, the "error",
+ * "message" and "reason" of a refusal) are read from every body parsed
+ * and from the whole input as one body; what comes out must be printable
+ * ASCII, terminated inside its buffer. exchange.c is linked here; the two
+ * helpers of lanca-enroll's main.c it calls are stood in for below.
  */
 #include "config.h"
 
@@ -20,12 +27,54 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "client/client.h"
+#include "client/exchange.h"
 #include "client/httpc.h"
 #include "common/lerr.h"
 
 #define FUZZ_HTTPC_MAX_RESPONSES	16	/* per stream and case */
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+
+/* lanca-enroll's main.c gives exchange.c these; nothing here prints or
+ * waits. */
+void
+client_msg(const char *fmt, ...)
+{
+	(void)fmt;
+}
+
+double
+client_now(void)
+{
+	return 0;
+}
+
+/* Reads every member lanca-enroll reads from body[0..len), into buffers of
+ * the sizes exchange.c uses (and of one byte, the least it allows). */
+static void
+fuzz_httpc_members(const unsigned char *body, size_t len)
+{
+	static const char *const keys[] = { "id", "error", "message", "reason" };
+	static const size_t sizes[] = { 1, 64, 256, 512 };
+	char out[512];
+	size_t i, k, j;
+
+	for (k = 0; k < sizeof(keys) / sizeof(keys[0]); k++)
+		for (i = 0; i < sizeof(sizes) / sizeof(sizes[0]); i++) {
+			memset(out, 'X', sizeof(out));
+			if (exchange_json_str(body, len, keys[k], out, sizes[i]) != 0) {
+				if (out[0] != 'X')
+					abort();	/* touched on failure */
+				continue;
+			}
+			if (memchr(out, '\0', sizes[i]) == NULL)
+				abort();
+			for (j = 0; out[j] != '\0'; j++)
+				if (out[j] < 0x20 || out[j] >= 0x7f)
+					abort();
+		}
+}
 
 /* 1 if every byte of r is zero (what "resp untouched" leaves here). */
 static int
@@ -100,6 +149,7 @@ fuzz_httpc_stream(const unsigned char *p, size_t len, int eof, int head)
 			return;
 		}
 		fuzz_httpc_check(&r, used, len - off, head);
+		fuzz_httpc_members(r.body, r.body_len);
 		if (!eof)
 			fuzz_httpc_reparse(p + off, &r, used, head);
 		rc = r.close;
@@ -118,6 +168,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
 	int eof, head;
 
+	fuzz_httpc_members(data, size);
 	for (eof = 0; eof <= 1; eof++)
 		for (head = 0; head <= 1; head++)
 			fuzz_httpc_stream(data, size, eof, head);
