@@ -110,11 +110,17 @@ pubkey() {
 	openssl x509 -in "$1" -noout -pubkey
 }
 
-# constraints FILE: the certificate's name constraints as OpenSSL prints
-# them (with "critical" if so), empty when it has none; two roots with the
-# same subtrees in the same order print the same.
+# constraints FILE: the certificate's name constraints extension, its DER
+# in hex after "critical:" when it is critical; empty when it has none. A
+# certificate OpenSSL cannot take apart stops the refresh: comparing two
+# failures would find them equal.
 constraints() {
-	openssl x509 -in "$1" -noout -ext nameConstraints 2>/dev/null
+	_asn=$(openssl asn1parse -in "$1" 2>/dev/null) ||
+		die "cannot read the name constraints of $(subject "$1"): bundle refused"
+	printf '%s\n' "$_asn" | awk '
+		/:X509v3 Name Constraints/ { f = 1; next }
+		f && /BOOLEAN/ { c = "critical:"; next }
+		f && /OCTET STRING/ { sub(/.*HEX DUMP\]:/, ""); print c $0; exit }'
 }
 
 # is_ca FILE: whether a PEM certificate is a CA (basicConstraints CA:TRUE).
@@ -269,7 +275,9 @@ trust_refresh() {
 				# them. -trusted: that root alone, not the system's.
 				ok=0
 				for a in $anchors; do
-					[ "$(constraints "$a")" = "$(constraints "$g")" ] || continue
+					nca=$(constraints "$a") || exit 1
+					ncg=$(constraints "$g") || exit 1
+					[ "$nca" = "$ncg" ] || continue
 					if openssl verify -trusted "$a" "$v" >/dev/null 2>&1; then
 						ok=1
 						break

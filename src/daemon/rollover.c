@@ -570,6 +570,25 @@ rollover_view_free(struct rollover_view *v)
 	v->root_der_len = 0;
 }
 
+/* 0 if path is absent, or a directory (not a link) of this process's
+ * user that no one else may write; else -1 with e naming it. */
+static int
+roll_stage_owned(const char *path, struct lerr *e)
+{
+	struct stat st;
+
+	if (lstat(path, &st) != 0)
+		return errno == ENOENT ? 0 : lerr_set(e, LERR_INTERNAL, "%s: %s", path,
+						      strerror(errno));
+	if (!S_ISDIR(st.st_mode) || st.st_uid != geteuid() || (st.st_mode & 022) != 0)
+		return lerr_set(e, LERR_INTERNAL, "%s is not a directory of uid %u that only it "
+				"may write (uid %u, mode %o): no rollover of lanca's staged it; "
+				"refusing to touch the keys (remove it once checked)", path,
+				(unsigned)geteuid(), (unsigned)st.st_uid,
+				(unsigned)(st.st_mode & 07777));
+	return 0;
+}
+
 int
 rollover_recover_view(const char *dir, const struct rollover_view *v, struct lerr *e)
 {
@@ -589,12 +608,29 @@ rollover_recover_view(const char *dir, const struct rollover_view *v, struct ler
 	if (lstat(stage, &st) != 0)
 		return errno == ENOENT ? 0 : lerr_set(e, LERR_INTERNAL, "%s: %s", stage,
 						      strerror(errno));
+	/* Only a stage this process's user made and alone may write: the
+	 * state directory is the daemon user's group's to write, so that
+	 * user could plant a stage whose issuing.pem (public, in the store)
+	 * names the active CA, and have the swap below put its keys/ in
+	 * place and the real one deleted. */
+	if (roll_stage_owned(stage, e) != 0 ||
+	    (roll_path(path, stage, SIGNER_KEYS_DIR, e) == 0 && roll_stage_owned(path, e) != 0))
+		return -1;
+	lerr_clear(e);
 	/* A staged keys/ the store does not name was never recorded (or is
 	 * the old one, once exchanged): it goes. */
 	if (roll_keys_current(stage, v, &recorded, e) != 0)
 		recorded = 0;
 	lerr_clear(e);
 	if (recorded) {
+		int current = 0;
+
+		/* Already switched: both cannot name the store's CA. */
+		if (roll_keys_current(dir, v, &current, e) == 0 && current)
+			return lerr_set(e, LERR_INTERNAL, "%s and %s/%s both hold the active issuing "
+					"CA: refusing to switch keys (remove %s once checked)",
+					stage, dir, SIGNER_KEYS_DIR, stage);
+		lerr_clear(e);
 		log_info("completing the key switch of a root rollover that was interrupted");
 		return roll_swap(dir, v, e);
 	}

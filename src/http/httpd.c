@@ -687,9 +687,11 @@ httpd_uri_sent(const char *url, const char *version, size_t *sent)
 {
 	uintptr_t u = (uintptr_t)url, v = (uintptr_t)version;
 
-	if (url == NULL || version == NULL || v <= u || v - u - 1 > HTTP_STRICT_RAW_URI_MAX + 1)
+	if (url == NULL || version == NULL || version[0] == '\0' || v <= u)
 		return 0;
-	*sent = (size_t)(v - u - 1);
+	/* Past the limit the exact length does not matter: it is 414. */
+	*sent = v - u - 1 > HTTP_STRICT_RAW_URI_MAX + 1 ? HTTP_STRICT_RAW_URI_MAX + 1 :
+							 (size_t)(v - u - 1);
 	return 1;
 }
 

@@ -212,6 +212,9 @@ static const struct sandbox_call {
 	/* signatures: time and randomness (the vDSO answers most clock reads) */
 	{ "clock_gettime", SB_ALLOW }, { "gettimeofday", SB_ALLOW }, { "time", SB_ALLOW },
 	{ "getrandom", SB_ALLOW },
+	/* the same calls under their names on 32-bit systems (glibc 2.36
+	 * there uses the 64-bit time and mmap2 variants); untested there */
+	{ "mmap2", SB_ALLOW }, { "futex_time64", SB_ALLOW }, { "clock_gettime64", SB_ALLOW },
 	/* Landlock refuses any file anyway; glibc's malloc asks
 	 * /proc/sys/vm/overcommit_memory when it trims a thread's arena */
 	{ "open", SB_EACCES }, { "openat", SB_EACCES }, { "openat2", SB_EACCES },

@@ -340,3 +340,31 @@ RFP=$(fp "$T/backup3.pem")
 	fail "dev-x onboarding again: $(cat "$T/err")"
 stop_serve || fail "serve exit status"
 ok "--to-backup: the backup root becomes the root, the old issuing CA is revoked and its keys gone, the old root leaves the bundle and devices drop it; old leaves cannot renew, and their devices onboard again"
+
+# A stage the daemon's user planted: the state directory is its group's
+# to write, and the store (which it owns) names the active issuing CA, so
+# it can make DIR/.rollover/keys/issuing.pem look like an interrupted
+# switch. Recovery must refuse it, and leave keys/ and the stage alone.
+if [ "$(id -u)" = 0 ] && id nobody >/dev/null 2>&1 && command -v setpriv >/dev/null; then
+	chmod 755 "$T"
+	D4="$T/state4"
+	"$LANCA" init --dir "$D4" --name plant --user nobody >/dev/null 2>&1 || fail "init --user nobody"
+	ls "$D4/keys" >"$T/keys.before"
+	# The issuing CA's certificate, which nobody reads from the store it
+	# owns (handed over here ready-made).
+	cp "$D4/keys/issuing.pem" "$T/plant-issuing.pem" && chmod 644 "$T/plant-issuing.pem"
+	setpriv --reuid nobody --regid "$(id -g nobody)" --clear-groups sh -c '
+		umask 0; mkdir -p "$1/.rollover/keys" && cp "$2" "$1/.rollover/keys/issuing.pem"' \
+		sh "$D4" "$T/plant-issuing.pem" ||
+		fail "nobody could not plant a stage"
+	st=0
+	timeout 30 "$LANCA" serve --dir "$D4" --user nobody --https "127.0.0.1:$(free_port)" \
+		--http "127.0.0.1:$(free_port)" --web-dir "$TOP_SRCDIR/web" >"$T/plant.log" 2>&1 || st=$?
+	[ $st = 1 ] || fail "serve over a planted stage: exit $st $(cat "$T/plant.log")"
+	grep -q "is not a directory of uid 0 that only it may write" "$T/plant.log" ||
+		fail "no clear refusal of a planted stage: $(cat "$T/plant.log")"
+	ls "$D4/keys" | cmp -s - "$T/keys.before" || fail "keys/ changed: $(ls "$D4/keys")"
+	[ -f "$D4/keys/issuing.key" ] && [ -f "$D4/keys/root.key" ] || fail "a CA key is gone"
+	[ -f "$D4/.rollover/keys/issuing.pem" ] || fail "the planted stage was touched"
+	ok "a stage the daemon's user planted is refused: keys/ and the stage stay as they were"
+fi

@@ -38,7 +38,10 @@ expect "%00 on plain HTTP" 400 bad_request "$HTTP_PORT" "GET /ca.pem%00x HTTP/1.
 # at it, so /index.html\0.png was served as /index.html.
 expect "a raw NUL in the path" 400 bad_request $TLS "GET /index.html\\x00.png HTTP/1.1\r\n$H\r\n"
 expect "a raw NUL in the query" 400 bad_request "$HTTP_PORT" "GET /ca.pem?a\\x00b HTTP/1.1\r\nHost: a\r\n\r\n"
-ok "a URL that decodes to a NUL, or holds one: 400 bad_request, on both ports"
+# Padded past the longest URI whose length is followed: 414, not served.
+pad=$(python3 -c "print('A' * 5000)")
+expect "a raw NUL, then 5,000 bytes" 414 too_large $TLS "GET /index.html\\x00.png$pad HTTP/1.1\r\n$H\r\n"
+ok "a URL that decodes to a NUL, or holds one: 400 bad_request, on both ports (414 when the line is long)"
 
 # ---- defect 6: framing ----
 expect "HTTP/1.1 without Host" 400 bad_request $TLS 'GET /api/v1/status HTTP/1.1\r\n\r\n'

@@ -294,6 +294,27 @@ START_TEST(test_wider_constraints_refused)
 		gnutls_x509_crt_deinit(wcross);
 		policy_free(&p2);
 	}
+	/* The same making with the primary's constraints: accepted. */
+	{
+		struct x509_ca_params p;
+		unsigned char sn[X509_SERIAL_LEN];
+		gnutls_x509_crt_t sroot, scross, b[3];
+		gnutls_datum_t out;
+		struct trust_result res;
+		struct lerr e;
+
+		params(&p, "t Backup Root CA", sn);
+		ck_assert_msg(x509_make_root(&p, backup.key, &sroot, &e) == 0, "%s", e.msg);
+		scross = mkcross(&primary, "t Backup Root CA", backup.pub);
+		b[0] = primary.crt;
+		b[1] = sroot;
+		b[2] = scross;
+		ck_assert_msg(merge(b, 3, &out, &res, &e) == 0, "%s", e.msg);
+		ck_assert_uint_eq(res.added, 1);
+		gnutls_free(out.data);
+		gnutls_x509_crt_deinit(sroot);
+		gnutls_x509_crt_deinit(scross);
+	}
 }
 END_TEST
 
