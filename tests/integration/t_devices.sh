@@ -352,7 +352,11 @@ done
 	fail "not $N certificate rows for the load devices"
 [ "$(sql "SELECT count(*) FROM preauth WHERE device_id LIKE 'load-%' AND used_at IS NULL")" = 0 ] ||
 	fail "a pre-authorisation is still unused"
-if grep -Eqi "error|warn|fail|limit" "$T/serve.log"; then fail "errors in serve.log under load"; fi
+# Not under load: the start-up's word that a sandbox is missing (no
+# Landlock in the kernel, or valgrind under make check-valgrind).
+if grep -v -e "no Landlock here" -e "under valgrind" "$T/serve.log" | grep -Eqi "error|warn|fail|limit"; then
+	fail "errors in serve.log under load"
+fi
 ok "$N pre-authorised devices at once: $N x 201, $N distinct serials, all recorded, a clean log"
 
 # ---- renewal over mTLS ----
