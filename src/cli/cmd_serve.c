@@ -69,6 +69,7 @@ struct serve_opts {
 	struct revocation_config crl;	/* --crl-days */
 	const char *hosts_file;		/* --hosts-file: kept current for the LAN's DNS */
 	int allow_unlocked_keys;	/* --allow-unlocked-keys: for the signer */
+	unsigned request_s;		/* --request-timeout; 0: httpd's default */
 };
 
 static void
@@ -80,7 +81,8 @@ serve_usage(FILE *f)
 		"                   [--monitor SECONDS] [--renew-grace DAYS] [--pending-days DAYS]\n"
 		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n"
 		"                   [--est-label LABEL] [--est-require-binding] [--est-serverkeygen]\n"
-		"                   [--crl-days DAYS] [--hosts-file FILE] [--allow-unlocked-keys]\n");
+		"                   [--crl-days DAYS] [--hosts-file FILE] [--allow-unlocked-keys]\n"
+		"                   [--request-timeout SECONDS]\n");
 }
 
 /* Reads the gateway's chain and key (the key into locked memory). */
@@ -327,6 +329,7 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "crl-days", required_argument, NULL, 'C' },
 		{ "hosts-file", required_argument, NULL, 'H' },
 		{ "allow-unlocked-keys", no_argument, NULL, 'U' },
+		{ "request-timeout", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -417,6 +420,17 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 				return CMD_USAGE;
 			}
 			o->crl.days = (unsigned)n;
+			break;
+		case 'T':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] == '-' || n < 1 ||
+			    n > HTTPD_REQUEST_MAX_S) {
+				cmd_error("serve", "--request-timeout %s: from 1 to %d seconds",
+					  optarg, HTTPD_REQUEST_MAX_S);
+				return CMD_USAGE;
+			}
+			o->request_s = (unsigned)n;
 			break;
 		case 'h':
 			serve_usage(stdout);
@@ -515,6 +529,7 @@ cmd_serve(int argc, char *argv[])
 	memset(&hc, 0, sizeof(hc));
 	hc.https_addr = o.https;
 	hc.http_addr = o.http;
+	hc.request_s = o.request_s;
 	if (httpd_bind(&hc, &h, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;

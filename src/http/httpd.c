@@ -117,6 +117,7 @@ struct httpd_listener {
 struct httpd {
 	struct httpd_listener https, http;
 	int have_http;
+	unsigned request_s;		/* a request's deadline (guard.h) */
 	gnutls_datum_t ticket_key;	/* session ticket master key; never leaves memory */
 	struct httpd_tls *tls;		/* current; guarded by httpd_tls_lock */
 	struct httpd_tls *retired;
@@ -574,6 +575,7 @@ httpd_bind(const struct httpd_config *c, struct httpd **out, struct lerr *e)
 	if (h == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	h->https.fd = h->http.fd = -1;
+	h->request_s = c->request_s != 0 ? c->request_s : HTTPD_REQUEST_S;
 	/* TLS first: a bad certificate should fail before any socket exists.
 	 * Without one here, httpd_set_tls gives it before httpd_start (serve
 	 * binds as root and reads the gateway's key as its user). */
@@ -831,6 +833,7 @@ httpd_daemon(struct httpd *h, struct httpd_listener *l, struct app *app,
 {
 	unsigned flags = MHD_USE_POLL_INTERNAL_THREAD | MHD_USE_ERROR_LOG;
 	unsigned pool = httpd_pool_size(on);
+	unsigned idle_s = h->request_s > HTTPD_TIMEOUT_S ? h->request_s : HTTPD_TIMEOUT_S;
 	int fd = l->fd;
 
 	if (l->v6)
@@ -839,7 +842,7 @@ httpd_daemon(struct httpd *h, struct httpd_listener *l, struct app *app,
 	l->srv.table = table;
 	l->srv.on = on;
 	l->fd = -1;
-	l->guard = http_guard_new(HTTPD_REQUEST_S * 1000u, HTTPD_WAITING_MAX, HTTPD_DRAIN_RATE, e);
+	l->guard = http_guard_new(h->request_s * 1000u, HTTPD_WAITING_MAX, HTTPD_DRAIN_RATE, e);
 	if (l->guard == NULL) {
 		close(fd);
 		return -1;
@@ -855,7 +858,7 @@ httpd_daemon(struct httpd *h, struct httpd_listener *l, struct app *app,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_MAX,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_PER_IP,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_TIMEOUT_S,
+			MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
 			MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTPD_STACK_SIZE,
 			MHD_OPTION_URI_LOG_CALLBACK, httpd_uri_cb, (void *)NULL,
 			MHD_OPTION_NOTIFY_COMPLETED, httpd_completed, (void *)NULL,
@@ -873,7 +876,7 @@ httpd_daemon(struct httpd *h, struct httpd_listener *l, struct app *app,
 			MHD_OPTION_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_MAX,
 			MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned int)HTTPD_CONN_PER_IP,
 			MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)HTTPD_CONN_MEMORY,
-			MHD_OPTION_CONNECTION_TIMEOUT, (unsigned int)HTTPD_TIMEOUT_S,
+			MHD_OPTION_CONNECTION_TIMEOUT, idle_s,
 			MHD_OPTION_THREAD_STACK_SIZE, (size_t)HTTPD_STACK_SIZE,
 			MHD_OPTION_URI_LOG_CALLBACK, httpd_uri_cb, (void *)NULL,
 			MHD_OPTION_NOTIFY_COMPLETED, httpd_completed, (void *)NULL,

@@ -34,19 +34,22 @@
 #define HTTPD_URL_MAX		1024
 #define HTTPD_CONN_MAX		256
 #define HTTPD_CONN_PER_IP	32
-#define HTTPD_TIMEOUT_S		30	/* idle: no byte in either direction */
+#define HTTPD_TIMEOUT_S		30	/* idle: no byte in either direction; at
+					 * least the request deadline */
 /* A request (TLS handshake, request line, headers, body) must arrive whole
  * within this many seconds of the connection's start or of the previous
  * response; the idle timeout alone lets a client that sends a byte every
- * 29 s keep a connection for ever (guard.h). */
+ * 29 s keep a connection for ever (guard.h). The default; serve's
+ * --request-timeout sets it from 1 to HTTPD_REQUEST_MAX_S. */
 #define HTTPD_REQUEST_S		10
+#define HTTPD_REQUEST_MAX_S	300
 /* Connections waiting for their request beyond this close the oldest of
  * them: a quarter of HTTPD_CONN_MAX stays free for new clients. */
 #define HTTPD_WAITING_MAX	(HTTPD_CONN_MAX * 3 / 4)
 /* A chunked body over its route's cap is read and dropped up to this many
  * bytes so that its 413 can be sent (libmicrohttpd answers only after the
  * body); past it the connection is cut. So is one whose body comes slower
- * than HTTPD_DRAIN_RATE bytes per HTTPD_REQUEST_S (its deadline starts
+ * than HTTPD_DRAIN_RATE bytes per request deadline (its deadline starts
  * again each time that much came). */
 #define HTTPD_DRAIN_MAX		((size_t)128 << 20)
 #define HTTPD_DRAIN_RATE	((size_t)1 << 20)
@@ -65,6 +68,7 @@ struct httpd_config {
 	const char *http_addr;		/* plain HTTP; NULL = none */
 	const char *tls_chain_pem;	/* gateway cert then issuing CA (PEM, NUL-terminated) */
 	const char *tls_key_pem;	/* gateway key (PEM, NUL-terminated) */
+	unsigned request_s;		/* a request's deadline; 0: HTTPD_REQUEST_S */
 };
 
 /* Parses "HOST:PORT" / "[V6]:PORT" / ":PORT"; 0 or -1 with e. */

@@ -95,7 +95,7 @@ int
 signer_start(const struct signer_config *c, struct signer **out, struct lerr *e)
 {
 	struct signer *s = NULL;
-	struct timeval tv = { SIGNER_TIMEOUT_S, 0 };
+	struct timeval tv = { SIGNER_TIMEOUT_S, 0 }, start_tv = { SIGNER_START_S, 0 };
 	struct signer_config cfg = *c;
 	uint16_t type, flags;
 	struct buf in;
@@ -123,11 +123,16 @@ signer_start(const struct signer_config *c, struct signer **out, struct lerr *e)
 	s->nchan = cfg.threads;
 	s->pidfd = pidfd_open(s->pid, 0);
 	for (i = 0; i < s->nchan; i++)
-		setsockopt(s->fds[i], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+		setsockopt(s->fds[i], SOL_SOCKET, SO_RCVTIMEO, i == 0 ? &start_tv : &tv, sizeof(tv));
 	if (ipc_recv(s->fds[0], &type, &flags, &in) != 0) {
-		lerr_set(e, LERR_SIGNER, "the signer stopped while starting");
+		if (errno == EAGAIN || errno == EWOULDBLOCK)
+			lerr_set(e, LERR_SIGNER, "the signer did not start within %d s",
+				 SIGNER_START_S);
+		else
+			lerr_set(e, LERR_SIGNER, "the signer stopped while starting");
 		goto out;
 	}
+	setsockopt(s->fds[0], SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
 	if (type == SIGNER_MSG_ERROR) {
 		signer_parse_error(&in, e);
 		goto out;

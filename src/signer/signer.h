@@ -27,6 +27,9 @@
 
 #define SIGNER_THREADS_MAX	8
 #define SIGNER_TIMEOUT_S	30
+/* Its start: keys under a passphrase are decrypted (PBKDF2) first, which
+ * on a slow gateway, or under valgrind, takes far longer than a signature. */
+#define SIGNER_START_S		300
 
 struct signer;
 

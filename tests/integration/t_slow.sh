@@ -86,4 +86,28 @@ awk -v t="$longest" -v m="$REQUEST_S" 'BEGIN { exit !(t >= m - 1 && t <= m + 2) 
 ok "4 slow connections: closed at their deadline ($longest s)"
 kill -0 "$SERVE_PID" || fail "the daemon died"
 stop_serve || fail "serve did not stop cleanly"
+
+# --request-timeout sets the deadline (for slow links, and for tests under
+# valgrind); out of its range it is refused before anything starts.
+for bad in 0 301 -5 10s; do
+	st=0
+	"$LANCA" serve --dir "$D" --https "127.0.0.1:$(free_port)" --request-timeout "$bad" \
+		>"$T/bad.out" 2>&1 || st=$?
+	[ $st -eq 2 ] || fail "--request-timeout $bad: exit $st, not 2"
+	grep -q -- "--request-timeout $bad: from 1 to 300 seconds" "$T/bad.out" ||
+		fail "--request-timeout $bad: no clear refusal: $(cat "$T/bad.out")"
+done
+SHORT_S=4
+start_serve "$D" --request-timeout $SHORT_S
+$RAW slow --ca "$ROOT_PEM" --addrs 127.0.0.11-127.0.0.11 --per 2 --seconds $((SHORT_S + 3)) \
+	"$HTTPS_PORT" >"$T/short.out" 2>"$T/short.err" || fail "the slow sender failed: $(cat "$T/short.err")"
+figures=$(grep '^opened=' "$T/short.out") || fail "no figures from the slow sender"
+echo "# 2 slow connections, --request-timeout $SHORT_S: $figures"
+closed=$(echo "$figures" | sed 's/.*closed_by_server=\([0-9]*\).*/\1/')
+longest=$(echo "$figures" | sed 's/.*longest_s=\([0-9.]*\).*/\1/')
+[ "$closed" -ge 2 ] || fail "the server closed $closed of 2 slow connections in $((SHORT_S + 3)) s"
+awk -v t="$longest" -v m="$SHORT_S" 'BEGIN { exit !(t >= m - 1 && t <= m + 2) }' ||
+	fail "with --request-timeout $SHORT_S, slow connections were closed after $longest s"
+ok "--request-timeout $SHORT_S: slow connections closed at $longest s; 0, 301, -5 and 10s refused"
+stop_serve || fail "serve did not stop cleanly"
 echo "t_slow: $n_ok passed, 0 failed"
