@@ -35,6 +35,8 @@ int cmd_export_hosts(int argc, char *argv[]);	/* `lanca export hosts` */
 int cmd_metrics(int argc, char *argv[]);
 int cmd_backup_root(int argc, char *argv[]);
 int cmd_rollover(int argc, char *argv[]);
+int cmd_backup(int argc, char *argv[]);
+int cmd_restore(int argc, char *argv[]);
 
 #include <stdio.h>
 
@@ -107,5 +109,10 @@ struct store;
 int cmd_backup_root_report(struct store *s, const char *key_out);
 /* Prints "lanca <cmd>: <message>" to stderr. */
 void cmd_error(const char *cmd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+struct backup_summary;
+/* Prints what a backup holds: `lanca backup` ("wrote") and `lanca
+ * restore` ("restored"). */
+void cmd_backup_summary(const char *verb, const char *file, const struct backup_summary *s);
 
 #endif

@@ -44,6 +44,8 @@ static const struct command {
 	{ "metrics", cmd_metrics, "the bearer token for GET /metrics (Prometheus)" },
 	{ "backup-root", cmd_backup_root, "the backup root: create it, confirm its key is stored" },
 	{ "rollover", cmd_rollover, "root rollover: start, status, finish" },
+	{ "backup", cmd_backup, "the whole CA as one encrypted file, while it serves" },
+	{ "restore", cmd_restore, "a backup into a new state directory, checked first" },
 };
 
 static void

@@ -40,9 +40,8 @@
 
 #define YEAR_S	(365L * 24 * 3600 + 6 * 3600)	/* a Julian year */
 
-/* 0 if path does not exist or is an empty directory; -1 with e otherwise. */
-static int
-init_check_free(const char *path, struct lerr *e)
+int
+init_dir_free(const char *path, struct lerr *e)
 {
 	struct dirent *d;
 	struct stat st;
@@ -342,7 +341,7 @@ state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE
 	char tmp[STATE_PATH_MAX], parent[STATE_PATH_MAX], code[AUTH_SETUP_CODE_SIZE];
 	int fd, rc = -1, made = 0, backup_made = 0;
 
-	if (init_check_free(o->dir, e) != 0)
+	if (init_dir_free(o->dir, e) != 0)
 		return -1;
 	/* The state directory may exist already (empty): the key file must
 	 * not go into it, where the build below would not see it. */

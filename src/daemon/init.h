@@ -41,4 +41,8 @@ struct state_init_opts {
 int state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE],
 	       struct lerr *e);
 
+/* 0 if path does not exist or is an empty directory (where a new state
+ * directory may go: `lanca init`, `lanca restore`); -1 with e otherwise. */
+int init_dir_free(const char *path, struct lerr *e);
+
 #endif

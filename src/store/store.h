@@ -47,6 +47,13 @@ enum store_open_flags {
  * refuses a database whose schema is newer than this binary. */
 int store_open(const char *path, unsigned flags, struct store **out, struct lerr *e);
 void store_close(struct store *s);	/* NULL-safe; drains the writer first */
+/* A consistent copy of the database as of one commit, made while others
+ * write (SQLite's online backup), into a new file dest that is one file
+ * (no WAL). 0 or -1 with e. */
+int store_snapshot(struct store *s, const char *dest, struct lerr *e);
+/* PRAGMA integrity_check of the database file at path, opened read-only;
+ * 0, or -1 with e quoting the first problem. */
+int store_check_file(const char *path, struct lerr *e);
 int store_schema_version(struct store *s, int *version);
 
 /* What the writer did since the store was opened: for benchmarks and the

@@ -1,0 +1,747 @@
+/*
+ * backup.c - backup_write and restore_run (backup.h).
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+#include <jansson.h>
+#include <sodium.h>
+
+#include "ca/keystore.h"
+#include "ca/x509.h"
+#include "common/fileio.h"
+#include "daemon/auditlog.h"
+#include "daemon/backup.h"
+#include "daemon/handover.h"
+#include "daemon/init.h"
+#include "daemon/rollover.h"
+#include "daemon/state.h"
+#include "signer/files.h"
+#include "signer/sign.h"
+#include "store/store.h"
+
+#define BACKUP_FORMAT		1
+#define BACKUP_FILE_MAX		((uint64_t)1 << 20)	/* any file but the store */
+#define BACKUP_META_MAX		4096
+
+/* What a backup holds, in the order it holds them; the store last. */
+static const struct backup_file {
+	const char *name;		/* below the state directory */
+	mode_t mode;			/* as restored */
+	int required;
+	int secret;			/* read into locked memory */
+} backup_files[] = {
+	{ SIGNER_ROOT_KEY, 0600, 1, 1 },
+	{ SIGNER_ISSUING_KEY, 0600, 1, 1 },
+	{ SIGNER_ROOT_PEM, 0644, 1, 0 },
+	{ SIGNER_ISSUING_PEM, 0644, 1, 0 },
+	{ SIGNER_CONF, 0600, 1, 0 },
+	{ SIGNER_AUDIT_KEY, 0600, 1, 1 },
+	{ SIGNER_AUDIT_PUB, 0644, 1, 0 },
+	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_PEM_NAME, 0644, 0, 0 },
+	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ISSUING_PEM_NAME, 0644, 0, 0 },
+	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ISSUING_KEY_NAME, 0600, 0, 1 },
+	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_KEY_NAME, 0600, 0, 1 },
+	{ STATE_GATEWAY_KEY, 0600, 1, 1 },
+	{ STATE_GATEWAY_PEM, 0644, 1, 0 },
+	{ STATE_ROOT_PEM, 0644, 1, 0 },
+	{ STATE_BACKUP_ROOT_PEM, 0644, 0, 0 },
+	{ STORE_FILE, 0600, 1, 0 },
+};
+#define BACKUP_NFILES	(sizeof(backup_files) / sizeof(backup_files[0]))
+#define BACKUP_STORE_IX	(BACKUP_NFILES - 1)
+
+static void
+put64(unsigned char p[8], uint64_t v)
+{
+	int i;
+
+	for (i = 7; i >= 0; i--, v >>= 8)
+		p[i] = (unsigned char)v;
+}
+
+static uint64_t
+get64(const unsigned char p[8])
+{
+	uint64_t v = 0;
+	int i;
+
+	for (i = 0; i < 8; i++)
+		v = (v << 8) | p[i];
+	return v;
+}
+
+/* Whether a PKCS#8 key file in PEM is under a passphrase. */
+static int
+backup_key_encrypted(const unsigned char *pem, size_t len)
+{
+	return memmem(pem, len, "ENCRYPTED PRIVATE KEY", 21) != NULL;
+}
+
+/* ---- writing ---- */
+
+/* One file: FILE with its size, then DATA records. */
+static int
+backup_put_bytes(struct bkf_writer *w, const char *name, const unsigned char *p, size_t len,
+		 struct lerr *e)
+{
+	unsigned char size[8];
+	size_t n;
+
+	put64(size, len);
+	if (bkf_put(w, BKF_FILE, name, size, sizeof(size), e) != 0)
+		return -1;
+	for (; len > 0; p += n, len -= n) {
+		n = len < BKF_DATA_MAX ? len : BKF_DATA_MAX;
+		if (bkf_put(w, BKF_DATA, NULL, p, n, e) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* The store's snapshot, from its file, in records. */
+static int
+backup_put_store(struct bkf_writer *w, const char *path, struct lerr *e)
+{
+	unsigned char size[8], *chunk;
+	struct stat st;
+	uint64_t left;
+	ssize_t k;
+	int fd, rc = -1;
+
+	fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+	if (fd < 0 || fstat(fd, &st) != 0) {
+		lerr_set(e, LERR_INTERNAL, "the store's snapshot: %s", strerror(errno));
+		goto out;
+	}
+	chunk = malloc(BKF_DATA_MAX);
+	if (chunk == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	left = (uint64_t)st.st_size;
+	put64(size, left);
+	if (bkf_put(w, BKF_FILE, STORE_FILE, size, sizeof(size), e) != 0)
+		goto done;
+	while (left > 0) {
+		k = read(fd, chunk, left < BKF_DATA_MAX ? (size_t)left : BKF_DATA_MAX);
+		if (k < 0 && errno == EINTR)
+			continue;
+		if (k <= 0) {
+			lerr_set(e, LERR_INTERNAL, "reading the store's snapshot: %s",
+				 k < 0 ? strerror(errno) : "it got shorter");
+			goto done;
+		}
+		if (bkf_put(w, BKF_DATA, NULL, chunk, (size_t)k, e) != 0)
+			goto done;
+		left -= (uint64_t)k;
+	}
+	rc = 0;
+done:
+	free(chunk);
+out:
+	if (fd >= 0)
+		close(fd);
+	return rc;
+}
+
+static int
+backup_put_meta(struct bkf_writer *w, const struct backup_summary *s, struct lerr *e)
+{
+	json_t *j;
+	char *text;
+	int rc;
+
+	j = json_pack("{s:i, s:s, s:I, s:i, s:I, s:s, s:{s:s, s:b}}",
+		      "format", BACKUP_FORMAT, "lanca", PACKAGE_VERSION,
+		      "created", (json_int_t)s->created, "schema", s->schema,
+		      "certificates", (json_int_t)s->certificates, "root_sha256", s->root_fp,
+		      "keys", "storage", "file", "encrypted", s->keys_encrypted);
+	text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
+	json_decref(j);
+	if (text == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
+	rc = bkf_put(w, BKF_META, NULL, text, strlen(text), e);
+	free(text);
+	return rc;
+}
+
+/* What the store says: schema, certificates, root. */
+static int
+backup_snapshot(const char *dir, const char *dest, struct backup_summary *s, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	struct store *st = NULL;
+	struct ca_set ca;
+	int rc = -1;
+
+	memset(&ca, 0, sizeof(ca));
+	if (state_path(path, dir, STORE_FILE) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	if (access(path, F_OK) != 0)
+		return lerr_set(e, LERR_NOT_FOUND, "no CA in %s (no %s)", dir, STORE_FILE);
+	if (store_open(path, STORE_READONLY, &st, e) != 0)
+		return -1;
+	if (store_snapshot(st, dest, e) != 0 || ca_set_load(st, &ca, e) != 0 ||
+	    store_cert_count(st, &s->certificates, e) != 0)
+		goto out;
+	store_schema_version(st, &s->schema);
+	memcpy(s->root_fp, ca.root_fp, sizeof(s->root_fp));
+	rc = 0;
+out:
+	ca_set_free(&ca);
+	store_close(st);
+	return rc;
+}
+
+/* Gives tmp the name out unless out exists, and makes it durable. */
+static int
+backup_publish(const char *tmp, const char *out, struct lerr *e)
+{
+	char parent[STATE_PATH_MAX];
+
+	if (renameat2(AT_FDCWD, tmp, AT_FDCWD, out, RENAME_NOREPLACE) != 0) {
+		/* A file system without the flag (some FUSE ones): look, then
+		 * rename; the window is the caller's own directory. */
+		if (errno != EINVAL || access(out, F_OK) == 0)
+			return lerr_set(e, errno == EEXIST || errno == EINVAL ? LERR_CONFLICT :
+					LERR_INTERNAL, "cannot name the backup %s: %s", out,
+					errno == EINVAL ? "it exists" : strerror(errno));
+		if (rename(tmp, out) != 0)
+			return lerr_set(e, LERR_INTERNAL, "cannot name the backup %s: %s", out,
+					strerror(errno));
+	}
+	snprintf(parent, sizeof(parent), "%s", out);
+	if (fileio_sync_dir(dirname(parent)) != 0)
+		return lerr_set(e, LERR_INTERNAL, "syncing the directory of %s: %s", out,
+				strerror(errno));
+	return 0;
+}
+
+int
+backup_write(const char *dir, const char *out, const struct backup_opts *o,
+	     struct backup_summary *s, struct lerr *e)
+{
+	char tmp[STATE_PATH_MAX], dbtmp[STATE_PATH_MAX], path[STATE_PATH_MAX];
+	unsigned char *data[BACKUP_NFILES] = { NULL };
+	size_t len[BACKUP_NFILES] = { 0 }, i;
+	struct bkf_recipient rcpt;
+	struct bkf_writer *w = NULL;
+	struct stat st;
+	struct lerr fe;
+	int fd = -1, dbfd = -1, rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	tmp[0] = dbtmp[0] = '\0';
+	if (access(out, F_OK) == 0)
+		return lerr_set(e, LERR_CONFLICT, "%s exists: a backup never replaces a file", out);
+	if (state_path(path, dir, ROLLOVER_STAGE) == 0 && lstat(path, &st) == 0)
+		return lerr_set(e, LERR_CONFLICT, "a root rollover in %s was interrupted: start "
+				"lanca serve (or lanca rollover status) to settle it, then back up", dir);
+	/* keys/ first: whatever the store holds at its snapshot, a moment
+	 * later, was signed by keys that are in this backup. */
+	for (i = 0; i < BACKUP_STORE_IX; i++) {
+		if (state_path(path, dir, backup_files[i].name) != 0) {
+			lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+			goto out;
+		}
+		if (fileio_read(path, BACKUP_FILE_MAX, backup_files[i].secret, &data[i], &len[i],
+				&fe) != 0) {
+			if (fe.code == LERR_NOT_FOUND && !backup_files[i].required)
+				continue;
+			if (fe.code == LERR_NOT_FOUND && i == 0)
+				lerr_set(e, LERR_NOT_FOUND, "no CA in %s (no %s)", dir,
+					 backup_files[i].name);
+			else if (fe.code == LERR_NOT_FOUND)
+				lerr_set(e, LERR_NOT_FOUND, "%s is missing from %s: a backup needs it",
+					 backup_files[i].name, dir);
+			else
+				*e = fe;
+			goto out;
+		}
+	}
+	s->keys_encrypted = backup_key_encrypted(data[0], len[0]) ||
+			    backup_key_encrypted(data[1], len[1]);
+	if (o->pass != NULL &&
+	    bkf_recipient_derive(o->pass, o->pass_len, o->kdf, &rcpt, e) != 0)
+		goto out;
+	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", out) >= (int)sizeof(tmp) ||
+	    snprintf(dbtmp, sizeof(dbtmp), "%s.db-XXXXXX", out) >= (int)sizeof(dbtmp)) {
+		tmp[0] = dbtmp[0] = '\0';
+		lerr_set(e, LERR_BAD_REQUEST, "%s: path too long", out);
+		goto out;
+	}
+	dbfd = mkstemp(dbtmp);
+	if (dbfd < 0) {
+		dbtmp[0] = '\0';
+		lerr_set(e, LERR_INTERNAL, "cannot create a file beside %s: %s", out, strerror(errno));
+		goto out;
+	}
+	close(dbfd);
+	if (backup_snapshot(dir, dbtmp, s, e) != 0)
+		goto out;
+	fd = mkstemp(tmp);	/* 0600 */
+	if (fd < 0) {
+		tmp[0] = '\0';
+		lerr_set(e, LERR_INTERNAL, "cannot create a file beside %s: %s", out, strerror(errno));
+		goto out;
+	}
+	s->created = (int64_t)time(NULL);
+	s->sealed = o->pass != NULL;
+	snprintf(s->version, sizeof(s->version), "%s", PACKAGE_VERSION);
+	if (bkf_writer_new(fd, o->pass != NULL ? &rcpt : NULL, &w, e) != 0 ||
+	    backup_put_meta(w, s, e) != 0)
+		goto out;
+	for (i = 0; i < BACKUP_STORE_IX; i++) {
+		if (data[i] == NULL)
+			continue;
+		if (backup_put_bytes(w, backup_files[i].name, data[i], len[i], e) != 0)
+			goto out;
+		s->files++;
+	}
+	if (backup_put_store(w, dbtmp, e) != 0 || bkf_finish(w, e) != 0)
+		goto out;
+	s->files++;
+	if (fsync(fd) != 0 || fstat(fd, &st) != 0) {
+		lerr_set(e, LERR_INTERNAL, "writing the backup: %s", strerror(errno));
+		goto out;
+	}
+	s->bytes = (uint64_t)st.st_size;
+	close(fd);
+	fd = -1;
+	if (backup_publish(tmp, out, e) != 0)
+		goto out;
+	tmp[0] = '\0';
+	rc = 0;
+out:
+	bkf_writer_free(w);
+	if (fd >= 0)
+		close(fd);
+	if (tmp[0] != '\0')
+		unlink(tmp);
+	if (dbtmp[0] != '\0')
+		unlink(dbtmp);
+	for (i = 0; i < BACKUP_NFILES; i++)
+		if (data[i] != NULL && backup_files[i].secret)
+			fileio_free_secret(data[i], len[i]);
+		else
+			free(data[i]);
+	sodium_memzero(&rcpt, sizeof(rcpt));
+	return rc;
+}
+
+/* ---- restoring ---- */
+
+struct restore {
+	const char *stage;		/* the new directory beside DIR */
+	int fd;				/* the file being written, or -1 */
+	size_t ix;			/* its backup_files index */
+	uint64_t left;			/* bytes it still expects */
+	unsigned char seen[BACKUP_NFILES];
+	int have_meta;
+	struct backup_summary *sum;
+};
+
+static ssize_t
+restore_read(void *ctx, void *buf, size_t n)
+{
+	return read(*(int *)ctx, buf, n);
+}
+
+static int
+restore_meta(struct restore *r, const struct bkf_record *rec, const struct restore_opts *o,
+	     struct lerr *e)
+{
+	json_error_t jerr;
+	json_t *j, *keys;
+	const char *version = NULL, *fp = NULL;
+	json_int_t format = 0, created = 0, certs = 0;
+	int schema = 0, encrypted = 0, rc = -1;
+
+	if (rec->len > BACKUP_META_MAX)
+		return lerr_set(e, LERR_BAD_REQUEST, "the backup's description is too long");
+	j = json_loadb((const char *)rec->data, rec->len, JSON_REJECT_DUPLICATES, &jerr);
+	if (j == NULL)
+		return lerr_set(e, LERR_BAD_REQUEST, "the backup's description is not JSON: %s",
+				jerr.text);
+	if (json_unpack_ex(j, &jerr, 0, "{s:I, s:s, s:I, s:i, s:I, s:s, s:o}", "format", &format,
+			   "lanca", &version, "created", &created, "schema", &schema,
+			   "certificates", &certs, "root_sha256", &fp, "keys", &keys) != 0 ||
+	    json_unpack_ex(keys, &jerr, 0, "{s:b}", "encrypted", &encrypted) != 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup's description: %s", jerr.text);
+		goto out;
+	}
+	if (format != BACKUP_FORMAT) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup holds format %lld of a state directory, "
+			 "from lanca %s: this lanca restores format %d", (long long)format, version,
+			 BACKUP_FORMAT);
+		goto out;
+	}
+	if (strlen(fp) != 64) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup's description: a root fingerprint of "
+			 "%zu characters", strlen(fp));
+		goto out;
+	}
+	if (encrypted && o->keys_pass == NULL) {
+		lerr_set(e, LERR_BAD_SECRET, "the CA keys in this backup are under a passphrase: "
+			 "give it (--keys-passphrase-file) so that restore can check them");
+		goto out;
+	}
+	r->sum->created = (int64_t)created;
+	r->sum->schema = schema;
+	r->sum->certificates = (int64_t)certs;
+	r->sum->keys_encrypted = encrypted;
+	snprintf(r->sum->root_fp, sizeof(r->sum->root_fp), "%s", fp);
+	snprintf(r->sum->version, sizeof(r->sum->version), "%s", version);
+	rc = 0;
+out:
+	json_decref(j);
+	return rc;
+}
+
+/* Finishes the file being written: all its bytes came; durable. */
+static int
+restore_close_file(struct restore *r, struct lerr *e)
+{
+	int bad;
+
+	if (r->fd < 0)
+		return 0;
+	if (r->left > 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "the backup's %s lacks %llu of its bytes",
+				backup_files[r->ix].name, (unsigned long long)r->left);
+	bad = fsync(r->fd) != 0;
+	bad |= close(r->fd) != 0;
+	r->fd = -1;
+	return bad ? lerr_set(e, LERR_INTERNAL, "writing %s: %s", backup_files[r->ix].name,
+			      strerror(errno)) : 0;
+}
+
+static int
+restore_file(struct restore *r, const struct bkf_record *rec, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	uint64_t size;
+	size_t i;
+
+	if (restore_close_file(r, e) != 0)
+		return -1;
+	for (i = 0; i < BACKUP_NFILES; i++)
+		if (strcmp(rec->name, backup_files[i].name) == 0)
+			break;
+	if (i == BACKUP_NFILES)
+		return lerr_set(e, LERR_BAD_REQUEST, "the backup holds a file lanca does not "
+				"restore: \"%.64s\"", rec->name);
+	if (r->seen[i])
+		return lerr_set(e, LERR_BAD_REQUEST, "the backup holds %s twice", rec->name);
+	if (rec->len != 8)
+		return lerr_set(e, LERR_BAD_REQUEST, "the backup's record of %s is malformed",
+				rec->name);
+	size = get64(rec->data);
+	if (i != BACKUP_STORE_IX && size > BACKUP_FILE_MAX)
+		return lerr_set(e, LERR_TOO_LARGE, "the backup's %s is %llu bytes, over the %llu "
+				"allowed", rec->name, (unsigned long long)size,
+				(unsigned long long)BACKUP_FILE_MAX);
+	r->seen[i] = 1;
+	if (state_path(path, r->stage, rec->name) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	r->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+		     backup_files[i].mode);
+	if (r->fd < 0)
+		return lerr_set(e, LERR_INTERNAL, "creating %s: %s", path, strerror(errno));
+	r->ix = i;
+	r->left = size;
+	return 0;
+}
+
+static int
+restore_data(struct restore *r, const struct bkf_record *rec, struct lerr *e)
+{
+	const unsigned char *p = rec->data;
+	size_t n = rec->len;
+	ssize_t w;
+
+	if (r->fd < 0 || n > r->left)
+		return lerr_set(e, LERR_BAD_REQUEST, "the backup holds bytes of no file");
+	r->left -= n;
+	while (n > 0) {
+		w = write(r->fd, p, n);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0)
+			return lerr_set(e, errno == ENOSPC || errno == EDQUOT ?
+					LERR_STORE_UNAVAILABLE : LERR_INTERNAL, "writing %s: %s",
+					backup_files[r->ix].name, strerror(errno));
+		p += w;
+		n -= (size_t)w;
+	}
+	return 0;
+}
+
+/* Reads the whole backup into r->stage. */
+static int
+restore_unpack(int fd, const struct restore_opts *o, struct restore *r, struct lerr *e)
+{
+	struct bkf_reader *rd = NULL;
+	struct bkf_record rec;
+	size_t i;
+	int k, rc = -1;
+
+	if (bkf_reader_new(restore_read, &fd, o->pass, o->pass_len, 0, &rd, e) != 0)
+		return -1;
+	r->sum->sealed = bkf_reader_sealed(rd);
+	while ((k = bkf_next(rd, &rec, e)) == 1) {
+		if (!r->have_meta && rec.type != BKF_META) {
+			lerr_set(e, LERR_BAD_REQUEST, "the backup does not begin with its description");
+			goto out;
+		}
+		switch (rec.type) {
+		case BKF_META:
+			if (r->have_meta) {
+				lerr_set(e, LERR_BAD_REQUEST, "the backup has two descriptions");
+				goto out;
+			}
+			if (restore_meta(r, &rec, o, e) != 0)
+				goto out;
+			r->have_meta = 1;
+			break;
+		case BKF_FILE:
+			if (restore_file(r, &rec, e) != 0)
+				goto out;
+			break;
+		case BKF_DATA:
+			if (restore_data(r, &rec, e) != 0)
+				goto out;
+			break;
+		default:
+			lerr_set(e, LERR_BAD_REQUEST, "the backup holds an unexpected record");
+			goto out;
+		}
+	}
+	if (k < 0 || restore_close_file(r, e) != 0)
+		goto out;
+	if (!r->have_meta) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup holds nothing");
+		goto out;
+	}
+	for (i = 0; i < BACKUP_NFILES; i++) {
+		if (backup_files[i].required && !r->seen[i]) {
+			lerr_set(e, LERR_BAD_REQUEST, "the backup lacks %s", backup_files[i].name);
+			goto out;
+		}
+		r->sum->files += r->seen[i];
+	}
+	rc = 0;
+out:
+	bkf_reader_free(rd);
+	return rc;
+}
+
+/* A certificate file of the stage, parsed. */
+static int
+restore_crt(const char *stage, const char *name, gnutls_x509_crt_t *crt, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	unsigned char *p = NULL;
+	size_t n;
+	int rc;
+
+	*crt = NULL;
+	if (state_path(path, stage, name) != 0 || fileio_read(path, BACKUP_FILE_MAX, 0, &p, &n, e) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "the backup's %s cannot be read", name);
+	rc = x509_import(p, n, crt, e);
+	free(p);
+	return rc == 0 ? 0 : lerr_set(e, LERR_BAD_REQUEST, "the backup's %s is not a certificate",
+				      name);
+}
+
+/* Whether the key file name of the stage is the one of certificate crt. */
+static int
+restore_key_pair(const char *stage, const char *key, gnutls_x509_crt_t crt, const char *pass,
+		 struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	gnutls_privkey_t k = NULL;
+	struct lerr ke;
+	int rc;
+
+	if (state_path(path, stage, key) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	if (keystore_load(path, pass, &k, &ke) != 0)
+		return lerr_set(e, ke.code == LERR_BAD_SECRET ? LERR_BAD_SECRET : LERR_BAD_REQUEST,
+				"the backup's %s cannot be loaded: %s", key, ke.msg);
+	rc = x509_key_matches(k, crt, key, &ke);
+	gnutls_privkey_deinit(k);
+	return rc == 0 ? 0 : lerr_set(e, LERR_BAD_REQUEST, "the backup's %s is not the key of "
+				      "its certificate", key);
+}
+
+static int
+restore_same_der(gnutls_x509_crt_t a, const gnutls_datum_t *b)
+{
+	gnutls_datum_t d = { NULL, 0 };
+	int same;
+
+	if (x509_export_der(a, &d) != 0)
+		return 0;
+	same = d.size == b->size && memcmp(d.data, b->data, d.size) == 0;
+	gnutls_free(d.data);
+	return same;
+}
+
+/* Everything a restored directory must be before it is given its name. */
+static int
+restore_check(const char *stage, const struct restore_opts *o, const struct backup_summary *sum,
+	      struct lerr *e)
+{
+	char path[STATE_PATH_MAX], fp[65], why[sizeof(e->msg)];
+	gnutls_x509_crt_t root = NULL, pub_root = NULL, gw = NULL, prev = NULL;
+	gnutls_datum_t pub_der = { NULL, 0 };
+	struct auditlog_report ar;
+	struct sign_ctx ctx;
+	struct store *st = NULL;
+	struct ca_set ca;
+	unsigned char pk[32];
+	int rc = -1;
+
+	memset(&ca, 0, sizeof(ca));
+	if (state_path(path, stage, STORE_FILE) != 0 || store_check_file(path, e) != 0)
+		return -1;
+	/* The signer's own check: the chain, and the issuing key its own. */
+	if (sign_ctx_load(&ctx, stage, o->keys_pass, e) != 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		return lerr_set(e, e->code == LERR_BAD_SECRET ? LERR_BAD_SECRET : LERR_BAD_REQUEST,
+				"the backup's keys do not hold together: %s", why);
+	}
+	sign_ctx_free(&ctx);
+	if (restore_crt(stage, SIGNER_ROOT_PEM, &root, e) != 0 ||
+	    restore_key_pair(stage, SIGNER_ROOT_KEY, root, o->keys_pass, e) != 0 ||
+	    restore_crt(stage, STATE_GATEWAY_PEM, &gw, e) != 0 ||
+	    restore_key_pair(stage, STATE_GATEWAY_KEY, gw, NULL, e) != 0 ||
+	    restore_crt(stage, STATE_ROOT_PEM, &pub_root, e) != 0)
+		goto out;
+	if (x509_export_der(pub_root, &pub_der) != 0 || !restore_same_der(root, &pub_der)) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup's %s is not %s", STATE_ROOT_PEM,
+			 SIGNER_ROOT_PEM);
+		goto out;
+	}
+	if (state_path(path, stage, SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_KEY_NAME) == 0 &&
+	    access(path, F_OK) == 0 &&
+	    (restore_crt(stage, SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_PEM_NAME, &prev, e) != 0 ||
+	     restore_key_pair(stage, SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_KEY_NAME, prev,
+			      o->keys_pass, e) != 0))
+		goto out;
+	if (x509_fingerprint(root, fp) != 0 || strcmp(fp, sum->root_fp) != 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup's root is not the one its description "
+			 "names (%.16s...)", sum->root_fp);
+		goto out;
+	}
+	/* The store: schema brought up to date, its root the keys' root,
+	 * and its audit chain whole under the keys' audit key. */
+	if (state_path(path, stage, STORE_FILE) != 0 || store_open(path, 0, &st, e) != 0 ||
+	    ca_set_load(st, &ca, e) != 0)
+		goto out;
+	if (!restore_same_der(root, &ca.root_der)) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup's store names another root (%.16s...) "
+			 "than its keys/", ca.root_fp);
+		goto out;
+	}
+	if (state_path(path, stage, SIGNER_AUDIT_PUB) != 0 || auditlog_read_pub(path, pk, e) != 0 ||
+	    auditlog_verify(st, pk, &ar, e) != 0)
+		goto out;
+	if (!ar.ok) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup's audit log is broken at row %lld: %s",
+			 (long long)ar.broken_row, ar.why);
+		goto out;
+	}
+	rc = 0;
+out:
+	ca_set_free(&ca);
+	store_close(st);
+	gnutls_free(pub_der.data);
+	if (root != NULL)
+		gnutls_x509_crt_deinit(root);
+	if (pub_root != NULL)
+		gnutls_x509_crt_deinit(pub_root);
+	if (gw != NULL)
+		gnutls_x509_crt_deinit(gw);
+	if (prev != NULL)
+		gnutls_x509_crt_deinit(prev);
+	return rc;
+}
+
+int
+restore_run(const char *in, const char *dir, const struct restore_opts *o,
+	    struct backup_summary *s, struct lerr *e)
+{
+	char stage[STATE_PATH_MAX], path[STATE_PATH_MAX], parent[STATE_PATH_MAX];
+	struct restore r;
+	struct stat st;
+	int fd = -1, made = 0, rc = -1;
+
+	memset(s, 0, sizeof(*s));
+	memset(&r, 0, sizeof(r));
+	r.fd = -1;
+	r.sum = s;
+	if (init_dir_free(dir, e) != 0)
+		return -1;
+	fd = open(in, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return lerr_set(e, errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL, "%s: %s", in,
+				strerror(errno));
+	if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+		lerr_set(e, LERR_BAD_REQUEST, "%s is not a regular file", in);
+		goto out;
+	}
+	s->bytes = (uint64_t)st.st_size;
+	if (snprintf(stage, sizeof(stage), "%s.restore-XXXXXX", dir) >= (int)sizeof(stage)) {
+		lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+		goto out;
+	}
+	if (mkdtemp(stage) == NULL) {
+		lerr_set(e, LERR_INTERNAL, "cannot create a directory beside %s: %s", dir,
+			 strerror(errno));
+		goto out;
+	}
+	made = 1;
+	r.stage = stage;
+	if (chmod(stage, 0700) != 0 || state_path(path, stage, SIGNER_KEYS_DIR) != 0 ||
+	    mkdir(path, 0700) != 0) {
+		lerr_set(e, LERR_INTERNAL, "preparing %s: %s", stage, strerror(errno));
+		goto out;
+	}
+	if (restore_unpack(fd, o, &r, e) != 0 || restore_check(stage, o, s, e) != 0)
+		goto out;
+	if (o->user != NULL && handover_state(stage, o->user, e) != 0)
+		goto out;
+	if (fileio_sync_dir(path) != 0 || fileio_sync_dir(stage) != 0) {
+		lerr_set(e, LERR_INTERNAL, "syncing %s: %s", stage, strerror(errno));
+		goto out;
+	}
+	/* Replaces DIR if it is an empty directory; fails if it filled up. */
+	if (rename(stage, dir) != 0) {
+		lerr_set(e, LERR_CONFLICT, "cannot move the restored state into %s: %s", dir,
+			 strerror(errno));
+		goto out;
+	}
+	made = 0;
+	snprintf(parent, sizeof(parent), "%s", dir);
+	(void)fileio_sync_dir(dirname(parent));
+	rc = 0;
+out:
+	if (r.fd >= 0)
+		close(r.fd);
+	if (fd >= 0)
+		close(fd);
+	if (made)
+		fileio_remove_tree(stage);
+	return rc;
+}
