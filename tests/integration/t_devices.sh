@@ -324,6 +324,8 @@ while [ $i -le $N ]; do
 	openssl req -in "$T/L$i.csr" -outform der -out "$T/L$i.der"
 	i=$((i + 1))
 done
+# What the daemon logs from here on is the load's.
+log_from=$(($(wc -l <"$T/serve.log") + 1))
 # Each device from its own loopback address, as real devices would be:
 # one address may hold only HTTPD_CONN_PER_IP (32) connections at once.
 pids=
@@ -352,9 +354,10 @@ done
 	fail "not $N certificate rows for the load devices"
 [ "$(sql "SELECT count(*) FROM preauth WHERE device_id LIKE 'load-%' AND used_at IS NULL")" = 0 ] ||
 	fail "a pre-authorisation is still unused"
-# Not under load: the start-up's word that a sandbox is missing (no
-# Landlock in the kernel, or valgrind under make check-valgrind).
-if grep -v -e "no Landlock here" -e "under valgrind" "$T/serve.log" | grep -Eqi "error|warn|fail|limit"; then
+# Only the load's lines: before it, the start-up's word that a sandbox is
+# missing (no Landlock in the kernel, or valgrind), and under valgrind a
+# start-up probe that gave up in mid-handshake.
+if tail -n +"$log_from" "$T/serve.log" | grep -Eqi "error|warn|fail|limit"; then
 	fail "errors in serve.log under load"
 fi
 ok "$N pre-authorised devices at once: $N x 201, $N distinct serials, all recorded, a clean log"
