@@ -32,32 +32,41 @@
 #define BACKUP_FILE_MAX		((uint64_t)1 << 20)	/* any file but the store */
 #define BACKUP_META_MAX		4096
 
-/* What a backup holds, in the order it holds them; the store last. */
-static const struct backup_file {
-	const char *name;		/* below the state directory */
-	mode_t mode;			/* as restored */
-	int required;
-	int secret;			/* read into locked memory */
-} backup_files[] = {
-	{ SIGNER_ROOT_KEY, 0600, 1, 1 },
-	{ SIGNER_ISSUING_KEY, 0600, 1, 1 },
-	{ SIGNER_ROOT_PEM, 0644, 1, 0 },
-	{ SIGNER_ISSUING_PEM, 0644, 1, 0 },
-	{ SIGNER_CONF, 0600, 1, 0 },
-	{ SIGNER_AUDIT_KEY, 0600, 1, 1 },
-	{ SIGNER_AUDIT_PUB, 0644, 1, 0 },
-	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_PEM_NAME, 0644, 0, 0 },
-	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ISSUING_PEM_NAME, 0644, 0, 0 },
-	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ISSUING_KEY_NAME, 0600, 0, 1 },
-	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_KEY_NAME, 0600, 0, 1 },
+/* What a backup holds after keys/ (signer/files.h's signer_backup_files),
+ * in its order; the store last. */
+static const struct signer_backup_file backup_state_files[] = {
 	{ STATE_GATEWAY_KEY, 0600, 1, 1 },
 	{ STATE_GATEWAY_PEM, 0644, 1, 0 },
 	{ STATE_ROOT_PEM, 0644, 1, 0 },
 	{ STATE_BACKUP_ROOT_PEM, 0644, 0, 0 },
 	{ STORE_FILE, 0600, 1, 0 },
 };
-#define BACKUP_NFILES	(sizeof(backup_files) / sizeof(backup_files[0]))
-#define BACKUP_STORE_IX	(BACKUP_NFILES - 1)
+#define BACKUP_NSTATE	(sizeof(backup_state_files) / sizeof(backup_state_files[0]))
+#define BACKUP_FILES_MAX	32
+/* The daemon's backups hold keys/ as the signer sealed it, a backup
+ * stream of its own inside this file record (restore opens it with the
+ * same passphrase). */
+#define BACKUP_SEALED_KEYS	"keys.bkf"
+
+/* Every file a backup may hold: keys/'s, then the rest. */
+static size_t
+backup_nfiles(void)
+{
+	return signer_backup_nfiles + BACKUP_NSTATE;
+}
+
+static const struct signer_backup_file *
+backup_file(size_t i)
+{
+	return i < signer_backup_nfiles ? &signer_backup_files[i] :
+	       &backup_state_files[i - signer_backup_nfiles];
+}
+
+static int
+backup_is_store(size_t i)
+{
+	return i == backup_nfiles() - 1;
+}
 
 static void
 put64(unsigned char p[8], uint64_t v)
@@ -174,22 +183,27 @@ backup_put_meta(struct bkf_writer *w, const struct backup_summary *s, struct ler
 	return rc;
 }
 
-/* What the store says: schema, certificates, root. */
+/* A snapshot of st (or of dir's store, opened here, when st is NULL)
+ * into dest, and what it says: schema, certificates, root. */
 static int
-backup_snapshot(const char *dir, const char *dest, struct backup_summary *s, struct lerr *e)
+backup_snapshot(const char *dir, struct store *st, const char *dest, struct backup_summary *s,
+		struct lerr *e)
 {
 	char path[STATE_PATH_MAX];
-	struct store *st = NULL;
+	struct store *own = NULL;
 	struct ca_set ca;
 	int rc = -1;
 
 	memset(&ca, 0, sizeof(ca));
-	if (state_path(path, dir, STORE_FILE) != 0)
-		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
-	if (access(path, F_OK) != 0)
-		return lerr_set(e, LERR_NOT_FOUND, "no CA in %s (no %s)", dir, STORE_FILE);
-	if (store_open(path, STORE_READONLY, &st, e) != 0)
-		return -1;
+	if (st == NULL) {
+		if (state_path(path, dir, STORE_FILE) != 0)
+			return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+		if (access(path, F_OK) != 0)
+			return lerr_set(e, LERR_NOT_FOUND, "no CA in %s (no %s)", dir, STORE_FILE);
+		if (store_open(path, STORE_READONLY, &own, e) != 0)
+			return -1;
+		st = own;
+	}
 	if (store_snapshot(st, dest, e) != 0 || ca_set_load(st, &ca, e) != 0 ||
 	    store_cert_count(st, &s->certificates, e) != 0)
 		goto out;
@@ -198,7 +212,7 @@ backup_snapshot(const char *dir, const char *dest, struct backup_summary *s, str
 	rc = 0;
 out:
 	ca_set_free(&ca);
-	store_close(st);
+	store_close(own);
 	return rc;
 }
 
@@ -226,16 +240,21 @@ backup_publish(const char *tmp, const char *out, struct lerr *e)
 	return 0;
 }
 
-int
-backup_write(const char *dir, const char *out, const struct backup_opts *o,
-	     struct backup_summary *s, struct lerr *e)
+/*
+ * The backup of dir into out, sealed to `to` (NULL: plain). keys/ is
+ * read here, or given sealed by the signer (sealed != NULL); the store is
+ * st, or dir's opened here.
+ */
+static int
+backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
+	       const unsigned char *sealed, size_t sealed_len, struct store *st,
+	       struct backup_summary *s, struct lerr *e)
 {
 	char tmp[STATE_PATH_MAX], dbtmp[STATE_PATH_MAX], path[STATE_PATH_MAX];
-	unsigned char *data[BACKUP_NFILES] = { NULL };
-	size_t len[BACKUP_NFILES] = { 0 }, i;
-	struct bkf_recipient rcpt;
+	unsigned char *data[BACKUP_FILES_MAX] = { NULL };
+	size_t len[BACKUP_FILES_MAX] = { 0 }, i, n = backup_nfiles() - 1;
 	struct bkf_writer *w = NULL;
-	struct stat st;
+	struct stat sb;
 	struct lerr fe;
 	int fd = -1, dbfd = -1, rc = -1;
 
@@ -243,36 +262,36 @@ backup_write(const char *dir, const char *out, const struct backup_opts *o,
 	tmp[0] = dbtmp[0] = '\0';
 	if (access(out, F_OK) == 0)
 		return lerr_set(e, LERR_CONFLICT, "%s exists: a backup never replaces a file", out);
-	if (state_path(path, dir, ROLLOVER_STAGE) == 0 && lstat(path, &st) == 0)
+	if (state_path(path, dir, ROLLOVER_STAGE) == 0 && lstat(path, &sb) == 0)
 		return lerr_set(e, LERR_CONFLICT, "a root rollover in %s was interrupted: start "
 				"lanca serve (or lanca rollover status) to settle it, then back up", dir);
 	/* keys/ first: whatever the store holds at its snapshot, a moment
 	 * later, was signed by keys that are in this backup. */
-	for (i = 0; i < BACKUP_STORE_IX; i++) {
-		if (state_path(path, dir, backup_files[i].name) != 0) {
+	for (i = sealed != NULL ? signer_backup_nfiles : 0; i < n; i++) {
+		if (state_path(path, dir, backup_file(i)->name) != 0) {
 			lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
 			goto out;
 		}
-		if (fileio_read(path, BACKUP_FILE_MAX, backup_files[i].secret, &data[i], &len[i],
+		if (fileio_read(path, BACKUP_FILE_MAX, backup_file(i)->secret, &data[i], &len[i],
 				&fe) != 0) {
-			if (fe.code == LERR_NOT_FOUND && !backup_files[i].required)
+			if (fe.code == LERR_NOT_FOUND && !backup_file(i)->required)
 				continue;
 			if (fe.code == LERR_NOT_FOUND && i == 0)
 				lerr_set(e, LERR_NOT_FOUND, "no CA in %s (no %s)", dir,
-					 backup_files[i].name);
+					 backup_file(i)->name);
 			else if (fe.code == LERR_NOT_FOUND)
 				lerr_set(e, LERR_NOT_FOUND, "%s is missing from %s: a backup needs it",
-					 backup_files[i].name, dir);
+					 backup_file(i)->name, dir);
 			else
 				*e = fe;
 			goto out;
 		}
 	}
-	s->keys_encrypted = backup_key_encrypted(data[0], len[0]) ||
-			    backup_key_encrypted(data[1], len[1]);
-	if (o->pass != NULL &&
-	    bkf_recipient_derive(o->pass, o->pass_len, o->kdf, &rcpt, e) != 0)
-		goto out;
+	/* Sealed by the signer, keys/ cannot be looked into here: the
+	 * signer refuses a passphrase-protected start without saying, so
+	 * the description says what is known, which is nothing. */
+	s->keys_encrypted = sealed == NULL &&
+			    (backup_key_encrypted(data[0], len[0]) || backup_key_encrypted(data[1], len[1]));
 	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", out) >= (int)sizeof(tmp) ||
 	    snprintf(dbtmp, sizeof(dbtmp), "%s.db-XXXXXX", out) >= (int)sizeof(dbtmp)) {
 		tmp[0] = dbtmp[0] = '\0';
@@ -286,7 +305,7 @@ backup_write(const char *dir, const char *out, const struct backup_opts *o,
 		goto out;
 	}
 	close(dbfd);
-	if (backup_snapshot(dir, dbtmp, s, e) != 0)
+	if (backup_snapshot(dir, st, dbtmp, s, e) != 0)
 		goto out;
 	fd = mkstemp(tmp);	/* 0600 */
 	if (fd < 0) {
@@ -295,26 +314,31 @@ backup_write(const char *dir, const char *out, const struct backup_opts *o,
 		goto out;
 	}
 	s->created = (int64_t)time(NULL);
-	s->sealed = o->pass != NULL;
+	s->sealed = to != NULL;
 	snprintf(s->version, sizeof(s->version), "%s", PACKAGE_VERSION);
-	if (bkf_writer_new(fd, o->pass != NULL ? &rcpt : NULL, &w, e) != 0 ||
-	    backup_put_meta(w, s, e) != 0)
+	if (bkf_writer_new(fd, to, &w, e) != 0 || backup_put_meta(w, s, e) != 0)
 		goto out;
-	for (i = 0; i < BACKUP_STORE_IX; i++) {
+	if (sealed != NULL) {
+		if (backup_put_bytes(w, BACKUP_SEALED_KEYS, sealed, sealed_len, e) != 0)
+			goto out;
+		s->files++;
+	}
+	for (i = 0; i < n; i++) {
 		if (data[i] == NULL)
 			continue;
-		if (backup_put_bytes(w, backup_files[i].name, data[i], len[i], e) != 0)
+		if (backup_put_bytes(w, backup_file(i)->name, data[i], len[i], e) != 0)
 			goto out;
 		s->files++;
 	}
 	if (backup_put_store(w, dbtmp, e) != 0 || bkf_finish(w, e) != 0)
 		goto out;
 	s->files++;
-	if (fsync(fd) != 0 || fstat(fd, &st) != 0) {
-		lerr_set(e, LERR_INTERNAL, "writing the backup: %s", strerror(errno));
+	if (fsync(fd) != 0 || fstat(fd, &sb) != 0) {
+		lerr_set(e, errno == ENOSPC || errno == EDQUOT ? LERR_STORE_UNAVAILABLE :
+			 LERR_INTERNAL, "writing the backup: %s", strerror(errno));
 		goto out;
 	}
-	s->bytes = (uint64_t)st.st_size;
+	s->bytes = (uint64_t)sb.st_size;
 	close(fd);
 	fd = -1;
 	if (backup_publish(tmp, out, e) != 0)
@@ -329,26 +353,70 @@ out:
 		unlink(tmp);
 	if (dbtmp[0] != '\0')
 		unlink(dbtmp);
-	for (i = 0; i < BACKUP_NFILES; i++)
-		if (data[i] != NULL && backup_files[i].secret)
+	for (i = 0; i < n; i++)
+		if (data[i] != NULL && backup_file(i)->secret)
 			fileio_free_secret(data[i], len[i]);
 		else
 			free(data[i]);
-	sodium_memzero(&rcpt, sizeof(rcpt));
 	return rc;
+}
+
+int
+backup_write(const char *dir, const char *out, const struct backup_opts *o,
+	     struct backup_summary *s, struct lerr *e)
+{
+	struct bkf_recipient to;
+	int rc;
+
+	memset(s, 0, sizeof(*s));
+	if (o->pass != NULL && bkf_recipient_derive(o->pass, o->pass_len, o->kdf, &to, e) != 0)
+		return -1;
+	rc = backup_compose(dir, out, o->pass != NULL ? &to : NULL, NULL, 0, NULL, s, e);
+	sodium_memzero(&to, sizeof(to));
+	return rc;
+}
+
+int
+backup_write_sealed(const char *dir, const char *out, const struct bkf_recipient *to,
+		    const unsigned char *keys, size_t keys_len, struct store *st,
+		    struct backup_summary *s, struct lerr *e)
+{
+	return backup_compose(dir, out, to, keys, keys_len, st, s, e);
 }
 
 /* ---- restoring ---- */
 
 struct restore {
 	const char *stage;		/* the new directory beside DIR */
+	const struct restore_opts *o;
 	int fd;				/* the file being written, or -1 */
-	size_t ix;			/* its backup_files index */
+	size_t ix;			/* its backup_file index */
 	uint64_t left;			/* bytes it still expects */
-	unsigned char seen[BACKUP_NFILES];
+	unsigned char seen[BACKUP_FILES_MAX];
 	int have_meta;
+	/* keys/ as the signer sealed it: gathered whole, then opened */
+	unsigned char *sealed;
+	size_t sealed_len;
+	int gathering, inner;
 	struct backup_summary *sum;
 };
+
+struct restore_mem {
+	const unsigned char *p;
+	size_t len, off;
+};
+
+static ssize_t
+restore_mem_read(void *ctx, void *buf, size_t n)
+{
+	struct restore_mem *m = ctx;
+
+	if (n > m->len - m->off)
+		n = m->len - m->off;
+	memcpy(buf, m->p + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
 
 static ssize_t
 restore_read(void *ctx, void *buf, size_t n)
@@ -413,15 +481,18 @@ restore_close_file(struct restore *r, struct lerr *e)
 {
 	int bad;
 
+	if (r->gathering)
+		return lerr_set(e, LERR_BAD_REQUEST, "the backup's %s lacks %llu of its bytes",
+				BACKUP_SEALED_KEYS, (unsigned long long)r->left);
 	if (r->fd < 0)
 		return 0;
 	if (r->left > 0)
 		return lerr_set(e, LERR_BAD_REQUEST, "the backup's %s lacks %llu of its bytes",
-				backup_files[r->ix].name, (unsigned long long)r->left);
+				backup_file(r->ix)->name, (unsigned long long)r->left);
 	bad = fsync(r->fd) != 0;
 	bad |= close(r->fd) != 0;
 	r->fd = -1;
-	return bad ? lerr_set(e, LERR_INTERNAL, "writing %s: %s", backup_files[r->ix].name,
+	return bad ? lerr_set(e, LERR_INTERNAL, "writing %s: %s", backup_file(r->ix)->name,
 			      strerror(errno)) : 0;
 }
 
@@ -434,19 +505,35 @@ restore_file(struct restore *r, const struct bkf_record *rec, struct lerr *e)
 
 	if (restore_close_file(r, e) != 0)
 		return -1;
-	for (i = 0; i < BACKUP_NFILES; i++)
-		if (strcmp(rec->name, backup_files[i].name) == 0)
+	if (rec->len != 8)
+		return lerr_set(e, LERR_BAD_REQUEST, "the backup's record of %.64s is malformed",
+				rec->name);
+	size = get64(rec->data);
+	if (strcmp(rec->name, BACKUP_SEALED_KEYS) == 0) {
+		if (r->inner || r->sealed != NULL)
+			return lerr_set(e, LERR_BAD_REQUEST, "the backup holds %s twice, or within "
+					"itself", BACKUP_SEALED_KEYS);
+		if (size == 0 || size > SIGNER_SEALED_KEYS_MAX)
+			return lerr_set(e, LERR_BAD_REQUEST, "the backup's %s is %llu bytes",
+					BACKUP_SEALED_KEYS, (unsigned long long)size);
+		r->sealed = malloc((size_t)size);
+		if (r->sealed == NULL)
+			return lerr_set(e, LERR_INTERNAL, "out of memory");
+		r->sealed_len = 0;
+		r->left = size;
+		r->gathering = 1;
+		return 0;
+	}
+	for (i = 0; i < backup_nfiles(); i++)
+		if (strcmp(rec->name, backup_file(i)->name) == 0)
 			break;
-	if (i == BACKUP_NFILES)
+	/* What the signer sealed is keys/ and nothing else. */
+	if (i == backup_nfiles() || (r->inner && i >= signer_backup_nfiles))
 		return lerr_set(e, LERR_BAD_REQUEST, "the backup holds a file lanca does not "
 				"restore: \"%.64s\"", rec->name);
 	if (r->seen[i])
 		return lerr_set(e, LERR_BAD_REQUEST, "the backup holds %s twice", rec->name);
-	if (rec->len != 8)
-		return lerr_set(e, LERR_BAD_REQUEST, "the backup's record of %s is malformed",
-				rec->name);
-	size = get64(rec->data);
-	if (i != BACKUP_STORE_IX && size > BACKUP_FILE_MAX)
+	if (!backup_is_store(i) && size > BACKUP_FILE_MAX)
 		return lerr_set(e, LERR_TOO_LARGE, "the backup's %s is %llu bytes, over the %llu "
 				"allowed", rec->name, (unsigned long long)size,
 				(unsigned long long)BACKUP_FILE_MAX);
@@ -454,13 +541,15 @@ restore_file(struct restore *r, const struct bkf_record *rec, struct lerr *e)
 	if (state_path(path, r->stage, rec->name) != 0)
 		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
 	r->fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
-		     backup_files[i].mode);
+		     (mode_t)backup_file(i)->mode);
 	if (r->fd < 0)
 		return lerr_set(e, LERR_INTERNAL, "creating %s: %s", path, strerror(errno));
 	r->ix = i;
 	r->left = size;
 	return 0;
 }
+
+static int restore_inner(struct restore *r, struct lerr *e);
 
 static int
 restore_data(struct restore *r, const struct bkf_record *rec, struct lerr *e)
@@ -469,6 +558,18 @@ restore_data(struct restore *r, const struct bkf_record *rec, struct lerr *e)
 	size_t n = rec->len;
 	ssize_t w;
 
+	if (r->gathering) {
+		if (n > r->left)
+			return lerr_set(e, LERR_BAD_REQUEST, "the backup's %s is longer than it says",
+					BACKUP_SEALED_KEYS);
+		memcpy(r->sealed + r->sealed_len, p, n);
+		r->sealed_len += n;
+		r->left -= n;
+		if (r->left > 0)
+			return 0;
+		r->gathering = 0;
+		return restore_inner(r, e);
+	}
 	if (r->fd < 0 || n > r->left)
 		return lerr_set(e, LERR_BAD_REQUEST, "the backup holds bytes of no file");
 	r->left -= n;
@@ -479,11 +580,49 @@ restore_data(struct restore *r, const struct bkf_record *rec, struct lerr *e)
 		if (w < 0)
 			return lerr_set(e, errno == ENOSPC || errno == EDQUOT ?
 					LERR_STORE_UNAVAILABLE : LERR_INTERNAL, "writing %s: %s",
-					backup_files[r->ix].name, strerror(errno));
+					backup_file(r->ix)->name, strerror(errno));
 		p += w;
 		n -= (size_t)w;
 	}
 	return 0;
+}
+
+/* keys/ as the signer sealed it (r->sealed): a stream of its own, sealed
+ * to the same passphrase, of keys/'s files alone. */
+static int
+restore_inner(struct restore *r, struct lerr *e)
+{
+	struct restore_mem m = { r->sealed, r->sealed_len, 0 };
+	struct bkf_reader *rd = NULL;
+	struct bkf_record rec;
+	int k, rc = -1;
+
+	if (bkf_reader_new(restore_mem_read, &m, r->o->pass, r->o->pass_len, 0, &rd, e) != 0)
+		return -1;
+	if (bkf_reader_sealed(rd) != r->sum->sealed) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup's %s is not sealed as the backup is",
+			 BACKUP_SEALED_KEYS);
+		goto out;
+	}
+	r->inner = 1;
+	while ((k = bkf_next(rd, &rec, e)) == 1) {
+		if ((rec.type == BKF_FILE && restore_file(r, &rec, e) != 0) ||
+		    (rec.type == BKF_DATA && restore_data(r, &rec, e) != 0))
+			goto out;
+		if (rec.type != BKF_FILE && rec.type != BKF_DATA) {
+			lerr_set(e, LERR_BAD_REQUEST, "the backup's %s holds an unexpected record",
+				 BACKUP_SEALED_KEYS);
+			goto out;
+		}
+	}
+	if (k < 0 || restore_close_file(r, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	r->inner = 0;
+	sodium_memzero(r->sealed, r->sealed_len);
+	bkf_reader_free(rd);
+	return rc;
 }
 
 /* Reads the whole backup into r->stage. */
@@ -532,9 +671,9 @@ restore_unpack(int fd, const struct restore_opts *o, struct restore *r, struct l
 		lerr_set(e, LERR_BAD_REQUEST, "the backup holds nothing");
 		goto out;
 	}
-	for (i = 0; i < BACKUP_NFILES; i++) {
-		if (backup_files[i].required && !r->seen[i]) {
-			lerr_set(e, LERR_BAD_REQUEST, "the backup lacks %s", backup_files[i].name);
+	for (i = 0; i < backup_nfiles(); i++) {
+		if (backup_file(i)->required && !r->seen[i]) {
+			lerr_set(e, LERR_BAD_REQUEST, "the backup lacks %s", backup_file(i)->name);
 			goto out;
 		}
 		r->sum->files += r->seen[i];
@@ -691,6 +830,7 @@ restore_run(const char *in, const char *dir, const struct restore_opts *o,
 	memset(&r, 0, sizeof(r));
 	r.fd = -1;
 	r.sum = s;
+	r.o = o;
 	if (init_dir_free(dir, e) != 0)
 		return -1;
 	fd = open(in, O_RDONLY | O_CLOEXEC);
@@ -737,6 +877,7 @@ restore_run(const char *in, const char *dir, const struct restore_opts *o,
 	(void)fileio_sync_dir(dirname(parent));
 	rc = 0;
 out:
+	free(r.sealed);
 	if (r.fd >= 0)
 		close(r.fd);
 	if (fd >= 0)

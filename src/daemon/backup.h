@@ -60,6 +60,14 @@ struct backup_summary {
 int backup_write(const char *dir, const char *out, const struct backup_opts *o,
 		 struct backup_summary *s, struct lerr *e);
 
+/* The daemon's scheduled backup: as backup_write, sealed to `to` (no
+ * passphrase on the gateway), with keys/ as the signer sealed it to the
+ * same recipient (signer_backup_keys) and st's snapshot. */
+struct store;
+int backup_write_sealed(const char *dir, const char *out, const struct bkf_recipient *to,
+			const unsigned char *keys, size_t keys_len, struct store *st,
+			struct backup_summary *s, struct lerr *e);
+
 struct restore_opts {
 	const char *pass;		/* the backup's passphrase (NULL for a plain one) */
 	size_t pass_len;

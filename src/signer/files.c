@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <gnutls/gnutls.h>
@@ -23,6 +24,7 @@
 #include <sodium.h>
 
 #include "ca/auditseal.h"
+#include "ca/backupfile.h"
 #include "ca/keystore.h"
 #include "ca/x509.h"
 #include "common/fileio.h"
@@ -562,5 +564,87 @@ out:
 		gnutls_x509_crt_deinit(root);
 	if (issuing != NULL)
 		gnutls_x509_crt_deinit(issuing);
+	return rc;
+}
+
+const struct signer_backup_file signer_backup_files[] = {
+	{ SIGNER_ROOT_KEY, 0600, 1, 1 },
+	{ SIGNER_ISSUING_KEY, 0600, 1, 1 },
+	{ SIGNER_ROOT_PEM, 0644, 1, 0 },
+	{ SIGNER_ISSUING_PEM, 0644, 1, 0 },
+	{ SIGNER_CONF, 0600, 1, 0 },
+	{ SIGNER_AUDIT_KEY, 0600, 1, 1 },
+	{ SIGNER_AUDIT_PUB, 0644, 1, 0 },
+	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_PEM_NAME, 0644, 0, 0 },
+	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ISSUING_PEM_NAME, 0644, 0, 0 },
+	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ISSUING_KEY_NAME, 0600, 0, 1 },
+	{ SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_KEY_NAME, 0600, 0, 1 },
+};
+const size_t signer_backup_nfiles = sizeof(signer_backup_files) / sizeof(signer_backup_files[0]);
+
+int
+signer_files_seal(const char *dir, const struct bkf_recipient *to, unsigned char **blob,
+		  size_t *len, struct lerr *e)
+{
+	char path[SIGNER_PATH_MAX];
+	unsigned char *data = NULL, size[8];
+	struct bkf_writer *w = NULL;
+	struct stat st;
+	struct lerr fe;
+	size_t n, i, off, k;
+	int fd, rc = -1;
+
+	*blob = NULL;
+	*len = 0;
+	/* The stream goes to memory: a file of no name, never on a disk. */
+	fd = memfd_create("lanca-sealed-keys", MFD_CLOEXEC);
+	if (fd < 0)
+		return lerr_set(e, LERR_INTERNAL, "memfd_create: %s", strerror(errno));
+	if (bkf_writer_new(fd, to, &w, e) != 0)
+		goto out;
+	for (i = 0; i < signer_backup_nfiles; i++) {
+		if (fileio_join(path, sizeof(path), dir, signer_backup_files[i].name) != 0) {
+			lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+			goto out;
+		}
+		if (fileio_read(path, SIGNER_SEALED_KEYS_MAX, 1, &data, &n, &fe) != 0) {
+			if (fe.code == LERR_NOT_FOUND && !signer_backup_files[i].required)
+				continue;
+			*e = fe;
+			goto out;
+		}
+		for (k = 0; k < 8; k++)
+			size[k] = (unsigned char)((uint64_t)n >> (56 - 8 * k));
+		if (bkf_put(w, BKF_FILE, signer_backup_files[i].name, size, sizeof(size), e) != 0)
+			goto out;
+		for (off = 0; off < n; off += k) {
+			k = n - off < BKF_DATA_MAX ? n - off : BKF_DATA_MAX;
+			if (bkf_put(w, BKF_DATA, NULL, data + off, k, e) != 0)
+				goto out;
+		}
+		fileio_free_secret(data, n);
+		data = NULL;
+	}
+	if (bkf_finish(w, e) != 0)
+		goto out;
+	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > SIGNER_SEALED_KEYS_MAX) {
+		lerr_set(e, LERR_TOO_LARGE, "keys/ sealed for a backup is %lld bytes, over the %d "
+			 "a backup takes", (long long)st.st_size, SIGNER_SEALED_KEYS_MAX);
+		goto out;
+	}
+	*blob = malloc((size_t)st.st_size);
+	if (*blob == NULL || pread(fd, *blob, (size_t)st.st_size, 0) != st.st_size) {
+		free(*blob);
+		*blob = NULL;
+		lerr_set(e, LERR_INTERNAL, "reading back the sealed keys");
+		goto out;
+	}
+	*len = (size_t)st.st_size;
+	rc = 0;
+out:
+	if (data != NULL)
+		fileio_free_secret(data, n);
+	bkf_writer_free(w);
+	close(fd);
 	return rc;
 }

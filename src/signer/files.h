@@ -134,4 +134,29 @@ void signer_files_free(struct signer_files *f);	/* NULL-safe */
 int signer_files_adopt(const char *dir, const char *pass, const struct signer_adopt *a,
 		       struct lerr *e);
 
+/* The files of keys/ a backup holds (daemon/backup.h), in its order:
+ * the name below the state directory, the mode a restore gives it,
+ * whether a backup needs it, and whether it is secret (read into locked
+ * memory). */
+struct signer_backup_file {
+	const char *name;
+	unsigned mode;
+	int required, secret;
+};
+extern const struct signer_backup_file signer_backup_files[];
+extern const size_t signer_backup_nfiles;
+/* The largest sealed keys/ a signer hands out (one IPC message). */
+#define SIGNER_SEALED_KEYS_MAX	(60 * 1024)
+
+struct bkf_recipient;
+/* keys/'s files (signer_backup_files) as a backup stream sealed to `to`
+ * (ca/backupfile.h): FILE and DATA records, then END. The files' bytes
+ * are held only in locked memory, wiped after; what comes out, into
+ * malloc'd *blob, is ciphertext that only the passphrase behind `to`
+ * opens: the signer makes it at its start for the daemon's scheduled
+ * backups. 0 or -1 with e (a required file missing, or over
+ * SIGNER_SEALED_KEYS_MAX). */
+int signer_files_seal(const char *dir, const struct bkf_recipient *to, unsigned char **blob,
+		      size_t *len, struct lerr *e);
+
 #endif
