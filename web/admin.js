@@ -158,15 +158,28 @@ function loggedIn(j) {
 
 // The backup root's warning (none made, or its key not confirmed stored
 // offline), shown above every view until `lanca backup-root confirm`.
+// Scheduled backups that fail (lanca serve --backup-dir) get a warning of
+// their own: the reason is in `lanca status` and the daemon's log.
 function backupWarning() {
   api("GET", "/api/v1/status", undefined, true).then(function (r) {
     var b = r.status === 200 && r.body ? r.body.backup_root : null;
+    var s = r.status === 200 && r.body ? r.body.scheduled_backups : null;
     var w = $("backup-warning");
+    var sw = $("schedule-warning");
     if (b && b.warning) {
       w.textContent = "Backup root: " + b.warning;
       w.hidden = false;
     } else {
       w.hidden = true;
+    }
+    if (s && s.failing) {
+      sw.textContent = "Scheduled backups are failing since " +
+        new Date(s.last_failure * 1000).toISOString() +
+        (s.last_success ? " (last good one " + new Date(s.last_success * 1000).toISOString() + ")" : " (none made yet)") +
+        ": see `lanca status` or the daemon's log.";
+      sw.hidden = false;
+    } else {
+      sw.hidden = true;
     }
   });
 }
@@ -178,6 +191,7 @@ function loggedOut(msg) {
   $("who").hidden = true;
   $("nav").hidden = true;
   $("backup-warning").hidden = true;
+  $("schedule-warning").hidden = true;
   show("login");
   if (msg) {
     showError(msg);

@@ -27,9 +27,13 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <sodium.h>
+
+#include "ca/keystore.h"
 #include "cli/cmd.h"
 #include "daemon/admin.h"
 #include "daemon/auditlog.h"
+#include "daemon/backupsched.h"
 #include "daemon/caexpiry.h"
 #include "daemon/control.h"
 #include "daemon/enroll.h"
@@ -70,6 +74,10 @@ struct serve_opts {
 	const char *hosts_file;		/* --hosts-file: kept current for the LAN's DNS */
 	int allow_unlocked_keys;	/* --allow-unlocked-keys: for the signer */
 	unsigned request_s;		/* --request-timeout; 0: httpd's default */
+	/* Scheduled backups (--backup-dir; backupsched.h) */
+	const char *backup_dir, *backup_pass_file;
+	int64_t backup_every_s;
+	unsigned backup_keep;
 };
 
 static void
@@ -82,7 +90,9 @@ serve_usage(FILE *f)
 		"                   [--enroll-rate PER_SECOND] [--enroll-burst N]\n"
 		"                   [--est-label LABEL] [--est-require-binding] [--est-serverkeygen]\n"
 		"                   [--crl-days DAYS] [--hosts-file FILE] [--allow-unlocked-keys]\n"
-		"                   [--request-timeout SECONDS]\n");
+		"                   [--request-timeout SECONDS]\n"
+		"                   [--backup-dir DIR --backup-passphrase-file F\n"
+		"                    [--backup-every DURATION] [--backup-keep N]]\n");
 }
 
 /* Reads the gateway's chain and key (the key into locked memory). */
@@ -278,11 +288,24 @@ serve_wait(struct app *app, struct httpd *h, const sigset_t *set)
 	struct lerr e;
 	int sig, status;
 	pid_t pid = signer_pid(app->signer);
+	time_t now, last = time(NULL);
 
 	for (;;) {
+		/* A scheduled backup due before the next tick wakes it early. */
+		tick.tv_sec = SERVE_TICK_S;
+		if (app->backups != NULL &&
+		    backupsched_wait(app->backups, (int64_t)time(NULL)) < SERVE_TICK_S)
+			tick.tv_sec = (time_t)backupsched_wait(app->backups, (int64_t)time(NULL));
 		sig = sigtimedwait(set, &si, &tick);
 		if (sig < 0 && errno == EAGAIN) {
-			serve_tick(app, h);
+			now = time(NULL);
+			if (app->backups != NULL)
+				(void)backupsched_tick(app->backups, app->store, app->signer,
+						       (int64_t)now);
+			if (now - last >= SERVE_TICK_S) {
+				serve_tick(app, h);
+				last = now;
+			}
 			continue;
 		}
 		if (sig == SIGUSR1) {
@@ -330,6 +353,10 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "hosts-file", required_argument, NULL, 'H' },
 		{ "allow-unlocked-keys", no_argument, NULL, 'U' },
 		{ "request-timeout", required_argument, NULL, 'T' },
+		{ "backup-dir", required_argument, NULL, 'A' },
+		{ "backup-passphrase-file", required_argument, NULL, 'Q' },
+		{ "backup-every", required_argument, NULL, 'E' },
+		{ "backup-keep", required_argument, NULL, 'k' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -432,6 +459,31 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 			}
 			o->request_s = (unsigned)n;
 			break;
+		case 'A': o->backup_dir = optarg; break;
+		case 'Q': o->backup_pass_file = optarg; break;
+		case 'E': {
+			struct lerr e;
+
+			if (admin_duration_parse(optarg, &o->backup_every_s, &e) != 0 ||
+			    o->backup_every_s < BACKUPSCHED_EVERY_MIN_S) {
+				cmd_error("serve", "--backup-every %s: a span of at least %d s "
+					  "(N, Ns, Nh or Nd; 24h is usual)", optarg,
+					  BACKUPSCHED_EVERY_MIN_S);
+				return CMD_USAGE;
+			}
+			break;
+		}
+		case 'k':
+			errno = 0;
+			n = strtoul(optarg, &end, 10);
+			if (errno != 0 || *end != '\0' || optarg[0] == '-' || n < 1 ||
+			    n > BACKUPSCHED_KEEP_MAX) {
+				cmd_error("serve", "--backup-keep %s: from 1 to %d", optarg,
+					  BACKUPSCHED_KEEP_MAX);
+				return CMD_USAGE;
+			}
+			o->backup_keep = (unsigned)n;
+			break;
 		case 'h':
 			serve_usage(stdout);
 			return -1;
@@ -444,8 +496,46 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		serve_usage(stderr);
 		return CMD_USAGE;
 	}
+	if ((o->backup_dir != NULL) != (o->backup_pass_file != NULL) ||
+	    (o->backup_dir == NULL && (o->backup_every_s != 0 || o->backup_keep != 0))) {
+		cmd_error("serve", "scheduled backups need --backup-dir and "
+			  "--backup-passphrase-file together (--backup-every and --backup-keep "
+			  "only with them)");
+		return CMD_USAGE;
+	}
+	if (o->backup_dir != NULL && o->backup_dir[0] != '/') {
+		cmd_error("serve", "--backup-dir %s: an absolute path", o->backup_dir);
+		return CMD_USAGE;
+	}
+	if (o->backup_every_s == 0)
+		o->backup_every_s = BACKUPSCHED_EVERY_DEFAULT_S;
+	if (o->backup_keep == 0)
+		o->backup_keep = BACKUPSCHED_KEEP_DEFAULT;
 	o->dir = cmd_dir(o->dir);
 	return 0;
+}
+
+/* The scheduled backups' recipient from --backup-passphrase-file, read
+ * as root before anything else runs; the passphrase is wiped. Argon2id
+ * at its default cost: each backup needs the passphrase to be opened. */
+static int
+serve_backup_recipient(const struct serve_opts *o, struct backupsched_config *bc, struct lerr *e)
+{
+	char *pass = NULL;
+	struct stat st;
+	int rc;
+
+	if (stat(o->backup_dir, &st) != 0)
+		return lerr_set(e, LERR_NOT_FOUND, "--backup-dir %s: %s", o->backup_dir,
+				strerror(errno));
+	if (!S_ISDIR(st.st_mode))
+		return lerr_set(e, LERR_BAD_REQUEST, "--backup-dir %s: not a directory",
+				o->backup_dir);
+	if (keystore_pass_read(o->backup_pass_file, &pass, e) != 0)
+		return -1;
+	rc = bkf_recipient_derive(pass, strlen(pass), NULL, &bc->to, e);
+	keystore_pass_free(pass);
+	return rc;
 }
 
 int
@@ -463,6 +553,7 @@ cmd_serve(int argc, char *argv[])
 	struct window window;
 	struct issuer is, prev_is;
 	struct serve_opts o;
+	struct backupsched_config bc;
 	struct app app;
 	sigset_t set;
 	char path[STATE_PATH_MAX], why[256];
@@ -470,6 +561,7 @@ cmd_serve(int argc, char *argv[])
 	int rc = CMD_FAILED, stop, window_ready = 0, lock = -1, want_adopt, have_view = 0;
 
 	memset(&app, 0, sizeof(app));
+	memset(&bc, 0, sizeof(bc));
 	memset(&prev_is, 0, sizeof(prev_is));
 	memset(&adopt, 0, sizeof(adopt));
 	memset(&view, 0, sizeof(view));
@@ -504,7 +596,14 @@ cmd_serve(int argc, char *argv[])
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}
+	/* Scheduled backups: only the passphrase's public half stays
+	 * (backupsched.h); the signer seals keys/ to it. */
+	if (o.backup_dir != NULL && serve_backup_recipient(&o, &bc, &e) != 0) {
+		cmd_error("serve", "%s", e.msg);
+		goto out;
+	}
 	memset(&sc, 0, sizeof(sc));
+	sc.backup_to = o.backup_dir != NULL ? &bc.to : NULL;
 	sc.dir = o.dir;
 	sc.pass_file = o.pass_file;
 	sc.user = o.user;
@@ -535,8 +634,13 @@ cmd_serve(int argc, char *argv[])
 		goto out;
 	}
 	if (proc_drop_privileges(o.user, why, sizeof(why)) != 0 ||
-	    sandbox_network(o.dir, o.web_dir, o.hosts_file, why, sizeof(why)) != 0) {
+	    sandbox_network(o.dir, o.web_dir, o.hosts_file, o.backup_dir, why, sizeof(why)) != 0) {
 		cmd_error("serve", "%s", why);
+		goto out;
+	}
+	if (o.backup_dir != NULL && access(o.backup_dir, W_OK | X_OK) != 0) {
+		cmd_error("serve", "--backup-dir %s: %s for the user serve runs as (%s)",
+			  o.backup_dir, strerror(errno), o.user != NULL ? o.user : "this one");
 		goto out;
 	}
 	/* From here on as the user: everything the store and the gateway's
@@ -630,6 +734,17 @@ cmd_serve(int argc, char *argv[])
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}
+	if (o.backup_dir != NULL) {
+		bc.state_dir = o.dir;
+		bc.dir = o.backup_dir;
+		bc.every_s = o.backup_every_s;
+		bc.keep = o.backup_keep;
+		app.backups = backupsched_new(&bc, app.store, (int64_t)time(NULL));
+		if (app.backups == NULL) {
+			cmd_error("serve", "out of memory");
+			goto out;
+		}
+	}
 	if (httpd_start(h, &app, &http_routes, &e) != 0 ||
 	    control_start(o.dir, app.enroll, app.revocation, app.store, &ctl, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
@@ -655,6 +770,7 @@ out:
 	ratelimit_free(app.ratelimit);
 	ratelimit_fails_free(app.login_fails);
 	ratelimit_fails_free(app.secret_fails);
+	backupsched_free(app.backups);
 	store_close(app.store);
 	stop = signer_stop(app.signer);
 	if (rc == CMD_OK && stop != 0) {
@@ -670,5 +786,6 @@ out:
 	rollover_unlock(lock);
 	free(chain);
 	fileio_free_secret(key, key_len);
+	sodium_memzero(&bc, sizeof(bc));
 	return rc;
 }

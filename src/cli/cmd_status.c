@@ -13,6 +13,7 @@
 
 #include "cli/cmd.h"
 #include "daemon/backuproot.h"
+#include "daemon/backupsched.h"
 #include "daemon/caexpiry.h"
 #include "daemon/trustbundle.h"
 #include "daemon/state.h"
@@ -133,6 +134,59 @@ status_backup_json(enum backuproot_state st, const struct trust_entry *t)
 			 "warning", backuproot_warning(st));
 }
 
+/* What serve's scheduled backups last did (the store's setting, as
+ * backupsched.c writes it), or JSON null when serve never made any. */
+static json_t *
+status_backups(struct store *s)
+{
+	char *text = NULL;
+	json_t *j = NULL;
+	struct lerr e;
+
+	if (store_setting_get(s, BACKUPSCHED_SETTING, &text, &e) == 0 && text != NULL)
+		j = json_loads(text, 0, NULL);
+	free(text);
+	return j != NULL ? j : json_null();
+}
+
+/* Its lines for people; takes j. */
+static void
+status_backups_text(json_t *j)
+{
+	json_int_t ok, bad, next, bytes;
+	const char *file, *why;
+	char a[32];
+
+	if (!json_is_object(j)) {
+		printf("scheduled backups: none (lanca serve --backup-dir)\n");
+		json_decref(j);
+		return;
+	}
+	/* Times are null until they happen: 0 here. */
+	ok = json_integer_value(json_object_get(j, "last_success"));
+	bad = json_integer_value(json_object_get(j, "last_failure"));
+	next = json_integer_value(json_object_get(j, "next"));
+	bytes = json_integer_value(json_object_get(j, "bytes"));
+	file = json_string_value(json_object_get(j, "file"));
+	why = json_string_value(json_object_get(j, "error"));
+	if (file == NULL)
+		file = "?";
+	if (why == NULL)
+		why = "?";
+	if (ok != 0)
+		printf("last backup:     %s, %s (%lld bytes)\n", status_time((time_t)ok, a, sizeof(a)),
+		       file, (long long)bytes);
+	else
+		printf("last backup:     none yet\n");
+	if (bad > ok)
+		printf("  WARNING:       scheduled backups are failing since %s: %s\n",
+		       status_time((time_t)bad, a, sizeof(a)), why);
+	if (next != 0)
+		printf("  next due:      %s (while lanca serve runs)\n",
+		       status_time((time_t)next, a, sizeof(a)));
+	json_decref(j);
+}
+
 int
 cmd_status(int argc, char *argv[])
 {
@@ -194,6 +248,8 @@ cmd_status(int argc, char *argv[])
 			      "certificates", (json_int_t)count, "window", status_window(s, time(NULL)));
 		if (j != NULL)
 			json_object_set_new(j, "backup_root", status_backup_json(bst, backup));
+		if (j != NULL)
+			json_object_set_new(j, "scheduled_backups", status_backups(s));
 		if (j != NULL && next != NULL)
 			json_object_set_new(j, "next_root", json_pack("{s:s, s:s}", "subject",
 								      next->subject, "sha256",
@@ -229,6 +285,7 @@ cmd_status(int argc, char *argv[])
 		       status_time(ca.issuing_not_after, b, sizeof(b)));
 		status_ca_warning(&x[1]);
 		printf("certificates:    %lld\n", (long long)count);
+		status_backups_text(status_backups(s));
 		w = status_window(s, time(NULL));
 		status_window_text(w, time(NULL));
 		json_decref(w);

@@ -11,6 +11,7 @@
 
 #include <stdio.h>
 
+#include "daemon/backupsched.h"
 #include "daemon/metrics.h"
 #include "common/prom.h"
 #include "daemon/enroll.h"
@@ -172,6 +173,36 @@ metrics_ca(const struct metrics_src *m, struct buf *b)
 			       (const char *[]){ "version", PACKAGE_VERSION, NULL }, 1) ? -1 : 0;
 }
 
+/* The scheduled backups, when serve makes them: the last good one's
+ * time and size, the last failure's time, and counts since the start
+ * (alert on time() - lanca_backup_last_success_timestamp_seconds). */
+static int
+metrics_backups(const struct metrics_src *m, struct buf *b)
+{
+	struct backupsched_status st;
+
+	if (m->backups == NULL)
+		return 0;
+	backupsched_status(m->backups, &st);
+	return prom_family(b, "lanca_backup_last_success_timestamp_seconds", "gauge",
+			   "When the last scheduled backup was written (Unix time; 0: never).") ||
+	       prom_sample_i64(b, "lanca_backup_last_success_timestamp_seconds", NULL,
+			       st.last_success) ||
+	       prom_family(b, "lanca_backup_last_failure_timestamp_seconds", "gauge",
+			   "When a scheduled backup last failed (Unix time; 0: never).") ||
+	       prom_sample_i64(b, "lanca_backup_last_failure_timestamp_seconds", NULL,
+			       st.last_failure) ||
+	       prom_family(b, "lanca_backup_last_size_bytes", "gauge",
+			   "The size of the last scheduled backup written.") ||
+	       prom_sample_u64(b, "lanca_backup_last_size_bytes", NULL, st.last_bytes) ||
+	       prom_family(b, "lanca_backups_total", "counter",
+			   "Scheduled backups since the daemon started, by result.") ||
+	       prom_sample_u64(b, "lanca_backups_total", (const char *[]){ "result", "ok", NULL },
+			       st.successes) ||
+	       prom_sample_u64(b, "lanca_backups_total",
+			       (const char *[]){ "result", "failed", NULL }, st.failures) ? -1 : 0;
+}
+
 int
 metrics_render(const struct metrics_src *m, int64_t now, struct buf *out, struct lerr *e)
 {
@@ -186,7 +217,8 @@ metrics_render(const struct metrics_src *m, int64_t now, struct buf *out, struct
 		goto full;
 	}
 	if (metrics_window(m, out) != 0 || metrics_enroll(m, out) != 0 ||
-	    metrics_signer(m, out) != 0 || metrics_ca(m, out) != 0)
+	    metrics_signer(m, out) != 0 || metrics_ca(m, out) != 0 ||
+	    metrics_backups(m, out) != 0)
 		goto full;
 	return 0;
 full:

@@ -27,6 +27,7 @@ struct store;
 struct enroll;
 struct signer;
 struct ca_set;
+struct backupsched;
 
 /* Where a scrape reads from; enroll and signer may be NULL (then their
  * metrics say closed and nothing counted). */
@@ -36,6 +37,7 @@ struct metrics_src {
 	const struct signer *signer;
 	const struct ca_set *ca;
 	int64_t started;		/* when the daemon started (Unix time) */
+	struct backupsched *backups;	/* scheduled backups, or NULL (no family) */
 };
 
 /* Writes the whole page at now into out (initialised by the caller with

@@ -10,6 +10,7 @@
 
 #include "daemon/backuproot.h"
 #include "daemon/trustbundle.h"
+#include "daemon/backupsched.h"
 #include "http/api.h"
 #include "daemon/enroll.h"
 
@@ -79,10 +80,14 @@ api_status(struct http_req *r)
 		json_decref(backup);
 		return http_reply_error(r, LERR_INTERNAL, "cannot encode the CA status");
 	}
-	/* "o" steals root, issuing, backup and the window, also when json_pack fails. */
+	/* "o" steals root, issuing, backup, the window and the scheduled
+	 * backups (without their files' names and reasons: this is public),
+	 * also when json_pack fails. */
 	return http_reply_json(r, MHD_HTTP_OK,
-		json_pack("{s:s, s:o, s:o, s:o, s:o}", "version", PACKAGE_VERSION,
+		json_pack("{s:s, s:o, s:o, s:o, s:o, s:o}", "version", PACKAGE_VERSION,
 			  "root", root, "issuing", issuing, "backup_root", backup,
 			  "window", r->app->enroll != NULL ? enroll_window_json(r->app->enroll) :
-				    json_pack("{s:s}", "state", "closed")));
+				    json_pack("{s:s}", "state", "closed"),
+			  "scheduled_backups", r->app->backups != NULL ?
+				    backupsched_json(r->app->backups, 1) : json_null()));
 }

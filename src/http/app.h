@@ -20,6 +20,8 @@ struct revocation;
 struct ratelimit;
 struct ratelimit_fails;
 
+struct backupsched;
+
 struct app {
 	const char *dir;		/* state directory */
 	const char *web_dir;		/* static files for GET / */
@@ -41,6 +43,7 @@ struct app {
 	uint16_t https_port;		/* for redirects from plain HTTP */
 	uint16_t http_port;
 	time_t started;
+	struct backupsched *backups;	/* scheduled backups, or NULL */
 };
 
 #endif

@@ -22,6 +22,7 @@
 #include <unistd.h>
 
 #include "common/metric.h"
+#include "signer/files.h"
 #include "signer/ipc.h"
 #include "signer/proc.h"
 #include "signer/proto.h"
@@ -423,6 +424,44 @@ signer_checkpoint(struct signer *s, int64_t row_id, const unsigned char head[32]
 		goto out;
 	}
 	memcpy(sig, got, 64);
+	rc = 0;
+out:
+	buf_free(&req);
+	buf_free(&in);
+	return rc;
+}
+
+int
+signer_backup_keys(struct signer *s, unsigned char **blob, size_t *len, struct lerr *e)
+{
+	const unsigned char *got;
+	size_t got_len;
+	struct ipc_rd rd;
+	struct buf req, in;
+	int rc = -1;
+
+	*blob = NULL;
+	*len = 0;
+	if (s->local)
+		return lerr_set(e, LERR_NOT_FOUND, "a signer in this process seals no keys");
+	buf_init(&req, IPC_MAX);
+	buf_init(&in, IPC_MAX);
+	if (signer_call(s, SIGNER_MSG_BACKUP_KEYS, &req, SIGNER_MSG_KEYS, &in, e) != 0)
+		goto out;
+	ipc_rd_init(&rd, in.data, in.len);
+	if (ipc_get_bytes(&rd, &got, &got_len, SIGNER_SEALED_KEYS_MAX) != 0 ||
+	    ipc_rd_done(&rd) != 0 || got_len == 0) {
+		signer_kill(s);
+		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
+		goto out;
+	}
+	*blob = malloc(got_len);
+	if (*blob == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	memcpy(*blob, got, got_len);
+	*len = got_len;
 	rc = 0;
 out:
 	buf_free(&req);

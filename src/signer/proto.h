@@ -46,6 +46,12 @@
  *           With 1,000 entries of 20-byte serials a CRL or CRL_MORE takes
  *           33 KiB, and a piece 48 KiB: each fits IPC_MAX, whatever the
  *           CRL's size (test_signer sends the largest CRL).
+ *   BACKUP_KEYS daemon -> signer: empty: keys/ for a scheduled backup.
+ *   KEYS    signer -> daemon: bytes keys/ as a backup stream sealed at
+ *           the signer's start to the recipient serve gave it
+ *           (signer_config.backup_to; files.h, signer_files_seal), at
+ *           most SIGNER_SEALED_KEYS_MAX. Or ERROR (not_found) when serve
+ *           has no scheduled backups.
  *   ERROR   signer -> daemon: str code (lerr_str), u16 http status,
  *           str message.
  * Flags are always 0. The signer answers only the operations in its
@@ -63,12 +69,14 @@ enum signer_msg {
 	SIGNER_MSG_CRL = 4,		/* daemon -> signer: sign a CRL */
 	SIGNER_MSG_CHECKPOINT = 5,	/* daemon -> signer: sign the audit chain's head */
 	SIGNER_MSG_CRL_MORE = 6,	/* daemon -> signer: more of a CRL's entries */
+	SIGNER_MSG_BACKUP_KEYS = 7,	/* daemon -> signer: keys/, sealed for a backup */
 	SIGNER_MSG_OK = 0x100,		/* signer -> daemon: the certificate */
 	SIGNER_MSG_ERROR = 0x101,	/* signer -> daemon: refused, with reason */
 	SIGNER_MSG_VERIFIED = 0x102,	/* signer -> daemon: the request's signature holds */
 	SIGNER_MSG_CRL_OK = 0x103,	/* signer -> daemon: the CRL */
 	SIGNER_MSG_SIGNED = 0x104,	/* signer -> daemon: the checkpoint's signature */
 	SIGNER_MSG_CRL_PART = 0x105,	/* signer -> daemon: more of the CRL */
+	SIGNER_MSG_KEYS = 0x106,	/* signer -> daemon: keys/, sealed */
 };
 
 #define SIGNER_CRL_ENTRIES_PER_MSG	1000		/* entries in a CRL or CRL_MORE */

@@ -351,10 +351,10 @@ sandbox_faketime_dir(char *dir, size_t len)
 }
 
 int
-sandbox_network(const char *dir, const char *web_dir, const char *hosts_file, char *err,
-		size_t errlen)
+sandbox_network(const char *dir, const char *web_dir, const char *hosts_file,
+		const char *backup_dir, char *err, size_t errlen)
 {
-	struct sandbox_path p[6];
+	struct sandbox_path p[7];
 	char hosts_dir[4096], clock_dir[4096];
 	size_t n = 0;
 	int len, rc;
@@ -378,6 +378,10 @@ sandbox_network(const char *dir, const char *web_dir, const char *hosts_file, ch
 		p[n].write = 1;
 		if (access(p[n].path, F_OK) == 0)
 			n++;
+	}
+	if (backup_dir != NULL) {
+		p[n].path = backup_dir;
+		p[n++].write = 1;
 	}
 	/* localtime() opens it again when it changed on disk */
 	p[n].path = "/etc/localtime";

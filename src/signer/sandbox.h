@@ -53,12 +53,13 @@ int sandbox_signer(char *err, size_t errlen);
 
 /* The network process (`lanca serve` after it dropped to --user): read
  * and write beneath dir, read beneath web_dir, read and write in the
- * directory of hosts_file (NULL: none), read of the time zone file (a
+ * directory of hosts_file (NULL: none) and beneath backup_dir (NULL:
+ * none), read of the time zone file (a
  * web or hosts directory that does not exist is left out: the daemon
  * copes with those as it did before). A
  * kernel without Landlock is logged as a warning (0: serving goes on).
  * Returns 0, or -1 with err filled. */
-int sandbox_network(const char *dir, const char *web_dir, const char *hosts_file, char *err,
-		    size_t errlen);
+int sandbox_network(const char *dir, const char *web_dir, const char *hosts_file,
+		    const char *backup_dir, char *err, size_t errlen);
 
 #endif

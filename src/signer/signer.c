@@ -39,6 +39,10 @@
 struct signer_child {
 	const struct signer_config *cfg;
 	struct sign_ctx ctx;
+	/* keys/ sealed to cfg->backup_to at the start (files.h), or NULL:
+	 * ciphertext, handed to the daemon for its scheduled backups. */
+	unsigned char *sealed_keys;
+	size_t sealed_len;
 };
 
 struct signer_thread {
@@ -310,6 +314,35 @@ out:
 }
 
 /* The operations the signer answers; anything else ends it. */
+/*
+ * BACKUP_KEYS: keys/ as sealed at the start to the recipient serve was
+ * started with. Only that recipient: the daemon cannot name another, so
+ * a network process that was taken over gets ciphertext it cannot open.
+ * Returns -1 only for a protocol violation.
+ */
+static int
+signer_op_backup_keys(struct signer_child *ch, int fd, const struct buf *in)
+{
+	struct lerr e;
+	struct buf b;
+	int rc;
+
+	if (in->len != 0) {
+		log_err("malformed BACKUP_KEYS message (%zu bytes): stopping", in->len);
+		return -1;
+	}
+	if (ch->sealed_keys == NULL) {
+		lerr_set(&e, LERR_NOT_FOUND, "the signer was started without scheduled backups");
+		return signer_reply_error(fd, &e) == 0 ? 0 : -1;
+	}
+	buf_init(&b, IPC_MAX);
+	rc = ipc_put_bytes(&b, ch->sealed_keys, ch->sealed_len);
+	if (rc == 0)
+		rc = ipc_send(fd, SIGNER_MSG_KEYS, 0, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
 static const struct signer_op {
 	uint16_t type;
 	const char *name;
@@ -319,6 +352,7 @@ static const struct signer_op {
 	{ SIGNER_MSG_VERIFY, "verify", signer_op_verify },
 	{ SIGNER_MSG_CHECKPOINT, "checkpoint", signer_op_checkpoint },
 	{ SIGNER_MSG_CRL, "crl", signer_op_crl },
+	{ SIGNER_MSG_BACKUP_KEYS, "backup", signer_op_backup_keys },
 };
 
 /* Serves one channel until the daemon closes it. */
@@ -419,6 +453,14 @@ signer_child_fail(int fd, const struct lerr *e)
 	return 1;
 }
 
+static void
+signer_child_free(struct signer_child *ch)
+{
+	sign_ctx_free(&ch->ctx);
+	free(ch->sealed_keys);
+	ch->sealed_keys = NULL;
+}
+
 /* See proto.h. */
 int
 signer_process_main(int *fds, int n, void *arg)
@@ -456,13 +498,20 @@ signer_process_main(int *fds, int n, void *arg)
 	if (rc == 0)
 		rc = sign_ctx_load(&ch.ctx, ch.cfg->dir, pass, &e);
 	keystore_pass_free(pass);
-	if (rc != 0)
+	/* Sealed now, while keys/ may still be read: the sandbox below
+	 * takes every file away. */
+	if (rc == 0 && ch.cfg->backup_to != NULL)
+		rc = signer_files_seal(ch.cfg->dir, ch.cfg->backup_to, &ch.sealed_keys,
+				       &ch.sealed_len, &e);
+	if (rc != 0) {
+		signer_child_free(&ch);
 		return signer_child_fail(fds[0], &e);
+	}
 	/* CAP_IPC_LOCK goes along: without it, under a finite lock limit,
 	 * every page mapped from here on would fail to lock (MCL_FUTURE). */
 	if (proc_drop_privileges_keep(ch.cfg->user, CAP_IPC_LOCK, why, sizeof(why)) != 0) {
 		lerr_set_http(&e, LERR_SIGNER, 500, "signer: %s", why);
-		sign_ctx_free(&ch.ctx);
+		signer_child_free(&ch);
 		return signer_child_fail(fds[0], &e);
 	}
 	/* Changing credentials cleared the parent-death signal and set the
@@ -472,7 +521,7 @@ signer_process_main(int *fds, int n, void *arg)
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
 	prctl(PR_SET_DUMPABLE, 0);
 	if (getppid() == 1) {
-		sign_ctx_free(&ch.ctx);
+		signer_child_free(&ch);
 		return 1;
 	}
 	/* From here on the signer needs its channels, memory, threads, time
@@ -482,14 +531,14 @@ signer_process_main(int *fds, int n, void *arg)
 	rc = sandbox_signer(why, sizeof(why));
 	if (rc < 0) {
 		lerr_set_http(&e, LERR_SIGNER, 500, "signer: cannot sandbox itself: %s", why);
-		sign_ctx_free(&ch.ctx);
+		signer_child_free(&ch);
 		return signer_child_fail(fds[0], &e);
 	}
 	if (rc == 1)
 		log_warn("no Landlock here (the kernel lacks it, or a system call filter "
 			 "refuses it): the signer runs under its seccomp filter only");
 	if (ipc_send(fds[0], SIGNER_MSG_READY, 0, NULL, 0) != 0) {
-		sign_ctx_free(&ch.ctx);
+		signer_child_free(&ch);
 		return 1;
 	}
 
@@ -510,7 +559,7 @@ signer_process_main(int *fds, int n, void *arg)
 	signer_serve(&th[0]);
 	for (i = 1; i <= started; i++)
 		pthread_join(th[i].tid, NULL);
-	sign_ctx_free(&ch.ctx);
+	signer_child_free(&ch);
 	return 0;
 }
 

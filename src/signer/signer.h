@@ -32,6 +32,7 @@
 #define SIGNER_START_S		300
 
 struct signer;
+struct bkf_recipient;
 
 struct signer_config {
 	const char *dir;		/* state directory */
@@ -43,7 +44,15 @@ struct signer_config {
 	 * store says they are, proven by the signer before it writes them
 	 * (signer_files_adopt). NULL when keys/ is complete. */
 	const struct signer_adopt *adopt;
+	/* Scheduled backups: keys/ is sealed to this recipient at the start
+	 * (signer_backup_keys hands it out). NULL: none. */
+	const struct bkf_recipient *backup_to;
 };
+
+/* keys/ as the signer sealed it at its start to signer_config.backup_to
+ * (signer/files.h): ciphertext, into malloc'd *blob. 0, or -1 with e
+ * (LERR_NOT_FOUND when started without it; LERR_SIGNER when gone). */
+int signer_backup_keys(struct signer *s, unsigned char **blob, size_t *len, struct lerr *e);
 
 /* Starts the signer process and waits until it has loaded its keys (or
  * failed to: e then says why, e.g. a wrong passphrase). */

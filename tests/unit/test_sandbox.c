@@ -219,7 +219,7 @@ network_open(const char *dir, const char *web, const char *hosts, const char *pa
 	ck_assert_int_ge(pid, 0);
 	if (pid == 0) {
 		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
-		    sandbox_network(dir, web, hosts, err, sizeof(err)) != 0)
+		    sandbox_network(dir, web, hosts, NULL, err, sizeof(err)) != 0)
 			_exit(255);
 		fd = open(path, flags | O_CLOEXEC, 0600);
 		_exit(fd >= 0 ? 0 : errno);
