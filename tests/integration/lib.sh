@@ -140,7 +140,10 @@ start_serve() {
 		SERVE_PID=$!
 		i=0
 		while [ $i -lt $((100 * LANCA_TIME_FACTOR)) ]; do
-			if curl -s -o /dev/null --max-time 2 --resolve "localhost:$HTTPS_PORT:127.0.0.1" \
+			# Long enough for a slow daemon's handshake: a probe that
+			# gave up in mid-handshake would be logged as a TLS error.
+			if curl -s -o /dev/null --max-time $((2 * LANCA_TIME_FACTOR)) \
+				--resolve "localhost:$HTTPS_PORT:127.0.0.1" \
 				--cacert "$dir/root.pem" "$HTTPS_URL/api/v1/status"; then
 				return 0
 			fi
