@@ -14,12 +14,15 @@
 #define BKF_RECORD_MAX	(BKF_RECORD_HEAD + BKF_NAME_MAX + BKF_DATA_MAX)
 #define BKF_FRAME_MAX	(BKF_RECORD_MAX + crypto_secretstream_xchacha20poly1305_ABYTES)
 #define BKF_HASH_LEN	32
+#define BKF_KDF_CONTEXT	"lancabak"	/* crypto_kdf's 8-byte context */
+#define BKF_KDF_AUTHOR	1		/* the author key's subkey id */
 
 struct bkf_writer {
 	int fd;
 	int sealed, done;
 	crypto_secretstream_xchacha20poly1305_state st;
-	crypto_generichash_state hash;		/* plain: every byte so far */
+	/* plain: every byte so far; sealed: the header and every record */
+	crypto_generichash_state hash;
 	unsigned char header[BKF_SEALED_HEADER_LEN];
 	size_t header_len;
 	uint64_t frames;
@@ -32,7 +35,8 @@ struct bkf_reader {
 	void *ctx;
 	int sealed, done;
 	crypto_secretstream_xchacha20poly1305_state st;
-	crypto_generichash_state hash;
+	crypto_generichash_state hash;		/* as the writer's */
+	struct bkf_author author;		/* sealed: to check the END's tag */
 	unsigned char header[BKF_SEALED_HEADER_LEN];
 	size_t header_len;
 	uint64_t frames;
@@ -68,10 +72,12 @@ get32(const unsigned char *p)
 	return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
 }
 
-/* seed = Argon2id(pass, salt); pk (and sk when wanted) from it. */
+/* seed = Argon2id(pass, salt); pk (and sk, the author key, when wanted)
+ * from it. */
 static int
 bkf_derive(const char *pass, size_t pass_len, const struct bkf_kdf *kdf,
-	   const unsigned char salt[16], unsigned char pk[32], unsigned char *sk, struct lerr *e)
+	   const unsigned char salt[16], unsigned char pk[32], unsigned char *sk,
+	   struct bkf_author *a, struct lerr *e)
 {
 	unsigned char seed[crypto_kx_SEEDBYTES], skbuf[crypto_kx_SECRETKEYBYTES];
 	int rc;
@@ -81,9 +87,12 @@ bkf_derive(const char *pass, size_t pass_len, const struct bkf_kdf *kdf,
 		return lerr_set(e, LERR_INTERNAL, "Argon2id with %u MiB: out of memory",
 				kdf->mem_kib / 1024);
 	rc = crypto_kx_seed_keypair(pk, sk != NULL ? sk : skbuf, seed);
+	if (rc == 0 && a != NULL)
+		rc = crypto_kdf_derive_from_key(a->key, sizeof(a->key), BKF_KDF_AUTHOR,
+						BKF_KDF_CONTEXT, seed);
 	sodium_memzero(seed, sizeof(seed));
 	sodium_memzero(skbuf, sizeof(skbuf));
-	return rc == 0 ? 0 : lerr_set(e, LERR_INTERNAL, "crypto_kx_seed_keypair failed");
+	return rc == 0 ? 0 : lerr_set(e, LERR_INTERNAL, "deriving the backup's keys failed");
 }
 
 static int
@@ -104,9 +113,25 @@ bkf_kdf_check(const struct bkf_kdf *k, uint32_t max_mem_kib, struct lerr *e)
 	return 0;
 }
 
+void
+bkf_author_tag(const struct bkf_author *a, const unsigned char digest[32],
+	       unsigned char tag[BKF_TAG_LEN])
+{
+	crypto_generichash(tag, BKF_TAG_LEN, digest, 32, a->key, sizeof(a->key));
+}
+
+int
+bkf_tag_author(void *ctx, const unsigned char digest[32], unsigned char tag[BKF_TAG_LEN],
+	       struct lerr *e)
+{
+	(void)e;
+	bkf_author_tag(ctx, digest, tag);
+	return 0;
+}
+
 int
 bkf_recipient_derive(const char *pass, size_t pass_len, const struct bkf_kdf *kdf,
-		     struct bkf_recipient *r, struct lerr *e)
+		     struct bkf_recipient *r, struct bkf_author *a, struct lerr *e)
 {
 	static const struct bkf_kdf def = { BKF_OPS_DEFAULT, BKF_MEM_DEFAULT_KIB };
 
@@ -116,7 +141,7 @@ bkf_recipient_derive(const char *pass, size_t pass_len, const struct bkf_kdf *kd
 	if (bkf_kdf_check(&r->kdf, BKF_MEM_MAX_KIB, e) != 0)
 		return -1;
 	randombytes_buf(r->salt, sizeof(r->salt));
-	return bkf_derive(pass, pass_len, &r->kdf, r->salt, r->pk, NULL, e);
+	return bkf_derive(pass, pass_len, &r->kdf, r->salt, r->pk, NULL, a, e);
 }
 
 /* ---- writing ---- */
@@ -181,6 +206,8 @@ bkf_writer_new(int fd, const struct bkf_recipient *r, struct bkf_writer **out, s
 		crypto_secretstream_xchacha20poly1305_init_push(&w->st, h + 100, tx);
 		sodium_memzero(rx, sizeof(rx));
 		sodium_memzero(tx, sizeof(tx));
+		crypto_generichash_init(&w->hash, NULL, 0, BKF_HASH_LEN);
+		crypto_generichash_update(&w->hash, h, w->header_len);
 	}
 	if (bkf_write_all(fd, h, w->header_len, e) != 0) {
 		bkf_writer_free(w);
@@ -206,11 +233,14 @@ bkf_put(struct bkf_writer *w, enum bkf_type type, const char *name,
 	w->rec[1] = 0;
 	put16(w->rec + 2, (uint16_t)nlen);
 	put32(w->rec + 4, (uint32_t)len);
-	memcpy(w->rec + BKF_RECORD_HEAD, name, nlen);
+	if (nlen > 0)
+		memcpy(w->rec + BKF_RECORD_HEAD, name, nlen);
 	if (len > 0)
 		memcpy(w->rec + BKF_RECORD_HEAD + nlen, data, len);
 	rlen = BKF_RECORD_HEAD + nlen + len;
 	if (w->sealed) {
+		if (type != BKF_END)
+			crypto_generichash_update(&w->hash, w->rec, rlen);
 		tag = type == BKF_END ? crypto_secretstream_xchacha20poly1305_TAG_FINAL : 0;
 		crypto_secretstream_xchacha20poly1305_push(&w->st, w->frame + 4, &clen, w->rec, rlen,
 			w->frames == 0 ? w->header : NULL, w->frames == 0 ? w->header_len : 0, tag);
@@ -230,14 +260,21 @@ bkf_put(struct bkf_writer *w, enum bkf_type type, const char *name,
 }
 
 int
-bkf_finish(struct bkf_writer *w, struct lerr *e)
+bkf_finish(struct bkf_writer *w, bkf_tag_fn tag, void *ctx, struct lerr *e)
 {
-	unsigned char sum[BKF_HASH_LEN];
+	unsigned char sum[BKF_HASH_LEN], t[BKF_TAG_LEN];
+	int rc;
 
-	if (w->sealed)
-		return bkf_put(w, BKF_END, NULL, NULL, 0, e);
 	crypto_generichash_final(&w->hash, sum, sizeof(sum));
-	return bkf_put(w, BKF_END, NULL, sum, sizeof(sum), e);
+	if (!w->sealed)
+		return bkf_put(w, BKF_END, NULL, sum, sizeof(sum), e);
+	if (tag == NULL)
+		return lerr_set(e, LERR_INTERNAL, "a sealed backup without its author's tag");
+	if (tag(ctx, sum, t, e) != 0)
+		return -1;
+	rc = bkf_put(w, BKF_END, NULL, t, sizeof(t), e);
+	sodium_memzero(t, sizeof(t));
+	return rc;
 }
 
 void
@@ -318,7 +355,7 @@ bkf_header(struct bkf_reader *r, const char *pass, size_t pass_len, uint32_t max
 	if (pass == NULL)
 		return lerr_set(e, LERR_BAD_SECRET, "the backup is encrypted: give its passphrase "
 				"(--passphrase-file)");
-	if (bkf_derive(pass, pass_len, &kdf, h + 20, pk, sk, e) != 0)
+	if (bkf_derive(pass, pass_len, &kdf, h + 20, pk, sk, &r->author, e) != 0)
 		return -1;
 	if (sodium_memcmp(pk, h + 36, 32) != 0) {
 		sodium_memzero(sk, sizeof(sk));
@@ -330,6 +367,8 @@ bkf_header(struct bkf_reader *r, const char *pass, size_t pass_len, uint32_t max
 	if (rc != 0 || crypto_secretstream_xchacha20poly1305_init_pull(&r->st, h + 100, rx) != 0)
 		rc = -1;
 	sodium_memzero(rx, sizeof(rx));
+	crypto_generichash_init(&r->hash, NULL, 0, BKF_HASH_LEN);
+	crypto_generichash_update(&r->hash, h, r->header_len);
 	return rc == 0 ? 0 : lerr_set(e, LERR_BAD_REQUEST, "the backup's header is damaged");
 }
 
@@ -426,6 +465,22 @@ bkf_next(struct bkf_reader *r, struct bkf_record *rec, struct lerr *e)
 		if ((tag == crypto_secretstream_xchacha20poly1305_TAG_FINAL) != (rec->type == BKF_END))
 			return lerr_set(e, LERR_BAD_REQUEST, "record %llu: the end is out of place",
 					(unsigned long long)r->frames);
+		if (rec->type != BKF_END) {
+			crypto_generichash_update(&r->hash, r->rec, (size_t)mlen);
+		} else {
+			unsigned char want[BKF_TAG_LEN];
+			int bad;
+
+			crypto_generichash_final(&r->hash, sum, sizeof(sum));
+			bkf_author_tag(&r->author, sum, want);
+			bad = rec->len != BKF_TAG_LEN || sodium_memcmp(want, rec->data, BKF_TAG_LEN) != 0;
+			sodium_memzero(want, sizeof(want));
+			if (bad)
+				return lerr_set(e, LERR_BAD_REQUEST, "the backup was not made with this "
+						"passphrase's author key: it is sealed to the "
+						"passphrase, but by someone who had only its public "
+						"half (forged, or put together from another backup)");
+		}
 	} else {
 		memcpy(r->rec, r->frame, flen);
 		if (bkf_parse(r, flen, rec, e) != 0)
@@ -443,8 +498,6 @@ bkf_next(struct bkf_reader *r, struct bkf_record *rec, struct lerr *e)
 	r->frames++;
 	if (rec->type != BKF_END)
 		return 1;
-	if (rec->len != 0 && r->sealed)
-		return lerr_set(e, LERR_BAD_REQUEST, "the end record carries data");
 	k = bkf_read_exact(r, &extra, 1, "its end", 1, e);
 	if (k != 0)
 		return k < 0 ? -1 :

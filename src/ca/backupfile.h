@@ -21,16 +21,23 @@
  *   epk      32    this file's one-time public key
  *   stream   24    crypto_secretstream_xchacha20poly1305's header
  *
- * Sealed: seed = Argon2id(passphrase, salt, ops, mem) and (pk, sk) =
- * crypto_kx_seed_keypair(seed). The writer makes a one-time key pair
- * (epk) and takes its crypto_kx client session key with pk as the stream
- * key; the reader, from sk and epk, the matching server key. So a wrong
+ * Sealed: seed = Argon2id(passphrase, salt, ops, mem); (pk, sk) =
+ * crypto_kx_seed_keypair(seed); the author key = crypto_kdf subkey 1 of
+ * seed (context "lancabak"). The writer makes a one-time key pair (epk)
+ * and takes its crypto_kx client session key with pk as the stream key;
+ * the reader, from sk and epk, the matching server key. So a wrong
  * passphrase shows as a pk other than the header's, before any decryption,
- * and whoever holds only pk (a bkf_recipient) can write a backup that
- * only the passphrase opens. Each frame is one secretstream message: the
- * first carries the header as additional data, so no byte of it can
- * change unseen; the END record is tagged FINAL, so a file cut short is
- * told from a whole one, and nothing may follow it.
+ * and whoever holds only pk (a bkf_recipient) can write a file that only
+ * the passphrase opens. Each frame is one secretstream message: the first
+ * carries the header as additional data; the END record is tagged FINAL,
+ * so a file cut short is told from a whole one, and nothing may follow.
+ * That much keeps a backup secret and whole, but anyone who has read the
+ * header of one could seal a file of their own to the same pk: so the END
+ * record's data is a tag, the BLAKE2b-256 keyed with the author key of
+ * the BLAKE2b-256 of the header and every record before END as written.
+ * Only who holds the passphrase (`lanca backup`), or the signer that
+ * serve gave the author key to (scheduled backups), can make it; restore
+ * derives it again and refuses a file without it.
  *
  * Plain (`lanca backup --insecure-plaintext`): frames are records in
  * clear and the END record's data is the BLAKE2b-256 of every byte before
@@ -84,10 +91,25 @@ struct bkf_recipient {
 	unsigned char pk[32];
 };
 
+#define BKF_TAG_LEN		32
+/* The key that vouches for a backup's author: secret, as the passphrase
+ * it comes from. */
+struct bkf_author {
+	unsigned char key[32];
+};
+
 /* Derives a recipient from a passphrase with a fresh salt (kdf NULL: the
- * defaults). Only the public key is kept. 0 or -1 with e. */
+ * defaults), and its author key into a (NULL: not wanted). The seed and
+ * the secret half are wiped. 0 or -1 with e. */
 int bkf_recipient_derive(const char *pass, size_t pass_len, const struct bkf_kdf *kdf,
-			 struct bkf_recipient *r, struct lerr *e);
+			 struct bkf_recipient *r, struct bkf_author *a, struct lerr *e);
+/* The tag of a backup's digest under the author key. */
+void bkf_author_tag(const struct bkf_author *a, const unsigned char digest[32],
+		    unsigned char tag[BKF_TAG_LEN]);
+/* What makes the END record's tag from the digest: bkf_author_tag where
+ * the author key is at hand, the signer where it is not. 0 or -1 with e. */
+typedef int (*bkf_tag_fn)(void *ctx, const unsigned char digest[32],
+			  unsigned char tag[BKF_TAG_LEN], struct lerr *e);
 
 struct bkf_writer;
 /* Starts a backup on fd with its header: sealed to r, or plain when r is
@@ -98,8 +120,12 @@ int bkf_writer_new(int fd, const struct bkf_recipient *r, struct bkf_writer **ou
 /* One record (name may be NULL for none). 0 or -1 with e. */
 int bkf_put(struct bkf_writer *w, enum bkf_type type, const char *name,
 	    const void *data, size_t len, struct lerr *e);
-/* The END record; nothing may be put after it. 0 or -1 with e. */
-int bkf_finish(struct bkf_writer *w, struct lerr *e);
+/* The END record (a sealed one's tag from tag(ctx, ...); a plain one
+ * takes none: NULL); nothing may be put after it. 0 or -1 with e. */
+int bkf_finish(struct bkf_writer *w, bkf_tag_fn tag, void *ctx, struct lerr *e);
+/* bkf_tag_fn over a struct bkf_author (ctx). */
+int bkf_tag_author(void *ctx, const unsigned char digest[32], unsigned char tag[BKF_TAG_LEN],
+		   struct lerr *e);
 void bkf_writer_free(struct bkf_writer *w);	/* wipes; NULL-safe */
 
 /* Reads up to n bytes into buf: the count, 0 at the end, -1 on error
@@ -122,8 +148,9 @@ int bkf_reader_new(bkf_read_fn rd, void *ctx, const char *pass, size_t pass_len,
 		   uint32_t max_mem_kib, struct bkf_reader **out, struct lerr *e);
 int bkf_reader_sealed(const struct bkf_reader *r);
 /* The next record: 1 with rec filled, 0 after END (the file is whole:
- * authenticated, and nothing follows), -1 with e (damaged, tampered with,
- * cut short, or not a record). */
+ * authenticated, its author's tag holds, and nothing follows), -1 with e
+ * (damaged, tampered with, cut short, not a record, or sealed by someone
+ * without the author key). */
 int bkf_next(struct bkf_reader *r, struct bkf_record *rec, struct lerr *e);
 void bkf_reader_free(struct bkf_reader *r);	/* wipes; NULL-safe */
 

@@ -20,12 +20,15 @@ static void
 restore_usage(FILE *f)
 {
 	fprintf(f,
-		"usage: lanca restore FILE --dir DIR [--passphrase-file F]\n"
-		"                     [--keys-passphrase-file F] [--user USER]\n"
+		"usage: lanca restore FILE --dir DIR [--passphrase-file F | --insecure-plaintext]\n"
+		"                     [--root-sha256 FP] [--keys-passphrase-file F] [--user USER]\n"
 		"Restores a backup into DIR, which must be absent or empty. Nothing is written\n"
 		"under DIR unless the whole backup authenticates and holds together.\n"
 		"--keys-passphrase-file: the CA keys' own passphrase, when they have one\n"
-		"(lanca init --passphrase-file); --user as for lanca init.\n");
+		"(lanca init --passphrase-file); --user as for lanca init.\n"
+		"--root-sha256: refuse a backup of any other root (the fingerprint your\n"
+		"devices show). --insecure-plaintext: restore a backup that is not\n"
+		"encrypted (nothing shows who wrote such a file).\n");
 }
 
 int
@@ -36,6 +39,8 @@ cmd_restore(int argc, char *argv[])
 		{ "passphrase-file", required_argument, NULL, 'P' },
 		{ "keys-passphrase-file", required_argument, NULL, 'K' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "root-sha256", required_argument, NULL, 'R' },
+		{ "insecure-plaintext", no_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -54,6 +59,8 @@ cmd_restore(int argc, char *argv[])
 		case 'P': pass_file = optarg; break;
 		case 'K': keys_file = optarg; break;
 		case 'u': o.user = optarg; break;
+		case 'R': o.root_fp = optarg; break;
+		case 'I': o.allow_plain = 1; break;
 		case 'h':
 			restore_usage(stdout);
 			return CMD_OK;
@@ -66,6 +73,10 @@ cmd_restore(int argc, char *argv[])
 		if (dir == NULL)
 			cmd_error("restore", "name the directory to restore into with --dir");
 		restore_usage(stderr);
+		return CMD_USAGE;
+	}
+	if (o.allow_plain && pass_file != NULL) {
+		cmd_error("restore", "--passphrase-file and --insecure-plaintext exclude each other");
 		return CMD_USAGE;
 	}
 	if (o.user != NULL) {

@@ -288,7 +288,13 @@ serve_wait(struct app *app, struct httpd *h, const sigset_t *set)
 	struct lerr e;
 	int sig, status;
 	pid_t pid = signer_pid(app->signer);
-	time_t now, last = time(NULL);
+	struct timespec mono;
+	time_t now, last;
+
+	/* Housekeeping is timed on the monotonic clock: a wall clock that
+	 * steps back must not hold it off. */
+	clock_gettime(CLOCK_MONOTONIC, &mono);
+	last = mono.tv_sec;
 
 	for (;;) {
 		/* A scheduled backup due before the next tick wakes it early. */
@@ -298,10 +304,11 @@ serve_wait(struct app *app, struct httpd *h, const sigset_t *set)
 			tick.tv_sec = (time_t)backupsched_wait(app->backups, (int64_t)time(NULL));
 		sig = sigtimedwait(set, &si, &tick);
 		if (sig < 0 && errno == EAGAIN) {
-			now = time(NULL);
 			if (app->backups != NULL)
 				(void)backupsched_tick(app->backups, app->store, app->signer,
-						       (int64_t)now);
+						       (int64_t)time(NULL));
+			clock_gettime(CLOCK_MONOTONIC, &mono);
+			now = mono.tv_sec;
 			if (now - last >= SERVE_TICK_S) {
 				serve_tick(app, h);
 				last = now;
@@ -519,7 +526,8 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
  * as root before anything else runs; the passphrase is wiped. Argon2id
  * at its default cost: each backup needs the passphrase to be opened. */
 static int
-serve_backup_recipient(const struct serve_opts *o, struct backupsched_config *bc, struct lerr *e)
+serve_backup_recipient(const struct serve_opts *o, struct backupsched_config *bc,
+		       struct bkf_author *author, struct lerr *e)
 {
 	char *pass = NULL;
 	struct stat st;
@@ -533,7 +541,7 @@ serve_backup_recipient(const struct serve_opts *o, struct backupsched_config *bc
 				o->backup_dir);
 	if (keystore_pass_read(o->backup_pass_file, &pass, e) != 0)
 		return -1;
-	rc = bkf_recipient_derive(pass, strlen(pass), NULL, &bc->to, e);
+	rc = bkf_recipient_derive(pass, strlen(pass), NULL, &bc->to, author, e);
 	keystore_pass_free(pass);
 	return rc;
 }
@@ -554,14 +562,16 @@ cmd_serve(int argc, char *argv[])
 	struct issuer is, prev_is;
 	struct serve_opts o;
 	struct backupsched_config bc;
+	struct bkf_author author;
 	struct app app;
 	sigset_t set;
 	char path[STATE_PATH_MAX], why[256];
 	struct lerr e;
-	int rc = CMD_FAILED, stop, window_ready = 0, lock = -1, want_adopt, have_view = 0;
+	int rc = CMD_FAILED, stop, window_ready = 0, lock = -1, want_adopt, have_view = 0, started;
 
 	memset(&app, 0, sizeof(app));
 	memset(&bc, 0, sizeof(bc));
+	memset(&author, 0, sizeof(author));
 	memset(&prev_is, 0, sizeof(prev_is));
 	memset(&adopt, 0, sizeof(adopt));
 	memset(&view, 0, sizeof(view));
@@ -598,12 +608,13 @@ cmd_serve(int argc, char *argv[])
 	}
 	/* Scheduled backups: only the passphrase's public half stays
 	 * (backupsched.h); the signer seals keys/ to it. */
-	if (o.backup_dir != NULL && serve_backup_recipient(&o, &bc, &e) != 0) {
+	if (o.backup_dir != NULL && serve_backup_recipient(&o, &bc, &author, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}
 	memset(&sc, 0, sizeof(sc));
 	sc.backup_to = o.backup_dir != NULL ? &bc.to : NULL;
+	sc.backup_author = o.backup_dir != NULL ? &author : NULL;
 	sc.dir = o.dir;
 	sc.pass_file = o.pass_file;
 	sc.user = o.user;
@@ -614,7 +625,12 @@ cmd_serve(int argc, char *argv[])
 			 o.dir, SIGNER_KEYS_DIR);
 		sc.adopt = &adopt;
 	}
-	if (signer_start(&sc, &app.signer, &e) != 0) {
+	started = signer_start(&sc, &app.signer, &e);
+	/* The signer has its copy: this process, which faces the network,
+	 * keeps none. */
+	sodium_memzero(&author, sizeof(author));
+	sc.backup_author = NULL;
+	if (started != 0) {
 		cmd_error("serve", "cannot start the signer: %s", e.msg);
 		goto out;
 	}
@@ -739,6 +755,7 @@ cmd_serve(int argc, char *argv[])
 		bc.dir = o.backup_dir;
 		bc.every_s = o.backup_every_s;
 		bc.keep = o.backup_keep;
+		bc.keys_encrypted = o.pass_file != NULL;
 		app.backups = backupsched_new(&bc, app.store, (int64_t)time(NULL));
 		if (app.backups == NULL) {
 			cmd_error("serve", "out of memory");
@@ -787,5 +804,6 @@ out:
 	free(chain);
 	fileio_free_secret(key, key_len);
 	sodium_memzero(&bc, sizeof(bc));
+	sodium_memzero(&author, sizeof(author));
 	return rc;
 }

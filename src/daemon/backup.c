@@ -216,6 +216,22 @@ out:
 	return rc;
 }
 
+/* 0 when the certificate in pem is the one of SHA-256 fp (hex). */
+static int
+backup_same_root(const unsigned char *pem, size_t len, const char *fp)
+{
+	gnutls_x509_crt_t crt = NULL;
+	char got[65];
+	struct lerr e;
+	int rc = -1;
+
+	if (pem != NULL && x509_import(pem, len, &crt, &e) == 0 && x509_fingerprint(crt, got) == 0)
+		rc = strcmp(got, fp) == 0 ? 0 : -1;
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	return rc;
+}
+
 /* Gives tmp the name out unless out exists, and makes it durable. */
 static int
 backup_publish(const char *tmp, const char *out, struct lerr *e)
@@ -247,8 +263,8 @@ backup_publish(const char *tmp, const char *out, struct lerr *e)
  */
 static int
 backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
-	       const unsigned char *sealed, size_t sealed_len, struct store *st,
-	       struct backup_summary *s, struct lerr *e)
+	       bkf_tag_fn tag, void *tag_ctx, const unsigned char *sealed, size_t sealed_len,
+	       int sealed_encrypted, struct store *st, struct backup_summary *s, struct lerr *e)
 {
 	char tmp[STATE_PATH_MAX], dbtmp[STATE_PATH_MAX], path[STATE_PATH_MAX];
 	unsigned char *data[BACKUP_FILES_MAX] = { NULL };
@@ -287,13 +303,15 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 			goto out;
 		}
 	}
-	/* Sealed by the signer, keys/ cannot be looked into here: the
-	 * signer refuses a passphrase-protected start without saying, so
-	 * the description says what is known, which is nothing. */
-	s->keys_encrypted = sealed == NULL &&
-			    (backup_key_encrypted(data[0], len[0]) || backup_key_encrypted(data[1], len[1]));
-	if (snprintf(tmp, sizeof(tmp), "%s.tmp-XXXXXX", out) >= (int)sizeof(tmp) ||
-	    snprintf(dbtmp, sizeof(dbtmp), "%s.db-XXXXXX", out) >= (int)sizeof(dbtmp)) {
+	/* Sealed by the signer, keys/ cannot be looked into here: serve
+	 * says whether it started the signer with a passphrase. */
+	s->keys_encrypted = sealed != NULL ? sealed_encrypted :
+			    backup_key_encrypted(data[0], len[0]) || backup_key_encrypted(data[1], len[1]);
+	/* The snapshot is the store in clear: it is made in the state
+	 * directory, which holds the store in clear anyway, never beside the
+	 * backup (a USB stick, a NAS share). */
+	if (snprintf(tmp, sizeof(tmp), "%s" BACKUP_TMP_INFIX "XXXXXX", out) >= (int)sizeof(tmp) ||
+	    state_path(dbtmp, dir, BACKUP_SNAPSHOT_PREFIX "XXXXXX") != 0) {
 		tmp[0] = dbtmp[0] = '\0';
 		lerr_set(e, LERR_BAD_REQUEST, "%s: path too long", out);
 		goto out;
@@ -301,12 +319,21 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 	dbfd = mkstemp(dbtmp);
 	if (dbfd < 0) {
 		dbtmp[0] = '\0';
-		lerr_set(e, LERR_INTERNAL, "cannot create a file beside %s: %s", out, strerror(errno));
+		lerr_set(e, LERR_INTERNAL, "cannot create the store's snapshot in %s: %s", dir,
+			 strerror(errno));
 		goto out;
 	}
 	close(dbfd);
 	if (backup_snapshot(dir, st, dbtmp, s, e) != 0)
 		goto out;
+	/* keys/ was read before the snapshot; a rollover in between (serve
+	 * stopped, `lanca rollover` run meanwhile) would pair the keys of
+	 * one root with the store of the next. */
+	if (sealed == NULL && backup_same_root(data[2], len[2], s->root_fp) != 0) {
+		lerr_set(e, LERR_CONFLICT, "the store's root changed while the backup was taken "
+			 "(a rollover?): back up again");
+		goto out;
+	}
 	fd = mkstemp(tmp);	/* 0600 */
 	if (fd < 0) {
 		tmp[0] = '\0';
@@ -330,7 +357,7 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 			goto out;
 		s->files++;
 	}
-	if (backup_put_store(w, dbtmp, e) != 0 || bkf_finish(w, e) != 0)
+	if (backup_put_store(w, dbtmp, e) != 0 || bkf_finish(w, tag, tag_ctx, e) != 0)
 		goto out;
 	s->files++;
 	if (fsync(fd) != 0 || fstat(fd, &sb) != 0) {
@@ -366,22 +393,25 @@ backup_write(const char *dir, const char *out, const struct backup_opts *o,
 	     struct backup_summary *s, struct lerr *e)
 {
 	struct bkf_recipient to;
+	struct bkf_author author;
 	int rc;
 
 	memset(s, 0, sizeof(*s));
-	if (o->pass != NULL && bkf_recipient_derive(o->pass, o->pass_len, o->kdf, &to, e) != 0)
+	if (o->pass != NULL &&
+	    bkf_recipient_derive(o->pass, o->pass_len, o->kdf, &to, &author, e) != 0)
 		return -1;
-	rc = backup_compose(dir, out, o->pass != NULL ? &to : NULL, NULL, 0, NULL, s, e);
-	sodium_memzero(&to, sizeof(to));
+	rc = backup_compose(dir, out, o->pass != NULL ? &to : NULL, bkf_tag_author, &author, NULL, 0,
+			    0, NULL, s, e);
+	sodium_memzero(&author, sizeof(author));
 	return rc;
 }
 
 int
 backup_write_sealed(const char *dir, const char *out, const struct bkf_recipient *to,
-		    const unsigned char *keys, size_t keys_len, struct store *st,
-		    struct backup_summary *s, struct lerr *e)
+		    bkf_tag_fn tag, void *tag_ctx, const unsigned char *keys, size_t keys_len,
+		    int keys_encrypted, struct store *st, struct backup_summary *s, struct lerr *e)
 {
-	return backup_compose(dir, out, to, keys, keys_len, st, s, e);
+	return backup_compose(dir, out, to, tag, tag_ctx, keys, keys_len, keys_encrypted, st, s, e);
 }
 
 /* ---- restoring ---- */
@@ -637,6 +667,13 @@ restore_unpack(int fd, const struct restore_opts *o, struct restore *r, struct l
 	if (bkf_reader_new(restore_read, &fd, o->pass, o->pass_len, 0, &rd, e) != 0)
 		return -1;
 	r->sum->sealed = bkf_reader_sealed(rd);
+	/* A plain file vouches for nothing: anyone could have written it. */
+	if (!r->sum->sealed && !o->allow_plain) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup is not encrypted (written with "
+			 "--insecure-plaintext), so nothing shows who wrote it: restore it only "
+			 "if you made it so, with --insecure-plaintext");
+		goto out;
+	}
 	while ((k = bkf_next(rd, &rec, e)) == 1) {
 		if (!r->have_meta && rec.type != BKF_META) {
 			lerr_set(e, LERR_BAD_REQUEST, "the backup does not begin with its description");
@@ -736,6 +773,49 @@ restore_same_der(gnutls_x509_crt_t a, const gnutls_datum_t *b)
 	return same;
 }
 
+/* Whether want (hex, any case, colons or spaces allowed) is fp (lower-
+ * case hex). */
+static int
+restore_fp_is(const char *want, const char fp[65])
+{
+	size_t i = 0;
+
+	for (; *want != '\0'; want++) {
+		if (*want == ':' || *want == ' ')
+			continue;
+		if (i >= 64 || (*want | 0x20) != fp[i])
+			return 0;
+		i++;
+	}
+	return i == 64;
+}
+
+/* gateway.pem's first certificate verifies under keys/issuing.pem. */
+static int
+restore_gateway_issued(const char *stage, struct lerr *e)
+{
+	gnutls_x509_crt_t gw = NULL, ca = NULL;
+	unsigned status = 0;
+	int rc = -1;
+
+	if (restore_crt(stage, STATE_GATEWAY_PEM, &gw, e) != 0 ||
+	    restore_crt(stage, SIGNER_ISSUING_PEM, &ca, e) != 0)
+		goto out;
+	if (gnutls_x509_crt_verify(gw, &ca, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS, &status) < 0 ||
+	    status != 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "the backup's %s was not issued by its %s",
+			 STATE_GATEWAY_PEM, SIGNER_ISSUING_PEM);
+		goto out;
+	}
+	rc = 0;
+out:
+	if (gw != NULL)
+		gnutls_x509_crt_deinit(gw);
+	if (ca != NULL)
+		gnutls_x509_crt_deinit(ca);
+	return rc;
+}
+
 /* Everything a restored directory must be before it is given its name. */
 static int
 restore_check(const char *stage, const struct restore_opts *o, const struct backup_summary *sum,
@@ -783,6 +863,14 @@ restore_check(const char *stage, const struct restore_opts *o, const struct back
 			 "names (%.16s...)", sum->root_fp);
 		goto out;
 	}
+	if (o->root_fp != NULL && !restore_fp_is(o->root_fp, fp)) {
+		lerr_set(e, LERR_FORBIDDEN, "the backup's root is %s, not the one you named "
+			 "(--root-sha256)", fp);
+		goto out;
+	}
+	/* The gateway's certificate is the issuing CA's, as the keys are. */
+	if (restore_gateway_issued(stage, e) != 0)
+		goto out;
 	/* The store: schema brought up to date, its root the keys' root,
 	 * and its audit chain whole under the keys' audit key. */
 	if (state_path(path, stage, STORE_FILE) != 0 || store_open(path, 0, &st, e) != 0 ||
@@ -822,8 +910,10 @@ restore_run(const char *in, const char *dir, const struct restore_opts *o,
 	    struct backup_summary *s, struct lerr *e)
 {
 	char stage[STATE_PATH_MAX], path[STATE_PATH_MAX], parent[STATE_PATH_MAX];
+	char target[STATE_PATH_MAX];
 	struct restore r;
 	struct stat st;
+	size_t n;
 	int fd = -1, made = 0, rc = -1;
 
 	memset(s, 0, sizeof(*s));
@@ -831,9 +921,18 @@ restore_run(const char *in, const char *dir, const struct restore_opts *o,
 	r.fd = -1;
 	r.sum = s;
 	r.o = o;
+	/* "DIR/" is DIR: the new directory goes beside it, not into it. */
+	n = strlen(dir);
+	while (n > 1 && dir[n - 1] == '/')
+		n--;
+	if (n >= sizeof(target) || (n == 1 && dir[0] == '/'))
+		return lerr_set(e, LERR_BAD_REQUEST, "%s: not a place for a state directory", dir);
+	memcpy(target, dir, n);
+	target[n] = '\0';
+	dir = target;
 	if (init_dir_free(dir, e) != 0)
 		return -1;
-	fd = open(in, O_RDONLY | O_CLOEXEC);
+	fd = open(in, O_RDONLY | O_CLOEXEC | O_NONBLOCK);	/* a FIFO does not hang us */
 	if (fd < 0)
 		return lerr_set(e, errno == ENOENT ? LERR_NOT_FOUND : LERR_INTERNAL, "%s: %s", in,
 				strerror(errno));

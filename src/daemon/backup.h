@@ -35,6 +35,13 @@
 #include "ca/backupfile.h"
 #include "common/lerr.h"
 
+/* The temporary files a backup makes: its own beside FILE until it is
+ * whole (ciphertext), and the store's snapshot in the state directory
+ * (the store in clear, where the store is). backup_sweep removes those a
+ * crash left. */
+#define BACKUP_TMP_INFIX	".tmp-"
+#define BACKUP_SNAPSHOT_PREFIX	".snapshot-"
+
 struct backup_opts {
 	const char *pass;		/* NULL: plain (--insecure-plaintext) */
 	size_t pass_len;
@@ -61,18 +68,23 @@ int backup_write(const char *dir, const char *out, const struct backup_opts *o,
 		 struct backup_summary *s, struct lerr *e);
 
 /* The daemon's scheduled backup: as backup_write, sealed to `to` (no
- * passphrase on the gateway), with keys/ as the signer sealed it to the
- * same recipient (signer_backup_keys) and st's snapshot. */
+ * passphrase on the gateway), its END tag from tag(tag_ctx) (the signer,
+ * which holds the author key), with keys/ as the signer sealed it to the
+ * same recipient (signer_backup_keys; keys_encrypted: under the CA keys'
+ * own passphrase) and st's snapshot. */
 struct store;
 int backup_write_sealed(const char *dir, const char *out, const struct bkf_recipient *to,
-			const unsigned char *keys, size_t keys_len, struct store *st,
-			struct backup_summary *s, struct lerr *e);
+			bkf_tag_fn tag, void *tag_ctx, const unsigned char *keys, size_t keys_len,
+			int keys_encrypted, struct store *st, struct backup_summary *s,
+			struct lerr *e);
 
 struct restore_opts {
 	const char *pass;		/* the backup's passphrase (NULL for a plain one) */
 	size_t pass_len;
 	const char *keys_pass;		/* the CA keys' passphrase, when they have one */
 	const char *user;		/* hand the daemon's files to USER (handover.h) */
+	int allow_plain;		/* a plain backup is restored (--insecure-plaintext) */
+	const char *root_fp;		/* the root it must hold (SHA-256 hex), or NULL */
 };
 
 /* Restores the backup file in into dir (absent or empty), after every

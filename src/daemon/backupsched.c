@@ -55,7 +55,7 @@ backupsched_newer_first(const void *a, const void *b)
 /* Removes our backups in dir beyond the newest keep (names sort as their
  * times). Other files are never touched. */
 static void
-backupsched_prune(const char *dir, unsigned keep)
+backupsched_prune(const char *dir, unsigned keep, const char *just)
 {
 	char **names = NULL, **more, path[4096];
 	size_t n = 0, cap = 0, i;
@@ -83,8 +83,15 @@ backupsched_prune(const char *dir, unsigned keep)
 	}
 	closedir(dh);
 	qsort(names, n, sizeof(*names), backupsched_newer_first);
+	/* Names sort as their times: one after the backup just written was
+	 * made when the clock ran ahead. It is counted, never preferred to
+	 * the one just written, which is never removed. */
+	if (n > 0 && strcmp(names[0], just) > 0)
+		log_warn("%s holds backups named after %s (the clock ran ahead once?): they count "
+			 "towards --backup-keep", dir, just);
 	for (i = 0; i < n; i++) {
-		if (i >= keep && fileio_join(path, sizeof(path), dir, names[i]) == 0) {
+		if (i >= keep && strcmp(names[i], just) != 0 &&
+		    fileio_join(path, sizeof(path), dir, names[i]) == 0) {
 			if (unlink(path) == 0)
 				log_info("removed the old backup %s (--backup-keep %u)", names[i], keep);
 			else
@@ -95,6 +102,41 @@ backupsched_prune(const char *dir, unsigned keep)
 	free(names);
 	if (keep < n)
 		(void)fileio_sync_dir(dir);
+}
+
+/* What a crash left: the store's snapshots in the state directory (the
+ * store in clear) and unfinished backups in the backup directory. Only
+ * names backup.c makes; serve is the only writer of either at its start. */
+static void
+backupsched_sweep(const struct backupsched_config *c)
+{
+	const char *dirs[2] = { c->state_dir, c->dir };
+	char path[4096];
+	struct dirent *d;
+	DIR *dh;
+	int i, left;
+
+	for (i = 0; i < 2; i++) {
+		if ((dh = opendir(dirs[i])) == NULL)
+			continue;
+		left = 0;
+		while ((d = readdir(dh)) != NULL) {
+			if (i == 0 ? strncmp(d->d_name, BACKUP_SNAPSHOT_PREFIX,
+					     strlen(BACKUP_SNAPSHOT_PREFIX)) != 0 :
+				     strncmp(d->d_name, BACKUPSCHED_PREFIX,
+					     strlen(BACKUPSCHED_PREFIX)) != 0 ||
+				     strstr(d->d_name, BACKUPSCHED_SUFFIX BACKUP_TMP_INFIX) == NULL)
+				continue;
+			if (fileio_join(path, sizeof(path), dirs[i], d->d_name) == 0 &&
+			    unlink(path) == 0) {
+				log_info("removed %s, left by an interrupted backup", path);
+				left = 1;
+			}
+		}
+		closedir(dh);
+		if (left)
+			(void)fileio_sync_dir(dirs[i]);
+	}
 }
 
 json_t *
@@ -167,6 +209,11 @@ backupsched_new(const struct backupsched_config *c, struct store *s, int64_t now
 	 * it is overdue: a new schedule proves at once that it works. */
 	b->st.next = b->st.last_success != 0 && b->st.last_success + c->every_s > now ?
 		     b->st.last_success + c->every_s : now;
+	/* A last backup "in the future" was made while the clock ran ahead:
+	 * waiting for it would stop backups until then. */
+	if (b->st.next > now + c->every_s)
+		b->st.next = now;
+	backupsched_sweep(c);
 	return b;
 }
 
@@ -241,7 +288,8 @@ backupsched_tick(struct backupsched *b, struct store *s, struct signer *sg, int6
 	int rc;
 
 	pthread_mutex_lock(&b->lock);
-	if (now < b->st.next) {
+	/* Not due, unless the clock stepped back by more than a period. */
+	if (now < b->st.next && b->st.next - now <= b->c.every_s) {
 		pthread_mutex_unlock(&b->lock);
 		return 0;
 	}
@@ -258,8 +306,8 @@ backupsched_tick(struct backupsched *b, struct store *s, struct signer *sg, int6
 	} else {
 		rc = signer_backup_keys(sg, &keys, &keys_len, &e);
 		if (rc == 0)
-			rc = backup_write_sealed(b->c.state_dir, path, &b->c.to, keys, keys_len, s,
-						 &sum, &e);
+			rc = backup_write_sealed(b->c.state_dir, path, &b->c.to, signer_backup_tag, sg,
+						 keys, keys_len, b->c.keys_encrypted, s, &sum, &e);
 	}
 	free(keys);
 	pthread_mutex_lock(&b->lock);
@@ -277,7 +325,7 @@ backupsched_tick(struct backupsched *b, struct store *s, struct signer *sg, int6
 	if (rc == 0) {
 		log_info("scheduled backup %s: %llu bytes, certificates: %lld", path,
 			 (unsigned long long)sum.bytes, (long long)sum.certificates);
-		backupsched_prune(b->c.dir, b->c.keep);
+		backupsched_prune(b->c.dir, b->c.keep, name);
 	} else {
 		log_err("scheduled backup into %s failed: %s (next try in %lld s)", b->c.dir, e.msg,
 			(long long)b->c.every_s);

@@ -10,12 +10,15 @@
  * counts /metrics and /api/v1/status show. A failure is logged as an
  * error and tried again at the next period.
  *
- * No passphrase stays on the gateway: serve derives a bkf_recipient from
- * it at its start (the public half) and wipes it. The signer seals keys/
- * to that recipient once, at its own start (signer/files.h); every backup
- * holds that ciphertext and the store's snapshot, sealed to the same
- * recipient (daemon/backup.h). So the network process writes backups it
- * cannot read, and never sees a key.
+ * No passphrase stays on the gateway: serve derives from it, at its
+ * start, a bkf_recipient (the public half) and the author key
+ * (ca/backupfile.h), gives both to the signer, keeps the recipient and
+ * wipes the rest. The signer seals keys/ to the recipient once, at its own
+ * start (signer/files.h), and tags each backup's digest with the author
+ * key on request; every backup holds that ciphertext and the store's
+ * snapshot, sealed to the same recipient (daemon/backup.h). So the network
+ * process writes backups it cannot read, never sees a key, and one who has
+ * read backups cannot make one that restore accepts.
  */
 #ifndef LANCA_BACKUPSCHED_H
 #define LANCA_BACKUPSCHED_H
@@ -39,7 +42,8 @@ struct backupsched_config {
 	const char *dir;		/* --backup-dir */
 	int64_t every_s;
 	unsigned keep;
-	struct bkf_recipient to;
+	struct bkf_recipient to;	/* the public half; the author key is the signer's */
+	int keys_encrypted;		/* the CA keys are under their own passphrase */
 };
 
 /* What the last backups did. Times are Unix seconds, 0 for never. */
@@ -51,9 +55,9 @@ struct backupsched_status {
 };
 
 struct backupsched;
-/* The first backup is due one period after now, unless the store says
- * an earlier one (of a previous run) is older than that. NULL when out of
- * memory. */
+/* The first backup is due now, unless the store says the last one (of a
+ * previous run) is younger than a period: then a period after it. NULL
+ * when out of memory. */
 struct backupsched *backupsched_new(const struct backupsched_config *c, struct store *s,
 				    int64_t now);
 void backupsched_free(struct backupsched *b);	/* NULL-safe */

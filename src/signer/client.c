@@ -469,6 +469,41 @@ out:
 	return rc;
 }
 
+int
+signer_backup_tag(void *signer, const unsigned char digest[32], unsigned char tag[32],
+		  struct lerr *e)
+{
+	struct signer *s = signer;
+	const unsigned char *got;
+	size_t got_len;
+	struct ipc_rd rd;
+	struct buf req, in;
+	int rc = -1;
+
+	if (s->local)
+		return lerr_set(e, LERR_NOT_FOUND, "a signer in this process tags no backups");
+	buf_init(&req, IPC_MAX);
+	buf_init(&in, IPC_MAX);
+	if (ipc_put_bytes(&req, digest, 32) != 0) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	if (signer_call(s, SIGNER_MSG_BACKUP_TAG, &req, SIGNER_MSG_TAG, &in, e) != 0)
+		goto out;
+	ipc_rd_init(&rd, in.data, in.len);
+	if (ipc_get_bytes(&rd, &got, &got_len, 32) != 0 || ipc_rd_done(&rd) != 0 || got_len != 32) {
+		signer_kill(s);
+		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
+		goto out;
+	}
+	memcpy(tag, got, 32);
+	rc = 0;
+out:
+	buf_free(&req);
+	buf_free(&in);
+	return rc;
+}
+
 /*
  * The CRL's bytes as the signer sends them: CRL_OK's size and first piece
  * (in), then CRL_PART until size bytes have come, into arg (a

@@ -583,8 +583,8 @@ const struct signer_backup_file signer_backup_files[] = {
 const size_t signer_backup_nfiles = sizeof(signer_backup_files) / sizeof(signer_backup_files[0]);
 
 int
-signer_files_seal(const char *dir, const struct bkf_recipient *to, unsigned char **blob,
-		  size_t *len, struct lerr *e)
+signer_files_seal(const char *dir, const struct bkf_recipient *to,
+		  const struct bkf_author *author, unsigned char **blob, size_t *len, struct lerr *e)
 {
 	char path[SIGNER_PATH_MAX];
 	unsigned char *data = NULL, size[8];
@@ -625,7 +625,7 @@ signer_files_seal(const char *dir, const struct bkf_recipient *to, unsigned char
 		fileio_free_secret(data, n);
 		data = NULL;
 	}
-	if (bkf_finish(w, e) != 0)
+	if (bkf_finish(w, bkf_tag_author, (void *)author, e) != 0)
 		goto out;
 	if (fstat(fd, &st) != 0 || st.st_size <= 0 || st.st_size > SIGNER_SEALED_KEYS_MAX) {
 		lerr_set(e, LERR_TOO_LARGE, "keys/ sealed for a backup is %lld bytes, over the %d "

@@ -149,14 +149,17 @@ extern const size_t signer_backup_nfiles;
 #define SIGNER_SEALED_KEYS_MAX	(60 * 1024)
 
 struct bkf_recipient;
+struct bkf_author;
 /* keys/'s files (signer_backup_files) as a backup stream sealed to `to`
- * (ca/backupfile.h): FILE and DATA records, then END. The files' bytes
+ * and tagged with author (ca/backupfile.h): FILE and DATA records, then
+ * END. The files' bytes
  * are held only in locked memory, wiped after; what comes out, into
  * malloc'd *blob, is ciphertext that only the passphrase behind `to`
  * opens: the signer makes it at its start for the daemon's scheduled
  * backups. 0 or -1 with e (a required file missing, or over
  * SIGNER_SEALED_KEYS_MAX). */
-int signer_files_seal(const char *dir, const struct bkf_recipient *to, unsigned char **blob,
-		      size_t *len, struct lerr *e);
+int signer_files_seal(const char *dir, const struct bkf_recipient *to,
+		      const struct bkf_author *author, unsigned char **blob, size_t *len,
+		      struct lerr *e);
 
 #endif

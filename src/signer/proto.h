@@ -52,6 +52,10 @@
  *           (signer_config.backup_to; files.h, signer_files_seal), at
  *           most SIGNER_SEALED_KEYS_MAX. Or ERROR (not_found) when serve
  *           has no scheduled backups.
+ *   BACKUP_TAG daemon -> signer: bytes digest (32): a scheduled backup's.
+ *   TAG     signer -> daemon: bytes tag (32): the digest's BLAKE2b keyed
+ *           with the author key serve gave the signer (ca/backupfile.h).
+ *           Or ERROR (not_found) without scheduled backups.
  *   ERROR   signer -> daemon: str code (lerr_str), u16 http status,
  *           str message.
  * Flags are always 0. The signer answers only the operations in its
@@ -70,6 +74,7 @@ enum signer_msg {
 	SIGNER_MSG_CHECKPOINT = 5,	/* daemon -> signer: sign the audit chain's head */
 	SIGNER_MSG_CRL_MORE = 6,	/* daemon -> signer: more of a CRL's entries */
 	SIGNER_MSG_BACKUP_KEYS = 7,	/* daemon -> signer: keys/, sealed for a backup */
+	SIGNER_MSG_BACKUP_TAG = 8,	/* daemon -> signer: a backup's author tag */
 	SIGNER_MSG_OK = 0x100,		/* signer -> daemon: the certificate */
 	SIGNER_MSG_ERROR = 0x101,	/* signer -> daemon: refused, with reason */
 	SIGNER_MSG_VERIFIED = 0x102,	/* signer -> daemon: the request's signature holds */
@@ -77,6 +82,7 @@ enum signer_msg {
 	SIGNER_MSG_SIGNED = 0x104,	/* signer -> daemon: the checkpoint's signature */
 	SIGNER_MSG_CRL_PART = 0x105,	/* signer -> daemon: more of the CRL */
 	SIGNER_MSG_KEYS = 0x106,	/* signer -> daemon: keys/, sealed */
+	SIGNER_MSG_TAG = 0x107,		/* signer -> daemon: the backup's tag */
 };
 
 #define SIGNER_CRL_ENTRIES_PER_MSG	1000		/* entries in a CRL or CRL_MORE */

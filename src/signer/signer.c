@@ -23,10 +23,12 @@
 #include <sys/prctl.h>
 #include <sys/resource.h>
 #include <unistd.h>
+#include <sodium.h>
 #include <linux/capability.h>
 
 #include "signer/ipc.h"
 #include "ca/auditseal.h"
+#include "ca/backupfile.h"
 #include "ca/keystore.h"
 #include "common/log.h"
 #include "signer/files.h"
@@ -43,6 +45,7 @@ struct signer_child {
 	 * ciphertext, handed to the daemon for its scheduled backups. */
 	unsigned char *sealed_keys;
 	size_t sealed_len;
+	struct bkf_author *author;	/* locked (sodium_malloc), or NULL */
 };
 
 struct signer_thread {
@@ -343,6 +346,42 @@ signer_op_backup_keys(struct signer_child *ch, int fd, const struct buf *in)
 	return rc;
 }
 
+/*
+ * BACKUP_TAG: a scheduled backup's END tag of a digest, with the author
+ * key. The daemon can have any digest tagged, so a compromised network
+ * process can make a backup that restore accepts (of its own store); one
+ * who has only read backups cannot. Returns -1 only for a protocol
+ * violation.
+ */
+static int
+signer_op_backup_tag(struct signer_child *ch, int fd, const struct buf *in)
+{
+	unsigned char tag[BKF_TAG_LEN];
+	const unsigned char *digest;
+	size_t len;
+	struct ipc_rd rd;
+	struct lerr e;
+	struct buf b;
+	int rc;
+
+	ipc_rd_init(&rd, in->data, in->len);
+	if (ipc_get_bytes(&rd, &digest, &len, 32) != 0 || len != 32 || ipc_rd_done(&rd) != 0) {
+		log_err("malformed BACKUP_TAG message (%zu bytes): stopping", in->len);
+		return -1;
+	}
+	if (ch->author == NULL) {
+		lerr_set(&e, LERR_NOT_FOUND, "the signer was started without scheduled backups");
+		return signer_reply_error(fd, &e) == 0 ? 0 : -1;
+	}
+	bkf_author_tag(ch->author, digest, tag);
+	buf_init(&b, IPC_MAX);
+	rc = ipc_put_bytes(&b, tag, sizeof(tag));
+	if (rc == 0)
+		rc = ipc_send(fd, SIGNER_MSG_TAG, 0, b.data, b.len);
+	buf_free(&b);
+	return rc;
+}
+
 static const struct signer_op {
 	uint16_t type;
 	const char *name;
@@ -353,6 +392,7 @@ static const struct signer_op {
 	{ SIGNER_MSG_CHECKPOINT, "checkpoint", signer_op_checkpoint },
 	{ SIGNER_MSG_CRL, "crl", signer_op_crl },
 	{ SIGNER_MSG_BACKUP_KEYS, "backup", signer_op_backup_keys },
+	{ SIGNER_MSG_BACKUP_TAG, "backup tag", signer_op_backup_tag },
 };
 
 /* Serves one channel until the daemon closes it. */
@@ -459,6 +499,8 @@ signer_child_free(struct signer_child *ch)
 	sign_ctx_free(&ch->ctx);
 	free(ch->sealed_keys);
 	ch->sealed_keys = NULL;
+	sodium_free(ch->author);	/* wipes */
+	ch->author = NULL;
 }
 
 /* See proto.h. */
@@ -500,9 +542,17 @@ signer_process_main(int *fds, int n, void *arg)
 	keystore_pass_free(pass);
 	/* Sealed now, while keys/ may still be read: the sandbox below
 	 * takes every file away. */
-	if (rc == 0 && ch.cfg->backup_to != NULL)
-		rc = signer_files_seal(ch.cfg->dir, ch.cfg->backup_to, &ch.sealed_keys,
-				       &ch.sealed_len, &e);
+	if (rc == 0 && ch.cfg->backup_to != NULL && ch.cfg->backup_author != NULL) {
+		ch.author = sodium_malloc(sizeof(*ch.author));
+		if (ch.author == NULL) {
+			lerr_set(&e, LERR_INTERNAL, "out of memory");
+			rc = -1;
+		} else {
+			*ch.author = *ch.cfg->backup_author;
+			rc = signer_files_seal(ch.cfg->dir, ch.cfg->backup_to, ch.author,
+					       &ch.sealed_keys, &ch.sealed_len, &e);
+		}
+	}
 	if (rc != 0) {
 		signer_child_free(&ch);
 		return signer_child_fail(fds[0], &e);

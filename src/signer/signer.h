@@ -33,6 +33,7 @@
 
 struct signer;
 struct bkf_recipient;
+struct bkf_author;
 
 struct signer_config {
 	const char *dir;		/* state directory */
@@ -45,14 +46,22 @@ struct signer_config {
 	 * (signer_files_adopt). NULL when keys/ is complete. */
 	const struct signer_adopt *adopt;
 	/* Scheduled backups: keys/ is sealed to this recipient at the start
-	 * (signer_backup_keys hands it out). NULL: none. */
+	 * (signer_backup_keys hands it out), and every backup's END tag is
+	 * made with this author key (signer_backup_tag), which only the
+	 * signer keeps. NULL: none. */
 	const struct bkf_recipient *backup_to;
+	const struct bkf_author *backup_author;
 };
 
 /* keys/ as the signer sealed it at its start to signer_config.backup_to
  * (signer/files.h): ciphertext, into malloc'd *blob. 0, or -1 with e
  * (LERR_NOT_FOUND when started without it; LERR_SIGNER when gone). */
 int signer_backup_keys(struct signer *s, unsigned char **blob, size_t *len, struct lerr *e);
+/* A scheduled backup's END tag of digest (ca/backupfile.h), made by the
+ * signer with the author key it was started with; a bkf_tag_fn with the
+ * signer as ctx. 0, or -1 with e as signer_backup_keys. */
+int signer_backup_tag(void *signer, const unsigned char digest[32], unsigned char tag[32],
+		      struct lerr *e);
 
 /* Starts the signer process and waits until it has loaded its keys (or
  * failed to: e then says why, e.g. a wrong passphrase). */

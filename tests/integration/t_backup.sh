@@ -131,8 +131,15 @@ st=0
 rm -r "$R"
 ok "refused, nothing written: wrong or no passphrase, cut short, extended, newer format, $n single changed bytes, a used directory"
 
+# The root the operator expects (what devices show): another is refused.
+refused "another root than --root-sha256" "not the one you named" "$T/ca.bk" --passphrase-file "$T/pw" \
+	--root-sha256 "$(printf '%064d' 0)"
+# The store's snapshot is made in the state directory, never beside the
+# backup; none is left there.
+ls -a "$D" | grep -q '^\.snapshot-' && fail "a snapshot was left in $D: $(ls -a "$D")"
+
 # ---- restore and serve ----
-"$LANCA" restore "$T/ca.bk" --dir "$R" --passphrase-file "$T/pw" >"$T/out" 2>"$T/err" ||
+"$LANCA" restore "$T/ca.bk" --dir "$R" --passphrase-file "$T/pw" --root-sha256 "$FP" >"$T/out" 2>"$T/err" ||
 	fail "restore: $(cat "$T/err")"
 grep -q "^restored $T/ca.bk:" "$T/out" || fail "restore report: $(cat "$T/out")"
 for f in keys/root.key keys/issuing.key keys/root.pem keys/issuing.pem keys/audit.key keys/audit.pub \
@@ -183,15 +190,20 @@ grep -aq "PRIVATE KEY" "$T/plain.bk" || fail "the plain backup does not hold the
 st=0
 "$LANCA" backup "$T/p2.bk" --dir "$R" --insecure-plaintext --passphrase-file "$T/pw" >/dev/null 2>&1 || st=$?
 [ $st -eq 2 ] || fail "--insecure-plaintext with a passphrase: $st"
+R="$T/r2"
+refused "a plain backup without --insecure-plaintext" "not encrypted .*--insecure-plaintext" "$T/plain.bk"
+refused "a plain backup with a passphrase" "not encrypted" "$T/plain.bk" --passphrase-file "$T/pw"
 R2="$T/r2"
-"$LANCA" restore "$T/plain.bk" --dir "$R2" >/dev/null 2>"$T/err" || fail "restore a plain backup: $(cat "$T/err")"
+"$LANCA" restore "$T/plain.bk" --dir "$R2/" --insecure-plaintext >/dev/null 2>"$T/err" ||
+	fail "restore a plain backup (into DIR/): $(cat "$T/err")"
 cmp -s "$R2/keys/root.key" "$D/keys/root.key" || fail "the plain restore's root key"
 python3 -c 'import sys
 p = sys.argv[1]
 with open(p, "r+b") as f:
     f.seek(400); b = f.read(1); f.seek(400); f.write(bytes([b[0] ^ 1]))' "$T/plain.bk"
 R="$T/r3"
-refused "a changed byte in a plain backup" "checksum does not match\|damaged" "$T/plain.bk"
+refused "a changed byte in a plain backup" "checksum does not match\|damaged" "$T/plain.bk" \
+	--insecure-plaintext
 
 D2="$T/state2"
 printf 'keys passphrase\n' >"$T/kp"
@@ -203,8 +215,8 @@ grep -q "CA keys: under their own passphrase" "$T/out" || fail "report: $(cat "$
 R="$T/r4"
 refused "keys without their passphrase" "under a passphrase: give it (--keys-passphrase-file)" \
 	"$T/enc.bk" --passphrase-file "$T/pw"
-refused "keys with a wrong passphrase" "keys" "$T/enc.bk" --passphrase-file "$T/pw" \
-	--keys-passphrase-file "$T/wrong"
+refused "keys with a wrong passphrase" "keys do not hold together\|cannot be loaded" "$T/enc.bk" \
+	--passphrase-file "$T/pw" --keys-passphrase-file "$T/wrong"
 "$LANCA" restore "$T/enc.bk" --dir "$R" --passphrase-file "$T/pw" --keys-passphrase-file "$T/kp" \
 	--user nobody >/dev/null 2>"$T/err" || fail "restore with the keys' passphrase: $(cat "$T/err")"
 [ "$(stat -c %U "$R/lanca.db")" = nobody ] && [ "$(stat -c %U "$R/gateway.key")" = nobody ] ||

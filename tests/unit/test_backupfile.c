@@ -45,6 +45,7 @@ static unsigned char *
 make(const char *pass, size_t *len)
 {
 	struct bkf_recipient r;
+	struct bkf_author a;
 	struct bkf_writer *w;
 	struct lerr e;
 	unsigned char big[BKF_DATA_MAX];
@@ -59,12 +60,12 @@ make(const char *pass, size_t *len)
 	ck_assert_ptr_nonnull(f);
 	fd = fileno(f);
 	if (pass != NULL)
-		ck_assert_int_eq(bkf_recipient_derive(pass, strlen(pass), &cheap, &r, &e), 0);
+		ck_assert_int_eq(bkf_recipient_derive(pass, strlen(pass), &cheap, &r, &a, &e), 0);
 	ck_assert_int_eq(bkf_writer_new(fd, pass != NULL ? &r : NULL, &w, &e), 0);
 	ck_assert_int_eq(bkf_put(w, BKF_META, NULL, "{\"format\":1}", 12, &e), 0);
 	ck_assert_int_eq(bkf_put(w, BKF_FILE, "keys/root.key", "\0\0\0\0\0\0\0\3", 8, &e), 0);
 	ck_assert_int_eq(bkf_put(w, BKF_DATA, NULL, big, sizeof(big), &e), 0);
-	ck_assert_int_eq(bkf_finish(w, &e), 0);
+	ck_assert_int_eq(bkf_finish(w, bkf_tag_author, &a, &e), 0);
 	ck_assert_int_ne(bkf_put(w, BKF_DATA, NULL, "x", 1, &e), 0);
 	bkf_writer_free(w);
 	n = (size_t)lseek(fd, 0, SEEK_END);
@@ -168,7 +169,7 @@ START_TEST(test_passphrase)
 	{
 		struct bkf_recipient r;
 
-		ck_assert_int_ne(bkf_recipient_derive("", 0, &cheap, &r, &e), 0);
+		ck_assert_int_ne(bkf_recipient_derive("", 0, &cheap, &r, NULL, &e), 0);
 		ck_assert_ptr_nonnull(strstr(e.msg, "empty"));
 	}
 }
@@ -254,6 +255,65 @@ START_TEST(test_header_refusals)
 }
 END_TEST
 
+/* Whoever has read one backup has its recipient (the header holds it):
+ * a file of their own sealed to it, with any author key but the
+ * passphrase's, opens and decrypts, and is refused at its end. */
+START_TEST(test_forged_refused)
+{
+	struct bkf_recipient r;
+	struct bkf_author real, forged;
+	struct bkf_writer *w;
+	struct lerr e;
+	unsigned char *buf;
+	size_t len;
+	FILE *f;
+	int fd, i;
+
+	memset(&e, 0, sizeof(e));
+	ck_assert_int_eq(bkf_recipient_derive("pw", 2, &cheap, &r, &real, &e), 0);
+	for (i = 0; i < 2; i++) {
+		/* 0: a key of the forger's own; 1: none at all (zeros). */
+		if (i == 0)
+			randombytes_buf(forged.key, sizeof(forged.key));
+		else
+			memset(&forged, 0, sizeof(forged));
+		f = tmpfile();
+		fd = fileno(f);
+		ck_assert_int_eq(bkf_writer_new(fd, &r, &w, &e), 0);
+		ck_assert_int_eq(bkf_put(w, BKF_META, NULL, "{}", 2, &e), 0);
+		ck_assert_int_eq(bkf_finish(w, bkf_tag_author, &forged, &e), 0);
+		bkf_writer_free(w);
+		len = (size_t)lseek(fd, 0, SEEK_END);
+		buf = malloc(len);
+		ck_assert_int_eq(pread(fd, buf, len, 0), (ssize_t)len);
+		fclose(f);
+		ck_assert_int_eq(read_all(buf, len, "pw", &e), -1);
+		ck_assert_msg(strstr(e.msg, "not made with this passphrase's author key") != NULL,
+			      "%s", e.msg);
+		free(buf);
+	}
+	/* With the real key, the same file is accepted: the tag is all. */
+	f = tmpfile();
+	fd = fileno(f);
+	ck_assert_int_eq(bkf_writer_new(fd, &r, &w, &e), 0);
+	ck_assert_int_eq(bkf_put(w, BKF_META, NULL, "{}", 2, &e), 0);
+	ck_assert_int_eq(bkf_finish(w, bkf_tag_author, &real, &e), 0);
+	bkf_writer_free(w);
+	len = (size_t)lseek(fd, 0, SEEK_END);
+	buf = malloc(len);
+	ck_assert_int_eq(pread(fd, buf, len, 0), (ssize_t)len);
+	fclose(f);
+	ck_assert_int_eq(read_all(buf, len, "pw", &e), 1);
+	free(buf);
+	/* A sealed file cannot be finished without a tag. */
+	f = tmpfile();
+	ck_assert_int_eq(bkf_writer_new(fileno(f), &r, &w, &e), 0);
+	ck_assert_int_ne(bkf_finish(w, NULL, NULL, &e), 0);
+	bkf_writer_free(w);
+	fclose(f);
+}
+END_TEST
+
 static Suite *
 backupfile_suite(void)
 {
@@ -266,6 +326,7 @@ backupfile_suite(void)
 	tcase_add_test(tc, test_any_byte_changed);
 	tcase_add_test(tc, test_cut_or_extended);
 	tcase_add_test(tc, test_header_refusals);
+	tcase_add_test(tc, test_forged_refused);
 	suite_add_tcase(s, tc);
 	return s;
 }
