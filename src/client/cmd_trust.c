@@ -21,6 +21,7 @@
 
 #include "client/client.h"
 #include "client/device.h"
+#include "client/devkey.h"
 #include "client/exchange.h"
 #include "client/trust.h"
 #include "common/lerr.h"
@@ -48,7 +49,8 @@ static int
 trust_refresh(const char *dir, const char *gateway_opt, long timeout)
 {
 	gnutls_datum_t store = { NULL, 0 }, merged = { NULL, 0 };
-	gnutls_datum_t chain = { NULL, 0 }, key = { NULL, 0 };
+	gnutls_datum_t chain = { NULL, 0 };
+	struct devkey key = { NULL, 0 };
 	struct httpc_response resp;
 	struct httpc_conn *c = NULL;
 	struct httpc_url gw;
@@ -78,12 +80,12 @@ trust_refresh(const char *dir, const char *gateway_opt, long timeout)
 	/* The device's certificate, when it has one, as TLS client
 	 * certificate: the gateway counts who refreshed (`lanca rollover
 	 * status`). The bundle is the same with or without it. */
-	if (device_file_exists(dir, "chain.pem") && device_file_exists(dir, "key.pem") &&
+	if (device_file_exists(dir, "chain.pem") && devkey_in_dir(dir) &&
 	    (device_file_read(dir, "chain.pem", CLIENT_MAX_FILE, 0, &chain) != 0 ||
-	     device_file_read(dir, "key.pem", CLIENT_MAX_KEY, 1, &key) != 0))
+	     devkey_load_dir(dir, NULL, &key) != 0))
 		goto out;
-	if (exchange_connect(gateway, &store, chain.data != NULL ? &chain : NULL,
-			     key.data != NULL ? &key : NULL, timeout, &c) != 0)
+	if (exchange_connect(gateway, &store, key.priv != NULL ? &chain : NULL, key.priv, timeout,
+			     &c) != 0)
 		goto out;
 	if (httpc_request(c, "GET", TRUST_PATH, NULL, NULL, 0, &resp, &e) != 0) {
 		client_msg("%s%s: %s", gateway, TRUST_PATH, e.msg);
@@ -112,7 +114,7 @@ out:
 	httpc_close(c);
 	device_file_free(&store, 0);
 	device_file_free(&chain, 0);
-	device_file_free(&key, 1);
+	devkey_free(&key);
 	gnutls_free(merged.data);
 	return rc;
 }
