@@ -166,11 +166,11 @@ enroll_undo(const char *out, const struct enroll_undo *u)
 }
 
 /*
- * The key this run asks with, into *k. A key left from an enrollment that
- * was still pending (key.pem.new or key.token.new) is used again, so that
- * the request an admin approves is the one we ask about; else --key's
- * token key (found, or made there), else a new key file. The key's file
- * or record is written as undo->key_new before anything is sent.
+ * The key this run asks with, into *k: --key's token key (found, or made
+ * there); else a key left from an enrollment that was still pending
+ * (key.token.new, key.pem.new), so that the request an admin approves is
+ * the one we ask about; else a new key file. The key's file or record is
+ * written as undo->key_new before anything is sent.
  */
 static int
 enroll_key(const struct enroll_opts *o, struct enroll_undo *u, struct devkey *k)
@@ -192,11 +192,13 @@ enroll_key(const struct enroll_opts *o, struct enroll_undo *u, struct devkey *k)
 	}
 	if (device_file_exists(o->out, DEVKEY_TOKEN_FILE ".new")) {
 		memset(&t, 0, sizeof(t));
-		if (devkey_token_read(o->out, DEVKEY_TOKEN_FILE ".new", &t) != 0)
+		if (devkey_token_read(o->out, DEVKEY_TOKEN_FILE ".new", &t) != 0 ||
+		    devkey_token_open(&t, 0, k, NULL) != 0)
 			return -1;
-		client_msg("%s holds %s.new from an earlier attempt with a token key: run again "
-			   "with --key %s, or remove it", o->out, DEVKEY_TOKEN_FILE, t.record);
-		return -1;
+		u->key_new = DEVKEY_TOKEN_FILE ".new";
+		client_msg("using the token key from the earlier attempt (%s/%s.new: %s)", o->out,
+			   DEVKEY_TOKEN_FILE, t.record);
+		return 0;
 	}
 	if (device_file_exists(o->out, u->key_new)) {
 		if (devkey_load_file(o->out, u->key_new, k) != 0)
@@ -295,7 +297,7 @@ enroll_run(const struct enroll_opts *o)
 	if (device_chain_write(&chain, o->out, "cert.pem", "chain.pem") != 0 ||
 	    device_file_write(o->out, "root.pem", root.data, root.size, 0644) != 0 ||
 	    device_file_write(o->out, "gateway.url", url, (size_t)w, 0644) != 0 ||
-	    device_file_rename(o->out, undo.key_new, o->token ? DEVKEY_TOKEN_FILE : DEVKEY_FILE) != 0)
+	    device_file_rename(o->out, undo.key_new, key.token ? DEVKEY_TOKEN_FILE : DEVKEY_FILE) != 0)
 		goto out;
 	undo.done = 1;
 	if (device_dir_sync(o->out) != 0)

@@ -4,7 +4,8 @@
 # --key pkcs11:... makes the key in the token (sensitive, never
 # extractable) and gets a certificate for it with no key file written;
 # the device directory records the URL, the module and the PIN file's
-# path, never the PIN; renew over lanca's API and over EST
+# path, never the PIN; a pending enroll keeps key.token.new and the next
+# run goes on with that token key; renew over lanca's API and over EST
 # (simplereenroll) presents the token key for mTLS and keeps it; an
 # existing token key is used as it is; a pin-value in the URL is used but
 # not recorded; and bad input (not a pkcs11: URL, no such token, a wrong
@@ -169,6 +170,24 @@ printf 'url=%s\nmodule=%s\n' "$TOK;object=dev-b" "$MOD" >"$T/b.want"
 cmp -s "$T/b/key.token" "$T/b.want" || fail "key.token with a pin-value: $(cat "$T/b/key.token")"
 ok "an existing token key is used; the URL's pin-value works and is not recorded"
 
+# Pending: key.token.new stays, and the next run goes on with its key
+# without being given --key again.
+st=0
+"$ENROLL" enroll --gateway "$GW" --id p11-p --out "$T/p" --fingerprint "$FP" --http "$HTTP_URL" \
+	--timeout $((3 * LANCA_TIME_FACTOR)) --key "$TOK;object=dev-p" --pin-file "$T/pin" \
+	--pkcs11-module "$MOD" >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 3 ] || fail "token key without a press: exit $st, want 3: $(cat "$T/err")"
+[ -f "$T/p/key.token.new" ] && [ ! -e "$T/p/key.token" ] && [ ! -e "$T/p/key.pem.new" ] ||
+	fail "pending with a token key: $(ls -A "$T/p")"
+"$LANCA" approve --dir "$D" "$(pending_id p11-p)" >/dev/null || fail "approve p11-p"
+"$ENROLL" enroll --gateway "$GW" --id p11-p --out "$T/p" --fingerprint "$FP" --http "$HTTP_URL" \
+	--timeout "$W" >/dev/null 2>"$T/err" || fail "enroll after approve: $(cat "$T/err")"
+grep -q "using the token key from the earlier attempt ($T/p/key.token.new: $TOK;object=dev-p)" "$T/err" ||
+	fail "the second run did not say it used the token key: $(cat "$T/err")"
+check_token_dir "$T/p"
+[ "$(cert_pub "$T/p")" = "$(tok_pub dev-p)" ] || fail "p11-p's certificate is not for its token key"
+ok "pending keeps key.token.new; the next run, without --key, gets the certificate for that token key"
+
 st=0; "$ENROLL" renew --dir "$T/b" --timeout "$W" >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "the token wants a PIN: give --pin-file" "$T/err" ||
 	fail "renew without a recorded PIN: $st $(cat "$T/err")"
@@ -231,7 +250,7 @@ ok "no such token, a wrong PIN (file or URL, never printed), a key the device ca
 
 # No object was made in the token by the failed runs.
 p11 --list-all-privkeys "$TOK" 2>/dev/null | grep "Label:" | sort >"$T/labels"
-printf '\tLabel: dev-a\n\tLabel: dev-b\n\tLabel: weak\n' | sort | cmp -s - "$T/labels" ||
+printf '\tLabel: dev-a\n\tLabel: dev-b\n\tLabel: dev-p\n\tLabel: weak\n' | sort | cmp -s - "$T/labels" ||
 	fail "token keys after the failures: $(cat "$T/labels")"
 ok "the failed runs made no key in the token"
 
