@@ -467,8 +467,7 @@ devkey_token_error(const struct devkey_token *t, const char *what, int g)
 	if (devkey_pin.missing)
 		client_msg("%s: the token wants a PIN: give --pin-file FILE (or pin-source= in the URL)",
 			   t->record);
-	else if (devkey_pin.refused || g == GNUTLS_E_PKCS11_PIN_ERROR ||
-		 g == GNUTLS_E_PKCS11_USER_ERROR)
+	else if (devkey_pin.refused || g == GNUTLS_E_PKCS11_PIN_ERROR)
 		client_msg("%s: the token refused the PIN (%s)", t->record,
 			   t->pin_file[0] != '\0' ? t->pin_file : "given in the URL");
 	else
