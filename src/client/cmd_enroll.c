@@ -34,7 +34,6 @@
 #include "client/estc.h"
 #include "client/exchange.h"
 #include "client/root.h"
-#include "common/fileio.h"
 #include "common/lerr.h"
 
 struct enroll_opts {
@@ -100,51 +99,6 @@ enroll_usage(FILE *f)
 	      "tls-unique in its challengePassword), for gateways that require it.\n"
 	      "\n"
 	      "exit: 0 issued, 1 refused or failed, 2 usage, 3 still pending at --timeout\n", f);
-}
-
-/*
- * Reads the pre-authorisation secret from path into *d (the whole file, in
- * locked memory: device_file_free(d, 1)) and its length into *len: the
- * file's bytes without one trailing line break, 8 to 256 of them as the
- * gateway's pre-authorisation list takes them, with no control
- * characters. Returns 0, or -1 with a message printed (nothing kept).
- */
-static int
-enroll_secret(const char *path, gnutls_datum_t *d, size_t *len)
-{
-	unsigned char *p = NULL;
-	struct lerr e;
-	size_t n = 0, i;
-
-	d->data = NULL;
-	d->size = 0;
-	lerr_clear(&e);
-	if (fileio_read(path, ENROLL_SECRET_MAX + 2, 1, &p, &n, &e) != 0) {
-		client_msg("--secret-file: %s", e.msg);
-		return -1;
-	}
-	d->data = p;
-	d->size = (unsigned)n;	/* at most ENROLL_SECRET_MAX + 2 */
-	if (n > 0 && p[n - 1] == '\n')
-		n--;
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	for (i = 0; i < n; i++) {
-		if (p[i] < 0x20 || p[i] == 0x7f) {
-			client_msg("--secret-file %s: the secret holds a control character "
-				   "(one line break at the end is allowed)", path);
-			device_file_free(d, 1);
-			return -1;
-		}
-	}
-	if (n < ENROLL_SECRET_MIN || n > ENROLL_SECRET_MAX) {
-		client_msg("--secret-file %s: want a secret of %d to %d bytes, not %zu", path,
-			   ENROLL_SECRET_MIN, ENROLL_SECRET_MAX, n);
-		device_file_free(d, 1);
-		return -1;
-	}
-	*len = n;
-	return 0;
 }
 
 /* Takes back what a failed run added to o->out (see struct enroll_undo). */
@@ -244,7 +198,9 @@ enroll_run(const struct enroll_opts *o)
 			   device_file_exists(o->out, DEVKEY_FILE) ? DEVKEY_FILE : DEVKEY_TOKEN_FILE);
 		goto out;
 	}
-	if (o->secret_file != NULL && enroll_secret(o->secret_file, &secret, &secret_len) != 0)
+	if (o->secret_file != NULL &&
+	    device_secret_read("--secret-file", "secret", o->secret_file, ENROLL_SECRET_MIN,
+			       ENROLL_SECRET_MAX, &secret, &secret_len) != 0)
 		goto out;
 	if (o->proto == CLIENT_PROTO_EST) {
 		if (estc_bootstrap_root(o->gateway, o->label, o->fingerprint, o->timeout, &root) != 0)

@@ -330,6 +330,46 @@ device_file_free(gnutls_datum_t *d, int secret)
 }
 
 int
+device_secret_read(const char *opt, const char *what, const char *path, size_t min, size_t max,
+		   gnutls_datum_t *d, size_t *len)
+{
+	unsigned char *p = NULL;
+	struct lerr e;
+	size_t n = 0, i;
+
+	d->data = NULL;
+	d->size = 0;
+	lerr_clear(&e);
+	if (fileio_read(path, max + 2, 1, &p, &n, &e) != 0) {
+		client_msg("%s: %s", opt, e.msg);
+		return -1;
+	}
+	d->data = p;
+	d->size = (unsigned)n;	/* at most max + 2 */
+	if (n > 0 && p[n - 1] == '\n')
+		n--;
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	for (i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			client_msg("%s %s: the %s holds a control character "
+				   "(one line break at the end is allowed)", opt, path, what);
+			device_file_free(d, 1);
+			return -1;
+		}
+	}
+	if (n < min || n > max) {
+		client_msg("%s %s: want a %s of %zu to %zu bytes, not %zu", opt, path, what, min, max,
+			   n);
+		device_file_free(d, 1);
+		return -1;
+	}
+	p[n] = '\0';	/* the line break, or fileio_read's NUL */
+	*len = n;
+	return 0;
+}
+
+int
 device_file_write(const char *dir, const char *name, const void *data, size_t len, mode_t mode)
 {
 	char path[PATH_MAX];

@@ -80,6 +80,16 @@ int device_file_read(const char *dir, const char *name, size_t max, int secret,
 		     gnutls_datum_t *d);
 /* NULL-safe; wipes a secret. Leaves d empty. */
 void device_file_free(gnutls_datum_t *d, int secret);
+/*
+ * Reads a secret (what: "secret", "PIN") from the file path that option
+ * opt named into d (the whole file, in locked memory, NUL-terminated after
+ * the secret: device_file_free(d, 1)) and its length into *len: the
+ * file's bytes without one trailing line break, min to max of them, no
+ * control characters. Returns 0, or -1 with a message printed (nothing
+ * kept).
+ */
+int device_secret_read(const char *opt, const char *what, const char *path, size_t min,
+		       size_t max, gnutls_datum_t *d, size_t *len);
 /* Writes len bytes to dir/name atomically with mode (fileio_write_atomic). */
 int device_file_write(const char *dir, const char *name, const void *data, size_t len,
 		      mode_t mode);

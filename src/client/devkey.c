@@ -21,8 +21,6 @@
 #include "client/client.h"
 #include "client/device.h"
 #include "client/devkey.h"
-#include "common/fileio.h"
-#include "common/lerr.h"
 
 /* ---- the --key URL ---- */
 
@@ -387,9 +385,9 @@ out:
 /* The PIN GnuTLS asks for through devkey_pin_cb, and what happened when it
  * asked: GnuTLS's PIN callback is one for the process. */
 static struct {
-	unsigned char *pin;		/* locked memory, NUL-terminated; NULL: none */
+	unsigned char *pin;		/* NUL-terminated; NULL: none */
 	size_t len;
-	size_t read_len;		/* what fileio_read gave, for fileio_free_secret */
+	gnutls_datum_t read;		/* the file in locked memory: device_file_free */
 	int missing;			/* asked when there was none */
 	int refused;			/* asked again: the token refused it */
 } devkey_pin;
@@ -420,43 +418,22 @@ devkey_pin_cb(void *userdata, int attempt, const char *token_url, const char *to
 static void
 devkey_pin_clear(void)
 {
-	if (devkey_pin.pin != NULL)
-		fileio_free_secret(devkey_pin.pin, devkey_pin.read_len);
+	device_file_free(&devkey_pin.read, 1);
 	memset(&devkey_pin, 0, sizeof(devkey_pin));
 }
 
-/* Reads the PIN file: its bytes without one trailing line break, 1 to
- * DEVKEY_PIN_MAX of them, no control characters. */
+/* Reads the PIN file (device_secret_read's rules) into devkey_pin. */
 static int
 devkey_pin_read(const char *path)
 {
-	unsigned char *p = NULL;
-	size_t n = 0, i, all;
-	struct lerr e;
+	gnutls_datum_t d;
+	size_t n;
 
-	lerr_clear(&e);
-	if (fileio_read(path, DEVKEY_PIN_MAX + 2, 1, &p, &n, &e) != 0) {
-		client_msg("--pin-file: %s", e.msg);
+	if (device_secret_read("--pin-file", "PIN", path, 1, DEVKEY_PIN_MAX, &d, &n) != 0)
 		return -1;
-	}
-	all = n;
-	if (n > 0 && p[n - 1] == '\n')
-		n--;
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	for (i = 0; i < n && p[i] >= 0x20 && p[i] != 0x7f; i++)
-		;
-	if (n == 0 || n > DEVKEY_PIN_MAX || i < n) {
-		client_msg("--pin-file %s: want one line of 1 to %d printable characters", path,
-			   DEVKEY_PIN_MAX);
-		fileio_free_secret(p, all);
-		return -1;
-	}
-	/* fileio_read keeps a NUL after the bytes: the PIN ends there. */
-	p[n] = '\0';
-	devkey_pin.pin = p;
+	devkey_pin.pin = d.data;
 	devkey_pin.len = n;
-	devkey_pin.read_len = all;
+	devkey_pin.read = d;
 	return 0;
 }
 

@@ -7,7 +7,9 @@
  * back (mode 0600, the PIN never in it) and a malformed one is refused;
  * a file key goes through the same gnutls_privkey_t path as before
  * (written as PKCS#8, loaded again, the same key, a request it signs
- * verifies); and devkey_load_dir finds a key file, or says there is none.
+ * verifies); devkey_load_dir finds a key file, or says there is none; and
+ * a PIN file is read as the pre-authorisation secret is (one line, its
+ * bounds, no control characters, NUL-terminated for GnuTLS).
  */
 #include "config.h"
 
@@ -294,6 +296,47 @@ START_TEST(test_file_key_path)
 }
 END_TEST
 
+/* Writes text (n bytes) as dir/pin and reads it as --pin-file does. */
+static int
+read_pin(const char *text, size_t n, gnutls_datum_t *d, size_t *len)
+{
+	char path[256];
+
+	ck_assert_int_eq(device_file_write(dir, "pin", text, n, 0600), 0);
+	snprintf(path, sizeof(path), "%s/pin", dir);
+	last_msg[0] = '\0';
+	return device_secret_read("--pin-file", "PIN", path, 1, DEVKEY_PIN_MAX, d, len);
+}
+
+START_TEST(test_pin_file)
+{
+	gnutls_datum_t d;
+	size_t len = 0;
+	char big[DEVKEY_PIN_MAX + 2];
+
+	mkdir_fresh();
+	ck_assert_int_eq(read_pin("4711\r\n", 6, &d, &len), 0);
+	ck_assert_uint_eq(len, 4);
+	ck_assert_str_eq((const char *)d.data, "4711");	/* NUL-terminated for GnuTLS */
+	device_file_free(&d, 1);
+	ck_assert_int_eq(read_pin("pin with spaces", 15, &d, &len), 0);
+	ck_assert_uint_eq(len, 15);
+	device_file_free(&d, 1);
+	ck_assert_int_eq(read_pin("\n", 1, &d, &len), -1);
+	ck_assert_ptr_nonnull(strstr(last_msg, "want a PIN of 1 to 256 bytes, not 0"));
+	ck_assert_ptr_null(d.data);
+	ck_assert_int_eq(read_pin("12\n34\n", 6, &d, &len), -1);
+	ck_assert_ptr_nonnull(strstr(last_msg, "the PIN holds a control character"));
+	memset(big, '7', sizeof(big));
+	ck_assert_int_eq(read_pin(big, DEVKEY_PIN_MAX + 1, &d, &len), -1);
+	ck_assert_ptr_nonnull(strstr(last_msg, "want a PIN of 1 to 256 bytes, not 257"));
+	ck_assert_int_eq(device_secret_read("--pin-file", "PIN", "/nonexistent/pin", 1, 8, &d, &len),
+			 -1);
+	ck_assert_ptr_nonnull(strstr(last_msg, "--pin-file: "));
+	rm_dir();
+}
+END_TEST
+
 static Suite *
 devkey_suite(void)
 {
@@ -306,6 +349,7 @@ devkey_suite(void)
 	tcase_add_test(tc, test_record_round_trip);
 	tcase_add_test(tc, test_record_refusals);
 	tcase_add_test(tc, test_file_key_path);
+	tcase_add_test(tc, test_pin_file);
 	suite_add_tcase(s, tc);
 	return s;
 }
