@@ -128,11 +128,6 @@ renew_run(const struct renew_opts *o)
 		client_msg("%s holds neither %s nor %s", dir, DEVKEY_FILE, DEVKEY_TOKEN_FILE);
 	if (g != 0)
 		goto out;
-	if (!cur.token && (o->over.pin_file[0] != '\0' || o->over.module[0] != '\0')) {
-		client_msg("--pin-file and --pkcs11-module are for a key in a token; %s/%s is a file",
-			   dir, DEVKEY_FILE);
-		goto out;
-	}
 
 	cl = sizeof(cn);
 	if ((g = gnutls_x509_crt_get_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &cl)) < 0) {

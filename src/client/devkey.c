@@ -627,6 +627,11 @@ devkey_load_dir(const char *dir, const struct devkey_token *over, struct devkey 
 	}
 	if (!device_file_exists(dir, DEVKEY_FILE))
 		return 1;
+	if (over != NULL && (over->pin_file[0] != '\0' || over->module[0] != '\0')) {
+		client_msg("--pin-file and --pkcs11-module are for a key in a token; %s/%s is a file",
+			   dir, DEVKEY_FILE);
+		return -1;
+	}
 	return devkey_load_file(dir, DEVKEY_FILE, k);
 }
 

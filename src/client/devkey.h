@@ -85,8 +85,9 @@ int devkey_token_open(const struct devkey_token *t, int create, struct devkey *k
 /*
  * The key of the device enrolled in dir: the token key dir/key.token
  * records (its PIN file and module replaced by over's where over sets
- * them; over may be NULL), else the file dir/key.pem. Returns 0, 1 when
- * dir holds neither (nothing printed), or -1.
+ * them; over may be NULL), else the file dir/key.pem (for which over
+ * setting either is an error). Returns 0, 1 when dir holds neither
+ * (nothing printed), or -1.
  */
 int devkey_load_dir(const char *dir, const struct devkey_token *over, struct devkey *k);
 /* Whether dir holds a device key (key.pem or key.token). */

@@ -194,7 +194,12 @@ st=0; "$ENROLL" renew --dir "$T/b" --timeout "$W" >/dev/null 2>"$T/err" || st=$?
 "$ENROLL" renew --dir "$T/b" --pin-file "$T/pin" --timeout "$W" >/dev/null 2>"$T/err" ||
 	fail "renew --pin-file: $(cat "$T/err")"
 [ "$(cert_pub "$T/b")" = "$(cat "$T/b.tokpub")" ] || fail "dev-b's renewal is not for its key"
-ok "renew of a key whose PIN was not recorded asks for --pin-file, and works with it"
+st=0; "$ENROLL" trust refresh --dir "$T/b" >/dev/null 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "the token wants a PIN: give --pin-file" "$T/err" ||
+	fail "trust refresh without a recorded PIN: $st $(cat "$T/err")"
+"$ENROLL" trust refresh --dir "$T/b" --pin-file "$T/pin" >/dev/null 2>"$T/err" ||
+	fail "trust refresh --pin-file: $(cat "$T/err")"
+ok "renew and trust refresh of a key whose PIN was not recorded ask for --pin-file, and work with it"
 
 # ---- bad input ----
 st=0; "$ENROLL" enroll --gateway "$GW" --id bad --out "$T/bad" --fingerprint "$FP" \

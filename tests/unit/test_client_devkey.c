@@ -287,6 +287,17 @@ START_TEST(test_file_key_path)
 	devkey_free(&back);
 	devkey_free(&back);	/* NULL-safe */
 
+	/* --pin-file or --pkcs11-module with a key file is a mistake. */
+	{
+		struct devkey_token over;
+
+		memset(&over, 0, sizeof(over));
+		snprintf(over.pin_file, sizeof(over.pin_file), "/etc/pin");
+		ck_assert_int_eq(devkey_load_dir(dir, &over, &back), -1);
+		ck_assert_ptr_nonnull(strstr(last_msg, "are for a key in a token"));
+		ck_assert_ptr_null(back.priv);
+	}
+
 	/* A key file that is not a key is refused, naming it. */
 	ck_assert_int_eq(device_file_write(dir, DEVKEY_FILE, "junk\n", 5, 0600), 0);
 	ck_assert_int_eq(devkey_load_dir(dir, NULL, &back), -1);
