@@ -14,6 +14,8 @@
  * key.pem.new and its directory stay whatever happens next: the key is
  * then the device's identity there, and the next run asks with it again
  * (a new key would meet "device holds a certificate for another key").
+ * With --key the key is a PKCS#11 token's (devkey.c) and key.token.new,
+ * its record, plays key.pem.new's part.
  */
 #include "config.h"
 
