@@ -32,6 +32,9 @@ PACKAGES="$PACKAGES bind9-dnsutils"
 # libfiu's POSIX preload library (libfiu0, which fiu-utils pulls in; no
 # code links libfiu, so libfiu-dev is not needed).
 PACKAGES="$PACKAGES fiu-utils"
+# tests/integration/t_client_pkcs11.sh: lanca-enroll keeps the device key in a
+# SoftHSM2 token (p11tool, which inspects it, is gnutls-bin's, above).
+PACKAGES="$PACKAGES softhsm2"
 # make check-valgrind (and its subset in tests/run-all.sh): memcheck.
 PACKAGES="$PACKAGES valgrind"
 # The signer's system-call filter (src/signer/sandbox.c) builds with libseccomp.

@@ -6,10 +6,10 @@
  * libsodium), so secrets are wiped with gnutls_memset. main.c holds the
  * command table; each command is `int cmd_<name>(int argc, char *argv[])`
  * in cmd_<name>.c, parses its own options with getopt_long and returns the
- * exit status. root.c settles the trust anchor, device.c owns the key,
- * the request and the files, exchange.c the conversation with the
- * gateway over lanca's API and estc.c the one over EST, httpc.c the
- * HTTP/TLS client beneath both.
+ * exit status. root.c settles the trust anchor, devkey.c the device's
+ * key (in a file or a PKCS#11 token), device.c the request and the
+ * files, exchange.c the conversation with the gateway over lanca's API
+ * and estc.c the one over EST, httpc.c the HTTP/TLS client beneath both.
  */
 #ifndef LANCA_CLIENT_H
 #define LANCA_CLIENT_H

@@ -14,6 +14,8 @@
  * key.pem.new and its directory stay whatever happens next: the key is
  * then the device's identity there, and the next run asks with it again
  * (a new key would meet "device holds a certificate for another key").
+ * With --key the key is a PKCS#11 token's (devkey.c) and key.token.new,
+ * its record, plays key.pem.new's part.
  */
 #include "config.h"
 
@@ -30,15 +32,17 @@
 
 #include "client/client.h"
 #include "client/device.h"
+#include "client/devkey.h"
 #include "client/estc.h"
 #include "client/exchange.h"
 #include "client/root.h"
-#include "common/fileio.h"
 #include "common/lerr.h"
 
 struct enroll_opts {
 	const char *gateway, *id, *out, *fingerprint, *http;
 	const char *label, *secret_file;	/* --est-label, --secret-file */
+	int token;				/* --key: the key is in a token */
+	struct devkey_token tok;		/* --key, --pin-file, --pkcs11-module */
 	int bind;				/* --bind */
 	enum client_protocol proto;
 	struct device_sans sans;
@@ -58,10 +62,11 @@ static const char *const enroll_files[] = { "cert.pem", "chain.pem", "root.pem",
 /* What this run added to the output directory, so that a failure can take
  * it away again and nothing else. */
 struct enroll_undo {
+	const char *key_new;		/* key.pem.new, or key.token.new for a token key */
 	int made_dir;			/* the directory did not exist */
-	int made_key;			/* key.pem.new is this run's and nobody else knows it */
+	int made_key;			/* key_new is this run's and nobody else knows it */
 	int made[ENROLL_N_FILES];	/* enroll_files[i] did not exist and was written */
-	int kept_key;			/* the gateway may hold key.pem.new: it stays */
+	int kept_key;			/* the gateway may hold key_new's key: it stays */
 	int done;			/* key.pem is in place: nothing to undo */
 };
 
@@ -72,11 +77,21 @@ enroll_usage(FILE *f)
 	      "                           (--fingerprint SHA256 | --trust-on-first-use)\n"
 	      "                           [--name NAME.local]... [--ip IP]... [--http URL] [--timeout S]\n"
 	      "                           [--protocol api|est] [--est-label LABEL] [--secret-file FILE]\n"
-	      "                           [--bind]\n"
+	      "                           [--bind] [--key pkcs11:URL [--pin-file FILE]\n"
+	      "                           [--pkcs11-module PATH]]\n"
 	      "\n"
 	      "Makes a key and gets it a certificate from the gateway. The root is fetched\n"
 	      "from --http (default http://HOST/ca.crt) and checked against --fingerprint,\n"
 	      "the SHA-256 the gateway shows, before anything is sent.\n"
+	      "\n"
+	      "--key keeps the key in a PKCS#11 token (a TPM through tpm2-pkcs11, a secure\n"
+	      "element, SoftHSM2) instead of DIR/key.pem: the URL's private key\n"
+	      "(pkcs11:token=NAME;object=LABEL) is used when it exists, else made there\n"
+	      "(ECDSA P-256, sensitive, not extractable). The PIN comes from --pin-file\n"
+	      "(one line) or the URL's pin-source/pin-value. --pkcs11-module loads that\n"
+	      "module alone (else p11-kit's configured ones). DIR/key.token records the URL\n"
+	      "(without a pin-value), the module and the PIN file's path, so that renew and\n"
+	      "trust refresh use the same key.\n"
 	      "\n"
 	      "--protocol est speaks EST (RFC 7030) instead of lanca's API: the root comes\n"
 	      "from /.well-known/est[/LABEL]/cacerts (and --http is not used), the request\n"
@@ -86,51 +101,6 @@ enroll_usage(FILE *f)
 	      "tls-unique in its challengePassword), for gateways that require it.\n"
 	      "\n"
 	      "exit: 0 issued, 1 refused or failed, 2 usage, 3 still pending at --timeout\n", f);
-}
-
-/*
- * Reads the pre-authorisation secret from path into *d (the whole file, in
- * locked memory: device_file_free(d, 1)) and its length into *len: the
- * file's bytes without one trailing line break, 8 to 256 of them as the
- * gateway's pre-authorisation list takes them, with no control
- * characters. Returns 0, or -1 with a message printed (nothing kept).
- */
-static int
-enroll_secret(const char *path, gnutls_datum_t *d, size_t *len)
-{
-	unsigned char *p = NULL;
-	struct lerr e;
-	size_t n = 0, i;
-
-	d->data = NULL;
-	d->size = 0;
-	lerr_clear(&e);
-	if (fileio_read(path, ENROLL_SECRET_MAX + 2, 1, &p, &n, &e) != 0) {
-		client_msg("--secret-file: %s", e.msg);
-		return -1;
-	}
-	d->data = p;
-	d->size = (unsigned)n;	/* at most ENROLL_SECRET_MAX + 2 */
-	if (n > 0 && p[n - 1] == '\n')
-		n--;
-	if (n > 0 && p[n - 1] == '\r')
-		n--;
-	for (i = 0; i < n; i++) {
-		if (p[i] < 0x20 || p[i] == 0x7f) {
-			client_msg("--secret-file %s: the secret holds a control character "
-				   "(one line break at the end is allowed)", path);
-			device_file_free(d, 1);
-			return -1;
-		}
-	}
-	if (n < ENROLL_SECRET_MIN || n > ENROLL_SECRET_MAX) {
-		client_msg("--secret-file %s: want a secret of %d to %d bytes, not %zu", path,
-			   ENROLL_SECRET_MIN, ENROLL_SECRET_MAX, n);
-		device_file_free(d, 1);
-		return -1;
-	}
-	*len = n;
-	return 0;
 }
 
 /* Takes back what a failed run added to o->out (see struct enroll_undo). */
@@ -145,10 +115,57 @@ enroll_undo(const char *out, const struct enroll_undo *u)
 		if (u->made[i])
 			device_file_remove(out, enroll_files[i]);
 	if (!u->kept_key && u->made_key)
-		device_file_remove(out, "key.pem.new");
+		device_file_remove(out, u->key_new);
 	/* rmdir, not a tree removal: anything someone else put there stays. */
 	if (!u->kept_key && u->made_dir && rmdir(out) != 0)
 		client_msg("%s: cannot remove: %s", out, strerror(errno));
+}
+
+/*
+ * The key this run asks with, into *k: --key's token key (found, or made
+ * there); else a key left from an enrollment that was still pending
+ * (key.token.new, key.pem.new), so that the request an admin approves is
+ * the one we ask about; else a new key file. The key's file or record is
+ * written as undo->key_new before anything is sent.
+ */
+static int
+enroll_key(const struct enroll_opts *o, struct enroll_undo *u, struct devkey *k)
+{
+	struct devkey_token t;
+	int made = 0;
+
+	if (o->token) {
+		if (device_file_exists(o->out, DEVKEY_FILE ".new")) {
+			client_msg("%s holds %s.new from an earlier attempt with a key file: go on "
+				   "without --key, or remove it", o->out, DEVKEY_FILE);
+			return -1;
+		}
+		if (devkey_token_open(&o->tok, 1, k, &made) != 0)
+			return -1;
+		client_msg("%s the key in the token: %s", made ? "made" : "using", o->tok.record);
+		u->made_key = !device_file_exists(o->out, u->key_new);
+		return devkey_token_write(&o->tok, o->out, u->key_new);
+	}
+	if (device_file_exists(o->out, DEVKEY_TOKEN_FILE ".new")) {
+		memset(&t, 0, sizeof(t));
+		if (devkey_token_read(o->out, DEVKEY_TOKEN_FILE ".new", &t) != 0 ||
+		    devkey_token_open(&t, 0, k, NULL) != 0)
+			return -1;
+		u->key_new = DEVKEY_TOKEN_FILE ".new";
+		client_msg("using the token key from the earlier attempt (%s/%s.new: %s)", o->out,
+			   DEVKEY_TOKEN_FILE, t.record);
+		return 0;
+	}
+	if (device_file_exists(o->out, u->key_new)) {
+		if (devkey_load_file(o->out, u->key_new, k) != 0)
+			return -1;
+		client_msg("using the key from the earlier attempt (%s/%s)", o->out, u->key_new);
+		return 0;
+	}
+	if (devkey_generate(k) != 0)
+		return -1;
+	u->made_key = 1;
+	return devkey_write_file(k, o->out, u->key_new);
 }
 
 /* The enrollment itself, once the options are known to be sound. */
@@ -160,7 +177,7 @@ enroll_run(const struct enroll_opts *o)
 	struct device_chain chain = { NULL, 0 };
 	struct httpc_conn *c = NULL;
 	struct lerr e;
-	gnutls_x509_privkey_t key = NULL;
+	struct devkey key = { NULL, 0 };
 	gnutls_datum_t root = { NULL, 0 }, csr = { NULL, 0 }, secret = { NULL, 0 };
 	struct estc_basic basic;
 	struct estc_bind bind;
@@ -171,17 +188,21 @@ enroll_run(const struct enroll_opts *o)
 	int rc = CLIENT_FAIL, w;
 
 	memset(&undo, 0, sizeof(undo));
+	undo.key_new = o->token ? DEVKEY_TOKEN_FILE ".new" : DEVKEY_FILE ".new";
 	lerr_clear(&e);
 	if (httpc_url_parse(o->gateway, &gw, &e) != 0 || !gw.tls) {
 		client_msg("--gateway %s: %s", o->gateway, gw.tls ? e.msg : "must be an https:// URL");
 		return CLIENT_USAGE;
 	}
-	if (device_file_exists(o->out, "key.pem")) {
-		client_msg("%s already holds key.pem: this device is enrolled (use renew), or "
-			   "choose another --out", o->out);
+	if (devkey_in_dir(o->out)) {
+		client_msg("%s already holds %s: this device is enrolled (use renew), or "
+			   "choose another --out", o->out,
+			   device_file_exists(o->out, DEVKEY_FILE) ? DEVKEY_FILE : DEVKEY_TOKEN_FILE);
 		goto out;
 	}
-	if (o->secret_file != NULL && enroll_secret(o->secret_file, &secret, &secret_len) != 0)
+	if (o->secret_file != NULL &&
+	    device_secret_read("--secret-file", "secret", o->secret_file, ENROLL_SECRET_MIN,
+			       ENROLL_SECRET_MAX, &secret, &secret_len) != 0)
 		goto out;
 	if (o->proto == CLIENT_PROTO_EST) {
 		if (estc_bootstrap_root(o->gateway, o->label, o->fingerprint, o->timeout, &root) != 0)
@@ -197,20 +218,9 @@ enroll_run(const struct enroll_opts *o)
 		client_msg("%s: %s", o->out, strerror(errno));
 		goto out;
 	}
-	/* A key left from an enrollment that was still pending is used again,
-	 * so that the request an admin approves is the one we ask about. */
-	if (device_file_exists(o->out, "key.pem.new")) {
-		if (device_key_load(o->out, "key.pem.new", &key) != 0)
-			goto out;
-		client_msg("using the key from the earlier attempt (%s/key.pem.new)", o->out);
-	} else {
-		if (device_keygen(&key) != 0)
-			goto out;
-		undo.made_key = 1;
-		if (device_key_write(key, o->out, "key.pem.new") != 0)
-			goto out;
-	}
-	if (device_csr(key, o->id, &o->sans, NULL, &csr) != 0)
+	if (enroll_key(o, &undo, &key) != 0)
+		goto out;
+	if (device_csr(key.priv, o->id, &o->sans, NULL, &csr) != 0)
 		goto out;
 	if (exchange_connect(o->gateway, &root, NULL, NULL, o->timeout, &c) != 0)
 		goto out;
@@ -218,10 +228,10 @@ enroll_run(const struct enroll_opts *o)
 		basic.user = o->id;
 		basic.secret = secret.data;
 		basic.secret_len = secret_len;
-		bind.key = key;
+		bind.key = key.priv;
 		bind.cn = o->id;
 		bind.sans = &o->sans;
-		rc = estc_run(c, o->label, "simpleenroll", &csr, o->bind ? &bind : NULL, key,
+		rc = estc_run(c, o->label, "simpleenroll", &csr, o->bind ? &bind : NULL, key.priv,
 			      secret.data != NULL ? &basic : NULL, o->timeout, start, &pem, &pem_len,
 			      &undo.kept_key);
 	} else {
@@ -231,7 +241,7 @@ enroll_run(const struct enroll_opts *o)
 	if (rc != CLIENT_OK)
 		goto out;
 	rc = CLIENT_FAIL;
-	if (device_chain_check(pem, pem_len, key, &root, &chain) != 0)
+	if (device_chain_check(pem, pem_len, key.priv, &root, &chain) != 0)
 		goto out;
 	w = snprintf(url, sizeof(url), "%s\n", o->gateway);
 	if (w < 0 || (size_t)w >= sizeof(url)) {
@@ -240,12 +250,12 @@ enroll_run(const struct enroll_opts *o)
 	}
 	for (i = 0; i < ENROLL_N_FILES; i++)
 		undo.made[i] = !device_file_exists(o->out, enroll_files[i]);
-	/* The key becomes key.pem last: a crash before it leaves key.pem.new,
-	 * which the next run uses again. */
+	/* The key becomes key.pem (key.token) last: a crash before it leaves
+	 * key.pem.new (key.token.new), which the next run uses again. */
 	if (device_chain_write(&chain, o->out, "cert.pem", "chain.pem") != 0 ||
 	    device_file_write(o->out, "root.pem", root.data, root.size, 0644) != 0 ||
 	    device_file_write(o->out, "gateway.url", url, (size_t)w, 0644) != 0 ||
-	    device_file_rename(o->out, "key.pem.new", "key.pem") != 0)
+	    device_file_rename(o->out, undo.key_new, key.token ? DEVKEY_TOKEN_FILE : DEVKEY_FILE) != 0)
 		goto out;
 	undo.done = 1;
 	if (device_dir_sync(o->out) != 0)
@@ -259,8 +269,8 @@ out:
 	if (rc == CLIENT_FAIL) {
 		enroll_undo(o->out, &undo);
 		if (undo.kept_key && !undo.done)
-			client_msg("keeping %s/key.pem.new: the gateway may hold a request for it; "
-				   "run this again to go on with the same key", o->out);
+			client_msg("keeping %s/%s: the gateway may hold a request for its key; "
+				   "run this again to go on with the same key", o->out, undo.key_new);
 	}
 	device_chain_free(&chain);
 	httpc_close(c);
@@ -268,8 +278,7 @@ out:
 	device_file_free(&secret, 1);
 	gnutls_free(csr.data);
 	gnutls_free(root.data);
-	if (key != NULL)
-		gnutls_x509_privkey_deinit(key);
+	devkey_free(&key);
 	return rc;
 }
 
@@ -290,10 +299,14 @@ cmd_enroll(int argc, char *argv[])
 		{ "est-label", required_argument, NULL, 'L' },
 		{ "secret-file", required_argument, NULL, 'S' },
 		{ "bind", no_argument, NULL, 'B' },
+		{ "key", required_argument, NULL, 'K' },
+		{ "pin-file", required_argument, NULL, 'p' },
+		{ "pkcs11-module", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
 	struct enroll_opts o;
+	const char *pin_file = NULL, *module = NULL;
 	char fp[65];
 	int ch;
 
@@ -311,6 +324,13 @@ cmd_enroll(int argc, char *argv[])
 		case 'H': o.http = optarg; break;
 		case 'L': o.label = optarg; break;
 		case 'S': o.secret_file = optarg; break;
+		case 'p': pin_file = optarg; break;
+		case 'm': module = optarg; break;
+		case 'K':
+			if (devkey_token_parse(optarg, &o.tok) != 0)
+				return CLIENT_USAGE;
+			o.token = 1;
+			break;
 		case 'P':
 			if (client_parse_protocol(optarg, &o.proto) != 0)
 				return CLIENT_USAGE;
@@ -369,6 +389,12 @@ cmd_enroll(int argc, char *argv[])
 		client_msg("--bind needs --protocol est");
 		return CLIENT_USAGE;
 	}
+	if (!o.token && (pin_file != NULL || module != NULL)) {
+		client_msg("--pin-file and --pkcs11-module go with --key pkcs11:...");
+		return CLIENT_USAGE;
+	}
+	if (devkey_token_paths(pin_file, module, &o.tok) != 0)
+		return CLIENT_USAGE;
 	/* HTTP Basic ends the user id at the first ':' (RFC 7617). */
 	if (o.secret_file != NULL && strchr(o.id, ':') != NULL) {
 		client_msg("--id with ':' cannot go with --secret-file (HTTP Basic)");

@@ -21,6 +21,7 @@
 
 #include "client/client.h"
 #include "client/device.h"
+#include "client/devkey.h"
 #include "client/exchange.h"
 #include "client/trust.h"
 #include "common/lerr.h"
@@ -31,6 +32,7 @@ static void
 trust_usage(FILE *f)
 {
 	fputs("usage: lanca-enroll trust refresh --dir DIR [--gateway https://HOST[:PORT]] [--timeout S]\n"
+	      "                                  [--pin-file FILE] [--pkcs11-module PATH]\n"
 	      "\n"
 	      "Fetches the gateway's trust bundle over HTTPS verified with the roots DIR\n"
 	      "trusts (DIR/trust.pem, else DIR/root.pem) and writes DIR/trust.pem: the\n"
@@ -38,17 +40,21 @@ trust_usage(FILE *f)
 	      "in the bundle from a trusted root or from a root so accepted. A trusted root\n"
 	      "the bundle no longer lists is dropped (one line each on stdout). A bundle\n"
 	      "with a root nothing vouches for, or with no root, is refused whole and\n"
-	      "nothing changes. --gateway defaults to DIR/gateway.url.\n"
+	      "nothing changes. --gateway defaults to DIR/gateway.url. A key in a token\n"
+	      "(DIR/key.token) is presented from the token; --pin-file and --pkcs11-module\n"
+	      "replace the ones enroll recorded.\n"
 	      "\n"
 	      "exit: 0 up to date, 1 refused or failed, 2 usage\n", f);
 }
 
 /* The refresh. */
 static int
-trust_refresh(const char *dir, const char *gateway_opt, long timeout)
+trust_refresh(const char *dir, const char *gateway_opt, const struct devkey_token *over,
+	      long timeout)
 {
 	gnutls_datum_t store = { NULL, 0 }, merged = { NULL, 0 };
-	gnutls_datum_t chain = { NULL, 0 }, key = { NULL, 0 };
+	gnutls_datum_t chain = { NULL, 0 };
+	struct devkey key = { NULL, 0 };
 	struct httpc_response resp;
 	struct httpc_conn *c = NULL;
 	struct httpc_url gw;
@@ -78,12 +84,12 @@ trust_refresh(const char *dir, const char *gateway_opt, long timeout)
 	/* The device's certificate, when it has one, as TLS client
 	 * certificate: the gateway counts who refreshed (`lanca rollover
 	 * status`). The bundle is the same with or without it. */
-	if (device_file_exists(dir, "chain.pem") && device_file_exists(dir, "key.pem") &&
+	if (device_file_exists(dir, "chain.pem") && devkey_in_dir(dir) &&
 	    (device_file_read(dir, "chain.pem", CLIENT_MAX_FILE, 0, &chain) != 0 ||
-	     device_file_read(dir, "key.pem", CLIENT_MAX_KEY, 1, &key) != 0))
+	     devkey_load_dir(dir, over, &key) != 0))
 		goto out;
-	if (exchange_connect(gateway, &store, chain.data != NULL ? &chain : NULL,
-			     key.data != NULL ? &key : NULL, timeout, &c) != 0)
+	if (exchange_connect(gateway, &store, key.priv != NULL ? &chain : NULL, key.priv, timeout,
+			     &c) != 0)
 		goto out;
 	if (httpc_request(c, "GET", TRUST_PATH, NULL, NULL, 0, &resp, &e) != 0) {
 		client_msg("%s%s: %s", gateway, TRUST_PATH, e.msg);
@@ -112,7 +118,7 @@ out:
 	httpc_close(c);
 	device_file_free(&store, 0);
 	device_file_free(&chain, 0);
-	device_file_free(&key, 1);
+	devkey_free(&key);
 	gnutls_free(merged.data);
 	return rc;
 }
@@ -124,10 +130,13 @@ cmd_trust(int argc, char *argv[])
 		{ "dir", required_argument, NULL, 'd' },
 		{ "gateway", required_argument, NULL, 'g' },
 		{ "timeout", required_argument, NULL, 't' },
+		{ "pin-file", required_argument, NULL, 'p' },
+		{ "pkcs11-module", required_argument, NULL, 'm' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 }
 	};
-	const char *dir = NULL, *gateway = NULL;
+	const char *dir = NULL, *gateway = NULL, *pin_file = NULL, *module = NULL;
+	struct devkey_token over;
 	long timeout = CLIENT_IO_TIMEOUT;
 	int ch;
 
@@ -147,6 +156,8 @@ cmd_trust(int argc, char *argv[])
 		switch (ch) {
 		case 'd': dir = optarg; break;
 		case 'g': gateway = optarg; break;
+		case 'p': pin_file = optarg; break;
+		case 'm': module = optarg; break;
 		case 't':
 			if (client_parse_timeout(optarg, &timeout) != 0)
 				return CLIENT_USAGE;
@@ -167,5 +178,8 @@ cmd_trust(int argc, char *argv[])
 		client_msg("trust refresh needs --dir");
 		return CLIENT_USAGE;
 	}
-	return trust_refresh(dir, gateway, timeout);
+	memset(&over, 0, sizeof(over));
+	if (devkey_token_paths(pin_file, module, &over) != 0)
+		return CLIENT_USAGE;
+	return trust_refresh(dir, gateway, &over, timeout);
 }

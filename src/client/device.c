@@ -16,6 +16,7 @@
 
 #include "client/client.h"
 #include "client/device.h"
+#include "client/devkey.h"
 #include "client/trust.h"
 #include "common/buf.h"
 #include "common/fileio.h"
@@ -95,79 +96,14 @@ device_sans_from_crt(gnutls_x509_crt_t crt, struct device_sans *s)
 	return 0;
 }
 
-/* ---- keys and requests ---- */
+/* ---- the request ---- */
 
 int
-device_keygen(gnutls_x509_privkey_t *key)
-{
-	int g;
-
-	if ((g = gnutls_x509_privkey_init(key)) < 0) {
-		client_msg("key: %s", gnutls_strerror(g));
-		return -1;
-	}
-	g = gnutls_x509_privkey_generate2(*key, GNUTLS_PK_ECDSA,
-					  GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0);
-	if (g < 0) {
-		client_msg("key generation: %s", gnutls_strerror(g));
-		gnutls_x509_privkey_deinit(*key);
-		*key = NULL;
-		return -1;
-	}
-	return 0;
-}
-
-int
-device_key_load(const char *dir, const char *name, gnutls_x509_privkey_t *key)
-{
-	gnutls_datum_t d = { NULL, 0 };
-	int g, rc = -1;
-
-	*key = NULL;
-	if (device_file_read(dir, name, CLIENT_MAX_KEY, 1, &d) != 0)
-		goto out;
-	if ((g = gnutls_x509_privkey_init(key)) < 0 ||
-	    (g = gnutls_x509_privkey_import2(*key, &d, GNUTLS_X509_FMT_PEM, NULL, 0)) < 0) {
-		client_msg("%s/%s: %s", dir, name, gnutls_strerror(g));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0 && *key != NULL) {
-		gnutls_x509_privkey_deinit(*key);
-		*key = NULL;
-	}
-	device_file_free(&d, 1);
-	return rc;
-}
-
-int
-device_key_write(gnutls_x509_privkey_t key, const char *dir, const char *name)
-{
-	gnutls_datum_t d = { NULL, 0 };
-	int g, rc = -1;
-
-	g = gnutls_x509_privkey_export2_pkcs8(key, GNUTLS_X509_FMT_PEM, NULL, GNUTLS_PKCS_PLAIN, &d);
-	if (g < 0) {
-		client_msg("key export: %s", gnutls_strerror(g));
-		goto out;
-	}
-	if (device_file_write(dir, name, d.data, d.size, 0600) != 0)
-		goto out;
-	rc = 0;
-out:
-	if (d.data != NULL) {
-		gnutls_memset(d.data, 0, d.size);
-		gnutls_free(d.data);
-	}
-	return rc;
-}
-
-int
-device_csr(gnutls_x509_privkey_t key, const char *cn, const struct device_sans *s,
+device_csr(gnutls_privkey_t key, const char *cn, const struct device_sans *s,
 	   const char *challenge, gnutls_datum_t *der)
 {
 	gnutls_x509_crq_t crq = NULL;
+	gnutls_pubkey_t pub = NULL;
 	size_t i;
 	int g, rc = -1;
 
@@ -176,7 +112,9 @@ device_csr(gnutls_x509_privkey_t key, const char *cn, const struct device_sans *
 	    (g = gnutls_x509_crq_set_version(crq, 1)) < 0 ||
 	    (g = gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn,
 					       (unsigned)strlen(cn))) < 0 ||
-	    (g = gnutls_x509_crq_set_key(crq, key)) < 0)
+	    (g = gnutls_pubkey_init(&pub)) < 0 ||
+	    (g = gnutls_pubkey_import_privkey(pub, key, 0, 0)) < 0 ||
+	    (g = gnutls_x509_crq_set_pubkey(crq, pub)) < 0)
 		goto fail;
 	for (i = 0; i < s->n_dns; i++) {
 		g = gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_DNSNAME, s->dns[i],
@@ -193,7 +131,7 @@ device_csr(gnutls_x509_privkey_t key, const char *cn, const struct device_sans *
 	if (challenge != NULL &&
 	    (g = gnutls_x509_crq_set_challenge_password(crq, challenge)) < 0)
 		goto fail;
-	if ((g = gnutls_x509_crq_sign2(crq, key, GNUTLS_DIG_SHA256, 0)) < 0 ||
+	if ((g = gnutls_x509_crq_privkey_sign(crq, key, GNUTLS_DIG_SHA256, 0)) < 0 ||
 	    (g = gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, der)) < 0)
 		goto fail;
 	rc = 0;
@@ -203,6 +141,8 @@ fail:
 out:
 	if (crq != NULL)
 		gnutls_x509_crq_deinit(crq);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
 	return rc;
 }
 
@@ -226,7 +166,7 @@ device_chain_free(struct device_chain *c)
 }
 
 int
-device_chain_check(const unsigned char *pem, size_t len, gnutls_x509_privkey_t key,
+device_chain_check(const unsigned char *pem, size_t len, gnutls_privkey_t key,
 		   const gnutls_datum_t *root_pem, struct device_chain *out)
 {
 	gnutls_datum_t d;
@@ -252,7 +192,7 @@ device_chain_check(const unsigned char *pem, size_t len, gnutls_x509_privkey_t k
 		goto out;
 	}
 	if (gnutls_x509_crt_get_key_id(out->crts[0], GNUTLS_KEYID_USE_SHA256, a, &al) < 0 ||
-	    gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, b, &bl) < 0 ||
+	    devkey_key_id(key, b, &bl) < 0 ||
 	    al != bl || memcmp(a, b, al) != 0) {
 		client_msg("the certificate the server sent is not for this device's key");
 		goto out;
@@ -387,6 +327,46 @@ device_file_free(gnutls_datum_t *d, int secret)
 		free(d->data);
 	d->data = NULL;
 	d->size = 0;
+}
+
+int
+device_secret_read(const char *opt, const char *what, const char *path, size_t min, size_t max,
+		   gnutls_datum_t *d, size_t *len)
+{
+	unsigned char *p = NULL;
+	struct lerr e;
+	size_t n = 0, i;
+
+	d->data = NULL;
+	d->size = 0;
+	lerr_clear(&e);
+	if (fileio_read(path, max + 2, 1, &p, &n, &e) != 0) {
+		client_msg("%s: %s", opt, e.msg);
+		return -1;
+	}
+	d->data = p;
+	d->size = (unsigned)n;	/* at most max + 2 */
+	if (n > 0 && p[n - 1] == '\n')
+		n--;
+	if (n > 0 && p[n - 1] == '\r')
+		n--;
+	for (i = 0; i < n; i++) {
+		if (p[i] < 0x20 || p[i] == 0x7f) {
+			client_msg("%s %s: the %s holds a control character "
+				   "(one line break at the end is allowed)", opt, path, what);
+			device_file_free(d, 1);
+			return -1;
+		}
+	}
+	if (n < min || n > max) {
+		client_msg("%s %s: want a %s of %zu to %zu bytes, not %zu", opt, path, what, min, max,
+			   n);
+		device_file_free(d, 1);
+		return -1;
+	}
+	p[n] = '\0';	/* the line break, or fileio_read's NUL */
+	*len = n;
+	return 0;
 }
 
 int

@@ -1,8 +1,8 @@
 /*
  * device.h - the device's credentials and the files that hold them.
  *
- * Owns: what enroll and renew share about the device itself: making and
- * loading its key, the names it asks for and the certificate request that
+ * Owns: what enroll and renew share about the device itself (its key is
+ * devkey.c's, used here through gnutls_privkey_t): the names it asks for and the certificate request that
  * carries them, checking the chain the gateway sends back before anything
  * is written, which file holds the roots it trusts (trust.pem before
  * root.pem), and reading, writing (atomically, through common/fileio),
@@ -17,6 +17,7 @@
 #include <sys/types.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <gnutls/abstract.h>
 
 #include "client/httpc.h"
 
@@ -39,17 +40,10 @@ int device_sans_add_ip(struct device_sans *s, const char *text);
 /* Fills s with the DNS and IP names of crt. */
 int device_sans_from_crt(gnutls_x509_crt_t crt, struct device_sans *s);
 
-/* A new ECDSA P-256 key into *key (the caller deinits it). */
-int device_keygen(gnutls_x509_privkey_t *key);
-/* Loads a PEM private key from dir/name into *key (the caller deinits it). */
-int device_key_load(const char *dir, const char *name, gnutls_x509_privkey_t *key);
-/* Writes key as unencrypted PKCS#8 PEM, mode 0600, to dir/name. */
-int device_key_write(gnutls_x509_privkey_t key, const char *dir, const char *name);
-
 /* A CSR for key with CN = cn and the names in s, signed with SHA-256, as
  * DER into *der (gnutls_malloc'd: the caller gnutls_frees it). challenge,
  * when not NULL, goes in as its challengePassword (EST channel binding). */
-int device_csr(gnutls_x509_privkey_t key, const char *cn, const struct device_sans *s,
+int device_csr(gnutls_privkey_t key, const char *cn, const struct device_sans *s,
 	       const char *challenge, gnutls_datum_t *der);
 
 /* A chain received from the gateway, checked. */
@@ -69,7 +63,7 @@ void device_chain_free(struct device_chain *c);
  * old root or the new one). Returns 0 with *out filled
  * (device_chain_free), or -1.
  */
-int device_chain_check(const unsigned char *pem, size_t len, gnutls_x509_privkey_t key,
+int device_chain_check(const unsigned char *pem, size_t len, gnutls_privkey_t key,
 		       const gnutls_datum_t *root_pem, struct device_chain *out);
 /* Writes the leaf to dir/cert_name and the whole chain to dir/chain_name. */
 int device_chain_write(const struct device_chain *c, const char *dir, const char *cert_name,
@@ -86,6 +80,16 @@ int device_file_read(const char *dir, const char *name, size_t max, int secret,
 		     gnutls_datum_t *d);
 /* NULL-safe; wipes a secret. Leaves d empty. */
 void device_file_free(gnutls_datum_t *d, int secret);
+/*
+ * Reads a secret (what: "secret", "PIN") from the file path that option
+ * opt named into d (the whole file, in locked memory, NUL-terminated after
+ * the secret: device_file_free(d, 1)) and its length into *len: the
+ * file's bytes without one trailing line break, min to max of them, no
+ * control characters. Returns 0, or -1 with a message printed (nothing
+ * kept).
+ */
+int device_secret_read(const char *opt, const char *what, const char *path, size_t min,
+		       size_t max, gnutls_datum_t *d, size_t *len);
 /* Writes len bytes to dir/name atomically with mode (fileio_write_atomic). */
 int device_file_write(const char *dir, const char *name, const void *data, size_t len,
 		      mode_t mode);

@@ -10,6 +10,7 @@
 
 #include "client/client.h"
 #include "client/device.h"
+#include "client/devkey.h"
 #include "client/estc.h"
 #include "client/exchange.h"
 #include "client/root.h"
@@ -261,7 +262,7 @@ estc_issuer(gnutls_x509_crt_t crt, const struct estc_certs *set)
  */
 static int
 estc_chain(struct httpc_conn *c, const char *label, const struct estc_certs *got,
-	   gnutls_x509_privkey_t key, unsigned char **pem, size_t *pem_len)
+	   gnutls_privkey_t key, unsigned char **pem, size_t *pem_len)
 {
 	struct estc_certs ca = { { NULL }, 0 };
 	gnutls_x509_crt_t chain[DEVICE_MAX_CHAIN], next;
@@ -273,7 +274,7 @@ estc_chain(struct httpc_conn *c, const char *label, const struct estc_certs *got
 	int rc = -1, fetched = 0;
 
 	buf_init(&out, CLIENT_MAX_FILE);
-	if (gnutls_x509_privkey_get_key_id(key, GNUTLS_KEYID_USE_SHA256, b, &bl) < 0) {
+	if (devkey_key_id(key, b, &bl) < 0) {
 		client_msg("cannot identify this device's key");
 		goto out;
 	}
@@ -364,7 +365,7 @@ out:
 int
 estc_run(struct httpc_conn *c, const char *label, const char *op,
 	 const gnutls_datum_t *csr, const struct estc_bind *bind,
-	 gnutls_x509_privkey_t key, const struct estc_basic *basic,
+	 gnutls_privkey_t key, const struct estc_basic *basic,
 	 long timeout, double start, unsigned char **chain, size_t *chain_len, int *held)
 {
 	struct estc_certs got = { { NULL }, 0 };

@@ -20,6 +20,7 @@
 #include <stddef.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <gnutls/abstract.h>
 
 #include "client/httpc.h"
 #include "common/estwire.h"
@@ -66,7 +67,7 @@ struct estc_basic {
  * made anew for each connection, from key, cn and sans, with the
  * connection's channel binding, base64, as its challengePassword. */
 struct estc_bind {
-	gnutls_x509_privkey_t key;
+	gnutls_privkey_t key;
 	const char *cn;
 	const struct device_sans *sans;
 };
@@ -89,7 +90,7 @@ struct estc_bind {
  */
 int estc_run(struct httpc_conn *c, const char *label, const char *op,
 	     const gnutls_datum_t *csr, const struct estc_bind *bind,
-	     gnutls_x509_privkey_t key, const struct estc_basic *basic,
+	     gnutls_privkey_t key, const struct estc_basic *basic,
 	     long timeout, double start, unsigned char **chain, size_t *chain_len, int *held);
 
 #endif

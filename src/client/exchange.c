@@ -249,7 +249,7 @@ out:
 
 int
 exchange_connect(const char *gateway, const gnutls_datum_t *root, const gnutls_datum_t *cert,
-		 const gnutls_datum_t *key, long timeout, struct httpc_conn **c)
+		 gnutls_privkey_t key, long timeout, struct httpc_conn **c)
 {
 	struct httpc_tls tls;
 	struct lerr e;
@@ -260,8 +260,7 @@ exchange_connect(const char *gateway, const gnutls_datum_t *root, const gnutls_d
 	if (cert != NULL) {
 		tls.cert_pem = (const char *)cert->data;
 		tls.cert_len = cert->size;
-		tls.key_pem = (const char *)key->data;
-		tls.key_len = key->size;
+		tls.key = key;
 	}
 	lerr_clear(&e);
 	if (httpc_open(gateway, &tls, (int)(timeout < CLIENT_IO_TIMEOUT ? timeout : CLIENT_IO_TIMEOUT),

@@ -13,16 +13,18 @@
 
 #include <stddef.h>
 #include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
 
 #include "client/httpc.h"
 
 /*
- * Opens an https connection to gateway trusting root (PEM) alone; cert and
- * key (PEM) give a client certificate, or are NULL. Returns 0 with *c (the
- * caller httpc_closes it), or -1 with a message printed.
+ * Opens an https connection to gateway trusting root (PEM) alone; cert
+ * (PEM chain) and key give a client certificate, or are NULL (key is
+ * borrowed: it must outlive *c). Returns 0 with *c (the caller
+ * httpc_closes it), or -1 with a message printed.
  */
 int exchange_connect(const char *gateway, const gnutls_datum_t *root, const gnutls_datum_t *cert,
-		     const gnutls_datum_t *key, long timeout, struct httpc_conn **c);
+		     gnutls_privkey_t key, long timeout, struct httpc_conn **c);
 
 /*
  * Posts the DER CSR to post_path on c and follows the answer: 200/201 give

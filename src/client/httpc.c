@@ -29,6 +29,7 @@
 
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
+#include <gnutls/abstract.h>
 
 #include "client/httpc.h"
 
@@ -37,6 +38,7 @@
  * that pads with tiny chunks or long extensions runs into this bound. */
 #define HTTPC_MAX_RAW		(HTTPC_MAX_HEADERS + 2 * HTTPC_MAX_BODY)
 #define HTTPC_MAX_CHUNK_LINE	1024
+#define HTTPC_MAX_CLIENT_CHAIN	8
 
 struct httpc_conn {
 	struct httpc_url url;
@@ -48,6 +50,10 @@ struct httpc_conn {
 	gnutls_certificate_credentials_t cred;	/* kept for reconnects */
 	unsigned served;		/* responses read on this connection */
 	int bootstrap;			/* https without any anchor (httpc_tls) */
+	/* The client certificate (httpc_client_cert hands it out). */
+	gnutls_pcert_st pcert[HTTPC_MAX_CLIENT_CHAIN];
+	unsigned n_pcert;
+	gnutls_privkey_t key;		/* borrowed (httpc_tls) */
 };
 
 /* ---- URL ---- */
@@ -741,6 +747,7 @@ httpc_connect(struct httpc_conn *c, struct lerr *e)
 		lerr_set(e, LERR_INTERNAL, "TLS set-up: %s", gnutls_strerror(g));
 		goto out;
 	}
+	gnutls_session_set_ptr(c->session, c);
 	if (!httpc_is_ip(c->url.host) &&
 	    (g = gnutls_server_name_set(c->session, GNUTLS_NAME_DNS, c->url.host,
 					strlen(c->url.host))) < 0) {
@@ -814,12 +821,81 @@ httpc_set_source(struct httpc_conn *c, const char *source, struct lerr *e)
 	return 0;
 }
 
+/*
+ * Hands GnuTLS the client certificate when the server asks for one. The
+ * key is a gnutls_privkey_t, so that one in a PKCS#11 token signs the
+ * handshake where it is; GnuTLS neither copies nor frees what this
+ * callback gives (they live in c until httpc_close).
+ */
+static int
+httpc_client_cert(gnutls_session_t s, const gnutls_datum_t *req_ca_rdn, int nreqs,
+		  const gnutls_pk_algorithm_t *pk_algos, int pk_algos_length,
+		  gnutls_pcert_st **pcert, unsigned int *pcert_length, gnutls_privkey_t *key)
+{
+	struct httpc_conn *c = gnutls_session_get_ptr(s);
+
+	(void)req_ca_rdn;
+	(void)nreqs;
+	(void)pk_algos;
+	(void)pk_algos_length;
+	if (c == NULL || c->key == NULL || c->n_pcert == 0) {
+		*pcert = NULL;
+		*pcert_length = 0;
+		*key = NULL;
+		return 0;
+	}
+	*pcert = c->pcert;
+	*pcert_length = c->n_pcert;
+	*key = c->key;
+	return 0;
+}
+
+/* Reads tls's client chain into c and checks that its leaf is for tls's
+ * key (a mismatch would only show as a failed handshake). */
+static int
+httpc_set_client_cert(struct httpc_conn *c, const struct httpc_tls *tls, struct lerr *e)
+{
+	gnutls_datum_t d;
+	gnutls_pubkey_t pub = NULL;
+	unsigned char a[64], b[64];
+	size_t al = sizeof(a), bl = sizeof(b);
+	unsigned n = HTTPC_MAX_CLIENT_CHAIN;
+	int g, rc = -1;
+
+	d.data = (unsigned char *)(uintptr_t)tls->cert_pem;
+	d.size = (unsigned)tls->cert_len;
+	g = gnutls_pcert_list_import_x509_raw(c->pcert, &n, &d, GNUTLS_X509_FMT_PEM, 0);
+	if (g < 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "client certificate: %s", gnutls_strerror(g));
+		goto out;
+	}
+	c->n_pcert = n;
+	if ((g = gnutls_pubkey_init(&pub)) < 0 ||
+	    (g = gnutls_pubkey_import_privkey(pub, tls->key, 0, 0)) < 0 ||
+	    (g = gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, a, &al)) < 0 ||
+	    (g = gnutls_pubkey_get_key_id(c->pcert[0].pubkey, GNUTLS_KEYID_USE_SHA256, b, &bl)) < 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "client key: %s", gnutls_strerror(g));
+		goto out;
+	}
+	if (al != bl || memcmp(a, b, al) != 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "the client certificate is not for the client key");
+		goto out;
+	}
+	c->key = tls->key;
+	gnutls_certificate_set_retrieve_function2(c->cred, httpc_client_cert);
+	rc = 0;
+out:
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	return rc;
+}
+
 int
 httpc_open_from(const char *url, const char *source, const struct httpc_tls *tls,
 		int timeout_s, struct httpc_conn **out, struct lerr *e)
 {
 	struct httpc_conn *c = NULL;
-	gnutls_datum_t d, kd;
+	gnutls_datum_t d;
 	int rc = -1, g;
 
 	*out = NULL;
@@ -859,19 +935,9 @@ httpc_open_from(const char *url, const char *source, const struct httpc_tls *tls
 				 g == 0 ? "no certificate in it" : gnutls_strerror(g));
 			goto out;
 		}
-		if (tls->cert_pem != NULL && tls->key_pem != NULL) {
-			d.data = (unsigned char *)(uintptr_t)tls->cert_pem;
-			d.size = (unsigned)tls->cert_len;
-			kd.data = (unsigned char *)(uintptr_t)tls->key_pem;
-			kd.size = (unsigned)tls->key_len;
-			g = gnutls_certificate_set_x509_key_mem2(c->cred, &d, &kd, GNUTLS_X509_FMT_PEM,
-								 NULL, 0);
-			if (g < 0) {
-				lerr_set(e, LERR_BAD_REQUEST, "client certificate and key: %s",
-					 gnutls_strerror(g));
-				goto out;
-			}
-		}
+		if (tls->cert_pem != NULL && tls->key != NULL &&
+		    httpc_set_client_cert(c, tls, e) != 0)
+			goto out;
 	}
 	if (httpc_connect(c, e) != 0)
 		goto out;
@@ -886,11 +952,15 @@ out:
 void
 httpc_close(struct httpc_conn *c)
 {
+	unsigned i;
+
 	if (c == NULL)
 		return;
 	httpc_disconnect(c);
 	if (c->cred != NULL)
 		gnutls_certificate_free_credentials(c->cred);
+	for (i = 0; i < c->n_pcert; i++)
+		gnutls_pcert_deinit(&c->pcert[i]);
 	free(c);
 }
 

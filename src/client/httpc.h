@@ -20,6 +20,7 @@
 #include <stddef.h>
 
 #include <gnutls/gnutls.h>
+#include <gnutls/abstract.h>
 #include "common/buf.h"
 #include "common/lerr.h"
 
@@ -82,8 +83,9 @@ struct httpc_tls {
 	int bootstrap;
 	const char *cert_pem;	/* client chain (leaf first) for mTLS, or NULL */
 	size_t cert_len;
-	const char *key_pem;	/* its private key; copied into GnuTLS, not kept */
-	size_t key_len;
+	/* Its private key, in a file or a PKCS#11 token: borrowed, it must
+	 * outlive the connection (every reconnect signs with it again). */
+	gnutls_privkey_t key;
 };
 
 struct httpc_conn;
