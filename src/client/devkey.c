@@ -19,22 +19,11 @@
 #include <gnutls/x509.h>
 
 #include "client/client.h"
+#include "common/hex.h"
 #include "client/device.h"
 #include "client/devkey.h"
 
 /* ---- the --key URL ---- */
-
-static int
-devkey_hexval(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
 
 /* Decodes the n percent-escaped bytes at s into out (size max). Returns
  * the decoded length, or -1 (bad escape, too long). */
@@ -53,8 +42,8 @@ devkey_unescape(const char *s, size_t n, unsigned char *out, size_t max)
 		}
 		if (i + 2 >= n)
 			return -1;
-		hi = devkey_hexval(s[i + 1]);
-		lo = devkey_hexval(s[i + 2]);
+		hi = hex_digit(s[i + 1]);
+		lo = hex_digit(s[i + 2]);
 		if (hi < 0 || lo < 0)
 			return -1;
 		out[k++] = (unsigned char)(hi << 4 | lo);

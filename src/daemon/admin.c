@@ -632,19 +632,6 @@ admin_cert_list_json(struct store *s, const struct admin_cert_list *l, json_t **
 	return admin_page_end(items, &pg, ADMIN_CURSOR_CERTS, "listing certificates", out, e);
 }
 
-/* A hex digit's value, either case; -1 for anything else. */
-static int
-admin_hex_digit(char c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	if (c >= 'A' && c <= 'F')
-		return c - 'A' + 10;
-	return -1;
-}
-
 int
 admin_serial_parse(const char *text, unsigned char serial[STORE_SERIAL_MAX], size_t *len,
 		   struct lerr *e)
@@ -657,8 +644,8 @@ admin_serial_parse(const char *text, unsigned char serial[STORE_SERIAL_MAX], siz
 	if (n < 2 || n > 2 * STORE_SERIAL_MAX || n % 2 != 0)
 		goto bad;
 	for (i = 0; i < n; i += 2) {
-		hi = admin_hex_digit(text[i]);
-		lo = admin_hex_digit(text[i + 1]);
+		hi = hex_digit(text[i]);
+		lo = hex_digit(text[i + 1]);
 		if (hi < 0 || lo < 0)
 			goto bad;
 		serial[i / 2] = (unsigned char)(hi << 4 | lo);

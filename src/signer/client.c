@@ -395,77 +395,86 @@ out:
 	return rc;
 }
 
-int
-signer_checkpoint(struct signer *s, int64_t row_id, const unsigned char head[32], int64_t at,
-		  unsigned char sig[64], struct lerr *e)
+/*
+ * One round trip whose answer (type want) is a single bytes field of 1 to
+ * max bytes (exactly max when exact): into malloc'd *out. A malformed
+ * answer ends the signer. 0, or -1 with e.
+ */
+static int
+signer_call_bytes(struct signer *s, uint16_t type, const struct buf *req, uint16_t want,
+		  size_t max, int exact, unsigned char **out, size_t *out_len, struct lerr *e)
 {
 	const unsigned char *got;
 	size_t got_len;
 	struct ipc_rd rd;
-	struct buf req, in;
+	struct buf in;
+	int rc = -1;
+
+	*out = NULL;
+	buf_init(&in, IPC_MAX);
+	if (signer_call(s, type, req, want, &in, e) != 0)
+		goto done;
+	ipc_rd_init(&rd, in.data, in.len);
+	if (ipc_get_bytes(&rd, &got, &got_len, max) != 0 || ipc_rd_done(&rd) != 0 ||
+	    got_len == 0 || (exact && got_len != max)) {
+		signer_kill(s);
+		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
+		goto done;
+	}
+	if ((*out = malloc(got_len)) == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto done;
+	}
+	memcpy(*out, got, got_len);
+	*out_len = got_len;
+	rc = 0;
+done:
+	buf_free(&in);
+	return rc;
+}
+
+int
+signer_checkpoint(struct signer *s, int64_t row_id, const unsigned char head[32], int64_t at,
+		  unsigned char sig[64], struct lerr *e)
+{
+	unsigned char *got = NULL;
+	size_t got_len;
+	struct buf req;
 	int rc = -1;
 
 	if (s->local)
 		return sign_checkpoint(&s->ctx, row_id, head, at, sig, e);
 	buf_init(&req, IPC_MAX);
-	buf_init(&in, IPC_MAX);
 	if (ipc_put_u64(&req, (uint64_t)row_id) != 0 || ipc_put_bytes(&req, head, 32) != 0 ||
 	    ipc_put_u64(&req, (uint64_t)at) != 0) {
 		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (signer_call(s, SIGNER_MSG_CHECKPOINT, &req, SIGNER_MSG_SIGNED, &in, e) != 0)
+	if (signer_call_bytes(s, SIGNER_MSG_CHECKPOINT, &req, SIGNER_MSG_SIGNED, 64, 1, &got,
+			      &got_len, e) != 0)
 		goto out;
-	ipc_rd_init(&rd, in.data, in.len);
-	if (ipc_get_bytes(&rd, &got, &got_len, 64) != 0 || ipc_rd_done(&rd) != 0 ||
-	    got_len != 64) {
-		signer_kill(s);
-		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
-		goto out;
-	}
 	memcpy(sig, got, 64);
 	rc = 0;
 out:
+	free(got);
 	buf_free(&req);
-	buf_free(&in);
 	return rc;
 }
 
 int
 signer_backup_keys(struct signer *s, unsigned char **blob, size_t *len, struct lerr *e)
 {
-	const unsigned char *got;
-	size_t got_len;
-	struct ipc_rd rd;
-	struct buf req, in;
-	int rc = -1;
+	struct buf req;
+	int rc;
 
 	*blob = NULL;
 	*len = 0;
 	if (s->local)
 		return lerr_set(e, LERR_NOT_FOUND, "a signer in this process seals no keys");
 	buf_init(&req, IPC_MAX);
-	buf_init(&in, IPC_MAX);
-	if (signer_call(s, SIGNER_MSG_BACKUP_KEYS, &req, SIGNER_MSG_KEYS, &in, e) != 0)
-		goto out;
-	ipc_rd_init(&rd, in.data, in.len);
-	if (ipc_get_bytes(&rd, &got, &got_len, SIGNER_SEALED_KEYS_MAX) != 0 ||
-	    ipc_rd_done(&rd) != 0 || got_len == 0) {
-		signer_kill(s);
-		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
-		goto out;
-	}
-	*blob = malloc(got_len);
-	if (*blob == NULL) {
-		lerr_set(e, LERR_INTERNAL, "out of memory");
-		goto out;
-	}
-	memcpy(*blob, got, got_len);
-	*len = got_len;
-	rc = 0;
-out:
+	rc = signer_call_bytes(s, SIGNER_MSG_BACKUP_KEYS, &req, SIGNER_MSG_KEYS,
+			       SIGNER_SEALED_KEYS_MAX, 0, blob, len, e);
 	buf_free(&req);
-	buf_free(&in);
 	return rc;
 }
 
@@ -474,33 +483,26 @@ signer_backup_tag(void *signer, const unsigned char digest[32], unsigned char ta
 		  struct lerr *e)
 {
 	struct signer *s = signer;
-	const unsigned char *got;
+	unsigned char *got = NULL;
 	size_t got_len;
-	struct ipc_rd rd;
-	struct buf req, in;
+	struct buf req;
 	int rc = -1;
 
 	if (s->local)
 		return lerr_set(e, LERR_NOT_FOUND, "a signer in this process tags no backups");
 	buf_init(&req, IPC_MAX);
-	buf_init(&in, IPC_MAX);
 	if (ipc_put_bytes(&req, digest, 32) != 0) {
 		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (signer_call(s, SIGNER_MSG_BACKUP_TAG, &req, SIGNER_MSG_TAG, &in, e) != 0)
+	if (signer_call_bytes(s, SIGNER_MSG_BACKUP_TAG, &req, SIGNER_MSG_TAG, 32, 1, &got,
+			      &got_len, e) != 0)
 		goto out;
-	ipc_rd_init(&rd, in.data, in.len);
-	if (ipc_get_bytes(&rd, &got, &got_len, 32) != 0 || ipc_rd_done(&rd) != 0 || got_len != 32) {
-		signer_kill(s);
-		lerr_set(e, LERR_SIGNER, "the signer sent a malformed answer");
-		goto out;
-	}
 	memcpy(tag, got, 32);
 	rc = 0;
 out:
+	free(got);
 	buf_free(&req);
-	buf_free(&in);
 	return rc;
 }
 
