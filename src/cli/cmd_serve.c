@@ -756,6 +756,7 @@ cmd_serve(int argc, char *argv[])
 		bc.every_s = o.backup_every_s;
 		bc.keep = o.backup_keep;
 		bc.keys_encrypted = o.pass_file != NULL;
+		snprintf(bc.site, sizeof(bc.site), "%.*s", BACKUPSCHED_SITE_LEN, app.ca.root_fp);
 		app.backups = backupsched_new(&bc, app.store, (int64_t)time(NULL));
 		if (app.backups == NULL) {
 			cmd_error("serve", "out of memory");

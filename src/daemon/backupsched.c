@@ -22,8 +22,9 @@
 
 #define BACKUPSCHED_PREFIX	"lanca-"
 #define BACKUPSCHED_SUFFIX	".bk"
-/* lanca-YYYYMMDDTHHMMSSZ.bk */
-#define BACKUPSCHED_NAME_LEN	(sizeof(BACKUPSCHED_PREFIX) - 1 + 16 + sizeof(BACKUPSCHED_SUFFIX) - 1)
+/* lanca-SITE-YYYYMMDDTHHMMSSZ.bk: SITE is BACKUPSCHED_SITE_LEN characters */
+#define BACKUPSCHED_STAMP_AT	(sizeof(BACKUPSCHED_PREFIX) - 1 + BACKUPSCHED_SITE_LEN + 1)
+#define BACKUPSCHED_NAME_LEN	(BACKUPSCHED_STAMP_AT + 16 + sizeof(BACKUPSCHED_SUFFIX) - 1)
 
 struct backupsched {
 	struct backupsched_config c;
@@ -31,14 +32,18 @@ struct backupsched {
 	struct backupsched_status st;
 };
 
-/* Whether name is one of ours: lanca-YYYYMMDDTHHMMSSZ.bk exactly. */
+/* Whether name is one of this site's: lanca-SITE-YYYYMMDDTHHMMSSZ.bk
+ * exactly. Another gateway's backups in the same directory are not. */
 static int
-backupsched_ours(const char *name)
+backupsched_ours(const char *name, const char *site)
 {
-	size_t i, p = sizeof(BACKUPSCHED_PREFIX) - 1;
+	size_t i, p = BACKUPSCHED_STAMP_AT;
 
-	if (strlen(name) != BACKUPSCHED_NAME_LEN || strncmp(name, BACKUPSCHED_PREFIX, p) != 0 ||
-	    strcmp(name + p + 16, BACKUPSCHED_SUFFIX) != 0 || name[p + 8] != 'T' || name[p + 15] != 'Z')
+	if (strlen(name) != BACKUPSCHED_NAME_LEN ||
+	    strncmp(name, BACKUPSCHED_PREFIX, sizeof(BACKUPSCHED_PREFIX) - 1) != 0 ||
+	    strncmp(name + sizeof(BACKUPSCHED_PREFIX) - 1, site, BACKUPSCHED_SITE_LEN) != 0 ||
+	    name[p - 1] != '-' || strcmp(name + p + 16, BACKUPSCHED_SUFFIX) != 0 ||
+	    name[p + 8] != 'T' || name[p + 15] != 'Z')
 		return 0;
 	for (i = 0; i < 15; i++)
 		if (i != 8 && (name[p + i] < '0' || name[p + i] > '9'))
@@ -55,7 +60,7 @@ backupsched_newer_first(const void *a, const void *b)
 /* Removes our backups in dir beyond the newest keep (names sort as their
  * times). Other files are never touched. */
 static void
-backupsched_prune(const char *dir, unsigned keep, const char *just)
+backupsched_prune(const char *dir, const char *site, unsigned keep, const char *just)
 {
 	char **names = NULL, **more, path[4096];
 	size_t n = 0, cap = 0, i;
@@ -68,7 +73,7 @@ backupsched_prune(const char *dir, unsigned keep, const char *just)
 		return;
 	}
 	while ((d = readdir(dh)) != NULL) {
-		if (!backupsched_ours(d->d_name))
+		if (!backupsched_ours(d->d_name, site))
 			continue;
 		if (n == cap) {
 			cap = cap ? cap * 2 : 16;
@@ -111,11 +116,12 @@ static void
 backupsched_sweep(const struct backupsched_config *c)
 {
 	const char *dirs[2] = { c->state_dir, c->dir };
-	char path[4096];
+	char path[4096], site[sizeof(BACKUPSCHED_PREFIX) + BACKUPSCHED_SITE_LEN + 1];
 	struct dirent *d;
 	DIR *dh;
 	int i, left;
 
+	snprintf(site, sizeof(site), "%s%s-", BACKUPSCHED_PREFIX, c->site);
 	for (i = 0; i < 2; i++) {
 		if ((dh = opendir(dirs[i])) == NULL)
 			continue;
@@ -123,8 +129,7 @@ backupsched_sweep(const struct backupsched_config *c)
 		while ((d = readdir(dh)) != NULL) {
 			if (i == 0 ? strncmp(d->d_name, BACKUP_SNAPSHOT_PREFIX,
 					     strlen(BACKUP_SNAPSHOT_PREFIX)) != 0 :
-				     strncmp(d->d_name, BACKUPSCHED_PREFIX,
-					     strlen(BACKUPSCHED_PREFIX)) != 0 ||
+				     strncmp(d->d_name, site, strlen(site)) != 0 ||
 				     strstr(d->d_name, BACKUPSCHED_SUFFIX BACKUP_TMP_INFIX) == NULL)
 				continue;
 			if (fileio_join(path, sizeof(path), dirs[i], d->d_name) == 0 &&
@@ -298,9 +303,11 @@ backupsched_tick(struct backupsched *b, struct store *s, struct signer *sg, int6
 	pthread_mutex_unlock(&b->lock);
 	memset(&sum, 0, sizeof(sum));
 	lerr_clear(&e);
+	snprintf(name, sizeof(name), "%s%s-", BACKUPSCHED_PREFIX, b->c.site);
 	if (gmtime_r(&t, &tm) == NULL ||
-	    strftime(name, sizeof(name), BACKUPSCHED_PREFIX "%Y%m%dT%H%M%SZ" BACKUPSCHED_SUFFIX,
-		     &tm) == 0 || fileio_join(path, sizeof(path), b->c.dir, name) != 0) {
+	    strftime(name + BACKUPSCHED_STAMP_AT, sizeof(name) - BACKUPSCHED_STAMP_AT,
+		     "%Y%m%dT%H%M%SZ" BACKUPSCHED_SUFFIX, &tm) == 0 ||
+	    fileio_join(path, sizeof(path), b->c.dir, name) != 0) {
 		lerr_set(&e, LERR_INTERNAL, "cannot name the backup");
 		rc = -1;
 	} else {
@@ -325,7 +332,7 @@ backupsched_tick(struct backupsched *b, struct store *s, struct signer *sg, int6
 	if (rc == 0) {
 		log_info("scheduled backup %s: %llu bytes, certificates: %lld", path,
 			 (unsigned long long)sum.bytes, (long long)sum.certificates);
-		backupsched_prune(b->c.dir, b->c.keep, name);
+		backupsched_prune(b->c.dir, b->c.site, b->c.keep, name);
 	} else {
 		log_err("scheduled backup into %s failed: %s (next try in %lld s)", b->c.dir, e.msg,
 			(long long)b->c.every_s);

@@ -3,8 +3,10 @@
  * --backup-dir D --backup-every 24h --backup-keep 7
  * --backup-passphrase-file F`).
  *
- * Owns: when one is due, the files' names (lanca-YYYYMMDDTHHMMSSZ.bk in
- * D), keeping the newest --backup-keep of them, and what the last ones
+ * Owns: when one is due, the files' names (lanca-SITE-YYYYMMDDTHHMMSSZ.bk
+ * in D, SITE the root's SHA-256's first 8 hex digits, so that gateways may
+ * share a directory), keeping the newest --backup-keep of this site's, and
+ * what the last ones
  * did: the audit row of each ("backup", its file and size, or why it
  * failed), the store setting "backup" that `lanca status` reads, and the
  * counts /metrics and /api/v1/status show. A failure is logged as an
@@ -33,6 +35,7 @@
 #define BACKUPSCHED_KEEP_DEFAULT	7
 #define BACKUPSCHED_KEEP_MAX	1000
 #define BACKUPSCHED_SETTING	"backup"
+#define BACKUPSCHED_SITE_LEN	8
 
 struct store;
 struct signer;
@@ -42,6 +45,7 @@ struct backupsched_config {
 	const char *dir;		/* --backup-dir */
 	int64_t every_s;
 	unsigned keep;
+	char site[BACKUPSCHED_SITE_LEN + 1];	/* the root's SHA-256's first hex digits */
 	struct bkf_recipient to;	/* the public half; the author key is the signer's */
 	int keys_encrypted;		/* the CA keys are under their own passphrase */
 };

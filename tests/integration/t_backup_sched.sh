@@ -45,27 +45,31 @@ ok "bad backup options are refused before anything starts"
 # A clock that once ran ahead: a backup named in 2099 in the directory,
 # and the store's word that the last one was made in 2096. Neither may
 # stop backups, nor have the newest one removed.
-FUTURE=lanca-20991231T000000Z.bk
+SITE=$(openssl x509 -in "$ROOT_PEM" -noout -fingerprint -sha256 | sed 's/.*=//; s/://g' | cut -c1-8 | tr 'A-F' 'a-f')
+FUTURE=lanca-$SITE-20991231T000000Z.bk
 printf 'from a clock that ran ahead\n' >"$B/$FUTURE"
-chown nobody "$B/$FUTURE"
+# Another gateway's backup in the same directory: never ours to remove.
+OTHER=lanca-00000000-20200101T000000Z.bk
+printf 'another gateway\n' >"$B/$OTHER"
+chown nobody "$B/$FUTURE" "$B/$OTHER"
 sqlite3 "$D/lanca.db" "INSERT OR REPLACE INTO settings (key, value) VALUES ('backup', '{\"last_success\": 4000000000}')" ||
 	fail "planting a future last backup"
 EVERY=$((5 * LANCA_TIME_FACTOR))
 start_serve "$D" --user nobody --backup-dir "$B" --backup-passphrase-file "$T/pw" \
 	--backup-every ${EVERY}s --backup-keep 2
 i=0
-until [ "$(ls "$B" | grep -v "$FUTURE" | grep -c '^lanca-[0-9]\{8\}T[0-9]\{6\}Z\.bk$')" -ge 1 ]; do
+until [ "$(ls "$B" | grep -v "$FUTURE" | grep -c "^lanca-$SITE-[0-9]\{8\}T[0-9]\{6\}Z\.bk\$")" -ge 1 ]; do
 	[ $i -lt $((100 * LANCA_TIME_FACTOR)) ] || fail "no backup within $((10 * LANCA_TIME_FACTOR)) s of the start: $(ls -la "$B")"
 	sleep 0.1
 	i=$((i + 1))
 done
-first=$(ls "$B" | grep -v "$FUTURE" | head -n 1)
+first=$(ls "$B" | grep "^lanca-$SITE-" | grep -v "$FUTURE" | head -n 1)
 [ "$(stat -c '%a %U' "$B/$first")" = "600 nobody" ] || fail "the backup's mode and owner: $(stat -c '%a %U' "$B/$first")"
 ! grep -aq "PRIVATE KEY" "$B/$first" || fail "a scheduled backup holds a key in clear"
 # Three more periods: at least four made, the newest two kept.
 sleep $((3 * EVERY + 2))
-n=$(ls "$B" | grep -c '\.bk$')
-[ "$n" -eq 2 ] && [ -e "$B/$FUTURE" ] || fail "--backup-keep 2 kept $n: $(ls "$B")"
+n=$(ls "$B" | grep -c "^lanca-$SITE-.*\.bk\$")
+[ "$n" -eq 2 ] && [ -e "$B/$FUTURE" ] && [ -e "$B/$OTHER" ] || fail "--backup-keep 2 kept $n: $(ls "$B")"
 grep -q "holds backups named after .*the clock ran ahead" "$T/serve.log" ||
 	fail "no warning of a backup named in the future"
 [ -z "$(ls "$B" | grep -v '\.bk$')" ] || fail "temporary files left in $B: $(ls "$B")"
@@ -89,10 +93,10 @@ grep -q '^lanca_backups_total{result="ok"} [4-9]' "$T/metrics" &&
 	grep -q '^lanca_backups_total{result="failed"} 0$' "$T/metrics" &&
 	grep -q '^lanca_backup_last_success_timestamp_seconds [1-9]' "$T/metrics" ||
 	fail "/metrics: $(grep backup "$T/metrics")"
-ok "a sealed backup every ${EVERY} s as nobody, 0600, newest 2 kept (one named in 2099 among them: the newest made is never removed), audited, in status, the API and /metrics"
+ok "a sealed backup every ${EVERY} s as nobody, 0600, newest 2 of this site's kept (one named in 2099 among them: the newest made is never removed; another gateway's left alone), audited, in status, the API and /metrics"
 
 # ---- a scheduled backup restores ----
-newest=$(ls "$B" | grep -v "$FUTURE" | tail -n 1)
+newest=$(ls "$B" | grep "^lanca-$SITE-" | grep -v "$FUTURE" | tail -n 1)
 R="$T/restored"
 "$LANCA" restore "$B/$newest" --dir "$R" --passphrase-file "$T/pw" >"$T/out" 2>"$T/err" ||
 	fail "restore of $newest: $(cat "$T/err")"
