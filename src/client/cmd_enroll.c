@@ -308,7 +308,7 @@ cmd_enroll(int argc, char *argv[])
 	struct enroll_opts o;
 	const char *pin_file = NULL, *module = NULL;
 	char fp[65];
-	int ch;
+	int ch, rc;
 
 	memset(&o, 0, sizeof(o));
 	o.timeout = CLIENT_DEFAULT_TIMEOUT;
@@ -400,5 +400,8 @@ cmd_enroll(int argc, char *argv[])
 		client_msg("--id with ':' cannot go with --secret-file (HTTP Basic)");
 		return CLIENT_USAGE;
 	}
-	return enroll_run(&o);
+	rc = enroll_run(&o);
+	/* o.tok.url may hold a pin-value. */
+	gnutls_memset(&o.tok, 0, sizeof(o.tok));
+	return rc;
 }

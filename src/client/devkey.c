@@ -73,9 +73,12 @@ devkey_token_parse(const char *arg, struct devkey_token *t)
 	t->url[0] = t->record[0] = t->label[0] = '\0';
 	t->id_len = 0;
 	t->pin_in_url = 0;
+	/* Nothing of the argument is quoted back: it may hold a PIN. The
+	 * scheme is case-insensitive (RFC 3986); GnuTLS is given it as
+	 * "pkcs11:" (below). */
 	if (strncasecmp(arg, "pkcs11:", 7) != 0) {
-		client_msg("--key %.80s: not a pkcs11: URL (RFC 7512), such as "
-			   "pkcs11:token=NAME;object=LABEL", arg);
+		client_msg("--key: not a pkcs11: URL (RFC 7512), such as "
+			   "pkcs11:token=NAME;object=LABEL");
 		return -1;
 	}
 	len = strlen(arg);
@@ -91,7 +94,8 @@ devkey_token_parse(const char *arg, struct devkey_token *t)
 		}
 	}
 	memcpy(t->url, arg, len + 1);
-	memcpy(t->record, arg, 7);
+	memcpy(t->url, "pkcs11:", 7);
+	memcpy(t->record, "pkcs11:", 7);
 	rl = 7;
 	/* pkcs11:path-attr;path-attr?query-attr&query-attr */
 	for (p = arg + 7; *p != '\0'; p = *end == '\0' ? end : end + 1) {
@@ -104,15 +108,22 @@ devkey_token_parse(const char *arg, struct devkey_token *t)
 		n = (size_t)(end - p);
 		q = memchr(a, '=', n);
 		if (n > 0 && q == NULL) {
-			client_msg("--key: attribute '%.*s' has no '=value'", (int)(n > 60 ? 60 : n), a);
-			return -1;
+			client_msg("--key: an attribute has no '=value'");
+			goto fail;
+		}
+		/* A PIN belongs in the query (RFC 7512 section 2.3), where it is
+		 * kept out of the record; in the path it would be written down. */
+		if (path_part && (devkey_attr_is(a, n, "pin-value") ||
+				  devkey_attr_is(a, n, "pin-source"))) {
+			client_msg("--key: pin-value and pin-source go after '?', not in the path");
+			goto fail;
 		}
 		if (n > 0) {
 			dl = devkey_unescape(q + 1, n - (size_t)(q + 1 - a), tmp, sizeof(tmp));
 			if (dl < 0) {
 				client_msg("--key: attribute '%.*s' has a bad percent-escape",
 					   (int)(q - a), a);
-				return -1;
+				goto fail;
 			}
 		} else {
 			dl = 0;
@@ -120,7 +131,7 @@ devkey_token_parse(const char *arg, struct devkey_token *t)
 		if (path_part && devkey_attr_is(a, n, "object")) {
 			if ((size_t)dl >= sizeof(t->label) || memchr(tmp, '\0', (size_t)dl) != NULL) {
 				client_msg("--key: object= is too long or holds a NUL byte");
-				return -1;
+				goto fail;
 			}
 			memcpy(t->label, tmp, (size_t)dl);
 			t->label[dl] = '\0';
@@ -128,7 +139,7 @@ devkey_token_parse(const char *arg, struct devkey_token *t)
 		} else if (path_part && devkey_attr_is(a, n, "id")) {
 			if ((size_t)dl > sizeof(t->id)) {
 				client_msg("--key: id= is longer than %d bytes", DEVKEY_ID_MAX);
-				return -1;
+				goto fail;
 			}
 			memcpy(t->id, tmp, (size_t)dl);
 			t->id_len = (size_t)dl;
@@ -137,7 +148,7 @@ devkey_token_parse(const char *arg, struct devkey_token *t)
 			if (dl != 7 || memcmp(tmp, "private", 7) != 0) {
 				client_msg("--key: type=%.*s: the device key is a private key "
 					   "(type=private, or no type=)", (int)dl, (const char *)tmp);
-				return -1;
+				goto fail;
 			}
 		} else if (!path_part &&
 			   (devkey_attr_is(a, n, "pin-value") || devkey_attr_is(a, n, "pin-source"))) {
@@ -161,9 +172,15 @@ devkey_token_parse(const char *arg, struct devkey_token *t)
 	if (!named) {
 		client_msg("--key %s: name the key with object=LABEL or id=%%XX... "
 			   "(it is found or made under that name)", t->record);
-		return -1;
+		goto fail;
 	}
+	gnutls_memset(tmp, 0, sizeof(tmp));
 	return 0;
+fail:
+	/* tmp may hold a decoded pin-value; t->url the URL with it. */
+	gnutls_memset(tmp, 0, sizeof(tmp));
+	gnutls_memset(t->url, 0, sizeof(t->url));
+	return -1;
 }
 
 /* ---- the record ---- */
@@ -253,6 +270,33 @@ devkey_copy(char *out, size_t max, const char *v, size_t n)
 	return 0;
 }
 
+/* Whether dir/name (name alone when dir is NULL; symbolic links
+ * followed) is a regular file of this user's or root's that no group or
+ * other may write. 0, or -1 said with what. */
+static int
+devkey_trusted(const char *dir, const char *name, const char *what)
+{
+	char path[PATH_MAX];
+	struct stat st;
+
+	if (dir != NULL ? snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) :
+			  snprintf(path, sizeof(path), "%s", name) >= (int)sizeof(path)) {
+		client_msg("%s: path too long", what);
+		return -1;
+	}
+	if (stat(path, &st) != 0) {
+		client_msg("%s %s: %s", what, path, strerror(errno));
+		return -1;
+	}
+	if (!S_ISREG(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
+	    (st.st_mode & 022) != 0) {
+		client_msg("%s %s: not a file of this user's (or root's) that only its owner "
+			   "may write: refused", what, path);
+		return -1;
+	}
+	return 0;
+}
+
 int
 devkey_token_read(const char *dir, const char *name, struct devkey_token *t)
 {
@@ -262,7 +306,10 @@ devkey_token_read(const char *dir, const char *name, struct devkey_token *t)
 	size_t n;
 	int rc = -1, bad = 0;
 
-	if (device_file_read(dir, name, 4 * PATH_MAX, 0, &d) != 0)
+	/* The record names a library this program loads: only one its own
+	 * user made, that nobody else may write, is believed. */
+	if (devkey_trusted(dir, name, "the token key record") != 0 ||
+	    device_file_read(dir, name, 4 * PATH_MAX, 0, &d) != 0)
 		return -1;
 	lim = (const char *)d.data + d.size;
 	for (p = (const char *)d.data; p < lim && !bad; p = end + 1) {
@@ -281,10 +328,14 @@ devkey_token_read(const char *dir, const char *name, struct devkey_token *t)
 		else
 			bad = 1;
 	}
-	if (bad || url[0] == '\0') {
-		client_msg("%s/%s: not a token key record (url=, module=, pin-file= lines)", dir, name);
+	if (bad || url[0] == '\0' || (module[0] != '\0' && module[0] != '/') ||
+	    (pin[0] != '\0' && pin[0] != '/')) {
+		client_msg("%s/%s: not a token key record (url=, and absolute module= and "
+			   "pin-file= lines)", dir, name);
 		goto out;
 	}
+	if (module[0] != '\0' && devkey_trusted(NULL, module, "the PKCS#11 module") != 0)
+		goto out;
 	if (devkey_token_parse(url, t) != 0) {
 		client_msg("%s/%s: the recorded URL is not usable", dir, name);
 		goto out;
@@ -408,7 +459,7 @@ static void
 devkey_pin_clear(void)
 {
 	device_file_free(&devkey_pin.read, 1);
-	memset(&devkey_pin, 0, sizeof(devkey_pin));
+	gnutls_memset(&devkey_pin, 0, sizeof(devkey_pin));
 }
 
 /* Reads the PIN file (device_secret_read's rules) into devkey_pin. */

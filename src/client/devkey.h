@@ -27,7 +27,7 @@
 #define DEVKEY_URL_MAX		1024
 #define DEVKEY_LABEL_MAX	256
 #define DEVKEY_ID_MAX		128
-#define DEVKEY_PIN_MAX		256
+#define DEVKEY_PIN_MAX		255	/* GnuTLS hands the callback 256 bytes, NUL included */
 
 /* Where a token key is and how to reach it: what --key, --pin-file and
  * --pkcs11-module say, and what key.token records. */

@@ -3,12 +3,14 @@
  */
 #include "config.h"
 
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <libgen.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
@@ -18,6 +20,8 @@
 #include "ca/keystore.h"
 #include "ca/x509.h"
 #include "common/fileio.h"
+#include "common/hex.h"
+#include "common/log.h"
 #include "daemon/auditlog.h"
 #include "daemon/backup.h"
 #include "daemon/handover.h"
@@ -47,6 +51,10 @@ static const struct signer_backup_file backup_state_files[] = {
  * stream of its own inside this file record (restore opens it with the
  * same passphrase). */
 #define BACKUP_SEALED_KEYS	"keys.bkf"
+
+/* keys/root.pem's place in signer_backup_files (signer/files.c), checked
+ * at the start of backup_compose. */
+#define BACKUP_ROOT_PEM_IX	2
 
 /* Every file a backup may hold: keys/'s, then the rest. */
 static size_t
@@ -276,6 +284,8 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 
 	memset(s, 0, sizeof(*s));
 	tmp[0] = dbtmp[0] = '\0';
+	if (strcmp(signer_backup_files[BACKUP_ROOT_PEM_IX].name, SIGNER_ROOT_PEM) != 0)
+		return lerr_set(e, LERR_INTERNAL, "backup: keys/'s list changed order");
 	if (access(out, F_OK) == 0)
 		return lerr_set(e, LERR_CONFLICT, "%s exists: a backup never replaces a file", out);
 	if (state_path(path, dir, ROLLOVER_STAGE) == 0 && lstat(path, &sb) == 0)
@@ -323,13 +333,17 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 			 strerror(errno));
 		goto out;
 	}
-	close(dbfd);
+	/* Held while in use: a serve starting meanwhile sweeps only the
+	 * leftovers nobody holds (backupsched.c). SQLite's own locks are
+	 * fcntl()'s, which this does not touch. */
+	(void)flock(dbfd, LOCK_EX);
 	if (backup_snapshot(dir, st, dbtmp, s, e) != 0)
 		goto out;
 	/* keys/ was read before the snapshot; a rollover in between (serve
 	 * stopped, `lanca rollover` run meanwhile) would pair the keys of
 	 * one root with the store of the next. */
-	if (sealed == NULL && backup_same_root(data[2], len[2], s->root_fp) != 0) {
+	if (sealed == NULL && backup_same_root(data[BACKUP_ROOT_PEM_IX], len[BACKUP_ROOT_PEM_IX],
+						s->root_fp) != 0) {
 		lerr_set(e, LERR_CONFLICT, "the store's root changed while the backup was taken "
 			 "(a rollover?): back up again");
 		goto out;
@@ -340,6 +354,7 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 		lerr_set(e, LERR_INTERNAL, "cannot create a file beside %s: %s", out, strerror(errno));
 		goto out;
 	}
+	(void)flock(fd, LOCK_EX);	/* as the snapshot's */
 	s->created = (int64_t)time(NULL);
 	s->sealed = to != NULL;
 	snprintf(s->version, sizeof(s->version), "%s", PACKAGE_VERSION);
@@ -380,6 +395,8 @@ out:
 		unlink(tmp);
 	if (dbtmp[0] != '\0')
 		unlink(dbtmp);
+	if (dbfd >= 0)
+		close(dbfd);
 	for (i = 0; i < n; i++)
 		if (data[i] != NULL && backup_file(i)->secret)
 			fileio_free_secret(data[i], len[i]);
@@ -400,6 +417,7 @@ backup_write(const char *dir, const char *out, const struct backup_opts *o,
 	if (o->pass != NULL &&
 	    bkf_recipient_derive(o->pass, o->pass_len, o->kdf, &to, &author, e) != 0)
 		return -1;
+	backup_sweep(dir, NULL, NULL);
 	rc = backup_compose(dir, out, o->pass != NULL ? &to : NULL, bkf_tag_author, &author, NULL, 0,
 			    0, NULL, s, e);
 	sodium_memzero(&author, sizeof(author));
@@ -412,6 +430,51 @@ backup_write_sealed(const char *dir, const char *out, const struct bkf_recipient
 		    int keys_encrypted, struct store *st, struct backup_summary *s, struct lerr *e)
 {
 	return backup_compose(dir, out, to, tag, tag_ctx, keys, keys_len, keys_encrypted, st, s, e);
+}
+
+/* Whether nobody holds path's flock: a backup running now holds its
+ * files' (backup_compose). A file this process may not open is left. */
+static int
+backup_unheld(const char *path)
+{
+	int fd = open(path, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC), unheld;
+
+	if (fd < 0)
+		return 0;
+	unheld = flock(fd, LOCK_EX | LOCK_NB) == 0;
+	close(fd);
+	return unheld;
+}
+
+void
+backup_sweep(const char *state_dir, const char *dir, const char *prefix)
+{
+	const char *dirs[2] = { state_dir, dir };
+	char path[STATE_PATH_MAX];
+	struct dirent *d;
+	DIR *dh;
+	int i, left;
+
+	for (i = 0; i < 2; i++) {
+		if (dirs[i] == NULL || (dh = opendir(dirs[i])) == NULL)
+			continue;
+		left = 0;
+		while ((d = readdir(dh)) != NULL) {
+			if (i == 0 ? strncmp(d->d_name, BACKUP_SNAPSHOT_PREFIX,
+					     strlen(BACKUP_SNAPSHOT_PREFIX)) != 0 :
+				     prefix == NULL || strncmp(d->d_name, prefix, strlen(prefix)) != 0 ||
+				     strstr(d->d_name, BACKUP_TMP_INFIX) == NULL)
+				continue;
+			if (fileio_join(path, sizeof(path), dirs[i], d->d_name) == 0 &&
+			    backup_unheld(path) && unlink(path) == 0) {
+				log_info("removed %s, left by an interrupted backup", path);
+				left = 1;
+			}
+		}
+		closedir(dh);
+		if (left)
+			(void)fileio_sync_dir(dirs[i]);
+	}
 }
 
 /* ---- restoring ---- */
@@ -783,7 +846,7 @@ restore_fp_is(const char *want, const char fp[65])
 	for (; *want != '\0'; want++) {
 		if (*want == ':' || *want == ' ')
 			continue;
-		if (i >= 64 || (*want | 0x20) != fp[i])
+		if (i >= 64 || hex_digit(*want) < 0 || hex_digit(*want) != hex_digit(fp[i]))
 			return 0;
 		i++;
 	}

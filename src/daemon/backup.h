@@ -41,6 +41,10 @@
  * crash left. */
 #define BACKUP_TMP_INFIX	".tmp-"
 #define BACKUP_SNAPSHOT_PREFIX	".snapshot-"
+/* Removes what an interrupted backup left: snapshots in state_dir, and in
+ * dir (NULL: none) files named prefix...TMP_INFIX...; never one a running
+ * backup holds (flock), nor one this process cannot open. */
+void backup_sweep(const char *state_dir, const char *dir, const char *prefix);
 
 struct backup_opts {
 	const char *pass;		/* NULL: plain (--insecure-plaintext) */

@@ -5,10 +5,12 @@
 
 #include <dirent.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/file.h>
 #include <time.h>
 #include <unistd.h>
 #include <sodium.h>
@@ -109,41 +111,6 @@ backupsched_prune(const char *dir, const char *site, unsigned keep, const char *
 		(void)fileio_sync_dir(dir);
 }
 
-/* What a crash left: the store's snapshots in the state directory (the
- * store in clear) and unfinished backups in the backup directory. Only
- * names backup.c makes; serve is the only writer of either at its start. */
-static void
-backupsched_sweep(const struct backupsched_config *c)
-{
-	const char *dirs[2] = { c->state_dir, c->dir };
-	char path[4096], site[sizeof(BACKUPSCHED_PREFIX) + BACKUPSCHED_SITE_LEN + 1];
-	struct dirent *d;
-	DIR *dh;
-	int i, left;
-
-	snprintf(site, sizeof(site), "%s%s-", BACKUPSCHED_PREFIX, c->site);
-	for (i = 0; i < 2; i++) {
-		if ((dh = opendir(dirs[i])) == NULL)
-			continue;
-		left = 0;
-		while ((d = readdir(dh)) != NULL) {
-			if (i == 0 ? strncmp(d->d_name, BACKUP_SNAPSHOT_PREFIX,
-					     strlen(BACKUP_SNAPSHOT_PREFIX)) != 0 :
-				     strncmp(d->d_name, site, strlen(site)) != 0 ||
-				     strstr(d->d_name, BACKUPSCHED_SUFFIX BACKUP_TMP_INFIX) == NULL)
-				continue;
-			if (fileio_join(path, sizeof(path), dirs[i], d->d_name) == 0 &&
-			    unlink(path) == 0) {
-				log_info("removed %s, left by an interrupted backup", path);
-				left = 1;
-			}
-		}
-		closedir(dh);
-		if (left)
-			(void)fileio_sync_dir(dirs[i]);
-	}
-}
-
 json_t *
 backupsched_json(struct backupsched *b, int public_view)
 {
@@ -218,7 +185,13 @@ backupsched_new(const struct backupsched_config *c, struct store *s, int64_t now
 	 * waiting for it would stop backups until then. */
 	if (b->st.next > now + c->every_s)
 		b->st.next = now;
-	backupsched_sweep(c);
+	{
+		char prefix[sizeof(BACKUPSCHED_PREFIX) + BACKUPSCHED_SITE_LEN + 1];
+
+		if (snprintf(prefix, sizeof(prefix), "%s%s-", BACKUPSCHED_PREFIX, c->site) <
+		    (int)sizeof(prefix))
+			backup_sweep(c->state_dir, c->dir, prefix);
+	}
 	return b;
 }
 
@@ -303,8 +276,8 @@ backupsched_tick(struct backupsched *b, struct store *s, struct signer *sg, int6
 	pthread_mutex_unlock(&b->lock);
 	memset(&sum, 0, sizeof(sum));
 	lerr_clear(&e);
-	snprintf(name, sizeof(name), "%s%s-", BACKUPSCHED_PREFIX, b->c.site);
-	if (gmtime_r(&t, &tm) == NULL ||
+	if (snprintf(name, sizeof(name), "%s%s-", BACKUPSCHED_PREFIX, b->c.site) !=
+	    (int)BACKUPSCHED_STAMP_AT || gmtime_r(&t, &tm) == NULL ||
 	    strftime(name + BACKUPSCHED_STAMP_AT, sizeof(name) - BACKUPSCHED_STAMP_AT,
 		     "%Y%m%dT%H%M%SZ" BACKUPSCHED_SUFFIX, &tm) == 0 ||
 	    fileio_join(path, sizeof(path), b->c.dir, name) != 0) {

@@ -549,6 +549,8 @@ signer_process_main(int *fds, int n, void *arg)
 			rc = -1;
 		} else {
 			*ch.author = *ch.cfg->backup_author;
+			/* fork copied serve's: only the locked copy stays. */
+			sodium_memzero((void *)ch.cfg->backup_author, sizeof(*ch.author));
 			rc = signer_files_seal(ch.cfg->dir, ch.cfg->backup_to, ch.author,
 					       &ch.sealed_keys, &ch.sealed_len, &e);
 		}

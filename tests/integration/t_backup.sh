@@ -55,8 +55,10 @@ CRL_BEFORE=$(crl_number "$HTTP_URL") || fail "no CRL"
 ) &
 bulk=$!
 sleep 0.5
+printf 'left by a killed backup\n' >"$D/.snapshot-killed"	# swept first
 "$LANCA" backup "$T/ca.bk" --dir "$D" --passphrase-file "$T/pw" >"$T/out" 2>"$T/err" ||
 	fail "backup while serving: $(cat "$T/err")"
+[ ! -e "$D/.snapshot-killed" ] || fail "lanca backup left an old snapshot in place"
 wait $bulk
 during=$(cat "$T"/bulk-*.st | grep -o 201 | wc -l)
 [ "$during" -eq 24 ] || fail "only $during of 24 enrolments during the backup succeeded"

@@ -54,6 +54,15 @@ printf 'another gateway\n' >"$B/$OTHER"
 chown nobody "$B/$FUTURE" "$B/$OTHER"
 sqlite3 "$D/lanca.db" "INSERT OR REPLACE INTO settings (key, value) VALUES ('backup', '{\"last_success\": 4000000000}')" ||
 	fail "planting a future last backup"
+# What interrupted backups left: swept at the start, but never a file a
+# running backup holds (flock), nor a file of another name.
+for f in "$D/.snapshot-left01" "$D/.snapshot-held01" "$D/.snapshotx" \
+	"$B/lanca-$SITE-20200101T000000Z.bk.tmp-left01" "$B/lanca-$SITE-neighbour"; do
+	printf 'x\n' >"$f"
+	chown nobody "$f"
+done
+flock "$D/.snapshot-held01" sleep $((60 * LANCA_TIME_FACTOR)) &
+held=$!
 EVERY=$((5 * LANCA_TIME_FACTOR))
 start_serve "$D" --user nobody --backup-dir "$B" --backup-passphrase-file "$T/pw" \
 	--backup-every ${EVERY}s --backup-keep 2
@@ -63,6 +72,12 @@ until [ "$(ls "$B" | grep -v "$FUTURE" | grep -c "^lanca-$SITE-[0-9]\{8\}T[0-9]\
 	sleep 0.1
 	i=$((i + 1))
 done
+[ ! -e "$D/.snapshot-left01" ] && [ ! -e "$B/lanca-$SITE-20200101T000000Z.bk.tmp-left01" ] ||
+	fail "leftovers of an interrupted backup were not swept: $(ls -a "$D" "$B")"
+[ -e "$D/.snapshot-held01" ] && [ -e "$D/.snapshotx" ] && [ -e "$B/lanca-$SITE-neighbour" ] ||
+	fail "the sweep removed a held file or one of another name: $(ls -a "$D" "$B")"
+kill "$held" 2>/dev/null || true
+rm -f "$D/.snapshot-held01" "$D/.snapshotx" "$B/lanca-$SITE-neighbour"
 first=$(ls "$B" | grep "^lanca-$SITE-" | grep -v "$FUTURE" | head -n 1)
 [ "$(stat -c '%a %U' "$B/$first")" = "600 nobody" ] || fail "the backup's mode and owner: $(stat -c '%a %U' "$B/$first")"
 ! grep -aq "PRIVATE KEY" "$B/$first" || fail "a scheduled backup holds a key in clear"
@@ -93,12 +108,19 @@ grep -q '^lanca_backups_total{result="ok"} [4-9]' "$T/metrics" &&
 	grep -q '^lanca_backups_total{result="failed"} 0$' "$T/metrics" &&
 	grep -q '^lanca_backup_last_success_timestamp_seconds [1-9]' "$T/metrics" ||
 	fail "/metrics: $(grep backup "$T/metrics")"
-ok "a sealed backup every ${EVERY} s as nobody, 0600, newest 2 of this site's kept (one named in 2099 among them: the newest made is never removed; another gateway's left alone), audited, in status, the API and /metrics"
+ok "leftovers swept (not a held one); a sealed backup every ${EVERY} s as nobody, 0600, newest 2 of this site's kept (one named in 2099 among them: the newest made is never removed; another gateway's left alone), audited, in status, the API and /metrics"
 
 # ---- a scheduled backup restores ----
-newest=$(ls "$B" | grep "^lanca-$SITE-" | grep -v "$FUTURE" | tail -n 1)
+# A copy: with the 2099 file counted, each new backup removes the last.
+i=0
+until newest=$(ls "$B" | grep "^lanca-$SITE-" | grep -v "$FUTURE" | tail -n 1) &&
+	cp "$B/$newest" "$T/sched.bk" 2>/dev/null; do
+	[ $i -lt 20 ] || fail "no scheduled backup to copy: $(ls "$B")"
+	sleep 0.2
+	i=$((i + 1))
+done
 R="$T/restored"
-"$LANCA" restore "$B/$newest" --dir "$R" --passphrase-file "$T/pw" >"$T/out" 2>"$T/err" ||
+"$LANCA" restore "$T/sched.bk" --dir "$R" --passphrase-file "$T/pw" >"$T/out" 2>"$T/err" ||
 	fail "restore of $newest: $(cat "$T/err")"
 for f in keys/root.key keys/issuing.key keys/issuing.pem keys/audit.key keys/signer.conf gateway.key; do
 	cmp -s "$D/$f" "$R/$f" || fail "$f differs in the restored copy"
@@ -106,7 +128,7 @@ done
 printf 'wrong\n' >"$T/wrong"
 chmod 600 "$T/wrong"
 st=0
-"$LANCA" restore "$B/$newest" --dir "$T/r2" --passphrase-file "$T/wrong" >/dev/null 2>"$T/err" || st=$?
+"$LANCA" restore "$T/sched.bk" --dir "$T/r2" --passphrase-file "$T/wrong" >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "wrong passphrase" "$T/err" && [ ! -e "$T/r2" ] || fail "wrong passphrase: $st $(cat "$T/err")"
 ok "a scheduled backup restores with its passphrase: keys/ from the signer's sealed copy"
 

@@ -113,7 +113,15 @@ START_TEST(test_parse_refusals)
 	parse("pkcs11:object=a%00b", 0, "object= is too long or holds a NUL byte");
 	parse("pkcs11:object=a b", 0, "holds a space");
 	parse("pkcs11:object=a\nb", 0, "control character");
-	parse("pkcs11:token;object=o", 0, "attribute 'token' has no '=value'");
+	parse("pkcs11:token;object=o", 0, "an attribute has no '=value'");
+	/* A PIN in the path would be recorded: refused, and never quoted. */
+	parse("pkcs11:token=t;object=o;pin-value=1234", 0, "go after '?', not in the path");
+	ck_assert_ptr_null(strstr(last_msg, "1234"));
+	parse("pkcs11:object=o;pin-source=file:/p", 0, "go after '?', not in the path");
+	parse("pkcs11;object=o?pin-value=5678", 0, "not a pkcs11: URL");
+	ck_assert_ptr_null(strstr(last_msg, "5678"));
+	parse("pkcs11:object=o;pin-value:9012", 0, "an attribute has no '=value'");
+	ck_assert_ptr_null(strstr(last_msg, "9012"));
 	memset(longurl, 'a', sizeof(longurl) - 1);
 	longurl[sizeof(longurl) - 1] = '\0';
 	memcpy(longurl, "pkcs11:object=", 14);
@@ -220,6 +228,29 @@ START_TEST(test_record_refusals)
 	bad_record("url=pkcs11:object=o\nkey=-----BEGIN\n", "not a token key record");
 	bad_record("url=file:///k.pem\n", "the recorded URL is not usable");
 	bad_record("url=pkcs11:token=t\n", "the recorded URL is not usable");
+	/* It names a library to load: relative paths, a record others may
+	 * write, and a module others may write are refused. */
+	bad_record("url=pkcs11:object=o\nmodule=libsofthsm2.so\n", "absolute module=");
+	bad_record("url=pkcs11:object=o\npin-file=pin.txt\n", "absolute module=");
+	{
+		char mod[160], evil[128], path[128];
+		struct devkey_token t;
+
+		snprintf(evil, sizeof(evil), "%s/evil.so", dir);
+		snprintf(mod, sizeof(mod), "url=pkcs11:object=o\nmodule=%s\n", evil);
+		ck_assert_int_eq(device_file_write(dir, "evil.so", "x", 1, 0600), 0);
+		ck_assert_int_eq(chmod(evil, 0666), 0);
+		bad_record(mod, "only its owner may write");
+		/* The record itself, writable by others. */
+		ck_assert_int_eq(device_file_write(dir, DEVKEY_TOKEN_FILE, "url=pkcs11:object=o\n", 20,
+						   0600), 0);
+		snprintf(path, sizeof(path), "%s/%s", dir, DEVKEY_TOKEN_FILE);
+		ck_assert_int_eq(chmod(path, 0622), 0);
+		memset(&t, 0, sizeof(t));
+		last_msg[0] = '\0';
+		ck_assert_int_eq(devkey_token_read(dir, DEVKEY_TOKEN_FILE, &t), -1);
+		ck_assert_msg(strstr(last_msg, "only its owner may write") != NULL, "%s", last_msg);
+	}
 	rm_dir();
 }
 END_TEST
@@ -334,13 +365,13 @@ START_TEST(test_pin_file)
 	ck_assert_uint_eq(len, 15);
 	device_file_free(&d, 1);
 	ck_assert_int_eq(read_pin("\n", 1, &d, &len), -1);
-	ck_assert_ptr_nonnull(strstr(last_msg, "want a PIN of 1 to 256 bytes, not 0"));
+	ck_assert_ptr_nonnull(strstr(last_msg, "want a PIN of 1 to 255 bytes, not 0"));
 	ck_assert_ptr_null(d.data);
 	ck_assert_int_eq(read_pin("12\n34\n", 6, &d, &len), -1);
 	ck_assert_ptr_nonnull(strstr(last_msg, "the PIN holds a control character"));
 	memset(big, '7', sizeof(big));
 	ck_assert_int_eq(read_pin(big, DEVKEY_PIN_MAX + 1, &d, &len), -1);
-	ck_assert_ptr_nonnull(strstr(last_msg, "want a PIN of 1 to 256 bytes, not 257"));
+	ck_assert_ptr_nonnull(strstr(last_msg, "want a PIN of 1 to 255 bytes, not 256"));
 	ck_assert_int_eq(device_secret_read("--pin-file", "PIN", "/nonexistent/pin", 1, 8, &d, &len),
 			 -1);
 	ck_assert_ptr_nonnull(strstr(last_msg, "--pin-file: "));
