@@ -286,6 +286,18 @@ bkf_writer_free(struct bkf_writer *w)
 
 /* ---- reading ---- */
 
+ssize_t
+bkf_read_mem(void *ctx, void *buf, size_t n)
+{
+	struct bkf_mem *m = ctx;
+
+	if (n > m->len - m->off)
+		n = m->len - m->off;
+	memcpy(buf, m->p + m->off, n);
+	m->off += n;
+	return (ssize_t)n;
+}
+
 /* Exactly n bytes: 1; 0 at an end before the first byte when may_end;
  * else -1 with e (cut short, or a read error). */
 static int

@@ -132,6 +132,14 @@ void bkf_writer_free(struct bkf_writer *w);	/* wipes; NULL-safe */
  * (errno set). */
 typedef ssize_t (*bkf_read_fn)(void *ctx, void *buf, size_t n);
 
+/* A backup held in memory, read through bkf_read_mem (keys.bkf inside a
+ * daemon's backup; the fuzz target). */
+struct bkf_mem {
+	const unsigned char *p;
+	size_t len, off;
+};
+ssize_t bkf_read_mem(void *ctx, void *buf, size_t n);	/* ctx: struct bkf_mem */
+
 struct bkf_record {
 	enum bkf_type type;
 	char name[BKF_NAME_MAX + 1];

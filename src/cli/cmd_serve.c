@@ -299,9 +299,12 @@ serve_wait(struct app *app, struct httpd *h, const sigset_t *set)
 	for (;;) {
 		/* A scheduled backup due before the next tick wakes it early. */
 		tick.tv_sec = SERVE_TICK_S;
-		if (app->backups != NULL &&
-		    backupsched_wait(app->backups, (int64_t)time(NULL)) < SERVE_TICK_S)
-			tick.tv_sec = (time_t)backupsched_wait(app->backups, (int64_t)time(NULL));
+		if (app->backups != NULL) {
+			int64_t due = backupsched_wait(app->backups, (int64_t)time(NULL));
+
+			if (due < SERVE_TICK_S)
+				tick.tv_sec = (time_t)due;
+		}
 		sig = sigtimedwait(set, &si, &tick);
 		if (sig < 0 && errno == EAGAIN) {
 			if (app->backups != NULL)

@@ -494,23 +494,6 @@ struct restore {
 	struct backup_summary *sum;
 };
 
-struct restore_mem {
-	const unsigned char *p;
-	size_t len, off;
-};
-
-static ssize_t
-restore_mem_read(void *ctx, void *buf, size_t n)
-{
-	struct restore_mem *m = ctx;
-
-	if (n > m->len - m->off)
-		n = m->len - m->off;
-	memcpy(buf, m->p + m->off, n);
-	m->off += n;
-	return (ssize_t)n;
-}
-
 static ssize_t
 restore_read(void *ctx, void *buf, size_t n)
 {
@@ -685,12 +668,12 @@ restore_data(struct restore *r, const struct bkf_record *rec, struct lerr *e)
 static int
 restore_inner(struct restore *r, struct lerr *e)
 {
-	struct restore_mem m = { r->sealed, r->sealed_len, 0 };
+	struct bkf_mem m = { r->sealed, r->sealed_len, 0 };
 	struct bkf_reader *rd = NULL;
 	struct bkf_record rec;
 	int k, rc = -1;
 
-	if (bkf_reader_new(restore_mem_read, &m, r->o->pass, r->o->pass_len, 0, &rd, e) != 0)
+	if (bkf_reader_new(bkf_read_mem, &m, r->o->pass, r->o->pass_len, 0, &rd, e) != 0)
 		return -1;
 	if (bkf_reader_sealed(rd) != r->sum->sealed) {
 		lerr_set(e, LERR_BAD_REQUEST, "the backup's %s is not sealed as the backup is",

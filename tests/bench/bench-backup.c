@@ -47,14 +47,7 @@
 static unsigned
 arg_uint(const char *s, unsigned lo, unsigned hi)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "usage: bench-backup [-n CERTIFICATES] [-r REPEATS] [-d DIR]\n");
-		exit(2);
-	}
-	return (unsigned)v;
+	return bench_arg_uint(s, lo, hi, "usage: bench-backup [-n CERTIFICATES] [-r REPEATS] [-d DIR]");
 }
 
 static long
@@ -120,6 +113,8 @@ run(const char *base, const char *state, const char *name, int sealed, unsigned 
 	if (sealed) {
 		o.pass = ro.pass = PASS;
 		o.pass_len = ro.pass_len = strlen(PASS);
+	} else {
+		ro.allow_plain = 1;	/* --insecure-plaintext */
 	}
 	for (i = 0; i < repeats; i++) {
 		snprintf(out, sizeof(out), "%s/%s-%u.bk", base, name, i);

@@ -243,15 +243,7 @@ static const struct bench_case {
 static unsigned
 arg_uint(const char *s, unsigned lo, unsigned hi)
 {
-	char *end;
-	unsigned long v = strtoul(s, &end, 10);
-
-	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
-		fprintf(stderr, "usage: bench-inventory [-n CERTIFICATES (4..10000000)] "
-			"[-r REPEATS (1..%d)] [-d DIR]\n", REPEATS_MAX);
-		exit(2);
-	}
-	return (unsigned)v;
+	return bench_arg_uint(s, lo, hi, "usage: bench-inventory [-n CERTIFICATES (4..10000000)] [-r REPEATS (1..101)] [-d DIR]");
 }
 
 /* Removes the store's files and dir. */

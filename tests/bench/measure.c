@@ -92,3 +92,16 @@ bench_median(double *v, unsigned n)
 	qsort(v, n, sizeof(*v), bench_cmp_double);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
+
+unsigned
+bench_arg_uint(const char *s, unsigned lo, unsigned hi, const char *usage)
+{
+	char *end;
+	unsigned long v = strtoul(s, &end, 10);
+
+	if (*s == '\0' || *end != '\0' || v < lo || v > hi) {
+		fprintf(stderr, "%s\n", usage);
+		exit(2);
+	}
+	return (unsigned)v;
+}

@@ -22,4 +22,8 @@ long bench_proc_kb(pid_t pid, const char *file, const char *field);
 /* The median of v's n values (n > 0); sorts v. */
 double bench_median(double *v, unsigned n);
 
+/* An option's number from lo to hi; otherwise prints usage (one line,
+ * the program's) and exits 2. */
+unsigned bench_arg_uint(const char *s, unsigned lo, unsigned hi, const char *usage);
+
 #endif

@@ -30,23 +30,6 @@
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-struct fuzz_mem {
-	const uint8_t *p;
-	size_t len, off;
-};
-
-static ssize_t
-fuzz_backup_read(void *ctx, void *buf, size_t n)
-{
-	struct fuzz_mem *m = ctx;
-
-	if (n > m->len - m->off)
-		n = m->len - m->off;
-	memcpy(buf, m->p + m->off, n);
-	m->off += n;
-	return (ssize_t)n;
-}
-
 static void
 fuzz_backup_refused(const struct lerr *e)
 {
@@ -58,7 +41,7 @@ fuzz_backup_refused(const struct lerr *e)
 int
 LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-	struct fuzz_mem m = { data, size, 0 };
+	struct bkf_mem m = { data, size, 0 };
 	struct bkf_reader *r;
 	struct bkf_record rec;
 	struct lerr e;
@@ -68,7 +51,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	if (sodium_init() < 0)
 		abort();
 	memset(&e, 0, sizeof(e));
-	if (bkf_reader_new(fuzz_backup_read, &m, "fuzz", 4, FUZZ_BACKUP_MEM_KIB, &r, &e) != 0) {
+	if (bkf_reader_new(bkf_read_mem, &m, "fuzz", 4, FUZZ_BACKUP_MEM_KIB, &r, &e) != 0) {
 		fuzz_backup_refused(&e);
 		return 0;
 	}

@@ -35,6 +35,16 @@ until grep -q '^ready' "$T/slow.out"; do
 	i=$((i + 1))
 done
 
+# figures FILE WHAT: the slow sender's last line in FILE (printed); sets
+# opened, closed and longest.
+figures() {
+	f=$(grep '^opened=' "$1") || fail "no figures from the slow sender"
+	echo "# $2: $f"
+	opened=$(echo "$f" | sed 's/.*opened=\([0-9]*\).*/\1/')
+	closed=$(echo "$f" | sed 's/.*closed_by_server=\([0-9]*\).*/\1/')
+	longest=$(echo "$f" | sed 's/.*longest_s=\([0-9.]*\).*/\1/')
+}
+
 # enroll I: one enrolment from 127.0.0.1, timed by curl.
 enroll() {
 	openssl req -in "$T/d$1.csr" -outform der -out "$T/d$1.der"
@@ -58,11 +68,7 @@ ok "three enrolments from another address during the attack, each under 2 s"
 
 kill -TERM "$slow_pid"
 wait "$slow_pid" || fail "the slow sender failed: $(cat "$T/slow.err")"
-figures=$(grep '^opened=' "$T/slow.out") || fail "no figures from the slow sender"
-echo "# slow sender: $figures"
-opened=$(echo "$figures" | sed 's/.*opened=\([0-9]*\).*/\1/')
-closed=$(echo "$figures" | sed 's/.*closed_by_server=\([0-9]*\).*/\1/')
-longest=$(echo "$figures" | sed 's/.*longest_s=\([0-9.]*\).*/\1/')
+figures "$T/slow.out" "slow sender"
 # The server really was under attack: it took at least its per-address
 # limit from every address.
 [ "$opened" -ge 256 ] || fail "the slow sender opened only $opened connections"
@@ -76,10 +82,7 @@ ok "every slow connection was closed within $longest s (bound: $REQUEST_S s)"
 # deadline closes them.
 $RAW slow --ca "$ROOT_PEM" --addrs 127.0.0.10-127.0.0.10 --per 4 --seconds $((REQUEST_S + 3)) \
 	"$HTTPS_PORT" >"$T/few.out" 2>"$T/few.err" || fail "the slow sender failed: $(cat "$T/few.err")"
-figures=$(grep '^opened=' "$T/few.out") || fail "no figures from the slow sender"
-echo "# 4 slow connections: $figures"
-closed=$(echo "$figures" | sed 's/.*closed_by_server=\([0-9]*\).*/\1/')
-longest=$(echo "$figures" | sed 's/.*longest_s=\([0-9.]*\).*/\1/')
+figures "$T/few.out" "4 slow connections"
 [ "$closed" -ge 4 ] || fail "the server closed $closed of 4 slow connections in $((REQUEST_S + 3)) s"
 awk -v t="$longest" -v m="$REQUEST_S" 'BEGIN { exit !(t >= m - 1 && t <= m + 2) }' ||
 	fail "4 slow connections were closed after $longest s, not at the $REQUEST_S s deadline"
@@ -101,10 +104,7 @@ SHORT_S=4
 start_serve "$D" --request-timeout $SHORT_S
 $RAW slow --ca "$ROOT_PEM" --addrs 127.0.0.11-127.0.0.11 --per 2 --seconds $((SHORT_S + 3)) \
 	"$HTTPS_PORT" >"$T/short.out" 2>"$T/short.err" || fail "the slow sender failed: $(cat "$T/short.err")"
-figures=$(grep '^opened=' "$T/short.out") || fail "no figures from the slow sender"
-echo "# 2 slow connections, --request-timeout $SHORT_S: $figures"
-closed=$(echo "$figures" | sed 's/.*closed_by_server=\([0-9]*\).*/\1/')
-longest=$(echo "$figures" | sed 's/.*longest_s=\([0-9.]*\).*/\1/')
+figures "$T/short.out" "2 slow connections, --request-timeout $SHORT_S"
 [ "$closed" -ge 2 ] || fail "the server closed $closed of 2 slow connections in $((SHORT_S + 3)) s"
 awk -v t="$longest" -v m="$SHORT_S" 'BEGIN { exit !(t >= m - 1 && t <= m + 2) }' ||
 	fail "with --request-timeout $SHORT_S, slow connections were closed after $longest s"

@@ -255,6 +255,30 @@ START_TEST(test_header_refusals)
 }
 END_TEST
 
+/* A backup of one META record sealed to r and tagged with author's key,
+ * as a malloc'd buffer. */
+static unsigned char *
+seal_one(const struct bkf_recipient *r, struct bkf_author *author, size_t *len)
+{
+	struct bkf_writer *w;
+	struct lerr e;
+	unsigned char *buf;
+	FILE *f = tmpfile();
+	int fd;
+
+	ck_assert_ptr_nonnull(f);
+	fd = fileno(f);
+	ck_assert_int_eq(bkf_writer_new(fd, r, &w, &e), 0);
+	ck_assert_int_eq(bkf_put(w, BKF_META, NULL, "{}", 2, &e), 0);
+	ck_assert_int_eq(bkf_finish(w, bkf_tag_author, author, &e), 0);
+	bkf_writer_free(w);
+	*len = (size_t)lseek(fd, 0, SEEK_END);
+	buf = malloc(*len);
+	ck_assert_int_eq(pread(fd, buf, *len, 0), (ssize_t)*len);
+	fclose(f);
+	return buf;
+}
+
 /* Whoever has read one backup has its recipient (the header holds it):
  * a file of their own sealed to it, with any author key but the
  * passphrase's, opens and decrypts, and is refused at its end. */
@@ -267,7 +291,7 @@ START_TEST(test_forged_refused)
 	unsigned char *buf;
 	size_t len;
 	FILE *f;
-	int fd, i;
+	int i;
 
 	memset(&e, 0, sizeof(e));
 	ck_assert_int_eq(bkf_recipient_derive("pw", 2, &cheap, &r, &real, &e), 0);
@@ -277,32 +301,14 @@ START_TEST(test_forged_refused)
 			randombytes_buf(forged.key, sizeof(forged.key));
 		else
 			memset(&forged, 0, sizeof(forged));
-		f = tmpfile();
-		fd = fileno(f);
-		ck_assert_int_eq(bkf_writer_new(fd, &r, &w, &e), 0);
-		ck_assert_int_eq(bkf_put(w, BKF_META, NULL, "{}", 2, &e), 0);
-		ck_assert_int_eq(bkf_finish(w, bkf_tag_author, &forged, &e), 0);
-		bkf_writer_free(w);
-		len = (size_t)lseek(fd, 0, SEEK_END);
-		buf = malloc(len);
-		ck_assert_int_eq(pread(fd, buf, len, 0), (ssize_t)len);
-		fclose(f);
+		buf = seal_one(&r, &forged, &len);
 		ck_assert_int_eq(read_all(buf, len, "pw", &e), -1);
 		ck_assert_msg(strstr(e.msg, "not made with this passphrase's author key") != NULL,
 			      "%s", e.msg);
 		free(buf);
 	}
 	/* With the real key, the same file is accepted: the tag is all. */
-	f = tmpfile();
-	fd = fileno(f);
-	ck_assert_int_eq(bkf_writer_new(fd, &r, &w, &e), 0);
-	ck_assert_int_eq(bkf_put(w, BKF_META, NULL, "{}", 2, &e), 0);
-	ck_assert_int_eq(bkf_finish(w, bkf_tag_author, &real, &e), 0);
-	bkf_writer_free(w);
-	len = (size_t)lseek(fd, 0, SEEK_END);
-	buf = malloc(len);
-	ck_assert_int_eq(pread(fd, buf, len, 0), (ssize_t)len);
-	fclose(f);
+	buf = seal_one(&r, &real, &len);
 	ck_assert_int_eq(read_all(buf, len, "pw", &e), 1);
 	free(buf);
 	/* A sealed file cannot be finished without a tag. */
