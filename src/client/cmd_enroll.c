@@ -42,7 +42,7 @@ struct enroll_opts {
 	const char *gateway, *id, *out, *fingerprint, *http;
 	const char *label, *secret_file;	/* --est-label, --secret-file */
 	int token;				/* --key: the key is in a token */
-	struct devkey_token tok;		/* --key, --pin-file, --pkcs11-module */
+	struct p11key_ref tok;		/* --key, --pin-file, --pkcs11-module */
 	int bind;				/* --bind */
 	enum client_protocol proto;
 	struct device_sans sans;
@@ -131,7 +131,7 @@ enroll_undo(const char *out, const struct enroll_undo *u)
 static int
 enroll_key(const struct enroll_opts *o, struct enroll_undo *u, struct devkey *k)
 {
-	struct devkey_token t;
+	struct p11key_ref t;
 	int made = 0;
 
 	if (o->token) {

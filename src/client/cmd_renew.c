@@ -59,7 +59,7 @@ struct renew_opts {
 	enum client_protocol proto;
 	int when_due;			/* first check whether it is time */
 	long timeout;
-	struct devkey_token over;	/* --pin-file, --pkcs11-module */
+	struct p11key_ref over;	/* --pin-file, --pkcs11-module */
 };
 
 /* The renewal. */

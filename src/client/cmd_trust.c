@@ -49,7 +49,7 @@ trust_usage(FILE *f)
 
 /* The refresh. */
 static int
-trust_refresh(const char *dir, const char *gateway_opt, const struct devkey_token *over,
+trust_refresh(const char *dir, const char *gateway_opt, const struct p11key_ref *over,
 	      long timeout)
 {
 	gnutls_datum_t store = { NULL, 0 }, merged = { NULL, 0 };
@@ -136,7 +136,7 @@ cmd_trust(int argc, char *argv[])
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *dir = NULL, *gateway = NULL, *pin_file = NULL, *module = NULL;
-	struct devkey_token over;
+	struct p11key_ref over;
 	long timeout = CLIENT_IO_TIMEOUT;
 	int ch;
 

@@ -21,46 +21,29 @@
 #include <stddef.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
+#include "common/p11key.h"
 
 #define DEVKEY_FILE		"key.pem"	/* a file key */
 #define DEVKEY_TOKEN_FILE	"key.token"	/* the record of a token key */
-#define DEVKEY_URL_MAX		1024
-#define DEVKEY_LABEL_MAX	256
-#define DEVKEY_ID_MAX		128
-#define DEVKEY_PIN_MAX		255	/* GnuTLS hands the callback 256 bytes, NUL included */
-
-/* Where a token key is and how to reach it: what --key, --pin-file and
- * --pkcs11-module say, and what key.token records. */
-struct devkey_token {
-	char url[DEVKEY_URL_MAX];	/* as given: may hold a pin-value */
-	char record[DEVKEY_URL_MAX];	/* url without its pin-value: shown and written */
-	char label[DEVKEY_LABEL_MAX];	/* object=, decoded ("" when absent) */
-	unsigned char id[DEVKEY_ID_MAX];	/* id=, decoded */
-	size_t id_len;			/* 0 when absent */
-	int pin_in_url;			/* pin-value or pin-source present */
-	char pin_file[PATH_MAX];	/* "" when none */
-	char module[PATH_MAX];		/* "" : p11-kit's configured modules */
-};
-
 /*
  * Checks a --key value and fills t's URL fields (pin_file and module are
- * left as they were): a pkcs11: URL of at most DEVKEY_URL_MAX - 1
+ * left as they were): a pkcs11: URL of at most P11KEY_URL_MAX - 1
  * printable ASCII bytes, well-formed percent-escapes, naming the key with
  * object= or id=, type= absent or "private". Returns 0, or -1 with a
  * message naming the problem printed.
  */
-int devkey_token_parse(const char *arg, struct devkey_token *t);
+int devkey_token_parse(const char *arg, struct p11key_ref *t);
 
 /* Sets t's pin_file and module (either may be NULL: left as they are) to
  * the absolute paths of existing files, so that a later renew from
  * another directory finds them. */
-int devkey_token_paths(const char *pin_file, const char *module, struct devkey_token *t);
+int devkey_token_paths(const char *pin_file, const char *module, struct p11key_ref *t);
 
 /* Writes t as the record dir/name (mode 0600): "url=", "module=" and
  * "pin-file=" lines, the last two only when set. */
-int devkey_token_write(const struct devkey_token *t, const char *dir, const char *name);
+int devkey_token_write(const struct p11key_ref *t, const char *dir, const char *name);
 /* Reads the record dir/name into t (devkey_token_parse checks its URL). */
-int devkey_token_read(const char *dir, const char *name, struct devkey_token *t);
+int devkey_token_read(const char *dir, const char *name, struct p11key_ref *t);
 
 /* The device's key: one handle for signing whatever holds it. */
 struct devkey {
@@ -81,7 +64,7 @@ int devkey_write_file(const struct devkey *k, const char *dir, const char *name)
  * *made. Refuses a key the device cannot use (ECDSA on P-256 or P-384 and
  * RSA of 2048 bits or more are what it can).
  */
-int devkey_token_open(const struct devkey_token *t, int create, struct devkey *k, int *made);
+int devkey_token_open(const struct p11key_ref *t, int create, struct devkey *k, int *made);
 /*
  * The key of the device enrolled in dir: the token key dir/key.token
  * records (its PIN file and module replaced by over's where over sets
@@ -89,7 +72,7 @@ int devkey_token_open(const struct devkey_token *t, int create, struct devkey *k
  * setting either is an error). Returns 0, 1 when dir holds neither
  * (nothing printed), or -1.
  */
-int devkey_load_dir(const char *dir, const struct devkey_token *over, struct devkey *k);
+int devkey_load_dir(const char *dir, const struct p11key_ref *over, struct devkey *k);
 /* Whether dir holds a device key (key.pem or key.token). */
 int devkey_in_dir(const char *dir);
 /* The SHA-256 key id of key's public key (what gnutls_x509_crt_get_key_id

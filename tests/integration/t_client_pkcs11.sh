@@ -101,7 +101,9 @@ tok_pub dev-a >"$T/a.tokpub" || fail "p11tool --export-pubkey dev-a"
 	fail "the certificate's key is not the token's: $(cert_pub "$T/a") / $(cat "$T/a.tokpub")"
 openssl verify -CAfile "$ROOT_PEM" -untrusted "$T/a/chain.pem" "$T/a/cert.pem" >/dev/null ||
 	fail "the token key's certificate does not verify"
-printf 'url=%s\nmodule=%s\npin-file=%s\n' "$TOK;object=dev-a;id=%0a%01" "$MOD" "$T/pin" >"$T/a.want"
+RECORD_HEAD='# lanca: a key held in a PKCS#11 token (this file names it, it is not the key)'
+printf '%s\nurl=%s\nmodule=%s\npin-file=%s\n' "$RECORD_HEAD" \
+	"$TOK;object=dev-a;id=%0a%01" "$MOD" "$T/pin" >"$T/a.want"
 cmp -s "$T/a/key.token" "$T/a.want" || fail "key.token: $(cat "$T/a/key.token")"
 ok "enroll --key: the key made in the token gets the certificate; key.token records URL, module, PIN file"
 
@@ -166,7 +168,7 @@ grep -q "using the key in the token: $TOK;object=dev-b\$" "$T/err" || fail "exis
 ! grep -qF -- "$PIN" "$T/err" "$T/out" || fail "the PIN was printed"
 check_token_dir "$T/b"
 [ "$(cert_pub "$T/b")" = "$(cat "$T/b.tokpub")" ] || fail "dev-b's certificate is not for the existing key"
-printf 'url=%s\nmodule=%s\n' "$TOK;object=dev-b" "$MOD" >"$T/b.want"
+printf '%s\nurl=%s\nmodule=%s\n' "$RECORD_HEAD" "$TOK;object=dev-b" "$MOD" >"$T/b.want"
 cmp -s "$T/b/key.token" "$T/b.want" || fail "key.token with a pin-value: $(cat "$T/b/key.token")"
 ok "an existing token key is used; the URL's pin-value works and is not recorded"
 

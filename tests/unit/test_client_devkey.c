@@ -43,7 +43,7 @@ client_msg(const char *fmt, ...)
 	va_end(ap);
 }
 
-static struct devkey_token tok;
+static struct p11key_ref tok;
 
 /* Parses arg; with want_ok == 0 expects a refusal whose message holds
  * expect. */
@@ -101,13 +101,13 @@ END_TEST
 
 START_TEST(test_parse_refusals)
 {
-	char longurl[DEVKEY_URL_MAX + 16];
+	char longurl[P11KEY_URL_MAX + 16];
 
 	parse("file:///etc/key.pem", 0, "not a pkcs11: URL");
 	parse("/etc/key.pem", 0, "not a pkcs11: URL");
 	parse("pkcs11:token=t", 0, "name the key with object=LABEL or id=");
 	parse("pkcs11:token=t;object=", 0, "name the key with object=LABEL or id=");
-	parse("pkcs11:token=t;object=o;type=cert", 0, "type=cert: the device key is a private key");
+	parse("pkcs11:token=t;object=o;type=cert", 0, "type=cert: the key is a private key");
 	parse("pkcs11:object=a%zz", 0, "attribute 'object' has a bad percent-escape");
 	parse("pkcs11:object=a%4", 0, "bad percent-escape");
 	parse("pkcs11:object=a%00b", 0, "object= is too long or holds a NUL byte");
@@ -157,7 +157,7 @@ slurp(const char *name)
 
 START_TEST(test_record_round_trip)
 {
-	struct devkey_token back;
+	struct p11key_ref back;
 	struct stat st;
 	char path[256], *text;
 
@@ -167,7 +167,7 @@ START_TEST(test_record_round_trip)
 	snprintf(tok.pin_file, sizeof(tok.pin_file), "/etc/lanca/pin");
 	ck_assert_int_eq(devkey_token_write(&tok, dir, DEVKEY_TOKEN_FILE), 0);
 	text = slurp(DEVKEY_TOKEN_FILE);
-	ck_assert_str_eq(text, "url=pkcs11:token=t;object=dev;id=%01\n"
+	ck_assert_str_eq(text, P11KEY_RECORD_HEAD "url=pkcs11:token=t;object=dev;id=%01\n"
 			       "module=/usr/lib/softhsm/libsofthsm2.so\n"
 			       "pin-file=/etc/lanca/pin\n");
 	ck_assert_ptr_null(strstr(text, "secret-pin"));
@@ -190,7 +190,7 @@ START_TEST(test_record_round_trip)
 	tok.module[0] = tok.pin_file[0] = '\0';
 	ck_assert_int_eq(devkey_token_write(&tok, dir, DEVKEY_TOKEN_FILE), 0);
 	text = slurp(DEVKEY_TOKEN_FILE);
-	ck_assert_str_eq(text, "url=pkcs11:token=t;object=dev;id=%01\n");
+	ck_assert_str_eq(text, P11KEY_RECORD_HEAD "url=pkcs11:token=t;object=dev;id=%01\n");
 	free(text);
 	memset(&back, 0, sizeof(back));
 	ck_assert_int_eq(devkey_token_read(dir, DEVKEY_TOKEN_FILE, &back), 0);
@@ -210,7 +210,7 @@ END_TEST
 static void
 bad_record(const char *text, const char *expect)
 {
-	struct devkey_token t;
+	struct p11key_ref t;
 
 	ck_assert_int_eq(device_file_write(dir, DEVKEY_TOKEN_FILE, text, strlen(text), 0600), 0);
 	memset(&t, 0, sizeof(t));
@@ -227,6 +227,8 @@ START_TEST(test_record_refusals)
 	bad_record("url=pkcs11:object=o", "not a token key record");	/* no newline */
 	bad_record("url=pkcs11:object=o\nkey=-----BEGIN\n", "not a token key record");
 	bad_record("url=file:///k.pem\n", "the recorded URL is not usable");
+	bad_record("url=pkcs11:object=o\nurl=pkcs11:object=p\n", "each once");
+	bad_record("url=pkcs11:object=o\nallow=relative\n", "absolute module=");
 	bad_record("url=pkcs11:token=t\n", "the recorded URL is not usable");
 	/* It names a library to load: relative paths, a record others may
 	 * write, and a module others may write are refused. */
@@ -234,7 +236,7 @@ START_TEST(test_record_refusals)
 	bad_record("url=pkcs11:object=o\npin-file=pin.txt\n", "absolute module=");
 	{
 		char mod[160], evil[128], path[128];
-		struct devkey_token t;
+		struct p11key_ref t;
 
 		snprintf(evil, sizeof(evil), "%s/evil.so", dir);
 		snprintf(mod, sizeof(mod), "url=pkcs11:object=o\nmodule=%s\n", evil);
@@ -320,7 +322,7 @@ START_TEST(test_file_key_path)
 
 	/* --pin-file or --pkcs11-module with a key file is a mistake. */
 	{
-		struct devkey_token over;
+		struct p11key_ref over;
 
 		memset(&over, 0, sizeof(over));
 		snprintf(over.pin_file, sizeof(over.pin_file), "/etc/pin");
@@ -347,14 +349,14 @@ read_pin(const char *text, size_t n, gnutls_datum_t *d, size_t *len)
 	ck_assert_int_eq(device_file_write(dir, "pin", text, n, 0600), 0);
 	snprintf(path, sizeof(path), "%s/pin", dir);
 	last_msg[0] = '\0';
-	return device_secret_read("--pin-file", "PIN", path, 1, DEVKEY_PIN_MAX, d, len);
+	return device_secret_read("--pin-file", "PIN", path, 1, P11KEY_PIN_MAX, d, len);
 }
 
 START_TEST(test_pin_file)
 {
 	gnutls_datum_t d;
 	size_t len = 0;
-	char big[DEVKEY_PIN_MAX + 2];
+	char big[P11KEY_PIN_MAX + 2];
 
 	mkdir_fresh();
 	ck_assert_int_eq(read_pin("4711\r\n", 6, &d, &len), 0);
@@ -370,7 +372,7 @@ START_TEST(test_pin_file)
 	ck_assert_int_eq(read_pin("12\n34\n", 6, &d, &len), -1);
 	ck_assert_ptr_nonnull(strstr(last_msg, "the PIN holds a control character"));
 	memset(big, '7', sizeof(big));
-	ck_assert_int_eq(read_pin(big, DEVKEY_PIN_MAX + 1, &d, &len), -1);
+	ck_assert_int_eq(read_pin(big, P11KEY_PIN_MAX + 1, &d, &len), -1);
 	ck_assert_ptr_nonnull(strstr(last_msg, "want a PIN of 1 to 255 bytes, not 256"));
 	ck_assert_int_eq(device_secret_read("--pin-file", "PIN", "/nonexistent/pin", 1, 8, &d, &len),
 			 -1);
