@@ -24,6 +24,7 @@
 
 #include "common/fileio.h"
 #include "common/lerr.h"
+#include "common/p11key.h"
 #include "ca/keystore.h"
 
 #define KEYSTORE_FILE_MAX	(64 * 1024)	/* a key file larger than this is not ours */
@@ -53,33 +54,40 @@ keystore_type_parse(const char *s, enum keystore_type *t)
 	return -1;
 }
 
+/* The algorithm and size (GnuTLS's bits) of key type t. */
+static int
+keystore_gen_params(enum keystore_type t, gnutls_pk_algorithm_t *pk, unsigned *bits,
+		    struct lerr *e)
+{
+	switch (t) {
+	case KEYSTORE_ECDSA_P256:
+		*pk = GNUTLS_PK_ECDSA;
+		*bits = GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1);
+		return 0;
+	case KEYSTORE_ECDSA_P384:
+		*pk = GNUTLS_PK_ECDSA;
+		*bits = GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1);
+		return 0;
+	case KEYSTORE_RSA_3072:
+		*pk = GNUTLS_PK_RSA;
+		*bits = 3072;
+		return 0;
+	}
+	return lerr_set(e, LERR_INTERNAL, "unknown key type %d", (int)t);
+}
+
 /* See keystore.h. */
 int
 keystore_generate(enum keystore_type t, gnutls_x509_privkey_t *out, struct lerr *e)
 {
 	gnutls_x509_privkey_t key = NULL;
-	gnutls_pk_algorithm_t pk;
-	unsigned bits;
+	gnutls_pk_algorithm_t pk = GNUTLS_PK_UNKNOWN;
+	unsigned bits = 0;
 	int ret, rc = -1;
 
 	*out = NULL;
-	switch (t) {
-	case KEYSTORE_ECDSA_P256:
-		pk = GNUTLS_PK_ECDSA;
-		bits = GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1);
-		break;
-	case KEYSTORE_ECDSA_P384:
-		pk = GNUTLS_PK_ECDSA;
-		bits = GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP384R1);
-		break;
-	case KEYSTORE_RSA_3072:
-		pk = GNUTLS_PK_RSA;
-		bits = 3072;
-		break;
-	default:
-		lerr_set(e, LERR_INTERNAL, "unknown key type %d", (int)t);
+	if (keystore_gen_params(t, &pk, &bits, e) != 0)
 		goto out;
-	}
 	if ((ret = gnutls_x509_privkey_init(&key)) < 0 ||
 	    (ret = gnutls_x509_privkey_generate2(key, pk, bits, 0, NULL, 0)) < 0) {
 		lerr_set(e, LERR_INTERNAL, "generating key: %s", gnutls_strerror(ret));
@@ -240,6 +248,200 @@ keystore_read_all(int fd, unsigned char *buf, size_t cap, size_t *got)
 	return 0;
 }
 
+/* ---- keys in a PKCS#11 token ---- */
+
+/* The token this process opened keys in: GnuTLS's PKCS#11 layer and its
+ * PIN callback are one per process, so there is one module and one PIN,
+ * held (in locked memory) as long as the process may sign. */
+static struct {
+	struct p11key_ref *ref;		/* the first record loaded; NULL: none */
+	char *pin;			/* keystore_pass_read's; NULL: none */
+} keystore_tok;
+
+/* Whether the module at path may be loaded: a regular file (links
+ * followed) of root's or the effective user's that no group or other may
+ * write, since loading it runs its code with the keys in reach. */
+static int
+keystore_module_trusted(const char *path, struct lerr *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return lerr_set(e, LERR_NOT_FOUND, "PKCS#11 module %s: %s", path, strerror(errno));
+	if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & 022) != 0)
+		return lerr_set(e, LERR_FORBIDDEN, "PKCS#11 module %s: not a file of root's (or this "
+				"user's) that only its owner may write: refused", path);
+	return 0;
+}
+
+/* Starts the PKCS#11 layer for r, once per process, and reads its PIN. */
+static int
+keystore_token_start(const struct p11key_ref *r, struct lerr *e)
+{
+	struct p11key_ref *keep;
+
+	if (keystore_tok.ref != NULL) {
+		if (strcmp(keystore_tok.ref->module, r->module) != 0 ||
+		    strcmp(keystore_tok.ref->pin_file, r->pin_file) != 0)
+			return lerr_set(e, LERR_BAD_REQUEST, "%s: another PKCS#11 module or PIN file "
+					"than %s's: one process uses one of each", r->record,
+					keystore_tok.ref->record);
+		return 0;
+	}
+	if (r->module[0] != '\0' && keystore_module_trusted(r->module, e) != 0)
+		return -1;
+	if ((keep = malloc(sizeof(*keep))) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
+	*keep = *r;
+	/* Only the URL without its PIN is kept. */
+	memcpy(keep->url, keep->record, sizeof(keep->url));
+	if (r->pin_file[0] != '\0') {
+		if (keystore_pass_read(r->pin_file, &keystore_tok.pin, e) != 0)
+			goto fail;
+		if (strlen(keystore_tok.pin) > P11KEY_PIN_MAX) {
+			lerr_set(e, LERR_TOO_LARGE, "the PIN in %s is longer than %d bytes",
+				 r->pin_file, P11KEY_PIN_MAX);
+			goto fail;
+		}
+	}
+	if (p11key_start(r->module, e) != 0)
+		goto fail;
+	if (keystore_tok.pin != NULL)
+		p11key_pin_set((const unsigned char *)keystore_tok.pin, strlen(keystore_tok.pin));
+	keystore_tok.ref = keep;
+	return 0;
+fail:
+	keystore_pass_free(keystore_tok.pin);
+	keystore_tok.pin = NULL;
+	free(keep);
+	return -1;
+}
+
+const struct p11key_ref *
+keystore_token(void)
+{
+	return keystore_tok.ref;
+}
+
+/* Opens the key the record at text (the file path) names. */
+static int
+keystore_token_load(const char *path, const unsigned char *text, size_t len,
+		    gnutls_privkey_t *out, struct lerr *e)
+{
+	struct p11key_ref *r;
+	char why[sizeof(e->msg)];
+	int rc = -1;
+
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
+	if (p11key_record_parse(path, text, len, r, e) != 0 ||
+	    keystore_token_start(r, e) != 0)
+		goto out;
+	if (p11key_open(r, NULL, out, NULL, e) != 0) {
+		snprintf(why, sizeof(why), "%s", e->msg);
+		lerr_set(e, e->code, "%s names a key in a PKCS#11 token: %s", path, why);
+		goto out;
+	}
+	rc = 0;
+out:
+	gnutls_memset(r, 0, sizeof(*r));
+	free(r);
+	return rc;
+}
+
+int
+keystore_token_ref(const char *opt, const char *url, const char *pin_file, const char *module,
+		   const char *const *allow, size_t nallow, struct p11key_ref *r, struct lerr *e)
+{
+	const char *paths[2 + P11KEY_ALLOW_MAX];
+	char *dst[2 + P11KEY_ALLOW_MAX];
+	char cwd[PATH_MAX];
+	struct stat st;
+	size_t i, n = 0;
+	int w;
+
+	memset(r, 0, sizeof(*r));
+	if (p11key_url_parse(opt, url, r, e) != 0)
+		return -1;
+	if (nallow > P11KEY_ALLOW_MAX)
+		return lerr_set(e, LERR_BAD_REQUEST, "at most %d --token-path options",
+				P11KEY_ALLOW_MAX);
+	paths[n] = pin_file;
+	dst[n++] = r->pin_file;
+	paths[n] = module;
+	dst[n++] = r->module;
+	for (i = 0; i < nallow; i++) {
+		paths[n] = allow[i];
+		dst[n++] = r->allow[i];
+	}
+	r->nallow = nallow;
+	/* The record is read from elsewhere later (the signer, a restore):
+	 * absolute paths, of what exists now. */
+	for (i = 0; i < n; i++) {
+		if (paths[i] == NULL)
+			continue;
+		if (stat(paths[i], &st) != 0)
+			return lerr_set(e, LERR_NOT_FOUND, "%s: %s", paths[i], strerror(errno));
+		/* Links stay as they are: a module's link follows the
+		 * library's upgrades. */
+		if (paths[i][0] == '/')
+			w = snprintf(dst[i], PATH_MAX, "%s", paths[i]);
+		else if (getcwd(cwd, sizeof(cwd)) == NULL)
+			return lerr_set(e, LERR_INTERNAL, "the current directory: %s", strerror(errno));
+		else
+			w = snprintf(dst[i], PATH_MAX, "%s/%s", cwd, paths[i]);
+		if (w < 0 || w >= PATH_MAX)
+			return lerr_set(e, LERR_BAD_REQUEST, "%s: path too long", paths[i]);
+	}
+	return 0;
+}
+
+/* Writes r as the record at path (0600, never replacing a file). */
+int
+keystore_token_write(const char *path, const struct p11key_ref *r, struct lerr *e)
+{
+	char text[P11KEY_RECORD_MAX];
+	long n;
+
+	n = p11key_record_format(r, text, sizeof(text), e);
+	if (n < 0)
+		return -1;
+	return keystore_write_new(path, (const unsigned char *)text, (size_t)n, e);
+}
+
+int
+keystore_token_make(const char *path, const struct p11key_ref *r, enum keystore_type t,
+		    gnutls_privkey_t *out, int *made, struct lerr *e)
+{
+	struct p11key_gen gen = { GNUTLS_PK_UNKNOWN, 0, 0 };
+
+	*out = NULL;
+	if (keystore_gen_params(t, &gen.pk, &gen.bits, e) != 0)
+		return -1;
+	gen.usage = GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN | GNUTLS_KEY_DIGITAL_SIGNATURE;
+	if (keystore_token_start(r, e) != 0 || p11key_open(r, &gen, out, made, e) != 0)
+		return -1;
+	if (keystore_token_write(path, r, e) != 0) {
+		gnutls_privkey_deinit(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
+}
+
+int
+keystore_token_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key,
+		    gnutls_privkey_t *out, struct lerr *e)
+{
+	*out = NULL;
+	if (keystore_token_start(r, e) != 0 ||
+	    p11key_copy(r, key, GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN |
+			GNUTLS_KEY_DIGITAL_SIGNATURE, e) != 0)
+		return -1;
+	return p11key_open(r, NULL, out, NULL, e);
+}
+
 /* See keystore.h. The file's bytes live in sodium_malloc'd memory and are
  * wiped and freed on every path; *out is new, the caller deinits it.
  * Messages name the file as path (dirfd's name). */
@@ -279,6 +481,10 @@ keystore_load_at(int dirfd, const char *path, const char *pass, gnutls_privkey_t
 	}
 	if (got == 0) {
 		lerr_set(e, LERR_BAD_REQUEST, "key file %s is empty", path);
+		goto out;
+	}
+	if (p11key_is_record(data, got)) {
+		rc = keystore_token_load(path, data, got, out, e);
 		goto out;
 	}
 	fmt = got >= 5 && memcmp(data, "-----", 5) == 0 ? GNUTLS_X509_FMT_PEM

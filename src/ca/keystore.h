@@ -46,6 +46,36 @@ int keystore_load_at(int dirfd, const char *name, const char *pass, gnutls_privk
 int keystore_pass_read(const char *path, char **pass, struct lerr *e);
 void keystore_pass_free(char *pass);
 
+/*
+ * Keys in a PKCS#11 token. A CA key's file may instead be a record
+ * (common/p11key.h) naming a key in a token: keystore_load opens that key
+ * (the record's PIN file read once, kept in locked memory while the
+ * process lives, since the token may ask again), so every caller of
+ * keystore_load works with either. One module and one PIN file per
+ * process. The key never leaves the token.
+ */
+struct p11key_ref;
+/* Fills r from a --issuing-key URL (opt names it in messages), a PIN file,
+ * a module (either may be NULL) and the paths the module needs while it
+ * signs (nallow of them), made absolute; each must exist. 0 or -1 with e. */
+int keystore_token_ref(const char *opt, const char *url, const char *pin_file, const char *module,
+		       const char *const *allow, size_t nallow, struct p11key_ref *r,
+		       struct lerr *e);
+/* Opens r's key, making one of type t in the token when it holds none
+ * (sensitive, never extractable; *made set), and writes the record at
+ * path (0600, never replacing a file). *out is new. 0 or -1 with e. */
+int keystore_token_make(const char *path, const struct p11key_ref *r, enum keystore_type t,
+			gnutls_privkey_t *out, int *made, struct lerr *e);
+/* Copies key into the token r names (refused when it holds a private key
+ * of that name) and opens the copy into *out (new). 0 or -1 with e. */
+int keystore_token_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key,
+			gnutls_privkey_t *out, struct lerr *e);
+/* Writes r as the record at path (0600, never replacing a file). */
+int keystore_token_write(const char *path, const struct p11key_ref *r, struct lerr *e);
+/* The token this process has opened keys in (its record, without any
+ * PIN), or NULL: what the signer's sandbox must leave the module. */
+const struct p11key_ref *keystore_token(void);
+
 /* The public half of a private key (new, caller frees). */
 int keystore_pubkey(gnutls_privkey_t key, gnutls_pubkey_t *out, struct lerr *e);
 

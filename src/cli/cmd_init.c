@@ -16,6 +16,7 @@
 
 #include "cli/cmd.h"
 #include "ca/keystore.h"
+#include "common/p11key.h"
 #include "daemon/auth.h"
 #include "daemon/handover.h"
 #include "daemon/init.h"
@@ -32,7 +33,15 @@ init_usage(FILE *f)
 		"                  [--net CIDR]... [--key-type ecdsa-p256|ecdsa-p384|rsa-3072]\n"
 		"                  [--passphrase-file FILE] [--crl-url URL]\n"
 		"                  [--backup-key-out FILE --backup-pass-file FILE] [--user USER]\n"
+		"                  [--issuing-key pkcs11:URL [--pin-file FILE] [--pkcs11-module SO]\n"
+		"                   [--token-path PATH]...]\n"
 		"\n"
+		"--issuing-key keeps the issuing CA's key in a PKCS#11 token: the key the\n"
+		"URL names (object= or id=), made there (sensitive, never extractable) when\n"
+		"the token holds none. keys/issuing.key then names it; only the signer\n"
+		"opens the token, with the PIN from --pin-file. --token-path names what the\n"
+		"module reads and writes while it signs (SoftHSM2's token directory,\n"
+		"tpm2-pkcs11's store and /dev/tpmrm0): the signer's sandbox leaves it that.\n"
 		"--user (run as root) makes DIR root:USER's-group, mode 0770, and hands the\n"
 		"files the daemon writes to USER, as `lanca serve --user USER` under\n"
 		"contrib/lanca.service needs them (keys/ stays root's).\n"
@@ -92,6 +101,10 @@ cmd_init(int argc, char *argv[])
 		{ "backup-key-out", required_argument, NULL, 'B' },
 		{ "backup-pass-file", required_argument, NULL, 'P' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "issuing-key", required_argument, NULL, 'K' },
+		{ "pin-file", required_argument, NULL, 'I' },
+		{ "pkcs11-module", required_argument, NULL, 'M' },
+		{ "token-path", required_argument, NULL, 'T' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -99,6 +112,11 @@ cmd_init(int argc, char *argv[])
 	struct ipnet nets[INIT_LIST_MAX];
 	struct state_init_opts o;
 	const char *dir = NULL, *pass_file = NULL, *backup_pass_file = NULL, *user = NULL;
+	const char *token_url = NULL, *pin_file = NULL, *module = NULL;
+	const char *token_paths[P11KEY_ALLOW_MAX];
+	size_t ntoken_paths = 0;
+	struct p11key_ref *token = NULL;
+	int token_made = 0;
 	char *pass = NULL, *backup_pass = NULL, code[AUTH_SETUP_CODE_SIZE] = "";
 	struct lerr e;
 	int c, rc = CMD_FAILED;
@@ -118,6 +136,16 @@ cmd_init(int argc, char *argv[])
 		case 'B': o.backup_key_out = optarg; break;
 		case 'P': backup_pass_file = optarg; break;
 		case 'u': user = optarg; break;
+		case 'K': token_url = optarg; break;
+		case 'I': pin_file = optarg; break;
+		case 'M': module = optarg; break;
+		case 'T':
+			if (ntoken_paths >= P11KEY_ALLOW_MAX) {
+				cmd_error("init", "at most %d --token-path values", P11KEY_ALLOW_MAX);
+				return CMD_USAGE;
+			}
+			token_paths[ntoken_paths++] = optarg;
+			break;
 		case 'D':
 		case 's':
 		case 'N':
@@ -163,6 +191,24 @@ cmd_init(int argc, char *argv[])
 			  "the backup root's key is only ever written encrypted");
 		return CMD_USAGE;
 	}
+	if (token_url == NULL && (pin_file != NULL || module != NULL || ntoken_paths > 0)) {
+		cmd_error("init", "--pin-file, --pkcs11-module and --token-path go with --issuing-key");
+		return CMD_USAGE;
+	}
+	if (token_url != NULL) {
+		if ((token = malloc(sizeof(*token))) == NULL) {
+			cmd_error("init", "out of memory");
+			return CMD_FAILED;
+		}
+		if (keystore_token_ref("--issuing-key", token_url, pin_file, module, token_paths,
+				       ntoken_paths, token, &e) != 0) {
+			cmd_error("init", "%s", e.msg);
+			rc = CMD_USAGE;
+			goto out;
+		}
+		o.issuing_token = token;
+		o.token_made = &token_made;
+	}
 	/* Checked before a CA is made for nothing. */
 	if (user != NULL) {
 		struct passwd *pw = getpwnam(user);
@@ -172,7 +218,8 @@ cmd_init(int argc, char *argv[])
 				  pw == NULL ? "no such user" : pw->pw_uid == 0 ?
 				  "the daemon's user must not be root" :
 				  "only root can hand files to another user");
-			return CMD_USAGE;
+			rc = CMD_USAGE;
+			goto out;
 		}
 	}
 	if (pass_file != NULL && keystore_pass_read(pass_file, &pass, &e) != 0) {
@@ -189,6 +236,9 @@ cmd_init(int argc, char *argv[])
 		cmd_error("init", "%s", e.msg);
 		goto out;
 	}
+	if (token != NULL)
+		printf("issuing CA key: %s the PKCS#11 token: %s\n", token_made ?
+		       "made (sensitive, never extractable) in" : "the existing key in", token->record);
 	/* After the report, which opens the store as root. */
 	rc = init_report(o.dir, code, o.backup_key_out);
 	if (rc == CMD_OK && user != NULL && handover_state(o.dir, user, &e) != 0) {
@@ -202,5 +252,9 @@ out:
 	sodium_memzero(code, sizeof(code));
 	keystore_pass_free(pass);
 	keystore_pass_free(backup_pass);
+	if (token != NULL) {
+		sodium_memzero(token, sizeof(*token));
+		free(token);
+	}
 	return rc;
 }

@@ -114,10 +114,11 @@ init_gateway_names(const struct state_init_opts *o, const char *host, struct nam
 	return 0;
 }
 
-/* Generates a CA key, writes it, and gives back its private handle. */
+/* Generates a CA key, writes it, and gives back its private handle; or,
+ * with token, opens or makes the key there and writes its record. */
 static int
 init_make_key(const char *dir, const char *rel, const struct state_init_opts *o,
-	       gnutls_privkey_t *out, struct lerr *e)
+	      const struct p11key_ref *token, gnutls_privkey_t *out, struct lerr *e)
 {
 	char path[STATE_PATH_MAX];
 	gnutls_x509_privkey_t x = NULL;
@@ -125,6 +126,10 @@ init_make_key(const char *dir, const char *rel, const struct state_init_opts *o,
 
 	if (state_path(path, dir, rel) != 0) {
 		lerr_set(e, LERR_INTERNAL, "path too long");
+		goto out;
+	}
+	if (token != NULL) {
+		rc = keystore_token_make(path, token, o->key_type, out, o->token_made, e);
 		goto out;
 	}
 	if (keystore_generate(o->key_type, &x, e) != 0 ||
@@ -210,8 +215,8 @@ init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUT
 	}
 	if (state_path(path, tmp, STORE_FILE) != 0 || store_open(path, STORE_CREATE, &s, e) != 0)
 		goto out;
-	if (init_make_key(tmp, SIGNER_ROOT_KEY, o, &root_key, e) != 0 ||
-	    init_make_key(tmp, SIGNER_ISSUING_KEY, o, &issuing_key, e) != 0 ||
+	if (init_make_key(tmp, SIGNER_ROOT_KEY, o, NULL, &root_key, e) != 0 ||
+	    init_make_key(tmp, SIGNER_ISSUING_KEY, o, o->issuing_token, &issuing_key, e) != 0 ||
 	    keystore_pubkey(issuing_key, &issuing_pub, e) != 0)
 		goto out;
 	if (store_serial_reserve(s, root_serial, e) != 0 ||

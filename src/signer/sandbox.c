@@ -215,9 +215,6 @@ static const struct sandbox_call {
 	/* the same calls under their names on 32-bit systems (glibc 2.36
 	 * there uses the 64-bit time and mmap2 variants); untested there */
 	{ "mmap2", SB_ALLOW }, { "futex_time64", SB_ALLOW }, { "clock_gettime64", SB_ALLOW },
-	/* Landlock refuses any file anyway; glibc's malloc asks
-	 * /proc/sys/vm/overcommit_memory when it trims a thread's arena */
-	{ "open", SB_EACCES }, { "openat", SB_EACCES }, { "openat2", SB_EACCES },
 #ifdef SANDBOX_ASAN
 	/* AddressSanitizer's own calls: when a thread starts (its alternate
 	 * signal stack, the thread's id and CPUs, as strace showed in the
@@ -228,6 +225,39 @@ static const struct sandbox_call {
 	{ "prctl", SB_ALLOW }, { "prlimit64", SB_ALLOW }, { "getrlimit", SB_ALLOW },
 	{ "readlink", SB_ALLOW }, { "nanosleep", SB_ALLOW }, { "clock_nanosleep", SB_ALLOW },
 #endif
+};
+
+/* A signer without a token: Landlock refuses any file anyway; glibc's
+ * malloc asks /proc/sys/vm/overcommit_memory when it trims a thread's
+ * arena. */
+static const struct sandbox_call sandbox_signer_nofiles[] = {
+	{ "open", SB_EACCES }, { "openat", SB_EACCES }, { "openat2", SB_EACCES },
+};
+
+/* A signer whose key is in a PKCS#11 token: what the module does while it
+ * signs, on the files Landlock leaves it (SoftHSM2 reads each object's
+ * generation file under a lock, and rewrites files when it changes them;
+ * tpm2-pkcs11 keeps an SQLite database and talks to /dev/tpmrm0). A
+ * module that logs a failure to syslog is refused the socket and goes on;
+ * no socket is allowed, so a token reached through a daemon (pcscd,
+ * p11-kit's remoting) does not work under the sandbox. */
+static const struct sandbox_call sandbox_signer_token[] = {
+	{ "open", SB_ALLOW }, { "openat", SB_ALLOW }, { "openat2", SB_ENOSYS },
+	{ "close", SB_ALLOW }, { "fstat", SB_ALLOW }, { "newfstatat", SB_ALLOW },
+	{ "stat", SB_ALLOW }, { "lstat", SB_ALLOW }, { "statx", SB_ALLOW },
+	{ "fstat64", SB_ALLOW }, { "stat64", SB_ALLOW }, { "fstatat64", SB_ALLOW },
+	{ "access", SB_ALLOW }, { "faccessat", SB_ALLOW }, { "faccessat2", SB_ALLOW },
+	{ "lseek", SB_ALLOW }, { "_llseek", SB_ALLOW }, { "pread64", SB_ALLOW },
+	{ "pwrite64", SB_ALLOW }, { "readv", SB_ALLOW }, { "writev", SB_ALLOW },
+	{ "fcntl", SB_ALLOW }, { "fcntl64", SB_ALLOW }, { "flock", SB_ALLOW },
+	{ "fsync", SB_ALLOW }, { "fdatasync", SB_ALLOW }, { "ftruncate", SB_ALLOW },
+	{ "getdents64", SB_ALLOW }, { "unlink", SB_ALLOW }, { "unlinkat", SB_ALLOW },
+	{ "rename", SB_ALLOW }, { "renameat", SB_ALLOW }, { "renameat2", SB_ALLOW },
+	{ "mkdir", SB_ALLOW }, { "mkdirat", SB_ALLOW }, { "readlink", SB_ALLOW },
+	{ "ioctl", SB_ALLOW }, { "poll", SB_ALLOW }, { "ppoll", SB_ALLOW },
+	{ "getuid", SB_ALLOW }, { "geteuid", SB_ALLOW }, { "getgid", SB_ALLOW },
+	{ "getegid", SB_ALLOW }, { "gettid", SB_ALLOW }, { "umask", SB_ALLOW },
+	{ "socket", SB_EACCES },
 };
 
 #ifdef SANDBOX_ASAN
@@ -268,11 +298,29 @@ sandbox_seccomp_rule(scmp_filter_ctx ctx, const struct sandbox_call *c, char *er
 	return 0;
 }
 
-int
-sandbox_signer_seccomp(char *err, size_t errlen)
+/* Adds the n rules of calls; a call already given a rule (the sanitizer
+ * build's list and the token's share some) keeps its first. 0 or -1. */
+static int
+sandbox_seccomp_rules(scmp_filter_ctx ctx, const struct sandbox_call *calls, size_t n,
+		      const struct sandbox_call *before, size_t nbefore, char *err, size_t errlen)
 {
+	size_t i, j;
+
+	for (i = 0; i < n; i++) {
+		for (j = 0; j < nbefore; j++)
+			if (strcmp(before[j].name, calls[i].name) == 0)
+				break;
+		if (j == nbefore && sandbox_seccomp_rule(ctx, &calls[i], err, errlen) != 0)
+			return -1;
+	}
+	return 0;
+}
+
+int
+sandbox_signer_seccomp(int token, char *err, size_t errlen)
+{
+	const size_t nbase = sizeof(sandbox_signer_calls) / sizeof(sandbox_signer_calls[0]);
 	scmp_filter_ctx ctx;
-	size_t i;
 	int rc = -1, r;
 
 #ifdef HAVE_VALGRIND_VALGRIND_H
@@ -299,9 +347,15 @@ sandbox_signer_seccomp(char *err, size_t errlen)
 		snprintf(err, errlen, "seccomp: thread synchronisation: %s", strerror(-r));
 		goto out;
 	}
-	for (i = 0; i < sizeof(sandbox_signer_calls) / sizeof(sandbox_signer_calls[0]); i++)
-		if (sandbox_seccomp_rule(ctx, &sandbox_signer_calls[i], err, errlen) != 0)
-			goto out;
+	if (sandbox_seccomp_rules(ctx, sandbox_signer_calls, nbase, NULL, 0, err, errlen) != 0)
+		goto out;
+	if (token ? sandbox_seccomp_rules(ctx, sandbox_signer_token,
+					  sizeof(sandbox_signer_token) / sizeof(sandbox_signer_token[0]),
+					  sandbox_signer_calls, nbase, err, errlen) != 0 :
+		    sandbox_seccomp_rules(ctx, sandbox_signer_nofiles,
+					  sizeof(sandbox_signer_nofiles) / sizeof(sandbox_signer_nofiles[0]),
+					  sandbox_signer_calls, nbase, err, errlen) != 0)
+		goto out;
 	if ((r = seccomp_load(ctx)) != 0) {
 		snprintf(err, errlen, "seccomp: cannot load the filter: %s", strerror(-r));
 		goto out;
@@ -313,7 +367,8 @@ out:
 }
 
 int
-sandbox_signer(char *err, size_t errlen)
+sandbox_signer(const struct sandbox_path *token_paths, size_t n, int token, char *err,
+	       size_t errlen)
 {
 	int ll;
 
@@ -321,8 +376,9 @@ sandbox_signer(char *err, size_t errlen)
 	 * gmtime_r's (GnuTLS's dates): read now, while it can, rather than
 	 * refused later. */
 	tzset();
-	ll = sandbox_signer_landlock(err, errlen);
-	if (ll < 0 || sandbox_signer_seccomp(err, errlen) != 0)
+	ll = token ? sandbox_landlock(token_paths, n, 1, err, errlen) :
+		     sandbox_signer_landlock(err, errlen);
+	if (ll < 0 || sandbox_signer_seccomp(token, err, errlen) != 0)
 		return -1;
 	return ll;
 }

@@ -43,13 +43,19 @@ int sandbox_signer_landlock(char *err, size_t errlen);
 /* The signer's seccomp half: an allow list of the calls a signer needs
  * once its keys are loaded; any other call kills the process (SIGSYS).
  * Opening a file fails with EACCES instead (glibc's malloc may ask
- * /proc/sys/vm/overcommit_memory and copes with a refusal). 0, or -1
- * with err filled. */
-int sandbox_signer_seccomp(char *err, size_t errlen);
+ * /proc/sys/vm/overcommit_memory and copes with a refusal), unless token
+ * is set: a key in a PKCS#11 token signs through a module that reads and
+ * writes its files (which Landlock limits to the record's paths), so
+ * file calls are allowed then, and a socket refused with EACCES. 0, or
+ * -1 with err filled. */
+int sandbox_signer_seccomp(int token, char *err, size_t errlen);
 
-/* Both halves, Landlock first. Returns 0, 1 when the kernel has no
+/* Both halves, Landlock first: no file at all, or with token set, read
+ * and write beneath token_paths[0..n) only (a file, a directory, a device
+ * node), and no network either way. Returns 0, 1 when the kernel has no
  * Landlock (seccomp applied all the same), -1 with err filled. */
-int sandbox_signer(char *err, size_t errlen);
+int sandbox_signer(const struct sandbox_path *token_paths, size_t n, int token, char *err,
+		   size_t errlen);
 
 /* The network process (`lanca serve` after it dropped to --user): read
  * and write beneath dir, read beneath web_dir, read and write in the

@@ -31,6 +31,7 @@
 #include "ca/backupfile.h"
 #include "ca/keystore.h"
 #include "common/log.h"
+#include "common/p11key.h"
 #include "signer/files.h"
 #include "signer/proc.h"
 #include "signer/proto.h"
@@ -510,6 +511,8 @@ signer_process_main(int *fds, int n, void *arg)
 	struct signer_child ch;
 	struct signer_thread th[SIGNER_THREADS_MAX];
 	pthread_attr_t attr;
+	struct sandbox_path tok_paths[P11KEY_ALLOW_MAX];
+	const struct p11key_ref *tok;
 	char *pass = NULL;
 	char why[256];
 	struct lerr e;
@@ -580,7 +583,16 @@ signer_process_main(int *fds, int n, void *arg)
 	 * and randomness: nothing else (sandbox.h). Before READY, so that the
 	 * daemon never talks to an unconfined signer, and before the threads
 	 * start, so that Landlock covers them. */
-	rc = sandbox_signer(why, sizeof(why));
+	tok = keystore_token();
+	for (i = 0; tok != NULL && (size_t)i < tok->nallow; i++) {
+		tok_paths[i].path = tok->allow[i];
+		tok_paths[i].write = 1;
+	}
+	if (tok != NULL && tok->nallow == 0)
+		log_warn("%s: the key's record names no allow= paths: under the sandbox its "
+			 "PKCS#11 module can reach no file", tok->record);
+	rc = sandbox_signer(tok_paths, tok != NULL ? tok->nallow : 0, tok != NULL, why,
+			    sizeof(why));
 	if (rc < 0) {
 		lerr_set_http(&e, LERR_SIGNER, 500, "signer: cannot sandbox itself: %s", why);
 		signer_child_free(&ch);

@@ -102,7 +102,7 @@ run_child(enum child_what what, int fd)
 		if (what == LANDLOCK_FILE || what == LANDLOCK_TCP)
 			rc = sandbox_signer_landlock(err, sizeof(err));
 		else
-			rc = sandbox_signer(err, sizeof(err));
+			rc = sandbox_signer(NULL, 0, 0, err, sizeof(err));
 		if (rc < 0) {
 			fprintf(stderr, "sandbox: %s\n", err);
 			_exit(CHILD_SETUP);
