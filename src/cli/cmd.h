@@ -35,6 +35,7 @@ int cmd_export_hosts(int argc, char *argv[]);	/* `lanca export hosts` */
 int cmd_metrics(int argc, char *argv[]);
 int cmd_backup_root(int argc, char *argv[]);
 int cmd_rollover(int argc, char *argv[]);
+int cmd_key(int argc, char *argv[]);
 int cmd_backup(int argc, char *argv[]);
 int cmd_restore(int argc, char *argv[]);
 

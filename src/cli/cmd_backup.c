@@ -47,6 +47,9 @@ cmd_backup_summary(const char *verb, const char *file, const struct backup_summa
 	printf("  root SHA-256 %s\n", s->root_fp);
 	printf("  CA keys: %s\n", s->keys_encrypted ? "under their own passphrase" :
 	       "in the clear inside the backup");
+	if (s->token_key[0] != '\0')
+		printf("  issuing CA key: in a PKCS#11 token; the backup holds its URL, not the "
+		       "key: %s\n", s->token_key);
 }
 
 int

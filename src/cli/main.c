@@ -44,6 +44,7 @@ static const struct command {
 	{ "metrics", cmd_metrics, "the bearer token for GET /metrics (Prometheus)" },
 	{ "backup-root", cmd_backup_root, "the backup root: create it, confirm its key is stored" },
 	{ "rollover", cmd_rollover, "root rollover: start, status, finish" },
+	{ "key", cmd_key, "the issuing CA's key: move-to-token (PKCS#11)" },
 	{ "backup", cmd_backup, "the whole CA as one encrypted file, while it serves" },
 	{ "restore", cmd_restore, "a backup into a new state directory, checked first" },
 };

@@ -342,7 +342,7 @@ p11key_start(const char *module, struct lerr *e)
 		goto fail;
 	}
 	if (manual && (g = gnutls_pkcs11_add_provider(module, NULL)) < 0) {
-		lerr_set(e, LERR_NOT_FOUND, "--pkcs11-module %s: cannot load it: %s", module,
+		lerr_set(e, LERR_NOT_FOUND, "PKCS#11 module %s: cannot load or initialise it: %s", module,
 			 gnutls_strerror(g));
 		gnutls_pkcs11_deinit();
 		goto fail;
@@ -510,6 +510,7 @@ p11key_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key, unsigned usag
 	    struct lerr *e)
 {
 	gnutls_privkey_t there = NULL;
+	gnutls_pubkey_t pub = NULL;
 	gnutls_datum_t id = { NULL, 0 };
 	struct lerr ignored;
 	int g;
@@ -520,6 +521,7 @@ p11key_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key, unsigned usag
 	lerr_clear(&ignored);
 	if (p11key_open(r, NULL, &there, NULL, &ignored) == 0) {
 		gnutls_privkey_deinit(there);
+		there = NULL;
 		return lerr_set(e, LERR_CONFLICT, "%s: the token already holds a private key of "
 				"that name: not replacing it", r->record);
 	}
@@ -537,5 +539,21 @@ p11key_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key, unsigned usag
 					     GNUTLS_PKCS11_OBJ_FLAG_MARK_PRIVATE);
 	if (g < 0)
 		return p11key_error(r, "copying", g, e);
-	return 0;
+	/* A token need not derive the public half from a private object
+	 * (SoftHSM2 does not for EC keys): it goes in beside it, under the
+	 * same label and id, where GnuTLS looks for it. */
+	if ((g = gnutls_privkey_init(&there)) < 0 ||
+	    (g = gnutls_privkey_import_x509(there, key, 0)) < 0 ||
+	    (g = gnutls_pubkey_init(&pub)) < 0 ||
+	    (g = gnutls_pubkey_import_privkey(pub, there, 0, 0)) < 0 ||
+	    (g = gnutls_pkcs11_copy_pubkey(r->url, pub, r->label[0] != '\0' ? r->label : NULL,
+					   r->id_len > 0 ? &id : NULL, usage,
+					   GNUTLS_PKCS11_OBJ_FLAG_LOGIN)) < 0)
+		lerr_set(e, LERR_INTERNAL, "%s: the private key was copied into the token, its "
+			 "public half was not: %s", r->record, gnutls_strerror(g));
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	if (there != NULL)
+		gnutls_privkey_deinit(there);
+	return g < 0 ? -1 : 0;
 }

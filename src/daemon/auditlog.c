@@ -34,7 +34,7 @@ static const char *const auditlog_events[] = {
 	"press", "overlap", "window-closed",
 	"enroll", "preauth-import", "preauth_secret_wrong", "vendor-add",
 	"issue", "est_serverkeygen", "refuse", "approve", "deny", "contested", "expire",
-	"revoke", "crl", "metrics_token", "backup", "backup-failed",
+	"revoke", "crl", "metrics_token", "backup", "backup-failed", "key-to-token",
 };
 
 int

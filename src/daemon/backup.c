@@ -170,6 +170,22 @@ out:
 	return rc;
 }
 
+/* When the key file at data (len bytes) is a record of a key in a PKCS#11
+ * token, its URL into url (P11KEY_URL_MAX bytes); else url "". */
+static void
+backup_token_url(const unsigned char *data, size_t len, char *url)
+{
+	struct p11key_ref *r;
+	struct lerr ignored;
+
+	url[0] = '\0';
+	if (data == NULL || !p11key_is_record(data, len) || (r = malloc(sizeof(*r))) == NULL)
+		return;
+	if (p11key_record_parse("issuing.key", data, len, r, &ignored) == 0)
+		memcpy(url, r->record, P11KEY_URL_MAX);
+	free(r);
+}
+
 static int
 backup_put_meta(struct bkf_writer *w, const struct backup_summary *s, struct lerr *e)
 {
@@ -177,11 +193,19 @@ backup_put_meta(struct bkf_writer *w, const struct backup_summary *s, struct ler
 	char *text;
 	int rc;
 
+	/* A token's key is not in the backup: its record, the URL, is. */
 	j = json_pack("{s:i, s:s, s:I, s:i, s:I, s:s, s:{s:s, s:b}}",
 		      "format", BACKUP_FORMAT, "lanca", PACKAGE_VERSION,
 		      "created", (json_int_t)s->created, "schema", s->schema,
 		      "certificates", (json_int_t)s->certificates, "root_sha256", s->root_fp,
-		      "keys", "storage", "file", "encrypted", s->keys_encrypted);
+		      "keys", "storage", s->token_key[0] != '\0' ? "pkcs11" : "file",
+		      "encrypted", s->keys_encrypted);
+	if (j != NULL && s->token_key[0] != '\0' &&
+	    json_object_set_new(json_object_get(j, "keys"), "issuing_url",
+				json_string(s->token_key)) != 0) {
+		json_decref(j);
+		j = NULL;
+	}
 	text = j != NULL ? json_dumps(j, JSON_COMPACT | JSON_SORT_KEYS) : NULL;
 	json_decref(j);
 	if (text == NULL)
@@ -317,6 +341,7 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 	 * says whether it started the signer with a passphrase. */
 	s->keys_encrypted = sealed != NULL ? sealed_encrypted :
 			    backup_key_encrypted(data[0], len[0]) || backup_key_encrypted(data[1], len[1]);
+	backup_token_url(data[1], len[1], s->token_key);
 	/* The snapshot is the store in clear: it is made in the state
 	 * directory, which holds the store in clear anyway, never beside the
 	 * backup (a USB stick, a NAS share). */
@@ -862,6 +887,25 @@ out:
 	return rc;
 }
 
+/* Whether the staged issuing key is a PKCS#11 token's record: its URL
+ * into s (the META of a scheduled backup cannot say, since the signer
+ * sealed keys/). 0 or -1 with e. */
+static int
+restore_token(const char *stage, struct backup_summary *s, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	unsigned char *data = NULL;
+	size_t len = 0;
+
+	if (state_path(path, stage, SIGNER_ISSUING_KEY) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	if (fileio_read(path, BACKUP_FILE_MAX, 1, &data, &len, e) != 0)
+		return -1;
+	backup_token_url(data, len, s->token_key);
+	fileio_free_secret(data, len);
+	return 0;
+}
+
 /* Everything a restored directory must be before it is given its name. */
 static int
 restore_check(const char *stage, const struct restore_opts *o, const struct backup_summary *sum,
@@ -883,6 +927,12 @@ restore_check(const char *stage, const struct restore_opts *o, const struct back
 	/* The signer's own check: the chain, and the issuing key its own. */
 	if (sign_ctx_load(&ctx, stage, o->keys_pass, e) != 0) {
 		snprintf(why, sizeof(why), "%s", e->msg);
+		/* The token is not in the backup: restore checks the key in it. */
+		if (sum->token_key[0] != '\0')
+			return lerr_set(e, LERR_BAD_REQUEST, "the backup's issuing CA key is in a "
+					"PKCS#11 token, which restore must reach to check it (connect "
+					"the token, install its module, put its PIN file where "
+					"keys/issuing.key says): %s", why);
 		return lerr_set(e, e->code == LERR_BAD_SECRET ? LERR_BAD_SECRET : LERR_BAD_REQUEST,
 				"the backup's keys do not hold together: %s", why);
 	}
@@ -1003,7 +1053,8 @@ restore_run(const char *in, const char *dir, const struct restore_opts *o,
 		lerr_set(e, LERR_INTERNAL, "preparing %s: %s", stage, strerror(errno));
 		goto out;
 	}
-	if (restore_unpack(fd, o, &r, e) != 0 || restore_check(stage, o, s, e) != 0)
+	if (restore_unpack(fd, o, &r, e) != 0 || restore_token(stage, s, e) != 0 ||
+	    restore_check(stage, o, s, e) != 0)
 		goto out;
 	if (o->user != NULL && handover_state(stage, o->user, e) != 0)
 		goto out;

@@ -34,6 +34,7 @@
 #include <stdint.h>
 #include "ca/backupfile.h"
 #include "common/lerr.h"
+#include "common/p11key.h"
 
 /* The temporary files a backup makes: its own beside FILE until it is
  * whole (ciphertext), and the store's snapshot in the state directory
@@ -63,6 +64,9 @@ struct backup_summary {
 	uint64_t bytes;			/* the backup file's size */
 	char root_fp[65];		/* SHA-256 of the root, hex */
 	char version[32];		/* the lanca that wrote it */
+	/* The issuing CA's key is in a PKCS#11 token: its URL (which the
+	 * backup holds instead of the key); "" for a key file. */
+	char token_key[P11KEY_URL_MAX];
 };
 
 /* Writes a backup of dir to out, which must not exist: through a
