@@ -640,6 +640,38 @@ out:
 	return rc;
 }
 
+int
+x509_key_signs(gnutls_privkey_t key, gnutls_x509_crt_t crt, struct lerr *e)
+{
+	unsigned char nonce[32];
+	gnutls_datum_t data = { nonce, sizeof(nonce) }, sig = { NULL, 0 };
+	gnutls_pubkey_t pub = NULL;
+	gnutls_sign_algorithm_t alg;
+	int g, rc = -1;
+
+	if ((g = gnutls_rnd(GNUTLS_RND_NONCE, nonce, sizeof(nonce))) < 0 ||
+	    (g = gnutls_pubkey_init(&pub)) < 0 || (g = gnutls_pubkey_import_x509(pub, crt, 0)) < 0) {
+		lerr_set(e, LERR_INTERNAL, "a test signature: %s", gnutls_strerror(g));
+		goto out;
+	}
+	if ((g = gnutls_privkey_sign_data(key, GNUTLS_DIG_SHA256, 0, &data, &sig)) < 0) {
+		lerr_set(e, LERR_INTERNAL, "the key cannot sign: %s", gnutls_strerror(g));
+		goto out;
+	}
+	alg = gnutls_pk_to_sign(gnutls_pubkey_get_pk_algorithm(pub, NULL), GNUTLS_DIG_SHA256);
+	if ((g = gnutls_pubkey_verify_data2(pub, alg, 0, &data, &sig)) < 0) {
+		lerr_set(e, LERR_INVARIANT, "the key made a signature its certificate does not "
+			 "verify: %s", gnutls_strerror(g));
+		goto out;
+	}
+	rc = 0;
+out:
+	gnutls_free(sig.data);
+	if (pub != NULL)
+		gnutls_pubkey_deinit(pub);
+	return rc;
+}
+
 /* The AKI extension for leaves of issuer: its SKI, or for an issuer
  * without one the key id GnuTLS derives from its key (what its SKI would
  * be). der is gnutls_malloc'd. Returns 0 or -1 with e. */

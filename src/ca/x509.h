@@ -148,6 +148,10 @@ int x509_check_leaf(const gnutls_datum_t *der, const struct x509_leaf_params *p,
  * in the message). Returns 0 or -1 with e (LERR_INVARIANT). */
 int x509_key_matches(gnutls_privkey_t key, gnutls_x509_crt_t crt, const char *subj,
 		     struct lerr *e);
+/* Signs fresh random bytes with key and verifies the signature with crt's
+ * public key: a key in a token is usable now (its session, its files, its
+ * PIN), not only present. 0, or -1 with e naming what failed. */
+int x509_key_signs(gnutls_privkey_t key, gnutls_x509_crt_t crt, struct lerr *e);
 
 /* Verifies a two-CA chain with GnuTLS, at the current time: root is a CA,
  * self-issued, and its self-signature verifies; issuing is a CA, is not

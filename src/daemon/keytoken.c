@@ -15,7 +15,6 @@
 #include <gnutls/abstract.h>
 #include <gnutls/x509.h>
 #include <jansson.h>
-#include <sodium.h>
 
 #include "ca/keystore.h"
 #include "ca/x509.h"
@@ -29,42 +28,6 @@
 
 #define KEYTOKEN_NEW	SIGNER_ISSUING_KEY ".token-new"
 #define KEYTOKEN_FILE_MAX	(64 * 1024)
-
-/* Proves that key is crt's: the same public key, and a signature of
- * fresh bytes that crt's key verifies. */
-static int
-keytoken_prove(gnutls_privkey_t key, gnutls_x509_crt_t crt, struct lerr *e)
-{
-	unsigned char nonce[32];
-	gnutls_datum_t data = { nonce, sizeof(nonce) }, sig = { NULL, 0 };
-	gnutls_pubkey_t pub = NULL;
-	gnutls_sign_algorithm_t alg;
-	int g, rc = -1;
-
-	if (x509_key_matches(key, crt, "the issuing CA", e) != 0)
-		return -1;
-	randombytes_buf(nonce, sizeof(nonce));
-	if ((g = gnutls_privkey_sign_data(key, GNUTLS_DIG_SHA256, 0, &data, &sig)) < 0) {
-		lerr_set(e, LERR_INTERNAL, "the token's copy cannot sign: %s", gnutls_strerror(g));
-		goto out;
-	}
-	if ((g = gnutls_pubkey_init(&pub)) < 0 || (g = gnutls_pubkey_import_x509(pub, crt, 0)) < 0) {
-		lerr_set(e, LERR_INTERNAL, "the issuing CA's public key: %s", gnutls_strerror(g));
-		goto out;
-	}
-	alg = gnutls_pk_to_sign(gnutls_pubkey_get_pk_algorithm(pub, NULL), GNUTLS_DIG_SHA256);
-	if ((g = gnutls_pubkey_verify_data2(pub, alg, 0, &data, &sig)) < 0) {
-		lerr_set(e, LERR_INVARIANT, "the token's copy made a signature the issuing CA "
-			 "certificate does not verify: %s", gnutls_strerror(g));
-		goto out;
-	}
-	rc = 0;
-out:
-	gnutls_free(sig.data);
-	if (pub != NULL)
-		gnutls_pubkey_deinit(pub);
-	return rc;
-}
 
 /* Reads keys/issuing.pem into *crt. */
 static int
@@ -163,7 +126,8 @@ keytoken_move(const char *dir, const struct p11key_ref *to, const char *pass, co
 			 path);
 		goto out;
 	}
-	if (keytoken_prove(token_key, crt, e) != 0) {
+	if (x509_key_matches(token_key, crt, "the issuing CA", e) != 0 ||
+	    x509_key_signs(token_key, crt, e) != 0) {
 		snprintf(why, sizeof(why), "%s", e->msg);
 		lerr_set(e, e->code, "%s: the copy in the token is there but failed its check, "
 			 "and %s is unchanged: %s", to->record, path, why);

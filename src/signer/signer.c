@@ -601,6 +601,20 @@ signer_process_main(int *fds, int n, void *arg)
 	if (rc == 1)
 		log_warn("no Landlock here (the kernel lacks it, or a system call filter "
 			 "refuses it): the signer runs under its seccomp filter only");
+	/* A token's module now runs as --user, inside the sandbox: whatever
+	 * it cannot reach from here (its files' owner, a path left out of
+	 * allow=) shows now, not at the first certificate. */
+	if (tok != NULL && x509_key_signs(ch.ctx.key, ch.ctx.chain[0], &e) != 0) {
+		char cause[sizeof(e.msg)];
+
+		snprintf(cause, sizeof(cause), "%s", e.msg);
+		lerr_set_http(&e, LERR_SIGNER, 500, "signer: the issuing key in the PKCS#11 token "
+			      "%s cannot sign as the signer's user, inside its sandbox (the module's "
+			      "files must be that user's, and named by allow= lines in "
+			      "keys/issuing.key): %s", tok->record, cause);
+		signer_child_free(&ch);
+		return signer_child_fail(fds[0], &e);
+	}
 	if (ipc_send(fds[0], SIGNER_MSG_READY, 0, NULL, 0) != 0) {
 		signer_child_free(&ch);
 		return 1;

@@ -379,3 +379,38 @@ unit_caps() {
 	[ -n "$c" ] || fail "no CapabilityBoundingSet in $UNIT"
 	echo "-all,$c"
 }
+
+# ---- a SoftHSM2 token of the test's own (PKCS#11 tests) ----
+
+# softhsm_token LABEL PIN: makes a token in $T/tokens, named by
+# $T/softhsm2.conf (exported as SOFTHSM2_CONF), its PIN in $T/pin (0600);
+# sets MOD to the SoftHSM2 module and TOK to the token's URL. Skips the
+# test (exit 77) when SoftHSM2 or p11tool is missing
+# (contrib/debian-deps.sh installs them).
+softhsm_token() {
+	for c in softhsm2-util p11tool; do
+		if ! command -v $c >/dev/null 2>&1; then
+			echo "# SKIP: $c not installed (Debian: softhsm2, gnutls-bin)"
+			exit 77
+		fi
+	done
+	MOD=
+	for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
+		/usr/lib64/pkcs11/libsofthsm2.so /usr/lib/pkcs11/libsofthsm2.so; do
+		[ -f "$m" ] && MOD=$m && break
+	done
+	if [ -z "$MOD" ]; then
+		echo "# SKIP: the SoftHSM2 module libsofthsm2.so was not found"
+		exit 77
+	fi
+	mkdir -p "$T/tokens"
+	printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' \
+		"$T/tokens" >"$T/softhsm2.conf"
+	SOFTHSM2_CONF="$T/softhsm2.conf"
+	export SOFTHSM2_CONF
+	softhsm2-util --init-token --free --label "$1" --pin "$2" --so-pin "8642-so-$2" >/dev/null ||
+		fail "softhsm2-util --init-token $1"
+	printf '%s\n' "$2" >"$T/pin"
+	chmod 600 "$T/pin"
+	TOK="pkcs11:token=$1"
+}

@@ -17,34 +17,9 @@
 : "${TOP_BUILDDIR:=$TOP_SRCDIR}"
 ENROLL="$LANCA_ENROLL"
 [ -x "$ENROLL" ] || fail "no $ENROLL"
-# skip REASON: exit 77 (contrib/debian-deps.sh installs what this needs).
-skip() {
-	echo "# SKIP: $1"
-	exit 77
-}
-
-command -v softhsm2-util >/dev/null 2>&1 || skip "softhsm2-util not installed (Debian: softhsm2)"
-command -v p11tool >/dev/null 2>&1 || skip "p11tool not installed (Debian: gnutls-bin)"
-MOD=
-for m in /usr/lib/softhsm/libsofthsm2.so /usr/lib/x86_64-linux-gnu/softhsm/libsofthsm2.so \
-	/usr/lib64/pkcs11/libsofthsm2.so /usr/lib/pkcs11/libsofthsm2.so; do
-	[ -f "$m" ] && MOD=$m && break
-done
-[ -n "$MOD" ] || skip "the SoftHSM2 module libsofthsm2.so was not found"
-
-# A token of this test's own: SOFTHSM2_CONF names a tokendir in $T.
-mkdir "$T/tokens"
-printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR\n' "$T/tokens" \
-	>"$T/softhsm2.conf"
-SOFTHSM2_CONF="$T/softhsm2.conf"
-export SOFTHSM2_CONF
 PIN=4711-dev-pin
-softhsm2-util --init-token --free --label lanca-dev --pin "$PIN" --so-pin 8642-so-pin >/dev/null ||
-	fail "softhsm2-util --init-token"
-printf '%s\n' "$PIN" >"$T/pin"
-chmod 600 "$T/pin"
+softhsm_token lanca-dev "$PIN"
 printf 'not-the-pin\n' >"$T/badpin"
-TOK="pkcs11:token=lanca-dev"
 p11() {
 	p11tool --provider "$MOD" --login --set-pin="$PIN" "$@"
 }
