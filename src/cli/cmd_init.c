@@ -33,15 +33,18 @@ init_usage(FILE *f)
 		"                  [--net CIDR]... [--key-type ecdsa-p256|ecdsa-p384|rsa-3072]\n"
 		"                  [--passphrase-file FILE] [--crl-url URL]\n"
 		"                  [--backup-key-out FILE --backup-pass-file FILE] [--user USER]\n"
-		"                  [--issuing-key pkcs11:URL [--pin-file FILE] [--pkcs11-module SO]\n"
-		"                   [--token-path PATH]...]\n"
+		"                  [--issuing-key pkcs11:URL] [--root-key pkcs11:URL]\n"
+		"                  [--pin-file FILE] [--pkcs11-module SO] [--token-path PATH]...\n"
 		"\n"
 		"--issuing-key keeps the issuing CA's key in a PKCS#11 token: the key the\n"
 		"URL names (object= or id=), made there (sensitive, never extractable) when\n"
 		"the token holds none. keys/issuing.key then names it; only the signer\n"
-		"opens the token, with the PIN from --pin-file. --token-path names what the\n"
-		"module reads and writes while it signs (SoftHSM2's token directory,\n"
-		"tpm2-pkcs11's store and /dev/tpmrm0): the signer's sandbox leaves it that.\n"
+		"opens the token, with the PIN from --pin-file. --root-key does the same\n"
+		"for the root's key (used by init, rollover and backup-root; the signer\n"
+		"never opens it), in the same token or another of the same module.\n"
+		"--token-path names what the module reads and writes while it signs\n"
+		"(SoftHSM2's token directory, tpm2-pkcs11's store and /dev/tpmrm0): the\n"
+		"signer's sandbox leaves it that.\n"
 		"--user (run as root) makes DIR root:USER's-group, mode 0770, and hands the\n"
 		"files the daemon writes to USER, as `lanca serve --user USER` under\n"
 		"contrib/lanca.service needs them (keys/ stays root's).\n"
@@ -102,6 +105,7 @@ cmd_init(int argc, char *argv[])
 		{ "backup-pass-file", required_argument, NULL, 'P' },
 		{ "user", required_argument, NULL, 'u' },
 		{ "issuing-key", required_argument, NULL, 'K' },
+		{ "root-key", required_argument, NULL, 'R' },
 		{ "pin-file", required_argument, NULL, 'I' },
 		{ "pkcs11-module", required_argument, NULL, 'M' },
 		{ "token-path", required_argument, NULL, 'T' },
@@ -112,11 +116,11 @@ cmd_init(int argc, char *argv[])
 	struct ipnet nets[INIT_LIST_MAX];
 	struct state_init_opts o;
 	const char *dir = NULL, *pass_file = NULL, *backup_pass_file = NULL, *user = NULL;
-	const char *token_url = NULL, *pin_file = NULL, *module = NULL;
+	const char *token_url = NULL, *root_url = NULL, *pin_file = NULL, *module = NULL;
 	const char *token_paths[P11KEY_ALLOW_MAX];
 	size_t ntoken_paths = 0;
-	struct p11key_ref *token = NULL;
-	int token_made = 0;
+	struct p11key_ref *token = NULL, *root_token = NULL;
+	int token_made = 0, root_made = 0;
 	char *pass = NULL, *backup_pass = NULL, code[AUTH_SETUP_CODE_SIZE] = "";
 	struct lerr e;
 	int c, rc = CMD_FAILED;
@@ -137,6 +141,7 @@ cmd_init(int argc, char *argv[])
 		case 'P': backup_pass_file = optarg; break;
 		case 'u': user = optarg; break;
 		case 'K': token_url = optarg; break;
+		case 'R': root_url = optarg; break;
 		case 'I': pin_file = optarg; break;
 		case 'M': module = optarg; break;
 		case 'T':
@@ -191,24 +196,30 @@ cmd_init(int argc, char *argv[])
 			  "the backup root's key is only ever written encrypted");
 		return CMD_USAGE;
 	}
-	if (token_url == NULL && (pin_file != NULL || module != NULL || ntoken_paths > 0)) {
-		cmd_error("init", "--pin-file, --pkcs11-module and --token-path go with --issuing-key");
+	if (token_url == NULL && root_url == NULL &&
+	    (pin_file != NULL || module != NULL || ntoken_paths > 0)) {
+		cmd_error("init", "--pin-file, --pkcs11-module and --token-path go with --issuing-key "
+			  "or --root-key");
 		return CMD_USAGE;
 	}
-	if (token_url != NULL) {
-		if ((token = malloc(sizeof(*token))) == NULL) {
-			cmd_error("init", "out of memory");
-			return CMD_FAILED;
-		}
-		if (keystore_token_ref("--issuing-key", token_url, pin_file, module, token_paths,
-				       ntoken_paths, token, &e) != 0) {
-			cmd_error("init", "%s", e.msg);
-			rc = CMD_USAGE;
-			goto out;
-		}
-		o.issuing_token = token;
-		o.token_made = &token_made;
+	if ((token_url != NULL && (token = malloc(sizeof(*token))) == NULL) ||
+	    (root_url != NULL && (root_token = malloc(sizeof(*root_token))) == NULL)) {
+		cmd_error("init", "out of memory");
+		goto out;
 	}
+	if ((token != NULL && keystore_token_ref("--issuing-key", token_url, pin_file, module,
+						 token_paths, ntoken_paths, token, &e) != 0) ||
+	    (root_token != NULL && keystore_token_ref("--root-key", root_url, pin_file, module,
+						      token_paths, ntoken_paths, root_token,
+						      &e) != 0)) {
+		cmd_error("init", "%s", e.msg);
+		rc = CMD_USAGE;
+		goto out;
+	}
+	o.issuing_token = token;
+	o.issuing_made = &token_made;
+	o.root_token = root_token;
+	o.root_made = &root_made;
 	/* Checked before a CA is made for nothing. */
 	if (user != NULL) {
 		struct passwd *pw = getpwnam(user);
@@ -236,6 +247,10 @@ cmd_init(int argc, char *argv[])
 		cmd_error("init", "%s", e.msg);
 		goto out;
 	}
+	if (root_token != NULL)
+		printf("root CA key: %s the PKCS#11 token: %s\n", root_made ?
+		       "made (sensitive, never extractable) in" : "the existing key in",
+		       root_token->record);
 	if (token != NULL)
 		printf("issuing CA key: %s the PKCS#11 token: %s\n", token_made ?
 		       "made (sensitive, never extractable) in" : "the existing key in", token->record);
@@ -252,9 +267,11 @@ out:
 	sodium_memzero(code, sizeof(code));
 	keystore_pass_free(pass);
 	keystore_pass_free(backup_pass);
-	if (token != NULL) {
+	if (token != NULL)
 		sodium_memzero(token, sizeof(*token));
-		free(token);
-	}
+	if (root_token != NULL)
+		sodium_memzero(root_token, sizeof(*root_token));
+	free(token);
+	free(root_token);
 	return rc;
 }

@@ -118,7 +118,7 @@ init_gateway_names(const struct state_init_opts *o, const char *host, struct nam
  * with token, opens or makes the key there and writes its record. */
 static int
 init_make_key(const char *dir, const char *rel, const struct state_init_opts *o,
-	      const struct p11key_ref *token, gnutls_privkey_t *out, struct lerr *e)
+	      const struct p11key_ref *token, int *made, gnutls_privkey_t *out, struct lerr *e)
 {
 	char path[STATE_PATH_MAX];
 	gnutls_x509_privkey_t x = NULL;
@@ -129,7 +129,7 @@ init_make_key(const char *dir, const char *rel, const struct state_init_opts *o,
 		goto out;
 	}
 	if (token != NULL) {
-		rc = keystore_token_make(path, token, o->key_type, out, o->token_made, e);
+		rc = keystore_token_make(path, token, o->key_type, out, made, e);
 		goto out;
 	}
 	if (keystore_generate(o->key_type, &x, e) != 0 ||
@@ -146,6 +146,25 @@ out:
 	if (x != NULL)
 		gnutls_x509_privkey_deinit(x);
 	return rc;
+}
+
+/* Whether key's public half is pub. */
+static int
+init_same_key(gnutls_privkey_t key, gnutls_pubkey_t pub)
+{
+	unsigned char a[64], b[64];
+	size_t alen = sizeof(a), blen = sizeof(b);
+	gnutls_pubkey_t kp = NULL;
+	int same;
+
+	if (gnutls_pubkey_init(&kp) < 0)
+		return 0;
+	same = gnutls_pubkey_import_privkey(kp, key, 0, 0) >= 0 &&
+	       gnutls_pubkey_get_key_id(kp, GNUTLS_KEYID_USE_SHA256, a, &alen) >= 0 &&
+	       gnutls_pubkey_get_key_id(pub, GNUTLS_KEYID_USE_SHA256, b, &blen) >= 0 &&
+	       alen == blen && memcmp(a, b, alen) == 0;
+	gnutls_pubkey_deinit(kp);
+	return same;
 }
 
 /* Records a CA certificate in the store. */
@@ -215,10 +234,17 @@ init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUT
 	}
 	if (state_path(path, tmp, STORE_FILE) != 0 || store_open(path, STORE_CREATE, &s, e) != 0)
 		goto out;
-	if (init_make_key(tmp, SIGNER_ROOT_KEY, o, NULL, &root_key, e) != 0 ||
-	    init_make_key(tmp, SIGNER_ISSUING_KEY, o, o->issuing_token, &issuing_key, e) != 0 ||
+	if (init_make_key(tmp, SIGNER_ROOT_KEY, o, o->root_token, o->root_made, &root_key, e) != 0 ||
+	    init_make_key(tmp, SIGNER_ISSUING_KEY, o, o->issuing_token, o->issuing_made, &issuing_key,
+			  e) != 0 ||
 	    keystore_pubkey(issuing_key, &issuing_pub, e) != 0)
 		goto out;
+	/* Two URLs may name one object in a token. */
+	if (init_same_key(root_key, issuing_pub)) {
+		lerr_set(e, LERR_BAD_REQUEST, "--root-key and --issuing-key name the same key in "
+			 "the token: each CA needs its own");
+		goto out;
+	}
 	if (store_serial_reserve(s, root_serial, e) != 0 ||
 	    store_serial_reserve(s, issuing_serial, e) != 0)
 		goto out;

@@ -28,11 +28,12 @@ struct state_init_opts {
 	 * its key written there encrypted with backup_pass (required then). */
 	const char *backup_key_out;
 	const char *backup_pass;
-	/* The issuing CA's key in a PKCS#11 token (NULL: a key file): the
-	 * key it names is used, or made there when the token holds none
-	 * (*token_made then set); keys/issuing.key is its record. */
-	const struct p11key_ref *issuing_token;
-	int *token_made;
+	/* The issuing CA's key, and the root's, in a PKCS#11 token (NULL: a
+	 * key file): the key each names is used, or made there when the
+	 * token holds none (*issuing_made, *root_made then set);
+	 * keys/issuing.key and keys/root.key are their records. */
+	const struct p11key_ref *issuing_token, *root_token;
+	int *issuing_made, *root_made;
 };
 
 /* Creates the whole state directory o->dir, or nothing: built in a

@@ -10,6 +10,8 @@
 # so, and restores only where the token is reachable; `lanca key
 # move-to-token` moves a file key (encrypted) into the token, proven and
 # audited, and refuses while serve runs, twice, or onto a taken name;
+# --root-key keeps the root's key there too (init, backup-root, rollover:
+# the previous generation's key stays in the token, the new one moves);
 # under --user the signer proves at its start that the token signs as
 # that user inside its sandbox, and refuses to start when not. Bad
 # input at init (not a pkcs11: URL, a wrong PIN, no such token, a PIN
@@ -251,5 +253,45 @@ p11 --export-pubkey "$MURL" 2>/dev/null | openssl pkey -pubin -pubout >"$T/m.pub
 [ -s "$T/m.pub" ] && cmp -s "$T/m.pub" "$T/f.pub" || fail "the moved key is not the issuing CA's"
 stop_serve || fail "serve did not stop cleanly"
 ok "key move-to-token: proven, audited, served; refused without the passphrase, while serving, twice, onto a taken name"
+
+# ---- the root's key in the token too; a rollover; its new key moved ----
+R="$T/rstate"
+st=0
+token_init "$R" "$TOK;object=same" --root-key "$TOK;object=same" >"$T/out" 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "name the same key in the token" "$T/err" && [ ! -e "$R" ] ||
+	fail "one token key for both CAs: $st $(cat "$T/err")"
+p11 --batch --delete "$TOK;object=same" >/dev/null 2>&1 || true
+token_init "$R" "$TOK;object=r-issuing" --root-key "$TOK;object=r-root" >"$T/out" 2>"$T/err" ||
+	fail "init --root-key: $(cat "$T/err")"
+grep -q "root CA key: made (sensitive, never extractable) in the PKCS#11 token: $TOK;object=r-root\$" "$T/out" ||
+	fail "init did not say it made the root key: $(cat "$T/out")"
+! grep -q "PRIVATE KEY" "$R/keys/root.key" || fail "keys/root.key holds a key"
+p11 --export-pubkey "$TOK;object=r-root" 2>/dev/null | openssl pkey -pubin -pubout >"$T/r.pub"
+openssl x509 -in "$R/keys/root.pem" -noout -pubkey >"$T/rc.pub"
+[ -s "$T/r.pub" ] && cmp -s "$T/r.pub" "$T/rc.pub" || fail "the root is not for the token's root key"
+openssl verify -CAfile "$R/keys/root.pem" "$R/keys/issuing.pem" >/dev/null ||
+	fail "the issuing CA does not verify under the token-held root"
+"$LANCA" backup-root create --dir "$R" --backup-key-out "$T/backup-root.key" --backup-pass-file "$T/pw" \
+	>/dev/null 2>"$T/err" || fail "backup-root create with the root key in the token: $(cat "$T/err")"
+"$LANCA" rollover start --dir "$R" >/dev/null 2>"$T/err" || fail "rollover start: $(cat "$T/err")"
+	grep -qx "url=$TOK;object=r-issuing" "$R/keys/previous-issuing.key" ||
+	fail "the previous issuing key's record: $(cat "$R/keys/previous-issuing.key")"
+grep -q "BEGIN PRIVATE KEY" "$R/keys/issuing.key" || fail "rollover's new issuing key: $(head -2 "$R/keys/issuing.key")"
+"$LANCA" key move-to-token --dir "$R" --issuing-key "$TOK;object=r-issuing-2" --pin-file "$T/pin" \
+	--pkcs11-module "$MOD" --token-path "$T/tokens" >/dev/null 2>"$T/err" ||
+	fail "move-to-token after a rollover: $(cat "$T/err")"
+D=$R
+ROOT_PEM="$R/root.pem"
+FP=$(openssl x509 -in "$ROOT_PEM" -noout -fingerprint -sha256 | sed 's/.*=//')
+start_serve "$R"
+enroll dev-r
+openssl x509 -in "$R/keys/issuing.pem" -noout -pubkey >"$T/n.pub"
+p11 --export-pubkey "$TOK;object=r-issuing-2" 2>/dev/null | openssl pkey -pubin -pubout >"$T/n2.pub"
+cmp -s "$T/n.pub" "$T/n2.pub" || fail "the new generation's issuing CA is not the moved key's"
+# The previous generation's issuing key, still in the token, signs its CRL.
+grep -q "made CRL .* listing" "$T/serve.log" && [ "$(grep -c "made CRL" "$T/serve.log")" -ge 2 ] ||
+	fail "no CRL for both generations: $(cat "$T/serve.log")"
+stop_serve || fail "serve did not stop cleanly"
+ok "--root-key: the root's key in the token signs the issuing CA and the backup root; a rollover keeps the old key in the token, and its new key moves there"
 
 echo "t_token: $n_ok passed, 0 failed"
