@@ -274,7 +274,7 @@ openssl verify -CAfile "$R/keys/root.pem" "$R/keys/issuing.pem" >/dev/null ||
 "$LANCA" backup-root create --dir "$R" --backup-key-out "$T/backup-root.key" --backup-pass-file "$T/pw" \
 	>/dev/null 2>"$T/err" || fail "backup-root create with the root key in the token: $(cat "$T/err")"
 "$LANCA" rollover start --dir "$R" >/dev/null 2>"$T/err" || fail "rollover start: $(cat "$T/err")"
-	grep -qx "url=$TOK;object=r-issuing" "$R/keys/previous-issuing.key" ||
+grep -qx "url=$TOK;object=r-issuing" "$R/keys/previous-issuing.key" ||
 	fail "the previous issuing key's record: $(cat "$R/keys/previous-issuing.key")"
 grep -q "BEGIN PRIVATE KEY" "$R/keys/issuing.key" || fail "rollover's new issuing key: $(head -2 "$R/keys/issuing.key")"
 "$LANCA" key move-to-token --dir "$R" --issuing-key "$TOK;object=r-issuing-2" --pin-file "$T/pin" \
