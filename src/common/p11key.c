@@ -65,7 +65,7 @@ p11key_url_parse(const char *opt, const char *arg, struct p11key_ref *r, struct 
 
 	r->url[0] = r->record[0] = r->label[0] = '\0';
 	r->id_len = 0;
-	r->pin_in_url = 0;
+	r->pin_in_url = r->pin_value = 0;
 	/* The scheme is case-insensitive (RFC 3986); GnuTLS is given it as
 	 * "pkcs11:" (below). */
 	if (strncasecmp(arg, "pkcs11:", 7) != 0)
@@ -138,6 +138,7 @@ p11key_url_parse(const char *opt, const char *arg, struct p11key_ref *r, struct 
 		} else if (!path_part && (p11key_attr_is(a, n, "pin-value") ||
 					  p11key_attr_is(a, n, "pin-source"))) {
 			r->pin_in_url = 1;
+			r->pin_value = r->pin_value || p11key_attr_is(a, n, "pin-value");
 		}
 		/* The record keeps everything but the PIN itself. */
 		if (!(!path_part && p11key_attr_is(a, n, "pin-value")) && n > 0) {
@@ -285,6 +286,14 @@ p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 		memset(r, 0, sizeof(*r));
 		return lerr_set(e, LERR_BAD_REQUEST, "%s: the recorded URL is not usable", name);
 	}
+	if (r->pin_value) {
+		memset(r, 0, sizeof(*r));
+		return lerr_set(e, LERR_BAD_REQUEST, "%s: the recorded URL holds a pin-value: a "
+				"record never holds the PIN (name a pin-file= instead)", name);
+	}
+	/* What is opened is what the record says, as it would write it. */
+	memcpy(r->url, r->record, sizeof(r->url));
+	gnutls_memset(url, 0, sizeof(url));
 	return 0;
 }
 

@@ -41,6 +41,7 @@ struct p11key_ref {
 	unsigned char id[P11KEY_ID_MAX];	/* id=, decoded */
 	size_t id_len;			/* 0 when absent */
 	int pin_in_url;			/* pin-value or pin-source present */
+	int pin_value;			/* pin-value present (never in a record) */
 	char pin_file[PATH_MAX];	/* "" when none */
 	char module[PATH_MAX];		/* "": p11-kit's configured modules */
 	/* Files and directories the module reads and writes while it signs
@@ -73,8 +74,9 @@ int p11key_is_record(const unsigned char *text, size_t len);
 long p11key_record_format(const struct p11key_ref *r, char *out, size_t max, struct lerr *e);
 /* Parses a record (name names it in messages) into r: every line ends in
  * a newline, lines starting with '#' are skipped, one url= (checked by
- * p11key_url_parse), absolute module=, pin-file= and allow= paths. 0, or
- * -1 with e. Whether the module file may be trusted is the caller's
+ * p11key_url_parse; a pin-value refused, the URL used as its record
+ * writes it), absolute module=, pin-file= and allow= paths. 0, or -1
+ * with e. Whether the module file may be trusted is the caller's
  * question. */
 int p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 			struct p11key_ref *r, struct lerr *e);

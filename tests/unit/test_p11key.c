@@ -116,6 +116,7 @@ START_TEST(test_parse_refusals)
 		{ "url=pkcs11:token=t\n", "the recorded URL is not usable" },
 		{ "url=pkcs11:object=o;pin-value=1\n", "the recorded URL is not usable" },
 		{ "url=pkcs11:object=%zz\n", "the recorded URL is not usable" },
+		{ "url=pkcs11:object=o?pin-value=1234\n", "never holds the PIN" },
 	};
 	char many[2048];
 	struct lerr e;
@@ -137,6 +138,12 @@ START_TEST(test_parse_refusals)
 	 * it) is still one. */
 	ck_assert_int_eq(parse("url=pkcs11:object=o\n", &e), 0);
 	ck_assert_str_eq(back.label, "o");
+	/* A pin-source names where a PIN is, not the PIN: kept. Empty
+	 * attributes are dropped, and what is opened is what a record
+	 * would say. */
+	ck_assert_int_eq(parse("url=pkcs11:object=o;;?pin-source=file:/p&&x=y\n", &e), 0);
+	ck_assert_str_eq(back.url, "pkcs11:object=o?pin-source=file:/p&x=y");
+	ck_assert_str_eq(back.url, back.record);
 }
 END_TEST
 
