@@ -54,6 +54,19 @@ p11key_attr_is(const char *a, size_t n, const char *name)
 	return n > l && strncmp(a, name, l) == 0 && a[l] == '=';
 }
 
+/* Whether the path attribute name (len bytes) appears among those from
+ * start up to end (';'-separated). */
+static int
+p11key_seen(const char *start, const char *end, const char *name, size_t len)
+{
+	const char *p;
+
+	for (p = start; p < end; p += strcspn(p, ";") + 1)
+		if ((size_t)(end - p) > len && strncmp(p, name, len) == 0 && p[len] == '=')
+			return 1;
+	return 0;
+}
+
 int
 p11key_url_parse(const char *opt, const char *arg, struct p11key_ref *r, struct lerr *e)
 {
@@ -61,7 +74,7 @@ p11key_url_parse(const char *opt, const char *arg, struct p11key_ref *r, struct 
 	size_t n, len, rl = 0;
 	long dl;
 	unsigned char tmp[P11KEY_URL_MAX];
-	int path_part = 1, named = 0, first_q = 1;
+	int path_part = 1, first_q = 1;
 
 	r->url[0] = r->record[0] = r->label[0] = '\0';
 	r->id_len = 0;
@@ -93,6 +106,13 @@ p11key_url_parse(const char *opt, const char *arg, struct p11key_ref *r, struct 
 			lerr_set(e, LERR_BAD_REQUEST, "%s: an attribute has no '=value'", opt);
 			goto fail;
 		}
+		/* RFC 7512: a path attribute appears once. A second object= or
+		 * id= would otherwise silently win over the first. */
+		if (path_part && n > 0 && p11key_seen(arg + 7, p, a, (size_t)(q - a))) {
+			lerr_set(e, LERR_BAD_REQUEST, "%s: attribute '%.*s' appears twice", opt,
+				 (int)(q - a), a);
+			goto fail;
+		}
 		/* A PIN belongs in the query (RFC 7512 section 2.3), where it is
 		 * kept out of the record; in the path it would be written down. */
 		if (path_part && (p11key_attr_is(a, n, "pin-value") ||
@@ -119,7 +139,6 @@ p11key_url_parse(const char *opt, const char *arg, struct p11key_ref *r, struct 
 			}
 			memcpy(r->label, tmp, (size_t)dl);
 			r->label[dl] = '\0';
-			named = dl > 0;
 		} else if (path_part && p11key_attr_is(a, n, "id")) {
 			if ((size_t)dl > sizeof(r->id)) {
 				lerr_set(e, LERR_BAD_REQUEST, "%s: id= is longer than %d bytes", opt,
@@ -128,7 +147,6 @@ p11key_url_parse(const char *opt, const char *arg, struct p11key_ref *r, struct 
 			}
 			memcpy(r->id, tmp, (size_t)dl);
 			r->id_len = (size_t)dl;
-			named = named || dl > 0;
 		} else if (path_part && p11key_attr_is(a, n, "type")) {
 			if (dl != 7 || memcmp(tmp, "private", 7) != 0) {
 				lerr_set(e, LERR_BAD_REQUEST, "%s: type=%.*s: the key is a private key "
@@ -155,7 +173,7 @@ p11key_url_parse(const char *opt, const char *arg, struct p11key_ref *r, struct 
 			path_part = 0;
 	}
 	r->record[rl] = '\0';
-	if (!named) {
+	if (r->label[0] == '\0' && r->id_len == 0) {
 		lerr_set(e, LERR_BAD_REQUEST, "%s %s: name the key with object=LABEL or id=%%XX... "
 			 "(it is found or made under that name)", opt, r->record);
 		goto fail;

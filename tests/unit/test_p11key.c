@@ -78,6 +78,21 @@ START_TEST(test_round_trip)
 }
 END_TEST
 
+START_TEST(test_url_twice)
+{
+	struct lerr e;
+
+	lerr_clear(&e);
+	ck_assert_int_eq(p11key_url_parse("--key", "pkcs11:id=%01a;object=;id=", &ref, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "--key: attribute 'id' appears twice"));
+	ck_assert_int_eq(p11key_url_parse("--key", "pkcs11:object=;id=", &ref, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "name the key with object=LABEL or id="));
+	/* Query attributes may repeat (module-name, module-path). */
+	ck_assert_int_eq(p11key_url_parse("--key", "pkcs11:object=k?module-name=a&module-name=b",
+					  &ref, &e), 0);
+}
+END_TEST
+
 START_TEST(test_format_refusals)
 {
 	struct lerr e;
@@ -117,6 +132,11 @@ START_TEST(test_parse_refusals)
 		{ "url=pkcs11:object=o;pin-value=1\n", "the recorded URL is not usable" },
 		{ "url=pkcs11:object=%zz\n", "the recorded URL is not usable" },
 		{ "url=pkcs11:object=o?pin-value=1234\n", "never holds the PIN" },
+		/* a second id= or object= would name another key; the last
+		 * one empty would name none (fuzz_p11key found it) */
+		{ "url=pkcs11:id=%01;id=\n", "the recorded URL is not usable" },
+		{ "url=pkcs11:object=a;object=b\n", "the recorded URL is not usable" },
+		{ "url=pkcs11:token=t;object=a;token=u\n", "the recorded URL is not usable" },
 	};
 	char many[2048];
 	struct lerr e;
@@ -167,6 +187,7 @@ p11key_suite(void)
 	TCase *tc = tcase_create("record");
 
 	tcase_add_test(tc, test_round_trip);
+	tcase_add_test(tc, test_url_twice);
 	tcase_add_test(tc, test_format_refusals);
 	tcase_add_test(tc, test_parse_refusals);
 	tcase_add_test(tc, test_is_record);
