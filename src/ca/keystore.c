@@ -258,23 +258,6 @@ static struct {
 	char *pin;			/* keystore_pass_read's; NULL: none */
 } keystore_tok;
 
-/* Whether the module at path may be loaded: a regular file (links
- * followed) of root's or the effective user's that no group or other may
- * write, since loading it runs its code with the keys in reach. */
-static int
-keystore_module_trusted(const char *path, struct lerr *e)
-{
-	struct stat st;
-
-	if (stat(path, &st) != 0)
-		return lerr_set(e, LERR_NOT_FOUND, "PKCS#11 module %s: %s", path, strerror(errno));
-	if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
-	    (st.st_mode & 022) != 0)
-		return lerr_set(e, LERR_FORBIDDEN, "PKCS#11 module %s: not a file of root's (or this "
-				"user's) that only its owner may write: refused", path);
-	return 0;
-}
-
 /* Starts the PKCS#11 layer for r, once per process, and reads its PIN. */
 static int
 keystore_token_start(const struct p11key_ref *r, struct lerr *e)
@@ -289,7 +272,8 @@ keystore_token_start(const struct p11key_ref *r, struct lerr *e)
 					keystore_tok.ref->record);
 		return 0;
 	}
-	if (r->module[0] != '\0' && keystore_module_trusted(r->module, e) != 0)
+	/* Loading it runs its code with the keys in reach. */
+	if (r->module[0] != '\0' && p11key_file_trusted("PKCS#11 module", r->module, e) != 0)
 		return -1;
 	if ((keep = malloc(sizeof(*keep))) == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
@@ -316,6 +300,32 @@ fail:
 	keystore_tok.pin = NULL;
 	free(keep);
 	return -1;
+}
+
+enum keystore_kind
+keystore_kind(const unsigned char *data, size_t len, char *url)
+{
+	struct p11key_ref *r;
+	struct lerr ignored;
+
+	if (url != NULL)
+		url[0] = '\0';
+	if (data == NULL || !p11key_is_record(data, len))
+		return data != NULL && memmem(data, len, "ENCRYPTED PRIVATE KEY", 21) != NULL ?
+		       KEYSTORE_KIND_ENCRYPTED : KEYSTORE_KIND_FILE;
+	if (url != NULL && (r = malloc(sizeof(*r))) != NULL) {
+		if (p11key_record_parse("key", data, len, r, &ignored) == 0)
+			memcpy(url, r->record, P11KEY_URL_MAX);
+		free(r);
+	}
+	return KEYSTORE_KIND_TOKEN;
+}
+
+const char *
+keystore_kind_name(enum keystore_kind k)
+{
+	return k == KEYSTORE_KIND_TOKEN ? "PKCS#11 token" :
+	       k == KEYSTORE_KIND_ENCRYPTED ? "encrypted file" : "file";
 }
 
 const struct p11key_ref *
@@ -364,6 +374,13 @@ keystore_token_ref(const char *opt, const char *url, const char *pin_file, const
 	memset(r, 0, sizeof(*r));
 	if (p11key_url_parse(opt, url, r, e) != 0)
 		return -1;
+	/* The signer reads its PIN from a file it checks; a PIN in the
+	 * URL would show in the process list now and be gone at the start. */
+	if (r->pin_in_url) {
+		gnutls_memset(r, 0, sizeof(*r));
+		return lerr_set(e, LERR_BAD_REQUEST, "%s: a CA key's PIN goes in --pin-file, not in "
+				"the URL (pin-value, pin-source)", opt);
+	}
 	if (nallow > P11KEY_ALLOW_MAX)
 		return lerr_set(e, LERR_BAD_REQUEST, "at most %d --token-path options",
 				P11KEY_ALLOW_MAX);
@@ -415,13 +432,22 @@ keystore_token_make(const char *path, const struct p11key_ref *r, enum keystore_
 		    gnutls_privkey_t *out, int *made, struct lerr *e)
 {
 	struct p11key_gen gen = { GNUTLS_PK_UNKNOWN, 0, 0 };
+	int m = 0;
 
 	*out = NULL;
 	if (keystore_gen_params(t, &gen.pk, &gen.bits, e) != 0)
 		return -1;
 	gen.usage = GNUTLS_KEY_KEY_CERT_SIGN | GNUTLS_KEY_CRL_SIGN | GNUTLS_KEY_DIGITAL_SIGNATURE;
-	if (keystore_token_start(r, e) != 0 || p11key_open(r, &gen, out, made, e) != 0)
+	if (keystore_token_start(r, e) != 0 || p11key_open(r, &gen, out, &m, e) != 0)
 		return -1;
+	if (made != NULL)
+		*made = m;
+	/* A key found there was made by someone else, maybe exportable. */
+	if (!m && p11key_check_kept(r, e) != 0) {
+		gnutls_privkey_deinit(*out);
+		*out = NULL;
+		return -1;
+	}
 	if (keystore_token_write(path, r, e) != 0) {
 		gnutls_privkey_deinit(*out);
 		*out = NULL;

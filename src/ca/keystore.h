@@ -72,6 +72,18 @@ int keystore_token_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key,
 			gnutls_privkey_t *out, struct lerr *e);
 /* Writes r as the record at path (0600, never replacing a file). */
 int keystore_token_write(const char *path, const struct p11key_ref *r, struct lerr *e);
+/* What a CA key file's bytes are, without loading the key: a PKCS#8
+ * file in clear or under a passphrase, or a token's record (its URL into
+ * url, P11KEY_URL_MAX bytes, when url is not NULL; "" otherwise). */
+enum keystore_kind {
+	KEYSTORE_KIND_FILE,
+	KEYSTORE_KIND_ENCRYPTED,
+	KEYSTORE_KIND_TOKEN,
+};
+enum keystore_kind keystore_kind(const unsigned char *data, size_t len, char *url);
+/* "file", "encrypted file" or "PKCS#11 token". */
+const char *keystore_kind_name(enum keystore_kind k);
+
 /* The token this process has opened keys in (its record, without any
  * PIN), or NULL: what the signer's sandbox must leave the module. */
 const struct p11key_ref *keystore_token(void);

@@ -12,12 +12,16 @@
 #include <jansson.h>
 
 #include "cli/cmd.h"
+#include "ca/keystore.h"
+#include "common/fileio.h"
+#include "common/p11key.h"
 #include "daemon/backuproot.h"
 #include "daemon/backupsched.h"
 #include "daemon/caexpiry.h"
 #include "daemon/trustbundle.h"
 #include "daemon/state.h"
 #include "daemon/window.h"
+#include "signer/files.h"
 #include "store/store.h"
 
 /* RFC 3339 UTC. */
@@ -187,6 +191,47 @@ status_backups_text(json_t *j)
 	json_decref(j);
 }
 
+/* Where dir's key rel (keys/root.key, keys/issuing.key) is, into url
+ * for a token's: -1 when it cannot be read here (not root: keys/ is
+ * root's), else its keystore_kind. The bytes are read into locked
+ * memory and wiped. */
+static int
+status_key_kind(const char *dir, const char *rel, char url[P11KEY_URL_MAX])
+{
+	char path[STATE_PATH_MAX];
+	unsigned char *data = NULL;
+	size_t len = 0;
+	struct lerr e;
+	int k;
+
+	url[0] = '\0';
+	if (state_path(path, dir, rel) != 0 || fileio_read(path, 64 * 1024, 1, &data, &len, &e) != 0)
+		return -1;
+	k = (int)keystore_kind(data, len, url);
+	fileio_free_secret(data, len);
+	return k;
+}
+
+/* The key's line of the text report, and its member of the JSON one
+ * (into ca_json, when not NULL). */
+static void
+status_key(const char *dir, const char *rel, json_t *ca_json)
+{
+	char url[P11KEY_URL_MAX];
+	int k = status_key_kind(dir, rel, url);
+
+	if (k < 0)
+		return;
+	if (ca_json != NULL) {
+		json_object_set_new(ca_json, "key", json_pack("{s:s, s:s*}", "storage",
+			k == KEYSTORE_KIND_TOKEN ? "pkcs11" : k == KEYSTORE_KIND_ENCRYPTED ?
+			"encrypted" : "file", "url", url[0] != '\0' ? url : NULL));
+		return;
+	}
+	printf("  key:           %s%s%s\n", keystore_kind_name((enum keystore_kind)k),
+	       url[0] != '\0' ? " " : "", url);
+}
+
 int
 cmd_status(int argc, char *argv[])
 {
@@ -246,14 +291,22 @@ cmd_status(int argc, char *argv[])
 							ca.issuing_not_before, ca.issuing_not_after,
 							&x[1]),
 			      "certificates", (json_int_t)count, "window", status_window(s, time(NULL)));
+		if (j != NULL) {
+			/* During a rollover keys/root.key is the next root's. */
+			status_key(dir, next != NULL ? SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_KEY_NAME :
+				   SIGNER_ROOT_KEY, json_object_get(j, "root"));
+			status_key(dir, SIGNER_ISSUING_KEY, json_object_get(j, "issuing"));
+		}
 		if (j != NULL)
 			json_object_set_new(j, "backup_root", status_backup_json(bst, backup));
 		if (j != NULL)
 			json_object_set_new(j, "scheduled_backups", status_backups(s));
-		if (j != NULL && next != NULL)
+		if (j != NULL && next != NULL) {
 			json_object_set_new(j, "next_root", json_pack("{s:s, s:s}", "subject",
 								      next->subject, "sha256",
 								      next->fp));
+			status_key(dir, SIGNER_ROOT_KEY, json_object_get(j, "next_root"));
+		}
 		if (j == NULL || json_dumpf(j, stdout, JSON_INDENT(2)) != 0) {
 			cmd_error("status", "cannot encode JSON");
 			goto out;
@@ -265,6 +318,8 @@ cmd_status(int argc, char *argv[])
 		printf("  SHA-256:       %s\n", ca.root_fp_colon);
 		printf("  valid:         %s to %s\n", status_time(ca.root_not_before, a, sizeof(a)),
 		       status_time(ca.root_not_after, b, sizeof(b)));
+		status_key(dir, next != NULL ? SIGNER_KEYS_DIR "/" SIGNER_PREV_ROOT_KEY_NAME :
+			   SIGNER_ROOT_KEY, NULL);
 		status_ca_warning(&x[0]);
 		if (backup != NULL) {
 			printf("backup root:     %s\n", backup->subject);
@@ -278,11 +333,13 @@ cmd_status(int argc, char *argv[])
 			printf("next root:       %s (a rollover is under way: `lanca rollover status`)\n",
 			       next->subject);
 			printf("  SHA-256:       %s\n", next->fp_colon);
+			status_key(dir, SIGNER_ROOT_KEY, NULL);
 		}
 		printf("issuing CA:      %s\n", ca.issuing_subject);
 		printf("  SHA-256:       %s\n", ca.issuing_fp_colon);
 		printf("  valid:         %s to %s\n", status_time(ca.issuing_not_before, a, sizeof(a)),
 		       status_time(ca.issuing_not_after, b, sizeof(b)));
+		status_key(dir, SIGNER_ISSUING_KEY, NULL);
 		status_ca_warning(&x[1]);
 		printf("certificates:    %lld\n", (long long)count);
 		status_backups_text(status_backups(s));

@@ -95,28 +95,22 @@ devkey_token_write(const struct p11key_ref *t, const char *dir, const char *name
 	return device_file_write(dir, name, text, (size_t)w, 0600);
 }
 
-/* Whether dir/name (name alone when dir is NULL; symbolic links
- * followed) is a regular file of this user's or root's that no group or
- * other may write. 0, or -1 said with what. */
+/* Whether dir/name (name alone when dir is NULL) may be believed
+ * (p11key_file_trusted). 0, or -1 said with what. */
 static int
 devkey_trusted(const char *dir, const char *name, const char *what)
 {
 	char path[PATH_MAX];
-	struct stat st;
+	struct lerr e;
 
 	if (dir != NULL ? snprintf(path, sizeof(path), "%s/%s", dir, name) >= (int)sizeof(path) :
 			  snprintf(path, sizeof(path), "%s", name) >= (int)sizeof(path)) {
 		client_msg("%s: path too long", what);
 		return -1;
 	}
-	if (stat(path, &st) != 0) {
-		client_msg("%s %s: %s", what, path, strerror(errno));
-		return -1;
-	}
-	if (!S_ISREG(st.st_mode) || (st.st_uid != geteuid() && st.st_uid != 0) ||
-	    (st.st_mode & 022) != 0) {
-		client_msg("%s %s: not a file of this user's (or root's) that only its owner "
-			   "may write: refused", what, path);
+	lerr_clear(&e);
+	if (p11key_file_trusted(what, path, &e) != 0) {
+		client_msg("%s", e.msg);
 		return -1;
 	}
 	return 0;

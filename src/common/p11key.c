@@ -3,10 +3,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
@@ -268,7 +271,7 @@ p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 {
 	char url[P11KEY_URL_MAX] = "";
 	const char *p, *end, *lim = (const char *)text + len;
-	size_t n;
+	size_t n, i;
 	int bad = 0;
 
 	memset(r, 0, sizeof(*r));
@@ -295,6 +298,9 @@ p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 		else
 			bad = 1;
 	}
+	for (i = 0; !bad && i < r->nallow; i++)
+		bad = !p11key_line_ok(r->allow[i]) || strcmp(r->allow[i], "/") == 0;
+	bad = bad || !p11key_line_ok(r->module) || !p11key_line_ok(r->pin_file);
 	if (bad || url[0] == '\0') {
 		memset(r, 0, sizeof(*r));
 		return lerr_set(e, LERR_BAD_REQUEST, "%s: not a token key record (url=, and absolute "
@@ -317,6 +323,20 @@ p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 
 /* ---- the PKCS#11 layer ---- */
 
+int
+p11key_file_trusted(const char *what, const char *path, struct lerr *e)
+{
+	struct stat st;
+
+	if (stat(path, &st) != 0)
+		return lerr_set(e, LERR_NOT_FOUND, "%s %s: %s", what, path, strerror(errno));
+	if (!S_ISREG(st.st_mode) || (st.st_uid != 0 && st.st_uid != geteuid()) ||
+	    (st.st_mode & 022) != 0)
+		return lerr_set(e, LERR_FORBIDDEN, "%s %s: not a file of this user's (or root's) "
+				"that only its owner may write: refused", what, path);
+	return 0;
+}
+
 /* The PIN GnuTLS asks for through p11key_pin_cb, and what happened when
  * it asked: GnuTLS's PIN callback is one for the process. */
 static struct {
@@ -324,8 +344,11 @@ static struct {
 	size_t len;
 	int missing;			/* asked when there was none */
 	int refused;			/* asked again: the token refused it */
+	int low;			/* the token is near blocking the PIN: not tried */
+	int so;				/* the security officer's PIN was asked for */
 } p11key_pin;
 static int p11key_users;		/* starts not yet stopped */
+static char p11key_module[PATH_MAX];	/* the loaded one; "": p11-kit's */
 
 static int
 p11key_pin_cb(void *userdata, int attempt, const char *token_url, const char *token_label,
@@ -337,6 +360,16 @@ p11key_pin_cb(void *userdata, int attempt, const char *token_url, const char *to
 	(void)token_label;
 	if (flags & GNUTLS_PIN_WRONG) {
 		p11key_pin.refused = 1;
+		return GNUTLS_E_PKCS11_PIN_ERROR;
+	}
+	/* The file holds the user's PIN; and a wrong one tried at every
+	 * start (a service restarted in a loop) must not block the token. */
+	if (flags & GNUTLS_PIN_SO) {
+		p11key_pin.so = 1;
+		return GNUTLS_E_PKCS11_PIN_ERROR;
+	}
+	if (flags & (GNUTLS_PIN_FINAL_TRY | GNUTLS_PIN_COUNT_LOW)) {
+		p11key_pin.low = 1;
 		return GNUTLS_E_PKCS11_PIN_ERROR;
 	}
 	if (p11key_pin.pin == NULL) {
@@ -361,8 +394,16 @@ p11key_start(const char *module, struct lerr *e)
 {
 	int manual = module != NULL && module[0] != '\0', g;
 
-	if (p11key_users++ > 0)
+	if (p11key_users > 0) {
+		if (strcmp(p11key_module, manual ? module : "") != 0)
+			return lerr_set(e, LERR_BAD_REQUEST, "PKCS#11 module %s: this process uses "
+					"%s already, and one module is all it loads", manual ? module :
+					"p11-kit's modules", p11key_module[0] != '\0' ? p11key_module :
+					"p11-kit's modules");
+		p11key_users++;
 		return 0;
+	}
+	p11key_users++;
 	g = gnutls_pkcs11_init(manual ? GNUTLS_PKCS11_FLAG_MANUAL : GNUTLS_PKCS11_FLAG_AUTO, NULL);
 	if (g < 0) {
 		lerr_set(e, LERR_INTERNAL, "PKCS#11: %s", gnutls_strerror(g));
@@ -375,6 +416,7 @@ p11key_start(const char *module, struct lerr *e)
 		goto fail;
 	}
 	gnutls_pkcs11_set_pin_function(p11key_pin_cb, NULL);
+	snprintf(p11key_module, sizeof(p11key_module), "%s", manual ? module : "");
 	return 0;
 fail:
 	p11key_users--;
@@ -395,9 +437,17 @@ p11key_stop(void)
 static int
 p11key_error(const struct p11key_ref *r, const char *what, int g, struct lerr *e)
 {
+	if (p11key_pin.low)
+		return lerr_set(e, LERR_UNAUTHORIZED, "%s: the token says few PIN attempts are left "
+				"before it blocks: lanca does not spend them (check the PIN file, then "
+				"log in once by hand, e.g. with p11tool --login, which resets the count)",
+				r->record);
+	if (p11key_pin.so)
+		return lerr_set(e, LERR_UNAUTHORIZED, "%s: the token asks for its security "
+				"officer's PIN, which lanca never gives", r->record);
 	if (p11key_pin.missing)
 		return lerr_set(e, LERR_UNAUTHORIZED, "%s: the token wants a PIN: give --pin-file "
-				"FILE (or pin-source= in the URL)", r->record);
+				"FILE", r->record);
 	if (p11key_pin.refused || g == GNUTLS_E_PKCS11_PIN_ERROR)
 		return lerr_set(e, LERR_UNAUTHORIZED, "%s: the token refused the PIN (%s)", r->record,
 				r->pin_file[0] != '\0' ? r->pin_file : "given in the URL");
@@ -478,7 +528,7 @@ p11key_open(const struct p11key_ref *r, const struct p11key_gen *gen, gnutls_pri
 	*out = NULL;
 	if (made != NULL)
 		*made = 0;
-	p11key_pin.missing = p11key_pin.refused = 0;
+	p11key_pin.missing = p11key_pin.refused = p11key_pin.low = p11key_pin.so = 0;
 	if (p11key_find_token(r, e) != 0)
 		goto out;
 	if ((g = gnutls_privkey_init(&priv)) < 0) {
@@ -533,6 +583,39 @@ out:
 }
 
 int
+p11key_check_kept(const struct p11key_ref *r, struct lerr *e)
+{
+	gnutls_pkcs11_obj_t obj = NULL;
+	unsigned flags = 0;
+	int g, rc = -1;
+
+	if ((g = gnutls_pkcs11_obj_init(&obj)) < 0 ||
+	    (g = gnutls_pkcs11_obj_import_url(obj, r->url, GNUTLS_PKCS11_OBJ_FLAG_LOGIN |
+					      GNUTLS_PKCS11_OBJ_FLAG_PRIVKEY)) < 0 ||
+	    (g = gnutls_pkcs11_obj_get_flags(obj, &flags)) < 0) {
+		lerr_set(e, LERR_INTERNAL, "%s: cannot read the key's attributes: %s", r->record,
+			 gnutls_strerror(g));
+		goto out;
+	}
+	if (!(flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_SENSITIVE) ||
+	    (flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_EXTRACTABLE)) {
+		lerr_set(e, LERR_WEAK_KEY, "%s: the token would give this key out (%s%s%s): a CA key "
+			 "is kept only in one it cannot be made to give out; name another, and "
+			 "lanca makes it", r->record,
+			 !(flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_SENSITIVE) ? "not sensitive" : "",
+			 !(flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_SENSITIVE) &&
+			 (flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_EXTRACTABLE) ? ", " : "",
+			 (flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_EXTRACTABLE) ? "extractable" : "");
+		goto out;
+	}
+	rc = 0;
+out:
+	if (obj != NULL)
+		gnutls_pkcs11_obj_deinit(obj);
+	return rc;
+}
+
+int
 p11key_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key, unsigned usage,
 	    struct lerr *e)
 {
@@ -542,7 +625,7 @@ p11key_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key, unsigned usag
 	struct lerr ignored;
 	int g;
 
-	p11key_pin.missing = p11key_pin.refused = 0;
+	p11key_pin.missing = p11key_pin.refused = p11key_pin.low = p11key_pin.so = 0;
 	if (p11key_find_token(r, e) != 0)
 		return -1;
 	lerr_clear(&ignored);
@@ -552,13 +635,21 @@ p11key_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key, unsigned usag
 		return lerr_set(e, LERR_CONFLICT, "%s: the token already holds a private key of "
 				"that name: not replacing it", r->record);
 	}
-	if (ignored.code == LERR_UNAUTHORIZED) {
-		*e = ignored;
-		return -1;
+	/* The token was found just now: not found is "no key of that name".
+	 * Anything else under that name (a key lanca cannot use, one
+	 * without its public half) is not written over or beside. */
+	if (ignored.code != LERR_NOT_FOUND) {
+		if (ignored.code == LERR_UNAUTHORIZED) {
+			*e = ignored;
+			return -1;
+		}
+		return lerr_set(e, LERR_CONFLICT, "%s: the token holds a private key of that name "
+				"that lanca cannot use (%s): choose another name", r->record,
+				ignored.msg);
 	}
 	id.data = (unsigned char *)(uintptr_t)r->id;
 	id.size = (unsigned)r->id_len;
-	p11key_pin.missing = p11key_pin.refused = 0;
+	p11key_pin.missing = p11key_pin.refused = p11key_pin.low = p11key_pin.so = 0;
 	g = gnutls_pkcs11_copy_x509_privkey2(r->url, key, r->label[0] != '\0' ? r->label : NULL,
 					     r->id_len > 0 ? &id : NULL, usage,
 					     GNUTLS_PKCS11_OBJ_FLAG_LOGIN |

@@ -81,8 +81,15 @@ long p11key_record_format(const struct p11key_ref *r, char *out, size_t max, str
 int p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 			struct p11key_ref *r, struct lerr *e);
 
+/* Whether path (what names it in messages: "the PKCS#11 module") may be
+ * believed by a process that loads or reads what it names: a regular file
+ * (links followed) of root's or the effective user's that no group or
+ * other may write. 0, or -1 with e (LERR_NOT_FOUND, LERR_FORBIDDEN). */
+int p11key_file_trusted(const char *what, const char *path, struct lerr *e);
+
 /* Loads the PKCS#11 layer: module alone ("" or NULL: p11-kit's
- * configured modules). Counted: each successful start wants one stop. */
+ * configured modules). Counted: each successful start wants one stop;
+ * a start naming another module than the one loaded is refused. */
 int p11key_start(const char *module, struct lerr *e);
 void p11key_stop(void);
 /* The PIN GnuTLS is given when a token asks (NULL: none; it then
@@ -110,6 +117,11 @@ struct p11key_gen {
  */
 int p11key_open(const struct p11key_ref *r, const struct p11key_gen *gen,
 		gnutls_privkey_t *out, int *made, struct lerr *e);
+
+/* Whether the private key r names (an existing one, which lanca did not
+ * make) is kept in the token: sensitive and not extractable. 0, or -1
+ * with e saying which it is not (LERR_WEAK_KEY) or why it cannot tell. */
+int p11key_check_kept(const struct p11key_ref *r, struct lerr *e);
 
 /* Copies key into the token r names, as a sensitive, private object with
  * r's label and id and the given usage (GNUTLS_KEY_*), refusing when the

@@ -96,13 +96,6 @@ get64(const unsigned char p[8])
 	return v;
 }
 
-/* Whether a PKCS#8 key file in PEM is under a passphrase. */
-static int
-backup_key_encrypted(const unsigned char *pem, size_t len)
-{
-	return memmem(pem, len, "ENCRYPTED PRIVATE KEY", 21) != NULL;
-}
-
 /* ---- writing ---- */
 
 /* One file: FILE with its size, then DATA records. */
@@ -168,22 +161,6 @@ out:
 	if (fd >= 0)
 		close(fd);
 	return rc;
-}
-
-/* When the key file at data (len bytes) is a record of a key in a PKCS#11
- * token, its URL into url (P11KEY_URL_MAX bytes); else url "". */
-static void
-backup_token_url(const unsigned char *data, size_t len, char *url)
-{
-	struct p11key_ref *r;
-	struct lerr ignored;
-
-	url[0] = '\0';
-	if (data == NULL || !p11key_is_record(data, len) || (r = malloc(sizeof(*r))) == NULL)
-		return;
-	if (p11key_record_parse("issuing.key", data, len, r, &ignored) == 0)
-		memcpy(url, r->record, P11KEY_URL_MAX);
-	free(r);
 }
 
 static int
@@ -340,8 +317,8 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 	/* Sealed by the signer, keys/ cannot be looked into here: serve
 	 * says whether it started the signer with a passphrase. */
 	s->keys_encrypted = sealed != NULL ? sealed_encrypted :
-			    backup_key_encrypted(data[0], len[0]) || backup_key_encrypted(data[1], len[1]);
-	backup_token_url(data[1], len[1], s->token_key);
+			    keystore_kind(data[0], len[0], NULL) == KEYSTORE_KIND_ENCRYPTED ||
+			    keystore_kind(data[1], len[1], s->token_key) == KEYSTORE_KIND_ENCRYPTED;
 	/* The snapshot is the store in clear: it is made in the state
 	 * directory, which holds the store in clear anyway, never beside the
 	 * backup (a USB stick, a NAS share). */
@@ -901,7 +878,7 @@ restore_token(const char *stage, struct backup_summary *s, struct lerr *e)
 		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
 	if (fileio_read(path, BACKUP_FILE_MAX, 1, &data, &len, e) != 0)
 		return -1;
-	backup_token_url(data, len, s->token_key);
+	(void)keystore_kind(data, len, s->token_key);
 	fileio_free_secret(data, len);
 	return 0;
 }

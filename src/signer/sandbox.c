@@ -237,7 +237,9 @@ static const struct sandbox_call sandbox_signer_nofiles[] = {
 /* A signer whose key is in a PKCS#11 token: what the module does while it
  * signs, on the files Landlock leaves it (SoftHSM2 reads each object's
  * generation file under a lock, and rewrites files when it changes them;
- * tpm2-pkcs11 keeps an SQLite database and talks to /dev/tpmrm0). A
+ * tpm2-pkcs11 keeps an SQLite database and talks to /dev/tpmrm0 with
+ * read and write). No ioctl: SoftHSM2 makes none while it signs, and
+ * one on an inherited terminal or socket is not the module's. A
  * module that logs a failure to syslog is refused the socket and goes on;
  * no socket is allowed, so a token reached through a daemon (pcscd,
  * p11-kit's remoting) does not work under the sandbox. */
@@ -254,7 +256,7 @@ static const struct sandbox_call sandbox_signer_token[] = {
 	{ "getdents64", SB_ALLOW }, { "unlink", SB_ALLOW }, { "unlinkat", SB_ALLOW },
 	{ "rename", SB_ALLOW }, { "renameat", SB_ALLOW }, { "renameat2", SB_ALLOW },
 	{ "mkdir", SB_ALLOW }, { "mkdirat", SB_ALLOW }, { "readlink", SB_ALLOW },
-	{ "ioctl", SB_ALLOW }, { "poll", SB_ALLOW }, { "ppoll", SB_ALLOW },
+	{ "poll", SB_ALLOW }, { "ppoll", SB_ALLOW },
 	{ "getuid", SB_ALLOW }, { "geteuid", SB_ALLOW }, { "getgid", SB_ALLOW },
 	{ "getegid", SB_ALLOW }, { "gettid", SB_ALLOW }, { "umask", SB_ALLOW },
 	{ "socket", SB_EACCES },

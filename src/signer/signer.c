@@ -598,17 +598,28 @@ signer_process_main(int *fds, int n, void *arg)
 		signer_child_free(&ch);
 		return signer_child_fail(fds[0], &e);
 	}
+	/* A token's module opens files: its filter allows that, and only
+	 * Landlock keeps it to the record's paths. */
+	if (rc == 1 && tok != NULL) {
+		lerr_set_http(&e, LERR_SIGNER, 500, "signer: the issuing key is in a PKCS#11 token, "
+			      "whose module may open files only under Landlock, and this kernel has "
+			      "no Landlock (too old, or not enabled at boot: lsm=...,landlock)");
+		signer_child_free(&ch);
+		return signer_child_fail(fds[0], &e);
+	}
 	if (rc == 1)
 		log_warn("no Landlock here (the kernel lacks it, or a system call filter "
 			 "refuses it): the signer runs under its seccomp filter only");
 	/* A token's module now runs as --user, inside the sandbox: whatever
 	 * it cannot reach from here (its files' owner, a path left out of
 	 * allow=) shows now, not at the first certificate. */
-	if (tok != NULL && x509_key_signs(ch.ctx.key, ch.ctx.chain[0], &e) != 0) {
+	if (tok != NULL && (x509_key_signs(ch.ctx.key, ch.ctx.chain[0], &e) != 0 ||
+			    (ch.ctx.prev_key != NULL &&
+			     x509_key_signs(ch.ctx.prev_key, ch.ctx.prev_chain[0], &e) != 0))) {
 		char cause[sizeof(e.msg)];
 
 		snprintf(cause, sizeof(cause), "%s", e.msg);
-		lerr_set_http(&e, LERR_SIGNER, 500, "signer: the issuing key in the PKCS#11 token "
+		lerr_set_http(&e, LERR_SIGNER, 500, "signer: an issuing key in the PKCS#11 token "
 			      "%s cannot sign as the signer's user, inside its sandbox (the module's "
 			      "files must be that user's, and named by allow= lines in "
 			      "keys/issuing.key): %s", tok->record, cause);

@@ -68,9 +68,23 @@ st=0
 	--pkcs11-module "$MOD" >"$T/out" 2>"$T/err" || st=$?
 [ $st -eq 2 ] && grep -q "$T/nopin: No such file or directory" "$T/err" ||
 	fail "a missing PIN file at init: $st $(cat "$T/err")"
+st=0
+"$LANCA" init --dir "$T/bad" --issuing-key "$TOK;object=bad?pin-value=$PIN" --pkcs11-module "$MOD" \
+	>"$T/out" 2>"$T/err" || st=$?
+[ $st -eq 2 ] && grep -q -- "--issuing-key: a CA key's PIN goes in --pin-file, not in the URL" "$T/err" &&
+	! grep -qF "$PIN" "$T/err" || fail "a PIN in the URL at init: $st $(cat "$T/err")"
 [ ! -e "$T/bad" ] || fail "a refused init left $T/bad"
 [ -z "$(p11 --list-all-privkeys "$TOK" 2>/dev/null | grep "Label:")" ] ||
 	fail "a refused init left a key in the token: $(p11 --list-all-privkeys "$TOK")"
+# A key someone else put there, which the token would give out.
+openssl genpkey -algorithm EC -pkeyopt ec_paramgen_curve:P-256 -out "$T/loose.pem" 2>/dev/null ||
+	fail "openssl genpkey"
+"$TOP_BUILDDIR/tests/tools/p11put" "$MOD" "$TOK" loose "$T/pin" "$T/loose.pem" || fail "p11put"
+st=0
+token_init "$T/bad" "$TOK;object=loose" >"$T/out" 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "$TOK;object=loose: the token would give this key out (not sensitive, extractable)" "$T/err" ||
+	fail "an extractable key at init: $st $(cat "$T/err")"
+[ ! -e "$T/bad" ] || fail "a refused init left $T/bad"
 ok "bad --issuing-key input at init: refused, nothing made"
 
 # ---- init makes the key in the token ----
@@ -91,6 +105,9 @@ privkey_flags issuing | grep -q "CKA_SENSITIVE" && privkey_flags issuing | grep 
 p11 --export-pubkey "$TOK;object=issuing" 2>/dev/null | openssl pkey -pubin -pubout >"$T/tok.pub"
 openssl x509 -in "$D/keys/issuing.pem" -noout -pubkey >"$T/ca.pub"
 [ -s "$T/tok.pub" ] && cmp -s "$T/tok.pub" "$T/ca.pub" || fail "the issuing CA is not for the token's key"
+"$LANCA" status --dir "$D" >"$T/status" 2>"$T/err" || fail "status: $(cat "$T/err")"
+grep -q "^  key:           PKCS#11 token $URL\$" "$T/status" && grep -q "^  key:           file\$" "$T/status" ||
+	fail "status does not say where the keys are: $(cat "$T/status")"
 ok "init makes the issuing key in the token (sensitive, never extractable); issuing.key names it"
 
 # ---- the daemon signs with it: leaves and CRLs ----
@@ -163,6 +180,10 @@ cp "$T/pin" "$T/pin.good"
 cp "$T/badpin" "$T/pin"
 refuses "issuing.key names a key in a PKCS#11 token: $URL: the token refused the PIN ($T/pin)"
 cp "$T/pin.good" "$T/pin"
+# SoftHSM2 now says few attempts are left: a start in a restart loop must
+# not spend them, even with the right PIN, until someone logs in by hand.
+refuses "$URL: the token says few PIN attempts are left before it blocks: lanca does not spend them"
+p11 --list-all-privkeys "$TOK" >/dev/null 2>&1 || fail "a login by hand"
 refuses "issuing.key names a key in a PKCS#11 token: $URL: no PKCS#11 token matches it" \
 	SOFTHSM2_CONF="$T/empty.conf"
 cp "$K" "$T/record.good"
@@ -237,6 +258,16 @@ move --passphrase-file "$T/pw" >"$T/out" 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "already names a key in a PKCS#11 token" "$T/err" || fail "a second move: $st $(cat "$T/err")"
 G="$T/gstate"
 "$LANCA" init --dir "$G" --name other >/dev/null 2>&1 || fail "init $G"
+# A name taken by a key lanca cannot use: nothing copied beside it.
+p11 --generate-privkey=rsa --bits=1024 --label=weak "$TOK" >/dev/null 2>&1 || fail "p11tool RSA-1024"
+p11 --list-all-privkeys "$TOK" 2>/dev/null | grep -c "Label:" >"$T/nkeys"
+st=0
+"$LANCA" key move-to-token --dir "$G" --issuing-key "$TOK;object=weak" --pin-file "$T/pin" \
+	--pkcs11-module "$MOD" >"$T/out" 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "the token holds a private key of that name that lanca cannot use" "$T/err" ||
+	fail "a move onto an unusable key's name: $st $(cat "$T/err")"
+[ "$(p11 --list-all-privkeys "$TOK" 2>/dev/null | grep -c "Label:")" = "$(cat "$T/nkeys")" ] ||
+	fail "a refused move added a key to the token"
 st=0
 "$LANCA" key move-to-token --dir "$G" --issuing-key "$MURL" --pin-file "$T/pin" --pkcs11-module "$MOD" \
 	>"$T/out" 2>"$T/err" || st=$?
@@ -280,6 +311,15 @@ grep -q "BEGIN PRIVATE KEY" "$R/keys/issuing.key" || fail "rollover's new issuin
 "$LANCA" key move-to-token --dir "$R" --issuing-key "$TOK;object=r-issuing-2" --pin-file "$T/pin" \
 	--pkcs11-module "$MOD" --token-path "$T/tokens" >/dev/null 2>"$T/err" ||
 	fail "move-to-token after a rollover: $(cat "$T/err")"
+"$LANCA" status --dir "$R" --json >"$T/status.json" 2>"$T/err" || fail "status --json: $(cat "$T/err")"
+python3 - "$T/status.json" "$TOK" <<'PY' || fail "status --json during the rollover: $(cat "$T/status.json")"
+import json, sys
+j = json.load(open(sys.argv[1]))
+tok = sys.argv[2]
+assert j["root"]["key"] == {"storage": "pkcs11", "url": tok + ";object=r-root"}, j["root"]
+assert j["next_root"]["key"] == {"storage": "file"}, j["next_root"]
+assert j["issuing"]["key"] == {"storage": "pkcs11", "url": tok + ";object=r-issuing-2"}, j["issuing"]
+PY
 D=$R
 ROOT_PEM="$R/root.pem"
 FP=$(openssl x509 -in "$ROOT_PEM" -noout -fingerprint -sha256 | sed 's/.*=//')
