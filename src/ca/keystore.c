@@ -265,11 +265,10 @@ keystore_token_start(const struct p11key_ref *r, struct lerr *e)
 	struct p11key_ref *keep;
 
 	if (keystore_tok.ref != NULL) {
-		if (strcmp(keystore_tok.ref->module, r->module) != 0 ||
-		    strcmp(keystore_tok.ref->pin_file, r->pin_file) != 0)
-			return lerr_set(e, LERR_BAD_REQUEST, "%s: another PKCS#11 module or PIN file "
-					"than %s's: one process uses one of each", r->record,
-					keystore_tok.ref->record);
+		if (!p11key_same_access(keystore_tok.ref, r))
+			return lerr_set(e, LERR_BAD_REQUEST, "%s: another PKCS#11 module, PIN file or "
+					"token paths than %s's: one process reaches its tokens one way",
+					r->record, keystore_tok.ref->record);
 		return 0;
 	}
 	/* Loading it runs its code with the keys in reach. */

@@ -324,6 +324,20 @@ p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 /* ---- the PKCS#11 layer ---- */
 
 int
+p11key_same_access(const struct p11key_ref *a, const struct p11key_ref *b)
+{
+	size_t i;
+
+	if (strcmp(a->module, b->module) != 0 || strcmp(a->pin_file, b->pin_file) != 0 ||
+	    a->nallow != b->nallow)
+		return 0;
+	for (i = 0; i < a->nallow; i++)
+		if (strcmp(a->allow[i], b->allow[i]) != 0)
+			return 0;
+	return 1;
+}
+
+int
 p11key_file_trusted(const char *what, const char *path, struct lerr *e)
 {
 	struct stat st;

@@ -81,6 +81,10 @@ long p11key_record_format(const struct p11key_ref *r, char *out, size_t max, str
 int p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 			struct p11key_ref *r, struct lerr *e);
 
+/* Whether a and b reach their tokens the same way: the same module, PIN
+ * file and allow= paths (what one process can hold: p11key_start). */
+int p11key_same_access(const struct p11key_ref *a, const struct p11key_ref *b);
+
 /* Whether path (what names it in messages: "the PKCS#11 module") may be
  * believed by a process that loads or reads what it names: a regular file
  * (links followed) of root's or the effective user's that no group or

@@ -47,6 +47,52 @@ keytoken_cert(const char *dir, gnutls_x509_crt_t *crt, struct lerr *e)
 	return rc;
 }
 
+/* Refuses when keys/'s other token records (the root's, the previous
+ * issuing CA's) reach their tokens another way than `to`: the signer
+ * and init hold one module and one PIN. */
+static int
+keytoken_same_access(const char *dir, const struct p11key_ref *to, struct lerr *e)
+{
+	static const char *const others[] = {
+		SIGNER_ROOT_KEY, SIGNER_KEYS_DIR "/" SIGNER_PREV_ISSUING_KEY_NAME,
+	};
+	char path[STATE_PATH_MAX];
+	struct p11key_ref *r = NULL;
+	unsigned char *data = NULL;
+	size_t len = 0, i;
+	struct lerr fe;
+	int rc = -1;
+
+	if ((r = malloc(sizeof(*r))) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
+	for (i = 0; i < sizeof(others) / sizeof(others[0]); i++) {
+		if (state_path(path, dir, others[i]) != 0) {
+			lerr_set(e, LERR_INTERNAL, "state directory path too long");
+			goto out;
+		}
+		if (fileio_read(path, KEYTOKEN_FILE_MAX, 1, &data, &len, &fe) != 0)
+			continue;	/* none: nothing to agree with */
+		if (p11key_is_record(data, len)) {
+			if (p11key_record_parse(path, data, len, r, e) != 0)
+				goto out;
+			if (!p11key_same_access(r, to)) {
+				lerr_set(e, LERR_CONFLICT, "%s reaches its token through another module, "
+					 "PIN file or token paths: give the same --pkcs11-module, "
+					 "--pin-file and --token-path as it names", path);
+				goto out;
+			}
+		}
+		fileio_free_secret(data, len);
+		data = NULL;
+	}
+	rc = 0;
+out:
+	if (data != NULL)
+		fileio_free_secret(data, len);
+	free(r);
+	return rc;
+}
+
 /* Audits the move (the store is the daemon's; serve is stopped). */
 static int
 keytoken_audit(const char *dir, const struct p11key_ref *to, const char *actor, struct lerr *e)
@@ -107,7 +153,7 @@ keytoken_move(const char *dir, const struct p11key_ref *to, const char *pass, co
 		lerr_set(e, LERR_CONFLICT, "%s already names a key in a PKCS#11 token", path);
 		goto out;
 	}
-	if (keystore_load(path, pass, &file_key, e) != 0)
+	if (keytoken_same_access(dir, to, e) != 0 || keystore_load(path, pass, &file_key, e) != 0)
 		goto out;
 	if ((g = gnutls_privkey_export_x509(file_key, &x)) < 0) {
 		lerr_set(e, LERR_INTERNAL, "%s: %s", path, gnutls_strerror(g));

@@ -304,10 +304,23 @@ openssl verify -CAfile "$R/keys/root.pem" "$R/keys/issuing.pem" >/dev/null ||
 	fail "the issuing CA does not verify under the token-held root"
 "$LANCA" backup-root create --dir "$R" --backup-key-out "$T/backup-root.key" --backup-pass-file "$T/pw" \
 	>/dev/null 2>"$T/err" || fail "backup-root create with the root key in the token: $(cat "$T/err")"
+# A leaf of the first generation, whose CRL the old key must keep signing.
+D=$R
+ROOT_PEM="$R/root.pem"
+FP=$(openssl x509 -in "$ROOT_PEM" -noout -fingerprint -sha256 | sed 's/.*=//')
+start_serve "$R"
+enroll dev-r0
+stop_serve || fail "serve did not stop cleanly"
 "$LANCA" rollover start --dir "$R" >/dev/null 2>"$T/err" || fail "rollover start: $(cat "$T/err")"
 grep -qx "url=$TOK;object=r-issuing" "$R/keys/previous-issuing.key" ||
 	fail "the previous issuing key's record: $(cat "$R/keys/previous-issuing.key")"
 grep -q "BEGIN PRIVATE KEY" "$R/keys/issuing.key" || fail "rollover's new issuing key: $(head -2 "$R/keys/issuing.key")"
+st=0
+"$LANCA" key move-to-token --dir "$R" --issuing-key "$TOK;object=r-issuing-2" --pin-file "$T/pin" \
+	--pkcs11-module "$MOD" >"$T/out" 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "previous-issuing.key reaches its token through another module, PIN file or token paths" "$T/err" ||
+	fail "a move that reaches the token another way than the old key: $st $(cat "$T/err")"
+grep -q "BEGIN PRIVATE KEY" "$R/keys/issuing.key" || fail "a refused move changed the new issuing key"
 "$LANCA" key move-to-token --dir "$R" --issuing-key "$TOK;object=r-issuing-2" --pin-file "$T/pin" \
 	--pkcs11-module "$MOD" --token-path "$T/tokens" >/dev/null 2>"$T/err" ||
 	fail "move-to-token after a rollover: $(cat "$T/err")"
@@ -320,7 +333,6 @@ assert j["root"]["key"] == {"storage": "pkcs11", "url": tok + ";object=r-root"},
 assert j["next_root"]["key"] == {"storage": "file"}, j["next_root"]
 assert j["issuing"]["key"] == {"storage": "pkcs11", "url": tok + ";object=r-issuing-2"}, j["issuing"]
 PY
-D=$R
 ROOT_PEM="$R/root.pem"
 FP=$(openssl x509 -in "$ROOT_PEM" -noout -fingerprint -sha256 | sed 's/.*=//')
 start_serve "$R"
@@ -328,9 +340,15 @@ enroll dev-r
 openssl x509 -in "$R/keys/issuing.pem" -noout -pubkey >"$T/n.pub"
 p11 --export-pubkey "$TOK;object=r-issuing-2" 2>/dev/null | openssl pkey -pubin -pubout >"$T/n2.pub"
 cmp -s "$T/n.pub" "$T/n2.pub" || fail "the new generation's issuing CA is not the moved key's"
-# The previous generation's issuing key, still in the token, signs its CRL.
-grep -q "made CRL .* listing" "$T/serve.log" && [ "$(grep -c "made CRL" "$T/serve.log")" -ge 2 ] ||
-	fail "no CRL for both generations: $(cat "$T/serve.log")"
+# The previous generation's issuing key, still in the token, signs its
+# CRL, at the URL its leaves carry; the new one signs the new CRL.
+for d in dev-r0:previous-issuing.pem dev-r:issuing.pem; do
+	url=$(openssl x509 -in "$T/${d%%:*}/cert.pem" -noout -ext crlDistributionPoints | sed -n 's/.*URI://p' |
+		tr -d ' ')
+	curl -s --max-time "$W" -o "$T/gen.crl" "$HTTP_URL/${url#http://*/}" || fail "GET $url"
+	openssl crl -inform DER -in "$T/gen.crl" -noout -CAfile "$R/keys/${d#*:}" 2>&1 | grep -q "verify OK" ||
+		fail "the CRL at $url does not verify under ${d#*:}"
+done
 stop_serve || fail "serve did not stop cleanly"
 ok "--root-key: the root's key in the token signs the issuing CA and the backup root; a rollover keeps the old key in the token, and its new key moves there"
 
