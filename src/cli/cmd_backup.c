@@ -45,8 +45,12 @@ cmd_backup_summary(const char *verb, const char *file, const struct backup_summa
 	printf("  made %s by lanca %s, schema %d, certificates: %lld\n", when, s->version,
 	       s->schema, (long long)s->certificates);
 	printf("  root SHA-256 %s\n", s->root_fp);
-	printf("  CA keys: %s\n", s->keys_encrypted ? "under their own passphrase" :
-	       "in the clear inside the backup");
+	if (s->root_in_token && s->token_key[0] != '\0')
+		printf("  CA keys: none: both are in PKCS#11 tokens\n");
+	else
+		printf("  CA keys: %s%s\n", s->keys_encrypted ? "under their own passphrase" :
+		       "in the clear inside the backup", s->root_in_token ? " (the root's: "
+		       "in a PKCS#11 token, the backup holds its URL)" : "");
 	if (s->token_key[0] != '\0')
 		printf("  issuing CA key: in a PKCS#11 token; the backup holds its URL, not the "
 		       "key: %s\n", s->token_key);

@@ -319,6 +319,8 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 	s->keys_encrypted = sealed != NULL ? sealed_encrypted :
 			    keystore_kind(data[0], len[0], NULL) == KEYSTORE_KIND_ENCRYPTED ||
 			    keystore_kind(data[1], len[1], s->token_key) == KEYSTORE_KIND_ENCRYPTED;
+	s->root_in_token = sealed == NULL &&
+			   keystore_kind(data[0], len[0], NULL) == KEYSTORE_KIND_TOKEN;
 	/* The snapshot is the store in clear: it is made in the state
 	 * directory, which holds the store in clear anyway, never beside the
 	 * backup (a USB stick, a NAS share). */
@@ -880,6 +882,12 @@ restore_token(const char *stage, struct backup_summary *s, struct lerr *e)
 		return -1;
 	(void)keystore_kind(data, len, s->token_key);
 	fileio_free_secret(data, len);
+	if (state_path(path, stage, SIGNER_ROOT_KEY) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	if (fileio_read(path, BACKUP_FILE_MAX, 1, &data, &len, e) != 0)
+		return -1;
+	s->root_in_token = keystore_kind(data, len, NULL) == KEYSTORE_KIND_TOKEN;
+	fileio_free_secret(data, len);
 	return 0;
 }
 
@@ -906,10 +914,10 @@ restore_check(const char *stage, const struct restore_opts *o, const struct back
 		snprintf(why, sizeof(why), "%s", e->msg);
 		/* The token is not in the backup: restore checks the key in it. */
 		if (sum->token_key[0] != '\0')
-			return lerr_set(e, LERR_BAD_REQUEST, "the backup's issuing CA key is in a "
-					"PKCS#11 token, which restore must reach to check it (connect "
-					"the token, install its module, put its PIN file where "
-					"keys/issuing.key says): %s", why);
+			return lerr_set(e, LERR_BAD_REQUEST, "the backup's keys do not hold together "
+					"(its issuing CA key is in a PKCS#11 token, which restore must "
+					"reach to check it: connect the token, install its module, put "
+					"its PIN file where keys/issuing.key says): %s", why);
 		return lerr_set(e, e->code == LERR_BAD_SECRET ? LERR_BAD_SECRET : LERR_BAD_REQUEST,
 				"the backup's keys do not hold together: %s", why);
 	}

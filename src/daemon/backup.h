@@ -67,6 +67,7 @@ struct backup_summary {
 	/* The issuing CA's key is in a PKCS#11 token: its URL (which the
 	 * backup holds instead of the key); "" for a key file. */
 	char token_key[P11KEY_URL_MAX];
+	int root_in_token;		/* the root's key is a token's too */
 };
 
 /* Writes a backup of dir to out, which must not exist: through a

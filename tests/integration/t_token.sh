@@ -158,7 +158,7 @@ printf 'directories.tokendir = %s\nobjectstore.backend = file\nlog.level = ERROR
 st=0
 SOFTHSM2_CONF="$T/empty.conf" "$LANCA" restore "$T/tok.bk" --dir "$T/nowhere" --passphrase-file "$T/pw" \
 	>"$T/out" 2>"$T/err" || st=$?
-[ $st -ne 0 ] && grep -q "PKCS#11 token, which restore must reach to check it" "$T/err" &&
+[ $st -ne 0 ] && grep -q "its issuing CA key is in a PKCS#11 token, which restore must reach to check it" "$T/err" &&
 	grep -q "no PKCS#11 token matches it" "$T/err" || fail "restore without the token: $st $(cat "$T/err")"
 [ ! -e "$T/nowhere" ] && [ -z "$(ls -d "$T"/nowhere.restore-* 2>/dev/null)" ] ||
 	fail "a refused restore left files"
@@ -304,6 +304,9 @@ openssl verify -CAfile "$R/keys/root.pem" "$R/keys/issuing.pem" >/dev/null ||
 	fail "the issuing CA does not verify under the token-held root"
 "$LANCA" backup-root create --dir "$R" --backup-key-out "$T/backup-root.key" --backup-pass-file "$T/pw" \
 	>/dev/null 2>"$T/err" || fail "backup-root create with the root key in the token: $(cat "$T/err")"
+"$LANCA" backup "$T/r.bk" --dir "$R" --passphrase-file "$T/pw" >"$T/out" 2>"$T/err" ||
+	fail "backup of $R: $(cat "$T/err")"
+grep -q "^  CA keys: none: both are in PKCS#11 tokens\$" "$T/out" || fail "backup of two token keys: $(cat "$T/out")"
 # A leaf of the first generation, whose CRL the old key must keep signing.
 D=$R
 ROOT_PEM="$R/root.pem"
