@@ -497,14 +497,6 @@ bench_worker(void *arg)
 	return NULL;
 }
 
-static int
-bench_cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
 /* "met" or "MISSED" for a figure against its target. */
 static const char *
 bench_verdict(int met)
@@ -598,7 +590,7 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 
 	/* Failures sort first as negative latencies; percentiles are over
 	 * the successful enrollments only. */
-	qsort(r.lat_us, count, sizeof(double), bench_cmp_double);
+	bench_sort(r.lat_us, count);
 	for (i = 0; i < count && r.lat_us[i] < 0; i++)
 		;
 	f->ok = count - i;
@@ -644,7 +636,7 @@ bench_print_run(const char *what, const struct bench_fig *f)
 static void
 bench_stats(double *v, size_t n, double *med, double *lo, double *hi)
 {
-	qsort(v, n, sizeof(double), bench_cmp_double);
+	bench_sort(v, n);
 	*lo = v[0];
 	*hi = v[n - 1];
 	*med = n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;

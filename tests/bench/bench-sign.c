@@ -17,9 +17,7 @@
 #include "config.h"
 
 #include <errno.h>
-#include <pthread.h>
 #include <signal.h>
-#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -39,156 +37,25 @@
 #include "daemon/init.h"
 #include "daemon/state.h"
 #include "store/store.h"
+#include "issuance.h"
 #include "measure.h"
 
-struct csrs {
-	gnutls_datum_t *der;
-	size_t n;
-};
-
-#define BENCH_DEPTH_MAX	16
-
-struct run {
-	const struct issuer *is;
-	const struct csrs *csrs;
-	atomic_size_t next;
-	size_t limit;
-	unsigned depth;		/* certificates one thread keeps in flight */
-	double *lat_us;
-	atomic_int errors;
-};
-
-static int
-make_csrs(struct csrs *c, size_t n)
-{
-	size_t i;
-
-	c->der = calloc(n, sizeof(*c->der));
-	c->n = n;
-	for (i = 0; i < n; i++) {
-		gnutls_x509_privkey_t key;
-		gnutls_privkey_t pk;
-		gnutls_x509_crq_t crq;
-		char cn[64], san[80];
-
-		snprintf(cn, sizeof(cn), "bench-%zu", i);
-		snprintf(san, sizeof(san), "bench-%zu.local", i);
-		if (gnutls_x509_privkey_init(&key) || gnutls_x509_privkey_generate2(key, GNUTLS_PK_ECDSA,
-		    GNUTLS_CURVE_TO_BITS(GNUTLS_ECC_CURVE_SECP256R1), 0, NULL, 0) ||
-		    gnutls_privkey_init(&pk) || gnutls_privkey_import_x509(pk, key, GNUTLS_PRIVKEY_IMPORT_AUTO_RELEASE) ||
-		    gnutls_x509_crq_init(&crq) ||
-		    gnutls_x509_crq_set_dn_by_oid(crq, GNUTLS_OID_X520_COMMON_NAME, 0, cn, strlen(cn)) ||
-		    gnutls_x509_crq_set_subject_alt_name(crq, GNUTLS_SAN_DNSNAME, san, strlen(san), GNUTLS_FSAN_APPEND) ||
-		    gnutls_x509_crq_set_key(crq, key) || gnutls_x509_crq_privkey_sign(crq, pk, GNUTLS_DIG_SHA256, 0) ||
-		    gnutls_x509_crq_export2(crq, GNUTLS_X509_FMT_DER, &c->der[i]))
-			return -1;
-		gnutls_x509_crq_deinit(crq);
-		gnutls_privkey_deinit(pk);
-	}
-	return 0;
-}
-
-/* Waits for one in-flight certificate to be durable. */
+/* Runs count issuances on threads callers; prints one result line with
+ * the CPU of both processes when signer is a process. */
 static void
-finish_one(struct run *r, struct issue_pending *p, size_t i, double t0)
-{
-	struct store_cert *cert;
-	struct lerr e;
-
-	if (issue_cert_finish(p, &cert, &e) != 0) {
-		if (atomic_fetch_add(&r->errors, 1) == 0)
-			fprintf(stderr, "bench: %s\n", e.msg);
-		return;
-	}
-	r->lat_us[i] = (bench_wall_s() - t0) * 1e6;
-	store_cert_free(cert);
-}
-
-/* Issues certificates until none are left, keeping up to r->depth in
- * flight: it signs the next while the previous ones are committed. A
- * certificate counts only once its row is durable. */
-static void *
-worker(void *arg)
-{
-	struct run *r = arg;
-	struct issue_pending *p[BENCH_DEPTH_MAX];
-	double t0[BENCH_DEPTH_MAX];
-	size_t idx[BENCH_DEPTH_MAX], head = 0, n = 0, i;
-	struct issue_req req;
-	struct lerr e;
-
-	for (;;) {
-		i = atomic_fetch_add(&r->next, 1);
-		if (i >= r->limit)
-			break;
-		if (n == r->depth) {
-			finish_one(r, p[head], idx[head], t0[head]);
-			head = (head + 1) % r->depth;
-			n--;
-		}
-		memset(&req, 0, sizeof(req));
-		req.csr = r->csrs->der[i % r->csrs->n].data;
-		req.csr_len = r->csrs->der[i % r->csrs->n].size;
-		req.profile = POLICY_DEVICE;
-		req.actor = "bench";
-		t0[(head + n) % r->depth] = bench_wall_s();
-		if (issue_cert_submit(r->is, &req, &p[(head + n) % r->depth], &e) != 0) {
-			if (atomic_fetch_add(&r->errors, 1) == 0)
-				fprintf(stderr, "bench: %s\n", e.msg);
-			continue;
-		}
-		idx[(head + n) % r->depth] = i;
-		n++;
-	}
-	while (n > 0) {
-		finish_one(r, p[head], idx[head], t0[head]);
-		head = (head + 1) % r->depth;
-		n--;
-	}
-	return NULL;
-}
-
-static int
-cmp_double(const void *a, const void *b)
-{
-	double x = *(const double *)a, y = *(const double *)b;
-
-	return x < y ? -1 : x > y;
-}
-
-/* Runs count issuances on threads callers; prints one result line. */
-static void
-bench_issue(const char *label, const struct issuer *is, const struct csrs *c, size_t count,
+bench_issue(const char *label, const struct issuer *is, const struct bench_csrs *c, size_t count,
 	    int threads, unsigned depth, pid_t signer)
 {
-	pthread_t tid[64];
-	struct run r;
-	double t0, c0, s0, wall, cpu;
-	int i;
+	struct bench_issued f;
 
-	memset(&r, 0, sizeof(r));
-	r.is = is;
-	r.csrs = c;
-	r.limit = count;
-	r.depth = depth;
-	r.lat_us = calloc(count, sizeof(double));
-	atomic_init(&r.next, 0);
-	atomic_init(&r.errors, 0);
-	c0 = bench_cpu_s(RUSAGE_SELF);
-	s0 = signer > 0 ? bench_proc_cpu_s(signer) : 0;
-	t0 = bench_wall_s();
-	for (i = 0; i < threads; i++)
-		pthread_create(&tid[i], NULL, worker, &r);
-	for (i = 0; i < threads; i++)
-		pthread_join(tid[i], NULL);
-	wall = bench_wall_s() - t0;
-	cpu = bench_cpu_s(RUSAGE_SELF) - c0 + (signer > 0 ? bench_proc_cpu_s(signer) - s0 : 0);
-	qsort(r.lat_us, count, sizeof(double), cmp_double);
+	if (bench_issue_run(is, c, count, threads, depth, signer, &f) != 0) {
+		fprintf(stderr, "bench: out of memory\n");
+		return;
+	}
 	printf("%-40s %2d thr x%2u  %7.0f certs/s  %6.0f us CPU/cert  p50 %7.0f us  p99 %7.0f us  errors %d\n",
-	       label, threads, depth, (double)count / wall, cpu * 1e6 / (double)count,
-	       r.lat_us[count / 2], r.lat_us[count * 99 / 100], atomic_load(&r.errors));
+	       label, threads, depth, f.certs_s, f.cpu_self_us + f.cpu_signer_us, f.p50_us, f.p99_us,
+	       f.errors);
 	fflush(stdout);
-	free(r.lat_us);
 }
 
 /* (c): `lanca sign` as its own process, procs times. */
@@ -217,7 +84,7 @@ bench_cli(const char *lanca, const char *dir, const char *csr_path, int procs)
 		if (!WIFEXITED(st) || WEXITSTATUS(st) != 0)
 			fprintf(stderr, "bench: lanca sign failed\n");
 	}
-	qsort(lat, (size_t)procs, sizeof(double), cmp_double);
+	bench_sort(lat, (size_t)procs);
 	printf("%-40s %2d thr x%2d  %7.0f certs/s  %6.0f us CPU/cert  p50 %7.0f us  p99 %7.0f us\n",
 	       "(c) lanca sign, one process per cert", 1, 1, procs / (bench_wall_s() - t0),
 	       (bench_cpu_s(RUSAGE_CHILDREN) - c0) * 1e6 / procs, lat[procs / 2], lat[procs * 99 / 100]);
@@ -275,7 +142,7 @@ main(int argc, char *argv[])
 	struct ca_set ca;
 	struct policy pol;
 	struct issuer is;
-	struct csrs c;
+	struct bench_csrs c;
 	struct lerr e;
 	struct stat st;
 	int64_t count = 0;
@@ -319,7 +186,7 @@ main(int argc, char *argv[])
 		return 1;
 	}
 	printf("generating %zu P-256 requests...\n", n);
-	if (make_csrs(&c, n) != 0)
+	if (bench_csrs_make(&c, n) != 0)
 		return 1;
 	if (state_path(path, state, STORE_FILE) != 0)
 		return 1;
@@ -369,6 +236,7 @@ main(int argc, char *argv[])
 	}
 	ca_set_free(&ca);
 	policy_free(&pol);
+	bench_csrs_free(&c);
 	fileio_remove_tree(dir);
 	return 0;
 }

@@ -86,10 +86,16 @@ bench_cmp_double(const void *a, const void *b)
 	return x < y ? -1 : x > y;
 }
 
+void
+bench_sort(double *v, size_t n)
+{
+	qsort(v, n, sizeof(*v), bench_cmp_double);
+}
+
 double
 bench_median(double *v, unsigned n)
 {
-	qsort(v, n, sizeof(*v), bench_cmp_double);
+	bench_sort(v, n);
 	return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 

@@ -6,6 +6,7 @@
 #ifndef LANCA_BENCH_MEASURE_H
 #define LANCA_BENCH_MEASURE_H
 
+#include <stddef.h>
 #include <sys/types.h>
 
 /* Seconds on the monotonic clock. */
@@ -19,6 +20,8 @@ double bench_proc_cpu_s(pid_t pid);
 /* The number of a "Field:" line of /proc/PID/FILE in KiB (status: VmRSS,
  * VmHWM; smaps_rollup: Pss); -1 when missing. */
 long bench_proc_kb(pid_t pid, const char *file, const char *field);
+/* Sorts v's n values in ascending order. */
+void bench_sort(double *v, size_t n);
 /* The median of v's n values (n > 0); sorts v. */
 double bench_median(double *v, unsigned n);
 
