@@ -456,6 +456,15 @@ keystore_token_make(const char *path, const struct p11key_ref *r, enum keystore_
 }
 
 int
+keystore_token_open(const struct p11key_ref *r, gnutls_privkey_t *out, struct lerr *e)
+{
+	*out = NULL;
+	if (keystore_token_start(r, e) != 0)
+		return -1;
+	return p11key_open(r, NULL, out, NULL, e);
+}
+
+int
 keystore_token_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key,
 		    gnutls_privkey_t *out, struct lerr *e)
 {

@@ -66,6 +66,9 @@ int keystore_token_ref(const char *opt, const char *url, const char *pin_file, c
  * path (0600, never replacing a file). *out is new. 0 or -1 with e. */
 int keystore_token_make(const char *path, const struct p11key_ref *r, enum keystore_type t,
 			gnutls_privkey_t *out, int *made, struct lerr *e);
+/* Opens the key r names (no record needed): *out new. 0, or -1 with e
+ * (LERR_NOT_FOUND when the token holds no private key of that name). */
+int keystore_token_open(const struct p11key_ref *r, gnutls_privkey_t *out, struct lerr *e);
 /* Copies key into the token r names (refused when it holds a private key
  * of that name) and opens the copy into *out (new). 0 or -1 with e. */
 int keystore_token_copy(const struct p11key_ref *r, gnutls_x509_privkey_t key,

@@ -51,7 +51,7 @@ cmd_key(int argc, char *argv[])
 	struct p11key_ref *to = NULL;
 	size_t npaths = 0;
 	struct lerr e;
-	int c, rc = CMD_FAILED;
+	int c, adopted = 0, rc = CMD_FAILED;
 
 	if (argc < 2 || strcmp(argv[1], "move-to-token") != 0) {
 		if (argc >= 2 && (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0)) {
@@ -107,11 +107,14 @@ cmd_key(int argc, char *argv[])
 	}
 	dir = cmd_dir(dir);
 	cmd_actor(actor);
-	if (keytoken_move(dir, to, pass, actor, &e) != 0) {
+	if (keytoken_move(dir, to, pass, actor, &adopted, &e) != 0) {
 		cmd_error("key", "%s", e.msg);
 		goto out;
 	}
 	printf("issuing CA key moved into the PKCS#11 token: %s\n", to->record);
+	if (adopted)
+		printf("  (the token held this very key under that name already, from an earlier\n"
+		       "  attempt: it is used as it is)\n");
 	printf("  %s/keys/issuing.key now names it; only the signer opens the token.\n", dir);
 	printf("  The key existed outside the token until now: backups made before this\n"
 	       "  hold it, and the old file's blocks may remain on the disk. The token marks\n"

@@ -21,9 +21,10 @@ struct p11key_ref;
 
 /* Moves dir's issuing key (decrypted with pass, NULL when it is not
  * encrypted) into the token `to` names; actor is who, for the audit row.
- * 0 or -1 with e, keys/issuing.key unchanged (a copy the token took
- * before a later step failed stays there: the message says so). */
+ * When the token holds that very key under that name already (a move
+ * that failed after its copy), it is used and *adopted set. 0, or -1
+ * with e and keys/issuing.key unchanged. */
 int keytoken_move(const char *dir, const struct p11key_ref *to, const char *pass,
-		  const char *actor, struct lerr *e);
+		  const char *actor, int *adopted, struct lerr *e);
 
 #endif

@@ -152,7 +152,7 @@ signer_conf_format(const struct signer_conf *c, struct buf *b)
  * whatever keys/ had become in between. Returns the descriptor (the
  * caller closes it) or -1 with e.
  */
-static int
+int
 signer_keys_open(const char *dir, struct lerr *e)
 {
 	char path[SIGNER_PATH_MAX];

@@ -100,6 +100,12 @@ int signer_conf_parse(const char *name, const char *text, size_t len, struct sig
 /* Appends c in the format signer_conf_parse reads. */
 int signer_conf_format(const struct signer_conf *c, struct buf *b) LANCA_WUR;
 
+/* Opens dir/keys/ once, for everything read or written in it after: a
+ * directory (never a symlink) of the effective user's that nobody else
+ * may write, since under `serve --user` that user may rename dir's
+ * entries. The descriptor (the caller closes it), or -1 with e. */
+int signer_keys_open(const char *dir, struct lerr *e);
+
 /* Writes root.pem, issuing.pem and signer.conf into dir/keys/ (which
  * exists, and is checked as signer_files_read checks it), and a new
  * audit key when there is none (signer_files_audit_key). only_missing

@@ -274,6 +274,17 @@ st=0
 [ $st -eq 1 ] && grep -q "the token already holds a private key of that name" "$T/err" ||
 	fail "a move onto a taken name: $st $(cat "$T/err")"
 grep -q "BEGIN PRIVATE KEY" "$G/keys/issuing.key" || fail "a refused move changed $G's key"
+# A move that copied the key and then failed: the next one finds the very
+# key there and uses it (p11tool puts it in, as a copy would have).
+openssl pkey -in "$G/keys/issuing.key" -pubout -out "$T/g.pub" 2>/dev/null || fail "openssl pkey"
+p11 --write --load-privkey "$G/keys/issuing.key" --load-pubkey "$T/g.pub" --label g-pre "$TOK" \
+	>/dev/null 2>&1 || fail "p11tool --write"
+"$LANCA" key move-to-token --dir "$G" --issuing-key "$TOK;object=g-pre" --pin-file "$T/pin" --pkcs11-module "$MOD" \
+	--token-path "$T/tokens" >"$T/out" 2>"$T/err" || fail "a move after a copy: $(cat "$T/err")"
+grep -q "the token held this very key under that name already" "$T/out" || fail "no word of the found key: $(cat "$T/out")"
+[ "$(p11 --list-all-privkeys "$TOK;object=g-pre" 2>/dev/null | grep -c "Label:")" = 1 ] ||
+	fail "a second copy of the found key"
+grep -qx "url=$TOK;object=g-pre" "$G/keys/issuing.key" || fail "the found key's record: $(cat "$G/keys/issuing.key")"
 ROOT_PEM="$F/root.pem"
 D=$F
 FP=$(openssl x509 -in "$ROOT_PEM" -noout -fingerprint -sha256 | sed 's/.*=//')
