@@ -205,6 +205,68 @@ START_TEST(test_landlock_alone_refuses_tcp)
 }
 END_TEST
 
+/* What a signer with a key in a token may do: in a child confined by
+ * sandbox_signer with token paths (dir), open path with flags (0, or the
+ * errno), or with path NULL make a socket (0 if it was made, the errno
+ * if refused; death by SIGSYS shows as 128 + the signal). -1 if the
+ * sandbox could not be applied. */
+static int
+token_child(const char *dir, const char *path, int flags)
+{
+	struct sandbox_path p = { dir, 1 };
+	char err[256];
+	pid_t pid;
+	int st, fd;
+
+	pid = fork();
+	ck_assert_int_ge(pid, 0);
+	if (pid == 0) {
+		if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0 ||
+		    sandbox_signer(&p, 1, 1, err, sizeof(err)) != 0)
+			_exit(255);
+		if (path == NULL) {
+			fd = socket(AF_UNIX, SOCK_STREAM, 0);
+			_exit(fd >= 0 ? 0 : errno);
+		}
+		fd = open(path, flags | O_CLOEXEC, 0600);
+		_exit(fd >= 0 ? 0 : errno);
+	}
+	while (waitpid(pid, &st, 0) < 0)
+		ck_assert_int_eq(errno, EINTR);
+	if (WIFSIGNALED(st))
+		return 128 + WTERMSIG(st);
+	return WEXITSTATUS(st) == 255 ? -1 : WEXITSTATUS(st);
+}
+
+/* A token's module may open files beneath the record's paths, and nothing
+ * else; a socket is refused, not fatal (a module's syslog); an execve
+ * still kills. */
+START_TEST(test_signer_token_paths)
+{
+	char root[] = "/tmp/lanca-sandbox.XXXXXX";
+	char tok[256], f[512];
+
+	if (sandbox_landlock_abi() == 0)
+		return;	/* a token signer refuses to start without Landlock */
+	ck_assert_ptr_nonnull(mkdtemp(root));
+	snprintf(tok, sizeof(tok), "%s/tokens", root);
+	ck_assert_int_eq(mkdir(tok, 0700), 0);
+	snprintf(f, sizeof(f), "%s/generation", tok);
+	ck_assert_int_eq(close(open(f, O_WRONLY | O_CREAT, 0600)), 0);
+	ck_assert_int_eq(token_child(tok, f, O_RDONLY), 0);
+	ck_assert_int_eq(token_child(tok, f, O_RDWR), 0);
+	snprintf(f, sizeof(f), "%s/new.object", tok);
+	ck_assert_int_eq(token_child(tok, f, O_RDWR | O_CREAT), 0);
+	ck_assert_int_eq(access(OUTSIDE, R_OK), 0);
+	ck_assert_int_eq(token_child(tok, OUTSIDE, O_RDONLY), EACCES);
+	snprintf(f, sizeof(f), "%s/beside", root);
+	ck_assert_int_eq(token_child(tok, f, O_RDWR | O_CREAT), EACCES);
+	ck_assert_int_eq(token_child(tok, NULL, 0), EACCES);
+	snprintf(f, sizeof(f), "rm -rf '%s'", root);
+	ck_assert_int_eq(system(f), 0);
+}
+END_TEST
+
 /* Tries open(path, flags) in a child confined by sandbox_network(dir,
  * web, hosts): 0 when it opened, the errno otherwise; -1 if the sandbox
  * could not be applied. */
@@ -287,6 +349,7 @@ sandbox_suite(void)
 	tcase_add_test(tc, test_signer_socket_kills);
 	tcase_add_test(tc, test_signer_execve_kills);
 	tcase_add_test(tc, test_signer_open_refused);
+	tcase_add_test(tc, test_signer_token_paths);
 	tcase_add_test(tc, test_signer_still_works);
 	tcase_add_test(tc, test_landlock_alone_refuses_files);
 	tcase_add_test(tc, test_landlock_alone_refuses_tcp);
