@@ -189,33 +189,6 @@ bench_child_of(pid_t pid)
 	return (pid_t)c;
 }
 
-/*
- * Runs argv[0] with argv, its stdout and stderr appended to log. Returns
- * its exit status, or -1 when it could not run or died of a signal.
- */
-static int
-bench_run_cmd(char *const argv[], const char *log)
-{
-	pid_t p;
-	int st, fd;
-
-	fflush(stdout);
-	p = fork();
-	if (p < 0)
-		return -1;
-	if (p == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(127);
-		execv(argv[0], argv);
-		_exit(127);
-	}
-	while (waitpid(p, &st, 0) < 0)
-		if (errno != EINTR)
-			return -1;
-	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
-}
-
 /* A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it). */
 static int
 bench_free_port(void)

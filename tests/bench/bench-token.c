@@ -100,31 +100,6 @@ struct raw_thread {
 	gnutls_privkey_t key;
 };
 
-/* Runs argv[0] (found on PATH), its output to /dev/null; 0 when it exits 0. */
-static int
-run_quiet(char *const argv[])
-{
-	pid_t p;
-	int st, fd;
-
-	fflush(stdout);
-	p = fork();
-	if (p < 0)
-		return -1;
-	if (p == 0) {
-		fd = open("/dev/null", O_WRONLY);
-		if (fd >= 0) {
-			dup2(fd, STDOUT_FILENO);
-			close(fd);
-		}
-		execvp(argv[0], argv);
-		_exit(127);
-	}
-	if (waitpid(p, &st, 0) != p)
-		return -1;
-	return WIFEXITED(st) && WEXITSTATUS(st) == 0 ? 0 : -1;
-}
-
 /* A SoftHSM2 token of this run's own under dir: its configuration
  * (SOFTHSM2_CONF, inherited by the signer), an initialised token and a
  * PIN file. *module is the SoftHSM2 module found. 1 when SoftHSM2 is
@@ -152,7 +127,7 @@ token_setup(const char *dir, char tokens[STATE_PATH_MAX], char pin_file[STATE_PA
 		       "(Debian: apt install softhsm2); nothing measured\n");
 		return 1;
 	}
-	if (run_quiet(probe) != 0) {
+	if (bench_run_cmd(probe, "/dev/null") != 0) {
 		printf("bench-token: softhsm2-util is not installed (Debian: apt install softhsm2); "
 		       "nothing measured\n");
 		return 1;
@@ -170,7 +145,7 @@ token_setup(const char *dir, char tokens[STATE_PATH_MAX], char pin_file[STATE_PA
 		fprintf(stderr, "bench-token: writing the token's files: %s\n", e.msg);
 		return -1;
 	}
-	if (setenv("SOFTHSM2_CONF", conf, 1) != 0 || run_quiet(init) != 0) {
+	if (setenv("SOFTHSM2_CONF", conf, 1) != 0 || bench_run_cmd(init, "/dev/null") != 0) {
 		fprintf(stderr, "bench-token: softhsm2-util --init-token failed\n");
 		return -1;
 	}

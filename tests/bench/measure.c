@@ -3,10 +3,13 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/resource.h>
+#include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -110,4 +113,27 @@ bench_arg_uint(const char *s, unsigned lo, unsigned hi, const char *usage)
 		exit(2);
 	}
 	return (unsigned)v;
+}
+
+int
+bench_run_cmd(char *const argv[], const char *log)
+{
+	pid_t p;
+	int st, fd;
+
+	fflush(stdout);
+	p = fork();
+	if (p < 0)
+		return -1;
+	if (p == 0) {
+		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+			_exit(127);
+		execvp(argv[0], argv);
+		_exit(127);
+	}
+	while (waitpid(p, &st, 0) < 0)
+		if (errno != EINTR)
+			return -1;
+	return WIFEXITED(st) ? WEXITSTATUS(st) : -1;
 }

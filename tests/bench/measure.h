@@ -29,4 +29,9 @@ double bench_median(double *v, unsigned n);
  * the program's) and exits 2. */
 unsigned bench_arg_uint(const char *s, unsigned lo, unsigned hi, const char *usage);
 
+/* Runs argv[0] (a path, or a name found on PATH) with its output and
+ * errors appended to log ("/dev/null" to drop them); waits for it.
+ * Its exit status, or -1 when it could not run or died by a signal. */
+int bench_run_cmd(char *const argv[], const char *log);
+
 #endif
