@@ -300,6 +300,17 @@ sandbox_seccomp_rule(scmp_filter_ctx ctx, const struct sandbox_call *c, char *er
 	return 0;
 }
 
+/* Whether this process runs under valgrind (make check-valgrind). */
+static int
+sandbox_under_valgrind(void)
+{
+#ifdef HAVE_VALGRIND_VALGRIND_H
+	return RUNNING_ON_VALGRIND != 0;
+#else
+	return 0;
+#endif
+}
+
 /* Adds the n rules of calls; a call already given a rule (the sanitizer
  * build's list and the token's share some) keeps its first. 0 or -1. */
 static int
@@ -325,16 +336,14 @@ sandbox_signer_seccomp(int token, char *err, size_t errlen)
 	scmp_filter_ctx ctx;
 	int rc = -1, r;
 
-#ifdef HAVE_VALGRIND_VALGRIND_H
 	/* Under valgrind the filter would apply to valgrind itself, which
 	 * makes calls of its own for the program (make check-valgrind); and
 	 * valgrind knows no Landlock call, so the signer runs unconfined.
 	 * Only whoever starts the daemon can put it under valgrind. */
-	if (RUNNING_ON_VALGRIND) {
+	if (sandbox_under_valgrind()) {
 		log_warn("under valgrind: the signer runs without its system-call filter");
 		return 0;
 	}
-#endif
 #ifdef SANDBOX_ASAN
 	__sanitizer_sandbox_on_notify(NULL);
 #endif
@@ -380,7 +389,18 @@ sandbox_signer(const struct sandbox_path *token_paths, size_t n, int token, char
 	tzset();
 	ll = token ? sandbox_landlock(token_paths, n, 1, err, errlen) :
 		     sandbox_signer_landlock(err, errlen);
-	if (ll < 0 || sandbox_signer_seccomp(token, err, errlen) != 0)
+	if (ll < 0)
+		return -1;
+	/* A token's module opens files: its filter allows that, and only
+	 * Landlock keeps it to the record's paths. (Under valgrind neither
+	 * half applies: see sandbox_signer_seccomp.) */
+	if (ll == 1 && token && !sandbox_under_valgrind()) {
+		snprintf(err, errlen, "a key in a PKCS#11 token needs Landlock, which keeps its "
+			 "module to the record's paths, and this kernel has none (too old, or "
+			 "not enabled at boot: lsm=...,landlock)");
+		return -1;
+	}
+	if (sandbox_signer_seccomp(token, err, errlen) != 0)
 		return -1;
 	return ll;
 }

@@ -53,7 +53,9 @@ int sandbox_signer_seccomp(int token, char *err, size_t errlen);
 /* Both halves, Landlock first: no file at all, or with token set, read
  * and write beneath token_paths[0..n) only (a file, a directory, a device
  * node), and no network either way. Returns 0, 1 when the kernel has no
- * Landlock (seccomp applied all the same), -1 with err filled. */
+ * Landlock (seccomp applied all the same; with token set that is -1
+ * instead, since the filter then lets files be opened, except under
+ * valgrind, where neither half applies), -1 with err filled. */
 int sandbox_signer(const struct sandbox_path *token_paths, size_t n, int token, char *err,
 		   size_t errlen);
 

@@ -598,15 +598,6 @@ signer_process_main(int *fds, int n, void *arg)
 		signer_child_free(&ch);
 		return signer_child_fail(fds[0], &e);
 	}
-	/* A token's module opens files: its filter allows that, and only
-	 * Landlock keeps it to the record's paths. */
-	if (rc == 1 && tok != NULL) {
-		lerr_set_http(&e, LERR_SIGNER, 500, "signer: the issuing key is in a PKCS#11 token, "
-			      "whose module may open files only under Landlock, and this kernel has "
-			      "no Landlock (too old, or not enabled at boot: lsm=...,landlock)");
-		signer_child_free(&ch);
-		return signer_child_fail(fds[0], &e);
-	}
 	if (rc == 1)
 		log_warn("no Landlock here (the kernel lacks it, or a system call filter "
 			 "refuses it): the signer runs under its seccomp filter only");
