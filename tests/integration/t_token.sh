@@ -123,8 +123,14 @@ enroll() {
 }
 start_serve "$D"
 signer=$(child_pids "$SERVE_PID" | head -1)
-[ -n "$signer" ] && [ "$(awk '/^Seccomp:/ { print $2 }' "/proc/$signer/status")" = 2 ] ||
+# Under valgrind (make check-valgrind) the signer runs unconfined.
+[ -n "$signer" ] && { [ -n "${LANCA_WRAPPER:-}" ] ||
+	[ "$(awk '/^Seccomp:/ { print $2 }' "/proc/$signer/status")" = 2 ]; } ||
 	fail "the signer of a token key is not under its system-call filter"
+# Only the signer opens the token: the module is mapped there, and never
+# in the network process.
+grep -q "libsofthsm2" "/proc/$signer/maps" || fail "the signer has not loaded the module"
+! grep -q "libsofthsm2" "/proc/$SERVE_PID/maps" || fail "the network process loaded the PKCS#11 module"
 enroll dev-a
 SERIAL=$(openssl x509 -in "$T/dev-a/cert.pem" -noout -serial | sed 's/serial=//')
 "$LANCA" revoke --dir "$D" dev-a --reason keyCompromise >/dev/null 2>"$T/err" || fail "revoke: $(cat "$T/err")"
@@ -134,7 +140,7 @@ openssl crl -inform DER -in "$T/crl.der" -CAfile "$D/keys/issuing.pem" -noout 2>
 openssl crl -inform DER -in "$T/crl.der" -noout -text | grep -q "Serial Number: $SERIAL" ||
 	fail "the CRL does not list dev-a ($SERIAL)"
 ! grep -q "PRIVATE KEY\|$PIN" "$T/serve.log" || fail "the log shows a key or the PIN"
-ok "the sandboxed signer issues and makes CRLs with the token's key"
+ok "only the sandboxed signer opens the token; it issues and makes CRLs with the token's key"
 
 stop_serve || fail "serve did not stop cleanly"
 start_serve "$D"
@@ -191,7 +197,7 @@ sed "s|^module=.*|module=$T/gone.so|" "$T/record.good" >"$K"
 refuses "PKCS#11 module $T/gone.so: No such file or directory"
 # Landlock leaves the module only the record's allow= paths.
 landlock=$(python3 -c 'import ctypes; print(ctypes.CDLL(None, use_errno=True).syscall(444, None, 0, 1))')
-if [ "$landlock" -gt 0 ]; then
+if [ "$landlock" -gt 0 ] && [ -z "${LANCA_WRAPPER:-}" ]; then
 	grep -v "^allow=" "$T/record.good" >"$K"
 	refuses "cannot sign as the signer's user, inside its sandbox"
 	grep -q "names no allow= paths" "$T/refused.log" || fail "no warning about allow=: $(cat "$T/refused.log")"
