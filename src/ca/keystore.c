@@ -410,6 +410,10 @@ keystore_token_ref(const char *opt, const char *url, const char *pin_file, const
 		if (w < 0 || w >= PATH_MAX)
 			return lerr_set(e, LERR_BAD_REQUEST, "%s: path too long", paths[i]);
 	}
+	/* Before anything is made in the token. */
+	for (i = 0; i < nallow; i++)
+		if (p11key_allow_ok(r->allow[i], e) != 0)
+			return -1;
 	return 0;
 }
 

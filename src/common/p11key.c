@@ -236,8 +236,8 @@ p11key_record_format(const struct p11key_ref *r, char *out, size_t max, struct l
 		return lerr_set(e, LERR_BAD_REQUEST,
 				"a --pkcs11-module or --pin-file path holds a control character");
 	for (i = 0; i < r->nallow; i++)
-		if (!p11key_line_ok(r->allow[i]))
-			return lerr_set(e, LERR_BAD_REQUEST, "a token path holds a control character");
+		if (p11key_allow_ok(r->allow[i], e) != 0)
+			return -1;
 	if (max < sizeof(P11KEY_RECORD_HEAD))
 		bad = 1;
 	else {
@@ -298,9 +298,16 @@ p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 		else
 			bad = 1;
 	}
-	for (i = 0; !bad && i < r->nallow; i++)
-		bad = !p11key_line_ok(r->allow[i]) || strcmp(r->allow[i], "/") == 0;
 	bad = bad || !p11key_line_ok(r->module) || !p11key_line_ok(r->pin_file);
+	for (i = 0; !bad && i < r->nallow; i++) {
+		if (p11key_allow_ok(r->allow[i], e) != 0) {
+			char why[sizeof(e->msg)];
+
+			memset(r, 0, sizeof(*r));
+			snprintf(why, sizeof(why), "%s", e->msg);
+			return lerr_set(e, LERR_BAD_REQUEST, "%s: %s", name, why);
+		}
+	}
 	if (bad || url[0] == '\0') {
 		memset(r, 0, sizeof(*r));
 		return lerr_set(e, LERR_BAD_REQUEST, "%s: not a token key record (url=, and absolute "
@@ -322,6 +329,33 @@ p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 }
 
 /* ---- the PKCS#11 layer ---- */
+
+int
+p11key_allow_ok(const char *path, struct lerr *e)
+{
+	const char *p;
+	size_t n;
+	int depth = 0;
+
+	if (path[0] != '/' || !p11key_line_ok(path))
+		return lerr_set(e, LERR_BAD_REQUEST, "token path %s: not an absolute path on one line",
+				path);
+	/* How deep the path ends: each name one down, ".." one up. */
+	for (p = path; *p != '\0'; p += n) {
+		p += strspn(p, "/");
+		n = strcspn(p, "/");
+		if (n == 0 || (n == 1 && p[0] == '.'))
+			continue;
+		if (n == 2 && p[0] == '.' && p[1] == '.')
+			depth = depth > 0 ? depth - 1 : 0;
+		else
+			depth++;
+	}
+	if (depth == 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "token path %s is the root directory: name the "
+				"token's own files or directory", path);
+	return 0;
+}
 
 int
 p11key_same_access(const struct p11key_ref *a, const struct p11key_ref *b)
@@ -596,16 +630,36 @@ out:
 	return rc;
 }
 
+/* r's URL with type=private in its path (where it has no type= yet: the
+ * parser took only "private" there) into out. 0, or -1 if too long. */
+static int
+p11key_private_url(const struct p11key_ref *r, char *out, size_t max)
+{
+	size_t path = strcspn(r->url, "?");
+	int w;
+
+	if (p11key_seen(r->url + 7, r->url + path + 1, "type", 4))
+		w = snprintf(out, max, "%s", r->url);
+	else
+		w = snprintf(out, max, "%.*s%stype=private%s", (int)path, r->url,
+			     path > 7 ? ";" : "", r->url + path);
+	return w < 0 || (size_t)w >= max ? -1 : 0;
+}
+
 int
 p11key_check_kept(const struct p11key_ref *r, struct lerr *e)
 {
+	char url[P11KEY_URL_MAX + 16];
 	gnutls_pkcs11_obj_t obj = NULL;
 	unsigned flags = 0;
 	int g, rc = -1;
 
+	/* The private object's flags, not its public half's: the class
+	 * goes in the URL (import_url chooses by the URL's attributes). */
+	if (p11key_private_url(r, url, sizeof(url)) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "%s: the URL is too long", r->record);
 	if ((g = gnutls_pkcs11_obj_init(&obj)) < 0 ||
-	    (g = gnutls_pkcs11_obj_import_url(obj, r->url, GNUTLS_PKCS11_OBJ_FLAG_LOGIN |
-					      GNUTLS_PKCS11_OBJ_FLAG_PRIVKEY)) < 0 ||
+	    (g = gnutls_pkcs11_obj_import_url(obj, url, GNUTLS_PKCS11_OBJ_FLAG_LOGIN)) < 0 ||
 	    (g = gnutls_pkcs11_obj_get_flags(obj, &flags)) < 0) {
 		lerr_set(e, LERR_INTERNAL, "%s: cannot read the key's attributes: %s", r->record,
 			 gnutls_strerror(g));

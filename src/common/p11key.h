@@ -81,6 +81,12 @@ long p11key_record_format(const struct p11key_ref *r, char *out, size_t max, str
 int p11key_record_parse(const char *name, const unsigned char *text, size_t len,
 			struct p11key_ref *r, struct lerr *e);
 
+/* Whether path may be an allow= path: absolute, on one line, and not the
+ * root directory however spelt ("/", "//", "/.", "/tmp/.."), since that
+ * would leave a module the whole file system. 0, or -1 with e. The
+ * signer's sandbox checks the directory itself too. */
+int p11key_allow_ok(const char *path, struct lerr *e);
+
 /* Whether a and b reach their tokens the same way: the same module, PIN
  * file and allow= paths (what one process can hold: p11key_start). */
 int p11key_same_access(const struct p11key_ref *a, const struct p11key_ref *b);

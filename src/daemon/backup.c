@@ -278,6 +278,7 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 	char tmp[STATE_PATH_MAX], dbtmp[STATE_PATH_MAX], path[STATE_PATH_MAX];
 	unsigned char *data[BACKUP_FILES_MAX] = { NULL };
 	size_t len[BACKUP_FILES_MAX] = { 0 }, i, n = backup_nfiles() - 1;
+	enum keystore_kind root_kind = KEYSTORE_KIND_FILE, issuing_kind = KEYSTORE_KIND_FILE;
 	struct bkf_writer *w = NULL;
 	struct stat sb;
 	struct lerr fe;
@@ -316,11 +317,14 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 	}
 	/* Sealed by the signer, keys/ cannot be looked into here: serve
 	 * says whether it started the signer with a passphrase. */
+	if (sealed == NULL) {
+		root_kind = keystore_kind(data[0], len[0], NULL);
+		issuing_kind = keystore_kind(data[1], len[1], s->token_key);
+	}
 	s->keys_encrypted = sealed != NULL ? sealed_encrypted :
-			    keystore_kind(data[0], len[0], NULL) == KEYSTORE_KIND_ENCRYPTED ||
-			    keystore_kind(data[1], len[1], s->token_key) == KEYSTORE_KIND_ENCRYPTED;
-	s->root_in_token = sealed == NULL &&
-			   keystore_kind(data[0], len[0], NULL) == KEYSTORE_KIND_TOKEN;
+			    root_kind == KEYSTORE_KIND_ENCRYPTED ||
+			    issuing_kind == KEYSTORE_KIND_ENCRYPTED;
+	s->root_in_token = root_kind == KEYSTORE_KIND_TOKEN;
 	/* The snapshot is the store in clear: it is made in the state
 	 * directory, which holds the store in clear anyway, never beside the
 	 * backup (a USB stick, a NAS share). */

@@ -115,7 +115,7 @@ keytoken_put(const struct p11key_ref *to, gnutls_x509_privkey_t x, gnutls_x509_c
 		return lerr_set(e, LERR_CONFLICT, "%s: the token already holds a private key of that "
 				"name, another one: not replacing it", to->record);
 	}
-	if (oe.code == LERR_WEAK_KEY || oe.code == LERR_INTERNAL)
+	if (oe.code == LERR_WEAK_KEY)
 		return lerr_set(e, LERR_CONFLICT, "%s: the token holds a private key of that name "
 				"that lanca cannot use (%s): choose another name", to->record, oe.msg);
 	if (oe.code != LERR_NOT_FOUND) {

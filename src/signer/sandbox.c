@@ -102,12 +102,18 @@ sandbox_add_path(int rfd, const struct sandbox_path *p, uint64_t handled, char *
 		 size_t errlen)
 {
 	struct landlock_path_beneath_attr pb;
-	struct stat st;
+	struct stat st, root;
 	int fd, rc = -1;
 
 	fd = open(p->path, O_PATH | O_CLOEXEC);
 	if (fd < 0 || fstat(fd, &st) != 0) {
 		snprintf(err, errlen, "landlock: %s: %s", p->path, strerror(errno));
+		goto out;
+	}
+	/* A rule beneath / is no rule, however the path spells it (a
+	 * token record's allow= line, through a link). */
+	if (stat("/", &root) == 0 && root.st_dev == st.st_dev && root.st_ino == st.st_ino) {
+		snprintf(err, errlen, "landlock: %s is the root directory: refused", p->path);
 		goto out;
 	}
 	memset(&pb, 0, sizeof(pb));

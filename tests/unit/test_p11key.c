@@ -107,7 +107,7 @@ START_TEST(test_format_refusals)
 	ref.nallow = 1;
 	snprintf(ref.allow[0], sizeof(ref.allow[0]), "/var/lib\r/x");
 	ck_assert_int_eq(p11key_record_format(&ref, text, sizeof(text), &e), -1);
-	ck_assert_ptr_nonnull(strstr(e.msg, "control character"));
+	ck_assert_ptr_nonnull(strstr(e.msg, "not an absolute path on one line"));
 }
 END_TEST
 
@@ -132,6 +132,13 @@ START_TEST(test_parse_refusals)
 		{ "url=pkcs11:object=o;pin-value=1\n", "the recorded URL is not usable" },
 		{ "url=pkcs11:object=%zz\n", "the recorded URL is not usable" },
 		{ "url=pkcs11:object=o?pin-value=1234\n", "never holds the PIN" },
+		{ "url=pkcs11:object=o\nallow=/\n", "is the root directory" },
+		{ "url=pkcs11:object=o\nallow=//\n", "is the root directory" },
+		{ "url=pkcs11:object=o\nallow=/tmp/..\n", "is the root directory" },
+		{ "url=pkcs11:object=o\nallow=/./tmp/../.\n", "is the root directory" },
+		{ "url=pkcs11:object=o\nallow=/var\rx\n", "not an absolute path on one line" },
+		{ "url=pkcs11:object=o\nmodule=/lib/x\r.so\n", "not a token key record" },
+		{ "url=pkcs11:object=o\npin-file=/etc/\x01pin\n", "not a token key record" },
 		/* a second id= or object= would name another key; the last
 		 * one empty would name none (fuzz_p11key found it) */
 		{ "url=pkcs11:id=%01;id=\n", "the recorded URL is not usable" },
@@ -167,6 +174,30 @@ START_TEST(test_parse_refusals)
 }
 END_TEST
 
+START_TEST(test_allow_ok)
+{
+	struct lerr e;
+
+	lerr_clear(&e);
+	ck_assert_int_eq(p11key_allow_ok("/var/lib/softhsm/tokens", &e), 0);
+	ck_assert_int_eq(p11key_allow_ok("/dev/tpmrm0", &e), 0);
+	ck_assert_int_eq(p11key_allow_ok("/tmp/../var", &e), 0);
+	ck_assert_int_eq(p11key_allow_ok("/", &e), -1);
+	ck_assert_int_eq(p11key_allow_ok("///", &e), -1);
+	ck_assert_int_eq(p11key_allow_ok("/..", &e), -1);
+	ck_assert_int_eq(p11key_allow_ok("/a/b/../..", &e), -1);
+	ck_assert_int_eq(p11key_allow_ok("var/lib", &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "not an absolute path"));
+	/* The format refuses what the parse would. */
+	memset(&ref, 0, sizeof(ref));
+	ck_assert_int_eq(p11key_url_parse("--issuing-key", "pkcs11:object=k", &ref, &e), 0);
+	ref.nallow = 1;
+	snprintf(ref.allow[0], sizeof(ref.allow[0]), "//");
+	ck_assert_int_eq(p11key_record_format(&ref, text, sizeof(text), &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "is the root directory"));
+}
+END_TEST
+
 START_TEST(test_is_record)
 {
 	static const char pem[] = "-----BEGIN PRIVATE KEY-----\nMIGH\n";
@@ -190,6 +221,7 @@ p11key_suite(void)
 	tcase_add_test(tc, test_url_twice);
 	tcase_add_test(tc, test_format_refusals);
 	tcase_add_test(tc, test_parse_refusals);
+	tcase_add_test(tc, test_allow_ok);
 	tcase_add_test(tc, test_is_record);
 	suite_add_tcase(s, tc);
 	return s;

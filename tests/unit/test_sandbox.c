@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/random.h>
@@ -228,6 +229,16 @@ token_child(const char *dir, const char *path, int flags)
 			fd = socket(AF_UNIX, SOCK_STREAM, 0);
 			_exit(fd >= 0 ? 0 : errno);
 		}
+		if (strcmp(path, "ioctl") == 0) {
+			(void)ioctl(0, FIONREAD, &fd);
+			_exit(0);
+		}
+		if (strcmp(path, "execve") == 0) {
+			char *const argv[] = { "/bin/true", NULL };
+
+			(void)execve(argv[0], argv, NULL);
+			_exit(0);
+		}
 		fd = open(path, flags | O_CLOEXEC, 0600);
 		_exit(fd >= 0 ? 0 : errno);
 	}
@@ -239,8 +250,8 @@ token_child(const char *dir, const char *path, int flags)
 }
 
 /* A token's module may open files beneath the record's paths, and nothing
- * else; a socket is refused, not fatal (a module's syslog); an execve
- * still kills. */
+ * else; a socket is refused, not fatal (a module's syslog); an ioctl
+ * and an execve still kill. */
 START_TEST(test_signer_token_paths)
 {
 	char root[] = "/tmp/lanca-sandbox.XXXXXX";
@@ -262,6 +273,8 @@ START_TEST(test_signer_token_paths)
 	snprintf(f, sizeof(f), "%s/beside", root);
 	ck_assert_int_eq(token_child(tok, f, O_RDWR | O_CREAT), EACCES);
 	ck_assert_int_eq(token_child(tok, NULL, 0), EACCES);
+	ck_assert_int_eq(token_child(tok, "ioctl", 0), 128 + SIGSYS);
+	ck_assert_int_eq(token_child(tok, "execve", 0), 128 + SIGSYS);
 	snprintf(f, sizeof(f), "rm -rf '%s'", root);
 	ck_assert_int_eq(system(f), 0);
 }
