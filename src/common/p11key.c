@@ -668,8 +668,7 @@ p11key_check_kept(const struct p11key_ref *r, struct lerr *e)
 	if (!(flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_SENSITIVE) ||
 	    (flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_EXTRACTABLE)) {
 		lerr_set(e, LERR_WEAK_KEY, "%s: the token would give this key out (%s%s%s): a CA key "
-			 "is kept only in one it cannot be made to give out; name another, and "
-			 "lanca makes it", r->record,
+			 "is kept only in one it cannot be made to give out: name another", r->record,
 			 !(flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_SENSITIVE) ? "not sensitive" : "",
 			 !(flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_SENSITIVE) &&
 			 (flags & GNUTLS_PKCS11_OBJ_FLAG_MARK_EXTRACTABLE) ? ", " : "",

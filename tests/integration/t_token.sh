@@ -308,6 +308,15 @@ grep -q "the token held this very key under that name already" "$T/out" || fail 
 [ "$(p11 --list-all-privkeys "$TOK;object=g-pre" 2>/dev/null | grep -c "Label:")" = 1 ] ||
 	fail "a second copy of the found key"
 grep -qx "url=$TOK;object=g-pre" "$G/keys/issuing.key" || fail "the found key's record: $(cat "$G/keys/issuing.key")"
+# ... but not when the token would give that key out.
+H="$T/hstate"
+"$LANCA" init --dir "$H" --name loose >/dev/null 2>&1 || fail "init $H"
+"$TOP_BUILDDIR/tests/tools/p11put" "$MOD" "$TOK" h-loose "$T/pin" "$H/keys/issuing.key" || fail "p11put $H"
+st=0
+"$LANCA" key move-to-token --dir "$H" --issuing-key "$TOK;object=h-loose" --pin-file "$T/pin" --pkcs11-module "$MOD" \
+	--token-path "$T/tokens" >"$T/out" 2>"$T/err" || st=$?
+[ $st -eq 1 ] && grep -q "$TOK;object=h-loose: the token would give this key out" "$T/err" &&
+	grep -q "BEGIN PRIVATE KEY" "$H/keys/issuing.key" || fail "a found key the token would give out: $st $(cat "$T/err")"
 ROOT_PEM="$F/root.pem"
 D=$F
 FP=$(openssl x509 -in "$ROOT_PEM" -noout -fingerprint -sha256 | sed 's/.*=//')
