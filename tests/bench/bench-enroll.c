@@ -653,28 +653,22 @@ bench_start_daemon(const char *lanca, const char *state, const char *log, int ht
 		   struct bench_daemon *d)
 {
 	char https[32], http[32];
+	char *const argv[] = { (char *)lanca, "serve", "--dir", (char *)state, "--https", https,
+			       "--http", http, "--enroll-rate", "100000", "--enroll-burst", "100000",
+			       NULL };
 	struct httpc_response resp;
 	struct httpc_conn *c = NULL;
 	struct lerr e;
 	double until;
-	int st, fd;
+	int st;
 	pid_t p;
 
 	snprintf(https, sizeof(https), "127.0.0.1:%d", https_port);
 	snprintf(http, sizeof(http), "127.0.0.1:%d", http_port);
 	memset(d, 0, sizeof(*d));
-	fflush(stdout);
-	p = fork();
+	p = bench_spawn(argv, log);
 	if (p < 0)
 		return -1;
-	if (p == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(127);
-		execl(lanca, lanca, "serve", "--dir", state, "--https", https, "--http", http,
-		      "--enroll-rate", "100000", "--enroll-burst", "100000", (char *)NULL);
-		_exit(127);
-	}
 	d->serve = p;
 	d->lanca = lanca;
 	d->state = state;

@@ -115,23 +115,31 @@ bench_arg_uint(const char *s, unsigned lo, unsigned hi, const char *usage)
 	return (unsigned)v;
 }
 
-int
-bench_run_cmd(char *const argv[], const char *log)
+pid_t
+bench_spawn(char *const argv[], const char *log)
 {
 	pid_t p;
-	int st, fd;
+	int fd;
 
 	fflush(stdout);
 	p = fork();
+	if (p != 0)
+		return p;
+	fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+	if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
+		_exit(127);
+	execvp(argv[0], argv);
+	_exit(127);
+}
+
+int
+bench_run_cmd(char *const argv[], const char *log)
+{
+	pid_t p = bench_spawn(argv, log);
+	int st;
+
 	if (p < 0)
 		return -1;
-	if (p == 0) {
-		fd = open(log, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-		if (fd < 0 || dup2(fd, 1) < 0 || dup2(fd, 2) < 0)
-			_exit(127);
-		execvp(argv[0], argv);
-		_exit(127);
-	}
 	while (waitpid(p, &st, 0) < 0)
 		if (errno != EINTR)
 			return -1;

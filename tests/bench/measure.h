@@ -29,6 +29,9 @@ double bench_median(double *v, unsigned n);
  * the program's) and exits 2. */
 unsigned bench_arg_uint(const char *s, unsigned lo, unsigned hi, const char *usage);
 
+/* Starts argv[0] (a path, or a name found on PATH) with its output and
+ * errors appended to log; does not wait. Its pid, or -1. */
+pid_t bench_spawn(char *const argv[], const char *log);
 /* Runs argv[0] (a path, or a name found on PATH) with its output and
  * errors appended to log ("/dev/null" to drop them); waits for it.
  * Its exit status, or -1 when it could not run or died by a signal. */
