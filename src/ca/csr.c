@@ -221,13 +221,15 @@ csr_cn_char(unsigned char b)
  * 1..CSR_CN_MAX bytes of [A-Za-z0-9._:@-]. Returns 0 or -1 with e.
  */
 static int
-csr_read_cn(struct csr *c, struct lerr *e)
+csr_read_cn(struct csr *c, unsigned flags, struct lerr *e)
 {
 	char cn[CSR_CN_MAX + 1], show[CSR_SHOW_MAX + 4], extra[8];
 	size_t size = sizeof(cn), xsize, i;
 	int ret;
 
 	ret = gnutls_x509_crq_get_dn_by_oid(c->crq, GNUTLS_OID_X520_COMMON_NAME, 0, 0, cn, &size);
+	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE && (flags & CSR_PARSE_CN_OPTIONAL))
+		return 0;	/* csr_name_cn names it once the SANs are read */
 	if (ret == GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 		return lerr_set(e, LERR_BAD_NAME, "the request has no subject CN (the device id)");
 	if (ret == GNUTLS_E_SHORT_MEMORY_BUFFER)
@@ -255,6 +257,33 @@ csr_read_cn(struct csr *c, struct lerr *e)
 	if (ret != GNUTLS_E_REQUESTED_DATA_NOT_AVAILABLE)
 		return lerr_set(e, LERR_BAD_NAME, "the request's subject has more than one CN");
 	memcpy(c->cn, cn, size + 1);	/* size <= CSR_CN_MAX, checked above */
+	c->cn_given = 1;
+	return 0;
+}
+
+/* A request without a CN (CSR_PARSE_CN_OPTIONAL) is named by its first
+ * DNS subjectAltName. One with addresses only keeps cn empty: GnuTLS
+ * checks a server certificate's CN against DNS name constraints when it
+ * has no DNS name, so an address there would fail every verification;
+ * the certificate's subject is then empty and its names are its subject.
+ * 0, or -1 with e when it names nothing, or its name does not fit a CN. */
+static int
+csr_name_cn(struct csr *c, struct lerr *e)
+{
+	size_t n;
+
+	if (c->cn_given)
+		return 0;
+	if (c->sans.ndns == 0 && c->sans.nip == 0)
+		return lerr_set(e, LERR_BAD_NAME,
+				"the request names nothing: no subject CN and no subjectAltName");
+	if (c->sans.ndns == 0)
+		return 0;
+	n = strlen(c->sans.dns[0]);
+	if (n > CSR_CN_MAX)
+		return lerr_set(e, LERR_BAD_NAME, "the request has no subject CN and its first "
+				"name is longer than a CN may be (%d bytes)", CSR_CN_MAX);
+	memcpy(c->cn, c->sans.dns[0], n + 1);
 	return 0;
 }
 
@@ -628,9 +657,11 @@ csr_parse_flags(const unsigned char *data, size_t len, unsigned flags,
 			goto out;
 		c->sig_verified = 1;
 	}
-	if (csr_read_cn(c, e) < 0)
+	if (csr_read_cn(c, flags, e) < 0)
 		goto out;
 	if (csr_read_sans(c, e) < 0)
+		goto out;
+	if (csr_name_cn(c, e) < 0)
 		goto out;
 	if (csr_read_ca(c, e) < 0)
 		goto out;

@@ -33,7 +33,9 @@ enum csr_key {
 struct csr {
 	gnutls_x509_crq_t crq;		/* the parsed request (owned) */
 	gnutls_pubkey_t pubkey;		/* its public key (owned) */
-	char cn[CSR_CN_MAX + 1];	/* subject CN: the device id */
+	char cn[CSR_CN_MAX + 1];	/* subject CN: the device id ("" or the first
+					 * name: CSR_PARSE_CN_OPTIONAL) */
+	int cn_given;			/* the subject had a CN (else cn is the first name) */
 	struct names sans;		/* names the extension request asked for */
 	unsigned char key_id[32];	/* SHA-256 of the DER SubjectPublicKeyInfo */
 	enum csr_key key_type;
@@ -44,6 +46,13 @@ struct csr {
 
 /* csr_parse_flags flags. */
 #define CSR_PARSE_NO_VERIFY	0x1u	/* leave the self-signature unchecked */
+/* A request without a subject CN is taken (a LAN server's through ACME:
+ * certbot's have none, RFC 8555 section 7.4): cn is then its first
+ * subjectAltName, a DNS name or an address as text, which the
+ * certificate's subject carries; with addresses only, cn is "" and the
+ * certificate's subject is empty. One without a name at all is still
+ * refused. */
+#define CSR_PARSE_CN_OPTIONAL	0x2u
 
 /* Parses and checks a request. Accepts PEM ("CERTIFICATE REQUEST" or "NEW
  * CERTIFICATE REQUEST") or DER. Verifies the self-signature.

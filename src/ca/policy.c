@@ -290,6 +290,25 @@ policy_is_loopback(const struct ipnet *net)
  * ::1/128". A device is told what it may have and what is kept for the
  * gateway, so nobody has to guess why a name was refused.
  */
+int
+policy_profile_kind(enum policy_profile prof)
+{
+	switch (prof) {
+	case POLICY_DEVICE:
+	case POLICY_SERVER:
+		return 1;
+	case POLICY_GATEWAY:
+		return 0;
+	}
+	return -1;
+}
+
+unsigned
+policy_csr_flags(enum policy_profile prof)
+{
+	return prof == POLICY_SERVER ? CSR_PARSE_CN_OPTIONAL : 0;
+}
+
 static void
 policy_describe(const struct policy *p, enum policy_profile prof, char *out, size_t n)
 {
@@ -303,15 +322,16 @@ policy_describe(const struct policy *p, enum policy_profile prof, char *out, siz
 	policy_text_add(&t, "", "names under ");
 	first = t.used;
 	for (i = 0; i < p->permitted.ndns; i++)
-		if (prof != POLICY_DEVICE || strcmp(p->permitted.dns[i], POLICY_LOCALHOST) != 0)
+		if (policy_profile_kind(prof) != 1 ||
+		    strcmp(p->permitted.dns[i], POLICY_LOCALHOST) != 0)
 			policy_text_add(&t, t.used > first ? ", " : "", p->permitted.dns[i]);
 	policy_text_add(&t, "", "; addresses in ");
 	first = t.used;
 	for (i = 0; i < p->permitted.nip; i++)
-		if ((prof != POLICY_DEVICE || !policy_is_loopback(&p->permitted.ip[i])) &&
+		if ((policy_profile_kind(prof) != 1 || !policy_is_loopback(&p->permitted.ip[i])) &&
 		    ipnet_format(&p->permitted.ip[i], ip, sizeof(ip)) >= 0)
 			policy_text_add(&t, t.used > first ? ", " : "", ip);
-	if (prof != POLICY_DEVICE)
+	if (policy_profile_kind(prof) != 1)
 		return;
 	policy_text_add(&t, "", "; for the gateway's own certificate only: ");
 	first = t.used;
@@ -362,12 +382,12 @@ policy_check_dns(const struct policy *p, const char *name, enum policy_profile p
 			 (int)bad_len, bad);
 		goto out;
 	}
-	if (prof == POLICY_DEVICE && policy_dns_under(dns, POLICY_LOCALHOST)) {
+	if (policy_profile_kind(prof) == 1 && policy_dns_under(dns, POLICY_LOCALHOST)) {
 		lerr_set(e, LERR_FORBIDDEN_NAME,
 			 "%s: localhost is reserved for the gateway's own certificate", dns);
 		goto out;
 	}
-	for (i = 0; prof == POLICY_DEVICE && i < p->permitted.ndns; i++) {
+	for (i = 0; policy_profile_kind(prof) == 1 && i < p->permitted.ndns; i++) {
 		if (strcmp(dns, p->permitted.dns[i]) == 0) {
 			lerr_set(e, LERR_FORBIDDEN_NAME,
 				 "%s is a permitted domain itself: a device name needs at least one "
@@ -423,7 +443,7 @@ policy_check_ip(const struct policy *p, const struct ipnet *ip, enum policy_prof
 		return lerr_set(e, LERR_INTERNAL, "policy_check_ip: no policy or address");
 	if (ipnet_format(ip, text, sizeof(text)) < 0)
 		return lerr_set(e, LERR_BAD_NAME, "malformed IP address");
-	if (prof == POLICY_DEVICE) {
+	if (policy_profile_kind(prof) == 1) {
 		for (i = 0; i < POLICY_NELEM(policy_loopback_ip); i++) {
 			if (ipnet_parse(policy_loopback_ip[i], &lo) == 0 && policy_net_overlaps(&lo, ip))
 				return lerr_set(e, LERR_FORBIDDEN_NAME,
@@ -483,7 +503,7 @@ policy_names(const struct policy *p, const struct csr *c, enum policy_profile pr
 		lerr_set(e, LERR_INTERNAL, "policy_names: no policy or request");
 		goto out;
 	}
-	if (prof != POLICY_DEVICE && prof != POLICY_GATEWAY) {
+	if (policy_profile_kind(prof) < 0) {
 		lerr_set(e, LERR_INTERNAL, "policy_names: unknown profile");
 		goto out;
 	}
@@ -503,8 +523,12 @@ policy_names(const struct policy *p, const struct csr *c, enum policy_profile pr
 			goto out;
 		}
 	}
-	if (out->ndns == 0 && policy_mdns_name(p, c, prof, out, e) != 0)
+	if (out->ndns == 0 && prof != POLICY_SERVER && policy_mdns_name(p, c, prof, out, e) != 0)
 		goto out;
+	if (out->ndns + out->nip == 0) {
+		lerr_set(e, LERR_BAD_NAME, "the request names no subjectAltName");
+		goto out;
+	}
 	rc = 0;
 out:
 	if (rc != 0)

@@ -30,7 +30,17 @@
 enum policy_profile {
 	POLICY_DEVICE = 1,	/* a device's certificate */
 	POLICY_GATEWAY = 2,	/* the gateway's own TLS certificate */
+	/* A LAN server's, through ACME: a device's name rules, every name
+	 * proven by a challenge, the CN optional (CSR_PARSE_CN_OPTIONAL)
+	 * and never made up: the request names itself in its SANs. */
+	POLICY_SERVER = 3,
 };
+/* 1 for a profile that policy_check_* hold to the device rules (not the
+ * gateway's own certificate), 0 for the gateway's, -1 for no profile. */
+int policy_profile_kind(enum policy_profile prof);
+/* The csr_parse_flags a profile's requests are parsed with: a server's
+ * may leave out the CN (CSR_PARSE_CN_OPTIONAL), the others may not. */
+unsigned policy_csr_flags(enum policy_profile prof);
 
 struct policy {
 	struct names permitted;	/* DNS suffixes and IP networks the CAs permit */

@@ -916,10 +916,12 @@ x509_add_ext(gnutls_x509_crt_t crt, const char *oid, const gnutls_datum_t *der,
 }
 
 /* Writes the leaf's SANs from the policy-filtered list as one extension,
- * DNS names first, then addresses (raw 4 or 16 bytes, never as text).
+ * DNS names first, then addresses (raw 4 or 16 bytes, never as text),
+ * critical when the subject is empty (RFC 5280 section 4.2.1.6).
  * An empty list writes nothing. Returns 0 or -1. */
 static int
-x509_set_leaf_sans(gnutls_x509_crt_t crt, const struct names *sans, struct lerr *e)
+x509_set_leaf_sans(gnutls_x509_crt_t crt, const struct names *sans, unsigned critical,
+		   struct lerr *e)
 {
 	gnutls_subject_alt_names_t sn = NULL;
 	gnutls_datum_t d, der = { NULL, 0 };
@@ -959,7 +961,7 @@ x509_set_leaf_sans(gnutls_x509_crt_t crt, const struct names *sans, struct lerr 
 		lerr_set(e, LERR_INTERNAL, "encoding SANs: %s", gnutls_strerror(ret));
 		goto out;
 	}
-	if (x509_add_ext(crt, GNUTLS_X509EXT_OID_SAN, &der, 0, e) != 0)
+	if (x509_add_ext(crt, GNUTLS_X509EXT_OID_SAN, &der, critical, e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -1025,7 +1027,9 @@ x509_issuer_make_leaf(const struct x509_issuer *is, const struct x509_leaf_param
 		lerr_set(e, LERR_INTERNAL, "no signing key for leaves");
 		goto out;
 	}
-	if (p->pubkey == NULL || p->cn == NULL || p->cn[0] == '\0' || p->sans == NULL) {
+	/* No CN only with names, which then are the subject (x509.h). */
+	if (p->pubkey == NULL || p->cn == NULL || p->sans == NULL ||
+	    (p->cn[0] == '\0' && p->sans->ndns + p->sans->nip == 0)) {
 		lerr_set(e, LERR_INTERNAL, "leaf parameters incomplete");
 		goto out;
 	}
@@ -1050,7 +1054,8 @@ x509_issuer_make_leaf(const struct x509_issuer *is, const struct x509_leaf_param
 	}
 	if (x509_set_common(crt, p->serial, p->not_before, p->not_after, e) != 0)
 		goto out;
-	if ((ret = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
+	if (p->cn[0] != '\0' &&
+	    (ret = gnutls_x509_crt_set_dn_by_oid(crt, GNUTLS_OID_X520_COMMON_NAME, 0,
 				p->cn, (unsigned)strlen(p->cn))) < 0) {
 		lerr_set(e, LERR_INTERNAL, "setting common name: %s", gnutls_strerror(ret));
 		goto out;
@@ -1065,7 +1070,7 @@ x509_issuer_make_leaf(const struct x509_issuer *is, const struct x509_leaf_param
 			 gnutls_pubkey_get_pk_algorithm(p->pubkey, NULL) == GNUTLS_PK_RSA ?
 			 &is->ku_rsa : &is->ku, 1, e) != 0 ||
 	    x509_add_ext(crt, GNUTLS_X509EXT_OID_EXTENDED_KEY_USAGE, &is->eku, 0, e) != 0 ||
-	    x509_set_leaf_sans(crt, p->sans, e) != 0 ||
+	    x509_set_leaf_sans(crt, p->sans, p->cn[0] == '\0', e) != 0 ||
 	    x509_set_leaf_ski(crt, id, e) != 0 ||
 	    x509_add_ext(crt, GNUTLS_X509EXT_OID_AUTHORITY_KEY_ID, &is->aki, 0, e) != 0)
 		goto out;

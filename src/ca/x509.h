@@ -45,7 +45,9 @@ struct x509_leaf_params {
 	 * leaf's SKI is its first X509_SKI_LEN bytes, and the check compares
 	 * the new certificate's key against it. */
 	const unsigned char *key_id;
-	const char *cn;			/* device id */
+	/* The subject CN (the device id); "" for none, when sans names the
+	 * subject alone, in a critical extension (a server's addresses). */
+	const char *cn;
 	const struct names *sans;	/* already filtered by policy */
 	time_t not_before, not_after;
 	const unsigned char *serial;	/* X509_SERIAL_LEN bytes */

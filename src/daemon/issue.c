@@ -71,16 +71,21 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 	memcpy(row->serial, serial, X509_SERIAL_LEN);
 	row->serial_len = X509_SERIAL_LEN;
 	row->ca_id = is->ca_id;
-	n = snprintf(row->device_id, sizeof(row->device_id), "%s", csr->cn);
+	n = snprintf(row->device_id, sizeof(row->device_id), "%s",
+		     r->device_id != NULL ? r->device_id : csr->cn);
 	if (n < 0 || (size_t)n >= sizeof(row->device_id))
 		return lerr_set(e, LERR_BAD_NAME, "device id too long");
-	n = snprintf(row->subject, sizeof(row->subject), "CN=%s", csr->cn);
+	/* The signer's subject: the CN, or nothing (sign.c, x509.h). */
+	n = snprintf(row->subject, sizeof(row->subject), "%s%s", csr->cn[0] != '\0' ? "CN=" : "",
+		     csr->cn);
 	if (n < 0 || (size_t)n >= sizeof(row->subject))
 		return lerr_set(e, LERR_BAD_NAME, "subject too long");
 	/* The row takes the names over from the signer's answer. */
 	row->sans = signed_cert->names;
 	signed_cert->names = NULL;
-	row->profile = r->profile;
+	/* The store knows two kinds (schema/0001's CHECK): a server's
+	 * certificate is a device's there, its door says ACME. */
+	row->profile = r->profile == POLICY_GATEWAY ? POLICY_GATEWAY : POLICY_DEVICE;
 	row->status = STORE_CERT_VALID;
 	row->not_before = signed_cert->not_before;
 	row->not_after = signed_cert->not_after;
@@ -140,8 +145,8 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 	 * reserved serial, never a certificate. */
 	if (csr == NULL) {
 		if (csr_parse_flags(r->csr, r->csr_len,
-				    signer_pid(is->signer) != 0 ? CSR_PARSE_NO_VERIFY : 0, &own,
-				    e) != 0)
+				    (signer_pid(is->signer) != 0 ? CSR_PARSE_NO_VERIFY : 0) |
+				    policy_csr_flags(r->profile), &own, e) != 0)
 			goto out;
 		csr = own;
 	}

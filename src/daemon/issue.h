@@ -47,6 +47,9 @@ struct issue_req {
 	const struct csr *parsed;
 	const struct names *sans;
 	enum policy_profile profile;
+	/* The device the certificate is recorded for; NULL: the request's
+	 * CN (an ACME account's servers are recorded under the account). */
+	const char *device_id;
 	unsigned days;			/* 0 = the profile's default */
 	const char *actor;		/* who asked, for the audit log: "cli", "api 10.0.0.5" */
 	const char *request_id;		/* enrollment request, may be NULL */

@@ -141,19 +141,19 @@ sign_checkpoint(const struct sign_ctx *c, int64_t row_id, const unsigned char he
  * Verifies otherwise, and remembers bytes that pass every check.
  */
 static int
-sign_parse_known(struct sign_ctx *c, const unsigned char *bytes, size_t len, int hashed,
-		 const unsigned char d[POPCACHE_DIGEST], int known, struct csr **out,
+sign_parse_known(struct sign_ctx *c, const unsigned char *bytes, size_t len, unsigned flags,
+		 int hashed, const unsigned char d[POPCACHE_DIGEST], int known, struct csr **out,
 		 struct lerr *e)
 {
 	if (known) {
-		if (csr_parse_flags(bytes, len, CSR_PARSE_NO_VERIFY, out, e) != 0)
+		if (csr_parse_flags(bytes, len, flags | CSR_PARSE_NO_VERIFY, out, e) != 0)
 			return -1;
 		/* Same digest, same bytes: verified by this process. */
 		(*out)->sig_verified = 1;
 		return 0;
 	}
 	atomic_fetch_add(&c->verified, 1);
-	if (csr_parse(bytes, len, out, e) != 0)
+	if (csr_parse_flags(bytes, len, flags, out, e) != 0)
 		return -1;
 	if (hashed)
 		popcache_add(c->pop, d);
@@ -162,8 +162,8 @@ sign_parse_known(struct sign_ctx *c, const unsigned char *bytes, size_t len, int
 
 /* See sign.h. */
 int
-sign_parse(struct sign_ctx *c, const unsigned char *bytes, size_t len, struct csr **out,
-	   struct lerr *e)
+sign_parse(struct sign_ctx *c, const unsigned char *bytes, size_t len,
+	   enum policy_profile profile, struct csr **out, struct lerr *e)
 {
 	unsigned char d[POPCACHE_DIGEST];
 	int hashed;
@@ -171,8 +171,8 @@ sign_parse(struct sign_ctx *c, const unsigned char *bytes, size_t len, struct cs
 	*out = NULL;
 	/* Oversized bytes are refused by the parse; never hashed for it. */
 	hashed = bytes != NULL && len <= CSR_MAX_BYTES && popcache_digest(bytes, len, d) == 0;
-	return sign_parse_known(c, bytes, len, hashed, d, hashed && popcache_has(c->pop, d),
-				out, e);
+	return sign_parse_known(c, bytes, len, policy_csr_flags(profile), hashed, d,
+				hashed && popcache_has(c->pop, d), out, e);
 }
 
 /* See sign.h. */
@@ -212,7 +212,7 @@ sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req
 		lerr_set(e, LERR_INTERNAL, "the request's signature was not verified");
 		goto out;
 	}
-	if (r->profile != POLICY_DEVICE && r->profile != POLICY_GATEWAY) {
+	if (policy_profile_kind(r->profile) < 0) {
 		lerr_set(e, LERR_BAD_REQUEST, "unknown certificate profile %d", (int)r->profile);
 		goto out;
 	}

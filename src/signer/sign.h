@@ -88,14 +88,15 @@ void sign_ctx_free(struct sign_ctx *c);	/* wipes and frees; NULL-safe */
  * bytes (their SHA-256 is in c->pop); a request that verifies is
  * remembered. Returns 0, or -1 with e saying why as csr_parse would
  * (LERR_BAD_SIGNATURE for a forged request).
- * sign_parse parses bytes for issuance: with the self-signature verified,
+ * sign_parse parses bytes for issuance as profile's requests are parsed
+ * (policy_csr_flags): with the self-signature verified,
  * or, for bytes whose digest is remembered, marked verified without doing
  * it again. *out is the caller's (csr_free). Both are safe to call from
  * several threads at once with the same ctx.
  */
 int sign_verify(struct sign_ctx *c, const unsigned char *bytes, size_t len, struct lerr *e);
-int sign_parse(struct sign_ctx *c, const unsigned char *bytes, size_t len, struct csr **out,
-	       struct lerr *e);
+int sign_parse(struct sign_ctx *c, const unsigned char *bytes, size_t len,
+	       enum policy_profile profile, struct csr **out, struct lerr *e);
 
 /* Issues a leaf for csr, which must have been parsed with its
  * self-signature verified (csr_parse; a CSR_PARSE_NO_VERIFY parse is

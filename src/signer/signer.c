@@ -100,13 +100,13 @@ signer_op_issue(struct signer_child *ch, int fd, const struct buf *in)
 	if (ipc_get_bytes(&rd, &serial, &serial_len, X509_SERIAL_LEN) != 0 ||
 	    ipc_get_bytes(&rd, &der, &der_len, CSR_MAX_BYTES) != 0 ||
 	    ipc_rd_done(&rd) != 0 || serial_len != X509_SERIAL_LEN ||
-	    (profile != POLICY_DEVICE && profile != POLICY_GATEWAY)) {
+	    policy_profile_kind((enum policy_profile)profile) < 0) {
 		log_err("malformed ISSUE message (%zu bytes): stopping", in->len);
 		goto out;
 	}
 	req.profile = (enum policy_profile)profile;
 	req.serial = serial;
-	if (sign_parse(&ch->ctx, der, der_len, &csr, &e) != 0 ||
+	if (sign_parse(&ch->ctx, der, der_len, req.profile, &csr, &e) != 0 ||
 	    sign_leaf(&ch->ctx, csr, &req, &out, &e) != 0) {
 		if (e.code == LERR_INVARIANT)
 			log_err("refused to release a certificate: %s", e.msg);

@@ -78,7 +78,7 @@ const char *const store_sql_engine[Q_COUNT] = {
 static const char *const *const store_sql_tables[] = {
 	store_sql_engine, store_sql_certs, store_sql_requests, store_sql_devices,
 	store_sql_admins, store_sql_audit, store_sql_onboard, store_sql_crls,
-	store_sql_generations,
+	store_sql_generations, store_sql_acme,
 };
 
 struct store {

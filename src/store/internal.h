@@ -170,6 +170,31 @@ enum store_q {
 	Q_FETCH_UPSERT,
 	Q_ROLL_REVOKE_LEAVES,
 
+	/* ACME accounts, orders, authorisations, EAB ids (acme.c) */
+	Q_ACME_ACCT_INSERT,
+	Q_ACME_ACCT_GET,
+	Q_ACME_ACCT_BY_KEY,
+	Q_ACME_ACCT_EACH,
+	Q_ACME_ACCT_APPROVE,
+	Q_ACME_ACCT_UPDATE,
+	Q_ACME_ACCT_REKEY,
+	Q_ACME_EAB_INSERT,
+	Q_ACME_EAB_USE,
+	Q_ACME_ORDER_INSERT,
+	Q_ACME_AUTHZ_INSERT,
+	Q_ACME_ORDER_GET,
+	Q_ACME_ORDER_AUTHZ,
+	Q_ACME_ORDERS_OF,
+	Q_ACME_AUTHZ_GET,
+	Q_ACME_CHALL_START,
+	Q_ACME_CHALL_DONE,
+	Q_ACME_ORDER_SETTLE,
+	Q_ACME_AUTHZ_DEACTIVATE,
+	Q_ACME_ORDER_BEGIN,
+	Q_ACME_ORDER_END,
+	Q_ACME_EXPIRE_AUTHZ,
+	Q_ACME_EXPIRE_ORDERS,
+
 	Q_COUNT
 };
 
@@ -197,6 +222,7 @@ extern const char *const store_sql_audit[Q_COUNT];	/* audit.c */
 extern const char *const store_sql_onboard[Q_COUNT];	/* onboard.c */
 extern const char *const store_sql_crls[Q_COUNT];	/* crls.c */
 extern const char *const store_sql_generations[Q_COUNT];	/* generations.c */
+extern const char *const store_sql_acme[Q_COUNT];	/* acme.c */
 
 /* One database connection and its cache of prepared statements. */
 struct store_conn {

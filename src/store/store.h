@@ -585,6 +585,145 @@ struct store_onboard {
 int store_onboard_read(struct store *s, struct store_onboard *o, struct lerr *e);
 void store_onboard_clear(struct store_onboard *o);	/* frees the outputs */
 
+/* ---- ACME (schema/0012): accounts, orders, their authorisations ----
+ * The rows of the ACME door (daemon/acme.c decides, http/acme/ speaks
+ * the protocol). Ids are random (STORE_ACME_ID_LEN base64url characters),
+ * made by the caller. An order holds one authorisation per identifier,
+ * whose challenges share its token and keep one state: the type the
+ * client tried (chall) and how it went (chall_status). */
+#define STORE_ACME_ID_LEN	22	/* 16 random bytes, base64url */
+#define STORE_ACME_THUMB_LEN	43	/* RFC 7638 SHA-256 thumbprint, base64url */
+#define STORE_ACME_IDENTS_MAX	16	/* identifiers in one order */
+#define STORE_ACME_VALUE_MAX	253	/* a DNS name's most */
+
+enum store_acme_approval {
+	STORE_ACME_WAITING = 0,		/* nobody yet: orders are refused */
+	STORE_ACME_BY_ADMIN,		/* `lanca acme approve` or the console */
+	STORE_ACME_BY_WINDOW,		/* made while a press window was open */
+	STORE_ACME_BY_EAB,		/* bound to an admin's EAB key */
+};
+/* Every ACME object's status in one enum (RFC 8555 section 7.1.6); each
+ * kind takes its subset, which the schema's CHECKs hold it to. */
+enum store_acme_status {
+	STORE_ACME_PENDING = 0,
+	STORE_ACME_READY,
+	STORE_ACME_PROCESSING,
+	STORE_ACME_VALID,
+	STORE_ACME_INVALID,
+	STORE_ACME_DEACTIVATED,
+	STORE_ACME_EXPIRED,
+	STORE_ACME_REVOKED,
+};
+const char *store_acme_status_str(enum store_acme_status st);	/* "pending", ... */
+const char *store_acme_approval_str(enum store_acme_approval a); /* "", "admin", ... */
+
+struct store_acme_account {
+	char id[STORE_ACME_ID_LEN + 1];
+	char thumbprint[STORE_ACME_THUMB_LEN + 1];
+	char *jwk;			/* the public JWK as JSON (owned) */
+	enum store_acme_status status;	/* valid, deactivated or revoked */
+	enum store_acme_approval approved;
+	char *contact;			/* JSON array of URLs (owned) */
+	char eab_kid[65];		/* the EAB key it was bound to, or "" */
+	char source[64];		/* the address it was made from */
+	int64_t created_at, approved_at;
+};
+void store_acme_account_free(struct store_acme_account *a);	/* NULL-safe */
+/* Records a new account, audited "acme-account" (its EAB key, when
+ * a->eab_kid is set, used up in the same transaction: LERR_FORBIDDEN
+ * when it is unknown, used or expired at a->created_at). LERR_CONFLICT
+ * when the key has an account already. */
+int store_acme_account_new(struct store *s, const struct store_acme_account *a,
+			   struct lerr *e);
+/* By id, or by key thumbprint: 0 with *out, 1 when none, -1 with e. */
+int store_acme_account_get(struct store *s, const char *id, struct store_acme_account **out,
+			   struct lerr *e);
+int store_acme_account_by_key(struct store *s, const char *thumbprint,
+			      struct store_acme_account **out, struct lerr *e);
+/* Approves a waiting account, audited "acme-approve" by actor:
+ * LERR_NOT_FOUND, or LERR_CONFLICT when it is not waiting. */
+int store_acme_account_approve(struct store *s, const char *id, enum store_acme_approval how,
+			       const char *actor, int64_t now, struct lerr *e);
+/* Sets contact (NULL: kept) and status, audited "acme-account-update"
+ * (or "acme-deactivate"). A deactivated account stays so (LERR_FORBIDDEN). */
+int store_acme_account_update(struct store *s, const char *id, const char *contact,
+			      enum store_acme_status status, const char *actor, int64_t now,
+			      struct lerr *e);
+/* The account's key replaced (RFC 8555 section 7.3.5), audited
+ * "acme-key-change": LERR_CONFLICT when the new key has an account. */
+int store_acme_account_rekey(struct store *s, const char *id, const char *jwk,
+			     const char *thumbprint, const char *actor, int64_t now,
+			     struct lerr *e);
+/* Every account, oldest first, until fn returns non-zero. */
+int store_acme_account_each(struct store *s,
+			    int (*fn)(const struct store_acme_account *a, void *arg), void *arg,
+			    struct lerr *e);
+
+struct store_acme_authz {
+	char id[STORE_ACME_ID_LEN + 1];
+	char order_id[STORE_ACME_ID_LEN + 1];
+	int ip;				/* an "ip" identifier, else "dns" */
+	char value[STORE_ACME_VALUE_MAX + 1];
+	enum store_acme_status status;	/* pending, valid, invalid, deactivated, ... */
+	char token[STORE_ACME_THUMB_LEN + 1];
+	char chall[16];			/* "http-01", "tls-alpn-01", or "" */
+	enum store_acme_status chall_status;	/* pending, processing, valid, invalid */
+	int64_t validated_at, expires_at;
+	char error[1024];		/* the problem document (JSON) when invalid, or "" */
+};
+struct store_acme_order {
+	char id[STORE_ACME_ID_LEN + 1];
+	char account_id[STORE_ACME_ID_LEN + 1];
+	enum store_acme_status status;	/* pending, ready, processing, valid, invalid */
+	char identifiers[8192];		/* JSON, as the order was made */
+	char error[1024];		/* the problem document (JSON) when invalid, or "" */
+	char cert_serial[2 * STORE_SERIAL_MAX + 1];	/* hex, once valid, else "" */
+	int64_t created_at, expires_at, updated_at;
+	size_t nauthz;
+	struct store_acme_authz authz[STORE_ACME_IDENTS_MAX];	/* in the order's order */
+};
+/* Records an order and its o->nauthz authorisations in one transaction. */
+int store_acme_order_new(struct store *s, const struct store_acme_order *o, struct lerr *e);
+/* An order with its authorisations: 0 with *out (free()), 1 when none, -1. */
+int store_acme_order_get(struct store *s, const char *id, struct store_acme_order **out,
+			 struct lerr *e);
+/* The newest orders of an account, at most n ids into ids: 0 with *got. */
+int store_acme_orders_of(struct store *s, const char *account_id,
+			 char (*ids)[STORE_ACME_ID_LEN + 1], size_t n, size_t *got, struct lerr *e);
+/* An authorisation: 0 with *out filled, 1 when none, -1. */
+int store_acme_authz_get(struct store *s, const char *id, struct store_acme_authz *out,
+			 struct lerr *e);
+/* The client asks for challenge chall of a pending authorisation: it
+ * becomes processing. 0, or 1 when the authorisation was not pending or
+ * its challenge was not (nothing changed), -1 with e. */
+int store_acme_chall_start(struct store *s, const char *authz_id, const char *chall,
+			   int64_t now, struct lerr *e);
+/* The validation's verdict, with the authorisation's and its order's in
+ * one transaction: valid, or invalid with error (JSON); the order is
+ * then ready when every authorisation is valid, invalid when one is not.
+ * Audited "acme-validate" (subject the identifier). */
+int store_acme_chall_done(struct store *s, const char *authz_id, int ok, const char *error,
+			  int64_t now, struct lerr *e);
+/* Deactivates an authorisation (RFC 8555 section 7.5.2); its order, if
+ * pending or ready, becomes invalid. 1 when it was not pending or valid. */
+int store_acme_authz_deactivate(struct store *s, const char *authz_id, int64_t now,
+				struct lerr *e);
+/* Finalisation begins: a ready order becomes processing (0), or 1 when
+ * it was not ready. */
+int store_acme_order_begin(struct store *s, const char *id, int64_t now, struct lerr *e);
+/* Finalisation ends: processing becomes valid with the certificate's
+ * serial (hex), or invalid with error (JSON) when serial is NULL. */
+int store_acme_order_end(struct store *s, const char *id, const char *serial,
+			 const char *error, int64_t now, struct lerr *e);
+/* Pending or ready orders, and pending authorisations, whose time is up
+ * at now become invalid (orders) or expired (authorisations): the tick's. */
+int store_acme_expire(struct store *s, int64_t now, struct lerr *e);
+
+/* External Account Binding keys: their ids only (the MAC key is derived,
+ * never stored). */
+int store_acme_eab_new(struct store *s, const char *kid, int64_t now, int64_t expires_at,
+		       const char *actor, struct lerr *e);
+
 /* ---- pre-authorised devices (bulk import) ---- */
 struct store_preauth {
 	char device_id[65];

@@ -433,7 +433,7 @@ START_TEST(test_verify_once)
 	ck_assert_uint_eq(atomic_load(&ctx.verified), 1);
 	ck_assert_int_eq(sign_verify(&ctx, p, n, &e), 0);
 	ck_assert_uint_eq(atomic_load(&ctx.verified), 1);
-	ck_assert_int_eq(sign_parse(&ctx, p, n, &c, &e), 0);
+	ck_assert_int_eq(sign_parse(&ctx, p, n, POLICY_DEVICE, &c, &e), 0);
 	ck_assert_uint_eq(atomic_load(&ctx.verified), 1);
 	ck_assert_int_eq(c->sig_verified, 1);
 	csr_free(c);
@@ -444,7 +444,7 @@ START_TEST(test_verify_once)
 	ck_assert_ptr_nonnull(forged);
 	memcpy(forged, p, n);
 	forged[n - 1] ^= 0x01;
-	ck_assert_int_eq(sign_parse(&ctx, forged, n, &c, &e), -1);
+	ck_assert_int_eq(sign_parse(&ctx, forged, n, POLICY_DEVICE, &c, &e), -1);
 	ck_assert_ptr_null(c);
 	ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
 	ck_assert_int_eq(e.http, 400);
@@ -458,7 +458,7 @@ START_TEST(test_verify_once)
 
 	/* Bytes never verified are verified by the ISSUE path itself. */
 	p = fx_csr("p256.pem", &n);
-	ck_assert_int_eq(sign_parse(&ctx, p, n, &c, &e), 0);
+	ck_assert_int_eq(sign_parse(&ctx, p, n, POLICY_DEVICE, &c, &e), 0);
 	ck_assert_int_eq(c->sig_verified, 1);
 	ck_assert_uint_eq(atomic_load(&ctx.verified), 4);
 	csr_free(c);
@@ -492,10 +492,10 @@ START_TEST(test_verify_table_bounded)
 	/* The second is still there (only the first made room). */
 	ck_assert_int_eq(sign_verify(&ctx, d[1].data, d[1].size, &e), 0);
 	ck_assert_uint_eq(atomic_load(&ctx.verified), total);
-	ck_assert_int_eq(sign_parse(&ctx, d[total - 1].data, d[total - 1].size, &c, &e), 0);
+	ck_assert_int_eq(sign_parse(&ctx, d[total - 1].data, d[total - 1].size, POLICY_DEVICE, &c, &e), 0);
 	csr_free(c);
 	ck_assert_uint_eq(atomic_load(&ctx.verified), total);
-	ck_assert_int_eq(sign_parse(&ctx, d[0].data, d[0].size, &c, &e), 0);
+	ck_assert_int_eq(sign_parse(&ctx, d[0].data, d[0].size, POLICY_DEVICE, &c, &e), 0);
 	ck_assert_int_eq(c->sig_verified, 1);
 	csr_free(c);
 	ck_assert_uint_eq(atomic_load(&ctx.verified), total + 1);
