@@ -31,6 +31,7 @@
 
 #include "ca/keystore.h"
 #include "cli/cmd.h"
+#include "daemon/acme.h"
 #include "daemon/admin.h"
 #include "daemon/auditlog.h"
 #include "daemon/backupsched.h"
@@ -41,6 +42,7 @@
 #include "daemon/gateway.h"
 #include "daemon/handover.h"
 #include "daemon/hosts.h"
+#include "http/acme/nonce.h"
 #include "http/httpd.h"
 #include "http/route.h"
 #include "http/routes.h"
@@ -78,6 +80,8 @@ struct serve_opts {
 	const char *backup_dir, *backup_pass_file;
 	int64_t backup_every_s;
 	unsigned backup_keep;
+	int no_acme;			/* --no-acme */
+	struct acme_config acme;	/* --acme-insecure-ports: its challenge ports */
 };
 
 static void
@@ -92,7 +96,8 @@ serve_usage(FILE *f)
 		"                   [--crl-days DAYS] [--hosts-file FILE] [--allow-unlocked-keys]\n"
 		"                   [--request-timeout SECONDS]\n"
 		"                   [--backup-dir DIR --backup-passphrase-file F\n"
-		"                    [--backup-every DURATION] [--backup-keep N]]\n");
+		"                    [--backup-every DURATION] [--backup-keep N]]\n"
+		"                   [--no-acme] [--acme-insecure-ports HTTP01,TLSALPN01]\n");
 }
 
 /* Reads the gateway's chain and key (the key into locked memory). */
@@ -158,6 +163,7 @@ serve_tick(struct app *app, struct httpd *h)
 	serve_renew_gateway(app, h);
 	caexpiry_daily(&app->ca, (int64_t)time(NULL));
 	enroll_tick(app->enroll);
+	acme_tick(app->acme);
 	auditlog_tick(app->store, app->signer, (int64_t)time(NULL));
 	if (revocation_tick(app->revocation, &e) < 0)
 		log_err("cannot make the CRL: %s", e.msg);
@@ -367,6 +373,8 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		{ "backup-passphrase-file", required_argument, NULL, 'Q' },
 		{ "backup-every", required_argument, NULL, 'E' },
 		{ "backup-keep", required_argument, NULL, 'k' },
+		{ "no-acme", no_argument, NULL, 'N' },
+		{ "acme-insecure-ports", required_argument, NULL, 'I' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -393,6 +401,24 @@ serve_parse(int argc, char *argv[], struct serve_opts *o)
 		case 'H': o->hosts_file = optarg; break;
 		case 'K': o->est_serverkeygen = 1; break;
 		case 'U': o->allow_unlocked_keys = 1; break;
+		case 'N': o->no_acme = 1; break;
+		case 'I': {
+			/* Tests only: RFC 8555 and 8737 fix ports 80 and 443. */
+			unsigned long hp, tp;
+
+			errno = 0;
+			hp = strtoul(optarg, &end, 10);
+			tp = *end == ',' ? strtoul(end + 1, &end, 10) : 0;
+			if (errno != 0 || *end != '\0' || hp < 1 || hp > 65535 || tp < 1 ||
+			    tp > 65535) {
+				cmd_error("serve", "--acme-insecure-ports %s: two ports, HTTP01,TLSALPN01",
+					  optarg);
+				return CMD_USAGE;
+			}
+			o->acme.http_port = (uint16_t)hp;
+			o->acme.tls_port = (uint16_t)tp;
+			break;
+		}
 		case 'L':
 			/* A label is one path segment (RFC 7030 §3.2.2). */
 			if (!http_param_ok(optarg, strlen(optarg))) {
@@ -731,6 +757,18 @@ cmd_serve(int argc, char *argv[])
 				  "out of memory" : e.msg);
 		goto out;
 	}
+	if (!o.no_acme) {
+		if (o.acme.http_port != 0)
+			log_warn("ACME challenges are validated on ports %u and %u, not 80 and 443: "
+				 "for tests only", o.acme.http_port, o.acme.tls_port);
+		o.acme.dir = o.dir;
+		if (acme_nonces_new(&app.acme_nonces) != 0 ||
+		    acme_new(app.enroll, app.store, &app.policy, app.revocation, &app.ca, &o.acme,
+			     &app.acme, &e) != 0) {
+			cmd_error("serve", "%s", app.acme_nonces == NULL ? "out of memory" : e.msg);
+			goto out;
+		}
+	}
 	if (serve_read_tls(o.dir, &chain, &chain_len, &key, &key_len, &e) != 0 ||
 	    httpd_set_tls(h, (const char *)chain, (const char *)key, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
@@ -785,6 +823,8 @@ out:
 	control_stop(ctl);
 	httpd_stop(h);
 	hosts_file_stop(hosts);
+	acme_free(app.acme);
+	acme_nonces_free(app.acme_nonces);
 	enroll_free(app.enroll);
 	revocation_free(app.revocation);
 	revocation_free(app.revocation_prev);

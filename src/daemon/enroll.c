@@ -10,10 +10,12 @@
  */
 #include "config.h"
 
+#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 #include <jansson.h>
 #include <gnutls/gnutls.h>
@@ -251,16 +253,23 @@ enroll_remote(const struct enroll *en)
  * parse, so it is verified here then.
  */
 static int
-enroll_parse(struct enroll *en, const unsigned char *bytes, size_t len,
-	     struct enroll_parse *p, struct lerr *e)
+enroll_parse_as(struct enroll *en, enum policy_profile prof, const unsigned char *bytes,
+		size_t len, struct enroll_parse *p, struct lerr *e)
 {
-	if (csr_parse_flags(bytes, len, enroll_remote(en) ? CSR_PARSE_NO_VERIFY : 0, &p->csr,
-			    e) != 0 ||
-	    policy_names(en->is->policy, p->csr, POLICY_DEVICE, &p->sans, e) != 0)
+	if (csr_parse_flags(bytes, len, (enroll_remote(en) ? CSR_PARSE_NO_VERIFY : 0) |
+			    policy_csr_flags(prof), &p->csr, e) != 0 ||
+	    policy_names(en->is->policy, p->csr, prof, &p->sans, e) != 0)
 		return -1;
 	if (names_format(&p->sans, &p->names) != 0 || buf_append(&p->names, "", 1) != 0)
 		return lerr_set(e, LERR_INTERNAL, "cannot format names");
 	return 0;
+}
+
+static int
+enroll_parse(struct enroll *en, const unsigned char *bytes, size_t len,
+	     struct enroll_parse *p, struct lerr *e)
+{
+	return enroll_parse_as(en, POLICY_DEVICE, bytes, len, p, e);
 }
 
 /*
@@ -697,6 +706,63 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 		enroll_window_changed(en, now);
 }
 
+int
+enroll_window_account(struct enroll *en, const unsigned char key[32], const char *id,
+		      const char *actor, struct lerr *e)
+{
+	struct enroll_waiting wt;
+	struct window_decision d;
+	struct window saved;
+	int settled, rc = 0;
+	int64_t now = enroll_now(en);
+
+	if (en->w == NULL)
+		return 0;
+	pthread_mutex_lock(&en->decide);
+	settled = enroll_settle_locked(en, now, e);
+	if (settled < 0)
+		log_err("cannot record the end of the onboarding window: %s", e->msg);
+	window_request(en->w, key, id, NULL, now, &d);
+	if (d.verdict == WINDOW_NEED_WAITING) {
+		if (enroll_get_waiting(en, now, &wt, e) != 0) {
+			pthread_mutex_unlock(&en->decide);
+			return -1;
+		}
+		/* The account asks now: it is waiting too, beside the devices. */
+		if (wt.ww.n < ENROLL_WAITING_MAX) {
+			memcpy(wt.keys[wt.ww.n], key, 32);
+			snprintf(wt.ids[wt.ww.n], sizeof(wt.ids[wt.ww.n]), "%s", id);
+			wt.ww.n++;
+		}
+		window_save(en->w, &saved);
+		window_request(en->w, key, id, &wt.ww, now, &d);
+		if (d.verdict == WINDOW_OVERLAPPED &&
+		    enroll_record(en, actor, "overlap", NULL,
+				  json_pack("{s:i}", "keys", (int)d.overlap_keys), e) != 0) {
+			window_restore(en->w, &saved);
+			pthread_mutex_unlock(&en->decide);
+			return -1;
+		}
+		if (d.verdict == WINDOW_OVERLAPPED)
+			enroll_note_overlap(en, &wt);
+	}
+	rc = d.verdict == WINDOW_ADMIT;
+	pthread_mutex_unlock(&en->decide);
+	if (d.changed || rc || settled > 0)
+		enroll_window_changed(en, now);
+	return rc;
+}
+
+void
+enroll_window_account_failed(struct enroll *en, const unsigned char key[32])
+{
+	if (en->w == NULL)
+		return;
+	pthread_mutex_lock(&en->decide);
+	window_admission_failed(en->w, key, enroll_now(en));
+	pthread_mutex_unlock(&en->decide);
+}
+
 /*
  * Who vouches for this device besides the button, judged on the
  * snapshot: *auth is STORE_AUTH_PREAUTH, STORE_AUTH_VENDOR or
@@ -878,6 +944,113 @@ out:
 		enroll_audit(en, actor, a->audit_event, p.csr != NULL ? p.csr->cn : NULL,
 			     json_pack("{s:s}", "serial", res->serial));
 	store_request_free(rq);
+	store_onboard_clear(&v);
+	enroll_parse_free(&p);
+	return rc;
+}
+
+/* 1 if the DNS name or address text name is among n's. */
+static int
+enroll_names_have(const struct names *n, const char *name)
+{
+	struct ipnet ip;
+	size_t i;
+
+	if (ipnet_parse(name, &ip) == 0) {
+		for (i = 0; i < n->nip; i++)
+			if (n->ip[i].len == ip.len && n->ip[i].prefix == ip.prefix &&
+			    memcmp(n->ip[i].addr, ip.addr, ip.len) == 0)
+				return 1;
+		return 0;
+	}
+	for (i = 0; i < n->ndns; i++)
+		if (strcasecmp(n->dns[i], name) == 0)
+			return 1;
+	return 0;
+}
+
+/* 1 if a and b hold the same names (each list is free of repeats). */
+static int
+enroll_names_same(const struct names *a, const struct names *b)
+{
+	char text[INET6_ADDRSTRLEN + 8];
+	size_t i;
+
+	if (a->ndns != b->ndns || a->nip != b->nip)
+		return 0;
+	for (i = 0; i < a->ndns; i++)
+		if (!enroll_names_have(b, a->dns[i]))
+			return 0;
+	for (i = 0; i < a->nip; i++)
+		if (ipnet_format(&a->ip[i], text, sizeof(text)) < 0 ||
+		    !enroll_names_have(b, text))
+			return 0;
+	return 1;
+}
+
+int
+enroll_order(struct enroll *en, const struct enroll_order_ask *a, struct enroll_result *res,
+	     struct lerr *e)
+{
+	struct store_cert *cert = NULL;
+	struct store_onboard v;
+	struct enroll_parse p;
+	struct issue_req ir;
+	char actor[96];
+	int rc = -1;
+	int64_t now = enroll_now(en);
+
+	memset(&v, 0, sizeof(v));
+	enroll_parse_init(&p);
+	snprintf(actor, sizeof(actor), "acme %s", a->source != NULL ? a->source : "?");
+	if (enroll_parse_as(en, POLICY_SERVER, a->csr, a->csr_len, &p, e) != 0)
+		goto out;
+	/* RFC 8555 section 7.4: the very names the order proved, no more
+	 * and no fewer; a CN, when there is one, is one of them. */
+	if (!enroll_names_same(&p.sans, a->proven)) {
+		lerr_set(e, LERR_BAD_CSR, "the request's names (%s) are not the order's "
+			 "identifiers", (const char *)p.names.data);
+		goto out;
+	}
+	if (p.csr->cn_given && !enroll_names_have(a->proven, p.csr->cn)) {
+		lerr_set(e, LERR_BAD_CSR, "the request's subject CN %s is not one of the order's "
+			 "identifiers", p.csr->cn);
+		goto out;
+	}
+	/* The account is the device whose names these are. */
+	v.key_id = p.csr->key_id;
+	v.device_id = a->device_id;
+	v.names = (const char *)p.names.data;
+	v.now = now;
+	if (store_onboard_read(en->is->store, &v, e) != 0)
+		goto out;
+	if (v.key_owner[0] != '\0' && strcmp(v.key_owner, a->device_id) != 0) {
+		lerr_set(e, LERR_BAD_CSR, "this key already holds a certificate for device %s: "
+			 "make a new key", v.key_owner);
+		goto out;
+	}
+	if (v.name[0] != '\0' && strcmp(v.name_owner, a->device_id) != 0) {
+		lerr_set(e, LERR_FORBIDDEN, "%s is held by device %s: an admin must revoke that "
+			 "certificate before another may have the name",
+			 strchr(v.name, ':') != NULL ? strchr(v.name, ':') + 1 : v.name,
+			 v.name_owner);
+		goto out;
+	}
+	memset(&ir, 0, sizeof(ir));
+	ir.csr = a->csr;
+	ir.csr_len = a->csr_len;
+	ir.parsed = p.csr;
+	ir.sans = &p.sans;
+	ir.profile = POLICY_SERVER;
+	ir.device_id = a->device_id;
+	ir.actor = actor;
+	ir.address = a->source;
+	ir.now = now;
+	if (issue_cert(en->is, &ir, &cert, e) != 0)
+		goto out;
+	rc = enroll_fill_issued(en, cert, res, e);
+out:
+	store_cert_free(cert);
 	store_onboard_clear(&v);
 	enroll_parse_free(&p);
 	return rc;

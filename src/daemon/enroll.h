@@ -110,6 +110,32 @@ const char *enroll_request_via(const struct store_request *rq);
 /* The button. seconds/count 0 take the defaults. */
 int enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *actor,
 		 struct lerr *e);
+/* A LAN server's certificate through ACME (daemon/acme.c), whose
+ * account proved every name of proven with a challenge: nothing waits.
+ * The request (POLICY_SERVER: its CN optional) must name exactly those
+ * names (LERR_BAD_CSR otherwise, as for a key that holds another
+ * device's certificate); a name that another device holds is refused
+ * (LERR_FORBIDDEN) as it would wait for a device. The certificate is
+ * recorded for device_id, the account ("acme-<id>"). */
+struct enroll_order_ask {
+	const unsigned char *csr;	/* PEM or DER, untrusted */
+	size_t csr_len;
+	const char *device_id;
+	const struct names *proven;
+	const char *source;		/* client address */
+};
+int enroll_order(struct enroll *en, const struct enroll_order_ask *a, struct enroll_result *res,
+		 struct lerr *e);
+/* An ACME account (daemon/acme.c) asks the window, as a device without
+ * other authorisation does: key is its key's SHA-256 thumbprint, id the
+ * account's. 1 when the window admits it (the caller approves the
+ * account, or gives the admission back with enroll_window_account_failed
+ * when it cannot), 0 when not (closed, or an overlap with devices or
+ * other accounts asking at once: everything then waits for an admin),
+ * -1 with e. */
+int enroll_window_account(struct enroll *en, const unsigned char key[32], const char *id,
+			  const char *actor, struct lerr *e);
+void enroll_window_account_failed(struct enroll *en, const unsigned char key[32]);
 /* An admin's decisions. approve issues even where a name is another
  * device's (that is the admin's decision to make). */
 int enroll_approve(struct enroll *en, const char *id, const char *actor,

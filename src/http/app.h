@@ -21,6 +21,8 @@ struct ratelimit;
 struct ratelimit_fails;
 
 struct backupsched;
+struct acme;
+struct acme_nonces;
 
 struct app {
 	const char *dir;		/* state directory */
@@ -44,6 +46,8 @@ struct app {
 	uint16_t http_port;
 	time_t started;
 	struct backupsched *backups;	/* scheduled backups, or NULL */
+	struct acme *acme;		/* the ACME door's decisions, or NULL (no ACME) */
+	struct acme_nonces *acme_nonces;	/* its nonces */
 };
 
 #endif

@@ -93,8 +93,10 @@ reply_queue(struct http_req *r, unsigned status, const char *ctype, struct MHD_R
 	if (!reply_has_extra(r, "Content-Security-Policy"))
 		bad |= MHD_add_response_header(resp, "Content-Security-Policy",
 					       HTTP_CSP) != MHD_YES;
-	/* API answers change with every press and issuance: never cache. */
-	if (strncmp(r->url, "/api/", 5) == 0 || status >= 400)
+	/* API and ACME answers change with every press, issuance and
+	 * validation: never cache. */
+	if (strncmp(r->url, "/api/", 5) == 0 || strncmp(r->url, "/acme/", 6) == 0 ||
+	    status >= 400)
 		bad |= MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL,
 					       "no-store") != MHD_YES;
 	return reply_queue_last(r, status, resp, bad);

@@ -58,7 +58,7 @@ int http_req_is_est(const struct http_req *r);
 		 "frame-ancestors 'none'"
 
 /* Adds a header to the response the handler is about to queue. Refuses
- * (-1) a name or value that is too long or holds CR/LF, or a fifth header. */
+ * (-1) a name or value that is too long or holds CR/LF, or a seventh header. */
 int http_req_add_header(struct http_req *r, const char *name, const char *value);
 
 /* 301 (GET, HEAD) or 308 (anything else) to location, which must already

@@ -42,7 +42,7 @@
 #define HTTP_PARAM_MAX		128	/* bytes in one parameter's value */
 #define HTTP_USER_MAX		64	/* bytes in an authenticated user name */
 #define HTTP_ALLOW_MAX		64	/* the Allow header of a 405 */
-#define HTTP_EXTRA_HEADERS	4
+#define HTTP_EXTRA_HEADERS	6
 
 struct http_table;
 

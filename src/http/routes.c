@@ -12,6 +12,8 @@
 
 #include "http/routes.h"
 #include "http/api.h"
+#include "http/acme/acme.h"
+#include "http/acme/jws.h"
 #include "http/httpd.h"
 
 static const struct http_route routes[] = {
@@ -67,6 +69,26 @@ static const struct http_route routes[] = {
 	  HTTP_ON_TLS, HTTP_AUTH_NONE },
 	{ "POST", "/.well-known/est/{label}/serverkeygen", HTTPD_BODY_MAX, est_serverkeygen,
 	  HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "GET", "/acme/directory", 0, acme_directory, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "GET", "/acme/new-nonce", 0, acme_new_nonce, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "GET", "/acme/renewal-info/{certid}", 0, acme_renewal_info_get, HTTP_ON_TLS,
+	  HTTP_AUTH_NONE },
+	{ "POST", "/acme/new-account", JWS_BODY_MAX, acme_new_account, HTTP_ON_TLS,
+	  HTTP_AUTH_NONE },
+	{ "POST", "/acme/new-order", JWS_BODY_MAX, acme_new_order, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "POST", "/acme/revoke-cert", JWS_BODY_MAX, acme_revoke_cert, HTTP_ON_TLS,
+	  HTTP_AUTH_NONE },
+	{ "POST", "/acme/key-change", JWS_BODY_MAX, acme_key_change, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "POST", "/acme/acct/{id}", JWS_BODY_MAX, acme_account, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "POST", "/acme/acct/{id}/orders", JWS_BODY_MAX, acme_account_orders, HTTP_ON_TLS,
+	  HTTP_AUTH_NONE },
+	{ "POST", "/acme/order/{id}", JWS_BODY_MAX, acme_order, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "POST", "/acme/order/{id}/finalize", JWS_BODY_MAX, acme_finalize_post, HTTP_ON_TLS,
+	  HTTP_AUTH_NONE },
+	{ "POST", "/acme/authz/{id}", JWS_BODY_MAX, acme_authz, HTTP_ON_TLS, HTTP_AUTH_NONE },
+	{ "POST", "/acme/chall/{id}/{type}", JWS_BODY_MAX, acme_chall, HTTP_ON_TLS,
+	  HTTP_AUTH_NONE },
+	{ "POST", "/acme/cert/{id}", JWS_BODY_MAX, acme_cert, HTTP_ON_TLS, HTTP_AUTH_NONE },
 	{ "GET", "/status.json", 0, api_status, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/qr.svg", 0, web_qr, HTTP_ON_BOTH, HTTP_AUTH_NONE },
 	{ "GET", "/", 0, api_ca_page, HTTP_ON_BOTH, HTTP_AUTH_NONE },

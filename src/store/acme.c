@@ -104,6 +104,11 @@ const char *const store_sql_acme[Q_COUNT] = {
 		"'{\"type\":\"urn:ietf:params:acme:error:malformed\","
 		"\"detail\":\"the order expired before it was finalized\"}') "
 		"WHERE status IN ('pending', 'ready') AND expires_at <= ?1",
+	[Q_ACME_AUTHZ_PROCESSING] =
+		"SELECT id FROM acme_authz WHERE chall_status = 'processing'",
+	[Q_ACME_ORDER_ABANDON] =
+		"UPDATE acme_orders SET status = 'invalid', error = ?2, updated_at = ?1 "
+		"WHERE status = 'processing'",
 };
 
 static const char *const store_acme_statuses[] = {
@@ -787,6 +792,39 @@ int
 store_acme_expire(struct store *s, int64_t now, struct lerr *e)
 {
 	return store_submit(s, store_acme_expire_run, &now, e);
+}
+
+struct store_acme_recover_it {
+	int (*fn)(const char *authz_id, void *arg);
+	void *arg;
+};
+
+static int
+store_acme_recover_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+{
+	struct store_acme_recover_it *it = arg;
+	char id[STORE_ACME_ID_LEN + 1];
+
+	if (store_col_text(st, 0, id, sizeof(id), e) != 0)
+		return -1;
+	return it->fn(id, it->arg) != 0;
+}
+
+int
+store_acme_recover(struct store *s, int64_t now, const char *error,
+		   int (*fn)(const char *authz_id, void *arg), void *arg, struct lerr *e)
+{
+	const struct store_query x = { Q_ACME_AUTHZ_PROCESSING, "reading ACME validations",
+				       { { 0 } } };
+	struct store_acme_recover_it it = { fn, arg };
+	struct store_write wr;
+
+	memset(&wr, 0, sizeof(wr));
+	wr.x = (struct store_query){ Q_ACME_ORDER_ABANDON, "ending interrupted ACME orders",
+				     { store_arg_int(now), store_arg_text(error) } };
+	if (store_write(s, &wr, e) != 0)
+		return -1;
+	return store_each(s, &x, store_acme_recover_row, &it, e);
 }
 
 /* ---- EAB key ids ---- */

@@ -719,6 +719,12 @@ int store_acme_order_end(struct store *s, const char *id, const char *serial,
  * at now become invalid (orders) or expired (authorisations): the tick's. */
 int store_acme_expire(struct store *s, int64_t now, struct lerr *e);
 
+/* After a restart: orders left processing become invalid with error
+ * (JSON), and fn is called with each authorisation left processing, so
+ * that its validation goes on. */
+int store_acme_recover(struct store *s, int64_t now, const char *error,
+		       int (*fn)(const char *authz_id, void *arg), void *arg, struct lerr *e);
+
 /* External Account Binding keys: their ids only (the MAC key is derived,
  * never stored). */
 int store_acme_eab_new(struct store *s, const char *kid, int64_t now, int64_t expires_at,

@@ -259,7 +259,7 @@ jws_header_str(const json_t *h, const char *name, char *out, size_t max, int req
 
 /* Reads the protected header h into j. */
 static int
-jws_header(const json_t *h, struct jws *j, struct lerr *e)
+jws_header(const json_t *h, struct jws *j, unsigned flags, struct lerr *e)
 {
 	const char *alg;
 	const json_t *jwk;
@@ -279,7 +279,12 @@ jws_header(const json_t *h, struct jws *j, struct lerr *e)
 	 * ignored; lanca knows none. */
 	if (json_object_get(h, "crit") != NULL)
 		return lerr_set(e, LERR_BAD_REQUEST, "the protected header has \"crit\" extensions");
-	if (jws_header_str(h, "nonce", j->nonce, JWS_NONCE_MAX, 1, e) != 0 ||
+	/* keyChange's inner JWS (RFC 8555 7.3.5): no nonce, and the new key. */
+	if ((flags & JWS_INNER) &&
+	    (json_object_get(h, "nonce") != NULL || json_object_get(h, "kid") != NULL))
+		return lerr_set(e, LERR_BAD_REQUEST, "the inner JWS's header must have neither "
+				"\"nonce\" nor \"kid\"");
+	if (jws_header_str(h, "nonce", j->nonce, JWS_NONCE_MAX, !(flags & JWS_INNER), e) != 0 ||
 	    jws_header_str(h, "url", j->url, JWS_URL_MAX, 1, e) != 0 ||
 	    jws_header_str(h, "kid", j->kid, JWS_URL_MAX, 0, e) != 0)
 		return -1;
@@ -287,6 +292,8 @@ jws_header(const json_t *h, struct jws *j, struct lerr *e)
 	if ((jwk != NULL) == (j->kid[0] != '\0'))
 		return lerr_set(e, LERR_BAD_REQUEST, "the protected header must have one of \"jwk\" "
 				"and \"kid\", not %s", jwk != NULL ? "both" : "neither");
+	if (jwk != NULL && (j->jwk_text = json_dumps(jwk, JSON_COMPACT | JSON_SORT_KEYS)) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
 	if (jwk != NULL && jws_jwk_import(jwk, &j->jwk, j->thumbprint, e) != 0)
 		return -1;
 	return 0;
@@ -294,6 +301,12 @@ jws_header(const json_t *h, struct jws *j, struct lerr *e)
 
 int
 jws_parse(const char *body, size_t len, struct jws *j, struct lerr *e)
+{
+	return jws_parse_flags(body, len, 0, j, e);
+}
+
+int
+jws_parse_flags(const char *body, size_t len, unsigned flags, struct jws *j, struct lerr *e)
 {
 	json_error_t jerr;
 	json_t *root = NULL, *header = NULL;
@@ -329,7 +342,7 @@ jws_parse(const char *body, size_t len, struct jws *j, struct lerr *e)
 		lerr_set(e, LERR_BAD_REQUEST, "the protected header is not JSON: %s", jerr.text);
 		goto out;
 	}
-	if (jws_header(header, j, e) != 0)
+	if (jws_header(header, j, flags, e) != 0)
 		goto out;
 	if (npay > 0) {
 		if (jws_b64(payload, npay, &p, &n) != 0) {
@@ -445,7 +458,119 @@ jws_free(struct jws *j)
 	if (j->jwk != NULL)
 		gnutls_pubkey_deinit(j->jwk);
 	json_decref(j->payload);
+	free(j->jwk_text);
 	free(j->input);
 	free(j->sig);
 	memset(j, 0, sizeof(*j));
+}
+
+/* ---- External Account Binding ---- */
+
+int
+jws_eab_parse(const json_t *eab, struct jws_eab *x, struct lerr *e)
+{
+	static const struct {
+		const char *name;
+		gnutls_mac_algorithm_t mac;
+	} macs[] = {
+		{ "HS256", GNUTLS_MAC_SHA256 },
+		{ "HS384", GNUTLS_MAC_SHA384 },
+		{ "HS512", GNUTLS_MAC_SHA512 },
+	};
+	const char *prot, *payload, *sig, *alg;
+	json_t *header = NULL, *jwk = NULL;
+	gnutls_pubkey_t key = NULL;
+	unsigned char *p = NULL;
+	size_t np, npay, nsig, n, i;
+	json_error_t jerr;
+	int rc = -1;
+
+	memset(x, 0, sizeof(*x));
+	if (!json_is_object(eab) || json_object_size(eab) != 3 ||
+	    (prot = jws_str(eab, "protected", &np)) == NULL ||
+	    (payload = jws_str(eab, "payload", &npay)) == NULL ||
+	    (sig = jws_str(eab, "signature", &nsig)) == NULL)
+		return lerr_set(e, LERR_BAD_REQUEST, "externalAccountBinding is not a flattened JWS");
+	if (jws_b64(prot, np, &p, &n) != 0 ||
+	    (header = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr)) == NULL ||
+	    !json_is_object(header)) {
+		lerr_set(e, LERR_BAD_REQUEST, "externalAccountBinding's protected header is not "
+			 "base64url JSON");
+		goto out;
+	}
+	free(p);
+	p = NULL;
+	if (json_object_get(header, "nonce") != NULL || json_object_size(header) != 3 ||
+	    (alg = json_string_value(json_object_get(header, "alg"))) == NULL) {
+		lerr_set(e, LERR_BAD_REQUEST, "externalAccountBinding's protected header must hold "
+			 "alg, kid and url, and no nonce");
+		goto out;
+	}
+	for (i = 0; i < sizeof(macs) / sizeof(macs[0]); i++)
+		if (strcmp(alg, macs[i].name) == 0)
+			x->mac = macs[i].mac;
+	if (x->mac == GNUTLS_MAC_UNKNOWN) {
+		lerr_set(e, LERR_UNSUPPORTED_KEY, "externalAccountBinding's alg must be HS256, "
+			 "HS384 or HS512");
+		goto out;
+	}
+	if (jws_header_str(header, "kid", x->kid, JWS_EAB_KID_MAX, 1, e) != 0 ||
+	    jws_header_str(header, "url", x->url, JWS_URL_MAX, 1, e) != 0)
+		goto out;
+	if (jws_b64(payload, npay, &p, &n) != 0 ||
+	    (jwk = json_loadb((const char *)p, n, JSON_REJECT_DUPLICATES, &jerr)) == NULL) {
+		lerr_set(e, LERR_BAD_REQUEST, "externalAccountBinding's payload is not a JWK");
+		goto out;
+	}
+	if (jws_jwk_import(jwk, &key, x->thumbprint, e) != 0)
+		goto out;
+	if (jws_b64(sig, nsig, &x->tag, &x->tag_len) != 0 || x->tag_len == 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "externalAccountBinding's signature is not base64url");
+		goto out;
+	}
+	x->input_len = np + 1 + npay;
+	if ((x->input = malloc(x->input_len + 1)) == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	memcpy(x->input, prot, np);
+	x->input[np] = '.';
+	memcpy(x->input + np + 1, payload, npay);
+	x->input[x->input_len] = '\0';
+	rc = 0;
+out:
+	free(p);
+	if (key != NULL)
+		gnutls_pubkey_deinit(key);
+	json_decref(jwk);
+	json_decref(header);
+	if (rc != 0)
+		jws_eab_free(x);
+	return rc;
+}
+
+int
+jws_eab_verify(const struct jws_eab *x, const unsigned char *key, size_t key_len,
+	       struct lerr *e)
+{
+	unsigned char tag[64];
+	size_t n = gnutls_hmac_get_len(x->mac);
+
+	if (n == 0 || n > sizeof(tag) ||
+	    gnutls_hmac_fast(x->mac, key, key_len, x->input, x->input_len, tag) < 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot compute the binding's MAC");
+	if (x->tag_len != n || sodium_memcmp(tag, x->tag, n) != 0)
+		return lerr_set(e, LERR_BAD_SIGNATURE, "the external account binding's MAC does "
+				"not verify under key %s", x->kid);
+	return 0;
+}
+
+void
+jws_eab_free(struct jws_eab *x)
+{
+	if (x == NULL)
+		return;
+	free(x->input);
+	free(x->tag);
+	memset(x, 0, sizeof(*x));
 }

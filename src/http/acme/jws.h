@@ -45,6 +45,7 @@ struct jws {
 	char kid[JWS_URL_MAX + 1];		/* "" when the header has a jwk */
 	gnutls_pubkey_t jwk;			/* the header's key, or NULL (kid) */
 	char thumbprint[JWS_THUMBPRINT_LEN + 1];	/* jwk's, or "" */
+	char *jwk_text;				/* jwk as compact JSON (kept for the account), or NULL */
 	json_t *payload;			/* NULL for POST-as-GET's "" */
 	unsigned char *input;			/* protected "." payload, as sent */
 	size_t input_len;
@@ -64,6 +65,11 @@ const char *jws_alg_name(enum jws_alg alg);
  * members are refused. 0 with j filled (jws_free), or -1 with e.
  */
 int jws_parse(const char *body, size_t len, struct jws *j, struct lerr *e);
+/* jws_parse with flags: JWS_INNER reads keyChange's inner JWS (RFC 8555
+ * section 7.3.5), whose header has no nonce and no kid (so a jwk). */
+#define JWS_INNER	0x1u
+int jws_parse_flags(const char *body, size_t len, unsigned flags, struct jws *j,
+		    struct lerr *e);
 
 /* Verifies j's signature with key (j->jwk for a new account, the
  * account's key for kid): alg must be the key's (ES256 with P-256, ES384
@@ -77,5 +83,28 @@ int jws_jwk_import(const json_t *jwk, gnutls_pubkey_t *out,
 		   char thumbprint[JWS_THUMBPRINT_LEN + 1], struct lerr *e);
 
 void jws_free(struct jws *j);	/* NULL-safe; leaves j empty */
+
+/* An External Account Binding (RFC 8555 section 7.3.4): the flattened
+ * JWS, MACed with the admin's key, of the new account's JWK. */
+#define JWS_EAB_KID_MAX		64
+struct jws_eab {
+	char kid[JWS_EAB_KID_MAX + 1];
+	char url[JWS_URL_MAX + 1];
+	gnutls_mac_algorithm_t mac;		/* HS256, HS384 or HS512 */
+	char thumbprint[JWS_THUMBPRINT_LEN + 1];	/* of the JWK it binds */
+	unsigned char *input;			/* protected "." payload */
+	size_t input_len;
+	unsigned char *tag;
+	size_t tag_len;
+};
+/* Reads the externalAccountBinding member eab: protected header with
+ * alg HS256/HS384/HS512, kid and url only (no nonce), payload a JWK.
+ * 0 with x filled (jws_eab_free), or -1 with e (LERR_BAD_REQUEST). */
+int jws_eab_parse(const json_t *eab, struct jws_eab *x, struct lerr *e);
+/* Checks x's MAC under key (constant time). 0, or -1 with e
+ * (LERR_BAD_SIGNATURE). */
+int jws_eab_verify(const struct jws_eab *x, const unsigned char *key, size_t key_len,
+		   struct lerr *e);
+void jws_eab_free(struct jws_eab *x);	/* NULL-safe */
 
 #endif
