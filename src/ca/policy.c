@@ -13,6 +13,7 @@
 #include <arpa/inet.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 #include <gnutls/gnutls.h>
 #include <gnutls/x509.h>
 
@@ -489,6 +490,34 @@ policy_mdns_name(const struct policy *p, const struct csr *c, enum policy_profil
 	return 0;
 }
 
+const char *
+policy_leaf_cn(const struct csr *c, const struct names *sans, enum policy_profile prof)
+{
+	size_t i;
+
+	if (prof != POLICY_SERVER)
+		return c->cn;
+	for (i = 0; c->cn[0] != '\0' && i < sans->ndns; i++)
+		if (strcasecmp(c->cn, sans->dns[i]) == 0)
+			return c->cn;
+	if (sans->ndns > 0 && strlen(sans->dns[0]) <= CSR_CN_MAX)
+		return sans->dns[0];
+	return "";
+}
+
+/* 1 if n holds the address ip already. */
+static int
+policy_has_ip(const struct names *n, const struct ipnet *ip)
+{
+	size_t i;
+
+	for (i = 0; i < n->nip; i++)
+		if (n->ip[i].len == ip->len && n->ip[i].prefix == ip->prefix &&
+		    memcmp(n->ip[i].addr, ip->addr, ip->len) == 0)
+			return 1;
+	return 0;
+}
+
 int
 policy_names(const struct policy *p, const struct csr *c, enum policy_profile prof,
 	     struct names *out, struct lerr *e)
@@ -508,6 +537,21 @@ policy_names(const struct policy *p, const struct csr *c, enum policy_profile pr
 		goto out;
 	}
 	for (i = 0; i < c->sans.ndns; i++) {
+		struct ipnet ip;
+
+		/* lego 4.9 (Debian 12) writes an address it was asked for as
+		 * a dNSName: a server's certificate carries it as the address
+		 * it is, as the ACME order proved it (RFC 8738). */
+		if (prof == POLICY_SERVER && ipnet_parse(c->sans.dns[i], &ip) == 0 &&
+		    ip.prefix == ip.len * 8) {
+			if (policy_check_ip(p, &ip, prof, e) < 0)
+				goto out;
+			if (!policy_has_ip(out, &ip) && names_add_ip(out, &ip) < 0) {
+				lerr_set(e, LERR_TOO_LARGE, "too many IP addresses");
+				goto out;
+			}
+			continue;
+		}
 		if (policy_check_dns(p, c->sans.dns[i], prof, e) < 0)
 			goto out;
 		if (names_add_dns(out, c->sans.dns[i]) < 0) {
@@ -518,6 +562,8 @@ policy_names(const struct policy *p, const struct csr *c, enum policy_profile pr
 	for (i = 0; i < c->sans.nip; i++) {
 		if (policy_check_ip(p, &c->sans.ip[i], prof, e) < 0)
 			goto out;
+		if (policy_has_ip(out, &c->sans.ip[i]))
+			continue;
 		if (names_add_ip(out, &c->sans.ip[i]) < 0) {
 			lerr_set(e, LERR_TOO_LARGE, "too many IP addresses");
 			goto out;

@@ -64,6 +64,13 @@ int policy_check_ip(const struct policy *p, const struct ipnet *ip, enum policy_
  * otherwise check the CN against the name constraints as a DNS name). */
 int policy_names(const struct policy *p, const struct csr *c, enum policy_profile prof,
 		 struct names *out, struct lerr *e);
+/* The subject CN of a leaf for request c with the names policy_names
+ * accepted: a device's is its CN (the device id). A server's is its CN
+ * when that is one of its DNS names, else its first DNS name (if it fits
+ * a CN), else none (""): an address in a CN would be checked as a DNS
+ * name against the name constraints, and fail. */
+const char *policy_leaf_cn(const struct csr *c, const struct names *sans,
+			   enum policy_profile prof);
 /* Computes [not_before, not_after] for a leaf: days 0 means the default.
  * not_before is now less one minute (clock skew); more than 825 days is
  * refused; an end past ca_not_after is cut back to ca_not_after. */

@@ -23,6 +23,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <gnutls/crypto.h>
 #include <gnutls/x509.h>
 #include <jansson.h>
 #include <sodium.h>
@@ -85,7 +86,8 @@ acme_device_id(const char *account_id, char out[sizeof(ACME_DEVICE_PREFIX) + STO
 static char *
 acme_problem_json(const char *type, const char *detail)
 {
-	json_t *o = json_pack("{s:s+, s:s}", "type", ACME_PROBLEM, type, "detail", detail);
+	json_t *o = json_pack("{s:s+, s:s, s:i}", "type", ACME_PROBLEM, type, "detail", detail,
+			      "status", strcmp(type, "serverInternal") == 0 ? 500 : 403);
 	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 
 	json_decref(o);
@@ -487,6 +489,10 @@ acme_identifier(struct acme *a, const json_t *id, size_t i, struct store_acme_au
 	if (!json_is_object(id) || type == NULL || value == NULL || json_object_size(id) != 2)
 		return lerr_set(e, LERR_BAD_REQUEST, "identifier %zu is not {\"type\", \"value\"}",
 				i + 1);
+	/* lego 4.9 (Debian 12) sends an address as a "dns" identifier, as
+	 * clients did before RFC 8738: taken as the "ip" it means. */
+	if (strcmp(type, "dns") == 0 && strchr(value, '/') == NULL && ipnet_parse(value, &ip) == 0)
+		type = "ip";
 	if (strcmp(type, "dns") == 0) {
 		if (value[0] == '*')
 			return lerr_set(e, LERR_FORBIDDEN_NAME, "%s: lanca issues no wildcard "

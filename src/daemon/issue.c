@@ -62,9 +62,10 @@ issue_check_signed(const struct sign_out *signed_cert, const struct csr *csr, st
 /* Fills the row from what was asked for and what the signer produced. */
 static int
 issue_fill_row(struct store_cert *row, const struct issuer *is, const struct issue_req *r,
-	       const struct csr *csr, const unsigned char *serial, struct sign_out *signed_cert,
-	       struct lerr *e)
+	       const struct csr *csr, const struct names *sans, const unsigned char *serial,
+	       struct sign_out *signed_cert, struct lerr *e)
 {
+	const char *cn;
 	int n;
 
 	memset(row, 0, sizeof(*row));
@@ -76,8 +77,8 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 	if (n < 0 || (size_t)n >= sizeof(row->device_id))
 		return lerr_set(e, LERR_BAD_NAME, "device id too long");
 	/* The signer's subject: the CN, or nothing (sign.c, x509.h). */
-	n = snprintf(row->subject, sizeof(row->subject), "%s%s", csr->cn[0] != '\0' ? "CN=" : "",
-		     csr->cn);
+	cn = policy_leaf_cn(csr, sans, r->profile);
+	n = snprintf(row->subject, sizeof(row->subject), "%s%s", cn[0] != '\0' ? "CN=" : "", cn);
 	if (n < 0 || (size_t)n >= sizeof(row->subject))
 		return lerr_set(e, LERR_BAD_NAME, "subject too long");
 	/* The row takes the names over from the signer's answer. */
@@ -174,7 +175,7 @@ issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 		lerr_set(e, LERR_INTERNAL, "out of memory");
 		goto out;
 	}
-	if (issue_fill_row(row, is, r, csr, serial, &signed_cert, e) != 0)
+	if (issue_fill_row(row, is, r, csr, sans, serial, &signed_cert, e) != 0)
 		goto out;
 	p = calloc(1, sizeof(*p));
 	if (p == NULL) {

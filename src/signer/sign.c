@@ -227,7 +227,7 @@ sign_leaf(const struct sign_ctx *c, const struct csr *csr, const struct sign_req
 	memset(&p, 0, sizeof(p));
 	p.pubkey = csr->pubkey;
 	p.key_id = csr->key_id;
-	p.cn = csr->cn;
+	p.cn = policy_leaf_cn(csr, &out->sans, r->profile);
 	p.sans = &out->sans;
 	p.not_before = out->not_before;
 	p.not_after = out->not_after;

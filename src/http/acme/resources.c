@@ -45,12 +45,13 @@ acme_post_as_get(struct http_req *r, const struct acme_req *q, enum MHD_Result *
 	return -1;
 }
 
+/* Location: the URL of object kind ("acct", "order") id. */
 static void
-acme_location(struct http_req *r, const char *fmt, const char *id)
+acme_location(struct http_req *r, const char *kind, const char *id)
 {
 	char url[ACME_URL_MAX];
 
-	if (acme_url(r, url, sizeof(url), fmt, id) == 0)
+	if (acme_url(r, url, sizeof(url), ACME_PREFIX "%s/%s", kind, id) == 0)
 		(void)http_req_add_header(r, MHD_HTTP_HEADER_LOCATION, url);
 }
 
@@ -125,7 +126,7 @@ acme_new_account(struct http_req *r)
 	}
 	if (lrc == 0) {
 		/* RFC 8555 7.3.1: the key has an account: that one, 200. */
-		acme_location(r, ACME_PREFIX "acct/%s", acct->id);
+		acme_location(r, "acct", acct->id);
 		ret = acme_reply_json(r, 200, acme_account_json(r, acct));
 		goto out;
 	}
@@ -158,7 +159,7 @@ acme_new_account(struct http_req *r)
 		ret = acme_problem_lerr(r, &e, NULL);
 		goto out;
 	}
-	acme_location(r, ACME_PREFIX "acct/%s", acct->id);
+	acme_location(r, "acct", acct->id);
 	ret = acme_reply_json(r, 201, acme_account_json(r, acct));
 out:
 	free(contact);
@@ -282,7 +283,7 @@ acme_new_order(struct http_req *r)
 		ret = acme_problem_lerr(r, &e, NULL);
 		goto out;
 	}
-	acme_location(r, ACME_PREFIX "order/%s", o->id);
+	acme_location(r, "order", o->id);
 	ret = acme_reply_json(r, 201, acme_order_json(r, o));
 out:
 	free(o);
@@ -348,7 +349,7 @@ acme_finalize_post(struct http_req *r)
 			acme_problem_lerr(r, &e, NULL);
 		goto out;
 	}
-	acme_location(r, ACME_PREFIX "order/%s", o->id);
+	acme_location(r, "order", o->id);
 	ret = acme_reply_json(r, 200, acme_order_json(r, o));
 out:
 	free(der);
@@ -575,7 +576,7 @@ acme_key_change(struct http_req *r)
 	if (store_acme_account_rekey(r->app->store, q.acct->id, inner.jwk_text, inner.thumbprint,
 				     actor, (int64_t)time(NULL), &e) != 0) {
 		if (e.code == LERR_CONFLICT) {
-			acme_location(r, ACME_PREFIX "acct/%s", q.acct->id);
+			acme_location(r, "acct", q.acct->id);
 			ret = acme_problem(r, 409, "malformed", "%s", e.msg);
 		} else {
 			ret = acme_problem_lerr(r, &e, NULL);
