@@ -38,6 +38,7 @@ int cmd_rollover(int argc, char *argv[]);
 int cmd_key(int argc, char *argv[]);
 int cmd_backup(int argc, char *argv[]);
 int cmd_restore(int argc, char *argv[]);
+int cmd_acme(int argc, char *argv[]);
 
 #include <stdio.h>
 

@@ -47,6 +47,7 @@ static const struct command {
 	{ "key", cmd_key, "the issuing CA's key: move-to-token (PKCS#11)" },
 	{ "backup", cmd_backup, "the whole CA as one encrypted file, while it serves" },
 	{ "restore", cmd_restore, "a backup into a new state directory, checked first" },
+	{ "acme", cmd_acme, "ACME accounts: list, approve, EAB keys (docs/acme.md)" },
 };
 
 static void
