@@ -615,6 +615,7 @@ start_serve_netns() {
 	HTTPS_PORT=8443
 	HTTP_PORT=8080
 	HTTPS_URL="https://$GW_IP:$HTTPS_PORT"
+	# shellcheck disable=SC2034 # for the tests (the root over plain HTTP)
 	HTTP_URL="http://$GW_IP:$HTTP_PORT"
 	ACME_DIRECTORY="$HTTPS_URL/acme/directory"
 	ACME_CA="$dir/root.pem"
@@ -673,6 +674,26 @@ start_webroot() {
 	done
 }
 
+# start_ualpn: uacme's tls-alpn-01 responder (ualpn, server mode) in $CL_NS
+# on $CL_IP:443, its control socket $T/ualpn.sock (UALPN_SOCK, which
+# acme-hook.sh uses), log $T/ualpn.log. Connections that are no tls-alpn-01
+# check are proxied to a closed port and fail. Sets UALPN_PID (tracked).
+start_ualpn() {
+	[ -n "$CL_NS" ] || fail "start_ualpn: call netns_pair first"
+	UALPN_SOCK="$T/ualpn.sock"
+	ip netns exec "$CL_NS" ualpn -b "$CL_IP@443" -c 127.0.0.1@9 -n 1 -v \
+		-s "$UALPN_SOCK" -p "$T/ualpn.pid" >"$T/ualpn.log" 2>&1 &
+	UALPN_PID=$!
+	bg_track "$UALPN_PID"
+	i=0
+	until [ -S "$UALPN_SOCK" ]; do
+		kill -0 "$UALPN_PID" 2>/dev/null || fail "ualpn stopped: $(cat "$T/ualpn.log")"
+		[ $i -lt $((50 * LANCA_TIME_FACTOR)) ] || fail "ualpn made no socket: $(cat "$T/ualpn.log")"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # cl_trusting PEM CMD...: CMD in $CL_NS with PEM as the system's CA bundle
 # (/etc/ssl/certs/ca-certificates.crt), bind-mounted for CMD alone: `ip
 # netns exec` gives each command a mount namespace of its own whose mounts
@@ -725,11 +746,14 @@ acme_lego() {
 #   acme_uacme issue nas.home.arpa          (exit 1: still current, not reissued)
 #   acme_uacme -f issue nas.home.arpa       (options before the verb)
 #   acme_uacme revoke "$T/uacme/nas.home.arpa/cert.pem"
-# http-01 through tests/integration/acme-hook.sh into $ACME_WEBROOT; trust
-# through cl_trusting (uacme has no setting for it). -o: no OCSP request.
+# http-01 through tests/integration/acme-hook.sh into $ACME_WEBROOT, and
+# tls-alpn-01 through ualpn once start_ualpn ran; ACME_CHALLENGE=tls-alpn-01
+# (or http-01) makes the hook take that type only. Trust through cl_trusting
+# (uacme has no setting for it). -o: no OCSP request.
 # Its files: $T/uacme/NAME/cert.pem, keys in $T/uacme/private/.
 acme_uacme() {
-	cl_trusting "$ACME_CA" env ACME_WEBROOT="${ACME_WEBROOT:-}" uacme -v -o -y -c "$T/uacme" \
+	cl_trusting "$ACME_CA" env ACME_WEBROOT="${ACME_WEBROOT:-}" UALPN_SOCK="${UALPN_SOCK:-}" \
+		ACME_CHALLENGE="${ACME_CHALLENGE:-}" uacme -v -o -y -c "$T/uacme" \
 		-a "$ACME_DIRECTORY" -h "$TOP_SRCDIR/tests/integration/acme-hook.sh" "$@"
 }
 

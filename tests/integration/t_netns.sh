@@ -1,10 +1,11 @@
 #!/bin/sh
 # t_netns.sh - the network-namespace harness of lib.sh that the ACME tests
 # stand on (netns_pair, netns_hosts, start_serve_netns, start_webroot,
-# cl_trusting): the daemon in the gateway's namespace answers the client's
-# namespace over HTTPS verified with its root, the gateway's namespace resolves the
-# client's name from its own hosts file, a connection from there reaches the
-# client's web server, and a test that fails leaves nothing behind. Root
+# start_ualpn, cl_trusting): the daemon in the gateway's namespace answers
+# the client's namespace over HTTPS verified with its root, the gateway's
+# namespace resolves the client's name from its own hosts file, connections
+# from there reach the client's http-01 web server and tls-alpn-01
+# responder, and a test that fails leaves nothing behind. Root
 # only (skipped otherwise); the host's interfaces and routes are not touched.
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
 
@@ -88,6 +89,32 @@ st=0
 in_gw curl -s --max-time 10 -o /dev/null "http://nas.home.arpa:81/" || st=$?
 [ $st -eq 7 ] || fail "a closed port on the client: curl exit $st, not 7"
 ok "start_webroot: $GW_NS fetches http://nas.home.arpa/.well-known/acme-challenge/TOKEN from $CL_IP:80 (logged as from $GW_IP)"
+
+# The same for tls-alpn-01 (RFC 8737) through ualpn, uacme's responder, as
+# acme-hook.sh drives it: from the gateway's namespace, a TLS connection to
+# the client's name on 443 asking for acme-tls/1 gets the certificate with
+# the key authorization's digest in its critical acmeIdentifier extension.
+if command -v ualpn >/dev/null 2>&1; then
+	start_ualpn
+	dig=$(printf '%s.thumbprint' "$tok" | openssl dgst -sha256 -binary | od -An -tx1 | tr -d ' \n')
+	auth=$(printf '%s.thumbprint' "$tok" | openssl dgst -sha256 -binary | base64 | tr '+/' '-_' | tr -d '=')
+	in_cl env UALPN_SOCK="$UALPN_SOCK" "$TOP_SRCDIR/tests/integration/acme-hook.sh" \
+		begin tls-alpn-01 nas.home.arpa "$tok" "$auth" || fail "acme-hook.sh begin tls-alpn-01: $(cat "$T/ualpn.log")"
+	# ualpn closes the connection after the handshake: s_client's status
+	# says nothing, what it printed does.
+	echo | in_gw openssl s_client -connect nas.home.arpa:443 -servername nas.home.arpa \
+		-alpn acme-tls/1 >"$T/alpn.txt" 2>&1 || true
+	grep -q "^ALPN protocol: acme-tls/1" "$T/alpn.txt" || fail "no acme-tls/1: $(cat "$T/alpn.txt")"
+	sed -n '/-----BEGIN CERTIFICATE-----/,/-----END CERTIFICATE-----/p' "$T/alpn.txt" >"$T/alpn.pem"
+	openssl asn1parse -in "$T/alpn.pem" >"$T/alpn.asn1" || fail "no certificate from ualpn: $(cat "$T/alpn.txt")"
+	grep -A2 ":id-pe-acmeIdentifier\|:1.3.6.1.5.5.7.1.31" "$T/alpn.asn1" | tr 'A-F' 'a-f' | grep -q "0420$dig" ||
+		fail "the acmeIdentifier extension does not hold the digest: $(cat "$T/alpn.asn1")"
+	in_cl env UALPN_SOCK="$UALPN_SOCK" "$TOP_SRCDIR/tests/integration/acme-hook.sh" \
+		"done" tls-alpn-01 nas.home.arpa "$tok" "$auth" || fail "acme-hook.sh done tls-alpn-01"
+	ok "start_ualpn: $GW_NS gets the tls-alpn-01 certificate for nas.home.arpa from $CL_IP:443 (ALPN acme-tls/1, acmeIdentifier = SHA-256 of the key authorization)"
+else
+	echo "# ualpn not installed (Debian: uacme): the tls-alpn-01 path is not checked"
+fi
 
 # A test that fails with a web server still running leaves no namespace,
 # no /etc/netns entry and no process behind.
