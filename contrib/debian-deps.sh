@@ -35,6 +35,12 @@ PACKAGES="$PACKAGES fiu-utils"
 # tests/integration/t_client_pkcs11.sh: lanca-enroll keeps the device key in a
 # SoftHSM2 token (p11tool, which inspects it, is gnutls-bin's, above).
 PACKAGES="$PACKAGES softhsm2"
+# The ACME tests (tests/integration/t_netns.sh and the ACME server's tests):
+# the daemon and the client each in a network namespace of the test's own
+# (ip netns, iproute2), and Debian's own unmodified ACME clients against the
+# daemon: certbot 2.1 (Python), lego 4.9 (Go), uacme 1.7 (C, libcurl-gnutls)
+# and dehydrated 0.7 (bash, curl).
+PACKAGES="$PACKAGES iproute2 certbot lego uacme dehydrated"
 # make check-valgrind (and its subset in tests/run-all.sh): memcheck.
 PACKAGES="$PACKAGES valgrind"
 # The signer's system-call filter (src/signer/sandbox.c) builds with libseccomp.

@@ -45,11 +45,89 @@ if [ -n "${LANCA_WRAPPER:-}" ]; then
 	LANCA_ENROLL="$T/wrapped/lanca-enroll"
 fi
 
+# What the test started in the background besides the daemon (bg_track)
+# and the network namespaces it made (netns_pair): cleanup() stops and
+# removes them, and does nothing when there are none.
+BG_PIDS=
+NETNS_MADE=
+NETNS_ETC_MADE=
+GW_NS=
+CL_NS=
+GW_IP=
+CL_IP=
+
+# bg_track PID: a background helper cleanup() stops (TERM, then KILL).
+bg_track() {
+	BG_PIDS="$BG_PIDS $1"
+}
+
+# bg_stop PID: stops one tracked helper now and forgets it.
+bg_stop() {
+	kill -TERM "$1" 2>/dev/null || true
+	wait "$1" 2>/dev/null || true
+	rest=
+	for p in $BG_PIDS; do
+		[ "$p" = "$1" ] || rest="$rest $p"
+	done
+	BG_PIDS=$rest
+}
+
+bg_stop_all() {
+	for p in $BG_PIDS; do
+		kill -TERM "$p" 2>/dev/null || true
+	done
+	for p in $BG_PIDS; do
+		i=0
+		while kill -0 "$p" 2>/dev/null && [ $i -lt 50 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		kill -KILL "$p" 2>/dev/null || true
+		wait "$p" 2>/dev/null || true
+	done
+	BG_PIDS=
+}
+
+# Ends what still runs inside the test's own namespaces (by PID, from `ip
+# netns pids`: a namespace made by netns_pair holds only the test's own
+# processes), deletes them (their veth pair goes with them) and their
+# /etc/netns/NAME directories.
+netns_cleanup() {
+	for ns in $NETNS_MADE; do
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		# shellcheck disable=SC2086 # a list of pids
+		[ -z "$pids" ] || kill -TERM $pids 2>/dev/null || true
+	done
+	for ns in $NETNS_MADE; do
+		i=0
+		while [ -n "$(ip netns pids "$ns" 2>/dev/null || true)" ] && [ $i -lt 30 ]; do
+			sleep 0.1
+			i=$((i + 1))
+		done
+		pids=$(ip netns pids "$ns" 2>/dev/null || true)
+		# shellcheck disable=SC2086 # a list of pids
+		[ -z "$pids" ] || kill -KILL $pids 2>/dev/null || true
+		ip netns del "$ns" 2>/dev/null || true
+		case "$ns" in
+		lanca-??-[0-9]*) rm -rf "/etc/netns/$ns" ;;
+		esac
+	done
+	# /etc/netns itself only when this test made it and nobody else
+	# uses it now (rmdir refuses a directory that is not empty).
+	[ -z "$NETNS_ETC_MADE" ] || rmdir /etc/netns 2>/dev/null || true
+	NETNS_MADE=
+	NETNS_ETC_MADE=
+}
+
 cleanup() {
 	if [ -n "$SERVE_PID" ] && kill -0 "$SERVE_PID" 2>/dev/null; then
 		kill -TERM "$SERVE_PID" 2>/dev/null || true
 		wait "$SERVE_PID" 2>/dev/null || true
 	fi
+	# Helpers started in the background (bg_track), then the network
+	# namespaces (netns_pair): nothing to do when none were made.
+	bg_stop_all
+	netns_cleanup
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
@@ -413,4 +491,292 @@ softhsm_token() {
 	printf '%s\n' "$2" >"$T/pin"
 	chmod 600 "$T/pin"
 	TOK="pkcs11:token=$1"
+}
+
+# ---- two network namespaces joined by a veth pair (ACME) ----
+#
+# An ACME server validates a challenge by connecting from the gateway to
+# the name the client asked for, and lanca's policy refuses loopback names
+# and addresses for devices. So a test runs the daemon in one namespace
+# ($GW_NS, address $GW_IP) and the ACME client in another ($CL_NS, $CL_IP),
+# joined by a veth pair. Each namespace has its own ports (the client's web
+# server takes port 80 and tls-alpn-01 port 443 there, the daemon 8443,
+# without meeting anything else on the machine) and its own /etc/hosts
+# (netns_hosts). The host's own interfaces and routes are never touched: the
+# veth pair is made inside the namespaces, and deleting them (cleanup)
+# deletes it. netns_pair skips the test (exit 77) without root or namespaces.
+
+# netns_pair: makes lanca-gw-$$ and lanca-cl-$$, the veth pair between them
+# and their addresses, a /30 of 10.0.0.0/8 picked by $$ (every pid has its
+# own, so two tests side by side differ in the logs too; the namespaces
+# keep them apart anyway), loopback up in both; an /etc/netns/NAME/hosts
+# for each (netns_hosts). Sets GW_NS CL_NS GW_IP CL_IP. Once per test.
+netns_pair() {
+	[ -z "$GW_NS" ] || fail "netns_pair: the namespaces are made already"
+	if [ "$(id -u)" -ne 0 ]; then
+		echo "SKIP: $LANCA_TEST: network namespaces need root (running as $(id -un))"
+		exit 77
+	fi
+	if ! command -v ip >/dev/null 2>&1; then
+		echo "SKIP: $LANCA_TEST: ip (iproute2) is not installed"
+		exit 77
+	fi
+	for ns in "lanca-gw-$$" "lanca-cl-$$"; do
+		# The same name with nothing inside is a leftover of a killed
+		# test that had our pid: it is taken over.
+		if [ -e "/run/netns/$ns" ]; then
+			[ -z "$(ip netns pids "$ns" 2>/dev/null)" ] ||
+				fail "netns_pair: $ns exists and has processes"
+			ip netns del "$ns" || fail "netns_pair: removing the leftover $ns"
+		fi
+		if ! ip netns add "$ns" 2>"$T/netns.err"; then
+			[ -z "$NETNS_MADE" ] || fail "ip netns add $ns: $(cat "$T/netns.err")"
+			echo "SKIP: $LANCA_TEST: cannot make a network namespace: $(cat "$T/netns.err")"
+			exit 77
+		fi
+		NETNS_MADE="$NETNS_MADE $ns"
+	done
+	GW_NS=lanca-gw-$$
+	CL_NS=lanca-cl-$$
+	# Both ends are made inside the namespaces: the host never sees them.
+	if ! ip link add veth-gw netns "$GW_NS" type veth peer name veth-cl netns "$CL_NS" \
+		2>"$T/netns.err"; then
+		echo "SKIP: $LANCA_TEST: cannot make a veth pair: $(cat "$T/netns.err")"
+		exit 77
+	fi
+	n=$(($$ % 4194304 * 4))
+	net="10.$((n >> 16 & 255)).$((n >> 8 & 255))"
+	GW_IP="$net.$((n % 256 + 1))"
+	CL_IP="$net.$((n % 256 + 2))"
+	ip -n "$GW_NS" addr add "$GW_IP/30" dev veth-gw &&
+	ip -n "$CL_NS" addr add "$CL_IP/30" dev veth-cl &&
+	ip -n "$GW_NS" link set lo up && ip -n "$GW_NS" link set veth-gw up &&
+	ip -n "$CL_NS" link set lo up && ip -n "$CL_NS" link set veth-cl up ||
+		fail "netns_pair: setting up the veth pair"
+	# `ip netns exec NS` bind-mounts each file of /etc/netns/NS over its
+	# namesake in /etc, for that command only: made now, so it is there
+	# for every command, and rewritten in place (the same inode) by
+	# netns_hosts, so a process already running sees the change.
+	for ns in "$GW_NS" "$CL_NS"; do
+		if [ ! -d /etc/netns ]; then
+			mkdir /etc/netns 2>/dev/null && NETNS_ETC_MADE=yes
+		fi
+		# Another test may remove an empty /etc/netns meanwhile: retried.
+		i=0
+		until mkdir -p "/etc/netns/$ns" 2>/dev/null; do
+			[ $i -lt 5 ] || fail "netns_pair: cannot make /etc/netns/$ns"
+			i=$((i + 1))
+		done
+		netns_hosts "$ns"
+	done
+}
+
+# netns_hosts NS ["IP NAME..."]...: NS's /etc/hosts becomes localhost and
+# the lines given, for everything run with `ip netns exec NS` (glibc reads
+# /etc/hosts first: nsswitch.conf's hosts line starts with files; DNS
+# behind it has no route from the namespace and fails at once).
+netns_hosts() {
+	ns=$1
+	shift
+	case " $NETNS_MADE " in
+	*" $ns "*) ;;
+	*) fail "netns_hosts: $ns is not a namespace of this test" ;;
+	esac
+	{
+		printf '127.0.0.1\tlocalhost\n::1\tlocalhost ip6-localhost ip6-loopback\n'
+		for l in "$@"; do
+			printf '%s\n' "$l"
+		done
+	} >"/etc/netns/$ns/hosts"
+}
+
+# in_gw CMD..., in_cl CMD...: CMD in the gateway's or the client's
+# namespace (with that namespace's /etc/hosts). For a command put in the
+# background write `ip netns exec "$GW_NS" CMD &` instead: ip execs CMD, so
+# $! is CMD's own pid, where a function run with & would give a subshell's.
+in_gw() {
+	ip netns exec "$GW_NS" "$@"
+}
+in_cl() {
+	ip netns exec "$CL_NS" "$@"
+}
+
+# start_serve_netns DIR [serve options...]: `lanca serve` in $GW_NS, HTTPS
+# on $GW_IP:8443 and plain HTTP on $GW_IP:8080; waits until the client's
+# namespace gets an answer over HTTPS verified with DIR/root.pem (so DIR
+# must be made with `lanca init --san $GW_IP`: said so when it was not).
+# Sets HTTPS_PORT HTTP_PORT HTTPS_URL HTTP_URL ACME_DIRECTORY ACME_CA
+# SERVE_PID (the daemon's own pid: `ip netns exec` execs it; cleanup and
+# stop_serve stop it as they stop start_serve's).
+start_serve_netns() {
+	dir=$1
+	shift
+	[ -n "$GW_NS" ] || fail "start_serve_netns: call netns_pair first"
+	HTTPS_PORT=8443
+	HTTP_PORT=8080
+	HTTPS_URL="https://$GW_IP:$HTTPS_PORT"
+	# shellcheck disable=SC2034 # for the tests (the root over plain HTTP)
+	HTTP_URL="http://$GW_IP:$HTTP_PORT"
+	ACME_DIRECTORY="$HTTPS_URL/acme/directory"
+	ACME_CA="$dir/root.pem"
+	ip netns exec "$GW_NS" "$LANCA" serve --dir "$dir" --https "$GW_IP:$HTTPS_PORT" --http "$GW_IP:$HTTP_PORT" \
+		--web-dir "$TOP_SRCDIR/web" "$@" >"$T/serve.log" 2>&1 &
+	SERVE_PID=$!
+	i=0
+	while [ $i -lt $((100 * LANCA_TIME_FACTOR)) ]; do
+		st=0
+		in_cl curl -s -o /dev/null --max-time $((2 * LANCA_TIME_FACTOR)) \
+			--cacert "$ACME_CA" "$HTTPS_URL/api/v1/status" || st=$?
+		case $st in
+		0) return 0 ;;
+		51 | 60) fail "the daemon's certificate does not verify as $GW_IP with $ACME_CA" \
+			"(curl exit $st): make $dir with lanca init --san $GW_IP" ;;
+		esac
+		kill -0 "$SERVE_PID" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ $i -lt $((100 * LANCA_TIME_FACTOR)) ] ||
+		fail "lanca serve in $GW_NS did not answer within $((10 * LANCA_TIME_FACTOR)) s"
+	wait "$SERVE_PID" 2>/dev/null || true
+	skip_unless_locked
+	fail "lanca serve exited while starting in $GW_NS"
+}
+
+# cl_curl ARGS...: curl from the client's namespace, verifying with the
+# daemon's root (never -k).
+cl_curl() {
+	in_cl curl -s --max-time $((10 * LANCA_TIME_FACTOR)) --cacert "$ACME_CA" "$@"
+}
+
+# start_webroot DIR [PORT]: a static web server in $CL_NS on $CL_IP:PORT
+# (80 unless given) serving DIR, for the clients that leave the http-01
+# token in a directory (uacme's hook, dehydrated's WELLKNOWN, lego's and
+# certbot's --webroot): a token TOKEN goes to
+# DIR/.well-known/acme-challenge/TOKEN (ACME_WEBROOT is DIR). Its request
+# log is $T/web-PORT.log (a line per GET, with the status). Sets WEB_PID
+# (tracked: cleanup stops it; bg_stop "$WEB_PID" stops it sooner).
+start_webroot() {
+	ACME_WEBROOT=$1
+	port=${2:-80}
+	[ -n "$CL_NS" ] || fail "start_webroot: call netns_pair first"
+	mkdir -p "$ACME_WEBROOT/.well-known/acme-challenge"
+	ip netns exec "$CL_NS" python3 -m http.server --bind "$CL_IP" --directory "$ACME_WEBROOT" "$port" \
+		>"$T/web-$port.log" 2>&1 &
+	WEB_PID=$!
+	bg_track "$WEB_PID"
+	i=0
+	until in_cl curl -s -o /dev/null --max-time 2 "http://$CL_IP:$port/"; do
+		kill -0 "$WEB_PID" 2>/dev/null || fail "the web server on $CL_IP:$port stopped: $(cat "$T/web-$port.log")"
+		[ $i -lt $((50 * LANCA_TIME_FACTOR)) ] || fail "the web server on $CL_IP:$port did not answer"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# start_ualpn: uacme's tls-alpn-01 responder (ualpn, server mode) in $CL_NS
+# on $CL_IP:443, its control socket $T/ualpn.sock (UALPN_SOCK, which
+# acme-hook.sh uses), log $T/ualpn.log. Connections that are no tls-alpn-01
+# check are proxied to a closed port and fail. Sets UALPN_PID (tracked).
+start_ualpn() {
+	[ -n "$CL_NS" ] || fail "start_ualpn: call netns_pair first"
+	UALPN_SOCK="$T/ualpn.sock"
+	ip netns exec "$CL_NS" ualpn -b "$CL_IP@443" -c 127.0.0.1@9 -n 1 -v \
+		-s "$UALPN_SOCK" -p "$T/ualpn.pid" >"$T/ualpn.log" 2>&1 &
+	UALPN_PID=$!
+	bg_track "$UALPN_PID"
+	i=0
+	until [ -S "$UALPN_SOCK" ]; do
+		kill -0 "$UALPN_PID" 2>/dev/null || fail "ualpn stopped: $(cat "$T/ualpn.log")"
+		[ $i -lt $((50 * LANCA_TIME_FACTOR)) ] || fail "ualpn made no socket: $(cat "$T/ualpn.log")"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
+# cl_trusting PEM CMD...: CMD in $CL_NS with PEM as the system's CA bundle
+# (/etc/ssl/certs/ca-certificates.crt), bind-mounted for CMD alone: `ip
+# netns exec` gives each command a mount namespace of its own whose mounts
+# do not reach the host. For clients that have no setting of their own for
+# the CA (uacme: libcurl-gnutls reads only that bundle, and libcurl, unlike
+# the curl program, reads no CURL_CA_BUNDLE).
+cl_trusting() {
+	ip netns exec "$CL_NS" sh -c 'mount --bind "$1" /etc/ssl/certs/ca-certificates.crt && shift && exec "$@"' \
+		sh "$@"
+}
+
+# ---- unmodified ACME clients in $CL_NS against $ACME_DIRECTORY ----
+#
+# Each runs in the client's namespace with a private directory under $T,
+# trusting $ACME_CA in its own way, never -k; the test adds the verb and
+# what it checks. Needs netns_pair and start_serve_netns (ACME_DIRECTORY,
+# ACME_CA), and for http-01 through a directory start_webroot (ACME_WEBROOT)
+# with the gateway's /etc/hosts naming the client (netns_hosts). Ports: in
+# the client's namespace http-01 is answered on port 80 and tls-alpn-01 on
+# 443, where RFC 8555 8.3 and RFC 8737 3 have the server connect.
+
+# acme_certbot VERB [ARGS...]: certbot 2.1, e.g.
+#   acme_certbot certonly --standalone -d nas.home.arpa
+#   acme_certbot certonly --standalone -d nas.home.arpa --force-renewal
+#   acme_certbot renew --force-renewal --no-random-sleep-on-renew
+#   acme_certbot revoke --cert-name nas.home.arpa --no-delete-after-revoke
+# Trust: REQUESTS_CA_BUNDLE. Its files: $T/certbot/config/live/NAME/.
+acme_certbot() {
+	mkdir -p "$T/certbot"
+	in_cl env REQUESTS_CA_BUNDLE="$ACME_CA" certbot "$@" --non-interactive \
+		--server "$ACME_DIRECTORY" --config-dir "$T/certbot/config" \
+		--work-dir "$T/certbot/work" --logs-dir "$T/certbot/logs" \
+		--agree-tos --register-unsafely-without-email \
+		--http-01-address "$CL_IP" --http-01-port 80
+}
+
+# acme_lego [GLOBAL OPTIONS...] VERB [VERB OPTIONS...]: lego 4.9, e.g.
+#   acme_lego -d nas.home.arpa --http --http.port "$CL_IP:80" run
+#   acme_lego -d nas.home.arpa --tls --tls.port "$CL_IP:443" run
+#   acme_lego -d nas.home.arpa --http --http.port "$CL_IP:80" renew --days 100000 --no-random-sleep
+#   acme_lego -d nas.home.arpa revoke --keep
+# Trust: LEGO_CA_CERTIFICATES. Its files: $T/lego/certificates/NAME.crt.
+acme_lego() {
+	in_cl env LEGO_CA_CERTIFICATES="$ACME_CA" lego --server "$ACME_DIRECTORY" \
+		--path "$T/lego" --accept-tos --email "acme-test@home.arpa" "$@"
+}
+
+# acme_uacme VERB [ARGS...]: uacme 1.7, e.g.
+#   acme_uacme new
+#   acme_uacme issue nas.home.arpa          (exit 1: still current, not reissued)
+#   acme_uacme -f issue nas.home.arpa       (options before the verb)
+#   acme_uacme revoke "$T/uacme/nas.home.arpa/cert.pem"
+# http-01 through tests/integration/acme-hook.sh into $ACME_WEBROOT, and
+# tls-alpn-01 through ualpn once start_ualpn ran; ACME_CHALLENGE=tls-alpn-01
+# (or http-01) makes the hook take that type only. Trust through cl_trusting
+# (uacme has no setting for it). -o: no OCSP request.
+# Its files: $T/uacme/NAME/cert.pem, keys in $T/uacme/private/.
+acme_uacme() {
+	cl_trusting "$ACME_CA" env ACME_WEBROOT="${ACME_WEBROOT:-}" UALPN_SOCK="${UALPN_SOCK:-}" \
+		ACME_CHALLENGE="${ACME_CHALLENGE:-}" uacme -v -o -y -c "$T/uacme" \
+		-a "$ACME_DIRECTORY" -h "$TOP_SRCDIR/tests/integration/acme-hook.sh" "$@"
+}
+
+# acme_dehydrated ARGS...: dehydrated 0.7 with a config file of the test's
+# own ($T/dehydrated/config, written on first use), e.g.
+#   acme_dehydrated --register --accept-terms
+#   acme_dehydrated -c -d nas.home.arpa
+#   acme_dehydrated -c -d nas.home.arpa -x           (force renewal)
+#   acme_dehydrated -r "$T/dehydrated/certs/nas.home.arpa/cert.pem"
+# http-01: it writes the token into $ACME_WEBROOT/.well-known/acme-challenge
+# itself (WELLKNOWN; no hook). Trust: curl's --cacert in CURL_OPTS.
+acme_dehydrated() {
+	if [ ! -f "$T/dehydrated/config" ]; then
+		mkdir -p "$T/dehydrated"
+		cat >"$T/dehydrated/config" <<CONF
+CA="$ACME_DIRECTORY"
+BASEDIR="$T/dehydrated"
+WELLKNOWN="${ACME_WEBROOT:-$T/dehydrated/wellknown}/.well-known/acme-challenge"
+CURL_OPTS="--cacert $ACME_CA"
+CONTACT_EMAIL="acme-test@home.arpa"
+CONF
+		# dehydrated refuses to start for http-01 without it.
+		mkdir -p "${ACME_WEBROOT:-$T/dehydrated/wellknown}/.well-known/acme-challenge"
+	fi
+	in_cl dehydrated --config "$T/dehydrated/config" "$@"
 }
