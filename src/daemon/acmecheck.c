@@ -156,6 +156,15 @@ acmecheck_ip_parse(const char *s, int *family, unsigned char out[16])
 	return -1;
 }
 
+/* ::ffff:a.b.c.d (RFC 4291 §2.5.5.2), from its 16 bytes. */
+static int
+acmecheck_v4mapped(const unsigned char ip[16])
+{
+	static const unsigned char prefix[12] = { 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff };
+
+	return memcmp(ip, prefix, sizeof(prefix)) == 0;
+}
+
 static int
 acmecheck_target_check(const struct acmecheck_target *t, struct lerr *e)
 {
@@ -169,6 +178,10 @@ acmecheck_target_check(const struct acmecheck_target *t, struct lerr *e)
 		if (acmecheck_ip_parse(t->identifier, &fam, ip) != 0)
 			return lerr_set(e, LERR_BAD_REQUEST,
 					"ACME challenge: identifier \"%.64s\" is not an IP address",
+					t->identifier);
+		if (fam == AF_INET6 && acmecheck_v4mapped(ip))
+			return lerr_set(e, LERR_BAD_REQUEST,
+					"ACME challenge: identifier %s is an IPv4-mapped address",
 					t->identifier);
 	} else if (!acmecheck_dns_name_ok(t->identifier, strlen(t->identifier)) ||
 		   acmecheck_ip_parse(t->identifier, &fam, ip) == 0) {
@@ -264,6 +277,28 @@ acmecheck_addr_text(struct acmecheck_addr *a)
 	}
 }
 
+/* An IPv4-mapped IPv6 address (::ffff:a.b.c.d, which a name's AAAA record
+ * or a redirect may give) made the AF_INET address it reaches, so that the
+ * policy judges the address a connection really goes to. */
+static void
+acmecheck_unmap(struct acmecheck_addr *a)
+{
+	struct sockaddr_in6 s6;
+	struct sockaddr_in *s4;
+
+	if (a->ss.ss_family != AF_INET6)
+		return;
+	memcpy(&s6, &a->ss, sizeof(s6));
+	if (!acmecheck_v4mapped(s6.sin6_addr.s6_addr))
+		return;
+	memset(&a->ss, 0, sizeof(a->ss));
+	s4 = (struct sockaddr_in *)&a->ss;
+	s4->sin_family = AF_INET;
+	s4->sin_port = s6.sin6_port;
+	memcpy(&s4->sin_addr, &s6.sin6_addr.s6_addr[12], 4);
+	a->len = sizeof(*s4);
+}
+
 /* Appends to msg (size n, NUL-ended) "; " and the formatted text, as far
  * as it fits: the reasons of several failed addresses in one message. */
 __attribute__((format(printf, 3, 4)))
@@ -297,6 +332,7 @@ acmecheck_resolve(const char *host, int is_ip, unsigned short port,
 {
 	struct acmecheck_addr cand[ACMECHECK_ADDRS_MAX];
 	struct addrinfo hints, *res = NULL, *ai;
+	char refused[sizeof(((struct lerr *)0)->msg)] = "";
 	size_t nc = 0, i, j;
 	int r;
 
@@ -321,6 +357,7 @@ acmecheck_resolve(const char *host, int is_ip, unsigned short port,
 			memcpy(&s6->sin6_addr, ip, 16);
 			cand[0].len = sizeof(*s6);
 		}
+		acmecheck_unmap(&cand[0]);
 		nc = 1;
 	} else {
 		memset(&hints, 0, sizeof(hints));
@@ -337,6 +374,7 @@ acmecheck_resolve(const char *host, int is_ip, unsigned short port,
 			memset(&cand[nc], 0, sizeof(cand[nc]));
 			memcpy(&cand[nc].ss, ai->ai_addr, ai->ai_addrlen);
 			cand[nc].len = ai->ai_addrlen;
+			acmecheck_unmap(&cand[nc]);
 			for (j = 0; j < nc; j++)
 				if (cand[j].len == cand[nc].len &&
 				    memcmp(&cand[j].ss, &cand[nc].ss, cand[nc].len) == 0)
@@ -356,32 +394,35 @@ acmecheck_resolve(const char *host, int is_ip, unsigned short port,
 		acmecheck_addr_text(&cand[i]);
 		if (t->addr_ok != NULL &&
 		    !t->addr_ok((const struct sockaddr *)&cand[i].ss, cand[i].len, t->addr_arg)) {
-			acmecheck_note(why, whysz, "%s is outside the addresses lanca may validate",
+			acmecheck_note(why, whysz, "%s skipped (outside the addresses lanca may validate)",
 				       cand[i].text);
+			acmecheck_note(refused, sizeof(refused), "%s", cand[i].text);
 			continue;
 		}
 		a[(*n)++] = cand[i];
 	}
 	if (*n == 0)
-		return lerr_set(e, LERR_FORBIDDEN, "%s: not connecting: %s", host, why);
+		return is_ip ? lerr_set(e, LERR_FORBIDDEN,
+					"%s is outside the addresses lanca may validate", refused)
+			     : lerr_set(e, LERR_FORBIDDEN,
+					"%s resolves only to addresses outside those lanca may validate: %s",
+					host, refused);
 	return 0;
 }
 
 /*
  * Connects to one address within ms milliseconds: a non-blocking socket
  * (which stays non-blocking) into *fd. 0, or -1 with the reason noted in
- * why; *timed_out set when the time ran out.
+ * why.
  */
 static int
-acmecheck_connect_one(const struct acmecheck_addr *a, int ms, int *fd, int *timed_out,
-		      char *why, size_t whysz)
+acmecheck_connect_one(const struct acmecheck_addr *a, int ms, int *fd, char *why, size_t whysz)
 {
 	struct pollfd p;
 	socklen_t sl = sizeof(int);
 	int s, err = 0, r;
 
 	*fd = -1;
-	*timed_out = 0;
 	s = socket(a->ss.ss_family, SOCK_STREAM | SOCK_NONBLOCK | SOCK_CLOEXEC, 0);
 	if (s < 0) {
 		acmecheck_note(why, whysz, "no socket for %s: %s", a->text, strerror(errno));
@@ -398,8 +439,7 @@ acmecheck_connect_one(const struct acmecheck_addr *a, int ms, int *fd, int *time
 			r = poll(&p, 1, ms);
 		while (r < 0 && errno == EINTR);
 		if (r == 0) {
-			*timed_out = 1;
-			acmecheck_note(why, whysz, "connection to %s timed out", a->text);
+			acmecheck_note(why, whysz, "connection to %s timed out after %d ms", a->text, ms);
 			close(s);
 			return -1;
 		}
@@ -432,26 +472,26 @@ acmecheck_connect(const char *host, int is_ip, const struct acmecheck_target *t,
 	struct acmecheck_addr a[ACMECHECK_ADDRS_MAX];
 	char why[sizeof(e->msg)] = "", tbuf[32];
 	size_t n, i;
-	int left, to = 0;
+	int left, share;
 
 	*fd = -1;
 	if (acmecheck_resolve(host, is_ip, t->port, t, a, &n, why, sizeof(why), e) != 0)
 		return -1;
 	for (i = 0; i < n; i++) {
 		left = acmecheck_left(c);
-		if (left == 0)
+		if (left == 0) {
+			acmecheck_note(why, sizeof(why), "%s not tried: the validation's %s ran out",
+				       a[i].text, acmecheck_clock_str(c, tbuf, sizeof(tbuf)));
 			break;
-		if (acmecheck_connect_one(&a[i], left / (int)(n - i) > 0 ? left / (int)(n - i) : 1,
-					  fd, &to, why, sizeof(why)) == 0) {
+		}
+		share = left / (int)(n - i);
+		if (acmecheck_connect_one(&a[i], share > 0 ? share : 1, fd, why, sizeof(why)) == 0) {
 			*used = a[i];
 			return 0;
 		}
 	}
-	if (acmecheck_left(c) == 0 && (to || i < n))
-		return lerr_set(e, LERR_FORBIDDEN, "%s: %s%stimed out after %s", host, why,
-				why[0] != '\0' ? "; " : "",
-				acmecheck_clock_str(c, tbuf, sizeof(tbuf)));
-	return lerr_set(e, LERR_FORBIDDEN, "%s: %s", host, why);
+	/* A name's addresses are listed: the admin sees which one failed. */
+	return lerr_set(e, LERR_FORBIDDEN, "%s%s%s", is_ip ? "" : host, is_ip ? "" : ": ", why);
 }
 
 /* Waits until fd is ready for events or the deadline passes: 1 ready, 0

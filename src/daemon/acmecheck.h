@@ -53,9 +53,11 @@ struct acmecheck_target {
 				 * redirects; 1..ACMECHECK_TIMEOUT_MAX */
 	/* Every address the identifier (or a redirect's host) resolves to is
 	 * asked of this predicate before any connection is made; 0 refuses it
-	 * (the daemon's policy: say no loopback or public addresses). The
-	 * port in sa is the one that would be connected to. NULL: all may be
-	 * used. Called on the validating thread. */
+	 * (the daemon's policy: say no loopback or public addresses). sa is
+	 * AF_INET or AF_INET6 with the port that would be connected to; an
+	 * IPv4-mapped IPv6 address (::ffff:a.b.c.d) is handed over, and
+	 * connected to, as the AF_INET address it is. NULL: all may be used.
+	 * Called on the validating thread. */
 	int (*addr_ok)(const struct sockaddr *sa, socklen_t len, void *arg);
 	void *addr_arg;
 };
@@ -79,8 +81,9 @@ struct acmecheck_target {
  * "... the key authorization does not match", "no address for
  * nas.home.arpa", "... timed out after 10 s"); LERR_BAD_REQUEST when t is
  * not a valid target (an identifier, token, key_auth, port or timeout
- * out of shape). Name resolution uses getaddrinfo, which the timeout does
- * not bound (the resolver's own settings do).
+ * out of shape; an IPv4-mapped IPv6 identifier). Name resolution uses
+ * getaddrinfo, which the timeout does not bound (the resolver's own
+ * settings do).
  */
 int acmecheck_http01(const struct acmecheck_target *t, struct lerr *e);
 

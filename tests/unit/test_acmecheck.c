@@ -13,9 +13,12 @@
  * a wrong body, a 404, a redirect loop, an https redirect, an oversized
  * body, a server that never answers (300 ms), a closed port and an
  * address the policy refuses (no connection made) each fail with a
- * message naming the URL or address; redirects are followed, a name
- * (localhost) is resolved. tls-alpn-01: a good certificate passes for an
- * IP identifier (SNI the in-addr.arpa name) and a DNS one; no ALPN, a
+ * message naming the URL or address; redirects are followed (one to an
+ * IPv4-mapped address judged by the policy as the IPv4 address it is), a
+ * name (localhost) is resolved, an IPv6 identifier is asked for with its
+ * Host in brackets. tls-alpn-01: a good certificate passes for an IPv4
+ * and an IPv6 identifier (SNI the in-addr.arpa and ip6.arpa names) and a
+ * DNS one; a server that never answers times out; no ALPN, a
  * wrong digest, a non-critical extension, another SAN, two SANs, no
  * extension, a value of 31 bytes or of another type each fail. The
  * response parser and the reverse names are checked alone too.
@@ -76,25 +79,53 @@ struct srv {
 	int alpn;		/* TLS: offer acme-tls/1 */
 };
 
-static void
-srv_listen(struct srv *s, enum srv_kind kind)
+/* Listens on 127.0.0.1 (or ::1 with v6) on an ephemeral port; 0, or -1
+ * when v6 is asked for and the host has no IPv6 loopback. */
+static int
+srv_listen_af(struct srv *s, enum srv_kind kind, int v6)
 {
-	struct sockaddr_in a;
-	socklen_t al = sizeof(a);
+	struct sockaddr_storage ss;
+	socklen_t al = sizeof(ss);
 	int one = 1;
 
 	memset(s, 0, sizeof(*s));
+	memset(&ss, 0, sizeof(ss));
 	s->kind = kind;
-	s->lfd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	s->lfd = socket(v6 ? AF_INET6 : AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (v6 && s->lfd < 0)
+		return -1;
 	ck_assert_int_ge(s->lfd, 0);
 	setsockopt(s->lfd, SOL_SOCKET, SO_REUSEADDR, &one, sizeof(one));
-	memset(&a, 0, sizeof(a));
-	a.sin_family = AF_INET;
-	a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-	ck_assert_int_eq(bind(s->lfd, (struct sockaddr *)&a, sizeof(a)), 0);
+	if (v6) {
+		struct sockaddr_in6 *a6 = (struct sockaddr_in6 *)&ss;
+
+		a6->sin6_family = AF_INET6;
+		a6->sin6_addr = in6addr_loopback;
+		al = sizeof(*a6);
+	} else {
+		struct sockaddr_in *a4 = (struct sockaddr_in *)&ss;
+
+		a4->sin_family = AF_INET;
+		a4->sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+		al = sizeof(*a4);
+	}
+	if (bind(s->lfd, (struct sockaddr *)&ss, al) != 0) {
+		ck_assert_msg(v6, "bind: %s", strerror(errno));
+		close(s->lfd);
+		return -1;
+	}
 	ck_assert_int_eq(listen(s->lfd, 8), 0);
-	ck_assert_int_eq(getsockname(s->lfd, (struct sockaddr *)&a, &al), 0);
-	s->port = ntohs(a.sin_port);
+	al = sizeof(ss);
+	ck_assert_int_eq(getsockname(s->lfd, (struct sockaddr *)&ss, &al), 0);
+	s->port = ntohs(v6 ? ((struct sockaddr_in6 *)&ss)->sin6_port
+			   : ((struct sockaddr_in *)&ss)->sin_port);
+	return 0;
+}
+
+static void
+srv_listen(struct srv *s, enum srv_kind kind)
+{
+	(void)srv_listen_af(s, kind, 0);
 }
 
 /* Adds a canned response (copied) for the request target path. */
@@ -421,10 +452,17 @@ START_TEST(test_bad_targets)
 	t = target(0);
 	ck_assert_int_eq(acmecheck_http01(&t, &e), -1);
 	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	t = target(80);
+	t.identifier = "::ffff:127.0.0.1";
+	ck_assert_int_eq(acmecheck_http01(&t, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_ptr_nonnull(strstr(e.msg, "IPv4-mapped"));
 }
 END_TEST
 
 /* ---- http-01 ---- */
+
+static int allow_v4_loopback(const struct sockaddr *sa, socklen_t len, void *arg);
 
 START_TEST(test_http_ok)
 {
@@ -534,6 +572,30 @@ START_TEST(test_http_redirect_followed)
 	ck_assert_msg(acmecheck_http01(&t, &e) == 0, "%s", e.msg);
 	srv_end(&s);
 	ck_assert_int_eq(atomic_load(&s.conns), 3);
+	free(r1);
+}
+END_TEST
+
+/* A redirect to an IPv4-mapped address is judged, and connected to, as
+ * the IPv4 address it is: a policy that knows 127.0.0.1 only sees it. */
+START_TEST(test_http_redirect_mapped)
+{
+	struct srv s;
+	struct acmecheck_target t;
+	struct lerr e;
+	char *r1;
+
+	srv_listen(&s, SRV_HTTP);
+	r1 = fmt("HTTP/1.1 302 Found\r\nLocation: http://[::ffff:127.0.0.1]:%u/m\r\n\r\n", s.port);
+	srv_route(&s, WELL, r1);
+	srv_route(&s, "/m", "HTTP/1.1 200 OK\r\nContent-Length: 87\r\n\r\n" KEYAUTH);
+	srv_go(&s);
+	t = target(s.port);
+	t.addr_ok = allow_v4_loopback;
+	t.addr_arg = &s.port;
+	ck_assert_msg(acmecheck_http01(&t, &e) == 0, "%s", e.msg);
+	srv_end(&s);
+	ck_assert_int_eq(atomic_load(&s.conns), 2);
 	free(r1);
 }
 END_TEST
@@ -768,6 +830,29 @@ START_TEST(test_http_localhost)
 }
 END_TEST
 
+START_TEST(test_http_ipv6)
+{
+	struct srv s;
+	struct acmecheck_target t;
+	struct lerr e;
+	char *host;
+
+	if (srv_listen_af(&s, SRV_HTTP, 1) != 0) {
+		fprintf(stderr, "test_http_ipv6: no IPv6 loopback here, not run\n");
+		return;
+	}
+	srv_route(&s, WELL, "HTTP/1.1 200 OK\r\nContent-Length: 87\r\n\r\n" KEYAUTH);
+	srv_go(&s);
+	t = target(s.port);
+	t.identifier = "::1";
+	ck_assert_msg(acmecheck_http01(&t, &e) == 0, "%s", e.msg);
+	srv_end(&s);
+	host = fmt("\r\nHost: [::1]:%u\r\n", s.port);
+	ck_assert_msg(strstr(s.request, host) != NULL, "%s", s.request);
+	free(host);
+}
+END_TEST
+
 /* ---- tls-alpn-01 ---- */
 
 enum ext_mode { EXT_GOOD, EXT_WRONG_DIGEST, EXT_NONE, EXT_SHORT, EXT_INTEGER };
@@ -871,15 +956,16 @@ make_cert(const struct certspec *spec, gnutls_datum_t *der, gnutls_certificate_c
 /* Runs tls-alpn-01 against a server with spec's certificate: the result,
  * e filled, and the SNI the server saw into sni. */
 static int
-tls_run(const struct certspec *spec, int alpn, const char *identifier, int is_ip, struct lerr *e,
-	char *sni, size_t snisz)
+tls_run_af(const struct certspec *spec, int alpn, const char *identifier, int is_ip, int v6,
+	   struct lerr *e, char *sni, size_t snisz)
 {
 	struct srv s;
 	struct acmecheck_target t;
 	gnutls_datum_t der;
 	int r;
 
-	srv_listen(&s, SRV_TLS);
+	if (srv_listen_af(&s, SRV_TLS, v6) != 0)
+		return -2;
 	make_cert(spec, &der, &s.cred);
 	gnutls_free(der.data);
 	s.alpn = alpn;
@@ -896,6 +982,13 @@ tls_run(const struct certspec *spec, int alpn, const char *identifier, int is_ip
 	return r;
 }
 
+static int
+tls_run(const struct certspec *spec, int alpn, const char *identifier, int is_ip, struct lerr *e,
+	char *sni, size_t snisz)
+{
+	return tls_run_af(spec, alpn, identifier, is_ip, 0, e, sni, snisz);
+}
+
 static const struct certspec good_ip = { { GNUTLS_SAN_IPADDRESS, 0 }, { "127.0.0.1", NULL },
 					 EXT_GOOD, 1 };
 
@@ -904,11 +997,21 @@ START_TEST(test_tls_ok)
 	struct certspec dns = { { GNUTLS_SAN_DNSNAME, 0 }, { "LocalHost", NULL }, EXT_GOOD, 1 };
 	struct lerr e;
 	char sni[256];
+	int r;
 
 	ck_assert_msg(tls_run(&good_ip, 1, "127.0.0.1", 1, &e, sni, sizeof(sni)) == 0, "%s", e.msg);
 	ck_assert_str_eq(sni, "1.0.0.127.in-addr.arpa");
 	ck_assert_msg(tls_run(&dns, 1, "localhost", 0, &e, sni, sizeof(sni)) == 0, "%s", e.msg);
 	ck_assert_str_eq(sni, "localhost");
+	dns.san_types[0] = GNUTLS_SAN_IPADDRESS;
+	dns.san_vals[0] = "::1";
+	r = tls_run_af(&dns, 1, "::1", 1, 1, &e, sni, sizeof(sni));
+	if (r == -2) {
+		fprintf(stderr, "test_tls_ok: no IPv6 loopback here, ::1 not tried\n");
+		return;
+	}
+	ck_assert_msg(r == 0, "%s", e.msg);
+	ck_assert_str_eq(sni, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.ip6.arpa");
 }
 END_TEST
 
@@ -1052,6 +1155,7 @@ acmecheck_suite(void)
 	tcase_add_test(th, test_http_wrong_body);
 	tcase_add_test(th, test_http_404);
 	tcase_add_test(th, test_http_redirect_followed);
+	tcase_add_test(th, test_http_redirect_mapped);
 	tcase_add_test(th, test_http_redirect_loop);
 	tcase_add_test(th, test_http_redirect_refused);
 	tcase_add_test(th, test_http_oversized);
@@ -1059,6 +1163,7 @@ acmecheck_suite(void)
 	tcase_add_test(th, test_http_refused);
 	tcase_add_test(th, test_http_policy);
 	tcase_add_test(th, test_http_localhost);
+	tcase_add_test(th, test_http_ipv6);
 	tcase_set_timeout(tt, 30);
 	tcase_add_test(tt, test_tls_ok);
 	tcase_add_test(tt, test_tls_no_alpn);
