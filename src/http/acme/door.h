@@ -21,7 +21,7 @@
 #include "http/route.h"
 #include "http/acme/acme.h"
 #include "http/acme/jws.h"
-#include "store/store.h"
+#include "daemon/acme.h"
 
 #define ACME_PREFIX		"/acme/"
 #define ACME_PROBLEM_TYPE	"application/problem+json"
