@@ -322,6 +322,25 @@ acme_account_free(struct store_acme_account *acct)
 	store_acme_account_free(acct);
 }
 
+int
+acme_account_approve(struct acme *a, const char *id, const char *actor, struct lerr *e)
+{
+	return store_acme_account_approve(a->store, id, STORE_ACME_BY_ADMIN, actor, acme_now(a), e);
+}
+
+int
+acme_account_each(struct acme *a, int (*fn)(const struct store_acme_account *acct, void *arg),
+		  void *arg, struct lerr *e)
+{
+	return store_acme_account_each(a->store, fn, arg, e);
+}
+
+const char *
+acme_approval_str(enum store_acme_approval how)
+{
+	return how == STORE_ACME_WAITING ? "waiting" : store_acme_approval_str(how);
+}
+
 const char *
 acme_status_str(enum store_acme_status st)
 {

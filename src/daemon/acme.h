@@ -83,6 +83,15 @@ int acme_account_get(struct acme *a, const char *id, struct store_acme_account *
 int acme_account_by_key(struct acme *a, const char *thumbprint,
 			struct store_acme_account **out, struct lerr *e);
 void acme_account_free(struct store_acme_account *acct);	/* NULL-safe */
+/* An admin lets a waiting account order (audited "acme-approve" by
+ * actor): LERR_NOT_FOUND, or LERR_CONFLICT when it is not waiting. */
+int acme_account_approve(struct acme *a, const char *id, const char *actor, struct lerr *e);
+/* Every account, oldest first, until fn returns non-zero. */
+int acme_account_each(struct acme *a, int (*fn)(const struct store_acme_account *acct, void *arg),
+		      void *arg, struct lerr *e);
+/* The word of an approval as the admin sees it: "waiting", "admin",
+ * "window" or "eab". */
+const char *acme_approval_str(enum store_acme_approval how);
 /* The word of an ACME status ("valid", ...). */
 const char *acme_status_str(enum store_acme_status st);
 /* The account asks to change its contact (JSON text, NULL: kept) or to be
