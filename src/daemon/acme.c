@@ -234,6 +234,7 @@ acme_new(struct enroll *en, struct store *s, const struct policy *p, struct revo
 {
 	struct acme *a;
 	char *problem;
+	struct lerr re;
 	size_t i;
 
 	*out = NULL;
@@ -262,12 +263,12 @@ acme_new(struct enroll *en, struct store *s, const struct policy *p, struct revo
 	/* What a restart interrupted: validations go on, finalisations end. */
 	problem = acme_problem_json("serverInternal", "lanca restarted while it finalized this "
 				    "order: make a new order");
+	/* A store that takes no writes now (full, read-only) serves what it
+	 * can, as the rest of serve does: the next start tries again. */
 	if (problem == NULL ||
-	    store_acme_recover(s, acme_now(a), problem, acme_requeue, a, e) != 0) {
-		free(problem);
-		acme_free(a);
-		return -1;
-	}
+	    store_acme_recover(s, acme_now(a), problem, acme_requeue, a, &re) != 0)
+		log_warn("interrupted ACME orders and validations not resumed: %s",
+			 problem == NULL ? "out of memory" : re.msg);
 	free(problem);
 	*out = a;
 	return 0;

@@ -51,6 +51,10 @@ enum MHD_Result api_renew(struct http_req *r);		/* POST /api/v1/renew (mTLS) */
  * current certificate, into peer[ENROLL_PEER_MAX] (0, or -1 when it is
  * unusable; api_peer_free frees it). */
 int api_rate_limited(struct http_req *r, enum MHD_Result *ret);
+/* The per-address limit alone, for a door with its own error format
+ * (ACME): 1 when this address has asked too often, with the seconds to
+ * wait in retry_s; 0 when it may go on. */
+int api_rate_take(struct http_req *r, char retry_s[16]);
 struct enroll_result;
 /* The refusal of a request that was denied or expired (403, 410). */
 enum MHD_Result api_reply_closed(struct http_req *r, const struct enroll_result *res);

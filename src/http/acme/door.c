@@ -18,6 +18,7 @@
 #include "http/app.h"
 #include "http/httpd.h"
 #include "http/reply.h"
+#include "http/api.h"
 
 /* The algorithms a badSignatureAlgorithm problem lists (RFC 8555 6.2). */
 #define ACME_ALGS	"[\"ES256\", \"ES384\", \"RS256\", \"EdDSA\"]"
@@ -174,6 +175,19 @@ acme_problem_lerr(struct http_req *r, const struct lerr *e, const char *type)
 }
 
 /* ---- the POST pipeline ---- */
+
+int
+acme_rate_limited(struct http_req *r, enum MHD_Result *ret)
+{
+	char ra[16];
+
+	if (!api_rate_take(r, ra))
+		return 0;
+	(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	*ret = acme_problem(r, 429, "rateLimited", "too many requests from this address: retry "
+			    "in %s s", ra);
+	return 1;
+}
 
 void
 acme_req_free(struct acme_req *q)

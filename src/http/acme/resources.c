@@ -113,6 +113,8 @@ acme_new_account(struct http_req *r)
 	struct lerr e;
 	int lrc;
 
+	if (acme_rate_limited(r, &ret))
+		return ret;
 	if (acme_req_begin(r, ACME_BY_JWK, &q, &ret) != 0)
 		goto out;
 	p = q.jws.payload;
@@ -264,6 +266,8 @@ acme_new_order(struct http_req *r)
 	struct acme_req q;
 	struct lerr e;
 
+	if (acme_rate_limited(r, &ret))
+		return ret;
 	if (acme_req_begin(r, ACME_BY_KID, &q, &ret) != 0)
 		goto out;
 	if (q.jws.payload == NULL) {
@@ -323,6 +327,8 @@ acme_finalize_post(struct http_req *r)
 	struct acme_req q;
 	struct lerr e;
 
+	if (acme_rate_limited(r, &ret))
+		return ret;
 	if (acme_req_begin(r, ACME_BY_KID, &q, &ret) != 0)
 		goto out;
 	if (id == NULL) {
@@ -414,6 +420,8 @@ acme_chall(struct http_req *r)
 		ret = acme_problem(r, 404, "malformed", "no such challenge");
 		goto out;
 	}
+	if (q.jws.payload != NULL && acme_rate_limited(r, &ret))
+		goto out;
 	/* "{}" says the client is ready (RFC 8555 7.5.1); "" only asks. */
 	rc = q.jws.payload != NULL ? acme_challenge(r->app->acme, q.acct, id, type, &z, &e) :
 				     acme_authz_get(r->app->acme, q.acct, id, &z, &e);
@@ -468,6 +476,8 @@ acme_revoke_cert(struct http_req *r)
 	struct lerr e;
 	json_int_t code = 0;
 
+	if (acme_rate_limited(r, &ret))
+		return ret;
 	if (acme_req_begin(r, ACME_BY_EITHER, &q, &ret) != 0)
 		goto out;
 	b64 = q.jws.payload != NULL ?
@@ -540,6 +550,8 @@ acme_key_change(struct http_req *r)
 	struct lerr e;
 
 	memset(&inner, 0, sizeof(inner));
+	if (acme_rate_limited(r, &ret))
+		return ret;
 	if (acme_req_begin(r, ACME_BY_KID, &q, &ret) != 0)
 		goto out;
 	if (q.jws.payload == NULL || (text = json_dumps(q.jws.payload, JSON_COMPACT)) == NULL ||
