@@ -490,6 +490,22 @@ policy_mdns_name(const struct policy *p, const struct csr *c, enum policy_profil
 	return 0;
 }
 
+int
+policy_site_name(const struct policy *p, const char *dns)
+{
+	size_t i, j;
+
+	for (i = 0; i < p->permitted.ndns; i++) {
+		for (j = 0; j < POLICY_NELEM(policy_default_dns); j++)
+			if (strcmp(p->permitted.dns[i], policy_default_dns[j]) == 0)
+				break;
+		if (j == POLICY_NELEM(policy_default_dns) && policy_dns_under(dns, p->permitted.dns[i]) &&
+		    strcasecmp(dns, p->permitted.dns[i]) != 0)
+			return 1;
+	}
+	return 0;
+}
+
 const char *
 policy_leaf_cn(const struct csr *c, const struct names *sans, enum policy_profile prof)
 {

@@ -71,6 +71,10 @@ int policy_names(const struct policy *p, const struct csr *c, enum policy_profil
  * name against the name constraints, and fail. */
 const char *policy_leaf_cn(const struct csr *c, const struct names *sans,
 			   enum policy_profile prof);
+/* 1 if the DNS name dns lies below a site domain (lanca init --domain),
+ * not only below local, home.arpa or localhost: a name a public zone can
+ * prove (ACME's dns-01), 0 otherwise. */
+int policy_site_name(const struct policy *p, const char *dns);
 /* Computes [not_before, not_after] for a leaf: days 0 means the default.
  * not_before is now less one minute (clock skew); more than 825 days is
  * refused; an end past ca_not_after is cut back to ca_not_after. */

@@ -153,6 +153,8 @@ acme_validate(struct acme *a, const char *authz_id)
 	if (strcmp(z.chall, "http-01") == 0) {
 		t.port = a->c.http_port;
 		ok = acmecheck_http01(&t, &ve) == 0;
+	} else if (strcmp(z.chall, "dns-01") == 0) {
+		ok = acmecheck_dns01(&t, &ve) == 0;
 	} else {
 		t.port = a->c.tls_port;
 		ok = acmecheck_tlsalpn01(&t, &ve) == 0;
@@ -160,7 +162,7 @@ acme_validate(struct acme *a, const char *authz_id)
 	if (!ok) {
 		log_info("ACME %s for %s failed: %s", z.chall, z.value, ve.msg);
 		problem = acme_problem_json(strcmp(z.chall, "http-01") == 0 ? "incorrectResponse" :
-					    "tls", ve.msg);
+					    strcmp(z.chall, "dns-01") == 0 ? "dns" : "tls", ve.msg);
 		if (problem == NULL)
 			goto out;
 	} else {
@@ -728,16 +730,34 @@ acme_authz_get(struct acme *a, const struct store_acme_account *acct, const char
 	return 0;
 }
 
+size_t
+acme_chall_types(const struct acme *a, const struct store_acme_authz *z,
+		 const char *types[ACME_CHALL_TYPES])
+{
+	size_t n = 0;
+
+	types[n++] = "http-01";
+	types[n++] = "tls-alpn-01";
+	if (!z->ip && policy_site_name(a->policy, z->value))
+		types[n++] = "dns-01";
+	return n;
+}
+
 int
 acme_challenge(struct acme *a, const struct store_acme_account *acct, const char *id,
 	       const char *type, struct store_acme_authz *out, struct lerr *e)
 {
+	const char *types[ACME_CHALL_TYPES];
+	size_t i, n;
 	int lrc;
 
-	if (strcmp(type, "http-01") != 0 && strcmp(type, "tls-alpn-01") != 0)
-		return lerr_set(e, LERR_NOT_FOUND, "no such challenge");
 	if (!acme_account_usable(acct, e) || acme_authz_get(a, acct, id, out, e) != 0)
 		return -1;
+	n = acme_chall_types(a, out, types);
+	for (i = 0; i < n && strcmp(types[i], type) != 0; i++)
+		;
+	if (i == n)
+		return lerr_set(e, LERR_NOT_FOUND, "no such challenge");
 	if ((lrc = store_acme_chall_start(a->store, id, type, acme_now(a), e)) < 0)
 		return -1;
 	if (lrc == 0 && acme_enqueue(a, id, e) != 0) {

@@ -144,6 +144,13 @@ int acme_order_get(struct acme *a, const struct store_acme_account *acct, const 
 		   struct store_acme_order **out, struct lerr *e);
 int acme_authz_get(struct acme *a, const struct store_acme_account *acct, const char *id,
 		   struct store_acme_authz *out, struct lerr *e);
+/* The challenge types an authorisation offers, into types (at most
+ * ACME_CHALL_TYPES): http-01 and tls-alpn-01 always; dns-01 for a name
+ * below a site domain (policy_site_name), whose zone can prove it.
+ * Returns how many. */
+#define ACME_CHALL_TYPES	3
+size_t acme_chall_types(const struct acme *a, const struct store_acme_authz *z,
+			const char *types[ACME_CHALL_TYPES]);
 /* The client says challenge type of authorisation id is ready: it is
  * validated on a thread (the authorisation is processing meanwhile).
  * Asking again changes nothing. *out is the authorisation as it is. */

@@ -32,6 +32,8 @@
 #include <time.h>
 #include <unistd.h>
 #include <arpa/inet.h>
+#include <arpa/nameser.h>
+#include <resolv.h>
 
 #include <gnutls/gnutls.h>
 #include <gnutls/crypto.h>
@@ -1428,5 +1430,77 @@ out:
 		gnutls_certificate_free_credentials(cred);
 	if (fd >= 0)
 		close(fd);
+	return rc;
+}
+
+/* ---- dns-01 ---- */
+
+int
+acmecheck_dns01(const struct acmecheck_target *t, struct lerr *e)
+{
+	unsigned char digest[32], ans[NS_MAXMSG < 16384 ? NS_MAXMSG : 16384];
+	char want[64], name[NS_MAXDNAME], got[512];
+	struct __res_state st;
+	const unsigned char *rd;
+	size_t gl, k;
+	ns_msg m;
+	ns_rr rr;
+	int n, i, count, found = 0, rc = -1;
+
+	if (t == NULL || t->identifier == NULL || t->key_auth == NULL || t->is_ip ||
+	    t->timeout_ms == 0 || t->timeout_ms > ACMECHECK_TIMEOUT_MAX ||
+	    snprintf(name, sizeof(name), "_acme-challenge.%s", t->identifier) >= (int)sizeof(name))
+		return lerr_set(e, LERR_BAD_REQUEST, "dns-01: a DNS identifier and a key "
+				"authorization are needed");
+	if (gnutls_hash_fast(GNUTLS_DIG_SHA256, t->key_auth, strlen(t->key_auth), digest) < 0)
+		return lerr_set(e, LERR_INTERNAL, "dns-01: cannot hash the key authorization");
+	sodium_bin2base64(want, sizeof(want), digest, sizeof(digest),
+			  sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	memset(&st, 0, sizeof(st));
+	if (res_ninit(&st) != 0)
+		return lerr_set(e, LERR_FORBIDDEN, "dns-01 for %s: the resolver's configuration "
+				"cannot be read", t->identifier);
+	/* Each server twice, the whole within about the target's time. */
+	st.retry = 2;
+	st.retrans = (int)(t->timeout_ms / 1000 / 4) > 0 ? (int)(t->timeout_ms / 1000 / 4) : 1;
+	n = res_nquery(&st, name, ns_c_in, ns_t_txt, ans, sizeof(ans));
+	if (n < 0) {
+		lerr_set(e, LERR_FORBIDDEN, "dns-01 for %s: %s", t->identifier,
+			 st.res_h_errno == HOST_NOT_FOUND ? "no such name as _acme-challenge there" :
+			 st.res_h_errno == NO_DATA ? "no TXT record at _acme-challenge there" :
+			 "the DNS server did not answer the TXT query");
+		goto out;
+	}
+	if (ns_initparse(ans, n, &m) < 0) {
+		lerr_set(e, LERR_FORBIDDEN, "dns-01 for %s: the DNS answer is malformed",
+			 t->identifier);
+		goto out;
+	}
+	count = ns_msg_count(m, ns_s_an);
+	for (i = 0; i < count && !found; i++) {
+		if (ns_parserr(&m, ns_s_an, i, &rr) < 0 || ns_rr_type(rr) != ns_t_txt)
+			continue;
+		/* RDATA: character-strings, each a length byte and its bytes. */
+		rd = ns_rr_rdata(rr);
+		gl = 0;
+		for (k = 0; k < ns_rr_rdlen(rr);) {
+			size_t len = rd[k];
+
+			if (k + 1 + len > ns_rr_rdlen(rr) || gl + len >= sizeof(got))
+				break;
+			memcpy(got + gl, rd + k + 1, len);
+			gl += len;
+			k += 1 + len;
+		}
+		found = k == ns_rr_rdlen(rr) && gl == strlen(want) && sodium_memcmp(got, want, gl) == 0;
+	}
+	if (!found) {
+		lerr_set(e, LERR_FORBIDDEN, "dns-01 for %s: %d record(s) at %s, none a TXT record "
+			 "holding the key authorization's digest", t->identifier, count, name);
+		goto out;
+	}
+	rc = 0;
+out:
+	res_nclose(&st);
 	return rc;
 }

@@ -99,6 +99,19 @@ int acmecheck_http01(const struct acmecheck_target *t, struct lerr *e);
 int acmecheck_tlsalpn01(const struct acmecheck_target *t, struct lerr *e);
 
 /*
+ * dns-01 (RFC 8555 §8.4), for a DNS identifier only: a TXT query for
+ * _acme-challenge.IDENTIFIER through the system's resolver (resolv.conf,
+ * res_nquery, the answer read with ns_parserr), each try bounded by the
+ * timeout. One TXT record, its strings joined, must be the base64url
+ * SHA-256 of key_auth. t->port and addr_ok are not used: the resolver
+ * asks the DNS servers the admin configured, nobody else. Returns as
+ * acmecheck_http01 ("no TXT record at _acme-challenge.x", "the DNS
+ * server did not answer", "... none holds the key authorization's
+ * digest").
+ */
+int acmecheck_dns01(const struct acmecheck_target *t, struct lerr *e);
+
+/*
  * The checks of RFC 8737 §3 on a tls-alpn-01 validation certificate (DER,
  * len bytes): exactly one subjectAltName entry, a dNSName equal to the
  * identifier (ignoring case) or, for an IP identifier, an iPAddress equal

@@ -6,7 +6,9 @@
 # $ACME_WEBROOT/.well-known/acme-challenge/TOKEN, which start_webroot serves;
 # removed on done or failed. tls-alpn-01, when $UALPN_SOCK names a running
 # ualpn (start_ualpn): AUTH (already the SHA-256 digest) is handed to it for
-# IDENT, taken back on done or failed. $ACME_CHALLENGE, when set, is the only
+# IDENT, taken back on done or failed. dns-01, when $ACME_DNS_DIR is set
+# (start_dnsstub): AUTH (the digest) goes to $ACME_DNS_DIR/_acme-challenge.IDENT,
+# removed on done or failed. $ACME_CHALLENGE, when set, is the only
 # type taken. Anything else is declined (exit 1).
 set -eu
 [ $# -eq 5 ] || { echo "acme-hook.sh: 5 arguments expected, got $#" >&2; exit 85; }
@@ -39,6 +41,18 @@ tls-alpn-01)
 		out=$(echo "unauth $ident" | ualpn -s "$UALPN_SOCK" 2>&1) || true
 	fi
 	[ "$out" = OK ] || { echo "acme-hook.sh: ualpn said: $out" >&2; exit 1; }
+	;;
+dns-01)
+	# AUTH is already the digest; start_dnsstub serves the file.
+	[ -n "${ACME_DNS_DIR:-}" ] || exit 1
+	case "$ident" in
+	*/* | .* | "") echo "acme-hook.sh: refusing identifier '$ident'" >&2; exit 1 ;;
+	esac
+	if [ "$method" = begin ]; then
+		printf '%s' "$auth" >"$ACME_DNS_DIR/_acme-challenge.$ident"
+	else
+		rm -f "$ACME_DNS_DIR/_acme-challenge.$ident"
+	fi
 	;;
 *) exit 1 ;;
 esac

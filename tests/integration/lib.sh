@@ -569,6 +569,10 @@ netns_pair() {
 		done
 		netns_hosts "$ns"
 	done
+	# The gateway's DNS server is the client (start_dnsstub answers there
+	# for ACME's dns-01): written now, before anything runs in the
+	# namespace; nothing answers it until the stub runs.
+	printf 'nameserver %s\noptions timeout:1 attempts:2\n' "$CL_IP" >"/etc/netns/$GW_NS/resolv.conf"
 }
 
 # netns_hosts NS ["IP NAME..."]...: NS's /etc/hosts becomes localhost and
@@ -674,6 +678,29 @@ start_webroot() {
 	done
 }
 
+# start_dnsstub DIR: a DNS server of TXT records (dnsstub.py) in $CL_NS on
+# $CL_IP:53, which the gateway's resolv.conf names: DIR/NAME holds NAME's
+# TXT record (acme-hook.sh writes _acme-challenge.IDENT there when
+# ACME_DNS_DIR is DIR). Sets ACME_DNS_DIR and DNS_PID (tracked); log
+# $T/dns.log, one line a query.
+start_dnsstub() {
+	ACME_DNS_DIR=$1
+	export ACME_DNS_DIR
+	mkdir -p "$ACME_DNS_DIR"
+	[ -n "$CL_NS" ] || fail "start_dnsstub: call netns_pair first"
+	ip netns exec "$CL_NS" python3 "$TOP_SRCDIR/tests/integration/dnsstub.py" "$CL_IP" 53 \
+		"$ACME_DNS_DIR" >"$T/dns.log" 2>&1 &
+	DNS_PID=$!
+	bg_track "$DNS_PID"
+	i=0
+	until grep -q "dnsstub: serving" "$T/dns.log" 2>/dev/null; do
+		kill -0 "$DNS_PID" 2>/dev/null || fail "the DNS stub stopped: $(cat "$T/dns.log")"
+		[ $i -lt $((50 * LANCA_TIME_FACTOR)) ] || fail "the DNS stub did not start"
+		sleep 0.1
+		i=$((i + 1))
+	done
+}
+
 # start_ualpn: uacme's tls-alpn-01 responder (ualpn, server mode) in $CL_NS
 # on $CL_IP:443, its control socket $T/ualpn.sock (UALPN_SOCK, which
 # acme-hook.sh uses), log $T/ualpn.log. Connections that are no tls-alpn-01
@@ -753,7 +780,7 @@ acme_lego() {
 # Its files: $T/uacme/NAME/cert.pem, keys in $T/uacme/private/.
 acme_uacme() {
 	cl_trusting "$ACME_CA" env ACME_WEBROOT="${ACME_WEBROOT:-}" UALPN_SOCK="${UALPN_SOCK:-}" \
-		ACME_CHALLENGE="${ACME_CHALLENGE:-}" uacme -v -o -y -c "$T/uacme" \
+		ACME_CHALLENGE="${ACME_CHALLENGE:-}" ACME_DNS_DIR="${ACME_DNS_DIR:-}" uacme -v -o -y -c "$T/uacme" \
 		-a "$ACME_DIRECTORY" -h "$TOP_SRCDIR/tests/integration/acme-hook.sh" "$@"
 }
 

@@ -16,7 +16,8 @@
 
 netns_pair
 D="$T/state"
-"$LANCA" init --dir "$D" --name acme --san "$GW_IP" >"$T/init.log" 2>&1 || fail "init: $(cat "$T/init.log")"
+"$LANCA" init --dir "$D" --name acme --san "$GW_IP" --domain site.example >"$T/init.log" 2>&1 ||
+	fail "init: $(cat "$T/init.log")"
 start_serve_netns "$D"
 netns_hosts "$GW_NS" "$CL_IP nas.home.arpa dh.home.arpa lego.home.arpa uacme.home.arpa" \
 	"$GW_IP gone.home.arpa"
@@ -151,6 +152,22 @@ ACME_CHALLENGE=tls-alpn-01 acme_uacme -f issue "$CL_IP" >"$T/uacme3.out" 2>&1 ||
 grep -q "tls-alpn-01" "$T/uacme3.out" || fail "uacme did not use tls-alpn-01"
 ok "uacme: an address validated over tls-alpn-01 (reverse-DNS SNI, RFC 8738 section 6)"
 bg_stop "$UALPN_PID"
+
+# dns-01: only for a name below a site domain (lanca init --domain), whose
+# zone can prove it; the gateway asks its DNS server (the client's stub).
+start_dnsstub "$T/dns"
+ACME_CHALLENGE=dns-01 acme_uacme issue srv.site.example >"$T/uacme5.out" 2>&1 ||
+	fail "uacme dns-01 for srv.site.example: $(tail -5 "$T/uacme5.out")"
+split_chain "$T/uacme/srv.site.example/cert.pem"
+verify_leaf "$T/uacme/srv.site.example/cert.pem.1.pem" "$T/uacme/srv.site.example/cert.pem.2.pem"
+grep -q "^$GW_IP _acme-challenge.srv.site.example 16 0" "$T/dns.log" ||
+	fail "the gateway did not ask the TXT record: $(cat "$T/dns.log")"
+ACME_CHALLENGE=dns-01 acme_uacme issue uacme2.home.arpa >"$T/uacme6.out" 2>&1 &&
+	fail "dns-01 was offered for a name under home.arpa"
+[ "$(sql "SELECT count(*) FROM acme_authz WHERE value = 'uacme2.home.arpa' AND chall <> ''")" = 0 ] ||
+	fail "a challenge was tried for uacme2.home.arpa"
+bg_stop "$DNS_PID"
+ok "uacme: dns-01 for a site domain's name, validated by the gateway's TXT query; not offered under home.arpa"
 
 # ---- dehydrated: the admin approves; failure; renewal; revocation ----
 start_webroot "$T/www2"

@@ -343,10 +343,10 @@ acme_chall_json(const struct http_req *r, const struct store_acme_authz *z, cons
 json_t *
 acme_authz_json(const struct http_req *r, const struct store_acme_authz *z)
 {
-	static const char *const types[] = { "http-01", "tls-alpn-01" };
+	const char *types[ACME_CHALL_TYPES];
 	char when[32];
 	json_t *o, *challs, *c;
-	size_t i;
+	size_t i, n;
 
 	acme_time(z->expires_at, when);
 	challs = json_array();
@@ -355,7 +355,8 @@ acme_authz_json(const struct http_req *r, const struct store_acme_authz *z)
 		      when, "challenges", challs);
 	if (o == NULL)
 		return NULL;
-	for (i = 0; i < sizeof(types) / sizeof(types[0]); i++) {
+	n = acme_chall_types(r->app->acme, z, types);
+	for (i = 0; i < n; i++) {
 		/* Once decided, only the challenge that decided it. */
 		if (z->status != STORE_ACME_PENDING && strcmp(z->chall, types[i]) != 0)
 			continue;
