@@ -31,6 +31,7 @@
 #include "common/fileio.h"
 #include "common/hex.h"
 #include "common/log.h"
+#include "common/metric.h"
 #include "ca/names.h"
 #include "daemon/acme.h"
 #include "daemon/acmecheck.h"
@@ -57,7 +58,20 @@ struct acme {
 	int stop;
 	pthread_t threads[ACME_THREADS];
 	size_t nthreads;
+	struct metric_counter counts[ACME_COUNTS];
 };
+
+uint64_t
+acme_count_get(const struct acme *a, enum acme_count c)
+{
+	return a != NULL && c < ACME_COUNTS ? metric_counter_get(&a->counts[c]) : 0;
+}
+
+int
+acme_waiting(struct acme *a, int64_t *n, struct lerr *e)
+{
+	return store_acme_accounts_waiting(a->store, n, e);
+}
 
 static int64_t
 acme_now(const struct acme *a)
@@ -168,6 +182,9 @@ acme_validate(struct acme *a, const char *authz_id)
 	} else {
 		log_info("ACME %s for %s holds", z.chall, z.value);
 	}
+	metric_counter_add(&a->counts[(strcmp(z.chall, "http-01") == 0 ? ACME_COUNT_HTTP01_VALID :
+				       strcmp(z.chall, "dns-01") == 0 ? ACME_COUNT_DNS01_VALID :
+				       ACME_COUNT_TLSALPN01_VALID) + !ok]);
 	if (store_acme_chall_done(a->store, authz_id, ok, problem, acme_now(a), &e) < 0)
 		log_err("cannot record the ACME validation of %s: %s", z.value, e.msg);
 out:
@@ -875,6 +892,7 @@ acme_finalize(struct acme *a, const struct store_acme_account *acct, const char 
 	enroll_result_init(&res);
 	lerr_clear(&fe);
 	rc = enroll_order(a->en, &ask, &res, &fe);
+	metric_counter_add(&a->counts[rc == 0 ? ACME_COUNT_ISSUED : ACME_COUNT_REFUSED]);
 	names_free(&proven);
 	if (rc == 0) {
 		if (store_acme_order_end(a->store, id, res.serial, NULL, acme_now(a), &se) != 0)

@@ -75,6 +75,23 @@ void acme_tick(struct acme *a);
 void acme_device_id(const char *account_id, char out[sizeof(ACME_DEVICE_PREFIX) +
 						     STORE_ACME_ID_LEN]);
 
+/* What the door did since the daemon started, for GET /metrics. */
+enum acme_count {
+	ACME_COUNT_HTTP01_VALID = 0,
+	ACME_COUNT_HTTP01_INVALID,
+	ACME_COUNT_TLSALPN01_VALID,
+	ACME_COUNT_TLSALPN01_INVALID,
+	ACME_COUNT_DNS01_VALID,
+	ACME_COUNT_DNS01_INVALID,
+	ACME_COUNT_ISSUED,		/* finalizations that issued */
+	ACME_COUNT_REFUSED,		/* finalizations that did not */
+	ACME_COUNTS,
+};
+/* One counter (relaxed atomics); 0 for a NULL door. */
+uint64_t acme_count_get(const struct acme *a, enum acme_count c);
+/* Accounts waiting for an admin's approval now: 0 with *n, or -1. */
+int acme_waiting(struct acme *a, int64_t *n, struct lerr *e);
+
 /* ---- accounts ---- */
 /* The account of id, or of the key with thumbprint: 0 with *out
  * (acme_account_free), 1 when there is none, -1 with e. */

@@ -12,6 +12,7 @@
 #include <stdio.h>
 
 #include "daemon/backupsched.h"
+#include "daemon/acme.h"
 #include "daemon/metrics.h"
 #include "common/prom.h"
 #include "daemon/enroll.h"
@@ -203,6 +204,45 @@ metrics_backups(const struct metrics_src *m, struct buf *b)
 			       (const char *[]){ "result", "failed", NULL }, st.failures) ? -1 : 0;
 }
 
+/* The ACME door: validations and finalizations since the start, and the
+ * accounts waiting for an admin (alert when it stays above 0). */
+static int
+metrics_acme(const struct metrics_src *m, struct buf *b, struct lerr *e)
+{
+	static const char *const types[] = { "http-01", "tls-alpn-01", "dns-01" };
+	int64_t waiting = 0;
+	size_t i;
+
+	if (m->acme == NULL)
+		return 0;
+	if (acme_waiting(m->acme, &waiting, e) != 0)
+		return -1;
+	if (prom_family(b, "lanca_acme_validations_total", "counter",
+			"ACME challenges validated since the daemon started, by type and "
+			"result.") != 0)
+		return -1;
+	for (i = 0; i < 3; i++)
+		if (prom_sample_u64(b, "lanca_acme_validations_total",
+				    (const char *[]){ "challenge", types[i], "result", "valid", NULL },
+				    acme_count_get(m->acme, (enum acme_count)(2 * i))) != 0 ||
+		    prom_sample_u64(b, "lanca_acme_validations_total",
+				    (const char *[]){ "challenge", types[i], "result", "invalid", NULL },
+				    acme_count_get(m->acme, (enum acme_count)(2 * i + 1))) != 0)
+			return -1;
+	return prom_family(b, "lanca_acme_finalizations_total", "counter",
+			   "ACME orders finalized since the daemon started, by result (issued, "
+			   "refused).") ||
+	       prom_sample_u64(b, "lanca_acme_finalizations_total",
+			       (const char *[]){ "result", "issued", NULL },
+			       acme_count_get(m->acme, ACME_COUNT_ISSUED)) ||
+	       prom_sample_u64(b, "lanca_acme_finalizations_total",
+			       (const char *[]){ "result", "refused", NULL },
+			       acme_count_get(m->acme, ACME_COUNT_REFUSED)) ||
+	       prom_family(b, "lanca_acme_accounts_waiting", "gauge",
+			   "ACME accounts waiting for an admin's approval.") ||
+	       prom_sample_i64(b, "lanca_acme_accounts_waiting", NULL, waiting) ? -1 : 0;
+}
+
 int
 metrics_render(const struct metrics_src *m, int64_t now, struct buf *out, struct lerr *e)
 {
@@ -220,6 +260,11 @@ metrics_render(const struct metrics_src *m, int64_t now, struct buf *out, struct
 	    metrics_signer(m, out) != 0 || metrics_ca(m, out) != 0 ||
 	    metrics_backups(m, out) != 0)
 		goto full;
+	if (metrics_acme(m, out, e) != 0) {
+		if (e->code != LERR_NONE)
+			return -1;
+		goto full;
+	}
 	return 0;
 full:
 	return lerr_set(e, LERR_INTERNAL, "the metrics page does not fit in %d bytes "

@@ -28,6 +28,7 @@ struct enroll;
 struct signer;
 struct ca_set;
 struct backupsched;
+struct acme;
 
 /* Where a scrape reads from; enroll and signer may be NULL (then their
  * metrics say closed and nothing counted). */
@@ -38,6 +39,7 @@ struct metrics_src {
 	const struct ca_set *ca;
 	int64_t started;		/* when the daemon started (Unix time) */
 	struct backupsched *backups;	/* scheduled backups, or NULL (no family) */
+	struct acme *acme;		/* the ACME door, or NULL (no family) */
 };
 
 /* Writes the whole page at now into out (initialised by the caller with

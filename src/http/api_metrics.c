@@ -68,7 +68,7 @@ api_metrics(struct http_req *r)
 {
 	const struct metrics_src m = {
 		r->app->store, r->app->enroll, r->app->signer, &r->app->ca,
-		(int64_t)r->app->started, r->app->backups,
+		(int64_t)r->app->started, r->app->backups, r->app->acme,
 	};
 	enum MHD_Result ret;
 	struct lerr e;

@@ -37,6 +37,8 @@ const char *const store_sql_acme[Q_COUNT] = {
 		"SELECT " STORE_ACME_ACCOUNT_COLS " FROM acme_accounts WHERE thumbprint = ?",
 	[Q_ACME_ACCT_EACH] =
 		"SELECT " STORE_ACME_ACCOUNT_COLS " FROM acme_accounts ORDER BY created_at, id",
+	[Q_ACME_ACCT_WAITING] =
+		"SELECT count(*) FROM acme_accounts WHERE approved = '' AND status = 'valid'",
 	[Q_ACME_ACCT_APPROVE] =
 		"UPDATE acme_accounts SET approved = ?2, approved_at = ?3 "
 		"WHERE id = ?1 AND approved = '' AND status = 'valid'",
@@ -430,6 +432,16 @@ store_acme_account_rekey(struct store *s, const char *id, const char *jwk,
 	if (rc <= 0)
 		return rc;
 	return store_acme_account_refused(s, id, "not changed", e);
+}
+
+int
+store_acme_accounts_waiting(struct store *s, int64_t *n, struct lerr *e)
+{
+	const struct store_query x = { Q_ACME_ACCT_WAITING, "counting waiting ACME accounts",
+				       { { 0 } } };
+
+	*n = 0;
+	return store_lookup(s, &x, store_row_int, n, e) < 0 ? -1 : 0;
 }
 
 struct store_acme_each {

@@ -654,6 +654,8 @@ int store_acme_account_update(struct store *s, const char *id, const char *conta
 int store_acme_account_rekey(struct store *s, const char *id, const char *jwk,
 			     const char *thumbprint, const char *actor, int64_t now,
 			     struct lerr *e);
+/* How many valid accounts wait for an approval: 0 with *n, or -1. */
+int store_acme_accounts_waiting(struct store *s, int64_t *n, struct lerr *e);
 /* Every account, oldest first, until fn returns non-zero. */
 int store_acme_account_each(struct store *s,
 			    int (*fn)(const struct store_acme_account *a, void *arg), void *arg,

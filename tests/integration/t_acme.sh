@@ -216,6 +216,22 @@ acme_lego -d nas.home.arpa --http --http.port "$CL_IP:80" run >"$T/lego4.out" 2>
 	fail "lego could not have nas.home.arpa once certbot's certificates were revoked: $(tail -3 "$T/lego4.out")"
 ok "a name is another account's once the account that held it has no valid certificate for it"
 
+TOKEN=$("$LANCA" metrics token --dir "$D") || fail "metrics token"
+in_cl curl -s --max-time 10 --cacert "$D/root.pem" -H "Authorization: Bearer $TOKEN" \
+	-o "$T/metrics.txt" "$HTTPS_URL/metrics" || fail "GET /metrics"
+metric() {
+	awk -v m="$1" '$1 == m { print $2 }' "$T/metrics.txt"
+}
+[ "$(metric 'lanca_acme_validations_total{challenge="http-01",result="invalid"}')" = 1 ] &&
+	[ "$(metric 'lanca_acme_validations_total{challenge="dns-01",result="valid"}')" = 1 ] &&
+	[ "$(metric 'lanca_acme_validations_total{challenge="http-01",result="valid"}')" -ge 7 ] &&
+	[ "$(metric 'lanca_acme_validations_total{challenge="tls-alpn-01",result="valid"}')" = 2 ] &&
+	[ "$(metric 'lanca_acme_finalizations_total{result="issued"}')" -ge 10 ] &&
+	[ "$(metric 'lanca_acme_finalizations_total{result="refused"}')" = 1 ] &&
+	[ "$(metric lanca_acme_accounts_waiting)" = 0 ] ||
+	fail "the ACME metrics: $(grep lanca_acme "$T/metrics.txt")"
+ok "GET /metrics counts the validations by challenge and result, the finalizations, and no account waiting"
+
 "$LANCA" audit verify --dir "$D" >"$T/audit.out" 2>&1 || fail "audit verify: $(cat "$T/audit.out")"
 for ev in acme-account acme-approve acme-order acme-validate acme-eab-new; do
 	[ "$(sql "SELECT count(*) FROM audit WHERE event = '$ev'")" -gt 0 ] ||
