@@ -229,6 +229,9 @@ class Client:
         want = 200 if method == "HEAD" else 204
         if a.status != want:
             die("%s newNonce: HTTP %d, not %d" % (method, a.status, want))
+        # RFC 8555 7.2: newNonce's answers are not to be cached.
+        if "no-store" not in (a.header("Cache-Control") or ""):
+            die("%s newNonce: Cache-Control %r, not no-store" % (method, a.header("Cache-Control")))
         self.note_nonce(a.header("Replay-Nonce"), "%s newNonce" % method)
         return a.header("Replay-Nonce")
 

@@ -88,7 +88,13 @@ done
 [ "$(J "$T/dir.json" meta.externalAccountRequired)" = false ] || fail "meta: $(cat "$T/dir.json")"
 n1=$(R nonce) && n2=$(R nonce --get) || fail "newNonce: HEAD must be 200 and GET 204, each with a base64url Replay-Nonce"
 [ "$n1" != "$n2" ] || fail "two newNonce answers gave the same nonce $n1"
-ok "directory lists every resource (renewalInfo too); HEAD newNonce 200, GET 204, base64url Replay-Nonce"
+# RFC 8555 6.3: GET is for the directory and newNonce only.
+for u in "$(J "$T/dir.json" newOrder)" "$(J "$T/dir.json" newAccount)" "https://localhost:$HTTPS_PORT/acme/acct/AAAAAAAAAAAAAAAAAAAAAA"; do
+	R get "$u" >"$T/get.json" || fail "GET $u"
+	[ "$(J "$T/get.json" status)" = 405 ] && [ "$(J "$T/get.json" headers.Allow)" = POST ] ||
+		fail "GET $u: $(cat "$T/get.json")"
+done
+ok "directory lists every resource (renewalInfo too); HEAD newNonce 200, GET 204, base64url Replay-Nonce, no-store; GET elsewhere 405"
 
 # 4. newAccount, and 2. nonces.
 base=$(counts)
@@ -305,6 +311,7 @@ challenge() {
 		R keyauth -- "$1" "$TOKEN" >"$WK/$TOKEN" || fail "keyauth"
 	fi
 	P "the challenge" "$CHALL" --key "$1" --payload '{}' --expect 200
+	grep -qF "<$AUTHZ>;rel=\\\"up\\\"" "$T/p.json" || fail "the challenge has no Link rel=up to $AUTHZ: $(cat "$T/p.json")"
 }
 # settle ACCT: waits until the authorization is no longer pending
 # or processing; its last state in $T/authz.json.
@@ -365,6 +372,9 @@ openssl x509 -in "$T/c1.pem.1.pem" -noout -ext subjectAltName | grep -q "DNS:nas
 for u in "$CERT" "$ORDER" "$AUTHZ" "$(cat "$T/c/a.kid")/orders"; do
 	P "GET with a payload" "$u" --key a --payload '{}' --expect 400 malformed
 done
+P "the account's orders" "$(cat "$T/c/a.kid")/orders" --key a --expect 200 --out "$T/orders.json"
+grep -qF "\"$ORDER\"" "$T/orders.json" || fail "the account's orders without $ORDER: $(cat "$T/orders.json")"
+P "another account's orders" "$(cat "$T/c/a.kid")/orders" --key b --expect 403 unauthorized
 P "another account's order" "$ORDER" --key b --expect 404 malformed
 P "another account's certificate" "$CERT" --key b --expect 404 malformed
 ok "a CSR for the order's names: valid order, application/pem-certificate-chain leaf + issuing CA verified against the root; POST-as-GET only; another account's objects 404"
