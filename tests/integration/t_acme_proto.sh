@@ -369,6 +369,7 @@ openssl verify -CAfile "$D/root.pem" -untrusted "$T/c1.pem.2.pem" "$T/c1.pem.1.p
 openssl x509 -in "$T/c1.pem.1.pem" -noout -ext subjectAltName | grep -q "DNS:nas.home.arpa" ||
 	fail "the certificate's names: $(openssl x509 -in "$T/c1.pem.1.pem" -noout -ext subjectAltName)"
 [ "$(counts | cut -d/ -f1)" = "$(($(echo "$base" | cut -d/ -f1) + 1))" ] || fail "certificates: $(counts), was $base"
+P "finalize a valid order again" "$FIN" --key a --csr-names nas.home.arpa --csr-key k1 --expect 403 orderNotReady
 for u in "$CERT" "$ORDER" "$AUTHZ" "$(cat "$T/c/a.kid")/orders"; do
 	P "GET with a payload" "$u" --key a --payload '{}' --expect 400 malformed
 done
