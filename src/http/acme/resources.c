@@ -262,9 +262,12 @@ enum MHD_Result
 acme_new_order(struct http_req *r)
 {
 	struct store_acme_order *o = NULL;
+	const json_t *id;
+	const char *type;
 	enum MHD_Result ret;
 	struct acme_req q;
 	struct lerr e;
+	size_t i;
 
 	if (acme_rate_limited(r, &ret))
 		return ret;
@@ -279,6 +282,16 @@ acme_new_order(struct http_req *r)
 		ret = acme_problem(r, 400, "malformed", "lanca sets a certificate's validity "
 				   "itself: leave out notBefore and notAfter");
 		goto out;
+	}
+	/* RFC 8555 6.7: a type lanca never issues for (acme_order_new takes
+	 * "dns" and "ip") is unsupported, not a rejected value. */
+	json_array_foreach(json_object_get(q.jws.payload, "identifiers"), i, id) {
+		type = json_string_value(json_object_get(id, "type"));
+		if (type != NULL && strcmp(type, "dns") != 0 && strcmp(type, "ip") != 0) {
+			ret = acme_problem(r, 400, "unsupportedIdentifier", "identifier type "
+					   "\"%.32s\": lanca takes \"dns\" and \"ip\"", type);
+			goto out;
+		}
 	}
 	if (acme_order_new(r->app->acme, q.acct, json_object_get(q.jws.payload, "identifiers"),
 			   &o, &e) != 0) {
