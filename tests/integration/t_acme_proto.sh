@@ -124,7 +124,7 @@ for alg in none HS256; do
 done
 P "alg ES384 with a P-256 key" "$loc" --key acct --alg ES384 --expect 400 badSignatureAlgorithm
 P "a url not the request's" "$loc" --key acct --url-hdr "https://localhost:$HTTPS_PORT/acme/new-order" \
-	--expect 401 unauthorized
+	--expect 403 unauthorized
 P "Content-Type application/json" "$loc" --key acct --ctype application/json --expect 415 malformed
 P "the kid of no account" newOrder --key acct --kid "https://localhost:$HTTPS_PORT/acme/acct/AAAAAAAAAAAAAAAAAAAAAA" \
 	--payload "$(ids nas.home.arpa)" --expect 400 accountDoesNotExist
@@ -224,8 +224,8 @@ P "newAccount dx" newAccount --key dx --jwk --payload '{}' --expect 201
 "$LANCA" acme approve --dir "$D" "$(acct_id dx)" >/dev/null 2>&1 || fail "approve dx"
 P "deactivate" "$(cat "$T/c/dx.kid")" --key dx --payload '{"status": "deactivated"}' --expect 200
 [ "$(J "$T/p.json" body.status)" = deactivated ] || fail "deactivated: $(cat "$T/p.json")"
-P "a deactivated account's kid" "$(cat "$T/c/dx.kid")" --key dx --expect 401 unauthorized
-P "a deactivated account's newOrder" newOrder --key dx --payload "$(ids nas.home.arpa)" --expect 401 unauthorized
+P "a deactivated account's kid" "$(cat "$T/c/dx.kid")" --key dx --expect 403 unauthorized
+P "a deactivated account's newOrder" newOrder --key dx --payload "$(ids nas.home.arpa)" --expect 403 unauthorized
 # newAccount with its key only shows it (RFC 8555 7.3.1: 200 and the account).
 P "a deactivated account's key on newAccount" newAccount --key dx --jwk --payload '{}' --expect 200
 [ "$(J "$T/p.json" body.status)" = deactivated ] || fail "newAccount with a deactivated key: $(cat "$T/p.json")"
@@ -237,10 +237,10 @@ ok "a deactivated account is unauthorized afterwards"
 k1=$(J "$T/eab1.json" kid):$(J "$T/eab1.json" hmac_key)
 k2=$(J "$T/eab2.json" kid):$(J "$T/eab2.json" hmac_key)
 base=$(counts)
-P "EAB, wrong MAC" newAccount --key e0 --jwk --payload '{}' --eab="$k1" --eab-flip --expect 400 unauthorized
+P "EAB, wrong MAC" newAccount --key e0 --jwk --payload '{}' --eab="$k1" --eab-flip --expect 403 unauthorized
 P "EAB, another key's JWK" newAccount --key e0 --jwk --payload '{}' --eab="$k1" --eab-key other --expect 400 malformed
 P "EAB, an unknown kid" newAccount --key e0 --jwk --payload '{}' --eab="AAAAAAAAAAAAAAAAAAAAAA:$(J "$T/eab1.json" hmac_key)" \
-	--expect 400 unauthorized
+	--expect 403 unauthorized
 [ "$(counts)" = "$base" ] || fail "a refused binding made something: $(counts), was $base"
 P "EAB" newAccount --key e1 --jwk --payload '{}' --eab="$k1" --expect 201
 [ "$(approval "$(acct_id e1)")" = eab ] || fail "an EAB account: $(cat "$T/accts.json")"

@@ -126,6 +126,10 @@ acme_problem_lerr(struct http_req *r, const struct lerr *e, const char *type)
 	unsigned status = e->http >= 400 ? (unsigned)e->http : 500;
 	const char *extra = NULL;
 
+	/* One status for one type, whatever the code behind it. */
+	if (type != NULL && strcmp(type, "unauthorized") == 0)
+		status = 403;
+
 	if (type == NULL) {
 		switch (e->code) {
 		case LERR_UNSUPPORTED_KEY:
@@ -240,7 +244,7 @@ acme_req_begin(struct http_req *r, enum acme_signer by, struct acme_req *q, enum
 	}
 	/* RFC 8555 6.4: the URL the client signed is the one it asked. */
 	if (acme_url(r, url, sizeof(url), "%s", r->url) != 0 || strcmp(url, q->jws.url) != 0) {
-		*ret = acme_problem(r, 401, "unauthorized", "the JWS url \"%s\" is not this "
+		*ret = acme_problem(r, 403, "unauthorized", "the JWS url \"%s\" is not this "
 				    "request's URL (%s)", q->jws.url, url);
 		return -1;
 	}
@@ -279,7 +283,7 @@ acme_req_begin(struct http_req *r, enum acme_signer by, struct acme_req *q, enum
 			goto out;
 		}
 		if (q->acct->status != STORE_ACME_VALID) {
-			*ret = acme_problem(r, 401, "unauthorized", "account %s is %s", id,
+			*ret = acme_problem(r, 403, "unauthorized", "account %s is %s", id,
 					    acme_status_str(q->acct->status));
 			goto out;
 		}
