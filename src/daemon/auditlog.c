@@ -35,6 +35,8 @@ static const char *const auditlog_events[] = {
 	"enroll", "preauth-import", "preauth_secret_wrong", "vendor-add",
 	"issue", "est_serverkeygen", "refuse", "approve", "deny", "contested", "expire",
 	"revoke", "crl", "metrics_token", "backup", "backup-failed", "key-to-token",
+	"acme-account", "acme-approve", "acme-eab-new", "acme-order", "acme-validate",
+	"acme-account-update", "acme-key-change", "acme-deactivate",
 };
 
 int

@@ -713,6 +713,8 @@ enroll_window_account(struct enroll *en, const unsigned char key[32], const char
 	struct enroll_waiting wt;
 	struct window_decision d;
 	struct window saved;
+	struct lerr ce;
+	size_t i;
 	int settled, rc = 0;
 	int64_t now = enroll_now(en);
 
@@ -748,6 +750,17 @@ enroll_window_account(struct enroll *en, const unsigned char key[32], const char
 	}
 	rc = d.verdict == WINDOW_ADMIT;
 	pthread_mutex_unlock(&en->decide);
+	/* Another key asked after the press's last admission: each admitted
+	 * request, or account, is contested, as a device's would be. */
+	for (i = 0; d.verdict == WINDOW_CONTESTED && i < d.ncontest; i++) {
+		if (strlen(d.contest_ids[i]) == STORE_REQUEST_ID_LEN) {
+			if (store_request_contest(en->is->store, d.contest_ids[i], actor, &ce) != 0)
+				log_warn("cannot mark %s contested: %s", d.contest_ids[i], ce.msg);
+		} else {
+			enroll_audit(en, actor, "contested", d.contest_ids[i],
+				     json_pack("{s:s}", "acme_account", d.contest_ids[i]));
+		}
+	}
 	if (d.changed || rc || settled > 0)
 		enroll_window_changed(en, now);
 	return rc;

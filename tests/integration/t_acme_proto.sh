@@ -266,9 +266,11 @@ w = json.load(open(sys.argv[1]))
 w = w.get("window", w)
 assert w["admitted"] == 1 and w["contested"] is True, w' "$T/status.json" ||
 	fail "the window after two accounts: $(cat "$T/status.json")"
+[ "$(sqlite3 "$D/lanca.db" "SELECT count(*) FROM audit WHERE event = 'contested' AND subject = '$(acct_id w1)'")" = 1 ] ||
+	fail "the window's account was not audited as contested"
 P "the window's account orders" newOrder --key w1 --payload "$(ids w.home.arpa)" --expect 201
 P "the second one waits" newOrder --key w2 --payload "$(ids w.home.arpa)" --expect 403 unauthorized
-ok "press window of one: the first account is approved (window), the second waits, the window says contested"
+ok "press window of one: the first account is approved (window), the second waits, the window says contested and the first is audited contested"
 stop_serve || fail "lanca serve did not stop cleanly"
 
 # ==== part two: challenges, validated from the gateway's namespace ====
