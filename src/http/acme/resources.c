@@ -15,6 +15,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "ca/csr.h"
 #include "common/buf.h"
 #include "daemon/acme.h"
 #include "http/acme/acme.h"
@@ -43,6 +44,32 @@ acme_post_as_get(struct http_req *r, const struct acme_req *q, enum MHD_Result *
 	*ret = acme_problem(r, 400, "malformed", "this resource is fetched with POST-as-GET: "
 			    "an empty payload");
 	return -1;
+}
+
+/* The payload's member name as base64url bytes (a CSR, a certificate):
+ * 0 with *out (malloc'd) and *len, or -1 when it is missing, empty,
+ * longer than max characters or not base64url. */
+static int
+acme_payload_b64(const struct acme_req *q, const char *name, size_t max, unsigned char **out,
+		 size_t *len)
+{
+	const char *b64;
+	size_t n;
+
+	*out = NULL;
+	*len = 0;
+	b64 = q->jws.payload != NULL ? json_string_value(json_object_get(q->jws.payload, name)) :
+				       NULL;
+	n = b64 != NULL ? strlen(b64) : 0;
+	if (n == 0 || n > max || (*out = malloc(n)) == NULL)
+		return -1;
+	if (sodium_base642bin(*out, n, b64, n, NULL, len, NULL,
+			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || *len == 0) {
+		free(*out);
+		*out = NULL;
+		return -1;
+	}
+	return 0;
 }
 
 /* Location: the URL of object kind ("acct", "order") id. */
@@ -332,9 +359,9 @@ enum MHD_Result
 acme_finalize_post(struct http_req *r)
 {
 	struct store_acme_order *o = NULL;
-	const char *id = acme_param_id(r, "id"), *b64;
+	const char *id = acme_param_id(r, "id");
 	unsigned char *der = NULL;
-	size_t der_len = 0, n;
+	size_t der_len = 0;
 	char source[64];
 	enum MHD_Result ret;
 	struct acme_req q;
@@ -348,12 +375,7 @@ acme_finalize_post(struct http_req *r)
 		ret = acme_problem(r, 404, "malformed", "no such order");
 		goto out;
 	}
-	b64 = q.jws.payload != NULL ? json_string_value(json_object_get(q.jws.payload, "csr")) :
-				      NULL;
-	n = b64 != NULL ? strlen(b64) : 0;
-	if (n == 0 || n > 2 * 16 * 1024 || (der = malloc(n)) == NULL ||
-	    sodium_base642bin(der, n, b64, n, NULL, &der_len, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || der_len == 0) {
+	if (acme_payload_b64(&q, "csr", 2 * CSR_MAX_BYTES, &der, &der_len) != 0) {
 		ret = acme_problem(r, 400, "badCSR", "the payload's \"csr\" must be a PKCS#10 "
 				   "request in base64url DER");
 		goto out;
@@ -480,9 +502,8 @@ out:
 enum MHD_Result
 acme_revoke_cert(struct http_req *r)
 {
-	const char *b64;
 	unsigned char *der = NULL;
-	size_t der_len = 0, n;
+	size_t der_len = 0;
 	const json_t *reason;
 	enum MHD_Result ret;
 	struct acme_req q;
@@ -493,12 +514,7 @@ acme_revoke_cert(struct http_req *r)
 		return ret;
 	if (acme_req_begin(r, ACME_BY_EITHER, &q, &ret) != 0)
 		goto out;
-	b64 = q.jws.payload != NULL ?
-		json_string_value(json_object_get(q.jws.payload, "certificate")) : NULL;
-	n = b64 != NULL ? strlen(b64) : 0;
-	if (n == 0 || n > 64 * 1024 || (der = malloc(n)) == NULL ||
-	    sodium_base642bin(der, n, b64, n, NULL, &der_len, NULL,
-			      sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 || der_len == 0) {
+	if (acme_payload_b64(&q, "certificate", JWS_BODY_MAX, &der, &der_len) != 0) {
 		ret = acme_problem(r, 400, "malformed", "the payload's \"certificate\" must be a "
 				   "certificate in base64url DER");
 		goto out;
