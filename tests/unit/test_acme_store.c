@@ -798,6 +798,32 @@ START_TEST(test_deactivate)
 }
 END_TEST
 
+/* A deactivated authorisation stays so (RFC 8555 section 7.1.6: a final
+ * state) when the validation that was running for it ends afterwards. */
+START_TEST(test_deactivate_while_processing)
+{
+	struct store_acme_authz z;
+	struct lerr e;
+
+	acct_new(1, 900);
+	order_new(1, 1, 1000, 5000);
+	ck_assert_int_eq(start(1, 0, 1100), 0);
+	lerr_clear(&e);
+	ck_assert_int_eq(store_acme_authz_deactivate(s, authz_id(1, 0), 1150, &e), 0);
+	ck_assert_int_eq(order_status(1), STORE_ACME_INVALID);
+	ck_assert_int_ge(done(1, 0, 1, NULL, 1200), 0);
+	z = authz_get(1, 0);
+	ck_assert_msg(z.status == STORE_ACME_DEACTIVATED, "a deactivated authorisation became %s",
+		      store_acme_status_str(z.status));
+	ck_assert_int_eq(order_status(1), STORE_ACME_INVALID);
+	/* nor does a failure change it */
+	ck_assert_int_eq(start(1, 1, 1100), 0);
+	ck_assert_int_eq(store_acme_authz_deactivate(s, authz_id(1, 1), 1150, &e), 0);
+	ck_assert_int_ge(done(1, 1, 0, err_dns, 1200), 0);
+	ck_assert_int_eq(authz_get(1, 1).status, STORE_ACME_DEACTIVATED);
+}
+END_TEST
+
 /* Order n made ready: every authorisation validated at `at`. */
 static void
 order_ready(int n, int64_t at)
@@ -996,6 +1022,7 @@ acme_store_suite(void)
 	tcase_add_test(tc, test_challenge_valid_ready);
 	tcase_add_test(tc, test_challenge_invalid);
 	tcase_add_test(tc, test_deactivate);
+	tcase_add_test(tc, test_deactivate_while_processing);
 	tcase_add_test(tc, test_finalize);
 	tcase_add_test(tc, test_expire);
 	tcase_add_test(tc, test_recover);
