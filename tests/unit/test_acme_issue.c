@@ -662,6 +662,12 @@ START_TEST(test_order_exact_names)
 	ck_assert_int_eq(e.code, LERR_BAD_CSR);
 	ck_assert_ptr_nonnull(strstr(e.msg, "CN"));
 	ck_assert_int_eq(certs(), 0);
+	/* one name twice does not stand for two */
+	req_make(&r, NULL, "dns:srv.lan.local", "dns:SRV.lan.local", END);
+	ck_assert_int_eq(order(&r, acct_a, &res, &e, "dns:srv.lan.local", "dns:www.lan.local", END),
+			 -1);
+	ck_assert_int_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(certs(), 0);
 	/* the same names in another order and case: issued */
 	req_make(&r, "SRV.lan.local", "ip:10.0.0.5", "dns:SRV.LAN.local", END);
 	ck_assert_msg(order(&r, acct_a, &res, &e, "dns:srv.lan.local", "ip:10.0.0.5", END) == 0,
