@@ -534,13 +534,13 @@ fake_now(void *arg)
 }
 
 static void
-en_setup(void)
+en_open(enum fx_signing how)
 {
 	struct enroll_config c;
 	struct lerr e;
 
 	fx_make_ca();
-	fx_issuer_open(&t.x, FX_LOCAL_SIGNER);
+	fx_issuer_open(&t.x, how);
 	window_init(&t.w);
 	t.now = time(NULL);
 	memset(&c, 0, sizeof(c));
@@ -549,6 +549,20 @@ en_setup(void)
 	c.now = fake_now;
 	c.now_arg = &t.now;
 	ck_assert_int_eq(enroll_new(&t.x.is, &t.x.ca, &t.w, &c, &t.en, &e), 0);
+}
+
+static void
+en_setup(void)
+{
+	en_open(FX_LOCAL_SIGNER);
+}
+
+/* As serve runs: the signer a process of its own, which parses the
+ * request again with the profile's flags. */
+static void
+en_setup_remote(void)
+{
+	en_open(FX_SIGNER_PROCESS);
 }
 
 static void
@@ -751,6 +765,44 @@ START_TEST(test_order_ownership)
 }
 END_TEST
 
+/* An address-only server without a CN, through a signer process: issued,
+ * and the chain handed back holds a leaf with an empty subject and a
+ * critical subjectAltName. */
+START_TEST(test_order_remote_ip_only)
+{
+	struct req r = { NULL, { NULL, 0 } };
+	struct enroll_result res;
+	gnutls_x509_crt_t list[4];
+	unsigned n = 4, crit = 0, i;
+	gnutls_datum_t pem, dn = { NULL, 0 };
+	struct lerr e;
+
+	enroll_result_init(&res);
+	ck_assert_int_eq(certs(), 0);
+	req_make(&r, NULL, "ip:10.0.0.5", "ip:fd00::5", END);
+	ck_assert_msg(order(&r, acct_a, &res, &e, "ip:10.0.0.5", "ip:fd00::5", END) == 0, "%s",
+		      e.msg);
+	ck_assert_int_eq(res.outcome, ENROLL_ISSUED);
+	ck_assert_int_eq(q_int("SELECT count(*) FROM certificates WHERE device_id = '%s'", acct_a),
+			 1);
+	pem.data = (unsigned char *)res.chain.data;
+	pem.size = (unsigned)res.chain.len;
+	ck_assert_int_ge(gnutls_x509_crt_list_import(list, &n, &pem, GNUTLS_X509_FMT_PEM, 0), 1);
+	leaf_subject(list[0], &dn, &crit);
+	ck_assert_uint_eq(dn.size, 0);
+	ck_assert_uint_eq(crit, 1);
+	for (i = 0; i < n; i++)
+		gnutls_x509_crt_deinit(list[i]);
+	/* a CN not among the names is refused there too */
+	req_make(&r, "nas.lan.local", "ip:10.0.0.5", END);
+	ck_assert_int_eq(order(&r, acct_a, &res, &e, "ip:10.0.0.5", END), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_CSR);
+	ck_assert_int_eq(certs(), 1);
+	enroll_result_free(&res);
+	req_free(&r);
+}
+END_TEST
+
 static Suite *
 acme_issue_suite(void)
 {
@@ -776,6 +828,11 @@ acme_issue_suite(void)
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, test_order_exact_names);
 	tcase_add_test(tc, test_order_ownership);
+	suite_add_tcase(s, tc);
+	tc = tcase_create("enroll_order_remote");
+	tcase_add_checked_fixture(tc, en_setup_remote, en_teardown);
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, test_order_remote_ip_only);
 	suite_add_tcase(s, tc);
 	return s;
 }
