@@ -1,7 +1,8 @@
 #!/bin/sh
 # check-layout.sh - the include rules of docs/architecture.md, enforced.
 #
-# Each folder of src/ may include headers only from the folders listed for
+# Each folder of src/ (with its subfolders, such as http/acme/) may include
+# headers only from the folders listed for
 # it below (its own included). A line `#include "folder/file.h"` naming a
 # folder not on the list, or a header without its folder, fails the check;
 # so does a source file directly in src/. Run by `make check` (through
@@ -50,7 +51,7 @@ for dir in */; do
 		bad=1
 		continue
 	fi
-	for f in "$dir"/*.c "$dir"/*.h; do
+	for f in "$dir"/*.c "$dir"/*.h "$dir"/*/*.c "$dir"/*/*.h; do
 		[ -e "$f" ] || continue
 		# "FILE:LINE:HEADER" for every quoted include but config.h.
 		grep -n '^[[:space:]]*#[[:space:]]*include[[:space:]]*"' "$f" |

@@ -1,6 +1,6 @@
 // admin.js - the administrator console (admin.html): first-visit setup,
-// login, the onboarding button, pending requests, the inventory, the
-// audit log and the overview, all through the documented admin API
+// login, the onboarding button, pending requests and ACME accounts
+// waiting for approval, the inventory, the audit log and the overview, all through the documented admin API
 // (docs/api.md), so that a script can do everything the console does.
 //
 // The CSRF token lives in this page's memory only; after a reload
@@ -17,6 +17,10 @@ var lanca = {
   window: null,
   windowAt: 0,
   pendingPages: 1,
+  pendingN: 0,        // pending requests shown, and whether more follow
+  pendingMore: false,
+  acmeN: 0,           // ACME accounts waiting
+  acmeKey: null,      // their ids as last rendered (null: not rendered)
   invNext: null,
   auditNext: null,
   detailSerial: ""
@@ -187,6 +191,7 @@ function backupWarning() {
 function loggedOut(msg) {
   lanca.user = "";
   lanca.csrf = "";
+  lanca.acmeKey = null;
   clearTimeout(lanca.pollTimer);
   $("who").hidden = true;
   $("nav").hidden = true;
@@ -402,6 +407,8 @@ function decide(id, what, reason) {
 function renderPending(items, more) {
   var body = $("pending-rows");
   var i;
+  lanca.pendingN = items.length;
+  lanca.pendingMore = more;
   // Keep a reason being typed: re-rendering would lose it.
   if (document.activeElement && document.activeElement.tagName === "INPUT" &&
       body.contains(document.activeElement)) {
@@ -412,8 +419,94 @@ function renderPending(items, more) {
     body.appendChild(pendingRow(items[i]));
   }
   $("pending-empty").hidden = items.length > 0;
-  $("pending-count").textContent = items.length ? "(" + items.length + (more ? "+" : "") + ")" : "";
   $("pending-more").hidden = !more;
+}
+
+// The Pending button's count: the requests and the ACME accounts waiting.
+function renderCount() {
+  var n = lanca.pendingN + lanca.acmeN;
+  $("pending-count").textContent = n ? "(" + n + (lanca.pendingMore ? "+" : "") + ")" : "";
+}
+
+// ---- ACME accounts waiting for an admin (docs/acme.md, "Accounts") ----
+
+function acmeContact(a) {
+  var c = (a.contact || []).map(function (u) {
+    return String(u).replace(/^mailto:/, "");
+  }).join(", ");
+  return c || "none given";
+}
+
+function acmeRow(a) {
+  var approve = el("button", { type: "button", "data-id": a.id, class: "approve" }, "Approve");
+  // Once only, but the button stays focusable: disabling it would drop
+  // the focus of a keyboard user to the page's start.
+  approve.addEventListener("click", function () {
+    if (approve.getAttribute("aria-disabled") === "true") {
+      return;
+    }
+    approve.setAttribute("aria-disabled", "true");
+    approveAcme(a.id);
+  });
+  return el("tr", { "data-id": a.id },
+    el("td", { class: "key" }, el("code", {}, a.id)),
+    el("td", {}, a.source || ""),
+    el("td", {}, acmeContact(a)),
+    el("td", {}, when(a.created_at)),
+    el("td", {}, el("div", { class: "row-actions" }, approve)));
+}
+
+function approveAcme(id) {
+  api("POST", "/api/v1/acme/accounts/" + encodeURIComponent(id) + "/approve").then(function (r) {
+    if (r.status === 200) {
+      notice("ACME account " + id + " approved: it may order certificates now.");
+      showError("");
+    } else {
+      showError("Not approved: " + apiMessage(r));
+      lanca.acmeKey = null;  // its button comes back with the next refresh
+    }
+    poll();
+  });
+}
+
+// r: the answer of GET /api/v1/acme/accounts?approved=waiting; a 404 means
+// the daemon runs without ACME (serve --no-acme): no section then. The rows
+// are rebuilt only when the accounts changed, so a refresh does not take
+// the focus from an Approve button reached with the keyboard; when the
+// focused row goes, the focus moves to the next Approve or the heading.
+function renderAcme(r) {
+  var body = $("acme-rows");
+  var items, key, i, had, next;
+  if (r.status === 404) {
+    lanca.acmeN = 0;
+    lanca.acmeKey = null;
+    clear(body);
+    $("acme-section").hidden = true;
+    return;
+  }
+  if (r.status !== 200) {
+    return;
+  }
+  items = page(r.body).items;
+  lanca.acmeN = items.length;
+  $("acme-section").hidden = false;
+  key = items.map(function (a) {
+    return a.id;
+  }).join(",");
+  if (key === lanca.acmeKey) {
+    return;
+  }
+  lanca.acmeKey = key;
+  had = !!document.activeElement && body.contains(document.activeElement);
+  clear(body);
+  for (i = 0; i < items.length; i++) {
+    body.appendChild(acmeRow(items[i]));
+  }
+  $("acme-empty").hidden = items.length > 0;
+  if (had) {
+    next = body.querySelector("button.approve");
+    (next || $("h-acme")).focus();
+  }
 }
 
 function renderAdmitted(items) {
@@ -451,7 +544,8 @@ function fetchPending(n) {
 }
 
 // While Onboarding or Pending is shown: the pending list (with the
-// window) and the latest issued requests, every POLL_MS.
+// window), the latest issued requests and the ACME accounts waiting (for
+// the Pending count on either view), every POLL_MS.
 function poll() {
   var view = lanca.view;
   clearTimeout(lanca.pollTimer);
@@ -460,7 +554,8 @@ function poll() {
   }
   Promise.all([
     fetchPending(lanca.pendingPages),
-    api("GET", "/api/v1/requests?state=issued&limit=5", undefined, true)
+    api("GET", "/api/v1/requests?state=issued&limit=5", undefined, true),
+    api("GET", "/api/v1/acme/accounts?approved=waiting", undefined, true)
   ]).then(function (rs) {
     if (rs[0].status === 200) {
       setWindow(rs[0].window);
@@ -469,6 +564,8 @@ function poll() {
     if (rs[1].status === 200) {
       renderAdmitted(page(rs[1].body).items);
     }
+    renderAcme(rs[2]);
+    renderCount();
     if (lanca.user && lanca.view === view && !document.hidden) {
       lanca.pollTimer = setTimeout(poll, POLL_MS);
     }
@@ -720,6 +817,7 @@ function init() {
     loadAudit(true);
   });
   $("cert-title").setAttribute("tabindex", "-1");
+  $("h-acme").setAttribute("tabindex", "-1");
   lanca.tickTimer = setInterval(showWindow, 1000);
   document.addEventListener("visibilitychange", function () {
     if (!document.hidden) {

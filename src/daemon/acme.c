@@ -234,6 +234,7 @@ acme_new(struct enroll *en, struct store *s, const struct policy *p, struct revo
 {
 	struct acme *a;
 	char *problem;
+	struct lerr re;
 	size_t i;
 
 	*out = NULL;
@@ -262,12 +263,12 @@ acme_new(struct enroll *en, struct store *s, const struct policy *p, struct revo
 	/* What a restart interrupted: validations go on, finalisations end. */
 	problem = acme_problem_json("serverInternal", "lanca restarted while it finalized this "
 				    "order: make a new order");
+	/* A store that takes no writes now (full, read-only) serves what it
+	 * can, as the rest of serve does: the next start tries again. */
 	if (problem == NULL ||
-	    store_acme_recover(s, acme_now(a), problem, acme_requeue, a, e) != 0) {
-		free(problem);
-		acme_free(a);
-		return -1;
-	}
+	    store_acme_recover(s, acme_now(a), problem, acme_requeue, a, &re) != 0)
+		log_warn("interrupted ACME orders and validations not resumed: %s",
+			 problem == NULL ? "out of memory" : re.msg);
 	free(problem);
 	*out = a;
 	return 0;
@@ -301,6 +302,87 @@ acme_tick(struct acme *a)
 }
 
 /* ---- accounts ---- */
+
+int
+acme_account_get(struct acme *a, const char *id, struct store_acme_account **out,
+		 struct lerr *e)
+{
+	return store_acme_account_get(a->store, id, out, e);
+}
+
+int
+acme_account_by_key(struct acme *a, const char *thumbprint, struct store_acme_account **out,
+		    struct lerr *e)
+{
+	return store_acme_account_by_key(a->store, thumbprint, out, e);
+}
+
+void
+acme_account_free(struct store_acme_account *acct)
+{
+	store_acme_account_free(acct);
+}
+
+int
+acme_account_approve(struct acme *a, const char *id, const char *actor, struct lerr *e)
+{
+	return store_acme_account_approve(a->store, id, STORE_ACME_BY_ADMIN, actor, acme_now(a), e);
+}
+
+int
+acme_account_each(struct acme *a, int (*fn)(const struct store_acme_account *acct, void *arg),
+		  void *arg, struct lerr *e)
+{
+	return store_acme_account_each(a->store, fn, arg, e);
+}
+
+const char *
+acme_approval_str(enum store_acme_approval how)
+{
+	return how == STORE_ACME_WAITING ? "waiting" : store_acme_approval_str(how);
+}
+
+const char *
+acme_status_str(enum store_acme_status st)
+{
+	return store_acme_status_str(st);
+}
+
+int
+acme_account_update(struct acme *a, const struct store_acme_account *acct, const char *contact,
+		    int deactivate, struct store_acme_account **out, struct lerr *e)
+{
+	char actor[96];
+	int lrc;
+
+	*out = NULL;
+	snprintf(actor, sizeof(actor), "acme account %s", acct->id);
+	if (store_acme_account_update(a->store, acct->id, contact,
+				      deactivate ? STORE_ACME_DEACTIVATED : STORE_ACME_VALID, actor,
+				      acme_now(a), e) != 0)
+		return -1;
+	if ((lrc = store_acme_account_get(a->store, acct->id, out, e)) != 0)
+		return lrc < 0 ? -1 : lerr_set(e, LERR_STORE, "the account vanished");
+	return 0;
+}
+
+int
+acme_account_rekey(struct acme *a, const struct store_acme_account *acct, const char *jwk,
+		   const char *thumbprint, struct lerr *e)
+{
+	char actor[96];
+
+	snprintf(actor, sizeof(actor), "acme account %s", acct->id);
+	return store_acme_account_rekey(a->store, acct->id, jwk, thumbprint, actor, acme_now(a),
+					e);
+}
+
+int
+acme_orders_of(struct acme *a, const struct store_acme_account *acct,
+	       char (*ids)[STORE_ACME_ID_LEN + 1], size_t n, size_t *got, struct lerr *e)
+{
+	return store_acme_orders_of(a->store, acct->id, ids, n, got, e);
+}
 
 int
 acme_contact_check(const json_t *contact, struct lerr *e)

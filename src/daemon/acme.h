@@ -76,6 +76,36 @@ void acme_device_id(const char *account_id, char out[sizeof(ACME_DEVICE_PREFIX) 
 						     STORE_ACME_ID_LEN]);
 
 /* ---- accounts ---- */
+/* The account of id, or of the key with thumbprint: 0 with *out
+ * (acme_account_free), 1 when there is none, -1 with e. */
+int acme_account_get(struct acme *a, const char *id, struct store_acme_account **out,
+		     struct lerr *e);
+int acme_account_by_key(struct acme *a, const char *thumbprint,
+			struct store_acme_account **out, struct lerr *e);
+void acme_account_free(struct store_acme_account *acct);	/* NULL-safe */
+/* An admin lets a waiting account order (audited "acme-approve" by
+ * actor): LERR_NOT_FOUND, or LERR_CONFLICT when it is not waiting. */
+int acme_account_approve(struct acme *a, const char *id, const char *actor, struct lerr *e);
+/* Every account, oldest first, until fn returns non-zero. */
+int acme_account_each(struct acme *a, int (*fn)(const struct store_acme_account *acct, void *arg),
+		      void *arg, struct lerr *e);
+/* The word of an approval as the admin sees it: "waiting", "admin",
+ * "window" or "eab". */
+const char *acme_approval_str(enum store_acme_approval how);
+/* The word of an ACME status ("valid", ...). */
+const char *acme_status_str(enum store_acme_status st);
+/* The account asks to change its contact (JSON text, NULL: kept) or to be
+ * deactivated (RFC 8555 7.3.2, 7.3.6): *out is the account then. */
+int acme_account_update(struct acme *a, const struct store_acme_account *acct,
+			const char *contact, int deactivate, struct store_acme_account **out,
+			struct lerr *e);
+/* The account's key becomes jwk (RFC 8555 7.3.5): LERR_CONFLICT when
+ * that key has an account already. */
+int acme_account_rekey(struct acme *a, const struct store_acme_account *acct, const char *jwk,
+		       const char *thumbprint, struct lerr *e);
+/* Its newest orders' ids, at most n: 0 with *got. */
+int acme_orders_of(struct acme *a, const struct store_acme_account *acct,
+		   char (*ids)[STORE_ACME_ID_LEN + 1], size_t n, size_t *got, struct lerr *e);
 struct acme_account_ask {
 	const char *jwk;		/* the account key as JSON */
 	const char *thumbprint;		/* its RFC 7638 thumbprint */

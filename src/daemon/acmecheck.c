@@ -1363,8 +1363,12 @@ acmecheck_tlsalpn01(const struct acmecheck_target *t, struct lerr *e)
 		goto out;
 	}
 	/* No trust store and no verification: the validation certificate is
-	 * self-signed by design; what counts is checked in acmecheck_alpn_cert. */
-	if ((r = gnutls_set_default_priority(s)) < 0 ||
+	 * self-signed by design; what counts is checked in acmecheck_alpn_cert.
+	 * Nor its key usage: lego 4.9's says keyEncipherment alone for the
+	 * key it signs the handshake with, which GnuTLS refuses mid-handshake
+	 * unless %COMPAT lets a peer's key usage pass; nothing is kept of this
+	 * session but the certificate it showed. */
+	if ((r = gnutls_set_default_priority_append(s, "%COMPAT", NULL, 0)) < 0 ||
 	    (r = gnutls_credentials_set(s, GNUTLS_CRD_CERTIFICATE, cred)) < 0 ||
 	    (r = gnutls_server_name_set(s, GNUTLS_NAME_DNS, sni, strlen(sni))) < 0 ||
 	    (r = gnutls_alpn_set_protocols(s, &proto, 1, 0)) < 0) {

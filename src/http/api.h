@@ -9,7 +9,8 @@
  * page), api_status.c (/api/v1/status), api_device.c (enrollment),
  * api_admin.c (admin sessions and the admin's actions), api_policy.c (the
  * enterprise policy files), api_certs.c (the
- * inventory, revocation, the audit log, the overview), web.c (static
+ * inventory, revocation, the audit log, the overview), api_acme.c (the
+ * ACME door's accounts and their approval), web.c (static
  * files under app->web_dir), web_qr.c (the public page's QR code). Path
  * parameters come from http_param(r, "name").
  */
@@ -50,6 +51,10 @@ enum MHD_Result api_renew(struct http_req *r);		/* POST /api/v1/renew (mTLS) */
  * current certificate, into peer[ENROLL_PEER_MAX] (0, or -1 when it is
  * unusable; api_peer_free frees it). */
 int api_rate_limited(struct http_req *r, enum MHD_Result *ret);
+/* The per-address limit alone, for a door with its own error format
+ * (ACME): 1 when this address has asked too often, with the seconds to
+ * wait in retry_s; 0 when it may go on. */
+int api_rate_take(struct http_req *r, char retry_s[16]);
 struct enroll_result;
 /* The refusal of a request that was denied or expired (403, 410). */
 enum MHD_Result api_reply_closed(struct http_req *r, const struct enroll_result *res);
@@ -87,6 +92,10 @@ enum MHD_Result api_cert_revoke(struct http_req *r);	/* POST .../certificates/{s
 enum MHD_Result api_device_revoke(struct http_req *r);	/* POST /api/v1/devices/{device}/revoke */
 enum MHD_Result api_audit_list(struct http_req *r);	/* GET /api/v1/audit */
 enum MHD_Result api_overview(struct http_req *r);	/* GET /api/v1/overview */
+/* The ACME door's accounts (api_acme.c), behind api_admin_session()
+ * likewise; 404 when the door is off (serve --no-acme). */
+enum MHD_Result api_acme_accounts(struct http_req *r);	/* GET /api/v1/acme/accounts */
+enum MHD_Result api_acme_approve(struct http_req *r);	/* POST .../acme/accounts/{id}/approve */
 /* What the admin's handlers share (api_admin.c): query argument key
  * into *out (NULL when absent; -1 with e when it holds a NUL), and an
  * optional JSON object body into *out (NULL when empty; -1 with the 400

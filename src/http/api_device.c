@@ -44,14 +44,12 @@ api_csr_type_ok(struct http_req *r)
 	       http_media_type_is(r, "application/x-pem-file");
 }
 
-/* 429 when this address has asked too often. Returns 1 if it replied. */
 int
-api_rate_limited(struct http_req *r, enum MHD_Result *ret)
+api_rate_take(struct http_req *r, char retry_s[16])
 {
 	const union MHD_ConnectionInfo *ci;
 	struct timespec ts;
 	double retry = 0;
-	char ra[16];
 
 	if (r->app->ratelimit == NULL)
 		return 0;
@@ -62,7 +60,18 @@ api_rate_limited(struct http_req *r, enum MHD_Result *ret)
 	if (ratelimit_take(r->app->ratelimit, ci->client_addr,
 			   (double)ts.tv_sec + (double)ts.tv_nsec / 1e9, &retry))
 		return 0;
-	snprintf(ra, sizeof(ra), "%u", (unsigned)(retry < 1 ? 1 : retry + 0.999));
+	snprintf(retry_s, 16, "%u", (unsigned)(retry < 1 ? 1 : retry + 0.999));
+	return 1;
+}
+
+/* 429 when this address has asked too often. Returns 1 if it replied. */
+int
+api_rate_limited(struct http_req *r, enum MHD_Result *ret)
+{
+	char ra[16];
+
+	if (!api_rate_take(r, ra))
+		return 0;
 	(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
 	*ret = http_reply_error(r, LERR_RATE_LIMITED,
 				"too many requests from this address: retry in %s s", ra);

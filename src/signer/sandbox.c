@@ -438,9 +438,16 @@ int
 sandbox_network(const char *dir, const char *web_dir, const char *hosts_file,
 		const char *backup_dir, char *err, size_t errlen)
 {
-	struct sandbox_path p[7];
+	/* What getaddrinfo() reads, for ACME's challenges: the gateway
+	 * resolves the names it validates (glibc 2.34 on has its files and
+	 * dns sources built in, so no module is loaded for them). */
+	static const char *const resolver[] = {
+		"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf",
+		"/etc/gai.conf",
+	};
+	struct sandbox_path p[7 + sizeof(resolver) / sizeof(resolver[0])];
 	char hosts_dir[4096], clock_dir[4096];
-	size_t n = 0;
+	size_t n = 0, i;
 	int len, rc;
 
 	p[n].path = dir;
@@ -466,6 +473,12 @@ sandbox_network(const char *dir, const char *web_dir, const char *hosts_file,
 	if (backup_dir != NULL) {
 		p[n].path = backup_dir;
 		p[n++].write = 1;
+	}
+	for (i = 0; i < sizeof(resolver) / sizeof(resolver[0]); i++) {
+		if (access(resolver[i], F_OK) != 0)
+			continue;
+		p[n].path = resolver[i];
+		p[n++].write = 0;
 	}
 	/* localtime() opens it again when it changed on disk */
 	p[n].path = "/etc/localtime";

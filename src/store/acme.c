@@ -109,6 +109,8 @@ const char *const store_sql_acme[Q_COUNT] = {
 		"WHERE status IN ('pending', 'ready') AND expires_at <= ?1",
 	[Q_ACME_AUTHZ_PROCESSING] =
 		"SELECT id FROM acme_authz WHERE chall_status = 'processing'",
+	[Q_ACME_ORDERS_PROCESSING] =
+		"SELECT count(*) FROM acme_orders WHERE status = 'processing'",
 	[Q_ACME_ORDER_ABANDON] =
 		"UPDATE acme_orders SET status = 'invalid', error = ?2, updated_at = ?1 "
 		"WHERE status = 'processing'",
@@ -822,11 +824,21 @@ store_acme_recover(struct store *s, int64_t now, const char *error,
 	struct store_acme_recover_it it = { fn, arg };
 	struct store_write wr;
 
-	memset(&wr, 0, sizeof(wr));
-	wr.x = (struct store_query){ Q_ACME_ORDER_ABANDON, "ending interrupted ACME orders",
-				     { store_arg_int(now), store_arg_text(error) } };
-	if (store_write(s, &wr, e) != 0)
+	const struct store_query xo = { Q_ACME_ORDERS_PROCESSING, "reading ACME orders",
+					{ { 0 } } };
+	int64_t n = 0;
+
+	/* Written only when there is something to end: a start on a store
+	 * that takes no writes is not refused for nothing. */
+	if (store_lookup(s, &xo, store_row_int, &n, e) < 0)
 		return -1;
+	if (n > 0) {
+		memset(&wr, 0, sizeof(wr));
+		wr.x = (struct store_query){ Q_ACME_ORDER_ABANDON, "ending interrupted ACME orders",
+					     { store_arg_int(now), store_arg_text(error) } };
+		if (store_write(s, &wr, e) != 0)
+			return -1;
+	}
 	return store_each(s, &x, store_acme_recover_row, &it, e);
 }
 

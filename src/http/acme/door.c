@@ -18,6 +18,7 @@
 #include "http/app.h"
 #include "http/httpd.h"
 #include "http/reply.h"
+#include "http/api.h"
 
 /* The algorithms a badSignatureAlgorithm problem lists (RFC 8555 6.2). */
 #define ACME_ALGS	"[\"ES256\", \"ES384\", \"RS256\", \"EdDSA\"]"
@@ -175,11 +176,24 @@ acme_problem_lerr(struct http_req *r, const struct lerr *e, const char *type)
 
 /* ---- the POST pipeline ---- */
 
+int
+acme_rate_limited(struct http_req *r, enum MHD_Result *ret)
+{
+	char ra[16];
+
+	if (!api_rate_take(r, ra))
+		return 0;
+	(void)http_req_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+	*ret = acme_problem(r, 429, "rateLimited", "too many requests from this address: retry "
+			    "in %s s", ra);
+	return 1;
+}
+
 void
 acme_req_free(struct acme_req *q)
 {
 	jws_free(&q->jws);
-	store_acme_account_free(q->acct);
+	acme_account_free(q->acct);
 	q->acct = NULL;
 }
 
@@ -242,7 +256,7 @@ acme_req_begin(struct http_req *r, enum acme_signer by, struct acme_req *q, enum
 			return -1;
 		}
 		if (acme_kid_account(r, q->jws.kid, id) != 0 ||
-		    (lrc = store_acme_account_get(r->app->store, id, &q->acct, &e)) > 0) {
+		    (lrc = acme_account_get(r->app->acme, id, &q->acct, &e)) > 0) {
 			*ret = acme_problem(r, 400, "accountDoesNotExist", "no account %s",
 					    q->jws.kid);
 			return -1;
@@ -266,7 +280,7 @@ acme_req_begin(struct http_req *r, enum acme_signer by, struct acme_req *q, enum
 		}
 		if (q->acct->status != STORE_ACME_VALID) {
 			*ret = acme_problem(r, 401, "unauthorized", "account %s is %s", id,
-					    store_acme_status_str(q->acct->status));
+					    acme_status_str(q->acct->status));
 			goto out;
 		}
 	} else {
@@ -299,7 +313,7 @@ acme_account_json(const struct http_req *r, const struct store_acme_account *a)
 	if (acme_url(r, orders, sizeof(orders), ACME_PREFIX "acct/%s/orders", a->id) != 0)
 		return NULL;
 	contact = json_loads(a->contact, 0, NULL);
-	o = json_pack("{s:s, s:o, s:s, s:b}", "status", store_acme_status_str(a->status),
+	o = json_pack("{s:s, s:o, s:s, s:b}", "status", acme_status_str(a->status),
 		      "contact", contact != NULL ? contact : json_array(), "orders", orders,
 		      "termsOfServiceAgreed", 1);
 	return o;
@@ -315,7 +329,7 @@ acme_chall_json(const struct http_req *r, const struct store_acme_authz *z, cons
 	if (acme_url(r, url, sizeof(url), ACME_PREFIX "chall/%s/%s", z->id, type) != 0)
 		return NULL;
 	o = json_pack("{s:s, s:s, s:s, s:s}", "type", type, "url", url, "token", z->token,
-		      "status", tried ? store_acme_status_str(z->chall_status) : "pending");
+		      "status", tried ? acme_status_str(z->chall_status) : "pending");
 	if (o != NULL && tried && z->chall_status == STORE_ACME_VALID) {
 		acme_time(z->validated_at, when);
 		json_object_set_new(o, "validated", json_string(when));
@@ -337,7 +351,7 @@ acme_authz_json(const struct http_req *r, const struct store_acme_authz *z)
 	acme_time(z->expires_at, when);
 	challs = json_array();
 	o = json_pack("{s:{s:s, s:s}, s:s, s:s, s:o}", "identifier", "type", z->ip ? "ip" : "dns",
-		      "value", z->value, "status", store_acme_status_str(z->status), "expires",
+		      "value", z->value, "status", acme_status_str(z->status), "expires",
 		      when, "challenges", challs);
 	if (o == NULL)
 		return NULL;
@@ -366,7 +380,7 @@ acme_order_json(const struct http_req *r, const struct store_acme_order *o)
 	acme_time(o->expires_at, when);
 	if (acme_url(r, url, sizeof(url), ACME_PREFIX "order/%s/finalize", o->id) != 0)
 		url[0] = '\0';
-	j = json_pack("{s:s, s:s, s:o, s:o, s:s}", "status", store_acme_status_str(o->status),
+	j = json_pack("{s:s, s:s, s:o, s:o, s:s}", "status", acme_status_str(o->status),
 		      "expires", when, "identifiers", ids != NULL ? ids : json_array(),
 		      "authorizations", authz, "finalize", url);
 	if (j == NULL)

@@ -21,7 +21,7 @@
 #include "http/route.h"
 #include "http/acme/acme.h"
 #include "http/acme/jws.h"
-#include "store/store.h"
+#include "daemon/acme.h"
 
 #define ACME_PREFIX		"/acme/"
 #define ACME_PROBLEM_TYPE	"application/problem+json"
@@ -47,6 +47,11 @@ struct acme_req {
 int acme_req_begin(struct http_req *r, enum acme_signer by, struct acme_req *q,
 		   enum MHD_Result *ret);
 void acme_req_free(struct acme_req *q);
+/* The per-address limit of every door (api_rate_take), for the requests
+ * that make something: an account, an order, a validation, a
+ * finalization, a revocation, a key change (polls are not counted: every
+ * client polls). 1 when it queued 429 rateLimited (*ret). */
+int acme_rate_limited(struct http_req *r, enum MHD_Result *ret);
 
 /* base + path ("https://host:port/acme/...") into out: 0, or -1. */
 int acme_url(const struct http_req *r, char *out, size_t n, const char *fmt, ...)

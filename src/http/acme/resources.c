@@ -113,6 +113,8 @@ acme_new_account(struct http_req *r)
 	struct lerr e;
 	int lrc;
 
+	if (acme_rate_limited(r, &ret))
+		return ret;
 	if (acme_req_begin(r, ACME_BY_JWK, &q, &ret) != 0)
 		goto out;
 	p = q.jws.payload;
@@ -120,7 +122,7 @@ acme_new_account(struct http_req *r)
 		ret = acme_problem(r, 400, "malformed", "newAccount needs a JSON payload");
 		goto out;
 	}
-	if ((lrc = store_acme_account_by_key(r->app->store, q.jws.thumbprint, &acct, &e)) < 0) {
+	if ((lrc = acme_account_by_key(r->app->acme, q.jws.thumbprint, &acct, &e)) < 0) {
 		ret = acme_problem_lerr(r, &e, NULL);
 		goto out;
 	}
@@ -163,7 +165,7 @@ acme_new_account(struct http_req *r)
 	ret = acme_reply_json(r, 201, acme_account_json(r, acct));
 out:
 	free(contact);
-	store_acme_account_free(acct);
+	acme_account_free(acct);
 	acme_req_free(&q);
 	return ret;
 }
@@ -175,7 +177,7 @@ acme_account(struct http_req *r)
 	struct store_acme_account *now = NULL;
 	enum store_acme_status status;
 	const json_t *p, *c, *st;
-	char *contact = NULL, actor[96];
+	char *contact = NULL;
 	enum MHD_Result ret;
 	struct acme_req q;
 	struct lerr e;
@@ -210,17 +212,15 @@ acme_account(struct http_req *r)
 		ret = acme_problem(r, 500, "serverInternal", "out of memory");
 		goto out;
 	}
-	snprintf(actor, sizeof(actor), "acme account %s", q.acct->id);
-	if (store_acme_account_update(r->app->store, q.acct->id, contact, status, actor,
-				      (int64_t)time(NULL), &e) != 0 ||
-	    store_acme_account_get(r->app->store, q.acct->id, &now, &e) != 0) {
+	if (acme_account_update(r->app->acme, q.acct, contact, status == STORE_ACME_DEACTIVATED,
+				&now, &e) != 0) {
 		ret = acme_problem_lerr(r, &e, NULL);
 		goto out;
 	}
 	ret = acme_reply_json(r, 200, acme_account_json(r, now));
 out:
 	free(contact);
-	store_acme_account_free(now);
+	acme_account_free(now);
 	acme_req_free(&q);
 	return ret;
 }
@@ -242,7 +242,7 @@ acme_account_orders(struct http_req *r)
 		ret = acme_problem(r, 403, "unauthorized", "this is not the signer's account");
 		goto out;
 	}
-	if (store_acme_orders_of(r->app->store, id, ids, 64, &n, &e) != 0) {
+	if (acme_orders_of(r->app->acme, q.acct, ids, 64, &n, &e) != 0) {
 		ret = acme_problem_lerr(r, &e, NULL);
 		goto out;
 	}
@@ -266,6 +266,8 @@ acme_new_order(struct http_req *r)
 	struct acme_req q;
 	struct lerr e;
 
+	if (acme_rate_limited(r, &ret))
+		return ret;
 	if (acme_req_begin(r, ACME_BY_KID, &q, &ret) != 0)
 		goto out;
 	if (q.jws.payload == NULL) {
@@ -325,6 +327,8 @@ acme_finalize_post(struct http_req *r)
 	struct acme_req q;
 	struct lerr e;
 
+	if (acme_rate_limited(r, &ret))
+		return ret;
 	if (acme_req_begin(r, ACME_BY_KID, &q, &ret) != 0)
 		goto out;
 	if (id == NULL) {
@@ -416,6 +420,8 @@ acme_chall(struct http_req *r)
 		ret = acme_problem(r, 404, "malformed", "no such challenge");
 		goto out;
 	}
+	if (q.jws.payload != NULL && acme_rate_limited(r, &ret))
+		goto out;
 	/* "{}" says the client is ready (RFC 8555 7.5.1); "" only asks. */
 	rc = q.jws.payload != NULL ? acme_challenge(r->app->acme, q.acct, id, type, &z, &e) :
 				     acme_authz_get(r->app->acme, q.acct, id, &z, &e);
@@ -470,6 +476,8 @@ acme_revoke_cert(struct http_req *r)
 	struct lerr e;
 	json_int_t code = 0;
 
+	if (acme_rate_limited(r, &ret))
+		return ret;
 	if (acme_req_begin(r, ACME_BY_EITHER, &q, &ret) != 0)
 		goto out;
 	b64 = q.jws.payload != NULL ?
@@ -534,7 +542,7 @@ acme_same_key(const char *stored, const json_t *jwk)
 enum MHD_Result
 acme_key_change(struct http_req *r)
 {
-	char acct_url[ACME_URL_MAX], actor[96], *text = NULL;
+	char acct_url[ACME_URL_MAX], *text = NULL;
 	struct jws inner;
 	const char *account;
 	enum MHD_Result ret;
@@ -542,6 +550,8 @@ acme_key_change(struct http_req *r)
 	struct lerr e;
 
 	memset(&inner, 0, sizeof(inner));
+	if (acme_rate_limited(r, &ret))
+		return ret;
 	if (acme_req_begin(r, ACME_BY_KID, &q, &ret) != 0)
 		goto out;
 	if (q.jws.payload == NULL || (text = json_dumps(q.jws.payload, JSON_COMPACT)) == NULL ||
@@ -572,9 +582,7 @@ acme_key_change(struct http_req *r)
 				   "another old key");
 		goto out;
 	}
-	snprintf(actor, sizeof(actor), "acme account %s", q.acct->id);
-	if (store_acme_account_rekey(r->app->store, q.acct->id, inner.jwk_text, inner.thumbprint,
-				     actor, (int64_t)time(NULL), &e) != 0) {
+	if (acme_account_rekey(r->app->acme, q.acct, inner.jwk_text, inner.thumbprint, &e) != 0) {
 		if (e.code == LERR_CONFLICT) {
 			acme_location(r, "acct", q.acct->id);
 			ret = acme_problem(r, 409, "malformed", "%s", e.msg);
