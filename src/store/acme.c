@@ -74,9 +74,12 @@ const char *const store_sql_acme[Q_COUNT] = {
 		"UPDATE acme_authz SET chall = ?2, chall_status = 'processing' "
 		"WHERE id = ?1 AND status = 'pending' AND chall_status = 'pending' "
 		"AND expires_at > ?3",
+	/* The challenge takes the verdict; the authorisation too unless it
+	 * left pending meanwhile (deactivated by its client: a final state). */
 	[Q_ACME_CHALL_DONE] =
-		"UPDATE acme_authz SET chall_status = ?2, status = ?2, validated_at = ?3, "
-		"error = ?4 WHERE id = ?1 AND chall_status = 'processing'",
+		"UPDATE acme_authz SET chall_status = ?2, "
+		"status = CASE WHEN status = 'pending' THEN ?2 ELSE status END, "
+		"validated_at = ?3, error = ?4 WHERE id = ?1 AND chall_status = 'processing'",
 	/* The order of an authorisation that changed: ready once every one
 	 * of its authorisations is valid, invalid once one is invalid or
 	 * deactivated; pending otherwise. */

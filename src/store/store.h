@@ -703,7 +703,9 @@ int store_acme_chall_start(struct store *s, const char *authz_id, const char *ch
 /* The validation's verdict, with the authorisation's and its order's in
  * one transaction: valid, or invalid with error (JSON); the order is
  * then ready when every authorisation is valid, invalid when one is not.
- * Audited "acme-validate" (subject the identifier). */
+ * An authorisation deactivated while its challenge ran stays deactivated
+ * (only the challenge takes the verdict). Audited "acme-validate"
+ * (subject the identifier). */
 int store_acme_chall_done(struct store *s, const char *authz_id, int ok, const char *error,
 			  int64_t now, struct lerr *e);
 /* Deactivates an authorisation (RFC 8555 section 7.5.2); its order, if

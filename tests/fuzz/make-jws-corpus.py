@@ -1,9 +1,13 @@
 #!/usr/bin/env python3
 # make-jws-corpus.py - seeds for fuzz_jws: ACME request bodies signed as
 # certbot, lego and acme.sh sign them (ES256, ES384, RS256, EdDSA; jwk and
-# kid; POST-as-GET), with keys and signatures made by openssl.
+# kid; POST-as-GET), with keys and signatures made by openssl; then
+# new-account requests with an External Account Binding (HS256, HS384,
+# HS512, as certbot --eab-kid/--eab-hmac-key makes it) and the binding
+# alone, and keyChange requests with their inner JWS (no nonce, the new
+# key as jwk) and the inner JWS alone.
 # usage: make-jws-corpus.py OUTDIR
-import base64, json, os, subprocess, sys, tempfile
+import base64, hashlib, hmac, json, os, subprocess, sys, tempfile
 
 out = sys.argv[1]
 tmp = tempfile.mkdtemp()
@@ -72,4 +76,36 @@ for kind, alg in algs.items():
         n += 1
         with open(os.path.join(out, "%02d-%s" % (n, alg)), "w") as f:
             f.write(body)
+
+def jws(kind, k, hdr, payload):
+    p = b64u(json.dumps(hdr, separators=(",", ":")).encode())
+    q = "" if payload is None else b64u(json.dumps(payload).encode())
+    return {"protected": p, "payload": q, "signature": b64u(sign(kind, k, (p + "." + q).encode()))}
+
+def put(name, obj):
+    global n
+    n += 1
+    with open(os.path.join(out, "%02d-%s" % (n, name)), "w") as f:
+        f.write(json.dumps(obj))
+
+eab_key = b"lanca-eab-seed-key-0123456789abc"
+k, jwk = key("P-256")
+for alg, dg in (("HS256", hashlib.sha256), ("HS384", hashlib.sha384), ("HS512", hashlib.sha512)):
+    p = b64u(json.dumps({"alg": alg, "kid": "kid-" + alg, "url": "https://gw.lan/acme/new-acct"},
+                        separators=(",", ":")).encode())
+    q = b64u(json.dumps(jwk, separators=(",", ":")).encode())
+    eab = {"protected": p, "payload": q,
+           "signature": b64u(hmac.new(eab_key, (p + "." + q).encode(), dg).digest())}
+    put("eab-" + alg, eab)
+    put("new-acct-eab-" + alg, jws("P-256", k, {"alg": "ES256", "nonce": "abc_-123",
+                                               "url": "https://gw.lan/acme/new-acct", "jwk": jwk},
+                                   {"termsOfServiceAgreed": True, "externalAccountBinding": eab}))
+for kind in ("P-256", "Ed25519"):
+    nk, njwk = key(kind)
+    inner = jws(kind, nk, {"alg": algs[kind], "url": "https://gw.lan/acme/key-change", "jwk": njwk},
+                {"account": "https://gw.lan/acme/acct/1", "oldKey": jwk})
+    put("inner-" + algs[kind], inner)
+    put("key-change-" + algs[kind], jws("P-256", k, {"alg": "ES256", "nonce": "jkl",
+                                                     "url": "https://gw.lan/acme/key-change",
+                                                     "kid": "https://gw.lan/acme/acct/1"}, inner))
 print("wrote", n, "seeds to", out)

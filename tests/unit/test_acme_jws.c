@@ -10,7 +10,12 @@
  * malformed JWKs (RSA-1024, P-521, a short coordinate, a point off the
  * curve, a leading zero) are refused as badPublicKey; the RFC 7638
  * thumbprint is the hash of the required members in order, whatever the
- * JWK's member order and extra members.
+ * JWK's member order and extra members. keyChange's inner JWS
+ * (JWS_INNER) has neither nonce nor kid, where an outer one must have a
+ * nonce. An External Account Binding MACed with HS256, HS384 and HS512
+ * verifies under its key and under no other, nor cut short; one with a
+ * nonce, an alg that is no MAC, or a payload that is no JWK is refused;
+ * and the corpus's bindings, MACed by Python's hmac, verify here.
  */
 #include "config.h"
 
@@ -22,6 +27,7 @@
 #include <gnutls/gnutls.h>
 #include <gnutls/abstract.h>
 #include <gnutls/crypto.h>
+#include <gnutls/x509.h>
 #include <jansson.h>
 #include <sodium.h>
 
@@ -501,6 +507,328 @@ START_TEST(test_openssl_signed)
 }
 END_TEST
 
+
+/* ---- keyChange's inner JWS (RFC 8555 section 7.3.5) ---- */
+
+/* jws_parse_flags(flags) of payload "{}" signed by k under h (taken). */
+static int
+parse_flags(const struct key *k, json_t *h, unsigned flags, struct jws *j, struct lerr *e)
+{
+	char *body = jws_make(k, h, "{\"account\":\"https://gw.lan/acme/acct/1\"}");
+	int rc;
+
+	lerr_clear(e);
+	rc = jws_parse_flags(body, strlen(body), flags, j, e);
+	free(body);
+	json_decref(h);
+	return rc;
+}
+
+START_TEST(test_inner)
+{
+	struct key k;
+	struct jws j;
+	struct lerr e;
+	const char *url = "https://gw.lan/acme/key-change";
+
+	key_make(&k, JWS_ES256);
+	/* no nonce, the new key as jwk: the inner JWS */
+	ck_assert_msg(parse_flags(&k, json_pack("{s:s, s:s, s:O}", "alg", "ES256", "url", url,
+						"jwk", k.jwk), JWS_INNER, &j, &e) == 0, "%s",
+		      e.msg);
+	ck_assert_str_eq(j.nonce, "");
+	ck_assert_str_eq(j.kid, "");
+	ck_assert_str_eq(j.url, url);
+	ck_assert_ptr_nonnull(j.jwk);
+	ck_assert_ptr_nonnull(j.jwk_text);
+	ck_assert_uint_eq(strlen(j.thumbprint), JWS_THUMBPRINT_LEN);
+	ck_assert_str_eq(json_string_value(json_object_get(j.payload, "account")),
+			 "https://gw.lan/acme/acct/1");
+	ck_assert_int_eq(jws_verify(&j, j.jwk, &e), 0);
+	jws_free(&j);
+	/* as an outer JWS the same is refused: it has no nonce */
+	ck_assert_int_eq(parse_flags(&k, json_pack("{s:s, s:s, s:O}", "alg", "ES256", "url", url,
+						   "jwk", k.jwk), 0, &j, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_ptr_nonnull(strstr(e.msg, "\"nonce\" is missing"));
+	/* an inner JWS with a nonce, or with a kid (with or without a jwk) */
+	ck_assert_int_eq(parse_flags(&k, json_pack("{s:s, s:s, s:s, s:O}", "alg", "ES256", "nonce",
+						   "n", "url", url, "jwk", k.jwk), JWS_INNER, &j,
+				     &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_ptr_nonnull(strstr(e.msg, "neither"));
+	ck_assert_int_eq(parse_flags(&k, json_pack("{s:s, s:s, s:s}", "alg", "ES256", "url", url,
+						   "kid", "https://gw.lan/acme/acct/1"),
+				     JWS_INNER, &j, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	ck_assert_int_eq(parse_flags(&k, json_pack("{s:s, s:s, s:s, s:O}", "alg", "ES256", "url",
+						   url, "kid", "k", "jwk", k.jwk), JWS_INNER, &j,
+				     &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_REQUEST);
+	/* an empty nonce is a nonce too */
+	ck_assert_int_eq(parse_flags(&k, json_pack("{s:s, s:s, s:s, s:O}", "alg", "ES256", "nonce",
+						   "", "url", url, "jwk", k.jwk), JWS_INNER, &j, &e),
+			 -1);
+	/* still a url, and a key */
+	ck_assert_int_eq(parse_flags(&k, json_pack("{s:s, s:O}", "alg", "ES256", "jwk", k.jwk),
+				     JWS_INNER, &j, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "\"url\" is missing"));
+	ck_assert_int_eq(parse_flags(&k, json_pack("{s:s, s:s}", "alg", "ES256", "url", url),
+				     JWS_INNER, &j, &e), -1);
+	ck_assert_ptr_nonnull(strstr(e.msg, "neither"));
+	/* jws_parse is jws_parse_flags without flags: a nonce is required */
+	ck_assert_int_eq(parse_flags(&k, json_pack("{s:s, s:s, s:s, s:O}", "alg", "ES256", "nonce",
+						   "n", "url", url, "jwk", k.jwk), 0, &j, &e), 0);
+	ck_assert_str_eq(j.nonce, "n");
+	jws_free(&j);
+	key_free(&k);
+}
+END_TEST
+
+/* ---- External Account Binding (RFC 8555 section 7.3.4) ---- */
+
+static const unsigned char eab_key[] = "an EAB key an admin made, 32 by.";
+
+/* An EAB object: header h (taken) over payload text (the JWK as JSON),
+ * MACed with mac under key. */
+static json_t *
+eab_make(json_t *h, const char *payload, gnutls_mac_algorithm_t mac, const unsigned char *key,
+	 size_t key_len)
+{
+	unsigned char tag[64];
+	char *htext = json_dumps(h, JSON_COMPACT), *hb, *pb, *input, *tb;
+	json_t *o;
+
+	hb = b64(htext, strlen(htext));
+	pb = b64(payload, strlen(payload));
+	input = malloc(strlen(hb) + strlen(pb) + 2);
+	sprintf(input, "%s.%s", hb, pb);
+	ck_assert_int_eq(gnutls_hmac_fast(mac, key, key_len, input, strlen(input), tag), 0);
+	tb = b64(tag, gnutls_hmac_get_len(mac));
+	o = json_pack("{s:s, s:s, s:s}", "protected", hb, "payload", pb, "signature", tb);
+	free(htext);
+	free(hb);
+	free(pb);
+	free(input);
+	free(tb);
+	json_decref(h);
+	return o;
+}
+
+static json_t *
+eab_header(const char *alg)
+{
+	return json_pack("{s:s, s:s, s:s}", "alg", alg, "kid", "kid-1",
+			 "url", "https://gw.lan/acme/new-account");
+}
+
+START_TEST(test_eab_macs)
+{
+	static const struct {
+		const char *name;
+		gnutls_mac_algorithm_t mac;
+	} macs[] = {
+		{ "HS256", GNUTLS_MAC_SHA256 },
+		{ "HS384", GNUTLS_MAC_SHA384 },
+		{ "HS512", GNUTLS_MAC_SHA512 },
+	};
+	char want[JWS_THUMBPRINT_LEN + 1], *jwk;
+	gnutls_pubkey_t pub;
+	struct jws_eab x;
+	struct key k;
+	struct lerr e;
+	json_t *o;
+	size_t i;
+
+	key_make(&k, JWS_ES256);
+	ck_assert_int_eq(jws_jwk_import(k.jwk, &pub, want, &e), 0);
+	gnutls_pubkey_deinit(pub);
+	jwk = json_dumps(k.jwk, JSON_COMPACT);
+	for (i = 0; i < 3; i++) {
+		o = eab_make(eab_header(macs[i].name), jwk, macs[i].mac, eab_key,
+			     sizeof(eab_key) - 1);
+		lerr_clear(&e);
+		ck_assert_msg(jws_eab_parse(o, &x, &e) == 0, "%s: %s", macs[i].name, e.msg);
+		ck_assert_int_eq(x.mac, macs[i].mac);
+		ck_assert_str_eq(x.kid, "kid-1");
+		ck_assert_str_eq(x.url, "https://gw.lan/acme/new-account");
+		ck_assert_str_eq(x.thumbprint, want);
+		ck_assert_uint_eq(x.tag_len, gnutls_hmac_get_len(macs[i].mac));
+		ck_assert_msg(jws_eab_verify(&x, eab_key, sizeof(eab_key) - 1, &e) == 0, "%s: %s",
+			      macs[i].name, e.msg);
+		/* another key */
+		ck_assert_int_eq(jws_eab_verify(&x, eab_key, sizeof(eab_key) - 2, &e), -1);
+		ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
+		/* the tag cut short, by one byte or to half */
+		x.tag_len--;
+		ck_assert_int_eq(jws_eab_verify(&x, eab_key, sizeof(eab_key) - 1, &e), -1);
+		ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
+		x.tag_len = gnutls_hmac_get_len(macs[i].mac) / 2;
+		ck_assert_int_eq(jws_eab_verify(&x, eab_key, sizeof(eab_key) - 1, &e), -1);
+		x.tag_len = gnutls_hmac_get_len(macs[i].mac);
+		/* a bit of the tag changed */
+		x.tag[0] ^= 0x80;
+		ck_assert_int_eq(jws_eab_verify(&x, eab_key, sizeof(eab_key) - 1, &e), -1);
+		ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
+		jws_eab_free(&x);
+		json_decref(o);
+	}
+	/* a tag sent cut short (the header says HS512, the tag is HS256's) */
+	o = eab_make(eab_header("HS512"), jwk, GNUTLS_MAC_SHA256, eab_key, sizeof(eab_key) - 1);
+	ck_assert_int_eq(jws_eab_parse(o, &x, &e), 0);
+	ck_assert_int_eq(jws_eab_verify(&x, eab_key, sizeof(eab_key) - 1, &e), -1);
+	ck_assert_int_eq(e.code, LERR_BAD_SIGNATURE);
+	jws_eab_free(&x);
+	jws_eab_free(NULL);
+	json_decref(o);
+	free(jwk);
+	key_free(&k);
+}
+END_TEST
+
+/* Expects jws_eab_parse of o (taken) to be refused with code. */
+static void
+eab_refused(json_t *o, enum lerr_code code, const char *expect)
+{
+	static const struct jws_eab empty;
+	struct jws_eab x;
+	struct lerr e;
+	char *text = json_dumps(o, JSON_COMPACT);
+
+	lerr_clear(&e);
+	ck_assert_msg(jws_eab_parse(o, &x, &e) == -1, "accepted: %s", text);
+	ck_assert_msg(e.code == code, "'%s': code %d, wanted %d", e.msg, e.code, code);
+	ck_assert_msg(strstr(e.msg, expect) != NULL, "'%s' lacks '%s'", e.msg, expect);
+	ck_assert(memcmp(&x, &empty, sizeof(x)) == 0);
+	free(text);
+	json_decref(o);
+}
+
+START_TEST(test_eab_refusals)
+{
+	const unsigned char *k = eab_key;
+	size_t kl = sizeof(eab_key) - 1;
+	struct key key;
+	char *jwk;
+	json_t *o;
+
+	key_make(&key, JWS_ES256);
+	jwk = json_dumps(key.jwk, JSON_COMPACT);
+	/* a nonce: the binding is no request of its own */
+	eab_refused(eab_make(json_pack("{s:s, s:s, s:s, s:s}", "alg", "HS256", "kid", "kid-1",
+				       "url", "u", "nonce", "n"), jwk, GNUTLS_MAC_SHA256, k, kl),
+		    LERR_BAD_REQUEST, "no nonce");
+	/* an alg that is a signature, or none */
+	eab_refused(eab_make(eab_header("RS256"), jwk, GNUTLS_MAC_SHA256, k, kl),
+		    LERR_UNSUPPORTED_KEY, "HS256");
+	eab_refused(eab_make(eab_header("ES256"), jwk, GNUTLS_MAC_SHA256, k, kl),
+		    LERR_UNSUPPORTED_KEY, "HS256");
+	eab_refused(eab_make(eab_header("none"), jwk, GNUTLS_MAC_SHA256, k, kl),
+		    LERR_UNSUPPORTED_KEY, "HS256");
+	/* a payload that is no JWK: not JSON, JSON but not a key, a weak key */
+	eab_refused(eab_make(eab_header("HS256"), "not json", GNUTLS_MAC_SHA256, k, kl),
+		    LERR_BAD_REQUEST, "not a JWK");
+	eab_refused(eab_make(eab_header("HS256"), "{\"termsOfServiceAgreed\":true}",
+			     GNUTLS_MAC_SHA256, k, kl), LERR_BAD_REQUEST, "kty");
+	eab_refused(eab_make(eab_header("HS256"), "[1,2]", GNUTLS_MAC_SHA256, k, kl),
+		    LERR_BAD_REQUEST, "kty");
+	eab_refused(eab_make(eab_header("HS256"), "{\"kty\":\"oct\",\"k\":\"AAAA\"}",
+			     GNUTLS_MAC_SHA256, k, kl), LERR_WEAK_KEY, "oct");
+	/* no kid, no url, something else besides */
+	eab_refused(eab_make(json_pack("{s:s, s:s}", "alg", "HS256", "url", "u"), jwk,
+			     GNUTLS_MAC_SHA256, k, kl), LERR_BAD_REQUEST, "alg, kid and url");
+	eab_refused(eab_make(json_pack("{s:s, s:s, s:s}", "alg", "HS256", "kid", "kid-1", "x", "u"),
+			     jwk, GNUTLS_MAC_SHA256, k, kl), LERR_BAD_REQUEST, "\"url\"");
+	eab_refused(eab_make(json_pack("{s:s, s:s, s:s, s:s}", "alg", "HS256", "kid", "kid-1",
+				       "url", "u", "jwk", "x"), jwk, GNUTLS_MAC_SHA256, k, kl),
+		    LERR_BAD_REQUEST, "alg, kid and url");
+	/* a kid longer than an EAB key id */
+	eab_refused(eab_make(json_pack("{s:s, s:s, s:s}", "alg", "HS256", "url", "u", "kid",
+				       "0123456789012345678901234567890123456789012345678901234567890"
+				       "123456789"), jwk, GNUTLS_MAC_SHA256, k, kl),
+		    LERR_TOO_LARGE, "kid");
+	/* not a flattened JWS */
+	eab_refused(json_pack("{s:s, s:s}", "protected", "e30", "payload", "e30"),
+		    LERR_BAD_REQUEST, "not a flattened JWS");
+	eab_refused(json_pack("[s]", "x"), LERR_BAD_REQUEST, "not a flattened JWS");
+	eab_refused(json_pack("{s:s, s:s, s:s}", "protected", "!!", "payload", "e30",
+			      "signature", "AA"), LERR_BAD_REQUEST, "not base64url JSON");
+	/* an empty tag */
+	o = eab_make(eab_header("HS256"), jwk, GNUTLS_MAC_SHA256, k, kl);
+	json_object_set_new(o, "signature", json_string(""));
+	eab_refused(o, LERR_BAD_REQUEST, "signature");
+	free(jwk);
+	key_free(&key);
+}
+END_TEST
+
+/* The corpus's bindings and inner JWSs (tests/fuzz/make-jws-corpus.py:
+ * MACed by Python's hmac, signed by openssl) read and verify here. */
+static char *
+seed(const char *name, size_t *n)
+{
+	char path[1024], *body;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/tests/fuzz/corpus/jws/%s", TEST_SRCDIR, name);
+	f = fopen(path, "r");
+	ck_assert_msg(f != NULL, "%s", path);
+	body = malloc(JWS_BODY_MAX);
+	*n = fread(body, 1, JWS_BODY_MAX, f);
+	fclose(f);
+	return body;
+}
+
+START_TEST(test_corpus_eab_inner)
+{
+	static const char *const eabs[] = { "13-eab-HS256", "15-eab-HS384", "17-eab-HS512" };
+	static const char *const accts[] = { "14-new-acct-eab-HS256", "16-new-acct-eab-HS384",
+					     "18-new-acct-eab-HS512" };
+	static const char *const inners[] = { "19-inner-ES256", "21-inner-EdDSA" };
+	static const unsigned char key[] = "lanca-eab-seed-key-0123456789abc";
+	struct jws_eab x;
+	struct jws j;
+	struct lerr e;
+	json_t *o;
+	size_t i, n;
+	char *body;
+
+	for (i = 0; i < 3; i++) {
+		body = seed(eabs[i], &n);
+		o = json_loadb(body, n, 0, NULL);
+		lerr_clear(&e);
+		ck_assert_msg(jws_eab_parse(o, &x, &e) == 0, "%s: %s", eabs[i], e.msg);
+		ck_assert_msg(jws_eab_verify(&x, key, sizeof(key) - 1, &e) == 0, "%s: %s", eabs[i],
+			      e.msg);
+		jws_eab_free(&x);
+		json_decref(o);
+		free(body);
+		/* inside a new account's request: the binding's JWK is the
+		 * request's */
+		body = seed(accts[i], &n);
+		ck_assert_int_eq(jws_parse(body, n, &j, &e), 0);
+		ck_assert_int_eq(jws_verify(&j, j.jwk, &e), 0);
+		ck_assert_int_eq(jws_eab_parse(json_object_get(j.payload, "externalAccountBinding"),
+					       &x, &e), 0);
+		ck_assert_str_eq(x.thumbprint, j.thumbprint);
+		ck_assert_int_eq(jws_eab_verify(&x, key, sizeof(key) - 1, &e), 0);
+		jws_eab_free(&x);
+		jws_free(&j);
+		free(body);
+	}
+	for (i = 0; i < 2; i++) {
+		body = seed(inners[i], &n);
+		ck_assert_int_eq(jws_parse(body, n, &j, &e), -1);
+		ck_assert_msg(jws_parse_flags(body, n, JWS_INNER, &j, &e) == 0, "%s: %s", inners[i],
+			      e.msg);
+		ck_assert_int_eq(jws_verify(&j, j.jwk, &e), 0);
+		ck_assert_ptr_nonnull(json_object_get(j.payload, "oldKey"));
+		jws_free(&j);
+		free(body);
+	}
+}
+END_TEST
+
 static Suite *
 jws_suite(void)
 {
@@ -514,6 +842,10 @@ jws_suite(void)
 	tcase_add_test(tc, test_weak_jwks);
 	tcase_add_test(tc, test_thumbprint);
 	tcase_add_test(tc, test_openssl_signed);
+	tcase_add_test(tc, test_inner);
+	tcase_add_test(tc, test_eab_macs);
+	tcase_add_test(tc, test_eab_refusals);
+	tcase_add_test(tc, test_corpus_eab_inner);
 	suite_add_tcase(s, tc);
 	return s;
 }
