@@ -279,11 +279,11 @@ csr_name_cn(struct csr *c, struct lerr *e)
 				"the request names nothing: no subject CN and no subjectAltName");
 	if (c->sans.ndns == 0)
 		return 0;
+	/* A name longer than a CN may be is the certificate's by its SAN
+	 * alone, as an address is. */
 	n = strlen(c->sans.dns[0]);
-	if (n > CSR_CN_MAX)
-		return lerr_set(e, LERR_BAD_NAME, "the request has no subject CN and its first "
-				"name is longer than a CN may be (%d bytes)", CSR_CN_MAX);
-	memcpy(c->cn, c->sans.dns[0], n + 1);
+	if (n <= CSR_CN_MAX)
+		memcpy(c->cn, c->sans.dns[0], n + 1);
 	return 0;
 }
 

@@ -58,11 +58,13 @@ acme_list_one(const struct store_acme_account *a, void *arg)
 
 	l->n++;
 	if (l->json) {
+		json_t *contact = json_loads(a->contact, 0, NULL);
+
 		json_array_append_new(l->all, json_pack(
 			"{s:s, s:s, s:s, s:o, s:s, s:s, s:I, s:I}", "id", a->id,
 			"status", store_acme_status_str(a->status),
 			"approved", acme_approval_str(a->approved),
-			"contact", json_loads(a->contact, 0, NULL), "thumbprint", a->thumbprint,
+			"contact", contact != NULL ? contact : json_array(), "thumbprint", a->thumbprint,
 			"source", a->source, "created_at", (json_int_t)a->created_at,
 			"approved_at", (json_int_t)a->approved_at));
 		return 0;

@@ -53,7 +53,11 @@ struct acme {
 
 	pthread_mutex_t mu;
 	pthread_cond_t cv;
-	char queue[ACME_QUEUE_MAX][STORE_ACME_ID_LEN + 1];
+	/* Each entry: an authorisation id and its account's. */
+	struct {
+		char authz[STORE_ACME_ID_LEN + 1];
+		char account[STORE_ACME_ID_LEN + 1];
+	} queue[ACME_QUEUE_MAX];
 	size_t head, count;
 	int stop;
 	pthread_t threads[ACME_THREADS];
@@ -96,14 +100,33 @@ acme_device_id(const char *account_id, char out[sizeof(ACME_DEVICE_PREFIX) + STO
 		 account_id);
 }
 
-/* A problem document's JSON for the store: {"type", "detail"}. */
+/* A problem document's JSON for the store: {"type", "detail", "status"}.
+ * The detail may hold bytes a validated server sent (a header, a URL):
+ * kept to printable ASCII, quotes and backslashes swapped for ', and 400
+ * characters, so that it is always UTF-8 and its escaped form always
+ * fits the store's column. Never NULL but out of memory. */
+#define ACME_DETAIL_MAX	400
 static char *
 acme_problem_json(const char *type, const char *detail)
 {
-	json_t *o = json_pack("{s:s+, s:s, s:i}", "type", ACME_PROBLEM, type, "detail", detail,
-			      "status", strcmp(type, "serverInternal") == 0 ? 500 : 403);
-	char *s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
+	char clean[ACME_DETAIL_MAX + 4];
+	size_t i, n = 0;
+	json_t *o;
+	char *s;
 
+	for (i = 0; detail[i] != '\0' && n < ACME_DETAIL_MAX; i++) {
+		unsigned char c = (unsigned char)detail[i];
+
+		clean[n++] = c == '"' || c == '\\' ? '\'' : c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if (detail[i] != '\0') {
+		memcpy(clean + n, "...", 3);
+		n += 3;
+	}
+	clean[n] = '\0';
+	o = json_pack("{s:s+, s:s, s:i}", "type", ACME_PROBLEM, type, "detail", clean, "status",
+		      strcmp(type, "serverInternal") == 0 ? 500 : 403);
+	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;
 	json_decref(o);
 	return s;
 }
@@ -207,7 +230,7 @@ acme_worker(void *arg)
 			pthread_mutex_unlock(&a->mu);
 			return NULL;
 		}
-		memcpy(id, a->queue[a->head], sizeof(id));
+		memcpy(id, a->queue[a->head].authz, sizeof(id));
 		a->head = (a->head + 1) % ACME_QUEUE_MAX;
 		a->count--;
 		pthread_mutex_unlock(&a->mu);
@@ -215,19 +238,54 @@ acme_worker(void *arg)
 	}
 }
 
-/* Queues authorisation id for a thread: 0, or -1 with e when full. */
+/* The room an account's validation needs, under a->mu: the queue is not
+ * full and the account has fewer than ACME_QUEUE_PER_ACCOUNT waiting, so
+ * that one account cannot hold everyone else's up. 0, or -1 with e
+ * (LERR_RATE_LIMITED, 503: nothing changed, ask again later). */
 static int
-acme_enqueue(struct acme *a, const char *id, struct lerr *e)
+acme_room_locked(const struct acme *a, const char *account, struct lerr *e)
 {
-	int rc = 0;
+	size_t i, mine = 0;
+
+	if (a->count >= ACME_QUEUE_MAX)
+		return lerr_set_http(e, LERR_RATE_LIMITED, 503, "%d validations wait already: "
+				     "ask for the challenge again in a minute", ACME_QUEUE_MAX);
+	for (i = 0; account != NULL && i < a->count; i++)
+		if (strcmp(a->queue[(a->head + i) % ACME_QUEUE_MAX].account, account) == 0)
+			mine++;
+	if (mine >= ACME_QUEUE_PER_ACCOUNT)
+		return lerr_set_http(e, LERR_RATE_LIMITED, 503, "this account has %zu validations "
+				     "waiting already: ask for the challenge again in a minute", mine);
+	return 0;
+}
+
+/* Whether an account's validation would be queued now (acme_room_locked). */
+static int
+acme_room(struct acme *a, const char *account, struct lerr *e)
+{
+	int rc;
 
 	pthread_mutex_lock(&a->mu);
-	if (a->count >= ACME_QUEUE_MAX) {
-		rc = lerr_set_http(e, LERR_RATE_LIMITED, 503, "%d validations wait already: "
-				   "try the challenge again in a minute", ACME_QUEUE_MAX);
-	} else {
-		snprintf(a->queue[(a->head + a->count) % ACME_QUEUE_MAX], STORE_ACME_ID_LEN + 1,
-			 "%s", id);
+	rc = acme_room_locked(a, account, e);
+	pthread_mutex_unlock(&a->mu);
+	return rc;
+}
+
+/* Queues authorisation id (of account, NULL when not known: a restart's)
+ * for a thread: 0, or -1 with e when there is no room. */
+static int
+acme_enqueue(struct acme *a, const char *id, const char *account, struct lerr *e)
+{
+	int rc;
+
+	pthread_mutex_lock(&a->mu);
+	rc = acme_room_locked(a, account, e);
+	if (rc == 0) {
+		size_t k = (a->head + a->count) % ACME_QUEUE_MAX;
+
+		snprintf(a->queue[k].authz, sizeof(a->queue[k].authz), "%s", id);
+		snprintf(a->queue[k].account, sizeof(a->queue[k].account), "%s",
+			 account != NULL ? account : "");
 		a->count++;
 		pthread_cond_signal(&a->cv);
 	}
@@ -241,7 +299,7 @@ acme_requeue(const char *id, void *arg)
 	struct acme *a = arg;
 	struct lerr e;
 
-	if (acme_enqueue(a, id, &e) != 0)
+	if (acme_enqueue(a, id, NULL, &e) != 0)
 		log_warn("ACME validation of %s not resumed: %s", id, e.msg);
 	return 0;
 }
@@ -775,9 +833,14 @@ acme_challenge(struct acme *a, const struct store_acme_account *acct, const char
 		;
 	if (i == n)
 		return lerr_set(e, LERR_NOT_FOUND, "no such challenge");
+	/* No room now: the challenge stays pending, for the client to ask
+	 * again (503), rather than fail for another account's load. */
+	if (out->status == STORE_ACME_PENDING && out->chall_status == STORE_ACME_PENDING &&
+	    acme_room(a, acct->id, e) != 0)
+		return -1;
 	if ((lrc = store_acme_chall_start(a->store, id, type, acme_now(a), e)) < 0)
 		return -1;
-	if (lrc == 0 && acme_enqueue(a, id, e) != 0) {
+	if (lrc == 0 && acme_enqueue(a, id, acct->id, e) != 0) {
 		/* Nobody will validate it: it fails now rather than hang. */
 		char *problem = acme_problem_json("serverInternal", e->msg);
 		struct lerr ie;
@@ -898,6 +961,13 @@ acme_finalize(struct acme *a, const struct store_acme_account *acct, const char 
 		if (store_acme_order_end(a->store, id, res.serial, NULL, acme_now(a), &se) != 0)
 			log_err("certificate %s was issued for ACME order %s, which could not be "
 				"marked valid: %s", res.serial, id, se.msg);
+	} else if (strcmp(acme_finalize_type(fe.code), "badCSR") == 0 ||
+		   strcmp(acme_finalize_type(fe.code), "badPublicKey") == 0) {
+		/* The request was at fault, not the order: it is ready again,
+		 * for a better one (as Boulder does). */
+		if (store_acme_order_end(a->store, id, NULL, NULL, acme_now(a), &se) != 0)
+			log_err("ACME order %s could not be made ready again: %s", id, se.msg);
+		*e = fe;
 	} else {
 		problem = acme_problem_json(acme_finalize_type(fe.code), fe.msg);
 		if (problem == NULL ||
@@ -906,6 +976,10 @@ acme_finalize(struct acme *a, const struct store_acme_account *acct, const char 
 				fe.msg);
 		free(problem);
 		*e = fe;
+		/* LERR_CONFLICT means "not ready" to the door: from issuance it
+		 * is the store's. */
+		if (e->code == LERR_CONFLICT)
+			e->code = LERR_STORE;
 	}
 	enroll_result_free(&res);
 	if (rc != 0)

@@ -38,6 +38,7 @@
 #define ACME_VALIDATE_MS	10000	/* one validation's whole time */
 #define ACME_QUEUE_MAX		256	/* validations waiting at once */
 #define ACME_THREADS		2	/* validations at once */
+#define ACME_QUEUE_PER_ACCOUNT	16	/* of those waiting, one account's */
 #define ACME_EAB_KEY_LEN	32	/* an EAB MAC key's bytes */
 #define ACME_EAB_DAYS		7	/* an EAB key can be used within */
 #define ACME_EAB_SECRET		"acme-eab.secret"	/* in the state directory */
@@ -178,8 +179,10 @@ int acme_authz_deactivate(struct acme *a, const struct store_acme_account *acct,
 			  const char *id, struct store_acme_authz *out, struct lerr *e);
 /* Finalizes a ready order with csr (DER): issued through enroll_order()
  * with the order's identifiers as the proven names. The order is then
- * valid, or invalid with the problem (e says it too). LERR_CONFLICT
- * (orderNotReady) for an order that is not ready. */
+ * valid; or ready again when the request was at fault (badCSR,
+ * badPublicKey: a better one may follow); or invalid with the problem.
+ * e says why. LERR_CONFLICT (orderNotReady) only for an order that is
+ * not ready. */
 int acme_finalize(struct acme *a, const struct store_acme_account *acct, const char *id,
 		  const unsigned char *csr, size_t len, const char *source,
 		  struct store_acme_order **out, struct lerr *e);

@@ -265,11 +265,23 @@ enroll_parse_as(struct enroll *en, enum policy_profile prof, const unsigned char
 	return 0;
 }
 
+/* The device ids an ACME account's certificates are recorded under
+ * (daemon/acme.h's ACME_DEVICE_PREFIX): no device may claim one, so that
+ * no device door (enroll, renew, EST) ever takes an account's names or
+ * renews its certificates, which only a new order proves again. */
+#define ENROLL_ACME_PREFIX	"acme-"
+
 static int
 enroll_parse(struct enroll *en, const unsigned char *bytes, size_t len,
 	     struct enroll_parse *p, struct lerr *e)
 {
-	return enroll_parse_as(en, POLICY_DEVICE, bytes, len, p, e);
+	if (enroll_parse_as(en, POLICY_DEVICE, bytes, len, p, e) != 0)
+		return -1;
+	if (strncasecmp(p->csr->cn, ENROLL_ACME_PREFIX, strlen(ENROLL_ACME_PREFIX)) == 0)
+		return lerr_set(e, LERR_BAD_NAME, "device ids beginning with \"%s\" are ACME "
+				"accounts': an ACME certificate is renewed by a new ACME order",
+				ENROLL_ACME_PREFIX);
+	return 0;
 }
 
 /*
@@ -635,6 +647,26 @@ out:
 		enroll_result_free(&tmp);
 }
 
+/* Another key asked after the press's last admission: each admission of
+ * that press is contested, a device's request marked so, an ACME
+ * account (whose id is not a request's) audited. */
+static void
+enroll_contest(struct enroll *en, const struct window_decision *d, const char *actor)
+{
+	struct lerr e;
+	size_t i;
+
+	for (i = 0; i < d->ncontest; i++) {
+		if (strlen(d->contest_ids[i]) != STORE_REQUEST_ID_LEN) {
+			enroll_audit(en, actor, "contested", d->contest_ids[i],
+				     json_pack("{s:s}", "acme_account", d->contest_ids[i]));
+			continue;
+		}
+		if (store_request_contest(en->is->store, d->contest_ids[i], actor, &e) != 0)
+			log_warn("cannot mark %s contested: %s", d->contest_ids[i], e.msg);
+	}
+}
+
 /* The window's part of a request without other authorisation; an overlap
  * becomes the reason the device is told. */
 static void
@@ -645,7 +677,6 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 	struct enroll_waiting wt;
 	struct window_decision d;
 	struct window saved;
-	size_t i;
 	struct lerr e;
 	int settled;
 
@@ -694,9 +725,7 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 			snprintf(res->reason, sizeof(res->reason), "%s", ENROLL_OVERLAP_NOTE);
 		break;
 	case WINDOW_CONTESTED:
-		for (i = 0; i < d.ncontest; i++)
-			if (store_request_contest(en->is->store, d.contest_ids[i], actor, &e) != 0)
-				log_warn("cannot mark %s contested: %s", d.contest_ids[i], e.msg);
+		enroll_contest(en, &d, actor);
 		break;
 	case WINDOW_WAIT:
 	case WINDOW_NEED_WAITING:	/* not after a call with the waiting set */
@@ -713,8 +742,6 @@ enroll_window_account(struct enroll *en, const unsigned char key[32], const char
 	struct enroll_waiting wt;
 	struct window_decision d;
 	struct window saved;
-	struct lerr ce;
-	size_t i;
 	int settled, rc = 0;
 	int64_t now = enroll_now(en);
 
@@ -750,17 +777,8 @@ enroll_window_account(struct enroll *en, const unsigned char key[32], const char
 	}
 	rc = d.verdict == WINDOW_ADMIT;
 	pthread_mutex_unlock(&en->decide);
-	/* Another key asked after the press's last admission: each admitted
-	 * request, or account, is contested, as a device's would be. */
-	for (i = 0; d.verdict == WINDOW_CONTESTED && i < d.ncontest; i++) {
-		if (strlen(d.contest_ids[i]) == STORE_REQUEST_ID_LEN) {
-			if (store_request_contest(en->is->store, d.contest_ids[i], actor, &ce) != 0)
-				log_warn("cannot mark %s contested: %s", d.contest_ids[i], ce.msg);
-		} else {
-			enroll_audit(en, actor, "contested", d.contest_ids[i],
-				     json_pack("{s:s}", "acme_account", d.contest_ids[i]));
-		}
-	}
+	if (d.verdict == WINDOW_CONTESTED)
+		enroll_contest(en, &d, actor);
 	if (d.changed || rc || settled > 0)
 		enroll_window_changed(en, now);
 	return rc;
@@ -1057,7 +1075,9 @@ enroll_order(struct enroll *en, const struct enroll_order_ask *a, struct enroll_
 	ir.profile = POLICY_SERVER;
 	ir.device_id = a->device_id;
 	ir.actor = actor;
-	ir.address = a->source;
+	/* No address for the LAN's DNS: the client that ordered (an admin's
+	 * host, a proxy) is not always the server the names are for. */
+	ir.address = NULL;
 	ir.now = now;
 	if (issue_cert(en->is, &ir, &cert, e) != 0)
 		goto out;

@@ -438,15 +438,21 @@ int
 sandbox_network(const char *dir, const char *web_dir, const char *hosts_file,
 		const char *backup_dir, char *err, size_t errlen)
 {
-	/* What getaddrinfo() reads, for ACME's challenges: the gateway
-	 * resolves the names it validates (glibc 2.34 on has its files and
-	 * dns sources built in, so no module is loaded for them). */
+	/* What getaddrinfo() and res_nquery() read, for ACME's challenges
+	 * (the gateway resolves the names it validates): the resolver's
+	 * files in /etc (not /etc itself: the network process is kept off
+	 * it), the directory /etc/resolv.conf links into (systemd-resolved's
+	 * /run/...), which its owner replaces files in, and the libraries,
+	 * for the NSS modules nsswitch.conf may name (mdns4_minimal for
+	 * .local). A file of /etc replaced by rename while serve runs (a
+	 * DHCP client's resolv.conf) is the old one's rule, not the new
+	 * file's: it is read again after a restart (docs/acme.md). */
 	static const char *const resolver[] = {
 		"/etc/hosts", "/etc/resolv.conf", "/etc/nsswitch.conf", "/etc/host.conf",
-		"/etc/gai.conf",
+		"/etc/gai.conf", "/usr/lib", "/lib",
 	};
-	struct sandbox_path p[7 + sizeof(resolver) / sizeof(resolver[0])];
-	char hosts_dir[4096], clock_dir[4096];
+	struct sandbox_path p[8 + sizeof(resolver) / sizeof(resolver[0])];
+	char hosts_dir[4096], clock_dir[4096], resolv_dir[4096];
 	size_t n = 0, i;
 	int len, rc;
 
@@ -478,6 +484,11 @@ sandbox_network(const char *dir, const char *web_dir, const char *hosts_file,
 		if (access(resolver[i], F_OK) != 0)
 			continue;
 		p[n].path = resolver[i];
+		p[n++].write = 0;
+	}
+	if (realpath("/etc/resolv.conf", resolv_dir) != NULL &&
+	    strncmp(resolv_dir, "/etc/", 5) != 0) {
+		p[n].path = dirname(resolv_dir);
 		p[n++].write = 0;
 	}
 	/* localtime() opens it again when it changed on disk */

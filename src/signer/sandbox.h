@@ -62,9 +62,10 @@ int sandbox_signer(const struct sandbox_path *token_paths, size_t n, int token, 
 /* The network process (`lanca serve` after it dropped to --user): read
  * and write beneath dir, read beneath web_dir, read and write in the
  * directory of hosts_file (NULL: none) and beneath backup_dir (NULL:
- * none), read of the time zone file and of the resolver's files
- * (/etc/hosts, resolv.conf, nsswitch.conf, host.conf, gai.conf: ACME
- * validates names it resolves) (a
+ * none), read of the time zone file, and, for the resolver (ACME
+ * validates names it resolves), read of its files in /etc (hosts,
+ * resolv.conf, nsswitch.conf, host.conf, gai.conf), of the directory
+ * /etc/resolv.conf links into and of the libraries (NSS modules) (a
  * web or hosts directory that does not exist is left out: the daemon
  * copes with those as it did before). A
  * kernel without Landlock is logged as a warning (0: serving goes on).

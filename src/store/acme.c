@@ -778,12 +778,11 @@ store_acme_order_end(struct store *s, const char *id, const char *serial, const 
 {
 	struct store_acme_change_job j;
 
-	if (serial == NULL && error == NULL)
-		return lerr_set(e, LERR_INTERNAL, "store_acme_order_end: bad arguments");
 	memset(&j, 0, sizeof(j));
 	j.x = (struct store_query){ Q_ACME_ORDER_END, "finishing an ACME order",
 				    { store_arg_text(id), store_arg_text(serial != NULL ? "valid" :
-									 "invalid"),
+									 error != NULL ? "invalid" :
+									 "ready"),
 				      store_arg_text(serial),
 				      serial != NULL ? store_arg_null() : store_arg_text(error),
 				      store_arg_int(now) } };

@@ -716,7 +716,8 @@ int store_acme_authz_deactivate(struct store *s, const char *authz_id, int64_t n
  * it was not ready. */
 int store_acme_order_begin(struct store *s, const char *id, int64_t now, struct lerr *e);
 /* Finalisation ends: processing becomes valid with the certificate's
- * serial (hex), or invalid with error (JSON) when serial is NULL. */
+ * serial (hex), or invalid with error (JSON) when serial is NULL, or
+ * ready again when both are NULL (the request was at fault). */
 int store_acme_order_end(struct store *s, const char *id, const char *serial,
 			 const char *error, int64_t now, struct lerr *e);
 /* Pending or ready orders, and pending authorisations, whose time is up

@@ -83,6 +83,19 @@ grep -q "GET /.well-known/acme-challenge/" "$T/certbot/logs/letsencrypt.log" ||
 	fail "certbot's log shows no validation request from the gateway"
 ok "certbot (RS256 account, empty-subject CSR): http-01 validated from the gateway, the chain verifies, recorded for its account"
 
+# An ACME certificate is renewed by a new order, never through a device
+# door: the names of the renewal would be proven by nobody.
+openssl req -new -key "$live/privkey.pem" -subj "/CN=acme-$CB_ID" \
+	-addext "subjectAltName=DNS:never-proven.home.arpa" -out "$T/renew.csr" 2>/dev/null ||
+	fail "making the renewal request"
+st=$(in_cl curl -s --max-time 10 --cacert "$D/root.pem" --cert "$live/cert.pem" --key "$live/privkey.pem" \
+	-H 'Content-Type: application/x-pem-file' --data-binary @"$T/renew.csr" -o "$T/renew.out" \
+	-w '%{http_code}' "$HTTPS_URL/api/v1/renew")
+[ "$st" = 400 ] && grep -q "are ACME accounts'" "$T/renew.out" ||
+	fail "an ACME certificate renewed through /api/v1/renew: $st $(cat "$T/renew.out")"
+[ "$(certs | grep -c acme-)" = 1 ] || fail "something was issued by the renewal"
+ok "an ACME certificate is not renewed through the device API (the acme- device ids are the accounts')"
+
 acme_certbot certonly --standalone -d www.example.com >"$T/cb3.out" 2>&1 &&
 	fail "certbot got a name outside the policy"
 certbot_error | grep -q "rejectedIdentifier.*www.example.com" ||

@@ -211,7 +211,9 @@ P "the old key on newAccount" newAccount --key kc --jwk --payload '{"onlyReturnE
 P "the new key on newAccount" newAccount --key kc2 --jwk --payload '{"onlyReturnExisting": true}' --expect 200
 [ "$(J "$T/p.json" location)" = "$kc" ] || fail "the new key's account: $(cat "$T/p.json")"
 P "keyChange to a key with an account" keyChange --key kc2 --new-key acct --expect 409 malformed
-[ "$(J "$T/p.json" location)" = "$kc" ] || fail "keyChange 409 without the Location of the account: $(cat "$T/p.json")"
+# RFC 8555 7.3.5: Location is the account that holds the key.
+[ "$(J "$T/p.json" location)" = "$(cat "$T/c/acct.kid")" ] ||
+	fail "keyChange 409 without the Location of the key's account: $(cat "$T/p.json")"
 P "keyChange back to the old key" keyChange --key kc2 --new-key kc --expect 200
 P "the old key again" "$kc" --key kc --expect 200
 P "keyChange to Ed25519" keyChange --key kc --new-key kc3 --new-kty ed25519 --expect 200
@@ -357,11 +359,14 @@ P "the ready order" "$ORDER" --key a --expect 200 --out "$T/order.json"
 [ "$(J "$T/order.json" status)" = ready ] || fail "the order: $(cat "$T/order.json")"
 P "finalize, other names" "$FIN" --key a --csr-names other.home.arpa --csr-key k0 --expect 400 badCSR
 P "the order after a bad CSR" "$ORDER" --key a --expect 200 --out "$T/order.json"
-[ "$(J "$T/order.json" status)" = invalid ] && [ "$(J "$T/order.json" error.type)" = urn:ietf:params:acme:error:badCSR ] ||
-	fail "the order after a bad CSR: $(cat "$T/order.json")"
-P "finalize an invalid order" "$FIN" --key a --csr-names nas.home.arpa --csr-key k0 --expect 403 orderNotReady
+[ "$(J "$T/order.json" status)" = ready ] && ! J "$T/order.json" error >/dev/null 2>&1 ||
+	fail "the order after a bad CSR is not ready again: $(cat "$T/order.json")"
 [ "$(counts | cut -d/ -f1)" = "$(echo "$base" | cut -d/ -f1)" ] || fail "a certificate was issued: $(counts), was $base"
-ok "finalize before ready 403 orderNotReady; after a real http-01 validation, a CSR for other names 400 badCSR, the order invalid, nothing issued"
+P "finalize, the right names" "$FIN" --key a --csr-names nas.home.arpa --csr-key k0 --expect 200 \
+	--out "$T/order.json"
+[ "$(J "$T/order.json" status)" = valid ] || fail "the order after a good CSR: $(cat "$T/order.json")"
+ok "finalize before ready 403 orderNotReady; after a real http-01 validation, a CSR for other names 400 badCSR, nothing issued, the order ready again, and a CSR for its names finalizes it"
+base=$(counts)
 
 issue a nas.home.arpa k1 "$T/c1.pem"
 split_chain "$T/c1.pem"

@@ -880,8 +880,22 @@ START_TEST(test_finalize)
 	ck_assert_str_eq(o->error, err_dns);
 	ck_assert_str_eq(o->cert_serial, "");
 	free(o);
-	/* neither serial nor error */
-	ck_assert_int_eq(store_acme_order_end(s, id, NULL, NULL, 1300, &e), -1);
+	/* neither serial nor error: ready again (the request was at fault),
+	 * and finalized again later; an invalid order stays invalid */
+	ck_assert_int_eq(store_acme_order_end(s, id, NULL, NULL, 1300, &e), 0);
+	o = order_get(2);
+	ck_assert_int_eq(o->status, STORE_ACME_INVALID);
+	free(o);
+	order_new(4, 1, 1000, 5000);
+	order_ready(4, 1100);
+	make_id(id, "ordr", 4);
+	ck_assert_int_eq(store_acme_order_begin(s, id, 1200, &e), 0);
+	ck_assert_int_eq(store_acme_order_end(s, id, NULL, NULL, 1300, &e), 0);
+	o = order_get(4);
+	ck_assert_int_eq(o->status, STORE_ACME_READY);
+	ck_assert_str_eq(o->error, "");
+	free(o);
+	ck_assert_int_eq(store_acme_order_begin(s, id, 1400, &e), 0);
 	/* not after the order's end */
 	order_new(3, 1, 1000, 2000);
 	order_ready(3, 1100);

@@ -439,6 +439,9 @@ acme_directory(struct http_req *r)
 enum MHD_Result
 acme_new_nonce(struct http_req *r)
 {
+	/* Not limited: a flood of these pushes out older nonces, whose
+	 * clients are told badNonce with a fresh one and retry (RFC 8555
+	 * 6.5), which every client here does. */
 	/* RFC 8555 7.2: HEAD is 200, GET 204; both only for the header. */
 	return acme_reply(r, strcmp(r->method, "HEAD") == 0 ? 200 : 204, NULL, "", 0);
 }

@@ -399,6 +399,9 @@ out:
 
 /* ---- authorisations and challenges ---- */
 
+static int acme_chall_offered(const struct http_req *r, const struct store_acme_authz *z,
+			      const char *type);
+
 enum MHD_Result
 acme_authz(struct http_req *r)
 {
@@ -464,6 +467,10 @@ acme_chall(struct http_req *r)
 		ret = acme_problem_lerr(r, &e, NULL);
 		goto out;
 	}
+	if (!acme_chall_offered(r, &z, type)) {
+		ret = acme_problem(r, 404, "malformed", "no such challenge");
+		goto out;
+	}
 	if (acme_url(r, up, sizeof(up), ACME_PREFIX "authz/%s", id) == 0) {
 		snprintf(link, sizeof(link), "<%s>;rel=\"up\"", up);
 		(void)http_req_add_header(r, "Link", link);
@@ -472,6 +479,19 @@ acme_chall(struct http_req *r)
 out:
 	acme_req_free(&q);
 	return ret;
+}
+
+/* 1 if the authorisation offers challenge type. */
+static int
+acme_chall_offered(const struct http_req *r, const struct store_acme_authz *z, const char *type)
+{
+	const char *types[ACME_CHALL_TYPES];
+	size_t i, n = acme_chall_types(r->app->acme, z, types);
+
+	for (i = 0; i < n; i++)
+		if (strcmp(types[i], type) == 0)
+			return 1;
+	return 0;
 }
 
 /* ---- certificates ---- */
@@ -613,8 +633,14 @@ acme_key_change(struct http_req *r)
 	}
 	if (acme_account_rekey(r->app->acme, q.acct, inner.jwk_text, inner.thumbprint, &e) != 0) {
 		if (e.code == LERR_CONFLICT) {
-			acme_location(r, "acct", q.acct->id);
-			ret = acme_problem(r, 409, "malformed", "%s", e.msg);
+			struct store_acme_account *holder = NULL;
+
+			/* RFC 8555 7.3.5: Location names the account that has it. */
+			if (acme_account_by_key(r->app->acme, inner.thumbprint, &holder, &e) == 0)
+				acme_location(r, "acct", holder->id);
+			acme_account_free(holder);
+			ret = acme_problem(r, 409, "malformed", "the new key has an ACME account "
+					   "already");
 		} else {
 			ret = acme_problem_lerr(r, &e, NULL);
 		}
