@@ -595,7 +595,7 @@ acme_eab_make(struct store *s, const char *dir, const char *actor, char kid[33],
 	      char key_b64[64], int64_t *expires_at, struct lerr *e)
 {
 	unsigned char secret[32], key[ACME_EAB_KEY_LEN];
-	char path[4096];
+	char path[4096], store_path[STATE_PATH_MAX];
 	struct stat st;
 	int64_t now = (int64_t)time(NULL);
 	int fd;
@@ -611,9 +611,13 @@ acme_eab_make(struct store *s, const char *dir, const char *actor, char kid[33],
 			sodium_memzero(secret, sizeof(secret));
 			return -1;
 		}
-		if (stat(dir, &st) == 0 && (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
-			if (fchown(fd, st.st_uid, (gid_t)-1) != 0 && errno != EPERM)
-				log_warn("cannot hand %s to the state directory's owner: %s", path,
+		/* The daemon's user reads it: the store's owner (lanca init
+		 * --user hands the daemon's files to it), not the directory's
+		 * (root's then). */
+		if (state_path(store_path, dir, STORE_FILE) == 0 && stat(store_path, &st) == 0 &&
+		    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
+			if (fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM)
+				log_warn("cannot hand %s to the daemon's user: %s", path,
 					 strerror(errno));
 			close(fd);
 		}

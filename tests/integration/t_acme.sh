@@ -245,6 +245,14 @@ metric() {
 	fail "the ACME metrics: $(grep lanca_acme "$T/metrics.txt")"
 ok "GET /metrics counts the validations by challenge and result, the finalizations, and no account waiting"
 
+# Under `init --user`, the EAB secret the CLI (root) makes is the daemon's
+# user's, as the store is.
+"$LANCA" init --dir "$T/u" --name acmeu --user nobody >"$T/initu.log" 2>&1 || fail "init --user: $(cat "$T/initu.log")"
+"$LANCA" acme eab new --dir "$T/u" >/dev/null 2>&1 || fail "eab new under --user"
+[ "$(stat -c '%U %a' "$T/u/acme-eab.secret")" = "$(stat -c '%U' "$T/u/lanca.db") 600" ] ||
+	fail "the EAB secret under --user: $(stat -c '%U:%G %a' "$T/u/acme-eab.secret" "$T/u/lanca.db")"
+ok "the EAB secret is 0600 and the daemon's user's, as the store is"
+
 "$LANCA" audit verify --dir "$D" >"$T/audit.out" 2>&1 || fail "audit verify: $(cat "$T/audit.out")"
 for ev in acme-account acme-approve acme-order acme-validate acme-eab-new; do
 	[ "$(sql "SELECT count(*) FROM audit WHERE event = '$ev'")" -gt 0 ] ||
