@@ -245,6 +245,20 @@ metric() {
 	fail "the ACME metrics: $(grep lanca_acme "$T/metrics.txt")"
 ok "GET /metrics counts the validations by challenge and result, the finalizations, and no account waiting"
 
+# --acme-insecure-ports, for tests only: the same validations on other
+# ports, with a warning at the start.
+stop_serve || fail "lanca serve did not stop cleanly"
+start_serve_netns "$D" --acme-insecure-ports 5002,5001
+grep -q "ACME challenges are validated on ports 5002 and 5001, not 80 and 443: for tests only" \
+	"$T/serve.log" || fail "no warning for --acme-insecure-ports: $(cat "$T/serve.log")"
+acme_lego -d lego.home.arpa --http --http.port "$CL_IP:5002" renew --days 100000 --no-random-sleep \
+	>"$T/lego5.out" 2>&1 || fail "lego over http-01 on port 5002: $(tail -3 "$T/lego5.out")"
+acme_lego -d lego.home.arpa --tls --tls.port "$CL_IP:5001" renew --days 100000 --no-random-sleep \
+	>"$T/lego6.out" 2>&1 || fail "lego over tls-alpn-01 on port 5001: $(tail -3 "$T/lego6.out")"
+"$LANCA" serve --acme-insecure-ports 80 >"$T/ports.out" 2>&1 && fail "--acme-insecure-ports 80 was taken"
+grep -q "two ports" "$T/ports.out" || fail "--acme-insecure-ports 80: $(cat "$T/ports.out")"
+ok "--acme-insecure-ports (tests only) validates http-01 and tls-alpn-01 on the ports given, with a warning"
+
 # Under `init --user`, the EAB secret the CLI (root) makes is the daemon's
 # user's, as the store is.
 "$LANCA" init --dir "$T/u" --name acmeu --user nobody >"$T/initu.log" 2>&1 || fail "init --user: $(cat "$T/initu.log")"
