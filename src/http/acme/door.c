@@ -97,6 +97,19 @@ acme_problem_with(struct http_req *r, unsigned status, const char *type, const c
 
 	o = json_pack("{s:s+, s:s, s:i}", "type", "urn:ietf:params:acme:error:", type, "detail",
 		      detail, "status", (int)status);
+	if (o == NULL) {
+		/* The detail quoted a client's bytes that are not UTF-8 (an
+		 * alg, a header): the answer goes out all the same, in ASCII. */
+		char ascii[600];
+		size_t i;
+
+		for (i = 0; detail[i] != '\0' && i < sizeof(ascii) - 1; i++)
+			ascii[i] = (unsigned char)detail[i] >= 0x20 && (unsigned char)detail[i] < 0x7f ?
+				   detail[i] : '?';
+		ascii[i] = '\0';
+		o = json_pack("{s:s+, s:s, s:i}", "type", "urn:ietf:params:acme:error:", type,
+			      "detail", ascii, "status", (int)status);
+	}
 	if (o != NULL && extra_json != NULL && (x = json_loads(extra_json, 0, NULL)) != NULL)
 		json_object_update(o, x), json_decref(x);
 	text = o != NULL ? json_dumps(o, JSON_INDENT(2)) : NULL;
