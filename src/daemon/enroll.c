@@ -266,10 +266,27 @@ enroll_parse_as(struct enroll *en, enum policy_profile prof, const unsigned char
 }
 
 /* The device ids an ACME account's certificates are recorded under
- * (daemon/acme.h's ACME_DEVICE_PREFIX): no device may claim one, so that
- * no device door (enroll, renew, EST) ever takes an account's names or
- * renews its certificates, which only a new order proves again. */
+ * (daemon/acme.h's ACME_DEVICE_PREFIX and an account id: 22 characters
+ * of base64url): no device may claim one, so that no device door
+ * (enroll, renew, EST) ever takes an account's names or renews its
+ * certificates, which only a new order proves again. Other ids that
+ * begin so ("acme-0001", a vendor's) are a device's like any other. */
 #define ENROLL_ACME_PREFIX	"acme-"
+#define ENROLL_ACME_ID_LEN	22
+
+static int
+enroll_acme_id(const char *cn)
+{
+	size_t i, n = strlen(ENROLL_ACME_PREFIX);
+
+	if (strncasecmp(cn, ENROLL_ACME_PREFIX, n) != 0 || strlen(cn) != n + ENROLL_ACME_ID_LEN)
+		return 0;
+	for (i = n; cn[i] != '\0'; i++)
+		if (!((cn[i] >= 'A' && cn[i] <= 'Z') || (cn[i] >= 'a' && cn[i] <= 'z') ||
+		      (cn[i] >= '0' && cn[i] <= '9') || cn[i] == '-' || cn[i] == '_'))
+			return 0;
+	return 1;
+}
 
 static int
 enroll_parse(struct enroll *en, const unsigned char *bytes, size_t len,
@@ -277,10 +294,9 @@ enroll_parse(struct enroll *en, const unsigned char *bytes, size_t len,
 {
 	if (enroll_parse_as(en, POLICY_DEVICE, bytes, len, p, e) != 0)
 		return -1;
-	if (strncasecmp(p->csr->cn, ENROLL_ACME_PREFIX, strlen(ENROLL_ACME_PREFIX)) == 0)
-		return lerr_set(e, LERR_BAD_NAME, "device ids beginning with \"%s\" are ACME "
-				"accounts': an ACME certificate is renewed by a new ACME order",
-				ENROLL_ACME_PREFIX);
+	if (enroll_acme_id(p->csr->cn))
+		return lerr_set(e, LERR_BAD_NAME, "device id %s is an ACME account's: an ACME "
+				"certificate is renewed by a new ACME order", p->csr->cn);
 	return 0;
 }
 

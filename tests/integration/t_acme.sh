@@ -91,10 +91,10 @@ openssl req -new -key "$live/privkey.pem" -subj "/CN=acme-$CB_ID" \
 st=$(in_cl curl -s --max-time 10 --cacert "$D/root.pem" --cert "$live/cert.pem" --key "$live/privkey.pem" \
 	-H 'Content-Type: application/x-pem-file' --data-binary @"$T/renew.csr" -o "$T/renew.out" \
 	-w '%{http_code}' "$HTTPS_URL/api/v1/renew")
-[ "$st" = 400 ] && grep -q "are ACME accounts'" "$T/renew.out" ||
+[ "$st" = 400 ] && grep -q "is an ACME account's" "$T/renew.out" ||
 	fail "an ACME certificate renewed through /api/v1/renew: $st $(cat "$T/renew.out")"
 [ "$(certs | grep -c acme-)" = 1 ] || fail "something was issued by the renewal"
-ok "an ACME certificate is not renewed through the device API (the acme- device ids are the accounts')"
+ok "an ACME certificate is not renewed through the device API (an account's device id is no device's)"
 
 acme_certbot certonly --standalone -d www.example.com >"$T/cb3.out" 2>&1 &&
 	fail "certbot got a name outside the policy"
