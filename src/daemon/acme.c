@@ -83,14 +83,18 @@ acme_now(const struct acme *a)
 	return (int64_t)(a->c.now != NULL ? a->c.now(a->c.now_arg) : time(NULL));
 }
 
-/* A random id: n bytes of libsodium's randomness in base64url. */
+/* A random id: n bytes of libsodium's randomness in base64url, drawn
+ * again while it begins with '-' (one in 64), which a command line would
+ * take for an option: `lanca acme approve ID`, certbot's --eab-kid KID. */
 static void
 acme_random_id(char *out, size_t outsz, size_t n)
 {
 	unsigned char raw[32];
 
-	randombytes_buf(raw, n);
-	sodium_bin2base64(out, outsz, raw, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	do {
+		randombytes_buf(raw, n);
+		sodium_bin2base64(out, outsz, raw, n, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+	} while (out[0] == '-');
 }
 
 void

@@ -23,8 +23,9 @@ python3 -c 'import cryptography' 2>/dev/null || {
 # R ARGS...: acme_raw.py against the daemon of this part, as the client
 # ($RUN: nothing on loopback, `ip netns exec CL` in part two).
 RUN=
+STATE="$T/c"
 R() {
-	$RUN python3 "$RAW" --dir "$ACME_DIRECTORY" --ca "$ACME_CA" --state "$T/c" "$@"
+	$RUN python3 "$RAW" --dir "$ACME_DIRECTORY" --ca "$ACME_CA" --state "$STATE" "$@"
 }
 # P DESC post ARGS...: a POST that must answer as --expect says; its
 # summary is in $T/p.json.
@@ -74,7 +75,9 @@ ids() {
 # ==== part one: loopback ====
 D="$T/one"
 "$LANCA" init --dir "$D" --name acmeproto >"$T/init.log" 2>&1 || fail "init: $(cat "$T/init.log")"
-start_serve "$D"
+# The per-address limit is not what this test is about: each check sends
+# its requests as fast as the machine allows, from one address.
+start_serve "$D" --enroll-rate 1000 --enroll-burst 1000
 ACME_DIRECTORY="https://localhost:$HTTPS_PORT/acme/directory"
 ACME_CA="$D/root.pem"
 mkdir -p "$T/c"
@@ -275,11 +278,46 @@ P "the second one waits" newOrder --key w2 --payload "$(ids w.home.arpa)" --expe
 ok "press window of one: the first account is approved (window), the second waits, the window says contested and the first is audited contested"
 stop_serve || fail "lanca serve did not stop cleanly"
 
+# The per-address limit of every door, on what makes something: a third
+# order at once is rateLimited with Retry-After; reading is not limited.
+# A CA of its own (its URLs differ), and the client's state with it.
+D="$T/rl"
+"$LANCA" init --dir "$D" --name acmerl >"$T/init.log" 2>&1 || fail "init: $(cat "$T/init.log")"
+start_serve "$D" --enroll-rate 1 --enroll-burst 3
+ACME_DIRECTORY="https://localhost:$HTTPS_PORT/acme/directory"
+ACME_CA="$D/root.pem"
+STATE="$T/c-rl"
+mkdir -p "$STATE"
+P "newAccount rl" newAccount --key rl --jwk --payload '{}' --expect 201
+"$LANCA" acme approve --dir "$D" "$(basename "$(cat "$STATE/rl.kid")")" >/dev/null 2>&1 || fail "approve rl"
+# Orders as fast as they go, until one is refused: with 3 at once and 1 a
+# second after, it comes within a few whatever the machine's speed.
+i=0 limited=
+while [ $i -lt 8 ] && [ -z "$limited" ]; do
+	i=$((i + 1))
+	R post newOrder --key rl --payload "$(ids "r$i.home.arpa")" >"$T/p.json" 2>"$T/p.err" ||
+		fail "order $i: $(cat "$T/p.err")"
+	case $(J "$T/p.json" status) in
+	201) ;;
+	429) limited=$i ;;
+	*) fail "order $i: $(cat "$T/p.json")" ;;
+	esac
+done
+[ -n "$limited" ] && [ "$limited" -ge 3 ] || fail "no order was rateLimited, or one too soon ($limited)"
+[ "$(J "$T/p.json" type)" = rateLimited ] && [ -n "$(J "$T/p.json" retry_after)" ] ||
+	fail "the refused order: $(cat "$T/p.json")"
+for i in 1 2 3 4; do
+	P "reading the account, $i" "$(cat "$STATE/rl.kid")" --key rl --expect 200
+done
+ok "the per-address limit: a third request that makes something is 429 rateLimited with Retry-After; POST-as-GET is not limited"
+stop_serve || fail "lanca serve did not stop cleanly"
+STATE="$T/c"
+
 # ==== part two: challenges, validated from the gateway's namespace ====
 netns_pair
 D="$T/two"
 "$LANCA" init --dir "$D" --name acmeproto2 --san "$GW_IP" >"$T/init.log" 2>&1 || fail "init: $(cat "$T/init.log")"
-start_serve_netns "$D"
+start_serve_netns "$D" --enroll-rate 1000 --enroll-burst 1000
 netns_hosts "$GW_NS" "$CL_IP nas.home.arpa n2.home.arpa n3.home.arpa nx.home.arpa"
 RUN="ip netns exec $CL_NS"
 rm -rf "$T/c" && mkdir -p "$T/c"
