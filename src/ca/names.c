@@ -16,6 +16,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <gnutls/gnutls.h>
 
@@ -317,6 +318,45 @@ ipnet_contains(const struct ipnet *net, const unsigned char *addr, unsigned len)
  * Appends "DNS:a,DNS:b,IP:10.0.0.1" to b (DNS names first, in list order).
  * Returns 0, or -1 if b overflowed or an address would not format.
  */
+int
+names_has_dns(const struct names *n, const char *dns)
+{
+	size_t i;
+
+	for (i = 0; i < n->ndns; i++)
+		if (strcasecmp(n->dns[i], dns) == 0)
+			return 1;
+	return 0;
+}
+
+int
+names_has_ip(const struct names *n, const struct ipnet *ip)
+{
+	size_t i;
+
+	for (i = 0; i < n->nip; i++)
+		if (n->ip[i].len == ip->len && n->ip[i].prefix == ip->prefix &&
+		    memcmp(n->ip[i].addr, ip->addr, ip->len) == 0)
+			return 1;
+	return 0;
+}
+
+int
+names_same(const struct names *a, const struct names *b)
+{
+	size_t i;
+
+	if (a->ndns != b->ndns || a->nip != b->nip)
+		return 0;
+	for (i = 0; i < a->ndns; i++)
+		if (!names_has_dns(b, a->dns[i]))
+			return 0;
+	for (i = 0; i < a->nip; i++)
+		if (!names_has_ip(b, &a->ip[i]))
+			return 0;
+	return 1;
+}
+
 int
 names_format(const struct names *n, struct buf *b)
 {

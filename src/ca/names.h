@@ -50,6 +50,13 @@ int ipnet_parse(const char *text, struct ipnet *out) LANCA_WUR;
 int ipnet_format(const struct ipnet *ip, char *out, size_t n);
 /* 1 if addr (len 4 or 16) lies inside net. */
 int ipnet_contains(const struct ipnet *net, const unsigned char *addr, unsigned len);
+/* 1 if n holds the DNS name dns (compared without case) or the address
+ * or network ip (the same bytes and prefix), 0 otherwise. */
+int names_has_dns(const struct names *n, const char *dns);
+int names_has_ip(const struct names *n, const struct ipnet *ip);
+/* 1 if a and b hold the same names, whatever their order (each list
+ * free of repeats, as names_add_* keep them). */
+int names_same(const struct names *a, const struct names *b);
 /* Appends "DNS:a,DNS:b,IP:10.0.0.1" to b (the store's and CLI's text form). */
 int names_format(const struct names *n, struct buf *b) LANCA_WUR;
 

@@ -521,19 +521,6 @@ policy_leaf_cn(const struct csr *c, const struct names *sans, enum policy_profil
 	return "";
 }
 
-/* 1 if n holds the address ip already. */
-static int
-policy_has_ip(const struct names *n, const struct ipnet *ip)
-{
-	size_t i;
-
-	for (i = 0; i < n->nip; i++)
-		if (n->ip[i].len == ip->len && n->ip[i].prefix == ip->prefix &&
-		    memcmp(n->ip[i].addr, ip->addr, ip->len) == 0)
-			return 1;
-	return 0;
-}
-
 int
 policy_names(const struct policy *p, const struct csr *c, enum policy_profile prof,
 	     struct names *out, struct lerr *e)
@@ -562,7 +549,7 @@ policy_names(const struct policy *p, const struct csr *c, enum policy_profile pr
 		    ip.prefix == ip.len * 8) {
 			if (policy_check_ip(p, &ip, prof, e) < 0)
 				goto out;
-			if (!policy_has_ip(out, &ip) && names_add_ip(out, &ip) < 0) {
+			if (!names_has_ip(out, &ip) && names_add_ip(out, &ip) < 0) {
 				lerr_set(e, LERR_TOO_LARGE, "too many IP addresses");
 				goto out;
 			}
@@ -578,7 +565,7 @@ policy_names(const struct policy *p, const struct csr *c, enum policy_profile pr
 	for (i = 0; i < c->sans.nip; i++) {
 		if (policy_check_ip(p, &c->sans.ip[i], prof, e) < 0)
 			goto out;
-		if (policy_has_ip(out, &c->sans.ip[i]))
+		if (names_has_ip(out, &c->sans.ip[i]))
 			continue;
 		if (names_add_ip(out, &c->sans.ip[i]) < 0) {
 			lerr_set(e, LERR_TOO_LARGE, "too many IP addresses");

@@ -104,30 +104,41 @@ acme_device_id(const char *account_id, char out[sizeof(ACME_DEVICE_PREFIX) + STO
 		 account_id);
 }
 
+void
+acme_detail_ascii(const char *in, char *out, size_t n)
+{
+	size_t i, k = 0;
+
+	if (n < 4) {
+		if (n > 0)
+			out[0] = '\0';
+		return;
+	}
+	for (i = 0; in[i] != '\0' && k < n - 4; i++) {
+		unsigned char c = (unsigned char)in[i];
+
+		out[k++] = c == '"' || c == '\\' ? '\'' : c >= 0x20 && c < 0x7f ? (char)c : '?';
+	}
+	if (in[i] != '\0') {
+		memcpy(out + k, "...", 3);
+		k += 3;
+	}
+	out[k] = '\0';
+}
+
 /* A problem document's JSON for the store: {"type", "detail", "status"}.
  * The detail may hold bytes a validated server sent (a header, a URL):
- * kept to printable ASCII, quotes and backslashes swapped for ', and 400
- * characters, so that it is always UTF-8 and its escaped form always
- * fits the store's column. Never NULL but out of memory. */
+ * acme_detail_ascii keeps it UTF-8 and its escaped form within the
+ * store's column. Never NULL but out of memory. */
 #define ACME_DETAIL_MAX	400
 static char *
 acme_problem_json(const char *type, const char *detail)
 {
 	char clean[ACME_DETAIL_MAX + 4];
-	size_t i, n = 0;
 	json_t *o;
 	char *s;
 
-	for (i = 0; detail[i] != '\0' && n < ACME_DETAIL_MAX; i++) {
-		unsigned char c = (unsigned char)detail[i];
-
-		clean[n++] = c == '"' || c == '\\' ? '\'' : c >= 0x20 && c < 0x7f ? (char)c : '?';
-	}
-	if (detail[i] != '\0') {
-		memcpy(clean + n, "...", 3);
-		n += 3;
-	}
-	clean[n] = '\0';
+	acme_detail_ascii(detail, clean, sizeof(clean));
 	o = json_pack("{s:s+, s:s, s:i}", "type", ACME_PROBLEM, type, "detail", clean, "status",
 		      strcmp(type, "serverInternal") == 0 ? 500 : 403);
 	s = o != NULL ? json_dumps(o, JSON_COMPACT) : NULL;

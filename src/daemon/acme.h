@@ -72,6 +72,11 @@ void acme_free(struct acme *a);		/* stops the threads; NULL-safe */
 /* The serve tick: orders and authorisations whose time is up expire. */
 void acme_tick(struct acme *a);
 
+/* in as a problem's detail that is always UTF-8 and escapes short, into
+ * out (n bytes): printable ASCII, '"' and '\\' as ', anything else as
+ * '?', cut with "..." to fit. */
+void acme_detail_ascii(const char *in, char *out, size_t n);
+
 /* The device id an account's certificates are recorded under. */
 void acme_device_id(const char *account_id, char out[sizeof(ACME_DEVICE_PREFIX) +
 						     STORE_ACME_ID_LEN]);

@@ -10,7 +10,6 @@
  */
 #include "config.h"
 
-#include <arpa/inet.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -996,43 +995,13 @@ out:
 	return rc;
 }
 
-/* 1 if the DNS name or address text name is among n's. */
+/* 1 if a request's CN names one of the proven names (RFC 8555 7.4). */
 static int
-enroll_names_have(const struct names *n, const char *name)
+enroll_cn_proven(const char *cn, const struct names *proven)
 {
 	struct ipnet ip;
-	size_t i;
 
-	if (ipnet_parse(name, &ip) == 0) {
-		for (i = 0; i < n->nip; i++)
-			if (n->ip[i].len == ip.len && n->ip[i].prefix == ip.prefix &&
-			    memcmp(n->ip[i].addr, ip.addr, ip.len) == 0)
-				return 1;
-		return 0;
-	}
-	for (i = 0; i < n->ndns; i++)
-		if (strcasecmp(n->dns[i], name) == 0)
-			return 1;
-	return 0;
-}
-
-/* 1 if a and b hold the same names (each list is free of repeats). */
-static int
-enroll_names_same(const struct names *a, const struct names *b)
-{
-	char text[INET6_ADDRSTRLEN + 8];
-	size_t i;
-
-	if (a->ndns != b->ndns || a->nip != b->nip)
-		return 0;
-	for (i = 0; i < a->ndns; i++)
-		if (!enroll_names_have(b, a->dns[i]))
-			return 0;
-	for (i = 0; i < a->nip; i++)
-		if (ipnet_format(&a->ip[i], text, sizeof(text)) < 0 ||
-		    !enroll_names_have(b, text))
-			return 0;
-	return 1;
+	return ipnet_parse(cn, &ip) == 0 ? names_has_ip(proven, &ip) : names_has_dns(proven, cn);
 }
 
 int
@@ -1043,7 +1012,7 @@ enroll_order(struct enroll *en, const struct enroll_order_ask *a, struct enroll_
 	struct store_onboard v;
 	struct enroll_parse p;
 	struct issue_req ir;
-	char actor[96];
+	char actor[96], why[256];
 	int rc = -1;
 	int64_t now = enroll_now(en);
 
@@ -1054,12 +1023,12 @@ enroll_order(struct enroll *en, const struct enroll_order_ask *a, struct enroll_
 		goto out;
 	/* RFC 8555 section 7.4: the very names the order proved, no more
 	 * and no fewer; a CN, when there is one, is one of them. */
-	if (!enroll_names_same(&p.sans, a->proven)) {
+	if (!names_same(&p.sans, a->proven)) {
 		lerr_set(e, LERR_BAD_CSR, "the request's names (%s) are not the order's "
 			 "identifiers", (const char *)p.names.data);
 		goto out;
 	}
-	if (p.csr->cn_given && !enroll_names_have(a->proven, p.csr->cn)) {
+	if (p.csr->cn_given && !enroll_cn_proven(p.csr->cn, a->proven)) {
 		lerr_set(e, LERR_BAD_CSR, "the request's subject CN %s is not one of the order's "
 			 "identifiers", p.csr->cn);
 		goto out;
@@ -1076,11 +1045,10 @@ enroll_order(struct enroll *en, const struct enroll_order_ask *a, struct enroll_
 			 "make a new key", v.key_owner);
 		goto out;
 	}
-	if (v.name[0] != '\0' && strcmp(v.name_owner, a->device_id) != 0) {
-		lerr_set(e, LERR_FORBIDDEN, "%s is held by device %s: an admin must revoke that "
-			 "certificate before another may have the name",
-			 strchr(v.name, ':') != NULL ? strchr(v.name, ':') + 1 : v.name,
-			 v.name_owner);
+	/* store_onboard_read names another device's name only: the rule
+	 * every door keeps, refused here since an order cannot wait. */
+	if (enroll_conflict(p.csr, &v, 0, why, sizeof(why)) != 0) {
+		lerr_set(e, LERR_FORBIDDEN, "%s", why);
 		goto out;
 	}
 	memset(&ir, 0, sizeof(ir));

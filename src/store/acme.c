@@ -118,68 +118,6 @@ const char *const store_sql_acme[Q_COUNT] = {
 		"WHERE status = 'processing'",
 };
 
-static const char *const store_acme_statuses[] = {
-	[STORE_ACME_PENDING] = "pending",
-	[STORE_ACME_READY] = "ready",
-	[STORE_ACME_PROCESSING] = "processing",
-	[STORE_ACME_VALID] = "valid",
-	[STORE_ACME_INVALID] = "invalid",
-	[STORE_ACME_DEACTIVATED] = "deactivated",
-	[STORE_ACME_EXPIRED] = "expired",
-	[STORE_ACME_REVOKED] = "revoked",
-};
-
-static const char *const store_acme_approvals[] = {
-	[STORE_ACME_WAITING] = "",
-	[STORE_ACME_BY_ADMIN] = "admin",
-	[STORE_ACME_BY_WINDOW] = "window",
-	[STORE_ACME_BY_EAB] = "eab",
-};
-
-#define STORE_ACME_N(t)	(sizeof(t) / sizeof((t)[0]))
-
-const char *
-store_acme_status_str(enum store_acme_status st)
-{
-	return (size_t)st < STORE_ACME_N(store_acme_statuses) ? store_acme_statuses[st] : "?";
-}
-
-const char *
-store_acme_approval_str(enum store_acme_approval a)
-{
-	return (size_t)a < STORE_ACME_N(store_acme_approvals) ? store_acme_approvals[a] : "?";
-}
-
-/* Column col as one of t's words: 0 with *v, or -1 with e. */
-static int
-store_acme_col_word(sqlite3_stmt *st, int col, const char *const *t, size_t n,
-		    const char *what, int *v, struct lerr *e)
-{
-	char word[24];
-	size_t i;
-
-	if (store_col_text(st, col, word, sizeof(word), e) != 0)
-		return -1;
-	for (i = 0; i < n; i++)
-		if (strcmp(t[i], word) == 0) {
-			*v = (int)i;
-			return 0;
-		}
-	return lerr_set(e, LERR_STORE, "unknown ACME %s \"%s\" in the database", what, word);
-}
-
-static int
-store_acme_col_status(sqlite3_stmt *st, int col, enum store_acme_status *out, struct lerr *e)
-{
-	int v = 0;
-
-	if (store_acme_col_word(st, col, store_acme_statuses, STORE_ACME_N(store_acme_statuses),
-				"status", &v, e) != 0)
-		return -1;
-	*out = (enum store_acme_status)v;
-	return 0;
-}
-
 /* ---- accounts ---- */
 
 void
@@ -197,7 +135,6 @@ static int
 store_acme_account_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 {
 	struct store_acme_account **out = arg, *a;
-	int v = 0;
 
 	a = calloc(1, sizeof(*a));
 	if (a == NULL)
@@ -205,16 +142,14 @@ store_acme_account_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	if (store_col_text(st, 0, a->id, sizeof(a->id), e) != 0 ||
 	    store_col_text(st, 1, a->thumbprint, sizeof(a->thumbprint), e) != 0 ||
 	    store_col_text_dup(st, 2, &a->jwk, e) != 0 ||
-	    store_acme_col_status(st, 3, &a->status, e) != 0 ||
-	    store_acme_col_word(st, 4, store_acme_approvals, STORE_ACME_N(store_acme_approvals),
-				"approval", &v, e) != 0 ||
+	    store_col_acme_status(st, 3, &a->status, e) != 0 ||
+	    store_col_acme_approval(st, 4, &a->approved, e) != 0 ||
 	    store_col_text_dup(st, 5, &a->contact, e) != 0 ||
 	    store_col_text(st, 6, a->eab_kid, sizeof(a->eab_kid), e) != 0 ||
 	    store_col_text(st, 7, a->source, sizeof(a->source), e) != 0) {
 		store_acme_account_free(a);
 		return -1;
 	}
-	a->approved = (enum store_acme_approval)v;
 	a->created_at = sqlite3_column_int64(st, 8);
 	a->approved_at = sqlite3_column_int64(st, 9);
 	*out = a;
@@ -286,26 +221,29 @@ store_acme_account_new(struct store *s, const struct store_acme_account *a, stru
 	return rc;
 }
 
-int
-store_acme_account_get(struct store *s, const char *id, struct store_acme_account **out,
-		       struct lerr *e)
+/* The account query q (by id or by key) finds with key. */
+static int
+store_acme_account_find(struct store *s, enum store_q q, const char *key,
+			struct store_acme_account **out, struct lerr *e)
 {
-	const struct store_query x = { Q_ACME_ACCT_GET, "reading an ACME account",
-				       { store_arg_text(id) } };
+	const struct store_query x = { q, "reading an ACME account", { store_arg_text(key) } };
 
 	*out = NULL;
 	return store_lookup(s, &x, store_acme_account_row, out, e);
 }
 
 int
+store_acme_account_get(struct store *s, const char *id, struct store_acme_account **out,
+		       struct lerr *e)
+{
+	return store_acme_account_find(s, Q_ACME_ACCT_GET, id, out, e);
+}
+
+int
 store_acme_account_by_key(struct store *s, const char *thumbprint,
 			  struct store_acme_account **out, struct lerr *e)
 {
-	const struct store_query x = { Q_ACME_ACCT_BY_KEY, "reading an ACME account",
-				       { store_arg_text(thumbprint) } };
-
-	*out = NULL;
-	return store_lookup(s, &x, store_acme_account_row, out, e);
+	return store_acme_account_find(s, Q_ACME_ACCT_BY_KEY, thumbprint, out, e);
 }
 
 /* One UPDATE and its audit row; 1 when the UPDATE changed nothing. */
@@ -488,10 +426,10 @@ store_acme_authz_row(sqlite3_stmt *st, struct store_acme_authz *z, struct lerr *
 	    store_col_text(st, 1, z->order_id, sizeof(z->order_id), e) != 0 ||
 	    store_col_text(st, 2, type, sizeof(type), e) != 0 ||
 	    store_col_text(st, 3, z->value, sizeof(z->value), e) != 0 ||
-	    store_acme_col_status(st, 4, &z->status, e) != 0 ||
+	    store_col_acme_status(st, 4, &z->status, e) != 0 ||
 	    store_col_text(st, 5, z->token, sizeof(z->token), e) != 0 ||
 	    store_col_text(st, 6, z->chall, sizeof(z->chall), e) != 0 ||
-	    store_acme_col_status(st, 7, &z->chall_status, e) != 0 ||
+	    store_col_acme_status(st, 7, &z->chall_status, e) != 0 ||
 	    store_col_text(st, 10, z->error, sizeof(z->error), e) != 0)
 		return -1;
 	z->ip = strcmp(type, "ip") == 0;
@@ -527,7 +465,7 @@ store_acme_order_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 
 	if (store_col_text(st, 0, o->id, sizeof(o->id), e) != 0 ||
 	    store_col_text(st, 1, o->account_id, sizeof(o->account_id), e) != 0 ||
-	    store_acme_col_status(st, 2, &o->status, e) != 0 ||
+	    store_col_acme_status(st, 2, &o->status, e) != 0 ||
 	    store_col_text(st, 3, o->identifiers, sizeof(o->identifiers), e) != 0 ||
 	    store_col_text(st, 4, o->error, sizeof(o->error), e) != 0 ||
 	    store_col_text(st, 5, o->cert_serial, sizeof(o->cert_serial), e) != 0)

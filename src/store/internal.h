@@ -423,6 +423,10 @@ int store_col_cert_status(sqlite3_stmt *st, int col, enum store_cert_status *out
 			  struct lerr *e);
 int store_col_profile(sqlite3_stmt *st, int col, enum policy_profile *out, struct lerr *e);
 int store_col_door(sqlite3_stmt *st, int col, enum store_door *out, struct lerr *e);
+int store_col_acme_status(sqlite3_stmt *st, int col, enum store_acme_status *out,
+			  struct lerr *e);
+int store_col_acme_approval(sqlite3_stmt *st, int col, enum store_acme_approval *out,
+			    struct lerr *e);
 
 /* Row readers for one-column answers: column 0 as text into a fixed array
  * (arg is a struct store_text_buf), or into a new string (arg is a char **

@@ -1,6 +1,7 @@
 /*
  * states.c - the one mapping between the store's state enums (request
- * state, authority, certificate status, door, profile) and the TEXT the
+ * state, authority, certificate status, door, profile, ACME status and
+ * approval) and the TEXT the
  * schema keeps and clients see (see store.h, "states"). Nothing else in
  * lanca spells these words for a decision.
  */
@@ -37,6 +38,25 @@ static const char *const store_cert_statuses[] = {
 static const char *const store_doors[] = {
 	[STORE_DOOR_API] = "api",
 	[STORE_DOOR_EST] = "est",
+};
+
+static const char *const store_acme_statuses[] = {
+	[STORE_ACME_PENDING] = "pending",
+	[STORE_ACME_READY] = "ready",
+	[STORE_ACME_PROCESSING] = "processing",
+	[STORE_ACME_VALID] = "valid",
+	[STORE_ACME_INVALID] = "invalid",
+	[STORE_ACME_DEACTIVATED] = "deactivated",
+	[STORE_ACME_EXPIRED] = "expired",
+	[STORE_ACME_REVOKED] = "revoked",
+};
+
+/* "" is an account nobody approved yet (schema/0012). */
+static const char *const store_acme_approvals[] = {
+	[STORE_ACME_WAITING] = "",
+	[STORE_ACME_BY_ADMIN] = "admin",
+	[STORE_ACME_BY_WINDOW] = "window",
+	[STORE_ACME_BY_EAB] = "eab",
 };
 
 static const char *const store_profiles[] = {
@@ -156,6 +176,18 @@ store_profile_parse(const char *s, enum policy_profile *out)
 	return 0;
 }
 
+const char *
+store_acme_status_str(enum store_acme_status st)
+{
+	return store_word(store_acme_statuses, STORE_NWORDS(store_acme_statuses), (int)st);
+}
+
+const char *
+store_acme_approval_str(enum store_acme_approval a)
+{
+	return store_word(store_acme_approvals, STORE_NWORDS(store_acme_approvals), (int)a);
+}
+
 /* ---- reading them from a row ---- */
 
 /* Column col's word in t: 0 with *v set, or -1 with e naming it. */
@@ -229,5 +261,30 @@ store_col_door(sqlite3_stmt *st, int col, enum store_door *out, struct lerr *e)
 			   e) != 0)
 		return -1;
 	*out = (enum store_door)v;
+	return 0;
+}
+
+int
+store_col_acme_status(sqlite3_stmt *st, int col, enum store_acme_status *out, struct lerr *e)
+{
+	int v;
+
+	if (store_col_word(st, col, store_acme_statuses, STORE_NWORDS(store_acme_statuses),
+			   "ACME status", &v, e) != 0)
+		return -1;
+	*out = (enum store_acme_status)v;
+	return 0;
+}
+
+int
+store_col_acme_approval(sqlite3_stmt *st, int col, enum store_acme_approval *out,
+			struct lerr *e)
+{
+	int v;
+
+	if (store_col_word(st, col, store_acme_approvals, STORE_NWORDS(store_acme_approvals),
+			   "ACME approval", &v, e) != 0)
+		return -1;
+	*out = (enum store_acme_approval)v;
 	return 0;
 }

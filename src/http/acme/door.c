@@ -101,12 +101,8 @@ acme_problem_with(struct http_req *r, unsigned status, const char *type, const c
 		/* The detail quoted a client's bytes that are not UTF-8 (an
 		 * alg, a header): the answer goes out all the same, in ASCII. */
 		char ascii[600];
-		size_t i;
 
-		for (i = 0; detail[i] != '\0' && i < sizeof(ascii) - 1; i++)
-			ascii[i] = (unsigned char)detail[i] >= 0x20 && (unsigned char)detail[i] < 0x7f ?
-				   detail[i] : '?';
-		ascii[i] = '\0';
+		acme_detail_ascii(detail, ascii, sizeof(ascii));
 		o = json_pack("{s:s+, s:s, s:i}", "type", "urn:ietf:params:acme:error:", type,
 			      "detail", ascii, "status", (int)status);
 	}
