@@ -14,7 +14,6 @@
 #include <string.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "common/lerr.h"
 #include "store/store.h"
@@ -132,7 +131,7 @@ store_acme_account_free(struct store_acme_account *a)
 
 /* A row of STORE_ACME_ACCOUNT_COLS into a new account at *(... **)arg. */
 static int
-store_acme_account_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_acme_account_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_acme_account **out = arg, *a;
 
@@ -150,8 +149,8 @@ store_acme_account_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 		store_acme_account_free(a);
 		return -1;
 	}
-	a->created_at = sqlite3_column_int64(st, 8);
-	a->approved_at = sqlite3_column_int64(st, 9);
+	a->created_at = store_get_int(st, 8);
+	a->approved_at = store_get_int(st, 9);
 	*out = a;
 	return 0;
 }
@@ -180,7 +179,7 @@ store_acme_account_new_run(struct store_conn *w, void *arg, struct lerr *e)
 		  a->approved != STORE_ACME_WAITING ? store_arg_int(a->created_at) :
 						      store_arg_null() },
 	};
-	if ((xrc = store_exec_constraint(w, &x, SQLITE_CONSTRAINT_UNIQUE, e)) > 0)
+	if ((xrc = store_exec_constraint(w, &x, STORE_VIOLATION_UNIQUE, e)) > 0)
 		return lerr_set(e, LERR_CONFLICT, "this key has an ACME account already");
 	if (xrc < 0)
 		return -1;
@@ -391,7 +390,7 @@ struct store_acme_each {
 };
 
 static int
-store_acme_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_acme_each_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_acme_each *it = arg;
 	struct store_acme_account *a = NULL;
@@ -417,7 +416,7 @@ store_acme_account_each(struct store *s, int (*fn)(const struct store_acme_accou
 /* ---- orders and authorisations ---- */
 
 static int
-store_acme_authz_row(sqlite3_stmt *st, struct store_acme_authz *z, struct lerr *e)
+store_acme_authz_row(struct store_row *st, struct store_acme_authz *z, struct lerr *e)
 {
 	char type[8];
 
@@ -433,20 +432,20 @@ store_acme_authz_row(sqlite3_stmt *st, struct store_acme_authz *z, struct lerr *
 	    store_col_text(st, 10, z->error, sizeof(z->error), e) != 0)
 		return -1;
 	z->ip = strcmp(type, "ip") == 0;
-	z->validated_at = sqlite3_column_int64(st, 8);
-	z->expires_at = sqlite3_column_int64(st, 9);
+	z->validated_at = store_get_int(st, 8);
+	z->expires_at = store_get_int(st, 9);
 	return 0;
 }
 
 static int
-store_acme_authz_one(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_acme_authz_one(struct store_row *st, void *arg, struct lerr *e)
 {
 	return store_acme_authz_row(st, arg, e);
 }
 
 /* Appends a row of Q_ACME_ORDER_AUTHZ to the order at arg. */
 static int
-store_acme_authz_append(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_acme_authz_append(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_acme_order *o = arg;
 
@@ -459,7 +458,7 @@ store_acme_authz_append(sqlite3_stmt *st, void *arg, struct lerr *e)
 }
 
 static int
-store_acme_order_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_acme_order_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_acme_order *o = arg;
 
@@ -470,9 +469,9 @@ store_acme_order_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	    store_col_text(st, 4, o->error, sizeof(o->error), e) != 0 ||
 	    store_col_text(st, 5, o->cert_serial, sizeof(o->cert_serial), e) != 0)
 		return -1;
-	o->created_at = sqlite3_column_int64(st, 6);
-	o->expires_at = sqlite3_column_int64(st, 7);
-	o->updated_at = sqlite3_column_int64(st, 8);
+	o->created_at = store_get_int(st, 6);
+	o->expires_at = store_get_int(st, 7);
+	o->updated_at = store_get_int(st, 8);
 	return 0;
 }
 
@@ -553,7 +552,7 @@ struct store_acme_ids {
 };
 
 static int
-store_acme_id_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_acme_id_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_acme_ids *it = arg;
 
@@ -754,7 +753,7 @@ struct store_acme_recover_it {
 };
 
 static int
-store_acme_recover_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_acme_recover_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_acme_recover_it *it = arg;
 	char id[STORE_ACME_ID_LEN + 1];

@@ -19,7 +19,6 @@
 
 #include <jansson.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "common/lerr.h"
 #include "store/store.h"
@@ -88,7 +87,7 @@ struct store_session_purge_arg {
 };
 
 static int
-store_session_ended_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_session_ended_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_session_purge_arg *a = arg;
 	char user[STORE_ADMIN_USER_MAX + 1], detail[64];
@@ -96,7 +95,7 @@ store_session_ended_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	if (store_col_text(st, 0, user, sizeof(user), e) != 0)
 		return -1;
 	snprintf(detail, sizeof(detail), "{\"ended_at\":%lld}",
-		 (long long)sqlite3_column_int64(st, 1));
+		 (long long)store_get_int(st, 1));
 	a->n++;
 	return store_audit_row(a->w, a->now, a->actor, "session-expired", user, detail, e) != 0 ?
 	       -1 : 0;
@@ -187,7 +186,7 @@ store_session_insert(struct store_conn *w, const char *user, const struct store_
 
 	if (store_session_purge(w, ses->now, STORE_ACTOR, NULL, e) != 0)
 		return -1;
-	if ((xrc = store_exec_constraint(w, &insert, SQLITE_CONSTRAINT_FOREIGNKEY, e)) > 0)
+	if ((xrc = store_exec_constraint(w, &insert, STORE_VIOLATION_FOREIGN_KEY, e)) > 0)
 		return lerr_set(e, LERR_NOT_FOUND, "no administrator %s", user);
 	return xrc;
 }
@@ -318,16 +317,16 @@ store_session_add(struct store *s, const char *user, const struct store_session_
 
 /* Row reader of Q_SESSION_GET into a struct store_session. */
 static int
-store_session_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_session_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_session *out = arg;
 
 	if (store_col_text(st, 0, out->user, sizeof(out->user), e) != 0 ||
 	    store_col_text(st, 1, out->csrf, sizeof(out->csrf), e) != 0)
 		return -1;
-	out->created_at = sqlite3_column_int64(st, 2);
-	out->expires_at = sqlite3_column_int64(st, 3);
-	out->idle_expires_at = sqlite3_column_int64(st, 4);
+	out->created_at = store_get_int(st, 2);
+	out->expires_at = store_get_int(st, 3);
+	out->idle_expires_at = store_get_int(st, 4);
 	return 0;
 }
 

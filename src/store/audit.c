@@ -20,7 +20,6 @@
 
 #include <jansson.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "ca/auditseal.h"
 #include "common/lerr.h"
@@ -36,8 +35,13 @@ const char *const store_sql_audit[Q_COUNT] = {
 	[Q_AUDIT_HASH_OF] = "SELECT hash FROM audit WHERE id = ?",
 	[Q_AUDIT_SCAN] =
 		"SELECT id, at, actor, event, subject, detail, hash FROM audit ORDER BY id",
+	/* schema/0008's step (store_audit_chain_step). */
+	[Q_AUDIT_CHAIN_READ] =
+		"SELECT id, at, actor, event, subject, detail FROM audit ORDER BY id",
+	[Q_AUDIT_CHAIN_SET] = "UPDATE audit SET hash = ?2 WHERE id = ?1",
 	[Q_CKPT_INSERT] =
-		"INSERT INTO audit_checkpoints (row_id, head, at, signature) VALUES (?, ?, ?, ?)",
+		"INSERT INTO audit_checkpoints (row_id, head, at, signature) VALUES (?, ?, ?, ?) "
+		"RETURNING id",
 	[Q_CKPT_LAST] =
 		"SELECT id, row_id, head, at, signature FROM audit_checkpoints "
 		"ORDER BY row_id DESC, id DESC LIMIT 1",
@@ -72,12 +76,12 @@ struct store_audit_headrow {
 };
 
 static int
-store_audit_head_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_audit_head_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_audit_headrow *h = arg;
 	size_t n = 0;
 
-	h->id = sqlite3_column_int64(st, 0);
+	h->id = store_get_int(st, 0);
 	if (store_col_blob(st, 1, h->hash, sizeof(h->hash), &n, e) != 0)
 		return -1;
 	if (n != sizeof(h->hash))
@@ -154,67 +158,65 @@ store_audit_head(struct store *s, int64_t *id, unsigned char hash[STORE_AUDIT_HA
  * hash receive one and nothing else. Runs on the migration's connection
  * inside its transaction, so its own statements.
  */
-int
-store_audit_chain_step(sqlite3 *db, int version, struct lerr *e)
+/* The chain so far, while store_audit_chain_step walks it. */
+struct store_audit_chain {
+	struct store_conn *c;
+	unsigned char prev[STORE_AUDIT_HASH_LEN];
+	int first;
+};
+
+static int
+store_audit_chain_row(struct store_row *st, void *arg, struct lerr *e)
 {
-	sqlite3_stmt *rd = NULL, *up = NULL;
-	unsigned char prev[STORE_AUDIT_HASH_LEN], hash[STORE_AUDIT_HASH_LEN];
+	struct store_audit_chain *ch = arg;
+	unsigned char hash[STORE_AUDIT_HASH_LEN];
 	struct auditseal_row r;
-	int rc = -1, src, first = 1;
+
+	r.id = store_get_int(st, 0);
+	r.at = store_get_int(st, 1);
+	r.actor = store_get_text(st, 2);
+	r.event = store_get_text(st, 3);
+	r.subject = store_get_text(st, 4);
+	r.detail = store_get_text(st, 5);
+	if (auditseal_row_hash(ch->first ? NULL : ch->prev, &r, hash) != 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot hash audit row %lld", (long long)r.id);
+	{
+		const struct store_query x = {
+			Q_AUDIT_CHAIN_SET, "chaining the audit log",
+			{ store_arg_int(r.id), store_arg_blob(hash, sizeof(hash)) },
+		};
+
+		if (store_exec(ch->c, &x, NULL, e) != 0)
+			return -1;
+	}
+	memcpy(ch->prev, hash, sizeof(ch->prev));
+	ch->first = 0;
+	return 0;
+}
+
+int
+store_audit_chain_step(struct store_conn *c, int version, struct lerr *e)
+{
+	const struct store_query x = { Q_AUDIT_CHAIN_READ, "chaining the audit log", { { 0 } } };
+	struct store_audit_chain ch = { .c = c, .first = 1 };
 
 	if (version != 8)
 		return 0;
-	if (sqlite3_prepare_v2(db, "SELECT id, at, actor, event, subject, detail FROM audit "
-			       "ORDER BY id", -1, &rd, NULL) != SQLITE_OK ||
-	    sqlite3_prepare_v2(db, "UPDATE audit SET hash = ?2 WHERE id = ?1", -1, &up,
-			       NULL) != SQLITE_OK) {
-		store_sqlerr(db, e, "chaining the audit log");
-		goto out;
-	}
-	while ((src = sqlite3_step(rd)) == SQLITE_ROW) {
-		r.id = sqlite3_column_int64(rd, 0);
-		r.at = sqlite3_column_int64(rd, 1);
-		r.actor = (const char *)sqlite3_column_text(rd, 2);
-		r.event = (const char *)sqlite3_column_text(rd, 3);
-		r.subject = (const char *)sqlite3_column_text(rd, 4);
-		r.detail = (const char *)sqlite3_column_text(rd, 5);
-		if (auditseal_row_hash(first ? NULL : prev, &r, hash) != 0) {
-			lerr_set(e, LERR_INTERNAL, "cannot hash audit row %lld", (long long)r.id);
-			goto out;
-		}
-		if (sqlite3_bind_int64(up, 1, r.id) != SQLITE_OK ||
-		    sqlite3_bind_blob(up, 2, hash, sizeof(hash), SQLITE_STATIC) != SQLITE_OK ||
-		    sqlite3_step(up) != SQLITE_DONE) {
-			store_sqlerr(db, e, "chaining the audit log");
-			goto out;
-		}
-		sqlite3_reset(up);
-		memcpy(prev, hash, sizeof(prev));
-		first = 0;
-	}
-	if (src != SQLITE_DONE) {
-		store_sqlerr(db, e, "chaining the audit log");
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(rd);
-	sqlite3_finalize(up);
-	return rc;
+	return store_conn_each(c, &x, store_audit_chain_row, &ch, e);
 }
 
 /* ---- checkpoints ---- */
 
 /* Row reader: a checkpoint row into *(struct store_checkpoint *)arg. */
 static int
-store_ckpt_read(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_ckpt_read(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_checkpoint *c = arg;
 	size_t hn = 0, sn = 0;
 
-	c->id = sqlite3_column_int64(st, 0);
-	c->row_id = sqlite3_column_int64(st, 1);
-	c->at = sqlite3_column_int64(st, 3);
+	c->id = store_get_int(st, 0);
+	c->row_id = store_get_int(st, 1);
+	c->at = store_get_int(st, 3);
 	if (store_col_blob(st, 2, c->head, sizeof(c->head), &hn, e) != 0 ||
 	    store_col_blob(st, 4, c->sig, sizeof(c->sig), &sn, e) != 0)
 		return -1;
@@ -229,7 +231,7 @@ struct store_ckpt_job {
 
 /* Row reader of Q_AUDIT_HASH_OF into a struct store_audit_headrow. */
 static int
-store_audit_hash_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_audit_hash_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_audit_headrow *h = arg;
 	size_t n = 0;
@@ -262,10 +264,7 @@ store_ckpt_run(struct store_conn *w, void *arg, struct lerr *e)
 	if (rc != 0 || h.id != 1 || sodium_memcmp(h.hash, c->head, sizeof(h.hash)) != 0)
 		return lerr_set(e, LERR_CONFLICT, "audit row %lld does not have the hash "
 				"the checkpoint signs", (long long)c->row_id);
-	if (store_exec(w, &x, NULL, e) != 0)
-		return -1;
-	c->id = sqlite3_last_insert_rowid(w->db);
-	return 0;
+	return store_insert(w, &x, &c->id, e);
 }
 
 int
@@ -299,7 +298,7 @@ struct store_audit_scan_arg {
 };
 
 static int
-store_audit_scan_cp(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_audit_scan_cp(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_audit_scan_arg *a = arg;
 	struct store_checkpoint c;
@@ -313,20 +312,19 @@ store_audit_scan_cp(sqlite3_stmt *st, void *arg, struct lerr *e)
 }
 
 static int
-store_audit_scan_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_audit_scan_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_audit_scan_arg *a = arg;
 	struct store_audit_row r;
 	int rc;
 
-	r.id = sqlite3_column_int64(st, 0);
-	r.at = sqlite3_column_int64(st, 1);
-	r.actor = (const char *)sqlite3_column_text(st, 2);
-	r.event = (const char *)sqlite3_column_text(st, 3);
-	r.subject = (const char *)sqlite3_column_text(st, 4);
-	r.detail = (const char *)sqlite3_column_text(st, 5);
-	r.hash = sqlite3_column_blob(st, 6);
-	r.hash_len = (size_t)sqlite3_column_bytes(st, 6);
+	r.id = store_get_int(st, 0);
+	r.at = store_get_int(st, 1);
+	r.actor = store_get_text(st, 2);
+	r.event = store_get_text(st, 3);
+	r.subject = store_get_text(st, 4);
+	r.detail = store_get_text(st, 5);
+	r.hash = store_get_blob(st, 6, &r.hash_len);
 	if ((rc = a->row(&r, a->arg)) < 0)
 		return lerr_set(e, LERR_INTERNAL, "reading the audit log stopped");
 	return rc > 0;
@@ -338,8 +336,6 @@ store_audit_scan(struct store *s,
 		 int (*row)(const struct store_audit_row *r, void *arg), void *arg,
 		 struct lerr *e)
 {
-	const struct store_query begin = { .q = Q_ONB_BEGIN, .what = "starting a snapshot" };
-	const struct store_query end = { .q = Q_ONB_END, .what = "ending a snapshot" };
 	const struct store_query xc = { Q_CKPT_SCAN, "reading the checkpoints", { { 0 } } };
 	const struct store_query xr = { Q_AUDIT_SCAN, "reading the audit log", { { 0 } } };
 	struct store_audit_scan_arg a = { cp, row, arg };
@@ -350,12 +346,12 @@ store_audit_scan(struct store *s,
 		return lerr_set(e, LERR_INTERNAL, "store_audit_scan: bad arguments");
 	if ((c = store_reader_get(s, e)) == NULL)
 		return -1;
-	if (store_exec(c, &begin, NULL, e) != 0)
+	if (store_read_begin(c, e) != 0)
 		goto out;
 	if (store_conn_each(c, &xc, store_audit_scan_cp, &a, e) != 0 ||
 	    store_conn_each(c, &xr, store_audit_scan_row, &a, e) != 0)
 		goto out;
-	if (store_exec(c, &end, NULL, e) != 0)
+	if (store_read_end(c, e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -419,19 +415,18 @@ struct store_audit_visit {
 /* Row reader for store_audit_page: hands one audit row to the caller's fn
  * (1 when it asks to stop). */
 static int
-store_audit_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_audit_page_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_audit_visit *v = arg;
 	struct store_audit_row row;
 
-	row.id = sqlite3_column_int64(st, 0);
-	row.at = sqlite3_column_int64(st, 1);
-	row.actor = (const char *)sqlite3_column_text(st, 2);
-	row.event = (const char *)sqlite3_column_text(st, 3);
-	row.subject = (const char *)sqlite3_column_text(st, 4);
-	row.detail = (const char *)sqlite3_column_text(st, 5);
-	row.hash = sqlite3_column_blob(st, 6);
-	row.hash_len = (size_t)sqlite3_column_bytes(st, 6);
+	row.id = store_get_int(st, 0);
+	row.at = store_get_int(st, 1);
+	row.actor = store_get_text(st, 2);
+	row.event = store_get_text(st, 3);
+	row.subject = store_get_text(st, 4);
+	row.detail = store_get_text(st, 5);
+	row.hash = store_get_blob(st, 6, &row.hash_len);
 	if (row.actor == NULL || row.event == NULL)
 		return lerr_set(e, LERR_STORE, "audit row %lld is incomplete",
 				(long long)row.id);

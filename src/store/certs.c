@@ -12,7 +12,6 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "common/lerr.h"
 #include "store/store.h"
@@ -66,7 +65,7 @@ const char *const store_sql_certs[Q_COUNT] = {
 		"INSERT INTO certificates (serial, ca_id, device_id, subject, sans, "
 		"profile, status, not_before, not_after, issued_at, revoked_at, "
 		"key_id, request_id, der, preauth_id, address) "
-		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+		"VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
 	/* ?1 the certificate, ?2 its sans ("DNS:a,IP:10.0.0.2"): one row per
 	 * comma-separated name, the same split as schema/0002. */
 	[Q_CERT_NAMES_INSERT] =
@@ -102,13 +101,15 @@ const char *const store_sql_certs[Q_COUNT] = {
 		"WHERE c.status = 'valid' AND c.not_after > ?1 ORDER BY c.id, n.name",
 	[Q_CA_INSERT] =
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
-		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?)",
+		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?) "
+		"RETURNING id",
 	[Q_CA_ACTIVE] =
 		"SELECT " STORE_CA_COLS " FROM cas WHERE role = ? AND state = 'active' "
 		STORE_PRIMARY_ORDER " LIMIT 1",
 	[Q_CA_INSERT_OFFLINE] =
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
-		"not_after, der, created_at) VALUES (?, 'offline', ?, ?, ?, ?, ?, ?)",
+		"not_after, der, created_at) VALUES (?, 'offline', ?, ?, ?, ?, ?, ?) "
+		"RETURNING id",
 	/* The primary root's voucher for the CA just inserted. */
 	[Q_CA_CROSS_PRIMARY] =
 		"INSERT INTO crosses (issuer_id, subject_id, der, created_at) VALUES ("
@@ -223,6 +224,7 @@ store_ca_free(struct store_ca *ca)
  * for it, and the "ca-create" audit row, in one transaction. */
 struct store_ca_job {
 	struct store_write wr;
+	int64_t id;			/* out: the CA's row */
 	const unsigned char *cross;
 	size_t cross_len;
 };
@@ -233,13 +235,12 @@ store_ca_record_run(struct store_conn *w, void *arg, struct lerr *e)
 	struct store_ca_job *j = arg;
 	struct store_query x;
 
-	if (store_exec(w, &j->wr.x, NULL, e) != 0)
+	if (store_insert(w, &j->wr.x, &j->id, e) != 0)
 		return -1;
-	j->wr.id = sqlite3_last_insert_rowid(w->db);
 	if (j->cross != NULL) {
 		x = (struct store_query){
 			Q_CA_CROSS_PRIMARY, "recording the root's voucher",
-			{ store_arg_int(j->wr.id), store_arg_blob(j->cross, j->cross_len),
+			{ store_arg_int(j->id), store_arg_blob(j->cross, j->cross_len),
 			  store_arg_int(j->wr.at) },
 		};
 		if (store_exec(w, &x, NULL, e) != 0)
@@ -299,7 +300,7 @@ store_ca_record(struct store *s, const char *role, const char *subject,
 	if (store_submit(s, store_ca_record_run, &j, e) != 0)
 		goto out;
 	if (id != NULL)
-		*id = j.wr.id;
+		*id = j.id;
 	rc = 0;
 out:
 	free(detail);
@@ -330,7 +331,7 @@ store_ca_insert_offline(struct store *s, const char *role, const char *subject,
 
 /* See internal.h. */
 int
-store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_ca_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_ca *ca;
 	int rc = -1;
@@ -339,22 +340,22 @@ store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 		lerr_set(e, LERR_STORE, "out of memory");
 		goto out;
 	}
-	ca->id = sqlite3_column_int64(st, 0);
+	ca->id = store_get_int(st, 0);
 	if (store_col_text(st, 1, ca->role, sizeof(ca->role), e) != 0 ||
 	    store_col_text(st, 2, ca->state, sizeof(ca->state), e) != 0 ||
 	    store_col_text(st, 3, ca->subject, sizeof(ca->subject), e) != 0 ||
 	    store_col_text(st, 4, ca->fingerprint, sizeof(ca->fingerprint), e) != 0)
 		goto out;
-	ca->not_before = sqlite3_column_int64(st, 5);
-	ca->not_after = sqlite3_column_int64(st, 6);
+	ca->not_before = store_get_int(st, 5);
+	ca->not_after = store_get_int(st, 6);
 	if (store_col_blob_dup(st, 7, &ca->der, &ca->der_len, e) != 0)
 		goto out;
-	ca->confirmed_at = sqlite3_column_int64(st, 8);	/* NULL reads as 0 */
-	if (sqlite3_column_type(st, 9) != SQLITE_NULL &&
+	ca->confirmed_at = store_get_int(st, 8);	/* NULL reads as 0 */
+	if (!store_get_null(st, 9) &&
 	    store_col_text(st, 9, ca->crl_url, sizeof(ca->crl_url), e) != 0)
 		goto out;
-	ca->revoked_at = sqlite3_column_int64(st, 10);
-	ca->distrusted_at = sqlite3_column_int64(st, 11);
+	ca->revoked_at = store_get_int(st, 10);
+	ca->distrusted_at = store_get_int(st, 11);
 	*(struct store_ca **)arg = ca;
 	ca = NULL;
 	rc = 0;
@@ -627,9 +628,8 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 		  store_arg_blob(c->der, c->der_len), store_arg_text(preauth),
 		  store_arg_text(c->address[0] != '\0' ? c->address : NULL) },
 	};
-	if (store_exec(w, &x, NULL, e) != 0)
+	if (store_insert(w, &x, &cert_id, e) != 0)
 		return -1;
-	cert_id = sqlite3_last_insert_rowid(w->db);
 	w->certs_changed = 1;
 
 	x = (struct store_query){
@@ -779,25 +779,25 @@ store_cert_insert(struct store *s, const struct store_cert *c, const char *actor
  * (freed by the caller, also on failure).
  */
 static int
-store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
+store_cert_from_row(struct store_row *st, struct store_cert *c, struct lerr *e)
 {
 	char reason[32];
 	size_t key_len = 0;
 
-	c->id = sqlite3_column_int64(st, 0);
+	c->id = store_get_int(st, 0);
 	if (store_col_blob(st, 1, c->serial, sizeof(c->serial), &c->serial_len, e) != 0)
 		return -1;
-	c->ca_id = sqlite3_column_int64(st, 2);
+	c->ca_id = store_get_int(st, 2);
 	if (store_col_text(st, 3, c->device_id, sizeof(c->device_id), e) != 0 ||
 	    store_col_text(st, 4, c->subject, sizeof(c->subject), e) != 0 ||
 	    store_col_text_dup(st, 5, &c->sans, e) != 0 ||
 	    store_col_profile(st, 6, &c->profile, e) != 0 ||
 	    store_col_cert_status(st, 7, &c->status, e) != 0)
 		return -1;
-	c->not_before = sqlite3_column_int64(st, 8);
-	c->not_after = sqlite3_column_int64(st, 9);
-	c->issued_at = sqlite3_column_int64(st, 10);
-	c->revoked_at = sqlite3_column_int64(st, 11);	/* NULL reads as 0 */
+	c->not_before = store_get_int(st, 8);
+	c->not_after = store_get_int(st, 9);
+	c->issued_at = store_get_int(st, 10);
+	c->revoked_at = store_get_int(st, 11);	/* NULL reads as 0 */
 	if (store_col_blob(st, 12, c->key_id, sizeof(c->key_id), &key_len, e) != 0 ||
 	    store_col_text(st, 13, c->request_id, sizeof(c->request_id), e) != 0 ||
 	    store_col_blob_dup(st, 14, &c->der, &c->der_len, e) != 0 ||
@@ -818,7 +818,7 @@ store_cert_from_row(sqlite3_stmt *st, struct store_cert *c, struct lerr *e)
  * *(struct store_cert **)arg (the caller's).
  */
 int
-store_cert_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_cert_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_cert *cert;
 
@@ -891,7 +891,7 @@ struct store_cert_visit {
 /* Row reader for store_cert_page: hands one certificate to the caller's fn
  * (1 when it asks to stop). */
 static int
-store_cert_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_cert_page_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_cert_visit *v = arg;
 	struct store_cert row;
@@ -975,11 +975,11 @@ struct store_cert_key {
 };
 
 static int
-store_cert_key_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_cert_key_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_cert_key *k = arg;
 
-	k->not_after = sqlite3_column_int64(st, 0);
+	k->not_after = store_get_int(st, 0);
 	return store_col_text(st, 1, k->device_id, sizeof(k->device_id), e);
 }
 
@@ -1136,10 +1136,10 @@ struct store_spans {
 };
 
 static int
-store_span_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_span_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_spans *sp = arg;
-	int64_t t = sqlite3_column_int64(st, 0);
+	int64_t t = store_get_int(st, 0);
 
 	(void)e;
 	if (t < sp->start) {
@@ -1354,7 +1354,7 @@ struct store_revoke_found {
 
 /* Row reader: Q_CERT_REVOKE_FIND's device and status. */
 static int
-store_revoke_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_revoke_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_revoke_found *row = arg;
 
@@ -1480,13 +1480,13 @@ struct store_device_certs {
 
 /* Row reader: collects the serials of those valid and unexpired. */
 static int
-store_device_cert_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_device_cert_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_device_certs *d = arg;
 	void *p;
 
 	d->total++;
-	if (sqlite3_column_int(st, 1) == 0)
+	if (store_get_int(st, 1) == 0)
 		return 0;
 	if (d->n == d->cap) {
 		d->cap = d->cap == 0 ? 8 : 2 * d->cap;
@@ -1573,17 +1573,17 @@ struct store_host_visit {
 
 /* Row reader for store_host_names: one (certificate, name) pair. */
 static int
-store_host_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_host_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_host_visit *v = arg;
 	struct store_host_name h;
-	const unsigned char *addr = sqlite3_column_text(st, 3);
+	const char *addr = store_get_text(st, 3);
 	int rc;
 
-	h.cert_id = sqlite3_column_int64(st, 0);
-	h.device_id = (const char *)sqlite3_column_text(st, 1);
-	h.name = (const char *)sqlite3_column_text(st, 2);
-	h.address = addr != NULL ? (const char *)addr : "";
+	h.cert_id = store_get_int(st, 0);
+	h.device_id = store_get_text(st, 1);
+	h.name = store_get_text(st, 2);
+	h.address = addr != NULL ? addr : "";
 	if (h.device_id == NULL || h.name == NULL)
 		return lerr_set(e, LERR_STORE, "certificate %lld: a name without its text",
 				(long long)h.cert_id);

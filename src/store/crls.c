@@ -10,7 +10,6 @@
 #include <time.h>
 
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "common/lerr.h"
 #include "store/store.h"
@@ -45,20 +44,20 @@ store_crl_free(struct store_crl *c)
 
 /* Row reader: a row of Q_CRL_NEWEST(_DER) into a new CRL at arg. */
 static int
-store_crl_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_crl_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_crl *c = calloc(1, sizeof(*c));
 
 	if (c == NULL)
 		return lerr_set(e, LERR_STORE, "out of memory");
-	c->number = sqlite3_column_int64(st, 0);
-	c->ca_id = sqlite3_column_int64(st, 1);
-	c->this_update = sqlite3_column_int64(st, 2);
-	c->next_update = sqlite3_column_int64(st, 3);
-	c->entries = sqlite3_column_int64(st, 4);
-	c->revocations = sqlite3_column_int64(st, 5);
-	c->created_at = sqlite3_column_int64(st, 6);
-	if (sqlite3_column_type(st, 7) != SQLITE_NULL &&
+	c->number = store_get_int(st, 0);
+	c->ca_id = store_get_int(st, 1);
+	c->this_update = store_get_int(st, 2);
+	c->next_update = store_get_int(st, 3);
+	c->entries = store_get_int(st, 4);
+	c->revocations = store_get_int(st, 5);
+	c->created_at = store_get_int(st, 6);
+	if (!store_get_null(st, 7) &&
 	    store_col_blob_dup(st, 7, &c->der, &c->der_len, e) != 0) {
 		store_crl_free(c);
 		return -1;
@@ -155,7 +154,7 @@ struct store_crl_fill {
 };
 
 static int
-store_crl_entry_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_crl_entry_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_crl_fill *f = arg;
 	struct crl_entry *ce;
@@ -168,7 +167,7 @@ store_crl_entry_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	if (store_col_blob(st, 0, ce->serial, sizeof(ce->serial), &ce->serial_len, e) != 0 ||
 	    store_col_text(st, 2, reason, sizeof(reason), e) != 0)
 		return -1;
-	ce->revoked_at = (time_t)sqlite3_column_int64(st, 1);
+	ce->revoked_at = (time_t)store_get_int(st, 1);
 	ce->reason = CRL_REASON_UNSPECIFIED;
 	if (reason[0] != '\0' && crl_reason_parse(reason, &ce->reason) != 0)
 		return lerr_set(e, LERR_STORE, "unknown revocation reason '%s' on record", reason);
@@ -179,8 +178,6 @@ int
 store_crl_entries(struct store *s, int64_t ca_id, int64_t now, struct crl_entry *out,
 		  size_t max, size_t *n, int64_t *revocations, struct lerr *e)
 {
-	const struct store_query begin = { .q = Q_ONB_BEGIN, .what = "starting a snapshot" };
-	const struct store_query end = { .q = Q_ONB_END, .what = "ending a snapshot" };
 	const struct store_query count = {
 		Q_CERT_REVOKED_COUNT, "counting revoked certificates", { { 0 } },
 	};
@@ -197,7 +194,7 @@ store_crl_entries(struct store *s, int64_t ca_id, int64_t now, struct crl_entry 
 	*revocations = 0;
 	if (s == NULL || (out == NULL && max > 0) || max > INT_MAX)
 		return lerr_set(e, LERR_INTERNAL, "store_crl_entries: bad arguments");
-	if ((c = store_reader_get(s, e)) == NULL || store_exec(c, &begin, NULL, e) != 0)
+	if ((c = store_reader_get(s, e)) == NULL || store_read_begin(c, e) != 0)
 		goto out;
 	open = 1;
 	if (store_conn_lookup(c, &count, store_row_int, revocations, e) < 0 ||
@@ -207,7 +204,7 @@ store_crl_entries(struct store *s, int64_t ca_id, int64_t now, struct crl_entry 
 	rc = 0;
 out:
 	/* A read transaction: ending it cannot lose work (as onboard.c's). */
-	if (open && store_exec(c, &end, NULL, rc == 0 ? e : NULL) != 0 && rc == 0)
+	if (open && store_read_end(c, rc == 0 ? e : NULL) != 0 && rc == 0)
 		rc = -1;
 	store_reader_put(s, c);
 	return rc;

@@ -17,7 +17,6 @@
 
 #include <jansson.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "common/lerr.h"
 #include "store/store.h"
@@ -86,7 +85,7 @@ store_preauth_import_run(struct store_conn *w, void *arg, struct lerr *e)
 			  store_arg_int(p->created_at != 0 ? p->created_at : j->now),
 			  p->used_at != 0 ? store_arg_int(p->used_at) : store_arg_null() },
 		};
-		if ((xrc = store_exec_constraint(w, &x, SQLITE_CONSTRAINT_PRIMARYKEY, e)) > 0)
+		if ((xrc = store_exec_constraint(w, &x, STORE_VIOLATION_UNIQUE, e)) > 0)
 			return lerr_set(e, LERR_CONFLICT,
 					"device %s is already pre-authorised", p->device_id);
 		if (xrc < 0)
@@ -143,7 +142,7 @@ out:
 /* Row reader: a row of Q_PREAUTH_GET into a new pre-authorisation at
  * *(struct store_preauth **)arg. */
 int
-store_preauth_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_preauth_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_preauth *p;
 	int rc = -1;
@@ -156,11 +155,11 @@ store_preauth_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 	    store_col_text(st, 1, p->name, sizeof(p->name), e) != 0 ||
 	    store_col_text(st, 2, p->auth_type, sizeof(p->auth_type), e) != 0)
 		goto out;
-	if (sqlite3_column_type(st, 3) != SQLITE_NULL &&
+	if (!store_get_null(st, 3) &&
 	    store_col_text_dup(st, 3, &p->secret_hash, e) != 0)
 		goto out;
-	p->created_at = sqlite3_column_int64(st, 4);
-	p->used_at = sqlite3_column_int64(st, 5);	/* NULL reads as 0 */
+	p->created_at = store_get_int(st, 4);
+	p->used_at = store_get_int(st, 5);	/* NULL reads as 0 */
 	*(struct store_preauth **)arg = p;
 	p = NULL;
 	rc = 0;
@@ -223,7 +222,7 @@ store_vendor_add_run(struct store_conn *w, void *arg, struct lerr *e)
 	};
 	int xrc;
 
-	if ((xrc = store_exec_constraint(w, &x, SQLITE_CONSTRAINT_UNIQUE, e)) > 0)
+	if ((xrc = store_exec_constraint(w, &x, STORE_VIOLATION_UNIQUE, e)) > 0)
 		return lerr_set(e, LERR_CONFLICT, "vendor CA %s is already known",
 				j->fingerprint);
 	if (xrc < 0)
@@ -284,22 +283,22 @@ struct store_vendor_visit {
 /* Fills v from a row of Q_VENDOR_EACH; v->der is allocated (the caller
  * frees it, also on failure). */
 int
-store_vendor_from_row(sqlite3_stmt *st, struct store_vendor *v, struct lerr *e)
+store_vendor_from_row(struct store_row *st, struct store_vendor *v, struct lerr *e)
 {
-	v->id = sqlite3_column_int64(st, 0);
+	v->id = store_get_int(st, 0);
 	if (store_col_text(st, 1, v->subject, sizeof(v->subject), e) != 0 ||
 	    store_col_text(st, 2, v->fingerprint, sizeof(v->fingerprint), e) != 0 ||
 	    store_col_blob_dup(st, 4, &v->der, &v->der_len, e) != 0)
 		return -1;
-	v->auto_register = sqlite3_column_int(st, 3) != 0;
-	v->created_at = sqlite3_column_int64(st, 5);
+	v->auto_register = store_get_int(st, 3) != 0;
+	v->created_at = store_get_int(st, 5);
 	return 0;
 }
 
 /* Row reader for store_vendor_each: hands one vendor CA to the caller's fn
  * (1 when it asks to stop). */
 static int
-store_vendor_each_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_vendor_each_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_vendor_visit *v = arg;
 	struct store_vendor row;

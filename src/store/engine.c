@@ -1,25 +1,28 @@
 /*
- * engine.c - the SQLite engine behind store.h: connections, the writer
- * thread and group commit, the helpers every family uses, serials and
- * settings. The query families live beside it (certs.c, requests.c,
- * devices.c, admins.c, audit.c); migrations in migrate.c.
+ * engine.c - the engine behind store.h: connections, the writer thread
+ * and group commit, the helpers every family uses, serials and settings.
+ * The query families live beside it (certs.c, requests.c, devices.c,
+ * admins.c, audit.c...); migrations in migrate.c; the databases behind
+ * it in the drivers (db.h: db_sqlite.c, db_pg.c).
  *
  * Connections: one write connection, owned by one writer thread, and a pool
- * of up to STORE_READERS read connections (query_only) opened on first use
- * and handed out under a mutex. Every connection is opened NOMUTEX: this
- * file guarantees that one thread at a time uses it.
+ * of up to STORE_READERS read connections opened on first use and handed
+ * out under a mutex. This file guarantees that one thread at a time uses
+ * a connection.
  *
  * Writes: a caller wraps its work in a job and waits. The writer takes
- * every job queued at that moment, runs them in one BEGIN IMMEDIATE ...
- * COMMIT with a SAVEPOINT around each (a failing job is rolled back alone)
- * and wakes the callers only after COMMIT returned, so with
- * synchronous=FULL nobody hears of success before the row is durable and
- * concurrent callers share one fsync (group commit).
+ * every job queued at that moment, runs them in one write transaction
+ * (the driver's begin_write, which takes the database's write lock) with
+ * a SAVEPOINT around each (a failing job is rolled back alone) and wakes
+ * the callers only after COMMIT returned, so nobody hears of success
+ * before the row is durable (SQLite's synchronous=FULL, PostgreSQL's
+ * synchronous_commit=on) and concurrent callers share one flush (group
+ * commit).
  *
  * Statements: every query has a value in enum store_q (internal.h); its
  * text is in the table of the file that runs it (store_sql_engine below,
- * or a family's table). Each is prepared once per connection
- * (SQLITE_PREPARE_PERSISTENT) on first use and reset after each use.
+ * or a family's table). The driver prepares each once per connection on
+ * first use.
  */
 #include "config.h"
 
@@ -38,9 +41,9 @@
 
 #include <jansson.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "common/hex.h"
+#include "store/db.h"
 #include "store/migrate.h"
 #include "common/lerr.h"
 #include "common/log.h"
@@ -52,12 +55,8 @@
 #define STORE_SERIAL_BATCH	32	/* serials reserved per write */
 #define STORE_SERIAL_PREFIX	4	/* bytes of a serial that follow the clock */
 #define STORE_SERIAL_ATTEMPTS	(STORE_SERIAL_BATCH * 8)
-#define STORE_BUSY_MS		5000
-#define STORE_PAGE_SIZE_STR	"1024"
-#define STORE_READER_CACHE	"-256"	/* KiB of page cache per read connection */
 
 const char *const store_sql_engine[Q_COUNT] = {
-	[Q_BEGIN] = "BEGIN IMMEDIATE",
 	[Q_COMMIT] = "COMMIT",
 	[Q_ROLLBACK] = "ROLLBACK",
 	[Q_SAVEPOINT] = "SAVEPOINT job",
@@ -70,19 +69,18 @@ const char *const store_sql_engine[Q_COUNT] = {
 	[Q_SETTING_SET] =
 		"INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
 	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
-	[Q_SCHEMA_VERSION] =
-		"SELECT coalesce(max(version), 0) FROM schema_version",
 };
 
 /* Every family's table; a query's text is in exactly one of them. */
 static const char *const *const store_sql_tables[] = {
 	store_sql_engine, store_sql_certs, store_sql_requests, store_sql_devices,
 	store_sql_admins, store_sql_audit, store_sql_onboard, store_sql_crls,
-	store_sql_generations, store_sql_acme,
+	store_sql_generations, store_sql_acme, store_sql_migrate,
 };
 
 struct store {
-	char *path;
+	char *path;			/* the SQLite file, or the PostgreSQL URL */
+	const struct store_driver *drv;
 	unsigned flags;
 	int sync_init;			/* mutexes and condvars below exist */
 
@@ -94,7 +92,6 @@ struct store {
 	pthread_cond_t qcond;		/* jobs queued, or stopping */
 	struct store_job *qhead, *qtail;
 	int stopping;
-	struct store_wal *wal;		/* counts frames, checkpoints off the writer */
 	struct store_first *first;	/* under qlock: store_audit_first's row, unwritten */
 	atomic_uint_least64_t commits, jobs;
 	atomic_uint_least64_t cert_changes;	/* batches that changed certificates */
@@ -133,56 +130,6 @@ store_first_free(struct store_first *f)
 }
 
 /* ---- helpers ---- */
-
-/*
- * What a disk that cannot take a write is called in the message, by
- * SQLite's primary result code; NULL for every other failure. These are
- * faults of the machine, not of the request, and they clear (space freed,
- * the disk back, the file made writable): the caller is told to come back
- * (LERR_STORE_UNAVAILABLE, 503) instead of being answered a 500.
- */
-static const char *
-store_disk_fault(int x)
-{
-	switch (x & 0xff) {
-	case SQLITE_FULL:
-		return "the certificate store's disk is full";
-	case SQLITE_IOERR:
-		/* SQLite files an allocation failure in its I/O layer here too.
-		 * A file system the kernel remounted read-only, or a full disk
-		 * met growing the -shm file, come here as well: SQLite does
-		 * not keep the system's error of a WAL write (its
-		 * sqlite3_system_errno is errno at the time it reports, not of
-		 * the call that failed), so they are named by what they do. */
-		if (x == SQLITE_IOERR_NOMEM)
-			return NULL;
-		return "the certificate store's disk failed with an I/O error";
-	case SQLITE_READONLY:
-		return "the certificate store is read-only";
-	default:
-		return NULL;
-	}
-}
-
-/*
- * Fills e from the connection's last error: LERR_CONFLICT for a UNIQUE or
- * PRIMARY KEY violation (someone else holds that value),
- * LERR_STORE_UNAVAILABLE naming the fault for a disk that is full, failed
- * or read-only (store_disk_fault), LERR_STORE otherwise. Returns -1.
- */
-int
-store_sqlerr(sqlite3 *db, struct lerr *e, const char *what)
-{
-	int x = sqlite3_extended_errcode(db);
-	const char *fault;
-
-	if (x == SQLITE_CONSTRAINT_UNIQUE || x == SQLITE_CONSTRAINT_PRIMARYKEY)
-		return lerr_set(e, LERR_CONFLICT, "%s: %s", what, sqlite3_errmsg(db));
-	if ((fault = store_disk_fault(x)) != NULL)
-		return lerr_set(e, LERR_STORE_UNAVAILABLE, "%s: %s failed (%s); try again later",
-				fault, what, sqlite3_errmsg(db));
-	return lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
-}
 
 /* Writes n bytes of p as lowercase hex into out (NUL-terminated, cut to fit). */
 void
@@ -238,58 +185,6 @@ store_sql_check(struct lerr *e)
 }
 
 /*
- * Returns connection c's prepared statement for q, preparing it on first
- * use; NULL with e set on failure. The statement stays owned by c.
- */
-sqlite3_stmt *
-store_stmt(struct store_conn *c, enum store_q q, struct lerr *e)
-{
-	const char *sql;
-
-	if ((sql = store_sql_text(q)) == NULL) {
-		lerr_set(e, LERR_INTERNAL, "store query %d has no SQL", (int)q);
-		return NULL;
-	}
-	if (c->st[q] == NULL &&
-	    sqlite3_prepare_v3(c->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
-			       &c->st[q], NULL) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "preparing a statement");
-		c->st[q] = NULL;
-		return NULL;
-	}
-	return c->st[q];
-}
-
-/* Makes a cached statement ready for its next use. NULL-safe. */
-void
-store_stmt_done(sqlite3_stmt *st)
-{
-	if (st == NULL)
-		return;
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
-}
-
-/* Binds s as text, or NULL when s is NULL. */
-int
-store_bind_text(sqlite3_stmt *st, int i, const char *s)
-{
-	if (s == NULL)
-		return sqlite3_bind_null(st, i);
-	return sqlite3_bind_text(st, i, s, -1, SQLITE_STATIC);
-}
-
-/* Binds n bytes at p as a blob (SQLITE_STATIC: p must outlive the step);
- * a length SQLite cannot take is SQLITE_TOOBIG. */
-int
-store_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
-{
-	if (n > INT_MAX)
-		return SQLITE_TOOBIG;
-	return sqlite3_bind_blob(st, i, p, (int)n, SQLITE_STATIC);
-}
-
-/*
  * Serialises an audit detail object. Takes o's reference whatever happens;
  * *out is the caller's (free). json_pack gives NULL for text that is not
  * UTF-8, which is the caller's input at fault.
@@ -316,142 +211,92 @@ out:
 
 /* Copies a text column into a fixed array; NULL reads as "". */
 int
-store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size, struct lerr *e)
+store_col_text(struct store_row *st, int col, char *dst, size_t size, struct lerr *e)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
+	const char *t = store_get_text(st, col);
+	size_t n;
 
 	if (t == NULL) {
 		dst[0] = '\0';
 		return 0;
 	}
-	if (n < 0 || (size_t)n >= size)
-		return lerr_set(e, LERR_STORE, "stored %s is too long",
-				sqlite3_column_name(st, col));
-	memcpy(dst, t, (size_t)n);
-	dst[n] = '\0';
+	if ((n = strlen(t)) >= size)
+		return lerr_set(e, LERR_STORE, "stored %s is too long", store_get_name(st, col));
+	memcpy(dst, t, n + 1);
 	return 0;
 }
 
 /* Copies a text column into a new string (caller frees); NULL reads as "". */
 int
-store_col_text_dup(sqlite3_stmt *st, int col, char **dst, struct lerr *e)
+store_col_text_dup(struct store_row *st, int col, char **dst, struct lerr *e)
 {
-	const unsigned char *t = sqlite3_column_text(st, col);
-	int n = sqlite3_column_bytes(st, col);
+	const char *t = store_get_text(st, col);
 
-	if (n < 0)
-		n = 0;
-	if ((*dst = malloc((size_t)n + 1)) == NULL)
+	if ((*dst = strdup(t != NULL ? t : "")) == NULL)
 		return lerr_set(e, LERR_STORE, "out of memory");
-	if (t != NULL)
-		memcpy(*dst, t, (size_t)n);
-	(*dst)[t != NULL ? n : 0] = '\0';
 	return 0;
 }
 
 /* Copies a blob column into a new buffer (caller frees); empty is refused. */
 int
-store_col_blob_dup(sqlite3_stmt *st, int col, unsigned char **dst, size_t *len,
+store_col_blob_dup(struct store_row *st, int col, unsigned char **dst, size_t *len,
 		   struct lerr *e)
 {
-	const void *p = sqlite3_column_blob(st, col);
-	int n = sqlite3_column_bytes(st, col);
+	size_t n;
+	const void *p = store_get_blob(st, col, &n);
 
-	if (p == NULL || n <= 0)
-		return lerr_set(e, LERR_STORE, "stored %s is empty",
-				sqlite3_column_name(st, col));
-	if ((*dst = malloc((size_t)n)) == NULL)
+	if (p == NULL || n == 0)
+		return lerr_set(e, LERR_STORE, "stored %s is empty", store_get_name(st, col));
+	if ((*dst = malloc(n)) == NULL)
 		return lerr_set(e, LERR_STORE, "out of memory");
-	memcpy(*dst, p, (size_t)n);
-	*len = (size_t)n;
+	memcpy(*dst, p, n);
+	*len = n;
 	return 0;
 }
 
 /* Copies a blob column into a fixed array of at most size bytes. */
 int
-store_col_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t size,
+store_col_blob(struct store_row *st, int col, unsigned char *dst, size_t size,
 	       size_t *len, struct lerr *e)
 {
-	const void *p = sqlite3_column_blob(st, col);
-	int n = sqlite3_column_bytes(st, col);
+	size_t n;
+	const void *p = store_get_blob(st, col, &n);
 
-	if (n < 0 || (size_t)n > size || (n > 0 && p == NULL))
+	if (n > size)
 		return lerr_set(e, LERR_STORE, "stored %s has a bad length",
-				sqlite3_column_name(st, col));
+				store_get_name(st, col));
 	if (n > 0)
-		memcpy(dst, p, (size_t)n);
-	*len = (size_t)n;
+		memcpy(dst, p, n);
+	*len = n;
 	return 0;
 }
 
 /* ---- running one statement ---- */
 
-/* Binds x's parameters to ?1, ?2... up to the first STORE_ARG_END;
- * SQLITE_OK or the first failure's code. */
-static int
-store_bind_query(sqlite3_stmt *st, const struct store_query *x)
-{
-	const struct store_arg *a;
-	int i, src = SQLITE_OK;
-
-	for (i = 0; i < STORE_ARGS_MAX && src == SQLITE_OK; i++) {
-		a = &x->args[i];
-		switch (a->type) {
-		case STORE_ARG_END:
-			return SQLITE_OK;
-		case STORE_ARG_NULL:
-			src = sqlite3_bind_null(st, i + 1);
-			break;
-		case STORE_ARG_INT:
-			src = sqlite3_bind_int64(st, i + 1, a->i);
-			break;
-		case STORE_ARG_TEXT:
-			src = store_bind_text(st, i + 1, a->p);
-			break;
-		case STORE_ARG_BLOB:
-			src = store_bind_blob(st, i + 1, a->p, a->len);
-			break;
-		default:
-			src = SQLITE_MISUSE;
-			break;
-		}
-	}
-	return src;
-}
-
 /*
- * Runs x on c expecting no row. A step failing on constraint (an extended
- * code; 0: none) returns 1 with e untouched; any other failure -1 with e
+ * Runs x on c, handing its rows to row (NULL: none expected, none read).
+ * A failure breaking a constraint of kind v (STORE_VIOLATION_NONE: no
+ * kind is named) returns 1 with e untouched; any other failure -1 with e
  * set. *changed (may be NULL) receives how many rows x changed.
  */
 static int
-store_exec_run(struct store_conn *c, const struct store_query *x, int constraint,
-	       int *changed, struct lerr *e)
+store_run_query(struct store_conn *c, const struct store_query *x, store_row_fn row,
+		void *arg, enum store_violation v, int *changed, struct lerr *e)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
+	enum store_violation broke = STORE_VIOLATION_NONE;
+	const char *sql;
+	struct lerr why;
 
-	if ((st = store_stmt(c, x->q, e)) == NULL)
-		goto out;
-	if (store_bind_query(st, x) != SQLITE_OK) {
-		store_sqlerr(c->db, e, x->what);
-		goto out;
-	}
-	if (sqlite3_step(st) != SQLITE_DONE) {
-		/* Read before the reset, which may replace the error. */
-		if (constraint != 0 && sqlite3_extended_errcode(c->db) == constraint)
-			rc = 1;
-		else
-			store_sqlerr(c->db, e, x->what);
-		goto out;
-	}
-	if (changed != NULL)
-		*changed = sqlite3_changes(c->db);
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
+	if ((sql = store_sql_text(x->q)) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store query %d has no SQL", (int)x->q);
+	lerr_clear(&why);
+	if (c->drv->run(c->db, x, sql, row, arg, changed, &broke, &why) == 0)
+		return 0;
+	if (v != STORE_VIOLATION_NONE && broke == v)
+		return 1;
+	if (e != NULL)
+		*e = why;
+	return -1;
 }
 
 /* Runs x on c expecting no row (an INSERT, UPDATE, DELETE...). */
@@ -459,16 +304,34 @@ int
 store_exec(struct store_conn *c, const struct store_query *x, int *changed,
 	   struct lerr *e)
 {
-	return store_exec_run(c, x, 0, changed, e) == 0 ? 0 : -1;
+	return store_run_query(c, x, NULL, NULL, STORE_VIOLATION_NONE, changed, e) == 0 ? 0 : -1;
 }
 
 /* store_exec() for a statement whose breaking constraint the caller names
  * itself: 1 (e untouched) when it did. */
 int
-store_exec_constraint(struct store_conn *c, const struct store_query *x, int constraint,
-		      struct lerr *e)
+store_exec_constraint(struct store_conn *c, const struct store_query *x,
+		      enum store_violation v, struct lerr *e)
 {
-	return store_exec_run(c, x, constraint, NULL, e);
+	return store_run_query(c, x, NULL, NULL, v, NULL, e);
+}
+
+/* store_conn_lookup's row reader: the first row only. */
+struct store_first_row {
+	store_row_fn row;
+	void *arg;
+	int seen;
+};
+
+static int
+store_first_row(struct store_row *st, void *arg, struct lerr *e)
+{
+	struct store_first_row *f = arg;
+
+	f->seen = 1;
+	if (f->row != NULL && f->row(st, f->arg, e) != 0)
+		return -1;
+	return 1;
 }
 
 /*
@@ -480,30 +343,22 @@ int
 store_conn_lookup(struct store_conn *c, const struct store_query *x,
 		  store_row_fn row, void *arg, struct lerr *e)
 {
-	sqlite3_stmt *st;
-	int rc = -1;
-	int src;
+	struct store_first_row f = { row, arg, 0 };
 
-	if ((st = store_stmt(c, x->q, e)) == NULL)
-		goto out;
-	if (store_bind_query(st, x) != SQLITE_OK) {
-		store_sqlerr(c->db, e, x->what);
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src == SQLITE_DONE) {
-		rc = 1;
-		goto out;
-	}
-	if (src != SQLITE_ROW) {
-		store_sqlerr(c->db, e, x->what);
-		goto out;
-	}
-	if (row != NULL && row(st, arg, e) != 0)
-		goto out;
-	rc = 0;
-out:
-	store_stmt_done(st);
+	if (store_run_query(c, x, store_first_row, &f, STORE_VIOLATION_NONE, NULL, e) != 0)
+		return -1;
+	return f.seen ? 0 : 1;
+}
+
+/* Runs the INSERT x (its SQL ends in RETURNING id) on the writer's
+ * connection w and reads the new row's id into *id. */
+int
+store_insert(struct store_conn *w, const struct store_query *x, int64_t *id, struct lerr *e)
+{
+	int rc = store_conn_lookup(w, x, store_row_int, id, e);
+
+	if (rc > 0)
+		return lerr_set(e, LERR_INTERNAL, "%s: no id came back", x->what);
 	return rc;
 }
 
@@ -545,30 +400,21 @@ int
 store_conn_each(struct store_conn *c, const struct store_query *x, store_row_fn row,
 		void *arg, struct lerr *e)
 {
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-	int src, rrc;
+	return store_run_query(c, x, row, arg, STORE_VIOLATION_NONE, NULL, e) == 0 ? 0 : -1;
+}
 
-	if ((st = store_stmt(c, x->q, e)) == NULL)
-		goto out;
-	if (store_bind_query(st, x) != SQLITE_OK) {
-		store_sqlerr(c->db, e, x->what);
-		goto out;
-	}
-	while ((src = sqlite3_step(st)) == SQLITE_ROW) {
-		if ((rrc = row(st, arg, e)) < 0)
-			goto out;
-		if (rrc > 0)
-			break;
-	}
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		store_sqlerr(c->db, e, x->what);
-		goto out;
-	}
-	rc = 0;
-out:
-	store_stmt_done(st);
-	return rc;
+int
+store_read_begin(struct store_conn *c, struct lerr *e)
+{
+	return c->drv->begin_read(c->db, e);
+}
+
+int
+store_read_end(struct store_conn *c, struct lerr *e)
+{
+	const struct store_query x = { .q = Q_COMMIT, .what = "ending a read" };
+
+	return store_exec(c, &x, NULL, e);
 }
 
 /* store_page_each's walk over one page. */
@@ -584,7 +430,7 @@ struct store_page_walk {
  * them (the query asks for one more than the page holds) only says that
  * another page follows. */
 static int
-store_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_page_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_page_walk *w = arg;
 	int rc;
@@ -593,7 +439,7 @@ store_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 		w->pg->next = w->last;
 		return 1;
 	}
-	w->last = sqlite3_column_int64(st, sqlite3_column_count(st) - 1);
+	w->last = store_get_int(st, store_get_count(st) - 1);
 	w->n++;
 	if ((rc = w->row(st, w->arg, e)) > 0)
 		w->pg->next = w->last;
@@ -633,8 +479,9 @@ store_page_walk(struct store *s, struct store_query *x, struct store_page *pg, i
 		i++;
 	if (i + 2 > STORE_ARGS_MAX)
 		return lerr_set(e, LERR_INTERNAL, "%s: too many parameters", x->what);
-	/* Positions are rowids, which SQLite starts at 1: INT64_MAX is
-	 * before every row, and 0 before every row of an ascending page. */
+	/* Positions are ids, which start at 1 (SQLite's rowids and
+	 * PostgreSQL's identity columns alike): INT64_MAX is before every
+	 * row, and 0 before every row of an ascending page. */
 	x->args[i] = store_arg_int(pg->after != 0 ? pg->after : ascending ? 0 : INT64_MAX);
 	x->args[i + 1] = store_arg_int((int64_t)pg->limit + 1);
 	return store_each(s, x, store_page_row, &w, e);
@@ -642,7 +489,7 @@ store_page_walk(struct store *s, struct store_query *x, struct store_page *pg, i
 
 /* Row reader: column 0 into the fixed array arg (a struct store_text_buf). */
 int
-store_row_text(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_row_text(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_text_buf *b = arg;
 
@@ -651,7 +498,7 @@ store_row_text(sqlite3_stmt *st, void *arg, struct lerr *e)
 
 /* Row reader: column 0 into a new string at *(char **)arg (caller frees). */
 int
-store_row_text_dup(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_row_text_dup(struct store_row *st, void *arg, struct lerr *e)
 {
 	return store_col_text_dup(st, 0, arg, e);
 }
@@ -667,103 +514,22 @@ store_run(struct store_conn *c, enum store_q q, struct lerr *e)
 
 /* ---- connections ---- */
 
-/* Finalizes c's statements and closes it. NULL-safe, idempotent. */
+/* Closes c. NULL-safe, idempotent. */
 static void
 store_conn_close(struct store_conn *c)
 {
-	size_t i;
-
-	if (c == NULL)
+	if (c == NULL || c->db == NULL)
 		return;
-	for (i = 0; i < Q_COUNT; i++) {
-		sqlite3_finalize(c->st[i]);
-		c->st[i] = NULL;
-	}
-	if (c->db != NULL && sqlite3_close(c->db) != SQLITE_OK)
-		log_err("closing the database: %s", sqlite3_errmsg(c->db));
+	c->drv->close(c->db);
 	c->db = NULL;
 }
 
-/*
- * Runs a constant PRAGMA and, when want is non-NULL, checks that the first
- * column of its answer equals want (case-insensitively).
- */
+/* Opens c on the store's database for role; on failure c stays closed. */
 static int
-store_pragma(sqlite3 *db, const char *sql, const char *want, struct lerr *e)
+store_conn_open(struct store *s, struct store_conn *c, enum store_role role, struct lerr *e)
 {
-	sqlite3_stmt *st = NULL;
-	const unsigned char *v;
-	int rc = -1;
-	int src;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK) {
-		store_sqlerr(db, e, sql);
-		goto out;
-	}
-	src = sqlite3_step(st);
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		store_sqlerr(db, e, sql);
-		goto out;
-	}
-	if (want != NULL && (src != SQLITE_ROW ||
-	    (v = sqlite3_column_text(st, 0)) == NULL ||
-	    sqlite3_stricmp((const char *)v, want) != 0)) {
-		lerr_set(e, LERR_STORE, "%s: not accepted by the database", sql);
-		goto out;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/*
- * Opens c on the store's file (never creating it). The write connection
- * gets WAL, foreign keys and synchronous=FULL; a read connection is made
- * query_only. On failure c is left closed.
- */
-static int
-store_conn_open(struct store *s, struct store_conn *c, int writer, struct lerr *e)
-{
-	int rc = -1;
-
-	memset(c->st, 0, sizeof(c->st));
-	if (sqlite3_open_v2(s->path, &c->db,
-	    SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, NULL) != SQLITE_OK) {
-		lerr_set(e, LERR_STORE, "opening %s: %s", s->path,
-			 c->db != NULL ? sqlite3_errmsg(c->db) : "out of memory");
-		goto out;
-	}
-	if (sqlite3_busy_timeout(c->db, STORE_BUSY_MS) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "setting the busy timeout");
-		goto out;
-	}
-	if (writer) {
-		/* A read-only store may sit on a file it cannot write: it
-		 * accepts whatever journal mode the file already has. */
-		if (store_pragma(c->db, "PRAGMA page_size = " STORE_PAGE_SIZE_STR, NULL, e) != 0 ||
-		    store_pragma(c->db, "PRAGMA journal_mode = WAL",
-		    (s->flags & STORE_READONLY) ? NULL : "wal", e) != 0 ||
-		    store_pragma(c->db, "PRAGMA foreign_keys = ON", NULL, e) != 0 ||
-		    store_pragma(c->db, "PRAGMA synchronous = FULL", NULL, e) != 0 ||
-		    /* Statement journals inside a batch stay in memory instead
-		     * of a file created and unlinked in /var/tmp each time. */
-		    store_pragma(c->db, "PRAGMA temp_store = MEMORY", NULL, e) != 0)
-			goto out;
-	} else {
-		/* A reader's cache is dropped whenever another connection
-		 * committed since its last read, which under load is every
-		 * read: a small one costs nothing and keeps the pool's memory
-		 * down. */
-		if (store_pragma(c->db, "PRAGMA query_only = ON", NULL, e) != 0 ||
-		    store_pragma(c->db, "PRAGMA cache_size = " STORE_READER_CACHE, NULL, e) != 0)
-			goto out;
-	}
-	rc = 0;
-out:
-	if (rc != 0)
-		store_conn_close(c);
-	return rc;
+	c->drv = s->drv;
+	return s->drv->open(s->path, role, s->flags, &c->db, e);
 }
 
 /*
@@ -793,7 +559,7 @@ store_reader_get(struct store *s, struct lerr *e)
 	pthread_mutex_unlock(&s->rlock);
 
 	/* Opened outside the lock: it touches the disk. */
-	if (c->db == NULL && store_conn_open(s, c, 0, e) != 0) {
+	if (c->db == NULL && store_conn_open(s, c, STORE_ROLE_READER, e) != 0) {
 		pthread_mutex_lock(&s->rlock);
 		c->busy = 0;
 		pthread_cond_signal(&s->rcond);
@@ -812,7 +578,7 @@ store_reader_put(struct store *s, struct store_conn *c)
 	/* A reader that comes back inside a transaction (its COMMIT failed)
 	 * would pin its snapshot, and the WAL with it, for as long as the
 	 * pool keeps it: end it here. Reads changed nothing to lose. */
-	if (c->db != NULL && !sqlite3_get_autocommit(c->db))
+	if (c->db != NULL && c->drv->in_transaction(c->db))
 		(void)store_run(c, Q_ROLLBACK, NULL);
 	pthread_mutex_lock(&s->rlock);
 	c->busy = 0;
@@ -821,34 +587,6 @@ store_reader_put(struct store *s, struct store_conn *c)
 }
 
 /* ---- the writer ---- */
-
-/*
- * SQLite opens a file it may not write read-only, silently, and the
- * connection stays so: every write then fails with SQLITE_READONLY even
- * after the file became writable (a read-only mount gone, a mode fixed).
- * Before each batch a read-only write connection is opened afresh; the
- * new one takes over only when it can write. Writer thread only.
- */
-static void
-store_writer_writable(struct store *s)
-{
-	struct store_conn fresh;
-	struct lerr e;
-
-	if (sqlite3_db_readonly(s->writer.db, "main") != 1)
-		return;
-	memset(&fresh, 0, sizeof(fresh));
-	if (store_conn_open(s, &fresh, 1, &e) != 0)
-		return;
-	if (sqlite3_db_readonly(fresh.db, "main") != 0) {
-		store_conn_close(&fresh);
-		return;
-	}
-	store_wal_attach(s->wal, s->writer.db, fresh.db);
-	store_conn_close(&s->writer);
-	s->writer = fresh;
-	log_info("the database %s can be written again", s->path);
-}
 
 /*
  * Runs one batch of jobs in one transaction, each inside its own savepoint.
@@ -860,15 +598,16 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 {
 	struct store_conn *w = &s->writer;
 	struct store_first *first = NULL;
-	struct lerr batch;
+	struct lerr batch, why;
 	struct store_job *j;
 	size_t i;
 	int failed = 1;
 
 	lerr_clear(&batch);
-	store_writer_writable(s);
+	if (s->drv->writer_check != NULL)
+		s->drv->writer_check(w->db);
 	w->certs_changed = 0;
-	if (store_run(w, Q_BEGIN, &batch) != 0)
+	if (s->drv->begin_write(w->db, &batch) != 0)
 		goto out;
 	pthread_mutex_lock(&s->qlock);
 	first = s->first;
@@ -883,14 +622,16 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 		if (store_run(w, Q_SAVEPOINT, &batch) != 0)
 			goto out;
 		j->rc = j->run(w, j->arg, &j->err);
-		if (sqlite3_get_autocommit(w->db)) {
+		if (!s->drv->in_transaction(w->db)) {
 			/* An I/O error or a full disk made SQLite roll back the
-			 * whole transaction: the earlier jobs are gone too, and
-			 * each of them is told what this one was. */
+			 * whole transaction, or PostgreSQL's connection was lost
+			 * with it: the earlier jobs are gone too, and each of
+			 * them is told what this one was. */
 			if (j->rc != 0)
 				batch = j->err;
 			else
-				store_sqlerr(w->db, &batch, "the transaction");
+				lerr_set(&batch, LERR_STORE_UNAVAILABLE,
+					 "the database abandoned the transaction; try again later");
 			goto out;
 		}
 		if (j->rc == 0) {
@@ -926,8 +667,8 @@ store_writer_batch(struct store *s, struct store_job **jobs, size_t n)
 out:
 	if (!failed)
 		return;
-	if (!sqlite3_get_autocommit(w->db) && store_run(w, Q_ROLLBACK, NULL) != 0)
-		log_err("rolling back a failed batch: %s", sqlite3_errmsg(w->db));
+	if (s->drv->in_transaction(w->db) && store_run(w, Q_ROLLBACK, &why) != 0)
+		log_err("rolling back a failed batch: %s", why.msg);
 	log_err("database write failed: %s", batch.msg);
 	for (i = 0; i < n; i++) {
 		jobs[i]->rc = -1;
@@ -1045,8 +786,6 @@ store_write_run(struct store_conn *w, void *arg, struct lerr *e)
 
 	if (store_exec(w, &wr->x, NULL, e) != 0)
 		return -1;
-	/* Before the audit row, which is an insertion too. */
-	wr->id = sqlite3_last_insert_rowid(w->db);
 	if (wr->event != NULL &&
 	    store_audit_row(w, wr->at, wr->actor, wr->event, wr->subject, wr->detail,
 			    e) != 0)
@@ -1100,69 +839,19 @@ store_audit_first(struct store *s, const char *actor, const char *event, const c
 
 /* ---- open / close ---- */
 
-/*
- * Flushes the directory holding path, so that a database file just created
- * survives a crash (SQLite syncs the file's contents, not its name).
- */
-static int
-store_sync_dir(const char *path, struct lerr *e)
+const struct store_driver *
+store_driver_for(const char *target, struct lerr *e)
 {
-	const char *slash = strrchr(path, '/');
-	char *dir = NULL;
-	int fd = -1;
-	int rc = -1;
-
-	if (slash == NULL)
-		dir = strdup(".");
-	else if (slash == path)
-		dir = strdup("/");
-	else
-		dir = strndup(path, (size_t)(slash - path));
-	if (dir == NULL) {
-		lerr_set(e, LERR_STORE, "out of memory");
-		goto out;
+	if (strncmp(target, "postgresql://", 13) == 0 || strncmp(target, "postgres://", 11) == 0) {
+#ifdef HAVE_POSTGRESQL
+		return &store_driver_pg;
+#else
+		lerr_set(e, LERR_STORE, "this lanca was built without PostgreSQL "
+			 "(configure --with-postgresql)");
+		return NULL;
+#endif
 	}
-	if ((fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) < 0 || fsync(fd) != 0) {
-		lerr_set(e, LERR_STORE, "syncing %s: %s", dir, strerror(errno));
-		goto out;
-	}
-	rc = 0;
-out:
-	if (fd >= 0)
-		close(fd);
-	free(dir);
-	return rc;
-}
-
-/*
- * Makes sure path exists as a regular file: refuses a missing one unless
- * create, in which case it is created empty with mode 0600 (SQLite gives
- * its -wal and -shm files the same mode).
- */
-static int
-store_ensure_file(const char *path, int create, struct lerr *e)
-{
-	struct stat sb;
-	int fd;
-
-	if (stat(path, &sb) == 0) {
-		if (!S_ISREG(sb.st_mode))
-			return lerr_set(e, LERR_STORE, "%s is not a regular file", path);
-		return 0;
-	}
-	if (errno != ENOENT)
-		return lerr_set(e, LERR_STORE, "%s: %s", path, strerror(errno));
-	if (!create)
-		return lerr_set(e, LERR_NOT_FOUND, "no database at %s: run lanca init",
-				path);
-	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
-	if (fd < 0 && errno != EEXIST)
-		return lerr_set(e, LERR_STORE, "creating %s: %s", path, strerror(errno));
-	if (fd >= 0) {
-		close(fd);
-		return store_sync_dir(path, e);
-	}
-	return 0;
+	return &store_driver_sqlite;
 }
 
 /* Starts the writer thread with every signal blocked in it, so that signals
@@ -1206,13 +895,13 @@ store_open(const char *path, unsigned flags, struct store **out, struct lerr *e)
 		lerr_set(e, LERR_INTERNAL, "libsodium failed to initialise");
 		goto out;
 	}
-	if (store_ensure_file(path, (flags & STORE_CREATE) != 0, e) != 0)
-		goto out;
 	if ((s = calloc(1, sizeof(*s))) == NULL || (s->path = strdup(path)) == NULL) {
 		lerr_set(e, LERR_STORE, "out of memory");
 		goto out;
 	}
 	s->flags = flags;
+	if ((s->drv = store_driver_for(path, e)) == NULL)
+		goto out;
 	if (pthread_mutex_init(&s->qlock, NULL) != 0)
 		goto nosync;
 	if (pthread_cond_init(&s->qcond, NULL) != 0)
@@ -1229,15 +918,14 @@ store_open(const char *path, unsigned flags, struct store **out, struct lerr *e)
 
 	/* Migrations run on the write connection before anyone else uses
 	 * the database; a read-only store closes it afterwards. */
-	if (store_conn_open(s, &s->writer, 1, e) != 0)
+	if (store_conn_open(s, &s->writer, STORE_ROLE_WRITER, e) != 0)
 		goto out;
-	if (store_migrate(s->writer.db, store_migrations, store_migrations_count,
+	if (store_migrate(&s->writer, store_migrations, store_migrations_count,
 			  store_audit_chain_step, NULL, e) != 0)
 		goto out;
 	if (flags & STORE_READONLY)
 		store_conn_close(&s->writer);
-	else if (store_wal_start(s->path, s->writer.db, &s->wal, e) != 0 ||
-		 store_start_writer(s, e) != 0)
+	else if (store_start_writer(s, e) != 0)
 		goto out;
 	*out = s;
 	s = NULL;
@@ -1282,10 +970,9 @@ store_close(struct store *s)
 		pthread_mutex_unlock(&s->qlock);
 		pthread_join(s->thread, NULL);
 	}
-	store_wal_stop(s->wal, s->writer.db);
 	for (i = 0; i < STORE_READERS; i++)
 		store_conn_close(&s->readers[i]);
-	/* Last, so that its close checkpoints the WAL into the file. */
+	/* Last, so that SQLite's close checkpoints the WAL into the file. */
 	store_conn_close(&s->writer);
 	if (s->sync_init) {
 		pthread_mutex_destroy(&s->qlock);
@@ -1308,15 +995,16 @@ store_stats(struct store *s, struct store_stats *out)
 		return;
 	out->commits = atomic_load(&s->commits);
 	out->jobs = atomic_load(&s->jobs);
-	store_wal_stats(s->wal, out);
+	if (s->drv->stats != NULL && s->writer.db != NULL)
+		s->drv->stats(s->writer.db, out);
 }
 
 /* Row reader: column 0 as an integer into *(int64_t *)arg. */
 int
-store_row_int(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_row_int(struct store_row *st, void *arg, struct lerr *e)
 {
 	(void)e;
-	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	*(int64_t *)arg = store_get_int(st, 0);
 	return 0;
 }
 

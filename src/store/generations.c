@@ -18,7 +18,6 @@
 #include <string.h>
 #include <time.h>
 
-#include <sqlite3.h>
 
 #include "common/lerr.h"
 #include "store/store.h"
@@ -41,7 +40,8 @@ const char *const store_sql_generations[Q_COUNT] = {
 		"VALUES (?1, ?2, ?3, ?4)",
 	[Q_CA_INSERT_GEN] =
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
-		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?)",
+		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?) "
+		"RETURNING id",
 	[Q_CA_SET_CRL_URL] = "UPDATE cas SET crl_url = ?2 WHERE id = ?1",
 	[Q_CA_RETIRE] = "UPDATE cas SET state = 'retired' WHERE id = ?1 AND state = 'active'",
 	[Q_CA_PROMOTE] =
@@ -60,7 +60,7 @@ const char *const store_sql_generations[Q_COUNT] = {
 	[Q_ROLL_INSERT] =
 		"INSERT INTO rollovers (old_root, old_issuing, new_root, new_issuing, "
 		"compromise, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-		"CASE WHEN ?5 = 1 THEN ?6 END)",
+		"CASE WHEN ?5 = 1 THEN ?6 END) RETURNING id",
 	[Q_ROLL_FINISH] =
 		"UPDATE rollovers SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL",
 	[Q_ROLL_COUNT_VALID] = "SELECT count(*) " ROLL_VALID,
@@ -88,7 +88,7 @@ struct ca_fill {
 };
 
 static int
-ca_fill_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+ca_fill_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct ca_fill *f = arg;
 
@@ -136,7 +136,7 @@ struct cross_fill {
 };
 
 static int
-cross_fill_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+cross_fill_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct cross_fill *f = arg;
 	struct store_cross *c;
@@ -146,9 +146,9 @@ cross_fill_row(sqlite3_stmt *st, void *arg, struct lerr *e)
 				f->max);
 	c = &f->out[f->n];
 	memset(c, 0, sizeof(*c));
-	c->id = sqlite3_column_int64(st, 0);
-	c->issuer_id = sqlite3_column_int64(st, 1);
-	c->subject_id = sqlite3_column_int64(st, 2);
+	c->id = store_get_int(st, 0);
+	c->issuer_id = store_get_int(st, 1);
+	c->subject_id = store_get_int(st, 2);
 	if (store_col_blob_dup(st, 3, &c->der, &c->der_len, e) != 0)
 		return -1;
 	f->n++;
@@ -189,19 +189,19 @@ store_cross_clear(struct store_cross *v, size_t n)
 /* ---- rollovers ---- */
 
 static int
-roll_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+roll_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_rollover *r = arg;
 
 	(void)e;
-	r->id = sqlite3_column_int64(st, 0);
-	r->old_root = sqlite3_column_int64(st, 1);
-	r->old_issuing = sqlite3_column_int64(st, 2);
-	r->new_root = sqlite3_column_int64(st, 3);
-	r->new_issuing = sqlite3_column_int64(st, 4);
-	r->compromise = sqlite3_column_int(st, 5) != 0;
-	r->started_at = sqlite3_column_int64(st, 6);
-	r->finished_at = sqlite3_column_int64(st, 7);
+	r->id = store_get_int(st, 0);
+	r->old_root = store_get_int(st, 1);
+	r->old_issuing = store_get_int(st, 2);
+	r->new_root = store_get_int(st, 3);
+	r->new_issuing = store_get_int(st, 4);
+	r->compromise = store_get_int(st, 5) != 0;
+	r->started_at = store_get_int(st, 6);
+	r->finished_at = store_get_int(st, 7);
 	return 0;
 }
 
@@ -273,9 +273,8 @@ roll_start_run(struct store_conn *w, void *arg, struct lerr *e)
 			  store_arg_int(c->not_after), store_arg_blob(c->der, c->der_len),
 			  store_arg_int(r->now) },
 		};
-		if (store_exec(w, &x, NULL, e) != 0)
+		if (store_insert(w, &x, &r->new_root, e) != 0)
 			return -1;
-		r->new_root = sqlite3_last_insert_rowid(w->db);
 	}
 	c = &r->issuing;
 	x = (struct store_query){
@@ -285,9 +284,8 @@ roll_start_run(struct store_conn *w, void *arg, struct lerr *e)
 		  store_arg_int(c->not_after), store_arg_blob(c->der, c->der_len),
 		  store_arg_int(r->now) },
 	};
-	if (store_exec(w, &x, NULL, e) != 0)
+	if (store_insert(w, &x, &r->new_issuing, e) != 0)
 		return -1;
-	r->new_issuing = sqlite3_last_insert_rowid(w->db);
 	x = (struct store_query){ Q_CA_SET_CRL_URL, "setting the CRL URL",
 				  { store_arg_int(r->new_issuing), store_arg_text(r->crl_url) } };
 	if (store_exec(w, &x, NULL, e) != 0)
@@ -337,9 +335,8 @@ roll_start_run(struct store_conn *w, void *arg, struct lerr *e)
 		  store_arg_int(r->new_root), store_arg_int(r->new_issuing),
 		  store_arg_int(r->compromise ? 1 : 0), store_arg_int(r->now) },
 	};
-	if (store_exec(w, &x, NULL, e) != 0)
+	if (store_insert(w, &x, &r->id, e) != 0)
 		return -1;
-	r->id = sqlite3_last_insert_rowid(w->db);
 	return store_audit_row(w, r->now, r->actor, "rollover-start", r->issuing.subject,
 			       r->detail, e);
 }

@@ -6,9 +6,10 @@
  *
  * Statements: every query of every family has one value in enum store_q.
  * Each family file defines a table indexed by that enum holding the SQL
- * of its own queries only (NULL elsewhere); store_stmt() finds the text in
- * whichever table has it and prepares it once per connection. store_open()
- * checks that each query has its text in exactly one table.
+ * of its own queries only (NULL elsewhere), written once in SQLite's
+ * dialect for both databases (db.h); store_sql_text() finds the text in
+ * whichever table has it and the driver prepares it once per connection.
+ * store_open() checks that each query has its text in exactly one table.
  *
  * Writes: a family hands a job to store_submit(); the job runs on the
  * writer's connection inside a savepoint of a group-committed transaction
@@ -29,17 +30,18 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include <pthread.h>
+
 #include <jansson.h>
-#include <sqlite3.h>
 
 #include "common/lerr.h"
+#include "store/db.h"
 #include "store/store.h"
 
 #define STORE_ACTOR		"lanca"		/* actor of the store's own audit rows */
 
 enum store_q {
 	/* engine (engine.c), certificates (certs.c), audit (audit.c) */
-	Q_BEGIN,
 	Q_COMMIT,
 	Q_ROLLBACK,
 	Q_SAVEPOINT,
@@ -84,6 +86,8 @@ enum store_q {
 	Q_AUDIT_HEAD,
 	Q_AUDIT_HASH_OF,
 	Q_AUDIT_SCAN,
+	Q_AUDIT_CHAIN_READ,
+	Q_AUDIT_CHAIN_SET,
 	Q_CKPT_INSERT,
 	Q_CKPT_LAST,
 	Q_CKPT_SCAN,
@@ -103,7 +107,8 @@ enum store_q {
 	Q_DEVICE_HOLDER,
 	Q_SETTING_GET,
 	Q_AUDIT_PAGE,
-	Q_SCHEMA_VERSION,
+	Q_SCHEMA_VERSION,		/* migrations (migrate.c) */
+	Q_SCHEMA_RECORD,
 
 	/* requests (requests.c) */
 	Q_REQ_FIND_KEY,
@@ -147,8 +152,6 @@ enum store_q {
 	Q_METRICS_TOKEN_DELETE,
 
 	/* the onboarding snapshot (onboard.c) */
-	Q_ONB_BEGIN,
-	Q_ONB_END,
 	Q_DEVICE_REVOKED,
 
 	/* CA generations: every CA, vouchers, rollovers (generations.c) */
@@ -207,7 +210,7 @@ enum store_q {
 #define STORE_CA_COLS \
 	"id, role, state, subject, fingerprint, not_before, not_after, der, " \
 	"confirmed_at, crl_url, revoked_at, distrusted_at"
-int store_ca_row(sqlite3_stmt *st, void *arg, struct lerr *e);
+int store_ca_row(struct store_row *st, void *arg, struct lerr *e);
 /* Which active root is the primary: while a rollover is under way (not
  * after a compromise) the old one, which every device still trusts;
  * else the newest rollover's new root; with no rollover the newest. */
@@ -227,17 +230,21 @@ extern const char *const store_sql_onboard[Q_COUNT];	/* onboard.c */
 extern const char *const store_sql_crls[Q_COUNT];	/* crls.c */
 extern const char *const store_sql_generations[Q_COUNT];	/* generations.c */
 extern const char *const store_sql_acme[Q_COUNT];	/* acme.c */
+extern const char *const store_sql_migrate[Q_COUNT];	/* migrate.c */
 
-/* One database connection and its cache of prepared statements. */
+/* One database connection (its driver's, with the driver's cache of
+ * prepared statements), as the engine hands it out. */
 struct store_conn {
-	sqlite3 *db;
-	sqlite3_stmt *st[Q_COUNT];
+	const struct store_driver *drv;
+	struct store_db *db;		/* NULL until opened */
 	int busy;			/* readers: handed out to a thread */
 	int certs_changed;		/* writer: this batch inserted or revoked a certificate */
 };
 
 /* A writer job: runs on w inside its own savepoint; returns 0, or -1 with
- * e set (the job's changes are then rolled back, the others' kept). */
+ * e set (the job's changes are then rolled back, the others' kept). A job
+ * returns at its first failed statement: on PostgreSQL a failure aborts
+ * everything after it up to the job's savepoint. */
 typedef int (*store_job_fn)(struct store_conn *w, void *arg, struct lerr *e);
 
 /* Queues run(w, arg, e) for the writer and waits until its transaction
@@ -266,15 +273,6 @@ int store_wait(struct store *s, struct store_job *job, struct lerr *e);
 struct store_conn *store_reader_get(struct store *s, struct lerr *e);
 void store_reader_put(struct store *s, struct store_conn *c);
 
-/* c's prepared statement for q (prepared on first use, owned by c); NULL
- * with e set on failure. Pass it to store_stmt_done() after use. */
-sqlite3_stmt *store_stmt(struct store_conn *c, enum store_q q, struct lerr *e);
-void store_stmt_done(sqlite3_stmt *st);		/* reset + clear bindings; NULL-safe */
-
-/* Fills e from db's last error (LERR_CONFLICT for UNIQUE / PRIMARY KEY,
- * LERR_STORE otherwise); returns -1. */
-int store_sqlerr(sqlite3 *db, struct lerr *e, const char *what);
-
 /* Appends an audit row on the writer's connection (inside a job): the
  * next id after the newest row, chained to that row's hash (audit.c).
  * The one way an audit row is written. */
@@ -283,7 +281,7 @@ int store_audit_row(struct store_conn *w, int64_t at, const char *actor,
 		    struct lerr *e);
 /* The migration step of schema/0008 (a store_migrate_step): chains the
  * rows written before it. Does nothing for any other version. */
-int store_audit_chain_step(sqlite3 *db, int version, struct lerr *e);
+int store_audit_chain_step(struct store_conn *c, int version, struct lerr *e);
 /* Serialises o compactly into *out (caller frees); always drops o's
  * reference. LERR_BAD_REQUEST when o is NULL (json_pack refused a string
  * that is not UTF-8, or ran out of memory). */
@@ -293,9 +291,9 @@ int store_json_detail(json_t *o, char **out, struct lerr *e);
  * One statement and its parameters, run by store_exec(), store_lookup(),
  * store_conn_lookup() or store_each(). Parameters are built with the
  * store_arg_*() constructors below and bound to ?1, ?2... up to the first
- * STORE_ARG_END; text and blobs are bound SQLITE_STATIC, so what they
+ * STORE_ARG_END; text and blobs are bound without a copy, so what they
  * point to must outlive the run. what names the work in error messages
- * ("reading a setting: <SQLite's message>").
+ * ("reading a setting: <the database's message>").
  */
 enum store_arg_type {
 	STORE_ARG_END = 0,		/* no more parameters */
@@ -344,9 +342,9 @@ store_arg_blob(const void *p, size_t len)
 	return (struct store_arg){ .type = STORE_ARG_BLOB, .p = p, .len = len };
 }
 
-/* Reads the row st stands on into arg: 0, 1 to stop (store_each only), or
- * -1 with e set. */
-typedef int (*store_row_fn)(sqlite3_stmt *st, void *arg, struct lerr *e);
+/* Reads the row st stands on (db.h's store_get_*()) into arg: 0, 1 to stop
+ * (store_each only), or -1 with e set. */
+typedef store_db_row_fn store_row_fn;
 
 /* Runs x on c expecting no row; *changed (may be NULL) receives how many
  * rows it changed. 0, or -1 with e set. */
@@ -354,16 +352,20 @@ int store_exec(struct store_conn *c, const struct store_query *x, int *changed,
 	       struct lerr *e);
 
 /* Likewise for a statement that may break one constraint the caller wants
- * to name itself: 1 (e untouched) when the step failed on constraint (an
- * extended code, e.g. SQLITE_CONSTRAINT_UNIQUE), else as store_exec(). */
+ * to name itself: 1 (e untouched) when it failed on that kind of
+ * constraint, else as store_exec(). */
 int store_exec_constraint(struct store_conn *c, const struct store_query *x,
-			  int constraint, struct lerr *e);
+			  enum store_violation v, struct lerr *e);
 
 /* Runs x on c and hands its first row to row(st, arg, e) (row may be NULL:
  * only whether there is one matters). 0 when a row was read, 1 when there
  * is none (e untouched: the caller says what is missing), -1 with e set. */
 int store_conn_lookup(struct store_conn *c, const struct store_query *x,
 		      store_row_fn row, void *arg, struct lerr *e);
+/* Runs the INSERT x, whose SQL ends in RETURNING id, on the writer's
+ * connection w and reads the new row's id into *id: 0, or -1 with e. */
+int store_insert(struct store_conn *w, const struct store_query *x, int64_t *id,
+		 struct lerr *e);
 /* Likewise on a read connection borrowed from s for the call. */
 int store_lookup(struct store *s, const struct store_query *x, store_row_fn row,
 		 void *arg, struct lerr *e);
@@ -397,13 +399,18 @@ int store_page_walk(struct store *s, struct store_query *x, struct store_page *p
 int store_conn_each(struct store_conn *c, const struct store_query *x, store_row_fn row,
 		    void *arg, struct lerr *e);
 
+/* A read transaction on a read connection c: every read between the two
+ * sees one snapshot of the database. */
+int store_read_begin(struct store_conn *c, struct lerr *e);
+int store_read_end(struct store_conn *c, struct lerr *e);
+
 /* Row readers of the families, for a query that reads their rows on a
  * connection of its own (onboard.c): each fills a new row at
  * *(struct store_<row> **)arg, the caller's. */
-int store_cert_row(sqlite3_stmt *st, void *arg, struct lerr *e);	/* STORE_CERT_COLS */
-int store_preauth_row(sqlite3_stmt *st, void *arg, struct lerr *e);	/* Q_PREAUTH_GET */
+int store_cert_row(struct store_row *st, void *arg, struct lerr *e);	/* STORE_CERT_COLS */
+int store_preauth_row(struct store_row *st, void *arg, struct lerr *e);	/* Q_PREAUTH_GET */
 /* A row of Q_VENDOR_EACH into v (v->der allocated, the caller's). */
-int store_vendor_from_row(sqlite3_stmt *st, struct store_vendor *v, struct lerr *e);
+int store_vendor_from_row(struct store_row *st, struct store_vendor *v, struct lerr *e);
 /* Request id on c into a new row: 0, 1 when there is none, -1. */
 int store_req_read(struct store_conn *c, const char *id, struct store_request **out,
 		   struct lerr *e);
@@ -417,15 +424,15 @@ int store_req_insert_issued(struct store_conn *w, const struct store_request *in
 			    const char *id, int64_t now, struct lerr *e);
 /* Column col as the word of an enum (states.c): 0, or -1 with e naming
  * the word that is not one. */
-int store_col_req_state(sqlite3_stmt *st, int col, enum store_req_state *out, struct lerr *e);
-int store_col_auth(sqlite3_stmt *st, int col, enum store_auth *out, struct lerr *e);
-int store_col_cert_status(sqlite3_stmt *st, int col, enum store_cert_status *out,
+int store_col_req_state(struct store_row *st, int col, enum store_req_state *out, struct lerr *e);
+int store_col_auth(struct store_row *st, int col, enum store_auth *out, struct lerr *e);
+int store_col_cert_status(struct store_row *st, int col, enum store_cert_status *out,
 			  struct lerr *e);
-int store_col_profile(sqlite3_stmt *st, int col, enum policy_profile *out, struct lerr *e);
-int store_col_door(sqlite3_stmt *st, int col, enum store_door *out, struct lerr *e);
-int store_col_acme_status(sqlite3_stmt *st, int col, enum store_acme_status *out,
+int store_col_profile(struct store_row *st, int col, enum policy_profile *out, struct lerr *e);
+int store_col_door(struct store_row *st, int col, enum store_door *out, struct lerr *e);
+int store_col_acme_status(struct store_row *st, int col, enum store_acme_status *out,
 			  struct lerr *e);
-int store_col_acme_approval(sqlite3_stmt *st, int col, enum store_acme_approval *out,
+int store_col_acme_approval(struct store_row *st, int col, enum store_acme_approval *out,
 			    struct lerr *e);
 
 /* Row readers for one-column answers: column 0 as text into a fixed array
@@ -435,22 +442,21 @@ struct store_text_buf {
 	char *p;
 	size_t size;
 };
-int store_row_text(sqlite3_stmt *st, void *arg, struct lerr *e);
-int store_row_text_dup(sqlite3_stmt *st, void *arg, struct lerr *e);
+int store_row_text(struct store_row *st, void *arg, struct lerr *e);
+int store_row_text_dup(struct store_row *st, void *arg, struct lerr *e);
 /* Row reader: column 0 as an integer into *(int64_t *)arg. */
-int store_row_int(sqlite3_stmt *st, void *arg, struct lerr *e);
+int store_row_int(struct store_row *st, void *arg, struct lerr *e);
 
 /*
  * A write of one statement and, when event is set, its audit row (at,
  * actor, event, subject, detail), as one writer job: store_write() returns
- * once both are durable (0), or -1 with e set. id receives the row id the
- * statement inserted. Everything pointed to stays the caller's.
+ * once both are durable (0), or -1 with e set. Everything pointed to stays
+ * the caller's.
  */
 struct store_write {
 	struct store_query x;
 	int64_t at;
 	const char *actor, *event, *subject, *detail;
-	int64_t id;			/* out */
 };
 int store_write(struct store *s, struct store_write *wr, struct lerr *e);
 
@@ -458,33 +464,14 @@ int store_write(struct store *s, struct store_write *wr, struct lerr *e);
  * unit tests read the query plans of the listings from it). */
 const char *store_sql_text(enum store_q q);
 
-/*
- * The WAL's accounting and checkpoints (wal.c). store_wal_start() opens a
- * connection of its own on path, starts the checkpointer thread and hooks
- * writer's commits (which turns SQLite's automatic checkpoints off); call
- * it before the writer thread uses writer. store_wal_stop() (NULL-safe)
- * unhooks writer (may be NULL) and stops the thread; call it once the
- * writer thread is gone. store_wal_stats() fills the wal_* and
- * checkpoint fields of st.
- */
-struct store_wal;
-int store_wal_start(const char *path, sqlite3 *writer, struct store_wal **out, struct lerr *e);
-void store_wal_stop(struct store_wal *w, sqlite3 *writer);
-/* Moves the commit hook from the write connection old to its replacement
- * (store_writer_writable). w may be NULL. */
-void store_wal_attach(struct store_wal *w, sqlite3 *old, sqlite3 *writer);
-void store_wal_stats(const struct store_wal *w, struct store_stats *st);
-
 /* Small helpers. */
 void store_hex(const unsigned char *p, size_t n, char *out, size_t outsz);
 int store_fits(const char *s, size_t size);	/* NUL within size bytes */
-int store_bind_text(sqlite3_stmt *st, int i, const char *s);	/* NULL binds NULL */
-int store_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n);
-int store_col_text(sqlite3_stmt *st, int col, char *dst, size_t size, struct lerr *e);
-int store_col_text_dup(sqlite3_stmt *st, int col, char **dst, struct lerr *e);
-int store_col_blob(sqlite3_stmt *st, int col, unsigned char *dst, size_t size,
+int store_col_text(struct store_row *st, int col, char *dst, size_t size, struct lerr *e);
+int store_col_text_dup(struct store_row *st, int col, char **dst, struct lerr *e);
+int store_col_blob(struct store_row *st, int col, unsigned char *dst, size_t size,
 		   size_t *len, struct lerr *e);
-int store_col_blob_dup(sqlite3_stmt *st, int col, unsigned char **dst, size_t *len,
+int store_col_blob_dup(struct store_row *st, int col, unsigned char **dst, size_t *len,
 		       struct lerr *e);
 
 #endif

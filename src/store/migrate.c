@@ -2,11 +2,13 @@
  * migrate.c - apply schema/NNNN-*.sql migrations in order (see
  * migrate.h).
  *
- * Each migration runs in its own BEGIN IMMEDIATE transaction together with
- * the INSERT that records it in schema_version, so a database is always at
+ * Each migration runs in its own write transaction together with the
+ * INSERT that records it in schema_version, so a database is always at
  * exactly one known version: a migration that fails leaves no trace. The
- * version is re-read inside the write transaction so that two processes
- * opening the same new database at once do not both apply a migration.
+ * version is re-read inside the write transaction, which holds the
+ * database's write lock, so that two processes (or two gateways sharing a
+ * PostgreSQL database) opening a new database at once do not both apply a
+ * migration.
  */
 #include "config.h"
 
@@ -15,9 +17,8 @@
 #include <stdio.h>
 #include <time.h>
 
-#include <sqlite3.h>
-
 #include "store/migrate.h"
+#include "store/internal.h"
 #include "common/lerr.h"
 #include "common/log.h"
 
@@ -26,88 +27,33 @@
 	"version INTEGER PRIMARY KEY, name TEXT NOT NULL, " \
 	"applied_at INTEGER NOT NULL)"
 
-/*
- * Runs sql, which may hold several statements (a whole migration file), to
- * completion. Returns 0, or -1 with e naming what (and SQLite's message).
- */
-static int
-store_migrate_exec(sqlite3 *db, const char *sql, const char *what, struct lerr *e)
-{
-	sqlite3_stmt *st = NULL;
-	const char *tail = sql;
-	int rc = -1;
-	int src;
-
-	while (*tail != '\0') {
-		if (sqlite3_prepare_v2(db, tail, -1, &st, &tail) != SQLITE_OK) {
-			lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
-			goto out;
-		}
-		if (st == NULL)		/* only comments or blanks were left */
-			break;
-		while ((src = sqlite3_step(st)) == SQLITE_ROW)
-			;
-		if (src != SQLITE_DONE) {
-			lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
-			goto out;
-		}
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/*
- * Reads one integer from a query that returns a single row and column.
- */
-static int
-store_migrate_query_int(sqlite3 *db, const char *sql, sqlite3_int64 *v, struct lerr *e)
-{
-	sqlite3_stmt *st = NULL;
-	int rc = -1;
-
-	if (sqlite3_prepare_v2(db, sql, -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_ROW) {
-		lerr_set(e, LERR_STORE, "reading the schema version: %s",
-			 sqlite3_errmsg(db));
-		goto out;
-	}
-	*v = sqlite3_column_int64(st, 0);
-	rc = 0;
-out:
-	sqlite3_finalize(st);
-	return rc;
-}
+const char *const store_sql_migrate[Q_COUNT] = {
+	[Q_SCHEMA_VERSION] =
+		"SELECT coalesce(max(version), 0) FROM schema_version",
+	[Q_SCHEMA_RECORD] =
+		"INSERT INTO schema_version (version, name, applied_at) VALUES (?1, ?2, ?3)",
+};
 
 /*
  * Reads the highest applied version; 0 when schema_version does not exist
  * yet (an empty database).
  */
 int
-store_migrate_version(sqlite3 *db, int *version, struct lerr *e)
+store_migrate_version(struct store_conn *c, int *version, struct lerr *e)
 {
-	sqlite3_int64 v = 0;
-	int rc = -1;
+	const struct store_query x = { .q = Q_SCHEMA_VERSION, .what = "reading the schema version" };
+	int64_t v = 0;
+	int yes = 0;
 
-	if (store_migrate_query_int(db,
-	    "SELECT count(*) FROM sqlite_master "
-	    "WHERE type = 'table' AND name = 'schema_version'", &v, e) != 0)
-		goto out;
-	if (v != 0 && store_migrate_query_int(db,
-	    "SELECT coalesce(max(version), 0) FROM schema_version", &v, e) != 0)
-		goto out;
-	if (v < 0 || v > INT_MAX) {
-		lerr_set(e, LERR_STORE, "database schema version %lld is not valid",
-			 (long long)v);
-		goto out;
-	}
+	if (c->drv->has_table(c->db, "schema_version", &yes, e) != 0)
+		return -1;
+	if (yes && store_conn_lookup(c, &x, store_row_int, &v, e) != 0)
+		return -1;
+	if (v < 0 || v > INT_MAX)
+		return lerr_set(e, LERR_STORE, "database schema version %lld is not valid",
+				(long long)v);
 	*version = (int)v;
-	rc = 0;
-out:
-	return rc;
+	return 0;
 }
 
 /* Fills e with the "newer than this binary" refusal. */
@@ -119,15 +65,23 @@ store_migrate_too_new(int have, int newest, struct lerr *e)
 			"(knows up to %d): upgrade lanca", have, newest);
 }
 
+/* Runs a statement without parameters or rows (COMMIT, ROLLBACK). */
+static int
+store_migrate_run(struct store_conn *c, enum store_q q, const char *what, struct lerr *e)
+{
+	const struct store_query x = { .q = q, .what = what };
+
+	return store_exec(c, &x, NULL, e);
+}
+
 /*
  * Applies migration m inside one write transaction, unless another process
  * applied it meanwhile. *cur is updated to the version now in the database.
  */
 static int
-store_migrate_one(sqlite3 *db, const struct store_migration *m, store_migrate_step step,
-		  int newest, int *cur, struct lerr *e)
+store_migrate_one(struct store_conn *c, const struct store_migration *m,
+		  store_migrate_step step, int newest, int *cur, struct lerr *e)
 {
-	sqlite3_stmt *st = NULL;
 	char what[128];
 	int have = 0;
 	int rc = -1;
@@ -140,9 +94,9 @@ store_migrate_one(sqlite3 *db, const struct store_migration *m, store_migrate_st
 			 m->version);
 		goto out;
 	}
-	if (store_migrate_exec(db, "BEGIN IMMEDIATE", what, e) != 0)
+	if (c->drv->begin_write(c->db, e) != 0)
 		goto out;
-	if (store_migrate_version(db, &have, e) != 0)
+	if (store_migrate_version(c, &have, e) != 0)
 		goto out;
 	if (have > newest) {
 		store_migrate_too_new(have, newest, e);
@@ -150,52 +104,51 @@ store_migrate_one(sqlite3 *db, const struct store_migration *m, store_migrate_st
 	}
 	if (have >= m->version) {
 		/* Someone else got here first; nothing to do. */
-		if (store_migrate_exec(db, "COMMIT", what, e) != 0)
+		if (store_migrate_run(c, Q_COMMIT, what, e) != 0)
 			goto out;
 		*cur = have;
 		rc = 0;
 		goto out;
 	}
-	if (store_migrate_exec(db, STORE_MIGRATE_TABLE_SQL, what, e) != 0 ||
-	    store_migrate_exec(db, m->sql, what, e) != 0)
+	if (c->drv->script(c->db, STORE_MIGRATE_TABLE_SQL, what, e) != 0 ||
+	    c->drv->script(c->db, m->sql, what, e) != 0)
 		goto out;
-	if (step != NULL && step(db, m->version, e) != 0) {
+	if (step != NULL && step(c, m->version, e) != 0) {
 		char why[sizeof(e->msg)];
 
 		snprintf(why, sizeof(why), "%s", e->msg);
 		lerr_set(e, LERR_STORE, "%s: %s", what, why);
 		goto out;
 	}
-	if (sqlite3_prepare_v2(db, "INSERT INTO schema_version "
-	    "(version, name, applied_at) VALUES (?, ?, ?)", -1, &st, NULL) != SQLITE_OK ||
-	    sqlite3_bind_int(st, 1, m->version) != SQLITE_OK ||
-	    sqlite3_bind_text(st, 2, m->name, -1, SQLITE_STATIC) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 3, (sqlite3_int64)time(NULL)) != SQLITE_OK ||
-	    sqlite3_step(st) != SQLITE_DONE) {
-		lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(db));
-		goto out;
+	{
+		const struct store_query x = {
+			Q_SCHEMA_RECORD, what,
+			{ store_arg_int(m->version), store_arg_text(m->name),
+			  store_arg_int((int64_t)time(NULL)) },
+		};
+
+		if (store_exec(c, &x, NULL, e) != 0 ||
+		    store_migrate_run(c, Q_COMMIT, what, e) != 0)
+			goto out;
 	}
-	if (store_migrate_exec(db, "COMMIT", what, e) != 0)
-		goto out;
 	log_info("applied schema migration %04d-%s", m->version, m->name);
 	*cur = m->version;
 	rc = 0;
 out:
-	sqlite3_finalize(st);
 	/* Leave the connection outside any transaction whatever happened;
 	 * e keeps the first error. */
-	if (!sqlite3_get_autocommit(db))
-		sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL);
+	if (c->drv->in_transaction(c->db))
+		(void)store_migrate_run(c, Q_ROLLBACK, what, NULL);
 	return rc;
 }
 
 /*
- * Brings db up to the newest migration, one transaction per migration.
- * Returns 0 with *version (optional) set, or -1 with e saying why: a
- * database newer than this binary, or which migration failed.
+ * Brings the database up to the newest migration, one transaction per
+ * migration. Returns 0 with *version (optional) set, or -1 with e saying
+ * why: a database newer than this binary, or which migration failed.
  */
 int
-store_migrate(sqlite3 *db, const struct store_migration *migrations, size_t n,
+store_migrate(struct store_conn *c, const struct store_migration *migrations, size_t n,
 	      store_migrate_step step, int *version, struct lerr *e)
 {
 	int newest = 0;
@@ -212,7 +165,7 @@ store_migrate(sqlite3 *db, const struct store_migration *migrations, size_t n,
 		}
 		newest = migrations[i].version;
 	}
-	if (store_migrate_version(db, &cur, e) != 0)
+	if (store_migrate_version(c, &cur, e) != 0)
 		goto out;
 	if (cur > newest) {
 		store_migrate_too_new(cur, newest, e);
@@ -221,7 +174,7 @@ store_migrate(sqlite3 *db, const struct store_migration *migrations, size_t n,
 	for (i = 0; i < n; i++) {
 		if (migrations[i].version <= cur)
 			continue;
-		if (store_migrate_one(db, &migrations[i], step, newest, &cur, e) != 0)
+		if (store_migrate_one(c, &migrations[i], step, newest, &cur, e) != 0)
 			goto out;
 	}
 	if (version != NULL)

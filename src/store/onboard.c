@@ -20,7 +20,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "common/lerr.h"
 #include "store/store.h"
@@ -29,8 +28,6 @@
 const char *const store_sql_onboard[Q_COUNT] = {
 	/* Deferred: a read-only connection takes its snapshot at the first
 	 * read and keeps it until COMMIT. */
-	[Q_ONB_BEGIN] = "BEGIN",
-	[Q_ONB_END] = "COMMIT",
 	/* Device ?1 had a certificate revoked (not as superseded by a
 	 * renewal) and holds no valid one at ?2. */
 	[Q_DEVICE_REVOKED] =
@@ -99,7 +96,7 @@ store_onboard_names(struct store_conn *c, struct store_onboard *o, struct lerr *
 
 /* Row reader: one more vendor CA at the end of o->vendors. */
 static int
-store_onboard_vendor_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_onboard_vendor_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_onboard *o = arg;
 	struct store_vendor *v;
@@ -192,16 +189,13 @@ store_onboard_reads(struct store_conn *c, struct store_onboard *o, struct lerr *
 int
 store_onboard_read(struct store *s, struct store_onboard *o, struct lerr *e)
 {
-	const struct store_query begin = { .q = Q_ONB_BEGIN, .what = "starting a snapshot" };
-	const struct store_query end = { .q = Q_ONB_END, .what = "ending a snapshot" };
 	struct store_conn *c = NULL;
 	int rc = -1, open = 0;
 
 	if (s == NULL || o == NULL || o->key_id == NULL || o->device_id == NULL)
 		return lerr_set(e, LERR_INTERNAL, "store_onboard_read: bad arguments");
 	store_onboard_clear(o);
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    store_exec(c, &begin, NULL, e) != 0)
+	if ((c = store_reader_get(s, e)) == NULL || store_read_begin(c, e) != 0)
 		goto out;
 	open = 1;
 	if (store_onboard_reads(c, o, e) != 0)
@@ -210,7 +204,7 @@ store_onboard_read(struct store *s, struct store_onboard *o, struct lerr *e)
 out:
 	/* A read transaction changed nothing: ending it cannot lose work,
 	 * and leaving it open would pin the snapshot (and the WAL) forever. */
-	if (open && store_exec(c, &end, NULL, rc == 0 ? e : NULL) != 0 && rc == 0)
+	if (open && store_read_end(c, rc == 0 ? e : NULL) != 0 && rc == 0)
 		rc = -1;
 	if (rc != 0)
 		store_onboard_clear(o);

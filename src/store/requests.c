@@ -20,7 +20,6 @@
 
 #include <jansson.h>
 #include <sodium.h>
-#include <sqlite3.h>
 
 #include "common/lerr.h"
 #include "store/store.h"
@@ -140,7 +139,7 @@ store_request_free(struct store_request *r)
  * it, also on failure).
  */
 static int
-store_req_from_row(sqlite3_stmt *st, struct store_request *r, struct lerr *e)
+store_req_from_row(struct store_row *st, struct store_request *r, struct lerr *e)
 {
 	size_t key_len = 0;
 
@@ -155,18 +154,18 @@ store_req_from_row(sqlite3_stmt *st, struct store_request *r, struct lerr *e)
 		return -1;
 	if (key_len != sizeof(r->key_id))
 		return lerr_set(e, LERR_STORE, "request %s has a bad key id", r->id);
-	r->created_at = sqlite3_column_int64(st, 8);
-	r->last_seen = sqlite3_column_int64(st, 9);
-	r->expires_at = sqlite3_column_int64(st, 10);
-	r->cert_id = sqlite3_column_int64(st, 11);	/* NULL reads as 0 */
-	r->contested = sqlite3_column_int(st, 12) != 0;
+	r->created_at = store_get_int(st, 8);
+	r->last_seen = store_get_int(st, 9);
+	r->expires_at = store_get_int(st, 10);
+	r->cert_id = store_get_int(st, 11);	/* NULL reads as 0 */
+	r->contested = store_get_int(st, 12) != 0;
 	return store_col_door(st, 13, &r->door, e);
 }
 
 /* Row reader: a row of STORE_REQ_COLS into a new request at
  * *(struct store_request **)arg (the caller's). */
 static int
-store_req_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_req_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_request *r;
 
@@ -234,10 +233,10 @@ struct store_req_upsert_job {
 
 /* Row reader: a count into the int64_t at arg. */
 static int
-store_row_count(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_row_count(struct store_row *st, void *arg, struct lerr *e)
 {
 	(void)e;
-	*(int64_t *)arg = sqlite3_column_int64(st, 0);
+	*(int64_t *)arg = store_get_int(st, 0);
 	return 0;
 }
 
@@ -678,6 +677,33 @@ store_request_contest(struct store *s, const char *id, const char *actor, struct
 
 /* ---- waiting keys, listing, expiry ---- */
 
+/* store_waiting's reader: the first max rows into ids and keys; every row
+ * carries the total, so one more row is read past max, for it alone. */
+struct store_waiting_rows {
+	char (*ids)[STORE_REQUEST_ID_LEN + 1];
+	unsigned char (*keys)[32];
+	size_t max, i;
+	int64_t total;
+};
+
+static int
+store_waiting_row(struct store_row *st, void *arg, struct lerr *e)
+{
+	struct store_waiting_rows *w = arg;
+	size_t key_len;
+
+	w->total = store_get_int(st, 2);
+	if (w->i == w->max)
+		return 1;
+	if (store_col_text(st, 0, w->ids[w->i], sizeof(w->ids[w->i]), e) != 0 ||
+	    store_col_blob(st, 1, w->keys[w->i], sizeof(w->keys[w->i]), &key_len, e) != 0)
+		return -1;
+	if (key_len != sizeof(w->keys[w->i]))
+		return lerr_set(e, LERR_STORE, "request %s has a bad key id", w->ids[w->i]);
+	w->i++;
+	return 0;
+}
+
 /*
  * The keys waiting at now (see store.h): fills up to max request ids and
  * key ids (either array may be NULL when max is 0) in order of the key's
@@ -688,54 +714,20 @@ store_waiting(struct store *s, int64_t since, int64_t now,
 	      char (*ids)[STORE_REQUEST_ID_LEN + 1], unsigned char (*keys)[32],
 	      size_t max, size_t *n, struct lerr *e)
 {
-	struct store_conn *c = NULL;
-	sqlite3_stmt *st = NULL;
-	size_t i = 0, key_len;
-	sqlite3_int64 total = 0;
-	int src = SQLITE_DONE;
-	int rc = -1;
+	const struct store_query x = {
+		Q_REQ_WAITING, "listing waiting keys", { store_arg_int(since), store_arg_int(now) },
+	};
+	struct store_waiting_rows w = { ids, keys, max, 0, 0 };
 
-	if (s == NULL || n == NULL || (max > 0 && (ids == NULL || keys == NULL))) {
-		lerr_set(e, LERR_INTERNAL, "store_waiting: bad arguments");
-		goto out;
-	}
+	if (s == NULL || n == NULL || (max > 0 && (ids == NULL || keys == NULL)))
+		return lerr_set(e, LERR_INTERNAL, "store_waiting: bad arguments");
 	*n = 0;
-	if ((c = store_reader_get(s, e)) == NULL ||
-	    (st = store_stmt(c, Q_REQ_WAITING, e)) == NULL)
-		goto out;
-	if (sqlite3_bind_int64(st, 1, since) != SQLITE_OK ||
-	    sqlite3_bind_int64(st, 2, now) != SQLITE_OK) {
-		store_sqlerr(c->db, e, "listing waiting keys");
-		goto out;
-	}
-	/* Every row carries the total; rows past max are not read. */
-	while (i < max && (src = sqlite3_step(st)) == SQLITE_ROW) {
-		total = sqlite3_column_int64(st, 2);
-		if (store_col_text(st, 0, ids[i], sizeof(ids[i]), e) != 0 ||
-		    store_col_blob(st, 1, keys[i], sizeof(keys[i]), &key_len, e) != 0)
-			goto out;
-		if (key_len != sizeof(keys[i])) {
-			lerr_set(e, LERR_STORE, "request %s has a bad key id", ids[i]);
-			goto out;
-		}
-		i++;
-	}
-	if (i == max && (src = sqlite3_step(st)) == SQLITE_ROW)
-		total = sqlite3_column_int64(st, 2);
-	if (src != SQLITE_ROW && src != SQLITE_DONE) {
-		store_sqlerr(c->db, e, "listing waiting keys");
-		goto out;
-	}
-	if (total < 0 || (uint64_t)total > SIZE_MAX) {
-		lerr_set(e, LERR_STORE, "bad count of waiting keys");
-		goto out;
-	}
-	*n = (size_t)total;
-	rc = 0;
-out:
-	store_stmt_done(st);
-	store_reader_put(s, c);
-	return rc;
+	if (store_each(s, &x, store_waiting_row, &w, e) != 0)
+		return -1;
+	if (w.total < 0 || (uint64_t)w.total > SIZE_MAX)
+		return lerr_set(e, LERR_STORE, "bad count of waiting keys");
+	*n = (size_t)w.total;
+	return 0;
 }
 
 /* store_request_page's fn and its argument. */
@@ -747,7 +739,7 @@ struct store_req_visit {
 /* Row reader for store_request_page: hands one request to the caller's fn
  * (1 when it asks to stop). */
 static int
-store_req_page_row(sqlite3_stmt *st, void *arg, struct lerr *e)
+store_req_page_row(struct store_row *st, void *arg, struct lerr *e)
 {
 	struct store_req_visit *v = arg;
 	struct store_request row;

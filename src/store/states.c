@@ -10,7 +10,6 @@
 #include <stddef.h>
 #include <string.h>
 
-#include <sqlite3.h>
 
 #include "store/store.h"
 #include "store/internal.h"
@@ -192,7 +191,7 @@ store_acme_approval_str(enum store_acme_approval a)
 
 /* Column col's word in t: 0 with *v set, or -1 with e naming it. */
 static int
-store_col_word(sqlite3_stmt *st, int col, const char *const *t, size_t n, const char *what,
+store_col_word(struct store_row *st, int col, const char *const *t, size_t n, const char *what,
 	       int *v, struct lerr *e)
 {
 	char word[32];
@@ -205,7 +204,7 @@ store_col_word(sqlite3_stmt *st, int col, const char *const *t, size_t n, const 
 }
 
 int
-store_col_req_state(sqlite3_stmt *st, int col, enum store_req_state *out, struct lerr *e)
+store_col_req_state(struct store_row *st, int col, enum store_req_state *out, struct lerr *e)
 {
 	int v;
 
@@ -217,7 +216,7 @@ store_col_req_state(sqlite3_stmt *st, int col, enum store_req_state *out, struct
 }
 
 int
-store_col_auth(sqlite3_stmt *st, int col, enum store_auth *out, struct lerr *e)
+store_col_auth(struct store_row *st, int col, enum store_auth *out, struct lerr *e)
 {
 	int v;
 
@@ -229,7 +228,7 @@ store_col_auth(sqlite3_stmt *st, int col, enum store_auth *out, struct lerr *e)
 }
 
 int
-store_col_cert_status(sqlite3_stmt *st, int col, enum store_cert_status *out, struct lerr *e)
+store_col_cert_status(struct store_row *st, int col, enum store_cert_status *out, struct lerr *e)
 {
 	int v;
 
@@ -241,7 +240,7 @@ store_col_cert_status(sqlite3_stmt *st, int col, enum store_cert_status *out, st
 }
 
 int
-store_col_profile(sqlite3_stmt *st, int col, enum policy_profile *out, struct lerr *e)
+store_col_profile(struct store_row *st, int col, enum policy_profile *out, struct lerr *e)
 {
 	int v;
 
@@ -253,7 +252,7 @@ store_col_profile(sqlite3_stmt *st, int col, enum policy_profile *out, struct le
 }
 
 int
-store_col_door(sqlite3_stmt *st, int col, enum store_door *out, struct lerr *e)
+store_col_door(struct store_row *st, int col, enum store_door *out, struct lerr *e)
 {
 	int v;
 
@@ -265,7 +264,7 @@ store_col_door(sqlite3_stmt *st, int col, enum store_door *out, struct lerr *e)
 }
 
 int
-store_col_acme_status(sqlite3_stmt *st, int col, enum store_acme_status *out, struct lerr *e)
+store_col_acme_status(struct store_row *st, int col, enum store_acme_status *out, struct lerr *e)
 {
 	int v;
 
@@ -277,7 +276,7 @@ store_col_acme_status(sqlite3_stmt *st, int col, enum store_acme_status *out, st
 }
 
 int
-store_col_acme_approval(sqlite3_stmt *st, int col, enum store_acme_approval *out,
+store_col_acme_approval(struct store_row *st, int col, enum store_acme_approval *out,
 			struct lerr *e)
 {
 	int v;

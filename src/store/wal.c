@@ -34,7 +34,8 @@
 #include <sqlite3.h>
 
 #include "common/log.h"
-#include "store/internal.h"
+#include "store/db_sqlite.h"
+#include "store/store.h"
 
 #define STORE_WAL_CHECKPOINT	1000	/* frames: wake the checkpointer */
 #define STORE_WAL_HARD		4000	/* frames: the writer checkpoints the rest itself */
@@ -185,7 +186,7 @@ store_wal_start(const char *path, sqlite3 *writer, struct store_wal **out, struc
 	}
 	if (sqlite3_prepare_v2(writer, "PRAGMA page_size", -1, &st, NULL) != SQLITE_OK ||
 	    sqlite3_step(st) != SQLITE_ROW) {
-		store_sqlerr(writer, e, "reading the page size");
+		store_sqlite_err(writer, e, "reading the page size");
 		goto fail;
 	}
 	w->page_size = sqlite3_column_int64(st, 0);

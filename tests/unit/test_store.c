@@ -22,6 +22,7 @@
 #include <sqlite3.h>
 
 #include "ca/auditseal.h"
+#include "store/db_sqlite.h"
 #include "store/migrate.h"
 #include "common/lerr.h"
 #include "store/store.h"
@@ -40,6 +41,28 @@ revoke_cert(struct store *s, const unsigned char *serial, size_t len, enum crl_r
 
 static char tmpdir[256];
 static char dbpath[320];
+
+/* A write connection of the SQLite driver on dbpath (created when
+ * missing), for migrating by hand. */
+static struct store_conn *
+conn_open(void)
+{
+	struct store_conn *c = calloc(1, sizeof(*c));
+	struct lerr e;
+
+	ck_assert_ptr_nonnull(c);
+	c->drv = &store_driver_sqlite;
+	ck_assert_msg(c->drv->open(dbpath, STORE_ROLE_WRITER, STORE_CREATE, &c->db, &e) == 0,
+		      "%s", e.msg);
+	return c;
+}
+
+static void
+conn_close(struct store_conn *c)
+{
+	c->drv->close(c->db);
+	free(c);
+}
 
 /* ---- fixture ---- */
 
@@ -212,11 +235,12 @@ START_TEST(test_reader_put_ends_transaction)
 
 	c = store_reader_get(s, &e);
 	ck_assert_ptr_nonnull(c);
-	ck_assert_int_eq(sqlite3_exec(c->db, "BEGIN; SELECT count(*) FROM certificates;", NULL,
-				      NULL, NULL), SQLITE_OK);
-	ck_assert_int_eq(sqlite3_get_autocommit(c->db), 0);
+	ck_assert_int_eq(sqlite3_exec(store_sqlite_handle(c->db),
+				      "BEGIN; SELECT count(*) FROM certificates;", NULL, NULL, NULL),
+			 SQLITE_OK);
+	ck_assert_int_eq(sqlite3_get_autocommit(store_sqlite_handle(c->db)), 0);
 	store_reader_put(s, c);
-	ck_assert_int_ne(sqlite3_get_autocommit(c->db), 0);
+	ck_assert_int_ne(sqlite3_get_autocommit(store_sqlite_handle(c->db)), 0);
 	store_close(s);
 }
 END_TEST
@@ -309,7 +333,7 @@ START_TEST(test_failed_migration_rolled_back)
 		{ 1001, "broken", "CREATE TABLE t3 (a); INSERT INTO nosuch VALUES (1);" },
 	};
 	struct store *s = open_new();
-	sqlite3 *db = NULL;
+	struct store_conn *db = NULL;
 	struct lerr e;
 	int version = -1;
 
@@ -317,14 +341,14 @@ START_TEST(test_failed_migration_rolled_back)
 	ck_assert_uint_ge(store_migrations_count, 1);
 	ck_assert_int_eq(store_migrations[0].version, 1);
 	ck_assert_str_eq(store_migrations[0].name, "initial");
-	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+	db = conn_open();
 	lerr_clear(&e);
 	ck_assert_int_eq(store_migrate(db, migs, 3, NULL, &version, &e), -1);
 	ck_assert_msg(strstr(e.msg, "schema migration 1001-broken failed") != NULL &&
 		      strstr(e.msg, "nosuch") != NULL, "%s", e.msg);
 	ck_assert_int_eq(store_migrate_version(db, &version, &e), 0);
 	ck_assert_int_eq(version, 1000);	/* 1000 applied, 1001 left no trace */
-	ck_assert(sqlite3_get_autocommit(db));
+	ck_assert(!db->drv->in_transaction(db->db));
 	/* Out of order lists are a programming error, caught. */
 	ck_assert_int_eq(store_migrate(db, migs + 1, 1, NULL, NULL, &e), 0);
 	{
@@ -332,7 +356,7 @@ START_TEST(test_failed_migration_rolled_back)
 
 		ck_assert_int_eq(store_migrate(db, bad, 2, NULL, NULL, &e), -1);
 	}
-	sqlite3_close(db);
+	conn_close(db);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 't2'"), 1);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM sqlite_master WHERE name = 't3'"), 0);
 	ck_assert_int_eq(raw_int("SELECT max(version) FROM schema_version"), 1000);
@@ -985,7 +1009,7 @@ START_TEST(test_audit_chain_upgrade)
 {
 	struct store *s = NULL;
 	unsigned char head[32];
-	sqlite3 *db = NULL;
+	struct store_conn *db = NULL;
 	size_t n;
 	char err[256];
 	struct lerr e;
@@ -994,11 +1018,10 @@ START_TEST(test_audit_chain_upgrade)
 
 	for (n = 0; n < store_migrations_count && store_migrations[n].version < 8; n++)
 		;
-	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE |
-					 SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	db = conn_open();
 	ck_assert_int_eq(store_migrate(db, store_migrations, n, NULL, &version, &e), 0);
 	ck_assert_int_lt(version, 8);
-	sqlite3_close(db);
+	conn_close(db);
 	ck_assert_int_eq(raw_exec("INSERT INTO audit (at, actor, event, subject, detail) VALUES "
 				  "(10, 'cli', 'init', 'gw', '{\"a\":1}'),"
 				  "(11, 'admin', 'login', NULL, NULL),"
@@ -2704,15 +2727,14 @@ START_TEST(test_upgrade_fills_names)
 {
 	char err[256], owner[65];
 	struct store *s = NULL;
-	sqlite3 *db = NULL;
+	struct store_conn *db = NULL;
 	struct lerr e;
 	int version = 0;
 
-	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE |
-					 SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	db = conn_open();
 	ck_assert_int_eq(store_migrate(db, store_migrations, 1, NULL, &version, &e), 0);
 	ck_assert_int_eq(version, 1);
-	sqlite3_close(db);
+	conn_close(db);
 	ck_assert_int_eq(raw_exec("INSERT INTO cas (role, fingerprint, der, created_at) "
 				  "VALUES ('issuing', 'f', x'30', 1);"
 				  "INSERT INTO serials VALUES (x'01', 1, 1);"
@@ -2743,18 +2765,17 @@ START_TEST(test_upgrade_fills_address)
 {
 	char err[256];
 	struct store *s = NULL;
-	sqlite3 *db = NULL;
+	struct store_conn *db = NULL;
 	struct lerr e;
 	size_t n;
 	int version = 0;
 
 	for (n = 0; n < store_migrations_count && store_migrations[n].version < 10; n++)
 		;
-	ck_assert_int_eq(sqlite3_open_v2(dbpath, &db, SQLITE_OPEN_READWRITE |
-					 SQLITE_OPEN_CREATE, NULL), SQLITE_OK);
+	db = conn_open();
 	ck_assert_int_eq(store_migrate(db, store_migrations, n, NULL, &version, &e), 0);
 	ck_assert_int_lt(version, 10);
-	sqlite3_close(db);
+	conn_close(db);
 	ck_assert_int_eq(raw_exec("INSERT INTO cas (role, fingerprint, der, created_at) "
 				  "VALUES ('issuing', 'f', x'30', 1);"
 				  "INSERT INTO serials VALUES (x'01', 1, 1);"
