@@ -3,6 +3,12 @@
 -- Applied by db_migrate.c in one transaction, which also records it in
 -- schema_version. Never edit a migration once released: add 0002-....sql.
 -- Times are Unix seconds (INTEGER). Serials, key ids and DER are BLOBs.
+--
+-- One source for SQLite and PostgreSQL: SQLite runs this file as it is;
+-- PostgreSQL runs it through src/store/dialect.c, which drops the lines
+-- between "-- @sqlite-only {" and "-- @sqlite-only }", keeps those between
+-- "-- @postgresql-only {" and "-- @postgresql-only }" without their "-- ",
+-- and turns the types into PostgreSQL's (see dialect.h).
 
 -- Small key/value configuration written at init (CA names, policy knobs).
 CREATE TABLE settings (
@@ -53,6 +59,11 @@ CREATE TABLE requests (
 );
 CREATE INDEX requests_key_id ON requests (key_id);
 CREATE INDEX requests_state ON requests (state);
+-- A request's id is random: the queries page and order requests by
+-- SQLite's rowid (the order they were made in), which PostgreSQL has not.
+-- @postgresql-only {
+-- ALTER TABLE requests ADD COLUMN rowid INTEGER GENERATED ALWAYS AS IDENTITY UNIQUE;
+-- @postgresql-only }
 
 -- Issued certificates. The serial must have been reserved first (FK), and a
 -- serial backs at most one certificate (UNIQUE).
@@ -92,6 +103,7 @@ CREATE TABLE audit (
 );
 CREATE INDEX audit_event ON audit (event);
 
+-- @sqlite-only {
 CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit
 BEGIN
 	SELECT RAISE(ABORT, 'audit log is append-only');
@@ -101,3 +113,19 @@ CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit
 BEGIN
 	SELECT RAISE(ABORT, 'audit log is append-only');
 END;
+-- @sqlite-only }
+-- PostgreSQL's triggers run a function: this one refuses the change with
+-- the message its trigger names, as SQLite's RAISE(ABORT, ...) does.
+-- @postgresql-only {
+-- CREATE FUNCTION lanca_refuse() RETURNS trigger LANGUAGE plpgsql AS $$
+-- BEGIN
+-- 	RAISE EXCEPTION '%', TG_ARGV[0];
+-- END
+-- $$;
+--
+-- CREATE TRIGGER audit_no_update BEFORE UPDATE ON audit FOR EACH ROW
+-- 	EXECUTE FUNCTION lanca_refuse('audit log is append-only');
+--
+-- CREATE TRIGGER audit_no_delete BEFORE DELETE ON audit FOR EACH ROW
+-- 	EXECUTE FUNCTION lanca_refuse('audit log is append-only');
+-- @postgresql-only }

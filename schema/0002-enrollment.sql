@@ -45,6 +45,7 @@ CREATE INDEX cert_names_name ON cert_names (name);
 
 -- Certificates issued before this migration get their names too: split
 -- the comma-separated sans column.
+-- @sqlite-only {
 WITH RECURSIVE split (cert_id, name, rest) AS (
 	SELECT id, '', sans || ',' FROM certificates
 	UNION ALL
@@ -54,6 +55,19 @@ WITH RECURSIVE split (cert_id, name, rest) AS (
 )
 INSERT OR IGNORE INTO cert_names (cert_id, name)
 	SELECT cert_id, name FROM split WHERE name <> '';
+-- @sqlite-only }
+-- @postgresql-only {
+-- WITH RECURSIVE split (cert_id, name, rest) AS (
+-- 	SELECT id, '', sans || ',' FROM certificates
+-- 	UNION ALL
+-- 	SELECT cert_id, substr(rest, 1, strpos(rest, ',') - 1),
+-- 	       substr(rest, strpos(rest, ',') + 1)
+-- 	FROM split WHERE rest <> ''
+-- )
+-- INSERT INTO cert_names (cert_id, name)
+-- 	SELECT cert_id, name FROM split WHERE name <> ''
+-- 	ON CONFLICT DO NOTHING;
+-- @postgresql-only }
 
 -- Manufacturer CAs whose device certificates are accepted for enrollment.
 CREATE TABLE vendors (

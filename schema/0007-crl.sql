@@ -29,6 +29,7 @@ CREATE TABLE crls (
 	der		BLOB NOT NULL,
 	created_at	INTEGER NOT NULL
 );
+-- @sqlite-only {
 CREATE TRIGGER crls_no_update BEFORE UPDATE ON crls
 BEGIN
 	SELECT RAISE(ABORT, 'crls are append-only');
@@ -37,3 +38,10 @@ CREATE TRIGGER crls_no_delete BEFORE DELETE ON crls
 BEGIN
 	SELECT RAISE(ABORT, 'crls are append-only');
 END;
+-- @sqlite-only }
+-- @postgresql-only {
+-- CREATE TRIGGER crls_no_update BEFORE UPDATE ON crls FOR EACH ROW
+-- 	EXECUTE FUNCTION lanca_refuse('crls are append-only');
+-- CREATE TRIGGER crls_no_delete BEFORE DELETE ON crls FOR EACH ROW
+-- 	EXECUTE FUNCTION lanca_refuse('crls are append-only');
+-- @postgresql-only }

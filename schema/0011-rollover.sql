@@ -57,8 +57,15 @@ CREATE TABLE rollovers (
 	started_at	INTEGER NOT NULL,
 	finished_at	INTEGER
 );
+-- @sqlite-only {
 CREATE UNIQUE INDEX rollovers_one_open ON rollovers (finished_at IS NULL)
 	WHERE finished_at IS NULL;
+-- @sqlite-only }
+-- PostgreSQL wants an expression in an index between parentheses of its own.
+-- @postgresql-only {
+-- CREATE UNIQUE INDEX rollovers_one_open ON rollovers ((finished_at IS NULL))
+-- 	WHERE finished_at IS NULL;
+-- @postgresql-only }
 
 -- The trust bundle each device last fetched with its certificate (over
 -- HTTPS, authenticated by it): which root led the bundle, and when. What

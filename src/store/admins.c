@@ -35,10 +35,11 @@ const char *const store_sql_admins[Q_COUNT] = {
 	[Q_ADMIN_INSERT] =
 		"INSERT INTO admins (user, hash, created_at, updated_at) VALUES (?1, ?2, ?3, ?3)",
 	[Q_ADMIN_HASH] = "SELECT hash FROM admins WHERE user = ?",
-	[Q_ADMIN_ANY] = "SELECT EXISTS (SELECT 1 FROM admins)",
+	[Q_ADMIN_ANY] = "SELECT CASE WHEN EXISTS (SELECT 1 FROM admins) THEN 1 ELSE 0 END",
 	[Q_SESSION_PURGE] = "DELETE FROM sessions WHERE expires_at <= ?1 OR idle_expires_at <= ?1",
 	[Q_SESSION_ENDED] =
-		"SELECT user, min(expires_at, idle_expires_at) FROM sessions "
+		"SELECT user, CASE WHEN idle_expires_at < expires_at THEN idle_expires_at "
+		"ELSE expires_at END FROM sessions "
 		"WHERE expires_at <= ?1 OR idle_expires_at <= ?1",
 	[Q_SESSION_INSERT] =
 		"INSERT INTO sessions (token_hash, user, csrf, created_at, expires_at, "
@@ -47,8 +48,10 @@ const char *const store_sql_admins[Q_COUNT] = {
 		"SELECT user, csrf, created_at, expires_at, idle_expires_at FROM sessions "
 		"WHERE token_hash = ?1 AND expires_at > ?2 AND idle_expires_at > ?2",
 	[Q_SESSION_TOUCH] =
-		"UPDATE sessions SET idle_expires_at = min(?2, expires_at) "
-		"WHERE token_hash = ?1 AND idle_expires_at < min(?2, expires_at)",
+		"UPDATE sessions SET idle_expires_at = "
+		"CASE WHEN expires_at < ?2 THEN expires_at ELSE ?2 END "
+		"WHERE token_hash = ?1 AND "
+		"idle_expires_at < CASE WHEN expires_at < ?2 THEN expires_at ELSE ?2 END",
 	[Q_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?",
 	[Q_SESSION_END_USER] = "DELETE FROM sessions WHERE user = ?",
 	[Q_SETUP_SET] =
@@ -59,7 +62,8 @@ const char *const store_sql_admins[Q_COUNT] = {
 	[Q_SETUP_DELETE] = "DELETE FROM setup_code",
 	/* One row of the settings table: no migration for one value. */
 	[Q_METRICS_TOKEN_SET] =
-		"INSERT OR REPLACE INTO settings (key, value) VALUES ('metrics_token', ?1)",
+		"INSERT INTO settings (key, value) VALUES ('metrics_token', ?1) "
+		"ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[Q_METRICS_TOKEN_GET] = "SELECT value FROM settings WHERE key = 'metrics_token'",
 	[Q_METRICS_TOKEN_DELETE] = "DELETE FROM settings WHERE key = 'metrics_token'",
 };

@@ -55,7 +55,9 @@ const char *const store_sql_audit[Q_COUNT] = {
 	/* Filtered pages, each one range of audit_event (event, rowid) or
 	 * audit_subject (subject, rowid). Both filters walk the subject's
 	 * range (a device has few rows; an event may have most of them):
-	 * the unary + keeps the planner off the event's index. */
+	 * "event || ''" (not an index's column: unary + would do in SQLite,
+	 * but PostgreSQL has no + for text) keeps the planner off the event's
+	 * index. */
 	[Q_AUDIT_PAGE_EVENT] =
 		"SELECT id, at, actor, event, subject, detail, hash, id FROM audit "
 		"WHERE event = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
@@ -64,7 +66,7 @@ const char *const store_sql_audit[Q_COUNT] = {
 		"WHERE subject = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
 	[Q_AUDIT_PAGE_BOTH] =
 		"SELECT id, at, actor, event, subject, detail, hash, id FROM audit "
-		"WHERE subject = ?1 AND +event = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4",
+		"WHERE subject = ?1 AND event || '' = ?2 AND id < ?3 ORDER BY id DESC LIMIT ?4",
 };
 
 /* ---- the chain ---- */

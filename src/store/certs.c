@@ -34,7 +34,7 @@
  */
 #define CERT_FIND(where, order) \
 	"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE " where order
-#define CERT_ANY	"(?2 IS NULL OR status = ?2) AND "
+#define CERT_ANY	"(CAST(?2 AS TEXT) IS NULL OR status = ?2) AND "
 #define CERT_REVOKED	"status = 'revoked' AND "
 #define CERT_MATCH \
 	"id IN (SELECT id FROM certificates WHERE device_id >= ?3 AND device_id < ?4" \
@@ -70,12 +70,13 @@ const char *const store_sql_certs[Q_COUNT] = {
 	 * comma-separated name, the same split as schema/0002. */
 	[Q_CERT_NAMES_INSERT] =
 		"WITH RECURSIVE split (name, rest) AS ("
-		" SELECT '', ?2 || ','"
+		" SELECT '', CAST(?2 AS TEXT) || ','"
 		" UNION ALL"
 		" SELECT substr(rest, 1, instr(rest, ',') - 1),"
 		" substr(rest, instr(rest, ',') + 1) FROM split WHERE rest <> '') "
-		"INSERT OR IGNORE INTO cert_names (cert_id, name) "
-		"SELECT ?1, name FROM split WHERE name <> ''",
+		"INSERT INTO cert_names (cert_id, name) "
+		"SELECT CAST(?1 AS INTEGER), name FROM split WHERE name <> '' "
+		"ON CONFLICT DO NOTHING",
 	[Q_CERT_REQUEST_CLAIM] =
 		"UPDATE requests SET state = 'issued', updated_at = ?2 "
 		"WHERE id = ?1 AND state = 'pending'",
@@ -91,7 +92,8 @@ const char *const store_sql_certs[Q_COUNT] = {
 		"revoke_reason = ?3, revoke_comment = ?4 WHERE serial = ?1 AND status = 'valid'",
 	/* A device's certificates, to revoke those valid and unexpired at ?2. */
 	[Q_DEVICE_CERTS] =
-		"SELECT serial, status = 'valid' AND not_after > ?2 FROM certificates "
+		"SELECT serial, CASE WHEN status = 'valid' AND not_after > ?2 THEN 1 ELSE 0 END "
+		"FROM certificates "
 		"WHERE device_id = ?1 ORDER BY id",
 	/* Every name of every certificate valid at ?1, with the address its
 	 * device asked from: the hosts a LAN's DNS should know. */
@@ -158,21 +160,21 @@ const char *const store_sql_certs[Q_COUNT] = {
 	 * from reading not_after's index where the order is another's. */
 	[Q_CERT_RANGE_DEVICE] =
 		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE device_id = ?3 "
-		"AND (?2 IS NULL OR status = ?2) AND +not_after >= ?4 AND +not_after < ?5 "
+		"AND (CAST(?2 AS TEXT) IS NULL OR status = ?2) AND +not_after >= ?4 AND +not_after < ?5 "
 		"AND id < ?6 ORDER BY id DESC LIMIT ?7",
 	[Q_CERT_RANGE_ISSUED] =
 		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE "
-		"(?2 IS NULL OR status = ?2) AND +not_after >= ?4 AND +not_after < ?5 "
+		"(CAST(?2 AS TEXT) IS NULL OR status = ?2) AND +not_after >= ?4 AND +not_after < ?5 "
 		"AND id < ?6 ORDER BY id DESC LIMIT ?7",
 	[Q_CERT_RANGE_EXPIRES_ASC] =
 		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE "
 		"not_after >= ?1 AND (not_after > ?1 OR id > ?6) AND not_after < ?5 "
-		"AND (?2 IS NULL OR status = ?2) "
+		"AND (CAST(?2 AS TEXT) IS NULL OR status = ?2) "
 		"ORDER BY not_after ASC, id ASC LIMIT ?7",
 	[Q_CERT_RANGE_EXPIRES_DESC] =
 		"SELECT " STORE_CERT_COLS ", id FROM certificates WHERE "
 		"not_after <= ?1 AND (not_after < ?1 OR id < ?6) AND not_after >= ?4 "
-		"AND (?2 IS NULL OR status = ?2) "
+		"AND (CAST(?2 AS TEXT) IS NULL OR status = ?2) "
 		"ORDER BY not_after DESC, id DESC LIMIT ?7",
 	[Q_CERT_EXPIRING] =
 		"SELECT not_after FROM certificates "

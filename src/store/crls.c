@@ -26,11 +26,13 @@ const char *const store_sql_crls[Q_COUNT] = {
 		"INSERT INTO crls (number, ca_id, this_update, next_update, entries, "
 		"revocations, der, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
 	[Q_CRL_MAX] = "SELECT coalesce(max(number), 0) FROM crls",
-	/* One range of certificates_revoked_not_after (schema/0006). */
+	/* One range of certificates_revoked_not_after (schema/0006). A row
+	 * revoked without a time (revoked_at NULL) comes first, as SQLite
+	 * puts NULL first and PostgreSQL last: coalesce says it for both. */
 	[Q_CRL_ENTRIES] =
 		"SELECT serial, revoked_at, revoke_reason FROM certificates "
 		"WHERE status = 'revoked' AND not_after > ?2 AND ca_id = ?1 "
-		"ORDER BY revoked_at, id LIMIT ?3",
+		"ORDER BY coalesce(revoked_at, 0), id LIMIT ?3",
 };
 
 void

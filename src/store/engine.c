@@ -63,11 +63,12 @@ const char *const store_sql_engine[Q_COUNT] = {
 	[Q_RELEASE] = "RELEASE job",
 	[Q_ROLLBACK_TO] = "ROLLBACK TO job",
 	[Q_SERIAL_INSERT] =
-		"INSERT OR IGNORE INTO serials (serial, reserved_at) VALUES (?, ?)",
+		"INSERT INTO serials (serial, reserved_at) VALUES (?, ?) ON CONFLICT DO NOTHING",
 	[Q_SERIAL_USE] =
 		"UPDATE serials SET used = 1 WHERE serial = ? AND used = 0",
 	[Q_SETTING_SET] =
-		"INSERT OR REPLACE INTO settings (key, value) VALUES (?, ?)",
+		"INSERT INTO settings (key, value) VALUES (?1, ?2) "
+		"ON CONFLICT (key) DO UPDATE SET value = excluded.value",
 	[Q_SETTING_GET] = "SELECT value FROM settings WHERE key = ?",
 };
 

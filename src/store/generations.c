@@ -36,8 +36,8 @@ const char *const store_sql_generations[Q_COUNT] = {
 	[Q_CA_LIST] = "SELECT " STORE_CA_COLS " FROM cas ORDER BY id",
 	[Q_CROSS_LIST] = "SELECT id, issuer_id, subject_id, der FROM crosses ORDER BY id",
 	[Q_CROSS_INSERT] =
-		"INSERT OR IGNORE INTO crosses (issuer_id, subject_id, der, created_at) "
-		"VALUES (?1, ?2, ?3, ?4)",
+		"INSERT INTO crosses (issuer_id, subject_id, der, created_at) "
+		"VALUES (?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
 	[Q_CA_INSERT_GEN] =
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
 		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?) "
@@ -60,7 +60,7 @@ const char *const store_sql_generations[Q_COUNT] = {
 	[Q_ROLL_INSERT] =
 		"INSERT INTO rollovers (old_root, old_issuing, new_root, new_issuing, "
 		"compromise, started_at, finished_at) VALUES (?1, ?2, ?3, ?4, ?5, ?6, "
-		"CASE WHEN ?5 = 1 THEN ?6 END) RETURNING id",
+		"CASE WHEN CAST(?5 AS INTEGER) = 1 THEN CAST(?6 AS INTEGER) END) RETURNING id",
 	[Q_ROLL_FINISH] =
 		"UPDATE rollovers SET finished_at = ?2 WHERE id = ?1 AND finished_at IS NULL",
 	[Q_ROLL_COUNT_VALID] = "SELECT count(*) " ROLL_VALID,

@@ -215,9 +215,9 @@ int store_ca_row(struct store_row *st, void *arg, struct lerr *e);
  * after a compromise) the old one, which every device still trusts;
  * else the newest rollover's new root; with no rollover the newest. */
 #define STORE_PRIMARY_ORDER \
-	"ORDER BY coalesce(cas.id = (SELECT CASE WHEN r.finished_at IS NULL AND " \
+	"ORDER BY CASE WHEN cas.id = (SELECT CASE WHEN r.finished_at IS NULL AND " \
 	"r.compromise = 0 THEN r.old_root ELSE r.new_root END FROM rollovers r " \
-	"ORDER BY r.id DESC LIMIT 1), 0) DESC, cas.id DESC"
+	"ORDER BY r.id DESC LIMIT 1) THEN 1 ELSE 0 END DESC, cas.id DESC"
 
 /* The SQL of each family, indexed by enum store_q (NULL: another family's). */
 extern const char *const store_sql_engine[Q_COUNT];	/* engine.c */

@@ -48,13 +48,14 @@ const char *const store_sql_requests[Q_COUNT] = {
 	 * ask was made on; an issued one only notes that it was seen.
 	 */
 	[Q_REQ_REFRESH] =
-		"UPDATE requests SET last_seen = max(last_seen, ?2), "
+		"UPDATE requests SET "
+		"last_seen = CASE WHEN last_seen > ?2 THEN last_seen ELSE ?2 END, "
 		"source = coalesce(?3, source), updated_at = ?2, "
 		"device_id = CASE WHEN state = 'pending' THEN ?4 ELSE device_id END, "
 		"csr = CASE WHEN state = 'pending' THEN ?5 ELSE csr END, "
 		"auth = CASE WHEN state = 'pending' THEN ?6 ELSE auth END, "
 		"door = CASE WHEN state = 'pending' THEN ?8 ELSE door END, "
-		"reason = CASE WHEN state = 'pending' AND ?7 IS NOT NULL THEN ?7 ELSE reason END "
+		"reason = CASE WHEN state = 'pending' AND CAST(?7 AS TEXT) IS NOT NULL THEN ?7 ELSE reason END "
 		"WHERE id = ?1",
 	[Q_REQ_COUNT_PENDING] = "SELECT count(*) FROM requests WHERE state = 'pending'",
 	[Q_REQ_INSERT] =
@@ -64,7 +65,8 @@ const char *const store_sql_requests[Q_COUNT] = {
 	[Q_REQ_GET] = "SELECT " STORE_REQ_COLS " FROM requests WHERE id = ?",
 	/* A poll is not a change of the row: updated_at stays. */
 	[Q_REQ_TOUCH] =
-		"UPDATE requests SET last_seen = max(last_seen, ?2) WHERE id = ?1",
+		"UPDATE requests SET last_seen = CASE WHEN last_seen > ?2 THEN last_seen "
+		"ELSE ?2 END WHERE id = ?1",
 	[Q_REQ_DENY] =
 		"UPDATE requests SET state = 'denied', reason = ?2, updated_at = ?3 "
 		"WHERE id = ?1 AND state = 'pending'",
