@@ -1010,11 +1010,13 @@ int
 store_cert_find(struct store *s, const struct store_cert_filter *f, struct store_page *pg,
 		int (*fn)(const struct store_cert *c, void *arg), void *arg, struct lerr *e)
 {
-	/* One beyond every device id: a blob sorts after all text. */
-	static const unsigned char after_all[1] = { 0xff };
-	char dev_hi[STORE_SEARCH_MAX + 2], dns_lo[STORE_SEARCH_MAX + 5];
-	char dns_hi[STORE_SEARCH_MAX + 6], ip_lo[STORE_SEARCH_MAX + 4];
-	char ip_hi[STORE_SEARCH_MAX + 5];
+	/* U+10FFFF, the last character: text above every device id and every
+	 * prefix's range (compared bytewise on both databases), and valid
+	 * UTF-8, which PostgreSQL insists on. */
+	static const char after_all[] = "\xf4\x8f\xbf\xbf";
+	char dev_hi[STORE_SEARCH_MAX + 5], dns_lo[STORE_SEARCH_MAX + 5];
+	char dns_hi[STORE_SEARCH_MAX + 9], ip_lo[STORE_SEARCH_MAX + 4];
+	char ip_hi[STORE_SEARCH_MAX + 8], name[STORE_SEARCH_MAX + 1];
 	unsigned char slo[STORE_SERIAL_MAX], shi[STORE_SERIAL_MAX + 1];
 	size_t slolen = 0, shilen = 0;
 	struct store_cert_visit v = { fn, arg };
@@ -1049,20 +1051,23 @@ store_cert_find(struct store *s, const struct store_cert_filter *f, struct store
 					  f->ascending ? INT64_MIN : INT64_MAX);
 	else if (f->sort == STORE_SORT_DEVICE)
 		x.args[0] = pg->after > 0 ? store_arg_text(k.device_id) :
-			    f->ascending ? store_arg_text("") :
-			    store_arg_blob(after_all, sizeof(after_all));
+			    f->ascending ? store_arg_text("") : store_arg_text(after_all);
 	else
 		x.args[0] = store_arg_null();
 	x.args[1] = store_arg_text(status);
 
 	/* ?3..?10: the search's ranges, NULL (matching nothing) without one. */
 	if (q != NULL) {
-		/* A byte above every byte of UTF-8 ends each prefix's range. */
-		snprintf(dev_hi, sizeof(dev_hi), "%s\xff", q);
-		snprintf(dns_lo, sizeof(dns_lo), "DNS:%s", q);
-		snprintf(dns_hi, sizeof(dns_hi), "DNS:%s\xff", q);
-		snprintf(ip_lo, sizeof(ip_lo), "IP:%s", q);
-		snprintf(ip_hi, sizeof(ip_hi), "IP:%s\xff", q);
+		/* Names are stored in lower case (ca/names.c): the search for
+		 * one is too, as SQLite's NOCASE column did by itself. */
+		for (i = 0; q[i] != '\0'; i++)
+			name[i] = (char)(q[i] >= 'A' && q[i] <= 'Z' ? q[i] - 'A' + 'a' : q[i]);
+		name[i] = '\0';
+		snprintf(dev_hi, sizeof(dev_hi), "%s%s", q, after_all);
+		snprintf(dns_lo, sizeof(dns_lo), "DNS:%s", name);
+		snprintf(dns_hi, sizeof(dns_hi), "DNS:%s%s", name, after_all);
+		snprintf(ip_lo, sizeof(ip_lo), "IP:%s", name);
+		snprintf(ip_hi, sizeof(ip_hi), "IP:%s%s", name, after_all);
 		hex = store_serial_range(q, slo, shi, &slolen, &shilen) == 0;
 		x.args[2] = store_arg_text(q);
 		x.args[3] = store_arg_text(dev_hi);

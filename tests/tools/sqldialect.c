@@ -49,8 +49,8 @@ sqldialect_migrations(void)
 static int
 sqldialect_is_txn(enum store_q q)
 {
-	return q == Q_BEGIN || q == Q_COMMIT || q == Q_ROLLBACK || q == Q_SAVEPOINT ||
-	       q == Q_RELEASE || q == Q_ROLLBACK_TO || q == Q_ONB_BEGIN || q == Q_ONB_END;
+	return q == Q_COMMIT || q == Q_ROLLBACK || q == Q_SAVEPOINT || q == Q_RELEASE ||
+	       q == Q_ROLLBACK_TO;
 }
 
 static int

@@ -262,9 +262,8 @@ START_TEST(lanca_sql)
 		ck_assert_msg(store_dialect_pg(store_sql_text((enum store_q)i), &out, &e) == 0,
 			      "%s: %s", what, e.msg);
 		check_clean(what, out);
-		/* Transactions are the engine's own words, not statements. */
-		if (strncmp(out, "BEGIN IMMEDIATE", 15) == 0)
-			ck_assert_int_eq((int)i, (int)Q_BEGIN);
+		/* Transactions begin in the drivers, in each one's words. */
+		ck_assert_msg(strncmp(out, "BEGIN", 5) != 0, "%s begins a transaction", what);
 		free(out);
 	}
 }
