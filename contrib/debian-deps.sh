@@ -47,6 +47,14 @@ PACKAGES="$PACKAGES valgrind"
 PACKAGES="$PACKAGES libseccomp-dev"
 # tests/integration/t_sandbox.sh makes the running signer call socket() through gdb.
 PACKAGES="$PACKAGES gdb"
+# The store on a PostgreSQL server (issue 16): libpq-dev is PostgreSQL's own
+# client library, which the store's PostgreSQL driver links (configure
+# builds it in when it finds libpq). postgresql (15 on bookworm) is for the
+# tests only: tests/integration/pg.sh starts a server of each test's own
+# with its initdb and pg_ctl (the package's cluster, which Debian starts on
+# port 5432, is not used), and psql (postgresql-client, which it pulls in)
+# looks into it.
+PACKAGES="$PACKAGES libpq-dev postgresql"
 # The browser tests (tests/integration/t_browser.sh) install playwright-core
 # with npm. Debian's nodejs comes without it; a nodejs that bundles its own
 # npm (NodeSource's) conflicts with Debian's npm package, so ask for it only

@@ -42,12 +42,8 @@ ca_open_missing(const char *dir, struct lerr *e)
 int
 cmd_store_read(const char *dir, struct store **s, struct lerr *e)
 {
-	char path[STATE_PATH_MAX];
-
 	*s = NULL;
-	if (state_path(path, dir, STORE_FILE) != 0)
-		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
-	if (store_open(path, STORE_READONLY, s, e) != 0) {
+	if (state_store_open(dir, STORE_READONLY, s, e) != 0) {
 		if (e->code == LERR_NOT_FOUND)
 			ca_open_missing(dir, e);
 		return -1;
@@ -59,18 +55,13 @@ int
 cmd_ca_open(const char *dir, const char *pass_file, int with_signer, struct cmd_ca *c,
 	    struct lerr *e)
 {
-	char path[STATE_PATH_MAX];
 	struct signer_adopt adopt;
 	char *pass = NULL;
 	int rc = -1;
 
 	memset(c, 0, sizeof(*c));
 	memset(&adopt, 0, sizeof(adopt));
-	if (state_path(path, dir, STORE_FILE) != 0) {
-		lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
-		goto out;
-	}
-	if (store_open(path, 0, &c->store, e) != 0) {
+	if (state_store_open(dir, 0, &c->store, e) != 0) {
 		if (e->code == LERR_NOT_FOUND)
 			ca_open_missing(dir, e);
 		goto out;

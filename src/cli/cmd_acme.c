@@ -112,7 +112,7 @@ out:
 static int
 acme_approve(int argc, char *argv[])
 {
-	char path[STATE_PATH_MAX], actor[CONTROL_ACTOR_MAX + 8], who[CONTROL_ACTOR_MAX + 1];
+	char actor[CONTROL_ACTOR_MAX + 8], who[CONTROL_ACTOR_MAX + 1];
 	const char *dir = NULL;
 	struct store *s = NULL;
 	struct lerr e;
@@ -150,7 +150,7 @@ acme_approve(int argc, char *argv[])
 	rc = CMD_FAILED;
 	cmd_actor(who);
 	snprintf(actor, sizeof(actor), "cli %s", who);
-	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, 0, &s, &e) != 0 ||
+	if (state_store_open(dir, 0, &s, &e) != 0 ||
 	    store_acme_account_approve(s, id, STORE_ACME_BY_ADMIN, actor,
 				       (int64_t)time(NULL), &e) != 0) {
 		cmd_error("acme", "%s", e.msg);
@@ -166,7 +166,7 @@ out:
 static int
 acme_eab(int argc, char *argv[])
 {
-	char path[STATE_PATH_MAX], actor[CONTROL_ACTOR_MAX + 8], who[CONTROL_ACTOR_MAX + 1];
+	char actor[CONTROL_ACTOR_MAX + 8], who[CONTROL_ACTOR_MAX + 1];
 	char kid[33], key[64], until[32];
 	const char *dir = NULL;
 	struct store *s = NULL;
@@ -183,7 +183,7 @@ acme_eab(int argc, char *argv[])
 	rc = CMD_FAILED;
 	cmd_actor(who);
 	snprintf(actor, sizeof(actor), "cli %s", who);
-	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, 0, &s, &e) != 0 ||
+	if (state_store_open(dir, 0, &s, &e) != 0 ||
 	    acme_eab_make(s, dir, actor, kid, key, &expires, &e) != 0) {
 		cmd_error("acme", "%s", e.msg);
 		goto out;

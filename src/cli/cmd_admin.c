@@ -185,7 +185,6 @@ admin_passwd(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char path[STATE_PATH_MAX];
 	const char *dir = NULL, *file = NULL, *user;
 	char *pw = NULL, *hash = NULL;
 	struct store *s = NULL;
@@ -230,11 +229,7 @@ admin_passwd(int argc, char *argv[])
 		goto out;
 	}
 	dir = cmd_dir(dir);
-	if (state_path(path, dir, STORE_FILE) != 0) {
-		cmd_error("admin", "%s: path too long", dir);
-		goto out;
-	}
-	if (store_open(path, 0, &s, &e) != 0 ||
+	if (state_store_open(dir, 0, &s, &e) != 0 ||
 	    store_admin_set(s, user, hash, NULL, "cli", &e) != 0) {
 		cmd_error("admin", "%s", e.msg);
 		goto out;
@@ -257,7 +252,7 @@ admin_setup_code(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char path[STATE_PATH_MAX], code[AUTH_SETUP_CODE_SIZE] = "";
+	char code[AUTH_SETUP_CODE_SIZE] = "";
 	const char *dir = NULL;
 	struct store *s = NULL;
 	struct lerr e;
@@ -281,11 +276,7 @@ admin_setup_code(int argc, char *argv[])
 		return CMD_USAGE;
 	}
 	dir = cmd_dir(dir);
-	if (state_path(path, dir, STORE_FILE) != 0) {
-		cmd_error("admin", "%s: path too long", dir);
-		goto out;
-	}
-	if (store_open(path, 0, &s, &e) != 0 || auth_setup_code_new(s, "cli", code, &e) != 0) {
+	if (state_store_open(dir, 0, &s, &e) != 0 || auth_setup_code_new(s, "cli", code, &e) != 0) {
 		if (e.code == LERR_CONFLICT)
 			cmd_error("admin", "an administrator exists already: a setup code is only for "
 				  "the first one (use `lanca admin passwd USER`)");

@@ -165,15 +165,10 @@ audit_row(const struct store_audit_row *r, void *arg)
 static struct store *
 audit_open(const char *cmd, const char *dir)
 {
-	char path[STATE_PATH_MAX];
 	struct store *s = NULL;
 	struct lerr e;
 
-	if (state_path(path, dir, STORE_FILE) != 0) {
-		cmd_error(cmd, "state directory path too long");
-		return NULL;
-	}
-	if (store_open(path, STORE_READONLY, &s, &e) != 0) {
+	if (state_store_open(dir, STORE_READONLY, &s, &e) != 0) {
 		cmd_error(cmd, "%s", e.msg);
 		return NULL;
 	}

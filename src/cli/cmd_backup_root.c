@@ -157,7 +157,7 @@ out:
 static int
 backup_root_confirm(int argc, char *argv[])
 {
-	char path[STATE_PATH_MAX], actor[CONTROL_ACTOR_MAX + 1];
+	char actor[CONTROL_ACTOR_MAX + 1];
 	const char *dir = NULL;
 	struct store *s = NULL;
 	struct lerr e;
@@ -167,7 +167,7 @@ backup_root_confirm(int argc, char *argv[])
 		return rc;
 	rc = CMD_FAILED;
 	cmd_actor(actor);
-	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, 0, &s, &e) != 0 ||
+	if (state_store_open(dir, 0, &s, &e) != 0 ||
 	    backuproot_confirm(s, actor, &e) != 0) {
 		cmd_error("backup-root", "%s", e.msg);
 		goto out;

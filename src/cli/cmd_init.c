@@ -16,6 +16,7 @@
 
 #include "cli/cmd.h"
 #include "ca/keystore.h"
+#include "common/dburl.h"
 #include "common/p11key.h"
 #include "daemon/auth.h"
 #include "daemon/handover.h"
@@ -35,7 +36,12 @@ init_usage(FILE *f)
 		"                  [--backup-key-out FILE --backup-pass-file FILE] [--user USER]\n"
 		"                  [--issuing-key pkcs11:URL] [--root-key pkcs11:URL]\n"
 		"                  [--pin-file FILE] [--pkcs11-module SO] [--token-path PATH]...\n"
+		"                  [--store postgresql://USER:PASSWORD@HOST:PORT/DB]\n"
 		"\n"
+		"--store keeps the store in that PostgreSQL database instead of DIR/lanca.db\n"
+		"(an empty database of its own; several gateways may share it): DIR/store.url\n"
+		"(0600) names it for every later command. The password may instead be in\n"
+		"~/.pgpass of the user the daemon runs as (libpq's password file).\n"
 		"--issuing-key keeps the issuing CA's key in a PKCS#11 token: the key the\n"
 		"URL names (object= or id=), made there (sensitive, never extractable) when\n"
 		"the token holds none. keys/issuing.key then names it; only the signer\n"
@@ -58,21 +64,27 @@ init_usage(FILE *f)
 /* Prints what a person needs to trust the new root and to set up the
  * first administrator. */
 static int
-init_report(const char *dir, const char *setup_code, const char *backup_key_out)
+init_report(const char *dir, const char *store_url, const char *setup_code,
+	    const char *backup_key_out)
 {
-	char path[STATE_PATH_MAX];
+	char shown[DBURL_MAX + 16];
 	struct store *s = NULL;
 	struct ca_set ca;
 	struct lerr e;
 	int rc = CMD_FAILED;
 
 	memset(&ca, 0, sizeof(ca));
-	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, STORE_READONLY, &s, &e) != 0 ||
+	if (state_store_open(dir, STORE_READONLY, &s, &e) != 0 ||
 	    ca_set_load(s, &ca, &e) != 0) {
 		cmd_error("init", "created %s but cannot read it back: %s", dir, e.msg);
 		goto out;
 	}
 	printf("created %s\n", dir);
+	/* Never the password: it stays in DIR/store.url. */
+	if (store_url != NULL) {
+		(void)dburl_mask(store_url, shown, sizeof(shown));
+		printf("store:      %s\n", shown);
+	}
 	printf("root CA:    %s\n", ca.root_subject);
 	printf("issuing CA: %s\n", ca.issuing_subject);
 	printf("root SHA-256 fingerprint: %s\n", ca.root_fp_colon);
@@ -109,6 +121,7 @@ cmd_init(int argc, char *argv[])
 		{ "pin-file", required_argument, NULL, 'I' },
 		{ "pkcs11-module", required_argument, NULL, 'M' },
 		{ "token-path", required_argument, NULL, 'T' },
+		{ "store", required_argument, NULL, 'S' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
@@ -121,7 +134,7 @@ cmd_init(int argc, char *argv[])
 	size_t ntoken_paths = 0;
 	struct p11key_ref *token = NULL, *root_token = NULL;
 	int token_made = 0, root_made = 0;
-	char *pass = NULL, *backup_pass = NULL, code[AUTH_SETUP_CODE_SIZE] = "";
+	char *pass = NULL, *backup_pass = NULL, *store_url = NULL, code[AUTH_SETUP_CODE_SIZE] = "";
 	struct lerr e;
 	int c, rc = CMD_FAILED;
 
@@ -144,10 +157,26 @@ cmd_init(int argc, char *argv[])
 		case 'R': root_url = optarg; break;
 		case 'I': pin_file = optarg; break;
 		case 'M': module = optarg; break;
+		case 'S':
+			/* Out of the command line others see in ps while the
+			 * CA is made: the URL may hold the password. */
+			if (store_url != NULL) {
+				cmd_error("init", "--store is given once");
+				rc = CMD_USAGE;
+				goto out;
+			}
+			if ((store_url = strdup(optarg)) == NULL) {
+				cmd_error("init", "out of memory");
+				goto out;
+			}
+			sodium_memzero(optarg, strlen(optarg));
+			o.store_url = store_url;
+			break;
 		case 'T':
 			if (ntoken_paths >= P11KEY_ALLOW_MAX) {
 				cmd_error("init", "at most %d --token-path values", P11KEY_ALLOW_MAX);
-				return CMD_USAGE;
+				rc = CMD_USAGE;
+				goto out;
 			}
 			token_paths[ntoken_paths++] = optarg;
 			break;
@@ -157,7 +186,8 @@ cmd_init(int argc, char *argv[])
 			if (o.ndomains >= INIT_LIST_MAX || o.nsans >= INIT_LIST_MAX ||
 			    o.nnets >= INIT_LIST_MAX) {
 				cmd_error("init", "at most %d --domain, --san and --net values", INIT_LIST_MAX);
-				return CMD_USAGE;
+				rc = CMD_USAGE;
+				goto out;
 			}
 			if (c == 'D')
 				domains[o.ndomains++] = optarg;
@@ -165,42 +195,55 @@ cmd_init(int argc, char *argv[])
 				sans[o.nsans++] = optarg;
 			else if (ipnet_parse(optarg, &nets[o.nnets++]) != 0) {
 				cmd_error("init", "--net %s: not an address range like 10.1.0.0/16", optarg);
-				return CMD_USAGE;
+				rc = CMD_USAGE;
+				goto out;
 			}
 			break;
 		case 'k':
 			if (keystore_type_parse(optarg, &o.key_type) != 0) {
 				cmd_error("init", "--key-type %s: use ecdsa-p256, ecdsa-p384 or rsa-3072", optarg);
-				return CMD_USAGE;
+				rc = CMD_USAGE;
+				goto out;
 			}
 			break;
 		case 'h':
 			init_usage(stdout);
-			return CMD_OK;
+			rc = CMD_OK;
+			goto out;
 		default:
 			init_usage(stderr);
-			return CMD_USAGE;
+			rc = CMD_USAGE;
+			goto out;
 		}
 	}
 	if (optind != argc) {
 		init_usage(stderr);
-		return CMD_USAGE;
+		rc = CMD_USAGE;
+		goto out;
 	}
 	o.dir = cmd_dir(dir);
+	if (o.store_url != NULL && dburl_check(o.store_url, &e) != 0) {
+		cmd_error("init", "--store: %s", e.msg);
+		rc = CMD_USAGE;
+		goto out;
+	}
 	if (o.crl_url != NULL && strncmp(o.crl_url, "http://", 7) != 0) {
 		cmd_error("init", "--crl-url must be an http:// URL (CRLs are fetched over plain HTTP)");
-		return CMD_USAGE;
+		rc = CMD_USAGE;
+		goto out;
 	}
 	if ((o.backup_key_out != NULL) != (backup_pass_file != NULL)) {
 		cmd_error("init", "--backup-key-out and --backup-pass-file go together: "
 			  "the backup root's key is only ever written encrypted");
-		return CMD_USAGE;
+		rc = CMD_USAGE;
+		goto out;
 	}
 	if (token_url == NULL && root_url == NULL &&
 	    (pin_file != NULL || module != NULL || ntoken_paths > 0)) {
 		cmd_error("init", "--pin-file, --pkcs11-module and --token-path go with --issuing-key "
 			  "or --root-key");
-		return CMD_USAGE;
+		rc = CMD_USAGE;
+		goto out;
 	}
 	if ((token_url != NULL && (token = malloc(sizeof(*token))) == NULL) ||
 	    (root_url != NULL && (root_token = malloc(sizeof(*root_token))) == NULL)) {
@@ -255,7 +298,7 @@ cmd_init(int argc, char *argv[])
 		printf("issuing CA key: %s the PKCS#11 token: %s\n", token_made ?
 		       "made (sensitive, never extractable) in" : "the existing key in", token->record);
 	/* After the report, which opens the store as root. */
-	rc = init_report(o.dir, code, o.backup_key_out);
+	rc = init_report(o.dir, o.store_url, code, o.backup_key_out);
 	if (rc == CMD_OK && user != NULL && handover_state(o.dir, user, &e) != 0) {
 		cmd_error("init", "%s", e.msg);
 		rc = CMD_FAILED;
@@ -265,6 +308,9 @@ cmd_init(int argc, char *argv[])
 			"devices trust one root only; make one with `lanca backup-root create`\n");
 out:
 	sodium_memzero(code, sizeof(code));
+	if (store_url != NULL)
+		sodium_memzero(store_url, strlen(store_url));
+	free(store_url);
 	keystore_pass_free(pass);
 	keystore_pass_free(backup_pass);
 	if (token != NULL)

@@ -36,7 +36,7 @@ metrics_token(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char path[STATE_PATH_MAX], actor[CONTROL_ACTOR_MAX + 1], tok[METRICS_TOKEN_CHARS + 1] = "";
+	char actor[CONTROL_ACTOR_MAX + 1], tok[METRICS_TOKEN_CHARS + 1] = "";
 	const char *dir = NULL;
 	struct store *s = NULL;
 	struct lerr e;
@@ -61,12 +61,8 @@ metrics_token(int argc, char *argv[])
 		return CMD_USAGE;
 	}
 	dir = cmd_dir(dir);
-	if (state_path(path, dir, STORE_FILE) != 0) {
-		cmd_error("metrics", "%s: path too long", dir);
-		goto out;
-	}
 	cmd_actor(actor);
-	if (store_open(path, 0, &s, &e) != 0) {
+	if (state_store_open(dir, 0, &s, &e) != 0) {
 		cmd_error("metrics", "%s", e.msg);
 		goto out;
 	}

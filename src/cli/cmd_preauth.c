@@ -28,7 +28,6 @@ preauth_usage(FILE *f)
 static int
 preauth_import(const char *dir, const char *file)
 {
-	char path[STATE_PATH_MAX];
 	unsigned char *data = NULL;
 	size_t len = 0, n = 0, i, secrets = 0;
 	struct store_preauth *rows = NULL;
@@ -38,7 +37,7 @@ preauth_import(const char *dir, const char *file)
 
 	/* The store first: a missing state directory is better learnt
 	 * before the secrets are hashed. */
-	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, 0, &s, &e) != 0) {
+	if (state_store_open(dir, 0, &s, &e) != 0) {
 		cmd_error("preauth", "%s", e.msg);
 		goto out;
 	}

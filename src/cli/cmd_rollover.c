@@ -50,15 +50,11 @@ rollover_usage(FILE *f)
 static int
 rollover_open(const char *dir, struct store **s, int *lock, struct lerr *e)
 {
-	char path[STATE_PATH_MAX];
-
 	*s = NULL;
 	*lock = -1;
-	if (state_path(path, dir, STORE_FILE) != 0)
-		return lerr_set(e, LERR_INTERNAL, "state directory path too long");
-	if (access(path, F_OK) != 0)
+	if (!state_store_present(dir))
 		return lerr_set(e, LERR_NOT_FOUND, "%s holds no CA (run `lanca init`)", dir);
-	if (rollover_lock(dir, lock, e) != 0 || store_open(path, 0, s, e) != 0)
+	if (rollover_lock(dir, lock, e) != 0 || state_store_open(dir, 0, s, e) != 0)
 		return -1;
 	return rollover_recover(dir, *s, e);
 }

@@ -223,18 +223,16 @@ static int
 serve_read_as_user(const char *dir, const char *user, struct rollover_view *view,
 		   int *have_view, int want_adopt, struct signer_adopt *adopt, struct lerr *e)
 {
-	char path[STATE_PATH_MAX];
 	struct passwd *pw;
 	struct store *s = NULL;
-	struct stat st;
 	gid_t gid = 0;
 	int rc = -1;
 
 	*have_view = 0;
 	if (serve_become_user(user, &pw, &gid, e) != 0)
 		return -1;
-	if (state_path(path, dir, STORE_FILE) == 0 && lstat(path, &st) == 0) {
-		if (store_open(path, STORE_READONLY, &s, e) != 0 ||
+	if (state_store_present(dir)) {
+		if (state_store_open(dir, STORE_READONLY, &s, e) != 0 ||
 		    rollover_view_read(s, view, e) != 0)
 			goto out;
 		*have_view = 1;
@@ -558,10 +556,15 @@ static int
 serve_backup_recipient(const struct serve_opts *o, struct backupsched_config *bc,
 		       struct bkf_author *author, struct lerr *e)
 {
-	char *pass = NULL;
+	char *pass = NULL, why[sizeof(e->msg)];
 	struct stat st;
 	int rc;
 
+	/* Refused at the start rather than failing at every backup. */
+	if (state_store_need_file(o->dir, e) != 0) {
+		memcpy(why, e->msg, sizeof(why));
+		return lerr_set(e, e->code, "--backup-dir: %s", why);
+	}
 	if (stat(o->backup_dir, &st) != 0)
 		return lerr_set(e, LERR_NOT_FOUND, "--backup-dir %s: %s", o->backup_dir,
 				strerror(errno));
@@ -594,7 +597,7 @@ cmd_serve(int argc, char *argv[])
 	struct bkf_author author;
 	struct app app;
 	sigset_t set;
-	char path[STATE_PATH_MAX], why[256];
+	char why[256];
 	struct lerr e;
 	int rc = CMD_FAILED, stop, window_ready = 0, lock = -1, want_adopt, have_view = 0, started;
 
@@ -693,7 +696,7 @@ cmd_serve(int argc, char *argv[])
 	app.dir = o.dir;
 	app.web_dir = o.web_dir;
 	app.started = time(NULL);
-	if (state_path(path, o.dir, STORE_FILE) != 0 || store_open(path, 0, &app.store, &e) != 0 ||
+	if (state_store_open(o.dir, 0, &app.store, &e) != 0 ||
 	    ca_set_load(app.store, &app.ca, &e) != 0 ||
 	    policy_from_ca(&app.policy, app.ca.issuing, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);

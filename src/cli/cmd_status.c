@@ -241,7 +241,7 @@ cmd_status(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char path[STATE_PATH_MAX], a[32], b[32];
+	char a[32], b[32];
 	const char *dir = NULL;
 	struct store *s = NULL;
 	struct caexpiry x[CAEXPIRY_CAS];
@@ -274,7 +274,7 @@ cmd_status(int argc, char *argv[])
 		return CMD_USAGE;
 	}
 	dir = cmd_dir(dir);
-	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, STORE_READONLY, &s, &e) != 0 ||
+	if (state_store_open(dir, STORE_READONLY, &s, &e) != 0 ||
 	    ca_set_load(s, &ca, &e) != 0 || store_cert_count(s, &count, &e) != 0 ||
 	    backuproot_state(s, &bst, NULL, &e) != 0 || trustbundle_load(s, &tb, &e) != 0) {
 		cmd_error("status", "%s", e.msg);

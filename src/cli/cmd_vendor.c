@@ -40,7 +40,7 @@ vendor_time(time_t t, char *out, size_t n)
 static int
 vendor_cmd_add(const char *dir, const char *file, int auto_register)
 {
-	char path[STATE_PATH_MAX], subject[256], fp[65];
+	char subject[256], fp[65];
 	unsigned char *data = NULL;
 	size_t len = 0;
 	gnutls_x509_crt_t crt = NULL;
@@ -54,7 +54,7 @@ vendor_cmd_add(const char *dir, const char *file, int auto_register)
 		cmd_error("vendor", "%s: %s", file, e.msg);
 		goto out;
 	}
-	if (state_path(path, dir, STORE_FILE) != 0 || store_open(path, 0, &s, &e) != 0) {
+	if (state_store_open(dir, 0, &s, &e) != 0) {
 		cmd_error("vendor", "%s", e.msg);
 		goto out;
 	}
@@ -116,7 +116,6 @@ vendor_list_one(const struct store_vendor *v, void *arg)
 static int
 vendor_cmd_list(const char *dir, int json)
 {
-	char path[STATE_PATH_MAX];
 	struct vendor_list_ctx c;
 	struct store *s = NULL;
 	struct lerr e;
@@ -127,8 +126,7 @@ vendor_cmd_list(const char *dir, int json)
 		cmd_error("vendor", "out of memory");
 		goto out;
 	}
-	if (state_path(path, dir, STORE_FILE) != 0 ||
-	    store_open(path, STORE_READONLY, &s, &e) != 0) {
+	if (state_store_open(dir, STORE_READONLY, &s, &e) != 0) {
 		cmd_error("vendor", "%s", e.msg);
 		goto out;
 	}

@@ -627,9 +627,11 @@ acme_eab_make(struct store *s, const char *dir, const char *actor, char kid[33],
 			return -1;
 		}
 		/* The daemon's user reads it: the store's owner (lanca init
-		 * --user hands the daemon's files to it), not the directory's
-		 * (root's then). */
-		if (state_path(store_path, dir, STORE_FILE) == 0 && stat(store_path, &st) == 0 &&
+		 * --user hands the daemon's files to it: lanca.db, or store.url
+		 * for a store on PostgreSQL), not the directory's (root's then). */
+		if (((state_path(store_path, dir, STATE_STORE_URL) == 0 &&
+		     lstat(store_path, &st) == 0) ||
+		    (state_path(store_path, dir, STORE_FILE) == 0 && stat(store_path, &st) == 0)) &&
 		    (fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC)) >= 0) {
 			if (fchown(fd, st.st_uid, st.st_gid) != 0 && errno != EPERM)
 				log_warn("cannot hand %s to the daemon's user: %s", path,

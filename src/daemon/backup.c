@@ -209,6 +209,7 @@ backup_snapshot(const char *dir, struct store *st, const char *dest, struct back
 			return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
 		if (access(path, F_OK) != 0)
 			return lerr_set(e, LERR_NOT_FOUND, "no CA in %s (no %s)", dir, STORE_FILE);
+		/* The file itself: backup_compose refused a PostgreSQL store. */
 		if (store_open(path, STORE_READONLY, &own, e) != 0)
 			return -1;
 		st = own;
@@ -286,6 +287,10 @@ backup_compose(const char *dir, const char *out, const struct bkf_recipient *to,
 
 	memset(s, 0, sizeof(*s));
 	tmp[0] = dbtmp[0] = '\0';
+	/* A backup is of lanca.db (SQLite's online backup): a store on
+	 * PostgreSQL is the server's to back up, for all the gateways on it. */
+	if (state_store_need_file(dir, e) != 0)
+		return -1;
 	if (strcmp(signer_backup_files[BACKUP_ROOT_PEM_IX].name, SIGNER_ROOT_PEM) != 0)
 		return lerr_set(e, LERR_INTERNAL, "backup: keys/'s list changed order");
 	if (access(out, F_OK) == 0)

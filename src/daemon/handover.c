@@ -22,7 +22,7 @@
  * and backup-root.pem are root's: only `lanca rollover` and `backup-root`,
  * run by root, write them; the daemon reads them (0644). */
 static const char *const handover_files[] = {
-	STORE_FILE, STORE_FILE "-wal", STORE_FILE "-shm", STORE_FILE "-journal",
+	STORE_FILE, STORE_FILE "-wal", STORE_FILE "-shm", STORE_FILE "-journal", STATE_STORE_URL,
 	STATE_GATEWAY_KEY, STATE_GATEWAY_PEM,
 };
 

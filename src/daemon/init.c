@@ -24,6 +24,7 @@
 #include <jansson.h>
 #include <sodium.h>
 
+#include "common/dburl.h"
 #include "common/fileio.h"
 #include "ca/policy.h"
 #include "ca/x509.h"
@@ -232,7 +233,11 @@ init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUT
 		lerr_set(e, LERR_INTERNAL, "cannot create %s: %s", path, strerror(errno));
 		goto out;
 	}
-	if (state_path(path, tmp, STORE_FILE) != 0 || store_open(path, STORE_CREATE, &s, e) != 0)
+	/* store.url first: the store is opened the way every later command
+	 * opens it. */
+	if (o->store_url != NULL && state_store_url_write(tmp, o->store_url, e) != 0)
+		goto out;
+	if (state_store_open(tmp, STORE_CREATE, &s, e) != 0)
 		goto out;
 	if (init_make_key(tmp, SIGNER_ROOT_KEY, o, o->root_token, o->root_made, &root_key, e) != 0 ||
 	    init_make_key(tmp, SIGNER_ISSUING_KEY, o, o->issuing_token, o->issuing_made, &issuing_key,
@@ -373,6 +378,9 @@ state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE
 	int fd, rc = -1, made = 0, backup_made = 0;
 
 	if (init_dir_free(o->dir, e) != 0)
+		return -1;
+	/* Refused before anything is made. */
+	if (o->store_url != NULL && dburl_check(o->store_url, e) != 0)
 		return -1;
 	/* The state directory may exist already (empty): the key file must
 	 * not go into it, where the build below would not see it. */

@@ -24,6 +24,9 @@ struct state_init_opts {
 	enum keystore_type key_type;
 	const char *passphrase;		/* may be NULL */
 	const char *crl_url;		/* may be NULL: http://HOSTNAME.local/crl */
+	/* A postgresql:// URL (dburl.h): the store is that database, and
+	 * DIR/store.url names it (state.h). NULL: the SQLite file lanca.db. */
+	const char *store_url;
 	/* The backup root (backuproot.h): made when backup_key_out is set,
 	 * its key written there encrypted with backup_pass (required then). */
 	const char *backup_key_out;
@@ -43,7 +46,8 @@ struct state_init_opts {
  * itself goes to setup_code when it is not NULL, for `lanca init` to
  * print (and the caller to wipe). With o->backup_key_out, the backup root
  * is made too and its key written there; a failed init removes that file
- * again. 0 or -1 with e. */
+ * again. With o->store_url, the store is that PostgreSQL database, and
+ * what a failed init wrote into it is not undone here. 0 or -1 with e. */
 int state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_SIZE],
 	       struct lerr *e);
 

@@ -134,7 +134,6 @@ static int
 keytoken_audit(const char *dir, const struct p11key_ref *to, int found, const char *actor,
 	       struct lerr *e)
 {
-	char path[STATE_PATH_MAX];
 	struct store *s = NULL;
 	json_t *j;
 	char *text = NULL;
@@ -146,11 +145,7 @@ keytoken_audit(const char *dir, const struct p11key_ref *to, int found, const ch
 	json_decref(j);
 	if (text == NULL)
 		return lerr_set(e, LERR_INTERNAL, "out of memory");
-	if (state_path(path, dir, STORE_FILE) != 0) {
-		lerr_set(e, LERR_INTERNAL, "state directory path too long");
-		goto out;
-	}
-	if (store_open(path, 0, &s, e) != 0 ||
+	if (state_store_open(dir, 0, &s, e) != 0 ||
 	    store_audit(s, actor, "key-to-token", "issuing", text, e) != 0)
 		goto out;
 	rc = 0;

@@ -5,9 +5,15 @@
  */
 #include "config.h"
 
+#include <errno.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <sodium.h>
 
+#include "common/dburl.h"
 #include "common/fileio.h"
 #include "ca/x509.h"
 #include "daemon/state.h"
@@ -17,6 +23,222 @@ int
 state_path(char out[STATE_PATH_MAX], const char *dir, const char *rel)
 {
 	return fileio_join(out, STATE_PATH_MAX, dir, rel);
+}
+
+/* store.url holds one line; a few more bytes (a comment an operator
+ * added below it) are tolerated, a large file is not ours. */
+#define STATE_STORE_URL_FILE_MAX	(DBURL_MAX + 1024)
+
+/* Whether root may take st (dir's store.url, another user's) as its own:
+ * the file the daemon's user was handed (handover.h), in a directory
+ * that is root:GROUP with the file in GROUP. That user writes lanca.db
+ * in the same directory, which root opens as well. */
+static int
+state_store_url_handed(const char *dir, const struct stat *st)
+{
+	struct stat d;
+
+	return geteuid() == 0 && stat(dir, &d) == 0 && S_ISDIR(d.st_mode) && d.st_uid == 0 &&
+	       d.st_gid != 0 && st->st_gid == d.st_gid;
+}
+
+/* Reads the first line of dir/store.url into url (see state.h for what
+ * is refused). 1 when there is one, 0 when dir has no store.url, -1 with
+ * e. Messages name the file, never quote what it holds. */
+static int
+state_store_url_read(const char *dir, char url[DBURL_MAX + 1], struct lerr *e)
+{
+	char path[STATE_PATH_MAX], buf[STATE_STORE_URL_FILE_MAX + 1];
+	struct stat st;
+	struct lerr ce;
+	size_t size = 0, got = 0, len;
+	ssize_t n;
+	int fd, rc = -1;
+
+	url[0] = '\0';
+	if (state_path(path, dir, STATE_STORE_URL) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	/* No symbolic link, FIFO or device; at most the size above. */
+	fd = fileio_open_read_at(AT_FDCWD, path, NULL, 0, STATE_STORE_URL_FILE_MAX, &size, e);
+	if (fd < 0) {
+		if (e->code != LERR_NOT_FOUND)
+			return -1;
+		lerr_clear(e);
+		return 0;
+	}
+	if (fstat(fd, &st) != 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot inspect %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if ((st.st_mode & 077) != 0) {
+		lerr_set(e, LERR_FORBIDDEN, "%s is mode %04o: it may hold the database's password, "
+			 "so it must be 0600 or stricter (chmod 600 %s)", path,
+			 (unsigned)(st.st_mode & 07777), path);
+		goto out;
+	}
+	if (st.st_uid != geteuid() && st.st_uid != 0 && !state_store_url_handed(dir, &st)) {
+		lerr_set(e, LERR_FORBIDDEN, "%s belongs to uid %u, neither this user (uid %u) nor "
+			 "root: refusing the store it names", path, (unsigned)st.st_uid,
+			 (unsigned)geteuid());
+		goto out;
+	}
+	while (got < size) {
+		n = read(fd, buf + got, size - got);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			lerr_set(e, LERR_INTERNAL, "cannot read %s: %s", path,
+				 n < 0 ? strerror(errno) : "it shrank while being read");
+			goto out;
+		}
+		got += (size_t)n;
+	}
+	buf[got] = '\0';
+	len = strcspn(buf, "\n");
+	if (len > 0 && buf[len - 1] == '\r')
+		len--;
+	if (len == 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "%s is empty: its first line must be the store's "
+			 "postgresql:// URL", path);
+		goto out;
+	}
+	if (len > DBURL_MAX) {
+		lerr_set(e, LERR_BAD_REQUEST, "%s: its first line is longer than %d bytes", path,
+			 DBURL_MAX);
+		goto out;
+	}
+	memcpy(url, buf, len);
+	url[len] = '\0';
+	if (dburl_check(url, &ce) != 0) {
+		lerr_set(e, LERR_BAD_REQUEST, "%s: %s", path, ce.msg);
+		goto out;
+	}
+	rc = 1;
+out:
+	sodium_memzero(buf, sizeof(buf));
+	if (rc != 1)
+		sodium_memzero(url, DBURL_MAX + 1);
+	close(fd);
+	return rc;
+}
+
+/* The URL is wiped as soon as store_open has it: the store keeps what
+ * it needs to reconnect. */
+int
+state_store_open(const char *dir, unsigned flags, struct store **out, struct lerr *e)
+{
+	char path[STATE_PATH_MAX], url[DBURL_MAX + 1];
+	int r;
+
+	*out = NULL;
+	r = state_store_url_read(dir, url, e);
+	if (r < 0)
+		return -1;
+	if (r == 0) {
+		if (state_path(path, dir, STORE_FILE) != 0)
+			return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+		return store_open(path, flags, out, e);
+	}
+#ifdef HAVE_POSTGRESQL
+	/* Whatever the driver's message quotes, never the password. */
+	if ((r = store_open(url, flags, out, e)) != 0)
+		dburl_scrub(e->msg, sizeof(e->msg), url);
+#else
+	r = lerr_set(e, LERR_BAD_REQUEST, "%s/%s names a store on PostgreSQL, and this lanca was "
+		     "built without PostgreSQL (configure found no libpq: install libpq-dev and "
+		     "build again)", dir, STATE_STORE_URL);
+#endif
+	sodium_memzero(url, sizeof(url));
+	return r;
+}
+
+int
+state_store_present(const char *dir)
+{
+	char path[STATE_PATH_MAX];
+	struct stat st;
+
+	return (state_path(path, dir, STATE_STORE_URL) == 0 && lstat(path, &st) == 0) ||
+	       (state_path(path, dir, STORE_FILE) == 0 && lstat(path, &st) == 0);
+}
+
+int
+state_store_need_file(const char *dir, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	struct stat st;
+
+	if (state_path(path, dir, STATE_STORE_URL) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	if (lstat(path, &st) == 0)
+		return lerr_set(e, LERR_CONFLICT, "the store is PostgreSQL: back it up with pg_dump "
+				"(docs/scaling.md); %s names it, and a backup copies only a SQLite "
+				"store's %s", path, STORE_FILE);
+	if (errno != ENOENT)
+		return lerr_set(e, LERR_INTERNAL, "cannot inspect %s: %s", path, strerror(errno));
+	return 0;
+}
+
+/* Writes all of p to fd. 0, or -1 with errno. */
+static int
+state_write_all(int fd, const char *p, size_t len)
+{
+	ssize_t n;
+
+	while (len > 0) {
+		n = write(fd, p, len);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			if (n == 0)
+				errno = EIO;
+			return -1;
+		}
+		p += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+int
+state_store_url_write(const char *dir, const char *url, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	int fd, rc = -1;
+
+	if (dburl_check(url, e) != 0)
+		return -1;
+	if (state_path(path, dir, STATE_STORE_URL) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NOCTTY | O_CLOEXEC, 0600);
+	if (fd < 0)
+		return lerr_set(e, errno == EEXIST ? LERR_CONFLICT : LERR_INTERNAL,
+				"cannot create %s: %s", path, strerror(errno));
+	/* 0600 exactly, whatever the umask made of it: its reader refuses
+	 * more, and its owner needs to read it. */
+	if (fchmod(fd, 0600) != 0 || state_write_all(fd, url, strlen(url)) != 0 ||
+	    state_write_all(fd, "\n", 1) != 0 || fsync(fd) != 0) {
+		lerr_set(e, errno == ENOSPC || errno == EDQUOT ? LERR_STORE_UNAVAILABLE :
+			 LERR_INTERNAL, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (close(fd) != 0) {
+		fd = -1;
+		lerr_set(e, LERR_INTERNAL, "cannot write %s: %s", path, strerror(errno));
+		goto out;
+	}
+	fd = -1;
+	if (fileio_sync_dir(dir) != 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot sync %s: %s", dir, strerror(errno));
+		goto out;
+	}
+	rc = 0;
+out:
+	if (fd >= 0)
+		close(fd);
+	if (rc != 0)
+		unlink(path);
+	return rc;
 }
 
 /* During a rollover the active issuing CA was signed by the new root,
@@ -124,7 +346,6 @@ ca_set_free(struct ca_set *c)
 int
 state_signer_adopt(const char *dir, struct signer_adopt *a, struct lerr *e)
 {
-	char path[STATE_PATH_MAX];
 	struct store *s = NULL;
 	struct ca_set ca;
 	struct lerr none;
@@ -133,11 +354,7 @@ state_signer_adopt(const char *dir, struct signer_adopt *a, struct lerr *e)
 
 	memset(a, 0, sizeof(*a));
 	memset(&ca, 0, sizeof(ca));
-	if (state_path(path, dir, STORE_FILE) != 0) {
-		lerr_set(e, LERR_INTERNAL, "state directory path too long");
-		goto out;
-	}
-	if (store_open(path, STORE_READONLY, &s, e) != 0 || ca_set_load(s, &ca, e) != 0)
+	if (state_store_open(dir, STORE_READONLY, &s, e) != 0 || ca_set_load(s, &ca, e) != 0)
 		goto out;
 	if (store_setting_get(s, "crl_url", &url, &none) == 0) {
 		if (strlen(url) >= sizeof(a->crl_url)) {

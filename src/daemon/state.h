@@ -4,6 +4,9 @@
  *
  * Layout of DIR (0700):
  *   lanca.db            the store (certificates, CAs, settings, audit)
+ *   store.url           instead of lanca.db, when the store is on a
+ *                       PostgreSQL server: its URL on the first line
+ *                       (0600: it may hold the password; the daemon's own)
  *   keys/ (0700)        the signer's: CA keys, the chain it trusts and its
  *                       settings (signer/files.h); never the daemon's user's
  *   gateway.key         the gateway's TLS key (0600, the daemon's own)
@@ -31,6 +34,7 @@
 #define STATE_GATEWAY_PEM	"gateway.pem"
 #define STATE_ROOT_PEM		"root.pem"
 #define STATE_BACKUP_ROOT_PEM	"backup-root.pem"
+#define STATE_STORE_URL		"store.url"
 #define STATE_PATH_MAX		4096
 
 /* The public side of the CA hierarchy, as served to clients: the primary
@@ -57,6 +61,30 @@ void ca_set_free(struct ca_set *c);
  * directory made before keys/ held them (signer_config.adopt). a is
  * freed with signer_adopt_free. 0 or -1 with e. */
 int state_signer_adopt(const char *dir, struct signer_adopt *a, struct lerr *e);
+
+/* Opens dir's store: the PostgreSQL database DIR/store.url names when
+ * that file exists, else the SQLite file DIR/lanca.db (flags and the
+ * rest as store_open's). store.url must be a regular file (no symbolic
+ * link), of mode 0600 or stricter, owned by the effective user or root
+ * (or, for root, handed to the daemon's user as handover.h does); its
+ * first line is a postgresql:// or postgres:// URL (dburl.h). Anything
+ * else is refused, with an error naming the file, never the URL. 0 or
+ * -1 with e (LERR_NOT_FOUND when there is neither). */
+int state_store_open(const char *dir, unsigned flags, struct store **out, struct lerr *e);
+
+/* Whether dir has a store: 1 when it has store.url or lanca.db (neither
+ * followed nor read), else 0. */
+int state_store_present(const char *dir);
+
+/* For what works on the SQLite file itself (`lanca backup` copies it):
+ * 0 when dir's store is lanca.db, -1 with e (LERR_CONFLICT) when dir has
+ * a store.url, whose database pg_dump backs up. */
+int state_store_need_file(const char *dir, struct lerr *e);
+
+/* Writes url (checked as dburl_check does) to dir/store.url: a new file
+ * (O_EXCL, no symbolic link followed), mode 0600, fsync'd with dir.
+ * `lanca init --store`. 0 or -1 with e; a failed write leaves no file. */
+int state_store_url_write(const char *dir, const char *url, struct lerr *e);
 
 /* Joins dir and a relative path from above; -1 if too long. */
 int state_path(char out[STATE_PATH_MAX], const char *dir, const char *rel);

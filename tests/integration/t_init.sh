@@ -109,7 +109,7 @@ days=$(( ($(date -d "$end" +%s) - $(date +%s)) / 86400 ))
 ok "lanca sign --days sets the lifetime"
 
 # Refusals: each names what was wrong, exits 1, and issues nothing.
-before=$(sqlite3 "$D/lanca.db" 'SELECT count(*) FROM certificates')
+before=$(sql 'SELECT count(*) FROM certificates')
 make_csr pub pub-1 "DNS:www.example.com"
 st=0; "$LANCA" sign "$T/pub.csr" --dir "$D" >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -q "www.example.com" "$T/err" || fail "public SAN: status $st, $(cat "$T/err")"
@@ -125,9 +125,9 @@ st=0; "$LANCA" sign "$T/weak.csr" --dir "$D" >/dev/null 2>"$T/err" || st=$?
 head -c 300 /dev/urandom >"$T/garbage.csr"
 st=0; "$LANCA" sign "$T/garbage.csr" --dir "$D" >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -qi "request" "$T/err" || fail "garbage was not refused"
-after=$(sqlite3 "$D/lanca.db" 'SELECT count(*) FROM certificates')
+after=$(sql 'SELECT count(*) FROM certificates')
 [ "$before" = "$after" ] || fail "a refused request left a certificate row"
-refusals=$(sqlite3 "$D/lanca.db" "SELECT count(*) FROM audit WHERE event='refuse'")
+refusals=$(sql "SELECT count(*) FROM audit WHERE event='refuse'")
 [ "$refusals" -ge 5 ] || fail "refusals were not audited ($refusals)"
 ok "public name, localhost, public IP, RSA-1024 and garbage are refused by name and audited"
 
@@ -138,13 +138,17 @@ st=0; "$LANCA" frobnicate >/dev/null 2>&1 || st=$?
 ok "usage errors exit 2"
 
 # Every certificate row matches what was handed out, and the audit log has it all.
-rows=$(sqlite3 "$D/lanca.db" "SELECT count(*) FROM certificates WHERE profile='device'")
+rows=$(sql "SELECT count(*) FROM certificates WHERE profile='device'")
 [ "$rows" = 2 ] || fail "expected 2 device certificates, found $rows"
 want=$(printf '%s' "$serial" | tr 'A-F' 'a-f')
-got=$(sqlite3 "$D/lanca.db" "SELECT lower(hex(serial)) FROM certificates WHERE device_id='sensor-1' ORDER BY id LIMIT 1")
+if [ -f "$D/store.url" ]; then
+	got=$(sql "SELECT encode(serial, 'hex') FROM certificates WHERE device_id='sensor-1' ORDER BY id LIMIT 1")
+else
+	got=$(sql "SELECT lower(hex(serial)) FROM certificates WHERE device_id='sensor-1' ORDER BY id LIMIT 1")
+fi
 [ "$want" = "$got" ] || fail "stored serial $got differs from issued $want"
 for ev in init ca-create issue refuse; do
-	n=$(sqlite3 "$D/lanca.db" "SELECT count(*) FROM audit WHERE event='$ev'")
+	n=$(sql "SELECT count(*) FROM audit WHERE event='$ev'")
 	[ "$n" -ge 1 ] || fail "no '$ev' event in the audit log"
 done
 ok "the store holds every issued certificate and the audit log records init, issue and refusals"
@@ -185,5 +189,88 @@ EOF2
 st=0; "$LANCA" sign "$T/dev2.csr" --dir "$T/enc" --passphrase-file "$T/wrong" >/dev/null 2>"$T/err" || st=$?
 [ $st -eq 1 ] && grep -qi "passphrase" "$T/err" || fail "wrong passphrase: $st $(cat "$T/err")"
 ok "an encrypted CA key needs its passphrase; a wrong one is refused by name; a request without SANs gets DEVICE.local"
+
+# --store: the store in a PostgreSQL database, named by DIR/store.url. A
+# URL of any other scheme (or none) is refused before anything is made,
+# and the password in it is never printed.
+for bad in 'mysql://lanca:Zq9secret@127.0.0.1/lanca' 'sqlite:///tmp/Zq9secret.db' '' \
+	"$T/Zq9secret.db" 'postgresql://' 'POSTGRESQL://lanca:Zq9secret@127.0.0.1/lanca' \
+	'postgresql://lanca:Zq9 secret@127.0.0.1/lanca'; do
+	st=0
+	"$LANCA" init --dir "$T/pgbad" --store "$bad" >"$T/out" 2>"$T/err" || st=$?
+	[ $st -eq 2 ] && grep -q -- "--store" "$T/err" || fail "init --store '$bad': $st $(cat "$T/err")"
+	[ ! -e "$T/pgbad" ] || fail "init --store '$bad' left $T/pgbad"
+	! ls "$T" | grep -q "pgbad\.init" || fail "init --store '$bad' left a temporary directory"
+	! grep -q Zq9secret "$T/out" "$T/err" || fail "init --store printed the password: $(cat "$T/err")"
+done
+mkdir "$T/pgempty"
+st=0
+"$LANCA" init --dir "$T/pgempty" --store 'mysql://h/db' >/dev/null 2>&1 || st=$?
+[ $st -eq 2 ] && [ -z "$(ls -A "$T/pgempty")" ] || fail "init --store mysql:// into an empty directory"
+"$LANCA" init --help | grep -q -- "--store postgresql://" || fail "init --help does not show --store"
+ok "init --store refuses a URL that is not postgresql:// (or postgres://) and leaves nothing behind"
+
+# DIR/store.url: only a private (0600) regular file of this user's or
+# root's; anything else is refused by every command with a message naming
+# the file, and never quoting the password. Under make check-postgresql,
+# $D has one; otherwise a copy of $D gets one (no server on port 1: past
+# the file's checks, the open fails, still without the password).
+if [ -f "$D/store.url" ]; then
+	S=$D
+else
+	S="$T/urlstate"
+	mkdir -m 700 "$S"
+	cp -a "$D/." "$S/"
+	rm -f "$S/lanca.db"
+	printf 'postgresql://lanca:Zq9secret@127.0.0.1:1/lanca\n' >"$S/store.url"
+	chmod 600 "$S/store.url"
+fi
+url_refused() {	# WHAT PATTERN: status refuses S, naming S/store.url
+	st=0
+	"$LANCA" status --dir "$S" >/dev/null 2>"$T/err" || st=$?
+	[ $st -eq 1 ] && grep -qF "$S/store.url" "$T/err" && grep -q "$2" "$T/err" ||
+		fail "store.url $1: status $st: $(cat "$T/err")"
+	! grep -q Zq9secret "$T/err" || fail "store.url $1: the password was printed"
+}
+chmod 644 "$S/store.url"
+url_refused "mode 0644" "is mode 0644"
+chmod 640 "$S/store.url"
+url_refused "mode 0640" "is mode 0640"
+chmod 600 "$S/store.url"
+cp "$S/store.url" "$T/store.url.keep"
+if [ "$(id -u)" -eq 0 ]; then
+	chown nobody "$S/store.url"
+	url_refused "of another user" "belongs to uid"
+	chown root "$S/store.url"
+fi
+mv "$S/store.url" "$T/store.url.real"
+ln -s "$T/store.url.real" "$S/store.url"
+url_refused "a symbolic link" "cannot open"
+rm "$S/store.url"
+printf 'mysql://lanca:Zq9secret@127.0.0.1/lanca\n' >"$S/store.url"
+chmod 600 "$S/store.url"
+url_refused "of another scheme" "postgresql://"
+printf '\n' >"$S/store.url"
+url_refused "empty" "is empty"
+cp "$T/store.url.keep" "$S/store.url"
+chmod 600 "$S/store.url"
+st=0
+"$LANCA" status --dir "$S" >/dev/null 2>"$T/err" || st=$?
+! grep -q Zq9secret "$T/err" || fail "status printed the store's password: $(cat "$T/err")"
+if [ "$S" = "$D" ]; then
+	[ $st -eq 0 ] || fail "status on PostgreSQL: $st $(cat "$T/err")"
+else
+	[ $st -eq 1 ] && ! grep -q "mode\|belongs\|is empty" "$T/err" ||
+		fail "a good store.url was refused: $(cat "$T/err")"
+fi
+ok "store.url must be a private file of this user's with a postgresql:// URL; the password never printed"
+
+# What copies lanca.db refuses a store on PostgreSQL.
+st=0
+"$LANCA" backup "$T/pg.bk" --dir "$S" --insecure-plaintext >/dev/null 2>"$T/err" || st=$?
+[ $st -ne 0 ] && grep -q "the store is PostgreSQL: back it up with pg_dump" "$T/err" ||
+	fail "backup of a PostgreSQL store: $st $(cat "$T/err")"
+[ ! -e "$T/pg.bk" ] || fail "a backup of a PostgreSQL store was written"
+ok "lanca backup refuses a store on PostgreSQL and names pg_dump"
 
 echo "t_init: $n_ok passed, 0 failed"
