@@ -381,6 +381,7 @@ enroll_issue(struct enroll *en, const char *request_id, const struct store_reque
 	ir.request_id = request_id;
 	ir.record = record;
 	ir.preauth_id = preauth_id;
+	ir.exclusive = 1;
 	ir.now = now;
 	if (issue_cert(en->is, &ir, &cert, e) != 0)
 		return -1;
@@ -1062,6 +1063,7 @@ enroll_order(struct enroll *en, const struct enroll_order_ask *a, struct enroll_
 	/* No address for the LAN's DNS: the client that ordered (an admin's
 	 * host, a proxy) is not always the server the names are for. */
 	ir.address = NULL;
+	ir.exclusive = 1;
 	ir.now = now;
 	if (issue_cert(en->is, &ir, &cert, e) != 0)
 		goto out;
@@ -1384,6 +1386,7 @@ enroll_renew(struct enroll *en, const struct enroll_ask *a, struct enroll_result
 	ir.profile = POLICY_DEVICE;
 	ir.actor = actor;
 	ir.address = a->source;
+	ir.exclusive = 1;
 	ir.now = now;
 	ir.supersedes = old;
 	ir.supersedes_len = old_len;

@@ -97,6 +97,7 @@ issue_fill_row(struct store_cert *row, const struct issuer *is, const struct iss
 	if (r->preauth_id != NULL)
 		snprintf(row->preauth_id, sizeof(row->preauth_id), "%s", r->preauth_id);
 	row->approved = r->approved;
+	row->exclusive = r->exclusive;
 	if (r->address != NULL)
 		snprintf(row->address, sizeof(row->address), "%s", r->address);
 	if (r->supersedes != NULL) {

@@ -65,6 +65,10 @@ struct issue_req {
 	/* An admin approved request_id: its "approve" audit row is written
 	 * in the certificate's own transaction (no certificate without it). */
 	int approved;
+	/* The names must be the device's alone when the certificate is
+	 * recorded (store_cert's exclusive): every path whose decision
+	 * checked them (not an admin's, who decides over conflicts). */
+	int exclusive;
 	/* The client address the device asked from ("192.0.2.7"), kept with
 	 * the certificate for the LAN's DNS (daemon/hosts.h); NULL: none. */
 	const char *address;

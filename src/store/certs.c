@@ -581,6 +581,49 @@ store_cert_approved(struct store_conn *w, const struct store_cert_job *j, const 
 	return rc;
 }
 
+/* Inside a certificate job: each name of sans ("DNS:a,IP:10.0.0.2") is
+ * free of other devices' valid certificates at now (LERR_CONFLICT naming
+ * the first that is not). */
+static int
+store_cert_names_free(struct store_conn *w, const char *sans, const char *device_id,
+		      int64_t now, struct lerr *e)
+{
+	char name[4 + 253 + 1], owner[65];	/* "DNS:" and the longest DNS name */
+	struct store_text_buf b = { owner, sizeof(owner) };
+	const char *p = sans, *end;
+	size_t len;
+	int rc;
+
+	while (*p != '\0') {
+		end = strchr(p, ',');
+		len = end != NULL ? (size_t)(end - p) : strlen(p);
+		if (len >= sizeof(name))
+			return lerr_set(e, LERR_BAD_NAME, "a name of the certificate is too long");
+		if (len > 0) {
+			memcpy(name, p, len);
+			name[len] = '\0';
+			{
+				const struct store_query x = {
+					Q_NAME_OWNER, "looking up an owner",
+					{ store_arg_text(name), store_arg_int(now),
+					  store_arg_text(device_id) },
+				};
+
+				if ((rc = store_conn_lookup(w, &x, store_row_text, &b, e)) < 0)
+					return -1;
+			}
+			if (rc == 0)
+				return lerr_set(e, LERR_CONFLICT, "%s is held by device %s: an "
+						"admin must decide", strchr(name, ':') != NULL ?
+						strchr(name, ':') + 1 : name, owner);
+		}
+		p += len;
+		if (*p == ',')
+			p++;
+	}
+	return 0;
+}
+
 /*
  * Writer job: marks the serial used (it must be reserved and unused),
  * claims the request and consumes the pre-authorisation when given, adds
@@ -615,6 +658,8 @@ store_cert_insert_run(struct store_conn *w, void *arg, struct lerr *e)
 		return -1;
 	}
 	if (preauth != NULL && store_cert_use_preauth(w, preauth, j->now, e) != 0)
+		return -1;
+	if (c->exclusive && store_cert_names_free(w, sans, c->device_id, j->now, e) != 0)
 		return -1;
 
 	x = (struct store_query){

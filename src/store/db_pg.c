@@ -59,9 +59,21 @@ struct store_db {
 	unsigned char prepared[Q_COUNT];	/* prepared in this session */
 };
 
-/* The translation of each query, made once per process on first use. */
+/*
+ * Each query as PostgreSQL prepares it, made once per process on first
+ * use: its translation, how many parameters it takes (its largest
+ * number: SQLite leaves any it is not given NULL, PostgreSQL wants them
+ * all) and the types named for those it skips (TEXT: PostgreSQL cannot
+ * infer the type of a parameter the statement never uses; 0, inferred,
+ * for the others).
+ */
+struct pg_query {
+	char *sql;
+	int nparams;
+	Oid types[STORE_ARGS_MAX];
+};
 static pthread_mutex_t pg_sql_lock = PTHREAD_MUTEX_INITIALIZER;
-static char *pg_sql[Q_COUNT];
+static struct pg_query pg_queries[Q_COUNT];
 
 /* ---- errors ---- */
 
@@ -255,6 +267,34 @@ pg_simple(struct store_db *d, const char *sql, const char *what, struct lerr *e)
 }
 
 /*
+ * Text compares bytewise in the store (SQLite's BINARY), and the listings'
+ * pages and ranges depend on it: a database whose collation sorts by
+ * language would page device ids differently on each engine. A database
+ * for lanca is made with LC_COLLATE 'C' (docs/scaling.md).
+ */
+static int
+pg_check_collation(struct store_db *d, struct lerr *e)
+{
+	PGresult *res = PQexec(d->conn, "SELECT datcollate FROM pg_database "
+				"WHERE datname = current_database()");
+	const char *c;
+	int rc = 0;
+
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+		rc = pg_err(d, res, "reading the database's collation", NULL, e);
+	} else {
+		c = PQgetvalue(res, 0, 0);
+		if (strcmp(c, "C") != 0 && strcmp(c, "POSIX") != 0 &&
+		    strcmp(c, "C.UTF-8") != 0 && strcmp(c, "C.utf8") != 0)
+			rc = lerr_set(e, LERR_STORE, "the database sorts text as %s: lanca "
+				      "needs LC_COLLATE 'C' (CREATE DATABASE ... TEMPLATE "
+				      "template0 LC_COLLATE 'C')", c);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
  * Connects d. libpq tries each host of the URL in turn and keeps the first
  * that takes writes (target_session_attrs=read-write, which nothing in the
  * URL can turn off): after a failover the promoted standby is found by the
@@ -285,6 +325,10 @@ pg_connect(struct store_db *d, struct lerr *e)
 		/* The URL is not repeated: it may hold a password. */
 		return lerr_set(e, LERR_STORE_UNAVAILABLE,
 				"the certificate store's server is unreachable: %s", msg);
+	}
+	if (d->role == STORE_ROLE_WRITER && pg_check_collation(d, e) != 0) {
+		pg_disconnect(d);
+		return -1;
 	}
 	if (pg_simple(d, "SET synchronous_commit = on; SET client_min_messages = warning; "
 		      "SET TIME ZONE 'UTC'", "setting up the session", e) != 0 ||
@@ -349,35 +393,52 @@ pg_open(const char *target, enum store_role role, unsigned flags, struct store_d
 
 /* ---- statements ---- */
 
-/* q's text in PostgreSQL's dialect, translated on first use; NULL with e. */
-static const char *
-pg_sql_of(enum store_q q, const char *sql, struct lerr *e)
+#define PG_OID_TEXT		25
+
+/* q as PostgreSQL prepares it (translated on first use); NULL with e. */
+static const struct pg_query *
+pg_query_of(enum store_q q, const char *sql, struct lerr *e)
 {
-	const char *t;
+	struct pg_query *pq = &pg_queries[q];
+	unsigned char used[STORE_ARGS_MAX];
+	const struct pg_query *out = NULL;
+	int i, n;
 
 	pthread_mutex_lock(&pg_sql_lock);
-	if (pg_sql[q] == NULL)
-		(void)store_dialect_pg(sql, &pg_sql[q], e);
-	t = pg_sql[q];
+	if (pq->sql == NULL) {
+		if ((n = store_dialect_params(sql, used, STORE_ARGS_MAX, e)) < 0)
+			goto out;
+		if (n > STORE_ARGS_MAX) {
+			lerr_set(e, LERR_INTERNAL, "store query %d takes %d parameters", (int)q, n);
+			goto out;
+		}
+		for (i = 0; i < n; i++)
+			pq->types[i] = used[i] ? 0 : PG_OID_TEXT;
+		pq->nparams = n;
+		if (store_dialect_pg(sql, &pq->sql, e) != 0)
+			goto out;
+	}
+	out = pq;
+out:
 	pthread_mutex_unlock(&pg_sql_lock);
-	return t;
+	return out;
 }
 
 /* Prepares q in d's session unless it is already. */
 static int
 pg_prepare(struct store_db *d, enum store_q q, const char *sql, struct lerr *e)
 {
+	const struct pg_query *pq;
 	char name[24];
-	const char *text;
 	PGresult *res;
 	int rc = 0;
 
 	if (d->prepared[q])
 		return 0;
-	if ((text = pg_sql_of(q, sql, e)) == NULL)
+	if ((pq = pg_query_of(q, sql, e)) == NULL)
 		return -1;
 	snprintf(name, sizeof(name), "lanca_%d", (int)q);
-	res = PQprepare(d->conn, name, text, 0, NULL);
+	res = PQprepare(d->conn, name, pq->sql, pq->nparams, pq->types);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = pg_err(d, res, "preparing a statement", NULL, e);
 	else
@@ -399,7 +460,7 @@ pg_run(struct store_db *d, const struct store_query *x, const char *sql,
 	const struct store_arg *a;
 	ExecStatusType st;
 	char name[24];
-	int i, n = 0, rows, rrc, rc = -1;
+	int i, n, rows, rrc, ended = 0, rc = -1;
 
 	if (violation != NULL)
 		*violation = STORE_VIOLATION_NONE;
@@ -416,12 +477,18 @@ pg_run(struct store_db *d, const struct store_query *x, const char *sql,
 	if (pg_ready(d, e) != 0 || pg_prepare(d, x->q, sql, e) != 0)
 		return -1;
 	/* Numbers go as text, which PostgreSQL reads into whatever integer
-	 * type the statement wants; blobs in binary, as they are. */
-	for (i = 0; i < STORE_ARGS_MAX && x->args[i].type != STORE_ARG_END; i++, n++) {
+	 * type the statement wants; blobs in binary, as they are. The
+	 * parameters not given are NULL, as SQLite leaves them. */
+	n = pg_queries[x->q].nparams;
+	for (i = 0; i < n; i++) {
 		a = &x->args[i];
 		values[i] = NULL;
 		lengths[i] = 0;
 		formats[i] = 0;
+		if (a->type == STORE_ARG_END)
+			ended = 1;
+		if (ended)
+			continue;
 		switch (a->type) {
 		case STORE_ARG_NULL:
 			break;
@@ -445,6 +512,9 @@ pg_run(struct store_db *d, const struct store_query *x, const char *sql,
 			return lerr_set(e, LERR_INTERNAL, "%s: bad parameter", x->what);
 		}
 	}
+	if (n < STORE_ARGS_MAX && !ended && x->args[n].type != STORE_ARG_END)
+		return lerr_set(e, LERR_INTERNAL, "%s: more parameters than the statement takes",
+				x->what);
 	snprintf(name, sizeof(name), "lanca_%d", (int)x->q);
 	cur.res = PQexecPrepared(d->conn, name, n, values, lengths, formats, 1);
 	st = PQresultStatus(cur.res);

@@ -204,6 +204,13 @@ struct store_cert {
 	/* Insertion only: an admin approved request_id; the "approve" audit
 	 * row ({"request", "serial"}) is written in the same transaction. */
 	int approved;
+	/* Insertion only: no other device may hold any of the names in a
+	 * valid certificate when this one is committed. The caller checked on
+	 * its snapshot; the store checks again under the database's write
+	 * lock, so two requests racing for one name (through one gateway or
+	 * two sharing a database) cannot both win: the later one fails with
+	 * LERR_CONFLICT naming the name's holder. */
+	int exclusive;
 	/* Insertion only: the client address the device asked from
 	 * ("192.0.2.7"), "" when none (store_host_names reads it). */
 	char address[64];

@@ -1462,6 +1462,52 @@ issue(struct store *s, int64_t ca_id, const char *device, int k, char *names,
 	return store_cert_insert(s, &c, "test", e);
 }
 
+/* A certificate whose names must be its device's alone is refused when
+ * another device holds one of them at commit, and leaves nothing behind;
+ * its own device's names are no conflict, and an admin's decision (not
+ * exclusive) is recorded over one. */
+START_TEST(test_cert_exclusive_names)
+{
+	static char names_a[] = "DNS:a.local,IP:10.0.0.7";
+	static char names_b[] = "DNS:b.local,IP:10.0.0.7";
+	static unsigned char der[48];
+	unsigned char serial[STORE_SERIAL_LEN];
+	struct store *s = open_new();
+	struct store_cert c;
+	struct lerr e;
+	int64_t ca_id, later = (int64_t)time(NULL) + 86400;
+
+	ca_id = add_ca(s, "issuing", "aa");
+	ck_assert_int_eq(issue(s, ca_id, "dev-a", 0x0a, names_a, later, NULL, NULL, serial, &e), 0);
+	ck_assert_int_eq(store_serial_reserve(s, serial, &e), 0);
+	make_cert(&c, ca_id, serial, 0x0b, der, sizeof(der));
+	snprintf(c.device_id, sizeof(c.device_id), "dev-b");
+	c.sans = names_b;
+	c.not_before = 1000;
+	c.not_after = later;
+	c.exclusive = 1;
+	ck_assert_int_eq(store_cert_insert(s, &c, "test", &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_msg(strstr(e.msg, "10.0.0.7 is held by device dev-a") != NULL, "%s", e.msg);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM cert_names"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM serials WHERE used = 1"), 1);
+	/* The holder's own names: no conflict. */
+	snprintf(c.device_id, sizeof(c.device_id), "dev-a");
+	c.sans = names_a;
+	ck_assert_msg(store_cert_insert(s, &c, "test", &e) == 0, "%s", e.msg);
+	/* An admin decides over the conflict. */
+	ck_assert_int_eq(store_serial_reserve(s, serial, &e), 0);
+	make_cert(&c, ca_id, serial, 0x0c, der, sizeof(der));
+	snprintf(c.device_id, sizeof(c.device_id), "dev-b");
+	c.sans = names_b;
+	c.not_after = later;
+	ck_assert_msg(store_cert_insert(s, &c, "test", &e) == 0, "%s", e.msg);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM certificates"), 3);
+	store_close(s);
+}
+END_TEST
+
 /* A request decided at once is recorded with its certificate: one job,
  * the request issued and linked, both audit rows; a key whose request
  * was recorded meanwhile gets a conflict and nothing is written. */
@@ -3250,6 +3296,7 @@ store_suite(void)
 	tcase_add_test(tc, test_request_id_follows_time);
 	tcase_add_test(tc, test_key_lookup_plan);
 	tcase_add_test(tc, test_cert_with_new_request);
+	tcase_add_test(tc, test_cert_exclusive_names);
 	tcase_add_test(tc, test_duplicate_serial_drawn);
 	tcase_add_test(tc, test_broken_random_source);
 	tcase_add_test(tc, test_cert_roundtrip);
