@@ -40,8 +40,10 @@ struct enroll {
 	struct window *w;
 	struct enroll_config c;
 	/* Held from reading the waiting set to the window's decision, so a
-	 * key recorded in between cannot go uncounted. */
+	 * key recorded in between cannot go uncounted (with the site's lock
+	 * on a store gateways share: enroll_decide_begin). */
 	pthread_mutex_t decide;
+	char *loaded;			/* under decide: the shared window as loaded */
 	struct metric_counter tally[ENROLL_DOORS][2][ENROLL_TALLIES];	/* [door][renew][t] */
 };
 
@@ -132,7 +134,108 @@ enroll_free(struct enroll *en)
 	if (en == NULL)
 		return;
 	pthread_mutex_destroy(&en->decide);
+	free(en->loaded);
 	free(en);
+}
+
+/* ---- the window on a store gateways share ----
+ * Then the window is the site's, not this gateway's: a press on one
+ * gateway admits a device asking through another, once. Its state lives
+ * in the store (the "window_state" setting); every decision takes the
+ * site's lock besides en->decide, starts from the stored state and stores
+ * what it leaves before letting go; every look reads it afresh. On a
+ * store of its own the gateway's memory is the window, as always. */
+
+#define ENROLL_WINDOW_KEY	"window_state"
+
+/* Reads the stored window into en->w (a store without one: a closed
+ * window). Under en->decide. */
+static int
+enroll_window_load(struct enroll *en, struct lerr *e)
+{
+	char *text = NULL;
+	struct window closed;
+	struct lerr why;
+
+	if (store_setting_get(en->is->store, ENROLL_WINDOW_KEY, &text, &why) != 0) {
+		if (why.code != LERR_NOT_FOUND) {
+			if (e != NULL)
+				*e = why;
+			return -1;
+		}
+		memset(&closed, 0, sizeof(closed));
+		closed.state = WINDOW_CLOSED;
+		window_restore(en->w, &closed);
+	} else if (window_import(en->w, text) != 0) {
+		free(text);
+		return lerr_set(e, LERR_STORE, "the stored onboarding window is not readable");
+	}
+	free(text);
+	return 0;
+}
+
+/* A look at the window at a moment no decision is made: afresh from the
+ * store when it is the site's. A failure is logged; the last state read
+ * stands. */
+static void
+enroll_window_refresh(struct enroll *en)
+{
+	struct lerr e;
+
+	if (en->w == NULL || !store_shared(en->is->store))
+		return;
+	pthread_mutex_lock(&en->decide);
+	if (enroll_window_load(en, &e) != 0)
+		log_warn("cannot read the site's onboarding window: %s", e.msg);
+	pthread_mutex_unlock(&en->decide);
+}
+
+/* Begins a decision on the window: en->decide, and on a shared store the
+ * site's lock and the stored state. 0, or -1 with e (nothing held). */
+static int
+enroll_decide_begin(struct enroll *en, struct lerr *e)
+{
+	pthread_mutex_lock(&en->decide);
+	if (!store_shared(en->is->store))
+		return 0;
+	if (store_site_lock(en->is->store, e) != 0)
+		goto fail;
+	if (enroll_window_load(en, e) != 0 || (en->loaded = window_export(en->w)) == NULL) {
+		if (en->loaded == NULL && e != NULL && e->code == LERR_NONE)
+			lerr_set(e, LERR_INTERNAL, "out of memory");
+		store_site_unlock(en->is->store);
+		goto fail;
+	}
+	return 0;
+fail:
+	pthread_mutex_unlock(&en->decide);
+	return -1;
+}
+
+/* Ends it. On a shared store what the decision left is stored before the
+ * site's lock goes; when it cannot be, the decision is undone (the window
+ * is as it was read) and the caller must not act on it: -1 with e. */
+static int
+enroll_decide_end(struct enroll *en, struct lerr *e)
+{
+	char *now_text;
+	int rc = 0;
+
+	if (store_shared(en->is->store)) {
+		now_text = window_export(en->w);
+		if (now_text == NULL)
+			rc = lerr_set(e, LERR_INTERNAL, "out of memory");
+		else if (strcmp(now_text, en->loaded) != 0)
+			rc = store_setting_set(en->is->store, ENROLL_WINDOW_KEY, now_text, e);
+		if (rc != 0 && window_import(en->w, en->loaded) != 0)
+			log_err("cannot undo an onboarding window decision");
+		free(now_text);
+		free(en->loaded);
+		en->loaded = NULL;
+		store_site_unlock(en->is->store);
+	}
+	pthread_mutex_unlock(&en->decide);
+	return rc;
 }
 
 /* The audit rows of one change, written together or not at all. */
@@ -483,11 +586,19 @@ enroll_settle(struct enroll *en, int64_t now)
 
 	/* The usual look, at a window that is not due, waits for no lock a
 	 * decision may hold. */
+	enroll_window_refresh(en);
 	if (en->w == NULL || !window_due(en->w, now, &end))
 		return;
-	pthread_mutex_lock(&en->decide);
+	if (enroll_decide_begin(en, &e) != 0) {
+		log_err("cannot record the end of the onboarding window (tried again at the next "
+			"look): %s", e.msg);
+		return;
+	}
 	r = enroll_settle_locked(en, now, &e);
-	pthread_mutex_unlock(&en->decide);
+	if (r >= 0 && enroll_decide_end(en, &e) != 0)
+		r = -1;
+	else if (r < 0)
+		(void)enroll_decide_end(en, NULL);
 	if (r < 0)
 		log_err("cannot record the end of the onboarding window (tried again at the next "
 			"look): %s", e.msg);
@@ -589,6 +700,22 @@ enroll_request_via(const struct store_request *rq)
 	return store_auth_str(rq->auth);
 }
 
+/* Gives an admission back (its certificate could not be issued after
+ * all), which may reopen the window: a decision like a press. A failure
+ * is logged: the admission stays spent until the window ends. */
+static void
+enroll_admission_failed(struct enroll *en, const unsigned char key[32], int64_t now,
+			struct lerr *e)
+{
+	if (enroll_decide_begin(en, e) != 0) {
+		log_err("cannot give an admission back to the onboarding window: %s", e->msg);
+		return;
+	}
+	window_admission_failed(en->w, key, now);
+	if (enroll_decide_end(en, e) != 0)
+		log_err("cannot give an admission back to the onboarding window: %s", e->msg);
+}
+
 /*
  * Issues the request the window admitted. self is the asker's own request
  * (with its bytes and parse), whose conflicts the caller checked on its
@@ -646,11 +773,7 @@ out:
 		struct lerr ne;
 
 		log_warn("admitted request %s could not be issued: %s", d->admit_id, e.msg);
-		/* Giving the admission back may reopen the window: under the
-		 * decision lock, like a press. */
-		pthread_mutex_lock(&en->decide);
-		window_admission_failed(en->w, d->admit_key, now);
-		pthread_mutex_unlock(&en->decide);
+		enroll_admission_failed(en, d->admit_key, now, &ne);
 		(void)store_request_note(en->is->store, d->admit_id, e.msg, &ne);
 		res->outcome = ENROLL_PENDING;
 		/* The device is told why, as the note says on its next poll. */
@@ -699,7 +822,10 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 	if (en->w == NULL)
 		return;
 	wt.ww.n = 0;
-	pthread_mutex_lock(&en->decide);
+	if (enroll_decide_begin(en, &e) != 0) {
+		log_err("cannot reach the onboarding window: %s", e.msg);
+		return;
+	}
 	/* A window whose time ran out is recorded as ended by this look; if
 	 * it cannot be, it decides as closed all the same. */
 	settled = enroll_settle_locked(en, now, &e);
@@ -712,7 +838,7 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 	window_request(en->w, rq->key_id, rq->id, NULL, now, &d);
 	if (d.verdict == WINDOW_NEED_WAITING) {
 		if (enroll_get_waiting(en, now, &wt, &e) != 0) {
-			pthread_mutex_unlock(&en->decide);
+			(void)enroll_decide_end(en, NULL);
 			log_warn("cannot read the waiting keys: %s", e.msg);
 			return;
 		}
@@ -725,12 +851,16 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 		    enroll_record(en, actor, "overlap", NULL,
 				  json_pack("{s:i}", "keys", (int)d.overlap_keys), &e) != 0) {
 			window_restore(en->w, &saved);
-			pthread_mutex_unlock(&en->decide);
+			(void)enroll_decide_end(en, NULL);
 			log_err("cannot record an overlap, so it was not entered: %s", e.msg);
 			return;
 		}
 	}
-	pthread_mutex_unlock(&en->decide);
+	if (enroll_decide_end(en, &e) != 0) {
+		log_err("cannot store the site's onboarding window, so its decision was "
+			"undone: %s", e.msg);
+		return;
+	}
 	switch (d.verdict) {
 	case WINDOW_ADMIT:
 		enroll_admit(en, &d, actor, now, rq, bytes, len, p, res);
@@ -763,14 +893,16 @@ enroll_window_account(struct enroll *en, const unsigned char key[32], const char
 
 	if (en->w == NULL)
 		return 0;
-	pthread_mutex_lock(&en->decide);
+	wt.ww.n = 0;
+	if (enroll_decide_begin(en, e) != 0)
+		return -1;
 	settled = enroll_settle_locked(en, now, e);
 	if (settled < 0)
 		log_err("cannot record the end of the onboarding window: %s", e->msg);
 	window_request(en->w, key, id, NULL, now, &d);
 	if (d.verdict == WINDOW_NEED_WAITING) {
 		if (enroll_get_waiting(en, now, &wt, e) != 0) {
-			pthread_mutex_unlock(&en->decide);
+			(void)enroll_decide_end(en, NULL);
 			return -1;
 		}
 		/* The account asks now: it is waiting too, beside the devices. */
@@ -785,14 +917,15 @@ enroll_window_account(struct enroll *en, const unsigned char key[32], const char
 		    enroll_record(en, actor, "overlap", NULL,
 				  json_pack("{s:i}", "keys", (int)d.overlap_keys), e) != 0) {
 			window_restore(en->w, &saved);
-			pthread_mutex_unlock(&en->decide);
+			(void)enroll_decide_end(en, NULL);
 			return -1;
 		}
-		if (d.verdict == WINDOW_OVERLAPPED)
-			enroll_note_overlap(en, &wt);
 	}
+	if (enroll_decide_end(en, e) != 0)
+		return -1;
+	if (d.verdict == WINDOW_OVERLAPPED)
+		enroll_note_overlap(en, &wt);
 	rc = d.verdict == WINDOW_ADMIT;
-	pthread_mutex_unlock(&en->decide);
 	if (d.verdict == WINDOW_CONTESTED)
 		enroll_contest(en, &d, actor);
 	if (d.changed || rc || settled > 0)
@@ -803,11 +936,11 @@ enroll_window_account(struct enroll *en, const unsigned char key[32], const char
 void
 enroll_window_account_failed(struct enroll *en, const unsigned char key[32])
 {
+	struct lerr e;
+
 	if (en->w == NULL)
 		return;
-	pthread_mutex_lock(&en->decide);
-	window_admission_failed(en->w, key, enroll_now(en));
-	pthread_mutex_unlock(&en->decide);
+	enroll_admission_failed(en, key, enroll_now(en), &e);
 }
 
 /*
@@ -1142,17 +1275,18 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 
 	if (en->w == NULL)
 		return lerr_set_http(e, LERR_INTERNAL, 503, "no onboarding window here");
-	pthread_mutex_lock(&en->decide);
+	if (enroll_decide_begin(en, e) != 0)
+		return -1;
 	/* The window this press replaces ended by time first: on record
 	 * before the press, or no press. */
 	if (enroll_settle_locked(en, now, e) < 0 || enroll_get_waiting(en, now, &wt, e) != 0) {
-		pthread_mutex_unlock(&en->decide);
+		(void)enroll_decide_end(en, NULL);
 		return -1;
 	}
 	window_save(en->w, &saved);
 	r = window_press(en->w, seconds, count, &wt.ww, now, &d);
 	if (r != 0) {
-		pthread_mutex_unlock(&en->decide);
+		(void)enroll_decide_end(en, NULL);
 		return lerr_set(e, LERR_BAD_REQUEST,
 				"the window is 1 to %d seconds and admits 1 to %d devices",
 				WINDOW_SECONDS_MAX, WINDOW_COUNT_MAX);
@@ -1171,10 +1305,11 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 	if (enroll_record_rows(en, rows, details, d.verdict == WINDOW_OVERLAPPED ? 2 : 1,
 			       e) != 0) {
 		window_restore(en->w, &saved);
-		pthread_mutex_unlock(&en->decide);
+		(void)enroll_decide_end(en, NULL);
 		return -1;
 	}
-	pthread_mutex_unlock(&en->decide);
+	if (enroll_decide_end(en, e) != 0)
+		return -1;
 	if (d.verdict == WINDOW_ADMIT)
 		enroll_admit(en, &d, actor, now, NULL, NULL, 0, NULL, NULL);
 	else if (d.verdict == WINDOW_OVERLAPPED)

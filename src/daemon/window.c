@@ -16,6 +16,9 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <jansson.h>
+
+#include "common/hex.h"
 #include "daemon/window.h"
 
 /* Copies the state fields of from into to (not the mutex). */
@@ -101,6 +104,94 @@ window_state_parse(const char *text, enum window_state *out)
 	}
 	return -1;
 }
+char *
+window_export(struct window *w)
+{
+	char key[2 * 32 + 1];
+	json_t *o, *adm;
+	char *text = NULL;
+	unsigned i;
+
+	pthread_mutex_lock(&w->mu);
+	o = json_pack("{s:s, s:I, s:I, s:i, s:i, s:I, s:i, s:b, s:b, s:[]}",
+		      "state", window_state_name(w->state), "opened_at", (json_int_t)w->opened_at,
+		      "ends_at", (json_int_t)w->ends_at, "count", (int)w->count,
+		      "admitted", (int)w->admitted, "overlap_since", (json_int_t)w->overlap_since,
+		      "overlap_keys", (int)w->overlap_keys, "contested", w->contested,
+		      "ended", w->ended, "admissions");
+	adm = o != NULL ? json_object_get(o, "admissions") : NULL;
+	for (i = 0; adm != NULL && i < w->admitted && i < WINDOW_COUNT_MAX; i++) {
+		hex_encode(w->admitted_keys[i], 32, key);
+		if (json_array_append_new(adm, json_pack("{s:s, s:s}", "key", key, "id",
+							  w->admitted_ids[i])) != 0)
+			adm = NULL;
+	}
+	pthread_mutex_unlock(&w->mu);
+	if (adm != NULL)
+		text = json_dumps(o, JSON_COMPACT);
+	json_decref(o);
+	return text;
+}
+
+/* 32 bytes from 64 hex digits: 0, or -1. */
+static int
+window_key_parse(const char *hex, unsigned char key[32])
+{
+	int hi, lo;
+	size_t i;
+
+	if (hex == NULL || strlen(hex) != 64)
+		return -1;
+	for (i = 0; i < 32; i++) {
+		if ((hi = hex_digit(hex[2 * i])) < 0 || (lo = hex_digit(hex[2 * i + 1])) < 0)
+			return -1;
+		key[i] = (unsigned char)(hi << 4 | lo);
+	}
+	return 0;
+}
+
+int
+window_import(struct window *w, const char *text)
+{
+	struct window in;
+	json_t *o, *adm = NULL, *a;
+	json_int_t opened, ends, since;
+	int count, admitted, okeys, contested, ended;
+	const char *state, *key, *id;
+	size_t i;
+	int rc = -1;
+
+	memset(&in, 0, sizeof(in));
+	if ((o = json_loads(text != NULL ? text : "", 0, NULL)) == NULL ||
+	    json_unpack(o, "{s:s, s:I, s:I, s:i, s:i, s:I, s:i, s:b, s:b, s:o}", "state", &state,
+			"opened_at", &opened, "ends_at", &ends, "count", &count,
+			"admitted", &admitted, "overlap_since", &since, "overlap_keys", &okeys,
+			"contested", &contested, "ended", &ended, "admissions", &adm) != 0 ||
+	    window_state_parse(state, &in.state) != 0 || !json_is_array(adm) ||
+	    count < 0 || count > WINDOW_COUNT_MAX || admitted < 0 || admitted > count ||
+	    okeys < 0 || json_array_size(adm) != (size_t)admitted)
+		goto out;
+	in.opened_at = opened;
+	in.ends_at = ends;
+	in.count = (unsigned)count;
+	in.admitted = (unsigned)admitted;
+	in.overlap_since = since;
+	in.overlap_keys = (unsigned)okeys;
+	in.contested = contested;
+	in.ended = ended;
+	json_array_foreach(adm, i, a) {
+		if (json_unpack(a, "{s:s, s:s}", "key", &key, "id", &id) != 0 ||
+		    window_key_parse(key, in.admitted_keys[i]) != 0 || strlen(id) > WINDOW_ID_LEN)
+			goto out;
+		memcpy(in.admitted_ids[i], id, strlen(id) + 1);
+	}
+	window_restore(w, &in);
+	rc = 0;
+out:
+	json_decref(o);
+	return rc;
+}
+
 /* Copies a request id into a WINDOW_ID_LEN + 1 buffer, cutting it at
  * WINDOW_ID_LEN bytes; a NULL id becomes "". */
 static void

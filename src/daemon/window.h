@@ -142,6 +142,16 @@ int window_due(struct window *w, int64_t now, struct window_end *end);
  * with its presses. */
 int window_close(struct window *w, const struct window_end *end);
 
+/*
+ * The window's whole state as text (compact JSON, the caller frees it),
+ * and back: the site's window, when gateways share a store, is kept there
+ * between decisions (enroll.c). window_export returns NULL when out of
+ * memory; window_import returns 0, or -1 for text that is not a window's
+ * state (w unchanged).
+ */
+char *window_export(struct window *w);
+int window_import(struct window *w, const char *text);
+
 /* The window at now; a window whose time has run out reads as closed
  * whether or not its end has been recorded. */
 void window_get_status(struct window *w, int64_t now, struct window_status *st);

@@ -91,6 +91,14 @@ struct store_driver {
 	void (*writer_check)(struct store_db *db);
 	/* Adds the driver's own figures to st (may be NULL). */
 	void (*stats)(struct store_db *writer, struct store_stats *st);
+
+	/* Whether gateways may share the database: 1 for PostgreSQL. */
+	int shared;
+	/* Takes (lock 1) or lets go of (lock 0) the site's lock on db, a
+	 * connection kept for it alone: held across statements until let
+	 * go or the session ends (store_site_lock). NULL when nobody shares
+	 * the database. */
+	int (*site_lock)(struct store_db *db, int lock, struct lerr *e);
 };
 
 extern const struct store_driver store_driver_sqlite;	/* db_sqlite.c */

@@ -40,6 +40,9 @@
 /* The advisory lock every gateway's writer holds for its transaction:
  * "lanca" in ASCII, unlikely to meet another application's key. */
 #define STORE_PG_WRITE_LOCK	"435459616451"
+/* The site's lock (store_site_lock), held by one gateway across a
+ * decision on what all of them share: the write lock's key plus one. */
+#define STORE_PG_SITE_LOCK	"435459616452"
 #define STORE_PG_CONNECT_TIMEOUT "5"	/* seconds per host tried */
 #define STORE_PG_USER_TIMEOUT	"10000"	/* ms of unacknowledged data before a peer is dead */
 
@@ -614,6 +617,22 @@ pg_has_table(struct store_db *d, const char *name, int *yes, struct lerr *e)
 	return rc;
 }
 
+static int
+pg_site_lock(struct store_db *d, int lock, struct lerr *e)
+{
+	if (!lock) {
+		/* A lost session let go of it already. */
+		if (d->conn != NULL && PQstatus(d->conn) == CONNECTION_OK)
+			(void)pg_simple(d, "SELECT pg_advisory_unlock(" STORE_PG_SITE_LOCK ")",
+					"letting go of the site's lock", NULL);
+		return 0;
+	}
+	if (pg_ready(d, e) != 0)
+		return -1;
+	return pg_simple(d, "SELECT pg_advisory_lock(" STORE_PG_SITE_LOCK ")",
+			 "taking the site's lock", e);
+}
+
 const struct store_driver store_driver_pg = {
 	.name = "PostgreSQL",
 	.open = pg_open,
@@ -626,4 +645,6 @@ const struct store_driver store_driver_pg = {
 	.has_table = pg_has_table,
 	.writer_check = NULL,
 	.stats = NULL,
+	.shared = 1,
+	.site_lock = pg_site_lock,
 };

@@ -570,4 +570,6 @@ const struct store_driver store_driver_sqlite = {
 	.has_table = sqlite_has_table,
 	.writer_check = sqlite_writer_check,
 	.stats = sqlite_stats,
+	.shared = 0,
+	.site_lock = NULL,
 };

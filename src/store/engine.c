@@ -97,6 +97,11 @@ struct store {
 	atomic_uint_least64_t commits, jobs;
 	atomic_uint_least64_t cert_changes;	/* batches that changed certificates */
 
+	/* The site's lock (store_site_lock) and its own connection, opened
+	 * on first use; sitelock is held from lock to unlock. */
+	pthread_mutex_t sitelock;
+	struct store_conn site;
+
 	/* Read pool. */
 	pthread_mutex_t rlock;
 	pthread_cond_t rcond;		/* a reader came back */
@@ -915,6 +920,8 @@ store_open(const char *path, unsigned flags, struct store **out, struct lerr *e)
 		goto nosync_rc;
 	if (pthread_cond_init(&s->scond, NULL) != 0)
 		goto nosync_s;
+	if (pthread_mutex_init(&s->sitelock, NULL) != 0)
+		goto nosync_sc;
 	s->sync_init = 1;
 
 	/* Migrations run on the write connection before anyone else uses
@@ -935,6 +942,8 @@ store_open(const char *path, unsigned flags, struct store **out, struct lerr *e)
 
 	/* Unwinds a partial set-up of the locks (store_close only destroys
 	 * them all together). */
+nosync_sc:
+	pthread_cond_destroy(&s->scond);
 nosync_s:
 	pthread_mutex_destroy(&s->slock);
 nosync_rc:
@@ -973,6 +982,7 @@ store_close(struct store *s)
 	}
 	for (i = 0; i < STORE_READERS; i++)
 		store_conn_close(&s->readers[i]);
+	store_conn_close(&s->site);
 	/* Last, so that SQLite's close checkpoints the WAL into the file. */
 	store_conn_close(&s->writer);
 	if (s->sync_init) {
@@ -982,10 +992,43 @@ store_close(struct store *s)
 		pthread_cond_destroy(&s->rcond);
 		pthread_mutex_destroy(&s->slock);
 		pthread_cond_destroy(&s->scond);
+		pthread_mutex_destroy(&s->sitelock);
 	}
 	store_first_free(s->first);
 	free(s->path);
 	free(s);
+}
+
+int
+store_shared(const struct store *s)
+{
+	return s != NULL && s->drv->shared;
+}
+
+int
+store_site_lock(struct store *s, struct lerr *e)
+{
+	if (s == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_site_lock: no store");
+	pthread_mutex_lock(&s->sitelock);
+	if (s->drv->site_lock == NULL)
+		return 0;
+	if ((s->site.db == NULL && store_conn_open(s, &s->site, STORE_ROLE_WRITER, e) != 0) ||
+	    s->drv->site_lock(s->site.db, 1, e) != 0) {
+		pthread_mutex_unlock(&s->sitelock);
+		return -1;
+	}
+	return 0;
+}
+
+void
+store_site_unlock(struct store *s)
+{
+	if (s == NULL)
+		return;
+	if (s->drv->site_lock != NULL && s->site.db != NULL)
+		(void)s->drv->site_lock(s->site.db, 0, NULL);
+	pthread_mutex_unlock(&s->sitelock);
 }
 
 void

@@ -69,6 +69,19 @@ struct store_stats {
 };
 void store_stats(struct store *s, struct store_stats *out);
 
+/* ---- a store several gateways share ----
+ * store_shared: 1 when gateways may share the store's database
+ * (PostgreSQL): what belongs to the site, not to one gateway (the
+ * onboarding window), then lives in the store. store_site_lock: the
+ * site's lock, for a decision that reads, decides and writes back what
+ * the gateways share: one holder at a time in the whole site, across
+ * statements and transactions, until store_site_unlock (or the holder's
+ * death). Within one process it is a mutex as well; on a store nobody
+ * shares, only that. 0, or -1 with e (the lock's connection failed). */
+int store_shared(const struct store *s);
+int store_site_lock(struct store *s, struct lerr *e);
+void store_site_unlock(struct store *s);
+
 /* ---- states: enums in memory, TEXT in the schema ----
  * Decisions compare these enums, never the text. Each has one table
  * (states.c) mapping it to the word the schema stores and clients see;

@@ -10,6 +10,7 @@
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
@@ -718,6 +719,63 @@ END_TEST
 
 /* Names and states map both ways through one table; anything else is
  * refused rather than read as a state. */
+/* A window carried as text to another (the site's window, kept in a
+ * shared store between decisions) decides exactly as the one it came
+ * from: its admissions count, its admitted keys are known. Text that is
+ * not a window's state is refused and changes nothing. */
+START_TEST(test_export_import)
+{
+	static const char *const bad[] = {
+		"", "{}", "[1]", "not json",
+		"{\"state\":\"open\",\"opened_at\":1,\"ends_at\":2,\"count\":1,\"admitted\":2,"
+		"\"overlap_since\":0,\"overlap_keys\":0,\"contested\":false,\"ended\":false,"
+		"\"admissions\":[]}",
+		"{\"state\":\"ajar\",\"opened_at\":1,\"ends_at\":2,\"count\":1,\"admitted\":0,"
+		"\"overlap_since\":0,\"overlap_keys\":0,\"contested\":false,\"ended\":false,"
+		"\"admissions\":[]}",
+		"{\"state\":\"open\",\"opened_at\":1,\"ends_at\":2,\"count\":2,\"admitted\":1,"
+		"\"overlap_since\":0,\"overlap_keys\":0,\"contested\":false,\"ended\":false,"
+		"\"admissions\":[{\"key\":\"zz\",\"id\":\"req-1\"}]}",
+	};
+	struct window a, b;
+	struct window_decision d;
+	struct wset s;
+	const unsigned k1[] = { 1 }, k2[] = { 2 }, k3[] = { 3 };
+	char *text, *again;
+	size_t i;
+
+	window_init(&a);
+	window_init(&b);
+	ck_assert_int_eq(window_press(&a, 0, 2, wset_make(&s, NULL, 0), T0, &d), 0);
+	ck_assert_int_eq(ask(&a, 1, wset_make(&s, k1, 1), T0 + 1, &d), WINDOW_ADMIT);
+	text = window_export(&a);
+	ck_assert_ptr_nonnull(text);
+	ck_assert_int_eq(window_import(&b, text), 0);
+	again = window_export(&b);
+	ck_assert_str_eq(again, text);
+	free(again);
+	/* On the other gateway: key 1's repeat does not count, key 2 takes
+	 * the last admission, key 3 contests both. */
+	ck_assert_int_eq(ask(&b, 1, wset_make(&s, k1, 1), T0 + 2, &d), WINDOW_WAIT);
+	ck_assert_int_eq(ask(&b, 2, wset_make(&s, k2, 1), T0 + 3, &d), WINDOW_ADMIT);
+	ck_assert_int_eq(state_at(&b, T0 + 3), WINDOW_CLOSED);
+	ck_assert_int_eq(ask(&b, 3, wset_make(&s, k3, 1), T0 + 4, &d), WINDOW_CONTESTED);
+	ck_assert_uint_eq(d.ncontest, 2);
+	ck_assert_str_eq(d.contest_ids[0], "req-1");
+	ck_assert_str_eq(d.contest_ids[1], "req-2");
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		ck_assert_msg(window_import(&a, bad[i]) == -1, "accepted %s", bad[i]);
+		again = window_export(&a);
+		ck_assert_str_eq(again, text);
+		free(again);
+	}
+	ck_assert_int_eq(window_import(&a, NULL), -1);
+	free(text);
+	window_destroy(&a);
+	window_destroy(&b);
+}
+END_TEST
+
 START_TEST(test_state_names)
 {
 	enum window_state st = WINDOW_OVERLAP;
@@ -761,6 +819,7 @@ window_suite(void)
 	tcase_add_test(tcc, test_concurrent_requests_admit_one);
 	tcase_add_test(tcc, test_every_call_takes_the_lock);
 	tcase_add_test(tc, test_state_names);
+	tcase_add_test(tc, test_export_import);
 	tcase_add_test(tc, test_waiting_set_only_when_open);
 	tcase_set_timeout(tcc, 30);
 	suite_add_tcase(s, tc);
