@@ -241,7 +241,7 @@ cmd_status(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	char a[32], b[32];
+	char a[32], b[32], store[STATE_PATH_MAX + 16];
 	const char *dir = NULL;
 	struct store *s = NULL;
 	struct caexpiry x[CAEXPIRY_CAS];
@@ -274,7 +274,8 @@ cmd_status(int argc, char *argv[])
 		return CMD_USAGE;
 	}
 	dir = cmd_dir(dir);
-	if (state_store_open(dir, STORE_READONLY, &s, &e) != 0 ||
+	if (state_store_describe(dir, store, sizeof(store), &e) != 0 ||
+	    state_store_open(dir, STORE_READONLY, &s, &e) != 0 ||
 	    ca_set_load(s, &ca, &e) != 0 || store_cert_count(s, &count, &e) != 0 ||
 	    backuproot_state(s, &bst, NULL, &e) != 0 || trustbundle_load(s, &tb, &e) != 0) {
 		cmd_error("status", "%s", e.msg);
@@ -298,6 +299,8 @@ cmd_status(int argc, char *argv[])
 			status_key(dir, SIGNER_ISSUING_KEY, json_object_get(j, "issuing"));
 		}
 		if (j != NULL)
+			json_object_set_new(j, "store", json_string(store));
+		if (j != NULL)
 			json_object_set_new(j, "backup_root", status_backup_json(bst, backup));
 		if (j != NULL)
 			json_object_set_new(j, "scheduled_backups", status_backups(s));
@@ -314,6 +317,7 @@ cmd_status(int argc, char *argv[])
 		putchar('\n');
 	} else {
 		printf("state directory: %s\n", dir);
+		printf("store:           %s\n", store);
 		printf("root CA:         %s\n", ca.root_subject);
 		printf("  SHA-256:       %s\n", ca.root_fp_colon);
 		printf("  valid:         %s to %s\n", status_time(ca.root_not_before, a, sizeof(a)),

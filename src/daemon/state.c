@@ -153,6 +153,27 @@ state_store_open(const char *dir, unsigned flags, struct store **out, struct ler
 }
 
 int
+state_store_describe(const char *dir, char *out, size_t n, struct lerr *e)
+{
+	char url[DBURL_MAX + 1];
+	int r;
+
+	if (n > 0)
+		out[0] = '\0';
+	r = state_store_url_read(dir, url, e);
+	if (r < 0)
+		return -1;
+	if (r == 1) {
+		(void)dburl_mask(url, out, n);
+		sodium_memzero(url, sizeof(url));
+		return 0;
+	}
+	if (fileio_join(out, n, dir, STORE_FILE) != 0)
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	return 0;
+}
+
+int
 state_store_present(const char *dir)
 {
 	char path[STATE_PATH_MAX];

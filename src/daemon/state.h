@@ -72,6 +72,11 @@ int state_signer_adopt(const char *dir, struct signer_adopt *a, struct lerr *e);
  * -1 with e (LERR_NOT_FOUND when there is neither). */
 int state_store_open(const char *dir, unsigned flags, struct store **out, struct lerr *e);
 
+/* What dir's store is, fit to show (status): the URL in store.url with
+ * its password masked (dburl_mask), or the path of lanca.db. 0, or -1
+ * with e when store.url is refused (as state_store_open refuses it). */
+int state_store_describe(const char *dir, char *out, size_t n, struct lerr *e);
+
 /* Whether dir has a store: 1 when it has store.url or lanca.db (neither
  * followed nor read), else 0. */
 int state_store_present(const char *dir);

@@ -45,6 +45,10 @@ if [ -n "${LANCA_WRAPPER:-}" ]; then
 	LANCA_ENROLL="$T/wrapped/lanca-enroll"
 fi
 
+# PostgreSQL servers of the test's own (pg.sh: pg_start, pg_createdb,
+# pg_stop; cleanup stops them all).
+. "$TOP_SRCDIR/tests/integration/pg.sh"
+
 # What the test started in the background besides the daemon (bg_track)
 # and the network namespaces it made (netns_pair): cleanup() stops and
 # removes them, and does nothing when there are none.
@@ -128,9 +132,71 @@ cleanup() {
 	# namespaces (netns_pair): nothing to do when none were made.
 	bg_stop_all
 	netns_cleanup
+	# PostgreSQL servers (pg.sh), whoever started them.
+	pg_stop_all
 	rm -rf "$T"
 }
 trap cleanup EXIT INT TERM
+
+# LANCA_TEST_STORE=postgresql (`make check-postgresql`): every `lanca
+# init` that names no --store gets a new database of its own (--store URL)
+# on one cluster of the test's, started at the first (pg_test_database);
+# every other command, and an init with its own --store, goes to lanca
+# unchanged. $LANCA becomes a script that does it and execs the lanca
+# above (LANCA_WRAPPER's when there is one), so the daemon's pid stays the
+# program's. Tests that work on the SQLite file itself skip
+# (skip_on_postgresql). Unset or "sqlite": the SQLite file, as ever.
+case ${LANCA_TEST_STORE:-sqlite} in
+sqlite) ;;
+postgresql)
+	pg_skip_unless_available
+	mkdir "$T/pgwrap"
+	cat >"$T/pgwrap/lanca" <<EOF
+#!/bin/sh
+# lanca with a database of its own for each init (tests/integration/lib.sh).
+if [ "\${1:-}" = init ]; then
+	own=
+	for a; do
+		case \$a in
+		--store | --store=* | -h | --help) own=yes ;;
+		esac
+	done
+	if [ -z "\$own" ]; then
+		T='$T'
+		. '$TOP_SRCDIR/tests/integration/pg.sh'
+		url=\$(pg_test_database) || {
+			echo "lanca (LANCA_TEST_STORE=postgresql): no database for this init" >&2
+			exit 1
+		}
+		set -- "\$@" --store "\$url"
+	fi
+fi
+exec '$LANCA' "\$@"
+EOF
+	chmod 755 "$T/pgwrap/lanca"
+	LANCA="$T/pgwrap/lanca"
+	;;
+*)
+	echo "LANCA_TEST_STORE=$LANCA_TEST_STORE: use sqlite or postgresql" >&2
+	exit 1
+	;;
+esac
+
+# on_postgresql: true under LANCA_TEST_STORE=postgresql, for a step of
+# a test that only the SQLite file allows (`if ! on_postgresql; then`).
+on_postgresql() {
+	[ "${LANCA_TEST_STORE:-sqlite}" = postgresql ]
+}
+
+# skip_on_postgresql WHY: skips (exit 77) the test under
+# LANCA_TEST_STORE=postgresql, saying WHY: for tests of what only the
+# SQLite file has (its bytes, its locks, a copy of it).
+skip_on_postgresql() {
+	if on_postgresql; then
+		echo "SKIP: $LANCA_TEST: $* (LANCA_TEST_STORE=postgresql)"
+		exit 77
+	fi
+}
 
 ok() {
 	n_ok=$((n_ok + 1))
@@ -297,9 +363,40 @@ verify_chain() {
 		-untrusted "$1.2.pem" "$1.1.pem" >/dev/null 2>&1
 }
 
-# sql QUERY: one value from the state directory's database.
+# sql_in DIR QUERY: QUERY on state directory DIR's store: lanca.db, or
+# the PostgreSQL database its store.url names (psql prints as sqlite3
+# does: unaligned, '|' between columns). Write SQL both understand
+# (coalesce, not ifnull). sql QUERY: on $D's.
+sql_in() {
+	if [ -f "$1/store.url" ]; then
+		psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$(head -n 1 "$1/store.url")" -c "$2"
+	else
+		sqlite3 "$1/lanca.db" "$2"
+	fi
+}
 sql() {
-	sqlite3 "$D/lanca.db" "$1"
+	sql_in "$D" "$1"
+}
+
+# store_dump DIR: all of DIR's store as SQL text (sqlite3 .dump, or
+# pg_dump of the database store.url names), to look for what must not
+# be stored.
+store_dump() {
+	if [ -f "$1/store.url" ]; then
+		pg_dump --no-owner --no-privileges -d "$(head -n 1 "$1/store.url")"
+	else
+		sqlite3 "$1/lanca.db" .dump
+	fi
+}
+
+# store_file DIR: the file in DIR that holds or names its store
+# (store.url, else lanca.db), for its owner and mode.
+store_file() {
+	if [ -f "$1/store.url" ]; then
+		echo "$1/store.url"
+	else
+		echo "$1/lanca.db"
+	fi
 }
 
 # ---- device clients (lanca-enroll, contrib/lanca-enroll.sh) ----

@@ -115,6 +115,7 @@ KID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kid"])' "
 HMAC=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hmac_key"])' "$T/eab.json")
 [ "$(stat -c %a "$D/acme-eab.secret")" = 600 ] || fail "the EAB secret is not 0600"
 grep -q "$HMAC" "$D/lanca.db" "$D"/lanca.db-wal 2>/dev/null && fail "the EAB MAC key is in the database"
+store_dump "$D" | grep -q "$HMAC" && fail "the EAB MAC key is in the store"
 acme_lego --eab --kid "$KID" --hmac "$HMAC" -d nas.home.arpa --http --http.port "$CL_IP:80" run \
 	>"$T/lego0.out" 2>&1 && fail "lego got nas.home.arpa, which certbot's account holds"
 grep -q "nas.home.arpa is held by device acme-$CB_ID" "$T/lego0.out" ||
@@ -263,8 +264,8 @@ ok "--acme-insecure-ports (tests only) validates http-01 and tls-alpn-01 on the 
 # user's, as the store is.
 "$LANCA" init --dir "$T/u" --name acmeu --user nobody >"$T/initu.log" 2>&1 || fail "init --user: $(cat "$T/initu.log")"
 "$LANCA" acme eab new --dir "$T/u" >/dev/null 2>&1 || fail "eab new under --user"
-[ "$(stat -c '%U %a' "$T/u/acme-eab.secret")" = "$(stat -c '%U' "$T/u/lanca.db") 600" ] ||
-	fail "the EAB secret under --user: $(stat -c '%U:%G %a' "$T/u/acme-eab.secret" "$T/u/lanca.db")"
+[ "$(stat -c '%U %a' "$T/u/acme-eab.secret")" = "$(stat -c '%U' "$(store_file "$T/u")") 600" ] ||
+	fail "the EAB secret under --user: $(stat -c '%U:%G %a' "$T/u/acme-eab.secret" "$(store_file "$T/u")")"
 ok "the EAB secret is 0600 and the daemon's user's, as the store is"
 
 "$LANCA" audit verify --dir "$D" >"$T/audit.out" 2>&1 || fail "audit verify: $(cat "$T/audit.out")"

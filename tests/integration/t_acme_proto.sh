@@ -47,7 +47,11 @@ print(v if isinstance(v, str) else json.dumps(v))' "$1" "$2"
 }
 # What must not change when a request is refused.
 sqlr() {
-	sqlite3 -readonly "$D/lanca.db" "$1"
+	if [ -f "$D/store.url" ]; then
+		sql "$1"
+	else
+		sqlite3 -readonly "$D/lanca.db" "$1"
+	fi
 }
 counts() {
 	sqlr "SELECT (SELECT count(*) FROM certificates) || '/' || (SELECT count(*) FROM acme_accounts)
@@ -271,7 +275,7 @@ w = json.load(open(sys.argv[1]))
 w = w.get("window", w)
 assert w["admitted"] == 1 and w["contested"] is True, w' "$T/status.json" ||
 	fail "the window after two accounts: $(cat "$T/status.json")"
-[ "$(sqlite3 "$D/lanca.db" "SELECT count(*) FROM audit WHERE event = 'contested' AND subject = '$(acct_id w1)'")" = 1 ] ||
+[ "$(sql "SELECT count(*) FROM audit WHERE event = 'contested' AND subject = '$(acct_id w1)'")" = 1 ] ||
 	fail "the window's account was not audited as contested"
 P "the window's account orders" newOrder --key w1 --payload "$(ids w.home.arpa)" --expect 201
 P "the second one waits" newOrder --key w2 --payload "$(ids w.home.arpa)" --expect 403 unauthorized

@@ -161,7 +161,7 @@ req /api/v1/logout -b "$C" -H "X-CSRF-Token: $CSRF"
 ok "logout ends the session: its cookie then gets 401"
 
 # ---- the audit log ----
-sqlite3 "$D/lanca.db" "SELECT event || ' ' || actor || ' ' || ifnull(subject, '-') FROM audit" \
+sql "SELECT event || ' ' || actor || ' ' || coalesce(subject, '-') FROM audit" \
 	>"$T/audit" || fail "reading the audit table"
 grep -q '^login api 127.0.0.1 admin$' "$T/audit" || fail "no login audit row: $(cat "$T/audit")"
 grep -q '^login-failed api 127.0.0.1 admin$' "$T/audit" || fail "no login-failed row for admin"
@@ -212,7 +212,7 @@ fi
 
 # ---- no password anywhere ----
 stop_serve || fail "serve exited non-zero"
-sqlite3 "$D/lanca.db" .dump >"$T/dump.sql" || fail "sqlite3 .dump"
+store_dump "$D" >"$T/dump.sql" || fail "dumping the store"
 grep -q 'argon2id' "$T/dump.sql" || fail "the dump holds no Argon2id hash: is this the right database?"
 for p in "$PW" "$WRONG" "$PW2"; do
 	if grep -qF "$p" "$T/dump.sql"; then fail "a password is in the database dump"; fi

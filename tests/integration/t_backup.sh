@@ -10,6 +10,7 @@
 # says so; keys under their own passphrase need it to be checked; --user
 # hands the daemon's files over.
 . "$(dirname "$0")/lib.sh"
+skip_on_postgresql "lanca backup and restore copy lanca.db; a PostgreSQL store is backed up with pg_dump"
 
 D="$T/state"
 "$LANCA" init --dir "$D" --name backup >/dev/null 2>&1 || fail "init"

@@ -9,6 +9,7 @@
 # once writable again, the next period succeeds. Bad options are refused
 # before anything starts.
 . "$(dirname "$0")/lib.sh"
+skip_on_postgresql "scheduled backups copy lanca.db, and serve refuses --backup-dir on PostgreSQL"
 
 id nobody >/dev/null 2>&1 || fail "no user nobody"
 chmod 711 "$T"	# nobody must reach the state and backup directories below it

@@ -80,7 +80,7 @@ case "$(sql "SELECT secret_hash FROM preauth WHERE device_id='pa-2'")" in
 '$argon2id$'*) ;;
 *) fail "the secret is not stored as an Argon2id hash" ;;
 esac
-if sqlite3 "$D/lanca.db" .dump | grep -q "Sekr1t-boiler-42"; then fail "a clear secret in the database"; fi
+if store_dump "$D" | grep -q "Sekr1t-boiler-42"; then fail "a clear secret in the database"; fi
 ok "preauth import: 4 devices, AUTH_TYPE=CERTIFICATES accepted, the secret only as Argon2id"
 
 # A malformed file: nothing imported, not even the good row before the bad line.

@@ -259,9 +259,17 @@ st=0
 ! grep -q Zq9secret "$T/err" || fail "status printed the store's password: $(cat "$T/err")"
 if [ "$S" = "$D" ]; then
 	[ $st -eq 0 ] || fail "status on PostgreSQL: $st $(cat "$T/err")"
+	"$LANCA" status --dir "$D" --json >"$T/status.json" || fail "status --json"
+	python3 -c 'import json,sys; s=json.load(open(sys.argv[1]))["store"]; assert s.startswith("postgresql://lanca:***@"), s' \
+		"$T/status.json" || fail "status does not show the store masked: $(cat "$T/status.json")"
+	"$LANCA" status --dir "$D" | grep -q '^store: *postgresql://lanca:\*\*\*@' || fail "status's store line"
 else
 	[ $st -eq 1 ] && ! grep -q "mode\|belongs\|is empty" "$T/err" ||
 		fail "a good store.url was refused: $(cat "$T/err")"
+	"$LANCA" status --dir "$D" --json >"$T/status.json" || fail "status --json"
+	python3 -c 'import json,sys; assert json.load(open(sys.argv[1]))["store"] == sys.argv[2]' \
+		"$T/status.json" "$D/lanca.db" || fail "status does not show the store: $(cat "$T/status.json")"
+	"$LANCA" status --dir "$D" | grep -qxF "store:           $D/lanca.db" || fail "status's store line"
 fi
 ok "store.url must be a private file of this user's with a postgresql:// URL; the password never printed"
 

@@ -255,6 +255,7 @@ fetch t1 -H "authorization: bearer  $TOK1"
 HASH=$(sql "SELECT value FROM settings WHERE key = 'metrics_token'")
 printf '%s' "$HASH" | grep -qx '[0-9a-f]\{64\}' || fail "the stored value is not a hash: $HASH"
 if grep -q "$TOK1" "$D/lanca.db" "$D"/lanca.db-wal 2>/dev/null; then fail "the token itself is in the database"; fi
+if store_dump "$D" | grep -q "$TOK1"; then fail "the token itself is in the store"; fi
 ok "a new token replaces the old one at once (the daemon not restarted); only a hash is stored"
 
 "$LANCA" metrics token --dir "$D" --revoke 2>"$T/rev.err" || fail "revoke: $(cat "$T/rev.err")"

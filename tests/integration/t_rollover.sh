@@ -288,7 +288,7 @@ mv "$D2/keys" "$D2/.rollover/keys"
 cp -a "$T/state2.before/keys" "$D2/keys"
 start_serve "$D2"
 [ ! -e "$D2/.rollover" ] || fail "serve left the staged keys"
-[ "$(fp "$D2/keys/issuing.pem")" = "$(sqlite3 "$D2/lanca.db" "SELECT fingerprint FROM cas WHERE role = 'issuing' AND state = 'active'")" ] ||
+[ "$(fp "$D2/keys/issuing.pem")" = "$(sql_in "$D2" "SELECT fingerprint FROM cas WHERE role = 'issuing' AND state = 'active'")" ] ||
 	fail "serve did not finish the key switch"
 stop_serve || fail "serve exit status"
 ok "a key switch cut short after the commit is completed by the next serve"
@@ -309,7 +309,7 @@ printf 'wrong passphrase\n' >"$T/wrong"
 chmod 600 "$T/wrong"
 st=0
 "$LANCA" rollover start --dir "$D" --to-backup "$T/bk3.pem" --backup-pass-file "$T/wrong" >/dev/null 2>"$T/err" || st=$?
-[ $st -ne 0 ] && [ "$(sqlite3 "$D/lanca.db" "SELECT count(*) FROM rollovers")" = 0 ] ||
+[ $st -ne 0 ] && [ "$(sql_in "$D" "SELECT count(*) FROM rollovers")" = 0 ] ||
 	fail "a wrong backup passphrase: $st $(cat "$T/err")"
 "$LANCA" rollover start --dir "$D" --to-backup "$T/bk3.pem" --backup-pass-file "$T/bpass" >"$T/out" 2>"$T/err" ||
 	fail "start --to-backup: $(cat "$T/err")"
@@ -317,7 +317,7 @@ grep -q "compromise" "$T/out" || fail "start --to-backup said: $(cat "$T/out")"
 cmp -s "$ROOT_PEM" "$T/backup3.pem" || fail "the backup root is not the root now"
 [ ! -e "$D/keys/previous-issuing.key" ] && [ ! -e "$D/keys/previous-root.key" ] ||
 	fail "the compromised keys were kept"
-[ "$(sqlite3 "$D/lanca.db" "SELECT count(*) FROM cas WHERE revoked_at IS NOT NULL AND role = 'issuing'")" = 1 ] ||
+[ "$(sql_in "$D" "SELECT count(*) FROM cas WHERE revoked_at IS NOT NULL AND role = 'issuing'")" = 1 ] ||
 	fail "the old issuing CA is not revoked"
 start_serve "$D"
 regw

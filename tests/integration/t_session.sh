@@ -22,7 +22,7 @@ CODE=$(sed -n 's/^setup code: \([0-9A-Z-]*\)$/\1/p' "$T/init.out")
 printf '%s\n' "$CODE" | grep -Eq '^[0-9A-HJKMNP-TV-Z]{4}(-[0-9A-HJKMNP-TV-Z]{4}){3}$' ||
 	fail "init printed no setup code of 4 groups of 4: $(cat "$T/init.out")"
 ROOT_PEM="$D/root.pem"
-sqlite3 "$D/lanca.db" "SELECT hash FROM setup_code" | grep -q '^\$argon2id\$' ||
+sql "SELECT hash FROM setup_code" | grep -q '^\$argon2id\$' ||
 	fail "no Argon2id hash of the setup code in the database"
 bare=$(printf '%s' "$CODE" | tr -d -)
 for f in "$D"/lanca.db*; do
@@ -143,8 +143,8 @@ A=$(cookie_token)
 tr -d '\r' <"$T/h" | grep -i '^set-cookie:' | grep -q 'Max-Age=43200' ||
 	fail "the session cookie does not last 12 hours: $(cat "$T/h")"
 CSRF_A=$(json csrf)
-[ "$(sqlite3 "$D/lanca.db" "SELECT count(*) FROM admins")" = 1 ] || fail "racing setups made more than one admin"
-[ "$(sqlite3 "$D/lanca.db" "SELECT count(*) FROM setup_code")" = 0 ] || fail "the setup code outlived the setup"
+[ "$(sql "SELECT count(*) FROM admins")" = 1 ] || fail "racing setups made more than one admin"
+[ "$(sql "SELECT count(*) FROM setup_code")" = 0 ] || fail "the setup code outlived the setup"
 ok "4 racing setups with the right code (typed in lower case): 1 admin with a 12 h session, 3 got 409"
 
 post /api/v1/setup "$(setup_body "$CODE" other "$PW")" -H "Origin: $ORIGIN"
@@ -265,7 +265,7 @@ ok "a session used every 25 minutes still ends 12 hours after the login"
 
 # ---- the audit log ----
 stop_serve || fail "serve exited non-zero"
-sqlite3 "$D/lanca.db" "SELECT event || ' ' || actor || ' ' || ifnull(subject, '-') FROM audit" \
+sql "SELECT event || ' ' || actor || ' ' || coalesce(subject, '-') FROM audit" \
 	>"$T/audit" || fail "reading the audit table"
 [ "$(grep -c '^setup-code cli -$' "$T/audit")" = 2 ] || fail "no setup-code audit row: $(cat "$T/audit")"
 grep -q "^setup api 127.0.5.1 $ADMIN\$" "$T/audit" || fail "no setup audit row: $(cat "$T/audit")"

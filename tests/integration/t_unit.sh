@@ -177,7 +177,7 @@ as_admin "$LANCA" init --dir "$D" --name unit --user "$unit_user" >"$T/init.out"
 	fail "init --user $unit_user: $(cat "$T/init.out")"
 ROOT_PEM="$D/root.pem"
 [ "$(stat -c '%u:%g %a' "$D")" = "0:$gid 770" ] || fail "init --user left $D $(stat -c '%u:%g %a' "$D")"
-for f in lanca.db gateway.key gateway.pem; do
+for f in "$(basename "$(store_file "$D")")" gateway.key gateway.pem; do
 	[ "$(stat -c %u "$D/$f")" = "$uid" ] || fail "init --user left $f owned by $(stat -c %u "$D/$f")"
 done
 [ "$(stat -c '%u %a' "$D/keys")" = "0 700" ] || fail "keys/ is $(stat -c '%u %a' "$D/keys")"
@@ -372,7 +372,7 @@ timeout 30 "$T/lanca-unit" serve --dir "$D" $serve_args --https "127.0.0.1:$(fre
 	--http "127.0.0.1:$(low_port)" --web-dir "$TOP_SRCDIR/web" >"$T/refused.log" 2>&1 || st=$?
 [ $st = 1 ] || fail "serve over root's files: exit status $st, want 1: $(cat "$T/refused.log")"
 mend=$(sed -n 's/.*run `\([^`]*\)`.*/\1/p' "$T/refused.log")
-[ "$mend" = "chown $unit_user: $D/lanca.db $D/gateway.key $D/gateway.pem" ] ||
+[ "$mend" = "chown $unit_user: $(store_file "$D") $D/gateway.key $D/gateway.pem" ] ||
 	fail "the refusal does not name the chown: $(cat "$T/refused.log")"
 as_admin sh -c "$mend" || fail "the chown it names failed: $mend"
 unit_start
@@ -410,7 +410,7 @@ start_serve "$D" --user "$unit_user"
 LANCA=$REAL_LANCA
 [ "$(stat -c '%u:%g' "$D")" = "0:$gid" ] && [ "$(stat -c %A "$D" | cut -c5-7)" = rwx ] ||
 	fail "serve --user left $D $(stat -c '%u:%g %A' "$D")"
-for f in lanca.db gateway.key gateway.pem; do
+for f in "$(basename "$(store_file "$D")")" gateway.key gateway.pem; do
 	[ "$(stat -c %u "$D/$f")" = "$uid" ] || fail "serve --user left $f owned by $(stat -c %u "$D/$f")"
 done
 stop_serve || fail "serve outside the unit did not stop cleanly"

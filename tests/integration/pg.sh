@@ -1,0 +1,290 @@
+# pg.sh - PostgreSQL servers of a test's own (sourced by lib.sh, POSIX sh).
+#
+# pg_start NAME starts a cluster in $T/pg-NAME with PostgreSQL's own initdb
+# and pg_ctl (the postgresql package's, contrib/debian-deps.sh; never the
+# system's cluster): TCP on 127.0.0.1 only, on a free port, its Unix socket
+# in the data directory, fsync and synchronous_commit on (a commit the
+# store reports is on disk, as in production), password authentication
+# (scram-sha-256) over TCP for a role lanca with a random password, which
+# owns one database, lanca. It sets PG_URL_NAME to
+# postgresql://lanca:PASSWORD@127.0.0.1:PORT/lanca (and PG_URL to the
+# same), and PG_PORT_NAME. pg_createdb NAME DB makes another database of
+# lanca's on that cluster and prints its URL. pg_stop NAME stops it
+# (pg_ctl stop -m fast, then SIGKILL to what is left); lib.sh's cleanup
+# calls pg_stop_all, which stops every cluster under $T, so no server
+# outlives its test, even one a child process started (lib.sh's
+# LANCA_TEST_STORE=postgresql wrapper does).
+#
+# initdb refuses to run as root: as root (as the tests run) the cluster is
+# the postgres system user's, run through runuser, and $T is opened to
+# traversal (0711) for it; as another user, that user's. What the test
+# needs later is kept in $T/pg-NAME.env (root's, 0600): PG_DIR, PG_PORT,
+# PG_PASS. Each call is bounded in time (pg_ctl -t). The functions print
+# what went wrong on standard error and return 1: callers add `|| fail`.
+#
+# pg_skip_unless_available exits 77 (skip) when no PostgreSQL server
+# binaries are installed. pg_test_database (below) is what lib.sh's
+# LANCA_TEST_STORE=postgresql mode gives each lanca init.
+
+PG_WAIT_S=${PG_WAIT_S:-30}
+
+# lib.sh's free_port, or the same where pg.sh is sourced alone (the
+# LANCA_TEST_STORE=postgresql wrapper).
+command -v free_port >/dev/null 2>&1 ||
+free_port() {
+	python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1]); s.close()'
+}
+
+# The newest installed server's bin directory (Debian: /usr/lib/postgresql/
+# VERSION/bin), or PG_BINDIR when set.
+pg_bindir() {
+	if [ -n "${PG_BINDIR:-}" ]; then
+		echo "$PG_BINDIR"
+		return 0
+	fi
+	pg_best=
+	for pg_bd in /usr/lib/postgresql/*/bin; do
+		[ -x "$pg_bd/initdb" ] && [ -x "$pg_bd/pg_ctl" ] || continue
+		pg_v=${pg_bd%/bin}
+		pg_v=${pg_v##*/}
+		case $pg_v in
+		*[!0-9]*) continue ;;
+		esac
+		if [ -z "$pg_best" ] || [ "$pg_v" -gt "${pg_best%%:*}" ]; then
+			pg_best="$pg_v:$pg_bd"
+		fi
+	done
+	[ -n "$pg_best" ] || return 1
+	echo "${pg_best#*:}"
+}
+
+pg_skip_unless_available() {
+	if ! pg_bindir >/dev/null || ! command -v psql >/dev/null 2>&1; then
+		echo "SKIP: ${LANCA_TEST:-test}: no PostgreSQL server (initdb, pg_ctl) or psql" \
+			"installed (Debian: postgresql; contrib/debian-deps.sh)"
+		exit 77
+	fi
+	if [ "$(id -u)" -eq 0 ] && ! id postgres >/dev/null 2>&1; then
+		echo "SKIP: ${LANCA_TEST:-test}: running as root and there is no postgres user" \
+			"to run the server as"
+		exit 77
+	fi
+}
+
+# pg_as CMD...: CMD as the cluster's owner (postgres when we are root).
+pg_as() {
+	if [ "$(id -u)" -eq 0 ]; then
+		runuser -u postgres -- "$@"
+	else
+		"$@"
+	fi
+}
+
+# pg_name_ok NAME: a name that can be part of a shell variable's.
+pg_name_ok() {
+	case $1 in
+	'' | *[!A-Za-z0-9_]*)
+		echo "pg.sh: cluster name '$1': letters, digits and _ only" >&2
+		return 1
+		;;
+	esac
+}
+
+# pg_env NAME: reads $T/pg-NAME.env (PG_DIR PG_PORT PG_PASS).
+pg_env() {
+	[ -f "$T/pg-$1.env" ] || {
+		echo "pg.sh: no cluster $1 in $T (pg_start $1 first)" >&2
+		return 1
+	}
+	. "$T/pg-$1.env"
+}
+
+# pg_url NAME [DB]: the URL of DB (lanca's own database by default).
+pg_url() {
+	pg_env "$1" || return 1
+	echo "postgresql://lanca:$PG_PASS@127.0.0.1:$PG_PORT/${2:-lanca}"
+}
+
+# pg_psql_admin NAME [psql options...]: psql as the superuser over the
+# cluster's Unix socket (peer authentication), stopping at the first error.
+pg_psql_admin() {
+	pg_n=$1
+	shift
+	pg_env "$pg_n" || return 1
+	pg_as psql -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres "$@"
+}
+
+pg_start() {
+	pg_name_ok "$1" || return 1
+	pg_bin=$(pg_bindir) || {
+		echo "pg.sh: no PostgreSQL server installed (initdb, pg_ctl)" >&2
+		return 1
+	}
+	pg_d="$T/pg-$1"
+	pg_log="$T/pg-$1.log"
+	[ ! -e "$pg_d" ] || {
+		echo "pg.sh: $pg_d exists: one pg_start $1 per test" >&2
+		return 1
+	}
+	if [ "$(id -u)" -eq 0 ]; then
+		# The postgres user must reach its data directory; nothing else
+		# in $T becomes readable to it.
+		case $(stat -c %a "$T") in
+		700) chmod 711 "$T" ;;
+		esac
+		mkdir -m 700 "$pg_d" && chown postgres:postgres "$pg_d" || return 1
+		: >"$pg_log" && chown postgres:postgres "$pg_log" || return 1
+	else
+		mkdir -m 700 "$pg_d" || return 1
+	fi
+	# Local (Unix socket) connections: the superuser, by peer; over TCP,
+	# SCRAM passwords only. No password is given to the superuser, so
+	# lanca's role is the only one that logs in over TCP.
+	pg_as "$pg_bin/initdb" -D "$pg_d" -U postgres -E UTF8 --locale=C --auth-local=peer \
+		--auth-host=scram-sha-256 --no-instructions >"$T/pg-$1.initdb.log" 2>&1 || {
+		echo "pg.sh: initdb $pg_d failed:" >&2
+		cat "$T/pg-$1.initdb.log" >&2
+		return 1
+	}
+	pg_pw=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')
+	pg_tries=0
+	while :; do
+		pg_tries=$((pg_tries + 1))
+		pg_port=$(free_port)
+		# postgresql.auto.conf is read last: these win over the
+		# defaults initdb wrote into postgresql.conf.
+		pg_as sh -c 'cat >"$1/postgresql.auto.conf"' sh "$pg_d" <<EOF
+listen_addresses = '127.0.0.1'
+port = $pg_port
+unix_socket_directories = '$pg_d'
+unix_socket_permissions = 0700
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+password_encryption = 'scram-sha-256'
+shared_buffers = 16MB
+max_connections = 50
+logging_collector = off
+log_min_messages = warning
+EOF
+		# The server keeps no descriptor of ours (pg_ctl gives it
+		# /dev/null and the log): no pipe a caller reads from, nor
+		# pg_test_database's lock, stays open in it.
+		if pg_as "$pg_bin/pg_ctl" start -D "$pg_d" -l "$pg_log" -w -t "$PG_WAIT_S" -s \
+			</dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then
+			break
+		fi
+		# Another test may take the port between free_port and the
+		# bind: tried again on another, 5 times at most.
+		if [ $pg_tries -lt 5 ] && grep -q "could not bind\|Address already in use" "$pg_log"; then
+			pg_as "$pg_bin/pg_ctl" stop -D "$pg_d" -m immediate -w -t 10 -s >/dev/null 2>&1 || true
+			continue
+		fi
+		echo "pg.sh: the server in $pg_d did not start:" >&2
+		tail -n 20 "$pg_log" >&2
+		pg_stop "$1" >/dev/null 2>&1 || true
+		return 1
+	done
+	( umask 077 && printf 'PG_DIR=%s\nPG_PORT=%s\nPG_PASS=%s\n' "$pg_d" "$pg_port" "$pg_pw" \
+		>"$T/pg-$1.env" ) || return 1
+	# The password goes in on standard input, not on a command line.
+	pg_psql_admin "$1" -f - <<EOF || { pg_stop "$1" >/dev/null 2>&1; return 1; }
+CREATE ROLE lanca LOGIN PASSWORD '$pg_pw';
+CREATE DATABASE lanca OWNER lanca;
+EOF
+	eval "PG_URL_$1=\$(pg_url \"\$1\")"
+	eval "PG_PORT_$1=\$pg_port"
+	eval "PG_URL=\$PG_URL_$1"
+	return 0
+}
+
+# pg_createdb NAME DB: a new database DB owned by lanca on NAME's cluster;
+# prints its URL.
+pg_createdb() {
+	pg_name_ok "$2" || return 1
+	pg_psql_admin "$1" -c "CREATE DATABASE $2 OWNER lanca" || return 1
+	pg_url "$1" "$2"
+}
+
+# pg_postmaster_pid DIR: the server's pid from DIR/postmaster.pid, if it
+# is running.
+pg_postmaster_pid() {
+	[ -f "$1/postmaster.pid" ] || return 1
+	pg_p=$(head -n 1 "$1/postmaster.pid" 2>/dev/null)
+	case $pg_p in
+	'' | *[!0-9]*) return 1 ;;
+	esac
+	kill -0 "$pg_p" 2>/dev/null || return 1
+	echo "$pg_p"
+}
+
+# pg_alive PID: PID runs (a zombie does not count: its parent may be
+# slow to reap an orphan).
+pg_alive() {
+	kill -0 "$1" 2>/dev/null || return 1
+	! grep -q '^State:[[:space:]]*Z' "/proc/$1/status" 2>/dev/null
+}
+
+# pg_stop NAME: stops NAME's server: a fast shutdown (clients are
+# disconnected, the WAL is flushed), waiting until the postmaster has
+# exited (pg_ctl returns when it removed postmaster.pid, a moment before);
+# after PG_WAIT_S seconds, SIGKILL to the postmaster and every process of
+# its (found by their parent). 1 when it had to be killed.
+pg_stop() {
+	pg_d="$T/pg-$1"
+	[ -d "$pg_d" ] || {
+		echo "pg.sh: no cluster $1" >&2
+		return 1
+	}
+	pg_bin=$(pg_bindir) || return 1
+	pg_pm=$(pg_postmaster_pid "$pg_d") || pg_pm=
+	pg_as "$pg_bin/pg_ctl" stop -D "$pg_d" -m fast -w -t "$PG_WAIT_S" -s >/dev/null 2>&1 || true
+	[ -n "$pg_pm" ] || return 0
+	pg_i=0
+	while pg_alive "$pg_pm" && [ $pg_i -lt $((PG_WAIT_S * 10)) ]; do
+		sleep 0.1
+		pg_i=$((pg_i + 1))
+	done
+	pg_alive "$pg_pm" || return 0
+	echo "pg.sh: $pg_d did not stop within $PG_WAIT_S s: killing $pg_pm" >&2
+	for pg_p in /proc/[0-9]*; do
+		pg_pp=$(awk '/^PPid:/ { print $2 }' "$pg_p/status" 2>/dev/null || true)
+		[ "$pg_pp" != "$pg_pm" ] || kill -KILL "${pg_p#/proc/}" 2>/dev/null || true
+	done
+	kill -KILL "$pg_pm" 2>/dev/null || true
+	pg_i=0
+	while pg_alive "$pg_pm" && [ $pg_i -lt 50 ]; do
+		sleep 0.1
+		pg_i=$((pg_i + 1))
+	done
+	return 1
+}
+
+# pg_stop_all: every cluster under $T that still runs (lib.sh's cleanup).
+pg_stop_all() {
+	for pg_dd in "$T"/pg-*/; do
+		[ -f "$pg_dd/PG_VERSION" ] || continue
+		pg_dd=${pg_dd%/}
+		pg_postmaster_pid "$pg_dd" >/dev/null || continue
+		pg_stop "${pg_dd##*/pg-}" || true
+	done
+}
+
+# pg_test_database: for LANCA_TEST_STORE=postgresql (lib.sh), a new
+# database of lanca's on the test's own cluster, "test", which the first
+# call starts; prints its URL. Under a lock ($T/pg.lock): a test may run
+# several lanca init side by side.
+pg_test_database() {
+	(
+		flock -w "$((PG_WAIT_S * 4))" 9 || {
+			echo "pg.sh: $T/pg.lock: held too long" >&2
+			exit 1
+		}
+		if [ ! -f "$T/pg-test.env" ]; then
+			pg_start test 9>&- >&2 || exit 1
+		fi
+		pg_n=$(($(cat "$T/pg-test.count" 2>/dev/null || echo 0) + 1))
+		echo "$pg_n" >"$T/pg-test.count"
+		pg_createdb test "lanca_$pg_n" 9>&-
+	) 9>"$T/pg.lock"
+}
