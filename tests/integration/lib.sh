@@ -372,11 +372,12 @@ sql_in() {
 		# The tests' own SQL is SQLite's: the few functions they use
 		# that PostgreSQL names otherwise are renamed (hex of a blob,
 		# group_concat, the time now), as simple calls without nested
-		# parentheses.
+		# parentheses; a truth comes out as SQLite's 1 or 0.
 		psql -X -q -A -t -v ON_ERROR_STOP=1 -d "$(head -n 1 "$1/store.url")" -c "$(
 			printf '%s' "$2" | sed -e "s/\bhex(\([^()]*\))/upper(encode(\1, 'hex'))/g" \
 				-e "s/\bgroup_concat(\([^()]*\))/string_agg(CAST(\1 AS TEXT), ',')/g" \
-				-e "s/\bstrftime('%s', *'now')/CAST(extract(epoch FROM now()) AS BIGINT)/g")"
+				-e "s/\bstrftime('%s', *'now')/CAST(extract(epoch FROM now()) AS BIGINT)/g")" |
+			sed -e 's/^t$/1/' -e 's/^f$/0/'
 	else
 		sqlite3 "$1/lanca.db" "$2"
 	fi
