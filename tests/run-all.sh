@@ -4,6 +4,7 @@
 # Installs the Debian packages lanca needs (a no-op when they are there),
 # regenerates the build system, builds out of tree in _build/ with
 # AddressSanitizer, UndefinedBehaviorSanitizer and -Werror, runs `make check`,
+# then the integration tests again on PostgreSQL (`make check-postgresql`),
 # then `make distcheck` (a release tarball that builds and passes its tests
 # on its own, with -Werror and no sanitizers), then a few integration tests
 # under valgrind in a plain build in _build_vg/. Exits non-zero on any failure.
@@ -87,6 +88,16 @@ for log in "$build"/tests/unit/test_*.log; do
 	[ -f "$log" ] || continue
 	printf '%s: %s\n' "${log#"$build"/}" "$(grep -E '^[0-9]+%: Checks:' "$log" | tail -n 1)"
 done
+summary "$build"
+
+# The integration suite once more with every test's store on a PostgreSQL
+# server the test starts itself (tests/integration/pg.sh; docs/scaling.md).
+say "make check-postgresql"
+if ! make -j2 check-postgresql; then
+	show_failures "$build"
+	summary "$build"
+	exit 1
+fi
 summary "$build"
 
 say "make distcheck (-Werror, no sanitizers)"
