@@ -13,6 +13,7 @@
 # device ownership rule: a name one account holds is refused to another.
 # The protocol's refusals one by one are t_acme_proto.sh's.
 . "$(dirname "$0")/lib.sh"
+skip_on_postgresql "its daemon runs in a network namespace of its own, which cannot reach the test's PostgreSQL server on the host's loopback (t_acme_proto.sh covers the ACME door on PostgreSQL)"
 
 netns_pair
 D="$T/state"

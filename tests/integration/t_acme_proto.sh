@@ -318,6 +318,12 @@ stop_serve || fail "lanca serve did not stop cleanly"
 STATE="$T/c"
 
 # ==== part two: challenges, validated from the gateway's namespace ====
+# A daemon in a namespace of its own cannot reach the test's PostgreSQL
+# server on the host's loopback: part one is the store's part.
+if on_postgresql; then
+	echo "# part two (the namespaces) is SQLite's only: its daemon cannot reach PostgreSQL on loopback"
+	exit 0
+fi
 netns_pair
 D="$T/two"
 "$LANCA" init --dir "$D" --name acmeproto2 --san "$GW_IP" >"$T/init.log" 2>&1 || fail "init: $(cat "$T/init.log")"

@@ -8,6 +8,7 @@
 # responder, and a test that fails leaves nothing behind. Root
 # only (skipped otherwise); the host's interfaces and routes are not touched.
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
+skip_on_postgresql "its daemon runs in a network namespace of its own, which cannot reach the test's PostgreSQL server on the host's loopback"
 
 netns_pair
 in_gw ip -o addr show dev veth-gw | grep -q " $GW_IP/30 " || fail "$GW_IP is not on $GW_NS's veth"
