@@ -13,6 +13,7 @@
 #define CMD_USAGE	2
 
 int cmd_init(int argc, char *argv[]);
+int cmd_join(int argc, char *argv[]);
 int cmd_serve(int argc, char *argv[]);
 int cmd_status(int argc, char *argv[]);
 int cmd_sign(int argc, char *argv[]);

@@ -24,14 +24,17 @@
 #include "store/store.h"
 
 #define AUDIT_PAGE	500
+#define AUDIT_KEYS_MAX	16	/* --key values: a site's gateways */
 
 static void
 audit_usage(FILE *f)
 {
 	fprintf(f, "usage: lanca audit [--dir DIR] [--since T] [--action A] [--json]\n"
-		   "       lanca audit verify [--dir DIR] [--key FILE]\n"
+		   "       lanca audit verify [--dir DIR] [--key FILE]...\n"
 		   "T is Unix seconds or an RFC 3339 date or time (2026-12-01, "
-		   "2026-12-01T10:00:00Z).\n");
+		   "2026-12-01T10:00:00Z).\n"
+		   "verify checks the checkpoints with DIR/keys/audit.pub, or with each --key\n"
+		   "given: on a site whose gateways share a store, every gateway's audit.pub.\n");
 }
 
 /* Digits of s[0..n) as a number into *v. */
@@ -184,9 +187,10 @@ audit_verify(int argc, char *argv[])
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
-	const char *dir = NULL, *key = NULL;
+	const char *dir = NULL, *keys[AUDIT_KEYS_MAX];
 	char path[STATE_PATH_MAX], when[32];
-	unsigned char pk[32];
+	unsigned char pks[AUDIT_KEYS_MAX][32];
+	size_t nkeys = 0, i;
 	struct auditlog_report r;
 	struct store *s = NULL;
 	struct lerr e;
@@ -196,7 +200,13 @@ audit_verify(int argc, char *argv[])
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
 		case 'd': dir = optarg; break;
-		case 'k': key = optarg; break;
+		case 'k':
+			if (nkeys == AUDIT_KEYS_MAX) {
+				cmd_error("audit verify", "at most %d --key values", AUDIT_KEYS_MAX);
+				return CMD_USAGE;
+			}
+			keys[nkeys++] = optarg;
+			break;
 		case 'h':
 			audit_usage(stdout);
 			return CMD_OK;
@@ -210,20 +220,22 @@ audit_verify(int argc, char *argv[])
 		return CMD_USAGE;
 	}
 	dir = cmd_dir(dir);
-	if (key == NULL) {
+	if (nkeys == 0) {
 		if (state_path(path, dir, SIGNER_AUDIT_PUB) != 0) {
 			cmd_error("audit verify", "state directory path too long");
 			return CMD_FAILED;
 		}
-		key = path;
+		keys[nkeys++] = path;
 	}
-	if (auditlog_read_pub(key, pk, &e) != 0) {
-		cmd_error("audit verify", "the audit key: %s", e.msg);
-		return CMD_FAILED;
+	for (i = 0; i < nkeys; i++) {
+		if (auditlog_read_pub(keys[i], pks[i], &e) != 0) {
+			cmd_error("audit verify", "the audit key: %s", e.msg);
+			return CMD_FAILED;
+		}
 	}
 	if ((s = audit_open("audit verify", dir)) == NULL)
 		return CMD_FAILED;
-	if (auditlog_verify(s, pk, &r, &e) != 0) {
+	if (auditlog_verify_keys(s, (const unsigned char (*)[32])pks, nkeys, &r, &e) != 0) {
 		cmd_error("audit verify", "%s", e.msg);
 		goto out;
 	}

@@ -159,7 +159,8 @@ auditlog_read_pub(const char *path, unsigned char pk[32], struct lerr *e)
 /* ---- verification ---- */
 
 struct auditlog_walk {
-	const unsigned char *pk;
+	const unsigned char (*pks)[32];	/* the keys a checkpoint may be signed with */
+	size_t npk;
 	struct auditlog_report *r;
 	struct store_checkpoint *cps;	/* in order of row, then id */
 	size_t ncps, cap, next;		/* next: the first checkpoint not matched yet */
@@ -194,12 +195,16 @@ auditlog_walk_cp(const struct store_checkpoint *c, void *arg)
 {
 	struct auditlog_walk *w = arg;
 	struct store_checkpoint *n;
+	size_t i;
 
 	w->r->checkpoints++;
-	if (auditseal_verify(w->pk, c->row_id, c->head, c->at, c->sig) != 0) {
+	for (i = 0; i < w->npk; i++)
+		if (auditseal_verify(w->pks[i], c->row_id, c->head, c->at, c->sig) == 0)
+			break;
+	if (i == w->npk) {
 		auditlog_broken(w, c->row_id, "checkpoint %lld of row %lld: its signature does "
-				"not verify with the audit key", (long long)c->id,
-				(long long)c->row_id);
+				"not verify with the audit key%s", (long long)c->id,
+				(long long)c->row_id, w->npk > 1 ? "s given" : "");
 		return 0;
 	}
 	if (w->ncps == w->cap) {
@@ -282,13 +287,23 @@ int
 auditlog_verify(struct store *s, const unsigned char pk[32], struct auditlog_report *r,
 		struct lerr *e)
 {
+	return auditlog_verify_keys(s, (const unsigned char (*)[32])pk, 1, r, e);
+}
+
+int
+auditlog_verify_keys(struct store *s, const unsigned char (*pks)[32], size_t npk,
+		     struct auditlog_report *r, struct lerr *e)
+{
 	struct auditlog_walk w;
 	int rc = -1;
 
 	memset(r, 0, sizeof(*r));
 	memset(&w, 0, sizeof(w));
+	if (npk == 0)
+		return lerr_set(e, LERR_INTERNAL, "auditlog_verify: no key");
 	r->ok = 1;
-	w.pk = pk;
+	w.pks = pks;
+	w.npk = npk;
 	w.r = r;
 	if (store_audit_scan(s, auditlog_walk_cp, auditlog_walk_row, &w, e) != 0) {
 		if (w.oom)

@@ -81,6 +81,11 @@ struct auditlog_report {
  */
 int auditlog_verify(struct store *s, const unsigned char pk[32], struct auditlog_report *r,
 		    struct lerr *e);
+/* Likewise where a checkpoint may be signed with any of npk keys: the
+ * gateways of a site that share a store each sign with their own
+ * (keys/audit.pub of each; docs/scaling.md). */
+int auditlog_verify_keys(struct store *s, const unsigned char (*pks)[32], size_t npk,
+			 struct auditlog_report *r, struct lerr *e);
 
 /* The actions (events) audit rows are written with, for a filter to
  * name one: 1 when name is one of them. auditlog_event(i) is the i-th

@@ -20,6 +20,39 @@
 #include "store/store.h"
 #include "ca/x509.h"
 
+/*
+ * The key of a setting of this gateway's own: base for the gateway that
+ * made the site (lanca init), base:NAME for one that joined it (its
+ * gateway.name), whose settings sit beside the others' in the shared
+ * store. 0, or -1 with e.
+ */
+int
+gateway_setting_key(const char *dir, const char *base, char *out, size_t n, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	unsigned char *name = NULL;
+	size_t len = 0;
+	struct lerr why;
+	int rc;
+
+	if (state_path(path, dir, STATE_GATEWAY_NAME) != 0)
+		return lerr_set(e, LERR_INTERNAL, "state directory path too long");
+	if (fileio_read(path, STATE_GATEWAY_NAME_MAX + 2, 0, &name, &len, &why) != 0) {
+		if (why.code != LERR_NOT_FOUND) {
+			if (e != NULL)
+				*e = why;
+			return -1;
+		}
+		rc = snprintf(out, n, "%s", base);
+	} else {
+		while (len > 0 && name[len - 1] == '\n')
+			len--;
+		rc = snprintf(out, n, "%s:%.*s", base, (int)len, (const char *)name);
+	}
+	free(name);
+	return rc < 0 || (size_t)rc >= n ? lerr_set(e, LERR_INTERNAL, "setting name too long") : 0;
+}
+
 /* Parses the "DNS:a,IP:b" setting into n. */
 static int
 gateway_parse_names(const char *text, struct names *n, struct lerr *e)
@@ -57,6 +90,7 @@ gateway_issue(const struct issuer *is, const char *dir, const struct ca_set *ca,
 	      struct lerr *e)
 {
 	char keypath[STATE_PATH_MAX], newkey[STATE_PATH_MAX], pempath[STATE_PATH_MAX];
+	char sans_key[96], cn_key[96];
 	gnutls_x509_privkey_t key = NULL;
 	gnutls_datum_t csr = { NULL, 0 };
 	struct store_cert *cert = NULL;
@@ -74,8 +108,10 @@ gateway_issue(const struct issuer *is, const char *dir, const struct ca_set *ca,
 		lerr_set(e, LERR_INTERNAL, "state directory path too long");
 		goto out;
 	}
-	if (store_setting_get(is->store, "gateway_sans", &sans_text, e) != 0 ||
-	    store_setting_get(is->store, "gateway_cn", &cn, e) != 0 ||
+	if (gateway_setting_key(dir, "gateway_sans", sans_key, sizeof(sans_key), e) != 0 ||
+	    gateway_setting_key(dir, "gateway_cn", cn_key, sizeof(cn_key), e) != 0 ||
+	    store_setting_get(is->store, sans_key, &sans_text, e) != 0 ||
+	    store_setting_get(is->store, cn_key, &cn, e) != 0 ||
 	    gateway_parse_names(sans_text, &n, e) != 0)
 		goto out;
 	if (keystore_generate(KEYSTORE_ECDSA_P256, &key, e) != 0 ||

@@ -68,8 +68,7 @@ init_dir_free(const char *path, struct lerr *e)
 	return 0;
 }
 
-/* This machine's short host name as a DNS label, or NULL if it is not one. */
-static const char *
+const char *
 init_hostname(char *out, size_t n)
 {
 	size_t i;
@@ -87,21 +86,21 @@ init_hostname(char *out, size_t n)
 }
 
 /* The gateway's names: --san values, HOSTNAME.local, localhost, loopback. */
-static int
-init_gateway_names(const struct state_init_opts *o, const char *host, struct names *n,
-		    struct lerr *e)
+int
+init_gateway_names(const char *const *sans, size_t nsans, const char *host, struct names *n,
+		   struct lerr *e)
 {
 	static const char *const fixed[] = { "localhost", "127.0.0.1", "::1" };
 	char local[80];
 	struct ipnet ip;
 	size_t i;
 
-	for (i = 0; i < o->nsans; i++) {
-		if (ipnet_parse(o->sans[i], &ip) == 0) {
+	for (i = 0; i < nsans; i++) {
+		if (ipnet_parse(sans[i], &ip) == 0) {
 			if (ip.prefix != ip.len * 8 || names_add_ip(n, &ip) != 0)
-				return lerr_set(e, LERR_BAD_NAME, "bad --san address %s", o->sans[i]);
-		} else if (names_add_dns(n, o->sans[i]) != 0) {
-			return lerr_set(e, LERR_BAD_NAME, "bad --san name %s", o->sans[i]);
+				return lerr_set(e, LERR_BAD_NAME, "bad --san address %s", sans[i]);
+		} else if (names_add_dns(n, sans[i]) != 0) {
+			return lerr_set(e, LERR_BAD_NAME, "bad --san name %s", sans[i]);
 		}
 	}
 	if (host != NULL && snprintf(local, sizeof(local), "%s.local", host) < (int)sizeof(local) &&
@@ -189,6 +188,22 @@ out:
 	return rc;
 }
 
+int
+init_root_pem(const char *dir, gnutls_x509_crt_t root, struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	gnutls_datum_t pem = { NULL, 0 };
+	int rc;
+
+	if (state_path(path, dir, STATE_ROOT_PEM) != 0)
+		return lerr_set(e, LERR_INTERNAL, "state directory path too long");
+	if (x509_export_pem(root, &pem) != 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot encode the root");
+	rc = fileio_write_atomic(path, pem.data, pem.size, 0644, 1, e);
+	gnutls_free(pem.data);
+	return rc;
+}
+
 /* Everything init creates, inside the temporary directory tmp. */
 static int
 init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUTH_SETUP_CODE_SIZE],
@@ -227,7 +242,7 @@ init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUT
 	}
 
 	if (policy_init(&pol, o->domains, o->ndomains, o->nets, o->nnets, e) != 0 ||
-	    init_gateway_names(o, host, &gw, e) != 0)
+	    init_gateway_names(o->sans, o->nsans, host, &gw, e) != 0)
 		goto out;
 	if (state_path(path, tmp, SIGNER_KEYS_DIR) != 0 || mkdir(path, 0700) != 0) {
 		lerr_set(e, LERR_INTERNAL, "cannot create %s: %s", path, strerror(errno));
@@ -298,21 +313,8 @@ init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUT
 	if (signer_files_write(tmp, root, issuing, &conf, 0, e) != 0)
 		goto out;
 
-	/* The root, for people and scripts. */
-	{
-		gnutls_datum_t pem = { NULL, 0 };
-
-		if (x509_export_pem(root, &pem) != 0) {
-			lerr_set(e, LERR_INTERNAL, "cannot encode the root");
-			goto out;
-		}
-		rc = state_path(path, tmp, STATE_ROOT_PEM) == 0 ?
-		     fileio_write_atomic(path, pem.data, pem.size, 0644, 1, e) : -1;
-		gnutls_free(pem.data);
-		if (rc != 0)
-			goto out;
-		rc = -1;
-	}
+	if (init_root_pem(tmp, root, e) != 0)
+		goto out;
 
 	/* The gateway's certificate goes through the same core as any other. */
 	if (signer_open_local(tmp, o->passphrase, &signer, e) != 0 ||

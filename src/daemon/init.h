@@ -7,6 +7,7 @@
 #define LANCA_INIT_H
 
 #include <stddef.h>
+#include <gnutls/x509.h>
 #include "ca/keystore.h"
 #include "ca/names.h"
 #include "daemon/auth.h"
@@ -54,5 +55,16 @@ int state_init(const struct state_init_opts *o, char setup_code[AUTH_SETUP_CODE_
 /* 0 if path does not exist or is an empty directory (where a new state
  * directory may go: `lanca init`, `lanca restore`); -1 with e otherwise. */
 int init_dir_free(const char *path, struct lerr *e);
+
+/* What `lanca join` (join.h) makes as init does. init_hostname: this
+ * machine's short host name as a lower-case DNS label in out, or NULL
+ * when it is none. init_gateway_names: the names a gateway's own
+ * certificate carries (sans, names or addresses; HOST.local when host is
+ * not NULL; localhost and the loopback addresses). init_root_pem: writes
+ * the root to DIR/root.pem (0644), for people and scripts. */
+const char *init_hostname(char *out, size_t n);
+int init_gateway_names(const char *const *sans, size_t nsans, const char *host, struct names *n,
+		       struct lerr *e);
+int init_root_pem(const char *dir, gnutls_x509_crt_t root, struct lerr *e);
 
 #endif

@@ -14,6 +14,9 @@
  *   root.pem            the root, for people and scripts
  *   backup-root.pem     the backup root's certificate, when there is one
  *                       (its key is never here: backuproot.h)
+ *   gateway.name        on a gateway that joined a site (join.h): its
+ *                       name there, which keys its own settings in the
+ *                       shared store (its certificate's names)
  * Owns: the names above (keys/'s are signer/files.h's), and loading the
  * public half of the CA hierarchy from the store. `lanca init`, which
  * creates all of it, is init.h.
@@ -35,6 +38,8 @@
 #define STATE_ROOT_PEM		"root.pem"
 #define STATE_BACKUP_ROOT_PEM	"backup-root.pem"
 #define STATE_STORE_URL		"store.url"
+#define STATE_GATEWAY_NAME	"gateway.name"
+#define STATE_GATEWAY_NAME_MAX	63	/* a DNS label */
 #define STATE_PATH_MAX		4096
 
 /* The public side of the CA hierarchy, as served to clients: the primary

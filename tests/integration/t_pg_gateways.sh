@@ -1,27 +1,83 @@
 #!/bin/sh
 # t_pg_gateways.sh - two gateways on one PostgreSQL database (issue 16):
-# the site's onboarding window is one (a press on one gateway admits one
-# device, whichever gateway it asks through; a second device contests it;
-# overlap is seen across both), concurrent enrollments through both give
-# no serial twice and no name to two devices, and a gateway killed under
-# load loses no certificate it acknowledged while the other keeps serving.
+# `lanca join` makes the second (the site's issuing key in a PKCS#11
+# token both reach, here a SoftHSM2 token of the test's own) and refuses
+# what it must; the site's onboarding window is one (a press on one
+# gateway admits one device, whichever gateway it asks through; a second
+# device contests it; overlap is seen across both); concurrent enrollments
+# through both give no serial twice and no name to two devices; and a
+# gateway killed under load loses no certificate it acknowledged while the
+# other keeps serving.
 #
-# The second gateway is the first's state directory copied: the same CA
-# keys, as two gateways reaching one PKCS#11 token have them. Both daemons
-# run on this machine, each on its own ports, with the database's server
-# the test's own (pg.sh). It uses PostgreSQL whatever LANCA_TEST_STORE says.
+# Both daemons run on this machine, each on its own ports, with the
+# database's server the test's own (pg.sh). It uses PostgreSQL whatever
+# LANCA_TEST_STORE says.
 . "$(dirname "$0")/lib.sh"
 
 pg_skip_unless_available
+PIN=1357-site-pin
+softhsm_token site-ca "$PIN"
+# A token signer needs Landlock (it keeps the module to its paths).
+landlock=$(python3 -c 'import ctypes; print(ctypes.CDLL(None, use_errno=True).syscall(444, None, 0, 1))')
+if [ "$landlock" -le 0 ] && [ -z "${LANCA_WRAPPER:-}" ]; then
+	echo "# SKIP: no Landlock here: a signer with its key in a token refuses to start without it"
+	exit 77
+fi
 pg_start site || fail "starting PostgreSQL"
 URL=$(pg_url site) || fail "pg_url"
 DEVICES=${LANCA_GATEWAYS_DEVICES:-60}
+KEY="$TOK;object=issuing;id=%01"
+TOKEN_OPTS="--pin-file $T/pin --pkcs11-module $MOD --token-path $T/tokens"
 
 A="$T/gw-a"
 B="$T/gw-b"
-"$LANCA" init --dir "$A" --name site --store "$URL" >"$T/out" 2>&1 || fail "init: $(cat "$T/out")"
-cp -a "$A" "$B" || fail "copying the state directory"
+# shellcheck disable=SC2086
+"$LANCA" init --dir "$A" --name site --store "$URL" --issuing-key "$KEY" $TOKEN_OPTS \
+	>"$T/out" 2>&1 || fail "init: $(cat "$T/out")"
 ROOT_PEM="$A/root.pem"
+
+# ---- lanca join: what it refuses leaves nothing behind ----
+# join_b DIR [ARGS...]: lanca join with the site's URL and token.
+join_b() {
+	d=$1
+	shift
+	# shellcheck disable=SC2086
+	"$LANCA" join --dir "$d" --store "$URL" $TOKEN_OPTS "$@" >"$T/join.out" 2>&1
+}
+p11tool --provider "$MOD" --login --set-pin="$PIN" --generate-privkey ecdsa --curve secp256r1 \
+	--label other "$TOK" >/dev/null 2>&1 || fail "a second key in the token"
+st=0; join_b "$T/x1" --name gw-x --issuing-key "$TOK;object=other" || st=$?
+[ $st = 1 ] && grep -q "not the site's issuing CA's" "$T/join.out" && [ ! -e "$T/x1" ] ||
+	fail "a key that is not the issuing CA's: exit $st, $(cat "$T/join.out")"
+EMPTY=$(pg_createdb site empty) || fail "pg_createdb"
+st=0
+# shellcheck disable=SC2086
+"$LANCA" join --dir "$T/x2" --store "$EMPTY" --name gw-x --issuing-key "$KEY" $TOKEN_OPTS \
+	>"$T/join.out" 2>&1 || st=$?
+[ $st = 1 ] && grep -q "holds no CA" "$T/join.out" && [ ! -e "$T/x2" ] ||
+	fail "a database without a site: exit $st, $(cat "$T/join.out")"
+st=0; "$LANCA" join --dir "$T/x3" --store "$A/lanca.db" --issuing-key "$KEY" >"$T/join.out" 2>&1 || st=$?
+[ $st = 2 ] && [ ! -e "$T/x3" ] || fail "a store that is not a URL: exit $st, $(cat "$T/join.out")"
+st=0; join_b "$T/x4" --name Bad_Name --issuing-key "$KEY" || st=$?
+[ $st = 1 ] && grep -q "DNS label" "$T/join.out" && [ ! -e "$T/x4" ] ||
+	fail "a bad name: exit $st, $(cat "$T/join.out")"
+ok "lanca join refuses a key that is not the issuing CA's, a database without a site, a file, a bad name: nothing made"
+
+join_b "$B" --name gw-b --san 127.0.0.2 --issuing-key "$KEY" || fail "join: $(cat "$T/join.out")"
+[ "$(cat "$B/gateway.name")" = gw-b ] && [ -f "$B/store.url" ] && [ ! -e "$B/keys/root.key" ] &&
+	grep -q "pkcs11:" "$B/keys/issuing.key" || fail "the joined directory: $(ls -la "$B" "$B/keys")"
+cmp -s "$A/root.pem" "$B/root.pem" || fail "the joined gateway has another root"
+openssl x509 -in "$B/gateway.pem" -noout -ext subjectAltName | grep -q "DNS:gw-b.local" &&
+	openssl x509 -in "$B/gateway.pem" -noout -ext subjectAltName | grep -q "IP Address:127.0.0.2" ||
+	fail "B's certificate lacks its own names"
+! openssl x509 -in "$A/gateway.pem" -noout -ext subjectAltName | grep -q "gw-b" ||
+	fail "A's certificate has B's names"
+st=0; join_b "$T/x5" --name gw-b --issuing-key "$KEY" || st=$?
+[ $st = 1 ] && grep -q "has joined the site already" "$T/join.out" && [ ! -e "$T/x5" ] ||
+	fail "a name taken: exit $st, $(cat "$T/join.out")"
+[ "$(sql_in "$A" "SELECT count(*) FROM audit WHERE event = 'join' AND subject = 'gw-b'")" = 1 ] ||
+	fail "the join is not audited"
+ok "lanca join: the site's root, the issuing key's record and no root key, its own names in its certificate, the name held, audited"
 
 # start_gw DIR NAME: a daemon on DIR, its ports and pid as NAME_PORT and
 # NAME_PID, its log NAME.log. A short monitor time (2 s): a key stops
@@ -242,3 +298,13 @@ ok "A killed under load: its $acked_a acknowledged certificates are all in the d
 HTTPS_PORT=$B_PORT
 SERVE_PID=$B_PID
 stop_serve || fail "B exited non-zero"
+
+# 5. One audit log for the site, whose checkpoints each gateway signs with
+#    its own key: it verifies with both keys, not with one alone.
+"$LANCA" audit verify --dir "$A" --key "$A/keys/audit.pub" --key "$B/keys/audit.pub" \
+	>"$T/out" 2>&1 || fail "audit verify with both keys: $(cat "$T/out")"
+grep -q "^OK" "$T/out" || fail "audit verify: $(cat "$T/out")"
+st=0; "$LANCA" audit verify --dir "$A" >"$T/out" 2>&1 || st=$?
+[ $st != 0 ] && grep -q "does not verify with the audit key" "$T/out" ||
+	fail "audit verify with A's key alone: exit $st, $(cat "$T/out")"
+ok "the site's audit log verifies with both gateways' keys, and not with one alone"

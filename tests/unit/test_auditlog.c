@@ -152,6 +152,24 @@ START_TEST(test_verify)
 	ck_assert_int_eq(auditlog_verify(x.store, other, &r, &e), 0);
 	ck_assert_int_eq(r.ok, 0);
 	ck_assert_msg(strstr(r.why, "signature does not verify") != NULL, "%s", r.why);
+	/* Several keys (a site's gateways): a checkpoint signed with any one
+	 * of them verifies, in either order. */
+	{
+		unsigned char two[2][32];
+
+		memcpy(two[0], other, 32);
+		memcpy(two[1], pk, 32);
+		ck_assert_int_eq(auditlog_verify_keys(x.store, (const unsigned char (*)[32])two, 2,
+						      &r, &e), 0);
+		ck_assert_msg(r.ok, "%s", r.why);
+		ck_assert_int_eq(auditlog_verify_keys(x.store, (const unsigned char (*)[32])two, 1,
+						      &r, &e), 0);
+		ck_assert_int_eq(r.ok, 0);
+		ck_assert_msg(strstr(r.why, "does not verify with the audit key") != NULL, "%s",
+			      r.why);
+		ck_assert_int_eq(auditlog_verify_keys(x.store, (const unsigned char (*)[32])two, 0,
+						      &r, &e), -1);
+	}
 
 	/* A changed row, named. */
 	k = q_int("SELECT id FROM audit WHERE event = 'login'");

@@ -1,0 +1,179 @@
+/*
+ * cmd_join.c - `lanca join`: make this machine a gateway of a site whose
+ * store is a shared PostgreSQL database (daemon/join.h, docs/scaling.md).
+ */
+#include "config.h"
+
+#include <getopt.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sodium.h>
+
+#include "ca/keystore.h"
+#include "cli/cmd.h"
+#include "common/dburl.h"
+#include "common/p11key.h"
+#include "daemon/handover.h"
+#include "daemon/join.h"
+#include "daemon/state.h"
+
+#define JOIN_SANS_MAX	16
+
+static void
+join_usage(FILE *f)
+{
+	fprintf(f,
+		"usage: lanca join --store postgresql://USER:PASSWORD@HOST:PORT/DB\n"
+		"                  --issuing-key pkcs11:URL [--pin-file FILE] [--pkcs11-module SO]\n"
+		"                  [--token-path PATH]... [--dir DIR] [--name NAME]\n"
+		"                  [--san NAME|IP]... [--user USER]\n"
+		"\n"
+		"Makes DIR a gateway of the site whose store is that PostgreSQL database,\n"
+		"made by `lanca init --store` on the site's first gateway. The gateway\n"
+		"signs with the site's issuing CA, whose key --issuing-key names in a\n"
+		"PKCS#11 token the gateways share (a network HSM); the key must be the\n"
+		"issuing CA's. NAME (default: the host name) is the gateway's name in the\n"
+		"site, and NAME.local, the --san names and localhost are its certificate's.\n"
+		"The site's certificates, requests, audit log and onboarding window are\n"
+		"one: a press on any gateway admits one device through any of them.\n"
+		"--user hands the daemon's files to USER, as `lanca init --user` does.\n");
+}
+
+int
+cmd_join(int argc, char *argv[])
+{
+	static const struct option opts[] = {
+		{ "dir", required_argument, NULL, 'd' },
+		{ "store", required_argument, NULL, 'S' },
+		{ "name", required_argument, NULL, 'n' },
+		{ "san", required_argument, NULL, 's' },
+		{ "issuing-key", required_argument, NULL, 'K' },
+		{ "pin-file", required_argument, NULL, 'I' },
+		{ "pkcs11-module", required_argument, NULL, 'M' },
+		{ "token-path", required_argument, NULL, 'T' },
+		{ "user", required_argument, NULL, 'u' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	const char *sans[JOIN_SANS_MAX], *token_paths[P11KEY_ALLOW_MAX];
+	const char *token_url = NULL, *pin_file = NULL, *module = NULL, *user = NULL;
+	size_t ntoken_paths = 0;
+	struct state_join_opts o;
+	struct p11key_ref *token = NULL;
+	char *store_url = NULL;
+	struct lerr e;
+	int c, rc = CMD_FAILED;
+
+	memset(&o, 0, sizeof(o));
+	o.sans = sans;
+	optind = 1;
+	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
+		switch (c) {
+		case 'd': o.dir = optarg; break;
+		case 'n': o.name = optarg; break;
+		case 'K': token_url = optarg; break;
+		case 'I': pin_file = optarg; break;
+		case 'M': module = optarg; break;
+		case 'u': user = optarg; break;
+		case 'S':
+			/* Out of the command line others see in ps: the URL
+			 * may hold the password. */
+			if (store_url != NULL) {
+				cmd_error("join", "--store is given once");
+				rc = CMD_USAGE;
+				goto out;
+			}
+			if ((store_url = strdup(optarg)) == NULL) {
+				cmd_error("join", "out of memory");
+				goto out;
+			}
+			sodium_memzero(optarg, strlen(optarg));
+			break;
+		case 's':
+			if (o.nsans >= JOIN_SANS_MAX) {
+				cmd_error("join", "at most %d --san values", JOIN_SANS_MAX);
+				rc = CMD_USAGE;
+				goto out;
+			}
+			sans[o.nsans++] = optarg;
+			break;
+		case 'T':
+			if (ntoken_paths >= P11KEY_ALLOW_MAX) {
+				cmd_error("join", "at most %d --token-path values", P11KEY_ALLOW_MAX);
+				rc = CMD_USAGE;
+				goto out;
+			}
+			token_paths[ntoken_paths++] = optarg;
+			break;
+		case 'h':
+			join_usage(stdout);
+			rc = CMD_OK;
+			goto out;
+		default:
+			join_usage(stderr);
+			rc = CMD_USAGE;
+			goto out;
+		}
+	}
+	if (optind != argc || store_url == NULL || token_url == NULL) {
+		if (optind == argc)
+			cmd_error("join", "--store and --issuing-key are required: a gateway joins a "
+				  "site's shared database and signs with its issuing CA's key");
+		join_usage(stderr);
+		rc = CMD_USAGE;
+		goto out;
+	}
+	o.dir = cmd_dir(o.dir);
+	o.store_url = store_url;
+	if (dburl_check(store_url, &e) != 0) {
+		cmd_error("join", "--store: %s", e.msg);
+		rc = CMD_USAGE;
+		goto out;
+	}
+	if ((token = malloc(sizeof(*token))) == NULL) {
+		cmd_error("join", "out of memory");
+		goto out;
+	}
+	if (keystore_token_ref("--issuing-key", token_url, pin_file, module, token_paths,
+			       ntoken_paths, token, &e) != 0) {
+		cmd_error("join", "%s", e.msg);
+		rc = CMD_USAGE;
+		goto out;
+	}
+	o.issuing_token = token;
+	if (user != NULL) {
+		struct passwd *pw = getpwnam(user);
+
+		if (pw == NULL || pw->pw_uid == 0 || geteuid() != 0) {
+			cmd_error("join", "--user %s: %s", user,
+				  pw == NULL ? "no such user" : pw->pw_uid == 0 ?
+				  "the daemon's user must not be root" :
+				  "only root can hand files to another user");
+			rc = CMD_USAGE;
+			goto out;
+		}
+	}
+	if (state_join(&o, &e) != 0) {
+		cmd_error("join", "%s", e.msg);
+		goto out;
+	}
+	if (user != NULL && handover_state(o.dir, user, &e) != 0) {
+		cmd_error("join", "%s", e.msg);
+		goto out;
+	}
+	printf("joined the site: %s is a gateway of it, signing with the site's issuing CA "
+	       "(key in the PKCS#11 token: %s)\n", o.dir, token->record);
+	printf("start it with `lanca serve --dir %s`\n", o.dir);
+	rc = CMD_OK;
+out:
+	if (store_url != NULL)
+		sodium_memzero(store_url, strlen(store_url));
+	free(store_url);
+	if (token != NULL)
+		sodium_memzero(token, sizeof(*token));
+	free(token);
+	return rc;
+}

@@ -1,0 +1,249 @@
+/*
+ * join.c - `lanca join`: a gateway of an existing site (see join.h).
+ *
+ * The order matters as init's does: everything is built in a sibling
+ * directory DIR.join-XXXXXX, the token's key is proven to be the site's
+ * issuing CA's before any file names it, the gateway's certificate is
+ * issued through the signer like any other, and the join is recorded
+ * (the "gateway:NAME" setting and its audit row, in that order) only once
+ * the directory is complete. A join that fails may be run again with the
+ * same name: its own settings are overwritten, and only a recorded join
+ * holds the name.
+ */
+#include "config.h"
+
+#include <errno.h>
+#include <libgen.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <gnutls/abstract.h>
+#include <jansson.h>
+
+#include "ca/keystore.h"
+#include "ca/names.h"
+#include "ca/policy.h"
+#include "common/buf.h"
+#include "common/dburl.h"
+#include "common/fileio.h"
+#include "common/log.h"
+#include "daemon/gateway.h"
+#include "daemon/init.h"
+#include "daemon/issue.h"
+#include "daemon/join.h"
+#include "daemon/state.h"
+#include "signer/files.h"
+#include "signer/signer.h"
+#include "store/store.h"
+
+/* Whether name is a DNS label (lower case), as gateway names are. */
+static int
+join_name_ok(const char *name)
+{
+	size_t i, n = strlen(name);
+
+	if (n == 0 || n > STATE_GATEWAY_NAME_MAX || name[0] == '-' || name[n - 1] == '-')
+		return 0;
+	for (i = 0; i < n; i++)
+		if (!((name[i] >= 'a' && name[i] <= 'z') || (name[i] >= '0' && name[i] <= '9') ||
+		      name[i] == '-'))
+			return 0;
+	return 1;
+}
+
+/* Whether key is the private half of crt's public key. */
+static int
+join_key_is(gnutls_privkey_t key, gnutls_x509_crt_t crt)
+{
+	unsigned char a[64], b[64];
+	size_t alen = sizeof(a), blen = sizeof(b);
+	gnutls_pubkey_t kp = NULL;
+	int same;
+
+	if (gnutls_pubkey_init(&kp) < 0)
+		return 0;
+	same = gnutls_pubkey_import_privkey(kp, key, 0, 0) >= 0 &&
+	       gnutls_pubkey_get_key_id(kp, GNUTLS_KEYID_USE_SHA256, a, &alen) >= 0 &&
+	       gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, b, &blen) >= 0 &&
+	       alen == blen && memcmp(a, b, alen) == 0;
+	gnutls_pubkey_deinit(kp);
+	return same;
+}
+
+/* Writes the gateway's name to DIR/gateway.name. */
+static int
+join_write_name(const char *dir, const char *name, struct lerr *e)
+{
+	char path[STATE_PATH_MAX], line[STATE_GATEWAY_NAME_MAX + 2];
+	int n = snprintf(line, sizeof(line), "%s\n", name);
+
+	if (state_path(path, dir, STATE_GATEWAY_NAME) != 0 || n < 0 || (size_t)n >= sizeof(line))
+		return lerr_set(e, LERR_INTERNAL, "state directory path too long");
+	return fileio_write_atomic(path, line, (size_t)n, 0644, 1, e);
+}
+
+/* Everything join makes, inside the temporary directory tmp. */
+static int
+join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
+{
+	char path[STATE_PATH_MAX], host_buf[64], key[96], cn[128];
+	const char *host, *name;
+	gnutls_privkey_t issuing_key = NULL;
+	struct signer *signer = NULL;
+	struct signer_conf conf;
+	struct store *s = NULL;
+	char *crl_url = NULL, *joined = NULL, *detail = NULL;
+	struct policy pol;
+	struct ca_set ca;
+	struct issuer is;
+	struct names gw;
+	struct buf b;
+	struct lerr why;
+	int rc = -1;
+
+	memset(&pol, 0, sizeof(pol));
+	memset(&ca, 0, sizeof(ca));
+	names_init(&gw);
+	buf_init(&b, 16 * 1024);
+	host = init_hostname(host_buf, sizeof(host_buf));
+	name = o->name != NULL ? o->name : host;
+	if (name == NULL || !join_name_ok(name)) {
+		lerr_set(e, LERR_BAD_NAME, "--name %s: a gateway's name is a DNS label (a-z, 0-9 "
+			 "and -, at most %d)", name != NULL ? name : "(no host name)",
+			 STATE_GATEWAY_NAME_MAX);
+		goto out;
+	}
+	if (init_gateway_names(o->sans, o->nsans, name, &gw, e) != 0)
+		goto out;
+	if (state_path(path, tmp, SIGNER_KEYS_DIR) != 0 || mkdir(path, 0700) != 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot create %s: %s", path, strerror(errno));
+		goto out;
+	}
+	if (state_store_url_write(tmp, o->store_url, e) != 0 || state_store_open(tmp, 0, &s, e) != 0)
+		goto out;
+	if (ca_set_load(s, &ca, &why) != 0) {
+		lerr_set(e, LERR_NOT_FOUND, "the site's database holds no CA (%s): make the site "
+			 "with `lanca init --store` on its first gateway", why.msg);
+		goto out;
+	}
+	snprintf(key, sizeof(key), "gateway:%s", name);
+	if (store_setting_get(s, key, &joined, &why) == 0) {
+		lerr_set(e, LERR_CONFLICT, "a gateway named %s has joined the site already: "
+			 "choose another --name", name);
+		goto out;
+	}
+	if (why.code != LERR_NOT_FOUND) {
+		*e = why;
+		goto out;
+	}
+
+	/* The site's issuing key, proven before a file names it. */
+	if (keystore_token_open(o->issuing_token, &issuing_key, e) != 0)
+		goto out;
+	if (!join_key_is(issuing_key, ca.issuing)) {
+		lerr_set(e, LERR_FORBIDDEN, "the token's key is not the site's issuing CA's "
+			 "(%s, SHA-256 %s)", ca.issuing_subject, ca.issuing_fp);
+		goto out;
+	}
+	if (state_path(path, tmp, SIGNER_ISSUING_KEY) != 0 ||
+	    keystore_token_write(path, o->issuing_token, e) != 0)
+		goto out;
+	if (store_setting_get(s, "crl_url", &crl_url, e) != 0 ||
+	    signer_conf_init(&conf, crl_url, e) != 0 ||
+	    signer_files_write(tmp, ca.root, ca.issuing, &conf, 0, e) != 0 ||
+	    init_root_pem(tmp, ca.root, e) != 0 || join_write_name(tmp, name, e) != 0)
+		goto out;
+
+	/* This gateway's own names, beside the other gateways'. */
+	if (names_format(&gw, &b) != 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot format the gateway's names");
+		goto out;
+	}
+	snprintf(cn, sizeof(cn), "%s.local", name);
+	if (gateway_setting_key(tmp, "gateway_sans", key, sizeof(key), e) != 0 ||
+	    store_setting_set(s, key, (const char *)b.data, e) != 0 ||
+	    gateway_setting_key(tmp, "gateway_cn", key, sizeof(key), e) != 0 ||
+	    store_setting_set(s, key, cn, e) != 0)
+		goto out;
+
+	if (policy_from_ca(&pol, ca.issuing, e) != 0 || signer_open_local(tmp, NULL, &signer, e) != 0)
+		goto out;
+	is.store = s;
+	is.signer = signer;
+	is.policy = &pol;
+	is.ca_id = ca.issuing_id;
+	if (gateway_issue(&is, tmp, &ca, e) != 0)
+		goto out;
+
+	/* Recorded last: only a complete join holds the name. */
+	{
+		char now[24];
+		json_t *o_detail = json_pack("{s:s, s:s, s:s}", "issuing_sha256", ca.issuing_fp,
+					     "key", "shared token", "names", (const char *)b.data);
+
+		snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+		detail = o_detail != NULL ? json_dumps(o_detail, JSON_COMPACT) : NULL;
+		json_decref(o_detail);
+		snprintf(key, sizeof(key), "gateway:%s", name);
+		if (detail == NULL) {
+			lerr_set(e, LERR_INTERNAL, "out of memory");
+			goto out;
+		}
+		if (store_setting_set(s, key, now, e) != 0 ||
+		    store_audit(s, "cli", "join", name, detail, e) != 0)
+			goto out;
+	}
+	rc = 0;
+out:
+	free(detail);
+	free(joined);
+	free(crl_url);
+	signer_stop(signer);
+	if (issuing_key != NULL)
+		gnutls_privkey_deinit(issuing_key);
+	ca_set_free(&ca);
+	store_close(s);
+	policy_free(&pol);
+	names_free(&gw);
+	buf_free(&b);
+	return rc;
+}
+
+int
+state_join(const struct state_join_opts *o, struct lerr *e)
+{
+	char tmp[STATE_PATH_MAX], parent[STATE_PATH_MAX];
+	int rc = -1, made = 0;
+
+	if (o->dir == NULL || o->store_url == NULL || o->issuing_token == NULL)
+		return lerr_set(e, LERR_BAD_REQUEST, "join needs --store and --issuing-key");
+	if (init_dir_free(o->dir, e) != 0 || dburl_check(o->store_url, e) != 0)
+		return -1;
+	if (snprintf(tmp, sizeof(tmp), "%s.join-XXXXXX", o->dir) >= (int)sizeof(tmp))
+		return lerr_set(e, LERR_BAD_REQUEST, "state directory path too long");
+	if (mkdtemp(tmp) == NULL)
+		return lerr_set(e, LERR_INTERNAL, "cannot create a directory beside %s: %s",
+				o->dir, strerror(errno));
+	made = 1;
+	if (chmod(tmp, 0700) != 0 || join_build(o, tmp, e) != 0)
+		goto out;
+	/* Replaces DIR if it is an empty directory; fails if it filled up meanwhile. */
+	if (rename(tmp, o->dir) != 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot move the new state into %s: %s", o->dir,
+			 strerror(errno));
+		goto out;
+	}
+	made = 0;
+	snprintf(parent, sizeof(parent), "%s", o->dir);
+	if (fileio_sync_dir(dirname(parent)) != 0)
+		log_warn("cannot sync the directory holding %s", o->dir);
+	rc = 0;
+out:
+	if (made)
+		fileio_remove_tree(tmp);
+	return rc;
+}

@@ -1,0 +1,41 @@
+/*
+ * join.h - `lanca join`: a gateway joining a site whose store is a
+ * PostgreSQL database other gateways share (docs/scaling.md).
+ *
+ * Owns: making a state directory for a gateway of an existing site. The
+ * store is the site's (DIR/store.url names it) and holds the CA
+ * hierarchy already; the new gateway signs with the site's issuing CA,
+ * whose key it reaches in a PKCS#11 token the gateways share (a network
+ * HSM): keys/issuing.key is that key's record, checked against the
+ * issuing CA's certificate before anything is written. No root key is
+ * here. The gateway has a name in the site (DIR/gateway.name, state.h),
+ * which keys its own settings in the store (its certificate's names,
+ * gateway.h), and a TLS certificate of its own, issued through the same
+ * core as every other. Like init, it builds everything beside DIR and
+ * renames it into place only when complete.
+ */
+#ifndef LANCA_JOIN_H
+#define LANCA_JOIN_H
+
+#include <stddef.h>
+#include "common/lerr.h"
+
+struct p11key_ref;
+
+struct state_join_opts {
+	const char *dir;
+	const char *store_url;		/* the site's postgresql:// URL (dburl.h) */
+	const char *name;		/* the gateway's name in the site; NULL: the host name */
+	const char *const *sans;	/* its certificate's extra names (names or IPs) */
+	size_t nsans;
+	const struct p11key_ref *issuing_token;	/* the site's issuing key */
+};
+
+/* Makes dir (absent, or an empty directory) a gateway of the site. 0, or
+ * -1 with e: a store that holds no CA yet, a token key that is not the
+ * site's issuing CA's, a name another gateway joined with already, and
+ * the rest of what init refuses. Nothing is left behind on failure but a
+ * "join" the store recorded. */
+int state_join(const struct state_join_opts *o, struct lerr *e);
+
+#endif
