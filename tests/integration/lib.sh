@@ -28,6 +28,9 @@ LANCA_ENROLL="$TOP_BUILDDIR/src/lanca-enroll"
 LANCA_TIME_FACTOR=${LANCA_TIME_FACTOR:-1}
 LANCA_TEST=$(basename "$0" .sh)
 export LANCA_TEST
+# The test's shell, which pg.sh's watchdogs outlive by a second at most.
+LANCA_TEST_PID=$$
+export LANCA_TEST_PID
 if [ -n "${LANCA_WRAPPER:-}" ]; then
 	mkdir "$T/wrapped"
 	deadline=$((10 * LANCA_TIME_FACTOR))
@@ -163,6 +166,7 @@ if [ "\${1:-}" = init ]; then
 	done
 	if [ -z "\$own" ]; then
 		T='$T'
+		TOP_SRCDIR='$TOP_SRCDIR'
 		. '$TOP_SRCDIR/tests/integration/pg.sh'
 		url=\$(pg_test_database) || {
 			echo "lanca (LANCA_TEST_STORE=postgresql): no database for this init" >&2

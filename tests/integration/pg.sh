@@ -13,7 +13,12 @@
 # (pg_ctl stop -m fast, then SIGKILL to what is left); lib.sh's cleanup
 # calls pg_stop_all, which stops every cluster under $T, so no server
 # outlives its test, even one a child process started (lib.sh's
-# LANCA_TEST_STORE=postgresql wrapper does).
+# LANCA_TEST_STORE=postgresql wrapper does); and should the test be
+# killed before its cleanup runs, a watchdog stops the server within a
+# second or two (pg_watch).
+#
+# pg.sh needs T (the test's directory) and TOP_SRCDIR (the watchdog
+# sources it again).
 #
 # initdb refuses to run as root: as root (as the tests run) the cluster is
 # the postgres system user's, run through runuser, and $T is opened to
@@ -96,6 +101,7 @@ pg_env() {
 		echo "pg.sh: no cluster $1 in $T (pg_start $1 first)" >&2
 		return 1
 	}
+	# shellcheck disable=SC1090 # the cluster's own file, written by pg_start
 	. "$T/pg-$1.env"
 }
 
@@ -192,10 +198,28 @@ EOF
 CREATE ROLE lanca LOGIN PASSWORD '$pg_pw';
 CREATE DATABASE lanca OWNER lanca;
 EOF
+	pg_watch "$1"
 	eval "PG_URL_$1=\$(pg_url \"\$1\")"
 	eval "PG_PORT_$1=\$pg_port"
 	eval "PG_URL=\$PG_URL_$1"
 	return 0
+}
+
+# pg_watch NAME: a test killed outright (SIGKILL, a harness's timeout)
+# runs no cleanup: a watchdog in the background stops NAME's server once
+# the test's shell (LANCA_TEST_PID, lib.sh's $$) is gone and $T/pg-NAME is
+# still there. A shell of its own (exec'd: none of the caller's
+# descriptors, not even those the shell keeps aside, and no trap).
+pg_watch() {
+	sh -c '
+		T=$1
+		. "$2/tests/integration/pg.sh"
+		while kill -0 "$3" 2>/dev/null; do
+			sleep 1
+		done
+		[ ! -d "$T/pg-$4" ] || pg_stop "$4"
+	' pg-watch "$T" "$TOP_SRCDIR" "${LANCA_TEST_PID:-$$}" "$1" \
+		</dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&- &
 }
 
 # pg_createdb NAME DB: a new database DB owned by lanca on NAME's cluster;

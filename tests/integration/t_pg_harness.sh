@@ -12,7 +12,9 @@
 pg_skip_unless_available
 
 pg_start a || fail "pg_start a"
+# shellcheck disable=SC2154 # set by pg_start (eval)
 url=$PG_URL_a
+# shellcheck disable=SC2154
 port=$PG_PORT_a
 case $url in
 postgresql://lanca:?*@127.0.0.1:"$port"/lanca) ;;
@@ -120,7 +122,7 @@ echo "\$T" >'$T/child.T'
 fail "ending with the cluster running"
 EOF
 st=0
-LANCA_WRAPPER= LANCA_TEST_STORE= sh "$T/child.sh" >"$T/child.log" 2>&1 || st=$?
+LANCA_WRAPPER='' LANCA_TEST_STORE='' sh "$T/child.sh" >"$T/child.log" 2>&1 || st=$?
 [ $st -eq 1 ] || fail "the child test exited $st: $(cat "$T/child.log")"
 cpm=$(cat "$T/child.pid")
 [ -n "$cpm" ] || fail "the child's cluster had no postmaster"
@@ -129,6 +131,47 @@ if pg_alive "$cpm"; then
 fi
 [ ! -e "$(cat "$T/child.T")" ] || fail "the child test's directory was left"
 ok "a test's cleanup stops the clusters it started"
+
+# A test killed outright runs no cleanup: pg.sh's watchdog stops its
+# cluster once the test's shell is gone.
+cat >"$T/child3.sh" <<EOF
+. '$TOP_SRCDIR/tests/integration/lib.sh'
+pg_start k || exit 3
+pg_postmaster_pid "\$T/pg-k" >'$T/child3.pid'
+echo "\$T" >'$T/child3.T'
+sleep 600
+EOF
+LANCA_WRAPPER='' LANCA_TEST_STORE='' sh "$T/child3.sh" >"$T/child3.log" 2>&1 &
+kpid=$!
+i=0
+until [ -s "$T/child3.T" ]; do
+	[ $i -lt 600 ] && kill -0 "$kpid" 2>/dev/null || fail "the child test did not start its cluster: $(cat "$T/child3.log")"
+	sleep 0.1
+	i=$((i + 1))
+done
+kill -KILL "$kpid"
+wait "$kpid" 2>/dev/null || true
+kpm=$(cat "$T/child3.pid")
+i=0
+while pg_alive "$kpm" && [ $i -lt 300 ]; do
+	sleep 0.1
+	i=$((i + 1))
+done
+# What the killed test left besides: its sleep (now init's), by the pid
+# it wrote, and its directory.
+for p in /proc/[0-9]*; do
+	if [ "$(cat "$p/cmdline" 2>/dev/null | tr '\0' ' ')" = "sleep 600 " ] &&
+		grep -q "^PPid:[[:space:]]*1\$" "$p/status" 2>/dev/null &&
+		[ "$(cat "$p/environ" 2>/dev/null | tr '\0' '\n' | sed -n 's/^LANCA_TEST_PID=//p')" = "$kpid" ]; then
+		kill "${p#/proc/}" 2>/dev/null || true
+	fi
+done
+rm -rf "$(cat "$T/child3.T")"
+if pg_alive "$kpm"; then
+	kill -KILL "$kpm" 2>/dev/null || true
+	fail "the cluster of a test killed with SIGKILL outlived it"
+fi
+ok "a test killed outright: its cluster is stopped by pg.sh's watchdog"
 
 # LANCA_TEST_STORE=postgresql: $LANCA is a wrapper that adds --store URL
 # (a new database each time, one cluster per test) to every init without
@@ -154,7 +197,7 @@ psql -X -A -t -d "\$url1" -c 'SELECT current_database()' >'$T/w.db1' || fail "ps
 pg_postmaster_pid "\$T/pg-test" >'$T/w.pid'
 EOF
 st=0
-LANCA="$T/echo-lanca" LANCA_WRAPPER= LANCA_TEST_STORE=postgresql sh "$T/child2.sh" \
+LANCA="$T/echo-lanca" LANCA_WRAPPER='' LANCA_TEST_STORE=postgresql sh "$T/child2.sh" \
 	>"$T/child2.log" 2>&1 || st=$?
 [ $st -eq 0 ] || fail "the wrapper's test exited $st: $(cat "$T/child2.log")"
 grep -q '^\[init\]\[--dir\]\[/x/one\]\[--store\]\[postgresql://lanca:[^]@]*@127\.0\.0\.1:[0-9]*/lanca_1\]$' "$T/w.1" ||
