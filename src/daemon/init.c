@@ -254,6 +254,24 @@ init_build(const struct state_init_opts *o, const char *tmp, char setup_code[AUT
 		goto out;
 	if (state_store_open(tmp, STORE_CREATE, &s, e) != 0)
 		goto out;
+	/* A shared database may hold a site already: a second init there
+	 * would make a second root beside it. */
+	if (o->store_url != NULL) {
+		struct store_ca *held = NULL;
+		struct lerr why;
+
+		if (store_ca_active(s, "root", &held, &why) == 0) {
+			store_ca_free(held);
+			lerr_set(e, LERR_CONFLICT, "the database holds a CA already (a site, or what "
+				 "a failed lanca init left there): a gateway of that site is made "
+				 "with lanca join; a new site needs an empty database");
+			goto out;
+		}
+		if (why.code != LERR_NOT_FOUND) {
+			*e = why;
+			goto out;
+		}
+	}
 	if (init_make_key(tmp, SIGNER_ROOT_KEY, o, o->root_token, o->root_made, &root_key, e) != 0 ||
 	    init_make_key(tmp, SIGNER_ISSUING_KEY, o, o->issuing_token, o->issuing_made, &issuing_key,
 			  e) != 0 ||

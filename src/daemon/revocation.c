@@ -170,6 +170,12 @@ revocation_crl_make(struct revocation *rv, const char *actor, struct revocation_
 	if (rv == NULL || actor == NULL)
 		return lerr_set(e, LERR_INTERNAL, "revocation_crl_make: bad arguments");
 	pthread_mutex_lock(rv->lock);
+	/* Gateways sharing a store number their CRLs in one sequence: one
+	 * of them at a time reads the newest and stores the next. */
+	if (store_site_lock(rv->is->store, e) != 0) {
+		pthread_mutex_unlock(rv->lock);
+		return -1;
+	}
 	rc = revocation_make_locked(rv, actor, made, e);
 	/* A revocation of a leaf of the previous issuing CA is listed by its
 	 * CRL; failing that, the next tick makes it. */
@@ -179,6 +185,7 @@ revocation_crl_make(struct revocation *rv, const char *actor, struct revocation_
 		if (revocation_make_locked(rv->also, actor, NULL, &ae) != 0)
 			log_err("no CRL of the previous issuing CA was made: %s", ae.msg);
 	}
+	store_site_unlock(rv->is->store);
 	pthread_mutex_unlock(rv->lock);
 	return rc;
 }
@@ -227,13 +234,19 @@ revocation_tick(struct revocation *rv, struct lerr *e)
 		return lerr_set(e, LERR_INTERNAL, "revocation_tick: bad arguments");
 	lerr_clear(e);
 	pthread_mutex_lock(rv->lock);
+	if (store_site_lock(rv->is->store, e) != 0) {
+		pthread_mutex_unlock(rv->lock);
+		return -1;
+	}
 	why = revocation_due(rv, revocation_now(rv), &due, e);
 	if (!due) {
+		store_site_unlock(rv->is->store);
 		pthread_mutex_unlock(rv->lock);
 		return e->code != LERR_NONE ? -1 : 0;
 	}
 	log_info("making a CRL of issuing CA %lld: %s", (long long)rv->is->ca_id, why);
 	rc = revocation_make_locked(rv, "lanca", NULL, e);
+	store_site_unlock(rv->is->store);
 	pthread_mutex_unlock(rv->lock);
 	return rc == 0 ? 1 : -1;
 }

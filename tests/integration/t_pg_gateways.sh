@@ -61,7 +61,12 @@ st=0; "$LANCA" join --dir "$T/x3" --store "$A/lanca.db" --issuing-key "$KEY" >"$
 st=0; join_b "$T/x4" --name Bad_Name --issuing-key "$KEY" || st=$?
 [ $st = 1 ] && grep -q "DNS label" "$T/join.out" && [ ! -e "$T/x4" ] ||
 	fail "a bad name: exit $st, $(cat "$T/join.out")"
-ok "lanca join refuses a key that is not the issuing CA's, a database without a site, a file, a bad name: nothing made"
+st=0
+"$LANCA" init --dir "$T/x6" --name again --store "$URL" >"$T/out" 2>&1 || st=$?
+[ $st = 1 ] && grep -q "holds a CA already" "$T/out" && [ ! -e "$T/x6" ] &&
+	[ "$(sql_in "$A" "SELECT count(*) FROM cas WHERE role = 'root'")" = 1 ] ||
+	fail "a second init on the site's database: exit $st, $(cat "$T/out")"
+ok "lanca join refuses a key that is not the issuing CA's, a database without a site, a file, a bad name; init refuses a database that holds a site: nothing made"
 
 join_b "$B" --name gw-b --san 127.0.0.2 --issuing-key "$KEY" || fail "join: $(cat "$T/join.out")"
 [ "$(cat "$B/gateway.name")" = gw-b ] && [ -f "$B/store.url" ] && [ ! -e "$B/keys/root.key" ] &&
@@ -85,7 +90,7 @@ ok "lanca join: the site's root, the issuing key's record and no root key, its o
 start_gw() {
 	start_serve "$1" --monitor 2 --enroll-burst 1000 --enroll-rate 1000
 	mv "$T/serve.log" "$T/$2.log"
-	eval "$2_PORT=$HTTPS_PORT $2_PID=$SERVE_PID"
+	eval "$2_PORT=$HTTPS_PORT $2_HTTP=$HTTP_PORT $2_PID=$SERVE_PID"
 }
 start_gw "$A" A
 start_gw "$B" B
@@ -233,6 +238,17 @@ for f in "$T"/acks/*.pem; do
 		fail "$(basename "$f") was handed out but is not in the database"
 done
 ok "$DEVICES devices asked through both gateways at once: one certificate each, no serial twice; six names raced for through both: one device each"
+
+# A revocation through one gateway is on the CRL the other serves: the
+# CRL is the site's, made with the shared key, kept in the store.
+s0=$(sql_in "$A" "SELECT encode(serial, 'hex') FROM certificates WHERE device_id = 'gw-0'")
+"$LANCA" revoke "$s0" --dir "$B" --reason keyCompromise >"$T/out" 2>&1 ||
+	fail "revoke through B: $(cat "$T/out")"
+curl -s --max-time 10 -o "$T/a.crl" "http://127.0.0.1:$A_HTTP/crl" || fail "A's CRL"
+openssl crl -inform der -in "$T/a.crl" -noout -text >"$T/crl.txt" 2>&1 || fail "A's CRL: $(cat "$T/crl.txt")"
+grep -qi "$(echo "$s0" | tr 'a-f' 'A-F')" "$T/crl.txt" ||
+	fail "A's CRL does not list $s0, revoked through B: $(cat "$T/crl.txt")"
+ok "a certificate revoked through one gateway is listed by the CRL the other serves"
 
 # 4. One gateway killed under load: every certificate it acknowledged is
 #    in the database, and the other goes on serving, the rest of the load
