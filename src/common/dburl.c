@@ -80,9 +80,24 @@ dburl_put(struct dburl_out *o, const char *s, size_t len)
 	o->p[o->used] = '\0';
 }
 
+/* Whether the query key p (klen bytes) names a secret: password and
+ * sslpassword (the client key's passphrase), in any case, and any key
+ * written with a %-escape, which libpq decodes (pass%77ord). */
+static int
+dburl_secret_key(const char *p, size_t klen)
+{
+	size_t i, w = strlen("password");
+
+	if (memchr(p, '%', klen) != NULL)
+		return 1;
+	for (i = 0; i + w <= klen; i++)
+		if (strncasecmp(p + i, "password", w) == 0)
+			return 1;
+	return 0;
+}
+
 /* Appends the query string q (from its '?', len bytes) with the value of
- * every password parameter masked. libpq's keywords are lower case; any
- * case is masked here, which costs nothing. */
+ * every secret parameter masked (dburl_secret_key). */
 static void
 dburl_put_query(struct dburl_out *o, const char *q, size_t len)
 {
@@ -98,8 +113,7 @@ dburl_put_query(struct dburl_out *o, const char *q, size_t len)
 			amp = end;
 		eq = memchr(p, '=', (size_t)(amp - p));
 		klen = eq != NULL ? (size_t)(eq - p) : 0;
-		if (eq != NULL && klen == strlen("password") &&
-		    strncasecmp(p, "password", klen) == 0) {
+		if (eq != NULL && dburl_secret_key(p, klen)) {
 			dburl_put(o, p, klen + 1);
 			dburl_put(o, DBURL_MASK, strlen(DBURL_MASK));
 		} else {
@@ -154,12 +168,12 @@ dburl_mask(const char *url, char *out, size_t n)
 }
 
 /* Where url's first secret begins: its user information's password, or
- * else the value of its first password parameter. 0 when it has none. */
+ * else the value of its first secret parameter. 0 when it has none. */
 static size_t
 dburl_secret_start(const char *url)
 {
-	size_t sl = dburl_scheme_len(url), klen = strlen("password");
-	const char *p, *at, *colon, *q;
+	size_t sl = dburl_scheme_len(url);
+	const char *p, *at, *colon, *q, *eq, *amp;
 
 	if (sl == 0)
 		return 0;
@@ -168,9 +182,13 @@ dburl_secret_start(const char *url)
 	colon = at != NULL ? memchr(p, ':', (size_t)(at - p)) : NULL;
 	if (colon != NULL)
 		return (size_t)(colon + 1 - url);
-	for (q = strchr(p, '?'); q != NULL; q = strchr(q + 1, '&'))
-		if (strncasecmp(q + 1, "password=", klen + 1) == 0)
-			return (size_t)(q + 1 + klen + 1 - url);
+	for (q = strchr(p, '?'); q != NULL; q = strchr(q + 1, '&')) {
+		amp = strchr(q + 1, '&');
+		eq = strchr(q + 1, '=');
+		if (eq != NULL && (amp == NULL || eq < amp) &&
+		    dburl_secret_key(q + 1, (size_t)(eq - q - 1)))
+			return (size_t)(eq + 1 - url);
+	}
 	return 0;
 }
 

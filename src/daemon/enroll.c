@@ -44,6 +44,7 @@ struct enroll {
 	 * on a store gateways share: enroll_decide_begin). */
 	pthread_mutex_t decide;
 	char *loaded;			/* under decide: the shared window as loaded */
+	char *stored;			/* and the stored text it came from (NULL: none) */
 	struct metric_counter tally[ENROLL_DOORS][2][ENROLL_TALLIES];	/* [door][renew][t] */
 };
 
@@ -135,6 +136,7 @@ enroll_free(struct enroll *en)
 		return;
 	pthread_mutex_destroy(&en->decide);
 	free(en->loaded);
+	free(en->stored);
 	free(en);
 }
 
@@ -149,9 +151,10 @@ enroll_free(struct enroll *en)
 #define ENROLL_WINDOW_KEY	"window_state"
 
 /* Reads the stored window into en->w (a store without one: a closed
- * window). Under en->decide. */
+ * window), and its text into *stored (may be NULL; NULL when there is
+ * none). Under en->decide. */
 static int
-enroll_window_load(struct enroll *en, struct lerr *e)
+enroll_window_load(struct enroll *en, char **stored, struct lerr *e)
 {
 	char *text = NULL;
 	struct window closed;
@@ -170,7 +173,10 @@ enroll_window_load(struct enroll *en, struct lerr *e)
 		free(text);
 		return lerr_set(e, LERR_STORE, "the stored onboarding window is not readable");
 	}
-	free(text);
+	if (stored != NULL)
+		*stored = text;
+	else
+		free(text);
 	return 0;
 }
 
@@ -184,8 +190,11 @@ enroll_window_refresh(struct enroll *en)
 
 	if (en->w == NULL || !store_shared(en->is->store))
 		return;
-	pthread_mutex_lock(&en->decide);
-	if (enroll_window_load(en, &e) != 0)
+	/* A decision under way leaves the state current when it ends: a
+	 * look does not wait for it (it may wait for the site's lock). */
+	if (pthread_mutex_trylock(&en->decide) != 0)
+		return;
+	if (enroll_window_load(en, NULL, &e) != 0)
 		log_warn("cannot read the site's onboarding window: %s", e.msg);
 	pthread_mutex_unlock(&en->decide);
 }
@@ -200,21 +209,28 @@ enroll_decide_begin(struct enroll *en, struct lerr *e)
 		return 0;
 	if (store_site_lock(en->is->store, e) != 0)
 		goto fail;
-	if (enroll_window_load(en, e) != 0 || (en->loaded = window_export(en->w)) == NULL) {
-		if (en->loaded == NULL && e != NULL && e->code == LERR_NONE)
-			lerr_set(e, LERR_INTERNAL, "out of memory");
-		store_site_unlock(en->is->store);
-		goto fail;
+	if (enroll_window_load(en, &en->stored, e) != 0)
+		goto unlock;
+	if ((en->loaded = window_export(en->w)) == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto unlock;
 	}
 	return 0;
+unlock:
+	free(en->stored);
+	en->stored = NULL;
+	store_site_unlock(en->is->store);
 fail:
 	pthread_mutex_unlock(&en->decide);
 	return -1;
 }
 
 /* Ends it. On a shared store what the decision left is stored before the
- * site's lock goes; when it cannot be, the decision is undone (the window
- * is as it was read) and the caller must not act on it: -1 with e. */
+ * site's lock goes, provided the stored state is still the one the
+ * decision started from (a gateway whose hold on the site's lock was
+ * lost with its connection must not overwrite another's decision); when
+ * it cannot be, the decision is undone (the window is as it was read)
+ * and the caller must not act on it: -1 with e. */
 static int
 enroll_decide_end(struct enroll *en, struct lerr *e)
 {
@@ -226,12 +242,15 @@ enroll_decide_end(struct enroll *en, struct lerr *e)
 		if (now_text == NULL)
 			rc = lerr_set(e, LERR_INTERNAL, "out of memory");
 		else if (strcmp(now_text, en->loaded) != 0)
-			rc = store_setting_set(en->is->store, ENROLL_WINDOW_KEY, now_text, e);
+			rc = store_setting_swap(en->is->store, ENROLL_WINDOW_KEY, en->stored,
+						now_text, e);
 		if (rc != 0 && window_import(en->w, en->loaded) != 0)
 			log_err("cannot undo an onboarding window decision");
 		free(now_text);
 		free(en->loaded);
 		en->loaded = NULL;
+		free(en->stored);
+		en->stored = NULL;
 		store_site_unlock(en->is->store);
 	}
 	pthread_mutex_unlock(&en->decide);

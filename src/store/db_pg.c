@@ -45,6 +45,17 @@
 #define STORE_PG_SITE_LOCK	"435459616452"
 #define STORE_PG_CONNECT_TIMEOUT "5"	/* seconds per host tried */
 #define STORE_PG_USER_TIMEOUT	"10000"	/* ms of unacknowledged data before a peer is dead */
+/* The session's settings: the server notices a gateway that vanished
+ * (keepalives: about 25 s) and ends its session, which lets go of any
+ * lock it held; and no gateway waits longer than STORE_PG_LOCK_WAIT for
+ * a lock another holds (the request is then refused as unavailable, to
+ * come back, instead of piling up). */
+#define STORE_PG_LOCK_WAIT	"30s"
+#define STORE_PG_SESSION \
+	"SET synchronous_commit = on; SET client_min_messages = warning; " \
+	"SET TIME ZONE 'UTC'; SET tcp_keepalives_idle = 10; " \
+	"SET tcp_keepalives_interval = 5; SET tcp_keepalives_count = 3; " \
+	"SET lock_timeout = '" STORE_PG_LOCK_WAIT "'"
 
 /* Type OIDs of the results lanca reads (PostgreSQL's pg_type.dat). */
 #define PG_OID_BOOL		16
@@ -139,7 +150,8 @@ pg_err(struct store_db *d, const PGresult *res, const char *what,
 		return lerr_set(e, LERR_STORE_UNAVAILABLE, "the certificate store's server "
 				"is unreachable: %s failed (%s); try again later", what, msg);
 	if (state != NULL && (strcmp(state, "53100") == 0 ||	/* disk full */
-	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0))
+	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
+	    strcmp(state, "55P03") == 0))	/* a lock not granted in lock_timeout */
 		return lerr_set(e, LERR_STORE_UNAVAILABLE, "the certificate store cannot "
 				"take it now: %s failed (%s); try again later", what, msg);
 	return lerr_set(e, LERR_STORE, "%s: %s", what, msg);
@@ -278,21 +290,19 @@ pg_simple(struct store_db *d, const char *sql, const char *what, struct lerr *e)
 static int
 pg_check_collation(struct store_db *d, struct lerr *e)
 {
-	PGresult *res = PQexec(d->conn, "SELECT datcollate FROM pg_database "
-				"WHERE datname = current_database()");
-	const char *c;
+	/* Asked of the database itself, whatever provides its collation
+	 * (libc or ICU): bytewise, 'B' (0x42) sorts before 'a' (0x61). */
+	PGresult *res = PQexec(d->conn, "SELECT CASE WHEN 'B' < 'a' AND 'Z' < 'a' THEN 1 ELSE 0 "
+				"END, (SELECT datcollate FROM pg_database "
+				"WHERE datname = current_database())");
 	int rc = 0;
 
-	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1) {
+	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 		rc = pg_err(d, res, "reading the database's collation", NULL, e);
-	} else {
-		c = PQgetvalue(res, 0, 0);
-		if (strcmp(c, "C") != 0 && strcmp(c, "POSIX") != 0 &&
-		    strcmp(c, "C.UTF-8") != 0 && strcmp(c, "C.utf8") != 0)
-			rc = lerr_set(e, LERR_STORE, "the database sorts text as %s: lanca "
-				      "needs LC_COLLATE 'C' (CREATE DATABASE ... TEMPLATE "
-				      "template0 LC_COLLATE 'C')", c);
-	}
+	else if (strcmp(PQgetvalue(res, 0, 0), "1") != 0)
+		rc = lerr_set(e, LERR_STORE, "the database sorts text by language (%s): lanca "
+			      "needs it bytewise (CREATE DATABASE ... TEMPLATE template0 "
+			      "LC_COLLATE 'C' LOCALE_PROVIDER libc)", PQgetvalue(res, 0, 1));
 	PQclear(res);
 	return rc;
 }
@@ -333,8 +343,7 @@ pg_connect(struct store_db *d, struct lerr *e)
 		pg_disconnect(d);
 		return -1;
 	}
-	if (pg_simple(d, "SET synchronous_commit = on; SET client_min_messages = warning; "
-		      "SET TIME ZONE 'UTC'", "setting up the session", e) != 0 ||
+	if (pg_simple(d, STORE_PG_SESSION, "setting up the session", e) != 0 ||
 	    (d->role == STORE_ROLE_READER &&
 	     pg_simple(d, "SET default_transaction_read_only = on", "setting up the session",
 		       e) != 0)) {
@@ -463,22 +472,33 @@ pg_run(struct store_db *d, const struct store_query *x, const char *sql,
 	const struct store_arg *a;
 	ExecStatusType st;
 	char name[24];
-	int i, n, rows, rrc, ended = 0, rc = -1;
+	int i, n, rows, rrc, ended = 0, in_txn, tries = 0, rc = -1;
 
 	if (violation != NULL)
 		*violation = STORE_VIOLATION_NONE;
+	in_txn = d->txn;
 	if (x->q == Q_COMMIT || x->q == Q_ROLLBACK) {
 		/* Whatever the answer, the transaction is over: a COMMIT
-		 * that fails rolls back, a lost one was rolled back. */
-		if (d->txn && x->q == Q_ROLLBACK &&
-		    (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK)) {
-			d->txn = 0;
-			return 0;
-		}
+		 * that fails rolls back, a lost one was rolled back, and
+		 * neither is ever sent to a new session (which would answer
+		 * it with a warning, and success). */
 		d->txn = 0;
+		if (in_txn && (d->conn == NULL || PQstatus(d->conn) != CONNECTION_OK))
+			return x->q == Q_ROLLBACK ? 0 :
+			       lerr_set(e, LERR_STORE_UNAVAILABLE, "the certificate store's "
+					"server was lost before COMMIT; try again later");
 	}
-	if (pg_ready(d, e) != 0 || pg_prepare(d, x->q, sql, e) != 0)
+again:
+	if (pg_ready(d, e) != 0)
 		return -1;
+	if (pg_prepare(d, x->q, sql, e) != 0) {
+		/* A connection found dead at its first use since a failover
+		 * or an idle kill: outside a transaction nothing is lost by
+		 * connecting again and asking once more. */
+		if (!in_txn && tries++ == 0 && PQstatus(d->conn) != CONNECTION_OK)
+			goto again;
+		return -1;
+	}
 	/* Numbers go as text, which PostgreSQL reads into whatever integer
 	 * type the statement wants; blobs in binary, as they are. The
 	 * parameters not given are NULL, as SQLite leaves them. */
@@ -522,7 +542,18 @@ pg_run(struct store_db *d, const struct store_query *x, const char *sql,
 	cur.res = PQexecPrepared(d->conn, name, n, values, lengths, formats, 1);
 	st = PQresultStatus(cur.res);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
+		if (!in_txn && tries++ == 0 && PQstatus(d->conn) != CONNECTION_OK) {
+			PQclear(cur.res);
+			cur.res = NULL;
+			goto again;
+		}
 		pg_err(d, cur.res, x->what, violation, e);
+		goto out;
+	}
+	/* COMMIT of a transaction the server had aborted answers ROLLBACK. */
+	if (x->q == Q_COMMIT && strcmp(PQcmdStatus(cur.res), "ROLLBACK") == 0) {
+		lerr_set(e, LERR_STORE, "%s: the transaction had failed and was rolled back",
+			 x->what);
 		goto out;
 	}
 	rows = st == PGRES_TUPLES_OK ? PQntuples(cur.res) : 0;
@@ -558,10 +589,17 @@ pg_script(struct store_db *d, const char *sql, const char *what, struct lerr *e)
 static int
 pg_begin(struct store_db *d, const char *sql, const char *what, struct lerr *e)
 {
+	int tries = 0;
+
 	d->txn = 0;
+again:
 	if (pg_ready(d, e) != 0)
 		return -1;
 	if (pg_simple(d, sql, what, e) != 0) {
+		/* Nothing ran yet: a connection found dead now is replaced
+		 * and the transaction begun on the new one. */
+		if (tries++ == 0 && PQstatus(d->conn) != CONNECTION_OK)
+			goto again;
 		if (PQstatus(d->conn) == CONNECTION_OK &&
 		    PQtransactionStatus(d->conn) != PQTRANS_IDLE)
 			(void)pg_simple(d, "ROLLBACK", what, NULL);
@@ -628,6 +666,13 @@ pg_site_lock(struct store_db *d, int lock, struct lerr *e)
 		return 0;
 	}
 	if (pg_ready(d, e) != 0)
+		return -1;
+	if (pg_simple(d, "SELECT pg_advisory_lock(" STORE_PG_SITE_LOCK ")", "taking the site's lock",
+		      e) == 0)
+		return 0;
+	/* Idle since the last decision, the connection may have died
+	 * unseen: once more on a new one. */
+	if (PQstatus(d->conn) == CONNECTION_OK || pg_ready(d, e) != 0)
 		return -1;
 	return pg_simple(d, "SELECT pg_advisory_lock(" STORE_PG_SITE_LOCK ")",
 			 "taking the site's lock", e);

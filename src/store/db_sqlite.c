@@ -489,8 +489,10 @@ sqlite_script(struct store_db *d, const char *sql, const char *what, struct lerr
 	int src;
 
 	while (*tail != '\0') {
+		/* A disk fault (full, failed, read-only) is named as one and
+		 * clears: store_sqlite_err tells it apart. */
 		if (sqlite3_prepare_v2(d->db, tail, -1, &st, &tail) != SQLITE_OK) {
-			lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(d->db));
+			store_sqlite_err(d->db, e, what);
 			goto out;
 		}
 		if (st == NULL)		/* only comments or blanks were left */
@@ -498,7 +500,7 @@ sqlite_script(struct store_db *d, const char *sql, const char *what, struct lerr
 		while ((src = sqlite3_step(st)) == SQLITE_ROW)
 			;
 		if (src != SQLITE_DONE) {
-			lerr_set(e, LERR_STORE, "%s: %s", what, sqlite3_errmsg(d->db));
+			store_sqlite_err(d->db, e, what);
 			goto out;
 		}
 		sqlite3_finalize(st);

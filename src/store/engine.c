@@ -1226,6 +1226,42 @@ store_setting_set(struct store *s, const char *key, const char *value, struct le
 	return store_write(s, &wr, e);
 }
 
+/* store_setting_swap's job: the setting is still what the caller read. */
+struct store_swap {
+	const char *key, *old, *value;
+};
+
+static int
+store_swap_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct store_swap *sw = arg;
+	const struct store_query get = { Q_SETTING_GET, "reading a setting", { store_arg_text(sw->key) } };
+	const struct store_query set = {
+		Q_SETTING_SET, "saving a setting", { store_arg_text(sw->key), store_arg_text(sw->value) },
+	};
+	char *now = NULL;
+	int rc, same;
+
+	if ((rc = store_conn_lookup(w, &get, store_row_text_dup, &now, e)) < 0)
+		return -1;
+	same = rc > 0 ? sw->old == NULL : sw->old != NULL && strcmp(now, sw->old) == 0;
+	free(now);
+	if (!same)
+		return lerr_set(e, LERR_CONFLICT, "setting %s changed meanwhile", sw->key);
+	return store_exec(w, &set, NULL, e);
+}
+
+int
+store_setting_swap(struct store *s, const char *key, const char *old, const char *value,
+		   struct lerr *e)
+{
+	struct store_swap sw = { key, old, value };
+
+	if (s == NULL || key == NULL || value == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_setting_swap: bad arguments");
+	return store_submit(s, store_swap_run, &sw, e);
+}
+
 /* Reads a setting into a new string (caller frees); LERR_NOT_FOUND if unset. */
 int
 store_setting_get(struct store *s, const char *key, char **value, struct lerr *e)

@@ -132,7 +132,11 @@ START_TEST(test_mask)
 	mask_is("postgresql://h/db?user=lanca&password=s3cret&sslmode=require",
 		"postgresql://h/db?user=lanca&password=***&sslmode=require");
 	mask_is("postgresql://h/db?PassWord=s3cret", "postgresql://h/db?PassWord=***");
-	mask_is("postgresql://h/db?passwordx=1&password=", "postgresql://h/db?passwordx=1&password=***");
+	mask_is("postgresql://h/db?passwordx=1&password=", "postgresql://h/db?passwordx=***&password=***");
+	/* The client key's passphrase, and a key libpq would decode. */
+	mask_is("postgresql://h/db?sslkey=/k&sslpassword=s3&sslmode=require",
+		"postgresql://h/db?sslkey=/k&sslpassword=***&sslmode=require");
+	mask_is("postgresql://h/db?pass%77ord=s3", "postgresql://h/db?pass%77ord=***");
 	/* Raw '@', '/', '?' and ':' inside a password: more is masked, never less. */
 	mask_is("postgresql://u:p@ss@h/db", "postgresql://u:***@h/db");
 	mask_is("postgresql://u:p/a?s:s@h/db", "postgresql://u:***@h/db");
