@@ -1211,8 +1211,20 @@ START_TEST(test_ca_list_settings)
 	ck_assert_int_eq(store_setting_get(s, "k", &v, &e), 0);
 	ck_assert_str_eq(v, "two");
 	free(v);
+	/* A swap only from the value read: another writer's change meanwhile
+	 * is a conflict and is kept. */
+	ck_assert_int_eq(store_setting_swap(s, "k", "one", "three", &e), -1);
+	ck_assert_int_eq(e.code, LERR_CONFLICT);
+	ck_assert_int_eq(store_setting_swap(s, "k", NULL, "three", &e), -1);
+	ck_assert_int_eq(store_setting_swap(s, "k", "two", "three", &e), 0);
+	ck_assert_int_eq(store_setting_get(s, "k", &v, &e), 0);
+	ck_assert_str_eq(v, "three");
+	free(v);
+	ck_assert_int_eq(store_setting_swap(s, "new", "x", "y", &e), -1);
+	ck_assert_int_eq(store_setting_swap(s, "new", NULL, "y", &e), 0);
+	ck_assert_int_eq(store_setting_swap(s, "new", NULL, "z", &e), -1);
 	store_close(s);
-	ck_assert_int_eq(raw_int("SELECT count(*) FROM settings"), 1);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM settings"), 2);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'ca-create'"), 3);
 }
 END_TEST
