@@ -27,6 +27,19 @@
 # PG_PASS. Each call is bounded in time (pg_ctl -t). The functions print
 # what went wrong on standard error and return 1: callers add `|| fail`.
 #
+# A failover (t_pg_failover.sh): pg_replica NAME PRIMARY makes NAME a
+# streaming replica of PRIMARY's running cluster (pg_basebackup -R over
+# 127.0.0.1 with a replication role of its own) on its own free port, and
+# makes PRIMARY wait for it at every commit (synchronous_standby_names), so
+# that a commit lanca was told of is on the replica too; NAME itself waits
+# for nobody, so it takes writes once promoted. pg_crash NAME ends a
+# cluster the way a box dies (pg_ctl stop -m immediate: no checkpoint, no
+# goodbye to clients); pg_promote NAME makes a replica the primary and
+# returns once it takes writes; pg_url_hosts NAME... prints one URL naming
+# every host (postgresql://lanca:PW@127.0.0.1:P1,127.0.0.1:P2/lanca), which
+# libpq tries in turn. A replica is stopped by pg_stop and pg_stop_all like
+# any cluster.
+#
 # pg_skip_unless_available exits 77 (skip) when no PostgreSQL server
 # binaries are installed. pg_test_database (below) is what lib.sh's
 # LANCA_TEST_STORE=postgresql mode gives each lanca init.
@@ -120,6 +133,25 @@ pg_psql_admin() {
 	pg_as psql -X -q -v ON_ERROR_STOP=1 -h "$PG_DIR" -p "$PG_PORT" -U postgres -d postgres "$@"
 }
 
+# pg_conf DIR PORT: the settings of every cluster here (pg_start's,
+# pg_replica's), for DIR/postgresql.auto.conf.
+pg_conf() {
+	cat <<EOF
+listen_addresses = '127.0.0.1'
+port = $2
+unix_socket_directories = '$1'
+unix_socket_permissions = 0700
+fsync = on
+synchronous_commit = on
+full_page_writes = on
+password_encryption = 'scram-sha-256'
+shared_buffers = 16MB
+max_connections = 50
+logging_collector = off
+log_min_messages = warning
+EOF
+}
+
 pg_start() {
 	pg_name_ok "$1" || return 1
 	pg_bin=$(pg_bindir) || {
@@ -159,20 +191,7 @@ pg_start() {
 		pg_port=$(free_port)
 		# postgresql.auto.conf is read last: these win over the
 		# defaults initdb wrote into postgresql.conf.
-		pg_as sh -c 'cat >"$1/postgresql.auto.conf"' sh "$pg_d" <<EOF
-listen_addresses = '127.0.0.1'
-port = $pg_port
-unix_socket_directories = '$pg_d'
-unix_socket_permissions = 0700
-fsync = on
-synchronous_commit = on
-full_page_writes = on
-password_encryption = 'scram-sha-256'
-shared_buffers = 16MB
-max_connections = 50
-logging_collector = off
-log_min_messages = warning
-EOF
+		pg_conf "$pg_d" "$pg_port" | pg_as sh -c 'cat >"$1/postgresql.auto.conf"' sh "$pg_d"
 		# The server keeps no descriptor of ours (pg_ctl gives it
 		# /dev/null and the log): no pipe a caller reads from, nor
 		# pg_test_database's lock, stays open in it.
@@ -264,20 +283,27 @@ pg_stop() {
 	pg_pm=$(pg_postmaster_pid "$pg_d") || pg_pm=
 	pg_as "$pg_bin/pg_ctl" stop -D "$pg_d" -m fast -w -t "$PG_WAIT_S" -s >/dev/null 2>&1 || true
 	[ -n "$pg_pm" ] || return 0
+	pg_reap "$pg_d" "$pg_pm"
+}
+
+# pg_reap DIR PID: waits up to PG_WAIT_S seconds for DIR's postmaster PID
+# to exit; then SIGKILL to it and every process of its (found by their
+# parent). 1 when it had to be killed.
+pg_reap() {
 	pg_i=0
-	while pg_alive "$pg_pm" && [ $pg_i -lt $((PG_WAIT_S * 10)) ]; do
+	while pg_alive "$2" && [ $pg_i -lt $((PG_WAIT_S * 10)) ]; do
 		sleep 0.1
 		pg_i=$((pg_i + 1))
 	done
-	pg_alive "$pg_pm" || return 0
-	echo "pg.sh: $pg_d did not stop within $PG_WAIT_S s: killing $pg_pm" >&2
+	pg_alive "$2" || return 0
+	echo "pg.sh: $1 did not stop within $PG_WAIT_S s: killing $2" >&2
 	for pg_p in /proc/[0-9]*; do
 		pg_pp=$(awk '/^PPid:/ { print $2 }' "$pg_p/status" 2>/dev/null || true)
-		[ "$pg_pp" != "$pg_pm" ] || kill -KILL "${pg_p#/proc/}" 2>/dev/null || true
+		[ "$pg_pp" != "$2" ] || kill -KILL "${pg_p#/proc/}" 2>/dev/null || true
 	done
-	kill -KILL "$pg_pm" 2>/dev/null || true
+	kill -KILL "$2" 2>/dev/null || true
 	pg_i=0
-	while pg_alive "$pg_pm" && [ $pg_i -lt 50 ]; do
+	while pg_alive "$2" && [ $pg_i -lt 50 ]; do
 		sleep 0.1
 		pg_i=$((pg_i + 1))
 	done
@@ -292,6 +318,220 @@ pg_stop_all() {
 		pg_postmaster_pid "$pg_dd" >/dev/null || continue
 		pg_stop "${pg_dd##*/pg-}" || true
 	done
+}
+
+# ---- failover ----
+
+# pg_admin_value NAME SQL: the one value SQL gives, as the superuser.
+pg_admin_value() {
+	pg_psql_admin "$1" -A -t -c "$2"
+}
+
+# pg_replica NAME PRIMARY: a streaming replica of PRIMARY's running cluster
+# in $T/pg-NAME, on a free port of 127.0.0.1, and PRIMARY made to wait for
+# it at every commit.
+#
+# The copy: pg_basebackup -R over TCP on 127.0.0.1 as repl_NAME, a role
+# with REPLICATION and a random password of its own (initdb's pg_hba.conf
+# lets replication in from 127.0.0.1 with SCRAM, as anybody else); the
+# password is in $T/pg-NAME.pgpass (the cluster owner's, 0600), named by
+# the primary_conninfo -R writes (with application_name=NAME), never on a
+# command line. lanca's role and password come with the copy: the env
+# file holds the primary's PG_PASS.
+#
+# The settings: pg_basebackup copies the primary's postgresql.conf (as
+# initdb wrote it: nothing of ours) and postgresql.auto.conf (its port,
+# its socket directory, and whatever ALTER SYSTEM put there). The
+# replica's postgresql.auto.conf is written afresh: pg_conf's settings for
+# its own directory and port, -R's primary_conninfo, and
+# synchronous_standby_names empty: promoted, it must not wait for a
+# standby that does not exist, or every commit of lanca's would hang.
+#
+# Then PRIMARY waits for it: ALTER SYSTEM SET synchronous_standby_names to
+# NAME, reloaded; with synchronous_commit on (the cluster's, and every
+# lanca session's), a COMMIT returns once the replica has flushed it, so
+# a certificate lanca answered with survives a promotion. Returns once
+# the primary reports NAME streaming and synchronous. Sets PG_URL_NAME and
+# PG_PORT_NAME (PG_URL stays the primary's).
+pg_replica() {
+	pg_name_ok "$1" || return 1
+	pg_name_ok "$2" || return 1
+	pg_bin=$(pg_bindir) || {
+		echo "pg.sh: no PostgreSQL server installed (initdb, pg_ctl)" >&2
+		return 1
+	}
+	pg_env "$2" || return 1
+	pg_postmaster_pid "$PG_DIR" >/dev/null || {
+		echo "pg.sh: the primary $2 does not run" >&2
+		return 1
+	}
+	pg_pport=$PG_PORT
+	pg_ppass=$PG_PASS
+	pg_d="$T/pg-$1"
+	pg_log="$T/pg-$1.log"
+	pg_pass="$T/pg-$1.pgpass"
+	[ ! -e "$pg_d" ] || {
+		echo "pg.sh: $pg_d exists: one cluster per name" >&2
+		return 1
+	}
+	pg_rpw=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')
+	if [ "$(id -u)" -eq 0 ]; then
+		mkdir -m 700 "$pg_d" && chown postgres:postgres "$pg_d" || return 1
+		: >"$pg_log" && chown postgres:postgres "$pg_log" || return 1
+		( umask 077 && echo "127.0.0.1:$pg_pport:*:repl_$1:$pg_rpw" >"$pg_pass" ) &&
+			chown postgres:postgres "$pg_pass" || return 1
+	else
+		mkdir -m 700 "$pg_d" || return 1
+		( umask 077 && echo "127.0.0.1:$pg_pport:*:repl_$1:$pg_rpw" >"$pg_pass" ) ||
+			return 1
+	fi
+	pg_psql_admin "$2" -f - <<EOF || return 1
+CREATE ROLE "repl_$1" LOGIN REPLICATION PASSWORD '$pg_rpw';
+EOF
+	# -X stream: the WAL written during the copy comes with it; -c fast:
+	# no wait for the next checkpoint. Bounded: libpq's connect_timeout,
+	# and timeout(1) for the copy itself.
+	if ! pg_as timeout "$((PG_WAIT_S * 2))" "$pg_bin/pg_basebackup" -D "$pg_d" -R -X stream \
+		-c fast -w -d "host=127.0.0.1 port=$pg_pport user=repl_$1 passfile=$pg_pass \
+application_name=$1 connect_timeout=$PG_WAIT_S" \
+		</dev/null >"$T/pg-$1.basebackup.log" 2>&1; then
+		echo "pg.sh: pg_basebackup of $2 into $pg_d failed:" >&2
+		cat "$T/pg-$1.basebackup.log" >&2
+		return 1
+	fi
+	pg_ci=$(grep '^primary_conninfo' "$pg_d/postgresql.auto.conf") &&
+		[ -f "$pg_d/standby.signal" ] || {
+		echo "pg.sh: pg_basebackup -R wrote no primary_conninfo or standby.signal in $pg_d" >&2
+		return 1
+	}
+	case $pg_ci in
+	*"application_name=$1"*) ;;
+	*)
+		echo "pg.sh: primary_conninfo names no application_name=$1: $pg_ci" >&2
+		return 1
+		;;
+	esac
+	if grep -q '^[[:space:]]*synchronous_standby_names' "$pg_d/postgresql.conf"; then
+		echo "pg.sh: $pg_d/postgresql.conf (the primary's copy) sets synchronous_standby_names" >&2
+		return 1
+	fi
+	pg_tries=0
+	while :; do
+		pg_tries=$((pg_tries + 1))
+		pg_port=$(free_port)
+		{
+			pg_conf "$pg_d" "$pg_port"
+			echo "synchronous_standby_names = ''"
+			echo "$pg_ci"
+		} | pg_as sh -c 'cat >"$1/postgresql.auto.conf"' sh "$pg_d" || return 1
+		# -w: a standby is ready once it has replayed to a consistent
+		# state and takes read-only connections.
+		if pg_as "$pg_bin/pg_ctl" start -D "$pg_d" -l "$pg_log" -w -t "$PG_WAIT_S" -s \
+			</dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then
+			break
+		fi
+		if [ $pg_tries -lt 5 ] && grep -q "could not bind\|Address already in use" "$pg_log"; then
+			pg_as "$pg_bin/pg_ctl" stop -D "$pg_d" -m immediate -w -t 10 -s >/dev/null 2>&1 || true
+			continue
+		fi
+		echo "pg.sh: the replica in $pg_d did not start:" >&2
+		tail -n 20 "$pg_log" >&2
+		pg_stop "$1" >/dev/null 2>&1 || true
+		return 1
+	done
+	( umask 077 && printf 'PG_DIR=%s\nPG_PORT=%s\nPG_PASS=%s\n' "$pg_d" "$pg_port" "$pg_ppass" \
+		>"$T/pg-$1.env" ) || return 1
+	pg_watch "$1"
+	[ "$(pg_admin_value "$1" 'SELECT pg_is_in_recovery()')" = t ] || {
+		echo "pg.sh: $1 is not a standby" >&2
+		return 1
+	}
+	[ -z "$(pg_admin_value "$1" 'SHOW synchronous_standby_names')" ] || {
+		echo "pg.sh: the replica $1 would wait for a synchronous standby" >&2
+		return 1
+	}
+	# ALTER SYSTEM runs outside a transaction: one statement at a time.
+	pg_psql_admin "$2" -f - <<EOF >/dev/null || return 1
+ALTER SYSTEM SET synchronous_standby_names = '"$1"';
+SELECT pg_reload_conf();
+EOF
+	pg_i=0
+	while [ "$(pg_admin_value "$2" "SELECT sync_state FROM pg_stat_replication
+		WHERE application_name = '$1' AND state = 'streaming'")" != sync ]; do
+		[ $pg_i -lt $((PG_WAIT_S * 10)) ] || {
+			echo "pg.sh: $1 is not a synchronous standby of $2 after $PG_WAIT_S s:" >&2
+			pg_admin_value "$2" 'SELECT application_name, state, sync_state FROM pg_stat_replication' >&2
+			tail -n 20 "$pg_log" >&2
+			return 1
+		}
+		sleep 0.1
+		pg_i=$((pg_i + 1))
+	done
+	eval "PG_URL_$1=\$(pg_url \"\$1\")"
+	eval "PG_PORT_$1=\$pg_port"
+	return 0
+}
+
+# pg_crash NAME: NAME's server dies at once, the way a box does: pg_ctl
+# stop -m immediate (every process quits without a checkpoint or a word to
+# its clients; the next start recovers from the WAL), then SIGKILL to what
+# is left after PG_WAIT_S seconds. 1 when it was not running.
+pg_crash() {
+	pg_d="$T/pg-$1"
+	pg_bin=$(pg_bindir) || return 1
+	pg_pm=$(pg_postmaster_pid "$pg_d") || {
+		echo "pg.sh: cluster $1 does not run" >&2
+		return 1
+	}
+	pg_as "$pg_bin/pg_ctl" stop -D "$pg_d" -m immediate -w -t "$PG_WAIT_S" -s >/dev/null 2>&1 || true
+	pg_reap "$pg_d" "$pg_pm" || true
+	! pg_alive "$pg_pm"
+}
+
+# pg_promote NAME: the replica NAME becomes a primary (pg_ctl promote);
+# returns once it is out of recovery and takes a write (a transaction id
+# is given only to a server that can write), within PG_WAIT_S seconds.
+pg_promote() {
+	pg_env "$1" || return 1
+	pg_bin=$(pg_bindir) || return 1
+	pg_as "$pg_bin/pg_ctl" promote -D "$PG_DIR" -w -t "$PG_WAIT_S" -s >/dev/null 2>&1 || {
+		echo "pg.sh: pg_ctl promote $1 failed:" >&2
+		tail -n 20 "$T/pg-$1.log" >&2
+		return 1
+	}
+	pg_i=0
+	until [ "$(pg_admin_value "$1" 'SELECT pg_is_in_recovery()' 2>/dev/null)" = f ] &&
+		pg_admin_value "$1" 'SELECT txid_current()' >/dev/null 2>&1; do
+		[ $pg_i -lt $((PG_WAIT_S * 10)) ] || {
+			echo "pg.sh: $1 takes no writes $PG_WAIT_S s after its promotion" >&2
+			return 1
+		}
+		sleep 0.1
+		pg_i=$((pg_i + 1))
+	done
+}
+
+# pg_url_hosts NAME...: one URL of lanca's database naming every cluster's
+# address in turn (libpq tries them in that order, and lanca keeps the
+# first that takes writes). The clusters must share lanca's password (a
+# replica and its primary do).
+pg_url_hosts() {
+	pg_hosts=
+	pg_pw=
+	for pg_n; do
+		pg_env "$pg_n" || return 1
+		if [ -n "$pg_pw" ] && [ "$pg_pw" != "$PG_PASS" ]; then
+			echo "pg.sh: $pg_n has another password for lanca than $1" >&2
+			return 1
+		fi
+		pg_pw=$PG_PASS
+		pg_hosts="$pg_hosts${pg_hosts:+,}127.0.0.1:$PG_PORT"
+	done
+	[ -n "$pg_hosts" ] || {
+		echo "pg.sh: pg_url_hosts: no cluster named" >&2
+		return 1
+	}
+	echo "postgresql://lanca:$pg_pw@$pg_hosts/lanca"
 }
 
 # pg_test_database: for LANCA_TEST_STORE=postgresql (lib.sh), a new
