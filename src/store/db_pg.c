@@ -24,11 +24,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include <libpq-fe.h>
 
@@ -50,7 +53,14 @@
  * lock it held; and no gateway waits longer than STORE_PG_LOCK_WAIT for
  * a lock another holds (the request is then refused as unavailable, to
  * come back, instead of piling up). */
-#define STORE_PG_LOCK_WAIT	"30s"
+#define STORE_PG_LOCK_WAIT	"10s"
+/* ms a statement's whole answer may take (beyond the lock wait): a
+ * server that takes the request and says nothing (frozen, or its host
+ * half gone while its kernel still acknowledges) would otherwise hold the
+ * writer, and every write behind it, until somebody kills it; neither
+ * tcp_user_timeout nor keepalives see it. The connection is then dropped
+ * and made again, which finds a promoted standby. */
+#define STORE_PG_ANSWER_MS	15000
 #define STORE_PG_SESSION \
 	"SET synchronous_commit = on; SET client_min_messages = warning; " \
 	"SET TIME ZONE 'UTC'; SET tcp_keepalives_idle = 10; " \
@@ -70,6 +80,7 @@ struct store_db {
 	enum store_role role;
 	unsigned flags;
 	int txn;			/* a transaction of ours is open (or was, when lost) */
+	int lost;			/* the connection was lost and not made again yet */
 	unsigned char prepared[Q_COUNT];	/* prepared in this session */
 };
 
@@ -135,8 +146,8 @@ pg_err(struct store_db *d, const PGresult *res, const char *what,
 	const char *state = res != NULL ? PQresultErrorField(res, PG_DIAG_SQLSTATE) : NULL;
 	char msg[200];
 
-	pg_message(res != NULL ? PQresultErrorMessage(res) : PQerrorMessage(d->conn), msg,
-		   sizeof(msg));
+	pg_message(res != NULL ? PQresultErrorMessage(res) : d->conn != NULL ?
+		   PQerrorMessage(d->conn) : "no answer in time", msg, sizeof(msg));
 	if (violation != NULL)
 		*violation = STORE_VIOLATION_NONE;
 	if (state != NULL && strcmp(state, "23505") == 0) {
@@ -268,17 +279,91 @@ pg_disconnect(struct store_db *d)
 	memset(d->prepared, 0, sizeof(d->prepared));
 }
 
-/* Runs one or more statements without parameters or rows on d. */
-static int
-pg_simple(struct store_db *d, const char *sql, const char *what, struct lerr *e)
+static int64_t
+pg_now_ms(void)
 {
-	PGresult *res = PQexec(d->conn, sql);
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
+
+/*
+ * The answer to what a PQsend* call (sent: its result) put on d's
+ * connection, waiting ms at most (-1: as long as it takes): its last
+ * result (an error ends the statements, as PQexec's rule is), which the
+ * caller clears. NULL when nothing could be sent (the connection's error
+ * says why) or no whole answer came in time: the connection is then
+ * dropped (d->txn stays as it is, so a transaction's later statements
+ * fail, and pg_ready connects afresh after it), and pg_err reports the
+ * server unreachable.
+ */
+static PGresult *
+pg_answer(struct store_db *d, int sent, int ms)
+{
+	PGresult *res, *last = NULL;
+	int64_t end = pg_now_ms() + ms, left = -1;
+	struct pollfd p;
+
+	if (!sent)
+		return NULL;
+	for (;;) {
+		while (PQisBusy(d->conn)) {
+			if (ms >= 0 && (left = end - pg_now_ms()) <= 0) {
+				log_warn("the certificate store's server gave no answer in %d ms: "
+					 "dropping the connection", ms);
+				goto lost;
+			}
+			p.fd = PQsocket(d->conn);
+			p.events = POLLIN;
+			p.revents = 0;
+			if (poll(&p, 1, (int)left) < 0 && errno != EINTR)
+				goto lost;
+			if (!PQconsumeInput(d->conn))
+				break;	/* PQgetResult reports it */
+		}
+		if ((res = PQgetResult(d->conn)) == NULL)
+			break;
+		PQclear(last);
+		last = res;
+	}
+	return last;
+lost:
+	PQclear(last);
+	pg_disconnect(d);
+	return NULL;
+}
+
+/* libpq's notices (a server's WARNING as it shuts down, say) go to
+ * lanca's log, not straight to standard error. */
+static void
+pg_notice(void *arg, const char *m)
+{
+	char msg[200];
+
+	(void)arg;
+	pg_message(m, msg, sizeof(msg));
+	log_warn("the certificate store's server says: %s", msg);
+}
+
+/* Runs one or more statements without parameters or rows on d, waiting
+ * ms at most for the answer (-1: no limit). */
+static int
+pg_simple_ms(struct store_db *d, const char *sql, const char *what, int ms, struct lerr *e)
+{
+	PGresult *res = pg_answer(d, PQsendQuery(d->conn, sql), ms);
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_COMMAND_OK && PQresultStatus(res) != PGRES_TUPLES_OK)
 		rc = pg_err(d, res, what, NULL, e);
 	PQclear(res);
 	return rc;
+}
+
+static int
+pg_simple(struct store_db *d, const char *sql, const char *what, struct lerr *e)
+{
+	return pg_simple_ms(d, sql, what, STORE_PG_ANSWER_MS, e);
 }
 
 /*
@@ -292,9 +377,10 @@ pg_check_collation(struct store_db *d, struct lerr *e)
 {
 	/* Asked of the database itself, whatever provides its collation
 	 * (libc or ICU): bytewise, 'B' (0x42) sorts before 'a' (0x61). */
-	PGresult *res = PQexec(d->conn, "SELECT CASE WHEN 'B' < 'a' AND 'Z' < 'a' THEN 1 ELSE 0 "
-				"END, (SELECT datcollate FROM pg_database "
-				"WHERE datname = current_database())");
+	PGresult *res = pg_answer(d, PQsendQuery(d->conn, "SELECT CASE WHEN 'B' < 'a' AND "
+						  "'Z' < 'a' THEN 1 ELSE 0 END, (SELECT datcollate "
+						  "FROM pg_database WHERE datname = "
+						  "current_database())"), STORE_PG_ANSWER_MS);
 	int rc = 0;
 
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
@@ -332,6 +418,7 @@ pg_connect(struct store_db *d, struct lerr *e)
 	d->conn = PQconnectdbParams(keys, values, 1);
 	if (d->conn == NULL)
 		return lerr_set(e, LERR_STORE, "connecting to the certificate store: out of memory");
+	(void)PQsetNoticeProcessor(d->conn, pg_notice, NULL);
 	if (PQstatus(d->conn) != CONNECTION_OK) {
 		pg_message(PQerrorMessage(d->conn), msg, sizeof(msg));
 		pg_disconnect(d);
@@ -368,8 +455,16 @@ pg_ready(struct store_db *d, struct lerr *e)
 	if (d->txn)
 		return lerr_set(e, LERR_STORE_UNAVAILABLE, "the certificate store's server "
 				"was lost in the middle of a transaction; try again later");
-	log_warn("the certificate store's connection was lost: connecting again");
-	return pg_connect(d, e);
+	/* Once an outage, not at every try: each request tries again. */
+	if (!d->lost)
+		log_warn("the certificate store's connection was lost: connecting again");
+	d->lost = 1;
+	if (pg_connect(d, e) != 0)
+		return -1;
+	d->lost = 0;
+	log_info("the certificate store's connection is back: %s port %s", PQhost(d->conn),
+		 PQport(d->conn));
+	return 0;
 }
 
 static void
@@ -450,7 +545,8 @@ pg_prepare(struct store_db *d, enum store_q q, const char *sql, struct lerr *e)
 	if ((pq = pg_query_of(q, sql, e)) == NULL)
 		return -1;
 	snprintf(name, sizeof(name), "lanca_%d", (int)q);
-	res = PQprepare(d->conn, name, pq->sql, pq->nparams, pq->types);
+	res = pg_answer(d, PQsendPrepare(d->conn, name, pq->sql, pq->nparams, pq->types),
+			STORE_PG_ANSWER_MS);
 	if (PQresultStatus(res) != PGRES_COMMAND_OK)
 		rc = pg_err(d, res, "preparing a statement", NULL, e);
 	else
@@ -539,7 +635,8 @@ again:
 		return lerr_set(e, LERR_INTERNAL, "%s: more parameters than the statement takes",
 				x->what);
 	snprintf(name, sizeof(name), "lanca_%d", (int)x->q);
-	cur.res = PQexecPrepared(d->conn, name, n, values, lengths, formats, 1);
+	cur.res = pg_answer(d, PQsendQueryPrepared(d->conn, name, n, values, lengths, formats, 1),
+			    STORE_PG_ANSWER_MS);
 	st = PQresultStatus(cur.res);
 	if (st != PGRES_TUPLES_OK && st != PGRES_COMMAND_OK) {
 		if (!in_txn && tries++ == 0 && PQstatus(d->conn) != CONNECTION_OK) {
@@ -579,7 +676,8 @@ pg_script(struct store_db *d, const char *sql, const char *what, struct lerr *e)
 
 	if (store_dialect_pg(sql, &text, e) != 0)
 		return -1;
-	rc = pg_simple(d, text, what, e);
+	/* A migration takes what it takes. */
+	rc = pg_simple_ms(d, text, what, -1, e);
 	free(text);
 	return rc;
 }
@@ -644,9 +742,10 @@ pg_has_table(struct store_db *d, const char *name, int *yes, struct lerr *e)
 
 	if (pg_ready(d, e) != 0)
 		return -1;
-	res = PQexecParams(d->conn, "SELECT count(*) FROM information_schema.tables "
-			   "WHERE table_schema = current_schema() AND table_name = $1",
-			   1, NULL, values, NULL, NULL, 0);
+	res = pg_answer(d, PQsendQueryParams(d->conn, "SELECT count(*) FROM "
+					     "information_schema.tables WHERE table_schema = "
+					     "current_schema() AND table_name = $1", 1, NULL, values,
+					     NULL, NULL, 0), STORE_PG_ANSWER_MS);
 	if (PQresultStatus(res) != PGRES_TUPLES_OK || PQntuples(res) != 1)
 		rc = pg_err(d, res, "reading the schema", NULL, e);
 	else
