@@ -41,9 +41,9 @@
  * SQLite the store runs inside serve. -l CMD is a shell command that
  * prints the server's WAL position in bytes, read before and after each
  * run for the WAL bytes per enrollment (with SQLite they come from
- * `lanca stats`, as the commits do for both). tests/bench/bench-enroll-
- * pg.sh starts a server of its own and passes all four
- * (`make bench-enroll-pg`).
+ * `lanca stats`, as the commits do for both).
+ * tests/bench/bench-enroll-pg.sh starts a server of its own and passes
+ * all four (`make bench-enroll-pg`).
  *
  * Scaling (-S TOTAL -k STEP): enrolls TOTAL devices against one daemon in
  * steps of STEP, keep-alive, with the first client count of -c, and prints
@@ -994,8 +994,8 @@ bench_summary(struct bench_bin *bins, int nbins, const int *clients, int nc, int
 		       m ? TARGET_KA_RATE : TARGET_FRESH_RATE,
 		       m ? TARGET_KA_CPU_US : TARGET_FRESH_CPU_US);
 		printf("  bin clients   enrollments/s         CPU us serve+signer   serve             "
-		       "   signer               store               peak KiB serve   signer   "
-		       "verdict\n");
+		       "   signer               store                all            p50 ms  p99 ms"
+		       "  peak KiB serve   signer   verdict\n");
 		for (ci = 0; ci < nc; ci++) {
 			for (bi = 0; bi < nbins; bi++) {
 				const struct bench_bin *b = &bins[bi];
@@ -1024,6 +1024,18 @@ bench_summary(struct bench_bin *bins, int nbins, const int *clients, int nc, int
 					printf(" %19s", "(in serve)");
 				}
 				for (r = 0; r < rounds; r++)
+					v[r] = b->fig[ci][m][r].serve_us + b->fig[ci][m][r].signer_us +
+					       (b->store_pid > 0 ? b->fig[ci][m][r].store_us : 0);
+				bench_print_stat(v, (size_t)rounds, "");
+				for (r = 0; r < rounds; r++)
+					v[r] = b->fig[ci][m][r].p50_us / 1000;
+				bench_stats(v, (size_t)rounds, &med, &lo, &hi);
+				printf("  %6.1f", med);
+				for (r = 0; r < rounds; r++)
+					v[r] = b->fig[ci][m][r].p99_us / 1000;
+				bench_stats(v, (size_t)rounds, &med, &lo, &hi);
+				printf("  %6.1f", med);
+				for (r = 0; r < rounds; r++)
 					v[r] = (double)b->fig[ci][m][r].hwm_serve_kb;
 				bench_stats(v, (size_t)rounds, &med, &lo, &hi);
 				printf("  %7.0f", med);
@@ -1045,8 +1057,8 @@ bench_summary(struct bench_bin *bins, int nbins, const int *clients, int nc, int
 		printf("%c: %s, %d gateway%s, store %s\n", bins[bi].name, bins[bi].lanca,
 		       bins[bi].gateways, bins[bi].gateways > 1 ? "s" : "",
 		       bins[bi].store != NULL ? "PostgreSQL" : "SQLite");
-	printf("CPU: serve+signer is every gateway's; store is the database server's "
-	       "(its processes')\n");
+	printf("CPU per enrollment: serve+signer is every gateway's; store is the database "
+	       "server's (its processes'); all is the sum; p50 and p99 are medians too\n");
 	printf("\nidle PSS after start-up, KiB (target serve + signer <= %d):\n",
 	       TARGET_IDLE_PSS_KB);
 	for (bi = 0; bi < nbins; bi++) {
