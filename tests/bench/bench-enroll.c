@@ -28,6 +28,23 @@
  * gives, per binary, client count and mode, the median and the range over
  * the rounds, next to the issue's targets.
  *
+ * Stores: LANCA's store is SQLite (DIR/lanca.db) as `lanca init` makes
+ * it. -s URL adds a configuration "P" of the same binary whose store is
+ * the empty PostgreSQL database URL (`lanca init --store URL`); -g URL
+ * one "G" of two gateways on the database URL: two `lanca serve`, each
+ * with its own copy of the state directory, the client threads split
+ * between them (odd threads to one, even to the other). Their rounds
+ * alternate with A's, with the same client counts. -p PID names the
+ * database server (PostgreSQL's postmaster): the CPU time of it and of
+ * every process it forked (its backends, live or reaped) is counted per
+ * enrollment as the store's, next to serve's and the signer's; with
+ * SQLite the store runs inside serve. -l CMD is a shell command that
+ * prints the server's WAL position in bytes, read before and after each
+ * run for the WAL bytes per enrollment (with SQLite they come from
+ * `lanca stats`, as the commits do for both).
+ * tests/bench/bench-enroll-pg.sh starts a server of its own and passes
+ * all four (`make bench-enroll-pg`).
+ *
  * Scaling (-S TOTAL -k STEP): enrolls TOTAL devices against one daemon in
  * steps of STEP, keep-alive, with the first client count of -c, and prints
  * rate and CPU per enrollment of each step and their spread around the
@@ -38,6 +55,7 @@
  *
  * usage: bench-enroll [-n N] [-c LIST] [-m fresh|keepalive|both] [-r ROUNDS]
  *                     [-b OTHER-LANCA] [-S TOTAL -k STEP]
+ *                     [-s URL] [-g URL] [-p STORE-PID] [-l WAL-CMD]
  *        (LANCA names the lanca binary; LANCA2, like -b, a second one)
  */
 #include "config.h"
@@ -78,6 +96,8 @@
 #define BENCH_CSV_ROWS		10000	/* PREAUTH_ROWS_MAX: rows per imported file */
 #define BENCH_TIMEOUT_S		30	/* per connect, handshake, read or write */
 #define BENCH_START_S		10	/* how long the daemon may take to answer */
+#define BENCH_GW_MAX		2	/* gateways sharing one store (-g) */
+#define BENCH_BINS_MAX		4	/* A, B, P, G */
 
 /* The targets of issue 8, printed next to the figures (16 clients). */
 #define TARGET_KA_RATE		3000.0	/* enrollments/s, keep-alive */
@@ -98,7 +118,8 @@ struct bench_csrs {
 
 /* One timed run: threads take the next request from a shared counter. */
 struct bench_run {
-	const char *url;
+	const char *url[BENCH_GW_MAX];	/* thread t talks to url[t % nurl] */
+	int nurl;
 	const struct httpc_tls *tls;
 	const struct bench_csrs *csrs;
 	size_t first, count;		/* requests [first, first + count) */
@@ -110,20 +131,29 @@ struct bench_run {
 	double *lat_us;			/* count entries; < 0 for a failure */
 };
 
-/* The daemon under test. */
+/* A daemon under test. */
 struct bench_daemon {
 	pid_t serve, signer;
 	const char *lanca, *state;	/* for `lanca stats` */
 };
 
+/* The gateways of one configuration and their store's server. */
+struct bench_site {
+	struct bench_daemon gw[BENCH_GW_MAX];
+	int n;
+	pid_t store;			/* the database server; 0: in serve (SQLite) */
+	const char *wal_cmd;		/* prints the server's WAL position, or NULL */
+};
+
 /* What one run measured. */
 struct bench_fig {
 	double rate;			/* enrollments/s */
-	double serve_us, signer_us;	/* CPU per enrollment */
+	double serve_us, signer_us;	/* CPU per enrollment, every gateway's */
+	double store_us;		/* the database server's; < 0 without one */
 	double client_us;
 	double p50_us, p99_us;
-	long hwm_serve_kb, hwm_signer_kb;	/* peak RSS during the run */
-	double wal_bytes, commits;	/* per enrollment; < 0 when `lanca stats` is missing */
+	long hwm_serve_kb, hwm_signer_kb;	/* peak RSS during the run (the larger gateway's) */
+	double wal_bytes, commits;	/* per enrollment; < 0 when unknown */
 	size_t ok;
 	int errors;
 };
@@ -131,8 +161,12 @@ struct bench_fig {
 /* A binary under test, its state directory and its figures. */
 struct bench_bin {
 	const char *lanca;
-	char name;			/* 'A' (LANCA) or 'B' (-b / LANCA2) */
-	char state[256];
+	char name;			/* 'A' (LANCA), 'B' (-b / LANCA2), 'P' (-s), 'G' (-g) */
+	const char *store;		/* a PostgreSQL URL; NULL: SQLite */
+	int gateways;			/* lanca serve processes on the store */
+	pid_t store_pid;		/* -p, for a PostgreSQL store */
+	const char *wal_cmd;		/* -l, likewise */
+	char state[BENCH_GW_MAX][256];
 	/* [client count][mode: 0 fresh, 1 keep-alive][round] */
 	struct bench_fig fig[BENCH_CLIENTS_MAX][2][BENCH_ROUNDS_MAX];
 	long pss_serve_kb[BENCH_ROUNDS_MAX], pss_signer_kb[BENCH_ROUNDS_MAX];
@@ -434,18 +468,21 @@ bench_worker(void *arg)
 	struct bench_run *r = arg;
 	struct httpc_conn *c = NULL;
 	struct lerr e;
+	const char *url;
 	char src[32];
 	size_t i;
 	double t0;
+	int no;
 
-	snprintf(src, sizeof(src), "127.0.0.%d",
-		 1 + atomic_fetch_add(&r->thread_no, 1) % BENCH_SOURCES);
+	no = atomic_fetch_add(&r->thread_no, 1);
+	url = r->url[no % r->nurl];
+	snprintf(src, sizeof(src), "127.0.0.%d", 1 + no % BENCH_SOURCES);
 	for (;;) {
 		i = atomic_fetch_add(&r->next, 1);
 		if (i >= r->count)
 			break;
 		t0 = bench_wall_s();
-		if (c == NULL && httpc_open_from(r->url, src, r->tls, BENCH_TIMEOUT_S, &c, &e) != 0) {
+		if (c == NULL && httpc_open_from(url, src, r->tls, BENCH_TIMEOUT_S, &c, &e) != 0) {
 			bench_fail(r, "connect", e.msg, 0);
 			r->lat_us[i] = -1;
 			continue;
@@ -499,25 +536,85 @@ bench_store_stats(const struct bench_daemon *d, double *wal_bytes, double *commi
 	return pclose(f) == 0 && got == 3 ? 0 : -1;
 }
 
+/* The WAL position, in bytes, that site's wal_cmd prints. 0 or -1. */
+static int
+bench_server_wal(const struct bench_site *site, double *pos)
+{
+	char line[128];
+	FILE *f;
+	int got;
+
+	if ((f = popen(site->wal_cmd, "r")) == NULL)
+		return -1;
+	got = fgets(line, sizeof(line), f) != NULL && sscanf(line, "%lf", pos) == 1;
+	return pclose(f) == 0 && got ? 0 : -1;
+}
+
+/* The site's counters: commits of every gateway's store, and the WAL
+ * written: the server's (wal_cmd) when it has one, else the gateways'
+ * own (SQLite's WAL). 0, or -1 if one is unreadable. */
+static int
+bench_site_stats(const struct bench_site *site, double *wal_bytes, double *commits)
+{
+	double w, k;
+	int i;
+
+	*wal_bytes = *commits = 0;
+	for (i = 0; i < site->n; i++) {
+		if (bench_store_stats(&site->gw[i], &w, &k) != 0)
+			return -1;
+		*wal_bytes += w;
+		*commits += k;
+	}
+	if (site->wal_cmd != NULL && bench_server_wal(site, wal_bytes) != 0)
+		return -1;
+	return 0;
+}
+
+/* CPU seconds so far of every gateway's serve and signer, and of the
+ * store's server (0 without one). 0, or -1 when one is unreadable. */
+static int
+bench_site_cpu(const struct bench_site *site, double *serve, double *signer, double *store)
+{
+	double v;
+	int i;
+
+	*serve = *signer = *store = 0;
+	for (i = 0; i < site->n; i++) {
+		if ((v = bench_proc_cpu_s(site->gw[i].serve)) < 0)
+			return -1;
+		*serve += v;
+		if ((v = bench_proc_cpu_s(site->gw[i].signer)) < 0)
+			return -1;
+		*signer += v;
+	}
+	if (site->store > 0 && (*store = bench_proc_tree_cpu_s(site->store)) < 0)
+		return -1;
+	return 0;
+}
+
 /*
  * Runs count requests from first with threads client threads against d,
  * fresh or keep-alive, into *f. Returns the number of failed enrollments,
  * or -1 when the run could not start.
  */
 static int
-bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs *csrs,
-	   size_t first, size_t count, int threads, int keepalive, const struct bench_daemon *d,
+bench_mode(char (*url)[64], const struct httpc_tls *tls, const struct bench_csrs *csrs,
+	   size_t first, size_t count, int threads, int keepalive, const struct bench_site *site,
 	   struct bench_fig *f)
 {
 	pthread_t tid[BENCH_THREADS_MAX];
 	struct bench_run r;
-	double t0, wall, c0, s0, g0, c1, s1, g1, okd, w0, w1, k0, k1;
+	double t0, wall, c0, s0, g0, d0, c1, s1, g1, d1, okd, w0, w1, k0, k1;
+	long kb;
 	size_t i;
-	int t, started = 0, rc = -1;
+	int t, started = 0, rc = -1, cpu_ok;
 
 	memset(f, 0, sizeof(*f));
 	memset(&r, 0, sizeof(r));
-	r.url = url;
+	for (t = 0; t < site->n; t++)
+		r.url[t] = url[t];
+	r.nurl = site->n;
 	r.tls = tls;
 	r.csrs = csrs;
 	r.first = first;
@@ -531,12 +628,16 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	if (r.lat_us == NULL)
 		goto out;
 
-	bench_reset_hwm(d->serve);
-	bench_reset_hwm(d->signer);
-	if (bench_store_stats(d, &w0, &k0) != 0)
+	for (t = 0; t < site->n; t++) {
+		bench_reset_hwm(site->gw[t].serve);
+		bench_reset_hwm(site->gw[t].signer);
+	}
+	if (bench_site_stats(site, &w0, &k0) != 0)
 		w0 = k0 = -1;
-	s0 = bench_proc_cpu_s(d->serve);
-	g0 = bench_proc_cpu_s(d->signer);
+	/* The backend that answered wal_cmd exits now: not this run's CPU. */
+	if (site->wal_cmd != NULL)
+		usleep(100 * 1000);
+	cpu_ok = bench_site_cpu(site, &s0, &g0, &d0) == 0;
 	c0 = bench_cpu_s(RUSAGE_SELF);
 	t0 = bench_wall_s();
 	for (t = 0; t < threads; t++) {
@@ -551,11 +652,10 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	/* Let the daemon finish what the last closes started, so that their
 	 * CPU is counted; an idle daemon uses none. */
 	usleep(100 * 1000);
-	s1 = bench_proc_cpu_s(d->serve);
-	g1 = bench_proc_cpu_s(d->signer);
-	if (w0 < 0 || bench_store_stats(d, &w1, &k1) != 0)
+	cpu_ok = cpu_ok && bench_site_cpu(site, &s1, &g1, &d1) == 0;
+	if (w0 < 0 || bench_site_stats(site, &w1, &k1) != 0)
 		w1 = k1 = -1;
-	if (started == 0 || s0 < 0 || s1 < 0 || g0 < 0 || g1 < 0) {
+	if (started == 0 || !cpu_ok) {
 		fprintf(stderr, "bench: %s\n", started == 0 ? "no client thread started" :
 			"cannot read the daemon's CPU time from /proc");
 		goto out;
@@ -577,9 +677,14 @@ bench_mode(const char *url, const struct httpc_tls *tls, const struct bench_csrs
 	f->rate = (double)f->ok / wall;
 	f->serve_us = (s1 - s0) * 1e6 / okd;
 	f->signer_us = (g1 - g0) * 1e6 / okd;
+	f->store_us = site->store > 0 ? (d1 - d0) * 1e6 / okd : -1;
 	f->client_us = (c1 - c0) * 1e6 / okd;
-	f->hwm_serve_kb = bench_status_kb(d->serve, "VmHWM:");
-	f->hwm_signer_kb = bench_status_kb(d->signer, "VmHWM:");
+	for (t = 0; t < site->n; t++) {
+		if ((kb = bench_status_kb(site->gw[t].serve, "VmHWM:")) > f->hwm_serve_kb)
+			f->hwm_serve_kb = kb;
+		if ((kb = bench_status_kb(site->gw[t].signer, "VmHWM:")) > f->hwm_signer_kb)
+			f->hwm_signer_kb = kb;
+	}
 	f->wal_bytes = f->commits = -1;
 	if (w1 >= 0 && f->ok > 0) {
 		f->wal_bytes = (w1 - w0) / okd;
@@ -595,10 +700,15 @@ out:
 static void
 bench_print_run(const char *what, const struct bench_fig *f)
 {
-	printf("  %-30s %6.0f/s  p50 %6.1f ms  p99 %6.1f ms  CPU us serve %5.0f + signer %4.0f "
-	       "= %5.0f  client %5.0f  peak KiB serve %6ld signer %5ld",
-	       what, f->rate, f->p50_us / 1000, f->p99_us / 1000, f->serve_us, f->signer_us,
-	       f->serve_us + f->signer_us, f->client_us, f->hwm_serve_kb, f->hwm_signer_kb);
+	printf("  %-30s %6.0f/s  p50 %6.1f ms  p99 %6.1f ms  CPU us serve %5.0f + signer %4.0f ",
+	       what, f->rate, f->p50_us / 1000, f->p99_us / 1000, f->serve_us, f->signer_us);
+	if (f->store_us >= 0)
+		printf("+ store %5.0f = %5.0f", f->store_us,
+		       f->serve_us + f->signer_us + f->store_us);
+	else
+		printf("= %5.0f", f->serve_us + f->signer_us);
+	printf("  client %5.0f  peak KiB serve %6ld signer %5ld", f->client_us, f->hwm_serve_kb,
+	       f->hwm_signer_kb);
 	if (f->wal_bytes >= 0)
 		printf("  WAL %5.0f B, %.2f commits", f->wal_bytes, f->commits);
 	printf("%s\n", f->errors > 0 ? "  (FAILURES)" : "");
@@ -733,11 +843,16 @@ bench_usage(void)
 	fprintf(stderr,
 		"usage: bench-enroll [-n N] [-c LIST] [-m fresh|keepalive|both] [-r ROUNDS]\n"
 		"                    [-b OTHER-LANCA] [-S TOTAL -k STEP]\n"
+		"                    [-s URL] [-g URL] [-p STORE-PID] [-l WAL-CMD]\n"
 		"  -n N       enrollments per run (default 2000)\n"
 		"  -c LIST    client threads, comma-separated (default 16; e.g. 1,4,16,64)\n"
 		"  -r ROUNDS  rounds, each daemon started afresh (default 3)\n"
 		"  -b LANCA   a second binary, alternating rounds with LANCA (or set LANCA2)\n"
 		"  -S TOTAL -k STEP   scaling: TOTAL keep-alive enrollments in steps of STEP\n"
+		"  -s URL     also LANCA on the empty PostgreSQL database URL (P)\n"
+		"  -g URL     also two LANCA gateways sharing the empty database URL (G)\n"
+		"  -p PID     the database server's pid (postmaster): its CPU counted too\n"
+		"  -l CMD     shell command printing the server's WAL position in bytes\n"
 		"  LANCA must name the lanca binary; BENCH_KEEP=1 keeps the state directory\n");
 }
 
@@ -763,45 +878,75 @@ bench_clients(const char *s, int *out)
 	return n;
 }
 
-/* `lanca init` and the pre-authorisation of every request's device id, in
- * b's own state directory under top. 0 or -1 (said on stderr). */
+/* `lanca init` (on b's store) and the pre-authorisation of every
+ * request's device id, in b's own state directory under top; for a
+ * second gateway, a copy of that directory (same CA, same store.url).
+ * 0 or -1 (said on stderr). */
 static int
 bench_setup_bin(struct bench_bin *b, const char *top, const char *log,
 		const struct bench_csrs *csrs)
 {
 	char csvdir[256];
-	char *iv[] = { (char *)b->lanca, "init", "--dir", b->state, "--name", "bench",
-		       "--key-type", "ecdsa-p256", NULL };
+	char *iv[] = { (char *)b->lanca, "init", "--dir", b->state[0], "--name", "bench",
+		       "--key-type", "ecdsa-p256", NULL, NULL, NULL };
+	char *cp[] = { "cp", "-a", b->state[0], b->state[1], NULL };
+	int i;
 
-	if (snprintf(b->state, sizeof(b->state), "%s/state-%c", top, b->name) >=
-	    (int)sizeof(b->state) ||
-	    snprintf(csvdir, sizeof(csvdir), "%s/csv-%c", top, b->name) >= (int)sizeof(csvdir) ||
+	for (i = 0; i < b->gateways; i++)
+		if (snprintf(b->state[i], sizeof(b->state[i]), "%s/state-%c%d", top, b->name,
+			     i + 1) >= (int)sizeof(b->state[i]))
+			return -1;
+	if (snprintf(csvdir, sizeof(csvdir), "%s/csv-%c", top, b->name) >= (int)sizeof(csvdir) ||
 	    mkdir(csvdir, 0700) != 0)
 		return -1;
+	if (b->store != NULL) {
+		iv[8] = "--store";
+		iv[9] = (char *)b->store;
+	}
 	if (bench_run_cmd(iv, log) != 0) {
 		fprintf(stderr, "bench: %s init failed (see %s)\n", b->lanca, log);
 		return -1;
 	}
-	if (bench_preauth(b->lanca, csvdir, b->state, log, csrs) != 0) {
+	if (bench_preauth(b->lanca, csvdir, b->state[0], log, csrs) != 0) {
 		fprintf(stderr, "bench: preauth import failed (see %s)\n", log);
+		return -1;
+	}
+	if (b->gateways > 1 && bench_run_cmd(cp, log) != 0) {
+		fprintf(stderr, "bench: cannot copy %s (see %s)\n", b->state[0], log);
 		return -1;
 	}
 	return 0;
 }
 
-/* Starts b's daemon on fresh ports, fills url and tls (root read from
- * b's state; *root owned by the caller) and lets it settle. 0 or -1. */
+/* Stops every gateway of site; the number that did not exit cleanly. */
 static int
-bench_up(struct bench_bin *b, const char *log, char *url, size_t urlsz,
-	 struct httpc_tls *tls, char **root, struct bench_daemon *d, int *https_port)
+bench_down(struct bench_site *site)
+{
+	int i, bad = 0;
+
+	for (i = 0; i < site->n; i++)
+		if (bench_stop_daemon(&site->gw[i]) != 0)
+			bad++;
+	return bad;
+}
+
+/* Starts b's gateways on fresh ports, fills url[i] (gateway i's) and tls
+ * (root read from b's state; *root owned by the caller) and lets them
+ * settle. 0, or -1 with every gateway stopped. */
+static int
+bench_up(struct bench_bin *b, const char *log, char (*url)[64], struct httpc_tls *tls,
+	 char **root, struct bench_site *site, int *https_port)
 {
 	char path[300];
 	size_t root_len;
-	int http_port;
+	int http_port, port, i;
 
 	free(*root);
 	*root = NULL;
-	if (snprintf(path, sizeof(path), "%s/root.pem", b->state) >= (int)sizeof(path) ||
+	memset(site, 0, sizeof(*site));
+	site->store = b->store_pid;
+	site->wal_cmd = b->wal_cmd;
+	if (snprintf(path, sizeof(path), "%s/root.pem", b->state[0]) >= (int)sizeof(path) ||
 	    bench_read_file(path, root, &root_len) != 0) {
 		fprintf(stderr, "bench: cannot read %s\n", path);
 		return -1;
@@ -809,16 +954,25 @@ bench_up(struct bench_bin *b, const char *log, char *url, size_t urlsz,
 	memset(tls, 0, sizeof(*tls));
 	tls->root_pem = *root;
 	tls->root_len = root_len;
-	*https_port = bench_free_port();
-	http_port = bench_free_port();
-	if (*https_port < 0 || http_port < 0 ||
-	    snprintf(url, urlsz, "https://127.0.0.1:%d", *https_port) >= (int)urlsz)
-		return -1;
-	if (bench_start_daemon(b->lanca, b->state, log, *https_port, http_port, url, tls, d) != 0)
-		return -1;
+	for (i = 0; i < b->gateways; i++) {
+		port = bench_free_port();
+		http_port = bench_free_port();
+		if (port < 0 || http_port < 0 ||
+		    snprintf(url[i], 64, "https://127.0.0.1:%d", port) >= 64)
+			goto fail;
+		site->n = i + 1;
+		if (bench_start_daemon(b->lanca, b->state[i], log, port, http_port, url[i], tls,
+				       &site->gw[i]) != 0)
+			goto fail;
+		if (i == 0)
+			*https_port = port;
+	}
 	/* Idle means after start-up has settled, not while it runs. */
 	usleep(BENCH_SETTLE_US);
 	return 0;
+fail:
+	bench_down(site);
+	return -1;
 }
 
 /* The summary over rounds: per mode and client count, each binary's
@@ -840,7 +994,8 @@ bench_summary(struct bench_bin *bins, int nbins, const int *clients, int nc, int
 		       m ? TARGET_KA_RATE : TARGET_FRESH_RATE,
 		       m ? TARGET_KA_CPU_US : TARGET_FRESH_CPU_US);
 		printf("  bin clients   enrollments/s         CPU us serve+signer   serve             "
-		       "   signer              peak KiB serve   signer   verdict\n");
+		       "   signer               store                all            p50 ms  p99 ms"
+		       "  peak KiB serve   signer   verdict\n");
 		for (ci = 0; ci < nc; ci++) {
 			for (bi = 0; bi < nbins; bi++) {
 				const struct bench_bin *b = &bins[bi];
@@ -861,6 +1016,25 @@ bench_summary(struct bench_bin *bins, int nbins, const int *clients, int nc, int
 				for (r = 0; r < rounds; r++)
 					v[r] = b->fig[ci][m][r].signer_us;
 				bench_print_stat(v, (size_t)rounds, "");
+				if (b->store_pid > 0) {
+					for (r = 0; r < rounds; r++)
+						v[r] = b->fig[ci][m][r].store_us;
+					bench_print_stat(v, (size_t)rounds, "");
+				} else {
+					printf(" %19s", "(in serve)");
+				}
+				for (r = 0; r < rounds; r++)
+					v[r] = b->fig[ci][m][r].serve_us + b->fig[ci][m][r].signer_us +
+					       (b->store_pid > 0 ? b->fig[ci][m][r].store_us : 0);
+				bench_print_stat(v, (size_t)rounds, "");
+				for (r = 0; r < rounds; r++)
+					v[r] = b->fig[ci][m][r].p50_us / 1000;
+				bench_stats(v, (size_t)rounds, &med, &lo, &hi);
+				printf("  %6.1f", med);
+				for (r = 0; r < rounds; r++)
+					v[r] = b->fig[ci][m][r].p99_us / 1000;
+				bench_stats(v, (size_t)rounds, &med, &lo, &hi);
+				printf("  %6.1f", med);
 				for (r = 0; r < rounds; r++)
 					v[r] = (double)b->fig[ci][m][r].hwm_serve_kb;
 				bench_stats(v, (size_t)rounds, &med, &lo, &hi);
@@ -879,6 +1053,12 @@ bench_summary(struct bench_bin *bins, int nbins, const int *clients, int nc, int
 			}
 		}
 	}
+	for (bi = 0; bi < nbins; bi++)
+		printf("%c: %s, %d gateway%s, store %s\n", bins[bi].name, bins[bi].lanca,
+		       bins[bi].gateways, bins[bi].gateways > 1 ? "s" : "",
+		       bins[bi].store != NULL ? "PostgreSQL" : "SQLite");
+	printf("CPU per enrollment: serve+signer is every gateway's; store is the database "
+	       "server's (its processes'); all is the sum; p50 and p99 are medians too\n");
 	printf("\nidle PSS after start-up, KiB (target serve + signer <= %d):\n",
 	       TARGET_IDLE_PSS_KB);
 	for (bi = 0; bi < nbins; bi++) {
@@ -914,11 +1094,13 @@ static int
 bench_compare(struct bench_bin *bins, int nbins, const char *log, const struct bench_csrs *csrs,
 	      size_t n, const int *clients, int nc, int fresh, int keepalive, int rounds)
 {
-	struct bench_daemon d = { 0, 0, NULL, NULL };
+	struct bench_site site;
 	struct httpc_tls tls;
-	char url[64], what[64], *root = NULL;
+	char url[BENCH_GW_MAX][64], what[64], *root = NULL;
 	size_t next;
 	int r, k, bi, ci, m, port, failed = 0, probed = 0, got;
+
+	memset(&site, 0, sizeof(site));
 
 	for (r = 0; r < rounds; r++) {
 		for (k = 0; k < nbins; k++) {
@@ -928,13 +1110,15 @@ bench_compare(struct bench_bin *bins, int nbins, const char *log, const struct b
 			 * quieter or busier moment. */
 			bi = (r % 2 == 0) ? k : nbins - 1 - k;
 			b = &bins[bi];
-			if (bench_up(b, log, url, sizeof(url), &tls, &root, &d, &port) != 0)
+			if (bench_up(b, log, url, &tls, &root, &site, &port) != 0)
 				goto fail;
-			b->pss_serve_kb[r] = bench_proc_pss(d.serve);
-			b->pss_signer_kb[r] = bench_proc_pss(d.signer);
-			printf("\nround %d, %c (%s): serve pid %ld, signer pid %ld; idle PSS serve "
-			       "%ld KiB, signer %ld KiB\n", r + 1, b->name, b->lanca, (long)d.serve,
-			       (long)d.signer, b->pss_serve_kb[r], b->pss_signer_kb[r]);
+			b->pss_serve_kb[r] = bench_proc_pss(site.gw[0].serve);
+			b->pss_signer_kb[r] = bench_proc_pss(site.gw[0].signer);
+			printf("\nround %d, %c (%s, %s, %d gateway%s): serve pid %ld, signer pid %ld; "
+			       "idle PSS serve %ld KiB, signer %ld KiB\n", r + 1, b->name, b->lanca,
+			       b->store != NULL ? "PostgreSQL" : "SQLite", site.n,
+			       site.n > 1 ? "s" : "", (long)site.gw[0].serve,
+			       (long)site.gw[0].signer, b->pss_serve_kb[r], b->pss_signer_kb[r]);
 			if (!probed++ && bench_tls_probe(port, root, strlen(root)) != 0)
 				goto fail;
 			/* Every round and binary enrolls the same slice of
@@ -944,7 +1128,7 @@ bench_compare(struct bench_bin *bins, int nbins, const char *log, const struct b
 				for (m = 0; m < 2; m++, next += n) {
 					if ((m == 0 && !fresh) || (m == 1 && !keepalive))
 						continue;
-					got = bench_mode(url, &tls, csrs, next, n, clients[ci], m, &d,
+					got = bench_mode(url, &tls, csrs, next, n, clients[ci], m, &site,
 							 &b->fig[ci][m][r]);
 					if (got < 0)
 						goto fail;
@@ -954,7 +1138,7 @@ bench_compare(struct bench_bin *bins, int nbins, const char *log, const struct b
 					bench_print_run(what, &b->fig[ci][m][r]);
 				}
 			}
-			if (bench_stop_daemon(&d) != 0)
+			if (bench_down(&site) != 0)
 				fprintf(stderr, "bench: lanca serve did not exit cleanly (see %s)\n", log);
 		}
 	}
@@ -962,7 +1146,7 @@ bench_compare(struct bench_bin *bins, int nbins, const char *log, const struct b
 	free(root);
 	return failed;
 fail:
-	bench_stop_daemon(&d);
+	bench_down(&site);
 	free(root);
 	return -1;
 }
@@ -976,21 +1160,22 @@ static int
 bench_scale(struct bench_bin *b, const char *log, const struct bench_csrs *csrs, size_t total,
 	    size_t step, int threads)
 {
-	struct bench_daemon d = { 0, 0, NULL, NULL };
+	struct bench_site site;
 	struct bench_fig f;
 	struct httpc_tls tls;
 	double rate[BENCH_STEPS_MAX], cpu[BENCH_STEPS_MAX], rmed, rlo, rhi, cmed, clo, chi;
-	char url[64], what[64], *root = NULL;
+	char url[BENCH_GW_MAX][64], what[64], *root = NULL;
 	size_t at, ns = 0;
 	int port, failed = 0, got;
 
-	if (bench_up(b, log, url, sizeof(url), &tls, &root, &d, &port) != 0)
+	memset(&site, 0, sizeof(site));
+	if (bench_up(b, log, url, &tls, &root, &site, &port) != 0)
 		goto fail;
 	printf("\nscaling, %c (%s): %zu enrollments in steps of %zu, keep-alive, %d clients\n",
 	       b->name, b->lanca, total, step, threads);
 	for (at = 0; at < total; at += step) {
 		got = bench_mode(url, &tls, csrs, at, at + step <= total ? step : total - at,
-				 threads, 1, &d, &f);
+				 threads, 1, &site, &f);
 		if (got < 0)
 			goto fail;
 		failed += got;
@@ -998,7 +1183,7 @@ bench_scale(struct bench_bin *b, const char *log, const struct bench_csrs *csrs,
 			 at + (at + step <= total ? step : total - at));
 		bench_print_run(what, &f);
 		rate[ns] = f.rate;
-		cpu[ns] = f.serve_us + f.signer_us;
+		cpu[ns] = f.serve_us + f.signer_us + (f.store_us > 0 ? f.store_us : 0);
 		ns++;
 	}
 	bench_stats(rate, ns, &rmed, &rlo, &rhi);
@@ -1013,12 +1198,12 @@ bench_scale(struct bench_bin *b, const char *log, const struct bench_csrs *csrs,
 			     (clo / cmed - 1) * 100 >= -TARGET_SCALE_SPREAD &&
 			     (chi / cmed - 1) * 100 <= TARGET_SCALE_SPREAD));
 	fflush(stdout);
-	if (bench_stop_daemon(&d) != 0)
+	if (bench_down(&site) != 0)
 		fprintf(stderr, "bench: lanca serve did not exit cleanly (see %s)\n", log);
 	free(root);
 	return failed;
 fail:
-	bench_stop_daemon(&d);
+	bench_down(&site);
 	free(root);
 	return -1;
 }
@@ -1026,8 +1211,9 @@ fail:
 int
 main(int argc, char *argv[])
 {
-	static struct bench_bin bins[2];
-	const char *other = getenv("LANCA2");
+	static struct bench_bin bins[BENCH_BINS_MAX];
+	const char *other = getenv("LANCA2"), *pg1 = NULL, *pg2 = NULL, *wal_cmd = NULL;
+	pid_t store_pid = 0;
 	char top[] = "/tmp/lanca-bench-enroll.XXXXXX", log[256];
 	struct bench_csrs csrs = { NULL, NULL, 0 };
 	size_t n = 2000, total = 0, step = 0, need;
@@ -1037,7 +1223,7 @@ main(int argc, char *argv[])
 	double t0;
 
 	bins[0].lanca = getenv("LANCA");
-	while ((opt = getopt(argc, argv, "n:c:m:r:b:S:k:")) != -1) {
+	while ((opt = getopt(argc, argv, "n:c:m:r:b:S:k:s:g:p:l:")) != -1) {
 		switch (opt) {
 		case 'n':
 			if ((v = bench_number(optarg, 1, BENCH_N_MAX)) < 0)
@@ -1073,6 +1259,20 @@ main(int argc, char *argv[])
 				goto usage;
 			step = (size_t)v;
 			break;
+		case 's':
+			pg1 = optarg;
+			break;
+		case 'g':
+			pg2 = optarg;
+			break;
+		case 'p':
+			if ((v = bench_number(optarg, 1, 0x7fffffff)) < 0)
+				goto usage;
+			store_pid = (pid_t)v;
+			break;
+		case 'l':
+			wal_cmd = optarg;
+			break;
 		default:
 			goto usage;
 		}
@@ -1081,10 +1281,29 @@ main(int argc, char *argv[])
 	    (total > 0) != (step > 0) || (total > 0 && (total + step - 1) / step > BENCH_STEPS_MAX))
 		goto usage;
 	bins[0].name = 'A';
+	bins[0].gateways = 1;
 	if (other != NULL && other[0] != '\0') {
-		bins[1].lanca = other;
-		bins[1].name = 'B';
-		nbins = 2;
+		bins[nbins].lanca = other;
+		bins[nbins].name = 'B';
+		bins[nbins++].gateways = 1;
+	}
+	/* The PostgreSQL configurations run LANCA's binary. */
+	if (pg1 != NULL) {
+		bins[nbins] = bins[0];
+		bins[nbins].name = 'P';
+		bins[nbins++].store = pg1;
+	}
+	if (pg2 != NULL) {
+		bins[nbins] = bins[0];
+		bins[nbins].name = 'G';
+		bins[nbins].store = pg2;
+		bins[nbins++].gateways = 2;
+	}
+	for (bi = 0; bi < nbins; bi++) {
+		if (bins[bi].store == NULL)
+			continue;
+		bins[bi].store_pid = store_pid;
+		bins[bi].wal_cmd = wal_cmd;
 	}
 	/* httpc needs it: a daemon closing mid-write must be an error. */
 	signal(SIGPIPE, SIG_IGN);
@@ -1097,7 +1316,10 @@ main(int argc, char *argv[])
 		goto out;
 
 	need = total > 0 ? total : (size_t)rounds * (size_t)nc * 2 * n;
-	printf("A = %s%s%s\n", bins[0].lanca, nbins > 1 ? ", B = " : "", nbins > 1 ? other : "");
+	for (bi = 0; bi < nbins; bi++)
+		printf("%c = %s on %s, %d gateway%s\n", bins[bi].name, bins[bi].lanca,
+		       bins[bi].store != NULL ? "PostgreSQL" : "SQLite", bins[bi].gateways,
+		       bins[bi].gateways > 1 ? "s" : "");
 	printf("generating %zu P-256 requests...\n", need);
 	fflush(stdout);
 	t0 = bench_wall_s();

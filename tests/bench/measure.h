@@ -17,6 +17,12 @@ double bench_cpu_s(int who);
 /* User + system CPU seconds a process (every thread, live or exited) has
  * used so far, from /proc/PID/stat; -1 when it is gone or unreadable. */
 double bench_proc_cpu_s(pid_t pid);
+/* CPU seconds of a server process and the processes it forked: its own
+ * and its reaped children's (cutime, cstime), plus each live child's (a
+ * PostgreSQL postmaster and its backends: single-threaded processes, one
+ * level deep). A child exiting during the reading may be counted twice,
+ * never missed. -1 when pid is gone or unreadable. */
+double bench_proc_tree_cpu_s(pid_t pid);
 /* The number of a "Field:" line of /proc/PID/FILE in KiB (status: VmRSS,
  * VmHWM; smaps_rollup: Pss); -1 when missing. */
 long bench_proc_kb(pid_t pid, const char *file, const char *field);
