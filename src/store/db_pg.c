@@ -81,6 +81,7 @@ struct store_db {
 	unsigned flags;
 	int txn;			/* a transaction of ours is open (or was, when lost) */
 	int lost;			/* the connection was lost and not made again yet */
+	uint64_t commits, analyzed_at;	/* the writer's: COMMITs, and at the last ANALYZE */
 	unsigned char prepared[Q_COUNT];	/* prepared in this session */
 };
 
@@ -555,6 +556,33 @@ pg_prepare(struct store_db *d, enum store_q q, const char *sql, struct lerr *e)
 	return rc;
 }
 
+/*
+ * Each session prepares a statement once, and PostgreSQL keeps a generic
+ * plan it made from the statistics of the moment: made on a new store's
+ * nearly empty tables, the name owner's look-up scans every certificate
+ * for as long as those statistics stand (docs/performance.md). So the
+ * writer brings them up to date itself while the store is young, after
+ * 64, 128, 256... commits, then every 65,536 (autovacuum's own ANALYZE
+ * does the rest); new statistics make every session plan afresh. A
+ * failure is logged: only speed is at stake.
+ */
+static void
+pg_analyze_due(struct store_db *d)
+{
+	uint64_t next;
+	struct lerr e;
+
+	d->commits++;
+	next = d->analyzed_at == 0 ? 64 : d->analyzed_at < 65536 ? 2 * d->analyzed_at :
+	       d->analyzed_at + 65536;
+	if (d->commits < next)
+		return;
+	d->analyzed_at = d->commits;
+	if (pg_simple(d, "ANALYZE certificates, cert_names, requests, serials, audit, "
+		      "acme_orders, acme_authz", "refreshing the statistics", &e) != 0)
+		log_warn("%s", e.msg);
+}
+
 static int
 pg_run(struct store_db *d, const struct store_query *x, const char *sql,
        store_db_row_fn row, void *arg, int *changed, enum store_violation *violation,
@@ -653,6 +681,8 @@ again:
 			 x->what);
 		goto out;
 	}
+	if (x->q == Q_COMMIT && d->role == STORE_ROLE_WRITER)
+		pg_analyze_due(d);
 	rows = st == PGRES_TUPLES_OK ? PQntuples(cur.res) : 0;
 	for (cur.row = 0; row != NULL && cur.row < rows; cur.row++) {
 		if ((rrc = row(&r, arg, e)) < 0)

@@ -36,6 +36,8 @@ BENCH_ENROLL=${BENCH_ENROLL:-$here/bench-enroll}
 }
 
 T=$(mktemp -d /tmp/lanca-bench-pg.XXXXXX) || exit 1
+# pg.sh's watchdog finds pg.sh again from the top of the tree.
+TOP_SRCDIR=$(cd "$here/../.." && pwd)
 . "$here/../integration/pg.sh"
 bench_cleanup() {
 	pg_stop_all
