@@ -158,9 +158,13 @@ pg_err(struct store_db *d, const PGresult *res, const char *what,
 	}
 	if (state != NULL && strcmp(state, "23503") == 0 && violation != NULL)
 		*violation = STORE_VIOLATION_FOREIGN_KEY;
-	if (pg_lost(d->conn, state))
+	if (pg_lost(d->conn, state)) {
+		/* libpq's words name the server's address: the log's, not
+		 * the answer's a device reads. */
+		log_warn("the certificate store's server: %s: %s", what, msg);
 		return lerr_set(e, LERR_STORE_UNAVAILABLE, "the certificate store's server "
-				"is unreachable: %s failed (%s); try again later", what, msg);
+				"is unreachable: %s failed; try again later", what);
+	}
 	if (state != NULL && (strcmp(state, "53100") == 0 ||	/* disk full */
 	    strcmp(state, "40001") == 0 || strcmp(state, "40P01") == 0 ||
 	    strcmp(state, "55P03") == 0))	/* a lock not granted in lock_timeout */
@@ -423,9 +427,11 @@ pg_connect(struct store_db *d, struct lerr *e)
 	if (PQstatus(d->conn) != CONNECTION_OK) {
 		pg_message(PQerrorMessage(d->conn), msg, sizeof(msg));
 		pg_disconnect(d);
-		/* The URL is not repeated: it may hold a password. */
+		/* The URL is not repeated (it may hold a password), nor are
+		 * libpq's words, which name the server, in the answer. */
+		log_warn("connecting to the certificate store's server: %s", msg);
 		return lerr_set(e, LERR_STORE_UNAVAILABLE,
-				"the certificate store's server is unreachable: %s", msg);
+				"the certificate store's server is unreachable; try again later");
 	}
 	if (d->role == STORE_ROLE_WRITER && pg_check_collation(d, e) != 0) {
 		pg_disconnect(d);
