@@ -21,12 +21,12 @@
 #include <time.h>
 #include <unistd.h>
 
-#include <gnutls/abstract.h>
 #include <jansson.h>
 
 #include "ca/keystore.h"
 #include "ca/names.h"
 #include "ca/policy.h"
+#include "ca/x509.h"
 #include "common/buf.h"
 #include "common/dburl.h"
 #include "common/fileio.h"
@@ -53,25 +53,6 @@ join_name_ok(const char *name)
 		      name[i] == '-'))
 			return 0;
 	return 1;
-}
-
-/* Whether key is the private half of crt's public key. */
-static int
-join_key_is(gnutls_privkey_t key, gnutls_x509_crt_t crt)
-{
-	unsigned char a[64], b[64];
-	size_t alen = sizeof(a), blen = sizeof(b);
-	gnutls_pubkey_t kp = NULL;
-	int same;
-
-	if (gnutls_pubkey_init(&kp) < 0)
-		return 0;
-	same = gnutls_pubkey_import_privkey(kp, key, 0, 0) >= 0 &&
-	       gnutls_pubkey_get_key_id(kp, GNUTLS_KEYID_USE_SHA256, a, &alen) >= 0 &&
-	       gnutls_x509_crt_get_key_id(crt, GNUTLS_KEYID_USE_SHA256, b, &blen) >= 0 &&
-	       alen == blen && memcmp(a, b, alen) == 0;
-	gnutls_pubkey_deinit(kp);
-	return same;
 }
 
 /* Writes the gateway's name to DIR/gateway.name. */
@@ -144,7 +125,7 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 	/* The site's issuing key, proven before a file names it. */
 	if (keystore_token_open(o->issuing_token, &issuing_key, e) != 0)
 		goto out;
-	if (!join_key_is(issuing_key, ca.issuing)) {
+	if (x509_key_matches(issuing_key, ca.issuing, ca.issuing_subject, &why) != 0) {
 		lerr_set(e, LERR_FORBIDDEN, "the token's key is not the site's issuing CA's "
 			 "(%s, SHA-256 %s)", ca.issuing_subject, ca.issuing_fp);
 		goto out;

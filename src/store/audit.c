@@ -313,6 +313,20 @@ store_audit_scan_cp(struct store_row *st, void *arg, struct lerr *e)
 	return rc > 0;
 }
 
+/* A row of "id, at, actor, event, subject, detail, hash" into r (its
+ * strings and hash the row's, valid while it is). */
+static void
+store_audit_read(struct store_row *st, struct store_audit_row *r)
+{
+	r->id = store_get_int(st, 0);
+	r->at = store_get_int(st, 1);
+	r->actor = store_get_text(st, 2);
+	r->event = store_get_text(st, 3);
+	r->subject = store_get_text(st, 4);
+	r->detail = store_get_text(st, 5);
+	r->hash = store_get_blob(st, 6, &r->hash_len);
+}
+
 static int
 store_audit_scan_row(struct store_row *st, void *arg, struct lerr *e)
 {
@@ -320,13 +334,7 @@ store_audit_scan_row(struct store_row *st, void *arg, struct lerr *e)
 	struct store_audit_row r;
 	int rc;
 
-	r.id = store_get_int(st, 0);
-	r.at = store_get_int(st, 1);
-	r.actor = store_get_text(st, 2);
-	r.event = store_get_text(st, 3);
-	r.subject = store_get_text(st, 4);
-	r.detail = store_get_text(st, 5);
-	r.hash = store_get_blob(st, 6, &r.hash_len);
+	store_audit_read(st, &r);
 	if ((rc = a->row(&r, a->arg)) < 0)
 		return lerr_set(e, LERR_INTERNAL, "reading the audit log stopped");
 	return rc > 0;
@@ -422,13 +430,7 @@ store_audit_page_row(struct store_row *st, void *arg, struct lerr *e)
 	struct store_audit_visit *v = arg;
 	struct store_audit_row row;
 
-	row.id = store_get_int(st, 0);
-	row.at = store_get_int(st, 1);
-	row.actor = store_get_text(st, 2);
-	row.event = store_get_text(st, 3);
-	row.subject = store_get_text(st, 4);
-	row.detail = store_get_text(st, 5);
-	row.hash = store_get_blob(st, 6, &row.hash_len);
+	store_audit_read(st, &row);
 	if (row.actor == NULL || row.event == NULL)
 		return lerr_set(e, LERR_STORE, "audit row %lld is incomplete",
 				(long long)row.id);
