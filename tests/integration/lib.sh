@@ -7,6 +7,9 @@
 set -eu
 
 : "${LANCA:?run through make check, or set LANCA to the lanca binary}"
+# The binary itself, whatever wraps $LANCA below (valgrind, a database per
+# init): what a test asks of the build (is it ASan's?) asks it of this.
+LANCA_BIN=$LANCA
 : "${TOP_SRCDIR:=$(cd "$(dirname "$0")/../.." && pwd)}"
 
 T=$(mktemp -d "${TMPDIR:-/tmp}/lanca-test.XXXXXX")

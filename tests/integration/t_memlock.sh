@@ -14,7 +14,7 @@
 command -v setpriv >/dev/null && command -v prlimit >/dev/null ||
 	{ echo "skip: needs setpriv and prlimit (util-linux)"; exit 77; }
 # AddressSanitizer replaces mlockall with a no-op that succeeds.
-! grep -qa __asan_init "$LANCA" || { echo "skip: under ASan mlockall does nothing"; exit 77; }
+! grep -qa __asan_init "$LANCA_BIN" || { echo "skip: under ASan mlockall does nothing"; exit 77; }
 
 caps=$(unit_caps)
 unit_memlock=$(unit_get LimitMEMLOCK)

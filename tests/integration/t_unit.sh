@@ -328,7 +328,7 @@ case $(mnt_opts "$SERVE_PID" "$D") in rw,*) ;; *) fail "$D is not writable for s
 ! yes_to PrivateTmp || [ "$(mnt_opts "$SERVE_PID" /tmp | cut -d' ' -f2)" = tmpfs ] || fail "no private /tmp"
 [ "$(status_of "$SERVE_PID" Umask)" = "$(printf '%04o' "$((0$umask_unit))")" ] ||
 	fail "serve's umask $(status_of "$SERVE_PID" Umask), want $umask_unit"
-if ! grep -qa __asan_init "$LANCA"; then
+if ! grep -qa __asan_init "$LANCA_BIN"; then
 	[ "$(status_of "$SIGNER" VmLck | awk '{ print $1 }')" -gt 0 ] || fail "the signer's memory is not locked"
 fi
 ok "serve starts under the unit (serve and signer as $unit_user, no capabilities, no_new_privs, umask $umask_unit)"
