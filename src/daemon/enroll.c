@@ -34,6 +34,12 @@
 
 #define ENROLL_WAITING_MAX	64
 
+/* An audit row a decision on a shared window keeps until it ends. */
+struct enroll_row {
+	char *actor, *event, *subject, *detail;
+};
+#define ENROLL_DECISION_ROWS	4	/* the most one decision writes */
+
 struct enroll {
 	const struct issuer *is;
 	const struct ca_set *ca;
@@ -45,6 +51,8 @@ struct enroll {
 	pthread_mutex_t decide;
 	char *loaded;			/* under decide: the shared window as loaded */
 	char *stored;			/* and the stored text it came from (NULL: none) */
+	struct enroll_row *pend;	/* under decide: the decision's audit rows, kept */
+	size_t npend;
 	struct metric_counter tally[ENROLL_DOORS][2][ENROLL_TALLIES];	/* [door][renew][t] */
 };
 
@@ -114,6 +122,11 @@ enroll_new(const struct issuer *is, const struct ca_set *ca, struct window *w,
 		free(en);
 		return lerr_set(e, LERR_INTERNAL, "out of resources");
 	}
+	if ((en->pend = calloc(ENROLL_DECISION_ROWS, sizeof(*en->pend))) == NULL) {
+		pthread_mutex_destroy(&en->decide);
+		free(en);
+		return lerr_set(e, LERR_INTERNAL, "out of memory");
+	}
 	en->is = is;
 	en->ca = ca;
 	en->w = w;
@@ -137,7 +150,24 @@ enroll_free(struct enroll *en)
 	pthread_mutex_destroy(&en->decide);
 	free(en->loaded);
 	free(en->stored);
+	free(en->pend);
 	free(en);
+}
+
+/* Drops the rows a decision kept. Under en->decide. */
+static void
+enroll_pend_clear(struct enroll *en)
+{
+	size_t i;
+
+	for (i = 0; i < en->npend; i++) {
+		free(en->pend[i].actor);
+		free(en->pend[i].event);
+		free(en->pend[i].subject);
+		free(en->pend[i].detail);
+	}
+	memset(en->pend, 0, ENROLL_DECISION_ROWS * sizeof(*en->pend));
+	en->npend = 0;
 }
 
 /* ---- the window on a store gateways share ----
@@ -238,12 +268,21 @@ enroll_decide_end(struct enroll *en, struct lerr *e)
 	int rc = 0;
 
 	if (store_shared(en->is->store)) {
+		struct store_audit_new rows[ENROLL_DECISION_ROWS];
+		size_t i;
+		int changed;
+
+		for (i = 0; i < en->npend; i++)
+			rows[i] = (struct store_audit_new){ en->pend[i].actor, en->pend[i].event,
+							    en->pend[i].subject, en->pend[i].detail };
 		now_text = window_export(en->w);
+		changed = now_text != NULL && strcmp(now_text, en->loaded) != 0;
 		if (now_text == NULL)
 			rc = lerr_set(e, LERR_INTERNAL, "out of memory");
-		else if (strcmp(now_text, en->loaded) != 0)
+		else if (changed || en->npend > 0)
 			rc = store_setting_swap(en->is->store, ENROLL_WINDOW_KEY, en->stored,
-						now_text, e);
+						changed ? now_text : NULL, rows, en->npend, e);
+		enroll_pend_clear(en);
 		if (rc != 0 && window_import(en->w, en->loaded) != 0)
 			log_err("cannot undo an onboarding window decision");
 		free(now_text);
@@ -297,6 +336,62 @@ enroll_record(struct enroll *en, const char *actor, const char *event, const cha
 	const struct store_audit_new row = { actor, event, subject, NULL };
 
 	return enroll_record_rows(en, &row, &detail, 1, e);
+}
+
+/*
+ * The audit rows of a decision on the window, under en->decide (takes
+ * each detail's reference). On a store of its own they are written now,
+ * as enroll_record_rows. On a store gateways share they are kept, and
+ * enroll_decide_end commits them with the window's new state in one
+ * transaction: the log never shows a decision whose state was not
+ * stored, nor the reverse. 0, or -1 with e.
+ */
+static int
+enroll_decision_rows(struct enroll *en, const struct store_audit_new *rows,
+		     json_t *const *details, size_t n, struct lerr *e)
+{
+	struct enroll_row *r;
+	size_t i, start = en->npend;
+	int rc = 0;
+
+	if (!store_shared(en->is->store))
+		return enroll_record_rows(en, rows, details, n, e);
+	for (i = 0; i < n; i++) {
+		if (rc == 0 && en->npend == ENROLL_DECISION_ROWS)
+			rc = lerr_set(e, LERR_INTERNAL, "enroll_decision_rows: too many rows");
+		if (rc == 0) {
+			r = &en->pend[en->npend];
+			r->actor = strdup(rows[i].actor);
+			r->event = strdup(rows[i].event);
+			r->subject = rows[i].subject != NULL ? strdup(rows[i].subject) : NULL;
+			r->detail = details[i] != NULL ? json_dumps(details[i], JSON_COMPACT) : NULL;
+			en->npend++;
+			if (r->actor == NULL || r->event == NULL ||
+			    (rows[i].subject != NULL && r->subject == NULL) ||
+			    (details[i] != NULL && r->detail == NULL))
+				rc = lerr_set(e, LERR_INTERNAL, "out of memory");
+		}
+		json_decref(details[i]);
+	}
+	/* All of them or none: the caller undoes its decision. */
+	while (rc != 0 && en->npend > start) {
+		r = &en->pend[--en->npend];
+		free(r->actor);
+		free(r->event);
+		free(r->subject);
+		free(r->detail);
+		memset(r, 0, sizeof(*r));
+	}
+	return rc;
+}
+
+static int
+enroll_decision_row(struct enroll *en, const char *actor, const char *event, const char *subject,
+		    json_t *detail, struct lerr *e)
+{
+	const struct store_audit_new row = { actor, event, subject, NULL };
+
+	return enroll_decision_rows(en, &row, &detail, 1, e);
 }
 
 /* Appends an audit row about something that has happened already (an
@@ -583,7 +678,7 @@ enroll_settle_locked(struct enroll *en, int64_t now, struct lerr *e)
 
 	if (en->w == NULL || !window_due(en->w, now, &end))
 		return 0;
-	if (enroll_record(en, AUDITLOG_ACTOR, "window-closed", NULL,
+	if (enroll_decision_row(en, AUDITLOG_ACTOR, "window-closed", NULL,
 			  json_pack("{s:s, s:I, s:I, s:i, s:i}",
 				    "result", end.admitted > 0 ? "issued" : "nothing",
 				    "opened_at", (json_int_t)end.opened_at,
@@ -867,7 +962,7 @@ enroll_window_decide(struct enroll *en, const struct store_request *rq,
 		 * record before it counts, or it did not happen (the request
 		 * waits, the window stays as it was). */
 		if (d.verdict == WINDOW_OVERLAPPED &&
-		    enroll_record(en, actor, "overlap", NULL,
+		    enroll_decision_row(en, actor, "overlap", NULL,
 				  json_pack("{s:i}", "keys", (int)d.overlap_keys), &e) != 0) {
 			window_restore(en->w, &saved);
 			(void)enroll_decide_end(en, NULL);
@@ -933,7 +1028,7 @@ enroll_window_account(struct enroll *en, const unsigned char key[32], const char
 		window_save(en->w, &saved);
 		window_request(en->w, key, id, &wt.ww, now, &d);
 		if (d.verdict == WINDOW_OVERLAPPED &&
-		    enroll_record(en, actor, "overlap", NULL,
+		    enroll_decision_row(en, actor, "overlap", NULL,
 				  json_pack("{s:i}", "keys", (int)d.overlap_keys), e) != 0) {
 			window_restore(en->w, &saved);
 			(void)enroll_decide_end(en, NULL);
@@ -1321,7 +1416,7 @@ enroll_press(struct enroll *en, unsigned seconds, unsigned count, const char *ac
 					 d.verdict == WINDOW_OVERLAPPED ? "overlap" : "open");
 	details[1] = d.verdict == WINDOW_OVERLAPPED ?
 		     json_pack("{s:i}", "keys", (int)d.overlap_keys) : NULL;
-	if (enroll_record_rows(en, rows, details, d.verdict == WINDOW_OVERLAPPED ? 2 : 1,
+	if (enroll_decision_rows(en, rows, details, d.verdict == WINDOW_OVERLAPPED ? 2 : 1,
 			       e) != 0) {
 		window_restore(en->w, &saved);
 		(void)enroll_decide_end(en, NULL);

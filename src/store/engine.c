@@ -1226,9 +1226,13 @@ store_setting_set(struct store *s, const char *key, const char *value, struct le
 	return store_write(s, &wr, e);
 }
 
-/* store_setting_swap's job: the setting is still what the caller read. */
+/* store_setting_swap's job: the setting is still what the caller read;
+ * then the new value (none: value NULL) and the audit rows. */
 struct store_swap {
 	const char *key, *old, *value;
+	const struct store_audit_new *rows;
+	size_t n;
+	int64_t at;
 };
 
 static int
@@ -1240,6 +1244,7 @@ store_swap_run(struct store_conn *w, void *arg, struct lerr *e)
 		Q_SETTING_SET, "saving a setting", { store_arg_text(sw->key), store_arg_text(sw->value) },
 	};
 	char *now = NULL;
+	size_t i;
 	int rc, same;
 
 	if ((rc = store_conn_lookup(w, &get, store_row_text_dup, &now, e)) < 0)
@@ -1248,17 +1253,27 @@ store_swap_run(struct store_conn *w, void *arg, struct lerr *e)
 	free(now);
 	if (!same)
 		return lerr_set(e, LERR_CONFLICT, "setting %s changed meanwhile", sw->key);
-	return store_exec(w, &set, NULL, e);
+	if (sw->value != NULL && store_exec(w, &set, NULL, e) != 0)
+		return -1;
+	for (i = 0; i < sw->n; i++)
+		if (store_audit_row(w, sw->at, sw->rows[i].actor, sw->rows[i].event,
+				    sw->rows[i].subject, sw->rows[i].detail, e) != 0)
+			return -1;
+	return 0;
 }
 
 int
 store_setting_swap(struct store *s, const char *key, const char *old, const char *value,
-		   struct lerr *e)
+		   const struct store_audit_new *rows, size_t n, struct lerr *e)
 {
-	struct store_swap sw = { key, old, value };
+	struct store_swap sw = { key, old, value, rows, n, (int64_t)time(NULL) };
+	size_t i;
 
-	if (s == NULL || key == NULL || value == NULL)
+	if (s == NULL || key == NULL || (n > 0 && rows == NULL))
 		return lerr_set(e, LERR_INTERNAL, "store_setting_swap: bad arguments");
+	for (i = 0; i < n; i++)
+		if (rows[i].actor == NULL || rows[i].event == NULL)
+			return lerr_set(e, LERR_INTERNAL, "store_setting_swap: bad arguments");
 	return store_submit(s, store_swap_run, &sw, e);
 }
 

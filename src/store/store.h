@@ -890,12 +890,13 @@ uint64_t store_cert_changes(struct store *s);
 int store_setting_set(struct store *s, const char *key, const char *value, struct lerr *e);
 /* *value is malloc'd; -1 with LERR_NOT_FOUND if unset. */
 int store_setting_get(struct store *s, const char *key, char **value, struct lerr *e);
-/* Sets key to value only if it still holds old (NULL: it is unset), in
- * one transaction under the write lock: LERR_CONFLICT when another
- * writer (another gateway) changed it since old was read. Durable on
- * return. */
+/* Sets key to value (NULL: leaves it) only if it still holds old (NULL:
+ * it is unset), and appends the n audit rows, in one transaction under
+ * the write lock: LERR_CONFLICT, and nothing written, when another writer
+ * (another gateway) changed it since old was read. Durable on return. */
+struct store_audit_new;
 int store_setting_swap(struct store *s, const char *key, const char *old, const char *value,
-		       struct lerr *e);
+		       const struct store_audit_new *rows, size_t n, struct lerr *e);
 
 /* ---- audit (append-only: triggers refuse UPDATE and DELETE) ----
  * Every row is hash-chained (schema/0008, ca/auditseal.h): it is written

@@ -1213,16 +1213,33 @@ START_TEST(test_ca_list_settings)
 	free(v);
 	/* A swap only from the value read: another writer's change meanwhile
 	 * is a conflict and is kept. */
-	ck_assert_int_eq(store_setting_swap(s, "k", "one", "three", &e), -1);
+	ck_assert_int_eq(store_setting_swap(s, "k", "one", "three", NULL, 0, &e), -1);
 	ck_assert_int_eq(e.code, LERR_CONFLICT);
-	ck_assert_int_eq(store_setting_swap(s, "k", NULL, "three", &e), -1);
-	ck_assert_int_eq(store_setting_swap(s, "k", "two", "three", &e), 0);
+	ck_assert_int_eq(store_setting_swap(s, "k", NULL, "three", NULL, 0, &e), -1);
+	ck_assert_int_eq(store_setting_swap(s, "k", "two", "three", NULL, 0, &e), 0);
 	ck_assert_int_eq(store_setting_get(s, "k", &v, &e), 0);
 	ck_assert_str_eq(v, "three");
 	free(v);
-	ck_assert_int_eq(store_setting_swap(s, "new", "x", "y", &e), -1);
-	ck_assert_int_eq(store_setting_swap(s, "new", NULL, "y", &e), 0);
-	ck_assert_int_eq(store_setting_swap(s, "new", NULL, "z", &e), -1);
+	/* The decision's audit rows go with it, or not at all. */
+	{
+		const struct store_audit_new row = { "unit", "press", NULL, "{\"n\":1}" };
+		int64_t before = 0, after = 0;
+		unsigned char h[32];
+
+		ck_assert_int_eq(store_audit_head(s, &before, h, &e), 0);
+		ck_assert_int_eq(store_setting_swap(s, "k", "two", "four", &row, 1, &e), -1);
+		ck_assert_int_eq(store_audit_head(s, &after, h, &e), 0);
+		ck_assert_int_eq(after, before);
+		ck_assert_int_eq(store_setting_swap(s, "k", "three", NULL, &row, 1, &e), 0);
+		ck_assert_int_eq(store_audit_head(s, &after, h, &e), 0);
+		ck_assert_int_eq(after, before + 1);
+		ck_assert_int_eq(store_setting_get(s, "k", &v, &e), 0);
+		ck_assert_str_eq(v, "three");
+		free(v);
+	}
+	ck_assert_int_eq(store_setting_swap(s, "new", "x", "y", NULL, 0, &e), -1);
+	ck_assert_int_eq(store_setting_swap(s, "new", NULL, "y", NULL, 0, &e), 0);
+	ck_assert_int_eq(store_setting_swap(s, "new", NULL, "z", NULL, 0, &e), -1);
 	store_close(s);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM settings"), 2);
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'ca-create'"), 3);
