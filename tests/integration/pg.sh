@@ -152,6 +152,28 @@ log_min_messages = warning
 EOF
 }
 
+# pg_ctl_start NAME WHAT: starts the cluster in $pg_d (log $pg_log, the
+# $pg_tries-th port tried) with pg_ctl -w. 0 when it runs; 2 when its port
+# was taken meanwhile (another test may take it between free_port and the
+# bind: the caller tries another, 5 times at most); 1 when it failed (said
+# why, WHAT naming it; the cluster stopped). The server keeps no
+# descriptor of ours (pg_ctl gives it /dev/null and the log): no pipe a
+# caller reads from, nor pg_test_database's lock, stays open in it.
+pg_ctl_start() {
+	if pg_as "$pg_bin/pg_ctl" start -D "$pg_d" -l "$pg_log" -w -t "$PG_WAIT_S" -s \
+		</dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then
+		return 0
+	fi
+	if [ "$pg_tries" -lt 5 ] && grep -q "could not bind\|Address already in use" "$pg_log"; then
+		pg_as "$pg_bin/pg_ctl" stop -D "$pg_d" -m immediate -w -t 10 -s >/dev/null 2>&1 || true
+		return 2
+	fi
+	echo "pg.sh: the $2 in $pg_d did not start:" >&2
+	tail -n 20 "$pg_log" >&2
+	pg_stop "$1" >/dev/null 2>&1 || true
+	return 1
+}
+
 pg_start() {
 	pg_name_ok "$1" || return 1
 	pg_bin=$(pg_bindir) || {
@@ -192,23 +214,13 @@ pg_start() {
 		# postgresql.auto.conf is read last: these win over the
 		# defaults initdb wrote into postgresql.conf.
 		pg_conf "$pg_d" "$pg_port" | pg_as sh -c 'cat >"$1/postgresql.auto.conf"' sh "$pg_d"
-		# The server keeps no descriptor of ours (pg_ctl gives it
-		# /dev/null and the log): no pipe a caller reads from, nor
-		# pg_test_database's lock, stays open in it.
-		if pg_as "$pg_bin/pg_ctl" start -D "$pg_d" -l "$pg_log" -w -t "$PG_WAIT_S" -s \
-			</dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then
-			break
-		fi
-		# Another test may take the port between free_port and the
-		# bind: tried again on another, 5 times at most.
-		if [ $pg_tries -lt 5 ] && grep -q "could not bind\|Address already in use" "$pg_log"; then
-			pg_as "$pg_bin/pg_ctl" stop -D "$pg_d" -m immediate -w -t 10 -s >/dev/null 2>&1 || true
-			continue
-		fi
-		echo "pg.sh: the server in $pg_d did not start:" >&2
-		tail -n 20 "$pg_log" >&2
-		pg_stop "$1" >/dev/null 2>&1 || true
-		return 1
+		pg_st=0
+		pg_ctl_start "$1" server || pg_st=$?
+		case $pg_st in
+		0) break ;;
+		2) continue ;;
+		*) return 1 ;;
+		esac
 	done
 	( umask 077 && printf 'PG_DIR=%s\nPG_PORT=%s\nPG_PASS=%s\n' "$pg_d" "$pg_port" "$pg_pw" \
 		>"$T/pg-$1.env" ) || return 1
@@ -426,18 +438,13 @@ application_name=$1 connect_timeout=$PG_WAIT_S" \
 		} | pg_as sh -c 'cat >"$1/postgresql.auto.conf"' sh "$pg_d" || return 1
 		# -w: a standby is ready once it has replayed to a consistent
 		# state and takes read-only connections.
-		if pg_as "$pg_bin/pg_ctl" start -D "$pg_d" -l "$pg_log" -w -t "$PG_WAIT_S" -s \
-			</dev/null >/dev/null 2>&1 3>&- 4>&- 5>&- 6>&- 7>&- 8>&- 9>&-; then
-			break
-		fi
-		if [ $pg_tries -lt 5 ] && grep -q "could not bind\|Address already in use" "$pg_log"; then
-			pg_as "$pg_bin/pg_ctl" stop -D "$pg_d" -m immediate -w -t 10 -s >/dev/null 2>&1 || true
-			continue
-		fi
-		echo "pg.sh: the replica in $pg_d did not start:" >&2
-		tail -n 20 "$pg_log" >&2
-		pg_stop "$1" >/dev/null 2>&1 || true
-		return 1
+		pg_st=0
+		pg_ctl_start "$1" replica || pg_st=$?
+		case $pg_st in
+		0) break ;;
+		2) continue ;;
+		*) return 1 ;;
+		esac
 	done
 	( umask 077 && printf 'PG_DIR=%s\nPG_PORT=%s\nPG_PASS=%s\n' "$pg_d" "$pg_port" "$pg_ppass" \
 		>"$T/pg-$1.env" ) || return 1
