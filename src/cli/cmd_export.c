@@ -78,16 +78,12 @@ cmd_export(int argc, char *argv[])
 		cmd_error("export", "%s", e.msg);
 		goto out;
 	}
-	/* The chain names the CA that signed it: only the active issuing CA
-	 * is at hand, so a certificate of an earlier one is refused rather
-	 * than given a chain that does not verify. */
-	if (chain && cert->ca_id != ca.issuing_id) {
-		cmd_error("export", "%s was issued by a CA that is no longer the issuing CA: "
-			  "export it without --chain", argv[optind]);
+	/* The chain names the CA that signed it, whichever of the site's. */
+	if (chain ? issue_chain_pem(s, cert, &ca, &out, &e) != 0 : issue_cert_pem(cert, &out) != 0) {
+		cmd_error("export", "%s", chain ? e.msg : "cannot encode the certificate");
 		goto out;
 	}
-	if ((chain ? issue_chain_pem(cert, &ca, &out) : issue_cert_pem(cert, &out)) != 0 ||
-	    fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+	if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
 		cmd_error("export", "cannot write the PEM");
 		goto out;
 	}

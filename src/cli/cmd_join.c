@@ -16,6 +16,7 @@
 #include "cli/cmd.h"
 #include "common/dburl.h"
 #include "common/p11key.h"
+#include "daemon/control.h"
 #include "daemon/handover.h"
 #include "daemon/join.h"
 #include "daemon/state.h"
@@ -27,15 +28,25 @@ join_usage(FILE *f)
 {
 	fprintf(f,
 		"usage: lanca join --store postgresql://USER:PASSWORD@HOST:PORT/DB\n"
-		"                  --issuing-key pkcs11:URL [--pin-file FILE] [--pkcs11-module SO]\n"
-		"                  [--token-path PATH]... [--dir DIR] [--name NAME]\n"
-		"                  [--san NAME|IP]... [--user USER]\n"
+		"                  --site-root-key FILE [--site-root-pass-file FILE]\n"
+		"                  [--passphrase-file FILE] [--key-type TYPE] [--crl-url URL]\n"
+		"                  [--dir DIR] [--name NAME] [--san NAME|IP]... [--user USER]\n"
+		"       lanca join --store URL --issuing-key pkcs11:URL [--pin-file FILE]\n"
+		"                  [--pkcs11-module SO] [--token-path PATH]... [--dir DIR]\n"
+		"                  [--name NAME] [--san NAME|IP]... [--user USER]\n"
 		"\n"
 		"Makes DIR a gateway of the site whose store is that PostgreSQL database,\n"
-		"made by `lanca init --store` on the site's first gateway. The gateway\n"
-		"signs with the site's issuing CA, whose key --issuing-key names in a\n"
-		"PKCS#11 token the gateways share (a network HSM); the key must be the\n"
-		"issuing CA's. NAME (default: the host name) is the gateway's name in the\n"
+		"made by `lanca init --store` on the site's first gateway.\n"
+		"With --site-root-key the gateway gets an issuing CA of its own: a new key\n"
+		"(of --key-type, encrypted with --passphrase-file), which stays in DIR/keys,\n"
+		"and its certificate signed by the site's root. FILE is the root's key (its\n"
+		"file from the first gateway's keys/, brought for the ceremony, or a token's\n"
+		"record); it must be the site root's, is used in memory and is not kept.\n"
+		"Its CRL is served by every gateway at --crl-url's path (default: the\n"
+		"site's CRL URL with /crl/<id>).\n"
+		"With --issuing-key the gateway signs with the site's issuing CA, whose key\n"
+		"is in a PKCS#11 token the gateways share (a network HSM); the key must be\n"
+		"the issuing CA's. NAME (default: the host name) is the gateway's name in the\n"
 		"site, and NAME.local, the --san names and localhost are its certificate's.\n"
 		"The site's certificates, requests, audit log and onboarding window are\n"
 		"one: a press on any gateway admits one device through any of them.\n"
@@ -55,11 +66,18 @@ cmd_join(int argc, char *argv[])
 		{ "pkcs11-module", required_argument, NULL, 'M' },
 		{ "token-path", required_argument, NULL, 'T' },
 		{ "user", required_argument, NULL, 'u' },
+		{ "site-root-key", required_argument, NULL, 'R' },
+		{ "site-root-pass-file", required_argument, NULL, 'P' },
+		{ "passphrase-file", required_argument, NULL, 'p' },
+		{ "key-type", required_argument, NULL, 'k' },
+		{ "crl-url", required_argument, NULL, 'c' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
 	};
 	const char *sans[JOIN_SANS_MAX], *token_paths[P11KEY_ALLOW_MAX];
 	const char *token_url = NULL, *pin_file = NULL, *module = NULL, *user = NULL;
+	const char *root_pass_file = NULL, *pass_file = NULL;
+	char *root_pass = NULL, *pass = NULL, actor[CONTROL_ACTOR_MAX + 1];
 	size_t ntoken_paths = 0;
 	struct state_join_opts o;
 	struct p11key_ref *token = NULL;
@@ -69,6 +87,7 @@ cmd_join(int argc, char *argv[])
 
 	memset(&o, 0, sizeof(o));
 	o.sans = sans;
+	o.key_type = KEYSTORE_ECDSA_P256;
 	optind = 1;
 	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
 		switch (c) {
@@ -78,6 +97,18 @@ cmd_join(int argc, char *argv[])
 		case 'I': pin_file = optarg; break;
 		case 'M': module = optarg; break;
 		case 'u': user = optarg; break;
+		case 'R': o.site_root_key = optarg; break;
+		case 'P': root_pass_file = optarg; break;
+		case 'p': pass_file = optarg; break;
+		case 'c': o.crl_url = optarg; break;
+		case 'k':
+			if (keystore_type_parse(optarg, &o.key_type) != 0) {
+				cmd_error("join", "--key-type %s: use ecdsa-p256, ecdsa-p384 or "
+					  "rsa-3072", optarg);
+				rc = CMD_USAGE;
+				goto out;
+			}
+			break;
 		case 'S':
 			/* Out of the command line others see in ps: the URL
 			 * may hold the password. */
@@ -118,11 +149,25 @@ cmd_join(int argc, char *argv[])
 			goto out;
 		}
 	}
-	if (optind != argc || store_url == NULL || token_url == NULL) {
+	if (optind != argc || store_url == NULL || (token_url == NULL) == (o.site_root_key == NULL)) {
 		if (optind == argc)
-			cmd_error("join", "--store and --issuing-key are required: a gateway joins a "
-				  "site's shared database and signs with its issuing CA's key");
+			cmd_error("join", "--store and one of --site-root-key and --issuing-key are "
+				  "required: a gateway joins a site's shared database with an issuing "
+				  "CA of its own, signed by the site's root, or signs with the site's "
+				  "issuing key in a shared token");
 		join_usage(stderr);
+		rc = CMD_USAGE;
+		goto out;
+	}
+	if (token_url != NULL && (root_pass_file != NULL || pass_file != NULL || o.crl_url != NULL)) {
+		cmd_error("join", "--site-root-pass-file, --passphrase-file and --crl-url go with "
+			  "--site-root-key: with --issuing-key the gateway makes no CA");
+		rc = CMD_USAGE;
+		goto out;
+	}
+	if (o.site_root_key != NULL && (pin_file != NULL || module != NULL || ntoken_paths > 0)) {
+		cmd_error("join", "--pin-file, --pkcs11-module and --token-path go with --issuing-key "
+			  "(a root key in a token is named by its record file)");
 		rc = CMD_USAGE;
 		goto out;
 	}
@@ -133,17 +178,28 @@ cmd_join(int argc, char *argv[])
 		rc = CMD_USAGE;
 		goto out;
 	}
-	if ((token = malloc(sizeof(*token))) == NULL) {
-		cmd_error("join", "out of memory");
-		goto out;
-	}
-	if (keystore_token_ref("--issuing-key", token_url, pin_file, module, token_paths,
-			       ntoken_paths, token, &e) != 0) {
+	cmd_actor(actor);
+	o.actor = actor;
+	if ((root_pass_file != NULL && keystore_pass_read(root_pass_file, &root_pass, &e) != 0) ||
+	    (pass_file != NULL && keystore_pass_read(pass_file, &pass, &e) != 0)) {
 		cmd_error("join", "%s", e.msg);
-		rc = CMD_USAGE;
 		goto out;
 	}
-	o.issuing_token = token;
+	o.site_root_pass = root_pass;
+	o.pass = pass;
+	if (token_url != NULL) {
+		if ((token = malloc(sizeof(*token))) == NULL) {
+			cmd_error("join", "out of memory");
+			goto out;
+		}
+		if (keystore_token_ref("--issuing-key", token_url, pin_file, module, token_paths,
+				       ntoken_paths, token, &e) != 0) {
+			cmd_error("join", "%s", e.msg);
+			rc = CMD_USAGE;
+			goto out;
+		}
+		o.issuing_token = token;
+	}
 	if (user != NULL) {
 		struct passwd *pw = getpwnam(user);
 
@@ -164,11 +220,18 @@ cmd_join(int argc, char *argv[])
 		cmd_error("join", "%s", e.msg);
 		goto out;
 	}
-	printf("joined the site: %s is a gateway of it, signing with the site's issuing CA "
-	       "(key in the PKCS#11 token: %s)\n", o.dir, token->record);
+	if (token != NULL)
+		printf("joined the site: %s is a gateway of it, signing with the site's issuing CA "
+		       "(key in the PKCS#11 token: %s)\n", o.dir, token->record);
+	else
+		printf("joined the site: %s is a gateway of it, signing with an issuing CA of its "
+		       "own under the site's root (its key in %s/keys; the root's key was not "
+		       "kept)\n", o.dir, o.dir);
 	printf("start it with `lanca serve --dir %s`\n", o.dir);
 	rc = CMD_OK;
 out:
+	keystore_pass_free(root_pass);
+	keystore_pass_free(pass);
 	if (store_url != NULL)
 		sodium_memzero(store_url, strlen(store_url));
 	free(store_url);

@@ -93,8 +93,11 @@ cmd_sign(int argc, char *argv[])
 		cmd_error("sign", "%s: %s", argv[optind], e.msg);
 		goto out;
 	}
-	if (issue_chain_pem(cert, &ca.ca, &out) != 0 ||
-	    fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
+	if (issue_chain_pem(ca.store, cert, &ca.ca, &out, &e) != 0) {
+		cmd_error("sign", "%s", e.msg);
+		goto out;
+	}
+	if (fwrite(out.data, 1, out.len, stdout) != out.len || fflush(stdout) != 0) {
 		cmd_error("sign", "cannot write the chain");
 		goto out;
 	}

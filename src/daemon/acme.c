@@ -1030,10 +1030,8 @@ acme_cert_chain(struct acme *a, const struct store_acme_account *acct, const cha
 					    hex_digit(o->cert_serial[2 * i + 1]));
 	if (store_cert_by_serial(a->store, serial, n, &c, e) != 0)
 		goto out;
-	if (issue_chain_pem(c, a->ca, pem) != 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot encode the certificate chain");
+	if (issue_chain_pem(a->store, c, a->ca, pem, e) != 0)
 		goto out;
-	}
 	rc = 0;
 out:
 	store_cert_free(c);

@@ -415,9 +415,7 @@ enroll_fill_issued(struct enroll *en, const struct store_cert *c, struct enroll_
 	hex_encode(c->serial, c->serial_len, res->serial);
 	buf_free(&res->chain);
 	buf_init(&res->chain, 64 * 1024);
-	if (issue_chain_pem(c, en->ca, &res->chain) != 0)
-		return lerr_set(e, LERR_INTERNAL, "cannot encode the certificate chain");
-	return 0;
+	return issue_chain_pem(en->is->store, c, en->ca, &res->chain, e);
 }
 
 /* The decision's clock: read once per decision and passed down. */

@@ -29,27 +29,12 @@
 int
 gateway_setting_key(const char *dir, const char *base, char *out, size_t n, struct lerr *e)
 {
-	char path[STATE_PATH_MAX];
-	unsigned char *name = NULL;
-	size_t len = 0;
-	struct lerr why;
+	char name[STATE_GATEWAY_NAME_MAX + 1];
 	int rc;
 
-	if (state_path(path, dir, STATE_GATEWAY_NAME) != 0)
-		return lerr_set(e, LERR_INTERNAL, "state directory path too long");
-	if (fileio_read(path, STATE_GATEWAY_NAME_MAX + 2, 0, &name, &len, &why) != 0) {
-		if (why.code != LERR_NOT_FOUND) {
-			if (e != NULL)
-				*e = why;
-			return -1;
-		}
-		rc = snprintf(out, n, "%s", base);
-	} else {
-		while (len > 0 && name[len - 1] == '\n')
-			len--;
-		rc = snprintf(out, n, "%s:%.*s", base, (int)len, (const char *)name);
-	}
-	free(name);
+	if (state_gateway_name(dir, name, e) != 0)
+		return -1;
+	rc = name[0] == '\0' ? snprintf(out, n, "%s", base) : snprintf(out, n, "%s:%s", base, name);
 	return rc < 0 || (size_t)rc >= n ? lerr_set(e, LERR_INTERNAL, "setting name too long") : 0;
 }
 
@@ -128,10 +113,8 @@ gateway_issue(const struct issuer *is, const char *dir, const struct ca_set *ca,
 	req.actor = "gateway";
 	if (issue_cert(is, &req, &cert, e) != 0)
 		goto out;
-	if (issue_chain_pem(cert, ca, &chain) != 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot encode the gateway chain");
+	if (issue_chain_pem(is->store, cert, ca, &chain, e) != 0)
 		goto out;
-	}
 	if (rename(newkey, keypath) != 0) {
 		lerr_set(e, LERR_INTERNAL, "cannot install %s: %s", keypath, strerror(errno));
 		goto out;

@@ -244,9 +244,32 @@ issue_cert_pem(const struct store_cert *c, struct buf *out)
 }
 
 int
-issue_chain_pem(const struct store_cert *c, const struct ca_set *ca, struct buf *out)
+issue_chain_pem(struct store *s, const struct store_cert *c, const struct ca_set *ca,
+		struct buf *out, struct lerr *e)
 {
+	struct store_ca *other = NULL;
+	struct store_cert der;
+	int rc = -1;
+
 	if (issue_cert_pem(c, out) != 0)
+		return lerr_set(e, LERR_INTERNAL, "cannot encode the certificate");
+	if (c->ca_id == ca->issuing_id || c->ca_id == 0) {
+		if (buf_append(out, ca->issuing_pem.data, ca->issuing_pem.size) != 0)
+			return lerr_set(e, LERR_INTERNAL, "out of memory");
+		return 0;
+	}
+	if (store_ca_get(s, c->ca_id, &other, e) != 0)
 		return -1;
-	return buf_append(out, ca->issuing_pem.data, ca->issuing_pem.size);
+	/* issue_cert_pem encodes a certificate's DER, whoever's it is. */
+	memset(&der, 0, sizeof(der));
+	der.der = other->der;
+	der.der_len = other->der_len;
+	if (issue_cert_pem(&der, out) != 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot encode the issuing CA's certificate");
+		goto out;
+	}
+	rc = 0;
+out:
+	store_ca_free(other);
+	return rc;
 }

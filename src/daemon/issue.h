@@ -92,10 +92,14 @@ int issue_cert_submit(const struct issuer *is, const struct issue_req *r,
 		      struct issue_pending **p, struct lerr *e);
 int issue_cert_finish(struct issue_pending *p, struct store_cert **out, struct lerr *e);
 
-/* Appends the PEM chain a client gets: the leaf, then the issuing CA as
- * chains carry it (state.h's ca_set: during a rollover the old root's
- * certificate of it, which every device can verify). */
-int issue_chain_pem(const struct store_cert *c, const struct ca_set *ca, struct buf *out) LANCA_WUR;
+/* Appends the PEM chain a client gets: the leaf, then its issuing CA. For
+ * a leaf of ca's issuing CA, that CA as chains carry it (state.h's
+ * ca_set: during a rollover the old root's certificate of it, which every
+ * device can verify); for one of another (an earlier generation's, or
+ * another gateway's of the site), that CA's own certificate from s. 0 or
+ * -1 with e. */
+int issue_chain_pem(struct store *s, const struct store_cert *c, const struct ca_set *ca,
+		    struct buf *out, struct lerr *e) LANCA_WUR;
 /* Appends the leaf alone, as it begins that chain. */
 int issue_cert_pem(const struct store_cert *c, struct buf *out) LANCA_WUR;
 

@@ -3,12 +3,13 @@
  *
  * The order matters as init's does: everything is built in a sibling
  * directory DIR.join-XXXXXX, the token's key is proven to be the site's
- * issuing CA's before any file names it, the gateway's certificate is
- * issued through the signer like any other, and the join is recorded
- * (the "gateway:NAME" setting and its audit row, in that order) only once
- * the directory is complete. A join that fails may be run again with the
- * same name: its own settings are overwritten, and only a recorded join
- * holds the name.
+ * issuing CA's (or the root key the site root's) before anything is made
+ * with it, the gateway's certificate is issued through the signer like
+ * any other, and the join is recorded (the "gateway:NAME" setting and
+ * its audit row, in that order) only once the directory is complete. A
+ * join that fails may be run again with the same name: its own settings
+ * are overwritten, an issuing CA recorded for it is retired by the next
+ * (store_ca_join), and only a recorded join holds the name.
  */
 #include "config.h"
 
@@ -35,6 +36,8 @@
 #include "daemon/init.h"
 #include "daemon/issue.h"
 #include "daemon/join.h"
+#include "daemon/revocation.h"
+#include "daemon/rollover.h"
 #include "daemon/state.h"
 #include "signer/files.h"
 #include "signer/signer.h"
@@ -67,17 +70,138 @@ join_write_name(const char *dir, const char *name, struct lerr *e)
 	return fileio_write_atomic(path, line, (size_t)n, 0644, 1, e);
 }
 
+/* The site's issuing key in a shared token: proven to be the issuing
+ * CA's, then named by keys/issuing.key; the CRL URL is the site's. */
+static int
+join_shared_key(const struct state_join_opts *o, struct store *s, const struct ca_set *ca,
+		const char *tmp, char *crl_url, size_t n, struct lerr *e)
+{
+	char path[STATE_PATH_MAX], *url = NULL;
+	gnutls_privkey_t key = NULL;
+	struct lerr why;
+	int rc = -1;
+
+	if (keystore_token_open(o->issuing_token, &key, e) != 0)
+		goto out;
+	if (x509_key_matches(key, ca->issuing, ca->issuing_subject, &why) != 0) {
+		lerr_set(e, LERR_FORBIDDEN, "the token's key is not the site's issuing CA's "
+			 "(%s, SHA-256 %s)", ca->issuing_subject, ca->issuing_fp);
+		goto out;
+	}
+	if (state_path(path, tmp, SIGNER_ISSUING_KEY) != 0 ||
+	    keystore_token_write(path, o->issuing_token, e) != 0 ||
+	    store_setting_get(s, "crl_url", &url, e) != 0)
+		goto out;
+	snprintf(crl_url, n, "%s", url);
+	rc = 0;
+out:
+	free(url);
+	if (key != NULL)
+		gnutls_privkey_deinit(key);
+	return rc;
+}
+
+/* An issuing CA of the gateway's own: a new key in keys/issuing.key, its
+ * certificate signed with the site root's key (proven first, used here
+ * only), recorded for the gateway name. The rest of the site's CAs stay
+ * as they are. *crl_url receives the new CA's CRL URL. */
+static int
+join_own_ca(const struct state_join_opts *o, struct store *s, const struct ca_set *ca,
+	    const char *name, const char *tmp, char *crl_url, size_t n, struct lerr *e)
+{
+	char path[STATE_PATH_MAX], ou[192], fp[65], subject[256], *site = NULL, *detail = NULL;
+	gnutls_privkey_t root_key = NULL;
+	gnutls_x509_privkey_t key = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	gnutls_datum_t der = { NULL, 0 };
+	struct store_ca *site_ca = NULL;
+	struct store_rollover roll;
+	struct store_ca_new rec;
+	struct policy pol;
+	int64_t id;
+	int rc = -1;
+
+	memset(&pol, 0, sizeof(pol));
+	/* The site's root must be the one every device trusts. */
+	if (store_rollover_newest(s, &roll, e) == 0 && roll.finished_at == 0) {
+		lerr_set(e, LERR_CONFLICT, "a root rollover is under way on this site: finish it "
+			 "(`lanca rollover finish` on the gateway holding the root) before a "
+			 "gateway joins with an issuing CA of its own");
+		goto out;
+	}
+	lerr_clear(e);
+	if (keystore_load(o->site_root_key, o->site_root_pass, &root_key, e) != 0)
+		goto out;
+	if (x509_key_matches(root_key, ca->root, ca->root_subject, e) != 0) {
+		lerr_set(e, LERR_FORBIDDEN, "%s is not the site root's key (%s, SHA-256 %s)",
+			 o->site_root_key, ca->root_subject, ca->root_fp);
+		goto out;
+	}
+	if (policy_from_ca(&pol, ca->root, e) != 0 || store_setting_get(s, "name", &site, e) != 0)
+		goto out;
+	snprintf(ou, sizeof(ou), "%s Issuing CA %s", site, name);
+	if (rollover_make_issuing(s, o->key_type, ou, &pol.permitted, ca->root, root_key,
+				  time(NULL), &key, &crt, e) != 0)
+		goto out;
+	if (state_path(path, tmp, SIGNER_ISSUING_KEY) != 0 ||
+	    keystore_write(path, key, o->pass, e) != 0)
+		goto out;
+	if (x509_export_der(crt, &der) != 0 || x509_fingerprint(crt, fp) != 0 ||
+	    x509_subject(crt, subject, sizeof(subject)) != 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot encode the new issuing CA");
+		goto out;
+	}
+	if (store_ca_get(s, ca->issuing_id, &site_ca, e) != 0 ||
+	    revocation_crl_url_next(site_ca->crl_url, o->crl_url, fp, crl_url, n, e) != 0 ||
+	    revocation_crl_url_free(s, crl_url, e) != 0)
+		goto out;
+	{
+		json_t *d = json_pack("{s:s, s:s, s:s}", "subject", subject, "sha256", fp,
+				      "crl_url", crl_url);
+
+		detail = d != NULL ? json_dumps(d, JSON_COMPACT) : NULL;
+		json_decref(d);
+	}
+	if (detail == NULL) {
+		lerr_set(e, LERR_INTERNAL, "out of memory");
+		goto out;
+	}
+	memset(&rec, 0, sizeof(rec));
+	rec.subject = subject;
+	rec.fingerprint = fp;
+	rec.not_before = gnutls_x509_crt_get_activation_time(crt);
+	rec.not_after = gnutls_x509_crt_get_expiration_time(crt);
+	rec.der = der.data;
+	rec.der_len = der.size;
+	if (store_ca_join(s, name, &rec, crl_url, o->actor != NULL ? o->actor : "cli", detail,
+			  &id, e) != 0)
+		goto out;
+	rc = 0;
+out:
+	free(detail);
+	free(site);
+	gnutls_free(der.data);
+	store_ca_free(site_ca);
+	policy_free(&pol);
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	if (key != NULL)
+		gnutls_x509_privkey_deinit(key);
+	if (root_key != NULL)
+		gnutls_privkey_deinit(root_key);
+	return rc;
+}
+
 /* Everything join makes, inside the temporary directory tmp. */
 static int
 join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 {
-	char path[STATE_PATH_MAX], host_buf[64], key[96], cn[128];
+	char path[STATE_PATH_MAX], host_buf[64], key[96], cn[128], crl_url[SIGNER_CRL_URL_MAX];
 	const char *host, *name;
-	gnutls_privkey_t issuing_key = NULL;
 	struct signer *signer = NULL;
 	struct signer_conf conf;
 	struct store *s = NULL;
-	char *crl_url = NULL, *joined = NULL, *detail = NULL;
+	char *joined = NULL, *detail = NULL;
 	struct policy pol;
 	struct ca_set ca;
 	struct issuer is;
@@ -122,19 +246,19 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 		goto out;
 	}
 
-	/* The site's issuing key, proven before a file names it. */
-	if (keystore_token_open(o->issuing_token, &issuing_key, e) != 0)
-		goto out;
-	if (x509_key_matches(issuing_key, ca.issuing, ca.issuing_subject, &why) != 0) {
-		lerr_set(e, LERR_FORBIDDEN, "the token's key is not the site's issuing CA's "
-			 "(%s, SHA-256 %s)", ca.issuing_subject, ca.issuing_fp);
-		goto out;
+	if (o->issuing_token != NULL) {
+		if (join_shared_key(o, s, &ca, tmp, crl_url, sizeof(crl_url), e) != 0)
+			goto out;
+	} else {
+		/* From here on the store finds this gateway's issuing CA. */
+		if (join_own_ca(o, s, &ca, name, tmp, crl_url, sizeof(crl_url), e) != 0 ||
+		    store_set_gateway(s, name, e) != 0)
+			goto out;
+		ca_set_free(&ca);
+		if (ca_set_load(s, &ca, e) != 0)
+			goto out;
 	}
-	if (state_path(path, tmp, SIGNER_ISSUING_KEY) != 0 ||
-	    keystore_token_write(path, o->issuing_token, e) != 0)
-		goto out;
-	if (store_setting_get(s, "crl_url", &crl_url, e) != 0 ||
-	    signer_conf_init(&conf, crl_url, e) != 0 ||
+	if (signer_conf_init(&conf, crl_url, e) != 0 ||
 	    signer_files_write(tmp, ca.root, ca.issuing, &conf, 0, e) != 0 ||
 	    init_root_pem(tmp, ca.root, e) != 0 || join_write_name(tmp, name, e) != 0)
 		goto out;
@@ -151,7 +275,8 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 	    store_setting_set(s, key, cn, e) != 0)
 		goto out;
 
-	if (policy_from_ca(&pol, ca.issuing, e) != 0 || signer_open_local(tmp, NULL, &signer, e) != 0)
+	if (policy_from_ca(&pol, ca.issuing, e) != 0 ||
+	    signer_open_local(tmp, o->pass, &signer, e) != 0)
 		goto out;
 	is.store = s;
 	is.signer = signer;
@@ -164,7 +289,8 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 	{
 		char now[24];
 		json_t *o_detail = json_pack("{s:s, s:s, s:s}", "issuing_sha256", ca.issuing_fp,
-					     "key", "shared token", "names", (const char *)b.data);
+					     "key", o->issuing_token != NULL ? "shared token" :
+					     "own issuing CA", "names", (const char *)b.data);
 
 		snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 		detail = o_detail != NULL ? json_dumps(o_detail, JSON_COMPACT) : NULL;
@@ -182,10 +308,7 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 out:
 	free(detail);
 	free(joined);
-	free(crl_url);
 	signer_stop(signer);
-	if (issuing_key != NULL)
-		gnutls_privkey_deinit(issuing_key);
 	ca_set_free(&ca);
 	store_close(s);
 	policy_free(&pol);
@@ -200,8 +323,10 @@ state_join(const struct state_join_opts *o, struct lerr *e)
 	char tmp[STATE_PATH_MAX], parent[STATE_PATH_MAX];
 	int rc = -1, made = 0;
 
-	if (o->dir == NULL || o->store_url == NULL || o->issuing_token == NULL)
-		return lerr_set(e, LERR_BAD_REQUEST, "join needs --store and --issuing-key");
+	if (o->dir == NULL || o->store_url == NULL ||
+	    (o->issuing_token == NULL) == (o->site_root_key == NULL))
+		return lerr_set(e, LERR_BAD_REQUEST, "join needs --store, and --issuing-key or "
+				"--site-root-key");
 	if (init_dir_free(o->dir, e) != 0 || dburl_check(o->store_url, e) != 0)
 		return -1;
 	if (snprintf(tmp, sizeof(tmp), "%s.join-XXXXXX", o->dir) >= (int)sizeof(tmp))

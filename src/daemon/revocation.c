@@ -10,6 +10,7 @@
 #include "config.h"
 
 #include <pthread.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <gnutls/gnutls.h>
@@ -317,6 +318,63 @@ revocation_ca_at(struct store *s, const char *path, int64_t *ca_id, struct lerr 
 	rc = 0;
 out:
 	store_ca_free(active);
+	store_ca_list_free(cas, n);
+	return rc;
+}
+
+/* See revocation.h. */
+int
+revocation_crl_url_next(const char *old, const char *given, const char *fp, char *out, size_t n,
+	     struct lerr *e)
+{
+	const char *path, *slash;
+	size_t base;
+
+	if (given != NULL) {
+		if (strncmp(given, "http://", 7) != 0 || strlen(given) >= n)
+			return lerr_set(e, LERR_BAD_REQUEST, "--crl-url must be an http:// URL "
+					"shorter than %zu bytes", n);
+		snprintf(out, n, "%s", given);
+		return 0;
+	}
+	if (old[0] == '\0') {
+		out[0] = '\0';
+		return 0;
+	}
+	path = strncmp(old, "http://", 7) == 0 ? strchr(old + 7, '/') : NULL;
+	if (path != NULL && strcmp(path, REVOCATION_PATH) == 0) {
+		base = (size_t)(path - old);
+	} else if (path != NULL && strncmp(path, REVOCATION_PATH "/", 5) == 0 &&
+		   (slash = strchr(path + 5, '/')) == NULL) {
+		base = (size_t)(path - old);
+	} else {
+		return lerr_set(e, LERR_BAD_REQUEST, "the issuing CA's CRL URL %s is not lanca's own "
+				"%s: name the new CA's with --crl-url", old, REVOCATION_PATH);
+	}
+	if (snprintf(out, n, "%.*s%s/%.16s", (int)base, old, REVOCATION_PATH, fp) >= (int)n)
+		return lerr_set(e, LERR_BAD_REQUEST, "the new CRL URL would be too long");
+	return 0;
+}
+
+/* See revocation.h. */
+int
+revocation_crl_url_free(struct store *s, const char *url, struct lerr *e)
+{
+	struct store_ca *cas[STORE_CAS_MAX];
+	const char *p, *q;
+	size_t n = 0, i;
+	int rc = 0;
+
+	if (url[0] == '\0' || (p = strchr(url + 7, '/')) == NULL)
+		return 0;
+	if (store_ca_list(s, cas, STORE_CAS_MAX, &n, e) != 0)
+		return -1;
+	for (i = 0; i < n && rc == 0; i++)
+		if (strcmp(cas[i]->role, "issuing") == 0 && strncmp(cas[i]->crl_url, "http://", 7) == 0 &&
+		    (q = strchr(cas[i]->crl_url + 7, '/')) != NULL && strcmp(p, q) == 0)
+			rc = lerr_set(e, LERR_CONFLICT, "the CRL URL %s has the path of %s's (%s): "
+				      "each issuing CA needs its own", url, cas[i]->subject,
+				      cas[i]->crl_url);
 	store_ca_list_free(cas, n);
 	return rc;
 }

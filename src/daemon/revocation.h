@@ -98,6 +98,18 @@ void revocation_crl_clear(struct revocation_crl *c);
 /* The issuing CA whose CRL is served at path: the one whose CRL URL has
  * that path; for REVOCATION_PATH when none has (a CRL URL on another
  * host), the active one. LERR_NOT_FOUND if none. 0 or -1 with e. */
-int revocation_ca_at(struct store *s, const char *path, int64_t *ca_id, struct lerr *e);	/* frees der; NULL-safe */
+int revocation_ca_at(struct store *s, const char *path, int64_t *ca_id, struct lerr *e);
+
+/* A new issuing CA's CRL URL (a rollover's, a joining gateway's) into out
+ * (n bytes): given (--crl-url, an http:// URL) if not NULL, else the
+ * CA before it's (old) with its path REVOCATION_PATH (or
+ * REVOCATION_PATH "/<id>") turned into REVOCATION_PATH "/<id>", id the
+ * first 16 hex digits of the new CA's SHA-256 fingerprint fp. "" when old
+ * is "". 0 or -1 with e. */
+int revocation_crl_url_next(const char *old, const char *given, const char *fp, char *out,
+			    size_t n, struct lerr *e);
+/* Refuses (LERR_CONFLICT) a CRL URL whose path another issuing CA's CRL
+ * is served at already: revocation_ca_at finds CRLs by path. 0 or -1. */
+int revocation_crl_url_free(struct store *s, const char *url, struct lerr *e);
 
 #endif

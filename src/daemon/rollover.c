@@ -134,67 +134,6 @@ roll_copy(const char *dir, const char *stage, const char *from, const char *to, 
 	return rc;
 }
 
-/* The new issuing CA's CRL URL: --crl-url, else the old one's with its
- * path "/crl" (or "/crl/<id>") turned into "/crl/<id>", id the first 16
- * hex digits of the new CA's SHA-256 fingerprint. "" when the old CA had
- * none. */
-static int
-roll_crl_url(const char *old, const char *given, const char *fp, char *out, size_t n,
-	     struct lerr *e)
-{
-	const char *path, *slash;
-	size_t base;
-
-	if (given != NULL) {
-		if (strncmp(given, "http://", 7) != 0 || strlen(given) >= n)
-			return lerr_set(e, LERR_BAD_REQUEST, "--crl-url must be an http:// URL "
-					"shorter than %zu bytes", n);
-		snprintf(out, n, "%s", given);
-		return 0;
-	}
-	if (old[0] == '\0') {
-		out[0] = '\0';
-		return 0;
-	}
-	path = strncmp(old, "http://", 7) == 0 ? strchr(old + 7, '/') : NULL;
-	if (path != NULL && strcmp(path, REVOCATION_PATH) == 0) {
-		base = (size_t)(path - old);
-	} else if (path != NULL && strncmp(path, REVOCATION_PATH "/", 5) == 0 &&
-		   (slash = strchr(path + 5, '/')) == NULL) {
-		base = (size_t)(path - old);
-	} else {
-		return lerr_set(e, LERR_BAD_REQUEST, "the issuing CA's CRL URL %s is not lanca's own "
-				"%s: name the new CA's with --crl-url", old, REVOCATION_PATH);
-	}
-	if (snprintf(out, n, "%.*s%s/%.16s", (int)base, old, REVOCATION_PATH, fp) >= (int)n)
-		return lerr_set(e, LERR_BAD_REQUEST, "the new CRL URL would be too long");
-	return 0;
-}
-
-/* Refuses a CRL URL whose path another issuing CA's CRL is served at
- * already (revocation_ca_at finds CRLs by path). */
-static int
-roll_crl_url_free(struct store *s, const char *url, struct lerr *e)
-{
-	struct store_ca *cas[STORE_CAS_MAX];
-	const char *p, *q;
-	size_t n = 0, i;
-	int rc = 0;
-
-	if (url[0] == '\0' || (p = strchr(url + 7, '/')) == NULL)
-		return 0;
-	if (store_ca_list(s, cas, STORE_CAS_MAX, &n, e) != 0)
-		return -1;
-	for (i = 0; i < n && rc == 0; i++)
-		if (strcmp(cas[i]->role, "issuing") == 0 && strncmp(cas[i]->crl_url, "http://", 7) == 0 &&
-		    (q = strchr(cas[i]->crl_url + 7, '/')) != NULL && strcmp(p, q) == 0)
-			rc = lerr_set(e, LERR_CONFLICT, "the CRL URL %s has the path of %s's (%s): "
-				      "each issuing CA needs its own", url, cas[i]->subject,
-				      cas[i]->crl_url);
-	store_ca_list_free(cas, n);
-	return rc;
-}
-
 /* Makes the new root (a new key) or takes the backup root (its key from
  * the admin's file, checked against the backup root on record). */
 static int
@@ -240,40 +179,56 @@ roll_new_root(struct store *s, struct roll_build *b, const struct rollover_opts 
 	return x509_make_root(&cp, b->new_root_key, &b->new_root, e);
 }
 
-/* The new issuing CA under the new root. */
-static int
-roll_new_issuing(struct store *s, struct roll_build *b, const struct rollover_opts *o,
-		 unsigned gen, time_t now, struct lerr *e)
+int
+rollover_make_issuing(struct store *s, enum keystore_type t, const char *ou,
+		      const struct names *permitted, gnutls_x509_crt_t root,
+		      gnutls_privkey_t root_key, time_t now, gnutls_x509_privkey_t *key_out,
+		      gnutls_x509_crt_t *out, struct lerr *e)
 {
 	unsigned char serial[X509_SERIAL_LEN];
 	struct x509_ca_params cp;
 	gnutls_privkey_t key = NULL;
 	gnutls_pubkey_t pub = NULL;
-	char ou[192];
 	time_t root_end;
 	int rc = -1;
 
-	if (roll_new_key(o->key_type, &b->new_issuing_x, &key, e) != 0 ||
+	*key_out = NULL;
+	if (roll_new_key(t, key_out, &key, e) != 0 ||
 	    keystore_pubkey(key, &pub, e) != 0 || store_serial_reserve(s, serial, e) != 0)
 		goto out;
-	snprintf(ou, sizeof(ou), "%s Issuing CA %u", b->name, gen);
 	memset(&cp, 0, sizeof(cp));
 	cp.org = "lanca";
 	cp.ou = ou;
-	cp.permitted = &b->pol.permitted;
+	cp.permitted = permitted;
 	cp.pathlen = 0;
 	cp.not_before = now - 60;
 	cp.not_after = now + POLICY_ISSUING_YEARS * YEAR_S;
-	root_end = gnutls_x509_crt_get_expiration_time(b->new_root);
+	root_end = gnutls_x509_crt_get_expiration_time(root);
 	if (root_end != (time_t)-1 && root_end < cp.not_after)
 		cp.not_after = root_end;
 	cp.serial = serial;
-	rc = x509_make_ca(&cp, pub, b->new_root, b->new_root_key, &b->new_issuing, e);
+	rc = x509_make_ca(&cp, pub, root, root_key, out, e);
 out:
 	if (key != NULL)
 		gnutls_privkey_deinit(key);
 	gnutls_pubkey_deinit(pub);
+	if (rc != 0 && *key_out != NULL) {
+		gnutls_x509_privkey_deinit(*key_out);
+		*key_out = NULL;
+	}
 	return rc;
+}
+
+/* The new issuing CA under the new root. */
+static int
+roll_new_issuing(struct store *s, struct roll_build *b, const struct rollover_opts *o,
+		 unsigned gen, time_t now, struct lerr *e)
+{
+	char ou[192];
+
+	snprintf(ou, sizeof(ou), "%s Issuing CA %u", b->name, gen);
+	return rollover_make_issuing(s, o->key_type, ou, &b->pol.permitted, b->new_root,
+				     b->new_root_key, now, &b->new_issuing_x, &b->new_issuing, e);
 }
 
 /* One voucher of subject by issuer/key into *out. */
@@ -715,6 +670,7 @@ rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_s
 	char path[STATE_PATH_MAX], root_fp[65], root_subj[256], iss_fp[65], iss_subj[256];
 	char crl_url[SIGNER_CRL_URL_MAX], *name = NULL, *detail = NULL;
 	int compromise = o->backup_key != NULL, staged = 0, rc = -1;
+	int64_t joined = 0;
 	time_t now = time(NULL);
 	unsigned gen;
 	size_t i;
@@ -733,6 +689,16 @@ rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_s
 		goto out;
 	}
 	lerr_clear(e);
+	/* Every gateway of a shared site holds keys/ of its own that a
+	 * rollover here would leave behind (issue 16 did not design that). */
+	if (store_gateway_count(s, &joined, e) != 0)
+		goto out;
+	if (joined > 0) {
+		lerr_set(e, LERR_CONFLICT, "%lld other gateway(s) joined this site (`lanca join`): "
+			 "a root rollover of a site of several gateways is not supported; see "
+			 "docs/scaling.md", (long long)joined);
+		goto out;
+	}
 	gen = cur.id > 0 ? (unsigned)cur.id + 2 : 2;
 	if (store_ca_active(s, "root", &b.old_root_row, e) != 0 ||
 	    store_ca_active(s, "issuing", &b.old_issuing_row, e) != 0 ||
@@ -756,10 +722,10 @@ rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_s
 	memset(&r, 0, sizeof(r));
 	if (roll_ca_new(b.new_root, &root_der, root_fp, root_subj, &r.root, e) != 0 ||
 	    roll_ca_new(b.new_issuing, &iss_der, iss_fp, iss_subj, &r.issuing, e) != 0 ||
-	    roll_crl_url(b.old_issuing_row->crl_url, o->crl_url, iss_fp, crl_url,
+	    revocation_crl_url_next(b.old_issuing_row->crl_url, o->crl_url, iss_fp, crl_url,
 			 sizeof(crl_url), e) != 0)
 		goto out;
-	if (roll_crl_url_free(s, crl_url, e) != 0)
+	if (revocation_crl_url_free(s, crl_url, e) != 0)
 		goto out;
 	if (b.new_with_old != NULL && x509_export_der(b.new_with_old, &nwo) != 0)
 		goto enc;

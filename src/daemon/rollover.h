@@ -25,9 +25,13 @@
 
 #include <stddef.h>
 #include <stdint.h>
+#include <time.h>
+#include <gnutls/x509.h>
+#include <gnutls/abstract.h>
 #include "ca/keystore.h"
 #include "common/lerr.h"
 
+struct names;
 struct store;
 
 #define ROLLOVER_STAGE		".rollover"	/* DIR/.rollover/keys: the next keys/ */
@@ -64,6 +68,17 @@ struct rollover_started {
  * caller holds rollover_lock. */
 int rollover_start(struct store *s, const struct rollover_opts *o, struct rollover_started *out,
 		   struct lerr *e);
+
+/* A new issuing CA: a new key of type t (*key_out, the caller's), and its
+ * certificate (*out) signed by root/root_key: O "lanca", OU ou, no CN,
+ * path length 0, name constraints permitted, valid from now for
+ * POLICY_ISSUING_YEARS or until root ends. Its serial is reserved in s.
+ * What a rollover makes, and what a gateway joining a site gets
+ * (join.h). 0 or -1 with e. */
+int rollover_make_issuing(struct store *s, enum keystore_type t, const char *ou,
+			  const struct names *permitted, gnutls_x509_crt_t root,
+			  gnutls_privkey_t root_key, time_t now, gnutls_x509_privkey_t *key_out,
+			  gnutls_x509_crt_t *out, struct lerr *e);
 
 /* Retires the old root of the rollover under way (it leaves the trust
  * bundle; its NewWithOld stays unless distrusted) and destroys its key.

@@ -122,12 +122,43 @@ out:
 	return rc;
 }
 
+int
+state_gateway_name(const char *dir, char out[STATE_GATEWAY_NAME_MAX + 1], struct lerr *e)
+{
+	char path[STATE_PATH_MAX];
+	unsigned char *name = NULL;
+	size_t len = 0;
+	struct lerr why;
+
+	out[0] = '\0';
+	if (state_path(path, dir, STATE_GATEWAY_NAME) != 0)
+		return lerr_set(e, LERR_INTERNAL, "state directory path too long");
+	if (fileio_read(path, STATE_GATEWAY_NAME_MAX + 2, 0, &name, &len, &why) != 0) {
+		if (why.code == LERR_NOT_FOUND)
+			return 0;
+		if (e != NULL)
+			*e = why;
+		return -1;
+	}
+	while (len > 0 && name[len - 1] == '\n')
+		len--;
+	if (len == 0 || len > STATE_GATEWAY_NAME_MAX || memchr(name, '\0', len) != NULL ||
+	    memchr(name, '\n', len) != NULL) {
+		free(name);
+		return lerr_set(e, LERR_INVARIANT, "%s is not one gateway name", path);
+	}
+	memcpy(out, name, len);
+	out[len] = '\0';
+	free(name);
+	return 0;
+}
+
 /* The URL is wiped as soon as store_open has it: the store keeps what
- * it needs to reconnect. */
+ * it needs to reconnect. A joined gateway's store knows its name. */
 int
 state_store_open(const char *dir, unsigned flags, struct store **out, struct lerr *e)
 {
-	char path[STATE_PATH_MAX], url[DBURL_MAX + 1];
+	char path[STATE_PATH_MAX], url[DBURL_MAX + 1], name[STATE_GATEWAY_NAME_MAX + 1];
 	int r;
 
 	*out = NULL;
@@ -141,8 +172,14 @@ state_store_open(const char *dir, unsigned flags, struct store **out, struct ler
 	}
 #ifdef HAVE_POSTGRESQL
 	/* Whatever the driver's message quotes, never the password. */
-	if ((r = store_open(url, flags, out, e)) != 0)
+	if ((r = store_open(url, flags, out, e)) != 0) {
 		dburl_scrub(e->msg, sizeof(e->msg), url);
+	} else if (state_gateway_name(dir, name, e) != 0 ||
+		   store_set_gateway(*out, name, e) != 0) {
+		store_close(*out);
+		*out = NULL;
+		r = -1;
+	}
 #else
 	r = lerr_set(e, LERR_BAD_REQUEST, "%s/%s names a store on PostgreSQL, and this lanca was "
 		     "built without PostgreSQL (configure found no libpq: install libpq-dev and "

@@ -77,6 +77,11 @@ int state_signer_adopt(const char *dir, struct signer_adopt *a, struct lerr *e);
  * -1 with e (LERR_NOT_FOUND when there is neither). */
 int state_store_open(const char *dir, unsigned flags, struct store **out, struct lerr *e);
 
+/* The gateway's name in its site (DIR/gateway.name, `lanca join`), or ""
+ * for a gateway that made its site or has one of its own. 0, or -1 with e
+ * when the file is there but unreadable or not one name. */
+int state_gateway_name(const char *dir, char out[STATE_GATEWAY_NAME_MAX + 1], struct lerr *e);
+
 /* What dir's store is, fit to show (status): the URL in store.url with
  * its password masked (dburl_mask), or the path of lanca.db. 0, or -1
  * with e when store.url is refused (as state_store_open refuses it). */

@@ -105,9 +105,13 @@ const char *const store_sql_certs[Q_COUNT] = {
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
 		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?) "
 		"RETURNING id",
+	/* ?2: the store's gateway, whose own issuing CA comes first. */
 	[Q_CA_ACTIVE] =
-		"SELECT " STORE_CA_COLS " FROM cas WHERE role = ? AND state = 'active' "
-		STORE_PRIMARY_ORDER " LIMIT 1",
+		"SELECT " STORE_CA_COLS " FROM cas WHERE role = ?1 AND state = 'active' "
+		"AND (gateway IS NULL OR gateway = ?2) "
+		"ORDER BY CASE WHEN gateway IS NULL THEN 1 ELSE 0 END, "
+		STORE_PRIMARY_KEYS " LIMIT 1",
+	[Q_CA_GET] = "SELECT " STORE_CA_COLS " FROM cas WHERE id = ?1",
 	[Q_CA_INSERT_OFFLINE] =
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, "
 		"not_after, der, created_at) VALUES (?, 'offline', ?, ?, ?, ?, ?, ?) "
@@ -358,12 +362,27 @@ store_ca_row(struct store_row *st, void *arg, struct lerr *e)
 		goto out;
 	ca->revoked_at = store_get_int(st, 10);
 	ca->distrusted_at = store_get_int(st, 11);
+	if (!store_get_null(st, 12) &&
+	    store_col_text(st, 12, ca->gateway, sizeof(ca->gateway), e) != 0)
+		goto out;
 	*(struct store_ca **)arg = ca;
 	ca = NULL;
 	rc = 0;
 out:
 	store_ca_free(ca);
 	return rc;
+}
+
+int
+store_ca_get(struct store *s, int64_t id, struct store_ca **out, struct lerr *e)
+{
+	const struct store_query x = { Q_CA_GET, "looking up the CA", { store_arg_int(id) } };
+	int lrc;
+
+	*out = NULL;
+	if ((lrc = store_lookup(s, &x, store_ca_row, out, e)) > 0)
+		return lerr_set(e, LERR_NOT_FOUND, "no CA %lld on record", (long long)id);
+	return lrc;
 }
 
 /*
@@ -396,7 +415,8 @@ int
 store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e)
 {
 	const struct store_query x = {
-		Q_CA_ACTIVE, "looking up the CA", { store_arg_text(role) },
+		Q_CA_ACTIVE, "looking up the CA",
+		{ store_arg_text(role), store_arg_text(store_gateway(s)) },
 	};
 	int lrc;
 

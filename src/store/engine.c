@@ -84,6 +84,9 @@ struct store {
 	const struct store_driver *drv;
 	unsigned flags;
 	int sync_init;			/* mutexes and condvars below exist */
+	/* The gateway of a shared site this store serves (store_set_gateway),
+	 * "" for the site's first: whose issuing CA store_ca_active finds. */
+	char gateway[STORE_GATEWAY_MAX + 1];
 
 	/* The writer: only its thread touches writer once it runs. */
 	struct store_conn writer;
@@ -876,6 +879,22 @@ store_start_writer(struct store *s, struct lerr *e)
 		return lerr_set(e, LERR_STORE, "starting the writer: %s", strerror(err));
 	s->thread_started = 1;
 	return 0;
+}
+
+int
+store_set_gateway(struct store *s, const char *name, struct lerr *e)
+{
+	if (s == NULL || name == NULL || strlen(name) > STORE_GATEWAY_MAX)
+		return lerr_set(e, LERR_INTERNAL, "store_set_gateway: bad arguments");
+	memcpy(s->gateway, name, strlen(name) + 1);
+	return 0;
+}
+
+/* See internal.h. */
+const char *
+store_gateway(const struct store *s)
+{
+	return s->gateway;
 }
 
 /*

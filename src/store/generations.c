@@ -43,6 +43,17 @@ const char *const store_sql_generations[Q_COUNT] = {
 		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?) "
 		"RETURNING id",
 	[Q_CA_SET_CRL_URL] = "UPDATE cas SET crl_url = ?2 WHERE id = ?1",
+	/* A gateway's own issuing CA (store_ca_join): an earlier one of the
+	 * same name, from a join that did not finish, is retired first. */
+	[Q_CA_RETIRE_GATEWAY] =
+		"UPDATE cas SET state = 'retired' WHERE role = 'issuing' AND gateway = ?1 "
+		"AND state = 'active'",
+	[Q_CA_INSERT_GATEWAY] =
+		"INSERT INTO cas (role, state, subject, fingerprint, not_before, not_after, der, "
+		"created_at, crl_url, gateway) VALUES ('issuing', 'active', ?1, ?2, ?3, ?4, ?5, "
+		"?6, ?7, ?8) RETURNING id",
+	/* The gateways that joined the site (join.c's "gateway:NAME"). */
+	[Q_GATEWAY_COUNT] = "SELECT count(*) FROM settings WHERE key LIKE 'gateway:%'",
 	[Q_CA_RETIRE] = "UPDATE cas SET state = 'retired' WHERE id = ?1 AND state = 'active'",
 	[Q_CA_PROMOTE] =
 		"UPDATE cas SET role = 'root', state = 'active' "
@@ -445,4 +456,65 @@ store_ca_set_crl_url(struct store *s, int64_t id, const char *url, struct lerr *
 				     { store_arg_int(id), store_arg_text(url) } };
 	wr.at = (int64_t)time(NULL);
 	return store_write(s, &wr, e);
+}
+
+/* ---- the issuing CAs of a site's gateways ---- */
+
+struct ca_join_job {
+	struct store_write wr;		/* the audit row; wr.x is the insert */
+	const char *gateway;
+	int64_t id;			/* out */
+};
+
+static int
+store_ca_join_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct ca_join_job *j = arg;
+	const struct store_query retire = {
+		Q_CA_RETIRE_GATEWAY, "retiring the gateway's earlier CA", { store_arg_text(j->gateway) },
+	};
+
+	if (store_exec(w, &retire, NULL, e) != 0 || store_insert(w, &j->wr.x, &j->id, e) != 0)
+		return -1;
+	return store_audit_row(w, j->wr.at, j->wr.actor, j->wr.event, j->wr.subject,
+			       j->wr.detail, e);
+}
+
+int
+store_ca_join(struct store *s, const char *gateway, const struct store_ca_new *c,
+	      const char *crl_url, const char *actor, const char *detail, int64_t *id,
+	      struct lerr *e)
+{
+	struct ca_join_job j;
+
+	if (gateway == NULL || gateway[0] == '\0' || c == NULL || c->der == NULL ||
+	    crl_url == NULL || actor == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_ca_join: bad arguments");
+	memset(&j, 0, sizeof(j));
+	j.gateway = gateway;
+	j.wr.at = (int64_t)time(NULL);
+	j.wr.x = (struct store_query){
+		Q_CA_INSERT_GATEWAY, "recording the gateway's issuing CA",
+		{ store_arg_text(c->subject), store_arg_text(c->fingerprint),
+		  store_arg_int(c->not_before), store_arg_int(c->not_after),
+		  store_arg_blob(c->der, c->der_len), store_arg_int(j.wr.at),
+		  store_arg_text(crl_url), store_arg_text(gateway) },
+	};
+	j.wr.actor = actor;
+	j.wr.event = "gateway-ca";
+	j.wr.subject = gateway;
+	j.wr.detail = detail;
+	if (store_submit(s, store_ca_join_run, &j, e) != 0)
+		return -1;
+	*id = j.id;
+	return 0;
+}
+
+int
+store_gateway_count(struct store *s, int64_t *n, struct lerr *e)
+{
+	const struct store_query x = { Q_GATEWAY_COUNT, "counting the site's gateways", { { 0 } } };
+
+	*n = 0;
+	return store_lookup(s, &x, store_row_int, n, e) < 0 ? -1 : 0;
 }

@@ -94,6 +94,10 @@ enum store_q {
 	Q_CA_INSERT,
 	Q_SETTING_SET,
 	Q_CA_ACTIVE,
+	Q_CA_GET,
+	Q_CA_RETIRE_GATEWAY,
+	Q_CA_INSERT_GATEWAY,
+	Q_GATEWAY_COUNT,
 	Q_CA_INSERT_OFFLINE,
 	Q_CA_FIND,
 	Q_CA_CONFIRM,
@@ -209,15 +213,18 @@ enum store_q {
  * new CA at *(struct store_ca **)arg (certs.c). */
 #define STORE_CA_COLS \
 	"id, role, state, subject, fingerprint, not_before, not_after, der, " \
-	"confirmed_at, crl_url, revoked_at, distrusted_at"
+	"confirmed_at, crl_url, revoked_at, distrusted_at, gateway"
 int store_ca_row(struct store_row *st, void *arg, struct lerr *e);
+/* The gateway store_set_gateway named ("" for none). */
+const char *store_gateway(const struct store *s);
 /* Which active root is the primary: while a rollover is under way (not
  * after a compromise) the old one, which every device still trusts;
  * else the newest rollover's new root; with no rollover the newest. */
-#define STORE_PRIMARY_ORDER \
-	"ORDER BY CASE WHEN cas.id = (SELECT CASE WHEN r.finished_at IS NULL AND " \
+#define STORE_PRIMARY_KEYS \
+	"CASE WHEN cas.id = (SELECT CASE WHEN r.finished_at IS NULL AND " \
 	"r.compromise = 0 THEN r.old_root ELSE r.new_root END FROM rollovers r " \
 	"ORDER BY r.id DESC LIMIT 1) THEN 1 ELSE 0 END DESC, cas.id DESC"
+#define STORE_PRIMARY_ORDER "ORDER BY " STORE_PRIMARY_KEYS
 
 /* The SQL of each family, indexed by enum store_q (NULL: another family's). */
 extern const char *const store_sql_engine[Q_COUNT];	/* engine.c */

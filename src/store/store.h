@@ -46,6 +46,11 @@ enum store_open_flags {
 /* Opens path, applies missing migrations (each in its own transaction),
  * refuses a database whose schema is newer than this binary. */
 int store_open(const char *path, unsigned flags, struct store **out, struct lerr *e);
+/* Names the gateway of a shared site this store serves (its gateway.name;
+ * "" for the site's first gateway), before any other use: store_ca_active
+ * finds that gateway's issuing CA. 0 or -1 with e. */
+#define STORE_GATEWAY_MAX	63
+int store_set_gateway(struct store *s, const char *name, struct lerr *e);
 void store_close(struct store *s);	/* NULL-safe; drains the writer first */
 /* A consistent copy of the database as of one commit, made while others
  * write (SQLite's online backup), into a new file dest that is one file
@@ -153,6 +158,8 @@ struct store_ca {
 	char crl_url[256];	/* issuing: the CRL distribution point of its leaves ("" for none) */
 	int64_t revoked_at;	/* issuing: revoked (a compromise), else 0 */
 	int64_t distrusted_at;	/* root: to be dropped by devices (a compromise), else 0 */
+	char gateway[STORE_GATEWAY_MAX + 1];	/* issuing: the gateway holding its key
+						 * ("" for the site's) */
 };
 void store_ca_free(struct store_ca *ca);	/* NULL-safe, frees der and ca */
 /* Inserts a CA row (state "active"); *id receives its rowid. Durable. */
@@ -169,8 +176,12 @@ int store_ca_insert_offline(struct store *s, const char *role, const char *subje
 			    size_t cross_len, int64_t *id, struct lerr *e);
 /* The active CA of a role; -1 with LERR_NOT_FOUND if none. Of several
  * active roots the primary (STORE_PRIMARY_ORDER): during a rollover the
- * old root, which every device still trusts, until it is finished. */
+ * old root, which every device still trusts, until it is finished. The
+ * issuing CA is the store's gateway's own (store_set_gateway) when it has
+ * one, else the site's (a cas row without a gateway). */
 int store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e);
+/* The CA of row id; -1 with LERR_NOT_FOUND if none. */
+int store_ca_get(struct store *s, int64_t id, struct store_ca **out, struct lerr *e);
 /* The newest CA of a role in a state ("offline"...); -1 with LERR_NOT_FOUND
  * if none. */
 int store_ca_find(struct store *s, const char *role, const char *state, struct store_ca **out,
@@ -350,6 +361,17 @@ struct store_ca_new {
 	const unsigned char *der;
 	size_t der_len;
 };
+/* Records gateway's own issuing CA c (active, CRL URL crl_url) and
+ * audits it ("gateway-ca", actor, detail) in one transaction; an active
+ * one of the same gateway's from a join that did not finish is retired.
+ * *id receives the row. Durable. 0 or -1 with e. */
+int store_ca_join(struct store *s, const char *gateway, const struct store_ca_new *c,
+		  const char *crl_url, const char *actor, const char *detail, int64_t *id,
+		  struct lerr *e);
+/* How many gateways joined the site (`lanca join`, the first not
+ * counted). 0 or -1 with e. */
+int store_gateway_count(struct store *s, int64_t *n, struct lerr *e);
+
 #define STORE_ROLL_VOUCHERS_MAX	4
 /* What `lanca rollover start` records, all in one transaction. */
 struct store_rollover_start {

@@ -118,10 +118,17 @@ pg_env() {
 	. "$T/pg-$1.env"
 }
 
-# pg_url NAME [DB]: the URL of DB (lanca's own database by default).
+# pg_url NAME [DB]: the URL of DB (lanca's own database by default):
+# over TCP to 127.0.0.1, or with PG_URL_VIA=socket over the cluster's Unix
+# socket (in its data directory), which a process in another network
+# namespace reaches too.
 pg_url() {
 	pg_env "$1" || return 1
-	echo "postgresql://lanca:$PG_PASS@127.0.0.1:$PG_PORT/${2:-lanca}"
+	if [ "${PG_URL_VIA:-tcp}" = socket ]; then
+		echo "postgresql://lanca:$PG_PASS@/${2:-lanca}?host=$PG_DIR&port=$PG_PORT"
+	else
+		echo "postgresql://lanca:$PG_PASS@127.0.0.1:$PG_PORT/${2:-lanca}"
+	fi
 }
 
 # pg_psql_admin NAME [psql options...]: psql as the superuser over the
@@ -206,6 +213,11 @@ pg_start() {
 		cat "$T/pg-$1.initdb.log" >&2
 		return 1
 	}
+	# lanca's role may log in over the Unix socket too, with its
+	# password (a daemon in a network namespace of its own reaches no
+	# loopback of the host: PG_URL_VIA=socket).
+	pg_as sh -c '{ echo "local all lanca scram-sha-256"; cat "$1/pg_hba.conf"; } \
+		>"$1/pg_hba.new" && mv "$1/pg_hba.new" "$1/pg_hba.conf"' sh "$pg_d" || return 1
 	pg_pw=$(od -An -N18 -tx1 /dev/urandom | tr -d ' \n')
 	pg_tries=0
 	while :; do

@@ -7,8 +7,11 @@
 # from there reach the client's http-01 web server and tls-alpn-01
 # responder, and a test that fails leaves nothing behind. Root
 # only (skipped otherwise); the host's interfaces and routes are not touched.
+# On PostgreSQL (make check-postgresql) the daemon, in a network namespace
+# of its own, reaches the test's database over its Unix socket (pg.sh).
+PG_URL_VIA=socket
+export PG_URL_VIA
 . "${TOP_SRCDIR:-$(cd "$(dirname "$0")/../.." && pwd)}/tests/integration/lib.sh"
-skip_on_postgresql "its daemon runs in a network namespace of its own, which cannot reach the test's PostgreSQL server on the host's loopback"
 
 netns_pair
 in_gw ip -o addr show dev veth-gw | grep -q " $GW_IP/30 " || fail "$GW_IP is not on $GW_NS's veth"
@@ -22,6 +25,10 @@ ok "netns_pair: $GW_NS ($GW_IP) and $CL_NS ($CL_IP) joined by a veth pair the ho
 # The daemon, started in the gateway's namespace, its certificate for GW_IP.
 D="$T/state"
 "$LANCA" init --dir "$D" --name netns --san "$GW_IP" >/dev/null || fail "init --san $GW_IP"
+if on_postgresql; then
+	grep -q '^postgresql://lanca:[^@]*@/lanca_[0-9]*?host=/' "$D/store.url" ||
+		fail "the store is not reached over the server's Unix socket"
+fi
 start_serve_netns "$D"
 [ "$(readlink "/proc/$SERVE_PID/ns/net")" = "$(in_gw readlink /proc/self/ns/net)" ] ||
 	fail "SERVE_PID $SERVE_PID is not in $GW_NS"

@@ -1289,6 +1289,72 @@ upsert(struct store *s, int k, const char *device, const char *auth, int64_t t,
  * so that new ids go to the end of their index; the rest is random. */
 /* A rollover in the store: one transaction, the primary root stays the
  * old one until it finishes, one at a time, the compromise path. */
+/* A joined gateway's own issuing CA (store_ca_join): the store of that
+ * gateway finds it, every other store the site's; a second join of the
+ * same name retires the first's; the join is audited and counted only
+ * through its setting. */
+START_TEST(test_gateway_cas)
+{
+	static const unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x02 };
+	struct store *s = open_new();
+	struct store_ca *ca = NULL;
+	struct store_ca_new c = { "O=lanca, OU=site Issuing CA gw-b", "bb", 1000, 2000,
+				  der, sizeof(der) };
+	struct lerr e;
+	int64_t site, first, second, n = -1;
+
+	add_ca(s, "root", "r0");
+	site = add_ca(s, "issuing", "aa");
+	ck_assert_int_eq(store_ca_join(s, "gw-b", &c, "http://gw/crl/bb", "test", "{}", &first,
+				       &e), 0);
+	/* The site's first gateway and another joined one: the site's CA. */
+	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, site);
+	store_ca_free(ca);
+	ck_assert_int_eq(store_set_gateway(s, "gw-c", &e), 0);
+	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, site);
+	store_ca_free(ca);
+	/* gw-b: its own, with its CRL URL and name; the root stays the site's. */
+	ck_assert_int_eq(store_set_gateway(s, "gw-b", &e), 0);
+	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, first);
+	ck_assert_str_eq(ca->gateway, "gw-b");
+	ck_assert_str_eq(ca->crl_url, "http://gw/crl/bb");
+	store_ca_free(ca);
+	ck_assert_int_eq(store_ca_active(s, "root", &ca, &e), 0);
+	ck_assert_str_eq(ca->fingerprint, "r0");
+	store_ca_free(ca);
+	/* A join run again (the first did not finish) retires the first CA. */
+	c.fingerprint = "cc";
+	ck_assert_int_eq(store_ca_join(s, "gw-b", &c, "http://gw/crl/cc", "test", "{}", &second,
+				       &e), 0);
+	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, second);
+	store_ca_free(ca);
+	ck_assert_int_eq(store_ca_get(s, first, &ca, &e), 0);
+	ck_assert_str_eq(ca->state, "retired");
+	store_ca_free(ca);
+	ck_assert_int_eq(store_ca_get(s, 9999, &ca, &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_ptr_null(ca);
+	ck_assert_int_eq(store_set_gateway(s, "", &e), 0);
+	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, site);
+	store_ca_free(ca);
+	/* Audited; and only a recorded join counts as a gateway. */
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'gateway-ca' "
+				 "AND subject = 'gw-b'"), 2);
+	ck_assert_int_eq(store_gateway_count(s, &n, &e), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(store_setting_set(s, "gateway:gw-b", "1", &e), 0);
+	ck_assert_int_eq(store_setting_set(s, "gateway_sans:gw-b", "DNS:x", &e), 0);
+	ck_assert_int_eq(store_gateway_count(s, &n, &e), 0);
+	ck_assert_int_eq(n, 1);
+	store_close(s);
+}
+END_TEST
+
 START_TEST(test_rollover_records)
 {
 	static const unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x02 };
@@ -3341,6 +3407,7 @@ store_suite(void)
 	tcase_add_test(tc, test_every_insert_audited);
 	tcase_add_test(tc, test_ca_list_settings);
 	tcase_add_test(tc, test_rollover_records);
+	tcase_add_test(tc, test_gateway_cas);
 	tcase_add_test(tc, test_request_upsert);
 	tcase_add_test(tc, test_request_pending_cap);
 	tcase_add_test(tc, test_waiting);
