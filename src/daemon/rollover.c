@@ -651,7 +651,7 @@ rollover_check_keys(const char *dir, const struct rollover_view *v, struct lerr 
 	}
 	if (!same)
 		return lerr_set(e, LERR_INVARIANT, "%s/%s is not the issuing CA the store names "
-				"(%s): keys/ and lanca.db are of different generations (a copy of "
+				"(%s): keys/ and the store are of different generations (a copy of "
 				"one without the other?)", dir, SIGNER_ISSUING_PEM, v->issuing_subject);
 	return 0;
 }

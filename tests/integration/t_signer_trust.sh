@@ -1,6 +1,6 @@
 #!/bin/sh
 # t_signer_trust.sh - the signer trusts only what is in root's keys/, never
-# the store the daemon's user may write: a CA chain planted in lanca.db
+# the store the daemon's user may write: a CA chain planted in the store
 # (a root of the attacker's own, without lanca's name constraints, over an
 # issuing certificate that carries the real issuing key) widens nothing:
 # `lanca sign` refuses outside the signer's own space, and serve refuses to
@@ -9,7 +9,6 @@
 # directory from before keys/ held the chain gets it back from the store
 # only when the keys prove it.
 . "$(dirname "$0")/lib.sh"
-skip_on_postgresql "it plants a CA chain in lanca.db with sqlite3's readfile()"
 
 D="$T/state"
 "$LANCA" init --dir "$D" --name trust >/dev/null || fail "init"
@@ -42,15 +41,24 @@ openssl verify -CAfile "$T/evil-root.pem" "$T/evil-issuing.pem" >/dev/null || fa
 	fail "the fake issuing certificate does not carry the real issuing key"
 ok "control: a fake root without constraints over the real issuing key verifies on its own"
 
-# plant_store DIR: makes the fake chain the store's active root and issuing CA.
+# plant_store DIR: makes the fake chain the store's active root and issuing
+# CA (a blob literal in SQLite's syntax or PostgreSQL's).
+der_hex() {
+	openssl x509 -in "$1" -outform der | od -An -v -tx1 | tr -d ' \n'
+}
 plant_store() {
-	openssl x509 -in "$T/evil-root.pem" -outform der -out "$T/evil-root.der"
-	openssl x509 -in "$T/evil-issuing.pem" -outform der -out "$T/evil-issuing.der"
-	sqlite3 "$1/lanca.db" "INSERT INTO cas (role, state, subject, fingerprint, der, created_at)
-		VALUES ('root', 'active', 'CN=Evil Root', 'evil-root', readfile('$T/evil-root.der'), 0);
+	if on_postgresql; then
+		r="decode('$(der_hex "$T/evil-root.pem")', 'hex')"
+		i="decode('$(der_hex "$T/evil-issuing.pem")', 'hex')"
+	else
+		r="X'$(der_hex "$T/evil-root.pem")'"
+		i="X'$(der_hex "$T/evil-issuing.pem")'"
+	fi
+	sql_in "$1" "INSERT INTO cas (role, state, subject, fingerprint, der, created_at)
+		VALUES ('root', 'active', 'CN=Evil Root', 'evil-root', $r, 0);
 		INSERT INTO cas (role, state, subject, fingerprint, der, created_at)
-		VALUES ('issuing', 'active', 'OU=Evil Issuing', 'evil-issuing',
-			readfile('$T/evil-issuing.der'), 0);" || fail "cannot plant the fake chain"
+		VALUES ('issuing', 'active', 'OU=Evil Issuing', 'evil-issuing', $i, 0);" ||
+		fail "cannot plant the fake chain"
 }
 
 # 1. The fake chain in the store: the daemon now believes com is
@@ -71,7 +79,7 @@ st=0
 "$LANCA" serve --dir "$D" --https "127.0.0.1:$(free_port)" --http "127.0.0.1:$(free_port)" \
 	>"$T/planted-store.log" 2>&1 || st=$?
 [ $st -ne 0 ] || fail "serve started on a store with a planted issuing CA"
-grep -q "keys/ and lanca.db are of different generations" "$T/planted-store.log" ||
+grep -q "keys/ and the store are of different generations" "$T/planted-store.log" ||
 	fail "no clear refusal: $(cat "$T/planted-store.log")"
 [ "$(sql "SELECT count(*) FROM certificates WHERE profile = 'device'")" = 0 ] || fail "a certificate was recorded"
 ok "serve refuses a store whose active issuing CA is not the one in keys/ (planted: OU=Evil Issuing)"
