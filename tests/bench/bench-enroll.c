@@ -31,8 +31,9 @@
  * Stores: LANCA's store is SQLite (DIR/lanca.db) as `lanca init` makes
  * it. -s URL adds a configuration "P" of the same binary whose store is
  * the empty PostgreSQL database URL (`lanca init --store URL`); -g URL
- * one "G" of two gateways on the database URL: two `lanca serve`, each
- * with its own copy of the state directory, the client threads split
+ * one "G" of two gateways on the database URL: two `lanca serve`, the
+ * second joined to the first's site with an issuing CA of its own
+ * (`lanca join --site-root-key`), the client threads split
  * between them (odd threads to one, even to the other). Their rounds
  * alternate with A's, with the same client counts. -p PID names the
  * database server (PostgreSQL's postmaster): the CPU time of it and of
@@ -880,8 +881,9 @@ bench_clients(const char *s, int *out)
 
 /* `lanca init` (on b's store) and the pre-authorisation of every
  * request's device id, in b's own state directory under top; for a
- * second gateway, a copy of that directory (same CA, same store.url).
- * 0 or -1 (said on stderr). */
+ * second gateway, `lanca join` with an issuing CA of its own, as a site
+ * of several gateways is deployed (docs/scaling.md). 0 or -1 (said on
+ * stderr). */
 static int
 bench_setup_bin(struct bench_bin *b, const char *top, const char *log,
 		const struct bench_csrs *csrs)
@@ -889,7 +891,10 @@ bench_setup_bin(struct bench_bin *b, const char *top, const char *log,
 	char csvdir[256];
 	char *iv[] = { (char *)b->lanca, "init", "--dir", b->state[0], "--name", "bench",
 		       "--key-type", "ecdsa-p256", NULL, NULL, NULL };
-	char *cp[] = { "cp", "-a", b->state[0], b->state[1], NULL };
+	char root_key[300];
+	char *jv[] = { (char *)b->lanca, "join", "--dir", b->state[1], "--name", "gw2",
+		       "--store", (char *)b->store, "--site-root-key", root_key,
+		       "--key-type", "ecdsa-p256", NULL };
 	int i;
 
 	for (i = 0; i < b->gateways; i++)
@@ -911,8 +916,10 @@ bench_setup_bin(struct bench_bin *b, const char *top, const char *log,
 		fprintf(stderr, "bench: preauth import failed (see %s)\n", log);
 		return -1;
 	}
-	if (b->gateways > 1 && bench_run_cmd(cp, log) != 0) {
-		fprintf(stderr, "bench: cannot copy %s (see %s)\n", b->state[0], log);
+	if (b->gateways > 1 &&
+	    (snprintf(root_key, sizeof(root_key), "%s/keys/root.key", b->state[0]) >=
+	     (int)sizeof(root_key) || bench_run_cmd(jv, log) != 0)) {
+		fprintf(stderr, "bench: the second gateway's join failed (see %s)\n", log);
 		return -1;
 	}
 	return 0;
