@@ -6,8 +6,10 @@
 # other gateways' devices renew through it (their certificates accepted
 # as the site's), a certificate approved through one gateway is fetched
 # through another with its own issuer's chain, every gateway serves every
-# issuing CA's CRL, a revocation through one reaches the other's CRL, and
-# a root rollover is refused on a site of several gateways.
+# issuing CA's CRL, a revocation through one reaches the other's CRL, an
+# ACME EAB key works through any gateway holding the secret that made it
+# (once for the site), and a root rollover is refused on a site of several
+# gateways.
 #
 # Both daemons run on this machine with the test's own PostgreSQL server
 # (pg.sh), whatever LANCA_TEST_STORE says.
@@ -178,7 +180,28 @@ st=$(crl_at "http://127.0.0.1:$B_HTTP/crl" a1); [ "$st" = 200 ] &&
 	grep -q "verify OK" || fail "B serving the site CA's CRL at /crl: $st"
 ok "each gateway serves every issuing CA's CRL; a revocation through A is on B's CRL"
 
-# 5. A root rollover is refused on a site of several gateways.
+# 5. An ACME EAB key made on A: refused through B until B holds a copy
+#    of A's EAB secret, then taken there, once for the whole site.
+if python3 -c 'import cryptography' 2>/dev/null; then
+	RAW="$TOP_SRCDIR/tests/integration/acme_raw.py"
+	eab_post() {
+		python3 "$RAW" --dir "https://localhost:$1/acme/directory" --ca "$ROOT_PEM" \
+			--state "$T/acme-$1" post newAccount --key "$2" --jwk --payload '{}' \
+			--eab="$KID:$HMAC" --expect "$3" ${4:+"$4"} >"$T/acme.out" 2>&1
+	}
+	"$LANCA" acme eab new --dir "$A" --json >"$T/eab.json" || fail "eab new on A"
+	KID=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["kid"])' "$T/eab.json")
+	HMAC=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["hmac_key"])' "$T/eab.json")
+	eab_post "$B_PORT" k1 403 unauthorized || fail "A's EAB key through B without its secret: $(cat "$T/acme.out")"
+	cp -p "$A/acme-eab.secret" "$B/acme-eab.secret"
+	eab_post "$B_PORT" k1 201 || fail "A's EAB key through B with the secret: $(cat "$T/acme.out")"
+	eab_post "$A_PORT" k2 403 unauthorized || fail "the EAB key used again through A: $(cat "$T/acme.out")"
+	ok "an EAB key made on A works through B once B holds A's EAB secret, and once for the site"
+else
+	echo "# python3's cryptography is not installed: the EAB check is not run"
+fi
+
+# 6. A root rollover is refused on a site of several gateways.
 kill -TERM "$A_PID"; wait "$A_PID" || true
 kill -TERM "$B_PID"; wait "$B_PID" || true
 st=0; "$LANCA" rollover start --dir "$A" >"$T/out" 2>&1 || st=$?
