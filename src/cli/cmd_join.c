@@ -4,11 +4,14 @@
  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
 #include <unistd.h>
 #include <sodium.h>
 
@@ -77,6 +80,7 @@ cmd_join(int argc, char *argv[])
 	const char *sans[JOIN_SANS_MAX], *token_paths[P11KEY_ALLOW_MAX];
 	const char *token_url = NULL, *pin_file = NULL, *module = NULL, *user = NULL;
 	const char *root_pass_file = NULL, *pass_file = NULL;
+	int key_type_given = 0;
 	char *root_pass = NULL, *pass = NULL, actor[CONTROL_ACTOR_MAX + 1];
 	size_t ntoken_paths = 0;
 	struct state_join_opts o;
@@ -102,6 +106,7 @@ cmd_join(int argc, char *argv[])
 		case 'p': pass_file = optarg; break;
 		case 'c': o.crl_url = optarg; break;
 		case 'k':
+			key_type_given = 1;
 			if (keystore_type_parse(optarg, &o.key_type) != 0) {
 				cmd_error("join", "--key-type %s: use ecdsa-p256, ecdsa-p384 or "
 					  "rsa-3072", optarg);
@@ -159,9 +164,10 @@ cmd_join(int argc, char *argv[])
 		rc = CMD_USAGE;
 		goto out;
 	}
-	if (token_url != NULL && (root_pass_file != NULL || pass_file != NULL || o.crl_url != NULL)) {
-		cmd_error("join", "--site-root-pass-file, --passphrase-file and --crl-url go with "
-			  "--site-root-key: with --issuing-key the gateway makes no CA");
+	if (token_url != NULL && (root_pass_file != NULL || pass_file != NULL || o.crl_url != NULL ||
+				  key_type_given)) {
+		cmd_error("join", "--site-root-pass-file, --passphrase-file, --key-type and --crl-url "
+			  "go with --site-root-key: with --issuing-key the gateway makes no CA");
 		rc = CMD_USAGE;
 		goto out;
 	}
@@ -177,6 +183,17 @@ cmd_join(int argc, char *argv[])
 		cmd_error("join", "--store: %s", e.msg);
 		rc = CMD_USAGE;
 		goto out;
+	}
+	/* The site root's key is in this process's memory for a moment: no
+	 * core file, and no ptrace by the same user, may take it. */
+	if (o.site_root_key != NULL) {
+		struct rlimit none = { 0, 0 };
+
+		if (prctl(PR_SET_DUMPABLE, 0) != 0 || setrlimit(RLIMIT_CORE, &none) != 0) {
+			cmd_error("join", "cannot keep the root key out of core files: %s",
+				  strerror(errno));
+			goto out;
+		}
 	}
 	cmd_actor(actor);
 	o.actor = actor;

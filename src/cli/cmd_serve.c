@@ -255,13 +255,15 @@ out:
 
 /* The issuing CA the newest rollover succeeded, when its leaves may still
  * need CRLs: not after a compromise (that CA is revoked, its key gone),
- * nor once it has expired (and every leaf of it with it). */
+ * nor once it has expired (and every leaf of it with it), nor on a
+ * gateway whose own issuing CA (current) is not the one the rollover made
+ * (a gateway that joined the site later: its signer holds no previous
+ * generation). */
 static int
-serve_previous_ca(struct store *s, int64_t *ca_id, struct lerr *e)
+serve_previous_ca(struct store *s, int64_t current, int64_t *ca_id, struct lerr *e)
 {
-	struct store_ca *cas[STORE_CAS_MAX];
+	struct store_ca *old = NULL;
 	struct store_rollover r;
-	size_t n = 0, i;
 
 	*ca_id = 0;
 	if (store_rollover_newest(s, &r, e) != 0) {
@@ -270,15 +272,13 @@ serve_previous_ca(struct store *s, int64_t *ca_id, struct lerr *e)
 		lerr_clear(e);
 		return 0;
 	}
-	if (r.compromise)
+	if (r.compromise || r.new_issuing != current)
 		return 0;
-	if (store_ca_list(s, cas, STORE_CAS_MAX, &n, e) != 0)
+	if (store_ca_get(s, r.old_issuing, &old, e) != 0)
 		return -1;
-	for (i = 0; i < n; i++)
-		if (cas[i]->id == r.old_issuing && cas[i]->not_after > (int64_t)time(NULL) &&
-		    cas[i]->revoked_at == 0)
-			*ca_id = r.old_issuing;
-	store_ca_list_free(cas, n);
+	if (old->not_after > (int64_t)time(NULL) && old->revoked_at == 0)
+		*ca_id = r.old_issuing;
+	store_ca_free(old);
 	return 0;
 }
 
@@ -733,7 +733,7 @@ cmd_serve(int argc, char *argv[])
 	 * no daemon ran). Failing that, serving goes on with the newest. */
 	if (revocation_tick(app.revocation, &e) < 0)
 		log_err("cannot make the CRL: %s", e.msg);
-	if (serve_previous_ca(app.store, &prev_is.ca_id, &e) != 0) {
+	if (serve_previous_ca(app.store, app.ca.issuing_id, &prev_is.ca_id, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}

@@ -33,6 +33,7 @@
 #include "common/log.h"
 #include "common/metric.h"
 #include "ca/names.h"
+#include "ca/x509.h"
 #include "daemon/acme.h"
 #include "daemon/acmecheck.h"
 #include "daemon/admin.h"
@@ -1129,6 +1130,29 @@ out:
 	return rc;
 }
 
+/* The subject key id of issuing CA ca_id (*len bytes at most in, then
+ * the id's): this gateway's own, or one of the site's on record. */
+static int
+acme_ca_ski(struct acme *a, int64_t ca_id, unsigned char *ski, size_t *len)
+{
+	struct store_ca *row = NULL;
+	gnutls_x509_crt_t crt = NULL;
+	struct lerr why;
+	int rc = -1;
+
+	if (ca_id == a->ca->issuing_id)
+		return gnutls_x509_crt_get_subject_key_id(a->ca->issuing, ski, len, NULL) < 0 ? -1 : 0;
+	if (store_ca_get(a->store, ca_id, &row, &why) != 0 ||
+	    x509_import(row->der, row->der_len, &crt, &why) != 0)
+		goto out;
+	rc = gnutls_x509_crt_get_subject_key_id(crt, ski, len, NULL) < 0 ? -1 : 0;
+out:
+	if (crt != NULL)
+		gnutls_x509_crt_deinit(crt);
+	store_ca_free(row);
+	return rc;
+}
+
 int
 acme_renewal_info(struct acme *a, const char *certid, int64_t *start, int64_t *end,
 		  struct lerr *e)
@@ -1152,11 +1176,13 @@ acme_renewal_info(struct acme *a, const char *certid, int64_t *start, int64_t *e
 	/* The serial as DER's INTEGER has it: a leading zero keeps it positive. */
 	if (serial_len > 1 && serial[0] == 0)
 		off = 1;
+	/* The AKI must be the key of the CA that signed the certificate of
+	 * that serial: this gateway's, or another of the site's. */
 	if (serial_len - off > STORE_SERIAL_MAX ||
-	    gnutls_x509_crt_get_subject_key_id(a->ca->issuing, ski, &ski_len, NULL) < 0 ||
-	    ski_len != aki_len || memcmp(ski, aki, aki_len) != 0 ||
-	    store_cert_by_serial(a->store, serial + off, serial_len - off, &c, e) != 0) {
-		lerr_set(e, LERR_NOT_FOUND, "lanca's issuing CA issued no certificate %s", certid);
+	    store_cert_by_serial(a->store, serial + off, serial_len - off, &c, e) != 0 ||
+	    acme_ca_ski(a, c->ca_id, ski, &ski_len) != 0 ||
+	    ski_len != aki_len || memcmp(ski, aki, aki_len) != 0) {
+		lerr_set(e, LERR_NOT_FOUND, "lanca's issuing CAs issued no certificate %s", certid);
 		goto out;
 	}
 	if (c->status == STORE_CERT_REVOKED) {

@@ -28,7 +28,8 @@
 /* Every action an audit row is written with, in the order of a device's
  * and an admin's life. */
 static const char *const auditlog_events[] = {
-	"init", "ca-create", "key-load",
+	"init", "ca-create", "key-load", "backup-root-confirm",
+	"rollover-start", "rollover-finish", "join", "gateway-ca", "gateway-ca-retire",
 	"setup-code", "setup", "setup-failed", "admin-set",
 	"login", "login-failed", "password-failed", "logout", "session-expired",
 	"press", "overlap", "window-closed",

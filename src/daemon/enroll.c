@@ -1482,30 +1482,30 @@ enroll_deny(struct enroll *en, const char *id, const char *reason, const char *a
 }
 
 /* Whether peer verifies under the issuing CA of row ca_id (an older
- * generation's, after a rollover) and that CA was not revoked. 0, or -1
- * with e (forbidden) saying which. */
+ * generation's, after a rollover, or another gateway's of the site) and
+ * that CA was not revoked. 0, or -1 with e (forbidden) saying which. */
 static int
 enroll_older_ca(struct enroll *en, gnutls_x509_crt_t peer, int64_t ca_id, struct lerr *e)
 {
-	struct store_ca *cas[STORE_CAS_MAX];
+	struct store_ca *row = NULL;
 	gnutls_x509_crt_t ca = NULL;
 	unsigned status = 0;
-	size_t n = 0, i;
+	struct lerr why;
 	int rc = -1;
 
-	if (store_ca_list(en->is->store, cas, STORE_CAS_MAX, &n, e) != 0)
+	if (store_ca_get(en->is->store, ca_id, &row, &why) != 0 && why.code != LERR_NOT_FOUND) {
+		*e = why;
 		return -1;
-	for (i = 0; i < n; i++)
-		if (cas[i]->id == ca_id && strcmp(cas[i]->role, "issuing") == 0)
-			break;
-	if (i == n || x509_import(cas[i]->der, cas[i]->der_len, &ca, e) != 0 ||
+	}
+	if (row == NULL || strcmp(row->role, "issuing") != 0 ||
+	    x509_import(row->der, row->der_len, &ca, &why) != 0 ||
 	    gnutls_x509_crt_verify(peer, &ca, 1, GNUTLS_VERIFY_DISABLE_TIME_CHECKS |
 				   GNUTLS_VERIFY_DISABLE_TRUSTED_TIME_CHECKS, &status) < 0 ||
 	    status != 0) {
-		lerr_set(e, LERR_FORBIDDEN, "the client certificate was not issued by this gateway");
+		lerr_set(e, LERR_FORBIDDEN, "the client certificate was not issued by this site");
 		goto out;
 	}
-	if (cas[i]->revoked_at != 0) {
+	if (row->revoked_at != 0) {
 		lerr_set(e, LERR_FORBIDDEN, "the client certificate's issuing CA was revoked (a "
 			 "compromise): enroll again");
 		goto out;
@@ -1514,7 +1514,7 @@ enroll_older_ca(struct enroll *en, gnutls_x509_crt_t peer, int64_t ca_id, struct
 out:
 	if (ca != NULL)
 		gnutls_x509_crt_deinit(ca);
-	store_ca_list_free(cas, n);
+	store_ca_free(row);
 	return rc;
 }
 

@@ -58,6 +58,22 @@ join_name_ok(const char *name)
 	return 1;
 }
 
+/* Whether the site's policy allows every name of the gateway's
+ * certificate: checked before anything is made or recorded for it. */
+static int
+join_names_ok(const struct policy *pol, const struct names *gw, struct lerr *e)
+{
+	size_t i;
+
+	for (i = 0; i < gw->ndns; i++)
+		if (policy_check_dns(pol, gw->dns[i], POLICY_GATEWAY, e) != 0)
+			return -1;
+	for (i = 0; i < gw->nip; i++)
+		if (policy_check_ip(pol, &gw->ip[i], POLICY_GATEWAY, e) != 0)
+			return -1;
+	return 0;
+}
+
 /* Writes the gateway's name to DIR/gateway.name. */
 static int
 join_write_name(const char *dir, const char *name, struct lerr *e)
@@ -104,10 +120,11 @@ out:
 /* An issuing CA of the gateway's own: a new key in keys/issuing.key, its
  * certificate signed with the site root's key (proven first, used here
  * only), recorded for the gateway name. The rest of the site's CAs stay
- * as they are. *crl_url receives the new CA's CRL URL. */
+ * as they are. *crl_url receives the new CA's CRL URL, *id its row. */
 static int
 join_own_ca(const struct state_join_opts *o, struct store *s, const struct ca_set *ca,
-	    const char *name, const char *tmp, char *crl_url, size_t n, struct lerr *e)
+	    const char *name, const char *tmp, char *crl_url, size_t n, int64_t *id,
+	    struct lerr *e)
 {
 	char path[STATE_PATH_MAX], ou[192], fp[65], subject[256], *site = NULL, *detail = NULL;
 	gnutls_privkey_t root_key = NULL;
@@ -118,15 +135,18 @@ join_own_ca(const struct state_join_opts *o, struct store *s, const struct ca_se
 	struct store_rollover roll;
 	struct store_ca_new rec;
 	struct policy pol;
-	int64_t id;
 	int rc = -1;
 
 	memset(&pol, 0, sizeof(pol));
 	/* The site's root must be the one every device trusts. */
-	if (store_rollover_newest(s, &roll, e) == 0 && roll.finished_at == 0) {
-		lerr_set(e, LERR_CONFLICT, "a root rollover is under way on this site: finish it "
-			 "(`lanca rollover finish` on the gateway holding the root) before a "
-			 "gateway joins with an issuing CA of its own");
+	if (store_rollover_newest(s, &roll, e) == 0) {
+		if (roll.finished_at == 0) {
+			lerr_set(e, LERR_CONFLICT, "a root rollover is under way on this site: "
+				 "finish it (`lanca rollover finish` on the gateway holding the "
+				 "root) before a gateway joins with an issuing CA of its own");
+			goto out;
+		}
+	} else if (e->code != LERR_NOT_FOUND) {
 		goto out;
 	}
 	lerr_clear(e);
@@ -139,7 +159,8 @@ join_own_ca(const struct state_join_opts *o, struct store *s, const struct ca_se
 	}
 	if (policy_from_ca(&pol, ca->root, e) != 0 || store_setting_get(s, "name", &site, e) != 0)
 		goto out;
-	snprintf(ou, sizeof(ou), "%s Issuing CA %s", site, name);
+	/* Not "Issuing CA N", a rollover's: a gateway may be named 2. */
+	snprintf(ou, sizeof(ou), "%s Issuing CA of gateway %s", site, name);
 	if (rollover_make_issuing(s, o->key_type, ou, &pol.permitted, ca->root, root_key,
 				  time(NULL), &key, &crt, e) != 0)
 		goto out;
@@ -173,8 +194,7 @@ join_own_ca(const struct state_join_opts *o, struct store *s, const struct ca_se
 	rec.not_after = gnutls_x509_crt_get_expiration_time(crt);
 	rec.der = der.data;
 	rec.der_len = der.size;
-	if (store_ca_join(s, name, &rec, crl_url, o->actor != NULL ? o->actor : "cli", detail,
-			  &id, e) != 0)
+	if (store_ca_join(s, name, &rec, crl_url, o->actor, detail, id, e) != 0)
 		goto out;
 	rc = 0;
 out:
@@ -208,6 +228,7 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 	struct names gw;
 	struct buf b;
 	struct lerr why;
+	int64_t own_ca = 0;
 	int rc = -1;
 
 	memset(&pol, 0, sizeof(pol));
@@ -246,12 +267,19 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 		goto out;
 	}
 
+	/* The gateway's names, checked before anything is made for it. */
+	if (policy_from_ca(&pol, ca.issuing, e) != 0 || join_names_ok(&pol, &gw, e) != 0)
+		goto out;
+
 	if (o->issuing_token != NULL) {
-		if (join_shared_key(o, s, &ca, tmp, crl_url, sizeof(crl_url), e) != 0)
+		/* A CA left for this name by a join that did not finish would
+		 * be found as this gateway's. */
+		if (join_shared_key(o, s, &ca, tmp, crl_url, sizeof(crl_url), e) != 0 ||
+		    store_ca_retire_gateway(s, name, o->actor, e) != 0)
 			goto out;
 	} else {
 		/* From here on the store finds this gateway's issuing CA. */
-		if (join_own_ca(o, s, &ca, name, tmp, crl_url, sizeof(crl_url), e) != 0 ||
+		if (join_own_ca(o, s, &ca, name, tmp, crl_url, sizeof(crl_url), &own_ca, e) != 0 ||
 		    store_set_gateway(s, name, e) != 0)
 			goto out;
 		ca_set_free(&ca);
@@ -275,8 +303,7 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 	    store_setting_set(s, key, cn, e) != 0)
 		goto out;
 
-	if (policy_from_ca(&pol, ca.issuing, e) != 0 ||
-	    signer_open_local(tmp, o->pass, &signer, e) != 0)
+	if (signer_open_local(tmp, o->pass, &signer, e) != 0)
 		goto out;
 	is.store = s;
 	is.signer = signer;
@@ -301,11 +328,15 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 			goto out;
 		}
 		if (store_setting_set(s, key, now, e) != 0 ||
-		    store_audit(s, "cli", "join", name, detail, e) != 0)
+		    store_audit(s, o->actor, "join", name, detail, e) != 0)
 			goto out;
 	}
 	rc = 0;
 out:
+	/* A CA recorded for a join that did not finish: retired, so that
+	 * neither a later join of the name nor anyone else takes it. */
+	if (rc != 0 && own_ca != 0 && store_ca_retire_gateway(s, name, o->actor, &why) != 0)
+		log_warn("cannot retire the issuing CA recorded for %s: %s", name, why.msg);
 	free(detail);
 	free(joined);
 	signer_stop(signer);
@@ -323,7 +354,7 @@ state_join(const struct state_join_opts *o, struct lerr *e)
 	char tmp[STATE_PATH_MAX], parent[STATE_PATH_MAX];
 	int rc = -1, made = 0;
 
-	if (o->dir == NULL || o->store_url == NULL ||
+	if (o->dir == NULL || o->store_url == NULL || o->actor == NULL ||
 	    (o->issuing_token == NULL) == (o->site_root_key == NULL))
 		return lerr_set(e, LERR_BAD_REQUEST, "join needs --store, and --issuing-key or "
 				"--site-root-key");

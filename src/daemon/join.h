@@ -44,15 +44,17 @@ struct state_join_opts {
 	const char *pass;		/* passphrase for the new issuing key, or NULL */
 	enum keystore_type key_type;	/* of the new issuing key */
 	const char *crl_url;		/* its CRL URL (NULL: derived from the site's) */
-	const char *actor;		/* for the audit log */
+	const char *actor;		/* for the audit log (required) */
 };
 
 /* Makes dir (absent, or an empty directory) a gateway of the site. 0, or
  * -1 with e: a store that holds no CA yet, a token key that is not the
  * site's issuing CA's, a root key that is not the site root's, a root
  * rollover under way, a name another gateway joined with already, and
- * the rest of what init refuses. Nothing is left behind on failure but a
- * "join" the store recorded. */
+ * the rest of what init refuses. On failure DIR is not made; in the
+ * store, the gateway's own settings (its names) may stay, and an issuing
+ * CA recorded for it is retired ("gateway-ca-retire"): a later join of
+ * the same name overwrites the one and makes another CA. */
 int state_join(const struct state_join_opts *o, struct lerr *e);
 
 #endif

@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -381,6 +382,48 @@ out:
 	if (rc != 0)
 		ca_set_free(c);
 	return rc;
+}
+
+int
+ca_set_others(struct store *s, const struct ca_set *c, gnutls_datum_t *out, size_t max,
+	      size_t *n, struct lerr *e)
+{
+	struct store_ca *cas[STORE_CAS_MAX];
+	size_t ncas = 0, i;
+	int rc = 0;
+
+	*n = 0;
+	if (store_ca_list(s, cas, STORE_CAS_MAX, &ncas, e) != 0)
+		return -1;
+	for (i = 0; i < ncas && rc == 0; i++) {
+		if (strcmp(cas[i]->role, "issuing") != 0 || strcmp(cas[i]->state, "active") != 0 ||
+		    cas[i]->revoked_at != 0 || cas[i]->id == c->issuing_id || *n == max)
+			continue;
+		if (cas[i]->der_len > UINT_MAX ||
+		    (out[*n].data = gnutls_malloc(cas[i]->der_len)) == NULL) {
+			rc = lerr_set(e, LERR_INTERNAL, "out of memory");
+			break;
+		}
+		memcpy(out[*n].data, cas[i]->der, cas[i]->der_len);
+		out[(*n)++].size = (unsigned)cas[i]->der_len;
+	}
+	store_ca_list_free(cas, ncas);
+	if (rc != 0) {
+		ca_set_others_free(out, *n);
+		*n = 0;
+	}
+	return rc;
+}
+
+void
+ca_set_others_free(gnutls_datum_t *v, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		gnutls_free(v[i].data);
+		v[i].data = NULL;
+	}
 }
 
 void

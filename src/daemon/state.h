@@ -61,6 +61,12 @@ struct store;
 /* Loads the active root and issuing CA from the store. */
 int ca_set_load(struct store *s, struct ca_set *c, struct lerr *e);
 void ca_set_free(struct ca_set *c);
+/* The site's other active, unrevoked issuing CAs than c's (other
+ * gateways' of a shared site), their DER into out[0..*n) (at most max;
+ * freed with ca_set_others_free). 0 or -1 with e. */
+int ca_set_others(struct store *s, const struct ca_set *c, gnutls_datum_t *out, size_t max,
+		  size_t *n, struct lerr *e);
+void ca_set_others_free(gnutls_datum_t *v, size_t n);
 
 /* What the store says keys/'s chain and CRL URL are, for a state
  * directory made before keys/ held them (signer_config.adopt). a is

@@ -29,6 +29,7 @@
 #include "ca/keystore.h"
 #include "common/estwire.h"
 #include "daemon/enroll.h"
+#include "daemon/state.h"
 #include "http/httpd.h"
 
 #define EST_CERTS_TYPE		"application/pkcs7-mime; smime-type=certs-only"
@@ -85,30 +86,41 @@ est_reply_certs(struct http_req *r, const char *ctype, const gnutls_datum_t *cer
 }
 
 /* RFC 7030 §4.1.3: the CA certificates a client should trust and the
- * chain it needs: the issuing CA, then the trust bundle (the primary root,
- * the backup root and the primary's certificate of the backup's key, as
- * §4.1.3's NewWithOld carries a new root's key under the old one). */
+ * chain it needs: this gateway's issuing CA, the site's other gateways'
+ * (a certificate approved through another gateway is signed by its CA,
+ * and EST's answers carry the leaf alone), then the trust bundle (the
+ * primary root, the backup root and the primary's certificate of the
+ * backup's key, as §4.1.3's NewWithOld carries a new root's key under the
+ * old one). */
+#define EST_OTHER_CAS_MAX	32	/* other gateways' issuing CAs /cacerts lists */
+
 enum MHD_Result
 est_cacerts(struct http_req *r)
 {
-	gnutls_datum_t certs[1 + TRUSTBUNDLE_MAX];
+	gnutls_datum_t certs[1 + EST_OTHER_CAS_MAX + TRUSTBUNDLE_MAX], others[EST_OTHER_CAS_MAX];
 	struct trust_bundle b;
 	enum MHD_Result ret;
 	struct lerr e;
-	size_t i;
+	size_t i, n = 0, nothers = 0;
 
 	if (!est_label_ok(r, &ret))
 		return ret;
 	lerr_clear(&e);
+	if (ca_set_others(r->app->store, &r->app->ca, others, EST_OTHER_CAS_MAX, &nothers, &e) != 0)
+		return http_reply_lerr(r, &e);
 	if (trustbundle_load(r->app->store, &b, &e) != 0) {
 		trustbundle_free(&b);
+		ca_set_others_free(others, nothers);
 		return http_reply_lerr(r, &e);
 	}
-	certs[0] = r->app->ca.issuing_der;
+	certs[n++] = r->app->ca.issuing_der;
+	for (i = 0; i < nothers; i++)
+		certs[n++] = others[i];
 	for (i = 0; i < b.n; i++)
-		certs[1 + i] = b.entry[i].der;
-	ret = est_reply_certs(r, EST_CACERTS_TYPE, certs, 1 + b.n);
+		certs[n++] = b.entry[i].der;
+	ret = est_reply_certs(r, EST_CACERTS_TYPE, certs, n);
 	trustbundle_free(&b);
+	ca_set_others_free(others, nothers);
 	return ret;
 }
 

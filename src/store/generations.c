@@ -466,18 +466,55 @@ struct ca_join_job {
 	int64_t id;			/* out */
 };
 
+/* Retires the active issuing CAs recorded for gateway, with a
+ * "gateway-ca-retire" audit row when there was one. */
+static int
+store_ca_retire_rows(struct store_conn *w, const char *gateway, int64_t at, const char *actor,
+		     struct lerr *e)
+{
+	const struct store_query retire = {
+		Q_CA_RETIRE_GATEWAY, "retiring the gateway's CA", { store_arg_text(gateway) },
+	};
+	int changed = 0;
+
+	if (store_exec(w, &retire, &changed, e) != 0)
+		return -1;
+	return changed == 0 ? 0 : store_audit_row(w, at, actor, "gateway-ca-retire", gateway,
+						  NULL, e);
+}
+
 static int
 store_ca_join_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct ca_join_job *j = arg;
-	const struct store_query retire = {
-		Q_CA_RETIRE_GATEWAY, "retiring the gateway's earlier CA", { store_arg_text(j->gateway) },
-	};
 
-	if (store_exec(w, &retire, NULL, e) != 0 || store_insert(w, &j->wr.x, &j->id, e) != 0)
+	if (store_ca_retire_rows(w, j->gateway, j->wr.at, j->wr.actor, e) != 0 ||
+	    store_insert(w, &j->wr.x, &j->id, e) != 0)
 		return -1;
 	return store_audit_row(w, j->wr.at, j->wr.actor, j->wr.event, j->wr.subject,
 			       j->wr.detail, e);
+}
+
+static int
+store_ca_retire_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct ca_join_job *j = arg;
+
+	return store_ca_retire_rows(w, j->gateway, j->wr.at, j->wr.actor, e);
+}
+
+int
+store_ca_retire_gateway(struct store *s, const char *gateway, const char *actor, struct lerr *e)
+{
+	struct ca_join_job j;
+
+	if (gateway == NULL || gateway[0] == '\0' || actor == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_ca_retire_gateway: bad arguments");
+	memset(&j, 0, sizeof(j));
+	j.gateway = gateway;
+	j.wr.at = (int64_t)time(NULL);
+	j.wr.actor = actor;
+	return store_submit(s, store_ca_retire_run, &j, e);
 }
 
 int

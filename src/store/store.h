@@ -323,8 +323,10 @@ int store_device_revoke(struct store *s, const char *device_id, const struct sto
 
 /* ---- CA generations (schema/0011): every CA, the certificates by which
  * roots vouch for each other, root rollovers, trust bundle fetches ---- */
-#define STORE_CAS_MAX		64	/* CA rows (and vouchers) a gateway keeps: a
-					 * rollover adds two CAs and up to six vouchers */
+#define STORE_CAS_MAX		256	/* CA rows (and vouchers) a site keeps: a
+					 * rollover adds two CAs and up to six
+					 * vouchers, a gateway joining with a CA
+					 * of its own one CA */
 /* Every CA on record, oldest first, into out[0..*n) (each store_ca_free'd
  * by store_ca_list_free). LERR_TOO_LARGE past max. */
 int store_ca_list(struct store *s, struct store_ca **out, size_t max, size_t *n, struct lerr *e);
@@ -368,6 +370,11 @@ struct store_ca_new {
 int store_ca_join(struct store *s, const char *gateway, const struct store_ca_new *c,
 		  const char *crl_url, const char *actor, const char *detail, int64_t *id,
 		  struct lerr *e);
+/* Retires the active issuing CAs recorded for gateway (a join that did
+ * not finish), with a "gateway-ca-retire" audit row when there was one.
+ * 0 or -1 with e. */
+int store_ca_retire_gateway(struct store *s, const char *gateway, const char *actor,
+			    struct lerr *e);
 /* How many gateways joined the site (`lanca join`, the first not
  * counted). 0 or -1 with e. */
 int store_gateway_count(struct store *s, int64_t *n, struct lerr *e);

@@ -39,9 +39,14 @@ st=0
 "$LANCA" join --dir "$T/x3" --store "$URL" --name gw-x --site-root-key "$A/keys/root.key" \
 	--issuing-key "pkcs11:object=x" >"$T/join.out" 2>&1 || st=$?
 [ $st = 2 ] && [ ! -e "$T/x3" ] || fail "both ways at once: exit $st, $(cat "$T/join.out")"
+st=0
+"$LANCA" join --dir "$T/x5" --store "$URL" --name gw-x --san 8.8.8.8 \
+	--site-root-key "$A/keys/root.key" >"$T/join.out" 2>&1 || st=$?
+[ $st = 1 ] && grep -q "8.8.8.8" "$T/join.out" && [ ! -e "$T/x5" ] ||
+	fail "a name outside the site's policy: exit $st, $(cat "$T/join.out")"
 [ "$(sql_in "$A" "SELECT count(*) FROM cas WHERE gateway IS NOT NULL")" = 0 ] ||
 	fail "a refused join recorded a CA"
-ok "join --site-root-key refuses a key that is not the site root's, and both ways at once: nothing made"
+ok "join --site-root-key refuses a key that is not the site root's, both ways at once, a name outside the site's policy: no CA made"
 
 # ---- the join ----
 "$LANCA" join --dir "$B" --store "$URL" --name gw-b --san 127.0.0.2 \
@@ -128,7 +133,17 @@ HTTPS_PORT=$B_PORT
 st=$(poll z); [ "$st" = 200 ] || fail "polling through B: $st $(cat "$T/z.poll")"
 [ "$(chain_ca "$T/z.poll")" = "$(openssl x509 -in "$A/keys/issuing.pem")" ] &&
 	verify_chain "$T/z.poll" || fail "B served A's certificate with another CA's chain"
-ok "a certificate approved through A and fetched through B comes with A's CA in its chain"
+# EST answers carry the leaf alone: B's /cacerts lists A's CA too, so an
+# EST client whose certificate A's CA signed builds its chain from it.
+curl -s --max-time 10 --resolve "localhost:$B_PORT:127.0.0.1" --cacert "$ROOT_PEM" \
+	"https://localhost:$B_PORT/.well-known/est/cacerts" | openssl base64 -d 2>/dev/null |
+	openssl pkcs7 -inform DER -print_certs -out "$T/cacerts.pem" 2>/dev/null ||
+	fail "B's EST /cacerts"
+split_chain "$T/z.poll"
+openssl verify -CAfile "$ROOT_PEM" -untrusted "$T/cacerts.pem" "$T/z.poll.1.pem" >/dev/null 2>&1 &&
+	grep -c "BEGIN CERTIFICATE" "$T/cacerts.pem" | grep -qx 3 ||
+	fail "A's certificate does not chain with B's /cacerts: $(grep -c 'BEGIN CERTIFICATE' "$T/cacerts.pem") certificates"
+ok "a certificate approved through A and fetched through B comes with A's CA in its chain, and B's EST /cacerts lists A's CA"
 
 # 3. Renewals across gateways: B's device through A, A's device through B.
 renew_at() {
@@ -196,7 +211,13 @@ if python3 -c 'import cryptography' 2>/dev/null; then
 	cp -p "$A/acme-eab.secret" "$B/acme-eab.secret"
 	eab_post "$B_PORT" k1 201 || fail "A's EAB key through B with the secret: $(cat "$T/acme.out")"
 	eab_post "$A_PORT" k2 403 unauthorized || fail "the EAB key used again through A: $(cat "$T/acme.out")"
-	ok "an EAB key made on A works through B once B holds A's EAB secret, and once for the site"
+	# RFC 9773 renewal information through A for a certificate of B's CA.
+	certid=$(python3 "$RAW" certid "$T/y2.resp") || fail "certid"
+	st=$(curl -s --max-time 10 --resolve "localhost:$A_PORT:127.0.0.1" --cacert "$ROOT_PEM" \
+		-o "$T/ari.json" -w '%{http_code}' "https://localhost:$A_PORT/acme/renewal-info/$certid")
+	[ "$st" = 200 ] && grep -q suggestedWindow "$T/ari.json" ||
+		fail "renewal information through A for B's certificate: $st $(cat "$T/ari.json")"
+	ok "an EAB key made on A works through B once B holds A's EAB secret, and once for the site; A gives B's certificate its renewal information"
 else
 	echo "# python3's cryptography is not installed: the EAB check is not run"
 fi

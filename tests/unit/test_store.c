@@ -1287,8 +1287,6 @@ upsert(struct store *s, int k, const char *device, const char *auth, int64_t t,
 
 /* A request id starts with the time it was first asked (8 hex digits),
  * so that new ids go to the end of their index; the rest is random. */
-/* A rollover in the store: one transaction, the primary root stays the
- * old one until it finishes, one at a time, the compromise path. */
 /* A joined gateway's own issuing CA (store_ca_join): the store of that
  * gateway finds it, every other store the site's; a second join of the
  * same name retires the first's; the join is audited and counted only
@@ -1312,6 +1310,13 @@ START_TEST(test_gateway_cas)
 	ck_assert_int_eq(ca->id, site);
 	store_ca_free(ca);
 	ck_assert_int_eq(store_set_gateway(s, "gw-c", &e), 0);
+	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, site);
+	store_ca_free(ca);
+	/* A site CA newer than gw-b's (a later row): the site's stores take
+	 * it, gw-b keeps its own. */
+	site = add_ca(s, "issuing", "ab");
+	ck_assert_int_gt(site, first);
 	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
 	ck_assert_int_eq(ca->id, site);
 	store_ca_free(ca);
@@ -1342,8 +1347,18 @@ START_TEST(test_gateway_cas)
 	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
 	ck_assert_int_eq(ca->id, site);
 	store_ca_free(ca);
+	/* Retired (a join that failed after recording it): gw-b's store
+	 * falls back to the site's; retiring nothing is not audited. */
+	ck_assert_int_eq(store_ca_retire_gateway(s, "gw-b", "test", &e), 0);
+	ck_assert_int_eq(store_ca_retire_gateway(s, "gw-b", "test", &e), 0);
+	ck_assert_int_eq(store_set_gateway(s, "gw-b", &e), 0);
+	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
+	ck_assert_int_eq(ca->id, site);
+	store_ca_free(ca);
 	/* Audited; and only a recorded join counts as a gateway. */
 	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'gateway-ca' "
+				 "AND subject = 'gw-b'"), 2);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'gateway-ca-retire' "
 				 "AND subject = 'gw-b'"), 2);
 	ck_assert_int_eq(store_gateway_count(s, &n, &e), 0);
 	ck_assert_int_eq(n, 0);
@@ -1355,6 +1370,8 @@ START_TEST(test_gateway_cas)
 }
 END_TEST
 
+/* A rollover in the store: one transaction, the primary root stays the
+ * old one until it finishes, one at a time, the compromise path. */
 START_TEST(test_rollover_records)
 {
 	static const unsigned char der[] = { 0x30, 0x03, 0x02, 0x01, 0x02 };
