@@ -349,6 +349,23 @@ post_csr() {
 		"$HTTPS_URL/api/v1/enroll"
 }
 
+# Several gateways on one site (the t_pg_ tests):
+# start_gw DIR NAME [serve options]: a daemon on DIR (start_serve), its
+# ports and pid as NAME_PORT, NAME_HTTP and NAME_PID, its log NAME.log.
+start_gw() {
+	gw_dir=$1
+	gw_name=$2
+	shift 2
+	start_serve "$gw_dir" "$@"
+	mv "$T/serve.log" "$T/$gw_name.log"
+	eval "${gw_name}_PORT=\$HTTPS_PORT ${gw_name}_HTTP=\$HTTP_PORT ${gw_name}_PID=\$SERVE_PID"
+}
+# post_to PORT NAME: post_csr through the gateway on PORT.
+post_to() {
+	HTTPS_PORT=$1
+	post_csr "$2"
+}
+
 # The request id from NAME's last answer (its Location header).
 req_id() {
 	sed -n 's|^[Ll]ocation: /api/v1/requests/\([0-9a-f]*\).*|\1|p' "$T/$1.hdr" | tr -d '\r' | tail -n 1

@@ -84,22 +84,10 @@ st=0; join_b "$T/x5" --name gw-b --issuing-key "$KEY" || st=$?
 	fail "the join is not audited"
 ok "lanca join: the site's root, the issuing key's record and no root key, its own names in its certificate, the name held, audited"
 
-# start_gw DIR NAME: a daemon on DIR, its ports and pid as NAME_PORT and
-# NAME_PID, its log NAME.log. A short monitor time (2 s): a key stops
-# waiting soon after it last asked, so each step starts with none.
-start_gw() {
-	start_serve "$1" --monitor 2 --enroll-burst 1000 --enroll-rate 1000
-	mv "$T/serve.log" "$T/$2.log"
-	eval "$2_PORT=$HTTPS_PORT $2_HTTP=$HTTP_PORT $2_PID=$SERVE_PID"
-}
-start_gw "$A" A
-start_gw "$B" B
-
-# post_to PORT NAME: post_csr through that gateway.
-post_to() {
-	HTTPS_PORT=$1
-	post_csr "$2"
-}
+# Both daemons (lib.sh's start_gw). A short monitor time (2 s): a key
+# stops waiting soon after it last asked, so each step starts with none.
+start_gw "$A" A --monitor 2 --enroll-burst 1000 --enroll-rate 1000
+start_gw "$B" B --monitor 2 --enroll-burst 1000 --enroll-rate 1000
 
 # 1. A press on gateway A admits one device asking through gateway B; a
 #    second device asking through A right after is pending and contests it.

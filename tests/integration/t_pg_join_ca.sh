@@ -90,17 +90,8 @@ st=0
 	fail "a name taken: exit $st, $(cat "$T/join.out")"
 ok "join --site-root-key: a new issuing key kept in B's keys (0600, no root key), its CA under the site root with the site's constraints, its own CRL URL, B's TLS certificate under it, audited"
 
-start_gw() {
-	start_serve "$1" --monitor 2
-	mv "$T/serve.log" "$T/$2.log"
-	eval "$2_PORT=$HTTPS_PORT $2_HTTP=$HTTP_PORT $2_PID=$SERVE_PID"
-}
-start_gw "$A" A
-start_gw "$B" B
-post_to() {
-	HTTPS_PORT=$1
-	post_csr "$2"
-}
+start_gw "$A" A --monitor 2
+start_gw "$B" B --monitor 2
 # chain_ca FILE: the issuing CA a PEM chain carries, as PEM.
 chain_ca() {
 	split_chain "$1"
@@ -186,7 +177,7 @@ st=$(crl_at "http://127.0.0.1:$A_HTTP/$B_PATH" b1); [ "$st" = 200 ] ||
 openssl crl -inform DER -in "$T/b1.der" -noout -verify -CAfile "$B/keys/issuing.pem" 2>&1 |
 	grep -q "verify OK" || fail "the CRL at B's URL is not signed by B's CA"
 kill -TERM "$B_PID"; wait "$B_PID" || true
-start_gw "$B" B
+start_gw "$B" B --monitor 2
 st=$(crl_at "http://127.0.0.1:$A_HTTP/$B_PATH" b2); [ "$st" = 200 ] || fail "B's CRL again: $st"
 openssl crl -inform DER -in "$T/b2.der" -noout -text | grep -qi "Serial Number: $X_SERIAL" ||
 	fail "B's CRL does not list B's certificate superseded through A ($X_SERIAL)"
