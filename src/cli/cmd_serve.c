@@ -256,16 +256,22 @@ out:
 /* The issuing CA the newest rollover succeeded, when its leaves may still
  * need CRLs: not after a compromise (that CA is revoked, its key gone),
  * nor once it has expired (and every leaf of it with it), nor on a
- * gateway whose own issuing CA (current) is not the one the rollover made
- * (a gateway that joined the site later: its signer holds no previous
- * generation). */
+ * gateway whose own issuing CA (current) is not the one the rollover made,
+ * nor on any gateway that joined a site (dir has a gateway.name): join
+ * writes no previous generation's keys, so its signer holds none. */
 static int
-serve_previous_ca(struct store *s, int64_t current, int64_t *ca_id, struct lerr *e)
+serve_previous_ca(const char *dir, struct store *s, int64_t current, int64_t *ca_id,
+		  struct lerr *e)
 {
+	char joined[STATE_GATEWAY_NAME_MAX + 1];
 	struct store_ca *old = NULL;
 	struct store_rollover r;
 
 	*ca_id = 0;
+	if (state_gateway_name(dir, joined, e) != 0)
+		return -1;
+	if (joined[0] != '\0')
+		return 0;
 	if (store_rollover_newest(s, &r, e) != 0) {
 		if (e->code != LERR_NOT_FOUND)
 			return -1;
@@ -733,7 +739,7 @@ cmd_serve(int argc, char *argv[])
 	 * no daemon ran). Failing that, serving goes on with the newest. */
 	if (revocation_tick(app.revocation, &e) < 0)
 		log_err("cannot make the CRL: %s", e.msg);
-	if (serve_previous_ca(app.store, app.ca.issuing_id, &prev_is.ca_id, &e) != 0) {
+	if (serve_previous_ca(o.dir, app.store, app.ca.issuing_id, &prev_is.ca_id, &e) != 0) {
 		cmd_error("serve", "%s", e.msg);
 		goto out;
 	}

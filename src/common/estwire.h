@@ -21,7 +21,9 @@
 #include "common/lerr.h"
 
 #define ESTWIRE_LINE		64	/* base64 characters per output line */
-#define ESTWIRE_CERTS_MAX	16	/* certificates in one PKCS#7 we read */
+#define ESTWIRE_CERTS_MAX	64	/* certificates in one PKCS#7 we read or
+					 * send (/cacerts: a site's issuing CAs
+					 * and its trust bundle) */
 
 /* Decodes an RFC 8951 base64 body into out (gnutls_free it). An empty
  * body, a character outside the base64 alphabet and white space, or a

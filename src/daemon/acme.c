@@ -1131,19 +1131,20 @@ out:
 }
 
 /* The subject key id of issuing CA ca_id (*len bytes at most in, then
- * the id's): this gateway's own, or one of the site's on record. */
+ * the id's): this gateway's own, or one of the site's on record. -1 with
+ * e when the store fails (else e is clear). */
 static int
-acme_ca_ski(struct acme *a, int64_t ca_id, unsigned char *ski, size_t *len)
+acme_ca_ski(struct acme *a, int64_t ca_id, unsigned char *ski, size_t *len, struct lerr *e)
 {
 	struct store_ca *row = NULL;
 	gnutls_x509_crt_t crt = NULL;
-	struct lerr why;
 	int rc = -1;
 
+	lerr_clear(e);
 	if (ca_id == a->ca->issuing_id)
 		return gnutls_x509_crt_get_subject_key_id(a->ca->issuing, ski, len, NULL) < 0 ? -1 : 0;
-	if (store_ca_get(a->store, ca_id, &row, &why) != 0 ||
-	    x509_import(row->der, row->der_len, &crt, &why) != 0)
+	if (store_ca_get(a->store, ca_id, &row, e) != 0 ||
+	    x509_import(row->der, row->der_len, &crt, e) != 0)
 		goto out;
 	rc = gnutls_x509_crt_get_subject_key_id(crt, ski, len, NULL) < 0 ? -1 : 0;
 out:
@@ -1180,9 +1181,12 @@ acme_renewal_info(struct acme *a, const char *certid, int64_t *start, int64_t *e
 	 * that serial: this gateway's, or another of the site's. */
 	if (serial_len - off > STORE_SERIAL_MAX ||
 	    store_cert_by_serial(a->store, serial + off, serial_len - off, &c, e) != 0 ||
-	    acme_ca_ski(a, c->ca_id, ski, &ski_len) != 0 ||
+	    acme_ca_ski(a, c->ca_id, ski, &ski_len, e) != 0 ||
 	    ski_len != aki_len || memcmp(ski, aki, aki_len) != 0) {
-		lerr_set(e, LERR_NOT_FOUND, "lanca's issuing CAs issued no certificate %s", certid);
+		/* A store that cannot answer says so; anything else is unknown. */
+		if (e->code != LERR_STORE && e->code != LERR_STORE_UNAVAILABLE)
+			lerr_set(e, LERR_NOT_FOUND, "lanca's issuing CAs issued no certificate %s",
+				 certid);
 		goto out;
 	}
 	if (c->status == STORE_CERT_REVOKED) {

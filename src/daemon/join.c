@@ -133,6 +133,7 @@ join_own_ca(const struct state_join_opts *o, struct store *s, const struct ca_se
 	gnutls_datum_t der = { NULL, 0 };
 	struct store_ca *site_ca = NULL;
 	struct store_rollover roll;
+	struct signer_conf conf;
 	struct store_ca_new rec;
 	struct policy pol;
 	int rc = -1;
@@ -172,9 +173,10 @@ join_own_ca(const struct state_join_opts *o, struct store *s, const struct ca_se
 		lerr_set(e, LERR_INTERNAL, "cannot encode the new issuing CA");
 		goto out;
 	}
+	/* The URL as the signer will take it, before the CA records it. */
 	if (store_ca_get(s, ca->issuing_id, &site_ca, e) != 0 ||
 	    revocation_crl_url_next(site_ca->crl_url, o->crl_url, fp, crl_url, n, e) != 0 ||
-	    revocation_crl_url_free(s, crl_url, e) != 0)
+	    revocation_crl_url_free(s, crl_url, e) != 0 || signer_conf_init(&conf, crl_url, e) != 0)
 		goto out;
 	{
 		json_t *d = json_pack("{s:s, s:s, s:s}", "subject", subject, "sha256", fp,
@@ -212,9 +214,11 @@ out:
 	return rc;
 }
 
-/* Everything join makes, inside the temporary directory tmp. */
+/* Everything join makes, inside the temporary directory tmp, which it
+ * then renames to o->dir (*moved set) before it claims the name; on a
+ * failure after the rename it removes o->dir again. */
 static int
-join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
+join_build(const struct state_join_opts *o, const char *tmp, int *moved, struct lerr *e)
 {
 	char path[STATE_PATH_MAX], host_buf[64], key[96], cn[128], crl_url[SIGNER_CRL_URL_MAX];
 	const char *host, *name;
@@ -267,15 +271,18 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 		goto out;
 	}
 
-	/* The gateway's names, checked before anything is made for it. */
-	if (policy_from_ca(&pol, ca.issuing, e) != 0 || join_names_ok(&pol, &gw, e) != 0)
+	/* The gateway's names, checked before anything is made for it
+	 * against the constraints of the CA that will sign them: the site's
+	 * issuing CA, or a new one with the root's. */
+	if (policy_from_ca(&pol, o->issuing_token != NULL ? ca.issuing : ca.root, e) != 0 ||
+	    join_names_ok(&pol, &gw, e) != 0)
 		goto out;
 
 	if (o->issuing_token != NULL) {
 		/* A CA left for this name by a join that did not finish would
 		 * be found as this gateway's. */
 		if (join_shared_key(o, s, &ca, tmp, crl_url, sizeof(crl_url), e) != 0 ||
-		    store_ca_retire_gateway(s, name, o->actor, e) != 0)
+		    store_ca_retire_gateway(s, name, 0, o->actor, e) != 0)
 			goto out;
 	} else {
 		/* From here on the store finds this gateway's issuing CA. */
@@ -312,12 +319,17 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 	if (gateway_issue(&is, tmp, &ca, e) != 0)
 		goto out;
 
-	/* Recorded last: only a complete join holds the name. */
+	signer_stop(signer);
+	signer = NULL;
+
+	/* The directory complete, into place; then the name claimed, with
+	 * its audit row, only if no other join took it meanwhile. */
 	{
 		char now[24];
 		json_t *o_detail = json_pack("{s:s, s:s, s:s}", "issuing_sha256", ca.issuing_fp,
 					     "key", o->issuing_token != NULL ? "shared token" :
 					     "own issuing CA", "names", (const char *)b.data);
+		struct store_audit_new row = { o->actor, "join", name, NULL };
 
 		snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 		detail = o_detail != NULL ? json_dumps(o_detail, JSON_COMPACT) : NULL;
@@ -327,15 +339,31 @@ join_build(const struct state_join_opts *o, const char *tmp, struct lerr *e)
 			lerr_set(e, LERR_INTERNAL, "out of memory");
 			goto out;
 		}
-		if (store_setting_set(s, key, now, e) != 0 ||
-		    store_audit(s, o->actor, "join", name, detail, e) != 0)
+		row.detail = detail;
+		/* Replaces DIR if it is an empty directory; fails if it
+		 * filled up meanwhile. */
+		if (rename(tmp, o->dir) != 0) {
+			lerr_set(e, LERR_INTERNAL, "cannot move the new state into %s: %s", o->dir,
+				 strerror(errno));
 			goto out;
+		}
+		*moved = 1;
+		if (store_setting_swap(s, key, NULL, now, &row, 1, e) != 0) {
+			if (e->code == LERR_CONFLICT)
+				lerr_set(e, LERR_CONFLICT, "a gateway named %s joined the site "
+					 "meanwhile: choose another --name", name);
+			goto out;
+		}
 	}
 	rc = 0;
 out:
+	if (rc != 0 && *moved) {
+		fileio_remove_tree(o->dir);
+		*moved = 0;
+	}
 	/* A CA recorded for a join that did not finish: retired, so that
 	 * neither a later join of the name nor anyone else takes it. */
-	if (rc != 0 && own_ca != 0 && store_ca_retire_gateway(s, name, o->actor, &why) != 0)
+	if (rc != 0 && own_ca != 0 && store_ca_retire_gateway(s, name, own_ca, o->actor, &why) != 0)
 		log_warn("cannot retire the issuing CA recorded for %s: %s", name, why.msg);
 	free(detail);
 	free(joined);
@@ -352,7 +380,7 @@ int
 state_join(const struct state_join_opts *o, struct lerr *e)
 {
 	char tmp[STATE_PATH_MAX], parent[STATE_PATH_MAX];
-	int rc = -1, made = 0;
+	int rc = -1, made = 0, moved = 0;
 
 	if (o->dir == NULL || o->store_url == NULL || o->actor == NULL ||
 	    (o->issuing_token == NULL) == (o->site_root_key == NULL))
@@ -366,15 +394,16 @@ state_join(const struct state_join_opts *o, struct lerr *e)
 		return lerr_set(e, LERR_INTERNAL, "cannot create a directory beside %s: %s",
 				o->dir, strerror(errno));
 	made = 1;
-	if (chmod(tmp, 0700) != 0 || join_build(o, tmp, e) != 0)
-		goto out;
-	/* Replaces DIR if it is an empty directory; fails if it filled up meanwhile. */
-	if (rename(tmp, o->dir) != 0) {
-		lerr_set(e, LERR_INTERNAL, "cannot move the new state into %s: %s", o->dir,
-			 strerror(errno));
+	if (chmod(tmp, 0700) != 0) {
+		lerr_set(e, LERR_INTERNAL, "cannot make %s private: %s", tmp, strerror(errno));
 		goto out;
 	}
-	made = 0;
+	rc = join_build(o, tmp, &moved, e);
+	if (moved)
+		made = 0;
+	if (rc != 0)
+		goto out;
+	rc = -1;
 	snprintf(parent, sizeof(parent), "%s", o->dir);
 	if (fileio_sync_dir(dirname(parent)) != 0)
 		log_warn("cannot sync the directory holding %s", o->dir);

@@ -51,10 +51,14 @@ struct state_join_opts {
  * -1 with e: a store that holds no CA yet, a token key that is not the
  * site's issuing CA's, a root key that is not the site root's, a root
  * rollover under way, a name another gateway joined with already, and
- * the rest of what init refuses. On failure DIR is not made; in the
- * store, the gateway's own settings (its names) may stay, and an issuing
- * CA recorded for it is retired ("gateway-ca-retire"): a later join of
- * the same name overwrites the one and makes another CA. */
+ * the rest of what init refuses. The name is claimed last, atomically
+ * (another join of it meanwhile fails), after DIR is in place. On failure
+ * DIR is not left; in the store, the gateway's own settings (its names)
+ * may stay, and an issuing CA recorded for it is retired
+ * ("gateway-ca-retire"). A join killed half-way leaves its CA recorded
+ * but unclaimed: no gateway uses or lists it (store_ca_site_issuing), and
+ * the next join of the name retires it; its DIR.join-XXXXXX (the key in
+ * it, 0600) is the admin's to remove. */
 int state_join(const struct state_join_opts *o, struct lerr *e);
 
 #endif

@@ -16,6 +16,7 @@
 
 #include "common/dburl.h"
 #include "common/fileio.h"
+#include "common/log.h"
 #include "ca/x509.h"
 #include "daemon/state.h"
 #include "store/store.h"
@@ -393,12 +394,16 @@ ca_set_others(struct store *s, const struct ca_set *c, gnutls_datum_t *out, size
 	int rc = 0;
 
 	*n = 0;
-	if (store_ca_list(s, cas, STORE_CAS_MAX, &ncas, e) != 0)
+	if (store_ca_site_issuing(s, cas, STORE_CAS_MAX, &ncas, e) != 0)
 		return -1;
 	for (i = 0; i < ncas && rc == 0; i++) {
-		if (strcmp(cas[i]->role, "issuing") != 0 || strcmp(cas[i]->state, "active") != 0 ||
-		    cas[i]->revoked_at != 0 || cas[i]->id == c->issuing_id || *n == max)
+		if (cas[i]->id == c->issuing_id)
 			continue;
+		if (*n == max) {
+			log_warn("the site has more than %zu other issuing CAs: the others are left "
+				 "out of the list", max);
+			break;
+		}
 		if (cas[i]->der_len > UINT_MAX ||
 		    (out[*n].data = gnutls_malloc(cas[i]->der_len)) == NULL) {
 			rc = lerr_set(e, LERR_INTERNAL, "out of memory");

@@ -61,9 +61,9 @@ struct store;
 /* Loads the active root and issuing CA from the store. */
 int ca_set_load(struct store *s, struct ca_set *c, struct lerr *e);
 void ca_set_free(struct ca_set *c);
-/* The site's other active, unrevoked issuing CAs than c's (other
- * gateways' of a shared site), their DER into out[0..*n) (at most max;
- * freed with ca_set_others_free). 0 or -1 with e. */
+/* The site's issuing CAs in use other than c's (other gateways' of a
+ * shared site: store_ca_site_issuing), their DER into out[0..*n) (the
+ * first max, the rest logged; freed with ca_set_others_free). 0 or -1. */
 int ca_set_others(struct store *s, const struct ca_set *c, gnutls_datum_t *out, size_t max,
 		  size_t *n, struct lerr *e);
 void ca_set_others_free(gnutls_datum_t *v, size_t n);

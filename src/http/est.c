@@ -92,7 +92,9 @@ est_reply_certs(struct http_req *r, const char *ctype, const gnutls_datum_t *cer
  * primary root, the backup root and the primary's certificate of the
  * backup's key, as §4.1.3's NewWithOld carries a new root's key under the
  * old one). */
-#define EST_OTHER_CAS_MAX	32	/* other gateways' issuing CAs /cacerts lists */
+/* Other gateways' issuing CAs /cacerts lists: what fits beside this
+ * gateway's and a whole trust bundle in what an EST client of ours reads. */
+#define EST_OTHER_CAS_MAX	(ESTWIRE_CERTS_MAX - 1 - TRUSTBUNDLE_MAX)
 
 enum MHD_Result
 est_cacerts(struct http_req *r)

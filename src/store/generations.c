@@ -43,11 +43,20 @@ const char *const store_sql_generations[Q_COUNT] = {
 		"not_after, der, created_at) VALUES (?, 'active', ?, ?, ?, ?, ?, ?) "
 		"RETURNING id",
 	[Q_CA_SET_CRL_URL] = "UPDATE cas SET crl_url = ?2 WHERE id = ?1",
-	/* A gateway's own issuing CA (store_ca_join): an earlier one of the
-	 * same name, from a join that did not finish, is retired first. */
+	/* A gateway's own issuing CA (store_ca_join): one of the same name
+	 * from a join that did not finish (no gateway of that name joined) is
+	 * retired first; or, ?2 not 0, that one row of the gateway's. */
 	[Q_CA_RETIRE_GATEWAY] =
 		"UPDATE cas SET state = 'retired' WHERE role = 'issuing' AND gateway = ?1 "
-		"AND state = 'active'",
+		"AND state = 'active' AND (CASE WHEN CAST(?2 AS INTEGER) = 0 THEN "
+		"NOT EXISTS (SELECT 1 FROM settings WHERE key = 'gateway:' || ?1) "
+		"ELSE id = ?2 END)",
+	/* The site's issuing CAs in use: the site's own and those of the
+	 * gateways that joined (not a CA a join left behind unfinished). */
+	[Q_CA_SITE_ISSUING] =
+		"SELECT " STORE_CA_COLS " FROM cas WHERE role = 'issuing' AND state = 'active' "
+		"AND revoked_at IS NULL AND (gateway IS NULL OR EXISTS (SELECT 1 FROM settings "
+		"WHERE key = 'gateway:' || cas.gateway)) ORDER BY id",
 	[Q_CA_INSERT_GATEWAY] =
 		"INSERT INTO cas (role, state, subject, fingerprint, not_before, not_after, der, "
 		"created_at, crl_url, gateway) VALUES ('issuing', 'active', ?1, ?2, ?3, ?4, ?5, "
@@ -104,7 +113,7 @@ ca_fill_row(struct store_row *st, void *arg, struct lerr *e)
 	struct ca_fill *f = arg;
 
 	if (f->n == f->max)
-		return lerr_set(e, LERR_TOO_LARGE, "more than %zu CAs on record", f->max);
+		return lerr_set(e, LERR_INVARIANT, "more than %zu CAs on record", f->max);
 	if (store_ca_row(st, &f->out[f->n], e) != 0)
 		return -1;
 	f->n++;
@@ -153,7 +162,7 @@ cross_fill_row(struct store_row *st, void *arg, struct lerr *e)
 	struct store_cross *c;
 
 	if (f->n == f->max)
-		return lerr_set(e, LERR_TOO_LARGE, "more than %zu cross-certificates on record",
+		return lerr_set(e, LERR_INVARIANT, "more than %zu cross-certificates on record",
 				f->max);
 	c = &f->out[f->n];
 	memset(c, 0, sizeof(*c));
@@ -469,11 +478,12 @@ struct ca_join_job {
 /* Retires the active issuing CAs recorded for gateway, with a
  * "gateway-ca-retire" audit row when there was one. */
 static int
-store_ca_retire_rows(struct store_conn *w, const char *gateway, int64_t at, const char *actor,
-		     struct lerr *e)
+store_ca_retire_rows(struct store_conn *w, const char *gateway, int64_t id, int64_t at,
+		     const char *actor, struct lerr *e)
 {
 	const struct store_query retire = {
-		Q_CA_RETIRE_GATEWAY, "retiring the gateway's CA", { store_arg_text(gateway) },
+		Q_CA_RETIRE_GATEWAY, "retiring the gateway's CA",
+		{ store_arg_text(gateway), store_arg_int(id) },
 	};
 	int changed = 0;
 
@@ -488,7 +498,7 @@ store_ca_join_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct ca_join_job *j = arg;
 
-	if (store_ca_retire_rows(w, j->gateway, j->wr.at, j->wr.actor, e) != 0 ||
+	if (store_ca_retire_rows(w, j->gateway, 0, j->wr.at, j->wr.actor, e) != 0 ||
 	    store_insert(w, &j->wr.x, &j->id, e) != 0)
 		return -1;
 	return store_audit_row(w, j->wr.at, j->wr.actor, j->wr.event, j->wr.subject,
@@ -500,18 +510,20 @@ store_ca_retire_run(struct store_conn *w, void *arg, struct lerr *e)
 {
 	struct ca_join_job *j = arg;
 
-	return store_ca_retire_rows(w, j->gateway, j->wr.at, j->wr.actor, e);
+	return store_ca_retire_rows(w, j->gateway, j->id, j->wr.at, j->wr.actor, e);
 }
 
 int
-store_ca_retire_gateway(struct store *s, const char *gateway, const char *actor, struct lerr *e)
+store_ca_retire_gateway(struct store *s, const char *gateway, int64_t id, const char *actor,
+			struct lerr *e)
 {
 	struct ca_join_job j;
 
-	if (gateway == NULL || gateway[0] == '\0' || actor == NULL)
+	if (gateway == NULL || gateway[0] == '\0' || actor == NULL || id < 0)
 		return lerr_set(e, LERR_INTERNAL, "store_ca_retire_gateway: bad arguments");
 	memset(&j, 0, sizeof(j));
 	j.gateway = gateway;
+	j.id = id;
 	j.wr.at = (int64_t)time(NULL);
 	j.wr.actor = actor;
 	return store_submit(s, store_ca_retire_run, &j, e);
@@ -554,4 +566,21 @@ store_gateway_count(struct store *s, int64_t *n, struct lerr *e)
 
 	*n = 0;
 	return store_lookup(s, &x, store_row_int, n, e) < 0 ? -1 : 0;
+}
+
+int
+store_ca_site_issuing(struct store *s, struct store_ca **out, size_t max, size_t *n,
+		      struct lerr *e)
+{
+	const struct store_query x = { Q_CA_SITE_ISSUING, "listing the site's issuing CAs",
+				       { { 0 } } };
+	struct ca_fill f = { out, max, 0 };
+
+	*n = 0;
+	if (store_each(s, &x, ca_fill_row, &f, e) != 0) {
+		store_ca_list_free(out, f.n);
+		return -1;
+	}
+	*n = f.n;
+	return 0;
 }

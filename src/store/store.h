@@ -328,7 +328,7 @@ int store_device_revoke(struct store *s, const char *device_id, const struct sto
 					 * vouchers, a gateway joining with a CA
 					 * of its own one CA */
 /* Every CA on record, oldest first, into out[0..*n) (each store_ca_free'd
- * by store_ca_list_free). LERR_TOO_LARGE past max. */
+ * by store_ca_list_free). LERR_INVARIANT past max. */
 int store_ca_list(struct store *s, struct store_ca **out, size_t max, size_t *n, struct lerr *e);
 void store_ca_list_free(struct store_ca **v, size_t n);
 
@@ -370,11 +370,17 @@ struct store_ca_new {
 int store_ca_join(struct store *s, const char *gateway, const struct store_ca_new *c,
 		  const char *crl_url, const char *actor, const char *detail, int64_t *id,
 		  struct lerr *e);
-/* Retires the active issuing CAs recorded for gateway (a join that did
- * not finish), with a "gateway-ca-retire" audit row when there was one.
- * 0 or -1 with e. */
-int store_ca_retire_gateway(struct store *s, const char *gateway, const char *actor,
-			    struct lerr *e);
+/* Retires gateway's issuing CA of row id, or with id 0 every active one
+ * recorded for gateway while no gateway of that name has joined (a join
+ * that did not finish), with a "gateway-ca-retire" audit row when there
+ * was one. A joined gateway's CA is never retired by id 0. 0 or -1. */
+int store_ca_retire_gateway(struct store *s, const char *gateway, int64_t id,
+			    const char *actor, struct lerr *e);
+/* The site's issuing CAs in use, oldest first: active, not revoked, the
+ * site's own and the joined gateways' (store_ca_list_free them).
+ * LERR_INVARIANT past max. */
+int store_ca_site_issuing(struct store *s, struct store_ca **out, size_t max, size_t *n,
+			  struct lerr *e);
 /* How many gateways joined the site (`lanca join`, the first not
  * counted). 0 or -1 with e. */
 int store_gateway_count(struct store *s, int64_t *n, struct lerr *e);

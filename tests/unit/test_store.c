@@ -1347,10 +1347,35 @@ START_TEST(test_gateway_cas)
 	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
 	ck_assert_int_eq(ca->id, site);
 	store_ca_free(ca);
-	/* Retired (a join that failed after recording it): gw-b's store
-	 * falls back to the site's; retiring nothing is not audited. */
-	ck_assert_int_eq(store_ca_retire_gateway(s, "gw-b", "test", &e), 0);
-	ck_assert_int_eq(store_ca_retire_gateway(s, "gw-b", "test", &e), 0);
+	/* The site's issuing CAs in use: not gw-b's while gw-b has not
+	 * joined (a join under way, or one that died), then with it. */
+	{
+		struct store_ca *v[STORE_CAS_MAX];
+		size_t nv = 0;
+
+		ck_assert_int_eq(store_ca_site_issuing(s, v, STORE_CAS_MAX, &nv, &e), 0);
+		ck_assert_uint_eq(nv, 2);
+		ck_assert_str_eq(v[0]->fingerprint, "aa");
+		ck_assert_str_eq(v[1]->fingerprint, "ab");
+		store_ca_list_free(v, nv);
+		ck_assert_int_eq(store_setting_set(s, "gateway:gw-b", "1", &e), 0);
+		ck_assert_int_eq(store_ca_site_issuing(s, v, STORE_CAS_MAX, &nv, &e), 0);
+		ck_assert_uint_eq(nv, 3);
+		ck_assert_int_eq(v[2]->id, second);
+		store_ca_list_free(v, nv);
+		/* A joined gateway's CA is no orphan: retiring by name leaves it. */
+		ck_assert_int_eq(store_ca_retire_gateway(s, "gw-b", 0, "test", &e), 0);
+		ck_assert_int_eq(store_ca_get(s, second, &ca, &e), 0);
+		ck_assert_str_eq(ca->state, "active");
+		store_ca_free(ca);
+		ck_assert_int_eq(raw_exec("DELETE FROM settings WHERE key = 'gateway:gw-b'", NULL, 0),
+				 SQLITE_OK);
+	}
+	/* Retired by its row (a join that failed after recording it): gw-b's
+	 * store falls back to the site's; retiring nothing is not audited. */
+	ck_assert_int_eq(store_ca_retire_gateway(s, "gw-b", second + 1000, "test", &e), 0);
+	ck_assert_int_eq(store_ca_retire_gateway(s, "gw-b", second, "test", &e), 0);
+	ck_assert_int_eq(store_ca_retire_gateway(s, "gw-b", second, "test", &e), 0);
 	ck_assert_int_eq(store_set_gateway(s, "gw-b", &e), 0);
 	ck_assert_int_eq(store_ca_active(s, "issuing", &ca, &e), 0);
 	ck_assert_int_eq(ca->id, site);
