@@ -6,10 +6,12 @@
  * issuing CA's (or the root key the site root's) before anything is made
  * with it, the gateway's certificate is issued through the signer like
  * any other, and the join is recorded (the "gateway:NAME" setting and
- * its audit row, in that order) only once the directory is complete. A
+ * its audit row, in one transaction that fails if another join took the
+ * name meanwhile) only once the directory is complete and in place. A
  * join that fails may be run again with the same name: its own settings
- * are overwritten, an issuing CA recorded for it is retired by the next
- * (store_ca_join), and only a recorded join holds the name.
+ * are overwritten, an issuing CA it recorded is retired (at once, or by
+ * the next join of the name if it was killed), and only a recorded join
+ * holds the name.
  */
 #include "config.h"
 

@@ -85,6 +85,10 @@ est_reply_certs(struct http_req *r, const char *ctype, const gnutls_datum_t *cer
 	return ret;
 }
 
+/* Other gateways' issuing CAs /cacerts lists: what fits beside this
+ * gateway's and a whole trust bundle in what an EST client of ours reads. */
+#define EST_OTHER_CAS_MAX	(ESTWIRE_CERTS_MAX - 1 - TRUSTBUNDLE_MAX)
+
 /* RFC 7030 §4.1.3: the CA certificates a client should trust and the
  * chain it needs: this gateway's issuing CA, the site's other gateways'
  * (a certificate approved through another gateway is signed by its CA,
@@ -92,10 +96,6 @@ est_reply_certs(struct http_req *r, const char *ctype, const gnutls_datum_t *cer
  * primary root, the backup root and the primary's certificate of the
  * backup's key, as §4.1.3's NewWithOld carries a new root's key under the
  * old one). */
-/* Other gateways' issuing CAs /cacerts lists: what fits beside this
- * gateway's and a whole trust bundle in what an EST client of ours reads. */
-#define EST_OTHER_CAS_MAX	(ESTWIRE_CERTS_MAX - 1 - TRUSTBUNDLE_MAX)
-
 enum MHD_Result
 est_cacerts(struct http_req *r)
 {
