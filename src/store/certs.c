@@ -414,16 +414,17 @@ store_ca_find(struct store *s, const char *role, const char *state, struct store
 int
 store_ca_active(struct store *s, const char *role, struct store_ca **out, struct lerr *e)
 {
-	const struct store_query x = {
-		Q_CA_ACTIVE, "looking up the CA",
-		{ store_arg_text(role), store_arg_text(store_gateway(s)) },
-	};
+	struct store_query x;
 	int lrc;
 
 	if (out != NULL)
 		*out = NULL;
 	if (s == NULL || role == NULL || out == NULL)
 		return lerr_set(e, LERR_INTERNAL, "store_ca_active: bad arguments");
+	x = (struct store_query){
+		Q_CA_ACTIVE, "looking up the CA",
+		{ store_arg_text(role), store_arg_text(store_gateway(s)) },
+	};
 	if ((lrc = store_lookup(s, &x, store_ca_row, out, e)) > 0)
 		return lerr_set(e, LERR_NOT_FOUND, "no active %s CA", role);
 	return lrc;

@@ -65,7 +65,9 @@ if command -v fiu-run >/dev/null 2>&1 && fiu-run -x true 2>/dev/null; then
 	[ -n "$fiu" ] || fail "fiu-run's dry run names no preload library"
 	san=$(ldd "$LANCA_BIN" | awk '/lib(asan|ubsan)\.so/ { printf "%s ", $3 }')
 	st=0
+	# (libfiu's preload keeps a string to its end: no leak report on it.)
 	FIU_ENABLE="enable name=posix/io/dir/rename" FIU_CTRL_FIFO="$T/fiu" \
+		ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
 		LD_PRELOAD="$san$fiu" "$LANCA_BIN" join --dir "$B" --store "$URL" --name gw-b \
 		--site-root-key "$A/keys/root.key" >"$T/join.out" 2>&1 || st=$?
 	[ $st = 1 ] && [ ! -e "$B" ] && ! ls -d "$B".join-* >/dev/null 2>&1 ||
