@@ -14,6 +14,7 @@
 
 int cmd_init(int argc, char *argv[]);
 int cmd_join(int argc, char *argv[]);
+int cmd_gateway(int argc, char *argv[]);
 int cmd_serve(int argc, char *argv[]);
 int cmd_status(int argc, char *argv[]);
 int cmd_sign(int argc, char *argv[]);

@@ -25,6 +25,7 @@ static const struct command {
 } commands[] = {
 	{ "init", cmd_init, "create the CA hierarchy and the state directory" },
 	{ "join", cmd_join, "make this machine a gateway of a site that shares a PostgreSQL store" },
+	{ "gateway", cmd_gateway, "list the gateways that joined the site, or remove one" },
 	{ "serve", cmd_serve, "run the signer and the HTTP/HTTPS service" },
 	{ "status", cmd_status, "show the CAs, their fingerprints and expiry dates" },
 	{ "sign", cmd_sign, "sign a PKCS#10 request by hand and print the chain" },

@@ -30,6 +30,7 @@
 static const char *const auditlog_events[] = {
 	"init", "ca-create", "key-load", "backup-root-confirm",
 	"rollover-start", "rollover-finish", "join", "gateway-ca", "gateway-ca-retire",
+	"gateway-remove",
 	"setup-code", "setup", "setup-failed", "admin-set",
 	"login", "login-failed", "password-failed", "logout", "session-expired",
 	"press", "overlap", "window-closed",

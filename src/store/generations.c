@@ -63,6 +63,14 @@ const char *const store_sql_generations[Q_COUNT] = {
 		"?6, ?7, ?8) RETURNING id",
 	/* The gateways that joined the site (join.c's "gateway:NAME"). */
 	[Q_GATEWAY_COUNT] = "SELECT count(*) FROM settings WHERE key LIKE 'gateway:%'",
+	/* Each with its own issuing CA in use, if it has one. */
+	[Q_GATEWAY_LIST] =
+		"SELECT substr(s.key, 9), CAST(s.value AS INTEGER), c.subject, c.fingerprint "
+		"FROM settings s LEFT JOIN cas c ON c.role = 'issuing' AND c.state = 'active' "
+		"AND c.gateway = substr(s.key, 9) WHERE s.key LIKE 'gateway:%' ORDER BY s.key",
+	[Q_GATEWAY_UNJOIN] = "DELETE FROM settings WHERE key = 'gateway:' || ?1",
+	[Q_GATEWAY_SETTINGS_DROP] =
+		"DELETE FROM settings WHERE key IN ('gateway_sans:' || ?1, 'gateway_cn:' || ?1)",
 	[Q_CA_RETIRE] = "UPDATE cas SET state = 'retired' WHERE id = ?1 AND state = 'active'",
 	[Q_CA_PROMOTE] =
 		"UPDATE cas SET role = 'root', state = 'active' "
@@ -583,4 +591,76 @@ store_ca_site_issuing(struct store *s, struct store_ca **out, size_t max, size_t
 	}
 	*n = f.n;
 	return 0;
+}
+
+/* ---- the gateways of a site ---- */
+
+struct gateway_each {
+	store_gateway_fn fn;
+	void *arg;
+};
+
+static int
+store_gateway_row(struct store_row *st, void *arg, struct lerr *e)
+{
+	struct gateway_each *g = arg;
+	struct store_gateway gw;
+
+	memset(&gw, 0, sizeof(gw));
+	if (store_col_text(st, 0, gw.name, sizeof(gw.name), e) != 0)
+		return -1;
+	gw.joined_at = store_get_int(st, 1);
+	if ((!store_get_null(st, 2) &&
+	     store_col_text(st, 2, gw.ca_subject, sizeof(gw.ca_subject), e) != 0) ||
+	    (!store_get_null(st, 3) &&
+	     store_col_text(st, 3, gw.ca_fingerprint, sizeof(gw.ca_fingerprint), e) != 0))
+		return -1;
+	return g->fn(&gw, g->arg) != 0 ? 1 : 0;
+}
+
+int
+store_gateway_each(struct store *s, store_gateway_fn fn, void *arg, struct lerr *e)
+{
+	const struct store_query x = { Q_GATEWAY_LIST, "listing the site's gateways", { { 0 } } };
+	struct gateway_each g = { fn, arg };
+
+	return store_each(s, &x, store_gateway_row, &g, e);
+}
+
+static int
+store_gateway_remove_run(struct store_conn *w, void *arg, struct lerr *e)
+{
+	struct ca_join_job *j = arg;
+	const struct store_query unjoin = {
+		Q_GATEWAY_UNJOIN, "removing the gateway", { store_arg_text(j->gateway) },
+	}, drop = {
+		Q_GATEWAY_SETTINGS_DROP, "removing the gateway's settings",
+		{ store_arg_text(j->gateway) },
+	};
+	int changed = 0;
+
+	if (store_exec(w, &unjoin, &changed, e) != 0)
+		return -1;
+	if (changed != 1)
+		return lerr_set(e, LERR_NOT_FOUND, "no gateway named %s joined the site",
+				j->gateway);
+	/* No longer joined: its CA is retired like a failed join's. */
+	if (store_exec(w, &drop, NULL, e) != 0 ||
+	    store_ca_retire_rows(w, j->gateway, 0, j->wr.at, j->wr.actor, e) != 0)
+		return -1;
+	return store_audit_row(w, j->wr.at, j->wr.actor, "gateway-remove", j->gateway, NULL, e);
+}
+
+int
+store_gateway_remove(struct store *s, const char *gateway, const char *actor, struct lerr *e)
+{
+	struct ca_join_job j;
+
+	if (gateway == NULL || gateway[0] == '\0' || actor == NULL)
+		return lerr_set(e, LERR_INTERNAL, "store_gateway_remove: bad arguments");
+	memset(&j, 0, sizeof(j));
+	j.gateway = gateway;
+	j.wr.at = (int64_t)time(NULL);
+	j.wr.actor = actor;
+	return store_submit(s, store_gateway_remove_run, &j, e);
 }

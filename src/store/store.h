@@ -384,6 +384,23 @@ int store_ca_site_issuing(struct store *s, struct store_ca **out, size_t max, si
 /* How many gateways joined the site (`lanca join`, the first not
  * counted). 0 or -1 with e. */
 int store_gateway_count(struct store *s, int64_t *n, struct lerr *e);
+/* A gateway that joined the site, as `lanca gateway list` shows it. */
+struct store_gateway {
+	char name[STORE_GATEWAY_MAX + 1];
+	int64_t joined_at;
+	char ca_subject[256];		/* its own issuing CA in use ("": the site's) */
+	char ca_fingerprint[65];
+};
+/* Calls fn for each gateway that joined the site, by name; fn returns
+ * non-zero to stop. 0 or -1 with e. */
+typedef int (*store_gateway_fn)(const struct store_gateway *gw, void *arg);
+int store_gateway_each(struct store *s, store_gateway_fn fn, void *arg, struct lerr *e);
+/* Removes gateway from the site (`lanca gateway remove`): its join, its
+ * own settings, and its own issuing CA retired, with a "gateway-remove"
+ * audit row, in one transaction. Its certificates stay as they are.
+ * LERR_NOT_FOUND when no gateway of that name joined. 0 or -1 with e. */
+int store_gateway_remove(struct store *s, const char *gateway, const char *actor,
+			 struct lerr *e);
 
 #define STORE_ROLL_VOUCHERS_MAX	4
 /* What `lanca rollover start` records, all in one transaction. */

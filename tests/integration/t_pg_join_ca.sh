@@ -8,8 +8,8 @@
 # through another with its own issuer's chain, every gateway serves every
 # issuing CA's CRL, a revocation through one reaches the other's CRL, an
 # ACME EAB key works through any gateway holding the secret that made it
-# (once for the site), and a root rollover is refused on a site of several
-# gateways.
+# (once for the site), a root rollover is refused on a site of several
+# gateways, and `lanca gateway remove` takes one out for good.
 #
 # Both daemons run on this machine with the test's own PostgreSQL server
 # (pg.sh), whatever LANCA_TEST_STORE says.
@@ -254,3 +254,31 @@ st=0; "$LANCA" rollover start --dir "$A" >"$T/out" 2>&1 || st=$?
 	[ "$(sql_in "$A" "SELECT count(*) FROM rollovers")" = 0 ] ||
 	fail "a rollover on a site of two gateways: exit $st, $(cat "$T/out")"
 ok "a root rollover is refused on a site of several gateways, nothing recorded"
+
+# 7. lanca gateway list and remove: B listed with its CA; B cannot remove
+#    itself, an unknown name is refused; removed from A, B's CA is retired
+#    (audited, no longer in the site's CA list), B cannot start again, and
+#    the site, one gateway again, may roll over.
+"$LANCA" gateway list --dir "$A" --json >"$T/gw.json" || fail "gateway list"
+python3 -c 'import json, sys
+g = json.load(open(sys.argv[1]))
+assert [x["name"] for x in g] == ["gw-b"], g
+assert g[0]["issuing_sha256"] and "gw-b" in g[0]["issuing_ca"], g' "$T/gw.json" ||
+	fail "gateway list: $(cat "$T/gw.json")"
+st=0; "$LANCA" gateway remove gw-b --dir "$B" >"$T/out" 2>&1 || st=$?
+[ $st = 1 ] && grep -q "is this gateway" "$T/out" || fail "B removing itself: exit $st, $(cat "$T/out")"
+st=0; "$LANCA" gateway remove gw-nope --dir "$A" >"$T/out" 2>&1 || st=$?
+[ $st = 1 ] && grep -q "no gateway named gw-nope" "$T/out" || fail "an unknown name: exit $st, $(cat "$T/out")"
+"$LANCA" gateway remove gw-b --dir "$A" >"$T/out" 2>&1 || fail "gateway remove: $(cat "$T/out")"
+[ "$(sql_in "$A" "SELECT count(*) FROM cas WHERE gateway = 'gw-b' AND state = 'active'")" = 0 ] &&
+	[ "$(sql_in "$A" "SELECT count(*) FROM settings WHERE key LIKE '%:gw-b'")" = 0 ] &&
+	[ "$(sql_in "$A" "SELECT count(*) FROM audit WHERE event = 'gateway-remove' AND subject = 'gw-b'")" = 1 ] ||
+	fail "after gateway remove: $(sql_in "$A" "SELECT key FROM settings WHERE key LIKE '%gw-b%'")"
+[ "$("$LANCA" gateway list --dir "$A" --json | tr -d ' \n')" = "[]" ] || fail "B still listed"
+st=0
+"$LANCA" serve --dir "$B" --https "127.0.0.1:$(free_port)" --http "127.0.0.1:$(free_port)" \
+	>"$T/removed.log" 2>&1 || st=$?
+[ $st -ne 0 ] && grep -q "different generations" "$T/removed.log" ||
+	fail "a removed gateway started: exit $st, $(tail -n 3 "$T/removed.log")"
+"$LANCA" rollover start --dir "$A" >"$T/out" 2>&1 || fail "rollover with no gateway joined: $(cat "$T/out")"
+ok "gateway list shows B with its CA; remove refuses B itself and an unknown name, then retires B's CA (audited), B cannot start, and the site may roll over"

@@ -1287,6 +1287,14 @@ upsert(struct store *s, int k, const char *device, const char *auth, int64_t t,
 
 /* A request id starts with the time it was first asked (8 hex digits),
  * so that new ids go to the end of their index; the rest is random. */
+/* store_gateway_each: keeps the first gateway. */
+static int
+gateway_first(const struct store_gateway *gw, void *arg)
+{
+	*(struct store_gateway *)arg = *gw;
+	return 1;
+}
+
 /* A joined gateway's own issuing CA (store_ca_join): the store of that
  * gateway finds it, every other store the site's; a second join of the
  * same name retires the first's; the join is audited and counted only
@@ -1391,6 +1399,24 @@ START_TEST(test_gateway_cas)
 	ck_assert_int_eq(store_setting_set(s, "gateway_sans:gw-b", "DNS:x", &e), 0);
 	ck_assert_int_eq(store_gateway_count(s, &n, &e), 0);
 	ck_assert_int_eq(n, 1);
+	/* Listed (its CA: retired above, so the site's); removed, with its
+	 * settings, once. */
+	{
+		struct store_gateway got;
+
+		memset(&got, 0, sizeof(got));
+		ck_assert_int_eq(store_gateway_each(s, gateway_first, &got, &e), 0);
+		ck_assert_str_eq(got.name, "gw-b");
+		ck_assert_int_eq(got.joined_at, 1);
+		ck_assert_str_eq(got.ca_subject, "");
+	}
+	ck_assert_int_eq(store_gateway_remove(s, "gw-b", "test", &e), 0);
+	ck_assert_int_eq(store_gateway_remove(s, "gw-b", "test", &e), -1);
+	ck_assert_int_eq(e.code, LERR_NOT_FOUND);
+	ck_assert_int_eq(store_gateway_count(s, &n, &e), 0);
+	ck_assert_int_eq(n, 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM settings WHERE key LIKE '%gw-b'"), 0);
+	ck_assert_int_eq(raw_int("SELECT count(*) FROM audit WHERE event = 'gateway-remove'"), 1);
 	store_close(s);
 }
 END_TEST
