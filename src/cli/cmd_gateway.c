@@ -5,7 +5,6 @@
  */
 #include "config.h"
 
-#include <getopt.h>
 #include <stdio.h>
 #include <string.h>
 #include <time.h>
@@ -65,19 +64,23 @@ gateway_list_one(const struct store_gateway *gw, void *arg)
 }
 
 static int
-gateway_cmd_list(const char *dir, int json)
+gateway_cmd_list(int argc, char *argv[])
 {
 	struct gateway_list_ctx c;
 	struct store *s = NULL;
+	const char *dir = NULL;
 	struct lerr e;
-	int rc = CMD_FAILED;
+	int json = 0, rc;
 
+	if ((rc = cmd_dir_args(argc, argv, &dir, &json, gateway_usage)) >= 0)
+		return rc;
+	rc = CMD_FAILED;
 	memset(&c, 0, sizeof(c));
 	if (json && (c.arr = json_array()) == NULL) {
 		cmd_error("gateway", "out of memory");
 		goto out;
 	}
-	if (state_store_open(dir, STORE_READONLY, &s, &e) != 0) {
+	if (cmd_store_read(dir, &s, &e) != 0) {
 		cmd_error("gateway", "%s", e.msg);
 		goto out;
 	}
@@ -105,16 +108,26 @@ out:
 	return rc;
 }
 
-/* Run from another gateway: one that removed itself would go on serving
- * with a CA the site no longer lists. */
+/* `remove NAME [--dir DIR]`, run from another gateway: one that removed
+ * itself would go on serving with a CA the site no longer lists. */
 static int
-gateway_cmd_remove(const char *dir, const char *name)
+gateway_cmd_remove(int argc, char *argv[])
 {
 	char self[STATE_GATEWAY_NAME_MAX + 1], actor[CONTROL_ACTOR_MAX + 1];
+	const char *dir = NULL, *name;
 	struct store *s = NULL;
 	struct lerr e;
-	int rc = CMD_FAILED;
+	int rc;
 
+	if (argc < 2 || argv[1][0] == '-') {
+		gateway_usage(argc == 2 && strcmp(argv[1], "--help") == 0 ? stdout : stderr);
+		return argc == 2 && strcmp(argv[1], "--help") == 0 ? CMD_OK : CMD_USAGE;
+	}
+	/* NAME stands where the options' parser skips a program's name. */
+	name = argv[1];
+	if ((rc = cmd_dir_args(argc - 1, argv + 1, &dir, NULL, gateway_usage)) >= 0)
+		return rc;
+	rc = CMD_FAILED;
 	if (state_gateway_name(dir, self, &e) != 0) {
 		cmd_error("gateway", "%s", e.msg);
 		return CMD_FAILED;
@@ -137,35 +150,14 @@ out:
 	return rc;
 }
 
+static const struct cmd_sub gateway_commands[] = {
+	{ "list", gateway_cmd_list, "the gateways that joined the site, with their issuing CAs" },
+	{ "remove", gateway_cmd_remove, "take a gateway out of the site for good" },
+};
+
 int
 cmd_gateway(int argc, char *argv[])
 {
-	static const struct option opts[] = {
-		{ "dir", required_argument, NULL, 'd' },
-		{ "json", no_argument, NULL, 'j' },
-		{ "help", no_argument, NULL, 'h' },
-		{ NULL, 0, NULL, 0 },
-	};
-	const char *dir = NULL;
-	int c, json = 0;
-
-	optind = 1;
-	while ((c = getopt_long(argc, argv, "h", opts, NULL)) != -1) {
-		switch (c) {
-		case 'd': dir = optarg; break;
-		case 'j': json = 1; break;
-		case 'h':
-			gateway_usage(stdout);
-			return CMD_OK;
-		default:
-			gateway_usage(stderr);
-			return CMD_USAGE;
-		}
-	}
-	if (optind < argc && strcmp(argv[optind], "list") == 0 && optind + 1 == argc)
-		return gateway_cmd_list(cmd_dir(dir), json);
-	if (optind < argc && strcmp(argv[optind], "remove") == 0 && optind + 2 == argc && !json)
-		return gateway_cmd_remove(cmd_dir(dir), argv[optind + 1]);
-	gateway_usage(stderr);
-	return CMD_USAGE;
+	return cmd_subcommand("gateway", argc, argv, gateway_commands,
+			      sizeof(gateway_commands) / sizeof(gateway_commands[0]), gateway_usage);
 }
