@@ -118,6 +118,13 @@ pg_env() {
 	. "$T/pg-$1.env"
 }
 
+# pg_env_write NAME DIR PORT PASS: what later calls need of NAME's
+# cluster, in $T/pg-NAME.env (root's, 0600; pg_env reads it).
+pg_env_write() {
+	( umask 077 && printf 'PG_DIR=%s\nPG_PORT=%s\nPG_PASS=%s\n' "$2" "$3" "$4" \
+		>"$T/pg-$1.env" )
+}
+
 # pg_url NAME [DB]: the URL of DB (lanca's own database by default):
 # over TCP to 127.0.0.1, or with PG_URL_VIA=socket over the cluster's Unix
 # socket (in its data directory), which a process in another network
@@ -234,8 +241,7 @@ pg_start() {
 		*) return 1 ;;
 		esac
 	done
-	( umask 077 && printf 'PG_DIR=%s\nPG_PORT=%s\nPG_PASS=%s\n' "$pg_d" "$pg_port" "$pg_pw" \
-		>"$T/pg-$1.env" ) || return 1
+	pg_env_write "$1" "$pg_d" "$pg_port" "$pg_pw" || return 1
 	# The password goes in on standard input, not on a command line.
 	pg_psql_admin "$1" -f - <<EOF || { pg_stop "$1" >/dev/null 2>&1; return 1; }
 CREATE ROLE lanca LOGIN PASSWORD '$pg_pw';
@@ -458,8 +464,7 @@ application_name=$1 connect_timeout=$PG_WAIT_S" \
 		*) return 1 ;;
 		esac
 	done
-	( umask 077 && printf 'PG_DIR=%s\nPG_PORT=%s\nPG_PASS=%s\n' "$pg_d" "$pg_port" "$pg_ppass" \
-		>"$T/pg-$1.env" ) || return 1
+	pg_env_write "$1" "$pg_d" "$pg_port" "$pg_ppass" || return 1
 	pg_watch "$1"
 	[ "$(pg_admin_value "$1" 'SELECT pg_is_in_recovery()')" = t ] || {
 		echo "pg.sh: $1 is not a standby" >&2
